@@ -1,0 +1,51 @@
+namespace Omnichannel.Sdk.Delivery;
+
+/// <summary>
+/// The plug-in point for a message provider. A transport sends one outbound message and reports what the provider said.
+/// </summary>
+/// <remarks>
+/// Expected outcomes are values: return <see cref="DeliveryResult.TransientFailure"/> or
+/// <see cref="DeliveryResult.PermanentFailure"/> rather than throwing. An exception that escapes is treated as transient.
+/// </remarks>
+public interface IChannelTransport
+{
+    /// <summary>The channel this transport delivers to, for example <see cref="Channels.Email"/>.</summary>
+    string Channel { get; }
+
+    /// <summary>Sends one message.</summary>
+    /// <param name="message">The message; its <see cref="OutboundMessage.MessageId"/> is the idempotency key to pass to the provider.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default);
+}
+
+/// <summary>How a provider answered one send.</summary>
+public enum DeliveryStatus
+{
+    /// <summary>The provider accepted the message.</summary>
+    Accepted,
+
+    /// <summary>The send failed but a retry may succeed (time-out, throttling, 5xx).</summary>
+    TransientFailure,
+
+    /// <summary>The send failed and a retry will not help (invalid address, rejected content).</summary>
+    PermanentFailure,
+}
+
+/// <summary>The outcome of one send through an <see cref="IChannelTransport"/>.</summary>
+/// <param name="Status">Accepted, transient failure or permanent failure.</param>
+/// <param name="ProviderMessageId">The provider's id for an accepted message.</param>
+/// <param name="Reason">Why the send failed; <see langword="null"/> when accepted.</param>
+public readonly record struct DeliveryResult(DeliveryStatus Status, string? ProviderMessageId, string? Reason)
+{
+    /// <summary>The provider accepted the message under <paramref name="providerMessageId"/>.</summary>
+    public static DeliveryResult Accepted(string? providerMessageId) => new(DeliveryStatus.Accepted, providerMessageId, null);
+
+    /// <summary>A failure that a retry may cure.</summary>
+    public static DeliveryResult TransientFailure(string reason) => new(DeliveryStatus.TransientFailure, null, reason);
+
+    /// <summary>A failure that a retry will not cure.</summary>
+    public static DeliveryResult PermanentFailure(string reason) => new(DeliveryStatus.PermanentFailure, null, reason);
+
+    /// <summary>Whether the provider accepted the message.</summary>
+    public bool IsAccepted => Status == DeliveryStatus.Accepted;
+}
