@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test of the solution and checks that each package packs.
+# Ends with one line: "Tests: N passed, M failed[, K skipped]"; exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+log_dir=$(mktemp -d)
+status=0
+
+# Real servers the integration tests start on loopback (installed here when missing; needs root on Debian).
+bash eng/install-test-servers.sh || { echo "warning: could not install the test servers; their tests will fail" >&2; }
+
+echo "== build"
+if ! dotnet build Omnichannel.Sdk.sln -c Release -nologo -v q >"$log_dir/build.log" 2>&1; then
+  grep -E "error" "$log_dir/build.log" | sort -u | head -50
+  echo "Build failed."
+  echo "Tests: 0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== test"
+dotnet test Omnichannel.Sdk.sln -c Release --no-build -nologo -v q 2>&1 | tee "$log_dir/test.log"
+test_rc=${PIPESTATUS[0]}
+
+passed=0; failed=0; skipped=0
+while read -r line; do
+  f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done < <(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+" "$log_dir/test.log")
+
+if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A test host that crashed or a project that did not report counts as a failure.
+  failed=1
+fi
+
+echo "== pack"
+pack_dir="$log_dir/packages"
+if dotnet pack Omnichannel.Sdk.sln -c Release --no-build -nologo -v q -o "$pack_dir" >"$log_dir/pack.log" 2>&1; then
+  for proj in src/*/*.csproj; do
+    name=$(basename "$proj" .csproj)
+    if ls "$pack_dir/$name".[0-9]*.nupkg >/dev/null 2>&1; then
+      passed=$((passed + 1)); echo "packed $name"
+    else
+      failed=$((failed + 1)); echo "NOT packed: $name"
+    fi
+  done
+else
+  cat "$log_dir/pack.log"; failed=$((failed + 1))
+fi
+
+[ "$failed" -gt 0 ] && status=1
+if [ "$skipped" -gt 0 ]; then
+  echo "Tests: $passed passed, $failed failed, $skipped skipped"
+else
+  echo "Tests: $passed passed, $failed failed"
+fi
+exit $status

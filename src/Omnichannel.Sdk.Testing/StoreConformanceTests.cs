@@ -1,0 +1,268 @@
+using System.Text;
+using Omnichannel.Sdk.Storage;
+using Xunit;
+
+namespace Omnichannel.Sdk.Testing;
+
+/// <summary>
+/// The storage contract as tests: inherit this class in a test project and return a fresh, empty store from
+/// <see cref="CreateStoreAsync"/>. Every store the SDK ships passes it; a host's own store should too.
+/// </summary>
+public abstract class StoreConformanceTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Creates a fresh, empty store for one test.</summary>
+    protected abstract Task<IOmnichannelStore> CreateStoreAsync();
+
+    /// <summary>Releases a store made by <see cref="CreateStoreAsync"/>.</summary>
+    /// <param name="store">The store.</param>
+    protected virtual ValueTask DisposeStoreAsync(IOmnichannelStore store) =>
+        store is IAsyncDisposable d ? d.DisposeAsync() : ValueTask.CompletedTask;
+
+    /// <summary>Loading a profile that was never written gives nothing.</summary>
+    [Fact]
+    public Task Load_WhenProfileMissing_ReturnsNull() => With(async store =>
+    {
+        Assert.Null(await store.LoadProfileAsync("p-none"));
+        Assert.Null(await store.ResolveProfileIdAsync("p-none"));
+        Assert.Empty(await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io")]));
+    });
+
+    /// <summary>A first commit creates version 1 with the document and the claims.</summary>
+    [Fact]
+    public Task Commit_NewProfile_CreatesVersionOneWithClaims() => With(async store =>
+    {
+        var result = await store.CommitAsync(New("p1", "doc-1", claims: [new(Identifier.Email("a@x.io"), null)], eventId: "e1"));
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 1), result);
+        var loaded = await store.LoadProfileAsync("p1");
+        Assert.NotNull(loaded);
+        Assert.Equal(1, loaded.Version);
+        Assert.Equal("doc-1", Encoding.UTF8.GetString(loaded.Document));
+        Assert.Equal("p1", (await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io"), Identifier.Phone("+4420")]))[Identifier.Email("a@x.io")]);
+        Assert.True(await store.IsEventProcessedAsync("e1"));
+        Assert.False(await store.IsEventProcessedAsync("e2"));
+    });
+
+    /// <summary>A commit against the version it read moves the profile on by one.</summary>
+    [Fact]
+    public Task Commit_WithExpectedVersion_IncrementsVersion() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "v1"));
+        var second = await store.CommitAsync(New("p1", "v2") with { ExpectedVersion = 1 });
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 2), second);
+        Assert.Equal("v2", Encoding.UTF8.GetString((await store.LoadProfileAsync("p1"))!.Document));
+    });
+
+    /// <summary>A stale version is a conflict, and nothing of the commit is written.</summary>
+    [Fact]
+    public Task Commit_WithStaleVersion_ConflictsAndWritesNothing() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "v1"));
+        await store.CommitAsync(New("p1", "v2") with { ExpectedVersion = 1 });
+        var stale = await store.CommitAsync(New("p1", "stale", claims: [new(Identifier.Email("b@x.io"), null)], eventId: "e9") with { ExpectedVersion = 1 });
+        Assert.Equal(CommitStatus.Conflict, stale.Status);
+        Assert.Equal("v2", Encoding.UTF8.GetString((await store.LoadProfileAsync("p1"))!.Document));
+        Assert.Empty(await store.ResolveIdentifiersAsync([Identifier.Email("b@x.io")]));
+        Assert.False(await store.IsEventProcessedAsync("e9"));
+    });
+
+    /// <summary>Creating a profile whose id exists is a conflict.</summary>
+    [Fact]
+    public Task Commit_NewProfileWhenIdExists_Conflicts() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "v1"));
+        Assert.Equal(CommitStatus.Conflict, (await store.CommitAsync(New("p1", "again"))).Status);
+    });
+
+    /// <summary>An identifier claimed by someone else since it was read is a conflict; the whole commit is refused.</summary>
+    [Fact]
+    public Task Commit_WhenClaimedIdentifierChangedOwner_ConflictsAtomically() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "v1", claims: [new(Identifier.Email("a@x.io"), null)]));
+        var result = await store.CommitAsync(New("p2", "v1", claims: [new(Identifier.Phone("+447700900001"), null), new(Identifier.Email("a@x.io"), null)], eventId: "e2"));
+        Assert.Equal(CommitStatus.Conflict, result.Status);
+        Assert.Null(await store.LoadProfileAsync("p2"));
+        Assert.Empty(await store.ResolveIdentifiersAsync([Identifier.Phone("+447700900001")]));
+        Assert.False(await store.IsEventProcessedAsync("e2"));
+    });
+
+    /// <summary>Absorbing a profile deletes it, moves its identifiers and leaves an alias to the survivor.</summary>
+    [Fact]
+    public Task Commit_WithAbsorbedProfile_MovesIdentifiersAndAliases() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "one", claims: [new(Identifier.AnonymousId("anon-1"), null)]));
+        await store.CommitAsync(New("p2", "two", claims: [new(Identifier.Email("a@x.io"), null)]));
+        var merge = await store.CommitAsync(new ProfileCommit
+        {
+            ProfileId = "p2",
+            ExpectedVersion = 1,
+            Document = Encoding.UTF8.GetBytes("merged"),
+            Claims = [new(Identifier.AnonymousId("anon-1"), "p1")],
+            Absorbed = [new AbsorbedProfile("p1", 1)],
+            EventId = "e-merge",
+            ProcessedAt = T0,
+        });
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 2), merge);
+        Assert.Null(await store.LoadProfileAsync("p1"));
+        Assert.Equal("p2", await store.ResolveProfileIdAsync("p1"));
+        Assert.Equal("p2", await store.ResolveProfileIdAsync("p2"));
+        var owners = await store.ResolveIdentifiersAsync([Identifier.AnonymousId("anon-1"), Identifier.Email("a@x.io")]);
+        Assert.Equal("p2", owners[Identifier.AnonymousId("anon-1")]);
+        Assert.Equal("p2", owners[Identifier.Email("a@x.io")]);
+        Assert.Equal(["p2"], await store.ListProfileIdsAsync(null, 10));
+    });
+
+    /// <summary>Aliases chain: a profile merged into one that is merged again still resolves.</summary>
+    [Fact]
+    public Task ResolveProfileId_FollowsChainedMerges() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1"));
+        await store.CommitAsync(New("p2", "2"));
+        await store.CommitAsync(New("p3", "3"));
+        await store.CommitAsync(New("p2", "2+1") with { ExpectedVersion = 1, Absorbed = [new("p1", 1)] });
+        await store.CommitAsync(New("p3", "3+2") with { ExpectedVersion = 1, Absorbed = [new("p2", 2)] });
+        Assert.Equal("p3", await store.ResolveProfileIdAsync("p1"));
+    });
+
+    /// <summary>Absorbing a profile at a stale version is a conflict.</summary>
+    [Fact]
+    public Task Commit_WithStaleAbsorbedVersion_Conflicts() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1"));
+        await store.CommitAsync(New("p1", "1b") with { ExpectedVersion = 1 });
+        await store.CommitAsync(New("p2", "2"));
+        var result = await store.CommitAsync(New("p2", "2+1") with { ExpectedVersion = 1, Absorbed = [new("p1", 1)] });
+        Assert.Equal(CommitStatus.Conflict, result.Status);
+        Assert.NotNull(await store.LoadProfileAsync("p1"));
+        Assert.Equal(1, (await store.LoadProfileAsync("p2"))!.Version);
+    });
+
+    /// <summary>An event id is applied at most once.</summary>
+    [Fact]
+    public Task Commit_WithProcessedEventId_ReportsDuplicateAndWritesNothing() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "v1", eventId: "e1"));
+        var again = await store.CommitAsync(New("p1", "v2", eventId: "e1") with { ExpectedVersion = 1 });
+        Assert.Equal(CommitStatus.DuplicateEvent, again.Status);
+        Assert.Equal("v1", Encoding.UTF8.GetString((await store.LoadProfileAsync("p1"))!.Document));
+    });
+
+    /// <summary>Purging forgets event ids processed before the cut-off only.</summary>
+    [Fact]
+    public Task PurgeProcessedEvents_ForgetsOnlyOlderIds() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "v1", eventId: "old") with { ProcessedAt = T0 });
+        await store.CommitAsync(New("p2", "v1", eventId: "new") with { ProcessedAt = T0.AddDays(10) });
+        Assert.Equal(1, await store.PurgeProcessedEventsAsync(T0.AddDays(5)));
+        Assert.False(await store.IsEventProcessedAsync("old"));
+        Assert.True(await store.IsEventProcessedAsync("new"));
+    });
+
+    /// <summary>Erasing deletes the profile, its identifiers and aliases to it, and suppresses the hashes.</summary>
+    [Fact]
+    public Task Erase_DeletesProfileIdentifiersAndAliases_AndSuppresses() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1", claims: [new(Identifier.AnonymousId("a1"), null)]));
+        await store.CommitAsync(New("p2", "2", claims: [new(Identifier.Email("a@x.io"), null)]));
+        await store.CommitAsync(New("p2", "2+1", claims: [new(Identifier.AnonymousId("a1"), "p1")]) with { ExpectedVersion = 1, Absorbed = [new("p1", 1)] });
+        await store.CommitAsync(New("p3", "3", claims: [new(Identifier.Email("other@x.io"), null)]));
+
+        Assert.True(await store.EraseProfileAsync("p2", ["hash-a"]));
+
+        Assert.Null(await store.LoadProfileAsync("p2"));
+        Assert.Null(await store.ResolveProfileIdAsync("p1"));
+        Assert.Empty(await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io"), Identifier.AnonymousId("a1")]));
+        Assert.True(await store.IsSuppressedAsync("hash-a"));
+        Assert.False(await store.IsSuppressedAsync("hash-b"));
+        Assert.NotNull(await store.LoadProfileAsync("p3"));
+        Assert.False(await store.EraseProfileAsync("p2", []));
+
+        // The erased identifiers are free again for a new profile.
+        var again = await store.CommitAsync(New("p4", "4", claims: [new(Identifier.Email("a@x.io"), null)]));
+        Assert.Equal(CommitStatus.Committed, again.Status);
+    });
+
+    /// <summary>Profile ids page in ordinal order.</summary>
+    [Fact]
+    public Task ListProfileIds_PagesInOrdinalOrder() => With(async store =>
+    {
+        foreach (var id in new[] { "p05", "p01", "p03", "p02", "p04" })
+        {
+            await store.CommitAsync(New(id, id));
+        }
+
+        Assert.Equal(["p01", "p02"], await store.ListProfileIdsAsync(null, 2));
+        Assert.Equal(["p03", "p04"], await store.ListProfileIdsAsync("p02", 2));
+        Assert.Equal(["p05"], await store.ListProfileIdsAsync("p04", 2));
+        Assert.Empty(await store.ListProfileIdsAsync("p05", 2));
+    });
+
+    /// <summary>Many writers racing on one profile with optimistic retries lose no update.</summary>
+    [Fact]
+    public Task Commit_ConcurrentWritersWithRetry_LoseNoUpdate() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "0"));
+        const int writers = 8;
+        const int incrementsEach = 10;
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < incrementsEach; i++)
+            {
+                while (true)
+                {
+                    var current = (await store.LoadProfileAsync("p1"))!;
+                    var n = int.Parse(Encoding.UTF8.GetString(current.Document), System.Globalization.CultureInfo.InvariantCulture) + 1;
+                    var r = await store.CommitAsync(New("p1", n.ToString(System.Globalization.CultureInfo.InvariantCulture), eventId: $"w{w}-{i}") with { ExpectedVersion = current.Version });
+                    if (r.Status == CommitStatus.Committed)
+                    {
+                        break;
+                    }
+
+                    Assert.Equal(CommitStatus.Conflict, r.Status);
+                }
+            }
+        })));
+        var final = (await store.LoadProfileAsync("p1"))!;
+        Assert.Equal((writers * incrementsEach).ToString(System.Globalization.CultureInfo.InvariantCulture), Encoding.UTF8.GetString(final.Document));
+        Assert.Equal(1 + (writers * incrementsEach), final.Version);
+    });
+
+    /// <summary>Two new profiles racing to claim one identifier: exactly one wins.</summary>
+    [Fact]
+    public Task Commit_ConcurrentClaimsOfOneIdentifier_ExactlyOneWins() => With(async store =>
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+            await store.CommitAsync(New($"p{i}", "x", claims: [new(Identifier.Email("race@x.io"), null)])))));
+        Assert.Equal(1, results.Count(r => r.Status == CommitStatus.Committed));
+        var owner = (await store.ResolveIdentifiersAsync([Identifier.Email("race@x.io")]))[Identifier.Email("race@x.io")];
+        Assert.NotNull(await store.LoadProfileAsync(owner));
+        Assert.Single(await store.ListProfileIdsAsync(null, 100));
+    });
+
+    /// <summary>Runs a test against a fresh store and disposes it afterwards.</summary>
+    /// <param name="test">The test body.</param>
+    protected async Task With(Func<IOmnichannelStore, Task> test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        var store = await CreateStoreAsync().ConfigureAwait(false);
+        try
+        {
+            await test(store).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeStoreAsync(store).ConfigureAwait(false);
+        }
+    }
+
+    private static ProfileCommit New(string id, string document, IReadOnlyList<IdentifierClaim>? claims = null, string? eventId = null) => new()
+    {
+        ProfileId = id,
+        ExpectedVersion = 0,
+        Document = Encoding.UTF8.GetBytes(document),
+        Claims = claims ?? [],
+        EventId = eventId,
+        ProcessedAt = T0,
+    };
+}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Omnichannel.Sdk;
+using Omnichannel.Sdk.Storage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Omnichannel.Sdk in a service collection.</summary>
+public static class OmnichannelServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the engine, <see cref="IOmnichannelClient"/> and its hosted service. Options are validated at start-up.
+    /// The store defaults to <see cref="InMemoryOmnichannelStore"/> unless a <c>Use…Store</c> call picks another.
+    /// Calling it again adds nothing twice (only the extra <paramref name="configure"/>).
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>A builder to plug in stores and channels.</returns>
+    public static OmnichannelBuilder AddOmnichannel(this IServiceCollection services, Action<OmnichannelOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<OmnichannelOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(OmnichannelEngine)))
+        {
+            return new OmnichannelBuilder(services);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OmnichannelOptions>, OmnichannelOptionsValidator>());
+        options.ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new OmnichannelEngine(
+            sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value,
+            sp.GetService<IOmnichannelStore>() ?? new InMemoryOmnichannelStore(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelEngine>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OmnichannelHostedService>());
+        return new OmnichannelBuilder(services);
+    }
+}
+
+/// <summary>Plugs stores and channels into Omnichannel.Sdk. Returned by <c>AddOmnichannel</c>.</summary>
+public sealed class OmnichannelBuilder
+{
+    internal OmnichannelBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The service collection, for extension methods of adapter packages.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Uses the in-memory store (the default): for tests and samples; nothing survives the process.</summary>
+    public OmnichannelBuilder UseInMemoryStore() => UseStore(_ => new InMemoryOmnichannelStore());
+
+    /// <summary>Uses a store built by <paramref name="factory"/>. Only one store may be chosen.</summary>
+    /// <param name="factory">Builds the store.</param>
+    /// <exception cref="InvalidOperationException">A store was already chosen.</exception>
+    public OmnichannelBuilder UseStore(Func<IServiceProvider, IOmnichannelStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        var existing = Services.FirstOrDefault(d => d.ServiceType == typeof(IOmnichannelStore));
+        if (existing is not null)
+        {
+            throw new InvalidOperationException(
+                "An Omnichannel store is already registered (" + (existing.ImplementationType?.Name ?? "by a factory") + "). " +
+                "Call only one of UseInMemoryStore, UseSqliteStore, UsePostgreSqlStore or UseStore.");
+        }
+
+        Services.AddSingleton(factory);
+        return this;
+    }
+}
+
+/// <summary>Validates <see cref="OmnichannelOptions"/> at start-up, reporting every problem at once.</summary>
+internal sealed class OmnichannelOptionsValidator : IValidateOptions<OmnichannelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OmnichannelOptions options)
+    {
+        var problems = options.Validate();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
+/// <summary>Starts the engine with the host and drains its queues when the host stops.</summary>
+internal sealed class OmnichannelHostedService(OmnichannelEngine engine) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await engine.DisposeAsync().ConfigureAwait(false);
+}

@@ -1,0 +1,508 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// The engine: validates events, resolves identity, applies events to profiles and commits them atomically,
+/// one worker per partition. Build it with <c>services.AddOmnichannel()</c>, or directly with this constructor.
+/// </summary>
+public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDisposable
+{
+    private readonly OmnichannelOptions _options;
+    private readonly IOmnichannelStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly EngineMetrics _metrics;
+    private readonly EventValidator _validator;
+    private readonly Channel<WorkItem>[] _queues;
+    private readonly Dictionary<string, CustomerProfile>[] _caches;
+    private readonly Task[] _workers;
+    private readonly ITimer _maintenance;
+    private int _disposed;
+
+    /// <summary>Creates and starts an engine.</summary>
+    /// <param name="options">Settings; validated here.</param>
+    /// <param name="store">The store.</param>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
+    /// <param name="meterFactory">Metrics; a plain <see cref="Meter"/> when <see langword="null"/>.</param>
+    /// <exception cref="OptionsValidationException">The options are invalid; the message lists every problem.</exception>
+    public OmnichannelEngine(
+        OmnichannelOptions options,
+        IOmnichannelStore store,
+        TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(OmnichannelOptions), problems);
+        }
+
+        _options = options;
+        _store = store;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OmnichannelEngine>();
+        _metrics = new EngineMetrics(meterFactory);
+        _validator = new EventValidator(options);
+        _queues = new Channel<WorkItem>[options.Partitions];
+        _caches = new Dictionary<string, CustomerProfile>[options.Partitions];
+        _workers = new Task[options.Partitions];
+        for (var i = 0; i < options.Partitions; i++)
+        {
+            _queues[i] = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(options.QueueCapacity)
+            {
+                SingleReader = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+            _caches[i] = new Dictionary<string, CustomerProfile>(StringComparer.Ordinal);
+            var partition = i;
+            _workers[i] = Task.Run(() => RunPartitionAsync(partition));
+        }
+
+        var every = options.DeduplicationRetention < TimeSpan.FromHours(1) ? options.DeduplicationRetention : TimeSpan.FromHours(1);
+        _maintenance = _time.CreateTimer(_ => _ = PurgeAsync(), null, every, every);
+    }
+
+    /// <summary>The store this engine writes to.</summary>
+    public IOmnichannelStore Store => _store;
+
+    /// <summary>The engine's options.</summary>
+    public OmnichannelOptions Options => _options;
+
+    /// <inheritdoc />
+    public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
+    {
+        var (item, rejected) = Prepare(customerEvent, cancellationToken);
+        if (rejected is not null)
+        {
+            return rejected;
+        }
+
+        await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        return await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.track_batch");
+        var pending = new List<Task<TrackResult>>();
+        foreach (var e in events)
+        {
+            var (item, rejected) = Prepare(e, cancellationToken);
+            if (rejected is not null)
+            {
+                pending.Add(Task.FromResult(rejected));
+                continue;
+            }
+
+            var writer = _queues[item!.Partition].Writer;
+            if (!writer.TryWrite(item))
+            {
+                await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            }
+
+            pending.Add(item.Completion.Task);
+        }
+
+        var results = await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("omnichannel.events", results.Length);
+        return results;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<CustomerProfile?> GetProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        if (Normalize(identifier) is not { } id)
+        {
+            return null;
+        }
+
+        var owners = await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false);
+        return owners.TryGetValue(id, out var profileId) ? await GetProfileByIdAsync(profileId, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<CustomerProfile?> GetProfileByIdAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        var live = await _store.ResolveProfileIdAsync(profileId, cancellationToken).ConfigureAwait(false);
+        if (live is null)
+        {
+            return null;
+        }
+
+        var stored = await _store.LoadProfileAsync(live, cancellationToken).ConfigureAwait(false);
+        return stored is null ? null : ProfileSerializer.Deserialize(stored.Document, stored.Version);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JsonObject?> ExportProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
+        return profile is null ? null : ProfileSerializer.Export(profile);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> EraseProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
+        if (profile is null)
+        {
+            return false;
+        }
+
+        var hashes = profile.Identifiers
+            .Where(i => i.Type is IdentifierTypes.Email or IdentifierTypes.Phone)
+            .Select(i => SuppressionHash(i.Identifier))
+            .ToList();
+        var erased = await _store.EraseProfileAsync(profile.Id, hashes, cancellationToken).ConfigureAwait(false);
+        if (erased)
+        {
+            LogErased(_logger, profile.Id, hashes.Count);
+        }
+
+        return erased;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
+        Normalize(identifier) is { } id && await _store.IsSuppressedAsync(SuppressionHash(id), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Forgets processed-event ids older than <see cref="OmnichannelOptions.DeduplicationRetention"/>. Runs hourly on its own.</summary>
+    /// <param name="cancellationToken">Cancels the purge.</param>
+    /// <returns>How many ids were forgotten.</returns>
+    public async ValueTask<int> PurgeProcessedEventsAsync(CancellationToken cancellationToken = default) =>
+        await _store.PurgeProcessedEventsAsync(_time.GetUtcNow() - _options.DeduplicationRetention, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Stops taking events, lets queued ones finish, and stops the workers.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _maintenance.DisposeAsync().ConfigureAwait(false);
+        foreach (var q in _queues)
+        {
+            q.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+        _metrics.Dispose();
+    }
+
+    internal static string SuppressionHash(Identifier id) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id.Type + ":" + id.Value)));
+
+    private Identifier? Normalize(Identifier identifier)
+    {
+        if (identifier.Type is null || !_options.Identity.Rules.TryGetValue(identifier.Type, out var rule))
+        {
+            return null;
+        }
+
+        var raw = (identifier.Value ?? string.Empty).Trim();
+        var value = raw;
+        if (rule.Normalizer is { } normalize && !normalize(raw, _options.Identity, out value, out _))
+        {
+            return null;
+        }
+
+        return _validator.IsBlocked(value) ? null : new Identifier(identifier.Type, value);
+    }
+
+    private (WorkItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var errors = new List<ValidationError>();
+        var valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+        if (valid is null)
+        {
+            _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
+            LogRejected(_logger, e?.Type, errors.Count);
+            return (null, new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.Rejected, Errors = errors });
+        }
+
+        // Route by the most trusted identifier, so one person's events usually meet in one partition.
+        var key = valid.Identifiers.MaxBy(i => _options.Identity.Rules[i.Type].Priority);
+        var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(key.Type + ":" + key.Value) % (uint)_queues.Length);
+        return (new WorkItem(valid, partition, cancellationToken), null);
+    }
+
+    private async Task RunPartitionAsync(int partition)
+    {
+        var reader = _queues[partition].Reader;
+        var cache = _caches[partition];
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+            {
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    item.Completion.TrySetCanceled(item.CancellationToken);
+                    continue;
+                }
+
+                TrackResult result;
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    result = await ProcessAsync(item.Event, cache).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    cache.Clear();
+                    LogFailed(_logger, ex, item.Event.Event.Type);
+                    result = new TrackResult
+                    {
+                        EventId = item.Event.Event.Id,
+                        Status = TrackStatus.Failed,
+                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {ex.Message}")],
+                    };
+                }
+
+                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", result.Status.ToString().ToLowerInvariant()));
+                item.Completion.TrySetResult(result);
+            }
+        }
+    }
+
+    private async ValueTask<TrackResult> ProcessAsync(ValidatedEvent v, Dictionary<string, CustomerProfile> cache)
+    {
+        var e = v.Event;
+        for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
+        {
+            if (await _store.IsEventProcessedAsync(e.Id).ConfigureAwait(false))
+            {
+                return new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate };
+            }
+
+            var owners = await _store.ResolveIdentifiersAsync(v.Identifiers).ConfigureAwait(false);
+            var involved = new Dictionary<string, CustomerProfile>(StringComparer.Ordinal);
+            var missing = false;
+            foreach (var owner in owners.Values.Distinct())
+            {
+                var p = await LoadAsync(owner, cache).ConfigureAwait(false);
+                if (p is null)
+                {
+                    missing = true; // erased or merged away since the lookup: look again
+                    break;
+                }
+
+                involved[owner] = p;
+            }
+
+            if (missing)
+            {
+                continue;
+            }
+
+            var now = _time.GetUtcNow();
+            var plan = IdentityResolver.Plan(v.Identifiers, owners, id => involved[id], _options.Identity);
+            var target = plan.TargetProfileId is { } tid
+                ? involved[tid]
+                : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
+
+            // From here the cached objects are being changed: any way out but a commit must evict them.
+            try
+            {
+                var claims = new List<IdentifierClaim>();
+                var absorbed = new List<AbsorbedProfile>();
+                foreach (var (otherId, causedBy) in plan.Absorb)
+                {
+                    var other = involved[otherId];
+                    ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {Mask(causedBy)}", now), _options.TimelineLength);
+                    absorbed.Add(new AbsorbedProfile(otherId, other.Version));
+                    claims.AddRange(other.IdentifierList.Select(i => new IdentifierClaim(i.Identifier, otherId)));
+                }
+
+                foreach (var id in plan.Link)
+                {
+                    target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now));
+                    claims.Add(new IdentifierClaim(id, null));
+                }
+
+                foreach (var (id, other, reason) in plan.Conflicts)
+                {
+                    ProfileCore.AddConflict(target, new IdentityConflict(id, other, e.Id, reason, now));
+                }
+
+                ProfileCore.Apply(target, e, _options.TimelineLength);
+                var commit = new ProfileCommit
+                {
+                    ProfileId = target.Id,
+                    ExpectedVersion = target.Version,
+                    Document = ProfileSerializer.Serialize(target),
+                    Claims = claims,
+                    Absorbed = absorbed,
+                    EventId = e.Id,
+                    ProcessedAt = now,
+                };
+                var result = await _store.CommitAsync(commit).ConfigureAwait(false);
+                switch (result.Status)
+                {
+                    case CommitStatus.Committed:
+                        target.Version = result.Version;
+                        if (cache.Count >= _options.ProfileCacheSize)
+                        {
+                            cache.Clear();
+                        }
+
+                        if (_options.ProfileCacheSize > 0)
+                        {
+                            cache[target.Id] = target;
+                        }
+
+                        foreach (var a in absorbed)
+                        {
+                            cache.Remove(a.ProfileId);
+                        }
+
+                        Report(plan, target.Id, e);
+                        return new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = target.Id };
+                    case CommitStatus.DuplicateEvent:
+                        Evict(cache, target.Id, involved.Keys);
+                        return new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate };
+                    default:
+                        Evict(cache, target.Id, involved.Keys);
+                        _metrics.CommitConflicts.Add(1);
+                        break;
+                }
+            }
+            catch
+            {
+                Evict(cache, target.Id, involved.Keys);
+                throw;
+            }
+        }
+
+        return new TrackResult
+        {
+            EventId = e.Id,
+            Status = TrackStatus.Failed,
+            Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
+        };
+    }
+
+    private async ValueTask<CustomerProfile?> LoadAsync(string profileId, Dictionary<string, CustomerProfile> cache)
+    {
+        if (cache.TryGetValue(profileId, out var cached))
+        {
+            return cached;
+        }
+
+        var stored = await _store.LoadProfileAsync(profileId).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        var p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        if (_options.ProfileCacheSize > 0)
+        {
+            if (cache.Count >= _options.ProfileCacheSize)
+            {
+                cache.Clear();
+            }
+
+            cache[profileId] = p;
+        }
+
+        return p;
+    }
+
+    private static void Evict(Dictionary<string, CustomerProfile> cache, string target, IEnumerable<string> others)
+    {
+        cache.Remove(target);
+        foreach (var o in others)
+        {
+            cache.Remove(o);
+        }
+    }
+
+    private void Report(ResolutionPlan plan, string profileId, CustomerEvent e)
+    {
+        if (plan.Absorb.Count > 0)
+        {
+            _metrics.ProfilesMerged.Add(plan.Absorb.Count);
+            foreach (var (other, causedBy) in plan.Absorb)
+            {
+                LogMerged(_logger, other, profileId, causedBy.Type, e.Id);
+            }
+        }
+
+        foreach (var (id, other, reason) in plan.Conflicts)
+        {
+            _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("identifier_type", id.Type));
+            LogConflict(_logger, id.Type, Mask(id), profileId, other, reason);
+        }
+    }
+
+    private async Task PurgeAsync()
+    {
+        try
+        {
+            var n = await PurgeProcessedEventsAsync().ConfigureAwait(false);
+            if (n > 0)
+            {
+                LogPurged(_logger, n);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogPurgeFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>An identifier as logs may show it: a short hash, never the value.</summary>
+    internal static string Mask(Identifier id) => "#" + SuppressionHash(id)[..12];
+
+    [LoggerMessage(1, LogLevel.Debug, "Rejected an event of type {EventType} with {ErrorCount} problem(s)")]
+    private static partial void LogRejected(ILogger logger, string? eventType, int errorCount);
+
+    [LoggerMessage(2, LogLevel.Information, "Merged profile {AbsorbedProfileId} into {ProfileId} on a shared {IdentifierType} (event {EventId})")]
+    private static partial void LogMerged(ILogger logger, string absorbedProfileId, string profileId, string identifierType, string eventId);
+
+    [LoggerMessage(3, LogLevel.Warning, "Identity conflict: {IdentifierType} {MaskedIdentifier} not linked to profile {ProfileId} (held by {OtherProfileId}): {Reason}")]
+    private static partial void LogConflict(ILogger logger, string identifierType, string maskedIdentifier, string profileId, string? otherProfileId, string reason);
+
+    [LoggerMessage(4, LogLevel.Error, "Failed to apply an event of type {EventType}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string eventType);
+
+    [LoggerMessage(5, LogLevel.Information, "Erased profile {ProfileId}; {HashCount} address hash(es) suppressed")]
+    private static partial void LogErased(ILogger logger, string profileId, int hashCount);
+
+    [LoggerMessage(6, LogLevel.Debug, "Forgot {Count} processed event id(s) past retention")]
+    private static partial void LogPurged(ILogger logger, int count);
+
+    [LoggerMessage(7, LogLevel.Warning, "Purging processed event ids failed; will try again")]
+    private static partial void LogPurgeFailed(ILogger logger, Exception exception);
+
+    private sealed class WorkItem(ValidatedEvent e, int partition, CancellationToken cancellationToken)
+    {
+        public ValidatedEvent Event { get; } = e;
+
+        public int Partition { get; } = partition;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource<TrackResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,100 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>Engine settings. Validated when the engine is built (or at host start-up through <c>AddOmnichannel</c>).</summary>
+public sealed class OmnichannelOptions
+{
+    /// <summary>Identifier types, their rules, and blocked values.</summary>
+    public IdentityOptions Identity { get; } = new();
+
+    /// <summary>How far in the future an event's timestamp may be, to allow for clock skew. Default 5 minutes.</summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The largest <see cref="CustomerEvent.Properties"/> accepted, in bytes of JSON. Default 32 KiB.</summary>
+    public int MaxPropertiesBytes { get; set; } = 32 * 1024;
+
+    /// <summary>How long processed event ids are remembered for de-duplication. Default 30 days.</summary>
+    public TimeSpan DeduplicationRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How many interactions a profile's timeline keeps. Default 200.</summary>
+    public int TimelineLength { get; set; } = 200;
+
+    /// <summary>
+    /// Number of partitions: events are routed to a partition by identifier so that one profile's events are applied
+    /// in order by one worker, while different profiles proceed in parallel. Default twice the processor count, at least 4.
+    /// </summary>
+    public int Partitions { get; set; } = Math.Max(4, Environment.ProcessorCount * 2);
+
+    /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024.</summary>
+    public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>How often a commit is retried after an optimistic-concurrency conflict before the event is reported failed. Default 20.</summary>
+    public int MaxCommitAttempts { get; set; } = 20;
+
+    /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 10,000.</summary>
+    public int ProfileCacheSize { get; set; } = 10_000;
+
+    /// <summary>Every problem with these options, empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (MaxClockSkew < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(MaxClockSkew)} must not be negative.");
+        }
+
+        if (MaxPropertiesBytes <= 0)
+        {
+            errors.Add($"{nameof(MaxPropertiesBytes)} must be greater than zero.");
+        }
+
+        if (DeduplicationRetention <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(DeduplicationRetention)} must be greater than zero.");
+        }
+
+        if (TimelineLength is < 1 or > 100_000)
+        {
+            errors.Add($"{nameof(TimelineLength)} must be between 1 and 100000.");
+        }
+
+        if (Partitions is < 1 or > 1024)
+        {
+            errors.Add($"{nameof(Partitions)} must be between 1 and 1024.");
+        }
+
+        if (QueueCapacity < 1)
+        {
+            errors.Add($"{nameof(QueueCapacity)} must be at least 1.");
+        }
+
+        if (MaxCommitAttempts < 1)
+        {
+            errors.Add($"{nameof(MaxCommitAttempts)} must be at least 1.");
+        }
+
+        if (ProfileCacheSize < 0)
+        {
+            errors.Add($"{nameof(ProfileCacheSize)} must not be negative.");
+        }
+
+        if (string.IsNullOrEmpty(Identity.DefaultPhoneCountryCode) || !Identity.DefaultPhoneCountryCode.All(char.IsAsciiDigit) || Identity.DefaultPhoneCountryCode.Length > 3 || Identity.DefaultPhoneCountryCode[0] == '0')
+        {
+            errors.Add($"{nameof(Identity)}.{nameof(IdentityOptions.DefaultPhoneCountryCode)} must be a country calling code of 1 to 3 digits not starting with 0, for example 44.");
+        }
+
+        foreach (var rule in Identity.Rules.Values)
+        {
+            if (rule.Limit is < 1)
+            {
+                errors.Add($"{nameof(Identity)}.Rules[{rule.Type}].{nameof(IdentifierRule.Limit)} must be at least 1, or null for unlimited.");
+            }
+
+            if (!System.Text.RegularExpressions.Regex.IsMatch(rule.Type, "^[a-z][a-z0-9_]*$"))
+            {
+                errors.Add($"{nameof(Identity)}.Rules[{rule.Type}]: identifier type names are lower_snake_case.");
+            }
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,121 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// Well-known e-commerce event types and the properties the engine reads from them. Other properties are kept as
+/// they are. Custom types are allowed: any <c>lower.dotted_name</c> (letters, digits, underscores, dot-separated).
+/// </summary>
+public static class EventTypes
+{
+    /// <summary>A product page was viewed. Properties: <c>product_id</c>, <c>name</c>, <c>price</c>, <c>currency</c>, <c>category</c>.</summary>
+    public const string ProductViewed = "product.viewed";
+
+    /// <summary>The catalogue was searched. Properties: <c>query</c>, <c>results</c> (count).</summary>
+    public const string ProductSearched = "product.searched";
+
+    /// <summary>A product was added to the cart. Properties: <c>product_id</c> (required), <c>name</c>, <c>quantity</c> (default 1), <c>price</c> (unit price), <c>currency</c>, <c>cart_id</c>.</summary>
+    public const string CartItemAdded = "cart.item_added";
+
+    /// <summary>A product was removed from the cart. Properties: <c>product_id</c> (required), <c>quantity</c> (absent: the whole line).</summary>
+    public const string CartItemRemoved = "cart.item_removed";
+
+    /// <summary>The cart was viewed. Properties: <c>cart_id</c>.</summary>
+    public const string CartViewed = "cart.viewed";
+
+    /// <summary>Checkout started. Properties: <c>cart_id</c>, <c>total</c>, <c>currency</c>.</summary>
+    public const string CheckoutStarted = "checkout.started";
+
+    /// <summary>An order was placed; empties the cart. Properties: <c>order_id</c>, <c>total</c>, <c>currency</c>, <c>items</c> (array or count), <c>fulfillment</c> (<c>delivery</c> or <c>pickup</c>), <c>store_id</c>.</summary>
+    public const string OrderPlaced = "order.placed";
+
+    /// <summary>An order was shipped. Properties: <c>order_id</c>, <c>carrier</c>, <c>tracking_number</c>, <c>tracking_url</c>.</summary>
+    public const string OrderShipped = "order.shipped";
+
+    /// <summary>An order was delivered. Properties: <c>order_id</c>.</summary>
+    public const string OrderDelivered = "order.delivered";
+
+    /// <summary>A click-and-collect order is ready at the store. Properties: <c>order_id</c>, <c>store_id</c>, <c>pickup_code</c>.</summary>
+    public const string OrderReadyForPickup = "order.ready_for_pickup";
+
+    /// <summary>A click-and-collect order was picked up. Properties: <c>order_id</c>, <c>store_id</c>.</summary>
+    public const string OrderPickedUp = "order.picked_up";
+
+    /// <summary>An order was cancelled. Properties: <c>order_id</c>, <c>reason</c>.</summary>
+    public const string OrderCancelled = "order.cancelled";
+
+    /// <summary>Goods were returned, online or in a store (use the event's channel). Properties: <c>order_id</c>, <c>total</c> (refunded amount, positive), <c>currency</c>, <c>items</c>.</summary>
+    public const string OrderReturned = "order.returned";
+
+    /// <summary>A product was added to the wishlist. Properties: <c>product_id</c> (required), <c>name</c>.</summary>
+    public const string WishlistItemAdded = "wishlist.item_added";
+
+    /// <summary>A product was removed from the wishlist. Properties: <c>product_id</c> (required).</summary>
+    public const string WishlistItemRemoved = "wishlist.item_removed";
+
+    /// <summary>Subscribed to the newsletter: grants consent for <c>email</c>/<c>newsletter</c> unless <c>channel</c>/<c>topic</c> say otherwise.</summary>
+    public const string NewsletterSubscribed = "newsletter.subscribed";
+
+    /// <summary>Unsubscribed from the newsletter: denies consent for <c>email</c>/<c>newsletter</c> unless <c>channel</c>/<c>topic</c> say otherwise.</summary>
+    public const string NewsletterUnsubscribed = "newsletter.unsubscribed";
+
+    /// <summary>A consent decision. Properties: <c>channel</c> (required), <c>topic</c> (absent: every topic of the channel), <c>granted</c> (bool, required), <c>source</c>.</summary>
+    public const string ConsentChanged = "consent.changed";
+
+    /// <summary>Contact preferences changed. Properties: <c>preferred_channels</c> (array, most preferred first), <c>max_messages</c>, <c>period</c> (ISO 8601 duration, for example <c>P7D</c>).</summary>
+    public const string PreferencesUpdated = "preferences.updated";
+
+    /// <summary>Loyalty points earned. Properties: <c>points</c> (required).</summary>
+    public const string LoyaltyPointsEarned = "loyalty.points_earned";
+
+    /// <summary>Loyalty points redeemed. Properties: <c>points</c> (required).</summary>
+    public const string LoyaltyPointsRedeemed = "loyalty.points_redeemed";
+
+    /// <summary>The customer referred someone. Properties: <c>referral_code</c>, <c>channel</c>.</summary>
+    public const string ReferralSent = "referral.sent";
+
+    /// <summary>A referral of this customer converted. Properties: <c>referral_code</c>, <c>referred_customer_id</c>.</summary>
+    public const string ReferralConverted = "referral.converted";
+
+    /// <summary>A support ticket was opened. Properties: <c>ticket_id</c>, <c>subject</c>.</summary>
+    public const string SupportTicketOpened = "support.ticket_opened";
+
+    /// <summary>A support ticket was resolved. Properties: <c>ticket_id</c>.</summary>
+    public const string SupportTicketResolved = "support.ticket_resolved";
+
+    /// <summary>A message was handed to the provider. Properties: <c>message_id</c>, <c>channel</c>, <c>provider_message_id</c>, <c>journey_id</c>, <c>step_id</c>, <c>variant</c>.</summary>
+    public const string MessageSent = "message.sent";
+
+    /// <summary>The provider delivered the message. Properties: <c>message_id</c>, <c>channel</c>.</summary>
+    public const string MessageDelivered = "message.delivered";
+
+    /// <summary>The message was opened. Properties: <c>message_id</c>, <c>channel</c>.</summary>
+    public const string MessageOpened = "message.opened";
+
+    /// <summary>A link in the message was clicked. Properties: <c>message_id</c>, <c>channel</c>, <c>url</c>.</summary>
+    public const string MessageClicked = "message.clicked";
+
+    /// <summary>The message bounced. Properties: <c>message_id</c>, <c>channel</c>, <c>address</c>, <c>bounce_type</c> (<c>hard</c> or <c>soft</c>).</summary>
+    public const string MessageBounced = "message.bounced";
+
+    /// <summary>The message could not be sent. Properties: <c>message_id</c>, <c>channel</c>, <c>reason</c>.</summary>
+    public const string MessageFailed = "message.failed";
+
+    /// <summary>The message was not sent because a policy stopped it. Properties: <c>message_id</c>, <c>channel</c>, <c>reason</c>.</summary>
+    public const string MessageSkipped = "message.skipped";
+
+    /// <summary>The recipient marked the message as spam. Properties: <c>message_id</c>, <c>channel</c>, <c>address</c>.</summary>
+    public const string MessageComplained = "message.complained";
+
+    /// <summary>The recipient unsubscribed through the message: denies consent. Properties: <c>message_id</c>, <c>channel</c> (required), <c>topic</c> (absent: the whole channel).</summary>
+    public const string MessageUnsubscribed = "message.unsubscribed";
+
+    /// <summary>Every well-known type above.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        ProductViewed, ProductSearched, CartItemAdded, CartItemRemoved, CartViewed, CheckoutStarted, OrderPlaced,
+        OrderShipped, OrderDelivered, OrderReadyForPickup, OrderPickedUp, OrderCancelled, OrderReturned,
+        WishlistItemAdded, WishlistItemRemoved, NewsletterSubscribed, NewsletterUnsubscribed, ConsentChanged,
+        PreferencesUpdated, LoyaltyPointsEarned, LoyaltyPointsRedeemed, ReferralSent, ReferralConverted,
+        SupportTicketOpened, SupportTicketResolved, MessageSent, MessageDelivered, MessageOpened, MessageClicked,
+        MessageBounced, MessageFailed, MessageSkipped, MessageComplained, MessageUnsubscribed,
+    ];
+}

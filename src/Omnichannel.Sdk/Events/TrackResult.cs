@@ -1,0 +1,63 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>What happened to one tracked event.</summary>
+public enum TrackStatus
+{
+    /// <summary>The event was applied and durably committed.</summary>
+    Accepted,
+
+    /// <summary>An event with this id was already applied; nothing changed.</summary>
+    Duplicate,
+
+    /// <summary>The event is invalid; see <see cref="TrackResult.Errors"/>. Nothing changed.</summary>
+    Rejected,
+
+    /// <summary>The event was valid but could not be committed (for example the store kept reporting conflicts). It may be retried.</summary>
+    Failed,
+}
+
+/// <summary>One problem found in an event.</summary>
+/// <param name="Field">The field it concerns, as a path: <c>type</c>, <c>identifiers[1].value</c>, <c>properties.total</c>.</param>
+/// <param name="Message">What is wrong.</param>
+public sealed record ValidationError(string Field, string Message)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Field}: {Message}";
+}
+
+/// <summary>The outcome of tracking one event.</summary>
+public sealed record TrackResult
+{
+    /// <summary>The event's id (as given, possibly empty for a rejected event).</summary>
+    public required string EventId { get; init; }
+
+    /// <summary>Accepted, duplicate, rejected or failed.</summary>
+    public required TrackStatus Status { get; init; }
+
+    /// <summary>The profile the event was applied to (accepted events).</summary>
+    public string? ProfileId { get; init; }
+
+    /// <summary>Every problem of a rejected event, or the reason of a failed one.</summary>
+    public IReadOnlyList<ValidationError> Errors { get; init; } = [];
+
+    /// <summary>Whether the event is durably applied (now or before): accepted or duplicate.</summary>
+    public bool IsAcknowledged => Status is TrackStatus.Accepted or TrackStatus.Duplicate;
+}
+
+/// <summary>Thrown by <see cref="IOmnichannelClient.TrackAsync"/> helpers that require success. Says whether a retry can help.</summary>
+public sealed class EventRejectedException : Exception
+{
+    /// <summary>Creates the exception from a result.</summary>
+    /// <param name="result">The result that was not accepted.</param>
+    public EventRejectedException(TrackResult result)
+        : base($"Event '{result.EventId}' was {result.Status.ToString().ToLowerInvariant()}: {string.Join("; ", result.Errors)}")
+    {
+        Result = result;
+    }
+
+    /// <summary>The result.</summary>
+    public TrackResult Result { get; }
+
+    /// <summary>Whether sending the same event again may succeed.</summary>
+    public bool IsTransient => Result.Status == TrackStatus.Failed;
+}

@@ -1,0 +1,43 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>Identity resolution settings: identifier types, their rules, and values that never match.</summary>
+public sealed class IdentityOptions
+{
+    private readonly Dictionary<string, IdentifierRule> _rules = new(StringComparer.Ordinal);
+
+    /// <summary>Creates options with the built-in identifier types and their default rules.</summary>
+    public IdentityOptions()
+    {
+        AddType(new IdentifierRule(IdentifierTypes.CustomerId) { Limit = 1, Priority = 100 });
+        AddType(new IdentifierRule(IdentifierTypes.Email) { Limit = 5, Priority = 80, Normalizer = IdentifierNormalizers.Email });
+        AddType(new IdentifierRule(IdentifierTypes.Phone) { Limit = 5, Priority = 70, Normalizer = IdentifierNormalizers.Phone });
+        AddType(new IdentifierRule(IdentifierTypes.LoyaltyCard) { Limit = 3, Priority = 60 });
+        AddType(new IdentifierRule(IdentifierTypes.DeviceId) { Limit = null, Priority = 20, IdentifiesPerson = false });
+        AddType(new IdentifierRule(IdentifierTypes.AnonymousId) { Limit = null, Priority = 10, IdentifiesPerson = false });
+    }
+
+    /// <summary>
+    /// The country calling code (digits only, for example <c>44</c>) given to phone numbers written without one.
+    /// Default <c>1</c>.
+    /// </summary>
+    public string DefaultPhoneCountryCode { get; set; } = "1";
+
+    /// <summary>
+    /// Extra values that never match, in addition to the built-in ones (empty, <c>null</c>, <c>undefined</c>,
+    /// <c>anonymous</c>, <c>guest</c>, <c>0</c>, all zeros, <c>-1</c>). Compared case-insensitively after normalisation.
+    /// </summary>
+    public ISet<string> BlockedValues { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The rules per identifier type.</summary>
+    public IReadOnlyDictionary<string, IdentifierRule> Rules => _rules;
+
+    /// <summary>Registers a custom identifier type, or replaces the rule of a built-in one.</summary>
+    /// <param name="rule">The rule.</param>
+    /// <returns>These options, for chaining.</returns>
+    public IdentityOptions AddType(IdentifierRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        _rules[rule.Type] = rule;
+        return this;
+    }
+}

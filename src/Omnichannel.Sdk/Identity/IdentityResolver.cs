@@ -1,0 +1,117 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>What identity resolution decided for one event.</summary>
+internal sealed record ResolutionPlan(
+    string? TargetProfileId,
+    IReadOnlyList<(string ProfileId, Identifier CausedBy)> Absorb,
+    IReadOnlyList<Identifier> Link,
+    IReadOnlyList<(Identifier Identifier, string? OtherProfileId, string Reason)> Conflicts);
+
+/// <summary>
+/// Decides which profile an event belongs to, which profiles it merges, and which identifiers it links —
+/// never breaking a per-type value limit. Pure: works on identifiers and the identifier sets of the profiles involved.
+/// </summary>
+internal static class IdentityResolver
+{
+    public static ResolutionPlan Plan(
+        IReadOnlyList<Identifier> identifiers,
+        IReadOnlyDictionary<Identifier, string> owners,
+        Func<string, CustomerProfile> profile,
+        IdentityOptions options)
+    {
+        var ordered = identifiers
+            .Select((id, index) => (id, index))
+            .OrderByDescending(x => options.Rules[x.id.Type].Priority)
+            .ThenBy(x => x.index)
+            .Select(x => x.id)
+            .ToList();
+
+        // Walk from the most trusted identifier down. The first owned identifier whose profile can hold what was
+        // accepted so far decides the target; later profiles are absorbed only when no value limit would break.
+        string? target = null;
+        var held = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var absorb = new List<(string, Identifier)>();
+        var link = new List<Identifier>();
+        var conflicts = new List<(Identifier, string?, string)>();
+        var refused = new HashSet<string>(StringComparer.Ordinal);
+
+        foreach (var id in ordered)
+        {
+            if (!owners.TryGetValue(id, out var owner))
+            {
+                var values = held.TryGetValue(id.Type, out var v) ? v : held[id.Type] = new HashSet<string>(StringComparer.Ordinal);
+                var limit = options.Rules[id.Type].Limit;
+                if (limit is { } max && !values.Contains(id.Value) && values.Count >= max)
+                {
+                    conflicts.Add((id, null, $"the profile already holds {values.Count} {id.Type} value(s); the limit is {max}"));
+                    continue;
+                }
+
+                values.Add(id.Value);
+                link.Add(id);
+                continue;
+            }
+
+            if (owner == target || absorb.Exists(a => a.Item1 == owner))
+            {
+                continue;
+            }
+
+            if (refused.Contains(owner))
+            {
+                conflicts.Add((id, owner, "it belongs to a profile that cannot be merged with this one"));
+                continue;
+            }
+
+            var candidate = Clone(held);
+            AddAll(candidate, profile(owner));
+            if (FirstViolation(candidate, options) is { } violation)
+            {
+                refused.Add(owner);
+                conflicts.Add((id, owner, $"joining the profile that holds it would give {violation}"));
+                continue;
+            }
+
+            held = candidate;
+            if (target is null)
+            {
+                target = owner;
+            }
+            else
+            {
+                absorb.Add((owner, id));
+            }
+        }
+
+        return new ResolutionPlan(target, absorb, link, conflicts);
+    }
+
+    private static void AddAll(Dictionary<string, HashSet<string>> held, CustomerProfile p)
+    {
+        foreach (var i in p.IdentifierList)
+        {
+            if (!held.TryGetValue(i.Type, out var set))
+            {
+                held[i.Type] = set = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            set.Add(i.Value);
+        }
+    }
+
+    private static Dictionary<string, HashSet<string>> Clone(Dictionary<string, HashSet<string>> held) =>
+        held.ToDictionary(kv => kv.Key, kv => new HashSet<string>(kv.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+
+    private static string? FirstViolation(Dictionary<string, HashSet<string>> held, IdentityOptions options)
+    {
+        foreach (var (type, values) in held)
+        {
+            if (options.Rules.TryGetValue(type, out var rule) && rule.Limit is { } max && values.Count > max)
+            {
+                return $"{values.Count} {type} values; the limit is {max}";
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// Everything the SDK knows about one person: identifiers, traits, statistics, cart and wishlist, consents,
+/// preferences, time zone and locale, and a timeline of recent interactions on every channel.
+/// </summary>
+/// <remarks>
+/// A profile read through <see cref="IOmnichannelClient"/> is a snapshot: a copy taken at <see cref="Version"/>,
+/// safe to keep and read from any thread.
+/// </remarks>
+public sealed class CustomerProfile
+{
+    [JsonConstructor]
+    internal CustomerProfile(string id, DateTimeOffset createdAt)
+    {
+        Id = id;
+        CreatedAt = createdAt;
+    }
+
+    /// <summary>The profile id.</summary>
+    [JsonInclude]
+    public string Id { get; private set; }
+
+    /// <summary>The store version this snapshot was read at.</summary>
+    [JsonIgnore]
+    public long Version { get; internal set; }
+
+    /// <summary>When the profile was created (processing time).</summary>
+    [JsonInclude]
+    public DateTimeOffset CreatedAt { get; private set; }
+
+    [JsonInclude]
+    internal List<LinkedIdentifier> IdentifierList { get; set; } = [];
+
+    [JsonInclude]
+    internal Dictionary<string, TraitValue> TraitValues { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal Dictionary<string, CartLine> CartLines { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal Dictionary<string, WishlistItem> WishlistItems { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal Dictionary<string, ConsentRecord> ConsentRecords { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal List<TimelineEntry> TimelineEntries { get; set; } = [];
+
+    [JsonInclude]
+    internal List<MergeRecord> MergeRecords { get; set; } = [];
+
+    [JsonInclude]
+    internal List<IdentityConflict> ConflictRecords { get; set; } = [];
+
+    /// <summary>The identifiers linked to this profile.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<LinkedIdentifier> Identifiers => IdentifierList;
+
+    /// <summary>Traits as a nested JSON object (a new copy on each call).</summary>
+    [JsonIgnore]
+    public JsonObject Traits => BuildTraits();
+
+    /// <summary>Statistics derived from events.</summary>
+    [JsonInclude]
+    public ProfileStatistics Statistics { get; private set; } = new();
+
+    /// <summary>Cart lines, oldest change first. Emptied by an order.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<CartLine> Cart => [.. CartLines.Values.OrderBy(l => l.UpdatedAt)];
+
+    /// <summary>When an order last emptied the cart; cart events older than this are ignored.</summary>
+    [JsonInclude]
+    public DateTimeOffset? CartClearedAt { get; internal set; }
+
+    /// <summary>Wishlist, oldest first.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<WishlistItem> Wishlist => [.. WishlistItems.Values.OrderBy(w => w.AddedAt)];
+
+    /// <summary>Consent decisions, one per channel and topic (the newest decision).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ConsentRecord> Consents => [.. ConsentRecords.Values.OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal)];
+
+    /// <summary>Contact preferences, when the customer gave any.</summary>
+    [JsonInclude]
+    public ContactPreferences? Preferences { get; internal set; }
+
+    /// <summary>IANA time zone from the newest event context that had one.</summary>
+    [JsonInclude]
+    public string? TimeZone { get; internal set; }
+
+    [JsonInclude]
+    internal DateTimeOffset? TimeZoneAt { get; set; }
+
+    /// <summary>Locale from the newest event context that had one.</summary>
+    [JsonInclude]
+    public string? Locale { get; internal set; }
+
+    [JsonInclude]
+    internal DateTimeOffset? LocaleAt { get; set; }
+
+    /// <summary>Lifecycle stage derived from identity and orders.</summary>
+    [JsonIgnore]
+    public LifecycleStage LifecycleStage => Statistics.OrderCount switch
+    {
+        >= 2 => LifecycleStage.RepeatCustomer,
+        1 => LifecycleStage.Customer,
+        _ => IdentifierList.Any(i => i.Type is not (IdentifierTypes.AnonymousId or IdentifierTypes.DeviceId)) ? LifecycleStage.Lead : LifecycleStage.Visitor,
+    };
+
+    /// <summary>The most recent interactions on every channel, oldest first (length is <see cref="OmnichannelOptions.TimelineLength"/>).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<TimelineEntry> Timeline => TimelineEntries;
+
+    /// <summary>Every merge of another profile into this one, with its reason.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<MergeRecord> Merges => MergeRecords;
+
+    /// <summary>Identifiers that were not linked because a rule would have been broken (most recent last).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<IdentityConflict> Conflicts => ConflictRecords;
+
+    /// <summary>Whether the profile holds an identifier (normalised value).</summary>
+    /// <param name="identifier">The identifier.</param>
+    public bool Has(Identifier identifier) => IdentifierList.Exists(i => i.Type == identifier.Type && i.Value == identifier.Value);
+
+    /// <summary>The values of one identifier type linked to this profile.</summary>
+    /// <param name="type">The identifier type.</param>
+    public IReadOnlyList<string> IdentifierValues(string type) => [.. IdentifierList.Where(i => i.Type == type).Select(i => i.Value)];
+
+    /// <summary>Reads a trait by dotted path (<c>address.city</c>).</summary>
+    /// <param name="path">The dotted path of a leaf trait.</param>
+    /// <param name="value">The value.</param>
+    /// <returns><see langword="true"/> when the trait is set.</returns>
+    public bool TryGetTrait(string path, out JsonElement value)
+    {
+        if (TraitValues.TryGetValue(path, out var t) && t.Value is { } v)
+        {
+            value = v;
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The consent decision for a channel and topic: the topic's own decision when there is one, else the channel-wide one.
+    /// <see langword="null"/> when the customer never decided.
+    /// </summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
+    public ConsentRecord? GetConsent(string channel, string? topic = null)
+    {
+        if (topic is not null && ConsentRecords.TryGetValue(ConsentKey(channel, topic), out var specific))
+        {
+            return specific;
+        }
+
+        return ConsentRecords.GetValueOrDefault(ConsentKey(channel, ConsentRecord.AnyTopic));
+    }
+
+    internal static string ConsentKey(string channel, string topic) => channel + "/" + topic;
+
+    private JsonObject BuildTraits()
+    {
+        var root = new JsonObject();
+        foreach (var (path, tv) in TraitValues.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (tv.Value is not { } value)
+            {
+                continue;
+            }
+
+            var parts = path.Split('.');
+            var node = root;
+            for (var i = 0; i < parts.Length - 1; i++)
+            {
+                if (node[parts[i]] is not JsonObject child)
+                {
+                    child = new JsonObject();
+                    node[parts[i]] = child;
+                }
+
+                node = child;
+            }
+
+            node[parts[^1]] = JsonNode.Parse(value.GetRawText());
+        }
+
+        return root;
+    }
+}

@@ -1,0 +1,201 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Omnichannel.Sdk;
+
+/// <summary>How far a customer has come: derived from identity and orders.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LifecycleStage>))]
+public enum LifecycleStage
+{
+    /// <summary>Only anonymous identifiers (cookie, device): not known yet.</summary>
+    Visitor,
+
+    /// <summary>Known (customer id, email, phone or loyalty card) but no order yet.</summary>
+    Lead,
+
+    /// <summary>One order.</summary>
+    Customer,
+
+    /// <summary>Two or more orders.</summary>
+    RepeatCustomer,
+}
+
+/// <summary>An identifier linked to a profile.</summary>
+/// <param name="Type">The identifier type.</param>
+/// <param name="Value">The normalised value.</param>
+/// <param name="LinkedAt">When the engine linked it (processing time).</param>
+public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset LinkedAt)
+{
+    /// <summary>The identifier itself.</summary>
+    [JsonIgnore]
+    public Identifier Identifier => new(Type, Value);
+}
+
+/// <summary>A trait value with the time of the event that set it (newest event time wins).</summary>
+/// <param name="Value">The value; <see langword="null"/> when the trait was removed.</param>
+/// <param name="At">The time of the event that set it.</param>
+public sealed record TraitValue(JsonElement? Value, DateTimeOffset At);
+
+/// <summary>A line of the cart.</summary>
+public sealed record CartLine
+{
+    /// <summary>The product.</summary>
+    public required string ProductId { get; init; }
+
+    /// <summary>Product name, when the events gave one.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Quantity.</summary>
+    public decimal Quantity { get; init; }
+
+    /// <summary>Unit price, when known.</summary>
+    public decimal? UnitPrice { get; init; }
+
+    /// <summary>Currency of <see cref="UnitPrice"/>.</summary>
+    public string? Currency { get; init; }
+
+    /// <summary>The cart id the host uses, when given.</summary>
+    public string? CartId { get; init; }
+
+    /// <summary>When the line was last changed (event time).</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>A wishlist entry.</summary>
+/// <param name="ProductId">The product.</param>
+/// <param name="Name">Product name, when given.</param>
+/// <param name="AddedAt">When it was added (event time).</param>
+public sealed record WishlistItem(string ProductId, string? Name, DateTimeOffset AddedAt);
+
+/// <summary>A consent decision for a channel and topic.</summary>
+/// <param name="Channel">The channel, for example <c>email</c>.</param>
+/// <param name="Topic">The topic, or <c>*</c> for every topic of the channel.</param>
+/// <param name="Granted">Granted or denied.</param>
+/// <param name="At">When the customer decided (event time).</param>
+/// <param name="Source">Where the decision was taken (a form, the store counter, an unsubscribe link).</param>
+public sealed record ConsentRecord(string Channel, string Topic, bool Granted, DateTimeOffset At, string? Source)
+{
+    /// <summary>The topic name that stands for every topic of a channel.</summary>
+    public const string AnyTopic = "*";
+}
+
+/// <summary>How the customer likes to be contacted.</summary>
+/// <param name="PreferredChannels">Channels, most preferred first.</param>
+/// <param name="MaxMessages">At most this many marketing messages per <paramref name="Period"/>.</param>
+/// <param name="Period">The period of <paramref name="MaxMessages"/>.</param>
+/// <param name="UpdatedAt">When the customer said so (event time).</param>
+public sealed record ContactPreferences(IReadOnlyList<string> PreferredChannels, int? MaxMessages, TimeSpan? Period, DateTimeOffset UpdatedAt);
+
+/// <summary>A device the customer was seen on.</summary>
+/// <param name="DeviceType">Device type from the event context.</param>
+/// <param name="Os">Operating system from the event context.</param>
+/// <param name="LastSeen">When it was last seen.</param>
+public sealed record DeviceSeen(string? DeviceType, string? Os, DateTimeOffset LastSeen);
+
+/// <summary>One interaction on the profile's timeline.</summary>
+/// <param name="EventId">The event id.</param>
+/// <param name="Type">The event type.</param>
+/// <param name="Channel">The channel.</param>
+/// <param name="Timestamp">When it happened.</param>
+/// <param name="Summary">A short description built from well-known properties.</param>
+public sealed record TimelineEntry(string EventId, string Type, string Channel, DateTimeOffset Timestamp, string? Summary);
+
+/// <summary>A merge of another profile into this one.</summary>
+/// <param name="AbsorbedProfileId">The profile that was merged in and no longer exists on its own.</param>
+/// <param name="CausedBy">The identifier the two profiles shared.</param>
+/// <param name="EventId">The event that brought them together.</param>
+/// <param name="Reason">Why they were merged.</param>
+/// <param name="At">When the merge happened (processing time).</param>
+public sealed record MergeRecord(string AbsorbedProfileId, Identifier CausedBy, string EventId, string Reason, DateTimeOffset At);
+
+/// <summary>An identifier that was not linked because linking it would have broken an identity rule.</summary>
+/// <param name="Identifier">The identifier left unlinked.</param>
+/// <param name="OtherProfileId">The profile that holds it, when another profile does.</param>
+/// <param name="EventId">The event that carried it.</param>
+/// <param name="Reason">The rule that would have been broken.</param>
+/// <param name="At">When (processing time).</param>
+public sealed record IdentityConflict(Identifier Identifier, string? OtherProfileId, string EventId, string Reason, DateTimeOffset At);
+
+/// <summary>Counters and times derived from a profile's events.</summary>
+public sealed class ProfileStatistics
+{
+    /// <summary>Time of the earliest event.</summary>
+    [JsonInclude]
+    public DateTimeOffset? FirstSeen { get; internal set; }
+
+    /// <summary>Time of the latest event.</summary>
+    [JsonInclude]
+    public DateTimeOffset? LastSeen { get; internal set; }
+
+    /// <summary>Number of events applied.</summary>
+    [JsonInclude]
+    public long EventCount { get; internal set; }
+
+    /// <summary>Time of the latest event per channel.</summary>
+    [JsonInclude]
+    public Dictionary<string, DateTimeOffset> LastSeenByChannel { get; internal set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Channels used, in no particular order.</summary>
+    [JsonIgnore]
+    public IReadOnlyCollection<string> ChannelsUsed => LastSeenByChannel.Keys;
+
+    /// <summary>Devices seen (distinct device type and OS).</summary>
+    [JsonInclude]
+    public List<DeviceSeen> Devices { get; internal set; } = [];
+
+    /// <summary>Orders placed.</summary>
+    [JsonInclude]
+    public int OrderCount { get; internal set; }
+
+    /// <summary>Sum of order totals in <see cref="Currency"/>.</summary>
+    [JsonInclude]
+    public decimal TotalSpent { get; internal set; }
+
+    /// <summary>The currency of <see cref="TotalSpent"/>: the first order's currency.</summary>
+    [JsonInclude]
+    public string? Currency { get; internal set; }
+
+    /// <summary>Order totals per currency, all currencies included.</summary>
+    [JsonInclude]
+    public Dictionary<string, decimal> SpentByCurrency { get; internal set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Orders counted in <see cref="TotalSpent"/> (those in <see cref="Currency"/> or without currency).</summary>
+    [JsonInclude]
+    public int OrdersInCurrency { get; internal set; }
+
+    /// <summary>Average order value in <see cref="Currency"/>.</summary>
+    [JsonIgnore]
+    public decimal AverageOrderValue => OrdersInCurrency == 0 ? 0 : Math.Round(TotalSpent / OrdersInCurrency, 2);
+
+    /// <summary>Time of the first order.</summary>
+    [JsonInclude]
+    public DateTimeOffset? FirstOrderAt { get; internal set; }
+
+    /// <summary>Time of the latest order.</summary>
+    [JsonInclude]
+    public DateTimeOffset? LastOrderAt { get; internal set; }
+
+    /// <summary>Orders cancelled.</summary>
+    [JsonInclude]
+    public int CancelledOrderCount { get; internal set; }
+
+    /// <summary>Returns (online or in store).</summary>
+    [JsonInclude]
+    public int ReturnCount { get; internal set; }
+
+    /// <summary>Value refunded by returns.</summary>
+    [JsonInclude]
+    public decimal ReturnValue { get; internal set; }
+
+    /// <summary>Loyalty points balance (earned minus redeemed).</summary>
+    [JsonInclude]
+    public decimal LoyaltyPoints { get; internal set; }
+
+    /// <summary>Referrals sent.</summary>
+    [JsonInclude]
+    public int ReferralsSent { get; internal set; }
+
+    /// <summary>Referrals that converted.</summary>
+    [JsonInclude]
+    public int ReferralsConverted { get; internal set; }
+}

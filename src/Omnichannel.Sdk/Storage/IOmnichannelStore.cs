@@ -1,0 +1,122 @@
+namespace Omnichannel.Sdk.Storage;
+
+/// <summary>
+/// The storage contract. A store keeps profile documents with optimistic concurrency, the identity index
+/// (identifier → profile), merge aliases, processed-event ids and the suppression list, and commits a profile's
+/// change set atomically. Every store passes the conformance kit in <c>Omnichannel.Sdk.Testing</c>.
+/// </summary>
+public interface IOmnichannelStore
+{
+    /// <summary>Loads a profile document, or <see langword="null"/> when there is none with this id.</summary>
+    /// <param name="profileId">The profile id (not followed through merges).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default);
+
+    /// <summary>Follows merge aliases: the id of the live profile that <paramref name="profileId"/> is now part of, or <see langword="null"/>.</summary>
+    /// <param name="profileId">A current or merged-away profile id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default);
+
+    /// <summary>Looks identifiers up in the identity index; identifiers that no profile holds are absent from the answer.</summary>
+    /// <param name="identifiers">Normalised identifiers.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether an event id was already committed (and not purged).</summary>
+    /// <param name="eventId">The event id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Commits a change set atomically: all of it, or — when any expectation fails — nothing.
+    /// </summary>
+    /// <param name="commit">The change set.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases a profile: its document, its identifiers and the aliases that point to it; records the given one-way
+    /// hashes on the suppression list. Returns <see langword="false"/> when there was no such profile.
+    /// </summary>
+    /// <param name="profileId">The profile id.</param>
+    /// <param name="suppressionHashes">Hashes of the person's addresses, never to be messaged again.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether a hash is on the suppression list.</summary>
+    /// <param name="hash">The hash.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets processed-event ids committed before <paramref name="processedBefore"/>; returns how many.</summary>
+    /// <param name="processedBefore">The cut-off (processing time).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists live profile ids in ordinal order, after <paramref name="afterProfileId"/> (exclusive), at most <paramref name="limit"/>.</summary>
+    /// <param name="afterProfileId">The last id of the previous page, or <see langword="null"/> for the first page.</param>
+    /// <param name="limit">Page size.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A stored profile document.</summary>
+/// <param name="ProfileId">The profile id.</param>
+/// <param name="Version">The version, incremented by each commit (the first commit creates version 1).</param>
+/// <param name="Document">The profile as UTF-8 JSON, opaque to the store.</param>
+public sealed record StoredProfile(string ProfileId, long Version, byte[] Document);
+
+/// <summary>
+/// One atomic change: write a profile document, claim identifiers, absorb merged profiles, and mark an event processed.
+/// </summary>
+public sealed record ProfileCommit
+{
+    /// <summary>The profile written.</summary>
+    public required string ProfileId { get; init; }
+
+    /// <summary>The version the writer read; 0 for a profile that must not exist yet.</summary>
+    public required long ExpectedVersion { get; init; }
+
+    /// <summary>The new document.</summary>
+    public required byte[] Document { get; init; }
+
+    /// <summary>Identifiers to point at <see cref="ProfileId"/>, each with the owner the writer saw.</summary>
+    public IReadOnlyList<IdentifierClaim> Claims { get; init; } = [];
+
+    /// <summary>Profiles merged into <see cref="ProfileId"/>: deleted, their ids aliased to it.</summary>
+    public IReadOnlyList<AbsorbedProfile> Absorbed { get; init; } = [];
+
+    /// <summary>The event this commit applies, remembered for de-duplication; <see langword="null"/> when none.</summary>
+    public string? EventId { get; init; }
+
+    /// <summary>Processing time, kept with the event id for retention.</summary>
+    public DateTimeOffset ProcessedAt { get; init; }
+}
+
+/// <summary>Point an identifier at the committed profile.</summary>
+/// <param name="Identifier">The normalised identifier.</param>
+/// <param name="ExpectedOwner">The profile that holds it now as the writer saw it, or <see langword="null"/> when none did.</param>
+public sealed record IdentifierClaim(Identifier Identifier, string? ExpectedOwner);
+
+/// <summary>A profile merged into the committed one.</summary>
+/// <param name="ProfileId">The merged profile.</param>
+/// <param name="ExpectedVersion">The version the writer read.</param>
+public sealed record AbsorbedProfile(string ProfileId, long ExpectedVersion);
+
+/// <summary>The outcome of a commit.</summary>
+public enum CommitStatus
+{
+    /// <summary>Everything was written.</summary>
+    Committed,
+
+    /// <summary>An expectation failed (a version or an identifier owner changed); nothing was written. Reload and retry.</summary>
+    Conflict,
+
+    /// <summary>The event id was already processed; nothing was written.</summary>
+    DuplicateEvent,
+}
+
+/// <summary>The outcome of a commit and the profile's new version.</summary>
+/// <param name="Status">What happened.</param>
+/// <param name="Version">The new version when committed.</param>
+public readonly record struct CommitResult(CommitStatus Status, long Version);

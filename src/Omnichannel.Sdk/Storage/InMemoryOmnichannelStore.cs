@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+
+namespace Omnichannel.Sdk.Storage;
+
+/// <summary>
+/// A store that keeps everything in process memory: for tests, samples and replays. Thread-safe; commits are
+/// serialised by one lock and reads never block. Nothing survives the process.
+/// </summary>
+public sealed class InMemoryOmnichannelStore : IOmnichannelStore
+{
+    private readonly ConcurrentDictionary<string, StoredProfile> _profiles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Identifier, string> _identity = new();
+    private readonly ConcurrentDictionary<string, string> _aliases = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _processed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _suppressed = new(StringComparer.Ordinal);
+    private readonly Lock _commitLock = new();
+
+    /// <summary>Number of live profiles.</summary>
+    public int ProfileCount => _profiles.Count;
+
+    /// <inheritdoc />
+    public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_profiles.GetValueOrDefault(profileId));
+
+    /// <inheritdoc />
+    public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        var id = profileId;
+        for (var hops = 0; hops < 1000; hops++)
+        {
+            if (_profiles.ContainsKey(id))
+            {
+                return ValueTask.FromResult<string?>(id);
+            }
+
+            if (!_aliases.TryGetValue(id, out var next))
+            {
+                return ValueTask.FromResult<string?>(null);
+            }
+
+            id = next;
+        }
+
+        return ValueTask.FromResult<string?>(null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
+    {
+        Dictionary<Identifier, string>? found = null;
+        foreach (var id in identifiers)
+        {
+            if (_identity.TryGetValue(id, out var owner))
+            {
+                (found ??= [])[id] = owner;
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(found ?? Empty);
+    }
+
+    private static readonly IReadOnlyDictionary<Identifier, string> Empty = new Dictionary<Identifier, string>();
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_processed.ContainsKey(eventId));
+
+    /// <inheritdoc />
+    public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_commitLock)
+        {
+            if (commit.EventId is not null && _processed.ContainsKey(commit.EventId))
+            {
+                return ValueTask.FromResult(new CommitResult(CommitStatus.DuplicateEvent, 0));
+            }
+
+            var currentVersion = _profiles.TryGetValue(commit.ProfileId, out var current) ? current.Version : 0;
+            if (currentVersion != commit.ExpectedVersion || (commit.ExpectedVersion == 0 && _aliases.ContainsKey(commit.ProfileId)))
+            {
+                return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
+            }
+
+            foreach (var a in commit.Absorbed)
+            {
+                if (a.ProfileId == commit.ProfileId || !_profiles.TryGetValue(a.ProfileId, out var absorbed) || absorbed.Version != a.ExpectedVersion)
+                {
+                    return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
+                }
+            }
+
+            foreach (var c in commit.Claims)
+            {
+                var owner = _identity.GetValueOrDefault(c.Identifier);
+                if (owner != c.ExpectedOwner)
+                {
+                    return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
+                }
+            }
+
+            var version = currentVersion + 1;
+            _profiles[commit.ProfileId] = new StoredProfile(commit.ProfileId, version, commit.Document);
+            foreach (var a in commit.Absorbed)
+            {
+                _profiles.TryRemove(a.ProfileId, out _);
+                _aliases[a.ProfileId] = commit.ProfileId;
+            }
+
+            foreach (var c in commit.Claims)
+            {
+                _identity[c.Identifier] = commit.ProfileId;
+            }
+
+            if (commit.EventId is not null)
+            {
+                _processed[commit.EventId] = commit.ProcessedAt;
+            }
+
+            return ValueTask.FromResult(new CommitResult(CommitStatus.Committed, version));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default)
+    {
+        lock (_commitLock)
+        {
+            foreach (var h in suppressionHashes)
+            {
+                _suppressed[h] = 0;
+            }
+
+            if (!_profiles.TryRemove(profileId, out _))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            foreach (var (id, owner) in _identity)
+            {
+                if (owner == profileId)
+                {
+                    _identity.TryRemove(id, out _);
+                }
+            }
+
+            foreach (var (alias, to) in _aliases)
+            {
+                if (to == profileId)
+                {
+                    _aliases.TryRemove(alias, out _);
+                }
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_suppressed.ContainsKey(hash));
+
+    /// <inheritdoc />
+    public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default)
+    {
+        var n = 0;
+        foreach (var (id, at) in _processed)
+        {
+            if (at < processedBefore && _processed.TryRemove(id, out _))
+            {
+                n++;
+            }
+        }
+
+        return ValueTask.FromResult(n);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        IReadOnlyList<string> page = _profiles.Keys
+            .Where(k => afterProfileId is null || string.CompareOrdinal(k, afterProfileId) > 0)
+            .Order(StringComparer.Ordinal)
+            .Take(limit)
+            .ToList();
+        return ValueTask.FromResult(page);
+    }
+}

@@ -1,0 +1,8 @@
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Testing.Tests;
+
+public sealed class InMemoryStoreConformanceTests : StoreConformanceTests
+{
+    protected override Task<IOmnichannelStore> CreateStoreAsync() => Task.FromResult<IOmnichannelStore>(new InMemoryOmnichannelStore());
+}

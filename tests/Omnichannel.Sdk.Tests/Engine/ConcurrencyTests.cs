@@ -1,0 +1,137 @@
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Tests.Engine;
+
+public sealed class ConcurrencyTests
+{
+    [Fact]
+    public async Task Track_ThousandEventsOfOneCustomerFromManyThreads_GiveExactCounts()
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 8);
+        var ids = new[] { Identifier.Email("ann@x.io"), Identifier.AnonymousId("a1"), Identifier.DeviceId("d1"), Identifier.CustomerId("C1") };
+        await host.TrackAsync("x.seed", ids);
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            // Each event carries a different identifier, so they arrive through different partitions.
+            var e = host.Event(EventTypes.OrderPlaced, [ids[i % ids.Length]], new { order_id = $"o{i}", total = 1.5m, currency = "EUR" });
+            var r = await host.Client.TrackAsync(e, ct);
+            Assert.Equal(TrackStatus.Accepted, r.Status);
+        });
+
+        var p = await host.ProfileAsync(ids[0]);
+        Assert.Equal(1000, p.Statistics.OrderCount);
+        Assert.Equal(1500m, p.Statistics.TotalSpent);
+        Assert.Equal(1001, p.Statistics.EventCount);
+    }
+
+    [Fact]
+    public async Task Track_ConcurrentMergesOfTheSameProfiles_EndInOneProfile()
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 8);
+        for (var round = 0; round < 20; round++)
+        {
+            var a = Identifier.AnonymousId($"r{round}-a");
+            var b = Identifier.DeviceId($"r{round}-b");
+            var c = Identifier.Email($"r{round}@x.io");
+            await host.TrackAsync("x.a", [a]);
+            await host.TrackAsync("x.b", [b]);
+            await host.TrackAsync("x.c", [c]);
+
+            var results = await Task.WhenAll(
+                Task.Run(() => host.Client.TrackAsync(host.Event("x.link", [a, b])).AsTask()),
+                Task.Run(() => host.Client.TrackAsync(host.Event("x.link", [b, c])).AsTask()),
+                Task.Run(() => host.Client.TrackAsync(host.Event("x.link", [c, a])).AsTask()));
+
+            Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+            var pa = await host.ProfileAsync(a);
+            Assert.Equal(pa.Id, (await host.ProfileAsync(b)).Id);
+            Assert.Equal(pa.Id, (await host.ProfileAsync(c)).Id);
+            Assert.Equal(6, pa.Statistics.EventCount);
+        }
+    }
+
+    [Fact]
+    public async Task Track_WithTinyQueues_AppliesBackPressureAndLosesNothing()
+    {
+        await using var host = OmnichannelTestHost.Create(o =>
+        {
+            o.Partitions = 2;
+            o.QueueCapacity = 1;
+        });
+        var events = Enumerable.Range(0, 500).Select(i => host.Event(EventTypes.OrderPlaced, [Identifier.CustomerId($"c{i % 50}")], new { total = 2 })).ToList();
+
+        var results = await host.Client.TrackBatchAsync(events);
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        Assert.Equal(50, ((InMemoryOmnichannelStore)host.Store).ProfileCount);
+        Assert.Equal(20m, (await host.ProfileAsync(Identifier.CustomerId("c7"))).Statistics.TotalSpent);
+    }
+
+    [Fact]
+    public async Task Track_WhenStoreThrows_ReportsFailedAndKeepsServingOthers()
+    {
+        var store = new FlakyStore(new InMemoryOmnichannelStore()) { FailCommitsFor = "boom@x.io" };
+        await using var host = OmnichannelTestHost.Create(store: store);
+
+        var bad = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("boom@x.io")]));
+        var good = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("fine@x.io")]));
+
+        Assert.Equal(TrackStatus.Failed, bad.Status);
+        Assert.Contains("disk on fire", bad.Errors[0].Message);
+        Assert.False(bad.IsAcknowledged);
+        Assert.Equal(TrackStatus.Accepted, good.Status);
+        Assert.Null(await host.Client.GetProfileAsync(Identifier.Email("boom@x.io")));
+    }
+
+    [Fact]
+    public async Task Track_WhenStoreKeepsConflicting_GivesUpWithFailedResult()
+    {
+        var store = new FlakyStore(new InMemoryOmnichannelStore()) { AlwaysConflict = true };
+        await using var host = OmnichannelTestHost.Create(o => o.MaxCommitAttempts = 3, store: store);
+        var r = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("a@x.io")]));
+        Assert.Equal(TrackStatus.Failed, r.Status);
+        Assert.Equal(3, store.Commits);
+    }
+
+    private sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
+    {
+        public string? FailCommitsFor { get; init; }
+
+        public bool AlwaysConflict { get; init; }
+
+        public int Commits;
+
+        public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default) => inner.LoadProfileAsync(profileId, cancellationToken);
+
+        public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default) => inner.ResolveProfileIdAsync(profileId, cancellationToken);
+
+        public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default) => inner.ResolveIdentifiersAsync(identifiers, cancellationToken);
+
+        public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default) => inner.IsEventProcessedAsync(eventId, cancellationToken);
+
+        public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Commits);
+            if (AlwaysConflict)
+            {
+                return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
+            }
+
+            if (commit.Claims.Any(c => c.Identifier.Value == FailCommitsFor))
+            {
+                throw new IOException("disk on fire");
+            }
+
+            return inner.CommitAsync(commit, cancellationToken);
+        }
+
+        public ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default) => inner.EraseProfileAsync(profileId, suppressionHashes, cancellationToken);
+
+        public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) => inner.IsSuppressedAsync(hash, cancellationToken);
+
+        public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default) => inner.PurgeProcessedEventsAsync(processedBefore, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListProfileIdsAsync(afterProfileId, limit, cancellationToken);
+    }
+}

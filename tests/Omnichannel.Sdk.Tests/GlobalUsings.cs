@@ -1,0 +1,2 @@
+global using Omnichannel.Sdk.Testing;
+global using Xunit;
