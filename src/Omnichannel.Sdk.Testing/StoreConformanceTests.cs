@@ -240,6 +240,63 @@ public abstract class StoreConformanceTests
         Assert.Single(await store.ListProfileIdsAsync(null, 100));
     });
 
+    /// <summary>A commit sets, moves and clears the profile's wake-up; due profiles come back in order of their instant.</summary>
+    [Fact]
+    public Task WakeUps_AreSetMovedClearedAndListedInOrder() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { WakeAt = T0.AddDays(3) });
+        await store.CommitAsync(New("p2", "2") with { WakeAt = T0.AddDays(1) });
+        await store.CommitAsync(New("p3", "3") with { WakeAt = T0.AddDays(2) });
+        await store.CommitAsync(New("p4", "4"));
+
+        Assert.Equal(["p2", "p3"], (await store.GetDueProfilesAsync(T0.AddDays(2), 10)).Select(w => w.ProfileId));
+        Assert.Equal(["p2"], (await store.GetDueProfilesAsync(T0.AddDays(5), 1)).Select(w => w.ProfileId));
+        Assert.Equal(new ProfileWakeUp("p2", T0.AddDays(1)), (await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1))[0]);
+
+        await store.CommitAsync(New("p2", "2b") with { ExpectedVersion = 1, WakeAt = T0.AddDays(4) });
+        await store.CommitAsync(New("p3", "3b") with { ExpectedVersion = 1 });
+        Assert.Equal(["p1", "p2"], (await store.GetDueProfilesAsync(T0.AddDays(10), 10)).Select(w => w.ProfileId));
+        Assert.Empty(await store.GetDueProfilesAsync(T0, 10));
+    });
+
+    /// <summary>A failed commit leaves the wake-up and memberships as they were; erase and absorb remove them.</summary>
+    [Fact]
+    public Task WakeUpsAndMemberships_FollowTheProfileThroughConflictMergeAndErase() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { WakeAt = T0.AddDays(1), Segments = ["vip"] });
+        await store.CommitAsync(New("p2", "2") with { WakeAt = T0.AddDays(2), Segments = ["vip", "new"] });
+
+        var stale = await store.CommitAsync(New("p1", "1x") with { ExpectedVersion = 7, WakeAt = T0.AddDays(9), Segments = [] });
+        Assert.Equal(CommitStatus.Conflict, stale.Status);
+        Assert.Equal(["p1", "p2"], await store.ListSegmentMembersAsync("vip", null, 10));
+        Assert.Equal(["p1", "p2"], (await store.GetDueProfilesAsync(T0.AddDays(3), 10)).Select(w => w.ProfileId));
+
+        await store.CommitAsync(New("p2", "2+1") with { ExpectedVersion = 1, Absorbed = [new("p1", 1)], WakeAt = T0.AddDays(5), Segments = ["new"] });
+        Assert.Empty(await store.ListSegmentMembersAsync("vip", null, 10));
+        Assert.Equal(["p2"], await store.ListSegmentMembersAsync("new", null, 10));
+        Assert.Equal([new ProfileWakeUp("p2", T0.AddDays(5))], await store.GetDueProfilesAsync(T0.AddDays(10), 10));
+
+        await store.EraseProfileAsync("p2", []);
+        Assert.Empty(await store.ListSegmentMembersAsync("new", null, 10));
+        Assert.Empty(await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 10));
+    });
+
+    /// <summary>Segment members page in ordinal order of profile id.</summary>
+    [Fact]
+    public Task ListSegmentMembers_PagesInOrdinalOrder() => With(async store =>
+    {
+        foreach (var id in new[] { "p05", "p01", "p03", "p02", "p04" })
+        {
+            await store.CommitAsync(New(id, id) with { Segments = id == "p03" ? ["other"] : ["s1", "other"] });
+        }
+
+        Assert.Equal(["p01", "p02"], await store.ListSegmentMembersAsync("s1", null, 2));
+        Assert.Equal(["p04", "p05"], await store.ListSegmentMembersAsync("s1", "p02", 2));
+        Assert.Empty(await store.ListSegmentMembersAsync("s1", "p05", 2));
+        Assert.Equal(5, (await store.ListSegmentMembersAsync("other", null, 100)).Count);
+        Assert.Empty(await store.ListSegmentMembersAsync("nobody", null, 100));
+    });
+
     /// <summary>Runs a test against a fresh store and disposes it afterwards.</summary>
     /// <param name="test">The test body.</param>
     protected async Task With(Func<IOmnichannelStore, Task> test)

@@ -58,7 +58,31 @@ public interface IOmnichannelStore
     /// <param name="limit">Page size.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Profiles whose wake-up (<see cref="ProfileCommit.WakeAt"/>) is at or before <paramref name="dueBy"/>, earliest first
+    /// (ties by profile id), at most <paramref name="limit"/>. The engine's scheduler reads it; pass
+    /// <see cref="DateTimeOffset.MaxValue"/> and 1 for the next wake-up of all.
+    /// </summary>
+    /// <param name="dueBy">The cut-off, inclusive.</param>
+    /// <param name="limit">Page size.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("TEMPORARY");
+
+    /// <summary>Members of a segment (as of their last commit), in ordinal order of profile id, after <paramref name="afterProfileId"/> (exclusive).</summary>
+    /// <param name="segmentId">The segment.</param>
+    /// <param name="afterProfileId">The last id of the previous page, or <see langword="null"/> for the first page.</param>
+    /// <param name="limit">Page size.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("TEMPORARY");
 }
+
+/// <summary>A profile's scheduled wake-up: the instant time alone may change something of it (a segment window, a journey wait).</summary>
+/// <param name="ProfileId">The profile.</param>
+/// <param name="WakeAt">The instant.</param>
+public sealed record ProfileWakeUp(string ProfileId, DateTimeOffset WakeAt);
 
 /// <summary>A stored profile document.</summary>
 /// <param name="ProfileId">The profile id.</param>
@@ -67,7 +91,8 @@ public interface IOmnichannelStore
 public sealed record StoredProfile(string ProfileId, long Version, byte[] Document);
 
 /// <summary>
-/// One atomic change: write a profile document, claim identifiers, absorb merged profiles, and mark an event processed.
+/// One atomic change: write a profile document with its wake-up and segment memberships, claim identifiers, absorb merged
+/// profiles (their wake-ups and memberships go with them), and mark an event processed.
 /// </summary>
 public sealed record ProfileCommit
 {
@@ -91,6 +116,12 @@ public sealed record ProfileCommit
 
     /// <summary>Processing time, kept with the event id for retention.</summary>
     public DateTimeOffset ProcessedAt { get; init; }
+
+    /// <summary>The profile's next wake-up after this commit (replaces the previous one); <see langword="null"/> for none.</summary>
+    public DateTimeOffset? WakeAt { get; init; }
+
+    /// <summary>The ids of the segments the profile is a member of after this commit (replaces the previous set).</summary>
+    public IReadOnlyCollection<string> Segments { get; init; } = [];
 }
 
 /// <summary>Point an identifier at the committed profile.</summary>

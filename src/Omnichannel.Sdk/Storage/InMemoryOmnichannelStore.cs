@@ -15,6 +15,12 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly ConcurrentDictionary<string, byte> _suppressed = new(StringComparer.Ordinal);
     private readonly Lock _commitLock = new();
 
+    // Guarded by _commitLock.
+    private readonly Dictionary<string, DateTimeOffset> _wakeAt = new(StringComparer.Ordinal);
+    private readonly SortedSet<(DateTimeOffset At, string ProfileId)> _wakeOrder = new(WakeOrder.Instance);
+    private readonly Dictionary<string, string[]> _segmentsOf = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
+
     /// <summary>Number of live profiles.</summary>
     public int ProfileCount => _profiles.Count;
 
@@ -106,7 +112,12 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             {
                 _profiles.TryRemove(a.ProfileId, out _);
                 _aliases[a.ProfileId] = commit.ProfileId;
+                SetWakeUp(a.ProfileId, null);
+                SetSegments(a.ProfileId, []);
             }
+
+            SetWakeUp(commit.ProfileId, commit.WakeAt);
+            SetSegments(commit.ProfileId, commit.Segments);
 
             foreach (var c in commit.Claims)
             {
@@ -136,6 +147,9 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             {
                 return ValueTask.FromResult(false);
             }
+
+            SetWakeUp(profileId, null);
+            SetSegments(profileId, []);
 
             foreach (var (id, owner) in _identity)
             {
@@ -186,5 +200,84 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             .Take(limit)
             .ToList();
         return ValueTask.FromResult(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        lock (_commitLock)
+        {
+            IReadOnlyList<ProfileWakeUp> due = _wakeOrder.TakeWhile(w => w.At <= dueBy).Take(limit).Select(w => new ProfileWakeUp(w.ProfileId, w.At)).ToList();
+            return ValueTask.FromResult(due);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        lock (_commitLock)
+        {
+            IReadOnlyList<string> page = _members.TryGetValue(segmentId, out var members)
+                ? [.. members.Where(m => afterProfileId is null || string.CompareOrdinal(m, afterProfileId) > 0).Take(limit)]
+                : [];
+            return ValueTask.FromResult(page);
+        }
+    }
+
+    private void SetWakeUp(string profileId, DateTimeOffset? at)
+    {
+        if (_wakeAt.Remove(profileId, out var old))
+        {
+            _wakeOrder.Remove((old, profileId));
+        }
+
+        if (at is { } t)
+        {
+            _wakeAt[profileId] = t;
+            _wakeOrder.Add((t, profileId));
+        }
+    }
+
+    private void SetSegments(string profileId, IReadOnlyCollection<string> segments)
+    {
+        if (_segmentsOf.Remove(profileId, out var old))
+        {
+            foreach (var s in old)
+            {
+                if (_members.TryGetValue(s, out var set) && set.Remove(profileId) && set.Count == 0)
+                {
+                    _members.Remove(s);
+                }
+            }
+        }
+
+        if (segments.Count == 0)
+        {
+            return;
+        }
+
+        _segmentsOf[profileId] = [.. segments];
+        foreach (var s in segments)
+        {
+            if (!_members.TryGetValue(s, out var set))
+            {
+                _members[s] = set = new SortedSet<string>(StringComparer.Ordinal);
+            }
+
+            set.Add(profileId);
+        }
+    }
+
+    private sealed class WakeOrder : IComparer<(DateTimeOffset At, string ProfileId)>
+    {
+        public static readonly WakeOrder Instance = new();
+
+        public int Compare((DateTimeOffset At, string ProfileId) x, (DateTimeOffset At, string ProfileId) y)
+        {
+            var c = x.At.CompareTo(y.At);
+            return c != 0 ? c : string.CompareOrdinal(x.ProfileId, y.ProfileId);
+        }
     }
 }
