@@ -102,4 +102,16 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => Engine.DisposeAsync();
+
+    /// <summary>
+    /// Moves the fake clock forward by <paramref name="by"/>, stopping at every pending profile wake-up on the way, so
+    /// that time-driven changes (a segment window closing, a wait ending) happen at their exact instants.
+    /// </summary>
+    /// <param name="by">How far to move.</param>
+    public Task AdvanceAsync(TimeSpan by) => AdvanceToAsync(Time.GetUtcNow() + by);
+
+    /// <summary>Moves the fake clock to <paramref name="instant"/>, stopping at every pending wake-up on the way.</summary>
+    /// <param name="instant">Where to move; never backwards.</param>
+    /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
+    public Task AdvanceToAsync(DateTimeOffset instant) => Engine.AdvanceVirtualClockAsync(instant, Time.SetUtcNow);
 }

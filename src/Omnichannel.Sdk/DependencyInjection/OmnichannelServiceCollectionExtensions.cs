@@ -55,6 +55,42 @@ public sealed class OmnichannelBuilder
     /// <summary>The service collection, for extension methods of adapter packages.</summary>
     public IServiceCollection Services { get; }
 
+    /// <summary>Loads a segment at start-up (validated with the options).</summary>
+    /// <param name="segment">The definition, built with <see cref="Omnichannel.Sdk.Segments.Segment.Define"/> or parsed from JSON.</param>
+    public OmnichannelBuilder AddSegment(Omnichannel.Sdk.Segments.SegmentDefinition segment)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        Services.Configure<OmnichannelOptions>(o => o.Segments.Add(segment));
+        return this;
+    }
+
+    /// <summary>Loads segments from JSON (one definition or an array), at start-up.</summary>
+    /// <param name="json">The definitions.</param>
+    /// <exception cref="Omnichannel.Sdk.Segments.SegmentDefinitionException">The JSON is invalid; every error is listed with its JSON path.</exception>
+    public OmnichannelBuilder AddSegmentsFromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var trimmed = json.TrimStart();
+        IReadOnlyList<Omnichannel.Sdk.Segments.SegmentDefinition> definitions;
+        if (trimmed.StartsWith('['))
+        {
+            var many = Omnichannel.Sdk.Segments.SegmentJson.ParseMany(json);
+            definitions = many.Definitions ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(many.Errors);
+        }
+        else
+        {
+            var one = Omnichannel.Sdk.Segments.SegmentJson.Parse(json);
+            definitions = [one.Definition ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(one.Errors)];
+        }
+
+        foreach (var d in definitions)
+        {
+            AddSegment(d);
+        }
+
+        return this;
+    }
+
     /// <summary>Uses the in-memory store (the default): for tests and samples; nothing survives the process.</summary>
     public OmnichannelBuilder UseInMemoryStore() => UseStore(_ => new InMemoryOmnichannelStore());
 

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk;
 
-/// <summary>What the host calls: track events, read, export and erase profiles.</summary>
+/// <summary>What the host calls: track events; read, export and erase profiles; manage and query segments.</summary>
 public interface IOmnichannelClient
 {
     /// <summary>
@@ -49,4 +50,39 @@ public interface IOmnichannelClient
     /// <param name="identifier">The identifier (normalised first).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default);
+
+    /// <summary>The loaded segments, referenced segments first.</summary>
+    IReadOnlyList<SegmentDefinition> Segments { get; }
+
+    /// <summary>
+    /// Adds a segment, or replaces the one with the same id, at run time. Events from now on are evaluated against it;
+    /// existing profiles are re-evaluated in the background (the returned backfill reports progress and completes when done).
+    /// Event history is kept only for event types the loaded rules reference, so a new rule over a type no rule used
+    /// before sees events from when it was loaded; profile data (traits, statistics, consent) is always complete.
+    /// </summary>
+    /// <param name="segment">The definition.</param>
+    /// <param name="progress">Receives progress after each page of profiles.</param>
+    /// <param name="cancellationToken">Cancels the backfill.</param>
+    /// <exception cref="SegmentDefinitionException">The definition is invalid (every error, with its path), or references an unknown segment or makes a cycle.</exception>
+    ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Unloads a segment. Returns <see langword="false"/> when no segment has this id.</summary>
+    /// <param name="segmentId">The segment id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="SegmentDefinitionException">Another loaded segment references it.</exception>
+    ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default);
+
+    /// <summary>How many profiles would be in a segment now ("audience size"), without loading it or committing anything.</summary>
+    /// <param name="segment">The definition.</param>
+    /// <param name="cancellationToken">Cancels the count.</param>
+    /// <exception cref="SegmentDefinitionException">The definition is invalid.</exception>
+    ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of a segment's members (profile ids in ordinal order, after <paramref name="afterProfileId"/>).</summary>
+    /// <param name="segmentId">A loaded segment.</param>
+    /// <param name="afterProfileId">The last id of the previous page, or <see langword="null"/> for the first.</param>
+    /// <param name="limit">Page size.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="ArgumentException">No such segment is loaded.</exception>
+    ValueTask<IReadOnlyList<string>> GetSegmentMembersAsync(string segmentId, string? afterProfileId = null, int limit = 100, CancellationToken cancellationToken = default);
 }

@@ -7,6 +7,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -27,6 +28,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly Dictionary<string, CustomerProfile>[] _caches;
     private readonly Task[] _workers;
     private readonly ITimer _maintenance;
+    private readonly ITimer _wakeTimer;
     private int _disposed;
 
     /// <summary>Creates and starts an engine.</summary>
@@ -72,8 +74,12 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             _workers[i] = Task.Run(() => RunPartitionAsync(partition));
         }
 
-        var every = options.DeduplicationRetention < TimeSpan.FromHours(1) ? options.DeduplicationRetention : TimeSpan.FromHours(1);
+        // Forgetting ids a little late is harmless; purging often is not free (and a replay's virtual year has many hours).
+        var every = TimeSpan.FromTicks(Math.Clamp(options.DeduplicationRetention.Ticks / 24, TimeSpan.TicksPerMinute, TimeSpan.TicksPerDay));
         _maintenance = _time.CreateTimer(_ => _ = PurgeAsync(), null, every, every);
+        _catalog = SegmentCatalog.Create(options.Segments);
+        _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
     }
 
     /// <summary>The store this engine writes to.</summary>
@@ -198,6 +204,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
 
         await _maintenance.DisposeAsync().ConfigureAwait(false);
+        await _wakeTimer.DisposeAsync().ConfigureAwait(false);
         foreach (var q in _queues)
         {
             q.Writer.TryComplete();
@@ -227,7 +234,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         return _validator.IsBlocked(value) ? null : new Identifier(identifier.Type, value);
     }
 
-    private (WorkItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)
+    private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var errors = new List<ValidationError>();
@@ -242,7 +249,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         // Route by the most trusted identifier, so one person's events usually meet in one partition.
         var key = valid.Identifiers.MaxBy(i => _options.Identity.Rules[i.Type].Priority);
         var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(key.Type + ":" + key.Value) % (uint)_queues.Length);
-        return (new WorkItem(valid, partition, cancellationToken), null);
+        return (new EventItem(valid, partition, cancellationToken), null);
     }
 
     private async Task RunPartitionAsync(int partition)
@@ -251,8 +258,15 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         var cache = _caches[partition];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var item))
+            while (reader.TryRead(out var work))
             {
+                if (work is ProfileTask task)
+                {
+                    await RunProfileTaskAsync(task, cache).ConfigureAwait(false);
+                    continue;
+                }
+
+                var item = (EventItem)work;
                 if (item.CancellationToken.IsCancellationRequested)
                 {
                     item.Completion.TrySetCanceled(item.CancellationToken);
@@ -345,6 +359,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 }
 
                 ProfileCore.Apply(target, e, _options.TimelineLength);
+                var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
                 var commit = new ProfileCommit
                 {
                     ProfileId = target.Id,
@@ -354,21 +369,15 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     Absorbed = absorbed,
                     EventId = e.Id,
                     ProcessedAt = now,
+                    WakeAt = SegmentRuntime.NextCheck(target),
+                    Segments = [.. target.SegmentMemberships.Keys],
                 };
                 var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                 switch (result.Status)
                 {
                     case CommitStatus.Committed:
                         target.Version = result.Version;
-                        if (cache.Count >= _options.ProfileCacheSize)
-                        {
-                            cache.Clear();
-                        }
-
-                        if (_options.ProfileCacheSize > 0)
-                        {
-                            cache[target.Id] = target;
-                        }
+                        Cache(cache, target);
 
                         foreach (var a in absorbed)
                         {
@@ -376,7 +385,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                         }
 
                         Report(plan, target.Id, e);
-                        return new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = target.Id };
+                        Committed(target.Id, commit.WakeAt, changes);
+                        return new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = target.Id, SegmentChanges = changes };
                     case CommitStatus.DuplicateEvent:
                         Evict(cache, target.Id, involved.Keys);
                         return new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate };
@@ -415,17 +425,23 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
 
         var p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
-        if (_options.ProfileCacheSize > 0)
-        {
-            if (cache.Count >= _options.ProfileCacheSize)
-            {
-                cache.Clear();
-            }
+        Cache(cache, p);
+        return p;
+    }
 
-            cache[profileId] = p;
+    private void Cache(Dictionary<string, CustomerProfile> cache, CustomerProfile p)
+    {
+        if (_options.ProfileCacheSize == 0)
+        {
+            return;
         }
 
-        return p;
+        if (cache.Count >= _options.ProfileCacheSize && !cache.ContainsKey(p.Id))
+        {
+            cache.Clear();
+        }
+
+        cache[p.Id] = p;
     }
 
     private static void Evict(Dictionary<string, CustomerProfile> cache, string target, IEnumerable<string> others)
@@ -495,11 +511,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     [LoggerMessage(7, LogLevel.Warning, "Purging processed event ids failed; will try again")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);
 
-    private sealed class WorkItem(ValidatedEvent e, int partition, CancellationToken cancellationToken)
+    private abstract class WorkItem(int partition)
+    {
+        public int Partition { get; } = partition;
+    }
+
+    private sealed class EventItem(ValidatedEvent e, int partition, CancellationToken cancellationToken) : WorkItem(partition)
     {
         public ValidatedEvent Event { get; } = e;
-
-        public int Partition { get; } = partition;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 

@@ -33,6 +33,12 @@ public sealed class OmnichannelOptions
     /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 10,000.</summary>
     public int ProfileCacheSize { get; set; } = 10_000;
 
+    /// <summary>
+    /// Segments loaded at start-up (validated with the rest of the options: every error with its path). More can be added
+    /// at run time with <see cref="IOmnichannelClient.UpsertSegmentAsync"/>.
+    /// </summary>
+    public IList<Segments.SegmentDefinition> Segments { get; } = [];
+
     /// <summary>Every problem with these options, empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -93,6 +99,11 @@ public sealed class OmnichannelOptions
             {
                 errors.Add($"{nameof(Identity)}.Rules[{rule.Type}]: identifier type names are lower_snake_case.");
             }
+        }
+
+        foreach (var e in Omnichannel.Sdk.Segments.SegmentSetValidator.Validate(Segments))
+        {
+            errors.Add($"{nameof(Segments)}{e.Path.TrimStart('$')}: {e.Message}");
         }
 
         return errors;

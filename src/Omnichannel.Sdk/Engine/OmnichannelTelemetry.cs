@@ -24,6 +24,7 @@ internal sealed class EngineMetrics : IDisposable
         ProcessingDuration = _meter.CreateHistogram<double>("omnichannel.events.duration", "ms", "Time from dequeue to commit of one event.");
         ProfilesMerged = _meter.CreateCounter<long>("omnichannel.profiles.merged", "{profile}", "Profiles merged into another.");
         IdentityConflicts = _meter.CreateCounter<long>("omnichannel.identity.conflicts", "{identifier}", "Identifiers left unlinked because a rule would have been broken.");
+        SegmentTransitions = _meter.CreateCounter<long>("omnichannel.segments.transitions", "{transition}", "Profiles entering or leaving a segment, by segment and direction.");
         CommitConflicts = _meter.CreateCounter<long>("omnichannel.store.commit_conflicts", "{commit}", "Optimistic-concurrency conflicts that caused a retry.");
     }
 
@@ -36,6 +37,8 @@ internal sealed class EngineMetrics : IDisposable
     public Counter<long> IdentityConflicts { get; }
 
     public Counter<long> CommitConflicts { get; }
+
+    public Counter<long> SegmentTransitions { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -108,6 +108,12 @@ public static class EventTypes
     /// <summary>The recipient unsubscribed through the message: denies consent. Properties: <c>message_id</c>, <c>channel</c> (required), <c>topic</c> (absent: the whole channel).</summary>
     public const string MessageUnsubscribed = "message.unsubscribed";
 
+    /// <summary>The profile entered a segment (emitted by the engine, on the timeline). Properties: <c>segment_id</c>.</summary>
+    public const string SegmentEntered = "segment.entered";
+
+    /// <summary>The profile left a segment (emitted by the engine, on the timeline). Properties: <c>segment_id</c>.</summary>
+    public const string SegmentExited = "segment.exited";
+
     /// <summary>Every well-known type above.</summary>
     public static IReadOnlyList<string> All { get; } =
     [

@@ -18,11 +18,13 @@ internal sealed partial class EventValidator
 
     public EventValidator(OmnichannelOptions options) => _options = options;
 
+    /// <summary>Event type names: <c>lower.dotted_names</c>. Segment definitions use the same rule.</summary>
     [GeneratedRegex("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$")]
-    private static partial Regex TypePattern();
+    internal static partial Regex TypePattern();
 
+    /// <summary>Channel names. Segment definitions use the same rule.</summary>
     [GeneratedRegex("^[a-z][a-z0-9_-]*$")]
-    private static partial Regex ChannelPattern();
+    internal static partial Regex ChannelPattern();
 
     public bool IsBlocked(string normalizedValue)
     {

@@ -40,6 +40,9 @@ public sealed record TrackResult
     /// <summary>Every problem of a rejected event, or the reason of a failed one.</summary>
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
 
+    /// <summary>The segments the profile entered or left because of this event (or because time had passed until it).</summary>
+    public IReadOnlyList<Segments.SegmentTransition> SegmentChanges { get; init; } = [];
+
     /// <summary>Whether the event is durably applied (now or before): accepted or duplicate.</summary>
     public bool IsAcknowledged => Status is TrackStatus.Accepted or TrackStatus.Duplicate;
 }

@@ -57,6 +57,25 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal List<IdentityConflict> ConflictRecords { get; set; } = [];
 
+    // What the loaded segment rules need of past events (only their event types and properties).
+    [JsonInclude]
+    internal Segments.RuleHistory RuleHistory { get; set; } = new();
+
+    [JsonInclude]
+    internal Dictionary<string, DateTimeOffset> SegmentMemberships { get; set; } = new(StringComparer.Ordinal);
+
+    // Segment id → the instant its answer may next change with no new event.
+    [JsonInclude]
+    internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The segments this profile is a member of, with when it entered each, by segment id.</summary>
+    public IReadOnlyList<Segments.SegmentMembership> Segments =>
+        [.. SegmentMemberships.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new Segments.SegmentMembership(kv.Key, kv.Value))];
+
+    /// <summary>Whether the profile is a member of a segment.</summary>
+    /// <param name="segmentId">The segment id.</param>
+    public bool IsInSegment(string segmentId) => SegmentMemberships.ContainsKey(segmentId);
+
     /// <summary>The identifiers linked to this profile.</summary>
     [JsonIgnore]
     public IReadOnlyList<LinkedIdentifier> Identifiers => IdentifierList;

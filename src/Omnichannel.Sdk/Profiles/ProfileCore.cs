@@ -236,6 +236,16 @@ internal static class ProfileCore
             AddTimeline(target, entry, timelineLength);
         }
 
+        // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
+        target.RuleHistory.MergeFrom(other.RuleHistory);
+        foreach (var (segment, entered) in other.SegmentMemberships)
+        {
+            if (!target.SegmentMemberships.TryGetValue(segment, out var mine) || entered < mine)
+            {
+                target.SegmentMemberships[segment] = entered;
+            }
+        }
+
         target.MergeRecords.AddRange(other.MergeRecords);
         target.MergeRecords.Add(record);
         Trim(target.MergeRecords, MaxMerges);
@@ -425,7 +435,7 @@ internal static class ProfileCore
         }
     }
 
-    private static void AddTimeline(CustomerProfile p, TimelineEntry entry, int length)
+    internal static void AddTimeline(CustomerProfile p, TimelineEntry entry, int length)
     {
         var list = p.TimelineEntries;
         if (list.Exists(x => x.EventId == entry.EventId))

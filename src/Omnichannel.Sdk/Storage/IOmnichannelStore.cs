@@ -67,16 +67,14 @@ public interface IOmnichannelStore
     /// <param name="dueBy">The cut-off, inclusive.</param>
     /// <param name="limit">Page size.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("TEMPORARY");
+    ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Members of a segment (as of their last commit), in ordinal order of profile id, after <paramref name="afterProfileId"/> (exclusive).</summary>
     /// <param name="segmentId">The segment.</param>
     /// <param name="afterProfileId">The last id of the previous page, or <see langword="null"/> for the first page.</param>
     /// <param name="limit">Page size.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("TEMPORARY");
+    ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A profile's scheduled wake-up: the instant time alone may change something of it (a segment window, a journey wait).</summary>

@@ -133,5 +133,9 @@ public sealed class ConcurrencyTests
         public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default) => inner.PurgeProcessedEventsAsync(processedBefore, cancellationToken);
 
         public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListProfileIdsAsync(afterProfileId, limit, cancellationToken);
+
+        public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default) => inner.GetDueProfilesAsync(dueBy, limit, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
     }
 }

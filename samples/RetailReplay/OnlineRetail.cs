@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.VisualBasic.FileIO;
+using Omnichannel.Sdk;
+
+namespace RetailReplay;
+
+/// <summary>One invoice of the UCI Online Retail data set: its lines grouped by <c>InvoiceNo</c>.</summary>
+public sealed record Invoice(string InvoiceNo, DateTimeOffset Time, string? CustomerId, string Country, IReadOnlyList<InvoiceLine> Lines)
+{
+    /// <summary>A return (<c>InvoiceNo</c> starting with <c>C</c>).</summary>
+    public bool IsReturn => InvoiceNo.StartsWith('C');
+
+    /// <summary>An adjustment (<c>InvoiceNo</c> starting with <c>A</c>): not a customer event.</summary>
+    public bool IsAdjustment => InvoiceNo.StartsWith('A');
+
+    /// <summary>Σ Quantity × UnitPrice, rounded to 2 decimals; absolute for returns.</summary>
+    public decimal Total => Math.Abs(Math.Round(Lines.Sum(l => l.Quantity * l.UnitPrice), 2, MidpointRounding.AwayFromZero));
+}
+
+/// <summary>One invoice line.</summary>
+public sealed record InvoiceLine(string StockCode, decimal Quantity, decimal UnitPrice);
+
+/// <summary>Reads the CSV and maps invoices to <see cref="CustomerEvent"/>s, exactly as the README of the sample says.</summary>
+public static class OnlineRetail
+{
+    /// <summary>Reads every invoice, in order of time (ties in file order). Handles <c>.gz</c>.</summary>
+    public static IReadOnlyList<Invoice> ReadInvoices(string path)
+    {
+        using var file = File.OpenRead(path);
+        using Stream input = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var parser = new TextFieldParser(input) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true };
+        parser.SetDelimiters(",");
+        var header = parser.ReadFields() ?? throw new InvalidDataException($"{path}: the file is empty.");
+        int Col(string name) => Array.IndexOf(header, name) is >= 0 and var i ? i : throw new InvalidDataException($"{path}: no column '{name}'.");
+        int invoiceNo = Col("InvoiceNo"), stock = Col("StockCode"), qty = Col("Quantity"), date = Col("InvoiceDate"),
+            price = Col("UnitPrice"), customer = Col("CustomerID"), country = Col("Country");
+
+        var order = new List<string>();
+        var byInvoice = new Dictionary<string, (DateTimeOffset Time, string? Customer, string Country, List<InvoiceLine> Lines)>(StringComparer.Ordinal);
+        while (parser.ReadFields() is { } f)
+        {
+            var time = new DateTimeOffset(DateTime.ParseExact(f[date], "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), TimeSpan.Zero);
+            var line = new InvoiceLine(f[stock], decimal.Parse(f[qty], CultureInfo.InvariantCulture), decimal.Parse(f[price], CultureInfo.InvariantCulture));
+            if (byInvoice.TryGetValue(f[invoiceNo], out var inv))
+            {
+                inv.Lines.Add(line);
+                if (time < inv.Time)
+                {
+                    byInvoice[f[invoiceNo]] = inv with { Time = time };
+                }
+            }
+            else
+            {
+                order.Add(f[invoiceNo]);
+                var id = f[customer].Trim();
+                if (id.EndsWith(".0", StringComparison.Ordinal))
+                {
+                    id = id[..^2];
+                }
+
+                byInvoice[f[invoiceNo]] = (time, id.Length == 0 ? null : id, f[country], [line]);
+            }
+        }
+
+        return [.. order
+            .Select(no => byInvoice[no] is var i ? new Invoice(no, i.Time, i.Customer, i.Country, i.Lines) : null!)
+            .OrderBy(i => i.Time)];
+    }
+
+    /// <summary>The event an invoice becomes, or <see langword="null"/> for adjustments.</summary>
+    public static CustomerEvent? ToEvent(Invoice invoice)
+    {
+        if (invoice.IsAdjustment)
+        {
+            return null;
+        }
+
+        return new CustomerEvent
+        {
+            Id = "invoice-" + invoice.InvoiceNo,
+            Type = invoice.IsReturn ? EventTypes.OrderReturned : EventTypes.OrderPlaced,
+            Timestamp = invoice.Time,
+            Channel = Channels.Web,
+            Identifiers = [invoice.CustomerId is { } c ? Identifier.CustomerId(c) : Identifier.AnonymousId("guest-" + invoice.InvoiceNo)],
+            Properties = JsonSerializer.SerializeToElement(new
+            {
+                order_id = invoice.InvoiceNo,
+                total = invoice.Total,
+                currency = "GBP",
+                items = invoice.Lines.Count,
+                quantity = invoice.Lines.Sum(l => l.Quantity),
+                products = invoice.Lines.Select(l => l.StockCode).ToArray(),
+            }),
+            Traits = JsonSerializer.SerializeToElement(new { country = invoice.Country }),
+        };
+    }
+}

@@ -1,0 +1,96 @@
+// RetailReplay: a real shop's year (UCI Online Retail, 2010-12 to 2011-12) replayed through Omnichannel.Sdk on a virtual
+// clock driven by the events' own times; prints throughput and live segment sizes.
+//
+//   dotnet run -c Release --project samples/RetailReplay -- --data ../shared/data/online-retail/online-retail.csv.gz
+//       [--segments my-segments.json] [--as-of 2011-06-01T00:00:00Z ...] [--report report.json]
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Segments;
+using RetailReplay;
+
+string? data = null, segmentsFile = null, reportFile = null;
+var asOf = new List<DateTimeOffset>();
+for (var i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--data": data = Next(); break;
+        case "--segments": segmentsFile = Next(); break;
+        case "--report": reportFile = Next(); break;
+        case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
+        default:
+            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --as-of <instant>... --report <json>");
+            return 2;
+    }
+}
+
+data ??= FindDefaultData();
+if (data is null || !File.Exists(data))
+{
+    Console.Error.WriteLine($"No data file at '{data}'. Pass --data <path to online-retail.csv.gz>.");
+    return 2;
+}
+
+var json = File.ReadAllText(segmentsFile ?? Path.Combine(AppContext.BaseDirectory, "rfm-segments.json"));
+var parsed = SegmentJson.ParseMany(json);
+if (parsed.Definitions is null)
+{
+    Console.Error.WriteLine($"The segments in {segmentsFile} are invalid:");
+    foreach (var e in parsed.Errors)
+    {
+        Console.Error.WriteLine($"  {e.Path}: {e.Message}");
+    }
+
+    return 2;
+}
+
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Definitions) { AsOf = asOf }, Console.WriteLine);
+Console.WriteLine($"Replayed {report.Events:N0} events in {report.Seconds:N2} s: {report.EventsPerSecond:N0} events/s ({report.Rejected} rejected).");
+foreach (var (at, counts) in report.AsOf)
+{
+    Console.WriteLine($"Segment sizes as of {at:yyyy-MM-dd HH:mm}Z:");
+    foreach (var s in parsed.Definitions)
+    {
+        Console.WriteLine($"  {s.Id,-16} {counts[s.Id],7:N0}  {s.Name}");
+    }
+}
+
+if (reportFile is not null)
+{
+    var asOfJson = new JsonObject();
+    foreach (var (at, counts) in report.AsOf)
+    {
+        asOfJson[at.ToString("O", CultureInfo.InvariantCulture)] = JsonSerializer.SerializeToNode(counts);
+    }
+
+    var doc = new JsonObject
+    {
+        ["asOf"] = asOfJson,
+        ["events"] = report.Events,
+        ["skipped"] = report.Skipped,
+        ["rejected"] = report.Rejected,
+        ["seconds"] = Math.Round(report.Seconds, 3),
+        ["eventsPerSecond"] = Math.Round(report.EventsPerSecond),
+    };
+    File.WriteAllText(reportFile, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    Console.WriteLine($"Report written to {reportFile}.");
+}
+
+return 0;
+
+// The data ships beside the repository (../shared/data); look upwards from here for it.
+static string? FindDefaultData()
+{
+    for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "shared", "data", "online-retail", "online-retail.csv.gz");
+        if (File.Exists(candidate))
+        {
+            return candidate;
+        }
+    }
+
+    return null;
+}

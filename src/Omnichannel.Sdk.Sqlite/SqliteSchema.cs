@@ -1,0 +1,126 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Omnichannel.Sdk.Sqlite;
+
+/// <summary>The versioned schema: migration N brings a database from <c>user_version</c> N-1 to N, each in its own transaction.</summary>
+internal static class SqliteSchema
+{
+    /// <summary>Marks the file as ours (<c>PRAGMA application_id</c>): "OMNI" in ASCII.</summary>
+    public const int ApplicationId = 0x4F4D4E49;
+
+    /// <summary>The migrations, in order; index i brings the schema to version i + 1. Append only, never edit a shipped one.</summary>
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        """
+        CREATE TABLE profiles (
+            id TEXT NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL,
+            document BLOB NOT NULL);
+        CREATE TABLE identifiers (
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            profile_id TEXT NOT NULL,
+            PRIMARY KEY (type, value)) WITHOUT ROWID;
+        CREATE INDEX identifiers_by_profile ON identifiers (profile_id);
+        CREATE TABLE aliases (
+            old_id TEXT NOT NULL PRIMARY KEY,
+            new_id TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX aliases_by_new_id ON aliases (new_id);
+        CREATE TABLE processed_events (
+            event_id TEXT NOT NULL PRIMARY KEY,
+            processed_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX processed_events_by_time ON processed_events (processed_at);
+        CREATE TABLE suppression (
+            hash TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;
+        """,
+        """
+        ALTER TABLE profiles ADD COLUMN wake_at INTEGER;
+        CREATE INDEX profiles_by_wake_at ON profiles (wake_at, id) WHERE wake_at IS NOT NULL;
+        CREATE TABLE segment_members (
+            segment_id TEXT NOT NULL,
+            profile_id TEXT NOT NULL,
+            PRIMARY KEY (segment_id, profile_id)) WITHOUT ROWID;
+        CREATE INDEX segment_members_by_profile ON segment_members (profile_id);
+        """,
+    ];
+
+    /// <summary>The schema version this code writes.</summary>
+    public static int CurrentVersion => Migrations.Count;
+
+    /// <summary>
+    /// Checks that the database is ours (or empty) and not newer than the code, without changing it.
+    /// Returns its schema version (0 for an empty file).
+    /// </summary>
+    public static int Check(SqliteConnection connection, string filePath)
+    {
+        var applicationId = Convert.ToInt32(Scalar(connection, "PRAGMA application_id"), CultureInfo.InvariantCulture);
+        var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
+        var tables = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"), CultureInfo.InvariantCulture);
+
+        if (applicationId != ApplicationId && (applicationId != 0 || version != 0 || tables != 0))
+        {
+            throw new SqliteStoreException(
+                $"The SQLite database '{filePath}' belongs to another application (application_id {applicationId}, user_version {version}, {tables} table(s)) " +
+                "and is not an Omnichannel.Sdk store; it was left unchanged. Point UseSqliteStore at a new file or at an Omnichannel.Sdk database.",
+                filePath);
+        }
+
+        if (version > CurrentVersion)
+        {
+            throw new SqliteStoreException(
+                $"The SQLite database '{filePath}' has schema version {version}, newer than version {CurrentVersion} that this version of " +
+                "Omnichannel.Sdk.Sqlite knows. It was written by a newer release: upgrade the package, or use a backup taken before the upgrade.",
+                filePath);
+        }
+
+        return version;
+    }
+
+    /// <summary>Applies the migrations after <paramref name="fromVersion"/>, each in its own transaction.</summary>
+    public static void Migrate(SqliteConnection connection, int fromVersion)
+    {
+        for (var next = fromVersion + 1; next <= CurrentVersion; next++)
+        {
+            Execute(connection, "BEGIN IMMEDIATE");
+            try
+            {
+                Execute(connection, Migrations[next - 1]);
+                Execute(connection, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {next};");
+                Execute(connection, "COMMIT");
+            }
+            catch
+            {
+                TryRollback(connection);
+                throw;
+            }
+        }
+    }
+
+    public static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    public static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Rolls back the open transaction, if SQLite has not already done so after the error.</summary>
+    public static void TryRollback(SqliteConnection connection)
+    {
+        try
+        {
+            Execute(connection, "ROLLBACK");
+        }
+        catch (SqliteException)
+        {
+            // "no transaction is active": SQLite rolled back on its own (I/O error, disk full).
+        }
+    }
+}

@@ -1,0 +1,365 @@
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// Segments and the scheduler: per-profile wake-ups kept by the store, run through the same partitions as events.
+public sealed partial class OmnichannelEngine
+{
+    private const int DuePageSize = 512;
+    private const int BackfillPageSize = 256;
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromDays(1);
+
+    private readonly Lock _scheduleLock = new();
+    private readonly SemaphoreSlim _dueGate = new(1, 1);
+    private volatile SegmentCatalog _catalog = SegmentCatalog.Empty;
+    private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
+
+    /// <inheritdoc />
+    public IReadOnlyList<SegmentDefinition> Segments => _catalog.Segments;
+
+    /// <inheritdoc />
+    public ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        SegmentCatalog catalog;
+        lock (_scheduleLock)
+        {
+            var definitions = _catalog.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
+            var errors = SegmentSetValidator.Validate(definitions);
+            if (errors.Count > 0)
+            {
+                throw new SegmentDefinitionException(errors);
+            }
+
+            catalog = SegmentCatalog.Create(definitions);
+            _catalog = catalog;
+        }
+
+        var backfill = new SegmentBackfill(segment.Id);
+        backfill.Run(BackfillAsync(backfill, [segment.Id], progress, cancellationToken));
+        return ValueTask.FromResult(backfill);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        lock (_scheduleLock)
+        {
+            if (!_catalog.Contains(segmentId))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            var rest = _catalog.Segments.Where(s => s.Id != segmentId).ToList();
+            var errors = SegmentSetValidator.Validate(rest);
+            if (errors.Count > 0)
+            {
+                throw new SegmentDefinitionException(errors);
+            }
+
+            // Profiles drop the membership the next time they are touched; the members list stops answering now.
+            _catalog = SegmentCatalog.Create(rest);
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        var definitions = _catalog.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
+        var errors = SegmentSetValidator.Validate(definitions);
+        if (errors.Count > 0)
+        {
+            throw new SegmentDefinitionException(errors);
+        }
+
+        var now = _time.GetUtcNow();
+        long profiles = 0, matching = 0;
+        string? after = null;
+        while (true)
+        {
+            var page = await _store.ListProfileIdsAsync(after, BackfillPageSize, cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0)
+            {
+                return new SegmentPreview(segment.Id, matching, profiles, now);
+            }
+
+            foreach (var id in page)
+            {
+                var stored = await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false);
+                if (stored is null)
+                {
+                    continue;
+                }
+
+                profiles++;
+                if (SegmentRuntime.Preview(ProfileSerializer.Deserialize(stored.Document, stored.Version), segment, now))
+                {
+                    matching++;
+                }
+            }
+
+            after = page[^1];
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> GetSegmentMembersAsync(string segmentId, string? afterProfileId = null, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (!_catalog.Contains(segmentId))
+        {
+            throw new ArgumentException($"No segment '{segmentId}' is loaded.", nameof(segmentId));
+        }
+
+        return _store.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs every profile wake-up due at the clock's current time (segment windows closing, recency thresholds passing)
+    /// and waits until they are committed. The engine's own timer calls it; a replay on a virtual clock or a test may call
+    /// it after moving the clock.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>How many profiles were woken.</returns>
+    public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
+    {
+        await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_scheduleLock)
+            {
+                _timerDueAt = DateTimeOffset.MaxValue;
+            }
+
+            var woken = 0;
+            while (true)
+            {
+                var due = await _store.GetDueProfilesAsync(_time.GetUtcNow(), DuePageSize, cancellationToken).ConfigureAwait(false);
+                if (due.Count == 0)
+                {
+                    break;
+                }
+
+                var done = await Task.WhenAll(due.Select(d => EnqueueProfileTask(d.ProfileId, null, cancellationToken))).ConfigureAwait(false);
+                woken += done.Count(ok => ok);
+                if (!done.Any(ok => ok))
+                {
+                    break; // every due profile failed: leave them for the next run rather than spin
+                }
+            }
+
+            var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
+            if (next.Count > 0)
+            {
+                ScheduleWake(next[0].WakeAt);
+            }
+
+            return woken;
+        }
+        finally
+        {
+            _dueGate.Release();
+        }
+    }
+
+    /// <summary>The earliest pending wake-up of any profile, or <see langword="null"/> when none is pending.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async ValueTask<DateTimeOffset?> GetNextWakeUpAsync(CancellationToken cancellationToken = default)
+    {
+        var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
+        return next.Count > 0 ? next[0].WakeAt : null;
+    }
+
+    /// <summary>
+    /// For replays and tests on a virtual clock: moves the clock to <paramref name="instant"/> through
+    /// <paramref name="setClock"/>, stopping at every pending wake-up on the way and running it, so that time-driven
+    /// changes happen at their exact instants and in order.
+    /// </summary>
+    /// <param name="instant">Where the clock ends; it never moves backwards.</param>
+    /// <param name="setClock">Sets the virtual clock (for example <c>FakeTimeProvider.SetUtcNow</c>).</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
+    public async Task AdvanceVirtualClockAsync(DateTimeOffset instant, Action<DateTimeOffset> setClock, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(setClock);
+        DateTimeOffset? previous = null;
+        while (await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false) is { } next && next <= instant)
+        {
+            if (next > _time.GetUtcNow())
+            {
+                setClock(next);
+            }
+            else if (previous == next)
+            {
+                throw new InvalidOperationException($"A profile wake-up at {next:O} stays due after running; see the engine's log.");
+            }
+
+            previous = next;
+            await RunDueAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (instant > _time.GetUtcNow())
+        {
+            setClock(instant);
+        }
+
+        await RunDueAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunDueInBackgroundAsync()
+    {
+        try
+        {
+            if (_disposed == 0)
+            {
+                await RunDueAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogWakeFailed(_logger, ex);
+        }
+    }
+
+    private void Committed(string profileId, DateTimeOffset? wakeAt, IReadOnlyList<SegmentTransition> changes)
+    {
+        if (wakeAt is { } at)
+        {
+            ScheduleWake(at);
+        }
+
+        foreach (var c in changes)
+        {
+            _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("segment", c.SegmentId), new KeyValuePair<string, object?>("direction", c.Entered ? "entered" : "exited"));
+            LogSegmentTransition(_logger, profileId, c.Entered ? "entered" : "exited", c.SegmentId);
+        }
+    }
+
+    private void ScheduleWake(DateTimeOffset at)
+    {
+        lock (_scheduleLock)
+        {
+            if (at >= _timerDueAt || _disposed != 0)
+            {
+                return;
+            }
+
+            // Timers take at most ~49 days; a far wake-up is re-armed by the run that finds nothing due yet.
+            _timerDueAt = at;
+            var delay = at - _time.GetUtcNow();
+            delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay > MaxTimerDelay ? MaxTimerDelay : delay;
+            _wakeTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task<bool> EnqueueProfileTask(string profileId, IReadOnlyCollection<string>? segments, CancellationToken cancellationToken)
+    {
+        var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length);
+        var task = new ProfileTask(profileId, segments, partition);
+        await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
+        return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task BackfillAsync(SegmentBackfill backfill, IReadOnlyCollection<string> segments, IProgress<SegmentBackfillProgress>? progress, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        string? after = null;
+        while (true)
+        {
+            var page = await _store.ListProfileIdsAsync(after, BackfillPageSize, cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            var done = await Task.WhenAll(page.Select(id => EnqueueProfileTask(id, segments, cancellationToken))).ConfigureAwait(false);
+            backfill.Add(done.Count(ok => ok), done.Count(ok => !ok));
+            progress?.Report(backfill.Progress);
+            after = page[^1];
+        }
+    }
+
+    // A wake-up (Segments null) or a re-evaluation of some segments, for one profile, in its partition.
+    private async Task RunProfileTaskAsync(ProfileTask task, Dictionary<string, CustomerProfile> cache)
+    {
+        try
+        {
+            for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
+            {
+                var live = await _store.ResolveProfileIdAsync(task.ProfileId).ConfigureAwait(false);
+                var p = live is null ? null : await LoadAsync(live, cache).ConfigureAwait(false);
+                if (p is null)
+                {
+                    task.Completion.TrySetResult(true); // erased or merged away: nothing to do
+                    return;
+                }
+
+                var now = _time.GetUtcNow();
+                try
+                {
+                    var changes = task.Segments is null
+                        ? SegmentRuntime.OnWake(p, _catalog, now, _options.TimelineLength)
+                        : SegmentRuntime.Reevaluate(p, _catalog, task.Segments, now, _options.TimelineLength);
+                    var commit = new ProfileCommit
+                    {
+                        ProfileId = p.Id,
+                        ExpectedVersion = p.Version,
+                        Document = ProfileSerializer.Serialize(p),
+                        ProcessedAt = now,
+                        WakeAt = SegmentRuntime.NextCheck(p),
+                        Segments = [.. p.SegmentMemberships.Keys],
+                    };
+                    var result = await _store.CommitAsync(commit).ConfigureAwait(false);
+                    if (result.Status == CommitStatus.Committed)
+                    {
+                        p.Version = result.Version;
+                        Cache(cache, p);
+                        Committed(p.Id, commit.WakeAt, changes);
+                        task.Completion.TrySetResult(true);
+                        return;
+                    }
+
+                    cache.Remove(p.Id);
+                    _metrics.CommitConflicts.Add(1);
+                }
+                catch
+                {
+                    cache.Remove(p.Id);
+                    throw;
+                }
+            }
+
+            task.Completion.TrySetResult(false);
+        }
+        catch (Exception ex)
+        {
+            LogProfileTaskFailed(_logger, ex, task.ProfileId);
+            task.Completion.TrySetResult(false);
+        }
+    }
+
+    [LoggerMessage(20, LogLevel.Debug, "Profile {ProfileId} {Direction} segment {SegmentId}")]
+    private static partial void LogSegmentTransition(ILogger logger, string profileId, string direction, string segmentId);
+
+    [LoggerMessage(21, LogLevel.Error, "Running due profile wake-ups failed; they stay due and run on the next wake-up")]
+    private static partial void LogWakeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(22, LogLevel.Error, "Re-evaluating segments of profile {ProfileId} failed; it stays due")]
+    private static partial void LogProfileTaskFailed(ILogger logger, Exception exception, string profileId);
+
+    private sealed class ProfileTask(string profileId, IReadOnlyCollection<string>? segments, int partition) : WorkItem(partition)
+    {
+        public string ProfileId { get; } = profileId;
+
+        public IReadOnlyCollection<string>? Segments { get; } = segments;
+
+        public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

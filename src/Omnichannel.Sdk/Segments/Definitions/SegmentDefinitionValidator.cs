@@ -1,0 +1,592 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>
+/// Checks a segment definition (built in C# or read from JSON) and reports every error with the JSON path it would have
+/// in the definition's JSON form. References to other segments are checked by <see cref="SegmentSetValidator"/>.
+/// </summary>
+public static class SegmentDefinitionValidator
+{
+    /// <summary>What a condition compares, which decides the operators and operands it accepts.</summary>
+    private enum Operand
+    {
+        /// <summary>A trait or event property: any JSON value.</summary>
+        Any,
+
+        /// <summary>A number of events: non-negative integers.</summary>
+        Count,
+
+        /// <summary>A number that cannot be negative (count and distinct aggregates).</summary>
+        NonNegativeNumber,
+
+        /// <summary>Any number (sum, avg, min, max, numeric statistics).</summary>
+        Number,
+
+        /// <summary>An instant (date statistics): ISO 8601 strings.</summary>
+        Date,
+
+        /// <summary>The lifecycle stage.</summary>
+        Stage,
+
+        /// <summary>An array of channel names.</summary>
+        Channels,
+    }
+
+    private static readonly ConditionOperator[] Comparisons =
+    [
+        ConditionOperator.Eq, ConditionOperator.Ne, ConditionOperator.Gt, ConditionOperator.Gte, ConditionOperator.Lt,
+        ConditionOperator.Lte, ConditionOperator.In, ConditionOperator.NotIn, ConditionOperator.Between,
+    ];
+
+    /// <summary>Checks <paramref name="definition"/>; returns every error (empty when valid).</summary>
+    /// <param name="definition">The definition.</param>
+    public static IReadOnlyList<SegmentDefinitionError> Validate(SegmentDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var errors = new List<SegmentDefinitionError>();
+        Validate(definition, "$", errors);
+        return JsonPathOrder.Sort(errors);
+    }
+
+    internal static void Validate(SegmentDefinition definition, string path, List<SegmentDefinitionError> errors)
+    {
+        ValidateHeader(definition.Id, definition.Name, path, errors);
+        if (definition.Rule is null)
+        {
+            errors.Add(new(JsonPath.Key(path, "rule"), "is required: the rule a profile must satisfy"));
+        }
+        else
+        {
+            ValidateRule(definition.Rule, JsonPath.Key(path, "rule"), errors);
+        }
+
+        // A segment made of itself never settles; other cycles need the whole set (SegmentSetValidator).
+        foreach (var (refPath, reference) in SegmentReferences.Of(definition.Rule, JsonPath.Key(path, "rule")))
+        {
+            if (string.Equals(reference, definition.Id, StringComparison.Ordinal))
+            {
+                errors.Add(new(refPath, $"segments form a cycle: {definition.Id} → {definition.Id} (a segment cannot contain itself)"));
+            }
+        }
+    }
+
+    internal static void ValidateHeader(string? id, string? name, string path, List<SegmentDefinitionError> errors)
+    {
+        if (string.IsNullOrEmpty(id))
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), "is required: a segment id such as 'lapsed-vip'"));
+        }
+        else if (!SegmentNames.SegmentId().IsMatch(id))
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), $"'{id}' is not a valid segment id (expected lower-kebab or lower_snake, e.g. 'lapsed-vip')"));
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            errors.Add(new(JsonPath.Key(path, "name"), "is required: a display name such as 'Lapsed VIPs'"));
+        }
+    }
+
+    /// <summary>Checks a rule and its children.</summary>
+    internal static void ValidateRule(SegmentRule? rule, string path, List<SegmentDefinitionError> errors)
+    {
+        switch (rule)
+        {
+            case null:
+                errors.Add(new(path, "is null (expected a rule)"));
+                break;
+            case AllRule all:
+                ValidateChildren(all.Rules, JsonPath.Key(path, "all"), errors);
+                break;
+            case AnyRule any:
+                ValidateChildren(any.Rules, JsonPath.Key(path, "any"), errors);
+                break;
+            case NotRule not:
+                ValidateRule(not.Rule, JsonPath.Key(path, "not"), errors);
+                break;
+            default:
+                ValidateLeaf(rule, path, errors);
+                break;
+        }
+    }
+
+    /// <summary>Checks a rule that has no child rules.</summary>
+    internal static void ValidateLeaf(SegmentRule rule, string path, List<SegmentDefinitionError> errors)
+    {
+        switch (rule)
+        {
+            case TraitRule t:
+                ValidatePath(t.Path, JsonPath.Key(path, "trait"), "trait path", errors);
+                ValidateCondition(t.Condition, path, Operand.Any, errors);
+                break;
+            case StatisticRule s:
+                ValidateStatistic(s, path, errors);
+                break;
+            case EventRule e:
+                ValidateEventType(e.EventType, JsonPath.Key(path, "event"), errors);
+                ValidateWhere(e.Where, path, errors);
+                if (e.Count is not null)
+                {
+                    ValidateCondition(e.Count, JsonPath.Key(path, "count"), Operand.Count, errors);
+                }
+
+                ValidateWindow(e.Window, path, errors);
+                break;
+            case AggregateRule a:
+                ValidateEventType(a.EventType, JsonPath.Key(path, "event"), errors);
+                if (a.Property is null)
+                {
+                    if (a.Function != AggregateFunction.Count)
+                    {
+                        errors.Add(new(JsonPath.Key(path, "property"), $"is required for '{a.Function.Name()}' (the event property to aggregate, e.g. 'total'); only 'count' can do without"));
+                    }
+                }
+                else
+                {
+                    ValidatePath(a.Property, JsonPath.Key(path, "property"), "property path", errors);
+                }
+
+                ValidateWhere(a.Where, path, errors);
+                ValidateWindow(a.Window, path, errors);
+                ValidateCondition(
+                    a.Condition,
+                    path,
+                    a.Function is AggregateFunction.Count or AggregateFunction.Distinct ? Operand.NonNegativeNumber : Operand.Number,
+                    errors);
+                break;
+            case RecencyRule r:
+                ValidateEventType(r.EventType, JsonPath.Key(path, r.Which == RecencyKind.Last ? "lastEvent" : "firstEvent"), errors);
+                ValidateWhere(r.Where, path, errors);
+                if (r.Op is not (ConditionOperator.WithinLast or ConditionOperator.MoreThanAgo))
+                {
+                    errors.Add(new(JsonPath.Key(path, "op"), $"'{r.Op.Name()}' is not allowed here (expected withinLast or moreThanAgo)"));
+                }
+                else if (r.Op == ConditionOperator.WithinLast && r.Duration.IsZero)
+                {
+                    errors.Add(new(JsonPath.Key(path, "value"), "withinLast PT0S can never hold (the window is empty); expected a positive duration"));
+                }
+
+                break;
+            case SegmentMembershipRule m:
+                if (string.IsNullOrEmpty(m.SegmentId) || !SegmentNames.SegmentId().IsMatch(m.SegmentId))
+                {
+                    errors.Add(new(JsonPath.Key(path, "segment"), $"'{m.SegmentId}' is not a valid segment id (expected lower-kebab or lower_snake, e.g. 'vip')"));
+                }
+
+                break;
+            case ReachableRule reach:
+                if (string.IsNullOrEmpty(reach.Channel) || !SegmentNames.Channel().IsMatch(reach.Channel))
+                {
+                    errors.Add(new(JsonPath.Key(path, "reachable"), $"'{reach.Channel}' is not a valid channel (expected a lower_case name such as email, sms, push)"));
+                }
+
+                if (reach.Topic is not null && string.IsNullOrWhiteSpace(reach.Topic))
+                {
+                    errors.Add(new(JsonPath.Key(path, "topic"), "is empty (expected a topic such as 'newsletter', or no topic for the channel as a whole)"));
+                }
+
+                break;
+            default:
+                errors.Add(new(path, $"'{rule.GetType().Name}' is not a rule this version understands"));
+                break;
+        }
+    }
+
+    private static void ValidateChildren(IReadOnlyList<SegmentRule>? rules, string path, List<SegmentDefinitionError> errors)
+    {
+        if (rules is null)
+        {
+            errors.Add(new(path, "is null (expected an array of rules)"));
+            return;
+        }
+
+        for (var i = 0; i < rules.Count; i++)
+        {
+            ValidateRule(rules[i], JsonPath.Index(path, i), errors);
+        }
+    }
+
+    private static void ValidateStatistic(StatisticRule s, string path, List<SegmentDefinitionError> errors)
+    {
+        Operand? operand = s.Statistic switch
+        {
+            ProfileStatisticNames.LifecycleStage => Operand.Stage,
+            ProfileStatisticNames.ChannelsUsed => Operand.Channels,
+            ProfileStatisticNames.FirstOrderAt or ProfileStatisticNames.LastOrderAt or ProfileStatisticNames.FirstSeen
+                or ProfileStatisticNames.LastSeen or ProfileStatisticNames.CartUpdatedAt => Operand.Date,
+            _ when ProfileStatisticNames.All.Contains(s.Statistic) => Operand.Number,
+            _ => null,
+        };
+        if (operand is null)
+        {
+            errors.Add(new(JsonPath.Key(path, "stat"), $"unknown statistic '{s.Statistic}' (expected one of {string.Join(", ", ProfileStatisticNames.All)})"));
+            return;
+        }
+
+        ValidateCondition(s.Condition, path, operand.Value, errors);
+    }
+
+    private static void ValidateWhere(IReadOnlyList<PropertyCondition>? where, string path, List<SegmentDefinitionError> errors)
+    {
+        if (where is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < where.Count; i++)
+        {
+            var at = JsonPath.Index(JsonPath.Key(path, "where"), i);
+            if (where[i] is not { } w)
+            {
+                errors.Add(new(at, "is null (expected a property condition)"));
+                continue;
+            }
+
+            ValidatePath(w.Property, JsonPath.Key(at, "property"), "property path", errors);
+            ValidateCondition(w.Condition, at, Operand.Any, errors);
+        }
+    }
+
+    private static void ValidateWindow(TimeWindow? window, string path, List<SegmentDefinitionError> errors)
+    {
+        if (window is null)
+        {
+            return;
+        }
+
+        var hasFixed = window.From is not null || window.To is not null;
+        if (window.Within is { } within)
+        {
+            if (hasFixed)
+            {
+                errors.Add(new(JsonPath.Key(path, "within"), "cannot be combined with 'between' (a window is either sliding or fixed)"));
+            }
+
+            if (within.IsZero)
+            {
+                errors.Add(new(JsonPath.Key(path, "within"), "a zero-length window never contains an event (expected a positive duration such as P30D)"));
+            }
+        }
+        else if (window.From is not { } from || window.To is not { } to)
+        {
+            errors.Add(new(JsonPath.Key(path, "between"), "needs both a start and an end: [\"<from ISO instant>\", \"<to ISO instant>\"]"));
+        }
+        else if (from >= to)
+        {
+            errors.Add(new(JsonPath.Key(path, "between"), $"the window [{SegmentJsonWriter.Instant(from)}, {SegmentJsonWriter.Instant(to)}) is empty, so the rule can never hold (expected from < to)"));
+        }
+    }
+
+    private static void ValidateEventType(string? type, string path, List<SegmentDefinitionError> errors)
+    {
+        if (string.IsNullOrEmpty(type) || !SegmentNames.EventType().IsMatch(type))
+        {
+            errors.Add(new(path, $"'{type}' is not a valid event type (expected a lower.dotted_name such as order.placed)"));
+        }
+    }
+
+    private static void ValidatePath(string? value, string path, string what, List<SegmentDefinitionError> errors)
+    {
+        if (string.IsNullOrEmpty(value) || !SegmentNames.DottedPath().IsMatch(value))
+        {
+            errors.Add(new(path, $"'{value}' is not a valid {what} (expected dotted names such as address.city)"));
+        }
+    }
+
+    private static void ValidateCondition(Condition? condition, string path, Operand operand, List<SegmentDefinitionError> errors)
+    {
+        var opPath = JsonPath.Key(path, "op");
+        var valuePath = JsonPath.Key(path, "value");
+        if (condition is null)
+        {
+            errors.Add(new(opPath, "is required: an operator such as eq or gte"));
+            return;
+        }
+
+        var op = condition.Op;
+        var value = condition.Value;
+        if (!Enum.IsDefined(op))
+        {
+            errors.Add(new(opPath, $"unknown operator {(int)op} (expected one of {SegmentNames.OperatorList})"));
+            return;
+        }
+
+        var allowed = Allowed(operand);
+        if (allowed is not null && !allowed.Contains(op))
+        {
+            errors.Add(new(opPath, $"'{op.Name()}' is not allowed for {Describe(operand)} (expected one of {string.Join(", ", allowed.Select(o => o.Name()))})"));
+            return;
+        }
+
+        switch (op)
+        {
+            case ConditionOperator.Exists or ConditionOperator.NotExists:
+                if (value is not null)
+                {
+                    errors.Add(new(valuePath, $"'{op.Name()}' takes no value (remove 'value')"));
+                }
+
+                break;
+            case ConditionOperator.In or ConditionOperator.NotIn:
+                if (value is not JsonArray items)
+                {
+                    errors.Add(new(valuePath, $"'{op.Name()}' needs an array of values, got {KindOf(value)}"));
+                }
+                else if (items.Count == 0)
+                {
+                    errors.Add(new(valuePath, op == ConditionOperator.In
+                        ? "'in' with an empty array can never hold (expected at least one value)"
+                        : "'notIn' with an empty array always holds (expected at least one value)"));
+                }
+                else
+                {
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        ValidateScalar(items[i], JsonPath.Index(valuePath, i), operand, op, errors);
+                    }
+                }
+
+                break;
+            case ConditionOperator.Between:
+                ValidateBetween(value, valuePath, operand, errors);
+                break;
+            case ConditionOperator.WithinLast or ConditionOperator.MoreThanAgo or ConditionOperator.AnniversaryWithin:
+                if (value is null || value.GetValueKind() != JsonValueKind.String)
+                {
+                    errors.Add(new(valuePath, $"'{op.Name()}' needs an ISO 8601 duration string such as \"P90D\", got {KindOf(value)}"));
+                }
+                else if (!IsoDuration.TryParse(value.GetValue<string>(), out var duration, out var error))
+                {
+                    errors.Add(new(valuePath, error));
+                }
+                else if (op == ConditionOperator.WithinLast && duration.IsZero)
+                {
+                    errors.Add(new(valuePath, "withinLast PT0S can never hold (the window is empty); expected a positive duration"));
+                }
+
+                break;
+            case ConditionOperator.StartsWith:
+                if (value is null || value.GetValueKind() != JsonValueKind.String)
+                {
+                    errors.Add(new(valuePath, $"'startsWith' needs a string, got {KindOf(value)}"));
+                }
+
+                break;
+            default:
+                ValidateScalar(value, valuePath, operand, op, errors);
+                // A count is never negative, so these can never hold.
+                if (operand is Operand.Count or Operand.NonNegativeNumber && TryGetNumber(value, out var n)
+                    && (op == ConditionOperator.Lt && n <= 0 || op is ConditionOperator.Lte or ConditionOperator.Eq && n < 0))
+                {
+                    errors.Add(new(valuePath, $"'{op.Name()} {Format(n)}' can never hold: {Describe(operand)} is never below 0"));
+                }
+
+                break;
+        }
+    }
+
+    private static void ValidateBetween(JsonNode? value, string path, Operand operand, List<SegmentDefinitionError> errors)
+    {
+        if (value is not JsonArray { Count: 2 } pair)
+        {
+            errors.Add(new(path, $"'between' needs an array of exactly 2 values [low, high], got {KindOf(value)}"));
+            return;
+        }
+
+        var before = errors.Count;
+        ValidateScalar(pair[0], JsonPath.Index(path, 0), operand, ConditionOperator.Between, errors);
+        ValidateScalar(pair[1], JsonPath.Index(path, 1), operand, ConditionOperator.Between, errors);
+        if (errors.Count > before)
+        {
+            return;
+        }
+
+        int? order = null;
+        if (TryGetNumber(pair[0], out var low) && TryGetNumber(pair[1], out var high))
+        {
+            order = low.CompareTo(high);
+        }
+        else if (pair[0]!.GetValueKind() == JsonValueKind.String && pair[1]!.GetValueKind() == JsonValueKind.String)
+        {
+            var a = pair[0]!.GetValue<string>();
+            var b = pair[1]!.GetValue<string>();
+            order = TryInstant(a, out var da) && TryInstant(b, out var db) ? da.CompareTo(db) : string.CompareOrdinal(a, b);
+        }
+        else
+        {
+            errors.Add(new(path, $"'between' needs two values of the same kind (two numbers or two strings), got {KindOf(pair[0])} and {KindOf(pair[1])}"));
+        }
+
+        if (order > 0)
+        {
+            errors.Add(new(path, "'between' needs [low, high] in ascending order; low is greater than high, so it can never hold"));
+        }
+        else if (operand is Operand.NonNegativeNumber && TryGetNumber(pair[1], out var top) && top < 0)
+        {
+            errors.Add(new(path, $"'between' with a negative high bound can never hold: {Describe(operand)} is never below 0"));
+        }
+    }
+
+    private static void ValidateScalar(JsonNode? value, string path, Operand operand, ConditionOperator op, List<SegmentDefinitionError> errors)
+    {
+        var kind = value?.GetValueKind();
+        if (kind is null or JsonValueKind.Null)
+        {
+            errors.Add(new(path, $"is required for '{op.Name()}' (expected {Expected(operand)}; use exists/notExists to test for presence)"));
+            return;
+        }
+
+        if (kind is JsonValueKind.Array or JsonValueKind.Object)
+        {
+            errors.Add(new(path, $"expected {Expected(operand)}, got {KindOf(value)}"));
+            return;
+        }
+
+        switch (operand)
+        {
+            case Operand.Count:
+                if (!TryGetNumber(value, out var count) || count < 0 || count != decimal.Truncate(count))
+                {
+                    errors.Add(new(path, $"expected a non-negative integer (a number of events), got {Show(value)}"));
+                }
+
+                break;
+            case Operand.Number or Operand.NonNegativeNumber:
+                if (!TryGetNumber(value, out _))
+                {
+                    errors.Add(new(path, $"expected a number, got {Show(value)}"));
+                }
+
+                break;
+            case Operand.Date:
+                if (kind != JsonValueKind.String || !TryInstant(value!.GetValue<string>(), out _))
+                {
+                    errors.Add(new(path, $"expected an ISO 8601 instant such as \"2025-01-31T00:00:00Z\", got {Show(value)}"));
+                }
+
+                break;
+            case Operand.Stage:
+                if (kind != JsonValueKind.String || !SegmentNames.LifecycleStages.Contains(value!.GetValue<string>()))
+                {
+                    errors.Add(new(path, $"expected a lifecycle stage ({string.Join(", ", SegmentNames.LifecycleStages)}), got {Show(value)}"));
+                }
+
+                break;
+            case Operand.Channels:
+                if (kind != JsonValueKind.String)
+                {
+                    errors.Add(new(path, $"expected a channel name such as \"email\", got {Show(value)}"));
+                }
+
+                break;
+            case Operand.Any:
+                if (op is ConditionOperator.Gt or ConditionOperator.Gte or ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Between
+                    && kind is not (JsonValueKind.Number or JsonValueKind.String))
+                {
+                    errors.Add(new(path, $"'{op.Name()}' compares numbers or strings (dates as ISO 8601), got {KindOf(value)}"));
+                }
+
+                break;
+        }
+    }
+
+    private static ConditionOperator[]? Allowed(Operand operand) => operand switch
+    {
+        Operand.Count or Operand.NonNegativeNumber or Operand.Number => Comparisons,
+        Operand.Date =>
+        [
+            ConditionOperator.Eq, ConditionOperator.Ne, ConditionOperator.Gt, ConditionOperator.Gte, ConditionOperator.Lt,
+            ConditionOperator.Lte, ConditionOperator.Between, ConditionOperator.Exists, ConditionOperator.NotExists,
+            ConditionOperator.WithinLast, ConditionOperator.MoreThanAgo, ConditionOperator.AnniversaryWithin,
+        ],
+        Operand.Stage =>
+        [
+            ConditionOperator.Eq, ConditionOperator.Ne, ConditionOperator.In, ConditionOperator.NotIn,
+        ],
+        Operand.Channels => [ConditionOperator.Contains, ConditionOperator.Exists, ConditionOperator.NotExists],
+        _ => null,
+    };
+
+    private static string Describe(Operand operand) => operand switch
+    {
+        Operand.Count => "an event count",
+        Operand.NonNegativeNumber => "a count",
+        Operand.Number => "a number",
+        Operand.Date => "a date statistic",
+        Operand.Stage => "the lifecycle stage",
+        Operand.Channels => "the channels used",
+        _ => "a value",
+    };
+
+    private static string Expected(Operand operand) => operand switch
+    {
+        Operand.Count => "a non-negative integer",
+        Operand.NonNegativeNumber or Operand.Number => "a number",
+        Operand.Date => "an ISO 8601 instant",
+        Operand.Stage => "a lifecycle stage",
+        Operand.Channels => "a channel name",
+        _ => "a string, number or boolean",
+    };
+
+    private static string KindOf(JsonNode? value) => value?.GetValueKind() switch
+    {
+        null or JsonValueKind.Null => "nothing",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        _ => "a boolean",
+    };
+
+    private static string Show(JsonNode? value) => value is null ? "nothing" : value.ToJsonString();
+
+    private static string Format(decimal d) => d.ToString(CultureInfo.InvariantCulture);
+
+    internal static bool TryInstant(string text, out DateTimeOffset instant) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out instant);
+
+    /// <summary>Reads a number from a node made by parsing JSON or by a C# conversion (<c>JsonValue.Create(3)</c>).</summary>
+    internal static bool TryGetNumber(JsonNode? node, out decimal number)
+    {
+        number = 0;
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number)
+        {
+            return false;
+        }
+
+        if (v.TryGetValue<JsonElement>(out var element))
+        {
+            return element.TryGetDecimal(out number);
+        }
+
+        if (v.TryGetValue<decimal>(out number))
+        {
+            return true;
+        }
+
+        if (v.TryGetValue<long>(out var l))
+        {
+            number = l;
+            return true;
+        }
+
+        if (v.TryGetValue<int>(out var i))
+        {
+            number = i;
+            return true;
+        }
+
+        if (v.TryGetValue<double>(out var d) && double.IsFinite(d) && Math.Abs(d) < 7.9e28)
+        {
+            number = (decimal)d;
+            return true;
+        }
+
+        // Rarer numeric CLR types: read them back through their JSON text.
+        using var doc = JsonDocument.Parse(v.ToJsonString());
+        return doc.RootElement.TryGetDecimal(out number);
+    }
+}

@@ -1,0 +1,133 @@
+using System.Text.RegularExpressions;
+
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>The JSON names of operators, aggregate functions and rule kinds, and the syntax of names in rules.</summary>
+internal static partial class SegmentNames
+{
+    public static readonly IReadOnlyList<(ConditionOperator Op, string Name)> Operators =
+    [
+        (ConditionOperator.Eq, "eq"), (ConditionOperator.Ne, "ne"), (ConditionOperator.Gt, "gt"), (ConditionOperator.Gte, "gte"),
+        (ConditionOperator.Lt, "lt"), (ConditionOperator.Lte, "lte"), (ConditionOperator.In, "in"), (ConditionOperator.NotIn, "notIn"),
+        (ConditionOperator.Contains, "contains"), (ConditionOperator.StartsWith, "startsWith"), (ConditionOperator.Exists, "exists"),
+        (ConditionOperator.NotExists, "notExists"), (ConditionOperator.Between, "between"), (ConditionOperator.WithinLast, "withinLast"),
+        (ConditionOperator.MoreThanAgo, "moreThanAgo"), (ConditionOperator.AnniversaryWithin, "anniversaryWithin"),
+    ];
+
+    public static readonly IReadOnlyList<(AggregateFunction Function, string Name)> Aggregates =
+    [
+        (AggregateFunction.Sum, "sum"), (AggregateFunction.Avg, "avg"), (AggregateFunction.Min, "min"),
+        (AggregateFunction.Max, "max"), (AggregateFunction.Count, "count"), (AggregateFunction.Distinct, "distinct"),
+    ];
+
+    /// <summary>The keys that say what kind a rule node is (<c>aggregate</c> wins over <c>event</c>, which it also uses).</summary>
+    public static readonly IReadOnlyList<string> RuleKinds =
+        ["all", "any", "not", "trait", "stat", "event", "aggregate", "lastEvent", "firstEvent", "segment", "reachable"];
+
+    /// <summary>Lifecycle stage values (see <see cref="ProfileStatisticNames.LifecycleStage"/>).</summary>
+    public static readonly IReadOnlyList<string> LifecycleStages = ["visitor", "lead", "customer", "repeatCustomer"];
+
+    public static string Name(this ConditionOperator op) => Operators.First(o => o.Op == op).Name;
+
+    public static string Name(this AggregateFunction function) => Aggregates.First(a => a.Function == function).Name;
+
+    public static bool TryParseOperator(string? name, out ConditionOperator op)
+    {
+        foreach (var (o, n) in Operators)
+        {
+            if (string.Equals(n, name, StringComparison.Ordinal))
+            {
+                op = o;
+                return true;
+            }
+        }
+
+        op = default;
+        return false;
+    }
+
+    public static bool TryParseAggregate(string? name, out AggregateFunction function)
+    {
+        foreach (var (f, n) in Aggregates)
+        {
+            if (string.Equals(n, name, StringComparison.Ordinal))
+            {
+                function = f;
+                return true;
+            }
+        }
+
+        function = default;
+        return false;
+    }
+
+    public static string OperatorList => string.Join(", ", Operators.Select(o => o.Name));
+
+    public static string AggregateList => string.Join("|", Aggregates.Select(a => a.Name));
+
+    /// <summary>The same rule as event validation: <c>lower.dotted_name</c>.</summary>
+    public static Regex EventType() => EventValidator.TypePattern();
+
+    /// <summary>Segment ids: <c>lower-kebab</c> or <c>lower_snake</c> (digits allowed).</summary>
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
+    public static partial Regex SegmentId();
+
+    /// <summary>The same rule as channels of events.</summary>
+    public static Regex Channel() => EventValidator.ChannelPattern();
+
+    /// <summary>A dotted path of names (<c>address.city</c>, <c>items.0.sku</c>): no empty segment, no spaces.</summary>
+    [GeneratedRegex("^[A-Za-z0-9_$@-]+(\\.[A-Za-z0-9_$@-]+)*$")]
+    public static partial Regex DottedPath();
+}
+
+/// <summary>Builds JSON paths (<c>$.rule.all[1].op</c>).</summary>
+internal static partial class JsonPath
+{
+    public static string Key(string path, string key) =>
+        PlainKey().IsMatch(key) ? path + "." + key : path + "['" + key.Replace("'", "\\'", StringComparison.Ordinal) + "']";
+
+    public static string Index(string path, int index) => path + "[" + index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]";
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex PlainKey();
+}
+
+/// <summary>Orders JSON paths so errors read node by node: array indices numerically, keys ordinally, parents first.</summary>
+internal sealed partial class JsonPathOrder : IComparer<string>
+{
+    public static readonly JsonPathOrder Instance = new();
+
+    public static IReadOnlyList<SegmentDefinitionError> Sort(IEnumerable<SegmentDefinitionError> errors) =>
+        errors.OrderBy(e => e.Path, Instance).ToList();
+
+    public int Compare(string? x, string? y)
+    {
+        var a = Token().Matches(x ?? string.Empty);
+        var b = Token().Matches(y ?? string.Empty);
+        for (var i = 0; i < Math.Min(a.Count, b.Count); i++)
+        {
+            var ta = a[i].Value;
+            var tb = b[i].Value;
+            int c;
+            if (ta.StartsWith('[') && tb.StartsWith('[')
+                && int.TryParse(ta.AsSpan(1, ta.Length - 2), out var ia) && int.TryParse(tb.AsSpan(1, tb.Length - 2), out var ib))
+            {
+                c = ia.CompareTo(ib);
+            }
+            else
+            {
+                c = string.CompareOrdinal(ta, tb);
+            }
+
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return a.Count.CompareTo(b.Count);
+    }
+
+    [GeneratedRegex(@"\$|\.[^.\[]+|\[[^\]]*\]")]
+    private static partial Regex Token();
+}

@@ -1,0 +1,201 @@
+using System.Runtime.CompilerServices;
+
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>
+/// Applies one <see cref="Condition"/> to a value at an instant, and says when the answer can next change on its own
+/// (only the date operators <c>withinLast</c>, <c>moreThanAgo</c> and <c>anniversaryWithin</c> depend on time).
+/// </summary>
+internal static class ConditionMatcher
+{
+    // Operands are read once per condition object, not once per evaluation.
+    private static readonly ConditionalWeakTable<Condition, Operand> Operands = [];
+
+    /// <summary>Whether the operator's answer can change with time alone.</summary>
+    public static bool IsTimeDependent(ConditionOperator op) =>
+        op is ConditionOperator.WithinLast or ConditionOperator.MoreThanAgo or ConditionOperator.AnniversaryWithin;
+
+    /// <summary>Whether any of the conditions depends on time alone.</summary>
+    public static bool AnyTimeDependent(IReadOnlyList<PropertyCondition> conditions)
+    {
+        foreach (var c in conditions)
+        {
+            if (IsTimeDependent(c.Condition.Op))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Applies a condition that does not depend on time (or at <paramref name="now"/>, ignoring when it changes).</summary>
+    public static bool Matches(Condition condition, in RuleValue actual, DateTimeOffset now) => Matches(condition, actual, now, out _);
+
+    /// <summary>Applies <paramref name="condition"/> to <paramref name="actual"/> at <paramref name="now"/>.</summary>
+    /// <param name="condition">The condition.</param>
+    /// <param name="actual">The value read (missing when absent or null).</param>
+    /// <param name="now">The evaluation instant.</param>
+    /// <param name="next">The first instant after <paramref name="now"/> at which the answer changes, if time alone changes it.</param>
+    public static bool Matches(Condition condition, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next)
+    {
+        next = null;
+        var operand = Operands.GetValue(condition, static c => new Operand(c));
+        switch (condition.Op)
+        {
+            case ConditionOperator.Eq:
+                return !actual.IsMissing && RuleValue.AreEqual(actual, operand.Value);
+            case ConditionOperator.Ne:
+                return actual.IsMissing || !RuleValue.AreEqual(actual, operand.Value);
+            case ConditionOperator.Gt:
+                return RuleValue.Compare(actual, operand.Value) is > 0;
+            case ConditionOperator.Gte:
+                return RuleValue.Compare(actual, operand.Value) is >= 0;
+            case ConditionOperator.Lt:
+                return RuleValue.Compare(actual, operand.Value) is < 0;
+            case ConditionOperator.Lte:
+                return RuleValue.Compare(actual, operand.Value) is <= 0;
+            case ConditionOperator.In:
+                return !actual.IsMissing && InList(actual, operand.Value);
+            case ConditionOperator.NotIn:
+                return actual.IsMissing || !InList(actual, operand.Value);
+            case ConditionOperator.Contains:
+                return Contains(actual, operand.Value);
+            case ConditionOperator.StartsWith:
+                return actual.Kind == RuleValueKind.String && operand.Value.Kind == RuleValueKind.String &&
+                    actual.Text!.StartsWith(operand.Value.Text!, StringComparison.Ordinal);
+            case ConditionOperator.Exists:
+                return !actual.IsMissing;
+            case ConditionOperator.NotExists:
+                return actual.IsMissing;
+            case ConditionOperator.Between:
+                return operand.Value is { Kind: RuleValueKind.Array, Items.Count: 2 } range &&
+                    RuleValue.Compare(actual, range.Items[0]) is >= 0 && RuleValue.Compare(actual, range.Items[1]) is <= 0;
+            case ConditionOperator.WithinLast:
+                return WithinLast(actual, operand.Duration, now, out next);
+            case ConditionOperator.MoreThanAgo:
+                return MoreThanAgo(actual, operand.Duration, now, out next);
+            case ConditionOperator.AnniversaryWithin:
+                return AnniversaryWithin(actual, operand.Duration, now, out next);
+            default:
+                return false;
+        }
+    }
+
+    private static bool InList(in RuleValue actual, in RuleValue list)
+    {
+        if (list.Kind != RuleValueKind.Array)
+        {
+            return RuleValue.AreEqual(actual, list);
+        }
+
+        foreach (var item in list.Items!)
+        {
+            if (RuleValue.AreEqual(actual, item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Contains(in RuleValue actual, in RuleValue operand)
+    {
+        if (actual.Kind == RuleValueKind.String && operand.Kind == RuleValueKind.String)
+        {
+            return actual.Text!.Contains(operand.Text!, StringComparison.Ordinal);
+        }
+
+        if (actual.Kind == RuleValueKind.Array)
+        {
+            foreach (var item in actual.Items!)
+            {
+                if (RuleValue.AreEqual(item, operand))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    // (now − D, now]: true from the date itself until the date leaves the window.
+    private static bool WithinLast(in RuleValue actual, IsoDuration? duration, DateTimeOffset now, out DateTimeOffset? next)
+    {
+        next = null;
+        if (duration is not { } d || !actual.TryGetInstant(out var date))
+        {
+            return false;
+        }
+
+        if (date > now)
+        {
+            next = date;
+            return false;
+        }
+
+        if (date > WindowMath.WindowStart(now, d))
+        {
+            next = WindowMath.ExitInstant(date, d);
+            return true;
+        }
+
+        return false;
+    }
+
+    // date ≤ now − D: false until the date leaves the window, then true for good.
+    private static bool MoreThanAgo(in RuleValue actual, IsoDuration? duration, DateTimeOffset now, out DateTimeOffset? next)
+    {
+        next = null;
+        if (duration is not { } d || !actual.TryGetInstant(out var date))
+        {
+            return false;
+        }
+
+        if (date <= WindowMath.WindowStart(now, d))
+        {
+            return true;
+        }
+
+        next = WindowMath.ExitInstant(date, d);
+        return false;
+    }
+
+    private static bool AnniversaryWithin(in RuleValue actual, IsoDuration? duration, DateTimeOffset now, out DateTimeOffset? next)
+    {
+        next = null;
+        if (duration is not { } d || !actual.TryGetInstant(out var date))
+        {
+            return false;
+        }
+
+        var day = date.UtcDateTime.Date;
+        var today = now.UtcDateTime.Date;
+        var holds = WindowMath.AnniversaryWithin(day, today, d);
+        if (WindowMath.NextAnniversaryChange(day, today, d) is { } change)
+        {
+            next = new DateTimeOffset(change, TimeSpan.Zero);
+        }
+
+        return holds;
+    }
+
+    /// <summary>A condition's operand, read once.</summary>
+    private sealed class Operand
+    {
+        public Operand(Condition c)
+        {
+            Value = RuleValue.FromNode(c.Value);
+            if (IsTimeDependent(c.Op) && Value.Kind == RuleValueKind.String && IsoDuration.TryParse(Value.Text, out var d, out _))
+            {
+                Duration = d;
+            }
+        }
+
+        public RuleValue Value { get; }
+
+        public IsoDuration? Duration { get; }
+    }
+}

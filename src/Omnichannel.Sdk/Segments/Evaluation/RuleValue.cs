@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>The kinds of value a rule compares.</summary>
+internal enum RuleValueKind
+{
+    Missing,
+    Number,
+    String,
+    Boolean,
+    Date,
+    Array,
+    Object,
+}
+
+/// <summary>
+/// A value read by a rule (a trait, a statistic, an event property, an aggregate, an operand), reduced to what the
+/// operators need: numbers as <see cref="decimal"/>, strings, booleans, instants, arrays. JSON <c>null</c> is missing.
+/// </summary>
+internal readonly struct RuleValue
+{
+    private RuleValue(RuleValueKind kind, decimal number = 0, string? text = null, bool boolean = false, DateTimeOffset date = default, IReadOnlyList<RuleValue>? items = null)
+    {
+        Kind = kind;
+        Number = number;
+        Text = text;
+        Boolean = boolean;
+        Date = date;
+        Items = items;
+    }
+
+    public RuleValueKind Kind { get; }
+
+    public decimal Number { get; }
+
+    public string? Text { get; }
+
+    public bool Boolean { get; }
+
+    public DateTimeOffset Date { get; }
+
+    public IReadOnlyList<RuleValue>? Items { get; }
+
+    public bool IsMissing => Kind == RuleValueKind.Missing;
+
+    public static RuleValue Missing => default;
+
+    public static RuleValue Object => new(RuleValueKind.Object);
+
+    public static RuleValue FromNumber(decimal d) => new(RuleValueKind.Number, number: d);
+
+    public static RuleValue FromString(string s) => new(RuleValueKind.String, text: s);
+
+    public static RuleValue FromBoolean(bool b) => new(RuleValueKind.Boolean, boolean: b);
+
+    public static RuleValue FromDate(DateTimeOffset? d) => d is { } v ? new(RuleValueKind.Date, date: v) : Missing;
+
+    public static RuleValue FromArray(IReadOnlyList<RuleValue> items) => new(RuleValueKind.Array, items: items);
+
+    public static RuleValue FromElement(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Number:
+                if (e.TryGetDecimal(out var d))
+                {
+                    return FromNumber(d);
+                }
+
+                // Beyond decimal's range: saturate, so comparisons with any realistic operand still answer right.
+                return FromNumber(e.GetDouble() > 0 ? decimal.MaxValue : decimal.MinValue);
+            case JsonValueKind.String:
+                return FromString(e.GetString()!);
+            case JsonValueKind.True:
+                return FromBoolean(true);
+            case JsonValueKind.False:
+                return FromBoolean(false);
+            case JsonValueKind.Array:
+                var items = new List<RuleValue>(e.GetArrayLength());
+                foreach (var item in e.EnumerateArray())
+                {
+                    items.Add(FromElement(item));
+                }
+
+                return FromArray(items);
+            case JsonValueKind.Object:
+                return Object;
+            default:
+                return Missing;
+        }
+    }
+
+    public static RuleValue FromNode(JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                return Missing;
+            case JsonObject:
+                return Object;
+            case JsonArray a:
+                var items = new List<RuleValue>(a.Count);
+                foreach (var item in a)
+                {
+                    items.Add(FromNode(item));
+                }
+
+                return FromArray(items);
+            case JsonValue v:
+                if (v.TryGetValue<JsonElement>(out var element))
+                {
+                    return FromElement(element);
+                }
+
+                if (v.TryGetValue<DateTimeOffset>(out var dto))
+                {
+                    return FromDate(dto);
+                }
+
+                if (v.TryGetValue<DateTime>(out var dt))
+                {
+                    return FromDate(new DateTimeOffset(DateTime.SpecifyKind(dt, dt.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : dt.Kind)));
+                }
+
+                return v.GetValueKind() switch
+                {
+                    JsonValueKind.String => FromString(v.GetValue<string>()),
+                    JsonValueKind.True => FromBoolean(true),
+                    JsonValueKind.False => FromBoolean(false),
+
+                    // Numbers held as CLR primitives (int, double, decimal...): read through their JSON text.
+                    JsonValueKind.Number => FromElement(JsonDocument.Parse(v.ToJsonString()).RootElement),
+                    _ => Missing,
+                };
+            default:
+                return Missing;
+        }
+    }
+
+    /// <summary>The value as an instant: a date, or a string in ISO 8601 form (<c>2024-05-17</c>, <c>2024-05-17T10:00:00Z</c>).</summary>
+    public bool TryGetInstant(out DateTimeOffset instant)
+    {
+        if (Kind == RuleValueKind.Date)
+        {
+            instant = Date;
+            return true;
+        }
+
+        if (Kind == RuleValueKind.String && LooksLikeIsoDate(Text!) &&
+            DateTimeOffset.TryParse(Text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
+        {
+            return true;
+        }
+
+        instant = default;
+        return false;
+    }
+
+    // Only ISO-looking strings are dates: "1/2/2024" or "2024" stay strings.
+    private static bool LooksLikeIsoDate(string s) =>
+        s.Length >= 10 && char.IsAsciiDigit(s[0]) && char.IsAsciiDigit(s[1]) && char.IsAsciiDigit(s[2]) && char.IsAsciiDigit(s[3]) &&
+        s[4] == '-' && char.IsAsciiDigit(s[5]) && char.IsAsciiDigit(s[6]) && s[7] == '-' && char.IsAsciiDigit(s[8]) && char.IsAsciiDigit(s[9]);
+
+    /// <summary>Orders two values of comparable kinds; <see langword="null"/> when they cannot be compared.</summary>
+    public static int? Compare(in RuleValue a, in RuleValue b)
+    {
+        if (a.Kind == RuleValueKind.Number && b.Kind == RuleValueKind.Number)
+        {
+            return a.Number.CompareTo(b.Number);
+        }
+
+        if (a.Kind == RuleValueKind.Date || b.Kind == RuleValueKind.Date ||
+            (a.Kind == RuleValueKind.String && b.Kind == RuleValueKind.String && LooksLikeIsoDate(a.Text!) && LooksLikeIsoDate(b.Text!)))
+        {
+            if (a.TryGetInstant(out var x) && b.TryGetInstant(out var y))
+            {
+                return x.UtcTicks.CompareTo(y.UtcTicks);
+            }
+        }
+
+        if (a.Kind == RuleValueKind.String && b.Kind == RuleValueKind.String)
+        {
+            return string.CompareOrdinal(a.Text, b.Text);
+        }
+
+        if (a.Kind == RuleValueKind.Boolean && b.Kind == RuleValueKind.Boolean)
+        {
+            return a.Boolean.CompareTo(b.Boolean);
+        }
+
+        return null;
+    }
+
+    /// <summary>Equality as <c>eq</c> sees it: numbers by value, strings ordinally, dates as instants, arrays element-wise.</summary>
+    public static bool AreEqual(in RuleValue a, in RuleValue b)
+    {
+        if (a.Kind == RuleValueKind.Array && b.Kind == RuleValueKind.Array)
+        {
+            if (a.Items!.Count != b.Items!.Count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < a.Items.Count; i++)
+            {
+                if (!AreEqual(a.Items[i], b.Items[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        return Compare(a, b) == 0;
+    }
+
+    /// <summary>A key equal for values <see cref="AreEqual"/> treats as equal (for <c>distinct</c>).</summary>
+    public string DistinctKey() => Kind switch
+    {
+        RuleValueKind.Number => "n:" + (Number / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture),
+        RuleValueKind.String when TryGetInstant(out var i) => "d:" + i.UtcTicks.ToString(CultureInfo.InvariantCulture),
+        RuleValueKind.String => "s:" + Text,
+        RuleValueKind.Boolean => Boolean ? "b:1" : "b:0",
+        RuleValueKind.Date => "d:" + Date.UtcTicks.ToString(CultureInfo.InvariantCulture),
+        _ => "o:" + Kind.ToString(),
+    };
+}

@@ -1,0 +1,317 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>
+/// An immutable set of segment definitions ready to evaluate: in dependency order (a segment comes after every segment
+/// it references), with the history its rules need and an index from events to the segments they can change.
+/// </summary>
+public sealed class SegmentCatalog
+{
+    private readonly SegmentDefinition[] _ordered;
+    private readonly Dictionary<string, int> _index;
+    private readonly string[][] _dependsOn;
+    private readonly string[][] _dependents;
+    private readonly Dictionary<string, int[]> _byEventType;
+    private readonly (string Path, int Segment)[] _byTraitPath;
+    private readonly int[] _everyEvent;
+    private readonly ConcurrentDictionary<string, IReadOnlyList<SegmentDefinition>> _byTypeCache = new(StringComparer.Ordinal);
+
+    private SegmentCatalog(SegmentDefinition[] ordered)
+    {
+        _ordered = ordered;
+        _index = new Dictionary<string, int>(ordered.Length, StringComparer.Ordinal);
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            _index[ordered[i].Id] = i;
+        }
+
+        _dependsOn = [.. ordered.Select(d => References(d.Rule).Distinct(StringComparer.Ordinal).ToArray())];
+        _dependents = [.. ordered.Select(d => ordered.Where((o, i) => _dependsOn[i].Contains(d.Id, StringComparer.Ordinal)).Select(o => o.Id).ToArray())];
+
+        var byType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var byTrait = new List<(string, int)>();
+        var every = new List<int>();
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            var reads = new RuleReads();
+            reads.Collect(ordered[i].Rule);
+            foreach (var type in reads.EventTypes)
+            {
+                if (!byType.TryGetValue(type, out var list))
+                {
+                    list = [];
+                    byType[type] = list;
+                }
+
+                list.Add(i);
+            }
+
+            foreach (var path in reads.TraitPaths)
+            {
+                byTrait.Add((path, i));
+            }
+
+            if (reads.EveryEvent)
+            {
+                every.Add(i);
+            }
+        }
+
+        _byEventType = byType.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        _byTraitPath = [.. byTrait];
+        _everyEvent = [.. every];
+        Requirements = HistoryRequirements.From(ordered);
+    }
+
+    /// <summary>A catalog with no segments.</summary>
+    public static SegmentCatalog Empty { get; } = new([]);
+
+    /// <summary>The definitions in dependency order: each comes after every segment its rule references.</summary>
+    public IReadOnlyList<SegmentDefinition> Segments => _ordered;
+
+    /// <summary>The number of segments.</summary>
+    public int Count => _ordered.Length;
+
+    /// <summary>What the rules need each profile's history to keep.</summary>
+    internal HistoryRequirements Requirements { get; }
+
+    /// <summary>
+    /// Builds a catalog from definitions that already passed validation. Throws <see cref="ArgumentException"/> for
+    /// what would make evaluation impossible: a duplicate id, a reference to an unknown segment, a cycle.
+    /// </summary>
+    /// <param name="definitions">The definitions, in any order.</param>
+    public static SegmentCatalog Create(IEnumerable<SegmentDefinition> definitions)
+    {
+        ArgumentNullException.ThrowIfNull(definitions);
+        var byId = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
+        var input = new List<SegmentDefinition>();
+        foreach (var d in definitions)
+        {
+            ArgumentNullException.ThrowIfNull(d, nameof(definitions));
+            if (!byId.TryAdd(d.Id, d))
+            {
+                throw new ArgumentException($"Segment '{d.Id}' is defined twice.", nameof(definitions));
+            }
+
+            input.Add(d);
+        }
+
+        // Depth-first, dependencies first; input order is kept among independent segments.
+        var ordered = new List<SegmentDefinition>(input.Count);
+        var state = new Dictionary<string, bool>(StringComparer.Ordinal); // false: in progress, true: done
+        var path = new List<string>();
+
+        void Visit(SegmentDefinition d)
+        {
+            if (state.TryGetValue(d.Id, out var done))
+            {
+                if (!done)
+                {
+                    var start = path.IndexOf(d.Id);
+                    throw new ArgumentException($"Segments reference each other in a cycle: {string.Join(" → ", path.Skip(start).Append(d.Id))}.", nameof(definitions));
+                }
+
+                return;
+            }
+
+            state[d.Id] = false;
+            path.Add(d.Id);
+            foreach (var reference in References(d.Rule))
+            {
+                if (!byId.TryGetValue(reference, out var other))
+                {
+                    throw new ArgumentException($"Segment '{d.Id}' references unknown segment '{reference}'.", nameof(definitions));
+                }
+
+                Visit(other);
+            }
+
+            path.RemoveAt(path.Count - 1);
+            state[d.Id] = true;
+            ordered.Add(d);
+        }
+
+        foreach (var d in input)
+        {
+            Visit(d);
+        }
+
+        return new SegmentCatalog([.. ordered]);
+    }
+
+    /// <summary>Whether a segment with this id is in the catalog.</summary>
+    /// <param name="segmentId">The segment id.</param>
+    public bool Contains(string segmentId) => _index.ContainsKey(segmentId);
+
+    /// <summary>The definition with this id, or <see langword="null"/>.</summary>
+    /// <param name="segmentId">The segment id.</param>
+    public SegmentDefinition? Find(string segmentId) => _index.TryGetValue(segmentId, out var i) ? _ordered[i] : null;
+
+    /// <summary>The segments the rule of <paramref name="segmentId"/> references directly (empty for an unknown id).</summary>
+    /// <param name="segmentId">The segment id.</param>
+    public IReadOnlyList<string> DependsOn(string segmentId) => _index.TryGetValue(segmentId, out var i) ? _dependsOn[i] : [];
+
+    /// <summary>The segments whose rules reference <paramref name="segmentId"/> directly (empty for an unknown id).</summary>
+    /// <param name="segmentId">The segment id.</param>
+    public IReadOnlyList<string> Dependents(string segmentId) => _index.TryGetValue(segmentId, out var i) ? _dependents[i] : [];
+
+    /// <summary>
+    /// The segments whose answer <paramref name="e"/> can change, in dependency order: rules over its event type; trait
+    /// rules whose path the event's trait updates touch (the same path, a parent or a child); every rule on statistics,
+    /// the lifecycle stage or reachability (any event can change those, through counters, identifiers or consents);
+    /// and, transitively, the segments that reference one of those.
+    /// </summary>
+    /// <param name="e">The event, as applied to the profile.</param>
+    public IReadOnlyList<SegmentDefinition> AffectedBy(CustomerEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var updated = UpdatedTraitPaths(e.Traits);
+        if (updated.Count == 0)
+        {
+            // Without trait updates the answer depends on the type alone.
+            return _byTypeCache.GetOrAdd(e.Type, static (type, self) => self.Compute(type, []), this);
+        }
+
+        return Compute(e.Type, updated);
+    }
+
+    private List<SegmentDefinition> Compute(string eventType, List<string> updatedTraits)
+    {
+        if (_ordered.Length == 0)
+        {
+            return [];
+        }
+
+        var hit = new bool[_ordered.Length];
+        if (_byEventType.TryGetValue(eventType, out var byType))
+        {
+            foreach (var i in byType)
+            {
+                hit[i] = true;
+            }
+        }
+
+        foreach (var i in _everyEvent)
+        {
+            hit[i] = true;
+        }
+
+        foreach (var (path, i) in _byTraitPath)
+        {
+            if (!hit[i] && updatedTraits.Exists(u => Touches(path, u)))
+            {
+                hit[i] = true;
+            }
+        }
+
+        // Dependency order makes one pass enough for the transitive closure.
+        var result = new List<SegmentDefinition>();
+        for (var i = 0; i < _ordered.Length; i++)
+        {
+            if (!hit[i])
+            {
+                foreach (var dep in _dependsOn[i])
+                {
+                    if (hit[_index[dep]])
+                    {
+                        hit[i] = true;
+                        break;
+                    }
+                }
+            }
+
+            if (hit[i])
+            {
+                result.Add(_ordered[i]);
+            }
+        }
+
+        return result;
+    }
+
+    private static bool Touches(string rulePath, string updated) =>
+        string.Equals(rulePath, updated, StringComparison.Ordinal) ||
+        (updated.Length > rulePath.Length && updated[rulePath.Length] == '.' && updated.StartsWith(rulePath, StringComparison.Ordinal)) ||
+        (rulePath.Length > updated.Length && rulePath[updated.Length] == '.' && rulePath.StartsWith(updated, StringComparison.Ordinal));
+
+    // The leaf paths a trait update sets or removes (objects are merged, as the profile applies them).
+    private static List<string> UpdatedTraitPaths(JsonElement traits)
+    {
+        var paths = new List<string>();
+        if (traits.ValueKind == JsonValueKind.Object)
+        {
+            Walk(traits, null, paths);
+        }
+
+        return paths;
+
+        static void Walk(JsonElement obj, string? prefix, List<string> paths)
+        {
+            foreach (var p in obj.EnumerateObject())
+            {
+                var path = prefix is null ? p.Name : prefix + "." + p.Name;
+                if (p.Value.ValueKind == JsonValueKind.Object)
+                {
+                    Walk(p.Value, path, paths);
+                }
+                else
+                {
+                    paths.Add(path);
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<string> References(SegmentRule rule) => rule switch
+    {
+        SegmentMembershipRule m => [m.SegmentId],
+        AllRule all => all.Rules.SelectMany(References),
+        AnyRule any => any.Rules.SelectMany(References),
+        NotRule not => References(not.Rule),
+        _ => [],
+    };
+
+    /// <summary>What one rule reads.</summary>
+    private sealed class RuleReads
+    {
+        public HashSet<string> EventTypes { get; } = new(StringComparer.Ordinal);
+
+        public HashSet<string> TraitPaths { get; } = new(StringComparer.Ordinal);
+
+        public bool EveryEvent { get; private set; }
+
+        public void Collect(SegmentRule rule)
+        {
+            switch (rule)
+            {
+                case AllRule all:
+                    all.Rules.ToList().ForEach(Collect);
+                    break;
+                case AnyRule any:
+                    any.Rules.ToList().ForEach(Collect);
+                    break;
+                case NotRule not:
+                    Collect(not.Rule);
+                    break;
+                case TraitRule t:
+                    TraitPaths.Add(t.Path);
+                    break;
+                case EventRule e:
+                    EventTypes.Add(e.EventType);
+                    break;
+                case AggregateRule a:
+                    EventTypes.Add(a.EventType);
+                    break;
+                case RecencyRule r:
+                    EventTypes.Add(r.EventType);
+                    break;
+                case StatisticRule or ReachableRule:
+                    // Counters, identifiers and consents move with many event types: simplest and safe is every event.
+                    EveryEvent = true;
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,586 @@
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>The answer of a segment for a profile at an instant.</summary>
+/// <param name="IsMember">Whether the profile is in the segment.</param>
+/// <param name="NextCheckAt">
+/// The earliest instant after the evaluation instant at which the answer may change with no new event (re-evaluate
+/// exactly then: at that instant, not a tick later, the new answer holds); <see langword="null"/> when only an event can
+/// change it.
+/// </param>
+internal readonly record struct SegmentEvaluation(bool IsMember, DateTimeOffset? NextCheckAt);
+
+/// <summary>What a rule reads: the profile, its rule history, and its current memberships of other segments.</summary>
+/// <param name="Profile">The profile (traits, statistics, lifecycle stage, identifiers, consents).</param>
+/// <param name="History">The events kept for rules.</param>
+/// <param name="IsMemberOf">Whether the profile is currently a member of the segment with this id.</param>
+internal sealed record SegmentSubject(CustomerProfile Profile, RuleHistory History, Func<string, bool> IsMemberOf);
+
+/// <summary>
+/// Evaluates segment rules exactly at an instant, and computes when the answer can next change by the passing of time
+/// alone. Pure: no clock, no I/O; <c>now</c> is a parameter.
+/// </summary>
+/// <remarks>
+/// <para>Semantics. Sliding window <c>within D</c> at <c>t</c>: events with <c>t − D &lt; time ≤ t</c>, where
+/// <c>t − D</c> is <see cref="IsoDuration.SubtractFrom"/> made monotone (<see cref="WindowMath.WindowStart"/>: they differ
+/// only inside month-end clamping runs, where the raw one would let an event leave and re-enter the window). Fixed window: <c>From ≤ time &lt; To</c> and <c>time ≤ t</c>. Events after
+/// <c>t</c> never count (they start counting at their own time). Recency: <c>withinLast D</c> ⇔ time &gt; t − D;
+/// <c>moreThanAgo D</c> ⇔ time ≤ t − D, false when there is no event.</para>
+/// <para>Membership of another segment is read as it is now; it changes only when that segment is re-evaluated, and the
+/// engine then re-evaluates the segments that reference it, so it contributes no check instant of its own.</para>
+/// </remarks>
+internal static class SegmentEvaluator
+{
+    // Boundary instants examined for min/max/distinct before settling for "may change here".
+    private const int RecomputeLimit = 8;
+
+    /// <summary>Evaluates <paramref name="segment"/> for <paramref name="subject"/> at <paramref name="now"/>.</summary>
+    /// <param name="segment">The segment.</param>
+    /// <param name="subject">What the rules read.</param>
+    /// <param name="now">The evaluation instant.</param>
+    public static SegmentEvaluation Evaluate(SegmentDefinition segment, SegmentSubject subject, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        ArgumentNullException.ThrowIfNull(subject);
+        return Evaluate(segment.Rule, subject, now);
+    }
+
+    /// <summary>Evaluates one rule (a segment's rule or a part of it).</summary>
+    /// <param name="rule">The rule.</param>
+    /// <param name="subject">What the rule reads.</param>
+    /// <param name="now">The evaluation instant.</param>
+    public static SegmentEvaluation Evaluate(SegmentRule rule, SegmentSubject subject, DateTimeOffset now) => rule switch
+    {
+        AllRule all => All(all.Rules, subject, now),
+        AnyRule any => Any(any.Rules, subject, now),
+        NotRule not => Evaluate(not.Rule, subject, now) is var r ? new(!r.IsMember, r.NextCheckAt) : default,
+        TraitRule t => Value(t.Condition, TraitValue(subject.Profile, t.Path), now),
+        StatisticRule s => Value(s.Condition, StatisticValue(subject.Profile, s.Statistic), now),
+        SegmentMembershipRule m => new(subject.IsMemberOf(m.SegmentId), null),
+        ReachableRule r => new(IsReachable(subject.Profile, r.Channel, r.Topic), null),
+        EventRule e => Event(e, subject.History.EventsOf(e.EventType), now),
+        AggregateRule a => Aggregate(a, subject.History.EventsOf(a.EventType), now),
+        RecencyRule r => Recency(r, subject.History.EventsOf(r.EventType), now),
+        _ => throw new ArgumentException($"Unknown rule type {rule.GetType().Name}.", nameof(rule)),
+    };
+
+    private static SegmentEvaluation All(IReadOnlyList<SegmentRule> rules, SegmentSubject subject, DateTimeOffset now)
+    {
+        var holds = true;
+        var frozenFalse = false;
+        DateTimeOffset? anyChange = null, falseChange = null;
+        foreach (var rule in rules)
+        {
+            var r = Evaluate(rule, subject, now);
+            anyChange = Min(anyChange, r.NextCheckAt);
+            if (!r.IsMember)
+            {
+                holds = false;
+                frozenFalse |= r.NextCheckAt is null;
+                falseChange = Min(falseChange, r.NextCheckAt);
+            }
+        }
+
+        // False stays false until a false child changes; a false child that time cannot change keeps it false.
+        return holds ? new(true, anyChange) : new(false, frozenFalse ? null : falseChange);
+    }
+
+    private static SegmentEvaluation Any(IReadOnlyList<SegmentRule> rules, SegmentSubject subject, DateTimeOffset now)
+    {
+        var holds = false;
+        var frozenTrue = false;
+        DateTimeOffset? anyChange = null, trueChange = null;
+        foreach (var rule in rules)
+        {
+            var r = Evaluate(rule, subject, now);
+            anyChange = Min(anyChange, r.NextCheckAt);
+            if (r.IsMember)
+            {
+                holds = true;
+                frozenTrue |= r.NextCheckAt is null;
+                trueChange = Min(trueChange, r.NextCheckAt);
+            }
+        }
+
+        return holds ? new(true, frozenTrue ? null : trueChange) : new(false, anyChange);
+    }
+
+    private static SegmentEvaluation Value(Condition condition, in RuleValue value, DateTimeOffset now) =>
+        new(ConditionMatcher.Matches(condition, value, now, out var next), next);
+
+    /// <summary>A trait by dotted path: the leaf value, or an object when only deeper traits are set under the path.</summary>
+    internal static RuleValue TraitValue(CustomerProfile p, string path)
+    {
+        if (p.TraitValues.TryGetValue(path, out var tv))
+        {
+            return tv.Value is { } v ? RuleValue.FromElement(v) : RuleValue.Missing;
+        }
+
+        foreach (var (key, value) in p.TraitValues)
+        {
+            if (value.Value is not null && key.Length > path.Length && key[path.Length] == '.' && key.StartsWith(path, StringComparison.Ordinal))
+            {
+                return RuleValue.Object;
+            }
+        }
+
+        return RuleValue.Missing;
+    }
+
+    /// <summary>A statistic by its <see cref="ProfileStatisticNames"/> name (missing for an unknown name or an unset date).</summary>
+    internal static RuleValue StatisticValue(CustomerProfile p, string name)
+    {
+        var s = p.Statistics;
+        return name switch
+        {
+            ProfileStatisticNames.OrderCount => RuleValue.FromNumber(s.OrderCount),
+            ProfileStatisticNames.TotalSpent => RuleValue.FromNumber(s.TotalSpent),
+            ProfileStatisticNames.AverageOrderValue => RuleValue.FromNumber(s.AverageOrderValue),
+            ProfileStatisticNames.FirstOrderAt => RuleValue.FromDate(s.FirstOrderAt),
+            ProfileStatisticNames.LastOrderAt => RuleValue.FromDate(s.LastOrderAt),
+            ProfileStatisticNames.FirstSeen => RuleValue.FromDate(s.FirstSeen),
+            ProfileStatisticNames.LastSeen => RuleValue.FromDate(s.LastSeen),
+            ProfileStatisticNames.EventCount => RuleValue.FromNumber(s.EventCount),
+            ProfileStatisticNames.ReturnCount => RuleValue.FromNumber(s.ReturnCount),
+            ProfileStatisticNames.ReturnValue => RuleValue.FromNumber(s.ReturnValue),
+            ProfileStatisticNames.CancelledOrderCount => RuleValue.FromNumber(s.CancelledOrderCount),
+            ProfileStatisticNames.LoyaltyPoints => RuleValue.FromNumber(s.LoyaltyPoints),
+            ProfileStatisticNames.ReferralsSent => RuleValue.FromNumber(s.ReferralsSent),
+            ProfileStatisticNames.ReferralsConverted => RuleValue.FromNumber(s.ReferralsConverted),
+            ProfileStatisticNames.ChannelsUsed => RuleValue.FromArray([.. s.ChannelsUsed.Order(StringComparer.Ordinal).Select(RuleValue.FromString)]),
+            ProfileStatisticNames.LifecycleStage => RuleValue.FromString(LifecycleName(p.LifecycleStage)),
+            ProfileStatisticNames.CartLineCount => RuleValue.FromNumber(p.CartLines.Count),
+            ProfileStatisticNames.CartValue => RuleValue.FromNumber(p.CartLines.Values.Sum(l => l.Quantity * (l.UnitPrice ?? 0))),
+            ProfileStatisticNames.CartUpdatedAt => RuleValue.FromDate(p.CartLines.Count == 0 ? null : p.CartLines.Values.Max(l => l.UpdatedAt)),
+            _ => RuleValue.Missing,
+        };
+    }
+
+    private static string LifecycleName(LifecycleStage stage) => stage switch
+    {
+        LifecycleStage.Visitor => "visitor",
+        LifecycleStage.Lead => "lead",
+        LifecycleStage.Customer => "customer",
+        _ => "repeatCustomer",
+    };
+
+    /// <summary>An address on the channel (email → <c>email</c>, sms/whatsapp → <c>phone</c>, push → <c>device_id</c>, else an identifier named like the channel) and consent granted.</summary>
+    internal static bool IsReachable(CustomerProfile p, string channel, string? topic)
+    {
+        var identifierType = channel switch
+        {
+            Channels.Email => IdentifierTypes.Email,
+            Channels.Sms or Channels.WhatsApp => IdentifierTypes.Phone,
+            Channels.Push => IdentifierTypes.DeviceId,
+            _ => channel,
+        };
+        return p.IdentifierList.Exists(i => i.Type == identifierType) && p.GetConsent(channel, topic)?.Granted == true;
+    }
+
+    private static SegmentEvaluation Event(EventRule rule, IReadOnlyList<RecordedEvent> events, DateTimeOffset now)
+    {
+        var count = rule.Count;
+        bool Holds(int inWindow) => count is null ? inWindow >= 1 : ConditionMatcher.Matches(count, RuleValue.FromNumber(inWindow), now);
+        var window = rule.Window;
+        if (ConditionMatcher.AnyTimeDependent(rule.Where))
+        {
+            var scan = Scan(events, rule.Where, window?.Within, window, now);
+            return new(Holds(scan.Counted.Count), scan.Next);
+        }
+
+        return CountWalk(events, rule.Where, window?.Within, window, now, (w, _) => Holds(w));
+    }
+
+    private static SegmentEvaluation Recency(RecencyRule rule, IReadOnlyList<RecordedEvent> events, DateTimeOffset now)
+    {
+        var d = rule.Duration;
+        var withinLast = rule.Op == ConditionOperator.WithinLast;
+        if (rule.Op is not (ConditionOperator.WithinLast or ConditionOperator.MoreThanAgo))
+        {
+            return new(false, null);
+        }
+
+        if (ConditionMatcher.AnyTimeDependent(rule.Where))
+        {
+            var scan = Scan(events, rule.Where, d, null, now);
+            var matching = scan.Matching;
+            if (matching.Count == 0)
+            {
+                return new(false, scan.Next);
+            }
+
+            var time = rule.Which == RecencyKind.First ? matching[0].Timestamp : matching[^1].Timestamp;
+            var cutoff = WindowMath.WindowStart(now, d);
+            return new(withinLast ? time > cutoff : time <= cutoff, scan.Next);
+        }
+
+        if (rule.Which == RecencyKind.Last)
+        {
+            // The last event is within D ⇔ some event is in the window; more than D ago ⇔ some event, none in the window.
+            return withinLast
+                ? CountWalk(events, rule.Where, d, null, now, (w, _) => w >= 1)
+                : CountWalk(events, rule.Where, d, null, now, (w, ever) => ever >= 1 && w == 0);
+        }
+
+        // The first event never changes once it is past; a future one only starts counting at its time.
+        RecordedEvent? first = null;
+        foreach (var e in events)
+        {
+            if (e.Matches(rule.Where, now))
+            {
+                first = e;
+                break;
+            }
+        }
+
+        if (first is null)
+        {
+            return new(false, null);
+        }
+
+        var t = first.Timestamp;
+        var exit = WindowMath.ExitInstant(t, d);
+        var past = t <= now;
+        var inWindow = past && t > WindowMath.WindowStart(now, d);
+        if (withinLast)
+        {
+            return inWindow ? new(true, exit) : past ? new(false, null) : new(false, t);
+        }
+
+        var ago = past && !inWindow;
+        return ago ? new(true, null) : new(false, exit);
+    }
+
+    private static SegmentEvaluation Aggregate(AggregateRule rule, IReadOnlyList<RecordedEvent> events, DateTimeOffset now)
+    {
+        var window = rule.Window;
+        if (ConditionMatcher.AnyTimeDependent(rule.Where))
+        {
+            var scan = Scan(events, rule.Where, window?.Within, window, now);
+            var values = new List<RuleValue>(scan.Counted.Count);
+            foreach (var e in scan.Counted)
+            {
+                if (Contribution(rule, e, out var v))
+                {
+                    values.Add(v);
+                }
+            }
+
+            return new(ConditionMatcher.Matches(rule.Condition, AggregateOf(rule.Function, values), now), scan.Next);
+        }
+
+        // Each matching event contributes a value over [enter, exit); the answer can only change at those instants.
+        var sliding = window?.Within;
+        DateTimeOffset? cutoff = sliding is { } sd ? WindowMath.WindowStart(now, sd) : null;
+        var active = new List<RuleValue>();
+        List<(DateTimeOffset At, bool Enter, RuleValue Value)>? boundaries = null;
+        foreach (var e in events)
+        {
+            var t = e.Timestamp;
+            if (!InFixedWindow(window, t) || (cutoff is { } c && t <= c) || !e.Matches(rule.Where, now) || !Contribution(rule, e, out var v))
+            {
+                continue;
+            }
+
+            if (t <= now)
+            {
+                active.Add(v);
+            }
+            else
+            {
+                (boundaries ??= []).Add((t, true, v));
+            }
+
+            if (sliding is { } d && WindowMath.ExitInstant(t, d) is { } exit)
+            {
+                (boundaries ??= []).Add((exit, false, v));
+            }
+        }
+
+        var holds = ConditionMatcher.Matches(rule.Condition, AggregateOf(rule.Function, active), now);
+        if (boundaries is null)
+        {
+            return new(holds, null);
+        }
+
+        boundaries.Sort((a, b) => a.At.CompareTo(b.At));
+        var incremental = rule.Function is AggregateFunction.Count or AggregateFunction.Sum or AggregateFunction.Avg;
+        var running = new Running(active);
+        var examined = 0;
+        for (var i = 0; i < boundaries.Count;)
+        {
+            var at = boundaries[i].At;
+            for (; i < boundaries.Count && boundaries[i].At == at; i++)
+            {
+                var (_, enter, value) = boundaries[i];
+                if (incremental)
+                {
+                    running.Apply(value, enter);
+                }
+                else if (enter)
+                {
+                    active.Add(value);
+                }
+                else
+                {
+                    RemoveOne(active, value);
+                }
+            }
+
+            var aggregate = incremental ? running.Value(rule.Function) : AggregateOf(rule.Function, active);
+            if (ConditionMatcher.Matches(rule.Condition, aggregate, at) != holds || (!incremental && ++examined >= RecomputeLimit))
+            {
+                return new(holds, at);
+            }
+        }
+
+        return new(holds, null);
+    }
+
+    // What an event contributes to an aggregate: the property's value (count without a property: the event itself).
+    private static bool Contribution(AggregateRule rule, RecordedEvent e, out RuleValue value)
+    {
+        if (rule.Property is null)
+        {
+            value = RuleValue.FromNumber(1);
+            return rule.Function == AggregateFunction.Count;
+        }
+
+        value = e.Property(rule.Property);
+        return !value.IsMissing;
+    }
+
+    /// <summary>The aggregate of contributed values: numbers for sum/avg/min/max (others skipped), all for count/distinct.</summary>
+    internal static RuleValue AggregateOf(AggregateFunction function, IReadOnlyList<RuleValue> values)
+    {
+        switch (function)
+        {
+            case AggregateFunction.Count:
+                return RuleValue.FromNumber(values.Count);
+            case AggregateFunction.Distinct:
+                var keys = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var v in values)
+                {
+                    if (v.Kind == RuleValueKind.Array)
+                    {
+                        foreach (var item in v.Items!)
+                        {
+                            if (!item.IsMissing)
+                            {
+                                keys.Add(item.DistinctKey());
+                            }
+                        }
+                    }
+                    else
+                    {
+                        keys.Add(v.DistinctKey());
+                    }
+                }
+
+                return RuleValue.FromNumber(keys.Count);
+        }
+
+        decimal sum = 0, min = decimal.MaxValue, max = decimal.MinValue;
+        var n = 0;
+        foreach (var v in values)
+        {
+            if (v.Kind != RuleValueKind.Number)
+            {
+                continue;
+            }
+
+            n++;
+            sum = SaturatingAdd(sum, v.Number);
+            min = Math.Min(min, v.Number);
+            max = Math.Max(max, v.Number);
+        }
+
+        return function switch
+        {
+            AggregateFunction.Sum => RuleValue.FromNumber(sum),
+            AggregateFunction.Avg => n == 0 ? RuleValue.Missing : RuleValue.FromNumber(sum / n),
+            AggregateFunction.Min => n == 0 ? RuleValue.Missing : RuleValue.FromNumber(min),
+            AggregateFunction.Max => n == 0 ? RuleValue.Missing : RuleValue.FromNumber(max),
+            _ => RuleValue.Missing,
+        };
+    }
+
+    private static decimal SaturatingAdd(decimal a, decimal b)
+    {
+        try
+        {
+            return a + b;
+        }
+        catch (OverflowException)
+        {
+            return b > 0 ? decimal.MaxValue : decimal.MinValue;
+        }
+    }
+
+    private static void RemoveOne(List<RuleValue> values, in RuleValue value)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (values[i].Kind == value.Kind && RuleValue.AreEqual(values[i], value))
+            {
+                values.RemoveAt(i);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Count, sum and number of numeric values, kept up to date as values enter and leave.</summary>
+    private struct Running
+    {
+        private int _count;
+        private int _numbers;
+        private decimal _sum;
+
+        public Running(List<RuleValue> values)
+        {
+            foreach (var v in values)
+            {
+                Apply(v, true);
+            }
+        }
+
+        public void Apply(in RuleValue v, bool enter)
+        {
+            var sign = enter ? 1 : -1;
+            _count += sign;
+            if (v.Kind == RuleValueKind.Number)
+            {
+                _numbers += sign;
+                _sum = SaturatingAdd(_sum, enter ? v.Number : -v.Number);
+            }
+        }
+
+        public readonly RuleValue Value(AggregateFunction f) => f switch
+        {
+            AggregateFunction.Count => RuleValue.FromNumber(_count),
+            AggregateFunction.Sum => RuleValue.FromNumber(_sum),
+            _ => _numbers == 0 ? RuleValue.Missing : RuleValue.FromNumber(_sum / _numbers),
+        };
+    }
+
+    /// <summary>
+    /// Counts matching events in the window (and ever, up to now), and walks the instants at which events enter or
+    /// leave the window until <paramref name="holds"/> changes: that instant is the next check, exactly.
+    /// </summary>
+    private static SegmentEvaluation CountWalk(
+        IReadOnlyList<RecordedEvent> events,
+        IReadOnlyList<PropertyCondition> where,
+        IsoDuration? sliding,
+        TimeWindow? window,
+        DateTimeOffset now,
+        Func<int, int, bool> holds)
+    {
+        DateTimeOffset? cutoff = sliding is { } sd ? WindowMath.WindowStart(now, sd) : null;
+        int inWindow = 0, ever = 0;
+        List<(DateTimeOffset At, int Window, int Ever)>? boundaries = null;
+        foreach (var e in events)
+        {
+            var t = e.Timestamp;
+            if (!InFixedWindow(window, t) || !e.Matches(where, now))
+            {
+                continue;
+            }
+
+            if (t <= now)
+            {
+                ever++;
+                if (cutoff is not { } c || t > c)
+                {
+                    inWindow++;
+                    if (sliding is { } d && WindowMath.ExitInstant(t, d) is { } exit)
+                    {
+                        (boundaries ??= []).Add((exit, -1, 0));
+                    }
+                }
+            }
+            else
+            {
+                (boundaries ??= []).Add((t, 1, 1));
+                if (sliding is { } d && WindowMath.ExitInstant(t, d) is { } exit)
+                {
+                    boundaries.Add((exit, -1, 0));
+                }
+            }
+        }
+
+        var result = holds(inWindow, ever);
+        if (boundaries is null)
+        {
+            return new(result, null);
+        }
+
+        boundaries.Sort((a, b) => a.At.CompareTo(b.At));
+        for (var i = 0; i < boundaries.Count;)
+        {
+            var at = boundaries[i].At;
+            for (; i < boundaries.Count && boundaries[i].At == at; i++)
+            {
+                inWindow += boundaries[i].Window;
+                ever += boundaries[i].Ever;
+            }
+
+            if (holds(inWindow, ever) != result)
+            {
+                return new(result, at);
+            }
+        }
+
+        return new(result, null);
+    }
+
+    /// <summary>The general scan, for filters that time alone changes: what counts now, and the earliest instant anything changes.</summary>
+    private static ScanResult Scan(IReadOnlyList<RecordedEvent> events, IReadOnlyList<PropertyCondition> where, IsoDuration? sliding, TimeWindow? window, DateTimeOffset now)
+    {
+        DateTimeOffset? cutoff = sliding is { } sd ? WindowMath.WindowStart(now, sd) : null;
+        var matching = new List<RecordedEvent>();
+        var counted = new List<RecordedEvent>();
+        DateTimeOffset? next = null;
+        foreach (var e in events)
+        {
+            var t = e.Timestamp;
+            if (!InFixedWindow(window, t))
+            {
+                continue;
+            }
+
+            var matches = true;
+            foreach (var c in where)
+            {
+                matches &= ConditionMatcher.Matches(c.Condition, e.Property(c.Property), now, out var change);
+                next = Min(next, change);
+            }
+
+            if (t > now)
+            {
+                next = Min(next, t);
+            }
+
+            if (sliding is { } d && (cutoff is not { } c0 || t > c0))
+            {
+                next = Min(next, WindowMath.ExitInstant(t, d));
+            }
+
+            if (matches && t <= now)
+            {
+                matching.Add(e);
+                if (cutoff is not { } c1 || t > c1)
+                {
+                    counted.Add(e);
+                }
+            }
+        }
+
+        return new ScanResult(matching, counted, next);
+    }
+
+    private sealed record ScanResult(List<RecordedEvent> Matching, List<RecordedEvent> Counted, DateTimeOffset? Next);
+
+    private static bool InFixedWindow(TimeWindow? window, DateTimeOffset t) =>
+        window is null || window.Within is not null || ((window.From is not { } from || t >= from) && (window.To is not { } to || t < to));
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+}

@@ -1,0 +1,164 @@
+namespace Omnichannel.Sdk.Segments;
+
+/// <summary>A profile entering or leaving a segment.</summary>
+/// <param name="SegmentId">The segment.</param>
+/// <param name="Entered"><see langword="true"/> for <c>segment.entered</c>, <see langword="false"/> for <c>segment.exited</c>.</param>
+/// <param name="At">The exact instant of the change: the event's processing time, or the instant time alone changed the answer.</param>
+public sealed record SegmentTransition(string SegmentId, bool Entered, DateTimeOffset At)
+{
+    /// <summary><c>segment.entered</c> or <c>segment.exited</c>.</summary>
+    public string EventType => Entered ? EventTypes.SegmentEntered : EventTypes.SegmentExited;
+}
+
+/// <summary>A profile's membership of a segment.</summary>
+/// <param name="SegmentId">The segment.</param>
+/// <param name="EnteredAt">When the profile entered it.</param>
+public sealed record SegmentMembership(string SegmentId, DateTimeOffset EnteredAt);
+
+/// <summary>
+/// The live part of segments, pure: records what rules need, re-evaluates the segments an event or the passing of time
+/// can change, and keeps each profile's memberships and next check instants. No I/O, no clock.
+/// </summary>
+internal static class SegmentRuntime
+{
+    /// <summary>After <paramref name="e"/> was applied to <paramref name="p"/> (and merges done): re-evaluate what it can change.</summary>
+    public static List<SegmentTransition> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
+    {
+        p.RuleHistory.Record(e, catalog.Requirements);
+        var changes = new List<SegmentTransition>();
+
+        // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
+        RunDue(p, catalog, now, changes, timelineLength);
+        p.RuleHistory.Prune(now, catalog.Requirements);
+        var dirty = new HashSet<string>(StringComparer.Ordinal);
+        if (everything)
+        {
+            foreach (var s in catalog.Segments)
+            {
+                dirty.Add(s.Id);
+            }
+        }
+        else
+        {
+            foreach (var s in catalog.AffectedBy(e))
+            {
+                dirty.Add(s.Id);
+            }
+        }
+
+        Evaluate(p, catalog, dirty, now, changes, timelineLength);
+        return changes;
+    }
+
+    /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
+    public static List<SegmentTransition> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
+    {
+        var changes = new List<SegmentTransition>();
+        RunDue(p, catalog, now, changes, timelineLength);
+        p.RuleHistory.Prune(now, catalog.Requirements);
+        return changes;
+    }
+
+    /// <summary>Re-evaluates the given segments (a new or changed definition) at <paramref name="now"/>.</summary>
+    public static List<SegmentTransition> Reevaluate(CustomerProfile p, SegmentCatalog catalog, IReadOnlyCollection<string> segmentIds, DateTimeOffset now, int timelineLength)
+    {
+        var changes = new List<SegmentTransition>();
+        RunDue(p, catalog, now, changes, timelineLength);
+        p.RuleHistory.Prune(now, catalog.Requirements);
+        Evaluate(p, catalog, [.. segmentIds], now, changes, timelineLength);
+        return changes;
+    }
+
+    /// <summary>Whether the profile would be in <paramref name="segment"/> at <paramref name="now"/>, changing nothing.</summary>
+    public static bool Preview(CustomerProfile p, SegmentDefinition segment, DateTimeOffset now) =>
+        SegmentEvaluator.Evaluate(segment, Subject(p), now).IsMember;
+
+    /// <summary>The profile's earliest pending check, for the scheduler.</summary>
+    public static DateTimeOffset? NextCheck(CustomerProfile p) =>
+        p.SegmentChecks.Count == 0 ? null : p.SegmentChecks.Values.Min();
+
+    private static void RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentTransition> changes, int timelineLength)
+    {
+        Forget(p, catalog);
+        while (p.SegmentChecks.Count > 0)
+        {
+            var at = p.SegmentChecks.Values.Min();
+            if (at > now)
+            {
+                break;
+            }
+
+            var due = p.SegmentChecks.Where(kv => kv.Value == at).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var id in due)
+            {
+                p.SegmentChecks.Remove(id);
+            }
+
+            Evaluate(p, catalog, due, at, changes, timelineLength);
+        }
+    }
+
+    // Segments that are no longer loaded leave no state behind.
+    private static void Forget(CustomerProfile p, SegmentCatalog catalog)
+    {
+        foreach (var id in p.SegmentChecks.Keys.Where(id => !catalog.Contains(id)).ToList())
+        {
+            p.SegmentChecks.Remove(id);
+        }
+
+        foreach (var id in p.SegmentMemberships.Keys.Where(id => !catalog.Contains(id)).ToList())
+        {
+            p.SegmentMemberships.Remove(id);
+        }
+    }
+
+    private static void Evaluate(CustomerProfile p, SegmentCatalog catalog, HashSet<string> dirty, DateTimeOffset at, List<SegmentTransition> changes, int timelineLength)
+    {
+        if (dirty.Count == 0)
+        {
+            return;
+        }
+
+        var subject = Subject(p);
+        foreach (var segment in catalog.Segments)
+        {
+            // Dependency order: a segment that reads a changed segment is re-evaluated after it.
+            if (!dirty.Contains(segment.Id) && !catalog.DependsOn(segment.Id).Any(dirty.Contains))
+            {
+                continue;
+            }
+
+            dirty.Add(segment.Id);
+            var result = SegmentEvaluator.Evaluate(segment, subject, at);
+            if (result.NextCheckAt is { } next && next > at)
+            {
+                p.SegmentChecks[segment.Id] = next;
+            }
+            else
+            {
+                p.SegmentChecks.Remove(segment.Id);
+            }
+
+            var was = p.SegmentMemberships.ContainsKey(segment.Id);
+            if (result.IsMember == was)
+            {
+                continue;
+            }
+
+            if (result.IsMember)
+            {
+                p.SegmentMemberships[segment.Id] = at;
+            }
+            else
+            {
+                p.SegmentMemberships.Remove(segment.Id);
+            }
+
+            var change = new SegmentTransition(segment.Id, result.IsMember, at);
+            changes.Add(change);
+            ProfileCore.AddTimeline(p, new TimelineEntry($"{change.EventType}:{segment.Id}:{at.UtcTicks}", change.EventType, "system", at, segment.Name), timelineLength);
+        }
+    }
+
+    private static SegmentSubject Subject(CustomerProfile p) => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id));
+}

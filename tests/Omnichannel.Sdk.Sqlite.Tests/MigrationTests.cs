@@ -1,0 +1,45 @@
+using Microsoft.Data.Sqlite;
+
+namespace Omnichannel.Sdk.Sqlite.Tests;
+
+public sealed class MigrationTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Open_OnVersionOneDatabase_MigratesAndKeepsItsRows()
+    {
+        var path = _folder.File();
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            Execute(connection, SqliteSchema.Migrations[0]);
+            Execute(connection, $"PRAGMA application_id = {SqliteSchema.ApplicationId}; PRAGMA user_version = 1;");
+            Execute(connection, "INSERT INTO profiles (id, version, document) VALUES ('p1', 4, x'7B7D'); INSERT INTO identifiers VALUES ('email', 'a@x.io', 'p1');");
+        }
+
+        await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path });
+
+        var p1 = await store.LoadProfileAsync("p1");
+        Assert.Equal(4, p1?.Version);
+        Assert.Equal("{}"u8.ToArray(), p1?.Document);
+        Assert.Equal("p1", (await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io")]))[Identifier.Email("a@x.io")]);
+        Assert.Empty(await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 10));
+
+        // The columns and tables of the later migrations are there and used.
+        var t = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        var r = await store.CommitAsync(new ProfileCommit { ProfileId = "p1", ExpectedVersion = 4, Document = [1], WakeAt = t, Segments = ["vip"] });
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 5), r);
+        Assert.Equal([new ProfileWakeUp("p1", t)], await store.GetDueProfilesAsync(t, 10));
+        Assert.Equal(["p1"], await store.ListSegmentMembersAsync("vip", null, 10));
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
