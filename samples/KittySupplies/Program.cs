@@ -1,13 +1,29 @@
 // Kitty Supplies: one customer's story across channels, told through Omnichannel.Sdk.
 // Clara clicks an ad, fills a cart on her laptop, comes back on her phone, logs in (and finds her cart),
 // asks a question in the chat, buys, and returns an item in the store with her loyalty card.
+// Everything is kept in an embedded SQLite file (the default durable store); segments follow her live.
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk;
+using Omnichannel.Sdk.Segments;
+
+var database = Path.Combine(Path.GetTempPath(), "kitty-supplies.db");
+foreach (var file in new[] { database, database + "-wal", database + "-shm" })
+{
+    File.Delete(file); // a fresh shop on every run, so the story reads the same
+}
 
 var services = new ServiceCollection();
 services.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-services.AddOmnichannel(options => options.Identity.DefaultPhoneCountryCode = "44");
+services.AddOmnichannel(options => options.Identity.DefaultPhoneCountryCode = "44")
+    .UseSqliteStore(database)
+    .AddSegment(Segment.Define("cart-builders", "Has something in the cart").Where(r => r.Stat(ProfileStatisticNames.CartLineCount).Gte(1)))
+    .AddSegment(Segment.Define("email-reachable", "Can be emailed").Where(r => r.Reachable(Channels.Email)))
+    .AddSegment(Segment.Define("recent-buyers", "Ordered in the last 30 days").Where(r => r.Event(EventTypes.OrderPlaced).Within("P30D")))
+    .AddSegmentsFromJson("""
+        { "id": "returners", "name": "Returned something this year",
+          "rule": { "event": "order.returned", "within": "P365D" } }
+        """);
 await using var provider = services.BuildServiceProvider();
 var client = provider.GetRequiredService<IOmnichannelClient>();
 
@@ -28,7 +44,8 @@ async Task Track(string type, Identifier[] identifiers, object? properties = nul
         Properties = properties is null ? default : JsonData.From(properties),
         Traits = traits is null ? default : JsonData.From(traits),
     });
-    Console.WriteLine($"  {clock:ddd HH:mm}  {channel,-6} {type,-24} -> {result.Status} (profile …{result.ProfileId?[^6..]})");
+    var segments = string.Concat(result.SegmentChanges.Select(c => $" {(c.Entered ? "+" : "-")}{c.SegmentId}"));
+    Console.WriteLine($"  {clock:ddd HH:mm}  {channel,-6} {type,-24} -> {result.Status} (profile …{result.ProfileId?[^6..]}){segments}");
 }
 
 var laptop = Identifier.AnonymousId("cookie-7f3a");
@@ -72,6 +89,8 @@ Console.WriteLine($"  Consent     : {string.Join(", ", clara.Consents.Select(c =
 Console.WriteLine($"  Time zone   : {clara.TimeZone}, locale {clara.Locale}");
 Console.WriteLine($"  Cart        : {(clara.Cart.Count == 0 ? "(empty: the order emptied it)" : string.Join(", ", clara.Cart.Select(l => $"{l.Quantity} x {l.Name}")))}");
 Console.WriteLine($"  Merges      : {string.Join("; ", clara.Merges.Select(m => $"…{m.AbsorbedProfileId[^6..]} ({m.Reason})"))}");
+Console.WriteLine($"  Segments    : {string.Join(", ", clara.Segments.Select(m => $"{m.SegmentId} (since {m.EnteredAt:ddd HH:mm})"))}");
+Console.WriteLine($"  Stored in   : {database}");
 Console.WriteLine();
 Console.WriteLine("Timeline:");
 foreach (var t in clara.Timeline)
