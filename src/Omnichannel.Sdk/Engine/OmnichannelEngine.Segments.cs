@@ -205,12 +205,11 @@ public sealed partial class OmnichannelEngine
             await RunDueAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // Nothing is due up to the instant any more.
         if (instant > _time.GetUtcNow())
         {
             setClock(instant);
         }
-
-        await RunDueAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task RunDueInBackgroundAsync()

@@ -1,0 +1,74 @@
+namespace RetailReplay.Tests;
+
+/// <summary>The sample's segment counts against plain LINQ over the CSV (issue 3, "Proof").</summary>
+public sealed class ReplayCountsTests(ReplayRun run) : IClassFixture<ReplayRun>
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var segment in IndependentModel.Rules.Keys)
+        {
+            foreach (var instant in ReplayRun.Instants)
+            {
+                data.Add(segment, instant);
+            }
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void DataSet_IsFoundBesideTheRepository()
+    {
+        Assert.Null(run.Problem);
+        Assert.True(File.Exists(run.DataPath));
+    }
+
+    [Fact]
+    public void Replay_TracksEveryOrderAndReturn_AndSkipsOnlyAdjustments()
+    {
+        run.RequireRun();
+
+        Assert.Equal(run.Expected.Events.Count, run.Report.Events);
+        Assert.Equal(run.Expected.Adjustments, run.Report.Skipped);
+        Assert.Equal(0, run.Report.Rejected);
+    }
+
+    [Fact]
+    public void Replay_RecordsACountForEverySegmentAtEveryInstant()
+    {
+        run.RequireRun();
+
+        Assert.Equal(ReplayRun.Instants.Select(ReplayRun.Instant).Order(), run.Report.AsOf.Keys.Order());
+        Assert.All(run.Report.AsOf.Values, counts => Assert.Equal(IndependentModel.Rules.Keys.Order(), counts.Keys.Order()));
+    }
+
+    [Fact]
+    public void ExpectedCounts_AreNeitherEmptyNorConstant_SoTheComparisonMeansSomething()
+    {
+        run.RequireRun();
+
+        foreach (var segment in IndependentModel.Rules.Keys)
+        {
+            var counts = ReplayRun.Instants.Select(i => run.Expected.Members(segment, ReplayRun.Instant(i)).Count).ToList();
+            Assert.True(counts.Any(c => c > 0), $"{segment} is empty at every instant");
+            Assert.True(counts.Distinct().Count() > 1, $"{segment} has the same size {counts[0]} at every instant");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void SegmentCount_AtInstant_EqualsPlainLinqOverTheCsv(string segment, string instant)
+    {
+        run.RequireRun();
+        var at = ReplayRun.Instant(instant);
+
+        var expected = run.Expected.Members(segment, at);
+        var actual = run.Report.AsOf[at][segment];
+
+        Assert.True(
+            expected.Count == actual,
+            $"{segment} at {instant}: LINQ over the CSV counts {expected.Count}, the replay {actual}. "
+            + $"A few expected members: {string.Join(", ", expected.Order(StringComparer.Ordinal).Take(5))}");
+    }
+}
