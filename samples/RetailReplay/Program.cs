@@ -2,14 +2,14 @@
 // clock driven by the events' own times; prints throughput and live segment sizes.
 //
 //   dotnet run -c Release --project samples/RetailReplay -- --data ../shared/data/online-retail/online-retail.csv.gz
-//       [--segments my-segments.json] [--as-of 2011-06-01T00:00:00Z ...] [--report report.json]
+//       [--segments my-segments.json] [--as-of 2011-06-01T00:00:00Z ...] [--report report.json] [--sqlite replay.db]
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
 using RetailReplay;
 
-string? data = null, segmentsFile = null, reportFile = null;
+string? data = null, segmentsFile = null, reportFile = null, sqliteFile = null;
 var asOf = new List<DateTimeOffset>();
 for (var i = 0; i < args.Length; i++)
 {
@@ -19,9 +19,10 @@ for (var i = 0; i < args.Length; i++)
         case "--data": data = Next(); break;
         case "--segments": segmentsFile = Next(); break;
         case "--report": reportFile = Next(); break;
+        case "--sqlite": sqliteFile = Next(); break;
         case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
         default:
-            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --as-of <instant>... --report <json>");
+            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --as-of <instant>... --report <json> --sqlite <db file>");
             return 2;
     }
 }
@@ -46,7 +47,24 @@ if (parsed.Definitions is null)
     return 2;
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Definitions) { AsOf = asOf }, Console.WriteLine);
+Omnichannel.Sdk.Storage.IOmnichannelStore? store = null;
+if (sqliteFile is not null)
+{
+    foreach (var file in new[] { sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm" })
+    {
+        File.Delete(file); // a replay starts from an empty shop
+    }
+
+    store = await Omnichannel.Sdk.Sqlite.SqliteOmnichannelStore.OpenAsync(new Omnichannel.Sdk.Sqlite.SqliteStoreOptions { ConnectionString = sqliteFile });
+    Console.WriteLine($"Store: SQLite at {sqliteFile}");
+}
+
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Definitions) { AsOf = asOf, Store = store }, Console.WriteLine);
+if (store is IAsyncDisposable disposable)
+{
+    await disposable.DisposeAsync();
+}
+
 Console.WriteLine($"Replayed {report.Events:N0} events in {report.Seconds:N2} s: {report.EventsPerSecond:N0} events/s ({report.Rejected} rejected).");
 foreach (var (at, counts) in report.AsOf)
 {

@@ -1,7 +1,9 @@
+using Xunit.Abstractions;
+
 namespace RetailReplay.Tests;
 
 /// <summary>The sample's segment counts against plain LINQ over the CSV (issue 3, "Proof").</summary>
-public sealed class ReplayCountsTests(ReplayRun run) : IClassFixture<ReplayRun>
+public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) : IClassFixture<ReplayRun>
 {
     public static TheoryData<string, string> Cases()
     {
@@ -65,6 +67,7 @@ public sealed class ReplayCountsTests(ReplayRun run) : IClassFixture<ReplayRun>
 
         var expected = run.Expected.Members(segment, at);
         var actual = run.Report.AsOf[at][segment];
+        output.WriteLine($"{segment} at {instant}: expected {expected.Count}, replay {actual}");
 
         Assert.True(
             expected.Count == actual,
