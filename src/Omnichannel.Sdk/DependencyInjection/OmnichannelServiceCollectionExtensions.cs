@@ -91,6 +91,30 @@ public sealed class OmnichannelBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a transport for a channel under a name. Several transports of one channel may coexist; the one with the
+    /// lowest <paramref name="preference"/> is tried first.
+    /// </summary>
+    /// <param name="name">A name unique among the channel's transports.</param>
+    /// <param name="channel">The channel (see <see cref="Channels"/>).</param>
+    /// <param name="factory">Builds the transport.</param>
+    /// <param name="preference">Lower is tried first.</param>
+    /// <exception cref="InvalidOperationException">A transport with this name is already registered for the channel.</exception>
+    public OmnichannelBuilder AddTransport(string name, string channel, Func<IServiceProvider, Omnichannel.Sdk.Delivery.IChannelTransport> factory, int preference = 0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(channel);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (Services.Any(d => d.ServiceType == typeof(Omnichannel.Sdk.Delivery.ChannelTransportRegistration)
+            && d.ImplementationInstance is Omnichannel.Sdk.Delivery.ChannelTransportRegistration r && r.Name == name && r.Channel == channel))
+        {
+            throw new InvalidOperationException($"A transport named '{name}' is already registered for channel '{channel}'.");
+        }
+
+        Services.AddSingleton(new Omnichannel.Sdk.Delivery.ChannelTransportRegistration(name, channel, preference, factory));
+        return this;
+    }
+
     /// <summary>Uses the in-memory store (the default): for tests and samples; nothing survives the process.</summary>
     public OmnichannelBuilder UseInMemoryStore() => UseStore(_ => new InMemoryOmnichannelStore());
 
