@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk.Benchmarks;
@@ -15,7 +13,7 @@ namespace Omnichannel.Sdk.Benchmarks;
 internal sealed class NaiveSegmentEvaluator(IReadOnlyList<SegmentDefinition> segmentsInDependencyOrder)
 {
     // Operands read once, as any hand-written evaluator would (the naive part is re-scanning the history, not parsing).
-    private readonly Dictionary<Condition, Operand> _operands = new(ReferenceEqualityComparer.Instance);
+    private readonly ConditionOperands _operands = new();
 
     /// <summary>The ids of the segments <paramref name="profile"/> is in at <paramref name="now"/>, given its whole history.</summary>
     public HashSet<string> Members(CustomerProfile profile, List<CustomerEvent> history, DateTimeOffset now)
@@ -79,16 +77,16 @@ internal sealed class NaiveSegmentEvaluator(IReadOnlyList<SegmentDefinition> seg
 
     private bool Compare(Condition c, JsonElement value) => c.Op switch
     {
-        ConditionOperator.Eq when value.ValueKind == JsonValueKind.String => value.ValueEquals(OperandOf(c).Text),
+        ConditionOperator.Eq when value.ValueKind == JsonValueKind.String => value.ValueEquals(_operands.Of(c).Text),
         ConditionOperator.Eq or ConditionOperator.Gte when value.ValueKind == JsonValueKind.Number => CompareNumber(c, value.GetDecimal()),
-        ConditionOperator.In when value.ValueKind == JsonValueKind.String => OperandOf(c).Set!.Contains(value.GetString()!),
+        ConditionOperator.In when value.ValueKind == JsonValueKind.String => _operands.Of(c).Set!.Contains(value.GetString()!),
         ConditionOperator.Eq or ConditionOperator.Gte or ConditionOperator.In => false,
         _ => throw new NotSupportedException($"The naive evaluator does not handle {c.Op}."),
     };
 
     private bool CompareNumber(Condition c, decimal actual)
     {
-        var operand = OperandOf(c).Number ?? throw new NotSupportedException($"{c} has no number operand.");
+        var operand = _operands.Of(c).Number ?? throw new NotSupportedException($"{c} has no number operand.");
         return c.Op switch
         {
             ConditionOperator.Eq => actual == operand,
@@ -106,40 +104,4 @@ internal sealed class NaiveSegmentEvaluator(IReadOnlyList<SegmentDefinition> seg
 
     private static decimal? Number(JsonElement properties, string name) =>
         properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDecimal() : null;
-
-    private Operand OperandOf(Condition c)
-    {
-        if (!_operands.TryGetValue(c, out var operand))
-        {
-            operand = new Operand(c.Value);
-            _operands[c] = operand;
-        }
-
-        return operand;
-    }
-
-    private sealed class Operand
-    {
-        public Operand(JsonNode? value)
-        {
-            switch (value?.GetValueKind())
-            {
-                case JsonValueKind.Number:
-                    Number = decimal.Parse(value.ToJsonString(), CultureInfo.InvariantCulture);
-                    break;
-                case JsonValueKind.String:
-                    Text = value.GetValue<string>();
-                    break;
-                case JsonValueKind.Array:
-                    Set = [.. value.AsArray().Select(x => x!.GetValue<string>())];
-                    break;
-            }
-        }
-
-        public decimal? Number { get; }
-
-        public string? Text { get; }
-
-        public HashSet<string>? Set { get; }
-    }
 }

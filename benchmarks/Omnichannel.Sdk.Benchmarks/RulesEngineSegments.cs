@@ -51,6 +51,7 @@ internal sealed class RulesEngineSegments
 
     private readonly Dictionary<SegmentRule, int> _leafIndex = new(ReferenceEqualityComparer.Instance);
     private readonly List<SegmentRule> _leaves = [];
+    private readonly ConditionOperands _operands = new();
     private readonly Dictionary<string, string> _expressions = new(StringComparer.Ordinal);
     private readonly global::RulesEngine.RulesEngine _engine;
 
@@ -124,7 +125,7 @@ internal sealed class RulesEngineSegments
                 EventRule e => history.Count(x => InWindow(x, e.EventType, e.Window, now) && Where(x, e.Where)),
                 AggregateRule a => history
                     .Where(x => InWindow(x, a.EventType, a.Window, now) && Where(x, a.Where))
-                    .Sum(x => x.Properties.TryGetProperty(a.Property!, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDecimal() : 0),
+                    .Sum(x => x.Properties.ValueKind == JsonValueKind.Object && x.Properties.TryGetProperty(a.Property!, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDecimal() : 0),
                 RecencyRule r => history
                     .Where(x => x.Type == r.EventType && x.Timestamp <= now && Where(x, r.Where))
                     .Select(x => (decimal?)(now - x.Timestamp).Ticks)
@@ -142,20 +143,21 @@ internal sealed class RulesEngineSegments
     private static bool InWindow(CustomerEvent e, string type, TimeWindow? window, DateTimeOffset now) =>
         e.Type == type && e.Timestamp <= now && (window?.Within is not { } d || e.Timestamp > now.AddDays(-d.Days));
 
-    private static bool Where(CustomerEvent e, IReadOnlyList<PropertyCondition> where)
+    private bool Where(CustomerEvent e, IReadOnlyList<PropertyCondition> where)
     {
         foreach (var c in where)
         {
-            if (!e.Properties.TryGetProperty(c.Property, out var v))
+            if (e.Properties.ValueKind != JsonValueKind.Object || !e.Properties.TryGetProperty(c.Property, out var v))
             {
                 return false;
             }
 
+            var operand = _operands.Of(c.Condition);
             var holds = c.Condition.Op switch
             {
-                ConditionOperator.Eq => v.ValueKind == JsonValueKind.String && v.ValueEquals(c.Condition.Value!.GetValue<string>()),
-                ConditionOperator.In => v.ValueKind == JsonValueKind.String && c.Condition.Value!.AsArray().Any(x => v.ValueEquals(x!.GetValue<string>())),
-                ConditionOperator.Gte => v.ValueKind == JsonValueKind.Number && v.GetDecimal() >= Number(c.Condition.Value),
+                ConditionOperator.Eq => v.ValueKind == JsonValueKind.String && v.ValueEquals(operand.Text),
+                ConditionOperator.In => v.ValueKind == JsonValueKind.String && operand.Set!.Contains(v.GetString()!),
+                ConditionOperator.Gte => v.ValueKind == JsonValueKind.Number && v.GetDecimal() >= operand.Number,
                 _ => throw new NotSupportedException(c.Condition.Op.ToString()),
             };
             if (!holds)
