@@ -36,12 +36,14 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <param name="configure">Adjusts the engine options.</param>
     /// <param name="start">Start of the fake clock; <see cref="DefaultStart"/> when <see langword="null"/>.</param>
     /// <param name="store">The store; a new in-memory store when <see langword="null"/>.</param>
-    public static OmnichannelTestHost Create(Action<OmnichannelOptions>? configure = null, DateTimeOffset? start = null, IOmnichannelStore? store = null)
+    /// <param name="delivery">Transports (for example a <see cref="RecordingTransport"/>) and the renderer; none when <see langword="null"/>.</param>
+    public static OmnichannelTestHost Create(Action<OmnichannelOptions>? configure = null, DateTimeOffset? start = null, IOmnichannelStore? store = null, Delivery.DeliverySetup? delivery = null)
     {
         var time = new FakeTimeProvider(start ?? DefaultStart);
         var options = new OmnichannelOptions { Partitions = 4 };
+        options.Delivery.QuickRetryDelay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves
         configure?.Invoke(options);
-        return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time), time);
+        return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time, delivery: delivery), time);
     }
 
     /// <summary>

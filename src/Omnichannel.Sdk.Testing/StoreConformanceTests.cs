@@ -297,6 +297,91 @@ public abstract class StoreConformanceTests
         Assert.Empty(await store.ListSegmentMembersAsync("nobody", null, 100));
     });
 
+    /// <summary>Outbox entries are written with their commit, claimed when due, leased, and completed with their attempt as a fence.</summary>
+    [Fact]
+    public Task Outbox_ClaimLeaseCompleteAndReschedule() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("m1", "p1", T0), Entry("m2", "p1", T0.AddHours(1))] });
+
+        var first = await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(5), 10);
+        var m1 = Assert.Single(first);
+        Assert.Equal(("m1", "p1", 1, "payload-m1"), (m1.MessageKey, m1.ProfileId, m1.Attempt, Encoding.UTF8.GetString(m1.Payload)));
+        Assert.Empty(await store.ClaimOutboxAsync(T0.AddMinutes(4), TimeSpan.FromMinutes(5), 10));
+        Assert.Equal(T0.AddMinutes(5), await store.GetNextOutboxDueAsync());
+
+        // The lease ran out: another claimer takes it, and the first one's fence no longer holds.
+        var again = Assert.Single(await store.ClaimOutboxAsync(T0.AddMinutes(5), TimeSpan.FromMinutes(5), 10));
+        Assert.Equal(2, again.Attempt);
+        Assert.False(await store.CompleteOutboxAsync("m1", 1));
+        Assert.True(await store.RescheduleOutboxAsync("m1", 2, T0.AddMinutes(30)));
+        Assert.Empty(await store.ClaimOutboxAsync(T0.AddMinutes(29), TimeSpan.FromMinutes(5), 10));
+        var third = Assert.Single(await store.ClaimOutboxAsync(T0.AddMinutes(30), TimeSpan.FromMinutes(5), 10));
+        Assert.Equal(3, third.Attempt);
+        Assert.True(await store.CompleteOutboxAsync("m1", 3));
+        Assert.False(await store.CompleteOutboxAsync("m1", 3));
+
+        Assert.Equal(T0.AddHours(1), await store.GetNextOutboxDueAsync());
+        Assert.Equal(["m2"], (await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(5), 10)).Select(e => e.MessageKey));
+    });
+
+    /// <summary>A message key is accepted once, ever: again in a later commit (pending or sent) it is ignored, and the commit still succeeds.</summary>
+    [Fact]
+    public Task Outbox_AKeyIsEnqueuedOnlyOnce() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("m1", "p1", T0)] });
+        var second = await store.CommitAsync(New("p1", "2") with { ExpectedVersion = 1, Outbox = [Entry("m1", "p1", T0, "other")] });
+        Assert.Equal(CommitStatus.Committed, second.Status);
+        var claimed = Assert.Single(await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10));
+        Assert.Equal("payload-m1", Encoding.UTF8.GetString(claimed.Payload));
+        Assert.True(await store.CompleteOutboxAsync("m1", claimed.Attempt));
+
+        await store.CommitAsync(New("p1", "3") with { ExpectedVersion = 2, Outbox = [Entry("m1", "p1", T0)] });
+        Assert.Empty(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(1), 10));
+        Assert.Null(await store.GetNextOutboxDueAsync());
+    });
+
+    /// <summary>A commit that fails writes no outbox entry; erasing a profile removes its pending ones; a merge carries them over.</summary>
+    [Fact]
+    public Task Outbox_FollowsConflictsMergesAndErase() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1"));
+        var stale = await store.CommitAsync(New("p1", "x") with { ExpectedVersion = 9, Outbox = [Entry("lost", "p1", T0)] });
+        Assert.Equal(CommitStatus.Conflict, stale.Status);
+        Assert.Null(await store.GetNextOutboxDueAsync());
+
+        await store.CommitAsync(New("p1", "1b") with { ExpectedVersion = 1, Outbox = [Entry("m1", "p1", T0)] });
+        await store.CommitAsync(New("p2", "2") with { Absorbed = [new("p1", 2)], Outbox = [Entry("m2", "p2", T0)] });
+        var claimed = await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10);
+        Assert.Equal([("m1", "p2"), ("m2", "p2")], claimed.Select(e => (e.MessageKey, e.ProfileId)).OrderBy(x => x.MessageKey));
+        foreach (var e in claimed)
+        {
+            await store.RescheduleOutboxAsync(e.MessageKey, e.Attempt, T0);
+        }
+
+        await store.EraseProfileAsync("p2", []);
+        Assert.Empty(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(1), 10));
+    });
+
+    /// <summary>Concurrent claimers never lease the same entry.</summary>
+    [Fact]
+    public Task Outbox_ConcurrentClaimers_NeverShareAnEntry() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { Outbox = [.. Enumerable.Range(0, 60).Select(i => Entry($"m{i:D2}", "p1", T0))] });
+        var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
+        {
+            var mine = new List<string>();
+            while (await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(5), 3) is { Count: > 0 } batch)
+            {
+                mine.AddRange(batch.Select(e => e.MessageKey));
+            }
+
+            return mine;
+        })));
+        var all = claims.SelectMany(c => c).ToList();
+        Assert.Equal(60, all.Count);
+        Assert.Equal(60, all.Distinct().Count());
+    });
+
     /// <summary>Runs a test against a fresh store and disposes it afterwards.</summary>
     /// <param name="test">The test body.</param>
     protected async Task With(Func<IOmnichannelStore, Task> test)
@@ -321,5 +406,13 @@ public abstract class StoreConformanceTests
         Claims = claims ?? [],
         EventId = eventId,
         ProcessedAt = T0,
+    };
+
+    private static OutboxEntry Entry(string key, string profileId, DateTimeOffset dueAt, string? payload = null) => new()
+    {
+        MessageKey = key,
+        ProfileId = profileId,
+        DueAt = dueAt,
+        Payload = Encoding.UTF8.GetBytes(payload ?? "payload-" + key),
     };
 }

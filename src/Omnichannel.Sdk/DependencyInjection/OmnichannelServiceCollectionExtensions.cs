@@ -40,10 +40,28 @@ public static class OmnichannelServiceCollectionExtensions
             sp.GetService<IOmnichannelStore>() ?? new InMemoryOmnichannelStore(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILoggerFactory>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            BuildDelivery(sp)));
         services.TryAddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OmnichannelHostedService>());
         return new OmnichannelBuilder(services);
+    }
+
+    private static Omnichannel.Sdk.Delivery.DeliverySetup BuildDelivery(IServiceProvider sp)
+    {
+        var setup = new Omnichannel.Sdk.Delivery.DeliverySetup { Renderer = sp.GetService<Omnichannel.Sdk.Delivery.IMessageRenderer>() };
+        foreach (var r in sp.GetServices<Omnichannel.Sdk.Delivery.ChannelTransportRegistration>())
+        {
+            var transport = r.Factory(sp);
+            if (transport.Channel != r.Channel)
+            {
+                throw new InvalidOperationException($"The transport '{r.Name}' was registered for channel '{r.Channel}' but sends on '{transport.Channel}'.");
+            }
+
+            setup.AddTransport(r.Name, transport, r.Preference);
+        }
+
+        return setup;
     }
 }
 

@@ -260,8 +260,21 @@ public sealed partial class OmnichannelEngine
 
     private async Task<bool> EnqueueProfileTask(string profileId, IReadOnlyCollection<string>? segments, CancellationToken cancellationToken)
     {
+        var effect = await EnqueueProfileWork(profileId, (p, now) =>
+        {
+            var changes = segments is null
+                ? SegmentRuntime.OnWake(p, _catalog, now, _options.TimelineLength)
+                : SegmentRuntime.Reevaluate(p, _catalog, segments, now, _options.TimelineLength);
+            return ValueTask.FromResult(new ProfileWorkEffect { Changes = changes });
+        }, cancellationToken).ConfigureAwait(false);
+        return effect is not null;
+    }
+
+    // Runs work on one profile (found by id, following merges) in its partition, and commits it; null when it failed.
+    private async Task<ProfileWorkEffect?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> apply, CancellationToken cancellationToken)
+    {
         var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length);
-        var task = new ProfileTask(profileId, segments, partition);
+        var task = new ProfileTask(profileId, apply, partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
         return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -285,7 +298,6 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    // A wake-up (Segments null) or a re-evaluation of some segments, for one profile, in its partition.
     private async Task RunProfileTaskAsync(ProfileTask task, Dictionary<string, CustomerProfile> cache)
     {
         try
@@ -296,36 +308,47 @@ public sealed partial class OmnichannelEngine
                 var p = live is null ? null : await LoadAsync(live, cache).ConfigureAwait(false);
                 if (p is null)
                 {
-                    task.Completion.TrySetResult(true); // erased or merged away: nothing to do
+                    task.Completion.TrySetResult(ProfileWorkEffect.Gone); // erased or merged away: nothing to do
                     return;
                 }
 
                 var now = _time.GetUtcNow();
                 try
                 {
-                    var changes = task.Segments is null
-                        ? SegmentRuntime.OnWake(p, _catalog, now, _options.TimelineLength)
-                        : SegmentRuntime.Reevaluate(p, _catalog, task.Segments, now, _options.TimelineLength);
+                    var effect = await task.Apply(p, now).ConfigureAwait(false);
                     var commit = new ProfileCommit
                     {
                         ProfileId = p.Id,
                         ExpectedVersion = p.Version,
                         Document = ProfileSerializer.Serialize(p),
                         ProcessedAt = now,
+                        EventId = effect.EventId,
                         WakeAt = SegmentRuntime.NextCheck(p),
                         Segments = [.. p.SegmentMemberships.Keys],
+                        Outbox = effect.Outbox,
                     };
                     var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                     if (result.Status == CommitStatus.Committed)
                     {
                         p.Version = result.Version;
                         Cache(cache, p);
-                        Committed(p.Id, commit.WakeAt, changes);
-                        task.Completion.TrySetResult(true);
+                        Committed(p.Id, commit.WakeAt, effect.Changes);
+                        foreach (var entry in effect.Outbox)
+                        {
+                            ScheduleDispatch(entry.DueAt);
+                        }
+
+                        task.Completion.TrySetResult(effect);
                         return;
                     }
 
                     cache.Remove(p.Id);
+                    if (result.Status == CommitStatus.DuplicateEvent)
+                    {
+                        task.Completion.TrySetResult(ProfileWorkEffect.Duplicate);
+                        return;
+                    }
+
                     _metrics.CommitConflicts.Add(1);
                 }
                 catch
@@ -335,12 +358,12 @@ public sealed partial class OmnichannelEngine
                 }
             }
 
-            task.Completion.TrySetResult(false);
+            task.Completion.TrySetResult(null);
         }
         catch (Exception ex)
         {
             LogProfileTaskFailed(_logger, ex, task.ProfileId);
-            task.Completion.TrySetResult(false);
+            task.Completion.TrySetResult(null);
         }
     }
 
@@ -353,12 +376,31 @@ public sealed partial class OmnichannelEngine
     [LoggerMessage(22, LogLevel.Error, "Re-evaluating segments of profile {ProfileId} failed; it stays due")]
     private static partial void LogProfileTaskFailed(ILogger logger, Exception exception, string profileId);
 
-    private sealed class ProfileTask(string profileId, IReadOnlyCollection<string>? segments, int partition) : WorkItem(partition)
+    private sealed class ProfileTask(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> apply, int partition) : WorkItem(partition)
     {
         public string ProfileId { get; } = profileId;
 
-        public IReadOnlyCollection<string>? Segments { get; } = segments;
+        public Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> Apply { get; } = apply;
 
-        public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ProfileWorkEffect?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    // What work on a profile changed besides its document.
+    private sealed record ProfileWorkEffect
+    {
+        public static readonly ProfileWorkEffect Gone = new() { IsGone = true };
+        public static readonly ProfileWorkEffect Duplicate = new() { IsDuplicate = true };
+
+        public IReadOnlyList<SegmentTransition> Changes { get; init; } = [];
+
+        public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
+
+        public string? EventId { get; init; }
+
+        public object? Result { get; init; }
+
+        public bool IsGone { get; init; }
+
+        public bool IsDuplicate { get; init; }
     }
 }

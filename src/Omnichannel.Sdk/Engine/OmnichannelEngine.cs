@@ -37,13 +37,15 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
     /// <param name="meterFactory">Metrics; a plain <see cref="Meter"/> when <see langword="null"/>.</param>
+    /// <param name="delivery">Transports and the renderer; none when <see langword="null"/> (messages are then failed with the reason).</param>
     /// <exception cref="OptionsValidationException">The options are invalid; the message lists every problem.</exception>
     public OmnichannelEngine(
         OmnichannelOptions options,
         IOmnichannelStore store,
         TimeProvider? timeProvider = null,
         ILoggerFactory? loggerFactory = null,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        Delivery.DeliverySetup? delivery = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
@@ -80,6 +82,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _catalog = SegmentCatalog.Create(options.Segments);
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
+        StartDelivery(delivery);
     }
 
     /// <summary>The store this engine writes to.</summary>
@@ -205,6 +208,10 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         await _maintenance.DisposeAsync().ConfigureAwait(false);
         await _wakeTimer.DisposeAsync().ConfigureAwait(false);
+        if (_dispatchTimer is not null)
+        {
+            await _dispatchTimer.DisposeAsync().ConfigureAwait(false);
+        }
         foreach (var q in _queues)
         {
             q.Writer.TryComplete();

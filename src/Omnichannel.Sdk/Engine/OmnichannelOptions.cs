@@ -39,6 +39,9 @@ public sealed class OmnichannelOptions
     /// </summary>
     public IList<Segments.SegmentDefinition> Segments { get; } = [];
 
+    /// <summary>Delivery policies (consent topics, quiet hours, caps) and the dispatcher's settings.</summary>
+    public Delivery.DeliveryOptions Delivery { get; } = new();
+
     /// <summary>Every problem with these options, empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -101,6 +104,7 @@ public sealed class OmnichannelOptions
             }
         }
 
+        errors.AddRange(Delivery.Validate());
         foreach (var e in Omnichannel.Sdk.Segments.SegmentSetValidator.Validate(Segments))
         {
             errors.Add($"{nameof(Segments)}{e.Path.TrimStart('$')}: {e.Message}");

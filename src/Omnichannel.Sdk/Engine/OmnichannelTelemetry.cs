@@ -25,6 +25,7 @@ internal sealed class EngineMetrics : IDisposable
         ProfilesMerged = _meter.CreateCounter<long>("omnichannel.profiles.merged", "{profile}", "Profiles merged into another.");
         IdentityConflicts = _meter.CreateCounter<long>("omnichannel.identity.conflicts", "{identifier}", "Identifiers left unlinked because a rule would have been broken.");
         SegmentTransitions = _meter.CreateCounter<long>("omnichannel.segments.transitions", "{transition}", "Profiles entering or leaving a segment, by segment and direction.");
+        Messages = _meter.CreateCounter<long>("omnichannel.messages", "{message}", "Messages by channel and outcome (sent, failed, skipped).");
         CommitConflicts = _meter.CreateCounter<long>("omnichannel.store.commit_conflicts", "{commit}", "Optimistic-concurrency conflicts that caused a retry.");
     }
 
@@ -39,6 +40,8 @@ internal sealed class EngineMetrics : IDisposable
     public Counter<long> CommitConflicts { get; }
 
     public Counter<long> SegmentTransitions { get; }
+
+    public Counter<long> Messages { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -64,6 +64,18 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal Dictionary<string, DateTimeOffset> SegmentMemberships { get; set; } = new(StringComparer.Ordinal);
 
+    // "channel:address" pairs that hard-bounced: never used again.
+    [JsonInclude]
+    internal List<string> SuppressedAddresses { get; set; } = [];
+
+    // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
+    [JsonInclude]
+    internal List<string> MessageKeys { get; set; } = [];
+
+    // Marketing messages queued recently, for frequency caps (trimmed to the longest cap window).
+    [JsonInclude]
+    internal List<Delivery.SentMessage> MessageLog { get; set; } = [];
+
     // Segment id → the instant its answer may next change with no new event.
     [JsonInclude]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);

@@ -97,6 +97,19 @@ internal static class ProfileCore
                     t,
                     "unsubscribe:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)));
                 break;
+            case EventTypes.MessageComplained when WellKnownProperties.String(props, "channel") is { } complainedOn:
+                // A spam complaint withdraws marketing consent for the whole channel.
+                SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, t, "complaint:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)));
+                break;
+            case EventTypes.MessageBounced when WellKnownProperties.String(props, "bounce") is "hard"
+                && WellKnownProperties.String(props, "channel") is { } bouncedOn && WellKnownProperties.String(props, "address") is { } address:
+                // A hard bounce suppresses the address on this profile: it is never used again.
+                if (!p.SuppressedAddresses.Contains(bouncedOn + ":" + address))
+                {
+                    p.SuppressedAddresses.Add(bouncedOn + ":" + address);
+                }
+
+                break;
             case EventTypes.PreferencesUpdated:
                 if (p.Preferences is null || p.Preferences.UpdatedAt <= t)
                 {

@@ -75,6 +75,65 @@ public interface IOmnichannelStore
     /// <param name="limit">Page size.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Leases up to <paramref name="limit"/> outbox entries due at or before <paramref name="now"/> whose lease is free or
+    /// expired, earliest due first: each is leased until <c>now + lease</c> and its <see cref="OutboxEntry.Attempt"/> goes up
+    /// by one (the fencing token for <see cref="CompleteOutboxAsync"/> and <see cref="RescheduleOutboxAsync"/>). Two
+    /// concurrent claimers never lease the same entry.
+    /// </summary>
+    /// <param name="now">The current time.</param>
+    /// <param name="lease">How long the claimer owns the entries.</param>
+    /// <param name="limit">At most this many.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("TEMPORARY");
+
+    /// <summary>
+    /// Removes a sent (or finally failed) entry. Its key stays remembered, so the same message is never enqueued again.
+    /// Returns <see langword="false"/> when <paramref name="attempt"/> is not the entry's current attempt (the lease was lost
+    /// to another claimer) or the entry is gone.
+    /// </summary>
+    /// <param name="messageKey">The entry's key.</param>
+    /// <param name="attempt">The attempt number the claim returned.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("TEMPORARY");
+
+    /// <summary>Frees an entry's lease and sets when it is next due (a retry after a transient failure). Same fencing as <see cref="CompleteOutboxAsync"/>.</summary>
+    /// <param name="messageKey">The entry's key.</param>
+    /// <param name="attempt">The attempt number the claim returned.</param>
+    /// <param name="dueAt">When to try again.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("TEMPORARY");
+
+    /// <summary>The earliest instant any pending entry is due or its lease ends, or <see langword="null"/> when the outbox is empty.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("TEMPORARY");
+}
+
+/// <summary>
+/// A message waiting to be sent: written in the same commit as the step that produced it, then leased and sent by the
+/// dispatcher. The payload is opaque to the store.
+/// </summary>
+public sealed record OutboxEntry
+{
+    /// <summary>The idempotency key (a journey instance and step, or the host's own key). A key is accepted once, ever.</summary>
+    public required string MessageKey { get; init; }
+
+    /// <summary>The profile the message is for (erasing the profile removes its pending entries).</summary>
+    public required string ProfileId { get; init; }
+
+    /// <summary>When it may be sent (later than its creation for quiet hours or a retry).</summary>
+    public required DateTimeOffset DueAt { get; init; }
+
+    /// <summary>The engine's description of the message, as UTF-8 JSON.</summary>
+    public required byte[] Payload { get; init; }
+
+    /// <summary>How many times it was claimed (0 before the first claim).</summary>
+    public int Attempt { get; init; }
 }
 
 /// <summary>A profile's scheduled wake-up: the instant time alone may change something of it (a segment window, a journey wait).</summary>
@@ -120,6 +179,12 @@ public sealed record ProfileCommit
 
     /// <summary>The ids of the segments the profile is a member of after this commit (replaces the previous set).</summary>
     public IReadOnlyCollection<string> Segments { get; init; } = [];
+
+    /// <summary>
+    /// Messages to enqueue with this commit. An entry whose key the store already knows (pending or sent) is ignored,
+    /// not a conflict: a message key is sent at most once.
+    /// </summary>
+    public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
 }
 
 /// <summary>Point an identifier at the committed profile.</summary>

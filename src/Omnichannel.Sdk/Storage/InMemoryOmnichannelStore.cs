@@ -20,6 +20,8 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly SortedSet<(DateTimeOffset At, string ProfileId)> _wakeOrder = new(WakeOrder.Instance);
     private readonly Dictionary<string, string[]> _segmentsOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (OutboxEntry Entry, DateTimeOffset? LeasedUntil)> _outbox = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _outboxKeys = new(StringComparer.Ordinal);
 
     /// <summary>Number of live profiles.</summary>
     public int ProfileCount => _profiles.Count;
@@ -118,6 +120,18 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
 
             SetWakeUp(commit.ProfileId, commit.WakeAt);
             SetSegments(commit.ProfileId, commit.Segments);
+            foreach (var (key, pending) in _outbox.Where(o => commit.Absorbed.Any(a => a.ProfileId == o.Value.Entry.ProfileId)).ToList())
+            {
+                _outbox[key] = pending with { Entry = pending.Entry with { ProfileId = commit.ProfileId } };
+            }
+
+            foreach (var entry in commit.Outbox)
+            {
+                if (_outboxKeys.Add(entry.MessageKey))
+                {
+                    _outbox[entry.MessageKey] = (entry with { Attempt = 0 }, null);
+                }
+            }
 
             foreach (var c in commit.Claims)
             {
@@ -150,6 +164,10 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
 
             SetWakeUp(profileId, null);
             SetSegments(profileId, []);
+            foreach (var key in _outbox.Where(o => o.Value.Entry.ProfileId == profileId).Select(o => o.Key).ToList())
+            {
+                _outbox.Remove(key);
+            }
 
             foreach (var (id, owner) in _identity)
             {
@@ -223,6 +241,76 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
                 ? [.. members.Where(m => afterProfileId is null || string.CompareOrdinal(m, afterProfileId) > 0).Take(limit)]
                 : [];
             return ValueTask.FromResult(page);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        lock (_commitLock)
+        {
+            var claimed = _outbox
+                .Where(o => o.Value.Entry.DueAt <= now && (o.Value.LeasedUntil is null || o.Value.LeasedUntil <= now))
+                .OrderBy(o => o.Value.Entry.DueAt).ThenBy(o => o.Key, StringComparer.Ordinal)
+                .Take(limit)
+                .Select(o => o.Value.Entry with { Attempt = o.Value.Entry.Attempt + 1 })
+                .ToList();
+            foreach (var e in claimed)
+            {
+                _outbox[e.MessageKey] = (e, now + lease);
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<OutboxEntry>>(claimed);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
+    {
+        lock (_commitLock)
+        {
+            var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
+            if (owned)
+            {
+                _outbox.Remove(messageKey);
+            }
+
+            return ValueTask.FromResult(owned);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        lock (_commitLock)
+        {
+            var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
+            if (owned)
+            {
+                _outbox[messageKey] = (o.Entry with { DueAt = dueAt }, null);
+            }
+
+            return ValueTask.FromResult(owned);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_commitLock)
+        {
+            DateTimeOffset? next = null;
+            foreach (var (entry, leasedUntil) in _outbox.Values)
+            {
+                var at = leasedUntil is { } l && l > entry.DueAt ? l : entry.DueAt;
+                if (next is null || at < next)
+                {
+                    next = at;
+                }
+            }
+
+            return ValueTask.FromResult(next);
         }
     }
 

@@ -1,0 +1,122 @@
+namespace Omnichannel.Sdk.Delivery;
+
+/// <summary>Delivery policies and the dispatcher's settings (<see cref="OmnichannelOptions.Delivery"/>).</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>
+    /// Topics whose marketing messages need no prior consent (opt-out: sent unless the customer said no). Every other
+    /// topic is opt-in: a marketing message needs a granted consent for the channel and topic (or the whole channel).
+    /// </summary>
+    public ISet<string> OptOutTopics { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>The time zone used for customers whose profile has none (IANA or Windows id). Default <c>UTC</c>.</summary>
+    public string DefaultTimeZone { get; set; } = "UTC";
+
+    /// <summary>Start of the quiet hours, local time of the customer. Default 21:00.</summary>
+    public TimeOnly QuietHoursStart { get; set; } = new(21, 0);
+
+    /// <summary>End of the quiet hours, local time of the customer. Default 08:00.</summary>
+    public TimeOnly QuietHoursEnd { get; set; } = new(8, 0);
+
+    /// <summary>What a marketing message due inside the quiet hours does. Default: waits for their end.</summary>
+    public QuietHoursAction MarketingQuietHours { get; set; } = QuietHoursAction.Defer;
+
+    /// <summary>What a transactional message due inside the quiet hours does. Default: is sent anyway.</summary>
+    public QuietHoursAction TransactionalQuietHours { get; set; } = QuietHoursAction.Ignore;
+
+    /// <summary>Frequency caps for marketing messages; transactional messages are exempt.</summary>
+    public IList<FrequencyCap> FrequencyCaps { get; } = [];
+
+    /// <summary>The sender of emails whose template gives none.</summary>
+    public string? EmailFrom { get; set; }
+
+    /// <summary>How long the dispatcher owns a claimed message before another may take it. Default 1 minute.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many messages the dispatcher claims at once. Default 32.</summary>
+    public int DispatchBatchSize { get; set; } = 32;
+
+    /// <summary>How many dispatch attempts (each with the transport's own quick retries) before a message is failed. Default 6.</summary>
+    public int MaxAttempts { get; set; } = 6;
+
+    /// <summary>The first delay before a message is tried again after transient failures; doubled each attempt, with jitter. Default 30 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time-out of one send through a transport. Default 30 s.</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Quick retries of a transient failure inside one attempt (exponential back-off with jitter). Default 2.</summary>
+    public int QuickRetries { get; set; } = 2;
+
+    /// <summary>The first quick-retry delay. Default 200 ms.</summary>
+    public TimeSpan QuickRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Failure ratio over <see cref="CircuitBreakerWindow"/> that opens a transport's circuit. Default 0.5.</summary>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>The window the failure ratio is measured over. Default 30 s.</summary>
+    public TimeSpan CircuitBreakerWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Sends needed in the window before the circuit may open. Default 10.</summary>
+    public int CircuitBreakerMinimumThroughput { get; set; } = 10;
+
+    /// <summary>How long an open circuit stays open. Default 30 s.</summary>
+    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Sends per second allowed per transport (token bucket), or <see langword="null"/> for no limit.</summary>
+    public int? SendsPerSecondPerTransport { get; set; }
+
+    internal IEnumerable<string> Validate()
+    {
+        if (TimeZoneOrNull(DefaultTimeZone) is null)
+        {
+            yield return $"Delivery.{nameof(DefaultTimeZone)}: '{DefaultTimeZone}' is not a time zone id known to this machine.";
+        }
+
+        if (Lease <= TimeSpan.Zero) yield return $"Delivery.{nameof(Lease)} must be positive.";
+        if (DispatchBatchSize < 1) yield return $"Delivery.{nameof(DispatchBatchSize)} must be at least 1.";
+        if (MaxAttempts < 1) yield return $"Delivery.{nameof(MaxAttempts)} must be at least 1.";
+        if (RetryDelay < TimeSpan.Zero) yield return $"Delivery.{nameof(RetryDelay)} must not be negative.";
+        if (SendTimeout <= TimeSpan.Zero) yield return $"Delivery.{nameof(SendTimeout)} must be positive.";
+        if (QuickRetries < 0) yield return $"Delivery.{nameof(QuickRetries)} must not be negative.";
+        if (CircuitBreakerFailureRatio is <= 0 or > 1) yield return $"Delivery.{nameof(CircuitBreakerFailureRatio)} must be in (0, 1].";
+        if (CircuitBreakerWindow < TimeSpan.FromMilliseconds(500)) yield return $"Delivery.{nameof(CircuitBreakerWindow)} must be at least 500 ms.";
+        if (CircuitBreakerMinimumThroughput < 2) yield return $"Delivery.{nameof(CircuitBreakerMinimumThroughput)} must be at least 2.";
+        if (CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500)) yield return $"Delivery.{nameof(CircuitBreakerBreakDuration)} must be at least 500 ms.";
+        if (SendsPerSecondPerTransport is < 1) yield return $"Delivery.{nameof(SendsPerSecondPerTransport)} must be at least 1, or null.";
+        for (var i = 0; i < FrequencyCaps.Count; i++)
+        {
+            var c = FrequencyCaps[i];
+            if (c.Max < 1) yield return $"Delivery.{nameof(FrequencyCaps)}[{i}].{nameof(FrequencyCap.Max)} must be at least 1.";
+            if (c.Window is { } w && w <= TimeSpan.Zero) yield return $"Delivery.{nameof(FrequencyCaps)}[{i}].{nameof(FrequencyCap.Window)} must be positive.";
+            if (c.Window is null == !c.PerLocalDay) yield return $"Delivery.{nameof(FrequencyCaps)}[{i}]: give either a rolling Window or PerLocalDay, not both or neither.";
+        }
+    }
+
+    internal static TimeZoneInfo? TimeZoneOrNull(string? id) =>
+        id is not null && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var tz) ? tz : null;
+}
+
+/// <summary>What a message due inside the quiet hours does.</summary>
+public enum QuietHoursAction
+{
+    /// <summary>Waits for the end of the quiet hours.</summary>
+    Defer,
+
+    /// <summary>Is skipped, with the reason recorded.</summary>
+    Drop,
+
+    /// <summary>Is sent at once.</summary>
+    Ignore,
+}
+
+/// <summary>
+/// At most <see cref="Max"/> marketing messages per rolling <see cref="Window"/> (or per calendar day in the customer's
+/// zone), on a channel and/or topic (<see langword="null"/> = any).
+/// </summary>
+/// <param name="Max">The cap.</param>
+/// <param name="Window">A rolling window, or <see langword="null"/> with <paramref name="PerLocalDay"/>.</param>
+/// <param name="Channel">The channel it counts, or <see langword="null"/> for all.</param>
+/// <param name="Topic">The topic it counts, or <see langword="null"/> for all.</param>
+/// <param name="PerLocalDay">Counts per calendar day in the customer's time zone.</param>
+public sealed record FrequencyCap(int Max, TimeSpan? Window, string? Channel = null, string? Topic = null, bool PerLocalDay = false);

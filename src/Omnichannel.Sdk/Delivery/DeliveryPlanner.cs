@@ -1,0 +1,178 @@
+namespace Omnichannel.Sdk.Delivery;
+
+/// <summary>A record of a queued marketing message, kept on the profile for frequency caps.</summary>
+/// <param name="Channel">The channel it was queued on.</param>
+/// <param name="Topic">Its topic.</param>
+/// <param name="At">When it is due.</param>
+internal sealed record SentMessage(string Channel, string? Topic, DateTimeOffset At);
+
+/// <summary>A channel the message can go to, with the address there.</summary>
+/// <param name="Channel">The channel.</param>
+/// <param name="Address">The address (email, E.164 phone, device token, profile id for in-app).</param>
+internal sealed record DeliveryCandidate(string Channel, string Address);
+
+/// <summary>The outcome of the policies: where and when to send, or why not.</summary>
+internal sealed record DeliveryDecision(IReadOnlyList<DeliveryCandidate> Candidates, DateTimeOffset DueAt, string? SkipReason, IReadOnlyList<string> PassedOver);
+
+/// <summary>
+/// The delivery policies, pure: address and consent, suppression, frequency caps, quiet hours — in that order, each
+/// refusal with its reason. Idempotency is the outbox's (a key is accepted once); fallback is the dispatcher's (the
+/// candidates here, in order).
+/// </summary>
+internal static class DeliveryPlanner
+{
+    public static DeliveryDecision Decide(CustomerProfile p, MessageRequest r, DateTimeOffset now, DeliveryOptions o, Func<Identifier, bool> isSuppressed)
+    {
+        var passedOver = new List<string>();
+        var candidates = new List<DeliveryCandidate>();
+        foreach (var channel in r.Channels)
+        {
+            if (Address(p, channel) is not { } address)
+            {
+                passedOver.Add($"{channel}: no address");
+                continue;
+            }
+
+            if ((AddressIdentifier(channel, address) is { } id && isSuppressed(id)) || p.SuppressedAddresses.Contains(channel + ":" + address))
+            {
+                passedOver.Add($"{channel}: the address is suppressed");
+                continue;
+            }
+
+            if (r.Class == MessageClass.Marketing && !HasConsent(p, channel, r.Topic, o))
+            {
+                passedOver.Add($"{channel}: no consent{(r.Topic is null ? string.Empty : " for " + r.Topic)}");
+                continue;
+            }
+
+            if (r.Class == MessageClass.Marketing && CapReached(p, channel, r.Topic, now, o) is { } cap)
+            {
+                passedOver.Add($"{channel}: {cap}");
+                continue;
+            }
+
+            candidates.Add(new DeliveryCandidate(channel, address));
+        }
+
+        if (candidates.Count == 0)
+        {
+            return new DeliveryDecision([], now, string.Join("; ", passedOver), passedOver);
+        }
+
+        var action = r.Class == MessageClass.Marketing ? o.MarketingQuietHours : o.TransactionalQuietHours;
+        var zone = DeliveryOptions.TimeZoneOrNull(p.TimeZone) ?? DeliveryOptions.TimeZoneOrNull(o.DefaultTimeZone) ?? TimeZoneInfo.Utc;
+        if (action != QuietHoursAction.Ignore && QuietHoursEnd(now, zone, o.QuietHoursStart, o.QuietHoursEnd) is { } end)
+        {
+            return action == QuietHoursAction.Drop
+                ? new DeliveryDecision([], now, $"quiet hours ({o.QuietHoursStart:HH\\:mm}–{o.QuietHoursEnd:HH\\:mm} {zone.Id})", passedOver)
+                : new DeliveryDecision(candidates, end, null, passedOver);
+        }
+
+        return new DeliveryDecision(candidates, now, null, passedOver);
+    }
+
+    /// <summary>The address of a profile on a channel: the most recently linked identifier of the channel's type.</summary>
+    public static string? Address(CustomerProfile p, string channel)
+    {
+        var type = channel switch
+        {
+            Channels.Email => IdentifierTypes.Email,
+            Channels.Sms or Channels.WhatsApp => IdentifierTypes.Phone,
+            Channels.Push => IdentifierTypes.DeviceId,
+            Channels.InApp or Channels.Webhook => null,
+            _ => channel,
+        };
+        if (type is null)
+        {
+            return p.Id;
+        }
+
+        return p.Identifiers.Where(i => i.Type == type).MaxBy(i => i.LinkedAt)?.Value;
+    }
+
+    /// <summary>The identifier whose suppression blocks an address (emails and phones are suppressed; others are not).</summary>
+    public static Identifier? AddressIdentifier(string channel, string address) => channel switch
+    {
+        Channels.Email => new Identifier(IdentifierTypes.Email, address),
+        Channels.Sms or Channels.WhatsApp => new Identifier(IdentifierTypes.Phone, address),
+        _ => null,
+    };
+
+    /// <summary>Marketing consent: opt-in topics need a grant; opt-out topics only need no refusal.</summary>
+    public static bool HasConsent(CustomerProfile p, string channel, string? topic, DeliveryOptions o)
+    {
+        var decision = p.GetConsent(channel, topic);
+        return topic is not null && o.OptOutTopics.Contains(topic) ? decision?.Granted != false : decision?.Granted == true;
+    }
+
+    /// <summary>The first cap (or the customer's own limit) that one more message on the channel would break, described; else null.</summary>
+    public static string? CapReached(CustomerProfile p, string channel, string? topic, DateTimeOffset now, DeliveryOptions o)
+    {
+        var zone = DeliveryOptions.TimeZoneOrNull(p.TimeZone) ?? DeliveryOptions.TimeZoneOrNull(o.DefaultTimeZone) ?? TimeZoneInfo.Utc;
+        foreach (var cap in o.FrequencyCaps)
+        {
+            if ((cap.Channel is not null && cap.Channel != channel) || (cap.Topic is not null && cap.Topic != topic))
+            {
+                continue;
+            }
+
+            var counted = p.MessageLog.Count(m =>
+                (cap.Channel is null || m.Channel == cap.Channel) && (cap.Topic is null || m.Topic == cap.Topic) && InCapWindow(m.At, now, cap, zone));
+            if (counted >= cap.Max)
+            {
+                var scope = string.Join(" ", new[] { cap.Channel, cap.Topic }.Where(x => x is not null));
+                var per = cap.PerLocalDay ? "local day" : cap.Window!.Value.ToString();
+                return $"frequency cap of {cap.Max} per {per}{(scope.Length == 0 ? string.Empty : " on " + scope)} reached";
+            }
+        }
+
+        if (p.Preferences is { MaxMessages: { } max, Period: { } period } && p.MessageLog.Count(m => m.At > now - period) >= max)
+        {
+            return $"the customer's own limit of {max} per {period} reached";
+        }
+
+        return null;
+    }
+
+    /// <summary>The instant the quiet hours containing <paramref name="now"/> end, or <see langword="null"/> when now is not inside them.</summary>
+    public static DateTimeOffset? QuietHoursEnd(DateTimeOffset now, TimeZoneInfo zone, TimeOnly start, TimeOnly end)
+    {
+        if (start == end)
+        {
+            return null;
+        }
+
+        var local = TimeZoneInfo.ConvertTime(now, zone);
+        var time = TimeOnly.FromDateTime(local.DateTime);
+        var inside = start < end ? time >= start && time < end : time >= start || time < end;
+        if (!inside)
+        {
+            return null;
+        }
+
+        var endDate = DateOnly.FromDateTime(local.DateTime);
+        if (start > end && time >= start)
+        {
+            endDate = endDate.AddDays(1); // the quiet hours run past midnight
+        }
+
+        return ToInstant(endDate.ToDateTime(end), zone);
+    }
+
+    // Local wall-clock time → instant; a time skipped by a daylight-saving jump moves forward by the jump.
+    private static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
+    {
+        while (zone.IsInvalidTime(local))
+        {
+            local = local.AddMinutes(30);
+        }
+
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset).ToUniversalTime();
+    }
+
+    private static bool InCapWindow(DateTimeOffset at, DateTimeOffset now, FrequencyCap cap, TimeZoneInfo zone) =>
+        cap.PerLocalDay
+            ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime) == DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime)
+            : at > now - cap.Window!.Value; // messages deferred to later (quiet hours) count too: they will go out in the window
+}

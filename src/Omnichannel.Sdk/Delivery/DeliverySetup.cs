@@ -1,0 +1,33 @@
+namespace Omnichannel.Sdk.Delivery;
+
+/// <summary>
+/// The transports and renderer an engine delivers with. <c>AddOmnichannel</c> builds it from the builder's
+/// <c>AddTransport</c> calls and the registered <see cref="IMessageRenderer"/>; without a container, build it by hand.
+/// </summary>
+public sealed class DeliverySetup
+{
+    private readonly List<(string Name, string Channel, int Preference, IChannelTransport Transport)> _transports = [];
+
+    /// <summary>Renders requests into messages; <see langword="null"/> sends nothing but records why.</summary>
+    public IMessageRenderer? Renderer { get; set; }
+
+    /// <summary>Adds a transport for its channel under a name; the lowest preference is tried first.</summary>
+    /// <param name="name">Unique among the channel's transports.</param>
+    /// <param name="transport">The transport.</param>
+    /// <param name="preference">Lower is tried first.</param>
+    public DeliverySetup AddTransport(string name, IChannelTransport transport, int preference = 0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(transport);
+        if (_transports.Exists(t => t.Name == name && t.Channel == transport.Channel))
+        {
+            throw new InvalidOperationException($"A transport named '{name}' is already registered for channel '{transport.Channel}'.");
+        }
+
+        _transports.Add((name, transport.Channel, preference, transport));
+        return this;
+    }
+
+    internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel) =>
+        [.. _transports.Where(t => t.Channel == channel).OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))];
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Omnichannel.Sdk.Delivery;
+
+/// <summary>What the engine writes into an outbox entry: the rendered message for each channel to try, in order.</summary>
+internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic, MessageClass Class, IReadOnlyList<OutboxCandidate> Candidates)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+    public static OutboxPayload Deserialize(byte[] payload) =>
+        JsonSerializer.Deserialize<OutboxPayload>(payload, Json) ?? throw new InvalidDataException("An outbox entry's payload is empty.");
+
+    public static OutboxCandidate Candidate(string channel, string address, OutboundMessage message) =>
+        new(channel, address, JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+
+    public static OutboundMessage Message(OutboxCandidate c) => (c.Channel switch
+    {
+        Channels.Email => c.Message.Deserialize<EmailMessage>(Json),
+        Channels.Sms => c.Message.Deserialize<SmsMessage>(Json),
+        Channels.Push => c.Message.Deserialize<PushMessage>(Json),
+        Channels.WhatsApp => c.Message.Deserialize<WhatsAppMessage>(Json),
+        Channels.Webhook => c.Message.Deserialize<WebhookMessage>(Json),
+        Channels.InApp => (OutboundMessage?)c.Message.Deserialize<InAppMessage>(Json),
+        _ => throw new InvalidDataException($"No message shape for channel '{c.Channel}'."),
+    }) ?? throw new InvalidDataException("An outbox candidate's message is empty.");
+}
+
+/// <summary>One channel to try: its address and the rendered message.</summary>
+internal sealed record OutboxCandidate(string Channel, string Address, JsonElement Message);

@@ -1,0 +1,380 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.RateLimiting;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Omnichannel.Sdk;
+
+// Delivery: requests pass the policies and are written to the outbox with the profile's commit; the dispatcher sends
+// them through each transport's resilience pipeline and records every outcome on the profile as an event.
+public sealed partial class OmnichannelEngine
+{
+    private const int MaxMessageKeysPerProfile = 500;
+
+    private readonly SemaphoreSlim _dispatchGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, ResiliencePipeline<DeliveryResult>> _pipelines = new(StringComparer.Ordinal);
+    private DeliverySetup _delivery = new();
+    private ITimer? _dispatchTimer;
+    private DateTimeOffset _dispatchDueAt = DateTimeOffset.MaxValue;
+
+    /// <summary>
+    /// Sends a message to the person holding <paramref name="recipient"/> through the delivery pipeline: idempotency,
+    /// address and consent, suppression, frequency caps and quiet hours are applied now; the message is rendered for each
+    /// channel it may go to and written to the outbox with the profile's commit; the dispatcher sends it when due.
+    /// </summary>
+    /// <param name="recipient">Any identifier of the person.</param>
+    /// <param name="request">The message.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    public async ValueTask<SendResult> SendAsync(Identifier recipient, MessageRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Key);
+        if (request.Channels.Count == 0)
+        {
+            throw new ArgumentException("A message request needs at least one channel.", nameof(request));
+        }
+
+        if (Normalize(recipient) is not { } id || (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id) is not { } profileId)
+        {
+            return new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "no profile holds the identifier");
+        }
+
+        return await SendToProfileAsync(profileId, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs every outbox entry due now through the transports and waits until each is sent, rescheduled or failed.
+    /// The engine's own timer calls it; tests on a fake clock may call it after moving the clock.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <returns>How many entries were handled.</returns>
+    public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
+    {
+        await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_scheduleLock)
+            {
+                _dispatchDueAt = DateTimeOffset.MaxValue;
+            }
+
+            var handled = 0;
+            while (await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false) is { Count: > 0 } batch)
+            {
+                await Task.WhenAll(batch.Select(e => DispatchAsync(e, cancellationToken))).ConfigureAwait(false);
+                handled += batch.Count;
+            }
+
+            if (await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) is { } next)
+            {
+                ScheduleDispatch(next);
+            }
+
+            return handled;
+        }
+        finally
+        {
+            _dispatchGate.Release();
+        }
+    }
+
+    internal void StartDelivery(DeliverySetup? delivery)
+    {
+        _delivery = delivery ?? new DeliverySetup();
+        _dispatchTimer = _time.CreateTimer(_ => _ = RunDispatchInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _ = RunDispatchInBackgroundAsync(); // messages left in the outbox by an earlier process
+    }
+
+    internal async Task<SendResult> SendToProfileAsync(string profileId, MessageRequest request, CancellationToken cancellationToken)
+    {
+        var suppressed = new ConcurrentDictionary<Identifier, bool>();
+        var effect = await EnqueueProfileWork(profileId, async (p, now) =>
+        {
+            if (p.MessageKeys.Contains(request.Key))
+            {
+                return new ProfileWorkEffect { Result = new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted") };
+            }
+
+            foreach (var c in request.Channels)
+            {
+                if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
+                {
+                    suppressed[aid] = await _store.IsSuppressedAsync(SuppressionHash(aid), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i));
+            var candidates = new List<OutboxCandidate>();
+            var passedOver = new List<string>(decision.PassedOver);
+            foreach (var c in decision.Candidates)
+            {
+                var message = _delivery.Renderer is { } renderer
+                    ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
+                    : null;
+                if (message is null)
+                {
+                    passedOver.Add($"{c.Channel}: the template has nothing for this channel");
+                    continue;
+                }
+
+                candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, message with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
+            }
+
+            RememberKey(p, request.Key);
+            if (candidates.Count == 0)
+            {
+                var reason = decision.SkipReason ?? string.Join("; ", passedOver);
+                ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
+                _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", "none"), new KeyValuePair<string, object?>("outcome", "skipped"));
+                return new ProfileWorkEffect { Result = new SendResult(request.Key, SendStatus.Skipped, null, null, reason) };
+            }
+
+            if (request.Class == MessageClass.Marketing)
+            {
+                p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt));
+                var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
+                p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
+            }
+
+            var entry = new OutboxEntry
+            {
+                MessageKey = request.Key,
+                ProfileId = p.Id,
+                DueAt = decision.DueAt,
+                Payload = new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates).Serialize(),
+            };
+            var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
+            ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
+            return new ProfileWorkEffect
+            {
+                Outbox = [entry],
+                Result = new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)),
+            };
+        }, cancellationToken).ConfigureAwait(false);
+
+        return effect switch
+        {
+            { Result: SendResult r } => r,
+            { IsGone: true } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
+            _ => throw new InvalidOperationException($"The message '{request.Key}' could not be committed; the store kept failing. It is safe to send the same request again."),
+        };
+    }
+
+    private static void RememberKey(CustomerProfile p, string key)
+    {
+        p.MessageKeys.Add(key);
+        if (p.MessageKeys.Count > MaxMessageKeysPerProfile)
+        {
+            p.MessageKeys.RemoveRange(0, p.MessageKeys.Count - MaxMessageKeysPerProfile);
+        }
+    }
+
+    private async Task DispatchAsync(OutboxEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var payload = OutboxPayload.Deserialize(entry.Payload);
+            var failures = new List<string>();
+            var transient = false;
+            foreach (var candidate in payload.Candidates)
+            {
+                if (DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address) is { } id
+                    && await _store.IsSuppressedAsync(SuppressionHash(id), cancellationToken).ConfigureAwait(false))
+                {
+                    failures.Add($"{candidate.Channel}: the address was suppressed before sending");
+                    continue;
+                }
+
+                var transports = _delivery.For(candidate.Channel);
+                if (transports.Count == 0)
+                {
+                    failures.Add($"{candidate.Channel}: no transport is registered");
+                    continue;
+                }
+
+                var message = OutboxPayload.Message(candidate);
+                foreach (var (name, transport) in transports)
+                {
+                    var result = await SendThroughAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
+                    if (result.IsAccepted)
+                    {
+                        await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, candidate.Channel, new Dictionary<string, object?>
+                        {
+                            ["transport"] = name,
+                            ["provider_message_id"] = result.ProviderMessageId,
+                            ["attempt"] = entry.Attempt,
+                        }, cancellationToken).ConfigureAwait(false);
+                        await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false);
+                        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", candidate.Channel), new KeyValuePair<string, object?>("outcome", "sent"));
+                        return;
+                    }
+
+                    failures.Add($"{candidate.Channel}/{name}: {result.Reason}");
+                    transient |= result.Status == DeliveryStatus.TransientFailure;
+                }
+
+                if (transient)
+                {
+                    break; // a transient failure waits and retries this channel rather than falling back
+                }
+            }
+
+            if (transient && entry.Attempt < _options.Delivery.MaxAttempts)
+            {
+                var delay = _options.Delivery.RetryDelay * Math.Pow(2, entry.Attempt - 1) * (0.8 + (Random.Shared.NextDouble() * 0.4));
+                await _store.RescheduleOutboxAsync(entry.MessageKey, entry.Attempt, _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+                LogRetryLater(_logger, entry.MessageKey, entry.Attempt, delay);
+                return;
+            }
+
+            var reason = string.Join("; ", failures);
+            await RecordOutcomeAsync(entry.ProfileId, payload.Key, "failed", EventTypes.MessageFailed, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
+                new Dictionary<string, object?> { ["reason"] = reason, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
+            await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false);
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("outcome", "failed"));
+            LogMessageFailed(_logger, entry.MessageKey, reason);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The lease runs out and the entry is claimed again: nothing is lost.
+            LogDispatchFailed(_logger, ex, entry.MessageKey);
+        }
+    }
+
+    private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
+    {
+        var pipeline = _pipelines.GetOrAdd(transport.Channel + "/" + name, _ => BuildPipeline());
+        try
+        {
+            return await pipeline.ExecuteAsync(static async (state, ct) => await state.transport.SendAsync(state.message, ct).ConfigureAwait(false), (transport, message), cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException)
+        {
+            return DeliveryResult.TransientFailure("the transport's circuit is open after repeated failures");
+        }
+        catch (TimeoutRejectedException)
+        {
+            return DeliveryResult.TransientFailure($"no answer within {_options.Delivery.SendTimeout}");
+        }
+        catch (RateLimiterRejectedException)
+        {
+            return DeliveryResult.TransientFailure("the transport's rate limit was reached");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return DeliveryResult.TransientFailure($"{ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private ResiliencePipeline<DeliveryResult> BuildPipeline()
+    {
+        var d = _options.Delivery;
+        var transient = new PredicateBuilder<DeliveryResult>()
+            .HandleResult(r => r.Status == DeliveryStatus.TransientFailure)
+            .Handle<TimeoutRejectedException>()
+            .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException);
+        var builder = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = _time };
+        if (d.QuickRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<DeliveryResult>
+            {
+                ShouldHandle = transient,
+                MaxRetryAttempts = d.QuickRetries,
+                Delay = d.QuickRetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            });
+        }
+
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>
+        {
+            ShouldHandle = transient,
+            FailureRatio = d.CircuitBreakerFailureRatio,
+            SamplingDuration = d.CircuitBreakerWindow,
+            MinimumThroughput = d.CircuitBreakerMinimumThroughput,
+            BreakDuration = d.CircuitBreakerBreakDuration,
+        });
+        if (d.SendsPerSecondPerTransport is { } perSecond)
+        {
+            builder.AddRateLimiter(new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perSecond,
+                TokensPerPeriod = perSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = perSecond * 10,
+                AutoReplenishment = true,
+            }));
+        }
+
+        builder.AddTimeout(d.SendTimeout);
+        return builder.Build();
+    }
+
+    private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken)
+    {
+        properties["message_id"] = key;
+        properties["channel"] = channel;
+        var e = new CustomerEvent
+        {
+            Id = key + ":" + outcome,
+            Type = type,
+            Timestamp = _time.GetUtcNow(),
+            Identifiers = [],
+            Channel = channel,
+            Properties = JsonData.From(properties),
+        };
+        await EnqueueProfileWork(profileId, (p, now) =>
+        {
+            ProfileCore.Apply(p, e, _options.TimelineLength);
+            var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything: false, _options.TimelineLength);
+            return ValueTask.FromResult(new ProfileWorkEffect { Changes = changes, EventId = e.Id });
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void ScheduleDispatch(DateTimeOffset at)
+    {
+        lock (_scheduleLock)
+        {
+            if (at >= _dispatchDueAt || _disposed != 0 || _dispatchTimer is null)
+            {
+                return;
+            }
+
+            _dispatchDueAt = at;
+            var delay = at - _time.GetUtcNow();
+            delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay > MaxTimerDelay ? MaxTimerDelay : delay;
+            _dispatchTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task RunDispatchInBackgroundAsync()
+    {
+        try
+        {
+            if (_disposed == 0)
+            {
+                await RunDispatchAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogDispatchFailed(_logger, ex, "(run)");
+        }
+    }
+
+    [LoggerMessage(30, LogLevel.Information, "Message {MessageKey} failed: {Reason}")]
+    private static partial void LogMessageFailed(ILogger logger, string messageKey, string reason);
+
+    [LoggerMessage(31, LogLevel.Debug, "Message {MessageKey} failed transiently on attempt {Attempt}; trying again in {Delay}")]
+    private static partial void LogRetryLater(ILogger logger, string messageKey, int attempt, TimeSpan delay);
+
+    [LoggerMessage(32, LogLevel.Error, "Dispatching message {MessageKey} failed; it will be claimed again when its lease ends")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception exception, string messageKey);
+}
