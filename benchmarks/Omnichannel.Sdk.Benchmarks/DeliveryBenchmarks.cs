@@ -1,0 +1,104 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Benchmarks;
+
+/// <summary>
+/// Dispatch overhead per message: the whole pipeline (idempotency, address and consent, suppression, caps, quiet hours,
+/// rendering, outbox commit, claim, resilience pipeline, outcome event) against calling the transport directly.
+/// One operation is one message.
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 10, invocationCount: 1)]
+[MemoryDiagnoser]
+public class DeliveryBenchmarks
+{
+    private const int Messages = 2_000;
+    private const int Customers = 500;
+
+    private readonly CountingTransport _transport = new();
+    private OmnichannelEngine _engine = null!;
+    private EmailMessage[] _direct = [];
+    private int _round;
+
+    [GlobalSetup]
+    public void SetUp()
+    {
+        var options = new OmnichannelOptions();
+        options.Delivery.TransactionalQuietHours = QuietHoursAction.Ignore;
+        _engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore(), delivery: new DeliverySetup { Renderer = new SubjectRenderer() }.AddTransport("count", _transport));
+        var start = TimeProvider.System.GetUtcNow().AddDays(-1);
+        _engine.TrackBatchAsync(Enumerable.Range(0, Customers).Select(i => new CustomerEvent
+        {
+            Id = $"signup-{i}",
+            Type = "user.signed_up",
+            Timestamp = start,
+            Identifiers = [Identifier.CustomerId($"c{i}"), Identifier.Email($"c{i}@example.com")],
+        })).GetAwaiter().GetResult();
+        _direct = [.. Enumerable.Range(0, Messages).Select(i => new EmailMessage
+        {
+            MessageId = $"direct-{i}",
+            From = "shop@example.com",
+            To = $"c{i % Customers}@example.com",
+            Subject = "Your order",
+            TextBody = "Thank you",
+        })];
+    }
+
+    [GlobalCleanup]
+    public void CleanUp() => _engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Messages)]
+    public async Task<int> Transport_Directly()
+    {
+        foreach (var m in _direct)
+        {
+            await _transport.SendAsync(m);
+        }
+
+        return _transport.Count;
+    }
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public async Task<int> Sdk_SendAndDispatch()
+    {
+        _round++;
+        var pending = new List<Task<SendResult>>(Messages);
+        for (var i = 0; i < Messages; i++)
+        {
+            pending.Add(_engine.SendAsync(Identifier.CustomerId($"c{i % Customers}"), new MessageRequest
+            {
+                Key = $"order-{_round}-{i}",
+                Channels = [Channels.Email],
+                TemplateId = "receipt",
+                Class = MessageClass.Transactional,
+            }).AsTask());
+        }
+
+        await Task.WhenAll(pending);
+        await _engine.RunDispatchAsync();
+        return _transport.Count;
+    }
+
+    private sealed class CountingTransport : IChannelTransport
+    {
+        private int _count;
+
+        public int Count => _count;
+
+        public string Channel => Channels.Email;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _count);
+            return ValueTask.FromResult(DeliveryResult.Accepted(message.MessageId));
+        }
+    }
+
+    private sealed class SubjectRenderer : IMessageRenderer
+    {
+        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<OutboundMessage?>(new EmailMessage { MessageId = request.Key, From = "shop@example.com", To = address, Subject = "Your order", TextBody = "Thank you" });
+    }
+}
