@@ -3,7 +3,8 @@
 # Idempotent; does nothing when they are present.
 set -euo pipefail
 need=()
-python3 -c "import aiosmtpd" >/dev/null 2>&1 || need+=(python3-aiosmtpd)
+# Debian's package installs into the system Python; a python3 earlier on PATH (pyenv) may not see it.
+{ /usr/bin/python3 -c "import aiosmtpd" || python3 -c "import aiosmtpd"; } >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -63,6 +63,12 @@ public sealed record SmsMessage : OutboundMessage
 
     /// <summary>Message text.</summary>
     public required string Body { get; init; }
+
+    /// <summary>The alphabet <see cref="Body"/> is sent in: GSM-7, or UCS-2 as soon as one character is not GSM-7.</summary>
+    public SmsAlphabet Encoding => SmsEncoding.Analyze(Body).Alphabet;
+
+    /// <summary>How many SMS segments <see cref="Body"/> is sent (and billed) as; see <see cref="SmsEncoding"/>.</summary>
+    public int SegmentCount => SmsEncoding.Analyze(Body).SegmentCount;
 }
 
 /// <summary>A mobile push notification.</summary>

@@ -133,6 +133,30 @@ public sealed class OmnichannelBuilder
         return this;
     }
 
+    /// <summary>
+    /// Renders messages with Liquid templates from <paramref name="source"/>. The templates are loaded and validated when
+    /// the engine starts: any error (with template, part, line and column) stops the start.
+    /// </summary>
+    /// <param name="source">Where the templates are (an in-memory or file-system source, or the host's own).</param>
+    /// <param name="configure">Renderer options (default time zone and locale, loop limit).</param>
+    public OmnichannelBuilder UseTemplates(Omnichannel.Sdk.Templates.ITemplateSource source, Action<Omnichannel.Sdk.Templates.TemplateRendererOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Services.AddSingleton<Omnichannel.Sdk.Delivery.IMessageRenderer>(sp =>
+        {
+            var options = new Omnichannel.Sdk.Templates.TemplateRendererOptions();
+            configure?.Invoke(options);
+            var loaded = Omnichannel.Sdk.Templates.TemplateRenderer.LoadAsync(source, options).AsTask().GetAwaiter().GetResult();
+            if (!loaded.Succeeded)
+            {
+                throw new Omnichannel.Sdk.Templates.TemplateRenderException(loaded.Errors);
+            }
+
+            return new Omnichannel.Sdk.Templates.TemplateMessageRenderer(loaded.Renderer, sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value.Delivery.EmailFrom);
+        });
+        return this;
+    }
+
     /// <summary>Uses the in-memory store (the default): for tests and samples; nothing survives the process.</summary>
     public OmnichannelBuilder UseInMemoryStore() => UseStore(_ => new InMemoryOmnichannelStore());
 

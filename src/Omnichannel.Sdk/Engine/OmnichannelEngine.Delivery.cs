@@ -115,9 +115,19 @@ public sealed partial class OmnichannelEngine
             var passedOver = new List<string>(decision.PassedOver);
             foreach (var c in decision.Candidates)
             {
-                var message = _delivery.Renderer is { } renderer
-                    ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
-                    : null;
+                OutboundMessage? message;
+                try
+                {
+                    message = _delivery.Renderer is { } renderer
+                        ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
+                        : null;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    passedOver.Add($"{c.Channel}: rendering failed: {ex.Message}");
+                    continue;
+                }
+
                 if (message is null)
                 {
                     passedOver.Add($"{c.Channel}: the template has nothing for this channel");

@@ -1,0 +1,92 @@
+namespace Omnichannel.Sdk.Delivery.Http;
+
+/// <summary>Options of a <see cref="WebhookTransport"/>. Validated at start-up.</summary>
+public sealed class WebhookTransportOptions
+{
+    /// <summary>
+    /// Where a <see cref="Omnichannel.Sdk.Delivery.WebhookMessage"/> without its own <c>Url</c> is posted. Absolute
+    /// <c>http</c> or <c>https</c>. Default: <see langword="null"/> (every message must carry its URL).
+    /// </summary>
+    public Uri? DefaultUrl { get; set; }
+
+    /// <summary>The shared secret the body is signed with (as UTF-8). Required; give each receiver its own.</summary>
+    public string Secret { get; set; } = "";
+
+    /// <summary>
+    /// How long to wait for the receiver's answer, measured on the <see cref="TimeProvider"/>; past it the send is a
+    /// transient failure. Default: 30 seconds. <see cref="Timeout.InfiniteTimeSpan"/> disables it.
+    /// </summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Extra headers sent with every request (for example an <c>Authorization</c> the receiver expects). Default: none.</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every problem with these options; empty when they are usable.</summary>
+    internal List<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Secret))
+        {
+            problems.Add("Secret must not be empty: the receiver verifies the signature with it.");
+        }
+
+        if (DefaultUrl is not null && !OptionChecks.IsHttpUrl(DefaultUrl))
+        {
+            problems.Add($"DefaultUrl must be an absolute http or https URL (got '{DefaultUrl}').");
+        }
+
+        OptionChecks.CheckTimeout(Timeout, problems);
+        OptionChecks.CheckHeaders(Headers, problems);
+        return problems;
+    }
+}
+
+/// <summary>Checks shared by both options classes.</summary>
+internal static class OptionChecks
+{
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Content-Length", "Host", "Transfer-Encoding",
+        WebhookHeaders.Event, WebhookHeaders.Timestamp, WebhookHeaders.Signature,
+    };
+
+    public static bool IsHttpUrl(Uri url) => url.IsAbsoluteUri && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);
+
+    public static void CheckTimeout(TimeSpan timeout, List<string> problems)
+    {
+        if (timeout <= TimeSpan.Zero && timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            problems.Add($"Timeout must be positive or Timeout.InfiniteTimeSpan (got {timeout}).");
+        }
+    }
+
+    public static void CheckHeaders(IDictionary<string, string> headers, List<string> problems)
+    {
+        foreach (var (name, value) in headers)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.Any(c => c <= ' ' || c >= 127 || c == ':'))
+            {
+                problems.Add($"Header name '{name}' is not a valid HTTP header name.");
+            }
+            else if (ReservedHeaders.Contains(name))
+            {
+                problems.Add($"Header '{name}' is set by the transport and cannot be configured.");
+            }
+
+            if (value is null || value.Contains('\r') || value.Contains('\n'))
+            {
+                problems.Add($"Header '{name}' must have a value without line breaks.");
+            }
+        }
+    }
+
+    /// <summary>Puts a configured header on the request, or on its content when it is a content header (Content-Type).</summary>
+    public static void Apply(HttpRequestMessage request, string name, string value)
+    {
+        if (!request.Headers.TryAddWithoutValidation(name, value) && request.Content is not null)
+        {
+            request.Content.Headers.Remove(name);
+            request.Content.Headers.TryAddWithoutValidation(name, value);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Delivery.Smtp;
+
+/// <summary>
+/// Sends <see cref="EmailMessage"/>s over SMTP with MailKit: one connection per message, <c>multipart/alternative</c>
+/// when both bodies are set, and a <c>Message-ID</c> derived from <see cref="OutboundMessage.MessageId"/> so a resend
+/// carries the same id as the first attempt.
+/// </summary>
+/// <remarks>
+/// Failures are values: a connection that cannot be made, a time-out, a broken connection, a failed login or a 4xx
+/// reply are <see cref="DeliveryStatus.TransientFailure"/>; a 5xx reply (recipient, sender or message rejected) or an
+/// address that cannot be parsed is <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason. Cancelling
+/// the token throws <see cref="OperationCanceledException"/>.
+/// </remarks>
+public sealed class SmtpTransport : IChannelTransport
+{
+    private readonly SmtpTransportOptions _options;
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Creates the transport.</summary>
+    /// <param name="options">Server and sender settings; validated here. The transport keeps its own copy.</param>
+    /// <param name="timeProvider">The clock for the <c>Date</c> header; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public SmtpTransport(SmtpTransportOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid SMTP transport options: " + string.Join(" ", problems), nameof(options));
+        }
+
+        _options = new SmtpTransportOptions
+        {
+            Host = options.Host,
+            Port = options.Port,
+            SecureSocketOptions = options.SecureSocketOptions,
+            UserName = options.UserName,
+            Password = options.Password,
+            DefaultFrom = options.DefaultFrom,
+            MessageIdDomain = options.MessageIdDomain,
+            Timeout = options.Timeout,
+        };
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    public string Channel => Channels.Email;
+
+    /// <summary>Sends an email; accepted under its <c>Message-ID</c> (without angle brackets).</summary>
+    /// <param name="message">An <see cref="EmailMessage"/>; any other shape is a permanent failure.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message is not EmailMessage email)
+        {
+            return DeliveryResult.PermanentFailure($"The SMTP transport sends email only, not {message.GetType().Name}.");
+        }
+
+        MimeMessage mime;
+        try
+        {
+            mime = ToMimeMessage(email);
+        }
+        catch (ParseException e)
+        {
+            return DeliveryResult.PermanentFailure("Invalid address: " + e.Message);
+        }
+
+        using (mime)
+        using (var client = new SmtpClient { Timeout = (int)_options.Timeout.TotalMilliseconds })
+        {
+            try
+            {
+                await client.ConnectAsync(_options.Host, _options.Port, _options.SecureSocketOptions, cancellationToken).ConfigureAwait(false);
+                if (!string.IsNullOrEmpty(_options.UserName))
+                {
+                    await client.AuthenticateAsync(_options.UserName, _options.Password ?? "", cancellationToken).ConfigureAwait(false);
+                }
+
+                await client.SendAsync(mime, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && Classify(e) is { } failure)
+            {
+                return failure;
+            }
+
+            try
+            {
+                await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && Classify(e) is not null)
+            {
+                // The message was accepted; a failed QUIT changes nothing.
+            }
+        }
+
+        return DeliveryResult.Accepted(mime.MessageId);
+    }
+
+    /// <summary>Maps an SMTP reply code to a failure: 5xx is permanent, anything else transient.</summary>
+    internal static DeliveryResult FromStatusCode(int statusCode, string reason)
+    {
+        var text = $"SMTP {statusCode}: {reason}";
+        return statusCode is >= 500 and < 600 ? DeliveryResult.PermanentFailure(text) : DeliveryResult.TransientFailure(text);
+    }
+
+    /// <summary>Maps an exception from MailKit or the network to a failure; <see langword="null"/> when it is a bug to let through.</summary>
+    internal static DeliveryResult? Classify(Exception exception) => exception switch
+    {
+        SmtpCommandException command => FromStatusCode((int)command.StatusCode, command.Message),
+        SocketException socket => DeliveryResult.TransientFailure($"Could not reach the SMTP server ({socket.SocketErrorCode}): {socket.Message}"),
+        AuthenticationException auth => DeliveryResult.TransientFailure("SMTP authentication failed (check UserName and Password): " + auth.Message),
+        SslHandshakeException tls => DeliveryResult.TransientFailure("TLS handshake with the SMTP server failed: " + tls.Message),
+        SmtpProtocolException protocol => DeliveryResult.TransientFailure("SMTP protocol error: " + protocol.Message),
+        ServiceNotConnectedException notConnected => DeliveryResult.TransientFailure("SMTP connection lost: " + notConnected.Message),
+        TimeoutException timeout => DeliveryResult.TransientFailure("SMTP time-out: " + timeout.Message),
+        OperationCanceledException => DeliveryResult.TransientFailure("SMTP time-out."),
+        IOException io => DeliveryResult.TransientFailure("SMTP connection error: " + io.Message),
+        _ => null,
+    };
+
+    private MimeMessage ToMimeMessage(EmailMessage email)
+    {
+        var fromText = string.IsNullOrWhiteSpace(email.From) ? _options.DefaultFrom : email.From;
+        if (fromText is null)
+        {
+            throw new ParseException("The message has no From and SmtpTransportOptions.DefaultFrom is not set.", 0, 0);
+        }
+
+        var from = MailboxAddress.Parse(fromText);
+        var mime = new MimeMessage();
+        try
+        {
+            mime.From.Add(from);
+            mime.To.Add(MailboxAddress.Parse(email.To));
+            if (email.ReplyTo is not null)
+            {
+                mime.ReplyTo.Add(MailboxAddress.Parse(email.ReplyTo));
+            }
+
+            mime.Subject = email.Subject;
+            mime.Date = _timeProvider.GetUtcNow();
+            var domain = _options.MessageIdDomain ?? (from.Domain.Length > 0 ? from.Domain : "localhost");
+            mime.MessageId = MessageIdLocalPart(email.MessageId) + "@" + domain;
+            foreach (var (name, value) in email.Headers)
+            {
+                mime.Headers.Replace(name, value);
+            }
+
+            mime.Body = new BodyBuilder { TextBody = email.TextBody, HtmlBody = email.HtmlBody }.ToMessageBody();
+            return mime;
+        }
+        catch
+        {
+            mime.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The message id as a Message-ID local part: kept when it is a dot-atom (so resends are recognisable by eye),
+    /// otherwise made safe and suffixed with a hash of the original so two ids never collide.
+    /// </summary>
+    internal static string MessageIdLocalPart(string messageId)
+    {
+        static bool Allowed(char c) => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-/=?^_`{|}~".Contains(c);
+        var dotAtom = messageId.Length > 0 && messageId[0] != '.' && messageId[^1] != '.'
+            && !messageId.Contains("..", StringComparison.Ordinal) && messageId.All(c => c == '.' || Allowed(c));
+        if (dotAtom)
+        {
+            return messageId;
+        }
+
+        var safe = new string([.. messageId.Select(c => Allowed(c) ? c : '_')]);
+        return safe + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(messageId)))[..12];
+    }
+}

@@ -1,0 +1,172 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json;
+using DotLiquid;
+
+namespace Omnichannel.Sdk.Templates;
+
+/// <summary>
+/// Turns the render context into the plain values the Liquid engine sees: <see cref="Hash"/>, lists, strings,
+/// decimals, booleans and times. Nothing else is handed over, so templates cannot reflect on CLR types.
+/// </summary>
+internal static class LiquidData
+{
+    private static readonly HashSet<string> ProfileMembers =
+    [
+        "id", "first_name", "last_name", "name", "email", "phone", "traits", "locale", "time_zone", "lifecycle_stage", "segments",
+        "statistics", "cart", "cart_total", "cart_quantity", "wishlist", "created_at",
+    ];
+
+    private static readonly HashSet<string> EventMembers = ["id", "type", "channel", "timestamp", "properties", "context"];
+
+    private static readonly HashSet<string> DeviceMembers = ["type", "os"];
+
+    /// <summary>The data roots and, where the shape is fixed, their members (<see langword="null"/> for open ones).</summary>
+    public static IReadOnlyDictionary<string, HashSet<string>?> Roots { get; } = new Dictionary<string, HashSet<string>?>(StringComparer.Ordinal)
+    {
+        ["profile"] = ProfileMembers,
+        ["event"] = EventMembers,
+        ["journey"] = null,
+        ["now"] = null,
+        ["device"] = DeviceMembers,
+    };
+
+    public static Hash Build(RenderContext context, DateTimeOffset localNow, string? deviceType, string? os) => new()
+    {
+        ["profile"] = context.Profile is { } p ? Profile(p) : new Hash(),
+        ["event"] = context.Event is { } e ? Event(e) : new Hash(),
+        ["journey"] = Dictionary(context.Journey),
+        ["now"] = localNow,
+        ["device"] = new Hash { ["type"] = deviceType, ["os"] = os },
+    };
+
+    private static Hash Profile(CustomerProfile p)
+    {
+        var traits = Json(JsonSerializer.SerializeToElement(p.Traits)) as Hash ?? [];
+        var first = Trait(traits, "first_name", "firstName");
+        var last = Trait(traits, "last_name", "lastName");
+        var s = p.Statistics;
+        var cart = p.Cart;
+        return new Hash
+        {
+            ["id"] = p.Id,
+            ["first_name"] = first,
+            ["last_name"] = last,
+            ["name"] = Trait(traits, "name") ?? (string.Join(' ', new[] { first, last }.Where(x => x is not null)) is { Length: > 0 } n ? n : null),
+            ["email"] = p.IdentifierValues(IdentifierTypes.Email).FirstOrDefault() ?? Trait(traits, "email"),
+            ["phone"] = p.IdentifierValues(IdentifierTypes.Phone).FirstOrDefault() ?? Trait(traits, "phone"),
+            ["traits"] = traits,
+            ["locale"] = p.Locale,
+            ["time_zone"] = p.TimeZone,
+            ["lifecycle_stage"] = p.LifecycleStage switch
+            {
+                LifecycleStage.Visitor => "visitor",
+                LifecycleStage.Lead => "lead",
+                LifecycleStage.Customer => "customer",
+                _ => "repeat_customer",
+            },
+            ["segments"] = p.Segments.Select(m => (object?)m.SegmentId).ToList(),
+            ["statistics"] = new Hash
+            {
+                ["order_count"] = s.OrderCount,
+                ["total_spent"] = s.TotalSpent,
+                ["average_order_value"] = s.AverageOrderValue,
+                ["currency"] = s.Currency,
+                ["loyalty_points"] = s.LoyaltyPoints,
+                ["first_seen"] = s.FirstSeen,
+                ["last_seen"] = s.LastSeen,
+                ["first_order_at"] = s.FirstOrderAt,
+                ["last_order_at"] = s.LastOrderAt,
+                ["return_count"] = s.ReturnCount,
+                ["event_count"] = s.EventCount,
+            },
+            ["cart"] = cart.Select(l => (object?)new Hash
+            {
+                ["product_id"] = l.ProductId,
+                ["name"] = l.Name,
+                ["quantity"] = l.Quantity,
+                ["unit_price"] = l.UnitPrice,
+                ["currency"] = l.Currency,
+                ["line_total"] = l.UnitPrice * l.Quantity,
+            }).ToList(),
+            ["cart_total"] = cart.Sum(l => (l.UnitPrice ?? 0) * l.Quantity),
+            ["cart_quantity"] = cart.Sum(l => l.Quantity),
+            ["wishlist"] = p.Wishlist.Select(w => (object?)new Hash { ["product_id"] = w.ProductId, ["name"] = w.Name, ["added_at"] = w.AddedAt }).ToList(),
+            ["created_at"] = p.CreatedAt,
+        };
+    }
+
+    private static string? Trait(Hash traits, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (traits.TryGetValue(name, out var v) && v is string s)
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
+    private static Hash Event(CustomerEvent e) => new()
+    {
+        ["id"] = e.Id,
+        ["type"] = e.Type,
+        ["channel"] = e.Channel,
+        ["timestamp"] = e.Timestamp,
+        ["properties"] = Json(e.Properties) as Hash ?? [],
+        ["context"] = e.Context is { } c
+            ? new Hash
+            {
+                ["device_type"] = c.DeviceType,
+                ["os"] = c.Os,
+                ["locale"] = c.Locale,
+                ["time_zone"] = c.TimeZone,
+                ["country"] = c.Country,
+                ["city"] = c.City,
+                ["campaign"] = c.Campaign,
+                ["utm_source"] = c.UtmSource,
+                ["utm_medium"] = c.UtmMedium,
+            }
+            : new Hash(),
+    };
+
+    private static Hash Dictionary(IEnumerable<KeyValuePair<string, object?>> values)
+    {
+        var hash = new Hash();
+        foreach (var (key, value) in values)
+        {
+            hash[key] = Value(value);
+        }
+
+        return hash;
+    }
+
+    // Host values: primitives pass, containers are converted, anything else goes through JSON (public data only).
+    internal static object? Value(object? value) => value switch
+    {
+        null => null,
+        string or bool or decimal or DateTimeOffset => value,
+        DateTime d => new DateTimeOffset(d.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(d, DateTimeKind.Utc) : d),
+        int or long or short or byte or uint or ulong or ushort or sbyte => Convert.ToDecimal(value, CultureInfo.InvariantCulture),
+        double or float => Convert.ToDouble(value, CultureInfo.InvariantCulture),
+        Enum => value.ToString(),
+        JsonElement j => Json(j),
+        IEnumerable<KeyValuePair<string, object?>> d => Dictionary(d),
+        IDictionary d => Dictionary(d.Keys.Cast<object>().Select(k => new KeyValuePair<string, object?>(Convert.ToString(k, CultureInfo.InvariantCulture) ?? string.Empty, d[k]))),
+        IEnumerable list => list.Cast<object?>().Select(Value).ToList(),
+        _ => Json(JsonSerializer.SerializeToElement(value, value.GetType())),
+    };
+
+    internal static object? Json(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => Dictionary(element.EnumerateObject().Select(p => new KeyValuePair<string, object?>(p.Name, Json(p.Value)))),
+        JsonValueKind.Array => element.EnumerateArray().Select(Json).ToList(),
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.Number => element.TryGetDecimal(out var d) ? d : element.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => null,
+    };
+}

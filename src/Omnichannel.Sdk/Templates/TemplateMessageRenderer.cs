@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Templates;
+
+/// <summary>
+/// The delivery pipeline's default renderer: renders a request's template for a channel (with the profile, the request's
+/// data as <c>journey</c>, and the customer's device, locale and time zone) and maps the parts onto the channel's message.
+/// A template with no variant for the channel returns <see langword="null"/> (the channel is passed over).
+/// </summary>
+/// <param name="renderer">Loaded, validated templates.</param>
+/// <param name="emailFrom">The sender of emails whose template has no <c>from</c> part.</param>
+public sealed class TemplateMessageRenderer(TemplateRenderer renderer, string? emailFrom = null) : IMessageRenderer
+{
+    /// <inheritdoc />
+    /// <exception cref="TemplateRenderException">The template failed to render (every error listed).</exception>
+    public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(profile);
+        var context = new RenderContext
+        {
+            Profile = profile,
+            Journey = ToDictionary(request.Data),
+            Now = now,
+            DeviceType = profile.Statistics.Devices.MaxBy(d => d.LastSeen)?.DeviceType,
+            Locale = profile.Locale,
+            TimeZone = profile.TimeZone,
+        };
+        var result = renderer.Render(request.TemplateId, channel, context, cancellationToken);
+        if (!result.Succeeded)
+        {
+            return result.Errors.All(e => e.Kind == TemplateErrorKind.NotFound) && renderer.TemplateIds.Contains(request.TemplateId)
+                ? ValueTask.FromResult<OutboundMessage?>(null)
+                : throw new TemplateRenderException(result.Errors);
+        }
+
+        var t = result.Value!;
+        OutboundMessage? message = channel switch
+        {
+            Channels.Email => new EmailMessage
+            {
+                MessageId = request.Key,
+                From = t.Part("from") ?? emailFrom ?? throw new InvalidOperationException($"Template '{t.TemplateId}' has no 'from' part and no default email sender is configured (Delivery.EmailFrom)."),
+                To = address,
+                Subject = t.Subject ?? string.Empty,
+                HtmlBody = t.Html,
+                TextBody = t.Text,
+            },
+            Channels.Sms => new SmsMessage { MessageId = request.Key, To = address, Body = t.Body ?? string.Empty },
+            Channels.Push => new PushMessage { MessageId = request.Key, DeviceTokens = [address], Title = t.Title ?? string.Empty, Body = t.Body ?? string.Empty, DeepLink = t.DeepLink },
+            Channels.WhatsApp => new WhatsAppMessage { MessageId = request.Key, To = address, TemplateName = t.TemplateName, TemplateParameters = t.Parameters, Text = t.Text },
+            Channels.InApp => new InAppMessage { MessageId = request.Key, To = address, Text = t.Text ?? string.Empty },
+            _ => null,
+        };
+        return ValueTask.FromResult(message);
+    }
+
+    private static Dictionary<string, object?> ToDictionary(JsonObject? data) =>
+        data is null ? [] : data.ToDictionary(kv => kv.Key, kv => (object?)kv.Value?.DeepClone());
+}

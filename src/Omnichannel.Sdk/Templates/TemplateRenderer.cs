@@ -1,0 +1,227 @@
+namespace Omnichannel.Sdk.Templates;
+
+/// <summary>
+/// Renders validated Liquid templates for one channel with a customer's profile, the triggering event and the
+/// journey context, choosing the variant that fits the customer's device, locale and time of day.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Engine.</b> Templates are Liquid, rendered with DotLiquid behind this small API (the engine is confined to an
+/// internal adapter, so it can be swapped for Fluid later without changing this surface). Templates see only plain
+/// data (see <see cref="RenderContext"/>), cannot include files, and each <c>for</c> loop is capped by
+/// <see cref="TemplateRendererOptions.MaxLoopIterations"/>. Dates use strftime formats
+/// (<c>{{ now | date: "%H:%M" }}</c>); numbers are printed with the invariant culture.
+/// </para>
+/// <para>
+/// <b>Escaping.</b> In an email's <c>html</c> part every output <c>{{ … }}</c> is HTML-escaped, unless its last
+/// filter is <c>raw</c> (trusted markup) or already <c>escape</c>/<c>escape_once</c>; outputs inside
+/// <c>{% capture %}</c> are escaped when the captured variable is printed. Other parts (subject, text, SMS, push…)
+/// are left as they are.
+/// </para>
+/// <para>
+/// <b>Variant selection.</b> Among the template's variants for the channel, a variant is eligible when each
+/// dimension it sets matches: its device type equals the customer's, its time of day equals the customer's
+/// (in the customer's time zone), and its locale is in the customer's locale chain. The locale chain is the
+/// requested locale and its parents (<c>es-MX</c> → <c>es</c>), then <see cref="TemplateRendererOptions.DefaultLocale"/>
+/// and its parents, then the variant without a locale. The most specific eligible variant wins, by this
+/// precedence: (1) the locale earliest in the chain (the right language matters most), then (2) a variant that sets
+/// the device type over one that does not, then (3) one that sets the time of day over one that does not.
+/// </para>
+/// <para>
+/// The device type comes from <see cref="RenderContext.DeviceType"/>, else the event context, else the profile's most
+/// recently seen device; the locale from <see cref="RenderContext.Locale"/>, else the event context, else the profile.
+/// </para>
+/// <para>A renderer is immutable and safe to use from many threads.</para>
+/// </remarks>
+public sealed class TemplateRenderer
+{
+    private readonly Dictionary<string, CompiledTemplate> _templates;
+    private readonly TemplateRendererOptions _options;
+
+    private TemplateRenderer(IEnumerable<CompiledTemplate> templates, TemplateRendererOptions options)
+    {
+        _templates = templates.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        _options = options;
+    }
+
+    /// <summary>The ids of the templates this renderer holds (those that loaded without error).</summary>
+    public IReadOnlyCollection<string> TemplateIds => _templates.Keys;
+
+    /// <summary>Reads, validates and parses every template of a source.</summary>
+    /// <param name="source">The source.</param>
+    /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels reading the source.</param>
+    /// <returns>A renderer of the templates that are valid, and every error of the others.</returns>
+    public static async ValueTask<TemplateLoadResult> LoadAsync(
+        ITemplateSource source, TemplateRendererOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (templates, errors) = await TemplateValidator.CompileAllAsync(source, cancellationToken).ConfigureAwait(false);
+        return new TemplateLoadResult(new TemplateRenderer(templates, Checked(options)), errors);
+    }
+
+    /// <summary>Validates and parses templates given in code.</summary>
+    /// <param name="templates">The templates.</param>
+    /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
+    /// <returns>A renderer of the templates that are valid, and every error of the others.</returns>
+    public static TemplateLoadResult Load(IEnumerable<TemplateDocument> templates, TemplateRendererOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(templates);
+        var compiled = new List<CompiledTemplate>();
+        var errors = new List<TemplateError>();
+        foreach (var document in templates)
+        {
+            var (template, templateErrors) = TemplateValidator.Compile(document);
+            errors.AddRange(templateErrors);
+            if (template is not null)
+            {
+                compiled.Add(template);
+            }
+        }
+
+        return new TemplateLoadResult(new TemplateRenderer(compiled, Checked(options)), errors);
+    }
+
+    /// <summary>Renders a template for a channel.</summary>
+    /// <param name="templateId">The template id.</param>
+    /// <param name="channel">The channel, for example <c>email</c>.</param>
+    /// <param name="context">The data and the facts that pick the variant.</param>
+    /// <param name="cancellationToken">Stops a long render.</param>
+    /// <returns>The rendered parts, or the errors: an unknown template, no variant for the channel, or a part that failed to render.</returns>
+    public TemplateRenderResult Render(string templateId, string channel, RenderContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(templateId);
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(context);
+        if (!_templates.TryGetValue(templateId, out var template))
+        {
+            return TemplateRenderResult.Failure(new TemplateError(templateId, null, null, 0, 0, TemplateErrorKind.NotFound, $"No template '{templateId}' is loaded."));
+        }
+
+        var localNow = TimeZoneInfo.ConvertTime(context.Now, ResolveTimeZone(context));
+        var timeOfDay = TimesOfDay.Of(localNow);
+        var seenDevice = context.Profile?.Statistics.Devices.MaxBy(d => d.LastSeen);
+        var device = DeviceTypes.Normalize(context.DeviceType ?? context.Event?.Context?.DeviceType ?? seenDevice?.DeviceType);
+        var os = context.Event?.Context?.Os ?? seenDevice?.Os;
+        var requestedLocale = context.Locale ?? context.Event?.Context?.Locale ?? context.Profile?.Locale;
+        var chain = LocaleChain(requestedLocale, _options.DefaultLocale);
+
+        var selected = Select(template, channel, device, timeOfDay, chain);
+        if (selected is null)
+        {
+            return TemplateRenderResult.Failure(new TemplateError(
+                templateId,
+                null,
+                null,
+                0,
+                0,
+                TemplateErrorKind.NotFound,
+                $"Template '{templateId}' has no variant for channel '{channel}' (device {device ?? "unknown"}, locale {requestedLocale ?? "none"}, {TimesOfDay.Name(timeOfDay)})."));
+        }
+
+        var data = LiquidData.Build(context, localNow, device, os);
+        var parts = new Dictionary<string, string>(StringComparer.Ordinal);
+        var errors = new List<TemplateError>();
+        foreach (var part in selected.Parts)
+        {
+            try
+            {
+                parts[part.Name] = LiquidEngine.Render(part, data, _options.MaxLoopIterations, cancellationToken);
+            }
+            catch (LiquidRenderException ex)
+            {
+                errors.Add(new TemplateError(templateId, selected.Variant.Name, part.Name, 0, 0, TemplateErrorKind.Render, ex.Message));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return TemplateRenderResult.Failure([.. errors]);
+        }
+
+        return TemplateRenderResult.Success(new RenderedTemplate
+        {
+            TemplateId = templateId,
+            Channel = channel,
+            Variant = selected.Variant.Name,
+            Locale = selected.Variant.Locale,
+            Parts = parts,
+        });
+    }
+
+    private TimeZoneInfo ResolveTimeZone(RenderContext context)
+    {
+        foreach (var id in new[] { context.TimeZone, context.Profile?.TimeZone })
+        {
+            if (id is not null && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone))
+            {
+                return zone;
+            }
+        }
+
+        return _options.DefaultTimeZone;
+    }
+
+    private static CompiledVariant? Select(CompiledTemplate template, string channel, string? device, TimeOfDay timeOfDay, IReadOnlyList<string?> chain) =>
+        template.Variants
+            .Where(v => v.Variant.Channel == channel
+                && (v.Variant.DeviceType is null || v.Variant.DeviceType == device)
+                && (v.Variant.TimeOfDay is null || v.Variant.TimeOfDay == timeOfDay))
+            .Select(v => (Variant: v, LocaleRank: LocaleRank(chain, v.Variant.Locale)))
+            .Where(x => x.LocaleRank >= 0)
+            .OrderBy(x => x.LocaleRank)
+            .ThenBy(x => x.Variant.Variant.DeviceType is null ? 1 : 0)
+            .ThenBy(x => x.Variant.Variant.TimeOfDay is null ? 1 : 0)
+            .Select(x => x.Variant)
+            .FirstOrDefault();
+
+    private static int LocaleRank(IReadOnlyList<string?> chain, string? locale)
+    {
+        for (var i = 0; i < chain.Count; i++)
+        {
+            if (string.Equals(chain[i], locale, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    // "es_MX" → ["es-MX", "es", <default locale and its parents>, null].
+    internal static IReadOnlyList<string?> LocaleChain(string? requested, string? defaultLocale)
+    {
+        var chain = new List<string?>();
+        foreach (var start in new[] { requested, defaultLocale })
+        {
+            var tag = start?.Trim().Replace('_', '-');
+            while (!string.IsNullOrEmpty(tag))
+            {
+                if (!chain.Exists(c => string.Equals(c, tag, StringComparison.OrdinalIgnoreCase)))
+                {
+                    chain.Add(tag);
+                }
+
+                var dash = tag.LastIndexOf('-');
+                tag = dash < 0 ? null : tag[..dash];
+            }
+        }
+
+        chain.Add(null);
+        return chain;
+    }
+
+    private static TemplateRendererOptions Checked(TemplateRendererOptions? options)
+    {
+        options ??= new TemplateRendererOptions();
+        ArgumentNullException.ThrowIfNull(options.DefaultTimeZone, nameof(options.DefaultTimeZone));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxLoopIterations, 1, nameof(options.MaxLoopIterations));
+
+        // A copy: options are mutable, a renderer is not.
+        return new TemplateRendererOptions
+        {
+            DefaultTimeZone = options.DefaultTimeZone,
+            DefaultLocale = options.DefaultLocale,
+            MaxLoopIterations = options.MaxLoopIterations,
+        };
+    }
+}

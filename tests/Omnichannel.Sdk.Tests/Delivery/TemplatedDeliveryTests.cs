@@ -1,0 +1,87 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Templates;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.Tests.Delivery;
+
+public sealed class TemplatedDeliveryTests
+{
+    private static readonly Identifier Ann = Identifier.CustomerId("ann");
+
+    private static ServiceProvider Build(RecordingTransport email, RecordingTransport sms, ITemplateSource templates)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(OmnichannelTestHost.DefaultStart));
+        services.AddOmnichannel(o => o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>")
+            .UseTemplates(templates)
+            .AddTransport("recording", Channels.Email, _ => email)
+            .AddTransport("recording", Channels.Sms, _ => sms);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public async Task AMessage_IsRenderedFromItsTemplate_WithTheProfileAndTheRequestData_PerChannel()
+    {
+        var email = new RecordingTransport(Channels.Email);
+        var sms = new RecordingTransport(Channels.Sms);
+        var templates = new InMemoryTemplateSource(new TemplateDocument("order-confirmation",
+        [
+            TemplateVariant.Email("Thanks {{ profile.first_name }}!", "<p>Order {{ journey.order_id }}: {{ profile.traits.note }}</p>", "Order {{ journey.order_id }}"),
+            TemplateVariant.Sms("Order {{ journey.order_id }} confirmed"),
+        ]));
+        await using var provider = Build(email, sms, templates);
+        var client = provider.GetRequiredService<IOmnichannelClient>();
+        var engine = provider.GetRequiredService<OmnichannelEngine>();
+        await client.TrackAsync(new CustomerEvent
+        {
+            Id = "e1",
+            Type = "user.signed_up",
+            Timestamp = OmnichannelTestHost.DefaultStart,
+            Identifiers = [Ann, Identifier.Email("ann@example.com"), Identifier.Phone("+447700900001")],
+            Traits = JsonData.From(new { first_name = "Ann", note = "<b>gift</b>" }),
+        });
+
+        var request = new MessageRequest
+        {
+            Key = "confirm-42",
+            Channels = [Channels.Email],
+            TemplateId = "order-confirmation",
+            Class = MessageClass.Transactional,
+            Data = new System.Text.Json.Nodes.JsonObject { ["order_id"] = "KS-42" },
+        };
+        Assert.Equal(SendStatus.Queued, (await engine.SendAsync(Ann, request)).Status);
+        Assert.Equal(SendStatus.Queued, (await engine.SendAsync(Ann, request with { Key = "confirm-42-sms", Channels = [Channels.Sms] })).Status);
+        await engine.RunDispatchAsync();
+
+        var mail = Assert.Single(email.Sent<EmailMessage>());
+        Assert.Equal(("Thanks Ann!", "Kitty Supplies <hello@kitty.example>", "Order KS-42"), (mail.Subject, mail.From, mail.TextBody));
+        Assert.Equal("<p>Order KS-42: &lt;b&gt;gift&lt;/b&gt;</p>", mail.HtmlBody);
+        Assert.Equal("Order KS-42 confirmed", Assert.Single(sms.Sent<SmsMessage>()).Body);
+    }
+
+    [Fact]
+    public async Task AChannelTheTemplateDoesNotCover_IsPassedOver_ForTheNextOne()
+    {
+        var email = new RecordingTransport(Channels.Email);
+        var sms = new RecordingTransport(Channels.Sms);
+        await using var provider = Build(email, sms, new InMemoryTemplateSource(new TemplateDocument("sms-only", [TemplateVariant.Sms("Hi")])));
+        var engine = provider.GetRequiredService<OmnichannelEngine>();
+        await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Ann, Identifier.Email("a@example.com"), Identifier.Phone("+447700900001")] });
+
+        var r = await engine.SendAsync(Ann, new MessageRequest { Key = "k", Channels = [Channels.Email, Channels.Sms], TemplateId = "sms-only", Class = MessageClass.Transactional });
+
+        Assert.Equal((SendStatus.Queued, Channels.Sms, "email: the template has nothing for this channel"), (r.Status, r.Channel, r.Reason));
+    }
+
+    [Fact]
+    public void ATemplateWithErrors_StopsTheStart_WithItsLineAndColumn()
+    {
+        var broken = new InMemoryTemplateSource(new TemplateDocument("broken", [TemplateVariant.Sms("Hi {{ profile.first_name ")]));
+        var ex = Assert.Throws<TemplateRenderException>(() => Build(new RecordingTransport(), new RecordingTransport(Channels.Sms), broken).GetRequiredService<OmnichannelEngine>());
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal(("broken", 1, 4), (error.TemplateId, error.Line, error.Column));
+    }
+}
