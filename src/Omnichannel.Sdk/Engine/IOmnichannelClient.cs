@@ -51,6 +51,16 @@ public interface IOmnichannelClient
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sends a message to the person holding <paramref name="recipient"/> through the delivery pipeline (idempotency by
+    /// <see cref="Delivery.MessageRequest.Key"/>, address and consent, suppression, frequency caps, quiet hours, rendering,
+    /// outbox); the dispatcher sends it when due and records the outcome on the profile.
+    /// </summary>
+    /// <param name="recipient">Any identifier of the person.</param>
+    /// <param name="request">The message.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    ValueTask<Delivery.SendResult> SendAsync(Identifier recipient, Delivery.MessageRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>The loaded segments, referenced segments first.</summary>
     IReadOnlyList<SegmentDefinition> Segments { get; }
 

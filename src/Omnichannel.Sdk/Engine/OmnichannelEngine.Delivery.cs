@@ -24,14 +24,7 @@ public sealed partial class OmnichannelEngine
     private ITimer? _dispatchTimer;
     private DateTimeOffset _dispatchDueAt = DateTimeOffset.MaxValue;
 
-    /// <summary>
-    /// Sends a message to the person holding <paramref name="recipient"/> through the delivery pipeline: idempotency,
-    /// address and consent, suppression, frequency caps and quiet hours are applied now; the message is rendered for each
-    /// channel it may go to and written to the outbox with the profile's commit; the dispatcher sends it when due.
-    /// </summary>
-    /// <param name="recipient">Any identifier of the person.</param>
-    /// <param name="request">The message.</param>
-    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <inheritdoc />
     public async ValueTask<SendResult> SendAsync(Identifier recipient, MessageRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
