@@ -37,10 +37,16 @@ internal static class ConditionMatcher
     /// <param name="actual">The value read (missing when absent or null).</param>
     /// <param name="now">The evaluation instant.</param>
     /// <param name="next">The first instant after <paramref name="now"/> at which the answer changes, if time alone changes it.</param>
-    public static bool Matches(Condition condition, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next)
+    public static bool Matches(Condition condition, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next) =>
+        Matches(condition, OperandOf(condition), actual, now, out next);
+
+    /// <summary>The operand of <paramref name="condition"/>, read once per condition object.</summary>
+    internal static Operand OperandOf(Condition condition) => Operands.GetValue(condition, static c => new Operand(c));
+
+    /// <summary>Applies <paramref name="condition"/>, whose operand the caller already has (hot loops).</summary>
+    internal static bool Matches(Condition condition, Operand operand, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next)
     {
         next = null;
-        var operand = Operands.GetValue(condition, static c => new Operand(c));
         switch (condition.Op)
         {
             case ConditionOperator.Eq:
@@ -89,9 +95,11 @@ internal static class ConditionMatcher
             return RuleValue.AreEqual(actual, list);
         }
 
-        foreach (var item in list.Items!)
+        // Indexing, not foreach: an interface enumerator would be allocated on every test.
+        var items = list.Items!;
+        for (var i = 0; i < items.Count; i++)
         {
-            if (RuleValue.AreEqual(actual, item))
+            if (RuleValue.AreEqual(actual, items[i]))
             {
                 return true;
             }
@@ -109,9 +117,10 @@ internal static class ConditionMatcher
 
         if (actual.Kind == RuleValueKind.Array)
         {
-            foreach (var item in actual.Items!)
+            var items = actual.Items!;
+            for (var i = 0; i < items.Count; i++)
             {
-                if (RuleValue.AreEqual(item, operand))
+                if (RuleValue.AreEqual(items[i], operand))
                 {
                     return true;
                 }
@@ -183,7 +192,7 @@ internal static class ConditionMatcher
     }
 
     /// <summary>A condition's operand, read once.</summary>
-    private sealed class Operand
+    internal sealed class Operand
     {
         public Operand(Condition c)
         {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -13,16 +15,86 @@ namespace Omnichannel.Sdk.Segments;
 /// </param>
 internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonObject? Properties)
 {
+    // The recorded properties as typed values, converted once on first read (not serialized): a read is then a short
+    // array scan instead of a JSON lookup and conversion.
+    [JsonIgnore]
+    private TypedProperties? _typed;
+
+    // A copy (`with`) must not share the cache of properties it may replace.
+    private RecordedEvent(RecordedEvent original)
+    {
+        Id = original.Id;
+        Timestamp = original.Timestamp;
+        Properties = original.Properties;
+    }
+
     /// <summary>The value of a recorded property (missing when the event did not have it).</summary>
     /// <param name="path">The dotted path, as the rule wrote it.</param>
-    public RuleValue Property(string path) =>
-        Properties is not null && Properties.TryGetPropertyValue(path, out var node) ? RuleValue.FromNode(node) : RuleValue.Missing;
+    public RuleValue Property(string path)
+    {
+        if (Properties is null)
+        {
+            return RuleValue.Missing;
+        }
+
+        var typed = _typed ??= new TypedProperties(Properties);
+        var paths = typed.Paths;
+        for (var i = 0; i < paths.Length; i++)
+        {
+            if (ReferenceEquals(paths[i], path) || string.Equals(paths[i], path, StringComparison.Ordinal))
+            {
+                return typed.Values[i];
+            }
+        }
+
+        return RuleValue.Missing;
+    }
+
+    // The answers of time-independent filters for this event, remembered per filter object (not serialized). Replaced
+    // whole when a filter is added, so a concurrent reader sees either set, both right.
+    [JsonIgnore]
+    private FilterAnswers? _answers;
+
+    /// <summary>
+    /// The answer of a time-independent <paramref name="filter"/> for this event, computed once and remembered (the
+    /// event's recorded properties never change, so neither does the answer).
+    /// </summary>
+    /// <param name="filter">A filter with no time-dependent condition.</param>
+    /// <param name="now">The evaluation instant (ignored by such filters).</param>
+    internal bool MatchesRemembered(WhereFilter filter, DateTimeOffset now)
+    {
+        var answers = _answers;
+        if (answers is not null)
+        {
+            var filters = answers.Filters;
+            for (var i = 0; i < filters.Length; i++)
+            {
+                if (ReferenceEquals(filters[i], filter))
+                {
+                    return (answers.Bits & (1UL << i)) != 0;
+                }
+            }
+        }
+
+        var result = filter.Evaluate(this, now);
+        var count = answers?.Filters.Length ?? 0;
+        if (count < 64)
+        {
+            var grown = new WhereFilter[count + 1];
+            answers?.Filters.CopyTo(grown, 0);
+            grown[count] = filter;
+            _answers = new FilterAnswers(grown, (answers?.Bits ?? 0) | (result ? 1UL << count : 0));
+        }
+
+        return result;
+    }
 
     /// <summary>Whether every condition holds for this event at <paramref name="now"/>.</summary>
     public bool Matches(IReadOnlyList<PropertyCondition> where, DateTimeOffset now)
     {
-        foreach (var c in where)
+        for (var i = 0; i < where.Count; i++)
         {
+            var c = where[i];
             if (!ConditionMatcher.Matches(c.Condition, Property(c.Property), now))
             {
                 return false;
@@ -30,6 +102,38 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
         }
 
         return true;
+    }
+
+    /// <summary>Equality of the recorded data (the cache of typed values is not part of it).</summary>
+    /// <param name="other">The other event.</param>
+    public bool Equals(RecordedEvent? other) =>
+        other is not null && Id == other.Id && Timestamp.Equals(other.Timestamp) && EqualityComparer<JsonObject?>.Default.Equals(Properties, other.Properties);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Id, Timestamp, Properties);
+
+    /// <summary>Filters and their answers for this event: bit <c>i</c> is the answer of <c>Filters[i]</c>.</summary>
+    private sealed record FilterAnswers(WhereFilter[] Filters, ulong Bits);
+
+    /// <summary>The recorded properties converted to <see cref="RuleValue"/>s, in the object's order.</summary>
+    private sealed class TypedProperties
+    {
+        public TypedProperties(JsonObject properties)
+        {
+            Paths = new string[properties.Count];
+            Values = new RuleValue[properties.Count];
+            var i = 0;
+            foreach (var (path, node) in properties)
+            {
+                Paths[i] = path;
+                Values[i] = RuleValue.FromNode(node);
+                i++;
+            }
+        }
+
+        public string[] Paths { get; }
+
+        public RuleValue[] Values { get; }
     }
 }
 
@@ -48,10 +152,18 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
 /// Example: "≥ 3 orders in 365 days" plus "last order more than 90 days ago" on a customer ordering weekly keeps ~52
 /// orders with no properties: about 5 KB.
 /// </para>
+/// <para>
+/// In memory (not stored), a profile being evaluated also holds per retained event its properties as typed values
+/// (~70 bytes each) and the answers of the <c>where</c> filters tried on it (~50 bytes plus 8 per filter), and per
+/// event type an index of ids (~30 bytes per event): evaluation then reads each property and tests each filter once.
+/// </para>
 /// <para>Not thread-safe: it belongs to one profile, changed under the profile's lock.</para>
 /// </remarks>
 internal sealed class RuleHistory
 {
+    // Per kept list, the ids it holds (duplicate detection without a scan). Weak: it goes with the list.
+    private static readonly ConditionalWeakTable<List<RecordedEvent>, HashSet<string>> IdIndex = [];
+
     /// <summary>Events per type, oldest first (events with equal times in arrival order).</summary>
     [JsonInclude]
     public Dictionary<string, List<RecordedEvent>> Events { get; set; } = new(StringComparer.Ordinal);
@@ -64,6 +176,11 @@ internal sealed class RuleHistory
     /// <param name="eventType">The event type.</param>
     public IReadOnlyList<RecordedEvent> EventsOf(string eventType) =>
         Events.TryGetValue(eventType, out var list) ? list : [];
+
+    /// <summary>The kept events of one type, oldest first, as a span (valid until the history next changes).</summary>
+    /// <param name="eventType">The event type.</param>
+    internal ReadOnlySpan<RecordedEvent> SpanOf(string eventType) =>
+        Events.TryGetValue(eventType, out var list) ? CollectionsMarshal.AsSpan(list) : default;
 
     /// <summary>
     /// Records <paramref name="e"/> when some rule reads its type, in time order (a late event goes to its place).
@@ -151,14 +268,33 @@ internal sealed class RuleHistory
             }
         }
 
-        // The same id at another time is a redelivery with a corrected time: rare, so a full scan is fine.
-        if (list.Exists(x => x.Id == recorded.Id))
+        // The same id at another time is a redelivery with a corrected time: rare, so the ids are indexed, not scanned.
+        var ids = IdsOf(list);
+        if (!ids.Add(recorded.Id))
         {
             return false;
         }
 
         list.Insert(i, recorded);
         return true;
+    }
+
+    // The ids of a list, built on first use and kept in step by Insert and Prune; rebuilt when the list changed behind
+    // their back (a list set from outside, e.g. by deserialization, has no index yet).
+    private static HashSet<string> IdsOf(List<RecordedEvent> list)
+    {
+        if (!IdIndex.TryGetValue(list, out var ids) || ids.Count != list.Count)
+        {
+            ids = new HashSet<string>(list.Count, StringComparer.Ordinal);
+            foreach (var e in list)
+            {
+                ids.Add(e.Id);
+            }
+
+            IdIndex.AddOrUpdate(list, ids);
+        }
+
+        return ids;
     }
 
     private static int UpperBound(List<RecordedEvent> list, DateTimeOffset time)
@@ -182,61 +318,87 @@ internal sealed class RuleHistory
 
     private static void PruneList(List<RecordedEvent> list, EventTypeRequirement need, DateTimeOffset now)
     {
+        // Index loops over the requirement's lists: an interface enumerator would be allocated on every prune.
         DateTimeOffset? cutoff = null;
-        foreach (var d in need.SlidingWindows)
+        var sliding = need.SlidingWindows;
+        for (var k = 0; k < sliding.Count; k++)
         {
-            var c = WindowMath.WindowStart(now, d);
+            var c = WindowMath.WindowStart(now, sliding[k]);
             if (cutoff is null || c < cutoff)
             {
                 cutoff = c;
             }
         }
 
-        var keep = new bool[list.Count];
+        // Only past events at or before the cutoff can go: [0, end). Future events and the sliding window stay.
         var past = UpperBound(list, now);
-        for (var i = 0; i < list.Count; i++)
+        var end = cutoff is { } cut ? Math.Min(past, UpperBound(list, cut)) : past;
+        if (end == 0)
         {
-            var t = list[i].Timestamp;
-            keep[i] = i >= past || (cutoff is { } c && t > c) || InFixed(need.FixedWindows, t);
+            return;
         }
 
-        foreach (var where in need.Anchors)
+        // The first and last matching past events of each anchor stay (only those before `end` matter here).
+        Span<int> anchorKeep = need.Anchors.Count <= 32 ? stackalloc int[need.Anchors.Count * 2] : new int[need.Anchors.Count * 2];
+        var kept = 0;
+        var anchors = need.Anchors;
+        for (var k = 0; k < anchors.Count; k++)
         {
+            // Anchors are time-independent filters: their answers per event are remembered.
+            var where = WhereFilter.Of(anchors[k]);
             for (var i = 0; i < past; i++)
             {
-                if (list[i].Matches(where, now))
+                if (where.Matches(list[i], now))
                 {
-                    keep[i] = true;
+                    if (i < end)
+                    {
+                        anchorKeep[kept++] = i;
+                    }
+
                     break;
                 }
             }
 
             for (var i = past - 1; i >= 0; i--)
             {
-                if (list[i].Matches(where, now))
+                if (where.Matches(list[i], now))
                 {
-                    keep[i] = true;
+                    if (i < end)
+                    {
+                        anchorKeep[kept++] = i;
+                    }
+
                     break;
                 }
             }
         }
 
+        anchorKeep = anchorKeep[..kept];
         var w = 0;
-        for (var i = 0; i < list.Count; i++)
+        IdIndex.TryGetValue(list, out var ids);
+        for (var i = 0; i < end; i++)
         {
-            if (keep[i])
+            if (InFixed(need.FixedWindows, list[i].Timestamp) || anchorKeep.Contains(i))
             {
                 list[w++] = list[i];
             }
+            else
+            {
+                ids?.Remove(list[i].Id);
+            }
         }
 
-        list.RemoveRange(w, list.Count - w);
+        if (w < end)
+        {
+            list.RemoveRange(w, end - w);
+        }
     }
 
     private static bool InFixed(IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> windows, DateTimeOffset t)
     {
-        foreach (var (from, to) in windows)
+        for (var k = 0; k < windows.Count; k++)
         {
+            var (from, to) = windows[k];
             if (from <= t && t < to)
             {
                 return true;

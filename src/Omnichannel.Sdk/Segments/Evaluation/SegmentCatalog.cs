@@ -16,7 +16,8 @@ public sealed class SegmentCatalog
     private readonly Dictionary<string, int[]> _byEventType;
     private readonly (string Path, int Segment)[] _byTraitPath;
     private readonly int[] _everyEvent;
-    private readonly ConcurrentDictionary<string, IReadOnlyList<SegmentDefinition>> _byTypeCache = new(StringComparer.Ordinal);
+    private readonly int[][] _dependsOnIndexes;
+    private readonly ConcurrentDictionary<string, bool[]> _byTypeCache = new(StringComparer.Ordinal);
 
     private SegmentCatalog(SegmentDefinition[] ordered)
     {
@@ -28,6 +29,7 @@ public sealed class SegmentCatalog
         }
 
         _dependsOn = [.. ordered.Select(d => References(d.Rule).Distinct(StringComparer.Ordinal).ToArray())];
+        _dependsOnIndexes = [.. _dependsOn.Select(ids => ids.Select(id => _index[id]).ToArray())];
         _dependents = [.. ordered.Select(d => ordered.Where((o, i) => _dependsOn[i].Contains(d.Id, StringComparer.Ordinal)).Select(o => o.Id).ToArray())];
 
         var byType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -145,6 +147,10 @@ public sealed class SegmentCatalog
     /// <param name="segmentId">The segment id.</param>
     public bool Contains(string segmentId) => _index.ContainsKey(segmentId);
 
+    /// <summary>The position of the segment with this id in <see cref="Segments"/>, or -1.</summary>
+    /// <param name="segmentId">The segment id.</param>
+    internal int IndexOf(string segmentId) => _index.TryGetValue(segmentId, out var i) ? i : -1;
+
     /// <summary>The definition with this id, or <see langword="null"/>.</summary>
     /// <param name="segmentId">The segment id.</param>
     public SegmentDefinition? Find(string segmentId) => _index.TryGetValue(segmentId, out var i) ? _ordered[i] : null;
@@ -159,16 +165,35 @@ public sealed class SegmentCatalog
 
     /// <summary>
     /// The segments whose answer <paramref name="e"/> can change, in dependency order: rules over its event type; trait
-    /// rules whose path the event's trait updates touch (the same path, a parent or a child); every rule on statistics,
-    /// the lifecycle stage or reachability (any event can change those, through counters, identifiers or consents);
-    /// and, transitively, the segments that reference one of those.
+    /// rules whose path the event's trait updates touch (the same path, a parent or a child); rules on statistics the
+    /// event type changes (order, cart, return, loyalty and referral statistics move only with their event types;
+    /// seen times, event count, channels, the lifecycle stage and reachability with any event, through counters,
+    /// identifiers or consents); and, transitively, the segments that reference one of those.
     /// </summary>
     /// <param name="e">The event, as applied to the profile.</param>
     public IReadOnlyList<SegmentDefinition> AffectedBy(CustomerEvent e)
     {
+        var hit = AffectedMask(e);
+        var result = new List<SegmentDefinition>();
+        for (var i = 0; i < hit.Length; i++)
+        {
+            if (hit[i])
+            {
+                result.Add(_ordered[i]);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="AffectedBy"/> as a mask over <see cref="Segments"/> (by position). Shared between calls: do not change it.
+    /// </summary>
+    /// <param name="e">The event, as applied to the profile.</param>
+    internal bool[] AffectedMask(CustomerEvent e)
+    {
         ArgumentNullException.ThrowIfNull(e);
-        var updated = UpdatedTraitPaths(e.Traits);
-        if (updated.Count == 0)
+        if (e.Traits.ValueKind != JsonValueKind.Object || UpdatedTraitPaths(e.Traits) is not { Count: > 0 } updated)
         {
             // Without trait updates the answer depends on the type alone.
             return _byTypeCache.GetOrAdd(e.Type, static (type, self) => self.Compute(type, []), this);
@@ -177,14 +202,18 @@ public sealed class SegmentCatalog
         return Compute(e.Type, updated);
     }
 
-    private List<SegmentDefinition> Compute(string eventType, List<string> updatedTraits)
+    /// <summary>The positions in <see cref="Segments"/> of the segments the one at <paramref name="index"/> references.</summary>
+    /// <param name="index">A position in <see cref="Segments"/>.</param>
+    internal int[] DependsOnIndexes(int index) => _dependsOnIndexes[index];
+
+    private bool[] Compute(string eventType, List<string> updatedTraits)
     {
+        var hit = new bool[_ordered.Length];
         if (_ordered.Length == 0)
         {
-            return [];
+            return hit;
         }
 
-        var hit = new bool[_ordered.Length];
         if (_byEventType.TryGetValue(eventType, out var byType))
         {
             foreach (var i in byType)
@@ -207,28 +236,22 @@ public sealed class SegmentCatalog
         }
 
         // Dependency order makes one pass enough for the transitive closure.
-        var result = new List<SegmentDefinition>();
         for (var i = 0; i < _ordered.Length; i++)
         {
             if (!hit[i])
             {
-                foreach (var dep in _dependsOn[i])
+                foreach (var dep in _dependsOnIndexes[i])
                 {
-                    if (hit[_index[dep]])
+                    if (hit[dep])
                     {
                         hit[i] = true;
                         break;
                     }
                 }
             }
-
-            if (hit[i])
-            {
-                result.Add(_ordered[i]);
-            }
         }
 
-        return result;
+        return hit;
     }
 
     private static bool Touches(string rulePath, string updated) =>
@@ -273,6 +296,28 @@ public sealed class SegmentCatalog
         _ => [],
     };
 
+    /// <summary>
+    /// The event types that change a statistic when applied to a profile (see <c>ProfileCore.Apply</c>);
+    /// <see langword="null"/> when any event can (a merge re-evaluates everything anyway).
+    /// </summary>
+    internal static string[]? StatisticEventTypes(string statistic) => statistic switch
+    {
+        ProfileStatisticNames.OrderCount or ProfileStatisticNames.TotalSpent or ProfileStatisticNames.AverageOrderValue
+            or ProfileStatisticNames.FirstOrderAt or ProfileStatisticNames.LastOrderAt => [Omnichannel.Sdk.EventTypes.OrderPlaced],
+        ProfileStatisticNames.CancelledOrderCount => [Omnichannel.Sdk.EventTypes.OrderCancelled],
+        ProfileStatisticNames.ReturnCount or ProfileStatisticNames.ReturnValue => [Omnichannel.Sdk.EventTypes.OrderReturned],
+        ProfileStatisticNames.LoyaltyPoints => [Omnichannel.Sdk.EventTypes.LoyaltyPointsEarned, Omnichannel.Sdk.EventTypes.LoyaltyPointsRedeemed],
+        ProfileStatisticNames.ReferralsSent => [Omnichannel.Sdk.EventTypes.ReferralSent],
+        ProfileStatisticNames.ReferralsConverted => [Omnichannel.Sdk.EventTypes.ReferralConverted],
+
+        // An order empties the cart lines it follows.
+        ProfileStatisticNames.CartLineCount or ProfileStatisticNames.CartValue or ProfileStatisticNames.CartUpdatedAt =>
+            [Omnichannel.Sdk.EventTypes.CartItemAdded, Omnichannel.Sdk.EventTypes.CartItemRemoved, Omnichannel.Sdk.EventTypes.OrderPlaced],
+
+        // firstSeen, lastSeen, eventCount, channelsUsed, lifecycleStage (identifiers are linked by any event), unknown.
+        _ => null,
+    };
+
     /// <summary>What one rule reads.</summary>
     private sealed class RuleReads
     {
@@ -307,8 +352,12 @@ public sealed class SegmentCatalog
                 case RecencyRule r:
                     EventTypes.Add(r.EventType);
                     break;
+                case StatisticRule s when StatisticEventTypes(s.Statistic) is { } types:
+                    EventTypes.UnionWith(types);
+                    break;
                 case StatisticRule or ReachableRule:
-                    // Counters, identifiers and consents move with many event types: simplest and safe is every event.
+                    // Seen times, event counts, channels, the lifecycle stage (identifiers) and reachability
+                    // (identifiers, consents) can move with any event.
                     EveryEvent = true;
                     break;
             }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Omnichannel.Sdk.Segments;
 
 /// <summary>The answer of a segment for a profile at an instant.</summary>
@@ -57,51 +59,83 @@ internal static class SegmentEvaluator
         StatisticRule s => Value(s.Condition, StatisticValue(subject.Profile, s.Statistic), now),
         SegmentMembershipRule m => new(subject.IsMemberOf(m.SegmentId), null),
         ReachableRule r => new(IsReachable(subject.Profile, r.Channel, r.Topic), null),
-        EventRule e => Event(e, subject.History.EventsOf(e.EventType), now),
-        AggregateRule a => Aggregate(a, subject.History.EventsOf(a.EventType), now),
-        RecencyRule r => Recency(r, subject.History.EventsOf(r.EventType), now),
+        EventRule e => Event(e, subject.History.SpanOf(e.EventType), now),
+        AggregateRule a => Aggregate(a, subject.History.SpanOf(a.EventType), now),
+        RecencyRule r => Recency(r, subject.History.SpanOf(r.EventType), now),
         _ => throw new ArgumentException($"Unknown rule type {rule.GetType().Name}.", nameof(rule)),
     };
+
+    // Children that read the profile only (no history): cheap, and often an answer time cannot change.
+    private static bool IsCheap(SegmentRule rule) => rule is TraitRule or StatisticRule or SegmentMembershipRule or ReachableRule;
 
     private static SegmentEvaluation All(IReadOnlyList<SegmentRule> rules, SegmentSubject subject, DateTimeOffset now)
     {
         var holds = true;
-        var frozenFalse = false;
         DateTimeOffset? anyChange = null, falseChange = null;
-        foreach (var rule in rules)
+
+        // Cheap children first: one false child that time cannot change makes the whole false for good, whatever the
+        // others say (the answer below would be exactly that), so the others need not be evaluated.
+        for (var pass = 0; pass < 2; pass++)
         {
-            var r = Evaluate(rule, subject, now);
-            anyChange = Min(anyChange, r.NextCheckAt);
-            if (!r.IsMember)
+            for (var i = 0; i < rules.Count; i++)
             {
-                holds = false;
-                frozenFalse |= r.NextCheckAt is null;
-                falseChange = Min(falseChange, r.NextCheckAt);
+                var rule = rules[i];
+                if (IsCheap(rule) != (pass == 0))
+                {
+                    continue;
+                }
+
+                var r = Evaluate(rule, subject, now);
+                anyChange = Min(anyChange, r.NextCheckAt);
+                if (!r.IsMember)
+                {
+                    if (r.NextCheckAt is null)
+                    {
+                        return new(false, null);
+                    }
+
+                    holds = false;
+                    falseChange = Min(falseChange, r.NextCheckAt);
+                }
             }
         }
 
-        // False stays false until a false child changes; a false child that time cannot change keeps it false.
-        return holds ? new(true, anyChange) : new(false, frozenFalse ? null : falseChange);
+        // False stays false until a false child changes.
+        return holds ? new(true, anyChange) : new(false, falseChange);
     }
 
     private static SegmentEvaluation Any(IReadOnlyList<SegmentRule> rules, SegmentSubject subject, DateTimeOffset now)
     {
         var holds = false;
-        var frozenTrue = false;
         DateTimeOffset? anyChange = null, trueChange = null;
-        foreach (var rule in rules)
+
+        // Cheap children first: one true child that time cannot change makes the whole true for good.
+        for (var pass = 0; pass < 2; pass++)
         {
-            var r = Evaluate(rule, subject, now);
-            anyChange = Min(anyChange, r.NextCheckAt);
-            if (r.IsMember)
+            for (var i = 0; i < rules.Count; i++)
             {
-                holds = true;
-                frozenTrue |= r.NextCheckAt is null;
-                trueChange = Min(trueChange, r.NextCheckAt);
+                var rule = rules[i];
+                if (IsCheap(rule) != (pass == 0))
+                {
+                    continue;
+                }
+
+                var r = Evaluate(rule, subject, now);
+                anyChange = Min(anyChange, r.NextCheckAt);
+                if (r.IsMember)
+                {
+                    if (r.NextCheckAt is null)
+                    {
+                        return new(true, null);
+                    }
+
+                    holds = true;
+                    trueChange = Min(trueChange, r.NextCheckAt);
+                }
             }
         }
 
-        return holds ? new(true, frozenTrue ? null : trueChange) : new(false, anyChange);
+        return holds ? new(true, trueChange) : new(false, anyChange);
     }
 
     private static SegmentEvaluation Value(Condition condition, in RuleValue value, DateTimeOffset now) =>
@@ -176,21 +210,20 @@ internal static class SegmentEvaluator
         return p.IdentifierList.Exists(i => i.Type == identifierType) && p.GetConsent(channel, topic)?.Granted == true;
     }
 
-    private static SegmentEvaluation Event(EventRule rule, IReadOnlyList<RecordedEvent> events, DateTimeOffset now)
+    private static SegmentEvaluation Event(EventRule rule, ReadOnlySpan<RecordedEvent> events, DateTimeOffset now)
     {
-        var count = rule.Count;
-        bool Holds(int inWindow) => count is null ? inWindow >= 1 : ConditionMatcher.Matches(count, RuleValue.FromNumber(inWindow), now);
         var window = rule.Window;
         if (ConditionMatcher.AnyTimeDependent(rule.Where))
         {
             var scan = Scan(events, rule.Where, window?.Within, window, now);
-            return new(Holds(scan.Counted.Count), scan.Next);
+            var n = scan.Counted.Count;
+            return new(rule.Count is null ? n >= 1 : ConditionMatcher.Matches(rule.Count, RuleValue.FromNumber(n), now), scan.Next);
         }
 
-        return CountWalk(events, rule.Where, window?.Within, window, now, (w, _) => Holds(w));
+        return CountWalk(events, rule.Where, window?.Within, window, now, CountTest.Count, rule.Count);
     }
 
-    private static SegmentEvaluation Recency(RecencyRule rule, IReadOnlyList<RecordedEvent> events, DateTimeOffset now)
+    private static SegmentEvaluation Recency(RecencyRule rule, ReadOnlySpan<RecordedEvent> events, DateTimeOffset now)
     {
         var d = rule.Duration;
         var withinLast = rule.Op == ConditionOperator.WithinLast;
@@ -216,16 +249,15 @@ internal static class SegmentEvaluator
         if (rule.Which == RecencyKind.Last)
         {
             // The last event is within D ⇔ some event is in the window; more than D ago ⇔ some event, none in the window.
-            return withinLast
-                ? CountWalk(events, rule.Where, d, null, now, (w, _) => w >= 1)
-                : CountWalk(events, rule.Where, d, null, now, (w, ever) => ever >= 1 && w == 0);
+            return CountWalk(events, rule.Where, d, null, now, withinLast ? CountTest.LastWithin : CountTest.LastMoreThanAgo, null);
         }
 
         // The first event never changes once it is past; a future one only starts counting at its time.
         RecordedEvent? first = null;
+        var filter = WhereFilter.Of(rule.Where);
         foreach (var e in events)
         {
-            if (e.Matches(rule.Where, now))
+            if (filter.Matches(e, now))
             {
                 first = e;
                 break;
@@ -250,7 +282,7 @@ internal static class SegmentEvaluator
         return ago ? new(true, null) : new(false, exit);
     }
 
-    private static SegmentEvaluation Aggregate(AggregateRule rule, IReadOnlyList<RecordedEvent> events, DateTimeOffset now)
+    private static SegmentEvaluation Aggregate(AggregateRule rule, ReadOnlySpan<RecordedEvent> events, DateTimeOffset now)
     {
         var window = rule.Window;
         if (ConditionMatcher.AnyTimeDependent(rule.Where))
@@ -266,6 +298,11 @@ internal static class SegmentEvaluator
             }
 
             return new(ConditionMatcher.Matches(rule.Condition, AggregateOf(rule.Function, values), now), scan.Next);
+        }
+
+        if (rule.Function is AggregateFunction.Count or AggregateFunction.Sum or AggregateFunction.Avg && !IsCalendar(window?.Within))
+        {
+            return RunningWalk(rule, events, window, now);
         }
 
         // Each matching event contributes a value over [enter, exit); the answer can only change at those instants.
@@ -462,17 +499,404 @@ internal static class SegmentEvaluator
         };
     }
 
+    /// <summary>What a count walk decides from the number of matching events in the window and ever (up to the instant).</summary>
+    private enum CountTest
+    {
+        /// <summary>An event rule: the count condition on the window's count (at least one without a condition).</summary>
+        Count,
+
+        /// <summary><c>lastEvent withinLast</c>: some matching event in the window.</summary>
+        LastWithin,
+
+        /// <summary><c>lastEvent moreThanAgo</c>: some matching event ever, none in the window.</summary>
+        LastMoreThanAgo,
+    }
+
+    private static bool Holds(CountTest test, Condition? count, ConditionMatcher.Operand? operand, int inWindow, int ever, DateTimeOffset now) => test switch
+    {
+        CountTest.Count => count is null
+            ? inWindow >= 1
+            : ConditionMatcher.Matches(count, operand ?? ConditionMatcher.OperandOf(count), RuleValue.FromNumber(inWindow), now, out _),
+        CountTest.LastWithin => inWindow >= 1,
+        _ => ever >= 1 && inWindow == 0,
+    };
+
+    // Months and years make exit instants calendar-dependent: those windows take the general, sorting walk.
+    private static bool IsCalendar(IsoDuration? d) => d is { } x && (x.Years != 0 || x.Months != 0);
+
+    /// <summary>The index of the first event after <paramref name="time"/> (events are time-ordered).</summary>
+    private static int UpperBound(ReadOnlySpan<RecordedEvent> events, DateTimeOffset time)
+    {
+        int lo = 0, hi = events.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (events[mid].Timestamp <= time)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
     /// <summary>
     /// Counts matching events in the window (and ever, up to now), and walks the instants at which events enter or
-    /// leave the window until <paramref name="holds"/> changes: that instant is the next check, exactly.
+    /// leave the window until the answer changes: that instant is the next check, exactly. Events are time-ordered and,
+    /// for windows of days and hours, exit instants are too, so the window is found by binary search and the walk merges
+    /// two ordered streams (exits of counted and future events, entries of future events) with no sorting.
     /// </summary>
     private static SegmentEvaluation CountWalk(
-        IReadOnlyList<RecordedEvent> events,
+        ReadOnlySpan<RecordedEvent> events,
         IReadOnlyList<PropertyCondition> where,
         IsoDuration? sliding,
         TimeWindow? window,
         DateTimeOffset now,
-        Func<int, int, bool> holds)
+        CountTest test,
+        Condition? count)
+    {
+        if (IsCalendar(sliding))
+        {
+            return CountWalkSorted(events, where, sliding, window, now, test, count);
+        }
+
+        var filter = WhereFilter.Of(where);
+        var operand = count is null ? null : ConditionMatcher.OperandOf(count);
+        var n = events.Length;
+        var hi = UpperBound(events, now);
+        var lo = sliding is { } sd ? Math.Min(hi, UpperBound(events, WindowMath.WindowStart(now, sd))) : 0;
+
+        // The counted events in the window, by index (null: all of [lo, hi) count), each filtered once.
+        int[]? counted = null;
+        var inWindow = 0;
+        try
+        {
+            if (filter.IsEmpty && window?.From is null && window?.To is null)
+            {
+                inWindow = hi - lo;
+            }
+            else if (hi > lo)
+            {
+                counted = ArrayPool<int>.Shared.Rent(hi - lo);
+                for (var i = lo; i < hi; i++)
+                {
+                    if (Counts(events[i], filter, window, now))
+                    {
+                        counted[inWindow++] = i;
+                    }
+                }
+            }
+
+            // Only "ever ≥ 1" is ever asked: one matching event before the window is enough.
+            var ever = inWindow;
+            if (test == CountTest.LastMoreThanAgo && ever == 0)
+            {
+                for (var i = lo - 1; i >= 0; i--)
+                {
+                    if (Counts(events[i], filter, window, now))
+                    {
+                        ever = 1;
+                        break;
+                    }
+                }
+            }
+
+            var result = Holds(test, count, operand, inWindow, ever, now);
+            var f = NextCounted(events, hi, filter, window, now);
+            if (f >= n)
+            {
+                // No future event: only exits, in time order, each lowering the count by one.
+                if (sliding is not { } exitAfter)
+                {
+                    return new(result, null);
+                }
+
+                // As the count only falls, some answers can never change: skip the walk.
+                if (StaysAsCountFalls(test, count, result))
+                {
+                    return new(result, null);
+                }
+
+                var m = inWindow;
+                for (var j = 0; j < m; j++)
+                {
+                    var t = events[counted is null ? lo + j : counted[j]].Timestamp;
+
+                    // Events at the same time leave together (whole days and hours: equal times, equal exits).
+                    if (j + 1 < m && events[counted is null ? lo + j + 1 : counted[j + 1]].Timestamp == t)
+                    {
+                        continue;
+                    }
+
+                    if (Holds(test, count, operand, m - j - 1, ever, now) != result)
+                    {
+                        return new(result, WindowMath.ExitInstant(t, exitAfter));
+                    }
+                }
+
+                return new(result, null);
+            }
+
+            return Walk(events, filter, window, sliding, lo, f, test, count, operand, inWindow, ever, result, now);
+        }
+        finally
+        {
+            if (counted is not null)
+            {
+                ArrayPool<int>.Shared.Return(counted);
+            }
+        }
+    }
+
+    // Whether the answer of a count test cannot change while the window's count only falls (ever stays as it is).
+    private static bool StaysAsCountFalls(CountTest test, Condition? count, bool result) => test switch
+    {
+        CountTest.Count when count is null => !result,
+        CountTest.Count => result ? count.Op is ConditionOperator.Lt or ConditionOperator.Lte : count.Op is ConditionOperator.Gt or ConditionOperator.Gte,
+        CountTest.LastWithin => !result,
+        _ => result,
+    };
+
+    private static bool AllNonNegative(ReadOnlySpan<RuleValue> values)
+    {
+        foreach (var v in values)
+        {
+            if (v.Kind == RuleValueKind.Number && v.Number < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // The general walk: exits of counted events (from the window's start on) merged with entries of future ones.
+    private static SegmentEvaluation Walk(
+        ReadOnlySpan<RecordedEvent> events,
+        WhereFilter filter,
+        TimeWindow? window,
+        IsoDuration? sliding,
+        int lo,
+        int f,
+        CountTest test,
+        Condition? count,
+        ConditionMatcher.Operand? operand,
+        int inWindow,
+        int ever,
+        bool result,
+        DateTimeOffset now)
+    {
+        var n = events.Length;
+        var d = sliding.GetValueOrDefault();
+        var x = sliding is null ? n : NextCounted(events, lo, filter, window, now);
+        var exitAt = x < n ? WindowMath.ExitInstant(events[x].Timestamp, d) : null;
+        while (exitAt is not null || f < n)
+        {
+            var at = exitAt is { } ex && (f >= n || ex <= events[f].Timestamp) ? ex : events[f].Timestamp;
+            while (exitAt is { } e && e == at)
+            {
+                inWindow--;
+                x = NextCounted(events, x + 1, filter, window, now);
+                exitAt = x < n ? WindowMath.ExitInstant(events[x].Timestamp, d) : null;
+            }
+
+            while (f < n && events[f].Timestamp == at)
+            {
+                inWindow++;
+                ever++;
+                f = NextCounted(events, f + 1, filter, window, now);
+            }
+
+            if (Holds(test, count, operand, inWindow, ever, now) != result)
+            {
+                return new(result, at);
+            }
+        }
+
+        return new(result, null);
+    }
+
+    private static bool Counts(RecordedEvent e, WhereFilter filter, TimeWindow? window, DateTimeOffset now) =>
+        InFixedWindow(window, e.Timestamp) && filter.Matches(e, now);
+
+    private static int NextCounted(ReadOnlySpan<RecordedEvent> events, int from, WhereFilter filter, TimeWindow? window, DateTimeOffset now)
+    {
+        var i = from;
+        while (i < events.Length && !Counts(events[i], filter, window, now))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// Count, sum and average (whose running value is exact as values enter and leave) over a window of days and hours:
+    /// the same ordered walk as <see cref="CountWalk"/>, applying each event's contribution.
+    /// </summary>
+    private static SegmentEvaluation RunningWalk(AggregateRule rule, ReadOnlySpan<RecordedEvent> events, TimeWindow? window, DateTimeOffset now)
+    {
+        var filter = WhereFilter.Of(rule.Where);
+        var operand = ConditionMatcher.OperandOf(rule.Condition);
+        var sliding = window?.Within;
+        var n = events.Length;
+        var hi = UpperBound(events, now);
+        var lo = sliding is { } sd ? Math.Min(hi, UpperBound(events, WindowMath.WindowStart(now, sd))) : 0;
+        var running = default(Running);
+        var m = 0;
+        var indexes = hi > lo ? ArrayPool<int>.Shared.Rent(hi - lo) : [];
+        var values = hi > lo ? ArrayPool<RuleValue>.Shared.Rent(hi - lo) : [];
+        try
+        {
+            for (var i = lo; i < hi; i++)
+            {
+                if (Contributes(rule, events[i], filter, window, now, out var v))
+                {
+                    running.Apply(v, true);
+                    indexes[m] = i;
+                    values[m++] = v;
+                }
+            }
+
+            var result = ConditionMatcher.Matches(rule.Condition, operand, running.Value(rule.Function), now, out _);
+            if (NextContribution(rule, events, hi, filter, window, now, out _) < n)
+            {
+                return RunningWalk(rule, events, window, now, filter, operand, lo, running, result);
+            }
+
+            // No future event: only exits, in time order, each taking its value out.
+            if (sliding is not { } exitAfter)
+            {
+                return new(result, null);
+            }
+
+            // A sum or count of values that are all ≥ 0 only falls as they leave: "≥"/">" false, or "≤"/"<" true, stays.
+            if (rule.Function is AggregateFunction.Sum or AggregateFunction.Count &&
+                (result ? rule.Condition.Op is ConditionOperator.Lt or ConditionOperator.Lte : rule.Condition.Op is ConditionOperator.Gt or ConditionOperator.Gte) &&
+                (rule.Function == AggregateFunction.Count || AllNonNegative(values.AsSpan(0, m))))
+            {
+                return new(result, null);
+            }
+
+            for (var j = 0; j < m; j++)
+            {
+                running.Apply(values[j], false);
+                var t = events[indexes[j]].Timestamp;
+                if (j + 1 < m && events[indexes[j + 1]].Timestamp == t)
+                {
+                    continue;
+                }
+
+                if (WindowMath.ExitInstant(t, exitAfter) is not { } at)
+                {
+                    return new(result, null);
+                }
+
+                if (ConditionMatcher.Matches(rule.Condition, operand, running.Value(rule.Function), at, out _) != result)
+                {
+                    return new(result, at);
+                }
+            }
+
+            return new(result, null);
+        }
+        finally
+        {
+            if (indexes.Length > 0)
+            {
+                ArrayPool<int>.Shared.Return(indexes);
+                ArrayPool<RuleValue>.Shared.Return(values, clearArray: true);
+            }
+        }
+    }
+
+    // The general walk for running aggregates: exits merged with entries of future events.
+    private static SegmentEvaluation RunningWalk(
+        AggregateRule rule,
+        ReadOnlySpan<RecordedEvent> events,
+        TimeWindow? window,
+        DateTimeOffset now,
+        WhereFilter filter,
+        ConditionMatcher.Operand operand,
+        int lo,
+        Running running,
+        bool holds)
+    {
+        var n = events.Length;
+        var sliding = window?.Within;
+        var hi = UpperBound(events, now);
+        var d = sliding.GetValueOrDefault();
+        RuleValue exitValue = default, entryValue = default;
+        var x = sliding is null ? n : NextContribution(rule, events, lo, filter, window, now, out exitValue);
+        var exitAt = x < n ? WindowMath.ExitInstant(events[x].Timestamp, d) : null;
+        var f = NextContribution(rule, events, hi, filter, window, now, out entryValue);
+        while (exitAt is not null || f < n)
+        {
+            var at = exitAt is { } ex && (f >= n || ex <= events[f].Timestamp) ? ex : events[f].Timestamp;
+            while (exitAt is { } e && e == at)
+            {
+                running.Apply(exitValue, false);
+                x = NextContribution(rule, events, x + 1, filter, window, now, out exitValue);
+                exitAt = x < n ? WindowMath.ExitInstant(events[x].Timestamp, d) : null;
+            }
+
+            while (f < n && events[f].Timestamp == at)
+            {
+                running.Apply(entryValue, true);
+                f = NextContribution(rule, events, f + 1, filter, window, now, out entryValue);
+            }
+
+            if (ConditionMatcher.Matches(rule.Condition, operand, running.Value(rule.Function), at, out _) != holds)
+            {
+                return new(holds, at);
+            }
+        }
+
+        return new(holds, null);
+    }
+
+    private static bool Contributes(AggregateRule rule, RecordedEvent e, WhereFilter filter, TimeWindow? window, DateTimeOffset now, out RuleValue value)
+    {
+        if (InFixedWindow(window, e.Timestamp) && filter.Matches(e, now))
+        {
+            return Contribution(rule, e, out value);
+        }
+
+        value = default;
+        return false;
+    }
+
+    private static int NextContribution(AggregateRule rule, ReadOnlySpan<RecordedEvent> events, int from, WhereFilter filter, TimeWindow? window, DateTimeOffset now, out RuleValue value)
+    {
+        for (var i = from; i < events.Length; i++)
+        {
+            if (Contributes(rule, events[i], filter, window, now, out value))
+            {
+                return i;
+            }
+        }
+
+        value = default;
+        return events.Length;
+    }
+
+    /// <summary>
+    /// The general count walk, for calendar windows (months, years) whose exit instants are computed and sorted: counts
+    /// matching events in the window (and ever, up to now), and walks the instants at which events enter or leave the
+    /// window until the answer changes.
+    /// </summary>
+    private static SegmentEvaluation CountWalkSorted(
+        ReadOnlySpan<RecordedEvent> events,
+        IReadOnlyList<PropertyCondition> where,
+        IsoDuration? sliding,
+        TimeWindow? window,
+        DateTimeOffset now,
+        CountTest test,
+        Condition? count)
     {
         DateTimeOffset? cutoff = sliding is { } sd ? WindowMath.WindowStart(now, sd) : null;
         int inWindow = 0, ever = 0;
@@ -507,7 +931,7 @@ internal static class SegmentEvaluator
             }
         }
 
-        var result = holds(inWindow, ever);
+        var result = Holds(test, count, null, inWindow, ever, now);
         if (boundaries is null)
         {
             return new(result, null);
@@ -523,7 +947,7 @@ internal static class SegmentEvaluator
                 ever += boundaries[i].Ever;
             }
 
-            if (holds(inWindow, ever) != result)
+            if (Holds(test, count, null, inWindow, ever, now) != result)
             {
                 return new(result, at);
             }
@@ -533,7 +957,7 @@ internal static class SegmentEvaluator
     }
 
     /// <summary>The general scan, for filters that time alone changes: what counts now, and the earliest instant anything changes.</summary>
-    private static ScanResult Scan(IReadOnlyList<RecordedEvent> events, IReadOnlyList<PropertyCondition> where, IsoDuration? sliding, TimeWindow? window, DateTimeOffset now)
+    private static ScanResult Scan(ReadOnlySpan<RecordedEvent> events, IReadOnlyList<PropertyCondition> where, IsoDuration? sliding, TimeWindow? window, DateTimeOffset now)
     {
         DateTimeOffset? cutoff = sliding is { } sd ? WindowMath.WindowStart(now, sd) : null;
         var matching = new List<RecordedEvent>();

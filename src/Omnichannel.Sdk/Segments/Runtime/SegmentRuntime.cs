@@ -30,20 +30,14 @@ internal static class SegmentRuntime
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
-        var dirty = new HashSet<string>(StringComparer.Ordinal);
+        var dirty = new bool[catalog.Count];
         if (everything)
         {
-            foreach (var s in catalog.Segments)
-            {
-                dirty.Add(s.Id);
-            }
+            Array.Fill(dirty, true);
         }
         else
         {
-            foreach (var s in catalog.AffectedBy(e))
-            {
-                dirty.Add(s.Id);
-            }
+            catalog.AffectedMask(e).CopyTo(dirty, 0);
         }
 
         Evaluate(p, catalog, dirty, now, changes, timelineLength);
@@ -65,7 +59,18 @@ internal static class SegmentRuntime
         var changes = new List<SegmentTransition>();
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
-        Evaluate(p, catalog, [.. segmentIds], now, changes, timelineLength);
+        var dirty = new bool[catalog.Count];
+        var any = false;
+        for (var i = 0; i < dirty.Length; i++)
+        {
+            any |= dirty[i] = segmentIds.Contains(catalog.Segments[i].Id);
+        }
+
+        if (any)
+        {
+            Evaluate(p, catalog, dirty, now, changes, timelineLength);
+        }
+
         return changes;
     }
 
@@ -74,61 +79,106 @@ internal static class SegmentRuntime
         SegmentEvaluator.Evaluate(segment, Subject(p), now).IsMember;
 
     /// <summary>The profile's earliest pending check, for the scheduler.</summary>
-    public static DateTimeOffset? NextCheck(CustomerProfile p) =>
-        p.SegmentChecks.Count == 0 ? null : p.SegmentChecks.Values.Min();
+    public static DateTimeOffset? NextCheck(CustomerProfile p) => Earliest(p.SegmentChecks);
+
+    private static DateTimeOffset? Earliest(Dictionary<string, DateTimeOffset> checks)
+    {
+        DateTimeOffset? min = null;
+        foreach (var at in checks.Values)
+        {
+            if (min is not { } m || at < m)
+            {
+                min = at;
+            }
+        }
+
+        return min;
+    }
 
     private static void RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentTransition> changes, int timelineLength)
     {
         Forget(p, catalog);
-        while (p.SegmentChecks.Count > 0)
+        while (Earliest(p.SegmentChecks) is { } at && at <= now)
         {
-            var at = p.SegmentChecks.Values.Min();
-            if (at > now)
+            var dirty = new bool[catalog.Count];
+            List<string>? due = null;
+            foreach (var (id, check) in p.SegmentChecks)
             {
-                break;
+                if (check == at)
+                {
+                    (due ??= []).Add(id);
+                }
             }
 
-            var due = p.SegmentChecks.Where(kv => kv.Value == at).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
-            foreach (var id in due)
+            foreach (var id in due!)
             {
                 p.SegmentChecks.Remove(id);
+                dirty[catalog.IndexOf(id)] = true;
             }
 
-            Evaluate(p, catalog, due, at, changes, timelineLength);
+            Evaluate(p, catalog, dirty, at, changes, timelineLength);
         }
     }
 
     // Segments that are no longer loaded leave no state behind.
     private static void Forget(CustomerProfile p, SegmentCatalog catalog)
     {
-        foreach (var id in p.SegmentChecks.Keys.Where(id => !catalog.Contains(id)).ToList())
+        List<string>? gone = null;
+        foreach (var id in p.SegmentChecks.Keys)
         {
-            p.SegmentChecks.Remove(id);
+            if (!catalog.Contains(id))
+            {
+                (gone ??= []).Add(id);
+            }
         }
 
-        foreach (var id in p.SegmentMemberships.Keys.Where(id => !catalog.Contains(id)).ToList())
+        foreach (var id in p.SegmentMemberships.Keys)
         {
-            p.SegmentMemberships.Remove(id);
+            if (!catalog.Contains(id))
+            {
+                (gone ??= []).Add(id);
+            }
+        }
+
+        if (gone is not null)
+        {
+            foreach (var id in gone)
+            {
+                p.SegmentChecks.Remove(id);
+                p.SegmentMemberships.Remove(id);
+            }
         }
     }
 
-    private static void Evaluate(CustomerProfile p, SegmentCatalog catalog, HashSet<string> dirty, DateTimeOffset at, List<SegmentTransition> changes, int timelineLength)
+    // `dirty` is by position in catalog.Segments; it is extended to the segments that reference a re-evaluated one.
+    private static void Evaluate(CustomerProfile p, SegmentCatalog catalog, bool[] dirty, DateTimeOffset at, List<SegmentTransition> changes, int timelineLength)
     {
-        if (dirty.Count == 0)
+        SegmentSubject? subject = null;
+        var segments = catalog.Segments;
+        var changed = new bool[dirty.Length];
+        for (var i = 0; i < dirty.Length; i++)
         {
-            return;
-        }
-
-        var subject = Subject(p);
-        foreach (var segment in catalog.Segments)
-        {
-            // Dependency order: a segment that reads a changed segment is re-evaluated after it.
-            if (!dirty.Contains(segment.Id) && !catalog.DependsOn(segment.Id).Any(dirty.Contains))
+            // Dependency order: a segment that reads a segment whose membership just changed is re-evaluated after it.
+            // (One whose referenced segments kept their answer cannot change through them.)
+            if (!dirty[i])
             {
-                continue;
+                foreach (var dep in catalog.DependsOnIndexes(i))
+                {
+                    if (changed[dep])
+                    {
+                        dirty[i] = true;
+                        break;
+                    }
+                }
+
+                if (!dirty[i])
+                {
+                    continue;
+                }
             }
 
-            dirty.Add(segment.Id);
+            var segment = segments[i];
+            subject ??= Subject(p);
             var result = SegmentEvaluator.Evaluate(segment, subject, at);
             if (result.NextCheckAt is { } next && next > at)
             {
@@ -154,6 +204,7 @@ internal static class SegmentRuntime
                 p.SegmentMemberships.Remove(segment.Id);
             }
 
+            changed[i] = true;
             var change = new SegmentTransition(segment.Id, result.IsMember, at);
             changes.Add(change);
             ProfileCore.AddTimeline(p, new TimelineEntry($"{change.EventType}:{segment.Id}:{at.UtcTicks}", change.EventType, "system", at, segment.Name), timelineLength);

@@ -74,11 +74,25 @@ public sealed class CatalogTests
     }
 
     [Fact]
-    public void AffectedBy_StatisticAndReachabilityRulesAreAffectedByEveryEvent()
+    public void AffectedBy_ReachabilityAndSeenStatisticsAreAffectedByEveryEvent()
     {
-        var stat = Seg("big", new StatisticRule(ProfileStatisticNames.TotalSpent, C(ConditionOperator.Gt, 100)));
-        var catalog = SegmentCatalog.Create([stat, Reachable, Vip]);
-        Assert.Equal(["big", "reachable"], catalog.AffectedBy(Ev("anything.at_all", T0)).Select(s => s.Id));
+        var seen = Seg("seen", new StatisticRule(ProfileStatisticNames.LastSeen, C(ConditionOperator.Exists)));
+        var stage = Seg("stage", new StatisticRule(ProfileStatisticNames.LifecycleStage, C(ConditionOperator.Eq, "lead")));
+        var catalog = SegmentCatalog.Create([seen, stage, Reachable, Vip]);
+        Assert.Equal(["seen", "stage", "reachable"], catalog.AffectedBy(Ev("anything.at_all", T0)).Select(s => s.Id));
+    }
+
+    [Fact]
+    public void AffectedBy_OrderStatisticsAreAffectedOnlyByTheEventsThatChangeThem()
+    {
+        var big = Seg("big", new StatisticRule(ProfileStatisticNames.TotalSpent, C(ConditionOperator.Gt, 100)));
+        var cart = Seg("cart", new StatisticRule(ProfileStatisticNames.CartValue, C(ConditionOperator.Gt, 10)));
+        var returns = Seg("returns", new StatisticRule(ProfileStatisticNames.ReturnCount, C(ConditionOperator.Gt, 1)));
+        var catalog = SegmentCatalog.Create([big, cart, returns]);
+        Assert.Empty(catalog.AffectedBy(Ev(EventTypes.ProductViewed, T0)));
+        Assert.Equal(["big", "cart"], catalog.AffectedBy(Ev(EventTypes.OrderPlaced, T0)).Select(s => s.Id));
+        Assert.Equal(["cart"], catalog.AffectedBy(Ev(EventTypes.CartItemRemoved, T0)).Select(s => s.Id));
+        Assert.Equal(["returns"], catalog.AffectedBy(Ev(EventTypes.OrderReturned, T0)).Select(s => s.Id));
     }
 
     [Fact]
