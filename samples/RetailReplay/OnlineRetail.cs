@@ -15,8 +15,8 @@ public sealed record Invoice(string InvoiceNo, DateTimeOffset Time, string? Cust
     /// <summary>An adjustment (<c>InvoiceNo</c> starting with <c>A</c>): not a customer event.</summary>
     public bool IsAdjustment => InvoiceNo.StartsWith('A');
 
-    /// <summary>Σ Quantity × UnitPrice, rounded to 2 decimals; absolute for returns.</summary>
-    public decimal Total => Math.Abs(Math.Round(Lines.Sum(l => l.Quantity * l.UnitPrice), 2, MidpointRounding.AwayFromZero));
+    /// <summary>Σ Quantity × UnitPrice, rounded to 2 decimals (half away from zero); the absolute value for returns.</summary>
+    public decimal Total => Math.Round(Lines.Sum(l => l.Quantity * l.UnitPrice), 2, MidpointRounding.AwayFromZero) is var t && IsReturn ? Math.Abs(t) : t;
 }
 
 /// <summary>One invoice line.</summary>

@@ -12,11 +12,19 @@ public sealed class ReplayRun : IAsyncLifetime
     /// <summary>Overrides the search, for CI machines that keep the data elsewhere.</summary>
     public const string DataVariable = "ONLINE_RETAIL_CSV";
 
-    /// <summary>Instants checked: ordinary dates, plus two that sit exactly on window edges in the data
-    /// (2011-03-01 08:35 is an invoice's time and 90 days after another; 2011-12-01 08:26 is a return's time
-    /// and 365 days after the first invoice of the file).</summary>
+    /// <summary>
+    /// Instants checked: month starts, and instants found in the data to sit exactly on edges, so an off-by-one on
+    /// either side makes a count differ: 2011-03-01 08:35 (a new customer's first order is at t, so it must count),
+    /// 2011-06-19 15:33 (an invoice at t; a repeat buyer's last order exactly
+    /// 90 days before, another's exactly 180 days before), 2011-12-06 15:10 (an invoice at t; a last order exactly
+    /// 90 days before; someone's only return exactly 365 days before) and 2011-12-07 15:08 (an invoice at t; a last
+    /// order exactly 90 days before; someone's only order in the year exactly 365 days before).
+    /// </summary>
     public static readonly IReadOnlyList<string> Instants =
-        ["2011-03-01T08:35:00Z", "2011-06-01T00:00:00Z", "2011-09-01T00:00:00Z", "2011-12-01T08:26:00Z", "2011-12-10T00:00:00Z"];
+    [
+        "2011-03-01T08:35:00Z", "2011-06-01T00:00:00Z", "2011-06-19T15:33:00Z", "2011-09-01T00:00:00Z",
+        "2011-12-06T15:10:00Z", "2011-12-07T15:08:00Z", "2011-12-10T00:00:00Z",
+    ];
 
     /// <summary>Why the run could not happen, or null.</summary>
     public string? Problem { get; private set; }
@@ -34,8 +42,10 @@ public sealed class ReplayRun : IAsyncLifetime
         var path = FindData();
         if (path is null)
         {
-            Problem = $"The Online Retail data set was not found: no '{DataRelativePath}' in any folder above {AppContext.BaseDirectory}, "
-                + $"and {DataVariable} is not set. Put the file there (or set {DataVariable}); this check must not be skipped.";
+            Problem = Environment.GetEnvironmentVariable(DataVariable) is { Length: > 0 } set
+                ? $"The Online Retail data set was not found: {DataVariable} is '{set}', which is not a file. This check must not be skipped."
+                : $"The Online Retail data set was not found: no '{DataRelativePath}' in any folder above {AppContext.BaseDirectory}, "
+                    + $"and {DataVariable} is not set. Put the file there (or set {DataVariable}); this check must not be skipped.";
             return;
         }
 
