@@ -19,14 +19,14 @@ public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) :
         return data;
     }
 
-    [Fact]
+    [RetailDataFact]
     public void DataSet_IsFoundBesideTheRepository()
     {
         Assert.Null(run.Problem);
         Assert.True(File.Exists(run.DataPath));
     }
 
-    [Fact]
+    [RetailDataFact]
     public void Replay_TracksEveryOrderAndReturn_AndSkipsOnlyAdjustments()
     {
         run.RequireRun();
@@ -36,7 +36,7 @@ public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) :
         Assert.Equal(0, run.Report.Rejected);
     }
 
-    [Fact]
+    [RetailDataFact]
     public void Replay_RecordsACountForEverySegmentAtEveryInstant()
     {
         run.RequireRun();
@@ -45,7 +45,7 @@ public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) :
         Assert.All(run.Report.AsOf.Values, counts => Assert.Equal(IndependentModel.Rules.Keys.Order(), counts.Keys.Order()));
     }
 
-    [Fact]
+    [RetailDataFact]
     public void ExpectedCounts_AreNeitherEmptyNorConstant_SoTheComparisonMeansSomething()
     {
         run.RequireRun();
@@ -58,7 +58,7 @@ public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) :
         }
     }
 
-    [Theory]
+    [RetailDataTheory]
     [MemberData(nameof(Cases))]
     public void SegmentCount_AtInstant_EqualsPlainLinqOverTheCsv(string segment, string instant)
     {

@@ -72,7 +72,7 @@ public sealed class ReplayRun : IAsyncLifetime
         }
     }
 
-    private static string? FindData()
+    internal static string? FindData()
     {
         if (Environment.GetEnvironmentVariable(DataVariable) is { Length: > 0 } fromVariable)
         {
