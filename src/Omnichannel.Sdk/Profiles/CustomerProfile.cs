@@ -23,7 +23,7 @@ public sealed class CustomerProfile
 
     /// <summary>The profile id.</summary>
     [JsonInclude]
-    public string Id { get; private set; }
+    public string Id { get; internal set; }
 
     /// <summary>The store version this snapshot was read at.</summary>
     [JsonIgnore]
@@ -31,7 +31,7 @@ public sealed class CustomerProfile
 
     /// <summary>When the profile was created (processing time).</summary>
     [JsonInclude]
-    public DateTimeOffset CreatedAt { get; private set; }
+    public DateTimeOffset CreatedAt { get; internal set; }
 
     [JsonInclude]
     internal List<LinkedIdentifier> IdentifierList { get; set; } = [];
@@ -98,7 +98,7 @@ public sealed class CustomerProfile
 
     /// <summary>Statistics derived from events.</summary>
     [JsonInclude]
-    public ProfileStatistics Statistics { get; private set; } = new();
+    public ProfileStatistics Statistics { get; internal set; } = new();
 
     /// <summary>Cart lines, oldest change first. Emptied by an order.</summary>
     [JsonIgnore]

@@ -13,11 +13,14 @@ internal static class ProfileSerializer
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, Options);
+    // Source-generated metadata: the profile is written on every commit, so reflection-free serialisation pays.
+    private static readonly ProfileJsonContext Context = new(new JsonSerializerOptions(Options));
+
+    public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, Context.CustomerProfile);
 
     public static CustomerProfile Deserialize(byte[] document, long version)
     {
-        var p = JsonSerializer.Deserialize<CustomerProfile>(document, Options)
+        var p = JsonSerializer.Deserialize(document, Context.CustomerProfile)
             ?? throw new InvalidDataException("A stored profile document is empty.");
         p.Version = version;
         return p;
@@ -49,3 +52,6 @@ internal static class ProfileSerializer
         return o;
     }
 }
+
+[JsonSerializable(typeof(CustomerProfile))]
+internal sealed partial class ProfileJsonContext : JsonSerializerContext;
