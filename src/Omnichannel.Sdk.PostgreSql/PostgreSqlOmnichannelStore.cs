@@ -1,0 +1,548 @@
+using System.Data;
+using Npgsql;
+using NpgsqlTypes;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.PostgreSql;
+
+/// <summary>
+/// The production store: PostgreSQL, shared by every process of the application. Each commit is one transaction whose
+/// expectations (profile versions, identifier owners, the event id) are checked by the writes themselves, so concurrent
+/// writers in different processes get <see cref="CommitStatus.Conflict"/>, never a lost update. The outbox is claimed
+/// with <c>FOR UPDATE SKIP LOCKED</c>, so several dispatchers share it without sending a message twice.
+/// Open it with <see cref="OpenAsync"/> or register it with <c>UsePostgreSqlStore</c>.
+/// </summary>
+public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDisposable
+{
+    private static readonly IReadOnlyDictionary<Identifier, string> NoOwners = new Dictionary<Identifier, string>();
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+
+    private PostgreSqlOmnichannelStore(NpgsqlDataSource dataSource, string schema, TimeProvider time)
+    {
+        _dataSource = dataSource;
+        Schema = schema;
+        _time = time;
+    }
+
+    /// <summary>The PostgreSQL schema holding the store's tables.</summary>
+    public string Schema { get; }
+
+    /// <summary>
+    /// Connects, creates the schema when missing and applies pending migrations.
+    /// </summary>
+    /// <param name="options">The settings.</param>
+    /// <param name="cancellationToken">Cancels before the server is contacted.</param>
+    /// <returns>The open store; dispose it to close its connections.</returns>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="PostgreSqlStoreException">The server cannot be reached or refuses the login, or the schema is newer than this version knows.</exception>
+    public static Task<PostgreSqlOmnichannelStore> OpenAsync(PostgreSqlStoreOptions options, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Migrations run once at start-up on one connection: the synchronous path is shared with the DI factory.
+        return Task.Run(() => Open(options), cancellationToken);
+    }
+
+    /// <summary>The synchronous <see cref="OpenAsync"/>, for DI factories.</summary>
+    internal static PostgreSqlOmnichannelStore Open(PostgreSqlStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid PostgreSqlStoreOptions: " + string.Join(" ", problems), nameof(options));
+        }
+
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string is not valid: {ex.Message}", nameof(options), ex);
+        }
+
+        builder.SearchPath = options.Schema;
+        var where = $"host '{builder.Host}', port {builder.Port}, database '{builder.Database ?? builder.Username}'";
+        var dataSource = NpgsqlDataSource.Create(builder);
+        try
+        {
+            using var connection = dataSource.OpenConnection();
+            PostgreSqlSchema.Migrate(connection, options.Schema);
+            return new PostgreSqlOmnichannelStore(dataSource, options.Schema, options.TimeProvider ?? TimeProvider.System);
+        }
+        catch (PostgreSqlStoreException)
+        {
+            dataSource.Dispose();
+            throw;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            dataSource.Dispose();
+            throw new PostgreSqlStoreException(
+                $"Cannot open the Omnichannel.Sdk store in PostgreSQL ({where}, schema '{options.Schema}'): {ex.Message} " +
+                "Check that the server is running and reachable, and the connection string's host, port, database and credentials.",
+                ex);
+        }
+        catch
+        {
+            dataSource.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        await using var command = _dataSource.CreateCommand("SELECT version, document FROM profiles WHERE id = $1");
+        command.Parameters.Add(Text(profileId));
+        await using var row = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await row.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new StoredProfile(profileId, row.GetInt64(0), row.GetFieldValue<byte[]>(1))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+
+        // Follows the alias chain on the server, bounded like the in-memory store so a damaged cycle cannot spin forever.
+        await using var command = _dataSource.CreateCommand(
+            """
+            WITH RECURSIVE chain (id, hops) AS (
+                SELECT $1::text COLLATE "C", 0
+                UNION ALL
+                SELECT a.new_id, c.hops + 1 FROM chain c JOIN aliases a ON a.old_id = c.id
+                WHERE c.hops < 1000 AND NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = c.id))
+            SELECT c.id FROM chain c JOIN profiles p ON p.id = c.id LIMIT 1
+            """);
+        command.Parameters.Add(Text(profileId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifiers);
+        if (identifiers.Count == 0)
+        {
+            return NoOwners;
+        }
+
+        await using var command = _dataSource.CreateCommand(
+            "SELECT i.type, i.value, i.profile_id FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS w (type, value) ON i.type = w.type AND i.value = w.value");
+        command.Parameters.Add(TextArray(identifiers.Select(i => i.Type)));
+        command.Parameters.Add(TextArray(identifiers.Select(i => i.Value)));
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        Dictionary<Identifier, string>? found = null;
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (found ??= [])[new Identifier(rows.GetString(0), rows.GetString(1))] = rows.GetString(2);
+        }
+
+        return found ?? NoOwners;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(eventId);
+        return ExistsAsync("SELECT 1 FROM processed_events WHERE event_id = $1", eventId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        return ExistsAsync("SELECT 1 FROM suppression WHERE hash = $1", hash, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = afterProfileId is null
+            ? _dataSource.CreateCommand("SELECT id FROM profiles ORDER BY id LIMIT $1")
+            : _dataSource.CreateCommand("SELECT id FROM profiles WHERE id > $2 ORDER BY id LIMIT $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        if (afterProfileId is not null)
+        {
+            command.Parameters.Add(Text(afterProfileId));
+        }
+
+        return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = _dataSource.CreateCommand(
+            "SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = dueBy.UtcTicks });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var due = new List<ProfileWakeUp>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            due.Add(new ProfileWakeUp(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero)));
+        }
+
+        return due;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = _dataSource.CreateCommand(
+            "SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3");
+        command.Parameters.Add(Text(segmentId));
+        command.Parameters.Add(Text(afterProfileId ?? ""));
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        foreach (var entry in commit.Outbox)
+        {
+            ArgumentNullException.ThrowIfNull(entry, nameof(commit));
+            if (entry.MessageKey is null || entry.ProfileId is null || entry.Payload is null)
+            {
+                throw new ArgumentException($"Outbox entry '{entry.MessageKey}' needs a MessageKey, a ProfileId and a Payload.", nameof(commit));
+            }
+        }
+
+        if (commit.Absorbed.Any(a => a.ProfileId == commit.ProfileId))
+        {
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await ApplyCommitAsync(connection, commit, cancellationToken).ConfigureAwait(false);
+            if (result.Status == CommitStatus.Committed)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        catch (PostgresException ex) when (IsRace(ex))
+        {
+            // Another writer got there first (a duplicate key, a deadlock between two merges): nothing was written.
+            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        ArgumentNullException.ThrowIfNull(suppressionHashes);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            // The hashes are recorded even when the profile is already gone: the person asked not to be messaged.
+            Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(suppressionHashes));
+            var delete = Add(batch, "DELETE FROM profiles WHERE id = $1", Text(profileId));
+            Add(batch, "DELETE FROM identifiers WHERE profile_id = $1", Text(profileId));
+            Add(batch, "DELETE FROM aliases WHERE new_id = $1", Text(profileId));
+            Add(batch, "DELETE FROM segment_members WHERE profile_id = $1", Text(profileId));
+            Add(batch, "DELETE FROM outbox WHERE profile_id = $1", Text(profileId));
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return delete.RecordsAffected == 1;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM processed_events WHERE processed_at < $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = processedBefore.UtcTicks });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var nowTicks = now.UtcTicks;
+
+        // Saturate rather than overflow: a lease past the end of time is simply held forever.
+        var leasedUntil = lease.Ticks >= DateTimeOffset.MaxValue.UtcTicks - nowTicks ? DateTimeOffset.MaxValue.UtcTicks : nowTicks + lease.Ticks;
+
+        // One statement picks and leases; SKIP LOCKED lets concurrent claimers (other processes) take other rows instead of
+        // waiting, and the outer condition re-checks a row that another claimer leased and committed in the meantime.
+        await using var command = _dataSource.CreateCommand(
+            """
+            UPDATE outbox SET attempt = attempt + 1, leased_until = $2
+            WHERE message_key IN (
+                SELECT message_key FROM outbox
+                WHERE due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+                ORDER BY due_at, message_key LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+              AND due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+            RETURNING message_key, profile_id, due_at, payload, attempt
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = nowTicks });
+        command.Parameters.Add(new NpgsqlParameter { Value = leasedUntil });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var claimed = new List<OutboxEntry>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            claimed.Add(new OutboxEntry
+            {
+                MessageKey = rows.GetString(0),
+                ProfileId = rows.GetString(1),
+                DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
+                Payload = rows.GetFieldValue<byte[]>(3),
+                Attempt = rows.GetInt32(4),
+            });
+        }
+
+        // RETURNING gives no order; the contract's is earliest due first, then key.
+        claimed.Sort(static (x, y) => x.DueAt != y.DueAt ? x.DueAt.CompareTo(y.DueAt) : string.CompareOrdinal(x.MessageKey, y.MessageKey));
+        return claimed;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        await using var command = _dataSource.CreateCommand("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2");
+        command.Parameters.Add(Text(messageKey));
+        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $3, leased_until = NULL WHERE message_key = $1 AND attempt = $2");
+        command.Parameters.Add(Text(messageKey));
+        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
+        command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    {
+        // Free rows: their due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
+        await using var command = _dataSource.CreateCommand("SELECT min(greatest(due_at, coalesce(leased_until, due_at))) FROM outbox");
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long ticks
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : null;
+    }
+
+    /// <summary>Closes the store's pooled connections.</summary>
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private async Task<CommitResult> ApplyCommitAsync(NpgsqlConnection connection, ProfileCommit commit, CancellationToken cancellationToken)
+    {
+        // Each expectation is checked by the write that depends on it; under READ COMMITTED a row changed by a concurrent
+        // writer is re-checked after that writer finishes, so "0 rows" means "someone else got there first".
+        if (commit.EventId is not null
+            && await CountAsync(
+                connection,
+                "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                cancellationToken,
+                Text(commit.EventId),
+                new NpgsqlParameter { Value = commit.ProcessedAt.UtcTicks }).ConfigureAwait(false) == 0)
+        {
+            return new CommitResult(CommitStatus.DuplicateEvent, 0);
+        }
+
+        var wakeAt = new NpgsqlParameter { Value = commit.WakeAt is { } w ? w.UtcTicks : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
+        var written = commit.ExpectedVersion == 0
+            ? await CountAsync(
+                connection,
+                "INSERT INTO profiles (id, version, document, wake_at) SELECT $1, 1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM aliases WHERE old_id = $1) ON CONFLICT DO NOTHING",
+                cancellationToken,
+                Text(commit.ProfileId),
+                new NpgsqlParameter { Value = commit.Document },
+                wakeAt).ConfigureAwait(false)
+            : await CountAsync(
+                connection,
+                "UPDATE profiles SET version = version + 1, document = $2, wake_at = $3 WHERE id = $1 AND version = $4",
+                cancellationToken,
+                Text(commit.ProfileId),
+                new NpgsqlParameter { Value = commit.Document },
+                wakeAt,
+                new NpgsqlParameter { Value = commit.ExpectedVersion }).ConfigureAwait(false);
+        if (written != 1)
+        {
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+
+        foreach (var a in commit.Absorbed)
+        {
+            if (await CountAsync(
+                    connection,
+                    "DELETE FROM profiles WHERE id = $1 AND version = $2",
+                    cancellationToken,
+                    Text(a.ProfileId),
+                    new NpgsqlParameter { Value = a.ExpectedVersion }).ConfigureAwait(false) != 1)
+            {
+                return new CommitResult(CommitStatus.Conflict, 0);
+            }
+        }
+
+        foreach (var c in commit.Claims)
+        {
+            // The owner is locked while it is compared, so no other writer can move the identifier in between.
+            var owner = await ScalarAsync(
+                connection,
+                "SELECT profile_id FROM identifiers WHERE type = $1 AND value = $2 FOR UPDATE",
+                cancellationToken,
+                Text(c.Identifier.Type),
+                Text(c.Identifier.Value)).ConfigureAwait(false) as string;
+            if (owner != c.ExpectedOwner)
+            {
+                return new CommitResult(CommitStatus.Conflict, 0);
+            }
+
+            // A concurrent first claim of the same identifier leaves 0 rows here (or a unique violation): a conflict.
+            var claimed = owner is null
+                ? await CountAsync(
+                    connection,
+                    "INSERT INTO identifiers (type, value, profile_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    cancellationToken,
+                    Text(c.Identifier.Type),
+                    Text(c.Identifier.Value),
+                    Text(commit.ProfileId)).ConfigureAwait(false)
+                : await CountAsync(
+                    connection,
+                    "UPDATE identifiers SET profile_id = $3 WHERE type = $1 AND value = $2",
+                    cancellationToken,
+                    Text(c.Identifier.Type),
+                    Text(c.Identifier.Value),
+                    Text(commit.ProfileId)).ConfigureAwait(false);
+            if (claimed != 1)
+            {
+                return new CommitResult(CommitStatus.Conflict, 0);
+            }
+        }
+
+        // Everything checked: the remaining writes cannot fail an expectation, so they go in one round trip.
+        var batch = new NpgsqlBatch(connection);
+        await using (batch.ConfigureAwait(false))
+        {
+            if (commit.Absorbed.Count > 0)
+            {
+                var absorbed = TextArray(commit.Absorbed.Select(a => a.ProfileId));
+                Add(batch, "DELETE FROM segment_members WHERE profile_id = ANY($1)", absorbed);
+                Add(
+                    batch,
+                    "INSERT INTO aliases (old_id, new_id) SELECT unnest($1::text[]), $2 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id",
+                    TextArray(commit.Absorbed.Select(a => a.ProfileId)),
+                    Text(commit.ProfileId));
+                Add(batch, "UPDATE outbox SET profile_id = $2 WHERE profile_id = ANY($1)", TextArray(commit.Absorbed.Select(a => a.ProfileId)), Text(commit.ProfileId));
+            }
+
+            Add(batch, "DELETE FROM segment_members WHERE profile_id = $1 AND NOT (segment_id = ANY($2))", Text(commit.ProfileId), TextArray(commit.Segments));
+            Add(
+                batch,
+                "INSERT INTO segment_members (segment_id, profile_id) SELECT DISTINCT unnest($2::text[]), $1 ON CONFLICT DO NOTHING",
+                Text(commit.ProfileId),
+                TextArray(commit.Segments));
+
+            if (commit.Outbox.Count > 0)
+            {
+                // A key is accepted once, ever: only keys new to outbox_keys become rows (the first of a repeated key wins).
+                var entries = commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList();
+                Add(
+                    batch,
+                    """
+                    WITH fresh AS (
+                        INSERT INTO outbox_keys (message_key, created_at) SELECT unnest($1::text[]), $5
+                        ON CONFLICT DO NOTHING RETURNING message_key)
+                    INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until)
+                    SELECT e.message_key, e.profile_id, e.due_at, e.payload, 0, NULL
+                    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[]) AS e (message_key, profile_id, due_at, payload)
+                    JOIN fresh USING (message_key)
+                    """,
+                    TextArray(entries.Select(e => e.MessageKey)),
+                    TextArray(entries.Select(e => e.ProfileId)),
+                    new NpgsqlParameter { Value = entries.Select(e => e.DueAt.UtcTicks).ToArray() },
+                    new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray() },
+                    new NpgsqlParameter { Value = _time.GetUtcNow().UtcTicks });
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return new CommitResult(CommitStatus.Committed, commit.ExpectedVersion + 1);
+    }
+
+    private static bool IsRace(PostgresException ex) =>
+        ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.UniqueViolation;
+
+    private static NpgsqlBatchCommand Add(NpgsqlBatch batch, string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        batch.BatchCommands.Add(command);
+        return command;
+    }
+
+    private static async Task<int> CountAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddRange(parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddRange(parameters);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> ExistsAsync(string sql, string value, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(sql);
+        command.Parameters.Add(Text(value));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    private static async Task<IReadOnlyList<string>> ReadStringsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var page = new List<string>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            page.Add(rows.GetString(0));
+        }
+
+        return page;
+    }
+
+    private static NpgsqlParameter Text(string value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter TextArray(IEnumerable<string> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+}

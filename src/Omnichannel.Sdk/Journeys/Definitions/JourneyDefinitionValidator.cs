@@ -1,0 +1,536 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Journeys;
+
+/// <summary>
+/// Checks a journey definition (built in C# or read from JSON) and reports every error with the JSON path it would
+/// have in the definition's JSON form: the header, trigger, entry rules, exit criteria, goal, each step, and the flow
+/// between steps (duplicate ids, targets that do not exist, unreachable steps, loops that never wait).
+/// </summary>
+/// <remarks>
+/// An unreachable step is an error, not a warning: nothing can ever run it, and in a definition edited by tools it is
+/// almost always an edge that was deleted by mistake. A loop is only accepted when it passes a <c>delay</c>,
+/// <c>delayUntilLocalTime</c> or <c>waitForEvent</c> step; a <c>delayUntilDateTrait</c> goes on at once once its date
+/// is past, so it does not count.
+/// </remarks>
+public static class JourneyDefinitionValidator
+{
+    /// <summary>Checks <paramref name="definition"/>; returns every error (empty when valid).</summary>
+    /// <param name="definition">The definition.</param>
+    public static IReadOnlyList<JourneyDefinitionError> Validate(JourneyDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var errors = new List<JourneyDefinitionError>();
+        Validate(definition, "$", errors);
+        return JourneyDefinitionError.Sort(errors);
+    }
+
+    internal static void Validate(JourneyDefinition d, string path, List<JourneyDefinitionError> errors)
+    {
+        if (string.IsNullOrEmpty(d.Id) || !SegmentNames.SegmentId().IsMatch(d.Id))
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), $"'{d.Id}' is not a valid journey id (expected lower-kebab or lower_snake, e.g. 'abandoned-cart')"));
+        }
+
+        if (d.Version < 1)
+        {
+            errors.Add(new(JsonPath.Key(path, "version"), $"{d.Version} is not a valid version (expected an integer of 1 or more)"));
+        }
+
+        if (string.IsNullOrWhiteSpace(d.Name))
+        {
+            errors.Add(new(JsonPath.Key(path, "name"), "is required: a display name such as 'Abandoned cart'"));
+        }
+
+        ValidateTrigger(d.Trigger, JsonPath.Key(path, "trigger"), errors);
+        ValidateEntry(d.Entry, d.Trigger, JsonPath.Key(path, "entry"), errors);
+        ValidateExit(d.Exit, JsonPath.Key(path, "exit"), errors);
+        if (d.Goal is { } goal)
+        {
+            var at = JsonPath.Key(path, "goal");
+            EventType(goal.EventType, JsonPath.Key(at, "event"), errors);
+            EmbeddedSegmentRules.ValidateWhere(goal.Where, JsonPath.Key(at, "where"), errors);
+            if (goal.Within.IsZero)
+            {
+                errors.Add(new(JsonPath.Key(at, "within"), "a zero conversion window can never be met (expected a positive duration such as P7D)"));
+            }
+        }
+
+        var stepsPath = JsonPath.Key(path, "steps");
+        if (d.Steps is null || d.Steps.Count == 0)
+        {
+            errors.Add(new(stepsPath, "is required: at least one step"));
+            return;
+        }
+
+        for (var i = 0; i < d.Steps.Count; i++)
+        {
+            ValidateStep(d.Steps[i], JsonPath.Index(stepsPath, i), errors);
+        }
+
+        JourneyFlow.Validate(d.Steps, stepsPath, errors);
+    }
+
+    private static void ValidateTrigger(JourneyTrigger? trigger, string path, List<JourneyDefinitionError> errors)
+    {
+        switch (trigger)
+        {
+            case null:
+                errors.Add(new(path, "is required: what starts the journey ({\"type\": \"event\", \"event\": \"cart.item_added\"})"));
+                break;
+            case EventTrigger e:
+                EventType(e.EventType, JsonPath.Key(path, "event"), errors);
+                EmbeddedSegmentRules.ValidateWhere(e.Where, JsonPath.Key(path, "where"), errors);
+                break;
+            case SegmentTrigger s:
+                if (string.IsNullOrEmpty(s.SegmentId) || !SegmentNames.SegmentId().IsMatch(s.SegmentId))
+                {
+                    errors.Add(new(JsonPath.Key(path, "segment"), $"'{s.SegmentId}' is not a valid segment id (expected lower-kebab or lower_snake)"));
+                }
+
+                if (!Enum.IsDefined(s.On))
+                {
+                    errors.Add(new(JsonPath.Key(path, "on"), "expected entered or exited"));
+                }
+
+                break;
+            case DateTrigger date:
+                DottedPath(date.Trait, JsonPath.Key(path, "trait"), "trait path", errors);
+                break;
+            case InactivityTrigger inactive:
+                EventType(inactive.AfterEventType, JsonPath.Key(path, "afterEvent"), errors);
+                var noPath = JsonPath.Key(path, "noEvent");
+                if (inactive.NoEventTypes is not { Count: > 0 })
+                {
+                    errors.Add(new(noPath, "is required: at least one event type whose absence fires the trigger, e.g. [\"order.placed\"]"));
+                }
+                else
+                {
+                    for (var i = 0; i < inactive.NoEventTypes.Count; i++)
+                    {
+                        EventType(inactive.NoEventTypes[i], JsonPath.Index(noPath, i), errors);
+                    }
+                }
+
+                if (inactive.Within.IsZero)
+                {
+                    errors.Add(new(JsonPath.Key(path, "within"), "a zero duration fires at once (expected a positive duration such as P7D)"));
+                }
+
+                break;
+            default:
+                errors.Add(new(path, $"'{trigger.GetType().Name}' is not a trigger this version understands"));
+                break;
+        }
+    }
+
+    private static void ValidateEntry(JourneyEntry? entry, JourneyTrigger? trigger, string path, List<JourneyDefinitionError> errors)
+    {
+        if (entry is null)
+        {
+            errors.Add(new(path, "is null (leave it out for the defaults)"));
+            return;
+        }
+
+        if (!Enum.IsDefined(entry.ReEntry))
+        {
+            errors.Add(new(JsonPath.Key(path, "reEntry"), "expected never, afterPreviousEnded or afterCooldown"));
+        }
+        else if (entry.ReEntry == ReEntryPolicy.AfterCooldown)
+        {
+            if (entry.Cooldown is not { } cooldown)
+            {
+                errors.Add(new(JsonPath.Key(path, "cooldown"), "is required with afterCooldown: an ISO 8601 duration such as P30D"));
+            }
+            else if (cooldown.IsZero)
+            {
+                errors.Add(new(JsonPath.Key(path, "cooldown"), "a zero cooldown is afterPreviousEnded (expected a positive duration)"));
+            }
+        }
+        else if (entry.Cooldown is not null)
+        {
+            errors.Add(new(JsonPath.Key(path, "cooldown"), $"only applies to afterCooldown (re-entry is {entry.ReEntry.Name()})"));
+        }
+
+        if (entry.MaxConcurrent < 1)
+        {
+            errors.Add(new(JsonPath.Key(path, "maxConcurrent"), $"{entry.MaxConcurrent} would let nobody in (expected 1 or more)"));
+        }
+
+        if (entry.CorrelationKey is not null)
+        {
+            var at = JsonPath.Key(path, "correlationKey");
+            DottedPath(entry.CorrelationKey, at, "property path", errors);
+            if (trigger is not (EventTrigger or null))
+            {
+                errors.Add(new(at, "is taken from the trigger event, so it needs an event trigger"));
+            }
+        }
+
+        if (entry.Condition is not null)
+        {
+            EmbeddedSegmentRules.ValidateRule(entry.Condition, JsonPath.Key(path, "condition"), errors);
+        }
+    }
+
+    private static void ValidateExit(IReadOnlyList<JourneyExitCriterion>? exit, string path, List<JourneyDefinitionError> errors)
+    {
+        if (exit is null)
+        {
+            errors.Add(new(path, "is null (expected an array, or leave it out)"));
+            return;
+        }
+
+        for (var i = 0; i < exit.Count; i++)
+        {
+            var at = JsonPath.Index(path, i);
+            switch (exit[i])
+            {
+                case EventExitCriterion e:
+                    EventType(e.EventType, JsonPath.Key(at, "event"), errors);
+                    EmbeddedSegmentRules.ValidateWhere(e.Where, JsonPath.Key(at, "where"), errors);
+                    break;
+                case SegmentExitCriterion s:
+                    EmbeddedSegmentRules.ValidateRule(s.Condition, JsonPath.Key(at, "condition"), errors);
+                    break;
+                default:
+                    errors.Add(new(at, "expected an exit criterion: {\"event\": ...} or {\"condition\": {segment rule}}"));
+                    break;
+            }
+        }
+    }
+
+    private static void ValidateStep(JourneyStep? step, string path, List<JourneyDefinitionError> errors)
+    {
+        if (step is null)
+        {
+            errors.Add(new(path, "is null (expected a step)"));
+            return;
+        }
+
+        if (string.IsNullOrEmpty(step.Id) || !SegmentNames.SegmentId().IsMatch(step.Id))
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), $"'{step.Id}' is not a valid step id (expected lower-kebab or lower_snake, e.g. 'wait-1h')"));
+        }
+
+        switch (step)
+        {
+            case SendStep send:
+                ValidateSend(send, path, errors);
+                break;
+            case DelayStep delay:
+                if (delay.Duration.IsZero)
+                {
+                    errors.Add(new(JsonPath.Key(path, "duration"), "a zero delay does nothing (expected a positive duration such as PT1H)"));
+                }
+
+                break;
+            case DelayUntilLocalTimeStep local:
+                ValidateDays(local.Days, JsonPath.Key(path, "days"), errors);
+                break;
+            case DelayUntilDateTraitStep date:
+                DottedPath(date.Trait, JsonPath.Key(path, "trait"), "trait path", errors);
+                break;
+            case WaitForEventStep wait:
+                ValidateWait(wait, path, errors);
+                break;
+            case BranchStep branch:
+                var branchesPath = JsonPath.Key(path, "branches");
+                if (branch.Branches is not { Count: > 0 })
+                {
+                    errors.Add(new(branchesPath, "is required: at least one {\"condition\", \"next\"} (a branch with only 'else' is a 'next')"));
+                    break;
+                }
+
+                for (var i = 0; i < branch.Branches.Count; i++)
+                {
+                    var at = JsonPath.Index(branchesPath, i);
+                    if (branch.Branches[i] is not { } b)
+                    {
+                        errors.Add(new(at, "is null (expected {\"condition\", \"next\"})"));
+                        continue;
+                    }
+
+                    ValidateCondition(b.Condition, JsonPath.Key(at, "condition"), errors);
+                }
+
+                break;
+            case SplitStep split:
+                ValidateSplit(split, path, errors);
+                break;
+            case UpdateProfileStep update:
+                ValidateUpdates(update, path, errors);
+                break;
+            case EmitStep emit:
+                EventType(emit.EventType, JsonPath.Key(path, "event"), errors);
+                break;
+            case WebhookStep hook:
+                if (!Uri.TryCreate(hook.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    errors.Add(new(JsonPath.Key(path, "url"), $"'{hook.Url}' is not an absolute http or https URL"));
+                }
+
+                if (hook.Payload is not null && string.IsNullOrWhiteSpace(hook.Payload))
+                {
+                    errors.Add(new(JsonPath.Key(path, "payload"), "is empty (leave it out for the default payload)"));
+                }
+
+                break;
+            case ExitStep exit:
+                if (exit.Reason is not null && string.IsNullOrWhiteSpace(exit.Reason))
+                {
+                    errors.Add(new(JsonPath.Key(path, "reason"), "is empty (give a reason, or leave it out)"));
+                }
+
+                break;
+            default:
+                errors.Add(new(path, $"'{step.GetType().Name}' is not a step this version understands"));
+                break;
+        }
+    }
+
+    private static void ValidateSend(SendStep send, string path, List<JourneyDefinitionError> errors)
+    {
+        var channelsPath = JsonPath.Key(path, "channels");
+        if (send.Channels is not { Count: > 0 })
+        {
+            errors.Add(new(channelsPath, "is empty: at least one channel such as [\"push\", \"email\"] (tried in order)"));
+        }
+        else
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < send.Channels.Count; i++)
+            {
+                var channel = send.Channels[i];
+                var at = JsonPath.Index(channelsPath, i);
+                if (string.IsNullOrEmpty(channel) || !SegmentNames.Channel().IsMatch(channel))
+                {
+                    errors.Add(new(at, $"'{channel}' is not a valid channel name (expected a lower_case name such as email, sms, push)"));
+                }
+                else if (!seen.Add(channel))
+                {
+                    errors.Add(new(at, $"'{channel}' appears twice in the fallback list"));
+                }
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(send.TemplateId))
+        {
+            errors.Add(new(JsonPath.Key(path, "template"), "is required: the id of the template to send"));
+        }
+
+        if (send.Topic is not null && string.IsNullOrWhiteSpace(send.Topic))
+        {
+            errors.Add(new(JsonPath.Key(path, "topic"), "is empty (expected a topic such as 'cart', or no topic)"));
+        }
+
+        if (!Enum.IsDefined(send.Class))
+        {
+            errors.Add(new(JsonPath.Key(path, "class"), "expected marketing or transactional"));
+        }
+    }
+
+    private static void ValidateDays(IReadOnlyList<DayOfWeek>? days, string path, List<JourneyDefinitionError> errors)
+    {
+        if (days is null)
+        {
+            return;
+        }
+
+        var seen = new HashSet<DayOfWeek>();
+        for (var i = 0; i < days.Count; i++)
+        {
+            if (!Enum.IsDefined(days[i]))
+            {
+                errors.Add(new(JsonPath.Index(path, i), "is not a day of the week"));
+            }
+            else if (!seen.Add(days[i]))
+            {
+                errors.Add(new(JsonPath.Index(path, i), $"'{days[i].Name()}' appears twice"));
+            }
+        }
+    }
+
+    private static void ValidateWait(WaitForEventStep wait, string path, List<JourneyDefinitionError> errors)
+    {
+        var branchesPath = JsonPath.Key(path, "branches");
+        if (wait.Branches is not { Count: > 0 })
+        {
+            errors.Add(new(branchesPath, "is required: at least one awaited event {\"event\", \"next\"} (a wait for nothing is a 'delay')"));
+        }
+        else
+        {
+            var restarts = false;
+            for (var i = 0; i < wait.Branches.Count; i++)
+            {
+                var at = JsonPath.Index(branchesPath, i);
+                if (wait.Branches[i] is not { } b)
+                {
+                    errors.Add(new(at, "is null (expected {\"event\", \"next\"})"));
+                    continue;
+                }
+
+                EventType(b.EventType, JsonPath.Key(at, "event"), errors);
+                EmbeddedSegmentRules.ValidateWhere(b.Where, JsonPath.Key(at, "where"), errors);
+                if (b.Next is null)
+                {
+                    restarts = true;
+                    if (!wait.RestartOnMatch)
+                    {
+                        errors.Add(new(JsonPath.Key(at, "next"), "is required: the step to go to when the event arrives (only with restartOnMatch can a branch have none, to restart the timer)"));
+                    }
+                }
+            }
+
+            if (wait.RestartOnMatch && !restarts)
+            {
+                errors.Add(new(JsonPath.Key(path, "restartOnMatch"), "has no effect: every branch has a 'next'; leave out 'next' on the branches whose events restart the timer"));
+            }
+        }
+
+        if (wait.Timeout.IsZero)
+        {
+            errors.Add(new(JsonPath.Key(path, "timeout"), "a zero timeout never waits (expected a positive duration such as P7D)"));
+        }
+    }
+
+    private static void ValidateSplit(SplitStep split, string path, List<JourneyDefinitionError> errors)
+    {
+        var variantsPath = JsonPath.Key(path, "variants");
+        if (split.Variants is not { Count: > 0 })
+        {
+            errors.Add(new(variantsPath, "is required: at least one variant {\"name\", \"weight\", \"next\"}"));
+            return;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < split.Variants.Count; i++)
+        {
+            var at = JsonPath.Index(variantsPath, i);
+            if (split.Variants[i] is not { } v)
+            {
+                errors.Add(new(at, "is null (expected {\"name\", \"weight\", \"next\"})"));
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(v.Name))
+            {
+                errors.Add(new(JsonPath.Key(at, "name"), "is required: the variant's name, e.g. 'a'"));
+            }
+            else if (!names.Add(v.Name))
+            {
+                errors.Add(new(JsonPath.Key(at, "name"), $"'{v.Name}' is the name of another variant of this split"));
+            }
+
+            if (v.Weight <= 0)
+            {
+                errors.Add(new(JsonPath.Key(at, "weight"), $"{v.Weight} is not a valid weight (expected a positive integer)"));
+            }
+        }
+
+        if (split.ControlWeight is { } control && control <= 0)
+        {
+            errors.Add(new(JsonPath.Key(path, "controlWeight"), $"{control} is not a valid weight (expected a positive integer, or no control group)"));
+        }
+    }
+
+    private static void ValidateUpdates(UpdateProfileStep update, string path, List<JourneyDefinitionError> errors)
+    {
+        if (update.Updates is not { Count: > 0 })
+        {
+            errors.Add(new(path, "changes nothing: give at least one of 'set', 'unset', 'increment'"));
+            return;
+        }
+
+        // Paths follow the JSON form: set and increment are objects keyed by trait, unset is an array.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var unsetIndex = 0;
+        foreach (var u in update.Updates)
+        {
+            var kind = u.Kind.Name();
+            var at = u.Kind == TraitUpdateKind.Unset
+                ? JsonPath.Index(JsonPath.Key(path, kind), unsetIndex++)
+                : JsonPath.Key(JsonPath.Key(path, kind), u.Trait ?? string.Empty);
+            if (string.IsNullOrEmpty(u.Trait) || !SegmentNames.DottedPath().IsMatch(u.Trait))
+            {
+                errors.Add(new(at, $"'{u.Trait}' is not a valid trait path (expected dotted names such as address.city)"));
+                continue;
+            }
+
+            if (!seen.Add(u.Trait))
+            {
+                errors.Add(new(at, $"trait '{u.Trait}' is changed twice in one step"));
+            }
+
+            if (u.Kind == TraitUpdateKind.Increment && !SegmentDefinitionValidator.TryGetNumber(u.Value, out _))
+            {
+                errors.Add(new(at, $"expected a number to add, got {(u.Value is null ? "nothing" : u.Value.ToJsonString())}"));
+            }
+        }
+    }
+
+    internal static void ValidateCondition(JourneyCondition? condition, string path, List<JourneyDefinitionError> errors)
+    {
+        switch (condition)
+        {
+            case null:
+                errors.Add(new(path, "is required: a condition (a segment rule, {\"trigger\": ...} or {\"context\": ...})"));
+                break;
+            case ProfileCondition p:
+                EmbeddedSegmentRules.ValidateRule(p.Rule, path, errors);
+                break;
+            case TriggerCondition t:
+                EmbeddedSegmentRules.ValidatePropertyLeaf("trigger", t.Path, t.Condition, path, errors);
+                break;
+            case ContextCondition c:
+                EmbeddedSegmentRules.ValidatePropertyLeaf("context", c.Path, c.Condition, path, errors);
+                break;
+            case AllCondition all:
+                ValidateChildren(all.Conditions, JsonPath.Key(path, "all"), errors);
+                break;
+            case AnyCondition any:
+                ValidateChildren(any.Conditions, JsonPath.Key(path, "any"), errors);
+                break;
+            case NotCondition not:
+                ValidateCondition(not.Condition, JsonPath.Key(path, "not"), errors);
+                break;
+            default:
+                errors.Add(new(path, $"'{condition.GetType().Name}' is not a condition this version understands"));
+                break;
+        }
+    }
+
+    private static void ValidateChildren(IReadOnlyList<JourneyCondition>? children, string path, List<JourneyDefinitionError> errors)
+    {
+        if (children is null)
+        {
+            errors.Add(new(path, "is null (expected an array of conditions)"));
+            return;
+        }
+
+        for (var i = 0; i < children.Count; i++)
+        {
+            ValidateCondition(children[i], JsonPath.Index(path, i), errors);
+        }
+    }
+
+    private static void EventType(string? type, string path, List<JourneyDefinitionError> errors)
+    {
+        if (string.IsNullOrEmpty(type) || !SegmentNames.EventType().IsMatch(type))
+        {
+            errors.Add(new(path, $"'{type}' is not a valid event type (expected a lower.dotted_name such as order.placed)"));
+        }
+    }
+
+    private static void DottedPath(string? value, string path, string what, List<JourneyDefinitionError> errors)
+    {
+        if (string.IsNullOrEmpty(value) || !SegmentNames.DottedPath().IsMatch(value))
+        {
+            errors.Add(new(path, $"'{value}' is not a valid {what} (expected dotted names such as refill_due_at or address.city)"));
+        }
+    }
+
+    internal static bool IsJsonNumber(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.Number;
+}

@@ -1,0 +1,144 @@
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Journeys;
+
+/// <summary>
+/// An automation: what starts it (<see cref="Trigger"/>), who may enter (<see cref="Entry"/>), what ends it early
+/// (<see cref="Exit"/>, <see cref="Goal"/>) and what it does (<see cref="Steps"/>). The JSON form is the public contract;
+/// see <see cref="JourneyJson"/> and <c>journey.schema.json</c>.
+/// </summary>
+/// <param name="Id">The journey id (<c>lower-kebab</c> or <c>lower_snake</c>); the same across versions.</param>
+/// <param name="Version">The version (1 or more). A running instance finishes on the version it started on.</param>
+/// <param name="Name">A display name.</param>
+/// <param name="Trigger">What starts an instance.</param>
+/// <param name="Steps">
+/// The steps. An instance starts at the first; a step goes on to the step it names (<c>next</c>, a branch's target) or,
+/// when it names none, to the step after it in the list; after the last step the instance ends.
+/// </param>
+public sealed record JourneyDefinition(string Id, int Version, string Name, JourneyTrigger Trigger, IReadOnlyList<JourneyStep> Steps)
+{
+    /// <summary>What the journey is for, for people.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>Who may enter and how often (defaults: re-entry after the previous instance ended, one instance at a time).</summary>
+    public JourneyEntry Entry { get; init; } = JourneyEntry.Default;
+
+    /// <summary>Events or segment conditions that end an instance at once, whatever step it is on.</summary>
+    public IReadOnlyList<JourneyExitCriterion> Exit { get; init; } = [];
+
+    /// <summary>The conversion that ends an instance and is recorded against the journey, the last step and the variant.</summary>
+    public JourneyGoal? Goal { get; init; }
+}
+
+/// <summary>When a profile that meets the trigger may start a new instance.</summary>
+public enum ReEntryPolicy
+{
+    /// <summary><c>never</c>: once per profile (per correlation key value when there is one), ever.</summary>
+    Never,
+
+    /// <summary><c>afterPreviousEnded</c>: again once the previous instance has ended.</summary>
+    AfterPreviousEnded,
+
+    /// <summary><c>afterCooldown</c>: again once <see cref="JourneyEntry.Cooldown"/> has passed since the previous instance started.</summary>
+    AfterCooldown,
+}
+
+/// <summary>
+/// Entry rules: <c>{"reEntry": "afterCooldown", "cooldown": "P7D", "maxConcurrent": 2, "correlationKey": "cart_id", "condition": {segment rule}}</c>.
+/// </summary>
+public sealed record JourneyEntry
+{
+    /// <summary>The defaults: re-entry after the previous instance ended, one instance at a time, no key, no condition.</summary>
+    public static JourneyEntry Default { get; } = new();
+
+    /// <summary>When a profile may enter again (default <see cref="ReEntryPolicy.AfterPreviousEnded"/>).</summary>
+    public ReEntryPolicy ReEntry { get; init; } = ReEntryPolicy.AfterPreviousEnded;
+
+    /// <summary>The cooldown for <see cref="ReEntryPolicy.AfterCooldown"/> (required then, not allowed otherwise).</summary>
+    public IsoDuration? Cooldown { get; init; }
+
+    /// <summary>At most this many instances run at once per profile (default 1; at least 1).</summary>
+    public int MaxConcurrent { get; init; } = 1;
+
+    /// <summary>
+    /// A dotted property path of the trigger event (<c>cart_id</c>, <c>order_id</c>): one instance per value, and the
+    /// re-entry policy applies per value. Only for event triggers.
+    /// </summary>
+    public string? CorrelationKey { get; init; }
+
+    /// <summary>A segment rule the profile must satisfy to enter (e.g. reachable on some channel).</summary>
+    public SegmentRule? Condition { get; init; }
+}
+
+/// <summary>What ends an instance at once, whatever step it is on.</summary>
+public abstract record JourneyExitCriterion;
+
+/// <summary><c>{"event": "order.placed", "where": [...]}</c>: the profile had a matching event.</summary>
+/// <param name="EventType">The event type.</param>
+public sealed record EventExitCriterion(string EventType) : JourneyExitCriterion
+{
+    /// <summary>Conditions on the event's properties, all of which must hold.</summary>
+    public IReadOnlyList<PropertyCondition> Where { get; init; } = [];
+}
+
+/// <summary><c>{"condition": {segment rule}}</c>: the profile satisfies the rule.</summary>
+/// <param name="Condition">The rule.</param>
+public sealed record SegmentExitCriterion(SegmentRule Condition) : JourneyExitCriterion;
+
+/// <summary><c>{"event": "order.placed", "where": [...], "within": "P7D"}</c>: the conversion the journey aims at.</summary>
+/// <param name="EventType">The conversion event type.</param>
+/// <param name="Within">The conversion window, from the instance's start.</param>
+public sealed record JourneyGoal(string EventType, IsoDuration Within)
+{
+    /// <summary>Conditions on the event's properties, all of which must hold.</summary>
+    public IReadOnlyList<PropertyCondition> Where { get; init; } = [];
+}
+
+/// <summary>What starts a journey instance. JSON: an object with <c>"type"</c>: <c>event</c>, <c>segment</c>, <c>date</c> or <c>inactivity</c>.</summary>
+public abstract record JourneyTrigger;
+
+/// <summary><c>{"type": "event", "event": "cart.item_added", "where": [...]}</c>: a matching event.</summary>
+/// <param name="EventType">The event type.</param>
+public sealed record EventTrigger(string EventType) : JourneyTrigger
+{
+    /// <summary>Conditions on the event's properties, all of which must hold.</summary>
+    public IReadOnlyList<PropertyCondition> Where { get; init; } = [];
+}
+
+/// <summary>Entering or leaving a segment.</summary>
+public enum SegmentTransition
+{
+    /// <summary><c>entered</c>.</summary>
+    Entered,
+
+    /// <summary><c>exited</c>.</summary>
+    Exited,
+}
+
+/// <summary><c>{"type": "segment", "segment": "no-order-90d", "on": "entered"}</c>: entering (or leaving) a segment.</summary>
+/// <param name="SegmentId">The segment id.</param>
+/// <param name="On">Entering or leaving.</param>
+public sealed record SegmentTrigger(string SegmentId, SegmentTransition On) : JourneyTrigger;
+
+/// <summary>
+/// <c>{"type": "date", "trait": "refill_due_at", "offset": "-P3D", "localTime": "09:00", "annual": false}</c>: the date in a
+/// trait, moved by <see cref="Offset"/>, at <see cref="LocalTime"/> in the customer's time zone. With
+/// <see cref="Annual"/>, every year on the date's month and day (birthdays). A new trait value reschedules it.
+/// </summary>
+/// <param name="Trait">The dotted trait path holding the date.</param>
+/// <param name="Offset">The signed offset from the date (<c>-P3D</c>: three days before).</param>
+/// <param name="LocalTime">The time of day in the customer's zone.</param>
+public sealed record DateTrigger(string Trait, IsoOffset Offset, TimeOnly LocalTime) : JourneyTrigger
+{
+    /// <summary>Whether it recurs every year (birthdays, anniversaries).</summary>
+    public bool Annual { get; init; }
+}
+
+/// <summary>
+/// <c>{"type": "inactivity", "afterEvent": "product.viewed", "noEvent": ["order.placed"], "within": "P7D"}</c>: an event
+/// was followed by none of <see cref="NoEventTypes"/> for <see cref="Within"/>.
+/// </summary>
+/// <param name="AfterEventType">The event that starts the clock (each new one restarts it).</param>
+/// <param name="NoEventTypes">The events whose absence fires the trigger.</param>
+/// <param name="Within">How long they must be absent.</param>
+public sealed record InactivityTrigger(string AfterEventType, IReadOnlyList<string> NoEventTypes, IsoDuration Within) : JourneyTrigger;

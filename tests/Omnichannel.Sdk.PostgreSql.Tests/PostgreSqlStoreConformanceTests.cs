@@ -1,0 +1,17 @@
+using Omnichannel.Sdk.Testing;
+
+namespace Omnichannel.Sdk.PostgreSql.Tests;
+
+/// <summary>The storage contract, on a real PostgreSQL server: a fresh schema per test in one database.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlStoreConformanceTests(PostgreSqlServer server) : StoreConformanceTests
+{
+    private static int _schemas;
+
+    protected override async Task<IOmnichannelStore> CreateStoreAsync() =>
+        await PostgreSqlOmnichannelStore.OpenAsync(new PostgreSqlStoreOptions
+        {
+            ConnectionString = await server.DatabaseAsync("conformance"),
+            Schema = "t_" + Interlocked.Increment(ref _schemas),
+        });
+}
