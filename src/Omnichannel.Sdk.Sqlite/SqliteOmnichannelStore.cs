@@ -52,7 +52,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     /// <summary>Test hook: called on the writer when it starts waiting <see cref="SqliteStoreOptions.MaxBatchDelay"/> for a batch to fill.</summary>
     internal Action? BatchDelayStarted { get; set; }
 
-    /// <summary>Write operations applied so far (commits, erasures, purges), whatever their outcome.</summary>
+    /// <summary>Write operations applied so far (commits, erasures, purges, outbox claims, completions and reschedules), whatever their outcome.</summary>
     internal long OperationCount => Interlocked.Read(ref _operations);
 
     /// <summary>
@@ -327,7 +327,18 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        return EnqueueAsync(w => ApplyCommit(w, commit), r => r.Status == CommitStatus.Committed, cancellationToken);
+
+        // Checked here, not on the writer, where a null would fail the whole batch instead of this call.
+        foreach (var entry in commit.Outbox)
+        {
+            ArgumentNullException.ThrowIfNull(entry, nameof(commit));
+            if (entry.MessageKey is null || entry.ProfileId is null || entry.Payload is null)
+            {
+                throw new ArgumentException($"Outbox entry '{entry.MessageKey}' needs a MessageKey, a ProfileId and a Payload.", nameof(commit));
+            }
+        }
+
+        return EnqueueAsync(w => ApplyCommit(w, commit, _time.GetUtcNow().UtcTicks), r => r.Status == CommitStatus.Committed, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -352,6 +363,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
                 w.Execute("DELETE FROM identifiers WHERE profile_id = $p0", profileId);
                 w.Execute("DELETE FROM aliases WHERE new_id = $p0", profileId);
                 w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", profileId);
+                w.Execute("DELETE FROM outbox WHERE profile_id = $p0", profileId);
                 return true;
             },
             static _ => true,
@@ -361,6 +373,96 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     /// <inheritdoc />
     public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default) =>
         EnqueueAsync(w => w.ExecuteCount("DELETE FROM processed_events WHERE processed_at < $p0", processedBefore.UtcTicks), static _ => true, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var nowTicks = now.UtcTicks;
+
+        // Saturate rather than overflow: a lease past the end of time is simply held forever.
+        var leasedUntil = lease.Ticks >= DateTimeOffset.MaxValue.UtcTicks - nowTicks ? DateTimeOffset.MaxValue.UtcTicks : nowTicks + lease.Ticks;
+
+        // The usual answer of a polling dispatcher is "nothing due": give it from a reader, so that it neither takes the
+        // write lock nor a place in a commit batch. Leasing itself happens only on the writer, so this stays race-free.
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!HasClaimable(nowTicks))
+        {
+            return ValueTask.FromResult<IReadOnlyList<OutboxEntry>>([]);
+        }
+
+        return EnqueueAsync(
+            w =>
+            {
+                // One statement picks and leases, on the single writer: no two claims can see the same row free.
+                using var rows = w.Command(
+                    "UPDATE outbox SET attempt = attempt + 1, leased_until = $p1 WHERE rowid IN (" +
+                    "SELECT rowid FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) ORDER BY due_at, message_key LIMIT $p2) " +
+                    "RETURNING message_key, profile_id, due_at, payload, attempt",
+                    nowTicks,
+                    leasedUntil,
+                    (long)limit).ExecuteReader();
+                var claimed = new List<OutboxEntry>();
+                while (rows.Read())
+                {
+                    claimed.Add(new OutboxEntry
+                    {
+                        MessageKey = rows.GetString(0),
+                        ProfileId = rows.GetString(1),
+                        DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
+                        Payload = rows.GetFieldValue<byte[]>(3),
+                        Attempt = rows.GetInt32(4),
+                    });
+                }
+
+                // RETURNING gives no order; the contract's is earliest due first, then key.
+                claimed.Sort(static (x, y) => x.DueAt != y.DueAt ? x.DueAt.CompareTo(y.DueAt) : string.CompareOrdinal(x.MessageKey, y.MessageKey));
+                return (IReadOnlyList<OutboxEntry>)claimed;
+            },
+            static _ => true,
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        return EnqueueAsync(
+            w => w.ExecuteCount("DELETE FROM outbox WHERE message_key = $p0 AND attempt = $p1", messageKey, (long)attempt) == 1,
+            static _ => true,
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        return EnqueueAsync(
+            w => w.ExecuteCount(
+                "UPDATE outbox SET due_at = $p2, leased_until = NULL WHERE message_key = $p0 AND attempt = $p1",
+                messageKey,
+                (long)attempt,
+                dueAt.UtcTicks) == 1,
+            static _ => true,
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        try
+        {
+            // Free rows: the smallest due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
+            var next = reader.Scalar("SELECT min(max(due_at, coalesce(leased_until, due_at))) FROM outbox");
+            return ValueTask.FromResult<DateTimeOffset?>(next is long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
 
     /// <summary>Applies the queued writes, then closes the database.</summary>
     public async ValueTask DisposeAsync()
@@ -397,7 +499,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
         }
     }
 
-    private static CommitResult ApplyCommit(SqliteStatements w, ProfileCommit commit)
+    private static CommitResult ApplyCommit(SqliteStatements w, ProfileCommit commit, long nowTicks)
     {
         // Every check comes before the first write, so a refused commit has written nothing even before its savepoint is rolled back.
         if (commit.EventId is not null && w.Scalar("SELECT 1 FROM processed_events WHERE event_id = $p0", commit.EventId) is not null)
@@ -444,6 +546,21 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
             w.Execute("DELETE FROM profiles WHERE id = $p0", a.ProfileId);
             w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", a.ProfileId);
             w.Execute("INSERT INTO aliases (old_id, new_id) VALUES ($p0, $p1) ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id", a.ProfileId, commit.ProfileId);
+            w.Execute("UPDATE outbox SET profile_id = $p0 WHERE profile_id = $p1", commit.ProfileId, a.ProfileId);
+        }
+
+        foreach (var entry in commit.Outbox)
+        {
+            // A key is accepted once, ever: outbox_keys remembers it after the row is completed.
+            if (w.ExecuteCount("INSERT INTO outbox_keys (message_key, created_at) VALUES ($p0, $p1) ON CONFLICT (message_key) DO NOTHING", entry.MessageKey, nowTicks) == 1)
+            {
+                w.Execute(
+                    "INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until) VALUES ($p0, $p1, $p2, $p3, 0, NULL)",
+                    entry.MessageKey,
+                    entry.ProfileId,
+                    entry.DueAt.UtcTicks,
+                    entry.Payload);
+            }
         }
 
         // The membership set is replaced: skip the rewrite when it did not change, the common case.
@@ -595,6 +712,21 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
         foreach (var op in live)
         {
             op.Complete();
+        }
+    }
+
+    private bool HasClaimable(long nowTicks)
+    {
+        var reader = RentReader();
+        try
+        {
+            return reader.Scalar(
+                "SELECT 1 FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) LIMIT 1",
+                nowTicks) is not null;
+        }
+        finally
+        {
+            ReturnReader(reader);
         }
     }
 

@@ -43,6 +43,21 @@ internal static class SqliteSchema
             PRIMARY KEY (segment_id, profile_id)) WITHOUT ROWID;
         CREATE INDEX segment_members_by_profile ON segment_members (profile_id);
         """,
+        """
+        -- A rowid table (unlike the others): payloads may be kilobytes. outbox_keys outlives the rows it remembers.
+        CREATE TABLE outbox (
+            message_key TEXT NOT NULL PRIMARY KEY,
+            profile_id TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            payload BLOB NOT NULL,
+            attempt INTEGER NOT NULL,
+            leased_until INTEGER);
+        CREATE INDEX outbox_by_due ON outbox (due_at, message_key);
+        CREATE INDEX outbox_by_profile ON outbox (profile_id);
+        CREATE TABLE outbox_keys (
+            message_key TEXT NOT NULL PRIMARY KEY,
+            created_at INTEGER NOT NULL) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -86,8 +86,7 @@ public interface IOmnichannelStore
     /// <param name="lease">How long the claimer owns the entries.</param>
     /// <param name="limit">At most this many.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("TEMPORARY");
+    ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Removes a sent (or finally failed) entry. Its key stays remembered, so the same message is never enqueued again.
@@ -97,21 +96,18 @@ public interface IOmnichannelStore
     /// <param name="messageKey">The entry's key.</param>
     /// <param name="attempt">The attempt number the claim returned.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("TEMPORARY");
+    ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default);
 
     /// <summary>Frees an entry's lease and sets when it is next due (a retry after a transient failure). Same fencing as <see cref="CompleteOutboxAsync"/>.</summary>
     /// <param name="messageKey">The entry's key.</param>
     /// <param name="attempt">The attempt number the claim returned.</param>
     /// <param name="dueAt">When to try again.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("TEMPORARY");
+    ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default);
 
     /// <summary>The earliest instant any pending entry is due or its lease ends, or <see langword="null"/> when the outbox is empty.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("TEMPORARY");
+    ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>
