@@ -71,13 +71,13 @@ public sealed class SchemaTests
         Assert.Equal(SegmentJson.Schema, docsCopy);
     }
 
-    /// <summary>Found from this source file, so it works wherever the tests are built.</summary>
-    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
+    /// <summary>Found above the test's output folder (source paths are mapped away in CI builds).</summary>
+    private static string RepositoryRoot()
     {
-        var dir = new DirectoryInfo(Path.GetDirectoryName(sourceFile)!);
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (!Directory.Exists(Path.Combine(dir.FullName, "docs")) || !Directory.Exists(Path.Combine(dir.FullName, "src")))
         {
-            dir = dir.Parent ?? throw new InvalidOperationException("The repository root was not found above " + sourceFile);
+            dir = dir.Parent ?? throw new InvalidOperationException("The repository root was not found above " + AppContext.BaseDirectory);
         }
 
         return dir.FullName;
