@@ -26,8 +26,6 @@ namespace Omnichannel.Sdk.Journeys;
 /// </remarks>
 public static class JourneyJson
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
-
     private static readonly Lazy<string> SchemaText = new(LoadSchema);
 
     /// <summary>The JSON Schema (draft 2020-12) of one journey definition; segment rules refer to <c>segment.schema.json</c>.</summary>
@@ -129,42 +127,14 @@ public static class JourneyJson
             indented);
     }
 
-    private static string Write(Action<Utf8JsonWriter> write, bool indented)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            write(writer);
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+    private static string Write(Action<Utf8JsonWriter> write, bool indented) => DefinitionJson.Write(write, indented);
 
     private static bool TryParseDocument(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out JourneyDefinitionError? error)
     {
-        try
-        {
-            document = JsonDocument.Parse(json, DocumentOptions);
-            error = null;
-            return true;
-        }
-        catch (JsonException ex)
-        {
-            document = null;
-            var where = ex.LineNumber is { } line
-                ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {ex.BytePositionInLine + 1}")
-                : string.Empty;
-            error = new JourneyDefinitionError("$", $"is not valid JSON{where}: {ex.Message}");
-            return false;
-        }
+        var ok = DefinitionJson.TryParse(json, out document, out var message);
+        error = ok ? null : new JourneyDefinitionError("$", message!);
+        return ok;
     }
 
-    private static string LoadSchema()
-    {
-        var assembly = typeof(JourneyJson).Assembly;
-        var name = assembly.GetManifestResourceNames().Single(n => n.EndsWith("journey.schema.json", StringComparison.Ordinal));
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return reader.ReadToEnd();
-    }
+    private static string LoadSchema() => DefinitionJson.Resource("journey.schema.json");
 }

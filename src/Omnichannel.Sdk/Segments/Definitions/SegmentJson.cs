@@ -32,8 +32,6 @@ namespace Omnichannel.Sdk.Segments;
 /// </remarks>
 public static class SegmentJson
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
-
     private static readonly Lazy<string> SchemaText = new(LoadSchema);
 
     /// <summary>The JSON Schema (draft 2020-12) of one segment definition.</summary>
@@ -130,42 +128,14 @@ public static class SegmentJson
             indented);
     }
 
-    private static string Write(Action<Utf8JsonWriter> write, bool indented)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            write(writer);
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+    private static string Write(Action<Utf8JsonWriter> write, bool indented) => DefinitionJson.Write(write, indented);
 
     private static bool TryParseDocument(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out SegmentDefinitionError? error)
     {
-        try
-        {
-            document = JsonDocument.Parse(json, DocumentOptions);
-            error = null;
-            return true;
-        }
-        catch (JsonException ex)
-        {
-            document = null;
-            var where = ex.LineNumber is { } line
-                ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {ex.BytePositionInLine + 1}")
-                : string.Empty;
-            error = new SegmentDefinitionError("$", $"is not valid JSON{where}: {ex.Message}");
-            return false;
-        }
+        var ok = DefinitionJson.TryParse(json, out document, out var message);
+        error = ok ? null : new SegmentDefinitionError("$", message!);
+        return ok;
     }
 
-    private static string LoadSchema()
-    {
-        var assembly = typeof(SegmentJson).Assembly;
-        var name = assembly.GetManifestResourceNames().Single(n => n.EndsWith("segment.schema.json", StringComparison.Ordinal));
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return reader.ReadToEnd();
-    }
+    private static string LoadSchema() => DefinitionJson.Resource("segment.schema.json");
 }

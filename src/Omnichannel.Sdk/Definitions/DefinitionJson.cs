@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Omnichannel.Sdk;
+
+/// <summary>What the JSON forms of definitions (segments, journeys) share: reading a document, writing canonically, the embedded schema.</summary>
+internal static class DefinitionJson
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+
+    /// <summary>Parses a document; on failure the message says where (line and position) and why.</summary>
+    public static bool TryParse(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+            error = null;
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            document = null;
+            var where = ex.LineNumber is { } line
+                ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {ex.BytePositionInLine + 1}")
+                : string.Empty;
+            error = $"is not valid JSON{where}: {ex.Message}";
+            return false;
+        }
+    }
+
+    /// <summary>Writes with <paramref name="write"/> and returns the UTF-8 text (non-ASCII kept readable).</summary>
+    public static string Write(Action<Utf8JsonWriter> write, bool indented)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>The text of the embedded resource whose name ends with <paramref name="fileName"/>.</summary>
+    public static string Resource(string fileName)
+    {
+        var assembly = typeof(DefinitionJson).Assembly;
+        var name = assembly.GetManifestResourceNames().Single(n => n.EndsWith(fileName, StringComparison.Ordinal));
+        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}
