@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk;
 
@@ -50,4 +51,38 @@ internal static class DefinitionJson
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd();
     }
+
+    /// <summary>Whether <paramref name="path"/> is one of <paramref name="prefixes"/> or lies under one (<c>.key</c> or <c>[i]</c>).</summary>
+    public static bool IsUnder(string path, List<string> prefixes) =>
+        prefixes.Exists(p => path == p || path.StartsWith(p + ".", StringComparison.Ordinal) || path.StartsWith(p + "[", StringComparison.Ordinal));
+
+    /// <summary>An object's keys, reporting unknown and repeated ones through <paramref name="error"/>.</summary>
+    public static Dictionary<string, JsonElement> Keys(JsonElement e, string path, IReadOnlyList<string> allowed, string what, Action<string, string> error)
+    {
+        var keys = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var p in e.EnumerateObject())
+        {
+            if (!allowed.Contains(p.Name))
+            {
+                error(JsonPath.Key(path, p.Name), $"unknown key '{p.Name}' in {what} (expected {string.Join(", ", allowed)})");
+            }
+            else if (!keys.TryAdd(p.Name, p.Value))
+            {
+                error(JsonPath.Key(path, p.Name), $"key '{p.Name}' appears twice (expected it once)");
+            }
+        }
+
+        return keys;
+    }
+
+    /// <summary>A JSON kind as an error message names it (<c>an object</c>, <c>a string</c>…).</summary>
+    public static string Kind(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
 }

@@ -28,8 +28,7 @@ internal sealed class JourneyJsonReader
         return (definition, reader._errors);
     }
 
-    private bool IsReported(string path) =>
-        _reported.Exists(p => path == p || path.StartsWith(p + ".", StringComparison.Ordinal) || path.StartsWith(p + "[", StringComparison.Ordinal));
+    private bool IsReported(string path) => DefinitionJson.IsUnder(path, _reported);
 
     private void Error(string path, string message) => _errors.Add(new(path, message));
 
@@ -817,31 +816,8 @@ internal sealed class JourneyJsonReader
     }
 
     /// <summary>The object's keys; reports unknown and repeated keys.</summary>
-    private Dictionary<string, JsonElement> Keys(JsonElement e, string path, IReadOnlyList<string> allowed, string what)
-    {
-        var keys = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var p in e.EnumerateObject())
-        {
-            if (!allowed.Contains(p.Name))
-            {
-                Error(JsonPath.Key(path, p.Name), $"unknown key '{p.Name}' in {what} (expected {string.Join(", ", allowed)})");
-            }
-            else if (!keys.TryAdd(p.Name, p.Value))
-            {
-                Error(JsonPath.Key(path, p.Name), $"key '{p.Name}' appears twice (expected it once)");
-            }
-        }
+    private Dictionary<string, JsonElement> Keys(JsonElement e, string path, IReadOnlyList<string> allowed, string what) =>
+        DefinitionJson.Keys(e, path, allowed, what, Error);
 
-        return keys;
-    }
-
-    private static string Kind(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
+    private static string Kind(JsonElement e) => DefinitionJson.Kind(e.ValueKind);
 }
