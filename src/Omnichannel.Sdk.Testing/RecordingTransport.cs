@@ -31,6 +31,7 @@ public sealed class RecordingTransport : IChannelTransport
         ["whatsapp"] = typeof(WhatsAppMessage),
         ["webhook"] = typeof(WebhookMessage),
         ["in_app"] = typeof(InAppMessage),
+        ["host"] = typeof(HostEventMessage),
     };
 
     private readonly Log _log;

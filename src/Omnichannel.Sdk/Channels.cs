@@ -41,6 +41,12 @@ public static class Channels
     /// <summary>Messages shown inside the app or on the website.</summary>
     public const string InApp = "in_app";
 
+    /// <summary>
+    /// Events a journey's <c>emit</c> step hands to the host (<see cref="Delivery.HostEventMessage"/>), delivered through
+    /// the outbox to the transport registered for this channel (see <c>OnJourneyEvent</c> on the builder).
+    /// </summary>
+    public const string Host = "host";
+
     /// <summary>Every channel name above.</summary>
-    public static IReadOnlyList<string> All { get; } = [Web, App, Store, Email, Sms, Push, WhatsApp, Chat, Social, Phone, Webhook, InApp];
+    public static IReadOnlyList<string> All { get; } = [Web, App, Store, Email, Sms, Push, WhatsApp, Chat, Social, Phone, Webhook, InApp, Host];
 }

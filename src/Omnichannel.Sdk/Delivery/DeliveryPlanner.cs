@@ -60,7 +60,7 @@ internal static class DeliveryPlanner
         }
 
         var action = r.Class == MessageClass.Marketing ? o.MarketingQuietHours : o.TransactionalQuietHours;
-        var zone = DeliveryOptions.TimeZoneOrNull(p.TimeZone) ?? DeliveryOptions.TimeZoneOrNull(o.DefaultTimeZone) ?? TimeZoneInfo.Utc;
+        var zone = ZoneOf(p, o);
         if (action != QuietHoursAction.Ignore && QuietHoursEnd(now, zone, o.QuietHoursStart, o.QuietHoursEnd) is { } end)
         {
             return action == QuietHoursAction.Drop
@@ -108,7 +108,7 @@ internal static class DeliveryPlanner
     /// <summary>The first cap (or the customer's own limit) that one more message on the channel would break, described; else null.</summary>
     public static string? CapReached(CustomerProfile p, string channel, string? topic, DateTimeOffset now, DeliveryOptions o)
     {
-        var zone = DeliveryOptions.TimeZoneOrNull(p.TimeZone) ?? DeliveryOptions.TimeZoneOrNull(o.DefaultTimeZone) ?? TimeZoneInfo.Utc;
+        var zone = ZoneOf(p, o);
         foreach (var cap in o.FrequencyCaps)
         {
             if ((cap.Channel is not null && cap.Channel != channel) || (cap.Topic is not null && cap.Topic != topic))
@@ -159,8 +159,12 @@ internal static class DeliveryPlanner
         return ToInstant(endDate.ToDateTime(end), zone);
     }
 
+    /// <summary>The customer's zone: theirs when known and valid, else the configured default, else UTC.</summary>
+    internal static TimeZoneInfo ZoneOf(CustomerProfile p, DeliveryOptions o) =>
+        DeliveryOptions.TimeZoneOrNull(p.TimeZone) ?? DeliveryOptions.TimeZoneOrNull(o.DefaultTimeZone) ?? TimeZoneInfo.Utc;
+
     // Local wall-clock time → instant; a time skipped by a daylight-saving jump moves forward by the jump.
-    private static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
+    internal static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
     {
         while (zone.IsInvalidTime(local))
         {

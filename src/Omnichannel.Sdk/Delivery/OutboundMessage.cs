@@ -134,6 +134,19 @@ public sealed record WebhookMessage : OutboundMessage
     public required JsonElement Payload { get; init; }
 }
 
+/// <summary>An event a journey emitted for the host's own systems (the <c>emit</c> step).</summary>
+public sealed record HostEventMessage : OutboundMessage
+{
+    /// <inheritdoc />
+    public override string Channel => Channels.Host;
+
+    /// <summary>The event type, for example <c>journey.cart_recovered</c>.</summary>
+    public required string EventType { get; init; }
+
+    /// <summary>The event's properties (with <c>journey_id</c>, <c>journey_instance</c> and <c>journey_step</c>).</summary>
+    public required JsonElement Payload { get; init; }
+}
+
 /// <summary>A message shown in the shop's app or chat widget.</summary>
 public sealed record InAppMessage : OutboundMessage
 {

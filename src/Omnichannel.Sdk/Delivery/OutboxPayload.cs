@@ -23,6 +23,7 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
         Channels.Push => c.Message.Deserialize<PushMessage>(Json),
         Channels.WhatsApp => c.Message.Deserialize<WhatsAppMessage>(Json),
         Channels.Webhook => c.Message.Deserialize<WebhookMessage>(Json),
+        Channels.Host => c.Message.Deserialize<HostEventMessage>(Json),
         Channels.InApp => (OutboundMessage?)c.Message.Deserialize<InAppMessage>(Json),
         _ => throw new InvalidDataException($"No message shape for channel '{c.Channel}'."),
     }) ?? throw new InvalidDataException("An outbox candidate's message is empty.");

@@ -109,6 +109,52 @@ public sealed class OmnichannelBuilder
         return this;
     }
 
+    /// <summary>Loads a journey at start-up (validated with the options). Load every version that may have running instances.</summary>
+    /// <param name="journey">The definition, built with <see cref="Omnichannel.Sdk.Journeys.Journey.Define"/> or parsed from JSON.</param>
+    public OmnichannelBuilder AddJourney(Omnichannel.Sdk.Journeys.JourneyDefinition journey)
+    {
+        ArgumentNullException.ThrowIfNull(journey);
+        Services.Configure<OmnichannelOptions>(o => o.Journeys.Add(journey));
+        return this;
+    }
+
+    /// <summary>Loads journeys from JSON (one definition or an array), at start-up.</summary>
+    /// <param name="json">The definitions.</param>
+    /// <exception cref="Omnichannel.Sdk.Journeys.JourneyDefinitionException">The JSON is invalid; every error is listed with its JSON path.</exception>
+    public OmnichannelBuilder AddJourneysFromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        IReadOnlyList<Omnichannel.Sdk.Journeys.JourneyDefinition> definitions;
+        if (json.TrimStart().StartsWith('['))
+        {
+            var many = Omnichannel.Sdk.Journeys.JourneyJson.ParseMany(json);
+            definitions = many.Definitions ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(many.Errors);
+        }
+        else
+        {
+            var one = Omnichannel.Sdk.Journeys.JourneyJson.Parse(json);
+            definitions = [one.Definition ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(one.Errors)];
+        }
+
+        foreach (var d in definitions)
+        {
+            AddJourney(d);
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Receives the events journeys emit (<c>emit</c> steps), through the outbox: at least once, each with a stable
+    /// <see cref="Omnichannel.Sdk.Delivery.OutboundMessage.MessageId"/> to de-duplicate on, retried when the handler throws.
+    /// </summary>
+    /// <param name="handler">Handles one event.</param>
+    public OmnichannelBuilder OnJourneyEvent(Func<Omnichannel.Sdk.Delivery.HostEventMessage, CancellationToken, ValueTask> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return AddTransport("journey-events", Channels.Host, _ => new Omnichannel.Sdk.Delivery.HostEventTransport(handler));
+    }
+
     /// <summary>
     /// Adds a transport for a channel under a name. Several transports of one channel may coexist; the one with the
     /// lowest <paramref name="preference"/> is tried first.

@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
+using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 using Polly;
 using Polly.CircuitBreaker;
@@ -87,79 +89,10 @@ public sealed partial class OmnichannelEngine
 
     internal async Task<SendResult> SendToProfileAsync(string profileId, MessageRequest request, CancellationToken cancellationToken)
     {
-        var suppressed = new ConcurrentDictionary<Identifier, bool>();
         var effect = await EnqueueProfileWork(profileId, async (p, now) =>
         {
-            if (p.MessageKeys.Contains(request.Key))
-            {
-                return new ProfileWorkEffect { Result = new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted") };
-            }
-
-            foreach (var c in request.Channels)
-            {
-                if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
-                {
-                    suppressed[aid] = await _store.IsSuppressedAsync(SuppressionHash(aid), cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i));
-            var candidates = new List<OutboxCandidate>();
-            var passedOver = new List<string>(decision.PassedOver);
-            foreach (var c in decision.Candidates)
-            {
-                OutboundMessage? message;
-                try
-                {
-                    message = _delivery.Renderer is { } renderer
-                        ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
-                        : null;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    passedOver.Add($"{c.Channel}: rendering failed: {ex.Message}");
-                    continue;
-                }
-
-                if (message is null)
-                {
-                    passedOver.Add($"{c.Channel}: the template has nothing for this channel");
-                    continue;
-                }
-
-                candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, message with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
-            }
-
-            RememberKey(p, request.Key);
-            if (candidates.Count == 0)
-            {
-                var reason = decision.SkipReason ?? string.Join("; ", passedOver);
-                ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
-                _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", "none"), new KeyValuePair<string, object?>("outcome", "skipped"));
-                return new ProfileWorkEffect { Result = new SendResult(request.Key, SendStatus.Skipped, null, null, reason) };
-            }
-
-            if (request.Class == MessageClass.Marketing)
-            {
-                p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt));
-                var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
-                p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
-            }
-
-            var entry = new OutboxEntry
-            {
-                MessageKey = request.Key,
-                ProfileId = p.Id,
-                DueAt = decision.DueAt,
-                Payload = new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates).Serialize(),
-            };
-            var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
-            ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
-            return new ProfileWorkEffect
-            {
-                Outbox = [entry],
-                Result = new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)),
-            };
+            var (result, entry) = await PlanMessageAsync(p, request, now, cancellationToken).ConfigureAwait(false);
+            return new ProfileWorkEffect { Result = result, Outbox = entry is null ? [] : [entry] };
         }, cancellationToken).ConfigureAwait(false);
 
         return effect switch
@@ -168,6 +101,78 @@ public sealed partial class OmnichannelEngine
             { IsGone: true } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
             _ => throw new InvalidOperationException($"The message '{request.Key}' could not be committed; the store kept failing. It is safe to send the same request again."),
         };
+    }
+
+    // The delivery policies and rendering for one message on a loaded profile; the entry goes out with the profile's commit.
+    private async ValueTask<(SendResult Result, OutboxEntry? Entry)> PlanMessageAsync(CustomerProfile p, MessageRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var suppressed = new Dictionary<Identifier, bool>();
+        if (p.MessageKeys.Contains(request.Key))
+        {
+            return (new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted"), null);
+        }
+
+        foreach (var c in request.Channels)
+        {
+            if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
+            {
+                suppressed[aid] = await _store.IsSuppressedAsync(SuppressionHash(aid), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i));
+        var candidates = new List<OutboxCandidate>();
+        var passedOver = new List<string>(decision.PassedOver);
+        foreach (var c in decision.Candidates)
+        {
+            OutboundMessage? message;
+            try
+            {
+                message = _delivery.Renderer is { } renderer
+                    ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
+                    : null;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                passedOver.Add($"{c.Channel}: rendering failed: {ex.Message}");
+                continue;
+            }
+
+            if (message is null)
+            {
+                passedOver.Add($"{c.Channel}: the template has nothing for this channel");
+                continue;
+            }
+
+            candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, message with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
+        }
+
+        RememberKey(p, request.Key);
+        if (candidates.Count == 0)
+        {
+            var reason = decision.SkipReason ?? string.Join("; ", passedOver);
+            ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", "none"), new KeyValuePair<string, object?>("outcome", "skipped"));
+            return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
+        }
+
+        if (request.Class == MessageClass.Marketing)
+        {
+            p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt));
+            var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
+            p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
+        }
+
+        var entry = new OutboxEntry
+        {
+            MessageKey = request.Key,
+            ProfileId = p.Id,
+            DueAt = decision.DueAt,
+            Payload = new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates).Serialize(),
+        };
+        var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
+        ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
+        return (new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)), entry);
     }
 
     private static void RememberKey(CustomerProfile p, string key)
@@ -333,11 +338,14 @@ public sealed partial class OmnichannelEngine
             Channel = channel,
             Properties = JsonData.From(properties),
         };
-        await EnqueueProfileWork(profileId, (p, now) =>
+        await EnqueueProfileWork(profileId, async (p, now) =>
         {
             ProfileCore.Apply(p, e, _options.TimelineLength);
             var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything: false, _options.TimelineLength);
-            return ValueTask.FromResult(new ProfileWorkEffect { Changes = changes, EventId = e.Id });
+            var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
+            await journeys.OnEventAsync(e, changes).ConfigureAwait(false);
+            changes.AddRange(journeys.Changes);
+            return new ProfileWorkEffect { Changes = changes, EventId = e.Id, Outbox = journeys.Outbox, Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
     }
 

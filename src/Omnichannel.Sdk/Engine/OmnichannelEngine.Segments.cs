@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
+using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -34,7 +36,7 @@ public sealed partial class OmnichannelEngine
                 throw new SegmentDefinitionException(errors);
             }
 
-            catalog = SegmentCatalog.Create(definitions);
+            catalog = SegmentCatalog.Create(definitions).WithExtraRules(_journeys.Rules);
             _catalog = catalog;
         }
 
@@ -62,7 +64,7 @@ public sealed partial class OmnichannelEngine
             }
 
             // Profiles drop the membership the next time they are touched; the members list stops answering now.
-            _catalog = SegmentCatalog.Create(rest);
+            _catalog = SegmentCatalog.Create(rest).WithExtraRules(_journeys.Rules);
             return ValueTask.FromResult(true);
         }
     }
@@ -260,12 +262,15 @@ public sealed partial class OmnichannelEngine
 
     private async Task<bool> EnqueueProfileTask(string profileId, IReadOnlyCollection<string>? segments, CancellationToken cancellationToken)
     {
-        var effect = await EnqueueProfileWork(profileId, (p, now) =>
+        var effect = await EnqueueProfileWork(profileId, async (p, now) =>
         {
             var changes = segments is null
                 ? SegmentRuntime.OnWake(p, _catalog, now, _options.TimelineLength)
                 : SegmentRuntime.Reevaluate(p, _catalog, segments, now, _options.TimelineLength);
-            return ValueTask.FromResult(new ProfileWorkEffect { Changes = changes });
+            var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
+            await journeys.OnWakeAsync(changes).ConfigureAwait(false);
+            changes.AddRange(journeys.Changes);
+            return new ProfileWorkEffect { Changes = changes, Outbox = journeys.Outbox, Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
         return effect is not null;
     }
@@ -323,7 +328,7 @@ public sealed partial class OmnichannelEngine
                         Document = ProfileSerializer.Serialize(p),
                         ProcessedAt = now,
                         EventId = effect.EventId,
-                        WakeAt = SegmentRuntime.NextCheck(p),
+                        WakeAt = WakeOf(p),
                         Segments = [.. p.SegmentMemberships.Keys],
                         Outbox = effect.Outbox,
                     };
@@ -333,6 +338,11 @@ public sealed partial class OmnichannelEngine
                         p.Version = result.Version;
                         Cache(cache, p);
                         Committed(p.Id, commit.WakeAt, effect.Changes);
+                        if (effect.Journeys is { } journeys)
+                        {
+                            ReportJourneys(journeys, p.Id);
+                        }
+
                         foreach (var entry in effect.Outbox)
                         {
                             ScheduleDispatch(entry.DueAt);
@@ -396,6 +406,8 @@ public sealed partial class OmnichannelEngine
         public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
 
         public string? EventId { get; init; }
+
+        public JourneyRunner? Journeys { get; init; }
 
         public object? Result { get; init; }
 

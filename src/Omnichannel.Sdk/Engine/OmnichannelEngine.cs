@@ -7,7 +7,9 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
+using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -80,6 +82,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         var every = TimeSpan.FromTicks(Math.Clamp(options.DeduplicationRetention.Ticks / 24, TimeSpan.TicksPerMinute, TimeSpan.TicksPerDay));
         _maintenance = _time.CreateTimer(_ => _ = PurgeAsync(), null, every, every);
         _catalog = SegmentCatalog.Create(options.Segments);
+        _journeys = JourneyCatalog.Create(options.Journeys, _catalog);
+        _catalog = _catalog.WithExtraRules(_journeys.Rules);
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
         StartDelivery(delivery);
@@ -367,6 +371,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
                 ProfileCore.Apply(target, e, _options.TimelineLength);
                 var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
+                var journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
+                await journeys.OnEventAsync(e, changes).ConfigureAwait(false);
+                changes.AddRange(journeys.Changes);
                 var commit = new ProfileCommit
                 {
                     ProfileId = target.Id,
@@ -376,8 +383,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     Absorbed = absorbed,
                     EventId = e.Id,
                     ProcessedAt = now,
-                    WakeAt = SegmentRuntime.NextCheck(target),
+                    WakeAt = WakeOf(target),
                     Segments = [.. target.SegmentMemberships.Keys],
+                    Outbox = journeys.Outbox,
                 };
                 var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                 switch (result.Status)
@@ -393,6 +401,12 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
                         Report(plan, target.Id, e);
                         Committed(target.Id, commit.WakeAt, changes);
+                        ReportJourneys(journeys, target.Id);
+                        foreach (var entry in journeys.Outbox)
+                        {
+                            ScheduleDispatch(entry.DueAt);
+                        }
+
                         return new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = target.Id, SegmentChanges = changes };
                     case CommitStatus.DuplicateEvent:
                         Evict(cache, target.Id, involved.Keys);

@@ -39,6 +39,12 @@ public sealed class OmnichannelOptions
     /// </summary>
     public IList<Segments.SegmentDefinition> Segments { get; } = [];
 
+    /// <summary>
+    /// Journeys loaded at start-up, every version that may still have running instances (validated with the rest of the
+    /// options: every error with its path). More can be published at run time with <c>PublishJourneyAsync</c>.
+    /// </summary>
+    public IList<Journeys.JourneyDefinition> Journeys { get; } = [];
+
     /// <summary>Delivery policies (consent topics, quiet hours, caps) and the dispatcher's settings.</summary>
     public Delivery.DeliveryOptions Delivery { get; } = new();
 
@@ -105,9 +111,22 @@ public sealed class OmnichannelOptions
         }
 
         errors.AddRange(Delivery.Validate());
-        foreach (var e in Omnichannel.Sdk.Segments.SegmentSetValidator.Validate(Segments))
+        var segmentErrors = Omnichannel.Sdk.Segments.SegmentSetValidator.Validate(Segments);
+        foreach (var e in segmentErrors)
         {
             errors.Add($"{nameof(Segments)}{e.Path.TrimStart('$')}: {e.Message}");
+        }
+
+        if (segmentErrors.Count == 0 && Journeys.Count > 0)
+        {
+            try
+            {
+                Omnichannel.Sdk.Journeys.JourneyCatalog.Create(Journeys, Omnichannel.Sdk.Segments.SegmentCatalog.Create(Segments));
+            }
+            catch (Omnichannel.Sdk.Journeys.JourneyDefinitionException ex)
+            {
+                errors.AddRange(ex.Errors.Select(e => $"{nameof(Journeys)}{e.Path.TrimStart('$')}: {e.Message}"));
+            }
         }
 
         return errors;

@@ -26,6 +26,7 @@ internal sealed class EngineMetrics : IDisposable
         IdentityConflicts = _meter.CreateCounter<long>("omnichannel.identity.conflicts", "{identifier}", "Identifiers left unlinked because a rule would have been broken.");
         SegmentTransitions = _meter.CreateCounter<long>("omnichannel.segments.transitions", "{transition}", "Profiles entering or leaving a segment, by segment and direction.");
         Messages = _meter.CreateCounter<long>("omnichannel.messages", "{message}", "Messages by channel and outcome (sent, failed, skipped).");
+        JourneySteps = _meter.CreateCounter<long>("omnichannel.journeys.activity", "{activity}", "What journey instances did (entered, sent, waiting, converted, exited...), by journey.");
         CommitConflicts = _meter.CreateCounter<long>("omnichannel.store.commit_conflicts", "{commit}", "Optimistic-concurrency conflicts that caused a retry.");
     }
 
@@ -42,6 +43,8 @@ internal sealed class EngineMetrics : IDisposable
     public Counter<long> SegmentTransitions { get; }
 
     public Counter<long> Messages { get; }
+
+    public Counter<long> JourneySteps { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -80,6 +80,14 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);
 
+    // Journey instances, re-entry records, scheduled triggers and statistics; null until a journey touches the profile.
+    [JsonInclude]
+    internal Journeys.JourneyState? JourneyData { get; set; }
+
+    /// <summary>The journey instances running for this customer.</summary>
+    public IReadOnlyList<Journeys.JourneyInstanceInfo> Journeys =>
+        JourneyData is null ? [] : [.. JourneyData.Instances.Select(i => new Journeys.JourneyInstanceInfo(i.Id, i.JourneyId, i.Version, i.StepId, i.StartedAt, i.WakeAt, i.CorrelationKey, i.Variant))];
+
     /// <summary>The segments this profile is a member of, with when it entered each, by segment id.</summary>
     public IReadOnlyList<Segments.SegmentMembership> Segments =>
         [.. SegmentMemberships.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new Segments.SegmentMembership(kv.Key, kv.Value))];

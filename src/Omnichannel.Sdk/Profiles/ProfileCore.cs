@@ -142,6 +142,11 @@ internal static class ProfileCore
     /// <summary>Folds <paramref name="other"/> into <paramref name="target"/>: nothing of either side is lost.</summary>
     public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength)
     {
+        if (other.JourneyData is { } journeys)
+        {
+            (target.JourneyData ??= new()).Absorb(journeys);
+        }
+
         foreach (var id in other.IdentifierList)
         {
             if (!target.Has(id.Identifier))
@@ -403,7 +408,7 @@ internal static class ProfileCore
         }
     }
 
-    private static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t)
+    internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t)
     {
         if (value.ValueKind == JsonValueKind.Object)
         {

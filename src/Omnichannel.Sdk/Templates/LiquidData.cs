@@ -153,6 +153,7 @@ internal static class LiquidData
         double or float => Convert.ToDouble(value, CultureInfo.InvariantCulture),
         Enum => value.ToString(),
         JsonElement j => Json(j),
+        System.Text.Json.Nodes.JsonNode n => Json(JsonSerializer.SerializeToElement(n)),
         IEnumerable<KeyValuePair<string, object?>> d => Dictionary(d),
         IDictionary d => Dictionary(d.Keys.Cast<object>().Select(k => new KeyValuePair<string, object?>(Convert.ToString(k, CultureInfo.InvariantCulture) ?? string.Empty, d[k]))),
         IEnumerable list => list.Cast<object?>().Select(Value).ToList(),

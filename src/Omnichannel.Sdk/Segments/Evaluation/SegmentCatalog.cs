@@ -19,8 +19,9 @@ public sealed class SegmentCatalog
     private readonly int[][] _dependsOnIndexes;
     private readonly ConcurrentDictionary<string, bool[]> _byTypeCache = new(StringComparer.Ordinal);
 
-    private SegmentCatalog(SegmentDefinition[] ordered)
+    private SegmentCatalog(SegmentDefinition[] ordered, IReadOnlyList<SegmentRule>? extraRules = null)
     {
+        ExtraRules = extraRules ?? [];
         _ordered = ordered;
         _index = new Dictionary<string, int>(ordered.Length, StringComparer.Ordinal);
         for (var i = 0; i < ordered.Length; i++)
@@ -64,8 +65,15 @@ public sealed class SegmentCatalog
         _byEventType = byType.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
         _byTraitPath = [.. byTrait];
         _everyEvent = [.. every];
-        Requirements = HistoryRequirements.From(ordered);
+        Requirements = HistoryRequirements.From(ordered.Concat(ExtraRules.Select((r, i) => new SegmentDefinition("~rule-" + i, "~rule", r))));
     }
+
+    /// <summary>Rules evaluated outside segments (journey conditions) whose event history profiles must keep too.</summary>
+    internal IReadOnlyList<SegmentRule> ExtraRules { get; }
+
+    /// <summary>This catalog's segments, keeping the history <paramref name="rules"/> need as well.</summary>
+    /// <param name="rules">Rules evaluated outside segments.</param>
+    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules);
 
     /// <summary>A catalog with no segments.</summary>
     public static SegmentCatalog Empty { get; } = new([]);

@@ -1,0 +1,190 @@
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
+
+namespace Omnichannel.Sdk;
+
+// Journeys: run inside the profile's unit of work (event, wake-up, outcome), committed with it; their timers are the
+// profile's wake-up and their messages go to the outbox in the same commit.
+public sealed partial class OmnichannelEngine
+{
+    private volatile JourneyCatalog _journeys = JourneyCatalog.Empty;
+
+    /// <summary>The newest version of each loaded journey.</summary>
+    public IReadOnlyList<JourneyDefinition> Journeys => [.. _journeys.Latest.Select(j => j.Definition)];
+
+    /// <summary>
+    /// Publishes a journey (a new one, or a new version of a loaded one). New instances start on the newest version;
+    /// running instances finish on the version they started on, except that an instance waiting on a step the new version
+    /// no longer has is ended with the reason recorded. Profiles with running instances of the journey are visited in the
+    /// background to apply that rule at once; the returned task completes when they all were.
+    /// </summary>
+    /// <param name="journey">The definition.</param>
+    /// <param name="cancellationToken">Cancels the background visit (the journey stays published).</param>
+    /// <returns>How many profiles were visited.</returns>
+    /// <exception cref="JourneyDefinitionException">The definition is invalid, or the version is already loaded with different content.</exception>
+    public async Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journey);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        lock (_scheduleLock)
+        {
+            if (_journeys.Find(journey.Id, journey.Version) is { } loaded)
+            {
+                if (JourneyJson.Serialize(loaded.Definition) == JourneyJson.Serialize(journey))
+                {
+                    return 0;
+                }
+
+                throw new JourneyDefinitionException([new("$.version", $"journey '{journey.Id}' version {journey.Version} is already published with different content; publish a new version")]);
+            }
+
+            SetJourneys(JourneyCatalog.Create(_journeys.All.Append(journey), _catalog));
+        }
+
+        return await VisitJourneyProfilesAsync(journey.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Unloads every version of a journey; its running instances end with the reason recorded when next touched.</summary>
+    /// <param name="journeyId">The journey id.</param>
+    /// <param name="cancellationToken">Cancels the background visit of profiles with running instances.</param>
+    /// <returns><see langword="false"/> when no such journey was loaded.</returns>
+    public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        lock (_scheduleLock)
+        {
+            if (_journeys.FindLatest(journeyId) is null)
+            {
+                return false;
+            }
+
+            SetJourneys(JourneyCatalog.Create(_journeys.All.Where(d => d.Id != journeyId), _catalog));
+        }
+
+        await VisitJourneyProfilesAsync(journeyId, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// A journey's statistics, summed over every profile: entries, completions, exits by reason, conversions by step,
+    /// variant and channel, and per step what happened. Reads every profile; meant for back-office pages and reports.
+    /// </summary>
+    /// <param name="journeyId">The journey id.</param>
+    /// <param name="cancellationToken">Cancels the scan.</param>
+    public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        var prefix = journeyId + "|";
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        long active = 0;
+        await foreach (var p in ProfilesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (p.JourneyData is not { } state)
+            {
+                continue;
+            }
+
+            active += state.Instances.Count(i => i.JourneyId == journeyId);
+            foreach (var (k, v) in state.Counters)
+            {
+                if (k.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    counters[k[prefix.Length..]] = counters.GetValueOrDefault(k[prefix.Length..]) + v;
+                }
+            }
+        }
+
+        return JourneyStatistics.From(journeyId, counters, active);
+    }
+
+    private void SetJourneys(JourneyCatalog journeys)
+    {
+        _journeys = journeys;
+        _catalog = SegmentCatalog.Create(_catalog.Segments).WithExtraRules(journeys.Rules);
+    }
+
+    private JourneyServices JourneyServices() => new()
+    {
+        Segments = _catalog,
+        Journeys = _journeys,
+        TimelineLength = _options.TimelineLength,
+        Delivery = _options.Delivery,
+        Plan = PlanMessageAsync,
+        HasTransport = channel => _delivery.For(channel).Count > 0,
+    };
+
+    private void ReportJourneys(JourneyRunner runner, string profileId)
+    {
+        foreach (var (journeyId, what) in runner.Activity)
+        {
+            LogJourney(_logger, journeyId, profileId, what);
+            _metrics.JourneySteps.Add(1, new KeyValuePair<string, object?>("journey", journeyId), new KeyValuePair<string, object?>("what", what));
+        }
+    }
+
+    private static DateTimeOffset? WakeOf(CustomerProfile p) =>
+        (SegmentRuntime.NextCheck(p), JourneyRunner.NextWake(p)) switch
+        {
+            (null, var b) => b,
+            (var a, null) => a,
+            (DateTimeOffset a, DateTimeOffset b) => a < b ? a : b,
+        };
+
+    private async Task<int> VisitJourneyProfilesAsync(string journeyId, CancellationToken cancellationToken)
+    {
+        var visited = 0;
+        string? after = null;
+        while (true)
+        {
+            var page = await _store.ListProfileIdsAsync(after, BackfillPageSize, cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0)
+            {
+                return visited;
+            }
+
+            foreach (var id in page)
+            {
+                var stored = await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false);
+                if (stored is null || ProfileSerializer.Deserialize(stored.Document, stored.Version).JourneyData?.Instances.Exists(i => i.JourneyId == journeyId) != true)
+                {
+                    continue;
+                }
+
+                if (await EnqueueProfileTask(id, [], cancellationToken).ConfigureAwait(false))
+                {
+                    visited++;
+                }
+            }
+
+            after = page[^1];
+        }
+    }
+
+    private async IAsyncEnumerable<CustomerProfile> ProfilesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await _store.ListProfileIdsAsync(after, BackfillPageSize, cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+
+            foreach (var id in page)
+            {
+                if (await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false) is { } stored)
+                {
+                    yield return ProfileSerializer.Deserialize(stored.Document, stored.Version);
+                }
+            }
+
+            after = page[^1];
+        }
+    }
+
+    [LoggerMessage(40, LogLevel.Debug, "Journey {JourneyId} on profile {ProfileId}: {What}")]
+    private static partial void LogJourney(ILogger logger, string journeyId, string profileId, string what);
+}

@@ -1,0 +1,162 @@
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Journeys;
+
+/// <summary>
+/// The loaded journeys: every version (running instances finish on theirs), the newest of each for new entries, and
+/// indexes from event types and segments to the journeys they can start, so an event looks at the few journeys it can
+/// concern instead of all of them. Immutable; replaced as a whole when a journey is published.
+/// </summary>
+internal sealed class JourneyCatalog
+{
+    private readonly Dictionary<string, SortedDictionary<int, LoadedJourney>> _versions;
+    private readonly Dictionary<string, LoadedJourney[]> _byTriggerEvent;
+    private readonly Dictionary<string, LoadedJourney[]> _bySegment;
+    private readonly Dictionary<string, LoadedJourney[]> _byInactivityEvent;
+
+    private JourneyCatalog(Dictionary<string, SortedDictionary<int, LoadedJourney>> versions)
+    {
+        _versions = versions;
+        Latest = [.. versions.Values.Select(v => v.Values.Last())];
+        _byTriggerEvent = Index(Latest, j => j.Definition.Trigger is EventTrigger t ? [t.EventType] : []);
+        _bySegment = Index(Latest, j => j.Definition.Trigger is SegmentTrigger t ? [t.SegmentId] : []);
+        _byInactivityEvent = Index(Latest, j => j.Definition.Trigger is InactivityTrigger t ? [t.AfterEventType, .. t.NoEventTypes] : []);
+        Dated = [.. Latest.Where(j => j.Definition.Trigger is DateTrigger)];
+        Rules = [.. versions.Values.SelectMany(v => v.Values).SelectMany(j => EmbeddedRules(j.Definition))];
+    }
+
+    public static JourneyCatalog Empty { get; } = new(new(StringComparer.Ordinal));
+
+    /// <summary>The newest version of each journey, in id order.</summary>
+    public IReadOnlyList<LoadedJourney> Latest { get; }
+
+    /// <summary>Journeys (newest versions) with a date trigger.</summary>
+    public IReadOnlyList<LoadedJourney> Dated { get; }
+
+    /// <summary>Every segment rule the journeys evaluate, so profiles keep the history they need.</summary>
+    public IReadOnlyList<SegmentRule> Rules { get; }
+
+    public bool IsEmpty => _versions.Count == 0;
+
+    /// <summary>Builds a catalog; throws <see cref="JourneyDefinitionException"/> listing every problem with its path.</summary>
+    public static JourneyCatalog Create(IEnumerable<JourneyDefinition> definitions, SegmentCatalog segments)
+    {
+        var errors = new List<JourneyDefinitionError>();
+        var versions = new Dictionary<string, SortedDictionary<int, LoadedJourney>>(StringComparer.Ordinal);
+        var n = 0;
+        foreach (var d in definitions)
+        {
+            var path = $"$[{n++}]";
+            if (d is null)
+            {
+                errors.Add(new(path, "is null"));
+                continue;
+            }
+
+            JourneyDefinitionValidator.Validate(d, path, errors);
+            if (d.Trigger is SegmentTrigger st && !segments.Contains(st.SegmentId))
+            {
+                errors.Add(new($"{path}.trigger.segment", $"names segment '{st.SegmentId}', which is not loaded"));
+            }
+
+            if (!versions.TryGetValue(d.Id, out var byVersion))
+            {
+                versions[d.Id] = byVersion = [];
+            }
+
+            if (!byVersion.TryAdd(d.Version, new LoadedJourney(d)))
+            {
+                errors.Add(new($"{path}.version", $"journey '{d.Id}' version {d.Version} is defined twice"));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new JourneyDefinitionException(errors);
+        }
+
+        return new JourneyCatalog(new(versions.OrderBy(kv => kv.Key, StringComparer.Ordinal), StringComparer.Ordinal));
+    }
+
+    /// <summary>Every loaded definition, all versions.</summary>
+    public IEnumerable<JourneyDefinition> All => _versions.Values.SelectMany(v => v.Values).Select(j => j.Definition);
+
+    public LoadedJourney? Find(string journeyId, int version) =>
+        _versions.TryGetValue(journeyId, out var v) && v.TryGetValue(version, out var j) ? j : null;
+
+    public LoadedJourney? FindLatest(string journeyId) => _versions.TryGetValue(journeyId, out var v) ? v.Values.Last() : null;
+
+    public IReadOnlyList<LoadedJourney> TriggeredBy(string eventType) => _byTriggerEvent.GetValueOrDefault(eventType) ?? [];
+
+    public IReadOnlyList<LoadedJourney> TriggeredBySegment(string segmentId) => _bySegment.GetValueOrDefault(segmentId) ?? [];
+
+    public IReadOnlyList<LoadedJourney> InactivityConcerning(string eventType) => _byInactivityEvent.GetValueOrDefault(eventType) ?? [];
+
+    private static Dictionary<string, LoadedJourney[]> Index(IEnumerable<LoadedJourney> journeys, Func<LoadedJourney, IEnumerable<string>> keys) =>
+        journeys.SelectMany(j => keys(j).Distinct().Select(k => (k, j)))
+            .GroupBy(x => x.k, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(x => x.j).ToArray(), StringComparer.Ordinal);
+
+    private static IEnumerable<SegmentRule> EmbeddedRules(JourneyDefinition d)
+    {
+        if (d.Entry.Condition is { } entry)
+        {
+            yield return entry;
+        }
+
+        foreach (var x in d.Exit)
+        {
+            if (x is SegmentExitCriterion s)
+            {
+                yield return s.Condition;
+            }
+        }
+
+        foreach (var step in d.Steps)
+        {
+            if (step is BranchStep b)
+            {
+                foreach (var rule in b.Branches.SelectMany(c => ProfileRules(c.Condition)))
+                {
+                    yield return rule;
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<SegmentRule> ProfileRules(JourneyCondition c) => c switch
+    {
+        ProfileCondition p => [p.Rule],
+        AllCondition a => a.Conditions.SelectMany(ProfileRules),
+        AnyCondition a => a.Conditions.SelectMany(ProfileRules),
+        NotCondition n => ProfileRules(n.Condition),
+        _ => [],
+    };
+}
+
+/// <summary>A definition with its steps indexed by id.</summary>
+internal sealed class LoadedJourney
+{
+    private readonly Dictionary<string, int> _stepIndex;
+
+    public LoadedJourney(JourneyDefinition definition)
+    {
+        Definition = definition;
+        _stepIndex = new(StringComparer.Ordinal);
+        for (var i = 0; i < definition.Steps.Count; i++)
+        {
+            _stepIndex.TryAdd(definition.Steps[i].Id, i);
+        }
+    }
+
+    public JourneyDefinition Definition { get; }
+
+    public string Id => Definition.Id;
+
+    public JourneyStep? Step(string id) => _stepIndex.TryGetValue(id, out var i) ? Definition.Steps[i] : null;
+
+    public bool HasStep(string id) => _stepIndex.ContainsKey(id);
+
+    /// <summary>The step after <paramref name="id"/> in the list, or null after the last.</summary>
+    public string? After(string id) => _stepIndex.TryGetValue(id, out var i) && i + 1 < Definition.Steps.Count ? Definition.Steps[i + 1].Id : null;
+}

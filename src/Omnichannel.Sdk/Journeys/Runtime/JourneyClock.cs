@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text.Json;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Journeys;
+
+/// <summary>
+/// Wall-clock arithmetic in the customer's zone: "the next 09:00 on a weekday", "three days before the date in a trait at
+/// 09:00". Local times are turned into instants with the zone's rules of that day, so a daylight-saving change between
+/// now and then is accounted for; a time skipped by a spring-forward jump moves forward by the jump.
+/// </summary>
+internal static class JourneyClock
+{
+    /// <summary>The first instant after <paramref name="now"/> that is <paramref name="time"/> on an allowed day.</summary>
+    public static DateTimeOffset NextLocalTime(DateTimeOffset now, TimeZoneInfo zone, TimeOnly time, IReadOnlyList<DayOfWeek> days)
+    {
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
+        for (var d = 0; d <= 8; d++)
+        {
+            var date = today.AddDays(d);
+            if (days.Count > 0 && !days.Contains(date.DayOfWeek))
+            {
+                continue;
+            }
+
+            var at = DeliveryPlanner.ToInstant(date.ToDateTime(time), zone);
+            if (at > now)
+            {
+                return at;
+            }
+        }
+
+        throw new InvalidOperationException("No allowed day within a week."); // the validator requires at least one valid day
+    }
+
+    /// <summary>
+    /// The instant a date trait names, moved by <paramref name="offset"/>: at <paramref name="localTime"/> in the zone
+    /// when given (the trait's date counts as a local calendar date), else the trait's exact instant. Null when the trait
+    /// is missing or not a date.
+    /// </summary>
+    public static DateTimeOffset? FromTrait(CustomerProfile p, string trait, IsoOffset offset, TimeOnly? localTime, TimeZoneInfo zone, int? year = null)
+    {
+        if (!p.TryGetTrait(trait, out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { } text)
+        {
+            return null;
+        }
+
+        DateOnly date;
+        DateTimeOffset? exact = null;
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+        {
+            date = d;
+        }
+        else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+        {
+            exact = instant;
+            date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, zone).DateTime);
+        }
+        else
+        {
+            return null;
+        }
+
+        if (year is { } y)
+        {
+            // Annual: the same month and day in the given year (29 February falls on the 28th in other years).
+            date = new DateOnly(y, date.Month, Math.Min(date.Day, DateTime.DaysInMonth(y, date.Month)));
+            exact = null;
+        }
+
+        if (localTime is null && exact is { } e)
+        {
+            return offset.ApplyTo(e);
+        }
+
+        // Calendar offsets are applied to the local wall-clock time, then the result is placed in the zone.
+        var wall = new DateTimeOffset(date.ToDateTime(localTime ?? TimeOnly.MinValue), TimeSpan.Zero);
+        return DeliveryPlanner.ToInstant(offset.ApplyTo(wall).DateTime, zone);
+    }
+
+    /// <summary>The raw text of a trait, to notice when it changes.</summary>
+    public static string? Basis(CustomerProfile p, string trait) => p.TryGetTrait(trait, out var v) ? v.GetRawText() : null;
+}

@@ -1,0 +1,180 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Omnichannel.Sdk.Journeys;
+
+/// <summary>
+/// A profile's journey state, committed with the profile: running instances, what re-entry rules need to remember,
+/// conversions still being watched for, scheduled date and inactivity triggers, and the profile's share of each journey's
+/// statistics.
+/// </summary>
+internal sealed class JourneyState
+{
+    public List<JourneyInstance> Instances { get; set; } = [];
+
+    /// <summary>Per journey and correlation value: when an instance last started and ended (bounded per journey).</summary>
+    public List<JourneyEntryRecord> Entries { get; set; } = [];
+
+    /// <summary>Instances that ended without converting, watched for the goal until their window closes.</summary>
+    public List<PendingConversion> PendingConversions { get; set; } = [];
+
+    /// <summary>Journey id → the instant its date or inactivity trigger fires for this profile.</summary>
+    public Dictionary<string, ScheduledTrigger> Scheduled { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>"journey|counter" → count; summed over profiles for <see cref="JourneyStatistics"/>.</summary>
+    public Dictionary<string, long> Counters { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Numbers instances of this profile, so instance ids (and the message keys built from them) never repeat.</summary>
+    public long NextInstance { get; set; }
+
+    [JsonIgnore]
+    public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0;
+
+    public void Count(string journeyId, string counter, long by = 1)
+    {
+        var key = journeyId + "|" + counter;
+        Counters[key] = Counters.GetValueOrDefault(key) + by;
+    }
+
+    /// <summary>Folds another profile's state in (a merge): nothing is lost, counters add up.</summary>
+    public void Absorb(JourneyState other)
+    {
+        Instances.AddRange(other.Instances);
+        foreach (var e in other.Entries)
+        {
+            var mine = Entries.Find(x => x.JourneyId == e.JourneyId && x.Key == e.Key);
+            if (mine is null)
+            {
+                Entries.Add(e);
+            }
+            else
+            {
+                mine.LastStartedAt = mine.LastStartedAt > e.LastStartedAt ? mine.LastStartedAt : e.LastStartedAt;
+                mine.LastEndedAt = mine.LastEndedAt is { } a && e.LastEndedAt is { } b ? (a > b ? a : b) : mine.LastEndedAt ?? e.LastEndedAt;
+            }
+        }
+
+        PendingConversions.AddRange(other.PendingConversions);
+        foreach (var (id, s) in other.Scheduled)
+        {
+            if (!Scheduled.TryGetValue(id, out var mine) || s.DueAt < mine.DueAt)
+            {
+                Scheduled[id] = s;
+            }
+        }
+
+        foreach (var (k, v) in other.Counters)
+        {
+            Counters[k] = Counters.GetValueOrDefault(k) + v;
+        }
+
+        NextInstance = Math.Max(NextInstance, other.NextInstance) + 1;
+    }
+}
+
+/// <summary>One running instance of a journey.</summary>
+internal sealed class JourneyInstance
+{
+    /// <summary>Unique within the profile's lifetime (<c>journey-id#n</c>).</summary>
+    public required string Id { get; set; }
+
+    /// <summary>The profile the instance started on (kept through merges, so message keys stay unique).</summary>
+    public required string OriginProfileId { get; set; }
+
+    public required string JourneyId { get; set; }
+
+    public required int Version { get; set; }
+
+    /// <summary>The step the instance is on (waiting at, or about to run).</summary>
+    public required string StepId { get; set; }
+
+    /// <summary>How many steps it has run; part of message keys so a step run twice (a loop) sends twice, a retry never.</summary>
+    public int Sequence { get; set; }
+
+    public required DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>When the current wait (delay, wait-for-event timeout) ends; null while not waiting.</summary>
+    public DateTimeOffset? WakeAt { get; set; }
+
+    /// <summary>When a segment-condition exit criterion may next change its answer.</summary>
+    public DateTimeOffset? ExitCheckAt { get; set; }
+
+    public string? CorrelationKey { get; set; }
+
+    public string? TriggerEventId { get; set; }
+
+    public string? TriggerEventType { get; set; }
+
+    /// <summary>The trigger event's properties (cart lines, order id), for templates and branch conditions.</summary>
+    public JsonObject? Trigger { get; set; }
+
+    /// <summary>What the instance recorded: <c>variant</c>, <c>correlationKey</c>, the last event matched by a wait.</summary>
+    public JsonObject Context { get; set; } = [];
+
+    public string? Variant { get; set; }
+
+    public string? LastStepId { get; set; }
+
+    public string? LastChannel { get; set; }
+}
+
+/// <summary>Re-entry bookkeeping for one journey (and correlation value).</summary>
+internal sealed class JourneyEntryRecord
+{
+    public required string JourneyId { get; set; }
+
+    public string? Key { get; set; }
+
+    public DateTimeOffset LastStartedAt { get; set; }
+
+    public DateTimeOffset? LastEndedAt { get; set; }
+}
+
+/// <summary>An ended instance still watched for its goal.</summary>
+internal sealed class PendingConversion
+{
+    public required string JourneyId { get; set; }
+
+    public required int Version { get; set; }
+
+    public required string InstanceId { get; set; }
+
+    public string? StepId { get; set; }
+
+    public string? Variant { get; set; }
+
+    public string? Channel { get; set; }
+
+    public DateTimeOffset Until { get; set; }
+}
+
+/// <summary>A date or inactivity trigger waiting to fire.</summary>
+internal sealed class ScheduledTrigger
+{
+    public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>What it was computed from (the trait value, or the event that started the inactivity clock).</summary>
+    public string Basis { get; set; } = string.Empty;
+
+    /// <summary>The basis that last fired, so a one-off date trigger fires once per value.</summary>
+    public string? FiredBasis { get; set; }
+}
+
+/// <summary>A running journey instance, as <see cref="CustomerProfile.Journeys"/> shows it.</summary>
+/// <param name="InstanceId">The instance id (unique within the profile).</param>
+/// <param name="JourneyId">The journey.</param>
+/// <param name="Version">The version it runs on.</param>
+/// <param name="StepId">The step it is on.</param>
+/// <param name="StartedAt">When it started.</param>
+/// <param name="WakeAt">When its current wait ends, or <see langword="null"/>.</param>
+/// <param name="CorrelationKey">The correlation value it was started for, if any.</param>
+/// <param name="Variant">The A/B variant it was assigned, if any.</param>
+public sealed record JourneyInstanceInfo(
+    string InstanceId,
+    string JourneyId,
+    int Version,
+    string StepId,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? WakeAt,
+    string? CorrelationKey,
+    string? Variant);

@@ -1,0 +1,95 @@
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Templates;
+using Omnichannel.Sdk.Testing;
+
+namespace Omnichannel.Sdk.Tests.Journeys;
+
+/// <summary>A test host with journeys loaded, a template for every template id, and recording transports per channel.</summary>
+internal sealed class JourneyRig : IAsyncDisposable
+{
+    private JourneyRig(OmnichannelTestHost host, RecordingTransport recorder)
+    {
+        Host = host;
+        Recorder = recorder;
+    }
+
+    public OmnichannelTestHost Host { get; }
+
+    public OmnichannelEngine Engine => Host.Engine;
+
+    /// <summary>Records every channel's messages in one log.</summary>
+    public RecordingTransport Recorder { get; }
+
+    public static JourneyRig Create(IEnumerable<JourneyDefinition> journeys, IEnumerable<SegmentDefinition>? segments = null, Action<OmnichannelOptions>? configure = null, DateTimeOffset? start = null, IOmnichannelStore? store = null)
+    {
+        var recorder = new RecordingTransport(Channels.Email);
+        var delivery = new DeliverySetup();
+        delivery.AddTransport("recording", recorder);
+        foreach (var channel in new[] { Channels.Sms, Channels.Push, Channels.WhatsApp, Channels.Webhook, Channels.Host })
+        {
+            delivery.AddTransport("recording", recorder.ForChannel(channel));
+        }
+
+        var journeyList = journeys.ToList();
+        var templateIds = journeyList.SelectMany(j => j.Steps).OfType<SendStep>().Select(s => s.TemplateId).Distinct();
+        var loaded = TemplateRenderer.Load(templateIds.Select(id => new TemplateDocument(id,
+        [
+            TemplateVariant.Email(id, "<p>" + id + " {{ journey.step }} {{ journey.variant }}</p>", id),
+            TemplateVariant.Sms(id + " {{ journey.trigger.cart_id }}{{ journey.trigger.order_id }}"),
+            TemplateVariant.Push(id, id + " {{ journey.trigger.order_id }}"),
+        ])));
+        delivery.Renderer = new TemplateMessageRenderer(loaded.Renderer!, "Kitty <hello@kitty.example>");
+        var host = OmnichannelTestHost.Create(o =>
+        {
+            foreach (var s in segments ?? [])
+            {
+                o.Segments.Add(s);
+            }
+
+            foreach (var j in journeyList)
+            {
+                o.Journeys.Add(j);
+            }
+
+            o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
+            configure?.Invoke(o);
+        }, start, store, delivery);
+        return new JourneyRig(host, recorder);
+    }
+
+    public static JourneyDefinition Parse(string json) =>
+        JourneyJson.Parse(json).Definition ?? throw new InvalidOperationException(string.Join("; ", JourneyJson.Parse(json).Errors));
+
+    /// <summary>Moves the clock (running wake-ups on the way), then dispatches the outbox.</summary>
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        await Host.AdvanceAsync(by);
+        await Engine.RunDispatchAsync();
+    }
+
+    public async Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> ids, object? properties = null, object? traits = null, string channel = Channels.Web)
+    {
+        var r = await Host.TrackAsync(type, ids, properties, channel, traits);
+        Assert.Equal(TrackStatus.Accepted, r.Status);
+        await Engine.RunDispatchAsync();
+        return r;
+    }
+
+    /// <summary>The template ids sent so far, in order, as "channel:template".</summary>
+    public IReadOnlyList<string> Sent() => [.. Recorder.Messages.Select(m => m.Channel + ":" + Describe(m))];
+
+    private static string Describe(OutboundMessage m) => m switch
+    {
+        EmailMessage e => e.Subject,
+        SmsMessage s => s.Body.Split(' ')[0],
+        PushMessage p => p.Title,
+        WebhookMessage w => w.EventType,
+        HostEventMessage h => h.EventType,
+        _ => m.GetType().Name,
+    };
+
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
+}
