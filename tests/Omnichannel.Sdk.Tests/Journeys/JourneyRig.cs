@@ -70,9 +70,15 @@ internal sealed class JourneyRig : IAsyncDisposable
         await Engine.RunDispatchAsync();
     }
 
-    public async Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> ids, object? properties = null, object? traits = null, string channel = Channels.Web)
+    public async Task AdvanceToAsync(DateTimeOffset instant)
     {
-        var r = await Host.TrackAsync(type, ids, properties, channel, traits);
+        await Host.AdvanceToAsync(instant);
+        await Engine.RunDispatchAsync();
+    }
+
+    public async Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> ids, object? properties = null, object? traits = null, string channel = Channels.Web, EventContext? context = null)
+    {
+        var r = await Host.TrackAsync(type, ids, properties, channel, traits, context);
         Assert.Equal(TrackStatus.Accepted, r.Status);
         await Engine.RunDispatchAsync();
         return r;
