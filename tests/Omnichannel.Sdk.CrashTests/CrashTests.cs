@@ -108,7 +108,12 @@ public sealed class CrashTests(PostgreSqlServer server, ITestOutputHelper output
                 profile.Timeline.Where(t => t.Type == EventTypes.MessageSent && t.EventId.StartsWith(CrashWorkerProgram.SendKey(""), StringComparison.Ordinal))
                     .Select(t => t.EventId).Order(StringComparer.Ordinal));
             Assert.DoesNotContain(profile.Timeline, t => t.Type == EventTypes.MessageFailed);
+            Assert.Empty(profile.Journeys); // every instance resumed after the kills and finished
         }
+
+        long orders = scenario.Orders.Count();
+        var stats = await engine.GetJourneyStatisticsAsync(CrashWorkerProgram.ThanksJourneyId);
+        Assert.Equal((orders, orders, 0L, orders), (stats.Entered, stats.Completed, stats.Active, stats.Steps["thanks"].Sent));
     }
 
     /// <summary>
@@ -146,6 +151,11 @@ public sealed class CrashTests(PostgreSqlServer server, ITestOutputHelper output
             Assert.True(sends.Select(s => s.Run).Distinct().Count() == sends.Count, $"{group.Key} was sent twice by one process (runs {string.Join(", ", sends.Select(s => s.Run))})");
             repeats += sends.Count - 1;
         }
+
+        // The journey: each order's instance waited on a durable timer (often across a kill) and sent its thanks once.
+        var thanks = records.Where(r => r.Message is Delivery.EmailMessage m && m.Subject.StartsWith("Thanks for order ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(scenario.Orders.Select(e => e.Properties.GetProperty("order_id").GetString()).Order(StringComparer.Ordinal),
+            thanks.GroupBy(r => r.Message.MessageId).Select(g => ((Delivery.EmailMessage)g.First().Message).Subject["Thanks for order ".Length..]).Order(StringComparer.Ordinal));
 
         var batch = new OmnichannelOptions().Delivery.DispatchBatchSize;
         Assert.InRange(repeats, 0, run.Kills * batch);

@@ -24,6 +24,12 @@ public static class CrashWorkerProgram
     /// <summary>The template of the order confirmation each <c>order.placed</c> event asks for.</summary>
     public const string OrderTemplateId = "order-confirmation";
 
+    /// <summary>The journey that thanks each order one second after it (a durable timer per order).</summary>
+    public const string ThanksJourneyId = "order-thanks";
+
+    /// <summary>Its template.</summary>
+    public const string ThanksTemplateId = "order-thanks";
+
     /// <summary>How many of the last acknowledged events a restarted worker sends again, as a client unsure of its last acks would.</summary>
     public const int ReplayedAfterRestart = 5;
 
@@ -59,8 +65,9 @@ public static class CrashWorkerProgram
 
         // Messages claimed by a killed process come back when their lease ends; keep dispatching until none is left.
         var draining = Stopwatch.StartNew();
-        while (await engine.Store.GetNextOutboxDueAsync() is not null)
+        while (await engine.Store.GetNextOutboxDueAsync() is not null || await engine.GetNextWakeUpAsync() is not null)
         {
+            await engine.RunDueAsync();
             if (draining.Elapsed > TimeSpan.FromMinutes(2))
             {
                 await Console.Error.WriteLineAsync("The outbox did not drain within 2 minutes.");
@@ -104,10 +111,20 @@ public static class CrashWorkerProgram
             builder.UsePostgreSqlStore(settings.ConnectionString);
         }
 
-        builder.UseTemplates(new InMemoryTemplateSource(new TemplateDocument(OrderTemplateId,
-        [
-            TemplateVariant.Email("Your order {{ journey.order_id }}", null, "Thank you for order {{ journey.order_id }} of {{ journey.total }}."),
-        ])));
+        builder.UseTemplates(new InMemoryTemplateSource(
+            new TemplateDocument(OrderTemplateId,
+            [
+                TemplateVariant.Email("Your order {{ journey.order_id }}", null, "Thank you for order {{ journey.order_id }} of {{ journey.total }}."),
+            ]),
+            new TemplateDocument(ThanksTemplateId, [TemplateVariant.Email("Thanks for order {{ journey.trigger.order_id }}", null, "How is it going?")])));
+
+        // A journey with a durable timer: kills land while instances wait, and restarted processes must resume them.
+        builder.AddJourney(Omnichannel.Sdk.Journeys.Journey.Define(ThanksJourneyId, "Thank you, a little later")
+            .TriggeredBy(t => t.Event(EventTypes.OrderPlaced))
+            .CorrelatedBy("order_id")
+            .MaxConcurrent(1000)
+            .Steps(s => s.Delay("wait", "PT1S").Send("thanks", [Channels.Email], ThanksTemplateId, null, MessageClass.Transactional))
+            .Build());
         builder.AddTransport("recording", Channels.Email, _ => new RecordingTransport(Channels.Email, settings.SentFile));
     }
 
