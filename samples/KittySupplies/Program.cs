@@ -1,7 +1,9 @@
 // Kitty Supplies: one customer's story across channels, told through Omnichannel.Sdk.
-// Clara clicks an ad, fills a cart on her laptop, comes back on her phone, logs in (and finds her cart),
+// Clara clicks an ad, subscribes, fills a cart on her laptop, comes back on her phone, logs in (and finds her cart),
 // asks a question in the chat, buys, and returns an item in the store with her loyalty card.
-// Everything is kept in an embedded SQLite file (the default durable store); segments follow her live.
+// Everything is kept in an embedded SQLite file (the default durable store); segments follow her live, and journeys
+// (welcome, abandoned cart, order updates, litter refill) message her on the right channel as her week unfolds.
+// The week runs on a virtual clock, so the journeys' waits (an hour, a day, 09:00 her time) pass in a moment.
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk;
@@ -21,17 +23,48 @@ foreach (var old in Directory.GetFiles(outbox, "*.eml"))
 {
     File.Delete(old);
 }
-var templates = new InMemoryTemplateSource(
-    new TemplateDocument("welcome", [TemplateVariant.Email("Welcome to Kitty Supplies, {{ profile.first_name }}!",
-        "<p>Hi {{ profile.first_name }}, here is 10% off your first order: <b>MOCHI10</b></p>", "Hi {{ profile.first_name }}, 10% off: MOCHI10")]),
-    new TemplateDocument("order-confirmation", [
-        TemplateVariant.Email("Order {{ journey.order_id }} confirmed", "<p>Thank you! We are packing {{ journey.items }} item(s).</p>"),
-        TemplateVariant.Sms("Kitty Supplies: order {{ journey.order_id }} confirmed.")]),
-    new TemplateDocument("shipped", [TemplateVariant.Sms("Your order {{ journey.order_id }} is on its way with {{ journey.carrier }}.")]),
-    new TemplateDocument("treats-promo", [TemplateVariant.Push("Treat time", "Salmon treats are 2 for 1 today{% if device == 'mobile' %} - tap to add{% else %} - click to add{% endif %}")]));
-var console = new StringWriter();
 
+var templates = new InMemoryTemplateSource(
+    new TemplateDocument("welcome", [TemplateVariant.Email("Welcome to Kitty Supplies!",
+        "<p>Hi, here is 10% off your first order: <b>MOCHI10</b></p>", "Hi, 10% off your first order: MOCHI10")]),
+    new TemplateDocument("cart-reminder", [
+        TemplateVariant.Push("Still thinking?", "Your cart is waiting{% if device == 'mobile' %} - tap to finish{% else %} - click to finish{% endif %}"),
+        TemplateVariant.Email("You left something behind", "<p>Your cart at Kitty Supplies is waiting for you.</p>")]),
+    new TemplateDocument("cart-last-call", [TemplateVariant.Sms("Kitty Supplies: your cart is saved for one more day.")]),
+    new TemplateDocument("order-confirmation", [TemplateVariant.Email("Order {{ journey.trigger.order_id }} confirmed",
+        "<p>Thank you {{ profile.first_name }}! We are packing {{ journey.trigger.items }} item(s).</p>")]),
+    new TemplateDocument("shipped", [TemplateVariant.Sms("Your order {{ journey.trigger.order_id }} is on its way with {{ journey.context.event.carrier }}.")]),
+    new TemplateDocument("litter-refill", [TemplateVariant.Email("Time to restock litter for {{ profile.traits.cat.name }}?",
+        "<p>Your last bag should run out on {{ profile.traits.litter_refill_due }}.</p>")]),
+    new TemplateDocument("treats-promo", [TemplateVariant.Push("Treat time", "Salmon treats are 2 for 1 today{% if device == 'mobile' %} - tap to add{% else %} - click to add{% endif %}")]));
+
+// The journeys, as a back office would store them (JSON, validated on load with every error's path).
+const string journeys = """
+    [
+      {"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "newsletter.subscribed"},
+       "entry": {"reEntry": "never"},
+       "steps": [{"id": "welcome-email", "type": "send", "channels": ["email"], "template": "welcome", "topic": "newsletter"}]},
+      {"id": "abandoned-cart", "version": 1, "name": "Abandoned cart", "trigger": {"type": "event", "event": "cart.item_added"},
+       "entry": {"correlationKey": "cart_id"}, "exit": [{"event": "order.placed"}], "goal": {"event": "order.placed", "within": "P7D"},
+       "steps": [{"id": "wait-1h", "type": "delay", "duration": "PT1H"},
+                 {"id": "reminder", "type": "send", "channels": ["push", "email"], "template": "cart-reminder", "topic": "cart"},
+                 {"id": "wait-23h", "type": "delay", "duration": "PT23H"},
+                 {"id": "last-call", "type": "send", "channels": ["sms"], "template": "cart-last-call", "topic": "cart"}]},
+      {"id": "order-updates", "version": 1, "name": "Order updates", "trigger": {"type": "event", "event": "order.placed"},
+       "entry": {"maxConcurrent": 10, "correlationKey": "order_id"},
+       "steps": [{"id": "confirmation", "type": "send", "channels": ["email"], "template": "order-confirmation", "class": "transactional"},
+                 {"id": "wait-shipped", "type": "waitForEvent", "timeout": "P14D", "branches": [{"event": "order.shipped", "next": "shipped"}]},
+                 {"id": "shipped", "type": "send", "channels": ["sms", "email"], "template": "shipped", "class": "transactional"}]},
+      {"id": "litter-refill", "version": 1, "name": "Litter refill",
+       "trigger": {"type": "date", "trait": "litter_refill_due", "offset": "-P3D", "localTime": "09:00"},
+       "steps": [{"id": "remind", "type": "send", "channels": ["push", "email"], "template": "litter-refill", "class": "transactional"}]}
+    ]
+    """;
+
+var console = new StringWriter();
+var clock = new VirtualClock(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero)); // a Monday morning in London
 var services = new ServiceCollection();
+services.AddSingleton<TimeProvider>(clock);
 services.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
 services.AddOmnichannel(options =>
     {
@@ -40,6 +73,7 @@ services.AddOmnichannel(options =>
     })
     .UseSqliteStore(database)
     .UseTemplates(templates)
+    .AddJourneysFromJson(journeys)
     .AddTransport("files", Channels.Email, _ => new FileTransport(Channels.Email, outbox))
     .AddTransport("console", Channels.Sms, _ => new ConsoleTransport(Channels.Sms, console))
     .AddTransport("console", Channels.Push, _ => new ConsoleTransport(Channels.Push, console))
@@ -54,72 +88,71 @@ await using var provider = services.BuildServiceProvider();
 var client = provider.GetRequiredService<IOmnichannelClient>();
 var engine = provider.GetRequiredService<OmnichannelEngine>();
 var sends = new List<SendResult>();
-async Task Send(Identifier who, string key, string template, string[] channels, MessageClass kind = MessageClass.Marketing, string? topic = null, object? data = null) =>
-    sends.Add(await client.SendAsync(who, new MessageRequest
-    {
-        Key = key,
-        Channels = channels,
-        TemplateId = template,
-        Class = kind,
-        Topic = topic,
-        Data = data is null ? null : System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(data))!.AsObject(),
-    }));
+async Task Send(Identifier who, string key, string template, string[] channels, MessageClass kind = MessageClass.Marketing, string? topic = null) =>
+    sends.Add(await client.SendAsync(who, new MessageRequest { Key = key, Channels = channels, TemplateId = template, Class = kind, Topic = topic }));
 
-var clock = TimeProvider.System.GetUtcNow().AddDays(-10);
+// Moves the virtual clock, letting every journey wait that ends on the way run at its exact instant, then delivers.
+async Task Pass(TimeSpan time)
+{
+    await engine.AdvanceVirtualClockAsync(clock.GetUtcNow() + time, clock.Set);
+    await engine.RunDispatchAsync();
+}
+
 var sequence = 0;
 async Task Track(string type, Identifier[] identifiers, object? properties = null, string channel = Channels.Web,
     EventContext? context = null, object? traits = null, TimeSpan? after = null)
 {
-    clock += after ?? TimeSpan.FromMinutes(2);
+    await Pass(after ?? TimeSpan.FromMinutes(2));
     var result = await client.TrackAsync(new CustomerEvent
     {
         Id = $"kitty-{++sequence:D3}",
         Type = type,
-        Timestamp = clock,
+        Timestamp = clock.GetUtcNow(),
         Identifiers = identifiers,
         Channel = channel,
         Context = context,
         Properties = properties is null ? default : JsonData.From(properties),
         Traits = traits is null ? default : JsonData.From(traits),
     });
+    await engine.RunDispatchAsync();
     var segments = string.Concat(result.SegmentChanges.Select(c => $" {(c.Entered ? "+" : "-")}{c.SegmentId}"));
-    Console.WriteLine($"  {clock:ddd HH:mm}  {channel,-6} {type,-24} -> {result.Status} (profile …{result.ProfileId?[^6..]}){segments}");
+    Console.WriteLine($"  {clock.GetUtcNow():ddd dd HH:mm}  {channel,-6} {type,-24} -> {result.Status} (profile …{result.ProfileId?[^6..]}){segments}");
 }
 
 var laptop = Identifier.AnonymousId("cookie-7f3a");
 var phone = Identifier.AnonymousId("cookie-c21d");
 var email = Identifier.Email("Clara.Martin@Example.com");
+var customer = Identifier.CustomerId("KS-1042");
 var desktop = new EventContext { DeviceType = "desktop", Os = "Windows 11", Locale = "en-GB", TimeZone = "Europe/London" };
 var mobile = new EventContext { DeviceType = "mobile", Os = "iOS 18", Locale = "en-GB", TimeZone = "Europe/London" };
 
-Console.WriteLine("Clara's week at Kitty Supplies:");
+Console.WriteLine("Clara's fortnight at Kitty Supplies (UTC):");
 await Track("ad.clicked", [laptop], new { campaign = "spring-scratchers" }, Channels.Social,
     desktop with { Campaign = "spring-scratchers", UtmSource = "instagram", UtmMedium = "paid_social" });
 await Track(EventTypes.ProductViewed, [laptop], new { product_id = "tower-xl", name = "Cat tower XL", price = 89.90 }, context: desktop);
-await Track(EventTypes.CartItemAdded, [laptop], new { product_id = "tower-xl", name = "Cat tower XL", quantity = 1, price = 89.90, currency = "GBP" }, context: desktop);
-await Track(EventTypes.CartItemAdded, [phone], new { product_id = "salmon-treats", name = "Salmon treats", quantity = 3, price = 3.20, currency = "GBP" },
+await Track(EventTypes.NewsletterSubscribed, [laptop, email], context: desktop);
+await Track(EventTypes.CartItemAdded, [laptop], new { cart_id = "cart-laptop", product_id = "tower-xl", name = "Cat tower XL", quantity = 1, price = 89.90, currency = "GBP" }, context: desktop);
+await Track(EventTypes.CartItemAdded, [phone], new { cart_id = "cart-phone", product_id = "salmon-treats", name = "Salmon treats", quantity = 3, price = 3.20, currency = "GBP" },
     Channels.App, mobile, after: TimeSpan.FromHours(20));
+await Track(EventTypes.ConsentChanged, [phone, Identifier.DeviceId("apns-clara-iphone")], new { channel = "push", granted = true }, Channels.App, mobile);
 await Track("user.logged_in", [phone, email], channel: Channels.App, context: mobile,
     traits: new { first_name = "Clara", last_name = "Martin", cat = new { name = "Mochi", breed = "Maine Coon" } });
-await Track("user.logged_in", [laptop, email, Identifier.CustomerId("KS-1042")], context: desktop, after: TimeSpan.FromHours(1));
+await Track("user.logged_in", [laptop, email, customer], context: desktop, after: TimeSpan.FromHours(1));
 var afterLogin = (await client.GetProfileAsync(laptop))!;
 Console.WriteLine($"  -> logged in on the laptop, her cart is there from both devices: {string.Join(", ", afterLogin.Cart.Select(l => $"{l.Quantity} x {l.Name}"))}");
 await Track(EventTypes.ConsentChanged, [email], new { channel = "email", granted = true, source = "account-settings" });
-await Track(EventTypes.ConsentChanged, [email], new { channel = "sms", granted = true, source = "account-settings" });
-await Send(email, "welcome-clara", "welcome", [Channels.Email], topic: "newsletter");
-await Send(email, "treats-promo-1", "treats-promo", [Channels.Push], topic: "offers");   // no push token, no push consent: skipped
+await Send(email, "treats-promo-1", "treats-promo", [Channels.Push], topic: "offers"); // 05:14 in London: held until the quiet hours end
+await Send(email, "treats-promo-2", "treats-promo", [Channels.Sms], topic: "offers"); // no phone number yet, no SMS consent: skipped
 await Track(EventTypes.SupportTicketOpened, [email], new { ticket_id = "T-311", subject = "Will the XL tower fit a Maine Coon?" }, Channels.Chat);
 await Track(EventTypes.SupportTicketResolved, [email], new { ticket_id = "T-311" }, Channels.Chat, after: TimeSpan.FromMinutes(9));
-await Track(EventTypes.OrderPlaced, [Identifier.CustomerId("KS-1042"), Identifier.Phone("07700 900461")],
-    new { order_id = "KS-50017", total = 99.50, currency = "GBP", items = 2, fulfillment = "delivery" }, context: desktop);
-await Send(Identifier.CustomerId("KS-1042"), "confirm-KS-50017", "order-confirmation", [Channels.Email], MessageClass.Transactional, data: new { order_id = "KS-50017", items = 2 });
-await Track(EventTypes.OrderShipped, [Identifier.CustomerId("KS-1042")], new { order_id = "KS-50017", carrier = "Royal Mail" }, Channels.Web, after: TimeSpan.FromDays(1));
+await Track(EventTypes.OrderPlaced, [customer, Identifier.Phone("07700 900461")],
+    new { order_id = "KS-50017", total = 99.50, currency = "GBP", items = 2, fulfillment = "delivery" }, context: desktop, after: TimeSpan.FromHours(30),
+    traits: new { litter_refill_due = "2026-03-20" });
+await Track(EventTypes.OrderShipped, [customer], new { order_id = "KS-50017", carrier = "Royal Mail" }, Channels.Web, after: TimeSpan.FromDays(1));
 await Track(EventTypes.OrderReturned, [Identifier.LoyaltyCard("LOYAL-88120"), Identifier.Phone("+44 7700 900461")],
     new { order_id = "KS-50017", total = 9.60, currency = "GBP", items = 1 }, Channels.Store, after: TimeSpan.FromDays(4));
 await Track(EventTypes.LoyaltyPointsEarned, [Identifier.LoyaltyCard("LOYAL-88120")], new { points = 90 }, Channels.Store);
-
-await Send(Identifier.CustomerId("KS-1042"), "shipped-KS-50017", "shipped", [Channels.Sms], MessageClass.Transactional, data: new { order_id = "KS-50017", carrier = "Royal Mail" });
-await engine.RunDispatchAsync();
+await Pass(TimeSpan.FromDays(14)); // the litter reminder falls due on the 17th at 09:00 her time
 
 var clara = (await client.GetProfileAsync(Identifier.AnonymousId("cookie-c21d")))!;
 var s = clara.Statistics;
@@ -133,21 +166,54 @@ Console.WriteLine($"  Consent     : {string.Join(", ", clara.Consents.Select(c =
 Console.WriteLine($"  Time zone   : {clara.TimeZone}, locale {clara.Locale}");
 Console.WriteLine($"  Cart        : {(clara.Cart.Count == 0 ? "(empty: the order emptied it)" : string.Join(", ", clara.Cart.Select(l => $"{l.Quantity} x {l.Name}")))}");
 Console.WriteLine($"  Merges      : {string.Join("; ", clara.Merges.Select(m => $"…{m.AbsorbedProfileId[^6..]} ({m.Reason})"))}");
-Console.WriteLine($"  Segments    : {string.Join(", ", clara.Segments.Select(m => $"{m.SegmentId} (since {m.EnteredAt:ddd HH:mm})"))}");
+Console.WriteLine($"  Segments    : {string.Join(", ", clara.Segments.Select(m => $"{m.SegmentId} (since {m.EnteredAt:ddd dd HH:mm})"))}");
+Console.WriteLine($"  Journeys    : {(clara.Journeys.Count == 0 ? "none running" : string.Join(", ", clara.Journeys.Select(j => $"{j.JourneyId} at {j.StepId}")))}");
 Console.WriteLine($"  Stored in   : {database}");
 Console.WriteLine();
 Console.WriteLine("Timeline:");
 foreach (var t in clara.Timeline)
 {
-    Console.WriteLine($"  {t.Timestamp:ddd HH:mm}  {t.Channel,-6} {t.Type,-24} {t.Summary}");
+    Console.WriteLine($"  {t.Timestamp:ddd dd HH:mm}  {t.Channel,-7} {t.Type,-24} {t.Summary}");
 }
 
 Console.WriteLine();
-Console.WriteLine("Messages:");
+Console.WriteLine("Journeys:");
+foreach (var j in engine.Journeys)
+{
+    var st = await engine.GetJourneyStatisticsAsync(j.Id);
+    Console.WriteLine($"  {j.Name,-15} entered {st.Entered}, completed {st.Completed}, exited {st.Exited}, converted {st.Converted}" +
+        string.Concat(st.Steps.Where(x => x.Value.Sent + x.Value.Skipped > 0).OrderBy(x => x.Key, StringComparer.Ordinal)
+            .Select(x => $"; {x.Key}: {x.Value.Sent} sent, {x.Value.Skipped} skipped")));
+}
+
+foreach (var skipped in clara.Timeline.Where(t => t.Type == "journey.skipped"))
+{
+    Console.WriteLine($"  skipped at {skipped.Timestamp:ddd dd HH:mm}: {skipped.Summary}");
+}
+
+Console.WriteLine();
+Console.WriteLine("One-off messages:");
 foreach (var r in sends)
 {
     Console.WriteLine($"  {r.Key,-18} {r.Status,-8} {r.Channel ?? "-",-6} {r.Reason}");
 }
 
-Console.WriteLine($"  email -> {outbox}: {string.Join(", ", Directory.GetFiles(outbox, "*.eml").Select(Path.GetFileName).Order())}");
+Console.WriteLine();
+Console.WriteLine("What each channel received:");
+foreach (var file in Directory.GetFiles(outbox, "*.eml").Order())
+{
+    var subject = File.ReadLines(file).FirstOrDefault(l => l.StartsWith("Subject:", StringComparison.Ordinal)) ?? "Subject: ?";
+    Console.WriteLine($"  email  {subject}  ({file})");
+}
+
 Console.Write(console.ToString());
+
+/// <summary>The sample's clock: it moves only when the story says so.</summary>
+internal sealed class VirtualClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Set(DateTimeOffset instant) => _now = instant;
+}

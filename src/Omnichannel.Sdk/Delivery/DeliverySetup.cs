@@ -28,6 +28,8 @@ public sealed class DeliverySetup
         return this;
     }
 
+    internal bool HasTransports => _transports.Count > 0;
+
     internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel) =>
         [.. _transports.Where(t => t.Channel == channel).OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))];
 }

@@ -181,8 +181,9 @@ public sealed partial class OmnichannelEngine
 
     /// <summary>
     /// For replays and tests on a virtual clock: moves the clock to <paramref name="instant"/> through
-    /// <paramref name="setClock"/>, stopping at every pending wake-up on the way and running it, so that time-driven
-    /// changes happen at their exact instants and in order.
+    /// <paramref name="setClock"/>, stopping at every pending wake-up (and, when transports are registered, every outbox
+    /// entry falling due) on the way and running it, so that time-driven changes and deliveries happen at their exact
+    /// instants and in order.
     /// </summary>
     /// <param name="instant">Where the clock ends; it never moves backwards.</param>
     /// <param name="setClock">Sets the virtual clock (for example <c>FakeTimeProvider.SetUtcNow</c>).</param>
@@ -191,20 +192,41 @@ public sealed partial class OmnichannelEngine
     public async Task AdvanceVirtualClockAsync(DateTimeOffset instant, Action<DateTimeOffset> setClock, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(setClock);
-        DateTimeOffset? previous = null;
-        while (await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false) is { } next && next <= instant)
+        DateTimeOffset? previousWake = null, previousSend = null;
+        while (true)
         {
+            var wake = await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false);
+            var send = _delivery.HasTransports ? await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) : null;
+            if (Earliest(wake, send) is not { } next || next > instant)
+            {
+                break;
+            }
+
             if (next > _time.GetUtcNow())
             {
                 setClock(next);
             }
-            else if (previous == next)
-            {
-                throw new InvalidOperationException($"A profile wake-up at {next:O} stays due after running; see the engine's log.");
-            }
 
-            previous = next;
-            await RunDueAsync(cancellationToken).ConfigureAwait(false);
+            if (wake == next)
+            {
+                if (previousWake == next)
+                {
+                    throw new InvalidOperationException($"A profile wake-up at {next:O} stays due after running; see the engine's log.");
+                }
+
+                previousWake = next;
+                await RunDueAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                if (previousSend == next)
+                {
+                    throw new InvalidOperationException($"An outbox entry due at {next:O} stays due after dispatching; see the engine's log.");
+                }
+
+                previousSend = next;
+                await RunDispatchAsync(cancellationToken).ConfigureAwait(false); // held for quiet hours or a retry: out on time
+            }
         }
 
         // Nothing is due up to the instant any more.
@@ -213,6 +235,8 @@ public sealed partial class OmnichannelEngine
             setClock(instant);
         }
     }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);
 
     private async Task RunDueInBackgroundAsync()
     {
