@@ -1,127 +1,38 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using Npgsql;
+using Omnichannel.Sdk.TestServers;
 
 namespace Omnichannel.Sdk.PostgreSql.Tests;
 
 /// <summary>
-/// A throw-away PostgreSQL cluster for the test run: initdb into a temp folder, started on a free loopback port, stopped
-/// (immediate) and deleted at the end. Databases are created on demand, one per name. When the tests run as root
-/// (initdb refuses root), the server runs as the <c>postgres</c> user through <c>runuser</c>.
+/// The test run's throw-away PostgreSQL cluster (see <see cref="PostgreSqlCluster"/>, shared with the benchmarks):
+/// started once, with fsync off, and deleted at the end.
 /// </summary>
 public sealed class PostgreSqlServer : IAsyncLifetime
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _databases = new();
-    private string _folder = "";
-    private string _bin = "";
-    private bool _asPostgresUser;
+    private PostgreSqlCluster? _cluster;
 
     /// <summary>The port the server listens on (127.0.0.1).</summary>
-    public int Port { get; private set; }
+    public int Port => Cluster.Port;
 
     /// <summary>A connection string for the maintenance database.</summary>
-    public string AdminConnectionString => ConnectionString("postgres");
+    public string AdminConnectionString => Cluster.AdminConnectionString;
 
-    public async Task InitializeAsync()
-    {
-        _bin = FindBinaries();
-        _asPostgresUser = Environment.UserName == "root";
-        _folder = Path.Combine(Path.GetTempPath(), "omnichannel-pg-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(_folder);
-        if (_asPostgresUser)
-        {
-            await RunAsync("chown", "postgres", _folder);
-        }
+    private PostgreSqlCluster Cluster => _cluster ?? throw new InvalidOperationException("The PostgreSQL server has not been started.");
 
-        var data = Path.Combine(_folder, "data");
-        await RunServerToolAsync("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C");
-        Port = FreePort();
-
-        // fsync off: the cluster is deleted after the run, and the tests measure behaviour, not durability.
-        await RunServerToolAsync(
-            "pg_ctl", "-D", data, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60",
-            "-o", $"-p {Port} -k {_folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start");
-    }
+    public async Task InitializeAsync() => _cluster = await PostgreSqlCluster.StartAsync();
 
     public async Task DisposeAsync()
     {
-        NpgsqlConnection.ClearAllPools();
-        if (_bin.Length > 0 && Directory.Exists(Path.Combine(_folder, "data")))
+        if (_cluster is not null)
         {
-            await RunServerToolAsync("pg_ctl", "-D", Path.Combine(_folder, "data"), "-m", "immediate", "-w", "stop");
-        }
-
-        if (_folder.Length > 0 && Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
+            await _cluster.DisposeAsync();
         }
     }
 
     /// <summary>A connection string for a database of the cluster.</summary>
-    public string ConnectionString(string database) =>
-        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database, MaxPoolSize = 20 }.ConnectionString;
+    public string ConnectionString(string database) => Cluster.ConnectionString(database);
 
     /// <summary>Creates (once per name) a fresh database and returns its connection string.</summary>
-    public Task<string> DatabaseAsync(string name) =>
-        _databases.GetOrAdd(name, n => new Lazy<Task<string>>(async () =>
-        {
-            await using var connection = new NpgsqlConnection(AdminConnectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{n}\"", connection);
-            await command.ExecuteNonQueryAsync();
-            return ConnectionString(n);
-        })).Value;
-
-    private static string FindBinaries()
-    {
-        var root = "/usr/lib/postgresql";
-        var bin = Directory.Exists(root)
-            ? Directory.GetDirectories(root)
-                .Select(d => Path.Combine(d, "bin"))
-                .Where(b => File.Exists(Path.Combine(b, "initdb")) && File.Exists(Path.Combine(b, "pg_ctl")))
-                .OrderByDescending(b => int.TryParse(Path.GetFileName(Path.GetDirectoryName(b)), out var v) ? v : 0)
-                .FirstOrDefault()
-            : null;
-        return bin ?? throw new InvalidOperationException(
-            "PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin. " +
-            "Run eng/install-test-servers.sh (it installs Debian's postgresql package), then run the tests again.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private Task RunServerToolAsync(string tool, params string[] arguments)
-    {
-        var path = Path.Combine(_bin, tool);
-        return _asPostgresUser
-            ? RunAsync("runuser", ["-u", "postgres", "--", path, .. arguments])
-            : RunAsync(path, arguments);
-    }
-
-    private static async Task RunAsync(string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"'{file} {string.Join(' ', arguments)}' failed with exit code {process.ExitCode}:\n{await stdout}\n{await stderr}");
-        }
-    }
+    public Task<string> DatabaseAsync(string name) => Cluster.DatabaseAsync(name);
 }
 
 /// <summary>Every test class that needs the server joins this collection: one cluster per test run.</summary>

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Omnichannel.Sdk.TestServers;
+
+/// <summary>
+/// A throw-away PostgreSQL cluster: initdb into a temp folder, started on a free loopback port, stopped (immediate) and
+/// deleted on dispose. Databases are created on demand, one per name. When run as root (initdb refuses root), the
+/// server runs as the <c>postgres</c> user through <c>runuser</c>. Linked into the PostgreSQL tests (their xUnit
+/// fixture wraps it) and into the benchmarks, so neither depends on the other's test framework.
+/// </summary>
+internal sealed class PostgreSqlCluster : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _databases = new();
+    private string _folder = "";
+    private string _bin = "";
+    private bool _asPostgresUser;
+
+    private PostgreSqlCluster()
+    {
+    }
+
+    /// <summary>The port the server listens on (127.0.0.1).</summary>
+    public int Port { get; private set; }
+
+    /// <summary>A connection string for the maintenance database.</summary>
+    public string AdminConnectionString => ConnectionString("postgres");
+
+    /// <summary>
+    /// Creates and starts a cluster. <paramref name="durable"/> keeps PostgreSQL's default <c>fsync=on</c> (benchmarks
+    /// measure commits as production pays for them); otherwise fsync is off, since the cluster is deleted afterwards.
+    /// </summary>
+    public static async Task<PostgreSqlCluster> StartAsync(bool durable = false, CancellationToken cancellationToken = default)
+    {
+        var cluster = new PostgreSqlCluster();
+        try
+        {
+            await cluster.InitializeAsync(durable, cancellationToken);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A connection string for a database of the cluster.</summary>
+    public string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database, MaxPoolSize = 20 }.ConnectionString;
+
+    /// <summary>Creates (once per name) a fresh database and returns its connection string.</summary>
+    public Task<string> DatabaseAsync(string name) =>
+        _databases.GetOrAdd(name, n => new Lazy<Task<string>>(async () =>
+        {
+            await using var connection = new NpgsqlConnection(AdminConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{n}\"", connection);
+            await command.ExecuteNonQueryAsync();
+            return ConnectionString(n);
+        })).Value;
+
+    /// <summary>Stops the server and deletes its folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        if (_bin.Length > 0 && Directory.Exists(Path.Combine(_folder, "data")))
+        {
+            await RunServerToolAsync("pg_ctl", "-D", Path.Combine(_folder, "data"), "-m", "immediate", "-w", "stop");
+        }
+
+        if (_folder.Length > 0 && Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private async Task InitializeAsync(bool durable, CancellationToken cancellationToken)
+    {
+        _bin = FindBinaries();
+        _asPostgresUser = Environment.UserName == "root";
+        _folder = Path.Combine(Path.GetTempPath(), "omnichannel-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(_folder);
+        if (_asPostgresUser)
+        {
+            await RunAsync("chown", "postgres", _folder);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var data = Path.Combine(_folder, "data");
+        await RunServerToolAsync("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C");
+        Port = FreePort();
+
+        var fsync = durable ? "on" : "off";
+        await RunServerToolAsync(
+            "pg_ctl", "-D", data, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60",
+            "-o", $"-p {Port} -k {_folder} -c listen_addresses=127.0.0.1 -c fsync={fsync} -c max_connections=200", "start");
+    }
+
+    private static string FindBinaries()
+    {
+        var root = "/usr/lib/postgresql";
+        var bin = Directory.Exists(root)
+            ? Directory.GetDirectories(root)
+                .Select(d => Path.Combine(d, "bin"))
+                .Where(b => File.Exists(Path.Combine(b, "initdb")) && File.Exists(Path.Combine(b, "pg_ctl")))
+                .OrderByDescending(b => int.TryParse(Path.GetFileName(Path.GetDirectoryName(b)), out var v) ? v : 0)
+                .FirstOrDefault()
+            : null;
+        return bin ?? throw new InvalidOperationException(
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin. " +
+            "Run eng/install-test-servers.sh (it installs Debian's postgresql package), then run again.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private Task RunServerToolAsync(string tool, params string[] arguments)
+    {
+        var path = Path.Combine(_bin, tool);
+        return _asPostgresUser
+            ? RunAsync("runuser", ["-u", "postgres", "--", path, .. arguments])
+            : RunAsync(path, arguments);
+    }
+
+    private static async Task RunAsync(string file, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"'{file} {string.Join(' ', arguments)}' failed with exit code {process.ExitCode}:\n{await stdout}\n{await stderr}");
+        }
+    }
+}
