@@ -82,32 +82,16 @@ public sealed partial class OmnichannelEngine
 
         var now = _time.GetUtcNow();
         long profiles = 0, matching = 0;
-        string? after = null;
-        while (true)
+        await foreach (var p in ProfilesAsync(cancellationToken).ConfigureAwait(false))
         {
-            var page = await _store.ListProfileIdsAsync(after, BackfillPageSize, cancellationToken).ConfigureAwait(false);
-            if (page.Count == 0)
+            profiles++;
+            if (SegmentRuntime.Preview(p, segment, now))
             {
-                return new SegmentPreview(segment.Id, matching, profiles, now);
+                matching++;
             }
-
-            foreach (var id in page)
-            {
-                var stored = await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false);
-                if (stored is null)
-                {
-                    continue;
-                }
-
-                profiles++;
-                if (SegmentRuntime.Preview(ProfileSerializer.Deserialize(stored.Document, stored.Version), segment, now))
-                {
-                    matching++;
-                }
-            }
-
-            after = page[^1];
         }
+
+        return new SegmentPreview(segment.Id, matching, profiles, now);
     }
 
     /// <inheritdoc />
