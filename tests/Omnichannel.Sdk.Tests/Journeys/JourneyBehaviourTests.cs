@@ -340,4 +340,26 @@ public sealed class JourneyBehaviourTests
         Assert.Empty(rig.Recorder.Sent<EmailMessage>());
         Assert.Throws<JourneyDefinitionException>(() => rig.Engine.PublishJourneyAsync(v3 with { Name = "changed" }).GetAwaiter().GetResult());
     }
+
+    [Fact]
+    public async Task LeavingASegment_StartsAJourney_ThatWaitsUntilADateTraitLessAnOffset()
+    {
+        var cartSegment = SegmentJson.Parse("""{"id": "has-cart", "name": "Has a cart", "rule": {"stat": "cartLineCount", "op": "gte", "value": 1}}""").Definition!;
+        var journey = JourneyRig.Parse("""
+            {"id": "after-cart", "version": 1, "name": "After the cart", "trigger": {"type": "segment", "segment": "has-cart", "on": "exited"},
+             "steps": [{"id": "until", "type": "delayUntilDateTrait", "trait": "delivery_date", "offset": "-P1D", "localTime": "18:00"},
+                       {"id": "heads-up", "type": "send", "channels": ["email"], "template": "arriving-tomorrow", "class": "transactional"}]}
+            """);
+        await using var rig = JourneyRig.Create([journey], [cartSegment]);
+        await rig.TrackAsync("user.signed_up", [Ann, AnnEmail], traits: new { delivery_date = "2026-01-10" });
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p", price = 3 });
+        Assert.Empty((await rig.Host.ProfileAsync(Ann)).Journeys); // entering the segment starts nothing
+
+        await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 3 }); // the order empties the cart
+
+        var instance = Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys);
+        Assert.Equal(new DateTimeOffset(2026, 1, 9, 18, 0, 0, TimeSpan.Zero), instance.WakeAt);
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 9, 18, 0, 0, TimeSpan.Zero));
+        Assert.Equal("arriving-tomorrow", Assert.Single(rig.Recorder.Sent<EmailMessage>()).Subject);
+    }
 }
