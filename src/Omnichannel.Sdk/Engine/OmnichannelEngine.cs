@@ -372,7 +372,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 ProfileCore.Apply(target, e, _options.TimelineLength);
                 var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
                 var journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
-                await journeys.OnEventAsync(e, changes).ConfigureAwait(false);
+                await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
                 changes.AddRange(journeys.Changes);
                 var commit = new ProfileCommit
                 {

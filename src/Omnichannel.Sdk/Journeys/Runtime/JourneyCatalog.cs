@@ -142,6 +142,7 @@ internal sealed class LoadedJourney
     public LoadedJourney(JourneyDefinition definition)
     {
         Definition = definition;
+        HasSegmentExits = definition.Exit.Any(x => x is SegmentExitCriterion);
         _stepIndex = new(StringComparer.Ordinal);
         for (var i = 0; i < definition.Steps.Count; i++)
         {
@@ -150,6 +151,13 @@ internal sealed class LoadedJourney
     }
 
     public JourneyDefinition Definition { get; }
+
+    /// <summary>Whether any exit criterion is a profile condition (checked after every change and on its own schedule).</summary>
+    public bool HasSegmentExits { get; }
+
+    /// <summary>Whether a newer loaded version no longer has <paramref name="stepId"/> (an instance there must end).</summary>
+    public bool IsSuperseded(string stepId, JourneyCatalog catalog) =>
+        catalog.FindLatest(Id) is { } latest && latest.Definition.Version > Definition.Version && !latest.HasStep(stepId);
 
     public string Id => Definition.Id;
 

@@ -43,6 +43,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     private const int MaxEmitDepth = 4;
 
     private readonly Queue<CustomerEvent> _emitted = new();
+    private bool _traitsChanged = true;
 
     /// <summary>Messages, webhooks and host events to write to the outbox with the commit.</summary>
     public List<OutboxEntry> Outbox { get; } = [];
@@ -58,13 +59,17 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     private JourneyState State => p.JourneyData ??= new();
 
     /// <summary>An event was applied to the profile (and segments re-evaluated, giving <paramref name="changes"/>).</summary>
-    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes)
+    /// <param name="e">The event.</param>
+    /// <param name="changes">The segment transitions it caused.</param>
+    /// <param name="merged">Whether profiles were merged by it (traits may then have changed without the event naming them).</param>
+    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false)
     {
         if (Catalog.IsEmpty && p.JourneyData is null)
         {
             return;
         }
 
+        _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object;
         await RunDueAsync().ConfigureAwait(false);
         await HandleEventAsync(e, changes).ConfigureAwait(false);
         await DrainEmittedAsync().ConfigureAwait(false);
@@ -127,18 +132,14 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     private async ValueTask HandleEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes)
     {
         // Conversions of instances that already ended.
-        State.PendingConversions.RemoveAll(c => c.Until < now);
-        foreach (var pending in State.PendingConversions.ToList())
+        var state = p.JourneyData;
+        if (state is { PendingConversions.Count: > 0 })
         {
-            if (Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
-            {
-                State.PendingConversions.Remove(pending);
-                RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
-            }
+            await ConvertPendingAsync(state, e).ConfigureAwait(false);
         }
 
         // Running instances: goal, exit criteria, awaited events.
-        foreach (var instance in State.Instances.ToList())
+        foreach (var instance in state is { Instances.Count: > 0 } ? state.Instances.ToArray() : [])
         {
             if (!State.Instances.Contains(instance) || CheckVersion(instance) is not { } journey)
             {
@@ -196,7 +197,8 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             }
         }
 
-        ScheduleDates();
+        ScheduleDates(onlyUnscheduled: !_traitsChanged);
+
         await StartFromSegmentsAsync(changes).ConfigureAwait(false);
         foreach (var j in Catalog.TriggeredBy(e.Type))
         {
@@ -208,6 +210,21 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         }
 
         CheckSegmentExits();
+    }
+
+    private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e)
+    {
+        state.PendingConversions.RemoveAll(c => c.Until < now);
+        foreach (var pending in state.PendingConversions.ToList())
+        {
+            if (Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
+            {
+                state.PendingConversions.Remove(pending);
+                RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
+            }
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes)
@@ -232,17 +249,25 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     // Runs everything due at or before now, earliest first, each at its turn.
     private async ValueTask RunDueAsync()
     {
-        if (p.JourneyData is null)
+        if (p.JourneyData is not { } state)
         {
             return;
         }
 
-        foreach (var instance in State.Instances.ToList())
+        if (state.Instances.Exists(i => Catalog.Find(i.JourneyId, i.Version) is not { } j || j.IsSuperseded(i.StepId, Catalog)))
         {
-            if (State.Instances.Contains(instance))
+            foreach (var instance in state.Instances.ToArray())
             {
-                CheckVersion(instance);
+                if (state.Instances.Contains(instance))
+                {
+                    CheckVersion(instance);
+                }
             }
+        }
+
+        if (NextWake(p) is not { } next || next > now)
+        {
+            return;
         }
 
         for (var guard = 0; guard < 10_000; guard++)
@@ -325,10 +350,16 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         }
     }
 
-    private void ScheduleDates()
+    // A trait change (re)schedules; otherwise only journeys not yet scheduled for the profile (newly published) are looked at.
+    private void ScheduleDates(bool onlyUnscheduled = false)
     {
         foreach (var j in Catalog.Dated)
         {
+            if (onlyUnscheduled && p.JourneyData?.Scheduled.ContainsKey(j.Id) == true)
+            {
+                continue;
+            }
+
             var t = (DateTrigger)j.Definition.Trigger;
             var basis = JourneyClock.Basis(p, t.Trait);
             if (basis is null)
@@ -835,9 +866,9 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         }
 
         SegmentSubject? subject = null;
-        foreach (var instance in only is null ? State.Instances.ToList() : [only])
+        foreach (var instance in only is null ? State.Instances.ToArray() : [only])
         {
-            if (Catalog.Find(instance.JourneyId, instance.Version) is not { } journey)
+            if (Catalog.Find(instance.JourneyId, instance.Version) is not { HasSegmentExits: true } journey)
             {
                 continue;
             }
