@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk.Tests.Journeys;
 
@@ -361,5 +362,55 @@ public sealed class JourneyBehaviourTests
         Assert.Equal(new DateTimeOffset(2026, 1, 9, 18, 0, 0, TimeSpan.Zero), instance.WakeAt);
         await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 9, 18, 0, 0, TimeSpan.Zero));
         Assert.Equal("arriving-tomorrow", Assert.Single(rig.Recorder.Sent<EmailMessage>()).Subject);
+    }
+
+    [Fact]
+    public async Task AVisitorWhoLogsIn_KeepsHerRunningInstance_WhichCarriesOnOnTheMergedProfile()
+    {
+        await using var rig = JourneyRig.Create([Cart("""{"correlationKey": "cart_id"}""")]);
+        var cookie = Identifier.AnonymousId("cookie-9");
+        await rig.TrackAsync(EventTypes.CartItemAdded, [cookie], new { cart_id = "c1", product_id = "p" });
+        await rig.AdvanceAsync(TimeSpan.FromMinutes(20));
+        await rig.TrackAsync("user.logged_in", [cookie, Ann, AnnEmail]); // the anonymous profile is merged into a known one
+        await rig.TrackAsync("user.signed_up", [Identifier.CustomerId("other"), Identifier.Email("other@example.com")]);
+
+        var instance = Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys);
+        Assert.Equal("c1", instance.CorrelationKey);
+        await rig.AdvanceAsync(TimeSpan.FromMinutes(40));
+        Assert.Equal("ann@example.com", Assert.Single(rig.Recorder.Sent<EmailMessage>()).To); // reachable only after the login
+    }
+
+    [Fact]
+    public async Task TheSplit_AssignsEachCustomerTheSameVariant_InANewEngineOnTheSameStore()
+    {
+        var journey = JourneyRig.Parse("""
+            {"id": "ab", "version": 1, "name": "AB", "trigger": {"type": "event", "event": "app.opened"}, "entry": {"reEntry": "afterPreviousEnded"},
+             "steps": [{"id": "split", "type": "split", "variants": [{"name": "a", "weight": 1, "next": "a"}, {"name": "b", "weight": 1, "next": "b"}]},
+                       {"id": "a", "type": "exit"}, {"id": "b", "type": "exit"}]}
+            """);
+        var store = new InMemoryOmnichannelStore();
+        var ids = Enumerable.Range(0, 60).Select(i => Identifier.CustomerId("c" + i)).ToList();
+        async Task<List<string>> VariantsAsync(string run)
+        {
+            await using var rig = JourneyRig.Create([journey], store: store);
+            foreach (var id in ids)
+            {
+                Assert.Equal(TrackStatus.Accepted, (await rig.Host.TrackAsync(rig.Host.Event("app.opened", [id]) with { Id = run + id.Value })).Status);
+            }
+
+            var variants = new List<string>();
+            foreach (var id in ids)
+            {
+                variants.Add((await rig.Host.ProfileAsync(id)).Timeline.Last(t => t.Type == "journey.split").Summary!);
+            }
+
+            return variants;
+        }
+
+        var first = await VariantsAsync("first-");
+        var second = await VariantsAsync("second-"); // a restart: a new engine, the same profiles
+
+        Assert.Equal(first, second);
+        Assert.Equal(2, first.Distinct().Count());
     }
 }
