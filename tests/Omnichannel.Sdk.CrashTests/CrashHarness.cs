@@ -43,7 +43,7 @@ public sealed class CrashHarness(CrashWorkerSettings settings, ITestOutputHelper
             var early = kill % 5 == 0;
             if (early)
             {
-                await Task.Delay(random.Next(30, 400));
+                await Task.Delay(random.Next(30, 400)); // real time on purpose: the victim is another process on the wall clock
             }
             else
             {

@@ -399,13 +399,13 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         string? key = null;
         if (d.Entry.CorrelationKey is { } path)
         {
-            if (e is null || Lookup(Properties(e), path) is not JsonValue kv)
+            if (e is null || !RuleHistory.TryGetPath(e.Properties, path, out var value) || value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
             {
                 Skip(d.Id, $"the trigger has no '{path}' to correlate on");
                 return;
             }
 
-            key = kv.GetValueKind() == JsonValueKind.String ? kv.GetValue<string>() : kv.ToJsonString();
+            key = CorrelationValue(value);
         }
 
         var record = p.JourneyData?.Entries.Find(r => r.JourneyId == d.Id && r.Key == key);
@@ -911,8 +911,8 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
         foreach (var w in where)
         {
-            var value = e.Properties.ValueKind == JsonValueKind.Object ? Lookup(e.Properties, w.Property) : null;
-            if (!ConditionMatcher.Matches(w.Condition, value is { } v ? RuleValue.FromElement(v) : RuleValue.Missing, now))
+            var value = RuleHistory.TryGetPath(e.Properties, w.Property, out var v) ? RuleValue.FromElement(v) : RuleValue.Missing;
+            if (!ConditionMatcher.Matches(w.Condition, value, now))
             {
                 return false;
             }
@@ -924,28 +924,15 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     // An instance started for one order (cart…) is not moved by events that name another one.
     private static bool Correlates(JourneyInstance instance, JourneyDefinition d, CustomerEvent e)
     {
-        if (d.Entry.CorrelationKey is not { } path || instance.CorrelationKey is null || e.Properties.ValueKind != JsonValueKind.Object
-            || Lookup(e.Properties, path) is not { } value)
+        if (d.Entry.CorrelationKey is not { } path || instance.CorrelationKey is null || !RuleHistory.TryGetPath(e.Properties, path, out var value))
         {
             return true;
         }
 
-        return (value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText()) == instance.CorrelationKey;
+        return CorrelationValue(value) == instance.CorrelationKey;
     }
 
-    private static JsonElement? Lookup(JsonElement o, string path)
-    {
-        var current = o;
-        foreach (var part in path.Split('.'))
-        {
-            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(part, out current))
-            {
-                return null;
-            }
-        }
-
-        return current;
-    }
+    private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
     private static JsonNode? Lookup(JsonObject? o, string path)
     {
