@@ -340,7 +340,7 @@ public sealed partial class OmnichannelEngine
         };
         await EnqueueProfileWork(profileId, async (p, now) =>
         {
-            ProfileCore.Apply(p, e, _options.TimelineLength);
+            ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
             var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything: false, _options.TimelineLength);
             var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
             await journeys.OnEventAsync(e, changes).ConfigureAwait(false);

@@ -110,6 +110,7 @@ public sealed partial class OmnichannelEngine
         Segments = _catalog,
         Journeys = _journeys,
         TimelineLength = _options.TimelineLength,
+        Currency = _options.Currency,
         Delivery = _options.Delivery,
         Plan = PlanMessageAsync,
         HasTransport = channel => _delivery.For(channel).Count > 0,

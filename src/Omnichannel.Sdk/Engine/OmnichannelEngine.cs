@@ -250,6 +250,12 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var errors = new List<ValidationError>();
         var valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+        if (valid is not null)
+        {
+            var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
+            valid = errors.Count > 0 ? null : valid with { Event = normalized };
+        }
+
         if (valid is null)
         {
             _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
@@ -353,7 +359,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 foreach (var (otherId, causedBy) in plan.Absorb)
                 {
                     var other = involved[otherId];
-                    ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {Mask(causedBy)}", now), _options.TimelineLength);
+                    ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {Mask(causedBy)}", now), _options.TimelineLength, _options.Currency);
                     absorbed.Add(new AbsorbedProfile(otherId, other.Version));
                     claims.AddRange(other.IdentifierList.Select(i => new IdentifierClaim(i.Identifier, otherId)));
                 }
@@ -369,7 +375,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     ProfileCore.AddConflict(target, new IdentityConflict(id, other, e.Id, reason, now));
                 }
 
-                ProfileCore.Apply(target, e, _options.TimelineLength);
+                ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
                 var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
                 var journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
                 await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);

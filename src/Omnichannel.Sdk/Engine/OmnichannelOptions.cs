@@ -19,6 +19,14 @@ public sealed class OmnichannelOptions
     public int TimelineLength { get; set; } = 200;
 
     /// <summary>
+    /// The shop's currency (ISO 4217 code such as <c>EUR</c>): the headline currency of every profile's
+    /// <see cref="ProfileStatistics.TotalSpent"/>, average order value and returns. Default <see langword="null"/>: each
+    /// profile's headline is the currency of its earliest order by event time. Money is never added across currencies;
+    /// <see cref="ProfileStatistics.SpentByCurrency"/> keeps every currency.
+    /// </summary>
+    public string? Currency { get; set; }
+
+    /// <summary>
     /// Number of partitions: events are routed to a partition by identifier so that one profile's events are applied
     /// in order by one worker, while different profiles proceed in parallel. Default four times the processor count, at
     /// least 16: a worker mostly waits for its commit, and a durable store's group commit can batch at most one commit
@@ -67,6 +75,11 @@ public sealed class OmnichannelOptions
         if (DeduplicationRetention <= TimeSpan.Zero)
         {
             errors.Add($"{nameof(DeduplicationRetention)} must be greater than zero.");
+        }
+
+        if (Currency is not null && (Currency.Length != 3 || !Currency.All(char.IsAsciiLetterUpper)))
+        {
+            errors.Add($"{nameof(Currency)} must be an ISO 4217 code of three upper-case letters, for example EUR.");
         }
 
         if (TimelineLength is < 1 or > 100_000)

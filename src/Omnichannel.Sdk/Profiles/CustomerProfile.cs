@@ -45,6 +45,21 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal Dictionary<string, WishlistItem> WishlistItems { get; set; } = new(StringComparer.Ordinal);
 
+    // Orders by order id (or "event:{id}" when an order has none): an order re-sent is an update, never a second order.
+    [JsonInclude]
+    internal Dictionary<string, OrderFact> Orders { get; set; } = new(StringComparer.Ordinal);
+
+    // Cart and wishlist changes since the last order or full removal, replayed in event-time order (late arrivals converge).
+    [JsonInclude]
+    internal Dictionary<string, List<ItemOp>> CartOps { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal Dictionary<string, List<ItemOp>> WishlistOps { get; set; } = new(StringComparer.Ordinal);
+
+    // Contact preference fields, each last-writer-wins by event time: "channels", "limit".
+    [JsonInclude]
+    internal Dictionary<string, PreferenceFact> PreferenceFacts { get; set; } = new(StringComparer.Ordinal);
+
     [JsonInclude]
     internal Dictionary<string, ConsentRecord> ConsentRecords { get; set; } = new(StringComparer.Ordinal);
 
@@ -135,12 +150,18 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal DateTimeOffset? TimeZoneAt { get; set; }
 
+    [JsonInclude]
+    internal string? TimeZoneEventId { get; set; }
+
     /// <summary>Locale from the newest event context that had one.</summary>
     [JsonInclude]
     public string? Locale { get; internal set; }
 
     [JsonInclude]
     internal DateTimeOffset? LocaleAt { get; set; }
+
+    [JsonInclude]
+    internal string? LocaleEventId { get; set; }
 
     /// <summary>Lifecycle stage derived from identity and orders.</summary>
     [JsonIgnore]
@@ -188,19 +209,24 @@ public sealed class CustomerProfile
     }
 
     /// <summary>
-    /// The consent decision for a channel and topic: the topic's own decision when there is one, else the channel-wide one.
-    /// <see langword="null"/> when the customer never decided.
+    /// The consent decision in force for a channel and topic: the newer of the topic's own decision and the channel-wide
+    /// one (topic <c>*</c>). An unsubscribe-all or a complaint newer than a topic grant withdraws that topic; a topic
+    /// grant newer than a channel-wide refusal applies to that topic only. <see langword="null"/> when the customer never
+    /// decided. Delivery, reachability rules and this method all read consent through this one rule.
     /// </summary>
     /// <param name="channel">The channel.</param>
     /// <param name="topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
     public ConsentRecord? GetConsent(string channel, string? topic = null)
     {
-        if (topic is not null && ConsentRecords.TryGetValue(ConsentKey(channel, topic), out var specific))
+        var channelWide = ConsentRecords.GetValueOrDefault(ConsentKey(channel, ConsentRecord.AnyTopic));
+        if (topic is null || topic == ConsentRecord.AnyTopic || !ConsentRecords.TryGetValue(ConsentKey(channel, topic), out var specific))
         {
-            return specific;
+            return channelWide;
         }
 
-        return ConsentRecords.GetValueOrDefault(ConsentKey(channel, ConsentRecord.AnyTopic));
+        return channelWide is not null && Stamp.Newer(channelWide.At, channelWide.EventId ?? channelWide.Source, specific.At, specific.EventId ?? specific.Source)
+            ? channelWide
+            : specific;
     }
 
     internal static string ConsentKey(string channel, string topic) => channel + "/" + topic;

@@ -13,7 +13,8 @@ internal static class ProfileCore
     private const int MaxMerges = 100;
     private const int MaxDevices = 20;
 
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength)
+    /// <summary>Applies one event. <paramref name="shopCurrency"/> is <see cref="OmnichannelOptions.Currency"/>.</summary>
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null)
     {
         var t = e.Timestamp;
         var props = e.Properties;
@@ -35,42 +36,50 @@ internal static class ProfileCore
             s.LastSeenByChannel[e.Channel] = t;
         }
 
-        ApplyContext(p, e.Context, t);
-        ApplyTraits(p, e.Traits, t);
+        ApplyContext(p, e.Context, t, e.Id);
+        ApplyTraits(p, e.Traits, t, e.Id);
 
         switch (e.Type)
         {
             case EventTypes.OrderPlaced:
-                ApplyOrder(p, props, t);
+                ApplyOrder(p, props, t, e.Id, shopCurrency);
                 break;
             case EventTypes.OrderCancelled:
                 s.CancelledOrderCount++;
                 break;
             case EventTypes.OrderReturned:
                 s.ReturnCount++;
-                s.ReturnValue += Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0);
+                var refund = Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0);
+                if (WellKnownProperties.String(props, "currency")?.ToUpperInvariant() is { } returnCurrency)
+                {
+                    s.ReturnValueByCurrency[returnCurrency] = checked(s.ReturnValueByCurrency.GetValueOrDefault(returnCurrency) + refund);
+                }
+                else
+                {
+                    s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + refund);
+                }
+
+                ProfileFacts.RecomputeOrders(p, shopCurrency);
                 break;
             case EventTypes.CartItemAdded:
-                ApplyCartAdd(p, props, t);
+                ProfileFacts.PutCartOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(
+                    e.Id,
+                    t,
+                    Remove: false,
+                    WellKnownProperties.Decimal(props, "quantity") ?? 1,
+                    WellKnownProperties.String(props, "name"),
+                    WellKnownProperties.Decimal(props, "price"),
+                    WellKnownProperties.String(props, "currency"),
+                    WellKnownProperties.String(props, "cart_id")));
                 break;
             case EventTypes.CartItemRemoved:
-                ApplyCartRemove(p, props, t);
+                ProfileFacts.PutCartOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(e.Id, t, Remove: true, WellKnownProperties.Decimal(props, "quantity")));
                 break;
             case EventTypes.WishlistItemAdded:
-                var wid = WellKnownProperties.String(props, "product_id")!;
-                if (!p.WishlistItems.TryGetValue(wid, out var existing) || existing.AddedAt > t)
-                {
-                    p.WishlistItems[wid] = new WishlistItem(wid, WellKnownProperties.String(props, "name"), t);
-                }
-
+                ProfileFacts.PutWishlistOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(e.Id, t, Remove: false, null, WellKnownProperties.String(props, "name")));
                 break;
             case EventTypes.WishlistItemRemoved:
-                var rid = WellKnownProperties.String(props, "product_id")!;
-                if (p.WishlistItems.TryGetValue(rid, out var item) && item.AddedAt <= t)
-                {
-                    p.WishlistItems.Remove(rid);
-                }
-
+                ProfileFacts.PutWishlistOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(e.Id, t, Remove: true, null));
                 break;
             case EventTypes.NewsletterSubscribed:
             case EventTypes.NewsletterUnsubscribed:
@@ -79,7 +88,7 @@ internal static class ProfileCore
                     WellKnownProperties.String(props, "topic") ?? "newsletter",
                     e.Type == EventTypes.NewsletterSubscribed,
                     t,
-                    WellKnownProperties.String(props, "source") ?? e.Channel));
+                    WellKnownProperties.String(props, "source") ?? e.Channel) { EventId = e.Id });
                 break;
             case EventTypes.ConsentChanged:
                 SetConsent(p, new ConsentRecord(
@@ -87,46 +96,34 @@ internal static class ProfileCore
                     WellKnownProperties.String(props, "topic") ?? ConsentRecord.AnyTopic,
                     WellKnownProperties.Bool(props, "granted") ?? false,
                     t,
-                    WellKnownProperties.String(props, "source") ?? e.Channel));
+                    WellKnownProperties.String(props, "source") ?? e.Channel) { EventId = e.Id });
                 break;
             case EventTypes.MessageUnsubscribed:
+                // Without a topic this is "unsubscribe from all": a channel-wide refusal, newer than every topic grant.
                 SetConsent(p, new ConsentRecord(
                     WellKnownProperties.String(props, "channel")!,
                     WellKnownProperties.String(props, "topic") ?? ConsentRecord.AnyTopic,
                     false,
                     t,
-                    "unsubscribe:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)));
+                    "unsubscribe:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)) { EventId = e.Id });
                 break;
             case EventTypes.MessageComplained when WellKnownProperties.String(props, "channel") is { } complainedOn:
                 // A spam complaint withdraws marketing consent for the whole channel.
-                SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, t, "complaint:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)));
+                SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, t, "complaint:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)) { EventId = e.Id });
                 break;
-            case EventTypes.MessageBounced when WellKnownProperties.String(props, "bounce") is "hard"
-                && WellKnownProperties.String(props, "channel") is { } bouncedOn && WellKnownProperties.String(props, "address") is { } address:
+            case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(props)
+                && WellKnownProperties.String(props, "channel") is { } bouncedOn && OutcomeProperties.Address(props, bouncedOn) is { } address:
                 // A hard bounce suppresses the address on this profile: it is never used again.
-                if (!p.SuppressedAddresses.Contains(bouncedOn + ":" + address))
-                {
-                    p.SuppressedAddresses.Add(bouncedOn + ":" + address);
-                }
-
+                Suppress(p, bouncedOn + ":" + address);
                 break;
             case EventTypes.PreferencesUpdated:
-                if (p.Preferences is null || p.Preferences.UpdatedAt <= t)
-                {
-                    var channels = props.ValueKind == JsonValueKind.Object && props.TryGetProperty("preferred_channels", out var pc) && pc.ValueKind == JsonValueKind.Array
-                        ? pc.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList()
-                        : p.Preferences?.PreferredChannels.ToList() ?? [];
-                    var max = WellKnownProperties.Decimal(props, "max_messages");
-                    var period = props.ValueKind == JsonValueKind.Object && props.TryGetProperty("period", out var pe) ? WellKnownProperties.TryDuration(pe) : null;
-                    p.Preferences = new ContactPreferences(channels, max is null ? p.Preferences?.MaxMessages : (int)max, period ?? p.Preferences?.Period, t);
-                }
-
+                ApplyPreferences(p, props, t, e.Id);
                 break;
             case EventTypes.LoyaltyPointsEarned:
-                s.LoyaltyPoints += WellKnownProperties.Decimal(props, "points") ?? 0;
+                s.LoyaltyPoints = checked(s.LoyaltyPoints + (WellKnownProperties.Decimal(props, "points") ?? 0));
                 break;
             case EventTypes.LoyaltyPointsRedeemed:
-                s.LoyaltyPoints -= WellKnownProperties.Decimal(props, "points") ?? 0;
+                s.LoyaltyPoints = checked(s.LoyaltyPoints - (WellKnownProperties.Decimal(props, "points") ?? 0));
                 break;
             case EventTypes.ReferralSent:
                 s.ReferralsSent++;
@@ -140,7 +137,7 @@ internal static class ProfileCore
     }
 
     /// <summary>Folds <paramref name="other"/> into <paramref name="target"/>: nothing of either side is lost.</summary>
-    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength)
+    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength, string? shopCurrency = null)
     {
         if (other.JourneyData is { } journeys)
         {
@@ -157,10 +154,7 @@ internal static class ProfileCore
 
         foreach (var (path, tv) in other.TraitValues)
         {
-            if (!target.TraitValues.TryGetValue(path, out var mine) || tv.At > mine.At)
-            {
-                target.TraitValues[path] = tv;
-            }
+            PutTrait(target, path, tv);
         }
 
         var s = target.Statistics;
@@ -181,50 +175,45 @@ internal static class ProfileCore
             TouchDevice(s, d.DeviceType, d.Os, d.LastSeen);
         }
 
-        s.OrderCount += o.OrderCount;
-        s.Currency ??= o.Currency;
-        foreach (var (currency, amount) in o.SpentByCurrency)
+        foreach (var (key, order) in other.Orders)
         {
-            s.SpentByCurrency[currency] = s.SpentByCurrency.GetValueOrDefault(currency) + amount;
+            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.At, order.FirstEventId);
+            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId);
         }
 
-        // Orders of the other side count in TotalSpent only when they are in this side's currency.
-        if (o.Currency is null || o.Currency == s.Currency)
-        {
-            s.TotalSpent += o.TotalSpent;
-            s.OrdersInCurrency += o.OrdersInCurrency;
-        }
-
-        s.FirstOrderAt = Min(s.FirstOrderAt, o.FirstOrderAt);
-        s.LastOrderAt = Max(s.LastOrderAt, o.LastOrderAt);
         s.CancelledOrderCount += o.CancelledOrderCount;
         s.ReturnCount += o.ReturnCount;
-        s.ReturnValue += o.ReturnValue;
-        s.LoyaltyPoints += o.LoyaltyPoints;
+        foreach (var (currency, amount) in o.ReturnValueByCurrency)
+        {
+            s.ReturnValueByCurrency[currency] = checked(s.ReturnValueByCurrency.GetValueOrDefault(currency) + amount);
+        }
+
+        s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + o.ReturnValueWithoutCurrency);
+        s.LoyaltyPoints = checked(s.LoyaltyPoints + o.LoyaltyPoints);
         s.ReferralsSent += o.ReferralsSent;
         s.ReferralsConverted += o.ReferralsConverted;
+        ProfileFacts.RecomputeOrders(target, shopCurrency);
 
-        target.CartClearedAt = Max(target.CartClearedAt, other.CartClearedAt);
-        foreach (var (product, line) in other.CartLines)
+        // Cart and wishlist: the changes of both sides replayed in event-time order, as if one profile had seen them all.
+        if (other.CartClearedAt is { } otherCleared)
         {
-            // The same product on both sides: the line changed last wins (it is the customer's latest intent).
-            if (!target.CartLines.TryGetValue(product, out var mine) || line.UpdatedAt > mine.UpdatedAt)
+            ProfileFacts.ClearCart(target, otherCleared);
+        }
+
+        foreach (var (product, ops) in other.CartOps)
+        {
+            foreach (var op in ops)
             {
-                target.CartLines[product] = line;
+                ProfileFacts.PutCartOp(target, product, op);
             }
         }
 
-        foreach (var (product, line) in target.CartLines.ToList())
+        foreach (var (product, ops) in other.WishlistOps)
         {
-            if (target.CartClearedAt is { } cleared && line.UpdatedAt <= cleared)
+            foreach (var op in ops)
             {
-                target.CartLines.Remove(product);
+                ProfileFacts.PutWishlistOp(target, product, op);
             }
-        }
-
-        foreach (var (product, w) in other.WishlistItems)
-        {
-            target.WishlistItems.TryAdd(product, w);
         }
 
         foreach (var c in other.ConsentRecords.Values)
@@ -232,27 +221,47 @@ internal static class ProfileCore
             SetConsent(target, c);
         }
 
-        if (other.Preferences is { } prefs && (target.Preferences is null || prefs.UpdatedAt > target.Preferences.UpdatedAt))
+        foreach (var (field, fact) in other.PreferenceFacts)
         {
-            target.Preferences = prefs;
+            PutPreference(target, field, fact);
         }
 
-        if (other.TimeZoneAt is { } tz && (target.TimeZoneAt is null || tz > target.TimeZoneAt))
+        if (other.TimeZoneAt is { } tz && (target.TimeZoneAt is not { } mineTz || Stamp.Newer(tz, other.TimeZoneEventId, mineTz, target.TimeZoneEventId)))
         {
             target.TimeZone = other.TimeZone;
             target.TimeZoneAt = tz;
+            target.TimeZoneEventId = other.TimeZoneEventId;
         }
 
-        if (other.LocaleAt is { } lo && (target.LocaleAt is null || lo > target.LocaleAt))
+        if (other.LocaleAt is { } lo && (target.LocaleAt is not { } mineLo || Stamp.Newer(lo, other.LocaleEventId, mineLo, target.LocaleEventId)))
         {
             target.Locale = other.Locale;
             target.LocaleAt = lo;
+            target.LocaleEventId = other.LocaleEventId;
         }
 
         foreach (var entry in other.TimelineEntries)
         {
             AddTimeline(target, entry, timelineLength);
         }
+
+        // Delivery state belongs to the person: suppressed addresses, the keys of messages already accepted (so a retry
+        // is still a duplicate) and the log that frequency caps count.
+        foreach (var address in other.SuppressedAddresses)
+        {
+            Suppress(target, address);
+        }
+
+        foreach (var key in other.MessageKeys)
+        {
+            if (!target.MessageKeys.Contains(key))
+            {
+                target.MessageKeys.Add(key);
+            }
+        }
+
+        target.MessageLog.AddRange(other.MessageLog);
+        target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
         target.RuleHistory.MergeFrom(other.RuleHistory);
@@ -264,11 +273,27 @@ internal static class ProfileCore
             }
         }
 
+        foreach (var (segment, at) in other.SegmentChecks)
+        {
+            if (!target.SegmentChecks.TryGetValue(segment, out var mine) || at < mine)
+            {
+                target.SegmentChecks[segment] = at;
+            }
+        }
+
         target.MergeRecords.AddRange(other.MergeRecords);
         target.MergeRecords.Add(record);
         Trim(target.MergeRecords, MaxMerges);
         target.ConflictRecords.AddRange(other.ConflictRecords);
         Trim(target.ConflictRecords, MaxConflicts);
+    }
+
+    internal static void Suppress(CustomerProfile p, string channelAndAddress)
+    {
+        if (!p.SuppressedAddresses.Contains(channelAndAddress))
+        {
+            p.SuppressedAddresses.Add(channelAndAddress);
+        }
     }
 
     public static void AddConflict(CustomerProfile p, IdentityConflict conflict)
@@ -277,99 +302,75 @@ internal static class ProfileCore
         Trim(p.ConflictRecords, MaxConflicts);
     }
 
-    private static void ApplyOrder(CustomerProfile p, JsonElement props, DateTimeOffset t)
+    private static void ApplyOrder(CustomerProfile p, JsonElement props, DateTimeOffset t, string eventId, string? shopCurrency)
     {
-        var s = p.Statistics;
-        s.OrderCount++;
         var total = WellKnownProperties.Decimal(props, "total") ?? 0;
         var currency = WellKnownProperties.String(props, "currency")?.ToUpperInvariant();
-        s.Currency ??= currency;
-        if (currency is not null)
-        {
-            s.SpentByCurrency[currency] = s.SpentByCurrency.GetValueOrDefault(currency) + total;
-        }
-
-        if (currency is null || currency == s.Currency)
-        {
-            s.TotalSpent += total;
-            s.OrdersInCurrency++;
-        }
-
-        s.FirstOrderAt = Min(s.FirstOrderAt, t);
-        s.LastOrderAt = Max(s.LastOrderAt, t);
+        var key = WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
+        ProfileFacts.PutOrder(p, key, total, currency, t, eventId);
+        ProfileFacts.RecomputeOrders(p, shopCurrency);
 
         // An order empties the cart as of its own time: later additions stay, earlier ones go.
-        if (p.CartClearedAt is null || t > p.CartClearedAt)
-        {
-            p.CartClearedAt = t;
-            foreach (var (product, line) in p.CartLines.ToList())
-            {
-                if (line.UpdatedAt <= t)
-                {
-                    p.CartLines.Remove(product);
-                }
-            }
-        }
+        ProfileFacts.ClearCart(p, t);
     }
 
-    private static void ApplyCartAdd(CustomerProfile p, JsonElement props, DateTimeOffset t)
+    private static void ApplyPreferences(CustomerProfile p, JsonElement props, DateTimeOffset t, string eventId)
     {
-        if (p.CartClearedAt is { } cleared && t <= cleared)
+        if (props.ValueKind != JsonValueKind.Object)
         {
             return;
         }
 
-        var product = WellKnownProperties.String(props, "product_id")!;
-        var quantity = WellKnownProperties.Decimal(props, "quantity") ?? 1;
-        p.CartLines.TryGetValue(product, out var line);
-        p.CartLines[product] = new CartLine
+        if (props.TryGetProperty("preferred_channels", out var pc) && pc.ValueKind == JsonValueKind.Array)
         {
-            ProductId = product,
-            Name = WellKnownProperties.String(props, "name") ?? line?.Name,
-            Quantity = (line?.Quantity ?? 0) + quantity,
-            UnitPrice = WellKnownProperties.Decimal(props, "price") ?? line?.UnitPrice,
-            Currency = WellKnownProperties.String(props, "currency") ?? line?.Currency,
-            CartId = WellKnownProperties.String(props, "cart_id") ?? line?.CartId,
-            UpdatedAt = line is null || t > line.UpdatedAt ? t : line.UpdatedAt,
-        };
+            var channels = string.Join(",", pc.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!));
+            PutPreference(p, "channels", new PreferenceFact(channels, null, null, t, eventId));
+        }
+
+        var max = WellKnownProperties.Decimal(props, "max_messages");
+        var period = props.TryGetProperty("period", out var pe) ? WellKnownProperties.TryDuration(pe) : null;
+        if (max is not null || period is not null)
+        {
+            // The limit is one decision: a count per period; a part left out keeps its earlier value.
+            var known = p.PreferenceFacts.GetValueOrDefault("limit");
+            PutPreference(p, "limit", new PreferenceFact(null, max is { } m ? (int)Math.Min(m, int.MaxValue) : known?.MaxMessages, period ?? known?.Period, t, eventId));
+        }
     }
 
-    private static void ApplyCartRemove(CustomerProfile p, JsonElement props, DateTimeOffset t)
+    private static void PutPreference(CustomerProfile p, string field, PreferenceFact fact)
     {
-        var product = WellKnownProperties.String(props, "product_id")!;
-        if (!p.CartLines.TryGetValue(product, out var line))
+        if (p.PreferenceFacts.TryGetValue(field, out var known) && !Stamp.Newer(fact.At, fact.EventId, known.At, known.EventId))
         {
             return;
         }
 
-        var quantity = WellKnownProperties.Decimal(props, "quantity");
-        if (quantity is null || quantity >= line.Quantity)
-        {
-            p.CartLines.Remove(product);
-        }
-        else
-        {
-            p.CartLines[product] = line with { Quantity = line.Quantity - quantity.Value, UpdatedAt = t > line.UpdatedAt ? t : line.UpdatedAt };
-        }
+        p.PreferenceFacts[field] = fact;
+        var channels = p.PreferenceFacts.GetValueOrDefault("channels");
+        var limit = p.PreferenceFacts.GetValueOrDefault("limit");
+        IReadOnlyList<string> list = channels?.Channels is { Length: > 0 } c ? c.Split(',') : [];
+        var updated = channels is null ? limit!.At : limit is null || channels.At > limit.At ? channels.At : limit.At;
+        p.Preferences = new ContactPreferences(list, limit?.MaxMessages, limit?.Period, updated);
     }
 
-    private static void ApplyContext(CustomerProfile p, EventContext? c, DateTimeOffset t)
+    private static void ApplyContext(CustomerProfile p, EventContext? c, DateTimeOffset t, string eventId)
     {
         if (c is null)
         {
             return;
         }
 
-        if (!string.IsNullOrWhiteSpace(c.TimeZone) && (p.TimeZoneAt is null || t >= p.TimeZoneAt))
+        if (!string.IsNullOrWhiteSpace(c.TimeZone) && (p.TimeZoneAt is not { } tzAt || Stamp.Newer(t, eventId, tzAt, p.TimeZoneEventId)))
         {
             p.TimeZone = c.TimeZone;
             p.TimeZoneAt = t;
+            p.TimeZoneEventId = eventId;
         }
 
-        if (!string.IsNullOrWhiteSpace(c.Locale) && (p.LocaleAt is null || t >= p.LocaleAt))
+        if (!string.IsNullOrWhiteSpace(c.Locale) && (p.LocaleAt is not { } loAt || Stamp.Newer(t, eventId, loAt, p.LocaleEventId)))
         {
             p.Locale = c.Locale;
             p.LocaleAt = t;
+            p.LocaleEventId = eventId;
         }
 
         if (c.DeviceType is not null || c.Os is not null)
@@ -395,7 +396,7 @@ internal static class ProfileCore
         }
     }
 
-    private static void ApplyTraits(CustomerProfile p, JsonElement traits, DateTimeOffset t)
+    private static void ApplyTraits(CustomerProfile p, JsonElement traits, DateTimeOffset t, string eventId)
     {
         if (traits.ValueKind != JsonValueKind.Object)
         {
@@ -404,42 +405,83 @@ internal static class ProfileCore
 
         foreach (var prop in traits.EnumerateObject())
         {
-            SetTrait(p, prop.Name, prop.Value, t);
+            SetTrait(p, prop.Name, prop.Value, t, eventId);
         }
     }
 
-    internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t)
+    /// <summary>
+    /// Sets a trait (an object sets each of its leaves). Last writer wins by event time at every path, and a leaf and an
+    /// object at the same path replace each other: the newer one wins whichever arrives first.
+    /// </summary>
+    internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t, string? eventId = null)
     {
         if (value.ValueKind == JsonValueKind.Object)
         {
             foreach (var prop in value.EnumerateObject())
             {
-                SetTrait(p, path + "." + prop.Name, prop.Value, t);
+                SetTrait(p, path + "." + prop.Name, prop.Value, t, eventId);
             }
 
             return;
         }
 
-        if (p.TraitValues.TryGetValue(path, out var current) && current.At > t)
+        PutTrait(p, path, new TraitValue(value.ValueKind == JsonValueKind.Null ? null : value.Clone(), t) { EventId = eventId });
+    }
+
+    // The state is a function of the newest write per path: a write hides older writes below it (a leaf replaced an
+    // object) and older leaves above it (an object replaced a leaf). Hidden leaves above stay as empty stamps, so a
+    // still older write below them that arrives late stays hidden.
+    private static void PutTrait(CustomerProfile p, string path, TraitValue tv)
+    {
+        // A write of the SDK itself (a journey's profile update: no event id) wins a tie, as the later processed.
+        if (p.TraitValues.TryGetValue(path, out var current)
+            && (tv.EventId is null ? tv.At < current.At : !Stamp.Newer(tv.At, tv.EventId, current.At, current.EventId)))
         {
             return;
         }
 
-        p.TraitValues[path] = new TraitValue(value.ValueKind == JsonValueKind.Null ? null : value.Clone(), t);
+        for (var dot = path.LastIndexOf('.'); dot > 0; dot = path.LastIndexOf('.', dot - 1))
+        {
+            if (p.TraitValues.TryGetValue(path[..dot], out var above) && Stamp.Newer(above.At, above.EventId, tv.At, tv.EventId))
+            {
+                return; // a newer leaf (or removal) above replaced this whole object
+            }
+        }
 
-        // A leaf replaces an older object at the same path, and the other way round.
         var prefix = path + ".";
-        foreach (var key in p.TraitValues.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && p.TraitValues[k].At <= t).ToList())
+        var newerBelow = false;
+        List<string>? hidden = null;
+        foreach (var (key, below) in p.TraitValues)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (Stamp.Newer(below.At, below.EventId, tv.At, tv.EventId))
+            {
+                newerBelow = true;
+            }
+            else
+            {
+                (hidden ??= []).Add(key);
+            }
+        }
+
+        foreach (var key in hidden ?? [])
         {
             p.TraitValues.Remove(key);
         }
 
+        // A newer write below turned this path into an object: keep only the stamp.
+        p.TraitValues[path] = newerBelow ? tv with { Value = null } : tv;
+
         for (var dot = path.LastIndexOf('.'); dot > 0; dot = path.LastIndexOf('.', dot - 1))
         {
             var parent = path[..dot];
-            if (p.TraitValues.TryGetValue(parent, out var pv) && pv.At <= t)
+            if (p.TraitValues.TryGetValue(parent, out var pv) && pv.Value is not null)
             {
-                p.TraitValues.Remove(parent);
+                p.TraitValues[parent] = pv with { Value = null };
             }
         }
     }
@@ -447,7 +489,7 @@ internal static class ProfileCore
     private static void SetConsent(CustomerProfile p, ConsentRecord c)
     {
         var key = CustomerProfile.ConsentKey(c.Channel, c.Topic);
-        if (!p.ConsentRecords.TryGetValue(key, out var current) || c.At >= current.At)
+        if (!p.ConsentRecords.TryGetValue(key, out var current) || Stamp.Newer(c.At, c.EventId ?? c.Source, current.At, current.EventId ?? current.Source))
         {
             p.ConsentRecords[key] = c;
         }
@@ -461,13 +503,14 @@ internal static class ProfileCore
             return;
         }
 
-        if (list.Count >= length && list.Count > 0 && entry.Timestamp < list[0].Timestamp)
+        static bool After(TimelineEntry a, TimelineEntry b) => Stamp.Newer(a.Timestamp, a.EventId, b.Timestamp, b.EventId);
+        if (list.Count >= length && list.Count > 0 && After(list[0], entry))
         {
             return;
         }
 
         var i = list.Count;
-        while (i > 0 && list[i - 1].Timestamp > entry.Timestamp)
+        while (i > 0 && After(list[i - 1], entry))
         {
             i--;
         }

@@ -34,7 +34,12 @@ public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset 
 /// <summary>A trait value with the time of the event that set it (newest event time wins).</summary>
 /// <param name="Value">The value; <see langword="null"/> when the trait was removed.</param>
 /// <param name="At">The time of the event that set it.</param>
-public sealed record TraitValue(JsonElement? Value, DateTimeOffset At);
+public sealed record TraitValue(JsonElement? Value, DateTimeOffset At)
+{
+    // The event that set it: breaks ties between equal times the same way in any arrival order.
+    [JsonInclude]
+    internal string? EventId { get; init; }
+}
 
 /// <summary>A line of the cart.</summary>
 public sealed record CartLine
@@ -77,6 +82,10 @@ public sealed record ConsentRecord(string Channel, string Topic, bool Granted, D
 {
     /// <summary>The topic name that stands for every topic of a channel.</summary>
     public const string AnyTopic = "*";
+
+    // The event that decided: breaks ties between equal times the same way in any arrival order.
+    [JsonInclude]
+    internal string? EventId { get; init; }
 }
 
 /// <summary>How the customer likes to be contacted.</summary>
@@ -147,17 +156,35 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public int OrderCount { get; internal set; }
 
-    /// <summary>Sum of order totals in <see cref="Currency"/>.</summary>
+    /// <summary>
+    /// Sum of order totals in <see cref="Currency"/> (orders that named no currency are counted in it). Money is never added
+    /// across currencies: see <see cref="SpentByCurrency"/> for the others.
+    /// </summary>
     [JsonInclude]
     public decimal TotalSpent { get; internal set; }
 
-    /// <summary>The currency of <see cref="TotalSpent"/>: the first order's currency.</summary>
+    /// <summary>
+    /// The headline currency of <see cref="TotalSpent"/>, <see cref="AverageOrderValue"/> and <see cref="ReturnValue"/>:
+    /// <see cref="OmnichannelOptions.Currency"/> when the shop set one, else the currency of the earliest order by event
+    /// time (ties: the event id), whatever order the events arrived in.
+    /// </summary>
     [JsonInclude]
     public string? Currency { get; internal set; }
 
     /// <summary>Order totals per currency, all currencies included.</summary>
     [JsonInclude]
     public Dictionary<string, decimal> SpentByCurrency { get; internal set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Orders per currency (ISO 4217 code), all currencies included; orders that named none are not here.</summary>
+    [JsonInclude]
+    public Dictionary<string, int> OrdersByCurrency { get; internal set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Value refunded by returns per currency (ISO 4217 code); returns that named none are not here.</summary>
+    [JsonInclude]
+    public Dictionary<string, decimal> ReturnValueByCurrency { get; internal set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal decimal ReturnValueWithoutCurrency { get; set; }
 
     /// <summary>Orders counted in <see cref="TotalSpent"/> (those in <see cref="Currency"/> or without currency).</summary>
     [JsonInclude]
@@ -183,7 +210,7 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public int ReturnCount { get; internal set; }
 
-    /// <summary>Value refunded by returns.</summary>
+    /// <summary>Value refunded by returns in <see cref="Currency"/> (returns that named no currency included).</summary>
     [JsonInclude]
     public decimal ReturnValue { get; internal set; }
 

@@ -20,6 +20,9 @@ internal sealed class JourneyServices
 
     public required int TimelineLength { get; init; }
 
+    /// <summary><see cref="OmnichannelOptions.Currency"/>.</summary>
+    public string? Currency { get; init; }
+
     public required DeliveryOptions Delivery { get; init; }
 
     /// <summary>Runs a message through the delivery policies and renders it; the outbox entry is written with the commit.</summary>
@@ -70,6 +73,11 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         }
 
         _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object;
+        if (merged)
+        {
+            ResolveMergedInstances();
+        }
+
         await RunDueAsync().ConfigureAwait(false);
         await HandleEventAsync(e, changes).ConfigureAwait(false);
         await DrainEmittedAsync().ConfigureAwait(false);
@@ -441,6 +449,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         }
 
         record.LastStartedAt = now;
+        record.FirstStartedAt ??= now;
         record.LastEndedAt = null;
         var instance = new JourneyInstance
         {
@@ -624,6 +633,28 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
     private SplitVariant? Assign(JourneyInstance instance, SplitStep split)
     {
+        // The person's earlier assignment stands (also one made on a profile merged into this one).
+        var key = instance.JourneyId + "|" + split.Id;
+        if (State.Assignments.TryGetValue(key, out var known))
+        {
+            if (known.Variant == "control" && split.ControlWeight is > 0)
+            {
+                return null;
+            }
+
+            if (split.Variants.FirstOrDefault(v => v.Name == known.Variant) is { } same)
+            {
+                return same;
+            }
+        }
+
+        var drawn = Draw(instance, split);
+        State.Assignments[key] = new VariantAssignment { Variant = drawn?.Name ?? "control", At = now };
+        return drawn;
+    }
+
+    private static SplitVariant? Draw(JourneyInstance instance, SplitStep split)
+    {
         var total = split.Variants.Sum(v => v.Weight) + (split.ControlWeight ?? 0);
         var bucket = Bucket(instance.OriginProfileId, instance.JourneyId, split.Id, total);
         foreach (var v in split.Variants)
@@ -764,10 +795,55 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
             foreach (var e in batch)
             {
-                ProfileCore.Apply(p, e, services.TimelineLength);
+                ProfileCore.Apply(p, e, services.TimelineLength, services.Currency);
                 var changes = SegmentRuntime.OnEvent(p, e, services.Segments, now, everything: false, services.TimelineLength);
                 Changes.AddRange(changes);
                 await HandleEventAsync(e, changes).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Two profiles that both ran a journey became one person: the journey's own entry rules decide which instances go
+    // on. The instance that started first continues; the others end with the reason "merged" (no message twice).
+    private void ResolveMergedInstances()
+    {
+        if (p.JourneyData is not { Instances.Count: > 0 } state)
+        {
+            return;
+        }
+
+        foreach (var group in state.Instances.GroupBy(i => i.JourneyId).Where(g => g.Any()).ToList())
+        {
+            var entry = (Catalog.FindLatest(group.Key) ?? Catalog.Find(group.Key, group.First().Version))?.Definition.Entry;
+            if (entry is null)
+            {
+                continue;
+            }
+
+            var kept = new List<JourneyInstance>();
+            foreach (var instance in group.OrderBy(i => i.StartedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
+            {
+                var record = state.Entries.Find(r => r.JourneyId == instance.JourneyId && r.Key == instance.CorrelationKey);
+                var sameKey = kept.Where(k => k.CorrelationKey == instance.CorrelationKey).ToList();
+                var reason = entry.ReEntry switch
+                {
+                    ReEntryPolicy.Never when sameKey.Count > 0 || (record?.FirstStartedAt is { } first && first < instance.StartedAt) =>
+                        "merged: the person already entered this journey (re-entry: never)",
+                    ReEntryPolicy.AfterPreviousEnded when sameKey.Count > 0 => "merged: the person already has an instance running",
+                    ReEntryPolicy.AfterCooldown when sameKey.Exists(k => entry.Cooldown is not { } c || c.AddTo(k.StartedAt) > instance.StartedAt) =>
+                        "merged: the person's earlier instance started within the cooldown",
+                    _ when kept.Count >= entry.MaxConcurrent => $"merged: the person already has {kept.Count} instance(s) running (max {entry.MaxConcurrent})",
+                    _ => null,
+                };
+                if (reason is null)
+                {
+                    kept.Add(instance);
+                    continue;
+                }
+
+                state.Instances.Remove(instance);
+                Count(instance.JourneyId, "merged");
+                Timeline(instance, "journey.merged", reason);
             }
         }
     }

@@ -27,8 +27,14 @@ internal sealed class JourneyState
     /// <summary>Numbers instances of this profile, so instance ids (and the message keys built from them) never repeat.</summary>
     public long NextInstance { get; set; }
 
+    /// <summary>
+    /// "journey|split step" → the variant the person was assigned: an experiment assignment belongs to the person, so a
+    /// merge keeps it (the earlier one wins) and a later pass through the split gets the same variant.
+    /// </summary>
+    public Dictionary<string, VariantAssignment> Assignments { get; set; } = new(StringComparer.Ordinal);
+
     [JsonIgnore]
-    public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0;
+    public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0 && Assignments.Count == 0;
 
     public void Count(string journeyId, string counter, long by = 1)
     {
@@ -39,7 +45,32 @@ internal sealed class JourneyState
     /// <summary>Folds another profile's state in (a merge): nothing is lost, counters add up.</summary>
     public void Absorb(JourneyState other)
     {
-        Instances.AddRange(other.Instances);
+        NextInstance = Math.Max(NextInstance, other.NextInstance);
+        foreach (var instance in other.Instances)
+        {
+            if (Instances.Exists(i => i.Id == instance.Id))
+            {
+                // Instance ids stay unique; message keys also carry the origin profile, so no key changes meaning.
+                var renamed = $"{instance.JourneyId}#{++NextInstance}";
+                foreach (var pc in other.PendingConversions.Where(c => c.InstanceId == instance.Id))
+                {
+                    pc.InstanceId = renamed;
+                }
+
+                instance.Id = renamed;
+            }
+
+            Instances.Add(instance);
+        }
+
+        foreach (var (key, a) in other.Assignments)
+        {
+            if (!Assignments.TryGetValue(key, out var mine) || a.At < mine.At)
+            {
+                Assignments[key] = a;
+            }
+        }
+
         foreach (var e in other.Entries)
         {
             var mine = Entries.Find(x => x.JourneyId == e.JourneyId && x.Key == e.Key);
@@ -49,6 +80,7 @@ internal sealed class JourneyState
             }
             else
             {
+                mine.FirstStartedAt = Min(mine.FirstStartedAt ?? mine.LastStartedAt, e.FirstStartedAt ?? e.LastStartedAt);
                 mine.LastStartedAt = mine.LastStartedAt > e.LastStartedAt ? mine.LastStartedAt : e.LastStartedAt;
                 mine.LastEndedAt = mine.LastEndedAt is { } a && e.LastEndedAt is { } b ? (a > b ? a : b) : mine.LastEndedAt ?? e.LastEndedAt;
             }
@@ -68,8 +100,10 @@ internal sealed class JourneyState
             Counters[k] = Counters.GetValueOrDefault(k) + v;
         }
 
-        NextInstance = Math.Max(NextInstance, other.NextInstance) + 1;
+        NextInstance++;
     }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }
 
 /// <summary>One running instance of a journey.</summary>
@@ -127,7 +161,19 @@ internal sealed class JourneyEntryRecord
 
     public DateTimeOffset LastStartedAt { get; set; }
 
+    /// <summary>When an instance first started (kept through merges: re-entry "never" holds for the person).</summary>
+    public DateTimeOffset? FirstStartedAt { get; set; }
+
     public DateTimeOffset? LastEndedAt { get; set; }
+}
+
+/// <summary>A variant the person was assigned in a split, and when.</summary>
+internal sealed class VariantAssignment
+{
+    /// <summary>The variant name, or <c>control</c> for the hold-out.</summary>
+    public required string Variant { get; set; }
+
+    public DateTimeOffset At { get; set; }
 }
 
 /// <summary>An ended instance still watched for its goal.</summary>

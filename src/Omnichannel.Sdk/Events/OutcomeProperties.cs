@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// The documented properties of delivery-outcome events (<c>message.bounced</c>, <c>message.complained</c>,
+/// <c>message.unsubscribed</c>): checked at the door and their <c>address</c> normalised exactly like an identifier of
+/// the channel's type, so <c>ANN@Example.com</c> suppresses <c>ann@example.com</c>.
+/// </summary>
+internal static class OutcomeProperties
+{
+    /// <summary>The values <c>bounce_type</c> may take.</summary>
+    public static readonly string[] BounceTypes = ["hard", "soft"];
+
+    /// <summary>Whether a bounce is hard: <c>bounce_type</c> (documented), else the older <c>bounce</c>.</summary>
+    public static bool IsHardBounce(JsonElement props) =>
+        string.Equals(WellKnownProperties.String(props, "bounce_type") ?? WellKnownProperties.String(props, "bounce"), "hard", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The (already normalised) address of an outcome event.</summary>
+    public static string? Address(JsonElement props, string channel) => WellKnownProperties.String(props, "address");
+
+    /// <summary>The identifier type addresses of a channel are (email, phone), or null for channels without one.</summary>
+    public static string? AddressType(string channel) => channel switch
+    {
+        Channels.Email => IdentifierTypes.Email,
+        Channels.Sms or Channels.WhatsApp => IdentifierTypes.Phone,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Checks an outcome event's documented properties and returns it with its address normalised; adds errors (with
+    /// the property path) for values the SDK does not understand.
+    /// </summary>
+    public static CustomerEvent Normalize(CustomerEvent e, IdentityOptions identity, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed)
+            || e.Properties.ValueKind != JsonValueKind.Object)
+        {
+            return e;
+        }
+
+        var props = e.Properties;
+        if (e.Type == EventTypes.MessageBounced)
+        {
+            var kind = props.TryGetProperty("bounce_type", out _) ? "bounce_type" : props.TryGetProperty("bounce", out _) ? "bounce" : null;
+            if (kind is not null && WellKnownProperties.String(props, kind) is var value
+                && (value is null || !BounceTypes.Contains(value, StringComparer.OrdinalIgnoreCase)))
+            {
+                errors.Add(new($"properties.{kind}", $"must be one of {string.Join(", ", BounceTypes)}"));
+            }
+        }
+
+        if (WellKnownProperties.String(props, "address") is not { } raw
+            || WellKnownProperties.String(props, "channel") is not { } channel
+            || AddressType(channel) is not { } type
+            || !identity.Rules.TryGetValue(type, out var rule)
+            || rule.Normalizer is not { } normalize)
+        {
+            return e;
+        }
+
+        if (!normalize(raw.Trim(), identity, out var normalized, out var why))
+        {
+            errors.Add(new("properties.address", $"{type} {why}"));
+            return e;
+        }
+
+        if (normalized == raw)
+        {
+            return e;
+        }
+
+        var node = JsonNode.Parse(props.GetRawText())!.AsObject();
+        node["address"] = normalized;
+        return e with { Properties = JsonSerializer.SerializeToElement(node) };
+    }
+}

@@ -1,0 +1,267 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// Event-time stamps: (event time, event id). Every last-writer-wins decision of the profile compares stamps, so equal
+/// timestamps are settled the same way whatever order the events arrive in.
+/// </summary>
+internal static class Stamp
+{
+    /// <summary>Positive when (a, aid) is newer than (b, bid); zero only for the same event.</summary>
+    public static int Compare(DateTimeOffset a, string? aid, DateTimeOffset b, string? bid)
+    {
+        var c = a.UtcTicks.CompareTo(b.UtcTicks);
+        return c != 0 ? c : string.CompareOrdinal(aid ?? string.Empty, bid ?? string.Empty);
+    }
+
+    public static bool Newer(DateTimeOffset a, string? aid, DateTimeOffset b, string? bid) => Compare(a, aid, b, bid) > 0;
+}
+
+/// <summary>One order as the profile knows it, by order id (or by event id when the order has none).</summary>
+/// <param name="Total">The total, newest event's value.</param>
+/// <param name="Currency">ISO 4217 code (upper case), newest event's value; <see langword="null"/> when none was given.</param>
+/// <param name="At">When the order was placed: the earliest event time seen for it.</param>
+/// <param name="UpdatedAt">Event time of the newest event about it.</param>
+/// <param name="EventId">The newest event about it.</param>
+/// <param name="FirstEventId">The event that gave <paramref name="At"/> (ties between orders placed at the same instant).</param>
+internal sealed record OrderFact(decimal Total, string? Currency, DateTimeOffset At, DateTimeOffset UpdatedAt, string EventId, string FirstEventId);
+
+/// <summary>
+/// One cart or wishlist change, kept until an order (cart) or a later full removal makes it irrelevant, so a change
+/// that arrives late is replayed in event-time order instead of being applied on top of newer ones.
+/// </summary>
+internal sealed record ItemOp(
+    string EventId,
+    DateTimeOffset At,
+    bool Remove,
+    decimal? Quantity,
+    string? Name = null,
+    decimal? Price = null,
+    string? Currency = null,
+    string? CartId = null);
+
+/// <summary>A contact-preference field with the stamp of the event that set it.</summary>
+internal sealed record PreferenceFact(string? Channels, int? MaxMessages, TimeSpan? Period, DateTimeOffset At, string EventId);
+
+/// <summary>Rebuilds the derived parts of a profile from its facts: order statistics, cart lines, wishlist.</summary>
+internal static class ProfileFacts
+{
+    /// <summary>Adds or updates an order (the same order id is the same order); false when nothing changed.</summary>
+    public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId)
+    {
+        if (p.Orders.TryGetValue(key, out var known))
+        {
+            var newer = Stamp.Newer(t, eventId, known.UpdatedAt, known.EventId);
+            var earlier = Stamp.Newer(known.At, known.FirstEventId, t, eventId);
+            p.Orders[key] = known with
+            {
+                Total = newer ? total : known.Total,
+                Currency = newer ? currency : known.Currency,
+                UpdatedAt = newer ? t : known.UpdatedAt,
+                EventId = newer ? eventId : known.EventId,
+                At = earlier ? t : known.At,
+                FirstEventId = earlier ? eventId : known.FirstEventId,
+            };
+        }
+        else
+        {
+            p.Orders[key] = new OrderFact(total, currency, t, t, eventId, eventId);
+        }
+    }
+
+    /// <summary>
+    /// Order statistics from the orders: counts and sums per currency, and the headline currency — the shop's
+    /// currency when configured, else the currency of the earliest order by event time (ties: event id).
+    /// </summary>
+    public static void RecomputeOrders(CustomerProfile p, string? shopCurrency)
+    {
+        var s = p.Statistics;
+        s.SpentByCurrency.Clear();
+        s.OrdersByCurrency.Clear();
+        decimal unknownSpent = 0;
+        var unknownCount = 0;
+        DateTimeOffset? first = null, last = null;
+        OrderFact? earliestWithCurrency = null;
+        foreach (var o in p.Orders.Values)
+        {
+            if (o.Currency is { } c)
+            {
+                s.SpentByCurrency[c] = checked(s.SpentByCurrency.GetValueOrDefault(c) + o.Total);
+                s.OrdersByCurrency[c] = s.OrdersByCurrency.GetValueOrDefault(c) + 1;
+                if (earliestWithCurrency is null || Stamp.Newer(earliestWithCurrency.At, earliestWithCurrency.FirstEventId, o.At, o.FirstEventId))
+                {
+                    earliestWithCurrency = o;
+                }
+            }
+            else
+            {
+                unknownSpent = checked(unknownSpent + o.Total);
+                unknownCount++;
+            }
+
+            first = first is null || o.At < first ? o.At : first;
+            last = last is null || o.At > last ? o.At : last;
+        }
+
+        s.OrderCount = p.Orders.Count;
+        s.FirstOrderAt = first;
+        s.LastOrderAt = last;
+        s.Currency = shopCurrency ?? earliestWithCurrency?.Currency;
+        var headline = s.Currency is { } h ? s.SpentByCurrency.GetValueOrDefault(h) : 0;
+        var headlineCount = s.Currency is { } hc ? s.OrdersByCurrency.GetValueOrDefault(hc) : 0;
+
+        // Orders that named no currency are taken to be in the headline currency.
+        s.TotalSpent = checked(headline + unknownSpent);
+        s.OrdersInCurrency = headlineCount + unknownCount;
+        s.ReturnValue = (s.Currency is { } rc ? s.ReturnValueByCurrency.GetValueOrDefault(rc) : 0) + s.ReturnValueWithoutCurrency;
+    }
+
+    /// <summary>Records a cart change and rebuilds that product's line.</summary>
+    public static void PutCartOp(CustomerProfile p, string product, ItemOp op)
+    {
+        if (p.CartClearedAt is { } cleared && op.At <= cleared)
+        {
+            return; // an order at or after it already emptied the cart
+        }
+
+        if (Add(p.CartOps, product, op))
+        {
+            RebuildCartLine(p, product);
+        }
+    }
+
+    /// <summary>An order empties the cart as of its own time: older changes go, later ones stay.</summary>
+    public static void ClearCart(CustomerProfile p, DateTimeOffset at)
+    {
+        if (p.CartClearedAt is { } cleared && at <= cleared)
+        {
+            return;
+        }
+
+        p.CartClearedAt = at;
+        foreach (var product in p.CartOps.Keys.ToList())
+        {
+            p.CartOps[product].RemoveAll(o => o.At <= at);
+            RebuildCartLine(p, product);
+        }
+    }
+
+    public static void RebuildCartLine(CustomerProfile p, string product)
+    {
+        if (!p.CartOps.TryGetValue(product, out var ops))
+        {
+            p.CartLines.Remove(product);
+            return;
+        }
+
+        CartLine? line = null;
+        foreach (var op in ops)
+        {
+            if (op.Remove)
+            {
+                if (line is null)
+                {
+                    continue;
+                }
+
+                line = op.Quantity is not { } q || q >= line.Quantity
+                    ? null
+                    : line with { Quantity = line.Quantity - q, UpdatedAt = op.At };
+                continue;
+            }
+
+            line = new CartLine
+            {
+                ProductId = product,
+                Name = op.Name ?? line?.Name,
+                Quantity = checked((line?.Quantity ?? 0) + (op.Quantity ?? 1)),
+                UnitPrice = op.Price ?? line?.UnitPrice,
+                Currency = op.Currency ?? line?.Currency,
+                CartId = op.CartId ?? line?.CartId,
+                UpdatedAt = op.At,
+            };
+        }
+
+        if (line is null)
+        {
+            p.CartLines.Remove(product);
+        }
+        else
+        {
+            p.CartLines[product] = line;
+        }
+
+        Compact(p.CartOps, product);
+    }
+
+    /// <summary>Records a wishlist change and rebuilds that entry.</summary>
+    public static void PutWishlistOp(CustomerProfile p, string product, ItemOp op)
+    {
+        if (Add(p.WishlistOps, product, op))
+        {
+            RebuildWishlistItem(p, product);
+        }
+    }
+
+    public static void RebuildWishlistItem(CustomerProfile p, string product)
+    {
+        WishlistItem? item = null;
+        foreach (var op in p.WishlistOps.GetValueOrDefault(product) ?? [])
+        {
+            item = op.Remove ? null : item ?? new WishlistItem(product, op.Name, op.At);
+        }
+
+        if (item is null)
+        {
+            p.WishlistItems.Remove(product);
+        }
+        else
+        {
+            p.WishlistItems[product] = item;
+        }
+
+        Compact(p.WishlistOps, product);
+    }
+
+    // Inserts in stamp order; false when the event was already recorded.
+    private static bool Add(Dictionary<string, List<ItemOp>> all, string product, ItemOp op)
+    {
+        if (!all.TryGetValue(product, out var ops))
+        {
+            all[product] = ops = [];
+        }
+
+        if (ops.Exists(o => o.EventId == op.EventId))
+        {
+            return false;
+        }
+
+        var i = ops.Count;
+        while (i > 0 && Stamp.Newer(ops[i - 1].At, ops[i - 1].EventId, op.At, op.EventId))
+        {
+            i--;
+        }
+
+        ops.Insert(i, op);
+        return true;
+    }
+
+    // A full removal makes everything before it irrelevant; it stays itself, to outvote older changes arriving late.
+    private static void Compact(Dictionary<string, List<ItemOp>> all, string product)
+    {
+        if (!all.TryGetValue(product, out var ops))
+        {
+            return;
+        }
+
+        var barrier = ops.FindLastIndex(o => o.Remove && o.Quantity is null);
+        if (barrier > 0)
+        {
+            ops.RemoveRange(0, barrier);
+        }
+
+        if (ops.Count == 0)
+        {
+            all.Remove(product);
+        }
+    }
+}

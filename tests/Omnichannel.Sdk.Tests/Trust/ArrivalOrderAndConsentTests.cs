@@ -1,0 +1,169 @@
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.Tests.Trust;
+
+/// <summary>Issue "One person, one truth", sections 2 and 3: time order decides, not arrival order; consent as people mean it.</summary>
+public sealed class ArrivalOrderAndConsentTests
+{
+    private static readonly Identifier Ann = Identifier.CustomerId("ann");
+
+    private sealed class Renderer : IMessageRenderer
+    {
+        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
+                ? new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId }
+                : new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
+    }
+
+    private static OmnichannelTestHost Host() => OmnichannelTestHost.Create(
+        o => o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore,
+        delivery: new DeliverySetup { Renderer = new Renderer() }
+            .AddTransport("email", new RecordingTransport(Channels.Email))
+            .AddTransport("sms", new RecordingTransport(Channels.Sms)));
+
+    private DateTimeOffset Ago(OmnichannelTestHost host, TimeSpan by) => host.Time.GetUtcNow() - by;
+
+    [Theory]
+    [InlineData(EventTypes.CartItemAdded, EventTypes.CartItemRemoved)]
+    [InlineData(EventTypes.WishlistItemAdded, EventTypes.WishlistItemRemoved)]
+    public async Task ARemoval_BeatsAnOlderAdd_ThatArrivesLater(string add, string remove)
+    {
+        await using var host = Host();
+        await host.TrackAsync(host.Event(remove, [Ann], new { product_id = "sku-9" }, at: Ago(host, TimeSpan.FromMinutes(5))));
+        await host.TrackAsync(host.Event(add, [Ann], new { product_id = "sku-9", quantity = 1 }, at: Ago(host, TimeSpan.FromMinutes(10))));
+
+        var p = await host.ProfileAsync(Ann);
+        Assert.Empty(p.Cart);
+        Assert.Empty(p.Wishlist);
+    }
+
+    [Fact]
+    public async Task CartQuantities_ReplayInEventTimeOrder()
+    {
+        await using var host = Host();
+        await host.TrackAsync(host.Event(EventTypes.CartItemRemoved, [Ann], new { product_id = "sku-1", quantity = 1 }, at: Ago(host, TimeSpan.FromMinutes(5))));
+        await host.TrackAsync(host.Event(EventTypes.CartItemAdded, [Ann], new { product_id = "sku-1", quantity = 3, name = "Tower" }, at: Ago(host, TimeSpan.FromMinutes(10))));
+        await host.TrackAsync(host.Event(EventTypes.CartItemAdded, [Ann], new { product_id = "sku-1", quantity = 1 }, at: Ago(host, TimeSpan.FromMinutes(1))));
+
+        var line = Assert.Single((await host.ProfileAsync(Ann)).Cart);
+        Assert.Equal((3m, "Tower"), (line.Quantity, line.Name));
+    }
+
+    [Fact]
+    public async Task TheHeadlineCurrency_IsTheEarliestOrdersByEventTime_InAnyArrivalOrder()
+    {
+        await using var host = Host();
+        await host.TrackAsync(host.Event(EventTypes.OrderPlaced, [Ann], new { order_id = "o2", total = 20, currency = "EUR" }, at: Ago(host, TimeSpan.FromDays(4))));
+        await host.TrackAsync(host.Event(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 30, currency = "GBP" }, at: Ago(host, TimeSpan.FromDays(5))));
+
+        var s = (await host.ProfileAsync(Ann)).Statistics;
+        Assert.Equal(("GBP", 30m), (s.Currency, s.TotalSpent));
+    }
+
+    [Fact]
+    public async Task ALeafReplacedByAnObject_AndTheReverse_ConvergeInAnyOrder()
+    {
+        await using var host = Host();
+        var t = host.Time.GetUtcNow();
+
+        // address: object at T-3, leaf at T-2, object again at T-1 — sent newest first.
+        await host.TrackAsync(host.Event("user.updated", [Ann], traits: new { address = new { city = "Leeds" } }, at: t - TimeSpan.FromMinutes(1)));
+        await host.TrackAsync(host.Event("user.updated", [Ann], traits: new { address = "unknown" }, at: t - TimeSpan.FromMinutes(2)));
+        await host.TrackAsync(host.Event("user.updated", [Ann], traits: new { address = new { zip = "LS1" } }, at: t - TimeSpan.FromMinutes(3)));
+
+        // nick: leaf at T-1 replaces an object at T-2 that arrives later.
+        await host.TrackAsync(host.Event("user.updated", [Ann], traits: new { nick = "annie" }, at: t - TimeSpan.FromMinutes(1)));
+        await host.TrackAsync(host.Event("user.updated", [Ann], traits: new { nick = new { first = "A" } }, at: t - TimeSpan.FromMinutes(2)));
+
+        var traits = (await host.ProfileAsync(Ann)).Traits.ToJsonString();
+        Assert.Equal("""{"address":{"city":"Leeds"},"nick":"annie"}""", traits);
+    }
+
+    [Fact]
+    public async Task EqualTimestamps_AreSettledByEventId_InAnyArrivalOrder()
+    {
+        async Task<string> Run(bool reversed)
+        {
+            await using var host = Host();
+            var at = host.Time.GetUtcNow();
+            CustomerEvent E(string id, string tier, string zone) => host.Event("user.updated", [Ann], traits: new { tier }, at: at, context: new EventContext { TimeZone = zone }) with { Id = id };
+            var events = new[] { E("e-1", "silver", "Europe/London"), E("e-2", "gold", "Europe/Paris") };
+            foreach (var e in reversed ? events.Reverse() : events)
+            {
+                await host.TrackAsync(e);
+            }
+
+            var p = await host.ProfileAsync(Ann);
+            return p.Traits["tier"]!.GetValue<string>() + "|" + p.TimeZone;
+        }
+
+        Assert.Equal("gold|Europe/Paris", await Run(false));
+        Assert.Equal("gold|Europe/Paris", await Run(true));
+    }
+
+    [Theory]
+    [InlineData(EventTypes.MessageUnsubscribed)]
+    [InlineData(EventTypes.MessageComplained)]
+    public async Task AChannelWideRefusal_NewerThanATopicOptIn_WithdrawsTheTopic(string refusal)
+    {
+        await using var host = Host();
+        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com")], at: Ago(host, TimeSpan.FromDays(11))));
+        await host.TrackAsync(host.Event(EventTypes.NewsletterSubscribed, [Ann], new { channel = "email", topic = "newsletter" }, at: Ago(host, TimeSpan.FromDays(10))));
+        await host.TrackAsync(host.Event(refusal, [Ann], new { channel = "email", message_id = "m-0" }, at: Ago(host, TimeSpan.FromDays(1))));
+
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "n1", Channels = [Channels.Email], TemplateId = "news", Topic = "newsletter" });
+        Assert.Equal(SendStatus.Skipped, r.Status);
+
+        var p = await host.ProfileAsync(Ann);
+        Assert.False(p.GetConsent(Channels.Email, "newsletter")!.Granted);
+    }
+
+    [Fact]
+    public async Task ATopicOptIn_NewerThanAChannelWideOptOut_AppliesToThatTopicOnly()
+    {
+        await using var host = Host();
+        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com")], at: Ago(host, TimeSpan.FromDays(11))));
+        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = false }, at: Ago(host, TimeSpan.FromDays(10))));
+        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [Ann], new { channel = "email", topic = "orders-news", granted = true }, at: Ago(host, TimeSpan.FromDays(1))));
+
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "a", Channels = [Channels.Email], TemplateId = "t", Topic = "orders-news" })).Status);
+        Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "b", Channels = [Channels.Email], TemplateId = "t", Topic = "offers" })).Status);
+    }
+
+    [Theory]
+    [InlineData("email", "ANN@Example.com", "ann@example.com")]
+    [InlineData("sms", "+1 (212) 555-0101", "+12125550101")]
+    public async Task AddressesInOutcomeEvents_AreNormalisedLikeIdentifiers(string channel, string raw, string normalised)
+    {
+        await using var host = Host();
+        var id = channel == "email" ? Identifier.Email(normalised) : Identifier.Phone(normalised);
+        await host.TrackAsync("user.signed_up", [Ann, id]);
+        await host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel, address = raw, bounce_type = "hard", message_id = "m-1" });
+
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt", Channels = [channel], TemplateId = "t", Class = MessageClass.Transactional });
+        Assert.Equal((SendStatus.Skipped, $"{channel}: the address is suppressed"), (r.Status, r.Reason));
+    }
+
+    [Fact]
+    public async Task ABounceTypeTheSdkDoesNotKnow_IsReportedInTheResult()
+    {
+        await using var host = Host();
+        var r = await host.Client.TrackAsync(host.Event(EventTypes.MessageBounced, [Ann], new { channel = "email", address = "ann@example.com", bounce_type = "permanent" }));
+
+        Assert.Equal(TrackStatus.Rejected, r.Status);
+        Assert.Equal("properties.bounce_type", Assert.Single(r.Errors).Field);
+    }
+
+    [Fact]
+    public async Task ASoftBounce_DoesNotSuppress()
+    {
+        await using var host = Host();
+        await host.TrackAsync("user.signed_up", [Ann, Identifier.Email("ann@example.com")]);
+        await host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel = "email", address = "ann@example.com", bounce_type = "soft" });
+
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt", Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+        Assert.Equal(SendStatus.Queued, r.Status);
+    }
+}
