@@ -125,7 +125,7 @@ public sealed class CustomerProfile
 
     /// <summary>Cart lines, oldest change first. Emptied by an order.</summary>
     [JsonIgnore]
-    public IReadOnlyList<CartLine> Cart => [.. CartLines.Values.OrderBy(l => l.UpdatedAt)];
+    public IReadOnlyList<CartLine> Cart => [.. CartLines.Values.OrderBy(l => l.UpdatedAt).ThenBy(l => l.ProductId, StringComparer.Ordinal)];
 
     /// <summary>When an order last emptied the cart; cart events older than this are ignored.</summary>
     [JsonInclude]
@@ -133,7 +133,7 @@ public sealed class CustomerProfile
 
     /// <summary>Wishlist, oldest first.</summary>
     [JsonIgnore]
-    public IReadOnlyList<WishlistItem> Wishlist => [.. WishlistItems.Values.OrderBy(w => w.AddedAt)];
+    public IReadOnlyList<WishlistItem> Wishlist => [.. WishlistItems.Values.OrderBy(w => w.AddedAt).ThenBy(w => w.ProductId, StringComparer.Ordinal)];
 
     /// <summary>Consent decisions, one per channel and topic (the newest decision).</summary>
     [JsonIgnore]
