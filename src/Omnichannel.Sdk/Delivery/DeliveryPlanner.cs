@@ -4,7 +4,8 @@ namespace Omnichannel.Sdk.Delivery;
 /// <param name="Channel">The channel it was queued on.</param>
 /// <param name="Topic">Its topic.</param>
 /// <param name="At">When it is due.</param>
-internal sealed record SentMessage(string Channel, string? Topic, DateTimeOffset At);
+/// <param name="Key">The message key (a failed or cancelled message stops counting).</param>
+internal sealed record SentMessage(string Channel, string? Topic, DateTimeOffset At, string? Key = null);
 
 /// <summary>A channel the message can go to, with the address there.</summary>
 /// <param name="Channel">The channel.</param>

@@ -6,6 +6,12 @@ namespace Omnichannel.Sdk.Delivery;
 /// <summary>What the engine writes into an outbox entry: the rendered message for each channel to try, in order.</summary>
 internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic, MessageClass Class, IReadOnlyList<OutboxCandidate> Candidates)
 {
+    /// <summary>The request, so a message held past the moment it was planned is rendered again for the moment it leaves.</summary>
+    public MessageRequest? Request { get; init; }
+
+    /// <summary>When the message was planned.</summary>
+    public DateTimeOffset? QueuedAt { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, Json);

@@ -158,7 +158,7 @@ public sealed partial class OmnichannelEngine
 
         if (request.Class == MessageClass.Marketing)
         {
-            p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt));
+            p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));
             var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
             p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
         }
@@ -168,7 +168,7 @@ public sealed partial class OmnichannelEngine
             MessageKey = request.Key,
             ProfileId = p.Id,
             DueAt = decision.DueAt,
-            Payload = new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates).Serialize(),
+            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now }).Serialize(),
         };
         var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
@@ -191,7 +191,18 @@ public sealed partial class OmnichannelEngine
             var payload = OutboxPayload.Deserialize(entry.Payload);
             var failures = new List<string>();
             var transient = false;
-            foreach (var candidate in payload.Candidates)
+            var (candidates, cancelled) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
+            if (cancelled is not null)
+            {
+                await RecordOutcomeAsync(entry.ProfileId, payload.Key, "cancelled", EventTypes.MessageSkipped, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
+                    new Dictionary<string, object?> { ["reason"] = cancelled, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
+                await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false);
+                _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("outcome", "cancelled"));
+                LogMessageCancelled(_logger, entry.MessageKey, cancelled);
+                return;
+            }
+
+            foreach (var candidate in candidates)
             {
                 if (DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address) is { } id
                     && await _store.IsSuppressedAsync(SuppressionHash(id), cancellationToken).ConfigureAwait(false))
@@ -254,6 +265,61 @@ public sealed partial class OmnichannelEngine
             // The lease runs out and the entry is claimed again: nothing is lost.
             LogDispatchFailed(_logger, ex, entry.MessageKey);
         }
+    }
+
+    // Every rule is checked again when the message actually leaves: it may have waited (quiet hours, retries) while the
+    // person opted out, bounced, was erased, or while the journey that produced it reached its goal or exited. A message
+    // held past the moment it was planned is rendered again, so time-of-day content fits the moment of delivery.
+    private async ValueTask<(IReadOnlyList<OutboxCandidate> Candidates, string? Cancelled)> RecheckAsync(OutboxEntry entry, OutboxPayload payload, List<string> failures, CancellationToken cancellationToken)
+    {
+        var p = await GetProfileByIdAsync(entry.ProfileId, cancellationToken).ConfigureAwait(false);
+        if (p is null)
+        {
+            return ([], "the profile was erased");
+        }
+
+        if (p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } journeyCancelled)
+        {
+            return ([], journeyCancelled.Reason);
+        }
+
+        var now = _time.GetUtcNow();
+        var kept = new List<OutboxCandidate>();
+        foreach (var c in payload.Candidates)
+        {
+            if (p.SuppressedAddresses.Contains(c.Channel + ":" + c.Address))
+            {
+                failures.Add($"{c.Channel}: the address is suppressed");
+                continue;
+            }
+
+            if (payload.Class == MessageClass.Marketing && !DeliveryPlanner.HasConsent(p, c.Channel, payload.Topic, _options.Delivery))
+            {
+                failures.Add($"{c.Channel}: no consent{(payload.Topic is null ? string.Empty : " for " + payload.Topic)} when the message was due");
+                continue;
+            }
+
+            if (payload.Request is { } request && payload.QueuedAt is { } queuedAt && entry.DueAt > queuedAt && _delivery.Renderer is { } renderer)
+            {
+                try
+                {
+                    if (await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false) is { } fresh)
+                    {
+                        kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, fresh with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
+                        continue;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The message rendered when it was planned still stands.
+                    LogRenderAgainFailed(_logger, ex, entry.MessageKey);
+                }
+            }
+
+            kept.Add(c);
+        }
+
+        return kept.Count == 0 ? ([], string.Join("; ", failures)) : (kept, null);
     }
 
     private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
@@ -340,6 +406,11 @@ public sealed partial class OmnichannelEngine
         };
         await EnqueueProfileWork(profileId, async (p, now) =>
         {
+            if (outcome is "failed" or "cancelled")
+            {
+                p.MessageLog.RemoveAll(m => m.Key == key); // frequency caps count what a transport accepted
+            }
+
             ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
             var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything: false, _options.TimelineLength);
             var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
@@ -382,6 +453,12 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(30, LogLevel.Information, "Message {MessageKey} failed: {Reason}")]
     private static partial void LogMessageFailed(ILogger logger, string messageKey, string reason);
+
+    [LoggerMessage(33, LogLevel.Information, "Message {MessageKey} was cancelled before sending: {Reason}")]
+    private static partial void LogMessageCancelled(ILogger logger, string messageKey, string reason);
+
+    [LoggerMessage(34, LogLevel.Warning, "Rendering message {MessageKey} again at delivery failed; the content rendered when it was planned is sent")]
+    private static partial void LogRenderAgainFailed(ILogger logger, Exception exception, string messageKey);
 
     [LoggerMessage(31, LogLevel.Debug, "Message {MessageKey} failed transiently on attempt {Attempt}; trying again in {Delay}")]
     private static partial void LogRetryLater(ILogger logger, string messageKey, int attempt, TimeSpan delay);

@@ -599,6 +599,10 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         if (entry is not null)
         {
             Outbox.Add(entry);
+            if (entry.DueAt > now)
+            {
+                State.HeldMessages.Add(new HeldMessage { Key = entry.MessageKey, InstanceId = instance.Id, DueAt = entry.DueAt });
+            }
         }
 
         instance.LastStepId = send.Id;
@@ -842,6 +846,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
                 }
 
                 state.Instances.Remove(instance);
+                state.CancelHeld(instance.Id, reason, now);
                 Count(instance.JourneyId, "merged");
                 Timeline(instance, "journey.merged", reason);
             }
@@ -852,6 +857,11 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     {
         var state = State;
         state.Instances.Remove(instance);
+        if (kind == "exited" && !watchGoal)
+        {
+            state.CancelHeld(instance.Id, "the journey instance exited: " + reason, now); // an exit criterion, not the journey's own last step
+        }
+
         if (state.Entries.Find(r => r.JourneyId == instance.JourneyId && r.Key == instance.CorrelationKey) is { } record)
         {
             record.LastEndedAt = now;
@@ -885,6 +895,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
     private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, string? channel, CustomerEvent e)
     {
+        State.CancelHeld(instanceId, $"the journey's goal was reached ({e.Type})", now);
         Count(journeyId, "converted");
         if (stepId is not null)
         {

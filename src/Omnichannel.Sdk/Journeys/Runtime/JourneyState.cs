@@ -33,8 +33,32 @@ internal sealed class JourneyState
     /// </summary>
     public Dictionary<string, VariantAssignment> Assignments { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Messages of instances that wait in the outbox (quiet hours, retries), so a goal or an exit can cancel them.</summary>
+    public List<HeldMessage> HeldMessages { get; set; } = [];
+
+    /// <summary>Message key → why it must not go out any more (checked again when the message leaves the outbox).</summary>
+    public Dictionary<string, CancelledMessage> Cancelled { get; set; } = new(StringComparer.Ordinal);
+
     [JsonIgnore]
-    public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0 && Assignments.Count == 0;
+    public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0
+        && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0;
+
+    /// <summary>Cancels the held messages of an instance; forgets held and cancelled records that can no longer matter.</summary>
+    public void CancelHeld(string instanceId, string reason, DateTimeOffset now)
+    {
+        foreach (var h in HeldMessages.Where(h => h.InstanceId == instanceId).ToList())
+        {
+            Cancelled[h.Key] = new CancelledMessage { Reason = reason, At = now, DueAt = h.DueAt };
+            HeldMessages.Remove(h);
+        }
+
+        // Kept past the message's due time long enough for a slow or retried dispatch to read it.
+        HeldMessages.RemoveAll(h => h.DueAt < now - TimeSpan.FromDays(7));
+        foreach (var (key, c) in Cancelled.Where(kv => kv.Value.DueAt < now - TimeSpan.FromDays(7)).ToList())
+        {
+            Cancelled.Remove(key);
+        }
+    }
 
     public void Count(string journeyId, string counter, long by = 1)
     {
@@ -55,6 +79,11 @@ internal sealed class JourneyState
                 foreach (var pc in other.PendingConversions.Where(c => c.InstanceId == instance.Id))
                 {
                     pc.InstanceId = renamed;
+                }
+
+                foreach (var h in other.HeldMessages.Where(h => h.InstanceId == instance.Id))
+                {
+                    h.InstanceId = renamed;
                 }
 
                 instance.Id = renamed;
@@ -87,6 +116,12 @@ internal sealed class JourneyState
         }
 
         PendingConversions.AddRange(other.PendingConversions);
+        HeldMessages.AddRange(other.HeldMessages);
+        foreach (var (key, c) in other.Cancelled)
+        {
+            Cancelled.TryAdd(key, c);
+        }
+
         foreach (var (id, s) in other.Scheduled)
         {
             if (!Scheduled.TryGetValue(id, out var mine) || s.DueAt < mine.DueAt)
@@ -165,6 +200,26 @@ internal sealed class JourneyEntryRecord
     public DateTimeOffset? FirstStartedAt { get; set; }
 
     public DateTimeOffset? LastEndedAt { get; set; }
+}
+
+/// <summary>A journey message waiting in the outbox past the moment it was planned.</summary>
+internal sealed class HeldMessage
+{
+    public required string Key { get; set; }
+
+    public required string InstanceId { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
+}
+
+/// <summary>Why a queued message must not go out.</summary>
+internal sealed class CancelledMessage
+{
+    public required string Reason { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
 }
 
 /// <summary>A variant the person was assigned in a split, and when.</summary>
