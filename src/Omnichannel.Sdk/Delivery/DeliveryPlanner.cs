@@ -160,21 +160,11 @@ internal static class DeliveryPlanner
         return ToInstant(endDate.ToDateTime(end), zone);
     }
 
-    /// <summary>The customer's zone: theirs when known and valid, else the configured default, else UTC.</summary>
-    internal static TimeZoneInfo ZoneOf(CustomerProfile p, DeliveryOptions o) =>
-        DeliveryOptions.TimeZoneOrNull(p.TimeZone) ?? DeliveryOptions.TimeZoneOrNull(o.DefaultTimeZone) ?? TimeZoneInfo.Utc;
+    /// <summary>The customer's zone (see <see cref="LocalTime.ZoneOf"/>).</summary>
+    internal static TimeZoneInfo ZoneOf(CustomerProfile p, DeliveryOptions o) => LocalTime.ZoneOf(p.TimeZone, o.DefaultTimeZone);
 
-    // Local wall-clock time → instant; a time skipped by a daylight-saving jump moves forward by the jump.
-    internal static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
-    {
-        while (zone.IsInvalidTime(local))
-        {
-            local = local.AddMinutes(30);
-        }
-
-        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-        return new DateTimeOffset(local, offset).ToUniversalTime();
-    }
+    /// <summary>Local wall-clock time → instant (see <see cref="LocalTime.ToInstant"/>).</summary>
+    internal static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone) => LocalTime.ToInstant(local, zone);
 
     private static bool InCapWindow(DateTimeOffset at, DateTimeOffset now, FrequencyCap cap, TimeZoneInfo zone) =>
         cap.PerLocalDay

@@ -102,7 +102,7 @@ public sealed partial class OmnichannelEngine
     private void SetJourneys(JourneyCatalog journeys)
     {
         _journeys = journeys;
-        _catalog = SegmentCatalog.Create(_catalog.Segments).WithExtraRules(journeys.Rules);
+        _catalog = Zoned(SegmentCatalog.Create(_catalog.Segments).WithExtraRules(journeys.Rules));
     }
 
     private JourneyServices JourneyServices() => new()

@@ -36,7 +36,7 @@ public sealed partial class OmnichannelEngine
                 throw new SegmentDefinitionException(errors);
             }
 
-            catalog = SegmentCatalog.Create(definitions).WithExtraRules(_journeys.Rules);
+            catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_journeys.Rules));
             _catalog = catalog;
         }
 
@@ -64,7 +64,7 @@ public sealed partial class OmnichannelEngine
             }
 
             // Profiles drop the membership the next time they are touched; the members list stops answering now.
-            _catalog = SegmentCatalog.Create(rest).WithExtraRules(_journeys.Rules);
+            _catalog = Zoned(SegmentCatalog.Create(rest).WithExtraRules(_journeys.Rules));
             return ValueTask.FromResult(true);
         }
     }
@@ -85,7 +85,7 @@ public sealed partial class OmnichannelEngine
         await foreach (var p in ProfilesAsync(cancellationToken).ConfigureAwait(false))
         {
             profiles++;
-            if (SegmentRuntime.Preview(p, segment, now))
+            if (SegmentRuntime.Preview(p, segment, now, _options.Delivery.DefaultTimeZone))
             {
                 matching++;
             }
@@ -284,6 +284,12 @@ public sealed partial class OmnichannelEngine
     }
 
     // Runs work on one profile (found by id, following merges) in its partition, and commits it; null when it failed.
+    private SegmentCatalog Zoned(SegmentCatalog catalog)
+    {
+        catalog.DefaultTimeZone = _options.Delivery.DefaultTimeZone;
+        return catalog;
+    }
+
     private async Task<ProfileWorkEffect?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> apply, CancellationToken cancellationToken)
     {
         var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length);
@@ -368,6 +374,7 @@ public sealed partial class OmnichannelEngine
                     }
 
                     _metrics.CommitConflicts.Add(1);
+                    await CommitBackOffAsync(attempt).ConfigureAwait(false);
                 }
                 catch
                 {

@@ -81,7 +81,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         // Forgetting ids a little late is harmless; purging often is not free (and a replay's virtual year has many hours).
         var every = TimeSpan.FromTicks(Math.Clamp(options.DeduplicationRetention.Ticks / 24, TimeSpan.TicksPerMinute, TimeSpan.TicksPerDay));
         _maintenance = _time.CreateTimer(_ => _ = PurgeAsync(), null, every, every);
-        _catalog = SegmentCatalog.Create(options.Segments);
+        _catalog = Zoned(SegmentCatalog.Create(options.Segments));
         _journeys = JourneyCatalog.Create(options.Journeys, _catalog);
         _catalog = _catalog.WithExtraRules(_journeys.Rules);
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -376,7 +376,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 }
 
                 ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
-                var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
+                // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
+                var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, _options.TimelineLength);
                 var journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
                 await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
                 changes.AddRange(journeys.Changes);
@@ -420,6 +421,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     default:
                         Evict(cache, target.Id, involved.Keys);
                         _metrics.CommitConflicts.Add(1);
+                        await CommitBackOffAsync(attempt).ConfigureAwait(false);
                         break;
                 }
             }
@@ -437,6 +439,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
         };
     }
+
+    // Two partitions racing for one person: after the first conflict, wait a little, randomly, so they stop colliding.
+    // Real time on purpose: this is contention, not business time, and a fake clock must not stall it.
+    private static Task CommitBackOffAsync(int attempt) =>
+        attempt < 2 ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(40, 1 << attempt))));
 
     private async ValueTask<CustomerProfile?> LoadAsync(string profileId, Dictionary<string, CustomerProfile> cache)
     {

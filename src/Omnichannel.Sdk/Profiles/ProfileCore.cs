@@ -59,7 +59,7 @@ internal static class ProfileCore
                     s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + refund);
                 }
 
-                ProfileFacts.RecomputeOrders(p, shopCurrency);
+                ProfileFacts.Headline(s, shopCurrency);
                 break;
             case EventTypes.CartItemAdded:
                 ProfileFacts.PutCartOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(
@@ -307,8 +307,7 @@ internal static class ProfileCore
         var total = WellKnownProperties.Decimal(props, "total") ?? 0;
         var currency = WellKnownProperties.String(props, "currency")?.ToUpperInvariant();
         var key = WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
-        ProfileFacts.PutOrder(p, key, total, currency, t, eventId);
-        ProfileFacts.RecomputeOrders(p, shopCurrency);
+        ProfileFacts.ApplyOrder(p, key, total, currency, t, eventId, shopCurrency);
 
         // An order empties the cart as of its own time: later additions stay, earlier ones go.
         ProfileFacts.ClearCart(p, t);

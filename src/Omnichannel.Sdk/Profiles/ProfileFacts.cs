@@ -45,7 +45,45 @@ internal sealed record PreferenceFact(string? Channels, int? MaxMessages, TimeSp
 /// <summary>Rebuilds the derived parts of a profile from its facts: order statistics, cart lines, wishlist.</summary>
 internal static class ProfileFacts
 {
-    /// <summary>Adds or updates an order (the same order id is the same order); false when nothing changed.</summary>
+    /// <summary>
+    /// Applies one order event: a new order is added to the statistics in O(1); an order the profile already knows (the
+    /// same order id) is an update, and the statistics are rebuilt from the orders.
+    /// </summary>
+    public static void ApplyOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? shopCurrency)
+    {
+        if (p.Orders.ContainsKey(key))
+        {
+            PutOrder(p, key, total, currency, t, eventId);
+            RecomputeOrders(p, shopCurrency);
+            return;
+        }
+
+        PutOrder(p, key, total, currency, t, eventId);
+        var s = p.Statistics;
+        if (currency is not null)
+        {
+            s.SpentByCurrency[currency] = checked(s.SpentByCurrency.GetValueOrDefault(currency) + total);
+            s.OrdersByCurrency[currency] = s.OrdersByCurrency.GetValueOrDefault(currency) + 1;
+            if (s.HeadlineAt is not { } h || Stamp.Newer(h, s.HeadlineEventId, t, eventId))
+            {
+                s.HeadlineAt = t;
+                s.HeadlineEventId = eventId;
+                s.HeadlineCurrency = currency;
+            }
+        }
+        else
+        {
+            s.SpentWithoutCurrency = checked(s.SpentWithoutCurrency + total);
+            s.OrdersWithoutCurrency++;
+        }
+
+        s.OrderCount = p.Orders.Count;
+        s.FirstOrderAt = s.FirstOrderAt is { } f && f <= t ? f : t;
+        s.LastOrderAt = s.LastOrderAt is { } l && l >= t ? l : t;
+        Headline(s, shopCurrency);
+    }
+
+    /// <summary>Adds or updates an order (the same order id is the same order).</summary>
     public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId)
     {
         if (p.Orders.TryGetValue(key, out var known))
@@ -105,14 +143,23 @@ internal static class ProfileFacts
         s.OrderCount = p.Orders.Count;
         s.FirstOrderAt = first;
         s.LastOrderAt = last;
-        s.Currency = shopCurrency ?? earliestWithCurrency?.Currency;
+        s.SpentWithoutCurrency = unknownSpent;
+        s.OrdersWithoutCurrency = unknownCount;
+        s.HeadlineAt = earliestWithCurrency?.At;
+        s.HeadlineEventId = earliestWithCurrency?.FirstEventId;
+        s.HeadlineCurrency = earliestWithCurrency?.Currency;
+        Headline(s, shopCurrency);
+    }
+
+    /// <summary>The headline figures from the per-currency ones (orders that named no currency count in the headline).</summary>
+    public static void Headline(ProfileStatistics s, string? shopCurrency)
+    {
+        s.Currency = shopCurrency ?? s.HeadlineCurrency;
         var headline = s.Currency is { } h ? s.SpentByCurrency.GetValueOrDefault(h) : 0;
         var headlineCount = s.Currency is { } hc ? s.OrdersByCurrency.GetValueOrDefault(hc) : 0;
-
-        // Orders that named no currency are taken to be in the headline currency.
-        s.TotalSpent = checked(headline + unknownSpent);
-        s.OrdersInCurrency = headlineCount + unknownCount;
-        s.ReturnValue = (s.Currency is { } rc ? s.ReturnValueByCurrency.GetValueOrDefault(rc) : 0) + s.ReturnValueWithoutCurrency;
+        s.TotalSpent = checked(headline + s.SpentWithoutCurrency);
+        s.OrdersInCurrency = headlineCount + s.OrdersWithoutCurrency;
+        s.ReturnValue = checked((s.Currency is { } rc ? s.ReturnValueByCurrency.GetValueOrDefault(rc) : 0) + s.ReturnValueWithoutCurrency);
     }
 
     /// <summary>Records a cart change and rebuilds that product's line.</summary>

@@ -186,6 +186,22 @@ public sealed class ProfileStatistics
     [JsonInclude]
     internal decimal ReturnValueWithoutCurrency { get; set; }
 
+    [JsonInclude]
+    internal decimal SpentWithoutCurrency { get; set; }
+
+    [JsonInclude]
+    internal int OrdersWithoutCurrency { get; set; }
+
+    // The earliest order that named a currency (event time, event id) and its currency: the default headline.
+    [JsonInclude]
+    internal DateTimeOffset? HeadlineAt { get; set; }
+
+    [JsonInclude]
+    internal string? HeadlineEventId { get; set; }
+
+    [JsonInclude]
+    internal string? HeadlineCurrency { get; set; }
+
     /// <summary>Orders counted in <see cref="TotalSpent"/> (those in <see cref="Currency"/> or without currency).</summary>
     [JsonInclude]
     public int OrdersInCurrency { get; internal set; }

@@ -1047,7 +1047,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
     private TimeZoneInfo Zone => DeliveryPlanner.ZoneOf(p, services.Delivery);
 
-    private SegmentSubject Subject() => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id));
+    private SegmentSubject Subject() => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), services.Delivery.DefaultTimeZone);
 
     private void Count(string journeyId, string counter) => State.Count(journeyId, counter);
 

@@ -44,7 +44,7 @@ internal static class ConditionMatcher
     internal static Operand OperandOf(Condition condition) => Operands.GetValue(condition, static c => new Operand(c));
 
     /// <summary>Applies <paramref name="condition"/>, whose operand the caller already has (hot loops).</summary>
-    internal static bool Matches(Condition condition, Operand operand, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next)
+    internal static bool Matches(Condition condition, Operand operand, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next, TimeZoneInfo? zone = null)
     {
         next = null;
         switch (condition.Op)
@@ -82,7 +82,7 @@ internal static class ConditionMatcher
             case ConditionOperator.MoreThanAgo:
                 return MoreThanAgo(actual, operand.Duration, now, out next);
             case ConditionOperator.AnniversaryWithin:
-                return AnniversaryWithin(actual, operand.Duration, now, out next);
+                return AnniversaryWithin(actual, operand.Duration, now, out next, zone ?? TimeZoneInfo.Utc);
             default:
                 return false;
         }
@@ -172,7 +172,8 @@ internal static class ConditionMatcher
         return false;
     }
 
-    private static bool AnniversaryWithin(in RuleValue actual, IsoDuration? duration, DateTimeOffset now, out DateTimeOffset? next)
+    // A birthday is a calendar date; "today" is the customer's local date, and the answer changes at her local midnight.
+    private static bool AnniversaryWithin(in RuleValue actual, IsoDuration? duration, DateTimeOffset now, out DateTimeOffset? next, TimeZoneInfo zone)
     {
         next = null;
         if (duration is not { } d || !actual.TryGetInstant(out var date))
@@ -181,11 +182,11 @@ internal static class ConditionMatcher
         }
 
         var day = date.UtcDateTime.Date;
-        var today = now.UtcDateTime.Date;
+        var today = DateTime.SpecifyKind(LocalTime.DateOf(now, zone).ToDateTime(TimeOnly.MinValue), DateTimeKind.Utc);
         var holds = WindowMath.AnniversaryWithin(day, today, d);
         if (WindowMath.NextAnniversaryChange(day, today, d) is { } change)
         {
-            next = new DateTimeOffset(change, TimeSpan.Zero);
+            next = LocalTime.StartOf(DateOnly.FromDateTime(change), zone);
         }
 
         return holds;

@@ -73,7 +73,10 @@ public sealed class SegmentCatalog
 
     /// <summary>This catalog's segments, keeping the history <paramref name="rules"/> need as well.</summary>
     /// <param name="rules">Rules evaluated outside segments.</param>
-    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules);
+    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules) { DefaultTimeZone = DefaultTimeZone };
+
+    /// <summary>The zone of customers whose own is unknown (<see cref="Delivery.DeliveryOptions.DefaultTimeZone"/>), for local dates.</summary>
+    internal string? DefaultTimeZone { get; set; }
 
     /// <summary>A catalog with no segments.</summary>
     public static SegmentCatalog Empty { get; } = new([]);

@@ -15,7 +15,12 @@ internal readonly record struct SegmentEvaluation(bool IsMember, DateTimeOffset?
 /// <param name="Profile">The profile (traits, statistics, lifecycle stage, identifiers, consents).</param>
 /// <param name="History">The events kept for rules.</param>
 /// <param name="IsMemberOf">Whether the profile is currently a member of the segment with this id.</param>
-internal sealed record SegmentSubject(CustomerProfile Profile, RuleHistory History, Func<string, bool> IsMemberOf);
+/// <param name="DefaultTimeZone">The zone of customers whose own is unknown (IANA id), for local dates; UTC when null.</param>
+internal sealed record SegmentSubject(CustomerProfile Profile, RuleHistory History, Func<string, bool> IsMemberOf, string? DefaultTimeZone = null)
+{
+    /// <summary>The customer's zone for local dates (anniversaries): see <see cref="LocalTime.ZoneOf"/>.</summary>
+    public TimeZoneInfo Zone => field ??= LocalTime.ZoneOf(Profile.TimeZone, DefaultTimeZone);
+}
 
 /// <summary>
 /// Evaluates segment rules exactly at an instant, and computes when the answer can next change by the passing of time
@@ -55,8 +60,8 @@ internal static class SegmentEvaluator
         AllRule all => All(all.Rules, subject, now),
         AnyRule any => Any(any.Rules, subject, now),
         NotRule not => Evaluate(not.Rule, subject, now) is var r ? new(!r.IsMember, r.NextCheckAt) : default,
-        TraitRule t => Value(t.Condition, TraitValue(subject.Profile, t.Path), now),
-        StatisticRule s => Value(s.Condition, StatisticValue(subject.Profile, s.Statistic), now),
+        TraitRule t => Value(t.Condition, TraitValue(subject.Profile, t.Path), now, subject),
+        StatisticRule s => Value(s.Condition, StatisticValue(subject.Profile, s.Statistic), now, subject),
         SegmentMembershipRule m => new(subject.IsMemberOf(m.SegmentId), null),
         ReachableRule r => new(IsReachable(subject.Profile, r.Channel, r.Topic), null),
         EventRule e => Event(e, subject.History.SpanOf(e.EventType), now),
@@ -138,8 +143,8 @@ internal static class SegmentEvaluator
         return holds ? new(true, trueChange) : new(false, anyChange);
     }
 
-    private static SegmentEvaluation Value(Condition condition, in RuleValue value, DateTimeOffset now) =>
-        new(ConditionMatcher.Matches(condition, value, now, out var next), next);
+    private static SegmentEvaluation Value(Condition condition, in RuleValue value, DateTimeOffset now, SegmentSubject subject) =>
+        new(ConditionMatcher.Matches(condition, ConditionMatcher.OperandOf(condition), value, now, out var next, condition.Op == ConditionOperator.AnniversaryWithin ? subject.Zone : null), next);
 
     /// <summary>A trait by dotted path: the leaf value, or an object when only deeper traits are set under the path.</summary>
     internal static RuleValue TraitValue(CustomerProfile p, string path)

@@ -75,8 +75,8 @@ internal static class SegmentRuntime
     }
 
     /// <summary>Whether the profile would be in <paramref name="segment"/> at <paramref name="now"/>, changing nothing.</summary>
-    public static bool Preview(CustomerProfile p, SegmentDefinition segment, DateTimeOffset now) =>
-        SegmentEvaluator.Evaluate(segment, Subject(p), now).IsMember;
+    public static bool Preview(CustomerProfile p, SegmentDefinition segment, DateTimeOffset now, string? defaultTimeZone = null) =>
+        SegmentEvaluator.Evaluate(segment, Subject(p, defaultTimeZone), now).IsMember;
 
     /// <summary>The profile's earliest pending check, for the scheduler.</summary>
     public static DateTimeOffset? NextCheck(CustomerProfile p) => Earliest(p.SegmentChecks);
@@ -178,7 +178,7 @@ internal static class SegmentRuntime
             }
 
             var segment = segments[i];
-            subject ??= Subject(p);
+            subject ??= Subject(p, catalog.DefaultTimeZone);
             var result = SegmentEvaluator.Evaluate(segment, subject, at);
             if (result.NextCheckAt is { } next && next > at)
             {
@@ -211,5 +211,5 @@ internal static class SegmentRuntime
         }
     }
 
-    private static SegmentSubject Subject(CustomerProfile p) => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id));
+    private static SegmentSubject Subject(CustomerProfile p, string? defaultTimeZone) => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), defaultTimeZone);
 }
