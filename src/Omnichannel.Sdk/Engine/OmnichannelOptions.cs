@@ -112,6 +112,11 @@ public sealed class OmnichannelOptions
             errors.Add($"{nameof(Identity)}.{nameof(IdentityOptions.DefaultPhoneCountryCode)} must be a country calling code of 1 to 3 digits not starting with 0, for example 44.");
         }
 
+        if (Identity.DefaultPhoneRegion is { } region && !PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(region.ToUpperInvariant()))
+        {
+            errors.Add($"{nameof(Identity)}.{nameof(IdentityOptions.DefaultPhoneRegion)} '{region}' is not a region libphonenumber knows (ISO 3166-1 alpha-2, for example GB).");
+        }
+
         foreach (var rule in Identity.Rules.Values)
         {
             if (rule.Limit is < 1)

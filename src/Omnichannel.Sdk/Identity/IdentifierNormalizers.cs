@@ -1,4 +1,4 @@
-using System.Text;
+using PhoneNumbers;
 
 namespace Omnichannel.Sdk;
 
@@ -28,54 +28,57 @@ public static class IdentifierNormalizers
     }
 
     /// <summary>
-    /// Turns a phone number into E.164 (<c>+</c> and 8 to 15 digits). Spaces, dots, dashes and parentheses are ignored;
-    /// <c>00</c> is read as an international prefix; a national number (with or without its trunk <c>0</c>)
-    /// gets <see cref="IdentityOptions.DefaultPhoneCountryCode"/>.
+    /// Turns a phone number into E.164 (<c>+</c>, country code, national number) with Google's libphonenumber: spaces,
+    /// dots, dashes, parentheses and a national trunk prefix written inside an international number
+    /// (<c>+44 (0)20 7946 0958</c>) are understood; <c>00</c> is read as an international prefix; a national number gets
+    /// <see cref="IdentityOptions.DefaultPhoneRegion"/> (else the region of <see cref="IdentityOptions.DefaultPhoneCountryCode"/>).
+    /// The number must have a possible length for its region (whether it is assigned is not checked, so test ranges work).
     /// </summary>
     public static bool Phone(string raw, IdentityOptions options, out string normalized, out string? error)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var s = raw.Trim();
-        var digits = new StringBuilder(s.Length + 4);
-        var international = false;
-        for (var i = 0; i < s.Length; i++)
+        foreach (var c in s)
         {
-            var c = s[i];
-            if (char.IsAsciiDigit(c))
-            {
-                digits.Append(c);
-            }
-            else if (c == '+' && digits.Length == 0 && !international)
-            {
-                international = true;
-            }
-            else if (c is not (' ' or '-' or '.' or '(' or ')' or '/'))
+            if (!char.IsAsciiDigit(c) && c is not (' ' or '-' or '.' or '(' or ')' or '/' or '+'))
             {
                 normalized = s;
-                error = $"is not a phone number (unexpected character '{c}')";
+                error = $"is not a phone number (unexpected character '{(char.IsControl(c) ? '?' : c)}')";
                 return false;
             }
         }
 
-        var d = digits.ToString();
-        if (!international && d.StartsWith("00", StringComparison.Ordinal))
+        if (s.StartsWith("00", StringComparison.Ordinal))
         {
-            international = true;
-            d = d[2..];
-        }
-        else if (!international)
-        {
-            d = options.DefaultPhoneCountryCode + (d.StartsWith('0') ? d[1..] : d);
+            s = "+" + s[2..];
         }
 
-        if (d.Length is < 8 or > 15 || d[0] == '0')
+        var util = PhoneNumberUtil.GetInstance();
+        try
         {
-            normalized = s;
-            error = "is not a phone number (E.164 allows 8 to 15 digits after a country code that does not start with 0)";
+            var number = util.Parse(s, options.PhoneRegion());
+            if (!util.IsPossibleNumber(number))
+            {
+                normalized = raw.Trim();
+                error = $"is not a phone number (not a possible length for country code +{number.CountryCode})";
+                return false;
+            }
+
+            normalized = util.Format(number, PhoneNumberFormat.E164);
+            error = null;
+            return true;
+        }
+        catch (NumberParseException ex)
+        {
+            normalized = raw.Trim();
+            error = ex.ErrorType switch
+            {
+                ErrorType.INVALID_COUNTRY_CODE => "is not a phone number (unknown country code)",
+                ErrorType.TOO_SHORT_NSN or ErrorType.TOO_SHORT_AFTER_IDD => "is not a phone number (too short)",
+                ErrorType.TOO_LONG => "is not a phone number (too long)",
+                _ => "is not a phone number",
+            };
             return false;
         }
-
-        normalized = "+" + d;
-        error = null;
-        return true;
     }
 }

@@ -23,6 +23,16 @@ public sealed class IdentityOptions
     public string DefaultPhoneCountryCode { get; set; } = "1";
 
     /// <summary>
+    /// The region (ISO 3166-1 alpha-2, for example <c>GB</c>) whose numbering plan reads phone numbers written without a
+    /// country code. Default <see langword="null"/>: the main region of <see cref="DefaultPhoneCountryCode"/>.
+    /// </summary>
+    public string? DefaultPhoneRegion { get; set; }
+
+    internal string PhoneRegion() =>
+        DefaultPhoneRegion?.ToUpperInvariant()
+        ?? (int.TryParse(DefaultPhoneCountryCode, out var code) ? PhoneNumbers.PhoneNumberUtil.GetInstance().GetRegionCodeForCountryCode(code) : "ZZ");
+
+    /// <summary>
     /// Extra values that never match, in addition to the built-in ones (empty, <c>null</c>, <c>undefined</c>,
     /// <c>anonymous</c>, <c>guest</c>, <c>0</c>, all zeros, <c>-1</c>). Compared case-insensitively after normalisation.
     /// </summary>

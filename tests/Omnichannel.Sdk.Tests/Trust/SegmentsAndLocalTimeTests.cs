@@ -1,0 +1,97 @@
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.Tests.Trust;
+
+/// <summary>Issue "One person, one truth", sections 5 and 6: segments hold from the first event; one notion of local time.</summary>
+public sealed class SegmentsAndLocalTimeTests
+{
+    [Fact]
+    public async Task NegativeAndAbsenceConditions_HoldFromAProfilesFirstEvent()
+    {
+        SegmentDefinition[] segments =
+        [
+            SegmentJson.Parse("""{"id": "never-ordered", "name": "x", "rule": {"not": {"event": "order.placed"}}}""").Definition!,
+            SegmentJson.Parse("""{"id": "zero-orders", "name": "x", "rule": {"stat": "orderCount", "op": "eq", "value": 0}}""").Definition!,
+            SegmentJson.Parse("""{"id": "no-tier", "name": "x", "rule": {"trait": "tier", "op": "notExists"}}""").Definition!,
+            SegmentJson.Parse("""{"id": "vip", "name": "x", "rule": {"trait": "tier", "op": "eq", "value": "vip"}}""").Definition!,
+            SegmentJson.Parse("""{"id": "not-vip", "name": "x", "rule": {"not": {"segment": "vip"}}}""").Definition!,
+        ];
+        await using var host = OmnichannelTestHost.Create(o =>
+        {
+            foreach (var s in segments)
+            {
+                o.Segments.Add(s);
+            }
+        });
+        var cookie = Identifier.AnonymousId("cookie-new");
+        await host.TrackAsync("page.viewed", [cookie]);
+        await host.TrackAsync("page.viewed", [cookie]);
+
+        var p = await host.ProfileAsync(cookie);
+        foreach (var s in segments.Where(s => s.Id != "vip"))
+        {
+            Assert.True(p.IsInSegment(s.Id), s.Id);
+            Assert.Equal(1, (await host.Client.PreviewSegmentAsync(s)).Matching);
+        }
+
+        Assert.False(p.IsInSegment("vip"));
+    }
+
+    [Fact]
+    public async Task ABirthdayRule_UsesTheCustomersLocalDate()
+    {
+        var birthday = SegmentJson.Parse("""{"id": "birthday-today", "name": "x", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P0D"}}""").Definition!;
+
+        // 2026-03-14 20:00 UTC is already 15 March in Auckland (UTC+13).
+        await using var host = OmnichannelTestHost.Create(o => o.Segments.Add(birthday), start: new DateTimeOffset(2026, 3, 14, 20, 0, 0, TimeSpan.Zero));
+        var kiwi = Identifier.CustomerId("kiwi");
+        var londoner = Identifier.CustomerId("londoner");
+        await host.TrackAsync(host.Event("user.updated", [kiwi], traits: new { birthday = "1990-03-15" }, context: new EventContext { TimeZone = "Pacific/Auckland" }));
+        await host.TrackAsync(host.Event("user.updated", [londoner], traits: new { birthday = "1990-03-15" }, context: new EventContext { TimeZone = "Europe/London" }));
+
+        Assert.True((await host.ProfileAsync(kiwi)).IsInSegment("birthday-today"));
+        Assert.False((await host.ProfileAsync(londoner)).IsInSegment("birthday-today"));
+
+        // The Londoner's birthday starts at her local midnight.
+        await host.AdvanceToAsync(new DateTimeOffset(2026, 3, 15, 0, 0, 0, TimeSpan.Zero));
+        Assert.True((await host.ProfileAsync(londoner)).IsInSegment("birthday-today"));
+    }
+
+    [Fact]
+    public async Task ABirthdayRule_UsesTheDefaultZone_WhenTheCustomersIsUnknown()
+    {
+        var birthday = SegmentJson.Parse("""{"id": "birthday-today", "name": "x", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P0D"}}""").Definition!;
+        await using var host = OmnichannelTestHost.Create(o =>
+        {
+            o.Segments.Add(birthday);
+            o.Delivery.DefaultTimeZone = "Pacific/Auckland";
+        }, start: new DateTimeOffset(2026, 3, 14, 20, 0, 0, TimeSpan.Zero));
+        var kiwi = Identifier.CustomerId("kiwi");
+        await host.TrackAsync(host.Event("user.updated", [kiwi], traits: new { birthday = "1990-03-15" }));
+
+        Assert.True((await host.ProfileAsync(kiwi)).IsInSegment("birthday-today"));
+    }
+
+    [Theory]
+    [InlineData("2026-03-08T02:30:00", "2026-03-08T07:30:00Z")] // skipped: 02:30 EST does not exist → 03:30 EDT
+    [InlineData("2026-11-01T01:30:00", "2026-11-01T05:30:00Z")] // twice: the earlier instant (EDT)
+    [InlineData("2026-07-01T09:00:00", "2026-07-01T13:00:00Z")]
+    public void ALocalTime_IsResolvedByTheDocumentedRule(string local, string expected)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), LocalTime.ToInstant(DateTime.Parse(local, System.Globalization.CultureInfo.InvariantCulture), zone));
+    }
+
+    [Fact]
+    public void QuietHoursEndingInASkippedHour_EndByTheSameRule()
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+
+        // Quiet hours 21:00–02:30 on the night the clocks jump from 02:00 to 03:00: they end at 03:30 local.
+        var end = DeliveryPlanner.QuietHoursEnd(new DateTimeOffset(2026, 3, 8, 5, 0, 0, TimeSpan.Zero), zone, new TimeOnly(21, 0), new TimeOnly(2, 30));
+        Assert.Equal(new DateTimeOffset(2026, 3, 8, 7, 30, 0, TimeSpan.Zero), end);
+    }
+}
