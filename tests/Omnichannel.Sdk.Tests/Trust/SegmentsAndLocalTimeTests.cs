@@ -95,3 +95,27 @@ public sealed class SegmentsAndLocalTimeTests
         Assert.Equal(new DateTimeOffset(2026, 3, 8, 7, 30, 0, TimeSpan.Zero), end);
     }
 }
+
+public sealed class LateTimeZoneTests
+{
+    [Fact]
+    public async Task ATimeZoneLearnedAfterTheBirthday_MovesThe0900LocalTrigger()
+    {
+        var birthday = Journeys.JourneyRig.Parse("""
+            {"id": "bday", "version": 1, "name": "Birthday", "trigger": {"type": "date", "trait": "birthday", "offset": "PT0S", "localTime": "09:00", "annual": true},
+             "steps": [{"id": "card", "type": "send", "channels": ["email"], "template": "birthday-card", "class": "transactional"}]}
+            """);
+        await using var rig = Journeys.JourneyRig.Create([birthday], start: new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero));
+        var ann = Identifier.CustomerId("ann");
+        await rig.TrackAsync("user.signed_up", [ann, Identifier.Email("ann@example.com")], traits: new { birthday = "1990-03-15" });
+        await rig.TrackAsync("page.viewed", [ann], context: new EventContext { TimeZone = "America/New_York" });
+
+        // 09:00 UTC would be 05:00 in New York: nothing yet.
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 3, 15, 12, 59, 0, TimeSpan.Zero));
+        Assert.Empty(rig.Sent());
+
+        // 09:00 EDT on 15 March is 13:00 UTC.
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 3, 15, 13, 0, 0, TimeSpan.Zero));
+        Assert.Equal(["email:birthday-card"], rig.Sent());
+    }
+}

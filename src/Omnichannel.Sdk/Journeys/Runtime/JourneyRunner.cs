@@ -72,7 +72,8 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             return;
         }
 
-        _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object;
+        // A time zone learned late moves local-time date triggers, as a trait change does.
+        _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object || !string.IsNullOrWhiteSpace(e.Context?.TimeZone);
         if (merged)
         {
             ResolveMergedInstances();
@@ -376,14 +377,25 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
                 continue;
             }
 
+            var zone = Zone.Id;
             if (p.JourneyData?.Scheduled.TryGetValue(j.Id, out var existing) == true && existing.Basis == basis)
             {
+                if (existing.Zone == zone || existing.Zone is null)
+                {
+                    existing.Zone ??= zone;
+                    continue;
+                }
+
+                // Same date, new zone: the local time is another instant; a one-off that already fired stays fired.
+                var moved = t.Annual ? NextAnnual(t) : existing.FiredBasis == basis ? null : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
+                existing.DueAt = moved is { } m && m > now ? m : DateTimeOffset.MaxValue;
+                existing.Zone = zone;
                 continue;
             }
 
             // A new value (re)schedules; a one-off time already past is not fired late.
             var at = t.Annual ? NextAnnual(t) : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
-            State.Scheduled[j.Id] = new ScheduledTrigger { Basis = basis, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue };
+            State.Scheduled[j.Id] = new ScheduledTrigger { Basis = basis, Zone = zone, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue };
         }
     }
 

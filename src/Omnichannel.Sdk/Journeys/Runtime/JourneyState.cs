@@ -259,6 +259,9 @@ internal sealed class ScheduledTrigger
 
     /// <summary>The basis that last fired, so a one-off date trigger fires once per value.</summary>
     public string? FiredBasis { get; set; }
+
+    /// <summary>The customer's zone <see cref="DueAt"/> was computed in (a zone learned later moves it).</summary>
+    public string? Zone { get; set; }
 }
 
 /// <summary>A running journey instance, as <see cref="CustomerProfile.Journeys"/> shows it.</summary>
