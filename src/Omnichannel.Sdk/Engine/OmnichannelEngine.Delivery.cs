@@ -411,6 +411,8 @@ public sealed partial class OmnichannelEngine
                 p.MessageLog.RemoveAll(m => m.Key == key); // frequency caps count what a transport accepted
             }
 
+            p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
+
             ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
             var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything: false, _options.TimelineLength);
             var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);

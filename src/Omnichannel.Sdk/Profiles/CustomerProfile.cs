@@ -49,6 +49,13 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal Dictionary<string, OrderFact> Orders { get; set; } = new(StringComparer.Ordinal);
 
+    // Returns by return id (or order, amount and currency), and cancelled orders by order id: each counted once.
+    [JsonInclude]
+    internal Dictionary<string, OrderFact> Returns { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonInclude]
+    internal HashSet<string> CancelledOrders { get; set; } = new(StringComparer.Ordinal);
+
     // Cart and wishlist changes since the last order or full removal, replayed in event-time order (late arrivals converge).
     [JsonInclude]
     internal Dictionary<string, List<ItemOp>> CartOps { get; set; } = new(StringComparer.Ordinal);

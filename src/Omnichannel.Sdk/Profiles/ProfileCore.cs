@@ -45,21 +45,15 @@ internal static class ProfileCore
                 ApplyOrder(p, props, t, e.Id, shopCurrency);
                 break;
             case EventTypes.OrderCancelled:
-                s.CancelledOrderCount++;
-                break;
-            case EventTypes.OrderReturned:
-                s.ReturnCount++;
-                var refund = Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0);
-                if (WellKnownProperties.String(props, "currency")?.ToUpperInvariant() is { } returnCurrency)
+                // An order is cancelled once: the same order id again (a back-fill) counts nothing more.
+                if (p.CancelledOrders.Add(WellKnownProperties.String(props, "order_id") is { Length: > 0 } cancelledId ? "order:" + cancelledId : "event:" + e.Id))
                 {
-                    s.ReturnValueByCurrency[returnCurrency] = checked(s.ReturnValueByCurrency.GetValueOrDefault(returnCurrency) + refund);
-                }
-                else
-                {
-                    s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + refund);
+                    s.CancelledOrderCount++;
                 }
 
-                ProfileFacts.Headline(s, shopCurrency);
+                break;
+            case EventTypes.OrderReturned:
+                ProfileFacts.ApplyReturn(p, ReturnKey(props, e.Id), Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0), WellKnownProperties.String(props, "currency")?.ToUpperInvariant(), t, e.Id, shopCurrency);
                 break;
             case EventTypes.CartItemAdded:
                 ProfileFacts.PutCartOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(
@@ -181,14 +175,23 @@ internal static class ProfileCore
             ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId);
         }
 
-        s.CancelledOrderCount += o.CancelledOrderCount;
-        s.ReturnCount += o.ReturnCount;
-        foreach (var (currency, amount) in o.ReturnValueByCurrency)
+        foreach (var cancelled in other.CancelledOrders)
         {
-            s.ReturnValueByCurrency[currency] = checked(s.ReturnValueByCurrency.GetValueOrDefault(currency) + amount);
+            if (target.CancelledOrders.Add(cancelled))
+            {
+                s.CancelledOrderCount++;
+            }
         }
 
-        s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + o.ReturnValueWithoutCurrency);
+        foreach (var (key, r) in other.Returns)
+        {
+            if (!target.Returns.TryGetValue(key, out var mine) || Stamp.Newer(r.UpdatedAt, r.EventId, mine.UpdatedAt, mine.EventId))
+            {
+                target.Returns[key] = r;
+            }
+        }
+
+        ProfileFacts.RecomputeReturns(target);
         s.LoyaltyPoints = checked(s.LoyaltyPoints + o.LoyaltyPoints);
         s.ReferralsSent += o.ReferralsSent;
         s.ReferralsConverted += o.ReferralsConverted;
@@ -287,6 +290,13 @@ internal static class ProfileCore
         target.ConflictRecords.AddRange(other.ConflictRecords);
         Trim(target.ConflictRecords, MaxConflicts);
     }
+
+    // A return is one per return_id; without one, a re-sent copy (same order, amount and currency) is the same return.
+    private static string ReturnKey(JsonElement props, string eventId) =>
+        WellKnownProperties.String(props, "return_id") is { Length: > 0 } returnId ? "return:" + returnId
+        : WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId
+            ? $"order:{orderId}:{Format(Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0))}:{WellKnownProperties.String(props, "currency")?.ToUpperInvariant()}"
+            : "event:" + eventId;
 
     internal static void Suppress(CustomerProfile p, string channelAndAddress)
     {

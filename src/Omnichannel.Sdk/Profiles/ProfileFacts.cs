@@ -151,6 +151,57 @@ internal static class ProfileFacts
         Headline(s, shopCurrency);
     }
 
+    /// <summary>Adds a return once per key (see <c>ProfileCore.ReturnKey</c>); the same key again is the same return.</summary>
+    public static void ApplyReturn(CustomerProfile p, string key, decimal refund, string? currency, DateTimeOffset t, string eventId, string? shopCurrency)
+    {
+        if (p.Returns.TryGetValue(key, out var known))
+        {
+            if (Stamp.Newer(t, eventId, known.UpdatedAt, known.EventId))
+            {
+                p.Returns[key] = known with { Total = refund, Currency = currency, UpdatedAt = t, EventId = eventId };
+                RecomputeReturns(p);
+                Headline(p.Statistics, shopCurrency);
+            }
+
+            return;
+        }
+
+        p.Returns[key] = new OrderFact(refund, currency, t, t, eventId, eventId);
+        var s = p.Statistics;
+        s.ReturnCount++;
+        if (currency is not null)
+        {
+            s.ReturnValueByCurrency[currency] = checked(s.ReturnValueByCurrency.GetValueOrDefault(currency) + refund);
+        }
+        else
+        {
+            s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + refund);
+        }
+
+        Headline(s, shopCurrency);
+    }
+
+    /// <summary>Return statistics from the returns (the headline is set by <see cref="Headline"/>).</summary>
+    public static void RecomputeReturns(CustomerProfile p)
+    {
+        var s = p.Statistics;
+        s.ReturnValueByCurrency.Clear();
+        s.ReturnValueWithoutCurrency = 0;
+        foreach (var r in p.Returns.Values)
+        {
+            if (r.Currency is { } c)
+            {
+                s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + r.Total);
+            }
+            else
+            {
+                s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + r.Total);
+            }
+        }
+
+        s.ReturnCount = p.Returns.Count;
+    }
+
     /// <summary>The headline figures from the per-currency ones (orders that named no currency count in the headline).</summary>
     public static void Headline(ProfileStatistics s, string? shopCurrency)
     {

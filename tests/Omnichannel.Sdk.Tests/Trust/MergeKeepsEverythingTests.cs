@@ -211,4 +211,25 @@ public sealed class MergeKeepsEverythingTests
         var s = (await host.ProfileAsync(Known)).Statistics;
         Assert.Equal((1, 35m, placedAt), (s.OrderCount, s.TotalSpent, s.FirstOrderAt));
     }
+
+    [Fact]
+    public async Task CancellationsAndReturns_ReSentByABackfill_AreCountedOnce()
+    {
+        var (host, _) = Host();
+        await using var _h = host;
+        await host.TrackAsync(EventTypes.OrderPlaced, [Known], new { order_id = "o1", total = 30, currency = "GBP" });
+        await host.TrackAsync(EventTypes.OrderPlaced, [Known], new { order_id = "o2", total = 20, currency = "GBP" });
+        await host.TrackAsync(EventTypes.OrderCancelled, [Known], new { order_id = "o2" });
+        await host.TrackAsync(EventTypes.OrderReturned, [Known], new { order_id = "o1", total = 10, currency = "GBP" });
+
+        // The same facts again under new event ids, on another of her identifiers, merged in later.
+        var cookie = Identifier.AnonymousId("cookie-9");
+        await host.TrackAsync(EventTypes.OrderCancelled, [cookie], new { order_id = "o2" });
+        await host.TrackAsync(EventTypes.OrderReturned, [cookie], new { order_id = "o1", total = 10, currency = "GBP" });
+        await host.TrackAsync(EventTypes.OrderReturned, [Known], new { order_id = "o1", total = 10, currency = "GBP" });
+        await host.TrackAsync("user.logged_in", [Known, cookie]);
+
+        var s = (await host.ProfileAsync(Known)).Statistics;
+        Assert.Equal((2, 1, 1, 10m), (s.OrderCount, s.CancelledOrderCount, s.ReturnCount, s.ReturnValue));
+    }
 }

@@ -611,10 +611,9 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         if (entry is not null)
         {
             Outbox.Add(entry);
-            if (entry.DueAt > now)
-            {
-                State.HeldMessages.Add(new HeldMessage { Key = entry.MessageKey, InstanceId = instance.Id, DueAt = entry.DueAt });
-            }
+
+            // Until it is sent (or fails), a goal or an exit can still cancel it: it may wait for quiet hours or a retry.
+            State.HeldMessages.Add(new HeldMessage { Key = entry.MessageKey, InstanceId = instance.Id, DueAt = entry.DueAt });
         }
 
         instance.LastStepId = send.Id;
