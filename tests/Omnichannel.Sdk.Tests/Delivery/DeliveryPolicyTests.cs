@@ -8,16 +8,8 @@ public sealed class DeliveryPolicyTests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
-    private sealed class Renderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
-                ? new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId }
-                : new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
-    }
-
     private static OmnichannelTestHost Host(Action<OmnichannelOptions>? configure = null, DeliverySetup? setup = null, DateTimeOffset? start = null) =>
-        OmnichannelTestHost.Create(configure, start, delivery: setup ?? new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", new RecordingTransport(Channels.Email)));
+        OmnichannelTestHost.Create(configure, start, delivery: setup ?? new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("email", new RecordingTransport(Channels.Email)));
 
     private static async Task SignUp(OmnichannelTestHost host, string email = "ann@example.com", string? timeZone = null) =>
         await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email(email), Identifier.Phone("+447700900001")],
@@ -117,7 +109,7 @@ public sealed class DeliveryPolicyTests
     {
         var primary = new FailingTransport(Channels.Sms).FailPermanently("invalid sender id");
         var backup = new RecordingTransport(Channels.Sms);
-        var setup = new DeliverySetup { Renderer = new Renderer() }.AddTransport("backup", backup, preference: 2).AddTransport("primary", primary, preference: 1);
+        var setup = new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("backup", backup, preference: 2).AddTransport("primary", primary, preference: 1);
         await using var host = Host(setup: setup);
         await SignUp(host);
 
@@ -132,7 +124,7 @@ public sealed class DeliveryPolicyTests
     public async Task ATransportThatKeepsFailing_OpensItsCircuit_AndLaterMessagesWaitWithoutCallingIt()
     {
         var failing = new FailingTransport(Channels.Email).FailTransiently(1000);
-        var setup = new DeliverySetup { Renderer = new Renderer() }.AddTransport("flaky", failing);
+        var setup = new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("flaky", failing);
         await using var host = Host(o =>
         {
             o.Delivery.QuickRetries = 0;

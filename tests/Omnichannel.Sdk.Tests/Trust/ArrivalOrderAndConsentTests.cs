@@ -1,5 +1,6 @@
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Testing;
+using Omnichannel.Sdk.Tests.Delivery;
 using Xunit;
 
 namespace Omnichannel.Sdk.Tests.Trust;
@@ -9,17 +10,9 @@ public sealed class ArrivalOrderAndConsentTests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
-    private sealed class Renderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
-                ? new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId }
-                : new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
-    }
-
     private static OmnichannelTestHost Host() => OmnichannelTestHost.Create(
         o => o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore,
-        delivery: new DeliverySetup { Renderer = new Renderer() }
+        delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }
             .AddTransport("email", new RecordingTransport(Channels.Email))
             .AddTransport("sms", new RecordingTransport(Channels.Sms)));
 

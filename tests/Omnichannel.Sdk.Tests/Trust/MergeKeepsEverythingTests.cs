@@ -1,5 +1,6 @@
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Testing;
+using Omnichannel.Sdk.Tests.Delivery;
 using Omnichannel.Sdk.Tests.Journeys;
 using Xunit;
 
@@ -11,14 +12,6 @@ public sealed class MergeKeepsEverythingTests
     private static readonly Identifier Known = Identifier.CustomerId("c-100");
     private static readonly Identifier Ann = Identifier.Email("ann@example.com");
 
-    private sealed class Renderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
-                ? new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId }
-                : new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
-    }
-
     private static (OmnichannelTestHost Host, RecordingTransport Email) Host(Action<OmnichannelOptions>? configure = null)
     {
         var email = new RecordingTransport(Channels.Email);
@@ -26,7 +19,7 @@ public sealed class MergeKeepsEverythingTests
         {
             o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
             configure?.Invoke(o);
-        }, delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", email));
+        }, delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("email", email));
         return (host, email);
     }
 
