@@ -66,6 +66,25 @@ public sealed class DeliveryOptions
     /// <summary>Sends per second allowed per transport (token bucket), or <see langword="null"/> for no limit.</summary>
     public int? SendsPerSecondPerTransport { get; set; }
 
+    /// <summary>
+    /// The largest rendered message of any channel, in bytes of its JSON form (what the outbox stores). A bigger one is
+    /// passed over on that channel with the reason. Default 1 MiB.
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The most segments an SMS (or WhatsApp text) may have (GSM 03.38: 153 GSM-7 or 67 UCS-2 characters each). Default 10.</summary>
+    public int MaxSmsSegments { get; set; } = 10;
+
+    /// <summary>The largest push notification, in bytes of its JSON form (APNs allows 4 KiB). Default 4,096.</summary>
+    public int MaxPushBytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Decides whether an exception thrown by a transport is worth retrying. Default (<see langword="null"/>): time-outs,
+    /// I/O and socket errors, and HTTP failures without a status or with 408, 429 or 5xx are transient; everything else
+    /// (an <see cref="ArgumentException"/> for a bad address, a 4xx) is permanent and not retried.
+    /// </summary>
+    public Func<Exception, bool>? IsTransientException { get; set; }
+
     internal IEnumerable<string> Validate()
     {
         if (TimeZoneOrNull(DefaultTimeZone) is null)
@@ -84,6 +103,9 @@ public sealed class DeliveryOptions
         if (CircuitBreakerMinimumThroughput < 2) yield return $"Delivery.{nameof(CircuitBreakerMinimumThroughput)} must be at least 2.";
         if (CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500)) yield return $"Delivery.{nameof(CircuitBreakerBreakDuration)} must be at least 500 ms.";
         if (SendsPerSecondPerTransport is < 1) yield return $"Delivery.{nameof(SendsPerSecondPerTransport)} must be at least 1, or null.";
+        if (MaxMessageBytes < 1024) yield return $"Delivery.{nameof(MaxMessageBytes)} must be at least 1024.";
+        if (MaxSmsSegments < 1) yield return $"Delivery.{nameof(MaxSmsSegments)} must be at least 1.";
+        if (MaxPushBytes < 256) yield return $"Delivery.{nameof(MaxPushBytes)} must be at least 256.";
         for (var i = 0; i < FrequencyCaps.Count; i++)
         {
             var c = FrequencyCaps[i];

@@ -21,6 +21,12 @@ public interface IChannelTransport
 /// <summary>How a provider answered one send.</summary>
 public enum DeliveryStatus
 {
+    /// <summary>
+    /// Not set: what <c>default(DeliveryResult)</c> holds. The dispatcher never reads it as success; it records a
+    /// permanent failure (not retried, since the transport may have sent).
+    /// </summary>
+    None,
+
     /// <summary>The provider accepted the message.</summary>
     Accepted,
 

@@ -21,6 +21,7 @@ public sealed partial class OmnichannelEngine
     private const int MaxMessageKeysPerProfile = 500;
 
     private readonly SemaphoreSlim _dispatchGate = new(1, 1);
+    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private readonly ConcurrentDictionary<string, ResiliencePipeline<DeliveryResult>> _pipelines = new(StringComparer.Ordinal);
     private DeliverySetup _delivery = new();
     private ITimer? _dispatchTimer;
@@ -52,32 +53,51 @@ public sealed partial class OmnichannelEngine
     /// <returns>How many entries were handled.</returns>
     public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
     {
-        await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var handled = 0;
+        while (true)
         {
-            lock (_scheduleLock)
+            // The gate covers claiming only: a slow or hanging transport never holds it, and each send is bounded.
+            IReadOnlyList<OutboxEntry> batch;
+            await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                _dispatchDueAt = DateTimeOffset.MaxValue;
+                lock (_scheduleLock)
+                {
+                    _dispatchDueAt = DateTimeOffset.MaxValue;
+                }
+
+                batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _dispatchGate.Release();
             }
 
-            var handled = 0;
-            while (await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false) is { Count: > 0 } batch)
+            if (batch.Count == 0)
             {
-                await Task.WhenAll(batch.Select(e => DispatchAsync(e, cancellationToken))).ConfigureAwait(false);
-                handled += batch.Count;
+                break;
             }
 
-            if (await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) is { } next)
-            {
-                ScheduleDispatch(next);
-            }
-
-            return handled;
+            var sends = batch.Select(e => Track(DispatchAsync(e, cancellationToken))).ToList();
+            await Task.WhenAll(sends).ConfigureAwait(false);
+            handled += batch.Count;
         }
-        finally
+
+        // Sends another run claimed are part of "everything due now": wait for them too, so a caller sees their outcomes.
+        await Task.WhenAll(_inFlight.Keys.ToList()).ConfigureAwait(false);
+        if (await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) is { } next)
         {
-            _dispatchGate.Release();
+            ScheduleDispatch(next);
         }
+
+        return handled;
+    }
+
+    private Task Track(Task send)
+    {
+        _inFlight.TryAdd(send, 0);
+        _ = send.ContinueWith(t => _inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return send;
     }
 
     internal void StartDelivery(DeliverySetup? delivery)
@@ -141,6 +161,12 @@ public sealed partial class OmnichannelEngine
             if (message is null)
             {
                 passedOver.Add($"{c.Channel}: the template has nothing for this channel");
+                continue;
+            }
+
+            if (DeliveryFaults.TooLarge(message, _options.Delivery) is { } tooLarge)
+            {
+                passedOver.Add($"{c.Channel}: {tooLarge}");
                 continue;
             }
 
@@ -230,7 +256,13 @@ public sealed partial class OmnichannelEngine
                             ["provider_message_id"] = result.ProviderMessageId,
                             ["attempt"] = entry.Attempt,
                         }, cancellationToken).ConfigureAwait(false);
-                        await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false);
+                        if (!await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false))
+                        {
+                            // The send outlived its lease and another dispatcher claimed the message: it may go out twice.
+                            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", candidate.Channel), new KeyValuePair<string, object?>("outcome", "lease_lost"));
+                            LogLeaseLost(_logger, entry.MessageKey, entry.Attempt);
+                        }
+
                         _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", candidate.Channel), new KeyValuePair<string, object?>("outcome", "sent"));
                         return;
                     }
@@ -327,7 +359,11 @@ public sealed partial class OmnichannelEngine
         var pipeline = _pipelines.GetOrAdd(transport.Channel + "/" + name, _ => BuildPipeline());
         try
         {
-            return await pipeline.ExecuteAsync(static async (state, ct) => await state.transport.SendAsync(state.message, ct).ConfigureAwait(false), (transport, message), cancellationToken).ConfigureAwait(false);
+            // The SDK bounds the call itself: a transport that ignores the token cannot stall dispatch beyond the time-out.
+            return DeliveryFaults.Checked(await pipeline.ExecuteAsync(
+                static async (state, ct) => await state.transport.SendAsync(state.message, ct).AsTask().WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false),
+                (transport, message, timeout: _options.Delivery.SendTimeout, time: _time),
+                cancellationToken).ConfigureAwait(false));
         }
         catch (BrokenCircuitException)
         {
@@ -343,7 +379,8 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return DeliveryResult.TransientFailure($"{ex.GetType().Name}: {ex.Message}");
+            var reason = $"{ex.GetType().Name}: {ex.Message}";
+            return DeliveryFaults.IsTransient(ex, _options.Delivery) ? DeliveryResult.TransientFailure(reason) : DeliveryResult.PermanentFailure(reason);
         }
     }
 
@@ -353,7 +390,8 @@ public sealed partial class OmnichannelEngine
         var transient = new PredicateBuilder<DeliveryResult>()
             .HandleResult(r => r.Status == DeliveryStatus.TransientFailure)
             .Handle<TimeoutRejectedException>()
-            .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException);
+            .Handle<TimeoutException>()
+            .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException && DeliveryFaults.IsTransient(e, d));
         var builder = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = _time };
         if (d.QuickRetries > 0)
         {
@@ -455,6 +493,9 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(30, LogLevel.Information, "Message {MessageKey} failed: {Reason}")]
     private static partial void LogMessageFailed(ILogger logger, string messageKey, string reason);
+
+    [LoggerMessage(35, LogLevel.Warning, "Message {MessageKey} was sent on attempt {Attempt} after its lease ran out; another dispatcher may have sent it too (raise Delivery.Lease)")]
+    private static partial void LogLeaseLost(ILogger logger, string messageKey, int attempt);
 
     [LoggerMessage(33, LogLevel.Information, "Message {MessageKey} was cancelled before sending: {Reason}")]
     private static partial void LogMessageCancelled(ILogger logger, string messageKey, string reason);

@@ -1,0 +1,186 @@
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.Tests.Delivery;
+
+/// <summary>Issue "Bad input and faults", section 5: delivery under faults, each message once.</summary>
+public sealed class DispatchChaosTests
+{
+    private static readonly Identifier Ann = Identifier.CustomerId("ann");
+    private static readonly Identifier Bob = Identifier.CustomerId("bob");
+
+    // Ignores its cancellation token and never completes for one address.
+    private sealed class HangingTransport(string hangFor) : IChannelTransport
+    {
+        public RecordingTransport Recorder { get; } = new(Channels.Email);
+
+        public string Channel => Channels.Email;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default) =>
+            ((EmailMessage)message).To == hangFor ? new ValueTask<DeliveryResult>(new TaskCompletionSource<DeliveryResult>().Task) : Recorder.SendAsync(message, cancellationToken);
+    }
+
+    private sealed class ThrowingTransport(Exception error) : IChannelTransport
+    {
+        public int Calls;
+
+        public string Channel => Channels.Email;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Calls);
+            throw error;
+        }
+    }
+
+    private sealed class UnsetResultTransport : IChannelTransport
+    {
+        public string Channel => Channels.Email;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default) => ValueTask.FromResult(default(DeliveryResult));
+    }
+
+    // Takes `delay` of the fake clock's time to send, like a slow provider.
+    private sealed class SlowTransport(OmnichannelTestHost[] hosts, TimeSpan delay) : IChannelTransport
+    {
+        public RecordingTransport Recorder { get; } = new(Channels.Email);
+
+        public string Channel => Channels.Email;
+
+        public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            hosts[0].Time.Advance(delay);
+            await Task.Yield();
+            return await Recorder.SendAsync(message, cancellationToken);
+        }
+    }
+
+    private static MessageRequest Receipt(string key) => new() { Key = key, Channels = [Channels.Email], TemplateId = key, Class = MessageClass.Transactional };
+
+    private static async Task SignUp(OmnichannelTestHost host, Identifier id, string email) =>
+        await host.TrackAsync(host.Event("user.signed_up", [id, Identifier.Email(email)]));
+
+    [Fact]
+    public async Task ATransportThatNeverCompletes_DoesNotStallOtherCustomers()
+    {
+        var hanging = new HangingTransport("ann@example.com");
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.QuickRetries = 0; o.Delivery.SendTimeout = TimeSpan.FromSeconds(5); },
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("hanging", hanging));
+        await SignUp(host, Ann, "ann@example.com");
+        await SignUp(host, Bob, "bob@example.com");
+        await host.Client.SendAsync(Ann, Receipt("ann-1"));
+
+        var stuck = host.Engine.RunDispatchAsync();
+        await host.Client.SendAsync(Bob, Receipt("bob-1"));
+        var other = host.Engine.RunDispatchAsync();
+        for (var spins = 0; hanging.Recorder.Messages.Count == 0; spins++)
+        {
+            Assert.True(spins < 1_000_000, "bob's message waited for ann's hanging send");
+            await Task.Yield();
+        }
+
+        // The hanging call is bounded by the SDK itself, token or not.
+        host.Time.Advance(TimeSpan.FromSeconds(5));
+        await Task.WhenAll(stuck, other).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["bob-1"], hanging.Recorder.Messages.Select(m => m.MessageId));
+    }
+
+    [Fact]
+    public async Task AnArgumentException_IsPermanent_AndNotRetried()
+    {
+        var throwing = new ThrowingTransport(new ArgumentException("bad address"));
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.QuickRetries = 2; o.Delivery.MaxAttempts = 12; },
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("throwing", throwing));
+        await SignUp(host, Ann, "ann@example.com");
+        await host.Client.SendAsync(Ann, Receipt("r-1"));
+        await host.Engine.RunDispatchAsync();
+        await host.AdvanceAsync(TimeSpan.FromHours(2));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(1, throwing.Calls);
+        var failed = Assert.Single((await host.ProfileAsync(Ann)).Timeline, t => t.Type == EventTypes.MessageFailed);
+        Assert.Contains("bad address", failed.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnIOException_IsTransient_AndRetried()
+    {
+        var throwing = new ThrowingTransport(new IOException("connection reset"));
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.QuickRetries = 0; o.Delivery.MaxAttempts = 3; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.CircuitBreakerMinimumThroughput = 1000; },
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("throwing", throwing));
+        await SignUp(host, Ann, "ann@example.com");
+        await host.Client.SendAsync(Ann, Receipt("r-1"));
+        await host.Engine.RunDispatchAsync();
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(3, throwing.Calls);
+    }
+
+    [Fact]
+    public async Task AHostHook_DecidesWhatIsTransient()
+    {
+        var throwing = new ThrowingTransport(new InvalidOperationException("provider says 421"));
+        await using var host = OmnichannelTestHost.Create(o =>
+            {
+                o.Delivery.QuickRetries = 0; o.Delivery.MaxAttempts = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.CircuitBreakerMinimumThroughput = 1000;
+                o.Delivery.IsTransientException = ex => ex.Message.Contains("421", StringComparison.Ordinal);
+            },
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("throwing", throwing));
+        await SignUp(host, Ann, "ann@example.com");
+        await host.Client.SendAsync(Ann, Receipt("r-1"));
+        await host.Engine.RunDispatchAsync();
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(2, throwing.Calls);
+    }
+
+    [Fact]
+    public async Task ADefaultResult_IsNeverRecordedAsSent()
+    {
+        await using var host = OmnichannelTestHost.Create(delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("unset", new UnsetResultTransport()));
+        await SignUp(host, Ann, "ann@example.com");
+        await host.Client.SendAsync(Ann, Receipt("r-1"));
+        await host.Engine.RunDispatchAsync();
+
+        var p = await host.ProfileAsync(Ann);
+        Assert.DoesNotContain(p.Timeline, t => t.Type == EventTypes.MessageSent);
+        Assert.Contains(p.Timeline, t => t.Type == EventTypes.MessageFailed && t.Summary!.Contains("no result", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnSmsOverTheSegmentLimit_IsNotSent()
+    {
+        var sms = new RecordingTransport(Channels.Sms);
+        await using var host = OmnichannelTestHost.Create(o => o.Delivery.MaxSmsSegments = 3, delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("sms", sms));
+        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Phone("+447700900001")]));
+
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = new string('x', 1000), Channels = [Channels.Sms], TemplateId = new string('x', 1000), Class = MessageClass.Transactional });
+
+        Assert.Equal(SendStatus.Skipped, r.Status);
+        Assert.Contains("segments; at most 3", r.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoEnginesOnOneOutbox_ASendThatOutlivesItsLease_IsReported_AndTheMessageGoesOnce()
+    {
+        var store = new InMemoryOmnichannelStore();
+        var hosts = new OmnichannelTestHost[1];
+        var slow = new SlowTransport(hosts, TimeSpan.FromSeconds(4));
+        await using var first = OmnichannelTestHost.Create(o => { o.Delivery.Lease = TimeSpan.FromMinutes(1); o.Delivery.QuickRetries = 0; }, store: store,
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("slow", slow));
+        hosts[0] = first;
+        await using var second = OmnichannelTestHost.Create(o => { o.Delivery.Lease = TimeSpan.FromMinutes(1); o.Delivery.QuickRetries = 0; }, store: store,
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("slow", slow));
+        await SignUp(first, Ann, "ann@example.com");
+        await first.Client.SendAsync(Ann, Receipt("r-1"));
+
+        await Task.WhenAll(first.Engine.RunDispatchAsync(), second.Engine.RunDispatchAsync());
+
+        Assert.Equal(["r-1"], slow.Recorder.Messages.Select(m => m.MessageId));
+        Assert.Empty(slow.Recorder.DuplicateMessageIds);
+    }
+}
