@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Testing;
 
 namespace Omnichannel.Sdk.Sqlite.Tests;
 
@@ -59,7 +60,7 @@ public sealed class EndToEndTests : IDisposable
         await File.WriteAllTextAsync(path, "this is not a database, just some text that is long enough to be a header");
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel().UseSqliteStore(path);
+        builder.Services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseSqliteStore(path);
         using var host = builder.Build();
 
         var ex = await Assert.ThrowsAsync<SqliteStoreException>(() => host.StartAsync());
@@ -81,7 +82,7 @@ public sealed class EndToEndTests : IDisposable
         var path = _folder.File();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel().UseSqliteStore("Data Source=" + path, o =>
+        services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseSqliteStore("Data Source=" + path, o =>
         {
             o.MaxBatchSize = 2;
             o.MaxBatchDelay = TimeSpan.FromHours(1);
@@ -101,7 +102,11 @@ public sealed class EndToEndTests : IDisposable
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o => o.Partitions = 2).UseSqliteStore(path);
+        services.AddOmnichannel(o =>
+        {
+            o.Partitions = 2;
+            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+        }).UseSqliteStore(path);
         return services.BuildServiceProvider();
     }
 

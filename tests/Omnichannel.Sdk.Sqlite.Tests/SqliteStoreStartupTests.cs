@@ -48,7 +48,8 @@ public sealed class SqliteStoreStartupTests : IDisposable
             await store.CommitAsync(Commit("p1", "one", eventId: "e1") with { Claims = [new(Identifier.Email("a@x.io"), null)] });
             await store.CommitAsync(Commit("p2", "two"));
             await store.CommitAsync(Commit("p2", "two+one") with { ExpectedVersion = 1, Absorbed = [new("p1", 1)], Claims = [new(Identifier.Email("a@x.io"), "p1")] });
-            await store.EraseProfileAsync("nobody", ["hash-1"]);
+            await store.CommitAsync(Commit("p3", "three"));
+            await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p3", SuppressionHashes = ["hash-1"] });
         }
 
         await using (var reopened = await Open(path))

@@ -116,7 +116,7 @@ public sealed partial class OmnichannelEngine
         {
             if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
             {
-                suppressed[aid] = await _store.IsSuppressedAsync(SuppressionHash(aid), cancellationToken).ConfigureAwait(false);
+                suppressed[aid] = await IsOnSuppressionListAsync(aid, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -194,7 +194,7 @@ public sealed partial class OmnichannelEngine
             foreach (var candidate in payload.Candidates)
             {
                 if (DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address) is { } id
-                    && await _store.IsSuppressedAsync(SuppressionHash(id), cancellationToken).ConfigureAwait(false))
+                    && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
                 {
                     failures.Add($"{candidate.Channel}: the address was suppressed before sending");
                     continue;
