@@ -277,7 +277,7 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return DeliveryResult.TransientFailure($"{ex.GetType().Name}: {ex.Message}");
+            return DeliveryResult.TransientFailure($"{ex.GetType().Name}: {ex.Message}"); // scrubbed by DeliveryResult
         }
     }
 
