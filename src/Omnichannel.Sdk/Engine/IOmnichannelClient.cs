@@ -32,7 +32,15 @@ public interface IOmnichannelClient
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<CustomerProfile?> GetProfileByIdAsync(string profileId, CancellationToken cancellationToken = default);
 
-    /// <summary>All data held about one person, as JSON (GDPR access request), or <see langword="null"/> when unknown.</summary>
+    /// <summary>
+    /// All data held about one person, as JSON (GDPR art. 15 access request), or <see langword="null"/> when unknown. The
+    /// shape is <c>docs/schemas/profile-export.schema.json</c> (<c>format</c> = <c>omnichannel-profile-export/1</c>):
+    /// identifiers, traits, statistics, cart, wishlist, consents (the current decision per channel and topic, with time
+    /// and source) and the consent changes still on the timeline, preferences, segments, running journeys, the message
+    /// log, suppressed addresses, timeline, merges and identity conflicts (another person's identifier only as its keyed
+    /// hash), and under <c>internal</c> every other field the profile document holds (journey history, the event facts
+    /// kept for segment rules, wake-ups).
+    /// </summary>
     /// <param name="identifier">Any identifier of the person.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<JsonObject?> ExportProfileAsync(Identifier identifier, CancellationToken cancellationToken = default);

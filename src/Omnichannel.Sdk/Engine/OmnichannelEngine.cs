@@ -176,7 +176,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     public async ValueTask<JsonObject?> ExportProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
-        return profile is null ? null : ProfileSerializer.Export(profile);
+        return profile is null ? null : ProfileSerializer.Export(profile, _time.GetUtcNow());
     }
 
     /// <inheritdoc />
