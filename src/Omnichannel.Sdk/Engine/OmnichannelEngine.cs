@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -346,7 +344,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     {
                         EventId = item.Event.Event.Id,
                         Status = TrackStatus.Failed,
-                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {ex.Message}")],
+                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}")],
                     };
                 }
 
