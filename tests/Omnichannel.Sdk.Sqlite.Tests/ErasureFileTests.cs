@@ -53,6 +53,27 @@ public sealed class ErasureFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Erase_WhileHerEventsAreQueued_LeavesNoProfileHoldingHerIdentifiers()
+    {
+        var path = _folder.File();
+        await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path });
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 4, store: store);
+        Identifier[] ann = [Identifier.Email(Email), Identifier.AnonymousId("cookie-ann")];
+        await host.TrackAsync("user.signed_up", ann, traits: new { last_name = LastName });
+
+        var inFlight = Enumerable.Range(0, 300)
+            .Select(i => host.Client.TrackAsync(host.Event(EventTypes.ProductViewed, i % 3 == 0 ? [ann[1]] : ann, traits: new { last_name = LastName })).AsTask())
+            .ToList();
+        Assert.True(await host.Client.EraseProfileAsync(ann[0]));
+        var results = await Task.WhenAll(inFlight);
+
+        Assert.All(results, r => Assert.Contains(r.Status, new[] { TrackStatus.Accepted, TrackStatus.Erased }));
+        Assert.Empty(await store.ResolveIdentifiersAsync(ann));
+        Assert.Empty(await store.ListProfileIdsAsync(null, 10));
+        AssertErased(Bytes(path));
+    }
+
+    [Fact]
     public async Task SecureDelete_IsOnByDefault_AndCanBeTurnedOff()
     {
         var on = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = _folder.File("on.db") });
