@@ -54,6 +54,18 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task HostStart_WithoutAHashKey_FailsSayingWhatToSet()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<TimeProvider>(_time);
+        builder.Services.AddOmnichannel().UseSqliteStore(_folder.File());
+        using var host = builder.Build();
+
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Privacy.HashKey is required with a durable store", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HostStart_WithCorruptDatabase_FailsNamingTheFile()
     {
         var path = _folder.File();
