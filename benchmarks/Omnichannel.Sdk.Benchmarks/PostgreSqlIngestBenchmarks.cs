@@ -53,7 +53,7 @@ public class PostgreSqlIngestBenchmarks
         }
 
         var services = new ServiceCollection();
-        services.AddOmnichannel().UsePostgreSqlStore(connectionString, o => o.Schema = Schema);
+        services.AddOmnichannel(o => o.Privacy.HashKey = BenchmarkKeys.HashKey).UsePostgreSqlStore(connectionString, o => o.Schema = Schema);
         _provider = services.BuildServiceProvider();
         _engine = _provider.GetRequiredService<OmnichannelEngine>();
     }

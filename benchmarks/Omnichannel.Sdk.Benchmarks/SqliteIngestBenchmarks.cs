@@ -172,7 +172,11 @@ public class SqliteIngestBenchmarks
     {
         _path = NewFile();
         var services = new ServiceCollection();
-        useStore(services.AddOmnichannel(o => o.Partitions = partitions ?? o.Partitions));
+        useStore(services.AddOmnichannel(o =>
+        {
+            o.Partitions = partitions ?? o.Partitions;
+            o.Privacy.HashKey = BenchmarkKeys.HashKey;
+        }));
         _provider = services.BuildServiceProvider();
         _engine = _provider.GetRequiredService<OmnichannelEngine>();
     }

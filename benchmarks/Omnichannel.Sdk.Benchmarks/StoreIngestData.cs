@@ -81,7 +81,9 @@ internal sealed class CommitCapture : IAsyncDisposable
     public CommitCapture()
     {
         var store = CommitRecorder.Wrap(new InMemoryOmnichannelStore(), out _recorder);
-        _engine = new OmnichannelEngine(new OmnichannelOptions(), store);
+        var options = new OmnichannelOptions();
+        options.Privacy.HashKey = BenchmarkKeys.HashKey;
+        _engine = new OmnichannelEngine(options, store);
     }
 
     /// <summary>The commits of <paramref name="events"/>, one per event (checked).</summary>

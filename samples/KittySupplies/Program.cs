@@ -70,6 +70,10 @@ services.AddOmnichannel(options =>
     {
         options.Identity.DefaultPhoneCountryCode = "44";
         options.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>";
+
+        // The per-installation secret for keyed hashes (suppression list, erasure tombstones): from configuration in a
+        // real shop, never in the database. A sample may use a fixed one.
+        options.Privacy.HashKey = Environment.GetEnvironmentVariable("OMNICHANNEL_HASH_KEY") ?? "kitty-supplies-sample-key-not-a-secret-000001";
     })
     .UseSqliteStore(database)
     .UseTemplates(templates)

@@ -40,6 +40,7 @@ public static class Replay
 
         var clock = new FakeTimeProvider(events[0].Timestamp);
         var engineOptions = new OmnichannelOptions { DeduplicationRetention = TimeSpan.FromDays(400) };
+        engineOptions.Privacy.HashKey = "retail-replay-sample-key-not-a-secret-0000001"; // a replay keeps no hashes worth guarding
         foreach (var s in options.Segments)
         {
             engineOptions.Segments.Add(s);

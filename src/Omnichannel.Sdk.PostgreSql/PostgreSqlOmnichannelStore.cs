@@ -252,26 +252,83 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// PostgreSQL deletes by marking row versions dead: their bytes stay in the table and index pages (and in the WAL
+    /// segments and any base backup) until <c>VACUUM</c> reclaims the space and later writes reuse it. <c>VACUUM</c> does not
+    /// overwrite the freed space; only <c>VACUUM FULL</c> (which rewrites the table, under an exclusive lock) leaves no
+    /// copy in the live files, and WAL archives and backups keep theirs until they expire. See the package README.
+    /// </remarks>
+    public async ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(profileId);
-        ArgumentNullException.ThrowIfNull(suppressionHashes);
+        ArgumentNullException.ThrowIfNull(erasure);
+        ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        var profileId = erasure.ProfileId;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var deleted = await CountAsync(
+            connection,
+            "DELETE FROM profiles WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)",
+            cancellationToken,
+            Text(profileId),
+            new NpgsqlParameter { Value = erasure.ExpectedVersion is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint }).ConfigureAwait(false);
+        if (deleted == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
         {
-            // The hashes are recorded even when the profile is already gone: the person asked not to be messaged.
-            Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(suppressionHashes));
-            var delete = Add(batch, "DELETE FROM profiles WHERE id = $1", Text(profileId));
             Add(batch, "DELETE FROM identifiers WHERE profile_id = $1", Text(profileId));
             Add(batch, "DELETE FROM aliases WHERE new_id = $1", Text(profileId));
             Add(batch, "DELETE FROM segment_members WHERE profile_id = $1", Text(profileId));
             Add(batch, "DELETE FROM outbox WHERE profile_id = $1", Text(profileId));
+            Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(erasure.SuppressionHashes));
+            Add(
+                batch,
+                "INSERT INTO tombstones (hash, erased_at, allows_return) SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[]) " +
+                "ON CONFLICT (hash) DO UPDATE SET erased_at = excluded.erased_at, allows_return = excluded.allows_return",
+                TextArray(erasure.Tombstones.Select(t => t.Hash)),
+                new NpgsqlParameter { Value = erasure.Tombstones.Select(t => t.ErasedAt.UtcTicks).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
+                new NpgsqlParameter { Value = erasure.Tombstones.Select(t => t.AllowsReturn).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return delete.RecordsAffected == 1;
+            return true;
         }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        if (hashes.Count == 0)
+        {
+            return [];
+        }
+
+        await using var command = _dataSource.CreateCommand("SELECT hash, erased_at, allows_return FROM tombstones WHERE hash = ANY($1)");
+        command.Parameters.Add(TextArray(hashes.Distinct(StringComparer.Ordinal)));
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var found = new List<Tombstone>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found.Add(new Tombstone(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero), rows.GetBoolean(2)));
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var n = await CountAsync(connection, "DELETE FROM tombstones WHERE hash = ANY($1)", cancellationToken, TextArray(hashes)).ConfigureAwait(false)
+            + await CountAsync(connection, "DELETE FROM suppression WHERE hash = ANY($1)", cancellationToken, TextArray(hashes)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return n;
     }
 
     /// <inheritdoc />

@@ -54,6 +54,13 @@ internal static class PostgreSqlSchema
             message_key text COLLATE "C" NOT NULL PRIMARY KEY,
             created_at bigint NOT NULL);
         """,
+        """
+        -- Keyed hashes of erased identifiers and event ids (never values): events carrying them are refused.
+        CREATE TABLE tombstones (
+            hash text COLLATE "C" NOT NULL PRIMARY KEY,
+            erased_at bigint NOT NULL,
+            allows_return boolean NOT NULL);
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -29,6 +29,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     private long _transactions;
     private long _operations;
     private int _disposed;
+    private bool _checkpointAfterBatch; // set by an erasure on the writer; read by the writer after its batch commits
 
     private SqliteOmnichannelStore(SqliteStoreOptions options, string connectionString, string filePath, SqliteStatements writer)
     {
@@ -124,6 +125,9 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
             }
 
             SqliteSchema.Execute(connection, options.Durability == SqliteDurability.Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+
+            // Deleted and overwritten content is zeroed, not left in free pages: an erased person is not in the file.
+            SqliteSchema.Execute(connection, options.SecureDelete ? "PRAGMA secure_delete = ON" : "PRAGMA secure_delete = OFF");
             SqliteSchema.Migrate(connection, version);
 
             // Prove now, not at the first event, that we can write (a read-only file or mount fails here).
@@ -342,20 +346,25 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// With <see cref="SqliteStoreOptions.SecureDelete"/> (the default) the deleted rows are overwritten with zeros, and
+    /// after the erasing transaction commits the WAL is checkpointed into the database and truncated, so the erased
+    /// values are in neither file when this returns. The caller hears of the erasure only after both.
+    /// </remarks>
+    public ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(profileId);
-        ArgumentNullException.ThrowIfNull(suppressionHashes);
-        var hashes = suppressionHashes.ToArray();
+        ArgumentNullException.ThrowIfNull(erasure);
+        ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        var profileId = erasure.ProfileId;
+        var suppression = erasure.SuppressionHashes.ToArray();
+        var tombstones = erasure.Tombstones.ToArray();
         return EnqueueAsync(
             w =>
             {
-                foreach (var h in hashes)
-                {
-                    w.Execute("INSERT OR IGNORE INTO suppression (hash) VALUES ($p0)", h);
-                }
-
-                if (w.ExecuteCount("DELETE FROM profiles WHERE id = $p0", profileId) == 0)
+                var deleted = erasure.ExpectedVersion is { } version
+                    ? w.ExecuteCount("DELETE FROM profiles WHERE id = $p0 AND version = $p1", profileId, version)
+                    : w.ExecuteCount("DELETE FROM profiles WHERE id = $p0", profileId);
+                if (deleted == 0)
                 {
                     return false;
                 }
@@ -364,8 +373,66 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
                 w.Execute("DELETE FROM aliases WHERE new_id = $p0", profileId);
                 w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", profileId);
                 w.Execute("DELETE FROM outbox WHERE profile_id = $p0", profileId);
+                foreach (var h in suppression)
+                {
+                    w.Execute("INSERT OR IGNORE INTO suppression (hash) VALUES ($p0)", h);
+                }
+
+                foreach (var t in tombstones)
+                {
+                    w.Execute(
+                        "INSERT INTO tombstones (hash, erased_at, allows_return) VALUES ($p0, $p1, $p2) " +
+                        "ON CONFLICT (hash) DO UPDATE SET erased_at = excluded.erased_at, allows_return = excluded.allows_return",
+                        t.Hash,
+                        t.ErasedAt.UtcTicks,
+                        t.AllowsReturn ? 1L : 0L);
+                }
+
+                _checkpointAfterBatch = true;
                 return true;
             },
+            static erased => erased,
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (hashes.Count == 0)
+        {
+            return ValueTask.FromResult<IReadOnlyList<Tombstone>>([]);
+        }
+
+        var reader = RentReader();
+        try
+        {
+            var found = new List<Tombstone>();
+            foreach (var hash in hashes.Distinct(StringComparer.Ordinal))
+            {
+                using var row = reader.Command("SELECT erased_at, allows_return FROM tombstones WHERE hash = $p0", hash).ExecuteReader();
+                if (row.Read())
+                {
+                    found.Add(new Tombstone(hash, new DateTimeOffset(row.GetInt64(0), TimeSpan.Zero), row.GetInt64(1) != 0));
+                }
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<Tombstone>>(found);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var distinct = hashes.Distinct(StringComparer.Ordinal).ToArray();
+        return EnqueueAsync(
+            w => distinct.Sum(h => w.ExecuteCount("DELETE FROM tombstones WHERE hash = $p0", h) + w.ExecuteCount("DELETE FROM suppression WHERE hash = $p0", h)),
             static _ => true,
             cancellationToken);
     }
@@ -707,11 +774,34 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
             return;
         }
 
+        if (_checkpointAfterBatch)
+        {
+            _checkpointAfterBatch = false;
+            Checkpoint();
+        }
+
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _operations, live.Count);
         foreach (var op in live)
         {
             op.Complete();
+        }
+    }
+
+    /// <summary>
+    /// After an erasure: copies the WAL into the database and truncates it, so the erased rows' old pages are in no file.
+    /// A reader in the middle of a read can keep a frame from being copied; it is tried again a few times, and a WAL that
+    /// could not be emptied now is emptied by the next checkpoint (SQLite's automatic one, or the next erasure).
+    /// </summary>
+    private void Checkpoint()
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            using var rows = _writer.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
+            if (rows.Read() && rows.GetInt64(0) == 0)
+            {
+                return;
+            }
         }
     }
 

@@ -58,6 +58,13 @@ internal static class SqliteSchema
             message_key TEXT NOT NULL PRIMARY KEY,
             created_at INTEGER NOT NULL) WITHOUT ROWID;
         """,
+        """
+        -- Keyed hashes of erased identifiers and event ids (never values): events carrying them are refused.
+        CREATE TABLE tombstones (
+            hash TEXT NOT NULL PRIMARY KEY,
+            erased_at INTEGER NOT NULL,
+            allows_return INTEGER NOT NULL) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -34,6 +34,15 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Whether deleted and overwritten content is zeroed in the file (<c>PRAGMA secure_delete</c>), so that an erased
+    /// person's email, phone and traits are not left readable in free pages — and, with the WAL checkpoint that follows
+    /// every erasure, not in the WAL either. Default <see langword="true"/>. Turning it off makes writes cheaper (see the
+    /// package README for the measured cost) but leaves erased values in the file until SQLite reuses the pages or the
+    /// database is <c>VACUUM</c>ed.
+    /// </summary>
+    public bool SecureDelete { get; set; } = true;
+
     /// <summary>The clock for <see cref="MaxBatchDelay"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 

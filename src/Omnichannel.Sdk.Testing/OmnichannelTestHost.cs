@@ -20,6 +20,12 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <summary>The default start of the fake clock: 2026-01-05 09:00 UTC (a Monday).</summary>
     public static DateTimeOffset DefaultStart { get; } = new(2026, 1, 5, 9, 0, 0, TimeSpan.Zero);
 
+    /// <summary>
+    /// The <c>Privacy.HashKey</c> the test host sets when the test does not: fixed, so hashes are the same in every run.
+    /// Public in the source of every test; never use it in production.
+    /// </summary>
+    public const string TestHashKey = "omnichannel-test-host-hash-key-not-a-secret-0001";
+
     /// <summary>The engine.</summary>
     public OmnichannelEngine Engine { get; }
 
@@ -43,6 +49,9 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         var options = new OmnichannelOptions { Partitions = 4 };
         options.Delivery.QuickRetryDelay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves
         configure?.Invoke(options);
+
+        // A fixed key keeps test runs repeatable on any store; never use it outside tests.
+        options.Privacy.HashKey ??= TestHashKey;
         return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time, delivery: delivery), time);
     }
 

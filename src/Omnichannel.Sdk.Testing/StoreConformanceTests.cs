@@ -168,7 +168,7 @@ public abstract class StoreConformanceTests
         await store.CommitAsync(New("p2", "2+1", claims: [new(Identifier.AnonymousId("a1"), "p1")]) with { ExpectedVersion = 1, Absorbed = [new("p1", 1)] });
         await store.CommitAsync(New("p3", "3", claims: [new(Identifier.Email("other@x.io"), null)]));
 
-        Assert.True(await store.EraseProfileAsync("p2", ["hash-a"]));
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p2", SuppressionHashes = ["hash-a"] }));
 
         Assert.Null(await store.LoadProfileAsync("p2"));
         Assert.Null(await store.ResolveProfileIdAsync("p1"));
@@ -176,7 +176,8 @@ public abstract class StoreConformanceTests
         Assert.True(await store.IsSuppressedAsync("hash-a"));
         Assert.False(await store.IsSuppressedAsync("hash-b"));
         Assert.NotNull(await store.LoadProfileAsync("p3"));
-        Assert.False(await store.EraseProfileAsync("p2", []));
+        Assert.False(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p2", SuppressionHashes = ["hash-c"] }));
+        Assert.False(await store.IsSuppressedAsync("hash-c")); // nothing is written for a profile that is not there
 
         // The erased identifiers are free again for a new profile.
         var again = await store.CommitAsync(New("p4", "4", claims: [new(Identifier.Email("a@x.io"), null)]));
@@ -276,9 +277,85 @@ public abstract class StoreConformanceTests
         Assert.Equal(["p2"], await store.ListSegmentMembersAsync("new", null, 10));
         Assert.Equal([new ProfileWakeUp("p2", T0.AddDays(5))], await store.GetDueProfilesAsync(T0.AddDays(10), 10));
 
-        await store.EraseProfileAsync("p2", []);
+        await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p2" });
         Assert.Empty(await store.ListSegmentMembersAsync("new", null, 10));
         Assert.Empty(await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 10));
+    });
+
+    /// <summary>An erasure leaves its tombstones (found by hash, replaced by a later erasure) and removes the pending work.</summary>
+    [Fact]
+    public Task Erase_LeavesTombstones_AndRemovesWakeUpsMembershipsAndOutbox() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1", claims: [new(Identifier.Email("a@x.io"), null)]) with
+        {
+            WakeAt = T0.AddDays(1),
+            Segments = ["vip"],
+            Outbox = [Entry("m1", "p1", T0), Entry("m2", "p1", T0.AddDays(3))],
+        });
+        await store.CommitAsync(New("p2", "2") with { WakeAt = T0.AddDays(2), Outbox = [Entry("m3", "p2", T0)] });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "p1",
+            ExpectedVersion = 1,
+            SuppressionHashes = ["h-email"],
+            Tombstones = [new Tombstone("h-email", T0, AllowsReturn: false), new Tombstone("h-cookie", T0, AllowsReturn: true)],
+        }));
+
+        Assert.Equal(["p2"], (await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 10)).Select(w => w.ProfileId));
+        Assert.Empty(await store.ListSegmentMembersAsync("vip", null, 10));
+        Assert.Equal(["m3"], (await store.ClaimOutboxAsync(T0.AddDays(10), TimeSpan.FromMinutes(1), 10)).Select(e => e.MessageKey));
+        var found = await store.FindTombstonesAsync(["h-email", "h-cookie", "h-other"]);
+        Assert.Equal(
+            [new Tombstone("h-cookie", T0, true), new Tombstone("h-email", T0, false)],
+            found.OrderBy(t => t.Hash, StringComparer.Ordinal));
+        Assert.Empty(await store.FindTombstonesAsync([]));
+
+        // A second erasure of someone holding the same hash replaces the tombstone.
+        await store.CommitAsync(New("p3", "3"));
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p3", Tombstones = [new Tombstone("h-cookie", T0.AddDays(1), AllowsReturn: false)] }));
+        Assert.Equal([new Tombstone("h-cookie", T0.AddDays(1), false)], await store.FindTombstonesAsync(["h-cookie"]));
+    });
+
+    /// <summary>An erasure against a version the profile has moved past writes nothing.</summary>
+    [Fact]
+    public Task Erase_WithStaleVersion_WritesNothing() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1", claims: [new(Identifier.Email("a@x.io"), null)]));
+        await store.CommitAsync(New("p1", "1b") with { ExpectedVersion = 1 });
+
+        Assert.False(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "p1",
+            ExpectedVersion = 1,
+            SuppressionHashes = ["h"],
+            Tombstones = [new Tombstone("h", T0, false)],
+        }));
+
+        Assert.NotNull(await store.LoadProfileAsync("p1"));
+        Assert.Single(await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io")]));
+        Assert.False(await store.IsSuppressedAsync("h"));
+        Assert.Empty(await store.FindTombstonesAsync(["h"]));
+    });
+
+    /// <summary>Lifting an erasure removes the hash's tombstone and its suppression entry, and only those.</summary>
+    [Fact]
+    public Task LiftErasure_RemovesTombstoneAndSuppression() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1"));
+        await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "p1",
+            SuppressionHashes = ["h1", "h2"],
+            Tombstones = [new Tombstone("h1", T0, false), new Tombstone("h2", T0, false), new Tombstone("h3", T0, false)],
+        });
+
+        Assert.Equal(2, await store.LiftErasureAsync(["h1", "h-none"]));
+
+        Assert.False(await store.IsSuppressedAsync("h1"));
+        Assert.True(await store.IsSuppressedAsync("h2"));
+        Assert.Equal(["h2", "h3"], (await store.FindTombstonesAsync(["h1", "h2", "h3"])).Select(t => t.Hash).Order(StringComparer.Ordinal));
+        Assert.Equal(0, await store.LiftErasureAsync(["h1"]));
     });
 
     /// <summary>Segment members page in ordinal order of profile id.</summary>
@@ -358,7 +435,7 @@ public abstract class StoreConformanceTests
             await store.RescheduleOutboxAsync(e.MessageKey, e.Attempt, T0);
         }
 
-        await store.EraseProfileAsync("p2", []);
+        await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p2" });
         Assert.Empty(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(1), 10));
     });
 

@@ -34,7 +34,10 @@ public sealed class SmtpFailureMappingTests
 
         var result = SmtpTransport.Classify(rejected);
 
-        Assert.Equal(DeliveryResult.PermanentFailure("SMTP 550: 5.1.1 <gone@example.com>: user unknown"), result);
+        Assert.Equal(DeliveryStatus.PermanentFailure, result?.Status);
+
+        // The reason is logged and stored: the recipient's address is scrubbed from the server's text.
+        Assert.Equal("SMTP 550: 5.1.1 <[email]>: user unknown", result?.Reason);
     }
 
     [Fact]

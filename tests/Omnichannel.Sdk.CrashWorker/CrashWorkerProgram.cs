@@ -95,6 +95,7 @@ public static class CrashWorkerProgram
         builder.Services.Configure<OmnichannelOptions>(o =>
         {
             o.Delivery.EmailFrom = "Crash Shop <shop@crash.example>";
+            o.Privacy.HashKey = "crash-worker-hash-key-for-tests-only-0000000001";
             o.Delivery.Lease = Lease;
             o.Delivery.RetryDelay = TimeSpan.FromMilliseconds(200);
             o.Delivery.QuickRetries = 1;

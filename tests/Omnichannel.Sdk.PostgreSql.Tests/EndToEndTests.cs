@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Testing;
 
 namespace Omnichannel.Sdk.PostgreSql.Tests;
 
@@ -75,7 +76,7 @@ public sealed class EndToEndTests(PostgreSqlServer server)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel().UsePostgreSqlStore("Host=127.0.0.1;Port=1;Username=postgres;Timeout=3");
+        builder.Services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UsePostgreSqlStore("Host=127.0.0.1;Port=1;Username=postgres;Timeout=3");
         using var host = builder.Build();
 
         var ex = await Assert.ThrowsAsync<PostgreSqlStoreException>(() => host.StartAsync());
@@ -104,7 +105,11 @@ public sealed class EndToEndTests(PostgreSqlServer server)
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o => o.Partitions = 2).UsePostgreSqlStore(connectionString, configure);
+        services.AddOmnichannel(o =>
+        {
+            o.Partitions = 2;
+            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+        }).UsePostgreSqlStore(connectionString, configure);
         return services.BuildServiceProvider();
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Testing;
 
 namespace Omnichannel.Sdk.Sqlite.Tests;
 
@@ -53,13 +54,25 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task HostStart_WithoutAHashKey_FailsSayingWhatToSet()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<TimeProvider>(_time);
+        builder.Services.AddOmnichannel().UseSqliteStore(_folder.File());
+        using var host = builder.Build();
+
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Privacy.HashKey is required with a durable store", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HostStart_WithCorruptDatabase_FailsNamingTheFile()
     {
         var path = _folder.File();
         await File.WriteAllTextAsync(path, "this is not a database, just some text that is long enough to be a header");
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel().UseSqliteStore(path);
+        builder.Services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseSqliteStore(path);
         using var host = builder.Build();
 
         var ex = await Assert.ThrowsAsync<SqliteStoreException>(() => host.StartAsync());
@@ -81,7 +94,7 @@ public sealed class EndToEndTests : IDisposable
         var path = _folder.File();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel().UseSqliteStore("Data Source=" + path, o =>
+        services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseSqliteStore("Data Source=" + path, o =>
         {
             o.MaxBatchSize = 2;
             o.MaxBatchDelay = TimeSpan.FromHours(1);
@@ -101,7 +114,11 @@ public sealed class EndToEndTests : IDisposable
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o => o.Partitions = 2).UseSqliteStore(path);
+        services.AddOmnichannel(o =>
+        {
+            o.Partitions = 2;
+            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+        }).UseSqliteStore(path);
         return services.BuildServiceProvider();
     }
 

@@ -51,7 +51,11 @@ public sealed class JourneyRestartTests : IDisposable
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o => o.Delivery.EmailFrom = "shop@example.com")
+        services.AddOmnichannel(o =>
+            {
+                o.Delivery.EmailFrom = "shop@example.com";
+                o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+            })
             .UseSqliteStore(path)
             .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Email("Your cart {{ journey.trigger.cart_id }}", null, "Still thinking?")])))
             .AddTransport("recording", Channels.Email, _ => new RecordingTransport(Channels.Email, sentFile))

@@ -76,7 +76,7 @@ public sealed class MigrationTests : IDisposable
                 "(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_by_due')";
             using var row = command.ExecuteReader();
             Assert.True(row.Read());
-            Assert.Equal((3L, 1L, 1L, 1L), (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3)));
+            Assert.Equal(((long)SqliteSchema.CurrentVersion, 1L, 1L, 1L), (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3)));
         }
     }
 

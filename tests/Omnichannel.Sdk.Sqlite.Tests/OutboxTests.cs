@@ -64,7 +64,7 @@ public sealed class OutboxTests : IDisposable
         await store.CommitAsync(Commit("p1", 0, Entry("m1", "p1", T0)));
         await store.CommitAsync(Commit("p2", 0, Entry("m2", "p2", T0)));
 
-        Assert.True(await store.EraseProfileAsync("p1", []));
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p1" }));
         var left = Assert.Single(await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10));
         Assert.Equal("m2", left.MessageKey);
         Assert.True(await store.CompleteOutboxAsync("m2", left.Attempt));

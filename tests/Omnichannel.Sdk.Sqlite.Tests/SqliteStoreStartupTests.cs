@@ -23,7 +23,7 @@ public sealed class SqliteStoreStartupTests : IDisposable
         Assert.Equal(SqliteSchema.ApplicationId, Scalar<long>(path, "PRAGMA application_id"));
         Assert.Equal("wal", Scalar<string>(path, "PRAGMA journal_mode"));
         var tables = Scalar<string>(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)");
-        Assert.Equal("aliases,identifiers,outbox,outbox_keys,processed_events,profiles,segment_members,suppression", tables);
+        Assert.Equal("aliases,identifiers,outbox,outbox_keys,processed_events,profiles,segment_members,suppression,tombstones", tables);
     }
 
     [Fact]
@@ -48,7 +48,8 @@ public sealed class SqliteStoreStartupTests : IDisposable
             await store.CommitAsync(Commit("p1", "one", eventId: "e1") with { Claims = [new(Identifier.Email("a@x.io"), null)] });
             await store.CommitAsync(Commit("p2", "two"));
             await store.CommitAsync(Commit("p2", "two+one") with { ExpectedVersion = 1, Absorbed = [new("p1", 1)], Claims = [new(Identifier.Email("a@x.io"), "p1")] });
-            await store.EraseProfileAsync("nobody", ["hash-1"]);
+            await store.CommitAsync(Commit("p3", "three"));
+            await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p3", SuppressionHashes = ["hash-1"] });
         }
 
         await using (var reopened = await Open(path))

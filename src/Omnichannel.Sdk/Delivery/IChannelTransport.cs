@@ -40,9 +40,17 @@ public enum DeliveryStatus
 /// <summary>The outcome of one send through an <see cref="IChannelTransport"/>.</summary>
 /// <param name="Status">Accepted, transient failure or permanent failure.</param>
 /// <param name="ProviderMessageId">The provider's id for an accepted message.</param>
-/// <param name="Reason">Why the send failed; <see langword="null"/> when accepted.</param>
+/// <param name="Reason">
+/// Why the send failed; <see langword="null"/> when accepted. Email addresses and phone numbers in it are replaced by
+/// <c>[email]</c> and <c>[phone]</c> (<see cref="Privacy.PersonalDataScrubber"/>) when the result is made, because
+/// reasons are logged, stored and put on timelines: an SMTP reply such as <c>550 5.1.1 &lt;ann@example.com&gt;</c> must
+/// not carry the address there.
+/// </param>
 public readonly record struct DeliveryResult(DeliveryStatus Status, string? ProviderMessageId, string? Reason)
 {
+    /// <summary>Why the send failed, with email addresses and phone numbers removed; <see langword="null"/> when accepted.</summary>
+    public string? Reason { get; init; } = Privacy.PersonalDataScrubber.Scrub(Reason);
+
     /// <summary>The provider accepted the message under <paramref name="providerMessageId"/>.</summary>
     public static DeliveryResult Accepted(string? providerMessageId) => new(DeliveryStatus.Accepted, providerMessageId, null);
 

@@ -32,19 +32,52 @@ public interface IOmnichannelClient
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<CustomerProfile?> GetProfileByIdAsync(string profileId, CancellationToken cancellationToken = default);
 
-    /// <summary>All data held about one person, as JSON (GDPR access request), or <see langword="null"/> when unknown.</summary>
+    /// <summary>
+    /// All data held about one person, as JSON (GDPR art. 15 access request), or <see langword="null"/> when unknown. The
+    /// shape is <c>docs/schemas/profile-export.schema.json</c> (<c>format</c> = <c>omnichannel-profile-export/1</c>):
+    /// identifiers, traits, statistics, cart, wishlist, consents (the current decision per channel and topic, with time
+    /// and source) and the consent changes still on the timeline, preferences, segments, running journeys, the message
+    /// log, suppressed addresses, timeline, merges and identity conflicts (another person's identifier only as its keyed
+    /// hash), and under <c>internal</c> every other field the profile document holds (journey history, the event facts
+    /// kept for segment rules, wake-ups).
+    /// </summary>
     /// <param name="identifier">Any identifier of the person.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<JsonObject?> ExportProfileAsync(Identifier identifier, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Erases a person (GDPR): the profile, its identifiers and its history are deleted; a one-way hash of each email
-    /// and phone is kept on a suppression list so the person is never messaged again by accident.
-    /// Returns <see langword="false"/> when no profile holds the identifier.
+    /// Erases a person (GDPR art. 17, CCPA) and keeps her erased (<see cref="Privacy.EraseOptions.Default"/>): see the
+    /// overload with <see cref="Privacy.EraseOptions"/>. Returns <see langword="false"/> when no profile holds the identifier.
     /// </summary>
     /// <param name="identifier">Any identifier of the person.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> EraseProfileAsync(Identifier identifier, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases a person: her profile (traits, orders, consents, timeline, message log, journey instances and their
+    /// wake-ups), her identifiers, the aliases of profiles merged into hers, her segment memberships and her pending
+    /// outbox entries go in one store transaction. What stays is keyed hashes (HMAC-SHA256 under
+    /// <c>Privacy.HashKey</c>), never values: each email and phone on the suppression list (never messaged again by
+    /// accident), and a tombstone for every identifier and for the ids of her events the profile names. Events carrying
+    /// an erased identifier — replays, and events already queued when the erasure ran — are then refused with
+    /// <see cref="TrackStatus.Erased"/> (or, with <see cref="Privacy.EraseOptions.AllowReturn"/>, only those dated at or
+    /// before the erasure). Conflict records on other profiles already hold only a hash of her identifiers.
+    /// Returns <see langword="false"/> when no profile holds the identifier.
+    /// </summary>
+    /// <param name="identifier">Any identifier of the person.</param>
+    /// <param name="options">Whether she may come back; <see cref="Privacy.EraseOptions.Default"/> keeps her erased.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="InvalidOperationException">The profile kept changing during the erasure (every attempt of <c>MaxCommitAttempts</c>); nothing was erased.</exception>
+    ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lifts the erasure of one identifier (the person asked to come back): its tombstone and its suppression-list entry
+    /// are removed, so events carrying it are accepted and messages to it are sent again. Returns <see langword="false"/>
+    /// when there was nothing to lift.
+    /// </summary>
+    /// <param name="identifier">The identifier (normalised first).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default);
 
     /// <summary>Whether an email or phone belongs to an erased person (is on the suppression list).</summary>
     /// <param name="identifier">The identifier (normalised first).</param>

@@ -136,7 +136,7 @@ public sealed partial class OmnichannelEngine
         {
             if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
             {
-                suppressed[aid] = await _store.IsSuppressedAsync(SuppressionHash(aid), cancellationToken).ConfigureAwait(false);
+                suppressed[aid] = await IsOnSuppressionListAsync(aid, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -231,7 +231,7 @@ public sealed partial class OmnichannelEngine
             foreach (var candidate in candidates)
             {
                 if (DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address) is { } id
-                    && await _store.IsSuppressedAsync(SuppressionHash(id), cancellationToken).ConfigureAwait(false))
+                    && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
                 {
                     failures.Add($"{candidate.Channel}: the address was suppressed before sending");
                     continue;
@@ -379,7 +379,7 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var reason = $"{ex.GetType().Name}: {ex.Message}";
+            var reason = $"{ex.GetType().Name}: {ex.Message}"; // scrubbed by DeliveryResult
             return DeliveryFaults.IsTransient(ex, _options.Delivery) ? DeliveryResult.TransientFailure(reason) : DeliveryResult.PermanentFailure(reason);
         }
     }

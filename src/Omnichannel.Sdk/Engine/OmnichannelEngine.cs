@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -26,6 +24,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly ILogger _logger;
     private readonly EngineMetrics _metrics;
     private readonly EventValidator _validator;
+    private readonly Privacy.IdentifierHasher _hasher;
     private readonly Channel<WorkItem>[] _queues;
     private readonly Dictionary<string, CustomerProfile>[] _caches;
     private readonly Task[] _workers;
@@ -51,7 +50,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
-        var problems = options.Validate();
+        var problems = options.Validate().ToList();
+        if (options.Privacy.HashKey is null && store is not InMemoryOmnichannelStore)
+        {
+            problems.Add(
+                "Privacy.HashKey is required with a durable store: set a per-installation secret of at least 32 bytes (for example " +
+                "`openssl rand -base64 32`) kept outside the database. It keys the hashes of the suppression list and erasure tombstones.");
+        }
+
         if (problems.Count > 0)
         {
             throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(OmnichannelOptions), problems);
@@ -63,6 +69,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OmnichannelEngine>();
         _metrics = new EngineMetrics(meterFactory);
         _validator = new EventValidator(options);
+        _hasher = Privacy.IdentifierHasher.From(options.Privacy, (store as InMemoryOmnichannelStore)?.FallbackHashKey ?? []);
         _queues = new Channel<WorkItem>[options.Partitions];
         _caches = new Dictionary<string, CustomerProfile>[options.Partitions];
         _workers = new Task[options.Partitions];
@@ -167,34 +174,76 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     public async ValueTask<JsonObject?> ExportProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
-        return profile is null ? null : ProfileSerializer.Export(profile);
+        return profile is null ? null : ProfileSerializer.Export(profile, _time.GetUtcNow());
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> EraseProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    public ValueTask<bool> EraseProfileAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
+        EraseProfileAsync(identifier, Privacy.EraseOptions.Default, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {
-        var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
-        if (profile is null)
+        ArgumentNullException.ThrowIfNull(options);
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.erase");
+        for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
+        {
+            var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
+            if (profile is null)
+            {
+                return false;
+            }
+
+            var erasure = Privacy.Erasure.Plan(profile, options, _hasher, _time.GetUtcNow());
+            if (await _store.EraseProfileAsync(erasure, cancellationToken).ConfigureAwait(false))
+            {
+                LogErased(_logger, profile.Id, erasure.SuppressionHashes.Count, erasure.Tombstones.Count);
+                _metrics.ProfilesErased.Add(1);
+                return true;
+            }
+
+            // The profile moved on since it was read (an event linked another identifier): read it again, so that
+            // every identifier it holds now is on the tombstone.
+        }
+
+        throw new InvalidOperationException(
+            $"The profile kept changing while it was being erased ({_options.MaxCommitAttempts} attempts); nothing was erased. Erase it again.");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        if (Normalize(identifier) is not { } id)
         {
             return false;
         }
 
-        var hashes = profile.Identifiers
-            .Where(i => i.Type is IdentifierTypes.Email or IdentifierTypes.Phone)
-            .Select(i => SuppressionHash(i.Identifier))
-            .ToList();
-        var erased = await _store.EraseProfileAsync(profile.Id, hashes, cancellationToken).ConfigureAwait(false);
-        if (erased)
+        var lifted = await _store.LiftErasureAsync([.. _hasher.AllHashes(id)], cancellationToken).ConfigureAwait(false);
+        if (lifted > 0)
         {
-            LogErased(_logger, profile.Id, hashes.Count);
+            LogErasureLifted(_logger, id.Type, _hasher.Mask(id));
         }
 
-        return erased;
+        return lifted > 0;
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
-        Normalize(identifier) is { } id && await _store.IsSuppressedAsync(SuppressionHash(id), cancellationToken).ConfigureAwait(false);
+        Normalize(identifier) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Whether a normalised identifier is on the suppression list, under the current key or a previous one.</summary>
+    private async ValueTask<bool> IsOnSuppressionListAsync(Identifier id, CancellationToken cancellationToken)
+    {
+        foreach (var hash in _hasher.AllHashes(id))
+        {
+            if (await _store.IsSuppressedAsync(hash, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Forgets processed-event ids older than <see cref="OmnichannelOptions.DeduplicationRetention"/>. Runs hourly on its own.</summary>
     /// <param name="cancellationToken">Cancels the purge.</param>
@@ -224,9 +273,6 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         await Task.WhenAll(_workers).ConfigureAwait(false);
         _metrics.Dispose();
     }
-
-    internal static string SuppressionHash(Identifier id) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id.Type + ":" + id.Value)));
 
     private Identifier? Normalize(Identifier identifier)
     {
@@ -304,7 +350,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     {
                         EventId = item.Event.Event.Id,
                         Status = TrackStatus.Failed,
-                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {ex.Message}")],
+                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}")],
                     };
                 }
 
@@ -326,6 +372,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             }
 
             var owners = await _store.ResolveIdentifiersAsync(v.Identifiers).ConfigureAwait(false);
+
+            // An identifier nobody holds may be an erased person's: look at the tombstones (held ones cannot be, so the
+            // usual event of a known customer pays nothing). Checked on every attempt: an erasure may run in between.
+            if (owners.Count < v.Identifiers.Count && await RefusedAsErasedAsync(v, owners).ConfigureAwait(false) is { } refused)
+            {
+                LogRefusedErased(_logger, e.Type);
+                return refused;
+            }
             var involved = new Dictionary<string, CustomerProfile>(StringComparer.Ordinal);
             var missing = false;
             foreach (var owner in owners.Values.Distinct())
@@ -372,7 +426,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
                 foreach (var (id, other, reason) in plan.Conflicts)
                 {
-                    ProfileCore.AddConflict(target, new IdentityConflict(id, other, e.Id, reason, now));
+                    ProfileCore.AddConflict(target, new IdentityConflict(id.Type, _hasher.Hash(id), other, e.Id, reason, now));
                 }
 
                 ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
@@ -521,8 +575,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
     }
 
-    /// <summary>An identifier as logs may show it: a short hash, never the value.</summary>
-    internal static string Mask(Identifier id) => "#" + SuppressionHash(id)[..12];
+    /// <summary>An identifier as logs may show it: a short keyed hash, never the value.</summary>
+    internal string Mask(Identifier id) => _hasher.Mask(id);
 
     [LoggerMessage(1, LogLevel.Debug, "Rejected an event of type {EventType} with {ErrorCount} problem(s)")]
     private static partial void LogRejected(ILogger logger, string? eventType, int errorCount);
@@ -536,8 +590,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     [LoggerMessage(4, LogLevel.Error, "Failed to apply an event of type {EventType}")]
     private static partial void LogFailed(ILogger logger, Exception exception, string eventType);
 
-    [LoggerMessage(5, LogLevel.Information, "Erased profile {ProfileId}; {HashCount} address hash(es) suppressed")]
-    private static partial void LogErased(ILogger logger, string profileId, int hashCount);
+    [LoggerMessage(5, LogLevel.Information, "Erased profile {ProfileId}; {HashCount} address hash(es) suppressed, {TombstoneCount} tombstone(s) left")]
+    private static partial void LogErased(ILogger logger, string profileId, int hashCount, int tombstoneCount);
+
+    [LoggerMessage(8, LogLevel.Information, "Lifted the erasure of {IdentifierType} {MaskedIdentifier}")]
+    private static partial void LogErasureLifted(ILogger logger, string identifierType, string maskedIdentifier);
+
+    [LoggerMessage(9, LogLevel.Information, "Refused an event of type {EventType}: it carries an identifier of an erased person")]
+    private static partial void LogRefusedErased(ILogger logger, string eventType);
 
     [LoggerMessage(6, LogLevel.Debug, "Forgot {Count} processed event id(s) past retention")]
     private static partial void LogPurged(ILogger logger, int count);

@@ -58,6 +58,12 @@ public sealed class OmnichannelOptions
     /// <summary>Delivery policies (consent topics, quiet hours, caps) and the dispatcher's settings.</summary>
     public Delivery.DeliveryOptions Delivery { get; } = new();
 
+    /// <summary>
+    /// The keyed hashing of identifiers the SDK must remember without keeping them (suppression list, erasure
+    /// tombstones, conflict records, log masks). Set <see cref="Privacy.PrivacyOptions.HashKey"/> with any durable store.
+    /// </summary>
+    public Privacy.PrivacyOptions Privacy { get; } = new();
+
     /// <summary>Every problem with these options, empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -130,6 +136,7 @@ public sealed class OmnichannelOptions
             }
         }
 
+        Privacy.Validate(errors);
         errors.AddRange(Delivery.Validate());
         var segmentErrors = Omnichannel.Sdk.Segments.SegmentSetValidator.Validate(Segments);
         foreach (var e in segmentErrors)

@@ -27,6 +27,8 @@ internal sealed class EngineMetrics : IDisposable
         SegmentTransitions = _meter.CreateCounter<long>("omnichannel.segments.transitions", "{transition}", "Profiles entering or leaving a segment, by segment and direction.");
         Messages = _meter.CreateCounter<long>("omnichannel.messages", "{message}", "Messages by channel and outcome (sent, failed, skipped).");
         JourneySteps = _meter.CreateCounter<long>("omnichannel.journeys.activity", "{activity}", "What journey instances did (entered, sent, waiting, converted, exited...), by journey.");
+        ProfilesErased = _meter.CreateCounter<long>("omnichannel.profiles.erased", "{profile}", "Profiles erased at the host's request.");
+        EventsRefusedAsErased = _meter.CreateCounter<long>("omnichannel.events.refused_erased", "{event}", "Events refused because they carry an erased person's identifier or event id.");
         CommitConflicts = _meter.CreateCounter<long>("omnichannel.store.commit_conflicts", "{commit}", "Optimistic-concurrency conflicts that caused a retry.");
     }
 
@@ -39,6 +41,10 @@ internal sealed class EngineMetrics : IDisposable
     public Counter<long> IdentityConflicts { get; }
 
     public Counter<long> CommitConflicts { get; }
+
+    public Counter<long> ProfilesErased { get; }
+
+    public Counter<long> EventsRefusedAsErased { get; }
 
     public Counter<long> SegmentTransitions { get; }
 

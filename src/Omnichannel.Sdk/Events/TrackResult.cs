@@ -14,6 +14,13 @@ public enum TrackStatus
 
     /// <summary>The event was valid but could not be committed (for example the store kept reporting conflicts). It may be retried.</summary>
     Failed,
+
+    /// <summary>
+    /// The event concerns an erased person: it carries an identifier on an erasure tombstone (or its id was one of hers).
+    /// Nothing changed; <see cref="TrackResult.Errors"/> says which identifier, by position, never by value. Sending it
+    /// again gives the same answer until the host lifts the erasure.
+    /// </summary>
+    Erased,
 }
 
 /// <summary>One problem found in an event.</summary>
@@ -31,7 +38,7 @@ public sealed record TrackResult
     /// <summary>The event's id (as given, possibly empty for a rejected event).</summary>
     public required string EventId { get; init; }
 
-    /// <summary>Accepted, duplicate, rejected or failed.</summary>
+    /// <summary>Accepted, duplicate, rejected, erased or failed.</summary>
     public required TrackStatus Status { get; init; }
 
     /// <summary>The profile the event was applied to (accepted events).</summary>

@@ -117,13 +117,17 @@ public sealed record TimelineEntry(string EventId, string Type, string Channel, 
 /// <param name="At">When the merge happened (processing time).</param>
 public sealed record MergeRecord(string AbsorbedProfileId, Identifier CausedBy, string EventId, string Reason, DateTimeOffset At);
 
-/// <summary>An identifier that was not linked because linking it would have broken an identity rule.</summary>
-/// <param name="Identifier">The identifier left unlinked.</param>
+/// <summary>
+/// An identifier that was not linked because linking it would have broken an identity rule. The identifier is kept as
+/// its type and keyed hash only: it may belong to another person, whose erasure must not leave her address readable here.
+/// </summary>
+/// <param name="IdentifierType">The type of the identifier left unlinked (<c>email</c>, <c>customer_id</c>…).</param>
+/// <param name="IdentifierHash">Its keyed hash (lowercase hex HMAC-SHA256 under <c>Privacy.HashKey</c>); never the value.</param>
 /// <param name="OtherProfileId">The profile that holds it, when another profile does.</param>
 /// <param name="EventId">The event that carried it.</param>
-/// <param name="Reason">The rule that would have been broken.</param>
+/// <param name="Reason">The rule that would have been broken (no identifier values).</param>
 /// <param name="At">When (processing time).</param>
-public sealed record IdentityConflict(Identifier Identifier, string? OtherProfileId, string EventId, string Reason, DateTimeOffset At);
+public sealed record IdentityConflict(string IdentifierType, string IdentifierHash, string? OtherProfileId, string EventId, string Reason, DateTimeOffset At);
 
 /// <summary>Counters and times derived from a profile's events.</summary>
 public sealed class ProfileStatistics

@@ -26,12 +26,39 @@ internal static class ProfileSerializer
         return p;
     }
 
-    /// <summary>The person-facing export: everything held, with traits nested and derived values included.</summary>
-    public static JsonObject Export(CustomerProfile p)
+    /// <summary>The version of the export shape (<c>docs/schemas/profile-export.schema.json</c>).</summary>
+    public const string ExportFormat = "omnichannel-profile-export/1";
+
+    // Stored fields the curated part of the export already shows (the rest goes under "internal", whatever it is).
+    private static readonly HashSet<string> Curated = new(StringComparer.Ordinal)
+    {
+        "id", "createdAt", "identifierList", "traitValues", "statistics", "cartLines", "cartClearedAt", "wishlistItems", "consentRecords",
+        "preferences", "timeZone", "locale", "timelineEntries", "mergeRecords", "conflictRecords", "segmentMemberships", "messageLog",
+        "suppressedAddresses", "journeys", "segments",
+    };
+
+    /// <summary>
+    /// The person-facing export (a subject access request): everything held, with traits nested and derived values
+    /// included. Curated sections first; every other stored field of the profile under <c>internal</c>, so nothing the
+    /// SDK keeps is left out even when the profile document grows.
+    /// </summary>
+    public static JsonObject Export(CustomerProfile p, DateTimeOffset exportedAt)
     {
         var exportOptions = new JsonSerializerOptions(Options) { WriteIndented = true };
+        var stored = JsonSerializer.SerializeToNode(p, Context.CustomerProfile)!.AsObject();
+        var rest = new JsonObject();
+        foreach (var (name, value) in stored)
+        {
+            if (!Curated.Contains(name))
+            {
+                rest[name] = value?.DeepClone();
+            }
+        }
+
         var o = new JsonObject
         {
+            ["format"] = ExportFormat,
+            ["exportedAt"] = exportedAt,
             ["id"] = p.Id,
             ["createdAt"] = p.CreatedAt,
             ["lifecycleStage"] = JsonSerializer.SerializeToNode(p.LifecycleStage, exportOptions),
@@ -40,14 +67,21 @@ internal static class ProfileSerializer
             ["statistics"] = JsonSerializer.SerializeToNode(p.Statistics, exportOptions),
             ["averageOrderValue"] = p.Statistics.AverageOrderValue,
             ["cart"] = JsonSerializer.SerializeToNode(p.Cart, exportOptions),
+            ["cartClearedAt"] = p.CartClearedAt,
             ["wishlist"] = JsonSerializer.SerializeToNode(p.Wishlist, exportOptions),
             ["consents"] = JsonSerializer.SerializeToNode(p.Consents, exportOptions),
+            ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type == EventTypes.ConsentChanged).ToList(), exportOptions),
             ["preferences"] = JsonSerializer.SerializeToNode(p.Preferences, exportOptions),
             ["timeZone"] = p.TimeZone,
             ["locale"] = p.Locale,
+            ["segments"] = JsonSerializer.SerializeToNode(p.Segments, exportOptions),
+            ["journeys"] = JsonSerializer.SerializeToNode(p.Journeys, exportOptions),
+            ["messageLog"] = stored["messageLog"]?.DeepClone() ?? new JsonArray(),
+            ["suppressedAddresses"] = JsonSerializer.SerializeToNode(p.SuppressedAddresses, exportOptions),
             ["timeline"] = JsonSerializer.SerializeToNode(p.Timeline, exportOptions),
             ["merges"] = JsonSerializer.SerializeToNode(p.Merges, exportOptions),
             ["conflicts"] = JsonSerializer.SerializeToNode(p.Conflicts, exportOptions),
+            ["internal"] = rest,
         };
         return o;
     }

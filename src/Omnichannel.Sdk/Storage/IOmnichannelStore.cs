@@ -35,18 +35,34 @@ public interface IOmnichannelStore
     ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Erases a profile: its document, its identifiers and the aliases that point to it; records the given one-way
-    /// hashes on the suppression list. Returns <see langword="false"/> when there was no such profile.
+    /// Erases a profile in one transaction: its document (with its journey instances and wake-up), its identifiers, the
+    /// aliases that point to it, its segment memberships and its pending outbox entries; records the erasure's
+    /// suppression hashes and tombstones (a tombstone for a hash already present is replaced). Nothing is written when
+    /// the profile does not exist or its version is not <see cref="ProfileErasure.ExpectedVersion"/>; the answer is then
+    /// <see langword="false"/>. A store that keeps files should also make the deleted bytes unreadable (SQLite:
+    /// <c>secure_delete</c> and a WAL checkpoint).
     /// </summary>
-    /// <param name="profileId">The profile id.</param>
-    /// <param name="suppressionHashes">Hashes of the person's addresses, never to be messaged again.</param>
+    /// <param name="erasure">What to delete and what to remember.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default);
+    ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default);
 
     /// <summary>Whether a hash is on the suppression list.</summary>
     /// <param name="hash">The hash.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default);
+
+    /// <summary>The tombstones among <paramref name="hashes"/> (those absent are simply not in the answer, in no particular order).</summary>
+    /// <param name="hashes">Keyed hashes of identifiers or event ids.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lifts an erasure for some hashes: removes their tombstones and their suppression-list entries. Returns how many
+    /// entries (tombstones plus suppression entries) were removed.
+    /// </summary>
+    /// <param name="hashes">Keyed hashes of identifiers.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default);
 
     /// <summary>Forgets processed-event ids committed before <paramref name="processedBefore"/>; returns how many.</summary>
     /// <param name="processedBefore">The cut-off (processing time).</param>
@@ -131,6 +147,34 @@ public sealed record OutboxEntry
     /// <summary>How many times it was claimed (0 before the first claim).</summary>
     public int Attempt { get; init; }
 }
+
+/// <summary>What <see cref="IOmnichannelStore.EraseProfileAsync"/> deletes and what it leaves behind.</summary>
+public sealed record ProfileErasure
+{
+    /// <summary>The profile to erase.</summary>
+    public required string ProfileId { get; init; }
+
+    /// <summary>
+    /// The version the engine read the profile at; the erasure writes nothing when the profile has moved on (an event
+    /// linked a new identifier meanwhile), and the engine reads it again. <see langword="null"/> erases whatever version.
+    /// </summary>
+    public long? ExpectedVersion { get; init; }
+
+    /// <summary>Keyed hashes of the person's email addresses and phone numbers, never to be messaged again.</summary>
+    public IReadOnlyCollection<string> SuppressionHashes { get; init; } = [];
+
+    /// <summary>Keyed hashes of every identifier of the person and of the event ids she sent, so that they stay erased.</summary>
+    public IReadOnlyList<Tombstone> Tombstones { get; init; } = [];
+}
+
+/// <summary>What an erasure leaves of one identifier or event id: its keyed hash, never the value.</summary>
+/// <param name="Hash">The keyed hash (lowercase hex of an HMAC-SHA256).</param>
+/// <param name="ErasedAt">When the erasure ran (UTC).</param>
+/// <param name="AllowsReturn">
+/// Whether events dated after <paramref name="ErasedAt"/> are accepted again (the host erased with
+/// <c>EraseOptions.AllowReturn</c>); when <see langword="false"/> every event carrying the hash is refused.
+/// </param>
+public sealed record Tombstone(string Hash, DateTimeOffset ErasedAt, bool AllowsReturn);
 
 /// <summary>A profile's scheduled wake-up: the instant time alone may change something of it (a segment window, a journey wait).</summary>
 /// <param name="ProfileId">The profile.</param>

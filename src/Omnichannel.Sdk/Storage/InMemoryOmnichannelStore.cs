@@ -13,6 +13,7 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly ConcurrentDictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _processed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _suppressed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
     private readonly Lock _commitLock = new();
 
     // Guarded by _commitLock.
@@ -22,6 +23,12 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (OutboxEntry Entry, DateTimeOffset? LeasedUntil)> _outbox = new(StringComparer.Ordinal);
     private readonly HashSet<string> _outboxKeys = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A random key made for this store, used for keyed hashes when <c>OmnichannelOptions.Privacy.HashKey</c> is not set:
+    /// the hashes live exactly as long as the store, so a per-store secret is enough here (and only here).
+    /// </summary>
+    internal byte[] FallbackHashKey { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
     /// <summary>Number of live profiles.</summary>
     public int ProfileCount => _profiles.Count;
@@ -148,18 +155,26 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default)
+    public ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(erasure);
+        var profileId = erasure.ProfileId;
         lock (_commitLock)
         {
-            foreach (var h in suppressionHashes)
+            if (!_profiles.TryGetValue(profileId, out var current) || (erasure.ExpectedVersion is { } v && current.Version != v))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _profiles.TryRemove(profileId, out _);
+            foreach (var h in erasure.SuppressionHashes)
             {
                 _suppressed[h] = 0;
             }
 
-            if (!_profiles.TryRemove(profileId, out _))
+            foreach (var t in erasure.Tombstones)
             {
-                return ValueTask.FromResult(false);
+                _tombstones[t.Hash] = t;
             }
 
             SetWakeUp(profileId, null);
@@ -186,6 +201,30 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             }
 
             return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        IReadOnlyList<Tombstone> found = [.. hashes.Distinct(StringComparer.Ordinal).Select(h => _tombstones.GetValueOrDefault(h)).OfType<Tombstone>()];
+        return ValueTask.FromResult(found);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        lock (_commitLock)
+        {
+            var n = 0;
+            foreach (var h in hashes.Distinct(StringComparer.Ordinal))
+            {
+                n += (_tombstones.TryRemove(h, out _) ? 1 : 0) + (_suppressed.TryRemove(h, out _) ? 1 : 0);
+            }
+
+            return ValueTask.FromResult(n);
         }
     }
 

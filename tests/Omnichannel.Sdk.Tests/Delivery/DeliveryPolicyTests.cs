@@ -49,7 +49,8 @@ public sealed class DeliveryPolicyTests
     {
         await using var host = Host();
         await SignUp(host);
-        Assert.True(await host.Client.EraseProfileAsync(Ann));
+        Assert.True(await host.Client.EraseProfileAsync(Ann, new Omnichannel.Sdk.Privacy.EraseOptions { AllowReturn = true }));
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1));
 
         await host.TrackAsync(host.Event("user.signed_up", [Identifier.CustomerId("ann-again"), Identifier.Email("ann@example.com")]));
         var r = await host.Client.SendAsync(Identifier.CustomerId("ann-again"),

@@ -126,7 +126,11 @@ public sealed class ConcurrencyTests
             return inner.CommitAsync(commit, cancellationToken);
         }
 
-        public ValueTask<bool> EraseProfileAsync(string profileId, IReadOnlyCollection<string> suppressionHashes, CancellationToken cancellationToken = default) => inner.EraseProfileAsync(profileId, suppressionHashes, cancellationToken);
+        public ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default) => inner.EraseProfileAsync(erasure, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) => inner.FindTombstonesAsync(hashes, cancellationToken);
+
+        public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) => inner.LiftErasureAsync(hashes, cancellationToken);
 
         public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) => inner.IsSuppressedAsync(hash, cancellationToken);
 

@@ -68,7 +68,8 @@ public sealed class IdentityResolutionTests
         Assert.Equal(one.Id, (await host.ProfileAsync(Identifier.Email("family@x.io"))).Id);
         Assert.False(two.Has(Identifier.Email("family@x.io")));
         var conflict = Assert.Single(two.Conflicts);
-        Assert.Equal(Identifier.Email("family@x.io"), conflict.Identifier);
+        Assert.Equal(IdentifierTypes.Email, conflict.IdentifierType);
+        Assert.Matches("^[0-9a-f]{64}$", conflict.IdentifierHash); // another person's address: only its keyed hash
         Assert.Equal(one.Id, conflict.OtherProfileId);
         Assert.Contains("customer_id", conflict.Reason);
         Assert.Empty(one.Merges);

@@ -224,13 +224,13 @@ public sealed class ProfileTests
     }
 
     [Fact]
-    public async Task Erase_ThenRetrack_StartsAFreshProfileAndSuppressesAddresses()
+    public async Task Erase_AllowingReturn_ThenRetrack_StartsAFreshProfileAndSuppressesAddresses()
     {
         await using var host = OmnichannelTestHost.Create();
         await host.TrackAsync(EventTypes.OrderPlaced, [Ann, Identifier.Phone("+14155550100"), Identifier.AnonymousId("a1")], new { total = 50 });
         var erased = await host.ProfileAsync(Ann);
 
-        Assert.True(await host.Client.EraseProfileAsync(Identifier.AnonymousId("a1")));
+        Assert.True(await host.Client.EraseProfileAsync(Identifier.AnonymousId("a1"), new Omnichannel.Sdk.Privacy.EraseOptions { AllowReturn = true }));
 
         Assert.Null(await host.Client.GetProfileAsync(Ann));
         Assert.Null(await host.Client.GetProfileByIdAsync(erased.Id));
@@ -239,6 +239,7 @@ public sealed class ProfileTests
         Assert.False(await host.Client.IsSuppressedAsync(Identifier.Email("bob@x.io")));
         Assert.False(await host.Client.EraseProfileAsync(Ann));
 
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1)); // she comes back after the erasure
         var again = await host.TrackAsync(EventTypes.ProductViewed, [Ann], new { product_id = "p" });
         var fresh = await host.ProfileAsync(Ann);
         Assert.NotEqual(erased.Id, again.ProfileId);

@@ -1,0 +1,128 @@
+using System.Text;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Testing;
+
+namespace Omnichannel.Sdk.Sqlite.Tests;
+
+/// <summary>Issue 12: after an erasure the erased values are in neither the database file nor its WAL.</summary>
+public sealed class ErasureFileTests : IDisposable
+{
+    private const string Email = "ann.featherstone@example.com";
+    private const string Phone = "+447700900123";
+    private const string LastName = "Featherstonehaugh";
+
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Erase_LeavesNoneOfTheErasedValuesInTheDatabaseOrWalBytes()
+    {
+        var path = _folder.File();
+        var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path });
+        await using (var host = OmnichannelTestHost.Create(
+            store: store,
+            start: new DateTimeOffset(2026, 7, 1, 22, 30, 0, TimeSpan.Zero), // quiet hours: her message waits in the outbox
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", new RecordingTransport(Channels.Email))))
+        {
+            Identifier[] ann = [Identifier.Email(Email), Identifier.Phone(Phone), Identifier.CustomerId("c-ann")];
+            for (var i = 0; i < 40; i++)
+            {
+                // Many versions of her profile, so that old copies of her document were written and freed.
+                await host.TrackAsync(EventTypes.ProductViewed, ann, new { product_id = $"p{i}" }, traits: new { last_name = LastName, visits = i });
+            }
+
+            await host.TrackAsync(EventTypes.ConsentChanged, ann, new { channel = "email", granted = true });
+            Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann[2], new MessageRequest { Key = "promo", Channels = [Channels.Email], TemplateId = "promo", Topic = "offers" })).Status);
+            await host.TrackAsync("user.signed_up", [Identifier.Email("bob.keeper@example.com")], traits: new { last_name = "Keeper" });
+
+            var before = Bytes(path);
+            Assert.True(Contains(before, Email), "the test must see her address before the erasure");
+            Assert.True(Contains(before, LastName));
+
+            Assert.True(await host.Client.EraseProfileAsync(ann[0]));
+
+            var afterErase = Bytes(path);
+            AssertErased(afterErase);
+            Assert.True(Contains(afterErase, "bob.keeper@example.com"), "the other person's data must still be readable");
+            Assert.Equal(0, new FileInfo(path + "-wal").Length);
+        }
+
+        await store.DisposeAsync();
+        AssertErased(Bytes(path));
+    }
+
+    [Fact]
+    public async Task Erase_WhileHerEventsAreQueued_LeavesNoProfileHoldingHerIdentifiers()
+    {
+        var path = _folder.File();
+        await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path });
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 4, store: store);
+        Identifier[] ann = [Identifier.Email(Email), Identifier.AnonymousId("cookie-ann")];
+        await host.TrackAsync("user.signed_up", ann, traits: new { last_name = LastName });
+
+        var inFlight = Enumerable.Range(0, 300)
+            .Select(i => host.Client.TrackAsync(host.Event(EventTypes.ProductViewed, i % 3 == 0 ? [ann[1]] : ann, traits: new { last_name = LastName })).AsTask())
+            .ToList();
+        Assert.True(await host.Client.EraseProfileAsync(ann[0]));
+        var results = await Task.WhenAll(inFlight);
+
+        Assert.All(results, r => Assert.Contains(r.Status, new[] { TrackStatus.Accepted, TrackStatus.Erased }));
+        Assert.Empty(await store.ResolveIdentifiersAsync(ann));
+        Assert.Empty(await store.ListProfileIdsAsync(null, 10));
+        AssertErased(Bytes(path));
+    }
+
+    [Fact]
+    public async Task SecureDelete_IsOnByDefault_AndCanBeTurnedOff()
+    {
+        var on = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = _folder.File("on.db") });
+        await on.DisposeAsync();
+        Assert.True(new SqliteStoreOptions().SecureDelete);
+
+        // Turned off, a deleted row's bytes stay in the file: the reason the default is on.
+        var path = _folder.File("off.db");
+        await using (var off = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path, SecureDelete = false }))
+        {
+            await off.CommitAsync(new ProfileCommit { ProfileId = "p1", ExpectedVersion = 0, Document = Encoding.UTF8.GetBytes("{\"lastName\":\"" + LastName + "\"}") });
+            Assert.True(await off.EraseProfileAsync(new ProfileErasure { ProfileId = "p1" }));
+        }
+
+        Assert.True(Contains(Bytes(path), LastName));
+    }
+
+    private static void AssertErased(byte[] bytes)
+    {
+        Assert.False(Contains(bytes, Email), "her email is still in the files");
+        Assert.False(Contains(bytes, Phone), "her phone is still in the files");
+        Assert.False(Contains(bytes, "7700900123"), "her phone (national digits) is still in the files");
+        Assert.False(Contains(bytes, LastName), "her last name is still in the files");
+        Assert.False(Contains(bytes, "c-ann"), "her customer id is still in the files");
+    }
+
+    /// <summary>The database file and its WAL, read while SQLite may still have them open.</summary>
+    private static byte[] Bytes(string path)
+    {
+        using var all = new MemoryStream();
+        foreach (var file in new[] { path, path + "-wal" })
+        {
+            if (File.Exists(file))
+            {
+                using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                s.CopyTo(all);
+            }
+        }
+
+        return all.ToArray();
+    }
+
+    private static bool Contains(byte[] haystack, string value) =>
+        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(value)) >= 0
+        || haystack.AsSpan().IndexOf(Encoding.Unicode.GetBytes(value)) >= 0;
+
+    private sealed class Renderer : IMessageRenderer
+    {
+        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<OutboundMessage?>(new EmailMessage { MessageId = request.Key, From = "shop@kitty.example", To = address, Subject = "Hello " + LastName, TextBody = "Hi" });
+    }
+}
