@@ -22,6 +22,7 @@ public sealed partial class OmnichannelEngine
 
     private readonly SemaphoreSlim _dispatchGate = new(1, 1);
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly ConcurrentDictionary<string, int> _sending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ResiliencePipeline<DeliveryResult>> _pipelines = new(StringComparer.Ordinal);
     private DeliverySetup _delivery = new();
     private ITimer? _dispatchTimer;
@@ -56,8 +57,9 @@ public sealed partial class OmnichannelEngine
         var handled = 0;
         while (true)
         {
-            // The gate covers claiming only: a slow or hanging transport never holds it, and each send is bounded.
-            IReadOnlyList<OutboxEntry> batch;
+            // The gate covers claiming (and registering the sends) only: a slow or hanging transport never holds it,
+            // and each send is bounded by the SDK.
+            List<Task> sends;
             await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -66,25 +68,48 @@ public sealed partial class OmnichannelEngine
                     _dispatchDueAt = DateTimeOffset.MaxValue;
                 }
 
-                batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false);
+                var batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false);
+                sends = [];
+                foreach (var e in batch)
+                {
+                    // Claimed again while this process is still sending it (its lease ran out on a fast clock or a slow
+                    // provider): the send in progress takes the new fencing token instead of a second send starting.
+                    if (!_sending.TryAdd(e.MessageKey, e.Attempt))
+                    {
+                        _sending[e.MessageKey] = e.Attempt;
+                        continue;
+                    }
+
+                    sends.Add(Track(Task.Run(() => DispatchAsync(e, cancellationToken), CancellationToken.None)));
+                }
             }
             finally
             {
                 _dispatchGate.Release();
             }
 
-            if (batch.Count == 0)
+            if (sends.Count == 0)
             {
                 break;
             }
 
-            var sends = batch.Select(e => Track(DispatchAsync(e, cancellationToken))).ToList();
             await Task.WhenAll(sends).ConfigureAwait(false);
-            handled += batch.Count;
+            handled += sends.Count;
         }
 
         // Sends another run claimed are part of "everything due now": wait for them too, so a caller sees their outcomes.
-        await Task.WhenAll(_inFlight.Keys.ToList()).ConfigureAwait(false);
+        List<Task> others;
+        await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            others = [.. _inFlight.Keys];
+        }
+        finally
+        {
+            _dispatchGate.Release();
+        }
+
+        await Task.WhenAll(others).ConfigureAwait(false);
         if (await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) is { } next)
         {
             ScheduleDispatch(next);
@@ -222,7 +247,7 @@ public sealed partial class OmnichannelEngine
             {
                 await RecordOutcomeAsync(entry.ProfileId, payload.Key, "cancelled", EventTypes.MessageSkipped, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
                     new Dictionary<string, object?> { ["reason"] = cancelled, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
-                await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false);
+                await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
                 _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("outcome", "cancelled"));
                 LogMessageCancelled(_logger, entry.MessageKey, cancelled);
                 return;
@@ -256,7 +281,7 @@ public sealed partial class OmnichannelEngine
                             ["provider_message_id"] = result.ProviderMessageId,
                             ["attempt"] = entry.Attempt,
                         }, cancellationToken).ConfigureAwait(false);
-                        if (!await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false))
+                        if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
                         {
                             // The send outlived its lease and another dispatcher claimed the message: it may go out twice.
                             _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", candidate.Channel), new KeyValuePair<string, object?>("outcome", "lease_lost"));
@@ -280,7 +305,7 @@ public sealed partial class OmnichannelEngine
             if (transient && entry.Attempt < _options.Delivery.MaxAttempts)
             {
                 var delay = _options.Delivery.RetryDelay * Math.Pow(2, entry.Attempt - 1) * (0.8 + (Random.Shared.NextDouble() * 0.4));
-                await _store.RescheduleOutboxAsync(entry.MessageKey, entry.Attempt, _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+                await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
                 LogRetryLater(_logger, entry.MessageKey, entry.Attempt, delay);
                 return;
             }
@@ -288,7 +313,7 @@ public sealed partial class OmnichannelEngine
             var reason = string.Join("; ", failures);
             await RecordOutcomeAsync(entry.ProfileId, payload.Key, "failed", EventTypes.MessageFailed, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
                 new Dictionary<string, object?> { ["reason"] = reason, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
-            await _store.CompleteOutboxAsync(entry.MessageKey, entry.Attempt, cancellationToken).ConfigureAwait(false);
+            await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
             _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("outcome", "failed"));
             LogMessageFailed(_logger, entry.MessageKey, reason);
         }
@@ -297,7 +322,14 @@ public sealed partial class OmnichannelEngine
             // The lease runs out and the entry is claimed again: nothing is lost.
             LogDispatchFailed(_logger, ex, entry.MessageKey);
         }
+        finally
+        {
+            _sending.TryRemove(entry.MessageKey, out _);
+        }
     }
+
+    // The newest fencing token this process holds for the entry (see the claim loop).
+    private int Fence(OutboxEntry entry) => _sending.TryGetValue(entry.MessageKey, out var attempt) ? attempt : entry.Attempt;
 
     // Every rule is checked again when the message actually leaves: it may have waited (quiet hours, retries) while the
     // person opted out, bounced, was erased, or while the journey that produced it reached its goal or exited. A message

@@ -185,10 +185,8 @@ internal static class ProfileCore
 
         foreach (var (key, r) in other.Returns)
         {
-            if (!target.Returns.TryGetValue(key, out var mine) || Stamp.Newer(r.UpdatedAt, r.EventId, mine.UpdatedAt, mine.EventId))
-            {
-                target.Returns[key] = r;
-            }
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId);
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId);
         }
 
         ProfileFacts.RecomputeReturns(target);

@@ -84,13 +84,17 @@ internal static class ProfileFacts
     }
 
     /// <summary>Adds or updates an order (the same order id is the same order).</summary>
-    public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId)
+    public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId) =>
+        PutFact(p.Orders, key, total, currency, t, eventId);
+
+    /// <summary>Adds or updates a fact: the newest event's values, the earliest event's time.</summary>
+    public static void PutFact(Dictionary<string, OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId)
     {
-        if (p.Orders.TryGetValue(key, out var known))
+        if (facts.TryGetValue(key, out var known))
         {
             var newer = Stamp.Newer(t, eventId, known.UpdatedAt, known.EventId);
             var earlier = Stamp.Newer(known.At, known.FirstEventId, t, eventId);
-            p.Orders[key] = known with
+            facts[key] = known with
             {
                 Total = newer ? total : known.Total,
                 Currency = newer ? currency : known.Currency,
@@ -102,7 +106,7 @@ internal static class ProfileFacts
         }
         else
         {
-            p.Orders[key] = new OrderFact(total, currency, t, t, eventId, eventId);
+            facts[key] = new OrderFact(total, currency, t, t, eventId, eventId);
         }
     }
 
@@ -154,15 +158,11 @@ internal static class ProfileFacts
     /// <summary>Adds a return once per key (see <c>ProfileCore.ReturnKey</c>); the same key again is the same return.</summary>
     public static void ApplyReturn(CustomerProfile p, string key, decimal refund, string? currency, DateTimeOffset t, string eventId, string? shopCurrency)
     {
-        if (p.Returns.TryGetValue(key, out var known))
+        if (p.Returns.ContainsKey(key))
         {
-            if (Stamp.Newer(t, eventId, known.UpdatedAt, known.EventId))
-            {
-                p.Returns[key] = known with { Total = refund, Currency = currency, UpdatedAt = t, EventId = eventId };
-                RecomputeReturns(p);
-                Headline(p.Statistics, shopCurrency);
-            }
-
+            PutFact(p.Returns, key, refund, currency, t, eventId);
+            RecomputeReturns(p);
+            Headline(p.Statistics, shopCurrency);
             return;
         }
 
