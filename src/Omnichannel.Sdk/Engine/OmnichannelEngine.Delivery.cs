@@ -98,24 +98,29 @@ public sealed partial class OmnichannelEngine
         }
 
         // Sends another run claimed are part of "everything due now": wait for them too, so a caller sees their outcomes.
-        List<Task> others;
-        await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            others = [.. _inFlight.Keys];
-        }
-        finally
-        {
-            _dispatchGate.Release();
-        }
-
-        await Task.WhenAll(others).ConfigureAwait(false);
+        await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);
         if (await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) is { } next)
         {
             ScheduleDispatch(next);
         }
 
         return handled;
+    }
+
+    private async Task WaitForSendsInFlightAsync(CancellationToken cancellationToken)
+    {
+        List<Task> sends;
+        await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            sends = [.. _inFlight.Keys]; // claimed and registered under the gate: none is missed
+        }
+        finally
+        {
+            _dispatchGate.Release();
+        }
+
+        await Task.WhenAll(sends).ConfigureAwait(false);
     }
 
     private Task Track(Task send)

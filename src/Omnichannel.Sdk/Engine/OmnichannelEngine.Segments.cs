@@ -179,6 +179,9 @@ public sealed partial class OmnichannelEngine
         DateTimeOffset? previousWake = null, previousSend = null;
         while (true)
         {
+            // What the engine's own timers started (a wake-up run, sends in flight) finishes before the clock moves on,
+            // so its outbox rows and outcomes land at this instant, on every store.
+            await QuiesceAsync(cancellationToken).ConfigureAwait(false);
             var wake = await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false);
             var send = _delivery.HasTransports ? await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) : null;
             if (Earliest(wake, send) is not { } next || next > instant)
@@ -218,6 +221,13 @@ public sealed partial class OmnichannelEngine
         {
             setClock(instant);
         }
+    }
+
+    private async Task QuiesceAsync(CancellationToken cancellationToken)
+    {
+        await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _dueGate.Release();
+        await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);
