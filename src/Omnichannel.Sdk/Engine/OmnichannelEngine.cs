@@ -249,7 +249,19 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var errors = new List<ValidationError>();
-        var valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+        ValidatedEvent? valid;
+        try
+        {
+            valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug in validation: this event is refused (and the bug logged), the others of a batch go on.
+            LogValidationFailed(_logger, ex, e?.Type);
+            errors.Add(new("event", $"could not be validated ({ex.GetType().Name}: {ex.Message})"));
+            valid = null;
+        }
+
         if (valid is null)
         {
             _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
@@ -294,12 +306,21 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 {
                     cache.Clear();
                     LogFailed(_logger, ex, item.Event.Event.Type);
-                    result = new TrackResult
-                    {
-                        EventId = item.Event.Event.Id,
-                        Status = TrackStatus.Failed,
-                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {ex.Message}")],
-                    };
+                    result = ex is ApplyFailedException applying
+                        ? new TrackResult
+                        {
+                            EventId = item.Event.Event.Id,
+                            Status = TrackStatus.Failed,
+                            IsTransient = false,
+                            Errors = [new ValidationError("event", $"cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})")],
+                        }
+                        : new TrackResult
+                        {
+                            EventId = item.Event.Event.Id,
+                            Status = TrackStatus.Failed,
+                            IsTransient = true,
+                            Errors = [new ValidationError("store", $"{ex.GetType().Name}: {ex.Message}")],
+                        };
                 }
 
                 _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -369,16 +390,34 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     ProfileCore.AddConflict(target, new IdentityConflict(id, other, e.Id, reason, now));
                 }
 
-                ProfileCore.Apply(target, e, _options.TimelineLength);
-                var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
-                var journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
-                await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
-                changes.AddRange(journeys.Changes);
+                // Pure steps: what fails here fails the same way on every retry.
+                List<SegmentTransition> changes;
+                JourneyRunner journeys;
+                byte[] document;
+                try
+                {
+                    ProfileCore.Apply(target, e, _options.TimelineLength);
+                    changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0, _options.TimelineLength);
+                    journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
+                    await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
+                    changes.AddRange(journeys.Changes);
+                    document = ProfileSerializer.Serialize(target);
+                }
+                catch (StoreFaultException fault)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(fault.InnerException!).Throw();
+                    throw;
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+                {
+                    throw new ApplyFailedException(ex);
+                }
+
                 var commit = new ProfileCommit
                 {
                     ProfileId = target.Id,
                     ExpectedVersion = target.Version,
-                    Document = ProfileSerializer.Serialize(target),
+                    Document = document,
                     Claims = claims,
                     Absorbed = absorbed,
                     EventId = e.Id,
@@ -428,6 +467,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         {
             EventId = e.Id,
             Status = TrackStatus.Failed,
+            IsTransient = true,
             Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
         };
     }
@@ -529,8 +569,17 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     [LoggerMessage(6, LogLevel.Debug, "Forgot {Count} processed event id(s) past retention")]
     private static partial void LogPurged(ILogger logger, int count);
 
+    [LoggerMessage(8, LogLevel.Error, "Validating an event of type {EventType} threw; the event was rejected")]
+    private static partial void LogValidationFailed(ILogger logger, Exception exception, string? eventType);
+
     [LoggerMessage(7, LogLevel.Warning, "Purging processed event ids failed; will try again")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);
+
+    /// <summary>Applying an event failed in a pure step (no I/O): the same event on the same profile fails again.</summary>
+    private sealed class ApplyFailedException(Exception inner) : Exception(inner.Message, inner);
+
+    /// <summary>A store call inside an otherwise pure step failed: transient, like any other store fault.</summary>
+    private sealed class StoreFaultException(Exception inner) : Exception(inner.Message, inner);
 
     private abstract class WorkItem(int partition)
     {

@@ -14,6 +14,9 @@ internal sealed partial class EventValidator
         string.Empty, "null", "undefined", "anonymous", "guest", "0", "-1", "none", "nil", "n/a",
     };
 
+    /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>
+    internal static readonly DateTimeOffset EarliestTimestamp = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     private readonly OmnichannelOptions _options;
 
     public EventValidator(OmnichannelOptions options) => _options = options;
@@ -67,6 +70,10 @@ internal sealed partial class EventValidator
         {
             errors.Add(new("id", $"is {e.Id.Length} characters long; at most 200 are allowed"));
         }
+        else if (JsonLimits.TextProblem(e.Id, controlsAllowed: false) is { } idProblem)
+        {
+            errors.Add(new("id", idProblem));
+        }
 
         if (string.IsNullOrWhiteSpace(e.Type))
         {
@@ -81,6 +88,10 @@ internal sealed partial class EventValidator
         {
             errors.Add(new("timestamp", "is required"));
         }
+        else if (e.Timestamp < EarliestTimestamp)
+        {
+            errors.Add(new("timestamp", $"is {e.Timestamp:O}, before {EarliestTimestamp:yyyy-MM-dd}; events that old cannot be placed in time windows"));
+        }
         else if (e.Timestamp > now + _options.MaxClockSkew)
         {
             errors.Add(new("timestamp", $"is {(e.Timestamp - now).TotalSeconds:0} s in the future; at most {_options.MaxClockSkew.TotalSeconds:0} s of clock skew is allowed"));
@@ -93,14 +104,11 @@ internal sealed partial class EventValidator
 
         CheckObject(e.Properties, "properties", errors);
         CheckObject(e.Traits, "traits", errors);
-        if (e.Properties.ValueKind == JsonValueKind.Object)
+        CheckContext(e.Context, errors);
+        var propertiesOk = JsonLimits.Check(e.Properties, "properties", _options.MaxPropertiesBytes, _options, errors);
+        JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors);
+        if (propertiesOk && e.Type is not null)
         {
-            var size = e.Properties.GetRawText().Length;
-            if (size > _options.MaxPropertiesBytes)
-            {
-                errors.Add(new("properties", $"are {size} bytes; at most {_options.MaxPropertiesBytes} are allowed"));
-            }
-
             WellKnownProperties.Validate(e.Type, e.Properties, errors);
         }
 
@@ -121,6 +129,12 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
+                if (id.Type.Length > 100 || JsonLimits.TextProblem(id.Type, controlsAllowed: false) is not null)
+                {
+                    errors.Add(new($"identifiers[{i}].type", $"{JsonLimits.TextProblem(id.Type, controlsAllowed: false) ?? "is longer than 100 characters"} (identifier types are lower_snake_case names)"));
+                    continue;
+                }
+
                 if (!_options.Identity.Rules.TryGetValue(id.Type, out var rule))
                 {
                     errors.Add(new($"identifiers[{i}].type", $"'{Truncate(id.Type)}' is not a registered identifier type (register custom types with IdentityOptions.AddType)"));
@@ -128,6 +142,12 @@ internal sealed partial class EventValidator
                 }
 
                 var raw = (id.Value ?? string.Empty).Trim();
+                if (raw.Length <= 256 && JsonLimits.TextProblem(raw, controlsAllowed: false) is { } valueProblem)
+                {
+                    errors.Add(new($"identifiers[{i}].value", valueProblem));
+                    continue;
+                }
+
                 if (IsBlocked(raw))
                 {
                     blocked++;
@@ -167,6 +187,42 @@ internal sealed partial class EventValidator
         }
 
         return errors.Count == 0 ? new ValidatedEvent(e, identifiers) : null;
+    }
+
+    /// <summary>Each context field: at most <see cref="OmnichannelOptions.MaxContextValueLength"/> characters of single-line, well-formed text.</summary>
+    private void CheckContext(EventContext? c, List<ValidationError> errors)
+    {
+        if (c is null)
+        {
+            return;
+        }
+
+        Field(c.DeviceType, "deviceType");
+        Field(c.Os, "os");
+        Field(c.Locale, "locale");
+        Field(c.TimeZone, "timeZone");
+        Field(c.Country, "country");
+        Field(c.City, "city");
+        Field(c.Campaign, "campaign");
+        Field(c.UtmSource, "utmSource");
+        Field(c.UtmMedium, "utmMedium");
+
+        void Field(string? value, string name)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            if (value.Length > _options.MaxContextValueLength)
+            {
+                errors.Add(new("context." + name, $"is {value.Length} characters long; at most {_options.MaxContextValueLength} are allowed"));
+            }
+            else if (JsonLimits.TextProblem(value, controlsAllowed: false) is { } problem)
+            {
+                errors.Add(new("context." + name, problem));
+            }
+        }
     }
 
     private static void CheckObject(JsonElement value, string field, List<ValidationError> errors)
