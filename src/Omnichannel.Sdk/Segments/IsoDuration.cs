@@ -15,6 +15,7 @@ public readonly record struct IsoDuration
     /// <param name="months">Calendar months.</param>
     /// <param name="days">Calendar days (weeks are 7 days).</param>
     /// <param name="time">The exact part (hours, minutes, seconds).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A part is negative, or the whole is longer than <see cref="MaxDays"/> days.</exception>
     public IsoDuration(int years, int months, int days, TimeSpan time)
     {
         if (years < 0 || months < 0 || days < 0 || time < TimeSpan.Zero)
@@ -22,11 +23,22 @@ public readonly record struct IsoDuration
             throw new ArgumentOutOfRangeException(nameof(years), "An ISO 8601 duration has no negative parts.");
         }
 
+        if (Span(years, months, days, time) > MaxDays)
+        {
+            throw new ArgumentOutOfRangeException(nameof(years), TooLong($"P{years}Y{months}M{days}D + {time}"));
+        }
+
         Years = years;
         Months = months;
         Days = days;
         Time = time;
     }
+
+    /// <summary>
+    /// The longest duration a definition may hold, in days: 36,600 (100 years; a year counts 366 days and a month 31).
+    /// Windows, delays and offsets are added to or taken from instants, and every one of them must stay computable.
+    /// </summary>
+    public const int MaxDays = 36_600;
 
     /// <summary>Calendar years.</summary>
     public int Years { get; }
@@ -144,10 +156,22 @@ public readonly record struct IsoDuration
             return false;
         }
 
+        if (Span(years, months, (long)weeks * 7 + days, time) > MaxDays)
+        {
+            error = TooLong(text);
+            return false;
+        }
+
         duration = new IsoDuration(years, months, weeks * 7 + days, time);
         error = null;
         return true;
     }
+
+    private static double Span(long years, long months, long days, TimeSpan time) =>
+        (years * 366d) + (months * 31d) + days + time.TotalDays;
+
+    private static string TooLong(string text) =>
+        $"'{text}' is longer than 36,600 days (100 years), the longest duration a definition may hold.";
 
     /// <summary>The ISO 8601 form (<c>P90D</c>, <c>PT0S</c> for zero).</summary>
     public override string ToString()
