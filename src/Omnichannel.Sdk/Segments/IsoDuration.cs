@@ -67,15 +67,40 @@ public readonly record struct IsoDuration
     /// <param name="time">The time span.</param>
     public static IsoDuration FromTime(TimeSpan time) => new(0, 0, 0, time);
 
-    /// <summary>The instant this duration before <paramref name="instant"/> (calendar parts in UTC).</summary>
+    /// <summary>
+    /// The instant this duration before <paramref name="instant"/> (calendar parts in UTC), or
+    /// <see cref="DateTimeOffset.MinValue"/> when that is before the first representable instant (a date trait of
+    /// 0001-01-01 minus three days): time arithmetic on customers' values never throws.
+    /// </summary>
     /// <param name="instant">The instant.</param>
-    public DateTimeOffset SubtractFrom(DateTimeOffset instant) =>
-        instant.ToUniversalTime().AddYears(-Years).AddMonths(-Months).AddDays(-Days) - Time;
+    public DateTimeOffset SubtractFrom(DateTimeOffset instant)
+    {
+        try
+        {
+            return instant.ToUniversalTime().AddYears(-Years).AddMonths(-Months).AddDays(-Days) - Time;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return DateTimeOffset.MinValue;
+        }
+    }
 
-    /// <summary>The instant this duration after <paramref name="instant"/> (calendar parts in UTC).</summary>
+    /// <summary>
+    /// The instant this duration after <paramref name="instant"/> (calendar parts in UTC), or
+    /// <see cref="DateTimeOffset.MaxValue"/> when that is after the last representable instant.
+    /// </summary>
     /// <param name="instant">The instant.</param>
-    public DateTimeOffset AddTo(DateTimeOffset instant) =>
-        instant.ToUniversalTime().AddYears(Years).AddMonths(Months).AddDays(Days) + Time;
+    public DateTimeOffset AddTo(DateTimeOffset instant)
+    {
+        try
+        {
+            return instant.ToUniversalTime().AddYears(Years).AddMonths(Months).AddDays(Days) + Time;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return DateTimeOffset.MaxValue;
+        }
+    }
 
     /// <summary>Parses an ISO 8601 duration; throws <see cref="FormatException"/> with the reason when it is not one.</summary>
     /// <param name="text">The text, e.g. <c>P90D</c>.</param>

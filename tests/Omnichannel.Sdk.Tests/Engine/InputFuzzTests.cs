@@ -15,7 +15,7 @@ namespace Omnichannel.Sdk.Tests.Engine;
 /// </summary>
 public sealed class InputFuzzTests
 {
-    private const int MutantsPerDocument = 150;
+    private const int MutantsPerDocument = 400;
 
     private static readonly string[] SegmentDocuments =
     [
@@ -75,7 +75,7 @@ public sealed class InputFuzzTests
             var again = SegmentJson.Parse(SegmentJson.Serialize(result.Definition!));
             Assert.True(again.IsValid, $"seed {seed}: the written form of {json} does not read back: {string.Join("; ", again.Errors)}");
             loaded++;
-            if (loaded % 4 == 0)
+            if (loaded % 2 == 0)
             {
                 await RunAsync(o => o.Segments.Add(result.Definition!), json, seed);
             }
@@ -121,7 +121,7 @@ public sealed class InputFuzzTests
             var again = JourneyJson.Parse(JourneyJson.Serialize(result.Definition!));
             Assert.True(again.IsValid, $"seed {seed}: the written form of {json} does not read back: {string.Join("; ", again.Errors)}");
             loaded++;
-            if (loaded % 4 == 0)
+            if (loaded % 2 == 0)
             {
                 await RunAsync(
                     o =>
@@ -224,7 +224,20 @@ public sealed class InputFuzzTests
             Assert.True(result.Status == TrackStatus.Accepted, $"seed {seed}: {type} was {result.Status} ({string.Join("; ", result.Errors)}) with {json}");
         }
 
+        // Values at the edges of what the door accepts must not stop this customer either.
+        var edge = await engine.TrackAsync(new CustomerEvent
+        {
+            Id = "run-edge",
+            Type = EventTypes.OrderPlaced,
+            Timestamp = time.GetUtcNow(),
+            Identifiers = [ann],
+            Properties = JsonData.Parse("""{"total": 1000000000000000, "currency": "EUR", "order_id": "o2", "store_id": 1e300, "quantity": -1e300}"""),
+            Traits = JsonData.Parse("""{"tier": 1e300, "birthday": "0001-01-01", "refill_due_at": "9999-12-31T23:59:59Z", "visits": 79228162514264337593543950335}"""),
+        });
+        Assert.True(edge.Status == TrackStatus.Accepted, $"seed {seed}: the edge event was {edge.Status} ({string.Join("; ", edge.Errors)}) with {json}");
         await engine.AdvanceVirtualClockAsync(time.GetUtcNow().AddDays(400), time.SetUtcNow);
+        var after = await engine.TrackAsync(new CustomerEvent { Id = "run-after", Type = EventTypes.ProductViewed, Timestamp = time.GetUtcNow(), Identifiers = [ann] });
+        Assert.True(after.Status == TrackStatus.Accepted, $"seed {seed}: an event after a year was {after.Status} ({string.Join("; ", after.Errors)}) with {json}");
         Assert.True(logs.Errors.Count == 0, $"seed {seed}: {string.Join("\n", logs.Errors)} with {json}");
     }
 

@@ -31,7 +31,17 @@ public sealed class SegmentCatalog
 
         _dependsOn = [.. ordered.Select(d => References(d.Rule).Distinct(StringComparer.Ordinal).ToArray())];
         _dependsOnIndexes = [.. _dependsOn.Select(ids => ids.Select(id => _index[id]).ToArray())];
-        _dependents = [.. ordered.Select(d => ordered.Where((o, i) => _dependsOn[i].Contains(d.Id, StringComparer.Ordinal)).Select(o => o.Id).ToArray())];
+        // Inverted in one pass (not a scan per segment): a catalog of 100,000 segments builds in linear time.
+        var dependents = new List<string>[ordered.Length];
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            foreach (var j in _dependsOnIndexes[i])
+            {
+                (dependents[j] ??= []).Add(ordered[i].Id);
+            }
+        }
+
+        _dependents = [.. dependents.Select(list => list is null ? [] : list.ToArray())];
 
         var byType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var byTrait = new List<(string, int)>();
