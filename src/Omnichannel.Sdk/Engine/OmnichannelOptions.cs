@@ -57,13 +57,13 @@ public sealed class OmnichannelOptions
     /// </summary>
     public int Partitions { get; set; } = Math.Max(16, Environment.ProcessorCount * 4);
 
-    /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024.</summary>
+    /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024; 1 to 1,000,000.</summary>
     public int QueueCapacity { get; set; } = 1024;
 
-    /// <summary>How often a commit is retried after an optimistic-concurrency conflict before the event is reported failed. Default 20.</summary>
+    /// <summary>How often a commit is retried after an optimistic-concurrency conflict before the event is reported failed (transient). Default 20; 1 to 1,000.</summary>
     public int MaxCommitAttempts { get; set; } = 20;
 
-    /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 2,500 (40,000 over 16 partitions).</summary>
+    /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 2,500 (40,000 over 16 partitions); 0 (none) to 10,000,000.</summary>
     public int ProfileCacheSize { get; set; } = 2_500;
 
     /// <summary>
@@ -81,7 +81,10 @@ public sealed class OmnichannelOptions
     /// <summary>Delivery policies (consent topics, quiet hours, caps) and the dispatcher's settings.</summary>
     public Delivery.DeliveryOptions Delivery { get; } = new();
 
-    /// <summary>Every problem with these options, empty when they are valid.</summary>
+    /// <summary>
+    /// Every problem with these options, empty when they are valid: each value in its range (see each option) and the
+    /// rules between values (the outbox lease outlasts the longest send; retry back-off stays within 30 days).
+    /// </summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

@@ -366,4 +366,23 @@ public sealed class DefinitionRunTests
         Assert.True(next.Status == TrackStatus.Accepted, string.Join("; ", next.Errors));
         Assert.True(later.Status == TrackStatus.Accepted, string.Join("; ", later.Errors));
     }
+
+    [Theory]
+    [InlineData("1e300", "1E300")]
+    [InlineData("79228162514264337593543950335", "79228162514264337593543950335")]
+    [InlineData("\"many\"", "1")]
+    public async Task IncrementOfATraitAtTheEdgeOfItsRange_NeverFailsTheStep(string visits, string expected)
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Journeys.Add(JourneyJson.Parse(JourneyJsonTests.Definition(
+            """{"id": "count", "type": "updateProfile", "increment": {"visits": 1}}""",
+            """{"type": "event", "event": "page.viewed"}""")).Definition!));
+        var ann = Identifier.Email("ann@x.io");
+
+        var set = await host.Client.TrackAsync(host.Event("user.identified", [ann], traits: JsonData.Parse($$"""{"visits": {{visits}}}""")));
+        var viewed = await host.Client.TrackAsync(host.Event("page.viewed", [ann]));
+
+        Assert.Equal(TrackStatus.Accepted, set.Status);
+        Assert.True(viewed.Status == TrackStatus.Accepted, string.Join("; ", viewed.Errors));
+        Assert.Equal(expected, (await host.ProfileAsync(ann)).Traits["visits"]!.ToJsonString().ToUpperInvariant());
+    }
 }
