@@ -31,10 +31,10 @@ public sealed class OmnichannelOptions
 
     /// <summary>
     /// The most keys and array items, counted through every level, accepted in <see cref="CustomerEvent.Properties"/>
-    /// and, separately, in <see cref="CustomerEvent.Traits"/>. Default 1,000; 1 to 100,000. More is rejected with the
-    /// field <c>properties</c> or <c>traits</c>.
+    /// and, separately, in <see cref="CustomerEvent.Traits"/>. Default 10,000 (a real order of 1,100 lines lists 1,100
+    /// products); 1 to 100,000. More is rejected with the field <c>properties</c> or <c>traits</c>.
     /// </summary>
-    public int MaxJsonMembers { get; set; } = 1_000;
+    public int MaxJsonMembers { get; set; } = 10_000;
 
     /// <summary>
     /// The longest value accepted in each <see cref="CustomerEvent.Context"/> field (city, campaign, locale…), in

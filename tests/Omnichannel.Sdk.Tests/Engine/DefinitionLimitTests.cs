@@ -209,6 +209,15 @@ public sealed class DefinitionLimitTests
     }
 
     [Fact]
+    public void Journey_SplitWeightsThatOverflowWhenSummed_AreAPathError()
+    {
+        var result = JourneyJson.Parse(JourneyJsonTests.Definition(
+            """{"id": "a", "type": "split", "variants": [{"name": "a", "weight": 2147483647, "next": "b"}, {"name": "b", "weight": 2147483647, "next": "b"}]}, {"id": "b", "type": "exit"}"""));
+
+        Assert.Equal("$.steps[0].variants", Assert.Single(result.Errors).Path);
+    }
+
+    [Fact]
     public void Definitions_WithUnpairedSurrogates_ArePathErrors()
     {
         var segment = SegmentJson.Parse("""{"id": "s", "name": "S", "rule": {"event": "\ud800"}}""");

@@ -127,7 +127,7 @@ public sealed class EventLimitTests
 
         var error = Assert.Single(result.Errors);
         Assert.Equal("traits", error.Field);
-        Assert.Contains("1000 keys", error.Message);
+        Assert.Contains("10000 keys", error.Message);
     }
 
     [Fact]

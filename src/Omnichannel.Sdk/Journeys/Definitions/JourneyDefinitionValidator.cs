@@ -17,6 +17,9 @@ namespace Omnichannel.Sdk.Journeys;
 /// </remarks>
 public static class JourneyDefinitionValidator
 {
+    /// <summary>The largest sum of a split step's weights, control included: 1,000,000.</summary>
+    public const int MaxSplitWeight = 1_000_000;
+
     /// <summary>The most steps a journey may have: 1,000 (the flow checks walk the steps depth-first).</summary>
     public const int MaxSteps = 1_000;
 
@@ -442,6 +445,13 @@ public static class JourneyDefinitionValidator
         if (split.ControlWeight is { } control && control <= 0)
         {
             errors.Add(new(JsonPath.Key(path, "controlWeight"), $"{control} is not a valid weight (expected a positive integer, or no control group)"));
+        }
+
+        // Assignment takes a hash modulo the total: it must be an int.
+        var total = split.Variants.Sum(v => (long)(v?.Weight ?? 0)) + (split.ControlWeight ?? 0);
+        if (total > MaxSplitWeight)
+        {
+            errors.Add(new(variantsPath, $"the weights add up to {total}; at most {MaxSplitWeight} (weights are proportions: 50 and 50, or 1 and 1)"));
         }
     }
 
