@@ -17,6 +17,8 @@ internal sealed partial class EventValidator
     /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>
     internal static readonly DateTimeOffset EarliestTimestamp = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    private static readonly JsonElement NoProperties = JsonDocument.Parse("{}").RootElement.Clone();
+
     private readonly OmnichannelOptions _options;
 
     public EventValidator(OmnichannelOptions options) => _options = options;
@@ -107,9 +109,10 @@ internal sealed partial class EventValidator
         CheckContext(e.Context, errors);
         var propertiesOk = JsonLimits.Check(e.Properties, "properties", _options.MaxPropertiesBytes, _options, errors);
         JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors);
-        if (propertiesOk && e.Type is not null)
+        if (e.Type is not null && (propertiesOk || e.Properties.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null))
         {
-            WellKnownProperties.Validate(e.Type, e.Properties, errors);
+            // No properties at all: the required ones of a well-known type are missing, not skipped.
+            WellKnownProperties.Validate(e.Type, propertiesOk ? e.Properties : NoProperties, errors);
         }
 
         var identifiers = new List<Identifier>();

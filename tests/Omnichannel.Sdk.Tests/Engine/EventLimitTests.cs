@@ -266,6 +266,21 @@ public sealed class EventLimitTests
         }
     }
 
+    [Theory]
+    [InlineData(EventTypes.CartItemAdded, "properties.product_id")]
+    [InlineData(EventTypes.CartItemRemoved, "properties.product_id")]
+    [InlineData(EventTypes.WishlistItemAdded, "properties.product_id")]
+    [InlineData(EventTypes.ConsentChanged, "properties.channel")]
+    [InlineData(EventTypes.LoyaltyPointsEarned, "properties.points")]
+    public async Task Track_WellKnownEventWithoutProperties_IsRejectedNotFailed(string type, string field)
+    {
+        // Found by the fuzz test: without any properties the required ones were not checked, and applying failed.
+        await using var host = OmnichannelTestHost.Create();
+        var result = await host.Client.TrackAsync(new CustomerEvent { Id = "e1", Type = type, Timestamp = host.Time.GetUtcNow(), Identifiers = [Ann] });
+        Assert.Equal(TrackStatus.Rejected, result.Status);
+        Assert.Contains(result.Errors, e => e.Field == field);
+    }
+
     [Fact]
     public async Task Track_AncientTimestamp_IsRejected()
     {

@@ -183,8 +183,35 @@ public sealed class InputFuzzTests
             }
         }
 
+        // The same documents as one batch (new ids): one result per event, in order, none failed.
+        var batch = Mutants(EventDocuments, seed: 1304)
+            .Select(m => TryDeserialize(m.Json))
+            .OfType<CustomerEvent>()
+            .Select((e, i) => e with { Id = e.Id is null ? null! : "batch-" + i + "-" + e.Id })
+            .ToList();
+        var results = await engine.TrackBatchAsync(batch);
+        Assert.Equal(batch.Count, results.Count);
+        Assert.Equal(batch.Select(e => e.Id ?? string.Empty), results.Select(r => r.EventId));
+        var failed = results.Where(r => r.Status == TrackStatus.Failed).ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed.Select(r => $"{r.EventId}: {string.Join("; ", r.Errors)} for {Describe(batch.First(e => e.Id == r.EventId))}")));
+
         Assert.Empty(logs.Errors);
         Assert.True(accepted > 20, $"only {accepted} mutants accepted");
+    }
+
+    private static string Describe(CustomerEvent e) =>
+        $"{e.Type} at {e.Timestamp:O} by {string.Join(", ", e.Identifiers ?? [])} properties {(e.Properties.ValueKind == JsonValueKind.Undefined ? "-" : e.Properties.GetRawText())} traits {(e.Traits.ValueKind == JsonValueKind.Undefined ? "-" : e.Traits.GetRawText())}";
+
+    private static CustomerEvent? TryDeserialize(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CustomerEvent>(json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static void AssertPaths(IEnumerable<(string Path, string Message)> errors, string json, int seed)
