@@ -200,6 +200,32 @@ public sealed class EventLimitTests
         Assert.NotEmpty(profile.Traits);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Track_DeepestAllowedValues_RunThroughJourneysAndWakeUps(bool array)
+    {
+        var journey = Omnichannel.Sdk.Journeys.JourneyJson.Parse(Omnichannel.Sdk.Tests.Journeys.JourneyJsonTests.Definition(
+            """{"id": "wait", "type": "delay", "duration": "PT1H"}, {"id": "copy", "type": "updateProfile", "set": {"seen": true}}""",
+            """{"type": "event", "event": "x.deep", "where": [{"property": "deep", "op": "exists"}]}""")).Definition!;
+        await using var host = OmnichannelTestHost.Create(o =>
+        {
+            o.MaxJsonDepth = 48;
+            o.Journeys.Add(journey);
+            o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "deep", "name": "D", "rule": {"event": "x.deep", "where": [{"property": "deep", "op": "exists"}]}}""").Definition!);
+        });
+        var deep = JsonData.Parse($$"""{"deep": {{Nested(47, array)}}}""");
+
+        var first = await host.Client.TrackAsync(host.Event("x.deep", [Ann], deep, traits: deep));
+        await host.AdvanceAsync(TimeSpan.FromHours(2));
+        var next = await host.Client.TrackAsync(host.Event("x.deep", [Ann], deep, traits: deep));
+
+        Assert.Equal(TrackStatus.Accepted, first.Status);
+        Assert.True(next.Status == TrackStatus.Accepted, string.Join("; ", next.Errors));
+        var profile = await host.ProfileAsync(Ann);
+        Assert.Equal("true", profile.Traits["seen"]!.ToJsonString());
+    }
+
     [Fact]
     public async Task Track_NulAndBrokenTextInsideTraits_IsRejectedWithThePath()
     {
