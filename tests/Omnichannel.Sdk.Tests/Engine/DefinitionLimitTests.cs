@@ -11,6 +11,27 @@ public sealed class DefinitionLimitTests
 {
     private static readonly Condition Exists = new(ConditionOperator.Exists, null);
 
+    /// <summary>A journey with every trigger part, entry rule and step kind, for the wrong-kind and fuzz tests.</summary>
+    internal const string EveryStepJson = """
+        {"id": "every-step", "version": 1, "name": "Every step", "description": "d",
+         "trigger": {"type": "event", "event": "cart.item_added", "where": [{"property": "total", "op": "gte", "value": 50}]},
+         "entry": {"reEntry": "afterCooldown", "cooldown": "P30D", "maxConcurrent": 2, "correlationKey": "cart_id", "condition": {"reachable": "email"}},
+         "exit": [{"event": "order.placed", "where": [{"property": "total", "op": "gt", "value": 0}]}, {"condition": {"segment": "no-order-90d"}}],
+         "goal": {"event": "order.placed", "within": "P7D"},
+         "steps": [
+           {"id": "s1", "type": "send", "channels": ["push", "email"], "template": "t", "topic": "cart", "class": "marketing"},
+           {"id": "s2", "type": "delayUntilLocalTime", "localTime": "09:00", "days": ["monday", "friday"]},
+           {"id": "s3", "type": "delayUntilDateTrait", "trait": "refill_due_at", "offset": "-P3D", "localTime": "09:00"},
+           {"id": "s4", "type": "waitForEvent", "branches": [{"event": "order.placed", "where": [{"property": "total", "op": "gt", "value": 0}], "next": "s5"}, {"event": "product.viewed"}], "timeout": "P7D", "timeoutNext": "s5", "restartOnMatch": true},
+           {"id": "s5", "type": "branch", "branches": [{"condition": {"reachable": "push"}, "next": "s6"}, {"condition": {"all": [{"trigger": "total", "op": "gte", "value": 50}, {"trait": "tier", "op": "eq", "value": "vip"}]}, "next": "s6"}, {"condition": {"not": {"context": "variant", "op": "eq", "value": "a"}}, "next": "s6"}], "else": "s6"},
+           {"id": "s6", "type": "split", "variants": [{"name": "a", "weight": 50, "next": "s7"}, {"name": "b", "weight": 50, "next": "s7"}], "controlWeight": 10},
+           {"id": "s7", "type": "updateProfile", "set": {"tier": "gold", "prefs.color": {"x": 1}}, "unset": ["old"], "increment": {"visits": 1}},
+           {"id": "s8", "type": "emit", "event": "journey.cart_recovered", "properties": {"cart_id": "c1", "n": 2}},
+           {"id": "s9", "type": "webhook", "url": "https://example.com/hook", "payload": "{{ profile.id }}"},
+           {"id": "s10", "type": "delay", "duration": "P1D"},
+           {"id": "s11", "type": "exit", "reason": "done"}]}
+        """;
+
     [Theory]
     [InlineData("P999999W")]
     [InlineData("P101Y")]
@@ -81,12 +102,19 @@ public sealed class DefinitionLimitTests
 
     public static TheoryData<string> WrongKinds => ["null", "true", "0", "\"\"", "[]", "{}", "1e300", "\"x\""];
 
+    [Fact]
+    public void EveryStepJourney_IsValid()
+    {
+        var result = JourneyJson.Parse(EveryStepJson);
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+    }
+
     [Theory]
     [MemberData(nameof(WrongKinds))]
     public void Journey_EveryMemberOfEveryWrongKind_IsAPathError(string wrong)
     {
         // Every member of a rich definition, in turn, replaced by a value of another JSON kind.
-        foreach (var baseline in JourneyScenarios.AllJson)
+        foreach (var baseline in JourneyScenarios.AllJson.Append(EveryStepJson))
         {
             var root = System.Text.Json.Nodes.JsonNode.Parse(baseline)!;
             foreach (var (mutant, at) in Replacing(root, wrong))

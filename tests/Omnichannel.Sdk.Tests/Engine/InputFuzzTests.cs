@@ -92,7 +92,7 @@ public sealed class InputFuzzTests
     {
         var loaded = 0;
         var segment = SegmentJson.Parse("""{"id":"no-order-90d","name":"N","rule":{"lastEvent":"order.placed","op":"moreThanAgo","value":"P90D"}}""").Definition!;
-        foreach (var (json, seed) in Mutants(JourneyScenarios.AllJson, seed: 1302))
+        foreach (var (json, seed) in Mutants(JourneyScenarios.AllJson.Append(DefinitionLimitTests.EveryStepJson), seed: 1302))
         {
             JourneyParseResult result;
             try
