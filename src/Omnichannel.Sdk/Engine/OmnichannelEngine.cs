@@ -485,7 +485,16 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             return null;
         }
 
-        var p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        CustomerProfile p;
+        try
+        {
+            p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        {
+            throw new ApplyFailedException(ex); // a stored document that cannot be read reads the same way next time
+        }
+
         Cache(cache, p);
         return p;
     }

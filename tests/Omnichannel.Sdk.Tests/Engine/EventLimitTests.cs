@@ -345,6 +345,22 @@ public sealed class EventLimitTests
         Assert.Contains("would fail the same way", result.Errors[0].Message);
     }
 
+    [Fact]
+    public async Task Track_ProfileWhoseStoredDocumentCannotBeRead_FailsNotTransient()
+    {
+        var store = new InMemoryOmnichannelStore();
+        await using var host = OmnichannelTestHost.Create(store: store, configure: o => o.ProfileCacheSize = 0);
+        var first = await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [Ann], new { total = 1 }));
+        var stored = (await store.LoadProfileAsync(first.ProfileId!))!;
+        await store.CommitAsync(new ProfileCommit { ProfileId = first.ProfileId!, ExpectedVersion = stored.Version, Document = Encoding.UTF8.GetBytes("{\"id\": [") });
+
+        var result = await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [Ann], new { total = 1 }));
+
+        Assert.Equal(TrackStatus.Failed, result.Status);
+        Assert.False(result.IsTransient);
+        Assert.Equal("event", Assert.Single(result.Errors).Field);
+    }
+
     private static string Nested(int depth, bool array)
     {
         var sb = new StringBuilder();
