@@ -17,6 +17,9 @@ internal sealed partial class EventValidator
     /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>
     internal static readonly DateTimeOffset EarliestTimestamp = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The most identifiers one event may carry (each is resolved and may be linked to the profile).</summary>
+    internal const int MaxIdentifiers = 100;
+
     private static readonly JsonElement NoProperties = JsonDocument.Parse("{}").RootElement.Clone();
 
     private readonly OmnichannelOptions _options;
@@ -119,6 +122,10 @@ internal sealed partial class EventValidator
         if (e.Identifiers is null || e.Identifiers.Count == 0)
         {
             errors.Add(new("identifiers", "at least one identifier is required"));
+        }
+        else if (e.Identifiers.Count > MaxIdentifiers)
+        {
+            errors.Add(new("identifiers", $"are {e.Identifiers.Count}; an event may carry at most {MaxIdentifiers}"));
         }
         else
         {

@@ -308,6 +308,15 @@ public sealed class EventLimitTests
     }
 
     [Fact]
+    public async Task Track_TenThousandIdentifiers_AreRejected()
+    {
+        await using var host = OmnichannelTestHost.Create();
+        var ids = Enumerable.Range(0, 10_000).Select(i => Identifier.AnonymousId("cookie-" + i)).ToList();
+        var result = await host.Client.TrackAsync(host.Event("page.viewed", ids));
+        Assert.Equal("identifiers", Assert.Single(result.Errors).Field);
+    }
+
+    [Fact]
     public async Task Track_AncientTimestamp_IsRejected()
     {
         await using var host = OmnichannelTestHost.Create();
