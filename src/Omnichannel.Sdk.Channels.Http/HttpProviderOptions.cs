@@ -49,7 +49,7 @@ public sealed class HttpProviderOptions
 
     /// <summary>
     /// How long to wait for the provider's answer, measured on the <see cref="TimeProvider"/>; past it the send is a
-    /// transient failure. Default: 30 seconds. <see cref="Timeout.InfiniteTimeSpan"/> disables it.
+    /// transient failure. Default: 30 seconds; at most 10 minutes. <see cref="Timeout.InfiniteTimeSpan"/> disables it.
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -14,7 +14,7 @@ public sealed class WebhookTransportOptions
 
     /// <summary>
     /// How long to wait for the receiver's answer, measured on the <see cref="TimeProvider"/>; past it the send is a
-    /// transient failure. Default: 30 seconds. <see cref="Timeout.InfiniteTimeSpan"/> disables it.
+    /// transient failure. Default: 30 seconds; at most 10 minutes. <see cref="Timeout.InfiniteTimeSpan"/> disables it.
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -57,6 +57,11 @@ internal static class OptionChecks
         if (timeout <= TimeSpan.Zero && timeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
             problems.Add($"Timeout must be positive or Timeout.InfiniteTimeSpan (got {timeout}).");
+        }
+        else if (timeout > TimeSpan.FromMinutes(10))
+        {
+            // Beyond what a cancellation timer can hold, and far beyond any useful wait for one request.
+            problems.Add($"Timeout must be at most 10 minutes, or Timeout.InfiniteTimeSpan (got {timeout}).");
         }
     }
 

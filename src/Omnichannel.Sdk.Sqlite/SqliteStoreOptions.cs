@@ -17,7 +17,7 @@ public sealed class SqliteStoreOptions
 
     /// <summary>
     /// How long a statement waits for a lock held by another connection (another process on the same file, or a
-    /// checkpoint) before failing. Default 5 seconds.
+    /// checkpoint) before failing. Default 5 seconds; at most 10 minutes.
     /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -30,7 +30,7 @@ public sealed class SqliteStoreOptions
     /// <summary>
     /// Group commit: how long the writer waits for more commits to join a batch that is not full. Default
     /// <see cref="TimeSpan.Zero"/>: a batch takes whatever queued up while the previous transaction was being written,
-    /// which already batches well under load and adds no latency when idle.
+    /// which already batches well under load and adds no latency when idle. At most 1 day (beyond, a timer cannot hold it).
     /// </summary>
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.Zero;
 
@@ -60,9 +60,9 @@ public sealed class SqliteStoreOptions
             problems.Add($"Durability {Durability} is not one of Full, Normal.");
         }
 
-        if (BusyTimeout < TimeSpan.Zero)
+        if (BusyTimeout < TimeSpan.Zero || BusyTimeout > TimeSpan.FromMinutes(10))
         {
-            problems.Add($"BusyTimeout must not be negative (was {BusyTimeout}).");
+            problems.Add($"BusyTimeout must be from zero to 10 minutes (was {BusyTimeout}).");
         }
 
         if (MaxBatchSize < 1)
@@ -70,9 +70,9 @@ public sealed class SqliteStoreOptions
             problems.Add($"MaxBatchSize must be at least 1 (was {MaxBatchSize}).");
         }
 
-        if (MaxBatchDelay < TimeSpan.Zero)
+        if (MaxBatchDelay < TimeSpan.Zero || MaxBatchDelay > TimeSpan.FromDays(1))
         {
-            problems.Add($"MaxBatchDelay must not be negative (was {MaxBatchDelay}).");
+            problems.Add($"MaxBatchDelay must be from zero to 1 day (was {MaxBatchDelay}): every commit may wait that long.");
         }
 
         return problems;

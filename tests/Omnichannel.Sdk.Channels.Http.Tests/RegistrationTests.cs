@@ -116,6 +116,23 @@ public sealed class RegistrationTests(ProviderGatewayFixture gateway) : IClassFi
     }
 
     [Fact]
+    public void AddHttpProviderTransport_WithATimeoutNoTimerCanHold_FailsAtStartUp()
+    {
+        var services = Services();
+        services.AddOmnichannel().AddHttpProviderTransport("push-gw", o =>
+        {
+            o.Channel = Channels.Push;
+            o.Endpoint = new Uri("https://gw.example/");
+            o.Timeout = TimeSpan.MaxValue;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains(error.Failures, f => f.Contains("Timeout must be at most 10 minutes", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AddHttpProviderTransport_WhenNoChannelIsSet_ThrowsAtRegistration()
     {
         var builder = Services().AddOmnichannel();

@@ -100,7 +100,7 @@ public static class CrashWorkerProgram
             o.Delivery.RetryDelay = TimeSpan.FromMilliseconds(200);
             o.Delivery.QuickRetries = 1;
             o.Delivery.QuickRetryDelay = TimeSpan.FromMilliseconds(20);
-            o.Delivery.SendTimeout = TimeSpan.FromSeconds(5);
+            o.Delivery.SendTimeout = TimeSpan.FromMilliseconds(900); // two tries and their back-off fit in the 2 s lease
         });
 
         if (settings.Store == CrashStore.Sqlite)

@@ -167,6 +167,19 @@ public sealed class SqliteStoreStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_WithTimeSpanMaxValues_IsRefusedNotFailingLater()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
+        {
+            ConnectionString = _folder.File(),
+            BusyTimeout = TimeSpan.MaxValue,
+            MaxBatchDelay = TimeSpan.MaxValue,
+        }));
+        Assert.Contains("BusyTimeout", ex.Message);
+        Assert.Contains("MaxBatchDelay", ex.Message);
+    }
+
+    [Fact]
     public async Task Calls_AfterDispose_Throw()
     {
         var store = await Open(_folder.File());

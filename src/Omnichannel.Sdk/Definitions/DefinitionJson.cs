@@ -30,6 +30,71 @@ internal static class DefinitionJson
         }
     }
 
+    /// <summary>A value of a definition as a node (any depth the document itself could have).</summary>
+    public static System.Text.Json.Nodes.JsonNode? Node(JsonElement e) =>
+        System.Text.Json.Nodes.JsonNode.Parse(e.GetRawText(), documentOptions: DocumentOptions);
+
+    /// <summary>
+    /// Checks what every reader relies on before it reads: the text of every key and string is well-formed (no unpaired
+    /// surrogates, which cannot be read as strings) and the document nests no deeper than a parsed text may (an element
+    /// from a document parsed with a larger MaxDepth). Iterative; reports each problem with its path.
+    /// </summary>
+    public static List<(string Path, string Message)> CheckShape(JsonElement root, string path)
+    {
+        var problems = new List<(string Path, string Message)>();
+        var stack = new Stack<(JsonElement Value, string Path, int Depth)>();
+        stack.Push((root, path, 1));
+        while (stack.Count > 0 && problems.Count < 20)
+        {
+            var (e, at, depth) = stack.Pop();
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object or JsonValueKind.Array when depth > DocumentOptions.MaxDepth:
+                    problems.Add((at, $"nests more than {DocumentOptions.MaxDepth} levels deep; a definition may nest at most {DocumentOptions.MaxDepth}"));
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var p in e.EnumerateObject())
+                    {
+                        string name;
+                        try
+                        {
+                            name = p.Name;
+                        }
+                        catch (InvalidOperationException)
+                        {
+                            problems.Add((at, "has a key that is not well-formed text (an unpaired surrogate)"));
+                            continue;
+                        }
+
+                        stack.Push((p.Value, JsonPath.Key(at, name), depth + 1));
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    var i = 0;
+                    foreach (var item in e.EnumerateArray())
+                    {
+                        stack.Push((item, JsonPath.Index(at, i++), depth + 1));
+                    }
+
+                    break;
+                case JsonValueKind.String:
+                    try
+                    {
+                        _ = e.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        problems.Add((at, "is not well-formed text (an unpaired surrogate)"));
+                    }
+
+                    break;
+            }
+        }
+
+        return problems;
+    }
+
     /// <summary>Writes with <paramref name="write"/> and returns the UTF-8 text (non-ASCII kept readable).</summary>
     public static string Write(Action<Utf8JsonWriter> write, bool indented)
     {

@@ -30,8 +30,12 @@ public sealed class DeliveryOptions
     /// <summary>The sender of emails whose template gives none.</summary>
     public string? EmailFrom { get; set; }
 
-    /// <summary>How long the dispatcher owns a claimed message before another may take it. Default 1 minute.</summary>
-    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// How long the dispatcher owns a claimed message before another may take it. Default 5 minutes; at most 1 day, and
+    /// longer than the longest one send can take (<see cref="SendTimeout"/> × (<see cref="QuickRetries"/> + 1) plus the
+    /// quick retries' back-off), which validation checks, so a message still being sent is never claimed again.
+    /// </summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How many messages the dispatcher claims at once. Default 32.</summary>
     public int DispatchBatchSize { get; set; } = 32;

@@ -8,7 +8,9 @@ public interface IOmnichannelClient
 {
     /// <summary>
     /// Validates, resolves and applies one event. Completes once the event is durably committed (accepted),
-    /// recognised as a duplicate, rejected with every problem listed, or failed.
+    /// recognised as a duplicate, rejected with every problem listed, or failed (<see cref="TrackResult.IsTransient"/>
+    /// says whether sending it again can help). A bad event is a result, never an exception; the limits it is checked
+    /// against are on <see cref="OmnichannelOptions"/>.
     /// </summary>
     /// <param name="customerEvent">The event.</param>
     /// <param name="cancellationToken">Cancels waiting; an event already queued may still be applied.</param>
@@ -16,7 +18,7 @@ public interface IOmnichannelClient
 
     /// <summary>
     /// Tracks many events: valid ones are applied, invalid ones rejected; one bad event never stops the others.
-    /// Returns one result per event, in the order given.
+    /// Returns one result per event, in the order given, always (only cancellation or disposal ends the call early).
     /// </summary>
     /// <param name="events">The events.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>

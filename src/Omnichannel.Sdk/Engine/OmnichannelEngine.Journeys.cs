@@ -112,9 +112,22 @@ public sealed partial class OmnichannelEngine
         TimelineLength = _options.TimelineLength,
         Currency = _options.Currency,
         Delivery = _options.Delivery,
-        Plan = PlanMessageAsync,
+        Plan = PlanWithStoreFaultsMarkedAsync,
         HasTransport = channel => _delivery.For(channel).Count > 0,
     };
+
+    /// <summary>Plans a message; a store fault while planning is marked, so that it is reported as transient.</summary>
+    private async ValueTask<(Delivery.SendResult Result, Storage.OutboxEntry? Entry)> PlanWithStoreFaultsMarkedAsync(CustomerProfile p, Delivery.MessageRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PlanMessageAsync(p, request, now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+        {
+            throw new StoreFaultException(ex);
+        }
+    }
 
     private void ReportJourneys(JourneyRunner runner, string profileId)
     {

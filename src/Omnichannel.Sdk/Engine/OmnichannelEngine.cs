@@ -295,7 +295,19 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var errors = new List<ValidationError>();
-        var valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+        ValidatedEvent? valid;
+        try
+        {
+            valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug in validation: this event is refused (and the bug logged), the others of a batch go on.
+            LogValidationFailed(_logger, ex, e?.Type);
+            errors.Add(new("event", $"could not be validated ({ex.GetType().Name}: {ex.Message})"));
+            valid = null;
+        }
+
         if (valid is not null)
         {
             var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
@@ -346,12 +358,21 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 {
                     cache.Clear();
                     LogFailed(_logger, ex, item.Event.Event.Type);
-                    result = new TrackResult
-                    {
-                        EventId = item.Event.Event.Id,
-                        Status = TrackStatus.Failed,
-                        Errors = [new ValidationError("store", $"{ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}")],
-                    };
+                    result = ex is ApplyFailedException applying
+                        ? new TrackResult
+                        {
+                            EventId = item.Event.Event.Id,
+                            Status = TrackStatus.Failed,
+                            IsTransient = false,
+                            Errors = [new ValidationError("event", $"cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})")],
+                        }
+                        : new TrackResult
+                        {
+                            EventId = item.Event.Event.Id,
+                            Status = TrackStatus.Failed,
+                            IsTransient = true,
+                            Errors = [new ValidationError("store", $"{ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}")],
+                        };
                 }
 
                 _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -429,17 +450,35 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     ProfileCore.AddConflict(target, new IdentityConflict(id.Type, _hasher.Hash(id), other, e.Id, reason, now));
                 }
 
-                ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
-                // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
-                var changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, _options.TimelineLength);
-                var journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
-                await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
-                changes.AddRange(journeys.Changes);
+                // Pure steps: what fails here fails the same way on every retry.
+                List<SegmentTransition> changes;
+                JourneyRunner journeys;
+                byte[] document;
+                try
+                {
+                    ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
+                    // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
+                    changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, _options.TimelineLength);
+                    journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
+                    await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
+                    changes.AddRange(journeys.Changes);
+                    document = ProfileSerializer.Serialize(target);
+                }
+                catch (StoreFaultException fault)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(fault.InnerException!).Throw();
+                    throw;
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+                {
+                    throw new ApplyFailedException(ex);
+                }
+
                 var commit = new ProfileCommit
                 {
                     ProfileId = target.Id,
                     ExpectedVersion = target.Version,
-                    Document = ProfileSerializer.Serialize(target),
+                    Document = document,
                     Claims = claims,
                     Absorbed = absorbed,
                     EventId = e.Id,
@@ -490,6 +529,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         {
             EventId = e.Id,
             Status = TrackStatus.Failed,
+            IsTransient = true,
             Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
         };
     }
@@ -512,7 +552,16 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             return null;
         }
 
-        var p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        CustomerProfile p;
+        try
+        {
+            p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        {
+            throw new ApplyFailedException(ex); // a stored document that cannot be read reads the same way next time
+        }
+
         Cache(cache, p);
         return p;
     }
@@ -602,8 +651,17 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     [LoggerMessage(6, LogLevel.Debug, "Forgot {Count} processed event id(s) past retention")]
     private static partial void LogPurged(ILogger logger, int count);
 
+    [LoggerMessage(8, LogLevel.Error, "Validating an event of type {EventType} threw; the event was rejected")]
+    private static partial void LogValidationFailed(ILogger logger, Exception exception, string? eventType);
+
     [LoggerMessage(7, LogLevel.Warning, "Purging processed event ids failed; will try again")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);
+
+    /// <summary>Applying an event failed in a pure step (no I/O): the same event on the same profile fails again.</summary>
+    private sealed class ApplyFailedException(Exception inner) : Exception(inner.Message, inner);
+
+    /// <summary>A store call inside an otherwise pure step failed: transient, like any other store fault.</summary>
+    private sealed class StoreFaultException(Exception inner) : Exception(inner.Message, inner);
 
     private abstract class WorkItem(int partition)
     {

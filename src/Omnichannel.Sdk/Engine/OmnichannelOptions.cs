@@ -6,13 +6,44 @@ public sealed class OmnichannelOptions
     /// <summary>Identifier types, their rules, and blocked values.</summary>
     public IdentityOptions Identity { get; } = new();
 
-    /// <summary>How far in the future an event's timestamp may be, to allow for clock skew. Default 5 minutes.</summary>
+    /// <summary>How far in the future an event's timestamp may be, to allow for clock skew. Default 5 minutes; 0 to 1 day.</summary>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The largest <see cref="CustomerEvent.Properties"/> accepted, in bytes of JSON. Default 32 KiB.</summary>
+    /// <summary>
+    /// The largest <see cref="CustomerEvent.Properties"/> accepted, in UTF-8 bytes of JSON. Default 32 KiB; 1 byte to
+    /// 1 MiB. A larger event is rejected with the field <c>properties</c>.
+    /// </summary>
     public int MaxPropertiesBytes { get; set; } = 32 * 1024;
 
-    /// <summary>How long processed event ids are remembered for de-duplication. Default 30 days.</summary>
+    /// <summary>
+    /// The largest <see cref="CustomerEvent.Traits"/> accepted, in UTF-8 bytes of JSON. Default 32 KiB; 1 byte to
+    /// 1 MiB. A larger event is rejected with the field <c>traits</c>.
+    /// </summary>
+    public int MaxTraitsBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// The deepest nesting of objects and arrays accepted in <see cref="CustomerEvent.Properties"/> and
+    /// <see cref="CustomerEvent.Traits"/>, the object itself counting as 1 (<c>{"a": [1]}</c> is 2 deep). Default 32;
+    /// 1 to 48 (values are stored inside profile documents, which are read back with System.Text.Json's maximum depth of
+    /// 64, and rendered by templates). A deeper event is rejected with the path of the first value too deep.
+    /// </summary>
+    public int MaxJsonDepth { get; set; } = 32;
+
+    /// <summary>
+    /// The most keys and array items, counted through every level, accepted in <see cref="CustomerEvent.Properties"/>
+    /// and, separately, in <see cref="CustomerEvent.Traits"/>. Default 10,000 (a real order of 1,100 lines lists 1,100
+    /// products); 1 to 100,000. More is rejected with the field <c>properties</c> or <c>traits</c>.
+    /// </summary>
+    public int MaxJsonMembers { get; set; } = 10_000;
+
+    /// <summary>
+    /// The longest value accepted in each <see cref="CustomerEvent.Context"/> field (city, campaign, locale…), in
+    /// characters. Default 256; 1 to 4,096. Longer values, control characters and unpaired surrogates are rejected
+    /// with the field, e.g. <c>context.city</c>.
+    /// </summary>
+    public int MaxContextValueLength { get; set; } = 256;
+
+    /// <summary>How long processed event ids are remembered for de-duplication. Default 30 days; 1 minute to 10 years.</summary>
     public TimeSpan DeduplicationRetention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>How many interactions a profile's timeline keeps. Default 200.</summary>
@@ -34,13 +65,13 @@ public sealed class OmnichannelOptions
     /// </summary>
     public int Partitions { get; set; } = Math.Max(16, Environment.ProcessorCount * 4);
 
-    /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024.</summary>
+    /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024; 1 to 1,000,000.</summary>
     public int QueueCapacity { get; set; } = 1024;
 
-    /// <summary>How often a commit is retried after an optimistic-concurrency conflict before the event is reported failed. Default 20.</summary>
+    /// <summary>How often a commit is retried after an optimistic-concurrency conflict before the event is reported failed (transient). Default 20; 1 to 1,000.</summary>
     public int MaxCommitAttempts { get; set; } = 20;
 
-    /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 2,500 (40,000 over 16 partitions).</summary>
+    /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 2,500 (40,000 over 16 partitions); 0 (none) to 10,000,000.</summary>
     public int ProfileCacheSize { get; set; } = 2_500;
 
     /// <summary>
@@ -64,24 +95,14 @@ public sealed class OmnichannelOptions
     /// </summary>
     public Privacy.PrivacyOptions Privacy { get; } = new();
 
-    /// <summary>Every problem with these options, empty when they are valid.</summary>
+    /// <summary>
+    /// Every problem with these options, empty when they are valid: each value in its range (see each option) and the
+    /// rules between values (the outbox lease outlasts the longest send; retry back-off stays within 30 days).
+    /// </summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (MaxClockSkew < TimeSpan.Zero)
-        {
-            errors.Add($"{nameof(MaxClockSkew)} must not be negative.");
-        }
-
-        if (MaxPropertiesBytes <= 0)
-        {
-            errors.Add($"{nameof(MaxPropertiesBytes)} must be greater than zero.");
-        }
-
-        if (DeduplicationRetention <= TimeSpan.Zero)
-        {
-            errors.Add($"{nameof(DeduplicationRetention)} must be greater than zero.");
-        }
+        OptionRanges.Check(this, errors);
 
         if (Currency is not null && (Currency.Length != 3 || !Currency.All(char.IsAsciiLetterUpper)))
         {
@@ -96,21 +117,6 @@ public sealed class OmnichannelOptions
         if (Partitions is < 1 or > 1024)
         {
             errors.Add($"{nameof(Partitions)} must be between 1 and 1024.");
-        }
-
-        if (QueueCapacity < 1)
-        {
-            errors.Add($"{nameof(QueueCapacity)} must be at least 1.");
-        }
-
-        if (MaxCommitAttempts < 1)
-        {
-            errors.Add($"{nameof(MaxCommitAttempts)} must be at least 1.");
-        }
-
-        if (ProfileCacheSize < 0)
-        {
-            errors.Add($"{nameof(ProfileCacheSize)} must not be negative.");
         }
 
         if (string.IsNullOrEmpty(Identity.DefaultPhoneCountryCode) || !Identity.DefaultPhoneCountryCode.All(char.IsAsciiDigit) || Identity.DefaultPhoneCountryCode.Length > 3 || Identity.DefaultPhoneCountryCode[0] == '0')

@@ -25,7 +25,7 @@ public sealed record CustomerEvent
     [JsonPropertyName("timestamp")]
     public required DateTimeOffset Timestamp { get; init; }
 
-    /// <summary>The identifiers the event carries; at least one usable one is required.</summary>
+    /// <summary>The identifiers the event carries: at least one usable one, at most 100.</summary>
     [JsonPropertyName("identifiers")]
     public required IReadOnlyList<Identifier> Identifiers { get; init; }
 

@@ -14,6 +14,14 @@ internal sealed partial class EventValidator
         string.Empty, "null", "undefined", "anonymous", "guest", "0", "-1", "none", "nil", "n/a",
     };
 
+    /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>
+    internal static readonly DateTimeOffset EarliestTimestamp = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The most identifiers one event may carry (each is resolved and may be linked to the profile).</summary>
+    internal const int MaxIdentifiers = 100;
+
+    private static readonly JsonElement NoProperties = JsonDocument.Parse("{}").RootElement.Clone();
+
     private readonly OmnichannelOptions _options;
 
     public EventValidator(OmnichannelOptions options) => _options = options;
@@ -67,6 +75,10 @@ internal sealed partial class EventValidator
         {
             errors.Add(new("id", $"is {e.Id.Length} characters long; at most 200 are allowed"));
         }
+        else if (JsonLimits.TextProblem(e.Id, controlsAllowed: false) is { } idProblem)
+        {
+            errors.Add(new("id", idProblem));
+        }
 
         if (string.IsNullOrWhiteSpace(e.Type))
         {
@@ -81,6 +93,10 @@ internal sealed partial class EventValidator
         {
             errors.Add(new("timestamp", "is required"));
         }
+        else if (e.Timestamp < EarliestTimestamp)
+        {
+            errors.Add(new("timestamp", $"is {e.Timestamp:O}, before {EarliestTimestamp:yyyy-MM-dd}; events that old cannot be placed in time windows"));
+        }
         else if (e.Timestamp > now + _options.MaxClockSkew)
         {
             errors.Add(new("timestamp", $"is {(e.Timestamp - now).TotalSeconds:0} s in the future; at most {_options.MaxClockSkew.TotalSeconds:0} s of clock skew is allowed"));
@@ -93,21 +109,23 @@ internal sealed partial class EventValidator
 
         CheckObject(e.Properties, "properties", errors);
         CheckObject(e.Traits, "traits", errors);
-        if (e.Properties.ValueKind == JsonValueKind.Object)
+        CheckContext(e.Context, errors);
+        var propertiesOk = JsonLimits.Check(e.Properties, "properties", _options.MaxPropertiesBytes, _options, errors);
+        JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors);
+        if (e.Type is not null && (propertiesOk || e.Properties.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null))
         {
-            var size = e.Properties.GetRawText().Length;
-            if (size > _options.MaxPropertiesBytes)
-            {
-                errors.Add(new("properties", $"are {size} bytes; at most {_options.MaxPropertiesBytes} are allowed"));
-            }
-
-            WellKnownProperties.Validate(e.Type, e.Properties, errors);
+            // No properties at all: the required ones of a well-known type are missing, not skipped.
+            WellKnownProperties.Validate(e.Type, propertiesOk ? e.Properties : NoProperties, errors);
         }
 
         var identifiers = new List<Identifier>();
         if (e.Identifiers is null || e.Identifiers.Count == 0)
         {
             errors.Add(new("identifiers", "at least one identifier is required"));
+        }
+        else if (e.Identifiers.Count > MaxIdentifiers)
+        {
+            errors.Add(new("identifiers", $"are {e.Identifiers.Count}; an event may carry at most {MaxIdentifiers}"));
         }
         else
         {
@@ -121,6 +139,12 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
+                if (id.Type.Length > 100 || JsonLimits.TextProblem(id.Type, controlsAllowed: false) is not null)
+                {
+                    errors.Add(new($"identifiers[{i}].type", $"{JsonLimits.TextProblem(id.Type, controlsAllowed: false) ?? "is longer than 100 characters"} (identifier types are lower_snake_case names)"));
+                    continue;
+                }
+
                 if (!_options.Identity.Rules.TryGetValue(id.Type, out var rule))
                 {
                     errors.Add(new($"identifiers[{i}].type", $"'{Truncate(id.Type)}' is not a registered identifier type (register custom types with IdentityOptions.AddType)"));
@@ -128,6 +152,12 @@ internal sealed partial class EventValidator
                 }
 
                 var raw = (id.Value ?? string.Empty).Trim();
+                if (raw.Length <= 256 && JsonLimits.TextProblem(raw, controlsAllowed: false) is { } valueProblem)
+                {
+                    errors.Add(new($"identifiers[{i}].value", valueProblem));
+                    continue;
+                }
+
                 if (IsBlocked(raw))
                 {
                     blocked++;
@@ -167,6 +197,42 @@ internal sealed partial class EventValidator
         }
 
         return errors.Count == 0 ? new ValidatedEvent(e, identifiers) : null;
+    }
+
+    /// <summary>Each context field: at most <see cref="OmnichannelOptions.MaxContextValueLength"/> characters of single-line, well-formed text.</summary>
+    private void CheckContext(EventContext? c, List<ValidationError> errors)
+    {
+        if (c is null)
+        {
+            return;
+        }
+
+        Field(c.DeviceType, "deviceType");
+        Field(c.Os, "os");
+        Field(c.Locale, "locale");
+        Field(c.TimeZone, "timeZone");
+        Field(c.Country, "country");
+        Field(c.City, "city");
+        Field(c.Campaign, "campaign");
+        Field(c.UtmSource, "utmSource");
+        Field(c.UtmMedium, "utmMedium");
+
+        void Field(string? value, string name)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            if (value.Length > _options.MaxContextValueLength)
+            {
+                errors.Add(new("context." + name, $"is {value.Length} characters long; at most {_options.MaxContextValueLength} are allowed"));
+            }
+            else if (JsonLimits.TextProblem(value, controlsAllowed: false) is { } problem)
+            {
+                errors.Add(new("context." + name, problem));
+            }
+        }
     }
 
     private static void CheckObject(JsonElement value, string field, List<ValidationError> errors)

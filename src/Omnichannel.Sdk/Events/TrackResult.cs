@@ -12,7 +12,11 @@ public enum TrackStatus
     /// <summary>The event is invalid; see <see cref="TrackResult.Errors"/>. Nothing changed.</summary>
     Rejected,
 
-    /// <summary>The event was valid but could not be committed (for example the store kept reporting conflicts). It may be retried.</summary>
+    /// <summary>
+    /// The event was valid but could not be applied: the store kept reporting conflicts or failed (see
+    /// <see cref="TrackResult.IsTransient"/>: then sending it again may succeed), or applying it fails the same way every
+    /// time (not transient). Nothing changed.
+    /// </summary>
     Failed,
 
     /// <summary>
@@ -50,6 +54,13 @@ public sealed record TrackResult
     /// <summary>The segments the profile entered or left because of this event (or because time had passed until it).</summary>
     public IReadOnlyList<Segments.SegmentTransition> SegmentChanges { get; init; } = [];
 
+    /// <summary>
+    /// Whether sending the same event again may succeed: <see langword="true"/> only for a <see cref="TrackStatus.Failed"/>
+    /// event whose cause can pass (commit conflicts, a store fault); <see langword="false"/> for a rejected event and for a
+    /// failure that would repeat identically.
+    /// </summary>
+    public bool IsTransient { get; init; }
+
     /// <summary>Whether the event is durably applied (now or before): accepted or duplicate.</summary>
     public bool IsAcknowledged => Status is TrackStatus.Accepted or TrackStatus.Duplicate;
 }
@@ -68,6 +79,6 @@ public sealed class EventRejectedException : Exception
     /// <summary>The result.</summary>
     public TrackResult Result { get; }
 
-    /// <summary>Whether sending the same event again may succeed.</summary>
-    public bool IsTransient => Result.Status == TrackStatus.Failed;
+    /// <summary>Whether sending the same event again may succeed (<see cref="TrackResult.IsTransient"/>).</summary>
+    public bool IsTransient => Result.IsTransient;
 }

@@ -5,18 +5,33 @@ namespace Omnichannel.Sdk;
 /// <summary>Reads and checks the properties that the engine interprets for well-known event types.</summary>
 internal static class WellKnownProperties
 {
+    /// <summary>
+    /// The largest amount (money: <c>total</c>, <c>price</c>; loyalty <c>points</c>) an event may carry, either sign:
+    /// 10¹⁵. Sums of amounts over a profile's whole life then stay far inside <see cref="decimal"/>'s range.
+    /// </summary>
+    public const decimal MaxAmount = 1_000_000_000_000_000m;
+
+    /// <summary>The largest <c>quantity</c> of a cart line an event may carry: 1,000,000.</summary>
+    public const decimal MaxQuantity = 1_000_000m;
+
+    /// <summary>The largest <c>max_messages</c> of contact preferences: 10,000.</summary>
+    public const int MaxMessages = 10_000;
+
+    /// <summary>The longest <c>period</c> of contact preferences: 3,660 days (about ten years).</summary>
+    public static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(3660);
+
     public static void Validate(string type, JsonElement p, List<ValidationError> errors)
     {
         switch (type)
         {
             case EventTypes.CartItemAdded:
                 RequireString(p, "product_id", errors);
-                Number(p, "quantity", errors, positive: true);
+                Number(p, "quantity", errors, positive: true, max: MaxQuantity);
                 Number(p, "price", errors);
                 break;
             case EventTypes.CartItemRemoved:
                 RequireString(p, "product_id", errors);
-                Number(p, "quantity", errors, positive: true);
+                Number(p, "quantity", errors, positive: true, max: MaxQuantity);
                 break;
             case EventTypes.WishlistItemAdded:
             case EventTypes.WishlistItemRemoved:
@@ -48,12 +63,12 @@ internal static class WellKnownProperties
                 RequireString(p, "channel", errors);
                 break;
             case EventTypes.PreferencesUpdated:
-                if (p.TryGetProperty("period", out var period) && TryDuration(period) is null)
+                if (p.TryGetProperty("period", out var period) && period.ValueKind != JsonValueKind.Null && TryDuration(period) is null)
                 {
-                    errors.Add(new("properties.period", "must be an ISO 8601 duration such as P7D"));
+                    errors.Add(new("properties.period", $"must be an ISO 8601 duration from PT1S to {(int)MaxPeriod.TotalDays} days, such as P7D"));
                 }
 
-                Number(p, "max_messages", errors, positive: true);
+                Number(p, "max_messages", errors, positive: true, max: MaxMessages, integer: true);
                 break;
         }
     }
@@ -98,11 +113,11 @@ internal static class WellKnownProperties
         try
         {
             var d = System.Xml.XmlConvert.ToTimeSpan(v.GetString()!);
-            return d > TimeSpan.Zero ? d : null;
+            return d >= TimeSpan.FromSeconds(1) && d <= MaxPeriod ? d : null;
         }
-        catch (FormatException)
+        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidOperationException)
         {
-            return null;
+            return null; // not a duration, beyond TimeSpan, or not well-formed text
         }
     }
 
@@ -114,7 +129,7 @@ internal static class WellKnownProperties
         }
     }
 
-    private static void Number(JsonElement p, string name, List<ValidationError> errors, bool positive = false)
+    private static void Number(JsonElement p, string name, List<ValidationError> errors, bool positive = false, decimal max = MaxAmount, bool integer = false)
     {
         if (!p.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
@@ -122,13 +137,26 @@ internal static class WellKnownProperties
         }
 
         var d = Decimal(p, name);
+        var min = positive ? 0 : -max;
         if (d is null)
         {
-            errors.Add(new($"properties.{name}", $"must be a number, not {v.ValueKind.ToString().ToLowerInvariant()}"));
+            errors.Add(new($"properties.{name}", v.ValueKind == JsonValueKind.Number
+                ? $"is {Short(v.GetRawText())}, out of range; expected a number from {min} to {max}"
+                : $"must be a number, not {v.ValueKind.ToString().ToLowerInvariant()}"));
         }
         else if (positive && d <= 0)
         {
             errors.Add(new($"properties.{name}", "must be greater than zero"));
         }
+        else if (d < min || d > max)
+        {
+            errors.Add(new($"properties.{name}", $"is {Short(ProfileCore.Format(d.Value))}, out of range; expected a number from {min} to {max}"));
+        }
+        else if (integer && d != decimal.Truncate(d.Value))
+        {
+            errors.Add(new($"properties.{name}", "must be a whole number"));
+        }
     }
+
+    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

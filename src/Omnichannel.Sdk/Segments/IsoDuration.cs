@@ -15,6 +15,7 @@ public readonly record struct IsoDuration
     /// <param name="months">Calendar months.</param>
     /// <param name="days">Calendar days (weeks are 7 days).</param>
     /// <param name="time">The exact part (hours, minutes, seconds).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A part is negative, or the whole is longer than <see cref="MaxDays"/> days.</exception>
     public IsoDuration(int years, int months, int days, TimeSpan time)
     {
         if (years < 0 || months < 0 || days < 0 || time < TimeSpan.Zero)
@@ -22,11 +23,22 @@ public readonly record struct IsoDuration
             throw new ArgumentOutOfRangeException(nameof(years), "An ISO 8601 duration has no negative parts.");
         }
 
+        if (Span(years, months, days, time) > MaxDays)
+        {
+            throw new ArgumentOutOfRangeException(nameof(years), TooLong($"P{years}Y{months}M{days}D + {time}"));
+        }
+
         Years = years;
         Months = months;
         Days = days;
         Time = time;
     }
+
+    /// <summary>
+    /// The longest duration a definition may hold, in days: 36,600 (100 years; a year counts 366 days and a month 31).
+    /// Windows, delays and offsets are added to or taken from instants, and every one of them must stay computable.
+    /// </summary>
+    public const int MaxDays = 36_600;
 
     /// <summary>Calendar years.</summary>
     public int Years { get; }
@@ -55,15 +67,40 @@ public readonly record struct IsoDuration
     /// <param name="time">The time span.</param>
     public static IsoDuration FromTime(TimeSpan time) => new(0, 0, 0, time);
 
-    /// <summary>The instant this duration before <paramref name="instant"/> (calendar parts in UTC).</summary>
+    /// <summary>
+    /// The instant this duration before <paramref name="instant"/> (calendar parts in UTC), or
+    /// <see cref="DateTimeOffset.MinValue"/> when that is before the first representable instant (a date trait of
+    /// 0001-01-01 minus three days): time arithmetic on customers' values never throws.
+    /// </summary>
     /// <param name="instant">The instant.</param>
-    public DateTimeOffset SubtractFrom(DateTimeOffset instant) =>
-        instant.ToUniversalTime().AddYears(-Years).AddMonths(-Months).AddDays(-Days) - Time;
+    public DateTimeOffset SubtractFrom(DateTimeOffset instant)
+    {
+        try
+        {
+            return instant.ToUniversalTime().AddYears(-Years).AddMonths(-Months).AddDays(-Days) - Time;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return DateTimeOffset.MinValue;
+        }
+    }
 
-    /// <summary>The instant this duration after <paramref name="instant"/> (calendar parts in UTC).</summary>
+    /// <summary>
+    /// The instant this duration after <paramref name="instant"/> (calendar parts in UTC), or
+    /// <see cref="DateTimeOffset.MaxValue"/> when that is after the last representable instant.
+    /// </summary>
     /// <param name="instant">The instant.</param>
-    public DateTimeOffset AddTo(DateTimeOffset instant) =>
-        instant.ToUniversalTime().AddYears(Years).AddMonths(Months).AddDays(Days) + Time;
+    public DateTimeOffset AddTo(DateTimeOffset instant)
+    {
+        try
+        {
+            return instant.ToUniversalTime().AddYears(Years).AddMonths(Months).AddDays(Days) + Time;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return DateTimeOffset.MaxValue;
+        }
+    }
 
     /// <summary>Parses an ISO 8601 duration; throws <see cref="FormatException"/> with the reason when it is not one.</summary>
     /// <param name="text">The text, e.g. <c>P90D</c>.</param>
@@ -144,10 +181,22 @@ public readonly record struct IsoDuration
             return false;
         }
 
+        if (Span(years, months, (long)weeks * 7 + days, time) > MaxDays)
+        {
+            error = TooLong(text);
+            return false;
+        }
+
         duration = new IsoDuration(years, months, weeks * 7 + days, time);
         error = null;
         return true;
     }
+
+    private static double Span(long years, long months, long days, TimeSpan time) =>
+        (years * 366d) + (months * 31d) + days + time.TotalDays;
+
+    private static string TooLong(string text) =>
+        $"'{text}' is longer than 36,600 days (100 years), the longest duration a definition may hold.";
 
     /// <summary>The ISO 8601 form (<c>P90D</c>, <c>PT0S</c> for zero).</summary>
     public override string ToString()

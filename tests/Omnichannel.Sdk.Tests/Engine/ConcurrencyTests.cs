@@ -79,6 +79,7 @@ public sealed class ConcurrencyTests
 
         Assert.Equal(TrackStatus.Failed, bad.Status);
         Assert.Contains("disk on fire", bad.Errors[0].Message);
+        Assert.True(bad.IsTransient); // a store fault may pass
         Assert.False(bad.IsAcknowledged);
         Assert.Equal(TrackStatus.Accepted, good.Status);
         Assert.Null(await host.Client.GetProfileAsync(Identifier.Email("boom@x.io")));
@@ -91,6 +92,7 @@ public sealed class ConcurrencyTests
         await using var host = OmnichannelTestHost.Create(o => o.MaxCommitAttempts = 3, store: store);
         var r = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("a@x.io")]));
         Assert.Equal(TrackStatus.Failed, r.Status);
+        Assert.True(r.IsTransient);
         Assert.Equal(3, store.Commits);
     }
 

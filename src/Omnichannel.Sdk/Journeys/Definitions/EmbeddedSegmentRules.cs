@@ -66,7 +66,7 @@ internal static class EmbeddedSegmentRules
     public static void WriteRule(Utf8JsonWriter writer, SegmentRule rule)
     {
         var json = SegmentJson.Serialize(new SegmentDefinition(StandInId, StandInId, rule));
-        using var document = JsonDocument.Parse(json);
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 });
         document.RootElement.GetProperty("rule").WriteTo(writer);
     }
 

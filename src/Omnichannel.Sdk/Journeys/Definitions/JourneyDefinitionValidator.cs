@@ -17,6 +17,12 @@ namespace Omnichannel.Sdk.Journeys;
 /// </remarks>
 public static class JourneyDefinitionValidator
 {
+    /// <summary>The largest sum of a split step's weights, control included: 1,000,000.</summary>
+    public const int MaxSplitWeight = 1_000_000;
+
+    /// <summary>The most steps a journey may have: 1,000 (the flow checks walk the steps depth-first).</summary>
+    public const int MaxSteps = 1_000;
+
     /// <summary>Checks <paramref name="definition"/>; returns every error (empty when valid).</summary>
     /// <param name="definition">The definition.</param>
     public static IReadOnlyList<JourneyDefinitionError> Validate(JourneyDefinition definition)
@@ -62,6 +68,12 @@ public static class JourneyDefinitionValidator
         if (d.Steps is null || d.Steps.Count == 0)
         {
             errors.Add(new(stepsPath, "is required: at least one step"));
+            return;
+        }
+
+        if (d.Steps.Count > MaxSteps)
+        {
+            errors.Add(new(stepsPath, $"has {d.Steps.Count} steps; a journey may have at most {MaxSteps}"));
             return;
         }
 
@@ -434,6 +446,13 @@ public static class JourneyDefinitionValidator
         {
             errors.Add(new(JsonPath.Key(path, "controlWeight"), $"{control} is not a valid weight (expected a positive integer, or no control group)"));
         }
+
+        // Assignment takes a hash modulo the total: it must be an int.
+        var total = split.Variants.Sum(v => (long)(v?.Weight ?? 0)) + (split.ControlWeight ?? 0);
+        if (total > MaxSplitWeight)
+        {
+            errors.Add(new(variantsPath, $"the weights add up to {total}; at most {MaxSplitWeight} (weights are proportions: 50 and 50, or 1 and 1)"));
+        }
     }
 
     private static void ValidateUpdates(UpdateProfileStep update, string path, List<JourneyDefinitionError> errors)
@@ -471,8 +490,18 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    internal static void ValidateCondition(JourneyCondition? condition, string path, List<JourneyDefinitionError> errors)
+    internal static void ValidateCondition(JourneyCondition? condition, string path, List<JourneyDefinitionError> errors) =>
+        ValidateCondition(condition, path, errors, 1);
+
+    /// <summary>Conditions nest as deep as segment rules may (<see cref="Segments.SegmentDefinitionValidator.MaxRuleDepth"/>), a segment rule inside counting from its own level.</summary>
+    private static void ValidateCondition(JourneyCondition? condition, string path, List<JourneyDefinitionError> errors, int depth)
     {
+        if (depth > Segments.SegmentDefinitionValidator.MaxRuleDepth)
+        {
+            errors.Add(new(path, Segments.SegmentDefinitionValidator.TooDeep));
+            return;
+        }
+
         switch (condition)
         {
             case null:
@@ -488,13 +517,13 @@ public static class JourneyDefinitionValidator
                 EmbeddedSegmentRules.ValidatePropertyLeaf("context", c.Path, c.Condition, path, errors);
                 break;
             case AllCondition all:
-                ValidateChildren(all.Conditions, JsonPath.Key(path, "all"), errors);
+                ValidateChildren(all.Conditions, JsonPath.Key(path, "all"), errors, depth);
                 break;
             case AnyCondition any:
-                ValidateChildren(any.Conditions, JsonPath.Key(path, "any"), errors);
+                ValidateChildren(any.Conditions, JsonPath.Key(path, "any"), errors, depth);
                 break;
             case NotCondition not:
-                ValidateCondition(not.Condition, JsonPath.Key(path, "not"), errors);
+                ValidateCondition(not.Condition, JsonPath.Key(path, "not"), errors, depth + 1);
                 break;
             default:
                 errors.Add(new(path, $"'{condition.GetType().Name}' is not a condition this version understands"));
@@ -502,7 +531,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateChildren(IReadOnlyList<JourneyCondition>? children, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateChildren(IReadOnlyList<JourneyCondition>? children, string path, List<JourneyDefinitionError> errors, int depth)
     {
         if (children is null)
         {
@@ -512,7 +541,7 @@ public static class JourneyDefinitionValidator
 
         for (var i = 0; i < children.Count; i++)
         {
-            ValidateCondition(children[i], JsonPath.Index(path, i), errors);
+            ValidateCondition(children[i], JsonPath.Index(path, i), errors, depth + 1);
         }
     }
 

@@ -17,9 +17,16 @@ internal sealed class JourneyJsonReader
 
     private readonly List<JourneyDefinitionError> _errors = [];
     private readonly List<string> _reported = [];
+    private int _conditionDepth;
 
     public static (JourneyDefinition Definition, List<JourneyDefinitionError> Errors) Read(JsonElement element, string path)
     {
+        var shape = DefinitionJson.CheckShape(element, path);
+        if (shape.Count > 0)
+        {
+            return (new JourneyDefinition(string.Empty, 1, string.Empty, new EventTrigger("placeholder"), []), [.. shape.Select(p => new JourneyDefinitionError(p.Path, p.Message))]);
+        }
+
         var reader = new JourneyJsonReader();
         var definition = reader.ReadDefinition(element, path);
         var validation = new List<JourneyDefinitionError>();
@@ -400,7 +407,7 @@ internal sealed class JourneyJsonReader
                 {
                     if (p.ValueKind == JsonValueKind.Object)
                     {
-                        properties = JsonNode.Parse(p.GetRawText())!.AsObject();
+                        properties = DefinitionJson.Node(p)!.AsObject();
                     }
                     else
                     {
@@ -462,7 +469,7 @@ internal sealed class JourneyJsonReader
             {
                 foreach (var p in e.EnumerateObject())
                 {
-                    updates.Add(new TraitUpdate(kind, p.Name, JsonNode.Parse(p.Value.GetRawText())));
+                    updates.Add(new TraitUpdate(kind, p.Name, DefinitionJson.Node(p.Value)));
                 }
             }
         }
@@ -472,6 +479,26 @@ internal sealed class JourneyJsonReader
 
     /// <summary>A branch condition: the whole node goes to the segment reader unless a <c>trigger</c>/<c>context</c> leaf is in it.</summary>
     private JourneyCondition ReadCondition(JsonElement e, string path)
+    {
+        if (_conditionDepth >= SegmentDefinitionValidator.MaxRuleDepth)
+        {
+            Error(path, SegmentDefinitionValidator.TooDeep);
+            Reported(path);
+            return new ProfileCondition(new AllRule([]));
+        }
+
+        _conditionDepth++;
+        try
+        {
+            return ReadConditionAt(e, path);
+        }
+        finally
+        {
+            _conditionDepth--;
+        }
+    }
+
+    private JourneyCondition ReadConditionAt(JsonElement e, string path)
     {
         if (!HasJourneyLeaf(e))
         {
@@ -498,8 +525,15 @@ internal sealed class JourneyJsonReader
         var kind = e.TryGetProperty("all", out var a) && a.ValueKind == JsonValueKind.Array && a.EnumerateArray().Any(HasJourneyLeaf) ? "all" : "any";
         Keys(e, path, [kind], $"an '{kind}' condition");
         var children = new List<JourneyCondition>();
+        if (!e.TryGetProperty(kind, out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            Error(JsonPath.Key(path, kind), $"expected an array of conditions, got {(list.ValueKind == JsonValueKind.Undefined ? "nothing" : Kind(list))}");
+            Reported(path);
+            return new ProfileCondition(new AllRule([]));
+        }
+
         var i = 0;
-        foreach (var child in e.GetProperty(kind).EnumerateArray())
+        foreach (var child in list.EnumerateArray())
         {
             children.Add(ReadCondition(child, JsonPath.Index(JsonPath.Key(path, kind), i++)));
         }
@@ -538,7 +572,7 @@ internal sealed class JourneyJsonReader
     private Condition Operator(Dictionary<string, JsonElement> keys, string path)
     {
         var opPath = JsonPath.Key(path, "op");
-        JsonNode? value = keys.TryGetValue("value", out var v) ? JsonNode.Parse(v.GetRawText()) : null;
+        JsonNode? value = keys.TryGetValue("value", out var v) ? DefinitionJson.Node(v) : null;
         if (keys.TryGetValue("op", out var op) && op.ValueKind == JsonValueKind.String && SegmentNames.TryParseOperator(op.GetString(), out var parsed))
         {
             return new Condition(parsed, value);
@@ -555,6 +589,13 @@ internal sealed class JourneyJsonReader
     private string? Type(JsonElement e, string path, IReadOnlyList<string> allowed, string what)
     {
         var at = JsonPath.Key(path, "type");
+        if (e.ValueKind != JsonValueKind.Object)
+        {
+            Error(path, $"expected a {what} object {{\"type\": {string.Join(" | ", allowed.Select(a => $"\"{a}\""))}, ...}}, got {Kind(e)}");
+            Reported(path);
+            return null;
+        }
+
         if (!e.TryGetProperty("type", out var t))
         {
             Error(at, $"is required: the {what} type ({string.Join(", ", allowed)})");

@@ -698,8 +698,19 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
                     ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement<JsonNode?>(null), now);
                     break;
                 case TraitUpdateKind.Increment:
-                    var current = p.TryGetTrait(u.Trait, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDecimal() : 0m;
-                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(current + u.Value!.GetValue<decimal>()), now);
+                    // A customer's trait may hold any JSON number: beyond decimal it stays as it is (adding to 1e300
+                    // changes nothing), and a sum past decimal's range saturates, so the step never fails.
+                    var current = 0m;
+                    if (p.TryGetTrait(u.Trait, out var v) && v.ValueKind == JsonValueKind.Number && !v.TryGetDecimal(out current))
+                    {
+                        break;
+                    }
+
+                    var by = u.Value!.GetValue<decimal>();
+                    var sum = by > 0 && current > decimal.MaxValue - by ? decimal.MaxValue
+                        : by < 0 && current < decimal.MinValue - by ? decimal.MinValue
+                        : current + by;
+                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(sum), now);
                     break;
             }
         }

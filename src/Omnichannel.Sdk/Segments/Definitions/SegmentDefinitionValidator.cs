@@ -10,6 +10,13 @@ namespace Omnichannel.Sdk.Segments;
 /// </summary>
 public static class SegmentDefinitionValidator
 {
+    /// <summary>
+    /// How many levels rules may nest: a leaf rule is 1 level, <c>{"not": leaf}</c> 2, <c>{"all": [{"any": [leaf]}]}</c> 3.
+    /// The C# builder, the JSON reader and the writer all hold to it (a deeper definition is an error with the path where
+    /// it goes too deep), so that no evaluation, validation or serialisation recurses without bound.
+    /// </summary>
+    public const int MaxRuleDepth = 32;
+
     /// <summary>What a condition compares, which decides the operators and operands it accepts.</summary>
     private enum Operand
     {
@@ -64,6 +71,11 @@ public static class SegmentDefinitionValidator
         }
 
         // A segment made of itself never settles; other cycles need the whole set (SegmentSetValidator).
+        if (SegmentReferences.Depth(definition.Rule, MaxRuleDepth) > MaxRuleDepth)
+        {
+            return;
+        }
+
         foreach (var (refPath, reference) in SegmentReferences.Of(definition.Rule, JsonPath.Key(path, "rule")))
         {
             if (string.Equals(reference, definition.Id, StringComparison.Ordinal))
@@ -90,22 +102,34 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    /// <summary>Checks a rule and its children.</summary>
-    internal static void ValidateRule(SegmentRule? rule, string path, List<SegmentDefinitionError> errors)
+    /// <summary>Checks a rule and its children; a rule nested deeper than <see cref="MaxRuleDepth"/> is one error.</summary>
+    internal static void ValidateRule(SegmentRule? rule, string path, List<SegmentDefinitionError> errors) =>
+        ValidateRule(rule, path, errors, 1);
+
+    /// <summary>The error for a rule that nests too deeply (the reader reports the same one).</summary>
+    internal static string TooDeep => $"nests rules more than {MaxRuleDepth} levels deep (all, any and not each add a level); at most {MaxRuleDepth} are allowed";
+
+    private static void ValidateRule(SegmentRule? rule, string path, List<SegmentDefinitionError> errors, int depth)
     {
+        if (depth > MaxRuleDepth)
+        {
+            errors.Add(new(path, TooDeep));
+            return;
+        }
+
         switch (rule)
         {
             case null:
                 errors.Add(new(path, "is null (expected a rule)"));
                 break;
             case AllRule all:
-                ValidateChildren(all.Rules, JsonPath.Key(path, "all"), errors);
+                ValidateChildren(all.Rules, JsonPath.Key(path, "all"), errors, depth);
                 break;
             case AnyRule any:
-                ValidateChildren(any.Rules, JsonPath.Key(path, "any"), errors);
+                ValidateChildren(any.Rules, JsonPath.Key(path, "any"), errors, depth);
                 break;
             case NotRule not:
-                ValidateRule(not.Rule, JsonPath.Key(path, "not"), errors);
+                ValidateRule(not.Rule, JsonPath.Key(path, "not"), errors, depth + 1);
                 break;
             default:
                 ValidateLeaf(rule, path, errors);
@@ -195,7 +219,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateChildren(IReadOnlyList<SegmentRule>? rules, string path, List<SegmentDefinitionError> errors)
+    private static void ValidateChildren(IReadOnlyList<SegmentRule>? rules, string path, List<SegmentDefinitionError> errors, int depth)
     {
         if (rules is null)
         {
@@ -205,7 +229,7 @@ public static class SegmentDefinitionValidator
 
         for (var i = 0; i < rules.Count; i++)
         {
-            ValidateRule(rules[i], JsonPath.Index(path, i), errors);
+            ValidateRule(rules[i], JsonPath.Index(path, i), errors, depth + 1);
         }
     }
 

@@ -15,9 +15,16 @@ internal sealed class SegmentJsonReader
 
     private readonly List<SegmentDefinitionError> _errors = [];
     private readonly List<string> _unreadable = [];
+    private int _depth;
 
     public static (SegmentDefinition Definition, List<SegmentDefinitionError> Errors) Read(JsonElement element, string path)
     {
+        var shape = DefinitionJson.CheckShape(element, path);
+        if (shape.Count > 0)
+        {
+            return (new SegmentDefinition(string.Empty, string.Empty, new AllRule([])), [.. shape.Select(p => new SegmentDefinitionError(p.Path, p.Message))]);
+        }
+
         var reader = new SegmentJsonReader();
         var definition = reader.ReadDefinition(element, path);
         var validation = new List<SegmentDefinitionError>();
@@ -60,6 +67,27 @@ internal sealed class SegmentJsonReader
     }
 
     private SegmentRule ReadRule(JsonElement e, string path)
+    {
+        // Depth-limited like the validator and the writer: no document makes the reader recurse without bound.
+        if (_depth >= SegmentDefinitionValidator.MaxRuleDepth)
+        {
+            Error(path, SegmentDefinitionValidator.TooDeep);
+            Unreadable(path);
+            return Placeholder(path);
+        }
+
+        _depth++;
+        try
+        {
+            return ReadRuleAt(e, path);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private SegmentRule ReadRuleAt(JsonElement e, string path)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -230,7 +258,7 @@ internal sealed class SegmentJsonReader
     private Condition ReadCondition(Dictionary<string, JsonElement> keys, string path)
     {
         var opPath = JsonPath.Key(path, "op");
-        JsonNode? value = keys.TryGetValue("value", out var v) ? JsonNode.Parse(v.GetRawText()) : null;
+        JsonNode? value = keys.TryGetValue("value", out var v) ? DefinitionJson.Node(v) : null;
         if (!keys.TryGetValue("op", out var op))
         {
             Error(opPath, $"is required: an operator ({SegmentNames.OperatorList})");

@@ -8,6 +8,7 @@ internal static class SegmentJsonWriter
 {
     public static void Write(Utf8JsonWriter w, SegmentDefinition d)
     {
+        CheckDepth(d.Rule, d.Id);
         w.WriteStartObject();
         w.WriteString("id", d.Id);
         w.WriteString("name", d.Name);
@@ -19,6 +20,16 @@ internal static class SegmentJsonWriter
         w.WritePropertyName("rule");
         Write(w, d.Rule);
         w.WriteEndObject();
+    }
+
+    /// <summary>Refuses a rule deeper than <see cref="SegmentDefinitionValidator.MaxRuleDepth"/>: the reader would refuse its JSON.</summary>
+    /// <exception cref="ArgumentException">The rule nests too deeply.</exception>
+    public static void CheckDepth(SegmentRule? rule, string? owner)
+    {
+        if (SegmentReferences.Depth(rule, SegmentDefinitionValidator.MaxRuleDepth) > SegmentDefinitionValidator.MaxRuleDepth)
+        {
+            throw new ArgumentException($"The rule of '{owner}' {SegmentDefinitionValidator.TooDeep}; it cannot be written.", nameof(rule));
+        }
     }
 
     /// <summary>An instant as ISO 8601, <c>Z</c> for UTC, the offset kept otherwise.</summary>

@@ -3,45 +3,85 @@ namespace Omnichannel.Sdk.Segments;
 /// <summary>Finds the <c>{"segment": "id"}</c> references in a rule, with their JSON paths.</summary>
 internal static class SegmentReferences
 {
+    /// <summary>The references in document order. Iterative: a rule of any depth (built in C#) cannot overflow the stack.</summary>
     public static IEnumerable<(string Path, string SegmentId)> Of(SegmentRule? rule, string path)
     {
-        switch (rule)
+        var stack = new Stack<(SegmentRule? Rule, string Path)>();
+        stack.Push((rule, path));
+        while (stack.Count > 0)
         {
-            case SegmentMembershipRule m when m.SegmentId is not null:
-                yield return (JsonPath.Key(path, "segment"), m.SegmentId);
-                break;
-            case AllRule { Rules: not null } all:
-                foreach (var r in Children(all.Rules, JsonPath.Key(path, "all")))
-                {
-                    yield return r;
-                }
-
-                break;
-            case AnyRule { Rules: not null } any:
-                foreach (var r in Children(any.Rules, JsonPath.Key(path, "any")))
-                {
-                    yield return r;
-                }
-
-                break;
-            case NotRule not:
-                foreach (var r in Of(not.Rule, JsonPath.Key(path, "not")))
-                {
-                    yield return r;
-                }
-
-                break;
+            var (r, at) = stack.Pop();
+            switch (r)
+            {
+                case SegmentMembershipRule m when m.SegmentId is not null:
+                    yield return (JsonPath.Key(at, "segment"), m.SegmentId);
+                    break;
+                case AllRule { Rules: not null } all:
+                    PushChildren(stack, all.Rules, JsonPath.Key(at, "all"));
+                    break;
+                case AnyRule { Rules: not null } any:
+                    PushChildren(stack, any.Rules, JsonPath.Key(at, "any"));
+                    break;
+                case NotRule not:
+                    stack.Push((not.Rule, JsonPath.Key(at, "not")));
+                    break;
+            }
         }
     }
 
-    private static IEnumerable<(string Path, string SegmentId)> Children(IReadOnlyList<SegmentRule> rules, string path)
+    /// <summary>
+    /// How many rule levels <paramref name="rule"/> nests (a leaf is 1, <c>{"not": leaf}</c> is 2), counting no further
+    /// than <paramref name="stopAfter"/> + 1. Iterative.
+    /// </summary>
+    public static int Depth(SegmentRule? rule, int stopAfter)
     {
-        for (var i = 0; i < rules.Count; i++)
+        var deepest = 0;
+        var stack = new Stack<(SegmentRule? Rule, int Depth)>();
+        stack.Push((rule, 1));
+        while (stack.Count > 0)
         {
-            foreach (var r in Of(rules[i], JsonPath.Index(path, i)))
+            var (r, depth) = stack.Pop();
+            if (r is null)
             {
-                yield return r;
+                continue;
             }
+
+            deepest = Math.Max(deepest, depth);
+            if (deepest > stopAfter)
+            {
+                return deepest;
+            }
+
+            switch (r)
+            {
+                case AllRule { Rules: not null } all:
+                    foreach (var c in all.Rules)
+                    {
+                        stack.Push((c, depth + 1));
+                    }
+
+                    break;
+                case AnyRule { Rules: not null } any:
+                    foreach (var c in any.Rules)
+                    {
+                        stack.Push((c, depth + 1));
+                    }
+
+                    break;
+                case NotRule not:
+                    stack.Push((not.Rule, depth + 1));
+                    break;
+            }
+        }
+
+        return deepest;
+    }
+
+    private static void PushChildren(Stack<(SegmentRule? Rule, string Path)> stack, IReadOnlyList<SegmentRule> rules, string path)
+    {
+        for (var i = rules.Count - 1; i >= 0; i--)
+        {
+            stack.Push((rules[i], JsonPath.Index(path, i)));
         }
     }
 }

@@ -38,30 +38,36 @@ public static class SegmentSetValidator
         var byId = list.ToDictionary(d => d.Id, StringComparer.Ordinal);
         var done = new HashSet<string>(StringComparer.Ordinal);
         var ordered = new List<SegmentDefinition>(list.Count);
-        foreach (var d in list)
+
+        // Depth-first, dependencies first, with an explicit stack: a chain of any length cannot overflow the call stack.
+        var stack = new Stack<(SegmentDefinition Definition, IEnumerator<(string Path, string SegmentId)> References)>();
+        foreach (var root in list)
         {
-            Visit(d);
+            if (!done.Add(root.Id))
+            {
+                continue;
+            }
+
+            stack.Push((root, SegmentReferences.Of(root.Rule, "$").GetEnumerator()));
+            while (stack.Count > 0)
+            {
+                var (d, references) = stack.Peek();
+                if (references.MoveNext())
+                {
+                    if (byId.TryGetValue(references.Current.SegmentId, out var dependency) && done.Add(dependency.Id))
+                    {
+                        stack.Push((dependency, SegmentReferences.Of(dependency.Rule, "$").GetEnumerator()));
+                    }
+
+                    continue;
+                }
+
+                stack.Pop();
+                ordered.Add(d);
+            }
         }
 
         return ordered;
-
-        void Visit(SegmentDefinition d)
-        {
-            if (!done.Add(d.Id))
-            {
-                return;
-            }
-
-            foreach (var (_, reference) in SegmentReferences.Of(d.Rule, "$"))
-            {
-                if (byId.TryGetValue(reference, out var dependency))
-                {
-                    Visit(dependency);
-                }
-            }
-
-            ordered.Add(d);
-        }
     }
 
     internal static List<SegmentDefinitionError> ValidateSet(IReadOnlyList<SegmentDefinition> list, IReadOnlySet<string>? existingIds, bool includeDefinitions)
@@ -138,24 +144,31 @@ public static class SegmentSetValidator
             }
         }
 
-        // 0 = unvisited, 1 = on the stack, 2 = finished.
+        // 0 = unvisited, 1 = on the stack, 2 = finished. An explicit stack: a chain of any length cannot overflow.
         var state = new int[list.Count];
         var stack = new List<int>();
-        for (var i = 0; i < list.Count; i++)
+        var frames = new Stack<IEnumerator<(string Path, string SegmentId)>>();
+        for (var root = 0; root < list.Count; root++)
         {
-            if (state[i] == 0 && list[i] is not null && index.GetValueOrDefault(list[i].Id, -1) == i)
+            if (state[root] != 0 || list[root] is null || index.GetValueOrDefault(list[root].Id, -1) != root)
             {
-                Visit(i);
+                continue;
             }
-        }
 
-        void Visit(int i)
-        {
-            state[i] = 1;
-            stack.Add(i);
-            var d = list[i];
-            foreach (var (path, reference) in SegmentReferences.Of(d.Rule, JsonPath.Key(JsonPath.Index("$", i), "rule")))
+            Enter(root);
+            while (frames.Count > 0)
             {
+                var i = stack[^1];
+                var references = frames.Peek();
+                if (!references.MoveNext())
+                {
+                    frames.Pop();
+                    stack.RemoveAt(stack.Count - 1);
+                    state[i] = 2;
+                    continue;
+                }
+
+                var (path, reference) = references.Current;
                 if (!index.TryGetValue(reference, out var j) || j == i)
                 {
                     continue;
@@ -168,12 +181,16 @@ public static class SegmentSetValidator
                 }
                 else if (state[j] == 0)
                 {
-                    Visit(j);
+                    Enter(j);
                 }
             }
+        }
 
-            stack.RemoveAt(stack.Count - 1);
-            state[i] = 2;
+        void Enter(int i)
+        {
+            state[i] = 1;
+            stack.Add(i);
+            frames.Push(SegmentReferences.Of(list[i].Rule, JsonPath.Key(JsonPath.Index("$", i), "rule")).GetEnumerator());
         }
     }
 }
