@@ -341,7 +341,7 @@ public sealed class EventLimitTests
         var first = await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [Ann], new { total = 1 }));
         var stored = (await store.LoadProfileAsync(first.ProfileId!))!;
         var document = System.Text.Json.Nodes.JsonNode.Parse(stored.Document)!;
-        document["statistics"]!["totalSpent"] = decimal.MaxValue;
+        document["statistics"]!["spentWithoutCurrency"] = decimal.MaxValue;
         var forced = await store.CommitAsync(new ProfileCommit { ProfileId = first.ProfileId!, ExpectedVersion = stored.Version, Document = Encoding.UTF8.GetBytes(document.ToJsonString()) });
         Assert.Equal(CommitStatus.Committed, forced.Status);
 
