@@ -10,11 +10,20 @@ namespace Omnichannel.Sdk.Tests.Journeys;
 /// <summary>A test host with journeys loaded, a template for every template id, and recording transports per channel.</summary>
 internal sealed class JourneyRig : IAsyncDisposable
 {
-    private JourneyRig(OmnichannelTestHost host, RecordingTransport recorder)
+    private JourneyRig(OmnichannelTestHost host, RecordingTransport recorder, IAsyncDisposable? ownedStore)
     {
         Host = host;
         Recorder = recorder;
+        _ownedStore = ownedStore;
     }
+
+    private readonly IAsyncDisposable? _ownedStore;
+
+    /// <summary>
+    /// The store a rig uses when a test names none: the in-memory store, unless a durable store's test assembly (which
+    /// compiles these scenarios too) sets a factory, so the same scenarios run with identical instants on every store.
+    /// </summary>
+    public static Func<IOmnichannelStore>? DefaultStore { get; set; }
 
     public OmnichannelTestHost Host { get; }
 
@@ -33,6 +42,8 @@ internal sealed class JourneyRig : IAsyncDisposable
             delivery.AddTransport("recording", recorder.ForChannel(channel));
         }
 
+        var owned = store is null && DefaultStore is { } factory ? factory() : null;
+        store ??= owned;
         var journeyList = journeys.ToList();
         var templateIds = journeyList.SelectMany(j => j.Steps).OfType<SendStep>().Select(s => s.TemplateId).Distinct();
         var loaded = TemplateRenderer.Load(templateIds.Select(id => new TemplateDocument(id,
@@ -57,7 +68,7 @@ internal sealed class JourneyRig : IAsyncDisposable
             o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
             configure?.Invoke(o);
         }, start, store, delivery);
-        return new JourneyRig(host, recorder);
+        return new JourneyRig(host, recorder, owned as IAsyncDisposable);
     }
 
     public static JourneyDefinition Parse(string json) =>
@@ -97,5 +108,12 @@ internal sealed class JourneyRig : IAsyncDisposable
         _ => m.GetType().Name,
     };
 
-    public ValueTask DisposeAsync() => Host.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        if (_ownedStore is not null)
+        {
+            await _ownedStore.DisposeAsync();
+        }
+    }
 }
