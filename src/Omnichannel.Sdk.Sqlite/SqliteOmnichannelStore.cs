@@ -30,6 +30,8 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     private long _operations;
     private int _disposed;
     private bool _checkpointAfterBatch; // set by an erasure on the writer; read by the writer after its batch commits
+    private readonly FileStream? _fileIdentity; // the database file as opened: tells whether the path still names it
+    private string? _fileLost; // once the file is gone or replaced, every later write fails with this reason
 
     private SqliteOmnichannelStore(SqliteStoreOptions options, string connectionString, string filePath, SqliteStatements writer)
     {
@@ -40,6 +42,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
         _maxBatchDelay = options.MaxBatchDelay;
         _time = options.TimeProvider ?? TimeProvider.System;
         _writer = writer;
+        _fileIdentity = OpenIdentity(filePath);
         _queue = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
         _writerLoop = Task.Run(RunWriterAsync);
     }
@@ -116,6 +119,18 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
 
             // Look before touching anything: a foreign or newer database is left exactly as it was.
             var version = SqliteSchema.Check(connection, filePath);
+            if (options.CheckIntegrityOnOpen && version > 0)
+            {
+                // A file with an intact header and damaged pages must fail here, not at the first event.
+                var verdict = Convert.ToString(SqliteSchema.Scalar(connection, "PRAGMA quick_check(1)"), CultureInfo.InvariantCulture);
+                if (!string.Equals(verdict, "ok", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new SqliteStoreException(
+                        $"The SQLite database '{filePath}' is damaged (PRAGMA quick_check: {verdict}). Restore it from a backup; set CheckIntegrityOnOpen = false only to inspect it.",
+                        filePath);
+                }
+            }
+
             var journal = Convert.ToString(SqliteSchema.Scalar(connection, "PRAGMA journal_mode = WAL"), CultureInfo.InvariantCulture);
             if (!string.Equals(journal, "wal", StringComparison.OrdinalIgnoreCase))
             {
@@ -559,6 +574,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
 
     private void Close()
     {
+        _fileIdentity?.Dispose();
         _writer.Dispose();
         while (_readers.TryTake(out var reader))
         {
@@ -747,6 +763,18 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
             return;
         }
 
+        if (FileLost() is { } lost)
+        {
+            // Writing on would go to an unlinked file and vanish at close: every write fails, loudly, from now on.
+            var error = new SqliteStoreException($"The SQLite database '{FilePath}' {lost} while the store was open; nothing more is written. Restart on the right file.", FilePath);
+            foreach (var op in live)
+            {
+                op.Fail(error);
+            }
+
+            return;
+        }
+
         try
         {
             _writer.Execute("BEGIN IMMEDIATE");
@@ -786,6 +814,44 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
         {
             op.Complete();
         }
+    }
+
+    // A handle on the file as opened. On Linux /proc/self/fd tells whether its path still names it ("(deleted)" once the
+    // file was deleted or replaced); elsewhere only a missing file is noticed.
+    private static FileStream? OpenIdentity(string filePath)
+    {
+        try
+        {
+            return new FileStream(filePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private string? FileLost()
+    {
+        if (_fileLost is not null)
+        {
+            return _fileLost;
+        }
+
+        if (!File.Exists(FilePath))
+        {
+            return _fileLost = "was deleted or moved";
+        }
+
+        if (OperatingSystem.IsLinux() && _fileIdentity is { } identity)
+        {
+            var link = new FileInfo("/proc/self/fd/" + identity.SafeFileHandle.DangerousGetHandle().ToString(CultureInfo.InvariantCulture)).LinkTarget;
+            if (link is not null && link.EndsWith(" (deleted)", StringComparison.Ordinal))
+            {
+                return _fileLost = "was replaced by another file";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -43,6 +43,14 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public bool SecureDelete { get; set; } = true;
 
+    /// <summary>
+    /// Whether <see cref="SqliteOmnichannelStore.OpenAsync"/> runs <c>PRAGMA quick_check</c> on an existing database, so a
+    /// file with an intact header and damaged pages fails at start rather than at the first event. It reads the whole
+    /// file once (see the package README for the measured cost); turn it off for very large files whose start-up time
+    /// matters more. Default <see langword="true"/>.
+    /// </summary>
+    public bool CheckIntegrityOnOpen { get; set; } = true;
+
     /// <summary>The clock for <see cref="MaxBatchDelay"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 
