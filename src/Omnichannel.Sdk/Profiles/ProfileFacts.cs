@@ -236,6 +236,11 @@ internal static class ProfileFacts
         }
 
         p.CartClearedAt = at;
+        if (p.CartOps.Count == 0)
+        {
+            return;
+        }
+
         foreach (var product in p.CartOps.Keys.ToList())
         {
             p.CartOps[product].RemoveAll(o => o.At <= at);
