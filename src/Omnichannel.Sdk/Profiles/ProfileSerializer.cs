@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Omnichannel.Sdk;
 
@@ -13,17 +14,31 @@ internal static class ProfileSerializer
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    // Source-generated metadata: the profile is written on every commit, so reflection-free serialisation pays.
-    private static readonly ProfileJsonContext Context = new(new JsonSerializerOptions(Options));
+    // Source-generated metadata: the profile is written on every commit, so reflection-free serialisation pays. Empty
+    // collections are left out of the document (a reader gets the empty default): most profiles have no returns, no
+    // open cart, no journeys, and every commit writes the whole document.
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<CustomerProfile> ProfileInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<CustomerProfile>)
+        new JsonSerializerOptions(Options) { TypeInfoResolver = new ProfileJsonContext().WithAddedModifier(SkipEmptyCollections) }.GetTypeInfo(typeof(CustomerProfile));
 
-    public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, Context.CustomerProfile);
+    public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, ProfileInfo);
 
     public static CustomerProfile Deserialize(byte[] document, long version)
     {
-        var p = JsonSerializer.Deserialize(document, Context.CustomerProfile)
+        var p = JsonSerializer.Deserialize(document, ProfileInfo)
             ?? throw new InvalidDataException("A stored profile document is empty.");
         p.Version = version;
         return p;
+    }
+
+    private static void SkipEmptyCollections(System.Text.Json.Serialization.Metadata.JsonTypeInfo info)
+    {
+        foreach (var property in info.Properties)
+        {
+            if (property.PropertyType != typeof(string) && typeof(System.Collections.ICollection).IsAssignableFrom(property.PropertyType))
+            {
+                property.ShouldSerialize = static (_, value) => value is not System.Collections.ICollection { Count: 0 };
+            }
+        }
     }
 
     /// <summary>The version of the export shape (<c>docs/schemas/profile-export.schema.json</c>).</summary>
@@ -45,7 +60,7 @@ internal static class ProfileSerializer
     public static JsonObject Export(CustomerProfile p, DateTimeOffset exportedAt)
     {
         var exportOptions = new JsonSerializerOptions(Options) { WriteIndented = true };
-        var stored = JsonSerializer.SerializeToNode(p, Context.CustomerProfile)!.AsObject();
+        var stored = JsonSerializer.SerializeToNode(p, ProfileInfo)!.AsObject();
         var rest = new JsonObject();
         foreach (var (name, value) in stored)
         {
