@@ -32,18 +32,21 @@ public static class TrackingEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
-        var handler = endpoints.ServiceProvider.GetService<TrackingEndpoint>()
-            ?? throw new InvalidOperationException(
+        // Checked now, resolved at the first request: mapping must not build the engine before the host starts.
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(TrackingEndpoint)))
+        {
+            throw new InvalidOperationException(
                 "MapOmnichannelTracking needs the tracking API's services: call services.AddOmnichannel(...).AddTrackingApi(o => o.WriteKeys.Add(...)) first.");
+        }
 
         var group = endpoints.MapGroup(prefix);
         foreach (var call in new[] { "track", "identify", "page", "screen", "alias", "group" })
         {
-            group.MapPost("/" + call, (HttpContext http) => handler.HandleAsync(http, call)).WithName("omnichannel-tracking-" + call + prefix.Replace('/', '-'));
+            group.MapPost("/" + call, (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, call)).WithName("omnichannel-tracking-" + call + prefix.Replace('/', '-'));
         }
 
-        group.MapPost("/batch", (HttpContext http) => handler.HandleAsync(http, null));
-        group.MapPost("/import", (HttpContext http) => handler.HandleAsync(http, null));
+        group.MapPost("/batch", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
+        group.MapPost("/import", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
         return group;
     }
 }
