@@ -34,6 +34,14 @@ public class TrackingServer : IAsyncLifetime
 
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    private int loseNextBatchAnswer;
+    private int lostAnswers;
+
+    /// <summary>Stores the next batch, then answers 500 instead of 200 (the client sees a failure and retries).</summary>
+    public void LoseNextBatchAnswer() => Volatile.Write(ref loseNextBatchAnswer, 1);
+
+    public int LostAnswers => Volatile.Read(ref lostAnswers);
+
     public HttpClient Http { get; } = new();
 
     protected virtual void Configure(TrackingApiOptions o)
@@ -62,6 +70,23 @@ public class TrackingServer : IAsyncLifetime
                 Configure(o);
             });
         app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            // Armed by a test: the batch is stored, then the answer is lost (a 500 replaces it), as when a proxy times out.
+            if (context.Request.Path.StartsWithSegments("/v1/batch") && Interlocked.Exchange(ref loseNextBatchAnswer, 0) == 1)
+            {
+                var original = context.Response.Body;
+                context.Response.Body = new MemoryStream();
+                await next(context);
+                context.Response.Body = original;
+                context.Response.Headers.Clear();
+                context.Response.StatusCode = 500;
+                Interlocked.Increment(ref lostAnswers);
+                return;
+            }
+
+            await next(context);
+        });
         app.MapOmnichannelTracking("/v1");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
