@@ -317,6 +317,18 @@ public sealed class TrackingApiTests(TrackingServer server) : IClassFixture<Trac
         var export = (await server.Client.ExportProfileAsync(Identifier.CustomerId(user)))!.ToJsonString();
         Assert.DoesNotContain("203.0.113.77", export, StringComparison.Ordinal);
         Assert.DoesNotContain("127.0.0.1", export, StringComparison.Ordinal);
+        Assert.False((await server.ProfileAsync(Identifier.CustomerId(user))).IsInSegment("seen-from-test-net"));
+    }
+
+    [Fact]
+    public async Task EachWriteKey_NamesItsSource_OnTheEvents()
+    {
+        var viaBackend = Id("user");
+        var viaWebsite = Id("user");
+        await server.PostAsync("track", $$"""{"userId":"{{viaBackend}}","event":"Order Completed","properties":{"order_id":"o-b","total":5},"messageId":"{{Id("m")}}"}""", TrackingServer.BackendKey);
+        await server.PostAsync("track", $$"""{"userId":"{{viaWebsite}}","event":"Order Completed","properties":{"order_id":"o-w","total":5},"messageId":"{{Id("m")}}"}""");
+        Assert.True((await server.ProfileAsync(Identifier.CustomerId(viaBackend))).IsInSegment("backend-buyers"));
+        Assert.False((await server.ProfileAsync(Identifier.CustomerId(viaWebsite))).IsInSegment("backend-buyers"));
     }
 
     [Fact]

@@ -63,6 +63,10 @@ public class TrackingServer : IAsyncLifetime
             })
             .AddSegment(Segment.Define("cart-builders", "Has something in the cart").Where(r => r.Stat(ProfileStatisticNames.CartLineCount).Gte(1)))
             .AddSegment(Segment.Define("customers", "Ordered at least once").Where(r => r.Stat(ProfileStatisticNames.OrderCount).Gte(1)))
+            .AddSegment(Segment.Define("backend-buyers", "Ordered through the backend source")
+                .Where(r => r.Event(EventTypes.OrderPlaced).Where(r.Property("tracking_source").Eq("backend")).Count(c => c.Gte(1))))
+            .AddSegment(Segment.Define("seen-from-test-net", "Pinged from 203.0.113.77")
+                .Where(r => r.Event("ping").Where(r.Property("ip").Eq("203.0.113.77")).Count(c => c.Gte(1))))
             .AddTrackingApi(o =>
             {
                 o.WriteKeys.Add(new TrackingWriteKey { Key = WebsiteKey, Source = "website" });
