@@ -16,7 +16,8 @@ public static class TrackingEndpointRouteBuilderExtensions
     /// <see cref="Omnichannel.Sdk.CustomerEvent"/> tracked through <see cref="Omnichannel.Sdk.IOmnichannelClient"/>, its
     /// <c>messageId</c> the event id, so a client's retry is a duplicate.
     /// <para>
-    /// Requests authenticate with HTTP Basic, a write key as the user name (<c>401</c> otherwise); bodies may be
+    /// Requests authenticate with HTTP Basic, a write key as the user name, or without an <c>Authorization</c> header
+    /// with the body's <c>writeKey</c> (<c>401</c> otherwise); bodies may be
     /// gzip-compressed (<c>Content-Encoding: gzip</c>). Answers: <c>200</c> <c>{"success":true}</c> when the message is
     /// stored (or was already), and for a batch whose invalid messages are listed under <c>rejected</c> (the others are
     /// stored); <c>400</c> for a body over the limits (32 KB per call, 500 KB per batch by default), malformed JSON, or

@@ -260,6 +260,20 @@ public sealed class TrackingApiTests(TrackingServer server) : IClassFixture<Trac
         Assert.Equal("Basic", response.Headers.WwwAuthenticate.Single().Scheme);
     }
 
+    [Theory]
+    [InlineData(TrackingServer.WebsiteKey, HttpStatusCode.OK)]
+    [InlineData("wk_unknown_0000000000000000", HttpStatusCode.Unauthorized)]
+    public async Task WriteKeyInTheBody_AsBrowserClientsSendIt_WithoutAnAuthorizationHeader(string key, HttpStatusCode expected)
+    {
+        var user = Id("user");
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "v1/batch"))
+        {
+            Content = new StringContent($$"""{"batch":[{"type":"track","userId":"{{user}}","event":"Browser Ping","messageId":"{{Id("m")}}"}],"writeKey":"{{key}}"}""", System.Text.Encoding.UTF8, "text/plain"),
+        };
+        Assert.Equal(expected, (await server.Http.SendAsync(request)).StatusCode);
+        Assert.Equal(expected == HttpStatusCode.OK, await server.Client.GetProfileAsync(Identifier.CustomerId(user)) is not null);
+    }
+
     [Fact]
     public async Task GzipBodies_AreAccepted_AndInvalidGzipIs400()
     {

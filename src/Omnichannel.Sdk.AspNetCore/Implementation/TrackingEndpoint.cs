@@ -54,32 +54,26 @@ internal sealed partial class TrackingEndpoint : IDisposable
     public async Task HandleAsync(HttpContext http, string? callType)
     {
         var ct = http.RequestAborted;
-        var source = _authenticator.Authenticate(http.Request.Headers.Authorization);
-        if (source is null)
-        {
-            LogUnauthorized(_logger);
-            http.Response.Headers.WWWAuthenticate = WriteKeyAuthenticator.Challenge;
-            await ErrorAsync(http, StatusCodes.Status401Unauthorized, "a valid write key is required (HTTP Basic, the key as the user name)").ConfigureAwait(false);
-            return;
-        }
 
-        if (_limiter is not null)
+        // The key comes as HTTP Basic; without an Authorization header, as the body's "writeKey" (the Spec allows both;
+        // browser clients send text/plain bodies with the key inside to avoid a CORS preflight).
+        var hasHeader = !string.IsNullOrEmpty(http.Request.Headers.Authorization.ToString());
+        var source = hasHeader ? _authenticator.Authenticate(http.Request.Headers.Authorization) : null;
+        if (hasHeader && (source is null || !await AdmitAsync(http, source).ConfigureAwait(false)))
         {
-            using var lease = _limiter.AttemptAcquire(source.Source);
-            if (!lease.IsAcquired)
+            if (source is null)
             {
-                LogRateLimited(_logger, source.Source);
-                http.Response.Headers.RetryAfter = "1";
-                await ErrorAsync(http, StatusCodes.Status429TooManyRequests, "rate limit of this write key exceeded; retry later").ConfigureAwait(false);
-                return;
+                await UnauthorizedAsync(http).ConfigureAwait(false);
             }
+
+            return;
         }
 
         var limit = callType is null ? _options.MaxBatchBytes : _options.MaxMessageBytes;
         var (body, bodyError) = await ReadBodyAsync(http.Request, limit, ct).ConfigureAwait(false);
         if (body is null)
         {
-            LogBadRequest(_logger, source.Source, "body");
+            LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "body");
             await ErrorAsync(http, StatusCodes.Status400BadRequest, bodyError!).ConfigureAwait(false);
             return;
         }
@@ -91,13 +85,28 @@ internal sealed partial class TrackingEndpoint : IDisposable
         }
         catch (JsonException)
         {
-            LogBadRequest(_logger, source.Source, "json");
+            LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "json");
             await ErrorAsync(http, StatusCodes.Status400BadRequest, "the body is not valid JSON").ConfigureAwait(false);
             return;
         }
 
         using (document)
         {
+            if (source is null)
+            {
+                source = _authenticator.AuthenticateKey(SpecMessageMapper.Str(document.RootElement, "writeKey"));
+                if (source is null)
+                {
+                    await UnauthorizedAsync(http).ConfigureAwait(false);
+                    return;
+                }
+
+                if (!await AdmitAsync(http, source).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+
             try
             {
                 if (callType is null)
@@ -124,6 +133,33 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 }
             }
         }
+    }
+
+    private Task UnauthorizedAsync(HttpContext http)
+    {
+        LogUnauthorized(_logger);
+        http.Response.Headers.WWWAuthenticate = WriteKeyAuthenticator.Challenge;
+        return ErrorAsync(http, StatusCodes.Status401Unauthorized, "a valid write key is required (HTTP Basic, the key as the user name, or \"writeKey\" in the body)");
+    }
+
+    /// <summary>Takes a token from the source's bucket; answers 429 and returns <see langword="false"/> when there is none.</summary>
+    private async Task<bool> AdmitAsync(HttpContext http, TrackingWriteKey source)
+    {
+        if (_limiter is null)
+        {
+            return true;
+        }
+
+        using var lease = _limiter.AttemptAcquire(source.Source);
+        if (lease.IsAcquired)
+        {
+            return true;
+        }
+
+        LogRateLimited(_logger, source.Source);
+        http.Response.Headers.RetryAfter = "1";
+        await ErrorAsync(http, StatusCodes.Status429TooManyRequests, "rate limit of this write key exceeded; retry later").ConfigureAwait(false);
+        return false;
     }
 
     private async Task SingleAsync(HttpContext http, JsonElement message, string callType, TrackingWriteKey source, CancellationToken ct)

@@ -17,9 +17,12 @@ internal sealed class WriteKeyAuthenticator
         _keys = [.. keys.Select(k => (SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)), k))];
 
     /// <summary>The write key named by an <c>Authorization</c> header, or <see langword="null"/>.</summary>
-    public TrackingWriteKey? Authenticate(string? authorization)
+    public TrackingWriteKey? Authenticate(string? authorization) => AuthenticateKey(Presented(authorization));
+
+    /// <summary>The write key equal to <paramref name="presented"/> (a body's <c>writeKey</c>), or <see langword="null"/>.</summary>
+    public TrackingWriteKey? AuthenticateKey(string? presented)
     {
-        var presented = Presented(authorization);
+        presented = string.IsNullOrEmpty(presented) ? null : presented;
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented ?? string.Empty));
         TrackingWriteKey? match = null;
         foreach (var (keyHash, key) in _keys)
