@@ -8,7 +8,7 @@ namespace Omnichannel.Sdk.AspNetCore.Tests;
 
 /// <summary>
 /// The real npm tracking clients (<c>@segment/analytics-node</c>, <c>@rudderstack/rudder-sdk-node</c>), installed by
-/// the tests themselves with <c>npm install</c> into a temp folder keyed by <c>node/package.json</c> (so a second run
+/// the tests themselves with <c>npm ci</c> (the versions in <c>node/package-lock.json</c>) into a temp folder keyed by the manifest (so a second run
 /// reuses it), and driven through <c>node/send.js</c>.
 /// </summary>
 public static class NpmClients
@@ -31,17 +31,20 @@ public static class NpmClients
                 return installed;
             }
 
-            var packageJson = await File.ReadAllTextAsync(Path.Combine(SourceDir, "package.json"));
-            var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(packageJson)))[..16];
+            var manifest = await File.ReadAllTextAsync(Path.Combine(SourceDir, "package.json")) + await File.ReadAllTextAsync(Path.Combine(SourceDir, "package-lock.json"));
+            var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(manifest)))[..16];
             var dir = Path.Combine(Path.GetTempPath(), "omnichannel-tracking-clients-" + key);
             Directory.CreateDirectory(dir);
-            File.Copy(Path.Combine(SourceDir, "package.json"), Path.Combine(dir, "package.json"), overwrite: true);
-            File.Copy(Path.Combine(SourceDir, "send.js"), Path.Combine(dir, "send.js"), overwrite: true);
+            foreach (var file in new[] { "package.json", "package-lock.json", "send.js" })
+            {
+                File.Copy(Path.Combine(SourceDir, file), Path.Combine(dir, file), overwrite: true);
+            }
+
             if (!File.Exists(Path.Combine(dir, "node_modules", "@segment", "analytics-node", "package.json"))
                 || !File.Exists(Path.Combine(dir, "node_modules", "@rudderstack", "rudder-sdk-node", "package.json")))
             {
-                var (code, output) = await RunAsync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], dir, TimeSpan.FromMinutes(5));
-                Assert.True(code == 0, $"npm install failed ({code}):\n{output}");
+                var (code, output) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], dir, TimeSpan.FromMinutes(5));
+                Assert.True(code == 0, $"npm ci failed ({code}):\n{output}");
             }
 
             return installed = dir;
