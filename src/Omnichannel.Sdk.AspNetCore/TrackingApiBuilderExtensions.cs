@@ -16,6 +16,12 @@ public static class TrackingApiBuilderExtensions
     /// <param name="builder">The builder from <c>AddOmnichannel</c>.</param>
     /// <param name="configure">Adds write keys and adjusts limits and the mapping (<see cref="TrackingApiOptions"/>).</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
+    /// <remarks>
+    /// The protocol is the HTTP Tracking API of the Segment Spec
+    /// (<see href="https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/"/>); invalid options
+    /// make the host's start fail with an <see cref="OptionsValidationException"/> listing every problem.
+    /// </remarks>
     public static OmnichannelBuilder AddTrackingApi(this OmnichannelBuilder builder, Action<TrackingApiOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
