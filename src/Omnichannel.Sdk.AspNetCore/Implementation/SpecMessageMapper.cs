@@ -1,0 +1,373 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Omnichannel.Sdk.AspNetCore.Implementation;
+
+/// <summary>One message turned into an event, or every reason it could not be.</summary>
+internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<ValidationError> Errors, string? MessageId);
+
+/// <summary>What a request knows beyond its messages.</summary>
+internal readonly record struct RequestFacts(TrackingWriteKey Source, DateTimeOffset ReceivedAt, DateTimeOffset? BatchSentAt, string? RemoteIp);
+
+/// <summary>
+/// Turns one Segment-Spec message (<see href="https://segment.com/docs/connections/spec/common/"/>) into a
+/// <see cref="CustomerEvent"/>, following <see cref="TrackingMapping"/>. Pure: no clock, no I/O.
+/// </summary>
+internal sealed class SpecMessageMapper
+{
+    private static readonly string[] CallTypes = ["track", "identify", "page", "screen", "alias", "group"];
+
+    private readonly TrackingApiOptions _options;
+    private readonly TrackingMapping _map;
+
+    public SpecMessageMapper(TrackingApiOptions options)
+    {
+        _options = options;
+        _map = options.Mapping;
+    }
+
+    /// <summary>Maps a message.</summary>
+    /// <param name="message">The message object.</param>
+    /// <param name="callType">The call its path names (<c>/track</c>…), or <see langword="null"/> inside a batch (then <c>type</c> says).</param>
+    /// <param name="facts">The source, arrival time, batch <c>sentAt</c> and remote address.</param>
+    public MappedMessage Map(JsonElement message, string? callType, RequestFacts facts)
+    {
+        var errors = new List<ValidationError>();
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new("message", $"must be a JSON object, not {message.ValueKind.ToString().ToLowerInvariant()}"));
+            return new(null, errors, null);
+        }
+
+        var type = callType ?? Str(message, "type")?.Trim().ToLowerInvariant();
+        if (type is null || Array.IndexOf(CallTypes, type) < 0)
+        {
+            errors.Add(new("type", "must be one of track, identify, page, screen, alias, group"));
+        }
+
+        var messageId = Str(message, "messageId");
+        if (messageId is null)
+        {
+            // No messageId (the Spec's libraries always send one): the same bytes sent again get the same id.
+            messageId = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(message.GetRawText())))[..40];
+        }
+        else if (messageId.Length > 200)
+        {
+            errors.Add(new("messageId", $"is {messageId.Length} characters long; at most 200 are allowed"));
+        }
+
+        var timestamp = EventTime(message, facts, errors);
+        var identifiers = Identifiers(message, type, errors);
+        var context = message.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
+
+        string? eventType = null;
+        JsonObject? properties = null;
+        JsonElement traits = default;
+        switch (type)
+        {
+            case "track":
+                var name = Str(message, "event");
+                if (string.IsNullOrWhiteSpace(name))
+                {
+                    errors.Add(new("event", "is required for a track call"));
+                    break;
+                }
+
+                if (_map.TrackEvents.TryGetValue(name.Trim(), out var mapped))
+                {
+                    eventType = mapped;
+                }
+                else if ((eventType = Names.NormalizeCustom(name, _map.CustomEventPrefix)) is null)
+                {
+                    errors.Add(new("event", "has no letter or digit to make an event type of"));
+                }
+
+                properties = ObjectOf(message, "properties", errors);
+                if (eventType is not null)
+                {
+                    ApplyWellKnown(eventType, properties);
+                }
+
+                break;
+            case "identify":
+                eventType = _map.IdentifyEventType;
+                traits = ObjectOf(message, "traits", errors) is { } t ? JsonSerializer.SerializeToElement(t) : default;
+                properties = [];
+                break;
+            case "page":
+            case "screen":
+                eventType = type == "page" ? _map.PageEventType : _map.ScreenEventType;
+                properties = ObjectOf(message, "properties", errors);
+                CopyIfAbsent(message, "name", properties);
+                CopyIfAbsent(message, "category", properties);
+                break;
+            case "alias":
+                eventType = _map.AliasEventType;
+                properties = [];
+                break;
+            case "group":
+                eventType = _map.GroupEventType;
+                var groupId = Str(message, "groupId");
+                if (string.IsNullOrWhiteSpace(groupId))
+                {
+                    errors.Add(new("groupId", "is required for a group call"));
+                }
+
+                properties = new JsonObject { ["group_id"] = groupId };
+                if (ObjectOf(message, "traits", errors) is { Count: > 0 } groupTraits)
+                {
+                    properties["group_traits"] = groupTraits;
+                }
+
+                break;
+        }
+
+        if (errors.Count > 0)
+        {
+            return new(null, errors, messageId);
+        }
+
+        properties ??= [];
+        properties["tracking_source"] = facts.Source.Source;
+        if (_options.StoreIpAddress && (StrAt(context, "ip") ?? facts.RemoteIp) is { Length: > 0 } ip)
+        {
+            properties["ip"] = ip;
+        }
+
+        return new(new CustomerEvent
+        {
+            Id = messageId,
+            Type = eventType!,
+            Timestamp = timestamp!.Value,
+            Identifiers = identifiers,
+            Channel = facts.Source.Channel,
+            Context = Context(context),
+            Properties = JsonSerializer.SerializeToElement(properties),
+            Traits = traits,
+        }, [], messageId);
+    }
+
+    /// <summary>
+    /// The Spec's clock-skew rule: <c>timestamp</c> when given; else <c>receivedAt − (sentAt − originalTimestamp)</c>
+    /// (the client's clock error removed); else <c>originalTimestamp</c>; else <c>receivedAt</c>.
+    /// </summary>
+    private static DateTimeOffset? EventTime(JsonElement message, RequestFacts facts, List<ValidationError> errors)
+    {
+        var timestamp = Date(message, "timestamp", errors);
+        var original = Date(message, "originalTimestamp", errors);
+        var sentAt = Date(message, "sentAt", errors) ?? facts.BatchSentAt;
+        if (timestamp is { } ts)
+        {
+            return ts;
+        }
+
+        if (original is { } o)
+        {
+            return sentAt is { } s ? facts.ReceivedAt - (s - o) : o;
+        }
+
+        return facts.ReceivedAt;
+    }
+
+    private List<Identifier> Identifiers(JsonElement message, string? type, List<ValidationError> errors)
+    {
+        var ids = new List<Identifier>();
+        void Add(string idType, string? value)
+        {
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                var id = new Identifier(idType, value);
+                if (!ids.Contains(id))
+                {
+                    ids.Add(id);
+                }
+            }
+        }
+
+        var userId = Str(message, "userId");
+        var anonymousId = Str(message, "anonymousId");
+        Add(_map.UserIdType, userId);
+        if (type == "alias")
+        {
+            var previousId = Str(message, "previousId");
+            if (string.IsNullOrWhiteSpace(previousId))
+            {
+                errors.Add(new("previousId", "is required for an alias call"));
+            }
+
+            if (string.IsNullOrWhiteSpace(userId))
+            {
+                errors.Add(new("userId", "is required for an alias call"));
+            }
+
+            Add(_map.AliasPreviousIdType, previousId);
+        }
+        else if (string.IsNullOrWhiteSpace(userId) && string.IsNullOrWhiteSpace(anonymousId))
+        {
+            errors.Add(new("userId", "userId or anonymousId is required"));
+        }
+
+        Add(_map.AnonymousIdType, anonymousId);
+        if (message.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
+        {
+            if (_map.DeviceIdType is { } deviceType && context.TryGetProperty("device", out var device))
+            {
+                Add(deviceType, Str(device, "id"));
+            }
+
+            if (context.TryGetProperty("traits", out var contextTraits))
+            {
+                AddTraitIdentifiers(contextTraits);
+            }
+        }
+
+        if (type == "identify" && message.TryGetProperty("traits", out var traits))
+        {
+            AddTraitIdentifiers(traits);
+        }
+
+        return ids;
+
+        void AddTraitIdentifiers(JsonElement traitObject)
+        {
+            if (traitObject.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+
+            foreach (var (trait, idType) in _map.TraitIdentifiers)
+            {
+                Add(idType, Str(traitObject, trait));
+            }
+        }
+    }
+
+    /// <summary>The Spec's e-commerce property names → the ones the SDK reads.</summary>
+    private static void ApplyWellKnown(string eventType, JsonObject p)
+    {
+        switch (eventType)
+        {
+            case EventTypes.CartItemAdded or EventTypes.CartItemRemoved or EventTypes.WishlistItemAdded
+                or EventTypes.WishlistItemRemoved or EventTypes.ProductViewed:
+                // Spec: product_id, else sku ("Database id / SKU of the product").
+                if (p["product_id"] is null && (p["sku"] ?? p["id"]) is { } sku)
+                {
+                    p["product_id"] = sku.DeepClone();
+                }
+
+                break;
+            case EventTypes.OrderPlaced or EventTypes.OrderReturned or EventTypes.CheckoutStarted:
+                // Spec: total, else revenue, else value; products[] → items.
+                if (p["total"] is null && (p["revenue"] ?? p["value"]) is { } total)
+                {
+                    p["total"] = total.DeepClone();
+                }
+
+                if (p["items"] is null && p["products"] is JsonArray products)
+                {
+                    p["items"] = products.DeepClone();
+                }
+
+                break;
+        }
+
+        if (p["currency"] is JsonValue currency && currency.TryGetValue<string>(out var code))
+        {
+            p["currency"] = code.Trim().ToUpperInvariant();
+        }
+    }
+
+    private static EventContext? Context(JsonElement c)
+    {
+        if (c.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var campaign = Child(c, "campaign");
+        var device = Child(c, "device");
+        var os = Child(c, "os");
+        var location = Child(c, "location");
+        var osText = string.Join(' ', new[] { StrAt(os, "name"), StrAt(os, "version") }.Where(s => !string.IsNullOrWhiteSpace(s)));
+        var result = new EventContext
+        {
+            Locale = StrAt(c, "locale"),
+            TimeZone = StrAt(c, "timezone"),
+            Campaign = StrAt(campaign, "name"),
+            UtmSource = StrAt(campaign, "source"),
+            UtmMedium = StrAt(campaign, "medium"),
+            DeviceType = StrAt(device, "type"),
+            Os = osText.Length > 0 ? osText : null,
+            Country = StrAt(location, "country"),
+            City = StrAt(location, "city"),
+        };
+        return result == new EventContext() ? null : result;
+    }
+
+    private static JsonElement Child(JsonElement parent, string name) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : default;
+
+    private static JsonObject ObjectOf(JsonElement message, string name, List<ValidationError> errors)
+    {
+        if (!message.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (v.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new(name, $"must be a JSON object, not {v.ValueKind.ToString().ToLowerInvariant()}"));
+            return [];
+        }
+
+        return JsonObject.Create(v.Clone()) ?? [];
+    }
+
+    private static void CopyIfAbsent(JsonElement message, string name, JsonObject properties)
+    {
+        if (properties[name] is null && Str(message, name) is { } value)
+        {
+            properties[name] = value;
+        }
+    }
+
+    private static DateTimeOffset? Date(JsonElement message, string name, List<ValidationError> errors)
+    {
+        if (!message.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (v.ValueKind == JsonValueKind.String)
+        {
+            if (v.TryGetDateTimeOffset(out var d))
+            {
+                return d;
+            }
+
+            if (DateTimeOffset.TryParse(v.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out d))
+            {
+                return d;
+            }
+        }
+
+        errors.Add(new(name, "must be an ISO 8601 date-time such as 2026-05-01T10:00:00.000Z"));
+        return null;
+    }
+
+    private static string? StrAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object ? Str(obj, name) : null;
+
+    /// <summary>A string property (numbers as their text: some clients send numeric user ids).</summary>
+    internal static string? Str(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v)
+            ? v.ValueKind switch
+            {
+                JsonValueKind.String => v.GetString(),
+                JsonValueKind.Number => v.GetRawText(),
+                _ => null,
+            }
+            : null;
+}

@@ -1,0 +1,377 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Omnichannel.Sdk.AspNetCore.Implementation;
+
+/// <summary>
+/// Serves the HTTP Tracking API's calls: authenticates, rate-limits, reads (gzip) bodies within the limits, maps and
+/// tracks. Status codes are the ones clients act on: <c>200</c> accepted (also a duplicate, and a batch whose bad
+/// messages were dropped), <c>400</c> never retried, <c>401</c> unknown key, <c>429</c> and <c>503</c> retried.
+/// Logs carry counts, sources and field names, never ids, traits or addresses.
+/// </summary>
+internal sealed partial class TrackingEndpoint : IDisposable
+{
+    private readonly TrackingApiOptions _options;
+    private readonly IOmnichannelClient _client;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly WriteKeyAuthenticator _authenticator;
+    private readonly SpecMessageMapper _mapper;
+    private readonly PartitionedRateLimiter<string>? _limiter;
+
+    public TrackingEndpoint(IOptions<TrackingApiOptions> options, IOmnichannelClient client, TimeProvider time, ILoggerFactory? loggerFactory)
+    {
+        _options = options.Value;
+        _client = client;
+        _time = time;
+        _logger = (ILogger?)loggerFactory?.CreateLogger("Omnichannel.Sdk.AspNetCore.Tracking") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _authenticator = new WriteKeyAuthenticator(_options.WriteKeys);
+        _mapper = new SpecMessageMapper(_options);
+        if (_options.RequestsPerSecond > 0)
+        {
+            var perSecond = _options.RequestsPerSecond;
+            var burst = Math.Max(_options.Burst, 1);
+            _limiter = PartitionedRateLimiter.Create<string, string>(source => RateLimitPartition.GetTokenBucketLimiter(source, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = burst,
+                TokensPerPeriod = perSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+        }
+    }
+
+    public void Dispose() => _limiter?.Dispose();
+
+    /// <summary>Handles one request; <paramref name="callType"/> is <see langword="null"/> for <c>/batch</c>.</summary>
+    public async Task HandleAsync(HttpContext http, string? callType)
+    {
+        var ct = http.RequestAborted;
+
+        // The key comes as HTTP Basic; without an Authorization header, as the body's "writeKey" (the Spec allows both;
+        // browser clients send text/plain bodies with the key inside to avoid a CORS preflight).
+        var hasHeader = !string.IsNullOrEmpty(http.Request.Headers.Authorization.ToString());
+        var source = hasHeader ? _authenticator.Authenticate(http.Request.Headers.Authorization) : null;
+        if (hasHeader && (source is null || !await AdmitAsync(http, source).ConfigureAwait(false)))
+        {
+            if (source is null)
+            {
+                await UnauthorizedAsync(http).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var limit = callType is null ? _options.MaxBatchBytes : _options.MaxMessageBytes;
+        var (body, bodyError) = await ReadBodyAsync(http.Request, limit, ct).ConfigureAwait(false);
+        if (body is null)
+        {
+            LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "body");
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, bodyError!).ConfigureAwait(false);
+            return;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "json");
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, "the body is not valid JSON").ConfigureAwait(false);
+            return;
+        }
+
+        using (document)
+        {
+            if (source is null)
+            {
+                source = _authenticator.AuthenticateKey(SpecMessageMapper.Str(document.RootElement, "writeKey"));
+                if (source is null)
+                {
+                    await UnauthorizedAsync(http).ConfigureAwait(false);
+                    return;
+                }
+
+                if (!await AdmitAsync(http, source).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+
+            try
+            {
+                if (callType is null)
+                {
+                    await BatchAsync(http, document.RootElement, source, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await SingleAsync(http, document.RootElement, callType, source, ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The client went away; it will retry what it did not see acknowledged.
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A store failure: 5xx, so the client retries (the message ids make a retry a duplicate). The exception's
+                // text may quote data, so only its type is logged.
+                LogStoreFailure(_logger, source.Source, ex.GetType().FullName ?? ex.GetType().Name);
+                if (!http.Response.HasStarted)
+                {
+                    await ErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "the events could not be stored; retry").ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private Task UnauthorizedAsync(HttpContext http)
+    {
+        LogUnauthorized(_logger);
+        http.Response.Headers.WWWAuthenticate = WriteKeyAuthenticator.Challenge;
+        return ErrorAsync(http, StatusCodes.Status401Unauthorized, "a valid write key is required (HTTP Basic, the key as the user name, or \"writeKey\" in the body)");
+    }
+
+    /// <summary>Takes a token from the source's bucket; answers 429 and returns <see langword="false"/> when there is none.</summary>
+    private async Task<bool> AdmitAsync(HttpContext http, TrackingWriteKey source)
+    {
+        if (_limiter is null)
+        {
+            return true;
+        }
+
+        using var lease = _limiter.AttemptAcquire(source.Source);
+        if (lease.IsAcquired)
+        {
+            return true;
+        }
+
+        LogRateLimited(_logger, source.Source);
+        http.Response.Headers.RetryAfter = "1";
+        await ErrorAsync(http, StatusCodes.Status429TooManyRequests, "rate limit of this write key exceeded; retry later").ConfigureAwait(false);
+        return false;
+    }
+
+    private async Task SingleAsync(HttpContext http, JsonElement message, string callType, TrackingWriteKey source, CancellationToken ct)
+    {
+        var mapped = _mapper.Map(message, callType, Facts(http, source, null));
+        if (mapped.Event is null)
+        {
+            LogRejected(_logger, source.Source, 1, string.Join(",", mapped.Errors.Select(e => e.Field)));
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, "the message is invalid", mapped.Errors).ConfigureAwait(false);
+            return;
+        }
+
+        var result = await _client.TrackAsync(mapped.Event, ct).ConfigureAwait(false);
+        switch (result.Status)
+        {
+            case TrackStatus.Rejected:
+                LogRejected(_logger, source.Source, 1, string.Join(",", result.Errors.Select(e => e.Field)));
+                await ErrorAsync(http, StatusCodes.Status400BadRequest, "the message is invalid", result.Errors).ConfigureAwait(false);
+                return;
+            case TrackStatus.Failed:
+                LogFailed(_logger, source.Source, 1);
+                await ErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "the event could not be stored; retry").ConfigureAwait(false);
+                return;
+            default:
+                LogTracked(_logger, source.Source, callType, result.Status == TrackStatus.Accepted ? 1 : 0, result.Status == TrackStatus.Duplicate ? 1 : 0);
+                await http.Response.WriteAsJsonAsync(new JsonObject { ["success"] = true }, ct).ConfigureAwait(false);
+                return;
+        }
+    }
+
+    private async Task BatchAsync(HttpContext http, JsonElement root, TrackingWriteKey source, CancellationToken ct)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
+        {
+            LogBadRequest(_logger, source.Source, "batch");
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, "the body must be an object with a \"batch\" array").ConfigureAwait(false);
+            return;
+        }
+
+        var count = batch.GetArrayLength();
+        if (count > _options.MaxBatchMessages)
+        {
+            LogBadRequest(_logger, source.Source, "batch.length");
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, $"a batch holds at most {_options.MaxBatchMessages} messages").ConfigureAwait(false);
+            return;
+        }
+
+        DateTimeOffset? sentAt = root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String && s.TryGetDateTimeOffset(out var sa) ? sa : null;
+        var facts = Facts(http, source, sentAt);
+        var rejected = new JsonArray();
+        var events = new List<CustomerEvent>(count);
+        var positions = new List<(int Index, string? MessageId)>(count);
+        var index = 0;
+        foreach (var message in batch.EnumerateArray())
+        {
+            var size = Encoding.UTF8.GetByteCount(message.GetRawText());
+            if (size > _options.MaxMessageBytes)
+            {
+                rejected.Add(Rejection(index, SpecMessageMapper.Str(message, "messageId"), [new("message", $"is {size} bytes; at most {_options.MaxMessageBytes} are allowed")]));
+            }
+            else if (_mapper.Map(message, null, facts) is var mapped && mapped.Event is { } e)
+            {
+                events.Add(e);
+                positions.Add((index, mapped.MessageId));
+            }
+            else
+            {
+                rejected.Add(Rejection(index, mapped.MessageId, mapped.Errors));
+            }
+
+            index++;
+        }
+
+        var results = events.Count == 0 ? [] : await _client.TrackBatchAsync(events, ct).ConfigureAwait(false);
+        int accepted = 0, duplicates = 0, failed = 0;
+        for (var i = 0; i < results.Count; i++)
+        {
+            switch (results[i].Status)
+            {
+                case TrackStatus.Accepted:
+                    accepted++;
+                    break;
+                case TrackStatus.Duplicate:
+                    duplicates++;
+                    break;
+                case TrackStatus.Rejected:
+                    rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, results[i].Errors));
+                    break;
+                case TrackStatus.Failed:
+                    failed++;
+                    break;
+            }
+        }
+
+        if (rejected.Count > 0)
+        {
+            LogRejected(_logger, source.Source, rejected.Count, "batch");
+        }
+
+        if (failed > 0)
+        {
+            // Retrying the whole batch is safe: what was stored comes back as duplicates.
+            LogFailed(_logger, source.Source, failed);
+            await ErrorAsync(http, StatusCodes.Status503ServiceUnavailable, $"{failed} event(s) could not be stored; retry the batch").ConfigureAwait(false);
+            return;
+        }
+
+        LogTracked(_logger, source.Source, "batch", accepted, duplicates);
+        var response = new JsonObject { ["success"] = true, ["accepted"] = accepted, ["duplicates"] = duplicates };
+        if (rejected.Count > 0)
+        {
+            response["rejected"] = rejected;
+        }
+
+        await http.Response.WriteAsJsonAsync(response, ct).ConfigureAwait(false);
+    }
+
+    private RequestFacts Facts(HttpContext http, TrackingWriteKey source, DateTimeOffset? batchSentAt) =>
+        new(source, _time.GetUtcNow(), batchSentAt, _options.StoreIpAddress ? http.Connection.RemoteIpAddress?.ToString() : null);
+
+    private static JsonObject Rejection(int index, string? messageId, IReadOnlyList<ValidationError> errors) => new()
+    {
+        ["index"] = index,
+        ["messageId"] = messageId,
+        ["errors"] = Errors(errors),
+    };
+
+    private static JsonArray Errors(IReadOnlyList<ValidationError> errors) =>
+        [.. errors.Select(e => (JsonNode)new JsonObject { ["field"] = e.Field, ["message"] = e.Message })];
+
+    private static Task ErrorAsync(HttpContext http, int status, string message, IReadOnlyList<ValidationError>? errors = null)
+    {
+        http.Response.StatusCode = status;
+        var body = new JsonObject { ["success"] = false, ["error"] = message };
+        if (errors is { Count: > 0 })
+        {
+            body["errors"] = Errors(errors);
+        }
+
+        return http.Response.WriteAsJsonAsync(body, http.RequestAborted);
+    }
+
+    /// <summary>Reads the (gzip-decoded) body, at most <paramref name="limit"/> bytes; otherwise says why not.</summary>
+    private static async Task<(byte[]? Body, string? Error)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
+    {
+        var encoding = request.Headers.ContentEncoding.ToString().Trim();
+        Stream input;
+        if (encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        {
+            input = request.Body;
+        }
+        else if (encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            input = new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true);
+        }
+        else
+        {
+            return (null, $"Content-Encoding '{encoding}' is not supported (send gzip or no encoding)");
+        }
+
+        try
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await input.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return (null, $"the body is over {limit} bytes{(encoding.Length > 0 ? " once decompressed" : string.Empty)}, the limit of this call");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.Length == 0 ? (null, "the body is empty") : (buffer.ToArray(), null);
+        }
+        catch (InvalidDataException)
+        {
+            return (null, "the body is not valid gzip");
+        }
+        catch (BadHttpRequestException)
+        {
+            return (null, "the body could not be read");
+        }
+        finally
+        {
+            if (!ReferenceEquals(input, request.Body))
+            {
+                await input.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Tracking request refused: no valid write key")]
+    private static partial void LogUnauthorized(ILogger logger);
+
+    [LoggerMessage(2, LogLevel.Warning, "Tracking request from source {Source} refused: rate limit exceeded")]
+    private static partial void LogRateLimited(ILogger logger, string source);
+
+    [LoggerMessage(3, LogLevel.Information, "Tracking request from source {Source} refused: bad {Part}")]
+    private static partial void LogBadRequest(ILogger logger, string source, string part);
+
+    [LoggerMessage(4, LogLevel.Information, "Tracking: {Count} message(s) from source {Source} rejected (fields: {Fields})")]
+    private static partial void LogRejected(ILogger logger, string source, int count, string fields);
+
+    [LoggerMessage(5, LogLevel.Warning, "Tracking: {Count} event(s) from source {Source} could not be stored; answered 503 so the client retries")]
+    private static partial void LogFailed(ILogger logger, string source, int count);
+
+    [LoggerMessage(6, LogLevel.Error, "Tracking: storing events from source {Source} threw {ExceptionType}; answered 503 so the client retries")]
+    private static partial void LogStoreFailure(ILogger logger, string source, string exceptionType);
+
+    [LoggerMessage(7, LogLevel.Debug, "Tracking {Call} from source {Source}: {Accepted} accepted, {Duplicates} duplicate(s)")]
+    private static partial void LogTracked(ILogger logger, string source, string call, int accepted, int duplicates);
+}

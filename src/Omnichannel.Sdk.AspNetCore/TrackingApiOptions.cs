@@ -1,0 +1,145 @@
+namespace Omnichannel.Sdk.AspNetCore;
+
+/// <summary>
+/// Settings of the tracking endpoint that <c>MapOmnichannelTracking</c> serves: the HTTP Tracking API of the Segment Spec
+/// (<see href="https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/"/>), as Segment's,
+/// RudderStack's and compatible clients send it. Registered with <c>AddTrackingApi</c> and validated at start-up.
+/// </summary>
+public sealed class TrackingApiOptions
+{
+    /// <summary>The HTTP Tracking API's limit on one message: 32 KB.</summary>
+    public const int SpecMaxMessageBytes = 32 * 1024;
+
+    /// <summary>The HTTP Tracking API's limit on one batch request: 500 KB.</summary>
+    public const int SpecMaxBatchBytes = 500 * 1024;
+
+    /// <summary>
+    /// The write keys clients authenticate with (HTTP Basic, the key as the user name and an empty password, or the
+    /// body's <c>writeKey</c> when there is no <c>Authorization</c> header), each naming
+    /// its source. At least one is required; keys and source names must be unique. A request without a known key gets
+    /// <c>401</c>. Keys are compared in constant time.
+    /// </summary>
+    public IList<TrackingWriteKey> WriteKeys { get; } = [];
+
+    /// <summary>
+    /// The largest message accepted, in bytes of (decompressed) JSON. Default <see cref="SpecMaxMessageBytes"/> (32 KB),
+    /// the Spec's limit. A single call over it gets <c>400</c>; a message over it inside a batch is rejected alone.
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = SpecMaxMessageBytes;
+
+    /// <summary>
+    /// The largest request body accepted, in bytes of decompressed JSON. Default <see cref="SpecMaxBatchBytes"/> (500 KB),
+    /// the Spec's limit for <c>/batch</c>. Over it the whole request gets <c>400</c> (clients do not retry a 400).
+    /// </summary>
+    public int MaxBatchBytes { get; set; } = SpecMaxBatchBytes;
+
+    /// <summary>The most messages one <c>/batch</c> request may carry. Default 2,500 (the Spec's body limit allows about that many tiny messages).</summary>
+    public int MaxBatchMessages { get; set; } = 2_500;
+
+    /// <summary>
+    /// Requests per second each write key may make (a token bucket per key, refilled every second; <c>0</c> turns rate
+    /// limiting off). Over it the request gets <c>429</c> with <c>Retry-After</c>, which clients retry. Default 200.
+    /// </summary>
+    public int RequestsPerSecond { get; set; } = 200;
+
+    /// <summary>Requests a write key may make at once above <see cref="RequestsPerSecond"/> (the bucket's size). Default 400.</summary>
+    public int Burst { get; set; } = 400;
+
+    /// <summary>
+    /// Whether the client's IP address (<c>context.ip</c>, else the connection's address) is kept, as the event property
+    /// <c>ip</c>. Default <see langword="false"/>: an IP address is personal data; it is dropped unless the host asks for it.
+    /// </summary>
+    public bool StoreIpAddress { get; set; }
+
+    /// <summary>How messages become <see cref="CustomerEvent"/>s: identifiers, event types, property names.</summary>
+    public TrackingMapping Mapping { get; } = new();
+
+    /// <summary>Every problem with these options, empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (WriteKeys.Count == 0)
+        {
+            errors.Add($"{nameof(WriteKeys)}: add at least one write key (o.WriteKeys.Add(new TrackingWriteKey {{ Key = ..., Source = \"website\" }})).");
+        }
+
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var sources = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < WriteKeys.Count; i++)
+        {
+            var k = WriteKeys[i];
+            if (k is null)
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}] is null.");
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(k.Key) || k.Key.Length < 16 || k.Key.Contains(':', StringComparison.Ordinal))
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)} must be at least 16 characters without ':' (a random secret, for example `openssl rand -hex 16`).");
+            }
+            else if (!keys.Add(k.Key))
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)} is used by another write key.");
+            }
+
+            if (string.IsNullOrWhiteSpace(k.Source))
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Source)} is required (the name of the source, for example website).");
+            }
+            else if (!sources.Add(k.Source))
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Source)} '{k.Source}' names another write key's source too.");
+            }
+
+            if (!Implementation.Names.IsChannel(k.Channel))
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Channel)} must be a lower_case channel name such as web or app.");
+            }
+        }
+
+        if (MaxMessageBytes < 1024)
+        {
+            errors.Add($"{nameof(MaxMessageBytes)} must be at least 1024.");
+        }
+
+        if (MaxBatchBytes < MaxMessageBytes)
+        {
+            errors.Add($"{nameof(MaxBatchBytes)} must be at least {nameof(MaxMessageBytes)}.");
+        }
+
+        if (MaxBatchMessages < 1)
+        {
+            errors.Add($"{nameof(MaxBatchMessages)} must be at least 1.");
+        }
+
+        if (RequestsPerSecond < 0)
+        {
+            errors.Add($"{nameof(RequestsPerSecond)} must not be negative (0 turns rate limiting off).");
+        }
+
+        if (RequestsPerSecond > 0 && Burst < 1)
+        {
+            errors.Add($"{nameof(Burst)} must be at least 1.");
+        }
+
+        Mapping.Validate(errors);
+        return errors;
+    }
+}
+
+/// <summary>One write key and the source it names.</summary>
+public sealed class TrackingWriteKey
+{
+    /// <summary>The secret clients send as the HTTP Basic user name (at least 16 characters, no <c>:</c>). Required.</summary>
+    public string Key { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The source's name (for example <c>website</c>, <c>ios-app</c>, <c>backend</c>), kept on every event from this key
+    /// as the property <c>tracking_source</c> and used in logs and rate-limit partitions. Required, unique.
+    /// </summary>
+    public string Source { get; set; } = string.Empty;
+
+    /// <summary>The SDK channel of this source's events (see <see cref="Channels"/>). Default <c>web</c>.</summary>
+    public string Channel { get; set; } = Channels.Web;
+}

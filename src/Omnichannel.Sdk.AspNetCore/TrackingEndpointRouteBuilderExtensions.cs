@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Omnichannel.Sdk.AspNetCore.Implementation;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the Segment-Spec HTTP Tracking API onto Omnichannel.Sdk.</summary>
+public static class TrackingEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Serves the HTTP Tracking API of the Segment Spec
+    /// (<see href="https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/"/>) under
+    /// <paramref name="prefix"/>: <c>POST {prefix}/track</c>, <c>/identify</c>, <c>/page</c>, <c>/screen</c>,
+    /// <c>/alias</c>, <c>/group</c>, and <c>/batch</c> (also as <c>/import</c>). Each message becomes a
+    /// <see cref="Omnichannel.Sdk.CustomerEvent"/> tracked through <see cref="Omnichannel.Sdk.IOmnichannelClient"/>, its
+    /// <c>messageId</c> the event id, so a client's retry is a duplicate.
+    /// <para>
+    /// Requests authenticate with HTTP Basic, a write key as the user name, or without an <c>Authorization</c> header
+    /// with the body's <c>writeKey</c> (<c>401</c> otherwise); bodies may be
+    /// gzip-compressed (<c>Content-Encoding: gzip</c>). Answers: <c>200</c> <c>{"success":true}</c> when the message is
+    /// stored (or was already), and for a batch whose invalid messages are listed under <c>rejected</c> (the others are
+    /// stored); <c>400</c> for a body over the limits (32 KB per call, 500 KB per batch by default), malformed JSON, or
+    /// an invalid single message, with every problem and its field (clients do not retry a 400); <c>429</c> with
+    /// <c>Retry-After</c> over a write key's rate; <c>503</c> when the store failed, so clients retry.
+    /// </para>
+    /// </summary>
+    /// <param name="endpoints">The application or a route group.</param>
+    /// <param name="prefix">The path prefix. Default <c>/v1</c>, where the clients send by default.</param>
+    /// <returns>The route group, to add conventions (host filters, CORS for browser clients, ...).</returns>
+    /// <exception cref="InvalidOperationException"><c>AddTrackingApi</c> was not called on the services.</exception>
+    public static RouteGroupBuilder MapOmnichannelTracking(this IEndpointRouteBuilder endpoints, string prefix = "/v1")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+        // Checked now, resolved at the first request: mapping must not build the engine before the host starts.
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(TrackingEndpoint)))
+        {
+            throw new InvalidOperationException(
+                "MapOmnichannelTracking needs the tracking API's services: call services.AddOmnichannel(...).AddTrackingApi(o => o.WriteKeys.Add(...)) first.");
+        }
+
+        var group = endpoints.MapGroup(prefix);
+        foreach (var call in new[] { "track", "identify", "page", "screen", "alias", "group" })
+        {
+            group.MapPost("/" + call, (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, call)).WithName("omnichannel-tracking-" + call + prefix.Replace('/', '-'));
+        }
+
+        group.MapPost("/batch", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
+        group.MapPost("/import", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
+        return group;
+    }
+}

@@ -1,0 +1,132 @@
+namespace Omnichannel.Sdk.AspNetCore;
+
+/// <summary>
+/// How Segment-Spec messages (<see href="https://segment.com/docs/connections/spec/common/"/>) become
+/// <see cref="CustomerEvent"/>s. Every default is the mapping table of the package README.
+/// </summary>
+public sealed class TrackingMapping
+{
+    /// <summary>
+    /// The identifier type of <c>userId</c>. Default <see cref="IdentifierTypes.CustomerId"/> (<c>customer_id</c>).
+    /// </summary>
+    public string UserIdType { get; set; } = IdentifierTypes.CustomerId;
+
+    /// <summary>The identifier type of <c>anonymousId</c>. Default <see cref="IdentifierTypes.AnonymousId"/> (<c>anonymous_id</c>).</summary>
+    public string AnonymousIdType { get; set; } = IdentifierTypes.AnonymousId;
+
+    /// <summary>The identifier type of <c>context.device.id</c>. Default <see cref="IdentifierTypes.DeviceId"/>; <see langword="null"/> ignores it.</summary>
+    public string? DeviceIdType { get; set; } = IdentifierTypes.DeviceId;
+
+    /// <summary>
+    /// The identifier type of an <c>alias</c> call's <c>previousId</c>. Default <see cref="IdentifierTypes.AnonymousId"/>:
+    /// clients alias the anonymous id a visitor had to the user id she got
+    /// (<see href="https://segment.com/docs/connections/spec/alias/"/>).
+    /// </summary>
+    public string AliasPreviousIdType { get; set; } = IdentifierTypes.AnonymousId;
+
+    /// <summary>
+    /// Traits that are identifiers: trait name → identifier type. Read from <c>traits</c> (identify) and from
+    /// <c>context.traits</c> (every call). Default <c>email</c> → <c>email</c>, <c>phone</c> → <c>phone</c>. A value the
+    /// SDK cannot normalise (an invalid email) rejects the message, as it would any event.
+    /// </summary>
+    public IDictionary<string, string> TraitIdentifiers { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["email"] = IdentifierTypes.Email,
+        ["phone"] = IdentifierTypes.Phone,
+    };
+
+    /// <summary>
+    /// <c>track</c> event names → SDK event types (names compared ignoring case). Default: the e-commerce events of the
+    /// Spec (<see href="https://segment.com/docs/connections/spec/ecommerce/v2/"/>) → <see cref="EventTypes"/>:
+    /// Products Searched, Product Viewed, Product Added, Product Removed, Cart Viewed, Checkout Started, Order
+    /// Completed, Order Updated, Order Refunded, Order Cancelled, Product Added to Wishlist, Product Removed from
+    /// Wishlist. Add or replace entries to map your own names; a name not listed becomes a custom type (see
+    /// <see cref="CustomEventPrefix"/>).
+    /// </summary>
+    public IDictionary<string, string> TrackEvents { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Products Searched"] = EventTypes.ProductSearched,
+        ["Product Searched"] = EventTypes.ProductSearched,
+        ["Product Viewed"] = EventTypes.ProductViewed,
+        ["Product Added"] = EventTypes.CartItemAdded,
+        ["Product Removed"] = EventTypes.CartItemRemoved,
+        ["Cart Viewed"] = EventTypes.CartViewed,
+        ["Checkout Started"] = EventTypes.CheckoutStarted,
+        ["Order Completed"] = EventTypes.OrderPlaced,
+        ["Order Updated"] = EventTypes.OrderPlaced,
+        ["Order Refunded"] = EventTypes.OrderReturned,
+        ["Order Cancelled"] = EventTypes.OrderCancelled,
+        ["Product Added to Wishlist"] = EventTypes.WishlistItemAdded,
+        ["Product Removed from Wishlist"] = EventTypes.WishlistItemRemoved,
+    };
+
+    /// <summary>
+    /// Prepended (with a dot) to the normalised name of a <c>track</c> event not in <see cref="TrackEvents"/>: lower case,
+    /// every run of other characters an underscore, so <c>Signed Up</c> is <c>signed_up</c> and <c>Video
+    /// Played!</c> is <c>video_played</c>. The name never has a dot, so it cannot collide with a well-known type. Default
+    /// <see langword="null"/> (no prefix); <c>"web"</c> gives <c>web.signed_up</c>.
+    /// </summary>
+    public string? CustomEventPrefix { get; set; }
+
+    /// <summary>The event type of an <c>identify</c> call. Default <c>user.identified</c>.</summary>
+    public string IdentifyEventType { get; set; } = "user.identified";
+
+    /// <summary>The event type of a <c>page</c> call. Default <c>page.viewed</c>.</summary>
+    public string PageEventType { get; set; } = "page.viewed";
+
+    /// <summary>The event type of a <c>screen</c> call. Default <c>screen.viewed</c>.</summary>
+    public string ScreenEventType { get; set; } = "screen.viewed";
+
+    /// <summary>The event type of an <c>alias</c> call. Default <c>user.aliased</c>.</summary>
+    public string AliasEventType { get; set; } = "user.aliased";
+
+    /// <summary>The event type of a <c>group</c> call. Default <c>group.joined</c>.</summary>
+    public string GroupEventType { get; set; } = "group.joined";
+
+    internal void Validate(List<string> errors)
+    {
+        foreach (var (name, value) in new[]
+        {
+            (nameof(UserIdType), UserIdType), (nameof(AnonymousIdType), AnonymousIdType), (nameof(AliasPreviousIdType), AliasPreviousIdType),
+        })
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                errors.Add($"{nameof(TrackingApiOptions.Mapping)}.{name} is required.");
+            }
+        }
+
+        foreach (var (name, value) in new[]
+        {
+            (nameof(IdentifyEventType), IdentifyEventType), (nameof(PageEventType), PageEventType), (nameof(ScreenEventType), ScreenEventType),
+            (nameof(AliasEventType), AliasEventType), (nameof(GroupEventType), GroupEventType),
+        })
+        {
+            if (!Implementation.Names.IsEventType(value))
+            {
+                errors.Add($"{nameof(TrackingApiOptions.Mapping)}.{name} must be a lower.dotted_name.");
+            }
+        }
+
+        foreach (var (spec, type) in TrackEvents)
+        {
+            if (!Implementation.Names.IsEventType(type))
+            {
+                errors.Add($"{nameof(TrackingApiOptions.Mapping)}.{nameof(TrackEvents)}[\"{spec}\"] must be a lower.dotted_name.");
+            }
+        }
+
+        foreach (var (trait, type) in TraitIdentifiers)
+        {
+            if (string.IsNullOrWhiteSpace(trait) || string.IsNullOrWhiteSpace(type))
+            {
+                errors.Add($"{nameof(TrackingApiOptions.Mapping)}.{nameof(TraitIdentifiers)}: trait names and identifier types are required.");
+            }
+        }
+
+        if (CustomEventPrefix is not null && !Implementation.Names.IsEventType(CustomEventPrefix))
+        {
+            errors.Add($"{nameof(TrackingApiOptions.Mapping)}.{nameof(CustomEventPrefix)} must be a lower.dotted_name or null.");
+        }
+    }
+}
