@@ -110,6 +110,17 @@ public sealed class CustomerProfile
     public IReadOnlyList<Journeys.JourneyInstanceInfo> Journeys =>
         JourneyData is null ? [] : [.. JourneyData.Instances.Select(i => new Journeys.JourneyInstanceInfo(i.Id, i.JourneyId, i.Version, i.StepId, i.StartedAt, i.WakeAt, i.CorrelationKey, i.Variant))];
 
+    /// <summary>
+    /// The experiment variants this person was assigned (journey A/B splits), one per journey and split step: the first
+    /// draw stands for the person, also after a merge (the earlier assignment wins).
+    /// </summary>
+    public IReadOnlyList<Journeys.ExperimentAssignment> Experiments =>
+        JourneyData is null ? [] : [.. JourneyData.Assignments.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv =>
+        {
+            var bar = kv.Key.LastIndexOf('|');
+            return new Journeys.ExperimentAssignment(kv.Key[..bar], kv.Key[(bar + 1)..], kv.Value.Variant, kv.Value.At);
+        })];
+
     /// <summary>The segments this profile is a member of, with when it entered each, by segment id.</summary>
     public IReadOnlyList<Segments.SegmentMembership> Segments =>
         [.. SegmentMemberships.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new Segments.SegmentMembership(kv.Key, kv.Value))];

@@ -145,6 +145,7 @@ public sealed class MergeKeepsEverythingTests
                 .ToList();
             Assert.Equal(2, variants.Count);
             changed += variants.Distinct().Count() - 1;
+            Assert.Equal(variants[0], Assert.Single((await rig.Host.ProfileAsync(known)).Experiments).Variant);
         }
 
         Assert.Equal(0, changed);

@@ -264,6 +264,13 @@ internal sealed class ScheduledTrigger
     public string? Zone { get; set; }
 }
 
+/// <summary>A variant a person was assigned in a journey's split, as <see cref="CustomerProfile.Experiments"/> shows it.</summary>
+/// <param name="JourneyId">The journey.</param>
+/// <param name="StepId">The split step.</param>
+/// <param name="Variant">The variant's name, or <c>control</c> for the hold-out.</param>
+/// <param name="AssignedAt">When she was first assigned (processing time).</param>
+public sealed record ExperimentAssignment(string JourneyId, string StepId, string Variant, DateTimeOffset AssignedAt);
+
 /// <summary>A running journey instance, as <see cref="CustomerProfile.Journeys"/> shows it.</summary>
 /// <param name="InstanceId">The instance id (unique within the profile).</param>
 /// <param name="JourneyId">The journey.</param>
