@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Text.Json;
-using DotLiquid;
+using Hash = System.Collections.Generic.Dictionary<string, object?>;
 
 namespace Omnichannel.Sdk.Templates;
 

@@ -168,7 +168,7 @@ public sealed class TemplateRendererTests
     [Fact]
     public void Render_WhenALoopRunsPastTheLimit_FailsWithARenderError()
     {
-        var renderer = Renderer(new TemplateRendererOptions { MaxLoopIterations = 5 }, Single("t", TemplateVariant.Sms("{% for i in (1..50) %}{{ i }}{% endfor %}")));
+        var renderer = Renderer(new TemplateRendererOptions { MaxSteps = 5 }, Single("t", TemplateVariant.Sms("{% for i in (1..50) %}{{ i }}{% endfor %}")));
 
         var result = renderer.Render("t", Channels.Sms, Context());
 
