@@ -108,7 +108,7 @@ internal static class LiquidEngine
         {
             throw new LiquidRenderException(ex.Message, ex);
         }
-        catch (InvalidOperationException ex) when (ex.Message.Contains("maximum number of statements", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("The maximum", StringComparison.Ordinal))
         {
             throw new LiquidRenderException($"The template ran more than {budget.MaxSteps:N0} steps (loop iterations and statements together); simplify its loops or raise {nameof(TemplateRendererOptions.MaxSteps)}.", ex);
         }

@@ -311,9 +311,11 @@ internal sealed partial class LiquidScanner
                 break;
 
             case "else":
-                if (top?.Name is not ("if" or "unless" or "case" or "for"))
+                if (top?.Name is not ("if" or "unless" or "case"))
                 {
-                    Report(open, TemplateErrorKind.UnexpectedTag, "'else' is only allowed inside 'if', 'unless', 'case' or 'for'.");
+                    Report(open, TemplateErrorKind.UnexpectedTag, top?.Name is "for" or "tablerow"
+                        ? "'else' is not allowed inside a loop: test the collection with 'if' around the loop."
+                        : "'else' is only allowed inside 'if', 'unless' or 'case'.");
                 }
                 else
                 {
@@ -507,6 +509,16 @@ internal sealed partial class LiquidScanner
     private string? Output(int start, int end)
     {
         var segments = SplitOutsideQuotes(start, end, '|');
+        foreach (var (segStart, segEnd) in segments)
+        {
+            // A range outside a 'for' would be built in full ((1..100000000) is 10^8 values): loops only.
+            var range = _source.IndexOf("..", segStart, segEnd - segStart, StringComparison.Ordinal);
+            if (range >= 0 && !InsideQuotes(segStart, range))
+            {
+                Report(range, TemplateErrorKind.Syntax, "A range '(a..b)' may only be used in a 'for' tag.");
+            }
+        }
+
         Expression(segments[0].Start, segments[0].End);
         string? last = null;
         foreach (var (segStart, segEnd) in segments.Skip(1))
@@ -540,6 +552,25 @@ internal sealed partial class LiquidScanner
         }
 
         return last;
+    }
+
+    private bool InsideQuotes(int start, int index)
+    {
+        char? quote = null;
+        for (var k = start; k < index; k++)
+        {
+            var c = _source[k];
+            if (quote is null && c is '"' or '\'')
+            {
+                quote = c;
+            }
+            else if (c == quote)
+            {
+                quote = null;
+            }
+        }
+
+        return quote is not null;
     }
 
     private List<(int Start, int End)> SplitOutsideQuotes(int start, int end, char separator)
