@@ -184,7 +184,7 @@ public sealed class TemplateBudgetTests
     }
 
     [Theory]
-    [InlineData("RenderOptions", 0)]
+    [InlineData("MaxSteps", 0)]
     [InlineData("RenderTimeout", 0)]
     [InlineData("MaxOutputLength", 100)]
     [InlineData("MaxSmsSegments", 0)]
