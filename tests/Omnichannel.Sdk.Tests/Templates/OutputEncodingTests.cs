@@ -110,16 +110,18 @@ public sealed class OutputEncodingTests
             ["s"] = "1, \"vip\": true",
             ["list"] = new List<object?> { "a", 2 },
             ["none"] = null,
+            ["obj"] = new Dictionary<string, object?> { ["a"] = "x\"", ["b"] = 1 },
         };
 
-        var payload = Payload("""{"n": {{ journey.n }}, "ok": {{ journey.ok }}, "s": {{ journey.s }}, "list": {{ journey.list }}, "none": {{ journey.none }}}""", journey);
+        var payload = Payload("""{"n": {{ journey.n }}, "ok": {{ journey.ok }}, "s": {{ journey.s }}, "list": {{ journey.list }}, "none": {{ journey.none }}, "obj": {{ journey.obj }}}""", journey);
 
         Assert.Equal(42.5m, payload.GetProperty("n").GetDecimal());
         Assert.True(payload.GetProperty("ok").GetBoolean());
         Assert.Equal("1, \"vip\": true", payload.GetProperty("s").GetString());
         Assert.Equal("[\"a\",2]", payload.GetProperty("list").GetRawText());
         Assert.Equal(JsonValueKind.Null, payload.GetProperty("none").ValueKind);
-        Assert.Equal(5, payload.EnumerateObject().Count());
+        Assert.Equal(("x\"", 1), (payload.GetProperty("obj").GetProperty("a").GetString(), payload.GetProperty("obj").GetProperty("b").GetInt32()));
+        Assert.Equal(6, payload.EnumerateObject().Count());
     }
 
     [Fact]
