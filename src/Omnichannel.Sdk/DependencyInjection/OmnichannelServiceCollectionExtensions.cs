@@ -184,13 +184,20 @@ public sealed class OmnichannelBuilder
     /// the engine starts: any error (with template, part, line and column) stops the start.
     /// </summary>
     /// <param name="source">Where the templates are (an in-memory or file-system source, or the host's own).</param>
-    /// <param name="configure">Renderer options (default time zone and locale, loop limit).</param>
+    /// <param name="configure">Renderer options (default time zone and locale, render budget); the output limits start from <see cref="Omnichannel.Sdk.Delivery.DeliveryOptions"/>.</param>
     public OmnichannelBuilder UseTemplates(Omnichannel.Sdk.Templates.ITemplateSource source, Action<Omnichannel.Sdk.Templates.TemplateRendererOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         Services.AddSingleton<Omnichannel.Sdk.Delivery.IMessageRenderer>(sp =>
         {
-            var options = new Omnichannel.Sdk.Templates.TemplateRendererOptions();
+            var delivery = sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value.Delivery;
+            var options = new Omnichannel.Sdk.Templates.TemplateRendererOptions
+            {
+                // A message that renders also fits the outbox and its channel.
+                MaxOutputLength = delivery.MaxMessageBytes,
+                MaxSmsSegments = delivery.MaxSmsSegments,
+                MaxPushBytes = delivery.MaxPushBytes,
+            };
             configure?.Invoke(options);
             var loaded = Omnichannel.Sdk.Templates.TemplateRenderer.LoadAsync(source, options).AsTask().GetAwaiter().GetResult();
             if (!loaded.Succeeded)

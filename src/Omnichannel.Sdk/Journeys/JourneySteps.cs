@@ -169,7 +169,12 @@ public sealed record EmitStep(string Id, string EventType) : ContinuingStep(Id)
 /// <param name="Url">The absolute http or https URL.</param>
 public sealed record WebhookStep(string Id, string Url) : ContinuingStep(Id)
 {
-    /// <summary>A payload template (Liquid), or <see langword="null"/> for the default payload.</summary>
+    /// <summary>
+    /// A payload template (Liquid, rendering JSON), or <see langword="null"/> for the default payload. Every output is
+    /// JSON-encoded by where it stands: escaped string content inside a JSON string (<c>"{{ profile.traits.nick }}"</c>),
+    /// a whole JSON value outside one (<c>{{ profile.statistics.order_count }}</c>), so no value can change the payload's
+    /// structure. A payload that does not render to valid JSON skips the step, with the reason on the timeline.
+    /// </summary>
     public string? Payload { get; init; }
 }
 

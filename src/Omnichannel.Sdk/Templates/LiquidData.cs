@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Text.Json;
-using DotLiquid;
+using Hash = System.Collections.Generic.Dictionary<string, object?>;
 
 namespace Omnichannel.Sdk.Templates;
 
@@ -31,14 +31,45 @@ internal static class LiquidData
         ["device"] = DeviceMembers,
     };
 
-    public static Hash Build(RenderContext context, DateTimeOffset localNow, string? deviceType, string? os) => new()
+    public static Hash Build(RenderContext context, DateTimeOffset localNow, string? deviceType, string? os) => Normalized(new()
     {
         ["profile"] = context.Profile is { } p ? Profile(p) : new Hash(),
         ["event"] = context.Event is { } e ? Event(e) : new Hash(),
         ["journey"] = Dictionary(context.Journey),
         ["now"] = localNow,
         ["device"] = new Hash { ["type"] = deviceType, ["os"] = os },
-    };
+    });
+
+    // Decimals without trailing zeros (12.50 × 2 prints as 25, not 25.00), in place.
+    private static Hash Normalized(Hash hash)
+    {
+        foreach (var key in hash.Keys.ToList())
+        {
+            hash[key] = Normalized(hash[key]);
+        }
+
+        return hash;
+    }
+
+    private static object? Normalized(object? value)
+    {
+        switch (value)
+        {
+            case decimal d:
+                return d / 1.0000000000000000000000000000m;
+            case Hash h:
+                return Normalized(h);
+            case List<object?> list:
+                for (var i = 0; i < list.Count; i++)
+                {
+                    list[i] = Normalized(list[i]);
+                }
+
+                return list;
+            default:
+                return value;
+        }
+    }
 
     private static Hash Profile(CustomerProfile p)
     {

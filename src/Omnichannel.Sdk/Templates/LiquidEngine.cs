@@ -1,85 +1,169 @@
 using System.Collections;
 using System.Globalization;
 using System.Text;
-using DotLiquid;
+using System.Text.Encodings.Web;
+using Fluid;
+using Fluid.Values;
 
 namespace Omnichannel.Sdk.Templates;
 
 /// <summary>
-/// The only place that touches the Liquid engine (DotLiquid). Everything else works with source text,
-/// <see cref="LiquidScan"/> and <see cref="CompiledPart"/>, so the engine can be swapped (for Fluid, once its
-/// dependencies are available) by rewriting this file.
+/// The only place that touches the Liquid engine (Fluid). Everything else works with source text,
+/// <see cref="LiquidScan"/> and <see cref="CompiledPart"/>.
 /// </summary>
+/// <remarks>
+/// The sandbox: templates see only the plain values <see cref="LiquidData"/> builds (dictionaries, lists, strings,
+/// numbers, booleans, times); the member access strategy has no type registered and the model's own members are
+/// not reachable, so no CLR member is ever read. Every render runs under a <see cref="RenderBudget"/>: Fluid's step
+/// limit (every statement and loop iteration of the part together, so nested loops cannot multiply past it), its
+/// recursion limit, a deadline and an output size limit checked on every write, filter, assignment and capture.
+/// </remarks>
 internal static class LiquidEngine
 {
-    private const SyntaxCompatibility Syntax = SyntaxCompatibility.DotLiquid22a;
+    private const string BudgetKey = "omni_budget";
+
+    private static readonly FluidParser Parser = new();
+
+    private static readonly TemplateOptions Options = BuildOptions();
 
     /// <summary>Whether a filter exists: the engine's standard filters plus ours.</summary>
-    public static bool FilterExists(string name) => NewContext(new Hash(), 0, CancellationToken.None).Strainer.RespondTo(name);
+    public static bool FilterExists(string name) => Options.Filters.TryGetValue(name, out _);
 
-    /// <summary>Parses a part. Returns the engine's message on failure (it has no position).</summary>
+    /// <summary>Parses a part. Returns the engine's message on failure.</summary>
     public static CompiledPart? TryParse(string name, string source, out string? error)
     {
         try
         {
-            var template = Template.Parse(source, Syntax);
-            template.MakeThreadSafe();
-            error = null;
-            return new CompiledPart(name, template);
+            if (Parser.TryParse(source, out var template, out var message))
+            {
+                error = null;
+                return new CompiledPart(name, template);
+            }
+
+            error = message;
+            return null;
         }
-        catch (Exception ex) when (ex is DotLiquid.Exceptions.LiquidException or ArgumentException or FormatException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException or Parlot.ParseException)
         {
             error = ex.Message;
             return null;
         }
     }
 
-    /// <summary>Renders a part; engine failures are thrown as <see cref="LiquidRenderException"/>.</summary>
-    public static string Render(CompiledPart part, Hash data, int maxIterations, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks and parses a JSON payload template (a webhook's): every output is JSON-encoded by where it stands, so
+    /// no value can add keys or close the payload's strings.
+    /// </summary>
+    public static CompiledPart? TryParseJson(string name, string source, out string? error)
     {
-        var context = NewContext(data, maxIterations, cancellationToken);
+        var scan = LiquidScanner.Scan(source, FilterExists, LiquidOutputMode.Json);
+        if (scan.Issues.FirstOrDefault(i => i.Kind is not (TemplateErrorKind.UnknownData or TemplateErrorKind.UnknownFilter)) is { } issue)
+        {
+            error = $"({issue.Line},{issue.Column}): {issue.Message}";
+            return null;
+        }
+
+        return TryParse(name, scan.EscapedSource ?? source, out error);
+    }
+
+    /// <summary>Renders a part within a budget; engine failures and budget overruns are thrown as <see cref="LiquidRenderException"/>.</summary>
+    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, RenderBudget budget, CancellationToken cancellationToken)
+    {
+        var context = new TemplateContext(Options)
+        {
+            MaxSteps = budget.MaxSteps,
+            CultureInfo = CultureInfo.InvariantCulture,
+            TimeZone = TimeZoneInfo.Utc,
+            AllowModelMembers = false,
+            Assigned = static (_, value, ctx) => new ValueTask<FluidValue>(BudgetOf(ctx).Check(value)),
+            Captured = static (_, value, ctx) => new ValueTask<FluidValue>(BudgetOf(ctx).Check(value)),
+        };
+        var meter = budget.Start(cancellationToken);
+        context.AmbientValues[BudgetKey] = meter;
+        foreach (var (name, value) in data)
+        {
+            context.SetValue(name, FluidValue.Create(value, Options));
+        }
+
+        using var writer = new BoundedWriter(meter);
         try
         {
-            return part.Template.Render(RenderParameters.FromContext(context, CultureInfo.InvariantCulture));
+            var pending = part.Template.RenderAsync(writer, context, NullEncoder.Default, isolateContext: false);
+            if (pending.IsCompleted)
+            {
+                pending.GetAwaiter().GetResult();
+            }
+            else
+            {
+                pending.AsTask().GetAwaiter().GetResult();
+            }
+
+            return writer.ToString();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
         }
-        catch (Exception ex)
+        catch (RenderBudgetExceededException ex)
+        {
+            throw new LiquidRenderException(ex.Message, ex);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("The maximum", StringComparison.Ordinal))
+        {
+            throw new LiquidRenderException($"The template ran more than {budget.MaxSteps:N0} steps (loop iterations and statements together); simplify its loops or raise {nameof(TemplateRendererOptions.MaxSteps)}.", ex);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not StackOverflowException)
         {
             // Anything the engine or a filter throws on this data is a render failure of this part.
             throw new LiquidRenderException(ex.Message, ex);
         }
     }
 
-    private static Context NewContext(Hash data, int maxIterations, CancellationToken cancellationToken)
-    {
-        var context = new Context([data], new Hash(), new Hash(), ErrorsOutputMode.Rethrow, maxIterations, CultureInfo.InvariantCulture, cancellationToken)
-        {
-            SyntaxCompatibilityLevel = Syntax,
+    private static RenderMeter BudgetOf(TemplateContext context) => (RenderMeter)context.AmbientValues[BudgetKey];
 
-            // strftime formats (%Y-%m-%d), as in every other Liquid.
-            UseRubyDateFormat = true,
+    private static TemplateOptions BuildOptions()
+    {
+        var options = new TemplateOptions
+        {
+            // Nothing is registered: a CLR object that reached a template would show no member at all.
+            MemberAccessStrategy = new DefaultMemberAccessStrategy(),
+            CultureInfo = CultureInfo.InvariantCulture,
+            TimeZone = TimeZoneInfo.Utc,
+            MaxRecursion = 16,
         };
-        context.AddFilter<object?, object?>(LiquidScanner.EscapeFilter, EscapeHtml);
-        context.AddFilter<object?, object?>(LiquidScanner.RawFilter, Raw);
-        return context;
+
+        options.Filters.AddFilter(LiquidScanner.EscapeFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(EscapeHtml(input), encode: false)));
+        options.Filters.AddFilter(LiquidScanner.JsonValueFilter, static (input, _, ctx) => new ValueTask<FluidValue>(new StringValue(JsonValue(input, ctx), encode: false)));
+        options.Filters.AddFilter(LiquidScanner.JsonStringFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(JsonStringContent(Text(input)), encode: false)));
+
+        // Every filter checks the budget: its result's size, the deadline and cancellation.
+        foreach (var (name, filter) in options.Filters.ToList())
+        {
+            options.Filters.AddFilter(name, async (input, arguments, ctx) =>
+            {
+                var meter = BudgetOf(ctx);
+                meter.Tick();
+                var result = await filter(input, arguments, ctx).ConfigureAwait(false);
+                return meter.Check(result);
+            });
+        }
+
+        return options;
     }
 
-    private static object? Raw(object? input) => input;
+    // A value as the engine would print it.
+    private static string Text(FluidValue value) => value switch
+    {
+        NilValue or EmptyValue or BlankValue => string.Empty,
+        StringValue s => s.ToStringValue(),
+        BooleanValue b => b.ToBooleanValue() ? "true" : "false",
+        NumberValue n => n.ToNumberValue().ToString("0.############################", CultureInfo.InvariantCulture),
+        ArrayValue a => string.Concat(a.Values.Select(Text)),
+        _ => value.ToStringValue(),
+    };
 
     // Formats a value as the engine would print it, then escapes it for HTML.
-    internal static object? EscapeHtml(object? input) => input switch
-    {
-        null => null,
-        string s => Escape(s),
-        bool b => b ? "true" : "false",
-        decimal d => d.ToString("0.#############################", CultureInfo.InvariantCulture),
-        IEnumerable e => string.Concat(e.Cast<object?>().Select(x => EscapeHtml(x) as string ?? Convert.ToString(EscapeHtml(x), CultureInfo.InvariantCulture))),
-        IFormattable f => Escape(f.ToString(null, CultureInfo.InvariantCulture)),
-        _ => Escape(input.ToString() ?? string.Empty),
-    };
+    internal static string EscapeHtml(FluidValue input) => input is ArrayValue a ? string.Concat(a.Values.Select(EscapeHtml)) : Escape(Text(input));
 
     internal static string Escape(string text)
     {
@@ -104,10 +188,164 @@ internal static class LiquidEngine
 
         return sb.ToString();
     }
+
+    // Inside a JSON string literal: the characters of the value, escaped so the literal cannot be closed.
+    internal static string JsonStringContent(string text)
+    {
+        var quoted = System.Text.Json.JsonSerializer.Serialize(text, JsonEncoding.Options);
+        return quoted[1..^1];
+    }
+
+    // Outside a JSON string: a complete JSON value (a string is quoted, a number stays a number).
+    private static string JsonValue(FluidValue input, TemplateContext context) => input switch
+    {
+        NilValue or EmptyValue or BlankValue => "null",
+        BooleanValue b => b.ToBooleanValue() ? "true" : "false",
+        NumberValue n => n.ToNumberValue().ToString(CultureInfo.InvariantCulture),
+        ArrayValue a => "[" + string.Join(",", a.Values.Select(v => JsonValue(v, context))) + "]",
+        DictionaryValue d => "{" + string.Join(",", d.Enumerate(context).OfType<ArrayValue>().Select(kv =>
+            "\"" + JsonStringContent(kv.Values.Count > 0 ? Text(kv.Values[0]) : string.Empty) + "\":" + (kv.Values.Count > 1 ? JsonValue(kv.Values[1], context) : "null"))) + "}",
+        DateTimeValue t => "\"" + t.ToObjectValue() switch
+        {
+            DateTimeOffset o => o.ToString("O", CultureInfo.InvariantCulture),
+            var other => JsonStringContent(Convert.ToString(other, CultureInfo.InvariantCulture) ?? string.Empty),
+        } + "\"",
+        _ => "\"" + JsonStringContent(Text(input)) + "\"",
+    };
+
+    private static class JsonEncoding
+    {
+        public static readonly System.Text.Json.JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    }
+
+    // The render's output: every write is counted against the budget.
+    private sealed class BoundedWriter(RenderMeter meter) : TextWriter(CultureInfo.InvariantCulture)
+    {
+        private readonly StringBuilder _sb = new();
+
+        public override Encoding Encoding => Encoding.Unicode;
+
+        public override void Write(char value)
+        {
+            meter.Output(_sb.Length + 1);
+            _sb.Append(value);
+        }
+
+        public override void Write(string? value)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            meter.Output(_sb.Length + value.Length);
+            _sb.Append(value);
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            meter.Output(_sb.Length + count);
+            _sb.Append(buffer, index, count);
+        }
+
+        public override void Write(ReadOnlySpan<char> buffer)
+        {
+            meter.Output(_sb.Length + buffer.Length);
+            _sb.Append(buffer);
+        }
+
+        public override string ToString() => _sb.ToString();
+    }
 }
 
+/// <summary>What one render may spend: steps, time and output.</summary>
+/// <param name="MaxSteps">Fluid's step limit for the part.</param>
+/// <param name="Timeout">The longest the part may take.</param>
+/// <param name="MaxOutputLength">The most characters of output, and of any value built while rendering.</param>
+/// <param name="TimeProvider">The clock the deadline is measured on.</param>
+internal sealed record RenderBudget(int MaxSteps, TimeSpan Timeout, int MaxOutputLength, TimeProvider TimeProvider)
+{
+    /// <summary>The defaults of <see cref="TemplateRendererOptions"/>.</summary>
+    public static RenderBudget Default { get; } = new(
+        TemplateRendererOptions.DefaultMaxSteps, TemplateRendererOptions.DefaultRenderTimeout, TemplateRendererOptions.DefaultMaxOutputLength, TimeProvider.System);
+
+    public RenderMeter Start(CancellationToken cancellationToken) => new(this, cancellationToken);
+}
+
+/// <summary>The running account of one render against its <see cref="RenderBudget"/>.</summary>
+internal sealed class RenderMeter
+{
+    private readonly RenderBudget _budget;
+    private readonly CancellationToken _cancellationToken;
+    private readonly DateTimeOffset _deadline;
+
+    public RenderMeter(RenderBudget budget, CancellationToken cancellationToken)
+    {
+        _budget = budget;
+        _cancellationToken = cancellationToken;
+        _deadline = budget.TimeProvider.GetUtcNow() + budget.Timeout;
+    }
+
+    /// <summary>Checks cancellation and the deadline.</summary>
+    public void Tick()
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        if (_budget.TimeProvider.GetUtcNow() > _deadline)
+        {
+            throw new RenderBudgetExceededException(
+                $"The template took longer than its render deadline ({_budget.Timeout.TotalMilliseconds:0} ms); simplify it or raise {nameof(TemplateRendererOptions.RenderTimeout)}.");
+        }
+    }
+
+    /// <summary>Checks that the output, now <paramref name="length"/> characters, is within the limit.</summary>
+    public void Output(int length)
+    {
+        if (length > _budget.MaxOutputLength)
+        {
+            throw new RenderBudgetExceededException(
+                $"The output is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part.");
+        }
+
+        Tick();
+    }
+
+    public string Check(string value)
+    {
+        Size(value.Length);
+        return value;
+    }
+
+    public FluidValue Check(FluidValue value)
+    {
+        Tick();
+        switch (value)
+        {
+            case StringValue s:
+                Size(s.ToStringValue().Length);
+                break;
+            case ArrayValue a:
+                Size(a.Values.Count);
+                break;
+        }
+
+        return value;
+    }
+
+    private void Size(int length)
+    {
+        if (length > _budget.MaxOutputLength)
+        {
+            throw new RenderBudgetExceededException(
+                $"A value built while rendering is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part.");
+        }
+    }
+}
+
+/// <summary>A render ran past its budget.</summary>
+internal sealed class RenderBudgetExceededException(string message) : Exception(message);
+
 /// <summary>A part parsed by the engine, ready to render from any thread.</summary>
-internal sealed record CompiledPart(string Name, Template Template);
+internal sealed record CompiledPart(string Name, IFluidTemplate Template);
 
 /// <summary>The engine failed to render a part with the given data.</summary>
 internal sealed class LiquidRenderException(string message, Exception inner) : Exception(message, inner);

@@ -9,25 +9,44 @@ internal sealed record LiquidIssue(int Line, int Column, TemplateErrorKind Kind,
 /// <summary>One <c>{{ … }}</c> or <c>{% … %}</c> token found by the scanner.</summary>
 internal sealed record LiquidToken(int Index, string Text, string? TagName);
 
+/// <summary>How a part's outputs are encoded.</summary>
+internal enum LiquidOutputMode
+{
+    /// <summary>As they are (subject, text, SMS, push…).</summary>
+    Text,
+
+    /// <summary>HTML-escaped (an email's html part).</summary>
+    Html,
+
+    /// <summary>JSON-encoded: a complete JSON value outside string literals, escaped string content inside one (webhook payloads).</summary>
+    Json,
+}
+
 /// <summary>What the scanner found in one part.</summary>
 /// <param name="Issues">Every problem, in source order.</param>
 /// <param name="Tokens">Every output and tag token, in source order.</param>
-/// <param name="EscapedSource">For HTML parts: the source with an escaping filter appended to every output.</param>
+/// <param name="EscapedSource">For HTML and JSON parts: the source with an encoding filter appended to every output.</param>
 internal sealed record LiquidScan(IReadOnlyList<LiquidIssue> Issues, IReadOnlyList<LiquidToken> Tokens, string? EscapedSource);
 
 /// <summary>
 /// Our own pass over Liquid source, run before the engine parses it: the engine's syntax errors carry no
 /// position, so this finds unclosed delimiters, unknown or misplaced tags, unclosed blocks, unknown filters and
-/// references to unknown data with their line and column. For HTML parts it also rewrites each output to pass
-/// through the escaping filter, because the engine has no per-template output encoder.
+/// references to unknown data with their line and column. For HTML and JSON parts it also rewrites each output to
+/// pass through an encoding filter (HTML escaping; JSON value or JSON string content, by where the output stands in
+/// the payload's text), so the encoding is decided once, at load, from the source.
 /// </summary>
 internal sealed partial class LiquidScanner
 {
     internal const string EscapeFilter = "omni_escape";
     internal const string RawFilter = "raw";
+    internal const string JsonValueFilter = "omni_json_value";
+    internal const string JsonStringFilter = "omni_json_string";
+
+    /// <summary>The deepest blocks may nest (the engine's parser recurses once per level).</summary>
+    internal const int MaxNesting = 32;
 
     private static readonly HashSet<string> BlockTags = ["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"];
-    private static readonly HashSet<string> UnsupportedTags = ["include", "extends", "block", "literal", "param"];
+    private static readonly HashSet<string> UnsupportedTags = ["include", "render", "layout", "section", "extends", "block", "literal", "param", "echo", "liquid"];
     private static readonly HashSet<string> NoEscapeFilters = [RawFilter, "escape", "escape_once", "h"];
 
     private static readonly HashSet<string> Keywords =
@@ -41,14 +60,16 @@ internal sealed partial class LiquidScanner
     private readonly List<OpenBlock> _blocks = [];
     private readonly HashSet<string> _assigned = new(StringComparer.Ordinal);
     private readonly List<(int Index, string Insert)> _escapeInserts = [];
-    private readonly bool _html;
+    private readonly LiquidOutputMode _mode;
     private int _references;
+    private bool _jsonInString;
+    private int _jsonScanned;
 
-    private LiquidScanner(string source, Func<string, bool> filterExists, bool html)
+    private LiquidScanner(string source, Func<string, bool> filterExists, LiquidOutputMode mode)
     {
         _source = source;
         _filterExists = filterExists;
-        _html = html;
+        _mode = mode;
         for (var i = 0; i < source.Length; i++)
         {
             if (source[i] == '\n')
@@ -61,12 +82,12 @@ internal sealed partial class LiquidScanner
     /// <summary>Scans one part.</summary>
     /// <param name="source">The Liquid source.</param>
     /// <param name="filterExists">Whether a filter name is known to the engine.</param>
-    /// <param name="html">Whether the part is HTML, whose outputs are escaped.</param>
-    public static LiquidScan Scan(string source, Func<string, bool> filterExists, bool html)
+    /// <param name="mode">How the part's outputs are encoded.</param>
+    public static LiquidScan Scan(string source, Func<string, bool> filterExists, LiquidOutputMode mode)
     {
-        var scanner = new LiquidScanner(source, filterExists, html);
+        var scanner = new LiquidScanner(source, filterExists, mode);
         scanner.Run();
-        return new LiquidScan(scanner._issues, scanner._tokens, html ? scanner.BuildEscapedSource() : null);
+        return new LiquidScan(scanner._issues, scanner._tokens, mode != LiquidOutputMode.Text ? scanner.BuildEscapedSource() : null);
     }
 
     /// <summary>The 1-based line and column of a character index.</summary>
@@ -81,7 +102,7 @@ internal sealed partial class LiquidScanner
         return (line + 1, index - _lineStarts[line] + 1);
     }
 
-    internal static (int Line, int Column) PositionIn(string source, int index) => new LiquidScanner(source, _ => true, false).Position(index);
+    internal static (int Line, int Column) PositionIn(string source, int index) => new LiquidScanner(source, _ => true, LiquidOutputMode.Text).Position(index);
 
     private void Report(int index, TemplateErrorKind kind, string message)
     {
@@ -107,6 +128,7 @@ internal sealed partial class LiquidScanner
                 break;
             }
 
+            AdvanceJson(open);
             var isTag = s[open + 1] == '%';
             var contentStart = open + 2;
             if (contentStart < s.Length && s[contentStart] == '-')
@@ -140,18 +162,31 @@ internal sealed partial class LiquidScanner
             if (isTag)
             {
                 i = Tag(open, contentStart, contentEnd, i);
+                _jsonScanned = Math.Max(_jsonScanned, i);
             }
             else
             {
                 _tokens.Add(new LiquidToken(open, s[open..i], null));
                 var lastFilter = Output(contentStart, contentEnd);
-                if (_html && !InCapture() && (lastFilter is null || !NoEscapeFilters.Contains(lastFilter)))
+                var empty = s.AsSpan(contentStart, contentEnd - contentStart).Trim().Length == 0;
+                if (_mode == LiquidOutputMode.Html && !empty && !InCapture() && (lastFilter is null || !NoEscapeFilters.Contains(lastFilter)))
                 {
-                    if (s.AsSpan(contentStart, contentEnd - contentStart).Trim().Length > 0)
+                    _escapeInserts.Add((contentEnd, " | " + EscapeFilter + " "));
+                }
+                else if (_mode == LiquidOutputMode.Json && !empty && !InCapture())
+                {
+                    // Even 'raw' cannot print into a payload unencoded: a value never changes the payload's structure.
+                    if (_jsonInString)
                     {
-                        _escapeInserts.Add((contentEnd, " | " + EscapeFilter + " "));
+                        _escapeInserts.Add((contentEnd, " | " + JsonStringFilter + " "));
+                    }
+                    else if (lastFilter != "json")
+                    {
+                        _escapeInserts.Add((contentEnd, " | " + JsonValueFilter + " "));
                     }
                 }
+
+                _jsonScanned = i;
             }
         }
 
@@ -276,9 +311,11 @@ internal sealed partial class LiquidScanner
                 break;
 
             case "else":
-                if (top?.Name is not ("if" or "unless" or "case" or "for"))
+                if (top?.Name is not ("if" or "unless" or "case"))
                 {
-                    Report(open, TemplateErrorKind.UnexpectedTag, "'else' is only allowed inside 'if', 'unless', 'case' or 'for'.");
+                    Report(open, TemplateErrorKind.UnexpectedTag, top?.Name is "for" or "tablerow"
+                        ? "'else' is not allowed inside a loop: test the collection with 'if' around the loop."
+                        : "'else' is only allowed inside 'if', 'unless' or 'case'.");
                 }
                 else
                 {
@@ -359,10 +396,10 @@ internal sealed partial class LiquidScanner
                 RequireMarkup(open, name, markup, "{% cycle 'a', 'b' %}");
                 var referencesBefore = _references;
                 Expression(markupStart, end);
-                if (_html && _references > referencesBefore)
+                if (_mode != LiquidOutputMode.Text && _references > referencesBefore)
                 {
                     // cycle prints its values itself, past the escaping filter.
-                    Report(open, TemplateErrorKind.UnexpectedTag, "In an HTML part 'cycle' may only list quoted strings: its values are printed without escaping.");
+                    Report(open, TemplateErrorKind.UnexpectedTag, $"In an {(_mode == LiquidOutputMode.Html ? "HTML part" : "JSON payload")} 'cycle' may only list quoted strings: its values are printed without encoding.");
                 }
                 break;
 
@@ -410,7 +447,39 @@ internal sealed partial class LiquidScanner
         }
     }
 
-    private void Push(string name, int index, params string[] locals) => _blocks.Add(new OpenBlock(name, index, locals));
+    private void Push(string name, int index, params string[] locals)
+    {
+        if (_blocks.Count == MaxNesting)
+        {
+            Report(index, TemplateErrorKind.Syntax, $"Blocks are nested more than {MaxNesting} deep.");
+        }
+
+        _blocks.Add(new OpenBlock(name, index, locals));
+    }
+
+    // Follows the payload's static text up to a token, to know whether the token stands inside a JSON string literal.
+    private void AdvanceJson(int upTo)
+    {
+        if (_mode != LiquidOutputMode.Json)
+        {
+            return;
+        }
+
+        for (var k = _jsonScanned; k < upTo; k++)
+        {
+            var c = _source[k];
+            if (_jsonInString && c == '\\')
+            {
+                k++;
+            }
+            else if (c == '"')
+            {
+                _jsonInString = !_jsonInString;
+            }
+        }
+
+        _jsonScanned = upTo;
+    }
 
     private void End(int index, string name)
     {
@@ -440,6 +509,16 @@ internal sealed partial class LiquidScanner
     private string? Output(int start, int end)
     {
         var segments = SplitOutsideQuotes(start, end, '|');
+        foreach (var (segStart, segEnd) in segments)
+        {
+            // A range outside a 'for' would be built in full ((1..100000000) is 10^8 values): loops only.
+            var range = _source.IndexOf("..", segStart, segEnd - segStart, StringComparison.Ordinal);
+            if (range >= 0 && !InsideQuotes(segStart, range))
+            {
+                Report(range, TemplateErrorKind.Syntax, "A range '(a..b)' may only be used in a 'for' tag.");
+            }
+        }
+
         Expression(segments[0].Start, segments[0].End);
         string? last = null;
         foreach (var (segStart, segEnd) in segments.Skip(1))
@@ -473,6 +552,25 @@ internal sealed partial class LiquidScanner
         }
 
         return last;
+    }
+
+    private bool InsideQuotes(int start, int index)
+    {
+        char? quote = null;
+        for (var k = start; k < index; k++)
+        {
+            var c = _source[k];
+            if (quote is null && c is '"' or '\'')
+            {
+                quote = c;
+            }
+            else if (c == quote)
+            {
+                quote = null;
+            }
+        }
+
+        return quote is not null;
     }
 
     private List<(int Start, int End)> SplitOutsideQuotes(int start, int end, char separator)

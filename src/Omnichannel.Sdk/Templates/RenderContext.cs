@@ -46,8 +46,19 @@ public sealed record RenderContext
 }
 
 /// <summary>Options of <see cref="TemplateRenderer"/>.</summary>
+/// <remarks>
+/// The limits are a render budget: every part of every render runs within <see cref="MaxSteps"/>,
+/// <see cref="RenderTimeout"/> and its channel's output limit, and fails with a <see cref="TemplateErrorKind.Render"/>
+/// error (never a partial message) when it would run past one of them. With <c>UseTemplates</c> the channel limits
+/// default to the engine's <see cref="Delivery.DeliveryOptions"/> (<c>MaxMessageBytes</c>, <c>MaxSmsSegments</c>,
+/// <c>MaxPushBytes</c>), so a message that renders also fits the outbox.
+/// </remarks>
 public sealed class TemplateRendererOptions
 {
+    internal const int DefaultMaxSteps = 100_000;
+    internal const int DefaultMaxOutputLength = 1024 * 1024;
+    internal static readonly TimeSpan DefaultRenderTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>The time zone used when neither the context nor the profile names a valid one. Default: UTC.</summary>
     public TimeZoneInfo DefaultTimeZone { get; set; } = TimeZoneInfo.Utc;
 
@@ -57,6 +68,40 @@ public sealed class TemplateRendererOptions
     /// </summary>
     public string? DefaultLocale { get; set; }
 
-    /// <summary>The most iterations a <c>for</c> loop may run while rendering one part (a sandbox limit). Default: 1000.</summary>
-    public int MaxLoopIterations { get; set; } = 1000;
+    /// <summary>
+    /// The most steps (statements and loop iterations, all loops of the part together, so nested loops cannot multiply
+    /// past it) one part may run (the engine's sandbox step limit). Default: 100,000. At least 1.
+    /// </summary>
+    public int MaxSteps { get; set; } = DefaultMaxSteps;
+
+    /// <summary>
+    /// The longest one part may take to render, measured on <see cref="TimeProvider"/>; a render past it fails instead of
+    /// holding the engine's worker. Default: 1 second. Between 1 ms and 1 minute.
+    /// </summary>
+    public TimeSpan RenderTimeout { get; set; } = DefaultRenderTimeout;
+
+    /// <summary>
+    /// The clock <see cref="RenderTimeout"/> is measured on. Default: <see cref="TimeProvider.System"/> (a render deadline
+    /// is about real time, so <c>UseTemplates</c> does not replace it with the engine's clock).
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// The most characters a rendered part of any channel may have, and any string or list built while rendering it
+    /// (a doubling <c>assign</c> or <c>capture</c> stops here). Default: 1,048,576 (with <c>UseTemplates</c>,
+    /// <see cref="Delivery.DeliveryOptions.MaxMessageBytes"/>). At least 1,024.
+    /// </summary>
+    public int MaxOutputLength { get; set; } = DefaultMaxOutputLength;
+
+    /// <summary>
+    /// The most segments a rendered SMS body may have (GSM 03.38: 153 GSM-7 or 67 UCS-2 characters each). Default: 10
+    /// (with <c>UseTemplates</c>, <see cref="Delivery.DeliveryOptions.MaxSmsSegments"/>). At least 1.
+    /// </summary>
+    public int MaxSmsSegments { get; set; } = 10;
+
+    /// <summary>
+    /// The most UTF-8 bytes of a rendered push part (title, body, deep link). Default: 4,096 (with <c>UseTemplates</c>,
+    /// <see cref="Delivery.DeliveryOptions.MaxPushBytes"/>). At least 256.
+    /// </summary>
+    public int MaxPushBytes { get; set; } = 4096;
 }

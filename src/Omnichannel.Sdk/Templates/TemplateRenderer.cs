@@ -6,17 +6,20 @@ namespace Omnichannel.Sdk.Templates;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>Engine.</b> Templates are Liquid, rendered with DotLiquid behind this small API (the engine is confined to an
-/// internal adapter, so it can be swapped for Fluid later without changing this surface). Templates see only plain
-/// data (see <see cref="RenderContext"/>), cannot include files, and each <c>for</c> loop is capped by
-/// <see cref="TemplateRendererOptions.MaxLoopIterations"/>. Dates use strftime formats
+/// <b>Engine.</b> Templates are Liquid, rendered with Fluid behind this small API (the engine is confined to an
+/// internal adapter). Templates see only plain data (see <see cref="RenderContext"/>) in Fluid's sandbox (no CLR member
+/// is reachable), cannot include files, and render within a budget: <see cref="TemplateRendererOptions.MaxSteps"/>
+/// (all loops of a part together), <see cref="TemplateRendererOptions.RenderTimeout"/> and an output limit per channel
+/// (<see cref="TemplateRendererOptions.MaxSmsSegments"/>, <see cref="TemplateRendererOptions.MaxPushBytes"/>,
+/// <see cref="TemplateRendererOptions.MaxOutputLength"/>). Dates use strftime formats
 /// (<c>{{ now | date: "%H:%M" }}</c>); numbers are printed with the invariant culture.
 /// </para>
 /// <para>
 /// <b>Escaping.</b> In an email's <c>html</c> part every output <c>{{ … }}</c> is HTML-escaped, unless its last
 /// filter is <c>raw</c> (trusted markup) or already <c>escape</c>/<c>escape_once</c>; outputs inside
 /// <c>{% capture %}</c> are escaped when the captured variable is printed. Other parts (subject, text, SMS, push…)
-/// are left as they are.
+/// are left as they are. In the html part, a URL-valued attribute (<c>href</c>, <c>src</c>, <c>action</c>…) whose
+/// value uses the <c>javascript:</c>, <c>vbscript:</c> or <c>data:</c> scheme is replaced by <c>about:invalid#unsafe-url</c>.
 /// </para>
 /// <para>
 /// <b>Variant selection.</b> Among the template's variants for the channel, a variant is eligible when each
@@ -119,13 +122,25 @@ public sealed class TemplateRenderer
         }
 
         var data = LiquidData.Build(context, localNow, device, os);
+        var budget = new RenderBudget(_options.MaxSteps, _options.RenderTimeout, _options.MaxOutputLength, _options.TimeProvider);
         var parts = new Dictionary<string, string>(StringComparer.Ordinal);
         var errors = new List<TemplateError>();
         foreach (var part in selected.Parts)
         {
             try
             {
-                parts[part.Name] = LiquidEngine.Render(part, data, _options.MaxLoopIterations, cancellationToken);
+                var limit = OutputLimit(channel, part.Name);
+                var text = LiquidEngine.Render(part, data, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit } : budget, cancellationToken);
+                if (channel == Channels.Email && part.Name == TemplateParts.Html)
+                {
+                    text = UrlAttributes.Neutralize(text);
+                }
+
+                parts[part.Name] = text;
+                if (OverChannelLimit(channel, part.Name, text) is { } reason)
+                {
+                    errors.Add(new TemplateError(templateId, selected.Variant.Name, part.Name, 0, 0, TemplateErrorKind.Render, reason));
+                }
             }
             catch (LiquidRenderException ex)
             {
@@ -146,6 +161,30 @@ public sealed class TemplateRenderer
             Locale = selected.Variant.Locale,
             Parts = parts,
         });
+    }
+
+    // A cheap bound while rendering: an SMS segment holds at most 160 characters, a push byte at most one.
+    private int OutputLimit(string channel, string part) => channel switch
+    {
+        Channels.Sms when part == TemplateParts.Body => (int)Math.Min(_options.MaxOutputLength, 160L * _options.MaxSmsSegments),
+        Channels.Push => Math.Min(_options.MaxOutputLength, _options.MaxPushBytes),
+        _ => _options.MaxOutputLength,
+    };
+
+    // The exact check once rendered: segments of an SMS, UTF-8 bytes of a push part.
+    private string? OverChannelLimit(string channel, string part, string text)
+    {
+        if (channel == Channels.Sms && part == TemplateParts.Body && Delivery.SmsEncoding.Analyze(text).SegmentCount is var segments && segments > _options.MaxSmsSegments)
+        {
+            return $"The SMS has {segments} segments; at most {_options.MaxSmsSegments} are allowed ({nameof(TemplateRendererOptions.MaxSmsSegments)}).";
+        }
+
+        if (channel == Channels.Push && System.Text.Encoding.UTF8.GetByteCount(text) is var bytes && bytes > _options.MaxPushBytes)
+        {
+            return $"The push {part} is {bytes} bytes; at most {_options.MaxPushBytes} are allowed ({nameof(TemplateRendererOptions.MaxPushBytes)}).";
+        }
+
+        return null;
     }
 
     private TimeZoneInfo ResolveTimeZone(RenderContext context)
@@ -214,14 +253,25 @@ public sealed class TemplateRenderer
     {
         options ??= new TemplateRendererOptions();
         ArgumentNullException.ThrowIfNull(options.DefaultTimeZone, nameof(options.DefaultTimeZone));
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxLoopIterations, 1, nameof(options.MaxLoopIterations));
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options.TimeProvider));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSteps, 1, nameof(options.MaxSteps));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RenderTimeout, TimeSpan.FromMilliseconds(1), nameof(options.RenderTimeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.RenderTimeout, TimeSpan.FromMinutes(1), nameof(options.RenderTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputLength, 1024, nameof(options.MaxOutputLength));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSmsSegments, 1, nameof(options.MaxSmsSegments));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPushBytes, 256, nameof(options.MaxPushBytes));
 
         // A copy: options are mutable, a renderer is not.
         return new TemplateRendererOptions
         {
             DefaultTimeZone = options.DefaultTimeZone,
             DefaultLocale = options.DefaultLocale,
-            MaxLoopIterations = options.MaxLoopIterations,
+            MaxSteps = options.MaxSteps,
+            RenderTimeout = options.RenderTimeout,
+            TimeProvider = options.TimeProvider,
+            MaxOutputLength = options.MaxOutputLength,
+            MaxSmsSegments = options.MaxSmsSegments,
+            MaxPushBytes = options.MaxPushBytes,
         };
     }
 }

@@ -109,8 +109,8 @@ public sealed partial class TemplateValidator
             var parts = new List<CompiledPart>();
             foreach (var (part, source) in (variant.Parts ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal))
             {
-                var html = variant.Channel == Channels.Email && part == TemplateParts.Html;
-                var scan = LiquidScanner.Scan(source ?? string.Empty, LiquidEngine.FilterExists, html);
+                var mode = variant.Channel == Channels.Email && part == TemplateParts.Html ? LiquidOutputMode.Html : LiquidOutputMode.Text;
+                var scan = LiquidScanner.Scan(source ?? string.Empty, LiquidEngine.FilterExists, mode);
                 foreach (var issue in scan.Issues)
                 {
                     Add(part, issue.Kind, issue.Message, issue.Line, issue.Column);

@@ -84,4 +84,24 @@ public sealed class TemplatedDeliveryTests
         var error = Assert.Single(ex.Errors);
         Assert.Equal(("broken", 1, 4), (error.TemplateId, error.Line, error.Column));
     }
+
+    [Fact]
+    public async Task AnSmsOfTensOfThousandsOfSegments_IsNeverSent_AndTheRendererTakesTheLimitFromDeliveryOptions()
+    {
+        // Issue 13 §4: a loop over a long list rendered an SMS of 68,535 segments.
+        var email = new RecordingTransport(Channels.Email);
+        var sms = new RecordingTransport(Channels.Sms);
+        var templates = new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Sms("{% for l in journey.lines %}{{ l }} {% endfor %}")]));
+        await using var provider = Build(email, sms, templates);
+        var engine = provider.GetRequiredService<OmnichannelEngine>();
+        await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Ann, Identifier.Phone("+447700900001")] });
+        var lines = new System.Text.Json.Nodes.JsonArray([.. Enumerable.Range(0, 100_000).Select(i => System.Text.Json.Nodes.JsonValue.Create($"Item {i} is still in your cart"))]);
+
+        var result = await engine.SendAsync(Ann, new MessageRequest { Key = "big", Channels = [Channels.Sms], TemplateId = "cart", Class = MessageClass.Transactional, Data = new() { ["lines"] = lines } });
+        await engine.RunDispatchAsync();
+
+        Assert.NotEqual(SendStatus.Queued, result.Status);
+        Assert.Contains("1,600 characters", result.Reason, StringComparison.Ordinal);
+        Assert.Empty(sms.Sent<SmsMessage>());
+    }
 }

@@ -248,6 +248,24 @@ public sealed class JourneyBehaviourTests
     }
 
     [Fact]
+    public async Task Webhook_ATraitValueCannotAddKeysToThePayload()
+    {
+        // Issue 13 §4: nick = x", "vip": true, "z": " made the receiver read vip: true.
+        var journey = JourneyRig.Parse("""
+            {"id": "h", "version": 1, "name": "Hook", "trigger": {"type": "event", "event": "order.placed"},
+             "steps": [{"id": "crm", "type": "webhook", "url": "https://crm.example/hooks/orders", "payload": "{\"nick\": \"{{ profile.traits.nick }}\", \"orders\": {{ profile.statistics.order_count }}}"}]}
+            """);
+        await using var rig = await SignedUp(journey);
+        const string nick = "x\", \"vip\": true, \"z\": \"";
+        await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 5 }, traits: new { nick });
+
+        var payload = Assert.Single(rig.Recorder.Sent<WebhookMessage>()).Payload;
+        Assert.False(payload.TryGetProperty("vip", out _));
+        Assert.Equal(nick, payload.GetProperty("nick").GetString());
+        Assert.Equal(["nick", "orders"], payload.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public async Task DelayUntilLocalTime_WaitsForTheNextAllowedDayAtThatTime_InTheCustomersZone()
     {
         var journey = JourneyRig.Parse("""

@@ -153,8 +153,8 @@ public sealed class TemplateRendererTests
     [Fact]
     public void Render_WhenAFilterFailsOnTheData_ReturnsARenderErrorNotAnEmptyString()
     {
-        var renderer = Renderer(Single("t", TemplateVariant.Sms("{{ profile.first_name | truncate: journey.length }}")));
-        var context = Context() with { Journey = new Dictionary<string, object?> { ["length"] = "many" } };
+        var renderer = Renderer(Single("t", TemplateVariant.Sms("{{ profile.statistics.order_count | divided_by: journey.zero }}")));
+        var context = Context() with { Journey = new Dictionary<string, object?> { ["zero"] = 0 } };
 
         var result = renderer.Render("t", Channels.Sms, context);
 
@@ -168,7 +168,7 @@ public sealed class TemplateRendererTests
     [Fact]
     public void Render_WhenALoopRunsPastTheLimit_FailsWithARenderError()
     {
-        var renderer = Renderer(new TemplateRendererOptions { MaxLoopIterations = 5 }, Single("t", TemplateVariant.Sms("{% for i in (1..50) %}{{ i }}{% endfor %}")));
+        var renderer = Renderer(new TemplateRendererOptions { MaxSteps = 5 }, Single("t", TemplateVariant.Sms("{% for i in (1..50) %}{{ i }}{% endfor %}")));
 
         var result = renderer.Render("t", Channels.Sms, Context());
 

@@ -66,6 +66,7 @@ public sealed class TemplateValidatorTests
     [InlineData("{% case device.type %}{% when 'mobile' %}{% endcase %}{% elsif true %}", 1, 55)]
     [InlineData("{% if profile.id %}a{% else %}b\n{% else %}c{% endif %}", 2, 1)]
     [InlineData("{% case device.type %}{% else %}b{% when 'mobile' %}{% endcase %}", 1, 34)]
+    [InlineData("{% for i in (1..2) %}a{% else %}b{% endfor %}", 1, 23)]
     public void Validate_WhenTagIsOutsideItsBlock_ReportsUnexpectedTagWithPosition(string source, int line, int column)
     {
         AssertAt(SingleError(source), TemplateErrorKind.UnexpectedTag, line, column);
@@ -146,7 +147,7 @@ public sealed class TemplateValidatorTests
     [Theory]
     [InlineData("{{ 'profle' | append: \"x\" }} {{ 3.5 | plus: 1 }}")]
     [InlineData("{%- if profile.cart == empty and device.type != nil or event.properties contains 'x' -%}y{%- endif -%}")]
-    [InlineData("{% for i in (1..profile.cart.size) limit: 2 offset: 1 reversed %}{{ i }}{% else %}none{% endfor %}")]
+    [InlineData("{% for i in (1..profile.cart.size) reversed limit: 2 offset: 1 %}{{ i }}{% endfor %}")]
     [InlineData("{% raw %}{{ unknown }} {% bogus %}{% endraw %}{% comment %}{% nonsense %}{% endcomment %}")]
     [InlineData("{{ journey.anything.at.all }} {{ now | date: '%H' }} {{ profile.traits['first name'] }} {{ event.properties.items[0] }}")]
     [InlineData("{% case device.type %}{% when 'mobile', 'tablet' %}tap{% else %}click{% endcase %}{% cycle 'a', 'b' %}")]

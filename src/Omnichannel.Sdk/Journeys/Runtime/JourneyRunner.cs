@@ -770,14 +770,14 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         {
             try
             {
-                var part = LiquidEngine.TryParse(webhook.Id, template, out var error) ?? throw new FormatException(error);
+                var part = LiquidEngine.TryParseJson(webhook.Id, template, out var error) ?? throw new FormatException(error);
                 var data = LiquidData.Build(new RenderContext { Profile = p, Journey = payload.ToDictionary(kv => kv.Key, kv => (object?)kv.Value?.DeepClone()), Now = now }, now, null, null);
-                body = JsonDocument.Parse(LiquidEngine.Render(part, data, 10_000, cancellationToken)).RootElement.Clone();
+                body = JsonDocument.Parse(LiquidEngine.Render(part, data, RenderBudget.Default with { MaxSteps = 10_000 }, cancellationToken)).RootElement.Clone();
             }
-            catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException)
+            catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or LiquidRenderException)
             {
                 Count(instance.JourneyId, $"step:{webhook.Id}:skipped");
-                Timeline(instance, "journey.skipped", $"{webhook.Id}: the payload is not valid JSON after rendering: {ex.Message}");
+                Timeline(instance, "journey.skipped", $"{webhook.Id}: the payload could not be rendered as JSON: {ex.Message}");
                 return;
             }
         }
