@@ -100,8 +100,9 @@ public sealed class DeliveryPipelineTests
         await Known(host, emailConsent: false);
         var receipt = new MessageRequest { Key = "receipt-1", Channels = [Channels.Email], TemplateId = "receipt", Class = MessageClass.Transactional };
         Assert.Equal(SendStatus.Queued, (await host.Engine.SendAsync(Ann, receipt)).Status);
+        await host.Engine.RunDispatchAsync(); // out before the bounce: a message still waiting then would be re-checked and held back
 
-        await host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel = "email", address = "ann@example.com", bounce = "hard" });
+        await host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel = "email", address = "ann@example.com", bounce_type = "hard" });
         var second = await host.Engine.SendAsync(Ann, receipt with { Key = "receipt-2" });
         Assert.Equal((SendStatus.Skipped, "email: the address is suppressed"), (second.Status, second.Reason));
         await host.Engine.RunDispatchAsync();
