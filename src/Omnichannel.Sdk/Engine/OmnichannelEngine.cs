@@ -186,7 +186,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(options);
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.erase");
-        for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
+        var attempts = Math.Max(100, _options.MaxCommitAttempts); // her events may still be pouring in: wait for a gap
+        for (var attempt = 1; attempt <= attempts; attempt++)
         {
             var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
             if (profile is null)
@@ -203,11 +204,12 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             }
 
             // The profile moved on since it was read (an event linked another identifier): read it again, so that
-            // every identifier it holds now is on the tombstone.
+            // every identifier it holds now is on the tombstone; back off so a stream of her events leaves a gap.
+            await CommitBackOffAsync(attempt).ConfigureAwait(false);
         }
 
         throw new InvalidOperationException(
-            $"The profile kept changing while it was being erased ({_options.MaxCommitAttempts} attempts); nothing was erased. Erase it again.");
+            $"The profile kept changing while it was being erased ({attempts} attempts); nothing was erased. Erase it again.");
     }
 
     /// <inheritdoc />
