@@ -57,7 +57,7 @@ public sealed class TemplateRendererOptions
 {
     internal const int DefaultMaxSteps = 100_000;
     internal const int DefaultMaxOutputLength = 1024 * 1024;
-    internal static readonly TimeSpan DefaultRenderTimeout = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan DefaultRenderTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The time zone used when neither the context nor the profile names a valid one. Default: UTC.</summary>
     public TimeZoneInfo DefaultTimeZone { get; set; } = TimeZoneInfo.Utc;
@@ -76,7 +76,8 @@ public sealed class TemplateRendererOptions
 
     /// <summary>
     /// The longest one part may take to render, measured on <see cref="TimeProvider"/>; a render past it fails instead of
-    /// holding the engine's worker. Default: 1 second. Between 1 ms and 1 minute.
+    /// holding the engine's worker. Default: 5 seconds (a first, cold render on a loaded 2-core machine took over 1 s, and the
+    /// step and output limits already bound what a template can do; this is the backstop). Between 1 ms and 1 minute.
     /// </summary>
     public TimeSpan RenderTimeout { get; set; } = DefaultRenderTimeout;
 
