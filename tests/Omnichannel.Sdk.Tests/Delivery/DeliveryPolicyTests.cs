@@ -129,6 +129,7 @@ public sealed class DeliveryPolicyTests
         await using var host = Host(o =>
         {
             o.Delivery.QuickRetries = 0;
+            o.Delivery.DispatchBatchSize = 1; // sends one after another: a batch's concurrent sends all pass a closed circuit
             o.Delivery.CircuitBreakerMinimumThroughput = 4;
             o.Delivery.CircuitBreakerBreakDuration = TimeSpan.FromMinutes(5);
         }, setup);
