@@ -15,11 +15,10 @@ public sealed partial class OmnichannelEngine
 
     private readonly Lock _scheduleLock = new();
     private readonly SemaphoreSlim _dueGate = new(1, 1);
-    private volatile SegmentCatalog _catalog = SegmentCatalog.Empty;
     private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
 
     /// <inheritdoc />
-    public IReadOnlyList<SegmentDefinition> Segments => _catalog.Segments;
+    public IReadOnlyList<SegmentDefinition> Segments => _definitions.Segments.Segments;
 
     /// <inheritdoc />
     public ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -29,15 +28,15 @@ public sealed partial class OmnichannelEngine
         SegmentCatalog catalog;
         lock (_scheduleLock)
         {
-            var definitions = _catalog.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
+            var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
             var errors = SegmentSetValidator.Validate(definitions);
             if (errors.Count > 0)
             {
                 throw new SegmentDefinitionException(errors);
             }
 
-            catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_journeys.Rules));
-            _catalog = catalog;
+            catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_definitions.Journeys.Rules));
+            SetDefinitions(catalog, _definitions.Journeys);
         }
 
         var backfill = new SegmentBackfill(segment.Id);
@@ -51,12 +50,12 @@ public sealed partial class OmnichannelEngine
         ArgumentNullException.ThrowIfNull(segmentId);
         lock (_scheduleLock)
         {
-            if (!_catalog.Contains(segmentId))
+            if (!_definitions.Segments.Contains(segmentId))
             {
                 return ValueTask.FromResult(false);
             }
 
-            var rest = _catalog.Segments.Where(s => s.Id != segmentId).ToList();
+            var rest = _definitions.Segments.Segments.Where(s => s.Id != segmentId).ToList();
             var errors = SegmentSetValidator.Validate(rest);
             if (errors.Count > 0)
             {
@@ -64,7 +63,7 @@ public sealed partial class OmnichannelEngine
             }
 
             // Profiles drop the membership the next time they are touched; the members list stops answering now.
-            _catalog = Zoned(SegmentCatalog.Create(rest).WithExtraRules(_journeys.Rules));
+            SetDefinitions(Zoned(SegmentCatalog.Create(rest).WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
             return ValueTask.FromResult(true);
         }
     }
@@ -73,7 +72,7 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segment);
-        var definitions = _catalog.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
+        var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
         var errors = SegmentSetValidator.Validate(definitions);
         if (errors.Count > 0)
         {
@@ -99,7 +98,7 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(segmentId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        if (!_catalog.Contains(segmentId))
+        if (!_definitions.Segments.Contains(segmentId))
         {
             throw new ArgumentException($"No segment '{segmentId}' is loaded.", nameof(segmentId));
         }

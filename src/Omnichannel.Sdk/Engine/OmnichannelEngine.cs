@@ -88,9 +88,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         // Forgetting ids a little late is harmless; purging often is not free (and a replay's virtual year has many hours).
         var every = TimeSpan.FromTicks(Math.Clamp(options.DeduplicationRetention.Ticks / 24, TimeSpan.TicksPerMinute, TimeSpan.TicksPerDay));
         _maintenance = _time.CreateTimer(_ => _ = PurgeAsync(), null, every, every);
-        _catalog = Zoned(SegmentCatalog.Create(options.Segments));
-        _journeys = JourneyCatalog.Create(options.Journeys, _catalog);
-        _catalog = _catalog.WithExtraRules(_journeys.Rules);
+        var segments = Zoned(SegmentCatalog.Create(options.Segments));
+        var journeys = JourneyCatalog.Create(options.Journeys, segments);
+        SetDefinitions(segments.WithExtraRules(journeys.Rules), journeys);
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
         StartDelivery(delivery);
@@ -398,7 +398,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 EventId = e.Id,
                 Status = TrackStatus.Failed,
                 IsTransient = true,
-                Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
+                Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row ({unit.Reason}); the event was not applied and may be sent again")],
             },
         };
     }

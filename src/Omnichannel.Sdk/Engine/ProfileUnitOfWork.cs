@@ -14,6 +14,7 @@ public sealed partial class OmnichannelEngine
     /// <summary>Runs one change to completion; throws only for a fault (transient store failure or a pure step that fails for good).</summary>
     private async ValueTask<UnitResult> RunUnitOfWorkAsync(ProfileChange change, HotProfiles hot)
     {
+        int conflicts = 0, vanished = 0;
         for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
         {
             var subject = await change.LoadAsync(this, hot).ConfigureAwait(false);
@@ -24,6 +25,8 @@ public sealed partial class OmnichannelEngine
 
             if (subject.Profile is not { } p)
             {
+                vanished++;
+                await CommitBackOffAsync(attempt).ConfigureAwait(false);
                 continue; // erased or merged away since the lookup: look again
             }
 
@@ -91,6 +94,7 @@ public sealed partial class OmnichannelEngine
                         return UnitResult.Duplicate;
                     default:
                         Evict(hot, p.Id, subject.Involved);
+                        conflicts++;
                         _metrics.CommitConflicts.Add(1);
                         await CommitBackOffAsync(attempt).ConfigureAwait(false);
                         break;
@@ -103,7 +107,7 @@ public sealed partial class OmnichannelEngine
             }
         }
 
-        return UnitResult.GaveUp;
+        return UnitResult.GaveUp with { Reason = $"{conflicts} commit conflict(s) and {vanished} profile(s) merged or erased between lookup and load" };
     }
 
     /// <summary>
@@ -113,9 +117,10 @@ public sealed partial class OmnichannelEngine
     private async ValueTask<(List<SegmentTransition> Changes, JourneyRunner Journeys)> ApplyEventAsync(
         CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
     {
+        var definitions = _definitions; // one set for the whole change
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
-        var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything, _options.TimelineLength);
-        var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
+        var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength);
+        var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
         await journeys.OnEventAsync(e, changes, merged).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
         return (changes, journeys);
@@ -124,10 +129,11 @@ public sealed partial class OmnichannelEngine
     /// <summary>Time passing for a profile: segment windows closing (all, or only <paramref name="segments"/>), then journeys.</summary>
     private async ValueTask<ChangeEffect> WakeAsync(CustomerProfile p, IReadOnlyCollection<string>? segments, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var definitions = _definitions;
         var changes = segments is null
-            ? SegmentRuntime.OnWake(p, _catalog, now, _options.TimelineLength)
-            : SegmentRuntime.Reevaluate(p, _catalog, segments, now, _options.TimelineLength);
-        var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
+            ? SegmentRuntime.OnWake(p, definitions.Segments, now, _options.TimelineLength)
+            : SegmentRuntime.Reevaluate(p, definitions.Segments, segments, now, _options.TimelineLength);
+        var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
         await journeys.OnWakeAsync(changes).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
         return new ChangeEffect { Changes = changes, Outbox = journeys.Outbox, Journeys = journeys };
@@ -169,10 +175,11 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    // Two partitions racing for one person: after the first conflict, wait a little, randomly, so they stop colliding.
-    // Real time on purpose: this is contention, not business time, and a fake clock must not stall it.
+    // Two partitions racing for one person: after the first conflict, wait a little, randomly (full jitter, growing to
+    // a second), so they stop colliding even on a machine too busy to schedule them promptly. Real time on purpose: this
+    // is contention, not business time, and a fake clock must not stall it.
     private static Task CommitBackOffAsync(int attempt) =>
-        attempt < 2 ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(40, 1 << attempt))));
+        attempt < 2 ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(1000, 1 << attempt))));
 
     /// <summary>What a change is about and how it changes the profile; <see cref="RunUnitOfWorkAsync"/> does the rest.</summary>
     private abstract class ProfileChange
@@ -232,6 +239,9 @@ public sealed partial class OmnichannelEngine
 
     private sealed record UnitResult(UnitStatus Status, string? ProfileId = null, ChangeEffect? Effect = null, TrackResult? Track = null)
     {
+        /// <summary>Why the unit gave up, for the caller's error.</summary>
+        public string? Reason { get; init; }
+
         public static readonly UnitResult Duplicate = new(UnitStatus.Duplicate);
         public static readonly UnitResult Gone = new(UnitStatus.Gone);
         public static readonly UnitResult GaveUp = new(UnitStatus.GaveUp);
