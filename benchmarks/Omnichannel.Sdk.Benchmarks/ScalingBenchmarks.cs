@@ -36,13 +36,13 @@ public class ScalingBenchmarks
     public void SetUp1M() => SetUp(1_000_000, 10, reportMemory: true);
 
     [GlobalSetup(Target = nameof(History_10))]
-    public void SetUpHistory10() => SetUp(10_000, 10);
+    public void SetUpHistory10() => SetUp(1_000, 10);
 
     [GlobalSetup(Target = nameof(History_1000))]
-    public void SetUpHistory1000() => SetUp(1_000, 1_000);
+    public void SetUpHistory1000() => SetUp(100, 1_000);
 
     [GlobalSetup(Target = nameof(History_10000))]
-    public void SetUpHistory10000() => SetUp(100, 10_000);
+    public void SetUpHistory10000() => SetUp(10, 10_000);
 
     [GlobalCleanup]
     public void CleanUp() => _engine?.DisposeAsync().AsTask().GetAwaiter().GetResult();
