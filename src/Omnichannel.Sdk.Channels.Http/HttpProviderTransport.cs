@@ -2,7 +2,9 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Sends messages of one channel to a JSON-over-HTTP gateway (SMS, push, WhatsApp providers): builds a JSON body with

@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Posts a <see cref="WebhookMessage"/>'s payload as JSON to its URL (or <see cref="WebhookTransportOptions.DefaultUrl"/>),
@@ -51,8 +51,8 @@ public sealed class WebhookTransport : IChannelTransport
         this.timeProvider = timeProvider;
     }
 
-    /// <summary>Always <see cref="Channels.Webhook"/>.</summary>
-    public string Channel => Channels.Webhook;
+    /// <summary>Always <see cref="ChannelNames.Webhook"/>.</summary>
+    public string Channel => ChannelNames.Webhook;
 
     /// <summary>The name of the <see cref="IHttpClientFactory"/> client that <c>AddWebhookTransport</c> registers, to add handlers to it.</summary>
     /// <param name="transportName">The transport's name (default <c>webhook</c>).</param>

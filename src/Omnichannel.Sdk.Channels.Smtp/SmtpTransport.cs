@@ -7,7 +7,7 @@ using MailKit.Security;
 using MimeKit;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Smtp;
+namespace Omnichannel.Sdk.Channels.Smtp;
 
 /// <summary>
 /// Sends <see cref="EmailMessage"/>s over SMTP with MailKit: one connection per message, <c>multipart/alternative</c>
@@ -53,7 +53,7 @@ public sealed class SmtpTransport : IChannelTransport
     }
 
     /// <inheritdoc />
-    public string Channel => Channels.Email;
+    public string Channel => ChannelNames.Email;
 
     /// <summary>Sends an email; accepted under its <c>Message-ID</c> (without angle brackets).</summary>
     /// <param name="message">An <see cref="EmailMessage"/>; any other shape is a permanent failure.</param>

@@ -69,7 +69,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         string type,
         IReadOnlyList<Identifier> identifiers,
         object? properties = null,
-        string channel = Channels.Web,
+        string channel = ChannelNames.Web,
         DateTimeOffset? at = null,
         object? traits = null,
         EventContext? context = null) => new()
@@ -102,7 +102,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <param name="channel">The channel.</param>
     /// <param name="traits">Trait updates.</param>
     /// <param name="context">Context.</param>
-    public Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> identifiers, object? properties = null, string channel = Channels.Web, object? traits = null, EventContext? context = null) =>
+    public Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> identifiers, object? properties = null, string channel = ChannelNames.Web, object? traits = null, EventContext? context = null) =>
         TrackAsync(Event(type, identifiers, properties, channel, null, traits, context));
 
     /// <summary>Reads the profile that holds an identifier and fails when there is none.</summary>

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 public sealed class WebhookTransportTests(WebhookReceiverFixture receiver) : IClassFixture<WebhookReceiverFixture>, IDisposable
 {

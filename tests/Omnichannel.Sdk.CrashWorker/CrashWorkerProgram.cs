@@ -124,9 +124,9 @@ public static class CrashWorkerProgram
             .TriggeredBy(t => t.Event(EventTypes.OrderPlaced))
             .CorrelatedBy("order_id")
             .MaxConcurrent(1000)
-            .Steps(s => s.Delay("wait", "PT1S").Send("thanks", [Channels.Email], ThanksTemplateId, null, MessageClass.Transactional))
+            .Steps(s => s.Delay("wait", "PT1S").Send("thanks", [ChannelNames.Email], ThanksTemplateId, null, MessageClass.Transactional))
             .Build());
-        builder.AddTransport("recording", Channels.Email, _ => new RecordingTransport(Channels.Email, settings.SentFile));
+        builder.AddTransport("recording", ChannelNames.Email, _ => new RecordingTransport(ChannelNames.Email, settings.SentFile));
     }
 
     private static List<CustomerEvent> ReadEvents(string path) =>
@@ -218,7 +218,7 @@ public static class CrashWorkerProgram
         return engine.SendAsync(customer, new MessageRequest
         {
             Key = SendKey(order.Id),
-            Channels = [Channels.Email],
+            Channels = [ChannelNames.Email],
             TemplateId = OrderTemplateId,
             Class = MessageClass.Transactional,
             Data = new System.Text.Json.Nodes.JsonObject

@@ -152,7 +152,7 @@ public sealed class OmnichannelBuilder
     public OmnichannelBuilder OnJourneyEvent(Func<Omnichannel.Sdk.Delivery.HostEventMessage, CancellationToken, ValueTask> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return AddTransport("journey-events", Channels.Host, _ => new Omnichannel.Sdk.Delivery.HostEventTransport(handler));
+        return AddTransport("journey-events", ChannelNames.Host, _ => new Omnichannel.Sdk.Delivery.HostEventTransport(handler));
     }
 
     /// <summary>
@@ -160,7 +160,7 @@ public sealed class OmnichannelBuilder
     /// lowest <paramref name="preference"/> is tried first.
     /// </summary>
     /// <param name="name">A name unique among the channel's transports.</param>
-    /// <param name="channel">The channel (see <see cref="Channels"/>).</param>
+    /// <param name="channel">The channel (see <see cref="ChannelNames"/>).</param>
     /// <param name="factory">Builds the transport.</param>
     /// <param name="preference">Lower is tried first.</param>
     /// <exception cref="InvalidOperationException">A transport with this name is already registered for the channel.</exception>

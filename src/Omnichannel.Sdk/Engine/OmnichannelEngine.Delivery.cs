@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 using Polly;
 using Polly.CircuitBreaker;

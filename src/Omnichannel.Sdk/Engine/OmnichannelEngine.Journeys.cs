@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 
 namespace Omnichannel.Sdk;
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -247,7 +246,7 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    private void Committed(string profileId, DateTimeOffset? wakeAt, IReadOnlyList<SegmentTransition> changes)
+    private void Committed(string profileId, DateTimeOffset? wakeAt, IReadOnlyList<SegmentChange> changes)
     {
         if (wakeAt is { } at)
         {
@@ -426,7 +425,7 @@ public sealed partial class OmnichannelEngine
         public static readonly ProfileWorkEffect Gone = new() { IsGone = true };
         public static readonly ProfileWorkEffect Duplicate = new() { IsDuplicate = true };
 
-        public IReadOnlyList<SegmentTransition> Changes { get; init; } = [];
+        public IReadOnlyList<SegmentChange> Changes { get; init; } = [];
 
         public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
 

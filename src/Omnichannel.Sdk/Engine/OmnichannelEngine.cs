@@ -7,7 +7,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -453,7 +452,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 }
 
                 // Pure steps: what fails here fails the same way on every retry.
-                List<SegmentTransition> changes;
+                List<SegmentChange> changes;
                 JourneyRunner journeys;
                 byte[] document;
                 try

@@ -52,7 +52,7 @@ public sealed record TrackResult
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
 
     /// <summary>The segments the profile entered or left because of this event (or because time had passed until it).</summary>
-    public IReadOnlyList<Segments.SegmentTransition> SegmentChanges { get; init; } = [];
+    public IReadOnlyList<Segments.SegmentChange> SegmentChanges { get; init; } = [];
 
     /// <summary>
     /// Whether sending the same event again may succeed: <see langword="true"/> only for a <see cref="TrackStatus.Failed"/>

@@ -95,7 +95,7 @@ public sealed record RecencyRule(RecencyKind Which, string EventType, ConditionO
 public sealed record SegmentMembershipRule(string SegmentId) : SegmentRule;
 
 /// <summary><c>{"reachable": "email", "topic": "newsletter"}</c>: the profile has an address on the channel and consent for the topic.</summary>
-/// <param name="Channel">The channel (see <see cref="Channels"/>).</param>
+/// <param name="Channel">The channel (see <see cref="ChannelNames"/>).</param>
 /// <param name="Topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
 public sealed record ReachableRule(string Channel, string? Topic) : SegmentRule;
 

@@ -26,7 +26,7 @@ public sealed class JourneyBuilderTests
             .TriggeredBy(t => t.Inactivity(EventTypes.ProductViewed, "P7D", EventTypes.OrderPlaced))
             .ReEnterAfterCooldown("P30D")
             .MaxConcurrent(2)
-            .EnterWhen(r => r.Reachable(Channels.Email, "offers"))
+            .EnterWhen(r => r.Reachable(ChannelNames.Email, "offers"))
             .ExitWhen(r => r.Segment("blocked"))
             .Goal(EventTypes.OrderPlaced, "P14D", RuleBuilder.Instance.Property("total").Gt(0))
             .Steps(s => s

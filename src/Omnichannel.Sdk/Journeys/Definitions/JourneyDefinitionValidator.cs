@@ -166,7 +166,7 @@ public static class JourneyDefinitionValidator
             errors.Add(new(JsonPath.Key(path, "cooldown"), $"only applies to afterCooldown (re-entry is {entry.ReEntry.Name()})"));
         }
 
-        if (entry.MaxConcurrent < 1)
+        if (entry.MaxConcurrent is < 1)
         {
             errors.Add(new(JsonPath.Key(path, "maxConcurrent"), $"{entry.MaxConcurrent} would let nobody in (expected 1 or more)"));
         }

@@ -178,7 +178,7 @@ internal sealed class JourneyJsonReader
         {
             ReEntry = reEntry is null ? ReEntryPolicy.AfterPreviousEnded : JourneyNames.ReEntryPolicies.First(p => p.Name == reEntry).Policy,
             Cooldown = Duration(keys, "cooldown", path, required: false),
-            MaxConcurrent = Int(keys, "maxConcurrent", path, required: false) ?? 1,
+            MaxConcurrent = Int(keys, "maxConcurrent", path, required: false),
             CorrelationKey = String(keys, "correlationKey", path, "a property path of the trigger event such as 'cart_id'", required: false),
             Condition = Rule(keys, "condition", path),
         };
