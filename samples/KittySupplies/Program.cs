@@ -11,18 +11,12 @@ using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Templates;
 
-var database = Path.Combine(Path.GetTempPath(), "kitty-supplies.db");
-foreach (var file in new[] { database, database + "-wal", database + "-shm" })
-{
-    File.Delete(file); // a fresh shop on every run, so the story reads the same
-}
-
-var outbox = Path.Combine(Path.GetTempPath(), "kitty-supplies-mail");
+// A folder of this run's own (two users, or two runs, on one machine never share a file): the SQLite store and the
+// emails FileTransport writes.
+var workDirectory = Directory.CreateTempSubdirectory("kitty-supplies-").FullName;
+var database = Path.Combine(workDirectory, "kitty-supplies.db");
+var outbox = Path.Combine(workDirectory, "mail");
 Directory.CreateDirectory(outbox);
-foreach (var old in Directory.GetFiles(outbox, "*.eml"))
-{
-    File.Delete(old);
-}
 
 var templates = new InMemoryTemplateSource(
     new TemplateDocument("welcome", [TemplateVariant.Email("Welcome to Kitty Supplies!",
@@ -90,6 +84,7 @@ services.AddOmnichannel(options =>
         """);
 await using var provider = services.BuildServiceProvider();
 var client = provider.GetRequiredService<IOmnichannelClient>();
+// The week runs on a virtual clock: only a replay drives the engine's clock by hand (an application never does).
 var engine = provider.GetRequiredService<OmnichannelEngine>();
 var sends = new List<SendResult>();
 async Task Send(Identifier who, string key, string template, string[] channels, MessageClass kind = MessageClass.Marketing, string? topic = null) =>
@@ -182,9 +177,9 @@ foreach (var t in clara.Timeline)
 
 Console.WriteLine();
 Console.WriteLine("Journeys:");
-foreach (var j in engine.Journeys)
+foreach (var j in client.Journeys)
 {
-    var st = await engine.GetJourneyStatisticsAsync(j.Id);
+    var st = await client.GetJourneyStatisticsAsync(j.Id);
     Console.WriteLine($"  {j.Name,-15} entered {st.Entered}, completed {st.Completed}, exited {st.Exited}, converted {st.Converted}" +
         string.Concat(st.Steps.Where(x => x.Value.Sent + x.Value.Skipped > 0).OrderBy(x => x.Key, StringComparer.Ordinal)
             .Select(x => $"; {x.Key}: {x.Value.Sent} sent, {x.Value.Skipped} skipped")));

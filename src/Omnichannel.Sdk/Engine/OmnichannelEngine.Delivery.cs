@@ -51,6 +51,8 @@ public sealed partial class OmnichannelEngine
     /// </summary>
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <returns>How many entries were handled.</returns>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
     {
         var handled = 0;

@@ -113,6 +113,8 @@ public sealed partial class OmnichannelEngine
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>How many profiles were woken.</returns>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
     {
         await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -156,6 +158,8 @@ public sealed partial class OmnichannelEngine
 
     /// <summary>The earliest pending wake-up of any profile, or <see langword="null"/> when none is pending.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async ValueTask<DateTimeOffset?> GetNextWakeUpAsync(CancellationToken cancellationToken = default)
     {
         var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
@@ -172,6 +176,8 @@ public sealed partial class OmnichannelEngine
     /// <param name="setClock">Sets the virtual clock (for example <c>FakeTimeProvider.SetUtcNow</c>).</param>
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task AdvanceVirtualClockAsync(DateTimeOffset instant, Action<DateTimeOffset> setClock, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(setClock);

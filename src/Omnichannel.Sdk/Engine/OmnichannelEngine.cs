@@ -96,6 +96,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     }
 
     /// <summary>The store this engine writes to.</summary>
+    /// <remarks>Hidden from IntelliSense: for test kits and diagnostics; an application reads through <see cref="IOmnichannelClient"/>.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public IOmnichannelStore Store => _store;
 
     /// <summary>The engine's options.</summary>
