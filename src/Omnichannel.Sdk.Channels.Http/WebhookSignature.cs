@@ -148,6 +148,7 @@ public static class WebhookSignature
 }
 
 /// <summary>Why a webhook was or was not accepted by <see cref="WebhookSignature"/>.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<WebhookVerificationStatus>))]
 public enum WebhookVerificationStatus
 {
     /// <summary>The signature matches and the timestamp is fresh.</summary>

@@ -201,9 +201,9 @@ public static class CrashWorkerProgram
 
     private static async Task<TrackResult> TrackAsync(OmnichannelEngine engine, CustomerEvent e)
     {
-        // Failed means "may be retried" (the store kept reporting conflicts): a real client retries.
+        // StoreFailed means "may be retried" (the store kept reporting conflicts): a real client retries.
         var result = await engine.TrackAsync(e);
-        for (var attempt = 1; result.Status == TrackStatus.Failed && attempt < 5; attempt++)
+        for (var attempt = 1; result.Status == TrackStatus.StoreFailed && attempt < 5; attempt++)
         {
             await Task.Delay(50 * attempt);
             result = await engine.TrackAsync(e);

@@ -19,6 +19,7 @@ public interface IChannelTransport
 }
 
 /// <summary>How a provider answered one send.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DeliveryStatus>))]
 public enum DeliveryStatus
 {
     /// <summary>

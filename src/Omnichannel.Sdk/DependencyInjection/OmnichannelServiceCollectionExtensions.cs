@@ -180,6 +180,64 @@ public sealed class OmnichannelBuilder
     }
 
     /// <summary>
+    /// The channels the development transports register for when none are named: <c>email</c>, <c>sms</c>, <c>push</c>,
+    /// <c>whatsapp</c>, <c>in_app</c> and <c>webhook</c> (every channel a message is sent on).
+    /// </summary>
+    public static IReadOnlyList<string> MessageChannels { get; } =
+        [ChannelNames.Email, ChannelNames.Sms, ChannelNames.Push, ChannelNames.WhatsApp, ChannelNames.InApp, ChannelNames.Webhook];
+
+    /// <summary>
+    /// For samples and local development: prints every message to the console (or <paramref name="writer"/>) as a
+    /// readable block and accepts it — one <see cref="Omnichannel.Sdk.Delivery.ConsoleTransport"/> named <c>console</c>
+    /// per channel. Registering it again for a channel adds nothing.
+    /// </summary>
+    /// <param name="channels">The channels; <see langword="null"/> for every channel of <see cref="MessageChannels"/>.</param>
+    /// <param name="writer">Where to print; <see cref="Console.Out"/> when <see langword="null"/>.</param>
+    /// <param name="preference">Lower is tried first (default 0); raise it to keep the console as a fallback behind a real provider.</param>
+    public OmnichannelBuilder AddConsoleTransport(IEnumerable<string>? channels = null, TextWriter? writer = null, int preference = 0)
+    {
+        foreach (var channel in channels ?? MessageChannels)
+        {
+            if (!IsRegistered("console", channel))
+            {
+                AddTransport("console", channel, _ => new Omnichannel.Sdk.Delivery.ConsoleTransport(channel, writer), preference);
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// For samples and local development: writes every message into <paramref name="directory"/> — each email as an
+    /// <c>.eml</c> file any mail client opens, every other message as a JSON line in <c>&lt;channel&gt;.jsonl</c> — and
+    /// accepts it: one <see cref="Omnichannel.Sdk.Delivery.FileTransport"/> named <c>file</c> per channel. Registering it
+    /// again for a channel adds nothing.
+    /// </summary>
+    /// <param name="directory">The folder, created when missing. Use a folder of your own (for example
+    /// <c>Directory.CreateTempSubdirectory("my-shop-").FullName</c>), not a shared fixed path.</param>
+    /// <param name="channels">The channels; <see langword="null"/> for every channel of <see cref="MessageChannels"/>.</param>
+    /// <param name="preference">Lower is tried first (default 0).</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is empty.</exception>
+    public OmnichannelBuilder AddFileTransport(string directory, IEnumerable<string>? channels = null, int preference = 0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var full = Path.GetFullPath(directory);
+        foreach (var channel in channels ?? MessageChannels)
+        {
+            if (!IsRegistered("file", channel))
+            {
+                AddTransport("file", channel, _ => new Omnichannel.Sdk.Delivery.FileTransport(channel, full), preference);
+            }
+        }
+
+        return this;
+    }
+
+    private bool IsRegistered(string name, string channel) =>
+        Services.Any(d => d.ServiceType == typeof(Omnichannel.Sdk.Delivery.ChannelTransportRegistration)
+            && d.ImplementationInstance is Omnichannel.Sdk.Delivery.ChannelTransportRegistration r && r.Name == name && r.Channel == channel);
+
+    /// <summary>
     /// Renders messages with Liquid templates from <paramref name="source"/>. The templates are loaded and validated when
     /// the engine starts: any error (with template, part, line and column) stops the start.
     /// </summary>

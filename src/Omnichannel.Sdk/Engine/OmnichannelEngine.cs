@@ -367,14 +367,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                             EventId = item.Event.Event.Id,
                             Status = TrackStatus.Failed,
                             IsTransient = false,
-                            Errors = [new ValidationError("event", $"cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})")],
+                            FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})",
                         }
                         : new TrackResult
                         {
                             EventId = item.Event.Event.Id,
-                            Status = TrackStatus.Failed,
+                            Status = TrackStatus.StoreFailed,
                             IsTransient = true,
-                            Errors = [new ValidationError("store", $"{ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}")],
+                            FailureReason = $"the store failed: {ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}",
                         };
                 }
 
@@ -531,9 +531,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         return new TrackResult
         {
             EventId = e.Id,
-            Status = TrackStatus.Failed,
+            Status = TrackStatus.StoreFailed,
             IsTransient = true,
-            Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
+            FailureReason = $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again",
         };
     }
 

@@ -31,6 +31,7 @@ public sealed record JourneyDefinition(string Id, int Version, string Name, Jour
 }
 
 /// <summary>When a profile that meets the trigger may start a new instance.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ReEntryPolicy>))]
 public enum ReEntryPolicy
 {
     /// <summary><c>never</c>: once per profile (per correlation key value when there is one), ever.</summary>
@@ -113,6 +114,7 @@ public sealed record EventTrigger(string EventType) : JourneyTrigger
 }
 
 /// <summary>Entering or leaving a segment.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SegmentTransition>))]
 public enum SegmentTransition
 {
     /// <summary><c>entered</c>.</summary>

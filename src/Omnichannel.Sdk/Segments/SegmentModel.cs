@@ -100,6 +100,7 @@ public sealed record SegmentMembershipRule(string SegmentId) : SegmentRule;
 public sealed record ReachableRule(string Channel, string? Topic) : SegmentRule;
 
 /// <summary>First or last occurrence.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RecencyKind>))]
 public enum RecencyKind
 {
     /// <summary>The first occurrence (<c>firstEvent</c>).</summary>
@@ -110,6 +111,7 @@ public enum RecencyKind
 }
 
 /// <summary>Aggregate functions.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AggregateFunction>))]
 public enum AggregateFunction
 {
     /// <summary><c>sum</c>.</summary>
@@ -132,6 +134,7 @@ public enum AggregateFunction
 }
 
 /// <summary>Condition operators, with their JSON names.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ConditionOperator>))]
 public enum ConditionOperator
 {
     /// <summary><c>eq</c>: equal (numbers by value, strings ordinally, booleans, dates as instants).</summary>

@@ -168,6 +168,7 @@ public static class DeviceTypes
 }
 
 /// <summary>The part of the day in the customer's time zone.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TimeOfDay>))]
 public enum TimeOfDay
 {
     /// <summary>05:00 to 11:59.</summary>
