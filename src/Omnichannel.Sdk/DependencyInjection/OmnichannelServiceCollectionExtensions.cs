@@ -93,12 +93,12 @@ public sealed class OmnichannelBuilder
         if (trimmed.StartsWith('['))
         {
             var many = Omnichannel.Sdk.Segments.SegmentJson.ParseMany(json);
-            definitions = many.Definitions ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(many.Errors);
+            definitions = many.Value ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(many.Errors);
         }
         else
         {
             var one = Omnichannel.Sdk.Segments.SegmentJson.Parse(json);
-            definitions = [one.Definition ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(one.Errors)];
+            definitions = [one.Value ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(one.Errors)];
         }
 
         foreach (var d in definitions)
@@ -128,12 +128,12 @@ public sealed class OmnichannelBuilder
         if (json.TrimStart().StartsWith('['))
         {
             var many = Omnichannel.Sdk.Journeys.JourneyJson.ParseMany(json);
-            definitions = many.Definitions ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(many.Errors);
+            definitions = many.Value ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(many.Errors);
         }
         else
         {
             var one = Omnichannel.Sdk.Journeys.JourneyJson.Parse(json);
-            definitions = [one.Definition ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(one.Errors)];
+            definitions = [one.Value ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(one.Errors)];
         }
 
         foreach (var d in definitions)

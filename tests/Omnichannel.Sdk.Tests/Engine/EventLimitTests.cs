@@ -207,12 +207,12 @@ public sealed class EventLimitTests
     {
         var journey = Omnichannel.Sdk.Journeys.JourneyJson.Parse(Omnichannel.Sdk.Tests.Journeys.JourneyJsonTests.Definition(
             """{"id": "wait", "type": "delay", "duration": "PT1H"}, {"id": "copy", "type": "updateProfile", "set": {"seen": true}}""",
-            """{"type": "event", "event": "x.deep", "where": [{"property": "deep", "op": "exists"}]}""")).Definition!;
+            """{"type": "event", "event": "x.deep", "where": [{"property": "deep", "op": "exists"}]}""")).Value!;
         await using var host = OmnichannelTestHost.Create(o =>
         {
             o.MaxJsonDepth = 48;
             o.Journeys.Add(journey);
-            o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "deep", "name": "D", "rule": {"event": "x.deep", "where": [{"property": "deep", "op": "exists"}]}}""").Definition!);
+            o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "deep", "name": "D", "rule": {"event": "x.deep", "where": [{"property": "deep", "op": "exists"}]}}""").Value!);
         });
         var deep = JsonData.Parse($$"""{"deep": {{Nested(47, array)}}}""");
 

@@ -237,7 +237,7 @@ public sealed class JourneyBehaviourTests
              "entry": {"maxConcurrent": 5},
              "steps": [{"id": "up", "type": "updateProfile", "set": {"tier": "gold"}, "unset": ["trial"], "increment": {"orders_seen": 1}}]}
             """);
-        var gold = SegmentJson.Parse("""{"id": "gold", "name": "Gold", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Definition!;
+        var gold = SegmentJson.Parse("""{"id": "gold", "name": "Gold", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Value!;
         await using var rig = JourneyRig.Create([journey], [gold]);
         await rig.TrackAsync("user.signed_up", [Ann], traits: new { trial = true });
         await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 1 });
@@ -401,7 +401,7 @@ public sealed class JourneyBehaviourTests
     [Fact]
     public async Task LeavingASegment_StartsAJourney_ThatWaitsUntilADateTraitLessAnOffset()
     {
-        var cartSegment = SegmentJson.Parse("""{"id": "has-cart", "name": "Has a cart", "rule": {"stat": "cartLineCount", "op": "gte", "value": 1}}""").Definition!;
+        var cartSegment = SegmentJson.Parse("""{"id": "has-cart", "name": "Has a cart", "rule": {"stat": "cartLineCount", "op": "gte", "value": 1}}""").Value!;
         var journey = JourneyRig.Parse("""
             {"id": "after-cart", "version": 1, "name": "After the cart", "trigger": {"type": "segment", "segment": "has-cart", "on": "exited"},
              "steps": [{"id": "until", "type": "delayUntilDateTrait", "trait": "delivery_date", "offset": "-P1D", "localTime": "18:00"},

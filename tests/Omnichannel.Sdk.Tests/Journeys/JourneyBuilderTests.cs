@@ -15,7 +15,7 @@ public sealed class JourneyBuilderTests
     {
         var fromJson = JourneyJson.Parse(JourneyScenarios.AllJson[index]);
         Assert.True(fromJson.IsValid, string.Join("\n", fromJson.Errors));
-        Assert.Equal(JourneyJson.Serialize(fromJson.Definition), JourneyJson.Serialize(JourneyScenarios.AllBuilt[index]()));
+        Assert.Equal(JourneyJson.Serialize(fromJson.Value), JourneyJson.Serialize(JourneyScenarios.AllBuilt[index]()));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class JourneyBuilderTests
             """;
         var parsed = JourneyJson.Parse(json);
         Assert.True(parsed.IsValid, string.Join("\n", parsed.Errors));
-        Assert.Equal(JourneyJson.Serialize(parsed.Definition), JourneyJson.Serialize(built));
+        Assert.Equal(JourneyJson.Serialize(parsed.Value), JourneyJson.Serialize(built));
     }
 
     [Fact]

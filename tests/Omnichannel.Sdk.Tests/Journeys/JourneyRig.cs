@@ -72,7 +72,7 @@ internal sealed class JourneyRig : IAsyncDisposable
     }
 
     public static JourneyDefinition Parse(string json) =>
-        JourneyJson.Parse(json).Definition ?? throw new InvalidOperationException(string.Join("; ", JourneyJson.Parse(json).Errors));
+        JourneyJson.Parse(json).Value ?? throw new InvalidOperationException(string.Join("; ", JourneyJson.Parse(json).Errors));
 
     /// <summary>Moves the clock (running wake-ups on the way), then dispatches the outbox.</summary>
     public async Task AdvanceAsync(TimeSpan by)

@@ -11,7 +11,7 @@ public sealed class JourneyScenarioTests
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
     private static SegmentDefinition NoOrder90Days =>
-        SegmentJson.Parse("""{"id": "no-order-90d", "name": "No order in 90 days", "rule": {"lastEvent": "order.placed", "op": "moreThanAgo", "value": "P90D"}}""").Definition!;
+        SegmentJson.Parse("""{"id": "no-order-90d", "name": "No order in 90 days", "rule": {"lastEvent": "order.placed", "op": "moreThanAgo", "value": "P90D"}}""").Value!;
 
     private static JourneyRig Scenario1(Action<OmnichannelOptions>? configure = null) => JourneyRig.Create(
         [JourneyRig.Parse(JourneyScenarios.WelcomeJson), JourneyRig.Parse(JourneyScenarios.AbandonedCartJson), JourneyRig.Parse(JourneyScenarios.OrderUpdatesJson)],

@@ -97,7 +97,7 @@ public sealed class RoundTripTests
         var result = SegmentJson.ParseMany(json);
 
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        Assert.Equal(json, SegmentJson.SerializeMany(result.Definitions));
+        Assert.Equal(json, SegmentJson.SerializeMany(result.Value));
     }
 
     [Fact]
