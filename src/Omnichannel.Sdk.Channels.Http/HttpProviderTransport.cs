@@ -30,7 +30,7 @@ public sealed class HttpProviderTransport : IChannelTransport
     /// <param name="httpClient">The client; prefer <c>AddHttpProviderTransport</c>, which uses <see cref="IHttpClientFactory"/>.</param>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock for time-outs and <c>Retry-After</c> dates; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; <c>Failures</c> lists every problem (the same exception the container throws at start-up).</exception>
     public HttpProviderTransport(HttpClient httpClient, HttpProviderOptions options, TimeProvider? timeProvider = null)
         : this(Check(httpClient), options, timeProvider ?? TimeProvider.System)
     {
@@ -42,7 +42,7 @@ public sealed class HttpProviderTransport : IChannelTransport
         var problems = options.Validate();
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid HttpProviderOptions: " + string.Join(" ", problems), nameof(options));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(HttpProviderOptions), problems);
         }
 
         this.httpClient = httpClient;

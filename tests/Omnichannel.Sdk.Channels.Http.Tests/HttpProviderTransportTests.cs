@@ -294,7 +294,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
         var options = new HttpProviderOptions { Endpoint = new Uri("/relative", UriKind.Relative), Method = HttpMethod.Get, MessageIdPath = "data..id" };
         options.Headers["Bad Name"] = "x";
 
-        var error = Assert.Throws<ArgumentException>(() => new HttpProviderTransport(httpClient, options, clock));
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new HttpProviderTransport(httpClient, options, clock));
 
         Assert.Contains("Channel must be set", error.Message, StringComparison.Ordinal);
         Assert.Contains("Endpoint must be an absolute http or https URL (got '/relative')", error.Message, StringComparison.Ordinal);

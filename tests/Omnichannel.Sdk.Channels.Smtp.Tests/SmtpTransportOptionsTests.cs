@@ -37,7 +37,7 @@ public sealed class SmtpTransportOptionsTests
     [Fact]
     public void Constructor_WhenOptionsAreInvalid_ThrowsListingTheProblems()
     {
-        var e = Assert.Throws<ArgumentException>(() => new SmtpTransport(new SmtpTransportOptions { Port = 70000 }));
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new SmtpTransport(new SmtpTransportOptions { Port = 70000 }));
 
         Assert.Contains("Host is required", e.Message, StringComparison.Ordinal);
         Assert.Contains("(was 70000)", e.Message, StringComparison.Ordinal);
