@@ -133,7 +133,7 @@ public sealed partial class OmnichannelEngine
         foreach (var (journeyId, what) in runner.Activity)
         {
             LogJourney(_logger, journeyId, profileId, what);
-            _metrics.JourneySteps.Add(1, new KeyValuePair<string, object?>("journey", journeyId), new KeyValuePair<string, object?>("what", what));
+            _metrics.JourneySteps.Add(1, new KeyValuePair<string, object?>("omnichannel.journey.id", journeyId), new KeyValuePair<string, object?>("omnichannel.journey.activity", what));
         }
     }
 

@@ -117,6 +117,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
     {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.WakeUp);
         await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -134,6 +135,11 @@ public sealed partial class OmnichannelEngine
                     break;
                 }
 
+                if (woken == 0)
+                {
+                    Volatile.Write(ref _wakeUpLagSeconds, Math.Max(0, (_time.GetUtcNow() - due.Min(d => d.WakeAt)).TotalSeconds));
+                }
+
                 var done = await Task.WhenAll(due.Select(d => EnqueueProfileTask(d.ProfileId, null, cancellationToken))).ConfigureAwait(false);
                 woken += done.Count(ok => ok);
                 if (!done.Any(ok => ok))
@@ -148,6 +154,7 @@ public sealed partial class OmnichannelEngine
                 ScheduleWake(next[0].WakeAt);
             }
 
+            activity?.SetTag("omnichannel.profiles", woken);
             return woken;
         }
         finally
@@ -261,7 +268,7 @@ public sealed partial class OmnichannelEngine
 
         foreach (var c in changes)
         {
-            _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("segment", c.SegmentId), new KeyValuePair<string, object?>("direction", c.Entered ? "entered" : "exited"));
+            _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("omnichannel.segment.id", c.SegmentId), new KeyValuePair<string, object?>("omnichannel.segment.direction", c.Entered ? "entered" : "exited"));
             LogSegmentTransition(_logger, profileId, c.Entered ? "entered" : "exited", c.SegmentId);
         }
     }

@@ -93,7 +93,18 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
         StartDelivery(delivery);
+        _metrics.ObserveGauges(
+            () => _queues.Sum(q => q.Reader.CanCount ? (long)q.Reader.Count : 0),
+            () => Volatile.Read(ref _outboxDueSeen),
+            () => Volatile.Read(ref _wakeUpLagSeconds));
+        LogStarted(_logger, store.GetType().Name, delivery?.Describe() ?? "none", options.Partitions, options.Segments.Count, options.Journeys.Count);
     }
+
+    private long _outboxDueSeen;
+    private double _wakeUpLagSeconds;
+
+    [LoggerMessage(6, LogLevel.Information, "Omnichannel.Sdk started: store {Store}; transports {Transports}; {Partitions} partition(s), {SegmentCount} segment(s), {JourneyCount} journey(s)")]
+    private static partial void LogStarted(ILogger logger, string store, string transports, int partitions, int segmentCount, int journeyCount);
 
     /// <summary>The store this engine writes to.</summary>
     /// <remarks>Hidden from IntelliSense: for test kits and diagnostics; an application reads through <see cref="IOmnichannelClient"/>.</remarks>
@@ -106,21 +117,33 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
-        var (item, rejected) = Prepare(customerEvent, cancellationToken);
-        if (rejected is not null)
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Track);
+        activity?.SetTag("omnichannel.event.type", customerEvent?.Type);
+        var (item, rejected) = Prepare(customerEvent!, cancellationToken);
+        var result = rejected;
+        if (result is null)
         {
-            return rejected;
+            await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            result = await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
-        return await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (activity is not null)
+        {
+            activity.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+            if (result.Status is TrackStatus.Failed or TrackStatus.StoreFailed)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.FailureReason);
+            }
+        }
+
+        return result;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
-        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.track_batch");
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
         var pending = new List<Task<TrackResult>>();
         foreach (var e in events)
         {
@@ -319,7 +342,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         if (valid is null)
         {
-            _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
+            _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", "rejected"));
             LogRejected(_logger, e?.Type, errors.Count);
             return (null, new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.Rejected, Errors = errors });
         }
@@ -340,7 +363,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             {
                 if (work is ProfileTask task)
                 {
-                    await RunProfileTaskAsync(task, cache).ConfigureAwait(false);
+                    using (OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProfileWork, ActivityKind.Internal, task.Parent))
+                    {
+                        await RunProfileTaskAsync(task, cache).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
@@ -351,6 +378,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     continue;
                 }
 
+                using var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProcessEvent, ActivityKind.Internal, item.Parent);
                 TrackResult result;
                 var started = Stopwatch.GetTimestamp();
                 try
@@ -378,8 +406,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                         };
                 }
 
-                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", result.Status.ToString().ToLowerInvariant()));
+                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                span?.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
                 item.Completion.TrySetResult(result);
             }
         }
@@ -606,7 +635,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         foreach (var (id, other, reason) in plan.Conflicts)
         {
-            _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("identifier_type", id.Type));
+            _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("omnichannel.identifier.type", id.Type));
             LogConflict(_logger, id.Type, Mask(id), profileId, other, reason);
         }
     }
@@ -669,6 +698,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private abstract class WorkItem(int partition)
     {
         public int Partition { get; } = partition;
+
+        // The span that queued it (TrackAsync, a batch, a wake-up run): the worker's span is its child, across the queue.
+        public ActivityContext Parent { get; } = Activity.Current?.Context ?? default;
     }
 
     private sealed class EventItem(ValidatedEvent e, int partition, CancellationToken cancellationToken) : WorkItem(partition)

@@ -504,6 +504,10 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             }
 
             var step = journey.Step(stepId)!;
+            using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.JourneyStep);
+            activity?.SetTag("omnichannel.journey.id", journey.Id);
+            activity?.SetTag("omnichannel.journey.version", journey.Definition.Version);
+            activity?.SetTag("omnichannel.journey.step", step.Id);
             instance.StepId = step.Id;
             instance.Sequence++;
             instance.WakeAt = null;
