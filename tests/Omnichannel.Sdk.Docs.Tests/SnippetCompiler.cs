@@ -82,6 +82,50 @@ public static class SnippetCompiler
         return failures;
     }
 
+    /// <summary>
+    /// Compiles a program snippet (top-level statements) and runs it as <c>dotnet run</c> would, in
+    /// <paramref name="workingDirectory"/>, capturing what it writes to the console.
+    /// </summary>
+    /// <returns>The console output.</returns>
+    /// <exception cref="InvalidOperationException">It does not compile, or is not a program.</exception>
+    public static async Task<string> RunProgramAsync(MarkdownSnippet snippet, string workingDirectory)
+    {
+        var (errors, compilation) = Compile(snippet);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join("\n", errors));
+        }
+
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        if (!emitted.Success)
+        {
+            throw new InvalidOperationException(string.Join("\n", emitted.Diagnostics));
+        }
+
+        var entry = Assembly.Load(image.ToArray()).EntryPoint ?? throw new InvalidOperationException($"{snippet} is not a program.");
+        var output = new StringWriter();
+        var console = Console.Out;
+        var directory = Environment.CurrentDirectory;
+        Console.SetOut(output);
+        Environment.CurrentDirectory = workingDirectory;
+        try
+        {
+            var result = entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
+            if (result is Task task)
+            {
+                await task;
+            }
+        }
+        finally
+        {
+            Environment.CurrentDirectory = directory;
+            Console.SetOut(console);
+        }
+
+        return output.ToString();
+    }
+
     /// <summary>Whether the snippet declares xUnit facts.</summary>
     public static bool HasFacts(MarkdownSnippet snippet) => snippet.Code.Contains("[Fact]", StringComparison.Ordinal);
 
