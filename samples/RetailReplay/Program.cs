@@ -36,7 +36,7 @@ if (data is null || !File.Exists(data))
 
 var json = File.ReadAllText(segmentsFile ?? Path.Combine(AppContext.BaseDirectory, "rfm-segments.json"));
 var parsed = SegmentJson.ParseMany(json);
-if (parsed.Definitions is null)
+if (parsed.Value is null)
 {
     Console.Error.WriteLine($"The segments in {segmentsFile} are invalid:");
     foreach (var e in parsed.Errors)
@@ -59,7 +59,7 @@ if (sqliteFile is not null)
     Console.WriteLine($"Store: SQLite at {sqliteFile}");
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Definitions) { AsOf = asOf, Store = store }, Console.WriteLine);
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store }, Console.WriteLine);
 if (store is IAsyncDisposable disposable)
 {
     await disposable.DisposeAsync();
@@ -69,7 +69,7 @@ Console.WriteLine($"Replayed {report.Events:N0} events in {report.Seconds:N2} s:
 foreach (var (at, counts) in report.AsOf)
 {
     Console.WriteLine($"Segment sizes as of {at:yyyy-MM-dd HH:mm}Z:");
-    foreach (var s in parsed.Definitions)
+    foreach (var s in parsed.Value)
     {
         Console.WriteLine($"  {s.Id,-16} {counts[s.Id],7:N0}  {s.Name}");
     }

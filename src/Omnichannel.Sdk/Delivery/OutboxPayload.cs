@@ -24,13 +24,13 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
 
     public static OutboundMessage Message(OutboxCandidate c) => (c.Channel switch
     {
-        Channels.Email => c.Message.Deserialize<EmailMessage>(Json),
-        Channels.Sms => c.Message.Deserialize<SmsMessage>(Json),
-        Channels.Push => c.Message.Deserialize<PushMessage>(Json),
-        Channels.WhatsApp => c.Message.Deserialize<WhatsAppMessage>(Json),
-        Channels.Webhook => c.Message.Deserialize<WebhookMessage>(Json),
-        Channels.Host => c.Message.Deserialize<HostEventMessage>(Json),
-        Channels.InApp => (OutboundMessage?)c.Message.Deserialize<InAppMessage>(Json),
+        ChannelNames.Email => c.Message.Deserialize<EmailMessage>(Json),
+        ChannelNames.Sms => c.Message.Deserialize<SmsMessage>(Json),
+        ChannelNames.Push => c.Message.Deserialize<PushMessage>(Json),
+        ChannelNames.WhatsApp => c.Message.Deserialize<WhatsAppMessage>(Json),
+        ChannelNames.Webhook => c.Message.Deserialize<WebhookMessage>(Json),
+        ChannelNames.Host => c.Message.Deserialize<HostEventMessage>(Json),
+        ChannelNames.InApp => (OutboundMessage?)c.Message.Deserialize<InAppMessage>(Json),
         _ => throw new InvalidDataException($"No message shape for channel '{c.Channel}'."),
     }) ?? throw new InvalidDataException("An outbox candidate's message is empty.");
 }
