@@ -12,6 +12,12 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
     /// <summary>When the message was planned.</summary>
     public DateTimeOffset? QueuedAt { get; init; }
 
+    /// <summary>
+    /// The W3C trace context of the span that planned it (the tracked event's, a wake-up's, a <c>SendAsync</c> call's),
+    /// so the dispatch span links back to the caller's trace although it runs later, on the dispatcher.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, Json);

@@ -226,7 +226,7 @@ public sealed partial class OmnichannelEngine
             MessageKey = request.Key,
             ProfileId = p.Id,
             DueAt = decision.DueAt,
-            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now }).Serialize(),
+            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now, TraceParent = System.Diagnostics.Activity.Current?.Id }).Serialize(),
         };
         var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
@@ -249,6 +249,11 @@ public sealed partial class OmnichannelEngine
         try
         {
             var payload = OutboxPayload.Deserialize(entry.Payload);
+            if (activity is not null && payload.TraceParent is { } traceParent && System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var origin))
+            {
+                activity.AddLink(new System.Diagnostics.ActivityLink(origin));   // the trace that planned the message
+            }
+
             var failures = new List<string>();
             var transient = false;
             var (candidates, cancelled) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);

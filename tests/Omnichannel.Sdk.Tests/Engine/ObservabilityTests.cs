@@ -83,7 +83,8 @@ public sealed class ObservabilityTests
         var send = Assert.Single(spans.Stopped, a => a.OperationName == OmnichannelTelemetry.Spans.Send && (string?)a.GetTagItem("omnichannel.transport") == "observability-test");
         Assert.Equal(ActivityKind.Client, send.Kind);
         Assert.Equal("accepted", send.GetTagItem("omnichannel.send.outcome"));
-        Assert.Contains(spans.Stopped, a => a.OperationName == OmnichannelTelemetry.Spans.Dispatch && a.SpanId == send.ParentSpanId);
+        var dispatch = Assert.Single(spans.Stopped, a => a.OperationName == OmnichannelTelemetry.Spans.Dispatch && a.SpanId == send.ParentSpanId);
+        Assert.Contains(dispatch.Links, l => l.Context.TraceId == caller.TraceId);   // linked to the trace that planned it
         Assert.Single(recorder.Messages);
     }
 

@@ -807,7 +807,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             MessageKey = message.MessageId,
             ProfileId = p.Id,
             DueAt = now,
-            Payload = new OutboxPayload(message.MessageId, p.Id, null, MessageClass.Transactional, [OutboxPayload.Candidate(channel, address, message)]).Serialize(),
+            Payload = new OutboxPayload(message.MessageId, p.Id, null, MessageClass.Transactional, [OutboxPayload.Candidate(channel, address, message)]) { TraceParent = System.Diagnostics.Activity.Current?.Id }.Serialize(),
         });
     }
 
