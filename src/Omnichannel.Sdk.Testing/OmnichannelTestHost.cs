@@ -91,7 +91,10 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         services.PostConfigure<OmnichannelOptions>(o =>
         {
             o.Privacy.HashKey ??= TestHashKey;
-            o.Delivery.QuickRetryDelay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves
+            if (o.Delivery.Retry is { } retry)
+            {
+                retry.Delay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves
+            }
         });
         var provider = services.BuildServiceProvider();
         try
@@ -135,7 +138,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     {
         var time = new FakeTimeProvider(start ?? DefaultStart);
         var options = new OmnichannelOptions { Partitions = 4 };
-        options.Delivery.QuickRetryDelay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves
+        options.Delivery.Retry!.Delay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves (a fresh options object has one)
         configure?.Invoke(options);
 
         // A fixed key keeps test runs repeatable on any store; never use it outside tests.

@@ -98,8 +98,8 @@ public static class CrashWorkerProgram
             o.Privacy.HashKey = "crash-worker-hash-key-for-tests-only-0000000001";
             o.Delivery.Lease = Lease;
             o.Delivery.RetryDelay = TimeSpan.FromMilliseconds(200);
-            o.Delivery.QuickRetries = 1;
-            o.Delivery.QuickRetryDelay = TimeSpan.FromMilliseconds(20);
+            o.Delivery.Retry!.MaxRetryAttempts = 1;
+            o.Delivery.Retry!.Delay = TimeSpan.FromMilliseconds(20);
             o.Delivery.SendTimeout = TimeSpan.FromMilliseconds(900); // two tries and their back-off fit in the 2 s lease
         });
 

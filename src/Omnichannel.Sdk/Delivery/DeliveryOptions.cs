@@ -1,3 +1,7 @@
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+
 namespace Omnichannel.Sdk.Delivery;
 
 /// <summary>Delivery policies and the dispatcher's settings (<see cref="OmnichannelOptions.Delivery"/>).</summary>
@@ -32,8 +36,8 @@ public sealed class DeliveryOptions
 
     /// <summary>
     /// How long the dispatcher owns a claimed message before another may take it. Default 5 minutes; at most 1 day, and
-    /// longer than the longest one send can take (<see cref="SendTimeout"/> × (<see cref="QuickRetries"/> + 1) plus the
-    /// quick retries' back-off), which validation checks, so a message still being sent is never claimed again.
+    /// longer than the longest one send can take (<see cref="SendTimeout"/> × (quick retries + 1) plus the quick retries'
+    /// back-off, see <see cref="Retry"/>), which validation checks, so a message still being sent is never claimed again.
     /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -49,23 +53,35 @@ public sealed class DeliveryOptions
     /// <summary>Time-out of one send through a transport. Default 30 s.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Quick retries of a transient failure inside one attempt (exponential back-off with jitter). Default 2.</summary>
-    public int QuickRetries { get; set; } = 2;
+    /// <summary>
+    /// Quick retries of a transient failure inside one dispatch attempt, as Polly's own retry options
+    /// (<see href="https://www.pollydocs.org/strategies/retry"/>). Default: 2 retries, 200 ms, exponential back-off with
+    /// jitter. <see langword="null"/>: no quick retries (the dispatcher's own retries, <see cref="MaxAttempts"/> and
+    /// <see cref="RetryDelay"/>, still apply). What counts as transient is the SDK's rule (<see cref="IsTransientException"/>
+    /// and transient <see cref="DeliveryResult"/>s): a <c>ShouldHandle</c> set here is replaced. Validated with Polly's own
+    /// rules, each error under <c>Delivery.Retry</c>.
+    /// </summary>
+    public RetryStrategyOptions<DeliveryResult>? Retry { get; set; } = new()
+    {
+        MaxRetryAttempts = 2,
+        Delay = TimeSpan.FromMilliseconds(200),
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+    };
 
-    /// <summary>The first quick-retry delay. Default 200 ms.</summary>
-    public TimeSpan QuickRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>Failure ratio over <see cref="CircuitBreakerWindow"/> that opens a transport's circuit. Default 0.5.</summary>
-    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
-
-    /// <summary>The window the failure ratio is measured over. Default 30 s.</summary>
-    public TimeSpan CircuitBreakerWindow { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Sends needed in the window before the circuit may open. Default 10.</summary>
-    public int CircuitBreakerMinimumThroughput { get; set; } = 10;
-
-    /// <summary>How long an open circuit stays open. Default 30 s.</summary>
-    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Each transport's circuit breaker, as Polly's own options (<see href="https://www.pollydocs.org/strategies/circuit-breaker"/>):
+    /// after <c>MinimumThroughput</c> sends within <c>SamplingDuration</c> of which <c>FailureRatio</c> failed, the circuit
+    /// opens for <c>BreakDuration</c> and messages wait without calling the transport. Default: ratio 0.5 over 30 s, at least
+    /// 10 sends, open 30 s. <c>ShouldHandle</c> is the SDK's transient rule, as for <see cref="Retry"/>.
+    /// </summary>
+    public CircuitBreakerStrategyOptions<DeliveryResult> CircuitBreaker { get; set; } = new()
+    {
+        FailureRatio = 0.5,
+        SamplingDuration = TimeSpan.FromSeconds(30),
+        MinimumThroughput = 10,
+        BreakDuration = TimeSpan.FromSeconds(30),
+    };
 
     /// <summary>Sends per second allowed per transport (token bucket), or <see langword="null"/> for no limit.</summary>
     public int? SendsPerSecondPerTransport { get; set; }
@@ -101,11 +117,23 @@ public sealed class DeliveryOptions
         if (MaxAttempts < 1) yield return $"Delivery.{nameof(MaxAttempts)} must be at least 1.";
         if (RetryDelay < TimeSpan.Zero) yield return $"Delivery.{nameof(RetryDelay)} must not be negative.";
         if (SendTimeout <= TimeSpan.Zero) yield return $"Delivery.{nameof(SendTimeout)} must be positive.";
-        if (QuickRetries < 0) yield return $"Delivery.{nameof(QuickRetries)} must not be negative.";
-        if (CircuitBreakerFailureRatio is <= 0 or > 1) yield return $"Delivery.{nameof(CircuitBreakerFailureRatio)} must be in (0, 1].";
-        if (CircuitBreakerWindow < TimeSpan.FromMilliseconds(500)) yield return $"Delivery.{nameof(CircuitBreakerWindow)} must be at least 500 ms.";
-        if (CircuitBreakerMinimumThroughput < 2) yield return $"Delivery.{nameof(CircuitBreakerMinimumThroughput)} must be at least 2.";
-        if (CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500)) yield return $"Delivery.{nameof(CircuitBreakerBreakDuration)} must be at least 500 ms.";
+        foreach (var error in PollyErrors(nameof(Retry), Retry))
+        {
+            yield return error;
+        }
+
+        if (CircuitBreaker is null)
+        {
+            yield return $"Delivery.{nameof(CircuitBreaker)} is required.";
+        }
+        else
+        {
+            foreach (var error in PollyErrors(nameof(CircuitBreaker), CircuitBreaker))
+            {
+                yield return error;
+            }
+        }
+
         if (SendsPerSecondPerTransport is < 1) yield return $"Delivery.{nameof(SendsPerSecondPerTransport)} must be at least 1, or null.";
         if (MaxMessageBytes < 1024) yield return $"Delivery.{nameof(MaxMessageBytes)} must be at least 1024.";
         if (MaxSmsSegments < 1) yield return $"Delivery.{nameof(MaxSmsSegments)} must be at least 1.";
@@ -116,6 +144,23 @@ public sealed class DeliveryOptions
             if (c.Max < 1) yield return $"Delivery.{nameof(FrequencyCaps)}[{i}].{nameof(FrequencyCap.Max)} must be at least 1.";
             if (c.Window is { } w && w <= TimeSpan.Zero) yield return $"Delivery.{nameof(FrequencyCaps)}[{i}].{nameof(FrequencyCap.Window)} must be positive.";
             if (c.Window is null == !c.PerLocalDay) yield return $"Delivery.{nameof(FrequencyCaps)}[{i}]: give either a rolling Window or PerLocalDay, not both or neither.";
+        }
+    }
+
+    // Polly's options carry their rules as data annotations; Polly checks them when a pipeline is built, too late for
+    // start-up validation, so they are checked here with the same annotations.
+    private static IEnumerable<string> PollyErrors(string name, object? options)
+    {
+        if (options is null)
+        {
+            yield break;
+        }
+
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new System.ComponentModel.DataAnnotations.ValidationContext(options), results, validateAllProperties: true);
+        foreach (var r in results)
+        {
+            yield return $"Delivery.{name}.{string.Join(", ", r.MemberNames)}: {r.ErrorMessage}";
         }
     }
 

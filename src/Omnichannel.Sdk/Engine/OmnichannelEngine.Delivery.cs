@@ -463,25 +463,35 @@ public sealed partial class OmnichannelEngine
             .Handle<TimeoutException>()
             .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException && DeliveryFaults.IsTransient(e, d));
         var builder = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = _time };
-        if (d.QuickRetries > 0)
+        if (d.Retry is { } retry)
         {
             builder.AddRetry(new RetryStrategyOptions<DeliveryResult>
             {
                 ShouldHandle = transient,
-                MaxRetryAttempts = d.QuickRetries,
-                Delay = d.QuickRetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
+                MaxRetryAttempts = retry.MaxRetryAttempts,
+                Delay = retry.Delay,
+                MaxDelay = retry.MaxDelay,
+                BackoffType = retry.BackoffType,
+                UseJitter = retry.UseJitter,
+                DelayGenerator = retry.DelayGenerator,
+                OnRetry = retry.OnRetry,
+                Name = retry.Name,
             });
         }
 
+        var breaker = d.CircuitBreaker;
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>
         {
             ShouldHandle = transient,
-            FailureRatio = d.CircuitBreakerFailureRatio,
-            SamplingDuration = d.CircuitBreakerWindow,
-            MinimumThroughput = d.CircuitBreakerMinimumThroughput,
-            BreakDuration = d.CircuitBreakerBreakDuration,
+            FailureRatio = breaker.FailureRatio,
+            SamplingDuration = breaker.SamplingDuration,
+            MinimumThroughput = breaker.MinimumThroughput,
+            BreakDuration = breaker.BreakDuration,
+            BreakDurationGenerator = breaker.BreakDurationGenerator,
+            OnOpened = breaker.OnOpened,
+            OnClosed = breaker.OnClosed,
+            OnHalfOpened = breaker.OnHalfOpened,
+            Name = breaker.Name,
         });
         if (d.SendsPerSecondPerTransport is { } perSecond)
         {

@@ -31,13 +31,20 @@ internal static class OptionRanges
         Max(errors, "Delivery." + nameof(d.Lease), d.Lease, TimeSpan.FromDays(1));
         Max(errors, "Delivery." + nameof(d.SendTimeout), d.SendTimeout, TimeSpan.FromHours(1));
         Max(errors, "Delivery." + nameof(d.RetryDelay), d.RetryDelay, TimeSpan.FromDays(1));
-        Range(errors, "Delivery." + nameof(d.QuickRetryDelay), d.QuickRetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
-        Max(errors, "Delivery." + nameof(d.QuickRetries), d.QuickRetries, 10);
+        if (d.Retry is { } retry)
+        {
+            Range(errors, "Delivery.Retry." + nameof(retry.Delay), retry.Delay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+            Max(errors, "Delivery.Retry." + nameof(retry.MaxRetryAttempts), retry.MaxRetryAttempts, 10);
+        }
+
         Max(errors, "Delivery." + nameof(d.MaxAttempts), d.MaxAttempts, 100);
         Max(errors, "Delivery." + nameof(d.DispatchBatchSize), d.DispatchBatchSize, 10_000);
-        Max(errors, "Delivery." + nameof(d.CircuitBreakerWindow), d.CircuitBreakerWindow, TimeSpan.FromDays(1));
-        Max(errors, "Delivery." + nameof(d.CircuitBreakerBreakDuration), d.CircuitBreakerBreakDuration, TimeSpan.FromDays(1));
-        Max(errors, "Delivery." + nameof(d.CircuitBreakerMinimumThroughput), d.CircuitBreakerMinimumThroughput, 1_000_000);
+        if (d.CircuitBreaker is { } breaker)
+        {
+            Max(errors, "Delivery.CircuitBreaker." + nameof(breaker.SamplingDuration), breaker.SamplingDuration, TimeSpan.FromDays(1));
+            Max(errors, "Delivery.CircuitBreaker." + nameof(breaker.BreakDuration), breaker.BreakDuration, TimeSpan.FromDays(1));
+            Max(errors, "Delivery.CircuitBreaker." + nameof(breaker.MinimumThroughput), breaker.MinimumThroughput, 1_000_000);
+        }
         if (d.SendsPerSecondPerTransport is { } perSecond)
         {
             Max(errors, "Delivery." + nameof(d.SendsPerSecondPerTransport), perSecond, 100_000);
@@ -51,7 +58,7 @@ internal static class OptionRanges
             }
         }
 
-        if (errors.Count > before || d.Lease <= TimeSpan.Zero || d.SendTimeout <= TimeSpan.Zero || d.QuickRetries < 0 || d.MaxAttempts < 1 || d.RetryDelay < TimeSpan.Zero)
+        if (errors.Count > before || d.Lease <= TimeSpan.Zero || d.SendTimeout <= TimeSpan.Zero || d.Retry is { MaxRetryAttempts: < 1 } || d.MaxAttempts < 1 || d.RetryDelay < TimeSpan.Zero)
         {
             return; // the rules between values only make sense on values in range
         }
@@ -60,7 +67,7 @@ internal static class OptionRanges
         if (d.Lease <= longestSend)
         {
             errors.Add(string.Create(CultureInfo.InvariantCulture,
-                $"Delivery.{nameof(d.Lease)} ({d.Lease}) must be longer than the longest one send can take, {longestSend}: {nameof(d.SendTimeout)} ({d.SendTimeout}) × ({nameof(d.QuickRetries)} ({d.QuickRetries}) + 1) plus the quick retries' back-off (up to {nameof(d.QuickRetryDelay)} × (2^({nameof(d.QuickRetries)} + 1) − 1)); otherwise another dispatcher re-claims a message still being sent and sends it twice. Lengthen the lease or shorten the time-out."));
+                $"Delivery.{nameof(d.Lease)} ({d.Lease}) must be longer than the longest one send can take, {longestSend}: {nameof(d.SendTimeout)} ({d.SendTimeout}) × (Retry.MaxRetryAttempts ({QuickRetries(d)}) + 1) plus the quick retries' back-off (up to Retry.Delay × (2^(Retry.MaxRetryAttempts + 1) − 1)); otherwise another dispatcher re-claims a message still being sent and sends it twice. Lengthen the lease or shorten the time-out."));
         }
 
         // The back-off before attempt n is RetryDelay × 2^(n − 2) (with up to 20 % jitter).
@@ -74,7 +81,9 @@ internal static class OptionRanges
 
     /// <summary>The longest one dispatch attempt of one message through one transport can take.</summary>
     public static TimeSpan LongestSend(Delivery.DeliveryOptions d) =>
-        d.SendTimeout * (d.QuickRetries + 1) + d.QuickRetryDelay * ((1L << (d.QuickRetries + 1)) - 1);
+        d.SendTimeout * (QuickRetries(d) + 1) + (d.Retry?.Delay ?? TimeSpan.Zero) * ((1L << (QuickRetries(d) + 1)) - 1);
+
+    private static int QuickRetries(Delivery.DeliveryOptions d) => d.Retry?.MaxRetryAttempts ?? 0;
 
     private static void Range(List<string> errors, string name, long value, long min, long max)
     {

@@ -46,7 +46,7 @@ public sealed class DeliveryFaultTests
     {
         var chaos = new ChaoticTransport();
         await using var host = OmnichannelTestHost.Create(
-            o => { o.Delivery.QuickRetries = 1; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.MaxAttempts = 6; o.Delivery.CircuitBreakerMinimumThroughput = 1000; },
+            o => { o.Delivery.Retry!.MaxRetryAttempts = 1; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.MaxAttempts = 6; o.Delivery.CircuitBreaker.MinimumThroughput = 1000; },
             delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("chaos", chaos));
         var keys = new List<(string Key, string Customer)>();
         for (var c = 0; c < 20; c++)
@@ -90,7 +90,7 @@ public sealed class DeliveryFaultTests
     {
         var failing = new FailingTransport(ChannelNames.Email).TimeOut(1);
         await using var host = OmnichannelTestHost.Create(
-            o => { o.Delivery.QuickRetries = 0; o.Delivery.SendTimeout = TimeSpan.FromSeconds(10); o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); },
+            o => { o.Delivery.Retry = null; o.Delivery.SendTimeout = TimeSpan.FromSeconds(10); o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); },
             delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("slow", failing));
         await host.TrackAsync(host.Event("user.signed_up", [Identifier.CustomerId("ann"), Identifier.Email("ann@example.com")]));
         var sending = host.Engine.SendAsync(Identifier.CustomerId("ann"), new MessageRequest { Key = "t-1", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });

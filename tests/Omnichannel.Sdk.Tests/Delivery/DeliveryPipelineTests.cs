@@ -155,7 +155,7 @@ public sealed class DeliveryPipelineTests
     public async Task TransientFailures_AreRetriedLater_AndTheMessageIsSentExactlyOnce()
     {
         var failing = new FailingTransport(ChannelNames.Email).FailTransiently(4);
-        var (host, _, _, _) = Create(o => { o.Delivery.QuickRetries = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); }, email: failing);
+        var (host, _, _, _) = Create(o => { o.Delivery.Retry!.MaxRetryAttempts = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); }, email: failing);
         await using var _ = host;
         await Known(host);
         await host.Engine.SendAsync(Ann, Offer("retry-1"));

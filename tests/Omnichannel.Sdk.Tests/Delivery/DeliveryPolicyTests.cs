@@ -128,9 +128,9 @@ public sealed class DeliveryPolicyTests
         var setup = new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("flaky", failing);
         await using var host = Host(o =>
         {
-            o.Delivery.QuickRetries = 0;
-            o.Delivery.CircuitBreakerMinimumThroughput = 4;
-            o.Delivery.CircuitBreakerBreakDuration = TimeSpan.FromMinutes(5);
+            o.Delivery.Retry = null;
+            o.Delivery.CircuitBreaker.MinimumThroughput = 4;
+            o.Delivery.CircuitBreaker.BreakDuration = TimeSpan.FromMinutes(5);
         }, setup);
         await SignUp(host);
         for (var i = 0; i < 10; i++)

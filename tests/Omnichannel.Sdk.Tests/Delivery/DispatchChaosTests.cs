@@ -76,7 +76,7 @@ public sealed class DispatchChaosTests
     public async Task ATransportThatNeverCompletes_DoesNotStallOtherCustomers()
     {
         var hanging = new HangingTransport("ann@example.com");
-        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.QuickRetries = 0; o.Delivery.SendTimeout = TimeSpan.FromSeconds(5); },
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.Retry = null; o.Delivery.SendTimeout = TimeSpan.FromSeconds(5); },
             delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("hanging", hanging));
         await SignUp(host, Ann, "ann@example.com");
         await SignUp(host, Bob, "bob@example.com");
@@ -108,7 +108,7 @@ public sealed class DispatchChaosTests
     public async Task AnArgumentException_IsPermanent_AndNotRetried()
     {
         var throwing = new ThrowingTransport(new ArgumentException("bad address"));
-        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.QuickRetries = 2; o.Delivery.MaxAttempts = 12; },
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.Retry!.MaxRetryAttempts = 2; o.Delivery.MaxAttempts = 12; },
             delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("throwing", throwing));
         await SignUp(host, Ann, "ann@example.com");
         await host.Client.SendAsync(Ann, Receipt("r-1"));
@@ -125,7 +125,7 @@ public sealed class DispatchChaosTests
     public async Task AnIOException_IsTransient_AndRetried()
     {
         var throwing = new ThrowingTransport(new IOException("connection reset"));
-        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.QuickRetries = 0; o.Delivery.MaxAttempts = 3; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.CircuitBreakerMinimumThroughput = 1000; },
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.Retry = null; o.Delivery.MaxAttempts = 3; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.CircuitBreaker.MinimumThroughput = 1000; },
             delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("throwing", throwing));
         await SignUp(host, Ann, "ann@example.com");
         await host.Client.SendAsync(Ann, Receipt("r-1"));
@@ -142,7 +142,7 @@ public sealed class DispatchChaosTests
         var throwing = new ThrowingTransport(new InvalidOperationException("provider says 421"));
         await using var host = OmnichannelTestHost.Create(o =>
             {
-                o.Delivery.QuickRetries = 0; o.Delivery.MaxAttempts = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.CircuitBreakerMinimumThroughput = 1000;
+                o.Delivery.Retry = null; o.Delivery.MaxAttempts = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); o.Delivery.CircuitBreaker.MinimumThroughput = 1000;
                 o.Delivery.IsTransientException = ex => ex.Message.Contains("421", StringComparison.Ordinal);
             },
             delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("throwing", throwing));
@@ -187,10 +187,10 @@ public sealed class DispatchChaosTests
         var store = new InMemoryOmnichannelStore();
         var hosts = new OmnichannelTestHost[1];
         var slow = new SlowTransport(hosts, TimeSpan.FromSeconds(4));
-        await using var first = OmnichannelTestHost.Create(o => { o.Delivery.Lease = TimeSpan.FromMinutes(1); o.Delivery.QuickRetries = 0; }, store: store,
+        await using var first = OmnichannelTestHost.Create(o => { o.Delivery.Lease = TimeSpan.FromMinutes(1); o.Delivery.Retry = null; }, store: store,
             delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("slow", slow));
         hosts[0] = first;
-        await using var second = OmnichannelTestHost.Create(o => { o.Delivery.Lease = TimeSpan.FromMinutes(1); o.Delivery.QuickRetries = 0; }, store: store,
+        await using var second = OmnichannelTestHost.Create(o => { o.Delivery.Lease = TimeSpan.FromMinutes(1); o.Delivery.Retry = null; }, store: store,
             delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("slow", slow));
         await SignUp(first, Ann, "ann@example.com");
         await first.Client.SendAsync(Ann, Receipt("r-1"));

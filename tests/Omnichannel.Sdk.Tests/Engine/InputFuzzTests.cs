@@ -233,7 +233,7 @@ public sealed class InputFuzzTests
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 5, 9, 0, 0, TimeSpan.Zero));
         var options = new OmnichannelOptions { Partitions = 1 };
-        options.Delivery.QuickRetryDelay = TimeSpan.Zero;
+        options.Delivery.Retry!.Delay = TimeSpan.Zero;
         configure(options);
         var logs = new ErrorLog();
         await using var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore(), time, logs);

@@ -26,10 +26,10 @@ public sealed class OptionRangeTests
         { "Delivery.Lease", o => o.Delivery.Lease = TimeSpan.MaxValue },
         { "Delivery.SendTimeout", o => o.Delivery.SendTimeout = TimeSpan.MaxValue },
         { "Delivery.RetryDelay", o => o.Delivery.RetryDelay = TimeSpan.MaxValue },
-        { "Delivery.QuickRetryDelay", o => o.Delivery.QuickRetryDelay = TimeSpan.MaxValue },
-        { "Delivery.QuickRetries", o => o.Delivery.QuickRetries = int.MaxValue },
+        { "Delivery.Retry.Delay", o => o.Delivery.Retry!.Delay = TimeSpan.MaxValue },
+        { "Delivery.Retry.MaxRetryAttempts", o => o.Delivery.Retry!.MaxRetryAttempts = int.MaxValue },
         { "Delivery.MaxAttempts", o => o.Delivery.MaxAttempts = int.MaxValue },
-        { "Delivery.CircuitBreakerBreakDuration", o => o.Delivery.CircuitBreakerBreakDuration = TimeSpan.MaxValue },
+        { "Delivery.CircuitBreaker.BreakDuration", o => o.Delivery.CircuitBreaker.BreakDuration = TimeSpan.MaxValue },
         { "Delivery.FrequencyCaps[0].Window", o => o.Delivery.FrequencyCaps.Add(new(3, TimeSpan.MaxValue)) },
     };
 
@@ -64,7 +64,7 @@ public sealed class OptionRangeTests
         var options = new OmnichannelOptions();
         options.Delivery.Lease = TimeSpan.FromSeconds(1);
         options.Delivery.SendTimeout = TimeSpan.FromSeconds(2);
-        options.Delivery.QuickRetries = 1;
+        options.Delivery.Retry!.MaxRetryAttempts = 1;
 
         var problem = Assert.Single(options.Validate());
 
@@ -81,11 +81,37 @@ public sealed class OptionRangeTests
     {
         var options = new OmnichannelOptions();
         options.Delivery.SendTimeout = TimeSpan.FromSeconds(timeoutSeconds);
-        options.Delivery.QuickRetries = quickRetries;
-        options.Delivery.QuickRetryDelay = TimeSpan.FromMilliseconds(quickDelayMs);
+        if (quickRetries == 0)
+        {
+            options.Delivery.Retry = null; // no quick retries
+        }
+        else
+        {
+            options.Delivery.Retry!.MaxRetryAttempts = quickRetries;
+            options.Delivery.Retry.Delay = TimeSpan.FromMilliseconds(quickDelayMs);
+        }
+
         options.Delivery.Lease = TimeSpan.FromSeconds(leaseSeconds);
 
         Assert.Equal(refused, options.Validate().Any(p => p.StartsWith("Delivery.Lease", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("Delivery.CircuitBreaker.FailureRatio")]
+    [InlineData("Delivery.CircuitBreaker.MinimumThroughput")]
+    [InlineData("Delivery.Retry.MaxRetryAttempts")]
+    public void Validate_PollysOwnRules_AreCheckedAtStartUp_WithTheirPath(string path)
+    {
+        var options = new OmnichannelOptions();
+        switch (path)
+        {
+            case "Delivery.CircuitBreaker.FailureRatio": options.Delivery.CircuitBreaker.FailureRatio = 2; break;
+            case "Delivery.CircuitBreaker.MinimumThroughput": options.Delivery.CircuitBreaker.MinimumThroughput = 1; break;
+            default: options.Delivery.Retry!.MaxRetryAttempts = -1; break;
+        }
+
+        Assert.Contains(options.Validate(), p => p.StartsWith(path, StringComparison.Ordinal));
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new OmnichannelEngine(options, new Storage.InMemoryOmnichannelStore()));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class NoPersonalDataInTelemetryTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
         var options = new OmnichannelOptions { Partitions = 4 };
         options.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        options.Delivery.QuickRetryDelay = TimeSpan.Zero;
+        options.Delivery.Retry!.Delay = TimeSpan.Zero;
         options.Delivery.MaxAttempts = 2;
         options.Delivery.RetryDelay = TimeSpan.FromMinutes(1);
         options.Journeys.Add(JourneyScenarios.Welcome());
