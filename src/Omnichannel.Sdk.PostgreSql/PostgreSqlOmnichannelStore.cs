@@ -414,6 +414,57 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
             : null;
     }
 
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var where = new List<string>();
+        await using var command = _dataSource.CreateCommand();
+        void Filter(string clause, NpgsqlParameter value)
+        {
+            command.Parameters.Add(value);
+            where.Add(clause.Replace("@", "$" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        }
+
+        if (query.JourneyId is { } journey)
+        {
+            Filter("journey_id = @", Text(journey));
+        }
+
+        if (!string.IsNullOrEmpty(query.MetricPrefix))
+        {
+            Filter("metric >= @", Text(query.MetricPrefix));
+            Filter("metric < @", Text(query.MetricUpperBound!));
+        }
+
+        if (query.From is { } from)
+        {
+            Filter("day >= @", new NpgsqlParameter { Value = from.DayNumber });
+        }
+
+        if (query.To is { } to)
+        {
+            Filter("day <= @", new NpgsqlParameter { Value = to.DayNumber });
+        }
+
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)query.Limit });
+        command.CommandText = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, n, amount FROM measurements"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " ORDER BY journey_id, metric, day, step_id, variant, channel, template_id LIMIT $" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var answer = new List<Measurement.MeasurementRow>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            answer.Add(new Measurement.MeasurementRow(
+                new Measurement.MeasurementKey(rows.GetString(0), rows.GetString(1), rows.GetString(2), rows.GetString(3), rows.GetString(4), DateOnly.FromDayNumber(rows.GetInt32(5)), rows.GetString(6)),
+                rows.GetInt64(7),
+                rows.GetDouble(8)));
+        }
+
+        return answer;
+    }
+
     /// <summary>Closes the store's pooled connections.</summary>
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
@@ -546,6 +597,33 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
                     new NpgsqlParameter { Value = entries.Select(e => e.DueAt.UtcTicks).ToArray() },
                     new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray() },
                     new NpgsqlParameter { Value = _time.GetUtcNow().UtcTicks });
+            }
+
+            if (commit.Measurements.Count > 0)
+            {
+                // One row per key (an upsert may not touch a row twice), in key order so concurrent commits lock rows in one order.
+                var deltas = commit.Measurements
+                    .GroupBy(d => d.Key)
+                    .Select(g => new Measurement.MeasurementDelta(g.Key, g.Sum(d => d.Count), g.Sum(d => d.Sum)))
+                    .OrderBy(d => d.Key, Measurement.MeasurementKey.Order)
+                    .ToList();
+                Add(
+                    batch,
+                    """
+                    INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::double precision[])
+                    ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id)
+                    DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount
+                    """,
+                    TextArray(deltas.Select(d => d.Key.JourneyId)),
+                    TextArray(deltas.Select(d => d.Key.Metric)),
+                    new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray() },
+                    TextArray(deltas.Select(d => d.Key.StepId)),
+                    TextArray(deltas.Select(d => d.Key.Variant)),
+                    TextArray(deltas.Select(d => d.Key.Channel)),
+                    TextArray(deltas.Select(d => d.Key.TemplateId)),
+                    new NpgsqlParameter { Value = deltas.Select(d => d.Count).ToArray() },
+                    new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray() });
             }
 
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -162,6 +162,11 @@ public sealed partial class OmnichannelEngine
             return (new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted"), null);
         }
 
+        if (HeldOutOfMarketing(p, request, now) is { } heldOut)
+        {
+            return (heldOut, null); // the global control group
+        }
+
         foreach (var c in request.Channels)
         {
             if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
@@ -212,6 +217,7 @@ public sealed partial class OmnichannelEngine
             return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
         }
 
+        Measurement.MeasurementRecorder.Queued(p, request, candidates[0].Channel, now, _options.Measurement);
         if (request.Class == MessageClass.Marketing)
         {
             p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));
@@ -488,10 +494,11 @@ public sealed partial class OmnichannelEngine
 
             p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
 
-            ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
-            var changes = SegmentRuntime.OnEvent(p, e, _catalog, now, everything: false, _options.TimelineLength);
+            var measured = Measure(p, e, now); // the outcome updates the message's touch and carries its attribution data
+            ProfileCore.Apply(p, measured, _options.TimelineLength, _options.Currency);
+            var changes = SegmentRuntime.OnEvent(p, measured, _catalog, now, everything: false, _options.TimelineLength);
             var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
-            await journeys.OnEventAsync(e, changes).ConfigureAwait(false);
+            await journeys.OnEventAsync(measured, changes).ConfigureAwait(false);
             changes.AddRange(journeys.Changes);
             return new ProfileWorkEffect { Changes = changes, EventId = e.Id, Outbox = journeys.Outbox, Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);

@@ -355,6 +355,7 @@ public sealed partial class OmnichannelEngine
                         WakeAt = WakeOf(p),
                         Segments = [.. p.SegmentMemberships.Keys],
                         Outbox = effect.Outbox,
+                        Measurements = p.PendingMeasurements.Take(),
                     };
                     var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                     if (result.Status == CommitStatus.Committed)

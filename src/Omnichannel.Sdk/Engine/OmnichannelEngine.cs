@@ -458,6 +458,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 byte[] document;
                 try
                 {
+                    e = Measure(target, e, now); // touches and conversions; an outcome gains its touch's attribution data
                     ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
                     // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
                     changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, _options.TimelineLength);
@@ -488,6 +489,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     WakeAt = WakeOf(target),
                     Segments = [.. target.SegmentMemberships.Keys],
                     Outbox = journeys.Outbox,
+                    Measurements = target.PendingMeasurements.Take(),
                 };
                 var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                 switch (result.Status)

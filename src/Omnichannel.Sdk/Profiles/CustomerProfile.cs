@@ -98,6 +98,17 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal List<Delivery.SentMessage> MessageLog { get; set; } = [];
 
+    // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
+    [JsonInclude]
+    internal List<Measurement.Touch> Touches { get; set; } = [];
+
+    // The person's global control group ("control" or "treatment"), once assigned; null while the group is off.
+    [JsonInclude]
+    internal string? MeasurementGroup { get; set; }
+
+    // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
+    internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
+
     // Segment id → the instant its answer may next change with no new event.
     [JsonInclude]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);
