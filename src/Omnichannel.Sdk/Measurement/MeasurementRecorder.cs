@@ -16,6 +16,12 @@ internal static class MeasurementRecorder
     /// <summary>The <c>global:assigned</c> metric: people assigned to a global group (variant <c>control</c> or <c>treatment</c>).</summary>
     internal const string GlobalAssigned = "global:assigned";
 
+    /// <summary>People of a global group who converted under a definition (count) and their revenue (sum).</summary>
+    internal const string GlobalConverted = "global:converted:";
+
+    /// <summary>The sum over people of a global group of their revenue squared.</summary>
+    internal const string GlobalRevenueSquares = "global:revenue_sq:";
+
     /// <summary>The journey id under which global-group rows are kept.</summary>
     internal const string GlobalJourney = "$global";
 
@@ -257,6 +263,16 @@ internal static class MeasurementRecorder
         var revenue = c.RevenueProperty is { } r ? Revenue(e, r) : 0;
         var group = options.GlobalControlShare > 0 ? p.MeasurementGroup : null;
         p.PendingMeasurements.Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue);
+        if (group is not null)
+        {
+            // Per person, for the global group's verdict: converters once, revenue and the change of its square.
+            var known = p.GroupConversions.TryGetValue(c.Id, out var before);
+            var after = before + revenue;
+            p.GroupConversions[c.Id] = after;
+            var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalConverted + c.Id), known ? 0 : 1, revenue);
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalRevenueSquares + c.Id), 0, (after * after) - (before * before));
+        }
         var points = p.Touches.SelectMany(t => t.Points()).ToList();
         foreach (var model in Enum.GetValues<AttributionModel>())
         {

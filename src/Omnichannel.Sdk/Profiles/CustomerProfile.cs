@@ -106,6 +106,10 @@ public sealed class CustomerProfile
     [JsonInclude]
     internal string? MeasurementGroup { get; set; }
 
+    // Conversion definition id → the person's revenue under it since joining the global group (for its verdict).
+    [JsonInclude]
+    internal Dictionary<string, double> GroupConversions { get; set; } = new(StringComparer.Ordinal);
+
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
     internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
 
