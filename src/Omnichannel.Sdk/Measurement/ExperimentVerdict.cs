@@ -279,7 +279,8 @@ public static class ExperimentAnalysis
 
         // mSPRT with a normal mixture N(0, τ²) over the difference (Johari et al. 2017, eq. for normal data).
         var tau = settings.MixtureStandardDeviation ?? Math.Max(0.1 * pooledRate, 1e-4);
-        var (rateAlwaysValid, rateSequential) = Mixture(diff, varUnpooled, tau, alpha);
+        // The unpooled variance, or the pooled one where it vanishes (every rate 0 or 1), so a total difference still counts.
+        var (rateAlwaysValid, rateSequential) = Mixture(diff, varUnpooled > 0 ? varUnpooled : sePooled * sePooled, tau, alpha);
 
         // Welch's t-test on revenue per recipient.
         var (m1, s1) = Moments(v);
