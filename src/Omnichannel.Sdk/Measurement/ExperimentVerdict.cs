@@ -217,7 +217,7 @@ public static class ExperimentAnalysis
         }
         else
         {
-            evidence = $"no winner: no variant beats {control} significantly ({mode}, α = {alpha.ToString(CultureInfo.InvariantCulture)})";
+            evidence = $"no winner: no variant beats {control} significantly ({mode}, α = {alpha.ToString("0.###", CultureInfo.InvariantCulture)})";
         }
 
         return new ExperimentVerdict(experimentId, control, verdicts, srm, settings.Sequential, winner, evidence);
