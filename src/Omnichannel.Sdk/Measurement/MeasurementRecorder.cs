@@ -93,17 +93,19 @@ internal static class MeasurementRecorder
 
     /// <summary>
     /// A journey instance converted: the revenue of the goal event (the first conversion definition of its type with a
-    /// revenue property, else <c>total</c>) goes to the variant, with its square (for Welch's test on revenue per recipient).
+    /// revenue property, else <c>total</c>) goes to the journey (<c>journey:revenue</c>) and to its variant, with its
+    /// square (for Welch's test on revenue per recipient).
     /// </summary>
     public static void JourneyRevenue(CustomerProfile p, string journeyId, string? variant, CustomerEvent e, DateTimeOffset now, MeasurementOptions options)
     {
+        var property = options.Conversions.FirstOrDefault(c => c.EventType == e.Type && c.RevenueProperty is not null)?.RevenueProperty ?? "total";
+        var revenue = Revenue(e, property);
+        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + "revenue"), 1, revenue);
         if (variant is null)
         {
             return;
         }
 
-        var property = options.Conversions.FirstOrDefault(c => c.EventType == e.Type && c.RevenueProperty is not null)?.RevenueProperty ?? "total";
-        var revenue = Revenue(e, property);
         p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue"), 1, revenue);
         p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue_sq"), 1, revenue * revenue);
     }

@@ -933,8 +933,9 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         if (variant is not null)
         {
             Count(journeyId, $"variant:{variant}:converted");
-            Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement);
         }
+
+        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement);
 
         if (channel is not null)
         {
