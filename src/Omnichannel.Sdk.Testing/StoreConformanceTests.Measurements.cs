@@ -94,6 +94,16 @@ public abstract partial class StoreConformanceTests
         Assert.Equal([new MeasurementRow(k, 1, 12.34), new MeasurementRow(late, 2, -0.5)], await store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = "réactivation 🐈" }));
     });
 
+    /// <summary>Erasing a profile leaves the aggregates (counts, no personal data) as they are.</summary>
+    [Fact]
+    public Task Measurements_SurviveAnErasure() => With(async store =>
+    {
+        var k = Key("j", "sent", Day1, channel: "email");
+        await store.CommitAsync(New("p1", "d") with { Measurements = [new(k, 3, 1.5)] });
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p1" }));
+        Assert.Equal([new MeasurementRow(k, 3, 1.5)], await store.GetMeasurementsAsync(new MeasurementQuery()));
+    });
+
     private static MeasurementKey Key(string journey, string metric, DateOnly day, string step = "", string variant = "", string channel = "", string template = "") =>
         new(journey, step, variant, channel, template, day, metric);
 }
