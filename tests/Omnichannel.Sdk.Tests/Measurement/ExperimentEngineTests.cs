@@ -87,7 +87,7 @@ public sealed class ExperimentEngineTests
             }
         }
 
-        Assert.InRange(held, 20, 60); // 20% of 200, give or take
+        Assert.InRange(held, 15, 65); // 20% of 200: 40 ± 4.4 standard deviations (profile ids are random)
         var heldOut = await rig.Engine.GetMeasurementsAsync(new MeasurementQuery { JourneyId = "news", MetricPrefix = MeasurementMetrics.HeldOut });
         Assert.Equal(held, heldOut.Sum(r => r.Count));
 
