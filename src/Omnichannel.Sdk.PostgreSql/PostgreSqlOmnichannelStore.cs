@@ -227,26 +227,71 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
             return new CommitResult(CommitStatus.Conflict, 0);
         }
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+        // One statement, one round trip: the server-side function checks every expectation with the write that depends on
+        // it and aborts (nothing written) on the first that fails. Outbox keys repeated within a commit: the first wins.
+        var entries = commit.Outbox.Count > 1 ? commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList() : commit.Outbox;
+        // Measurement deltas go in the same statement (so the same transaction): a data-modifying CTE that joins the
+        // commit's result runs after it and is undone with it when an expectation fails. One row per key (an upsert may
+        // not touch a row twice), in key order so concurrent commits lock rows in one order.
+        var deltas = commit.Measurements.Count == 0 ? [] : commit.Measurements
+            .GroupBy(d => d.Key)
+            .Select(g => new Measurement.MeasurementDelta(g.Key, g.Sum(d => d.Count), g.Sum(d => d.Sum)))
+            .OrderBy(d => d.Key, Measurement.MeasurementKey.Order)
+            .ToList();
+        await using var command = _dataSource.CreateCommand(deltas.Count == 0
+            ? "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            : """
+              WITH c AS (SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
+                   m AS (
+                      INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount)
+                      SELECT d.* FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
+                      ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id)
+                      DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
+              SELECT version FROM c
+              """);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter { Value = (object?)commit.EventId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = commit.ProcessedAt.UtcTicks });
+        p.Add(Text(commit.ProfileId));
+        p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = commit.ExpectedVersion });
+        p.Add(new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = commit.Document });
+        p.Add(new NpgsqlParameter { Value = commit.WakeAt is { } w ? w.UtcTicks : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        p.Add(TextArray(commit.Absorbed.Select(a => a.ProfileId)));
+        p.Add(BigintArray(commit.Absorbed.Select(a => a.ExpectedVersion)));
+        p.Add(TextArray(commit.Claims.Select(c => c.Identifier.Type)));
+        p.Add(TextArray(commit.Claims.Select(c => c.Identifier.Value)));
+        p.Add(new NpgsqlParameter { Value = commit.Claims.Select(c => c.ExpectedOwner).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(TextArray(commit.Segments));
+        p.Add(TextArray(entries.Select(e => e.MessageKey)));
+        p.Add(TextArray(entries.Select(e => e.ProfileId)));
+        p.Add(BigintArray(entries.Select(e => e.DueAt.UtcTicks)));
+        p.Add(new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = _time.GetUtcNow().UtcTicks });
+        if (deltas.Count > 0)
+        {
+            p.Add(TextArray(deltas.Select(d => d.Key.JourneyId)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Metric)));
+            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+            p.Add(TextArray(deltas.Select(d => d.Key.StepId)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Variant)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Channel)));
+            p.Add(TextArray(deltas.Select(d => d.Key.TemplateId)));
+            p.Add(BigintArray(deltas.Select(d => d.Count)));
+            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+        }
+
         try
         {
-            var result = await ApplyCommitAsync(connection, commit, cancellationToken).ConfigureAwait(false);
-            if (result.Status == CommitStatus.Committed)
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            return result;
+            var version = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return new CommitResult(CommitStatus.Committed, version);
         }
-        catch (PostgresException ex) when (IsRace(ex))
+        catch (PostgresException ex) when (ex.SqlState == "OCDUP")
         {
-            // Another writer got there first (a duplicate key, a deadlock between two merges): nothing was written.
-            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            return new CommitResult(CommitStatus.DuplicateEvent, 0);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "OCCNF" || IsRace(ex))
+        {
+            // Another writer got there first (a changed version, a moved identifier, a deadlock between two merges): nothing was written.
             return new CommitResult(CommitStatus.Conflict, 0);
         }
     }
@@ -468,170 +513,6 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
     /// <summary>Closes the store's pooled connections.</summary>
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    private async Task<CommitResult> ApplyCommitAsync(NpgsqlConnection connection, ProfileCommit commit, CancellationToken cancellationToken)
-    {
-        // Each expectation is checked by the write that depends on it; under READ COMMITTED a row changed by a concurrent
-        // writer is re-checked after that writer finishes, so "0 rows" means "someone else got there first".
-        if (commit.EventId is not null
-            && await CountAsync(
-                connection,
-                "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                cancellationToken,
-                Text(commit.EventId),
-                new NpgsqlParameter { Value = commit.ProcessedAt.UtcTicks }).ConfigureAwait(false) == 0)
-        {
-            return new CommitResult(CommitStatus.DuplicateEvent, 0);
-        }
-
-        var wakeAt = new NpgsqlParameter { Value = commit.WakeAt is { } w ? w.UtcTicks : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
-        var written = commit.ExpectedVersion == 0
-            ? await CountAsync(
-                connection,
-                "INSERT INTO profiles (id, version, document, wake_at) SELECT $1, 1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM aliases WHERE old_id = $1) ON CONFLICT DO NOTHING",
-                cancellationToken,
-                Text(commit.ProfileId),
-                new NpgsqlParameter { Value = commit.Document },
-                wakeAt).ConfigureAwait(false)
-            : await CountAsync(
-                connection,
-                "UPDATE profiles SET version = version + 1, document = $2, wake_at = $3 WHERE id = $1 AND version = $4",
-                cancellationToken,
-                Text(commit.ProfileId),
-                new NpgsqlParameter { Value = commit.Document },
-                wakeAt,
-                new NpgsqlParameter { Value = commit.ExpectedVersion }).ConfigureAwait(false);
-        if (written != 1)
-        {
-            return new CommitResult(CommitStatus.Conflict, 0);
-        }
-
-        foreach (var a in commit.Absorbed)
-        {
-            if (await CountAsync(
-                    connection,
-                    "DELETE FROM profiles WHERE id = $1 AND version = $2",
-                    cancellationToken,
-                    Text(a.ProfileId),
-                    new NpgsqlParameter { Value = a.ExpectedVersion }).ConfigureAwait(false) != 1)
-            {
-                return new CommitResult(CommitStatus.Conflict, 0);
-            }
-        }
-
-        foreach (var c in commit.Claims)
-        {
-            // The owner is locked while it is compared, so no other writer can move the identifier in between.
-            var owner = await ScalarAsync(
-                connection,
-                "SELECT profile_id FROM identifiers WHERE type = $1 AND value = $2 FOR UPDATE",
-                cancellationToken,
-                Text(c.Identifier.Type),
-                Text(c.Identifier.Value)).ConfigureAwait(false) as string;
-            if (owner != c.ExpectedOwner)
-            {
-                return new CommitResult(CommitStatus.Conflict, 0);
-            }
-
-            // A concurrent first claim of the same identifier leaves 0 rows here (or a unique violation): a conflict.
-            var claimed = owner is null
-                ? await CountAsync(
-                    connection,
-                    "INSERT INTO identifiers (type, value, profile_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    cancellationToken,
-                    Text(c.Identifier.Type),
-                    Text(c.Identifier.Value),
-                    Text(commit.ProfileId)).ConfigureAwait(false)
-                : await CountAsync(
-                    connection,
-                    "UPDATE identifiers SET profile_id = $3 WHERE type = $1 AND value = $2",
-                    cancellationToken,
-                    Text(c.Identifier.Type),
-                    Text(c.Identifier.Value),
-                    Text(commit.ProfileId)).ConfigureAwait(false);
-            if (claimed != 1)
-            {
-                return new CommitResult(CommitStatus.Conflict, 0);
-            }
-        }
-
-        // Everything checked: the remaining writes cannot fail an expectation, so they go in one round trip.
-        var batch = new NpgsqlBatch(connection);
-        await using (batch.ConfigureAwait(false))
-        {
-            if (commit.Absorbed.Count > 0)
-            {
-                var absorbed = TextArray(commit.Absorbed.Select(a => a.ProfileId));
-                Add(batch, "DELETE FROM segment_members WHERE profile_id = ANY($1)", absorbed);
-                Add(
-                    batch,
-                    "INSERT INTO aliases (old_id, new_id) SELECT unnest($1::text[]), $2 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id",
-                    TextArray(commit.Absorbed.Select(a => a.ProfileId)),
-                    Text(commit.ProfileId));
-                Add(batch, "UPDATE outbox SET profile_id = $2 WHERE profile_id = ANY($1)", TextArray(commit.Absorbed.Select(a => a.ProfileId)), Text(commit.ProfileId));
-            }
-
-            Add(batch, "DELETE FROM segment_members WHERE profile_id = $1 AND NOT (segment_id = ANY($2))", Text(commit.ProfileId), TextArray(commit.Segments));
-            Add(
-                batch,
-                "INSERT INTO segment_members (segment_id, profile_id) SELECT DISTINCT unnest($2::text[]), $1 ON CONFLICT DO NOTHING",
-                Text(commit.ProfileId),
-                TextArray(commit.Segments));
-
-            if (commit.Outbox.Count > 0)
-            {
-                // A key is accepted once, ever: only keys new to outbox_keys become rows (the first of a repeated key wins).
-                var entries = commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList();
-                Add(
-                    batch,
-                    """
-                    WITH fresh AS (
-                        INSERT INTO outbox_keys (message_key, created_at) SELECT unnest($1::text[]), $5
-                        ON CONFLICT DO NOTHING RETURNING message_key)
-                    INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until)
-                    SELECT e.message_key, e.profile_id, e.due_at, e.payload, 0, NULL
-                    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[]) AS e (message_key, profile_id, due_at, payload)
-                    JOIN fresh USING (message_key)
-                    """,
-                    TextArray(entries.Select(e => e.MessageKey)),
-                    TextArray(entries.Select(e => e.ProfileId)),
-                    new NpgsqlParameter { Value = entries.Select(e => e.DueAt.UtcTicks).ToArray() },
-                    new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray() },
-                    new NpgsqlParameter { Value = _time.GetUtcNow().UtcTicks });
-            }
-
-            if (commit.Measurements.Count > 0)
-            {
-                // One row per key (an upsert may not touch a row twice), in key order so concurrent commits lock rows in one order.
-                var deltas = commit.Measurements
-                    .GroupBy(d => d.Key)
-                    .Select(g => new Measurement.MeasurementDelta(g.Key, g.Sum(d => d.Count), g.Sum(d => d.Sum)))
-                    .OrderBy(d => d.Key, Measurement.MeasurementKey.Order)
-                    .ToList();
-                Add(
-                    batch,
-                    """
-                    INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount)
-                    SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::double precision[])
-                    ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id)
-                    DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount
-                    """,
-                    TextArray(deltas.Select(d => d.Key.JourneyId)),
-                    TextArray(deltas.Select(d => d.Key.Metric)),
-                    new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray() },
-                    TextArray(deltas.Select(d => d.Key.StepId)),
-                    TextArray(deltas.Select(d => d.Key.Variant)),
-                    TextArray(deltas.Select(d => d.Key.Channel)),
-                    TextArray(deltas.Select(d => d.Key.TemplateId)),
-                    new NpgsqlParameter { Value = deltas.Select(d => d.Count).ToArray() },
-                    new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray() });
-            }
-
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return new CommitResult(CommitStatus.Committed, commit.ExpectedVersion + 1);
-    }
-
     private static bool IsRace(PostgresException ex) =>
         ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.UniqueViolation;
 
@@ -677,6 +558,9 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
     }
 
     private static NpgsqlParameter Text(string value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter BigintArray(IEnumerable<long> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
 
     private static NpgsqlParameter TextArray(IEnumerable<string> values) =>
         new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };

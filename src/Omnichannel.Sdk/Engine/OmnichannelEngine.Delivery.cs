@@ -142,13 +142,13 @@ public sealed partial class OmnichannelEngine
         var effect = await EnqueueProfileWork(profileId, async (p, now) =>
         {
             var (result, entry) = await PlanMessageAsync(p, request, now, cancellationToken).ConfigureAwait(false);
-            return new ProfileWorkEffect { Result = result, Outbox = entry is null ? [] : [entry] };
+            return new ChangeEffect { Result = result, Outbox = entry is null ? [] : [entry] };
         }, cancellationToken).ConfigureAwait(false);
 
         return effect switch
         {
-            { Result: SendResult r } => r,
-            { IsGone: true } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
+            { Effect.Result: SendResult r } => r,
+            { Status: UnitStatus.Gone } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
             _ => throw new InvalidOperationException($"The message '{request.Key}' could not be committed; the store kept failing. It is safe to send the same request again."),
         };
     }
@@ -494,13 +494,8 @@ public sealed partial class OmnichannelEngine
 
             p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
 
-            var measured = Measure(p, e, now); // the outcome updates the message's touch and carries its attribution data
-            ProfileCore.Apply(p, measured, _options.TimelineLength, _options.Currency);
-            var changes = SegmentRuntime.OnEvent(p, measured, _catalog, now, everything: false, _options.TimelineLength);
-            var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
-            await journeys.OnEventAsync(measured, changes).ConfigureAwait(false);
-            changes.AddRange(journeys.Changes);
-            return new ProfileWorkEffect { Changes = changes, EventId = e.Id, Outbox = journeys.Outbox, Journeys = journeys };
+            var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
+            return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys.Outbox, Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -9,10 +9,8 @@ namespace Omnichannel.Sdk;
 // profile's wake-up and their messages go to the outbox in the same commit.
 public sealed partial class OmnichannelEngine
 {
-    private volatile JourneyCatalog _journeys = JourneyCatalog.Empty;
-
     /// <summary>The newest version of each loaded journey.</summary>
-    public IReadOnlyList<JourneyDefinition> Journeys => [.. _journeys.Latest.Select(j => j.Definition)];
+    public IReadOnlyList<JourneyDefinition> Journeys => [.. _definitions.Journeys.Latest.Select(j => j.Definition)];
 
     /// <summary>
     /// Publishes a journey (a new one, or a new version of a loaded one). New instances start on the newest version;
@@ -30,7 +28,7 @@ public sealed partial class OmnichannelEngine
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         lock (_scheduleLock)
         {
-            if (_journeys.Find(journey.Id, journey.Version) is { } loaded)
+            if (_definitions.Journeys.Find(journey.Id, journey.Version) is { } loaded)
             {
                 if (JourneyJson.Serialize(loaded.Definition) == JourneyJson.Serialize(journey))
                 {
@@ -40,7 +38,7 @@ public sealed partial class OmnichannelEngine
                 throw new JourneyDefinitionException([new("$.version", $"journey '{journey.Id}' version {journey.Version} is already published with different content; publish a new version")]);
             }
 
-            SetJourneys(JourneyCatalog.Create(_journeys.All.Append(journey), _catalog));
+            SetJourneys(JourneyCatalog.Create(_definitions.Journeys.All.Append(journey), _definitions.Segments));
         }
 
         return await VisitJourneyProfilesAsync(journey.Id, cancellationToken).ConfigureAwait(false);
@@ -55,12 +53,12 @@ public sealed partial class OmnichannelEngine
         ArgumentNullException.ThrowIfNull(journeyId);
         lock (_scheduleLock)
         {
-            if (_journeys.FindLatest(journeyId) is null)
+            if (_definitions.Journeys.FindLatest(journeyId) is null)
             {
                 return false;
             }
 
-            SetJourneys(JourneyCatalog.Create(_journeys.All.Where(d => d.Id != journeyId), _catalog));
+            SetJourneys(JourneyCatalog.Create(_definitions.Journeys.All.Where(d => d.Id != journeyId), _definitions.Segments));
         }
 
         await VisitJourneyProfilesAsync(journeyId, cancellationToken).ConfigureAwait(false);
@@ -69,21 +67,8 @@ public sealed partial class OmnichannelEngine
 
     private void SetJourneys(JourneyCatalog journeys)
     {
-        _journeys = journeys;
-        _catalog = Zoned(SegmentCatalog.Create(_catalog.Segments).WithExtraRules(journeys.Rules));
+        SetDefinitions(Zoned(SegmentCatalog.Create(_definitions.Segments.Segments).WithExtraRules(journeys.Rules)), journeys);
     }
-
-    private JourneyServices JourneyServices() => new()
-    {
-        Segments = _catalog,
-        Journeys = _journeys,
-        TimelineLength = _options.TimelineLength,
-        Currency = _options.Currency,
-        Delivery = _options.Delivery,
-        Measurement = _options.Measurement,
-        Plan = PlanWithStoreFaultsMarkedAsync,
-        HasTransport = channel => _delivery.For(channel).Count > 0,
-    };
 
     /// <summary>Plans a message; a store fault while planning is marked, so that it is reported as transient.</summary>
     private async ValueTask<(Delivery.SendResult Result, Storage.OutboxEntry? Entry)> PlanWithStoreFaultsMarkedAsync(CustomerProfile p, Delivery.MessageRequest request, DateTimeOffset now, CancellationToken cancellationToken)

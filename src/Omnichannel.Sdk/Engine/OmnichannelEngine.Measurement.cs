@@ -82,7 +82,7 @@ public sealed partial class OmnichannelEngine
             return null;
         }
 
-        var split = _journeys.FindLatest(journeyId)?.Definition.Steps.OfType<SplitStep>().FirstOrDefault();
+        var split = _definitions.Journeys.FindLatest(journeyId)?.Definition.Steps.OfType<SplitStep>().FirstOrDefault();
         Dictionary<string, double>? shares = null;
         if (split is not null)
         {
@@ -149,7 +149,7 @@ public sealed partial class OmnichannelEngine
     public async Task<ExperimentVerdict?> DecideExperimentAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
         var verdict = await GetExperimentVerdictAsync(journeyId, settings, cancellationToken).ConfigureAwait(false);
-        if (verdict?.Winner is not { } winner || _journeys.FindLatest(journeyId)?.Definition is not { } current
+        if (verdict?.Winner is not { } winner || _definitions.Journeys.FindLatest(journeyId)?.Definition is not { } current
             || current.Steps.OfType<SplitStep>().FirstOrDefault() is not { } split || split.Variants.All(v => v.Name != winner))
         {
             return verdict;

@@ -15,11 +15,10 @@ public sealed partial class OmnichannelEngine
 
     private readonly Lock _scheduleLock = new();
     private readonly SemaphoreSlim _dueGate = new(1, 1);
-    private volatile SegmentCatalog _catalog = SegmentCatalog.Empty;
     private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
 
     /// <inheritdoc />
-    public IReadOnlyList<SegmentDefinition> Segments => _catalog.Segments;
+    public IReadOnlyList<SegmentDefinition> Segments => _definitions.Segments.Segments;
 
     /// <inheritdoc />
     public ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -29,15 +28,15 @@ public sealed partial class OmnichannelEngine
         SegmentCatalog catalog;
         lock (_scheduleLock)
         {
-            var definitions = _catalog.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
+            var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
             var errors = SegmentSetValidator.Validate(definitions);
             if (errors.Count > 0)
             {
                 throw new SegmentDefinitionException(errors);
             }
 
-            catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_journeys.Rules));
-            _catalog = catalog;
+            catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_definitions.Journeys.Rules));
+            SetDefinitions(catalog, _definitions.Journeys);
         }
 
         var backfill = new SegmentBackfill(segment.Id);
@@ -51,12 +50,12 @@ public sealed partial class OmnichannelEngine
         ArgumentNullException.ThrowIfNull(segmentId);
         lock (_scheduleLock)
         {
-            if (!_catalog.Contains(segmentId))
+            if (!_definitions.Segments.Contains(segmentId))
             {
                 return ValueTask.FromResult(false);
             }
 
-            var rest = _catalog.Segments.Where(s => s.Id != segmentId).ToList();
+            var rest = _definitions.Segments.Segments.Where(s => s.Id != segmentId).ToList();
             var errors = SegmentSetValidator.Validate(rest);
             if (errors.Count > 0)
             {
@@ -64,7 +63,7 @@ public sealed partial class OmnichannelEngine
             }
 
             // Profiles drop the membership the next time they are touched; the members list stops answering now.
-            _catalog = Zoned(SegmentCatalog.Create(rest).WithExtraRules(_journeys.Rules));
+            SetDefinitions(Zoned(SegmentCatalog.Create(rest).WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
             return ValueTask.FromResult(true);
         }
     }
@@ -73,7 +72,7 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segment);
-        var definitions = _catalog.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
+        var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
         var errors = SegmentSetValidator.Validate(definitions);
         if (errors.Count > 0)
         {
@@ -99,7 +98,7 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(segmentId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        if (!_catalog.Contains(segmentId))
+        if (!_definitions.Segments.Contains(segmentId))
         {
             throw new ArgumentException($"No segment '{segmentId}' is loaded.", nameof(segmentId));
         }
@@ -280,30 +279,21 @@ public sealed partial class OmnichannelEngine
 
     private async Task<bool> EnqueueProfileTask(string profileId, IReadOnlyCollection<string>? segments, CancellationToken cancellationToken)
     {
-        var effect = await EnqueueProfileWork(profileId, async (p, now) =>
-        {
-            var changes = segments is null
-                ? SegmentRuntime.OnWake(p, _catalog, now, _options.TimelineLength)
-                : SegmentRuntime.Reevaluate(p, _catalog, segments, now, _options.TimelineLength);
-            var journeys = new JourneyRunner(p, JourneyServices(), now, cancellationToken);
-            await journeys.OnWakeAsync(changes).ConfigureAwait(false);
-            changes.AddRange(journeys.Changes);
-            return new ProfileWorkEffect { Changes = changes, Outbox = journeys.Outbox, Journeys = journeys };
-        }, cancellationToken).ConfigureAwait(false);
-        return effect is not null;
+        var unit = await EnqueueProfileWork(profileId, (p, now) => WakeAsync(p, segments, now, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return unit is not null;
     }
 
-    // Runs work on one profile (found by id, following merges) in its partition, and commits it; null when it failed.
     private SegmentCatalog Zoned(SegmentCatalog catalog)
     {
         catalog.DefaultTimeZone = _options.Delivery.DefaultTimeZone;
         return catalog;
     }
 
-    private async Task<ProfileWorkEffect?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> apply, CancellationToken cancellationToken)
+    // Runs work on one profile (found by id, following merges) in its partition, and commits it; null when it failed.
+    private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken)
     {
         var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length);
-        var task = new ProfileTask(profileId, apply, partition);
+        var task = new ProfileTask(new ProfileWork(profileId, apply), partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
         return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -327,78 +317,16 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    private async Task RunProfileTaskAsync(ProfileTask task, Dictionary<string, CustomerProfile> cache)
+    private async Task RunProfileTaskAsync(ProfileTask task, HotProfiles hot)
     {
         try
         {
-            for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
-            {
-                var live = await _store.ResolveProfileIdAsync(task.ProfileId).ConfigureAwait(false);
-                var p = live is null ? null : await LoadAsync(live, cache).ConfigureAwait(false);
-                if (p is null)
-                {
-                    task.Completion.TrySetResult(ProfileWorkEffect.Gone); // erased or merged away: nothing to do
-                    return;
-                }
-
-                var now = _time.GetUtcNow();
-                try
-                {
-                    var effect = await task.Apply(p, now).ConfigureAwait(false);
-                    var commit = new ProfileCommit
-                    {
-                        ProfileId = p.Id,
-                        ExpectedVersion = p.Version,
-                        Document = ProfileSerializer.Serialize(p),
-                        ProcessedAt = now,
-                        EventId = effect.EventId,
-                        WakeAt = WakeOf(p),
-                        Segments = [.. p.SegmentMemberships.Keys],
-                        Outbox = effect.Outbox,
-                        Measurements = p.PendingMeasurements.Take(),
-                    };
-                    var result = await _store.CommitAsync(commit).ConfigureAwait(false);
-                    if (result.Status == CommitStatus.Committed)
-                    {
-                        p.Version = result.Version;
-                        Cache(cache, p);
-                        Committed(p.Id, commit.WakeAt, effect.Changes);
-                        if (effect.Journeys is { } journeys)
-                        {
-                            ReportJourneys(journeys, p.Id);
-                        }
-
-                        foreach (var entry in effect.Outbox)
-                        {
-                            ScheduleDispatch(entry.DueAt);
-                        }
-
-                        task.Completion.TrySetResult(effect);
-                        return;
-                    }
-
-                    cache.Remove(p.Id);
-                    if (result.Status == CommitStatus.DuplicateEvent)
-                    {
-                        task.Completion.TrySetResult(ProfileWorkEffect.Duplicate);
-                        return;
-                    }
-
-                    _metrics.CommitConflicts.Add(1);
-                    await CommitBackOffAsync(attempt).ConfigureAwait(false);
-                }
-                catch
-                {
-                    cache.Remove(p.Id);
-                    throw;
-                }
-            }
-
-            task.Completion.TrySetResult(null);
+            var unit = await RunUnitOfWorkAsync(task.Change, hot).ConfigureAwait(false);
+            task.Completion.TrySetResult(unit.Status == UnitStatus.GaveUp ? null : unit);
         }
         catch (Exception ex)
         {
-            LogProfileTaskFailed(_logger, ex, task.ProfileId);
+            LogProfileTaskFailed(_logger, ex, task.Change.ProfileId);
             task.Completion.TrySetResult(null);
         }
     }
@@ -412,33 +340,10 @@ public sealed partial class OmnichannelEngine
     [LoggerMessage(22, LogLevel.Error, "Re-evaluating segments of profile {ProfileId} failed; it stays due")]
     private static partial void LogProfileTaskFailed(ILogger logger, Exception exception, string profileId);
 
-    private sealed class ProfileTask(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> apply, int partition) : WorkItem(partition)
+    private sealed class ProfileTask(ProfileWork change, int partition) : WorkItem(partition)
     {
-        public string ProfileId { get; } = profileId;
+        public ProfileWork Change { get; } = change;
 
-        public Func<CustomerProfile, DateTimeOffset, ValueTask<ProfileWorkEffect>> Apply { get; } = apply;
-
-        public TaskCompletionSource<ProfileWorkEffect?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    // What work on a profile changed besides its document.
-    private sealed record ProfileWorkEffect
-    {
-        public static readonly ProfileWorkEffect Gone = new() { IsGone = true };
-        public static readonly ProfileWorkEffect Duplicate = new() { IsDuplicate = true };
-
-        public IReadOnlyList<SegmentTransition> Changes { get; init; } = [];
-
-        public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
-
-        public string? EventId { get; init; }
-
-        public JourneyRunner? Journeys { get; init; }
-
-        public object? Result { get; init; }
-
-        public bool IsGone { get; init; }
-
-        public bool IsDuplicate { get; init; }
+        public TaskCompletionSource<UnitResult?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -26,7 +26,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly EventValidator _validator;
     private readonly Privacy.IdentifierHasher _hasher;
     private readonly Channel<WorkItem>[] _queues;
-    private readonly Dictionary<string, CustomerProfile>[] _caches;
+    private readonly HotProfiles[] _hot;
     private readonly Task[] _workers;
     private readonly ITimer _maintenance;
     private readonly ITimer _wakeTimer;
@@ -70,17 +70,18 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _metrics = new EngineMetrics(meterFactory);
         _validator = new EventValidator(options);
         _hasher = Privacy.IdentifierHasher.From(options.Privacy, (store as InMemoryOmnichannelStore)?.FallbackHashKey ?? []);
-        _queues = new Channel<WorkItem>[options.Partitions];
-        _caches = new Dictionary<string, CustomerProfile>[options.Partitions];
-        _workers = new Task[options.Partitions];
-        for (var i = 0; i < options.Partitions; i++)
+        var partitions = store is InMemoryOmnichannelStore ? options.PartitionsWithoutWaiting : options.Partitions;
+        _queues = new Channel<WorkItem>[partitions];
+        _hot = new HotProfiles[partitions];
+        _workers = new Task[partitions];
+        for (var i = 0; i < partitions; i++)
         {
             _queues[i] = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(options.QueueCapacity)
             {
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            _caches[i] = new Dictionary<string, CustomerProfile>(StringComparer.Ordinal);
+            _hot[i] = new HotProfiles(options.ProfileCacheSize, options.ProfileCacheBytes / partitions);
             var partition = i;
             _workers[i] = Task.Run(() => RunPartitionAsync(partition));
         }
@@ -88,9 +89,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         // Forgetting ids a little late is harmless; purging often is not free (and a replay's virtual year has many hours).
         var every = TimeSpan.FromTicks(Math.Clamp(options.DeduplicationRetention.Ticks / 24, TimeSpan.TicksPerMinute, TimeSpan.TicksPerDay));
         _maintenance = _time.CreateTimer(_ => _ = PurgeAsync(), null, every, every);
-        _catalog = Zoned(SegmentCatalog.Create(options.Segments));
-        _journeys = JourneyCatalog.Create(options.Journeys, _catalog);
-        _catalog = _catalog.WithExtraRules(_journeys.Rules);
+        var segments = Zoned(SegmentCatalog.Create(options.Segments));
+        var journeys = JourneyCatalog.Create(options.Journeys, segments);
+        SetDefinitions(segments.WithExtraRules(journeys.Rules), journeys);
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
         StartDelivery(delivery);
@@ -332,14 +333,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private async Task RunPartitionAsync(int partition)
     {
         var reader = _queues[partition].Reader;
-        var cache = _caches[partition];
+        var hot = _hot[partition];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var work))
             {
                 if (work is ProfileTask task)
                 {
-                    await RunProfileTaskAsync(task, cache).ConfigureAwait(false);
+                    await RunProfileTaskAsync(task, hot).ConfigureAwait(false);
                     continue;
                 }
 
@@ -354,11 +355,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    result = await ProcessAsync(item.Event, cache).ConfigureAwait(false);
+                    result = await ProcessAsync(item.Event, hot).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {
-                    cache.Clear();
+                    hot.Clear();
                     LogFailed(_logger, ex, item.Event.Event.Type);
                     result = ex is ApplyFailedException applying
                         ? new TrackResult
@@ -384,214 +385,23 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
     }
 
-    private async ValueTask<TrackResult> ProcessAsync(ValidatedEvent v, Dictionary<string, CustomerProfile> cache)
+    private async ValueTask<TrackResult> ProcessAsync(ValidatedEvent v, HotProfiles hot)
     {
         var e = v.Event;
-        for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
+        var unit = await RunUnitOfWorkAsync(new EventChange(v), hot).ConfigureAwait(false);
+        return unit.Status switch
         {
-            if (await _store.IsEventProcessedAsync(e.Id).ConfigureAwait(false))
+            UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes },
+            UnitStatus.Duplicate => new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate },
+            UnitStatus.Finished => unit.Track!,
+            _ => new TrackResult
             {
-                return new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate };
-            }
-
-            var owners = await _store.ResolveIdentifiersAsync(v.Identifiers).ConfigureAwait(false);
-
-            // An identifier nobody holds may be an erased person's: look at the tombstones (held ones cannot be, so the
-            // usual event of a known customer pays nothing). Checked on every attempt: an erasure may run in between.
-            if (owners.Count < v.Identifiers.Count && await RefusedAsErasedAsync(v, owners).ConfigureAwait(false) is { } refused)
-            {
-                LogRefusedErased(_logger, e.Type);
-                return refused;
-            }
-            var involved = new Dictionary<string, CustomerProfile>(StringComparer.Ordinal);
-            var missing = false;
-            foreach (var owner in owners.Values.Distinct())
-            {
-                var p = await LoadAsync(owner, cache).ConfigureAwait(false);
-                if (p is null)
-                {
-                    missing = true; // erased or merged away since the lookup: look again
-                    break;
-                }
-
-                involved[owner] = p;
-            }
-
-            if (missing)
-            {
-                continue;
-            }
-
-            var now = _time.GetUtcNow();
-            var plan = IdentityResolver.Plan(v.Identifiers, owners, id => involved[id], _options.Identity);
-            var target = plan.TargetProfileId is { } tid
-                ? involved[tid]
-                : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
-
-            // From here the cached objects are being changed: any way out but a commit must evict them.
-            try
-            {
-                var claims = new List<IdentifierClaim>();
-                var absorbed = new List<AbsorbedProfile>();
-                foreach (var (otherId, causedBy) in plan.Absorb)
-                {
-                    var other = involved[otherId];
-                    ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {Mask(causedBy)}", now), _options.TimelineLength, _options.Currency);
-                    absorbed.Add(new AbsorbedProfile(otherId, other.Version));
-                    claims.AddRange(other.IdentifierList.Select(i => new IdentifierClaim(i.Identifier, otherId)));
-                }
-
-                foreach (var id in plan.Link)
-                {
-                    target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now));
-                    claims.Add(new IdentifierClaim(id, null));
-                }
-
-                foreach (var (id, other, reason) in plan.Conflicts)
-                {
-                    ProfileCore.AddConflict(target, new IdentityConflict(id.Type, _hasher.Hash(id), other, e.Id, reason, now));
-                }
-
-                // Pure steps: what fails here fails the same way on every retry.
-                List<SegmentTransition> changes;
-                JourneyRunner journeys;
-                byte[] document;
-                try
-                {
-                    e = Measure(target, e, now); // touches and conversions; an outcome gains its touch's attribution data
-                    ProfileCore.Apply(target, e, _options.TimelineLength, _options.Currency);
-                    // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
-                    changes = SegmentRuntime.OnEvent(target, e, _catalog, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, _options.TimelineLength);
-                    journeys = new JourneyRunner(target, JourneyServices(), now, CancellationToken.None);
-                    await journeys.OnEventAsync(e, changes, merged: absorbed.Count > 0).ConfigureAwait(false);
-                    changes.AddRange(journeys.Changes);
-                    document = ProfileSerializer.Serialize(target);
-                }
-                catch (StoreFaultException fault)
-                {
-                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(fault.InnerException!).Throw();
-                    throw;
-                }
-                catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
-                {
-                    throw new ApplyFailedException(ex);
-                }
-
-                var commit = new ProfileCommit
-                {
-                    ProfileId = target.Id,
-                    ExpectedVersion = target.Version,
-                    Document = document,
-                    Claims = claims,
-                    Absorbed = absorbed,
-                    EventId = e.Id,
-                    ProcessedAt = now,
-                    WakeAt = WakeOf(target),
-                    Segments = [.. target.SegmentMemberships.Keys],
-                    Outbox = journeys.Outbox,
-                    Measurements = target.PendingMeasurements.Take(),
-                };
-                var result = await _store.CommitAsync(commit).ConfigureAwait(false);
-                switch (result.Status)
-                {
-                    case CommitStatus.Committed:
-                        target.Version = result.Version;
-                        Cache(cache, target);
-
-                        foreach (var a in absorbed)
-                        {
-                            cache.Remove(a.ProfileId);
-                        }
-
-                        Report(plan, target.Id, e);
-                        Committed(target.Id, commit.WakeAt, changes);
-                        ReportJourneys(journeys, target.Id);
-                        foreach (var entry in journeys.Outbox)
-                        {
-                            ScheduleDispatch(entry.DueAt);
-                        }
-
-                        return new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = target.Id, SegmentChanges = changes };
-                    case CommitStatus.DuplicateEvent:
-                        Evict(cache, target.Id, involved.Keys);
-                        return new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate };
-                    default:
-                        Evict(cache, target.Id, involved.Keys);
-                        _metrics.CommitConflicts.Add(1);
-                        await CommitBackOffAsync(attempt).ConfigureAwait(false);
-                        break;
-                }
-            }
-            catch
-            {
-                Evict(cache, target.Id, involved.Keys);
-                throw;
-            }
-        }
-
-        return new TrackResult
-        {
-            EventId = e.Id,
-            Status = TrackStatus.Failed,
-            IsTransient = true,
-            Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row; the event was not applied and may be sent again")],
+                EventId = e.Id,
+                Status = TrackStatus.Failed,
+                IsTransient = true,
+                Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row ({unit.Reason}); the event was not applied and may be sent again")],
+            },
         };
-    }
-
-    // Two partitions racing for one person: after the first conflict, wait a little, randomly, so they stop colliding.
-    // Real time on purpose: this is contention, not business time, and a fake clock must not stall it.
-    private static Task CommitBackOffAsync(int attempt) =>
-        attempt < 2 ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(40, 1 << attempt))));
-
-    private async ValueTask<CustomerProfile?> LoadAsync(string profileId, Dictionary<string, CustomerProfile> cache)
-    {
-        if (cache.TryGetValue(profileId, out var cached))
-        {
-            return cached;
-        }
-
-        var stored = await _store.LoadProfileAsync(profileId).ConfigureAwait(false);
-        if (stored is null)
-        {
-            return null;
-        }
-
-        CustomerProfile p;
-        try
-        {
-            p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
-        {
-            throw new ApplyFailedException(ex); // a stored document that cannot be read reads the same way next time
-        }
-
-        Cache(cache, p);
-        return p;
-    }
-
-    private void Cache(Dictionary<string, CustomerProfile> cache, CustomerProfile p)
-    {
-        if (_options.ProfileCacheSize == 0)
-        {
-            return;
-        }
-
-        if (cache.Count >= _options.ProfileCacheSize && !cache.ContainsKey(p.Id))
-        {
-            cache.Clear();
-        }
-
-        cache[p.Id] = p;
-    }
-
-    private static void Evict(Dictionary<string, CustomerProfile> cache, string target, IEnumerable<string> others)
-    {
-        cache.Remove(target);
-        foreach (var o in others)
-        {
-            cache.Remove(o);
-        }
     }
 
     private void Report(ResolutionPlan plan, string profileId, CustomerEvent e)
@@ -660,12 +470,6 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
     [LoggerMessage(7, LogLevel.Warning, "Purging processed event ids failed; will try again")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);
-
-    /// <summary>Applying an event failed in a pure step (no I/O): the same event on the same profile fails again.</summary>
-    private sealed class ApplyFailedException(Exception inner) : Exception(inner.Message, inner);
-
-    /// <summary>A store call inside an otherwise pure step failed: transient, like any other store fault.</summary>
-    private sealed class StoreFaultException(Exception inner) : Exception(inner.Message, inner);
 
     private abstract class WorkItem(int partition)
     {

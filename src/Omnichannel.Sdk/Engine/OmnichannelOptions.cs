@@ -59,11 +59,22 @@ public sealed class OmnichannelOptions
 
     /// <summary>
     /// Number of partitions: events are routed to a partition by identifier so that one profile's events are applied
-    /// in order by one worker, while different profiles proceed in parallel. Default four times the processor count, at
-    /// least 16: a worker mostly waits for its commit, and a durable store's group commit can batch at most one commit
-    /// per partition, so more partitions than cores pay off on SQLite and PostgreSQL.
+    /// in order by one worker, while different profiles proceed in parallel. Default with a durable store: four times
+    /// the processor count, at least 16 — a worker mostly waits for its commit, and a durable store's group commit can
+    /// batch at most one commit per partition, so more partitions than cores pay off on SQLite and PostgreSQL. Default
+    /// with the in-memory store: the processor count, since its workers never wait and more of them only contend.
+    /// 1 to 1,024.
     /// </summary>
-    public int Partitions { get; set; } = Math.Max(16, Environment.ProcessorCount * 4);
+    public int Partitions
+    {
+        get => _partitions ?? Math.Max(16, Environment.ProcessorCount * 4);
+        set => _partitions = value;
+    }
+
+    /// <summary>The partitions an engine on a store that never waits (in memory) uses: <see cref="Partitions"/> when set.</summary>
+    internal int PartitionsWithoutWaiting => _partitions ?? Environment.ProcessorCount;
+
+    private int? _partitions;
 
     /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024; 1 to 1,000,000.</summary>
     public int QueueCapacity { get; set; } = 1024;
@@ -71,8 +82,19 @@ public sealed class OmnichannelOptions
     /// <summary>How often a commit is retried after an optimistic-concurrency conflict before the event is reported failed (transient). Default 20; 1 to 1,000.</summary>
     public int MaxCommitAttempts { get; set; } = 20;
 
-    /// <summary>Profiles kept deserialised in memory per partition, for speed. Default 2,500 (40,000 over 16 partitions); 0 (none) to 10,000,000.</summary>
-    public int ProfileCacheSize { get; set; } = 2_500;
+    /// <summary>
+    /// Hot profiles: profiles kept deserialised in memory per partition, least recently used evicted first, so that a
+    /// returning customer's event skips the store read and the parse. At most this many per partition. Default 100,000;
+    /// 0 (none) to 10,000,000. <see cref="ProfileCacheBytes"/> bounds their memory too.
+    /// </summary>
+    public int ProfileCacheSize { get; set; } = 100_000;
+
+    /// <summary>
+    /// The memory all partitions' hot profiles may take, in bytes, counted as the size of their stored documents (UTF-8
+    /// JSON; the objects take about 3 to 4 times that — the benchmarks' README has the measured figure). Split evenly
+    /// across partitions. Default 256 MiB; 0 to 1 TiB.
+    /// </summary>
+    public long ProfileCacheBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>
     /// Segments loaded at start-up (validated with the rest of the options: every error with its path). More can be added

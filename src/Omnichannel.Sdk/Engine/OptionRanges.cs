@@ -23,6 +23,7 @@ internal static class OptionRanges
         Range(errors, nameof(o.QueueCapacity), o.QueueCapacity, 1, 1_000_000);
         Range(errors, nameof(o.MaxCommitAttempts), o.MaxCommitAttempts, 1, 1_000);
         Range(errors, nameof(o.ProfileCacheSize), o.ProfileCacheSize, 0, 10_000_000);
+        Range(errors, nameof(o.ProfileCacheBytes), o.ProfileCacheBytes, 0, 1L << 40);
 
         // Delivery: the lower bounds are DeliveryOptions' own; here the upper bounds and the rules between values.
         var d = o.Delivery;
@@ -75,7 +76,7 @@ internal static class OptionRanges
     public static TimeSpan LongestSend(Delivery.DeliveryOptions d) =>
         d.SendTimeout * (d.QuickRetries + 1) + d.QuickRetryDelay * ((1L << (d.QuickRetries + 1)) - 1);
 
-    private static void Range(List<string> errors, string name, int value, int min, int max)
+    private static void Range(List<string> errors, string name, long value, long min, long max)
     {
         if (value < min || value > max)
         {

@@ -19,12 +19,28 @@ internal static class IdentityResolver
         Func<string, CustomerProfile> profile,
         IdentityOptions options)
     {
-        var ordered = identifiers
-            .Select((id, index) => (id, index))
-            .OrderByDescending(x => options.Rules[x.id.Type].Priority)
-            .ThenBy(x => x.index)
-            .Select(x => x.id)
-            .ToList();
+        if (SoleOwner(identifiers, owners, profile, options) is { } sole)
+        {
+            return new ResolutionPlan(sole, [], [], []);
+        }
+
+        // Most trusted first, in the event's order among equals (a stable insertion sort: a handful of identifiers).
+        var ordered = new Identifier[identifiers.Count];
+        var priorities = new int[identifiers.Count];
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            var id = identifiers[i];
+            var priority = options.Rules[id.Type].Priority;
+            var j = i;
+            for (; j > 0 && priorities[j - 1] < priority; j--)
+            {
+                ordered[j] = ordered[j - 1];
+                priorities[j] = priorities[j - 1];
+            }
+
+            ordered[j] = id;
+            priorities[j] = priority;
+        }
 
         // Walk from the most trusted identifier down. The first owned identifier whose profile can hold what was
         // accepted so far decides the target; later profiles are absorbed only when no value limit would break.
@@ -84,6 +100,49 @@ internal static class IdentityResolver
         }
 
         return new ResolutionPlan(target, absorb, link, conflicts);
+    }
+
+    /// <summary>
+    /// The usual event of a known customer: every identifier already belongs to one profile that keeps within every
+    /// limit. The walk below would choose that profile and change nothing; this answers the same without building sets.
+    /// </summary>
+    private static string? SoleOwner(IReadOnlyList<Identifier> identifiers, IReadOnlyDictionary<Identifier, string> owners, Func<string, CustomerProfile> profile, IdentityOptions options)
+    {
+        string? sole = null;
+        for (var i = 0; i < identifiers.Count; i++)
+        {
+            if (!owners.TryGetValue(identifiers[i], out var owner) || (sole is not null && owner != sole))
+            {
+                return null;
+            }
+
+            sole = owner;
+        }
+
+        if (sole is null)
+        {
+            return null;
+        }
+
+        var held = profile(sole).IdentifierList;
+        foreach (var (type, rule) in options.Rules)
+        {
+            if (rule.Limit is not { } max || held.Count <= max)
+            {
+                continue;
+            }
+
+            var count = 0;
+            foreach (var h in held)
+            {
+                if (h.Type == type && ++count > max)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return sole;
     }
 
     private static void AddAll(Dictionary<string, HashSet<string>> held, CustomerProfile p)

@@ -14,11 +14,14 @@ internal static class ProfileSerializer
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    // Source-generated metadata: the profile is written on every commit, so reflection-free serialisation pays. Empty
-    // collections are left out of the document (a reader gets the empty default): most profiles have no returns, no
-    // open cart, no journeys, and every commit writes the whole document.
-    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<CustomerProfile> ProfileInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<CustomerProfile>)
-        new JsonSerializerOptions(Options) { TypeInfoResolver = new ProfileJsonContext().WithAddedModifier(SkipEmptyCollections) }.GetTypeInfo(typeof(CustomerProfile));
+    // Source-generated metadata: the profile is written on every commit, so reflection-free serialisation pays. The
+    // document leaves out what a reader gets back anyway (see Compact), which makes it about half as long to write.
+    private static readonly JsonTypeInfo<CustomerProfile> ProfileInfo = (JsonTypeInfo<CustomerProfile>)
+        new JsonSerializerOptions(Options)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
+            TypeInfoResolver = new ProfileJsonContext().WithAddedModifier(Compact),
+        }.GetTypeInfo(typeof(CustomerProfile));
 
     public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, ProfileInfo);
 
@@ -30,16 +33,65 @@ internal static class ProfileSerializer
         return p;
     }
 
-    private static void SkipEmptyCollections(System.Text.Json.Serialization.Metadata.JsonTypeInfo info)
+    /// <summary>
+    /// Leaves out of the stored document what reading it gives back anyway: computed properties (no setter: the public
+    /// views), empty collections, and values equal to the default a new object starts with. A value whose type starts
+    /// elsewhere (an initialiser, a constructor parameter's default) is always written, so nothing changes on a round trip.
+    /// </summary>
+    private static void Compact(JsonTypeInfo info)
     {
-        foreach (var property in info.Properties)
+        if (info.Kind != JsonTypeInfoKind.Object)
         {
-            if (property.PropertyType != typeof(string) && typeof(System.Collections.ICollection).IsAssignableFrom(property.PropertyType))
+            return;
+        }
+
+        // What a reader starts from: the object its constructor makes (with default arguments for a parameterised one).
+        object? fresh = null;
+        try
+        {
+            fresh = info.CreateObject is { } create
+                ? create()
+                : info.ConstructorAttributeProvider is System.Reflection.ConstructorInfo ctor
+                    ? ctor.Invoke([.. ctor.GetParameters().Select(p => p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null)])
+                    : null;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            fresh = null;
+        }
+
+        var canCompareFresh = fresh is not null;
+
+        for (var i = info.Properties.Count - 1; i >= 0; i--)
+        {
+            var property = info.Properties[i];
+            if (property.Set is null && property.AssociatedParameter is null)
             {
-                property.ShouldSerialize = static (_, value) => value is not System.Collections.ICollection { Count: 0 };
+                info.Properties.RemoveAt(i); // a view computed from stored fields
+                continue;
+            }
+
+            if (property.PropertyType != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
+            {
+                property.ShouldSerialize = static (_, value) => value is not (System.Collections.ICollection { Count: 0 } or IReadOnlyCollection<object> { Count: 0 });
+                continue;
+            }
+
+            // WhenWritingDefault skips default(T); that is only safe where a reader also starts from default(T).
+            var startsAtDefault = property.AssociatedParameter is { } parameter
+                ? !parameter.HasDefaultValue || IsDefault(parameter.DefaultValue, property.PropertyType)
+                : canCompareFresh && property.Get is { } get && IsDefault(get(fresh!), property.PropertyType);
+            if (!startsAtDefault)
+            {
+                property.ShouldSerialize = property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null
+                    ? static (_, _) => true
+                    : static (_, value) => value is not null; // as before: a null is never written
             }
         }
     }
+
+    private static bool IsDefault(object? value, Type type) =>
+        value is null || (type.IsValueType && Nullable.GetUnderlyingType(type) is null && value.Equals(System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type)));
 
     /// <summary>The version of the export shape (<c>docs/schemas/profile-export.schema.json</c>).</summary>
     public const string ExportFormat = "omnichannel-profile-export/1";

@@ -129,9 +129,12 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
 
             SetWakeUp(commit.ProfileId, commit.WakeAt);
             SetSegments(commit.ProfileId, commit.Segments);
-            foreach (var (key, pending) in _outbox.Where(o => commit.Absorbed.Any(a => a.ProfileId == o.Value.Entry.ProfileId)).ToList())
+            if (commit.Absorbed.Count > 0)
             {
-                _outbox[key] = pending with { Entry = pending.Entry with { ProfileId = commit.ProfileId } };
+                foreach (var (key, pending) in _outbox.Where(o => commit.Absorbed.Any(a => a.ProfileId == o.Value.Entry.ProfileId)).ToList())
+                {
+                    _outbox[key] = pending with { Entry = pending.Entry with { ProfileId = commit.ProfileId } };
+                }
             }
 
             foreach (var entry in commit.Outbox)

@@ -1,0 +1,153 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Engines;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Benchmarks;
+
+/// <summary>
+/// Cost as work grows, in memory: the cost of one event (a product view of a random known customer) with 10k, 100k and
+/// 1M profiles (three past events each), and with 10, 1,000 and 10,000 past events per profile (a shop's mix: views,
+/// cart adds, one order in twenty; 1,000, 100 and 10 such customers). Each category's smallest case is its baseline, so a flat curve reads as ratios near 1. Every profile is hot
+/// (the cache holds them all); the 1M case prints the memory each hot profile takes.
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 6, invocationCount: 1)]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+[MemoryDiagnoser]
+public class ScalingBenchmarks
+{
+    private const int Batch = 20_000;
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly Random _random = new(7);
+    private OmnichannelEngine? _engine;
+    private CustomerEvent[] _events = [];
+    private int _customers;
+    private int _round;
+
+    [GlobalSetup(Target = nameof(Profiles_10k))]
+    public void SetUp10k() => SetUp(10_000, 3);
+
+    [GlobalSetup(Target = nameof(Profiles_100k))]
+    public void SetUp100k() => SetUp(100_000, 3);
+
+    [GlobalSetup(Target = nameof(Profiles_1M))]
+    public void SetUp1M() => SetUp(1_000_000, 3, reportMemory: true);
+
+    [GlobalSetup(Target = nameof(History_10))]
+    public void SetUpHistory10() => SetUp(1_000, 10);
+
+    [GlobalSetup(Target = nameof(History_1000))]
+    public void SetUpHistory1000() => SetUp(100, 1_000);
+
+    [GlobalSetup(Target = nameof(History_10000))]
+    public void SetUpHistory10000() => SetUp(10, 10_000);
+
+    [GlobalCleanup]
+    public void CleanUp() => _engine?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [IterationSetup]
+    public void Prepare()
+    {
+        _round++;
+        _events = new CustomerEvent[Batch];
+        for (var i = 0; i < Batch; i++)
+        {
+            _events[i] = View($"m-{_round}-{i}", _random.Next(_customers), Start.AddDays(30).AddSeconds(_round * Batch + i), i);
+        }
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("Profiles")]
+    public int Profiles_10k() => Track();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("Profiles")]
+    public int Profiles_100k() => Track();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("Profiles")]
+    public int Profiles_1M() => Track();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("History")]
+    public int History_10() => Track();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("History")]
+    public int History_1000() => Track();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("History")]
+    public int History_10000() => Track();
+
+    private int Track() => _engine!.TrackBatchAsync(_events).GetAwaiter().GetResult().Count;
+
+    private void SetUp(int customers, int pastEvents, bool reportMemory = false)
+    {
+        _customers = customers;
+        var options = new OmnichannelOptions { ProfileCacheSize = 10_000_000, ProfileCacheBytes = 1L << 36 };
+        GC.Collect();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        _engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore());
+        var history = Enumerable.Range(0, pastEvents).SelectMany(n => Enumerable.Range(0, customers).Select(c => Past(c, n)));
+        foreach (var chunk in history.Chunk(50_000))
+        {
+            _engine.TrackBatchAsync(chunk).GetAwaiter().GetResult();
+        }
+
+        if (reportMemory)
+        {
+            var after = GC.GetTotalMemory(forceFullCollection: true);
+            var store = (InMemoryOmnichannelStore)_engine.Store;
+            long documents = 0;
+            foreach (var id in store.ListProfileIdsAsync(null, 1_000).AsTask().GetAwaiter().GetResult())
+            {
+                documents += store.LoadProfileAsync(id).AsTask().GetAwaiter().GetResult()!.Document.Length;
+            }
+
+            Console.WriteLine(
+                $"// Memory per profile at {customers:N0} profiles ({pastEvents} events each, all hot): {(after - before) / customers:N0} bytes " +
+                $"in all (hot object, stored document, identity index, processed event ids); stored document {documents / 1_000:N0} bytes");
+        }
+    }
+
+    // A shop's mix: the first event signs the customer up; then views, a cart add in five, an order in twenty.
+    private static CustomerEvent Past(int customer, int n)
+    {
+        var at = Start.AddMinutes(n);
+        var ids = n == 0
+            ? new[] { Identifier.CustomerId($"c{customer}"), Identifier.Email($"customer{customer}@example.com") }
+            : [Identifier.CustomerId($"c{customer}")];
+        return (n % 20, n % 5) switch
+        {
+            (0, _) when n > 0 => new CustomerEvent
+            {
+                Id = $"o-{customer}-{n}",
+                Type = EventTypes.OrderPlaced,
+                Timestamp = at,
+                Identifiers = ids,
+                Properties = JsonData.From(new { order_id = $"o-{customer}-{n}", total = 20 + n % 80, currency = "GBP", items = 1 }),
+            },
+            (_, 0) when n > 0 => new CustomerEvent
+            {
+                Id = $"a-{customer}-{n}",
+                Type = EventTypes.CartItemAdded,
+                Timestamp = at,
+                Identifiers = ids,
+                Properties = JsonData.From(new { product_id = "p" + (n % 300), quantity = 1, price = 9.5m }),
+            },
+            _ => View($"v-{customer}-{n}", customer, at, n) with { Identifiers = ids, Type = n == 0 ? "user.signed_up" : EventTypes.ProductViewed },
+        };
+    }
+
+    private static CustomerEvent View(string id, int customer, DateTimeOffset at, int n) => new()
+    {
+        Id = id,
+        Type = EventTypes.ProductViewed,
+        Timestamp = at,
+        Identifiers = [Identifier.CustomerId($"c{customer}")],
+        Properties = JsonData.From(new { product_id = "p" + (n % 500) }),
+    };
+}

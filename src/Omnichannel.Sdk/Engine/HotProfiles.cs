@@ -1,0 +1,90 @@
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// One partition's hot profiles: kept deserialised, least recently used evicted first, bounded by count and by the
+/// size of their stored documents. Not thread-safe: only the partition's worker touches it.
+/// </summary>
+/// <remarks>
+/// A profile may sit in two partitions at once (an event routed by identifier, a wake-up routed by profile id); the
+/// store's version check catches the stale copy, which is then evicted and read again.
+/// </remarks>
+internal sealed class HotProfiles(int maxCount, long maxBytes)
+{
+    private readonly Dictionary<string, LinkedListNode<Entry>> _index = new(StringComparer.Ordinal);
+    private readonly LinkedList<Entry> _order = new(); // most recently used first
+    private long _bytes;
+
+    public int Count => _index.Count;
+
+    public long Bytes => _bytes;
+
+    public bool TryGet(string profileId, out CustomerProfile profile)
+    {
+        if (_index.TryGetValue(profileId, out var node))
+        {
+            if (node != _order.First)
+            {
+                _order.Remove(node);
+                _order.AddFirst(node);
+            }
+
+            profile = node.Value.Profile;
+            return true;
+        }
+
+        profile = null!;
+        return false;
+    }
+
+    /// <summary>Keeps (or refreshes) a profile whose stored document is <paramref name="documentBytes"/> long.</summary>
+    public void Put(CustomerProfile profile, int documentBytes)
+    {
+        if (maxCount == 0 || documentBytes > maxBytes)
+        {
+            Remove(profile.Id);
+            return;
+        }
+
+        if (_index.TryGetValue(profile.Id, out var node))
+        {
+            _bytes += documentBytes - node.Value.Bytes;
+            node.Value = new Entry(profile, documentBytes);
+            if (node != _order.First)
+            {
+                _order.Remove(node);
+                _order.AddFirst(node);
+            }
+        }
+        else
+        {
+            _index[profile.Id] = _order.AddFirst(new Entry(profile, documentBytes));
+            _bytes += documentBytes;
+        }
+
+        while (_index.Count > maxCount || _bytes > maxBytes)
+        {
+            var last = _order.Last!;
+            _order.RemoveLast();
+            _index.Remove(last.Value.Profile.Id);
+            _bytes -= last.Value.Bytes;
+        }
+    }
+
+    public void Remove(string profileId)
+    {
+        if (_index.Remove(profileId, out var node))
+        {
+            _order.Remove(node);
+            _bytes -= node.Value.Bytes;
+        }
+    }
+
+    public void Clear()
+    {
+        _index.Clear();
+        _order.Clear();
+        _bytes = 0;
+    }
+
+    private readonly record struct Entry(CustomerProfile Profile, int Bytes);
+}

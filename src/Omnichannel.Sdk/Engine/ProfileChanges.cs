@@ -1,0 +1,119 @@
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// The kinds of change the unit of work runs: a tracked event (found by its identifiers, possibly merging profiles) and
+// work on one profile found by id (wake-ups, back-fills, sends, delivery outcomes).
+public sealed partial class OmnichannelEngine
+{
+    /// <summary>A validated event: resolves its identifiers, merges the profiles they belong to, applies the event.</summary>
+    private sealed class EventChange(ValidatedEvent v) : ProfileChange
+    {
+        public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
+        {
+            var e = v.Event;
+            var store = engine._store;
+            if (await store.IsEventProcessedAsync(e.Id).ConfigureAwait(false))
+            {
+                return new Subject { Finished = UnitResult.Duplicate };
+            }
+
+            var owners = await store.ResolveIdentifiersAsync(v.Identifiers).ConfigureAwait(false);
+
+            // An identifier nobody holds may be an erased person's: look at the tombstones (held ones cannot be, so the
+            // usual event of a known customer pays nothing). Checked on every attempt: an erasure may run in between.
+            if (owners.Count < v.Identifiers.Count && await engine.RefusedAsErasedAsync(v, owners).ConfigureAwait(false) is { } refused)
+            {
+                LogRefusedErased(engine._logger, e.Type);
+                return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: refused) };
+            }
+
+            Dictionary<string, CustomerProfile> involved = new(StringComparer.Ordinal);
+            foreach (var owner in owners.Values)
+            {
+                if (involved.ContainsKey(owner))
+                {
+                    continue;
+                }
+
+                if (await engine.LoadAsync(owner, hot).ConfigureAwait(false) is not { } p)
+                {
+                    return Subject.Retry; // erased or merged away since the lookup
+                }
+
+                involved[owner] = p;
+            }
+
+            var plan = IdentityResolver.Plan(v.Identifiers, owners, id => involved[id], engine._options.Identity);
+            var now = engine._time.GetUtcNow();
+            var target = plan.TargetProfileId is { } tid
+                ? involved[tid]
+                : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
+            return new Subject { Profile = target, Involved = involved.Keys, State = (plan, involved) };
+        }
+
+        public override async ValueTask<ChangeEffect> ApplyAsync(OmnichannelEngine engine, Subject subject, DateTimeOffset now)
+        {
+            var e = v.Event;
+            var target = subject.Profile!;
+            var (plan, involved) = ((ResolutionPlan, Dictionary<string, CustomerProfile>))subject.State!;
+            var options = engine._options;
+            var claims = new List<IdentifierClaim>();
+            var absorbed = new List<AbsorbedProfile>();
+            foreach (var (otherId, causedBy) in plan.Absorb)
+            {
+                var other = involved[otherId];
+                ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {engine.Mask(causedBy)}", now), options.TimelineLength, options.Currency);
+                absorbed.Add(new AbsorbedProfile(otherId, other.Version));
+                foreach (var i in other.IdentifierList)
+                {
+                    claims.Add(new IdentifierClaim(i.Identifier, otherId));
+                }
+            }
+
+            foreach (var id in plan.Link)
+            {
+                target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now));
+                claims.Add(new IdentifierClaim(id, null));
+            }
+
+            foreach (var (id, other, reason) in plan.Conflicts)
+            {
+                ProfileCore.AddConflict(target, new IdentityConflict(id.Type, engine._hasher.Hash(id), other, e.Id, reason, now));
+            }
+
+            // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
+            var (changes, journeys) = await engine.ApplyEventAsync(
+                target, e, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, merged: absorbed.Count > 0, CancellationToken.None).ConfigureAwait(false);
+            return new ChangeEffect
+            {
+                Changes = changes,
+                Journeys = journeys,
+                Outbox = journeys.Outbox,
+                Claims = claims,
+                Absorbed = absorbed,
+                EventId = e.Id,
+                Result = plan,
+            };
+        }
+
+        public override void Committed(OmnichannelEngine engine, CustomerProfile profile, ChangeEffect effect) =>
+            engine.Report((ResolutionPlan)effect.Result!, profile.Id, v.Event);
+    }
+
+    /// <summary>Work on one profile found by id, following merges; finishes as gone when the profile was erased.</summary>
+    private sealed class ProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply) : ProfileChange
+    {
+        public string ProfileId => profileId;
+
+        public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
+        {
+            var live = await engine._store.ResolveProfileIdAsync(profileId).ConfigureAwait(false);
+            var p = live is null ? null : await engine.LoadAsync(live, hot).ConfigureAwait(false);
+            return p is null ? new Subject { Finished = UnitResult.Gone } : new Subject { Profile = p };
+        }
+
+        public override ValueTask<ChangeEffect> ApplyAsync(OmnichannelEngine engine, Subject subject, DateTimeOffset now) =>
+            apply(subject.Profile!, now);
+    }
+}

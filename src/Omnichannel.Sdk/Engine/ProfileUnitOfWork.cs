@@ -1,0 +1,257 @@
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
+
+namespace Omnichannel.Sdk;
+
+// The one unit of work. Every change to a profile — an event, a wake-up, a back-fill, a send, a delivery outcome —
+// runs here, on its partition's worker: load → apply → segments → journeys (→ planned messages) → commit → post-commit,
+// retried on an optimistic-concurrency conflict. The steps between load and commit are the pure core (ProfileCore,
+// SegmentRuntime, JourneyRunner); only this loop talks to the store.
+public sealed partial class OmnichannelEngine
+{
+    /// <summary>Runs one change to completion; throws only for a fault (transient store failure or a pure step that fails for good).</summary>
+    private async ValueTask<UnitResult> RunUnitOfWorkAsync(ProfileChange change, HotProfiles hot)
+    {
+        int conflicts = 0, vanished = 0;
+        for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
+        {
+            var subject = await change.LoadAsync(this, hot).ConfigureAwait(false);
+            if (subject.Finished is { } finished)
+            {
+                return finished;
+            }
+
+            if (subject.Profile is not { } p)
+            {
+                vanished++;
+                await CommitBackOffAsync(attempt).ConfigureAwait(false);
+                continue; // erased or merged away since the lookup: look again
+            }
+
+            var now = _time.GetUtcNow();
+
+            // From here the hot objects are being changed: any way out but a commit must evict them.
+            try
+            {
+                ChangeEffect effect;
+                byte[] document;
+                try
+                {
+                    effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
+                    document = ProfileSerializer.Serialize(p);
+                }
+                catch (StoreFaultException fault)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(fault.InnerException!).Throw();
+                    throw;
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+                {
+                    throw new ApplyFailedException(ex); // pure steps: what fails here fails the same way on every retry
+                }
+
+                var commit = new ProfileCommit
+                {
+                    ProfileId = p.Id,
+                    ExpectedVersion = p.Version,
+                    Document = document,
+                    Claims = effect.Claims,
+                    Absorbed = effect.Absorbed,
+                    EventId = effect.EventId,
+                    ProcessedAt = now,
+                    WakeAt = WakeOf(p),
+                    Segments = [.. p.SegmentMemberships.Keys],
+                    Outbox = effect.Outbox,
+                    Measurements = p.PendingMeasurements.Take(),
+                };
+                var result = await _store.CommitAsync(commit).ConfigureAwait(false);
+                switch (result.Status)
+                {
+                    case CommitStatus.Committed:
+                        p.Version = result.Version;
+                        hot.Put(p, document.Length);
+                        foreach (var a in effect.Absorbed)
+                        {
+                            hot.Remove(a.ProfileId);
+                        }
+
+                        change.Committed(this, p, effect);
+                        Committed(p.Id, commit.WakeAt, effect.Changes);
+                        if (effect.Journeys is { } journeys)
+                        {
+                            ReportJourneys(journeys, p.Id);
+                        }
+
+                        foreach (var entry in effect.Outbox)
+                        {
+                            ScheduleDispatch(entry.DueAt);
+                        }
+
+                        return new UnitResult(UnitStatus.Committed, p.Id, effect);
+                    case CommitStatus.DuplicateEvent:
+                        Evict(hot, p.Id, subject.Involved);
+                        return UnitResult.Duplicate;
+                    default:
+                        Evict(hot, p.Id, subject.Involved);
+                        conflicts++;
+                        _metrics.CommitConflicts.Add(1);
+                        await CommitBackOffAsync(attempt).ConfigureAwait(false);
+                        break;
+                }
+            }
+            catch
+            {
+                Evict(hot, p.Id, subject.Involved);
+                throw;
+            }
+        }
+
+        return UnitResult.GaveUp with { Reason = $"{conflicts} commit conflict(s) and {vanished} profile(s) merged or erased between lookup and load" };
+    }
+
+    /// <summary>
+    /// Applies an event to a loaded profile and runs what follows it: segments, then journeys (which may plan messages).
+    /// The one place where "apply → segments → journeys" happens, for tracked events and delivery outcomes alike.
+    /// </summary>
+    private async ValueTask<(List<SegmentTransition> Changes, JourneyRunner Journeys)> ApplyEventAsync(
+        CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
+    {
+        var definitions = _definitions; // one set for the whole change
+        e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
+        ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
+        var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength);
+        var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
+        await journeys.OnEventAsync(e, changes, merged).ConfigureAwait(false);
+        changes.AddRange(journeys.Changes);
+        return (changes, journeys);
+    }
+
+    /// <summary>Time passing for a profile: segment windows closing (all, or only <paramref name="segments"/>), then journeys.</summary>
+    private async ValueTask<ChangeEffect> WakeAsync(CustomerProfile p, IReadOnlyCollection<string>? segments, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var definitions = _definitions;
+        var changes = segments is null
+            ? SegmentRuntime.OnWake(p, definitions.Segments, now, _options.TimelineLength)
+            : SegmentRuntime.Reevaluate(p, definitions.Segments, segments, now, _options.TimelineLength);
+        var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
+        await journeys.OnWakeAsync(changes).ConfigureAwait(false);
+        changes.AddRange(journeys.Changes);
+        return new ChangeEffect { Changes = changes, Outbox = journeys.Outbox, Journeys = journeys };
+    }
+
+    private async ValueTask<CustomerProfile?> LoadAsync(string profileId, HotProfiles hot)
+    {
+        if (hot.TryGet(profileId, out var cached))
+        {
+            return cached;
+        }
+
+        var stored = await _store.LoadProfileAsync(profileId).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        CustomerProfile p;
+        try
+        {
+            p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        {
+            throw new ApplyFailedException(ex); // a stored document that cannot be read reads the same way next time
+        }
+
+        hot.Put(p, stored.Document.Length);
+        return p;
+    }
+
+    private static void Evict(HotProfiles hot, string target, IEnumerable<string> others)
+    {
+        hot.Remove(target);
+        foreach (var o in others)
+        {
+            hot.Remove(o);
+        }
+    }
+
+    // Two partitions racing for one person: after the first conflict, wait a little, randomly (full jitter, growing to
+    // a second), so they stop colliding even on a machine too busy to schedule them promptly. Real time on purpose: this
+    // is contention, not business time, and a fake clock must not stall it.
+    private static Task CommitBackOffAsync(int attempt) =>
+        attempt < 2 ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(1000, 1 << attempt))));
+
+    /// <summary>What a change is about and how it changes the profile; <see cref="RunUnitOfWorkAsync"/> does the rest.</summary>
+    private abstract class ProfileChange
+    {
+        /// <summary>Finds and loads the profile(s) the change is about, or finishes early (duplicate, refused, gone).</summary>
+        public abstract ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot);
+
+        /// <summary>Changes the loaded profile (pure, but for message planning, whose store faults are marked).</summary>
+        public abstract ValueTask<ChangeEffect> ApplyAsync(OmnichannelEngine engine, Subject subject, DateTimeOffset now);
+
+        /// <summary>After the commit: logs and metrics of the change itself.</summary>
+        public virtual void Committed(OmnichannelEngine engine, CustomerProfile profile, ChangeEffect effect)
+        {
+        }
+    }
+
+    /// <summary>The loaded profile a change applies to, with every other profile involved (evicted if the change fails).</summary>
+    private sealed class Subject
+    {
+        public static readonly Subject Retry = new();
+
+        public CustomerProfile? Profile { get; init; }
+
+        public IReadOnlyCollection<string> Involved { get; init; } = [];
+
+        public UnitResult? Finished { get; init; }
+
+        public object? State { get; init; }
+    }
+
+    /// <summary>What a change did besides the profile document, committed with it.</summary>
+    private sealed record ChangeEffect
+    {
+        public IReadOnlyList<SegmentTransition> Changes { get; init; } = [];
+
+        public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
+
+        public IReadOnlyList<IdentifierClaim> Claims { get; init; } = [];
+
+        public IReadOnlyList<AbsorbedProfile> Absorbed { get; init; } = [];
+
+        public string? EventId { get; init; }
+
+        public JourneyRunner? Journeys { get; init; }
+
+        public object? Result { get; init; }
+    }
+
+    private enum UnitStatus
+    {
+        Committed,
+        Duplicate,
+        Gone,
+        Finished,
+        GaveUp,
+    }
+
+    private sealed record UnitResult(UnitStatus Status, string? ProfileId = null, ChangeEffect? Effect = null, TrackResult? Track = null)
+    {
+        /// <summary>Why the unit gave up, for the caller's error.</summary>
+        public string? Reason { get; init; }
+
+        public static readonly UnitResult Duplicate = new(UnitStatus.Duplicate);
+        public static readonly UnitResult Gone = new(UnitStatus.Gone);
+        public static readonly UnitResult GaveUp = new(UnitStatus.GaveUp);
+    }
+
+    /// <summary>Applying a change failed in a pure step (no I/O): the same change on the same profile fails again.</summary>
+    private sealed class ApplyFailedException(Exception inner) : Exception(inner.Message, inner);
+
+    /// <summary>A store call inside an otherwise pure step failed: transient, like any other store fault.</summary>
+    private sealed class StoreFaultException(Exception inner) : Exception(inner.Message, inner);
+}
