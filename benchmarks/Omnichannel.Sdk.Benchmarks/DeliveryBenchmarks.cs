@@ -70,7 +70,7 @@ public class DeliveryBenchmarks
             pending.Add(_engine.SendAsync(Identifier.CustomerId($"c{i % Customers}"), new MessageRequest
             {
                 Key = $"order-{_round}-{i}",
-                Channels = [Channels.Email],
+                Channels = [ChannelNames.Email],
                 TemplateId = "receipt",
                 Class = MessageClass.Transactional,
             }).AsTask());
@@ -87,7 +87,7 @@ public class DeliveryBenchmarks
 
         public int Count => _count;
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {

@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using Omnichannel.Sdk.Journeys;
-using SegmentChange = Omnichannel.Sdk.Segments.SegmentTransition;
+using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk.Benchmarks;
 

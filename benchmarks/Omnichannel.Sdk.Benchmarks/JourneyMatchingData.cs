@@ -35,7 +35,7 @@ internal static class JourneyMatchingData
     {
         var r = RuleBuilder.Instance;
         JourneyDefinitionBuilder Send(string id, string name, Func<TriggerBuilder, JourneyTrigger> trigger, string template) =>
-            Journey.Define(id, name).TriggeredBy(trigger).Steps(s => s.Send("send", [Channels.Email], template: template));
+            Journey.Define(id, name).TriggeredBy(trigger).Steps(s => s.Send("send", [ChannelNames.Email], template: template));
 
         return
         [
@@ -46,24 +46,24 @@ internal static class JourneyMatchingData
                 .CorrelatedBy("cart_id").ExitOn(EventTypes.OrderPlaced).Goal(EventTypes.OrderPlaced, "P7D")
                 .Steps(s => s
                     .Delay("wait-1h", "PT1H")
-                    .Send("reminder", [Channels.Push, Channels.Email], template: "cart-reminder", topic: "cart")
+                    .Send("reminder", [ChannelNames.Push, ChannelNames.Email], template: "cart-reminder", topic: "cart")
                     .Delay("wait-24h", "PT23H")
-                    .Send("sms", [Channels.Sms], template: "cart-sms", topic: "cart"))
+                    .Send("sms", [ChannelNames.Sms], template: "cart-sms", topic: "cart"))
                 .Build(),
             Journey.Define("order-updates", "Order updates")
                 .TriggeredBy(t => t.Event(EventTypes.OrderPlaced, r.Property("total").Gt(0)))
                 .MaxConcurrent(10).CorrelatedBy("order_id")
                 .Steps(s => s
-                    .Send("confirmation", [Channels.Email], template: "order-confirmation", @class: MessageClass.Transactional)
+                    .Send("confirmation", [ChannelNames.Email], template: "order-confirmation", @class: MessageClass.Transactional)
                     .WaitForEvent("wait-shipped", "P30D", [new EventBranch(EventTypes.OrderShipped, "shipping-sms")], timeoutNext: "gave-up")
-                    .Send("shipping-sms", [Channels.Sms, Channels.Email], template: "order-shipped", @class: MessageClass.Transactional, next: "done")
+                    .Send("shipping-sms", [ChannelNames.Sms, ChannelNames.Email], template: "order-shipped", @class: MessageClass.Transactional, next: "done")
                     .Exit("gave-up", "not shipped in 30 days")
                     .Exit("done"))
                 .Build(),
             Send("click-and-collect", "Click and collect", t => t.Event(EventTypes.OrderReadyForPickup, r.Property("fulfillment").Eq("pickup")), "ready-for-pickup").Build(),
             Journey.Define("review-request", "Review request")
                 .TriggeredBy(t => t.Event(EventTypes.OrderDelivered))
-                .Steps(s => s.Delay("wait", "P3D").Send("ask", [Channels.Email], template: "review"))
+                .Steps(s => s.Delay("wait", "P3D").Send("ask", [ChannelNames.Email], template: "review"))
                 .Build(),
             Send("damaged-return", "Damaged return", t => t.Event(EventTypes.OrderReturned, r.Property("reason").Eq("damaged")), "sorry").Build(),
             Send("cancel-survey", "Cancellation survey", t => t.Event(EventTypes.OrderCancelled), "survey").Build(),
@@ -72,7 +72,7 @@ internal static class JourneyMatchingData
             Send("ticket-csat", "Support satisfaction", t => t.Event(EventTypes.SupportTicketResolved), "csat").Build(),
             Journey.Define("wishlist-nudge", "Wishlist nudge")
                 .TriggeredBy(t => t.Event(EventTypes.WishlistItemAdded, r.Property("price").Gte(50)))
-                .Steps(s => s.Delay("wait", "P1D").Send("nudge", [Channels.Push, Channels.Email], template: "wishlist"))
+                .Steps(s => s.Delay("wait", "P1D").Send("nudge", [ChannelNames.Push, ChannelNames.Email], template: "wishlist"))
                 .Build(),
             Send("checkout-rescue", "Checkout rescue", t => t.Event(EventTypes.CheckoutStarted, r.Property("total").Gte(100), r.Property("currency").Eq("EUR")), "rescue").Build(),
 
@@ -81,9 +81,9 @@ internal static class JourneyMatchingData
                 .TriggeredBy(t => t.SegmentEntered("no-order-90d"))
                 .ExitOn(EventTypes.OrderPlaced).Goal(EventTypes.OrderPlaced, "P30D")
                 .Steps(s => s
-                    .Send("email", [Channels.Email], template: "we-miss-you", topic: "offers")
+                    .Send("email", [ChannelNames.Email], template: "we-miss-you", topic: "offers")
                     .WaitForEvent("wait-order", "P7D", [new EventBranch(EventTypes.OrderPlaced, "converted")])
-                    .Send("sms-offer", [Channels.Sms], template: "win-back-offer", topic: "offers", next: "end")
+                    .Send("sms-offer", [ChannelNames.Sms], template: "win-back-offer", topic: "offers", next: "end")
                     .Exit("converted", "ordered")
                     .Exit("end"))
                 .Build(),

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentChange = Omnichannel.Sdk.Segments.SegmentTransition;
 
 namespace Omnichannel.Sdk.Benchmarks;
 

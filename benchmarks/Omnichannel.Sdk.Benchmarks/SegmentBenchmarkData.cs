@@ -99,7 +99,7 @@ internal static class SegmentBenchmarkData
             Type = type,
             Timestamp = at,
             Identifiers = [Identifier.CustomerId("c1")],
-            Channel = type.StartsWith("message.", StringComparison.Ordinal) ? Channels.Email : Channels.Web,
+            Channel = type.StartsWith("message.", StringComparison.Ordinal) ? ChannelNames.Email : ChannelNames.Web,
         };
         return type switch
         {
@@ -107,7 +107,7 @@ internal static class SegmentBenchmarkData
             EventTypes.CartItemAdded => e with { Properties = JsonData.From(new { product_id = product, category, price = Money(random, 3, 80), quantity = random.Next(1, 4) }) },
             EventTypes.OrderPlaced => e with { Properties = JsonData.From(new { order_id = id, total = Money(random, 5, 300), currency = "GBP", category, items = random.Next(1, 6) }) },
             EventTypes.OrderReturned => e with { Properties = JsonData.From(new { order_id = id, total = Money(random, 5, 120), currency = "GBP" }) },
-            EventTypes.MessageOpened or EventTypes.MessageClicked => e with { Properties = JsonData.From(new { channel = Channels.Email, campaign = Pick(random, Campaigns), message_id = "m-" + id }) },
+            EventTypes.MessageOpened or EventTypes.MessageClicked => e with { Properties = JsonData.From(new { channel = ChannelNames.Email, campaign = Pick(random, Campaigns), message_id = "m-" + id }) },
             EventTypes.ProductSearched => e with { Properties = JsonData.From(new { query = category }) },
             EventTypes.WishlistItemAdded => e with { Properties = JsonData.From(new { product_id = product, category }) },
             _ => e with { Traits = JsonData.From(new { tier = Pick(random, Tiers), preferred_category = category }) },

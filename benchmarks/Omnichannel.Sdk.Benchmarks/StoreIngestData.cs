@@ -49,7 +49,7 @@ internal static class StoreIngestData
                     Type = EventTypes.OrderPlaced,
                     Timestamp = at,
                     Identifiers = [customer],
-                    Channel = (i % 3) switch { 0 => Channels.Web, 1 => "mobile_app", _ => "store" },
+                    Channel = (i % 3) switch { 0 => ChannelNames.Web, 1 => "mobile_app", _ => "store" },
                     Properties = JsonData.From(new
                     {
                         order_id = $"o-{round}-{i}",

@@ -11,18 +11,12 @@ using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Templates;
 
-var database = Path.Combine(Path.GetTempPath(), "kitty-supplies.db");
-foreach (var file in new[] { database, database + "-wal", database + "-shm" })
-{
-    File.Delete(file); // a fresh shop on every run, so the story reads the same
-}
-
-var outbox = Path.Combine(Path.GetTempPath(), "kitty-supplies-mail");
+// A folder of this run's own (two users, or two runs, on one machine never share a file): the SQLite store and the
+// emails FileTransport writes.
+var workDirectory = Directory.CreateTempSubdirectory("kitty-supplies-").FullName;
+var database = Path.Combine(workDirectory, "kitty-supplies.db");
+var outbox = Path.Combine(workDirectory, "mail");
 Directory.CreateDirectory(outbox);
-foreach (var old in Directory.GetFiles(outbox, "*.eml"))
-{
-    File.Delete(old);
-}
 
 var templates = new InMemoryTemplateSource(
     new TemplateDocument("welcome", [TemplateVariant.Email("Welcome to Kitty Supplies!",
@@ -78,11 +72,11 @@ services.AddOmnichannel(options =>
     .UseSqliteStore(database)
     .UseTemplates(templates)
     .AddJourneysFromJson(journeys)
-    .AddTransport("files", Channels.Email, _ => new FileTransport(Channels.Email, outbox))
-    .AddTransport("console", Channels.Sms, _ => new ConsoleTransport(Channels.Sms, console))
-    .AddTransport("console", Channels.Push, _ => new ConsoleTransport(Channels.Push, console))
+    .AddTransport("files", ChannelNames.Email, _ => new FileTransport(ChannelNames.Email, outbox))
+    .AddTransport("console", ChannelNames.Sms, _ => new ConsoleTransport(ChannelNames.Sms, console))
+    .AddTransport("console", ChannelNames.Push, _ => new ConsoleTransport(ChannelNames.Push, console))
     .AddSegment(Segment.Define("cart-builders", "Has something in the cart").Where(r => r.Stat(ProfileStatisticNames.CartLineCount).Gte(1)))
-    .AddSegment(Segment.Define("email-reachable", "Can be emailed").Where(r => r.Reachable(Channels.Email)))
+    .AddSegment(Segment.Define("email-reachable", "Can be emailed").Where(r => r.Reachable(ChannelNames.Email)))
     .AddSegment(Segment.Define("recent-buyers", "Ordered in the last 30 days").Where(r => r.Event(EventTypes.OrderPlaced).Within("P30D")))
     .AddSegmentsFromJson("""
         { "id": "returners", "name": "Returned something this year",
@@ -90,6 +84,7 @@ services.AddOmnichannel(options =>
         """);
 await using var provider = services.BuildServiceProvider();
 var client = provider.GetRequiredService<IOmnichannelClient>();
+// The week runs on a virtual clock: only a replay drives the engine's clock by hand (an application never does).
 var engine = provider.GetRequiredService<OmnichannelEngine>();
 var sends = new List<SendResult>();
 async Task Send(Identifier who, string key, string template, string[] channels, MessageClass kind = MessageClass.Marketing, string? topic = null) =>
@@ -103,7 +98,7 @@ async Task Pass(TimeSpan time)
 }
 
 var sequence = 0;
-async Task Track(string type, Identifier[] identifiers, object? properties = null, string channel = Channels.Web,
+async Task Track(string type, Identifier[] identifiers, object? properties = null, string channel = ChannelNames.Web,
     EventContext? context = null, object? traits = null, TimeSpan? after = null)
 {
     await Pass(after ?? TimeSpan.FromMinutes(2));
@@ -131,31 +126,31 @@ var desktop = new EventContext { DeviceType = "desktop", Os = "Windows 11", Loca
 var mobile = new EventContext { DeviceType = "mobile", Os = "iOS 18", Locale = "en-GB", TimeZone = "Europe/London" };
 
 Console.WriteLine("Clara's fortnight at Kitty Supplies (UTC):");
-await Track("ad.clicked", [laptop], new { campaign = "spring-scratchers" }, Channels.Social,
+await Track("ad.clicked", [laptop], new { campaign = "spring-scratchers" }, ChannelNames.Social,
     desktop with { Campaign = "spring-scratchers", UtmSource = "instagram", UtmMedium = "paid_social" });
 await Track(EventTypes.ProductViewed, [laptop], new { product_id = "tower-xl", name = "Cat tower XL", price = 89.90 }, context: desktop);
 await Track(EventTypes.NewsletterSubscribed, [laptop, email], context: desktop);
 await Track(EventTypes.CartItemAdded, [laptop], new { cart_id = "cart-laptop", product_id = "tower-xl", name = "Cat tower XL", quantity = 1, price = 89.90, currency = "GBP" }, context: desktop);
 await Track(EventTypes.CartItemAdded, [phone], new { cart_id = "cart-phone", product_id = "salmon-treats", name = "Salmon treats", quantity = 3, price = 3.20, currency = "GBP" },
-    Channels.App, mobile, after: TimeSpan.FromHours(20));
-await Track(EventTypes.ConsentChanged, [phone, Identifier.DeviceId("apns-clara-iphone")], new { channel = "push", granted = true }, Channels.App, mobile);
-await Track("user.logged_in", [phone, email], channel: Channels.App, context: mobile,
+    ChannelNames.App, mobile, after: TimeSpan.FromHours(20));
+await Track(EventTypes.ConsentChanged, [phone, Identifier.DeviceId("apns-clara-iphone")], new { channel = "push", granted = true }, ChannelNames.App, mobile);
+await Track("user.logged_in", [phone, email], channel: ChannelNames.App, context: mobile,
     traits: new { first_name = "Clara", last_name = "Martin", cat = new { name = "Mochi", breed = "Maine Coon" } });
 await Track("user.logged_in", [laptop, email, customer], context: desktop, after: TimeSpan.FromHours(1));
 var afterLogin = (await client.GetProfileAsync(laptop))!;
 Console.WriteLine($"  -> logged in on the laptop, her cart is there from both devices: {string.Join(", ", afterLogin.Cart.Select(l => $"{l.Quantity} x {l.Name}"))}");
 await Track(EventTypes.ConsentChanged, [email], new { channel = "email", granted = true, source = "account-settings" });
-await Send(email, "treats-promo-1", "treats-promo", [Channels.Push], topic: "offers"); // 05:14 in London: held until the quiet hours end
-await Send(email, "treats-promo-2", "treats-promo", [Channels.Sms], topic: "offers"); // no phone number yet, no SMS consent: skipped
-await Track(EventTypes.SupportTicketOpened, [email], new { ticket_id = "T-311", subject = "Will the XL tower fit a Maine Coon?" }, Channels.Chat);
-await Track(EventTypes.SupportTicketResolved, [email], new { ticket_id = "T-311" }, Channels.Chat, after: TimeSpan.FromMinutes(9));
+await Send(email, "treats-promo-1", "treats-promo", [ChannelNames.Push], topic: "offers"); // 05:14 in London: held until the quiet hours end
+await Send(email, "treats-promo-2", "treats-promo", [ChannelNames.Sms], topic: "offers"); // no phone number yet, no SMS consent: skipped
+await Track(EventTypes.SupportTicketOpened, [email], new { ticket_id = "T-311", subject = "Will the XL tower fit a Maine Coon?" }, ChannelNames.Chat);
+await Track(EventTypes.SupportTicketResolved, [email], new { ticket_id = "T-311" }, ChannelNames.Chat, after: TimeSpan.FromMinutes(9));
 await Track(EventTypes.OrderPlaced, [customer, Identifier.Phone("07700 900461")],
     new { order_id = "KS-50017", total = 99.50, currency = "GBP", items = 2, fulfillment = "delivery" }, context: desktop, after: TimeSpan.FromHours(30),
     traits: new { litter_refill_due = "2026-03-20" });
-await Track(EventTypes.OrderShipped, [customer], new { order_id = "KS-50017", carrier = "Royal Mail" }, Channels.Web, after: TimeSpan.FromDays(1));
+await Track(EventTypes.OrderShipped, [customer], new { order_id = "KS-50017", carrier = "Royal Mail" }, ChannelNames.Web, after: TimeSpan.FromDays(1));
 await Track(EventTypes.OrderReturned, [Identifier.LoyaltyCard("LOYAL-88120"), Identifier.Phone("+44 7700 900461")],
-    new { order_id = "KS-50017", total = 9.60, currency = "GBP", items = 1 }, Channels.Store, after: TimeSpan.FromDays(4));
-await Track(EventTypes.LoyaltyPointsEarned, [Identifier.LoyaltyCard("LOYAL-88120")], new { points = 90 }, Channels.Store);
+    new { order_id = "KS-50017", total = 9.60, currency = "GBP", items = 1 }, ChannelNames.Store, after: TimeSpan.FromDays(4));
+await Track(EventTypes.LoyaltyPointsEarned, [Identifier.LoyaltyCard("LOYAL-88120")], new { points = 90 }, ChannelNames.Store);
 await Pass(TimeSpan.FromDays(14)); // the litter reminder falls due on the 17th at 09:00 her time
 
 var clara = (await client.GetProfileAsync(Identifier.AnonymousId("cookie-c21d")))!;
@@ -182,9 +177,9 @@ foreach (var t in clara.Timeline)
 
 Console.WriteLine();
 Console.WriteLine("Journeys:");
-foreach (var j in engine.Journeys)
+foreach (var j in client.Journeys)
 {
-    var st = await engine.GetJourneyStatisticsAsync(j.Id);
+    var st = await client.GetJourneyStatisticsAsync(j.Id);
     Console.WriteLine($"  {j.Name,-15} entered {st.Entered}, completed {st.Completed}, exited {st.Exited}, converted {st.Converted}" +
         string.Concat(st.Steps.Where(x => x.Value.Sent + x.Value.Skipped > 0).OrderBy(x => x.Key, StringComparer.Ordinal)
             .Select(x => $"; {x.Key}: {x.Value.Sent} sent, {x.Value.Skipped} skipped")));

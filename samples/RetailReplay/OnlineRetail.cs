@@ -82,7 +82,7 @@ public static class OnlineRetail
             Id = "invoice-" + invoice.InvoiceNo,
             Type = invoice.IsReturn ? EventTypes.OrderReturned : EventTypes.OrderPlaced,
             Timestamp = invoice.Time,
-            Channel = Channels.Web,
+            Channel = ChannelNames.Web,
             Identifiers = [invoice.CustomerId is { } c ? Identifier.CustomerId(c) : Identifier.AnonymousId("guest-" + invoice.InvoiceNo)],
             Properties = JsonSerializer.SerializeToElement(new
             {

@@ -41,7 +41,7 @@ if (data is null || !File.Exists(data))
 
 var json = File.ReadAllText(segmentsFile ?? Path.Combine(AppContext.BaseDirectory, "rfm-segments.json"));
 var parsed = SegmentJson.ParseMany(json);
-if (parsed.Definitions is null)
+if (parsed.Value is null)
 {
     Console.Error.WriteLine($"The segments in {segmentsFile} are invalid:");
     foreach (var e in parsed.Errors)
@@ -56,7 +56,7 @@ IReadOnlyList<Omnichannel.Sdk.Journeys.JourneyDefinition> journeys = [];
 if (journeysFile is not null)
 {
     var parsedJourneys = Omnichannel.Sdk.Journeys.JourneyJson.ParseMany(File.ReadAllText(journeysFile));
-    if (parsedJourneys.Definitions is null)
+    if (parsedJourneys.Value is null)
     {
         Console.Error.WriteLine($"The journeys in {journeysFile} are invalid:");
         foreach (var e in parsedJourneys.Errors)
@@ -67,7 +67,7 @@ if (journeysFile is not null)
         return 2;
     }
 
-    journeys = parsedJourneys.Definitions;
+    journeys = parsedJourneys.Value;
 }
 
 Omnichannel.Sdk.Storage.IOmnichannelStore? store = null;
@@ -82,7 +82,7 @@ if (sqliteFile is not null)
     Console.WriteLine($"Store: SQLite at {sqliteFile}");
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Definitions) { AsOf = asOf, Store = store, Journeys = journeys }, Console.WriteLine);
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys }, Console.WriteLine);
 if (store is IAsyncDisposable disposable)
 {
     await disposable.DisposeAsync();
@@ -92,7 +92,7 @@ Console.WriteLine($"Replayed {report.Events:N0} events in {report.Seconds:N2} s:
 foreach (var (at, counts) in report.AsOf)
 {
     Console.WriteLine($"Segment sizes as of {at:yyyy-MM-dd HH:mm}Z:");
-    foreach (var s in parsed.Definitions)
+    foreach (var s in parsed.Value)
     {
         Console.WriteLine($"  {s.Id,-16} {counts[s.Id],7:N0}  {s.Name}");
     }

@@ -199,9 +199,9 @@ public static class Replay
                     Id = SyntheticPrefix + id.Type + "-" + id.Value,
                     Type = EventTypes.ConsentChanged,
                     Timestamp = e.Timestamp,
-                    Channel = Channels.Web,
+                    Channel = ChannelNames.Web,
                     Identifiers = [id, Identifier.Email($"{id.Value}@replay.invalid")],
-                    Properties = System.Text.Json.JsonSerializer.SerializeToElement(new { channel = Channels.Email, granted = true }),
+                    Properties = System.Text.Json.JsonSerializer.SerializeToElement(new { channel = ChannelNames.Email, granted = true }),
                 });
             }
 
@@ -216,7 +216,7 @@ public static class Replay
     {
         private long _sent;
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public long Sent => Interlocked.Read(ref _sent);
 

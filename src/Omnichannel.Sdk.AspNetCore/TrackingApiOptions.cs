@@ -140,6 +140,6 @@ public sealed class TrackingWriteKey
     /// </summary>
     public string Source { get; set; } = string.Empty;
 
-    /// <summary>The SDK channel of this source's events (see <see cref="Channels"/>). Default <c>web</c>.</summary>
-    public string Channel { get; set; } = Channels.Web;
+    /// <summary>The SDK channel of this source's events (see <see cref="ChannelNames"/>). Default <c>web</c>.</summary>
+    public string Channel { get; set; } = ChannelNames.Web;
 }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Omnichannel.Sdk;
-using Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Channels.Http;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class HttpChannelBuilderExtensions
 {
     /// <summary>
-    /// Adds a <see cref="WebhookTransport"/> on channel <see cref="Channels.Webhook"/> under <paramref name="name"/>,
+    /// Adds a <see cref="WebhookTransport"/> on channel <see cref="ChannelNames.Webhook"/> under <paramref name="name"/>,
     /// with named options (validated at start-up) and the HTTP client <see cref="WebhookTransport.GetHttpClientName"/>.
     /// Timestamps and time-outs use the <see cref="TimeProvider"/> in the container. The client does not follow
     /// redirects: a 3xx answer is a permanent failure.
@@ -29,7 +29,7 @@ public static class HttpChannelBuilderExtensions
 
         // AddTransport first: it throws on a duplicate name before anything else is registered.
         var clientName = WebhookTransport.GetHttpClientName(name);
-        builder.AddTransport(name, Channels.Webhook, sp => new WebhookTransport(
+        builder.AddTransport(name, ChannelNames.Webhook, sp => new WebhookTransport(
             () => sp.GetRequiredService<IHttpClientFactory>().CreateClient(clientName),
             sp.GetRequiredService<IOptionsMonitor<WebhookTransportOptions>>().Get(name),
             sp.GetService<TimeProvider>() ?? TimeProvider.System), preference);

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>What came back from the provider: status, body (capped) and any <c>Retry-After</c>.</summary>
 internal readonly record struct HttpReply(HttpStatusCode Status, string? ReasonPhrase, byte[] Body);

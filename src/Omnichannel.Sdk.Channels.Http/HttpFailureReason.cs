@@ -1,7 +1,7 @@
 using System.Globalization;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Reads what the HTTP transports put in a failure's <see cref="DeliveryResult.Reason"/>. When a transient answer carries

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Options of an <see cref="HttpProviderTransport"/>: one JSON-over-HTTP gateway for one channel (an SMS, push or
@@ -8,7 +10,7 @@ namespace Omnichannel.Sdk.Delivery.Http;
 /// </summary>
 public sealed class HttpProviderOptions
 {
-    /// <summary>The channel this gateway sends on, for example <see cref="Channels.Sms"/>. Required.</summary>
+    /// <summary>The channel this gateway sends on, for example <see cref="ChannelNames.Sms"/>. Required.</summary>
     public string Channel { get; set; } = "";
 
     /// <summary>The provider's endpoint, an absolute <c>http</c> or <c>https</c> URL. Required.</summary>

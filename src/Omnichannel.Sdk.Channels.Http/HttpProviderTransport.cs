@@ -2,7 +2,9 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Sends messages of one channel to a JSON-over-HTTP gateway (SMS, push, WhatsApp providers): builds a JSON body with
@@ -28,7 +30,7 @@ public sealed class HttpProviderTransport : IChannelTransport
     /// <param name="httpClient">The client; prefer <c>AddHttpProviderTransport</c>, which uses <see cref="IHttpClientFactory"/>.</param>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock for time-outs and <c>Retry-After</c> dates; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; <c>Failures</c> lists every problem (the same exception the container throws at start-up).</exception>
     public HttpProviderTransport(HttpClient httpClient, HttpProviderOptions options, TimeProvider? timeProvider = null)
         : this(Check(httpClient), options, timeProvider ?? TimeProvider.System)
     {
@@ -40,7 +42,7 @@ public sealed class HttpProviderTransport : IChannelTransport
         var problems = options.Validate();
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid HttpProviderOptions: " + string.Join(" ", problems), nameof(options));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(HttpProviderOptions), problems);
         }
 
         this.httpClient = httpClient;

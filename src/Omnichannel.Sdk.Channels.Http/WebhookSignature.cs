@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Signs and verifies webhook bodies: <c>v1=&lt;hex HMAC-SHA256(secret, "&lt;timestamp&gt;.&lt;body&gt;")&gt;</c>, where the
@@ -146,6 +148,7 @@ public static class WebhookSignature
 }
 
 /// <summary>Why a webhook was or was not accepted by <see cref="WebhookSignature"/>.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<WebhookVerificationStatus>))]
 public enum WebhookVerificationStatus
 {
     /// <summary>The signature matches and the timestamp is fresh.</summary>

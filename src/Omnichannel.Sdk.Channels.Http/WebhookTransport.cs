@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Http;
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>
 /// Posts a <see cref="WebhookMessage"/>'s payload as JSON to its URL (or <see cref="WebhookTransportOptions.DefaultUrl"/>),
@@ -31,7 +31,7 @@ public sealed class WebhookTransport : IChannelTransport
     /// <param name="httpClient">The client; prefer <c>AddWebhookTransport</c>, which uses <see cref="IHttpClientFactory"/>.</param>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock for timestamps and time-outs; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; <c>Failures</c> lists every problem (the same exception the container throws at start-up).</exception>
     public WebhookTransport(HttpClient httpClient, WebhookTransportOptions options, TimeProvider? timeProvider = null)
         : this(Check(httpClient), options, timeProvider ?? TimeProvider.System)
     {
@@ -43,7 +43,7 @@ public sealed class WebhookTransport : IChannelTransport
         var problems = options.Validate();
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid WebhookTransportOptions: " + string.Join(" ", problems), nameof(options));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(WebhookTransportOptions), problems);
         }
 
         this.httpClient = httpClient;
@@ -51,8 +51,8 @@ public sealed class WebhookTransport : IChannelTransport
         this.timeProvider = timeProvider;
     }
 
-    /// <summary>Always <see cref="Channels.Webhook"/>.</summary>
-    public string Channel => Channels.Webhook;
+    /// <summary>Always <see cref="ChannelNames.Webhook"/>.</summary>
+    public string Channel => ChannelNames.Webhook;
 
     /// <summary>The name of the <see cref="IHttpClientFactory"/> client that <c>AddWebhookTransport</c> registers, to add handlers to it.</summary>
     /// <param name="transportName">The transport's name (default <c>webhook</c>).</param>

@@ -1,4 +1,6 @@
-namespace Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http;
 
 /// <summary>Options of a <see cref="WebhookTransport"/>. Validated at start-up.</summary>
 public sealed class WebhookTransportOptions

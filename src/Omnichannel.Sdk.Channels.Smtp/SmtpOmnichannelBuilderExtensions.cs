@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Omnichannel.Sdk;
-using Omnichannel.Sdk.Delivery.Smtp;
+using Omnichannel.Sdk.Channels.Smtp;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class SmtpOmnichannelBuilderExtensions
 {
     /// <summary>
-    /// Adds an SMTP transport for <see cref="Channels.Email"/> under <paramref name="name"/>. Its options are named after
+    /// Adds an SMTP transport for <see cref="ChannelNames.Email"/> under <paramref name="name"/>. Its options are named after
     /// the transport and validated when the host starts.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddOmnichannel</c>.</param>
@@ -24,7 +24,7 @@ public static class SmtpOmnichannelBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         builder.AddTransport(
             name,
-            Channels.Email,
+            ChannelNames.Email,
             sp => new SmtpTransport(sp.GetRequiredService<IOptionsMonitor<SmtpTransportOptions>>().Get(name), sp.GetService<TimeProvider>()),
             preference);
         builder.Services.AddOptions<SmtpTransportOptions>(name).Configure(configure).ValidateOnStart();

@@ -7,7 +7,7 @@ using MailKit.Security;
 using MimeKit;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Smtp;
+namespace Omnichannel.Sdk.Channels.Smtp;
 
 /// <summary>
 /// Sends <see cref="EmailMessage"/>s over SMTP with MailKit: one connection per message, <c>multipart/alternative</c>
@@ -28,14 +28,14 @@ public sealed class SmtpTransport : IChannelTransport
     /// <summary>Creates the transport.</summary>
     /// <param name="options">Server and sender settings; validated here. The transport keeps its own copy.</param>
     /// <param name="timeProvider">The clock for the <c>Date</c> header; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; <c>Failures</c> lists every problem (the same exception the container throws at start-up).</exception>
     public SmtpTransport(SmtpTransportOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = options.Validate();
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid SMTP transport options: " + string.Join(" ", problems), nameof(options));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(SmtpTransportOptions), problems);
         }
 
         _options = new SmtpTransportOptions
@@ -53,7 +53,7 @@ public sealed class SmtpTransport : IChannelTransport
     }
 
     /// <inheritdoc />
-    public string Channel => Channels.Email;
+    public string Channel => ChannelNames.Email;
 
     /// <summary>Sends an email; accepted under its <c>Message-ID</c> (without angle brackets).</summary>
     /// <param name="message">An <see cref="EmailMessage"/>; any other shape is a permanent failure.</param>

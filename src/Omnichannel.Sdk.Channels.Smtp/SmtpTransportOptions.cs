@@ -1,7 +1,9 @@
 using MailKit.Security;
 using MimeKit;
 
-namespace Omnichannel.Sdk.Delivery.Smtp;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Smtp;
 
 /// <summary>Where and how <see cref="SmtpTransport"/> connects. Validated when the transport is built (and at host start-up).</summary>
 public sealed class SmtpTransportOptions

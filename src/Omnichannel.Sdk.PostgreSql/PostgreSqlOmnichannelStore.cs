@@ -35,7 +35,7 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
     /// <param name="options">The settings.</param>
     /// <param name="cancellationToken">Cancels before the server is contacted.</param>
     /// <returns>The open store; dispose it to close its connections.</returns>
-    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; <c>Failures</c> lists every problem (the same exception the container throws at start-up).</exception>
     /// <exception cref="PostgreSqlStoreException">The server cannot be reached or refuses the login, or the schema is newer than this version knows.</exception>
     public static Task<PostgreSqlOmnichannelStore> OpenAsync(PostgreSqlStoreOptions options, CancellationToken cancellationToken = default)
     {
@@ -52,7 +52,7 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
         var problems = options.Validate();
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid PostgreSqlStoreOptions: " + string.Join(" ", problems), nameof(options));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(PostgreSqlStoreOptions), problems);
         }
 
         NpgsqlConnectionStringBuilder builder;

@@ -65,7 +65,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     /// <param name="options">The settings.</param>
     /// <param name="cancellationToken">Cancels before the database is opened.</param>
     /// <returns>The open store; dispose it to close the file.</returns>
-    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; <c>Failures</c> lists every problem (the same exception the container throws at start-up).</exception>
     /// <exception cref="SqliteStoreException">
     /// The file cannot be opened or written, is not a SQLite database, belongs to another application, or has a newer
     /// schema than this version knows.
@@ -85,7 +85,7 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
         var problems = options.Validate();
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid SqliteStoreOptions: " + string.Join(" ", problems), nameof(options));
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(SqliteStoreOptions), problems);
         }
 
         var builder = ParseConnectionString(options.ConnectionString);

@@ -88,6 +88,7 @@ public sealed class SqliteStoreOptions
 }
 
 /// <summary>How hard <see cref="SqliteOmnichannelStore"/> pushes each transaction to disk (SQLite's <c>synchronous</c> setting, in WAL mode).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SqliteDurability>))]
 public enum SqliteDurability
 {
     /// <summary>

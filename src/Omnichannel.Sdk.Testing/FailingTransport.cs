@@ -25,8 +25,8 @@ public sealed class FailingTransport : IChannelTransport
     private int _permanentFailures;
 
     /// <summary>Wraps a new <see cref="RecordingTransport"/> for <paramref name="channel"/>.</summary>
-    /// <param name="channel">The channel; defaults to <see cref="Channels.Email"/>.</param>
-    public FailingTransport(string channel = Channels.Email)
+    /// <param name="channel">The channel; defaults to <see cref="ChannelNames.Email"/>.</param>
+    public FailingTransport(string channel = ChannelNames.Email)
         : this(new RecordingTransport(channel))
     {
     }

@@ -1,20 +1,108 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk.Testing;
 
 /// <summary>
-/// An engine on the in-memory store and a <see cref="FakeTimeProvider"/>, for the host's own unit tests:
-/// <c>await using var host = OmnichannelTestHost.Create();</c>
+/// An engine on a <see cref="FakeTimeProvider"/>, for the application's own unit tests. Build it from the application's
+/// own registration (<see cref="Create(Action{IServiceCollection}, OmnichannelTestHostOptions?)"/>: the same
+/// <c>services.AddOmnichannel(...)</c> call as in Program.cs, with an in-memory store and every channel recorded), or
+/// bare (<see cref="Create(Action{OmnichannelOptions}?, DateTimeOffset?, IOmnichannelStore?, DeliverySetup?)"/>).
 /// </summary>
 public sealed class OmnichannelTestHost : IAsyncDisposable
 {
+    private readonly ServiceProvider? _services;
     private int _sequence;
 
-    private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time)
+    private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null)
     {
         Engine = engine;
         Time = time;
+        _services = services;
+        Sent = sent ?? new RecordingTransport();
+    }
+
+    /// <summary>
+    /// Every message the engine handed to a transport, on every channel, when the host was built from a registration
+    /// (<see cref="RecordingTransport.MessagesOn"/>, <see cref="RecordingTransport.SentTo"/>,
+    /// <see cref="RecordingTransport.Sent{TMessage}"/>); empty for a bare host.
+    /// </summary>
+    public RecordingTransport Sent { get; }
+
+    /// <summary>The application's services, when the host was built from its registration; <see langword="null"/> otherwise.</summary>
+    public IServiceProvider? Services => _services;
+
+    /// <summary>
+    /// Builds the host from the application's own registration: <paramref name="register"/> calls the same
+    /// <c>services.AddOmnichannel(...)</c> (segments, journeys, templates, transports) as the application, then the
+    /// host puts the engine on a <see cref="FakeTimeProvider"/>, a fresh in-memory store (unless
+    /// <see cref="OmnichannelTestHostOptions.KeepStore"/>), a <see cref="RecordingTransport"/> on every channel in place of
+    /// the real ones (<see cref="Sent"/>), and, when <see cref="OmnichannelTestHostOptions.StubTemplates"/> is set, a
+    /// <see cref="StubMessageRenderer"/> in place of the templates.
+    /// </summary>
+    /// <param name="register">The application's registration, for example <c>services =&gt; services.AddShop()</c>.</param>
+    /// <param name="options">What to replace; the defaults when <see langword="null"/>.</param>
+    /// <returns>The host; dispose it to stop the engine.</returns>
+    /// <exception cref="OptionsValidationException">The registered options are invalid.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="register"/> does not call <c>AddOmnichannel</c>.</exception>
+    public static OmnichannelTestHost Create(Action<IServiceCollection> register, OmnichannelTestHostOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(register);
+        options ??= new OmnichannelTestHostOptions();
+        var services = new ServiceCollection();
+        register(services);
+        if (!services.Any(d => d.ServiceType == typeof(OmnichannelEngine)))
+        {
+            throw new InvalidOperationException("The registration does not call services.AddOmnichannel(...): there is no engine to test.");
+        }
+
+        var time = new FakeTimeProvider(options.Start ?? DefaultStart);
+        services.RemoveAll<TimeProvider>();
+        services.AddSingleton<TimeProvider>(time);
+        if (!options.KeepStore)
+        {
+            services.RemoveAll<IOmnichannelStore>();
+        }
+
+        if (options.StubTemplates)
+        {
+            services.RemoveAll<IMessageRenderer>();
+            services.AddSingleton<IMessageRenderer>(new StubMessageRenderer());
+        }
+
+        var sent = new RecordingTransport();
+        if (options.RecordTransports)
+        {
+            // Every registered channel, and every message channel the application did not register, records instead of sending.
+            var channels = services.Select(d => d.ImplementationInstance).OfType<ChannelTransportRegistration>().Select(r => r.Channel)
+                .Concat(OmnichannelBuilder.MessageChannels).Distinct(StringComparer.Ordinal).ToList();
+            services.RemoveAll<ChannelTransportRegistration>();
+            foreach (var channel in channels)
+            {
+                var recorder = sent.ForChannel(channel);
+                services.AddSingleton(new ChannelTransportRegistration("test-recorder", channel, 0, _ => recorder));
+            }
+        }
+
+        services.PostConfigure<OmnichannelOptions>(o =>
+        {
+            o.Privacy.HashKey ??= TestHashKey;
+            o.Delivery.QuickRetryDelay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves
+        });
+        var provider = services.BuildServiceProvider();
+        try
+        {
+            return new OmnichannelTestHost(provider.GetRequiredService<OmnichannelEngine>(), time, provider, sent);
+        }
+        catch
+        {
+            provider.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The default start of the fake clock: 2026-01-05 09:00 UTC (a Monday).</summary>
@@ -69,7 +157,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         string type,
         IReadOnlyList<Identifier> identifiers,
         object? properties = null,
-        string channel = Channels.Web,
+        string channel = ChannelNames.Web,
         DateTimeOffset? at = null,
         object? traits = null,
         EventContext? context = null) => new()
@@ -102,8 +190,10 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <param name="channel">The channel.</param>
     /// <param name="traits">Trait updates.</param>
     /// <param name="context">Context.</param>
-    public Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> identifiers, object? properties = null, string channel = Channels.Web, object? traits = null, EventContext? context = null) =>
-        TrackAsync(Event(type, identifiers, properties, channel, null, traits, context));
+    /// <param name="at">When it happened; the fake clock's current time when <see langword="null"/>. An instant ahead of
+    /// the clock is refused as a future event (move the clock with <see cref="AdvanceAsync"/> first).</param>
+    public Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> identifiers, object? properties = null, string channel = ChannelNames.Web, object? traits = null, EventContext? context = null, DateTimeOffset? at = null) =>
+        TrackAsync(Event(type, identifiers, properties, channel, at, traits, context));
 
     /// <summary>Reads the profile that holds an identifier and fails when there is none.</summary>
     /// <param name="identifier">The identifier.</param>
@@ -112,7 +202,14 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         ?? throw new InvalidOperationException($"No profile holds {identifier.Type} '{identifier.Value}'.");
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync() => Engine.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync().ConfigureAwait(false);
+        if (_services is not null)
+        {
+            await _services.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Moves the fake clock forward by <paramref name="by"/>, stopping at every pending profile wake-up on the way, so

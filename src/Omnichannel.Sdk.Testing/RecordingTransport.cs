@@ -37,12 +37,12 @@ public sealed class RecordingTransport : IChannelTransport
     private readonly Log _log;
 
     /// <summary>Creates a recorder for <paramref name="channel"/>.</summary>
-    /// <param name="channel">The channel it is registered for; defaults to <see cref="Channels.Email"/>.</param>
+    /// <param name="channel">The channel it is registered for; defaults to <see cref="ChannelNames.Email"/>.</param>
     /// <param name="filePath">
     /// A JSON-lines file to append each accepted message to, and to load earlier messages from when it exists;
     /// <see langword="null"/> to keep messages in memory only.
     /// </param>
-    public RecordingTransport(string channel = Channels.Email, string? filePath = null)
+    public RecordingTransport(string channel = ChannelNames.Email, string? filePath = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(channel);
         Channel = channel;

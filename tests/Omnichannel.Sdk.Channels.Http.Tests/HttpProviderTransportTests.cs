@@ -5,7 +5,9 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) : IClassFixture<ProviderGatewayFixture>, IDisposable
 {
@@ -99,7 +101,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
     [Fact]
     public async Task SendAsync_SendsWhatsAppTemplatesWithTheirParameters()
     {
-        var transport = Transport("/echo", o => o.Channel = Channels.WhatsApp);
+        var transport = Transport("/echo", o => o.Channel = ChannelNames.WhatsApp);
         var message = new WhatsAppMessage
         {
             MessageId = "wa-1",
@@ -228,7 +230,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         var transport = new HttpProviderTransport(
-            httpClient, new HttpProviderOptions { Channel = Channels.Sms, Endpoint = new Uri($"http://127.0.0.1:{port}/sms") }, clock);
+            httpClient, new HttpProviderOptions { Channel = ChannelNames.Sms, Endpoint = new Uri($"http://127.0.0.1:{port}/sms") }, clock);
 
         var result = await transport.SendAsync(Sms("sms-refused"));
 
@@ -292,7 +294,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
         var options = new HttpProviderOptions { Endpoint = new Uri("/relative", UriKind.Relative), Method = HttpMethod.Get, MessageIdPath = "data..id" };
         options.Headers["Bad Name"] = "x";
 
-        var error = Assert.Throws<ArgumentException>(() => new HttpProviderTransport(httpClient, options, clock));
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new HttpProviderTransport(httpClient, options, clock));
 
         Assert.Contains("Channel must be set", error.Message, StringComparison.Ordinal);
         Assert.Contains("Endpoint must be an absolute http or https URL (got '/relative')", error.Message, StringComparison.Ordinal);
@@ -303,7 +305,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
 
     private HttpProviderTransport Transport(string path, Action<HttpProviderOptions>? configure = null)
     {
-        var options = new HttpProviderOptions { Channel = Channels.Sms, Endpoint = gateway.Url(path) };
+        var options = new HttpProviderOptions { Channel = ChannelNames.Sms, Endpoint = gateway.Url(path) };
         configure?.Invoke(options);
         return new HttpProviderTransport(httpClient, options, clock);
     }

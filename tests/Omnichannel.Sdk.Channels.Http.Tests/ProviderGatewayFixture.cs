@@ -2,7 +2,9 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 /// <summary>A fake SMS/push/WhatsApp gateway with one endpoint per kind of answer.</summary>
 public sealed class ProviderGatewayFixture : LoopbackKestrel

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 public sealed class RegistrationTests(ProviderGatewayFixture gateway) : IClassFixture<ProviderGatewayFixture>
 {
@@ -24,7 +26,7 @@ public sealed class RegistrationTests(ProviderGatewayFixture gateway) : IClassFi
         await using var provider = services.BuildServiceProvider(validateScopes: true);
 
         var registration = Assert.Single(provider.GetServices<ChannelTransportRegistration>());
-        Assert.Equal(("webhook", Channels.Webhook, 0), (registration.Name, registration.Channel, registration.Preference));
+        Assert.Equal(("webhook", ChannelNames.Webhook, 0), (registration.Name, registration.Channel, registration.Preference));
         var transport = registration.Factory(provider);
         var result = await transport.SendAsync(new WebhookMessage
         {
@@ -72,13 +74,13 @@ public sealed class RegistrationTests(ProviderGatewayFixture gateway) : IClassFi
         services.AddOmnichannel()
             .AddHttpProviderTransport("acme-sms", o =>
             {
-                o.Channel = Channels.Sms;
+                o.Channel = ChannelNames.Sms;
                 o.Endpoint = gateway.Url("/created");
                 o.MessageIdPath = "sid";
             }, preference: 1)
             .AddHttpProviderTransport("backup-sms", o =>
             {
-                o.Channel = Channels.Sms;
+                o.Channel = ChannelNames.Sms;
                 o.Endpoint = gateway.Url("/throttled");
             }, preference: 2);
         await using var provider = services.BuildServiceProvider(validateScopes: true);
@@ -107,7 +109,7 @@ public sealed class RegistrationTests(ProviderGatewayFixture gateway) : IClassFi
     public void AddHttpProviderTransport_WhenOptionsAreInvalid_FailsAtStartUpWithTheTransportsName()
     {
         var services = Services();
-        services.AddOmnichannel().AddHttpProviderTransport("push-gw", o => o.Channel = Channels.Push);
+        services.AddOmnichannel().AddHttpProviderTransport("push-gw", o => o.Channel = ChannelNames.Push);
         using var provider = services.BuildServiceProvider();
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
@@ -121,7 +123,7 @@ public sealed class RegistrationTests(ProviderGatewayFixture gateway) : IClassFi
         var services = Services();
         services.AddOmnichannel().AddHttpProviderTransport("push-gw", o =>
         {
-            o.Channel = Channels.Push;
+            o.Channel = ChannelNames.Push;
             o.Endpoint = new Uri("https://gw.example/");
             o.Timeout = TimeSpan.MaxValue;
         });

@@ -2,9 +2,11 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
-using Omnichannel.Sdk.Delivery.Http;
+using Omnichannel.Sdk.Channels.Http;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 /// <summary>A webhook receiver as a shop's partner would write it: verify with <see cref="WebhookSignature.Verify(string, string?, string?, ReadOnlySpan{byte}, DateTimeOffset, TimeSpan)"/>, then record.</summary>
 public sealed class WebhookReceiverFixture : LoopbackKestrel

@@ -1,7 +1,9 @@
 using System.Text;
 using Xunit;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 public sealed class WebhookSignatureTests
 {

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Omnichannel.Sdk.Delivery.Http.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Http.Tests;
 
 public sealed class WebhookTransportTests(WebhookReceiverFixture receiver) : IClassFixture<WebhookReceiverFixture>, IDisposable
 {
@@ -156,7 +158,7 @@ public sealed class WebhookTransportTests(WebhookReceiverFixture receiver) : ICl
     {
         var options = new WebhookTransportOptions { Secret = " ", DefaultUrl = new Uri("ftp://example.com/"), Timeout = TimeSpan.Zero };
 
-        var error = Assert.Throws<ArgumentException>(() => new WebhookTransport(httpClient, options, clock));
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new WebhookTransport(httpClient, options, clock));
 
         Assert.Contains("Secret must not be empty", error.Message, StringComparison.Ordinal);
         Assert.Contains("DefaultUrl must be an absolute http or https URL (got 'ftp://example.com/')", error.Message, StringComparison.Ordinal);

@@ -1,7 +1,7 @@
 using MimeKit;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Smtp.Tests;
+namespace Omnichannel.Sdk.Channels.Smtp.Tests;
 
 /// <summary>The core's FileTransport writes .eml files; MimeKit (a real mail parser) must read them back intact.</summary>
 public sealed class FileTransportMimeTests : IDisposable
@@ -19,7 +19,7 @@ public sealed class FileTransportMimeTests : IDisposable
     [Fact]
     public async Task FileTransport_WritesEmlThatAMailParserReadsBack()
     {
-        var transport = new FileTransport(Channels.Email, _directory);
+        var transport = new FileTransport(ChannelNames.Email, _directory);
 
         var result = await transport.SendAsync(new EmailMessage
         {

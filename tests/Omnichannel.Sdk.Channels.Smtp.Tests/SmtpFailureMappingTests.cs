@@ -4,7 +4,7 @@ using MailKit.Security;
 using MimeKit;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Smtp.Tests;
+namespace Omnichannel.Sdk.Channels.Smtp.Tests;
 
 public sealed class SmtpFailureMappingTests
 {

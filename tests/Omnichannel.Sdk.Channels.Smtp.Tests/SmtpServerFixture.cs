@@ -4,7 +4,9 @@ using System.Net.Sockets;
 using System.Text;
 using MimeKit;
 
-namespace Omnichannel.Sdk.Delivery.Smtp.Tests;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Smtp.Tests;
 
 /// <summary>
 /// A real SMTP server on loopback for the tests: Python's aiosmtpd (Debian package python3-aiosmtpd) with its Mailbox

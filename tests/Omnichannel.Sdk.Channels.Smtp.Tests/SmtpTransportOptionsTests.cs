@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Smtp.Tests;
+namespace Omnichannel.Sdk.Channels.Smtp.Tests;
 
 public sealed class SmtpTransportOptionsTests
 {
@@ -37,7 +37,7 @@ public sealed class SmtpTransportOptionsTests
     [Fact]
     public void Constructor_WhenOptionsAreInvalid_ThrowsListingTheProblems()
     {
-        var e = Assert.Throws<ArgumentException>(() => new SmtpTransport(new SmtpTransportOptions { Port = 70000 }));
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new SmtpTransport(new SmtpTransportOptions { Port = 70000 }));
 
         Assert.Contains("Host is required", e.Message, StringComparison.Ordinal);
         Assert.Contains("(was 70000)", e.Message, StringComparison.Ordinal);
@@ -53,10 +53,10 @@ public sealed class SmtpTransportOptionsTests
         var registration = Assert.Single(provider.GetServices<ChannelTransportRegistration>());
 
         Assert.Equal("relay", registration.Name);
-        Assert.Equal(Channels.Email, registration.Channel);
+        Assert.Equal(ChannelNames.Email, registration.Channel);
         Assert.Equal(5, registration.Preference);
         var transport = Assert.IsType<SmtpTransport>(registration.Factory(provider));
-        Assert.Equal(Channels.Email, transport.Channel);
+        Assert.Equal(ChannelNames.Email, transport.Channel);
         Assert.Equal(2525, provider.GetRequiredService<IOptionsMonitor<SmtpTransportOptions>>().Get("relay").Port);
     }
 

@@ -2,7 +2,7 @@ using MailKit.Security;
 using MimeKit;
 using Omnichannel.Sdk.Delivery;
 
-namespace Omnichannel.Sdk.Delivery.Smtp.Tests;
+namespace Omnichannel.Sdk.Channels.Smtp.Tests;
 
 [Collection(SmtpServerCollection.Name)]
 public sealed class SmtpTransportTests(SmtpServerFixture server)

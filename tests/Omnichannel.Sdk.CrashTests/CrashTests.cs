@@ -135,7 +135,7 @@ public sealed class CrashTests(PostgreSqlServer server, ITestOutputHelper output
         var acked = AckLog.ReadAll(settings.AcksFile).Where(keys.Contains).ToHashSet(StringComparer.Ordinal);
         Assert.Equal(keys.Count, acked.Count);
 
-        var records = new RecordingTransport(Channels.Email, settings.SentFile).Records;
+        var records = new RecordingTransport(ChannelNames.Email, settings.SentFile).Records;
         Assert.Equal(run.RunEnds[^1], records.Count);
         var recordedKeys = records.Select(r => r.Message.MessageId).Where(id => id.StartsWith(CrashWorkerProgram.SendKey(""), StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
         Assert.True(acked.SetEquals(recordedKeys), $"lost: {string.Join(", ", acked.Except(recordedKeys))}; unexpected: {string.Join(", ", recordedKeys.Except(acked))}");
@@ -165,7 +165,7 @@ public sealed class CrashTests(PostgreSqlServer server, ITestOutputHelper output
         var replayed = run.WorkerOutput.Count(l => l.StartsWith("REPLAYED", StringComparison.Ordinal));
         output.WriteLine(
             $"{keys.Count} messages, {records.Count} sends recorded: {repeats} repeated after a kill between the transport's acceptance and the outbox completion " +
-            $"({new RecordingTransport(Channels.Email, settings.SentFile).DuplicateMessageIds.Count} keys); " +
+            $"({new RecordingTransport(ChannelNames.Email, settings.SentFile).DuplicateMessageIds.Count} keys); " +
             $"{recoveredEvents} events and {recoveredSends} message requests committed by a killed process before its ack; {replayed} acknowledged events replayed as duplicates");
     }
 

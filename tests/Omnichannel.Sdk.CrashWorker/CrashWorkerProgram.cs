@@ -124,9 +124,9 @@ public static class CrashWorkerProgram
             .TriggeredBy(t => t.Event(EventTypes.OrderPlaced))
             .CorrelatedBy("order_id")
             .MaxConcurrent(1000)
-            .Steps(s => s.Delay("wait", "PT1S").Send("thanks", [Channels.Email], ThanksTemplateId, null, MessageClass.Transactional))
+            .Steps(s => s.Delay("wait", "PT1S").Send("thanks", [ChannelNames.Email], ThanksTemplateId, null, MessageClass.Transactional))
             .Build());
-        builder.AddTransport("recording", Channels.Email, _ => new RecordingTransport(Channels.Email, settings.SentFile));
+        builder.AddTransport("recording", ChannelNames.Email, _ => new RecordingTransport(ChannelNames.Email, settings.SentFile));
     }
 
     private static List<CustomerEvent> ReadEvents(string path) =>
@@ -201,9 +201,9 @@ public static class CrashWorkerProgram
 
     private static async Task<TrackResult> TrackAsync(OmnichannelEngine engine, CustomerEvent e)
     {
-        // Failed means "may be retried" (the store kept reporting conflicts): a real client retries.
+        // StoreFailed means "may be retried" (the store kept reporting conflicts): a real client retries.
         var result = await engine.TrackAsync(e);
-        for (var attempt = 1; result.Status == TrackStatus.Failed && attempt < 5; attempt++)
+        for (var attempt = 1; result.Status == TrackStatus.StoreFailed && attempt < 5; attempt++)
         {
             await Task.Delay(50 * attempt);
             result = await engine.TrackAsync(e);
@@ -218,7 +218,7 @@ public static class CrashWorkerProgram
         return engine.SendAsync(customer, new MessageRequest
         {
             Key = SendKey(order.Id),
-            Channels = [Channels.Email],
+            Channels = [ChannelNames.Email],
             TemplateId = OrderTemplateId,
             Class = MessageClass.Transactional,
             Data = new System.Text.Json.Nodes.JsonObject

@@ -1,4 +1,5 @@
 using Omnichannel.Sdk.Testing;
+using Omnichannel.Sdk.Testing.Conformance;
 
 namespace Omnichannel.Sdk.PostgreSql.Tests;
 

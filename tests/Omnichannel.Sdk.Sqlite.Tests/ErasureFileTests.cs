@@ -23,7 +23,7 @@ public sealed class ErasureFileTests : IDisposable
         await using (var host = OmnichannelTestHost.Create(
             store: store,
             start: new DateTimeOffset(2026, 7, 1, 22, 30, 0, TimeSpan.Zero), // quiet hours: her message waits in the outbox
-            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", new RecordingTransport(Channels.Email))))
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", new RecordingTransport(ChannelNames.Email))))
         {
             Identifier[] ann = [Identifier.Email(Email), Identifier.Phone(Phone), Identifier.CustomerId("c-ann")];
             for (var i = 0; i < 40; i++)
@@ -33,7 +33,7 @@ public sealed class ErasureFileTests : IDisposable
             }
 
             await host.TrackAsync(EventTypes.ConsentChanged, ann, new { channel = "email", granted = true });
-            Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann[2], new MessageRequest { Key = "promo", Channels = [Channels.Email], TemplateId = "promo", Topic = "offers" })).Status);
+            Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann[2], new MessageRequest { Key = "promo", Channels = [ChannelNames.Email], TemplateId = "promo", Topic = "offers" })).Status);
             await host.TrackAsync("user.signed_up", [Identifier.Email("bob.keeper@example.com")], traits: new { last_name = "Keeper" });
 
             var before = Bytes(path);

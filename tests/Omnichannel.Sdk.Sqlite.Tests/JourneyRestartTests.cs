@@ -41,7 +41,7 @@ public sealed class JourneyRestartTests : IDisposable
             var profile = (await engine.GetProfileAsync(Ann))!;
             Assert.Empty(profile.Journeys);
             Assert.Contains(profile.Timeline, t => t.Type == "journey.completed");
-            var mail = Assert.Single(new RecordingTransport(Channels.Email, sent).Sent<EmailMessage>());
+            var mail = Assert.Single(new RecordingTransport(ChannelNames.Email, sent).Sent<EmailMessage>());
             Assert.Equal("Your cart c1", mail.Subject);
             Assert.Equal(1, (await engine.GetJourneyStatisticsAsync("cart")).Completed);
         }
@@ -58,10 +58,10 @@ public sealed class JourneyRestartTests : IDisposable
             })
             .UseSqliteStore(path)
             .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Email("Your cart {{ journey.trigger.cart_id }}", null, "Still thinking?")])))
-            .AddTransport("recording", Channels.Email, _ => new RecordingTransport(Channels.Email, sentFile))
+            .AddTransport("recording", ChannelNames.Email, _ => new RecordingTransport(ChannelNames.Email, sentFile))
             .AddJourney(Journey.Define("cart", "Cart")
                 .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
-                .Steps(s => s.Delay("wait", "PT1H").Send("remind", [Channels.Email], "cart", null, MessageClass.Transactional))
+                .Steps(s => s.Delay("wait", "PT1H").Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional))
                 .Build());
         return services.BuildServiceProvider();
     }

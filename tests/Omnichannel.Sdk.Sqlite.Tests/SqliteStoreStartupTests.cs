@@ -155,7 +155,7 @@ public sealed class SqliteStoreStartupTests : IDisposable
     [Fact]
     public async Task Open_WithInvalidOptions_ListsEveryProblem()
     {
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
         {
             ConnectionString = " ",
             MaxBatchSize = 0,
@@ -169,7 +169,7 @@ public sealed class SqliteStoreStartupTests : IDisposable
     [Fact]
     public async Task Open_WithTimeSpanMaxValues_IsRefusedNotFailingLater()
     {
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
         {
             ConnectionString = _folder.File(),
             BusyTimeout = TimeSpan.MaxValue,

@@ -33,8 +33,8 @@ public sealed class StorageFaultTests : IDisposable
             for (var i = 0; i < 50; i++)
             {
                 var r = await host.Client.TrackAsync(host.Event("user.signed_up", [Identifier.CustomerId("after-" + i)]));
-                Assert.Equal(TrackStatus.Failed, r.Status);
-                Assert.Contains("was deleted or moved", r.Errors[0].Message, StringComparison.Ordinal);
+                Assert.Equal(TrackStatus.StoreFailed, r.Status);
+                Assert.Contains("was deleted or moved", r.FailureReason, StringComparison.Ordinal);
             }
         }
     }

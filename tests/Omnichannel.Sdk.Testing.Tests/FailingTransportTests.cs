@@ -9,12 +9,12 @@ public sealed class FailingTransportTests
     [Fact]
     public async Task SendAsync_WhenHealthy_PassesToTheRecordingTransport()
     {
-        var transport = new FailingTransport(Channels.Sms);
+        var transport = new FailingTransport(ChannelNames.Sms);
 
         var result = await transport.SendAsync(Sms("m1"));
 
         Assert.True(result.IsAccepted);
-        Assert.Equal(Channels.Sms, transport.Channel);
+        Assert.Equal(ChannelNames.Sms, transport.Channel);
         Assert.Equal(1, transport.Attempts);
         Assert.Equal("m1", Assert.Single(transport.Recorder!.Messages).MessageId);
     }
@@ -101,13 +101,13 @@ public sealed class FailingTransportTests
     [Fact]
     public async Task Constructor_WhenGivenAnInnerTransport_PassesHealthyAttemptsToIt()
     {
-        var inner = new RecordingTransport(Channels.WhatsApp);
+        var inner = new RecordingTransport(ChannelNames.WhatsApp);
         var transport = new FailingTransport(inner).FailTransiently(1);
 
         await transport.SendAsync(Sms("m1"));
         await transport.SendAsync(Sms("m2"));
 
-        Assert.Equal(Channels.WhatsApp, transport.Channel);
+        Assert.Equal(ChannelNames.WhatsApp, transport.Channel);
         Assert.Same(inner, transport.Recorder);
         Assert.Equal(["m2"], inner.Messages.Select(m => m.MessageId));
     }

@@ -1,4 +1,5 @@
 using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Testing.Conformance;
 
 namespace Omnichannel.Sdk.Testing.Tests;
 

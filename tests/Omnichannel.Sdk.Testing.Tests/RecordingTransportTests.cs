@@ -29,7 +29,7 @@ public sealed class RecordingTransportTests : IDisposable
     public async Task SentAndSentTo_FilterByShapeAndRecipient()
     {
         var email = new RecordingTransport();
-        var sms = email.ForChannel(Channels.Sms);
+        var sms = email.ForChannel(ChannelNames.Sms);
         await email.SendAsync(Email("e1", "Ann <ANN@example.com>"));
         await email.SendAsync(Email("e2", "bob@example.com"));
         await sms.SendAsync(new SmsMessage { MessageId = "s1", To = "+15550100", Body = "Hi" });
@@ -38,17 +38,17 @@ public sealed class RecordingTransportTests : IDisposable
         Assert.Equal("s1", Assert.Single(email.Sent<SmsMessage>()).MessageId);
         Assert.Equal("e1", Assert.Single(email.SentTo("ann@example.com")).MessageId);
         Assert.Equal("s1", Assert.Single(sms.SentTo("+15550100")).MessageId);
-        Assert.Equal("s1", Assert.Single(email.MessagesOn(Channels.Sms)).MessageId);
-        Assert.Equal(2, email.MessagesOn(Channels.Email).Count);
-        Assert.Equal(Channels.Sms, sms.Records.Last().Channel);
+        Assert.Equal("s1", Assert.Single(email.MessagesOn(ChannelNames.Sms)).MessageId);
+        Assert.Equal(2, email.MessagesOn(ChannelNames.Email).Count);
+        Assert.Equal(ChannelNames.Sms, sms.Records.Last().Channel);
     }
 
     [Fact]
     public async Task SentTo_FindsPushByDeviceTokenAndWebhookByUrl()
     {
-        var transport = new RecordingTransport(Channels.Push);
+        var transport = new RecordingTransport(ChannelNames.Push);
         await transport.SendAsync(new PushMessage { MessageId = "p1", DeviceTokens = ["t1", "t2"], Title = "T", Body = "B" });
-        await transport.ForChannel(Channels.Webhook).SendAsync(new WebhookMessage
+        await transport.ForChannel(ChannelNames.Webhook).SendAsync(new WebhookMessage
         {
             MessageId = "h1", Url = new Uri("https://partner.example/hook"), EventType = "e", Payload = JsonDocument.Parse("{}").RootElement,
         });
@@ -100,9 +100,9 @@ public sealed class RecordingTransportTests : IDisposable
     {
         var before = new RecordingTransport(filePath: _file);
         await before.SendAsync(Email("e1") with { HtmlBody = "<p>x</p>", Headers = new Dictionary<string, string> { ["X-Campaign"] = "spring" } });
-        await before.ForChannel(Channels.Sms).SendAsync(new SmsMessage { MessageId = "s1", To = "+15550100", Body = "€5 off", Topic = "promo" });
-        await before.ForChannel(Channels.Webhook).SendAsync(new WebhookMessage { MessageId = "h1", EventType = "order.paid", Payload = JsonDocument.Parse("""{"id":7}""").RootElement });
-        await before.ForChannel(Channels.InApp).SendAsync(new InAppMessage { MessageId = "i1", To = "c1", Text = "Hi", Actions = [new MessageAction("Go", "https://x.example")] });
+        await before.ForChannel(ChannelNames.Sms).SendAsync(new SmsMessage { MessageId = "s1", To = "+15550100", Body = "€5 off", Topic = "promo" });
+        await before.ForChannel(ChannelNames.Webhook).SendAsync(new WebhookMessage { MessageId = "h1", EventType = "order.paid", Payload = JsonDocument.Parse("""{"id":7}""").RootElement });
+        await before.ForChannel(ChannelNames.InApp).SendAsync(new InAppMessage { MessageId = "i1", To = "c1", Text = "Hi", Actions = [new MessageAction("Go", "https://x.example")] });
 
         var after = new RecordingTransport(filePath: _file);
 
@@ -113,7 +113,7 @@ public sealed class RecordingTransportTests : IDisposable
         var sms = Assert.Single(after.Sent<SmsMessage>());
         Assert.Equal("€5 off", sms.Body);
         Assert.Equal("promo", sms.Topic);
-        Assert.Equal(Channels.Sms, after.Records[1].Channel);
+        Assert.Equal(ChannelNames.Sms, after.Records[1].Channel);
         Assert.Equal(7, Assert.Single(after.Sent<WebhookMessage>()).Payload.GetProperty("id").GetInt32());
         Assert.Equal("https://x.example", Assert.Single(after.Sent<InAppMessage>()).Actions[0].Url);
     }

@@ -58,7 +58,7 @@ public sealed class ReplayRun : IAsyncLifetime
         }
 
         Expected = IndependentModel.Load(path);
-        Report = await Replay.RunAsync(new ReplayOptions(path, segments.Definitions) { AsOf = [.. Instants.Select(Instant)] });
+        Report = await Replay.RunAsync(new ReplayOptions(path, segments.Value) { AsOf = [.. Instants.Select(Instant)] });
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

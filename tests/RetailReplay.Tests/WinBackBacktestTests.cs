@@ -23,7 +23,7 @@ public sealed class WinBackRun : IAsyncLifetime
         }
 
         var parsed = JourneyJson.ParseMany(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "win-back-journeys.json")));
-        Journey = Assert.Single(parsed.Definitions ?? throw new InvalidOperationException(string.Join("; ", parsed.Errors)));
+        Journey = Assert.Single(parsed.Value ?? throw new InvalidOperationException(string.Join("; ", parsed.Errors)));
         Expected = IndependentModel.Load(path);
         Report = await Replay.RunAsync(new ReplayOptions(path, []) { Journeys = [Journey] });
     }

@@ -179,7 +179,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 LogRejected(_logger, source.Source, 1, string.Join(",", result.Errors.Select(e => e.Field)));
                 await ErrorAsync(http, StatusCodes.Status400BadRequest, "the message is invalid", result.Errors).ConfigureAwait(false);
                 return;
-            case TrackStatus.Failed:
+            case TrackStatus.Failed or TrackStatus.StoreFailed:
                 LogFailed(_logger, source.Source, 1);
                 await ErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "the event could not be stored; retry").ConfigureAwait(false);
                 return;
@@ -248,7 +248,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 case TrackStatus.Rejected:
                     rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, results[i].Errors));
                     break;
-                case TrackStatus.Failed:
+                case TrackStatus.Failed or TrackStatus.StoreFailed:
                     failed++;
                     break;
             }

@@ -15,7 +15,7 @@ public sealed class ConsoleTransport : IChannelTransport
     private readonly Lock _gate = new();
 
     /// <summary>Creates a console transport for <paramref name="channel"/>.</summary>
-    /// <param name="channel">The channel it is registered for (any channel, see <see cref="Channels"/>).</param>
+    /// <param name="channel">The channel it is registered for (any channel, see <see cref="ChannelNames"/>).</param>
     /// <param name="writer">Where to print; <see cref="Console.Out"/> when <see langword="null"/>.</param>
     public ConsoleTransport(string channel, TextWriter? writer = null)
     {

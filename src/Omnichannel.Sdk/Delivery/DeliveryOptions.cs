@@ -124,6 +124,7 @@ public sealed class DeliveryOptions
 }
 
 /// <summary>What a message due inside the quiet hours does.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<QuietHoursAction>))]
 public enum QuietHoursAction
 {
     /// <summary>Waits for the end of the quiet hours.</summary>

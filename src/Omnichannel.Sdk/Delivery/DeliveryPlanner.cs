@@ -77,10 +77,10 @@ internal static class DeliveryPlanner
     {
         var type = channel switch
         {
-            Channels.Email => IdentifierTypes.Email,
-            Channels.Sms or Channels.WhatsApp => IdentifierTypes.Phone,
-            Channels.Push => IdentifierTypes.DeviceId,
-            Channels.InApp or Channels.Webhook => null,
+            ChannelNames.Email => IdentifierTypes.Email,
+            ChannelNames.Sms or ChannelNames.WhatsApp => IdentifierTypes.Phone,
+            ChannelNames.Push => IdentifierTypes.DeviceId,
+            ChannelNames.InApp or ChannelNames.Webhook => null,
             _ => channel,
         };
         if (type is null)
@@ -94,8 +94,8 @@ internal static class DeliveryPlanner
     /// <summary>The identifier whose suppression blocks an address (emails and phones are suppressed; others are not).</summary>
     public static Identifier? AddressIdentifier(string channel, string address) => channel switch
     {
-        Channels.Email => new Identifier(IdentifierTypes.Email, address),
-        Channels.Sms or Channels.WhatsApp => new Identifier(IdentifierTypes.Phone, address),
+        ChannelNames.Email => new Identifier(IdentifierTypes.Email, address),
+        ChannelNames.Sms or ChannelNames.WhatsApp => new Identifier(IdentifierTypes.Phone, address),
         _ => null,
     };
 

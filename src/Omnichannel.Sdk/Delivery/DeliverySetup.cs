@@ -30,6 +30,10 @@ public sealed class DeliverySetup
 
     internal bool HasTransports => _transports.Count > 0;
 
+    /// <summary><c>channel:name (Type)</c> of every transport, for the start-up log line.</summary>
+    internal string Describe() => _transports.Count == 0 ? "none" :
+        string.Join(", ", _transports.OrderBy(t => t.Channel, StringComparer.Ordinal).ThenBy(t => t.Preference).Select(t => $"{t.Channel}:{t.Name} ({t.Transport.GetType().Name})"));
+
     internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel) =>
         [.. _transports.Where(t => t.Channel == channel).OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))];
 }

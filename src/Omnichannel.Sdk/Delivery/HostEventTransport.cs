@@ -3,7 +3,7 @@ namespace Omnichannel.Sdk.Delivery;
 /// <summary>Hands journey-emitted events to a host callback; an exception from the callback is a transient failure, retried.</summary>
 internal sealed class HostEventTransport(Func<HostEventMessage, CancellationToken, ValueTask> handler) : IChannelTransport
 {
-    public string Channel => Channels.Host;
+    public string Channel => ChannelNames.Host;
 
     public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
     {

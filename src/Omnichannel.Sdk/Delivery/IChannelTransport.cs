@@ -9,7 +9,7 @@ namespace Omnichannel.Sdk.Delivery;
 /// </remarks>
 public interface IChannelTransport
 {
-    /// <summary>The channel this transport delivers to, for example <see cref="Channels.Email"/>.</summary>
+    /// <summary>The channel this transport delivers to, for example <see cref="ChannelNames.Email"/>.</summary>
     string Channel { get; }
 
     /// <summary>Sends one message.</summary>
@@ -19,6 +19,7 @@ public interface IChannelTransport
 }
 
 /// <summary>How a provider answered one send.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DeliveryStatus>))]
 public enum DeliveryStatus
 {
     /// <summary>

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 namespace Omnichannel.Sdk.Delivery;
 
 /// <summary>Transactional messages (order confirmations, password resets) skip marketing consent, caps and, by default, quiet hours.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<MessageClass>))]
 public enum MessageClass
 {
     /// <summary>Promotional: needs consent for its topic, counts against caps, waits out quiet hours.</summary>
@@ -43,6 +44,7 @@ public sealed record MessageRequest
 public sealed record SendResult(string Key, SendStatus Status, string? Channel, DateTimeOffset? DueAt, string? Reason);
 
 /// <summary>The outcome of accepting a message request.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SendStatus>))]
 public enum SendStatus
 {
     /// <summary>Written to the outbox, to be sent at <see cref="SendResult.DueAt"/>.</summary>

@@ -25,7 +25,7 @@ public abstract record OutboundMessage
 public sealed record EmailMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.Email;
+    public override string Channel => ChannelNames.Email;
 
     /// <summary>Sender address, for example <c>"Kitty Supplies &lt;hello@kitty.example&gt;"</c>.</summary>
     public required string From { get; init; }
@@ -53,7 +53,7 @@ public sealed record EmailMessage : OutboundMessage
 public sealed record SmsMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.Sms;
+    public override string Channel => ChannelNames.Sms;
 
     /// <summary>Recipient phone number in E.164.</summary>
     public required string To { get; init; }
@@ -75,7 +75,7 @@ public sealed record SmsMessage : OutboundMessage
 public sealed record PushMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.Push;
+    public override string Channel => ChannelNames.Push;
 
     /// <summary>Device tokens to notify.</summary>
     public required IReadOnlyList<string> DeviceTokens { get; init; }
@@ -100,7 +100,7 @@ public sealed record PushMessage : OutboundMessage
 public sealed record WhatsAppMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.WhatsApp;
+    public override string Channel => ChannelNames.WhatsApp;
 
     /// <summary>Recipient phone number in E.164.</summary>
     public required string To { get; init; }
@@ -122,7 +122,7 @@ public sealed record WhatsAppMessage : OutboundMessage
 public sealed record WebhookMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.Webhook;
+    public override string Channel => ChannelNames.Webhook;
 
     /// <summary>The endpoint; <see langword="null"/> to use the transport's configured endpoint.</summary>
     public Uri? Url { get; init; }
@@ -138,7 +138,7 @@ public sealed record WebhookMessage : OutboundMessage
 public sealed record HostEventMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.Host;
+    public override string Channel => ChannelNames.Host;
 
     /// <summary>The event type, for example <c>journey.cart_recovered</c>.</summary>
     public required string EventType { get; init; }
@@ -151,7 +151,7 @@ public sealed record HostEventMessage : OutboundMessage
 public sealed record InAppMessage : OutboundMessage
 {
     /// <inheritdoc />
-    public override string Channel => Channels.InApp;
+    public override string Channel => ChannelNames.InApp;
 
     /// <summary>The recipient's profile-facing id in the app (customer id or anonymous id).</summary>
     public required string To { get; init; }

@@ -12,6 +12,12 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
     /// <summary>When the message was planned.</summary>
     public DateTimeOffset? QueuedAt { get; init; }
 
+    /// <summary>
+    /// The W3C trace context of the span that planned it (the tracked event's, a wake-up's, a <c>SendAsync</c> call's),
+    /// so the dispatch span links back to the caller's trace although it runs later, on the dispatcher.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
@@ -24,13 +30,13 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
 
     public static OutboundMessage Message(OutboxCandidate c) => (c.Channel switch
     {
-        Channels.Email => c.Message.Deserialize<EmailMessage>(Json),
-        Channels.Sms => c.Message.Deserialize<SmsMessage>(Json),
-        Channels.Push => c.Message.Deserialize<PushMessage>(Json),
-        Channels.WhatsApp => c.Message.Deserialize<WhatsAppMessage>(Json),
-        Channels.Webhook => c.Message.Deserialize<WebhookMessage>(Json),
-        Channels.Host => c.Message.Deserialize<HostEventMessage>(Json),
-        Channels.InApp => (OutboundMessage?)c.Message.Deserialize<InAppMessage>(Json),
+        ChannelNames.Email => c.Message.Deserialize<EmailMessage>(Json),
+        ChannelNames.Sms => c.Message.Deserialize<SmsMessage>(Json),
+        ChannelNames.Push => c.Message.Deserialize<PushMessage>(Json),
+        ChannelNames.WhatsApp => c.Message.Deserialize<WhatsAppMessage>(Json),
+        ChannelNames.Webhook => c.Message.Deserialize<WebhookMessage>(Json),
+        ChannelNames.Host => c.Message.Deserialize<HostEventMessage>(Json),
+        ChannelNames.InApp => (OutboundMessage?)c.Message.Deserialize<InAppMessage>(Json),
         _ => throw new InvalidDataException($"No message shape for channel '{c.Channel}'."),
     }) ?? throw new InvalidDataException("An outbox candidate's message is empty.");
 }

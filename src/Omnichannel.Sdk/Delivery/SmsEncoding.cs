@@ -1,6 +1,7 @@
 namespace Omnichannel.Sdk.Delivery;
 
 /// <summary>The alphabet an SMS is sent in, which decides how many characters fit in one segment.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SmsAlphabet>))]
 public enum SmsAlphabet
 {
     /// <summary>The GSM 03.38 7-bit default alphabet (with its extension table): 160 characters in one segment.</summary>

@@ -93,12 +93,12 @@ public sealed class OmnichannelBuilder
         if (trimmed.StartsWith('['))
         {
             var many = Omnichannel.Sdk.Segments.SegmentJson.ParseMany(json);
-            definitions = many.Definitions ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(many.Errors);
+            definitions = many.Value ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(many.Errors);
         }
         else
         {
             var one = Omnichannel.Sdk.Segments.SegmentJson.Parse(json);
-            definitions = [one.Definition ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(one.Errors)];
+            definitions = [one.Value ?? throw new Omnichannel.Sdk.Segments.SegmentDefinitionException(one.Errors)];
         }
 
         foreach (var d in definitions)
@@ -128,12 +128,12 @@ public sealed class OmnichannelBuilder
         if (json.TrimStart().StartsWith('['))
         {
             var many = Omnichannel.Sdk.Journeys.JourneyJson.ParseMany(json);
-            definitions = many.Definitions ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(many.Errors);
+            definitions = many.Value ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(many.Errors);
         }
         else
         {
             var one = Omnichannel.Sdk.Journeys.JourneyJson.Parse(json);
-            definitions = [one.Definition ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(one.Errors)];
+            definitions = [one.Value ?? throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(one.Errors)];
         }
 
         foreach (var d in definitions)
@@ -152,7 +152,7 @@ public sealed class OmnichannelBuilder
     public OmnichannelBuilder OnJourneyEvent(Func<Omnichannel.Sdk.Delivery.HostEventMessage, CancellationToken, ValueTask> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return AddTransport("journey-events", Channels.Host, _ => new Omnichannel.Sdk.Delivery.HostEventTransport(handler));
+        return AddTransport("journey-events", ChannelNames.Host, _ => new Omnichannel.Sdk.Delivery.HostEventTransport(handler));
     }
 
     /// <summary>
@@ -160,7 +160,7 @@ public sealed class OmnichannelBuilder
     /// lowest <paramref name="preference"/> is tried first.
     /// </summary>
     /// <param name="name">A name unique among the channel's transports.</param>
-    /// <param name="channel">The channel (see <see cref="Channels"/>).</param>
+    /// <param name="channel">The channel (see <see cref="ChannelNames"/>).</param>
     /// <param name="factory">Builds the transport.</param>
     /// <param name="preference">Lower is tried first.</param>
     /// <exception cref="InvalidOperationException">A transport with this name is already registered for the channel.</exception>
@@ -178,6 +178,64 @@ public sealed class OmnichannelBuilder
         Services.AddSingleton(new Omnichannel.Sdk.Delivery.ChannelTransportRegistration(name, channel, preference, factory));
         return this;
     }
+
+    /// <summary>
+    /// The channels the development transports register for when none are named: <c>email</c>, <c>sms</c>, <c>push</c>,
+    /// <c>whatsapp</c>, <c>in_app</c> and <c>webhook</c> (every channel a message is sent on).
+    /// </summary>
+    public static IReadOnlyList<string> MessageChannels { get; } =
+        [ChannelNames.Email, ChannelNames.Sms, ChannelNames.Push, ChannelNames.WhatsApp, ChannelNames.InApp, ChannelNames.Webhook];
+
+    /// <summary>
+    /// For samples and local development: prints every message to the console (or <paramref name="writer"/>) as a
+    /// readable block and accepts it — one <see cref="Omnichannel.Sdk.Delivery.ConsoleTransport"/> named <c>console</c>
+    /// per channel. Registering it again for a channel adds nothing.
+    /// </summary>
+    /// <param name="channels">The channels; <see langword="null"/> for every channel of <see cref="MessageChannels"/>.</param>
+    /// <param name="writer">Where to print; <see cref="Console.Out"/> when <see langword="null"/>.</param>
+    /// <param name="preference">Lower is tried first (default 0); raise it to keep the console as a fallback behind a real provider.</param>
+    public OmnichannelBuilder AddConsoleTransport(IEnumerable<string>? channels = null, TextWriter? writer = null, int preference = 0)
+    {
+        foreach (var channel in channels ?? MessageChannels)
+        {
+            if (!IsRegistered("console", channel))
+            {
+                AddTransport("console", channel, _ => new Omnichannel.Sdk.Delivery.ConsoleTransport(channel, writer), preference);
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// For samples and local development: writes every message into <paramref name="directory"/> — each email as an
+    /// <c>.eml</c> file any mail client opens, every other message as a JSON line in <c>&lt;channel&gt;.jsonl</c> — and
+    /// accepts it: one <see cref="Omnichannel.Sdk.Delivery.FileTransport"/> named <c>file</c> per channel. Registering it
+    /// again for a channel adds nothing.
+    /// </summary>
+    /// <param name="directory">The folder, created when missing. Use a folder of your own (for example
+    /// <c>Directory.CreateTempSubdirectory("my-shop-").FullName</c>), not a shared fixed path.</param>
+    /// <param name="channels">The channels; <see langword="null"/> for every channel of <see cref="MessageChannels"/>.</param>
+    /// <param name="preference">Lower is tried first (default 0).</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is empty.</exception>
+    public OmnichannelBuilder AddFileTransport(string directory, IEnumerable<string>? channels = null, int preference = 0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var full = Path.GetFullPath(directory);
+        foreach (var channel in channels ?? MessageChannels)
+        {
+            if (!IsRegistered("file", channel))
+            {
+                AddTransport("file", channel, _ => new Omnichannel.Sdk.Delivery.FileTransport(channel, full), preference);
+            }
+        }
+
+        return this;
+    }
+
+    private bool IsRegistered(string name, string channel) =>
+        Services.Any(d => d.ServiceType == typeof(Omnichannel.Sdk.Delivery.ChannelTransportRegistration)
+            && d.ImplementationInstance is Omnichannel.Sdk.Delivery.ChannelTransportRegistration r && r.Name == name && r.Channel == channel);
 
     /// <summary>
     /// Renders messages with Liquid templates from <paramref name="source"/>. The templates are loaded and validated when

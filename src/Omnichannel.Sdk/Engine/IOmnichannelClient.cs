@@ -130,4 +130,32 @@ public interface IOmnichannelClient
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="ArgumentException">No such segment is loaded.</exception>
     ValueTask<IReadOnlyList<string>> GetSegmentMembersAsync(string segmentId, string? afterProfileId = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>The newest version of each loaded journey.</summary>
+    IReadOnlyList<Journeys.JourneyDefinition> Journeys { get; }
+
+    /// <summary>
+    /// Publishes a journey at run time: a new one, or a new version of a loaded one. New instances start on the newest
+    /// version; running instances finish on the version they started on, except that an instance waiting on a step the
+    /// new version no longer has is ended, with the reason on the profile's timeline.
+    /// </summary>
+    /// <param name="journey">The definition (built with <see cref="Journeys.Journey.Define"/> or parsed with <see cref="Journeys.JourneyJson"/>).</param>
+    /// <param name="cancellationToken">Cancels the background visit of profiles with running instances (the journey stays published).</param>
+    /// <returns>How many profiles with running instances were visited.</returns>
+    /// <exception cref="Journeys.JourneyDefinitionException">The definition is invalid (every error with its JSON path), or the version is already published with different content.</exception>
+    Task<int> PublishJourneyAsync(Journeys.JourneyDefinition journey, CancellationToken cancellationToken = default);
+
+    /// <summary>Unloads every version of a journey; its running instances end, with the reason recorded, when next touched. <see langword="false"/> when no journey has this id.</summary>
+    /// <param name="journeyId">The journey id.</param>
+    /// <param name="cancellationToken">Cancels the background visit of profiles with running instances.</param>
+    Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A journey's statistics summed over every profile: entries (and refusals), completions, exits by reason,
+    /// conversions by step, variant and channel, and per step what happened. Reads every profile: for back-office pages
+    /// and reports, not for a request path.
+    /// </summary>
+    /// <param name="journeyId">The journey id.</param>
+    /// <param name="cancellationToken">Cancels the scan.</param>
+    Task<Journeys.JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default);
 }

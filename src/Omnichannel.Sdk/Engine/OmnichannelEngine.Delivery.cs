@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 using Polly;
 using Polly.CircuitBreaker;
@@ -52,6 +51,8 @@ public sealed partial class OmnichannelEngine
     /// </summary>
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <returns>How many entries were handled.</returns>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
     {
         var handled = 0;
@@ -69,6 +70,7 @@ public sealed partial class OmnichannelEngine
                 }
 
                 var batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _outboxDueSeen, batch.Count);
                 sends = [];
                 foreach (var e in batch)
                 {
@@ -213,7 +215,7 @@ public sealed partial class OmnichannelEngine
         {
             var reason = decision.SkipReason ?? string.Join("; ", passedOver);
             ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
-            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", "none"), new KeyValuePair<string, object?>("outcome", "skipped"));
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "skipped"));
             return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
         }
 
@@ -230,7 +232,7 @@ public sealed partial class OmnichannelEngine
             MessageKey = request.Key,
             ProfileId = p.Id,
             DueAt = decision.DueAt,
-            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now }).Serialize(),
+            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now, TraceParent = System.Diagnostics.Activity.Current?.Id }).Serialize(),
         };
         var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
@@ -248,9 +250,16 @@ public sealed partial class OmnichannelEngine
 
     private async Task DispatchAsync(OutboxEntry entry, CancellationToken cancellationToken)
     {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Dispatch);
+        activity?.SetTag("omnichannel.message.attempt", entry.Attempt);
         try
         {
             var payload = OutboxPayload.Deserialize(entry.Payload);
+            if (activity is not null && payload.TraceParent is { } traceParent && System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var origin))
+            {
+                activity.AddLink(new System.Diagnostics.ActivityLink(origin));   // the trace that planned the message
+            }
+
             var failures = new List<string>();
             var transient = false;
             var (candidates, cancelled) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
@@ -259,7 +268,7 @@ public sealed partial class OmnichannelEngine
                 await RecordOutcomeAsync(entry.ProfileId, payload.Key, "cancelled", EventTypes.MessageSkipped, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
                     new Dictionary<string, object?> { ["reason"] = cancelled, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
                 await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
-                _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("outcome", "cancelled"));
+                _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "cancelled"));
                 LogMessageCancelled(_logger, entry.MessageKey, cancelled);
                 return;
             }
@@ -295,11 +304,11 @@ public sealed partial class OmnichannelEngine
                         if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
                         {
                             // The send outlived its lease and another dispatcher claimed the message: it may go out twice.
-                            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", candidate.Channel), new KeyValuePair<string, object?>("outcome", "lease_lost"));
+                            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", candidate.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "lease_lost"));
                             LogLeaseLost(_logger, entry.MessageKey, entry.Attempt);
                         }
 
-                        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", candidate.Channel), new KeyValuePair<string, object?>("outcome", "sent"));
+                        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", candidate.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "sent"));
                         return;
                     }
 
@@ -325,7 +334,7 @@ public sealed partial class OmnichannelEngine
             await RecordOutcomeAsync(entry.ProfileId, payload.Key, "failed", EventTypes.MessageFailed, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
                 new Dictionary<string, object?> { ["reason"] = reason, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
             await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
-            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("outcome", "failed"));
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "failed"));
             LogMessageFailed(_logger, entry.MessageKey, reason);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -398,6 +407,30 @@ public sealed partial class OmnichannelEngine
     }
 
     private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
+    {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Send, System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("omnichannel.channel", transport.Channel);
+        activity?.SetTag("omnichannel.transport", name);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await SendThroughPipelineAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
+        var outcome = result.Status.ToString().ToLowerInvariant();
+        _metrics.SendDuration.Record(
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("omnichannel.channel", transport.Channel),
+            new KeyValuePair<string, object?>("omnichannel.send.outcome", outcome));
+        if (activity is not null)
+        {
+            activity.SetTag("omnichannel.send.outcome", outcome);
+            if (result.Status != DeliveryStatus.Accepted)
+            {
+                activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Reason);
+            }
+        }
+
+        return result;
+    }
+
+    private async ValueTask<DeliveryResult> SendThroughPipelineAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
     {
         var pipeline = _pipelines.GetOrAdd(transport.Channel + "/" + name, _ => BuildPipeline());
         try

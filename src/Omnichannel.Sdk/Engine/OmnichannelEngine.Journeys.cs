@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 
 namespace Omnichannel.Sdk;
 
@@ -88,7 +87,7 @@ public sealed partial class OmnichannelEngine
         foreach (var (journeyId, what) in runner.Activity)
         {
             LogJourney(_logger, journeyId, profileId, what);
-            _metrics.JourneySteps.Add(1, new KeyValuePair<string, object?>("journey", journeyId), new KeyValuePair<string, object?>("what", what));
+            _metrics.JourneySteps.Add(1, new KeyValuePair<string, object?>("omnichannel.journey.id", journeyId), new KeyValuePair<string, object?>("omnichannel.journey.activity", what));
         }
     }
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -113,8 +112,11 @@ public sealed partial class OmnichannelEngine
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>How many profiles were woken.</returns>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
     {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.WakeUp);
         await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -132,6 +134,11 @@ public sealed partial class OmnichannelEngine
                     break;
                 }
 
+                if (woken == 0)
+                {
+                    Volatile.Write(ref _wakeUpLagSeconds, Math.Max(0, (_time.GetUtcNow() - due.Min(d => d.WakeAt)).TotalSeconds));
+                }
+
                 var done = await Task.WhenAll(due.Select(d => EnqueueProfileTask(d.ProfileId, null, cancellationToken))).ConfigureAwait(false);
                 woken += done.Count(ok => ok);
                 if (!done.Any(ok => ok))
@@ -146,6 +153,7 @@ public sealed partial class OmnichannelEngine
                 ScheduleWake(next[0].WakeAt);
             }
 
+            activity?.SetTag("omnichannel.profiles", woken);
             return woken;
         }
         finally
@@ -156,6 +164,8 @@ public sealed partial class OmnichannelEngine
 
     /// <summary>The earliest pending wake-up of any profile, or <see langword="null"/> when none is pending.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async ValueTask<DateTimeOffset?> GetNextWakeUpAsync(CancellationToken cancellationToken = default)
     {
         var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
@@ -172,6 +182,8 @@ public sealed partial class OmnichannelEngine
     /// <param name="setClock">Sets the virtual clock (for example <c>FakeTimeProvider.SetUtcNow</c>).</param>
     /// <param name="cancellationToken">Cancels the run.</param>
     /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task AdvanceVirtualClockAsync(DateTimeOffset instant, Action<DateTimeOffset> setClock, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(setClock);
@@ -246,7 +258,7 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    private void Committed(string profileId, DateTimeOffset? wakeAt, IReadOnlyList<SegmentTransition> changes)
+    private void Committed(string profileId, DateTimeOffset? wakeAt, IReadOnlyList<SegmentChange> changes)
     {
         if (wakeAt is { } at)
         {
@@ -255,7 +267,7 @@ public sealed partial class OmnichannelEngine
 
         foreach (var c in changes)
         {
-            _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("segment", c.SegmentId), new KeyValuePair<string, object?>("direction", c.Entered ? "entered" : "exited"));
+            _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("omnichannel.segment.id", c.SegmentId), new KeyValuePair<string, object?>("omnichannel.segment.direction", c.Entered ? "entered" : "exited"));
             LogSegmentTransition(_logger, profileId, c.Entered ? "entered" : "exited", c.SegmentId);
         }
     }

@@ -7,7 +7,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
@@ -95,9 +94,22 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
         StartDelivery(delivery);
+        _metrics.ObserveGauges(
+            () => _queues.Sum(q => q.Reader.CanCount ? (long)q.Reader.Count : 0),
+            () => Volatile.Read(ref _outboxDueSeen),
+            () => Volatile.Read(ref _wakeUpLagSeconds));
+        LogStarted(_logger, store.GetType().Name, delivery?.Describe() ?? "none", options.Partitions, options.Segments.Count, options.Journeys.Count);
     }
 
+    private long _outboxDueSeen;
+    private double _wakeUpLagSeconds;
+
+    [LoggerMessage(6, LogLevel.Information, "Omnichannel.Sdk started: store {Store}; transports {Transports}; {Partitions} partition(s), {SegmentCount} segment(s), {JourneyCount} journey(s)")]
+    private static partial void LogStarted(ILogger logger, string store, string transports, int partitions, int segmentCount, int journeyCount);
+
     /// <summary>The store this engine writes to.</summary>
+    /// <remarks>Hidden from IntelliSense: for test kits and diagnostics; an application reads through <see cref="IOmnichannelClient"/>.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public IOmnichannelStore Store => _store;
 
     /// <summary>The engine's options.</summary>
@@ -106,21 +118,33 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
-        var (item, rejected) = Prepare(customerEvent, cancellationToken);
-        if (rejected is not null)
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Track);
+        activity?.SetTag("omnichannel.event.type", customerEvent?.Type);
+        var (item, rejected) = Prepare(customerEvent!, cancellationToken);
+        var result = rejected;
+        if (result is null)
         {
-            return rejected;
+            await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            result = await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
-        return await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (activity is not null)
+        {
+            activity.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+            if (result.Status is TrackStatus.Failed or TrackStatus.StoreFailed)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.FailureReason);
+            }
+        }
+
+        return result;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
-        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.track_batch");
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
         var pending = new List<Task<TrackResult>>();
         foreach (var e in events)
         {
@@ -319,7 +343,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         if (valid is null)
         {
-            _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", "rejected"));
+            _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", "rejected"));
             LogRejected(_logger, e?.Type, errors.Count);
             return (null, new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.Rejected, Errors = errors });
         }
@@ -340,7 +364,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             {
                 if (work is ProfileTask task)
                 {
-                    await RunProfileTaskAsync(task, hot).ConfigureAwait(false);
+                    using (OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProfileWork, ActivityKind.Internal, task.Parent))
+                    {
+                        await RunProfileTaskAsync(task, hot).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
@@ -351,6 +379,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                     continue;
                 }
 
+                using var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProcessEvent, ActivityKind.Internal, item.Parent);
                 TrackResult result;
                 var started = Stopwatch.GetTimestamp();
                 try
@@ -367,19 +396,20 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                             EventId = item.Event.Event.Id,
                             Status = TrackStatus.Failed,
                             IsTransient = false,
-                            Errors = [new ValidationError("event", $"cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})")],
+                            FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})",
                         }
                         : new TrackResult
                         {
                             EventId = item.Event.Event.Id,
-                            Status = TrackStatus.Failed,
+                            Status = TrackStatus.StoreFailed,
                             IsTransient = true,
-                            Errors = [new ValidationError("store", $"{ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}")],
+                            FailureReason = $"the store failed: {ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}",
                         };
                 }
 
-                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("outcome", result.Status.ToString().ToLowerInvariant()));
+                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                span?.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
                 item.Completion.TrySetResult(result);
             }
         }
@@ -397,9 +427,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             _ => new TrackResult
             {
                 EventId = e.Id,
-                Status = TrackStatus.Failed,
+                Status = TrackStatus.StoreFailed,
                 IsTransient = true,
-                Errors = [new ValidationError("store", $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row ({unit.Reason}); the event was not applied and may be sent again")],
+                FailureReason = $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row ({unit.Reason}); the event was not applied and may be sent again",
             },
         };
     }
@@ -417,7 +447,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         foreach (var (id, other, reason) in plan.Conflicts)
         {
-            _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("identifier_type", id.Type));
+            _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("omnichannel.identifier.type", id.Type));
             LogConflict(_logger, id.Type, Mask(id), profileId, other, reason);
         }
     }
@@ -474,6 +504,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private abstract class WorkItem(int partition)
     {
         public int Partition { get; } = partition;
+
+        // The span that queued it (TrackAsync, a batch, a wake-up run): the worker's span is its child, across the queue.
+        public ActivityContext Parent { get; } = Activity.Current?.Context ?? default;
     }
 
     private sealed class EventItem(ValidatedEvent e, int partition, CancellationToken cancellationToken) : WorkItem(partition)

@@ -10,6 +10,34 @@ public static class OmnichannelTelemetry
     public const string Name = "Omnichannel.Sdk";
 
     internal static readonly ActivitySource ActivitySource = new(Name, "1.0.0");
+
+    /// <summary>Span names (<c>omnichannel.*</c>), for samplers and filters.</summary>
+    public static class Spans
+    {
+        /// <summary>One tracked event, from <c>TrackAsync</c> to its commit: a child of the caller's span.</summary>
+        public const string Track = "omnichannel.track";
+
+        /// <summary>A batch (<c>TrackBatchAsync</c>); each event has its own <see cref="ProcessEvent"/> span under it.</summary>
+        public const string TrackBatch = "omnichannel.track_batch";
+
+        /// <summary>One event applied to its profile on the partition worker, parented to the span that tracked it.</summary>
+        public const string ProcessEvent = "omnichannel.event.process";
+
+        /// <summary>A run of due profile wake-ups (segment windows, journey waits); one <see cref="ProfileWork"/> per profile under it.</summary>
+        public const string WakeUp = "omnichannel.wake_up";
+
+        /// <summary>Work on one profile outside an event: a wake-up, a delivery outcome, a segment backfill.</summary>
+        public const string ProfileWork = "omnichannel.profile.work";
+
+        /// <summary>One journey step run for one instance.</summary>
+        public const string JourneyStep = "omnichannel.journey.step";
+
+        /// <summary>One outbox message dispatched: the re-checks at send time and the sends through its channels.</summary>
+        public const string Dispatch = "omnichannel.dispatch";
+
+        /// <summary>One attempt to hand a message to a transport (a client span).</summary>
+        public const string Send = "omnichannel.send";
+    }
 }
 
 /// <summary>The engine's instruments. One per engine, created from the meter factory when there is one.</summary>
@@ -21,7 +49,8 @@ internal sealed class EngineMetrics : IDisposable
     {
         _meter = meterFactory?.Create(OmnichannelTelemetry.Name) ?? new Meter(OmnichannelTelemetry.Name);
         EventsTracked = _meter.CreateCounter<long>("omnichannel.events.tracked", "{event}", "Events tracked, by outcome.");
-        ProcessingDuration = _meter.CreateHistogram<double>("omnichannel.events.duration", "ms", "Time from dequeue to commit of one event.");
+        ProcessingDuration = _meter.CreateHistogram<double>("omnichannel.event.process.duration", "s", "Time from dequeue to commit of one event.");
+        SendDuration = _meter.CreateHistogram<double>("omnichannel.send.duration", "s", "Time one transport took to accept or refuse a message, by channel and outcome.");
         ProfilesMerged = _meter.CreateCounter<long>("omnichannel.profiles.merged", "{profile}", "Profiles merged into another.");
         IdentityConflicts = _meter.CreateCounter<long>("omnichannel.identity.conflicts", "{identifier}", "Identifiers left unlinked because a rule would have been broken.");
         SegmentTransitions = _meter.CreateCounter<long>("omnichannel.segments.transitions", "{transition}", "Profiles entering or leaving a segment, by segment and direction.");
@@ -33,6 +62,16 @@ internal sealed class EngineMetrics : IDisposable
     }
 
     public Counter<long> EventsTracked { get; }
+
+    public Histogram<double> SendDuration { get; }
+
+    /// <summary>Registers the gauges: queue depth, outbox messages found due, wake-up lag (read when a collector asks).</summary>
+    public void ObserveGauges(Func<long> queueDepth, Func<long> outboxDue, Func<double> wakeUpLag)
+    {
+        _meter.CreateObservableGauge("omnichannel.queue.depth", queueDepth, "{item}", "Events and profile work waiting in the partition queues.");
+        _meter.CreateObservableGauge("omnichannel.outbox.due", outboxDue, "{message}", "Outbox messages due when the dispatcher last looked (up to one claim batch).");
+        _meter.CreateObservableGauge("omnichannel.wake_up.lag", wakeUpLag, "s", "How late the last run of profile wake-ups started after the earliest one was due.");
+    }
 
     public Histogram<double> ProcessingDuration { get; }
 

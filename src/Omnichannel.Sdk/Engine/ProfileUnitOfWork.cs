@@ -1,7 +1,6 @@
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
-using SegmentTransition = Omnichannel.Sdk.Segments.SegmentTransition;
 
 namespace Omnichannel.Sdk;
 
@@ -115,7 +114,7 @@ public sealed partial class OmnichannelEngine
     /// Applies an event to a loaded profile and runs what follows it: segments, then journeys (which may plan messages).
     /// The one place where "apply → segments → journeys" happens, for tracked events and delivery outcomes alike.
     /// </summary>
-    private async ValueTask<(List<SegmentTransition> Changes, JourneyRunner Journeys)> ApplyEventAsync(
+    private async ValueTask<(List<SegmentChange> Changes, JourneyRunner Journeys)> ApplyEventAsync(
         CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
     {
         var definitions = _definitions; // one set for the whole change
@@ -215,7 +214,7 @@ public sealed partial class OmnichannelEngine
     /// <summary>What a change did besides the profile document, committed with it.</summary>
     private sealed record ChangeEffect
     {
-        public IReadOnlyList<SegmentTransition> Changes { get; init; } = [];
+        public IReadOnlyList<SegmentChange> Changes { get; init; } = [];
 
         public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
 

@@ -29,9 +29,9 @@ public sealed record CustomerEvent
     [JsonPropertyName("identifiers")]
     public required IReadOnlyList<Identifier> Identifiers { get; init; }
 
-    /// <summary>The channel it came through (see <see cref="Channels"/>, or a custom <c>lower_case</c> name). Default <c>web</c>.</summary>
+    /// <summary>The channel it came through (see <see cref="ChannelNames"/>, or a custom <c>lower_case</c> name). Default <c>web</c>.</summary>
     [JsonPropertyName("channel")]
-    public string Channel { get; init; } = Channels.Web;
+    public string Channel { get; init; } = ChannelNames.Web;
 
     /// <summary>Where and on what it happened: device, locale, time zone, place, campaign.</summary>
     [JsonPropertyName("context")]

@@ -23,8 +23,8 @@ internal static class OutcomeProperties
     /// <summary>The identifier type addresses of a channel are (email, phone), or null for channels without one.</summary>
     public static string? AddressType(string channel) => channel switch
     {
-        Channels.Email => IdentifierTypes.Email,
-        Channels.Sms or Channels.WhatsApp => IdentifierTypes.Phone,
+        ChannelNames.Email => IdentifierTypes.Email,
+        ChannelNames.Sms or ChannelNames.WhatsApp => IdentifierTypes.Phone,
         _ => null,
     };
 

@@ -1,6 +1,7 @@
 namespace Omnichannel.Sdk;
 
 /// <summary>What happened to one tracked event.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TrackStatus>))]
 public enum TrackStatus
 {
     /// <summary>The event was applied and durably committed.</summary>
@@ -13,9 +14,8 @@ public enum TrackStatus
     Rejected,
 
     /// <summary>
-    /// The event was valid but could not be applied: the store kept reporting conflicts or failed (see
-    /// <see cref="TrackResult.IsTransient"/>: then sending it again may succeed), or applying it fails the same way every
-    /// time (not transient). Nothing changed.
+    /// The event was valid but applying it fails the same way every time (a bug, never a property of the input; see
+    /// <see cref="TrackResult.FailureReason"/>). Not transient. Nothing changed.
     /// </summary>
     Failed,
 
@@ -25,6 +25,13 @@ public enum TrackStatus
     /// again gives the same answer until the host lifts the erasure.
     /// </summary>
     Erased,
+
+    /// <summary>
+    /// The store failed (an I/O or database error, a file removed under it) or kept reporting concurrent changes, so the
+    /// event was not applied. Transient (<see cref="TrackResult.IsTransient"/>): send the same event again — it is applied
+    /// once. <see cref="TrackResult.FailureReason"/> says what the store reported. Nothing changed.
+    /// </summary>
+    StoreFailed,
 }
 
 /// <summary>One problem found in an event.</summary>
@@ -48,11 +55,20 @@ public sealed record TrackResult
     /// <summary>The profile the event was applied to (accepted events).</summary>
     public string? ProfileId { get; init; }
 
-    /// <summary>Every problem of a rejected event, or the reason of a failed one.</summary>
+    /// <summary>
+    /// Every problem of a <see cref="TrackStatus.Rejected"/> event (each with its field path), or the identifier of an
+    /// <see cref="TrackStatus.Erased"/> one; empty otherwise.
+    /// </summary>
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
 
+    /// <summary>
+    /// Why a <see cref="TrackStatus.Failed"/> or <see cref="TrackStatus.StoreFailed"/> event was not applied (without
+    /// personal data); <see langword="null"/> otherwise.
+    /// </summary>
+    public string? FailureReason { get; init; }
+
     /// <summary>The segments the profile entered or left because of this event (or because time had passed until it).</summary>
-    public IReadOnlyList<Segments.SegmentTransition> SegmentChanges { get; init; } = [];
+    public IReadOnlyList<Segments.SegmentChange> SegmentChanges { get; init; } = [];
 
     /// <summary>
     /// Whether sending the same event again may succeed: <see langword="true"/> only for a <see cref="TrackStatus.Failed"/>
@@ -71,7 +87,7 @@ public sealed class EventRejectedException : Exception
     /// <summary>Creates the exception from a result.</summary>
     /// <param name="result">The result that was not accepted.</param>
     public EventRejectedException(TrackResult result)
-        : base($"Event '{result.EventId}' was {result.Status.ToString().ToLowerInvariant()}: {string.Join("; ", result.Errors)}")
+        : base($"Event '{result.EventId}' was {Describe(result.Status)}: {result.FailureReason ?? string.Join("; ", result.Errors)}")
     {
         Result = result;
     }
@@ -81,4 +97,6 @@ public sealed class EventRejectedException : Exception
 
     /// <summary>Whether sending the same event again may succeed (<see cref="TrackResult.IsTransient"/>).</summary>
     public bool IsTransient => Result.IsTransient;
+
+    private static string Describe(TrackStatus status) => status == TrackStatus.StoreFailed ? "not stored (the store failed)" : status.ToString().ToLowerInvariant();
 }

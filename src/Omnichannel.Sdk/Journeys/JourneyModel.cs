@@ -31,6 +31,7 @@ public sealed record JourneyDefinition(string Id, int Version, string Name, Jour
 }
 
 /// <summary>When a profile that meets the trigger may start a new instance.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ReEntryPolicy>))]
 public enum ReEntryPolicy
 {
     /// <summary><c>never</c>: once per profile (per correlation key value when there is one), ever.</summary>
@@ -57,8 +58,15 @@ public sealed record JourneyEntry
     /// <summary>The cooldown for <see cref="ReEntryPolicy.AfterCooldown"/> (required then, not allowed otherwise).</summary>
     public IsoDuration? Cooldown { get; init; }
 
-    /// <summary>At most this many instances run at once per profile (default 1; at least 1).</summary>
-    public int MaxConcurrent { get; init; } = 1;
+    /// <summary>
+    /// At most this many instances run at once per profile (at least 1). <see langword="null"/> (the default) means
+    /// one at a time without a <see cref="CorrelationKey"/>, and no limit with one, so <c>.CorrelatedBy("cart_id")</c>
+    /// runs one instance per cart however many carts the person has (the re-entry policy still applies per value).
+    /// </summary>
+    public int? MaxConcurrent { get; init; }
+
+    /// <summary>The limit in force: <see cref="MaxConcurrent"/>, else 1 without a correlation key and no limit with one.</summary>
+    internal int EffectiveMaxConcurrent => MaxConcurrent ?? (CorrelationKey is null ? 1 : int.MaxValue);
 
     /// <summary>
     /// A dotted property path of the trigger event (<c>cart_id</c>, <c>order_id</c>): one instance per value, and the
@@ -106,6 +114,7 @@ public sealed record EventTrigger(string EventType) : JourneyTrigger
 }
 
 /// <summary>Entering or leaving a segment.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SegmentTransition>))]
 public enum SegmentTransition
 {
     /// <summary><c>entered</c>.</summary>

@@ -129,6 +129,7 @@ public sealed record SplitStep(string Id, IReadOnlyList<SplitVariant> Variants) 
 }
 
 /// <summary>How an <see cref="UpdateProfileStep"/> changes a trait.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TraitUpdateKind>))]
 public enum TraitUpdateKind
 {
     /// <summary><c>set</c>: to a JSON value.</summary>

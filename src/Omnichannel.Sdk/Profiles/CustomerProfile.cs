@@ -33,92 +33,92 @@ public sealed class CustomerProfile
     [JsonInclude]
     public DateTimeOffset CreatedAt { get; internal set; }
 
-    [JsonInclude]
+    [Stored]
     internal List<LinkedIdentifier> IdentifierList { get; set; } = [];
 
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, TraitValue> TraitValues { get; set; } = new(StringComparer.Ordinal);
 
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, CartLine> CartLines { get; set; } = new(StringComparer.Ordinal);
 
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, WishlistItem> WishlistItems { get; set; } = new(StringComparer.Ordinal);
 
     // Orders by order id (or "event:{id}" when an order has none): an order re-sent is an update, never a second order.
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, OrderFact> Orders { get; set; } = new(StringComparer.Ordinal);
 
     // Returns by return id (or order, amount and currency), and cancelled orders by order id: each counted once.
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, OrderFact> Returns { get; set; } = new(StringComparer.Ordinal);
 
-    [JsonInclude]
+    [Stored]
     internal HashSet<string> CancelledOrders { get; set; } = new(StringComparer.Ordinal);
 
     // Cart and wishlist changes since the last order or full removal, replayed in event-time order (late arrivals converge).
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, List<ItemOp>> CartOps { get; set; } = new(StringComparer.Ordinal);
 
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, List<ItemOp>> WishlistOps { get; set; } = new(StringComparer.Ordinal);
 
     // Contact preference fields, each last-writer-wins by event time: "channels", "limit".
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, PreferenceFact> PreferenceFacts { get; set; } = new(StringComparer.Ordinal);
 
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, ConsentRecord> ConsentRecords { get; set; } = new(StringComparer.Ordinal);
 
-    [JsonInclude]
+    [Stored]
     internal List<TimelineEntry> TimelineEntries { get; set; } = [];
 
-    [JsonInclude]
+    [Stored]
     internal List<MergeRecord> MergeRecords { get; set; } = [];
 
-    [JsonInclude]
+    [Stored]
     internal List<IdentityConflict> ConflictRecords { get; set; } = [];
 
     // What the loaded segment rules need of past events (only their event types and properties).
-    [JsonInclude]
+    [Stored]
     internal Segments.RuleHistory RuleHistory { get; set; } = new();
 
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentMemberships { get; set; } = new(StringComparer.Ordinal);
 
     // "channel:address" pairs that hard-bounced: never used again.
-    [JsonInclude]
+    [Stored]
     internal List<string> SuppressedAddresses { get; set; } = [];
 
     // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
-    [JsonInclude]
+    [Stored]
     internal List<string> MessageKeys { get; set; } = [];
 
     // Marketing messages queued recently, for frequency caps (trimmed to the longest cap window).
-    [JsonInclude]
+    [Stored]
     internal List<Delivery.SentMessage> MessageLog { get; set; } = [];
 
     // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
-    [JsonInclude]
+    [Stored]
     internal List<Measurement.Touch> Touches { get; set; } = [];
 
     // The person's global control group ("control" or "treatment"), once assigned; null while the group is off.
-    [JsonInclude]
+    [Stored]
     internal string? MeasurementGroup { get; set; }
 
     // Conversion definition id → the person's revenue under it since joining the global group (for its verdict).
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, double> GroupConversions { get; set; } = new(StringComparer.Ordinal);
 
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
     internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
 
     // Segment id → the instant its answer may next change with no new event.
-    [JsonInclude]
+    [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);
 
     // Journey instances, re-entry records, scheduled triggers and statistics; null until a journey touches the profile.
-    [JsonInclude]
+    [Stored]
     internal Journeys.JourneyState? JourneyData { get; set; }
 
     /// <summary>The journey instances running for this customer.</summary>
@@ -145,11 +145,9 @@ public sealed class CustomerProfile
     public bool IsInSegment(string segmentId) => SegmentMemberships.ContainsKey(segmentId);
 
     /// <summary>The identifiers linked to this profile.</summary>
-    [JsonIgnore]
     public IReadOnlyList<LinkedIdentifier> Identifiers => IdentifierList;
 
     /// <summary>Traits as a nested JSON object (a new copy on each call).</summary>
-    [JsonIgnore]
     public JsonObject Traits => BuildTraits();
 
     /// <summary>Statistics derived from events.</summary>
@@ -157,7 +155,6 @@ public sealed class CustomerProfile
     public ProfileStatistics Statistics { get; internal set; } = new();
 
     /// <summary>Cart lines, oldest change first. Emptied by an order.</summary>
-    [JsonIgnore]
     public IReadOnlyList<CartLine> Cart => [.. CartLines.Values.OrderBy(l => l.UpdatedAt).ThenBy(l => l.ProductId, StringComparer.Ordinal)];
 
     /// <summary>When an order last emptied the cart; cart events older than this are ignored.</summary>
@@ -165,11 +162,9 @@ public sealed class CustomerProfile
     public DateTimeOffset? CartClearedAt { get; internal set; }
 
     /// <summary>Wishlist, oldest first.</summary>
-    [JsonIgnore]
     public IReadOnlyList<WishlistItem> Wishlist => [.. WishlistItems.Values.OrderBy(w => w.AddedAt).ThenBy(w => w.ProductId, StringComparer.Ordinal)];
 
     /// <summary>Consent decisions, one per channel and topic (the newest decision).</summary>
-    [JsonIgnore]
     public IReadOnlyList<ConsentRecord> Consents => [.. ConsentRecords.Values.OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal)];
 
     /// <summary>Contact preferences, when the customer gave any.</summary>
@@ -180,24 +175,23 @@ public sealed class CustomerProfile
     [JsonInclude]
     public string? TimeZone { get; internal set; }
 
-    [JsonInclude]
+    [Stored]
     internal DateTimeOffset? TimeZoneAt { get; set; }
 
-    [JsonInclude]
+    [Stored]
     internal string? TimeZoneEventId { get; set; }
 
     /// <summary>Locale from the newest event context that had one.</summary>
     [JsonInclude]
     public string? Locale { get; internal set; }
 
-    [JsonInclude]
+    [Stored]
     internal DateTimeOffset? LocaleAt { get; set; }
 
-    [JsonInclude]
+    [Stored]
     internal string? LocaleEventId { get; set; }
 
     /// <summary>Lifecycle stage derived from identity and orders.</summary>
-    [JsonIgnore]
     public LifecycleStage LifecycleStage => Statistics.OrderCount switch
     {
         >= 2 => LifecycleStage.RepeatCustomer,
@@ -206,15 +200,12 @@ public sealed class CustomerProfile
     };
 
     /// <summary>The most recent interactions on every channel, oldest first (length is <see cref="OmnichannelOptions.TimelineLength"/>).</summary>
-    [JsonIgnore]
     public IReadOnlyList<TimelineEntry> Timeline => TimelineEntries;
 
     /// <summary>Every merge of another profile into this one, with its reason.</summary>
-    [JsonIgnore]
     public IReadOnlyList<MergeRecord> Merges => MergeRecords;
 
     /// <summary>Identifiers that were not linked because a rule would have been broken (most recent last).</summary>
-    [JsonIgnore]
     public IReadOnlyList<IdentityConflict> Conflicts => ConflictRecords;
 
     /// <summary>Whether the profile holds an identifier (normalised value).</summary>

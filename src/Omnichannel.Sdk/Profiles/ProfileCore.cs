@@ -78,7 +78,7 @@ internal static class ProfileCore
             case EventTypes.NewsletterSubscribed:
             case EventTypes.NewsletterUnsubscribed:
                 SetConsent(p, new ConsentRecord(
-                    WellKnownProperties.String(props, "channel") ?? Channels.Email,
+                    WellKnownProperties.String(props, "channel") ?? ChannelNames.Email,
                     WellKnownProperties.String(props, "topic") ?? "newsletter",
                     e.Type == EventTypes.NewsletterSubscribed,
                     t,

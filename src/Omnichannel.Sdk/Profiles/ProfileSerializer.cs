@@ -14,14 +14,56 @@ internal static class ProfileSerializer
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    // Public properties that are stored as they are; every other public property is a view of stored fields.
+    private static readonly HashSet<string> StoredPublic = new(StringComparer.Ordinal)
+    {
+        nameof(CustomerProfile.Id), nameof(CustomerProfile.CreatedAt), nameof(CustomerProfile.Statistics), nameof(CustomerProfile.CartClearedAt),
+        nameof(CustomerProfile.Preferences), nameof(CustomerProfile.TimeZone), nameof(CustomerProfile.Locale),
+    };
+
     // Source-generated metadata: the profile is written on every commit, so reflection-free serialisation pays. The
-    // document leaves out what a reader gets back anyway (see Compact), which makes it about half as long to write.
+    // stored document is not the public JSON shape: it holds the [Stored] internal fields (added here, so the public
+    // type's own JSON shape — what ASP.NET Core writes for Results.Ok(profile) — never shows them) and leaves out the
+    // public views derived from them; and it leaves out what a reader gets back anyway (see Compact).
     private static readonly JsonTypeInfo<CustomerProfile> ProfileInfo = (JsonTypeInfo<CustomerProfile>)
         new JsonSerializerOptions(Options)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
-            TypeInfoResolver = new ProfileJsonContext().WithAddedModifier(Compact),
+            TypeInfoResolver = new ProfileJsonContext().WithAddedModifier(StoredShape).WithAddedModifier(Compact),
         }.GetTypeInfo(typeof(CustomerProfile));
+
+    private static void StoredShape(JsonTypeInfo info)
+    {
+        if (info.Type != typeof(CustomerProfile))
+        {
+            return;
+        }
+
+        for (var i = info.Properties.Count - 1; i >= 0; i--)
+        {
+            if (info.Properties[i].AttributeProvider is System.Reflection.PropertyInfo { } property && !StoredPublic.Contains(property.Name))
+            {
+                info.Properties.RemoveAt(i);
+            }
+        }
+
+        foreach (var property in typeof(CustomerProfile).GetProperties(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic))
+        {
+            if (!property.IsDefined(typeof(StoredAttribute), inherit: false))
+            {
+                continue;
+            }
+
+            var stored = info.CreateJsonPropertyInfo(property.PropertyType, Options.PropertyNamingPolicy!.ConvertName(property.Name));
+            var target = System.Linq.Expressions.Expression.Parameter(typeof(object));
+            var value = System.Linq.Expressions.Expression.Parameter(typeof(object));
+            var member = System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Convert(target, typeof(CustomerProfile)), property);
+            stored.Get = System.Linq.Expressions.Expression.Lambda<Func<object, object?>>(System.Linq.Expressions.Expression.Convert(member, typeof(object)), target).Compile();
+            stored.Set = System.Linq.Expressions.Expression.Lambda<Action<object, object?>>(
+                System.Linq.Expressions.Expression.Assign(member, System.Linq.Expressions.Expression.Convert(value, property.PropertyType)), target, value).Compile();
+            info.Properties.Add(stored);
+        }
+    }
 
     public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, ProfileInfo);
 
@@ -154,5 +196,34 @@ internal static class ProfileSerializer
     }
 }
 
+/// <summary>
+/// Marks an internal <see cref="CustomerProfile"/> field that is part of the stored document (and of nothing public):
+/// the storage serializer adds it. Its type must be listed on <see cref="ProfileJsonContext"/>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class StoredAttribute : Attribute;
+
+// The profile and the types of its [Stored] fields (which the generator does not reach through the public type).
 [JsonSerializable(typeof(CustomerProfile))]
+[JsonSerializable(typeof(List<Measurement.Touch>))]
+[JsonSerializable(typeof(Dictionary<string, double>))]
+[JsonSerializable(typeof(List<LinkedIdentifier>))]
+[JsonSerializable(typeof(Dictionary<string, TraitValue>))]
+[JsonSerializable(typeof(Dictionary<string, CartLine>))]
+[JsonSerializable(typeof(Dictionary<string, WishlistItem>))]
+[JsonSerializable(typeof(Dictionary<string, OrderFact>))]
+[JsonSerializable(typeof(HashSet<string>))]
+[JsonSerializable(typeof(Dictionary<string, List<ItemOp>>))]
+[JsonSerializable(typeof(Dictionary<string, PreferenceFact>))]
+[JsonSerializable(typeof(Dictionary<string, ConsentRecord>))]
+[JsonSerializable(typeof(List<TimelineEntry>))]
+[JsonSerializable(typeof(List<MergeRecord>))]
+[JsonSerializable(typeof(List<IdentityConflict>))]
+[JsonSerializable(typeof(Segments.RuleHistory))]
+[JsonSerializable(typeof(Dictionary<string, DateTimeOffset>))]
+[JsonSerializable(typeof(List<string>))]
+[JsonSerializable(typeof(List<Delivery.SentMessage>))]
+[JsonSerializable(typeof(Journeys.JourneyState))]
+[JsonSerializable(typeof(DateTimeOffset?))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class ProfileJsonContext : JsonSerializerContext;

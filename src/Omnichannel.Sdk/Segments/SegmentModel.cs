@@ -95,11 +95,12 @@ public sealed record RecencyRule(RecencyKind Which, string EventType, ConditionO
 public sealed record SegmentMembershipRule(string SegmentId) : SegmentRule;
 
 /// <summary><c>{"reachable": "email", "topic": "newsletter"}</c>: the profile has an address on the channel and consent for the topic.</summary>
-/// <param name="Channel">The channel (see <see cref="Channels"/>).</param>
+/// <param name="Channel">The channel (see <see cref="ChannelNames"/>).</param>
 /// <param name="Topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
 public sealed record ReachableRule(string Channel, string? Topic) : SegmentRule;
 
 /// <summary>First or last occurrence.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RecencyKind>))]
 public enum RecencyKind
 {
     /// <summary>The first occurrence (<c>firstEvent</c>).</summary>
@@ -110,6 +111,7 @@ public enum RecencyKind
 }
 
 /// <summary>Aggregate functions.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AggregateFunction>))]
 public enum AggregateFunction
 {
     /// <summary><c>sum</c>.</summary>
@@ -132,6 +134,7 @@ public enum AggregateFunction
 }
 
 /// <summary>Condition operators, with their JSON names.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ConditionOperator>))]
 public enum ConditionOperator
 {
     /// <summary><c>eq</c>: equal (numbers by value, strings ordinally, booleans, dates as instants).</summary>

@@ -255,6 +255,7 @@ public sealed record IdentifierClaim(Identifier Identifier, string? ExpectedOwne
 public sealed record AbsorbedProfile(string ProfileId, long ExpectedVersion);
 
 /// <summary>The outcome of a commit.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<CommitStatus>))]
 public enum CommitStatus
 {
     /// <summary>Everything was written.</summary>

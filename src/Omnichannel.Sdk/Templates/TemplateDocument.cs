@@ -18,7 +18,7 @@ public sealed record TemplateDocument(string Id, IReadOnlyList<TemplateVariant> 
 /// </remarks>
 public sealed record TemplateVariant
 {
-    /// <summary>The channel (see <see cref="Omnichannel.Sdk.Channels"/>), for example <c>email</c>.</summary>
+    /// <summary>The channel (see <see cref="Omnichannel.Sdk.ChannelNames"/>), for example <c>email</c>.</summary>
     public required string Channel { get; init; }
 
     /// <summary>The device type this variant is for (see <see cref="DeviceTypes"/>), or <see langword="null"/> for any.</summary>
@@ -66,34 +66,34 @@ public sealed record TemplateVariant
     /// <param name="html">The HTML body (values are HTML-escaped), or <see langword="null"/>.</param>
     /// <param name="text">The plain-text body, or <see langword="null"/>.</param>
     public static TemplateVariant Email(string subject, string? html, string? text = null) =>
-        Create(Channels.Email, (TemplateParts.Subject, subject), (TemplateParts.Html, html), (TemplateParts.Text, text));
+        Create(ChannelNames.Email, (TemplateParts.Subject, subject), (TemplateParts.Html, html), (TemplateParts.Text, text));
 
     /// <summary>An SMS variant.</summary>
     /// <param name="body">The message text.</param>
-    public static TemplateVariant Sms(string body) => Create(Channels.Sms, (TemplateParts.Body, body));
+    public static TemplateVariant Sms(string body) => Create(ChannelNames.Sms, (TemplateParts.Body, body));
 
     /// <summary>A push notification variant.</summary>
     /// <param name="title">The title.</param>
     /// <param name="body">The body.</param>
     /// <param name="deepLink">The deep link opened on tap, or <see langword="null"/>.</param>
     public static TemplateVariant Push(string title, string body, string? deepLink = null) =>
-        Create(Channels.Push, (TemplateParts.Title, title), (TemplateParts.Body, body), (TemplateParts.DeepLink, deepLink));
+        Create(ChannelNames.Push, (TemplateParts.Title, title), (TemplateParts.Body, body), (TemplateParts.DeepLink, deepLink));
 
     /// <summary>A WhatsApp variant that sends an approved template with positional parameters.</summary>
     /// <param name="templateName">The approved template name (may itself be Liquid).</param>
     /// <param name="parameters">The parameters, in order; each is Liquid.</param>
     public static TemplateVariant WhatsAppTemplate(string templateName, params string[] parameters) =>
         Create(
-            Channels.WhatsApp,
+            ChannelNames.WhatsApp,
             [(TemplateParts.TemplateName, templateName), .. parameters.Select((p, i) => (TemplateParts.Parameter(i + 1), (string?)p))]);
 
     /// <summary>A WhatsApp variant that sends free text (inside the 24-hour service window).</summary>
     /// <param name="text">The text.</param>
-    public static TemplateVariant WhatsAppText(string text) => Create(Channels.WhatsApp, (TemplateParts.Text, text));
+    public static TemplateVariant WhatsAppText(string text) => Create(ChannelNames.WhatsApp, (TemplateParts.Text, text));
 
     /// <summary>An in-app or chat variant.</summary>
     /// <param name="text">The text.</param>
-    public static TemplateVariant InApp(string text) => Create(Channels.InApp, (TemplateParts.Text, text));
+    public static TemplateVariant InApp(string text) => Create(ChannelNames.InApp, (TemplateParts.Text, text));
 
     private static TemplateVariant Create(string channel, params (string Name, string? Source)[] parts) => new()
     {
@@ -168,6 +168,7 @@ public static class DeviceTypes
 }
 
 /// <summary>The part of the day in the customer's time zone.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TimeOfDay>))]
 public enum TimeOfDay
 {
     /// <summary>05:00 to 11:59.</summary>

@@ -38,7 +38,7 @@ public sealed class TemplateMessageRenderer(TemplateRenderer renderer, string? e
         var t = result.Value!;
         OutboundMessage? message = channel switch
         {
-            Channels.Email => new EmailMessage
+            ChannelNames.Email => new EmailMessage
             {
                 MessageId = request.Key,
                 From = t.Part("from") ?? emailFrom ?? throw new InvalidOperationException($"Template '{t.TemplateId}' has no 'from' part and no default email sender is configured (Delivery.EmailFrom)."),
@@ -47,10 +47,10 @@ public sealed class TemplateMessageRenderer(TemplateRenderer renderer, string? e
                 HtmlBody = t.Html,
                 TextBody = t.Text,
             },
-            Channels.Sms => new SmsMessage { MessageId = request.Key, To = address, Body = t.Body ?? string.Empty },
-            Channels.Push => new PushMessage { MessageId = request.Key, DeviceTokens = [address], Title = t.Title ?? string.Empty, Body = t.Body ?? string.Empty, DeepLink = t.DeepLink },
-            Channels.WhatsApp => new WhatsAppMessage { MessageId = request.Key, To = address, TemplateName = t.TemplateName, TemplateParameters = t.Parameters, Text = t.Text },
-            Channels.InApp => new InAppMessage { MessageId = request.Key, To = address, Text = t.Text ?? string.Empty },
+            ChannelNames.Sms => new SmsMessage { MessageId = request.Key, To = address, Body = t.Body ?? string.Empty },
+            ChannelNames.Push => new PushMessage { MessageId = request.Key, DeviceTokens = [address], Title = t.Title ?? string.Empty, Body = t.Body ?? string.Empty, DeepLink = t.DeepLink },
+            ChannelNames.WhatsApp => new WhatsAppMessage { MessageId = request.Key, To = address, TemplateName = t.TemplateName, TemplateParameters = t.Parameters, Text = t.Text },
+            ChannelNames.InApp => new InAppMessage { MessageId = request.Key, To = address, Text = t.Text ?? string.Empty },
             _ => null,
         };
         return ValueTask.FromResult(message);

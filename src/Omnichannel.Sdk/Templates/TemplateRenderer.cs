@@ -131,7 +131,7 @@ public sealed class TemplateRenderer
             {
                 var limit = OutputLimit(channel, part.Name);
                 var text = LiquidEngine.Render(part, data, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit } : budget, cancellationToken);
-                if (channel == Channels.Email && part.Name == TemplateParts.Html)
+                if (channel == ChannelNames.Email && part.Name == TemplateParts.Html)
                 {
                     text = UrlAttributes.Neutralize(text);
                 }
@@ -166,20 +166,20 @@ public sealed class TemplateRenderer
     // A cheap bound while rendering: an SMS segment holds at most 160 characters, a push byte at most one.
     private int OutputLimit(string channel, string part) => channel switch
     {
-        Channels.Sms when part == TemplateParts.Body => (int)Math.Min(_options.MaxOutputLength, 160L * _options.MaxSmsSegments),
-        Channels.Push => Math.Min(_options.MaxOutputLength, _options.MaxPushBytes),
+        ChannelNames.Sms when part == TemplateParts.Body => (int)Math.Min(_options.MaxOutputLength, 160L * _options.MaxSmsSegments),
+        ChannelNames.Push => Math.Min(_options.MaxOutputLength, _options.MaxPushBytes),
         _ => _options.MaxOutputLength,
     };
 
     // The exact check once rendered: segments of an SMS, UTF-8 bytes of a push part.
     private string? OverChannelLimit(string channel, string part, string text)
     {
-        if (channel == Channels.Sms && part == TemplateParts.Body && Delivery.SmsEncoding.Analyze(text).SegmentCount is var segments && segments > _options.MaxSmsSegments)
+        if (channel == ChannelNames.Sms && part == TemplateParts.Body && Delivery.SmsEncoding.Analyze(text).SegmentCount is var segments && segments > _options.MaxSmsSegments)
         {
             return $"The SMS has {segments} segments; at most {_options.MaxSmsSegments} are allowed ({nameof(TemplateRendererOptions.MaxSmsSegments)}).";
         }
 
-        if (channel == Channels.Push && System.Text.Encoding.UTF8.GetByteCount(text) is var bytes && bytes > _options.MaxPushBytes)
+        if (channel == ChannelNames.Push && System.Text.Encoding.UTF8.GetByteCount(text) is var bytes && bytes > _options.MaxPushBytes)
         {
             return $"The push {part} is {bytes} bytes; at most {_options.MaxPushBytes} are allowed ({nameof(TemplateRendererOptions.MaxPushBytes)}).";
         }

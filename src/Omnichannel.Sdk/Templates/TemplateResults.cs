@@ -3,6 +3,7 @@ using System.Globalization;
 namespace Omnichannel.Sdk.Templates;
 
 /// <summary>What kind of problem a <see cref="TemplateError"/> reports.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TemplateErrorKind>))]
 public enum TemplateErrorKind
 {
     /// <summary>Liquid syntax: an unclosed <c>{{</c> or <c>{%</c>, an unterminated string, a malformed tag.</summary>

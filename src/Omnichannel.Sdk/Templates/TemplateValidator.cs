@@ -109,7 +109,7 @@ public sealed partial class TemplateValidator
             var parts = new List<CompiledPart>();
             foreach (var (part, source) in (variant.Parts ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal))
             {
-                var mode = variant.Channel == Channels.Email && part == TemplateParts.Html ? LiquidOutputMode.Html : LiquidOutputMode.Text;
+                var mode = variant.Channel == ChannelNames.Email && part == TemplateParts.Html ? LiquidOutputMode.Html : LiquidOutputMode.Text;
                 var scan = LiquidScanner.Scan(source ?? string.Empty, LiquidEngine.FilterExists, mode);
                 foreach (var issue in scan.Issues)
                 {
@@ -146,7 +146,7 @@ public sealed partial class TemplateValidator
         string[] allowed;
         switch (variant.Channel)
         {
-            case Channels.Email:
+            case ChannelNames.Email:
                 allowed = [TemplateParts.Subject, TemplateParts.Html, TemplateParts.Text];
                 if (!Has(TemplateParts.Subject))
                 {
@@ -160,7 +160,7 @@ public sealed partial class TemplateValidator
 
                 break;
 
-            case Channels.Sms:
+            case ChannelNames.Sms:
                 allowed = [TemplateParts.Body];
                 if (!Has(TemplateParts.Body))
                 {
@@ -169,7 +169,7 @@ public sealed partial class TemplateValidator
 
                 break;
 
-            case Channels.Push:
+            case ChannelNames.Push:
                 allowed = [TemplateParts.Title, TemplateParts.Body, TemplateParts.DeepLink];
                 if (!Has(TemplateParts.Title) || !Has(TemplateParts.Body))
                 {
@@ -178,7 +178,7 @@ public sealed partial class TemplateValidator
 
                 break;
 
-            case Channels.WhatsApp:
+            case ChannelNames.WhatsApp:
                 var parameterCount = parts.Keys.Count(k => ParameterName().IsMatch(k));
                 allowed = [TemplateParts.TemplateName, TemplateParts.Text, .. Enumerable.Range(1, parameterCount).Select(TemplateParts.Parameter)];
                 if (Has(TemplateParts.TemplateName) == Has(TemplateParts.Text))
@@ -193,7 +193,7 @@ public sealed partial class TemplateValidator
 
                 break;
 
-            case Channels.InApp:
+            case ChannelNames.InApp:
                 allowed = [TemplateParts.Text];
                 if (!Has(TemplateParts.Text))
                 {

@@ -9,7 +9,7 @@ public sealed class ConsoleTransportTests
     public async Task SendAsync_WhenEmail_PrintsChannelRecipientSubjectAndTextAndAccepts()
     {
         var output = new StringWriter();
-        var transport = new ConsoleTransport(Channels.Email, output);
+        var transport = new ConsoleTransport(ChannelNames.Email, output);
         var email = new EmailMessage
         {
             MessageId = "order-42",
@@ -53,7 +53,7 @@ public sealed class ConsoleTransportTests
     {
         var output = new StringWriter();
 
-        await new ConsoleTransport(Channels.Sms, output).SendAsync(new SmsMessage { MessageId = "s1", To = "+15550100", Body = new string('a', 161) });
+        await new ConsoleTransport(ChannelNames.Sms, output).SendAsync(new SmsMessage { MessageId = "s1", To = "+15550100", Body = new string('a', 161) });
 
         Assert.Contains("Segments: 2 (Gsm7, 161 units)", output.ToString(), StringComparison.Ordinal);
     }
@@ -62,7 +62,7 @@ public sealed class ConsoleTransportTests
     public async Task SendAsync_WhenWhatsAppWebhookAndInApp_PrintsTheirContent()
     {
         var output = new StringWriter();
-        var transport = new ConsoleTransport(Channels.Chat, output);
+        var transport = new ConsoleTransport(ChannelNames.Chat, output);
 
         await transport.SendAsync(new WhatsAppMessage { MessageId = "w1", To = "+15550100", TemplateName = "order_shipped", TemplateParameters = ["42"] });
         await transport.SendAsync(new WebhookMessage { MessageId = "h1", EventType = "order.shipped", Payload = JsonDocument.Parse("""{"id":42}""").RootElement });
@@ -81,7 +81,7 @@ public sealed class ConsoleTransportTests
     public async Task SendAsync_WhenCalledFromManyThreads_WritesBlocksWhole()
     {
         var output = new StringWriter();
-        var transport = new ConsoleTransport(Channels.Sms, output);
+        var transport = new ConsoleTransport(ChannelNames.Sms, output);
 
         await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
             Task.Run(async () => await transport.SendAsync(new SmsMessage { MessageId = "s" + i, To = "+1555", Body = "body " + i }))));

@@ -20,7 +20,7 @@ public sealed class DeliveryFaultTests
 
         public ConcurrentDictionary<string, int> Calls { get; } = new();
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {
@@ -58,7 +58,7 @@ public sealed class DeliveryFaultTests
                 var key = $"m-{c}-{m}";
                 keys.Add((key, $"c{c}"));
                 var r = await host.Engine.SendAsync(Identifier.CustomerId($"c{c}"),
-                    new MessageRequest { Key = key, Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+                    new MessageRequest { Key = key, Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
                 Assert.Equal(SendStatus.Queued, r.Status);
             }
         }
@@ -88,12 +88,12 @@ public sealed class DeliveryFaultTests
     [Fact]
     public async Task ATransportThatNeverAnswers_IsTimedOut_AndTheMessageIsTriedAgainLater()
     {
-        var failing = new FailingTransport(Channels.Email).TimeOut(1);
+        var failing = new FailingTransport(ChannelNames.Email).TimeOut(1);
         await using var host = OmnichannelTestHost.Create(
             o => { o.Delivery.QuickRetries = 0; o.Delivery.SendTimeout = TimeSpan.FromSeconds(10); o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); },
             delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("slow", failing));
         await host.TrackAsync(host.Event("user.signed_up", [Identifier.CustomerId("ann"), Identifier.Email("ann@example.com")]));
-        var sending = host.Engine.SendAsync(Identifier.CustomerId("ann"), new MessageRequest { Key = "t-1", Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+        var sending = host.Engine.SendAsync(Identifier.CustomerId("ann"), new MessageRequest { Key = "t-1", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
         Assert.Equal(SendStatus.Queued, (await sending).Status);
 
         // The dispatcher is stuck in the transport until the fake clock passes the time-out.

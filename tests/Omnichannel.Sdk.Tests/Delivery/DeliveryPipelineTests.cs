@@ -13,9 +13,9 @@ public sealed class DeliveryPipelineTests
         public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult<OutboundMessage?>(channel switch
             {
-                Channels.Email => new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hello" },
-                Channels.Sms => new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId },
-                Channels.Push => new PushMessage { MessageId = "x", DeviceTokens = [address], Title = request.TemplateId, Body = "Hello" },
+                ChannelNames.Email => new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hello" },
+                ChannelNames.Sms => new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId },
+                ChannelNames.Push => new PushMessage { MessageId = "x", DeviceTokens = [address], Title = request.TemplateId, Body = "Hello" },
                 _ => null,
             });
     }
@@ -23,9 +23,9 @@ public sealed class DeliveryPipelineTests
     private static (OmnichannelTestHost Host, RecordingTransport Email, RecordingTransport Sms, RecordingTransport Push) Create(
         Action<OmnichannelOptions>? configure = null, IChannelTransport? email = null, DateTimeOffset? start = null)
     {
-        var emailRecorder = new RecordingTransport(Channels.Email);
-        var sms = new RecordingTransport(Channels.Sms);
-        var push = new RecordingTransport(Channels.Push);
+        var emailRecorder = new RecordingTransport(ChannelNames.Email);
+        var sms = new RecordingTransport(ChannelNames.Sms);
+        var push = new RecordingTransport(ChannelNames.Push);
         var setup = new DeliverySetup { Renderer = new PlainRenderer() }
             .AddTransport("email", email ?? emailRecorder)
             .AddTransport("sms", sms)
@@ -34,7 +34,7 @@ public sealed class DeliveryPipelineTests
     }
 
     private static MessageRequest Offer(string key, params string[] channels) =>
-        new() { Key = key, Channels = channels.Length == 0 ? [Channels.Email] : channels, TemplateId = "spring-offer", Topic = "offers" };
+        new() { Key = key, Channels = channels.Length == 0 ? [ChannelNames.Email] : channels, TemplateId = "spring-offer", Topic = "offers" };
 
     private static async Task Known(OmnichannelTestHost host, bool emailConsent = true, bool smsConsent = false, string? timeZone = null)
     {
@@ -59,7 +59,7 @@ public sealed class DeliveryPipelineTests
         await Known(host);
 
         var queued = await host.Engine.SendAsync(Ann, Offer("offer-1"));
-        Assert.Equal((SendStatus.Queued, Channels.Email), (queued.Status, queued.Channel));
+        Assert.Equal((SendStatus.Queued, ChannelNames.Email), (queued.Status, queued.Channel));
         await host.Engine.RunDispatchAsync(); // waits for the dispatcher's own run, which the due message already started
 
         var sent = Assert.Single(email.Sent<EmailMessage>());
@@ -79,11 +79,11 @@ public sealed class DeliveryPipelineTests
         await using var _ = host;
         await Known(host, emailConsent: false, smsConsent: true);
 
-        var viaSms = await host.Engine.SendAsync(Ann, Offer("o-1", Channels.Push, Channels.Email, Channels.Sms));
-        Assert.Equal((SendStatus.Queued, Channels.Sms), (viaSms.Status, viaSms.Channel));
+        var viaSms = await host.Engine.SendAsync(Ann, Offer("o-1", ChannelNames.Push, ChannelNames.Email, ChannelNames.Sms));
+        Assert.Equal((SendStatus.Queued, ChannelNames.Sms), (viaSms.Status, viaSms.Channel));
         Assert.Equal("push: no address; email: no consent for offers", viaSms.Reason);
 
-        var skipped = await host.Engine.SendAsync(Ann, Offer("o-2", Channels.Email, Channels.Push));
+        var skipped = await host.Engine.SendAsync(Ann, Offer("o-2", ChannelNames.Email, ChannelNames.Push));
         Assert.Equal((SendStatus.Skipped, "email: no consent for offers; push: no address"), (skipped.Status, skipped.Reason));
 
         await host.Engine.RunDispatchAsync();
@@ -98,7 +98,7 @@ public sealed class DeliveryPipelineTests
         var (host, email, _, _) = Create();
         await using var _ = host;
         await Known(host, emailConsent: false);
-        var receipt = new MessageRequest { Key = "receipt-1", Channels = [Channels.Email], TemplateId = "receipt", Class = MessageClass.Transactional };
+        var receipt = new MessageRequest { Key = "receipt-1", Channels = [ChannelNames.Email], TemplateId = "receipt", Class = MessageClass.Transactional };
         Assert.Equal(SendStatus.Queued, (await host.Engine.SendAsync(Ann, receipt)).Status);
         await host.Engine.RunDispatchAsync(); // out before the bounce: a message still waiting then would be re-checked and held back
 
@@ -129,7 +129,7 @@ public sealed class DeliveryPipelineTests
         await host.Engine.RunDispatchAsync();
         Assert.Single(email.Messages);
 
-        var receipt = new MessageRequest { Key = "r", Channels = [Channels.Email], TemplateId = "receipt", Class = MessageClass.Transactional };
+        var receipt = new MessageRequest { Key = "r", Channels = [ChannelNames.Email], TemplateId = "receipt", Class = MessageClass.Transactional };
         host.Time.SetUtcNow(new DateTimeOffset(2026, 3, 29, 21, 0, 0, TimeSpan.Zero));
         Assert.Equal(host.Time.GetUtcNow(), (await host.Engine.SendAsync(Ann, receipt)).DueAt);
     }
@@ -137,7 +137,7 @@ public sealed class DeliveryPipelineTests
     [Fact]
     public async Task AFrequencyCap_SkipsTheMessageThatWouldBreakIt_AndFreesUpAsTheWindowMoves()
     {
-        var (host, _, _, _) = Create(o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(2, TimeSpan.FromDays(1), Channels.Email)));
+        var (host, _, _, _) = Create(o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(2, TimeSpan.FromDays(1), ChannelNames.Email)));
         await using var _ = host;
         await Known(host);
         Assert.Equal(SendStatus.Queued, (await host.Engine.SendAsync(Ann, Offer("c1"))).Status);
@@ -154,7 +154,7 @@ public sealed class DeliveryPipelineTests
     [Fact]
     public async Task TransientFailures_AreRetriedLater_AndTheMessageIsSentExactlyOnce()
     {
-        var failing = new FailingTransport(Channels.Email).FailTransiently(4);
+        var failing = new FailingTransport(ChannelNames.Email).FailTransiently(4);
         var (host, _, _, _) = Create(o => { o.Delivery.QuickRetries = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); }, email: failing);
         await using var _ = host;
         await Known(host);
@@ -175,18 +175,18 @@ public sealed class DeliveryPipelineTests
     [Fact]
     public async Task APermanentFailure_FallsBackToTheNextChannel_AndWhenAllFail_TheMessageFailsWithEveryReason()
     {
-        var failing = new FailingTransport(Channels.Email).FailPermanently("550 mailbox unavailable");
+        var failing = new FailingTransport(ChannelNames.Email).FailPermanently("550 mailbox unavailable");
         var (host, _, sms, _) = Create(email: failing);
         await using var _ = host;
         await Known(host, smsConsent: true);
 
-        await host.Engine.SendAsync(Ann, Offer("fb-1", Channels.Email, Channels.Sms));
-        await host.Engine.SendAsync(Ann, Offer("fb-2", Channels.Email));
+        await host.Engine.SendAsync(Ann, Offer("fb-1", ChannelNames.Email, ChannelNames.Sms));
+        await host.Engine.SendAsync(Ann, Offer("fb-2", ChannelNames.Email));
         await host.Engine.RunDispatchAsync();
 
         Assert.Equal(["fb-1"], sms.Messages.Select(m => m.MessageId));
         var ann = await host.ProfileAsync(Ann);
-        Assert.Contains(ann.Timeline, t => t.EventId == "fb-1:sent" && t.Channel == Channels.Sms);
+        Assert.Contains(ann.Timeline, t => t.EventId == "fb-1:sent" && t.Channel == ChannelNames.Sms);
         Assert.Contains(ann.Timeline, t => t.EventId == "fb-2:failed");
     }
 

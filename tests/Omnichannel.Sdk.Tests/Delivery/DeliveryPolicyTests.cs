@@ -9,13 +9,13 @@ public sealed class DeliveryPolicyTests
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
     private static OmnichannelTestHost Host(Action<OmnichannelOptions>? configure = null, DeliverySetup? setup = null, DateTimeOffset? start = null) =>
-        OmnichannelTestHost.Create(configure, start, delivery: setup ?? new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("email", new RecordingTransport(Channels.Email)));
+        OmnichannelTestHost.Create(configure, start, delivery: setup ?? new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("email", new RecordingTransport(ChannelNames.Email)));
 
     private static async Task SignUp(OmnichannelTestHost host, string email = "ann@example.com", string? timeZone = null) =>
         await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email(email), Identifier.Phone("+447700900001")],
             context: timeZone is null ? null : new EventContext { TimeZone = timeZone }));
 
-    private static MessageRequest Marketing(string key, string topic = "offers") => new() { Key = key, Channels = [Channels.Email], TemplateId = "t", Topic = topic };
+    private static MessageRequest Marketing(string key, string topic = "offers") => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = "t", Topic = topic };
 
     [Fact]
     public async Task AnOptOutTopic_NeedsNoGrant_ButHonoursARefusal()
@@ -54,7 +54,7 @@ public sealed class DeliveryPolicyTests
 
         await host.TrackAsync(host.Event("user.signed_up", [Identifier.CustomerId("ann-again"), Identifier.Email("ann@example.com")]));
         var r = await host.Client.SendAsync(Identifier.CustomerId("ann-again"),
-            new MessageRequest { Key = "receipt", Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+            new MessageRequest { Key = "receipt", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
 
         Assert.Equal((SendStatus.Skipped, "email: the address is suppressed"), (r.Status, r.Reason));
     }
@@ -108,13 +108,13 @@ public sealed class DeliveryPolicyTests
     [Fact]
     public async Task TwoTransportsOfOneChannel_AreTriedInOrderOfPreference_AndAPermanentFailureMovesToTheNext()
     {
-        var primary = new FailingTransport(Channels.Sms).FailPermanently("invalid sender id");
-        var backup = new RecordingTransport(Channels.Sms);
+        var primary = new FailingTransport(ChannelNames.Sms).FailPermanently("invalid sender id");
+        var backup = new RecordingTransport(ChannelNames.Sms);
         var setup = new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("backup", backup, preference: 2).AddTransport("primary", primary, preference: 1);
         await using var host = Host(setup: setup);
         await SignUp(host);
 
-        await host.Client.SendAsync(Ann, new MessageRequest { Key = "code", Channels = [Channels.Sms], TemplateId = "t", Class = MessageClass.Transactional });
+        await host.Client.SendAsync(Ann, new MessageRequest { Key = "code", Channels = [ChannelNames.Sms], TemplateId = "t", Class = MessageClass.Transactional });
         await host.Engine.RunDispatchAsync();
 
         Assert.Equal(1, primary.Attempts);
@@ -124,7 +124,7 @@ public sealed class DeliveryPolicyTests
     [Fact]
     public async Task ATransportThatKeepsFailing_OpensItsCircuit_AndLaterMessagesWaitWithoutCallingIt()
     {
-        var failing = new FailingTransport(Channels.Email).FailTransiently(1000);
+        var failing = new FailingTransport(ChannelNames.Email).FailTransiently(1000);
         var setup = new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("flaky", failing);
         await using var host = Host(o =>
         {
@@ -135,7 +135,7 @@ public sealed class DeliveryPolicyTests
         await SignUp(host);
         for (var i = 0; i < 10; i++)
         {
-            await host.Client.SendAsync(Ann, new MessageRequest { Key = $"k{i}", Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+            await host.Client.SendAsync(Ann, new MessageRequest { Key = $"k{i}", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
         }
 
         await host.Engine.RunDispatchAsync();
@@ -144,7 +144,7 @@ public sealed class DeliveryPolicyTests
 
         for (var i = 10; i < 20; i++)
         {
-            await host.Client.SendAsync(Ann, new MessageRequest { Key = $"k{i}", Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+            await host.Client.SendAsync(Ann, new MessageRequest { Key = $"k{i}", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
         }
 
         await host.Engine.RunDispatchAsync();

@@ -14,11 +14,11 @@ public sealed class DispatchChaosTests
     // Ignores its cancellation token and never completes for one address.
     private sealed class HangingTransport(string hangFor) : IChannelTransport
     {
-        public RecordingTransport Recorder { get; } = new(Channels.Email);
+        public RecordingTransport Recorder { get; } = new(ChannelNames.Email);
 
         public TaskCompletionSource Hanging { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {
@@ -36,7 +36,7 @@ public sealed class DispatchChaosTests
     {
         public int Calls;
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {
@@ -47,7 +47,7 @@ public sealed class DispatchChaosTests
 
     private sealed class UnsetResultTransport : IChannelTransport
     {
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default) => ValueTask.FromResult(default(DeliveryResult));
     }
@@ -55,9 +55,9 @@ public sealed class DispatchChaosTests
     // Takes `delay` of the fake clock's time to send, like a slow provider.
     private sealed class SlowTransport(OmnichannelTestHost[] hosts, TimeSpan delay) : IChannelTransport
     {
-        public RecordingTransport Recorder { get; } = new(Channels.Email);
+        public RecordingTransport Recorder { get; } = new(ChannelNames.Email);
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {
@@ -67,7 +67,7 @@ public sealed class DispatchChaosTests
         }
     }
 
-    private static MessageRequest Receipt(string key) => new() { Key = key, Channels = [Channels.Email], TemplateId = key, Class = MessageClass.Transactional };
+    private static MessageRequest Receipt(string key) => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = key, Class = MessageClass.Transactional };
 
     private static async Task SignUp(OmnichannelTestHost host, Identifier id, string email) =>
         await host.TrackAsync(host.Event("user.signed_up", [id, Identifier.Email(email)]));
@@ -171,11 +171,11 @@ public sealed class DispatchChaosTests
     [Fact]
     public async Task AnSmsOverTheSegmentLimit_IsNotSent()
     {
-        var sms = new RecordingTransport(Channels.Sms);
+        var sms = new RecordingTransport(ChannelNames.Sms);
         await using var host = OmnichannelTestHost.Create(o => o.Delivery.MaxSmsSegments = 3, delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("sms", sms));
         await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Phone("+447700900001")]));
 
-        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = new string('x', 1000), Channels = [Channels.Sms], TemplateId = new string('x', 1000), Class = MessageClass.Transactional });
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = new string('x', 1000), Channels = [ChannelNames.Sms], TemplateId = new string('x', 1000), Class = MessageClass.Transactional });
 
         Assert.Equal(SendStatus.Skipped, r.Status);
         Assert.Contains("segments; at most 3", r.Reason, StringComparison.Ordinal);

@@ -18,7 +18,7 @@ public sealed class FileTransportTests : IDisposable
     [Fact]
     public async Task SendAsync_WhenEmailHasBothBodies_WritesMultipartAlternativeEml()
     {
-        var transport = new FileTransport(Channels.Email, _directory);
+        var transport = new FileTransport(ChannelNames.Email, _directory);
         var email = new EmailMessage
         {
             MessageId = "order-42.confirmation",
@@ -52,7 +52,7 @@ public sealed class FileTransportTests : IDisposable
     [Fact]
     public async Task SendAsync_WhenTheSameEmailIsResent_ReplacesTheFile()
     {
-        var transport = new FileTransport(Channels.Email, _directory);
+        var transport = new FileTransport(ChannelNames.Email, _directory);
         var email = new EmailMessage { MessageId = "m1", From = "a@kitty.example", To = "b@example.com", Subject = "Hi", TextBody = "one" };
 
         await transport.SendAsync(email);
@@ -65,7 +65,7 @@ public sealed class FileTransportTests : IDisposable
     [Fact]
     public async Task SendAsync_WhenMessageIdHasUnsafeCharacters_UsesASafeDistinctFileName()
     {
-        var transport = new FileTransport(Channels.Email, _directory);
+        var transport = new FileTransport(ChannelNames.Email, _directory);
         var email = new EmailMessage { MessageId = "journey/welcome:step 1", From = "a@kitty.example", To = "b@example.com", Subject = "Hi", TextBody = "x" };
 
         var first = await transport.SendAsync(email);
@@ -79,7 +79,7 @@ public sealed class FileTransportTests : IDisposable
     [Fact]
     public async Task SendAsync_WhenAddressIsInvalid_FailsPermanently()
     {
-        var transport = new FileTransport(Channels.Email, _directory);
+        var transport = new FileTransport(ChannelNames.Email, _directory);
 
         var result = await transport.SendAsync(new EmailMessage { MessageId = "m1", From = "a@kitty.example", To = "not an address", Subject = "Hi", TextBody = "x" });
 
@@ -90,7 +90,7 @@ public sealed class FileTransportTests : IDisposable
     [Fact]
     public async Task SendAsync_WhenNotEmail_AppendsOneJsonLinePerMessageToChannelFile()
     {
-        var transport = new FileTransport(Channels.Sms, _directory);
+        var transport = new FileTransport(ChannelNames.Sms, _directory);
 
         var first = await transport.SendAsync(new SmsMessage { MessageId = "s1", To = "+15550100", Body = "Hello" });
         await transport.SendAsync(new SmsMessage { MessageId = "s2", To = "+15550101", Body = "Bye 😀" });
@@ -108,7 +108,7 @@ public sealed class FileTransportTests : IDisposable
     [Fact]
     public async Task SendAsync_WhenManyThreadsAppend_KeepsEveryLineWhole()
     {
-        var transport = new FileTransport(Channels.Webhook, _directory);
+        var transport = new FileTransport(ChannelNames.Webhook, _directory);
         var payload = JsonDocument.Parse("""{"ok":true}""").RootElement;
 
         await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>

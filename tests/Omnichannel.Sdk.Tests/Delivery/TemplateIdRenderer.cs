@@ -6,7 +6,7 @@ namespace Omnichannel.Sdk.Tests.Delivery;
 internal sealed class TemplateIdRenderer : IMessageRenderer
 {
     public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
+        ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Sms
             ? new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId }
             : new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
 }

@@ -17,16 +17,16 @@ public sealed class TemplatedDeliveryTests
         services.AddSingleton<TimeProvider>(new FakeTimeProvider(OmnichannelTestHost.DefaultStart));
         services.AddOmnichannel(o => o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>")
             .UseTemplates(templates)
-            .AddTransport("recording", Channels.Email, _ => email)
-            .AddTransport("recording", Channels.Sms, _ => sms);
+            .AddTransport("recording", ChannelNames.Email, _ => email)
+            .AddTransport("recording", ChannelNames.Sms, _ => sms);
         return services.BuildServiceProvider();
     }
 
     [Fact]
     public async Task AMessage_IsRenderedFromItsTemplate_WithTheProfileAndTheRequestData_PerChannel()
     {
-        var email = new RecordingTransport(Channels.Email);
-        var sms = new RecordingTransport(Channels.Sms);
+        var email = new RecordingTransport(ChannelNames.Email);
+        var sms = new RecordingTransport(ChannelNames.Sms);
         var templates = new InMemoryTemplateSource(new TemplateDocument("order-confirmation",
         [
             TemplateVariant.Email("Thanks {{ profile.first_name }}!", "<p>Order {{ journey.order_id }}: {{ profile.traits.note }}</p>", "Order {{ journey.order_id }}"),
@@ -47,13 +47,13 @@ public sealed class TemplatedDeliveryTests
         var request = new MessageRequest
         {
             Key = "confirm-42",
-            Channels = [Channels.Email],
+            Channels = [ChannelNames.Email],
             TemplateId = "order-confirmation",
             Class = MessageClass.Transactional,
             Data = new System.Text.Json.Nodes.JsonObject { ["order_id"] = "KS-42" },
         };
         Assert.Equal(SendStatus.Queued, (await engine.SendAsync(Ann, request)).Status);
-        Assert.Equal(SendStatus.Queued, (await engine.SendAsync(Ann, request with { Key = "confirm-42-sms", Channels = [Channels.Sms] })).Status);
+        Assert.Equal(SendStatus.Queued, (await engine.SendAsync(Ann, request with { Key = "confirm-42-sms", Channels = [ChannelNames.Sms] })).Status);
         await engine.RunDispatchAsync();
 
         var mail = Assert.Single(email.Sent<EmailMessage>());
@@ -65,22 +65,22 @@ public sealed class TemplatedDeliveryTests
     [Fact]
     public async Task AChannelTheTemplateDoesNotCover_IsPassedOver_ForTheNextOne()
     {
-        var email = new RecordingTransport(Channels.Email);
-        var sms = new RecordingTransport(Channels.Sms);
+        var email = new RecordingTransport(ChannelNames.Email);
+        var sms = new RecordingTransport(ChannelNames.Sms);
         await using var provider = Build(email, sms, new InMemoryTemplateSource(new TemplateDocument("sms-only", [TemplateVariant.Sms("Hi")])));
         var engine = provider.GetRequiredService<OmnichannelEngine>();
         await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Ann, Identifier.Email("a@example.com"), Identifier.Phone("+447700900001")] });
 
-        var r = await engine.SendAsync(Ann, new MessageRequest { Key = "k", Channels = [Channels.Email, Channels.Sms], TemplateId = "sms-only", Class = MessageClass.Transactional });
+        var r = await engine.SendAsync(Ann, new MessageRequest { Key = "k", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "sms-only", Class = MessageClass.Transactional });
 
-        Assert.Equal((SendStatus.Queued, Channels.Sms, "email: the template has nothing for this channel"), (r.Status, r.Channel, r.Reason));
+        Assert.Equal((SendStatus.Queued, ChannelNames.Sms, "email: the template has nothing for this channel"), (r.Status, r.Channel, r.Reason));
     }
 
     [Fact]
     public void ATemplateWithErrors_StopsTheStart_WithItsLineAndColumn()
     {
         var broken = new InMemoryTemplateSource(new TemplateDocument("broken", [TemplateVariant.Sms("Hi {{ profile.first_name ")]));
-        var ex = Assert.Throws<TemplateRenderException>(() => Build(new RecordingTransport(), new RecordingTransport(Channels.Sms), broken).GetRequiredService<OmnichannelEngine>());
+        var ex = Assert.Throws<TemplateRenderException>(() => Build(new RecordingTransport(), new RecordingTransport(ChannelNames.Sms), broken).GetRequiredService<OmnichannelEngine>());
         var error = Assert.Single(ex.Errors);
         Assert.Equal(("broken", 1, 4), (error.TemplateId, error.Line, error.Column));
     }
@@ -89,15 +89,15 @@ public sealed class TemplatedDeliveryTests
     public async Task AnSmsOfTensOfThousandsOfSegments_IsNeverSent_AndTheRendererTakesTheLimitFromDeliveryOptions()
     {
         // Issue 13 §4: a loop over a long list rendered an SMS of 68,535 segments.
-        var email = new RecordingTransport(Channels.Email);
-        var sms = new RecordingTransport(Channels.Sms);
+        var email = new RecordingTransport(ChannelNames.Email);
+        var sms = new RecordingTransport(ChannelNames.Sms);
         var templates = new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Sms("{% for l in journey.lines %}{{ l }} {% endfor %}")]));
         await using var provider = Build(email, sms, templates);
         var engine = provider.GetRequiredService<OmnichannelEngine>();
         await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Ann, Identifier.Phone("+447700900001")] });
         var lines = new System.Text.Json.Nodes.JsonArray([.. Enumerable.Range(0, 100_000).Select(i => System.Text.Json.Nodes.JsonValue.Create($"Item {i} is still in your cart"))]);
 
-        var result = await engine.SendAsync(Ann, new MessageRequest { Key = "big", Channels = [Channels.Sms], TemplateId = "cart", Class = MessageClass.Transactional, Data = new() { ["lines"] = lines } });
+        var result = await engine.SendAsync(Ann, new MessageRequest { Key = "big", Channels = [ChannelNames.Sms], TemplateId = "cart", Class = MessageClass.Transactional, Data = new() { ["lines"] = lines } });
         await engine.RunDispatchAsync();
 
         Assert.NotEqual(SendStatus.Queued, result.Status);

@@ -77,8 +77,9 @@ public sealed class ConcurrencyTests
         var bad = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("boom@x.io")]));
         var good = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("fine@x.io")]));
 
-        Assert.Equal(TrackStatus.Failed, bad.Status);
-        Assert.Contains("disk on fire", bad.Errors[0].Message);
+        Assert.Equal(TrackStatus.StoreFailed, bad.Status);
+        Assert.Contains("disk on fire", bad.FailureReason);
+        Assert.Empty(bad.Errors); // a store fault is not a problem of the event
         Assert.True(bad.IsTransient); // a store fault may pass
         Assert.False(bad.IsAcknowledged);
         Assert.Equal(TrackStatus.Accepted, good.Status);
@@ -91,8 +92,9 @@ public sealed class ConcurrencyTests
         var store = new FlakyStore(new InMemoryOmnichannelStore()) { AlwaysConflict = true };
         await using var host = OmnichannelTestHost.Create(o => o.MaxCommitAttempts = 3, store: store);
         var r = await host.Client.TrackAsync(host.Event("x.a", [Identifier.Email("a@x.io")]));
-        Assert.Equal(TrackStatus.Failed, r.Status);
+        Assert.Equal(TrackStatus.StoreFailed, r.Status);
         Assert.True(r.IsTransient);
+        Assert.Contains("concurrent change 3 times", r.FailureReason);
         Assert.Equal(3, store.Commits);
     }
 

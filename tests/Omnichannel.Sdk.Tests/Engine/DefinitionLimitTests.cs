@@ -387,10 +387,10 @@ public sealed class DefinitionRunTests
     {
         await using var host = OmnichannelTestHost.Create(o =>
         {
-            o.Journeys.Add(JourneyJson.Parse(JourneyScenarios.RefillJson).Definition!);
-            o.Segments.Add(SegmentJson.Parse("""{"id": "birthday-soon", "name": "B", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P7D"}}""").Definition!);
-            o.Segments.Add(SegmentJson.Parse("""{"id": "due-soon", "name": "D", "rule": {"trait": "refill_due_at", "op": "withinLast", "value": "P3D"}}""").Definition!);
-            o.Segments.Add(SegmentJson.Parse("""{"id": "due-past", "name": "P", "rule": {"trait": "refill_due_at", "op": "moreThanAgo", "value": "P100Y"}}""").Definition!);
+            o.Journeys.Add(JourneyJson.Parse(JourneyScenarios.RefillJson).Value!);
+            o.Segments.Add(SegmentJson.Parse("""{"id": "birthday-soon", "name": "B", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P7D"}}""").Value!);
+            o.Segments.Add(SegmentJson.Parse("""{"id": "due-soon", "name": "D", "rule": {"trait": "refill_due_at", "op": "withinLast", "value": "P3D"}}""").Value!);
+            o.Segments.Add(SegmentJson.Parse("""{"id": "due-past", "name": "P", "rule": {"trait": "refill_due_at", "op": "moreThanAgo", "value": "P100Y"}}""").Value!);
         });
         var ann = Identifier.Email("ann@x.io");
 
@@ -412,7 +412,7 @@ public sealed class DefinitionRunTests
     {
         await using var host = OmnichannelTestHost.Create(o => o.Journeys.Add(JourneyJson.Parse(JourneyJsonTests.Definition(
             """{"id": "count", "type": "updateProfile", "increment": {"visits": 1}}""",
-            """{"type": "event", "event": "page.viewed"}""")).Definition!));
+            """{"type": "event", "event": "page.viewed"}""")).Value!));
         var ann = Identifier.Email("ann@x.io");
 
         var set = await host.Client.TrackAsync(host.Event("user.identified", [ann], traits: JsonData.Parse($$"""{"visits": {{visits}}}""")));

@@ -51,7 +51,7 @@ public sealed class InputFuzzTests
         var loaded = 0;
         foreach (var (json, seed) in Mutants(SegmentDocuments, seed: 1301))
         {
-            SegmentParseResult result;
+            ParseResult<SegmentDefinition> result;
             try
             {
                 result = SegmentJson.Parse(json);
@@ -68,19 +68,19 @@ public sealed class InputFuzzTests
                 continue;
             }
 
-            var set = SegmentSetValidator.Validate([result.Definition!]);
+            var set = SegmentSetValidator.Validate([result.Value!]);
             if (set.Count > 0)
             {
                 AssertPaths(set.Select(e => (e.Path, e.Message)), json, seed);
                 continue;
             }
 
-            var again = SegmentJson.Parse(SegmentJson.Serialize(result.Definition!));
+            var again = SegmentJson.Parse(SegmentJson.Serialize(result.Value!));
             Assert.True(again.IsValid, $"seed {seed}: the written form of {json} does not read back: {string.Join("; ", again.Errors)}");
             loaded++;
             if (loaded % 2 == 0)
             {
-                await RunAsync(o => o.Segments.Add(result.Definition!), json, seed);
+                await RunAsync(o => o.Segments.Add(result.Value!), json, seed);
             }
         }
 
@@ -91,10 +91,10 @@ public sealed class InputFuzzTests
     public async Task Journeys_MutatedDocuments_LoadOrFailWithPaths()
     {
         var loaded = 0;
-        var segment = SegmentJson.Parse("""{"id":"no-order-90d","name":"N","rule":{"lastEvent":"order.placed","op":"moreThanAgo","value":"P90D"}}""").Definition!;
+        var segment = SegmentJson.Parse("""{"id":"no-order-90d","name":"N","rule":{"lastEvent":"order.placed","op":"moreThanAgo","value":"P90D"}}""").Value!;
         foreach (var (json, seed) in Mutants(JourneyScenarios.AllJson.Append(DefinitionLimitTests.EveryStepJson), seed: 1302))
         {
-            JourneyParseResult result;
+            ParseResult<JourneyDefinition> result;
             try
             {
                 result = JourneyJson.Parse(json);
@@ -113,7 +113,7 @@ public sealed class InputFuzzTests
 
             var options = new OmnichannelOptions();
             options.Segments.Add(segment);
-            options.Journeys.Add(result.Definition!);
+            options.Journeys.Add(result.Value!);
             var problems = options.Validate();
             if (problems.Count > 0)
             {
@@ -121,7 +121,7 @@ public sealed class InputFuzzTests
                 continue;
             }
 
-            var again = JourneyJson.Parse(JourneyJson.Serialize(result.Definition!));
+            var again = JourneyJson.Parse(JourneyJson.Serialize(result.Value!));
             Assert.True(again.IsValid, $"seed {seed}: the written form of {json} does not read back: {string.Join("; ", again.Errors)}");
             loaded++;
             if (loaded % 2 == 0)
@@ -130,7 +130,7 @@ public sealed class InputFuzzTests
                     o =>
                     {
                         o.Segments.Add(segment);
-                        o.Journeys.Add(result.Definition!);
+                        o.Journeys.Add(result.Value!);
                     },
                     json,
                     seed);
@@ -175,7 +175,7 @@ public sealed class InputFuzzTests
                 return;
             }
 
-            Assert.True(result.Status != TrackStatus.Failed, $"seed {seed}: failed ({string.Join("; ", result.Errors)}) for {json}");
+            Assert.True(result.Status is not (TrackStatus.Failed or TrackStatus.StoreFailed), $"seed {seed}: failed ({result.FailureReason}) for {json}");
             if (result.Status == TrackStatus.Rejected)
             {
                 AssertPaths(result.Errors.Select(x => (x.Field, x.Message)), json, seed);
@@ -195,8 +195,8 @@ public sealed class InputFuzzTests
         var results = await engine.TrackBatchAsync(batch);
         Assert.Equal(batch.Count, results.Count);
         Assert.Equal(batch.Select(e => e.Id ?? string.Empty), results.Select(r => r.EventId));
-        var failed = results.Where(r => r.Status == TrackStatus.Failed).ToList();
-        Assert.True(failed.Count == 0, string.Join("\n", failed.Select(r => $"{r.EventId}: {string.Join("; ", r.Errors)} for {Describe(batch.First(e => e.Id == r.EventId))}")));
+        var failed = results.Where(r => r.Status is TrackStatus.Failed or TrackStatus.StoreFailed).ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed.Select(r => $"{r.EventId}: {r.FailureReason} for {Describe(batch.First(e => e.Id == r.EventId))}")));
 
         Assert.Empty(logs.Errors);
         Assert.True(accepted > 20, $"only {accepted} mutants accepted");

@@ -17,12 +17,12 @@ public sealed class CustomerStoryTests
         await host.TrackAsync(EventTypes.CartItemAdded, [laptop], new { product_id = "tower-xl", name = "Cat tower XL", quantity = 1, price = 89.90m, currency = "GBP" },
             context: new EventContext { DeviceType = "desktop" });
         host.Time.Advance(TimeSpan.FromHours(5));
-        await host.TrackAsync(EventTypes.CartItemAdded, [phone], new { product_id = "salmon-treats", quantity = 2, price = 4.50m, currency = "GBP" }, channel: Channels.App,
+        await host.TrackAsync(EventTypes.CartItemAdded, [phone], new { product_id = "salmon-treats", quantity = 2, price = 4.50m, currency = "GBP" }, channel: ChannelNames.App,
             context: new EventContext { DeviceType = "mobile", Os = "iOS 18", TimeZone = "Europe/London", Locale = "en-GB" });
         Assert.NotEqual((await host.ProfileAsync(laptop)).Id, (await host.ProfileAsync(phone)).Id);
 
         host.Time.Advance(TimeSpan.FromMinutes(1));
-        await host.TrackAsync("user.logged_in", [phone, email], channel: Channels.App);
+        await host.TrackAsync("user.logged_in", [phone, email], channel: ChannelNames.App);
         host.Time.Advance(TimeSpan.FromMinutes(1));
         await host.TrackAsync("user.logged_in", [laptop, email, Identifier.CustomerId("C-1001")]);
 
@@ -34,10 +34,10 @@ public sealed class CustomerStoryTests
         Assert.Single(clara.Merges);
         Assert.Equal(LifecycleStage.Lead, clara.LifecycleStage);
 
-        await host.TrackAsync(EventTypes.SupportTicketOpened, [email], new { ticket_id = "T-9", subject = "Does the tower fit a Maine Coon?" }, channel: Channels.Chat);
+        await host.TrackAsync(EventTypes.SupportTicketOpened, [email], new { ticket_id = "T-9", subject = "Does the tower fit a Maine Coon?" }, channel: ChannelNames.Chat);
         await host.TrackAsync(EventTypes.OrderPlaced, [Identifier.CustomerId("C-1001")], new { order_id = "O-1", total = 98.90m, currency = "GBP" });
         host.Time.Advance(TimeSpan.FromDays(9));
-        await host.TrackAsync(EventTypes.OrderReturned, [Identifier.LoyaltyCard("LC-77"), Identifier.CustomerId("C-1001")], new { order_id = "O-1", total = 9.00m, currency = "GBP" }, channel: Channels.Store);
+        await host.TrackAsync(EventTypes.OrderReturned, [Identifier.LoyaltyCard("LC-77"), Identifier.CustomerId("C-1001")], new { order_id = "O-1", total = 9.00m, currency = "GBP" }, channel: ChannelNames.Store);
 
         clara = await host.ProfileAsync(Identifier.LoyaltyCard("LC-77"));
         Assert.Empty(clara.Cart);

@@ -7,8 +7,8 @@ public sealed class IdentityResolutionTests
     {
         await using var host = OmnichannelTestHost.Create();
         await host.TrackAsync(EventTypes.CartItemAdded, [Identifier.AnonymousId("a1")], new { product_id = "p1", quantity = 1 });
-        await host.TrackAsync(EventTypes.LoyaltyPointsEarned, [Identifier.LoyaltyCard("L1")], new { points = 50 }, channel: Channels.Store);
-        await host.TrackAsync(EventTypes.OrderPlaced, [Identifier.Phone("+14155550100")], new { order_id = "o1", total = 10, currency = "USD" }, channel: Channels.Phone);
+        await host.TrackAsync(EventTypes.LoyaltyPointsEarned, [Identifier.LoyaltyCard("L1")], new { points = 50 }, channel: ChannelNames.Store);
+        await host.TrackAsync(EventTypes.OrderPlaced, [Identifier.Phone("+14155550100")], new { order_id = "o1", total = 10, currency = "USD" }, channel: ChannelNames.Phone);
         await host.TrackAsync(EventTypes.OrderPlaced, [Identifier.Email("x@y.io")], new { order_id = "o2", total = 30, currency = "USD" });
         host.Time.Advance(TimeSpan.FromMinutes(1));
 

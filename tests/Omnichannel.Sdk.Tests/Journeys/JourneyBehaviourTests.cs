@@ -45,11 +45,49 @@ public sealed class JourneyBehaviourTests
     [Fact]
     public async Task CorrelationKeys_TwoCartsRunOneInstance_WhenOnlyOneMayRun()
     {
-        await using var rig = await SignedUp(Cart("""{"correlationKey": "cart_id"}"""));
+        await using var rig = await SignedUp(Cart("""{"correlationKey": "cart_id", "maxConcurrent": 1}"""));
         await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p" });
         await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c2", product_id = "p" });
 
-        Assert.Equal("c1", Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys).CorrelationKey);
+        var profile = await rig.Host.ProfileAsync(Ann);
+        Assert.Equal("c1", Assert.Single(profile.Journeys).CorrelationKey);
+        var refused = Assert.Single(profile.Timeline, t => t.Type == "journey.entry_refused");
+        Assert.Contains("1 instance(s) running (max 1)", refused.Summary);
+    }
+
+    [Fact]
+    public async Task CorrelatedBy_ByDefault_RunsOneInstancePerCart()
+    {
+        // The README's abandoned-cart journey: ".CorrelatedBy("cart_id") // one instance per cart" with no other entry rule.
+        var journey = Journey.Define("cart", "Cart")
+            .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
+            .CorrelatedBy("cart_id")
+            .Steps(s => s.Delay("wait", "PT1H").Send("remind", [ChannelNames.Email], "cart-reminder", @class: MessageClass.Transactional))
+            .Build();
+        Assert.Null(journey.Entry.MaxConcurrent);
+        await using var rig = await SignedUp(journey);
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p" });
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c2", product_id = "p" });
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c3", product_id = "p" });
+
+        Assert.Equal(["c1", "c2", "c3"], (await rig.Host.ProfileAsync(Ann)).Journeys.Select(j => j.CorrelationKey).Order());
+        await rig.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.Equal(3, rig.Recorder.Sent<EmailMessage>().Count);
+    }
+
+    [Fact]
+    public async Task EntryRefusals_LandOnTheTimeline_WithTheirReason()
+    {
+        await using var rig = await SignedUp(Cart("""{"correlationKey": "cart_id"}"""));
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p" });
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p2" }); // same cart: still running
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { product_id = "p3" });                  // no cart id
+
+        var refusals = (await rig.Host.ProfileAsync(Ann)).Timeline.Where(t => t.Type == "journey.entry_refused").Select(t => t.Summary!).ToList();
+        Assert.Equal(2, refusals.Count);
+        Assert.Contains(refusals, r => r.StartsWith("cart: entry refused: an instance is still running", StringComparison.Ordinal));
+        Assert.Contains(refusals, r => r.Contains("the trigger has no 'cart_id' to correlate on", StringComparison.Ordinal));
+        Assert.Equal(2, (await rig.Engine.GetJourneyStatisticsAsync("cart")).EntriesRefused);
     }
 
     [Fact]
@@ -199,7 +237,7 @@ public sealed class JourneyBehaviourTests
              "entry": {"maxConcurrent": 5},
              "steps": [{"id": "up", "type": "updateProfile", "set": {"tier": "gold"}, "unset": ["trial"], "increment": {"orders_seen": 1}}]}
             """);
-        var gold = SegmentJson.Parse("""{"id": "gold", "name": "Gold", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Definition!;
+        var gold = SegmentJson.Parse("""{"id": "gold", "name": "Gold", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Value!;
         await using var rig = JourneyRig.Create([journey], [gold]);
         await rig.TrackAsync("user.signed_up", [Ann], traits: new { trial = true });
         await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 1 });
@@ -340,13 +378,13 @@ public sealed class JourneyBehaviourTests
         await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p" });
 
         // v2 keeps the step: Ann's instance carries on, on v1.
-        var v2 = v1 with { Version = 2, Steps = [v1.Steps[0], new SendStep("remind", [Channels.Email], "cart-reminder-v2") { Class = MessageClass.Transactional }] };
+        var v2 = v1 with { Version = 2, Steps = [v1.Steps[0], new SendStep("remind", [ChannelNames.Email], "cart-reminder-v2") { Class = MessageClass.Transactional }] };
         await rig.Engine.PublishJourneyAsync(v2);
         Assert.Equal(1, Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys).Version);
         await rig.TrackAsync(EventTypes.CartItemAdded, [bob], new { cart_id = "c2", product_id = "p" }); // starts on v2
 
         // v3 removes the waiting step: both instances end, with the reason.
-        var v3 = v1 with { Version = 3, Steps = [new SendStep("remind-now", [Channels.Email], "cart-reminder") { Class = MessageClass.Transactional }] };
+        var v3 = v1 with { Version = 3, Steps = [new SendStep("remind-now", [ChannelNames.Email], "cart-reminder") { Class = MessageClass.Transactional }] };
         Assert.Equal(2, await rig.Engine.PublishJourneyAsync(v3));
         foreach (var who in new[] { Ann, bob })
         {
@@ -363,7 +401,7 @@ public sealed class JourneyBehaviourTests
     [Fact]
     public async Task LeavingASegment_StartsAJourney_ThatWaitsUntilADateTraitLessAnOffset()
     {
-        var cartSegment = SegmentJson.Parse("""{"id": "has-cart", "name": "Has a cart", "rule": {"stat": "cartLineCount", "op": "gte", "value": 1}}""").Definition!;
+        var cartSegment = SegmentJson.Parse("""{"id": "has-cart", "name": "Has a cart", "rule": {"stat": "cartLineCount", "op": "gte", "value": 1}}""").Value!;
         var journey = JourneyRig.Parse("""
             {"id": "after-cart", "version": 1, "name": "After the cart", "trigger": {"type": "segment", "segment": "has-cart", "on": "exited"},
              "steps": [{"id": "until", "type": "delayUntilDateTrait", "trait": "delivery_date", "offset": "-P1D", "localTime": "18:00"},

@@ -15,7 +15,7 @@ public sealed class JourneyBuilderTests
     {
         var fromJson = JourneyJson.Parse(JourneyScenarios.AllJson[index]);
         Assert.True(fromJson.IsValid, string.Join("\n", fromJson.Errors));
-        Assert.Equal(JourneyJson.Serialize(fromJson.Definition), JourneyJson.Serialize(JourneyScenarios.AllBuilt[index]()));
+        Assert.Equal(JourneyJson.Serialize(fromJson.Value), JourneyJson.Serialize(JourneyScenarios.AllBuilt[index]()));
     }
 
     [Fact]
@@ -26,7 +26,7 @@ public sealed class JourneyBuilderTests
             .TriggeredBy(t => t.Inactivity(EventTypes.ProductViewed, "P7D", EventTypes.OrderPlaced))
             .ReEnterAfterCooldown("P30D")
             .MaxConcurrent(2)
-            .EnterWhen(r => r.Reachable(Channels.Email, "offers"))
+            .EnterWhen(r => r.Reachable(ChannelNames.Email, "offers"))
             .ExitWhen(r => r.Segment("blocked"))
             .Goal(EventTypes.OrderPlaced, "P14D", RuleBuilder.Instance.Property("total").Gt(0))
             .Steps(s => s
@@ -61,7 +61,7 @@ public sealed class JourneyBuilderTests
             """;
         var parsed = JourneyJson.Parse(json);
         Assert.True(parsed.IsValid, string.Join("\n", parsed.Errors));
-        Assert.Equal(JourneyJson.Serialize(parsed.Definition), JourneyJson.Serialize(built));
+        Assert.Equal(JourneyJson.Serialize(parsed.Value), JourneyJson.Serialize(built));
     }
 
     [Fact]

@@ -19,10 +19,10 @@ public sealed class JourneyHostingTests
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Services.AddOmnichannel(o => o.Delivery.EmailFrom = "shop@example.com")
             .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("later", [TemplateVariant.Email("Later", null, "An hour later")])))
-            .AddTransport("signal", Channels.Email, _ => transport)
+            .AddTransport("signal", ChannelNames.Email, _ => transport)
             .AddJourney(Journey.Define("later", "Later")
                 .TriggeredBy(t => t.Event("user.signed_up"))
-                .Steps(s => s.Delay("wait", "PT1H").Send("mail", [Channels.Email], "later", null, MessageClass.Transactional))
+                .Steps(s => s.Delay("wait", "PT1H").Send("mail", [ChannelNames.Email], "later", null, MessageClass.Transactional))
                 .Build());
         using var host = builder.Build();
         await host.StartAsync();
@@ -43,7 +43,7 @@ public sealed class JourneyHostingTests
     {
         public TaskCompletionSource<OutboundMessage> Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public string Channel => Channels.Email;
+        public string Channel => ChannelNames.Email;
 
         public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {

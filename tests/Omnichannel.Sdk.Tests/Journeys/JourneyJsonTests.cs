@@ -19,14 +19,14 @@ public sealed class JourneyJsonTests
     {
         var result = JourneyJson.Parse(json);
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        return result.Definition;
+        return result.Value;
     }
 
-    private static IReadOnlyList<JourneyDefinitionError> Errors(string json)
+    private static IReadOnlyList<DefinitionError> Errors(string json)
     {
         var result = JourneyJson.Parse(json);
         Assert.False(result.IsValid);
-        Assert.Null(result.Definition);
+        Assert.Null(result.Value);
         return result.Errors;
     }
 
@@ -135,7 +135,7 @@ public sealed class JourneyJsonTests
     {
         var result = JourneyJson.ParseMany("[" + string.Join(",", JourneyScenarios.AllJson) + "]");
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        Assert.Equal(JourneyScenarios.AllJson.Count, result.Definitions.Count);
+        Assert.Equal(JourneyScenarios.AllJson.Count, result.Value.Count);
     }
 
     [Fact]
@@ -154,7 +154,7 @@ public sealed class JourneyJsonTests
         var json = JourneyJson.SerializeMany(built, indented: true);
         var result = JourneyJson.ParseMany(json);
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        Assert.Equal(json, JourneyJson.SerializeMany(result.Definitions, indented: true));
+        Assert.Equal(json, JourneyJson.SerializeMany(result.Value, indented: true));
     }
 
     [Fact]

@@ -13,9 +13,9 @@ public sealed class JourneyMermaidTests
             .ExitOn(EventTypes.OrderPlaced)
             .Steps(s => s
                 .Delay("wait-1h", "PT1H")
-                .Branch("has-push", b => b.When(c => c.Profile(r => r.Reachable(Channels.Push)), "push"), @else: "email")
-                .Send("push", [Channels.Push], template: "cart", next: "end")
-                .Send("email", [Channels.Email], template: "cart")
+                .Branch("has-push", b => b.When(c => c.Profile(r => r.Reachable(ChannelNames.Push)), "push"), @else: "email")
+                .Send("push", [ChannelNames.Push], template: "cart", next: "end")
+                .Send("email", [ChannelNames.Email], template: "cart")
                 .Exit("end", "sent"))
             .Build();
 

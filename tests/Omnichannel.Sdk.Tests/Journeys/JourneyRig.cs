@@ -34,10 +34,10 @@ internal sealed class JourneyRig : IAsyncDisposable
 
     public static JourneyRig Create(IEnumerable<JourneyDefinition> journeys, IEnumerable<SegmentDefinition>? segments = null, Action<OmnichannelOptions>? configure = null, DateTimeOffset? start = null, IOmnichannelStore? store = null)
     {
-        var recorder = new RecordingTransport(Channels.Email);
+        var recorder = new RecordingTransport(ChannelNames.Email);
         var delivery = new DeliverySetup();
         delivery.AddTransport("recording", recorder);
-        foreach (var channel in new[] { Channels.Sms, Channels.Push, Channels.WhatsApp, Channels.Webhook, Channels.Host })
+        foreach (var channel in new[] { ChannelNames.Sms, ChannelNames.Push, ChannelNames.WhatsApp, ChannelNames.Webhook, ChannelNames.Host })
         {
             delivery.AddTransport("recording", recorder.ForChannel(channel));
         }
@@ -72,7 +72,7 @@ internal sealed class JourneyRig : IAsyncDisposable
     }
 
     public static JourneyDefinition Parse(string json) =>
-        JourneyJson.Parse(json).Definition ?? throw new InvalidOperationException(string.Join("; ", JourneyJson.Parse(json).Errors));
+        JourneyJson.Parse(json).Value ?? throw new InvalidOperationException(string.Join("; ", JourneyJson.Parse(json).Errors));
 
     /// <summary>Moves the clock (running wake-ups on the way), then dispatches the outbox.</summary>
     public async Task AdvanceAsync(TimeSpan by)
@@ -87,7 +87,7 @@ internal sealed class JourneyRig : IAsyncDisposable
         await Engine.RunDispatchAsync();
     }
 
-    public async Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> ids, object? properties = null, object? traits = null, string channel = Channels.Web, EventContext? context = null)
+    public async Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> ids, object? properties = null, object? traits = null, string channel = ChannelNames.Web, EventContext? context = null)
     {
         var r = await Host.TrackAsync(type, ids, properties, channel, traits, context);
         Assert.Equal(TrackStatus.Accepted, r.Status);

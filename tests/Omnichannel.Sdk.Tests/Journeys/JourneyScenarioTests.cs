@@ -11,7 +11,7 @@ public sealed class JourneyScenarioTests
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
     private static SegmentDefinition NoOrder90Days =>
-        SegmentJson.Parse("""{"id": "no-order-90d", "name": "No order in 90 days", "rule": {"lastEvent": "order.placed", "op": "moreThanAgo", "value": "P90D"}}""").Definition!;
+        SegmentJson.Parse("""{"id": "no-order-90d", "name": "No order in 90 days", "rule": {"lastEvent": "order.placed", "op": "moreThanAgo", "value": "P90D"}}""").Value!;
 
     private static JourneyRig Scenario1(Action<OmnichannelOptions>? configure = null) => JourneyRig.Create(
         [JourneyRig.Parse(JourneyScenarios.WelcomeJson), JourneyRig.Parse(JourneyScenarios.AbandonedCartJson), JourneyRig.Parse(JourneyScenarios.OrderUpdatesJson)],
@@ -30,7 +30,7 @@ public sealed class JourneyScenarioTests
         // She comes back, browses, accepts push notifications, buys nothing; later she logs in and fills a cart.
         await rig.AdvanceAsync(TimeSpan.FromDays(2));
         await rig.TrackAsync(EventTypes.ProductViewed, [Cookie], new { product_id = "litter-5kg" });
-        await rig.TrackAsync(EventTypes.ConsentChanged, [Cookie, Identifier.DeviceId("phone-token-1")], new { channel = "push", granted = true }, channel: Channels.App);
+        await rig.TrackAsync(EventTypes.ConsentChanged, [Cookie, Identifier.DeviceId("phone-token-1")], new { channel = "push", granted = true }, channel: ChannelNames.App);
         await rig.AdvanceAsync(TimeSpan.FromDays(1));
         await rig.TrackAsync("user.logged_in", [Cookie, Ann, Identifier.Phone("+447700900001")]);
         await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "litter-5kg", price = 12.5, quantity = 2 });

@@ -10,7 +10,7 @@ public sealed class JourneyScenarioTests2
 
     private static async Task PushReady(JourneyRig rig, Identifier who, string zone, string device)
     {
-        await rig.TrackAsync(EventTypes.ConsentChanged, [who, Identifier.DeviceId(device)], new { channel = "push", granted = true }, channel: Channels.App, context: new EventContext { TimeZone = zone });
+        await rig.TrackAsync(EventTypes.ConsentChanged, [who, Identifier.DeviceId(device)], new { channel = "push", granted = true }, channel: ChannelNames.App, context: new EventContext { TimeZone = zone });
     }
 
     [Theory]
@@ -58,7 +58,7 @@ public sealed class JourneyScenarioTests2
     {
         var birthday = Journey.Define("birthday", "Birthday")
             .TriggeredBy(t => t.Date("birthday", "P0D", new TimeOnly(10, 0), annual: true))
-            .Steps(s => s.Send("wish", [Channels.Email], "happy-birthday", topic: null, MessageClass.Transactional))
+            .Steps(s => s.Send("wish", [ChannelNames.Email], "happy-birthday", topic: null, MessageClass.Transactional))
             .Build();
         await using var rig = JourneyRig.Create([birthday]);
         await rig.TrackAsync("user.signed_up", [Ann, Identifier.Email("ann@example.com")], traits: new { birthday = "1990-02-14" });

@@ -83,7 +83,7 @@ public static class JourneyScenarios
     public static JourneyDefinition Welcome() => Journey.Define("welcome", "Welcome")
         .TriggeredBy(t => t.Event(EventTypes.NewsletterSubscribed))
         .ReEnter(ReEntryPolicy.Never)
-        .Steps(s => s.Send("welcome-email", [Channels.Email], template: "welcome-discount", topic: "newsletter"))
+        .Steps(s => s.Send("welcome-email", [ChannelNames.Email], template: "welcome-discount", topic: "newsletter"))
         .Build();
 
     /// <summary>Scenario 1's abandoned cart in C#.</summary>
@@ -93,9 +93,9 @@ public static class JourneyScenarios
         .Goal(EventTypes.OrderPlaced, "P7D")
         .Steps(s => s
             .Delay("wait-1h", "PT1H")
-            .Send("reminder", [Channels.Push, Channels.Email], template: "cart-reminder", topic: "cart")
+            .Send("reminder", [ChannelNames.Push, ChannelNames.Email], template: "cart-reminder", topic: "cart")
             .Delay("wait-24h", "PT23H")
-            .Send("sms", [Channels.Sms], template: "cart-sms", topic: "cart"))
+            .Send("sms", [ChannelNames.Sms], template: "cart-sms", topic: "cart"))
         .Build();
 
     /// <summary>Scenario 1's order updates in C#.</summary>
@@ -103,9 +103,9 @@ public static class JourneyScenarios
         .TriggeredBy(t => t.Event(EventTypes.OrderPlaced))
         .MaxConcurrent(10).CorrelatedBy("order_id")
         .Steps(s => s
-            .Send("confirmation", [Channels.Email], template: "order-confirmation", @class: MessageClass.Transactional)
+            .Send("confirmation", [ChannelNames.Email], template: "order-confirmation", @class: MessageClass.Transactional)
             .WaitForEvent("wait-shipped", "P30D", [new EventBranch(EventTypes.OrderShipped, "shipping-sms")], timeoutNext: "gave-up")
-            .Send("shipping-sms", [Channels.Sms, Channels.Email], template: "order-shipped", @class: MessageClass.Transactional, next: "done")
+            .Send("shipping-sms", [ChannelNames.Sms, ChannelNames.Email], template: "order-shipped", @class: MessageClass.Transactional, next: "done")
             .Exit("gave-up", "not shipped in 30 days")
             .Exit("done"))
         .Build();
@@ -116,9 +116,9 @@ public static class JourneyScenarios
         .ExitOn(EventTypes.OrderPlaced)
         .Goal(EventTypes.OrderPlaced, "P30D")
         .Steps(s => s
-            .Send("email", [Channels.Email], template: "we-miss-you", topic: "offers")
+            .Send("email", [ChannelNames.Email], template: "we-miss-you", topic: "offers")
             .WaitForEvent("wait-order", "P7D", [new EventBranch(EventTypes.OrderPlaced, "converted")])
-            .Send("sms-offer", [Channels.Sms], template: "win-back-offer", topic: "offers", next: "end")
+            .Send("sms-offer", [ChannelNames.Sms], template: "win-back-offer", topic: "offers", next: "end")
             .Exit("converted", "ordered")
             .Exit("end"))
         .Build();
@@ -126,7 +126,7 @@ public static class JourneyScenarios
     /// <summary>Scenario 3 in C#.</summary>
     public static JourneyDefinition Refill() => Journey.Define("refill-reminder", "Refill reminder")
         .TriggeredBy(t => t.Date("refill_due_at", "-P3D", new TimeOnly(9, 0)))
-        .Steps(s => s.Send("push", [Channels.Push], template: "refill-due", topic: "refills"))
+        .Steps(s => s.Send("push", [ChannelNames.Push], template: "refill-due", topic: "refills"))
         .Build();
 
     /// <summary>Scenario 4 in C#.</summary>
@@ -135,9 +135,9 @@ public static class JourneyScenarios
         .MaxConcurrent(5).CorrelatedBy("order_id")
         .ExitOn(EventTypes.OrderPickedUp)
         .Steps(s => s
-            .Send("ready", [Channels.Push, Channels.Sms, Channels.Email], template: "ready-for-pickup", @class: MessageClass.Transactional)
+            .Send("ready", [ChannelNames.Push, ChannelNames.Sms, ChannelNames.Email], template: "ready-for-pickup", @class: MessageClass.Transactional)
             .WaitForEvent("wait-pickup", "P2D", [new EventBranch(EventTypes.OrderPickedUp, "collected")])
-            .Send("reminder", [Channels.Push, Channels.Sms, Channels.Email], template: "pickup-reminder", @class: MessageClass.Transactional, next: "end")
+            .Send("reminder", [ChannelNames.Push, ChannelNames.Sms, ChannelNames.Email], template: "pickup-reminder", @class: MessageClass.Transactional, next: "end")
             .Exit("collected", "picked up")
             .Exit("end"))
         .Build();

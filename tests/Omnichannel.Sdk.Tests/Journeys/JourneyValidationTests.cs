@@ -8,7 +8,7 @@ public sealed class JourneyValidationTests
 {
     private const string End = """{"id": "end", "type": "exit"}""";
 
-    private static IReadOnlyList<JourneyDefinitionError> Errors(string json)
+    private static IReadOnlyList<DefinitionError> Errors(string json)
     {
         var result = JourneyJson.Parse(json);
         Assert.False(result.IsValid, "expected errors");

@@ -40,12 +40,12 @@ public sealed class ErasureTests
         await using var host = OmnichannelTestHost.Create(
             o => o.Journeys.Add(JourneyScenarios.OrderUpdates()),
             start,
-            delivery: new DeliverySetup { Renderer = new EmailRenderer() }.AddTransport("email", new RecordingTransport(Channels.Email)));
+            delivery: new DeliverySetup { Renderer = new EmailRenderer() }.AddTransport("email", new RecordingTransport(ChannelNames.Email)));
         Identifier[] ann = [Identifier.CustomerId("ann"), Identifier.Email("ann@example.com")];
         await host.TrackAsync("user.signed_up", ann);
         await host.TrackAsync(EventTypes.ConsentChanged, ann, new { channel = "email", granted = true });
         await host.TrackAsync(EventTypes.OrderPlaced, ann, new { order_id = "o1", total = 20 });
-        var queued = await host.Client.SendAsync(ann[0], new MessageRequest { Key = "promo", Channels = [Channels.Email], TemplateId = "promo", Topic = "offers" });
+        var queued = await host.Client.SendAsync(ann[0], new MessageRequest { Key = "promo", Channels = [ChannelNames.Email], TemplateId = "promo", Topic = "offers" });
         Assert.Equal(SendStatus.Queued, queued.Status);
         var profile = await host.ProfileAsync(ann[0]);
         Assert.NotEmpty(profile.Journeys);

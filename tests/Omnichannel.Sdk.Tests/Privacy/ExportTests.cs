@@ -67,13 +67,13 @@ public sealed class ExportTests
                 o.Journeys.Add(JourneyScenarios.OrderUpdates());
                 o.Segments.Add(Omnichannel.Sdk.Segments.Segment.Define("buyers", "Buyers").Where(r => r.Stat(Omnichannel.Sdk.Segments.ProfileStatisticNames.OrderCount).Gte(1)));
             },
-            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", new RecordingTransport(Channels.Email)));
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", new RecordingTransport(ChannelNames.Email)));
         Identifier[] ann = [Identifier.CustomerId("ann-1"), Identifier.Email("ann@example.com"), Identifier.AnonymousId("cookie-1")];
         await host.TrackAsync("user.signed_up", ann, traits: new { first_name = "Ann", address = new { city = "Leeds" } });
         await host.TrackAsync(EventTypes.ConsentChanged, ann, new { channel = "email", granted = true });
         await host.TrackAsync(EventTypes.CartItemAdded, ann, new { product_id = "tower", quantity = 1, price = 10 });
         await host.TrackAsync(EventTypes.OrderPlaced, ann, new { order_id = "o1", total = 10 });
-        await host.Client.SendAsync(ann[0], new MessageRequest { Key = "promo", Channels = [Channels.Email], TemplateId = "promo", Topic = "offers" });
+        await host.Client.SendAsync(ann[0], new MessageRequest { Key = "promo", Channels = [ChannelNames.Email], TemplateId = "promo", Topic = "offers" });
         await host.TrackAsync("user.signed_up", [Identifier.CustomerId("other-777"), Identifier.Email("other@example.com")]);
         await host.TrackAsync("x.seen", [Identifier.CustomerId("ann-1"), Identifier.Email("other@example.com")]); // a conflict on her profile
         return host;

@@ -35,8 +35,8 @@ public sealed class NoPersonalDataInTelemetryTests
         options.Journeys.Add(JourneyScenarios.Welcome());
         options.Journeys.Add(JourneyScenarios.AbandonedCart());
         options.Journeys.Add(JourneyScenarios.OrderUpdates());
-        var provider = new ProviderTransport(Channels.Email);
-        var sms = new ProviderTransport(Channels.Sms);
+        var provider = new ProviderTransport(ChannelNames.Email);
+        var sms = new ProviderTransport(ChannelNames.Sms);
         var delivery = new DeliverySetup { Renderer = new Renderer() }.AddTransport("smtp", provider).AddTransport("sms-gateway", sms);
         var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore(), time, loggerFactory, delivery: delivery);
         await using (engine)
@@ -79,8 +79,8 @@ public sealed class NoPersonalDataInTelemetryTests
             {
                 n++;
                 await Track("user.signed_up", [Identifier.Email(email), Identifier.CustomerId(customerId), Identifier.Phone(Values.SharedPhoneFor(email))]);
-                await engine.SendAsync(Identifier.CustomerId(customerId), new MessageRequest { Key = $"receipt-{n}", Channels = [Channels.Email], TemplateId = "receipt", Class = MessageClass.Transactional });
-                await engine.SendAsync(Identifier.CustomerId(customerId), new MessageRequest { Key = $"code-{n}", Channels = [Channels.Sms], TemplateId = "code", Class = MessageClass.Transactional });
+                await engine.SendAsync(Identifier.CustomerId(customerId), new MessageRequest { Key = $"receipt-{n}", Channels = [ChannelNames.Email], TemplateId = "receipt", Class = MessageClass.Transactional });
+                await engine.SendAsync(Identifier.CustomerId(customerId), new MessageRequest { Key = $"code-{n}", Channels = [ChannelNames.Sms], TemplateId = "code", Class = MessageClass.Transactional });
             }
 
             await Advance(TimeSpan.FromMinutes(5));
@@ -177,7 +177,7 @@ public sealed class NoPersonalDataInTelemetryTests
     private sealed class Renderer : IMessageRenderer
     {
         public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
+            ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Sms
                 ? new SmsMessage { MessageId = request.Key, To = address, Body = "Your code" }
                 : new EmailMessage { MessageId = request.Key, From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hello" });
     }

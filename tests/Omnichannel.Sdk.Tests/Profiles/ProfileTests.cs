@@ -87,7 +87,7 @@ public sealed class ProfileTests
         await host.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o2", total = 19.90m, currency = "GBP" });
         await host.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o3", total = 100m, currency = "EUR" });
         await host.TrackAsync(EventTypes.OrderCancelled, [Ann], new { order_id = "o3" });
-        await host.TrackAsync(EventTypes.OrderReturned, [Ann], new { order_id = "o2", total = -5m }, channel: Channels.Store);
+        await host.TrackAsync(EventTypes.OrderReturned, [Ann], new { order_id = "o2", total = -5m }, channel: ChannelNames.Store);
         await host.TrackAsync(EventTypes.LoyaltyPointsEarned, [Ann], new { points = 120 });
         await host.TrackAsync(EventTypes.LoyaltyPointsRedeemed, [Ann], new { points = 20 });
         await host.TrackAsync(EventTypes.ReferralSent, [Ann]);
@@ -108,7 +108,7 @@ public sealed class ProfileTests
         Assert.Equal(1, s.ReferralsConverted);
         Assert.Equal(t0, s.FirstSeen);
         Assert.Equal(t0.AddDays(3), s.LastSeen);
-        Assert.Equal(t0.AddDays(3), s.LastSeenByChannel[Channels.Store]);
+        Assert.Equal(t0.AddDays(3), s.LastSeenByChannel[ChannelNames.Store]);
     }
 
     [Fact]
@@ -122,10 +122,10 @@ public sealed class ProfileTests
         await host.TrackAsync(host.Event(EventTypes.MessageUnsubscribed, [Ann], new { channel = "sms", topic = "offers", message_id = "m1" }, at: now));
 
         var p = await host.ProfileAsync(Ann);
-        Assert.False(p.GetConsent(Channels.Email, "newsletter")!.Granted);
-        Assert.True(p.GetConsent(Channels.Sms)!.Granted);
-        Assert.Equal("checkout", p.GetConsent(Channels.Sms, "order_updates")!.Source);
-        Assert.False(p.GetConsent(Channels.Sms, "offers")!.Granted);
+        Assert.False(p.GetConsent(ChannelNames.Email, "newsletter")!.Granted);
+        Assert.True(p.GetConsent(ChannelNames.Sms)!.Granted);
+        Assert.Equal("checkout", p.GetConsent(ChannelNames.Sms, "order_updates")!.Source);
+        Assert.False(p.GetConsent(ChannelNames.Sms, "offers")!.Granted);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class OutputEncodingTests
     {
         var renderer = Renderer(Single("t", TemplateVariant.Email("s", html)));
         var context = Context() with { Journey = new Dictionary<string, object?> { ["url"] = url } };
-        return renderer.Render("t", Channels.Email, context).GetValueOrThrow().Html!;
+        return renderer.Render("t", ChannelNames.Email, context).GetValueOrThrow().Html!;
     }
 
     [Theory]
@@ -66,7 +66,7 @@ public sealed class OutputEncodingTests
         var renderer = Renderer(Single("t", TemplateVariant.Email("s", null, "Open {{ journey.url }}")));
         var context = Context() with { Journey = new Dictionary<string, object?> { ["url"] = "javascript:alert(1)" } };
 
-        Assert.Equal("Open javascript:alert(1)", renderer.Render("t", Channels.Email, context).GetValueOrThrow().Text);
+        Assert.Equal("Open javascript:alert(1)", renderer.Render("t", ChannelNames.Email, context).GetValueOrThrow().Text);
     }
 
     private static JsonElement Payload(string template, IReadOnlyDictionary<string, object?> journey)

@@ -85,7 +85,7 @@ public sealed class TemplateRendererTests
         var profile = Clara().WithTrait("first_name", "<script>alert('x')</script>");
         var renderer = Renderer(Single("t", TemplateVariant.Email("Hi {{ profile.first_name }}", "<p>Hi {{ profile.first_name }}</p>", "Hi {{ profile.first_name }}")));
 
-        var email = renderer.Render("t", Channels.Email, Context(profile)).GetValueOrThrow();
+        var email = renderer.Render("t", ChannelNames.Email, Context(profile)).GetValueOrThrow();
 
         Assert.Equal("<p>Hi &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>", email.Html);
         Assert.Equal("Hi <script>alert('x')</script>", email.Text);
@@ -106,7 +106,7 @@ public sealed class TemplateRendererTests
         var context = Context() with { Journey = new Dictionary<string, object?> { ["banner"] = "<img src=\"b.png\">", ["note"] = "a & b" } };
         var renderer = Renderer(Single("t", TemplateVariant.Email("s", "{{ journey.banner | raw }}|{{ journey.note | escape }}|{{ journey.note | upcase }}")));
 
-        var html = renderer.Render("t", Channels.Email, context).GetValueOrThrow().Html;
+        var html = renderer.Render("t", ChannelNames.Email, context).GetValueOrThrow().Html;
 
         Assert.Equal("<img src=\"b.png\">|a &amp; b|A &amp; B", html);
     }
@@ -117,7 +117,7 @@ public sealed class TemplateRendererTests
         var profile = Clara().WithTrait("first_name", "A&B");
         var renderer = Renderer(Single("t", TemplateVariant.Email("s", "{% capture who %}<b>{{ profile.first_name }}</b>{% endcapture %}{{ who }}")));
 
-        var html = renderer.Render("t", Channels.Email, Context(profile)).GetValueOrThrow().Html;
+        var html = renderer.Render("t", ChannelNames.Email, Context(profile)).GetValueOrThrow().Html;
 
         Assert.Equal("&lt;b&gt;A&amp;B&lt;/b&gt;", html);
     }
@@ -127,7 +127,7 @@ public sealed class TemplateRendererTests
     {
         var renderer = Renderer(Single("t", TemplateVariant.Email("s", "{{ profile.statistics.total_spent }} {{ profile.statistics.order_count | plus: 1 }} {{ event.properties.tags }}")));
 
-        var html = renderer.Render("t", Channels.Email, Context(@event: Event("x", new { tags = new[] { "<a>", "b" } }))).GetValueOrThrow().Html;
+        var html = renderer.Render("t", ChannelNames.Email, Context(@event: Event("x", new { tags = new[] { "<a>", "b" } }))).GetValueOrThrow().Html;
 
         Assert.Equal("150.5 4 &lt;a&gt;b", html);
     }
@@ -142,8 +142,8 @@ public sealed class TemplateRendererTests
             ]));
         var context = Context(@event: Event("order.shipped", new { order_id = "A-17" }));
 
-        var push = renderer.Render("shipped", Channels.Push, context).GetValueOrThrow();
-        var whatsApp = renderer.Render("shipped", Channels.WhatsApp, context).GetValueOrThrow();
+        var push = renderer.Render("shipped", ChannelNames.Push, context).GetValueOrThrow();
+        var whatsApp = renderer.Render("shipped", ChannelNames.WhatsApp, context).GetValueOrThrow();
 
         Assert.Equal(("Shipped!", "Clara, it is on its way", "kitty://orders/A-17"), (push.Title, push.Body, push.DeepLink));
         Assert.Equal("order_shipped", whatsApp.TemplateName);
@@ -156,7 +156,7 @@ public sealed class TemplateRendererTests
         var renderer = Renderer(Single("t", TemplateVariant.Sms("{{ profile.statistics.order_count | divided_by: journey.zero }}")));
         var context = Context() with { Journey = new Dictionary<string, object?> { ["zero"] = 0 } };
 
-        var result = renderer.Render("t", Channels.Sms, context);
+        var result = renderer.Render("t", ChannelNames.Sms, context);
 
         Assert.False(result.Succeeded);
         var error = Assert.Single(result.Errors);
@@ -170,7 +170,7 @@ public sealed class TemplateRendererTests
     {
         var renderer = Renderer(new TemplateRendererOptions { MaxSteps = 5 }, Single("t", TemplateVariant.Sms("{% for i in (1..50) %}{{ i }}{% endfor %}")));
 
-        var result = renderer.Render("t", Channels.Sms, Context());
+        var result = renderer.Render("t", ChannelNames.Sms, Context());
 
         Assert.Equal(TemplateErrorKind.Render, Assert.Single(result.Errors).Kind);
     }
@@ -178,7 +178,7 @@ public sealed class TemplateRendererTests
     [Fact]
     public void Render_WhenTemplateIsUnknown_ReturnsNotFound()
     {
-        var result = Renderer(Single("t", TemplateVariant.Sms("x"))).Render("missing", Channels.Sms, Context());
+        var result = Renderer(Single("t", TemplateVariant.Sms("x"))).Render("missing", ChannelNames.Sms, Context());
 
         Assert.Equal(TemplateErrorKind.NotFound, Assert.Single(result.Errors).Kind);
         Assert.Null(result.Value);
@@ -187,7 +187,7 @@ public sealed class TemplateRendererTests
     [Fact]
     public void Render_WhenNoVariantServesTheChannel_ReturnsNotFoundNamingTheChannel()
     {
-        var result = Renderer(Single("t", TemplateVariant.Sms("x"))).Render("t", Channels.Push, Context());
+        var result = Renderer(Single("t", TemplateVariant.Sms("x"))).Render("t", ChannelNames.Push, Context());
 
         var error = Assert.Single(result.Errors);
         Assert.Equal(TemplateErrorKind.NotFound, error.Kind);

@@ -44,7 +44,7 @@ public sealed class TemplateSourceTests : IDisposable
         var load = await TemplateRenderer.LoadAsync(new InMemoryTemplateSource(Single("welcome", TemplateVariant.Sms("Hi {{ profile.first_name }}"))));
 
         Assert.True(load.Succeeded);
-        Assert.Equal("Hi Clara", load.Renderer.Render("welcome", Channels.Sms, Context()).GetValueOrThrow().Body);
+        Assert.Equal("Hi Clara", load.Renderer.Render("welcome", ChannelNames.Sms, Context()).GetValueOrThrow().Body);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class TemplateSourceTests : IDisposable
 
         Assert.NotNull(template);
         Assert.Equal(["email", "email.es", "push.mobile.es-MX.morning"], template.Variants.Select(v => v.Name).Order(StringComparer.Ordinal));
-        var push = template.Variants.Single(v => v.Channel == Channels.Push);
+        var push = template.Variants.Single(v => v.Channel == ChannelNames.Push);
         Assert.Equal((DeviceTypes.Mobile, "es-MX", (TimeOfDay?)TimeOfDay.Morning), (push.DeviceType, push.Locale, push.TimeOfDay));
         Assert.Equal(["body", "title"], push.Parts.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("Bienvenida {{ profile.first_name }}", template.Variants.Single(v => v.Name == "email.es").Parts["subject"]);
@@ -92,7 +92,7 @@ public sealed class TemplateSourceTests : IDisposable
         var load = await TemplateRenderer.LoadAsync(new FileSystemTemplateSource(_root));
 
         Assert.True(load.Succeeded, string.Join("; ", load.Errors));
-        Assert.Equal("Hola Clara", load.Renderer.Render("welcome", Channels.Sms, Context(Clara(locale: "es-MX"))).GetValueOrThrow().Body);
+        Assert.Equal("Hola Clara", load.Renderer.Render("welcome", ChannelNames.Sms, Context(Clara(locale: "es-MX"))).GetValueOrThrow().Body);
     }
 
     [Fact]

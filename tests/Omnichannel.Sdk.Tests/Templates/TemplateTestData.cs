@@ -65,10 +65,10 @@ internal static class TemplateTestData
     public static TemplateDocument Single(string id, TemplateVariant variant) => new(id, [variant]);
 
     public static string RenderSms(string body, RenderContext? context = null) =>
-        Renderer(Single("t", TemplateVariant.Sms(body))).Render("t", Channels.Sms, context ?? Context()).GetValueOrThrow().Body!;
+        Renderer(Single("t", TemplateVariant.Sms(body))).Render("t", ChannelNames.Sms, context ?? Context()).GetValueOrThrow().Body!;
 
-    public static IReadOnlyList<TemplateError> Validate(string source, string channel = Channels.Sms) =>
-        new TemplateValidator().Validate(Single("t", channel == Channels.Email ? TemplateVariant.Email("s", source) : TemplateVariant.Sms(source)));
+    public static IReadOnlyList<TemplateError> Validate(string source, string channel = ChannelNames.Sms) =>
+        new TemplateValidator().Validate(Single("t", channel == ChannelNames.Email ? TemplateVariant.Email("s", source) : TemplateVariant.Sms(source)));
 
     public static JsonElement Json(string json) => JsonData.Parse(json);
 }

@@ -6,7 +6,7 @@ namespace Omnichannel.Sdk.Tests.Templates;
 
 public sealed class TemplateValidatorTests
 {
-    private static TemplateError SingleError(string source, string channel = Channels.Sms) => Assert.Single(Validate(source, channel));
+    private static TemplateError SingleError(string source, string channel = ChannelNames.Sms) => Assert.Single(Validate(source, channel));
 
     private static void AssertAt(TemplateError error, TemplateErrorKind kind, int line, int column)
     {
@@ -176,7 +176,7 @@ public sealed class TemplateValidatorTests
     [Fact]
     public void Validate_EmailHtmlPart_IsNamedInTheError()
     {
-        var error = Assert.Single(Validate("<p>\n{{ profile.first_name | nope }}</p>", Channels.Email));
+        var error = Assert.Single(Validate("<p>\n{{ profile.first_name | nope }}</p>", ChannelNames.Email));
 
         Assert.Equal(("email", "html", 2, 25), (error.Variant, error.Part, error.Line, error.Column));
         Assert.Equal("t/email.html(2,25): Unknown filter 'nope'.", error.ToString());
@@ -186,12 +186,12 @@ public sealed class TemplateValidatorTests
     public void Validate_Variants_ReportInvalidDimensionsMissingPartsAndDuplicates()
     {
         var template = new TemplateDocument("bad", [
-            new TemplateVariant { Channel = Channels.Email, Parts = new Dictionary<string, string> { ["html"] = "x", ["body"] = "y" } },
+            new TemplateVariant { Channel = ChannelNames.Email, Parts = new Dictionary<string, string> { ["html"] = "x", ["body"] = "y" } },
             TemplateVariant.Sms("a") with { Locale = "spanish" },
             TemplateVariant.Sms("b") with { DeviceType = "watch" },
             TemplateVariant.InApp("c"),
             TemplateVariant.InApp("d"),
-            new TemplateVariant { Channel = Channels.WhatsApp, Parts = new Dictionary<string, string> { ["text"] = "t", ["template_name"] = "n" } },
+            new TemplateVariant { Channel = ChannelNames.WhatsApp, Parts = new Dictionary<string, string> { ["text"] = "t", ["template_name"] = "n" } },
             TemplateVariant.Push("t", "b") with { Channel = "Push!" },
         ]);
 
@@ -212,7 +212,7 @@ public sealed class TemplateValidatorTests
     {
         var template = Single("wa", new TemplateVariant
         {
-            Channel = Channels.WhatsApp,
+            Channel = ChannelNames.WhatsApp,
             Parts = new Dictionary<string, string> { ["template_name"] = "order", ["param1"] = "a", ["param3"] = "c" },
         });
 
@@ -224,10 +224,10 @@ public sealed class TemplateValidatorTests
     [Fact]
     public void Validate_CycleOverDataInHtml_IsRejectedBecauseItBypassesEscaping()
     {
-        var error = Assert.Single(Validate("<p>\n {% cycle profile.first_name, 'b' %}</p>", Channels.Email));
+        var error = Assert.Single(Validate("<p>\n {% cycle profile.first_name, 'b' %}</p>", ChannelNames.Email));
 
         Assert.Equal((TemplateErrorKind.UnexpectedTag, 2, 2), (error.Kind, error.Line, error.Column));
-        Assert.Empty(Validate("{% cycle 'odd', 'even' %}", Channels.Email));
+        Assert.Empty(Validate("{% cycle 'odd', 'even' %}", ChannelNames.Email));
         Assert.Empty(Validate("{% cycle profile.first_name, 'b' %}"));
     }
 
@@ -247,6 +247,6 @@ public sealed class TemplateValidatorTests
         Assert.False(result.Succeeded);
         Assert.Equal("broken", Assert.Single(result.Errors).TemplateId);
         Assert.Equal(["good"], result.Renderer.TemplateIds);
-        Assert.Equal(TemplateErrorKind.NotFound, Assert.Single(result.Renderer.Render("broken", Channels.Sms, Context()).Errors).Kind);
+        Assert.Equal(TemplateErrorKind.NotFound, Assert.Single(result.Renderer.Render("broken", ChannelNames.Sms, Context()).Errors).Kind);
     }
 }

@@ -37,7 +37,7 @@ public sealed class VariantSelectionTests
     [InlineData("pos", "click here", "in_app")]
     public void Select_ByExplicitDeviceType_PicksTheDeviceVariantOrTheGeneralOne(string device, string expected, string variant)
     {
-        var rendered = Render(Button, Channels.InApp, Context() with { DeviceType = device });
+        var rendered = Render(Button, ChannelNames.InApp, Context() with { DeviceType = device });
 
         Assert.Equal((expected, variant), (rendered.Text, rendered.Variant));
     }
@@ -47,7 +47,7 @@ public sealed class VariantSelectionTests
     {
         var context = Context(@event: Event("cart.abandoned", context: new EventContext { DeviceType = "mobile" }));
 
-        Assert.Equal("tap here", Render(Button, Channels.InApp, context).Text);
+        Assert.Equal("tap here", Render(Button, ChannelNames.InApp, context).Text);
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class VariantSelectionTests
         profile.Statistics.Devices.Add(new DeviceSeen("tablet", "iPadOS", Start.AddDays(-1)));
         profile.Statistics.Devices.Add(new DeviceSeen("desktop", "Windows", Start.AddDays(-3)));
 
-        Assert.Equal("tap on your tablet", Render(Button, Channels.InApp, Context(profile)).Text);
+        Assert.Equal("tap on your tablet", Render(Button, ChannelNames.InApp, Context(profile)).Text);
     }
 
     [Theory]
@@ -70,7 +70,7 @@ public sealed class VariantSelectionTests
     [InlineData("de-DE", "Hello")]
     public void Select_ByLocale_FollowsTheFallbackChainToTheDefault(string locale, string expected)
     {
-        Assert.Equal(expected, Render(Greeting, Channels.Sms, Context() with { Locale = locale }).Body);
+        Assert.Equal(expected, Render(Greeting, ChannelNames.Sms, Context() with { Locale = locale }).Body);
     }
 
     [Fact]
@@ -78,8 +78,8 @@ public sealed class VariantSelectionTests
     {
         var profile = Clara(locale: "fr-FR");
 
-        Assert.Equal("Bonjour", Render(Greeting, Channels.Sms, Context(profile)).Body);
-        Assert.Equal("Qué onda", Render(Greeting, Channels.Sms, Context(profile, Event("x", context: new EventContext { Locale = "es-MX" }))).Body);
+        Assert.Equal("Bonjour", Render(Greeting, ChannelNames.Sms, Context(profile)).Body);
+        Assert.Equal("Qué onda", Render(Greeting, ChannelNames.Sms, Context(profile, Event("x", context: new EventContext { Locale = "es-MX" }))).Body);
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class VariantSelectionTests
     {
         var options = new TemplateRendererOptions { DefaultLocale = "es" };
 
-        var rendered = Render(Greeting, Channels.Sms, Context() with { Locale = "de" }, options);
+        var rendered = Render(Greeting, ChannelNames.Sms, Context() with { Locale = "de" }, options);
 
         Assert.Equal(("Hola", "es"), (rendered.Body, rendered.Locale));
     }
@@ -97,7 +97,7 @@ public sealed class VariantSelectionTests
     {
         var template = new TemplateDocument("only-es", [TemplateVariant.Sms("Hola") with { Locale = "es" }]);
 
-        var result = Renderer(template).Render("only-es", Channels.Sms, Context() with { Locale = "en-GB" });
+        var result = Renderer(template).Render("only-es", ChannelNames.Sms, Context() with { Locale = "en-GB" });
 
         Assert.Equal(TemplateErrorKind.NotFound, Assert.Single(result.Errors).Kind);
     }
@@ -113,7 +113,7 @@ public sealed class VariantSelectionTests
         var clock = Clock(new DateTimeOffset(2026, 6, 9, 0, 0, 0, TimeSpan.Zero));
         clock.Advance(TimeSpan.FromHours(hour));
 
-        Assert.Equal(expected, Render(DayParts, Channels.Sms, Context(now: clock.GetUtcNow())).Body);
+        Assert.Equal(expected, Render(DayParts, ChannelNames.Sms, Context(now: clock.GetUtcNow())).Body);
     }
 
     [Fact]
@@ -122,9 +122,9 @@ public sealed class VariantSelectionTests
         // 10:30 UTC is 03:30 in Los Angeles (night) and 19:30 in Tokyo (evening).
         var now = Clock().GetUtcNow();
 
-        Assert.Equal("Good morning", Render(DayParts, Channels.Sms, Context(Clara(), now: now)).Body);
-        Assert.Equal("Sleep well", Render(DayParts, Channels.Sms, Context(Clara(timeZone: "America/Los_Angeles"), now: now)).Body);
-        Assert.Equal("Good evening", Render(DayParts, Channels.Sms, Context(Clara(timeZone: "America/Los_Angeles"), now: now) with { TimeZone = "Asia/Tokyo" }).Body);
+        Assert.Equal("Good morning", Render(DayParts, ChannelNames.Sms, Context(Clara(), now: now)).Body);
+        Assert.Equal("Sleep well", Render(DayParts, ChannelNames.Sms, Context(Clara(timeZone: "America/Los_Angeles"), now: now)).Body);
+        Assert.Equal("Good evening", Render(DayParts, ChannelNames.Sms, Context(Clara(timeZone: "America/Los_Angeles"), now: now) with { TimeZone = "Asia/Tokyo" }).Body);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class VariantSelectionTests
     {
         var options = new TemplateRendererOptions { DefaultTimeZone = TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo") };
 
-        var rendered = Render(DayParts, Channels.Sms, Context(Clara(timeZone: "Mars/Olympus_Mons"), now: Clock().GetUtcNow()), options);
+        var rendered = Render(DayParts, ChannelNames.Sms, Context(Clara(timeZone: "Mars/Olympus_Mons"), now: Clock().GetUtcNow()), options);
 
         Assert.Equal("Good evening", rendered.Body);
     }
@@ -149,10 +149,10 @@ public sealed class VariantSelectionTests
         ]);
         var morningMobile = Context(now: Clock().GetUtcNow()) with { DeviceType = "mobile" };
 
-        Assert.Equal("es", Render(template, Channels.Sms, morningMobile with { Locale = "es-MX", DeviceType = "desktop" }).Body);
-        Assert.Equal("es mobile morning", Render(template, Channels.Sms, morningMobile with { Locale = "es-MX" }).Body);
-        Assert.Equal("mobile", Render(template, Channels.Sms, morningMobile with { Locale = "en" }).Body);
-        Assert.Equal("morning", Render(template, Channels.Sms, morningMobile with { Locale = "en", DeviceType = "desktop" }).Body);
+        Assert.Equal("es", Render(template, ChannelNames.Sms, morningMobile with { Locale = "es-MX", DeviceType = "desktop" }).Body);
+        Assert.Equal("es mobile morning", Render(template, ChannelNames.Sms, morningMobile with { Locale = "es-MX" }).Body);
+        Assert.Equal("mobile", Render(template, ChannelNames.Sms, morningMobile with { Locale = "en" }).Body);
+        Assert.Equal("morning", Render(template, ChannelNames.Sms, morningMobile with { Locale = "en", DeviceType = "desktop" }).Body);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class VariantSelectionTests
     {
         var template = new TemplateDocument("multi", [TemplateVariant.Sms("sms text"), TemplateVariant.InApp("in-app text")]);
 
-        Assert.Equal("in-app text", Render(template, Channels.InApp, Context()).Text);
-        Assert.Equal("sms text", Render(template, Channels.Sms, Context()).Body);
+        Assert.Equal("in-app text", Render(template, ChannelNames.InApp, Context()).Text);
+        Assert.Equal("sms text", Render(template, ChannelNames.Sms, Context()).Body);
     }
 }

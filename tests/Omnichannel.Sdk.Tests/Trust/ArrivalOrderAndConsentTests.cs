@@ -13,8 +13,8 @@ public sealed class ArrivalOrderAndConsentTests
     private static OmnichannelTestHost Host() => OmnichannelTestHost.Create(
         o => o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore,
         delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }
-            .AddTransport("email", new RecordingTransport(Channels.Email))
-            .AddTransport("sms", new RecordingTransport(Channels.Sms)));
+            .AddTransport("email", new RecordingTransport(ChannelNames.Email))
+            .AddTransport("sms", new RecordingTransport(ChannelNames.Sms)));
 
     private DateTimeOffset Ago(OmnichannelTestHost host, TimeSpan by) => host.Time.GetUtcNow() - by;
 
@@ -106,11 +106,11 @@ public sealed class ArrivalOrderAndConsentTests
         await host.TrackAsync(host.Event(EventTypes.NewsletterSubscribed, [Ann], new { channel = "email", topic = "newsletter" }, at: Ago(host, TimeSpan.FromDays(10))));
         await host.TrackAsync(host.Event(refusal, [Ann], new { channel = "email", message_id = "m-0" }, at: Ago(host, TimeSpan.FromDays(1))));
 
-        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "n1", Channels = [Channels.Email], TemplateId = "news", Topic = "newsletter" });
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "n1", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" });
         Assert.Equal(SendStatus.Skipped, r.Status);
 
         var p = await host.ProfileAsync(Ann);
-        Assert.False(p.GetConsent(Channels.Email, "newsletter")!.Granted);
+        Assert.False(p.GetConsent(ChannelNames.Email, "newsletter")!.Granted);
     }
 
     [Fact]
@@ -121,8 +121,8 @@ public sealed class ArrivalOrderAndConsentTests
         await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = false }, at: Ago(host, TimeSpan.FromDays(10))));
         await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [Ann], new { channel = "email", topic = "orders-news", granted = true }, at: Ago(host, TimeSpan.FromDays(1))));
 
-        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "a", Channels = [Channels.Email], TemplateId = "t", Topic = "orders-news" })).Status);
-        Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "b", Channels = [Channels.Email], TemplateId = "t", Topic = "offers" })).Status);
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "a", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "orders-news" })).Status);
+        Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "b", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" })).Status);
     }
 
     [Theory]
@@ -156,7 +156,7 @@ public sealed class ArrivalOrderAndConsentTests
         await host.TrackAsync("user.signed_up", [Ann, Identifier.Email("ann@example.com")]);
         await host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel = "email", address = "ann@example.com", bounce_type = "soft" });
 
-        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt", Channels = [Channels.Email], TemplateId = "t", Class = MessageClass.Transactional });
+        var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
         Assert.Equal(SendStatus.Queued, r.Status);
     }
 }

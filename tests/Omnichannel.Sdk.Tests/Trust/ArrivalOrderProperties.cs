@@ -171,7 +171,7 @@ public sealed class ArrivalOrderProperties
             Type = type,
             Timestamp = start + TimeSpan.FromMinutes(s.Minute),
             Identifiers = [Person[0]],
-            Channel = index % 3 == 0 ? Channels.App : Channels.Web,
+            Channel = index % 3 == 0 ? ChannelNames.App : ChannelNames.Web,
             Properties = properties is null ? default : JsonData.From(properties),
             Traits = traits is null ? default : JsonData.From(traits),
             Context = context,

@@ -16,14 +16,14 @@ public sealed class DispatchRecheckTests
     private sealed class Renderer : IMessageRenderer
     {
         public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == Channels.Sms
+            ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Sms
                 ? new SmsMessage { MessageId = "x", To = address, Body = $"{request.TemplateId} {(now.Hour < 17 ? "good-morning" : "good-evening")}" }
                 : new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
     }
 
     private static (OmnichannelTestHost Host, RecordingTransport Sms) Host()
     {
-        var sms = new RecordingTransport(Channels.Sms);
+        var sms = new RecordingTransport(ChannelNames.Sms);
         var host = OmnichannelTestHost.Create(start: LateEvening, delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("sms", sms));
         return (host, sms);
     }
@@ -40,7 +40,7 @@ public sealed class DispatchRecheckTests
         var (host, sms) = Host();
         await using var _ = host;
         await SignUp(host);
-        var queued = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [Channels.Sms], TemplateId = "promo", Topic = "offers" });
+        var queued = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [ChannelNames.Sms], TemplateId = "promo", Topic = "offers" });
         Assert.Equal(SendStatus.Queued, queued.Status);
         Assert.True(queued.DueAt > host.Time.GetUtcNow());
 
@@ -61,7 +61,7 @@ public sealed class DispatchRecheckTests
         var (host, sms) = Host();
         await using var _ = host;
         await SignUp(host);
-        var queued = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [Channels.Sms], TemplateId = "promo", Topic = "offers" });
+        var queued = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [ChannelNames.Sms], TemplateId = "promo", Topic = "offers" });
 
         await host.AdvanceToAsync(queued.DueAt!.Value);
         await host.Engine.RunDispatchAsync();

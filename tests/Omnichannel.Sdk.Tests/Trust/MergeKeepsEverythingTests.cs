@@ -14,7 +14,7 @@ public sealed class MergeKeepsEverythingTests
 
     private static (OmnichannelTestHost Host, RecordingTransport Email) Host(Action<OmnichannelOptions>? configure = null)
     {
-        var email = new RecordingTransport(Channels.Email);
+        var email = new RecordingTransport(ChannelNames.Email);
         var host = OmnichannelTestHost.Create(o =>
         {
             o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
@@ -24,7 +24,7 @@ public sealed class MergeKeepsEverythingTests
     }
 
     private static MessageRequest Email(string key, MessageClass cls = MessageClass.Transactional, string? topic = null) =>
-        new() { Key = key, Channels = [Channels.Email], TemplateId = key, Class = cls, Topic = topic };
+        new() { Key = key, Channels = [ChannelNames.Email], TemplateId = key, Class = cls, Topic = topic };
 
     [Fact]
     public async Task AHardBounce_OnTheAbsorbedProfile_StillSuppressesTheAddressAfterLogin()
@@ -49,7 +49,7 @@ public sealed class MergeKeepsEverythingTests
     [Fact]
     public async Task AFrequencyCap_CountsTheMessagesOfBothProfiles()
     {
-        var (host, email) = Host(o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(2, TimeSpan.FromDays(7), Channels.Email)));
+        var (host, email) = Host(o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(2, TimeSpan.FromDays(7), ChannelNames.Email)));
         await using var _ = host;
         await host.TrackAsync("user.signed_up", [Known]);
         host.Time.Advance(TimeSpan.FromHours(1));

@@ -13,11 +13,11 @@ public sealed class SegmentsAndLocalTimeTests
     {
         SegmentDefinition[] segments =
         [
-            SegmentJson.Parse("""{"id": "never-ordered", "name": "x", "rule": {"not": {"event": "order.placed"}}}""").Definition!,
-            SegmentJson.Parse("""{"id": "zero-orders", "name": "x", "rule": {"stat": "orderCount", "op": "eq", "value": 0}}""").Definition!,
-            SegmentJson.Parse("""{"id": "no-tier", "name": "x", "rule": {"trait": "tier", "op": "notExists"}}""").Definition!,
-            SegmentJson.Parse("""{"id": "vip", "name": "x", "rule": {"trait": "tier", "op": "eq", "value": "vip"}}""").Definition!,
-            SegmentJson.Parse("""{"id": "not-vip", "name": "x", "rule": {"not": {"segment": "vip"}}}""").Definition!,
+            SegmentJson.Parse("""{"id": "never-ordered", "name": "x", "rule": {"not": {"event": "order.placed"}}}""").Value!,
+            SegmentJson.Parse("""{"id": "zero-orders", "name": "x", "rule": {"stat": "orderCount", "op": "eq", "value": 0}}""").Value!,
+            SegmentJson.Parse("""{"id": "no-tier", "name": "x", "rule": {"trait": "tier", "op": "notExists"}}""").Value!,
+            SegmentJson.Parse("""{"id": "vip", "name": "x", "rule": {"trait": "tier", "op": "eq", "value": "vip"}}""").Value!,
+            SegmentJson.Parse("""{"id": "not-vip", "name": "x", "rule": {"not": {"segment": "vip"}}}""").Value!,
         ];
         await using var host = OmnichannelTestHost.Create(o =>
         {
@@ -43,7 +43,7 @@ public sealed class SegmentsAndLocalTimeTests
     [Fact]
     public async Task ABirthdayRule_UsesTheCustomersLocalDate()
     {
-        var birthday = SegmentJson.Parse("""{"id": "birthday-today", "name": "x", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P0D"}}""").Definition!;
+        var birthday = SegmentJson.Parse("""{"id": "birthday-today", "name": "x", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P0D"}}""").Value!;
 
         // 2026-03-14 20:00 UTC is already 15 March in Auckland (UTC+13).
         await using var host = OmnichannelTestHost.Create(o => o.Segments.Add(birthday), start: new DateTimeOffset(2026, 3, 14, 20, 0, 0, TimeSpan.Zero));
@@ -63,7 +63,7 @@ public sealed class SegmentsAndLocalTimeTests
     [Fact]
     public async Task ABirthdayRule_UsesTheDefaultZone_WhenTheCustomersIsUnknown()
     {
-        var birthday = SegmentJson.Parse("""{"id": "birthday-today", "name": "x", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P0D"}}""").Definition!;
+        var birthday = SegmentJson.Parse("""{"id": "birthday-today", "name": "x", "rule": {"trait": "birthday", "op": "anniversaryWithin", "value": "P0D"}}""").Value!;
         await using var host = OmnichannelTestHost.Create(o =>
         {
             o.Segments.Add(birthday);

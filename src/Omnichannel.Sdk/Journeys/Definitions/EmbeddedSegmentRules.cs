@@ -17,7 +17,7 @@ internal static class EmbeddedSegmentRules
     /// <summary>The stand-in event type <c>where</c> lists are checked under.</summary>
     private const string StandInEvent = "journey.embedded";
 
-    public static SegmentRule ReadRule(JsonElement rule, string path, List<JourneyDefinitionError> errors)
+    public static SegmentRule ReadRule(JsonElement rule, string path, List<DefinitionError> errors)
     {
         var (definition, found) = ReadStandIn(rule.GetRawText());
         errors.AddRange(Move(found, "$.rule", path));
@@ -25,22 +25,22 @@ internal static class EmbeddedSegmentRules
     }
 
     /// <summary>Reads a <c>where</c> array found at <paramref name="path"/>.</summary>
-    public static IReadOnlyList<PropertyCondition> ReadWhere(JsonElement where, string path, List<JourneyDefinitionError> errors)
+    public static IReadOnlyList<PropertyCondition> ReadWhere(JsonElement where, string path, List<DefinitionError> errors)
     {
         var (definition, found) = ReadStandIn($"{{\"event\": \"{StandInEvent}\", \"where\": {where.GetRawText()}}}");
         errors.AddRange(Move(found, "$.rule.where", path));
         return (definition.Rule as EventRule)?.Where ?? [];
     }
 
-    public static void ValidateRule(SegmentRule? rule, string path, List<JourneyDefinitionError> errors)
+    public static void ValidateRule(SegmentRule? rule, string path, List<DefinitionError> errors)
     {
-        var found = new List<SegmentDefinitionError>();
+        var found = new List<DefinitionError>();
         SegmentDefinitionValidator.ValidateRule(rule, "$", found);
         errors.AddRange(Move(found, "$", path));
     }
 
     /// <summary>Checks a <c>where</c> list that sits at <paramref name="path"/>.</summary>
-    public static void ValidateWhere(IReadOnlyList<PropertyCondition>? where, string path, List<JourneyDefinitionError> errors)
+    public static void ValidateWhere(IReadOnlyList<PropertyCondition>? where, string path, List<DefinitionError> errors)
     {
         if (where is null)
         {
@@ -48,17 +48,17 @@ internal static class EmbeddedSegmentRules
             return;
         }
 
-        var found = new List<SegmentDefinitionError>();
+        var found = new List<DefinitionError>();
         SegmentDefinitionValidator.ValidateLeaf(new EventRule(StandInEvent) { Where = where }, "$", found);
         errors.AddRange(Move(found, "$.where", path));
     }
 
     /// <summary>Checks a <c>{"trigger"|"context": path, "op", "value"}</c> leaf at <paramref name="path"/>.</summary>
-    public static void ValidatePropertyLeaf(string key, string property, Condition condition, string path, List<JourneyDefinitionError> errors)
+    public static void ValidatePropertyLeaf(string key, string property, Condition condition, string path, List<DefinitionError> errors)
     {
-        var found = new List<SegmentDefinitionError>();
+        var found = new List<DefinitionError>();
         SegmentDefinitionValidator.ValidateLeaf(new EventRule(StandInEvent) { Where = [new PropertyCondition(property, condition)] }, "$", found);
-        errors.AddRange(found.Select(e => new JourneyDefinitionError(
+        errors.AddRange(found.Select(e => new DefinitionError(
             MovePath(MovePath(e.Path, "$.where[0].property", "$.where[0]." + key), "$.where[0]", path), e.Message)));
     }
 
@@ -83,7 +83,7 @@ internal static class EmbeddedSegmentRules
         document.RootElement.GetProperty("rule").GetProperty("where").WriteTo(writer);
     }
 
-    private static (SegmentDefinition Definition, List<SegmentDefinitionError> Errors) ReadStandIn(string ruleJson)
+    private static (SegmentDefinition Definition, List<DefinitionError> Errors) ReadStandIn(string ruleJson)
     {
         var text = new StringBuilder()
             .Append("{\"id\": \"").Append(StandInId).Append("\", \"name\": \"").Append(StandInId).Append("\", \"rule\": ")
@@ -96,8 +96,8 @@ internal static class EmbeddedSegmentRules
         return (definition, errors);
     }
 
-    private static IEnumerable<JourneyDefinitionError> Move(IEnumerable<SegmentDefinitionError> errors, string from, string to) =>
-        errors.Select(e => new JourneyDefinitionError(MovePath(e.Path, from, to), e.Message));
+    private static IEnumerable<DefinitionError> Move(IEnumerable<DefinitionError> errors, string from, string to) =>
+        errors.Select(e => new DefinitionError(MovePath(e.Path, from, to), e.Message));
 
     private static string MovePath(string path, string from, string to) =>
         path == from ? to

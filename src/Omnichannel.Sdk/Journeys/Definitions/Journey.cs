@@ -12,7 +12,7 @@ namespace Omnichannel.Sdk.Journeys;
 ///     .CorrelatedBy("cart_id").ExitOn(EventTypes.OrderPlaced)
 ///     .Steps(s => s
 ///         .Delay("wait-1h", "PT1H")
-///         .Send("reminder", [Channels.Push, Channels.Email], template: "cart-reminder", topic: "cart"))
+///         .Send("reminder", [ChannelNames.Push, ChannelNames.Email], template: "cart-reminder", topic: "cart"))
 ///     .Build();
 /// </code>
 /// </summary>
@@ -64,7 +64,7 @@ public sealed class JourneyDefinitionBuilder
     public JourneyDefinitionBuilder CorrelatedBy(string propertyPath) => Entry(e => e with { CorrelationKey = propertyPath });
 
     /// <summary>Only profiles satisfying the rule enter.</summary>
-    /// <param name="rule">Builds the rule, e.g. <c>r =&gt; r.Reachable(Channels.Email)</c>.</param>
+    /// <param name="rule">Builds the rule, e.g. <c>r =&gt; r.Reachable(ChannelNames.Email)</c>.</param>
     public JourneyDefinitionBuilder EnterWhen(Func<RuleBuilder, SegmentRule> rule)
     {
         ArgumentNullException.ThrowIfNull(rule);

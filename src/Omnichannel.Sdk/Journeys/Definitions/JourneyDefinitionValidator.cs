@@ -25,15 +25,15 @@ public static class JourneyDefinitionValidator
 
     /// <summary>Checks <paramref name="definition"/>; returns every error (empty when valid).</summary>
     /// <param name="definition">The definition.</param>
-    public static IReadOnlyList<JourneyDefinitionError> Validate(JourneyDefinition definition)
+    public static IReadOnlyList<DefinitionError> Validate(JourneyDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var errors = new List<JourneyDefinitionError>();
+        var errors = new List<DefinitionError>();
         Validate(definition, "$", errors);
-        return JourneyDefinitionError.Sort(errors);
+        return DefinitionError.Sort(errors);
     }
 
-    internal static void Validate(JourneyDefinition d, string path, List<JourneyDefinitionError> errors)
+    internal static void Validate(JourneyDefinition d, string path, List<DefinitionError> errors)
     {
         if (string.IsNullOrEmpty(d.Id) || !SegmentNames.SegmentId().IsMatch(d.Id))
         {
@@ -85,7 +85,7 @@ public static class JourneyDefinitionValidator
         JourneyFlow.Validate(d.Steps, stepsPath, errors);
     }
 
-    private static void ValidateTrigger(JourneyTrigger? trigger, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateTrigger(JourneyTrigger? trigger, string path, List<DefinitionError> errors)
     {
         switch (trigger)
         {
@@ -138,7 +138,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateEntry(JourneyEntry? entry, JourneyTrigger? trigger, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateEntry(JourneyEntry? entry, JourneyTrigger? trigger, string path, List<DefinitionError> errors)
     {
         if (entry is null)
         {
@@ -166,7 +166,7 @@ public static class JourneyDefinitionValidator
             errors.Add(new(JsonPath.Key(path, "cooldown"), $"only applies to afterCooldown (re-entry is {entry.ReEntry.Name()})"));
         }
 
-        if (entry.MaxConcurrent < 1)
+        if (entry.MaxConcurrent is < 1)
         {
             errors.Add(new(JsonPath.Key(path, "maxConcurrent"), $"{entry.MaxConcurrent} would let nobody in (expected 1 or more)"));
         }
@@ -187,7 +187,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateExit(IReadOnlyList<JourneyExitCriterion>? exit, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateExit(IReadOnlyList<JourneyExitCriterion>? exit, string path, List<DefinitionError> errors)
     {
         if (exit is null)
         {
@@ -214,7 +214,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateStep(JourneyStep? step, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateStep(JourneyStep? step, string path, List<DefinitionError> errors)
     {
         if (step is null)
         {
@@ -303,7 +303,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateSend(SendStep send, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateSend(SendStep send, string path, List<DefinitionError> errors)
     {
         var channelsPath = JsonPath.Key(path, "channels");
         if (send.Channels is not { Count: > 0 })
@@ -344,7 +344,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateDays(IReadOnlyList<DayOfWeek>? days, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateDays(IReadOnlyList<DayOfWeek>? days, string path, List<DefinitionError> errors)
     {
         if (days is null)
         {
@@ -365,7 +365,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateWait(WaitForEventStep wait, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateWait(WaitForEventStep wait, string path, List<DefinitionError> errors)
     {
         var branchesPath = JsonPath.Key(path, "branches");
         if (wait.Branches is not { Count: > 0 })
@@ -408,7 +408,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateSplit(SplitStep split, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateSplit(SplitStep split, string path, List<DefinitionError> errors)
     {
         var variantsPath = JsonPath.Key(path, "variants");
         if (split.Variants is not { Count: > 0 })
@@ -455,7 +455,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateUpdates(UpdateProfileStep update, string path, List<JourneyDefinitionError> errors)
+    private static void ValidateUpdates(UpdateProfileStep update, string path, List<DefinitionError> errors)
     {
         if (update.Updates is not { Count: > 0 })
         {
@@ -490,11 +490,11 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    internal static void ValidateCondition(JourneyCondition? condition, string path, List<JourneyDefinitionError> errors) =>
+    internal static void ValidateCondition(JourneyCondition? condition, string path, List<DefinitionError> errors) =>
         ValidateCondition(condition, path, errors, 1);
 
     /// <summary>Conditions nest as deep as segment rules may (<see cref="Segments.SegmentDefinitionValidator.MaxRuleDepth"/>), a segment rule inside counting from its own level.</summary>
-    private static void ValidateCondition(JourneyCondition? condition, string path, List<JourneyDefinitionError> errors, int depth)
+    private static void ValidateCondition(JourneyCondition? condition, string path, List<DefinitionError> errors, int depth)
     {
         if (depth > Segments.SegmentDefinitionValidator.MaxRuleDepth)
         {
@@ -531,7 +531,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void ValidateChildren(IReadOnlyList<JourneyCondition>? children, string path, List<JourneyDefinitionError> errors, int depth)
+    private static void ValidateChildren(IReadOnlyList<JourneyCondition>? children, string path, List<DefinitionError> errors, int depth)
     {
         if (children is null)
         {
@@ -545,7 +545,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void EventType(string? type, string path, List<JourneyDefinitionError> errors)
+    private static void EventType(string? type, string path, List<DefinitionError> errors)
     {
         if (string.IsNullOrEmpty(type) || !SegmentNames.EventType().IsMatch(type))
         {
@@ -553,7 +553,7 @@ public static class JourneyDefinitionValidator
         }
     }
 
-    private static void DottedPath(string? value, string path, string what, List<JourneyDefinitionError> errors)
+    private static void DottedPath(string? value, string path, string what, List<DefinitionError> errors)
     {
         if (string.IsNullOrEmpty(value) || !SegmentNames.DottedPath().IsMatch(value))
         {

@@ -58,7 +58,7 @@ internal static class JourneyFlow
     /// <summary>Whether the step makes the instance wait (so a loop through it does not spin).</summary>
     public static bool Waits(JourneyStep step) => step is DelayStep or DelayUntilLocalTimeStep or WaitForEventStep;
 
-    public static void Validate(IReadOnlyList<JourneyStep> steps, string path, List<JourneyDefinitionError> errors)
+    public static void Validate(IReadOnlyList<JourneyStep> steps, string path, List<DefinitionError> errors)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < steps.Count; i++)
@@ -106,7 +106,7 @@ internal static class JourneyFlow
         ReportInstantLoops(steps, successors, path, errors);
     }
 
-    private static void ReportUnreachable(IReadOnlyList<JourneyStep> steps, List<int>[] successors, string path, List<JourneyDefinitionError> errors)
+    private static void ReportUnreachable(IReadOnlyList<JourneyStep> steps, List<int>[] successors, string path, List<DefinitionError> errors)
     {
         var reached = new bool[steps.Count];
         var queue = new Queue<int>([0]);
@@ -133,7 +133,7 @@ internal static class JourneyFlow
     }
 
     /// <summary>Finds loops made only of steps that do not wait (Tarjan's strongly connected components over them).</summary>
-    private static void ReportInstantLoops(IReadOnlyList<JourneyStep> steps, List<int>[] successors, string path, List<JourneyDefinitionError> errors)
+    private static void ReportInstantLoops(IReadOnlyList<JourneyStep> steps, List<int>[] successors, string path, List<DefinitionError> errors)
     {
         var n = steps.Count;
         var order = new int[n];

@@ -33,12 +33,12 @@ public static class JourneyJson
 
     /// <summary>Reads and checks one definition.</summary>
     /// <param name="json">The JSON text of one definition object.</param>
-    public static JourneyParseResult Parse(string json)
+    public static ParseResult<JourneyDefinition> Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         if (!TryParseDocument(json, out var document, out var error))
         {
-            return new JourneyParseResult(null, [error]);
+            return new ParseResult<JourneyDefinition>(null, [error]);
         }
 
         using (document)
@@ -49,10 +49,10 @@ public static class JourneyJson
 
     /// <summary>Reads and checks one definition.</summary>
     /// <param name="element">The definition object.</param>
-    public static JourneyParseResult Parse(JsonElement element)
+    public static ParseResult<JourneyDefinition> Parse(JsonElement element)
     {
         var (definition, errors) = JourneyJsonReader.Read(element, "$");
-        return new JourneyParseResult(definition, errors);
+        return new ParseResult<JourneyDefinition>(definition, errors);
     }
 
     /// <summary>
@@ -60,12 +60,12 @@ public static class JourneyJson
     /// with the index: <c>$[2].steps[0]</c>.
     /// </summary>
     /// <param name="json">The JSON text of an array of definition objects.</param>
-    public static JourneySetParseResult ParseMany(string json)
+    public static ParseResult<IReadOnlyList<JourneyDefinition>> ParseMany(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         if (!TryParseDocument(json, out var document, out var error))
         {
-            return new JourneySetParseResult(null, [error]);
+            return new ParseResult<IReadOnlyList<JourneyDefinition>>(null, [error]);
         }
 
         using (document)
@@ -73,10 +73,10 @@ public static class JourneyJson
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Array)
             {
-                return new JourneySetParseResult(null, [new("$", $"expected an array of journey definitions, got {root.ValueKind.ToString().ToLowerInvariant()}")]);
+                return new ParseResult<IReadOnlyList<JourneyDefinition>>(null, [new("$", $"expected an array of journey definitions, got {root.ValueKind.ToString().ToLowerInvariant()}")]);
             }
 
-            var errors = new List<JourneyDefinitionError>();
+            var errors = new List<DefinitionError>();
             var definitions = new List<JourneyDefinition>();
             var seen = new Dictionary<(string, int), int>();
             var i = 0;
@@ -94,7 +94,7 @@ public static class JourneyJson
                 i++;
             }
 
-            return new JourneySetParseResult(definitions, errors);
+            return new ParseResult<IReadOnlyList<JourneyDefinition>>(definitions, errors);
         }
     }
 
@@ -129,10 +129,10 @@ public static class JourneyJson
 
     private static string Write(Action<Utf8JsonWriter> write, bool indented) => DefinitionJson.Write(write, indented);
 
-    private static bool TryParseDocument(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out JourneyDefinitionError? error)
+    private static bool TryParseDocument(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out DefinitionError? error)
     {
         var ok = DefinitionJson.TryParse(json, out document, out var message);
-        error = ok ? null : new JourneyDefinitionError("$", message!);
+        error = ok ? null : new DefinitionError("$", message!);
         return ok;
     }
 

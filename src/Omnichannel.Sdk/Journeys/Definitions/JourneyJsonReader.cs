@@ -15,21 +15,21 @@ internal sealed class JourneyJsonReader
 {
     private static readonly string[] DefinitionKeys = ["id", "version", "name", "description", "trigger", "entry", "exit", "goal", "steps"];
 
-    private readonly List<JourneyDefinitionError> _errors = [];
+    private readonly List<DefinitionError> _errors = [];
     private readonly List<string> _reported = [];
     private int _conditionDepth;
 
-    public static (JourneyDefinition Definition, List<JourneyDefinitionError> Errors) Read(JsonElement element, string path)
+    public static (JourneyDefinition Definition, List<DefinitionError> Errors) Read(JsonElement element, string path)
     {
         var shape = DefinitionJson.CheckShape(element, path);
         if (shape.Count > 0)
         {
-            return (new JourneyDefinition(string.Empty, 1, string.Empty, new EventTrigger("placeholder"), []), [.. shape.Select(p => new JourneyDefinitionError(p.Path, p.Message))]);
+            return (new JourneyDefinition(string.Empty, 1, string.Empty, new EventTrigger("placeholder"), []), [.. shape.Select(p => new DefinitionError(p.Path, p.Message))]);
         }
 
         var reader = new JourneyJsonReader();
         var definition = reader.ReadDefinition(element, path);
-        var validation = new List<JourneyDefinitionError>();
+        var validation = new List<DefinitionError>();
         JourneyDefinitionValidator.Validate(definition, path, validation);
         reader._errors.AddRange(validation.Where(e => !reader.IsReported(e.Path)));
         return (definition, reader._errors);
@@ -178,7 +178,7 @@ internal sealed class JourneyJsonReader
         {
             ReEntry = reEntry is null ? ReEntryPolicy.AfterPreviousEnded : JourneyNames.ReEntryPolicies.First(p => p.Name == reEntry).Policy,
             Cooldown = Duration(keys, "cooldown", path, required: false),
-            MaxConcurrent = Int(keys, "maxConcurrent", path, required: false) ?? 1,
+            MaxConcurrent = Int(keys, "maxConcurrent", path, required: false),
             CorrelationKey = String(keys, "correlationKey", path, "a property path of the trigger event such as 'cart_id'", required: false),
             Condition = Rule(keys, "condition", path),
         };

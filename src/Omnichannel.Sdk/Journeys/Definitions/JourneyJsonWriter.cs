@@ -80,9 +80,9 @@ internal static class JourneyJsonWriter
             w.WriteString("cooldown", cooldown.ToString());
         }
 
-        if (entry.MaxConcurrent != 1)
+        if (entry.MaxConcurrent is { } max)
         {
-            w.WriteNumber("maxConcurrent", entry.MaxConcurrent);
+            w.WriteNumber("maxConcurrent", max);
         }
 
         if (entry.CorrelationKey is not null)

@@ -41,7 +41,7 @@ internal sealed class JourneyCatalog
     /// <summary>Builds a catalog; throws <see cref="JourneyDefinitionException"/> listing every problem with its path.</summary>
     public static JourneyCatalog Create(IEnumerable<JourneyDefinition> definitions, SegmentCatalog segments)
     {
-        var errors = new List<JourneyDefinitionError>();
+        var errors = new List<DefinitionError>();
         var versions = new Dictionary<string, SortedDictionary<int, LoadedJourney>>(StringComparer.Ordinal);
         var n = 0;
         foreach (var d in definitions)

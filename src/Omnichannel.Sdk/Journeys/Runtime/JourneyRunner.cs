@@ -7,7 +7,6 @@ using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
 using Omnichannel.Sdk.Templates;
-using SegmentChange = Omnichannel.Sdk.Segments.SegmentTransition;
 
 namespace Omnichannel.Sdk.Journeys;
 
@@ -424,7 +423,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         {
             if (e is null || !RuleHistory.TryGetPath(e.Properties, path, out var value) || value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
             {
-                Skip(d.Id, $"the trigger has no '{path}' to correlate on");
+                Skip(d.Id, $"the trigger has no '{path}' to correlate on", because, e);
                 return;
             }
 
@@ -438,7 +437,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             ReEntryPolicy.Never when record is not null => "already entered once (re-entry: never)",
             ReEntryPolicy.AfterPreviousEnded when running.Exists(i => i.CorrelationKey == key) => "an instance is still running",
             ReEntryPolicy.AfterCooldown when record is not null && d.Entry.Cooldown is { } c && c.AddTo(record.LastStartedAt) > now => $"in cooldown until {c.AddTo(record.LastStartedAt):u}",
-            _ => running.Count >= d.Entry.MaxConcurrent ? $"{running.Count} instance(s) running (max {d.Entry.MaxConcurrent})" : null,
+            _ => running.Count >= d.Entry.EffectiveMaxConcurrent ? $"{running.Count} instance(s) running (max {d.Entry.EffectiveMaxConcurrent})" : null,
         };
         if (refusal is null && d.Entry.Condition is { } condition && !SegmentEvaluator.Evaluate(condition, Subject(), now).IsMember)
         {
@@ -447,7 +446,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
         if (refusal is not null)
         {
-            Skip(d.Id, refusal);
+            Skip(d.Id, refusal, because, e);
             return;
         }
 
@@ -509,6 +508,10 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             }
 
             var step = journey.Step(stepId)!;
+            using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.JourneyStep);
+            activity?.SetTag("omnichannel.journey.id", journey.Id);
+            activity?.SetTag("omnichannel.journey.version", journey.Definition.Version);
+            activity?.SetTag("omnichannel.journey.step", step.Id);
             instance.StepId = step.Id;
             instance.Sequence++;
             instance.WakeAt = null;
@@ -743,15 +746,15 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         };
         _emitted.Enqueue(e);
         Timeline(instance, "journey.emitted", $"{emit.Id}: {emit.EventType}");
-        if (services.HasTransport(Channels.Host))
+        if (services.HasTransport(ChannelNames.Host))
         {
-            AddSystemMessage(new HostEventMessage { MessageId = key, ProfileId = p.Id, EventType = emit.EventType, Payload = e.Properties }, Channels.Host, "host");
+            AddSystemMessage(new HostEventMessage { MessageId = key, ProfileId = p.Id, EventType = emit.EventType, Payload = e.Properties }, ChannelNames.Host, "host");
         }
     }
 
     private void Webhook(JourneyInstance instance, WebhookStep webhook)
     {
-        if (!services.HasTransport(Channels.Webhook))
+        if (!services.HasTransport(ChannelNames.Webhook))
         {
             Count(instance.JourneyId, $"step:{webhook.Id}:skipped");
             Timeline(instance, "journey.skipped", $"{webhook.Id}: no webhook transport is registered");
@@ -790,7 +793,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             body = JsonSerializer.SerializeToElement(payload);
         }
 
-        AddSystemMessage(new WebhookMessage { MessageId = MessageKey(instance, webhook.Id), ProfileId = p.Id, Url = new Uri(webhook.Url), EventType = "journey.webhook", Payload = body }, Channels.Webhook, webhook.Url);
+        AddSystemMessage(new WebhookMessage { MessageId = MessageKey(instance, webhook.Id), ProfileId = p.Id, Url = new Uri(webhook.Url), EventType = "journey.webhook", Payload = body }, ChannelNames.Webhook, webhook.Url);
         Count(instance.JourneyId, $"step:{webhook.Id}:sent");
         Timeline(instance, "journey.webhook", $"{webhook.Id}: {webhook.Url}");
     }
@@ -808,7 +811,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
             MessageKey = message.MessageId,
             ProfileId = p.Id,
             DueAt = now,
-            Payload = new OutboxPayload(message.MessageId, p.Id, null, MessageClass.Transactional, [OutboxPayload.Candidate(channel, address, message)]).Serialize(),
+            Payload = new OutboxPayload(message.MessageId, p.Id, null, MessageClass.Transactional, [OutboxPayload.Candidate(channel, address, message)]) { TraceParent = System.Diagnostics.Activity.Current?.Id }.Serialize(),
         });
     }
 
@@ -862,7 +865,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
                     ReEntryPolicy.AfterPreviousEnded when sameKey.Count > 0 => "merged: the person already has an instance running",
                     ReEntryPolicy.AfterCooldown when sameKey.Exists(k => entry.Cooldown is not { } c || c.AddTo(k.StartedAt) > instance.StartedAt) =>
                         "merged: the person's earlier instance started within the cooldown",
-                    _ when kept.Count >= entry.MaxConcurrent => $"merged: the person already has {kept.Count} instance(s) running (max {entry.MaxConcurrent})",
+                    _ when kept.Count >= entry.EffectiveMaxConcurrent => $"merged: the person already has {kept.Count} instance(s) running (max {entry.EffectiveMaxConcurrent})",
                     _ => null,
                 };
                 if (reason is null)
@@ -1087,8 +1090,14 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
     private void Active(string journeyId, long by) => Measurement.MeasurementRecorder.Journey(p, journeyId, "active", by, now);
 
-    private void Skip(string journeyId, string reason)
+    /// <summary>
+    /// A refused entry: counted, and put on the profile's timeline as <c>journey.entry_refused</c> with its reason and
+    /// its trigger, so "why did she not get the reminder?" is answered on the profile.
+    /// </summary>
+    private void Skip(string journeyId, string reason, string because, CustomerEvent? e)
     {
+        var id = $"{p.Id}:{journeyId}:entry_refused:{e?.Id ?? because}:{now.UtcTicks}";
+        ProfileCore.AddTimeline(p, new TimelineEntry(id, "journey.entry_refused", "journey", now, $"{journeyId}: entry refused: {reason} (trigger: {because})"), services.TimelineLength);
         Activity.Add((journeyId, "entry_refused"));
         Count(journeyId, "entry_refused");
     }

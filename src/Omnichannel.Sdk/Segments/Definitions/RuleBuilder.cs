@@ -84,7 +84,7 @@ public sealed class RuleBuilder
     public SegmentMembershipRule Segment(string segmentId) => new(segmentId);
 
     /// <summary><c>{"reachable": channel, "topic": topic}</c>: the profile has an address on the channel and consent.</summary>
-    /// <param name="channel">The channel (see <see cref="Channels"/>).</param>
+    /// <param name="channel">The channel (see <see cref="ChannelNames"/>).</param>
     /// <param name="topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
     public ReachableRule Reachable(string channel, string? topic = null) => new(channel, topic);
 

@@ -50,15 +50,15 @@ public static class SegmentDefinitionValidator
 
     /// <summary>Checks <paramref name="definition"/>; returns every error (empty when valid).</summary>
     /// <param name="definition">The definition.</param>
-    public static IReadOnlyList<SegmentDefinitionError> Validate(SegmentDefinition definition)
+    public static IReadOnlyList<DefinitionError> Validate(SegmentDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var errors = new List<SegmentDefinitionError>();
+        var errors = new List<DefinitionError>();
         Validate(definition, "$", errors);
         return JsonPathOrder.Sort(errors);
     }
 
-    internal static void Validate(SegmentDefinition definition, string path, List<SegmentDefinitionError> errors)
+    internal static void Validate(SegmentDefinition definition, string path, List<DefinitionError> errors)
     {
         ValidateHeader(definition.Id, definition.Name, path, errors);
         if (definition.Rule is null)
@@ -85,7 +85,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    internal static void ValidateHeader(string? id, string? name, string path, List<SegmentDefinitionError> errors)
+    internal static void ValidateHeader(string? id, string? name, string path, List<DefinitionError> errors)
     {
         if (string.IsNullOrEmpty(id))
         {
@@ -103,13 +103,13 @@ public static class SegmentDefinitionValidator
     }
 
     /// <summary>Checks a rule and its children; a rule nested deeper than <see cref="MaxRuleDepth"/> is one error.</summary>
-    internal static void ValidateRule(SegmentRule? rule, string path, List<SegmentDefinitionError> errors) =>
+    internal static void ValidateRule(SegmentRule? rule, string path, List<DefinitionError> errors) =>
         ValidateRule(rule, path, errors, 1);
 
     /// <summary>The error for a rule that nests too deeply (the reader reports the same one).</summary>
     internal static string TooDeep => $"nests rules more than {MaxRuleDepth} levels deep (all, any and not each add a level); at most {MaxRuleDepth} are allowed";
 
-    private static void ValidateRule(SegmentRule? rule, string path, List<SegmentDefinitionError> errors, int depth)
+    private static void ValidateRule(SegmentRule? rule, string path, List<DefinitionError> errors, int depth)
     {
         if (depth > MaxRuleDepth)
         {
@@ -138,7 +138,7 @@ public static class SegmentDefinitionValidator
     }
 
     /// <summary>Checks a rule that has no child rules.</summary>
-    internal static void ValidateLeaf(SegmentRule rule, string path, List<SegmentDefinitionError> errors)
+    internal static void ValidateLeaf(SegmentRule rule, string path, List<DefinitionError> errors)
     {
         switch (rule)
         {
@@ -219,7 +219,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateChildren(IReadOnlyList<SegmentRule>? rules, string path, List<SegmentDefinitionError> errors, int depth)
+    private static void ValidateChildren(IReadOnlyList<SegmentRule>? rules, string path, List<DefinitionError> errors, int depth)
     {
         if (rules is null)
         {
@@ -233,7 +233,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateStatistic(StatisticRule s, string path, List<SegmentDefinitionError> errors)
+    private static void ValidateStatistic(StatisticRule s, string path, List<DefinitionError> errors)
     {
         Operand? operand = s.Statistic switch
         {
@@ -253,7 +253,7 @@ public static class SegmentDefinitionValidator
         ValidateCondition(s.Condition, path, operand.Value, errors);
     }
 
-    private static void ValidateWhere(IReadOnlyList<PropertyCondition>? where, string path, List<SegmentDefinitionError> errors)
+    private static void ValidateWhere(IReadOnlyList<PropertyCondition>? where, string path, List<DefinitionError> errors)
     {
         if (where is null)
         {
@@ -274,7 +274,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateWindow(TimeWindow? window, string path, List<SegmentDefinitionError> errors)
+    private static void ValidateWindow(TimeWindow? window, string path, List<DefinitionError> errors)
     {
         if (window is null)
         {
@@ -304,7 +304,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateEventType(string? type, string path, List<SegmentDefinitionError> errors)
+    private static void ValidateEventType(string? type, string path, List<DefinitionError> errors)
     {
         if (string.IsNullOrEmpty(type) || !SegmentNames.EventType().IsMatch(type))
         {
@@ -312,7 +312,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidatePath(string? value, string path, string what, List<SegmentDefinitionError> errors)
+    private static void ValidatePath(string? value, string path, string what, List<DefinitionError> errors)
     {
         if (string.IsNullOrEmpty(value) || !SegmentNames.DottedPath().IsMatch(value))
         {
@@ -320,7 +320,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateCondition(Condition? condition, string path, Operand operand, List<SegmentDefinitionError> errors)
+    private static void ValidateCondition(Condition? condition, string path, Operand operand, List<DefinitionError> errors)
     {
         var opPath = JsonPath.Key(path, "op");
         var valuePath = JsonPath.Key(path, "value");
@@ -412,7 +412,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateBetween(JsonNode? value, string path, Operand operand, List<SegmentDefinitionError> errors)
+    private static void ValidateBetween(JsonNode? value, string path, Operand operand, List<DefinitionError> errors)
     {
         if (value is not JsonArray { Count: 2 } pair)
         {
@@ -454,7 +454,7 @@ public static class SegmentDefinitionValidator
         }
     }
 
-    private static void ValidateScalar(JsonNode? value, string path, Operand operand, ConditionOperator op, List<SegmentDefinitionError> errors)
+    private static void ValidateScalar(JsonNode? value, string path, Operand operand, ConditionOperator op, List<DefinitionError> errors)
     {
         var kind = value?.GetValueKind();
         if (kind is null or JsonValueKind.Null)

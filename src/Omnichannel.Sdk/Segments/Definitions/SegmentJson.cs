@@ -39,12 +39,12 @@ public static class SegmentJson
 
     /// <summary>Reads and checks one definition.</summary>
     /// <param name="json">The JSON text of one definition object.</param>
-    public static SegmentParseResult Parse(string json)
+    public static ParseResult<SegmentDefinition> Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         if (!TryParseDocument(json, out var document, out var error))
         {
-            return new SegmentParseResult(null, [error]);
+            return new ParseResult<SegmentDefinition>(null, [error]);
         }
 
         using (document)
@@ -55,10 +55,10 @@ public static class SegmentJson
 
     /// <summary>Reads and checks one definition (a self-reference counts as a cycle; other references are checked by <see cref="SegmentSetValidator"/>).</summary>
     /// <param name="element">The definition object.</param>
-    public static SegmentParseResult Parse(JsonElement element)
+    public static ParseResult<SegmentDefinition> Parse(JsonElement element)
     {
         var (definition, errors) = SegmentJsonReader.Read(element, "$");
-        return new SegmentParseResult(definition, errors);
+        return new ParseResult<SegmentDefinition>(definition, errors);
     }
 
     /// <summary>
@@ -67,12 +67,12 @@ public static class SegmentJson
     /// </summary>
     /// <param name="json">The JSON text of an array of definition objects.</param>
     /// <param name="existingIds">Ids of segments already loaded elsewhere that definitions may reference.</param>
-    public static SegmentSetParseResult ParseMany(string json, IReadOnlySet<string>? existingIds = null)
+    public static ParseResult<IReadOnlyList<SegmentDefinition>> ParseMany(string json, IReadOnlySet<string>? existingIds = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         if (!TryParseDocument(json, out var document, out var error))
         {
-            return new SegmentSetParseResult(null, [error]);
+            return new ParseResult<IReadOnlyList<SegmentDefinition>>(null, [error]);
         }
 
         using (document)
@@ -80,10 +80,10 @@ public static class SegmentJson
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Array)
             {
-                return new SegmentSetParseResult(null, [new("$", $"expected an array of segment definitions, got {root.ValueKind.ToString().ToLowerInvariant()}")]);
+                return new ParseResult<IReadOnlyList<SegmentDefinition>>(null, [new("$", $"expected an array of segment definitions, got {root.ValueKind.ToString().ToLowerInvariant()}")]);
             }
 
-            var errors = new List<SegmentDefinitionError>();
+            var errors = new List<DefinitionError>();
             var definitions = new List<SegmentDefinition>();
             var i = 0;
             foreach (var item in root.EnumerateArray())
@@ -95,7 +95,7 @@ public static class SegmentJson
 
             // Set checks only make sense on definitions that could be read; the self-cycles are already reported.
             errors.AddRange(SegmentSetValidator.ValidateSet(definitions, existingIds, includeDefinitions: false));
-            return new SegmentSetParseResult(definitions, errors);
+            return new ParseResult<IReadOnlyList<SegmentDefinition>>(definitions, errors);
         }
     }
 
@@ -130,10 +130,10 @@ public static class SegmentJson
 
     private static string Write(Action<Utf8JsonWriter> write, bool indented) => DefinitionJson.Write(write, indented);
 
-    private static bool TryParseDocument(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out SegmentDefinitionError? error)
+    private static bool TryParseDocument(string json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonDocument? document, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out DefinitionError? error)
     {
         var ok = DefinitionJson.TryParse(json, out document, out var message);
-        error = ok ? null : new SegmentDefinitionError("$", message!);
+        error = ok ? null : new DefinitionError("$", message!);
         return ok;
     }
 

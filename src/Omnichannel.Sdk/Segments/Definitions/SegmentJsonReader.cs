@@ -13,21 +13,21 @@ internal sealed class SegmentJsonReader
 {
     private static readonly string[] DefinitionKeys = ["id", "name", "description", "rule"];
 
-    private readonly List<SegmentDefinitionError> _errors = [];
+    private readonly List<DefinitionError> _errors = [];
     private readonly List<string> _unreadable = [];
     private int _depth;
 
-    public static (SegmentDefinition Definition, List<SegmentDefinitionError> Errors) Read(JsonElement element, string path)
+    public static (SegmentDefinition Definition, List<DefinitionError> Errors) Read(JsonElement element, string path)
     {
         var shape = DefinitionJson.CheckShape(element, path);
         if (shape.Count > 0)
         {
-            return (new SegmentDefinition(string.Empty, string.Empty, new AllRule([])), [.. shape.Select(p => new SegmentDefinitionError(p.Path, p.Message))]);
+            return (new SegmentDefinition(string.Empty, string.Empty, new AllRule([])), [.. shape.Select(p => new DefinitionError(p.Path, p.Message))]);
         }
 
         var reader = new SegmentJsonReader();
         var definition = reader.ReadDefinition(element, path);
-        var validation = new List<SegmentDefinitionError>();
+        var validation = new List<DefinitionError>();
         SegmentDefinitionValidator.Validate(definition, path, validation);
         reader._errors.AddRange(validation.Where(e => !reader.IsUnreadable(e.Path)));
         return (definition, reader._errors);

@@ -97,7 +97,7 @@ internal sealed partial class JsonPathOrder : IComparer<string>
 {
     public static readonly JsonPathOrder Instance = new();
 
-    public static IReadOnlyList<SegmentDefinitionError> Sort(IEnumerable<SegmentDefinitionError> errors) =>
+    public static IReadOnlyList<DefinitionError> Sort(IEnumerable<DefinitionError> errors) =>
         errors.OrderBy(e => e.Path, Instance).ToList();
 
     public int Compare(string? x, string? y)

@@ -11,7 +11,7 @@ public static class SegmentSetValidator
     /// </summary>
     /// <param name="definitions">The definitions.</param>
     /// <param name="existingIds">Ids of segments already loaded elsewhere that definitions may reference.</param>
-    public static IReadOnlyList<SegmentDefinitionError> Validate(IEnumerable<SegmentDefinition> definitions, IReadOnlySet<string>? existingIds = null)
+    public static IReadOnlyList<DefinitionError> Validate(IEnumerable<SegmentDefinition> definitions, IReadOnlySet<string>? existingIds = null)
     {
         ArgumentNullException.ThrowIfNull(definitions);
         return JsonPathOrder.Sort(ValidateSet(definitions.ToList(), existingIds, includeDefinitions: true));
@@ -27,7 +27,7 @@ public static class SegmentSetValidator
     {
         ArgumentNullException.ThrowIfNull(definitions);
         var list = definitions.ToList();
-        var problems = new List<SegmentDefinitionError>();
+        var problems = new List<DefinitionError>();
         Duplicates(list, problems);
         Cycles(list, problems);
         if (problems.Count > 0)
@@ -70,9 +70,9 @@ public static class SegmentSetValidator
         return ordered;
     }
 
-    internal static List<SegmentDefinitionError> ValidateSet(IReadOnlyList<SegmentDefinition> list, IReadOnlySet<string>? existingIds, bool includeDefinitions)
+    internal static List<DefinitionError> ValidateSet(IReadOnlyList<SegmentDefinition> list, IReadOnlySet<string>? existingIds, bool includeDefinitions)
     {
-        var errors = new List<SegmentDefinitionError>();
+        var errors = new List<DefinitionError>();
         if (includeDefinitions)
         {
             for (var i = 0; i < list.Count; i++)
@@ -110,7 +110,7 @@ public static class SegmentSetValidator
         return errors;
     }
 
-    private static void Duplicates(IReadOnlyList<SegmentDefinition> present, List<SegmentDefinitionError> errors, IReadOnlyList<SegmentDefinition>? positions = null)
+    private static void Duplicates(IReadOnlyList<SegmentDefinition> present, List<DefinitionError> errors, IReadOnlyList<SegmentDefinition>? positions = null)
     {
         positions ??= present;
         var first = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -133,7 +133,7 @@ public static class SegmentSetValidator
     }
 
     /// <summary>Reports each cycle once (longer than one segment; a self-reference is the definition validator's), at the reference that closes it.</summary>
-    private static void Cycles(IReadOnlyList<SegmentDefinition> list, List<SegmentDefinitionError> errors)
+    private static void Cycles(IReadOnlyList<SegmentDefinition> list, List<DefinitionError> errors)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < list.Count; i++)

@@ -7,7 +7,7 @@ namespace Omnichannel.Sdk.Segments;
 /// An immutable set of segment definitions ready to evaluate: in dependency order (a segment comes after every segment
 /// it references), with the history its rules need and an index from events to the segments they can change.
 /// </summary>
-public sealed class SegmentCatalog
+internal sealed class SegmentCatalog
 {
     private readonly SegmentDefinition[] _ordered;
     private readonly Dictionary<string, int> _index;

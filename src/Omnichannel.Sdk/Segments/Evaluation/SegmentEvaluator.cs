@@ -207,9 +207,9 @@ internal static class SegmentEvaluator
     {
         var identifierType = channel switch
         {
-            Channels.Email => IdentifierTypes.Email,
-            Channels.Sms or Channels.WhatsApp => IdentifierTypes.Phone,
-            Channels.Push => IdentifierTypes.DeviceId,
+            ChannelNames.Email => IdentifierTypes.Email,
+            ChannelNames.Sms or ChannelNames.WhatsApp => IdentifierTypes.Phone,
+            ChannelNames.Push => IdentifierTypes.DeviceId,
             _ => channel,
         };
         return p.IdentifierList.Exists(i => i.Type == identifierType) && p.GetConsent(channel, topic)?.Granted == true;

@@ -4,7 +4,7 @@ namespace Omnichannel.Sdk.Segments;
 /// <param name="SegmentId">The segment.</param>
 /// <param name="Entered"><see langword="true"/> for <c>segment.entered</c>, <see langword="false"/> for <c>segment.exited</c>.</param>
 /// <param name="At">The exact instant of the change: the event's processing time, or the instant time alone changed the answer.</param>
-public sealed record SegmentTransition(string SegmentId, bool Entered, DateTimeOffset At)
+public sealed record SegmentChange(string SegmentId, bool Entered, DateTimeOffset At)
 {
     /// <summary><c>segment.entered</c> or <c>segment.exited</c>.</summary>
     public string EventType => Entered ? EventTypes.SegmentEntered : EventTypes.SegmentExited;
@@ -22,10 +22,10 @@ public sealed record SegmentMembership(string SegmentId, DateTimeOffset EnteredA
 internal static class SegmentRuntime
 {
     /// <summary>After <paramref name="e"/> was applied to <paramref name="p"/> (and merges done): re-evaluate what it can change.</summary>
-    public static List<SegmentTransition> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
+    public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
     {
         p.RuleHistory.Record(e, catalog.Requirements);
-        var changes = new List<SegmentTransition>();
+        var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
         RunDue(p, catalog, now, changes, timelineLength);
@@ -45,18 +45,18 @@ internal static class SegmentRuntime
     }
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
-    public static List<SegmentTransition> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
+    public static List<SegmentChange> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
     {
-        var changes = new List<SegmentTransition>();
+        var changes = new List<SegmentChange>();
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         return changes;
     }
 
     /// <summary>Re-evaluates the given segments (a new or changed definition) at <paramref name="now"/>.</summary>
-    public static List<SegmentTransition> Reevaluate(CustomerProfile p, SegmentCatalog catalog, IReadOnlyCollection<string> segmentIds, DateTimeOffset now, int timelineLength)
+    public static List<SegmentChange> Reevaluate(CustomerProfile p, SegmentCatalog catalog, IReadOnlyCollection<string> segmentIds, DateTimeOffset now, int timelineLength)
     {
-        var changes = new List<SegmentTransition>();
+        var changes = new List<SegmentChange>();
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         var dirty = new bool[catalog.Count];
@@ -95,7 +95,7 @@ internal static class SegmentRuntime
         return min;
     }
 
-    private static void RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentTransition> changes, int timelineLength)
+    private static void RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentChange> changes, int timelineLength)
     {
         Forget(p, catalog);
         while (Earliest(p.SegmentChecks) is { } at && at <= now)
@@ -151,7 +151,7 @@ internal static class SegmentRuntime
     }
 
     // `dirty` is by position in catalog.Segments; it is extended to the segments that reference a re-evaluated one.
-    private static void Evaluate(CustomerProfile p, SegmentCatalog catalog, bool[] dirty, DateTimeOffset at, List<SegmentTransition> changes, int timelineLength)
+    private static void Evaluate(CustomerProfile p, SegmentCatalog catalog, bool[] dirty, DateTimeOffset at, List<SegmentChange> changes, int timelineLength)
     {
         SegmentSubject? subject = null;
         var segments = catalog.Segments;
@@ -205,7 +205,7 @@ internal static class SegmentRuntime
             }
 
             changed[i] = true;
-            var change = new SegmentTransition(segment.Id, result.IsMember, at);
+            var change = new SegmentChange(segment.Id, result.IsMember, at);
             changes.Add(change);
             ProfileCore.AddTimeline(p, new TimelineEntry($"{change.EventType}:{segment.Id}:{at.UtcTicks}", change.EventType, "system", at, segment.Name), timelineLength);
         }

@@ -19,7 +19,7 @@ public sealed class ParseTests
     {
         var result = SegmentJson.Parse(json);
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        return result.Definition;
+        return result.Value;
     }
 
     internal static SegmentRule ValidRule(string ruleJson) => Valid($$"""{"id":"s","name":"S","rule":{{ruleJson}}}""").Rule;
@@ -200,7 +200,7 @@ public sealed class ParseTests
         var result = SegmentJson.Parse(doc.RootElement);
 
         Assert.True(result.IsValid);
-        Assert.Equal(SegmentJson.Serialize(Valid(IssueExample)), SegmentJson.Serialize(result.Definition));
+        Assert.Equal(SegmentJson.Serialize(Valid(IssueExample)), SegmentJson.Serialize(result.Value));
     }
 
     [Fact]
@@ -212,7 +212,7 @@ public sealed class ParseTests
             """);
 
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        Assert.Equal(["vip", "vip-fr"], result.Definitions.Select(d => d.Id));
+        Assert.Equal(["vip", "vip-fr"], result.Value.Select(d => d.Id));
     }
 
     [Fact]

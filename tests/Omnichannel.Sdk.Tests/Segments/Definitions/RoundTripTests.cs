@@ -69,7 +69,7 @@ public sealed class RoundTripTests
             .Describe("Spent 500 in 90 days, reachable by email")
             .Where(r => r.All(
                 r.Sum("order.placed", "total").Gte(500).Within("P90D").Where(r.Property("currency").Eq("EUR")),
-                r.Any(r.Reachable(Channels.Email, "newsletter"), r.Reachable(Channels.Sms)),
+                r.Any(r.Reachable(ChannelNames.Email, "newsletter"), r.Reachable(ChannelNames.Sms)),
                 r.Not(r.Segment("staff")),
                 r.Stat(ProfileStatisticNames.LifecycleStage).In("customer", "repeatCustomer"),
                 r.Event("order.returned").Count(c => c.Lt(2)).Between(
@@ -97,7 +97,7 @@ public sealed class RoundTripTests
         var result = SegmentJson.ParseMany(json);
 
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
-        Assert.Equal(json, SegmentJson.SerializeMany(result.Definitions));
+        Assert.Equal(json, SegmentJson.SerializeMany(result.Value));
     }
 
     [Fact]

@@ -87,7 +87,7 @@ public sealed class SetValidationTests
             """);
 
         Assert.False(result.IsValid);
-        Assert.Null(result.Definitions);
+        Assert.Null(result.Value);
         Assert.Equal(
             ["$[1].rule.all[0].segment", "$[1].rule.all[1].value", "$[2].id", "$[2].rule.any[0].segment"],
             result.Errors.Select(e => e.Path));

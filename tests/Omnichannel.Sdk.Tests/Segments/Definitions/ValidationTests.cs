@@ -5,19 +5,19 @@ namespace Omnichannel.Sdk.Tests.Segments.Definitions;
 
 public sealed class ValidationTests
 {
-    private static IReadOnlyList<SegmentDefinitionError> Errors(string json)
+    private static IReadOnlyList<DefinitionError> Errors(string json)
     {
         var result = SegmentJson.Parse(json);
         Assert.False(result.IsValid);
-        Assert.Null(result.Definition);
+        Assert.Null(result.Value);
         Assert.NotEmpty(result.Errors);
         return result.Errors;
     }
 
-    private static IReadOnlyList<SegmentDefinitionError> RuleErrors(string ruleJson) =>
+    private static IReadOnlyList<DefinitionError> RuleErrors(string ruleJson) =>
         Errors($$"""{"id":"s","name":"S","rule":{{ruleJson}}}""");
 
-    private static SegmentDefinitionError Single(IReadOnlyList<SegmentDefinitionError> errors, string path)
+    private static DefinitionError Single(IReadOnlyList<DefinitionError> errors, string path)
     {
         Assert.True(errors.Count == 1, "expected one error, got:\n" + string.Join("\n", errors));
         Assert.Equal(path, errors[0].Path);

@@ -11,7 +11,7 @@ public sealed class CatalogTests
     private static readonly SegmentDefinition VipBuyer = Seg("vip-buyer", new AllRule([new SegmentMembershipRule("vip"), new SegmentMembershipRule("buyer")]));
     private static readonly SegmentDefinition Top = Seg("top", new NotRule(new SegmentMembershipRule("vip-buyer")));
     private static readonly SegmentDefinition City = Seg("paris", new TraitRule("address.city", C(ConditionOperator.Eq, "Paris")));
-    private static readonly SegmentDefinition Reachable = Seg("reachable", new ReachableRule(Channels.Email, null));
+    private static readonly SegmentDefinition Reachable = Seg("reachable", new ReachableRule(ChannelNames.Email, null));
 
     [Fact]
     public void Create_OrdersSegmentsAfterTheirDependencies()

@@ -44,13 +44,13 @@ public sealed class FastPathTests
             total = 20,
             currency = "GBP",
             points = 10,
-            channel = Channels.Email,
+            channel = ChannelNames.Email,
             topic = "news",
             granted = true,
             message_id = "m1",
             bounce = "hard",
             address = "ann@x.io",
-        }) with { Channel = Channels.Sms };
+        }) with { Channel = ChannelNames.Sms };
         ProfileCore.Apply(p, e, 100);
         var affected = catalog.AffectedBy(e).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
 

@@ -168,9 +168,9 @@ public sealed class OperatorTests
     }
 
     [Theory]
-    [InlineData(Channels.Email, true)]
-    [InlineData(Channels.Sms, false)]
-    [InlineData(Channels.Push, false)]
+    [InlineData(ChannelNames.Email, true)]
+    [InlineData(ChannelNames.Sms, false)]
+    [InlineData(ChannelNames.Push, false)]
     public void Reachable_NeedsAnAddressAndGrantedConsent(string channel, bool expected)
     {
         var p = NewProfile();
@@ -189,9 +189,9 @@ public sealed class OperatorTests
         p.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Phone, "+33600000000", T0));
         ProfileCore.Apply(p, Ev(EventTypes.ConsentChanged, T0.AddDays(-2), new { channel = "whatsapp", granted = true }), 100);
         ProfileCore.Apply(p, Ev(EventTypes.ConsentChanged, T0.AddDays(-1), new { channel = "whatsapp", topic = "promos", granted = false }), 100);
-        Assert.True(EvalProfile(new ReachableRule(Channels.WhatsApp, "orders"), p, T0).IsMember);
-        Assert.False(EvalProfile(new ReachableRule(Channels.WhatsApp, "promos"), p, T0).IsMember);
-        Assert.Null(EvalProfile(new ReachableRule(Channels.WhatsApp, "promos"), p, T0).NextCheckAt);
+        Assert.True(EvalProfile(new ReachableRule(ChannelNames.WhatsApp, "orders"), p, T0).IsMember);
+        Assert.False(EvalProfile(new ReachableRule(ChannelNames.WhatsApp, "promos"), p, T0).IsMember);
+        Assert.Null(EvalProfile(new ReachableRule(ChannelNames.WhatsApp, "promos"), p, T0).NextCheckAt);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class LiveSegmentTests
         var result = await host.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 10, currency = "GBP" });
 
         var change = Assert.Single(result.SegmentChanges);
-        Assert.Equal(new SegmentTransition("recent-buyers", true, host.Time.GetUtcNow()), change);
+        Assert.Equal(new SegmentChange("recent-buyers", true, host.Time.GetUtcNow()), change);
         var ann = await host.ProfileAsync(Ann);
         Assert.Equal([new SegmentMembership("recent-buyers", host.Time.GetUtcNow())], ann.Segments);
         Assert.Contains(ann.Timeline, t => t.Type == EventTypes.SegmentEntered && t.Summary == "Bought in the last 30 days");
@@ -77,7 +77,7 @@ public sealed class LiveSegmentTests
         Assert.Equal(first.AddDays(90), Assert.Single(ann.Segments).EnteredAt);
 
         var again = await host.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o2", total = 5, currency = "GBP" });
-        Assert.Equal([new SegmentTransition("lapsed", false, host.Time.GetUtcNow())], again.SegmentChanges);
+        Assert.Equal([new SegmentChange("lapsed", false, host.Time.GetUtcNow())], again.SegmentChanges);
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class LiveSegmentTests
 
         var login = await host.TrackAsync("user.logged_in", [cookie, Ann]);
 
-        Assert.Equal([new SegmentTransition("frequent", true, host.Time.GetUtcNow())], login.SegmentChanges);
+        Assert.Equal([new SegmentChange("frequent", true, host.Time.GetUtcNow())], login.SegmentChanges);
         var ann = await host.ProfileAsync(cookie);
         Assert.Equal(anonymousEntered, ann.Segments.Single(s => s.SegmentId == "recent-buyers").EnteredAt);
         Assert.Equal([ann.Id], await host.Client.GetSegmentMembersAsync("recent-buyers"));

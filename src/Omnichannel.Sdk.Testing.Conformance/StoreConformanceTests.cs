@@ -2,7 +2,7 @@ using System.Text;
 using Omnichannel.Sdk.Storage;
 using Xunit;
 
-namespace Omnichannel.Sdk.Testing;
+namespace Omnichannel.Sdk.Testing.Conformance;
 
 /// <summary>
 /// The storage contract as tests: inherit this class in a test project and return a fresh, empty store from

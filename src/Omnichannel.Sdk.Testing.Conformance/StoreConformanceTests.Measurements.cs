@@ -2,7 +2,7 @@ using Omnichannel.Sdk.Measurement;
 using Omnichannel.Sdk.Storage;
 using Xunit;
 
-namespace Omnichannel.Sdk.Testing;
+namespace Omnichannel.Sdk.Testing.Conformance;
 
 // The measurement aggregates of the storage contract: deltas committed with a profile add up per key, a refused
 // commit adds nothing, and a query answers the rows it asks for in key order.

@@ -3,7 +3,7 @@ namespace Omnichannel.Sdk;
 /// <summary>
 /// Well-known channel names. A channel is any <c>lower_case</c> name; these are the ones the SDK knows.
 /// </summary>
-public static class Channels
+public static class ChannelNames
 {
     /// <summary>The shop's website.</summary>
     public const string Web = "web";

@@ -1,0 +1,38 @@
+using Xunit;
+
+namespace Omnichannel.Sdk.Docs.Tests;
+
+[CollectionDefinition(nameof(ProcessWide), DisableParallelization = true)]
+public sealed class ProcessWide;
+
+/// <summary>
+/// The README's quick start, pasted into a console app and run (it changes the working directory, the console and an
+/// environment variable, so it runs alone).
+/// </summary>
+[Collection(nameof(ProcessWide))]
+public sealed class QuickStartRunTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("omnichannel-quick-start-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task TheQuickStart_RunsAsPasted_AndPrintsWhatTheReadmeSays()
+    {
+        var quickStart = MarkdownSnippets.Read("README.md").First(s => s.Code.Contains("UseSqliteStore", StringComparison.Ordinal));
+        var previous = Environment.GetEnvironmentVariable("OMNICHANNEL_HASH_KEY");
+        Environment.SetEnvironmentVariable("OMNICHANNEL_HASH_KEY", "quick-start-test-key-not-a-secret-0000000001");
+        try
+        {
+            var output = await SnippetCompiler.RunProgramAsync(quickStart, _directory);
+
+            Assert.Contains("Lead: 1 line(s) in the cart", output, StringComparison.Ordinal);
+            Assert.Contains("cart-builders", output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(_directory, "omnichannel.db")));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("OMNICHANNEL_HASH_KEY", previous);
+        }
+    }
+}
