@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log_dir=$(mktemp -d)
+# Tests that leave artefacts (the measurement report's browser screenshot) put them here.
+export OMNICHANNEL_TEST_LOGS="$log_dir"
 status=0
 
 # Real servers the integration tests start on loopback (installed here when missing; needs root on Debian).

@@ -207,6 +207,21 @@ foreach (var file in Directory.GetFiles(outbox, "*.eml").Order())
 
 Console.Write(console.ToString());
 
+// The week's measurement: journey funnels, channels per day, revenue by channel (last touch), experiments.
+var reportFolder = Directory.CreateTempSubdirectory("kitty-supplies-report-").FullName;
+var report = await Omnichannel.Sdk.Measurement.MeasurementReport.BuildAsync(engine, new Omnichannel.Sdk.Measurement.MeasurementReportOptions
+{
+    Title = "Kitty Supplies: Clara's week",
+    From = DateOnly.FromDateTime(new DateTime(2026, 3, 2)),
+    To = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime),
+}, clock);
+await File.WriteAllTextAsync(Path.Combine(reportFolder, "report.html"), Omnichannel.Sdk.Measurement.MeasurementReport.ToHtml(report));
+await File.WriteAllTextAsync(Path.Combine(reportFolder, "report.json"), Omnichannel.Sdk.Measurement.MeasurementReport.ToJson(report));
+Console.WriteLine();
+Console.WriteLine($"Measurement: {report.Conversions} conversion(s), revenue {report.ConversionRevenue:0.00}; " +
+    string.Join(", ", report.Channels.Select(c => $"{c.Key} {c.Value.Sent} sent")));
+Console.WriteLine($"Report: {Path.Combine(reportFolder, "report.html")} (and report.json)");
+
 /// <summary>The sample's clock: it moves only when the story says so.</summary>
 internal sealed class VirtualClock(DateTimeOffset start) : TimeProvider
 {

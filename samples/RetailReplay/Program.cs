@@ -2,14 +2,18 @@
 // clock driven by the events' own times; prints throughput and live segment sizes.
 //
 //   dotnet run -c Release --project samples/RetailReplay -- --data ../shared/data/online-retail/online-retail.csv.gz
-//       [--segments my-segments.json] [--as-of 2011-06-01T00:00:00Z ...] [--report report.json] [--sqlite replay.db]
+//       [--segments my-segments.json] [--journeys win-back-journeys.json] [--as-of 2011-06-01T00:00:00Z ...]
+//       [--report report.json] [--sqlite replay.db]
+// With --journeys (an array of journey definitions) the journeys run over the year too: every customer gets a synthetic
+// address and marketing consent (the data set has neither), messages go to a counting transport, and the report gains
+// "journeys" plus an HTML measurement report beside it (report.html).
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
 using RetailReplay;
 
-string? data = null, segmentsFile = null, reportFile = null, sqliteFile = null;
+string? data = null, segmentsFile = null, reportFile = null, sqliteFile = null, journeysFile = null;
 var asOf = new List<DateTimeOffset>();
 for (var i = 0; i < args.Length; i++)
 {
@@ -18,11 +22,12 @@ for (var i = 0; i < args.Length; i++)
     {
         case "--data": data = Next(); break;
         case "--segments": segmentsFile = Next(); break;
+        case "--journeys": journeysFile = Next(); break;
         case "--report": reportFile = Next(); break;
         case "--sqlite": sqliteFile = Next(); break;
         case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
         default:
-            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --as-of <instant>... --report <json> --sqlite <db file>");
+            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file>");
             return 2;
     }
 }
@@ -47,6 +52,24 @@ if (parsed.Value is null)
     return 2;
 }
 
+IReadOnlyList<Omnichannel.Sdk.Journeys.JourneyDefinition> journeys = [];
+if (journeysFile is not null)
+{
+    var parsedJourneys = Omnichannel.Sdk.Journeys.JourneyJson.ParseMany(File.ReadAllText(journeysFile));
+    if (parsedJourneys.Value is null)
+    {
+        Console.Error.WriteLine($"The journeys in {journeysFile} are invalid:");
+        foreach (var e in parsedJourneys.Errors)
+        {
+            Console.Error.WriteLine($"  {e.Path}: {e.Message}");
+        }
+
+        return 2;
+    }
+
+    journeys = parsedJourneys.Value;
+}
+
 Omnichannel.Sdk.Storage.IOmnichannelStore? store = null;
 if (sqliteFile is not null)
 {
@@ -59,7 +82,7 @@ if (sqliteFile is not null)
     Console.WriteLine($"Store: SQLite at {sqliteFile}");
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store }, Console.WriteLine);
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys }, Console.WriteLine);
 if (store is IAsyncDisposable disposable)
 {
     await disposable.DisposeAsync();
@@ -73,6 +96,12 @@ foreach (var (at, counts) in report.AsOf)
     {
         Console.WriteLine($"  {s.Id,-16} {counts[s.Id],7:N0}  {s.Name}");
     }
+}
+
+foreach (var (id, j) in report.Journeys)
+{
+    Console.WriteLine($"Journey {id}: entered {j.Entered:N0}, converted {j.Converted:N0}, revenue {j.Revenue:N2}; steps: " +
+        string.Join(", ", j.Steps.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:N0}")) + $"; {report.MessagesSent:N0} messages sent");
 }
 
 if (reportFile is not null)
@@ -92,8 +121,31 @@ if (reportFile is not null)
         ["seconds"] = Math.Round(report.Seconds, 3),
         ["eventsPerSecond"] = Math.Round(report.EventsPerSecond),
     };
+    if (report.Journeys.Count > 0)
+    {
+        var journeysJson = new JsonObject();
+        foreach (var (id, j) in report.Journeys)
+        {
+            journeysJson[id] = new JsonObject
+            {
+                ["entered"] = j.Entered,
+                ["steps"] = JsonSerializer.SerializeToNode(j.Steps.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary()),
+                ["converted"] = j.Converted,
+                ["revenue"] = j.Revenue,
+            };
+        }
+
+        doc["journeys"] = journeysJson;
+    }
+
     File.WriteAllText(reportFile, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     Console.WriteLine($"Report written to {reportFile}.");
+    if (report.Measurement is { } measurement)
+    {
+        var html = Path.ChangeExtension(reportFile, ".html");
+        File.WriteAllText(html, Omnichannel.Sdk.Measurement.MeasurementReport.ToHtml(measurement));
+        Console.WriteLine($"Measurement report written to {html}.");
+    }
 }
 
 return 0;

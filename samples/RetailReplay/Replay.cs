@@ -1,8 +1,12 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using Omnichannel.Sdk;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Measurement;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Templates;
 
 namespace RetailReplay;
 
@@ -14,7 +18,21 @@ public sealed record ReplayOptions(string DataPath, IReadOnlyList<SegmentDefinit
 
     /// <summary>The store; in memory when null.</summary>
     public IOmnichannelStore? Store { get; init; }
+
+    /// <summary>
+    /// Journeys to backtest. The data set has no addresses or consents: with journeys, every customer (and guest) gets a
+    /// synthetic address (<c>&lt;id&gt;@replay.invalid</c>) and marketing consent just before their first invoice, and
+    /// messages go to a counting transport.
+    /// </summary>
+    public IReadOnlyList<JourneyDefinition> Journeys { get; init; } = [];
 }
+
+/// <summary>What a backtested journey did over the replay.</summary>
+/// <param name="Entered">Instances started.</param>
+/// <param name="Steps">Step id → how often it ran.</param>
+/// <param name="Converted">Instances whose goal was reached within its window.</param>
+/// <param name="Revenue">Revenue of those goal events.</param>
+public sealed record JourneyBacktest(long Entered, IReadOnlyDictionary<string, long> Steps, long Converted, double Revenue);
 
 /// <summary>What a replay measured.</summary>
 public sealed record ReplayReport(
@@ -24,6 +42,15 @@ public sealed record ReplayReport(
     int Rejected,
     double Seconds)
 {
+    /// <summary>Per backtested journey, what it did (empty without journeys).</summary>
+    public IReadOnlyDictionary<string, JourneyBacktest> Journeys { get; init; } = new Dictionary<string, JourneyBacktest>();
+
+    /// <summary>The measurement report's data at the end of the replay (null without journeys).</summary>
+    public MeasurementReportData? Measurement { get; init; }
+
+    /// <summary>Messages the counting transport received.</summary>
+    public long MessagesSent { get; init; }
+
     /// <summary>Events tracked per second of replay (CSV parsing excluded).</summary>
     public double EventsPerSecond => Events / Seconds;
 }
@@ -36,6 +63,11 @@ public static class Replay
         var invoices = OnlineRetail.ReadInvoices(options.DataPath);
         var events = invoices.Select(OnlineRetail.ToEvent).OfType<CustomerEvent>().ToList();
         var skipped = invoices.Count - events.Count;
+        if (options.Journeys.Count > 0)
+        {
+            events = WithSyntheticConsent(events);
+            log?.Invoke("Journeys backtested: every customer gets a synthetic address (<id>@replay.invalid) and marketing email consent before their first invoice (the data set has neither).");
+        }
         log?.Invoke($"Read {invoices.Count:N0} invoices: {events.Count:N0} events, {skipped} adjustments skipped.");
 
         var clock = new FakeTimeProvider(events[0].Timestamp);
@@ -46,7 +78,24 @@ public static class Replay
             engineOptions.Segments.Add(s);
         }
 
-        await using var engine = new OmnichannelEngine(engineOptions, options.Store ?? new InMemoryOmnichannelStore(), clock);
+        foreach (var j in options.Journeys)
+        {
+            engineOptions.Journeys.Add(j);
+        }
+
+        DeliverySetup? delivery = null;
+        var transport = new CountingTransport();
+        if (options.Journeys.Count > 0)
+        {
+            engineOptions.Delivery.MarketingQuietHours = QuietHoursAction.Ignore; // a replay has no night to wait out
+            delivery = new DeliverySetup();
+            delivery.AddTransport("counting", transport);
+            var templateIds = options.Journeys.SelectMany(j => j.Steps).OfType<SendStep>().Select(x => x.TemplateId).Distinct();
+            var loaded = TemplateRenderer.Load(templateIds.Select(id => new TemplateDocument(id, [TemplateVariant.Email(id, "<p>" + id + "</p>", id)])));
+            delivery.Renderer = new TemplateMessageRenderer(loaded.Renderer!, "Replay <replay@example.invalid>");
+        }
+
+        await using var engine = new OmnichannelEngine(engineOptions, options.Store ?? new InMemoryOmnichannelStore(), clock, delivery: delivery);
         var asOf = new Queue<DateTimeOffset>(options.AsOf.Order());
         var counts = new SortedDictionary<DateTimeOffset, IReadOnlyDictionary<string, int>>();
         var rejected = 0;
@@ -82,7 +131,34 @@ public static class Replay
             counts[clock.GetUtcNow()] = await CountAsync(engine);
         }
 
-        return new ReplayReport(counts, events.Count, skipped, rejected, watch.Elapsed.TotalSeconds);
+        var journeys = new Dictionary<string, JourneyBacktest>(StringComparer.Ordinal);
+        MeasurementReportData? measurement = null;
+        if (options.Journeys.Count > 0)
+        {
+            await engine.RunDispatchAsync();
+            foreach (var id in options.Journeys.Select(j => j.Id).Distinct(StringComparer.Ordinal))
+            {
+                var stats = await engine.GetJourneyStatisticsAsync(id);
+                var revenue = (await engine.GetMeasurementsAsync(new MeasurementQuery { JourneyId = id, MetricPrefix = "journey:revenue" }))
+                    .Where(r => r.Key.Metric == "journey:revenue").Sum(r => r.Sum);
+                journeys[id] = new JourneyBacktest(stats.Entered, stats.Steps.ToDictionary(kv => kv.Key, kv => kv.Value.Entered, StringComparer.Ordinal), stats.Converted, Math.Round(revenue, 2));
+            }
+
+            var end = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+            measurement = await MeasurementReport.BuildAsync(engine, new MeasurementReportOptions
+            {
+                Title = "Online Retail backtest",
+                From = DateOnly.FromDateTime(events[0].Timestamp.UtcDateTime),
+                To = end,
+            }, clock);
+        }
+
+        return new ReplayReport(counts, events.Count - (options.Journeys.Count > 0 ? SyntheticCount(events) : 0), skipped, rejected, watch.Elapsed.TotalSeconds)
+        {
+            Journeys = journeys,
+            Measurement = measurement,
+            MessagesSent = transport.Sent,
+        };
     }
 
     private static async Task<IReadOnlyDictionary<string, int>> CountAsync(OmnichannelEngine engine)
@@ -102,5 +178,52 @@ public static class Replay
         }
 
         return counts;
+    }
+
+    private const string SyntheticPrefix = "synthetic-consent-";
+
+    private static int SyntheticCount(List<CustomerEvent> events) => events.Count(e => e.Id.StartsWith(SyntheticPrefix, StringComparison.Ordinal));
+
+    // Before each identifier's first invoice: the same person with a synthetic email address and marketing consent.
+    private static List<CustomerEvent> WithSyntheticConsent(List<CustomerEvent> events)
+    {
+        var seen = new HashSet<Identifier>();
+        var result = new List<CustomerEvent>(events.Count * 2);
+        foreach (var e in events)
+        {
+            var id = e.Identifiers[0];
+            if (seen.Add(id))
+            {
+                result.Add(new CustomerEvent
+                {
+                    Id = SyntheticPrefix + id.Type + "-" + id.Value,
+                    Type = EventTypes.ConsentChanged,
+                    Timestamp = e.Timestamp,
+                    Channel = ChannelNames.Web,
+                    Identifiers = [id, Identifier.Email($"{id.Value}@replay.invalid")],
+                    Properties = System.Text.Json.JsonSerializer.SerializeToElement(new { channel = ChannelNames.Email, granted = true }),
+                });
+            }
+
+            result.Add(e);
+        }
+
+        return result;
+    }
+
+    /// <summary>Counts what the journeys send; delivers nothing.</summary>
+    private sealed class CountingTransport : IChannelTransport
+    {
+        private long _sent;
+
+        public string Channel => ChannelNames.Email;
+
+        public long Sent => Interlocked.Read(ref _sent);
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _sent);
+            return ValueTask.FromResult(DeliveryResult.Accepted(message.MessageId));
+        }
     }
 }

@@ -230,8 +230,25 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
         // One statement, one round trip: the server-side function checks every expectation with the write that depends on
         // it and aborts (nothing written) on the first that fails. Outbox keys repeated within a commit: the first wins.
         var entries = commit.Outbox.Count > 1 ? commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList() : commit.Outbox;
-        await using var command = _dataSource.CreateCommand(
-            "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
+        // Measurement deltas go in the same statement (so the same transaction): a data-modifying CTE that joins the
+        // commit's result runs after it and is undone with it when an expectation fails. One row per key (an upsert may
+        // not touch a row twice), in key order so concurrent commits lock rows in one order.
+        var deltas = commit.Measurements.Count == 0 ? [] : commit.Measurements
+            .GroupBy(d => d.Key)
+            .Select(g => new Measurement.MeasurementDelta(g.Key, g.Sum(d => d.Count), g.Sum(d => d.Sum)))
+            .OrderBy(d => d.Key, Measurement.MeasurementKey.Order)
+            .ToList();
+        await using var command = _dataSource.CreateCommand(deltas.Count == 0
+            ? "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            : """
+              WITH c AS (SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
+                   m AS (
+                      INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount)
+                      SELECT d.* FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
+                      ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id)
+                      DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
+              SELECT version FROM c
+              """);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter { Value = (object?)commit.EventId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = commit.ProcessedAt.UtcTicks });
@@ -250,6 +267,19 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
         p.Add(BigintArray(entries.Select(e => e.DueAt.UtcTicks)));
         p.Add(new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = _time.GetUtcNow().UtcTicks });
+        if (deltas.Count > 0)
+        {
+            p.Add(TextArray(deltas.Select(d => d.Key.JourneyId)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Metric)));
+            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+            p.Add(TextArray(deltas.Select(d => d.Key.StepId)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Variant)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Channel)));
+            p.Add(TextArray(deltas.Select(d => d.Key.TemplateId)));
+            p.Add(BigintArray(deltas.Select(d => d.Count)));
+            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+        }
+
         try
         {
             var version = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
@@ -427,6 +457,57 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long ticks
             ? new DateTimeOffset(ticks, TimeSpan.Zero)
             : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var where = new List<string>();
+        await using var command = _dataSource.CreateCommand();
+        void Filter(string clause, NpgsqlParameter value)
+        {
+            command.Parameters.Add(value);
+            where.Add(clause.Replace("@", "$" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        }
+
+        if (query.JourneyId is { } journey)
+        {
+            Filter("journey_id = @", Text(journey));
+        }
+
+        if (!string.IsNullOrEmpty(query.MetricPrefix))
+        {
+            Filter("metric >= @", Text(query.MetricPrefix));
+            Filter("metric < @", Text(query.MetricUpperBound!));
+        }
+
+        if (query.From is { } from)
+        {
+            Filter("day >= @", new NpgsqlParameter { Value = from.DayNumber });
+        }
+
+        if (query.To is { } to)
+        {
+            Filter("day <= @", new NpgsqlParameter { Value = to.DayNumber });
+        }
+
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)query.Limit });
+        command.CommandText = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, n, amount FROM measurements"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " ORDER BY journey_id, metric, day, step_id, variant, channel, template_id LIMIT $" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var answer = new List<Measurement.MeasurementRow>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            answer.Add(new Measurement.MeasurementRow(
+                new Measurement.MeasurementKey(rows.GetString(0), rows.GetString(1), rows.GetString(2), rows.GetString(3), rows.GetString(4), DateOnly.FromDayNumber(rows.GetInt32(5)), rows.GetString(6)),
+                rows.GetInt64(7),
+                rows.GetDouble(8)));
+        }
+
+        return answer;
     }
 
     /// <summary>Closes the store's pooled connections.</summary>

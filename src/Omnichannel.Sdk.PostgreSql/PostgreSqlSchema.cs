@@ -138,6 +138,22 @@ internal static class PostgreSqlSchema
         END
         $fn$;
         """,
+        """
+        -- Measurement aggregates, changed in the same statement as the profile commit that caused them. Keyed by journey
+        -- and metric first: a journey's or a metric's rows are one range. day: days since 0001-01-01 (UTC).
+        CREATE TABLE measurements (
+            journey_id text COLLATE "C" NOT NULL,
+            metric text COLLATE "C" NOT NULL,
+            day integer NOT NULL,
+            step_id text COLLATE "C" NOT NULL,
+            variant text COLLATE "C" NOT NULL,
+            channel text COLLATE "C" NOT NULL,
+            template_id text COLLATE "C" NOT NULL,
+            n bigint NOT NULL,
+            amount double precision NOT NULL,
+            PRIMARY KEY (journey_id, metric, day, step_id, variant, channel, template_id));
+        CREATE INDEX measurements_by_metric ON measurements (metric, day);
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -289,6 +289,66 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        var where = new List<string>();
+        var values = new List<object>();
+        void Add(string clause, object value)
+        {
+            where.Add(clause.Replace("@", "$p" + values.Count.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            values.Add(value);
+        }
+
+        if (query.JourneyId is { } journey)
+        {
+            Add("journey_id = @", journey);
+        }
+
+        if (!string.IsNullOrEmpty(query.MetricPrefix))
+        {
+            Add("metric >= @", query.MetricPrefix);
+            Add("metric < @", query.MetricUpperBound!);
+        }
+
+        if (query.From is { } from)
+        {
+            Add("day >= @", (long)from.DayNumber);
+        }
+
+        if (query.To is { } to)
+        {
+            Add("day <= @", (long)to.DayNumber);
+        }
+
+        var sql = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, n, amount FROM measurements"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " ORDER BY journey_id, metric, day, step_id, variant, channel, template_id LIMIT $p" + values.Count.ToString(CultureInfo.InvariantCulture);
+        values.Add((long)query.Limit);
+        var reader = RentReader();
+        try
+        {
+            using var rows = reader.Command(sql, values.ToArray()).ExecuteReader();
+            var answer = new List<Measurement.MeasurementRow>();
+            while (rows.Read())
+            {
+                answer.Add(new Measurement.MeasurementRow(
+                    new Measurement.MeasurementKey(rows.GetString(0), rows.GetString(1), rows.GetString(2), rows.GetString(3), rows.GetString(4), DateOnly.FromDayNumber((int)rows.GetInt64(5)), rows.GetString(6)),
+                    rows.GetInt64(7),
+                    rows.GetDouble(8)));
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<Measurement.MeasurementRow>>(answer);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
@@ -663,6 +723,15 @@ public sealed class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDisposable
                 c.Identifier.Type,
                 c.Identifier.Value,
                 commit.ProfileId);
+        }
+
+        foreach (var d in commit.Measurements)
+        {
+            var k = d.Key;
+            w.Execute(
+                "INSERT INTO measurements (journey_id, metric, day, step_id, variant, channel, template_id, n, amount) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8) " +
+                "ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id) DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount",
+                k.JourneyId, k.Metric, (long)k.Day.DayNumber, k.StepId, k.Variant, k.Channel, k.TemplateId, d.Count, d.Sum);
         }
 
         if (commit.EventId is not null)

@@ -65,6 +65,22 @@ internal static class SqliteSchema
             erased_at INTEGER NOT NULL,
             allows_return INTEGER NOT NULL) WITHOUT ROWID;
         """,
+        """
+        -- Measurement aggregates, changed in the same transaction as the profile commit that caused them. Keyed by journey
+        -- and metric first: a journey's or a metric's rows are one range. day: days since 0001-01-01 (UTC).
+        CREATE TABLE measurements (
+            journey_id TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            step_id TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            template_id TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            amount REAL NOT NULL,
+            PRIMARY KEY (journey_id, metric, day, step_id, variant, channel, template_id)) WITHOUT ROWID;
+        CREATE INDEX measurements_by_metric ON measurements (metric, day);
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

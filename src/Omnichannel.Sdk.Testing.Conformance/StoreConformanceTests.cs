@@ -8,7 +8,7 @@ namespace Omnichannel.Sdk.Testing.Conformance;
 /// The storage contract as tests: inherit this class in a test project and return a fresh, empty store from
 /// <see cref="CreateStoreAsync"/>. Every store the SDK ships passes it; a host's own store should too.
 /// </summary>
-public abstract class StoreConformanceTests
+public abstract partial class StoreConformanceTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 

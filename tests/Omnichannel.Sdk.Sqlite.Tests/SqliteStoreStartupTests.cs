@@ -23,7 +23,7 @@ public sealed class SqliteStoreStartupTests : IDisposable
         Assert.Equal(SqliteSchema.ApplicationId, Scalar<long>(path, "PRAGMA application_id"));
         Assert.Equal("wal", Scalar<string>(path, "PRAGMA journal_mode"));
         var tables = Scalar<string>(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)");
-        Assert.Equal("aliases,identifiers,outbox,outbox_keys,processed_events,profiles,segment_members,suppression,tombstones", tables);
+        Assert.Equal("aliases,identifiers,measurements,outbox,outbox_keys,processed_events,profiles,segment_members,suppression,tombstones", tables);
     }
 
     [Fact]

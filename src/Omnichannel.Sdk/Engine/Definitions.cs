@@ -18,6 +18,7 @@ public sealed partial class OmnichannelEngine
             TimelineLength = _options.TimelineLength,
             Currency = _options.Currency,
             Delivery = _options.Delivery,
+            Measurement = _options.Measurement,
             Plan = PlanWithStoreFaultsMarkedAsync,
             HasTransport = channel => _delivery.For(channel).Count > 0,
         });

@@ -164,6 +164,11 @@ public sealed partial class OmnichannelEngine
             return (new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted"), null);
         }
 
+        if (HeldOutOfMarketing(p, request, now) is { } heldOut)
+        {
+            return (heldOut, null); // the global control group
+        }
+
         foreach (var c in request.Channels)
         {
             if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
@@ -214,6 +219,7 @@ public sealed partial class OmnichannelEngine
             return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
         }
 
+        Measurement.MeasurementRecorder.Queued(p, request, candidates[0].Channel, now, _options.Measurement);
         if (request.Class == MessageClass.Marketing)
         {
             p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));

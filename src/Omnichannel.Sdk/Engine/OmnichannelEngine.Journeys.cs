@@ -64,38 +64,6 @@ public sealed partial class OmnichannelEngine
         return true;
     }
 
-    /// <summary>
-    /// A journey's statistics, summed over every profile: entries, completions, exits by reason, conversions by step,
-    /// variant and channel, and per step what happened. Reads every profile; meant for back-office pages and reports.
-    /// </summary>
-    /// <param name="journeyId">The journey id.</param>
-    /// <param name="cancellationToken">Cancels the scan.</param>
-    public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(journeyId);
-        var prefix = journeyId + "|";
-        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
-        long active = 0;
-        await foreach (var p in ProfilesAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (p.JourneyData is not { } state)
-            {
-                continue;
-            }
-
-            active += state.Instances.Count(i => i.JourneyId == journeyId);
-            foreach (var (k, v) in state.Counters)
-            {
-                if (k.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    counters[k[prefix.Length..]] = counters.GetValueOrDefault(k[prefix.Length..]) + v;
-                }
-            }
-        }
-
-        return JourneyStatistics.From(journeyId, counters, active);
-    }
-
     private void SetJourneys(JourneyCatalog journeys)
     {
         SetDefinitions(Zoned(SegmentCatalog.Create(_definitions.Segments.Segments).WithExtraRules(journeys.Rules)), journeys);

@@ -111,6 +111,9 @@ public sealed class OmnichannelOptions
     /// <summary>Delivery policies (consent topics, quiet hours, caps) and the dispatcher's settings.</summary>
     public Delivery.DeliveryOptions Delivery { get; } = new();
 
+    /// <summary>Conversions, attribution windows and models, and the global control group.</summary>
+    public Measurement.MeasurementOptions Measurement { get; } = new();
+
     /// <summary>
     /// The keyed hashing of identifiers the SDK must remember without keeping them (suppression list, erasure
     /// tombstones, conflict records, log masks). Set <see cref="Privacy.PrivacyOptions.HashKey"/> with any durable store.
@@ -166,6 +169,7 @@ public sealed class OmnichannelOptions
 
         Privacy.Validate(errors);
         errors.AddRange(Delivery.Validate());
+        errors.AddRange(Measurement.Validate());
         var segmentErrors = Omnichannel.Sdk.Segments.SegmentSetValidator.Validate(Segments);
         foreach (var e in segmentErrors)
         {

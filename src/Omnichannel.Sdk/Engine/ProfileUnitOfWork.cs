@@ -63,6 +63,7 @@ public sealed partial class OmnichannelEngine
                     WakeAt = WakeOf(p),
                     Segments = [.. p.SegmentMemberships.Keys],
                     Outbox = effect.Outbox,
+                    Measurements = p.PendingMeasurements.Take(),
                 };
                 var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                 switch (result.Status)
@@ -117,6 +118,7 @@ public sealed partial class OmnichannelEngine
         CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
     {
         var definitions = _definitions; // one set for the whole change
+        e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
         var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength);
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);

@@ -98,6 +98,21 @@ public sealed class CustomerProfile
     [Stored]
     internal List<Delivery.SentMessage> MessageLog { get; set; } = [];
 
+    // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
+    [Stored]
+    internal List<Measurement.Touch> Touches { get; set; } = [];
+
+    // The person's global control group ("control" or "treatment"), once assigned; null while the group is off.
+    [Stored]
+    internal string? MeasurementGroup { get; set; }
+
+    // Conversion definition id → the person's revenue under it since joining the global group (for its verdict).
+    [Stored]
+    internal Dictionary<string, double> GroupConversions { get; set; } = new(StringComparer.Ordinal);
+
+    // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
+    internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
+
     // Segment id → the instant its answer may next change with no new event.
     [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);

@@ -262,6 +262,7 @@ internal static class ProfileCore
         }
 
         target.MessageLog.AddRange(other.MessageLog);
+        Measurement.MeasurementRecorder.Merge(target, other); // touches are the person's
         target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.

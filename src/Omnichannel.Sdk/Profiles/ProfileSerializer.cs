@@ -205,6 +205,8 @@ internal sealed class StoredAttribute : Attribute;
 
 // The profile and the types of its [Stored] fields (which the generator does not reach through the public type).
 [JsonSerializable(typeof(CustomerProfile))]
+[JsonSerializable(typeof(List<Measurement.Touch>))]
+[JsonSerializable(typeof(Dictionary<string, double>))]
 [JsonSerializable(typeof(List<LinkedIdentifier>))]
 [JsonSerializable(typeof(Dictionary<string, TraitValue>))]
 [JsonSerializable(typeof(Dictionary<string, CartLine>))]

@@ -124,6 +124,16 @@ public interface IOmnichannelStore
     /// <summary>The earliest instant any pending entry is due or its lease ends, or <see langword="null"/> when the outbox is empty.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads measurement aggregates (the sums of every <see cref="ProfileCommit.Measurements"/> delta per key) matching
+    /// the query, in <see cref="Measurement.MeasurementKey.Order"/>, at most <see cref="Measurement.MeasurementQuery.Limit"/>.
+    /// Answered from an index on (journey, metric, day): the cost is the rows read, not the number of profiles.
+    /// </summary>
+    /// <param name="query">The filter.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The query's limit is not positive.</exception>
+    ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -225,6 +235,13 @@ public sealed record ProfileCommit
     /// not a conflict: a message key is sent at most once.
     /// </summary>
     public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
+
+    /// <summary>
+    /// Measurement aggregates to change with this commit: each delta's count and sum are added to its key's row (created
+    /// at zero when absent). Written only when the commit is; a refused commit changes no aggregate. Keys may repeat (they
+    /// add up); writers send them in <see cref="Measurement.MeasurementKey.Order"/> so concurrent commits lock rows in one order.
+    /// </summary>
+    public IReadOnlyList<Measurement.MeasurementDelta> Measurements { get; init; } = [];
 }
 
 /// <summary>Point an identifier at the committed profile.</summary>

@@ -23,6 +23,8 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (OutboxEntry Entry, DateTimeOffset? LeasedUntil)> _outbox = new(StringComparer.Ordinal);
     private readonly HashSet<string> _outboxKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<Measurement.MeasurementKey, (long Count, double Sum)> _measurements = [];
+    private readonly SortedSet<Measurement.MeasurementKey> _measurementOrder = new(Measurement.MeasurementKey.Order);
 
     /// <summary>
     /// A random key made for this store, used for keyed hashes when <c>OmnichannelOptions.Privacy.HashKey</c> is not set:
@@ -146,6 +148,13 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             foreach (var c in commit.Claims)
             {
                 _identity[c.Identifier] = commit.ProfileId;
+            }
+
+            foreach (var d in commit.Measurements)
+            {
+                var (count, sum) = _measurements.GetValueOrDefault(d.Key);
+                _measurements[d.Key] = (count + d.Count, sum + d.Sum);
+                _measurementOrder.Add(d.Key);
             }
 
             if (commit.EventId is not null)
@@ -334,6 +343,44 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             }
 
             return ValueTask.FromResult(owned);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_commitLock)
+        {
+            // One journey: a range of the ordered keys (journey, metric, …), so the rows read are the rows asked for.
+            IEnumerable<Measurement.MeasurementKey> keys = _measurementOrder;
+            if (query.JourneyId is { } journey && _measurementOrder.Count > 0)
+            {
+                var low = new Measurement.MeasurementKey(journey, "", "", "", "", DateOnly.MinValue, query.MetricPrefix ?? "");
+                var highMetric = Measurement.MeasurementQuery.PrefixEnd(query.MetricPrefix);
+                var high = highMetric is null
+                    ? new Measurement.MeasurementKey(journey + "\0", "", "", "", "", DateOnly.MinValue, "")
+                    : new Measurement.MeasurementKey(journey, "", "", "", "", DateOnly.MinValue, highMetric);
+                keys = Measurement.MeasurementKey.Order.Compare(low, high) < 0 ? _measurementOrder.GetViewBetween(low, high) : [];
+            }
+
+            var rows = new List<Measurement.MeasurementRow>();
+            foreach (var k in keys)
+            {
+                if (query.Matches(k))
+                {
+                    var (count, sum) = _measurements[k];
+                    rows.Add(new Measurement.MeasurementRow(k, count, sum));
+                    if (rows.Count == query.Limit)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<Measurement.MeasurementRow>>(rows);
         }
     }
 

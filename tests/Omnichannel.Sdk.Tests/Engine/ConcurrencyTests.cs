@@ -153,5 +153,7 @@ public sealed class ConcurrencyTests
         public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default) => inner.RescheduleOutboxAsync(messageKey, attempt, dueAt, cancellationToken);
 
         public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) => inner.GetNextOutboxDueAsync(cancellationToken);
+
+        public ValueTask<IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow>> GetMeasurementsAsync(Omnichannel.Sdk.Measurement.MeasurementQuery query, CancellationToken cancellationToken = default) => inner.GetMeasurementsAsync(query, cancellationToken);
     }
 }

@@ -260,5 +260,7 @@ public sealed class ErasureTests
         public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default) => _inner.RescheduleOutboxAsync(messageKey, attempt, dueAt, cancellationToken);
 
         public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) => _inner.GetNextOutboxDueAsync(cancellationToken);
+
+        public ValueTask<IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow>> GetMeasurementsAsync(Omnichannel.Sdk.Measurement.MeasurementQuery query, CancellationToken cancellationToken = default) => _inner.GetMeasurementsAsync(query, cancellationToken);
     }
 }

@@ -27,6 +27,9 @@ internal sealed class JourneyServices
     /// <summary>Runs a message through the delivery policies and renders it; the outbox entry is written with the commit.</summary>
     public required Func<CustomerProfile, MessageRequest, DateTimeOffset, CancellationToken, ValueTask<(SendResult Result, OutboxEntry? Entry)>> Plan { get; init; }
 
+    /// <summary>Measurement settings (conversion revenue of journey goals).</summary>
+    public Measurement.MeasurementOptions Measurement { get; init; } = new();
+
     /// <summary>Whether a transport is registered for a channel.</summary>
     public required Func<string, bool> HasTransport { get; init; }
 }
@@ -482,6 +485,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
         state.Instances.Add(instance);
         Count(d.Id, "entered");
+        Active(d.Id, 1);
         Timeline(instance, "journey.entered", $"{d.Name} v{d.Version}: {because}{(key is null ? string.Empty : $" ({d.Entry.CorrelationKey} {key})")}");
         await RunAsync(instance, journey, d.Steps[0].Id).ConfigureAwait(false);
     }
@@ -871,6 +875,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
                 }
 
                 state.Instances.Remove(instance);
+                Active(instance.JourneyId, -1);
                 state.CancelHeld(instance.Id, reason, now);
                 Count(instance.JourneyId, "merged");
                 Timeline(instance, "journey.merged", reason);
@@ -882,6 +887,7 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
     {
         var state = State;
         state.Instances.Remove(instance);
+        Active(instance.JourneyId, -1);
         if (kind == "exited" && !watchGoal)
         {
             state.CancelHeld(instance.Id, "the journey instance exited: " + reason, now); // an exit criterion, not the journey's own last step
@@ -931,6 +937,8 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
         {
             Count(journeyId, $"variant:{variant}:converted");
         }
+
+        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement);
 
         if (channel is not null)
         {
@@ -1074,7 +1082,13 @@ internal sealed class JourneyRunner(CustomerProfile p, JourneyServices services,
 
     private SegmentSubject Subject() => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), services.Delivery.DefaultTimeZone);
 
-    private void Count(string journeyId, string counter) => State.Count(journeyId, counter);
+    private void Count(string journeyId, string counter)
+    {
+        State.Count(journeyId, counter);
+        Measurement.MeasurementRecorder.Journey(p, journeyId, counter, 1, now); // the same counter in the store's aggregates
+    }
+
+    private void Active(string journeyId, long by) => Measurement.MeasurementRecorder.Journey(p, journeyId, "active", by, now);
 
     /// <summary>
     /// A refused entry: counted, and put on the profile's timeline as <c>journey.entry_refused</c> with its reason and

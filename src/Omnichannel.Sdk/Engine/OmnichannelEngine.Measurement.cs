@@ -1,0 +1,195 @@
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Measurement;
+
+namespace Omnichannel.Sdk;
+
+// Measurement: touches, conversions and the global control group are recorded inside the profile's unit of work, and
+// their aggregate deltas are committed with it (ProfileCommit.Measurements); reads go to the store's aggregates.
+public sealed partial class OmnichannelEngine
+{
+    /// <summary>
+    /// A journey's statistics: entries, completions, exits by reason, conversions by step, variant and channel, and per
+    /// step what happened. Read from the store's measurement aggregates (maintained in the same commit as each change),
+    /// so the cost is the journey's number of counters and days, not the number of profiles.
+    /// </summary>
+    /// <param name="journeyId">The journey id.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix }, cancellationToken).ConfigureAwait(false);
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var r in rows)
+        {
+            var name = r.Key.Metric[MeasurementMetrics.JourneyPrefix.Length..];
+            counters[name] = counters.GetValueOrDefault(name) + r.Count;
+        }
+
+        return JourneyStatistics.From(journeyId, counters, counters.GetValueOrDefault("active"));
+    }
+
+    /// <summary>
+    /// Reads measurement aggregates (sends, deliveries, opens, clicks, unsubscribes, conversions, credit and revenue per
+    /// model, journey counters) per journey, step, variant, channel, template and UTC day. See <see cref="MeasurementMetrics"/>.
+    /// </summary>
+    /// <param name="query">The filter; the cost is the rows in the answer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The query's limit is not positive.</exception>
+    public ValueTask<IReadOnlyList<MeasurementRow>> GetMeasurementsAsync(MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        return _store.GetMeasurementsAsync(query, cancellationToken);
+    }
+
+    /// <summary>
+    /// The verdict of a journey's A/B split (its variants and hold-out <c>control</c>): per arm the conversion rate of the
+    /// journey's goal and revenue per recipient with intervals, each variant against control, the sample-ratio check
+    /// against the split's weights, and a winner when the evidence is there. Reads the journey's aggregates only.
+    /// </summary>
+    /// <param name="journeyId">The journey; its newest version's first split step gives the planned shares.</param>
+    /// <param name="settings">Confidence, mode (always-valid by default) and thresholds; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The verdict, or <see langword="null"/> when fewer than two arms have entrants.</returns>
+    /// <exception cref="ArgumentException">The settings are invalid (the message names the field).</exception>
+    public async Task<ExperimentVerdict?> GetExperimentVerdictAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix + "variant:" }, cancellationToken).ConfigureAwait(false);
+        var arms = new Dictionary<string, (long Entered, long Converted, double Revenue, double Squares)>(StringComparer.Ordinal);
+        foreach (var r in rows)
+        {
+            var parts = r.Key.Metric.Split(':'); // journey:variant:<name>:<what>
+            if (parts.Length != 4)
+            {
+                continue;
+            }
+
+            var a = arms.GetValueOrDefault(parts[2]);
+            arms[parts[2]] = parts[3] switch
+            {
+                "entered" => a with { Entered = a.Entered + r.Count },
+                "converted" => a with { Converted = a.Converted + r.Count },
+                "revenue" => a with { Revenue = a.Revenue + r.Sum },
+                "revenue_sq" => a with { Squares = a.Squares + r.Sum },
+                _ => a,
+            };
+        }
+
+        if (arms.Count(a => a.Value.Entered > 0) < 2)
+        {
+            return null;
+        }
+
+        var split = _definitions.Journeys.FindLatest(journeyId)?.Definition.Steps.OfType<SplitStep>().FirstOrDefault();
+        Dictionary<string, double>? shares = null;
+        if (split is not null)
+        {
+            shares = split.Variants.ToDictionary(v => v.Name, v => (double)v.Weight, StringComparer.Ordinal);
+            if (split.ControlWeight is { } cw)
+            {
+                shares["control"] = cw;
+            }
+
+            if (arms.Keys.Any(k => !shares.ContainsKey(k)))
+            {
+                shares = null; // arms of an earlier version: no planned shares to check against
+            }
+        }
+
+        var control = arms.ContainsKey("control") ? "control" : arms.Keys.Order(StringComparer.Ordinal).First();
+        var observations = arms.Select(kv => new VariantObservation(kv.Key, kv.Value.Entered, Math.Min(kv.Value.Converted, kv.Value.Entered), kv.Value.Revenue, kv.Value.Squares)).ToList();
+        return ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares?.Where(kv => arms.ContainsKey(kv.Key)).ToDictionary(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The verdict of the global control group for one conversion definition: people held out of all marketing against
+    /// everyone else — the lift of messaging as a whole. <see langword="null"/> while the group is off or empty.
+    /// </summary>
+    /// <param name="conversionId">The conversion definition (default <c>order</c>).</param>
+    /// <param name="settings">Confidence, mode and thresholds; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<ExperimentVerdict?> GetGlobalControlVerdictAsync(string conversionId = "order", ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(conversionId);
+        var share = _options.Measurement.GlobalControlShare;
+        if (share <= 0)
+        {
+            return null;
+        }
+
+        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = MeasurementRecorder.GlobalJourney, MetricPrefix = "global:" }, cancellationToken).ConfigureAwait(false);
+        VariantObservation Arm(string group) => new(
+            group,
+            rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalAssigned).Sum(r => r.Count),
+            rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalConverted + conversionId).Sum(r => r.Count),
+            rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalConverted + conversionId).Sum(r => r.Sum),
+            rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalRevenueSquares + conversionId).Sum(r => r.Sum));
+        var arms = new[] { Arm("control"), Arm("treatment") };
+        if (arms.Any(a => a.Recipients == 0))
+        {
+            return null;
+        }
+
+        return ExperimentAnalysis.Evaluate(MeasurementRecorder.GlobalJourney, [.. arms.Select(a => a with { Conversions = Math.Min(a.Conversions, a.Recipients) })], "control", settings,
+            new Dictionary<string, double> { ["control"] = share, ["treatment"] = 1 - share });
+    }
+
+    /// <summary>
+    /// Auto-winner: evaluates a journey's split and, when its verdict names a winner, publishes the journey's next version
+    /// in which new entrants go to the winner (the other arms keep a weight of one in a million so their steps stay
+    /// reachable; the hold-out is dropped), with the evidence in the version's description. People already assigned keep
+    /// their variant; running instances finish on their version.
+    /// </summary>
+    /// <param name="journeyId">The journey.</param>
+    /// <param name="settings">Confidence, minimum sample, mode; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the read and the publication.</param>
+    /// <returns>The verdict (its <see cref="ExperimentVerdict.Winner"/> set when a new version was published), or <see langword="null"/> without arms.</returns>
+    public async Task<ExperimentVerdict?> DecideExperimentAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
+    {
+        var verdict = await GetExperimentVerdictAsync(journeyId, settings, cancellationToken).ConfigureAwait(false);
+        if (verdict?.Winner is not { } winner || _definitions.Journeys.FindLatest(journeyId)?.Definition is not { } current
+            || current.Steps.OfType<SplitStep>().FirstOrDefault() is not { } split || split.Variants.All(v => v.Name != winner))
+        {
+            return verdict;
+        }
+
+        var others = split.Variants.Count - 1;
+        var decided = split with
+        {
+            Variants = [.. split.Variants.Select(v => v with { Weight = v.Name == winner ? JourneyDefinitionValidator.MaxSplitWeight - others : 1 })],
+            ControlWeight = null,
+        };
+        var next = current with
+        {
+            Version = current.Version + 1,
+            Steps = [.. current.Steps.Select(s => ReferenceEquals(s, split) ? decided : s)],
+            Description = $"Experiment decided {_time.GetUtcNow():u}: {verdict.Evidence}",
+        };
+        await PublishJourneyAsync(next, cancellationToken).ConfigureAwait(false);
+        LogExperimentDecided(_logger, journeyId, winner, next.Version);
+        return verdict;
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(60, Microsoft.Extensions.Logging.LogLevel.Information, "Journey {JourneyId}: variant {Winner} won its experiment; version {Version} sends new entrants to it")]
+    private static partial void LogExperimentDecided(Microsoft.Extensions.Logging.ILogger logger, string journeyId, string winner, int version);
+
+    private CustomerEvent Measure(CustomerProfile p, CustomerEvent e, DateTimeOffset now) =>
+        MeasurementRecorder.OnEvent(p, e, now, _options.Measurement);
+
+    // A marketing message to a person in the global control group is withheld, recorded like any skipped message.
+    private SendResult? HeldOutOfMarketing(CustomerProfile p, MessageRequest request, DateTimeOffset now)
+    {
+        if (!MeasurementRecorder.HoldsOut(p, request, request.Channels[0], now, _options.Measurement))
+        {
+            return null;
+        }
+
+        const string reason = "held out: the person is in the global control group";
+        RememberKey(p, request.Key);
+        ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
+        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", "none"), new KeyValuePair<string, object?>("outcome", "held_out"));
+        return new SendResult(request.Key, SendStatus.Skipped, null, null, reason);
+    }
+}

@@ -1,0 +1,350 @@
+using System.Globalization;
+
+namespace Omnichannel.Sdk.Measurement;
+
+/// <summary>What one arm of an experiment saw: its recipients, how many converted, and their revenue.</summary>
+/// <param name="Name">The variant (or <c>control</c>).</param>
+/// <param name="Recipients">People assigned to it (≥ 0).</param>
+/// <param name="Conversions">Of those, people who converted (0 ≤ conversions ≤ recipients).</param>
+/// <param name="Revenue">The sum of revenue per recipient (non-converters count 0).</param>
+/// <param name="RevenueSquares">The sum of each recipient's revenue squared (for the revenue variance).</param>
+public sealed record VariantObservation(string Name, long Recipients, long Conversions, double Revenue = 0, double RevenueSquares = 0);
+
+/// <summary>How verdicts are reached.</summary>
+public sealed record ExperimentSettings
+{
+    /// <summary>Confidence of intervals and tests, in (0.5, 1); default 0.95 (significance α = 0.05).</summary>
+    public double Confidence { get; init; } = 0.95;
+
+    /// <summary>Recipients every arm needs before a winner may be declared; default 1,000.</summary>
+    public long MinimumRecipientsPerVariant { get; init; } = 1000;
+
+    /// <summary>
+    /// Always-valid (sequential) mode, default <see langword="true"/>: significance is read from always-valid p-values of
+    /// a mixture sequential probability ratio test, so a verdict may be looked at every day without inflating false
+    /// positives (Johari, Koomen, Pekelis and Walsh, "Peeking at A/B Tests", KDD 2017). With <see langword="false"/>,
+    /// fixed-horizon p-values, valid only when read once at a sample size fixed in advance.
+    /// </summary>
+    public bool Sequential { get; init; } = true;
+
+    /// <summary>
+    /// The standard deviation τ of the normal mixture over the true difference in conversion rate (mSPRT); default
+    /// <see langword="null"/>: 10% of the pooled conversion rate (the size of lift worth finding). Any fixed τ keeps the
+    /// guarantee; τ near the real effect gives the most power.
+    /// </summary>
+    public double? MixtureStandardDeviation { get; init; }
+
+    /// <summary>The sample-ratio-mismatch alarm: a chi-square p-value below it flags the split as broken; default 0.001.</summary>
+    public double SampleRatioThreshold { get; init; } = 0.001;
+
+    /// <summary>Every problem with the settings, each naming its field.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (double.IsNaN(Confidence) || Confidence is <= 0.5 or >= 1)
+        {
+            yield return $"Confidence must be in (0.5, 1) (was {Confidence})";
+        }
+
+        if (MinimumRecipientsPerVariant < 2)
+        {
+            yield return $"MinimumRecipientsPerVariant must be at least 2 (was {MinimumRecipientsPerVariant})";
+        }
+
+        if (MixtureStandardDeviation is { } tau && (double.IsNaN(tau) || tau <= 0))
+        {
+            yield return $"MixtureStandardDeviation must be positive (was {tau})";
+        }
+
+        if (double.IsNaN(SampleRatioThreshold) || SampleRatioThreshold is <= 0 or >= 1)
+        {
+            yield return $"SampleRatioThreshold must be in (0, 1) (was {SampleRatioThreshold})";
+        }
+    }
+}
+
+/// <summary>A two-sided interval.</summary>
+/// <param name="Lower">The lower bound.</param>
+/// <param name="Upper">The upper bound.</param>
+public readonly record struct Interval(double Lower, double Upper)
+{
+    /// <summary>Whether the interval holds a value.</summary>
+    /// <param name="value">The value.</param>
+    public bool Contains(double value) => value >= Lower && value <= Upper;
+}
+
+/// <summary>One arm's results.</summary>
+/// <param name="Name">The variant.</param>
+/// <param name="Recipients">People assigned.</param>
+/// <param name="Conversions">People who converted.</param>
+/// <param name="ConversionRate">Conversions ÷ recipients (0 without recipients).</param>
+/// <param name="ConversionRateInterval">Wilson score interval of the rate (Wilson 1927) at the settings' confidence.</param>
+/// <param name="RevenuePerRecipient">Mean revenue per recipient.</param>
+/// <param name="RevenuePerRecipientInterval">Student t interval of the mean (sample variance, n − 1 degrees of freedom).</param>
+/// <param name="VersusControl">The comparison with the control arm; <see langword="null"/> for the control itself.</param>
+public sealed record VariantVerdict(
+    string Name,
+    long Recipients,
+    long Conversions,
+    double ConversionRate,
+    Interval ConversionRateInterval,
+    double RevenuePerRecipient,
+    Interval RevenuePerRecipientInterval,
+    VariantComparison? VersusControl);
+
+/// <summary>A variant against the control arm.</summary>
+/// <param name="RateDifference">Variant rate − control rate.</param>
+/// <param name="RateDifferenceInterval">Wald interval of the difference (unpooled standard error).</param>
+/// <param name="RatePValue">Two-sided p-value of the two-proportion z-test (pooled standard error).</param>
+/// <param name="RateAlwaysValidPValue">Always-valid p-value of the mSPRT on the rate difference (1 when nothing is known yet).</param>
+/// <param name="RateSequentialInterval">Always-valid confidence sequence of the difference (the values the mSPRT does not reject).</param>
+/// <param name="RevenueDifference">Variant revenue per recipient − control's.</param>
+/// <param name="RevenueDifferenceInterval">Welch interval of the difference (Welch–Satterthwaite degrees of freedom).</param>
+/// <param name="RevenuePValue">Two-sided p-value of Welch's t-test.</param>
+/// <param name="RevenueAlwaysValidPValue">Always-valid p-value of the mSPRT on the revenue difference (τ = 10% of the pooled mean).</param>
+/// <param name="Significant">Whether the rate difference is significant under the settings' mode (always-valid or fixed horizon).</param>
+public sealed record VariantComparison(
+    double RateDifference,
+    Interval RateDifferenceInterval,
+    double RatePValue,
+    double RateAlwaysValidPValue,
+    Interval RateSequentialInterval,
+    double RevenueDifference,
+    Interval RevenueDifferenceInterval,
+    double RevenuePValue,
+    double RevenueAlwaysValidPValue,
+    bool Significant);
+
+/// <summary>Pearson's chi-square goodness-of-fit of the recipients to the planned split.</summary>
+/// <param name="ChiSquare">The statistic.</param>
+/// <param name="DegreesOfFreedom">Arms − 1.</param>
+/// <param name="PValue">Its upper-tail p-value.</param>
+/// <param name="Mismatch">Whether <paramref name="PValue"/> is below the alarm threshold: the assignment is broken, distrust the verdict.</param>
+public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, double PValue, bool Mismatch);
+
+/// <summary>An experiment's verdict: every arm with intervals, each variant against control, the split's health and a winner when there is one.</summary>
+/// <param name="ExperimentId">The experiment (a journey id, or <c>$global</c> for the global control group).</param>
+/// <param name="Control">The control arm's name.</param>
+/// <param name="Variants">Every arm, control first.</param>
+/// <param name="SampleRatio">The sample-ratio check.</param>
+/// <param name="Sequential">Whether significance was read in always-valid mode.</param>
+/// <param name="Winner">The winning variant, or <see langword="null"/>: every arm has the minimum sample, the split is healthy, and the variant's rate beats control significantly (the best such).</param>
+/// <param name="Evidence">One line saying why (or why not yet), with the numbers.</param>
+public sealed record ExperimentVerdict(string ExperimentId, string Control, IReadOnlyList<VariantVerdict> Variants, SampleRatioCheck SampleRatio, bool Sequential, string? Winner, string Evidence);
+
+/// <summary>Computes experiment verdicts from arm totals. Pure; the tests check every number against MathNet.Numerics.</summary>
+public static class ExperimentAnalysis
+{
+    /// <summary>Evaluates an experiment.</summary>
+    /// <param name="experimentId">The experiment's name.</param>
+    /// <param name="arms">Every arm's totals (at least two, names unique).</param>
+    /// <param name="control">The control arm's name (one of <paramref name="arms"/>).</param>
+    /// <param name="settings">Confidence, mode and thresholds; defaults when <see langword="null"/>.</param>
+    /// <param name="plannedShares">Each arm's planned share of recipients (any positive weights); equal shares when <see langword="null"/>.</param>
+    /// <returns>The verdict.</returns>
+    /// <exception cref="ArgumentException">Fewer than two arms, a duplicate or missing control name, impossible counts, or invalid settings; the message names the field.</exception>
+    public static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings = null, IReadOnlyDictionary<string, double>? plannedShares = null)
+    {
+        ArgumentNullException.ThrowIfNull(arms);
+        settings ??= new ExperimentSettings();
+        var problems = settings.Validate().Select(p => "settings." + p).ToList();
+        if (arms.Count < 2)
+        {
+            problems.Add($"arms: at least two are needed (was {arms.Count})");
+        }
+
+        for (var i = 0; i < arms.Count; i++)
+        {
+            var a = arms[i];
+            if (a.Recipients < 0 || a.Conversions < 0 || a.Conversions > a.Recipients)
+            {
+                problems.Add($"arms[{i}] ('{a.Name}'): conversions must be between 0 and recipients (was {a.Conversions} of {a.Recipients})");
+            }
+
+            if (!double.IsFinite(a.Revenue) || !double.IsFinite(a.RevenueSquares) || a.RevenueSquares < 0)
+            {
+                problems.Add($"arms[{i}] ('{a.Name}'): revenue sums must be finite, squares non-negative");
+            }
+        }
+
+        if (arms.Select(a => a.Name).Distinct(StringComparer.Ordinal).Count() != arms.Count)
+        {
+            problems.Add("arms: names must be unique");
+        }
+
+        if (!arms.Any(a => a.Name == control))
+        {
+            problems.Add($"control: '{control}' is not one of the arms");
+        }
+
+        if (plannedShares is not null && arms.Any(a => !plannedShares.TryGetValue(a.Name, out var s) || !(s > 0)))
+        {
+            problems.Add("plannedShares: every arm needs a positive share");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems), nameof(arms));
+        }
+
+        var alpha = 1 - settings.Confidence;
+        var z = Distributions.NormalQuantile(1 - (alpha / 2));
+        var c = arms.First(a => a.Name == control);
+        var ordered = arms.Where(a => a.Name != control).Prepend(c).ToList();
+        var pooledRate = ordered.Sum(a => (double)a.Conversions) / Math.Max(1, ordered.Sum(a => (double)a.Recipients));
+        var verdicts = ordered.Select(a => Arm(a, a == c ? null : Compare(a, c, z, alpha, settings, pooledRate), z, alpha)).ToList();
+        var srm = SampleRatio(ordered, plannedShares, settings.SampleRatioThreshold);
+
+        // The winner: enough data everywhere, a healthy split, and a significant lift in conversion rate.
+        string? winner = null;
+        string evidence;
+        var small = ordered.Where(a => a.Recipients < settings.MinimumRecipientsPerVariant).Select(a => a.Name).ToList();
+        var mode = settings.Sequential ? "always-valid" : "fixed-horizon";
+        if (srm.Mismatch)
+        {
+            evidence = string.Create(CultureInfo.InvariantCulture, $"no winner: sample ratio mismatch (chi-square {srm.ChiSquare:0.##}, p = {srm.PValue:0.####}); check the assignment before reading results");
+        }
+        else if (small.Count > 0)
+        {
+            evidence = $"no winner yet: {string.Join(", ", small)} below {settings.MinimumRecipientsPerVariant} recipients";
+        }
+        else if (verdicts.Where(v => v.VersusControl is { Significant: true, RateDifference: > 0 }).MaxBy(v => v.ConversionRate) is { } best)
+        {
+            winner = best.Name;
+            var d = best.VersusControl!;
+            evidence = string.Create(CultureInfo.InvariantCulture,
+                $"{best.Name} wins: conversion {best.ConversionRate * 100:0.00}% vs {verdicts[0].ConversionRate * 100:0.00}% ({control}), difference {d.RateDifference * 100:+0.00;-0.00} pp [{d.RateDifferenceInterval.Lower * 100:0.00}, {d.RateDifferenceInterval.Upper * 100:0.00}], " +
+                $"{mode} p = {(settings.Sequential ? d.RateAlwaysValidPValue : d.RatePValue):0.#####}, n = {best.Recipients}/{verdicts[0].Recipients}");
+        }
+        else
+        {
+            evidence = $"no winner: no variant beats {control} significantly ({mode}, α = {alpha.ToString("0.###", CultureInfo.InvariantCulture)})";
+        }
+
+        return new ExperimentVerdict(experimentId, control, verdicts, srm, settings.Sequential, winner, evidence);
+    }
+
+    private static VariantVerdict Arm(VariantObservation a, VariantComparison? comparison, double z, double alpha)
+    {
+        var n = (double)a.Recipients;
+        var rate = n == 0 ? 0 : a.Conversions / n;
+        var (mean, variance) = Moments(a);
+        var half = a.Recipients > 1 && variance == 0 ? 0 : a.Recipients > 1 ? Distributions.StudentTQuantile(1 - (alpha / 2), n - 1) * Math.Sqrt(variance / n) : double.PositiveInfinity;
+        return new VariantVerdict(a.Name, a.Recipients, a.Conversions, rate, Wilson(a.Conversions, a.Recipients, z), mean,
+            a.Recipients > 1 ? new Interval(mean - half, mean + half) : new Interval(double.NegativeInfinity, double.PositiveInfinity), comparison);
+    }
+
+    /// <summary>The Wilson score interval of a proportion.</summary>
+    internal static Interval Wilson(long successes, long n, double z)
+    {
+        if (n == 0)
+        {
+            return new Interval(0, 1);
+        }
+
+        var p = (double)successes / n;
+        var z2 = z * z;
+        var centre = (p + (z2 / (2 * n))) / (1 + (z2 / n));
+        var half = z / (1 + (z2 / n)) * Math.Sqrt((p * (1 - p) / n) + (z2 / (4.0 * n * n)));
+        return new Interval(Math.Max(0, centre - half), Math.Min(1, centre + half));
+    }
+
+    // Mean and sample variance of revenue per recipient from the sums.
+    private static (double Mean, double Variance) Moments(VariantObservation a)
+    {
+        if (a.Recipients == 0)
+        {
+            return (0, 0);
+        }
+
+        var n = (double)a.Recipients;
+        var mean = a.Revenue / n;
+        var variance = a.Recipients > 1 ? Math.Max(0, (a.RevenueSquares - (n * mean * mean)) / (n - 1)) : 0;
+        return (mean, variance);
+    }
+
+    private static VariantComparison Compare(VariantObservation v, VariantObservation c, double z, double alpha, ExperimentSettings settings, double pooledRate)
+    {
+        double n1 = v.Recipients, n0 = c.Recipients;
+        var p1 = n1 == 0 ? 0 : v.Conversions / n1;
+        var p0 = n0 == 0 ? 0 : c.Conversions / n0;
+        var diff = p1 - p0;
+
+        // Two-proportion z-test (pooled), Wald interval (unpooled).
+        var pooled = (n0 + n1) == 0 ? 0 : (v.Conversions + c.Conversions) / (n0 + n1);
+        var sePooled = Math.Sqrt(pooled * (1 - pooled) * ((1 / Math.Max(n1, 1)) + (1 / Math.Max(n0, 1))));
+        var pRate = sePooled > 0 ? Distributions.NormalTwoSided(diff / sePooled) : 1;
+        var varUnpooled = (n1 > 0 ? p1 * (1 - p1) / n1 : 0) + (n0 > 0 ? p0 * (1 - p0) / n0 : 0);
+        var se = Math.Sqrt(varUnpooled);
+        var rateInterval = new Interval(diff - (z * se), diff + (z * se));
+
+        // mSPRT with a normal mixture N(0, τ²) over the difference (Johari et al. 2017, eq. for normal data).
+        var tau = settings.MixtureStandardDeviation ?? Math.Max(0.1 * pooledRate, 1e-4);
+        // The unpooled variance, or the pooled one where it vanishes (every rate 0 or 1), so a total difference still counts.
+        var (rateAlwaysValid, rateSequential) = Mixture(diff, varUnpooled > 0 ? varUnpooled : sePooled * sePooled, tau, alpha);
+
+        // Welch's t-test on revenue per recipient.
+        var (m1, s1) = Moments(v);
+        var (m0, s0) = Moments(c);
+        var revenueDiff = m1 - m0;
+        var a1 = n1 > 1 ? s1 / n1 : 0;
+        var a0 = n0 > 1 ? s0 / n0 : 0;
+        var seRevenue = Math.Sqrt(a1 + a0);
+        double pRevenue;
+        Interval revenueInterval;
+        if (seRevenue > 0 && n1 > 1 && n0 > 1)
+        {
+            var df = ((a1 + a0) * (a1 + a0)) / ((a1 * a1 / (n1 - 1)) + (a0 * a0 / (n0 - 1)));
+            pRevenue = Distributions.StudentTTwoSided(revenueDiff / seRevenue, df);
+            var t = Distributions.StudentTQuantile(1 - (alpha / 2), df);
+            revenueInterval = new Interval(revenueDiff - (t * seRevenue), revenueDiff + (t * seRevenue));
+        }
+        else
+        {
+            pRevenue = 1;
+            revenueInterval = new Interval(double.NegativeInfinity, double.PositiveInfinity);
+        }
+
+        var revenueTau = Math.Max(0.1 * Math.Abs((v.Revenue + c.Revenue) / Math.Max(1, n0 + n1)), 1e-9);
+        var (revenueAlwaysValid, _) = Mixture(revenueDiff, a1 + a0, revenueTau, alpha);
+        var significant = (settings.Sequential ? rateAlwaysValid : pRate) < alpha;
+        return new VariantComparison(diff, rateInterval, pRate, rateAlwaysValid, rateSequential, revenueDiff, revenueInterval, pRevenue, revenueAlwaysValid, significant);
+    }
+
+    /// <summary>
+    /// The mixture SPRT for a difference estimated as <paramref name="estimate"/> with variance <paramref name="variance"/>:
+    /// Λ = √(V/(V+τ²))·exp(θ̂²τ²/(2V(V+τ²))); the always-valid p-value is min(1, 1/Λ) (by Ville's inequality the chance
+    /// it ever falls below α under no difference is at most α), and the confidence sequence holds the θ with Λ(θ) &lt; 1/α.
+    /// </summary>
+    internal static (double PValue, Interval Sequence) Mixture(double estimate, double variance, double tau, double alpha)
+    {
+        if (!(variance > 0))
+        {
+            return (1, new Interval(double.NegativeInfinity, double.PositiveInfinity));
+        }
+
+        var t2 = tau * tau;
+        var logLambda = (0.5 * Math.Log(variance / (variance + t2))) + (estimate * estimate * t2 / (2 * variance * (variance + t2)));
+        var p = Math.Min(1, Math.Exp(-logLambda));
+        var half = Math.Sqrt(variance * (variance + t2) / t2 * ((2 * Math.Log(1 / alpha)) + Math.Log((variance + t2) / variance)));
+        return (p, new Interval(estimate - half, estimate + half));
+    }
+
+    private static SampleRatioCheck SampleRatio(IReadOnlyList<VariantObservation> arms, IReadOnlyDictionary<string, double>? shares, double threshold)
+    {
+        var total = arms.Sum(a => (double)a.Recipients);
+        var weightSum = shares is null ? arms.Count : arms.Sum(a => shares[a.Name]);
+        var chi = 0.0;
+        foreach (var a in arms)
+        {
+            var expected = total * (shares is null ? 1 : shares[a.Name]) / weightSum;
+            if (expected > 0)
+            {
+                chi += (a.Recipients - expected) * (a.Recipients - expected) / expected;
+            }
+        }
+
+        var df = arms.Count - 1;
+        var p = total == 0 ? 1 : Distributions.ChiSquareUpperTail(chi, df);
+        return new SampleRatioCheck(chi, df, p, p < threshold);
+    }
+}

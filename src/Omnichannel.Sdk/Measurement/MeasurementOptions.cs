@@ -1,0 +1,115 @@
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Measurement;
+
+/// <summary>
+/// A conversion: an event type, optionally narrowed by conditions on its properties (the segment condition model), and
+/// where its revenue is. Every matching event is one conversion, attributed to the touches before it.
+/// </summary>
+/// <param name="Id">The name the aggregates use (<c>conversion:&lt;id&gt;</c>); letters, digits, <c>_</c>, <c>-</c>, <c>.</c>.</param>
+/// <param name="EventType">The event type, e.g. <c>order.placed</c>.</param>
+public sealed record ConversionDefinition(string Id, string EventType)
+{
+    /// <summary>Conditions on the event's properties, all of which must hold; none by default.</summary>
+    public IReadOnlyList<PropertyCondition> Where { get; init; } = [];
+
+    /// <summary>The dotted property path holding the revenue (a number, in the shop's currency), e.g. <c>total</c>; <see langword="null"/> for none.</summary>
+    public string? RevenueProperty { get; init; }
+}
+
+/// <summary>Measurement settings: conversions, attribution windows and models, and the global control group.</summary>
+public sealed class MeasurementOptions
+{
+    /// <summary>
+    /// The conversions to measure. Default: one, <c>order</c> — every <c>order.placed</c> with its revenue in <c>total</c>.
+    /// Clear the list to measure none.
+    /// </summary>
+    public IList<ConversionDefinition> Conversions { get; } = [new ConversionDefinition("order", EventTypes.OrderPlaced) { RevenueProperty = "total" }];
+
+    /// <summary>Attribution windows per touch kind (clicked 7 days; opened, delivered and sent 1 day).</summary>
+    public AttributionWindows Windows { get; } = new();
+
+    /// <summary>The model reports use unless asked for another; default <see cref="AttributionModel.LastTouch"/>. Aggregates are kept for every model.</summary>
+    public AttributionModel DefaultModel { get; set; } = AttributionModel.LastTouch;
+
+    /// <summary>The half-life of <see cref="AttributionModel.TimeDecay"/>; default 7 days.</summary>
+    public TimeSpan TimeDecayHalfLife { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// The share of people held out of every marketing message (the global control group), in [0, 0.5]; default 0 (none).
+    /// Assignment is a stable hash of the profile id when the person is first seen, kept through merges; transactional
+    /// messages are still sent. Each withheld message counts as <see cref="MeasurementMetrics.HeldOut"/>.
+    /// </summary>
+    public double GlobalControlShare { get; set; }
+
+    /// <summary>Touches kept per person (oldest dropped first); default 200.</summary>
+    public int MaxTouchesPerProfile { get; set; } = 200;
+
+    /// <summary>Every problem with the settings, each naming its field.</summary>
+    public IEnumerable<string> Validate()
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Conversions.Count; i++)
+        {
+            var c = Conversions[i];
+            var path = $"Measurement.Conversions[{i}]";
+            if (c is null)
+            {
+                yield return $"{path} must not be null";
+                continue;
+            }
+
+            if (string.IsNullOrEmpty(c.Id) || c.Id.Length > 64 || !c.Id.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '_' or '-' or '.'))
+            {
+                yield return $"{path}.Id must be 1 to 64 letters, digits, '_', '-' or '.' (was '{c.Id}')";
+            }
+            else if (!ids.Add(c.Id))
+            {
+                yield return $"{path}.Id '{c.Id}' is used twice";
+            }
+
+            if (string.IsNullOrWhiteSpace(c.EventType))
+            {
+                yield return $"{path}.EventType is required";
+            }
+
+            if (c.RevenueProperty is { } r && string.IsNullOrWhiteSpace(r))
+            {
+                yield return $"{path}.RevenueProperty must be null or a property path";
+            }
+
+            if (c.Where is null || c.Where.Any(w => w is null || string.IsNullOrWhiteSpace(w.Property) || w.Condition is null))
+            {
+                yield return $"{path}.Where must hold conditions with a property and a condition";
+            }
+        }
+
+        foreach (var (name, value) in new[] { ("Clicked", Windows.Clicked), ("Opened", Windows.Opened), ("Delivered", Windows.Delivered), ("Sent", Windows.Sent) })
+        {
+            if (value < TimeSpan.Zero || value > TimeSpan.FromDays(90))
+            {
+                yield return $"Measurement.Windows.{name} must be between 0 and 90 days (was {value})";
+            }
+        }
+
+        if (TimeDecayHalfLife <= TimeSpan.Zero)
+        {
+            yield return $"Measurement.TimeDecayHalfLife must be positive (was {TimeDecayHalfLife})";
+        }
+
+        if (!Enum.IsDefined(DefaultModel))
+        {
+            yield return $"Measurement.DefaultModel is not a model ({DefaultModel})";
+        }
+
+        if (double.IsNaN(GlobalControlShare) || GlobalControlShare is < 0 or > 0.5)
+        {
+            yield return $"Measurement.GlobalControlShare must be between 0 and 0.5 (was {GlobalControlShare})";
+        }
+
+        if (MaxTouchesPerProfile is < 1 or > 10_000)
+        {
+            yield return $"Measurement.MaxTouchesPerProfile must be between 1 and 10000 (was {MaxTouchesPerProfile})";
+        }
+    }
+}

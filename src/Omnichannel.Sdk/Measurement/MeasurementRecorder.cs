@@ -1,0 +1,334 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Measurement;
+
+/// <summary>
+/// Measurement inside the profile's unit of work: records touches on the profile, attributes conversions to them, and
+/// collects the aggregate deltas the commit writes with the profile. Pure apart from the profile it is given.
+/// </summary>
+internal static class MeasurementRecorder
+{
+    /// <summary>The <c>global:assigned</c> metric: people assigned to a global group (variant <c>control</c> or <c>treatment</c>).</summary>
+    internal const string GlobalAssigned = "global:assigned";
+
+    /// <summary>People of a global group who converted under a definition (count) and their revenue (sum).</summary>
+    internal const string GlobalConverted = "global:converted:";
+
+    /// <summary>The sum over people of a global group of their revenue squared.</summary>
+    internal const string GlobalRevenueSquares = "global:revenue_sq:";
+
+    /// <summary>The journey id under which global-group rows are kept.</summary>
+    internal const string GlobalJourney = "$global";
+
+    private static readonly string[] OutcomeTypes =
+    [
+        EventTypes.MessageSent, EventTypes.MessageDelivered, EventTypes.MessageOpened, EventTypes.MessageClicked,
+        EventTypes.MessageUnsubscribed, EventTypes.MessageBounced, EventTypes.MessageFailed,
+    ];
+
+    /// <summary>
+    /// Applies an event's measurement: an outcome updates its message's touch (and the event gains the touch's
+    /// <c>journey_id</c>, <c>step_id</c>, <c>variant</c> and <c>template_id</c> when it did not carry them); a conversion
+    /// is attributed under every model. Returns the event to apply (enriched, or the same).
+    /// </summary>
+    public static CustomerEvent OnEvent(CustomerProfile p, CustomerEvent e, DateTimeOffset now, MeasurementOptions options)
+    {
+        EnsureGroup(p, now, options);
+        if (Array.IndexOf(OutcomeTypes, e.Type) >= 0)
+        {
+            e = OnOutcome(p, e, options);
+        }
+
+        foreach (var c in options.Conversions)
+        {
+            if (Matches(c, e, now))
+            {
+                OnConversion(p, c, e, options);
+            }
+        }
+
+        Trim(p, now, options);
+        return e;
+    }
+
+    /// <summary>A message was queued for the person: its touch starts (outcomes follow as events).</summary>
+    public static void Queued(CustomerProfile p, MessageRequest request, string channel, DateTimeOffset now, MeasurementOptions options)
+    {
+        var (journey, step, variant) = Origin(request);
+        p.Touches.RemoveAll(t => t.Key == request.Key);
+        p.Touches.Add(new Touch { Key = request.Key, Channel = channel, JourneyId = journey, StepId = step, Variant = variant, TemplateId = request.TemplateId, QueuedAt = now });
+        Trim(p, now, options);
+    }
+
+    /// <summary>
+    /// Whether a message is withheld because the person is in the global control group (marketing only); counts it as
+    /// <see cref="MeasurementMetrics.HeldOut"/>.
+    /// </summary>
+    public static bool HoldsOut(CustomerProfile p, MessageRequest request, string channel, DateTimeOffset now, MeasurementOptions options)
+    {
+        if (request.Class != MessageClass.Marketing || options.GlobalControlShare <= 0)
+        {
+            return false;
+        }
+
+        EnsureGroup(p, now, options);
+        if (p.MeasurementGroup != "control")
+        {
+            return false;
+        }
+
+        var (journey, step, variant) = Origin(request);
+        p.PendingMeasurements.Add(MeasurementKey.Of(journey, step, variant, channel, request.TemplateId, now, MeasurementMetrics.HeldOut), 1);
+        return true;
+    }
+
+    /// <summary>A journey counter changed (mirrors the profile's own journey counters into the aggregates).</summary>
+    public static void Journey(CustomerProfile p, string journeyId, string counter, long by, DateTimeOffset now) =>
+        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + counter), by);
+
+    /// <summary>
+    /// A journey instance converted: the revenue of the goal event (the first conversion definition of its type with a
+    /// revenue property, else <c>total</c>) goes to the journey (<c>journey:revenue</c>) and to its variant, with its
+    /// square (for Welch's test on revenue per recipient).
+    /// </summary>
+    public static void JourneyRevenue(CustomerProfile p, string journeyId, string? variant, CustomerEvent e, DateTimeOffset now, MeasurementOptions options)
+    {
+        var property = options.Conversions.FirstOrDefault(c => c.EventType == e.Type && c.RevenueProperty is not null)?.RevenueProperty ?? "total";
+        var revenue = Revenue(e, property);
+        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + "revenue"), 1, revenue);
+        if (variant is null)
+        {
+            return;
+        }
+
+        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue"), 1, revenue);
+        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue_sq"), 1, revenue * revenue);
+    }
+
+    /// <summary>Folds a merged profile's touches and group in: touches are the person's; the surviving profile's group stands.</summary>
+    public static void Merge(CustomerProfile target, CustomerProfile other)
+    {
+        foreach (var t in other.Touches)
+        {
+            if (!target.Touches.Exists(x => x.Key == t.Key))
+            {
+                target.Touches.Add(t);
+            }
+        }
+
+        target.Touches.Sort(Touch.Compare);
+        if (other.MeasurementGroup is { } g)
+        {
+            // One person, one assignment: the merged-away profile's is un-counted, the survivor's (or, if none, that one) stands.
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), -1);
+            if (target.MeasurementGroup is null)
+            {
+                target.MeasurementGroup = g;
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
+            }
+        }
+    }
+
+    /// <summary>The global group of a profile id: a stable hash into [0, 1) below the share is control.</summary>
+    internal static bool InGlobalControl(string profileId, double share)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes("global-control\n" + profileId), digest);
+        return (BitConverter.ToUInt64(digest) >> 11) * (1.0 / (1UL << 53)) < share;
+    }
+
+    private static void EnsureGroup(CustomerProfile p, DateTimeOffset now, MeasurementOptions options)
+    {
+        if (options.GlobalControlShare <= 0 || p.MeasurementGroup is not null)
+        {
+            return;
+        }
+
+        p.MeasurementGroup = InGlobalControl(p.Id, options.GlobalControlShare) ? "control" : "treatment";
+
+        // Assignments are counted on one fixed day: the group sizes are read as a whole, not per day.
+        p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, p.MeasurementGroup, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
+    }
+
+    private static CustomerEvent OnOutcome(CustomerProfile p, CustomerEvent e, MeasurementOptions options)
+    {
+        var props = e.Properties;
+        if (props.ValueKind != JsonValueKind.Object || WellKnownProperties.String(props, "message_id") is not { } key)
+        {
+            return e;
+        }
+
+        var touch = p.Touches.Find(t => t.Key == key);
+        if (touch is null)
+        {
+            // A message the host sent itself: its touch starts with this outcome, with what the event says of it.
+            touch = new Touch
+            {
+                Key = key,
+                Channel = WellKnownProperties.String(props, "channel") ?? e.Channel,
+                JourneyId = WellKnownProperties.String(props, "journey_id"),
+                StepId = WellKnownProperties.String(props, "step_id"),
+                Variant = WellKnownProperties.String(props, "variant"),
+                TemplateId = WellKnownProperties.String(props, "template_id"),
+                QueuedAt = e.Timestamp,
+            };
+            p.Touches.Add(touch);
+        }
+
+        var at = e.Timestamp;
+        if (at < touch.QueuedAt)
+        {
+            touch.QueuedAt = at; // outcomes of a host's message may arrive out of order
+        }
+
+        string? metric = null;
+        switch (e.Type)
+        {
+            case EventTypes.MessageSent:
+                touch.Channel = WellKnownProperties.String(props, "channel") ?? touch.Channel; // a fallback may have changed it
+                metric = First(touch.SentAt, at, () => touch.SentAt = at, MeasurementMetrics.Sent);
+                break;
+            case EventTypes.MessageDelivered:
+                metric = First(touch.DeliveredAt, at, () => touch.DeliveredAt = at, MeasurementMetrics.Delivered);
+                break;
+            case EventTypes.MessageOpened:
+                metric = First(touch.OpenedAt, at, () => touch.OpenedAt = at, MeasurementMetrics.Opened);
+                break;
+            case EventTypes.MessageClicked:
+                metric = First(touch.ClickedAt, at, () => touch.ClickedAt = at, MeasurementMetrics.Clicked);
+                break;
+            case EventTypes.MessageUnsubscribed:
+                metric = First(touch.UnsubscribedAt, at, () => touch.UnsubscribedAt = at, MeasurementMetrics.Unsubscribed);
+                break;
+            case EventTypes.MessageBounced:
+                metric = MeasurementMetrics.Bounced;
+                break;
+            case EventTypes.MessageFailed:
+                metric = MeasurementMetrics.Failed;
+                break;
+        }
+
+        if (metric is not null)
+        {
+            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric), 1);
+        }
+
+        return Enrich(e, touch);
+    }
+
+    private static string? First(DateTimeOffset? known, DateTimeOffset at, Action set, string metric)
+    {
+        if (known is { } k)
+        {
+            if (at < k)
+            {
+                set(); // the earliest instant stands, whatever the arrival order
+            }
+
+            return null; // unique opens and clicks: counted once per message
+        }
+
+        set();
+        return metric;
+    }
+
+    // The outcome event carries its touch's attribution data (what the host sent is kept).
+    private static CustomerEvent Enrich(CustomerEvent e, Touch touch)
+    {
+        var o = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
+        var changed = false;
+        void Set(string name, string? value)
+        {
+            if (value is not null && !o.ContainsKey(name))
+            {
+                o[name] = value;
+                changed = true;
+            }
+        }
+
+        Set("channel", touch.Channel);
+        Set("journey_id", touch.JourneyId);
+        Set("step_id", touch.StepId);
+        Set("variant", touch.Variant);
+        Set("template_id", touch.TemplateId);
+        return changed ? e with { Properties = JsonSerializer.SerializeToElement(o) } : e;
+    }
+
+    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options)
+    {
+        var at = e.Timestamp;
+        var revenue = c.RevenueProperty is { } r ? Revenue(e, r) : 0;
+        var group = options.GlobalControlShare > 0 ? p.MeasurementGroup : null;
+        p.PendingMeasurements.Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue);
+        if (group is not null)
+        {
+            // Per person, for the global group's verdict: converters once, revenue and the change of its square.
+            var known = p.GroupConversions.TryGetValue(c.Id, out var before);
+            var after = before + revenue;
+            p.GroupConversions[c.Id] = after;
+            var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalConverted + c.Id), known ? 0 : 1, revenue);
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalRevenueSquares + c.Id), 0, (after * after) - (before * before));
+        }
+        var points = p.Touches.SelectMany(t => t.Points()).ToList();
+        foreach (var model in Enum.GetValues<AttributionModel>())
+        {
+            foreach (var credit in Attribution.Credit(points, at, options.Windows, model, options.TimeDecayHalfLife))
+            {
+                var t = credit.Touch;
+                p.PendingMeasurements.Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Credit(c.Id, model)), 1, credit.Credit);
+                p.PendingMeasurements.Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model)), 1, credit.Credit * revenue);
+            }
+        }
+    }
+
+    internal static bool Matches(ConversionDefinition c, CustomerEvent e, DateTimeOffset now)
+    {
+        if (e.Type != c.EventType)
+        {
+            return false;
+        }
+
+        foreach (var w in c.Where)
+        {
+            var value = RuleHistory.TryGetPath(e.Properties, w.Property, out var v) ? RuleValue.FromElement(v) : RuleValue.Missing;
+            if (!ConditionMatcher.Matches(w.Condition, value, now))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    internal static double Revenue(CustomerEvent e, string property) =>
+        e.Properties.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(e.Properties, property, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && double.IsFinite(d)
+            ? d
+            : 0;
+
+    private static (string? Journey, string? Step, string? Variant) Origin(MessageRequest request)
+    {
+        // Journeys put their id, step and variant into the request's data; a host's own request may do the same.
+        var d = request.Data;
+        return (Str(d, "journeyId"), Str(d, "step"), Str(d, "variant"));
+    }
+
+    private static string? Str(JsonObject? o, string name) =>
+        o is not null && o.TryGetPropertyValue(name, out var n) && n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static void Trim(CustomerProfile p, DateTimeOffset now, MeasurementOptions options)
+    {
+        p.Touches.Sort(Touch.Compare);
+        var keepFrom = now - options.Windows.Longest - TimeSpan.FromDays(1);
+        p.Touches.RemoveAll(t => t.LastAt < keepFrom);
+        if (p.Touches.Count > options.MaxTouchesPerProfile)
+        {
+            p.Touches.RemoveRange(0, p.Touches.Count - options.MaxTouchesPerProfile);
+        }
+    }
+}

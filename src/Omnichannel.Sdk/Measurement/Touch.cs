@@ -1,0 +1,88 @@
+namespace Omnichannel.Sdk.Measurement;
+
+/// <summary>
+/// One message to the person and what became of it, kept on the profile (so it survives merges and goes with an
+/// erasure). Stored in the profile document; trimmed to the longest attribution window and
+/// <see cref="MeasurementOptions.MaxTouchesPerProfile"/>.
+/// </summary>
+internal sealed class Touch
+{
+    public string Key { get; set; } = string.Empty;
+
+    public string Channel { get; set; } = string.Empty;
+
+    public string? JourneyId { get; set; }
+
+    public string? StepId { get; set; }
+
+    public string? Variant { get; set; }
+
+    public string? TemplateId { get; set; }
+
+    public DateTimeOffset QueuedAt { get; set; }
+
+    public DateTimeOffset? SentAt { get; set; }
+
+    public DateTimeOffset? DeliveredAt { get; set; }
+
+    public DateTimeOffset? OpenedAt { get; set; }
+
+    public DateTimeOffset? ClickedAt { get; set; }
+
+    public DateTimeOffset? UnsubscribedAt { get; set; }
+
+    /// <summary>The latest instant anything happened to the message.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DateTimeOffset LastAt => new[] { QueuedAt, SentAt ?? default, DeliveredAt ?? default, OpenedAt ?? default, ClickedAt ?? default }.Max();
+
+    /// <summary>Its outcomes as attribution sees them.</summary>
+    public IEnumerable<TouchPoint> Points()
+    {
+        if (SentAt is { } s) yield return Point(TouchKind.Sent, s);
+        if (DeliveredAt is { } d) yield return Point(TouchKind.Delivered, d);
+        if (OpenedAt is { } o) yield return Point(TouchKind.Opened, o);
+        if (ClickedAt is { } c) yield return Point(TouchKind.Clicked, c);
+    }
+
+    /// <summary>The canonical order of a profile's touches: when queued, then key (ordinal); independent of arrival order.</summary>
+    public static int Compare(Touch a, Touch b)
+    {
+        var c = a.QueuedAt.CompareTo(b.QueuedAt);
+        return c != 0 ? c : string.CompareOrdinal(a.Key, b.Key);
+    }
+
+    private TouchPoint Point(TouchKind kind, DateTimeOffset at) => new(Key, kind, at, Channel, JourneyId, StepId, Variant, TemplateId);
+}
+
+/// <summary>
+/// The aggregate changes one unit of work made, collected on the profile object and taken by the commit that writes it
+/// (never stored in the document). A commit that fails discards the profile object and with it these deltas.
+/// </summary>
+internal sealed class MeasurementBuffer
+{
+    private readonly Dictionary<MeasurementKey, (long Count, double Sum)> _deltas = [];
+
+    public bool IsEmpty => _deltas.Count == 0;
+
+    public void Add(MeasurementKey key, long count, double sum = 0)
+    {
+        var (c, s) = _deltas.GetValueOrDefault(key);
+        _deltas[key] = (c + count, s + sum);
+    }
+
+    /// <summary>The collected deltas in key order (stores lock rows in this order, so concurrent commits cannot deadlock), and clears them.</summary>
+    public IReadOnlyList<MeasurementDelta> Take()
+    {
+        if (_deltas.Count == 0)
+        {
+            return [];
+        }
+
+        var list = _deltas.Where(kv => kv.Value.Count != 0 || kv.Value.Sum != 0)
+            .Select(kv => new MeasurementDelta(kv.Key, kv.Value.Count, kv.Value.Sum))
+            .OrderBy(d => d.Key, MeasurementKey.Order)
+            .ToList();
+        _deltas.Clear();
+        return list;
+    }
+}

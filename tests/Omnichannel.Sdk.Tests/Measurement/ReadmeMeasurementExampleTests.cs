@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Measurement;
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Tests.Measurement;
+
+/// <summary>The package README's Measurement example, as code that must compile and run.</summary>
+public sealed class ReadmeMeasurementExampleTests
+{
+    [Fact]
+    public async Task TheReadmeExample_Runs()
+    {
+        await using var host = OmnichannelTestHost.Create(o =>
+        {
+            o.Measurement.Conversions.Add(new ConversionDefinition("big-order", EventTypes.OrderPlaced)
+            {
+                RevenueProperty = "total",
+                Where = [new PropertyCondition("total", new Condition(ConditionOperator.Gte, JsonValue.Create(100)))],
+            });
+            o.Measurement.Windows.Clicked = TimeSpan.FromDays(3);
+            o.Measurement.GlobalControlShare = 0.05;
+        });
+        var engine = host.Engine;
+        var today = DateOnly.FromDateTime(host.Time.GetUtcNow().UtcDateTime);
+        var ann = Identifier.CustomerId("ann");
+        await host.TrackAsync(EventTypes.MessageSent, [ann], new { channel = "sms", message_id = "m1", template_id = "promo" });
+        await host.TrackAsync(EventTypes.MessageClicked, [ann], new { channel = "sms", message_id = "m1" });
+        await host.TrackAsync(EventTypes.OrderPlaced, [ann], new { order_id = "o1", total = 150 });
+
+        var rows = await engine.GetMeasurementsAsync(new MeasurementQuery
+        {
+            MetricPrefix = MeasurementMetrics.Credit("order", AttributionModel.Linear),
+            From = today.AddDays(-7),
+            To = today,
+        });
+        var creditByChannel = rows.GroupBy(r => r.Key.Channel).ToDictionary(g => g.Key, g => g.Sum(r => r.Sum));
+        Assert.Equal(new Dictionary<string, double> { ["sms"] = 1.0 }, creditByChannel);
+
+        var verdict = await engine.GetExperimentVerdictAsync("welcome");
+        Assert.Null(verdict); // no such journey: no arms
+
+        var report = await MeasurementReport.BuildAsync(engine, new MeasurementReportOptions { Model = AttributionModel.TimeDecay }, host.Time);
+        Assert.Equal("time_decay", report.Model);
+        Assert.Equal(150, report.Channels["sms"].Revenue, 9);
+        Assert.Contains("<svg class=\"chart\"", MeasurementReport.ToHtml(report));
+        Assert.Single(await engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = "conversion:big-order" }));
+    }
+}
