@@ -91,10 +91,11 @@ public sealed class OmnichannelOptions
 
     /// <summary>
     /// The memory all partitions' hot profiles may take, in bytes, counted as the size of their stored documents (UTF-8
-    /// JSON; the objects take about 3 to 4 times that — the benchmarks' README has the measured figure). Split evenly
-    /// across partitions. Default 256 MiB; 0 to 1 TiB.
+    /// JSON; the objects take about 3.5 times that: 830 bytes of document, about 3 KB of object for a customer with a few
+    /// events, measured by <c>ScalingBenchmarks</c>). Split evenly across partitions. Default 64 MiB (roughly 80,000 such
+    /// customers, about 250 MB of objects); 0 to 1 TiB.
     /// </summary>
-    public long ProfileCacheBytes { get; set; } = 256L * 1024 * 1024;
+    public long ProfileCacheBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// Segments loaded at start-up (validated with the rest of the options: every error with its path). More can be added
