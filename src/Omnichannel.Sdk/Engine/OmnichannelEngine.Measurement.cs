@@ -156,6 +156,11 @@ public sealed partial class OmnichannelEngine
         }
 
         var others = split.Variants.Count - 1;
+        if (split.ControlWeight is null && split.Variants.All(v => v.Weight == (v.Name == winner ? JourneyDefinitionValidator.MaxSplitWeight - others : 1)))
+        {
+            return verdict; // already decided for this winner: deciding again publishes nothing
+        }
+
         var decided = split with
         {
             Variants = [.. split.Variants.Select(v => v with { Weight = v.Name == winner ? JourneyDefinitionValidator.MaxSplitWeight - others : 1 })],
@@ -171,6 +176,52 @@ public sealed partial class OmnichannelEngine
         LogExperimentDecided(_logger, journeyId, winner, next.Version);
         return verdict;
     }
+
+    private ITimer? _decideTimer;
+
+    // Automatic decisions (Measurement.DecideExperimentsEvery): a timer on the engine's clock, so tests drive it.
+    private void StartAutoDecisions()
+    {
+        if (_options.Measurement.DecideExperimentsEvery is { } every)
+        {
+            _decideTimer = _time.CreateTimer(_ => _ = DecideExperimentsInBackgroundAsync(), null, every, every);
+        }
+    }
+
+    /// <summary>Decides every loaded journey's split once (what the timer runs); returns the journeys that got a new version.</summary>
+    internal async Task<IReadOnlyList<string>> DecideExperimentsAsync(CancellationToken cancellationToken = default)
+    {
+        var decided = new List<string>();
+        foreach (var journey in _definitions.Journeys.Latest.Select(j => j.Definition).Where(d => d.Steps.OfType<SplitStep>().Any()).ToList())
+        {
+            var before = journey.Version;
+            await DecideExperimentAsync(journey.Id, _options.Measurement.AutoDecideSettings, cancellationToken).ConfigureAwait(false);
+            if (_definitions.Journeys.FindLatest(journey.Id)?.Definition.Version > before)
+            {
+                decided.Add(journey.Id);
+            }
+        }
+
+        return decided;
+    }
+
+    private async Task DecideExperimentsInBackgroundAsync()
+    {
+        try
+        {
+            if (_disposed == 0)
+            {
+                await DecideExperimentsAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogAutoDecisionFailed(_logger, ex);
+        }
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(61, Microsoft.Extensions.Logging.LogLevel.Error, "Deciding experiments automatically failed; the next tick tries again")]
+    private static partial void LogAutoDecisionFailed(Microsoft.Extensions.Logging.ILogger logger, Exception exception);
 
     [Microsoft.Extensions.Logging.LoggerMessage(60, Microsoft.Extensions.Logging.LogLevel.Information, "Journey {JourneyId}: variant {Winner} won its experiment; version {Version} sends new entrants to it")]
     private static partial void LogExperimentDecided(Microsoft.Extensions.Logging.ILogger logger, string journeyId, string winner, int version);

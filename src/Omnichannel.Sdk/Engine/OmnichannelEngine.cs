@@ -94,6 +94,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
         StartDelivery(delivery);
+        StartAutoDecisions();
         _metrics.ObserveGauges(
             () => _queues.Sum(q => q.Reader.CanCount ? (long)q.Reader.Count : 0),
             () => Volatile.Read(ref _outboxDueSeen),
@@ -288,6 +289,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         await _maintenance.DisposeAsync().ConfigureAwait(false);
         await _wakeTimer.DisposeAsync().ConfigureAwait(false);
+        if (_decideTimer is not null)
+        {
+            await _decideTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_dispatchTimer is not null)
         {
             await _dispatchTimer.DisposeAsync().ConfigureAwait(false);

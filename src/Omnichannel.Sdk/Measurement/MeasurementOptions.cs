@@ -42,12 +42,43 @@ public sealed class MeasurementOptions
     /// </summary>
     public double GlobalControlShare { get; set; }
 
+    /// <summary>
+    /// How often the engine decides every journey's experiment on its own (the auto-winner of
+    /// <c>OmnichannelEngine.DecideExperimentAsync</c>): at each tick, a journey whose split has a winner under
+    /// <see cref="AutoDecideSettings"/> gets its next version, which sends new entrants to the winner, with the evidence in
+    /// its description. Default <see langword="null"/>: only when <c>DecideExperimentAsync</c> is called. 1 minute to 30 days.
+    /// </summary>
+    public TimeSpan? DecideExperimentsEvery { get; set; }
+
+    /// <summary>
+    /// The settings of automatic decisions: by default the always-valid (sequential) mode, so that looking at every tick
+    /// does not inflate false positives, and at least 1,000 recipients per arm.
+    /// </summary>
+    public ExperimentSettings AutoDecideSettings { get; set; } = new();
+
     /// <summary>Touches kept per person (oldest dropped first); default 200.</summary>
     public int MaxTouchesPerProfile { get; set; } = 200;
 
     /// <summary>Every problem with the settings, each naming its field.</summary>
     public IEnumerable<string> Validate()
     {
+        if (DecideExperimentsEvery is { } every && (every < TimeSpan.FromMinutes(1) || every > TimeSpan.FromDays(30)))
+        {
+            yield return $"Measurement.{nameof(DecideExperimentsEvery)} must be between 1 minute and 30 days, or null (was {every})";
+        }
+
+        if (AutoDecideSettings is null)
+        {
+            yield return $"Measurement.{nameof(AutoDecideSettings)} is required";
+        }
+        else
+        {
+            foreach (var problem in AutoDecideSettings.Validate())
+            {
+                yield return $"Measurement.{nameof(AutoDecideSettings)}.{problem}";
+            }
+        }
+
         var ids = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < Conversions.Count; i++)
         {

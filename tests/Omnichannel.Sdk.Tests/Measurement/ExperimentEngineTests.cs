@@ -61,6 +61,47 @@ public sealed class ExperimentEngineTests
     }
 
     [Fact]
+    public async Task WithDecideExperimentsEvery_TheEngineDecidesOnItsOwnClock_AndOnlyOnce()
+    {
+        await using var rig = JourneyRig.Create([Promo()], configure: o =>
+        {
+            o.Measurement.DecideExperimentsEvery = TimeSpan.FromDays(1);
+            o.Measurement.AutoDecideSettings = new ExperimentSettings { MinimumRecipientsPerVariant = 50 };
+        });
+        for (var i = 0; i < 300; i++)
+        {
+            var id = Identifier.CustomerId("c" + i);
+            await rig.TrackAsync("user.signed_up", [id, Identifier.Email($"c{i}@example.com")]);
+            var variant = (await rig.Host.ProfileAsync(id)).Experiments.Single().Variant;
+            if (variant == "b" || (variant == "a" && i % 10 == 0))
+            {
+                await rig.TrackAsync(EventTypes.OrderPlaced, [id], new { order_id = "o" + i, total = 20 });
+            }
+        }
+
+        await rig.Host.AdvanceAsync(TimeSpan.FromHours(23));
+        Assert.Equal(1, rig.Engine.Journeys.Single(j => j.Id == "promo").Version); // the first tick has not come
+
+        await rig.Host.AdvanceAsync(TimeSpan.FromHours(1));
+        var decided = rig.Engine.Journeys.Single(j => j.Id == "promo");
+        Assert.Equal(2, decided.Version);
+        Assert.Contains("b wins", decided.Description);
+
+        await rig.Host.AdvanceAsync(TimeSpan.FromDays(2));
+        Assert.Equal(2, rig.Engine.Journeys.Single(j => j.Id == "promo").Version); // the same winner again publishes nothing
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(60 * 24 * 31)]
+    public void DecideExperimentsEvery_OutOfRange_IsRefusedWithItsName(double minutes)
+    {
+        var options = new OmnichannelOptions();
+        options.Measurement.DecideExperimentsEvery = TimeSpan.FromMinutes(minutes);
+        Assert.Contains(options.Validate(), p => p.StartsWith("Measurement.DecideExperimentsEvery", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheGlobalControlGroup_IsHeldOutOfMarketing_ButGetsTransactional_AndIsMeasured()
     {
         var marketing = JourneyRig.Parse("""
