@@ -69,18 +69,17 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _metrics = new EngineMetrics(meterFactory);
         _validator = new EventValidator(options);
         _hasher = Privacy.IdentifierHasher.From(options.Privacy, (store as InMemoryOmnichannelStore)?.FallbackHashKey ?? []);
-        var partitions = store is InMemoryOmnichannelStore ? options.PartitionsWithoutWaiting : options.Partitions;
-        _queues = new Channel<WorkItem>[partitions];
-        _hot = new HotProfiles[partitions];
-        _workers = new Task[partitions];
-        for (var i = 0; i < partitions; i++)
+        _queues = new Channel<WorkItem>[options.Partitions];
+        _hot = new HotProfiles[options.Partitions];
+        _workers = new Task[options.Partitions];
+        for (var i = 0; i < options.Partitions; i++)
         {
             _queues[i] = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(options.QueueCapacity)
             {
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            _hot[i] = new HotProfiles(options.ProfileCacheSize, options.ProfileCacheBytes / partitions);
+            _hot[i] = new HotProfiles(options.ProfileCacheSize, options.ProfileCacheBytes / options.Partitions);
             var partition = i;
             _workers[i] = Task.Run(() => RunPartitionAsync(partition));
         }

@@ -59,22 +59,11 @@ public sealed class OmnichannelOptions
 
     /// <summary>
     /// Number of partitions: events are routed to a partition by identifier so that one profile's events are applied
-    /// in order by one worker, while different profiles proceed in parallel. Default with a durable store: four times
-    /// the processor count, at least 16 — a worker mostly waits for its commit, and a durable store's group commit can
-    /// batch at most one commit per partition, so more partitions than cores pay off on SQLite and PostgreSQL. Default
-    /// with the in-memory store: the processor count, since its workers never wait and more of them only contend.
-    /// 1 to 1,024.
+    /// in order by one worker, while different profiles proceed in parallel. Default four times the processor count, at
+    /// least 16: a worker mostly waits for its commit, and a durable store's group commit can batch at most one commit
+    /// per partition, so more partitions than cores pay off on SQLite and PostgreSQL.
     /// </summary>
-    public int Partitions
-    {
-        get => _partitions ?? Math.Max(16, Environment.ProcessorCount * 4);
-        set => _partitions = value;
-    }
-
-    /// <summary>The partitions an engine on a store that never waits (in memory) uses: <see cref="Partitions"/> when set.</summary>
-    internal int PartitionsWithoutWaiting => _partitions ?? Environment.ProcessorCount;
-
-    private int? _partitions;
+    public int Partitions { get; set; } = Math.Max(16, Environment.ProcessorCount * 4);
 
     /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024; 1 to 1,000,000.</summary>
     public int QueueCapacity { get; set; } = 1024;
