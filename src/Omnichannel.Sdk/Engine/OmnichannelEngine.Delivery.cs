@@ -354,21 +354,73 @@ public sealed partial class OmnichannelEngine
     // Every rule is checked again when the message actually leaves: it may have waited (quiet hours, retries) while the
     // person opted out, bounced, was erased, or while the journey that produced it reached its goal or exited. A message
     // held past the moment it was planned is rendered again, so time-of-day content fits the moment of delivery.
+    // The checks read the profile on its partition: the hot copy when it is the stored version (no parse); only rendering
+    // again, which may be slow, runs outside it, on a copy.
     private async ValueTask<(IReadOnlyList<OutboxCandidate> Candidates, string? Cancelled)> RecheckAsync(OutboxEntry entry, OutboxPayload payload, List<string> failures, CancellationToken cancellationToken)
     {
-        var p = await GetProfileByIdAsync(entry.ProfileId, cancellationToken).ConfigureAwait(false);
-        if (p is null)
+        var renderAgain = payload.Request is not null && payload.QueuedAt is { } queuedAt && entry.DueAt > queuedAt && _delivery.Renderer is not null;
+        var unit = await EnqueueProfileWork(
+            entry.ProfileId,
+            (p, now) => ValueTask.FromResult(new ChangeEffect { ReadOnly = true, Result = Recheck(p, payload, renderAgain) }),
+            cancellationToken,
+            readOnly: true).ConfigureAwait(false);
+        if (unit is null)
+        {
+            throw new InvalidOperationException("The profile could not be read to check the message again; it is claimed again when its lease ends.");
+        }
+
+        if (unit.Status == UnitStatus.Gone)
         {
             return ([], "the profile was erased");
         }
 
-        if (p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } journeyCancelled)
+        var check = (Rechecked)unit.Effect!.Result!;
+        failures.AddRange(check.Failures);
+        if (check.Cancelled is not null)
         {
-            return ([], journeyCancelled.Reason);
+            return ([], check.Cancelled);
+        }
+
+        if (check.Copy is not { } copy)
+        {
+            return check.Kept.Count == 0 ? ([], string.Join("; ", failures)) : (check.Kept, null);
         }
 
         var now = _time.GetUtcNow();
-        var kept = new List<OutboxCandidate>();
+        var request = payload.Request!;
+        var kept = new List<OutboxCandidate>(check.Kept.Count);
+        foreach (var c in check.Kept)
+        {
+            try
+            {
+                if (await _delivery.Renderer!.RenderAsync(request, c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
+                {
+                    kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, fresh with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
+                    continue;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The message rendered when it was planned still stands.
+                LogRenderAgainFailed(_logger, ex, entry.MessageKey);
+            }
+
+            kept.Add(c);
+        }
+
+        return kept.Count == 0 ? ([], string.Join("; ", failures)) : (kept, null);
+    }
+
+    // The checks of RecheckAsync on the partition's hot profile: reads only.
+    private Rechecked Recheck(CustomerProfile p, OutboxPayload payload, bool renderAgain)
+    {
+        if (p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } journeyCancelled)
+        {
+            return new Rechecked([], [], journeyCancelled.Reason, null);
+        }
+
+        var failures = new List<string>();
+        var kept = new List<OutboxCandidate>(payload.Candidates.Count);
         foreach (var c in payload.Candidates)
         {
             if (p.SuppressedAddresses.Contains(c.Channel + ":" + c.Address))
@@ -383,28 +435,15 @@ public sealed partial class OmnichannelEngine
                 continue;
             }
 
-            if (payload.Request is { } request && payload.QueuedAt is { } queuedAt && entry.DueAt > queuedAt && _delivery.Renderer is { } renderer)
-            {
-                try
-                {
-                    if (await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false) is { } fresh)
-                    {
-                        kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, fresh with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
-                        continue;
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // The message rendered when it was planned still stands.
-                    LogRenderAgainFailed(_logger, ex, entry.MessageKey);
-                }
-            }
-
             kept.Add(c);
         }
 
-        return kept.Count == 0 ? ([], string.Join("; ", failures)) : (kept, null);
+        // The renderer gets a copy: it runs off the partition, and the hot object may change meanwhile.
+        var copy = renderAgain && kept.Count > 0 ? ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version) : null;
+        return new Rechecked(kept, failures, null, copy);
     }
+
+    private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy);
 
     private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
     {

@@ -302,10 +302,10 @@ public sealed partial class OmnichannelEngine
     }
 
     // Runs work on one profile (found by id, following merges) in its partition, and commits it; null when it failed.
-    private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken)
+    private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
         var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length);
-        var task = new ProfileTask(new ProfileWork(profileId, apply), partition);
+        var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
         return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -102,14 +102,21 @@ public sealed partial class OmnichannelEngine
     }
 
     /// <summary>Work on one profile found by id, following merges; finishes as gone when the profile was erased.</summary>
-    private sealed class ProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply) : ProfileChange
+    /// <param name="profileId">The profile, or one it was merged into.</param>
+    /// <param name="apply">The change.</param>
+    /// <param name="fresh">
+    /// For work that only reads: check the hot copy against the stored version first. A profile can be hot in two
+    /// partitions (events route by identifier, this work by profile id); a write finds out through its commit's version
+    /// check, a read would not.
+    /// </param>
+    private sealed class ProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, bool fresh = false) : ProfileChange
     {
         public string ProfileId => profileId;
 
         public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
         {
             var live = await engine._store.ResolveProfileIdAsync(profileId).ConfigureAwait(false);
-            var p = live is null ? null : await engine.LoadAsync(live, hot).ConfigureAwait(false);
+            var p = live is null ? null : await engine.LoadAsync(live, hot, fresh).ConfigureAwait(false);
             return p is null ? new Subject { Finished = UnitResult.Gone } : new Subject { Profile = p };
         }
 

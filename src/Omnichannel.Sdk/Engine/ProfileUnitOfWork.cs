@@ -39,6 +39,11 @@ public sealed partial class OmnichannelEngine
                 try
                 {
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
+                    if (effect.ReadOnly)
+                    {
+                        return new UnitResult(UnitStatus.Finished, p.Id, effect); // a read of the hot profile: nothing to commit
+                    }
+
                     document = ProfileSerializer.Serialize(p);
                 }
                 catch (StoreFaultException fault)
@@ -140,9 +145,9 @@ public sealed partial class OmnichannelEngine
         return new ChangeEffect { Changes = changes, Outbox = journeys.Outbox, Journeys = journeys };
     }
 
-    private async ValueTask<CustomerProfile?> LoadAsync(string profileId, HotProfiles hot)
+    private async ValueTask<CustomerProfile?> LoadAsync(string profileId, HotProfiles hot, bool fresh = false)
     {
-        if (hot.TryGet(profileId, out var cached))
+        if (!fresh && hot.TryGet(profileId, out var cached))
         {
             return cached;
         }
@@ -151,6 +156,11 @@ public sealed partial class OmnichannelEngine
         if (stored is null)
         {
             return null;
+        }
+
+        if (fresh && hot.TryGet(profileId, out cached) && cached.Version == stored.Version)
+        {
+            return cached; // the hot copy is the stored one: no parse
         }
 
         CustomerProfile p;
@@ -227,6 +237,9 @@ public sealed partial class OmnichannelEngine
         public JourneyRunner? Journeys { get; init; }
 
         public object? Result { get; init; }
+
+        /// <summary>The change only read the profile (it must not have changed it): no commit follows.</summary>
+        public bool ReadOnly { get; init; }
     }
 
     private enum UnitStatus

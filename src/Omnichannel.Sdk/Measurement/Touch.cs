@@ -33,7 +33,9 @@ internal sealed class Touch
 
     /// <summary>The latest instant anything happened to the message.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public DateTimeOffset LastAt => new[] { QueuedAt, SentAt ?? default, DeliveredAt ?? default, OpenedAt ?? default, ClickedAt ?? default }.Max();
+    public DateTimeOffset LastAt => Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt);
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v > a ? v : a;
 
     /// <summary>Its outcomes as attribution sees them.</summary>
     public IEnumerable<TouchPoint> Points()

@@ -71,7 +71,7 @@ public sealed class CustomerProfile
     internal Dictionary<string, ConsentRecord> ConsentRecords { get; set; } = new(StringComparer.Ordinal);
 
     [Stored]
-    internal List<TimelineEntry> TimelineEntries { get; set; } = [];
+    internal List<TimelineEntry> TimelineEntries { get; set; } = new WrittenOnceList<TimelineEntry>();
 
     [Stored]
     internal List<MergeRecord> MergeRecords { get; set; } = [];

@@ -61,6 +61,11 @@ internal static class ProfileSerializer
             stored.Get = System.Linq.Expressions.Expression.Lambda<Func<object, object?>>(System.Linq.Expressions.Expression.Convert(member, typeof(object)), target).Compile();
             stored.Set = System.Linq.Expressions.Expression.Lambda<Action<object, object?>>(
                 System.Linq.Expressions.Expression.Assign(member, System.Linq.Expressions.Expression.Convert(value, property.PropertyType)), target, value).Compile();
+            if (property.PropertyType == typeof(List<TimelineEntry>))
+            {
+                stored.CustomConverter = new WrittenOnceListConverter<TimelineEntry>(); // see WrittenOnceList
+            }
+
             info.Properties.Add(stored);
         }
     }

@@ -23,6 +23,8 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (OutboxEntry Entry, DateTimeOffset? LeasedUntil)> _outbox = new(StringComparer.Ordinal);
     private readonly HashSet<string> _outboxKeys = new(StringComparer.Ordinal);
+    private readonly SortedSet<(DateTimeOffset At, string Key)> _outboxReady = new(WakeOrder.Instance);  // not leased, by due time
+    private readonly SortedSet<(DateTimeOffset At, string Key)> _outboxLeased = new(WakeOrder.Instance); // leased, by lease end
     private readonly Dictionary<Measurement.MeasurementKey, (long Count, double Sum)> _measurements = [];
     private readonly SortedSet<Measurement.MeasurementKey> _measurementOrder = new(Measurement.MeasurementKey.Order);
 
@@ -141,7 +143,7 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             {
                 if (_outboxKeys.Add(entry.MessageKey))
                 {
-                    _outbox[entry.MessageKey] = (entry with { Attempt = 0 }, null);
+                    PutOutbox(entry.MessageKey, entry with { Attempt = 0 }, null);
                 }
             }
 
@@ -152,9 +154,12 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
 
             foreach (var d in commit.Measurements)
             {
-                var (count, sum) = _measurements.GetValueOrDefault(d.Key);
-                _measurements[d.Key] = (count + d.Count, sum + d.Sum);
-                _measurementOrder.Add(d.Key);
+                ref var row = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_measurements, d.Key, out var exists);
+                row = (row.Count + d.Count, row.Sum + d.Sum);
+                if (!exists)
+                {
+                    _measurementOrder.Add(d.Key);
+                }
             }
 
             if (commit.EventId is not null)
@@ -193,7 +198,7 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             SetSegments(profileId, []);
             foreach (var key in _outbox.Where(o => o.Value.Entry.ProfileId == profileId).Select(o => o.Key).ToList())
             {
-                _outbox.Remove(key);
+                RemoveOutbox(key);
             }
 
             foreach (var (id, owner) in _identity)
@@ -301,15 +306,28 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         lock (_commitLock)
         {
-            var claimed = _outbox
-                .Where(o => o.Value.Entry.DueAt <= now && (o.Value.LeasedUntil is null || o.Value.LeasedUntil <= now))
-                .OrderBy(o => o.Value.Entry.DueAt).ThenBy(o => o.Key, StringComparer.Ordinal)
-                .Take(limit)
-                .Select(o => o.Value.Entry with { Attempt = o.Value.Entry.Attempt + 1 })
-                .ToList();
+            // Leases that ran out put their entries back among the ready ones (their due time has passed: they were claimed).
+            while (_outboxLeased.Count > 0 && _outboxLeased.Min.At <= now)
+            {
+                var key = _outboxLeased.Min.Key;
+                PutOutbox(key, _outbox[key].Entry, null);
+            }
+
+            var claimed = new List<OutboxEntry>(Math.Min(limit, _outboxReady.Count));
+            foreach (var (due, key) in _outboxReady)
+            {
+                if (due > now || claimed.Count == limit)
+                {
+                    break;
+                }
+
+                var entry = _outbox[key].Entry;
+                claimed.Add(entry with { Attempt = entry.Attempt + 1 });
+            }
+
             foreach (var e in claimed)
             {
-                _outbox[e.MessageKey] = (e, now + lease);
+                PutOutbox(e.MessageKey, e, now + lease);
             }
 
             return ValueTask.FromResult<IReadOnlyList<OutboxEntry>>(claimed);
@@ -324,7 +342,7 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
             if (owned)
             {
-                _outbox.Remove(messageKey);
+                RemoveOutbox(messageKey);
             }
 
             return ValueTask.FromResult(owned);
@@ -339,7 +357,7 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
             if (owned)
             {
-                _outbox[messageKey] = (o.Entry with { DueAt = dueAt }, null);
+                PutOutbox(messageKey, o.Entry with { DueAt = dueAt }, null);
             }
 
             return ValueTask.FromResult(owned);
@@ -389,17 +407,32 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     {
         lock (_commitLock)
         {
-            DateTimeOffset? next = null;
-            foreach (var (entry, leasedUntil) in _outbox.Values)
+            DateTimeOffset? next = _outboxReady.Count > 0 ? _outboxReady.Min.At : null;
+            if (_outboxLeased.Count > 0)
             {
-                var at = leasedUntil is { } l && l > entry.DueAt ? l : entry.DueAt;
-                if (next is null || at < next)
-                {
-                    next = at;
-                }
+                var (leasedUntil, key) = _outboxLeased.Min;
+                var due = _outbox[key].Entry.DueAt;
+                var at = leasedUntil > due ? leasedUntil : due;
+                next = next is null || at < next ? at : next;
             }
 
             return ValueTask.FromResult(next);
+        }
+    }
+
+    // Guarded by _commitLock: the outbox and its two orders change together.
+    private void PutOutbox(string key, OutboxEntry entry, DateTimeOffset? leasedUntil)
+    {
+        RemoveOutbox(key);
+        _outbox[key] = (entry, leasedUntil);
+        (leasedUntil is { } until ? _outboxLeased : _outboxReady).Add((leasedUntil ?? entry.DueAt, key));
+    }
+
+    private void RemoveOutbox(string key)
+    {
+        if (_outbox.Remove(key, out var o))
+        {
+            (o.LeasedUntil is { } until ? _outboxLeased : _outboxReady).Remove((o.LeasedUntil ?? o.Entry.DueAt, key));
         }
     }
 
