@@ -259,6 +259,8 @@ internal static class MeasurementRecorder
         return changed ? e with { Properties = JsonSerializer.SerializeToElement(o) } : e;
     }
 
+    private static readonly AttributionModel[] Models = Enum.GetValues<AttributionModel>();
+
     private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options)
     {
         var at = e.Timestamp;
@@ -275,8 +277,13 @@ internal static class MeasurementRecorder
             p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalConverted + c.Id), known ? 0 : 1, revenue);
             p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalRevenueSquares + c.Id), 0, (after * after) - (before * before));
         }
+        if (p.Touches.Count == 0)
+        {
+            return; // nothing to credit (most orders: no message in any window)
+        }
+
         var points = p.Touches.SelectMany(t => t.Points()).ToList();
-        foreach (var model in Enum.GetValues<AttributionModel>())
+        foreach (var model in Models)
         {
             foreach (var credit in Attribution.Credit(points, at, options.Windows, model, options.TimeDecayHalfLife))
             {
@@ -323,6 +330,11 @@ internal static class MeasurementRecorder
 
     private static void Trim(CustomerProfile p, DateTimeOffset now, MeasurementOptions options)
     {
+        if (p.Touches.Count == 0)
+        {
+            return;
+        }
+
         p.Touches.Sort(Touch.Compare);
         var keepFrom = now - options.Windows.Longest - TimeSpan.FromDays(1);
         p.Touches.RemoveAll(t => t.LastAt < keepFrom);
