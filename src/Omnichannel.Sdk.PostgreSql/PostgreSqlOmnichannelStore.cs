@@ -243,9 +243,9 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
             : """
               WITH c AS (SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
                    m AS (
-                      INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount)
-                      SELECT d.* FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
-                      ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id)
+                      INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount, shard)
+                      SELECT d.*, $27::smallint FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
+                      ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id, shard)
                       DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
               SELECT version FROM c
               """);
@@ -278,6 +278,7 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
             p.Add(TextArray(deltas.Select(d => d.Key.TemplateId)));
             p.Add(BigintArray(deltas.Select(d => d.Count)));
             p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+            p.Add(new NpgsqlParameter<short> { NpgsqlDbType = NpgsqlDbType.Smallint, TypedValue = MeasurementShard(commit.ProfileId) });
         }
 
         try
@@ -459,6 +460,20 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
             : null;
     }
 
+    // The measurement shard of a profile's commits (see migration 5): stable for a profile, so one person's rows stay few.
+    private static short MeasurementShard(string profileId)
+    {
+        var h = 2166136261u; // FNV-1a
+        foreach (var ch in profileId)
+        {
+            h = (h ^ ch) * 16777619u;
+        }
+
+        return (short)(h % MeasurementShards);
+    }
+
+    private const uint MeasurementShards = 16;
+
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
     {
@@ -494,8 +509,9 @@ public sealed class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDispos
         }
 
         command.Parameters.Add(new NpgsqlParameter { Value = (long)query.Limit });
-        command.CommandText = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, n, amount FROM measurements"
+        command.CommandText = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, sum(n)::bigint, sum(amount) FROM measurements"
             + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " GROUP BY journey_id, metric, day, step_id, variant, channel, template_id" // the shards of a row (migration 5)
             + " ORDER BY journey_id, metric, day, step_id, variant, channel, template_id LIMIT $" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var answer = new List<Measurement.MeasurementRow>();

@@ -154,6 +154,14 @@ internal static class PostgreSqlSchema
             PRIMARY KEY (journey_id, metric, day, step_id, variant, channel, template_id));
         CREATE INDEX measurements_by_metric ON measurements (metric, day);
         """,
+        """
+        -- Sharded counters: every order of a day adds to the same conversion rows, and a row lock is held until the
+        -- transaction ends, so concurrent commits queued on them. A commit now adds to the shard of its profile
+        -- (0-15); readers sum the shards.
+        ALTER TABLE measurements ADD COLUMN shard smallint NOT NULL DEFAULT 0;
+        ALTER TABLE measurements DROP CONSTRAINT measurements_pkey;
+        ALTER TABLE measurements ADD PRIMARY KEY (journey_id, metric, day, step_id, variant, channel, template_id, shard);
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>
