@@ -1,0 +1,314 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Sqlite;
+
+// Reads: each on a pooled reader connection of its own (WAL: readers never wait for the writer).
+public sealed partial class SqliteOmnichannelStore
+{
+    /// <inheritdoc />
+    public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        try
+        {
+            using var row = reader.Command("SELECT version, document FROM profiles WHERE id = $p0", profileId).ExecuteReader();
+            StoredProfile? profile = row.Read() ? new StoredProfile(profileId, row.GetInt64(0), row.GetFieldValue<byte[]>(1)) : null;
+            return ValueTask.FromResult(profile);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        try
+        {
+            var id = profileId;
+
+            // Bounded like the in-memory store, so a damaged alias cycle cannot spin forever.
+            for (var hops = 0; hops < 1000; hops++)
+            {
+                using var row = reader.Command(
+                    "SELECT EXISTS (SELECT 1 FROM profiles WHERE id = $p0), (SELECT new_id FROM aliases WHERE old_id = $p0)", id).ExecuteReader();
+                row.Read();
+                if (row.GetInt64(0) == 1)
+                {
+                    return ValueTask.FromResult<string?>(id);
+                }
+
+                if (row.IsDBNull(1))
+                {
+                    return ValueTask.FromResult<string?>(null);
+                }
+
+                id = row.GetString(1);
+            }
+
+            return ValueTask.FromResult<string?>(null);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifiers);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (identifiers.Count == 0)
+        {
+            return ValueTask.FromResult(NoOwners);
+        }
+
+        var reader = RentReader();
+        try
+        {
+            Dictionary<Identifier, string>? found = null;
+            foreach (var id in identifiers)
+            {
+                if (reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
+                {
+                    (found ??= [])[id] = owner;
+                }
+            }
+
+            return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(found ?? NoOwners);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(eventId);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Exists("SELECT 1 FROM processed_events WHERE event_id = $p0", eventId));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Exists("SELECT 1 FROM suppression WHERE hash = $p0", hash));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        try
+        {
+            // BINARY collation compares UTF-8 bytes: the same order as ordinal for every id outside the surrogate range.
+            using var rows = afterProfileId is null
+                ? reader.Command("SELECT id FROM profiles ORDER BY id LIMIT $p0", (long)limit).ExecuteReader()
+                : reader.Command("SELECT id FROM profiles WHERE id > $p0 ORDER BY id LIMIT $p1", afterProfileId, (long)limit).ExecuteReader();
+            var page = new List<string>(Math.Min(limit, 1024));
+            while (rows.Read())
+            {
+                page.Add(rows.GetString(0));
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<string>>(page);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        var where = new List<string>();
+        var values = new List<object>();
+        void Add(string clause, object value)
+        {
+            where.Add(clause.Replace("@", "$p" + values.Count.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            values.Add(value);
+        }
+
+        if (query.JourneyId is { } journey)
+        {
+            Add("journey_id = @", journey);
+        }
+
+        if (!string.IsNullOrEmpty(query.MetricPrefix))
+        {
+            Add("metric >= @", query.MetricPrefix);
+            Add("metric < @", query.MetricUpperBound!);
+        }
+
+        if (query.From is { } from)
+        {
+            Add("day >= @", (long)from.DayNumber);
+        }
+
+        if (query.To is { } to)
+        {
+            Add("day <= @", (long)to.DayNumber);
+        }
+
+        var sql = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, n, amount FROM measurements"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " ORDER BY journey_id, metric, day, step_id, variant, channel, template_id LIMIT $p" + values.Count.ToString(CultureInfo.InvariantCulture);
+        values.Add((long)query.Limit);
+        var reader = RentReader();
+        try
+        {
+            using var rows = reader.Command(sql, values.ToArray()).ExecuteReader();
+            var answer = new List<Measurement.MeasurementRow>();
+            while (rows.Read())
+            {
+                answer.Add(new Measurement.MeasurementRow(
+                    new Measurement.MeasurementKey(rows.GetString(0), rows.GetString(1), rows.GetString(2), rows.GetString(3), rows.GetString(4), DateOnly.FromDayNumber((int)rows.GetInt64(5)), rows.GetString(6)),
+                    rows.GetInt64(7),
+                    rows.GetDouble(8)));
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<Measurement.MeasurementRow>>(answer);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        try
+        {
+            using var rows = reader.Command(
+                "SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at <= $p0 ORDER BY wake_at, id LIMIT $p1",
+                dueBy.UtcTicks,
+                (long)limit).ExecuteReader();
+            var due = new List<ProfileWakeUp>();
+            while (rows.Read())
+            {
+                due.Add(new ProfileWakeUp(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero)));
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<ProfileWakeUp>>(due);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        try
+        {
+            using var rows = reader.Command(
+                "SELECT profile_id FROM segment_members WHERE segment_id = $p0 AND profile_id > $p1 ORDER BY profile_id LIMIT $p2",
+                segmentId,
+                afterProfileId ?? "",
+                (long)limit).ExecuteReader();
+            var page = new List<string>();
+            while (rows.Read())
+            {
+                page.Add(rows.GetString(0));
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<string>>(page);
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    private bool HasClaimable(long nowTicks)
+    {
+        var reader = RentReader();
+        try
+        {
+            return reader.Scalar(
+                "SELECT 1 FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) LIMIT 1",
+                nowTicks) is not null;
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    private bool Exists(string sql, string value)
+    {
+        var reader = RentReader();
+        try
+        {
+            return reader.Scalar(sql, value) is not null;
+        }
+        finally
+        {
+            ReturnReader(reader);
+        }
+    }
+
+    private SqliteStatements RentReader()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_readers.TryTake(out var reader))
+        {
+            return reader;
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            SqliteSchema.Execute(connection, "PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(CultureInfo.InvariantCulture) + "; PRAGMA query_only = 1;");
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        return new SqliteStatements(connection);
+    }
+
+    private void ReturnReader(SqliteStatements reader)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            reader.Dispose();
+            return;
+        }
+
+        _readers.Add(reader);
+    }
+}

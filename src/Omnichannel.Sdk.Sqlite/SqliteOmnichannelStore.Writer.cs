@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Sqlite;
+
+// The writer loop: one connection, batches of queued writes in one transaction each (a savepoint per write), WAL checkpoints after erasures.
+public sealed partial class SqliteOmnichannelStore
+{
+    private ValueTask<T> EnqueueAsync<T>(Func<SqliteStatements, T> apply, Func<T, bool> keep, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var operation = new WriteOperation<T>(apply, keep, cancellationToken);
+        if (!_queue.Writer.TryWrite(operation))
+        {
+            throw new ObjectDisposedException(nameof(SqliteOmnichannelStore));
+        }
+
+        return new ValueTask<T>(operation.Completion.Task);
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<WriteOperation>(_maxBatchSize);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
+            {
+                batch.Add(op);
+            }
+
+            if (_maxBatchDelay > TimeSpan.Zero && batch.Count < _maxBatchSize)
+            {
+                await GatherMoreAsync(reader, batch).ConfigureAwait(false);
+            }
+
+            ApplyBatch(batch);
+        }
+    }
+
+    /// <summary>Waits up to <see cref="SqliteStoreOptions.MaxBatchDelay"/> for the batch to fill.</summary>
+    private async Task GatherMoreAsync(ChannelReader<WriteOperation> reader, List<WriteOperation> batch)
+    {
+        using var stop = new CancellationTokenSource();
+        var deadline = Task.Delay(_maxBatchDelay, _time, stop.Token);
+        BatchDelayStarted?.Invoke();
+        try
+        {
+            while (batch.Count < _maxBatchSize)
+            {
+                var more = reader.WaitToReadAsync(stop.Token).AsTask();
+                if (await Task.WhenAny(more, deadline).ConfigureAwait(false) == deadline || !await more.ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
+                {
+                    batch.Add(op);
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One transaction for the whole batch, one savepoint per operation. Callers hear their outcome only after COMMIT
+    /// returned; if the transaction fails, every caller gets the exception and nothing of the batch was written.
+    /// </summary>
+    private void ApplyBatch(List<WriteOperation> batch)
+    {
+        var live = batch.Where(op => !op.CancelIfRequested()).ToList();
+        if (live.Count == 0)
+        {
+            return;
+        }
+
+        if (FileLost() is { } lost)
+        {
+            // Writing on would go to an unlinked file and vanish at close: every write fails, loudly, from now on.
+            var error = new SqliteStoreException($"The SQLite database '{FilePath}' {lost} while the store was open; nothing more is written. Restart on the right file.", FilePath);
+            foreach (var op in live)
+            {
+                op.Fail(error);
+            }
+
+            return;
+        }
+
+        try
+        {
+            _writer.Execute("BEGIN IMMEDIATE");
+            foreach (var op in live)
+            {
+                _writer.Execute("SAVEPOINT op");
+                if (!op.TryApply(_writer))
+                {
+                    _writer.Execute("ROLLBACK TO op");
+                }
+
+                _writer.Execute("RELEASE op");
+            }
+
+            _writer.Execute("COMMIT");
+        }
+        catch (Exception ex)
+        {
+            SqliteSchema.TryRollback(_writer.Connection);
+            foreach (var op in live)
+            {
+                op.Fail(ex);
+            }
+
+            return;
+        }
+
+        if (_checkpointAfterBatch)
+        {
+            _checkpointAfterBatch = false;
+            Checkpoint();
+        }
+
+        Interlocked.Increment(ref _transactions);
+        Interlocked.Add(ref _operations, live.Count);
+        foreach (var op in live)
+        {
+            op.Complete();
+        }
+    }
+
+    /// <summary>
+    /// After an erasure: copies the WAL into the database and truncates it, so the erased rows' old pages are in no file.
+    /// A reader in the middle of a read can keep a frame from being copied; it is tried again a few times, and a WAL that
+    /// could not be emptied now is emptied by the next checkpoint (SQLite's automatic one, or the next erasure).
+    /// </summary>
+    private void Checkpoint()
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            using var rows = _writer.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
+            if (rows.Read() && rows.GetInt64(0) == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>A write waiting for the writer loop.</summary>
+    private abstract class WriteOperation
+    {
+        /// <summary>Completes as cancelled (and returns true) when the caller gave up before the writer reached it.</summary>
+        public abstract bool CancelIfRequested();
+
+        /// <summary>Runs inside the batch's transaction; false means "roll my savepoint back" (refused, or failed alone).</summary>
+        public abstract bool TryApply(SqliteStatements writer);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class WriteOperation<T>(Func<SqliteStatements, T> apply, Func<T, bool> keep, CancellationToken cancellationToken) : WriteOperation
+    {
+        private T? _result;
+        private Exception? _error;
+
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override bool CancelIfRequested() => cancellationToken.IsCancellationRequested && Completion.TrySetCanceled(cancellationToken);
+
+        public override bool TryApply(SqliteStatements writer)
+        {
+            try
+            {
+                _result = apply(writer);
+                return keep(_result);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is 19 or 20 or 25)
+            {
+                // A constraint, type or range error belongs to this operation alone: its savepoint goes, the batch stays.
+                // Anything else (I/O, disk full, busy) may have ended the transaction and fails the whole batch.
+                _error = ex;
+                return false;
+            }
+        }
+
+        public override void Complete()
+        {
+            if (_error is not null)
+            {
+                Completion.TrySetException(_error);
+            }
+            else
+            {
+                Completion.TrySetResult(_result!);
+            }
+        }
+
+        public override void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+}

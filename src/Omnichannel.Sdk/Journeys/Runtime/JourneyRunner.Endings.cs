@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Templates;
+
+namespace Omnichannel.Sdk.Journeys;
+
+// How instances end and what is checked around them: merges, exits, goals and conversions, versions, conditions; small helpers.
+internal sealed partial class JourneyRunner
+{
+    // Two profiles that both ran a journey became one person: the journey's own entry rules decide which instances go
+    // on. The instance that started first continues; the others end with the reason "merged" (no message twice).
+    private void ResolveMergedInstances()
+    {
+        if (p.JourneyData is not { Instances.Count: > 0 } state)
+        {
+            return;
+        }
+
+        foreach (var group in state.Instances.GroupBy(i => i.JourneyId).Where(g => g.Any()).ToList())
+        {
+            var entry = (Catalog.FindLatest(group.Key) ?? Catalog.Find(group.Key, group.First().Version))?.Definition.Entry;
+            if (entry is null)
+            {
+                continue;
+            }
+
+            var kept = new List<JourneyInstance>();
+            foreach (var instance in group.OrderBy(i => i.StartedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
+            {
+                var record = state.Entries.Find(r => r.JourneyId == instance.JourneyId && r.Key == instance.CorrelationKey);
+                var sameKey = kept.Where(k => k.CorrelationKey == instance.CorrelationKey).ToList();
+                var reason = entry.ReEntry switch
+                {
+                    ReEntryPolicy.Never when sameKey.Count > 0 || (record?.FirstStartedAt is { } first && first < instance.StartedAt) =>
+                        "merged: the person already entered this journey (re-entry: never)",
+                    ReEntryPolicy.AfterPreviousEnded when sameKey.Count > 0 => "merged: the person already has an instance running",
+                    ReEntryPolicy.AfterCooldown when sameKey.Exists(k => entry.Cooldown is not { } c || c.AddTo(k.StartedAt) > instance.StartedAt) =>
+                        "merged: the person's earlier instance started within the cooldown",
+                    _ when kept.Count >= entry.EffectiveMaxConcurrent => $"merged: the person already has {kept.Count} instance(s) running (max {entry.EffectiveMaxConcurrent})",
+                    _ => null,
+                };
+                if (reason is null)
+                {
+                    kept.Add(instance);
+                    continue;
+                }
+
+                state.Instances.Remove(instance);
+                Active(instance.JourneyId, -1);
+                state.CancelHeld(instance.Id, reason, now);
+                Count(instance.JourneyId, "merged");
+                Timeline(instance, "journey.merged", reason);
+            }
+        }
+    }
+
+    private void End(JourneyInstance instance, string kind, string reason, bool watchGoal)
+    {
+        var state = State;
+        state.Instances.Remove(instance);
+        Active(instance.JourneyId, -1);
+        if (kind == "exited" && !watchGoal)
+        {
+            state.CancelHeld(instance.Id, "the journey instance exited: " + reason, now); // an exit criterion, not the journey's own last step
+        }
+
+        if (state.Entries.Find(r => r.JourneyId == instance.JourneyId && r.Key == instance.CorrelationKey) is { } record)
+        {
+            record.LastEndedAt = now;
+        }
+
+        if (kind != "converted")
+        {
+            Count(instance.JourneyId, kind); // a conversion was counted when it was recorded
+        }
+
+        if (kind is "exited" or "control")
+        {
+            Count(instance.JourneyId, $"{kind}:{reason}");
+        }
+
+        Timeline(instance, "journey." + kind, reason);
+        if (watchGoal && Catalog.Find(instance.JourneyId, instance.Version)?.Definition.Goal is { } goal && goal.Within.AddTo(instance.StartedAt) is var until && until > now)
+        {
+            state.PendingConversions.Add(new PendingConversion
+            {
+                JourneyId = instance.JourneyId,
+                Version = instance.Version,
+                InstanceId = instance.Id,
+                StepId = instance.LastStepId,
+                Variant = instance.Variant,
+                Channel = instance.LastChannel,
+                Until = until,
+            });
+        }
+    }
+
+    private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, string? channel, CustomerEvent e)
+    {
+        State.CancelHeld(instanceId, $"the journey's goal was reached ({e.Type})", now);
+        Count(journeyId, "converted");
+        if (stepId is not null)
+        {
+            Count(journeyId, $"step:{stepId}:converted");
+        }
+
+        if (variant is not null)
+        {
+            Count(journeyId, $"variant:{variant}:converted");
+        }
+
+        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement);
+
+        if (channel is not null)
+        {
+            Count(journeyId, $"channel:{channel}:converted");
+        }
+
+        ProfileCore.AddTimeline(p, new TimelineEntry($"{instanceId}:{journeyId}:converted", "journey.converted", channel ?? "journey", now,
+            $"{journeyId} ({instanceId}) converted by {e.Type} {e.Id}; last step {stepId ?? "-"}, variant {variant ?? "-"}, channel {channel ?? "-"}"), services.TimelineLength);
+        Activity.Add((journeyId, "converted"));
+    }
+
+    // Ends the instance when its version is gone, or a newer version removed the step it is on.
+    private LoadedJourney? CheckVersion(JourneyInstance instance)
+    {
+        var journey = Catalog.Find(instance.JourneyId, instance.Version);
+        var latest = Catalog.FindLatest(instance.JourneyId);
+        string? reason = null;
+        if (latest is null)
+        {
+            reason = "the journey is no longer loaded";
+        }
+        else if (journey is null)
+        {
+            reason = $"version {instance.Version} is no longer loaded";
+        }
+        else if (latest.Definition.Version > instance.Version && !latest.HasStep(instance.StepId))
+        {
+            reason = $"version {latest.Definition.Version} removed step '{instance.StepId}'";
+        }
+
+        if (reason is null)
+        {
+            return journey;
+        }
+
+        End(instance, "exited", reason, watchGoal: false);
+        return null;
+    }
+
+    private void CheckSegmentExits(JourneyInstance? only = null)
+    {
+        if (p.JourneyData is null)
+        {
+            return;
+        }
+
+        SegmentSubject? subject = null;
+        foreach (var instance in only is null ? State.Instances.ToArray() : [only])
+        {
+            if (Catalog.Find(instance.JourneyId, instance.Version) is not { HasSegmentExits: true } journey)
+            {
+                continue;
+            }
+
+            instance.ExitCheckAt = null;
+            foreach (var exit in journey.Definition.Exit.OfType<SegmentExitCriterion>())
+            {
+                var result = SegmentEvaluator.Evaluate(exit.Condition, subject ??= Subject(), now);
+                if (result.IsMember)
+                {
+                    End(instance, "exited", "exit criterion: a profile condition holds", watchGoal: false);
+                    break;
+                }
+
+                if (result.NextCheckAt is { } next && next > now)
+                {
+                    instance.ExitCheckAt = Min(instance.ExitCheckAt, next);
+                }
+            }
+        }
+    }
+
+    private bool Holds(JourneyCondition condition, JourneyInstance instance) => condition switch
+    {
+        ProfileCondition c => SegmentEvaluator.Evaluate(c.Rule, Subject(), now).IsMember,
+        TriggerCondition c => ConditionMatcher.Matches(c.Condition, RuleValue.FromNode(Lookup(instance.Trigger, c.Path)), now),
+        ContextCondition c => ConditionMatcher.Matches(c.Condition, RuleValue.FromNode(Lookup(instance.Context, c.Path)), now),
+        AllCondition c => c.Conditions.All(x => Holds(x, instance)),
+        AnyCondition c => c.Conditions.Any(x => Holds(x, instance)),
+        NotCondition c => !Holds(c.Condition, instance),
+        _ => false,
+    };
+
+    private bool Matches(string eventType, IReadOnlyList<PropertyCondition> where, CustomerEvent e)
+    {
+        if (e.Type != eventType)
+        {
+            return false;
+        }
+
+        foreach (var w in where)
+        {
+            var value = RuleHistory.TryGetPath(e.Properties, w.Property, out var v) ? RuleValue.FromElement(v) : RuleValue.Missing;
+            if (!ConditionMatcher.Matches(w.Condition, value, now))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // An instance started for one order (cart…) is not moved by events that name another one.
+    private static bool Correlates(JourneyInstance instance, JourneyDefinition d, CustomerEvent e)
+    {
+        if (d.Entry.CorrelationKey is not { } path || instance.CorrelationKey is null || !RuleHistory.TryGetPath(e.Properties, path, out var value))
+        {
+            return true;
+        }
+
+        return CorrelationValue(value) == instance.CorrelationKey;
+    }
+
+    private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+
+    private static JsonNode? Lookup(JsonObject? o, string path)
+    {
+        JsonNode? current = o;
+        foreach (var part in path.Split('.'))
+        {
+            if (current is not JsonObject obj || !obj.TryGetPropertyValue(part, out current))
+            {
+                return null;
+            }
+        }
+
+        return current;
+    }
+
+    private static JsonObject Properties(CustomerEvent e) =>
+        e.Properties.ValueKind == JsonValueKind.Object ? JsonNode.Parse(e.Properties.GetRawText())!.AsObject() : [];
+
+    private static string? Next(LoadedJourney journey, ContinuingStep step) => step.Next ?? journey.After(step.Id);
+
+    private static string MessageKey(JourneyInstance instance, string stepId) =>
+        $"j:{instance.OriginProfileId}:{instance.Id}:{stepId}:{instance.Sequence.ToString(CultureInfo.InvariantCulture)}";
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);
+
+    private TimeZoneInfo Zone => DeliveryPlanner.ZoneOf(p, services.Delivery);
+
+    private SegmentSubject Subject() => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), services.Delivery.DefaultTimeZone);
+
+    private void Count(string journeyId, string counter)
+    {
+        State.Count(journeyId, counter);
+        Measurement.MeasurementRecorder.Journey(p, journeyId, counter, 1, now); // the same counter in the store's aggregates
+    }
+
+    private void Active(string journeyId, long by) => Measurement.MeasurementRecorder.Journey(p, journeyId, "active", by, now);
+
+    /// <summary>
+    /// A refused entry: counted, and put on the profile's timeline as <c>journey.entry_refused</c> with its reason and
+    /// its trigger, so "why did she not get the reminder?" is answered on the profile.
+    /// </summary>
+    private void Skip(string journeyId, string reason, string because, CustomerEvent? e)
+    {
+        var id = $"{p.Id}:{journeyId}:entry_refused:{e?.Id ?? because}:{now.UtcTicks}";
+        ProfileCore.AddTimeline(p, new TimelineEntry(id, "journey.entry_refused", "journey", now, $"{journeyId}: entry refused: {reason} (trigger: {because})"), services.TimelineLength);
+        Activity.Add((journeyId, "entry_refused"));
+        Count(journeyId, "entry_refused");
+    }
+
+    private void Timeline(JourneyInstance instance, string type, string summary, string? channel = null)
+    {
+        ProfileCore.AddTimeline(p, new TimelineEntry($"{instance.OriginProfileId}:{instance.Id}:{instance.Sequence}:{type}:{now.UtcTicks}", type, channel ?? "journey", now,
+            $"{instance.JourneyId}: {summary}"), services.TimelineLength);
+        Activity.Add((instance.JourneyId, type));
+    }
+
+    private void Finish()
+    {
+        if (p.JourneyData is { IsEmpty: true })
+        {
+            p.JourneyData = null;
+        }
+    }
+}
