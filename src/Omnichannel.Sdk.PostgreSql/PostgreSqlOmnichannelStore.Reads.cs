@@ -1,0 +1,177 @@
+using System.Data;
+using Npgsql;
+using NpgsqlTypes;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.PostgreSql;
+
+// Reads: one pooled connection each, plain SELECTs.
+public sealed partial class PostgreSqlOmnichannelStore
+{
+    /// <inheritdoc />
+    public async ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+        await using var command = _dataSource.CreateCommand("SELECT version, document FROM profiles WHERE id = $1");
+        command.Parameters.Add(Text(profileId));
+        await using var row = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await row.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new StoredProfile(profileId, row.GetInt64(0), row.GetFieldValue<byte[]>(1))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profileId);
+
+        // Follows the alias chain on the server, bounded like the in-memory store so a damaged cycle cannot spin forever.
+        await using var command = _dataSource.CreateCommand(
+            """
+            WITH RECURSIVE chain (id, hops) AS (
+                SELECT $1::text COLLATE "C", 0
+                UNION ALL
+                SELECT a.new_id, c.hops + 1 FROM chain c JOIN aliases a ON a.old_id = c.id
+                WHERE c.hops < 1000 AND NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = c.id))
+            SELECT c.id FROM chain c JOIN profiles p ON p.id = c.id LIMIT 1
+            """);
+        command.Parameters.Add(Text(profileId));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifiers);
+        if (identifiers.Count == 0)
+        {
+            return NoOwners;
+        }
+
+        await using var command = _dataSource.CreateCommand(
+            "SELECT i.type, i.value, i.profile_id FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS w (type, value) ON i.type = w.type AND i.value = w.value");
+        command.Parameters.Add(TextArray(identifiers.Select(i => i.Type)));
+        command.Parameters.Add(TextArray(identifiers.Select(i => i.Value)));
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        Dictionary<Identifier, string>? found = null;
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (found ??= [])[new Identifier(rows.GetString(0), rows.GetString(1))] = rows.GetString(2);
+        }
+
+        return found ?? NoOwners;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(eventId);
+        return ExistsAsync("SELECT 1 FROM processed_events WHERE event_id = $1", eventId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        return ExistsAsync("SELECT 1 FROM suppression WHERE hash = $1", hash, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = afterProfileId is null
+            ? _dataSource.CreateCommand("SELECT id FROM profiles ORDER BY id LIMIT $1")
+            : _dataSource.CreateCommand("SELECT id FROM profiles WHERE id > $2 ORDER BY id LIMIT $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        if (afterProfileId is not null)
+        {
+            command.Parameters.Add(Text(afterProfileId));
+        }
+
+        return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = _dataSource.CreateCommand(
+            "SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = dueBy.UtcTicks });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var due = new List<ProfileWakeUp>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            due.Add(new ProfileWakeUp(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero)));
+        }
+
+        return due;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = _dataSource.CreateCommand(
+            "SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3");
+        command.Parameters.Add(Text(segmentId));
+        command.Parameters.Add(Text(afterProfileId ?? ""));
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var where = new List<string>();
+        await using var command = _dataSource.CreateCommand();
+        void Filter(string clause, NpgsqlParameter value)
+        {
+            command.Parameters.Add(value);
+            where.Add(clause.Replace("@", "$" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        }
+
+        if (query.JourneyId is { } journey)
+        {
+            Filter("journey_id = @", Text(journey));
+        }
+
+        if (!string.IsNullOrEmpty(query.MetricPrefix))
+        {
+            Filter("metric >= @", Text(query.MetricPrefix));
+            Filter("metric < @", Text(query.MetricUpperBound!));
+        }
+
+        if (query.From is { } from)
+        {
+            Filter("day >= @", new NpgsqlParameter { Value = from.DayNumber });
+        }
+
+        if (query.To is { } to)
+        {
+            Filter("day <= @", new NpgsqlParameter { Value = to.DayNumber });
+        }
+
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)query.Limit });
+        command.CommandText = "SELECT journey_id, step_id, variant, channel, template_id, day, metric, sum(n)::bigint, sum(amount) FROM measurements"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+            + " GROUP BY journey_id, metric, day, step_id, variant, channel, template_id" // the shards of a row (migration 5)
+            + " ORDER BY journey_id, metric, day, step_id, variant, channel, template_id LIMIT $" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var answer = new List<Measurement.MeasurementRow>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            answer.Add(new Measurement.MeasurementRow(
+                new Measurement.MeasurementKey(rows.GetString(0), rows.GetString(1), rows.GetString(2), rows.GetString(3), rows.GetString(4), DateOnly.FromDayNumber(rows.GetInt32(5)), rows.GetString(6)),
+                rows.GetInt64(7),
+                rows.GetDouble(8)));
+        }
+
+        return answer;
+    }
+}

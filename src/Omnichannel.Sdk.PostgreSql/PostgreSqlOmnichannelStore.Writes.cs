@@ -1,0 +1,275 @@
+using System.Data;
+using Npgsql;
+using NpgsqlTypes;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.PostgreSql;
+
+// Writes: the commit (one call of omnichannel_commit, with the measurement deltas), erasure, tombstones and the outbox's claims.
+public sealed partial class PostgreSqlOmnichannelStore
+{
+    /// <inheritdoc />
+    public async ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        foreach (var entry in commit.Outbox)
+        {
+            ArgumentNullException.ThrowIfNull(entry, nameof(commit));
+            if (entry.MessageKey is null || entry.ProfileId is null || entry.Payload is null)
+            {
+                throw new ArgumentException($"Outbox entry '{entry.MessageKey}' needs a MessageKey, a ProfileId and a Payload.", nameof(commit));
+            }
+        }
+
+        if (commit.Absorbed.Any(a => a.ProfileId == commit.ProfileId))
+        {
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+
+        // One statement, one round trip: the server-side function checks every expectation with the write that depends on
+        // it and aborts (nothing written) on the first that fails. Outbox keys repeated within a commit: the first wins.
+        var entries = commit.Outbox.Count > 1 ? commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList() : commit.Outbox;
+        // Measurement deltas go in the same statement (so the same transaction): a data-modifying CTE that joins the
+        // commit's result runs after it and is undone with it when an expectation fails. One row per key (an upsert may
+        // not touch a row twice), in key order so concurrent commits lock rows in one order.
+        var deltas = commit.Measurements.Count == 0 ? [] : commit.Measurements
+            .GroupBy(d => d.Key)
+            .Select(g => new Measurement.MeasurementDelta(g.Key, g.Sum(d => d.Count), g.Sum(d => d.Sum)))
+            .OrderBy(d => d.Key, Measurement.MeasurementKey.Order)
+            .ToList();
+        await using var command = _dataSource.CreateCommand(deltas.Count == 0
+            ? "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            : """
+              WITH c AS (SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
+                   m AS (
+                      INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount, shard)
+                      SELECT d.*, $27::smallint FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
+                      ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id, shard)
+                      DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
+              SELECT version FROM c
+              """);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter { Value = (object?)commit.EventId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = commit.ProcessedAt.UtcTicks });
+        p.Add(Text(commit.ProfileId));
+        p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = commit.ExpectedVersion });
+        p.Add(new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = commit.Document });
+        p.Add(new NpgsqlParameter { Value = commit.WakeAt is { } w ? w.UtcTicks : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        p.Add(TextArray(commit.Absorbed.Select(a => a.ProfileId)));
+        p.Add(BigintArray(commit.Absorbed.Select(a => a.ExpectedVersion)));
+        p.Add(TextArray(commit.Claims.Select(c => c.Identifier.Type)));
+        p.Add(TextArray(commit.Claims.Select(c => c.Identifier.Value)));
+        p.Add(new NpgsqlParameter { Value = commit.Claims.Select(c => c.ExpectedOwner).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(TextArray(commit.Segments));
+        p.Add(TextArray(entries.Select(e => e.MessageKey)));
+        p.Add(TextArray(entries.Select(e => e.ProfileId)));
+        p.Add(BigintArray(entries.Select(e => e.DueAt.UtcTicks)));
+        p.Add(new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = _time.GetUtcNow().UtcTicks });
+        if (deltas.Count > 0)
+        {
+            p.Add(TextArray(deltas.Select(d => d.Key.JourneyId)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Metric)));
+            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+            p.Add(TextArray(deltas.Select(d => d.Key.StepId)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Variant)));
+            p.Add(TextArray(deltas.Select(d => d.Key.Channel)));
+            p.Add(TextArray(deltas.Select(d => d.Key.TemplateId)));
+            p.Add(BigintArray(deltas.Select(d => d.Count)));
+            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+            p.Add(new NpgsqlParameter<short> { NpgsqlDbType = NpgsqlDbType.Smallint, TypedValue = MeasurementShard(commit.ProfileId) });
+        }
+
+        try
+        {
+            var version = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return new CommitResult(CommitStatus.Committed, version);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "OCDUP")
+        {
+            return new CommitResult(CommitStatus.DuplicateEvent, 0);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "OCCNF" || IsRace(ex))
+        {
+            // Another writer got there first (a changed version, a moved identifier, a deadlock between two merges): nothing was written.
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// PostgreSQL deletes by marking row versions dead: their bytes stay in the table and index pages (and in the WAL
+    /// segments and any base backup) until <c>VACUUM</c> reclaims the space and later writes reuse it. <c>VACUUM</c> does not
+    /// overwrite the freed space; only <c>VACUUM FULL</c> (which rewrites the table, under an exclusive lock) leaves no
+    /// copy in the live files, and WAL archives and backups keep theirs until they expire. See the package README.
+    /// </remarks>
+    public async ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(erasure);
+        ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        var profileId = erasure.ProfileId;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var deleted = await CountAsync(
+            connection,
+            "DELETE FROM profiles WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)",
+            cancellationToken,
+            Text(profileId),
+            new NpgsqlParameter { Value = erasure.ExpectedVersion is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint }).ConfigureAwait(false);
+        if (deleted == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            Add(batch, "DELETE FROM identifiers WHERE profile_id = $1", Text(profileId));
+            Add(batch, "DELETE FROM aliases WHERE new_id = $1", Text(profileId));
+            Add(batch, "DELETE FROM segment_members WHERE profile_id = $1", Text(profileId));
+            Add(batch, "DELETE FROM outbox WHERE profile_id = $1", Text(profileId));
+            Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(erasure.SuppressionHashes));
+            Add(
+                batch,
+                "INSERT INTO tombstones (hash, erased_at, allows_return) SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[]) " +
+                "ON CONFLICT (hash) DO UPDATE SET erased_at = excluded.erased_at, allows_return = excluded.allows_return",
+                TextArray(erasure.Tombstones.Select(t => t.Hash)),
+                new NpgsqlParameter { Value = erasure.Tombstones.Select(t => t.ErasedAt.UtcTicks).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
+                new NpgsqlParameter { Value = erasure.Tombstones.Select(t => t.AllowsReturn).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        if (hashes.Count == 0)
+        {
+            return [];
+        }
+
+        await using var command = _dataSource.CreateCommand("SELECT hash, erased_at, allows_return FROM tombstones WHERE hash = ANY($1)");
+        command.Parameters.Add(TextArray(hashes.Distinct(StringComparer.Ordinal)));
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var found = new List<Tombstone>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found.Add(new Tombstone(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero), rows.GetBoolean(2)));
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var n = await CountAsync(connection, "DELETE FROM tombstones WHERE hash = ANY($1)", cancellationToken, TextArray(hashes)).ConfigureAwait(false)
+            + await CountAsync(connection, "DELETE FROM suppression WHERE hash = ANY($1)", cancellationToken, TextArray(hashes)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return n;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM processed_events WHERE processed_at < $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = processedBefore.UtcTicks });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var nowTicks = now.UtcTicks;
+
+        // Saturate rather than overflow: a lease past the end of time is simply held forever.
+        var leasedUntil = lease.Ticks >= DateTimeOffset.MaxValue.UtcTicks - nowTicks ? DateTimeOffset.MaxValue.UtcTicks : nowTicks + lease.Ticks;
+
+        // One statement picks and leases; SKIP LOCKED lets concurrent claimers (other processes) take other rows instead of
+        // waiting, and the outer condition re-checks a row that another claimer leased and committed in the meantime.
+        await using var command = _dataSource.CreateCommand(
+            """
+            UPDATE outbox SET attempt = attempt + 1, leased_until = $2
+            WHERE message_key IN (
+                SELECT message_key FROM outbox
+                WHERE due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+                ORDER BY due_at, message_key LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+              AND due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+            RETURNING message_key, profile_id, due_at, payload, attempt
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = nowTicks });
+        command.Parameters.Add(new NpgsqlParameter { Value = leasedUntil });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var claimed = new List<OutboxEntry>();
+        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            claimed.Add(new OutboxEntry
+            {
+                MessageKey = rows.GetString(0),
+                ProfileId = rows.GetString(1),
+                DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
+                Payload = rows.GetFieldValue<byte[]>(3),
+                Attempt = rows.GetInt32(4),
+            });
+        }
+
+        // RETURNING gives no order; the contract's is earliest due first, then key.
+        claimed.Sort(static (x, y) => x.DueAt != y.DueAt ? x.DueAt.CompareTo(y.DueAt) : string.CompareOrdinal(x.MessageKey, y.MessageKey));
+        return claimed;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        await using var command = _dataSource.CreateCommand("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2");
+        command.Parameters.Add(Text(messageKey));
+        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $3, leased_until = NULL WHERE message_key = $1 AND attempt = $2");
+        command.Parameters.Add(Text(messageKey));
+        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
+        command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    {
+        // Free rows: their due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
+        await using var command = _dataSource.CreateCommand("SELECT min(greatest(due_at, coalesce(leased_until, due_at))) FROM outbox");
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long ticks
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : null;
+    }
+
+    // The measurement shard of a profile's commits (see migration 5): stable for a profile, so one person's rows stay few.
+    private static short MeasurementShard(string profileId)
+    {
+        var h = 2166136261u; // FNV-1a
+        foreach (var ch in profileId)
+        {
+            h = (h ^ ch) * 16777619u;
+        }
+
+        return (short)(h % MeasurementShards);
+    }
+
+    private const uint MeasurementShards = 16;
+}
