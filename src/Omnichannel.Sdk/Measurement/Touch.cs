@@ -80,10 +80,20 @@ internal sealed class MeasurementBuffer
             return [];
         }
 
-        var list = _deltas.Where(kv => kv.Value.Count != 0 || kv.Value.Sum != 0)
-            .Select(kv => new MeasurementDelta(kv.Key, kv.Value.Count, kv.Value.Sum))
-            .OrderBy(d => d.Key, MeasurementKey.Order)
-            .ToList();
+        var list = new List<MeasurementDelta>(_deltas.Count);
+        foreach (var (key, (count, sum)) in _deltas)
+        {
+            if (count != 0 || sum != 0)
+            {
+                list.Add(new MeasurementDelta(key, count, sum));
+            }
+        }
+
+        if (list.Count > 1)
+        {
+            list.Sort(static (a, b) => MeasurementKey.Order.Compare(a.Key, b.Key)); // keys are distinct: no ties to keep stable
+        }
+
         _deltas.Clear();
         return list;
     }

@@ -438,6 +438,11 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
 
     private void SetWakeUp(string profileId, DateTimeOffset? at)
     {
+        if (at is { } same && _wakeAt.TryGetValue(profileId, out var current) && current == same)
+        {
+            return; // unchanged: most commits
+        }
+
         if (_wakeAt.Remove(profileId, out var old))
         {
             _wakeOrder.Remove((old, profileId));
@@ -452,6 +457,11 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
 
     private void SetSegments(string profileId, IReadOnlyCollection<string> segments)
     {
+        if (_segmentsOf.TryGetValue(profileId, out var current) && current.Length == segments.Count && segments.All(current.Contains) && current.All(segments.Contains))
+        {
+            return; // unchanged: most commits
+        }
+
         if (_segmentsOf.Remove(profileId, out var old))
         {
             foreach (var s in old)
