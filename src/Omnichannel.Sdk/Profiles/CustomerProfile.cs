@@ -47,11 +47,11 @@ public sealed class CustomerProfile
 
     // Orders by order id (or "event:{id}" when an order has none): an order re-sent is an update, never a second order.
     [Stored]
-    internal Dictionary<string, OrderFact> Orders { get; set; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, OrderFact> Orders { get; set; } = new WrittenOnceDictionary<OrderFact>();
 
     // Returns by return id (or order, amount and currency), and cancelled orders by order id: each counted once.
     [Stored]
-    internal Dictionary<string, OrderFact> Returns { get; set; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, OrderFact> Returns { get; set; } = new WrittenOnceDictionary<OrderFact>();
 
     [Stored]
     internal HashSet<string> CancelledOrders { get; set; } = new(StringComparer.Ordinal);

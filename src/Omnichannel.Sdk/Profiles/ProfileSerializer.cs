@@ -61,9 +61,14 @@ internal static class ProfileSerializer
             stored.Get = System.Linq.Expressions.Expression.Lambda<Func<object, object?>>(System.Linq.Expressions.Expression.Convert(member, typeof(object)), target).Compile();
             stored.Set = System.Linq.Expressions.Expression.Lambda<Action<object, object?>>(
                 System.Linq.Expressions.Expression.Assign(member, System.Linq.Expressions.Expression.Convert(value, property.PropertyType)), target, value).Compile();
+            // Immutable elements, one changed per event at most: see WrittenJson.
             if (property.PropertyType == typeof(List<TimelineEntry>))
             {
-                stored.CustomConverter = new WrittenOnceListConverter<TimelineEntry>(); // see WrittenOnceList
+                stored.CustomConverter = new WrittenOnceListConverter<TimelineEntry>();
+            }
+            else if (property.PropertyType == typeof(Dictionary<string, OrderFact>))
+            {
+                stored.CustomConverter = new WrittenOnceDictionaryConverter<OrderFact>();
             }
 
             info.Properties.Add(stored);

@@ -5,10 +5,11 @@ using FsCheck.Xunit;
 namespace Omnichannel.Sdk.Tests.Profiles;
 
 /// <summary>
-/// The timeline keeps each entry's JSON once written (<see cref="WrittenOnceList{T}"/>): the stored document must be
-/// byte for byte what serialising every entry again would give, whatever was added, trimmed, reloaded or merged.
+/// The timeline and the orders keep each element's JSON once written (<see cref="WrittenJson{T}"/>): the stored document
+/// must be byte for byte what serialising every element again would give, whatever was added, replaced, trimmed,
+/// reloaded or merged.
 /// </summary>
-public sealed class WrittenOnceListProperties
+public sealed class WrittenJsonProperties
 {
     private static readonly DateTimeOffset Start = new(2026, 5, 1, 9, 0, 0, TimeSpan.Zero);
 
@@ -23,6 +24,7 @@ public sealed class WrittenOnceListProperties
             // Minutes repeat and go backwards: entries land in the middle, duplicates are refused, the oldest are trimmed.
             var at = Start.AddMinutes(minutes[i].Get % 500);
             ProfileCore.AddTimeline(p, new TimelineEntry($"e{minutes[i].Get % 700}", "product.viewed", i % 3 == 0 ? "web" : "email", at, i % 2 == 0 ? null : $"entry {i}"), timelineLength);
+            ProfileFacts.PutOrder(p, $"o-{minutes[i].Get % 40}", minutes[i].Get % 97, i % 4 == 0 ? null : "GBP", at, $"e{i}"); // new, or a replaced order
             var cached = ProfileSerializer.Serialize(p);
             Assert.Equal(Plain(p), cached);
             Assert.Equal(cached, ProfileSerializer.Serialize(p)); // written from the kept bytes the second time
@@ -30,6 +32,7 @@ public sealed class WrittenOnceListProperties
             {
                 p = ProfileSerializer.Deserialize(cached, p.Version);
                 Assert.IsType<WrittenOnceList<TimelineEntry>>(p.TimelineEntries);
+                Assert.IsType<WrittenOnceDictionary<OrderFact>>(p.Orders);
                 Assert.Equal(cached, ProfileSerializer.Serialize(p));
             }
         }
@@ -53,18 +56,19 @@ public sealed class WrittenOnceListProperties
         Assert.Equal(Plain(a), ProfileSerializer.Serialize(a));
     }
 
-    // The same profile with its timeline in a plain list, which the converter writes entry by entry.
+    // The same profile with its timeline and orders in plain collections, which the converters write element by element.
     private static byte[] Plain(CustomerProfile p)
     {
-        var kept = p.TimelineEntries;
-        p.TimelineEntries = [.. kept];
+        var (timeline, orders) = (p.TimelineEntries, p.Orders);
+        p.TimelineEntries = [.. timeline];
+        p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
         try
         {
             return ProfileSerializer.Serialize(p);
         }
         finally
         {
-            p.TimelineEntries = kept;
+            (p.TimelineEntries, p.Orders) = (timeline, orders);
         }
     }
 }

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Omnichannel.Sdk;
+
+/// <summary>
+/// The stored JSON of immutable elements, kept once written. A profile's timeline (up to
+/// <see cref="OmnichannelOptions.TimelineLength"/> entries) and its orders change by about one element per event, yet
+/// every commit writes the whole document: with this, the unchanged elements are copied as bytes instead of being
+/// serialised again.
+/// </summary>
+/// <remarks>Elements must never change once added (records with init-only members; a change replaces the element).
+/// Collections shorter than <see cref="MinimumToKeep"/> keep nothing, so light profiles pay no memory for it.</remarks>
+internal sealed class WrittenJson<T>
+    where T : class
+{
+    /// <summary>Below this many elements, writing is cheap enough that keeping bytes is not worth their memory.</summary>
+    public const int MinimumToKeep = 16;
+
+    private Dictionary<T, byte[]> _written = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The element's JSON as <paramref name="info"/> writes it, from the first time it was written.</summary>
+    public byte[] Utf8(T item, JsonTypeInfo<T> info)
+    {
+        if (!_written.TryGetValue(item, out var bytes))
+        {
+            bytes = JsonSerializer.SerializeToUtf8Bytes(item, info);
+            _written[item] = bytes;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Forgets the bytes of elements no longer held (replaced or trimmed), once they outnumber the live ones.</summary>
+    public void Prune(IEnumerable<T> live, int count)
+    {
+        if (_written.Count <= (count * 2) + MinimumToKeep)
+        {
+            return;
+        }
+
+        var kept = new Dictionary<T, byte[]>(count, ReferenceEqualityComparer.Instance);
+        foreach (var item in live)
+        {
+            if (_written.TryGetValue(item, out var bytes))
+            {
+                kept[item] = bytes;
+            }
+        }
+
+        _written = kept;
+    }
+}
+
+/// <summary>A list of immutable elements whose stored JSON is kept once written (see <see cref="WrittenJson{T}"/>).</summary>
+internal sealed class WrittenOnceList<T> : List<T>
+    where T : class
+{
+    internal WrittenJson<T> Written { get; } = new();
+}
+
+/// <summary>A dictionary (ordinal keys) of immutable values whose stored JSON is kept once written (see <see cref="WrittenJson{T}"/>).</summary>
+internal sealed class WrittenOnceDictionary<T>() : Dictionary<string, T>(StringComparer.Ordinal)
+    where T : class
+{
+    internal WrittenJson<T> Written { get; } = new();
+}
+
+/// <summary>Reads a JSON array into a <see cref="WrittenOnceList{T}"/> and writes one, copying the kept bytes of its elements.</summary>
+internal sealed class WrittenOnceListConverter<T> : JsonConverter<List<T>>
+    where T : class
+{
+    public override List<T>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException($"Expected an array of {typeof(T).Name}, found {reader.TokenType}.");
+        }
+
+        var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        var list = new WrittenOnceList<T>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            list.Add(JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null {typeof(T).Name} in an array of them."));
+        }
+
+        return list;
+    }
+
+    public override void Write(Utf8JsonWriter writer, List<T> value, JsonSerializerOptions options)
+    {
+        var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        writer.WriteStartArray();
+        if (value is WrittenOnceList<T> { Count: >= WrittenJson<T>.MinimumToKeep } kept)
+        {
+            foreach (var item in kept)
+            {
+                writer.WriteRawValue(kept.Written.Utf8(item, info), skipInputValidation: true); // written by the same options before
+            }
+
+            kept.Written.Prune(kept, kept.Count);
+        }
+        else
+        {
+            foreach (var item in value)
+            {
+                JsonSerializer.Serialize(writer, item, info);
+            }
+        }
+
+        writer.WriteEndArray();
+    }
+}
+
+/// <summary>Reads a JSON object into a <see cref="WrittenOnceDictionary{T}"/> and writes one, copying the kept bytes of its values.</summary>
+internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictionary<string, T>>
+    where T : class
+{
+    public override Dictionary<string, T>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Expected an object of {typeof(T).Name} values, found {reader.TokenType}.");
+        }
+
+        var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        var map = new WrittenOnceDictionary<T>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString()!;
+            reader.Read();
+            map[key] = JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null {typeof(T).Name} under '{key}'.");
+        }
+
+        return map;
+    }
+
+    public override void Write(Utf8JsonWriter writer, Dictionary<string, T> value, JsonSerializerOptions options)
+    {
+        var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        writer.WriteStartObject();
+        var kept = value as WrittenOnceDictionary<T> is { Count: >= WrittenJson<T>.MinimumToKeep } k ? k : null;
+        foreach (var (key, item) in value)
+        {
+            writer.WritePropertyName(key);
+            if (kept is not null)
+            {
+                writer.WriteRawValue(kept.Written.Utf8(item, info), skipInputValidation: true);
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, item, info);
+            }
+        }
+
+        kept?.Written.Prune(kept.Values, kept.Count);
+        writer.WriteEndObject();
+    }
+}
