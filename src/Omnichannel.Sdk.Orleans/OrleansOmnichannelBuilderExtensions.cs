@@ -1,0 +1,55 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Omnichannel.Sdk;
+using Omnichannel.Sdk.Orleans;
+using Orleans;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Runs Omnichannel.Sdk on a Microsoft Orleans cluster: <c>AddOmnichannel(...).UseOrleans()</c>.</summary>
+public static class OrleansOmnichannelBuilderExtensions
+{
+    /// <summary>
+    /// Silo side: the engine registered by <c>AddOmnichannel</c> runs inside the cluster's grains (one per customer, on
+    /// the silo that owns her), and <see cref="IOmnichannelClient"/> becomes an <see cref="OmnichannelClusterClient"/>
+    /// that routes every call through the cluster. Configure Orleans itself (clustering, ports) on the host as usual,
+    /// with <c>UseOrleans(silo => ...)</c>; give every silo the same store (PostgreSQL for a cluster) and definitions.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static OmnichannelBuilder UseOrleans(this OmnichannelBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddClusterClient(builder.Services);
+        return builder;
+    }
+
+    /// <summary>
+    /// Client side, for a process that only talks to a cluster (an Orleans client registered with
+    /// <c>UseOrleansClient(client => ...)</c>): <see cref="IOmnichannelClient"/> is an <see cref="OmnichannelClusterClient"/>
+    /// and no engine or store runs here. Use the same options (identity rules, definitions, hash key) as the silos.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static OmnichannelBuilder UseOrleansClient(this OmnichannelBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.RemoveAll<OmnichannelEngine>();
+        foreach (var hosted in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(OmnichannelHostedService)).ToList())
+        {
+            services.Remove(hosted);
+        }
+
+        AddClusterClient(services);
+        return builder;
+    }
+
+    private static void AddClusterClient(IServiceCollection services)
+    {
+        services.RemoveAll<IOmnichannelClient>();
+        services.TryAddSingleton(sp => new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value));
+        services.AddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelClusterClient>());
+    }
+}
