@@ -8,7 +8,7 @@ namespace Omnichannel.Sdk.Orleans.Implementation;
 /// </summary>
 internal static class ClusterJson
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General) { Converters = { new OptionalElement() } };
 
     public static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
 
@@ -38,4 +38,33 @@ internal static class ClusterJson
 
     public static CustomerProfile ReadProfile(byte[] message) =>
         ProfileSerializer.Deserialize(message[8..], System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(message));
+
+    /// <summary>An event's properties and traits may be absent (an undefined element): absent travels as null.</summary>
+    private sealed class OptionalElement : System.Text.Json.Serialization.JsonConverter<JsonElement>
+    {
+        public override bool HandleNull => true;
+
+        public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                return default;
+            }
+
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.Clone();
+        }
+
+        public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options)
+        {
+            if (value.ValueKind == JsonValueKind.Undefined)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(writer);
+            }
+        }
+    }
 }
