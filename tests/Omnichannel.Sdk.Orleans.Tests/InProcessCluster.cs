@@ -15,9 +15,11 @@ internal sealed class InProcessCluster : IAsyncDisposable
     /// <summary>The cluster's client (outside every silo).</summary>
     public IClusterClient Client => _cluster.Client;
 
+    /// <summary>The services of each running silo.</summary>
+    public IReadOnlyList<IServiceProvider> SiloServices => [.. _cluster.Silos.Select(s => _cluster.GetSiloServiceProvider(s.SiloAddress))];
+
     /// <summary>The engine of each running silo.</summary>
-    public IReadOnlyList<OmnichannelEngine> Engines =>
-        [.. _cluster.Silos.Select(s => _cluster.GetSiloServiceProvider(s.SiloAddress).GetRequiredService<OmnichannelEngine>())];
+    public IReadOnlyList<OmnichannelEngine> Engines => [.. SiloServices.Select(s => s.GetRequiredService<OmnichannelEngine>())];
 
     /// <summary>Silos built from the application's registration (<c>AddOmnichannel(...).UseOrleans()</c>).</summary>
     public static Task<InProcessCluster> StartAsync(int silos, Action<IServiceCollection> register) =>
