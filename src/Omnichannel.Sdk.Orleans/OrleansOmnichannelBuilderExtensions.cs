@@ -17,11 +17,25 @@ public static class OrleansOmnichannelBuilderExtensions
     /// with <c>UseOrleans(silo => ...)</c>; give every silo the same store (PostgreSQL for a cluster) and definitions.
     /// </summary>
     /// <param name="builder">The builder.</param>
+    /// <param name="configure">How the silo takes part in time-driven work (<see cref="OmnichannelClusterOptions"/>).</param>
     /// <returns>The builder.</returns>
-    public static OmnichannelBuilder UseOrleans(this OmnichannelBuilder builder)
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public static OmnichannelBuilder UseOrleans(this OmnichannelBuilder builder, Action<OmnichannelClusterOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddClusterClient(builder.Services);
+        var options = new OmnichannelClusterOptions();
+        configure?.Invoke(options);
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Orleans cluster options: " + string.Join(" ", problems), nameof(configure));
+        }
+
+        var services = builder.Services;
+        AddClusterClient(services);
+        services.RemoveAll<OmnichannelClusterOptions>();
+        services.AddSingleton(options);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Omnichannel.Sdk.Orleans.Implementation.DueWorkSweep>());
         return builder;
     }
 

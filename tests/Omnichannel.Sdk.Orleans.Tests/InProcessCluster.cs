@@ -46,6 +46,15 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills every silo but the first <paramref name="keep"/> (no graceful shutdown).</summary>
+    public async Task KillSilosAsync(int keep)
+    {
+        foreach (var silo in _cluster.Silos.Skip(keep).ToList())
+        {
+            await _cluster.KillSiloAsync(silo);
+        }
+    }
+
     public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
 }
 
