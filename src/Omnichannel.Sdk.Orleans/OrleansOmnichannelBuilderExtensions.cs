@@ -33,6 +33,16 @@ public static class OrleansOmnichannelBuilderExtensions
 
         var services = builder.Services;
         AddClusterClient(services);
+
+        // Hosted services stop in reverse order of registration: the engine's goes first in the list, so it stops after
+        // the silo has stopped taking calls and deactivated its grains, whichever of AddOmnichannel and the host's
+        // UseOrleans(silo => ...) came first.
+        foreach (var engineService in services.Where(IsEngineService).ToList())
+        {
+            services.Remove(engineService);
+            services.Insert(0, engineService);
+        }
+
         services.RemoveAll<OmnichannelClusterOptions>();
         services.AddSingleton(options);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Omnichannel.Sdk.Orleans.Implementation.DueWorkSweep>());
@@ -51,7 +61,7 @@ public static class OrleansOmnichannelBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.RemoveAll<OmnichannelEngine>();
-        foreach (var hosted in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(OmnichannelHostedService)).ToList())
+        foreach (var hosted in services.Where(IsEngineService).ToList())
         {
             services.Remove(hosted);
         }
@@ -59,6 +69,8 @@ public static class OrleansOmnichannelBuilderExtensions
         AddClusterClient(services);
         return builder;
     }
+
+    private static bool IsEngineService(ServiceDescriptor d) => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(OmnichannelHostedService);
 
     private static void AddClusterClient(IServiceCollection services)
     {

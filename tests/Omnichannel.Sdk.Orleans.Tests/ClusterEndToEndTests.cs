@@ -112,6 +112,24 @@ public sealed class ClusterEndToEndTests
     }
 
     [Fact]
+    public void UseOrleans_StopsTheEngineAfterEveryOtherHostedService_SoTheSiloDrainsItsGrainsFirst()
+    {
+        var services = new ServiceCollection();
+        services.AddHostedService<SiloStandIn>(); // the host's UseOrleans(silo => ...) before AddOmnichannel
+        services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseOrleans();
+
+        var hosted = services.Where(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)).ToList();
+        Assert.Equal("OmnichannelHostedService", hosted[0].ImplementationType!.Name); // stopped last
+    }
+
+    [Fact]
+    public void UseOrleans_WithAnInvalidSweep_FailsWithTheRange()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddOmnichannel().UseOrleans(o => o.Sweep = TimeSpan.Zero));
+        Assert.Contains("between 100 ms and 1 day", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ChangingDefinitionsAtRunTime_ThrowsWithAdvice()
     {
         await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, new InMemoryOmnichannelStore()));
@@ -139,5 +157,10 @@ public sealed class ClusterEndToEndTests
             o.Partitions = 2;
             o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
         }).UseStore(_ => store).UseOrleans();
+    }
+
+    private sealed class SiloStandIn : Microsoft.Extensions.Hosting.BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
     }
 }
