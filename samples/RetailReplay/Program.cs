@@ -3,10 +3,11 @@
 //
 //   dotnet run -c Release --project samples/RetailReplay -- --data ../shared/data/online-retail/online-retail.csv.gz
 //       [--segments my-segments.json] [--journeys win-back-journeys.json] [--as-of 2011-06-01T00:00:00Z ...]
-//       [--report report.json] [--sqlite replay.db]
+//       [--report report.json] [--sqlite replay.db] [--orleans-silos 3]
 // With --journeys (an array of journey definitions) the journeys run over the year too: every customer gets a synthetic
 // address and marketing consent (the data set has neither), messages go to a counting transport, and the report gains
-// "journeys" plus an HTML measurement report beside it (report.html).
+// "journeys" plus an HTML measurement report beside it (report.html). With --orleans-silos N the events go through an
+// in-process Orleans cluster of N silos (Omnichannel.Sdk.Orleans): the same counts and report shape as one process.
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,6 +16,7 @@ using RetailReplay;
 
 string? data = null, segmentsFile = null, reportFile = null, sqliteFile = null, journeysFile = null;
 var asOf = new List<DateTimeOffset>();
+var silos = 0;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -25,9 +27,17 @@ for (var i = 0; i < args.Length; i++)
         case "--journeys": journeysFile = Next(); break;
         case "--report": reportFile = Next(); break;
         case "--sqlite": sqliteFile = Next(); break;
+        case "--orleans-silos":
+            if (!int.TryParse(Next(), CultureInfo.InvariantCulture, out silos) || silos is < 1 or > 10)
+            {
+                Console.Error.WriteLine("--orleans-silos needs a number of silos from 1 to 10.");
+                return 2;
+            }
+
+            break;
         case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
         default:
-            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file>");
+            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file> --orleans-silos <1-10>");
             return 2;
     }
 }
@@ -82,7 +92,7 @@ if (sqliteFile is not null)
     Console.WriteLine($"Store: SQLite at {sqliteFile}");
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys }, Console.WriteLine);
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos }, Console.WriteLine);
 if (store is IAsyncDisposable disposable)
 {
     await disposable.DisposeAsync();

@@ -25,6 +25,9 @@ public sealed record ReplayOptions(string DataPath, IReadOnlyList<SegmentDefinit
     /// messages go to a counting transport.
     /// </summary>
     public IReadOnlyList<JourneyDefinition> Journeys { get; init; } = [];
+
+    /// <summary>Silos of an in-process Orleans cluster to send the events through; 0 (the default) for one process.</summary>
+    public int OrleansSilos { get; init; }
 }
 
 /// <summary>What a backtested journey did over the replay.</summary>
@@ -71,31 +74,59 @@ public static class Replay
         log?.Invoke($"Read {invoices.Count:N0} invoices: {events.Count:N0} events, {skipped} adjustments skipped.");
 
         var clock = new FakeTimeProvider(events[0].Timestamp);
-        var engineOptions = new OmnichannelOptions { DeduplicationRetention = TimeSpan.FromDays(400) };
-        engineOptions.Privacy.HashKey = "retail-replay-sample-key-not-a-secret-0000001"; // a replay keeps no hashes worth guarding
-        foreach (var s in options.Segments)
+        OmnichannelOptions NewOptions()
         {
-            engineOptions.Segments.Add(s);
+            var o = new OmnichannelOptions { DeduplicationRetention = TimeSpan.FromDays(400) };
+            o.Privacy.HashKey = "retail-replay-sample-key-not-a-secret-0000001"; // a replay keeps no hashes worth guarding
+            foreach (var s in options.Segments)
+            {
+                o.Segments.Add(s);
+            }
+
+            foreach (var j in options.Journeys)
+            {
+                o.Journeys.Add(j);
+            }
+
+            if (options.Journeys.Count > 0)
+            {
+                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore; // a replay has no night to wait out
+            }
+
+            return o;
         }
 
-        foreach (var j in options.Journeys)
-        {
-            engineOptions.Journeys.Add(j);
-        }
-
-        DeliverySetup? delivery = null;
         var transport = new CountingTransport();
-        if (options.Journeys.Count > 0)
+        DeliverySetup? NewDelivery()
         {
-            engineOptions.Delivery.MarketingQuietHours = QuietHoursAction.Ignore; // a replay has no night to wait out
-            delivery = new DeliverySetup();
+            if (options.Journeys.Count == 0)
+            {
+                return null;
+            }
+
+            var delivery = new DeliverySetup();
             delivery.AddTransport("counting", transport);
             var templateIds = options.Journeys.SelectMany(j => j.Steps).OfType<SendStep>().Select(x => x.TemplateId).Distinct();
             var loaded = TemplateRenderer.Load(templateIds.Select(id => new TemplateDocument(id, [TemplateVariant.Email(id, "<p>" + id + "</p>", id)])));
             delivery.Renderer = new TemplateMessageRenderer(loaded.Renderer!, "Replay <replay@example.invalid>");
+            return delivery;
         }
 
-        await using var engine = new OmnichannelEngine(engineOptions, options.Store ?? new InMemoryOmnichannelStore(), clock, delivery: delivery);
+        var store = options.Store ?? new InMemoryOmnichannelStore();
+        await using var engine = new OmnichannelEngine(NewOptions(), store, clock, delivery: NewDelivery());
+
+        // With --orleans-silos: events go through a cluster client to the customers' grains, applied by the silos'
+        // engines on the same store; this engine only drives the virtual clock (wake-ups, dispatch) and counts.
+        IOmnichannelClient client = engine;
+        await using var cluster = options.OrleansSilos > 0
+            ? await ReplayCluster.StartAsync(options.OrleansSilos, () => new OmnichannelEngine(NewOptions(), store, new ClockWithoutTimers(clock), delivery: NewDelivery()))
+            : null;
+        if (cluster is not null)
+        {
+            client = new Omnichannel.Sdk.Orleans.OmnichannelClusterClient(cluster.Client, NewOptions());
+            log?.Invoke($"Cluster: {options.OrleansSilos} in-process Orleans silo(s); events go through the cluster client.");
+        }
+
         var asOf = new Queue<DateTimeOffset>(options.AsOf.Order());
         var counts = new SortedDictionary<DateTimeOffset, IReadOnlyDictionary<string, int>>();
         var rejected = 0;
@@ -110,7 +141,7 @@ public static class Replay
             }
 
             await engine.AdvanceVirtualClockAsync(e.Timestamp, clock.SetUtcNow);
-            var result = await engine.TrackAsync(e);
+            var result = await client.TrackAsync(e);
             if (!result.IsAcknowledged)
             {
                 rejected++;

@@ -120,8 +120,11 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <summary>The engine.</summary>
     public OmnichannelEngine Engine { get; }
 
-    /// <summary>The engine as the host sees it.</summary>
-    public IOmnichannelClient Client => Engine;
+    /// <summary>The engine as the host sees it (the engine itself, unless a test routes it through a cluster client).</summary>
+    public IOmnichannelClient Client => ClientOverride ?? Engine;
+
+    // The Orleans tests route the same scenarios through a cluster client; everything else keeps the engine.
+    internal IOmnichannelClient? ClientOverride { get; set; }
 
     /// <summary>The store the engine writes to.</summary>
     public IOmnichannelStore Store => Engine.Store;

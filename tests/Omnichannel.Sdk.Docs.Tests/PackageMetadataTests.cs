@@ -10,6 +10,7 @@ public sealed class PackageMetadataTests
     [
         "Omnichannel.Sdk", "Omnichannel.Sdk.Sqlite", "Omnichannel.Sdk.PostgreSql", "Omnichannel.Sdk.Channels.Smtp",
         "Omnichannel.Sdk.Channels.Http", "Omnichannel.Sdk.AspNetCore", "Omnichannel.Sdk.Testing", "Omnichannel.Sdk.Testing.Conformance",
+        "Omnichannel.Sdk.Orleans",
     ];
 
     public static TheoryData<string> Packages() => [.. PackageNames];

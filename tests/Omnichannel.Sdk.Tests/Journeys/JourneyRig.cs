@@ -35,13 +35,6 @@ internal sealed class JourneyRig : IAsyncDisposable
     public static JourneyRig Create(IEnumerable<JourneyDefinition> journeys, IEnumerable<SegmentDefinition>? segments = null, Action<OmnichannelOptions>? configure = null, DateTimeOffset? start = null, IOmnichannelStore? store = null)
     {
         var recorder = new RecordingTransport(ChannelNames.Email);
-        var delivery = new DeliverySetup();
-        delivery.AddTransport("recording", recorder);
-        foreach (var channel in new[] { ChannelNames.Sms, ChannelNames.Push, ChannelNames.WhatsApp, ChannelNames.Webhook, ChannelNames.Host })
-        {
-            delivery.AddTransport("recording", recorder.ForChannel(channel));
-        }
-
         var owned = store is null && DefaultStore is { } factory ? factory() : null;
         store ??= owned;
         var journeyList = journeys.ToList();
@@ -52,8 +45,20 @@ internal sealed class JourneyRig : IAsyncDisposable
             TemplateVariant.Sms(id + " {{ journey.trigger.cart_id }}{{ journey.trigger.order_id }}"),
             TemplateVariant.Push(id, id + " {{ journey.trigger.order_id }}"),
         ])));
-        delivery.Renderer = new TemplateMessageRenderer(loaded.Renderer!, "Kitty <hello@kitty.example>");
-        var host = OmnichannelTestHost.Create(o =>
+        DeliverySetup Delivery()
+        {
+            var delivery = new DeliverySetup();
+            delivery.AddTransport("recording", recorder);
+            foreach (var channel in new[] { ChannelNames.Sms, ChannelNames.Push, ChannelNames.WhatsApp, ChannelNames.Webhook, ChannelNames.Host })
+            {
+                delivery.AddTransport("recording", recorder.ForChannel(channel));
+            }
+
+            delivery.Renderer = new TemplateMessageRenderer(loaded.Renderer!, "Kitty <hello@kitty.example>");
+            return delivery;
+        }
+
+        void Configure(OmnichannelOptions o)
         {
             foreach (var s in segments ?? [])
             {
@@ -67,9 +72,39 @@ internal sealed class JourneyRig : IAsyncDisposable
 
             o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
             configure?.Invoke(o);
-        }, start, store, delivery);
-        return new JourneyRig(host, recorder, owned as IAsyncDisposable);
+        }
+
+        var host = OmnichannelTestHost.Create(Configure, start, store, Delivery());
+        var rig = new JourneyRig(host, recorder, owned as IAsyncDisposable);
+        if (Cluster is { } startCluster)
+        {
+            // The same options as the test host builds, so that every silo's engine behaves as the rig's own.
+            OmnichannelOptions Options()
+            {
+                var o = new OmnichannelOptions { Partitions = 4 };
+                o.Delivery.Retry!.Delay = TimeSpan.Zero;
+                Configure(o);
+                o.Privacy.HashKey ??= OmnichannelTestHost.TestHashKey;
+                return o;
+            }
+
+            var parts = new ClusterParts(host, Options, (o, time) => new OmnichannelEngine(o, host.Store, time, delivery: Delivery()));
+            rig._cluster = Task.Run(() => startCluster(parts)).GetAwaiter().GetResult();
+        }
+
+        return rig;
     }
+
+    /// <summary>
+    /// Set by a test assembly that runs these scenarios through a cluster (the Orleans tests): starts one for a rig and
+    /// returns what stops it. Silos build their engines with <see cref="ClusterParts.Engine"/>, on the rig's store.
+    /// </summary>
+    public static Func<ClusterParts, Task<IAsyncDisposable>>? Cluster { get; set; }
+
+    private IAsyncDisposable? _cluster;
+
+    /// <summary>What a cluster needs to stand in for a rig's engine: its host, its options and an engine factory.</summary>
+    public sealed record ClusterParts(OmnichannelTestHost Host, Func<OmnichannelOptions> Options, Func<OmnichannelOptions, TimeProvider, OmnichannelEngine> Engine);
 
     public static JourneyDefinition Parse(string json) =>
         JourneyJson.Parse(json).Value ?? throw new InvalidOperationException(string.Join("; ", JourneyJson.Parse(json).Errors));
@@ -110,6 +145,11 @@ internal sealed class JourneyRig : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+
         await Host.DisposeAsync();
         if (_ownedStore is not null)
         {

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.DependencyInjection;
+using Omnichannel.Sdk;
+using Orleans;
+using Orleans.TestingHost;
+
+namespace RetailReplay;
+
+/// <summary>An in-process Orleans cluster (TestingHost) whose silos each run an engine made by the given factory.</summary>
+internal sealed class ReplayCluster : IAsyncDisposable
+{
+    private readonly InProcessTestCluster _cluster;
+
+    private ReplayCluster(InProcessTestCluster cluster) => _cluster = cluster;
+
+    public IClusterClient Client => _cluster.Client;
+
+    public static async Task<ReplayCluster> StartAsync(int silos, Func<OmnichannelEngine> engine)
+    {
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(_ => engine()));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new ReplayCluster(cluster);
+    }
+
+    public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
+}
+
+/// <summary>
+/// The replay's virtual clock without timers: the silos' engines apply events at the replay's instants, and the
+/// replay's own engine alone runs time-driven work, at the instants it moves the clock to.
+/// </summary>
+internal sealed class ClockWithoutTimers(TimeProvider clock) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => clock.GetUtcNow();
+
+    public override long GetTimestamp() => clock.GetTimestamp();
+
+    public override long TimestampFrequency => clock.TimestampFrequency;
+
+    public override TimeZoneInfo LocalTimeZone => clock.LocalTimeZone;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Never();
+
+    private sealed class Never : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+        public void Dispose()
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

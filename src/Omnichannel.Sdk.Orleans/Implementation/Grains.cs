@@ -1,0 +1,95 @@
+using Orleans;
+using Orleans.Concurrency;
+
+namespace Omnichannel.Sdk.Orleans.Implementation;
+
+/// <summary>
+/// One customer's grain, keyed by a keyed hash of her most trusted identifier (never the value: grain ids reach Orleans'
+/// logs). Orleans activates it on exactly one silo of the cluster and runs one call at a time, so her events are applied
+/// in order by one writer, on the silo that keeps her profile hot.
+/// </summary>
+internal interface IProfileGrain : IGrainWithStringKey
+{
+    /// <summary>Tracks events (each as its JSON), returns one result JSON per event, in order.</summary>
+    Task<string[]> TrackAsync(string[] events);
+
+    /// <summary>Sends a message to the person holding an identifier; returns the result JSON.</summary>
+    Task<string> SendAsync(string recipient, string request);
+}
+
+/// <summary>Reads and operations that are not one customer's turn: served by any silo, on the local engine.</summary>
+internal interface IEngineGrain : IGrainWithIntegerKey
+{
+    Task<byte[]?> GetProfileAsync(string identifier);
+
+    Task<byte[]?> GetProfileByIdAsync(string profileId);
+
+    Task<string?> ExportProfileAsync(string identifier);
+
+    Task<bool> EraseProfileAsync(string identifier, bool allowReturn);
+
+    Task<bool> LiftErasureAsync(string identifier);
+
+    Task<bool> IsSuppressedAsync(string identifier);
+
+    Task<string> PreviewSegmentAsync(string segment);
+
+    Task<string[]> GetSegmentMembersAsync(string segmentId, string? afterProfileId, int limit);
+
+    Task<string> GetJourneyStatisticsAsync(string journeyId);
+}
+
+/// <summary>Runs a customer's turn on the silo's engine (see <see cref="IProfileGrain"/>).</summary>
+internal sealed class ProfileGrain(OmnichannelEngine engine) : Grain, IProfileGrain
+{
+    public async Task<string[]> TrackAsync(string[] events)
+    {
+        var parsed = events.Select(ClusterJson.ReadEvent).ToList();
+        var results = parsed.Count == 1
+            ? [await engine.TrackAsync(parsed[0]!)]
+            : await engine.TrackBatchAsync(parsed!);
+        return [.. results.Select(ClusterJson.Write)];
+    }
+
+    public async Task<string> SendAsync(string recipient, string request)
+    {
+        var result = await engine.SendAsync(ClusterJson.ReadIdentifier(recipient), ClusterJson.Read<Delivery.MessageRequest>(request));
+        return ClusterJson.Write(result);
+    }
+}
+
+/// <summary>A stateless worker: every silo runs these locally, as many as it needs.</summary>
+[StatelessWorker]
+internal sealed class EngineGrain(OmnichannelEngine engine) : Grain, IEngineGrain
+{
+    public async Task<byte[]?> GetProfileAsync(string identifier) =>
+        await engine.GetProfileAsync(ClusterJson.ReadIdentifier(identifier)) is { } p ? ClusterJson.WriteProfile(p) : null;
+
+    public async Task<byte[]?> GetProfileByIdAsync(string profileId) =>
+        await engine.GetProfileByIdAsync(profileId) is { } p ? ClusterJson.WriteProfile(p) : null;
+
+    public async Task<string?> ExportProfileAsync(string identifier) =>
+        (await engine.ExportProfileAsync(ClusterJson.ReadIdentifier(identifier)))?.ToJsonString();
+
+    public async Task<bool> EraseProfileAsync(string identifier, bool allowReturn) =>
+        await engine.EraseProfileAsync(ClusterJson.ReadIdentifier(identifier), new Privacy.EraseOptions { AllowReturn = allowReturn });
+
+    public async Task<bool> LiftErasureAsync(string identifier) =>
+        await engine.LiftErasureAsync(ClusterJson.ReadIdentifier(identifier));
+
+    public async Task<bool> IsSuppressedAsync(string identifier) =>
+        await engine.IsSuppressedAsync(ClusterJson.ReadIdentifier(identifier));
+
+    public async Task<string> PreviewSegmentAsync(string segment)
+    {
+        var parsed = Segments.SegmentJson.Parse(segment);
+        var definition = parsed.Value ?? throw new Segments.SegmentDefinitionException(parsed.Errors);
+        return ClusterJson.Write(await engine.PreviewSegmentAsync(definition));
+    }
+
+    public async Task<string[]> GetSegmentMembersAsync(string segmentId, string? afterProfileId, int limit) =>
+        [.. await engine.GetSegmentMembersAsync(segmentId, afterProfileId, limit)];
+
+    public async Task<string> GetJourneyStatisticsAsync(string journeyId) =>
+        ClusterJson.Write(await engine.GetJourneyStatisticsAsync(journeyId));
+}

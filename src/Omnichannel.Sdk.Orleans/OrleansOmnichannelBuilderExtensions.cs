@@ -1,0 +1,81 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Omnichannel.Sdk;
+using Omnichannel.Sdk.Orleans;
+using Orleans;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Runs Omnichannel.Sdk on a Microsoft Orleans cluster: <c>AddOmnichannel(...).UseOrleans()</c>.</summary>
+public static class OrleansOmnichannelBuilderExtensions
+{
+    /// <summary>
+    /// Silo side: the engine registered by <c>AddOmnichannel</c> runs inside the cluster's grains (one per customer, on
+    /// the silo that owns her), and <see cref="IOmnichannelClient"/> becomes an <see cref="OmnichannelClusterClient"/>
+    /// that routes every call through the cluster. Configure Orleans itself (clustering, ports) on the host as usual,
+    /// with <c>UseOrleans(silo => ...)</c>; give every silo the same store (PostgreSQL for a cluster) and definitions.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">How the silo takes part in time-driven work (<see cref="OmnichannelClusterOptions"/>).</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public static OmnichannelBuilder UseOrleans(this OmnichannelBuilder builder, Action<OmnichannelClusterOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new OmnichannelClusterOptions();
+        configure?.Invoke(options);
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Orleans cluster options: " + string.Join(" ", problems), nameof(configure));
+        }
+
+        var services = builder.Services;
+        AddClusterClient(services);
+
+        // Hosted services stop in reverse order of registration: the engine's goes first in the list, so it stops after
+        // the silo has stopped taking calls and deactivated its grains, whichever of AddOmnichannel and the host's
+        // UseOrleans(silo => ...) came first.
+        foreach (var engineService in services.Where(IsEngineService).ToList())
+        {
+            services.Remove(engineService);
+            services.Insert(0, engineService);
+        }
+
+        services.RemoveAll<OmnichannelClusterOptions>();
+        services.AddSingleton(options);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Omnichannel.Sdk.Orleans.Implementation.DueWorkSweep>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Client side, for a process that only talks to a cluster (an Orleans client registered with
+    /// <c>UseOrleansClient(client => ...)</c>): <see cref="IOmnichannelClient"/> is an <see cref="OmnichannelClusterClient"/>
+    /// and no engine or store runs here. Use the same options (identity rules, definitions, hash key) as the silos.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static OmnichannelBuilder UseOrleansClient(this OmnichannelBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.RemoveAll<OmnichannelEngine>();
+        foreach (var hosted in services.Where(IsEngineService).ToList())
+        {
+            services.Remove(hosted);
+        }
+
+        AddClusterClient(services);
+        return builder;
+    }
+
+    private static bool IsEngineService(ServiceDescriptor d) => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(OmnichannelHostedService);
+
+    private static void AddClusterClient(IServiceCollection services)
+    {
+        services.RemoveAll<IOmnichannelClient>();
+        services.TryAddSingleton(sp => new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value));
+        services.AddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelClusterClient>());
+    }
+}

@@ -1,0 +1,166 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Testing;
+using Orleans;
+using Orleans.Runtime;
+
+namespace Omnichannel.Sdk.Orleans.Tests;
+
+/// <summary>
+/// The public path end to end: silos built from the application's registration (<c>AddOmnichannel(...).UseOrleans()</c>),
+/// a client implementing <see cref="IOmnichannelClient"/>, grains, the engine's unit of work, the store.
+/// </summary>
+public sealed class ClusterEndToEndTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 2, 1, 9, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public async Task ThroughTheClusterClient_EventsMergesReadsExportAndErasure_BehaveAsOnOneEngine()
+    {
+        var store = new InMemoryOmnichannelStore();
+        await using var cluster = await InProcessCluster.StartAsync(3, services => Register(services, store));
+        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, Options());
+        var events = new ClusterEvents(_time);
+
+        // A visitor, then her login: two profiles, then one.
+        var anonymous = await client.TrackAsync(events.Event("e1", EventTypes.ProductViewed, new { product_id = "bowl" }, Identifier.AnonymousId("anon-1")));
+        Assert.Equal(TrackStatus.Accepted, anonymous.Status);
+        var known = await client.TrackAsync(events.Event("e2", EventTypes.ProductViewed, null, Identifier.Email("Ann@Example.com")));
+        Assert.NotEqual(anonymous.ProfileId, known.ProfileId);
+        var login = await client.TrackAsync(events.Event("e3", "user.logged_in", null, Identifier.AnonymousId("anon-1"), Identifier.Email("ann@example.com")));
+        Assert.Equal(TrackStatus.Accepted, login.Status);
+
+        // 60 customers' orders in one batch: results in order, each applied once.
+        var batch = Enumerable.Range(0, 120).Select(i => events.Event($"o{i}", EventTypes.OrderPlaced, new { order_id = $"O-{i}", total = 10, currency = "USD" }, Identifier.CustomerId($"C-{i % 60}"))).ToList();
+        var results = await client.TrackBatchAsync(batch);
+        Assert.Equal(batch.Select(e => e.Id), results.Select(r => r.EventId));
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        Assert.Equal(TrackStatus.Duplicate, (await client.TrackAsync(batch[7])).Status);
+
+        // Reads follow the merge from either side.
+        var ann = await client.GetProfileAsync(Identifier.Email("ANN@example.com"));
+        Assert.NotNull(ann);
+        Assert.True(ann.Has(Identifier.AnonymousId("anon-1")));
+        Assert.Equal(3, ann.Timeline.Count);
+        var survivor = login.ProfileId!;
+        Assert.Equal(survivor, ann.Id);
+        foreach (var id in new[] { anonymous.ProfileId!, known.ProfileId! })
+        {
+            Assert.Equal(survivor, (await client.GetProfileByIdAsync(id))?.Id);
+        }
+
+        for (var c = 0; c < 60; c++)
+        {
+            Assert.Equal(2, (await client.GetProfileAsync(Identifier.CustomerId($"C-{c}")))!.Statistics.OrderCount);
+        }
+
+        // The customers' grains are spread over the silos.
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        var activations = (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains("ProfileGrain", StringComparison.Ordinal)).ToList();
+        Assert.True(activations.Select(s => s.SiloAddress).Distinct().Count() > 1, "every customer grain ran on one silo");
+        Assert.Equal(62, activations.Sum(s => s.ActivationCount)); // 60 customers, the visitor's cookie, Ann's email
+
+        // Access and erasure requests.
+        var export = await client.ExportProfileAsync(Identifier.Email("ann@example.com"));
+        Assert.Equal("omnichannel-profile-export/1", (string?)export!["format"]);
+        Assert.True(await client.EraseProfileAsync(Identifier.Email("ann@example.com")));
+        Assert.Null(await client.GetProfileAsync(Identifier.AnonymousId("anon-1")));
+        Assert.True(await client.IsSuppressedAsync(Identifier.Email("ann@example.com")));
+        Assert.Equal(TrackStatus.Erased, (await client.TrackAsync(events.Event("e4", EventTypes.ProductViewed, null, Identifier.Email("ann@example.com")))).Status);
+        Assert.True(await client.LiftErasureAsync(Identifier.Email("ann@example.com")));
+        Assert.False(await client.IsSuppressedAsync(Identifier.Email("ann@example.com")));
+    }
+
+    [Fact]
+    public async Task ABadEvent_IsRejectedWithItsErrors_AndTheOthersOfItsBatchGoOn()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(2, services => Register(services, new InMemoryOmnichannelStore()));
+        var client = new OmnichannelClusterClient(cluster.Client, Options());
+        var events = new ClusterEvents(_time);
+        var bad = events.Event("bad", "", null);
+
+        var results = await client.TrackBatchAsync([events.Event("good", EventTypes.ProductViewed, null, Identifier.CustomerId("c1")), bad]);
+
+        Assert.Equal(TrackStatus.Accepted, results[0].Status);
+        Assert.Equal(TrackStatus.Rejected, results[1].Status);
+        Assert.Contains(results[1].Errors, e => e.Field == "type");
+        Assert.Contains(results[1].Errors, e => e.Field == "identifiers");
+    }
+
+    [Fact]
+    public async Task OnASilo_IOmnichannelClient_IsTheClusterClient_AndTheEngineRunsBehindTheGrains()
+    {
+        var store = new InMemoryOmnichannelStore();
+        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, store));
+        Assert.Single(cluster.Engines);
+        Assert.Same(store, cluster.Engines[0].Store);
+        var client = cluster.SiloServices[0].GetRequiredService<IOmnichannelClient>();
+        Assert.IsType<OmnichannelClusterClient>(client);
+        Assert.Equal(TrackStatus.Accepted, (await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1")))).Status);
+        Assert.NotNull(await store.ResolveIdentifiersAsync([Identifier.CustomerId("c1")]));
+    }
+
+    [Fact]
+    public void UseOrleansClient_RunsNoEngineAndNoStore()
+    {
+        var services = new ServiceCollection();
+        services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseOrleansClient();
+
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(OmnichannelEngine));
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService));
+        Assert.Single(services, d => d.ServiceType == typeof(IOmnichannelClient));
+    }
+
+    [Fact]
+    public void UseOrleans_StopsTheEngineAfterEveryOtherHostedService_SoTheSiloDrainsItsGrainsFirst()
+    {
+        var services = new ServiceCollection();
+        services.AddHostedService<SiloStandIn>(); // the host's UseOrleans(silo => ...) before AddOmnichannel
+        services.AddOmnichannel(o => o.Privacy.HashKey = OmnichannelTestHost.TestHashKey).UseOrleans();
+
+        var hosted = services.Where(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)).ToList();
+        Assert.Equal("OmnichannelHostedService", hosted[0].ImplementationType!.Name); // stopped last
+    }
+
+    [Fact]
+    public void UseOrleans_WithAnInvalidSweep_FailsWithTheRange()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddOmnichannel().UseOrleans(o => o.Sweep = TimeSpan.Zero));
+        Assert.Contains("between 100 ms and 1 day", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChangingDefinitionsAtRunTime_ThrowsWithAdvice()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, new InMemoryOmnichannelStore()));
+        var client = new OmnichannelClusterClient(cluster.Client, Options());
+        var segment = Segments.SegmentJson.Parse("""{"id": "vip", "name": "VIP", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Value!;
+
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(async () => await client.UpsertSegmentAsync(segment));
+        Assert.Contains("AddSegment", ex.Message);
+        Assert.Equal(0, (await client.PreviewSegmentAsync(segment)).Matching);
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.RemoveJourneyAsync("x"));
+    }
+
+    private OmnichannelOptions Options()
+    {
+        var o = new OmnichannelOptions();
+        o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+        return o;
+    }
+
+    private void Register(IServiceCollection services, IOmnichannelStore store)
+    {
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddOmnichannel(o =>
+        {
+            o.Partitions = 2;
+            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+        }).UseStore(_ => store).UseOrleans();
+    }
+
+    private sealed class SiloStandIn : Microsoft.Extensions.Hosting.BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+    }
+}

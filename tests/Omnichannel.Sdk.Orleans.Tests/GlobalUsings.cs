@@ -1,0 +1,3 @@
+global using Omnichannel.Sdk.Orleans;
+global using Omnichannel.Sdk.Storage;
+global using Xunit;

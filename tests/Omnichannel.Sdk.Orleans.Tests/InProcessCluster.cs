@@ -1,0 +1,84 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans;
+using Orleans.TestingHost;
+
+namespace Omnichannel.Sdk.Orleans.Tests;
+
+/// <summary>An in-process Orleans cluster (TestingHost) whose silos each run an Omnichannel engine on one shared store.</summary>
+internal sealed class InProcessCluster : IAsyncDisposable
+{
+    private readonly InProcessTestCluster _cluster;
+
+    private InProcessCluster(InProcessTestCluster cluster) => _cluster = cluster;
+
+    /// <summary>The cluster's client (outside every silo).</summary>
+    public IClusterClient Client => _cluster.Client;
+
+    /// <summary>The services of each running silo.</summary>
+    public IReadOnlyList<IServiceProvider> SiloServices => [.. _cluster.Silos.Select(s => _cluster.GetSiloServiceProvider(s.SiloAddress))];
+
+    /// <summary>The engine of each running silo.</summary>
+    public IReadOnlyList<OmnichannelEngine> Engines => [.. SiloServices.Select(s => s.GetRequiredService<OmnichannelEngine>())];
+
+    /// <summary>Silos built from the application's registration (<c>AddOmnichannel(...).UseOrleans()</c>).</summary>
+    public static Task<InProcessCluster> StartAsync(int silos, Action<IServiceCollection> register) =>
+        StartAsync(silos, (_, host) => register(host.Services));
+
+    /// <summary>Silos whose engine is made by <paramref name="engine"/> (one per silo).</summary>
+    public static Task<InProcessCluster> StartAsync(int silos, Func<OmnichannelEngine> engine) =>
+        StartAsync(silos, (_, host) => host.Services.AddSingleton(_ => engine()));
+
+    private static async Task<InProcessCluster> StartAsync(int silos, Action<InProcessTestSiloSpecificOptions, IHostApplicationBuilder> configure)
+    {
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.ConfigureSiloHost(configure);
+        var cluster = builder.Build();
+        try
+        {
+            await cluster.DeployAsync();
+            return new InProcessCluster(cluster);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Kills every silo but the first <paramref name="keep"/> (no graceful shutdown).</summary>
+    public async Task KillSilosAsync(int keep)
+    {
+        foreach (var silo in _cluster.Silos.Skip(keep).ToList())
+        {
+            await _cluster.KillSiloAsync(silo);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
+}
+
+/// <summary>A clock whose timers never fire: engines on it run only what they are given (events), never time-driven work.</summary>
+internal sealed class ClockWithoutTimers(TimeProvider clock) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => clock.GetUtcNow();
+
+    public override long GetTimestamp() => clock.GetTimestamp();
+
+    public override long TimestampFrequency => clock.TimestampFrequency;
+
+    public override TimeZoneInfo LocalTimeZone => clock.LocalTimeZone;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Never();
+
+    private sealed class Never : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+        public void Dispose()
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
