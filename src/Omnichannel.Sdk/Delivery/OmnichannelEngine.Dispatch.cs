@@ -13,8 +13,9 @@ using Polly.Timeout;
 
 namespace Omnichannel.Sdk;
 
-// Delivery: requests pass the policies and are written to the outbox with the profile's commit; the dispatcher sends
-// them through each transport's resilience pipeline and records every outcome on the profile as an event.
+// Delivery, dispatch: due outbox entries are claimed (leases with fencing tokens), checked again on the profile, sent
+// (see OmnichannelEngine.Resilience.cs), and every outcome is recorded on the profile as an event. Planning is in
+// OmnichannelEngine.Planning.cs.
 public sealed partial class OmnichannelEngine
 {
     private const int MaxMessageKeysPerProfile = 500;
@@ -26,24 +27,6 @@ public sealed partial class OmnichannelEngine
     private DeliverySetup _delivery = new();
     private ITimer? _dispatchTimer;
     private DateTimeOffset _dispatchDueAt = DateTimeOffset.MaxValue;
-
-    /// <inheritdoc />
-    public async ValueTask<SendResult> SendAsync(Identifier recipient, MessageRequest request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentException.ThrowIfNullOrWhiteSpace(request.Key);
-        if (request.Channels.Count == 0)
-        {
-            throw new ArgumentException("A message request needs at least one channel.", nameof(request));
-        }
-
-        if (Normalize(recipient) is not { } id || (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id) is not { } profileId)
-        {
-            return new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "no profile holds the identifier");
-        }
-
-        return await SendToProfileAsync(profileId, request, cancellationToken).ConfigureAwait(false);
-    }
 
     /// <summary>
     /// Runs every outbox entry due now through the transports and waits until each is sent, rescheduled or failed.
@@ -137,115 +120,6 @@ public sealed partial class OmnichannelEngine
         _delivery = delivery ?? new DeliverySetup();
         _dispatchTimer = _time.CreateTimer(_ => _ = RunDispatchInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDispatchInBackgroundAsync(); // messages left in the outbox by an earlier process
-    }
-
-    internal async Task<SendResult> SendToProfileAsync(string profileId, MessageRequest request, CancellationToken cancellationToken)
-    {
-        var effect = await EnqueueProfileWork(profileId, async (p, now) =>
-        {
-            var (result, entry) = await PlanMessageAsync(p, request, now, cancellationToken).ConfigureAwait(false);
-            return new ChangeEffect { Result = result, Outbox = entry is null ? [] : [entry] };
-        }, cancellationToken).ConfigureAwait(false);
-
-        return effect switch
-        {
-            { Effect.Result: SendResult r } => r,
-            { Status: UnitStatus.Gone } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
-            _ => throw new InvalidOperationException($"The message '{request.Key}' could not be committed; the store kept failing. It is safe to send the same request again."),
-        };
-    }
-
-    // The delivery policies and rendering for one message on a loaded profile; the entry goes out with the profile's commit.
-    private async ValueTask<(SendResult Result, OutboxEntry? Entry)> PlanMessageAsync(CustomerProfile p, MessageRequest request, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var suppressed = new Dictionary<Identifier, bool>();
-        if (p.MessageKeys.Contains(request.Key))
-        {
-            return (new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted"), null);
-        }
-
-        if (HeldOutOfMarketing(p, request, now) is { } heldOut)
-        {
-            return (heldOut, null); // the global control group
-        }
-
-        foreach (var c in request.Channels)
-        {
-            if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
-            {
-                suppressed[aid] = await IsOnSuppressionListAsync(aid, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i));
-        var candidates = new List<OutboxCandidate>();
-        var passedOver = new List<string>(decision.PassedOver);
-        foreach (var c in decision.Candidates)
-        {
-            OutboundMessage? message;
-            try
-            {
-                message = _delivery.Renderer is { } renderer
-                    ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
-                    : null;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                passedOver.Add($"{c.Channel}: rendering failed: {ex.Message}");
-                continue;
-            }
-
-            if (message is null)
-            {
-                passedOver.Add($"{c.Channel}: the template has nothing for this channel");
-                continue;
-            }
-
-            if (DeliveryFaults.TooLarge(message, _options.Delivery) is { } tooLarge)
-            {
-                passedOver.Add($"{c.Channel}: {tooLarge}");
-                continue;
-            }
-
-            candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, message with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
-        }
-
-        RememberKey(p, request.Key);
-        if (candidates.Count == 0)
-        {
-            var reason = decision.SkipReason ?? string.Join("; ", passedOver);
-            ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
-            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "skipped"));
-            return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
-        }
-
-        Measurement.MeasurementRecorder.Queued(p, request, candidates[0].Channel, now, _options.Measurement);
-        if (request.Class == MessageClass.Marketing)
-        {
-            p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));
-            var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
-            p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
-        }
-
-        var entry = new OutboxEntry
-        {
-            MessageKey = request.Key,
-            ProfileId = p.Id,
-            DueAt = decision.DueAt,
-            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now, TraceParent = System.Diagnostics.Activity.Current?.Id }).Serialize(),
-        };
-        var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
-        ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
-        return (new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)), entry);
-    }
-
-    private static void RememberKey(CustomerProfile p, string key)
-    {
-        p.MessageKeys.Add(key);
-        if (p.MessageKeys.Count > MaxMessageKeysPerProfile)
-        {
-            p.MessageKeys.RemoveRange(0, p.MessageKeys.Count - MaxMessageKeysPerProfile);
-        }
     }
 
     private async Task DispatchAsync(OutboxEntry entry, CancellationToken cancellationToken)
@@ -444,115 +318,6 @@ public sealed partial class OmnichannelEngine
     }
 
     private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy);
-
-    private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
-    {
-        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Send, System.Diagnostics.ActivityKind.Client);
-        activity?.SetTag("omnichannel.channel", transport.Channel);
-        activity?.SetTag("omnichannel.transport", name);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = await SendThroughPipelineAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
-        var outcome = result.Status.ToString().ToLowerInvariant();
-        _metrics.SendDuration.Record(
-            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
-            new KeyValuePair<string, object?>("omnichannel.channel", transport.Channel),
-            new KeyValuePair<string, object?>("omnichannel.send.outcome", outcome));
-        if (activity is not null)
-        {
-            activity.SetTag("omnichannel.send.outcome", outcome);
-            if (result.Status != DeliveryStatus.Accepted)
-            {
-                activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Reason);
-            }
-        }
-
-        return result;
-    }
-
-    private async ValueTask<DeliveryResult> SendThroughPipelineAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
-    {
-        var pipeline = _pipelines.GetOrAdd(transport.Channel + "/" + name, _ => BuildPipeline());
-        try
-        {
-            // The SDK bounds the call itself: a transport that ignores the token cannot stall dispatch beyond the time-out.
-            return DeliveryFaults.Checked(await pipeline.ExecuteAsync(
-                static async (state, ct) => await state.transport.SendAsync(state.message, ct).AsTask().WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false),
-                (transport, message, timeout: _options.Delivery.SendTimeout, time: _time),
-                cancellationToken).ConfigureAwait(false));
-        }
-        catch (BrokenCircuitException)
-        {
-            return DeliveryResult.TransientFailure("the transport's circuit is open after repeated failures");
-        }
-        catch (TimeoutRejectedException)
-        {
-            return DeliveryResult.TransientFailure($"no answer within {_options.Delivery.SendTimeout}");
-        }
-        catch (RateLimiterRejectedException)
-        {
-            return DeliveryResult.TransientFailure("the transport's rate limit was reached");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            var reason = $"{ex.GetType().Name}: {ex.Message}"; // scrubbed by DeliveryResult
-            return DeliveryFaults.IsTransient(ex, _options.Delivery) ? DeliveryResult.TransientFailure(reason) : DeliveryResult.PermanentFailure(reason);
-        }
-    }
-
-    private ResiliencePipeline<DeliveryResult> BuildPipeline()
-    {
-        var d = _options.Delivery;
-        var transient = new PredicateBuilder<DeliveryResult>()
-            .HandleResult(r => r.Status == DeliveryStatus.TransientFailure)
-            .Handle<TimeoutRejectedException>()
-            .Handle<TimeoutException>()
-            .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException && DeliveryFaults.IsTransient(e, d));
-        var builder = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = _time };
-        if (d.Retry is { } retry)
-        {
-            builder.AddRetry(new RetryStrategyOptions<DeliveryResult>
-            {
-                ShouldHandle = transient,
-                MaxRetryAttempts = retry.MaxRetryAttempts,
-                Delay = retry.Delay,
-                MaxDelay = retry.MaxDelay,
-                BackoffType = retry.BackoffType,
-                UseJitter = retry.UseJitter,
-                DelayGenerator = retry.DelayGenerator,
-                OnRetry = retry.OnRetry,
-                Name = retry.Name,
-            });
-        }
-
-        var breaker = d.CircuitBreaker;
-        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>
-        {
-            ShouldHandle = transient,
-            FailureRatio = breaker.FailureRatio,
-            SamplingDuration = breaker.SamplingDuration,
-            MinimumThroughput = breaker.MinimumThroughput,
-            BreakDuration = breaker.BreakDuration,
-            BreakDurationGenerator = breaker.BreakDurationGenerator,
-            OnOpened = breaker.OnOpened,
-            OnClosed = breaker.OnClosed,
-            OnHalfOpened = breaker.OnHalfOpened,
-            Name = breaker.Name,
-        });
-        if (d.SendsPerSecondPerTransport is { } perSecond)
-        {
-            builder.AddRateLimiter(new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perSecond,
-                TokensPerPeriod = perSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = perSecond * 10,
-                AutoReplenishment = true,
-            }));
-        }
-
-        builder.AddTimeout(d.SendTimeout);
-        return builder.Build();
-    }
 
     private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken)
     {

@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.RateLimiting;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Omnichannel.Sdk;
+
+// Delivery, planning: a request passes the policies (consent, suppression, caps, quiet hours, the global control group) and is rendered; its outbox entry is committed with the profile.
+public sealed partial class OmnichannelEngine
+{
+    /// <inheritdoc />
+    public async ValueTask<SendResult> SendAsync(Identifier recipient, MessageRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Key);
+        if (request.Channels.Count == 0)
+        {
+            throw new ArgumentException("A message request needs at least one channel.", nameof(request));
+        }
+
+        if (Normalize(recipient) is not { } id || (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id) is not { } profileId)
+        {
+            return new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "no profile holds the identifier");
+        }
+
+        return await SendToProfileAsync(profileId, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal async Task<SendResult> SendToProfileAsync(string profileId, MessageRequest request, CancellationToken cancellationToken)
+    {
+        var effect = await EnqueueProfileWork(profileId, async (p, now) =>
+        {
+            var (result, entry) = await PlanMessageAsync(p, request, now, cancellationToken).ConfigureAwait(false);
+            return new ChangeEffect { Result = result, Outbox = entry is null ? [] : [entry] };
+        }, cancellationToken).ConfigureAwait(false);
+
+        return effect switch
+        {
+            { Effect.Result: SendResult r } => r,
+            { Status: UnitStatus.Gone } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
+            _ => throw new InvalidOperationException($"The message '{request.Key}' could not be committed; the store kept failing. It is safe to send the same request again."),
+        };
+    }
+
+    // The delivery policies and rendering for one message on a loaded profile; the entry goes out with the profile's commit.
+    private async ValueTask<(SendResult Result, OutboxEntry? Entry)> PlanMessageAsync(CustomerProfile p, MessageRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var suppressed = new Dictionary<Identifier, bool>();
+        if (p.MessageKeys.Contains(request.Key))
+        {
+            return (new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted"), null);
+        }
+
+        if (HeldOutOfMarketing(p, request, now) is { } heldOut)
+        {
+            return (heldOut, null); // the global control group
+        }
+
+        foreach (var c in request.Channels)
+        {
+            if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
+            {
+                suppressed[aid] = await IsOnSuppressionListAsync(aid, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i));
+        var candidates = new List<OutboxCandidate>();
+        var passedOver = new List<string>(decision.PassedOver);
+        foreach (var c in decision.Candidates)
+        {
+            OutboundMessage? message;
+            try
+            {
+                message = _delivery.Renderer is { } renderer
+                    ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
+                    : null;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                passedOver.Add($"{c.Channel}: rendering failed: {ex.Message}");
+                continue;
+            }
+
+            if (message is null)
+            {
+                passedOver.Add($"{c.Channel}: the template has nothing for this channel");
+                continue;
+            }
+
+            if (DeliveryFaults.TooLarge(message, _options.Delivery) is { } tooLarge)
+            {
+                passedOver.Add($"{c.Channel}: {tooLarge}");
+                continue;
+            }
+
+            candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, message with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
+        }
+
+        RememberKey(p, request.Key);
+        if (candidates.Count == 0)
+        {
+            var reason = decision.SkipReason ?? string.Join("; ", passedOver);
+            ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "skipped"));
+            return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
+        }
+
+        Measurement.MeasurementRecorder.Queued(p, request, candidates[0].Channel, now, _options.Measurement);
+        if (request.Class == MessageClass.Marketing)
+        {
+            p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));
+            var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
+            p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
+        }
+
+        var entry = new OutboxEntry
+        {
+            MessageKey = request.Key,
+            ProfileId = p.Id,
+            DueAt = decision.DueAt,
+            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now, TraceParent = System.Diagnostics.Activity.Current?.Id }).Serialize(),
+        };
+        var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
+        ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
+        return (new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)), entry);
+    }
+
+    private static void RememberKey(CustomerProfile p, string key)
+    {
+        p.MessageKeys.Add(key);
+        if (p.MessageKeys.Count > MaxMessageKeysPerProfile)
+        {
+            p.MessageKeys.RemoveRange(0, p.MessageKeys.Count - MaxMessageKeysPerProfile);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.RateLimiting;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Omnichannel.Sdk;
+
+// Delivery, sending: each transport behind its own Polly pipeline (retry, circuit breaker, rate limit, time-out), its faults classified.
+public sealed partial class OmnichannelEngine
+{
+    private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
+    {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Send, System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("omnichannel.channel", transport.Channel);
+        activity?.SetTag("omnichannel.transport", name);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await SendThroughPipelineAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
+        var outcome = result.Status.ToString().ToLowerInvariant();
+        _metrics.SendDuration.Record(
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("omnichannel.channel", transport.Channel),
+            new KeyValuePair<string, object?>("omnichannel.send.outcome", outcome));
+        if (activity is not null)
+        {
+            activity.SetTag("omnichannel.send.outcome", outcome);
+            if (result.Status != DeliveryStatus.Accepted)
+            {
+                activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Reason);
+            }
+        }
+
+        return result;
+    }
+
+    private async ValueTask<DeliveryResult> SendThroughPipelineAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
+    {
+        var pipeline = _pipelines.GetOrAdd(transport.Channel + "/" + name, _ => BuildPipeline());
+        try
+        {
+            // The SDK bounds the call itself: a transport that ignores the token cannot stall dispatch beyond the time-out.
+            return DeliveryFaults.Checked(await pipeline.ExecuteAsync(
+                static async (state, ct) => await state.transport.SendAsync(state.message, ct).AsTask().WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false),
+                (transport, message, timeout: _options.Delivery.SendTimeout, time: _time),
+                cancellationToken).ConfigureAwait(false));
+        }
+        catch (BrokenCircuitException)
+        {
+            return DeliveryResult.TransientFailure("the transport's circuit is open after repeated failures");
+        }
+        catch (TimeoutRejectedException)
+        {
+            return DeliveryResult.TransientFailure($"no answer within {_options.Delivery.SendTimeout}");
+        }
+        catch (RateLimiterRejectedException)
+        {
+            return DeliveryResult.TransientFailure("the transport's rate limit was reached");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var reason = $"{ex.GetType().Name}: {ex.Message}"; // scrubbed by DeliveryResult
+            return DeliveryFaults.IsTransient(ex, _options.Delivery) ? DeliveryResult.TransientFailure(reason) : DeliveryResult.PermanentFailure(reason);
+        }
+    }
+
+    private ResiliencePipeline<DeliveryResult> BuildPipeline()
+    {
+        var d = _options.Delivery;
+        var transient = new PredicateBuilder<DeliveryResult>()
+            .HandleResult(r => r.Status == DeliveryStatus.TransientFailure)
+            .Handle<TimeoutRejectedException>()
+            .Handle<TimeoutException>()
+            .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException && DeliveryFaults.IsTransient(e, d));
+        var builder = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = _time };
+        if (d.Retry is { } retry)
+        {
+            builder.AddRetry(new RetryStrategyOptions<DeliveryResult>
+            {
+                ShouldHandle = transient,
+                MaxRetryAttempts = retry.MaxRetryAttempts,
+                Delay = retry.Delay,
+                MaxDelay = retry.MaxDelay,
+                BackoffType = retry.BackoffType,
+                UseJitter = retry.UseJitter,
+                DelayGenerator = retry.DelayGenerator,
+                OnRetry = retry.OnRetry,
+                Name = retry.Name,
+            });
+        }
+
+        var breaker = d.CircuitBreaker;
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryResult>
+        {
+            ShouldHandle = transient,
+            FailureRatio = breaker.FailureRatio,
+            SamplingDuration = breaker.SamplingDuration,
+            MinimumThroughput = breaker.MinimumThroughput,
+            BreakDuration = breaker.BreakDuration,
+            BreakDurationGenerator = breaker.BreakDurationGenerator,
+            OnOpened = breaker.OnOpened,
+            OnClosed = breaker.OnClosed,
+            OnHalfOpened = breaker.OnHalfOpened,
+            Name = breaker.Name,
+        });
+        if (d.SendsPerSecondPerTransport is { } perSecond)
+        {
+            builder.AddRateLimiter(new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perSecond,
+                TokensPerPeriod = perSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = perSecond * 10,
+                AutoReplenishment = true,
+            }));
+        }
+
+        builder.AddTimeout(d.SendTimeout);
+        return builder.Build();
+    }
+}
