@@ -164,6 +164,9 @@ internal sealed class RuleHistory
     // Per kept list, the ids it holds (duplicate detection without a scan). Weak: it goes with the list.
     private static readonly ConditionalWeakTable<List<RecordedEvent>, HashSet<string>> IdIndex = [];
 
+    // Remembered answers of history rules (in memory only; see LeafAnswerCache for why they stay exact).
+    private LeafAnswerCache? _leafAnswers;
+
     /// <summary>Events per type, oldest first (events with equal times in arrival order).</summary>
     [JsonInclude]
     public Dictionary<string, List<RecordedEvent>> Events { get; set; } = new(StringComparer.Ordinal);
@@ -177,6 +180,13 @@ internal sealed class RuleHistory
     public IReadOnlyList<RecordedEvent> EventsOf(string eventType) =>
         Events.TryGetValue(eventType, out var list) ? list : [];
 
+    /// <summary>The remembered answers of history rules over this history (created on first use, never stored).</summary>
+    internal LeafAnswerCache Answers => _leafAnswers ??= new LeafAnswerCache();
+
+    /// <summary>The kept list of one type, or <see langword="null"/>: its identity tells the answer cache whether the list was replaced.</summary>
+    /// <param name="eventType">The event type.</param>
+    internal List<RecordedEvent>? ListOf(string eventType) => Events.TryGetValue(eventType, out var list) ? list : null;
+
     /// <summary>The kept events of one type, oldest first, as a span (valid until the history next changes).</summary>
     /// <param name="eventType">The event type.</param>
     internal ReadOnlySpan<RecordedEvent> SpanOf(string eventType) =>
@@ -189,16 +199,31 @@ internal sealed class RuleHistory
     /// <param name="e">The event.</param>
     /// <param name="requirements">What the loaded rules need.</param>
     /// <returns>Whether the event was recorded.</returns>
-    public bool Record(CustomerEvent e, HistoryRequirements requirements)
+    public bool Record(CustomerEvent e, HistoryRequirements requirements) => Record(e, requirements, out _);
+
+    /// <summary>As <see cref="Record(CustomerEvent, HistoryRequirements)"/>, giving the event as recorded.</summary>
+    /// <param name="e">The event.</param>
+    /// <param name="requirements">What the loaded rules need.</param>
+    /// <param name="recorded">The recorded event, or <see langword="null"/> when nothing was recorded.</param>
+    /// <returns>Whether the event was recorded.</returns>
+    public bool Record(CustomerEvent e, HistoryRequirements requirements, out RecordedEvent? recorded)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(requirements);
+        recorded = null;
         if (requirements.For(e.Type) is not { } need)
         {
             return false;
         }
 
-        return Insert(e.Type, new RecordedEvent(e.Id, e.Timestamp, Project(e.Properties, need.Paths)));
+        var r = new RecordedEvent(e.Id, e.Timestamp, Project(e.Properties, need.Paths));
+        if (!Insert(e.Type, r))
+        {
+            return false;
+        }
+
+        recorded = r;
+        return true;
     }
 
     /// <summary>
@@ -276,6 +301,7 @@ internal sealed class RuleHistory
         }
 
         list.Insert(i, recorded);
+        _leafAnswers?.OnInserted(type, recorded);
         return true;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace Omnichannel.Sdk.Segments;
 
@@ -64,10 +65,59 @@ internal static class SegmentEvaluator
         StatisticRule s => Value(s.Condition, StatisticValue(subject.Profile, s.Statistic), now, subject),
         SegmentMembershipRule m => new(subject.IsMemberOf(m.SegmentId), null),
         ReachableRule r => new(IsReachable(subject.Profile, r.Channel, r.Topic), null),
-        EventRule e => Event(e, subject.History.SpanOf(e.EventType), now),
-        AggregateRule a => Aggregate(a, subject.History.SpanOf(a.EventType), now),
-        RecencyRule r => Recency(r, subject.History.SpanOf(r.EventType), now),
+        EventRule e => HistoryRule(e, e.EventType, subject.History, now),
+        AggregateRule a => HistoryRule(a, a.EventType, subject.History, now),
+        RecencyRule r => HistoryRule(r, r.EventType, subject.History, now),
         _ => throw new ArgumentException($"Unknown rule type {rule.GetType().Name}.", nameof(rule)),
+    };
+
+    // A rule over the kept events of one type. On a long kept list: the remembered answer while it stays exact, else
+    // the rule's running window, else the walk over the kept events (see LeafAnswerCache and RunningWindow).
+    private static SegmentEvaluation HistoryRule(SegmentRule rule, string eventType, RuleHistory history, DateTimeOffset now)
+    {
+        var list = history.ListOf(eventType);
+        if (list is null || list.Count < LeafAnswerCache.MinEvents)
+        {
+            return Walk(rule, list is null ? default : CollectionsMarshal.AsSpan(list), now);
+        }
+
+        var entry = history.Answers.For(rule, eventType, list);
+        if (!entry.Cacheable)
+        {
+            return Walk(rule, CollectionsMarshal.AsSpan(list), now);
+        }
+
+        if (entry.TryGet(now, out var answer))
+        {
+            return answer;
+        }
+
+        if (entry.Running)
+        {
+            if (entry.Window is not { } window || window.At > now)
+            {
+                entry.Window = window = RunningWindow.Build(rule, CollectionsMarshal.AsSpan(list), now);
+            }
+
+            if (!window.TryEvaluate(now, out answer))
+            {
+                answer = Walk(rule, CollectionsMarshal.AsSpan(list), now);
+            }
+        }
+        else
+        {
+            answer = Walk(rule, CollectionsMarshal.AsSpan(list), now);
+        }
+
+        entry.Set(now, answer);
+        return answer;
+    }
+
+    private static SegmentEvaluation Walk(SegmentRule rule, ReadOnlySpan<RecordedEvent> events, DateTimeOffset now) => rule switch
+    {
+        EventRule e => Event(e, events, now),
+        AggregateRule a => Aggregate(a, events, now),
+        _ => Recency((RecencyRule)rule, events, now),
     };
 
     // Children that read the profile only (no history): cheap, and often an answer time cannot change.

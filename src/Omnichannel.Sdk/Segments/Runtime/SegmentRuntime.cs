@@ -24,20 +24,33 @@ internal static class SegmentRuntime
     /// <summary>After <paramref name="e"/> was applied to <paramref name="p"/> (and merges done): re-evaluate what it can change.</summary>
     public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
     {
-        p.RuleHistory.Record(e, catalog.Requirements);
+        p.RuleHistory.Record(e, catalog.Requirements, out var recorded);
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
-        var dirty = new bool[catalog.Count];
+        bool[] dirty;
         if (everything)
         {
+            dirty = new bool[catalog.Count];
             Array.Fill(dirty, true);
         }
         else
         {
-            catalog.AffectedMask(e).CopyTo(dirty, 0);
+            // The segments the event can change (see SegmentCatalog.AffectedMask(e, recorded)), and those of its type
+            // not yet evaluated on this profile since it was loaded: their stored answer may be stale (a back-fill
+            // that failed for this profile, a definition loaded meanwhile), so the event's type re-evaluates them.
+            dirty = catalog.AffectedMask(e, recorded);
+            var byType = catalog.AffectedMask(e);
+            var answers = p.RuleHistory.Answers;
+            for (var i = 0; i < dirty.Length; i++)
+            {
+                if (!dirty[i] && byType[i] && !answers.WasEvaluated(catalog, i))
+                {
+                    dirty[i] = true;
+                }
+            }
         }
 
         Evaluate(p, catalog, dirty, now, changes, timelineLength);
@@ -180,6 +193,7 @@ internal static class SegmentRuntime
             var segment = segments[i];
             subject ??= Subject(p, catalog.DefaultTimeZone);
             var result = SegmentEvaluator.Evaluate(segment, subject, at);
+            p.RuleHistory.Answers.MarkEvaluated(catalog, i);
             if (result.NextCheckAt is { } next && next > at)
             {
                 p.SegmentChecks[segment.Id] = next;
