@@ -121,17 +121,13 @@ internal sealed class LeafAnswerCache
     }
 
     /// <summary>
-    /// Whether a history rule may count <paramref name="e"/> at some instant, i.e. whether recording it can change the
-    /// rule's answer: always for rules that are not <see cref="IsCacheable"/> (time-dependent filters and conditions; min,
-    /// max and distinct, whose next check is re-estimated), else as <see cref="Counts"/>.
+    /// Whether a cacheable history rule can count <paramref name="e"/> at some instant: inside its fixed window and passing
+    /// its (time-independent) filter. An aggregate's contribution is not checked: answering yes too often only costs a
+    /// re-evaluation. A rule that is not <see cref="IsCacheable"/> must be taken to count every event of its type.
     /// </summary>
-    /// <param name="rule">A history rule.</param>
+    /// <param name="rule">A cacheable history rule.</param>
     /// <param name="e">A recorded event of the rule's type.</param>
-    public static bool MayCount(SegmentRule rule, RecordedEvent e) => !IsCacheable(rule) || Counts(rule, e);
-
-    // Whether the rule can count the event at some instant: inside its fixed window and passing its (time-independent)
-    // filter. An aggregate's contribution is not checked: counting too much only forgets an answer needlessly.
-    private static bool Counts(SegmentRule rule, RecordedEvent e)
+    public static bool Counts(SegmentRule rule, RecordedEvent e)
     {
         var (where, window) = rule switch
         {

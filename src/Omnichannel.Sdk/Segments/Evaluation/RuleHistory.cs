@@ -66,8 +66,8 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
         var answers = _answers;
         if (answers is not null)
         {
-            var filters = answers.Filters;
-            for (var i = 0; i < filters.Length; i++)
+            var filters = answers.Slots;
+            for (var i = 0; i < answers.Count; i++)
             {
                 if (ReferenceEquals(filters[i], filter))
                 {
@@ -77,13 +77,20 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
         }
 
         var result = filter.Evaluate(this, now);
-        var count = answers?.Filters.Length ?? 0;
+        var count = answers?.Count ?? 0;
         if (count < 64)
         {
-            var grown = new WhereFilter[count + 1];
-            answers?.Filters.CopyTo(grown, 0);
-            grown[count] = filter;
-            _answers = new FilterAnswers(grown, (answers?.Bits ?? 0) | (result ? 1UL << count : 0));
+            // The array grows by doubling; a slot past a published count is invisible to readers of that count.
+            var slots = answers?.Slots;
+            if (slots is null || slots.Length == count)
+            {
+                var grown = new WhereFilter[Math.Min(64, Math.Max(4, count * 2))];
+                slots?.CopyTo(grown, 0);
+                slots = grown;
+            }
+
+            slots[count] = filter;
+            _answers = new FilterAnswers(slots, count + 1, (answers?.Bits ?? 0) | (result ? 1UL << count : 0));
         }
 
         return result;
@@ -112,8 +119,8 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Id, Timestamp, Properties);
 
-    /// <summary>Filters and their answers for this event: bit <c>i</c> is the answer of <c>Filters[i]</c>.</summary>
-    private sealed record FilterAnswers(WhereFilter[] Filters, ulong Bits);
+    /// <summary>Filters and their answers for this event: bit <c>i</c> is the answer of <c>Slots[i]</c>, for <c>i &lt; Count</c>.</summary>
+    private sealed record FilterAnswers(WhereFilter[] Slots, int Count, ulong Bits);
 
     /// <summary>The recorded properties converted to <see cref="RuleValue"/>s, in the object's order.</summary>
     private sealed class TypedProperties
@@ -166,6 +173,9 @@ internal sealed class RuleHistory
 
     // Remembered answers of history rules (in memory only; see LeafAnswerCache for why they stay exact).
     private LeafAnswerCache? _leafAnswers;
+
+    // Per type, the instant before which a prune removes nothing from its list (in memory only; forgotten on insert).
+    private Dictionary<string, PruneFloor>? _pruneFloors;
 
     /// <summary>Events per type, oldest first (events with equal times in arrival order).</summary>
     [JsonInclude]
@@ -248,7 +258,15 @@ internal sealed class RuleHistory
 
             if (!need.KeepAll)
             {
+                // Skipped while nothing can go (see NextPrune): the list is then exactly what pruning would leave.
+                if (_pruneFloors is not null && _pruneFloors.TryGetValue(type, out var floor) &&
+                    ReferenceEquals(floor.List, list) && ReferenceEquals(floor.Need, need) && now < floor.At)
+                {
+                    continue;
+                }
+
                 PruneList(list, need, now);
+                (_pruneFloors ??= new(StringComparer.Ordinal))[type] = new PruneFloor(list, need, NextPrune(list, need, now));
             }
         }
 
@@ -301,6 +319,7 @@ internal sealed class RuleHistory
         }
 
         list.Insert(i, recorded);
+        _pruneFloors?.Remove(type);
         _leafAnswers?.OnInserted(type, recorded);
         return true;
     }
@@ -346,7 +365,7 @@ internal sealed class RuleHistory
     {
         // Index loops over the requirement's lists: an interface enumerator would be allocated on every prune.
         DateTimeOffset? cutoff = null;
-        var sliding = need.SlidingWindows;
+        var sliding = need.PruneWindows;
         for (var k = 0; k < sliding.Count; k++)
         {
             var c = WindowMath.WindowStart(now, sliding[k]);
@@ -420,6 +439,54 @@ internal sealed class RuleHistory
         }
     }
 
+    /// <summary>
+    /// After a prune at <paramref name="now"/>: the earliest instant at which a prune could remove something more, with no
+    /// insert meanwhile (an insert forgets it). Past events at or before the cutoff were all removed but those kept by a
+    /// fixed window or as an anchor's first or last match; those stay so until a new past event could become an anchor's
+    /// last match, which only a future event becoming past (or an insert) can do. So the next candidates are the first
+    /// event after the cutoff, removable once every sliding window's start has passed it (the latest of its exit
+    /// instants), and the first future event.
+    /// </summary>
+    private static DateTimeOffset NextPrune(List<RecordedEvent> list, EventTypeRequirement need, DateTimeOffset now)
+    {
+        var past = UpperBound(list, now);
+        var next = past < list.Count ? list[past].Timestamp : DateTimeOffset.MaxValue;
+        var windows = need.PruneWindows;
+        if (windows.Count == 0)
+        {
+            // No sliding window: every past event not kept was removed.
+            return next;
+        }
+
+        DateTimeOffset? cutoff = null;
+        for (var k = 0; k < windows.Count; k++)
+        {
+            var c = WindowMath.WindowStart(now, windows[k]);
+            if (cutoff is null || c < cutoff)
+            {
+                cutoff = c;
+            }
+        }
+
+        var first = UpperBound(list, cutoff!.Value);
+        if (first < past)
+        {
+            var t = list[first].Timestamp;
+            DateTimeOffset? leaves = t;
+            for (var k = 0; k < windows.Count && leaves is not null; k++)
+            {
+                leaves = WindowMath.ExitInstant(t, windows[k]) is { } exit ? (exit > leaves ? exit : leaves) : null;
+            }
+
+            if (leaves is { } l && l < next)
+            {
+                next = l;
+            }
+        }
+
+        return next;
+    }
+
     private static bool InFixed(IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> windows, DateTimeOffset t)
     {
         for (var k = 0; k < windows.Count; k++)
@@ -481,4 +548,7 @@ internal sealed class RuleHistory
             start = dot + 1;
         }
     }
+
+    /// <summary>A list's prune floor: valid for that list object and those requirements only.</summary>
+    private sealed record PruneFloor(List<RecordedEvent> List, EventTypeRequirement Need, DateTimeOffset At);
 }

@@ -25,6 +25,7 @@ namespace Omnichannel.Sdk.Segments;
 internal sealed class RunningWindow
 {
     private readonly SegmentRule _rule;
+    private readonly WhereFilter _filter;
     private readonly Condition? _condition;
     private readonly ConditionMatcher.Operand? _operand;
     private readonly AggregateFunction _function;
@@ -63,6 +64,12 @@ internal sealed class RunningWindow
                 break;
         }
 
+        _filter = WhereFilter.Of(rule switch
+        {
+            EventRule e => e.Where,
+            AggregateRule a => a.Where,
+            _ => [],
+        });
         _operand = _condition is null ? null : ConditionMatcher.OperandOf(_condition);
         if (_withValues)
         {
@@ -94,7 +101,7 @@ internal sealed class RunningWindow
         var start = w._sliding is { } d ? WindowMath.WindowStart(now, d) : (DateTimeOffset?)null;
         foreach (var e in events)
         {
-            if ((start is not { } s || e.Timestamp > s) && w.Contribution(e, out var value, out var isNumber))
+            if ((start is not { } s || e.Timestamp > s) && w.Contribution(e, filtered: false, out var value, out var isNumber))
             {
                 w.Push(e.Timestamp, value, isNumber);
             }
@@ -104,13 +111,13 @@ internal sealed class RunningWindow
     }
 
     /// <summary>
-    /// Takes in an event inserted in the kept list (only if the rule counts it). Returns <see langword="false"/> when the
-    /// window cannot follow (the event goes before the last one here): drop it then.
+    /// Takes in an event inserted in the kept list, which the rule's fixed window and filter let in. Returns
+    /// <see langword="false"/> when the window cannot follow (the event goes before the last one here): drop it then.
     /// </summary>
     /// <param name="e">The inserted event.</param>
     public bool OnInserted(RecordedEvent e)
     {
-        if (!Contribution(e, out var value, out var isNumber))
+        if (!Contribution(e, filtered: true, out var value, out var isNumber))
         {
             return true;
         }
@@ -325,28 +332,32 @@ internal sealed class RunningWindow
         _head = 0;
     }
 
-    // What the rule counts: an event of its type in its fixed window passing its filter, with a value for aggregates.
-    private bool Contribution(RecordedEvent e, out decimal value, out bool isNumber)
+    // What the rule counts: an event of its type in its fixed window passing its filter (already checked when
+    // `filtered`), with a value for aggregates.
+    private bool Contribution(RecordedEvent e, bool filtered, out decimal value, out bool isNumber)
     {
         value = 0;
         isNumber = false;
-        var (where, window, property) = _rule switch
+        if (!filtered)
         {
-            EventRule r => (r.Where, r.Window, null),
-            AggregateRule r => (r.Where, r.Window, r.Property),
-            _ => throw new InvalidOperationException("Not a running rule."),
-        };
-        if (window is { Within: null } w && ((w.From is { } from && e.Timestamp < from) || (w.To is { } to && e.Timestamp >= to)))
-        {
-            return false;
+            var window = _rule switch
+            {
+                EventRule r => r.Window,
+                AggregateRule r => r.Window,
+                _ => null,
+            };
+            if (window is { Within: null } w && ((w.From is { } from && e.Timestamp < from) || (w.To is { } to && e.Timestamp >= to)))
+            {
+                return false;
+            }
+
+            if (!_filter.Matches(e, e.Timestamp))
+            {
+                return false;
+            }
         }
 
-        if (!WhereFilter.Of(where).Matches(e, e.Timestamp))
-        {
-            return false;
-        }
-
-        if (_rule is EventRule)
+        if (_rule is not AggregateRule { Property: var property })
         {
             return true;
         }

@@ -15,7 +15,7 @@ internal sealed class SegmentCatalog
     private readonly string[][] _dependents;
     private readonly Dictionary<string, int[]> _byEventType;
     private readonly Dictionary<string, int[]> _byStatisticEventType;
-    private readonly Dictionary<string, (int Segment, SegmentRule Rule)[]> _historyRulesByType;
+    private readonly Dictionary<string, (int Segment, SegmentRule Rule, bool Cacheable)[]> _historyRulesByType;
     private readonly (string Path, int Segment)[] _byTraitPath;
     private readonly int[] _everyEvent;
     private readonly int[][] _dependsOnIndexes;
@@ -48,7 +48,7 @@ internal sealed class SegmentCatalog
 
         var byType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var byStatisticType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        var historyRules = new Dictionary<string, List<(int, SegmentRule)>>(StringComparer.Ordinal);
+        var historyRules = new Dictionary<string, List<(int, SegmentRule, bool)>>(StringComparer.Ordinal);
         var byTrait = new List<(string, int)>();
         var every = new List<int>();
         for (var i = 0; i < ordered.Length; i++)
@@ -67,7 +67,7 @@ internal sealed class SegmentCatalog
 
             foreach (var (type, rule) in reads.HistoryRules)
             {
-                Add(historyRules, type, (i, rule));
+                Add(historyRules, type, (i, rule, LeafAnswerCache.IsCacheable(rule)));
             }
 
             foreach (var path in reads.TraitPaths)
@@ -290,9 +290,9 @@ internal sealed class SegmentCatalog
         if (recorded is not null && _historyRulesByType.TryGetValue(e.Type, out var rules))
         {
             var added = false;
-            foreach (var (i, rule) in rules)
+            foreach (var (i, rule, cacheable) in rules)
             {
-                if (!hit[i] && LeafAnswerCache.MayCount(rule, recorded))
+                if (!hit[i] && (!cacheable || LeafAnswerCache.Counts(rule, recorded)))
                 {
                     hit[i] = added = true;
                 }

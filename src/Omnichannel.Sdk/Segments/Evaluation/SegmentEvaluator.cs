@@ -625,6 +625,11 @@ internal static class SegmentEvaluator
         var hi = UpperBound(events, now);
         var lo = sliding is { } sd ? Math.Min(hi, UpperBound(events, WindowMath.WindowStart(now, sd))) : 0;
 
+        if (test != CountTest.Count && sliding is { } recency && NextCounted(events, hi, filter, window, now) >= n)
+        {
+            return LastEventWalk(events, filter, window, recency, lo, hi, test, now);
+        }
+
         // The counted events in the window, by index (null: all of [lo, hi) count), each filtered once.
         int[]? counted = null;
         var inWindow = 0;
@@ -705,6 +710,37 @@ internal static class SegmentEvaluator
                 ArrayPool<int>.Shared.Return(counted);
             }
         }
+    }
+
+    /// <summary>
+    /// <c>lastEvent withinLast</c> and <c>moreThanAgo</c> with no counted event after <paramref name="now"/>: both answers
+    /// depend only on whether some counted event is in the window (and one ever is), so only the last counted past event
+    /// matters, found from the end; the answer can change only when it leaves, at its exit instant. The same answer as
+    /// the general walk, which would count the window and then walk every exit up to that one.
+    /// </summary>
+    private static SegmentEvaluation LastEventWalk(
+        ReadOnlySpan<RecordedEvent> events, WhereFilter filter, TimeWindow? window, IsoDuration sliding, int lo, int hi, CountTest test, DateTimeOffset now)
+    {
+        var last = -1;
+        for (var i = hi - 1; i >= 0; i--)
+        {
+            if (Counts(events[i], filter, window, now))
+            {
+                last = i;
+                break;
+            }
+        }
+
+        if (last < 0)
+        {
+            return new(false, null);
+        }
+
+        var inWindow = last >= lo;
+        var exit = WindowMath.ExitInstant(events[last].Timestamp, sliding);
+        return test == CountTest.LastWithin
+            ? (inWindow ? new(true, exit) : new(false, null))
+            : (inWindow ? new(false, exit) : new(true, null));
     }
 
     // Whether the answer of a count test cannot change while the window's count only falls (ever stays as it is).
