@@ -113,7 +113,8 @@ internal static class SegmentEvaluator
         return answer;
     }
 
-    private static SegmentEvaluation Walk(SegmentRule rule, ReadOnlySpan<RecordedEvent> events, DateTimeOffset now) => rule switch
+    /// <summary>A history rule walked over the kept events, remembering nothing (what the remembered answers must equal).</summary>
+    internal static SegmentEvaluation Walk(SegmentRule rule, ReadOnlySpan<RecordedEvent> events, DateTimeOffset now) => rule switch
     {
         EventRule e => Event(e, events, now),
         AggregateRule a => Aggregate(a, events, now),
