@@ -35,6 +35,9 @@ internal sealed class LeafAnswerCache
     private SegmentCatalog? _catalog;
     private ulong[] _evaluated = [];
 
+    /// <summary>The profile's evaluation subject, kept between evaluations (see <c>SegmentRuntime</c>).</summary>
+    public SegmentSubject? Subject { get; set; }
+
     /// <summary>The number of rules with an entry.</summary>
     public int Count => _entries.Count;
 

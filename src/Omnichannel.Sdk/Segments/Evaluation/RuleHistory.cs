@@ -550,5 +550,5 @@ internal sealed class RuleHistory
     }
 
     /// <summary>A list's prune floor: valid for that list object and those requirements only.</summary>
-    private sealed record PruneFloor(List<RecordedEvent> List, EventTypeRequirement Need, DateTimeOffset At);
+    private readonly record struct PruneFloor(List<RecordedEvent> List, EventTypeRequirement Need, DateTimeOffset At);
 }

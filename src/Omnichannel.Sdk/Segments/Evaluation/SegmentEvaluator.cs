@@ -20,6 +20,9 @@ internal sealed record SegmentSubject(CustomerProfile Profile, RuleHistory Histo
 {
     /// <summary>The customer's zone for local dates (anniversaries): see <see cref="LocalTime.ZoneOf"/>.</summary>
     public TimeZoneInfo Zone => field ??= LocalTime.ZoneOf(Profile.TimeZone, DefaultTimeZone);
+
+    /// <summary>The profile's own zone when the subject was made (a kept subject is remade when it changes, with <see cref="Zone"/>).</summary>
+    internal string? ProfileTimeZone { get; init; }
 }
 
 /// <summary>

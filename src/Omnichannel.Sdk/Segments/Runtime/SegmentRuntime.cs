@@ -168,7 +168,7 @@ internal static class SegmentRuntime
     {
         SegmentSubject? subject = null;
         var segments = catalog.Segments;
-        var changed = new bool[dirty.Length];
+        Span<bool> changed = dirty.Length <= 512 ? stackalloc bool[dirty.Length] : new bool[dirty.Length];
         for (var i = 0; i < dirty.Length; i++)
         {
             // Dependency order: a segment that reads a segment whose membership just changed is re-evaluated after it.
@@ -225,5 +225,18 @@ internal static class SegmentRuntime
         }
     }
 
-    private static SegmentSubject Subject(CustomerProfile p, string? defaultTimeZone) => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), defaultTimeZone);
+    // One subject per profile and zone, kept with the history's in-memory answers: it reads the profile live.
+    private static SegmentSubject Subject(CustomerProfile p, string? defaultTimeZone)
+    {
+        var answers = p.RuleHistory.Answers;
+        if (answers.Subject is { } s && ReferenceEquals(s.Profile, p) && ReferenceEquals(s.History, p.RuleHistory) &&
+            string.Equals(s.DefaultTimeZone, defaultTimeZone, StringComparison.Ordinal) && string.Equals(s.ProfileTimeZone, p.TimeZone, StringComparison.Ordinal))
+        {
+            return s;
+        }
+
+        var subject = new SegmentSubject(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), defaultTimeZone) { ProfileTimeZone = p.TimeZone };
+        answers.Subject = subject;
+        return subject;
+    }
 }
