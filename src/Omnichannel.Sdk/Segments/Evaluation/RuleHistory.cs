@@ -514,7 +514,11 @@ internal sealed class RuleHistory
         {
             if (TryGetPath(properties, path, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
             {
-                (result ??= new JsonObject())[path] = JsonSerializer.SerializeToNode(value);
+                // A primitive becomes the same node SerializeToNode gives (a value over its own copy of the element),
+                // without a serializer round trip; objects and arrays still take it.
+                (result ??= new JsonObject())[path] = value.ValueKind is JsonValueKind.Object or JsonValueKind.Array
+                    ? JsonSerializer.SerializeToNode(value)
+                    : JsonValue.Create(value.Clone());
             }
         }
 
