@@ -35,6 +35,23 @@ internal sealed class LeafAnswerCache
     private SegmentCatalog? _catalog;
     private ulong[] _evaluated = [];
 
+    /// <summary>
+    /// The catalog whose unloaded segments were last cleared from the profile's memberships and checks: until a merge
+    /// (which may bring other ids), only that catalog's segments are written there, so clearing again finds nothing.
+    /// </summary>
+    public SegmentCatalog? ForgottenFor { get; set; }
+
+    /// <summary>
+    /// A merge brought another profile's history, memberships and checks: no stored answer is known current any more,
+    /// and unloaded segments may be back (remembered rule answers stay: inserts forgot those the merge changed).
+    /// </summary>
+    public void OnMerged()
+    {
+        _catalog = null;
+        _evaluated = [];
+        ForgottenFor = null;
+    }
+
     /// <summary>The profile's evaluation subject, kept between evaluations (see <c>SegmentRuntime</c>).</summary>
     public SegmentSubject? Subject { get; set; }
 

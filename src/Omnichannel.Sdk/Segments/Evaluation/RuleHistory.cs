@@ -284,6 +284,7 @@ internal sealed class RuleHistory
     public void MergeFrom(RuleHistory other)
     {
         ArgumentNullException.ThrowIfNull(other);
+        _leafAnswers?.OnMerged();
         foreach (var (type, list) in other.Events)
         {
             foreach (var e in list)

@@ -136,6 +136,14 @@ internal static class SegmentRuntime
     // Segments that are no longer loaded leave no state behind.
     private static void Forget(CustomerProfile p, SegmentCatalog catalog)
     {
+        // Already done for this catalog since the profile was loaded or last merged (see LeafAnswerCache.ForgottenFor).
+        var answers = p.RuleHistory.Answers;
+        if (ReferenceEquals(answers.ForgottenFor, catalog))
+        {
+            return;
+        }
+
+        answers.ForgottenFor = catalog;
         List<string>? gone = null;
         foreach (var id in p.SegmentChecks.Keys)
         {
