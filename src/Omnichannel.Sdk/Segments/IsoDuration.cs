@@ -77,7 +77,10 @@ public readonly record struct IsoDuration
     {
         try
         {
-            return instant.ToUniversalTime().AddYears(-Years).AddMonths(-Months).AddDays(-Days) - Time;
+            // Days and time alone are exact steps of ticks: no calendar arithmetic needed (the hot case).
+            return Years == 0 && Months == 0
+                ? instant.ToUniversalTime().AddDays(-Days) - Time
+                : instant.ToUniversalTime().AddYears(-Years).AddMonths(-Months).AddDays(-Days) - Time;
         }
         catch (ArgumentOutOfRangeException)
         {

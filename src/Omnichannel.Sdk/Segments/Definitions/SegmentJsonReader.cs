@@ -9,49 +9,36 @@ namespace Omnichannel.Sdk.Segments;
 /// still be checked by <see cref="SegmentDefinitionValidator"/>; errors the validator finds under a part that could not
 /// be read are dropped, as the reader has already reported that part.
 /// </summary>
-internal sealed class SegmentJsonReader
+/// <remarks>Paths, errors and typed reads come from <see cref="DefinitionJsonReader"/>; this class keeps the rule grammar.</remarks>
+internal sealed class SegmentJsonReader : DefinitionJsonReader
 {
     private static readonly string[] DefinitionKeys = ["id", "name", "description", "rule"];
 
-    private readonly List<DefinitionError> _errors = [];
-    private readonly List<string> _unreadable = [];
-    private int _depth;
-
     public static (SegmentDefinition Definition, List<DefinitionError> Errors) Read(JsonElement element, string path)
     {
-        var shape = DefinitionJson.CheckShape(element, path);
-        if (shape.Count > 0)
+        if (ShapeErrors(element, path) is { } shape)
         {
-            return (new SegmentDefinition(string.Empty, string.Empty, new AllRule([])), [.. shape.Select(p => new DefinitionError(p.Path, p.Message))]);
+            return (new SegmentDefinition(string.Empty, string.Empty, new AllRule([])), shape);
         }
 
         var reader = new SegmentJsonReader();
         var definition = reader.ReadDefinition(element, path);
         var validation = new List<DefinitionError>();
         SegmentDefinitionValidator.Validate(definition, path, validation);
-        reader._errors.AddRange(validation.Where(e => !reader.IsUnreadable(e.Path)));
-        return (definition, reader._errors);
+        return (definition, reader.WithValidation(validation));
     }
-
-    private bool IsUnreadable(string path) => DefinitionJson.IsUnder(path, _unreadable);
-
-    private void Error(string path, string message) => _errors.Add(new(path, message));
-
-    private void Unreadable(string path) => _unreadable.Add(path);
 
     private SegmentDefinition ReadDefinition(JsonElement e, string path)
     {
-        if (e.ValueKind != JsonValueKind.Object)
+        if (!IsObject(e, path, "a segment definition object {\"id\", \"name\", \"rule\"}"))
         {
-            Error(path, $"expected a segment definition object {{\"id\", \"name\", \"rule\"}}, got {Kind(e)}");
-            Unreadable(path);
             return new SegmentDefinition(string.Empty, string.Empty, new AllRule([]));
         }
 
         var keys = Keys(e, path, DefinitionKeys, "a segment definition");
-        var id = ReadString(keys, "id", path, "a segment id such as 'lapsed-vip'", required: false);
-        var name = ReadString(keys, "name", path, "a display name", required: false);
-        var description = ReadString(keys, "description", path, "a description", required: false);
+        var id = String(keys, "id", path, "a segment id such as 'lapsed-vip'", required: false);
+        var name = String(keys, "name", path, "a display name", required: false);
+        var description = String(keys, "description", path, "a description", required: false);
         SegmentRule rule;
         if (keys.TryGetValue("rule", out var r))
         {
@@ -66,32 +53,13 @@ internal sealed class SegmentJsonReader
         return new SegmentDefinition(id!, name!, rule) { Description = description };
     }
 
-    private SegmentRule ReadRule(JsonElement e, string path)
-    {
-        // Depth-limited like the validator and the writer: no document makes the reader recurse without bound.
-        if (_depth >= SegmentDefinitionValidator.MaxRuleDepth)
-        {
-            Error(path, SegmentDefinitionValidator.TooDeep);
-            Unreadable(path);
-            return Placeholder(path);
-        }
-
-        _depth++;
-        try
-        {
-            return ReadRuleAt(e, path);
-        }
-        finally
-        {
-            _depth--;
-        }
-    }
+    // Depth-limited like the validator and the writer: no document makes the reader recurse without bound.
+    private SegmentRule ReadRule(JsonElement e, string path) => Nested<SegmentRule>(path, () => ReadRuleAt(e, path), () => Placeholder(path));
 
     private SegmentRule ReadRuleAt(JsonElement e, string path)
     {
-        if (e.ValueKind != JsonValueKind.Object)
+        if (!IsObject(e, path, "a rule object such as {\"trait\": \"tier\", \"op\": \"eq\", \"value\": \"vip\"}"))
         {
-            Error(path, $"expected a rule object such as {{\"trait\": \"tier\", \"op\": \"eq\", \"value\": \"vip\"}}, got {Kind(e)}");
             return Placeholder(path);
         }
 
@@ -120,7 +88,7 @@ internal sealed class SegmentJsonReader
             case "all" or "any":
             {
                 var keys = Keys(e, path, [kind], $"an '{kind}' rule");
-                var rules = ReadRules(keys[kind], JsonPath.Key(path, kind));
+                var rules = Array(keys[kind], JsonPath.Key(path, kind), "rules", ReadRule);
                 return kind == "all" ? new AllRule(rules) : new AnyRule(rules);
             }
 
@@ -149,12 +117,7 @@ internal sealed class SegmentJsonReader
                 if (keys.TryGetValue("count", out var c))
                 {
                     var countPath = JsonPath.Key(path, "count");
-                    if (c.ValueKind != JsonValueKind.Object)
-                    {
-                        Error(countPath, $"expected an object {{\"op\": \"gte\", \"value\": 3}}, got {Kind(c)}");
-                        Unreadable(countPath);
-                    }
-                    else
+                    if (IsObject(c, countPath, "an object {\"op\": \"gte\", \"value\": 3}"))
                     {
                         count = ReadCondition(Keys(c, countPath, ["op", "value"], "a count"), countPath);
                     }
@@ -181,7 +144,7 @@ internal sealed class SegmentJsonReader
 
                 return new AggregateRule(function, RequiredString(keys, "event", path, "an event type such as 'order.placed'"), ReadCondition(keys, path))
                 {
-                    Property = ReadString(keys, "property", path, "an event property path such as 'total'", required: false),
+                    Property = String(keys, "property", path, "an event property path such as 'total'", required: false),
                     Where = ReadWhere(keys, path),
                     Window = ReadWindow(keys, path),
                 };
@@ -224,7 +187,7 @@ internal sealed class SegmentJsonReader
                 var keys = Keys(e, path, ["reachable", "topic"], "a reachability rule");
                 return new ReachableRule(
                     RequiredString(keys, "reachable", path, "a channel such as 'email'"),
-                    ReadString(keys, "topic", path, "a topic such as 'newsletter'", required: false));
+                    String(keys, "topic", path, "a topic such as 'newsletter'", required: false));
             }
         }
     }
@@ -233,25 +196,6 @@ internal sealed class SegmentJsonReader
     {
         Unreadable(path);
         return new AllRule([]);
-    }
-
-    private List<SegmentRule> ReadRules(JsonElement e, string path)
-    {
-        if (e.ValueKind != JsonValueKind.Array)
-        {
-            Error(path, $"expected an array of rules, got {Kind(e)}");
-            Unreadable(path);
-            return [];
-        }
-
-        var rules = new List<SegmentRule>();
-        var i = 0;
-        foreach (var item in e.EnumerateArray())
-        {
-            rules.Add(ReadRule(item, JsonPath.Index(path, i++)));
-        }
-
-        return rules;
     }
 
     /// <summary>Reads <c>op</c> and <c>value</c>; an unreadable operator becomes <c>exists</c> and is reported once.</summary>
@@ -289,55 +233,21 @@ internal sealed class SegmentJsonReader
             return [];
         }
 
-        var wherePath = JsonPath.Key(path, "where");
-        if (e.ValueKind != JsonValueKind.Array)
+        return Array(e, JsonPath.Key(path, "where"), "property conditions [{\"property\": \"category\", \"op\": \"eq\", \"value\": \"food\"}]", (item, at) =>
         {
-            Error(wherePath, $"expected an array of property conditions [{{\"property\": \"category\", \"op\": \"eq\", \"value\": \"food\"}}], got {Kind(e)}");
-            Unreadable(wherePath);
-            return [];
-        }
-
-        var list = new List<PropertyCondition>();
-        var i = 0;
-        foreach (var item in e.EnumerateArray())
-        {
-            var at = JsonPath.Index(wherePath, i++);
-            if (item.ValueKind != JsonValueKind.Object)
+            if (!IsObject(item, at, "a property condition {\"property\": ..., \"op\": ..., \"value\": ...}"))
             {
-                Error(at, $"expected a property condition {{\"property\": ..., \"op\": ..., \"value\": ...}}, got {Kind(item)}");
-                Unreadable(at);
-                list.Add(new PropertyCondition("placeholder", new Condition(ConditionOperator.Exists, null)));
-                continue;
+                return new PropertyCondition("placeholder", new Condition(ConditionOperator.Exists, null));
             }
 
             var k = Keys(item, at, ["property", "op", "value"], "a property condition");
-            list.Add(new PropertyCondition(RequiredString(k, "property", at, "an event property path such as 'category'"), ReadCondition(k, at)));
-        }
-
-        return list;
+            return new PropertyCondition(RequiredString(k, "property", at, "an event property path such as 'category'"), ReadCondition(k, at));
+        });
     }
 
     private TimeWindow? ReadWindow(Dictionary<string, JsonElement> keys, string path)
     {
-        IsoDuration? within = null;
-        if (keys.TryGetValue("within", out var w))
-        {
-            var at = JsonPath.Key(path, "within");
-            if (w.ValueKind != JsonValueKind.String)
-            {
-                Error(at, $"expected an ISO 8601 duration string such as \"P30D\", got {Kind(w)}");
-                Unreadable(at);
-            }
-            else if (!IsoDuration.TryParse(w.GetString(), out var d, out var error))
-            {
-                Error(at, error);
-                Unreadable(at);
-            }
-            else
-            {
-                within = d;
-            }
-        }
+        var within = Duration(keys, "within", path, required: false, example: "P30D");
 
         DateTimeOffset? from = null, to = null;
         if (keys.TryGetValue("between", out var b))
@@ -350,8 +260,8 @@ internal sealed class SegmentJsonReader
             }
             else
             {
-                from = ReadInstant(b[0], JsonPath.Index(at, 0));
-                to = ReadInstant(b[1], JsonPath.Index(at, 1));
+                from = Instant(b[0], JsonPath.Index(at, 0));
+                to = Instant(b[1], JsonPath.Index(at, 1));
                 if (from is null || to is null)
                 {
                     Unreadable(at);
@@ -367,49 +277,6 @@ internal sealed class SegmentJsonReader
         return new TimeWindow { Within = within, From = from, To = to };
     }
 
-    private DateTimeOffset? ReadInstant(JsonElement e, string path)
-    {
-        if (e.ValueKind == JsonValueKind.String && SegmentDefinitionValidator.TryInstant(e.GetString()!, out var instant))
-        {
-            return instant;
-        }
-
-        Error(path, $"expected an ISO 8601 instant such as \"2025-01-31T00:00:00Z\", got {(e.ValueKind == JsonValueKind.String ? $"'{e.GetString()}'" : Kind(e))}");
-        return null;
-    }
-
     private string RequiredString(Dictionary<string, JsonElement> keys, string key, string path, string expected) =>
-        ReadString(keys, key, path, expected, required: true) ?? string.Empty;
-
-    private string? ReadString(Dictionary<string, JsonElement> keys, string key, string path, string expected, bool required)
-    {
-        var at = JsonPath.Key(path, key);
-        if (!keys.TryGetValue(key, out var e))
-        {
-            if (required)
-            {
-                Error(at, $"is required: {expected}");
-                Unreadable(at);
-            }
-
-            return null;
-        }
-
-        if (e.ValueKind != JsonValueKind.String)
-        {
-            Error(at, $"expected a string ({expected}), got {Kind(e)}");
-            Unreadable(at);
-            return required ? string.Empty : null;
-        }
-
-        return e.GetString();
-    }
-
-    /// <summary>The object's keys; reports unknown and repeated keys.</summary>
-    private Dictionary<string, JsonElement> Keys(JsonElement e, string path, IReadOnlyList<string> allowed, string what) =>
-        DefinitionJson.Keys(e, path, allowed, what, Error);
-
-    private static string Kind(JsonElement e) => DefinitionJson.Kind(e.ValueKind);
-
-    private static string Kind(JsonNode n) => DefinitionJson.Kind(n.GetValueKind());
+        String(keys, key, path, expected, required: true) ?? string.Empty;
 }

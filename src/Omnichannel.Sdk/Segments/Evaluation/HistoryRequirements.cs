@@ -127,6 +127,36 @@ internal sealed record EventTypeRequirement(
     IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> FixedWindows,
     IReadOnlyList<IReadOnlyList<PropertyCondition>> Anchors)
 {
+    /// <summary>
+    /// The sliding windows whose starts bound a prune: the longest window of days and hours (whose start is below every
+    /// shorter one's) and every window with months or years. Pruning reads one window start each, not one per rule.
+    /// </summary>
+    public IReadOnlyList<IsoDuration> PruneWindows { get; } = Dominant(SlidingWindows);
+
+    private static IsoDuration[] Dominant(IReadOnlyList<IsoDuration> windows)
+    {
+        var result = new List<IsoDuration>(windows.Count);
+        IsoDuration? longest = null;
+        foreach (var d in windows)
+        {
+            if (d.Years != 0 || d.Months != 0)
+            {
+                result.Add(d);
+            }
+            else if (longest is not { } l || TimeSpan.FromDays(d.Days) + d.Time > TimeSpan.FromDays(l.Days) + l.Time)
+            {
+                longest = d;
+            }
+        }
+
+        if (longest is { } day)
+        {
+            result.Add(day);
+        }
+
+        return [.. result];
+    }
+
     /// <summary>Accumulates the needs of the rules over one type.</summary>
     internal sealed class Builder
     {

@@ -6,137 +6,6 @@ using System.Text.Json.Serialization;
 
 namespace Omnichannel.Sdk.Segments;
 
-/// <summary>An event as a profile's <see cref="RuleHistory"/> keeps it: id, time, and only the properties rules read.</summary>
-/// <param name="Id">The event id.</param>
-/// <param name="Timestamp">When it happened.</param>
-/// <param name="Properties">
-/// The referenced properties, keyed by their dotted path (<c>{"items.count": 3}</c>); <see langword="null"/> when rules
-/// read none. Properties that were missing or <c>null</c> are absent.
-/// </param>
-internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonObject? Properties)
-{
-    // The recorded properties as typed values, converted once on first read (not serialized): a read is then a short
-    // array scan instead of a JSON lookup and conversion.
-    [JsonIgnore]
-    private TypedProperties? _typed;
-
-    // A copy (`with`) must not share the cache of properties it may replace.
-    private RecordedEvent(RecordedEvent original)
-    {
-        Id = original.Id;
-        Timestamp = original.Timestamp;
-        Properties = original.Properties;
-    }
-
-    /// <summary>The value of a recorded property (missing when the event did not have it).</summary>
-    /// <param name="path">The dotted path, as the rule wrote it.</param>
-    public RuleValue Property(string path)
-    {
-        if (Properties is null)
-        {
-            return RuleValue.Missing;
-        }
-
-        var typed = _typed ??= new TypedProperties(Properties);
-        var paths = typed.Paths;
-        for (var i = 0; i < paths.Length; i++)
-        {
-            if (ReferenceEquals(paths[i], path) || string.Equals(paths[i], path, StringComparison.Ordinal))
-            {
-                return typed.Values[i];
-            }
-        }
-
-        return RuleValue.Missing;
-    }
-
-    // The answers of time-independent filters for this event, remembered per filter object (not serialized). Replaced
-    // whole when a filter is added, so a concurrent reader sees either set, both right.
-    [JsonIgnore]
-    private FilterAnswers? _answers;
-
-    /// <summary>
-    /// The answer of a time-independent <paramref name="filter"/> for this event, computed once and remembered (the
-    /// event's recorded properties never change, so neither does the answer).
-    /// </summary>
-    /// <param name="filter">A filter with no time-dependent condition.</param>
-    /// <param name="now">The evaluation instant (ignored by such filters).</param>
-    internal bool MatchesRemembered(WhereFilter filter, DateTimeOffset now)
-    {
-        var answers = _answers;
-        if (answers is not null)
-        {
-            var filters = answers.Filters;
-            for (var i = 0; i < filters.Length; i++)
-            {
-                if (ReferenceEquals(filters[i], filter))
-                {
-                    return (answers.Bits & (1UL << i)) != 0;
-                }
-            }
-        }
-
-        var result = filter.Evaluate(this, now);
-        var count = answers?.Filters.Length ?? 0;
-        if (count < 64)
-        {
-            var grown = new WhereFilter[count + 1];
-            answers?.Filters.CopyTo(grown, 0);
-            grown[count] = filter;
-            _answers = new FilterAnswers(grown, (answers?.Bits ?? 0) | (result ? 1UL << count : 0));
-        }
-
-        return result;
-    }
-
-    /// <summary>Whether every condition holds for this event at <paramref name="now"/>.</summary>
-    public bool Matches(IReadOnlyList<PropertyCondition> where, DateTimeOffset now)
-    {
-        for (var i = 0; i < where.Count; i++)
-        {
-            var c = where[i];
-            if (!ConditionMatcher.Matches(c.Condition, Property(c.Property), now))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Equality of the recorded data (the cache of typed values is not part of it).</summary>
-    /// <param name="other">The other event.</param>
-    public bool Equals(RecordedEvent? other) =>
-        other is not null && Id == other.Id && Timestamp.Equals(other.Timestamp) && EqualityComparer<JsonObject?>.Default.Equals(Properties, other.Properties);
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Id, Timestamp, Properties);
-
-    /// <summary>Filters and their answers for this event: bit <c>i</c> is the answer of <c>Filters[i]</c>.</summary>
-    private sealed record FilterAnswers(WhereFilter[] Filters, ulong Bits);
-
-    /// <summary>The recorded properties converted to <see cref="RuleValue"/>s, in the object's order.</summary>
-    private sealed class TypedProperties
-    {
-        public TypedProperties(JsonObject properties)
-        {
-            Paths = new string[properties.Count];
-            Values = new RuleValue[properties.Count];
-            var i = 0;
-            foreach (var (path, node) in properties)
-            {
-                Paths[i] = path;
-                Values[i] = RuleValue.FromNode(node);
-                i++;
-            }
-        }
-
-        public string[] Paths { get; }
-
-        public RuleValue[] Values { get; }
-    }
-}
-
 /// <summary>
 /// The per-profile record of the events the loaded rules need: per event type, a time-ordered list of
 /// <see cref="RecordedEvent"/>s keeping only the referenced properties. Stored inside the profile document.
@@ -164,6 +33,12 @@ internal sealed class RuleHistory
     // Per kept list, the ids it holds (duplicate detection without a scan). Weak: it goes with the list.
     private static readonly ConditionalWeakTable<List<RecordedEvent>, HashSet<string>> IdIndex = [];
 
+    // Remembered answers of history rules (in memory only; see LeafAnswerCache for why they stay exact).
+    private LeafAnswerCache? _leafAnswers;
+
+    // Per type, the instant before which a prune removes nothing from its list (in memory only; forgotten on insert).
+    private Dictionary<string, PruneFloor>? _pruneFloors;
+
     /// <summary>Events per type, oldest first (events with equal times in arrival order).</summary>
     [JsonInclude]
     public Dictionary<string, List<RecordedEvent>> Events { get; set; } = new(StringComparer.Ordinal);
@@ -177,6 +52,13 @@ internal sealed class RuleHistory
     public IReadOnlyList<RecordedEvent> EventsOf(string eventType) =>
         Events.TryGetValue(eventType, out var list) ? list : [];
 
+    /// <summary>The remembered answers of history rules over this history (created on first use, never stored).</summary>
+    internal LeafAnswerCache Answers => _leafAnswers ??= new LeafAnswerCache();
+
+    /// <summary>The kept list of one type, or <see langword="null"/>: its identity tells the answer cache whether the list was replaced.</summary>
+    /// <param name="eventType">The event type.</param>
+    internal List<RecordedEvent>? ListOf(string eventType) => Events.TryGetValue(eventType, out var list) ? list : null;
+
     /// <summary>The kept events of one type, oldest first, as a span (valid until the history next changes).</summary>
     /// <param name="eventType">The event type.</param>
     internal ReadOnlySpan<RecordedEvent> SpanOf(string eventType) =>
@@ -189,16 +71,31 @@ internal sealed class RuleHistory
     /// <param name="e">The event.</param>
     /// <param name="requirements">What the loaded rules need.</param>
     /// <returns>Whether the event was recorded.</returns>
-    public bool Record(CustomerEvent e, HistoryRequirements requirements)
+    public bool Record(CustomerEvent e, HistoryRequirements requirements) => Record(e, requirements, out _);
+
+    /// <summary>As <see cref="Record(CustomerEvent, HistoryRequirements)"/>, giving the event as recorded.</summary>
+    /// <param name="e">The event.</param>
+    /// <param name="requirements">What the loaded rules need.</param>
+    /// <param name="recorded">The recorded event, or <see langword="null"/> when nothing was recorded.</param>
+    /// <returns>Whether the event was recorded.</returns>
+    public bool Record(CustomerEvent e, HistoryRequirements requirements, out RecordedEvent? recorded)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(requirements);
+        recorded = null;
         if (requirements.For(e.Type) is not { } need)
         {
             return false;
         }
 
-        return Insert(e.Type, new RecordedEvent(e.Id, e.Timestamp, Project(e.Properties, need.Paths)));
+        var r = new RecordedEvent(e.Id, e.Timestamp, Project(e.Properties, need.Paths));
+        if (!Insert(e.Type, r))
+        {
+            return false;
+        }
+
+        recorded = r;
+        return true;
     }
 
     /// <summary>
@@ -223,7 +120,15 @@ internal sealed class RuleHistory
 
             if (!need.KeepAll)
             {
+                // Skipped while nothing can go (see NextPrune): the list is then exactly what pruning would leave.
+                if (_pruneFloors is not null && _pruneFloors.TryGetValue(type, out var floor) &&
+                    ReferenceEquals(floor.List, list) && ReferenceEquals(floor.Need, need) && now < floor.At)
+                {
+                    continue;
+                }
+
                 PruneList(list, need, now);
+                (_pruneFloors ??= new(StringComparer.Ordinal))[type] = new PruneFloor(list, need, NextPrune(list, need, now));
             }
         }
 
@@ -241,6 +146,7 @@ internal sealed class RuleHistory
     public void MergeFrom(RuleHistory other)
     {
         ArgumentNullException.ThrowIfNull(other);
+        _leafAnswers?.OnMerged();
         foreach (var (type, list) in other.Events)
         {
             foreach (var e in list)
@@ -276,6 +182,8 @@ internal sealed class RuleHistory
         }
 
         list.Insert(i, recorded);
+        _pruneFloors?.Remove(type);
+        _leafAnswers?.OnInserted(type, recorded);
         return true;
     }
 
@@ -320,7 +228,7 @@ internal sealed class RuleHistory
     {
         // Index loops over the requirement's lists: an interface enumerator would be allocated on every prune.
         DateTimeOffset? cutoff = null;
-        var sliding = need.SlidingWindows;
+        var sliding = need.PruneWindows;
         for (var k = 0; k < sliding.Count; k++)
         {
             var c = WindowMath.WindowStart(now, sliding[k]);
@@ -394,6 +302,54 @@ internal sealed class RuleHistory
         }
     }
 
+    /// <summary>
+    /// After a prune at <paramref name="now"/>: the earliest instant at which a prune could remove something more, with no
+    /// insert meanwhile (an insert forgets it). Past events at or before the cutoff were all removed but those kept by a
+    /// fixed window or as an anchor's first or last match; those stay so until a new past event could become an anchor's
+    /// last match, which only a future event becoming past (or an insert) can do. So the next candidates are the first
+    /// event after the cutoff, removable once every sliding window's start has passed it (the latest of its exit
+    /// instants), and the first future event.
+    /// </summary>
+    private static DateTimeOffset NextPrune(List<RecordedEvent> list, EventTypeRequirement need, DateTimeOffset now)
+    {
+        var past = UpperBound(list, now);
+        var next = past < list.Count ? list[past].Timestamp : DateTimeOffset.MaxValue;
+        var windows = need.PruneWindows;
+        if (windows.Count == 0)
+        {
+            // No sliding window: every past event not kept was removed.
+            return next;
+        }
+
+        DateTimeOffset? cutoff = null;
+        for (var k = 0; k < windows.Count; k++)
+        {
+            var c = WindowMath.WindowStart(now, windows[k]);
+            if (cutoff is null || c < cutoff)
+            {
+                cutoff = c;
+            }
+        }
+
+        var first = UpperBound(list, cutoff!.Value);
+        if (first < past)
+        {
+            var t = list[first].Timestamp;
+            DateTimeOffset? leaves = t;
+            for (var k = 0; k < windows.Count && leaves is not null; k++)
+            {
+                leaves = WindowMath.ExitInstant(t, windows[k]) is { } exit ? (exit > leaves ? exit : leaves) : null;
+            }
+
+            if (leaves is { } l && l < next)
+            {
+                next = l;
+            }
+        }
+
+        return next;
+    }
+
     private static bool InFixed(IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> windows, DateTimeOffset t)
     {
         for (var k = 0; k < windows.Count; k++)
@@ -421,7 +377,11 @@ internal sealed class RuleHistory
         {
             if (TryGetPath(properties, path, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
             {
-                (result ??= new JsonObject())[path] = JsonSerializer.SerializeToNode(value);
+                // A primitive becomes the same node SerializeToNode gives (a value over its own copy of the element),
+                // without a serializer round trip; objects and arrays still take it.
+                (result ??= new JsonObject())[path] = value.ValueKind is JsonValueKind.Object or JsonValueKind.Array
+                    ? JsonSerializer.SerializeToNode(value)
+                    : JsonValue.Create(value.Clone());
             }
         }
 
@@ -455,4 +415,7 @@ internal sealed class RuleHistory
             start = dot + 1;
         }
     }
+
+    /// <summary>A list's prune floor: valid for that list object and those requirements only.</summary>
+    private readonly record struct PruneFloor(List<RecordedEvent> List, EventTypeRequirement Need, DateTimeOffset At);
 }

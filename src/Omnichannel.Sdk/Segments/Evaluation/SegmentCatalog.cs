@@ -14,10 +14,13 @@ internal sealed class SegmentCatalog
     private readonly string[][] _dependsOn;
     private readonly string[][] _dependents;
     private readonly Dictionary<string, int[]> _byEventType;
+    private readonly Dictionary<string, int[]> _byStatisticEventType;
+    private readonly Dictionary<string, (int Segment, SegmentRule Rule, bool Cacheable)[]> _historyRulesByType;
     private readonly (string Path, int Segment)[] _byTraitPath;
     private readonly int[] _everyEvent;
     private readonly int[][] _dependsOnIndexes;
     private readonly ConcurrentDictionary<string, bool[]> _byTypeCache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool[]> _byStatisticTypeCache = new(StringComparer.Ordinal);
 
     private SegmentCatalog(SegmentDefinition[] ordered, IReadOnlyList<SegmentRule>? extraRules = null)
     {
@@ -44,6 +47,8 @@ internal sealed class SegmentCatalog
         _dependents = [.. dependents.Select(list => list is null ? [] : list.ToArray())];
 
         var byType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var byStatisticType = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var historyRules = new Dictionary<string, List<(int, SegmentRule, bool)>>(StringComparer.Ordinal);
         var byTrait = new List<(string, int)>();
         var every = new List<int>();
         for (var i = 0; i < ordered.Length; i++)
@@ -52,13 +57,17 @@ internal sealed class SegmentCatalog
             reads.Collect(ordered[i].Rule);
             foreach (var type in reads.EventTypes)
             {
-                if (!byType.TryGetValue(type, out var list))
-                {
-                    list = [];
-                    byType[type] = list;
-                }
+                Add(byType, type, i);
+            }
 
-                list.Add(i);
+            foreach (var type in reads.StatisticEventTypes)
+            {
+                Add(byStatisticType, type, i);
+            }
+
+            foreach (var (type, rule) in reads.HistoryRules)
+            {
+                Add(historyRules, type, (i, rule, LeafAnswerCache.IsCacheable(rule)));
             }
 
             foreach (var path in reads.TraitPaths)
@@ -73,8 +82,21 @@ internal sealed class SegmentCatalog
         }
 
         _byEventType = byType.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        _byStatisticEventType = byStatisticType.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        _historyRulesByType = historyRules.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
         _byTraitPath = [.. byTrait];
         _everyEvent = [.. every];
+        static void Add<T>(Dictionary<string, List<T>> map, string key, T value)
+        {
+            if (!map.TryGetValue(key, out var list))
+            {
+                list = [];
+                map[key] = list;
+            }
+
+            list.Add(value);
+        }
+
         Requirements = HistoryRequirements.From(ordered.Concat(ExtraRules.Select((r, i) => new SegmentDefinition("~rule-" + i, "~rule", r))));
     }
 
@@ -237,11 +259,59 @@ internal sealed class SegmentCatalog
         return Compute(e.Type, updated);
     }
 
+    /// <summary>
+    /// <see cref="AffectedMask(CustomerEvent)"/> narrowed by what the event's history record can change: a rule over the
+    /// event's type only when it counts the recorded event (its fixed window and filter let it in; a rule whose filter or
+    /// condition depends on time, or a min, max or distinct aggregate, always), none when nothing was recorded (a type no
+    /// rule keeps, or an id already kept). Exact: a history rule's answer, as a function of time, depends only on the
+    /// events it counts, and the instants at which time alone changes it are already scheduled checks.
+    /// A new array, which the caller may change.
+    /// </summary>
+    /// <param name="e">The event, as applied to the profile.</param>
+    /// <param name="recorded">The event as the history recorded it, or <see langword="null"/> when it recorded nothing.</param>
+    internal bool[] AffectedMask(CustomerEvent e, RecordedEvent? recorded)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var hit = new bool[_ordered.Length];
+        if (_ordered.Length == 0)
+        {
+            return hit;
+        }
+
+        if (e.Traits.ValueKind == JsonValueKind.Object && UpdatedTraitPaths(e.Traits) is { Count: > 0 } updated)
+        {
+            Compute(e.Type, updated, withHistory: false).CopyTo(hit, 0);
+        }
+        else
+        {
+            _byStatisticTypeCache.GetOrAdd(e.Type, static (type, self) => self.Compute(type, [], withHistory: false), this).CopyTo(hit, 0);
+        }
+
+        if (recorded is not null && _historyRulesByType.TryGetValue(e.Type, out var rules))
+        {
+            var added = false;
+            foreach (var (i, rule, cacheable) in rules)
+            {
+                if (!hit[i] && (!cacheable || LeafAnswerCache.Counts(rule, recorded)))
+                {
+                    hit[i] = added = true;
+                }
+            }
+
+            if (added)
+            {
+                CloseOverDependents(hit);
+            }
+        }
+
+        return hit;
+    }
+
     /// <summary>The positions in <see cref="Segments"/> of the segments the one at <paramref name="index"/> references.</summary>
     /// <param name="index">A position in <see cref="Segments"/>.</param>
     internal int[] DependsOnIndexes(int index) => _dependsOnIndexes[index];
 
-    private bool[] Compute(string eventType, List<string> updatedTraits)
+    private bool[] Compute(string eventType, List<string> updatedTraits, bool withHistory = true)
     {
         var hit = new bool[_ordered.Length];
         if (_ordered.Length == 0)
@@ -249,7 +319,7 @@ internal sealed class SegmentCatalog
             return hit;
         }
 
-        if (_byEventType.TryGetValue(eventType, out var byType))
+        if ((withHistory ? _byEventType : _byStatisticEventType).TryGetValue(eventType, out var byType))
         {
             foreach (var i in byType)
             {
@@ -270,7 +340,13 @@ internal sealed class SegmentCatalog
             }
         }
 
-        // Dependency order makes one pass enough for the transitive closure.
+        CloseOverDependents(hit);
+        return hit;
+    }
+
+    // Adds the segments that reference a hit one, transitively: dependency order makes one pass enough.
+    private void CloseOverDependents(bool[] hit)
+    {
         for (var i = 0; i < _ordered.Length; i++)
         {
             if (!hit[i])
@@ -285,8 +361,6 @@ internal sealed class SegmentCatalog
                 }
             }
         }
-
-        return hit;
     }
 
     private static bool Touches(string rulePath, string updated) =>
@@ -351,6 +425,12 @@ internal sealed class SegmentCatalog
     {
         public HashSet<string> EventTypes { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Event types that move a statistic the rule reads.</summary>
+        public HashSet<string> StatisticEventTypes { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Rules over the kept events of a type, with that type.</summary>
+        public List<(string Type, SegmentRule Rule)> HistoryRules { get; } = [];
+
         public HashSet<string> TraitPaths { get; } = new(StringComparer.Ordinal);
 
         public bool EveryEvent { get; private set; }
@@ -373,15 +453,19 @@ internal sealed class SegmentCatalog
                     break;
                 case EventRule e:
                     EventTypes.Add(e.EventType);
+                    HistoryRules.Add((e.EventType, e));
                     break;
                 case AggregateRule a:
                     EventTypes.Add(a.EventType);
+                    HistoryRules.Add((a.EventType, a));
                     break;
                 case RecencyRule r:
                     EventTypes.Add(r.EventType);
+                    HistoryRules.Add((r.EventType, r));
                     break;
-                case StatisticRule s when StatisticEventTypes(s.Statistic) is { } types:
+                case StatisticRule s when SegmentCatalog.StatisticEventTypes(s.Statistic) is { } types:
                     EventTypes.UnionWith(types);
+                    StatisticEventTypes.UnionWith(types);
                     break;
                 case StatisticRule or ReachableRule:
                     // Seen times, event counts, channels, the lifecycle stage (identifiers) and reachability

@@ -24,20 +24,33 @@ internal static class SegmentRuntime
     /// <summary>After <paramref name="e"/> was applied to <paramref name="p"/> (and merges done): re-evaluate what it can change.</summary>
     public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
     {
-        p.RuleHistory.Record(e, catalog.Requirements);
+        p.RuleHistory.Record(e, catalog.Requirements, out var recorded);
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
-        var dirty = new bool[catalog.Count];
+        bool[] dirty;
         if (everything)
         {
+            dirty = new bool[catalog.Count];
             Array.Fill(dirty, true);
         }
         else
         {
-            catalog.AffectedMask(e).CopyTo(dirty, 0);
+            // The segments the event can change (see SegmentCatalog.AffectedMask(e, recorded)), and those of its type
+            // not yet evaluated on this profile since it was loaded: their stored answer may be stale (a back-fill
+            // that failed for this profile, a definition loaded meanwhile), so the event's type re-evaluates them.
+            dirty = catalog.AffectedMask(e, recorded);
+            var byType = catalog.AffectedMask(e);
+            var answers = p.RuleHistory.Answers;
+            for (var i = 0; i < dirty.Length; i++)
+            {
+                if (!dirty[i] && byType[i] && !answers.WasEvaluated(catalog, i))
+                {
+                    dirty[i] = true;
+                }
+            }
         }
 
         Evaluate(p, catalog, dirty, now, changes, timelineLength);
@@ -123,6 +136,14 @@ internal static class SegmentRuntime
     // Segments that are no longer loaded leave no state behind.
     private static void Forget(CustomerProfile p, SegmentCatalog catalog)
     {
+        // Already done for this catalog since the profile was loaded or last merged (see LeafAnswerCache.ForgottenFor).
+        var answers = p.RuleHistory.Answers;
+        if (ReferenceEquals(answers.ForgottenFor, catalog))
+        {
+            return;
+        }
+
+        answers.ForgottenFor = catalog;
         List<string>? gone = null;
         foreach (var id in p.SegmentChecks.Keys)
         {
@@ -155,7 +176,7 @@ internal static class SegmentRuntime
     {
         SegmentSubject? subject = null;
         var segments = catalog.Segments;
-        var changed = new bool[dirty.Length];
+        Span<bool> changed = dirty.Length <= 512 ? stackalloc bool[dirty.Length] : new bool[dirty.Length];
         for (var i = 0; i < dirty.Length; i++)
         {
             // Dependency order: a segment that reads a segment whose membership just changed is re-evaluated after it.
@@ -180,6 +201,7 @@ internal static class SegmentRuntime
             var segment = segments[i];
             subject ??= Subject(p, catalog.DefaultTimeZone);
             var result = SegmentEvaluator.Evaluate(segment, subject, at);
+            p.RuleHistory.Answers.MarkEvaluated(catalog, i);
             if (result.NextCheckAt is { } next && next > at)
             {
                 p.SegmentChecks[segment.Id] = next;
@@ -211,5 +233,18 @@ internal static class SegmentRuntime
         }
     }
 
-    private static SegmentSubject Subject(CustomerProfile p, string? defaultTimeZone) => new(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), defaultTimeZone);
+    // One subject per profile and zone, kept with the history's in-memory answers: it reads the profile live.
+    private static SegmentSubject Subject(CustomerProfile p, string? defaultTimeZone)
+    {
+        var answers = p.RuleHistory.Answers;
+        if (answers.Subject is { } s && ReferenceEquals(s.Profile, p) && ReferenceEquals(s.History, p.RuleHistory) &&
+            string.Equals(s.DefaultTimeZone, defaultTimeZone, StringComparison.Ordinal) && string.Equals(s.ProfileTimeZone, p.TimeZone, StringComparison.Ordinal))
+        {
+            return s;
+        }
+
+        var subject = new SegmentSubject(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), defaultTimeZone) { ProfileTimeZone = p.TimeZone };
+        answers.Subject = subject;
+        return subject;
+    }
 }
