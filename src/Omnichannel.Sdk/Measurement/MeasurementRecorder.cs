@@ -163,47 +163,51 @@ internal static class MeasurementRecorder
             return e;
         }
 
-        var touch = p.Touches.Find(t => t.Key == key);
-        if (touch is null)
+        var index = p.Touches.FindIndex(t => t.Key == key);
+
+        // A message the host sent itself: its touch starts with this outcome, with what the event says of it.
+        var touch = index >= 0 ? p.Touches[index] : new Touch
         {
-            // A message the host sent itself: its touch starts with this outcome, with what the event says of it.
-            touch = new Touch
-            {
-                Key = key,
-                Channel = WellKnownProperties.String(props, "channel") ?? e.Channel,
-                JourneyId = WellKnownProperties.String(props, "journey_id"),
-                StepId = WellKnownProperties.String(props, "step_id"),
-                Variant = WellKnownProperties.String(props, "variant"),
-                TemplateId = WellKnownProperties.String(props, "template_id"),
-                QueuedAt = e.Timestamp,
-            };
-            p.Touches.Add(touch);
-        }
+            Key = key,
+            Channel = WellKnownProperties.String(props, "channel") ?? e.Channel,
+            JourneyId = WellKnownProperties.String(props, "journey_id"),
+            StepId = WellKnownProperties.String(props, "step_id"),
+            Variant = WellKnownProperties.String(props, "variant"),
+            TemplateId = WellKnownProperties.String(props, "template_id"),
+            QueuedAt = e.Timestamp,
+        };
 
         var at = e.Timestamp;
         if (at < touch.QueuedAt)
         {
-            touch.QueuedAt = at; // outcomes of a host's message may arrive out of order
+            touch = touch with { QueuedAt = at }; // outcomes of a host's message may arrive out of order
         }
 
+        // The earliest instant of each outcome stands, whatever the arrival order; it is counted once per message
+        // (unique opens and clicks).
+        DateTimeOffset Earliest(DateTimeOffset? known) => known is { } k && k <= at ? k : at;
         string? metric = null;
         switch (e.Type)
         {
             case EventTypes.MessageSent:
-                touch.Channel = WellKnownProperties.String(props, "channel") ?? touch.Channel; // a fallback may have changed it
-                metric = First(touch.SentAt, at, () => touch.SentAt = at, MeasurementMetrics.Sent);
+                metric = touch.SentAt is null ? MeasurementMetrics.Sent : null;
+                touch = touch with { Channel = WellKnownProperties.String(props, "channel") ?? touch.Channel, SentAt = Earliest(touch.SentAt) }; // a fallback may have changed the channel
                 break;
             case EventTypes.MessageDelivered:
-                metric = First(touch.DeliveredAt, at, () => touch.DeliveredAt = at, MeasurementMetrics.Delivered);
+                metric = touch.DeliveredAt is null ? MeasurementMetrics.Delivered : null;
+                touch = touch with { DeliveredAt = Earliest(touch.DeliveredAt) };
                 break;
             case EventTypes.MessageOpened:
-                metric = First(touch.OpenedAt, at, () => touch.OpenedAt = at, MeasurementMetrics.Opened);
+                metric = touch.OpenedAt is null ? MeasurementMetrics.Opened : null;
+                touch = touch with { OpenedAt = Earliest(touch.OpenedAt) };
                 break;
             case EventTypes.MessageClicked:
-                metric = First(touch.ClickedAt, at, () => touch.ClickedAt = at, MeasurementMetrics.Clicked);
+                metric = touch.ClickedAt is null ? MeasurementMetrics.Clicked : null;
+                touch = touch with { ClickedAt = Earliest(touch.ClickedAt) };
                 break;
             case EventTypes.MessageUnsubscribed:
-                metric = First(touch.UnsubscribedAt, at, () => touch.UnsubscribedAt = at, MeasurementMetrics.Unsubscribed);
+                metric = touch.UnsubscribedAt is null ? MeasurementMetrics.Unsubscribed : null;
+                touch = touch with { UnsubscribedAt = Earliest(touch.UnsubscribedAt) };
                 break;
             case EventTypes.MessageBounced:
                 metric = MeasurementMetrics.Bounced;
@@ -213,28 +217,21 @@ internal static class MeasurementRecorder
                 break;
         }
 
+        if (index < 0)
+        {
+            p.Touches.Add(touch);
+        }
+        else if (touch != p.Touches[index])
+        {
+            p.Touches[index] = touch;
+        }
+
         if (metric is not null)
         {
             p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric), 1);
         }
 
         return Enrich(e, touch);
-    }
-
-    private static string? First(DateTimeOffset? known, DateTimeOffset at, Action set, string metric)
-    {
-        if (known is { } k)
-        {
-            if (at < k)
-            {
-                set(); // the earliest instant stands, whatever the arrival order
-            }
-
-            return null; // unique opens and clicks: counted once per message
-        }
-
-        set();
-        return metric;
     }
 
     // The outcome event carries its touch's attribution data (what the host sent is kept).

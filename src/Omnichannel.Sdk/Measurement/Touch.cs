@@ -2,34 +2,34 @@ namespace Omnichannel.Sdk.Measurement;
 
 /// <summary>
 /// One message to the person and what became of it, kept on the profile (so it survives merges and goes with an
-/// erasure). Stored in the profile document; trimmed to the longest attribution window and
+/// erasure). Immutable: an outcome replaces the touch (so its stored JSON can be kept once written, see WrittenJson). Stored in the profile document; trimmed to the longest attribution window and
 /// <see cref="MeasurementOptions.MaxTouchesPerProfile"/>.
 /// </summary>
-internal sealed class Touch
+internal sealed record Touch
 {
-    public string Key { get; set; } = string.Empty;
+    public string Key { get; init; } = string.Empty;
 
-    public string Channel { get; set; } = string.Empty;
+    public string Channel { get; init; } = string.Empty;
 
-    public string? JourneyId { get; set; }
+    public string? JourneyId { get; init; }
 
-    public string? StepId { get; set; }
+    public string? StepId { get; init; }
 
-    public string? Variant { get; set; }
+    public string? Variant { get; init; }
 
-    public string? TemplateId { get; set; }
+    public string? TemplateId { get; init; }
 
-    public DateTimeOffset QueuedAt { get; set; }
+    public DateTimeOffset QueuedAt { get; init; }
 
-    public DateTimeOffset? SentAt { get; set; }
+    public DateTimeOffset? SentAt { get; init; }
 
-    public DateTimeOffset? DeliveredAt { get; set; }
+    public DateTimeOffset? DeliveredAt { get; init; }
 
-    public DateTimeOffset? OpenedAt { get; set; }
+    public DateTimeOffset? OpenedAt { get; init; }
 
-    public DateTimeOffset? ClickedAt { get; set; }
+    public DateTimeOffset? ClickedAt { get; init; }
 
-    public DateTimeOffset? UnsubscribedAt { get; set; }
+    public DateTimeOffset? UnsubscribedAt { get; init; }
 
     /// <summary>The latest instant anything happened to the message.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -100,7 +100,7 @@ public sealed class CustomerProfile
 
     // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
     [Stored]
-    internal List<Measurement.Touch> Touches { get; set; } = [];
+    internal List<Measurement.Touch> Touches { get; set; } = new WrittenOnceList<Measurement.Touch>();
 
     // The person's global control group ("control" or "treatment"), once assigned; null while the group is off.
     [Stored]

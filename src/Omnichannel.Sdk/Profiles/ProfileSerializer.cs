@@ -66,6 +66,10 @@ internal static class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceListConverter<TimelineEntry>();
             }
+            else if (property.PropertyType == typeof(List<Measurement.Touch>))
+            {
+                stored.CustomConverter = new WrittenOnceListConverter<Measurement.Touch>();
+            }
             else if (property.PropertyType == typeof(Dictionary<string, OrderFact>))
             {
                 stored.CustomConverter = new WrittenOnceDictionaryConverter<OrderFact>();

@@ -85,11 +85,7 @@ public sealed class DispatchChaosTests
         var stuck = host.Engine.RunDispatchAsync();
         await host.Client.SendAsync(Bob, Receipt("bob-1"));
         var other = host.Engine.RunDispatchAsync();
-        for (var spins = 0; hanging.Recorder.Messages.Count == 0; spins++)
-        {
-            Assert.True(spins < 1_000_000, "bob's message waited for ann's hanging send");
-            await Task.Yield();
-        }
+        Assert.True(await Task.Run(() => SpinWait.SpinUntil(() => hanging.Recorder.Messages.Count > 0, TimeSpan.FromSeconds(60))), "bob's message waited for ann's hanging send");
 
         // The hanging call is bounded by the SDK itself, token or not: moving the fake clock past the time-out ends it.
         await hanging.Hanging.Task.WaitAsync(TimeSpan.FromSeconds(30));

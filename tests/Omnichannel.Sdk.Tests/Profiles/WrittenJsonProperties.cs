@@ -5,7 +5,7 @@ using FsCheck.Xunit;
 namespace Omnichannel.Sdk.Tests.Profiles;
 
 /// <summary>
-/// The timeline and the orders keep each element's JSON once written (<see cref="WrittenJson{T}"/>): the stored document
+/// The timeline, the orders and the touches keep each element's JSON once written (<see cref="WrittenJson{T}"/>): the stored document
 /// must be byte for byte what serialising every element again would give, whatever was added, replaced, trimmed,
 /// reloaded or merged.
 /// </summary>
@@ -25,6 +25,16 @@ public sealed class WrittenJsonProperties
             var at = Start.AddMinutes(minutes[i].Get % 500);
             ProfileCore.AddTimeline(p, new TimelineEntry($"e{minutes[i].Get % 700}", "product.viewed", i % 3 == 0 ? "web" : "email", at, i % 2 == 0 ? null : $"entry {i}"), timelineLength);
             ProfileFacts.PutOrder(p, $"o-{minutes[i].Get % 40}", minutes[i].Get % 97, i % 4 == 0 ? null : "GBP", at, $"e{i}"); // new, or a replaced order
+            var touch = p.Touches.FindIndex(t => t.Key == $"m{minutes[i].Get % 30}"); // a new touch, or an outcome replacing one
+            if (touch >= 0)
+            {
+                p.Touches[touch] = p.Touches[touch] with { SentAt = at, Channel = i % 2 == 0 ? "sms" : "email" };
+            }
+            else
+            {
+                p.Touches.Add(new Sdk.Measurement.Touch { Key = $"m{minutes[i].Get % 30}", Channel = "email", QueuedAt = at, JourneyId = i % 3 == 0 ? null : "j" });
+            }
+
             var cached = ProfileSerializer.Serialize(p);
             Assert.Equal(Plain(p), cached);
             Assert.Equal(cached, ProfileSerializer.Serialize(p)); // written from the kept bytes the second time
@@ -33,6 +43,7 @@ public sealed class WrittenJsonProperties
                 p = ProfileSerializer.Deserialize(cached, p.Version);
                 Assert.IsType<WrittenOnceList<TimelineEntry>>(p.TimelineEntries);
                 Assert.IsType<WrittenOnceDictionary<OrderFact>>(p.Orders);
+                Assert.IsType<WrittenOnceList<Sdk.Measurement.Touch>>(p.Touches);
                 Assert.Equal(cached, ProfileSerializer.Serialize(p));
             }
         }
@@ -59,16 +70,17 @@ public sealed class WrittenJsonProperties
     // The same profile with its timeline and orders in plain collections, which the converters write element by element.
     private static byte[] Plain(CustomerProfile p)
     {
-        var (timeline, orders) = (p.TimelineEntries, p.Orders);
+        var (timeline, orders, touches) = (p.TimelineEntries, p.Orders, p.Touches);
         p.TimelineEntries = [.. timeline];
         p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
+        p.Touches = [.. touches];
         try
         {
             return ProfileSerializer.Serialize(p);
         }
         finally
         {
-            (p.TimelineEntries, p.Orders) = (timeline, orders);
+            (p.TimelineEntries, p.Orders, p.Touches) = (timeline, orders, touches);
         }
     }
 }
