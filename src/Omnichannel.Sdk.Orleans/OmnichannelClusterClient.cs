@@ -15,34 +15,98 @@ namespace Omnichannel.Sdk.Orleans;
 /// <c>UseOrleansClient()</c> (processes that only send).
 /// </summary>
 /// <remarks>
-/// Segments and journeys are loaded at silo start-up (<c>AddSegment</c>, <c>AddJourney</c>, or the options): changing them
-/// at run time would change one silo only, so <see cref="UpsertSegmentAsync"/>, <see cref="RemoveSegmentAsync"/>,
-/// <see cref="PublishJourneyAsync"/> and <see cref="RemoveJourneyAsync"/> throw <see cref="NotSupportedException"/> on a cluster.
+/// Segments and journeys load at silo start-up (<c>AddSegment</c>, <c>AddJourney</c>, or the options), and change at run
+/// time through <see cref="UpsertSegmentAsync"/>, <see cref="RemoveSegmentAsync"/>, <see cref="PublishJourneyAsync"/> and
+/// <see cref="RemoveJourneyAsync"/> as on one engine: the cluster checks each change once, numbers it, and every silo
+/// applies the same changes in the same order before its grains run another event (a silo that joins later catches up
+/// before its first event). The change's background work (a segment's backfill, a journey's visit of running instances)
+/// runs once, on one silo. Run-time changes survive the death of any silo; like a single engine's, they do not survive a
+/// restart of every silo.
 /// </remarks>
 public sealed class OmnichannelClusterClient : IOmnichannelClient
 {
     private readonly IGrainFactory _grains;
     private readonly OmnichannelOptions _options;
     private readonly byte[] _routingKey;
+    private readonly OmnichannelEngine? _silo;
+    private readonly Lock _changesLock = new();
+    private readonly List<(DefinitionChangeKind Kind, string Id, object? Definition)> _changes = [];
 
     /// <summary>Creates a client over a cluster.</summary>
     /// <param name="grains">The cluster (an <c>IClusterClient</c>, or a silo's <c>IGrainFactory</c>).</param>
     /// <param name="options">The same options the silos run with: identity rules route events, definitions answer <see cref="Segments"/> and <see cref="Journeys"/>.</param>
     public OmnichannelClusterClient(IGrainFactory grains, OmnichannelOptions options)
+        : this(grains, options, null)
+    {
+    }
+
+    internal OmnichannelClusterClient(IGrainFactory grains, OmnichannelOptions options, OmnichannelEngine? silo)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(options);
         _grains = grains;
         _options = options;
+        _silo = silo;
         _routingKey = Encoding.UTF8.GetBytes(options.Privacy.HashKey ?? "omnichannel-routing");
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<SegmentDefinition> Segments => [.. _options.Segments];
+    /// <remarks>On a silo, the cluster's segments as this silo applies them; in a process that only sends, the start-up options' segments with the changes made through this client.</remarks>
+    public IReadOnlyList<SegmentDefinition> Segments
+    {
+        get
+        {
+            if (_silo is { } engine)
+            {
+                return engine.Segments;
+            }
+
+            var segments = _options.Segments.ToList();
+            foreach (var (kind, id, definition) in Changes())
+            {
+                if (kind is DefinitionChangeKind.UpsertSegment or DefinitionChangeKind.RemoveSegment)
+                {
+                    segments.RemoveAll(s => s.Id == id);
+                }
+
+                if (definition is SegmentDefinition segment)
+                {
+                    segments.Add(segment);
+                }
+            }
+
+            return segments;
+        }
+    }
 
     /// <inheritdoc />
-    public IReadOnlyList<JourneyDefinition> Journeys =>
-        [.. _options.Journeys.GroupBy(j => j.Id, StringComparer.Ordinal).Select(g => g.MaxBy(j => j.Version)!)];
+    /// <remarks>The newest version of each journey; where it comes from as for <see cref="Segments"/>.</remarks>
+    public IReadOnlyList<JourneyDefinition> Journeys
+    {
+        get
+        {
+            if (_silo is { } engine)
+            {
+                return engine.Journeys;
+            }
+
+            var journeys = _options.Journeys.ToList();
+            foreach (var (kind, id, definition) in Changes())
+            {
+                if (kind is DefinitionChangeKind.RemoveJourney)
+                {
+                    journeys.RemoveAll(j => j.Id == id);
+                }
+
+                if (definition is JourneyDefinition journey)
+                {
+                    journeys.Add(journey);
+                }
+            }
+
+            return [.. journeys.GroupBy(j => j.Id, StringComparer.Ordinal).Select(g => g.MaxBy(j => j.Version)!)];
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
@@ -117,14 +181,27 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">Always on a cluster: load segments at silo start-up.</exception>
-    public ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        throw RunTimeDefinitions("segments");
+    /// <remarks>The backfill runs on one silo; <see cref="SegmentBackfill.Completion"/> faults if that silo dies first (profiles not reached yet are re-evaluated on their next event; upsert again to re-run it).</remarks>
+    public async ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        var answer = await ChangeAsync(DefinitionChangeKind.UpsertSegment, segment.Id, SegmentJson.Serialize(segment), segment, errors => new SegmentDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        var backfill = new SegmentBackfill(segment.Id);
+        backfill.Run(FollowAsync(answer.Operation, p =>
+        {
+            backfill.Add((int)(p.Processed - backfill.Progress.ProfilesProcessed), (int)(p.Failed - backfill.Progress.ProfilesFailed));
+            progress?.Report(backfill.Progress with { IsCompleted = p.Completed });
+        }, cancellationToken));
+        return backfill;
+    }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">Always on a cluster: load segments at silo start-up.</exception>
-    public ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default) =>
-        throw RunTimeDefinitions("segments");
+    public async ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        var answer = await ChangeAsync(DefinitionChangeKind.RemoveSegment, segmentId, null, null, errors => new SegmentDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        return answer.Changed;
+    }
 
     /// <inheritdoc />
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
@@ -142,14 +219,25 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">Always on a cluster: load journeys at silo start-up.</exception>
-    public Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default) =>
-        throw RunTimeDefinitions("journeys");
+    public async Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journey);
+        var answer = await ChangeAsync(DefinitionChangeKind.PublishJourney, journey.Id, JourneyJson.Serialize(journey), journey, errors => new JourneyDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        return answer.Changed ? (int)(await FollowAsync(answer.Operation, null, cancellationToken).ConfigureAwait(false)).Processed : 0;
+    }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">Always on a cluster: load journeys at silo start-up.</exception>
-    public Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default) =>
-        throw RunTimeDefinitions("journeys");
+    public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        var answer = await ChangeAsync(DefinitionChangeKind.RemoveJourney, journeyId, null, null, errors => new JourneyDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        if (answer.Changed)
+        {
+            await FollowAsync(answer.Operation, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return answer.Changed;
+    }
 
     /// <inheritdoc />
     public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
@@ -200,7 +288,62 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
 
     private static CustomerProfile? ReadProfile(byte[]? message) => message is null ? null : ClusterJson.ReadProfile(message);
 
-    private static NotSupportedException RunTimeDefinitions(string what) => new(
-        $"Changing {what} at run time is not supported on an Orleans cluster yet (it would change one silo's engine only). " +
-        $"Load {what} at silo start-up with AddSegment/AddJourney (or the options) and roll the silos.");
+    private IDefinitionsGrain Registry => _grains.GetGrain<IDefinitionsGrain>(0);
+
+    private IEnumerable<(DefinitionChangeKind Kind, string Id, object? Definition)> Changes()
+    {
+        lock (_changesLock)
+        {
+            return [.. _changes];
+        }
+    }
+
+    private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, object? definition, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused, CancellationToken cancellationToken)
+    {
+        var answer = await Registry.ChangeAsync(kind, id, json).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (answer.Errors is { } errors)
+        {
+            throw refused(ClusterJson.Read<DefinitionError[]>(errors));
+        }
+
+        if (answer.Changed)
+        {
+            lock (_changesLock)
+            {
+                _changes.Add((kind, id, definition));
+            }
+        }
+
+        return answer;
+    }
+
+    // Long polls the registry until the change's background work ends.
+    private async Task<OperationProgress> FollowAsync(long operation, Action<OperationProgress>? report, CancellationToken cancellationToken)
+    {
+        if (operation == 0)
+        {
+            var none = new OperationProgress(true, true, 0, 0, null);
+            report?.Invoke(none);
+            return none;
+        }
+
+        while (true)
+        {
+            var progress = await Registry.WaitAsync(operation, FollowPoll).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!progress.Known)
+            {
+                throw new InvalidOperationException(
+                    "The silo running this change's background work stopped before it ended. The change itself stays in force on every silo; " +
+                    "profiles not reached yet are re-evaluated on their next event, and repeating the change runs the work again.");
+            }
+
+            report?.Invoke(progress);
+            if (progress.Completed)
+            {
+                return progress.Error is { } error ? throw new InvalidOperationException("The change's background work failed: " + error) : progress;
+            }
+        }
+    }
+
+    private static readonly TimeSpan FollowPoll = TimeSpan.FromSeconds(5);
 }

@@ -3,7 +3,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Omnichannel.Sdk;
 using Omnichannel.Sdk.Orleans;
+using Omnichannel.Sdk.Orleans.Implementation;
 using Orleans;
+using Orleans.Hosting;
+using Orleans.Runtime;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -45,8 +48,22 @@ public static class OrleansOmnichannelBuilderExtensions
 
         services.RemoveAll<OmnichannelClusterOptions>();
         services.AddSingleton(options);
+        AddSiloServices(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Omnichannel.Sdk.Orleans.Implementation.DueWorkSweep>());
         return builder;
+    }
+
+    /// <summary>What every silo's grains need besides the engine: its copy of the run-time definition changes, and the placement of per-silo grains.</summary>
+    internal static void AddSiloServices(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(ClusterDefinitions)))
+        {
+            return;
+        }
+
+        services.AddSingleton<ClusterDefinitions>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterDefinitions>());
+        services.AddPlacementDirector<SiloKeyPlacement, SiloKeyPlacementDirector>();
     }
 
     /// <summary>
@@ -75,7 +92,7 @@ public static class OrleansOmnichannelBuilderExtensions
     private static void AddClusterClient(IServiceCollection services)
     {
         services.RemoveAll<IOmnichannelClient>();
-        services.TryAddSingleton(sp => new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value));
+        services.TryAddSingleton(sp => new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value, sp.GetService<OmnichannelEngine>()));
         services.AddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelClusterClient>());
     }
 }

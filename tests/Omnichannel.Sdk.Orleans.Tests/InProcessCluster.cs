@@ -27,7 +27,11 @@ internal sealed class InProcessCluster : IAsyncDisposable
 
     /// <summary>Silos whose engine is made by <paramref name="engine"/> (one per silo).</summary>
     public static Task<InProcessCluster> StartAsync(int silos, Func<OmnichannelEngine> engine) =>
-        StartAsync(silos, (_, host) => host.Services.AddSingleton(_ => engine()));
+        StartAsync(silos, (_, host) =>
+        {
+            host.Services.AddSingleton(_ => engine());
+            OrleansOmnichannelBuilderExtensions.AddSiloServices(host.Services);
+        });
 
     private static async Task<InProcessCluster> StartAsync(int silos, Action<InProcessTestSiloSpecificOptions, IHostApplicationBuilder> configure)
     {
@@ -45,6 +49,20 @@ internal sealed class InProcessCluster : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The address of each running silo, in the order of <see cref="SiloServices"/>.</summary>
+    public IReadOnlyList<global::Orleans.Runtime.SiloAddress> SiloAddresses => [.. _cluster.Silos.Select(s => s.SiloAddress)];
+
+    /// <summary>Starts one more silo, registered as the others were; returns its services.</summary>
+    public async Task<IServiceProvider> StartSiloAsync()
+    {
+        var silo = await _cluster.StartAdditionalSiloAsync();
+        return _cluster.GetSiloServiceProvider(silo.SiloAddress);
+    }
+
+    /// <summary>Kills one silo (no graceful shutdown).</summary>
+    public async Task KillSiloAsync(global::Orleans.Runtime.SiloAddress address) =>
+        await _cluster.KillSiloAsync(_cluster.Silos.Single(s => s.SiloAddress.Equals(address)));
 
     /// <summary>Kills every silo but the first <paramref name="keep"/> (no graceful shutdown).</summary>
     public async Task KillSilosAsync(int keep)

@@ -9,7 +9,7 @@ namespace Omnichannel.Sdk.Orleans.Implementation;
 /// to. The store keeps both exact (a wake-up commits under the profile's version, an outbox row is claimed with a lease
 /// and a fencing token), so a sweep racing the owner's own timer changes nothing twice and sends nothing twice.
 /// </summary>
-internal sealed partial class DueWorkSweep(OmnichannelEngine engine, TimeProvider time, OmnichannelClusterOptions options, ILogger<DueWorkSweep>? logger = null) : IHostedService, IAsyncDisposable
+internal sealed partial class DueWorkSweep(OmnichannelEngine engine, ClusterDefinitions definitions, TimeProvider time, OmnichannelClusterOptions options, ILogger<DueWorkSweep>? logger = null) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
     private ITimer? _timer;
@@ -41,6 +41,15 @@ internal sealed partial class DueWorkSweep(OmnichannelEngine engine, TimeProvide
 
         try
         {
+            await definitions.CatchUpFromClusterAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogCatchUpFailed(_logger, ex);
+        }
+
+        try
+        {
             await engine.RunDueAsync().ConfigureAwait(false);
             await engine.RunDispatchAsync().ConfigureAwait(false);
         }
@@ -57,6 +66,9 @@ internal sealed partial class DueWorkSweep(OmnichannelEngine engine, TimeProvide
             Volatile.Write(ref _running, 0);
         }
     }
+
+    [LoggerMessage(2, LogLevel.Warning, "Catching up with the cluster's run-time definition changes failed; the next sweep tries again")]
+    private static partial void LogCatchUpFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(1, LogLevel.Warning, "The sweep of due wake-ups and messages failed; the next sweep tries again")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

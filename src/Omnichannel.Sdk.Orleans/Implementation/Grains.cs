@@ -40,8 +40,11 @@ internal interface IEngineGrain : IGrainWithIntegerKey
 }
 
 /// <summary>Runs a customer's turn on the silo's engine (see <see cref="IProfileGrain"/>).</summary>
-internal sealed class ProfileGrain(OmnichannelEngine engine) : Grain, IProfileGrain
+internal sealed class ProfileGrain(OmnichannelEngine engine, ClusterDefinitions definitions) : Grain, IProfileGrain
 {
+    // A silo that just joined first catches up with the cluster's run-time definitions.
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => definitions.WhenReady.WaitAsync(cancellationToken);
+
     public async Task<string[]> TrackAsync(string[] events)
     {
         var parsed = events.Select(ClusterJson.ReadEvent).ToList();
@@ -60,8 +63,10 @@ internal sealed class ProfileGrain(OmnichannelEngine engine) : Grain, IProfileGr
 
 /// <summary>A stateless worker: every silo runs these locally, as many as it needs.</summary>
 [StatelessWorker]
-internal sealed class EngineGrain(OmnichannelEngine engine) : Grain, IEngineGrain
+internal sealed class EngineGrain(OmnichannelEngine engine, ClusterDefinitions definitions) : Grain, IEngineGrain
 {
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => definitions.WhenReady.WaitAsync(cancellationToken);
+
     public async Task<byte[]?> GetProfileAsync(string identifier) =>
         await engine.GetProfileAsync(ClusterJson.ReadIdentifier(identifier)) is { } p ? ClusterJson.WriteProfile(p) : null;
 

@@ -25,22 +25,7 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(journey);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        lock (_scheduleLock)
-        {
-            if (_definitions.Journeys.Find(journey.Id, journey.Version) is { } loaded)
-            {
-                if (JourneyJson.Serialize(loaded.Definition) == JourneyJson.Serialize(journey))
-                {
-                    return 0;
-                }
-
-                throw new JourneyDefinitionException([new("$.version", $"journey '{journey.Id}' version {journey.Version} is already published with different content; publish a new version")]);
-            }
-
-            SetJourneys(JourneyCatalog.Create(_definitions.Journeys.All.Append(journey), _definitions.Segments));
-        }
-
-        return await VisitJourneyProfilesAsync(journey.Id, cancellationToken).ConfigureAwait(false);
+        return ChangeJourney(journey, apply: true) ? await VisitJourneyProfilesAsync(journey.Id, cancellationToken).ConfigureAwait(false) : 0;
     }
 
     /// <summary>Unloads every version of a journey; its running instances end with the reason recorded when next touched.</summary>
@@ -50,6 +35,48 @@ public sealed partial class OmnichannelEngine
     public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journeyId);
+        if (!DropJourney(journeyId, apply: true))
+        {
+            return false;
+        }
+
+        await VisitJourneyProfilesAsync(journeyId, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Checks a journey version against the loaded set and, with <paramref name="apply"/>, publishes it (no visit of
+    /// running instances: see <see cref="VisitJourneyProfilesAsync"/>).
+    /// </summary>
+    /// <returns><see langword="false"/> when this version is already published with the same content.</returns>
+    /// <exception cref="JourneyDefinitionException">The definition is invalid, or the version is already loaded with different content.</exception>
+    internal bool ChangeJourney(JourneyDefinition journey, bool apply)
+    {
+        lock (_scheduleLock)
+        {
+            if (_definitions.Journeys.Find(journey.Id, journey.Version) is { } loaded)
+            {
+                if (JourneyJson.Serialize(loaded.Definition) == JourneyJson.Serialize(journey))
+                {
+                    return false;
+                }
+
+                throw new JourneyDefinitionException([new("$.version", $"journey '{journey.Id}' version {journey.Version} is already published with different content; publish a new version")]);
+            }
+
+            var journeys = JourneyCatalog.Create(_definitions.Journeys.All.Append(journey), _definitions.Segments);
+            if (apply)
+            {
+                SetJourneys(journeys);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Unloads every version of a journey when <paramref name="apply"/>; <see langword="false"/> when none is loaded.</summary>
+    internal bool DropJourney(string journeyId, bool apply)
+    {
         lock (_scheduleLock)
         {
             if (_definitions.Journeys.FindLatest(journeyId) is null)
@@ -57,11 +84,13 @@ public sealed partial class OmnichannelEngine
                 return false;
             }
 
-            SetJourneys(JourneyCatalog.Create(_definitions.Journeys.All.Where(d => d.Id != journeyId), _definitions.Segments));
-        }
+            if (apply)
+            {
+                SetJourneys(JourneyCatalog.Create(_definitions.Journeys.All.Where(d => d.Id != journeyId), _definitions.Segments));
+            }
 
-        await VisitJourneyProfilesAsync(journeyId, cancellationToken).ConfigureAwait(false);
-        return true;
+            return true;
+        }
     }
 
     private void SetJourneys(JourneyCatalog journeys)
@@ -99,7 +128,8 @@ public sealed partial class OmnichannelEngine
             (DateTimeOffset a, DateTimeOffset b) => a < b ? a : b,
         };
 
-    private async Task<int> VisitJourneyProfilesAsync(string journeyId, CancellationToken cancellationToken)
+    /// <summary>Visits (runs a unit of work on) every profile with a running instance of a journey; returns how many.</summary>
+    internal async Task<int> VisitJourneyProfilesAsync(string journeyId, CancellationToken cancellationToken)
     {
         var visited = 0;
         string? after = null;

@@ -24,7 +24,24 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(segment);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        SegmentCatalog catalog;
+        ChangeSegment(segment, apply: true);
+        return ValueTask.FromResult(StartBackfill(segment.Id, progress, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segmentId);
+        return ValueTask.FromResult(DropSegment(segmentId, apply: true));
+    }
+
+    /// <summary>
+    /// Checks a segment added or changed against the loaded set and, with <paramref name="apply"/>, puts it in force
+    /// (no backfill: see <see cref="StartBackfill"/>). A cluster checks on one silo, then applies on every silo.
+    /// </summary>
+    /// <exception cref="SegmentDefinitionException">The set with the segment is invalid.</exception>
+    internal void ChangeSegment(SegmentDefinition segment, bool apply)
+    {
         lock (_scheduleLock)
         {
             var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
@@ -34,24 +51,32 @@ public sealed partial class OmnichannelEngine
                 throw new SegmentDefinitionException(errors);
             }
 
-            catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_definitions.Journeys.Rules));
-            SetDefinitions(catalog, _definitions.Journeys);
+            var catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_definitions.Journeys.Rules));
+            if (apply)
+            {
+                SetDefinitions(catalog, _definitions.Journeys);
+            }
         }
-
-        var backfill = new SegmentBackfill(segment.Id);
-        backfill.Run(BackfillAsync(backfill, [segment.Id], progress, cancellationToken));
-        return ValueTask.FromResult(backfill);
     }
 
-    /// <inheritdoc />
-    public ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
+    /// <summary>Re-evaluates every existing profile for a segment in the background, through the partitions.</summary>
+    internal SegmentBackfill StartBackfill(string segmentId, IProgress<SegmentBackfillProgress>? progress, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(segmentId);
+        var backfill = new SegmentBackfill(segmentId);
+        backfill.Run(BackfillAsync(backfill, [segmentId], progress, cancellationToken));
+        return backfill;
+    }
+
+    /// <summary>Checks the removal of a segment and, with <paramref name="apply"/>, removes it.</summary>
+    /// <returns><see langword="false"/> when no such segment is loaded.</returns>
+    /// <exception cref="SegmentDefinitionException">Another segment refers to it.</exception>
+    internal bool DropSegment(string segmentId, bool apply)
+    {
         lock (_scheduleLock)
         {
             if (!_definitions.Segments.Contains(segmentId))
             {
-                return ValueTask.FromResult(false);
+                return false;
             }
 
             var rest = _definitions.Segments.Segments.Where(s => s.Id != segmentId).ToList();
@@ -62,8 +87,12 @@ public sealed partial class OmnichannelEngine
             }
 
             // Profiles drop the membership the next time they are touched; the members list stops answering now.
-            SetDefinitions(Zoned(SegmentCatalog.Create(rest).WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
-            return ValueTask.FromResult(true);
+            if (apply)
+            {
+                SetDefinitions(Zoned(SegmentCatalog.Create(rest).WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
+            }
+
+            return true;
         }
     }
 

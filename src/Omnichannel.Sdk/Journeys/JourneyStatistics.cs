@@ -89,6 +89,13 @@ public sealed record JourneyStatistics(string JourneyId)
 /// <summary>What happened at one step.</summary>
 public sealed record JourneyStepStatistics
 {
+    // For readers of the JSON form (a cluster's client, a dashboard's cache): every count comes from the properties.
+    [System.Text.Json.Serialization.JsonConstructor]
+    private JourneyStepStatistics()
+        : this(new Dictionary<string, long>())
+    {
+    }
+
     internal JourneyStepStatistics(IReadOnlyDictionary<string, long> c)
     {
         Entered = c.GetValueOrDefault("entered");

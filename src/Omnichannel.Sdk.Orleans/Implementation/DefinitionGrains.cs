@@ -1,0 +1,243 @@
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
+
+namespace Omnichannel.Sdk.Orleans.Implementation;
+
+/// <summary>The answer to a run-time change of definitions.</summary>
+/// <param name="Changed">Whether the cluster's definitions changed (false: nothing to do, as in a single engine).</param>
+/// <param name="Operation">The background work the change started (a segment's backfill, a journey's visit), 0 for none.</param>
+/// <param name="Errors">The refusal, when refused: the errors (JSON of <see cref="DefinitionError"/>s, with paths).</param>
+[GenerateSerializer, Immutable]
+internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors);
+
+/// <summary>The registry's log after a sequence, and the registry's last sequence.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record DefinitionChanges([property: Id(0)] long Last, [property: Id(1)] DefinitionChange[] Changes);
+
+/// <summary>How far the background work of a change has come.</summary>
+/// <param name="Known">False when the silo running it stopped (the registry moved): the work is lost.</param>
+/// <param name="Completed">Whether it is over.</param>
+/// <param name="Processed">Profiles re-evaluated (backfill) or visited (journey).</param>
+/// <param name="Failed">Profiles that could not be committed (backfill).</param>
+/// <param name="Error">Why it failed, when it did.</param>
+[GenerateSerializer, Immutable]
+internal sealed record OperationProgress(
+    [property: Id(0)] bool Known,
+    [property: Id(1)] bool Completed,
+    [property: Id(2)] long Processed,
+    [property: Id(3)] long Failed,
+    [property: Id(4)] string? Error);
+
+/// <summary>
+/// The cluster's one registry of run-time definition changes (key 0): it checks each change, numbers it, gives it to every
+/// silo, and runs its background work (backfill, journey visit) on its own silo. One call at a time, so changes are in
+/// one order everywhere.
+/// </summary>
+internal interface IDefinitionsGrain : IGrainWithIntegerKey
+{
+    Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json);
+
+    Task<DefinitionChanges> GetChangesAsync(long after);
+
+    /// <summary>A silo that holds a longer log than the registry's (the registry moved while it was unreachable) gives it.</summary>
+    Task OfferAsync(DefinitionChange[] log);
+
+    /// <summary>Waits up to <paramref name="maxWait"/> for a change's background work to end; returns its progress.</summary>
+    [AlwaysInterleave]
+    Task<OperationProgress> WaitAsync(long operation, TimeSpan maxWait);
+}
+
+/// <summary>One per silo, keyed by the silo's address and placed on that silo (<see cref="SiloKeyPlacement"/>).</summary>
+internal interface ISiloDefinitionsGrain : IGrainWithStringKey
+{
+    Task CatchUpAsync(DefinitionChange[] log);
+
+    Task<DefinitionChange[]> GetLogAsync();
+}
+
+internal sealed partial class DefinitionsGrain(
+    OmnichannelEngine engine,
+    ClusterDefinitions local,
+    IClusterMembershipService membership,
+    ILocalSiloDetails silo,
+    ILogger<DefinitionsGrain> logger) : Grain, IDefinitionsGrain
+{
+    // A silo that stopped answering (dead, not yet declared dead) must not hold every change for a response timeout.
+    private static readonly TimeSpan SiloCallTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Dictionary<long, Operation> _operations = [];
+    private List<DefinitionChange> _log = [];
+    private long _nextOperation;
+
+    private long Last => _log.Count > 0 ? _log[^1].Sequence : 0;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // The longest log any living silo holds: every change a silo applied survives the registry's silo.
+        var logs = await Task.WhenAll(OtherSilos().Select(async s =>
+        {
+            try
+            {
+                return await Silo(s).GetLogAsync().WaitAsync(SiloCallTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogSiloUnreachable(logger, ex);
+                return [];
+            }
+        }));
+        _log = [.. logs.Append([.. local.Log]).MaxBy(l => l.Length > 0 ? l[^1].Sequence : 0) ?? []];
+        local.CatchUp(_log);
+    }
+
+    public async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json)
+    {
+        local.CatchUp(_log);
+        bool changed;
+        try
+        {
+            changed = local.Check(kind, id, json);
+        }
+        catch (DefinitionException ex)
+        {
+            return new DefinitionAnswer(false, 0, ClusterJson.Write(ex.Errors));
+        }
+
+        if (!changed)
+        {
+            return new DefinitionAnswer(false, 0, null);
+        }
+
+        var change = new DefinitionChange(Last + 1, kind, id, json);
+        _log.Add(change);
+        local.CatchUp([change]);
+        DefinitionChange[] log = [.. _log];
+        await Task.WhenAll(OtherSilos().Select(async s =>
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await Silo(s).CatchUpAsync(log).WaitAsync(SiloCallTimeout);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    if (attempt == 2)
+                    {
+                        // It catches up on its next sweep, or it is dying.
+                        LogSiloUnreachable(logger, ex);
+                        return;
+                    }
+                }
+            }
+        }));
+
+        return new DefinitionAnswer(true, await StartAsync(kind, id), null);
+    }
+
+    public Task<DefinitionChanges> GetChangesAsync(long after) =>
+        Task.FromResult(new DefinitionChanges(Last, [.. _log.Where(c => c.Sequence > after)]));
+
+    public Task OfferAsync(DefinitionChange[] log)
+    {
+        if (log.Length > 0 && log[^1].Sequence > Last)
+        {
+            _log = [.. log];
+            local.CatchUp(_log);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<OperationProgress> WaitAsync(long operation, TimeSpan maxWait)
+    {
+        if (!_operations.TryGetValue(operation, out var work))
+        {
+            return new OperationProgress(false, false, 0, 0, null);
+        }
+
+        await Task.WhenAny(work.Completion, Task.Delay(maxWait));
+        var (processed, failed) = work.Counts();
+        if (!work.Completion.IsCompleted)
+        {
+            return new OperationProgress(true, false, processed, failed, null);
+        }
+
+        _operations.Remove(operation);
+        return new OperationProgress(true, true, processed, failed, work.Completion.Exception?.GetBaseException().Message);
+    }
+
+    // The work runs on the thread pool, not in this grain's turns: it can outlast them by far.
+    private async Task<long> StartAsync(DefinitionChangeKind kind, string id)
+    {
+        Operation? work = kind switch
+        {
+            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => engine.StartBackfill(id, null, CancellationToken.None))),
+            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => engine.VisitJourneyProfilesAsync(id, CancellationToken.None))),
+            _ => null,
+        };
+        if (work is null)
+        {
+            return 0;
+        }
+
+        var operation = ++_nextOperation;
+        _operations[operation] = work;
+        return operation;
+    }
+
+    private static Operation Backfill(SegmentBackfill backfill) =>
+        new(backfill.Completion, () => (backfill.Progress.ProfilesProcessed, backfill.Progress.ProfilesFailed));
+
+    private static Operation Visit(Task<int> visit) =>
+        new(visit, () => (visit.IsCompletedSuccessfully ? visit.Result : 0, 0));
+
+    private IEnumerable<SiloAddress> OtherSilos() =>
+        membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active && !m.SiloAddress.Equals(silo.SiloAddress))
+            .Select(m => m.SiloAddress);
+
+    private ISiloDefinitionsGrain Silo(SiloAddress address) => GrainFactory.GetGrain<ISiloDefinitionsGrain>(address.ToParsableString());
+
+    [LoggerMessage(42, LogLevel.Warning, "A silo did not answer about run-time definition changes; it catches up on its next sweep")]
+    private static partial void LogSiloUnreachable(ILogger logger, Exception exception);
+
+    private sealed record Operation(Task Completion, Func<(long Processed, long Failed)> Counts);
+}
+
+[SiloKeyPlacement]
+internal sealed class SiloDefinitionsGrain(ClusterDefinitions local) : Grain, ISiloDefinitionsGrain
+{
+    public Task CatchUpAsync(DefinitionChange[] log)
+    {
+        local.CatchUp(log);
+        return Task.CompletedTask;
+    }
+
+    public Task<DefinitionChange[]> GetLogAsync() => Task.FromResult<DefinitionChange[]>([.. local.Log]);
+}
+
+/// <summary>Places a grain on the silo whose address (<see cref="SiloAddress.ToParsableString"/>) is its key.</summary>
+[GenerateSerializer, Immutable, SuppressReferenceTracking]
+internal sealed class SiloKeyPlacement : PlacementStrategy;
+
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+internal sealed class SiloKeyPlacementAttribute() : PlacementAttribute(new SiloKeyPlacement());
+
+internal sealed class SiloKeyPlacementDirector : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        var key = target.GrainIdentity.Key.ToString();
+        return context.GetCompatibleSilos(target).FirstOrDefault(s => s.ToParsableString() == key) is { } silo
+            ? Task.FromResult(silo)
+            : throw new OrleansException($"Silo {key} is not an active member of the cluster.");
+    }
+}
