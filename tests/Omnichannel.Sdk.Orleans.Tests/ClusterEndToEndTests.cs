@@ -130,16 +130,19 @@ public sealed class ClusterEndToEndTests
     }
 
     [Fact]
-    public async Task ChangingDefinitionsAtRunTime_ThrowsWithAdvice()
+    public async Task ASegmentPreviewedThenUpserted_OnASingleSilo_AnswersAsOneEngine()
     {
         await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, new InMemoryOmnichannelStore()));
         var client = new OmnichannelClusterClient(cluster.Client, Options());
         var segment = Segments.SegmentJson.Parse("""{"id": "vip", "name": "VIP", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Value!;
 
-        var ex = await Assert.ThrowsAsync<NotSupportedException>(async () => await client.UpsertSegmentAsync(segment));
-        Assert.Contains("AddSegment", ex.Message);
         Assert.Equal(0, (await client.PreviewSegmentAsync(segment)).Matching);
-        await Assert.ThrowsAsync<NotSupportedException>(() => client.RemoveJourneyAsync("x"));
+        var backfill = await client.UpsertSegmentAsync(segment);
+        await backfill.Completion.WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(new Segments.SegmentBackfillProgress("vip", 0, 0, true), backfill.Progress);
+        Assert.Equal(["vip"], cluster.Engines[0].Segments.Select(s => s.Id));
+        Assert.False(await client.RemoveJourneyAsync("x"));
     }
 
     private OmnichannelOptions Options()
