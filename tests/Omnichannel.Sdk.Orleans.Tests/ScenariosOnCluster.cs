@@ -4,7 +4,7 @@ using Omnichannel.Sdk.Tests.Journeys;
 namespace Omnichannel.Sdk.Orleans.Tests;
 
 /// <summary>
-/// The journey and delivery scenario suites (compiled into this assembly from the core tests) run through a 3-silo
+/// The journey, live-segment and delivery scenario suites (compiled into this assembly from the core tests) run through a 3-silo
 /// in-process Orleans cluster: every event and read the scenarios make through the test host goes through an
 /// <see cref="OmnichannelClusterClient"/> to the customer's grain, which applies it with its silo's own engine on the
 /// rig's store; the assertions (messages, instants, counts) are the core suite's, unchanged.

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Testing;
+using Omnichannel.Sdk.Tests.Journeys;
 using Xunit;
 
 namespace Omnichannel.Sdk.Tests.Segments.Live;
@@ -29,13 +30,17 @@ public sealed class LiveSegmentTests
         }
     });
 
+    // A rig, so that the Orleans tests (which compile this file) run these scenarios through a cluster too.
+    private static JourneyRig Rig(params SegmentDefinition[] segments) => JourneyRig.Create([], segments);
+
     private static Task Order(OmnichannelTestHost host, Identifier who, decimal total = 20m) =>
         host.TrackAsync(EventTypes.OrderPlaced, [who], new { order_id = Guid.NewGuid().ToString("N"), total, currency = "GBP" });
 
     [Fact]
     public async Task AnEvent_EntersTheProfile_AtTheInstantItIsProcessed_AndRecordsItOnProfileAndTimeline()
     {
-        await using var host = Host(RecentBuyers);
+        await using var rig = Rig(RecentBuyers);
+        var host = rig.Host;
         var result = await host.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total = 10, currency = "GBP" });
 
         var change = Assert.Single(result.SegmentChanges);
@@ -49,7 +54,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task TimeAlone_ExitsTheWindow_ExactlyWhenTheOrderIsThirtyDaysOld()
     {
-        await using var host = Host(RecentBuyers);
+        await using var rig = Rig(RecentBuyers);
+        var host = rig.Host;
         await Order(host, Ann);
         var ordered = host.Time.GetUtcNow();
 
@@ -67,7 +73,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task MoreThanAgo_BecomesTrueByItself_AndAnOrderTakesTheProfileOut()
     {
-        await using var host = Host(Lapsed);
+        await using var rig = Rig(Lapsed);
+        var host = rig.Host;
         await Order(host, Ann);
         var first = host.Time.GetUtcNow();
         Assert.False((await host.ProfileAsync(Ann)).IsInSegment("lapsed"));
@@ -83,7 +90,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task SegmentsOfSegments_FollowTheirParts_IncludingTimeDrivenOnes()
     {
-        await using var host = Host(Vip, Lapsed, LapsedVip);
+        await using var rig = Rig(Vip, Lapsed, LapsedVip);
+        var host = rig.Host;
         await host.TrackAsync("profile.updated", [Ann], traits: new { tier = "vip" });
         await Order(host, Ann);
         await Order(host, Bob);
@@ -102,7 +110,8 @@ public sealed class LiveSegmentTests
     {
         var frequent = Segment.Define("frequent", "Two orders in a year")
             .Where(r => r.Event(EventTypes.OrderPlaced).Count(c => c.Gte(2)).Within("P365D"));
-        await using var host = Host(RecentBuyers, frequent);
+        await using var rig = Rig(RecentBuyers, frequent);
+        var host = rig.Host;
         var cookie = Identifier.AnonymousId("cookie-1");
         await Order(host, cookie);
         var anonymousEntered = host.Time.GetUtcNow();
@@ -120,7 +129,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task UpsertSegment_BackfillsExistingProfiles_WithProgress()
     {
-        await using var host = Host(RecentBuyers);
+        await using var rig = Rig(RecentBuyers);
+        var host = rig.Host;
         for (var i = 0; i < 30; i++)
         {
             await Order(host, Identifier.CustomerId($"c{i}"), total: i);
@@ -141,7 +151,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task Preview_CountsWithoutCommitting()
     {
-        await using var host = Host(RecentBuyers);
+        await using var rig = Rig(RecentBuyers);
+        var host = rig.Host;
         for (var i = 0; i < 12; i++)
         {
             await Order(host, Identifier.CustomerId($"c{i}"), total: i);
@@ -157,7 +168,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task UpsertSegment_WithAnUnknownReference_IsRefusedWithThePath()
     {
-        await using var host = Host(RecentBuyers);
+        await using var rig = Rig(RecentBuyers);
+        var host = rig.Host;
         var ex = await Assert.ThrowsAsync<SegmentDefinitionException>(async () =>
             await host.Client.UpsertSegmentAsync(Segment.Define("x", "X").Where(r => r.Segment("nope"))));
         Assert.Contains(ex.Errors, e => e.Message.Contains("nope", StringComparison.Ordinal));
@@ -167,7 +179,8 @@ public sealed class LiveSegmentTests
     [Fact]
     public async Task RemoveSegment_StopsItsMembersList_AndIsRefusedWhileReferenced()
     {
-        await using var host = Host(Vip, Lapsed, LapsedVip);
+        await using var rig = Rig(Vip, Lapsed, LapsedVip);
+        var host = rig.Host;
         await Assert.ThrowsAsync<SegmentDefinitionException>(async () => await host.Client.RemoveSegmentAsync("vip"));
         Assert.True(await host.Client.RemoveSegmentAsync("lapsed-vip"));
         Assert.False(await host.Client.RemoveSegmentAsync("lapsed-vip"));
