@@ -1,15 +1,5 @@
-using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
-using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
-using Omnichannel.Sdk.Journeys;
-using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
-using Polly;
-using Polly.CircuitBreaker;
-using Polly.RateLimiting;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace Omnichannel.Sdk;
 

@@ -1,10 +1,78 @@
-using Omnichannel.Sdk.Privacy;
-
 namespace Omnichannel.Sdk;
 
-/// <summary>Erasure tombstones at the door of every event.</summary>
+/// <summary>Erasure, its lifting, the suppression list, and erasure tombstones at the door of every event.</summary>
 public sealed partial class OmnichannelEngine
 {
+    /// <inheritdoc />
+    public ValueTask<bool> EraseProfileAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
+        EraseProfileAsync(identifier, Privacy.EraseOptions.Default, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.erase");
+        var attempts = Math.Max(100, _options.MaxCommitAttempts); // her events may still be pouring in: wait for a gap
+        for (var attempt = 1; attempt <= attempts; attempt++)
+        {
+            var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
+            if (profile is null)
+            {
+                return false;
+            }
+
+            var erasure = Privacy.Erasure.Plan(profile, options, _hasher, _time.GetUtcNow());
+            if (await _store.EraseProfileAsync(erasure, cancellationToken).ConfigureAwait(false))
+            {
+                LogErased(_logger, profile.Id, erasure.SuppressionHashes.Count, erasure.Tombstones.Count);
+                _metrics.ProfilesErased.Add(1);
+                return true;
+            }
+
+            // The profile moved on since it was read (an event linked another identifier): read it again, so that
+            // every identifier it holds now is on the tombstone; back off so a stream of her events leaves a gap.
+            await CommitBackOffAsync(attempt).ConfigureAwait(false);
+        }
+
+        throw new InvalidOperationException(
+            $"The profile kept changing while it was being erased ({attempts} attempts); nothing was erased. Erase it again.");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        if (Normalize(identifier) is not { } id)
+        {
+            return false;
+        }
+
+        var lifted = await _store.LiftErasureAsync([.. _hasher.AllHashes(id)], cancellationToken).ConfigureAwait(false);
+        if (lifted > 0)
+        {
+            LogErasureLifted(_logger, id.Type, _hasher.Mask(id));
+        }
+
+        return lifted > 0;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
+        Normalize(identifier) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Whether a normalised identifier is on the suppression list, under the current key or a previous one.</summary>
+    private async ValueTask<bool> IsOnSuppressionListAsync(Identifier id, CancellationToken cancellationToken)
+    {
+        foreach (var hash in _hasher.AllHashes(id))
+        {
+            if (await _store.IsSuppressedAsync(hash, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// The refusal for an event that carries an erased person's identifier (or one of her event ids), else
     /// <see langword="null"/>. Only identifiers nobody holds are looked up: an erased identifier is in no profile.

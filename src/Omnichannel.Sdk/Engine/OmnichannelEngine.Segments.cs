@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
-using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
 

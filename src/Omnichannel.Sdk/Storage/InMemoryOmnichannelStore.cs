@@ -6,7 +6,7 @@ namespace Omnichannel.Sdk.Storage;
 /// A store that keeps everything in process memory: for tests, samples and replays. Thread-safe; commits are
 /// serialised by one lock and reads never block. Nothing survives the process.
 /// </summary>
-public sealed class InMemoryOmnichannelStore : IOmnichannelStore
+public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
 {
     private readonly ConcurrentDictionary<string, StoredProfile> _profiles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Identifier, string> _identity = new();
@@ -301,70 +301,6 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        lock (_commitLock)
-        {
-            // Leases that ran out put their entries back among the ready ones (their due time has passed: they were claimed).
-            while (_outboxLeased.Count > 0 && _outboxLeased.Min.At <= now)
-            {
-                var key = _outboxLeased.Min.Key;
-                PutOutbox(key, _outbox[key].Entry, null);
-            }
-
-            var claimed = new List<OutboxEntry>(Math.Min(limit, _outboxReady.Count));
-            foreach (var (due, key) in _outboxReady)
-            {
-                if (due > now || claimed.Count == limit)
-                {
-                    break;
-                }
-
-                var entry = _outbox[key].Entry;
-                claimed.Add(entry with { Attempt = entry.Attempt + 1 });
-            }
-
-            foreach (var e in claimed)
-            {
-                PutOutbox(e.MessageKey, e, now + lease);
-            }
-
-            return ValueTask.FromResult<IReadOnlyList<OutboxEntry>>(claimed);
-        }
-    }
-
-    /// <inheritdoc />
-    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
-    {
-        lock (_commitLock)
-        {
-            var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
-            if (owned)
-            {
-                RemoveOutbox(messageKey);
-            }
-
-            return ValueTask.FromResult(owned);
-        }
-    }
-
-    /// <inheritdoc />
-    public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
-    {
-        lock (_commitLock)
-        {
-            var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
-            if (owned)
-            {
-                PutOutbox(messageKey, o.Entry with { DueAt = dueAt }, null);
-            }
-
-            return ValueTask.FromResult(owned);
-        }
-    }
-
-    /// <inheritdoc />
     public ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -399,40 +335,6 @@ public sealed class InMemoryOmnichannelStore : IOmnichannelStore
             }
 
             return ValueTask.FromResult<IReadOnlyList<Measurement.MeasurementRow>>(rows);
-        }
-    }
-
-    /// <inheritdoc />
-    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
-    {
-        lock (_commitLock)
-        {
-            DateTimeOffset? next = _outboxReady.Count > 0 ? _outboxReady.Min.At : null;
-            if (_outboxLeased.Count > 0)
-            {
-                var (leasedUntil, key) = _outboxLeased.Min;
-                var due = _outbox[key].Entry.DueAt;
-                var at = leasedUntil > due ? leasedUntil : due;
-                next = next is null || at < next ? at : next;
-            }
-
-            return ValueTask.FromResult(next);
-        }
-    }
-
-    // Guarded by _commitLock: the outbox and its two orders change together.
-    private void PutOutbox(string key, OutboxEntry entry, DateTimeOffset? leasedUntil)
-    {
-        RemoveOutbox(key);
-        _outbox[key] = (entry, leasedUntil);
-        (leasedUntil is { } until ? _outboxLeased : _outboxReady).Add((leasedUntil ?? entry.DueAt, key));
-    }
-
-    private void RemoveOutbox(string key)
-    {
-        if (_outbox.Remove(key, out var o))
-        {
-            (o.LeasedUntil is { } until ? _outboxLeased : _outboxReady).Remove((o.LeasedUntil ?? o.Entry.DueAt, key));
         }
     }
 

@@ -1,12 +1,8 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Segments;
-using Omnichannel.Sdk.Storage;
-using Omnichannel.Sdk.Templates;
 
 namespace Omnichannel.Sdk.Journeys;
 

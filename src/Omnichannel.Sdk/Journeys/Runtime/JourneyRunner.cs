@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -6,7 +5,6 @@ using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
-using Omnichannel.Sdk.Templates;
 
 namespace Omnichannel.Sdk.Journeys;
 

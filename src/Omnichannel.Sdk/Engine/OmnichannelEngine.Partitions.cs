@@ -1,0 +1,105 @@
+using System.Diagnostics;
+
+namespace Omnichannel.Sdk;
+
+// The partitions: one queue and one worker each, so a customer's events run in order by one writer.
+public sealed partial class OmnichannelEngine
+{
+    private async Task RunPartitionAsync(int partition)
+    {
+        var reader = _queues[partition].Reader;
+        var hot = _hot[partition];
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var work))
+            {
+                if (work is ProfileTask task)
+                {
+                    using (OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProfileWork, ActivityKind.Internal, task.Parent))
+                    {
+                        await RunProfileTaskAsync(task, hot).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                var item = (EventItem)work;
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    item.Completion.TrySetCanceled(item.CancellationToken);
+                    continue;
+                }
+
+                using var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProcessEvent, ActivityKind.Internal, item.Parent);
+                TrackResult result;
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    result = await ProcessAsync(item.Event, hot).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    hot.Clear();
+                    LogFailed(_logger, ex, item.Event.Event.Type);
+                    result = ex is ApplyFailedException applying
+                        ? new TrackResult
+                        {
+                            EventId = item.Event.Event.Id,
+                            Status = TrackStatus.Failed,
+                            IsTransient = false,
+                            FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})",
+                        }
+                        : new TrackResult
+                        {
+                            EventId = item.Event.Event.Id,
+                            Status = TrackStatus.StoreFailed,
+                            IsTransient = true,
+                            FailureReason = $"the store failed: {ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}",
+                        };
+                }
+
+                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                span?.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
+                item.Completion.TrySetResult(result);
+            }
+        }
+    }
+
+    private async ValueTask<TrackResult> ProcessAsync(ValidatedEvent v, HotProfiles hot)
+    {
+        var e = v.Event;
+        var unit = await RunUnitOfWorkAsync(new EventChange(v), hot).ConfigureAwait(false);
+        return unit.Status switch
+        {
+            UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes },
+            UnitStatus.Duplicate => new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate },
+            UnitStatus.Finished => unit.Track!,
+            _ => new TrackResult
+            {
+                EventId = e.Id,
+                Status = TrackStatus.StoreFailed,
+                IsTransient = true,
+                FailureReason = $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row ({unit.Reason}); the event was not applied and may be sent again",
+            },
+        };
+    }
+
+    private void Report(ResolutionPlan plan, string profileId, CustomerEvent e)
+    {
+        if (plan.Absorb.Count > 0)
+        {
+            _metrics.ProfilesMerged.Add(plan.Absorb.Count);
+            foreach (var (other, causedBy) in plan.Absorb)
+            {
+                LogMerged(_logger, other, profileId, causedBy.Type, e.Id);
+            }
+        }
+
+        foreach (var (id, other, reason) in plan.Conflicts)
+        {
+            _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("omnichannel.identifier.type", id.Type));
+            LogConflict(_logger, id.Type, Mask(id), profileId, other, reason);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+namespace Omnichannel.Sdk;
+
+// Merging two profiles: everything each one holds survives, and the result does not depend on which absorbs which.
+internal static partial class ProfileCore
+{
+    /// <summary>Folds <paramref name="other"/> into <paramref name="target"/>: nothing of either side is lost.</summary>
+    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength, string? shopCurrency = null)
+    {
+        if (other.JourneyData is { } journeys)
+        {
+            (target.JourneyData ??= new()).Absorb(journeys);
+        }
+
+        foreach (var id in other.IdentifierList)
+        {
+            if (!target.Has(id.Identifier))
+            {
+                target.IdentifierList.Add(id);
+            }
+        }
+
+        foreach (var (path, tv) in other.TraitValues)
+        {
+            PutTrait(target, path, tv);
+        }
+
+        var s = target.Statistics;
+        var o = other.Statistics;
+        s.EventCount += o.EventCount;
+        s.FirstSeen = Min(s.FirstSeen, o.FirstSeen);
+        s.LastSeen = Max(s.LastSeen, o.LastSeen);
+        foreach (var (channel, at) in o.LastSeenByChannel)
+        {
+            if (!s.LastSeenByChannel.TryGetValue(channel, out var mine) || at > mine)
+            {
+                s.LastSeenByChannel[channel] = at;
+            }
+        }
+
+        foreach (var d in o.Devices)
+        {
+            TouchDevice(s, d.DeviceType, d.Os, d.LastSeen);
+        }
+
+        foreach (var (key, order) in other.Orders)
+        {
+            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.At, order.FirstEventId);
+            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId);
+        }
+
+        foreach (var cancelled in other.CancelledOrders)
+        {
+            if (target.CancelledOrders.Add(cancelled))
+            {
+                s.CancelledOrderCount++;
+            }
+        }
+
+        foreach (var (key, r) in other.Returns)
+        {
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId);
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId);
+        }
+
+        ProfileFacts.RecomputeReturns(target);
+        s.LoyaltyPoints = checked(s.LoyaltyPoints + o.LoyaltyPoints);
+        s.ReferralsSent += o.ReferralsSent;
+        s.ReferralsConverted += o.ReferralsConverted;
+        ProfileFacts.RecomputeOrders(target, shopCurrency);
+
+        // Cart and wishlist: the changes of both sides replayed in event-time order, as if one profile had seen them all.
+        if (other.CartClearedAt is { } otherCleared)
+        {
+            ProfileFacts.ClearCart(target, otherCleared);
+        }
+
+        foreach (var (product, ops) in other.CartOps)
+        {
+            foreach (var op in ops)
+            {
+                ProfileFacts.PutCartOp(target, product, op);
+            }
+        }
+
+        foreach (var (product, ops) in other.WishlistOps)
+        {
+            foreach (var op in ops)
+            {
+                ProfileFacts.PutWishlistOp(target, product, op);
+            }
+        }
+
+        foreach (var c in other.ConsentRecords.Values)
+        {
+            SetConsent(target, c);
+        }
+
+        foreach (var (field, fact) in other.PreferenceFacts)
+        {
+            PutPreference(target, field, fact);
+        }
+
+        if (other.TimeZoneAt is { } tz && (target.TimeZoneAt is not { } mineTz || Stamp.Newer(tz, other.TimeZoneEventId, mineTz, target.TimeZoneEventId)))
+        {
+            target.TimeZone = other.TimeZone;
+            target.TimeZoneAt = tz;
+            target.TimeZoneEventId = other.TimeZoneEventId;
+        }
+
+        if (other.LocaleAt is { } lo && (target.LocaleAt is not { } mineLo || Stamp.Newer(lo, other.LocaleEventId, mineLo, target.LocaleEventId)))
+        {
+            target.Locale = other.Locale;
+            target.LocaleAt = lo;
+            target.LocaleEventId = other.LocaleEventId;
+        }
+
+        foreach (var entry in other.TimelineEntries)
+        {
+            AddTimeline(target, entry, timelineLength);
+        }
+
+        // Delivery state belongs to the person: suppressed addresses, the keys of messages already accepted (so a retry
+        // is still a duplicate) and the log that frequency caps count.
+        foreach (var address in other.SuppressedAddresses)
+        {
+            Suppress(target, address);
+        }
+
+        foreach (var key in other.MessageKeys)
+        {
+            if (!target.MessageKeys.Contains(key))
+            {
+                target.MessageKeys.Add(key);
+            }
+        }
+
+        target.MessageLog.AddRange(other.MessageLog);
+        Measurement.MeasurementRecorder.Merge(target, other); // touches are the person's
+        target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
+
+        // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
+        target.RuleHistory.MergeFrom(other.RuleHistory);
+        foreach (var (segment, entered) in other.SegmentMemberships)
+        {
+            if (!target.SegmentMemberships.TryGetValue(segment, out var mine) || entered < mine)
+            {
+                target.SegmentMemberships[segment] = entered;
+            }
+        }
+
+        foreach (var (segment, at) in other.SegmentChecks)
+        {
+            if (!target.SegmentChecks.TryGetValue(segment, out var mine) || at < mine)
+            {
+                target.SegmentChecks[segment] = at;
+            }
+        }
+
+        target.MergeRecords.AddRange(other.MergeRecords);
+        target.MergeRecords.Add(record);
+        Trim(target.MergeRecords, MaxMerges);
+        target.ConflictRecords.AddRange(other.ConflictRecords);
+        Trim(target.ConflictRecords, MaxConflicts);
+    }
+}

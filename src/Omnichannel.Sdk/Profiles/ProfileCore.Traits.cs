@@ -1,0 +1,106 @@
+using System.Text.Json;
+
+namespace Omnichannel.Sdk;
+
+// Traits and consent: dotted paths, last writer by event time, and consent per channel and topic.
+internal static partial class ProfileCore
+{
+    private static void ApplyTraits(CustomerProfile p, JsonElement traits, DateTimeOffset t, string eventId)
+    {
+        if (traits.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        foreach (var prop in traits.EnumerateObject())
+        {
+            SetTrait(p, prop.Name, prop.Value, t, eventId);
+        }
+    }
+
+    /// <summary>
+    /// Sets a trait (an object sets each of its leaves). Last writer wins by event time at every path, and a leaf and an
+    /// object at the same path replace each other: the newer one wins whichever arrives first.
+    /// </summary>
+    internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t, string? eventId = null)
+    {
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var prop in value.EnumerateObject())
+            {
+                SetTrait(p, path + "." + prop.Name, prop.Value, t, eventId);
+            }
+
+            return;
+        }
+
+        PutTrait(p, path, new TraitValue(value.ValueKind == JsonValueKind.Null ? null : value.Clone(), t) { EventId = eventId });
+    }
+
+    // The state is a function of the newest write per path: a write hides older writes below it (a leaf replaced an
+    // object) and older leaves above it (an object replaced a leaf). Hidden leaves above stay as empty stamps, so a
+    // still older write below them that arrives late stays hidden.
+    private static void PutTrait(CustomerProfile p, string path, TraitValue tv)
+    {
+        // A write of the SDK itself (a journey's profile update: no event id) wins a tie, as the later processed.
+        if (p.TraitValues.TryGetValue(path, out var current)
+            && (tv.EventId is null ? tv.At < current.At : !Stamp.Newer(tv.At, tv.EventId, current.At, current.EventId)))
+        {
+            return;
+        }
+
+        for (var dot = path.LastIndexOf('.'); dot > 0; dot = path.LastIndexOf('.', dot - 1))
+        {
+            if (p.TraitValues.TryGetValue(path[..dot], out var above) && Stamp.Newer(above.At, above.EventId, tv.At, tv.EventId))
+            {
+                return; // a newer leaf (or removal) above replaced this whole object
+            }
+        }
+
+        var prefix = path + ".";
+        var newerBelow = false;
+        List<string>? hidden = null;
+        foreach (var (key, below) in p.TraitValues)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (Stamp.Newer(below.At, below.EventId, tv.At, tv.EventId))
+            {
+                newerBelow = true;
+            }
+            else
+            {
+                (hidden ??= []).Add(key);
+            }
+        }
+
+        foreach (var key in hidden ?? [])
+        {
+            p.TraitValues.Remove(key);
+        }
+
+        // A newer write below turned this path into an object: keep only the stamp.
+        p.TraitValues[path] = newerBelow ? tv with { Value = null } : tv;
+
+        for (var dot = path.LastIndexOf('.'); dot > 0; dot = path.LastIndexOf('.', dot - 1))
+        {
+            var parent = path[..dot];
+            if (p.TraitValues.TryGetValue(parent, out var pv) && pv.Value is not null)
+            {
+                p.TraitValues[parent] = pv with { Value = null };
+            }
+        }
+    }
+
+    private static void SetConsent(CustomerProfile p, ConsentRecord c)
+    {
+        var key = CustomerProfile.ConsentKey(c.Channel, c.Topic);
+        if (!p.ConsentRecords.TryGetValue(key, out var current) || Stamp.Newer(c.At, c.EventId ?? c.Source, current.At, current.EventId ?? current.Source))
+        {
+            p.ConsentRecords[key] = c;
+        }
+    }
+}

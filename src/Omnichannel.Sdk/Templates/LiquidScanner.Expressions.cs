@@ -1,0 +1,211 @@
+namespace Omnichannel.Sdk.Templates;
+
+// Outputs and expressions: filters, quoting, references to data the template may use.
+internal sealed partial class LiquidScanner
+{
+    // An output or assignment: an expression, then filters. Returns the last filter's name.
+    private string? Output(int start, int end)
+    {
+        var segments = SplitOutsideQuotes(start, end, '|');
+        foreach (var (segStart, segEnd) in segments)
+        {
+            // A range outside a 'for' would be built in full ((1..100000000) is 10^8 values): loops only.
+            var range = _source.IndexOf("..", segStart, segEnd - segStart, StringComparison.Ordinal);
+            if (range >= 0 && !InsideQuotes(segStart, range))
+            {
+                Report(range, TemplateErrorKind.Syntax, "A range '(a..b)' may only be used in a 'for' tag.");
+            }
+        }
+
+        Expression(segments[0].Start, segments[0].End);
+        string? last = null;
+        foreach (var (segStart, segEnd) in segments.Skip(1))
+        {
+            var k = SkipSpace(segStart, segEnd);
+            var nameStart = k;
+            while (k < segEnd && (char.IsLetterOrDigit(_source[k]) || _source[k] == '_'))
+            {
+                k++;
+            }
+
+            var filter = _source[nameStart..k];
+            if (filter.Length == 0)
+            {
+                Report(segStart - 1, TemplateErrorKind.Syntax, "A filter name is expected after '|'.");
+                last = null;
+                continue;
+            }
+
+            if (!_filterExists(filter))
+            {
+                Report(nameStart, TemplateErrorKind.UnknownFilter, $"Unknown filter '{filter}'.");
+            }
+
+            last = filter;
+            k = SkipSpace(k, segEnd);
+            if (k < segEnd && _source[k] == ':')
+            {
+                Expression(k + 1, segEnd);
+            }
+        }
+
+        return last;
+    }
+
+    private bool InsideQuotes(int start, int index)
+    {
+        char? quote = null;
+        for (var k = start; k < index; k++)
+        {
+            var c = _source[k];
+            if (quote is null && c is '"' or '\'')
+            {
+                quote = c;
+            }
+            else if (c == quote)
+            {
+                quote = null;
+            }
+        }
+
+        return quote is not null;
+    }
+
+    private List<(int Start, int End)> SplitOutsideQuotes(int start, int end, char separator)
+    {
+        var parts = new List<(int, int)>();
+        var from = start;
+        for (var k = start; k < end; k++)
+        {
+            var c = _source[k];
+            if (c is '"' or '\'')
+            {
+                var q = _source.IndexOf(c, k + 1, end - k - 1);
+                k = q < 0 ? end : q;
+            }
+            else if (c == separator)
+            {
+                parts.Add((from, k));
+                from = k + 1;
+            }
+        }
+
+        parts.Add((from, end));
+        return parts;
+    }
+
+    // Finds every variable reference in an expression and checks its root against the data the renderer gives.
+    private void Expression(int start, int end)
+    {
+        var s = _source;
+        var k = start;
+        while (k < end)
+        {
+            var c = s[k];
+            if (c is '"' or '\'')
+            {
+                var q = s.IndexOf(c, k + 1, end - k - 1);
+                if (q < 0)
+                {
+                    Report(k, TemplateErrorKind.Syntax, "This string is never closed with its quote.");
+                    return;
+                }
+
+                k = q + 1;
+            }
+            else if (char.IsDigit(c))
+            {
+                while (k < end && (char.IsDigit(s[k]) || (s[k] == '.' && k + 1 < end && char.IsDigit(s[k + 1]))))
+                {
+                    k++;
+                }
+            }
+            else if (char.IsLetter(c) || c == '_')
+            {
+                var rootStart = k;
+                k = Word(k, end);
+                var root = s[rootStart..k];
+                string? member = null;
+                while (k < end)
+                {
+                    if (s[k] == '.' && k + 1 < end && (char.IsLetterOrDigit(s[k + 1]) || s[k + 1] == '_'))
+                    {
+                        var memberStart = k + 1;
+                        k = Word(memberStart, end);
+                        member ??= s[memberStart..k];
+                    }
+                    else if (s[k] == '[')
+                    {
+                        var close = s.IndexOf(']', k, end - k);
+                        close = close < 0 ? end : close;
+                        Expression(k + 1, close);
+                        member ??= string.Empty;
+                        k = Math.Min(close + 1, end);
+                    }
+                    else
+                    {
+                        break;
+                    }
+                }
+
+                var after = SkipSpace(k, end);
+                var isNamedParameter = after < end && s[after] == ':';
+                if (!isNamedParameter && !Keywords.Contains(root.ToLowerInvariant()))
+                {
+                    CheckReference(rootStart, root, member, s[rootStart..k]);
+                }
+            }
+            else
+            {
+                k++;
+            }
+        }
+    }
+
+    private int Word(int k, int end)
+    {
+        var s = _source;
+        while (k < end && (char.IsLetterOrDigit(s[k]) || s[k] == '_' || (s[k] == '-' && k + 1 < end && char.IsLetterOrDigit(s[k + 1]))))
+        {
+            k++;
+        }
+
+        if (k < end && s[k] == '?')
+        {
+            k++;
+        }
+
+        return k;
+    }
+
+    private void CheckReference(int index, string root, string? member, string path)
+    {
+        _references++;
+        if (LiquidData.Roots.TryGetValue(root, out var members))
+        {
+            if (members is not null && !string.IsNullOrEmpty(member) && !members.Contains(member))
+            {
+                Report(index, TemplateErrorKind.UnknownData, $"'{path}': '{root}' has no '{member}' (it has {string.Join(", ", members.Order(StringComparer.Ordinal))}).");
+            }
+
+            return;
+        }
+
+        if (_assigned.Contains(root) || _blocks.Exists(b => b.Locals.Contains(root)))
+        {
+            return;
+        }
+
+        Report(index, TemplateErrorKind.UnknownData, $"'{path}' refers to unknown data '{root}': use profile, event, journey, now, device, or a variable assigned earlier.");
+    }
+
+    private int SkipSpace(int k, int end)
+    {
+        while (k < end && char.IsWhiteSpace(_source[k]))
+        {
+            k++;
+        }
+
+        return k;
+    }
+}
