@@ -71,9 +71,9 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         // The store leaves no session state on its connections (no SET outside a transaction, no temporary tables,
         // LISTEN or session locks), so a connection taken from the pool needs no DISCARD ALL, which would also throw
         // away the plans PL/pgSQL cached for omnichannel_commit; and its statements, always the same few, are prepared
-        // once per connection (unless the connection string chose a number itself).
+        // once per connection (unless the connection string says how many, 0 for none).
         builder.NoResetOnClose = true;
-        if (builder.MaxAutoPrepare == 0)
+        if (!SetsMaxAutoPrepare(options.ConnectionString))
         {
             builder.MaxAutoPrepare = 32;
         }
@@ -104,6 +104,12 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
             dataSource.Dispose();
             throw;
         }
+    }
+
+    private static bool SetsMaxAutoPrepare(string connectionString)
+    {
+        var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
+        return keys.Cast<string>().Any(k => string.Equals(k.Replace(" ", "", StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Finishes the calls already queued, then closes the store's pooled connections.</summary>
