@@ -62,9 +62,35 @@ public sealed partial class PostgreSqlOmnichannelStore
             }
             else if (group.Count > 1)
             {
-                await CommitGroupAsync(group).ConfigureAwait(false);
+                await CommitGroupAsync(InLockOrder(group)).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The group in measurement-shard order (stable: commits of one shard keep their queue order). A group holds the row
+    /// locks of every commit until it ends, so two groups of different processes (or of two stores in one process, as
+    /// in-process silos have) that took a day's counter rows in opposite orders would deadlock, and PostgreSQL would
+    /// break it only after deadlock_timeout. Counter rows are per shard, so groups that all go in shard order take them
+    /// in one order. (Two commits of one shard with different counter keys can still cross; the deadlock is then
+    /// caught — inside a commit's subtransaction it is a conflict, outside it the group goes again commit by commit.)
+    /// </summary>
+    private static List<PendingCommit> InLockOrder(List<PendingCommit> group)
+    {
+        var shards = new (short Shard, int Index)[group.Count];
+        for (var i = 0; i < group.Count; i++)
+        {
+            shards[i] = (MeasurementShard(group[i].Commit.ProfileId), i);
+        }
+
+        Array.Sort(shards);
+        var ordered = new List<PendingCommit>(group.Count);
+        foreach (var (_, index) in shards)
+        {
+            ordered.Add(group[index]);
+        }
+
+        return ordered;
     }
 
     private async Task CommitAloneAsync(PendingCommit pending)
