@@ -5,19 +5,19 @@ using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk.PostgreSql;
 
-// Reads: one pooled connection each, plain SELECTs.
+// Reads: plain SELECTs; the hot ones (profile loads, alias and identifier lookups, the processed-event and suppression
+// checks) go through the pipeline's reader, so concurrent ones share a round trip.
 public sealed partial class PostgreSqlOmnichannelStore
 {
     /// <inheritdoc />
     public async ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(profileId);
-        await using var command = _dataSource.CreateCommand("SELECT version, document FROM profiles WHERE id = $1");
-        command.Parameters.Add(Text(profileId));
-        await using var row = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await row.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? new StoredProfile(profileId, row.GetInt64(0), row.GetFieldValue<byte[]>(1))
-            : null;
+        return await ReadAsync(
+            "SELECT version, document FROM profiles WHERE id = $1",
+            async row => await row.ReadAsync().ConfigureAwait(false) ? new StoredProfile(profileId, row.GetInt64(0), row.GetFieldValue<byte[]>(1)) : null,
+            cancellationToken,
+            Text(profileId)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -26,7 +26,7 @@ public sealed partial class PostgreSqlOmnichannelStore
         ArgumentNullException.ThrowIfNull(profileId);
 
         // Follows the alias chain on the server, bounded like the in-memory store so a damaged cycle cannot spin forever.
-        await using var command = _dataSource.CreateCommand(
+        return await ReadAsync(
             """
             WITH RECURSIVE chain (id, hops) AS (
                 SELECT $1::text COLLATE "C", 0
@@ -34,9 +34,10 @@ public sealed partial class PostgreSqlOmnichannelStore
                 SELECT a.new_id, c.hops + 1 FROM chain c JOIN aliases a ON a.old_id = c.id
                 WHERE c.hops < 1000 AND NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = c.id))
             SELECT c.id FROM chain c JOIN profiles p ON p.id = c.id LIMIT 1
-            """);
-        command.Parameters.Add(Text(profileId));
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+            """,
+            static async row => await row.ReadAsync().ConfigureAwait(false) ? row.GetString(0) : null,
+            cancellationToken,
+            Text(profileId)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -48,18 +49,21 @@ public sealed partial class PostgreSqlOmnichannelStore
             return NoOwners;
         }
 
-        await using var command = _dataSource.CreateCommand(
-            "SELECT i.type, i.value, i.profile_id FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS w (type, value) ON i.type = w.type AND i.value = w.value");
-        command.Parameters.Add(TextArray(identifiers.Select(i => i.Type)));
-        command.Parameters.Add(TextArray(identifiers.Select(i => i.Value)));
-        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        Dictionary<Identifier, string>? found = null;
-        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            (found ??= [])[new Identifier(rows.GetString(0), rows.GetString(1))] = rows.GetString(2);
-        }
+        return await ReadAsync(
+            "SELECT i.type, i.value, i.profile_id FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS w (type, value) ON i.type = w.type AND i.value = w.value",
+            static async rows =>
+            {
+                Dictionary<Identifier, string>? found = null;
+                while (await rows.ReadAsync().ConfigureAwait(false))
+                {
+                    (found ??= [])[new Identifier(rows.GetString(0), rows.GetString(1))] = rows.GetString(2);
+                }
 
-        return found ?? NoOwners;
+                return (IReadOnlyDictionary<Identifier, string>?)found ?? NoOwners;
+            },
+            cancellationToken,
+            TextArray(identifiers.Select(i => i.Type)),
+            TextArray(identifiers.Select(i => i.Value))).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -5,11 +5,16 @@ using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk.PostgreSql;
 
-// Writes: the commit (one call of omnichannel_commit, with the measurement deltas), erasure, tombstones and the outbox's claims.
+// Writes: the commit (one call of omnichannel_commit, or of omnichannel_try_commit in a group, with the measurement deltas),
+// erasure, tombstones and the outbox's claims.
 public sealed partial class PostgreSqlOmnichannelStore
 {
     /// <inheritdoc />
-    public async ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Commits made at the same time (the engine's partitions) share a transaction: see <see cref="RunCommitsAsync"/>.
+    /// The result is known, and returned, only once that transaction is durable.
+    /// </remarks>
+    public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
         foreach (var entry in commit.Outbox)
@@ -23,32 +28,58 @@ public sealed partial class PostgreSqlOmnichannelStore
 
         if (commit.Absorbed.Any(a => a.ProfileId == commit.ProfileId))
         {
-            return new CommitResult(CommitStatus.Conflict, 0);
+            return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
         }
 
-        // One statement, one round trip: the server-side function checks every expectation with the write that depends on
-        // it and aborts (nothing written) on the first that fails. Outbox keys repeated within a commit: the first wins.
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingCommit(commit, cancellationToken);
+        if (!_commits.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(PostgreSqlOmnichannelStore));
+        }
+
+        return new ValueTask<CommitResult>(pending.Done.Task);
+    }
+
+    /// <summary>One commit in its own transaction: the server's SQLSTATE says why it was refused.</summary>
+    private async Task<CommitResult> CommitAloneAsync(ProfileCommit commit, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand();
+        command.CommandText = CommitStatement(commit, command.Parameters, grouped: false);
+        try
+        {
+            var version = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return new CommitResult(CommitStatus.Committed, version);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "OCDUP")
+        {
+            return new CommitResult(CommitStatus.DuplicateEvent, 0);
+        }
+        catch (PostgresException ex) when (ex.SqlState == "OCCNF" || IsRace(ex))
+        {
+            // Another writer got there first (a changed version, a moved identifier, a deadlock between two merges): nothing was written.
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+    }
+
+    /// <summary>
+    /// The statement of one commit, its parameters added to <paramref name="p"/>. One statement: the server-side function
+    /// checks every expectation with the write that depends on it and aborts on the first that fails — the statement
+    /// (<c>omnichannel_commit</c>, alone) or the commit's subtransaction (<c>omnichannel_try_commit</c>, in a group,
+    /// which then returns 0 for a duplicate event and -1 for a conflict). Outbox keys repeated within a commit: the first wins.
+    /// </summary>
+    private string CommitStatement(ProfileCommit commit, NpgsqlParameterCollection p, bool grouped)
+    {
         var entries = commit.Outbox.Count > 1 ? commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList() : commit.Outbox;
         // Measurement deltas go in the same statement (so the same transaction): a data-modifying CTE that joins the
-        // commit's result runs after it and is undone with it when an expectation fails. One row per key (an upsert may
-        // not touch a row twice), in key order so concurrent commits lock rows in one order.
+        // commit's result runs after it and is undone with it when an expectation fails (alone: the statement aborts;
+        // in a group: it adds nothing unless the commit's version came back). One row per key (an upsert may not touch
+        // a row twice), in key order so concurrent commits lock rows in one order.
         var deltas = commit.Measurements.Count == 0 ? [] : commit.Measurements
             .GroupBy(d => d.Key)
             .Select(g => new Measurement.MeasurementDelta(g.Key, g.Sum(d => d.Count), g.Sum(d => d.Sum)))
             .OrderBy(d => d.Key, Measurement.MeasurementKey.Order)
             .ToList();
-        await using var command = _dataSource.CreateCommand(deltas.Count == 0
-            ? "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-            : """
-              WITH c AS (SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
-                   m AS (
-                      INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount, shard)
-                      SELECT d.*, $27::smallint FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
-                      ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id, shard)
-                      DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
-              SELECT version FROM c
-              """);
-        var p = command.Parameters;
         p.Add(new NpgsqlParameter { Value = (object?)commit.EventId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = commit.ProcessedAt.UtcTicks });
         p.Add(Text(commit.ProfileId));
@@ -66,35 +97,50 @@ public sealed partial class PostgreSqlOmnichannelStore
         p.Add(BigintArray(entries.Select(e => e.DueAt.UtcTicks)));
         p.Add(new NpgsqlParameter { Value = entries.Select(e => e.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = _time.GetUtcNow().UtcTicks });
-        if (deltas.Count > 0)
+        if (deltas.Count == 0)
         {
-            p.Add(TextArray(deltas.Select(d => d.Key.JourneyId)));
-            p.Add(TextArray(deltas.Select(d => d.Key.Metric)));
-            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-            p.Add(TextArray(deltas.Select(d => d.Key.StepId)));
-            p.Add(TextArray(deltas.Select(d => d.Key.Variant)));
-            p.Add(TextArray(deltas.Select(d => d.Key.Channel)));
-            p.Add(TextArray(deltas.Select(d => d.Key.TemplateId)));
-            p.Add(BigintArray(deltas.Select(d => d.Count)));
-            p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
-            p.Add(new NpgsqlParameter<short> { NpgsqlDbType = NpgsqlDbType.Smallint, TypedValue = MeasurementShard(commit.ProfileId) });
+            return grouped ? TryCommitCall : CommitCall;
         }
 
-        try
-        {
-            var version = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            return new CommitResult(CommitStatus.Committed, version);
-        }
-        catch (PostgresException ex) when (ex.SqlState == "OCDUP")
-        {
-            return new CommitResult(CommitStatus.DuplicateEvent, 0);
-        }
-        catch (PostgresException ex) when (ex.SqlState == "OCCNF" || IsRace(ex))
-        {
-            // Another writer got there first (a changed version, a moved identifier, a deadlock between two merges): nothing was written.
-            return new CommitResult(CommitStatus.Conflict, 0);
-        }
+        p.Add(TextArray(deltas.Select(d => d.Key.JourneyId)));
+        p.Add(TextArray(deltas.Select(d => d.Key.Metric)));
+        p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Key.Day.DayNumber).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        p.Add(TextArray(deltas.Select(d => d.Key.StepId)));
+        p.Add(TextArray(deltas.Select(d => d.Key.Variant)));
+        p.Add(TextArray(deltas.Select(d => d.Key.Channel)));
+        p.Add(TextArray(deltas.Select(d => d.Key.TemplateId)));
+        p.Add(BigintArray(deltas.Select(d => d.Count)));
+        p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+        p.Add(new NpgsqlParameter<short> { NpgsqlDbType = NpgsqlDbType.Smallint, TypedValue = MeasurementShard(commit.ProfileId) });
+        return grouped ? TryCommitWithMeasurements : CommitWithMeasurements;
     }
+
+    private const string CommitCall = "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+
+    private const string TryCommitCall = "SELECT omnichannel_try_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+
+    private const string CommitWithMeasurements =
+        """
+        WITH c AS (SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
+             m AS (
+                INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount, shard)
+                SELECT d.*, $27::smallint FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
+                ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id, shard)
+                DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
+        SELECT version FROM c
+        """;
+
+    private const string TryCommitWithMeasurements =
+        """
+        WITH c AS (SELECT omnichannel_try_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS version),
+             m AS (
+                INSERT INTO measurements AS m (journey_id, metric, day, step_id, variant, channel, template_id, n, amount, shard)
+                SELECT d.*, $27::smallint FROM c CROSS JOIN unnest($18::text[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[], $26::double precision[]) AS d
+                WHERE c.version > 0
+                ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id, shard)
+                DO UPDATE SET n = m.n + excluded.n, amount = m.amount + excluded.amount)
+        SELECT version FROM c
+        """;
 
     /// <inheritdoc />
     /// <remarks>

@@ -24,6 +24,7 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         _dataSource = dataSource;
         Schema = schema;
         _time = time;
+        StartPipeline();
     }
 
     /// <summary>The PostgreSQL schema holding the store's tables.</summary>
@@ -66,6 +67,17 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         }
 
         builder.SearchPath = options.Schema;
+
+        // The store leaves no session state on its connections (no SET outside a transaction, no temporary tables,
+        // LISTEN or session locks), so a connection taken from the pool needs no DISCARD ALL, which would also throw
+        // away the plans PL/pgSQL cached for omnichannel_commit; and its statements, always the same few, are prepared
+        // once per connection (unless the connection string says how many, 0 for none).
+        builder.NoResetOnClose = true;
+        if (!SetsMaxAutoPrepare(options.ConnectionString))
+        {
+            builder.MaxAutoPrepare = 32;
+        }
+
         var where = $"host '{builder.Host}', port {builder.Port}, database '{builder.Database ?? builder.Username}'";
         var dataSource = NpgsqlDataSource.Create(builder);
         try
@@ -94,8 +106,18 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         }
     }
 
-    /// <summary>Closes the store's pooled connections.</summary>
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    private static bool SetsMaxAutoPrepare(string connectionString)
+    {
+        var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
+        return keys.Cast<string>().Any(k => string.Equals(k.Replace(" ", "", StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Finishes the calls already queued, then closes the store's pooled connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopPipelineAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
 
     private static bool IsRace(PostgresException ex) =>
         ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.UniqueViolation;
@@ -122,12 +144,8 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<bool> ExistsAsync(string sql, string value, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(sql);
-        command.Parameters.Add(Text(value));
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
-    }
+    private async ValueTask<bool> ExistsAsync(string sql, string value, CancellationToken cancellationToken) =>
+        await ReadAsync(sql, static rows => rows.ReadAsync(), cancellationToken, Text(value)).ConfigureAwait(false);
 
     private static async Task<IReadOnlyList<string>> ReadStringsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

@@ -162,6 +162,42 @@ internal static class PostgreSqlSchema
         ALTER TABLE measurements DROP CONSTRAINT measurements_pkey;
         ALTER TABLE measurements ADD PRIMARY KEY (journey_id, metric, day, step_id, variant, channel, template_id, shard);
         """,
+        """
+        -- Group commit: several commits ride in one transaction (one round trip, one WAL flush), each in its own
+        -- subtransaction, so a commit whose expectation fails is undone alone and the others stand. Returns the new
+        -- version, 0 when the event was already processed, -1 when a concurrent writer got there first (the SQLSTATEs
+        -- that make omnichannel_commit's caller report a conflict).
+        CREATE FUNCTION omnichannel_try_commit(
+            p_event_id text, p_processed_at bigint,
+            p_profile_id text, p_expected_version bigint, p_document bytea, p_wake_at bigint,
+            p_absorbed_ids text[], p_absorbed_versions bigint[],
+            p_claim_types text[], p_claim_values text[], p_claim_owners text[],
+            p_segments text[],
+            p_outbox_keys text[], p_outbox_profiles text[], p_outbox_due bigint[], p_outbox_payloads bytea[], p_now bigint)
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        BEGIN
+            RETURN omnichannel_commit(
+                p_event_id, p_processed_at, p_profile_id, p_expected_version, p_document, p_wake_at,
+                p_absorbed_ids, p_absorbed_versions, p_claim_types, p_claim_values, p_claim_owners, p_segments,
+                p_outbox_keys, p_outbox_profiles, p_outbox_due, p_outbox_payloads, p_now);
+        EXCEPTION
+            WHEN SQLSTATE 'OCDUP' THEN RETURN 0;
+            WHEN SQLSTATE 'OCCNF' OR serialization_failure OR deadlock_detected OR unique_violation THEN RETURN -1;
+        END
+        $fn$;
+
+        -- Profile documents (a few KB of JSON) are compressed on every commit: lz4 costs a fraction of pglz's time.
+        -- Servers built without lz4 (or before PostgreSQL 14) keep pglz.
+        DO $do$
+        BEGIN
+            IF current_setting('server_version_num')::integer >= 140000 THEN
+                EXECUTE 'ALTER TABLE profiles ALTER COLUMN document SET COMPRESSION lz4';
+            END IF;
+        EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+            NULL;
+        END
+        $do$;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

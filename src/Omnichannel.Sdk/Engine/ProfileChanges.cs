@@ -13,12 +13,27 @@ public sealed partial class OmnichannelEngine
         {
             var e = v.Event;
             var store = engine._store;
-            if (await store.IsEventProcessedAsync(e.Id).ConfigureAwait(false))
+
+            // Both reads at once: a store that batches concurrent reads (PostgreSQL) answers them in one round trip. The
+            // commit checks both again (the event id, and every identifier's owner), so reading them apart changes nothing.
+            var processedCheck = store.IsEventProcessedAsync(e.Id);
+            var lookup = store.ResolveIdentifiersAsync(v.Identifiers);
+            bool processed;
+            try
+            {
+                processed = await processedCheck.ConfigureAwait(false);
+            }
+            catch
+            {
+                await ObserveAsync(lookup).ConfigureAwait(false);
+                throw;
+            }
+
+            var owners = await lookup.ConfigureAwait(false);
+            if (processed)
             {
                 return new Subject { Finished = UnitResult.Duplicate };
             }
-
-            var owners = await store.ResolveIdentifiersAsync(v.Identifiers).ConfigureAwait(false);
 
             // An identifier nobody holds may be an erased person's: look at the tombstones (held ones cannot be, so the
             // usual event of a known customer pays nothing). Checked on every attempt: an erasure may run in between.
@@ -50,6 +65,19 @@ public sealed partial class OmnichannelEngine
                 ? involved[tid]
                 : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
             return new Subject { Profile = target, Involved = involved.Keys, State = (plan, involved) };
+        }
+
+        // The other read's outcome once the first failed: awaited so that its failure is observed, not reported.
+        private static async ValueTask ObserveAsync<T>(ValueTask<T> read)
+        {
+            try
+            {
+                await read.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // the first failure is the one the caller sees
+            }
         }
 
         public override async ValueTask<ChangeEffect> ApplyAsync(OmnichannelEngine engine, Subject subject, DateTimeOffset now)
