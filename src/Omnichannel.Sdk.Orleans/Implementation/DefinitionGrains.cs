@@ -13,8 +13,9 @@ namespace Omnichannel.Sdk.Orleans.Implementation;
 /// <param name="Changed">Whether the cluster's definitions changed (false: nothing to do, as in a single engine).</param>
 /// <param name="Operation">The background work the change started (a segment's backfill, a journey's visit), 0 for none.</param>
 /// <param name="Errors">The refusal, when refused: the errors (JSON of <see cref="DefinitionError"/>s, with paths).</param>
+/// <param name="Sequence">The change's number when it changed something (0 otherwise): a client orders its own changes by it.</param>
 [GenerateSerializer, Immutable]
-internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors);
+internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors, [property: Id(3)] long Sequence = 0);
 
 /// <summary>The registry's log after a sequence, and the registry's last sequence.</summary>
 [GenerateSerializer, Immutable]
@@ -139,7 +140,7 @@ internal sealed partial class DefinitionsGrain(
             }
         }));
 
-        return new DefinitionAnswer(true, await StartAsync(kind, id), null);
+        return new DefinitionAnswer(true, await StartAsync(kind, id), null, change.Sequence);
     }
 
     public Task<DefinitionChanges> GetChangesAsync(long after) =>
