@@ -164,6 +164,38 @@ public sealed class ClusterDefinitionAdversarialTests
     }
 
     /// <summary>
+    /// Every change pushed the registry's whole log to every silo: traffic grows with the square of the number of changes,
+    /// and once the log outgrows Orleans' message limit (<c>MaxMessageBodySize</c>, 100 MB by default; the runtime closes
+    /// the connection) no push gets through, and a new registry activation cannot read any silo's log. Here the limit is
+    /// 200 KB and each definition about 60 KB: the fourth change did not reach the other silos.
+    /// </summary>
+    [Fact]
+    public async Task ALongLogOfLargeDefinitions_StillReachesEverySilo()
+    {
+        await using var cluster = await StartAsync(services => services.Configure<global::Orleans.Configuration.SiloMessagingOptions>(o => o.MaxMessageBodySize = 200_000));
+        var client = Client(cluster);
+        for (var i = 1; i <= 6; i++)
+        {
+            var codes = Enumerable.Range(0, 4_000).Select(k => (JsonNode?)JsonValue.Create($"code-{k:D6}")).ToArray();
+            var large = Segment.Define("large", $"Large {i}").Where(r => r.Trait("code").In(codes));
+            await client.UpsertSegmentAsync(large);
+            Assert.All(cluster.Engines, e => Assert.Equal($"Large {i}", e.Segments.Single(s => s.Id == "large").Name));
+        }
+
+        // The registry's next activation reads the log from a living silo, and a joining silo reads it too, both in pages.
+        var registry = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(cluster.Client.GetGrain<Implementation.IDefinitionsGrain>(0));
+        Assert.NotNull(registry);
+        await cluster.KillSiloAsync(registry);
+        Assert.True(await client.RemoveSegmentAsync("buyers"));
+        var joined = await cluster.StartSiloAsync();
+        var definitions = joined.GetRequiredService<Implementation.ClusterDefinitions>();
+        await definitions.WhenReady.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(Enumerable.Range(1, 7).Select(i => (long)i), definitions.Log.Select(c => c.Sequence));
+        Assert.All(cluster.Engines, e => Assert.Equal(["large"], e.Segments.Select(s => s.Id)));
+        Assert.All(cluster.Engines, e => Assert.Equal("Large 6", e.Segments.Single().Name));
+    }
+
+    /// <summary>
     /// A silo holds a change the registry lost (it reached that silo alone before the registry's silo died, and the new
     /// activation could not reach the silo within its 5 s). The design says the silo offers its longer log on its next
     /// sweep; but if another change is numbered first, the registry reuses the sequence number, the silo skips the new
@@ -219,8 +251,9 @@ public sealed class ClusterDefinitionAdversarialTests
         }
     }
 
-    private async Task<InProcessCluster> StartAsync() => await InProcessCluster.StartAsync(3, services =>
+    private async Task<InProcessCluster> StartAsync(Action<IServiceCollection>? configure = null) => await InProcessCluster.StartAsync(3, services =>
     {
+        configure?.Invoke(services);
         services.AddSingleton<TimeProvider>(_time);
         services.AddSingleton<IMessageRenderer>(new StubMessageRenderer());
         services.AddOmnichannel(o =>

@@ -57,9 +57,11 @@ internal interface IDefinitionsGrain : IGrainWithIntegerKey
 /// <summary>One per silo, keyed by the silo's address and placed on that silo (<see cref="SiloKeyPlacement"/>).</summary>
 internal interface ISiloDefinitionsGrain : IGrainWithStringKey
 {
-    Task CatchUpAsync(DefinitionChange[] log);
+    /// <summary>Applies the changes the silo lacks (up to a gap); returns the silo's last applied sequence.</summary>
+    Task<long> CatchUpAsync(DefinitionChange[] changes);
 
-    Task<DefinitionChange[]> GetLogAsync();
+    /// <summary>The silo's last applied sequence, and a page of its log after <paramref name="after"/>.</summary>
+    Task<DefinitionChanges> GetLogAsync(long after);
 }
 
 internal sealed partial class DefinitionsGrain(
@@ -80,20 +82,45 @@ internal sealed partial class DefinitionsGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The longest log any living silo holds: every change a silo applied survives the registry's silo.
-        var logs = await Task.WhenAll(OtherSilos().Select(async s =>
+        // The longest log any living silo holds: every change a silo applied survives the registry's silo. Logs are
+        // read in pages (a long log of large definitions is larger than one message may be).
+        var ownLast = local.Applied;
+        var firsts = await Task.WhenAll(OtherSilos().Select(async s =>
         {
             try
             {
-                return await Silo(s).GetLogAsync().WaitAsync(SiloCallTimeout, cancellationToken);
+                return (Silo: s, Answer: await Silo(s).GetLogAsync(ownLast).WaitAsync(SiloCallTimeout, cancellationToken));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogSiloUnreachable(logger, ex);
-                return [];
+                return (Silo: s, Answer: new DefinitionChanges(0, []));
             }
         }));
-        _log = [.. logs.Append([.. local.Log]).MaxBy(l => l.Length > 0 ? l[^1].Sequence : 0) ?? []];
+        var log = local.Log.ToList();
+        if (firsts.Length > 0 && firsts.MaxBy(f => f.Answer.Last) is { Answer.Last: var last } longest && last > ownLast)
+        {
+            var page = longest.Answer.Changes;
+            try
+            {
+                while (page.Length > 0)
+                {
+                    log.AddRange(page.Where(c => c.Sequence > (log.Count > 0 ? log[^1].Sequence : 0)));
+                    if (log[^1].Sequence >= last)
+                    {
+                        break;
+                    }
+
+                    page = (await Silo(longest.Silo).GetLogAsync(log[^1].Sequence).WaitAsync(SiloCallTimeout, cancellationToken)).Changes;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogSiloUnreachable(logger, ex);
+            }
+        }
+
+        _log = log;
         local.CatchUp(_log);
     }
 
@@ -119,18 +146,30 @@ internal sealed partial class DefinitionsGrain(
         _log.Add(change);
         local.CatchUp([change]);
         DefinitionChange[] log = [.. _log];
+
+        // Each silo gets the new change alone; one that lacks earlier ones (it answers with its last sequence) gets what
+        // it lacks, in pages. Never the whole log each time: that grew with the square of the changes, and past Orleans'
+        // message limit no push got through.
         await Task.WhenAll(OtherSilos().Select(async s =>
         {
-            for (var attempt = 1; ; attempt++)
+            DefinitionChange[] changes = [change];
+            var failures = 0;
+            while (true)
             {
                 try
                 {
-                    await Silo(s).CatchUpAsync(log).WaitAsync(SiloCallTimeout);
-                    return;
+                    var applied = await Silo(s).CatchUpAsync(changes).WaitAsync(SiloCallTimeout);
+                    if (applied >= change.Sequence)
+                    {
+                        return;
+                    }
+
+                    // Each round applies at least the next change: the silo's sequence only grows.
+                    changes = local.Page(log, applied);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    if (attempt == 2)
+                    if (++failures == 2)
                     {
                         // It catches up on its next sweep, or it is dying.
                         LogSiloUnreachable(logger, ex);
@@ -144,7 +183,7 @@ internal sealed partial class DefinitionsGrain(
     }
 
     public Task<DefinitionChanges> GetChangesAsync(long after) =>
-        Task.FromResult(new DefinitionChanges(Last, [.. _log.Where(c => c.Sequence > after)]));
+        Task.FromResult(new DefinitionChanges(Last, local.Page(_log, after)));
 
     public Task OfferAsync(DefinitionChange[] log)
     {
@@ -216,13 +255,9 @@ internal sealed partial class DefinitionsGrain(
 [SiloKeyPlacement]
 internal sealed class SiloDefinitionsGrain(ClusterDefinitions local) : Grain, ISiloDefinitionsGrain
 {
-    public Task CatchUpAsync(DefinitionChange[] log)
-    {
-        local.CatchUp(log);
-        return Task.CompletedTask;
-    }
+    public Task<long> CatchUpAsync(DefinitionChange[] changes) => Task.FromResult(local.CatchUp(changes));
 
-    public Task<DefinitionChange[]> GetLogAsync() => Task.FromResult<DefinitionChange[]>([.. local.Log]);
+    public Task<DefinitionChanges> GetLogAsync(long after) => Task.FromResult(new DefinitionChanges(local.Applied, local.Page(local.Log, after)));
 }
 
 /// <summary>Places a grain on the silo whose address (<see cref="SiloAddress.ToParsableString"/>) is its key.</summary>
