@@ -108,10 +108,11 @@ public sealed class ClusterDefinitionAdversarialTests
     }
 
     /// <summary>
-    /// Journey 'welcome' starts when a profile enters segment 'buyers'. Removing 'buyers' is accepted (by one engine too),
-    /// after which removing an unrelated journey fails on one engine (its catalog no longer builds). On the cluster the
-    /// registry's check skipped that step: it numbered the change and answered true, every silo then refused to apply it
-    /// (an error in the log) and the journey stayed loaded everywhere.
+    /// Journey 'welcome' starts when a profile enters segment 'buyers'. Before the fixes, removing 'buyers' was accepted
+    /// (by one engine too), after which removing an unrelated journey failed on one engine (its catalog no longer built),
+    /// while on the cluster the registry's check skipped that step: it numbered the change and answered true, every silo
+    /// then refused to apply it (an error in the log) and the journey stayed loaded everywhere. Now the segment removal
+    /// is refused on both, and removing a journey is checked as it is applied; whatever the sequence, both answer alike.
     /// </summary>
     [Fact]
     public async Task RemovingAJourney_ThatOneEngineRefuses_IsRefusedByTheCluster()
@@ -193,6 +194,54 @@ public sealed class ClusterDefinitionAdversarialTests
         Assert.Equal(Enumerable.Range(1, 7).Select(i => (long)i), definitions.Log.Select(c => c.Sequence));
         Assert.All(cluster.Engines, e => Assert.Equal(["large"], e.Segments.Select(s => s.Id)));
         Assert.All(cluster.Engines, e => Assert.Equal("Large 6", e.Segments.Single().Name));
+    }
+
+    /// <summary>
+    /// A journey starts when a profile enters 'buyers'. One engine (and so the cluster) accepted removing 'buyers', which
+    /// left a definition set that no longer builds: every later journey change was refused with an error about the
+    /// untouched journey, until the segment was added back. The removal must be refused, on both, as removing a segment
+    /// another segment uses is.
+    /// </summary>
+    [Fact]
+    public async Task RemovingASegmentAJourneyStartsOn_IsRefused_OnOneEngineAndOnTheCluster()
+    {
+        var welcome = Journey.Define("welcome", "Welcome").TriggeredBy(t => t.SegmentEntered("buyers"))
+            .Steps(s => s.Send("hello", [ChannelNames.Email], template: "hello", @class: MessageClass.Transactional)).Build();
+
+        await using (var host = OmnichannelTestHost.Create(o => o.Segments.Add(Buyers)))
+        {
+            await host.Engine.PublishJourneyAsync(welcome);
+            var refused = await Assert.ThrowsAsync<SegmentDefinitionException>(async () => await host.Engine.RemoveSegmentAsync("buyers"));
+            Assert.Contains(refused.Errors, e => e.Message.Contains("welcome", StringComparison.Ordinal));
+            Assert.Contains("buyers", host.Engine.Segments.Select(s => s.Id));
+        }
+
+        await using var cluster = await StartAsync();
+        var client = Client(cluster);
+        await client.PublishJourneyAsync(welcome);
+        await Assert.ThrowsAsync<SegmentDefinitionException>(async () => await client.RemoveSegmentAsync("buyers"));
+        Assert.All(cluster.Engines, e => Assert.Contains("buyers", e.Segments.Select(s => s.Id)));
+        Assert.Contains("buyers", client.Segments.Select(s => s.Id));
+    }
+
+    /// <summary>
+    /// A silo dies (killed, not yet declared dead). Changes from several clients queue on the registry, one at a time; each
+    /// waits for its pushes. None may run into Orleans' 30 s response timeout (the caller would see a failure for a change
+    /// that is then made anyway).
+    /// </summary>
+    [Fact]
+    public async Task ChangesFromSeveralClients_RightAfterASiloDies_AllAnswerInTime()
+    {
+        await using var cluster = await StartAsync();
+        var clients = Enumerable.Range(0, 4).Select(_ => Client(cluster)).ToList();
+        await clients[0].UpsertSegmentAsync(BigSpenders);
+        var registry = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(cluster.Client.GetGrain<Implementation.IDefinitionsGrain>(0));
+        await cluster.KillSiloAsync(cluster.SiloAddresses.First(a => !a.Equals(registry)));
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(clients.Select((c, i) => c.UpsertSegmentAsync(Segment.Define($"s{i}", $"S{i}").Where(r => r.Stat(ProfileStatisticNames.OrderCount).Gte(i))).AsTask()));
+        Assert.All(cluster.Engines, e => Assert.Equal(6, e.Segments.Count));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"took {started.Elapsed}");
     }
 
     /// <summary>
