@@ -90,6 +90,13 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
             {
                 if (change.Sequence <= applied)
                 {
+                    // The same number for another change: this silo and the sender hold different histories (a registry
+                    // activation that could not read this silo's longer log). Not repaired here; said loudly.
+                    if (change.Sequence >= 1 && change.Sequence <= _log.Length && _log[change.Sequence - 1] is var mine && mine != change)
+                    {
+                        LogDiverged(_logger, change.Sequence, mine.Kind, mine.Id, change.Kind, change.Id);
+                    }
+
                     continue;
                 }
 
@@ -218,6 +225,9 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
 
     [LoggerMessage(40, LogLevel.Error, "Run-time definition change {Sequence} ({Kind} '{Id}') was refused on this silo; the silo's start-up definitions differ from the cluster's")]
     private static partial void LogChangeRefused(ILogger logger, Exception exception, long sequence, DefinitionChangeKind kind, string id);
+
+    [LoggerMessage(43, LogLevel.Critical, "Run-time definition change {Sequence} differs between this silo ({Kind} '{Id}') and the cluster ({OtherKind} '{OtherId}'): the silos' definitions have diverged; restart this silo to take the cluster's")]
+    private static partial void LogDiverged(ILogger logger, long sequence, DefinitionChangeKind kind, string id, DefinitionChangeKind otherKind, string otherId);
 
     [LoggerMessage(41, LogLevel.Warning, "Catching up with the cluster's run-time definition changes at start failed; the sweep tries again")]
     private static partial void LogStartCatchUpFailed(ILogger logger, Exception exception);
