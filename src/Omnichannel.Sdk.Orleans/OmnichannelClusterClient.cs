@@ -350,6 +350,8 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
             return none;
         }
 
+        // The token cancels the work itself, as one engine's token does, not only this client's following of it.
+        using var cancel = cancellationToken.Register(() => _ = Registry.CancelAsync(operation));
         while (true)
         {
             var progress = await Registry.WaitAsync(operation, FollowPoll).WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -245,6 +245,32 @@ public sealed class ClusterDefinitionAdversarialTests
     }
 
     /// <summary>
+    /// On one engine the token given to an upsert cancels its backfill. On the cluster it only stopped the client from
+    /// following the backfill: the work ran on to the end on the registry's silo (and its entry was never forgotten).
+    /// </summary>
+    [Fact]
+    public async Task ACancelledToken_CancelsTheBackgroundWork_NotOnlyItsFollowing()
+    {
+        await using var cluster = await StartAsync();
+        var client = Client(cluster);
+        const int customers = 1000;
+        var events = new ClusterEvents(_time);
+        var orders = await client.TrackBatchAsync(Enumerable.Range(0, customers).Select(i =>
+            events.Event($"order-{i}", EventTypes.OrderPlaced, new { order_id = $"o{i}", total = i, currency = "GBP" }, Identifier.CustomerId($"c{i}"))));
+        Assert.All(orders, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var backfill = await client.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => backfill.Completion.WaitAsync(TimeSpan.FromMinutes(1)));
+
+        // The registry's own account of the work (the first operation of its activation).
+        var work = await cluster.Client.GetGrain<Implementation.IDefinitionsGrain>(0).WaitAsync(1, TimeSpan.FromMinutes(1));
+        Assert.True(work.Completed);
+        Assert.True(work.Processed < customers, $"the backfill ran on to the end ({work.Processed} profiles)");
+    }
+
+    /// <summary>
     /// A silo holds a change the registry lost (it reached that silo alone before the registry's silo died, and the new
     /// activation could not reach the silo within its 5 s). The design says the silo offers its longer log on its next
     /// sweep; but if another change is numbered first, the registry reuses the sequence number, the silo skips the new

@@ -52,6 +52,10 @@ internal interface IDefinitionsGrain : IGrainWithIntegerKey
     /// <summary>Waits up to <paramref name="maxWait"/> for a change's background work to end; returns its progress.</summary>
     [AlwaysInterleave]
     Task<OperationProgress> WaitAsync(long operation, TimeSpan maxWait);
+
+    /// <summary>Cancels a change's background work (the client's token was cancelled), as one engine's token does.</summary>
+    [AlwaysInterleave]
+    Task CancelAsync(long operation);
 }
 
 /// <summary>One per silo, keyed by the silo's address and placed on that silo (<see cref="SiloKeyPlacement"/>).</summary>
@@ -210,21 +214,41 @@ internal sealed partial class DefinitionsGrain(
             return new OperationProgress(true, false, processed, failed, null);
         }
 
-        _operations.Remove(operation);
-        return new OperationProgress(true, true, processed, failed, work.Completion.Exception?.GetBaseException().Message);
+        // Kept (until 100 operations later) rather than removed: an abandoned poll must not take the answer from the next one.
+        var error = work.Completion.IsCanceled ? "it was cancelled" : work.Completion.Exception?.GetBaseException().Message;
+        return new OperationProgress(true, true, processed, failed, error);
+    }
+
+    public Task CancelAsync(long operation)
+    {
+        if (_operations.TryGetValue(operation, out var work) && !work.Completion.IsCompleted)
+        {
+            work.Cancel.Cancel();
+        }
+
+        return Task.CompletedTask;
     }
 
     // The work runs on the thread pool, not in this grain's turns: it can outlast them by far.
     private async Task<long> StartAsync(DefinitionChangeKind kind, string id)
     {
+        // Ended work nobody followed to its end (its client went away) is forgotten 100 operations later.
+        foreach (var (key, old) in _operations.Where(o => o.Value.Completion.IsCompleted && o.Key < _nextOperation - 100).ToList())
+        {
+            _operations.Remove(key);
+            old.Cancel.Dispose();
+        }
+
+        var cancel = new CancellationTokenSource();
         Operation? work = kind switch
         {
-            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => engine.StartBackfill(id, null, CancellationToken.None))),
-            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => engine.VisitJourneyProfilesAsync(id, CancellationToken.None))),
+            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => engine.StartBackfill(id, null, cancel.Token)), cancel),
+            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => engine.VisitJourneyProfilesAsync(id, cancel.Token)), cancel),
             _ => null,
         };
         if (work is null)
         {
+            cancel.Dispose();
             return 0;
         }
 
@@ -233,11 +257,11 @@ internal sealed partial class DefinitionsGrain(
         return operation;
     }
 
-    private static Operation Backfill(SegmentBackfill backfill) =>
-        new(backfill.Completion, () => (backfill.Progress.ProfilesProcessed, backfill.Progress.ProfilesFailed));
+    private static Operation Backfill(SegmentBackfill backfill, CancellationTokenSource cancel) =>
+        new(backfill.Completion, () => (backfill.Progress.ProfilesProcessed, backfill.Progress.ProfilesFailed), cancel);
 
-    private static Operation Visit(Task<int> visit) =>
-        new(visit, () => (visit.IsCompletedSuccessfully ? visit.Result : 0, 0));
+    private static Operation Visit(Task<int> visit, CancellationTokenSource cancel) =>
+        new(visit, () => (visit.IsCompletedSuccessfully ? visit.Result : 0, 0), cancel);
 
     private IEnumerable<SiloAddress> OtherSilos() =>
         membership.CurrentSnapshot.Members.Values
@@ -249,7 +273,7 @@ internal sealed partial class DefinitionsGrain(
     [LoggerMessage(42, LogLevel.Warning, "A silo did not answer about run-time definition changes; it catches up on its next sweep")]
     private static partial void LogSiloUnreachable(ILogger logger, Exception exception);
 
-    private sealed record Operation(Task Completion, Func<(long Processed, long Failed)> Counts);
+    private sealed record Operation(Task Completion, Func<(long Processed, long Failed)> Counts, CancellationTokenSource Cancel);
 }
 
 [SiloKeyPlacement]
