@@ -30,7 +30,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     private readonly byte[] _routingKey;
     private readonly OmnichannelEngine? _silo;
     private readonly Lock _changesLock = new();
-    private readonly List<(DefinitionChangeKind Kind, string Id, object? Definition)> _changes = [];
+    private readonly List<(long Sequence, DefinitionChangeKind Kind, string Id, object? Definition)> _changes = [];
 
     /// <summary>Creates a client over a cluster.</summary>
     /// <param name="grains">The cluster (an <c>IClusterClient</c>, or a silo's <c>IGrainFactory</c>).</param>
@@ -62,7 +62,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
             }
 
             var segments = _options.Segments.ToList();
-            foreach (var (kind, id, definition) in Changes())
+            foreach (var (_, kind, id, definition) in Changes())
             {
                 if (kind is DefinitionChangeKind.UpsertSegment or DefinitionChangeKind.RemoveSegment)
                 {
@@ -91,7 +91,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
             }
 
             var journeys = _options.Journeys.ToList();
-            foreach (var (kind, id, definition) in Changes())
+            foreach (var (_, kind, id, definition) in Changes())
             {
                 if (kind is DefinitionChangeKind.RemoveJourney)
                 {
@@ -185,7 +185,8 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segment);
-        var answer = await ChangeAsync(DefinitionChangeKind.UpsertSegment, segment.Id, SegmentJson.Serialize(segment), segment, errors => new SegmentDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        var json = SegmentJsonOf(segment);
+        var answer = await ChangeAsync(DefinitionChangeKind.UpsertSegment, segment.Id, json, SegmentJson.Parse(json).Value, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
         var backfill = new SegmentBackfill(segment.Id);
         backfill.Run(FollowAsync(answer.Operation, p =>
         {
@@ -199,7 +200,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segmentId);
-        var answer = await ChangeAsync(DefinitionChangeKind.RemoveSegment, segmentId, null, null, errors => new SegmentDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        var answer = await ChangeAsync(DefinitionChangeKind.RemoveSegment, segmentId, null, null, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
         return answer.Changed;
     }
 
@@ -207,7 +208,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segment);
-        var answer = await Engine.PreviewSegmentAsync(SegmentJson.Serialize(segment)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var answer = await Engine.PreviewSegmentAsync(SegmentJsonOf(segment)).WaitAsync(cancellationToken).ConfigureAwait(false);
         return ClusterJson.Read<SegmentPreview>(answer);
     }
 
@@ -222,7 +223,14 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journey);
-        var answer = await ChangeAsync(DefinitionChangeKind.PublishJourney, journey.Id, JourneyJson.Serialize(journey), journey, errors => new JourneyDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        var invalid = JourneyDefinitionValidator.Validate(journey);
+        if (invalid.Count > 0)
+        {
+            throw new JourneyDefinitionException(invalid);
+        }
+
+        var json = JourneyJson.Serialize(journey);
+        var answer = await ChangeAsync(DefinitionChangeKind.PublishJourney, journey.Id, json, JourneyJson.Parse(json).Value, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
         return answer.Changed ? (int)(await FollowAsync(answer.Operation, null, cancellationToken).ConfigureAwait(false)).Processed : 0;
     }
 
@@ -230,7 +238,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journeyId);
-        var answer = await ChangeAsync(DefinitionChangeKind.RemoveJourney, journeyId, null, null, errors => new JourneyDefinitionException(errors), cancellationToken).ConfigureAwait(false);
+        var answer = await ChangeAsync(DefinitionChangeKind.RemoveJourney, journeyId, null, null, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
         if (answer.Changed)
         {
             await FollowAsync(answer.Operation, null, cancellationToken).ConfigureAwait(false);
@@ -290,17 +298,32 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
 
     private IDefinitionsGrain Registry => _grains.GetGrain<IDefinitionsGrain>(0);
 
-    private IEnumerable<(DefinitionChangeKind Kind, string Id, object? Definition)> Changes()
+    // In the registry's order (answers to concurrent calls arrive in any order).
+    private IEnumerable<(long Sequence, DefinitionChangeKind Kind, string Id, object? Definition)> Changes()
     {
         lock (_changesLock)
         {
-            return [.. _changes];
+            return [.. _changes.OrderBy(c => c.Sequence)];
         }
     }
 
-    private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, object? definition, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused, CancellationToken cancellationToken)
+    /// <summary>
+    /// The JSON a segment crosses the cluster in, after the checks one engine makes on the definition itself: what the
+    /// JSON form cannot carry (a rule nested too deeply, a null list) is refused here as one engine refuses it, instead
+    /// of failing to serialize or reading back as another definition.
+    /// </summary>
+    private static string SegmentJsonOf(SegmentDefinition segment)
     {
-        var answer = await Registry.ChangeAsync(kind, id, json).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var invalid = SegmentDefinitionValidator.Validate(segment);
+        return invalid.Count > 0 ? throw new SegmentDefinitionException(invalid) : SegmentJson.Serialize(segment);
+    }
+
+    // The token does not abandon the change: as on one engine, a change is made whatever the token (which cancels only
+    // the change's background work). Abandoning the call would leave the change made on every silo while the caller
+    // saw OperationCanceledException.
+    private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, object? definition, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused)
+    {
+        var answer = await Registry.ChangeAsync(kind, id, json).ConfigureAwait(false);
         if (answer.Errors is { } errors)
         {
             throw refused(ClusterJson.Read<DefinitionError[]>(errors));
@@ -310,7 +333,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         {
             lock (_changesLock)
             {
-                _changes.Add((kind, id, definition));
+                _changes.Add((answer.Sequence, kind, id, definition));
             }
         }
 
@@ -327,6 +350,8 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
             return none;
         }
 
+        // The token cancels the work itself, as one engine's token does, not only this client's following of it.
+        using var cancel = cancellationToken.Register(() => _ = Registry.CancelAsync(operation));
         while (true)
         {
             var progress = await Registry.WaitAsync(operation, FollowPoll).WaitAsync(cancellationToken).ConfigureAwait(false);

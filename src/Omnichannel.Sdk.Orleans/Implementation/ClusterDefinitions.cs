@@ -39,7 +39,7 @@ internal sealed record DefinitionChange(
 /// the living silos hold, so a change any silo applied is never lost. Like a single engine's, run-time changes last as
 /// long as the cluster runs; a restart of every silo starts from the start-up definitions again.
 /// </summary>
-internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrainFactory grains, ILogger<ClusterDefinitions>? logger = null)
+internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrainFactory grains, ILogger<ClusterDefinitions>? logger = null, Microsoft.Extensions.Options.IOptions<global::Orleans.Configuration.SiloMessagingOptions>? messaging = null)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     // Well under Orleans' activation timeout: customers' grains wait for this.
@@ -69,8 +69,18 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
             return Task.CompletedTask;
         }, _ => Task.CompletedTask);
 
-    /// <summary>Applies, in order, the changes after <see cref="Applied"/> (a whole log or its tail).</summary>
-    public void CatchUp(IReadOnlyList<DefinitionChange> changes)
+    /// <summary>
+    /// The most JSON one cluster message about definition changes carries (besides a single change larger than it): a long
+    /// log of large definitions travels in pages, well under Orleans' <c>MaxMessageBodySize</c> (up to 3 bytes a char).
+    /// </summary>
+    internal int PageChars { get; } = (int)Math.Min(4L * 1024 * 1024, (messaging?.Value.MaxMessageBodySize ?? 100 * 1024 * 1024) / 8L);
+
+    /// <summary>
+    /// Applies, in order, the changes after <see cref="Applied"/> (a whole log or its tail), up to the first gap (a change
+    /// whose predecessor this silo does not have): the caller sees it in <see cref="Applied"/> and sends what is missing.
+    /// </summary>
+    /// <returns><see cref="Applied"/> afterwards.</returns>
+    public long CatchUp(IReadOnlyList<DefinitionChange> changes)
     {
         lock (_lock)
         {
@@ -80,7 +90,19 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
             {
                 if (change.Sequence <= applied)
                 {
+                    // The same number for another change: this silo and the sender hold different histories (a registry
+                    // activation that could not read this silo's longer log). Not repaired here; said loudly.
+                    if (change.Sequence >= 1 && change.Sequence <= _log.Length && _log[change.Sequence - 1] is var mine && mine != change)
+                    {
+                        LogDiverged(_logger, change.Sequence, mine.Kind, mine.Id, change.Kind, change.Id);
+                    }
+
                     continue;
+                }
+
+                if (change.Sequence != applied + 1)
+                {
+                    break;
                 }
 
                 Apply(change);
@@ -92,18 +114,54 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
             {
                 _log = [.. _log, .. added];
             }
+
+            return applied;
         }
+    }
+
+    /// <summary>The changes of <paramref name="log"/> after <paramref name="after"/>, as many as fit in <see cref="PageChars"/> (at least one).</summary>
+    internal DefinitionChange[] Page(IReadOnlyList<DefinitionChange> log, long after)
+    {
+        var page = new List<DefinitionChange>();
+        long chars = 0;
+        foreach (var change in log)
+        {
+            if (change.Sequence <= after)
+            {
+                continue;
+            }
+
+            chars += (change.Json?.Length ?? 0) + change.Id.Length;
+            if (page.Count > 0 && chars > PageChars)
+            {
+                break;
+            }
+
+            page.Add(change);
+        }
+
+        return [.. page];
     }
 
     /// <summary>Asks the cluster's <see cref="IDefinitionsGrain"/> for changes this silo has not applied (or offers it a longer log).</summary>
     public async Task CatchUpFromClusterAsync()
     {
         var registry = grains.GetGrain<IDefinitionsGrain>(0);
-        var answer = await registry.GetChangesAsync(Applied).ConfigureAwait(false);
-        CatchUp(answer.Changes);
-        if (answer.Last < Applied)
+        while (true)
         {
-            await registry.OfferAsync([.. _log]).ConfigureAwait(false);
+            var before = Applied;
+            var answer = await registry.GetChangesAsync(before).ConfigureAwait(false);
+            var applied = CatchUp(answer.Changes);
+            if (answer.Last < applied)
+            {
+                await registry.OfferAsync([.. _log]).ConfigureAwait(false);
+                return;
+            }
+
+            if (applied >= answer.Last || applied == before)
+            {
+                return; // caught up (or the registry sent nothing this silo could apply: the next sweep tries again)
+            }
         }
     }
 
@@ -167,6 +225,9 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
 
     [LoggerMessage(40, LogLevel.Error, "Run-time definition change {Sequence} ({Kind} '{Id}') was refused on this silo; the silo's start-up definitions differ from the cluster's")]
     private static partial void LogChangeRefused(ILogger logger, Exception exception, long sequence, DefinitionChangeKind kind, string id);
+
+    [LoggerMessage(43, LogLevel.Critical, "Run-time definition change {Sequence} differs between this silo ({Kind} '{Id}') and the cluster ({OtherKind} '{OtherId}'): the silos' definitions have diverged; restart this silo to take the cluster's")]
+    private static partial void LogDiverged(ILogger logger, long sequence, DefinitionChangeKind kind, string id, DefinitionChangeKind otherKind, string otherId);
 
     [LoggerMessage(41, LogLevel.Warning, "Catching up with the cluster's run-time definition changes at start failed; the sweep tries again")]
     private static partial void LogStartCatchUpFailed(ILogger logger, Exception exception);

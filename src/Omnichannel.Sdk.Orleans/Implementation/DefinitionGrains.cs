@@ -13,8 +13,9 @@ namespace Omnichannel.Sdk.Orleans.Implementation;
 /// <param name="Changed">Whether the cluster's definitions changed (false: nothing to do, as in a single engine).</param>
 /// <param name="Operation">The background work the change started (a segment's backfill, a journey's visit), 0 for none.</param>
 /// <param name="Errors">The refusal, when refused: the errors (JSON of <see cref="DefinitionError"/>s, with paths).</param>
+/// <param name="Sequence">The change's number when it changed something (0 otherwise): a client orders its own changes by it.</param>
 [GenerateSerializer, Immutable]
-internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors);
+internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors, [property: Id(3)] long Sequence = 0);
 
 /// <summary>The registry's log after a sequence, and the registry's last sequence.</summary>
 [GenerateSerializer, Immutable]
@@ -51,14 +52,20 @@ internal interface IDefinitionsGrain : IGrainWithIntegerKey
     /// <summary>Waits up to <paramref name="maxWait"/> for a change's background work to end; returns its progress.</summary>
     [AlwaysInterleave]
     Task<OperationProgress> WaitAsync(long operation, TimeSpan maxWait);
+
+    /// <summary>Cancels a change's background work (the client's token was cancelled), as one engine's token does.</summary>
+    [AlwaysInterleave]
+    Task CancelAsync(long operation);
 }
 
 /// <summary>One per silo, keyed by the silo's address and placed on that silo (<see cref="SiloKeyPlacement"/>).</summary>
 internal interface ISiloDefinitionsGrain : IGrainWithStringKey
 {
-    Task CatchUpAsync(DefinitionChange[] log);
+    /// <summary>Applies the changes the silo lacks (up to a gap); returns the silo's last applied sequence.</summary>
+    Task<long> CatchUpAsync(DefinitionChange[] changes);
 
-    Task<DefinitionChange[]> GetLogAsync();
+    /// <summary>The silo's last applied sequence, and a page of its log after <paramref name="after"/>.</summary>
+    Task<DefinitionChanges> GetLogAsync(long after);
 }
 
 internal sealed partial class DefinitionsGrain(
@@ -79,20 +86,45 @@ internal sealed partial class DefinitionsGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The longest log any living silo holds: every change a silo applied survives the registry's silo.
-        var logs = await Task.WhenAll(OtherSilos().Select(async s =>
+        // The longest log any living silo holds: every change a silo applied survives the registry's silo. Logs are
+        // read in pages (a long log of large definitions is larger than one message may be).
+        var ownLast = local.Applied;
+        var firsts = await Task.WhenAll(OtherSilos().Select(async s =>
         {
             try
             {
-                return await Silo(s).GetLogAsync().WaitAsync(SiloCallTimeout, cancellationToken);
+                return (Silo: s, Answer: await Silo(s).GetLogAsync(ownLast).WaitAsync(SiloCallTimeout, cancellationToken));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogSiloUnreachable(logger, ex);
-                return [];
+                return (Silo: s, Answer: new DefinitionChanges(0, []));
             }
         }));
-        _log = [.. logs.Append([.. local.Log]).MaxBy(l => l.Length > 0 ? l[^1].Sequence : 0) ?? []];
+        var log = local.Log.ToList();
+        if (firsts.Length > 0 && firsts.MaxBy(f => f.Answer.Last) is { Answer.Last: var last } longest && last > ownLast)
+        {
+            var page = longest.Answer.Changes;
+            try
+            {
+                while (page.Length > 0)
+                {
+                    log.AddRange(page.Where(c => c.Sequence > (log.Count > 0 ? log[^1].Sequence : 0)));
+                    if (log[^1].Sequence >= last)
+                    {
+                        break;
+                    }
+
+                    page = (await Silo(longest.Silo).GetLogAsync(log[^1].Sequence).WaitAsync(SiloCallTimeout, cancellationToken)).Changes;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogSiloUnreachable(logger, ex);
+            }
+        }
+
+        _log = log;
         local.CatchUp(_log);
     }
 
@@ -118,18 +150,30 @@ internal sealed partial class DefinitionsGrain(
         _log.Add(change);
         local.CatchUp([change]);
         DefinitionChange[] log = [.. _log];
+
+        // Each silo gets the new change alone; one that lacks earlier ones (it answers with its last sequence) gets what
+        // it lacks, in pages. Never the whole log each time: that grew with the square of the changes, and past Orleans'
+        // message limit no push got through.
         await Task.WhenAll(OtherSilos().Select(async s =>
         {
-            for (var attempt = 1; ; attempt++)
+            DefinitionChange[] changes = [change];
+            var failures = 0;
+            while (true)
             {
                 try
                 {
-                    await Silo(s).CatchUpAsync(log).WaitAsync(SiloCallTimeout);
-                    return;
+                    var applied = await Silo(s).CatchUpAsync(changes).WaitAsync(SiloCallTimeout);
+                    if (applied >= change.Sequence)
+                    {
+                        return;
+                    }
+
+                    // Each round applies at least the next change: the silo's sequence only grows.
+                    changes = local.Page(log, applied);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    if (attempt == 2)
+                    if (++failures == 2)
                     {
                         // It catches up on its next sweep, or it is dying.
                         LogSiloUnreachable(logger, ex);
@@ -139,11 +183,11 @@ internal sealed partial class DefinitionsGrain(
             }
         }));
 
-        return new DefinitionAnswer(true, await StartAsync(kind, id), null);
+        return new DefinitionAnswer(true, await StartAsync(kind, id), null, change.Sequence);
     }
 
     public Task<DefinitionChanges> GetChangesAsync(long after) =>
-        Task.FromResult(new DefinitionChanges(Last, [.. _log.Where(c => c.Sequence > after)]));
+        Task.FromResult(new DefinitionChanges(Last, local.Page(_log, after)));
 
     public Task OfferAsync(DefinitionChange[] log)
     {
@@ -170,21 +214,41 @@ internal sealed partial class DefinitionsGrain(
             return new OperationProgress(true, false, processed, failed, null);
         }
 
-        _operations.Remove(operation);
-        return new OperationProgress(true, true, processed, failed, work.Completion.Exception?.GetBaseException().Message);
+        // Kept (until 100 operations later) rather than removed: an abandoned poll must not take the answer from the next one.
+        var error = work.Completion.IsCanceled ? "it was cancelled" : work.Completion.Exception?.GetBaseException().Message;
+        return new OperationProgress(true, true, processed, failed, error);
+    }
+
+    public Task CancelAsync(long operation)
+    {
+        if (_operations.TryGetValue(operation, out var work) && !work.Completion.IsCompleted)
+        {
+            work.Cancel.Cancel();
+        }
+
+        return Task.CompletedTask;
     }
 
     // The work runs on the thread pool, not in this grain's turns: it can outlast them by far.
     private async Task<long> StartAsync(DefinitionChangeKind kind, string id)
     {
+        // Ended work nobody followed to its end (its client went away) is forgotten 100 operations later.
+        foreach (var (key, old) in _operations.Where(o => o.Value.Completion.IsCompleted && o.Key < _nextOperation - 100).ToList())
+        {
+            _operations.Remove(key);
+            old.Cancel.Dispose();
+        }
+
+        var cancel = new CancellationTokenSource();
         Operation? work = kind switch
         {
-            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => engine.StartBackfill(id, null, CancellationToken.None))),
-            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => engine.VisitJourneyProfilesAsync(id, CancellationToken.None))),
+            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => engine.StartBackfill(id, null, cancel.Token)), cancel),
+            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => engine.VisitJourneyProfilesAsync(id, cancel.Token)), cancel),
             _ => null,
         };
         if (work is null)
         {
+            cancel.Dispose();
             return 0;
         }
 
@@ -193,11 +257,11 @@ internal sealed partial class DefinitionsGrain(
         return operation;
     }
 
-    private static Operation Backfill(SegmentBackfill backfill) =>
-        new(backfill.Completion, () => (backfill.Progress.ProfilesProcessed, backfill.Progress.ProfilesFailed));
+    private static Operation Backfill(SegmentBackfill backfill, CancellationTokenSource cancel) =>
+        new(backfill.Completion, () => (backfill.Progress.ProfilesProcessed, backfill.Progress.ProfilesFailed), cancel);
 
-    private static Operation Visit(Task<int> visit) =>
-        new(visit, () => (visit.IsCompletedSuccessfully ? visit.Result : 0, 0));
+    private static Operation Visit(Task<int> visit, CancellationTokenSource cancel) =>
+        new(visit, () => (visit.IsCompletedSuccessfully ? visit.Result : 0, 0), cancel);
 
     private IEnumerable<SiloAddress> OtherSilos() =>
         membership.CurrentSnapshot.Members.Values
@@ -209,19 +273,15 @@ internal sealed partial class DefinitionsGrain(
     [LoggerMessage(42, LogLevel.Warning, "A silo did not answer about run-time definition changes; it catches up on its next sweep")]
     private static partial void LogSiloUnreachable(ILogger logger, Exception exception);
 
-    private sealed record Operation(Task Completion, Func<(long Processed, long Failed)> Counts);
+    private sealed record Operation(Task Completion, Func<(long Processed, long Failed)> Counts, CancellationTokenSource Cancel);
 }
 
 [SiloKeyPlacement]
 internal sealed class SiloDefinitionsGrain(ClusterDefinitions local) : Grain, ISiloDefinitionsGrain
 {
-    public Task CatchUpAsync(DefinitionChange[] log)
-    {
-        local.CatchUp(log);
-        return Task.CompletedTask;
-    }
+    public Task<long> CatchUpAsync(DefinitionChange[] changes) => Task.FromResult(local.CatchUp(changes));
 
-    public Task<DefinitionChange[]> GetLogAsync() => Task.FromResult<DefinitionChange[]>([.. local.Log]);
+    public Task<DefinitionChanges> GetLogAsync(long after) => Task.FromResult(new DefinitionChanges(local.Applied, local.Page(local.Log, after)));
 }
 
 /// <summary>Places a grain on the silo whose address (<see cref="SiloAddress.ToParsableString"/>) is its key.</summary>

@@ -74,7 +74,8 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    /// <summary>Unloads every version of a journey when <paramref name="apply"/>; <see langword="false"/> when none is loaded.</summary>
+    /// <summary>Checks the removal of a journey and, with <paramref name="apply"/>, unloads every version; <see langword="false"/> when none is loaded.</summary>
+    /// <exception cref="JourneyDefinitionException">The remaining journeys do not build (the same refusal with or without <paramref name="apply"/>).</exception>
     internal bool DropJourney(string journeyId, bool apply)
     {
         lock (_scheduleLock)
@@ -84,9 +85,12 @@ public sealed partial class OmnichannelEngine
                 return false;
             }
 
+            // Built before the check answers: a cluster checks on one silo and applies on all, so what applying would
+            // refuse must be refused by the check too.
+            var journeys = JourneyCatalog.Create(_definitions.Journeys.All.Where(d => d.Id != journeyId), _definitions.Segments);
             if (apply)
             {
-                SetJourneys(JourneyCatalog.Create(_definitions.Journeys.All.Where(d => d.Id != journeyId), _definitions.Segments));
+                SetJourneys(journeys);
             }
 
             return true;

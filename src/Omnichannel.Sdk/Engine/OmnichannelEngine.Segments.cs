@@ -84,10 +84,22 @@ public sealed partial class OmnichannelEngine
                 throw new SegmentDefinitionException(errors);
             }
 
+            // A journey that starts on the segment would leave a set that no longer builds (every later journey change
+            // refused for it): refused as a segment that another segment uses is.
+            var starting = _definitions.Journeys.All.Where(j => j.Trigger is SegmentTrigger t && t.SegmentId == segmentId)
+                .Select(j => new DefinitionError("$.id", $"journey '{j.Id}' version {j.Version} starts on segment '{segmentId}'; remove the journey (or publish a version without that trigger) first"))
+                .ToList();
+            if (starting.Count > 0)
+            {
+                throw new SegmentDefinitionException(starting);
+            }
+
+            var catalog = SegmentCatalog.Create(rest);
+
             // Profiles drop the membership the next time they are touched; the members list stops answering now.
             if (apply)
             {
-                SetDefinitions(Zoned(SegmentCatalog.Create(rest).WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
+                SetDefinitions(Zoned(catalog.WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
             }
 
             return true;
