@@ -29,8 +29,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     private readonly OmnichannelOptions _options;
     private readonly byte[] _routingKey;
     private readonly OmnichannelEngine? _silo;
-    private readonly Lock _changesLock = new();
-    private readonly List<(long Sequence, DefinitionChangeKind Kind, string Id, object? Definition)> _changes = [];
+    private readonly ClientDefinitionsView _view;
 
     /// <summary>Creates a client over a cluster.</summary>
     /// <param name="grains">The cluster (an <c>IClusterClient</c>, or a silo's <c>IGrainFactory</c>).</param>
@@ -47,66 +46,21 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         _grains = grains;
         _options = options;
         _silo = silo;
+        _view = new ClientDefinitionsView(grains, options);
         _routingKey = Encoding.UTF8.GetBytes(options.Privacy.HashKey ?? "omnichannel-routing");
     }
 
     /// <inheritdoc />
-    /// <remarks>On a silo, the cluster's segments as this silo applies them; in a process that only sends, the start-up options' segments with the changes made through this client.</remarks>
-    public IReadOnlyList<SegmentDefinition> Segments
-    {
-        get
-        {
-            if (_silo is { } engine)
-            {
-                return engine.Segments;
-            }
-
-            var segments = _options.Segments.ToList();
-            foreach (var (_, kind, id, definition) in Changes())
-            {
-                if (kind is DefinitionChangeKind.UpsertSegment or DefinitionChangeKind.RemoveSegment)
-                {
-                    segments.RemoveAll(s => s.Id == id);
-                }
-
-                if (definition is SegmentDefinition segment)
-                {
-                    segments.Add(segment);
-                }
-            }
-
-            return segments;
-        }
-    }
+    /// <remarks>
+    /// On a silo, the cluster's segments as this silo applies them. In a process that only sends, the start-up options'
+    /// segments with the cluster's run-time changes applied, asked of the cluster when the last answer is over a second
+    /// old (a read may wait up to 5 s for it; if the cluster does not answer, the last known segments are returned).
+    /// </remarks>
+    public IReadOnlyList<SegmentDefinition> Segments => _silo is { } engine ? engine.Segments : _view.Segments;
 
     /// <inheritdoc />
     /// <remarks>The newest version of each journey; where it comes from as for <see cref="Segments"/>.</remarks>
-    public IReadOnlyList<JourneyDefinition> Journeys
-    {
-        get
-        {
-            if (_silo is { } engine)
-            {
-                return engine.Journeys;
-            }
-
-            var journeys = _options.Journeys.ToList();
-            foreach (var (_, kind, id, definition) in Changes())
-            {
-                if (kind is DefinitionChangeKind.RemoveJourney)
-                {
-                    journeys.RemoveAll(j => j.Id == id);
-                }
-
-                if (definition is JourneyDefinition journey)
-                {
-                    journeys.Add(journey);
-                }
-            }
-
-            return [.. journeys.GroupBy(j => j.Id, StringComparer.Ordinal).Select(g => g.MaxBy(j => j.Version)!)];
-        }
-    }
+    public IReadOnlyList<JourneyDefinition> Journeys => _silo is { } engine ? engine.Journeys : _view.Journeys;
 
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
@@ -186,7 +140,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     {
         ArgumentNullException.ThrowIfNull(segment);
         var json = SegmentJsonOf(segment);
-        var answer = await ChangeAsync(DefinitionChangeKind.UpsertSegment, segment.Id, json, SegmentJson.Parse(json).Value, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
+        var answer = await ChangeAsync(DefinitionChangeKind.UpsertSegment, segment.Id, json, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
         var backfill = new SegmentBackfill(segment.Id);
         backfill.Run(FollowAsync(answer.Operation, p =>
         {
@@ -200,7 +154,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segmentId);
-        var answer = await ChangeAsync(DefinitionChangeKind.RemoveSegment, segmentId, null, null, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
+        var answer = await ChangeAsync(DefinitionChangeKind.RemoveSegment, segmentId, null, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
         return answer.Changed;
     }
 
@@ -230,7 +184,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         }
 
         var json = JourneyJson.Serialize(journey);
-        var answer = await ChangeAsync(DefinitionChangeKind.PublishJourney, journey.Id, json, JourneyJson.Parse(json).Value, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
+        var answer = await ChangeAsync(DefinitionChangeKind.PublishJourney, journey.Id, json, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
         return answer.Changed ? (int)(await FollowAsync(answer.Operation, null, cancellationToken).ConfigureAwait(false)).Processed : 0;
     }
 
@@ -238,7 +192,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journeyId);
-        var answer = await ChangeAsync(DefinitionChangeKind.RemoveJourney, journeyId, null, null, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
+        var answer = await ChangeAsync(DefinitionChangeKind.RemoveJourney, journeyId, null, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
         if (answer.Changed)
         {
             await FollowAsync(answer.Operation, null, cancellationToken).ConfigureAwait(false);
@@ -298,15 +252,6 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
 
     private IDefinitionsGrain Registry => _grains.GetGrain<IDefinitionsGrain>(0);
 
-    // In the registry's order (answers to concurrent calls arrive in any order).
-    private IEnumerable<(long Sequence, DefinitionChangeKind Kind, string Id, object? Definition)> Changes()
-    {
-        lock (_changesLock)
-        {
-            return [.. _changes.OrderBy(c => c.Sequence)];
-        }
-    }
-
     /// <summary>
     /// The JSON a segment crosses the cluster in, after the checks one engine makes on the definition itself: what the
     /// JSON form cannot carry (a rule nested too deeply, a null list) is refused here as one engine refuses it, instead
@@ -321,7 +266,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     // The token does not abandon the change: as on one engine, a change is made whatever the token (which cancels only
     // the change's background work). Abandoning the call would leave the change made on every silo while the caller
     // saw OperationCanceledException.
-    private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, object? definition, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused)
+    private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused)
     {
         var answer = await Registry.ChangeAsync(kind, id, json).ConfigureAwait(false);
         if (answer.Errors is { } errors)
@@ -329,11 +274,20 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
             throw refused(ClusterJson.Read<DefinitionError[]>(errors));
         }
 
-        if (answer.Changed)
+        if (answer.Unavailable is { } unavailable)
         {
-            lock (_changesLock)
+            throw new InvalidOperationException(unavailable);
+        }
+
+        if (answer.Changed && _silo is null)
+        {
+            try
             {
-                _changes.Add((answer.Sequence, kind, id, definition));
+                await _view.RefreshAsync().ConfigureAwait(false); // so that this process lists its own change at once
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Read again on the next look at Segments or Journeys.
             }
         }
 

@@ -13,9 +13,10 @@ namespace Omnichannel.Sdk.Orleans.Implementation;
 /// <param name="Changed">Whether the cluster's definitions changed (false: nothing to do, as in a single engine).</param>
 /// <param name="Operation">The background work the change started (a segment's backfill, a journey's visit), 0 for none.</param>
 /// <param name="Errors">The refusal, when refused: the errors (JSON of <see cref="DefinitionError"/>s, with paths).</param>
-/// <param name="Sequence">The change's number when it changed something (0 otherwise): a client orders its own changes by it.</param>
+/// <param name="Sequence">The change's number when it changed something (0 otherwise).</param>
+/// <param name="Unavailable">Why the cluster could not take a change now (a silo it must hear from first did not answer): try again.</param>
 [GenerateSerializer, Immutable]
-internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors, [property: Id(3)] long Sequence = 0);
+internal sealed record DefinitionAnswer([property: Id(0)] bool Changed, [property: Id(1)] long Operation, [property: Id(2)] string? Errors, [property: Id(3)] long Sequence = 0, [property: Id(4)] string? Unavailable = null);
 
 /// <summary>The registry's log after a sequence, and the registry's last sequence.</summary>
 [GenerateSerializer, Immutable]
@@ -79,6 +80,7 @@ internal sealed partial class DefinitionsGrain(
     private static readonly TimeSpan SiloCallTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Dictionary<long, Operation> _operations = [];
+    private readonly HashSet<SiloAddress> _heard = [];
     private List<DefinitionChange> _log = [];
     private long _nextOperation;
 
@@ -86,37 +88,55 @@ internal sealed partial class DefinitionsGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The longest log any living silo holds: every change a silo applied survives the registry's silo. Logs are
-        // read in pages (a long log of large definitions is larger than one message may be).
-        var ownLast = local.Applied;
-        var firsts = await Task.WhenAll(OtherSilos().Select(async s =>
+        // The longest log any living silo holds: every change a silo applied survives the registry's silo.
+        _log = [.. local.Log];
+        await SettleAsync(cancellationToken);
+        local.CatchUp(_log);
+    }
+
+    /// <summary>
+    /// Asks every other silo for its last change, and takes (in pages) the changes a silo holds beyond this log: a
+    /// registry that died may have numbered them. A silo that does not answer is safe to pass over only if this activation
+    /// heard from it before (since then every change came from here); otherwise numbering a change now could give its
+    /// number to two changes, so the answer is why not.
+    /// </summary>
+    private async Task<string?> SettleAsync(CancellationToken cancellationToken = default)
+    {
+        var answers = await Task.WhenAll(OtherSilos().Select(async s =>
         {
             try
             {
-                return (Silo: s, Answer: await Silo(s).GetLogAsync(ownLast).WaitAsync(SiloCallTimeout, cancellationToken));
+                return (Silo: s, Answer: (DefinitionChanges?)await Silo(s).GetLogAsync(Last).WaitAsync(SiloCallTimeout, cancellationToken));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogSiloUnreachable(logger, ex);
-                return (Silo: s, Answer: new DefinitionChanges(0, []));
+                return (Silo: s, Answer: null);
             }
         }));
-        var log = local.Log.ToList();
-        if (firsts.Length > 0 && firsts.MaxBy(f => f.Answer.Last) is { Answer.Last: var last } longest && last > ownLast)
+
+        foreach (var (s, answer) in answers.OrderByDescending(a => a.Answer?.Last ?? 0))
         {
-            var page = longest.Answer.Changes;
+            if (answer is null)
+            {
+                continue;
+            }
+
             try
             {
-                while (page.Length > 0)
+                var page = answer.Changes;
+                while (answer.Last > Last && page.Length > 0)
                 {
-                    log.AddRange(page.Where(c => c.Sequence > (log.Count > 0 ? log[^1].Sequence : 0)));
-                    if (log[^1].Sequence >= last)
+                    var before = Last;
+                    foreach (var change in page.OrderBy(c => c.Sequence).Where(c => c.Sequence == Last + 1))
                     {
-                        break;
+                        _log.Add(change);
                     }
 
-                    page = (await Silo(longest.Silo).GetLogAsync(log[^1].Sequence).WaitAsync(SiloCallTimeout, cancellationToken)).Changes;
+                    page = Last > before && Last < answer.Last ? (await Silo(s).GetLogAsync(Last).WaitAsync(SiloCallTimeout, cancellationToken)).Changes : [];
                 }
+
+                _heard.Add(s);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -124,12 +144,20 @@ internal sealed partial class DefinitionsGrain(
             }
         }
 
-        _log = log;
-        local.CatchUp(_log);
+        var silent = answers.Where(a => a.Answer is null && !_heard.Contains(a.Silo)).Select(a => a.Silo).ToList();
+        return silent.Count == 0
+            ? null
+            : $"The cluster cannot number a definition change now: silo {silent[0]} has not answered since the registry of changes moved, " +
+              "and it may hold changes the cluster must keep. Try again once it answers or the cluster has declared it dead.";
     }
 
     public async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json)
     {
+        if (await SettleAsync() is { } unavailable)
+        {
+            return new DefinitionAnswer(false, 0, null, 0, unavailable);
+        }
+
         local.CatchUp(_log);
         bool changed;
         try
@@ -163,6 +191,7 @@ internal sealed partial class DefinitionsGrain(
                 try
                 {
                     var applied = await Silo(s).CatchUpAsync(changes).WaitAsync(SiloCallTimeout);
+                    _heard.Add(s);
                     if (applied >= change.Sequence)
                     {
                         return;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk;
