@@ -52,6 +52,13 @@ public sealed partial class OmnichannelEngine
     /// <exception cref="JourneyDefinitionException">The definition is invalid, or the version is already loaded with different content.</exception>
     internal bool ChangeJourney(JourneyDefinition journey, bool apply)
     {
+        // The definition alone first, with paths into it: one built in C# may hold nulls the catalog cannot take.
+        var invalid = JourneyDefinitionValidator.Validate(journey);
+        if (invalid.Count > 0)
+        {
+            throw new JourneyDefinitionException(invalid);
+        }
+
         lock (_scheduleLock)
         {
             if (_definitions.Journeys.Find(journey.Id, journey.Version) is { } loaded)

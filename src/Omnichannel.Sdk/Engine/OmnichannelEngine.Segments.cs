@@ -41,6 +41,13 @@ public sealed partial class OmnichannelEngine
     /// <exception cref="SegmentDefinitionException">The set with the segment is invalid.</exception>
     internal void ChangeSegment(SegmentDefinition segment, bool apply)
     {
+        // The definition alone first, with paths into it ($.rule…), as a cluster reports them.
+        var invalid = SegmentDefinitionValidator.Validate(segment);
+        if (invalid.Count > 0)
+        {
+            throw new SegmentDefinitionException(invalid);
+        }
+
         lock (_scheduleLock)
         {
             var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
@@ -111,6 +118,12 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segment);
+        var invalid = SegmentDefinitionValidator.Validate(segment);
+        if (invalid.Count > 0)
+        {
+            throw new SegmentDefinitionException(invalid);
+        }
+
         var definitions = _definitions.Segments.Segments.Where(s => s.Id != segment.Id).Append(segment).ToList();
         var errors = SegmentSetValidator.Validate(definitions);
         if (errors.Count > 0)

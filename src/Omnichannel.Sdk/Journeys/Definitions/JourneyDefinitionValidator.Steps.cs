@@ -259,6 +259,12 @@ public static partial class JourneyDefinitionValidator
         var unsetIndex = 0;
         foreach (var u in update.Updates)
         {
+            if (u is null)
+            {
+                errors.Add(new(path, "holds a null trait update (expected a set, unset or increment)"));
+                continue;
+            }
+
             var kind = u.Kind.Name();
             var at = u.Kind == TraitUpdateKind.Unset
                 ? JsonPath.Index(JsonPath.Key(path, kind), unsetIndex++)

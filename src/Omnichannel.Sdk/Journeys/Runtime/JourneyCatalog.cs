@@ -53,10 +53,16 @@ internal sealed class JourneyCatalog
                 continue;
             }
 
+            var before = errors.Count;
             JourneyDefinitionValidator.Validate(d, path, errors);
             if (d.Trigger is SegmentTrigger st && !segments.Contains(st.SegmentId))
             {
                 errors.Add(new($"{path}.trigger.segment", $"names segment '{st.SegmentId}', which is not loaded"));
+            }
+
+            if (errors.Count > before)
+            {
+                continue; // refused: a definition built in C# may hold nulls the runtime form cannot take
             }
 
             if (!versions.TryGetValue(d.Id, out var byVersion))

@@ -257,6 +257,7 @@ public static partial class SegmentDefinitionValidator
     {
         if (where is null)
         {
+            errors.Add(new(JsonPath.Key(path, "where"), "is null (expected a list of property conditions, empty for none)"));
             return;
         }
 

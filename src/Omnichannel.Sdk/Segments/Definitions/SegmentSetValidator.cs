@@ -150,7 +150,7 @@ public static class SegmentSetValidator
         var frames = new Stack<IEnumerator<(string Path, string SegmentId)>>();
         for (var root = 0; root < list.Count; root++)
         {
-            if (state[root] != 0 || list[root] is null || index.GetValueOrDefault(list[root].Id, -1) != root)
+            if (state[root] != 0 || list[root]?.Id is not { } rootId || index.GetValueOrDefault(rootId, -1) != root)
             {
                 continue;
             }
