@@ -11,9 +11,14 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Key);
-        if (request.Channels.Count == 0)
+        if (request.Channels is not { Count: > 0 } channels || channels.Any(string.IsNullOrWhiteSpace))
         {
-            throw new ArgumentException("A message request needs at least one channel.", nameof(request));
+            throw new ArgumentException("A message request needs at least one channel (Channels), none of them null or blank.", nameof(request));
+        }
+
+        if (request.TemplateId is null)
+        {
+            throw new ArgumentException("A message request needs a template id (TemplateId).", nameof(request));
         }
 
         if (Normalize(recipient) is not { } id || (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id) is not { } profileId)

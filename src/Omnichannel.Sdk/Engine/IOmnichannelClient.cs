@@ -94,6 +94,7 @@ public interface IOmnichannelClient
     /// <param name="recipient">Any identifier of the person.</param>
     /// <param name="request">The message.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <exception cref="ArgumentException">The request has no key, no template id, or no channel (or a null or blank one).</exception>
     ValueTask<Delivery.SendResult> SendAsync(Identifier recipient, Delivery.MessageRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>The loaded segments, referenced segments first.</summary>

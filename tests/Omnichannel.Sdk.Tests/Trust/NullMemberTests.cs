@@ -83,6 +83,54 @@ public sealed class NullMemberTests
         Assert.True(crashes.Count == 0, string.Join("\n", crashes));
     }
 
+    [Fact]
+    public async Task ANullAnywhereInAnEventOrAMessageRequest_IsAnsweredWithTheField_NeverACrash()
+    {
+        var crashes = new List<string>();
+        var e = new CustomerEvent
+        {
+            Id = "e1",
+            Type = EventTypes.OrderPlaced,
+            Timestamp = DateTimeOffset.UtcNow,
+            Identifiers = [Identifier.CustomerId("c1"), Identifier.Email("ann@example.com")],
+            Channel = ChannelNames.Web,
+            Context = new EventContext { Locale = "en-GB", TimeZone = "Europe/London", Country = "GB", Campaign = "spring" },
+            Properties = JsonData.From(new { order_id = "o1", total = 10, currency = "GBP" }),
+        };
+        var request = new Omnichannel.Sdk.Delivery.MessageRequest { Key = "k1", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" };
+        await using var engine = new OmnichannelEngine(new OmnichannelOptions(), new InMemoryOmnichannelStore());
+        await engine.TrackAsync(e with { Id = "seed" });
+        var n = 0;
+        foreach (var where in NullOneAtATime(e))
+        {
+            await TryAsync(crashes, where, async () =>
+            {
+                var result = await engine.TrackAsync(e with { Id = e.Id is null ? null! : $"e{++n}" });
+                if (result.Status == TrackStatus.Rejected && result.Errors.Count == 0)
+                {
+                    crashes.Add($"{where}: rejected without naming a field");
+                }
+            });
+        }
+
+        foreach (var where in NullOneAtATime(request))
+        {
+            await TryAsync(crashes, where, async () =>
+            {
+                try
+                {
+                    await engine.SendAsync(Identifier.CustomerId("c1"), request with { Key = request.Key is null ? null! : $"k{++n}" });
+                }
+                catch (ArgumentException ex) when (ex.ParamName is not null)
+                {
+                    // A clear refusal naming the argument.
+                }
+            });
+        }
+
+        Assert.True(crashes.Count == 0, string.Join("\n", crashes));
+    }
+
     private static async Task TryAsync(List<string> crashes, string where, Func<Task> run)
     {
         try
