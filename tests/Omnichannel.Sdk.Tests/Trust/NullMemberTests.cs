@@ -131,6 +131,37 @@ public sealed class NullMemberTests
         Assert.True(crashes.Count == 0, string.Join("\n", crashes));
     }
 
+    [Fact]
+    public async Task ANullAnywhereInTheOptions_FailsTheEngineAtStart_WithTheOption_NeverACrash()
+    {
+        var crashes = new List<string>();
+        var options = new OmnichannelOptions();
+        options.Segments.Add(SegmentJson.ParseMany(SegmentsJson).Value![0]);
+        var visited = new List<string>();
+        foreach (var where in NullOneAtATime(options))
+        {
+            visited.Add(where);
+            await TryAsync(crashes, where, async () =>
+            {
+                try
+                {
+                    await using var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore());
+                    await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = EventTypes.OrderPlaced, Timestamp = DateTimeOffset.UtcNow, Identifiers = [Identifier.CustomerId("c1")] });
+                }
+                catch (Microsoft.Extensions.Options.OptionsValidationException)
+                {
+                    // Refused at start, naming the option.
+                }
+                catch (ArgumentException ex) when (ex.ParamName is not null)
+                {
+                }
+            });
+        }
+
+        Assert.True(crashes.Count == 0, string.Join("\n", crashes));
+        Assert.True(visited.Count >= 10, "too few options reached: " + string.Join(", ", visited));
+    }
+
     private static async Task TryAsync(List<string> crashes, string where, Func<Task> run)
     {
         try
@@ -205,12 +236,16 @@ public sealed class NullMemberTests
 
         foreach (var property in node.GetType().GetProperties(BindingFlags.Instance | BindingFlags.Public))
         {
-            if (property.GetIndexParameters().Length > 0 || property.SetMethod is null || property.PropertyType.IsValueType || property.GetValue(node) is not { } value)
+            if (property.GetIndexParameters().Length > 0 || property.GetMethod?.IsPublic != true || property.PropertyType.IsValueType || property.GetValue(node) is not { } value)
             {
                 continue;
             }
 
-            targets.Add(($"{path}.{property.Name}", () => property.SetValue(node, null), () => property.SetValue(node, value)));
+            if (property.SetMethod?.IsPublic == true)
+            {
+                targets.Add(($"{path}.{property.Name}", () => property.SetValue(node, null), () => property.SetValue(node, value)));
+            }
+
             if (value is not string)
             {
                 Collect(value, $"{path}.{property.Name}", targets, seen);
