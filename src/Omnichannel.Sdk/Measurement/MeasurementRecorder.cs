@@ -115,9 +115,14 @@ internal static class MeasurementRecorder
     {
         foreach (var t in other.Touches)
         {
-            if (!target.Touches.Exists(x => x.Key == t.Key))
+            var i = target.Touches.FindIndex(x => x.Key == t.Key);
+            if (i < 0)
             {
                 target.Touches.Add(t);
+            }
+            else if (t != target.Touches[i])
+            {
+                target.Touches[i] = Combine(target, target.Touches[i], t);
             }
         }
 
@@ -132,6 +137,46 @@ internal static class MeasurementRecorder
                 target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
             }
         }
+    }
+
+    /// <summary>
+    /// One message's touch held by both merged profiles (its outcomes arrived under different identifiers): the earliest
+    /// instant of each outcome stands, as if one profile had received them all, and an outcome both counted is un-counted
+    /// once (at the later instant), so the aggregates count it once too.
+    /// </summary>
+    private static Touch Combine(CustomerProfile target, Touch a, Touch b)
+    {
+        // What the message is comes from the touch its earliest event made, whichever profile holds it.
+        var (first, second) = Touch.Compare(a, b) is var c && (c < 0 || (c == 0 && string.CompareOrdinal(Describe(a), Describe(b)) <= 0)) ? (a, b) : (b, a);
+        void Once(DateTimeOffset? x, DateTimeOffset? y, string metric)
+        {
+            if (x is not { } ax || y is not { } by)
+            {
+                return;
+            }
+
+            // Each profile counted it once, under its own touch: the later count goes.
+            var (later, at) = ax < by || (ax == by && ReferenceEquals(second, b)) ? (b, by) : (a, ax);
+            target.PendingMeasurements.Add(MeasurementKey.Of(later.JourneyId, later.StepId, later.Variant, later.Channel, later.TemplateId, at, metric), -1);
+        }
+
+        Once(a.SentAt, b.SentAt, MeasurementMetrics.Sent);
+        Once(a.DeliveredAt, b.DeliveredAt, MeasurementMetrics.Delivered);
+        Once(a.OpenedAt, b.OpenedAt, MeasurementMetrics.Opened);
+        Once(a.ClickedAt, b.ClickedAt, MeasurementMetrics.Clicked);
+        Once(a.UnsubscribedAt, b.UnsubscribedAt, MeasurementMetrics.Unsubscribed);
+        return first with
+        {
+            QueuedAt = a.QueuedAt < b.QueuedAt ? a.QueuedAt : b.QueuedAt,
+            SentAt = Min(a.SentAt, b.SentAt),
+            DeliveredAt = Min(a.DeliveredAt, b.DeliveredAt),
+            OpenedAt = Min(a.OpenedAt, b.OpenedAt),
+            ClickedAt = Min(a.ClickedAt, b.ClickedAt),
+            UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
+        };
+
+        static DateTimeOffset? Min(DateTimeOffset? x, DateTimeOffset? y) => x is null ? y : y is null ? x : x < y ? x : y;
+        static string Describe(Touch t) => string.Join('\u001f', t.Channel, t.JourneyId, t.StepId, t.Variant, t.TemplateId);
     }
 
     /// <summary>The global group of a profile id: a stable hash into [0, 1) below the share is control.</summary>

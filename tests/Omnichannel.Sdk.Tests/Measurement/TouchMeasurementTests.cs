@@ -121,6 +121,26 @@ public sealed class TouchMeasurementTests
     }
 
     [Fact]
+    public async Task OneMessagesOpen_UnderTwoIdentifiers_IsCountedOnce_AtItsEarliestInstant_WhenTheProfilesMerge()
+    {
+        await using var rig = Welcome();
+        var cookie = Identifier.AnonymousId("cookie-1");
+        await rig.TrackAsync(EventTypes.MessageSent, [Ann], new { channel = "sms", message_id = "host-1", template_id = "promo" });
+        await rig.AdvanceAsync(TimeSpan.FromMinutes(5));
+        var first = rig.Host.Time.GetUtcNow();
+        await rig.TrackAsync(EventTypes.MessageOpened, [cookie], new { channel = "sms", message_id = "host-1" });
+        await rig.AdvanceAsync(TimeSpan.FromMinutes(5));
+        await rig.TrackAsync(EventTypes.MessageOpened, [Ann], new { channel = "sms", message_id = "host-1" });
+        Assert.Equal(2, (await Rows(rig, null, MeasurementMetrics.Opened)).Sum(r => r.Count)); // two profiles, each counted it
+
+        await rig.TrackAsync("user.logged_in", [cookie, Ann]);
+
+        Assert.Equal(1, (await Rows(rig, null, MeasurementMetrics.Opened)).Sum(r => r.Count));
+        var touch = Assert.Single((await rig.Engine.ExportProfileAsync(Ann))!["internal"]!["touches"]!.AsArray());
+        Assert.Equal(first, touch!["openedAt"]!.GetValue<DateTimeOffset>());
+    }
+
+    [Fact]
     public async Task ConversionDefinitions_FilterEvents_AndReadRevenueFromTheirProperty()
     {
         await using var rig = Welcome(o =>

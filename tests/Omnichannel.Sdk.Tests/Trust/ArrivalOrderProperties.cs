@@ -67,6 +67,22 @@ public sealed class ArrivalOrderProperties
         ]);
     }
 
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 1)]
+    public async Task OneMessagesOutcomes_UnderTwoIdentifiers_KeepTheirEarliestInstants_WhenTheProfilesMerge(int firstArrival, int secondArrival)
+    {
+        // Found by the property: an unsubscribe from one message under each identifier (09:28 and 09:30), on two
+        // profiles until the link merged them, kept the surviving profile's instant instead of the earliest.
+        await Run(2,
+        [
+            new PersonEvent(9, 7, 28, 0b10, firstArrival),
+            new PersonEvent(9, 7, 30, 0b01, secondArrival),
+            new PersonEvent(8, 11, 22, 0b10, 3),
+            new PersonEvent(8, 11, 25, 0b01, 4),
+        ]);
+    }
+
     private static async Task Run(int identifierCount, PersonEvent[] events)
     {
         var ids = Person[..identifierCount];
