@@ -3,6 +3,7 @@ using System.Reflection;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Testing;
 using Omnichannel.Sdk.Tests.Engine;
 using Xunit;
 
@@ -47,7 +48,7 @@ public sealed class NullMemberTests
                         _ = SegmentJson.Serialize(segment);
                     }
 
-                    await using var engine = new OmnichannelEngine(new OmnichannelOptions(), new InMemoryOmnichannelStore());
+                    await using var engine = new OmnichannelEngine(new OmnichannelOptions(), new InMemoryOmnichannelStore(), Clock());
                     await engine.UpsertSegmentAsync(segments[0]);
                     await engine.PreviewSegmentAsync(segment);
                     await (await engine.UpsertSegmentAsync(segment)).Completion;
@@ -75,7 +76,7 @@ public sealed class NullMemberTests
 
                 var options = new OmnichannelOptions();
                 options.Segments.Add(SegmentJson.ParseMany(SegmentsJson).Value![0]);
-                await using var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore());
+                await using var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore(), Clock());
                 await engine.PublishJourneyAsync(journey with { Version = ++version });
             });
         }
@@ -91,14 +92,14 @@ public sealed class NullMemberTests
         {
             Id = "e1",
             Type = EventTypes.OrderPlaced,
-            Timestamp = DateTimeOffset.UtcNow,
+            Timestamp = OmnichannelTestHost.DefaultStart,
             Identifiers = [Identifier.CustomerId("c1"), Identifier.Email("ann@example.com")],
             Channel = ChannelNames.Web,
             Context = new EventContext { Locale = "en-GB", TimeZone = "Europe/London", Country = "GB", Campaign = "spring" },
             Properties = JsonData.From(new { order_id = "o1", total = 10, currency = "GBP" }),
         };
         var request = new Omnichannel.Sdk.Delivery.MessageRequest { Key = "k1", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" };
-        await using var engine = new OmnichannelEngine(new OmnichannelOptions(), new InMemoryOmnichannelStore());
+        await using var engine = new OmnichannelEngine(new OmnichannelOptions(), new InMemoryOmnichannelStore(), Clock());
         await engine.TrackAsync(e with { Id = "seed" });
         var n = 0;
         foreach (var where in NullOneAtATime(e))
@@ -145,8 +146,8 @@ public sealed class NullMemberTests
             {
                 try
                 {
-                    await using var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore());
-                    await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = EventTypes.OrderPlaced, Timestamp = DateTimeOffset.UtcNow, Identifiers = [Identifier.CustomerId("c1")] });
+                    await using var engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore(), Clock());
+                    await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = EventTypes.OrderPlaced, Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Identifier.CustomerId("c1")] });
                 }
                 catch (Microsoft.Extensions.Options.OptionsValidationException)
                 {
@@ -161,6 +162,8 @@ public sealed class NullMemberTests
         Assert.True(crashes.Count == 0, string.Join("\n", crashes));
         Assert.True(visited.Count >= 10, "too few options reached: " + string.Join(", ", visited));
     }
+
+    private static Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock() => new(OmnichannelTestHost.DefaultStart);
 
     private static async Task TryAsync(List<string> crashes, string where, Func<Task> run)
     {
