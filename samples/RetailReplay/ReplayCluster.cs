@@ -17,7 +17,14 @@ internal sealed class ReplayCluster : IAsyncDisposable
     public static async Task<ReplayCluster> StartAsync(int silos, Func<OmnichannelEngine> engine)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
-        builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(_ => engine()));
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            // Each silo's engine is this replay's (its store, its virtual clock); UseOrleans() adds the cluster's parts.
+            // The replay's own engine runs every wake-up at the instants it moves the clock to, so the silos' sweep of
+            // due work (on the wall clock) is pushed past any replay's length.
+            host.Services.AddSingleton(_ => engine());
+            host.Services.AddOmnichannel().UseOrleans(o => o.Sweep = TimeSpan.FromDays(1));
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new ReplayCluster(cluster);

@@ -130,6 +130,36 @@ public sealed class ClusterEndToEndTests
     }
 
     [Fact]
+    public async Task ASiloWithAnEngineButWithoutUseOrleans_RefusesWithWhatToRegister()
+    {
+        // Orleans finds the package's grains in any silo that references it; the RetailReplay sample once registered its
+        // engine alone and every event failed with a dependency-injection error naming an internal type.
+        await using var cluster = await InProcessCluster.StartAsync(1, services => services.AddSingleton(_ => new OmnichannelEngine(Options(), new InMemoryOmnichannelStore(), _time)));
+        var client = new OmnichannelClusterClient(cluster.Client, Options());
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(async () => await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1"))));
+
+        Assert.Contains(".UseOrleans()", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnEngineRegisteredDirectly_ThenUseOrleans_RunsTheGrains()
+    {
+        var store = new InMemoryOmnichannelStore();
+        await using var cluster = await InProcessCluster.StartAsync(2, services =>
+        {
+            services.AddSingleton(_ => new OmnichannelEngine(Options(), store, _time));
+            services.AddOmnichannel().UseOrleans();
+        });
+        var client = new OmnichannelClusterClient(cluster.Client, Options());
+
+        var result = await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1")));
+
+        Assert.True(result.IsAcknowledged);
+        Assert.NotNull(await client.GetProfileAsync(Identifier.CustomerId("c1")));
+    }
+
+    [Fact]
     public async Task ASegmentPreviewedThenUpserted_OnASingleSilo_AnswersAsOneEngine()
     {
         await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, new InMemoryOmnichannelStore()));

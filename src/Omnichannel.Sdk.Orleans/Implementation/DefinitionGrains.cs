@@ -70,14 +70,16 @@ internal interface ISiloDefinitionsGrain : IGrainWithStringKey
 }
 
 internal sealed partial class DefinitionsGrain(
-    OmnichannelEngine engine,
-    ClusterDefinitions local,
+    IServiceProvider services,
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
     ILogger<DefinitionsGrain> logger) : Grain, IDefinitionsGrain
 {
     // A silo that stopped answering (dead, not yet declared dead) must not hold every change for a response timeout.
     private static readonly TimeSpan SiloCallTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly OmnichannelEngine _engine = SiloParts.Engine(services);
+    private readonly ClusterDefinitions _local = SiloParts.Definitions(services);
 
     private readonly Dictionary<long, Operation> _operations = [];
     private readonly HashSet<SiloAddress> _heard = [];
@@ -89,9 +91,9 @@ internal sealed partial class DefinitionsGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The longest log any living silo holds: every change a silo applied survives the registry's silo.
-        _log = [.. local.Log];
+        _log = [.. _local.Log];
         await SettleAsync(cancellationToken);
-        local.CatchUp(_log);
+        _local.CatchUp(_log);
     }
 
     /// <summary>
@@ -158,11 +160,11 @@ internal sealed partial class DefinitionsGrain(
             return new DefinitionAnswer(false, 0, null, 0, unavailable);
         }
 
-        local.CatchUp(_log);
+        _local.CatchUp(_log);
         bool changed;
         try
         {
-            changed = local.Check(kind, id, json);
+            changed = _local.Check(kind, id, json);
         }
         catch (DefinitionException ex)
         {
@@ -176,7 +178,7 @@ internal sealed partial class DefinitionsGrain(
 
         var change = new DefinitionChange(Last + 1, kind, id, json);
         _log.Add(change);
-        local.CatchUp([change]);
+        _local.CatchUp([change]);
         DefinitionChange[] log = [.. _log];
 
         // Each silo gets the new change alone; one that lacks earlier ones (it answers with its last sequence) gets what
@@ -198,7 +200,7 @@ internal sealed partial class DefinitionsGrain(
                     }
 
                     // Each round applies at least the next change: the silo's sequence only grows.
-                    changes = local.Page(log, applied);
+                    changes = _local.Page(log, applied);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -216,14 +218,14 @@ internal sealed partial class DefinitionsGrain(
     }
 
     public Task<DefinitionChanges> GetChangesAsync(long after) =>
-        Task.FromResult(new DefinitionChanges(Last, local.Page(_log, after)));
+        Task.FromResult(new DefinitionChanges(Last, _local.Page(_log, after)));
 
     public Task OfferAsync(DefinitionChange[] log)
     {
         if (log.Length > 0 && log[^1].Sequence > Last)
         {
             _log = [.. log];
-            local.CatchUp(_log);
+            _local.CatchUp(_log);
         }
 
         return Task.CompletedTask;
@@ -271,8 +273,8 @@ internal sealed partial class DefinitionsGrain(
         var cancel = new CancellationTokenSource();
         Operation? work = kind switch
         {
-            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => engine.StartBackfill(id, null, cancel.Token)), cancel),
-            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => engine.VisitJourneyProfilesAsync(id, cancel.Token)), cancel),
+            DefinitionChangeKind.UpsertSegment => Backfill(await Task.Run(() => _engine.StartBackfill(id, null, cancel.Token)), cancel),
+            DefinitionChangeKind.PublishJourney or DefinitionChangeKind.RemoveJourney => Visit(Task.Run(() => _engine.VisitJourneyProfilesAsync(id, cancel.Token)), cancel),
             _ => null,
         };
         if (work is null)
@@ -306,11 +308,13 @@ internal sealed partial class DefinitionsGrain(
 }
 
 [SiloKeyPlacement]
-internal sealed class SiloDefinitionsGrain(ClusterDefinitions local) : Grain, ISiloDefinitionsGrain
+internal sealed class SiloDefinitionsGrain(IServiceProvider services) : Grain, ISiloDefinitionsGrain
 {
-    public Task<long> CatchUpAsync(DefinitionChange[] changes) => Task.FromResult(local.CatchUp(changes));
+    private readonly ClusterDefinitions _local = SiloParts.Definitions(services);
 
-    public Task<DefinitionChanges> GetLogAsync(long after) => Task.FromResult(new DefinitionChanges(local.Applied, local.Page(local.Log, after)));
+    public Task<long> CatchUpAsync(DefinitionChange[] changes) => Task.FromResult(_local.CatchUp(changes));
+
+    public Task<DefinitionChanges> GetLogAsync(long after) => Task.FromResult(new DefinitionChanges(_local.Applied, _local.Page(_local.Log, after)));
 }
 
 /// <summary>Places a grain on the silo whose address (<see cref="SiloAddress.ToParsableString"/>) is its key.</summary>

@@ -40,61 +40,67 @@ internal interface IEngineGrain : IGrainWithIntegerKey
 }
 
 /// <summary>Runs a customer's turn on the silo's engine (see <see cref="IProfileGrain"/>).</summary>
-internal sealed class ProfileGrain(OmnichannelEngine engine, ClusterDefinitions definitions) : Grain, IProfileGrain
+internal sealed class ProfileGrain(IServiceProvider services) : Grain, IProfileGrain
 {
+    private readonly OmnichannelEngine _engine = SiloParts.Engine(services);
+    private readonly ClusterDefinitions _definitions = SiloParts.Definitions(services);
+
     // A silo that just joined first catches up with the cluster's run-time definitions.
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => definitions.WhenReady.WaitAsync(cancellationToken);
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => _definitions.WhenReady.WaitAsync(cancellationToken);
 
     public async Task<string[]> TrackAsync(string[] events)
     {
         var parsed = events.Select(ClusterJson.ReadEvent).ToList();
         var results = parsed.Count == 1
-            ? [await engine.TrackAsync(parsed[0]!)]
-            : await engine.TrackBatchAsync(parsed!);
+            ? [await _engine.TrackAsync(parsed[0]!)]
+            : await _engine.TrackBatchAsync(parsed!);
         return [.. results.Select(ClusterJson.Write)];
     }
 
     public async Task<string> SendAsync(string recipient, string request)
     {
-        var result = await engine.SendAsync(ClusterJson.ReadIdentifier(recipient), ClusterJson.Read<Delivery.MessageRequest>(request));
+        var result = await _engine.SendAsync(ClusterJson.ReadIdentifier(recipient), ClusterJson.Read<Delivery.MessageRequest>(request));
         return ClusterJson.Write(result);
     }
 }
 
 /// <summary>A stateless worker: every silo runs these locally, as many as it needs.</summary>
 [StatelessWorker]
-internal sealed class EngineGrain(OmnichannelEngine engine, ClusterDefinitions definitions) : Grain, IEngineGrain
+internal sealed class EngineGrain(IServiceProvider services) : Grain, IEngineGrain
 {
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => definitions.WhenReady.WaitAsync(cancellationToken);
+    private readonly OmnichannelEngine _engine = SiloParts.Engine(services);
+    private readonly ClusterDefinitions _definitions = SiloParts.Definitions(services);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => _definitions.WhenReady.WaitAsync(cancellationToken);
 
     public async Task<byte[]?> GetProfileAsync(string identifier) =>
-        await engine.GetProfileAsync(ClusterJson.ReadIdentifier(identifier)) is { } p ? ClusterJson.WriteProfile(p) : null;
+        await _engine.GetProfileAsync(ClusterJson.ReadIdentifier(identifier)) is { } p ? ClusterJson.WriteProfile(p) : null;
 
     public async Task<byte[]?> GetProfileByIdAsync(string profileId) =>
-        await engine.GetProfileByIdAsync(profileId) is { } p ? ClusterJson.WriteProfile(p) : null;
+        await _engine.GetProfileByIdAsync(profileId) is { } p ? ClusterJson.WriteProfile(p) : null;
 
     public async Task<string?> ExportProfileAsync(string identifier) =>
-        (await engine.ExportProfileAsync(ClusterJson.ReadIdentifier(identifier)))?.ToJsonString();
+        (await _engine.ExportProfileAsync(ClusterJson.ReadIdentifier(identifier)))?.ToJsonString();
 
     public async Task<bool> EraseProfileAsync(string identifier, bool allowReturn) =>
-        await engine.EraseProfileAsync(ClusterJson.ReadIdentifier(identifier), new Privacy.EraseOptions { AllowReturn = allowReturn });
+        await _engine.EraseProfileAsync(ClusterJson.ReadIdentifier(identifier), new Privacy.EraseOptions { AllowReturn = allowReturn });
 
     public async Task<bool> LiftErasureAsync(string identifier) =>
-        await engine.LiftErasureAsync(ClusterJson.ReadIdentifier(identifier));
+        await _engine.LiftErasureAsync(ClusterJson.ReadIdentifier(identifier));
 
     public async Task<bool> IsSuppressedAsync(string identifier) =>
-        await engine.IsSuppressedAsync(ClusterJson.ReadIdentifier(identifier));
+        await _engine.IsSuppressedAsync(ClusterJson.ReadIdentifier(identifier));
 
     public async Task<string> PreviewSegmentAsync(string segment)
     {
         var parsed = Segments.SegmentJson.Parse(segment);
         var definition = parsed.Value ?? throw new Segments.SegmentDefinitionException(parsed.Errors);
-        return ClusterJson.Write(await engine.PreviewSegmentAsync(definition));
+        return ClusterJson.Write(await _engine.PreviewSegmentAsync(definition));
     }
 
     public async Task<string[]> GetSegmentMembersAsync(string segmentId, string? afterProfileId, int limit) =>
-        [.. await engine.GetSegmentMembersAsync(segmentId, afterProfileId, limit)];
+        [.. await _engine.GetSegmentMembersAsync(segmentId, afterProfileId, limit)];
 
     public async Task<string> GetJourneyStatisticsAsync(string journeyId) =>
-        ClusterJson.Write(await engine.GetJourneyStatisticsAsync(journeyId));
+        ClusterJson.Write(await _engine.GetJourneyStatisticsAsync(journeyId));
 }
