@@ -21,8 +21,10 @@ Directory.CreateDirectory(outbox);
 var templates = new InMemoryTemplateSource(
     new TemplateDocument("welcome", [TemplateVariant.Email("Welcome to Kitty Supplies!",
         "<p>Hi, here is 10% off your first order: <b>MOCHI10</b></p>", "Hi, 10% off your first order: MOCHI10")]),
+    // `device.type` in a message is her most recently seen device (her laptop when the held push is rendered again at
+    // 08:00 on Tuesday), not the phone the push goes to: a push text needs no device branch.
     new TemplateDocument("cart-reminder", [
-        TemplateVariant.Push("Still thinking?", "Your cart is waiting{% if device == 'mobile' %} - tap to finish{% else %} - click to finish{% endif %}"),
+        TemplateVariant.Push("Still thinking?", "Your cart is waiting - tap to finish"),
         TemplateVariant.Email("You left something behind", "<p>Your cart at Kitty Supplies is waiting for you.</p>")]),
     new TemplateDocument("cart-last-call", [TemplateVariant.Sms("Kitty Supplies: your cart is saved for one more day.")]),
     new TemplateDocument("order-confirmation", [TemplateVariant.Email("Order {{ journey.trigger.order_id }} confirmed",
@@ -30,7 +32,7 @@ var templates = new InMemoryTemplateSource(
     new TemplateDocument("shipped", [TemplateVariant.Sms("Your order {{ journey.trigger.order_id }} is on its way with {{ journey.context.event.carrier }}.")]),
     new TemplateDocument("litter-refill", [TemplateVariant.Email("Time to restock litter for {{ profile.traits.cat.name }}?",
         "<p>Your last bag should run out on {{ profile.traits.litter_refill_due }}.</p>")]),
-    new TemplateDocument("treats-promo", [TemplateVariant.Push("Treat time", "Salmon treats are 2 for 1 today{% if device == 'mobile' %} - tap to add{% else %} - click to add{% endif %}")]));
+    new TemplateDocument("treats-promo", [TemplateVariant.Push("Treat time", "Salmon treats are 2 for 1 today - tap to add")]));
 
 // The journeys, as a back office would store them (JSON, validated on load with every error's path).
 const string journeys = """
@@ -191,7 +193,7 @@ foreach (var skipped in clara.Timeline.Where(t => t.Type == "journey.skipped"))
 }
 
 Console.WriteLine();
-Console.WriteLine("One-off messages:");
+Console.WriteLine("One-off messages (as SendAsync answered; a Queued one is sent when due, see below):");
 foreach (var r in sends)
 {
     Console.WriteLine($"  {r.Key,-18} {r.Status,-8} {r.Channel ?? "-",-6} {r.Reason}");
