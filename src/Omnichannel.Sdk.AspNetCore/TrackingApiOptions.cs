@@ -74,9 +74,14 @@ public sealed class TrackingApiOptions
                 continue;
             }
 
-            if (string.IsNullOrWhiteSpace(k.Key) || k.Key.Length < 16 || k.Key.Contains(':', StringComparison.Ordinal))
+            var which = string.IsNullOrWhiteSpace(k.Source) ? "" : $" (source '{k.Source}')";
+            if (string.IsNullOrWhiteSpace(k.Key))
             {
-                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)} must be at least 16 characters without ':' (a random secret, for example `openssl rand -hex 16`).");
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)}{which} is not set: give it a random secret of at least 16 characters without ':' (for example `openssl rand -hex 16`), kept in configuration or a secret store (a configuration key that is missing reads as null).");
+            }
+            else if (k.Key.Length < 16 || k.Key.Contains(':', StringComparison.Ordinal))
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)}{which} must be at least 16 characters without ':' (a random secret, for example `openssl rand -hex 16`).");
             }
             else if (!keys.Add(k.Key))
             {

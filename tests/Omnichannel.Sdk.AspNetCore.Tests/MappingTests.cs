@@ -42,6 +42,17 @@ public sealed class MappingTests
     }
 
     [Fact]
+    public void AWriteKeyFromMissingConfiguration_IsReportedAsNotSet_WithItsSource()
+    {
+        var o = new TrackingApiOptions();
+        o.WriteKeys.Add(new TrackingWriteKey { Key = null!, Source = "website" });   // builder.Configuration["Tracking:WebsiteKey"]! with no such key
+        o.WriteKeys.Add(new TrackingWriteKey { Key = "short", Source = "ios-app" });
+        var errors = o.Validate();
+        Assert.Contains(errors, e => e.StartsWith("WriteKeys[0].Key (source 'website') is not set", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("WriteKeys[1].Key (source 'ios-app') must be at least 16 characters", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void HostMapping_RenamesEventsAndIdentifierTypes()
     {
         var o = new TrackingApiOptions();
