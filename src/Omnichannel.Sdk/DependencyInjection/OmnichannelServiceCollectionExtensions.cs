@@ -239,7 +239,9 @@ public sealed class OmnichannelBuilder
 
     /// <summary>
     /// Renders messages with Liquid templates from <paramref name="source"/>. The templates are loaded and validated when
-    /// the engine starts: any error (with template, part, line and column) stops the start.
+    /// the engine starts: any error (with template, part, line and column) stops the start
+    /// (<see cref="Omnichannel.Sdk.Templates.TemplateRenderException"/>), and so does a start-up journey whose send step
+    /// names a template the source does not hold (<see cref="Omnichannel.Sdk.Journeys.JourneyDefinitionException"/>).
     /// </summary>
     /// <param name="source">Where the templates are (an in-memory or file-system source, or the host's own).</param>
     /// <param name="configure">Renderer options (default time zone and locale, render budget); the output limits start from <see cref="Omnichannel.Sdk.Delivery.DeliveryOptions"/>.</param>
@@ -260,7 +262,28 @@ public sealed class OmnichannelBuilder
             var loaded = Omnichannel.Sdk.Templates.TemplateRenderer.LoadAsync(source, options).AsTask().GetAwaiter().GetResult();
             if (!loaded.Succeeded)
             {
-                throw new Omnichannel.Sdk.Templates.TemplateRenderException(loaded.Errors);
+                throw Omnichannel.Sdk.Templates.TemplateRenderException.AtLoad(loaded.Errors);
+            }
+
+            // A start-up journey that sends a template the source does not hold could never send: say so now, not as a
+            // "rendering failed" skip on the first customer's timeline.
+            var missing = new List<Omnichannel.Sdk.DefinitionError>();
+            foreach (var journey in sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value.Journeys)
+            {
+                for (var i = 0; i < journey.Steps.Count; i++)
+                {
+                    if (journey.Steps[i] is Omnichannel.Sdk.Journeys.SendStep send && !loaded.Renderer.TemplateIds.Contains(send.TemplateId))
+                    {
+                        missing.Add(new(
+                            $"$.steps[{i}].template",
+                            $"journey '{journey.Id}' step '{send.Id}' sends template '{send.TemplateId}', which the template source given to UseTemplates does not hold (it holds: {string.Join(", ", loaded.Renderer.TemplateIds.Order(StringComparer.Ordinal))})"));
+                    }
+                }
+            }
+
+            if (missing.Count > 0)
+            {
+                throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(missing);
             }
 
             return new Omnichannel.Sdk.Templates.TemplateMessageRenderer(loaded.Renderer, sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value.Delivery.EmailFrom);

@@ -153,6 +153,13 @@ internal sealed partial class LiquidScanner
                 if (!isNamedParameter && !Keywords.Contains(root.ToLowerInvariant()))
                 {
                     CheckReference(rootStart, root, member, s[rootStart..k]);
+                    if (member is null && LiquidData.Roots.TryGetValue(root, out var members) && members is not null
+                        && !_assigned.Contains(root) && (IsComparison(after, end) || IsComparedFrom(rootStart)))
+                    {
+                        // `device == 'mobile'` compares an object with a string: always false, so it is refused here.
+                        Report(rootStart, TemplateErrorKind.UnknownData,
+                            $"'{root}' is an object ({string.Join(", ", members.Order(StringComparer.Ordinal))}), never equal to a value: compare one of its members, for example '{root}.{members.Order(StringComparer.Ordinal).First()}'.");
+                    }
                 }
             }
             else
@@ -160,6 +167,41 @@ internal sealed partial class LiquidScanner
                 k++;
             }
         }
+    }
+
+    /// <summary>Whether <c>== 'text'</c> or <c>!= 42</c> (a string or number, not nil or blank) starts at <paramref name="k"/>.</summary>
+    private bool IsComparison(int k, int end)
+    {
+        if (!(k + 1 < end && _source[k + 1] == '=' && _source[k] is '=' or '!'))
+        {
+            return false;
+        }
+
+        var v = SkipSpace(k + 2, end);
+        return v < end && (_source[v] is '\'' or '"' || char.IsDigit(_source[v]));
+    }
+
+    /// <summary>Whether a string or number and <c>==</c> or <c>!=</c> end just before <paramref name="rootStart"/>.</summary>
+    private bool IsComparedFrom(int rootStart)
+    {
+        var k = rootStart - 1;
+        while (k >= 0 && char.IsWhiteSpace(_source[k]))
+        {
+            k--;
+        }
+
+        if (!(k >= 1 && _source[k] == '=' && _source[k - 1] is '=' or '!'))
+        {
+            return false;
+        }
+
+        k -= 2;
+        while (k >= 0 && char.IsWhiteSpace(_source[k]))
+        {
+            k--;
+        }
+
+        return k >= 0 && (_source[k] is '\'' or '"' || char.IsDigit(_source[k]));
     }
 
     private int Word(int k, int end)

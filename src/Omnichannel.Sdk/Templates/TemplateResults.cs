@@ -174,6 +174,20 @@ public sealed class TemplateRenderException : Exception
         Errors = errors;
     }
 
+    private TemplateRenderException(IReadOnlyList<TemplateError> errors, string message)
+        : base(message)
+    {
+        Errors = errors;
+    }
+
+    /// <summary>
+    /// The templates of a source failed their checks at load (the engine does not start): every error on a line of
+    /// its own, each naming its template, variant, part, line and column.
+    /// </summary>
+    internal static TemplateRenderException AtLoad(IReadOnlyList<TemplateError> errors) =>
+        new(errors, $"The templates could not be loaded ({errors.Count} error{(errors.Count == 1 ? "" : "s")}; each names template/variant.part(line,column)):"
+            + string.Concat(errors.Select(e => "\n  " + e)));
+
     /// <summary>The errors.</summary>
     public IReadOnlyList<TemplateError> Errors { get; }
 }

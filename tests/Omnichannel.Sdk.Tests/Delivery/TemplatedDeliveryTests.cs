@@ -83,6 +83,29 @@ public sealed class TemplatedDeliveryTests
         var ex = Assert.Throws<TemplateRenderException>(() => Build(new RecordingTransport(), new RecordingTransport(ChannelNames.Sms), broken).GetRequiredService<OmnichannelEngine>());
         var error = Assert.Single(ex.Errors);
         Assert.Equal(("broken", 1, 4), (error.TemplateId, error.Line, error.Column));
+        Assert.StartsWith("The templates could not be loaded (1 error;", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("\n  " + error, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AJourneySendingATemplateTheSourceDoesNotHold_StopsTheStart_NamingTheStepAndTheTemplates()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(OmnichannelTestHost.DefaultStart));
+        services.AddOmnichannel(o => o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>")
+            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("welcome", [TemplateVariant.Email("Hi", "<p>Hi</p>")])))
+            .AddJourneysFromJson("""
+                [{"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "newsletter.subscribed"},
+                  "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},
+                            {"id": "hello", "type": "send", "channels": ["email"], "template": "welcom"}]}]
+                """);
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<Omnichannel.Sdk.Journeys.JourneyDefinitionException>(() => provider.GetRequiredService<OmnichannelEngine>());
+
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal("$.steps[1].template", error.Path);
+        Assert.Equal("journey 'welcome' step 'hello' sends template 'welcom', which the template source given to UseTemplates does not hold (it holds: welcome)", error.Message);
     }
 
     [Fact]

@@ -126,6 +126,24 @@ public sealed class TemplateValidatorTests
         Assert.Contains($"'{member}'", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{% if device == 'mobile' %}tap{% else %}click{% endif %}", 1, 7)]
+    [InlineData("{% if 'mobile' != device %}click{% endif %}", 1, 19)]
+    [InlineData("{% unless event == 3 %}x{% endunless %}", 1, 11)]
+    public void Validate_AnObjectComparedWithAValue_IsRefused_NamingTheMemberToCompare(string source, int line, int column)
+    {
+        // `device == 'mobile'` is always false (device is {type, os}): the KittySupplies sample shipped it.
+        var error = SingleError(source);
+
+        AssertAt(error, TemplateErrorKind.UnknownData, line, column);
+        Assert.Contains("is an object", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{% if device.type == 'mobile' %}tap{% endif %}")]
+    [InlineData("{% if device == nil %}{% endif %}{% if profile != blank %}{% endif %}")]
+    public void Validate_AMemberComparedWithAValue_OrAnObjectWithNil_IsFine(string source) => Assert.Empty(Validate(source, ChannelNames.Sms));
+
     [Fact]
     public void Validate_LoopVariables_AreKnownOnlyInsideTheirLoop()
     {
