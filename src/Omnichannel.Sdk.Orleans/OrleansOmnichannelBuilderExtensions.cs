@@ -84,6 +84,13 @@ public static class OrleansOmnichannelBuilderExtensions
         }
 
         AddClusterClient(services);
+
+        // Without the silos' key this process would route each customer by another hash than the silos do, so her events
+        // would meet two grains: correct (the store's version check), but never the one writer it is meant to be.
+        services.AddOptions<OmnichannelOptions>().Validate(
+            o => !string.IsNullOrEmpty(o.Privacy.HashKey),
+            "Privacy.HashKey is required with UseOrleansClient(): set the same key as the silos (AddOmnichannel(o => o.Privacy.HashKey = ...)), " +
+            "so this client routes each customer to the grain the silos use.");
         return builder;
     }
 
@@ -92,7 +99,11 @@ public static class OrleansOmnichannelBuilderExtensions
     private static void AddClusterClient(IServiceCollection services)
     {
         services.RemoveAll<IOmnichannelClient>();
-        services.TryAddSingleton(sp => new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value, sp.GetService<OmnichannelEngine>()));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value;   // validated first: what to set comes before what to register
+            return new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), options, sp.GetService<OmnichannelEngine>());
+        });
         services.AddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelClusterClient>());
     }
 }

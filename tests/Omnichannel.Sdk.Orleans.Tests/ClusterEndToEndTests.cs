@@ -112,6 +112,19 @@ public sealed class ClusterEndToEndTests
     }
 
     [Fact]
+    public void UseOrleansClient_WithoutTheHashKey_FailsSayingToSetTheSilosKey()
+    {
+        // Without it the client hashed identifiers with a fixed fallback key, the silos with theirs: one customer, two grains.
+        var services = new ServiceCollection();
+        services.AddOmnichannel().UseOrleansClient();   // no cluster needed: the options are checked before the grain factory is asked for
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<IOmnichannelClient>());
+
+        Assert.Contains("Privacy.HashKey is required with UseOrleansClient()", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UseOrleans_StopsTheEngineAfterEveryOtherHostedService_SoTheSiloDrainsItsGrainsFirst()
     {
         var services = new ServiceCollection();
