@@ -95,7 +95,7 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         {
             dataSource.Dispose();
             throw new PostgreSqlStoreException(
-                $"Cannot open the Omnichannel.Sdk store in PostgreSQL ({where}, schema '{options.Schema}'): {ex.Message} " +
+                $"Cannot open the Omnichannel.Sdk store in PostgreSQL ({where}, schema '{options.Schema}'): {ex.Message.TrimEnd().TrimEnd('.')}. " +
                 "Check that the server is running and reachable, and the connection string's host, port, database and credentials.",
                 ex);
         }
