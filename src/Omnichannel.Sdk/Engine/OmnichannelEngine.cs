@@ -243,7 +243,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             return null;
         }
 
-        var raw = (identifier.Value ?? string.Empty).Trim();
+        var raw = IdentifierText.Trim(identifier.Value);
         var value = raw;
         if (rule.Normalizer is { } normalize && !normalize(raw, _options.Identity, out value, out _))
         {

@@ -151,7 +151,7 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
-                var raw = (id.Value ?? string.Empty).Trim();
+                var raw = IdentifierText.Trim(id.Value);
                 if (raw.Length <= 256 && JsonLimits.TextProblem(raw, controlsAllowed: false) is { } valueProblem)
                 {
                     errors.Add(new($"identifiers[{i}].value", valueProblem));

@@ -34,8 +34,13 @@ internal static class OutcomeProperties
     /// </summary>
     public static CustomerEvent Normalize(CustomerEvent e, IdentityOptions identity, List<ValidationError> errors)
     {
-        if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed)
-            || e.Properties.ValueKind != JsonValueKind.Object)
+        if (e.Properties.ValueKind != JsonValueKind.Object)
+        {
+            return e;
+        }
+
+        e = NormalizeChannel(e, errors);
+        if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed))
         {
             return e;
         }
@@ -60,7 +65,7 @@ internal static class OutcomeProperties
             return e;
         }
 
-        if (!normalize(raw.Trim(), identity, out var normalized, out var why))
+        if (!normalize(IdentifierText.Trim(raw), identity, out var normalized, out var why))
         {
             errors.Add(new("properties.address", $"{type} {why}"));
             return e;
@@ -71,8 +76,42 @@ internal static class OutcomeProperties
             return e;
         }
 
-        var node = JsonNode.Parse(props.GetRawText())!.AsObject();
-        node["address"] = normalized;
+        return With(e, "address", normalized);
+    }
+
+    /// <summary>
+    /// The <c>channel</c> property of the events whose channel decides consent, suppression or a touch (consent and
+    /// newsletter changes, every <c>message.*</c> outcome) is a channel name like a message request's: trimmed and
+    /// lower-cased (an unsubscribe for <c>Email</c> from a provider's webhook is an unsubscribe for <c>email</c>), and
+    /// refused with its field when it is not a channel name at all.
+    /// </summary>
+    private static CustomerEvent NormalizeChannel(CustomerEvent e, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed or EventTypes.NewsletterUnsubscribed)
+            && e.Type?.StartsWith("message.", StringComparison.Ordinal) != true)
+        {
+            return e;
+        }
+
+        if (!e.Properties.TryGetProperty("channel", out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { } raw)
+        {
+            return e;
+        }
+
+        var channel = raw.Trim().ToLowerInvariant();
+        if (!EventValidator.ChannelPattern().IsMatch(channel))
+        {
+            errors.Add(new("properties.channel", $"'{(raw.Length <= 60 ? raw : raw[..60] + "…")}' is not a channel name (expected a lower_case name such as email, sms, push)"));
+            return e;
+        }
+
+        return channel == raw ? e : With(e, "channel", channel);
+    }
+
+    private static CustomerEvent With(CustomerEvent e, string property, string value)
+    {
+        var node = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
+        node[property] = value;
         return e with { Properties = JsonSerializer.SerializeToElement(node) };
     }
 }

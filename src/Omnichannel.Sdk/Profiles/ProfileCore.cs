@@ -207,16 +207,17 @@ internal static partial class ProfileCore
             return;
         }
 
-        if (!string.IsNullOrWhiteSpace(c.TimeZone) && (p.TimeZoneAt is not { } tzAt || Stamp.Newer(t, eventId, tzAt, p.TimeZoneEventId)))
+        // A zone or locale nothing can use (unknown here, or not a language tag) never replaces one the profile knows.
+        if (LocalTime.KnownZoneId(c.TimeZone) is { } zone && (p.TimeZoneAt is not { } tzAt || Stamp.Newer(t, eventId, tzAt, p.TimeZoneEventId)))
         {
-            p.TimeZone = c.TimeZone;
+            p.TimeZone = zone;
             p.TimeZoneAt = t;
             p.TimeZoneEventId = eventId;
         }
 
-        if (!string.IsNullOrWhiteSpace(c.Locale) && (p.LocaleAt is not { } loAt || Stamp.Newer(t, eventId, loAt, p.LocaleEventId)))
+        if (LocalTime.KnownLocale(c.Locale) is { } locale && (p.LocaleAt is not { } loAt || Stamp.Newer(t, eventId, loAt, p.LocaleEventId)))
         {
-            p.Locale = c.Locale;
+            p.Locale = locale;
             p.LocaleAt = t;
             p.LocaleEventId = eventId;
         }

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.Tests.Trust;
+
+/// <summary>
+/// Audit, inputs that crash or stall: odd numbers, nesting, instants and definitions are accepted or refused with their
+/// field or JSON path, and never stop the other events of a batch.
+/// </summary>
+public sealed class OddInputTests
+{
+    private static readonly Identifier Known = Identifier.CustomerId("c-100");
+
+    [Theory]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"event": "order.placed", "count": {"op": "gte", "value": -5}, "within": "P999999999D"}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"event": "order.placed", "within": "P99999999999999999999Y"}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"trait": "age", "op": "gt", "value": 1e400}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"trait": "age", "op": "gt", "value": 1e300}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"trait": "name", "op": "matches", "value": "(a+)+$"}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"trait": "name", "op": "contains", "value": "(a+)+$"}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"stat": "totalSpent", "op": "gt", "value": 1e30}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"stat": "orderCount", "op": "gt", "value": -1e30}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"stat": "lastOrderAt", "op": "withinLast", "value": "P99999Y"}}""")]
+    [InlineData("""{"id": "s", "name": "x", "rule": {"event": "order.placed", "where": [{"property": "total", "op": "gt", "value": 1e300}]}}""")]
+    public async Task ASegmentWithOddValues_IsRefusedWithItsPath_OrRunsOnEveryEvent(string json)
+    {
+        var parsed = SegmentJson.Parse(json);
+        if (!parsed.IsValid)
+        {
+            Assert.NotEmpty(parsed.Errors);
+            Assert.All(parsed.Errors, e => Assert.StartsWith("$.", e.Path, StringComparison.Ordinal));
+            return;
+        }
+
+        await using var host = OmnichannelTestHost.Create(o => o.Segments.Add(parsed.Value!));
+        var traits = await host.Client.TrackAsync(host.Event("user.updated", [Known], traits: new { age = 1e300, name = new string('a', 5000) + "!" }));
+        Assert.True(traits.IsAcknowledged, string.Join("; ", traits.Errors));
+        var order = await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [Known], new { order_id = "o1", total = 12.5 }));
+        Assert.True(order.IsAcknowledged, string.Join("; ", order.Errors) + order.FailureReason);
+        await host.AdvanceAsync(TimeSpan.FromDays(400));
+        var later = await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [Known], new { order_id = "o2", total = 12.5 }));
+        Assert.True(later.IsAcknowledged, string.Join("; ", later.Errors) + later.FailureReason);
+    }
+
+    [Fact]
+    public async Task OddNumbersNestingAndInstants_InOneBatch_AreEachAnsweredAndTheRestGoOn()
+    {
+        await using var host = OmnichannelTestHost.Create(o =>
+        {
+            o.Segments.Add(SegmentJson.Parse("""{"id": "big-n", "name": "x", "rule": {"trait": "n", "op": "gt", "value": 5}}""").Value!);
+            o.Segments.Add(SegmentJson.Parse("""{"id": "n-set", "name": "x", "rule": {"trait": "n", "op": "exists"}}""").Value!);
+        });
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 200)) + "1" + new string('}', 200);
+        var results = await host.Client.TrackBatchAsync(
+        [
+            host.Event("user.updated", [Known], traits: JsonDocument.Parse("{\"n\": 1e400}").RootElement),
+            host.Event("user.updated", [Known], traits: JsonDocument.Parse(deep, new JsonDocumentOptions { MaxDepth = 1000 }).RootElement),
+            host.Event(EventTypes.OrderPlaced, [Known], new { order_id = "x", total = "NaN" }),
+            host.Event(EventTypes.OrderPlaced, [Known], JsonDocument.Parse("{\"order_id\": \"y\", \"total\": 1e400}").RootElement),
+            host.Event(EventTypes.LoyaltyPointsEarned, [Known], new { points = "Infinity" }),
+            host.Event("page.viewed", [Known], at: DateTimeOffset.MaxValue),
+            host.Event("page.viewed", [Known], at: DateTimeOffset.MinValue.AddDays(1)),
+            host.Event("page.viewed", [Known], at: new DateTimeOffset(2026, 1, 5, 22, 59, 0, TimeSpan.FromHours(14))),
+            host.Event("page.viewed", [Known], at: new DateTimeOffset(2026, 1, 4, 20, 0, 0, TimeSpan.FromHours(-12))),
+            host.Event("page.viewed", [Known]),
+        ]);
+
+        // A trait of 1e400 is a JSON number like any other: kept as sent, and a rule comparing it holds.
+        Assert.Equal(TrackStatus.Accepted, results[0].Status);
+        Assert.All(results.Skip(1).Take(6), r => Assert.Equal(TrackStatus.Rejected, r.Status));
+        Assert.Contains(results[1].Errors, e => e.Field.StartsWith("traits", StringComparison.Ordinal));
+        Assert.Contains(results[2].Errors, e => e.Field == "properties.total");
+        Assert.Contains(results[3].Errors, e => e.Field == "properties.total");
+        Assert.Contains(results[4].Errors, e => e.Field == "properties.points");
+        Assert.Contains(results[5].Errors, e => e.Field == "timestamp");
+        Assert.Contains(results[6].Errors, e => e.Field == "timestamp");
+        Assert.All(results.Skip(7), r => Assert.Equal(TrackStatus.Accepted, r.Status));
+
+        var p = await host.ProfileAsync(Known);
+        Assert.Equal(4, p.Statistics.EventCount);
+        Assert.Equal("1e400", p.Traits["n"]!.ToJsonString());
+        Assert.True(p.IsInSegment("n-set"));
+        Assert.True(p.IsInSegment("big-n"));
+        Assert.Contains(p.Timeline, t => t.Timestamp == new DateTimeOffset(2026, 1, 5, 8, 59, 0, TimeSpan.Zero));
+        Assert.Equal(new DateTimeOffset(2026, 1, 5, 8, 0, 0, TimeSpan.Zero), p.Statistics.FirstSeen);
+    }
+}
