@@ -40,6 +40,7 @@ internal static class OutcomeProperties
         }
 
         e = NormalizeChannel(e, errors);
+        e = NormalizeCurrency(e, errors);
         if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed))
         {
             return e;
@@ -106,6 +107,32 @@ internal static class OutcomeProperties
         }
 
         return channel == raw ? e : With(e, "channel", channel);
+    }
+
+    /// <summary>
+    /// The <c>currency</c> of the events whose amounts the profile sums (orders, returns, checkouts, cart lines) is an
+    /// ISO 4217 code, trimmed and upper-cased (<c> eur</c> is <c>EUR</c>, not a currency of its own that splits her
+    /// spend); anything else (<c>€</c>, <c>EURO</c>) is refused with its field.
+    /// </summary>
+    private static CustomerEvent NormalizeCurrency(CustomerEvent e, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.OrderPlaced or EventTypes.OrderReturned or EventTypes.CheckoutStarted or EventTypes.CartItemAdded)
+            || !e.Properties.TryGetProperty("currency", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return e;
+        }
+
+        var raw = value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : null;
+        var code = raw?.Trim().ToUpperInvariant();
+        if (code is not { Length: 3 } || !code.All(char.IsAsciiLetterUpper))
+        {
+            errors.Add(new("properties.currency", raw is null
+                ? $"must be a string, not {value.ValueKind.ToString().ToLowerInvariant()}"
+                : $"'{(raw.Length <= 20 ? raw : raw[..20] + "…")}' is not an ISO 4217 currency code (three letters, such as EUR or USD)"));
+            return e;
+        }
+
+        return code == raw ? e : With(e, "currency", code);
     }
 
     private static CustomerEvent With(CustomerEvent e, string property, string value)

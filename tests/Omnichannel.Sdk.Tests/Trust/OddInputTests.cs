@@ -86,4 +86,65 @@ public sealed class OddInputTests
         Assert.Contains(p.Timeline, t => t.Timestamp == new DateTimeOffset(2026, 1, 5, 8, 59, 0, TimeSpan.Zero));
         Assert.Equal(new DateTimeOffset(2026, 1, 5, 8, 0, 0, TimeSpan.Zero), p.Statistics.FirstSeen);
     }
+
+    [Theory]
+    [InlineData("EUR ")]
+    [InlineData(" eur")]
+    [InlineData("Eur")]
+    public async Task ACurrencyWithSpacesOrInLowerCase_IsTheSameCurrency_AndSpendIsNotSplit(string currency)
+    {
+        // It used to be a currency of its own: the second order was left out of the headline total.
+        await using var host = OmnichannelTestHost.Create(o => o.Segments.Add(SegmentJson.Parse(
+            """{"id": "eur-buyers", "name": "x", "rule": {"event": "order.placed", "where": [{"property": "currency", "op": "eq", "value": "EUR"}], "count": {"op": "gte", "value": 2}}}""").Value!));
+        await host.TrackAsync(EventTypes.OrderPlaced, [Known], new { order_id = "o1", total = 10, currency = "EUR" });
+        await host.TrackAsync(EventTypes.OrderPlaced, [Known], new { order_id = "o2", total = 10, currency });
+        await host.TrackAsync(EventTypes.OrderReturned, [Known], new { order_id = "o2", total = 4, currency });
+
+        var p = await host.ProfileAsync(Known);
+        Assert.Equal((20m, "EUR"), (p.Statistics.TotalSpent, p.Statistics.Currency));
+        Assert.Equal(["EUR"], p.Statistics.SpentByCurrency.Keys);
+        Assert.True(p.IsInSegment("eur-buyers"));
+    }
+
+    [Theory]
+    [InlineData(EventTypes.OrderPlaced, "€")]
+    [InlineData(EventTypes.OrderReturned, "EURO")]
+    [InlineData(EventTypes.CartItemAdded, "E1R")]
+    [InlineData(EventTypes.CheckoutStarted, 978)]
+    public async Task ACurrencyThatIsNotAnIsoCode_IsRefusedWithItsField_AndTheBatchGoesOn(string type, object currency)
+    {
+        await using var host = OmnichannelTestHost.Create();
+        var results = await host.Client.TrackBatchAsync(
+        [
+            host.Event(type, [Known], new { order_id = "o1", product_id = "sku-1", total = 10, currency }),
+            host.Event(EventTypes.OrderPlaced, [Known], new { order_id = "o2", total = 10, currency = "EUR" }),
+        ]);
+
+        Assert.Equal(TrackStatus.Rejected, results[0].Status);
+        Assert.Contains(results[0].Errors, e => e.Field == "properties.currency");
+        Assert.Equal(TrackStatus.Accepted, results[1].Status);
+    }
+
+    [Theory]
+    [InlineData("""{"": 1}""")]
+    [InlineData("""{"..": 1}""")]
+    [InlineData("""{"a..b": 1, "a": 2}""")]
+    [InlineData("""{".a": 1, "a.": 2}""")]
+    [InlineData("""{"a": 1, "a.b": 2}""")]
+    [InlineData("""{"a.b": 2, "a": 1}""")]
+    [InlineData("""{"a": 1, "a": {"b": 2}}""")]
+    [InlineData("""{"__proto__": {"constructor": 1}}""")]
+    public async Task OddTraitKeys_AreAcceptedAndReadable_AndLaterUpdatesStillApply(string traits)
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Segments.Add(SegmentJson.Parse("""{"id": "ab", "name": "x", "rule": {"trait": "a.b", "op": "eq", "value": 3}}""").Value!));
+        var first = await host.Client.TrackAsync(host.Event("user.updated", [Known], traits: JsonDocument.Parse(traits).RootElement));
+        Assert.True(first.IsAcknowledged, $"{first.Status} {first.FailureReason} {string.Join("; ", first.Errors)}");
+        Assert.NotNull((await host.Client.ExportProfileAsync(Known))?.ToJsonString());
+
+        await host.TrackAsync("user.updated", [Known], traits: new { a = new { b = 3 } });
+
+        var p = await host.ProfileAsync(Known);
+        Assert.True(p.TryGetTrait("a.b", out var ab) && ab.GetInt32() == 3, p.Traits.ToJsonString());
+        Assert.True(p.IsInSegment("ab"));
+    }
 }
