@@ -40,6 +40,7 @@ internal static class OutcomeProperties
         }
 
         e = NormalizeChannel(e, errors);
+        e = NormalizeTopic(e, errors);
         e = NormalizeCurrency(e, errors);
         if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed))
         {
@@ -107,6 +108,29 @@ internal static class OutcomeProperties
         }
 
         return channel == raw ? e : With(e, "channel", channel);
+    }
+
+    /// <summary>
+    /// The <c>topic</c> of a consent decision is trimmed (topics are compared without case, see
+    /// <see cref="CustomerProfile.GetConsent"/>); a blank one is refused with its field rather than read as a topic
+    /// nobody sends to, or as the whole channel.
+    /// </summary>
+    private static CustomerEvent NormalizeTopic(CustomerEvent e, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed)
+            || !e.Properties.TryGetProperty("topic", out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { } raw)
+        {
+            return e;
+        }
+
+        var topic = raw.Trim();
+        if (topic.Length == 0)
+        {
+            errors.Add(new("properties.topic", "is blank; leave it out for a decision about the whole channel"));
+            return e;
+        }
+
+        return topic == raw ? e : With(e, "topic", topic);
     }
 
     /// <summary>

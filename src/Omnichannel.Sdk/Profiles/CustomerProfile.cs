@@ -67,8 +67,13 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, PreferenceFact> PreferenceFacts { get; set; } = new(StringComparer.Ordinal);
 
+    // Keyed by ConsentKey; a document written before topics were keyed without case is re-keyed as it is read.
     [Stored]
-    internal Dictionary<string, ConsentRecord> ConsentRecords { get; set; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, ConsentRecord> ConsentRecords
+    {
+        get;
+        set => field = Rekeyed(value);
+    } = new(StringComparer.Ordinal);
 
     [Stored]
     internal List<TimelineEntry> TimelineEntries { get; set; } = new WrittenOnceList<TimelineEntry>();
@@ -253,7 +258,38 @@ public sealed class CustomerProfile
             : specific;
     }
 
-    internal static string ConsentKey(string channel, string topic) => channel + "/" + topic;
+    /// <summary>
+    /// A consent decision's key. Topics are the host's names, compared trimmed and without case: an unsubscribe from
+    /// <c>Newsletter</c> (a form, a provider's list name) is one from <c>newsletter</c>.
+    /// </summary>
+    internal static string ConsentKey(string channel, string topic) => channel + "/" + TopicKey(topic);
+
+    /// <summary>A topic as topics are compared (see <see cref="ConsentKey"/>).</summary>
+    internal static string TopicKey(string topic) => topic.Trim().ToLowerInvariant();
+
+    /// <summary>Whether two topics are the same topic (see <see cref="ConsentKey"/>); <see langword="null"/> is no topic.</summary>
+    internal static bool SameTopic(string? a, string? b) =>
+        a is null || b is null ? a is null && b is null : string.Equals(TopicKey(a), TopicKey(b), StringComparison.Ordinal);
+
+    private static Dictionary<string, ConsentRecord> Rekeyed(Dictionary<string, ConsentRecord> records)
+    {
+        if (records.All(kv => kv.Key == ConsentKey(kv.Value.Channel, kv.Value.Topic)))
+        {
+            return records;
+        }
+
+        var rekeyed = new Dictionary<string, ConsentRecord>(StringComparer.Ordinal);
+        foreach (var c in records.Values)
+        {
+            var key = ConsentKey(c.Channel, c.Topic);
+            if (!rekeyed.TryGetValue(key, out var known) || Stamp.Newer(c.At, c.EventId ?? c.Source, known.At, known.EventId ?? known.Source))
+            {
+                rekeyed[key] = c;
+            }
+        }
+
+        return rekeyed;
+    }
 
     private JsonObject BuildTraits()
     {

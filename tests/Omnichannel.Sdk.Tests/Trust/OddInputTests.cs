@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Testing;
+using Omnichannel.Sdk.Tests.Journeys;
 using Xunit;
 
 namespace Omnichannel.Sdk.Tests.Trust;
@@ -146,5 +148,74 @@ public sealed class OddInputTests
         var p = await host.ProfileAsync(Known);
         Assert.True(p.TryGetTrait("a.b", out var ab) && ab.GetInt32() == 3, p.Traits.ToJsonString());
         Assert.True(p.IsInSegment("ab"));
+    }
+
+    public static TheoryData<string> Dates() => new()
+    {
+        "0001-01-01", "0001-01-01T00:00:00Z", "9999-12-31", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-14:00",
+        "2026-02-30", "1970-01-01", "1900-02-29", "2000-02-29", "not a date", "", "10000-01-01", "-0001-01-01", "2026-01-05T09:00:00.9999999999Z",
+    };
+
+    [Theory]
+    [MemberData(nameof(Dates))]
+    public async Task DateTraitsAtTheEdgesOfTime_InDateTriggersWaitsAndDateRules_NeverStopTheProfile(string date)
+    {
+        var journeys = new[]
+        {
+            JourneyRig.Parse("""
+            {"id": "refill", "version": 1, "name": "R", "trigger": {"type": "date", "trait": "due", "offset": "-P7D", "localTime": "09:00"},
+             "steps": [{"id": "s", "type": "send", "channels": ["email"], "template": "t", "class": "transactional"}]}
+            """),
+            JourneyRig.Parse("""
+            {"id": "bday", "version": 1, "name": "B", "trigger": {"type": "date", "trait": "due", "offset": "P1D", "localTime": "09:00", "annual": true},
+             "steps": [{"id": "s", "type": "send", "channels": ["email"], "template": "t", "class": "transactional"}]}
+            """),
+            JourneyRig.Parse("""
+            {"id": "wait", "version": 1, "name": "W", "trigger": {"type": "event", "event": "user.updated"},
+             "steps": [{"id": "d", "type": "delayUntilDateTrait", "trait": "due", "offset": "P3D", "localTime": "10:00"},
+                       {"id": "s", "type": "send", "channels": ["email"], "template": "t", "class": "transactional"}]}
+            """),
+        };
+        var segments = new[]
+        {
+            SegmentJson.Parse("""{"id": "a", "name": "x", "rule": {"trait": "due", "op": "anniversaryWithin", "value": "P7D"}}""").Value!,
+            SegmentJson.Parse("""{"id": "b", "name": "x", "rule": {"trait": "due", "op": "withinLast", "value": "P7D"}}""").Value!,
+            SegmentJson.Parse("""{"id": "c", "name": "x", "rule": {"trait": "due", "op": "moreThanAgo", "value": "P1Y"}}""").Value!,
+        };
+        await using var rig = JourneyRig.Create(journeys, segments);
+        var r = await rig.Host.Client.TrackAsync(rig.Host.Event("user.updated", [Known, Identifier.Email("a@example.com")], traits: new { due = date }));
+        Assert.True(r.IsAcknowledged, $"{r.Status} {r.FailureReason}");
+        var r2 = await rig.Host.Client.TrackAsync(rig.Host.Event("page.viewed", [Known]));
+        Assert.True(r2.IsAcknowledged, $"{r2.Status} {r2.FailureReason}");
+        await rig.AdvanceAsync(TimeSpan.FromDays(400));
+        var r3 = await rig.Host.Client.TrackAsync(rig.Host.Event("user.updated", [Known], traits: new { due = "2027-06-01" }));
+        Assert.True(r3.IsAcknowledged, $"{r3.Status} {r3.FailureReason}");
+    }
+
+    [Theory]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "d", "type": "delay", "duration": "P99999Y"}, {"id": "s", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "d", "type": "delay", "duration": "PT0S"}, {"id": "s", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "d", "type": "waitForEvent", "branches": [{"event": "order.placed"}], "timeout": "P9999Y"}, {"id": "s", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "inactivity", "afterEvent": "page.viewed", "noEvent": "order.placed", "within": "P9999Y"}, "steps": [{"id": "s", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "ab", "type": "split", "variants": [{"name": "A", "weight": 2147483647, "next": "e"}, {"name": "B", "weight": 2147483647, "next": "e"}]}, {"id": "e", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "ab", "type": "split", "variants": [{"name": "A", "weight": -1, "next": "e"}, {"name": "B", "weight": 0, "next": "e"}]}, {"id": "e", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 99999999999, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "e", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "entry": {"reEntry": "afterCooldown", "cooldown": "P99999Y", "maxConcurrent": -3}, "steps": [{"id": "e", "type": "exit"}]}""")]
+    [InlineData("""{"id": "j", "version": 1, "name": "x", "trigger": {"type": "event", "event": "page.viewed"}, "steps": [{"id": "d", "type": "delayUntilLocalTime", "localTime": "24:00"}, {"id": "e", "type": "exit"}]}""")]
+    public async Task AJourneyWithOddValues_IsRefusedWithItsPath_OrRunsForAYear(string json)
+    {
+        var parsed = JourneyJson.Parse(json);
+        if (!parsed.IsValid)
+        {
+            Assert.All(parsed.Errors, e => Assert.StartsWith("$", e.Path, StringComparison.Ordinal));
+            return;
+        }
+
+        await using var rig = JourneyRig.Create([parsed.Value!]);
+        var r = await rig.Host.Client.TrackAsync(rig.Host.Event("page.viewed", [Known]));
+        Assert.True(r.IsAcknowledged, $"{r.Status} {r.FailureReason}");
+        await rig.AdvanceAsync(TimeSpan.FromDays(400));
+        var r2 = await rig.Host.Client.TrackAsync(rig.Host.Event("page.viewed", [Known]));
+        Assert.True(r2.IsAcknowledged, $"{r2.Status} {r2.FailureReason}");
     }
 }
