@@ -8,7 +8,8 @@ public static class IdentifierNormalizers
     /// <summary>
     /// Trims and lower-cases an email address and checks its shape (one <c>@</c>, a dotted domain, no spaces). Invisible
     /// format characters (zero-width spaces, a byte-order mark) are removed and the text is compatibility-composed (NFKC),
-    /// so an address typed with a decomposed accent or full-width characters is the same address.
+    /// so an address typed with a decomposed accent or full-width characters is the same address; a domain in its ASCII
+    /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>).
     /// </summary>
     public static bool Email(string raw, IdentityOptions options, out string normalized, out string? error)
     {
@@ -26,6 +27,19 @@ public static class IdentifierNormalizers
         {
             error = "is not an email address (the domain needs a dot and no spaces or separators are allowed)";
             return false;
+        }
+
+        // An internationalised domain written in its ASCII form (xn--) is the same domain as its Unicode form.
+        if (domain.Contains("xn--", StringComparison.Ordinal))
+        {
+            try
+            {
+                normalized = string.Concat(normalized.AsSpan(0, at + 1), new System.Globalization.IdnMapping().GetUnicode(domain.ToString()).ToLowerInvariant().Normalize());
+            }
+            catch (ArgumentException)
+            {
+                // Not a valid IDN label: kept as it was written.
+            }
         }
 
         error = null;

@@ -34,6 +34,18 @@ public sealed class IdentifierUnicodeTests
         Assert.Equal(2, p.Statistics.EventCount);
     }
 
+    [Theory]
+    [InlineData("ann@xn--bcher-kva.de")]
+    [InlineData("ann@XN--BCHER-KVA.DE")]
+    [InlineData("ann@BU\u0308CHER.de")]
+    [InlineData("ann@bücher.de")]
+    public void AnInternationalisedDomain_InItsAsciiOrUnicodeForm_IsOneAddress(string raw)
+    {
+        raw = System.Text.RegularExpressions.Regex.Unescape(raw);
+        Assert.True(IdentifierNormalizers.Email(raw, new IdentityOptions(), out var normalized, out var error), error);
+        Assert.Equal("ann@bücher.de", normalized);
+    }
+
     [Fact]
     public async Task AnEmailWithADecomposedAccent_IsTheSamePerson_AndHerOptOutHolds()
     {
