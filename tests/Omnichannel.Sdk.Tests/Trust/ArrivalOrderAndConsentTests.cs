@@ -9,6 +9,7 @@ namespace Omnichannel.Sdk.Tests.Trust;
 public sealed class ArrivalOrderAndConsentTests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
+    private static readonly Identifier Known = Identifier.CustomerId("c-100");
 
     private static OmnichannelTestHost Host() => OmnichannelTestHost.Create(
         o => o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore,
@@ -158,5 +159,31 @@ public sealed class ArrivalOrderAndConsentTests
 
         var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
         Assert.Equal(SendStatus.Queued, r.Status);
+    }
+
+    [Fact]
+    public async Task OneInstantWrittenWithDifferentOffsets_GivesTheSameProfile_InAnyArrivalOrder()
+    {
+        async Task<string> Run(bool reversed)
+        {
+            await using var host = OmnichannelTestHost.Create();
+            var utc = host.Time.GetUtcNow() - TimeSpan.FromHours(1);
+            var a = new CustomerEvent { Id = "a", Type = "page.viewed", Timestamp = utc, Identifiers = [Known], Channel = "web", Context = new EventContext { DeviceType = "mobile" } };
+            var b = new CustomerEvent { Id = "b", Type = "cart.item_added", Timestamp = utc.ToOffset(TimeSpan.FromHours(5.75)), Identifiers = [Known], Channel = "web", Properties = JsonData.From(new { product_id = "x" }), Context = new EventContext { DeviceType = "mobile" } };
+            var c = new CustomerEvent { Id = "c", Type = "order.placed", Timestamp = utc.ToOffset(TimeSpan.FromHours(-3)), Identifiers = [Known], Channel = "web", Properties = JsonData.From(new { order_id = "o", total = 1 }) };
+            foreach (var e in reversed ? new[] { c, b, a } : new[] { a, b, c })
+            {
+                await host.TrackAsync(e);
+            }
+
+            var x = (await host.Client.ExportProfileAsync(Known))!;
+            x.Remove("id"); x.Remove("createdAt");
+            return x.ToJsonString();
+        }
+
+        // The first and last seen instants came from whichever event arrived first, with its offset.
+        var inOrder = await Run(false);
+        Assert.Equal(inOrder, await Run(true));
+        Assert.Contains("\"firstSeen\":\"2026-01-05T08:00:00\\u002B00:00\"", inOrder, StringComparison.Ordinal);
     }
 }

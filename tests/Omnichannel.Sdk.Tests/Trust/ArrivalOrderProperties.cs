@@ -217,7 +217,8 @@ public sealed class ArrivalOrderProperties
         {
             Id = $"e-{index:D3}",
             Type = type,
-            Timestamp = start + TimeSpan.FromMinutes(s.Minute),
+            // The same instant is written with different offsets (an app in Kathmandu, a shop server in São Paulo…).
+            Timestamp = (start + TimeSpan.FromMinutes(s.Minute)).ToOffset(TimeSpan.FromMinutes(new[] { 0, 345, -180, 840 }[(index + s.ArrivalKey) % 4])),
             Identifiers = [Person[0]],
             Channel = index % 3 == 0 ? ChannelNames.App : ChannelNames.Web,
             Properties = properties is null ? default : JsonData.From(properties),
