@@ -239,9 +239,11 @@ public sealed class CustomerProfile
 
     /// <summary>
     /// The consent decision in force for a channel and topic: the newer of the topic's own decision and the channel-wide
-    /// one (topic <c>*</c>). An unsubscribe-all or a complaint newer than a topic grant withdraws that topic; a topic
-    /// grant newer than a channel-wide refusal applies to that topic only. <see langword="null"/> when the customer never
-    /// decided. Delivery, reachability rules and this method all read consent through this one rule.
+    /// one (topic <c>*</c>), except that a channel-wide grant does not lift a refusal of the topic itself (she said no to
+    /// that topic in particular; a later "email me" at checkout is no yes to it). An unsubscribe-all or a complaint newer
+    /// than a topic grant withdraws that topic; a topic grant newer than a channel-wide refusal applies to that topic only.
+    /// <see langword="null"/> when the customer never decided. Delivery, reachability rules and this method all read
+    /// consent through this one rule.
     /// </summary>
     /// <param name="channel">The channel.</param>
     /// <param name="topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
@@ -254,6 +256,7 @@ public sealed class CustomerProfile
         }
 
         return channelWide is not null && Stamp.Newer(channelWide.At, channelWide.EventId ?? channelWide.Source, specific.At, specific.EventId ?? specific.Source)
+            && !(channelWide.Granted && !specific.Granted)
             ? channelWide
             : specific;
     }

@@ -126,6 +126,27 @@ public sealed class ArrivalOrderAndConsentTests
         Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "b", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" })).Status);
     }
 
+    [Fact]
+    public async Task AChannelWideOptIn_NewerThanATopicOptOut_DoesNotLiftThatTopic()
+    {
+        // Audit (Braze subscription groups, Customer.io topics): she left the newsletter, then ticked "email me about my
+        // orders and offers" at checkout. The general yes used to re-subscribe her to the newsletter she had left.
+        await using var host = Host();
+        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com")], at: Ago(host, TimeSpan.FromDays(11))));
+        await host.TrackAsync(host.Event(EventTypes.NewsletterSubscribed, [Ann], new { channel = "email", topic = "newsletter" }, at: Ago(host, TimeSpan.FromDays(10))));
+        await host.TrackAsync(host.Event(EventTypes.MessageUnsubscribed, [Ann], new { channel = "email", topic = "newsletter" }, at: Ago(host, TimeSpan.FromDays(5))));
+        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true }, at: Ago(host, TimeSpan.FromDays(1))));
+
+        var letter = await host.Client.SendAsync(Ann, new MessageRequest { Key = "n1", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" });
+        Assert.Equal(SendStatus.Skipped, letter.Status);
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "o1", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" })).Status);
+        Assert.False((await host.ProfileAsync(Ann)).GetConsent(ChannelNames.Email, "newsletter")!.Granted);
+
+        // Subscribing to the newsletter itself again lifts it.
+        await host.TrackAsync(EventTypes.NewsletterSubscribed, [Ann], new { channel = "email", topic = "newsletter" });
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "n2", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" })).Status);
+    }
+
     [Theory]
     [InlineData("email", "ANN@Example.com", "ann@example.com")]
     [InlineData("sms", "+1 (212) 555-0101", "+12125550101")]
