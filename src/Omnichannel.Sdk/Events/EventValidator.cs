@@ -12,6 +12,10 @@ internal sealed partial class EventValidator
     private static readonly HashSet<string> BuiltInBlocked = new(StringComparer.OrdinalIgnoreCase)
     {
         string.Empty, "null", "undefined", "anonymous", "guest", "0", "-1", "none", "nil", "n/a",
+
+        // What a JavaScript tag sends when it stringifies the wrong thing: every visitor would share one of these, and
+        // one profile would absorb them all.
+        "[object Object]", "NaN", "Infinity", "-Infinity", "true", "false",
     };
 
     /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>

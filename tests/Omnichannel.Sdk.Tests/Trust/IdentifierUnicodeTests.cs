@@ -107,6 +107,29 @@ public sealed class IdentifierUnicodeTests
         Assert.Equal("+442079460958", normalized);
     }
 
+    [Theory]
+    [InlineData("[object Object]")]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    [InlineData("false")]
+    [InlineData("\u200Bundefined\uFEFF")]
+    public async Task ACookieAScriptStringifiedWrongly_NeverMergesTwoPeople(string cookie)
+    {
+        // Segment/RudderStack-style "super profile": every visitor of a broken tag shares one anonymous id.
+        cookie = System.Text.RegularExpressions.Regex.Unescape(cookie);
+        await using var host = OmnichannelTestHost.Create();
+        await host.TrackAsync("user.signed_up", [Identifier.CustomerId("ann"), Identifier.AnonymousId(cookie)]);
+        await host.TrackAsync("user.signed_up", [Identifier.CustomerId("bob"), Identifier.AnonymousId(cookie)]);
+        await host.TrackAsync("user.logged_in", [Identifier.Email("carl@example.com"), Identifier.AnonymousId(cookie)]);
+
+        Assert.NotEqual((await host.ProfileAsync(Identifier.CustomerId("ann"))).Id, (await host.ProfileAsync(Identifier.CustomerId("bob"))).Id);
+        Assert.Empty((await host.ProfileAsync(Identifier.CustomerId("ann"))).IdentifierValues(IdentifierTypes.AnonymousId));
+        Assert.Empty((await host.ProfileAsync(Identifier.Email("carl@example.com"))).Conflicts);
+        var alone = await host.Client.TrackAsync(host.Event("page.viewed", [Identifier.AnonymousId(cookie)]));
+        Assert.Equal(TrackStatus.Rejected, alone.Status);
+        Assert.Contains("blocked value", alone.Errors.Single().Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnIdentifierThatIsOnlyInvisibleCharacters_IsRefusedWithItsField_AndTheBatchGoesOn()
     {
