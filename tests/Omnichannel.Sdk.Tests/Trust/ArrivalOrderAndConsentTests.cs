@@ -126,6 +126,41 @@ public sealed class ArrivalOrderAndConsentTests
         Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "b", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" })).Status);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task APartOfTheContactLimitLeftOut_KeepsTheNewestValueByEventTime_InAnyArrivalOrder(bool newestFirst)
+    {
+        // She set "3 per week", then changed the count to 5: it used to become "5 per (nothing)" when the change arrived
+        // first, so her own limit stopped applying.
+        await using var host = Host();
+        var older = host.Event(EventTypes.PreferencesUpdated, [Ann], new { max_messages = 3, period = "P7D" }, at: Ago(host, TimeSpan.FromMinutes(10)));
+        var newer = host.Event(EventTypes.PreferencesUpdated, [Ann], new { max_messages = 5 }, at: Ago(host, TimeSpan.FromMinutes(5)));
+        foreach (var e in newestFirst ? new[] { newer, older } : [older, newer])
+        {
+            await host.TrackAsync(e);
+        }
+
+        var preferences = (await host.ProfileAsync(Ann)).Preferences!;
+        Assert.Equal((5, TimeSpan.FromDays(7)), (preferences.MaxMessages, preferences.Period));
+        Assert.Equal(newer.Timestamp, preferences.UpdatedAt);
+    }
+
+    [Fact]
+    public void AStoredLimitWrittenAsOneDecision_StillGivesItsPartsTheirStamps()
+    {
+        var at = OmnichannelTestHost.DefaultStart;
+        var p = new CustomerProfile("p1", at);
+        p.PreferenceFacts["limit"] = new PreferenceFact(null, 3, TimeSpan.FromDays(7), at, "e1");
+        var change = new CustomerEvent { Id = "e2", Type = EventTypes.PreferencesUpdated, Timestamp = at.AddMinutes(1), Identifiers = [Ann], Properties = JsonData.From(new { max_messages = 5 }) };
+        var stale = new CustomerEvent { Id = "e0", Type = EventTypes.PreferencesUpdated, Timestamp = at.AddMinutes(-1), Identifiers = [Ann], Properties = JsonData.From(new { period = "P1D" }) };
+
+        ProfileCore.Apply(p, change, 200);
+        ProfileCore.Apply(p, stale, 200);
+
+        Assert.Equal((5, TimeSpan.FromDays(7)), (p.Preferences!.MaxMessages, p.Preferences.Period));
+    }
+
     [Fact]
     public async Task AChannelWideOptIn_NewerThanATopicOptOut_DoesNotLiftThatTopic()
     {

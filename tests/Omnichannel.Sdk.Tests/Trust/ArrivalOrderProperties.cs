@@ -204,7 +204,12 @@ public sealed class ArrivalOrderProperties
             8 => (EventTypes.NewsletterSubscribed, new { channel = "email", topic = "newsletter" }, null, null),
             9 => (EventTypes.MessageUnsubscribed, new { channel = "email", message_id = "m" + v }, null, null),
             10 => ("page.viewed", null, null, new EventContext { TimeZone = v % 2 == 0 ? "Europe/London" : "America/New_York", Locale = v % 3 == 0 ? "en-GB" : "fr-FR" }),
-            11 => (EventTypes.PreferencesUpdated, v % 2 == 0 ? new { preferred_channels = new[] { v % 4 == 0 ? "sms" : "email" } } : (object)new { max_messages = 1 + v, period = "P7D" }, null, null),
+            11 => (EventTypes.PreferencesUpdated, (v % 4) switch
+            {
+                0 or 2 => new { preferred_channels = new[] { v % 4 == 0 ? "sms" : "email" } },
+                1 => v % 8 == 1 ? (object)new { max_messages = 1 + v, period = "P7D" } : new { max_messages = 1 + v },
+                _ => new { period = v % 8 == 3 ? "P1D" : "P30D" },
+            }, null, null),
             12 => (EventTypes.LoyaltyPointsEarned, new { points = v * 10 }, null, null),
             13 => (EventTypes.OrderReturned, new { order_id = "o" + (v % 4), total = v, currency = currencies[v % 3] }, null, null),
             14 => (EventTypes.OrderCancelled, new { order_id = "o" + (v % 4) }, null, null),
