@@ -172,7 +172,12 @@ public sealed partial class PostgreSqlOmnichannelStore
         await using (batch.ConfigureAwait(false))
         {
             Add(batch, "DELETE FROM identifiers WHERE profile_id = $1", Text(profileId));
-            Add(batch, "DELETE FROM aliases WHERE new_id = $1", Text(profileId));
+            // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+            Add(
+                batch,
+                "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                "DELETE FROM aliases WHERE new_id IN (SELECT id FROM chain)",
+                Text(profileId));
             Add(batch, "DELETE FROM segment_members WHERE profile_id = $1", Text(profileId));
             Add(batch, "DELETE FROM outbox WHERE profile_id = $1", Text(profileId));
             Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(erasure.SuppressionHashes));

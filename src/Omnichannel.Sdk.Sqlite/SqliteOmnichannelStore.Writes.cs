@@ -52,7 +52,11 @@ public sealed partial class SqliteOmnichannelStore
                 }
 
                 w.Execute("DELETE FROM identifiers WHERE profile_id = $p0", profileId);
-                w.Execute("DELETE FROM aliases WHERE new_id = $p0", profileId);
+                // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+                w.Execute(
+                    "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                    "DELETE FROM aliases WHERE new_id IN (SELECT id FROM chain)",
+                    profileId);
                 w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", profileId);
                 w.Execute("DELETE FROM outbox WHERE profile_id = $p0", profileId);
                 foreach (var h in suppression)

@@ -184,6 +184,30 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(CommitStatus.Committed, again.Status);
     });
 
+    /// <summary>
+    /// Erasing a profile that absorbed one that had absorbed another deletes the whole alias chain: no alias keeps the
+    /// ids she had (an alias left behind also kept its old id taken).
+    /// </summary>
+    [Fact]
+    public Task Erase_DeletesTheWholeAliasChain() => With(async store =>
+    {
+        await store.CommitAsync(New("c0", "0"));
+        await store.CommitAsync(New("c1", "1"));
+        await store.CommitAsync(New("c2", "2"));
+        await store.CommitAsync(New("c1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("c0", 1)] });
+        await store.CommitAsync(New("c2", "2+1") with { ExpectedVersion = 1, Absorbed = [new("c1", 2)] });
+        await store.CommitAsync(New("d0", "other"));
+        await store.CommitAsync(New("d1", "other"));
+        await store.CommitAsync(New("d1", "other+") with { ExpectedVersion = 1, Absorbed = [new("d0", 1)] });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "c2" }));
+
+        Assert.Null(await store.ResolveProfileIdAsync("c0"));
+        Assert.Equal("d1", await store.ResolveProfileIdAsync("d0"));
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c0", "new"))).Status);
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c1", "new"))).Status);
+    });
+
     /// <summary>Profile ids page in ordinal order.</summary>
     [Fact]
     public Task ListProfileIds_PagesInOrdinalOrder() => With(async store =>

@@ -209,11 +209,18 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
                 }
             }
 
-            foreach (var (alias, to) in _aliases)
+            // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+            var chain = new HashSet<string>(StringComparer.Ordinal) { profileId };
+            for (var found = true; found;)
             {
-                if (to == profileId)
+                found = false;
+                foreach (var (alias, to) in _aliases)
                 {
-                    _aliases.TryRemove(alias, out _);
+                    if (chain.Contains(to) && _aliases.TryRemove(alias, out _))
+                    {
+                        chain.Add(alias);
+                        found = true;
+                    }
                 }
             }
 
