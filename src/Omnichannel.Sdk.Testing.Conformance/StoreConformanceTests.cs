@@ -208,6 +208,32 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c1", "new"))).Status);
     });
 
+    /// <summary>
+    /// Erasing forgets the remembered keys of the journey messages of every id the person had (<c>j:{profile id}:…</c>),
+    /// and no other key.
+    /// </summary>
+    [Fact]
+    public Task Erase_ForgetsTheJourneyMessageKeysOfEveryIdOfThePerson() => With(async store =>
+    {
+        var due = T0.AddDays(100);
+        await store.CommitAsync(New("k0", "0") with { Outbox = [Entry("j:k0:welcome#1:w1:1", "k0", due)] });
+        await store.CommitAsync(New("k1", "1") with { Outbox = [Entry("j:k1:welcome#1:w1:1", "k1", due), Entry("host-key-1", "k1", due)] });
+        await store.CommitAsync(New("k1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("k0", 1)] });
+        await store.CommitAsync(New("k10", "other") with { Outbox = [Entry("j:k10:welcome#1:w1:1", "k10", due)] });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "k1" }));
+
+        // A forgotten key is accepted again; a remembered one is not.
+        await store.CommitAsync(New("n1", "n") with
+        {
+            Outbox = [Entry("j:k0:welcome#1:w1:1", "n1", due), Entry("j:k1:welcome#1:w1:1", "n1", due), Entry("host-key-1", "n1", due), Entry("j:k10:welcome#1:w1:1", "n1", due)],
+        });
+        var claimed = (await store.ClaimOutboxAsync(due.AddDays(1), TimeSpan.FromMinutes(1), 10))
+            .Select(e => e.MessageKey + " " + e.ProfileId)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["j:k0:welcome#1:w1:1 n1", "j:k10:welcome#1:w1:1 k10", "j:k1:welcome#1:w1:1 n1"], claimed);
+    });
+
     /// <summary>Profile ids page in ordinal order.</summary>
     [Fact]
     public Task ListProfileIds_PagesInOrdinalOrder() => With(async store =>

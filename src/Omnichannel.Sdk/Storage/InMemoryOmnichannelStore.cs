@@ -224,6 +224,9 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
                 }
             }
 
+            // Journey message keys name the profile they started on: j:{profile id}:…
+            _outboxKeys.RemoveWhere(key => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && chain.Contains(key[2..end]));
+
             return ValueTask.FromResult(true);
         }
     }
