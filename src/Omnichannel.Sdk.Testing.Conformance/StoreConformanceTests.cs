@@ -209,8 +209,8 @@ public abstract partial class StoreConformanceTests
     });
 
     /// <summary>
-    /// Erasing forgets the remembered keys of the journey messages of every id the person had (<c>j:{profile id}:…</c>),
-    /// and no other key.
+    /// Erasing forgets the remembered keys of the journey messages of every id the person had (<c>j:{profile id}:…</c>)
+    /// and the processed ids of their outcome events, and no other key.
     /// </summary>
     [Fact]
     public Task Erase_ForgetsTheJourneyMessageKeysOfEveryIdOfThePerson() => With(async store =>
@@ -220,8 +220,16 @@ public abstract partial class StoreConformanceTests
         await store.CommitAsync(New("k1", "1") with { Outbox = [Entry("j:k1:welcome#1:w1:1", "k1", due), Entry("host-key-1", "k1", due)] });
         await store.CommitAsync(New("k1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("k0", 1)] });
         await store.CommitAsync(New("k10", "other") with { Outbox = [Entry("j:k10:welcome#1:w1:1", "k10", due)] });
+        await store.CommitAsync(New("k1", "1+0+sent", eventId: "j:k0:welcome#1:w1:1:sent") with { ExpectedVersion = 2 });
+        await store.CommitAsync(New("k10", "other+sent", eventId: "j:k10:welcome#1:w1:1:sent") with { ExpectedVersion = 1 });
+        await store.CommitAsync(New("k10", "other+event", eventId: "host-event-1") with { ExpectedVersion = 2 });
 
         Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "k1" }));
+
+        // The outcome events of her journey messages are forgotten too; nobody else's.
+        Assert.False(await store.IsEventProcessedAsync("j:k0:welcome#1:w1:1:sent"));
+        Assert.True(await store.IsEventProcessedAsync("j:k10:welcome#1:w1:1:sent"));
+        Assert.True(await store.IsEventProcessedAsync("host-event-1"));
 
         // A forgotten key is accepted again; a remembered one is not.
         await store.CommitAsync(New("n1", "n") with

@@ -225,7 +225,12 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             }
 
             // Journey message keys name the profile they started on: j:{profile id}:…
-            _outboxKeys.RemoveWhere(key => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && chain.Contains(key[2..end]));
+            static bool Names(HashSet<string> ids, string key) => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && ids.Contains(key[2..end]);
+            _outboxKeys.RemoveWhere(key => Names(chain, key));
+            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).ToList())
+            {
+                _processed.TryRemove(eventId, out _); // the outcomes of those messages (j:{profile id}:…:sent)
+            }
 
             return ValueTask.FromResult(true);
         }
