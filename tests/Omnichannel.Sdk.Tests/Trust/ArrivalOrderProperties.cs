@@ -35,7 +35,9 @@ public static class PersonEventArbitrary
 /// <summary>
 /// Issue "One person, one truth", section 2: the same events give the same person in any arrival order. Events spread
 /// over 2–4 of her identifiers, delivered in random order (merging as identifiers meet), end in a profile whose public
-/// export equals the one built from the same events in time order with every identifier on every event.
+/// export equals the one built from the same events in time order with every identifier on every event. Both hosts run
+/// live segments (windows, traits, reachability, cart statistics, aggregates, a composite): the memberships must agree;
+/// the transitions on the way are processing history and are left out.
 /// </summary>
 public sealed class ArrivalOrderProperties
 {
