@@ -37,7 +37,8 @@ internal static class IdentifierText
     }
 
     /// <summary>
-    /// Text typed by people (email addresses, phone numbers): invisible format characters removed anywhere, then
+    /// Text typed by people (email addresses, phone numbers): invisible format characters removed anywhere (zero-width
+    /// joiners only when the rest is ASCII: other scripts spell with them), then
     /// compatibility-composed (NFKC), so <c>jose&#x301;</c> is <c>jos&#xE9;</c>, full-width <c>＠</c> and digits are ASCII,
     /// and a no-break space is a space. ASCII text is returned as it is.
     /// </summary>
@@ -48,10 +49,12 @@ internal static class IdentifierText
             return value;
         }
 
+        // Zero-width (non-)joiners are spelling in Persian, Arabic or Indic text: kept there, removed around ASCII.
+        var otherwiseAscii = value.All(c => c < 128 || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format);
         var sb = new StringBuilder(value.Length);
         foreach (var c in value)
         {
-            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.Format)
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.Format || (!otherwiseAscii && c is '\u200C' or '\u200D'))
             {
                 sb.Append(c);
             }

@@ -16,6 +16,7 @@ public sealed class IdentifierUnicodeTests
 
     [Theory]
     [InlineData("ann\u200B@example.com")]
+    [InlineData("an\u200Cn@example.com")]
     [InlineData("\uFEFFann@example.com")]
     [InlineData("ann@exam\u00ADple.com")]
     [InlineData("ann\uFF20example.com")]
@@ -44,6 +45,15 @@ public sealed class IdentifierUnicodeTests
         raw = System.Text.RegularExpressions.Regex.Unescape(raw);
         Assert.True(IdentifierNormalizers.Email(raw, new IdentityOptions(), out var normalized, out var error), error);
         Assert.Equal("ann@bücher.de", normalized);
+    }
+
+    [Fact]
+    public void AZeroWidthNonJoiner_IsKept_WhereItIsPartOfTheSpelling()
+    {
+        // Persian spells with a zero-width non-joiner: removing it would make another word, so another address.
+        const string persian = "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645@example.com";
+        Assert.True(IdentifierNormalizers.Email(persian, new IdentityOptions(), out var normalized, out var error), error);
+        Assert.Equal(persian, normalized);
     }
 
     [Fact]
