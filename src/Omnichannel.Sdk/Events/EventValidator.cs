@@ -95,7 +95,7 @@ internal sealed partial class EventValidator
 
         if (e.Timestamp == default)
         {
-            errors.Add(new("timestamp", "is required"));
+            errors.Add(new("timestamp", "is required (DateTimeOffset.MinValue, the unset value, is not a time)"));
         }
         else if (e.Timestamp < EarliestTimestamp)
         {

@@ -78,6 +78,8 @@ public sealed class OddInputTests
         Assert.Contains(results[4].Errors, e => e.Field == "properties.points");
         Assert.Contains(results[5].Errors, e => e.Field == "timestamp");
         Assert.Contains(results[6].Errors, e => e.Field == "timestamp");
+        var unset = await host.Client.TrackAsync(host.Event("page.viewed", [Known], at: DateTimeOffset.MinValue));
+        Assert.Contains(unset.Errors, e => e.Field == "timestamp" && e.Message.Contains("MinValue", StringComparison.Ordinal));
         Assert.All(results.Skip(7), r => Assert.Equal(TrackStatus.Accepted, r.Status));
 
         var p = await host.ProfileAsync(Known);
