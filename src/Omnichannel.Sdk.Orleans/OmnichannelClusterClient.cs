@@ -235,7 +235,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
             return null;
         }
 
-        var value = id.Value.Trim();
+        var value = IdentifierText.Trim(id.Value);
         return rule.Normalizer is { } normalize
             ? normalize(value, _options.Identity, out var normalized, out _) ? new Identifier(id.Type, normalized) : null
             : new Identifier(id.Type, value);

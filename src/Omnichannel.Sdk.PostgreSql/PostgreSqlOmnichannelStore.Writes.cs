@@ -172,7 +172,25 @@ public sealed partial class PostgreSqlOmnichannelStore
         await using (batch.ConfigureAwait(false))
         {
             Add(batch, "DELETE FROM identifiers WHERE profile_id = $1", Text(profileId));
-            Add(batch, "DELETE FROM aliases WHERE new_id = $1", Text(profileId));
+            // Journey message keys, and the ids of their outcome events, name the profile they started on
+            // (j:{profile id}:…): a key range per id she had, found before the aliases that name those ids go.
+            Add(
+                batch,
+                "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                "DELETE FROM outbox_keys k USING chain WHERE k.message_key >= 'j:' || chain.id || ':' AND k.message_key < 'j:' || chain.id || ';'",
+                Text(profileId));
+            Add(
+                batch,
+                "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                "DELETE FROM processed_events e USING chain WHERE e.event_id >= 'j:' || chain.id || ':' AND e.event_id < 'j:' || chain.id || ';'",
+                Text(profileId));
+
+            // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+            Add(
+                batch,
+                "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                "DELETE FROM aliases WHERE new_id IN (SELECT id FROM chain)",
+                Text(profileId));
             Add(batch, "DELETE FROM segment_members WHERE profile_id = $1", Text(profileId));
             Add(batch, "DELETE FROM outbox WHERE profile_id = $1", Text(profileId));
             Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(erasure.SuppressionHashes));

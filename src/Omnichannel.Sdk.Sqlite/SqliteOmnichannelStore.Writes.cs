@@ -52,7 +52,22 @@ public sealed partial class SqliteOmnichannelStore
                 }
 
                 w.Execute("DELETE FROM identifiers WHERE profile_id = $p0", profileId);
-                w.Execute("DELETE FROM aliases WHERE new_id = $p0", profileId);
+                // Journey message keys, and the ids of their outcome events, name the profile they started on
+                // (j:{profile id}:…): a key range per id she had, found before the aliases that name those ids go.
+                w.Execute(
+                    "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                    "DELETE FROM outbox_keys WHERE EXISTS (SELECT 1 FROM chain WHERE message_key >= 'j:' || id || ':' AND message_key < 'j:' || id || ';')",
+                    profileId);
+                w.Execute(
+                    "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                    "DELETE FROM processed_events WHERE EXISTS (SELECT 1 FROM chain WHERE event_id >= 'j:' || id || ':' AND event_id < 'j:' || id || ';')",
+                    profileId);
+
+                // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+                w.Execute(
+                    "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                    "DELETE FROM aliases WHERE new_id IN (SELECT id FROM chain)",
+                    profileId);
                 w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", profileId);
                 w.Execute("DELETE FROM outbox WHERE profile_id = $p0", profileId);
                 foreach (var h in suppression)

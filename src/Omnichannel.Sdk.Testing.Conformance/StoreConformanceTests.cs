@@ -184,6 +184,64 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(CommitStatus.Committed, again.Status);
     });
 
+    /// <summary>
+    /// Erasing a profile that absorbed one that had absorbed another deletes the whole alias chain: no alias keeps the
+    /// ids she had (an alias left behind also kept its old id taken).
+    /// </summary>
+    [Fact]
+    public Task Erase_DeletesTheWholeAliasChain() => With(async store =>
+    {
+        await store.CommitAsync(New("c0", "0"));
+        await store.CommitAsync(New("c1", "1"));
+        await store.CommitAsync(New("c2", "2"));
+        await store.CommitAsync(New("c1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("c0", 1)] });
+        await store.CommitAsync(New("c2", "2+1") with { ExpectedVersion = 1, Absorbed = [new("c1", 2)] });
+        await store.CommitAsync(New("d0", "other"));
+        await store.CommitAsync(New("d1", "other"));
+        await store.CommitAsync(New("d1", "other+") with { ExpectedVersion = 1, Absorbed = [new("d0", 1)] });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "c2" }));
+
+        Assert.Null(await store.ResolveProfileIdAsync("c0"));
+        Assert.Equal("d1", await store.ResolveProfileIdAsync("d0"));
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c0", "new"))).Status);
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c1", "new"))).Status);
+    });
+
+    /// <summary>
+    /// Erasing forgets the remembered keys of the journey messages of every id the person had (<c>j:{profile id}:…</c>)
+    /// and the processed ids of their outcome events, and no other key.
+    /// </summary>
+    [Fact]
+    public Task Erase_ForgetsTheJourneyMessageKeysOfEveryIdOfThePerson() => With(async store =>
+    {
+        var due = T0.AddDays(100);
+        await store.CommitAsync(New("k0", "0") with { Outbox = [Entry("j:k0:welcome#1:w1:1", "k0", due)] });
+        await store.CommitAsync(New("k1", "1") with { Outbox = [Entry("j:k1:welcome#1:w1:1", "k1", due), Entry("host-key-1", "k1", due)] });
+        await store.CommitAsync(New("k1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("k0", 1)] });
+        await store.CommitAsync(New("k10", "other") with { Outbox = [Entry("j:k10:welcome#1:w1:1", "k10", due)] });
+        await store.CommitAsync(New("k1", "1+0+sent", eventId: "j:k0:welcome#1:w1:1:sent") with { ExpectedVersion = 2 });
+        await store.CommitAsync(New("k10", "other+sent", eventId: "j:k10:welcome#1:w1:1:sent") with { ExpectedVersion = 1 });
+        await store.CommitAsync(New("k10", "other+event", eventId: "host-event-1") with { ExpectedVersion = 2 });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "k1" }));
+
+        // The outcome events of her journey messages are forgotten too; nobody else's.
+        Assert.False(await store.IsEventProcessedAsync("j:k0:welcome#1:w1:1:sent"));
+        Assert.True(await store.IsEventProcessedAsync("j:k10:welcome#1:w1:1:sent"));
+        Assert.True(await store.IsEventProcessedAsync("host-event-1"));
+
+        // A forgotten key is accepted again; a remembered one is not.
+        await store.CommitAsync(New("n1", "n") with
+        {
+            Outbox = [Entry("j:k0:welcome#1:w1:1", "n1", due), Entry("j:k1:welcome#1:w1:1", "n1", due), Entry("host-key-1", "n1", due), Entry("j:k10:welcome#1:w1:1", "n1", due)],
+        });
+        var claimed = (await store.ClaimOutboxAsync(due.AddDays(1), TimeSpan.FromMinutes(1), 10))
+            .Select(e => e.MessageKey + " " + e.ProfileId)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["j:k0:welcome#1:w1:1 n1", "j:k10:welcome#1:w1:1 k10", "j:k1:welcome#1:w1:1 n1"], claimed);
+    });
+
     /// <summary>Profile ids page in ordinal order.</summary>
     [Fact]
     public Task ListProfileIds_PagesInOrdinalOrder() => With(async store =>

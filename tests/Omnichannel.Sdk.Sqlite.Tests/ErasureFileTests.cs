@@ -74,6 +74,59 @@ public sealed class ErasureFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Erase_OfAMergedPerson_LeavesNothingOfEitherProfile_InListingsOrFiles()
+    {
+        // Audit: her anonymous profile (cart, traits, a journey waiting, segment memberships) merged into her known one
+        // at login; the erasure must reach what came from both sides, and her cookie must not bring any of it back.
+        var path = _folder.File();
+        await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path });
+        var cartJourney = Omnichannel.Sdk.Journeys.JourneyJson.Parse("""
+            {"id": "cart", "version": 1, "name": "Cart", "trigger": {"type": "event", "event": "cart.item_added"},
+             "steps": [{"id": "wait", "type": "delay", "duration": "P3D"},
+                       {"id": "s", "type": "send", "channels": ["email"], "template": "cart", "class": "transactional"}]}
+            """).Value!;
+        var email = new RecordingTransport(ChannelNames.Email);
+        await using var host = OmnichannelTestHost.Create(
+            o =>
+            {
+                o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "carters", "name": "x", "rule": {"event": "cart.item_added"}}""").Value!);
+                o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "named", "name": "x", "rule": {"trait": "last_name", "op": "exists"}}""").Value!);
+                o.Journeys.Add(cartJourney);
+            },
+            store: store,
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", email));
+        var cookie = Identifier.AnonymousId("cookie-featherstone");
+        Identifier[] known = [Identifier.CustomerId("c-ann"), Identifier.Email(Email)];
+        await host.TrackAsync(EventTypes.CartItemAdded, [cookie], new { product_id = "sku-1", name = "Featherstone lamp" }, traits: new { last_name = LastName });
+        var anonymousId = (await host.ProfileAsync(cookie)).Id;
+        await host.TrackAsync("user.signed_up", known, traits: new { nick = "annf" });
+        await host.TrackAsync("user.logged_in", [known[0], cookie]);
+        await host.TrackAsync("user.signed_up", [Identifier.Email("bob.keeper@example.com")], traits: new { last_name = "Keeper" });
+        var merged = await host.ProfileAsync(cookie);
+        Assert.Equal(merged.Id, (await host.ProfileAsync(known[0])).Id);
+        Assert.Contains(merged.Id, await host.Client.GetSegmentMembersAsync("carters"));
+        Assert.Single(merged.Journeys);
+
+        Assert.True(await host.Client.EraseProfileAsync(cookie));
+
+        Assert.Empty(await host.Client.GetSegmentMembersAsync("carters"));
+        Assert.DoesNotContain(merged.Id, await host.Client.GetSegmentMembersAsync("named"));
+        Assert.Null(await host.Client.GetProfileByIdAsync(anonymousId));
+        Assert.Null(await host.Client.GetProfileByIdAsync(merged.Id));
+        Assert.Null(await host.Client.ExportProfileAsync(known[1]));
+        Assert.Null(await store.GetNextOutboxDueAsync());
+        Assert.Equal(TrackStatus.Erased, (await host.Client.TrackAsync(host.Event(EventTypes.CartItemAdded, [cookie], new { product_id = "sku-2" }))).Status);
+        await host.AdvanceAsync(TimeSpan.FromDays(4));
+        Assert.Empty(email.Messages);
+        var bytes = Bytes(path);
+        AssertErased(bytes);
+        Assert.False(Contains(bytes, "cookie-featherstone"), "her cookie is still in the files");
+        Assert.False(Contains(bytes, "Featherstone lamp"), "her cart is still in the files");
+        Assert.False(Contains(bytes, "annf"), "her traits are still in the files");
+        Assert.True(Contains(bytes, "bob.keeper@example.com"), "the other person's data must still be readable");
+    }
+
+    [Fact]
     public async Task SecureDelete_IsOnByDefault_AndCanBeTurnedOff()
     {
         var on = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = _folder.File("on.db") });

@@ -103,7 +103,8 @@ internal static class DeliveryPlanner
     public static bool HasConsent(CustomerProfile p, string channel, string? topic, DeliveryOptions o)
     {
         var decision = p.GetConsent(channel, topic);
-        return topic is not null && o.OptOutTopics.Contains(topic) ? decision?.Granted != false : decision?.Granted == true;
+        var optOutTopic = topic is not null && (o.OptOutTopics.Contains(topic) || o.OptOutTopics.Any(t => CustomerProfile.SameTopic(t, topic)));
+        return optOutTopic ? decision?.Granted != false : decision?.Granted == true;
     }
 
     /// <summary>The first cap (or the customer's own limit) that one more message on the channel would break, described; else null.</summary>
@@ -112,13 +113,13 @@ internal static class DeliveryPlanner
         var zone = ZoneOf(p, o);
         foreach (var cap in o.FrequencyCaps)
         {
-            if ((cap.Channel is not null && cap.Channel != channel) || (cap.Topic is not null && cap.Topic != topic))
+            if ((cap.Channel is not null && cap.Channel != channel) || (cap.Topic is not null && !CustomerProfile.SameTopic(cap.Topic, topic)))
             {
                 continue;
             }
 
             var counted = p.MessageLog.Count(m =>
-                (cap.Channel is null || m.Channel == cap.Channel) && (cap.Topic is null || m.Topic == cap.Topic) && InCapWindow(m.At, now, cap, zone));
+                (cap.Channel is null || m.Channel == cap.Channel) && (cap.Topic is null || CustomerProfile.SameTopic(m.Topic, cap.Topic)) && InCapWindow(m.At, now, cap, zone));
             if (counted >= cap.Max)
             {
                 var scope = string.Join(" ", new[] { cap.Channel, cap.Topic }.Where(x => x is not null));

@@ -243,7 +243,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             return null;
         }
 
-        var raw = (identifier.Value ?? string.Empty).Trim();
+        var raw = IdentifierText.Trim(identifier.Value);
         var value = raw;
         if (rule.Normalizer is { } normalize && !normalize(raw, _options.Identity, out value, out _))
         {
@@ -273,6 +273,13 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         if (valid is not null)
         {
             var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
+            if (normalized.Timestamp.Offset != TimeSpan.Zero)
+            {
+                // One instant, one spelling: the profile keeps instants (first and last seen, devices, timeline) from
+                // whichever event came first, so 10:00+01:00 and 09:00Z would leave arrival order in the document.
+                normalized = normalized with { Timestamp = normalized.Timestamp.ToUniversalTime() };
+            }
+
             valid = errors.Count > 0 ? null : valid with { Event = normalized };
         }
 

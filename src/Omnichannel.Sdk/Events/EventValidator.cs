@@ -12,6 +12,10 @@ internal sealed partial class EventValidator
     private static readonly HashSet<string> BuiltInBlocked = new(StringComparer.OrdinalIgnoreCase)
     {
         string.Empty, "null", "undefined", "anonymous", "guest", "0", "-1", "none", "nil", "n/a",
+
+        // What a JavaScript tag sends when it stringifies the wrong thing: every visitor would share one of these, and
+        // one profile would absorb them all.
+        "[object Object]", "NaN", "Infinity", "-Infinity", "true", "false",
     };
 
     /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>
@@ -91,7 +95,7 @@ internal sealed partial class EventValidator
 
         if (e.Timestamp == default)
         {
-            errors.Add(new("timestamp", "is required"));
+            errors.Add(new("timestamp", "is required (DateTimeOffset.MinValue, the unset value, is not a time)"));
         }
         else if (e.Timestamp < EarliestTimestamp)
         {
@@ -151,7 +155,7 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
-                var raw = (id.Value ?? string.Empty).Trim();
+                var raw = IdentifierText.Trim(id.Value);
                 if (raw.Length <= 256 && JsonLimits.TextProblem(raw, controlsAllowed: false) is { } valueProblem)
                 {
                     errors.Add(new($"identifiers[{i}].value", valueProblem));

@@ -34,8 +34,15 @@ internal static class OutcomeProperties
     /// </summary>
     public static CustomerEvent Normalize(CustomerEvent e, IdentityOptions identity, List<ValidationError> errors)
     {
-        if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed)
-            || e.Properties.ValueKind != JsonValueKind.Object)
+        if (e.Properties.ValueKind != JsonValueKind.Object)
+        {
+            return e;
+        }
+
+        e = NormalizeChannel(e, errors);
+        e = NormalizeTopic(e, errors);
+        e = NormalizeCurrency(e, errors);
+        if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed))
         {
             return e;
         }
@@ -60,7 +67,7 @@ internal static class OutcomeProperties
             return e;
         }
 
-        if (!normalize(raw.Trim(), identity, out var normalized, out var why))
+        if (!normalize(IdentifierText.Trim(raw), identity, out var normalized, out var why))
         {
             errors.Add(new("properties.address", $"{type} {why}"));
             return e;
@@ -71,8 +78,91 @@ internal static class OutcomeProperties
             return e;
         }
 
-        var node = JsonNode.Parse(props.GetRawText())!.AsObject();
-        node["address"] = normalized;
+        return With(e, "address", normalized);
+    }
+
+    /// <summary>
+    /// The <c>channel</c> property of the events whose channel decides consent, suppression or a touch (consent and
+    /// newsletter changes, every <c>message.*</c> outcome) is a channel name like a message request's: trimmed and
+    /// lower-cased (an unsubscribe for <c>Email</c> from a provider's webhook is an unsubscribe for <c>email</c>), and
+    /// refused with its field when it is not a channel name at all.
+    /// </summary>
+    private static CustomerEvent NormalizeChannel(CustomerEvent e, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed or EventTypes.NewsletterUnsubscribed)
+            && e.Type?.StartsWith("message.", StringComparison.Ordinal) != true)
+        {
+            return e;
+        }
+
+        if (!e.Properties.TryGetProperty("channel", out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { } raw)
+        {
+            return e;
+        }
+
+        var channel = raw.Trim().ToLowerInvariant();
+        if (!EventValidator.ChannelPattern().IsMatch(channel))
+        {
+            errors.Add(new("properties.channel", $"'{(raw.Length <= 60 ? raw : raw[..60] + "…")}' is not a channel name (expected a lower_case name such as email, sms, push)"));
+            return e;
+        }
+
+        return channel == raw ? e : With(e, "channel", channel);
+    }
+
+    /// <summary>
+    /// The <c>topic</c> of a consent decision is trimmed (topics are compared without case, see
+    /// <see cref="CustomerProfile.GetConsent"/>); a blank one is refused with its field rather than read as a topic
+    /// nobody sends to, or as the whole channel.
+    /// </summary>
+    private static CustomerEvent NormalizeTopic(CustomerEvent e, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed)
+            || !e.Properties.TryGetProperty("topic", out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { } raw)
+        {
+            return e;
+        }
+
+        var topic = raw.Trim();
+        if (topic.Length == 0)
+        {
+            errors.Add(new("properties.topic", "is blank; leave it out for a decision about the whole channel"));
+            return e;
+        }
+
+        return topic == raw ? e : With(e, "topic", topic);
+    }
+
+    /// <summary>
+    /// The <c>currency</c> of the events whose amounts the profile sums (orders, returns, checkouts, cart lines) is an
+    /// ISO 4217 code, trimmed and upper-cased (<c> eur</c> is <c>EUR</c>, not a currency of its own that splits her
+    /// spend); anything else (<c>€</c>, <c>EURO</c>) is refused with its field.
+    /// </summary>
+    private static CustomerEvent NormalizeCurrency(CustomerEvent e, List<ValidationError> errors)
+    {
+        if (e.Type is not (EventTypes.OrderPlaced or EventTypes.OrderReturned or EventTypes.CheckoutStarted or EventTypes.CartItemAdded)
+            || !e.Properties.TryGetProperty("currency", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return e;
+        }
+
+        var raw = value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : null;
+        var code = raw?.Trim().ToUpperInvariant();
+        if (code is not { Length: 3 } || !code.All(char.IsAsciiLetterUpper))
+        {
+            errors.Add(new("properties.currency", raw is null
+                ? $"must be a string, not {value.ValueKind.ToString().ToLowerInvariant()}"
+                : $"'{(raw.Length <= 20 ? raw : raw[..20] + "…")}' is not an ISO 4217 currency code (three letters, such as EUR or USD)"));
+            return e;
+        }
+
+        return code == raw ? e : With(e, "currency", code);
+    }
+
+    private static CustomerEvent With(CustomerEvent e, string property, string value)
+    {
+        var node = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
+        node[property] = value;
         return e with { Properties = JsonSerializer.SerializeToElement(node) };
     }
 }

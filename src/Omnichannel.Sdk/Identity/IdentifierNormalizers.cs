@@ -5,10 +5,16 @@ namespace Omnichannel.Sdk;
 /// <summary>The built-in normalisers.</summary>
 public static class IdentifierNormalizers
 {
-    /// <summary>Trims and lower-cases an email address and checks its shape (one <c>@</c>, a dotted domain, no spaces).</summary>
+    /// <summary>
+    /// Trims and lower-cases an email address and checks its shape (one <c>@</c>, a dotted domain, no spaces). Invisible
+    /// format characters (zero-width spaces, a byte-order mark) are removed and the text is compatibility-composed (NFKC),
+    /// so an address typed with a decomposed accent or full-width characters is the same address; a domain in its ASCII
+    /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>).
+    /// </summary>
     public static bool Email(string raw, IdentityOptions options, out string normalized, out string? error)
     {
-        normalized = raw.Trim().ToLowerInvariant();
+        ArgumentNullException.ThrowIfNull(raw);
+        normalized = IdentifierText.Clean(raw).Trim().ToLowerInvariant();
         var at = normalized.IndexOf('@');
         if (at <= 0 || at != normalized.LastIndexOf('@') || at == normalized.Length - 1)
         {
@@ -23,6 +29,19 @@ public static class IdentifierNormalizers
             return false;
         }
 
+        // An internationalised domain written in its ASCII form (xn--) is the same domain as its Unicode form.
+        if (domain.Contains("xn--", StringComparison.Ordinal))
+        {
+            try
+            {
+                normalized = string.Concat(normalized.AsSpan(0, at + 1), new System.Globalization.IdnMapping().GetUnicode(domain.ToString()).ToLowerInvariant().Normalize());
+            }
+            catch (ArgumentException)
+            {
+                // Not a valid IDN label: kept as it was written.
+            }
+        }
+
         error = null;
         return true;
     }
@@ -33,11 +52,24 @@ public static class IdentifierNormalizers
     /// (<c>+44 (0)20 7946 0958</c>) are understood; <c>00</c> is read as an international prefix; a national number gets
     /// <see cref="IdentityOptions.DefaultPhoneRegion"/> (else the region of <see cref="IdentityOptions.DefaultPhoneCountryCode"/>).
     /// The number must have a possible length for its region (whether it is assigned is not checked, so test ranges work).
+    /// Full-width digits, no-break spaces, Unicode dashes, invisible format characters and a <c>tel:</c> prefix are
+    /// understood too.
     /// </summary>
     public static bool Phone(string raw, IdentityOptions options, out string normalized, out string? error)
     {
+        ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(options);
-        var s = raw.Trim();
+        var s = IdentifierText.Clean(raw).Trim();
+        if (s.StartsWith("tel:", StringComparison.OrdinalIgnoreCase))
+        {
+            s = s[4..].Trim();
+        }
+
+        if (!System.Text.Ascii.IsValid(s))
+        {
+            s = string.Concat(s.Select(c => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.DashPunctuation ? '-' : c));
+        }
+
         foreach (var c in s)
         {
             if (!char.IsAsciiDigit(c) && c is not (' ' or '-' or '.' or '(' or ')' or '/' or '+'))

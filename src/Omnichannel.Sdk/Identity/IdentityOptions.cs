@@ -34,7 +34,9 @@ public sealed class IdentityOptions
 
     /// <summary>
     /// Extra values that never match, in addition to the built-in ones (empty, <c>null</c>, <c>undefined</c>,
-    /// <c>anonymous</c>, <c>guest</c>, <c>0</c>, all zeros, <c>-1</c>). Compared case-insensitively after normalisation.
+    /// <c>anonymous</c>, <c>guest</c>, <c>0</c>, all zeros, <c>-1</c>, <c>none</c>, <c>nil</c>, <c>n/a</c>, and what a
+    /// script sends when it stringifies the wrong value: <c>[object Object]</c>, <c>NaN</c>, <c>Infinity</c>,
+    /// <c>true</c>, <c>false</c>). Compared case-insensitively after normalisation.
     /// </summary>
     public ISet<string> BlockedValues { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 

@@ -67,8 +67,13 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, PreferenceFact> PreferenceFacts { get; set; } = new(StringComparer.Ordinal);
 
+    // Keyed by ConsentKey; a document written before topics were keyed without case is re-keyed as it is read.
     [Stored]
-    internal Dictionary<string, ConsentRecord> ConsentRecords { get; set; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, ConsentRecord> ConsentRecords
+    {
+        get;
+        set => field = Rekeyed(value);
+    } = new(StringComparer.Ordinal);
 
     [Stored]
     internal List<TimelineEntry> TimelineEntries { get; set; } = new WrittenOnceList<TimelineEntry>();
@@ -234,9 +239,11 @@ public sealed class CustomerProfile
 
     /// <summary>
     /// The consent decision in force for a channel and topic: the newer of the topic's own decision and the channel-wide
-    /// one (topic <c>*</c>). An unsubscribe-all or a complaint newer than a topic grant withdraws that topic; a topic
-    /// grant newer than a channel-wide refusal applies to that topic only. <see langword="null"/> when the customer never
-    /// decided. Delivery, reachability rules and this method all read consent through this one rule.
+    /// one (topic <c>*</c>), except that a channel-wide grant does not lift a refusal of the topic itself (she said no to
+    /// that topic in particular; a later "email me" at checkout is no yes to it). An unsubscribe-all or a complaint newer
+    /// than a topic grant withdraws that topic; a topic grant newer than a channel-wide refusal applies to that topic only.
+    /// <see langword="null"/> when the customer never decided. Delivery, reachability rules and this method all read
+    /// consent through this one rule.
     /// </summary>
     /// <param name="channel">The channel.</param>
     /// <param name="topic">The topic, or <see langword="null"/> for the channel as a whole.</param>
@@ -249,11 +256,43 @@ public sealed class CustomerProfile
         }
 
         return channelWide is not null && Stamp.Newer(channelWide.At, channelWide.EventId ?? channelWide.Source, specific.At, specific.EventId ?? specific.Source)
+            && !(channelWide.Granted && !specific.Granted)
             ? channelWide
             : specific;
     }
 
-    internal static string ConsentKey(string channel, string topic) => channel + "/" + topic;
+    /// <summary>
+    /// A consent decision's key. Topics are the host's names, compared trimmed and without case: an unsubscribe from
+    /// <c>Newsletter</c> (a form, a provider's list name) is one from <c>newsletter</c>.
+    /// </summary>
+    internal static string ConsentKey(string channel, string topic) => channel + "/" + TopicKey(topic);
+
+    /// <summary>A topic as topics are compared (see <see cref="ConsentKey"/>).</summary>
+    internal static string TopicKey(string topic) => topic.Trim().ToLowerInvariant();
+
+    /// <summary>Whether two topics are the same topic (see <see cref="ConsentKey"/>); <see langword="null"/> is no topic.</summary>
+    internal static bool SameTopic(string? a, string? b) =>
+        a is null || b is null ? a is null && b is null : string.Equals(TopicKey(a), TopicKey(b), StringComparison.Ordinal);
+
+    private static Dictionary<string, ConsentRecord> Rekeyed(Dictionary<string, ConsentRecord> records)
+    {
+        if (records.All(kv => kv.Key == ConsentKey(kv.Value.Channel, kv.Value.Topic)))
+        {
+            return records;
+        }
+
+        var rekeyed = new Dictionary<string, ConsentRecord>(StringComparer.Ordinal);
+        foreach (var c in records.Values)
+        {
+            var key = ConsentKey(c.Channel, c.Topic);
+            if (!rekeyed.TryGetValue(key, out var known) || Stamp.Newer(c.At, c.EventId ?? c.Source, known.At, known.EventId ?? known.Source))
+            {
+                rekeyed[key] = c;
+            }
+        }
+
+        return rekeyed;
+    }
 
     private JsonObject BuildTraits()
     {

@@ -175,13 +175,16 @@ internal static partial class ProfileCore
             PutPreference(p, "channels", new PreferenceFact(channels, null, null, t, eventId));
         }
 
-        var max = WellKnownProperties.Decimal(props, "max_messages");
-        var period = props.TryGetProperty("period", out var pe) ? WellKnownProperties.TryDuration(pe) : null;
-        if (max is not null || period is not null)
+        // The limit is a count per period; each part is its own last-writer-wins decision, so a part left out keeps the
+        // newest value by event time in any arrival order (reading the part "known so far" made it depend on arrival).
+        if (WellKnownProperties.Decimal(props, "max_messages") is { } max)
         {
-            // The limit is one decision: a count per period; a part left out keeps its earlier value.
-            var known = p.PreferenceFacts.GetValueOrDefault("limit");
-            PutPreference(p, "limit", new PreferenceFact(null, max is { } m ? (int)Math.Min(m, int.MaxValue) : known?.MaxMessages, period ?? known?.Period, t, eventId));
+            PutPreference(p, "max", new PreferenceFact(null, (int)Math.Min(max, int.MaxValue), null, t, eventId));
+        }
+
+        if ((props.TryGetProperty("period", out var pe) ? WellKnownProperties.TryDuration(pe) : null) is { } period)
+        {
+            PutPreference(p, "period", new PreferenceFact(null, null, period, t, eventId));
         }
     }
 
@@ -194,11 +197,18 @@ internal static partial class ProfileCore
 
         p.PreferenceFacts[field] = fact;
         var channels = p.PreferenceFacts.GetValueOrDefault("channels");
+
+        // "limit" holds both parts in documents written before the parts were separate decisions.
         var limit = p.PreferenceFacts.GetValueOrDefault("limit");
+        var max = Newest(p.PreferenceFacts.GetValueOrDefault("max"), limit is { MaxMessages: not null } ? limit : null);
+        var period = Newest(p.PreferenceFacts.GetValueOrDefault("period"), limit is { Period: not null } ? limit : null);
         IReadOnlyList<string> list = channels?.Channels is { Length: > 0 } c ? c.Split(',') : [];
-        var updated = channels is null ? limit!.At : limit is null || channels.At > limit.At ? channels.At : limit.At;
-        p.Preferences = new ContactPreferences(list, limit?.MaxMessages, limit?.Period, updated);
+        var updated = p.PreferenceFacts.Values.Max(f => f.At);
+        p.Preferences = new ContactPreferences(list, max?.MaxMessages, period?.Period, updated);
     }
+
+    private static PreferenceFact? Newest(PreferenceFact? a, PreferenceFact? b) =>
+        a is null ? b : b is null ? a : Stamp.Newer(a.At, a.EventId, b.At, b.EventId) ? a : b;
 
     private static void ApplyContext(CustomerProfile p, EventContext? c, DateTimeOffset t, string eventId)
     {
@@ -207,16 +217,17 @@ internal static partial class ProfileCore
             return;
         }
 
-        if (!string.IsNullOrWhiteSpace(c.TimeZone) && (p.TimeZoneAt is not { } tzAt || Stamp.Newer(t, eventId, tzAt, p.TimeZoneEventId)))
+        // A zone or locale nothing can use (unknown here, or not a language tag) never replaces one the profile knows.
+        if (LocalTime.KnownZoneId(c.TimeZone) is { } zone && (p.TimeZoneAt is not { } tzAt || Stamp.Newer(t, eventId, tzAt, p.TimeZoneEventId)))
         {
-            p.TimeZone = c.TimeZone;
+            p.TimeZone = zone;
             p.TimeZoneAt = t;
             p.TimeZoneEventId = eventId;
         }
 
-        if (!string.IsNullOrWhiteSpace(c.Locale) && (p.LocaleAt is not { } loAt || Stamp.Newer(t, eventId, loAt, p.LocaleEventId)))
+        if (LocalTime.KnownLocale(c.Locale) is { } locale && (p.LocaleAt is not { } loAt || Stamp.Newer(t, eventId, loAt, p.LocaleEventId)))
         {
-            p.Locale = c.Locale;
+            p.Locale = locale;
             p.LocaleAt = t;
             p.LocaleEventId = eventId;
         }

@@ -74,6 +74,10 @@ internal static class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceDictionaryConverter<OrderFact>();
             }
+            else if (property.PropertyType == typeof(HashSet<string>))
+            {
+                stored.CustomConverter = new OrdinalSetConverter();
+            }
 
             info.Properties.Add(stored);
         }
@@ -241,3 +245,37 @@ internal sealed class StoredAttribute : Attribute;
 [JsonSerializable(typeof(DateTimeOffset?))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class ProfileJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// A set of strings written in ordinal order: a hash set enumerates in insertion order, so the same set reached by
+/// events in another arrival order (cancelled orders) would otherwise be another document and another export.
+/// </summary>
+internal sealed class OrdinalSetConverter : JsonConverter<HashSet<string>>
+{
+    public override HashSet<string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException("Expected an array of strings.");
+        }
+
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            set.Add(reader.GetString() ?? throw new JsonException("Expected a string."));
+        }
+
+        return set;
+    }
+
+    public override void Write(Utf8JsonWriter writer, HashSet<string> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var item in value.Order(StringComparer.Ordinal))
+        {
+            writer.WriteStringValue(item);
+        }
+
+        writer.WriteEndArray();
+    }
+}

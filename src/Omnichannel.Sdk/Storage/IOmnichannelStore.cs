@@ -36,8 +36,10 @@ public interface IOmnichannelStore
 
     /// <summary>
     /// Erases a profile in one transaction: its document (with its journey instances and wake-up), its identifiers, the
-    /// aliases that point to it, its segment memberships and its pending outbox entries; records the erasure's
-    /// suppression hashes and tombstones (a tombstone for a hash already present is replaced). Nothing is written when
+    /// aliases whose chain ends at it, its segment memberships, its pending outbox entries and the remembered keys of
+    /// its journey messages and the processed ids of their outcome events (<c>j:{profile id}:…</c>, for its id and every
+    /// id of the alias chain); records the erasure's suppression hashes and tombstones (a tombstone for a hash already
+    /// present is replaced). Nothing is written when
     /// the profile does not exist or its version is not <see cref="ProfileErasure.ExpectedVersion"/>; the answer is then
     /// <see langword="false"/>. A store that keeps files should also make the deleted bytes unreadable (SQLite:
     /// <c>secure_delete</c> and a WAL checkpoint).

@@ -209,12 +209,27 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
                 }
             }
 
-            foreach (var (alias, to) in _aliases)
+            // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+            var chain = new HashSet<string>(StringComparer.Ordinal) { profileId };
+            for (var found = true; found;)
             {
-                if (to == profileId)
+                found = false;
+                foreach (var (alias, to) in _aliases)
                 {
-                    _aliases.TryRemove(alias, out _);
+                    if (chain.Contains(to) && _aliases.TryRemove(alias, out _))
+                    {
+                        chain.Add(alias);
+                        found = true;
+                    }
                 }
+            }
+
+            // Journey message keys name the profile they started on: j:{profile id}:…
+            static bool Names(HashSet<string> ids, string key) => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && ids.Contains(key[2..end]);
+            _outboxKeys.RemoveWhere(key => Names(chain, key));
+            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).ToList())
+            {
+                _processed.TryRemove(eventId, out _); // the outcomes of those messages (j:{profile id}:…:sent)
             }
 
             return ValueTask.FromResult(true);

@@ -8,6 +8,73 @@ namespace Omnichannel.Sdk;
 /// </summary>
 internal static class LocalTime
 {
+    private static readonly Lazy<Dictionary<string, string>> ZoneIdsIgnoringCase = new(() =>
+    {
+        var ids = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var zone in TimeZoneInfo.GetSystemTimeZones())
+        {
+            ids.TryAdd(zone.Id, zone.Id);
+        }
+
+        return ids;
+    });
+
+    /// <summary>
+    /// The time zone id a profile keeps for a zone an event reported: the id itself when this machine knows it, the known
+    /// id of another spelling (<c>europe/london</c> → <c>Europe/London</c>), else <see langword="null"/>, so that a zone
+    /// nobody can use never replaces one the profile knows.
+    /// </summary>
+    public static string? KnownZoneId(string? id)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return null;
+        }
+
+        id = id.Trim();
+        if (ZoneIdsIgnoringCase.Value.TryGetValue(id, out var listed))
+        {
+            return listed;
+        }
+
+        return TimeZoneInfo.TryFindSystemTimeZoneById(id, out _) ? id : null; // an alias or a Windows id the machine converts
+    }
+
+    /// <summary>
+    /// A locale as a profile keeps it: a BCP 47-shaped tag (<c>en</c>, <c>en-GB</c>, <c>zh-Hant-TW</c>; underscores read as
+    /// hyphens) in its usual casing, else <see langword="null"/>, so that a value no template can match never replaces
+    /// one the profile knows.
+    /// </summary>
+    public static string? KnownLocale(string? tag)
+    {
+        if (string.IsNullOrWhiteSpace(tag))
+        {
+            return null;
+        }
+
+        var parts = tag.Trim().Replace('_', '-').Split('-');
+        if (parts[0].Length is < 2 or > 3 || !parts[0].All(char.IsAsciiLetter))
+        {
+            return null;
+        }
+
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i];
+            if (part.Length is < 1 or > 8 || !part.All(char.IsAsciiLetterOrDigit))
+            {
+                return null;
+            }
+
+            parts[i] = i == 0 ? part.ToLowerInvariant()
+                : part.Length == 2 && part.All(char.IsAsciiLetter) ? part.ToUpperInvariant()
+                : part.Length == 4 && part.All(char.IsAsciiLetter) ? char.ToUpperInvariant(part[0]) + part[1..].ToLowerInvariant()
+                : part.ToLowerInvariant();
+        }
+
+        return string.Join('-', parts);
+    }
+
     /// <summary>The customer's zone: hers when known and valid, else the default, else UTC.</summary>
     public static TimeZoneInfo ZoneOf(string? profileZone, string? defaultZone) =>
         Delivery.DeliveryOptions.TimeZoneOrNull(profileZone) ?? Delivery.DeliveryOptions.TimeZoneOrNull(defaultZone) ?? TimeZoneInfo.Utc;

@@ -9,6 +9,7 @@ namespace Omnichannel.Sdk.Tests.Trust;
 public sealed class ArrivalOrderAndConsentTests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
+    private static readonly Identifier Known = Identifier.CustomerId("c-100");
 
     private static OmnichannelTestHost Host() => OmnichannelTestHost.Create(
         o => o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore,
@@ -126,6 +127,62 @@ public sealed class ArrivalOrderAndConsentTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task APartOfTheContactLimitLeftOut_KeepsTheNewestValueByEventTime_InAnyArrivalOrder(bool newestFirst)
+    {
+        // She set "3 per week", then changed the count to 5: it used to become "5 per (nothing)" when the change arrived
+        // first, so her own limit stopped applying.
+        await using var host = Host();
+        var older = host.Event(EventTypes.PreferencesUpdated, [Ann], new { max_messages = 3, period = "P7D" }, at: Ago(host, TimeSpan.FromMinutes(10)));
+        var newer = host.Event(EventTypes.PreferencesUpdated, [Ann], new { max_messages = 5 }, at: Ago(host, TimeSpan.FromMinutes(5)));
+        foreach (var e in newestFirst ? new[] { newer, older } : [older, newer])
+        {
+            await host.TrackAsync(e);
+        }
+
+        var preferences = (await host.ProfileAsync(Ann)).Preferences!;
+        Assert.Equal((5, TimeSpan.FromDays(7)), (preferences.MaxMessages, preferences.Period));
+        Assert.Equal(newer.Timestamp, preferences.UpdatedAt);
+    }
+
+    [Fact]
+    public void AStoredLimitWrittenAsOneDecision_StillGivesItsPartsTheirStamps()
+    {
+        var at = OmnichannelTestHost.DefaultStart;
+        var p = new CustomerProfile("p1", at);
+        p.PreferenceFacts["limit"] = new PreferenceFact(null, 3, TimeSpan.FromDays(7), at, "e1");
+        var change = new CustomerEvent { Id = "e2", Type = EventTypes.PreferencesUpdated, Timestamp = at.AddMinutes(1), Identifiers = [Ann], Properties = JsonData.From(new { max_messages = 5 }) };
+        var stale = new CustomerEvent { Id = "e0", Type = EventTypes.PreferencesUpdated, Timestamp = at.AddMinutes(-1), Identifiers = [Ann], Properties = JsonData.From(new { period = "P1D" }) };
+
+        ProfileCore.Apply(p, change, 200);
+        ProfileCore.Apply(p, stale, 200);
+
+        Assert.Equal((5, TimeSpan.FromDays(7)), (p.Preferences!.MaxMessages, p.Preferences.Period));
+    }
+
+    [Fact]
+    public async Task AChannelWideOptIn_NewerThanATopicOptOut_DoesNotLiftThatTopic()
+    {
+        // Audit (Braze subscription groups, Customer.io topics): she left the newsletter, then ticked "email me about my
+        // orders and offers" at checkout. The general yes used to re-subscribe her to the newsletter she had left.
+        await using var host = Host();
+        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com")], at: Ago(host, TimeSpan.FromDays(11))));
+        await host.TrackAsync(host.Event(EventTypes.NewsletterSubscribed, [Ann], new { channel = "email", topic = "newsletter" }, at: Ago(host, TimeSpan.FromDays(10))));
+        await host.TrackAsync(host.Event(EventTypes.MessageUnsubscribed, [Ann], new { channel = "email", topic = "newsletter" }, at: Ago(host, TimeSpan.FromDays(5))));
+        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true }, at: Ago(host, TimeSpan.FromDays(1))));
+
+        var letter = await host.Client.SendAsync(Ann, new MessageRequest { Key = "n1", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" });
+        Assert.Equal(SendStatus.Skipped, letter.Status);
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "o1", Channels = [ChannelNames.Email], TemplateId = "t", Topic = "offers" })).Status);
+        Assert.False((await host.ProfileAsync(Ann)).GetConsent(ChannelNames.Email, "newsletter")!.Granted);
+
+        // Subscribing to the newsletter itself again lifts it.
+        await host.TrackAsync(EventTypes.NewsletterSubscribed, [Ann], new { channel = "email", topic = "newsletter" });
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "n2", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" })).Status);
+    }
+
+    [Theory]
     [InlineData("email", "ANN@Example.com", "ann@example.com")]
     [InlineData("sms", "+1 (212) 555-0101", "+12125550101")]
     public async Task AddressesInOutcomeEvents_AreNormalisedLikeIdentifiers(string channel, string raw, string normalised)
@@ -158,5 +215,31 @@ public sealed class ArrivalOrderAndConsentTests
 
         var r = await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional });
         Assert.Equal(SendStatus.Queued, r.Status);
+    }
+
+    [Fact]
+    public async Task OneInstantWrittenWithDifferentOffsets_GivesTheSameProfile_InAnyArrivalOrder()
+    {
+        async Task<string> Run(bool reversed)
+        {
+            await using var host = OmnichannelTestHost.Create();
+            var utc = host.Time.GetUtcNow() - TimeSpan.FromHours(1);
+            var a = new CustomerEvent { Id = "a", Type = "page.viewed", Timestamp = utc, Identifiers = [Known], Channel = "web", Context = new EventContext { DeviceType = "mobile" } };
+            var b = new CustomerEvent { Id = "b", Type = "cart.item_added", Timestamp = utc.ToOffset(TimeSpan.FromHours(5.75)), Identifiers = [Known], Channel = "web", Properties = JsonData.From(new { product_id = "x" }), Context = new EventContext { DeviceType = "mobile" } };
+            var c = new CustomerEvent { Id = "c", Type = "order.placed", Timestamp = utc.ToOffset(TimeSpan.FromHours(-3)), Identifiers = [Known], Channel = "web", Properties = JsonData.From(new { order_id = "o", total = 1 }) };
+            foreach (var e in reversed ? new[] { c, b, a } : new[] { a, b, c })
+            {
+                await host.TrackAsync(e);
+            }
+
+            var x = (await host.Client.ExportProfileAsync(Known))!;
+            x.Remove("id"); x.Remove("createdAt");
+            return x.ToJsonString();
+        }
+
+        // The first and last seen instants came from whichever event arrived first, with its offset.
+        var inOrder = await Run(false);
+        Assert.Equal(inOrder, await Run(true));
+        Assert.Contains("\"firstSeen\":\"2026-01-05T08:00:00\\u002B00:00\"", inOrder, StringComparison.Ordinal);
     }
 }

@@ -92,4 +92,56 @@ public sealed class DispatchRecheckTests
         var p = await rig.Host.ProfileAsync(Ann);
         Assert.Contains(p.Timeline, t => t.Type == EventTypes.MessageSkipped && t.Summary!.Contains("goal", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task AMessageWaitingForARetry_IsNotSent_WhenConsentIsWithdrawnMeanwhile()
+    {
+        var failing = new FailingTransport(ChannelNames.Sms).FailTransiently(3);
+        await using var host = OmnichannelTestHost.Create(
+            o =>
+            {
+                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
+                o.Delivery.Retry!.MaxRetryAttempts = 2;
+                o.Delivery.RetryDelay = TimeSpan.FromMinutes(5);
+            },
+            start: LateEvening,
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("sms", failing));
+        await SignUp(host);
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [ChannelNames.Sms], TemplateId = "promo" })).Status);
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal(3, failing.Attempts);
+
+        await host.TrackAsync(EventTypes.MessageUnsubscribed, [Ann], new { channel = "SMS" }); // a STOP reply, as the provider spells it
+        host.Time.Advance(TimeSpan.FromMinutes(30));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(3, failing.Attempts);
+        Assert.Empty(failing.Recorder!.Messages);
+        Assert.Contains((await host.ProfileAsync(Ann)).Timeline, t => t.Type == EventTypes.MessageSkipped);
+    }
+
+    [Fact]
+    public async Task AFallbackChannel_IsNotUsed_WhenItsConsentWasWithdrawnAfterPlanning()
+    {
+        var email = new FailingTransport(ChannelNames.Email).FailPermanently("550 mailbox unavailable");
+        var sms = new RecordingTransport(ChannelNames.Sms);
+        await using var host = OmnichannelTestHost.Create(
+            start: LateEvening,
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("email", email).AddTransport("sms", sms));
+        await SignUp(host);
+        await host.TrackAsync("user.updated", [Ann, Identifier.Email("ann@example.com")]);
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
+        var queued = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo" });
+        Assert.Equal(SendStatus.Queued, queued.Status);
+
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "sms", granted = false });
+        await host.AdvanceToAsync(queued.DueAt!.Value + TimeSpan.FromMinutes(1));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(1, email.Attempts);
+        Assert.Empty(sms.Messages);
+        var failed = Assert.Single((await host.ProfileAsync(Ann)).Timeline, t => t.Type == EventTypes.MessageFailed);
+        Assert.Contains("sms: no consent", failed.Summary, StringComparison.Ordinal);
+    }
 }
+

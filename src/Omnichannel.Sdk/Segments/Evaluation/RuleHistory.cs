@@ -138,6 +138,12 @@ internal sealed partial class RuleHistory
             return false;
         }
 
+        // Among events of one instant, by id: the list is then the same whatever order they arrived in.
+        while (i > 0 && list[i - 1].Timestamp == recorded.Timestamp && string.CompareOrdinal(list[i - 1].Id, recorded.Id) > 0)
+        {
+            i--;
+        }
+
         list.Insert(i, recorded);
         _pruneFloors?.Remove(type);
         _leafAnswers?.OnInserted(type, recorded);
