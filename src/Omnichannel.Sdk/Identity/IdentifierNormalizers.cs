@@ -92,7 +92,7 @@ public static class IdentifierNormalizers
             if (!util.IsPossibleNumber(number))
             {
                 normalized = raw.Trim();
-                error = $"is not a phone number (not a possible length for country code +{number.CountryCode})";
+                error = $"is not a phone number (not a possible length for country code +{number.CountryCode})" + RegionHint(s, options);
                 return false;
             }
 
@@ -109,8 +109,17 @@ public static class IdentifierNormalizers
                 ErrorType.TOO_SHORT_NSN or ErrorType.TOO_SHORT_AFTER_IDD => "is not a phone number (too short)",
                 ErrorType.TOO_LONG => "is not a phone number (too long)",
                 _ => "is not a phone number",
-            };
+            } + (ex.ErrorType == ErrorType.INVALID_COUNTRY_CODE ? string.Empty : RegionHint(s, options));
             return false;
         }
     }
+
+    // A number written without '+' is read in the default country, which is 1 (North America) unless the shop set it: a
+    // shop elsewhere that left it sees its own customers' numbers refused, and needs to be told which setting it is.
+    private static string RegionHint(string number, IdentityOptions options) =>
+        number.StartsWith('+')
+            ? string.Empty
+            : $"; without '+' it was read as a number of {options.PhoneRegion()} (IdentityOptions.DefaultPhoneCountryCode is \"{options.DefaultPhoneCountryCode}\"" +
+              (options.DefaultPhoneRegion is null ? string.Empty : $", DefaultPhoneRegion \"{options.DefaultPhoneRegion}\"") +
+              "): write it with '+' and its country code, or set the shop's country in those options";
 }

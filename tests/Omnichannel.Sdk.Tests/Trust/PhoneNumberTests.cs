@@ -32,6 +32,20 @@ public sealed class PhoneNumberTests
     }
 
     [Fact]
+    public void ANationalNumberRefusedInTheDefaultCountry_NamesTheSettingThatReadsIt()
+    {
+        // A UK shop that left the default country code (1) sees its customers' numbers refused: the error says why.
+        Assert.False(IdentifierNormalizers.Phone("07700 900461", new IdentityOptions(), out _, out var error));
+        Assert.StartsWith("is not a phone number", error, StringComparison.Ordinal);
+        Assert.Contains("read as a number of US", error, StringComparison.Ordinal);
+        Assert.Contains("DefaultPhoneCountryCode is \"1\"", error, StringComparison.Ordinal);
+
+        // With its country code the number carries its own country: no hint about the default.
+        Assert.False(IdentifierNormalizers.Phone("+44 20", new IdentityOptions(), out _, out var international));
+        Assert.DoesNotContain("DefaultPhoneCountryCode", international, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheDefaultRegion_IsConfigurable()
     {
         var options = new IdentityOptions { DefaultPhoneRegion = "FR" };
