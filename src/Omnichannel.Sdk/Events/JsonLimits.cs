@@ -1,4 +1,4 @@
-using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Omnichannel.Sdk;
@@ -19,6 +19,11 @@ internal static class JsonLimits
     /// Checks a properties or traits object: its UTF-8 size, nesting depth, number of members and its text (no NUL, no
     /// unpaired surrogates, in keys and values). Reports the first problem with its path. Not an object: nothing to check.
     /// </summary>
+    /// <remarks>
+    /// Runs on every event, so a valid object costs no allocation: the size is the length of the raw UTF-8, text with no
+    /// escape in it is valid as it stands (a JSON reader has already refused malformed UTF-8, and only an escape can
+    /// spell a NUL or a lone surrogate), and paths are spelled only for an error, from the walk's own records.
+    /// </remarks>
     /// <returns>Whether <paramref name="value"/> is an object within every limit.</returns>
     public static bool Check(JsonElement value, string field, int maxBytes, OmnichannelOptions options, List<ValidationError> errors)
     {
@@ -27,28 +32,55 @@ internal static class JsonLimits
             return false;
         }
 
-        var raw = value.GetRawText();
-        var size = raw.Length <= maxBytes / 3 ? raw.Length : Encoding.UTF8.GetByteCount(raw);
+        var size = JsonMarshal.GetRawUtf8Value(value).Length;
         if (size > maxBytes)
         {
             errors.Add(new(field, $"are {size} bytes of JSON; at most {maxBytes} are allowed"));
             return false;
         }
 
-        // Iterative: a document parsed with a generous MaxDepth must not overflow the stack here.
-        var members = 0;
-        var stack = new Stack<(JsonElement Value, string Path, int Depth)>();
-        stack.Push((value, field, 1));
-        while (stack.Count > 0)
+        // Iterative, in the order of a stack (a document parsed with a generous MaxDepth must not overflow the call
+        // stack here): each node remembers its parent and how it is reached, to spell its path if it has a problem.
+        var walk = t_walk ??= new List<Node>(64);
+        walk.Clear();
+        try
         {
-            var (e, path, depth) = stack.Pop();
+            return Walk(value, field, options, errors, walk);
+        }
+        finally
+        {
+            walk.Clear(); // keeps no element (and through it no document) alive
+        }
+    }
+
+    [ThreadStatic]
+    private static List<Node>? t_walk;
+
+    [ThreadStatic]
+    private static Stack<int>? t_pending;
+
+    // A value met on the walk: how it is reached from its parent (a property, or an array index), and how deep it is.
+    private readonly record struct Node(JsonElement Value, int Parent, int Depth, JsonProperty Property, int Index, bool IsProperty);
+
+    private static bool Walk(JsonElement value, string field, OmnichannelOptions options, List<ValidationError> errors, List<Node> walk)
+    {
+        var members = 0;
+        var pending = t_pending ??= new Stack<int>(64); // indexes into walk, popped last-in first-out
+        pending.Clear();
+        walk.Add(new Node(value, -1, 1, default, 0, false));
+        pending.Push(0);
+        while (pending.Count > 0)
+        {
+            var at = pending.Pop();
+            var node = walk[at];
+            var e = node.Value;
             switch (e.ValueKind)
             {
                 case JsonValueKind.Object:
                 case JsonValueKind.Array:
-                    if (depth > options.MaxJsonDepth)
+                    if (node.Depth > options.MaxJsonDepth)
                     {
-                        errors.Add(new(path, $"is nested {depth} levels deep (objects and arrays, {field} counting as 1); at most {options.MaxJsonDepth} are allowed"));
+                        errors.Add(new(PathOf(walk, at, field), $"is nested {node.Depth} levels deep (objects and arrays, {field} counting as 1); at most {options.MaxJsonDepth} are allowed"));
                         return false;
                     }
 
@@ -62,19 +94,23 @@ internal static class JsonLimits
                                 return false;
                             }
 
-                            if (!TryName(p, out var name))
+                            if (!NameIsPlainText(p))
                             {
-                                errors.Add(new(path, "has a key that is not well-formed text (an unpaired surrogate)"));
-                                return false;
+                                if (!TryName(p, out var name))
+                                {
+                                    errors.Add(new(PathOf(walk, at, field), "has a key that is not well-formed text (an unpaired surrogate)"));
+                                    return false;
+                                }
+
+                                if (TextProblem(name, controlsAllowed: true) is { } keyProblem)
+                                {
+                                    errors.Add(new(PathOf(walk, at, field) + "." + Short(name), "key " + keyProblem));
+                                    return false;
+                                }
                             }
 
-                            if (TextProblem(name, controlsAllowed: true) is { } keyProblem)
-                            {
-                                errors.Add(new(path + "." + Short(name), "key " + keyProblem));
-                                return false;
-                            }
-
-                            stack.Push((p.Value, path + "." + name, depth + 1));
+                            walk.Add(new Node(p.Value, at, node.Depth + 1, p, 0, true));
+                            pending.Push(walk.Count - 1);
                         }
                     }
                     else
@@ -88,11 +124,14 @@ internal static class JsonLimits
                                 return false;
                             }
 
-                            stack.Push((item, $"{path}[{i++}]", depth + 1));
+                            walk.Add(new Node(item, at, node.Depth + 1, default, i++, false));
+                            pending.Push(walk.Count - 1);
                         }
                     }
 
                     break;
+                case JsonValueKind.String when IsPlainText(JsonMarshal.GetRawUtf8Value(e)):
+                    break; // well-formed text without NUL, as it stands
                 case JsonValueKind.String:
                     string? text;
                     try
@@ -106,13 +145,13 @@ internal static class JsonLimits
 
                     if (text is null)
                     {
-                        errors.Add(new(path, "is not well-formed text (an unpaired surrogate)"));
+                        errors.Add(new(PathOf(walk, at, field), "is not well-formed text (an unpaired surrogate)"));
                         return false;
                     }
 
                     if (TextProblem(text, controlsAllowed: true) is { } problem)
                     {
-                        errors.Add(new(path, problem));
+                        errors.Add(new(PathOf(walk, at, field), problem));
                         return false;
                     }
 
@@ -121,6 +160,25 @@ internal static class JsonLimits
         }
 
         return true;
+    }
+
+    private static bool NameIsPlainText(JsonProperty p) => IsPlainText(JsonMarshal.GetRawUtf8PropertyName(p));
+
+    // Valid UTF-8 with no escape in it: well-formed text (UTF-8 cannot encode a lone surrogate) without NUL (which a JSON
+    // reader accepts in a string only as an escape).
+    private static bool IsPlainText(ReadOnlySpan<byte> raw) => raw.IndexOf((byte)'\\') < 0 && System.Text.Unicode.Utf8.IsValid(raw);
+
+    // field.name[3].other: the path of a node, spelled from its ancestors (only when reporting a problem).
+    private static string PathOf(List<Node> walk, int at, string field)
+    {
+        var parts = new Stack<string>();
+        for (var i = at; walk[i].Parent >= 0; i = walk[i].Parent)
+        {
+            var n = walk[i];
+            parts.Push(n.IsProperty ? "." + (TryName(n.Property, out var name) ? name : "?") : $"[{n.Index}]");
+        }
+
+        return field + string.Concat(parts);
     }
 
     /// <summary>
