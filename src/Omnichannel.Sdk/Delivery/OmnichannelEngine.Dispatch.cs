@@ -335,7 +335,7 @@ public sealed partial class OmnichannelEngine
             p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
-            return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys.Outbox, Journeys = journeys };
+            return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
     }
 

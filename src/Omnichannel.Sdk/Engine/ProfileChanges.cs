@@ -9,6 +9,8 @@ public sealed partial class OmnichannelEngine
     /// <summary>A validated event: resolves its identifiers, merges the profiles they belong to, applies the event.</summary>
     private sealed class EventChange(ValidatedEvent v) : ProfileChange
     {
+        private sealed record EventState(ResolutionPlan Plan, InvolvedProfiles Involved);
+
         public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
         {
             var e = v.Event;
@@ -43,10 +45,10 @@ public sealed partial class OmnichannelEngine
                 return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: refused) };
             }
 
-            Dictionary<string, CustomerProfile> involved = new(StringComparer.Ordinal);
-            foreach (var owner in owners.Values)
+            var involved = new InvolvedProfiles();
+            for (var i = 0; i < v.Identifiers.Count; i++)
             {
-                if (involved.ContainsKey(owner))
+                if (!owners.TryGetValue(v.Identifiers[i], out var owner) || involved.Contains(owner))
                 {
                     continue;
                 }
@@ -56,15 +58,15 @@ public sealed partial class OmnichannelEngine
                     return Subject.Retry; // erased or merged away since the lookup
                 }
 
-                involved[owner] = p;
+                involved.Add(owner, p);
             }
 
-            var plan = IdentityResolver.Plan(v.Identifiers, owners, id => involved[id], engine._options.Identity);
+            var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
             var now = engine._time.GetUtcNow();
             var target = plan.TargetProfileId is { } tid
                 ? involved[tid]
                 : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
-            return new Subject { Profile = target, Involved = involved.Keys, State = (plan, involved) };
+            return new Subject { Profile = target, Involved = involved, State = new EventState(plan, involved) };
         }
 
         // The other read's outcome once the first failed: awaited so that its failure is observed, not reported.
@@ -84,25 +86,26 @@ public sealed partial class OmnichannelEngine
         {
             var e = v.Event;
             var target = subject.Profile!;
-            var (plan, involved) = ((ResolutionPlan, Dictionary<string, CustomerProfile>))subject.State!;
+            var (plan, involved) = (EventState)subject.State!;
             var options = engine._options;
-            var claims = new List<IdentifierClaim>();
-            var absorbed = new List<AbsorbedProfile>();
+            // Most events are a known customer's: no merge, no new identifier, and then no lists either.
+            List<IdentifierClaim>? claims = null;
+            List<AbsorbedProfile>? absorbed = null;
             foreach (var (otherId, causedBy) in plan.Absorb)
             {
                 var other = involved[otherId];
                 ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {engine.Mask(causedBy)}", now), options.TimelineLength, options.Currency);
-                absorbed.Add(new AbsorbedProfile(otherId, other.Version));
+                (absorbed ??= []).Add(new AbsorbedProfile(otherId, other.Version));
                 foreach (var i in other.IdentifierList)
                 {
-                    claims.Add(new IdentifierClaim(i.Identifier, otherId));
+                    (claims ??= []).Add(new IdentifierClaim(i.Identifier, otherId));
                 }
             }
 
             foreach (var id in plan.Link)
             {
                 target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now));
-                claims.Add(new IdentifierClaim(id, null));
+                (claims ??= []).Add(new IdentifierClaim(id, null));
             }
 
             foreach (var (id, other, reason) in plan.Conflicts)
@@ -112,14 +115,14 @@ public sealed partial class OmnichannelEngine
 
             // A new profile is evaluated against every segment, so negative and absence conditions hold from its first event.
             var (changes, journeys) = await engine.ApplyEventAsync(
-                target, e, now, everything: absorbed.Count > 0 || plan.TargetProfileId is null, merged: absorbed.Count > 0, CancellationToken.None).ConfigureAwait(false);
+                target, e, now, everything: absorbed is not null || plan.TargetProfileId is null, merged: absorbed is not null, CancellationToken.None).ConfigureAwait(false);
             return new ChangeEffect
             {
                 Changes = changes,
                 Journeys = journeys,
-                Outbox = journeys.Outbox,
-                Claims = claims,
-                Absorbed = absorbed,
+                Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[],
+                Claims = claims ?? (IReadOnlyList<IdentifierClaim>)[],
+                Absorbed = absorbed ?? (IReadOnlyList<AbsorbedProfile>)[],
                 EventId = e.Id,
                 Result = plan,
             };

@@ -66,7 +66,7 @@ public sealed partial class OmnichannelEngine
                     EventId = effect.EventId,
                     ProcessedAt = now,
                     WakeAt = WakeOf(p),
-                    Segments = [.. p.SegmentMemberships.Keys],
+                    Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
                     Outbox = effect.Outbox,
                     Measurements = p.PendingMeasurements.Take(),
                 };
@@ -119,13 +119,19 @@ public sealed partial class OmnichannelEngine
     /// Applies an event to a loaded profile and runs what follows it: segments, then journeys (which may plan messages).
     /// The one place where "apply → segments → journeys" happens, for tracked events and delivery outcomes alike.
     /// </summary>
-    private async ValueTask<(List<SegmentChange> Changes, JourneyRunner Journeys)> ApplyEventAsync(
+    /// <returns>The segment transitions, and the journeys' work (none when no journey is defined and she is in none).</returns>
+    private async ValueTask<(List<SegmentChange> Changes, JourneyRunner? Journeys)> ApplyEventAsync(
         CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
     {
         var definitions = _definitions; // one set for the whole change
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
         var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength);
+        if (definitions.Services.Journeys.IsEmpty && p.JourneyData is null)
+        {
+            return (changes, null); // what JourneyRunner.OnEventAsync would find: nothing to do
+        }
+
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
         await journeys.OnEventAsync(e, changes, merged).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);

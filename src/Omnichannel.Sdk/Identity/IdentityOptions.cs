@@ -43,6 +43,9 @@ public sealed class IdentityOptions
     /// <summary>The rules per identifier type.</summary>
     public IReadOnlyDictionary<string, IdentifierRule> Rules => _rules;
 
+    // The same rules as their concrete type: walked on every event (no boxed enumerator).
+    internal Dictionary<string, IdentifierRule> RuleTable => _rules;
+
     /// <summary>Registers a custom identifier type, or replaces the rule of a built-in one.</summary>
     /// <param name="rule">The rule.</param>
     /// <returns>These options, for chaining.</returns>

@@ -16,7 +16,7 @@ internal static class IdentityResolver
     public static ResolutionPlan Plan(
         IReadOnlyList<Identifier> identifiers,
         IReadOnlyDictionary<Identifier, string> owners,
-        Func<string, CustomerProfile> profile,
+        InvolvedProfiles profile,
         IdentityOptions options)
     {
         if (SoleOwner(identifiers, owners, profile, options) is { } sole)
@@ -80,7 +80,7 @@ internal static class IdentityResolver
             }
 
             var candidate = Clone(held);
-            AddAll(candidate, profile(owner));
+            AddAll(candidate, profile[owner]);
             if (FirstViolation(candidate, options) is { } violation)
             {
                 refused.Add(owner);
@@ -106,7 +106,7 @@ internal static class IdentityResolver
     /// The usual event of a known customer: every identifier already belongs to one profile that keeps within every
     /// limit. The walk below would choose that profile and change nothing; this answers the same without building sets.
     /// </summary>
-    private static string? SoleOwner(IReadOnlyList<Identifier> identifiers, IReadOnlyDictionary<Identifier, string> owners, Func<string, CustomerProfile> profile, IdentityOptions options)
+    private static string? SoleOwner(IReadOnlyList<Identifier> identifiers, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles profile, IdentityOptions options)
     {
         string? sole = null;
         for (var i = 0; i < identifiers.Count; i++)
@@ -124,8 +124,8 @@ internal static class IdentityResolver
             return null;
         }
 
-        var held = profile(sole).IdentifierList;
-        foreach (var (type, rule) in options.Rules)
+        var held = profile[sole].IdentifierList;
+        foreach (var (type, rule) in options.RuleTable)
         {
             if (rule.Limit is not { } max || held.Count <= max)
             {

@@ -62,39 +62,63 @@ internal sealed record Touch
 /// </summary>
 internal sealed class MeasurementBuffer
 {
-    private readonly Dictionary<MeasurementKey, (long Count, double Sum)> _deltas = [];
+    // A commit carries one to a few deltas (a conversion, an outcome), so a short list searched in order beats a
+    // dictionary; it is dropped at every Take, so a profile held in memory between its events holds none.
+    private List<(MeasurementKey Key, long Count, double Sum)>? _deltas;
 
-    public bool IsEmpty => _deltas.Count == 0;
+    public bool IsEmpty => _deltas is null or { Count: 0 };
 
     public void Add(MeasurementKey key, long count, double sum = 0)
     {
-        var (c, s) = _deltas.GetValueOrDefault(key);
-        _deltas[key] = (c + count, s + sum);
+        var deltas = _deltas ??= new List<(MeasurementKey, long, double)>(2);
+        for (var i = 0; i < deltas.Count; i++)
+        {
+            if (deltas[i].Key.Equals(key))
+            {
+                deltas[i] = (key, deltas[i].Count + count, deltas[i].Sum + sum);
+                return;
+            }
+        }
+
+        deltas.Add((key, count, sum));
     }
 
     /// <summary>The collected deltas in key order (stores lock rows in this order, so concurrent commits cannot deadlock), and clears them.</summary>
     public IReadOnlyList<MeasurementDelta> Take()
     {
-        if (_deltas.Count == 0)
+        var deltas = _deltas;
+        _deltas = null;
+        if (deltas is null)
         {
             return [];
         }
 
-        var list = new List<MeasurementDelta>(_deltas.Count);
-        foreach (var (key, (count, sum)) in _deltas)
+        var kept = 0;
+        foreach (var (_, count, sum) in deltas)
+        {
+            kept += count != 0 || sum != 0 ? 1 : 0;
+        }
+
+        if (kept == 0)
+        {
+            return [];
+        }
+
+        var taken = new MeasurementDelta[kept];
+        var n = 0;
+        foreach (var (key, count, sum) in deltas)
         {
             if (count != 0 || sum != 0)
             {
-                list.Add(new MeasurementDelta(key, count, sum));
+                taken[n++] = new MeasurementDelta(key, count, sum);
             }
         }
 
-        if (list.Count > 1)
+        if (taken.Length > 1)
         {
-            list.Sort(static (a, b) => MeasurementKey.Order.Compare(a.Key, b.Key)); // keys are distinct: no ties to keep stable
+            Array.Sort(taken, static (a, b) => MeasurementKey.Order.Compare(a.Key, b.Key)); // keys are distinct: no ties to keep stable
         }
 
-        _deltas.Clear();
-        return list;
+        return taken;
     }
 }
