@@ -291,8 +291,18 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
 
         // Route by the most trusted identifier, so one person's events usually meet in one partition.
-        var key = valid.Identifiers.MaxBy(i => _options.Identity.Rules[i.Type].Priority);
-        var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(key.Type + ":" + key.Value) % (uint)_queues.Length);
+        var rules = _options.Identity.RuleTable;
+        var key = valid.Identifiers[0];
+        for (var i = 1; i < valid.Identifiers.Count; i++)
+        {
+            var id = valid.Identifiers[i];
+            if (rules[id.Type].Priority > rules[key.Type].Priority)
+            {
+                key = id; // the first of the most trusted
+            }
+        }
+
+        var partition = (int)((uint)HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Type), StringComparer.Ordinal.GetHashCode(key.Value)) % (uint)_queues.Length);
         return (new EventItem(valid, partition, cancellationToken), null);
     }
 

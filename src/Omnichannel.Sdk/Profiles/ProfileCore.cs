@@ -302,10 +302,12 @@ internal static partial class ProfileCore
         };
     }
 
-    private static string? Join(params string?[] parts)
+    // The parts that say something, joined with ", "; null when neither does.
+    private static string? Join(string? first, string? second)
     {
-        var s = string.Join(", ", parts.Where(x => !string.IsNullOrWhiteSpace(x)));
-        return s.Length == 0 ? null : s;
+        var hasFirst = !string.IsNullOrWhiteSpace(first);
+        var hasSecond = !string.IsNullOrWhiteSpace(second);
+        return hasFirst && hasSecond ? first + ", " + second : hasFirst ? first : hasSecond ? second : null;
     }
 
     private static void Trim<T>(List<T> list, int max)

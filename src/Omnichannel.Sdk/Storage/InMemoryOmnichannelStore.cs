@@ -67,11 +67,11 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
         Dictionary<Identifier, string>? found = null;
-        foreach (var id in identifiers)
+        for (var i = 0; i < identifiers.Count; i++)
         {
-            if (_identity.TryGetValue(id, out var owner))
+            if (_identity.TryGetValue(identifiers[i], out var owner))
             {
-                (found ??= [])[id] = owner;
+                (found ??= new Dictionary<Identifier, string>(identifiers.Count))[identifiers[i]] = owner;
             }
         }
 
