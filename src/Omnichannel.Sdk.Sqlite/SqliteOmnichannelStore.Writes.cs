@@ -231,14 +231,29 @@ public sealed partial class SqliteOmnichannelStore
     private static CommitResult ApplyCommit(SqliteStatements w, ProfileCommit commit, long nowTicks)
     {
         // Every check comes before the first write, so a refused commit has written nothing even before its savepoint is rolled back.
-        if (commit.EventId is not null && w.Scalar("SELECT 1 FROM processed_events WHERE event_id = $p0", commit.EventId) is not null)
+        // The checks of the profile's own rows are one statement: the event processed, the version, an alias of the id,
+        // and how many segment rows it has (none and none wanted, the usual case, needs no look at them).
+        bool processed, aliased;
+        long currentVersion, members;
+        using (var check = w.Command(
+            "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $p0), (SELECT version FROM profiles WHERE id = $p1), " +
+            "EXISTS (SELECT 1 FROM aliases WHERE old_id = $p1), (SELECT count(*) FROM segment_members WHERE profile_id = $p1)",
+            commit.EventId is null ? DBNull.Value : commit.EventId,
+            commit.ProfileId).ExecuteReader())
+        {
+            check.Read();
+            processed = check.GetInt64(0) != 0;
+            currentVersion = check.IsDBNull(1) ? 0 : check.GetInt64(1);
+            aliased = check.GetInt64(2) != 0;
+            members = check.GetInt64(3);
+        }
+
+        if (processed)
         {
             return new CommitResult(CommitStatus.DuplicateEvent, 0);
         }
 
-        var currentVersion = w.Scalar("SELECT version FROM profiles WHERE id = $p0", commit.ProfileId) is long v ? v : 0;
-        if (currentVersion != commit.ExpectedVersion
-            || (commit.ExpectedVersion == 0 && w.Scalar("SELECT 1 FROM aliases WHERE old_id = $p0", commit.ProfileId) is not null))
+        if (currentVersion != commit.ExpectedVersion || (commit.ExpectedVersion == 0 && aliased))
         {
             return new CommitResult(CommitStatus.Conflict, 0);
         }
@@ -293,7 +308,7 @@ public sealed partial class SqliteOmnichannelStore
         }
 
         // The membership set is replaced: skip the rewrite when it did not change, the common case.
-        if (!SameSegments(w, commit.ProfileId, commit.Segments))
+        if (!(members == 0 && commit.Segments.Count == 0) && !SameSegments(w, commit.ProfileId, commit.Segments))
         {
             w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", commit.ProfileId);
             foreach (var segment in commit.Segments)
