@@ -9,10 +9,18 @@ namespace Omnichannel.Sdk.Sqlite;
 // The writer loop: one connection, batches of queued writes in one transaction each (a savepoint per write), WAL checkpoints after erasures.
 public sealed partial class SqliteOmnichannelStore
 {
-    private ValueTask<T> EnqueueAsync<T>(Func<SqliteStatements, T> apply, Func<T, bool> keep, CancellationToken cancellationToken)
+    /// <param name="apply">The write, run on the writer connection inside the batch's transaction.</param>
+    /// <param name="keep">Whether its result is kept (false: its savepoint is rolled back).</param>
+    /// <param name="cancellationToken">Cancels the write while it waits for the writer.</param>
+    /// <param name="writesOnlyWhenKept">
+    /// The write checks everything before it writes anything, so a result it does not keep has written nothing: it runs
+    /// without a savepoint of its own (two statements fewer). Only a failure part-way through then needs one, and gets
+    /// it: the batch is rolled back and applied again with a savepoint per operation.
+    /// </param>
+    private ValueTask<T> EnqueueAsync<T>(Func<SqliteStatements, T> apply, Func<T, bool> keep, CancellationToken cancellationToken, bool writesOnlyWhenKept = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var operation = new WriteOperation<T>(apply, keep, cancellationToken);
+        var operation = new WriteOperation<T>(apply, keep, cancellationToken) { WritesOnlyWhenKept = writesOnlyWhenKept };
         if (!_queue.Writer.TryWrite(operation))
         {
             throw new ObjectDisposedException(nameof(SqliteOmnichannelStore));
@@ -96,16 +104,12 @@ public sealed partial class SqliteOmnichannelStore
 
         try
         {
-            _writer.Execute("BEGIN IMMEDIATE");
-            foreach (var op in live)
+            if (!TryApplyAll(live, savepoints: false))
             {
-                _writer.Execute("SAVEPOINT op");
-                if (!op.TryApply(_writer))
-                {
-                    _writer.Execute("ROLLBACK TO op");
-                }
-
-                _writer.Execute("RELEASE op");
+                // An operation failed part-way through without a savepoint: undo the batch, and apply it again with one
+                // savepoint per operation, so that only the failed one is rolled back.
+                _writer.Execute("ROLLBACK");
+                TryApplyAll(live, savepoints: true);
             }
 
             _writer.Execute("COMMIT");
@@ -136,6 +140,38 @@ public sealed partial class SqliteOmnichannelStore
     }
 
     /// <summary>
+    /// Applies the batch inside one transaction (left open). Without <paramref name="savepoints"/>, operations that write
+    /// only what they keep run bare, and the first of them to fail part-way stops the pass: false, to be rolled back.
+    /// </summary>
+    private bool TryApplyAll(List<WriteOperation> live, bool savepoints)
+    {
+        _writer.Execute("BEGIN IMMEDIATE");
+        foreach (var op in live)
+        {
+            op.Reset();
+            if (!savepoints && op.WritesOnlyWhenKept)
+            {
+                if (!op.TryApply(_writer) && op.FailedPartWay)
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            _writer.Execute("SAVEPOINT op");
+            if (!op.TryApply(_writer))
+            {
+                _writer.Execute("ROLLBACK TO op");
+            }
+
+            _writer.Execute("RELEASE op");
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// After an erasure: copies the WAL into the database and truncates it, so the erased rows' old pages are in no file.
     /// A reader in the middle of a read can keep a frame from being copied; it is tried again a few times, and a WAL that
     /// could not be emptied now is emptied by the next checkpoint (SQLite's automatic one, or the next erasure).
@@ -155,6 +191,15 @@ public sealed partial class SqliteOmnichannelStore
     /// <summary>A write waiting for the writer loop.</summary>
     private abstract class WriteOperation
     {
+        /// <summary>See <see cref="EnqueueAsync{T}"/>: a refusal has written nothing, so no savepoint is needed.</summary>
+        public bool WritesOnlyWhenKept { get; init; }
+
+        /// <summary>The last <see cref="TryApply"/> failed with an error of its own (after possibly writing part of it).</summary>
+        public abstract bool FailedPartWay { get; }
+
+        /// <summary>Forgets the outcome of an earlier pass (its transaction was rolled back).</summary>
+        public abstract void Reset();
+
         /// <summary>Completes as cancelled (and returns true) when the caller gave up before the writer reached it.</summary>
         public abstract bool CancelIfRequested();
 
@@ -174,6 +219,14 @@ public sealed partial class SqliteOmnichannelStore
         public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override bool CancelIfRequested() => cancellationToken.IsCancellationRequested && Completion.TrySetCanceled(cancellationToken);
+
+        public override bool FailedPartWay => _error is not null;
+
+        public override void Reset()
+        {
+            _result = default;
+            _error = null;
+        }
 
         public override bool TryApply(SqliteStatements writer)
         {

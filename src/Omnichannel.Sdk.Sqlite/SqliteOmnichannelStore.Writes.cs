@@ -24,7 +24,23 @@ public sealed partial class SqliteOmnichannelStore
             }
         }
 
-        return EnqueueAsync(w => ApplyCommit(w, commit, _time.GetUtcNow().UtcTicks), r => r.Status == CommitStatus.Committed, cancellationToken);
+        foreach (var d in commit.Measurements)
+        {
+            ArgumentNullException.ThrowIfNull(d, nameof(commit));
+            var k = d.Key;
+            if (k is null || k.JourneyId is null || k.StepId is null || k.Variant is null || k.Channel is null || k.TemplateId is null || k.Metric is null)
+            {
+                throw new ArgumentException("A measurement delta needs a key with every dimension set (empty for none).", nameof(commit));
+            }
+
+            if (!double.IsFinite(d.Sum))
+            {
+                throw new ArgumentException($"The measurement delta of '{k.Metric}' has a sum of {d.Sum}; SQLite stores finite numbers only.", nameof(commit));
+            }
+        }
+
+        // ApplyCommit checks every expectation before its first write: a refused commit has written nothing.
+        return EnqueueAsync(w => ApplyCommit(w, commit, _time.GetUtcNow().UtcTicks), r => r.Status == CommitStatus.Committed, cancellationToken, writesOnlyWhenKept: true);
     }
 
     /// <inheritdoc />

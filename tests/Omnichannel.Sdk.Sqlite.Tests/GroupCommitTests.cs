@@ -105,6 +105,59 @@ public sealed class GroupCommitTests : IDisposable
     }
 
     [Fact]
+    public async Task CommitFailingPartWay_IsRolledBackAlone_AndTheRestOfItsBatchCommits()
+    {
+        var file = _folder.File();
+        await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
+        {
+            ConnectionString = file,
+            MaxBatchSize = 3,
+            MaxBatchDelay = TimeSpan.FromSeconds(1),
+            TimeProvider = new FakeTimeProvider(T0),
+        });
+
+        // A commit runs without a savepoint of its own. This one fails on its last write (the processed-event row, refused
+        // by a trigger), after writing its profile and identifier rows: the batch is applied again with savepoints.
+        using (var admin = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file}"))
+        {
+            admin.Open();
+            using var trigger = admin.CreateCommand();
+            trigger.CommandText = "CREATE TRIGGER refuse_boom BEFORE INSERT ON processed_events WHEN NEW.event_id = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END;";
+            trigger.ExecuteNonQuery();
+        }
+
+        var key = new Omnichannel.Sdk.Measurement.MeasurementKey("j", "", "", "", "", new DateOnly(2026, 3, 1), "journey:revenue");
+        var before = store.CommitAsync(Commit("p1", "one", "e1") with { Claims = [new(Identifier.Email("a@x.io"), null)] }).AsTask();
+        var broken = store.CommitAsync(Commit("p2", "two", "boom") with { Claims = [new(Identifier.Email("b@x.io"), null)], Measurements = [new(key, 1, 7)] }).AsTask();
+        var after = store.CommitAsync(Commit("p3", "three", "e3") with { Measurements = [new(key, 1, 5)] }).AsTask();
+
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 1), await before);
+        Assert.Equal(19, (await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => broken)).SqliteErrorCode);
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 1), await after);
+        Assert.Equal(1, store.TransactionCount);
+
+        Assert.NotNull(await store.LoadProfileAsync("p1"));
+        Assert.Null(await store.LoadProfileAsync("p2"));
+        Assert.NotNull(await store.LoadProfileAsync("p3"));
+        Assert.Empty(await store.ResolveIdentifiersAsync([Identifier.Email("b@x.io")]));
+        Assert.True(await store.IsEventProcessedAsync("e3"));
+        var row = Assert.Single(await store.GetMeasurementsAsync(new Omnichannel.Sdk.Measurement.MeasurementQuery { JourneyId = "j" }));
+        Assert.Equal((1L, 5.0), (row.Count, row.Sum));
+    }
+
+    [Fact]
+    public async Task CommitWithANaNMeasurement_IsRefusedAlone_BeforeReachingTheWriter()
+    {
+        await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = _folder.File() });
+        var key = new Omnichannel.Sdk.Measurement.MeasurementKey("j", "", "", "", "", new DateOnly(2026, 3, 1), "journey:revenue");
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(async () => await store.CommitAsync(Commit("p1", "one", "e1") with { Measurements = [new(key, 1, double.NaN)] }));
+        Assert.Contains("journey:revenue", refused.Message);
+        Assert.Equal(new CommitResult(CommitStatus.Committed, 1), await store.CommitAsync(Commit("p2", "two", "e2") with { Measurements = [new(key, 1, 5)] }));
+        Assert.Null(await store.LoadProfileAsync("p1"));
+    }
+
+    [Fact]
     public async Task LaterCommitInABatch_SeesTheEarlierOnes()
     {
         await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions
