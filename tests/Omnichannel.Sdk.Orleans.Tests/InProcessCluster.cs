@@ -37,6 +37,10 @@ internal sealed class InProcessCluster : IAsyncDisposable
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost(configure);
+
+        // A definition change waits for every silo (up to 5 s each, twice); on a loaded two-core machine three silos in
+        // one process can take longer than Orleans' default 30 s to answer. A call that hangs still fails, later.
+        builder.ConfigureClient(c => c.Configure<global::Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2)));
         var cluster = builder.Build();
         try
         {
