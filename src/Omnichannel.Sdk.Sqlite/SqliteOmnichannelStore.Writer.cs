@@ -6,7 +6,7 @@ using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk.Sqlite;
 
-// The writer loop: one connection, batches of queued writes in one transaction each (a savepoint per write), WAL checkpoints after erasures.
+// The writer loop: one connection, batches of queued writes in one transaction each (a savepoint per write that needs one), WAL checkpoints after erasures.
 public sealed partial class SqliteOmnichannelStore
 {
     /// <param name="apply">The write, run on the writer connection inside the batch's transaction.</param>
