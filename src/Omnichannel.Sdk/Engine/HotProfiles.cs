@@ -5,10 +5,11 @@ namespace Omnichannel.Sdk;
 /// size of their stored documents. Not thread-safe: only the partition's worker touches it.
 /// </summary>
 /// <remarks>
-/// A profile may sit in two partitions at once (an event routed by identifier, a wake-up routed by profile id); the
-/// store's version check catches the stale copy, which is then evicted and read again.
+/// A profile may sit in two partitions at once (events of one person routed by two identifiers); the store's version
+/// check catches the stale copy, which is then evicted and read again. Work addressed by profile id follows the
+/// partition that last kept the profile (<see cref="ProfileAffinity"/>), so it seldom meets a stale copy.
 /// </remarks>
-internal sealed class HotProfiles(int maxCount, long maxBytes)
+internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0, ProfileAffinity? affinity = null)
 {
     private readonly Dictionary<string, LinkedListNode<Entry>> _index = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _order = new(); // most recently used first
@@ -44,6 +45,8 @@ internal sealed class HotProfiles(int maxCount, long maxBytes)
             Remove(profile.Id);
             return;
         }
+
+        affinity?.Record(profile.Id, partition);
 
         if (_index.TryGetValue(profile.Id, out var node))
         {

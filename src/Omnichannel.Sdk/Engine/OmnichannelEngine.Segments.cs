@@ -354,10 +354,11 @@ public sealed partial class OmnichannelEngine
         return catalog;
     }
 
-    // Runs work on one profile (found by id, following merges) in its partition, and commits it; null when it failed.
+    // Runs work on one profile (found by id, following merges) in the partition that keeps it hot (else one chosen by its
+    // id), and commits it; null when it failed.
     private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
-        var partition = (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length);
+        var partition = _affinity.PartitionOf(profileId, (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length));
         var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
         return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

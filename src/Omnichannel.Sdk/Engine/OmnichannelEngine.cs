@@ -26,6 +26,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly Privacy.IdentifierHasher _hasher;
     private readonly Channel<WorkItem>[] _queues;
     private readonly HotProfiles[] _hot;
+    private readonly ProfileAffinity _affinity;
     private readonly Task[] _workers;
     private readonly ITimer _maintenance;
     private readonly ITimer _wakeTimer;
@@ -71,6 +72,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _hasher = Privacy.IdentifierHasher.From(options.Privacy, (store as InMemoryOmnichannelStore)?.FallbackHashKey ?? []);
         _queues = new Channel<WorkItem>[options.Partitions];
         _hot = new HotProfiles[options.Partitions];
+        _affinity = new ProfileAffinity(options.ProfileCacheSize);
         _workers = new Task[options.Partitions];
         for (var i = 0; i < options.Partitions; i++)
         {
@@ -79,7 +81,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            _hot[i] = new HotProfiles(options.ProfileCacheSize, options.ProfileCacheBytes / options.Partitions);
+            _hot[i] = new HotProfiles(options.ProfileCacheSize, options.ProfileCacheBytes / options.Partitions, i, _affinity);
             var partition = i;
             _workers[i] = Task.Run(() => RunPartitionAsync(partition));
         }

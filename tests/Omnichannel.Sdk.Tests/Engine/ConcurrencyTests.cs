@@ -1,3 +1,4 @@
+using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk.Tests.Engine;
@@ -98,15 +99,45 @@ public sealed class ConcurrencyTests
         Assert.Equal(3, store.Commits);
     }
 
+    [Fact]
+    public async Task WorkAddressedByProfileId_RunsWhereItsEventsKeptTheProfileHot()
+    {
+        // Events go to a partition by their most trusted identifier and sends by profile id; with four partitions most
+        // sends would land where the profile is not hot, and read and parse it again.
+        var store = new FlakyStore(new InMemoryOmnichannelStore());
+        var options = new OmnichannelOptions { Partitions = 4 };
+        options.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+        await using var engine = new OmnichannelEngine(options, store);
+        var customers = Enumerable.Range(0, 24).Select(i => Identifier.CustomerId($"C{i}")).ToArray();
+        foreach (var c in customers)
+        {
+            Assert.Equal(TrackStatus.Accepted, (await engine.TrackAsync(new CustomerEvent { Id = $"e-{c.Value}", Type = "user.signed_up", Timestamp = DateTimeOffset.UtcNow, Identifiers = [c] })).Status);
+        }
+
+        Interlocked.Exchange(ref store.Loads, 0);
+        foreach (var c in customers)
+        {
+            await engine.SendAsync(c, new MessageRequest { Key = $"m-{c.Value}", Channels = [ChannelNames.Email], TemplateId = "welcome" });
+        }
+
+        Assert.Equal(0, store.Loads);
+    }
+
     private sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
     {
+        public int Loads;
+
         public string? FailCommitsFor { get; init; }
 
         public bool AlwaysConflict { get; init; }
 
         public int Commits;
 
-        public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default) => inner.LoadProfileAsync(profileId, cancellationToken);
+        public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Loads);
+            return inner.LoadProfileAsync(profileId, cancellationToken);
+        }
 
         public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default) => inner.ResolveProfileIdAsync(profileId, cancellationToken);
 
