@@ -180,6 +180,26 @@ public sealed class TrackingApiTests(TrackingServer server) : IClassFixture<Trac
     }
 
     [Fact]
+    public async Task BatchWithARepeatedKeyInOneMessage_RejectsThatOneWithItsPath_AndStoresTheOthers()
+    {
+        // It used to answer 503 ("retry"), which a tracking client obeys for ever: every event of the batch was stuck.
+        var user = Id("user");
+        var response = await server.PostAsync("batch", $$"""
+            {"batch":[
+              {"type":"track","userId":"{{user}}","event":"Order Completed","messageId":"{{Id("m")}}","properties":{"order_id":"o1","total":5,"currency":"eur","currency":"eur"} },
+              {"type":"track","userId":"{{user}}","event":"Product Viewed","messageId":"{{Id("m")}}","properties":{"product_id":"p1"} }
+            ]}
+            """);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await BodyAsync(response);
+        Assert.Equal(1, (int)body["accepted"]!);
+        var rejected = Assert.Single(body["rejected"]!.AsArray());
+        Assert.Equal(0, (int)rejected!["index"]!);
+        Assert.Contains("properties.currency", rejected["errors"]!.AsArray().Select(e => (string)e!["field"]!));
+        Assert.Equal(1, (await server.ProfileAsync(Identifier.CustomerId(user))).Statistics.EventCount);
+    }
+
+    [Fact]
     public async Task ClientRetryOfAnAcceptedBatch_IsADuplicate_NotASecondOrder()
     {
         var user = Id("user");

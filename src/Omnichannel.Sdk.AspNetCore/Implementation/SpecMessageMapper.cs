@@ -42,6 +42,68 @@ internal sealed class SpecMessageMapper
             return new(null, errors, null);
         }
 
+        try
+        {
+            // A repeated key in properties has no agreed meaning (RFC 8259, section 4) and a JsonObject refuses one: this
+            // message is rejected with the key's path, as the engine rejects such an event, and the others of a batch go on.
+            if (message.TryGetProperty("properties", out var properties) && RepeatedKey(properties, "properties") is { } repeated)
+            {
+                errors.Add(new(repeated, "is a repeated key; a key may appear once in an object"));
+                return new(null, errors, null);
+            }
+
+            return MapChecked(message, callType, facts, errors);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+        {
+            // A message this mapper cannot read is this message's problem, not the store's: a 503 would have the client
+            // send the whole batch again for ever.
+            errors.Add(new("message", $"could not be read ({ex.GetType().Name})"));
+            return new(null, errors, null);
+        }
+    }
+
+    // The path of the first key that repeats an earlier one in the same object, depth first, or null.
+    private static string? RepeatedKey(JsonElement value, string? path)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                HashSet<string>? seen = null;
+                foreach (var p in value.EnumerateObject())
+                {
+                    var at = path is null ? p.Name : path + "." + p.Name;
+                    if (!(seen ??= new(StringComparer.Ordinal)).Add(p.Name))
+                    {
+                        return at;
+                    }
+
+                    if (RepeatedKey(p.Value, at) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (RepeatedKey(item, $"{path}[{i++}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private MappedMessage MapChecked(JsonElement message, string? callType, RequestFacts facts, List<ValidationError> errors)
+    {
+
         var type = callType ?? Str(message, "type")?.Trim().ToLowerInvariant();
         if (type is null || Array.IndexOf(CallTypes, type) < 0)
         {

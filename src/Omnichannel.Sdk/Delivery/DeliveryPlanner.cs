@@ -22,7 +22,7 @@ internal sealed record DeliveryDecision(IReadOnlyList<DeliveryCandidate> Candida
 /// </summary>
 internal static class DeliveryPlanner
 {
-    public static DeliveryDecision Decide(CustomerProfile p, MessageRequest r, DateTimeOffset now, DeliveryOptions o, Func<Identifier, bool> isSuppressed)
+    public static DeliveryDecision Decide(CustomerProfile p, MessageRequest r, DateTimeOffset now, DeliveryOptions o, Func<Identifier, bool> isSuppressed, Func<string, string, bool> suppressedOnProfile)
     {
         var passedOver = new List<string>();
         var candidates = new List<DeliveryCandidate>();
@@ -34,7 +34,7 @@ internal static class DeliveryPlanner
                 continue;
             }
 
-            if ((AddressIdentifier(channel, address) is { } id && isSuppressed(id)) || p.SuppressedAddresses.Contains(channel + ":" + address))
+            if ((AddressIdentifier(channel, address) is { } id && isSuppressed(id)) || suppressedOnProfile(channel, address))
             {
                 passedOver.Add($"{channel}: the address is suppressed");
                 continue;
@@ -88,7 +88,17 @@ internal static class DeliveryPlanner
             return p.Id;
         }
 
-        return p.Identifiers.Where(i => i.Type == type).MaxBy(i => i.LinkedAt)?.Value;
+        // The one she used last by event time; the same instant goes to the greater value, so arrival order never decides.
+        LinkedIdentifier? best = null;
+        foreach (var i in p.IdentifierList)
+        {
+            if (i.Type == type && (best is null || (i.LastSeen ?? i.LinkedAt).CompareTo(best.LastSeen ?? best.LinkedAt) is var c && (c > 0 || (c == 0 && string.CompareOrdinal(i.Value, best.Value) > 0))))
+            {
+                best = i;
+            }
+        }
+
+        return best?.Value;
     }
 
     /// <summary>The identifier whose suppression blocks an address (emails and phones are suppressed; others are not).</summary>

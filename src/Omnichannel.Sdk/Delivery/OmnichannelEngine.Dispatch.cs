@@ -290,7 +290,7 @@ public sealed partial class OmnichannelEngine
         var kept = new List<OutboxCandidate>(payload.Candidates.Count);
         foreach (var c in payload.Candidates)
         {
-            if (p.SuppressedAddresses.Contains(c.Channel + ":" + c.Address))
+            if (IsSuppressedOnProfile(p, c.Channel, c.Address))
             {
                 failures.Add($"{c.Channel}: the address is suppressed");
                 continue;

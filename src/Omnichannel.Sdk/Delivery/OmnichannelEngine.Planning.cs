@@ -67,7 +67,7 @@ public sealed partial class OmnichannelEngine
             }
         }
 
-        var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i));
+        var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i), (channel, address) => IsSuppressedOnProfile(p, channel, address));
         var candidates = new List<OutboxCandidate>();
         var passedOver = new List<string>(decision.PassedOver);
         foreach (var c in decision.Candidates)

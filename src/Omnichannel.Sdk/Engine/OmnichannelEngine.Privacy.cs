@@ -59,6 +59,63 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
         Normalize(identifier) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
 
+    // A hard bounce suppresses its address on the profile that reported it, and that address may be another person's:
+    // the profile keeps "channel:#" and the address's keyed hash, so erasing that person leaves nothing readable here.
+    // Core code adds "channel:address"; every commit turns it (and any entry from before hashing) into the hashed form.
+    private void HashSuppressedAddresses(CustomerProfile p)
+    {
+        var list = p.SuppressedAddresses;
+        for (var i = 0; i < list.Count; i++)
+        {
+            var entry = list[i];
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || IsHashedAddress(entry.AsSpan(colon + 1)))
+            {
+                continue;
+            }
+
+            var hashed = SuppressionEntry(entry[..colon], _hasher.Hash(new Identifier(entry[..colon], entry[(colon + 1)..])));
+            if (list.Contains(hashed))
+            {
+                list.RemoveAt(i--);
+            }
+            else
+            {
+                list[i] = hashed;
+            }
+        }
+    }
+
+    /// <summary>Whether the profile itself suppresses the address (a hard bounce it reported), under any hash key.</summary>
+    private bool IsSuppressedOnProfile(CustomerProfile p, string channel, string address)
+    {
+        if (p.SuppressedAddresses.Count == 0)
+        {
+            return false;
+        }
+
+        if (p.SuppressedAddresses.Contains(channel + ":" + address))
+        {
+            return true;
+        }
+
+        foreach (var hash in _hasher.AllHashes(new Identifier(channel, address)))
+        {
+            if (p.SuppressedAddresses.Contains(SuppressionEntry(channel, hash)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string SuppressionEntry(string channel, string hash) => channel + ":#" + hash;
+
+    // "#" and 64 lowercase hex digits (an HMAC-SHA256): no address of any channel is spelled that way.
+    private static bool IsHashedAddress(ReadOnlySpan<char> value) =>
+        value.Length == 65 && value[0] == '#' && !value[1..].ContainsAnyExcept("0123456789abcdef");
+
     /// <summary>Whether a normalised identifier is on the suppression list, under the current key or a previous one.</summary>
     private async ValueTask<bool> IsOnSuppressionListAsync(Identifier id, CancellationToken cancellationToken)
     {

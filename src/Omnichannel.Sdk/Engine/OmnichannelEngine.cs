@@ -263,6 +263,18 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         try
         {
             valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+            if (valid is not null)
+            {
+                var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
+                if (normalized.Timestamp.Offset != TimeSpan.Zero)
+                {
+                    // One instant, one spelling: the profile keeps instants (first and last seen, devices, timeline) from
+                    // whichever event came first, so 10:00+01:00 and 09:00Z would leave arrival order in the document.
+                    normalized = normalized with { Timestamp = normalized.Timestamp.ToUniversalTime() };
+                }
+
+                valid = errors.Count > 0 ? null : valid with { Event = normalized };
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -270,19 +282,6 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             LogValidationFailed(_logger, ex, e?.Type);
             errors.Add(new("event", $"could not be validated ({ex.GetType().Name}: {ex.Message})"));
             valid = null;
-        }
-
-        if (valid is not null)
-        {
-            var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
-            if (normalized.Timestamp.Offset != TimeSpan.Zero)
-            {
-                // One instant, one spelling: the profile keeps instants (first and last seen, devices, timeline) from
-                // whichever event came first, so 10:00+01:00 and 09:00Z would leave arrival order in the document.
-                normalized = normalized with { Timestamp = normalized.Timestamp.ToUniversalTime() };
-            }
-
-            valid = errors.Count > 0 ? null : valid with { Event = normalized };
         }
 
         if (valid is null)

@@ -108,6 +108,8 @@ public sealed partial class OmnichannelEngine
                 (claims ??= []).Add(new IdentifierClaim(id, null));
             }
 
+            ProfileCore.SeeAddresses(target, v.Identifiers, e.Timestamp);
+
             foreach (var (id, other, reason) in plan.Conflicts)
             {
                 ProfileCore.AddConflict(target, new IdentityConflict(id.Type, engine._hasher.Hash(id), other, e.Id, reason, now));

@@ -44,6 +44,11 @@ public sealed partial class OmnichannelEngine
                         return new UnitResult(UnitStatus.Finished, p.Id, effect); // a read of the hot profile: nothing to commit
                     }
 
+                    if (p.SuppressedAddresses.Count > 0)
+                    {
+                        HashSuppressedAddresses(p);
+                    }
+
                     document = ProfileSerializer.Serialize(p);
                 }
                 catch (StoreFaultException fault)

@@ -115,11 +115,14 @@ internal sealed partial class EventValidator
         CheckObject(e.Traits, "traits", errors);
         CheckContext(e.Context, errors);
         var propertiesOk = JsonLimits.Check(e.Properties, "properties", _options.MaxPropertiesBytes, _options, errors);
-        JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors);
+        // Traits are applied key by key, the last value of a repeated key winning (as before); properties are read as
+        // objects, where a repeated key has no agreed meaning, so an event with one is refused with its path.
+        JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors, refuseRepeatedKeys: false);
         if (e.Type is not null && (propertiesOk || e.Properties.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null))
         {
             // No properties at all: the required ones of a well-known type are missing, not skipped.
             WellKnownProperties.Validate(e.Type, propertiesOk ? e.Properties : NoProperties, errors);
+            WellKnownProperties.ValidateOutcome(e, propertiesOk ? e.Properties : NoProperties, errors);
         }
 
         var identifiers = new List<Identifier>();

@@ -16,8 +16,9 @@ internal static class JsonLimits
     public const int HighestMaxDepth = 48;
 
     /// <summary>
-    /// Checks a properties or traits object: its UTF-8 size, nesting depth, number of members and its text (no NUL, no
-    /// unpaired surrogates, in keys and values). Reports the first problem with its path. Not an object: nothing to check.
+    /// Checks a properties or traits object: its UTF-8 size, nesting depth, number of members, its text (no NUL, no
+    /// unpaired surrogates, in keys and values) and, unless <paramref name="refuseRepeatedKeys"/> is false, that no key
+    /// repeats within an object. Reports the first problem with its path. Not an object: nothing to check.
     /// </summary>
     /// <remarks>
     /// Runs on every event, so a valid object costs no allocation: the size is the length of the raw UTF-8, text with no
@@ -25,7 +26,7 @@ internal static class JsonLimits
     /// spell a NUL or a lone surrogate), and paths are spelled only for an error, from the walk's own records.
     /// </remarks>
     /// <returns>Whether <paramref name="value"/> is an object within every limit.</returns>
-    public static bool Check(JsonElement value, string field, int maxBytes, OmnichannelOptions options, List<ValidationError> errors)
+    public static bool Check(JsonElement value, string field, int maxBytes, OmnichannelOptions options, List<ValidationError> errors, bool refuseRepeatedKeys = true)
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
@@ -45,7 +46,7 @@ internal static class JsonLimits
         walk.Clear();
         try
         {
-            return Walk(value, field, options, errors, walk);
+            return Walk(value, field, options, errors, walk, refuseRepeatedKeys);
         }
         finally
         {
@@ -62,7 +63,7 @@ internal static class JsonLimits
     // A value met on the walk: how it is reached from its parent (a property, or an array index), and how deep it is.
     private readonly record struct Node(JsonElement Value, int Parent, int Depth, JsonProperty Property, int Index, bool IsProperty);
 
-    private static bool Walk(JsonElement value, string field, OmnichannelOptions options, List<ValidationError> errors, List<Node> walk)
+    private static bool Walk(JsonElement value, string field, OmnichannelOptions options, List<ValidationError> errors, List<Node> walk, bool refuseRepeatedKeys)
     {
         var members = 0;
         var pending = t_pending ??= new Stack<int>(64); // indexes into walk, popped last-in first-out
@@ -86,6 +87,7 @@ internal static class JsonLimits
 
                     if (e.ValueKind == JsonValueKind.Object)
                     {
+                        var first = walk.Count;
                         foreach (var p in e.EnumerateObject())
                         {
                             if (++members > options.MaxJsonMembers)
@@ -111,6 +113,12 @@ internal static class JsonLimits
 
                             walk.Add(new Node(p.Value, at, node.Depth + 1, p, 0, true));
                             pending.Push(walk.Count - 1);
+                        }
+
+                        if (refuseRepeatedKeys && RepeatedKey(walk, first) is { } repeated)
+                        {
+                            errors.Add(new(PathOf(walk, repeated, field), "is a repeated key; a key may appear once in an object"));
+                            return false;
                         }
                     }
                     else
@@ -161,6 +169,62 @@ internal static class JsonLimits
 
         return true;
     }
+
+    // The walk index of the first key of one object (its keys are walk[first..]) that repeats an earlier one, or null.
+    // JSON allows a repeated key but leaves its meaning open (RFC 8259, section 4), and a JsonObject refuses one, so the
+    // event is refused at the door with the key's path rather than failing later. Small objects compare their raw UTF-8
+    // without allocating; a key spelled with an escape, or a large object, compares decoded names.
+    private static int? RepeatedKey(List<Node> walk, int first)
+    {
+        var count = walk.Count - first;
+        if (count < 2)
+        {
+            return null;
+        }
+
+        if (count <= 32)
+        {
+            for (var j = first + 1; j < walk.Count; j++)
+            {
+                var b = JsonMarshal.GetRawUtf8PropertyName(walk[j].Property);
+                var bPlain = b.IndexOf((byte)'\\') < 0;
+                for (var i = first; i < j; i++)
+                {
+                    var a = JsonMarshal.GetRawUtf8PropertyName(walk[i].Property);
+                    if (bPlain && a.IndexOf((byte)'\\') < 0
+                        ? a.SequenceEqual(b)
+                        : TryName(walk[i].Property, out var an) && TryName(walk[j].Property, out var bn) && string.Equals(an, bn, StringComparison.Ordinal))
+                    {
+                        return j;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        var seen = t_keys ??= new HashSet<string>(StringComparer.Ordinal);
+        seen.Clear();
+        try
+        {
+            for (var j = first; j < walk.Count; j++)
+            {
+                if (TryName(walk[j].Property, out var name) && !seen.Add(name))
+                {
+                    return j;
+                }
+            }
+
+            return null;
+        }
+        finally
+        {
+            seen.Clear();
+        }
+    }
+
+    [ThreadStatic]
+    private static HashSet<string>? t_keys;
 
     private static bool NameIsPlainText(JsonProperty p) => IsPlainText(JsonMarshal.GetRawUtf8PropertyName(p));
 

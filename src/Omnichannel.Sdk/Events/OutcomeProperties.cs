@@ -20,6 +20,27 @@ internal static class OutcomeProperties
     /// <summary>The (already normalised) address of an outcome event.</summary>
     public static string? Address(JsonElement props, string channel) => WellKnownProperties.String(props, "address");
 
+    /// <summary>The channel of a message outcome when the event's own channel is a messaging one (email, sms...), else null.</summary>
+    public static string? MessagingChannel(string? eventChannel) =>
+        eventChannel is ChannelNames.Email or ChannelNames.Sms or ChannelNames.WhatsApp or ChannelNames.Push or ChannelNames.InApp ? eventChannel : null;
+
+    /// <summary>
+    /// The address a hard bounce is about: <c>properties.address</c> (which <see cref="Normalize"/> fills from the event's
+    /// identifier of the channel's address type when it is missing); else, for a message sent through the SDK (its key is
+    /// the <c>message_id</c>), the profile's address on the channel.
+    /// </summary>
+    public static string? BouncedAddress(CustomerProfile p, CustomerEvent e, string channel)
+    {
+        if (Address(e.Properties, channel) is { } address)
+        {
+            return address;
+        }
+
+        return WellKnownProperties.String(e.Properties, "message_id") is { } key && (p.MessageKeys.Contains(key) || p.Touches.Exists(t => t.Key == key))
+            ? Delivery.DeliveryPlanner.Address(p, channel)
+            : null;
+    }
+
     /// <summary>The identifier type addresses of a channel are (email, phone), or null for channels without one.</summary>
     public static string? AddressType(string channel) => channel switch
     {
@@ -58,8 +79,23 @@ internal static class OutcomeProperties
             }
         }
 
-        if (WellKnownProperties.String(props, "address") is not { } raw
-            || WellKnownProperties.String(props, "channel") is not { } channel
+        var channel = WellKnownProperties.String(props, "channel") ?? MessagingChannel(e.Channel);
+        var raw = WellKnownProperties.String(props, "address");
+        if (raw is null && channel is not null && AddressType(channel) is { } addressType && e.Identifiers is { } ids
+            && e.Type == EventTypes.MessageBounced && IsHardBounce(props))
+        {
+            foreach (var id in ids)
+            {
+                if (id.Type == addressType)
+                {
+                    raw = id.Value; // a bounce reported on the address itself: that is the address that bounced
+                    break;
+                }
+            }
+        }
+
+        if (raw is null
+            || channel is null
             || AddressType(channel) is not { } type
             || !identity.Rules.TryGetValue(type, out var rule)
             || rule.Normalizer is not { } normalize)
@@ -73,12 +109,7 @@ internal static class OutcomeProperties
             return e;
         }
 
-        if (normalized == raw)
-        {
-            return e;
-        }
-
-        return With(e, "address", normalized);
+        return normalized == WellKnownProperties.String(props, "address") ? e : With(e, "address", normalized);
     }
 
     /// <summary>

@@ -121,6 +121,28 @@ internal static class WellKnownProperties
         }
     }
 
+    /// <summary>
+    /// A complaint and a hard bounce stop messages, so each must say what it stops: a complaint its channel
+    /// (<c>properties.channel</c>, the event's channel, or the <c>message_id</c> of a message sent through the SDK); a
+    /// hard bounce its address (<c>properties.address</c>, an identifier of the channel's address type, or such a
+    /// <c>message_id</c>). Accepted without it, either did nothing and the next message went out.
+    /// </summary>
+    public static void ValidateOutcome(CustomerEvent e, JsonElement p, List<ValidationError> errors)
+    {
+        var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel);
+        var messageId = String(p, "message_id");
+        switch (e.Type)
+        {
+            case EventTypes.MessageComplained when channel is null && messageId is null:
+                errors.Add(new("properties.channel", "is required: the channel the complaint is about (or the event's channel, or the message_id of a message sent through the SDK)"));
+                break;
+            case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(p) && messageId is null && String(p, "address") is null
+                && (channel is null || OutcomeProperties.AddressType(channel) is not { } type || e.Identifiers?.Any(i => i.Type == type) != true):
+                errors.Add(new("properties.address", "is required for a hard bounce: the address that bounced (or an identifier of that type on the event, or the message_id of a message sent through the SDK)"));
+                break;
+        }
+    }
+
     private static void RequireString(JsonElement p, string name, List<ValidationError> errors)
     {
         if (string.IsNullOrWhiteSpace(String(p, name)))

@@ -91,7 +91,8 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentMemberships { get; set; } = new(StringComparer.Ordinal);
 
-    // "channel:address" pairs that hard-bounced: never used again.
+    // Addresses that hard-bounced, never used again: "channel:#" and the address's keyed hash once committed (the address
+    // may be another person's; see OmnichannelEngine.HashSuppressedAddresses).
     [Stored]
     internal List<string> SuppressedAddresses { get; set; } = [];
 
@@ -239,7 +240,7 @@ public sealed class CustomerProfile
 
     /// <summary>
     /// The consent decision in force for a channel and topic: the newer of the topic's own decision and the channel-wide
-    /// one (topic <c>*</c>), except that a channel-wide grant does not lift a refusal of the topic itself (she said no to
+    /// one (topic <c>*</c>; at the same instant a refusal stands), except that a channel-wide grant does not lift a refusal of the topic itself (she said no to
     /// that topic in particular; a later "email me" at checkout is no yes to it). An unsubscribe-all or a complaint newer
     /// than a topic grant withdraws that topic; a topic grant newer than a channel-wide refusal applies to that topic only.
     /// <see langword="null"/> when the customer never decided. Delivery, reachability rules and this method all read
@@ -255,7 +256,7 @@ public sealed class CustomerProfile
             return channelWide;
         }
 
-        return channelWide is not null && Stamp.Newer(channelWide.At, channelWide.EventId ?? channelWide.Source, specific.At, specific.EventId ?? specific.Source)
+        return channelWide is not null && Stamp.Newer(channelWide, specific)
             && !(channelWide.Granted && !specific.Granted)
             ? channelWide
             : specific;

@@ -12,10 +12,29 @@ internal static partial class ProfileCore
             return;
         }
 
-        foreach (var prop in traits.EnumerateObject())
+        foreach (var prop in LastOfEachKey(traits))
         {
             SetTrait(p, prop.Name, prop.Value, t, eventId);
         }
+    }
+
+    // An object's members, a repeated key giving only its last value: how JavaScript's JSON.parse (and so the tracking
+    // clients' own servers) read one. Without this the first would win, as the same event's later write is no newer.
+    private static IEnumerable<JsonProperty> LastOfEachKey(JsonElement o)
+    {
+        var members = o.EnumerateObject().ToList();
+        if (members.Count < 2)
+        {
+            return members;
+        }
+
+        var last = new Dictionary<string, int>(members.Count, StringComparer.Ordinal);
+        for (var i = 0; i < members.Count; i++)
+        {
+            last[members[i].Name] = i;
+        }
+
+        return last.Count == members.Count ? members : members.Where((m, i) => last[m.Name] == i);
     }
 
     /// <summary>
@@ -26,7 +45,7 @@ internal static partial class ProfileCore
     {
         if (value.ValueKind == JsonValueKind.Object)
         {
-            foreach (var prop in value.EnumerateObject())
+            foreach (var prop in LastOfEachKey(value))
             {
                 SetTrait(p, path + "." + prop.Name, prop.Value, t, eventId);
             }
@@ -98,7 +117,7 @@ internal static partial class ProfileCore
     private static void SetConsent(CustomerProfile p, ConsentRecord c)
     {
         var key = CustomerProfile.ConsentKey(c.Channel, c.Topic);
-        if (!p.ConsentRecords.TryGetValue(key, out var current) || Stamp.Newer(c.At, c.EventId ?? c.Source, current.At, current.EventId ?? current.Source))
+        if (!p.ConsentRecords.TryGetValue(key, out var current) || Stamp.Newer(c, current))
         {
             p.ConsentRecords[key] = c;
         }

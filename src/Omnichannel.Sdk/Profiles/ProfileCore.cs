@@ -101,12 +101,20 @@ internal static partial class ProfileCore
                     t,
                     "unsubscribe:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)) { EventId = e.Id });
                 break;
-            case EventTypes.MessageComplained when WellKnownProperties.String(props, "channel") is { } complainedOn:
-                // A spam complaint withdraws marketing consent for the whole channel.
-                SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, t, "complaint:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)) { EventId = e.Id });
+            case EventTypes.MessageComplained:
+                // A spam complaint withdraws marketing consent for the whole channel; one that names no channel we can
+                // tell (a message_id of a message the SDK never sent) withdraws it for every messaging channel.
+                var complaintSource = "complaint:" + (WellKnownProperties.String(props, "message_id") ?? e.Id);
+                var named = WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel);
+                foreach (var complainedOn in named is not null ? [named] : (string[])[ChannelNames.Email, ChannelNames.Sms, ChannelNames.WhatsApp, ChannelNames.Push, ChannelNames.InApp])
+                {
+                    SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, t, complaintSource) { EventId = e.Id });
+                }
+
                 break;
             case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(props)
-                && WellKnownProperties.String(props, "channel") is { } bouncedOn && OutcomeProperties.Address(props, bouncedOn) is { } address:
+                && (WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel)) is { } bouncedOn
+                && OutcomeProperties.BouncedAddress(p, e, bouncedOn) is { } address:
                 // A hard bounce suppresses the address on this profile: it is never used again.
                 Suppress(p, bouncedOn + ":" + address);
                 break;
@@ -136,6 +144,24 @@ internal static partial class ProfileCore
         : WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId
             ? $"order:{orderId}:{Format(Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0))}:{WellKnownProperties.String(props, "currency")?.ToUpperInvariant()}"
             : "event:" + eventId;
+
+    /// <summary>Stamps the addresses an event carries with its time, when newer (see <see cref="LinkedIdentifier.LastSeen"/>).</summary>
+    public static void SeeAddresses(CustomerProfile p, IReadOnlyList<Identifier> identifiers, DateTimeOffset t)
+    {
+        foreach (var id in identifiers)
+        {
+            if (id.Type is not (IdentifierTypes.Email or IdentifierTypes.Phone or IdentifierTypes.DeviceId))
+            {
+                continue;
+            }
+
+            var i = p.IdentifierList.FindIndex(l => l.Type == id.Type && l.Value == id.Value);
+            if (i >= 0 && (p.IdentifierList[i].LastSeen is not { } seen || seen < t))
+            {
+                p.IdentifierList[i] = p.IdentifierList[i] with { LastSeen = t };
+            }
+        }
+    }
 
     internal static void Suppress(CustomerProfile p, string channelAndAddress)
     {

@@ -14,6 +14,21 @@ internal static class Stamp
     }
 
     public static bool Newer(DateTimeOffset a, string? aid, DateTimeOffset b, string? bid) => Compare(a, aid, b, bid) > 0;
+
+    /// <summary>
+    /// Whether consent decision <paramref name="a"/> stands over <paramref name="b"/>: the later one; at the same instant
+    /// a refusal (fail-safe: an opt-out and an opt-in sent together leave her opted out), then the higher event id.
+    /// </summary>
+    public static bool Newer(ConsentRecord a, ConsentRecord b)
+    {
+        var c = a.At.UtcTicks.CompareTo(b.At.UtcTicks);
+        if (c == 0 && a.Granted != b.Granted)
+        {
+            return !a.Granted;
+        }
+
+        return c != 0 ? c > 0 : string.CompareOrdinal(a.EventId ?? a.Source ?? string.Empty, b.EventId ?? b.Source ?? string.Empty) > 0;
+    }
 }
 
 /// <summary>One order as the profile knows it, by order id (or by event id when the order has none).</summary>

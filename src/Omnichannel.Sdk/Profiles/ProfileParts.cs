@@ -26,6 +26,13 @@ public enum LifecycleStage
 /// <param name="LinkedAt">When the engine linked it (processing time).</param>
 public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset LinkedAt)
 {
+    /// <summary>
+    /// For an address (email, phone, device id): the event time of the newest event that carried it, so the address
+    /// a message goes to is the one she used last whatever order her events arrive in. <see langword="null"/> for other
+    /// types, and for addresses linked before this was kept (their <see cref="LinkedAt"/> stands in).
+    /// </summary>
+    public DateTimeOffset? LastSeen { get; init; }
+
     /// <summary>The identifier itself.</summary>
     [JsonIgnore]
     public Identifier Identifier => new(Type, Value);

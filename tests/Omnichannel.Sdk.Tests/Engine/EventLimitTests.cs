@@ -41,6 +41,43 @@ public sealed class EventLimitTests
         Assert.Equal("properties.max_messages", Assert.Single(result.Errors).Field);
     }
 
+    [Theory]
+    [InlineData("""{"order_id":"o1","total":5,"currency":"eur","currency":"eur"}""", "properties.currency")]
+    [InlineData("""{"order_id":"o1","total":5,"currency":"eur","items":[{"sku":"a","sku":"b"}]}""", "properties.items[0].sku")]
+    [InlineData("""{"order_id":"o1","total":5,"currency":"eur","\u0074otal":6}""", "properties.total")]
+    public async Task TrackBatch_ARepeatedKeyInProperties_IsRejectedWithItsPath_AndTheBatchGoesOn(string properties, string field)
+    {
+        // JSON leaves a repeated key's meaning open and a JsonObject refuses one: it used to throw out of TrackBatchAsync
+        // (and answer 503 over HTTP, so a tracking client would resend the batch for ever).
+        await using var host = OmnichannelTestHost.Create();
+        var bad = host.Event(EventTypes.OrderPlaced, [Ann]) with { Properties = JsonDocument.Parse(properties).RootElement.Clone() };
+        var good = host.Event(EventTypes.ProductViewed, [Identifier.CustomerId("c-2")], new { product_id = "p1" });
+
+        var results = await host.Client.TrackBatchAsync([bad, good]);
+
+        Assert.Equal(TrackStatus.Rejected, results[0].Status);
+        var error = Assert.Single(results[0].Errors);
+        Assert.Equal(field, error.Field);
+        Assert.Contains("repeated key", error.Message, StringComparison.Ordinal);
+        Assert.Equal(TrackStatus.Accepted, results[1].Status);
+    }
+
+    [Fact]
+    public async Task Track_ARepeatedKeyInAnOutcome_IsRejectedWithItsPath_WhileTraitsKeepTheLastValue()
+    {
+        await using var host = OmnichannelTestHost.Create();
+        await host.TrackAsync(EventTypes.ProductViewed, [Ann], new { product_id = "p1" });
+
+        var opened = await host.Client.TrackAsync(host.Event(EventTypes.MessageOpened, [Ann]) with { Properties = JsonDocument.Parse("""{"message_id":"m1","x":1,"x":2}""").RootElement.Clone() });
+        var traits = await host.Client.TrackAsync(host.Event("user.identified", [Ann]) with { Traits = JsonDocument.Parse("""{"plan":"a","plan":"b"}""").RootElement.Clone() });
+
+        Assert.Equal((TrackStatus.Rejected, "properties.x"), (opened.Status, Assert.Single(opened.Errors).Field));
+        Assert.Equal(TrackStatus.Accepted, traits.Status);
+        var p = await host.ProfileAsync(Ann);
+        Assert.True(p.TryGetTrait("plan", out var plan));
+        Assert.Equal("b", plan.GetString());
+    }
+
     [Fact]
     public async Task TrackBatch_GoodBadGood_ReturnsOneResultPerEventAndAppliesTheGoodOnes()
     {

@@ -8,14 +8,14 @@ namespace Omnichannel.Sdk.Tests.Engine;
 /// <c>JsonLimits.Check</c> walks every event's properties and traits without allocating: sizes from the raw UTF-8, text
 /// without escapes taken as valid, paths spelled only for an error. This property holds it to the straightforward walk it
 /// replaced (kept below as the reference): the same answer and the same first error, with its path, for random JSON full
-/// of escapes, NULs, lone surrogates, non-ASCII text, deep nesting and many members.
+/// of escapes, NULs, lone surrogates, non-ASCII text, deep nesting, many members and repeated keys.
 /// </summary>
 public sealed class JsonLimitsProperties
 {
     private static readonly string[] Texts =
     [
         "a", "order_id", "é", "日本", "😀", "with space", "a.b", "x[0]", "\\u0000", "a\\u0000b", "\\ud800", "x\\udc00", "\\ud83d\\ude00",
-        "\\u0041", "tab\\t", "q\\\"", "\\u0001", "", "Ünïcødé", "\\\\", "line\\n",
+        "\\u0041", "\\u0061", "tab\\t", "q\\\"", "\\u0001", "", "Ünïcødé", "\\\\", "line\\n",
     ];
 
     [Property(MaxTest = 400)]
@@ -57,7 +57,8 @@ public sealed class JsonLimitsProperties
     private static string Members(Random random, int depth)
     {
         var n = depth > 7 ? 0 : random.Next(depth == 0 ? 1 : 0, 5);
-        return string.Join(",", Enumerable.Range(0, n).Select(i => $"\"{Texts[random.Next(Texts.Length)]}{i}\":{Value(random, depth + 1)}"));
+        // A key now and then repeats the one before (the same suffix, its text perhaps spelled another way: "a", "\u0061").
+        return string.Join(",", Enumerable.Range(0, n).Select(i => $"\"{Texts[random.Next(Texts.Length)]}{(i > 0 && random.Next(3) == 0 ? i - 1 : i)}\":{Value(random, depth + 1)}"));
     }
 
     private static string Value(Random random, int depth) => random.Next(depth > 7 ? 4 : 6) switch
@@ -99,6 +100,8 @@ public sealed class JsonLimitsProperties
 
                     if (e.ValueKind == JsonValueKind.Object)
                     {
+                        var names = new HashSet<string>(StringComparer.Ordinal);
+                        string? repeated = null;
                         foreach (var p in e.EnumerateObject())
                         {
                             if (++members > options.MaxJsonMembers)
@@ -125,6 +128,16 @@ public sealed class JsonLimitsProperties
                             }
 
                             stack.Push((p.Value, path + "." + name, depth + 1));
+                            if (!names.Add(name))
+                            {
+                                repeated ??= name;
+                            }
+                        }
+
+                        if (repeated is not null)
+                        {
+                            errors.Add(new(path + "." + repeated, "is a repeated key; a key may appear once in an object"));
+                            return false;
                         }
                     }
                     else
