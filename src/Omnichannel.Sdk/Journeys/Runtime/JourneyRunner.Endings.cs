@@ -82,7 +82,8 @@ internal sealed partial class JourneyRunner
         }
 
         Timeline(instance, "journey." + kind, reason);
-        if (watchGoal && Catalog.Find(instance.JourneyId, instance.Version)?.Definition.Goal is { } goal && goal.Within.AddTo(instance.StartedAt) is var until && until > now)
+        // Watched a while past the window too: an event from inside it may be uploaded late.
+        if (watchGoal && Catalog.Find(instance.JourneyId, instance.Version)?.Definition.Goal is { } goal && goal.Within.AddTo(instance.StartedAt) is var until && until + LateEventGrace > now)
         {
             state.PendingConversions.Add(new PendingConversion
             {
@@ -92,6 +93,7 @@ internal sealed partial class JourneyRunner
                 StepId = instance.LastStepId,
                 Variant = instance.Variant,
                 Channel = instance.LastChannel,
+                From = Since(instance),
                 Until = until,
             });
         }

@@ -119,6 +119,7 @@ internal sealed partial class JourneyRunner
             Version = d.Version,
             StepId = d.Steps[0].Id,
             StartedAt = now,
+            EventStartedAt = e is not null && e.Timestamp < now ? e.Timestamp : now,
             CorrelationKey = key,
             TriggerEventId = e?.Id,
             TriggerEventType = e?.Type,

@@ -42,6 +42,9 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// <summary>Steps an instance may run in one go without waiting (a guard against loops with no wait in them).</summary>
     internal const int MaxStepsWithoutWaiting = 100;
 
+    /// <summary>How long after its goal window closes an ended instance is still watched, for events uploaded late.</summary>
+    internal static readonly TimeSpan LateEventGrace = TimeSpan.FromDays(30);
+
     private const int MaxEntryRecordsPerJourney = 200;
     private const int MaxEmitDepth = 4;
 
@@ -77,6 +80,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         if (merged)
         {
             ResolveMergedInstances();
+            RearmInactivityClocks(); // before anything runs: the folded clocks answer for the person
         }
 
         await RunDueAsync().ConfigureAwait(false);
@@ -161,14 +165,16 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
                 continue;
             }
 
-            if (d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && now <= goal.Within.AddTo(instance.StartedAt))
+            // By event time: an event from before the start (uploaded late) neither converts nor exits it.
+            var after = EventTime(e) >= Since(instance);
+            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && EventTime(e) <= goal.Within.AddTo(instance.StartedAt))
             {
                 RecordConversion(d.Id, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
                 End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
                 continue;
             }
 
-            if (d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is { } exit)
+            if (after && d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is { } exit)
             {
                 End(instance, "exited", $"exit criterion: {exit.EventType}", watchGoal: false);
                 continue;
@@ -192,17 +198,27 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             }
         }
 
-        // Inactivity clocks.
+        // Inactivity clocks, by event time: the answer does not depend on the order events arrive in.
         foreach (var j in Catalog.InactivityConcerning(e.Type))
         {
             var t = (InactivityTrigger)j.Definition.Trigger;
+            var at = EventTime(e);
             if (t.NoEventTypes.Contains(e.Type))
             {
-                State.Scheduled.Remove(j.Id);
+                var clock = Clock(j.Id, t);
+                clock.NoEventAt = clock.NoEventAt is { } n && n > at ? n : at;
+                Arm(clock, t);
             }
             else if (t.AfterEventType == e.Type)
             {
-                State.Scheduled[j.Id] = new ScheduledTrigger { DueAt = t.Within.AddTo(e.Timestamp < now ? e.Timestamp : now), Basis = e.Id };
+                var clock = Clock(j.Id, t);
+                if (clock.AfterAt is not { } a || at > a)
+                {
+                    clock.AfterAt = at; // each newer one restarts the clock; an older one arriving late does not
+                    clock.Basis = e.Id;
+                }
+
+                Arm(clock, t);
             }
         }
 
@@ -223,10 +239,12 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
     private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e)
     {
-        state.PendingConversions.RemoveAll(c => c.Until < now);
+        state.PendingConversions.RemoveAll(c => c.Until + LateEventGrace < now);
+        var at = EventTime(e);
         foreach (var pending in state.PendingConversions.ToList())
         {
-            if (Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
+            if (at <= pending.Until && (pending.From is not { } from || at >= from)
+                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
             {
                 state.PendingConversions.Remove(pending);
                 RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
@@ -350,7 +368,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
                 await TryStartAsync(journey, null, $"date {t.Trait} {t.Offset} at {t.LocalTime:HH:mm}", trigger).ConfigureAwait(false);
                 break;
             case InactivityTrigger t:
-                State.Scheduled.Remove(journeyId);
+                scheduled.FiredAt = now; // kept (not removed), so a late afterEvent from before now does not fire it again
+                scheduled.DueAt = DateTimeOffset.MaxValue;
                 await TryStartAsync(journey, null, $"no {string.Join("/", t.NoEventTypes)} within {t.Within} after {t.AfterEventType}", new JsonObject { ["afterEvent"] = t.AfterEventType }).ConfigureAwait(false);
                 break;
             default:
@@ -358,4 +377,54 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
                 break;
         }
     }
+
+    // An inactivity journey's clock on this profile; one written before the stamps gets its afterEvent time back.
+    private ScheduledTrigger Clock(string journeyId, InactivityTrigger t)
+    {
+        if (!State.Scheduled.TryGetValue(journeyId, out var clock))
+        {
+            clock = State.Scheduled[journeyId] = new ScheduledTrigger { DueAt = DateTimeOffset.MaxValue };
+        }
+        else if (!clock.IsClock && clock.DueAt != DateTimeOffset.MaxValue)
+        {
+            clock.AfterAt = t.Within.SubtractFrom(clock.DueAt);
+        }
+
+        return clock;
+    }
+
+    // Due Within after the latest afterEvent, unless a noEvent came inside that window or it already fired since.
+    private static void Arm(ScheduledTrigger clock, InactivityTrigger t)
+    {
+        clock.DueAt = DateTimeOffset.MaxValue;
+        if (clock.AfterAt is not { } after)
+        {
+            return;
+        }
+
+        var due = t.Within.AddTo(after);
+        var cancelled = clock.NoEventAt is { } no && no >= after && no < due;
+        var fired = clock.FiredAt is { } f && after < f;
+        if (!cancelled && !fired)
+        {
+            clock.DueAt = due;
+        }
+    }
+
+    // A merge folded two profiles' clocks: derive when each fires again, as if the identifiers had been linked all along.
+    private void RearmInactivityClocks()
+    {
+        foreach (var journeyId in p.JourneyData?.Scheduled.Keys.ToList() ?? [])
+        {
+            if (Catalog.FindLatest(journeyId)?.Definition.Trigger is InactivityTrigger t)
+            {
+                Arm(Clock(journeyId, t), t);
+            }
+        }
+    }
+
+    // When the event happened; never later than now (a clock running slightly ahead moves nothing into the future).
+    private DateTimeOffset EventTime(CustomerEvent e) => e.Timestamp < now ? e.Timestamp : now;
+
+    private static DateTimeOffset Since(JourneyInstance instance) => instance.EventStartedAt ?? instance.StartedAt;
 }

@@ -124,9 +124,18 @@ internal sealed class JourneyState
 
         foreach (var (id, s) in other.Scheduled)
         {
-            if (!Scheduled.TryGetValue(id, out var mine) || s.DueAt < mine.DueAt)
+            if (!Scheduled.TryGetValue(id, out var mine))
             {
                 Scheduled[id] = s;
+            }
+            else if (mine.IsClock && s.IsClock)
+            {
+                // An inactivity clock is the person's: the latest stamps of both; the runner re-derives DueAt after the merge.
+                Scheduled[id] = ScheduledTrigger.Fold(mine, s);
+            }
+            else if (s.DueAt < mine.DueAt)
+            {
+                Scheduled[id] = s; // a date trigger (or a clock written before the stamps): the earlier one
             }
         }
 
@@ -161,6 +170,12 @@ internal sealed class JourneyInstance
     public int Sequence { get; set; }
 
     public required DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>
+    /// The start by event time: the trigger event's time (never after <see cref="StartedAt"/>). Goals and exit criteria
+    /// only count events from then on. Null in documents written before it: <see cref="StartedAt"/>.
+    /// </summary>
+    public DateTimeOffset? EventStartedAt { get; set; }
 
     /// <summary>When the current wait (delay, wait-for-event timeout) ends; null while not waiting.</summary>
     public DateTimeOffset? WakeAt { get; set; }
@@ -246,6 +261,10 @@ internal sealed class PendingConversion
 
     public string? Channel { get; set; }
 
+    /// <summary>The instance's start by event time: an event from before it does not convert (null in older documents: no bound).</summary>
+    public DateTimeOffset? From { get; set; }
+
+    /// <summary>The goal window's end; compared with the event's time, so a late event from inside the window still converts.</summary>
     public DateTimeOffset Until { get; set; }
 }
 
@@ -262,6 +281,35 @@ internal sealed class ScheduledTrigger
 
     /// <summary>The customer's zone <see cref="DueAt"/> was computed in (a zone learned later moves it).</summary>
     public string? Zone { get; set; }
+
+    /// <summary>Inactivity: the latest <c>afterEvent</c>'s time (event time, at most the time it was processed).</summary>
+    public DateTimeOffset? AfterAt { get; set; }
+
+    /// <summary>Inactivity: the latest <c>noEvent</c>'s time; it cancels the clock if it falls inside the window after <see cref="AfterAt"/>.</summary>
+    public DateTimeOffset? NoEventAt { get; set; }
+
+    /// <summary>Inactivity: when the trigger last fired; an <c>afterEvent</c> from before then does not arm it again.</summary>
+    public DateTimeOffset? FiredAt { get; set; }
+
+    /// <summary>An inactivity clock with its stamps (clocks written before the stamps existed have none).</summary>
+    [JsonIgnore]
+    public bool IsClock => AfterAt is not null || NoEventAt is not null || FiredAt is not null;
+
+    /// <summary>Two profiles' clocks of one journey as one person's: the latest of each stamp.</summary>
+    public static ScheduledTrigger Fold(ScheduledTrigger a, ScheduledTrigger b)
+    {
+        var later = (b.AfterAt ?? DateTimeOffset.MinValue) > (a.AfterAt ?? DateTimeOffset.MinValue) ? b : a;
+        return new ScheduledTrigger
+        {
+            DueAt = later.DueAt,
+            Basis = later.Basis,
+            AfterAt = later.AfterAt,
+            NoEventAt = Max(a.NoEventAt, b.NoEventAt),
+            FiredAt = Max(a.FiredAt, b.FiredAt),
+        };
+    }
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
 }
 
 /// <summary>A variant a person was assigned in a journey's split, as <see cref="CustomerProfile.Experiments"/> shows it.</summary>
