@@ -40,7 +40,10 @@ internal sealed class InProcessCluster : IAsyncDisposable
 
         // A definition change waits for every silo (up to 5 s each, twice); on a loaded two-core machine three silos in
         // one process can take longer than Orleans' default 30 s to answer. A call that hangs still fails, later.
+        // A silo that joins later catches up with the cluster's definitions for up to two thirds of its own response
+        // timeout, which the same load can stretch past 10 s: the silos wait as long as the client.
         builder.ConfigureClient(c => c.Configure<global::Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2)));
+        builder.ConfigureSilo((_, silo) => silo.Configure<global::Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2)));
         var cluster = builder.Build();
         try
         {

@@ -42,8 +42,10 @@ internal sealed record DefinitionChange(
 internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrainFactory grains, ILogger<ClusterDefinitions>? logger = null, Microsoft.Extensions.Options.IOptions<global::Orleans.Configuration.SiloMessagingOptions>? messaging = null)
     : ILifecycleParticipant<ISiloLifecycle>
 {
-    // Well under Orleans' activation timeout: customers' grains wait for this.
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+    // Customers' grains wait for this, and their callers for them: two thirds of the silo's response timeout (20 s with
+    // Orleans' default 30 s), 5 s at least. A new silo joining a busy cluster can take over 10 s to reach the registry,
+    // and giving up sooner lets its first events run on its start-up definitions until the next sweep.
+    private TimeSpan StartTimeout { get; } = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(5).Ticks, (messaging?.Value.ResponseTimeout ?? TimeSpan.FromSeconds(30)).Ticks * 2 / 3));
 
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
     private readonly Lock _lock = new();
@@ -57,8 +59,8 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
     public long Applied => _log is { Length: > 0 } log ? log[^1].Sequence : 0;
 
     /// <summary>
-    /// Completes once the silo caught up with the cluster at start (or gave up trying, after 10 s; its sweep keeps
-    /// trying): customers' grains wait for it, so no event on a new silo runs on older definitions than the cluster's.
+    /// Completes once the silo caught up with the cluster at start (or gave up trying, after two thirds of the silo's
+    /// response timeout; its sweep keeps trying): customers' grains wait for it, so no event on a new silo runs on older definitions than the cluster's.
     /// </summary>
     public Task WhenReady => _ready.Task;
 
