@@ -26,6 +26,13 @@ internal static class DeliveryPlanner
     {
         var passedOver = new List<string>();
         var candidates = new List<DeliveryCandidate>();
+
+        // When it would go out: quiet hours may defer it, and caps count the messages around that moment, not now (two
+        // messages deferred from the evening to the same morning are two messages of that morning's local day).
+        var action = r.Class == MessageClass.Marketing ? o.MarketingQuietHours : o.TransactionalQuietHours;
+        var zone = ZoneOf(p, o);
+        var quietUntil = action != QuietHoursAction.Ignore ? QuietHoursEnd(now, zone, o.QuietHoursStart, o.QuietHoursEnd) : null;
+        var sendAt = action == QuietHoursAction.Defer && quietUntil is { } deferredTo ? deferredTo : now;
         foreach (var channel in r.Channels)
         {
             if (Address(p, channel) is not { } address)
@@ -46,7 +53,7 @@ internal static class DeliveryPlanner
                 continue;
             }
 
-            if (r.Class == MessageClass.Marketing && CapReached(p, channel, r.Topic, now, o) is { } cap)
+            if (r.Class == MessageClass.Marketing && CapReached(p, channel, r.Topic, sendAt, o) is { } cap)
             {
                 passedOver.Add($"{channel}: {cap}");
                 continue;
@@ -60,9 +67,7 @@ internal static class DeliveryPlanner
             return new DeliveryDecision([], now, string.Join("; ", passedOver), passedOver);
         }
 
-        var action = r.Class == MessageClass.Marketing ? o.MarketingQuietHours : o.TransactionalQuietHours;
-        var zone = ZoneOf(p, o);
-        if (action != QuietHoursAction.Ignore && QuietHoursEnd(now, zone, o.QuietHoursStart, o.QuietHoursEnd) is { } end)
+        if (quietUntil is { } end)
         {
             return action == QuietHoursAction.Drop
                 ? new DeliveryDecision([], now, $"quiet hours ({o.QuietHoursStart:HH\\:mm}–{o.QuietHoursEnd:HH\\:mm} {zone.Id})", passedOver)
@@ -117,7 +122,10 @@ internal static class DeliveryPlanner
         return optOutTopic ? decision?.Granted != false : decision?.Granted == true;
     }
 
-    /// <summary>The first cap (or the customer's own limit) that one more message on the channel would break, described; else null.</summary>
+    /// <summary>
+    /// The first cap (or the customer's own limit) that one more message on the channel, going out at
+    /// <paramref name="now"/>, would break, described; else null.
+    /// </summary>
     public static string? CapReached(CustomerProfile p, string channel, string? topic, DateTimeOffset now, DeliveryOptions o)
     {
         var zone = ZoneOf(p, o);
@@ -168,7 +176,16 @@ internal static class DeliveryPlanner
             endDate = endDate.AddDays(1); // the quiet hours run past midnight
         }
 
-        return ToInstant(endDate.ToDateTime(end), zone);
+        // On the night clocks go back, an end inside the repeated hour has two instants; after the first has passed (it is
+        // the second pass of that hour now), the quiet hours end at the second.
+        var wall = endDate.ToDateTime(end);
+        var instant = ToInstant(wall, zone);
+        if (instant <= now && zone.IsAmbiguousTime(wall))
+        {
+            instant = new DateTimeOffset(wall, zone.GetAmbiguousTimeOffsets(wall).Min()).ToUniversalTime();
+        }
+
+        return instant > now ? instant : null;
     }
 
     /// <summary>The customer's zone (see <see cref="LocalTime.ZoneOf"/>).</summary>

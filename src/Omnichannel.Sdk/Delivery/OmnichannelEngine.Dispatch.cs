@@ -333,6 +333,10 @@ public sealed partial class OmnichannelEngine
             }
 
             p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
+            if (outcome == "sent" && p.MessageLog.FindIndex(m => m.Key == key) is var logged and >= 0 && p.MessageLog[logged].Channel != channel)
+            {
+                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel }; // caps count where it went, after a fallback
+            }
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
             return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };

@@ -44,9 +44,13 @@ internal static class MeasurementRecorder
             e = OnOutcome(p, e, options);
         }
 
+        // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
+        // converted when it first came; counting it again would double its conversion and revenue.
+        var repeatOrder = e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId
+            && p.Orders.ContainsKey("order:" + orderId);
         foreach (var c in options.Conversions)
         {
-            if (Matches(c, e, now))
+            if (!repeatOrder && Matches(c, e, now))
             {
                 OnConversion(p, c, e, options);
             }
