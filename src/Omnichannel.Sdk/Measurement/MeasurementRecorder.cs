@@ -46,11 +46,10 @@ internal static class MeasurementRecorder
 
         // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
         // converted when it first came; counting it again would double its conversion and revenue.
-        var repeatOrder = e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId
-            && p.Orders.ContainsKey("order:" + orderId);
+        bool? repeatOrder = null;
         foreach (var c in options.Conversions)
         {
-            if (!repeatOrder && Matches(c, e, now))
+            if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
             {
                 OnConversion(p, c, e, options);
             }
@@ -303,6 +302,28 @@ internal static class MeasurementRecorder
         Set("variant", touch.Variant);
         Set("template_id", touch.TemplateId);
         return changed ? e with { Properties = JsonSerializer.SerializeToElement(o) } : e;
+    }
+
+    // Whether the profile already holds this event's order ("order:" + order_id, ProfileCore's key), without allocating
+    // for the usual id: the check runs on every order.
+    private static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)
+    {
+        if (e.Type != EventTypes.OrderPlaced || p.Orders.Count == 0 || e.Properties.ValueKind != JsonValueKind.Object
+            || !e.Properties.TryGetProperty("order_id", out var id) || id.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(id);
+        if (raw.IndexOf((byte)'\\') >= 0 || raw.Length > 258)
+        {
+            return id.GetString() is { Length: > 0 } orderId && p.Orders.ContainsKey("order:" + orderId);
+        }
+
+        Span<char> key = stackalloc char[6 + raw.Length];
+        "order:".CopyTo(key);
+        var length = 6 + System.Text.Encoding.UTF8.GetChars(raw[1..^1], key[6..]); // the raw value keeps its quotes
+        return length > 6 && p.Orders.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(key[..length]);
     }
 
     private static readonly AttributionModel[] Models = Enum.GetValues<AttributionModel>();

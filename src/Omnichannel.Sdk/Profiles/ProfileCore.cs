@@ -148,17 +148,26 @@ internal static partial class ProfileCore
     /// <summary>Stamps the addresses an event carries with its time, when newer (see <see cref="LinkedIdentifier.LastSeen"/>).</summary>
     public static void SeeAddresses(CustomerProfile p, IReadOnlyList<Identifier> identifiers, DateTimeOffset t)
     {
-        foreach (var id in identifiers)
+        for (var k = 0; k < identifiers.Count; k++) // by index: runs on every event, and a foreach would box the enumerator
         {
+            var id = identifiers[k];
             if (id.Type is not (IdentifierTypes.Email or IdentifierTypes.Phone or IdentifierTypes.DeviceId))
             {
                 continue;
             }
 
-            var i = p.IdentifierList.FindIndex(l => l.Type == id.Type && l.Value == id.Value);
-            if (i >= 0 && (p.IdentifierList[i].LastSeen is not { } seen || seen < t))
+            var list = p.IdentifierList;
+            for (var i = 0; i < list.Count; i++)
             {
-                p.IdentifierList[i] = p.IdentifierList[i] with { LastSeen = t };
+                if (list[i].Type == id.Type && list[i].Value == id.Value)
+                {
+                    if (list[i].LastSeen is not { } seen || seen < t)
+                    {
+                        list[i] = list[i] with { LastSeen = t };
+                    }
+
+                    break;
+                }
             }
         }
     }

@@ -98,6 +98,20 @@ public sealed class DeliveryAndOrderTrustTests
         Assert.Equal(150, revenue.Sum(r => r.Sum), 6);
     }
 
+    [Theory]
+    [InlineData("""{"order_id":"o1","total":150}""", """{"order_id":"o\u0031","total":150}""")]
+    [InlineData("""{"order_id":"заказ-№1","total":150}""", """{"order_id":"заказ-№1","total":150}""")]
+    public async Task AnOrderSentAgain_SpelledAnotherWayOrNotInAscii_ConvertsOnce(string first, string again)
+    {
+        await using var host = OmnichannelTestHost.Create();
+        await host.TrackAsync(host.Event(EventTypes.OrderPlaced, [Known]) with { Properties = System.Text.Json.JsonDocument.Parse(first).RootElement.Clone() });
+        await host.TrackAsync(host.Event(EventTypes.OrderPlaced, [Known]) with { Properties = System.Text.Json.JsonDocument.Parse(again).RootElement.Clone() });
+
+        Assert.Equal(1, (await host.ProfileAsync(Known)).Statistics.OrderCount);
+        var conversions = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = MeasurementMetrics.Conversion("order") });
+        Assert.Equal(1, conversions.Sum(r => r.Count));
+    }
+
     [Fact]
     public async Task QuietHoursEndingInTheRepeatedHourOfAFallBackNight_EndAfterNow()
     {
