@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Storage;
 
@@ -107,11 +108,12 @@ public sealed class ConcurrencyTests
         var store = new FlakyStore(new InMemoryOmnichannelStore());
         var options = new OmnichannelOptions { Partitions = 4 };
         options.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        await using var engine = new OmnichannelEngine(options, store);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        await using var engine = new OmnichannelEngine(options, store, time);
         var customers = Enumerable.Range(0, 24).Select(i => Identifier.CustomerId($"C{i}")).ToArray();
         foreach (var c in customers)
         {
-            Assert.Equal(TrackStatus.Accepted, (await engine.TrackAsync(new CustomerEvent { Id = $"e-{c.Value}", Type = "user.signed_up", Timestamp = DateTimeOffset.UtcNow, Identifiers = [c] })).Status);
+            Assert.Equal(TrackStatus.Accepted, (await engine.TrackAsync(new CustomerEvent { Id = $"e-{c.Value}", Type = "user.signed_up", Timestamp = time.GetUtcNow(), Identifiers = [c] })).Status);
         }
 
         Interlocked.Exchange(ref store.Loads, 0);
