@@ -163,7 +163,10 @@ public sealed class CustomerProfile
     /// <summary>Cart lines, oldest change first. Emptied by an order.</summary>
     public IReadOnlyList<CartLine> Cart => [.. CartLines.Values.OrderBy(l => l.UpdatedAt).ThenBy(l => l.ProductId, StringComparer.Ordinal)];
 
-    /// <summary>When an order last emptied the cart; cart events older than this are ignored.</summary>
+    /// <summary>
+    /// When orders last emptied the cart: the first event time of the latest order (an update of an order, its id sent
+    /// again later, empties nothing). Cart events at or before it do not count.
+    /// </summary>
     [JsonInclude]
     public DateTimeOffset? CartClearedAt { get; internal set; }
 

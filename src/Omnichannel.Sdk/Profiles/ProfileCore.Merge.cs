@@ -69,11 +69,6 @@ internal static partial class ProfileCore
         ProfileFacts.RecomputeOrders(target, shopCurrency);
 
         // Cart and wishlist: the changes of both sides replayed in event-time order, as if one profile had seen them all.
-        if (other.CartClearedAt is { } otherCleared)
-        {
-            ProfileFacts.ClearCart(target, otherCleared);
-        }
-
         foreach (var (product, ops) in other.CartOps)
         {
             foreach (var op in ops)
@@ -81,6 +76,8 @@ internal static partial class ProfileCore
                 ProfileFacts.PutCartOp(target, product, op);
             }
         }
+
+        ProfileFacts.ClearCartAfterOrders(target); // after the orders of both sides are in
 
         foreach (var (product, ops) in other.WishlistOps)
         {

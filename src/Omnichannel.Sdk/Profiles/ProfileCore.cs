@@ -193,8 +193,8 @@ internal static partial class ProfileCore
         var key = WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
         ProfileFacts.ApplyOrder(p, key, total, currency, t, eventId, shopCurrency);
 
-        // An order empties the cart as of its own time: later additions stay, earlier ones go.
-        ProfileFacts.ClearCart(p, t);
+        // An order empties the cart as of its first time: later additions stay, earlier ones go.
+        ProfileFacts.ClearCartAfterOrders(p);
     }
 
     private static void ApplyPreferences(CustomerProfile p, JsonElement props, DateTimeOffset t, string eventId)

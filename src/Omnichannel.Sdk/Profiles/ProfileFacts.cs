@@ -229,11 +229,17 @@ internal static class ProfileFacts
     }
 
     /// <summary>Records a cart change and rebuilds that product's line.</summary>
+    /// <summary>
+    /// How long cart changes at or before <see cref="CustomerProfile.CartClearedAt"/> are kept: an order's original event
+    /// arriving after its update moves the clear earlier, and the lines added in between come back.
+    /// </summary>
+    internal static readonly TimeSpan ClearedCartRetention = TimeSpan.FromDays(30);
+
     public static void PutCartOp(CustomerProfile p, string product, ItemOp op)
     {
-        if (p.CartClearedAt is { } cleared && op.At <= cleared)
+        if (p.CartClearedAt is { } cleared && op.At <= cleared - ClearedCartRetention)
         {
-            return; // an order at or after it already emptied the cart
+            return; // long emptied by an order
         }
 
         if (Add(p.CartOps, product, op))
@@ -242,23 +248,35 @@ internal static class ProfileFacts
         }
     }
 
-    /// <summary>An order empties the cart as of its own time: older changes go, later ones stay.</summary>
-    public static void ClearCart(CustomerProfile p, DateTimeOffset at)
+    /// <summary>
+    /// Orders empty the cart as of the latest order's first time: an update of an order (its id sent again, later) is not
+    /// a checkout, and moves nothing. Changes up to that instant no longer count; they are kept for
+    /// <see cref="ClearedCartRetention"/>, as the clear moves earlier when an order's earlier event arrives late.
+    /// </summary>
+    public static void ClearCartAfterOrders(CustomerProfile p)
     {
-        if (p.CartClearedAt is { } cleared && at <= cleared)
+        DateTimeOffset? at = null;
+        foreach (var order in p.Orders.Values)
+        {
+            if (at is not { } a || order.At > a)
+            {
+                at = order.At;
+            }
+        }
+
+        if (at == p.CartClearedAt)
         {
             return;
         }
 
         p.CartClearedAt = at;
-        if (p.CartOps.Count == 0)
-        {
-            return;
-        }
-
         foreach (var product in p.CartOps.Keys.ToList())
         {
-            p.CartOps[product].RemoveAll(o => o.At <= at);
+            if (at is { } cleared)
+            {
+                p.CartOps[product].RemoveAll(o => o.At <= cleared - ClearedCartRetention);
+            }
+
             RebuildCartLine(p, product);
         }
     }
@@ -274,6 +292,11 @@ internal static class ProfileFacts
         CartLine? line = null;
         foreach (var op in ops)
         {
+            if (p.CartClearedAt is { } cleared && op.At <= cleared)
+            {
+                continue; // before the cart was last emptied (kept while an earlier order may still arrive)
+            }
+
             if (op.Remove)
             {
                 if (line is null)
