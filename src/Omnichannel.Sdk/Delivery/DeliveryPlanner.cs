@@ -37,7 +37,7 @@ internal static class DeliveryPlanner
         {
             if (Address(p, channel) is not { } address)
             {
-                passedOver.Add($"{channel}: no address");
+                passedOver.Add(p.IdentifierList.Exists(i => i.IsSuppressedOn(channel)) ? $"{channel}: the address is suppressed" : $"{channel}: no address");
                 continue;
             }
 
@@ -77,7 +77,10 @@ internal static class DeliveryPlanner
         return new DeliveryDecision(candidates, now, null, passedOver);
     }
 
-    /// <summary>The address of a profile on a channel: the most recently linked identifier of the channel's type.</summary>
+    /// <summary>
+    /// The address of a profile on a channel: of the identifiers of the channel's type that no hard bounce suppressed there, the
+    /// one last seen (by event time); <see langword="null"/> when there is none. In-app and webhook messages go to the profile id.
+    /// </summary>
     public static string? Address(CustomerProfile p, string channel)
     {
         var type = channel switch
@@ -94,10 +97,11 @@ internal static class DeliveryPlanner
         }
 
         // The one she used last by event time; the same instant goes to the greater value, so arrival order never decides.
+        // An address a hard bounce suppressed on the channel is passed over: her other address still reaches her.
         LinkedIdentifier? best = null;
         foreach (var i in p.IdentifierList)
         {
-            if (i.Type == type && (best is null || (i.LastSeen ?? i.LinkedAt).CompareTo(best.LastSeen ?? best.LinkedAt) is var c && (c > 0 || (c == 0 && string.CompareOrdinal(i.Value, best.Value) > 0))))
+            if (i.Type == type && !i.IsSuppressedOn(channel) && (best is null || (i.LastSeen ?? i.LinkedAt).CompareTo(best.LastSeen ?? best.LinkedAt) is var c && (c > 0 || (c == 0 && string.CompareOrdinal(i.Value, best.Value) > 0))))
             {
                 best = i;
             }

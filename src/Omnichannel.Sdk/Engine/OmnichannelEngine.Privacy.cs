@@ -86,6 +86,35 @@ public sealed partial class OmnichannelEngine
         }
     }
 
+    private static readonly string[] EmailChannels = [ChannelNames.Email];
+    private static readonly string[] PhoneChannels = [ChannelNames.Sms, ChannelNames.WhatsApp];
+
+    /// <summary>
+    /// Marks the profile's own addresses that its hard bounces suppressed (<see cref="LinkedIdentifier.SuppressedOn"/>),
+    /// whichever came first, the bounce or the address (linked later, or brought by a merge).
+    /// </summary>
+    private void MarkSuppressedIdentifiers(CustomerProfile p)
+    {
+        var list = p.IdentifierList;
+        for (var i = 0; i < list.Count; i++)
+        {
+            var id = list[i];
+            var channels = id.Type switch
+            {
+                IdentifierTypes.Email => EmailChannels,
+                IdentifierTypes.Phone => PhoneChannels,
+                _ => [],
+            };
+            foreach (var channel in channels)
+            {
+                if (!id.IsSuppressedOn(channel) && IsSuppressedOnProfile(p, channel, id.Value))
+                {
+                    list[i] = id = id with { SuppressedOn = id.SuppressedOn is { } on ? on + "," + channel : channel };
+                }
+            }
+        }
+    }
+
     /// <summary>Whether the profile itself suppresses the address (a hard bounce it reported), under any hash key.</summary>
     private bool IsSuppressedOnProfile(CustomerProfile p, string channel, string address)
     {

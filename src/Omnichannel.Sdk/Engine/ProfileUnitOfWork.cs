@@ -131,6 +131,11 @@ public sealed partial class OmnichannelEngine
         var definitions = _definitions; // one set for the whole change
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
+        if (p.SuppressedAddresses.Count > 0)
+        {
+            MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable
+        }
+
         var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength);
         if (definitions.Services.Journeys.IsEmpty && p.JourneyData is null)
         {

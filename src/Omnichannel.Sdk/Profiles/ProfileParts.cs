@@ -33,6 +33,29 @@ public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset 
     /// </summary>
     public DateTimeOffset? LastSeen { get; init; }
 
+    // The channels (comma-separated) on which a hard bounce this profile recorded suppressed this address: delivery and
+    // the reachable rule pass it over there. Kept on the identifier, so erasing the profile erases it too.
+    [JsonInclude]
+    internal string? SuppressedOn { get; init; }
+
+    internal bool IsSuppressedOn(string channel)
+    {
+        if (SuppressedOn is not { } on)
+        {
+            return false;
+        }
+
+        foreach (var range in on.AsSpan().Split(','))
+        {
+            if (on.AsSpan(range).SequenceEqual(channel))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The identifier itself.</summary>
     [JsonIgnore]
     public Identifier Identifier => new(Type, Value);

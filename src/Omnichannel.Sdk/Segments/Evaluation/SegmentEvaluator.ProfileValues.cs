@@ -59,7 +59,10 @@ internal static partial class SegmentEvaluator
         _ => "repeatCustomer",
     };
 
-    /// <summary>An address on the channel (email → <c>email</c>, sms/whatsapp → <c>phone</c>, push → <c>device_id</c>, else an identifier named like the channel) and consent granted.</summary>
+    /// <summary>
+    /// An address on the channel (email → <c>email</c>, sms/whatsapp → <c>phone</c>, push → <c>device_id</c>, else an
+    /// identifier named like the channel) that no hard bounce on this profile suppressed there, and consent granted.
+    /// </summary>
     internal static bool IsReachable(CustomerProfile p, string channel, string? topic)
     {
         var identifierType = channel switch
@@ -69,6 +72,6 @@ internal static partial class SegmentEvaluator
             ChannelNames.Push => IdentifierTypes.DeviceId,
             _ => channel,
         };
-        return p.IdentifierList.Exists(i => i.Type == identifierType) && p.GetConsent(channel, topic)?.Granted == true;
+        return p.IdentifierList.Exists(i => i.Type == identifierType && !i.IsSuppressedOn(channel)) && p.GetConsent(channel, topic)?.Granted == true;
     }
 }
