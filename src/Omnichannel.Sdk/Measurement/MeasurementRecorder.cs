@@ -139,6 +139,32 @@ internal static class MeasurementRecorder
                 target.MeasurementGroup = g;
                 target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
             }
+
+            MergeGroupConversions(target, other, g, target.MeasurementGroup);
+        }
+    }
+
+    /// <summary>
+    /// One person, one converter: the merged-away profile's conversions leave its group's counts and join the survivor's
+    /// as hers — counted as a converter once, with her whole revenue and the change of its square.
+    /// </summary>
+    private static void MergeGroupConversions(CustomerProfile target, CustomerProfile other, string otherGroup, string targetGroup)
+    {
+        if (other.GroupConversions.Count == 0)
+        {
+            return;
+        }
+
+        var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+        foreach (var (id, revenue) in other.GroupConversions.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalConverted + id), -1, -revenue);
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalRevenueSquares + id), 0, -(revenue * revenue));
+            var known = target.GroupConversions.TryGetValue(id, out var before);
+            var after = before + revenue;
+            target.GroupConversions[id] = after;
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalConverted + id), known ? 0 : 1, revenue);
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalRevenueSquares + id), 0, (after * after) - (before * before));
         }
     }
 

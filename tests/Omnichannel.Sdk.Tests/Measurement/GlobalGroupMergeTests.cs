@@ -1,0 +1,35 @@
+using Omnichannel.Sdk.Measurement;
+
+namespace Omnichannel.Sdk.Tests.Measurement;
+
+/// <summary>
+/// The global control group counts people: when two profiles of one person merge, she is one recipient, one converter
+/// at most, and her revenue (and its square, for Welch's test) is that of the whole person, in the surviving group.
+/// </summary>
+public sealed class GlobalGroupMergeTests
+{
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.25)]
+    [InlineData(0.001)] // both in treatment
+    public async Task TwoProfilesThatConverted_MergeIntoOneConverter_WithHerWholeRevenue(double share)
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Measurement.GlobalControlShare = share);
+        var known = Identifier.CustomerId("c-1");
+        var guest = Identifier.AnonymousId("guest-1");
+        await host.TrackAsync(EventTypes.OrderPlaced, [known], new { order_id = "o1", total = 30 });
+        await host.TrackAsync(EventTypes.OrderPlaced, [guest], new { order_id = "o2", total = 20 }); // a guest checkout
+        await host.TrackAsync("user.logged_in", [known, guest]);
+
+        var verdict = await host.Engine.GetGlobalControlVerdictAsync();
+        var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { JourneyId = "$global", MetricPrefix = "global:" });
+        var group = (await host.ProfileAsync(known)).Id is var id && MeasurementRecorder.InGlobalControl(id, share) ? "control" : "treatment";
+
+        Assert.Equal(1, rows.Where(r => r.Key.Metric == "global:assigned").Sum(r => r.Count));
+        Assert.Equal(1, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Count));
+        Assert.Equal(50, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Sum), 9);
+        Assert.Equal(2500, rows.Where(r => r.Key.Metric == "global:revenue_sq:order").Sum(r => r.Sum), 9);
+        Assert.All(rows.Where(r => r.Key.Variant != group), r => Assert.Equal((0L, 0.0), (r.Count, Math.Round(r.Sum, 9))));
+        Assert.Null(verdict); // one person: the other group is empty
+    }
+}
