@@ -27,7 +27,8 @@ public sealed class TrackingMapping
     /// <summary>
     /// Traits that are identifiers: trait name → identifier type. Read from <c>traits</c> (identify) and from
     /// <c>context.traits</c> (every call). Default <c>email</c> → <c>email</c>, <c>phone</c> → <c>phone</c>. A value the
-    /// SDK cannot normalise (an invalid email) rejects the message, as it would any event.
+    /// SDK cannot normalise (an invalid email) in an identify's <c>traits</c> rejects the message, as it would any event;
+    /// one in <c>context.traits</c> (which mobile libraries copy onto every event) is left out.
     /// </summary>
     public IDictionary<string, string> TraitIdentifiers { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {

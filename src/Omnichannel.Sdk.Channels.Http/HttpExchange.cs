@@ -47,7 +47,9 @@ internal static class HttpExchange
             if (IsTransient(code))
             {
                 var retryAfter = RetryAfter(response, timeProvider);
-                return DeliveryResult.TransientFailure(retryAfter is { } delay ? HttpFailureReason.WithRetryAfter(described, delay) : described);
+                return retryAfter is { } delay
+                    ? DeliveryResult.TransientFailure(HttpFailureReason.WithRetryAfter(described, delay), delay)
+                    : DeliveryResult.TransientFailure(described);
             }
 
             return DeliveryResult.PermanentFailure(described);

@@ -153,7 +153,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
     {
         var result = await Transport("/throttled").SendAsync(Sms("sms-429"));
 
-        Assert.Equal(DeliveryResult.TransientFailure("HTTP 429 Too Many Requests: slow down; retry-after=30s"), result);
+        Assert.Equal(DeliveryResult.TransientFailure("HTTP 429 Too Many Requests: slow down; retry-after=30s", TimeSpan.FromSeconds(30)), result);
         Assert.True(HttpFailureReason.TryGetRetryAfter(result, out var delay));
         Assert.Equal(TimeSpan.FromSeconds(30), delay);
     }

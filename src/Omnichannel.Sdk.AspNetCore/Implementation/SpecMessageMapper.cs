@@ -23,10 +23,16 @@ internal sealed class SpecMessageMapper
     private readonly TrackingApiOptions _options;
     private readonly TrackingMapping _map;
 
-    public SpecMessageMapper(TrackingApiOptions options)
+    private readonly int _maxContextValueLength;
+
+    private readonly IdentityOptions? _identity;
+
+    public SpecMessageMapper(TrackingApiOptions options, int maxContextValueLength = 256, IdentityOptions? identity = null)
     {
         _options = options;
         _map = options.Mapping;
+        _maxContextValueLength = maxContextValueLength;
+        _identity = identity;
     }
 
     /// <summary>Maps a message.</summary>
@@ -213,8 +219,9 @@ internal sealed class SpecMessageMapper
     }
 
     /// <summary>
-    /// The Spec's clock-skew rule: <c>timestamp</c> when given; else <c>receivedAt − (sentAt − originalTimestamp)</c>
-    /// (the client's clock error removed); else <c>originalTimestamp</c>; else <c>receivedAt</c>.
+    /// The Spec's clock-skew rule: <c>timestamp</c> when given with <c>originalTimestamp</c> or without <c>sentAt</c>;
+    /// else <c>receivedAt − (sentAt − originalTimestamp)</c>, the original being <c>originalTimestamp</c> or else
+    /// <c>timestamp</c> (the client's clock error removed); else <c>originalTimestamp</c>; else <c>receivedAt</c>.
     /// </summary>
     private static DateTimeOffset? EventTime(JsonElement message, RequestFacts facts, List<ValidationError> errors)
     {
@@ -223,7 +230,10 @@ internal sealed class SpecMessageMapper
         var sentAt = Date(message, "sentAt", errors) ?? facts.BatchSentAt;
         if (timestamp is { } ts)
         {
-            return ts;
+            // Client libraries (analytics.js, Segment's iOS and Android libraries) send the device's time as `timestamp`
+            // with `sentAt` and no `originalTimestamp`: that timestamp is the original one and is corrected by the
+            // device's clock error, as Segment does. A server's clock is right, so its historical timestamps stay.
+            return original is null && sentAt is { } sent ? facts.ReceivedAt - (sent - ts) : ts;
         }
 
         if (original is { } o)
@@ -282,7 +292,9 @@ internal sealed class SpecMessageMapper
 
             if (context.TryGetProperty("traits", out var contextTraits))
             {
-                AddTraitIdentifiers(contextTraits);
+                // context.traits describes the user (mobile libraries copy her stored traits onto every event): a value
+                // the SDK cannot use as an identifier is left out instead of refusing the event it rides on.
+                AddTraitIdentifiers(contextTraits, skipUnusable: true);
             }
         }
 
@@ -293,7 +305,7 @@ internal sealed class SpecMessageMapper
 
         return ids;
 
-        void AddTraitIdentifiers(JsonElement traitObject)
+        void AddTraitIdentifiers(JsonElement traitObject, bool skipUnusable = false)
         {
             if (traitObject.ValueKind != JsonValueKind.Object)
             {
@@ -302,7 +314,14 @@ internal sealed class SpecMessageMapper
 
             foreach (var (trait, idType) in _map.TraitIdentifiers)
             {
-                Add(idType, Str(traitObject, trait));
+                var value = Str(traitObject, trait);
+                if (skipUnusable && value is not null && _identity is { } identity && identity.Rules.TryGetValue(idType, out var rule)
+                    && rule.Normalizer is { } normalize && !normalize(value.Trim(), identity, out _, out _))
+                {
+                    continue;
+                }
+
+                Add(idType, value);
             }
         }
     }
@@ -342,7 +361,7 @@ internal sealed class SpecMessageMapper
         }
     }
 
-    private static EventContext? Context(JsonElement c)
+    private EventContext? Context(JsonElement c)
     {
         if (c.ValueKind != JsonValueKind.Object)
         {
@@ -354,17 +373,21 @@ internal sealed class SpecMessageMapper
         var os = Child(c, "os");
         var location = Child(c, "location");
         var osText = string.Join(' ', new[] { StrAt(os, "name"), StrAt(os, "version") }.Where(s => !string.IsNullOrWhiteSpace(s)));
+        // Context is optional, client-made description (a utm_campaign from a URL, a device name): a value the engine
+        // would refuse (too long, or with a line break) is left out rather than losing the event it describes.
+        string? Fit(string? value) =>
+            value is null || value.Length > _maxContextValueLength || value.Any(char.IsControl) ? null : value;
         var result = new EventContext
         {
-            Locale = StrAt(c, "locale"),
-            TimeZone = StrAt(c, "timezone"),
-            Campaign = StrAt(campaign, "name"),
-            UtmSource = StrAt(campaign, "source"),
-            UtmMedium = StrAt(campaign, "medium"),
-            DeviceType = StrAt(device, "type"),
-            Os = osText.Length > 0 ? osText : null,
-            Country = StrAt(location, "country"),
-            City = StrAt(location, "city"),
+            Locale = Fit(StrAt(c, "locale")),
+            TimeZone = Fit(StrAt(c, "timezone")),
+            Campaign = Fit(StrAt(campaign, "name")),
+            UtmSource = Fit(StrAt(campaign, "source")),
+            UtmMedium = Fit(StrAt(campaign, "medium")),
+            DeviceType = Fit(StrAt(device, "type")),
+            Os = Fit(osText.Length > 0 ? osText : null),
+            Country = Fit(StrAt(location, "country")),
+            City = Fit(StrAt(location, "city")),
         };
         return result == new EventContext() ? null : result;
     }
@@ -405,7 +428,7 @@ internal sealed class SpecMessageMapper
 
         if (v.ValueKind == JsonValueKind.String)
         {
-            if (v.TryGetDateTimeOffset(out var d))
+            if (TryIsoDate(v, out var d))
             {
                 return d;
             }
@@ -418,6 +441,26 @@ internal sealed class SpecMessageMapper
 
         errors.Add(new(name, "must be an ISO 8601 date-time such as 2026-05-01T10:00:00.000Z"));
         return null;
+    }
+
+    /// <summary>
+    /// An ISO 8601 date-time; one without an offset is UTC (<see cref="JsonElement.TryGetDateTimeOffset"/> alone would read
+    /// it in the server's local time zone, so the same message would get another time on another server).
+    /// </summary>
+    internal static bool TryIsoDate(JsonElement v, out DateTimeOffset value)
+    {
+        if (v.ValueKind == JsonValueKind.String && v.TryGetDateTimeOffset(out value))
+        {
+            if (v.TryGetDateTime(out var dt) && dt.Kind == DateTimeKind.Unspecified)
+            {
+                value = new DateTimeOffset(dt, TimeSpan.Zero);
+            }
+
+            return true;
+        }
+
+        value = default;
+        return false;
     }
 
     private static string? StrAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object ? Str(obj, name) : null;

@@ -25,14 +25,14 @@ internal sealed partial class TrackingEndpoint : IDisposable
     private readonly SpecMessageMapper _mapper;
     private readonly PartitionedRateLimiter<string>? _limiter;
 
-    public TrackingEndpoint(IOptions<TrackingApiOptions> options, IOmnichannelClient client, TimeProvider time, ILoggerFactory? loggerFactory)
+    public TrackingEndpoint(IOptions<TrackingApiOptions> options, IOmnichannelClient client, TimeProvider time, ILoggerFactory? loggerFactory, IOptions<OmnichannelOptions>? engineOptions = null)
     {
         _options = options.Value;
         _client = client;
         _time = time;
         _logger = (ILogger?)loggerFactory?.CreateLogger("Omnichannel.Sdk.AspNetCore.Tracking") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _authenticator = new WriteKeyAuthenticator(_options.WriteKeys);
-        _mapper = new SpecMessageMapper(_options);
+        _mapper = new SpecMessageMapper(_options, engineOptions?.Value.MaxContextValueLength ?? 256, engineOptions?.Value.Identity);
         if (_options.RequestsPerSecond > 0)
         {
             var perSecond = _options.RequestsPerSecond;
@@ -47,6 +47,9 @@ internal sealed partial class TrackingEndpoint : IDisposable
             }));
         }
     }
+
+    // Deep enough for anything but a deliberately nested body; shallow enough for the mapper's recursive walks.
+    private const int MaxJsonDepth = 1_000;
 
     public void Dispose() => _limiter?.Dispose();
 
@@ -81,7 +84,15 @@ internal sealed partial class TrackingEndpoint : IDisposable
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            // A UTF-8 byte-order mark may be ignored (RFC 8259, section 8.1), and some clients write one. The depth limit
+            // is well above the engine's (32 levels), so a deeply nested message is rejected alone, not its whole batch.
+            var json = body.AsMemory();
+            if (json.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                json = json[3..];
+            }
+
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
         }
         catch (JsonException)
         {
@@ -179,6 +190,11 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 LogRejected(_logger, source.Source, 1, string.Join(",", result.Errors.Select(e => e.Field)));
                 await ErrorAsync(http, StatusCodes.Status400BadRequest, "the message is invalid", result.Errors).ConfigureAwait(false);
                 return;
+            case TrackStatus.Failed when !result.IsTransient:
+                // It would fail the same way again: a status clients retry would have them resend it for ever.
+                LogRejected(_logger, source.Source, 1, "event");
+                await ErrorAsync(http, StatusCodes.Status422UnprocessableEntity, "the event cannot be applied; sending it again will not help").ConfigureAwait(false);
+                return;
             case TrackStatus.Failed or TrackStatus.StoreFailed:
                 LogFailed(_logger, source.Source, 1);
                 await ErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "the event could not be stored; retry").ConfigureAwait(false);
@@ -207,27 +223,38 @@ internal sealed partial class TrackingEndpoint : IDisposable
             return;
         }
 
-        DateTimeOffset? sentAt = root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String && s.TryGetDateTimeOffset(out var sa) ? sa : null;
+        DateTimeOffset? sentAt = root.TryGetProperty("sentAt", out var s) && SpecMessageMapper.TryIsoDate(s, out var sa) ? sa : null;
         var facts = Facts(http, source, sentAt);
+        var batchContext = root.TryGetProperty("context", out var bc) && bc.ValueKind == JsonValueKind.Object ? bc : default;
         var rejected = new JsonArray();
         var events = new List<CustomerEvent>(count);
         var positions = new List<(int Index, string? MessageId)>(count);
         var index = 0;
         foreach (var message in batch.EnumerateArray())
         {
-            var size = Encoding.UTF8.GetByteCount(message.GetRawText());
-            if (size > _options.MaxMessageBytes)
+            try
             {
-                rejected.Add(Rejection(index, SpecMessageMapper.Str(message, "messageId"), [new("message", $"is {size} bytes; at most {_options.MaxMessageBytes} are allowed")]));
+                // Measured on its UTF-8 bytes: GetRawText transcodes, and throws on a message with invalid UTF-8, which
+                // made the whole batch a 503 that clients resend for ever.
+                var size = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(message).Length;
+                if (size > _options.MaxMessageBytes)
+                {
+                    rejected.Add(Rejection(index, SpecMessageMapper.Str(message, "messageId"), [new("message", $"is {size} bytes; at most {_options.MaxMessageBytes} are allowed")]));
+                }
+                else if (_mapper.Map(WithBatchContext(message, batchContext), null, facts) is var mapped && mapped.Event is { } e)
+                {
+                    events.Add(e);
+                    positions.Add((index, mapped.MessageId));
+                }
+                else
+                {
+                    rejected.Add(Rejection(index, mapped.MessageId, mapped.Errors));
+                }
             }
-            else if (_mapper.Map(message, null, facts) is var mapped && mapped.Event is { } e)
+            catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
             {
-                events.Add(e);
-                positions.Add((index, mapped.MessageId));
-            }
-            else
-            {
-                rejected.Add(Rejection(index, mapped.MessageId, mapped.Errors));
+                // A message that cannot be read (invalid UTF-8 inside a string) is this message's problem alone.
+                rejected.Add(Rejection(index, null, [new("message", $"could not be read ({ex.GetType().Name})")]));
             }
 
             index++;
@@ -247,6 +274,10 @@ internal sealed partial class TrackingEndpoint : IDisposable
                     break;
                 case TrackStatus.Rejected:
                     rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, results[i].Errors));
+                    break;
+                case TrackStatus.Failed when !results[i].IsTransient:
+                    // It would fail the same way again: listed like a rejection, so the batch is not resent for ever.
+                    rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, [new("event", "cannot be applied to its profile; sending it again will not help")]));
                     break;
                 case TrackStatus.Failed or TrackStatus.StoreFailed:
                     failed++;
@@ -275,6 +306,74 @@ internal sealed partial class TrackingEndpoint : IDisposable
         }
 
         await http.Response.WriteAsJsonAsync(response, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The batch's top-level <c>context</c> applies to every message of the request (the HTTP API's batch call); what a
+    /// message's own context says wins, object by object.
+    /// </summary>
+    private static JsonElement WithBatchContext(JsonElement message, JsonElement batchContext)
+    {
+        if (batchContext.ValueKind != JsonValueKind.Object || message.ValueKind != JsonValueKind.Object)
+        {
+            return message;
+        }
+
+        var own = message.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var p in message.EnumerateObject())
+            {
+                if (p.NameEquals("context"))
+                {
+                    continue;
+                }
+
+                p.WriteTo(writer);
+            }
+
+            writer.WritePropertyName("context");
+            WriteMerged(writer, batchContext, own);
+            writer.WriteEndObject();
+        }
+
+        using var merged = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        return merged.RootElement.Clone();
+    }
+
+    private static void WriteMerged(Utf8JsonWriter writer, JsonElement under, JsonElement over)
+    {
+        writer.WriteStartObject();
+        foreach (var p in under.EnumerateObject())
+        {
+            if (over.ValueKind == JsonValueKind.Object && over.TryGetProperty(p.Name, out var mine))
+            {
+                if (p.Value.ValueKind == JsonValueKind.Object && mine.ValueKind == JsonValueKind.Object)
+                {
+                    writer.WritePropertyName(p.Name);
+                    WriteMerged(writer, p.Value, mine);
+                }
+
+                continue;
+            }
+
+            p.WriteTo(writer);
+        }
+
+        if (over.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in over.EnumerateObject())
+            {
+                if (!(under.TryGetProperty(p.Name, out var theirs) && theirs.ValueKind == JsonValueKind.Object && p.Value.ValueKind == JsonValueKind.Object))
+                {
+                    p.WriteTo(writer);
+                }
+            }
+        }
+
+        writer.WriteEndObject();
     }
 
     private RequestFacts Facts(HttpContext http, TrackingWriteKey source, DateTimeOffset? batchSentAt) =>

@@ -44,8 +44,10 @@ internal sealed class WriteKeyAuthenticator
             return null;
         }
 
-        Span<byte> buffer = stackalloc byte[512];
         var encoded = authorization.AsSpan(6).Trim();
+        // Sized from the header (a key of any length the options accept fits); Kestrel bounds header sizes.
+        var length = (encoded.Length / 4 * 3) + 3;
+        Span<byte> buffer = length <= 512 ? stackalloc byte[512] : new byte[length];
         if (!Convert.TryFromBase64Chars(encoded, buffer, out var written))
         {
             return null;

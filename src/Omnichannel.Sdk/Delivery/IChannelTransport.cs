@@ -4,7 +4,7 @@ namespace Omnichannel.Sdk.Delivery;
 /// The plug-in point for a message provider. A transport sends one outbound message and reports what the provider said.
 /// </summary>
 /// <remarks>
-/// Expected outcomes are values: return <see cref="DeliveryResult.TransientFailure"/> or
+/// Expected outcomes are values: return <see cref="DeliveryResult.TransientFailure(string)"/> or
 /// <see cref="DeliveryResult.PermanentFailure"/> rather than throwing. An exception that escapes is treated as transient.
 /// </remarks>
 public interface IChannelTransport
@@ -57,6 +57,16 @@ public readonly record struct DeliveryResult(DeliveryStatus Status, string? Prov
 
     /// <summary>A failure that a retry may cure.</summary>
     public static DeliveryResult TransientFailure(string reason) => new(DeliveryStatus.TransientFailure, null, reason);
+
+    /// <summary>
+    /// A failure that a retry may cure, no sooner than <paramref name="retryAfter"/> from now (the provider's
+    /// <c>Retry-After</c>): the dispatcher makes no quick retry and schedules the next attempt at least that late.
+    /// </summary>
+    public static DeliveryResult TransientFailure(string reason, TimeSpan retryAfter) =>
+        new(DeliveryStatus.TransientFailure, null, reason) { RetryAfter = retryAfter < TimeSpan.Zero ? TimeSpan.Zero : retryAfter };
+
+    /// <summary>For a transient failure, how long the provider asked to wait before the next attempt; <see langword="null"/> when it did not say.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>A failure that a retry will not cure.</summary>
     public static DeliveryResult PermanentFailure(string reason) => new(DeliveryStatus.PermanentFailure, null, reason);

@@ -129,6 +129,7 @@ public sealed partial class OmnichannelEngine
 
             var failures = new List<string>();
             var transient = false;
+            var providerDelay = TimeSpan.Zero;
             var (candidates, cancelled) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
             if (cancelled is not null)
             {
@@ -181,6 +182,10 @@ public sealed partial class OmnichannelEngine
 
                     failures.Add($"{candidate.Channel}/{name}: {result.Reason}");
                     transient |= result.Status == DeliveryStatus.TransientFailure;
+                    if (result.Status == DeliveryStatus.TransientFailure && result.RetryAfter is { } asked && asked > providerDelay)
+                    {
+                        providerDelay = asked;
+                    }
                 }
 
                 if (transient)
@@ -192,6 +197,11 @@ public sealed partial class OmnichannelEngine
             if (transient && entry.Attempt < _options.Delivery.MaxAttempts)
             {
                 var delay = _options.Delivery.RetryDelay * Math.Pow(2, entry.Attempt - 1) * (0.8 + (Random.Shared.NextDouble() * 0.4));
+                if (providerDelay > delay)
+                {
+                    delay = providerDelay; // the provider's Retry-After: never sooner than it asked
+                }
+
                 await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
                 LogRetryLater(_logger, entry.MessageKey, entry.Attempt, delay);
                 return;

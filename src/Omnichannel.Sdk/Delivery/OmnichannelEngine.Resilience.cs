@@ -76,9 +76,15 @@ public sealed partial class OmnichannelEngine
         var builder = new ResiliencePipelineBuilder<DeliveryResult> { TimeProvider = _time };
         if (d.Retry is { } retry)
         {
+            // No quick retry when the provider said how long to wait (429/503 with Retry-After): the dispatcher waits.
+            var retryable = new PredicateBuilder<DeliveryResult>()
+                .HandleResult(r => r.Status == DeliveryStatus.TransientFailure && r.RetryAfter is null)
+                .Handle<TimeoutRejectedException>()
+                .Handle<TimeoutException>()
+                .Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException and not RateLimiterRejectedException && DeliveryFaults.IsTransient(e, d));
             builder.AddRetry(new RetryStrategyOptions<DeliveryResult>
             {
-                ShouldHandle = transient,
+                ShouldHandle = retryable,
                 MaxRetryAttempts = retry.MaxRetryAttempts,
                 Delay = retry.Delay,
                 MaxDelay = retry.MaxDelay,

@@ -133,6 +133,7 @@ internal static class LiquidEngine
 
         options.Filters.AddFilter(LiquidScanner.EscapeFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(EscapeHtml(input), encode: false)));
         options.Filters.AddFilter(LiquidScanner.JsonValueFilter, static (input, _, ctx) => new ValueTask<FluidValue>(new StringValue(JsonValue(input, ctx), encode: false)));
+        options.Filters.AddFilter(LiquidScanner.UnquotedAttributeFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(EncodeUnquotedAttribute(Text(input)), encode: false)));
         options.Filters.AddFilter(LiquidScanner.JsonStringFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(JsonStringContent(Text(input)), encode: false)));
 
         // Every filter checks the budget: its result's size, the deadline and cancellation.
@@ -183,6 +184,20 @@ internal static class LiquidEngine
                 '\'' => sb.Append("&#39;"),
                 _ => sb.Append(c),
             };
+        }
+
+        return sb.ToString();
+    }
+
+    // What would end an unquoted attribute value, as character references (the value reads the same in the browser).
+    internal static string EncodeUnquotedAttribute(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            _ = char.IsWhiteSpace(c) || c is '=' or '`' or '"' or '\'' or '<' or '>'
+                ? sb.Append("&#").Append(((int)c).ToString(CultureInfo.InvariantCulture)).Append(';')
+                : sb.Append(c);
         }
 
         return sb.ToString();

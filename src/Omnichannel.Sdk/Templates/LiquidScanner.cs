@@ -41,6 +41,7 @@ internal sealed partial class LiquidScanner
     internal const string RawFilter = "raw";
     internal const string JsonValueFilter = "omni_json_value";
     internal const string JsonStringFilter = "omni_json_string";
+    internal const string UnquotedAttributeFilter = "omni_unquoted_attribute";
 
     /// <summary>The deepest blocks may nest (the engine's parser recurses once per level).</summary>
     internal const int MaxNesting = 32;
@@ -169,9 +170,16 @@ internal sealed partial class LiquidScanner
                 _tokens.Add(new LiquidToken(open, s[open..i], null));
                 var lastFilter = Output(contentStart, contentEnd);
                 var empty = s.AsSpan(contentStart, contentEnd - contentStart).Trim().Length == 0;
-                if (_mode == LiquidOutputMode.Html && !empty && !InCapture() && (lastFilter is null || !NoEscapeFilters.Contains(lastFilter)))
+                if (_mode == LiquidOutputMode.Html && !empty && !InCapture() && lastFilter != RawFilter)
                 {
-                    _escapeInserts.Add((contentEnd, " | " + EscapeFilter + " "));
+                    // In an unquoted attribute value a space, '=' or '`' would end the value and start an attribute of the
+                    // value's own (an event handler): those are encoded too there, after the HTML escape.
+                    var insert = (lastFilter is null || !NoEscapeFilters.Contains(lastFilter) ? " | " + EscapeFilter : string.Empty)
+                        + (InUnquotedAttribute(open) ? " | " + UnquotedAttributeFilter : string.Empty);
+                    if (insert.Length > 0)
+                    {
+                        _escapeInserts.Add((contentEnd, insert + " "));
+                    }
                 }
                 else if (_mode == LiquidOutputMode.Json && !empty && !InCapture())
                 {
@@ -194,6 +202,25 @@ internal sealed partial class LiquidScanner
         {
             Report(block.Index, TemplateErrorKind.UnclosedBlock, $"'{block.Name}' is never closed: add '{{% end{block.Name} %}}'.");
         }
+    }
+
+    // Whether an output at 'open' starts or continues an unquoted attribute value: going back over the characters such a
+    // value may hold, an '=' comes first, and it stands inside a tag ('<' seen after the last '>').
+    private bool InUnquotedAttribute(int open)
+    {
+        var s = _source;
+        var k = open - 1;
+        while (k >= 0 && !char.IsWhiteSpace(s[k]) && s[k] is not ('"' or '\'' or '<' or '>' or '='))
+        {
+            k--;
+        }
+
+        if (k < 0 || s[k] != '=')
+        {
+            return false;
+        }
+
+        return s.LastIndexOf('<', k) > s.LastIndexOf('>', k);
     }
 
     private bool InCapture() => _blocks.Exists(b => b.Name == "capture");
