@@ -34,6 +34,9 @@ public sealed class DeliveryOptions
     /// <summary>The sender of emails whose template gives none.</summary>
     public string? EmailFrom { get; set; }
 
+    /// <summary>One-click unsubscribe links and headers for marketing email (RFC 8058); off until its endpoint is set.</summary>
+    public UnsubscribeOptions Unsubscribe { get; } = new();
+
     /// <summary>
     /// How long the dispatcher owns a claimed message before another may take it. Default 5 minutes; at most 1 day, and
     /// longer than the longest one send can take (<see cref="SendTimeout"/> × (quick retries + 1) plus the quick retries'

@@ -270,9 +270,10 @@ public sealed partial class OmnichannelEngine
         {
             try
             {
-                if (await _delivery.Renderer!.RenderAsync(request, c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
+                var unsubscribeUrl = UnsubscribeUrl(copy.Id, request.Key, c.Channel, request.Topic, request.Class);
+                if (await _delivery.Renderer!.RenderAsync(WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
                 {
-                    kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, fresh with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
+                    kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
                     continue;
                 }
             }

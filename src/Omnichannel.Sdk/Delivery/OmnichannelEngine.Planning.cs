@@ -73,10 +73,11 @@ public sealed partial class OmnichannelEngine
         foreach (var c in decision.Candidates)
         {
             OutboundMessage? message;
+            var unsubscribeUrl = UnsubscribeUrl(p.Id, request.Key, c.Channel, request.Topic, request.Class);
             try
             {
                 message = _delivery.Renderer is { } renderer
-                    ? await renderer.RenderAsync(request, c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
+                    ? await renderer.RenderAsync(WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
                     : null;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -97,7 +98,7 @@ public sealed partial class OmnichannelEngine
                 continue;
             }
 
-            candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, message with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
+            candidates.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(message, unsubscribeUrl) with { MessageId = request.Key, ProfileId = p.Id, Topic = request.Topic }));
         }
 
         RememberKey(p, request.Key);

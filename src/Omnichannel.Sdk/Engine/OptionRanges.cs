@@ -50,6 +50,19 @@ internal static class OptionRanges
             Max(errors, "Delivery." + nameof(d.SendsPerSecondPerTransport), perSecond, 100_000);
         }
 
+        if (d.Unsubscribe.Endpoint is { } unsubscribe)
+        {
+            if (!unsubscribe.IsAbsoluteUri || !(unsubscribe.Scheme == Uri.UriSchemeHttps || (unsubscribe.Scheme == Uri.UriSchemeHttp && unsubscribe.IsLoopback)) || unsubscribe.Fragment.Length > 0)
+            {
+                errors.Add($"Delivery.Unsubscribe.Endpoint must be an absolute https URL without a fragment (RFC 8058; http only for a loopback host) (was {unsubscribe})");
+            }
+
+            if (o.Privacy.HashKey is null)
+            {
+                errors.Add("Delivery.Unsubscribe.Endpoint needs Privacy.HashKey: unsubscribe links are signed with it, and must stay valid across restarts");
+            }
+        }
+
         for (var i = 0; i < d.FrequencyCaps.Count; i++)
         {
             if (d.FrequencyCaps[i]?.Window is { } window)

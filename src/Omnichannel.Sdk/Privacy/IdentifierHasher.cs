@@ -32,5 +32,34 @@ internal sealed class IdentifierHasher
     /// <summary>An identifier as logs and reasons may show it: a short keyed hash, never the value.</summary>
     public string Mask(Identifier id) => "#" + Hash(id)[..12];
 
+    /// <summary>A MAC of <paramref name="data"/> under the current key, in a namespace of its own (<paramref name="purpose"/>).</summary>
+    public byte[] Sign(string purpose, ReadOnlySpan<byte> data) => Mac(_keys[0], purpose, data);
+
+    /// <summary>Whether <paramref name="mac"/> is the MAC of <paramref name="data"/> under any key (constant time per key).</summary>
+    public bool Verify(string purpose, ReadOnlySpan<byte> data, ReadOnlySpan<byte> mac)
+    {
+        if (mac.Length != MacLength)
+        {
+            return false;
+        }
+
+        var ok = false;
+        foreach (var key in _keys)
+        {
+            ok |= CryptographicOperations.FixedTimeEquals(Mac(key, purpose, data), mac);
+        }
+
+        return ok;
+    }
+
+    /// <summary>The length of a MAC (bytes): HMAC-SHA256 truncated to 128 bits (RFC 2104 §5 allows truncation to half).</summary>
+    public const int MacLength = 16;
+
+    private static byte[] Mac(byte[] key, string purpose, ReadOnlySpan<byte> data)
+    {
+        var derived = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("\0" + purpose + "\0"));
+        return HMACSHA256.HashData(derived, data)[..MacLength];
+    }
+
     private static string Hash(byte[] key, string text) => Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(text)));
 }

@@ -1,0 +1,73 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Omnichannel.Sdk;
+using Omnichannel.Sdk.Delivery;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the one-click unsubscribe endpoint (RFC 8058) that marketing email's <c>List-Unsubscribe</c> links point at.</summary>
+public static class UnsubscribeEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Serves <paramref name="pattern"/> for the links of <c>Delivery.Unsubscribe</c> (set its <c>Endpoint</c> to this
+    /// URL as the public sees it):
+    /// <list type="bullet">
+    /// <item><c>POST {pattern}?t={token}</c> — what mail clients send for one-click unsubscribe (body
+    /// <c>List-Unsubscribe=One-Click</c>, RFC 8058 §3.2) and what the confirmation page's button sends: records the
+    /// unsubscribe through <see cref="OmnichannelEngine.UnsubscribeAsync"/> and answers <c>200</c> with a short page;
+    /// <c>400</c> for a token that does not verify. A person since erased gets <c>200</c> too (she gets nothing anyway).</item>
+    /// <item><c>GET {pattern}?t={token}</c> — the link clicked in the message: a page with one button that posts the same
+    /// URL. It never unsubscribes by itself, because mail scanners and link previews fetch links (RFC 8058 §3.2).</item>
+    /// </list>
+    /// The pages are minimal HTML in English, with no script; put your own page in front of <c>GET</c> if you want one.
+    /// </summary>
+    /// <param name="endpoints">The application or a route group.</param>
+    /// <param name="pattern">The route. Default <c>/unsubscribe</c>.</param>
+    /// <returns>The route group, to add conventions.</returns>
+    /// <exception cref="InvalidOperationException">The services hold no <see cref="OmnichannelEngine"/> (call <c>services.AddOmnichannel(...)</c>).</exception>
+    public static RouteGroupBuilder MapOmnichannelUnsubscribe(this IEndpointRouteBuilder endpoints, string pattern = "/unsubscribe")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(pattern);
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(OmnichannelEngine)))
+        {
+            throw new InvalidOperationException("MapOmnichannelUnsubscribe needs the engine: call services.AddOmnichannel(...) first.");
+        }
+
+        var group = endpoints.MapGroup(pattern);
+        group.MapGet("/", (HttpContext http) =>
+        {
+            var token = http.Request.Query["t"].ToString();
+            if (token.Length == 0)
+            {
+                return Page(StatusCodes.Status400BadRequest, "This unsubscribe link is incomplete.", null);
+            }
+
+            // The form posts to this very URL (its query carries the token); the body says it is a person's click.
+            return Page(StatusCodes.Status200OK, "Unsubscribe from these emails?", "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>");
+        });
+        group.MapPost("/", async (HttpContext http) =>
+        {
+            var token = http.Request.Query["t"].ToString();
+            if (token.Length == 0 && http.Request.HasFormContentType)
+            {
+                token = (await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false))["t"].ToString();
+            }
+
+            var engine = http.RequestServices.GetRequiredService<OmnichannelEngine>();
+            return await engine.UnsubscribeAsync(token, http.RequestAborted).ConfigureAwait(false) switch
+            {
+                UnsubscribeStatus.InvalidToken => Page(StatusCodes.Status400BadRequest, "This unsubscribe link is not valid.", null),
+                _ => Page(StatusCodes.Status200OK, "You are unsubscribed.", "<p>You will not receive these emails any more.</p>"),
+            };
+        }).DisableAntiforgery();
+        return group;
+    }
+
+    private static IResult Page(int status, string title, string? body) => Results.Content(
+        $"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\"><title>{WebUtility.HtmlEncode(title)}</title></head><body><h1>{WebUtility.HtmlEncode(title)}</h1>{body}</body></html>",
+        "text/html; charset=utf-8",
+        statusCode: status);
+}

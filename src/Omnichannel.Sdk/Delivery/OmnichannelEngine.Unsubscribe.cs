@@ -1,0 +1,122 @@
+using System.Buffers.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk;
+
+// One-click unsubscribe (RFC 8058): the link and headers of a marketing email, and the POST that records it.
+public sealed partial class OmnichannelEngine
+{
+    private const string UnsubscribePurpose = "unsubscribe/v1";
+
+    /// <summary>
+    /// Records a one-click unsubscribe (RFC 8058) from the token of a <c>List-Unsubscribe</c> link: a
+    /// <c>message.unsubscribed</c> event for the message's profile, channel and topic (consent withdrawn for that topic, or
+    /// for the whole channel's marketing when the message had none). Idempotent: the same link posted again is recorded
+    /// once. Call it from a <c>POST</c> handler only — mail scanners fetch links with <c>GET</c> (the ASP.NET Core package's
+    /// <c>MapOmnichannelUnsubscribe</c> does this for you).
+    /// </summary>
+    /// <param name="token">The <c>t</c> query parameter of the link.</param>
+    /// <param name="cancellationToken">Cancels the wait (the unsubscribe may still be recorded).</param>
+    /// <returns>What was done; a forged, altered or malformed token is <see cref="UnsubscribeStatus.InvalidToken"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    public async ValueTask<UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (ReadUnsubscribeToken(token) is not { } link)
+        {
+            return UnsubscribeStatus.InvalidToken;
+        }
+
+        var properties = new Dictionary<string, object?> { ["message_id"] = link.MessageKey, ["channel"] = link.Channel };
+        if (link.Topic is { } topic)
+        {
+            properties["topic"] = topic;
+        }
+
+        var e = new CustomerEvent
+        {
+            Id = link.MessageKey + ":unsubscribed",
+            Type = EventTypes.MessageUnsubscribed,
+            Timestamp = _time.GetUtcNow(),
+            Identifiers = [],
+            Channel = link.Channel,
+            Properties = JsonData.From(properties),
+        };
+        var result = await EnqueueProfileWork(link.ProfileId, async (p, now) =>
+        {
+            var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
+            return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<Storage.OutboxEntry>)[], Journeys = journeys };
+        }, cancellationToken).ConfigureAwait(false);
+        return result?.Status == UnitStatus.Gone ? UnsubscribeStatus.ProfileNotFound : UnsubscribeStatus.Unsubscribed;
+    }
+
+    /// <summary>The one-click unsubscribe link of a message, or <see langword="null"/> when it gets none (off, not marketing, not email).</summary>
+    internal string? UnsubscribeUrl(string profileId, string messageKey, string channel, string? topic, MessageClass messageClass)
+    {
+        if (_options.Delivery.Unsubscribe.Endpoint is not { } endpoint || messageClass != MessageClass.Marketing || channel != ChannelNames.Email)
+        {
+            return null;
+        }
+
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new JsonArray(profileId, messageKey, channel, topic));
+        var token = Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(_hasher.Sign(UnsubscribePurpose, payload));
+        return endpoint.GetLeftPart(UriPartial.Query) + (string.IsNullOrEmpty(endpoint.Query) ? "?" : "&") + "t=" + token;
+    }
+
+    /// <summary>The request a template renders: with <c>unsubscribe_url</c> in its data when the message has a link.</summary>
+    private static MessageRequest WithUnsubscribeUrl(MessageRequest request, string? url)
+    {
+        if (url is null)
+        {
+            return request;
+        }
+
+        var data = request.Data?.DeepClone().AsObject() ?? [];
+        data["unsubscribe_url"] = url;
+        return request with { Data = data };
+    }
+
+    /// <summary>An email with the <c>List-Unsubscribe</c> (RFC 2369) and <c>List-Unsubscribe-Post</c> (RFC 8058) headers.</summary>
+    private OutboundMessage WithUnsubscribeHeaders(OutboundMessage message, string? url)
+    {
+        if (url is null || message is not EmailMessage email)
+        {
+            return message;
+        }
+
+        var headers = new Dictionary<string, string>(email.Headers, StringComparer.OrdinalIgnoreCase)
+        {
+            ["List-Unsubscribe"] = _options.Delivery.Unsubscribe.Mailto is { } mailto ? $"<{url}>, <mailto:{mailto}?subject=unsubscribe>" : $"<{url}>",
+            ["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click",
+        };
+        return email with { Headers = headers };
+    }
+
+    private (string ProfileId, string MessageKey, string Channel, string? Topic)? ReadUnsubscribeToken(string token)
+    {
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || token.Length > 4096)
+        {
+            return null;
+        }
+
+        try
+        {
+            var payload = Base64Url.DecodeFromChars(token.AsSpan(0, dot));
+            var mac = Base64Url.DecodeFromChars(token.AsSpan(dot + 1));
+            if (!_hasher.Verify(UnsubscribePurpose, payload, mac))
+            {
+                return null;
+            }
+
+            var fields = JsonNode.Parse(payload)!.AsArray();
+            return (fields[0]!.GetValue<string>(), fields[1]!.GetValue<string>(), fields[2]!.GetValue<string>(), fields[3]?.GetValue<string>());
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or ArgumentException or NullReferenceException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}
