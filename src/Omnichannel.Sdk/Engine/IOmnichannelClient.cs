@@ -104,7 +104,9 @@ public interface IOmnichannelClient
     /// Adds a segment, or replaces the one with the same id, at run time. Events from now on are evaluated against it;
     /// existing profiles are re-evaluated in the background (the returned backfill reports progress and completes when done).
     /// Event history is kept only for event types the loaded rules reference, so a new rule over a type no rule used
-    /// before sees events from when it was loaded; profile data (traits, statistics, consent) is always complete.
+    /// before sees events from when it was loaded, and one over a kept type sees only the history the loaded rules kept
+    /// (a longer window than theirs does not reach events they let go); profile data (traits, statistics, consent) is
+    /// always complete.
     /// </summary>
     /// <param name="segment">The definition.</param>
     /// <param name="progress">Receives progress after each page of profiles.</param>

@@ -60,14 +60,17 @@ public sealed partial class OmnichannelEngine
         var arms = new Dictionary<string, (long Entered, long Converted, double Revenue, double Squares)>(StringComparer.Ordinal);
         foreach (var r in rows)
         {
-            var parts = r.Key.Metric.Split(':'); // journey:variant:<name>:<what>
-            if (parts.Length != 4)
+            // journey:variant:<name>:<what>; the name may hold colons itself ("subject:short"), the counter never does.
+            var prefix = MeasurementMetrics.JourneyPrefix.Length + "variant:".Length;
+            var last = r.Key.Metric.LastIndexOf(':');
+            if (last <= prefix)
             {
                 continue;
             }
 
-            var a = arms.GetValueOrDefault(parts[2]);
-            arms[parts[2]] = parts[3] switch
+            var name = r.Key.Metric[prefix..last];
+            var a = arms.GetValueOrDefault(name);
+            arms[name] = r.Key.Metric[(last + 1)..] switch
             {
                 "entered" => a with { Entered = a.Entered + r.Count },
                 "converted" => a with { Converted = a.Converted + r.Count },
@@ -98,9 +101,20 @@ public sealed partial class OmnichannelEngine
             }
         }
 
+        // The arms' counts add up entrants of every version. When the versions split with different weights (a decided
+        // experiment sends new entrants to its winner; a ramp-up), no one set of planned shares produced them, and a
+        // sample-ratio check against the newest would cry mismatch over a healthy split: it is not made then.
+        var weightsChanged = split is not null && _definitions.Journeys.All
+            .Where(d => d.Id == journeyId)
+            .Select(d => d.Steps.OfType<SplitStep>().FirstOrDefault())
+            .Any(s => s is not null && !SameWeights(s, split));
         var control = arms.ContainsKey("control") ? "control" : arms.Keys.Order(StringComparer.Ordinal).First();
         var observations = arms.Select(kv => new VariantObservation(kv.Key, kv.Value.Entered, Math.Min(kv.Value.Converted, kv.Value.Entered), kv.Value.Revenue, kv.Value.Squares)).ToList();
-        return ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares?.Where(kv => arms.ContainsKey(kv.Key)).ToDictionary(StringComparer.Ordinal));
+        return ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares?.Where(kv => arms.ContainsKey(kv.Key)).ToDictionary(StringComparer.Ordinal), checkSampleRatio: !weightsChanged);
+
+        static bool SameWeights(SplitStep a, SplitStep b) =>
+            a.ControlWeight == b.ControlWeight && a.Variants.Count == b.Variants.Count
+            && a.Variants.All(v => b.Variants.Any(w => w.Name == v.Name && w.Weight == v.Weight));
     }
 
     /// <summary>

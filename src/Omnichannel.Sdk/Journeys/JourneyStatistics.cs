@@ -57,8 +57,16 @@ public sealed record JourneyStatistics(string JourneyId)
                     s[parts[2]] = n;
                     break;
                 case "variant" when parts.Length == 3:
-                    var v = variants.GetValueOrDefault(parts[1]);
-                    variants[parts[1]] = parts[2] == "entered" ? v with { Entered = n } : v with { Converted = n };
+                    // variant:<name>:<counter>; the name may hold colons itself, the counter never does.
+                    var last = key.LastIndexOf(':');
+                    var name = key["variant:".Length..last];
+                    var v = variants.GetValueOrDefault(name);
+                    variants[name] = key[(last + 1)..] switch
+                    {
+                        "entered" => v with { Entered = n },
+                        "converted" => v with { Converted = n },
+                        _ => v,
+                    };
                     break;
                 case "exited" when parts.Length >= 2:
                     exits[key["exited:".Length..]] = n;

@@ -142,7 +142,11 @@ public static class ExperimentAnalysis
     /// <param name="plannedShares">Each arm's planned share of recipients (any positive weights); equal shares when <see langword="null"/>.</param>
     /// <returns>The verdict.</returns>
     /// <exception cref="ArgumentException">Fewer than two arms, a duplicate or missing control name, impossible counts, or invalid settings; the message names the field.</exception>
-    public static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings = null, IReadOnlyDictionary<string, double>? plannedShares = null)
+    public static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings = null, IReadOnlyDictionary<string, double>? plannedShares = null) =>
+        Evaluate(experimentId, arms, control, settings, plannedShares, checkSampleRatio: true);
+
+    /// <summary>As the public overload; without <paramref name="checkSampleRatio"/> the split's ratio is not checked (no planned shares hold for all the counts).</summary>
+    internal static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings, IReadOnlyDictionary<string, double>? plannedShares, bool checkSampleRatio)
     {
         ArgumentNullException.ThrowIfNull(arms);
         settings ??= new ExperimentSettings();
@@ -192,7 +196,7 @@ public static class ExperimentAnalysis
         var ordered = arms.Where(a => a.Name != control).Prepend(c).ToList();
         var pooledRate = ordered.Sum(a => (double)a.Conversions) / Math.Max(1, ordered.Sum(a => (double)a.Recipients));
         var verdicts = ordered.Select(a => Arm(a, a == c ? null : Compare(a, c, z, alpha, settings, pooledRate), z, alpha)).ToList();
-        var srm = SampleRatio(ordered, plannedShares, settings.SampleRatioThreshold);
+        var srm = checkSampleRatio ? SampleRatio(ordered, plannedShares, settings.SampleRatioThreshold) : new SampleRatioCheck(0, ordered.Count - 1, 1, false);
 
         // The winner: enough data everywhere, a healthy split, and a significant lift in conversion rate.
         string? winner = null;

@@ -406,8 +406,12 @@ internal static class MeasurementRecorder
         return true;
     }
 
+    // A number, or a numeric string ("19.99": the events' validation accepts it and the profile counts it, so revenue does too).
     internal static double Revenue(CustomerEvent e, string property) =>
-        e.Properties.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(e.Properties, property, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && double.IsFinite(d)
+        e.Properties.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(e.Properties, property, out var v)
+        && (v.ValueKind == JsonValueKind.Number ? v.TryGetDouble(out var d)
+            : v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out d))
+        && double.IsFinite(d)
             ? d
             : 0;
 
@@ -429,7 +433,9 @@ internal static class MeasurementRecorder
         }
 
         p.Touches.Sort(Touch.Compare);
-        var keepFrom = now - options.Windows.Longest - TimeSpan.FromDays(1);
+        // Kept as long as a conversion uploaded late may still need them (the grace journeys give a late goal event), so
+        // whether a late order is attributed does not depend on whether some other event trimmed them meanwhile.
+        var keepFrom = now - options.Windows.Longest - Journeys.JourneyRunner.LateEventGrace;
         p.Touches.RemoveAll(t => t.LastAt < keepFrom);
         if (p.Touches.Count > options.MaxTouchesPerProfile)
         {

@@ -226,6 +226,10 @@ public static partial class JourneyDefinitionValidator
             {
                 errors.Add(new(JsonPath.Key(at, "name"), $"'{v.Name}' is the name of another variant of this split"));
             }
+            else if (v.Name == "control" && split.ControlWeight is not null)
+            {
+                errors.Add(new(JsonPath.Key(at, "name"), "'control' is the name of the hold-out group (controlWeight): a variant named so would share its counts; rename the variant or drop controlWeight"));
+            }
 
             if (v.Weight <= 0)
             {

@@ -54,7 +54,10 @@ internal static class JourneyClock
         else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
         {
             exact = instant;
-            date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, zone).DateTime);
+
+            // An anniversary is a calendar date: the date as written ("1990-05-10T00:00:00Z", a date serialised as a
+            // timestamp, is 10 May wherever she lives), as anniversaryWithin reads it; a one-off instant is her local date.
+            date = DateOnly.FromDateTime(year is null ? TimeZoneInfo.ConvertTime(instant, zone).DateTime : instant.DateTime);
         }
         else
         {

@@ -56,12 +56,13 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    private void End(JourneyInstance instance, string kind, string reason, bool watchGoal)
+    // cancelHeld: whether messages it still holds are cancelled (by default, when it exits without its goal watched).
+    private void End(JourneyInstance instance, string kind, string reason, bool watchGoal, bool? cancelHeld = null)
     {
         var state = State;
         state.Instances.Remove(instance);
         Active(instance.JourneyId, -1);
-        if (kind == "exited" && !watchGoal)
+        if (cancelHeld ?? (kind == "exited" && !watchGoal))
         {
             state.CancelHeld(instance.Id, "the journey instance exited: " + reason, now); // an exit criterion, not the journey's own last step
         }
@@ -174,7 +175,9 @@ internal sealed partial class JourneyRunner
                 var result = SegmentEvaluator.Evaluate(exit.Condition, subject ??= Subject(), now);
                 if (result.IsMember)
                 {
-                    End(instance, "exited", "exit criterion: a profile condition holds", watchGoal: false);
+                    // An A/B arm is measured for its goal from entry to the window's end whatever happens, as the
+                    // hold-out is: an exit that stopped the watch in one arm only would bias the verdict.
+                    End(instance, "exited", "exit criterion: a profile condition holds", watchGoal: instance.Variant is not null, cancelHeld: true);
                     break;
                 }
 

@@ -49,12 +49,26 @@ internal sealed partial class JourneyRunner
 
     private DateTimeOffset? NextAnnual(DateTrigger t)
     {
+        // The offset may move the instant into another year (a week before a 3 January birthday is in December), so the
+        // years looked at reach as far as the offset does, either way.
         var year = TimeZoneInfo.ConvertTime(now, Zone).Year;
-        for (var y = year - 1; y <= year + 1; y++)
+        var m = t.Offset.Magnitude;
+        var span = (int)Math.Min(9999, 2 + (double)m.Years + (m.Months / 12.0) + ((m.Days + m.Time.TotalDays) / 365.0));
+        for (var y = Math.Max(1, year - span); y <= Math.Min(9999, year + span); y++)
         {
-            if (JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone, y) is { } at && at > now)
+            DateTimeOffset? at;
+            try
             {
-                return at;
+                at = JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone, y);
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                continue; // that year's instant is beyond the calendar
+            }
+
+            if (at is { } a && a > now)
+            {
+                return a;
             }
         }
 

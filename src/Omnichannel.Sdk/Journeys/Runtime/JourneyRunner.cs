@@ -166,8 +166,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             }
 
             // By event time: an event from before the start (uploaded late) neither converts nor exits it.
-            var after = EventTime(e) >= Since(instance);
-            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && EventTime(e) <= goal.Within.AddTo(instance.StartedAt))
+            var after = OutcomeTime(e) >= Since(instance);
+            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
             {
                 RecordConversion(d.Id, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
                 End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
@@ -176,7 +176,9 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
             if (after && d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is { } exit)
             {
-                End(instance, "exited", $"exit criterion: {exit.EventType}", watchGoal: false);
+                // An A/B arm is measured for its goal from entry to the window's end whatever happens, as the hold-out
+                // is: an exit that stopped the watch in the treated arm only would bias the verdict against it.
+                End(instance, "exited", $"exit criterion: {exit.EventType}", watchGoal: instance.Variant is not null, cancelHeld: true);
                 continue;
             }
 
@@ -240,7 +242,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e)
     {
         state.PendingConversions.RemoveAll(c => c.Until + LateEventGrace < now);
-        var at = EventTime(e);
+        var at = OutcomeTime(e);
         foreach (var pending in state.PendingConversions.ToList())
         {
             if (at <= pending.Until && (pending.From is not { } from || at >= from)
@@ -425,6 +427,18 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
     // When the event happened; never later than now (a clock running slightly ahead moves nothing into the future).
     private DateTimeOffset EventTime(CustomerEvent e) => e.Timestamp < now ? e.Timestamp : now;
+
+    // For goals and exit criteria: an order sent again with its order_id (an update, a retry with a new event id) is the
+    // order placed at its first time (the profile keeps one order per id, with the earliest time), not a new order.
+    private DateTimeOffset OutcomeTime(CustomerEvent e)
+    {
+        var at = EventTime(e);
+        return e.Type == EventTypes.OrderPlaced && e.Properties.ValueKind == JsonValueKind.Object
+            && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } id
+            && p.Orders.TryGetValue("order:" + id, out var order) && order.At < at
+            ? order.At
+            : at;
+    }
 
     private static DateTimeOffset Since(JourneyInstance instance) => instance.EventStartedAt ?? instance.StartedAt;
 }

@@ -181,7 +181,10 @@ internal static class ConditionMatcher
             return false;
         }
 
-        var day = date.UtcDateTime.Date;
+        // A calendar date: the date as written (a timestamp with an offset keeps its own date, as date triggers read it).
+        var day = actual.Kind == RuleValueKind.String && DateTimeOffset.TryParse(actual.Text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var written)
+            ? written.DateTime.Date
+            : date.UtcDateTime.Date;
         var today = DateTime.SpecifyKind(LocalTime.DateOf(now, zone).ToDateTime(TimeOnly.MinValue), DateTimeKind.Utc);
         var holds = WindowMath.AnniversaryWithin(day, today, d);
         if (WindowMath.NextAnniversaryChange(day, today, d) is { } change)

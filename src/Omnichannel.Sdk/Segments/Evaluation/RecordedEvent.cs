@@ -23,7 +23,15 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
         Id = original.Id;
         Timestamp = original.Timestamp;
         Properties = original.Properties;
+        ValuesAt = original.ValuesAt;
     }
+
+    /// <summary>
+    /// For an order recorded once per <c>order_id</c> (see <see cref="RuleHistory"/>): the time of the event whose values
+    /// it holds when that is later than <see cref="Timestamp"/> (the order's first time); <see langword="null"/> otherwise.
+    /// </summary>
+    [JsonInclude]
+    public DateTimeOffset? ValuesAt { get; init; }
 
     /// <summary>The value of a recorded property (missing when the event did not have it).</summary>
     /// <param name="path">The dotted path, as the rule wrote it.</param>
@@ -111,7 +119,7 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
     /// <summary>Equality of the recorded data (the cache of typed values is not part of it).</summary>
     /// <param name="other">The other event.</param>
     public bool Equals(RecordedEvent? other) =>
-        other is not null && Id == other.Id && Timestamp.Equals(other.Timestamp) && EqualityComparer<JsonObject?>.Default.Equals(Properties, other.Properties);
+        other is not null && Id == other.Id && Timestamp.Equals(other.Timestamp) && Nullable.Equals(ValuesAt, other.ValuesAt) && EqualityComparer<JsonObject?>.Default.Equals(Properties, other.Properties);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Id, Timestamp, Properties);

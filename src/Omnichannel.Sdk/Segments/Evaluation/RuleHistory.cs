@@ -88,15 +88,16 @@ internal sealed partial class RuleHistory
             return false;
         }
 
-        var r = new RecordedEvent(e.Id, e.Timestamp, Project(e.Properties, need.Paths));
-        if (!Insert(e.Type, r))
-        {
-            return false;
-        }
-
-        recorded = r;
-        return true;
+        // An order is recorded once per order_id (an update or a client's retry with a new event id is the same order):
+        // at its first time, with its newest values — what the profile's order facts keep, in any arrival order.
+        var id = e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId ? OrderKeyPrefix + orderId : e.Id;
+        recorded = Insert(e.Type, new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths)));
+        return recorded is not null;
     }
+
+    // The id of an order's entry: no event id starts so (event ids are the host's, and "order:" ones would only
+    // collide with an order of that id, which is the same order).
+    private const string OrderKeyPrefix = "order:";
 
     /// <summary>Adds every event of <paramref name="other"/> not already here (a profile merge); prune afterwards.</summary>
     /// <param name="other">The absorbed profile's history.</param>
@@ -106,14 +107,14 @@ internal sealed partial class RuleHistory
         _leafAnswers?.OnMerged();
         foreach (var (type, list) in other.Events)
         {
-            foreach (var e in list)
+            foreach (var e in list.ToList()) // Insert may replace a list (an order on both sides)
             {
                 Insert(type, e);
             }
         }
     }
 
-    private bool Insert(string type, RecordedEvent recorded)
+    private RecordedEvent? Insert(string type, RecordedEvent recorded)
     {
         if (!Events.TryGetValue(type, out var list))
         {
@@ -127,7 +128,7 @@ internal sealed partial class RuleHistory
         {
             if (list[j].Id == recorded.Id)
             {
-                return false;
+                return IsOrderEntry(recorded) ? Combine(type, list, j, recorded) : null;
             }
         }
 
@@ -135,7 +136,7 @@ internal sealed partial class RuleHistory
         var ids = IdsOf(list);
         if (!ids.Add(recorded.Id))
         {
-            return false;
+            return IsOrderEntry(recorded) ? Combine(type, list, list.FindIndex(x => x.Id == recorded.Id), recorded) : null;
         }
 
         // Among events of one instant, by id: the list is then the same whatever order they arrived in.
@@ -147,7 +148,33 @@ internal sealed partial class RuleHistory
         list.Insert(i, recorded);
         _pruneFloors?.Remove(type);
         _leafAnswers?.OnInserted(type, recorded);
-        return true;
+        return recorded;
+    }
+
+    private static bool IsOrderEntry(RecordedEvent e) => e.Id.StartsWith(OrderKeyPrefix, StringComparison.Ordinal);
+
+    // Another event of an order already recorded: the entry keeps the earliest time and the values of the newest event
+    // (ties by the values' text, so arrival order never decides). The list is replaced, not edited: remembered answers
+    // and the id index are tied to the list's identity.
+    private RecordedEvent? Combine(string type, List<RecordedEvent> list, int at, RecordedEvent incoming)
+    {
+        var known = list[at];
+        var knownValuesAt = known.ValuesAt ?? known.Timestamp;
+        var incomingValuesAt = incoming.ValuesAt ?? incoming.Timestamp;
+        var takeIncoming = incomingValuesAt > knownValuesAt
+            || (incomingValuesAt == knownValuesAt && string.CompareOrdinal(incoming.Properties?.ToJsonString(), known.Properties?.ToJsonString()) > 0);
+        var time = incoming.Timestamp < known.Timestamp ? incoming.Timestamp : known.Timestamp;
+        var valuesAt = takeIncoming ? incomingValuesAt : knownValuesAt;
+        var combined = new RecordedEvent(known.Id, time, takeIncoming ? incoming.Properties : known.Properties) { ValuesAt = valuesAt > time ? valuesAt : null };
+        if (combined.Equals(known))
+        {
+            return null;
+        }
+
+        var replaced = new List<RecordedEvent>(list);
+        replaced.RemoveAt(at);
+        Events[type] = replaced;
+        return Insert(type, combined);
     }
 
     // The ids of a list, built on first use and kept in step by Insert and Prune; rebuilt when the list changed behind

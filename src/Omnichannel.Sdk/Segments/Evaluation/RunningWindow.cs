@@ -374,6 +374,11 @@ internal sealed class RunningWindow
             return false;
         }
 
+        if (_function is AggregateFunction.Sum or AggregateFunction.Avg)
+        {
+            v = RuleValue.AsAmount(v);
+        }
+
         if (v.Kind == RuleValueKind.Number)
         {
             value = v.Number;

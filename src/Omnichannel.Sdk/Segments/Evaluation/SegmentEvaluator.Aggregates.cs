@@ -110,6 +110,11 @@ internal static partial class SegmentEvaluator
         }
 
         value = e.Property(rule.Property);
+        if (rule.Function is AggregateFunction.Sum or AggregateFunction.Avg or AggregateFunction.Min or AggregateFunction.Max)
+        {
+            value = RuleValue.AsAmount(value);
+        }
+
         return !value.IsMissing;
     }
 

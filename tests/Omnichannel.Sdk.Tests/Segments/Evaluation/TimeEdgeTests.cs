@@ -8,7 +8,10 @@ public sealed class TimeEdgeTests
 {
     private static readonly TimeSpan Tick = TimeSpan.FromTicks(1);
 
-    private static CustomerEvent Order(DateTimeOffset at, decimal total = 10) => Ev(EventTypes.OrderPlaced, at, new { order_id = "o", total });
+    private static int _orders;
+
+    // Each call is another order (orders are counted once per order_id).
+    private static CustomerEvent Order(DateTimeOffset at, decimal total = 10) => Ev(EventTypes.OrderPlaced, at, new { order_id = "o" + Interlocked.Increment(ref _orders), total });
 
     [Fact]
     public void Within_CountsAnEventFromItsOwnInstant()
