@@ -184,10 +184,24 @@ public sealed partial class OmnichannelEngine
         }
 
         var found = await _store.FindTombstonesAsync(byHash.Keys).ConfigureAwait(false);
+        if (found.Count == 0)
+        {
+            return null;
+        }
+
+        // A tombstoned identifier that names no person (a shared device, a cookie) does not refuse an event that also
+        // carries a person's identifier of its own: the family iPad she used must not lock out the next person on it.
+        var tombstonedTypes = found.Select(t => byHash[t.Hash]).ToHashSet(StringComparer.Ordinal);
+        var anotherPerson = v.Identifiers.Any(id => IdentifiesPerson(id.Type) && !tombstonedTypes.Contains(id.Type));
         var errors = new List<ValidationError>();
         foreach (var t in found)
         {
             var type = byHash[t.Hash];
+            if (type != "\0event" && anotherPerson && !IdentifiesPerson(type))
+            {
+                continue;
+            }
+
             if (type == "\0event")
             {
                 errors.Add(new ValidationError("id", $"the event id belonged to a profile erased at {t.ErasedAt:O}; its history stays erased"));
@@ -208,4 +222,6 @@ public sealed partial class OmnichannelEngine
         _metrics.EventsRefusedAsErased.Add(1);
         return new TrackResult { EventId = e.Id, Status = TrackStatus.Erased, Errors = errors };
     }
+
+    private bool IdentifiesPerson(string type) => !_options.Identity.Rules.TryGetValue(type, out var rule) || rule.IdentifiesPerson;
 }

@@ -10,6 +10,8 @@ public sealed partial class OmnichannelEngine
     private const int DuePageSize = 512;
     private const int BackfillPageSize = 256;
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromDays(1);
+    private static readonly TimeSpan MaxWakeRetryDelay = TimeSpan.FromMinutes(5);
+    private TimeSpan _wakeRetryDelay;
 
     private readonly Lock _scheduleLock = new();
     private readonly SemaphoreSlim _dueGate = new(1, 1);
@@ -179,6 +181,7 @@ public sealed partial class OmnichannelEngine
             }
 
             var woken = 0;
+            var failed = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
                 var due = await _store.GetDueProfilesAsync(_time.GetUtcNow(), DuePageSize, cancellationToken).ConfigureAwait(false);
@@ -194,16 +197,40 @@ public sealed partial class OmnichannelEngine
 
                 var done = await Task.WhenAll(due.Select(d => EnqueueProfileTask(d.ProfileId, null, cancellationToken))).ConfigureAwait(false);
                 woken += done.Count(ok => ok);
+                for (var i = 0; i < done.Length; i++)
+                {
+                    if (!done[i])
+                    {
+                        failed.Add(due[i].ProfileId);
+                    }
+                }
+
                 if (!done.Any(ok => ok))
                 {
                     break; // every due profile failed: leave them for the next run rather than spin
                 }
             }
 
-            var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
-            if (next.Count > 0)
+            // A wake-up that failed stays due. Re-arming the timer for it at once would retry it in a hot loop (a profile
+            // whose document cannot be read fails the same way every time): it is retried after a growing pause, while
+            // the others' wake-ups keep their own times.
+            var upcoming = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, failed.Count + 1, cancellationToken).ConfigureAwait(false);
+            DateTimeOffset? at = upcoming.FirstOrDefault(u => !failed.Contains(u.ProfileId))?.WakeAt;
+            if (failed.Count > 0)
             {
-                ScheduleWake(next[0].WakeAt);
+                _wakeRetryDelay = _wakeRetryDelay == TimeSpan.Zero ? TimeSpan.FromSeconds(1)
+                    : _wakeRetryDelay * 2 > MaxWakeRetryDelay ? MaxWakeRetryDelay : _wakeRetryDelay * 2;
+                var retry = _time.GetUtcNow() + _wakeRetryDelay;
+                at = at is { } other && other < retry ? other : retry;
+            }
+            else
+            {
+                _wakeRetryDelay = TimeSpan.Zero;
+            }
+
+            if (at is { } wakeAt)
+            {
+                ScheduleWake(wakeAt);
             }
 
             activity?.SetTag("omnichannel.profiles", woken);
@@ -322,6 +349,18 @@ public sealed partial class OmnichannelEngine
         {
             _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("omnichannel.segment.id", c.SegmentId), new KeyValuePair<string, object?>("omnichannel.segment.direction", c.Entered ? "entered" : "exited"));
             LogSegmentTransition(_logger, profileId, c.Entered ? "entered" : "exited", c.SegmentId);
+        }
+    }
+
+    /// <summary>When the wake-up timer is armed for (<see cref="DateTimeOffset.MaxValue"/> when it is not): for tests.</summary>
+    internal DateTimeOffset NextWakeAt
+    {
+        get
+        {
+            lock (_scheduleLock)
+            {
+                return _timerDueAt;
+            }
         }
     }
 

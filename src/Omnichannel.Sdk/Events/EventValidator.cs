@@ -184,6 +184,13 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
+                if (normalized.Length > 256)
+                {
+                    // Normalisation can lengthen a value (NFKC spells ㌖ as キロメートル): the limit is on what is stored.
+                    errors.Add(new($"identifiers[{i}].value", $"is {normalized.Length} characters long once normalised; at most 256 are allowed"));
+                    continue;
+                }
+
                 if (IsBlocked(normalized))
                 {
                     blocked++;

@@ -332,7 +332,9 @@ internal static partial class ProfileCore
             EventTypes.SupportTicketOpened or EventTypes.SupportTicketResolved => Join($"ticket {Get("ticket_id")}", Get("subject")),
             EventTypes.LoyaltyPointsEarned or EventTypes.LoyaltyPointsRedeemed => $"{Get("points")} points",
             _ when e.Type.StartsWith("order.", StringComparison.Ordinal) => Get("order_id") is { } o ? $"order {o}" : null,
-            _ when e.Type.StartsWith("message.", StringComparison.Ordinal) => Join(Get("channel"), Get("reason")),
+            // A provider's reason often quotes the address ("550 <ann@…>: user unknown"), and it may be someone else's: it is
+            // kept without addresses or phone numbers, as DeliveryResult keeps its reasons.
+            _ when e.Type.StartsWith("message.", StringComparison.Ordinal) => Join(Get("channel"), Privacy.PersonalDataScrubber.Scrub(Get("reason"))),
             _ => null,
         };
     }

@@ -86,12 +86,22 @@ internal static class LocalTime
         if (zone.IsInvalidTime(local))
         {
             // Read with the offset in force before the jump: the result lies as far after the gap as the time lay in it.
-            var before = zone.GetUtcOffset(local.AddHours(-6));
-            return new DateTimeOffset(local, before).ToUniversalTime();
+            var before = zone.GetUtcOffset(local.Ticks > TimeSpan.TicksPerHour * 6 ? local.AddHours(-6) : local);
+            return Utc(local, before);
         }
 
         var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-        return new DateTimeOffset(local, offset).ToUniversalTime();
+        return Utc(local, offset);
+    }
+
+    // A wall-clock time read with an offset, as a UTC instant; saturating at the ends of time (year 1 east of Greenwich
+    // or 9999-12-31 west of it has no instant), like IsoDuration's arithmetic, so a customer's date never throws.
+    private static DateTimeOffset Utc(DateTime local, TimeSpan offset)
+    {
+        var ticks = local.Ticks - offset.Ticks;
+        return ticks < DateTimeOffset.MinValue.Ticks ? DateTimeOffset.MinValue
+            : ticks > DateTimeOffset.MaxValue.Ticks ? DateTimeOffset.MaxValue
+            : new DateTimeOffset(ticks, TimeSpan.Zero);
     }
 
     /// <summary>The local calendar date of an instant in a zone.</summary>
