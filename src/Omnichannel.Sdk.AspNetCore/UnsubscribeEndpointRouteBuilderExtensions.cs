@@ -18,8 +18,9 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
     /// <c>List-Unsubscribe=One-Click</c>, RFC 8058 §3.2) and what the confirmation page's button sends: records the
     /// unsubscribe through <see cref="OmnichannelEngine.UnsubscribeAsync"/> and answers <c>200</c> with a short page;
     /// <c>400</c> for a token that does not verify. A person since erased gets <c>200</c> too (she gets nothing anyway).</item>
-    /// <item><c>GET {pattern}?t={token}</c> — the link clicked in the message: a page with one button that posts the same
-    /// URL. It never unsubscribes by itself, because mail scanners and link previews fetch links (RFC 8058 §3.2).</item>
+    /// <item><c>GET {pattern}?t={token}</c> — the link clicked in the message: a page naming the topic, with one button
+    /// that posts the same URL (<c>400</c> for a token that does not verify). It never unsubscribes by itself, because
+    /// mail scanners and link previews fetch links (RFC 8058 §3.2).</item>
     /// </list>
     /// The pages are minimal HTML in English, with no script; put your own page in front of <c>GET</c> if you want one.
     /// </summary>
@@ -40,13 +41,14 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
         group.MapGet("/", (HttpContext http) =>
         {
             var token = http.Request.Query["t"].ToString();
-            if (token.Length == 0)
+            if (http.RequestServices.GetRequiredService<OmnichannelEngine>().ReadUnsubscribeLink(token) is not { } link)
             {
-                return Page(StatusCodes.Status400BadRequest, "This unsubscribe link is incomplete.", null);
+                return Page(StatusCodes.Status400BadRequest, "This unsubscribe link is not valid.", null);
             }
 
             // The form posts to this very URL (its query carries the token); the body says it is a person's click.
-            return Page(StatusCodes.Status200OK, "Unsubscribe from these emails?", "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>");
+            var what = link.Topic is { } topic ? $"“{topic}” {link.Channel} messages" : $"all marketing {link.Channel} messages";
+            return Page(StatusCodes.Status200OK, $"Unsubscribe from {what}?", "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>");
         });
         group.MapPost("/", async (HttpContext http) =>
         {

@@ -178,7 +178,10 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
             Context = context,
         };
 
-    /// <summary>Tracks an event and throws when it is not accepted or a duplicate.</summary>
+    /// <summary>
+    /// Tracks an event and throws when it is not accepted or a duplicate. On a host built from a registration, what the
+    /// event made due at the current fake time (a journey's first send) has been sent when it returns.
+    /// </summary>
     /// <param name="customerEvent">The event.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <returns>The result.</returns>
@@ -186,7 +189,19 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     public async Task<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
         var result = await Client.TrackAsync(customerEvent, cancellationToken).ConfigureAwait(false);
-        return result.IsAcknowledged ? result : throw new EventRejectedException(result);
+        if (!result.IsAcknowledged)
+        {
+            throw new EventRejectedException(result);
+        }
+
+        if (_services is not null)
+        {
+            // A host built from the application's registration records what is sent: what the event made due now (a
+            // journey's first send) is dispatched before this returns, so the next line can read host.Sent.
+            await AdvanceToAsync(Time.GetUtcNow()).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     /// <summary>Builds and tracks an event at the current fake time; throws when it is not accepted.</summary>

@@ -74,13 +74,18 @@ public sealed class UnsubscribeEndpointTests : IAsyncLifetime
         using var http = new HttpClient();
         var page = await http.GetAsync(path); // a mail scanner, or her click before she confirms
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        Assert.Contains("<form method=\"post\">", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("<form method=\"post\">", html, StringComparison.Ordinal);
+        Assert.Contains("“newsletter” email messages", html, StringComparison.Ordinal); // she sees what she is leaving
         Assert.True((await engine.GetProfileAsync(ann))!.GetConsent(ChannelNames.Email, "newsletter")!.Granted);
 
         var oneClick = await http.PostAsync(path, new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]));
         Assert.Equal(HttpStatusCode.OK, oneClick.StatusCode);
         Assert.False((await engine.GetProfileAsync(ann))!.GetConsent(ChannelNames.Email, "newsletter")!.Granted);
         Assert.Equal(SendStatus.Skipped, (await engine.SendAsync(ann, new MessageRequest { Key = "news-2", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" })).Status);
+
+        var forgedPage = await http.GetAsync(new Uri(_base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")));
+        Assert.Equal(HttpStatusCode.BadRequest, forgedPage.StatusCode); // told now, not after pressing the button
 
         var forged = await http.PostAsync(new Uri(_base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")), new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]));
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);

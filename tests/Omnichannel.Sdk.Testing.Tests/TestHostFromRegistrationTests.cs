@@ -49,6 +49,24 @@ public sealed class TestHostFromRegistrationTests
     }
 
     [Fact]
+    public async Task AJourneysFirstSend_IsRecordedWhenTrackAsyncReturns()
+    {
+        await using var host = OmnichannelTestHost.Create(services =>
+        {
+            services.AddShop();
+            services.AddOmnichannel().AddJourney(Journey.Define("welcome", "Welcome")
+                .TriggeredBy(t => t.Event("user.signed_up"))
+                .Steps(s => s.Send("welcome", [ChannelNames.Email], "cart-reminder", topic: "news"))
+                .Build());
+        });
+        await SubscribedAsync(host);
+
+        await host.TrackAsync("user.signed_up", [Ann]);
+
+        Assert.Single(host.Sent.SentTo("ann@example.com")); // no AdvanceAsync: what is due now is sent before TrackAsync returns
+    }
+
+    [Fact]
     public async Task TwoCarts_GetTwoReminders()
     {
         await using var host = OmnichannelTestHost.Create(services => services.AddShop());

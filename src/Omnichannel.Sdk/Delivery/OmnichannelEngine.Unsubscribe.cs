@@ -35,21 +35,43 @@ public sealed partial class OmnichannelEngine
             properties["topic"] = topic;
         }
 
-        var e = new CustomerEvent
-        {
-            Id = link.MessageKey + ":unsubscribed",
-            Type = EventTypes.MessageUnsubscribed,
-            Timestamp = _time.GetUtcNow(),
-            Identifiers = [],
-            Channel = link.Channel,
-            Properties = JsonData.From(properties),
-        };
         var result = await EnqueueProfileWork(link.ProfileId, async (p, now) =>
         {
+            // Already refused for this channel and topic: a repeated click (or a mail client's retry) records nothing. Else
+            // the event id names the decision in force, so the same link clicked again after she opted back in records a
+            // new unsubscribe, while a retry of one click stays one event.
+            var inForce = p.GetConsent(link.Channel, link.Topic);
+            if (inForce is { Granted: false })
+            {
+                return new ChangeEffect();
+            }
+
+            var e = new CustomerEvent
+            {
+                Id = link.MessageKey + ":unsubscribed" + (inForce is null ? "" : ":" + inForce.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Type = EventTypes.MessageUnsubscribed,
+                Timestamp = _time.GetUtcNow(),
+                Identifiers = [],
+                Channel = link.Channel,
+                Properties = JsonData.From(properties),
+            };
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
             return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<Storage.OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
         return result?.Status == UnitStatus.Gone ? UnsubscribeStatus.ProfileNotFound : UnsubscribeStatus.Unsubscribed;
+    }
+
+    /// <summary>
+    /// What an unsubscribe link is about — its channel and topic — or <see langword="null"/> when the token does not verify.
+    /// Records nothing: for the page a <c>GET</c> of the link shows (it should name what she is leaving).
+    /// </summary>
+    /// <param name="token">The <c>t</c> query parameter of the link.</param>
+    /// <returns>The link's channel and topic (<see langword="null"/> topic: all marketing on the channel).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    public UnsubscribeLink? ReadUnsubscribeLink(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return ReadUnsubscribeToken(token) is { } link ? new UnsubscribeLink(link.Channel, link.Topic) : null;
     }
 
     /// <summary>The one-click unsubscribe link of a message, or <see langword="null"/> when it gets none (off, not marketing, not email).</summary>

@@ -42,3 +42,8 @@ public enum UnsubscribeStatus
     /// <summary>The token is genuine but its profile no longer exists (erased).</summary>
     ProfileNotFound,
 }
+
+/// <summary>What an unsubscribe link withdraws: consent for its topic on its channel.</summary>
+/// <param name="Channel">The channel the message went out on (<c>email</c>).</param>
+/// <param name="Topic">The message's topic; <see langword="null"/> when it had none (the link then withdraws all marketing on the channel).</param>
+public sealed record UnsubscribeLink(string Channel, string? Topic);

@@ -57,6 +57,13 @@ internal static class OptionRanges
                 errors.Add($"Delivery.Unsubscribe.Endpoint must be an absolute https URL without a fragment (RFC 8058; http only for a loopback host) (was {unsubscribe})");
             }
 
+            if (d.Unsubscribe.Mailto is { } mailto
+                && (mailto.IndexOf('@') is var at && (at <= 0 || at == mailto.Length - 1)
+                    || mailto.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '<' or '>' or ',' or '?' or '"' or '(' or ')')))
+            {
+                errors.Add("Delivery.Unsubscribe.Mailto must be a bare email address (local@domain, no spaces, angle brackets, commas or query) (it goes into the List-Unsubscribe header)");
+            }
+
             if (o.Privacy.HashKey is null)
             {
                 errors.Add("Delivery.Unsubscribe.Endpoint needs Privacy.HashKey: unsubscribe links are signed with it, and must stay valid across restarts");

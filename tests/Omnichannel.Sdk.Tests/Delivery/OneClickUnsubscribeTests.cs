@@ -64,6 +64,21 @@ public sealed class OneClickUnsubscribeTests
         Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Known, Request("o1", MessageClass.Marketing, "offers"))).Status); // another list
     }
 
+    [Fact]
+    public async Task ALinkCanBeRead_ForItsConfirmationPage_WithoutUnsubscribing()
+    {
+        var (host, email) = await HostWithConsentAsync();
+        await using var _ = host;
+        await host.Client.SendAsync(Known, Request("p1", MessageClass.Marketing, "newsletter"));
+        await host.Client.SendAsync(Known, Request("p2", MessageClass.Marketing, null));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(new UnsubscribeLink(ChannelNames.Email, "newsletter"), host.Engine.ReadUnsubscribeLink(TokenOf((EmailMessage)email.Messages[0])));
+        Assert.Equal(new UnsubscribeLink(ChannelNames.Email, null), host.Engine.ReadUnsubscribeLink(TokenOf((EmailMessage)email.Messages[1])));
+        Assert.Null(host.Engine.ReadUnsubscribeLink("eyJ4Ijox.AAAA"));
+        Assert.True((await host.ProfileAsync(Known)).GetConsent(ChannelNames.Email, "newsletter")!.Granted);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("not-a-token")]
@@ -152,6 +167,45 @@ public sealed class OneClickUnsubscribeTests
 
         var ex = Assert.ThrowsAny<Exception>(() => new OmnichannelEngine(options, new InMemoryOmnichannelStore()));
         Assert.Contains("Delivery.Unsubscribe.Endpoint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheSameLinkClickedAgain_AfterSheOptedBackIn_UnsubscribesAgain()
+    {
+        var (host, email) = await HostWithConsentAsync();
+        await using var _ = host;
+        await host.Client.SendAsync(Known, Request("p1", MessageClass.Marketing, "newsletter"));
+        await host.Engine.RunDispatchAsync();
+        var token = TokenOf((EmailMessage)email.Messages[0]);
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
+
+        await host.AdvanceAsync(TimeSpan.FromDays(1));
+        await host.TrackAsync(EventTypes.ConsentChanged, [Known], new { channel = "email", topic = "newsletter", granted = true });
+        Assert.True((await host.ProfileAsync(Known)).GetConsent(ChannelNames.Email, "newsletter")!.Granted);
+        await host.AdvanceAsync(TimeSpan.FromDays(1));
+
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token)); // a retry of that click
+        var p = await host.ProfileAsync(Known);
+        Assert.False(p.GetConsent(ChannelNames.Email, "newsletter")!.Granted);
+        Assert.Equal(2, p.Timeline.Count(t => t.Type == EventTypes.MessageUnsubscribed));
+        Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Known, Request("p2", MessageClass.Marketing, "newsletter"))).Status);
+    }
+
+    [Theory]
+    [InlineData("not an address")]
+    [InlineData("unsubscribe")]
+    [InlineData("a@b.example>, <https://elsewhere.example/x")]
+    [InlineData("a@b.example\r\nBcc: x@y.example")]
+    public void AMailtoThatIsNotABareAddress_IsRefusedAtStartup(string mailto)
+    {
+        var options = new OmnichannelOptions();
+        options.Delivery.Unsubscribe.Endpoint = Endpoint;
+        options.Delivery.Unsubscribe.Mailto = mailto;
+        options.Privacy.HashKey = "a-key-0123456789abcdef0123456789abcdef";
+
+        var ex = Assert.ThrowsAny<Exception>(() => new OmnichannelEngine(options, new InMemoryOmnichannelStore()));
+        Assert.Contains("Delivery.Unsubscribe.Mailto", ex.Message, StringComparison.Ordinal);
     }
 
     private static async Task<(OmnichannelTestHost Host, RecordingTransport Email)> HostWithConsentAsync()
