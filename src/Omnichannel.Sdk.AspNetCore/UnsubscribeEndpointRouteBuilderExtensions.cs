@@ -2,6 +2,8 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Omnichannel.Sdk;
 using Omnichannel.Sdk.Delivery;
 
@@ -23,6 +25,8 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
     /// mail scanners and link previews fetch links (RFC 8058 §3.2).</item>
     /// </list>
     /// The pages are minimal HTML in English, with no script; put your own page in front of <c>GET</c> if you want one.
+    /// Mapping logs a warning when <c>Delivery.Unsubscribe.Endpoint</c> is not set or its path does not end with
+    /// <paramref name="pattern"/> (the links would be dead, unless a proxy rewrites the path).
     /// </summary>
     /// <param name="endpoints">The application or a route group.</param>
     /// <param name="pattern">The route. Default <c>/unsubscribe</c>.</param>
@@ -37,6 +41,7 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
             throw new InvalidOperationException("MapOmnichannelUnsubscribe needs the engine: call services.AddOmnichannel(...) first.");
         }
 
+        WarnWhenLinksPointElsewhere(endpoints.ServiceProvider, pattern);
         var group = endpoints.MapGroup(pattern);
         group.MapGet("/", (HttpContext http) =>
         {
@@ -66,6 +71,27 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
             };
         }).DisableAntiforgery();
         return group;
+    }
+
+    // The links carry Delivery.Unsubscribe.Endpoint, not this route: a mismatch makes every link dead. A proxy may
+    // rewrite paths, so a mismatch is a warning, not a refusal to start.
+    private static void WarnWhenLinksPointElsewhere(IServiceProvider services, string pattern)
+    {
+        var endpoint = services.GetService<IOptions<OmnichannelOptions>>()?.Value.Delivery.Unsubscribe.Endpoint;
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Omnichannel.Sdk.AspNetCore.Unsubscribe");
+        if (logger is null)
+        {
+            return;
+        }
+
+        if (endpoint is null)
+        {
+            logger.LogWarning("MapOmnichannelUnsubscribe maps {Pattern}, but Delivery.Unsubscribe.Endpoint is not set: marketing email carries no unsubscribe link", pattern);
+        }
+        else if (!endpoint.AbsolutePath.TrimEnd('/').EndsWith(pattern.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+        {
+            logger.LogWarning("MapOmnichannelUnsubscribe maps {Pattern}, but the links point at {Path} (Delivery.Unsubscribe.Endpoint): unless a proxy rewrites it, every link is dead", pattern, endpoint.AbsolutePath);
+        }
     }
 
     private static IResult Page(int status, string title, string? body) => Results.Content(

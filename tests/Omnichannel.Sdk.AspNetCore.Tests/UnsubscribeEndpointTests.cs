@@ -90,4 +90,27 @@ public sealed class UnsubscribeEndpointTests : IAsyncLifetime
         var forged = await http.PostAsync(new Uri(_base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")), new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]));
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
     }
+
+    [Theory]
+    [InlineData("https://shop.example/email/stop", true)]
+    [InlineData(null, true)]
+    [InlineData("https://shop.example/unsubscribe", false)]
+    [InlineData("https://shop.example/shop/unsubscribe/", false)] // a path prefix a proxy strips
+    public async Task MappingARouteTheLinksDoNotPointAt_IsWarnedAbout(string? endpoint, bool warned)
+    {
+        var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new RecordingLoggerProvider(logs));
+        builder.Services.AddOmnichannel(o =>
+        {
+            o.Privacy.HashKey = "unsubscribe-endpoint-tests-key-000000000002";
+            o.Delivery.Unsubscribe.Endpoint = endpoint is null ? null : new Uri(endpoint);
+        });
+        await using var app = builder.Build();
+
+        app.MapOmnichannelUnsubscribe("/unsubscribe");
+
+        Assert.Equal(warned, logs.Any(l => l.Contains("Omnichannel.Sdk.AspNetCore.Unsubscribe Warning", StringComparison.Ordinal)));
+    }
 }
