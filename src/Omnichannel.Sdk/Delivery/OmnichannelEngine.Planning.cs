@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Storage;
 
@@ -107,6 +108,7 @@ public sealed partial class OmnichannelEngine
             var reason = decision.SkipReason ?? string.Join("; ", passedOver);
             ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
             _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "skipped"));
+            LogMessageSkipped(_logger, request.Key, Privacy.PersonalDataScrubber.Scrub(reason) ?? string.Empty);
             return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
         }
 
@@ -126,6 +128,11 @@ public sealed partial class OmnichannelEngine
             Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now, TraceParent = System.Diagnostics.Activity.Current?.Id }).Serialize(),
         };
         var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
+        if (decision.DueAt > now)
+        {
+            LogMessageDeferred(_logger, request.Key, decision.DueAt);
+        }
+
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
         return (new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)), entry);
     }
@@ -138,4 +145,11 @@ public sealed partial class OmnichannelEngine
             p.MessageKeys.RemoveRange(0, p.MessageKeys.Count - MaxMessageKeysPerProfile);
         }
     }
+
+    // Why a message did not go out now is on her timeline too; the reasons name channels and topics, never addresses.
+    [LoggerMessage(36, LogLevel.Information, "Message {MessageKey} was not sent: {Reason}")]
+    private static partial void LogMessageSkipped(ILogger logger, string messageKey, string reason);
+
+    [LoggerMessage(37, LogLevel.Information, "Message {MessageKey} waits for the end of quiet hours, until {DueAt:u}")]
+    private static partial void LogMessageDeferred(ILogger logger, string messageKey, DateTimeOffset dueAt);
 }
