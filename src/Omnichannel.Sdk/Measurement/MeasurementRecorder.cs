@@ -47,12 +47,18 @@ internal static class MeasurementRecorder
         // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
         // converted when it first came; counting it again would double its conversion and revenue.
         bool? repeatOrder = null;
+        List<ConversionDelta>? added = null;
         foreach (var c in options.Conversions)
         {
             if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
             {
-                OnConversion(p, c, e, options);
+                OnConversion(p, c, e, options, added ??= []);
             }
+        }
+
+        if (added is { Count: > 0 } && e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId)
+        {
+            p.OrderConversions["order:" + orderId] = new OrderConversion(e.Timestamp, e.Id, added);
         }
 
         Trim(p, now, options);
@@ -113,9 +119,32 @@ internal static class MeasurementRecorder
         p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue_sq"), 1, revenue * revenue);
     }
 
+    /// <summary>How long an order's conversion rows are kept on the profile, to take back a second conversion at a merge.</summary>
+    internal static readonly TimeSpan OrderConversionRetention = TimeSpan.FromDays(30);
+
     /// <summary>Folds a merged profile's touches and group in: touches are the person's; the surviving profile's group stands.</summary>
     public static void Merge(CustomerProfile target, CustomerProfile other)
     {
+        // One order converted on both profiles (tracked under two identifiers before they met): as if one profile had
+        // seen both events, the earlier conversion stands and the later one is taken back, row by row.
+        foreach (var (key, theirs) in other.OrderConversions)
+        {
+            if (target.OrderConversions.TryGetValue(key, out var ours))
+            {
+                var (keep, undo) = Stamp.Newer(theirs.At, theirs.EventId, ours.At, ours.EventId) ? (ours, theirs) : (theirs, ours);
+                foreach (var d in undo.Deltas)
+                {
+                    target.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum);
+                }
+
+                target.OrderConversions[key] = keep;
+            }
+            else
+            {
+                target.OrderConversions[key] = theirs;
+            }
+        }
+
         foreach (var t in other.Touches)
         {
             var i = target.Touches.FindIndex(x => x.Key == t.Key);
@@ -354,12 +383,18 @@ internal static class MeasurementRecorder
 
     private static readonly AttributionModel[] Models = Enum.GetValues<AttributionModel>();
 
-    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options)
+    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options, List<ConversionDelta> added)
     {
         var at = e.Timestamp;
         var revenue = c.RevenueProperty is { } r ? Revenue(e, r) : 0;
         var group = options.GlobalControlShare > 0 ? p.MeasurementGroup : null;
-        p.PendingMeasurements.Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue);
+        void Add(MeasurementKey key, long count, double sum)
+        {
+            p.PendingMeasurements.Add(key, count, sum);
+            added.Add(new ConversionDelta(key, count, sum));
+        }
+
+        Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue);
         if (group is not null)
         {
             // Per person, for the global group's verdict: converters once, revenue and the change of its square.
@@ -381,8 +416,8 @@ internal static class MeasurementRecorder
             foreach (var credit in Attribution.Credit(points, at, options.Windows, model, options.TimeDecayHalfLife))
             {
                 var t = credit.Touch;
-                p.PendingMeasurements.Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Credit(c.Id, model)), 1, credit.Credit);
-                p.PendingMeasurements.Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model)), 1, credit.Credit * revenue);
+                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Credit(c.Id, model)), 1, credit.Credit);
+                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model)), 1, credit.Credit * revenue);
             }
         }
     }
@@ -427,6 +462,18 @@ internal static class MeasurementRecorder
 
     private static void Trim(CustomerProfile p, DateTimeOffset now, MeasurementOptions options)
     {
+        if (p.OrderConversions.Count > 0)
+        {
+            var keepConversionsFrom = now - OrderConversionRetention;
+            foreach (var (key, c) in p.OrderConversions)
+            {
+                if (c.At < keepConversionsFrom)
+                {
+                    p.OrderConversions.Remove(key); // removing during enumeration is allowed for Dictionary in .NET Core 3+
+                }
+            }
+        }
+
         if (p.Touches.Count == 0)
         {
             return;

@@ -122,3 +122,20 @@ internal sealed class MeasurementBuffer
         return taken;
     }
 }
+
+/// <summary>
+/// What an order's conversion added to the aggregates (the conversion rows and the credit rows of every model), kept on
+/// the profile for <see cref="MeasurementRecorder.OrderConversionRetention"/>: when two profiles that each converted the
+/// same order (a browser and a server tracking one checkout under different identifiers) merge, the later conversion is
+/// taken back, so one order converts once.
+/// </summary>
+/// <param name="At">The time of the event that converted it.</param>
+/// <param name="EventId">Its id (ties between equal times).</param>
+/// <param name="Deltas">The rows it added.</param>
+internal sealed record OrderConversion(DateTimeOffset At, string EventId, List<ConversionDelta> Deltas);
+
+/// <summary>One row an order's conversion added.</summary>
+/// <param name="Key">The aggregate's key.</param>
+/// <param name="Count">What it added to the count.</param>
+/// <param name="Sum">What it added to the sum.</param>
+internal sealed record ConversionDelta(MeasurementKey Key, long Count, double Sum);

@@ -116,6 +116,11 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, double> GroupConversions { get; set; } = new(StringComparer.Ordinal);
 
+    // Order key → what its conversion added to the aggregates (recent orders only): a merge takes back a second
+    // conversion of one order. Exported under "internal" like every stored field.
+    [Stored]
+    internal Dictionary<string, Measurement.OrderConversion> OrderConversions { get; set; } = new(StringComparer.Ordinal);
+
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
     internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
 

@@ -178,6 +178,10 @@ public sealed class ArrivalOrderProperties
         export.Remove("merges");
         export.Remove("conflicts");
 
+        // Which event of an order converted it, and the credit its touches got, is decided when it is processed (as in
+        // the aggregates): measurement bookkeeping, not the profile's state.
+        export["internal"]?.AsObject().Remove("orderConversions");
+
         // Segment transitions happen when events are processed (a live segment enters and exits as they arrive); the
         // memberships they end in are a function of the events.
         export["timeline"] = new JsonArray([.. export["timeline"]!.AsArray().Where(t => t!["type"]!.GetValue<string>() is not ("segment.entered" or "segment.exited")).Select(t => t!.DeepClone())]);
