@@ -38,12 +38,71 @@ internal static class DeliveryFaults
             return $"the WhatsApp text has {wa.Text.Length} characters; WhatsApp allows 4096";
         }
 
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, message.GetType()).Length;
-        if (message is PushMessage && bytes > o.MaxPushBytes)
+        // A push is measured as a provider receives it: UTF-8 text with only what JSON must escape escaped. The default
+        // encoder (the outbox's form, which MaxMessageBytes bounds) writes every non-ASCII character as \uXXXX (an emoji
+        // as 12 bytes), which doubled a push in Japanese.
+        if (message is PushMessage && Utf8JsonSize(JsonSerializer.SerializeToElement(message, message.GetType())) is var pushBytes && pushBytes > o.MaxPushBytes)
         {
-            return $"the push notification is {bytes} bytes; at most {o.MaxPushBytes} are allowed";
+            return $"the push notification is {pushBytes} bytes; at most {o.MaxPushBytes} are allowed";
         }
 
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, message.GetType()).Length;
         return bytes > o.MaxMessageBytes ? $"the message is {bytes} bytes; at most {o.MaxMessageBytes} are allowed" : null;
+    }
+
+    /// <summary>The size of <paramref name="e"/> written compactly in UTF-8, escaping only quotes, backslashes and control characters.</summary>
+    internal static long Utf8JsonSize(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                long o = 2, n = 0;
+                foreach (var p in e.EnumerateObject())
+                {
+                    o += StringSize(p.Name) + 1 + Utf8JsonSize(p.Value);
+                    n++;
+                }
+
+                return o + Math.Max(0, n - 1);
+            case JsonValueKind.Array:
+                long a = 2, m = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    a += Utf8JsonSize(item);
+                    m++;
+                }
+
+                return a + Math.Max(0, m - 1);
+            case JsonValueKind.String:
+                return StringSize(e.GetString()!);
+            default:
+                return e.GetRawText().Length;
+        }
+    }
+
+    private static long StringSize(string s)
+    {
+        long size = 2;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                size += 4;
+                i++;
+                continue;
+            }
+
+            size += c switch
+            {
+                '"' or '\\' or '\n' or '\r' or '\t' or '\b' or '\f' => 2,
+                < ' ' => 6,
+                < (char)0x80 => 1,
+                < (char)0x800 => 2,
+                _ => 3,
+            };
+        }
+
+        return size;
     }
 }

@@ -158,6 +158,23 @@ internal static class DeliveryPlanner
         return null;
     }
 
+    /// <summary>
+    /// At dispatch: whether the logged marketing message <paramref name="key"/> would break a cap counting only the
+    /// messages logged before it (earlier due time, then key). Each was within the caps when it was planned, but two
+    /// profiles that merged each planned theirs without seeing the other's.
+    /// </summary>
+    public static string? CapReachedBefore(CustomerProfile p, string key, DeliveryOptions o)
+    {
+        if (p.MessageLog.Find(m => m.Key == key) is not { } mine)
+        {
+            return null;
+        }
+
+        var before = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
+        before.MessageLog.AddRange(p.MessageLog.Where(m => m.At < mine.At || (m.At == mine.At && string.CompareOrdinal(m.Key, key) < 0)));
+        return CapReached(before, mine.Channel, mine.Topic, mine.At, o);
+    }
+
     /// <summary>The instant the quiet hours containing <paramref name="now"/> end, or <see langword="null"/> when now is not inside them.</summary>
     public static DateTimeOffset? QuietHoursEnd(DateTimeOffset now, TimeZoneInfo zone, TimeOnly start, TimeOnly end)
     {

@@ -297,6 +297,11 @@ public sealed partial class OmnichannelEngine
             return new Rechecked([], [], journeyCancelled.Reason, null);
         }
 
+        if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery) is { } cap)
+        {
+            return new Rechecked([], [], cap + " when the message was due", null);
+        }
+
         var failures = new List<string>();
         var kept = new List<OutboxCandidate>(payload.Candidates.Count);
         foreach (var c in payload.Candidates)

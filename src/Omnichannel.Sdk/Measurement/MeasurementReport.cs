@@ -278,13 +278,15 @@ public static class MeasurementReport
     private static void Bars(StringBuilder h, string name, IReadOnlyList<(string Label, double Value)> bars, bool money = false)
     {
         const int width = 640, row = 24, labelWidth = 110;
-        var max = Math.Max(1e-9, bars.Count == 0 ? 0 : bars.Max(b => b.Value));
+        var max = Math.Max(1e-9, bars.Where(b => double.IsFinite(b.Value)).Select(b => b.Value).DefaultIfEmpty(0).Max());
         var points = bars.Count(b => b.Value > 0);
         h.Append(FormattableString.Invariant($"<svg class=\"chart\" data-chart=\"{E(name)}\" data-points=\"{points}\" width=\"{width}\" height=\"{(bars.Count * row) + 8}\" viewBox=\"0 0 {width} {(bars.Count * row) + 8}\" role=\"img\" aria-label=\"{E(name)}\">"));
         for (var i = 0; i < bars.Count; i++)
         {
             var (label, value) = bars[i];
-            var w = (width - labelWidth - 90) * value / max;
+            // A negative value (a refund-like order, credited revenue below zero) or a non-finite one draws no bar: an SVG
+            // rect with a negative width is an error. Its label still shows the value.
+            var w = double.IsFinite(value) && value > 0 ? (width - labelWidth - 90) * value / max : 0;
             var y = (i * row) + 4;
             var shown = money ? value.ToString("0.00", CultureInfo.InvariantCulture) : value.ToString("0.##", CultureInfo.InvariantCulture);
             h.Append(FormattableString.Invariant($"<text x=\"0\" y=\"{y + 15}\">{E(label)}</text>"))

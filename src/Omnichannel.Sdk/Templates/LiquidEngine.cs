@@ -109,7 +109,7 @@ internal static class LiquidEngine
         }
         catch (InvalidOperationException ex) when (ex.Message.StartsWith("The maximum", StringComparison.Ordinal))
         {
-            throw new LiquidRenderException($"The template ran more than {budget.MaxSteps:N0} steps (loop iterations and statements together); simplify its loops or raise {nameof(TemplateRendererOptions.MaxSteps)}.", ex);
+            throw new LiquidRenderException(string.Create(CultureInfo.InvariantCulture, $"The template ran more than {budget.MaxSteps:N0} steps (loop iterations and statements together); simplify its loops or raise {nameof(TemplateRendererOptions.MaxSteps)}."), ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException and not StackOverflowException)
         {
@@ -317,7 +317,7 @@ internal sealed class RenderMeter
         if (length > _budget.MaxOutputLength)
         {
             throw new RenderBudgetExceededException(
-                $"The output is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part.");
+                string.Create(CultureInfo.InvariantCulture, $"The output is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part."));
         }
 
         Tick();
@@ -350,7 +350,7 @@ internal sealed class RenderMeter
         if (length > _budget.MaxOutputLength)
         {
             throw new RenderBudgetExceededException(
-                $"A value built while rendering is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part.");
+                string.Create(CultureInfo.InvariantCulture, $"A value built while rendering is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part."));
         }
     }
 }

@@ -36,7 +36,9 @@ internal sealed partial class JourneyRunner
                     ReEntryPolicy.Never when sameKey.Count > 0 || (record?.FirstStartedAt is { } first && first < instance.StartedAt) =>
                         "merged: the person already entered this journey (re-entry: never)",
                     ReEntryPolicy.AfterPreviousEnded when sameKey.Count > 0 => "merged: the person already has an instance running",
-                    ReEntryPolicy.AfterCooldown when sameKey.Exists(k => entry.Cooldown is not { } c || c.AddTo(k.StartedAt) > instance.StartedAt) =>
+                    ReEntryPolicy.AfterCooldown when sameKey.Exists(k => entry.Cooldown is not { } c || c.AddTo(k.StartedAt) > instance.StartedAt)
+                        || (entry.Cooldown is { } cooldown && state.MergedStarts.Exists(s => s.JourneyId == instance.JourneyId && s.Key == instance.CorrelationKey
+                            && s.StartedAt < instance.StartedAt && cooldown.AddTo(s.StartedAt) > instance.StartedAt)) =>
                         "merged: the person's earlier instance started within the cooldown",
                     _ when kept.Count >= entry.EffectiveMaxConcurrent => $"merged: the person already has {kept.Count} instance(s) running (max {entry.EffectiveMaxConcurrent})",
                     _ => null,
@@ -150,7 +152,9 @@ internal sealed partial class JourneyRunner
             return journey;
         }
 
-        End(instance, "exited", reason, watchGoal: false);
+        // A newer version that dropped the step she waits on ends her path there; a message an earlier step already
+        // sent (held for quiet hours) stays sent. An unloaded journey withdraws its held messages.
+        End(instance, "exited", reason, watchGoal: false, cancelHeld: latest is null || journey is null);
         return null;
     }
 

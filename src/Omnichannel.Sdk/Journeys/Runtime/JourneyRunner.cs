@@ -80,6 +80,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         if (merged)
         {
             ResolveMergedInstances();
+            p.JourneyData?.MergedStarts.Clear(); // read once, by the rules above
             RearmInactivityClocks(); // before anything runs: the folded clocks answer for the person
         }
 

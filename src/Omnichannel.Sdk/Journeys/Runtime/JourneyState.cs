@@ -39,6 +39,13 @@ internal sealed class JourneyState
     /// <summary>Message key → why it must not go out any more (checked again when the message leaves the outbox).</summary>
     public Dictionary<string, CancelledMessage> Cancelled { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The starts each side of the merges in this unit of work remembered (journey, correlation value, instant), before
+    /// their records were folded into one: re-entry "afterCooldown" compares the running instances with them. Not stored.
+    /// </summary>
+    [JsonIgnore]
+    public List<(string JourneyId, string? Key, DateTimeOffset StartedAt)> MergedStarts { get; } = [];
+
     [JsonIgnore]
     public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0
         && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0;
@@ -70,25 +77,37 @@ internal sealed class JourneyState
     public void Absorb(JourneyState other)
     {
         NextInstance = Math.Max(NextInstance, other.NextInstance);
-        foreach (var instance in other.Instances)
+
+        // Instance ids stay unique; message keys also carry the origin profile, so no key changes meaning. An id is
+        // taken when this side knows it at all: a running instance, or a finished one whose messages are still held
+        // or whose goal is still watched (else an exit here would cancel the other side's held messages).
+        var taken = new HashSet<string>(Instances.Select(i => i.Id), StringComparer.Ordinal);
+        taken.UnionWith(HeldMessages.Select(h => h.InstanceId));
+        taken.UnionWith(PendingConversions.Select(c => c.InstanceId));
+        var theirs = other.Instances.Select(i => i.Id).Concat(other.HeldMessages.Select(h => h.InstanceId)).Concat(other.PendingConversions.Select(c => c.InstanceId))
+            .Where(taken.Contains).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var id in theirs)
         {
-            if (Instances.Exists(i => i.Id == instance.Id))
+            var journeyId = id[..Math.Max(0, id.LastIndexOf('#'))];
+            var renamed = $"{journeyId}#{++NextInstance}";
+            foreach (var pc in other.PendingConversions.Where(c => c.InstanceId == id))
             {
-                // Instance ids stay unique; message keys also carry the origin profile, so no key changes meaning.
-                var renamed = $"{instance.JourneyId}#{++NextInstance}";
-                foreach (var pc in other.PendingConversions.Where(c => c.InstanceId == instance.Id))
-                {
-                    pc.InstanceId = renamed;
-                }
-
-                foreach (var h in other.HeldMessages.Where(h => h.InstanceId == instance.Id))
-                {
-                    h.InstanceId = renamed;
-                }
-
-                instance.Id = renamed;
+                pc.InstanceId = renamed;
             }
 
+            foreach (var h in other.HeldMessages.Where(h => h.InstanceId == id))
+            {
+                h.InstanceId = renamed;
+            }
+
+            foreach (var instance in other.Instances.Where(i => i.Id == id))
+            {
+                instance.Id = renamed;
+            }
+        }
+
+        foreach (var instance in other.Instances)
+        {
             Instances.Add(instance);
         }
 
@@ -100,6 +119,16 @@ internal sealed class JourneyState
             }
         }
 
+        foreach (var r in Entries.Concat(other.Entries))
+        {
+            MergedStarts.Add((r.JourneyId, r.Key, r.LastStartedAt));
+            if (r.FirstStartedAt is { } first)
+            {
+                MergedStarts.Add((r.JourneyId, r.Key, first));
+            }
+        }
+
+        MergedStarts.AddRange(other.MergedStarts);
         foreach (var e in other.Entries)
         {
             var mine = Entries.Find(x => x.JourneyId == e.JourneyId && x.Key == e.Key);
