@@ -147,9 +147,13 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     {
         // Conversions of instances that already ended.
         var state = p.JourneyData;
+
+        // One goal event converts one entry per journey, the latest started (the last touch): an order after two
+        // entries of one person (two devices that merged, or a re-entry) is one conversion, its revenue credited once.
+        var credit = state is { Instances.Count: > 0 } ? RunningGoalCredit(state, e) : null;
         if (state is { PendingConversions.Count: > 0 })
         {
-            await ConvertPendingAsync(state, e).ConfigureAwait(false);
+            await ConvertPendingAsync(state, e, credit).ConfigureAwait(false);
         }
 
         // Running instances: goal, exit criteria, awaited events.
@@ -170,6 +174,14 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             var after = OutcomeTime(e) >= Since(instance);
             if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
             {
+                credit ??= new(StringComparer.Ordinal);
+                if (credit.TryGetValue(d.Id, out var winner) && winner != instance.Id)
+                {
+                    End(instance, "exited", "goal reached; credited to a later entry", watchGoal: false, cancelHeld: true);
+                    continue;
+                }
+
+                credit[d.Id] = "credited";
                 RecordConversion(d.Id, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
                 End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
                 continue;
@@ -240,21 +252,53 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         CheckSegmentExits();
     }
 
-    private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e)
+    private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)
     {
         state.PendingConversions.RemoveAll(c => c.Until + LateEventGrace < now);
         var at = OutcomeTime(e);
-        foreach (var pending in state.PendingConversions.ToList())
+        PendingConversion? Latest(PendingConversion? a, PendingConversion b) => a is null || (b.From ?? DateTimeOffset.MinValue) >= (a.From ?? DateTimeOffset.MinValue) ? b : a;
+        Dictionary<string, PendingConversion>? winners = null;
+        foreach (var pending in state.PendingConversions)
         {
-            if (at <= pending.Until && (pending.From is not { } from || at >= from)
+            if (credit?.ContainsKey(pending.JourneyId) != true && at <= pending.Until && (pending.From is not { } from || at >= from)
                 && Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
             {
-                state.PendingConversions.Remove(pending);
-                RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
+                winners ??= new(StringComparer.Ordinal);
+                winners[pending.JourneyId] = Latest(winners.GetValueOrDefault(pending.JourneyId), pending)!;
             }
         }
 
+        // The other entries stay watched: a later goal event within their windows converts them.
+        foreach (var pending in winners?.Values ?? Enumerable.Empty<PendingConversion>())
+        {
+            state.PendingConversions.Remove(pending);
+            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
+        }
+
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>For each journey whose running entries <paramref name="e"/> converts, the one credited: the latest started.</summary>
+    private Dictionary<string, string>? RunningGoalCredit(JourneyState state, CustomerEvent e)
+    {
+        Dictionary<string, string>? credit = null;
+        Dictionary<string, DateTimeOffset>? started = null;
+        foreach (var instance in state.Instances)
+        {
+            if (Catalog.Find(instance.JourneyId, instance.Version)?.Definition is { Goal: { } goal } d && Correlates(instance, d, e)
+                && OutcomeTime(e) >= Since(instance) && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
+            {
+                credit ??= new(StringComparer.Ordinal);
+                started ??= new(StringComparer.Ordinal);
+                if (!started.TryGetValue(d.Id, out var s) || instance.StartedAt >= s)
+                {
+                    started[d.Id] = instance.StartedAt;
+                    credit[d.Id] = instance.Id;
+                }
+            }
+        }
+
+        return credit;
     }
 
     private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes)
