@@ -10,6 +10,9 @@ namespace Omnichannel.Sdk.Sqlite;
 public sealed partial class SqliteOmnichannelStore
 {
     /// <inheritdoc />
+    public bool CommitsFurtherEventIds => true;
+
+    /// <inheritdoc />
     public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
@@ -264,6 +267,11 @@ public sealed partial class SqliteOmnichannelStore
             members = check.GetInt64(3);
         }
 
+        foreach (var further in commit.FurtherEventIds)
+        {
+            processed |= Convert.ToInt64(w.Scalar("SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $p0)", further), System.Globalization.CultureInfo.InvariantCulture) != 0;
+        }
+
         if (processed)
         {
             return new CommitResult(CommitStatus.DuplicateEvent, 0);
@@ -354,6 +362,11 @@ public sealed partial class SqliteOmnichannelStore
         if (commit.EventId is not null)
         {
             w.Execute("INSERT INTO processed_events (event_id, processed_at) VALUES ($p0, $p1)", commit.EventId, commit.ProcessedAt.UtcTicks);
+        }
+
+        foreach (var further in commit.FurtherEventIds)
+        {
+            w.Execute("INSERT INTO processed_events (event_id, processed_at) VALUES ($p0, $p1)", further, commit.ProcessedAt.UtcTicks);
         }
 
         return new CommitResult(CommitStatus.Committed, version);

@@ -148,6 +148,33 @@ public abstract partial class StoreConformanceTests
         Assert.Equal("v1", Encoding.UTF8.GetString((await store.LoadProfileAsync("p1"))!.Document));
     });
 
+    /// <summary>
+    /// A store that declares <see cref="IOmnichannelStore.CommitsFurtherEventIds"/> remembers every event id of a commit, and
+    /// refuses the whole commit when any of them was processed. (A store that does not is never sent further ids.)
+    /// </summary>
+    [Fact]
+    public Task Commit_WithFurtherEventIds_RemembersEach_AndRefusesAnyProcessedOne() => With(async store =>
+    {
+        if (!store.CommitsFurtherEventIds)
+        {
+            Assert.Empty(new ProfileCommit { ProfileId = "p", ExpectedVersion = 0, Document = [] }.FurtherEventIds);
+            return;
+        }
+
+        var first = await store.CommitAsync(New("p1", "v1", eventId: "e1") with { FurtherEventIds = ["e2", "e3"] });
+        Assert.Equal(CommitStatus.Committed, first.Status);
+        foreach (var id in new[] { "e1", "e2", "e3" })
+        {
+            Assert.True(await store.IsEventProcessedAsync(id), id);
+        }
+
+        var again = await store.CommitAsync(New("p1", "v2", eventId: "e4") with { ExpectedVersion = first.Version, FurtherEventIds = ["e5", "e3"] });
+        Assert.Equal(CommitStatus.DuplicateEvent, again.Status);
+        Assert.False(await store.IsEventProcessedAsync("e4"));
+        Assert.False(await store.IsEventProcessedAsync("e5"));
+        Assert.Equal("v1", Encoding.UTF8.GetString((await store.LoadProfileAsync("p1"))!.Document));
+    });
+
     /// <summary>Purging forgets event ids processed before the cut-off only.</summary>
     [Fact]
     public Task PurgeProcessedEvents_ForgetsOnlyOlderIds() => With(async store =>

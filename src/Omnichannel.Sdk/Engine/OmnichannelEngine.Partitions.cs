@@ -24,46 +24,57 @@ public sealed partial class OmnichannelEngine
                 }
 
                 var item = (EventItem)work;
-                if (item.CancellationToken.IsCancellationRequested)
+                if (_runs && !item.CancellationToken.IsCancellationRequested && reader.TryPeek(out var next) && next is EventItem following && following.RouteKey == item.RouteKey)
                 {
-                    item.Completion.TrySetCanceled(item.CancellationToken);
+                    await ProcessRunAsync(EventRuns.Collect(reader, item), hot).ConfigureAwait(false);
                     continue;
                 }
 
-                using var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProcessEvent, ActivityKind.Internal, item.Parent);
-                TrackResult result;
-                var started = Stopwatch.GetTimestamp();
-                try
-                {
-                    result = await ProcessAsync(item.Event, hot).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    hot.Clear();
-                    LogFailed(_logger, ex, item.Event.Event.Type);
-                    result = ex is ApplyFailedException applying
-                        ? new TrackResult
-                        {
-                            EventId = item.Event.Event.Id,
-                            Status = TrackStatus.Failed,
-                            IsTransient = false,
-                            FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})",
-                        }
-                        : new TrackResult
-                        {
-                            EventId = item.Event.Event.Id,
-                            Status = TrackStatus.StoreFailed,
-                            IsTransient = true,
-                            FailureReason = $"the store failed: {ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}",
-                        };
-                }
-
-                _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                span?.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
-                _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
-                item.Completion.TrySetResult(result);
+                await ProcessItemAsync(item, hot).ConfigureAwait(false);
             }
         }
+    }
+
+    private async ValueTask ProcessItemAsync(EventItem item, HotProfiles hot)
+    {
+        if (item.CancellationToken.IsCancellationRequested)
+        {
+            item.Completion.TrySetCanceled(item.CancellationToken);
+            return;
+        }
+
+        using var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProcessEvent, ActivityKind.Internal, item.Parent);
+        TrackResult result;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            result = await ProcessAsync(item.Event, hot).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            hot.Clear();
+            LogFailed(_logger, ex, item.Event.Event.Type);
+            result = ex is ApplyFailedException applying
+                ? new TrackResult
+                {
+                    EventId = item.Event.Event.Id,
+                    Status = TrackStatus.Failed,
+                    IsTransient = false,
+                    FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})",
+                }
+                : new TrackResult
+                {
+                    EventId = item.Event.Event.Id,
+                    Status = TrackStatus.StoreFailed,
+                    IsTransient = true,
+                    FailureReason = $"the store failed: {ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}",
+                };
+        }
+
+        _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        span?.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+        _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
+        item.Completion.TrySetResult(result);
     }
 
     private async ValueTask<TrackResult> ProcessAsync(ValidatedEvent v, HotProfiles hot)

@@ -30,6 +30,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly Task[] _workers;
     private readonly ITimer _maintenance;
     private readonly ITimer _wakeTimer;
+    private readonly bool _runs;
     private int _disposed;
 
     /// <summary>Creates and starts an engine.</summary>
@@ -65,6 +66,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         _options = options;
         _store = store;
+        _runs = store.CommitsFurtherEventIds;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OmnichannelEngine>();
         _metrics = new EngineMetrics(meterFactory);
@@ -148,6 +150,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         ArgumentNullException.ThrowIfNull(events);
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
         var pending = new List<Task<TrackResult>>();
+        var items = new List<EventItem>();
         foreach (var e in events)
         {
             var (item, rejected) = Prepare(e, cancellationToken);
@@ -157,13 +160,17 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 continue;
             }
 
-            var writer = _queues[item!.Partition].Writer;
+            items.Add(item!);
+            pending.Add(item!.Completion.Task);
+        }
+
+        foreach (var item in _runs ? EventRuns.Order(items) : items)
+        {
+            var writer = _queues[item.Partition].Writer;
             if (!writer.TryWrite(item))
             {
                 await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
             }
-
-            pending.Add(item.Completion.Task);
         }
 
         var results = await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -304,7 +311,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
 
         var partition = (int)((uint)HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Type), StringComparer.Ordinal.GetHashCode(key.Value)) % (uint)_queues.Length);
-        return (new EventItem(valid, partition, cancellationToken), null);
+        return (new EventItem(valid, partition, key, cancellationToken), null);
     }
 
     private async Task PurgeAsync()
@@ -364,9 +371,12 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         public ActivityContext Parent { get; } = Activity.Current?.Context ?? default;
     }
 
-    private sealed class EventItem(ValidatedEvent e, int partition, CancellationToken cancellationToken) : WorkItem(partition)
+    private sealed class EventItem(ValidatedEvent e, int partition, Identifier routeKey, CancellationToken cancellationToken) : WorkItem(partition)
     {
         public ValidatedEvent Event { get; } = e;
+
+        /// <summary>The identifier it was routed by: consecutive events with the same one may be committed as one run.</summary>
+        public Identifier RouteKey { get; } = routeKey;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 

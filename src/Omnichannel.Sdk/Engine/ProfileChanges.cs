@@ -11,6 +11,10 @@ public sealed partial class OmnichannelEngine
     {
         private sealed record EventState(ResolutionPlan Plan, InvolvedProfiles Involved);
 
+        /// <summary>The subject of an event whose identifiers all belong to <paramref name="p"/>, already loaded (a run's later events).</summary>
+        public static Subject KnownProfile(CustomerProfile p, ResolutionPlan plan, InvolvedProfiles involved) =>
+            new() { Profile = p, Involved = involved, State = new EventState(plan, involved) };
+
         public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
         {
             var e = v.Event;

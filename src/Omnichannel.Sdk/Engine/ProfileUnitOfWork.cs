@@ -86,18 +86,7 @@ public sealed partial class OmnichannelEngine
                             hot.Remove(a.ProfileId);
                         }
 
-                        change.Committed(this, p, effect);
-                        Committed(p.Id, commit.WakeAt, effect.Changes);
-                        if (effect.Journeys is { } journeys)
-                        {
-                            ReportJourneys(journeys, p.Id);
-                        }
-
-                        foreach (var entry in effect.Outbox)
-                        {
-                            ScheduleDispatch(entry.DueAt);
-                        }
-
+                        AfterCommit(change, p, effect, commit.WakeAt);
                         return new UnitResult(UnitStatus.Committed, p.Id, effect);
                     case CommitStatus.DuplicateEvent:
                         Evict(hot, p.Id, subject.Involved);
@@ -118,6 +107,22 @@ public sealed partial class OmnichannelEngine
         }
 
         return UnitResult.GaveUp with { Reason = $"{conflicts} commit conflict(s) and {vanished} profile(s) merged or erased between lookup and load" };
+    }
+
+    /// <summary>After a commit: the change's own report, wake-up, segment metrics, journey reports and due messages.</summary>
+    private void AfterCommit(ProfileChange change, CustomerProfile p, ChangeEffect effect, DateTimeOffset? wakeAt)
+    {
+        change.Committed(this, p, effect);
+        Committed(p.Id, wakeAt, effect.Changes);
+        if (effect.Journeys is { } journeys)
+        {
+            ReportJourneys(journeys, p.Id);
+        }
+
+        foreach (var entry in effect.Outbox)
+        {
+            ScheduleDispatch(entry.DueAt);
+        }
     }
 
     /// <summary>

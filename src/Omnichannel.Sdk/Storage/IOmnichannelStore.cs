@@ -35,6 +35,13 @@ public interface IOmnichannelStore
     ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Whether <see cref="CommitAsync"/> honours <see cref="ProfileCommit.FurtherEventIds"/>: checks each (a commit naming
+    /// an id already processed is a <see cref="CommitStatus.DuplicateEvent"/>) and remembers each as processed. Only then
+    /// does the engine commit a run of one profile's events at once. Default <see langword="false"/>: one event per commit.
+    /// </summary>
+    bool CommitsFurtherEventIds => false;
+
+    /// <summary>
     /// Erases a profile in one transaction: its document (with its journey instances and wake-up), its identifiers, the
     /// aliases whose chain ends at it, its segment memberships, its pending outbox entries and the remembered keys of
     /// its journey messages and the processed ids of their outcome events (<c>j:{profile id}:…</c>, for its id and every
@@ -222,6 +229,12 @@ public sealed record ProfileCommit
 
     /// <summary>The event this commit applies, remembered for de-duplication; <see langword="null"/> when none.</summary>
     public string? EventId { get; init; }
+
+    /// <summary>
+    /// Further events this commit applies after <see cref="EventId"/> (a run of one profile's events, written once), each
+    /// checked and remembered like it. Empty unless the store declares <see cref="IOmnichannelStore.CommitsFurtherEventIds"/>.
+    /// </summary>
+    public IReadOnlyList<string> FurtherEventIds { get; init; } = [];
 
     /// <summary>Processing time, kept with the event id for retention.</summary>
     public DateTimeOffset ProcessedAt { get; init; }

@@ -85,13 +85,16 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         ValueTask.FromResult(_processed.ContainsKey(eventId));
 
     /// <inheritdoc />
+    public bool CommitsFurtherEventIds => true;
+
+    /// <inheritdoc />
     public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
         {
-            if (commit.EventId is not null && _processed.ContainsKey(commit.EventId))
+            if ((commit.EventId is not null && _processed.ContainsKey(commit.EventId)) || commit.FurtherEventIds.Any(_processed.ContainsKey))
             {
                 return ValueTask.FromResult(new CommitResult(CommitStatus.DuplicateEvent, 0));
             }
@@ -165,6 +168,11 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             if (commit.EventId is not null)
             {
                 _processed[commit.EventId] = commit.ProcessedAt;
+            }
+
+            foreach (var id in commit.FurtherEventIds)
+            {
+                _processed[id] = commit.ProcessedAt;
             }
 
             return ValueTask.FromResult(new CommitResult(CommitStatus.Committed, version));

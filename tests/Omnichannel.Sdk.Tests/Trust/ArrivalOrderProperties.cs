@@ -170,7 +170,7 @@ public sealed class ArrivalOrderProperties
     }
 
     // The export without what depends on processing rather than on the events: ids, processing times, merge records.
-    private static string Comparable(JsonObject? export)
+    internal static string Comparable(JsonObject? export)
     {
         Assert.NotNull(export);
         export.Remove("id");

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// Runs: consecutive events of one profile in a partition's queue, applied in order and committed once (one document
+// written, one transaction) when the store remembers several event ids per commit. A run is only a shortcut: whatever
+// it cannot do exactly as one-at-a-time processing would (a merge, a new identifier, a conflict, a failure), it leaves
+// to the events processed one at a time, with nothing written.
+public sealed partial class OmnichannelEngine
+{
+    /// <summary>The most events one commit applies.</summary>
+    private const int MaxRun = 64;
+
+    private async ValueTask ProcessRunAsync(List<EventItem> run, HotProfiles hot)
+    {
+        var done = 0;
+        using (var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProcessEvent, ActivityKind.Internal, run[0].Parent))
+        {
+            span?.SetTag("omnichannel.events", run.Count);
+            try
+            {
+                done = await CommitRunAsync(run, hot).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                hot.Clear(); // nothing was acknowledged: the events go one at a time below
+                done = 0;
+            }
+        }
+
+        for (var i = done; i < run.Count; i++)
+        {
+            await ProcessItemAsync(run[i], hot).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Applies a prefix of <paramref name="run"/> to one profile and commits it once; returns how many events it finished (0: none, nothing written).</summary>
+    private async ValueTask<int> CommitRunAsync(List<EventItem> run, HotProfiles hot)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var first = new EventChange(run[0].Event);
+        var subject = await first.LoadAsync(this, hot).ConfigureAwait(false);
+        if (subject.Finished is not null || subject.Profile is not { } p || subject.Involved.Count > 1)
+        {
+            return 0; // a duplicate, a refusal, a merge or a profile gone: the usual path says what to answer
+        }
+
+        var applied = new List<(EventItem Item, EventChange Change, ChangeEffect Effect)>(run.Count);
+        var duplicates = new List<EventItem>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        byte[] document;
+        DateTimeOffset now;
+        try
+        {
+            now = _time.GetUtcNow();
+            applied.Add((run[0], first, await first.ApplyAsync(this, subject, now).ConfigureAwait(false)));
+            ids.Add(run[0].Event.Event.Id);
+            for (var k = 1; k < run.Count; k++)
+            {
+                var item = run[k];
+                var v = item.Event;
+                if (item.CancellationToken.IsCancellationRequested || !HoldsAll(p, v.Identifiers))
+                {
+                    break; // the rest goes one at a time, after this commit
+                }
+
+                if (!ids.Add(v.Event.Id) || await _store.IsEventProcessedAsync(v.Event.Id).ConfigureAwait(false))
+                {
+                    duplicates.Add(item);
+                    continue;
+                }
+
+                var involved = new InvolvedProfiles();
+                involved.Add(p.Id, p);
+                var owners = new Dictionary<Identifier, string>(v.Identifiers.Count);
+                foreach (var id in v.Identifiers)
+                {
+                    owners[id] = p.Id;
+                }
+
+                var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, _options.Identity);
+                if (plan.TargetProfileId != p.Id || plan.Absorb.Count > 0 || plan.Link.Count > 0)
+                {
+                    break;
+                }
+
+                var change = new EventChange(v);
+                now = _time.GetUtcNow();
+                applied.Add((item, change, await change.ApplyAsync(this, EventChange.KnownProfile(p, plan, involved), now).ConfigureAwait(false)));
+            }
+
+            if (p.SuppressedAddresses.Count > 0)
+            {
+                HashSuppressedAddresses(p);
+            }
+
+            document = ProfileSerializer.Serialize(p);
+        }
+        catch
+        {
+            Evict(hot, p.Id, subject.Involved);
+            throw;
+        }
+
+        var outbox = applied.Count == 1 ? applied[0].Effect.Outbox : [.. applied.SelectMany(a => a.Effect.Outbox)];
+        var commit = new ProfileCommit
+        {
+            ProfileId = p.Id,
+            ExpectedVersion = p.Version,
+            Document = document,
+            Claims = applied[0].Effect.Claims,
+            Absorbed = applied[0].Effect.Absorbed,
+            EventId = applied[0].Effect.EventId,
+            FurtherEventIds = [.. applied.Skip(1).Select(a => a.Effect.EventId!)],
+            ProcessedAt = now,
+            WakeAt = WakeOf(p),
+            Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
+            Outbox = outbox,
+            Measurements = p.PendingMeasurements.Take(),
+        };
+        CommitResult result;
+        try
+        {
+            result = await _store.CommitAsync(commit).ConfigureAwait(false);
+        }
+        catch
+        {
+            Evict(hot, p.Id, subject.Involved);
+            throw;
+        }
+
+        if (result.Status != CommitStatus.Committed)
+        {
+            Evict(hot, p.Id, subject.Involved);
+            return 0; // a conflict or a duplicate: one at a time, each with its own retries and answer
+        }
+
+        p.Version = result.Version;
+        hot.Put(p, document.Length);
+        foreach (var a in applied[0].Effect.Absorbed)
+        {
+            hot.Remove(a.ProfileId);
+        }
+
+        var each = Stopwatch.GetElapsedTime(started).TotalSeconds / (applied.Count + duplicates.Count);
+        foreach (var (item, change, effect) in applied)
+        {
+            AfterCommit(change, p, effect, commit.WakeAt);
+            Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Accepted, ProfileId = p.Id, SegmentChanges = effect.Changes }, each);
+        }
+
+        foreach (var item in duplicates)
+        {
+            Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Duplicate }, each);
+        }
+
+        return applied.Count + duplicates.Count;
+    }
+
+    private void Finish(EventItem item, TrackResult result, double seconds)
+    {
+        _metrics.ProcessingDuration.Record(seconds);
+        _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
+        item.Completion.TrySetResult(result);
+    }
+
+    private static bool HoldsAll(CustomerProfile p, IReadOnlyList<Identifier> identifiers)
+    {
+        foreach (var id in identifiers)
+        {
+            if (!p.IdentifierList.Exists(l => l.Type == id.Type && l.Value == id.Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static class EventRuns
+    {
+        /// <summary>The item read, then the items right behind it in the queue with the same route key (at most <see cref="MaxRun"/>).</summary>
+        public static List<EventItem> Collect(ChannelReader<WorkItem> reader, EventItem item)
+        {
+            var run = new List<EventItem> { item };
+            while (run.Count < MaxRun && reader.TryPeek(out var next) && next is EventItem e && e.RouteKey == item.RouteKey && reader.TryRead(out _))
+            {
+                run.Add(e);
+            }
+
+            return run;
+        }
+
+        /// <summary>
+        /// A batch's events in queue order with each route key's events brought together where that changes no order that
+        /// holds today: an event joins the earlier events of its route key only when each of its identifiers was last seen
+        /// among them (or not yet), so it never overtakes an event that shares an identifier with it. Events of one person
+        /// under different route keys had no order between them before either: they may run in different partitions.
+        /// </summary>
+        public static IEnumerable<EventItem> Order(List<EventItem> items)
+        {
+            if (items.Count < 3)
+            {
+                return items;
+            }
+
+            var groups = new List<List<EventItem>>();
+            var byKey = new Dictionary<Identifier, int>();
+            var lastSeen = new Dictionary<Identifier, int>();
+            foreach (var item in items)
+            {
+                var group = -1;
+                if (byKey.TryGetValue(item.RouteKey, out var g))
+                {
+                    group = g;
+                    foreach (var id in item.Event.Identifiers)
+                    {
+                        if (lastSeen.TryGetValue(id, out var seen) && seen != g)
+                        {
+                            group = -1;
+                            break;
+                        }
+                    }
+                }
+
+                if (group < 0)
+                {
+                    group = groups.Count;
+                    groups.Add([]);
+                    byKey[item.RouteKey] = group;
+                }
+
+                groups[group].Add(item);
+                foreach (var id in item.Event.Identifiers)
+                {
+                    lastSeen[id] = group;
+                }
+            }
+
+            return groups.Count == items.Count ? items : groups.SelectMany(x => x);
+        }
+    }
+}
