@@ -130,7 +130,13 @@ public sealed partial class OmnichannelEngine
             var failures = new List<string>();
             var transient = false;
             var providerDelay = TimeSpan.Zero;
-            var (candidates, cancelled) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
+            var (candidates, cancelled, deferTo) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
+            if (deferTo is { } later)
+            {
+                await DeferAgainAsync(entry, payload, later, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             if (cancelled is not null)
             {
                 await RecordOutcomeAsync(entry.ProfileId, payload.Key, "cancelled", EventTypes.MessageSkipped, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
@@ -233,12 +239,12 @@ public sealed partial class OmnichannelEngine
     // held past the moment it was planned is rendered again, so time-of-day content fits the moment of delivery.
     // The checks read the profile on its partition: the hot copy when it is the stored version (no parse); only rendering
     // again, which may be slow, runs outside it, on a copy.
-    private async ValueTask<(IReadOnlyList<OutboxCandidate> Candidates, string? Cancelled)> RecheckAsync(OutboxEntry entry, OutboxPayload payload, List<string> failures, CancellationToken cancellationToken)
+    private async ValueTask<(IReadOnlyList<OutboxCandidate> Candidates, string? Cancelled, DateTimeOffset? DeferTo)> RecheckAsync(OutboxEntry entry, OutboxPayload payload, List<string> failures, CancellationToken cancellationToken)
     {
         var renderAgain = payload.Request is not null && payload.QueuedAt is { } queuedAt && entry.DueAt > queuedAt && _delivery.Renderer is not null;
         var unit = await EnqueueProfileWork(
             entry.ProfileId,
-            (p, now) => ValueTask.FromResult(new ChangeEffect { ReadOnly = true, Result = Recheck(p, payload, renderAgain) }),
+            (p, now) => ValueTask.FromResult(new ChangeEffect { ReadOnly = true, Result = Recheck(p, payload, renderAgain, now) }),
             cancellationToken,
             readOnly: true).ConfigureAwait(false);
         if (unit is null)
@@ -248,19 +254,24 @@ public sealed partial class OmnichannelEngine
 
         if (unit.Status == UnitStatus.Gone)
         {
-            return ([], "the profile was erased");
+            return ([], "the profile was erased", null);
         }
 
         var check = (Rechecked)unit.Effect!.Result!;
         failures.AddRange(check.Failures);
         if (check.Cancelled is not null)
         {
-            return ([], check.Cancelled);
+            return ([], check.Cancelled, null);
+        }
+
+        if (check.DeferTo is { } deferTo)
+        {
+            return ([], null, deferTo);
         }
 
         if (check.Copy is not { } copy)
         {
-            return check.Kept.Count == 0 ? ([], string.Join("; ", failures)) : (check.Kept, null);
+            return check.Kept.Count == 0 ? ([], string.Join("; ", failures), null) : (check.Kept, null, null);
         }
 
         var now = _time.GetUtcNow();
@@ -286,11 +297,11 @@ public sealed partial class OmnichannelEngine
             kept.Add(c);
         }
 
-        return kept.Count == 0 ? ([], string.Join("; ", failures)) : (kept, null);
+        return kept.Count == 0 ? ([], string.Join("; ", failures), null) : (kept, null, null);
     }
 
     // The checks of RecheckAsync on the partition's hot profile: reads only.
-    private Rechecked Recheck(CustomerProfile p, OutboxPayload payload, bool renderAgain)
+    private Rechecked Recheck(CustomerProfile p, OutboxPayload payload, bool renderAgain, DateTimeOffset now)
     {
         if (p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } journeyCancelled)
         {
@@ -300,6 +311,16 @@ public sealed partial class OmnichannelEngine
         if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery) is { } cap)
         {
             return new Rechecked([], [], cap + " when the message was due", null);
+        }
+
+        // Quiet hours are hers where she is now: a message held for the morning of the zone she was in when it was planned
+        // waits again when she has moved to a zone where it is night (a message that was never held is left alone: it
+        // went through the quiet hours when it was planned, and a retry or a late dispatcher must not hold it for hours).
+        var o = _options.Delivery;
+        if (payload.Request is not null && (payload.Class == MessageClass.Marketing ? o.MarketingQuietHours : o.TransactionalQuietHours) == QuietHoursAction.Defer
+            && DeliveryPlanner.QuietHoursEnd(now, DeliveryPlanner.ZoneOf(p, o), o.QuietHoursStart, o.QuietHoursEnd) is { } quietUntil)
+        {
+            return new Rechecked([], [], null, null) { DeferTo = quietUntil };
         }
 
         var failures = new List<string>();
@@ -326,7 +347,27 @@ public sealed partial class OmnichannelEngine
         return new Rechecked(kept, failures, null, copy);
     }
 
-    private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy);
+    private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy)
+    {
+        /// <summary>When the message waits again for the end of her quiet hours (she moved to a zone where it is night).</summary>
+        public DateTimeOffset? DeferTo { get; init; }
+    }
+
+    // Holds a message again until her quiet hours end: its log entry moves with it, so caps count it when it leaves.
+    private async Task DeferAgainAsync(OutboxEntry entry, OutboxPayload payload, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        await EnqueueProfileWork(entry.ProfileId, (p, now) =>
+        {
+            if (p.MessageLog.FindIndex(m => m.Key == payload.Key) is var logged and >= 0)
+            {
+                p.MessageLog[logged] = p.MessageLog[logged] with { At = dueAt };
+            }
+
+            return ValueTask.FromResult(new ChangeEffect());
+        }, cancellationToken).ConfigureAwait(false);
+        await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), dueAt, cancellationToken).ConfigureAwait(false);
+        LogMessageDeferred(_logger, entry.MessageKey, dueAt);
+    }
 
     private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken)
     {

@@ -7,6 +7,28 @@ namespace Omnichannel.Sdk.Segments;
 // Conditions: which operators and values each kind of operand takes, and how a refusal reads.
 public static partial class SegmentDefinitionValidator
 {
+    // The path of the first NaN or infinity in an operand (a C# double or float given to the builder), else null.
+    private static string? NonFinite(JsonNode? value, string path)
+    {
+        switch (value)
+        {
+            case JsonArray items:
+                for (var i = 0; i < items.Count; i++)
+                {
+                    if (NonFinite(items[i], JsonPath.Index(path, i)) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValue v when (v.TryGetValue<double>(out var d) && !double.IsFinite(d)) || (v.TryGetValue<float>(out var f) && !float.IsFinite(f)):
+                return path;
+            default:
+                return null;
+        }
+    }
+
     private static void ValidateCondition(Condition? condition, string path, Operand operand, List<DefinitionError> errors)
     {
         var opPath = JsonPath.Key(path, "op");
@@ -19,6 +41,13 @@ public static partial class SegmentDefinitionValidator
 
         var op = condition.Op;
         var value = condition.Value;
+        if (NonFinite(value, valuePath) is { } nonFinite)
+        {
+            // NaN and infinities have no JSON form: the rule could never be read, saved or compared.
+            errors.Add(new(nonFinite, "expected a finite number (NaN and infinities have no JSON form)"));
+            return;
+        }
+
         if (!Enum.IsDefined(op))
         {
             errors.Add(new(opPath, $"unknown operator {(int)op} (expected one of {SegmentNames.OperatorList})"));

@@ -17,6 +17,7 @@ internal sealed partial class SegmentCatalog
     private readonly Dictionary<string, (int Segment, SegmentRule Rule, bool Cacheable)[]> _historyRulesByType;
     private readonly (string Path, int Segment)[] _byTraitPath;
     private readonly int[] _everyEvent;
+    private readonly int[] _zoneDependent;
     private readonly int[][] _dependsOnIndexes;
     private readonly ConcurrentDictionary<string, bool[]> _byTypeCache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool[]> _byStatisticTypeCache = new(StringComparer.Ordinal);
@@ -50,6 +51,7 @@ internal sealed partial class SegmentCatalog
         var historyRules = new Dictionary<string, List<(int, SegmentRule, bool)>>(StringComparer.Ordinal);
         var byTrait = new List<(string, int)>();
         var every = new List<int>();
+        var zoned = new List<int>();
         for (var i = 0; i < ordered.Length; i++)
         {
             var reads = new RuleReads();
@@ -78,6 +80,11 @@ internal sealed partial class SegmentCatalog
             {
                 every.Add(i);
             }
+
+            if (reads.ZoneDependent)
+            {
+                zoned.Add(i);
+            }
         }
 
         _byEventType = byType.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
@@ -85,6 +92,7 @@ internal sealed partial class SegmentCatalog
         _historyRulesByType = historyRules.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
         _byTraitPath = [.. byTrait];
         _everyEvent = [.. every];
+        _zoneDependent = [.. zoned];
         static void Add<T>(Dictionary<string, List<T>> map, string key, T value)
         {
             if (!map.TryGetValue(key, out var list))
@@ -108,6 +116,18 @@ internal sealed partial class SegmentCatalog
 
     /// <summary>The zone of customers whose own is unknown (<see cref="Delivery.DeliveryOptions.DefaultTimeZone"/>), for local dates.</summary>
     internal string? DefaultTimeZone { get; set; }
+
+    /// <summary>
+    /// Marks in <paramref name="dirty"/> (by position) the segments whose rules read the customer's local date: a new time
+    /// zone changes their answer and their next check at once, whatever else the event touched.
+    /// </summary>
+    internal void MarkZoneDependent(bool[] dirty)
+    {
+        foreach (var i in _zoneDependent)
+        {
+            dirty[i] = true;
+        }
+    }
 
     /// <summary>A catalog with no segments.</summary>
     public static SegmentCatalog Empty { get; } = new([]);
@@ -262,8 +282,20 @@ internal sealed partial class SegmentCatalog
 
         public bool EveryEvent { get; private set; }
 
+        /// <summary>Whether the rule reads the customer's local date (<c>anniversaryWithin</c>), so her zone changes it.</summary>
+        public bool ZoneDependent { get; private set; }
+
         public void Collect(SegmentRule rule)
         {
+            ZoneDependent |= rule switch
+            {
+                TraitRule t => t.Condition.Op == ConditionOperator.AnniversaryWithin,
+                StatisticRule s => s.Condition.Op == ConditionOperator.AnniversaryWithin,
+                EventRule e => e.Where.Any(c => c.Condition.Op == ConditionOperator.AnniversaryWithin),
+                AggregateRule a => a.Condition.Op == ConditionOperator.AnniversaryWithin || a.Where.Any(c => c.Condition.Op == ConditionOperator.AnniversaryWithin),
+                RecencyRule r => r.Where.Any(c => c.Condition.Op == ConditionOperator.AnniversaryWithin),
+                _ => false,
+            };
             switch (rule)
             {
                 case AllRule all:

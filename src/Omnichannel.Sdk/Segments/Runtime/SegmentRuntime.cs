@@ -42,6 +42,13 @@ internal static class SegmentRuntime
             // not yet evaluated on this profile since it was loaded: their stored answer may be stale (a back-fill
             // that failed for this profile, a definition loaded meanwhile), so the event's type re-evaluates them.
             dirty = catalog.AffectedMask(e, recorded);
+
+            // An event that reports her time zone may move her local date: anniversary rules are read again in it.
+            if (!string.IsNullOrWhiteSpace(e.Context?.TimeZone))
+            {
+                catalog.MarkZoneDependent(dirty);
+            }
+
             var byType = catalog.AffectedMask(e);
             var answers = p.RuleHistory.Answers;
             for (var i = 0; i < dirty.Length; i++)
