@@ -162,7 +162,15 @@ internal sealed class SpecMessageMapper
                 break;
             case "identify":
                 eventType = _map.IdentifyEventType;
-                traits = ObjectOf(message, "traits", errors) is { } t ? JsonSerializer.SerializeToElement(t) : default;
+                // RudderStack's JavaScript and mobile SDKs send an identify's traits in context.traits only (their spec; a
+                // trait mapping reads `traits`, else `context.traits`): without this the identify set nothing but the email.
+                var ownTraits = ObjectOf(message, "traits", errors);
+                if (ownTraits.Count == 0 && Child(context, "traits") is { ValueKind: JsonValueKind.Object } contextTraits)
+                {
+                    ownTraits = JsonObject.Create(contextTraits.Clone()) ?? [];
+                }
+
+                traits = JsonSerializer.SerializeToElement(ownTraits);
                 properties = [];
                 break;
             case "page":

@@ -61,7 +61,7 @@ public sealed partial class OmnichannelEngine
             {
                 var item = run[k];
                 var v = item.Event;
-                if (item.CancellationToken.IsCancellationRequested || !HoldsAll(p, v.Identifiers))
+                if (item.CancellationToken.IsCancellationRequested || EventChange.KnownProfile(this, v, p) is not { } known)
                 {
                     break; // the rest goes one at a time, after this commit
                 }
@@ -72,23 +72,9 @@ public sealed partial class OmnichannelEngine
                     continue;
                 }
 
-                var involved = new InvolvedProfiles();
-                involved.Add(p.Id, p);
-                var owners = new Dictionary<Identifier, string>(v.Identifiers.Count);
-                foreach (var id in v.Identifiers)
-                {
-                    owners[id] = p.Id;
-                }
-
-                var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, _options.Identity);
-                if (plan.TargetProfileId != p.Id || plan.Absorb.Count > 0 || plan.Link.Count > 0)
-                {
-                    break;
-                }
-
                 var change = new EventChange(v);
                 now = _time.GetUtcNow();
-                applied.Add((item, change, await change.ApplyAsync(this, EventChange.KnownProfile(p, plan, involved), now).ConfigureAwait(false)));
+                applied.Add((item, change, await change.ApplyAsync(this, known, now).ConfigureAwait(false)));
             }
 
             if (p.SuppressedAddresses.Count > 0)
@@ -164,19 +150,6 @@ public sealed partial class OmnichannelEngine
         _metrics.ProcessingDuration.Record(seconds);
         _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
         item.Completion.TrySetResult(result);
-    }
-
-    private static bool HoldsAll(CustomerProfile p, IReadOnlyList<Identifier> identifiers)
-    {
-        foreach (var id in identifiers)
-        {
-            if (!p.IdentifierList.Exists(l => l.Type == id.Type && l.Value == id.Value))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private static class EventRuns

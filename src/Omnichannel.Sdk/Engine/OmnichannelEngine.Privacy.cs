@@ -163,10 +163,18 @@ public sealed partial class OmnichannelEngine
     /// The refusal for an event that carries an erased person's identifier (or one of her event ids), else
     /// <see langword="null"/>. Only identifiers nobody holds are looked up: an erased identifier is in no profile.
     /// </summary>
-    private async ValueTask<TrackResult?> RefusedAsErasedAsync(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners)
+    /// <param name="v">The event.</param>
+    /// <param name="owners">The owners of its identifiers.</param>
+    /// <param name="returned">
+    /// Filled with each identifier of an erased person who may come back (<see cref="Privacy.EraseOptions.AllowReturn"/>) that this
+    /// event brings back, and the time of its erasure: the identifier is linked with it (<see cref="LinkedIdentifier.ReturnedAfter"/>)
+    /// so that a replay dated before the erasure stays out once she is back.
+    /// </param>
+    private async ValueTask<TrackResult?> RefusedAsErasedAsync(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, Dictionary<Identifier, DateTimeOffset> returned)
     {
         var e = v.Event;
         var byHash = new Dictionary<string, string>(StringComparer.Ordinal);
+        var identifierOf = new Dictionary<string, Identifier>(StringComparer.Ordinal);
         foreach (var id in v.Identifiers)
         {
             if (!owners.ContainsKey(id))
@@ -174,6 +182,7 @@ public sealed partial class OmnichannelEngine
                 foreach (var h in _hasher.AllHashes(id))
                 {
                     byHash[h] = id.Type;
+                    identifierOf[h] = id;
                 }
             }
         }
@@ -206,7 +215,12 @@ public sealed partial class OmnichannelEngine
             {
                 errors.Add(new ValidationError("id", $"the event id belonged to a profile erased at {t.ErasedAt:O}; its history stays erased"));
             }
-            else if (!t.AllowsReturn || e.Timestamp <= t.ErasedAt)
+            else if (t.AllowsReturn && e.Timestamp > t.ErasedAt)
+            {
+                var id = identifierOf[t.Hash];
+                returned[id] = returned.TryGetValue(id, out var known) && known > t.ErasedAt ? known : t.ErasedAt;
+            }
+            else
             {
                 errors.Add(new ValidationError("identifiers", t.AllowsReturn
                     ? $"the {type} belongs to a person erased at {t.ErasedAt:O} and the event is dated before that (a replay or an event queued before the erasure)"
@@ -221,6 +235,41 @@ public sealed partial class OmnichannelEngine
 
         _metrics.EventsRefusedAsErased.Add(1);
         return new TrackResult { EventId = e.Id, Status = TrackStatus.Erased, Errors = errors };
+    }
+
+    /// <summary>
+    /// The refusal for an event dated at or before the erasure of an identifier that came back after it
+    /// (<see cref="LinkedIdentifier.ReturnedAfter"/>), else <see langword="null"/>. Tombstones are looked up only for
+    /// identifiers nobody holds, so once she had signed up again a replay of her erased history (an old consent grant
+    /// among it) was taken onto her new profile.
+    /// </summary>
+    private static TrackResult? RefusedAsBeforeReturn(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved, Func<string, bool> identifiesPerson)
+    {
+        var e = v.Event;
+        List<(Identifier Id, DateTimeOffset ErasedAt)>? before = null;
+        foreach (var id in v.Identifiers)
+        {
+            if (owners.TryGetValue(id, out var owner) && involved.Contains(owner)
+                && involved[owner].IdentifierList.Find(i => i.Type == id.Type && i.Value == id.Value) is { ReturnedAfter: { } erasedAt }
+                && e.Timestamp <= erasedAt)
+            {
+                (before ??= []).Add((id, erasedAt));
+            }
+        }
+
+        if (before is null)
+        {
+            return null;
+        }
+
+        // As for tombstones: a device or cookie that names no person does not refuse another person's own event.
+        var types = before.Select(b => b.Id.Type).ToHashSet(StringComparer.Ordinal);
+        var anotherPerson = v.Identifiers.Any(id => identifiesPerson(id.Type) && !types.Contains(id.Type));
+        var errors = before
+            .Where(b => !anotherPerson || identifiesPerson(b.Id.Type))
+            .Select(b => new ValidationError("identifiers", $"the {b.Id.Type} belongs to a person erased at {b.ErasedAt:O} and the event is dated before that (a replay or an event queued before the erasure)"))
+            .ToList();
+        return errors.Count == 0 ? null : new TrackResult { EventId = e.Id, Status = TrackStatus.Erased, Errors = errors };
     }
 
     private bool IdentifiesPerson(string type) => !_options.Identity.Rules.TryGetValue(type, out var rule) || rule.IdentifiesPerson;

@@ -9,11 +9,38 @@ public sealed partial class OmnichannelEngine
     /// <summary>A validated event: resolves its identifiers, merges the profiles they belong to, applies the event.</summary>
     private sealed class EventChange(ValidatedEvent v) : ProfileChange
     {
-        private sealed record EventState(ResolutionPlan Plan, InvolvedProfiles Involved);
+        private sealed record EventState(ResolutionPlan Plan, InvolvedProfiles Involved, Dictionary<Identifier, DateTimeOffset>? Returned);
 
-        /// <summary>The subject of an event whose identifiers all belong to <paramref name="p"/>, already loaded (a run's later events).</summary>
-        public static Subject KnownProfile(CustomerProfile p, ResolutionPlan plan, InvolvedProfiles involved) =>
-            new() { Profile = p, Involved = involved, State = new EventState(plan, involved) };
+        /// <summary>
+        /// The subject of a run's later event, whose identifiers <paramref name="p"/> (loaded and changed by the run) all
+        /// holds: what <see cref="LoadAsync"/> would give without a store read. <see langword="null"/> when the event needs
+        /// more than that (a refusal, a link, a merge): the run stops before it, and it goes the usual way.
+        /// </summary>
+        public static Subject? KnownProfile(OmnichannelEngine engine, ValidatedEvent v, CustomerProfile p)
+        {
+            var owners = new Dictionary<Identifier, string>(v.Identifiers.Count);
+            foreach (var id in v.Identifiers)
+            {
+                if (!p.IdentifierList.Exists(l => l.Type == id.Type && l.Value == id.Value))
+                {
+                    return null;
+                }
+
+                owners[id] = p.Id;
+            }
+
+            var involved = new InvolvedProfiles();
+            involved.Add(p.Id, p);
+            if (RefusedAsBeforeReturn(v, owners, involved, engine.IdentifiesPerson) is not null)
+            {
+                return null;
+            }
+
+            var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
+            return plan.TargetProfileId != p.Id || plan.Absorb.Count > 0 || plan.Link.Count > 0 || plan.Conflicts.Count > 0
+                ? null
+                : new Subject { Profile = p, Involved = involved, State = new EventState(plan, involved, null) };
+        }
 
         public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
         {
@@ -43,7 +70,8 @@ public sealed partial class OmnichannelEngine
 
             // An identifier nobody holds may be an erased person's: look at the tombstones (held ones cannot be, so the
             // usual event of a known customer pays nothing). Checked on every attempt: an erasure may run in between.
-            if (owners.Count < v.Identifiers.Count && await engine.RefusedAsErasedAsync(v, owners).ConfigureAwait(false) is { } refused)
+            var returned = owners.Count < v.Identifiers.Count ? new Dictionary<Identifier, DateTimeOffset>() : null;
+            if (returned is not null && await engine.RefusedAsErasedAsync(v, owners, returned).ConfigureAwait(false) is { } refused)
             {
                 LogRefusedErased(engine._logger, e.Type);
                 return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: refused) };
@@ -65,12 +93,19 @@ public sealed partial class OmnichannelEngine
                 involved.Add(owner, p);
             }
 
+            // A held identifier that came back after an erasure keeps the erasure's time: what is dated before it stays out.
+            if (owners.Count > 0 && RefusedAsBeforeReturn(v, owners, involved, engine.IdentifiesPerson) is { } beforeReturn)
+            {
+                LogRefusedErased(engine._logger, e.Type);
+                return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: beforeReturn) };
+            }
+
             var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
             var now = engine._time.GetUtcNow();
             var target = plan.TargetProfileId is { } tid
                 ? involved[tid]
                 : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
-            return new Subject { Profile = target, Involved = involved, State = new EventState(plan, involved) };
+            return new Subject { Profile = target, Involved = involved, State = new EventState(plan, involved, returned is { Count: > 0 } ? returned : null) };
         }
 
         // The other read's outcome once the first failed: awaited so that its failure is observed, not reported.
@@ -90,7 +125,7 @@ public sealed partial class OmnichannelEngine
         {
             var e = v.Event;
             var target = subject.Profile!;
-            var (plan, involved) = (EventState)subject.State!;
+            var (plan, involved, returned) = (EventState)subject.State!;
             var options = engine._options;
             // Most events are a known customer's: no merge, no new identifier, and then no lists either.
             List<IdentifierClaim>? claims = null;
@@ -108,7 +143,7 @@ public sealed partial class OmnichannelEngine
 
             foreach (var id in plan.Link)
             {
-                target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now));
+                target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now) { ReturnedAfter = returned?.TryGetValue(id, out var erasedAt) == true ? erasedAt : null });
                 (claims ??= []).Add(new IdentifierClaim(id, null));
             }
 

@@ -93,7 +93,7 @@ internal static class WellKnownProperties
         return v.ValueKind switch
         {
             JsonValueKind.Number when v.TryGetDecimal(out var d) => d,
-            JsonValueKind.String when decimal.TryParse(v.GetString(), System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
+            JsonValueKind.String when NumberText.TryParseDecimal(v.GetString(), out var d) => d,
             _ => null,
         };
     }

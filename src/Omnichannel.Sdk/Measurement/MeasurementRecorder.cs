@@ -445,7 +445,7 @@ internal static class MeasurementRecorder
     internal static double Revenue(CustomerEvent e, string property) =>
         e.Properties.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(e.Properties, property, out var v)
         && (v.ValueKind == JsonValueKind.Number ? v.TryGetDouble(out var d)
-            : v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out d))
+            : v.ValueKind == JsonValueKind.String && NumberText.TryParseDouble(v.GetString(), out d))
         && double.IsFinite(d)
             ? d
             : 0;

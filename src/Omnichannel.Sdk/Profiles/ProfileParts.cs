@@ -38,6 +38,12 @@ public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset 
     [JsonInclude]
     internal string? SuppressedOn { get; init; }
 
+    // When this identifier was linked by an event of an erased person coming back (EraseOptions.AllowReturn): the time of
+    // that erasure. Its tombstone is no longer looked up once a profile holds it, so this keeps events dated at or before
+    // the erasure (replays of her erased history) out of her new profile.
+    [JsonInclude]
+    internal DateTimeOffset? ReturnedAfter { get; init; }
+
     internal bool IsSuppressedOn(string channel)
     {
         if (SuppressedOn is not { } on)

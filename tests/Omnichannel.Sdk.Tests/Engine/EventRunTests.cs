@@ -101,6 +101,28 @@ public sealed class EventRunTests
         Assert.Equal(1, profile.Statistics.OrderCount); // the second is an update of the same order, as one at a time
     }
 
+    [Fact]
+    public async Task AReplayFromBeforeAnErasure_InTheMiddleOfARun_IsRefused_AndTheEventsAroundItAreApplied()
+    {
+        await using var host = OmnichannelTestHost.Create();
+        var t0 = host.Time.GetUtcNow();
+        await host.TrackAsync("user.signed_up", [Ann]);
+        Assert.True(await host.Client.EraseProfileAsync(Ann, new Omnichannel.Sdk.Privacy.EraseOptions { AllowReturn = true }));
+        await host.AdvanceAsync(TimeSpan.FromDays(1));
+        await host.TrackAsync("user.signed_up", [Ann]);
+        var now = host.Time.GetUtcNow();
+
+        var results = await host.Client.TrackBatchAsync(
+        [
+            Event("new-1", EventTypes.ProductViewed, now, [Ann], new { product_id = "p1" }),
+            Event("replay", EventTypes.ConsentChanged, t0, [Ann], new { channel = "email", granted = true }),
+            Event("new-2", EventTypes.ProductViewed, now, [Ann], new { product_id = "p2" }),
+        ]);
+
+        Assert.Equal([TrackStatus.Accepted, TrackStatus.Erased, TrackStatus.Accepted], results.Select(r => r.Status));
+        Assert.Null((await host.ProfileAsync(Ann)).GetConsent("email"));
+    }
+
     /// <summary>One batch through runs equals the same events tracked one at a time, for every person in it.</summary>
     [Property(MaxTest = 60)]
     public void ABatch_GivesTheProfilesThatOneAtATimeGives(PositiveInt seed) =>

@@ -145,7 +145,7 @@ internal readonly struct RuleValue
     /// events' validation and the profile's statistics accept it) is its number; anything else is itself.
     /// </summary>
     public static RuleValue AsAmount(in RuleValue v) =>
-        v.Kind == RuleValueKind.String && decimal.TryParse(v.Text, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) ? FromNumber(d) : v;
+        v.Kind == RuleValueKind.String && NumberText.TryParseDecimal(v.Text, out var d) ? FromNumber(d) : v;
 
     /// <summary>The value as an instant: a date, or a string in ISO 8601 form (<c>2024-05-17</c>, <c>2024-05-17T10:00:00Z</c>).</summary>
     public bool TryGetInstant(out DateTimeOffset instant)
