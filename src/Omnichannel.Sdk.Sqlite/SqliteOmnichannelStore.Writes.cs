@@ -267,9 +267,11 @@ public sealed partial class SqliteOmnichannelStore
             members = check.GetInt64(3);
         }
 
-        foreach (var further in commit.FurtherEventIds)
+        // A run's further event ids: one statement for all of them (a JSON array), whatever their number.
+        var further = commit.FurtherEventIds.Count == 0 ? null : JsonArrayOf(commit.FurtherEventIds);
+        if (further is not null)
         {
-            processed |= Convert.ToInt64(w.Scalar("SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $p0)", further), System.Globalization.CultureInfo.InvariantCulture) != 0;
+            processed |= Convert.ToInt64(w.Scalar("SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id IN (SELECT value FROM json_each($p0)))", further), System.Globalization.CultureInfo.InvariantCulture) != 0;
         }
 
         if (processed)
@@ -364,12 +366,29 @@ public sealed partial class SqliteOmnichannelStore
             w.Execute("INSERT INTO processed_events (event_id, processed_at) VALUES ($p0, $p1)", commit.EventId, commit.ProcessedAt.UtcTicks);
         }
 
-        foreach (var further in commit.FurtherEventIds)
+        if (further is not null)
         {
-            w.Execute("INSERT INTO processed_events (event_id, processed_at) VALUES ($p0, $p1)", further, commit.ProcessedAt.UtcTicks);
+            w.Execute("INSERT INTO processed_events (event_id, processed_at) SELECT value, $p1 FROM json_each($p0)", further, commit.ProcessedAt.UtcTicks);
         }
 
         return new CommitResult(CommitStatus.Committed, version);
+    }
+
+    private static string JsonArrayOf(IReadOnlyList<string> values)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var v in values)
+            {
+                json.WriteStringValue(v);
+            }
+
+            json.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static bool SameSegments(SqliteStatements w, string profileId, IReadOnlyCollection<string> segments)

@@ -66,7 +66,9 @@ public sealed partial class OmnichannelEngine
                     break; // the rest goes one at a time, after this commit
                 }
 
-                if (!ids.Add(v.Event.Id) || await _store.IsEventProcessedAsync(v.Event.Id).ConfigureAwait(false))
+                // Sent twice in the run: the second is a duplicate. An id processed before is not read here: the commit
+                // refuses the run for it, and the events go one at a time (resends are rare; a read per event is not).
+                if (!ids.Add(v.Event.Id))
                 {
                     duplicates.Add(item);
                     continue;
