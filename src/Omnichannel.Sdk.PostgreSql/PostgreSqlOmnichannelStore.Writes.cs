@@ -10,6 +10,9 @@ namespace Omnichannel.Sdk.PostgreSql;
 public sealed partial class PostgreSqlOmnichannelStore
 {
     /// <inheritdoc />
+    public bool CommitsFurtherEventIds => true;
+
+    /// <inheritdoc />
     /// <remarks>
     /// Commits made at the same time (the engine's partitions) share a transaction: see <see cref="RunCommitsAsync"/>.
     /// The result is known, and returned, only once that transaction is durable.
@@ -99,6 +102,12 @@ public sealed partial class PostgreSqlOmnichannelStore
         p.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = _time.GetUtcNow().UtcTicks });
         if (deltas.Count == 0)
         {
+            if (commit.FurtherEventIds.Count > 0)
+            {
+                p.Add(TextArray(commit.FurtherEventIds)); // $18
+                return grouped ? TryCommitEventsCall : CommitEventsCall;
+            }
+
             return grouped ? TryCommitCall : CommitCall;
         }
 
@@ -112,8 +121,27 @@ public sealed partial class PostgreSqlOmnichannelStore
         p.Add(BigintArray(deltas.Select(d => d.Count)));
         p.Add(new NpgsqlParameter { Value = deltas.Select(d => d.Sum).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
         p.Add(new NpgsqlParameter<short> { NpgsqlDbType = NpgsqlDbType.Smallint, TypedValue = MeasurementShard(commit.ProfileId) });
+        if (commit.FurtherEventIds.Count > 0)
+        {
+            p.Add(TextArray(commit.FurtherEventIds)); // $28
+            return grouped ? TryCommitEventsWithMeasurements : CommitEventsWithMeasurements;
+        }
+
         return grouped ? TryCommitWithMeasurements : CommitWithMeasurements;
     }
+
+    // The same statements for a run (ProfileCommit.FurtherEventIds), its ids the last parameter.
+    private static string WithFurtherEvents(string statement, int parameter) => statement
+        .Replace("omnichannel_try_commit($1,", $"omnichannel_try_commit_events(${parameter}::text[], $1,", StringComparison.Ordinal)
+        .Replace("omnichannel_commit($1,", $"omnichannel_commit_events(${parameter}::text[], $1,", StringComparison.Ordinal);
+
+    private static readonly string CommitEventsCall = WithFurtherEvents(CommitCall, 18);
+
+    private static readonly string TryCommitEventsCall = WithFurtherEvents(TryCommitCall, 18);
+
+    private static readonly string CommitEventsWithMeasurements = WithFurtherEvents(CommitWithMeasurements, 28);
+
+    private static readonly string TryCommitEventsWithMeasurements = WithFurtherEvents(TryCommitWithMeasurements, 28);
 
     private const string CommitCall = "SELECT omnichannel_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 

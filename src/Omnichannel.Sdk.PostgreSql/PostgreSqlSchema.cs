@@ -198,6 +198,51 @@ internal static class PostgreSqlSchema
         END
         $do$;
         """,
+        """
+        -- Runs: one commit applies several events of one profile (written once). The further event ids are remembered
+        -- with the commit; any one already processed refuses all of it (OCDUP), like the first.
+        CREATE FUNCTION omnichannel_commit_events(
+            p_further text[],
+            p_event_id text, p_processed_at bigint,
+            p_profile_id text, p_expected_version bigint, p_document bytea, p_wake_at bigint,
+            p_absorbed_ids text[], p_absorbed_versions bigint[],
+            p_claim_types text[], p_claim_values text[], p_claim_owners text[],
+            p_segments text[],
+            p_outbox_keys text[], p_outbox_profiles text[], p_outbox_due bigint[], p_outbox_payloads bytea[], p_now bigint)
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        DECLARE
+            n integer;
+        BEGIN
+            INSERT INTO processed_events (event_id, processed_at) SELECT DISTINCT unnest(p_further), p_processed_at ON CONFLICT DO NOTHING;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            IF n <> cardinality(p_further) THEN RAISE EXCEPTION 'event already processed' USING ERRCODE = 'OCDUP'; END IF;
+            RETURN omnichannel_commit(
+                p_event_id, p_processed_at, p_profile_id, p_expected_version, p_document, p_wake_at,
+                p_absorbed_ids, p_absorbed_versions, p_claim_types, p_claim_values, p_claim_owners, p_segments,
+                p_outbox_keys, p_outbox_profiles, p_outbox_due, p_outbox_payloads, p_now);
+        END
+        $fn$;
+
+        CREATE FUNCTION omnichannel_try_commit_events(
+            p_further text[],
+            p_event_id text, p_processed_at bigint,
+            p_profile_id text, p_expected_version bigint, p_document bytea, p_wake_at bigint,
+            p_absorbed_ids text[], p_absorbed_versions bigint[],
+            p_claim_types text[], p_claim_values text[], p_claim_owners text[],
+            p_segments text[],
+            p_outbox_keys text[], p_outbox_profiles text[], p_outbox_due bigint[], p_outbox_payloads bytea[], p_now bigint)
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        BEGIN
+            RETURN omnichannel_commit_events(
+                p_further, p_event_id, p_processed_at, p_profile_id, p_expected_version, p_document, p_wake_at,
+                p_absorbed_ids, p_absorbed_versions, p_claim_types, p_claim_values, p_claim_owners, p_segments,
+                p_outbox_keys, p_outbox_profiles, p_outbox_due, p_outbox_payloads, p_now);
+        EXCEPTION
+            WHEN SQLSTATE 'OCDUP' THEN RETURN 0;
+            WHEN SQLSTATE 'OCCNF' OR serialization_failure OR deadlock_detected OR unique_violation THEN RETURN -1;
+        END
+        $fn$;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>
