@@ -174,25 +174,31 @@ public sealed partial class OmnichannelEngine
         /// among them (or not yet), so it never overtakes an event that shares an identifier with it. Events of one person
         /// under different route keys had no order between them before either: they may run in different partitions.
         /// </summary>
-        public static IEnumerable<EventItem> Order(List<EventItem> items)
+        public static IReadOnlyList<EventItem> Order(List<EventItem> items)
         {
-            if (items.Count < 3)
+            var n = items.Count;
+            if (n < 3)
             {
                 return items;
             }
 
-            var groups = new List<List<EventItem>>();
-            var byKey = new Dictionary<Identifier, int>();
-            var lastSeen = new Dictionary<Identifier, int>();
-            foreach (var item in items)
+            // One map for both: per identifier, the group of the events routed by it (-1: none yet) and the group that
+            // last carried it (-1: none yet). Groups are numbered in the order of their first event, which is the order
+            // they are queued in; a counting sort then keeps each group's events in their order.
+            var seen = new Dictionary<Identifier, (int Routed, int Last)>(n);
+            var groupOf = new int[n];
+            var groups = 0;
+            var joined = false;
+            for (var i = 0; i < n; i++)
             {
-                var group = -1;
-                if (byKey.TryGetValue(item.RouteKey, out var g))
+                var item = items[i];
+                var group = seen.TryGetValue(item.RouteKey, out var mine) ? mine.Routed : -1;
+                if (group >= 0)
                 {
-                    group = g;
-                    foreach (var id in item.Event.Identifiers)
+                    var ids = item.Event.Identifiers;
+                    for (var k = 0; k < ids.Count; k++) // by index: a foreach boxes the list's enumerator
                     {
-                        if (lastSeen.TryGetValue(id, out var seen) && seen != g)
+                        if (seen.TryGetValue(ids[k], out var other) && other.Last >= 0 && other.Last != group)
                         {
                             group = -1;
                             break;
@@ -202,19 +208,46 @@ public sealed partial class OmnichannelEngine
 
                 if (group < 0)
                 {
-                    group = groups.Count;
-                    groups.Add([]);
-                    byKey[item.RouteKey] = group;
+                    group = groups++;
+                }
+                else
+                {
+                    joined = true;
                 }
 
-                groups[group].Add(item);
-                foreach (var id in item.Event.Identifiers)
+                groupOf[i] = group;
+                for (var k = 0; k < item.Event.Identifiers.Count; k++)
                 {
-                    lastSeen[id] = group;
+                    ref var entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(seen, item.Event.Identifiers[k], out var exists);
+                    entry = (exists ? entry.Routed : -1, group);
                 }
+
+                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(seen, item.RouteKey).Routed = group;
             }
 
-            return groups.Count == items.Count ? items : groups.SelectMany(x => x);
+            if (!joined)
+            {
+                return items;
+            }
+
+            var next = new int[groups + 1];
+            foreach (var g in groupOf)
+            {
+                next[g + 1]++;
+            }
+
+            for (var g = 1; g <= groups; g++)
+            {
+                next[g] += next[g - 1];
+            }
+
+            var ordered = new EventItem[n];
+            for (var i = 0; i < n; i++)
+            {
+                ordered[next[groupOf[i]]++] = items[i];
+            }
+
+            return ordered;
         }
     }
 }

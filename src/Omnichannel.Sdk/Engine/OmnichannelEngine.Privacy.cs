@@ -247,13 +247,20 @@ public sealed partial class OmnichannelEngine
     {
         var e = v.Event;
         List<(Identifier Id, DateTimeOffset ErasedAt)>? before = null;
-        foreach (var id in v.Identifiers)
+        for (var k = 0; k < v.Identifiers.Count; k++)
         {
-            if (owners.TryGetValue(id, out var owner) && involved.Contains(owner)
-                && involved[owner].IdentifierList.Find(i => i.Type == id.Type && i.Value == id.Value) is { ReturnedAfter: { } erasedAt }
-                && e.Timestamp <= erasedAt)
+            var id = v.Identifiers[k];
+            if (!owners.TryGetValue(id, out var owner) || !involved.Contains(owner))
             {
-                (before ??= []).Add((id, erasedAt));
+                continue;
+            }
+
+            foreach (var held in involved[owner].IdentifierList) // no lambda: this runs for every known customer's event
+            {
+                if (held.ReturnedAfter is { } erasedAt && e.Timestamp <= erasedAt && held.Type == id.Type && held.Value == id.Value)
+                {
+                    (before ??= []).Add((id, erasedAt));
+                }
             }
         }
 

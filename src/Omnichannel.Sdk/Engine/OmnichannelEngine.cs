@@ -149,8 +149,8 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(events);
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
-        var pending = new List<Task<TrackResult>>();
-        var items = new List<EventItem>();
+        var pending = events.TryGetNonEnumeratedCount(out var count) ? new List<Task<TrackResult>>(count) : [];
+        var items = new List<EventItem>(pending.Capacity);
         foreach (var e in events)
         {
             var (item, rejected) = Prepare(e, cancellationToken);
