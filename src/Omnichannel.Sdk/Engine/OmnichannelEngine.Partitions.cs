@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 
 namespace Omnichannel.Sdk;
@@ -112,5 +113,45 @@ public sealed partial class OmnichannelEngine
             _metrics.IdentityConflicts.Add(1, new KeyValuePair<string, object?>("omnichannel.identifier.type", id.Type));
             LogConflict(_logger, id.Type, Mask(id), profileId, other, reason);
         }
+    }
+
+    private async Task<bool> EnqueueProfileTask(string profileId, IReadOnlyCollection<string>? segments, CancellationToken cancellationToken)
+    {
+        var unit = await EnqueueProfileWork(profileId, (p, now) => WakeAsync(p, segments, now, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return unit is not null;
+    }
+
+    // Runs work on one profile (found by id, following merges) in the partition that keeps it hot (else one chosen by its
+    // id), and commits it; null when it failed.
+    private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
+    {
+        var partition = _affinity.PartitionOf(profileId, (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length));
+        var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
+        await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
+        return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunProfileTaskAsync(ProfileTask task, HotProfiles hot)
+    {
+        try
+        {
+            var unit = await RunUnitOfWorkAsync(task.Change, hot).ConfigureAwait(false);
+            task.Completion.TrySetResult(unit.Status == UnitStatus.GaveUp ? null : unit);
+        }
+        catch (Exception ex)
+        {
+            LogProfileTaskFailed(_logger, ex, task.Change.ProfileId);
+            task.Completion.TrySetResult(null);
+        }
+    }
+
+    [LoggerMessage(22, LogLevel.Error, "Re-evaluating segments of profile {ProfileId} failed; it stays due")]
+    private static partial void LogProfileTaskFailed(ILogger logger, Exception exception, string profileId);
+
+    private sealed class ProfileTask(ProfileWork change, int partition) : WorkItem(partition)
+    {
+        public ProfileWork Change { get; } = change;
+
+        public TaskCompletionSource<UnitResult?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

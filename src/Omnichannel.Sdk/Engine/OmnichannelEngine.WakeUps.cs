@@ -1,0 +1,242 @@
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk;
+
+// The scheduler: per-profile wake-ups kept by the store (segment windows closing, journey waits), run through the same
+// partitions as events; one timer armed for the earliest; a virtual clock for replays and tests.
+public sealed partial class OmnichannelEngine
+{
+    private const int DuePageSize = 512;
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromDays(1);
+    private static readonly TimeSpan MaxWakeRetryDelay = TimeSpan.FromMinutes(5);
+    private readonly Lock _scheduleLock = new();
+    private readonly SemaphoreSlim _dueGate = new(1, 1);
+    private TimeSpan _wakeRetryDelay;
+    private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
+
+    /// <summary>
+    /// Runs every profile wake-up due at the clock's current time (segment windows closing, recency thresholds passing)
+    /// and waits until they are committed. The engine's own timer calls it; a replay on a virtual clock or a test may call
+    /// it after moving the clock.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>How many profiles were woken.</returns>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
+    {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.WakeUp);
+        await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_scheduleLock)
+            {
+                _timerDueAt = DateTimeOffset.MaxValue;
+            }
+
+            var woken = 0;
+            var failed = new HashSet<string>(StringComparer.Ordinal);
+            while (true)
+            {
+                var due = await _store.GetDueProfilesAsync(_time.GetUtcNow(), DuePageSize, cancellationToken).ConfigureAwait(false);
+                if (due.Count == 0)
+                {
+                    break;
+                }
+
+                if (woken == 0)
+                {
+                    Volatile.Write(ref _wakeUpLagSeconds, Math.Max(0, (_time.GetUtcNow() - due.Min(d => d.WakeAt)).TotalSeconds));
+                }
+
+                var done = await Task.WhenAll(due.Select(d => EnqueueProfileTask(d.ProfileId, null, cancellationToken))).ConfigureAwait(false);
+                woken += done.Count(ok => ok);
+                for (var i = 0; i < done.Length; i++)
+                {
+                    if (!done[i])
+                    {
+                        failed.Add(due[i].ProfileId);
+                    }
+                }
+
+                if (!done.Any(ok => ok))
+                {
+                    break; // every due profile failed: leave them for the next run rather than spin
+                }
+            }
+
+            // A wake-up that failed stays due. Re-arming the timer for it at once would retry it in a hot loop (a profile
+            // whose document cannot be read fails the same way every time): it is retried after a growing pause, while
+            // the others' wake-ups keep their own times.
+            var upcoming = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, failed.Count + 1, cancellationToken).ConfigureAwait(false);
+            DateTimeOffset? at = upcoming.FirstOrDefault(u => !failed.Contains(u.ProfileId))?.WakeAt;
+            if (failed.Count > 0)
+            {
+                _wakeRetryDelay = _wakeRetryDelay == TimeSpan.Zero ? TimeSpan.FromSeconds(1)
+                    : _wakeRetryDelay * 2 > MaxWakeRetryDelay ? MaxWakeRetryDelay : _wakeRetryDelay * 2;
+                var retry = _time.GetUtcNow() + _wakeRetryDelay;
+                at = at is { } other && other < retry ? other : retry;
+            }
+            else
+            {
+                _wakeRetryDelay = TimeSpan.Zero;
+            }
+
+            if (at is { } wakeAt)
+            {
+                ScheduleWake(wakeAt);
+            }
+
+            activity?.SetTag("omnichannel.profiles", woken);
+            return woken;
+        }
+        finally
+        {
+            _dueGate.Release();
+        }
+    }
+
+    /// <summary>The earliest pending wake-up of any profile, or <see langword="null"/> when none is pending.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public async ValueTask<DateTimeOffset?> GetNextWakeUpAsync(CancellationToken cancellationToken = default)
+    {
+        var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
+        return next.Count > 0 ? next[0].WakeAt : null;
+    }
+
+    /// <summary>
+    /// For replays and tests on a virtual clock: moves the clock to <paramref name="instant"/> through
+    /// <paramref name="setClock"/>, stopping at every pending wake-up (and, when transports are registered, every outbox
+    /// entry falling due) on the way and running it, so that time-driven changes and deliveries happen at their exact
+    /// instants and in order.
+    /// </summary>
+    /// <param name="instant">Where the clock ends; it never moves backwards.</param>
+    /// <param name="setClock">Sets the virtual clock (for example <c>FakeTimeProvider.SetUtcNow</c>).</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
+    /// <remarks>Hidden from IntelliSense: drives the engine by hand, for replays on a virtual clock and for test kits (<c>OmnichannelTestHost</c> calls it); an application never needs it.</remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public async Task AdvanceVirtualClockAsync(DateTimeOffset instant, Action<DateTimeOffset> setClock, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(setClock);
+        DateTimeOffset? previousWake = null, previousSend = null;
+        while (true)
+        {
+            // What the engine's own timers started (a wake-up run, sends in flight) finishes before the clock moves on,
+            // so its outbox rows and outcomes land at this instant, on every store.
+            await QuiesceAsync(cancellationToken).ConfigureAwait(false);
+            var wake = await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false);
+            var send = _delivery.HasTransports ? await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) : null;
+            if (Earliest(wake, send) is not { } next || next > instant)
+            {
+                break;
+            }
+
+            if (next > _time.GetUtcNow())
+            {
+                setClock(next);
+            }
+
+            if (wake == next)
+            {
+                if (previousWake == next)
+                {
+                    throw new InvalidOperationException($"A profile wake-up at {next:O} stays due after running; see the engine's log.");
+                }
+
+                previousWake = next;
+                await RunDueAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                if (previousSend == next)
+                {
+                    throw new InvalidOperationException($"An outbox entry due at {next:O} stays due after dispatching; see the engine's log.");
+                }
+
+                previousSend = next;
+                await RunDispatchAsync(cancellationToken).ConfigureAwait(false); // held for quiet hours or a retry: out on time
+            }
+        }
+
+        // Nothing is due up to the instant any more.
+        if (instant > _time.GetUtcNow())
+        {
+            setClock(instant);
+        }
+    }
+
+    private async Task QuiesceAsync(CancellationToken cancellationToken)
+    {
+        await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _dueGate.Release();
+        await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);
+
+    private async Task RunDueInBackgroundAsync()
+    {
+        try
+        {
+            if (_disposed == 0)
+            {
+                await RunDueAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogWakeFailed(_logger, ex);
+        }
+    }
+
+    private void Committed(string profileId, DateTimeOffset? wakeAt, IReadOnlyList<SegmentChange> changes)
+    {
+        if (wakeAt is { } at)
+        {
+            ScheduleWake(at);
+        }
+
+        foreach (var c in changes)
+        {
+            _metrics.SegmentTransitions.Add(1, new KeyValuePair<string, object?>("omnichannel.segment.id", c.SegmentId), new KeyValuePair<string, object?>("omnichannel.segment.direction", c.Entered ? "entered" : "exited"));
+            LogSegmentTransition(_logger, profileId, c.Entered ? "entered" : "exited", c.SegmentId);
+        }
+    }
+
+    /// <summary>When the wake-up timer is armed for (<see cref="DateTimeOffset.MaxValue"/> when it is not): for tests.</summary>
+    internal DateTimeOffset NextWakeAt
+    {
+        get
+        {
+            lock (_scheduleLock)
+            {
+                return _timerDueAt;
+            }
+        }
+    }
+
+    private void ScheduleWake(DateTimeOffset at)
+    {
+        lock (_scheduleLock)
+        {
+            if (at >= _timerDueAt || _disposed != 0)
+            {
+                return;
+            }
+
+            // Timers take at most ~49 days; a far wake-up is re-armed by the run that finds nothing due yet.
+            _timerDueAt = at;
+            var delay = at - _time.GetUtcNow();
+            delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay > MaxTimerDelay ? MaxTimerDelay : delay;
+            _wakeTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    [LoggerMessage(21, LogLevel.Error, "Running due profile wake-ups failed; they stay due and run on the next wake-up")]
+    private static partial void LogWakeFailed(ILogger logger, Exception exception);
+}

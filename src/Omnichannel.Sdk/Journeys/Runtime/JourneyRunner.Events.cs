@@ -1,0 +1,185 @@
+using Omnichannel.Sdk.Segments;
+
+namespace Omnichannel.Sdk.Journeys;
+
+// An event's turn: goals (one conversion per journey), exit criteria and awaited events of running instances, inactivity
+// clocks, dates, and the journeys the event or its segment transitions start.
+internal sealed partial class JourneyRunner
+{
+    private async ValueTask HandleEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes)
+    {
+        // Conversions of instances that already ended.
+        var state = p.JourneyData;
+
+        // One goal event converts one entry per journey, the latest started (the last touch): an order after two
+        // entries of one person (two devices that merged, or a re-entry) is one conversion, its revenue credited once.
+        var credit = state is { Instances.Count: > 0 } ? RunningGoalCredit(state, e) : null;
+        if (state is { PendingConversions.Count: > 0 })
+        {
+            await ConvertPendingAsync(state, e, credit).ConfigureAwait(false);
+        }
+
+        // Running instances: goal, exit criteria, awaited events.
+        foreach (var instance in state is { Instances.Count: > 0 } ? state.Instances.ToArray() : [])
+        {
+            if (!State.Instances.Contains(instance) || CheckVersion(instance) is not { } journey)
+            {
+                continue;
+            }
+
+            var d = journey.Definition;
+            if (!Correlates(instance, d, e))
+            {
+                continue;
+            }
+
+            // By event time: an event from before the start (uploaded late) neither converts nor exits it.
+            var after = OutcomeTime(e) >= Since(instance);
+            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
+            {
+                credit ??= new(StringComparer.Ordinal);
+                if (credit.TryGetValue(d.Id, out var winner) && winner != instance.Id)
+                {
+                    End(instance, "exited", "goal reached; credited to a later entry", watchGoal: false, cancelHeld: true);
+                    continue;
+                }
+
+                credit[d.Id] = "credited";
+                RecordConversion(d.Id, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
+                End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
+                continue;
+            }
+
+            if (after && d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is { } exit)
+            {
+                // An A/B arm is measured for its goal from entry to the window's end whatever happens, as the hold-out
+                // is: an exit that stopped the watch in the treated arm only would bias the verdict against it.
+                End(instance, "exited", $"exit criterion: {exit.EventType}", watchGoal: instance.Variant is not null, cancelHeld: true);
+                continue;
+            }
+
+            if (journey.Step(instance.StepId) is WaitForEventStep wait && instance.WakeAt is not null
+                && wait.Branches.FirstOrDefault(b => Matches(b.EventType, b.Where, e)) is { } branch)
+            {
+                instance.Context["event"] = Properties(e);
+                instance.Context["eventType"] = e.Type;
+                Count(d.Id, $"step:{wait.Id}:matched");
+                if (branch.Next is null)
+                {
+                    instance.WakeAt = wait.Timeout.AddTo(now); // restart on match: keep waiting, from now
+                    Timeline(instance, "journey.wait_restarted", $"{e.Type} matched; waiting again until {instance.WakeAt:u}");
+                    continue;
+                }
+
+                Timeline(instance, "journey.event_matched", $"{wait.Id}: {e.Type} → {branch.Next}");
+                await RunAsync(instance, journey, branch.Next).ConfigureAwait(false);
+            }
+        }
+
+        // Inactivity clocks, by event time: the answer does not depend on the order events arrive in.
+        foreach (var j in Catalog.InactivityConcerning(e.Type))
+        {
+            var t = (InactivityTrigger)j.Definition.Trigger;
+            var at = EventTime(e);
+            if (t.NoEventTypes.Contains(e.Type))
+            {
+                var clock = Clock(j.Id, t);
+                clock.NoEventAt = clock.NoEventAt is { } n && n > at ? n : at;
+                Arm(clock, t);
+            }
+            else if (t.AfterEventType == e.Type)
+            {
+                var clock = Clock(j.Id, t);
+                if (clock.AfterAt is not { } a || at > a)
+                {
+                    clock.AfterAt = at; // each newer one restarts the clock; an older one arriving late does not
+                    clock.Basis = e.Id;
+                }
+
+                Arm(clock, t);
+            }
+        }
+
+        ScheduleDates(onlyUnscheduled: !_traitsChanged);
+
+        await StartFromSegmentsAsync(changes).ConfigureAwait(false);
+        foreach (var j in Catalog.TriggeredBy(e.Type))
+        {
+            var t = (EventTrigger)j.Definition.Trigger;
+            if (Matches(t.EventType, t.Where, e))
+            {
+                await TryStartAsync(j, e, $"event {e.Type}").ConfigureAwait(false);
+            }
+        }
+
+        CheckSegmentExits();
+    }
+
+    private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)
+    {
+        state.PendingConversions.RemoveAll(c => c.Until + LateEventGrace < now);
+        var at = OutcomeTime(e);
+        PendingConversion? Latest(PendingConversion? a, PendingConversion b) => a is null || (b.From ?? DateTimeOffset.MinValue) >= (a.From ?? DateTimeOffset.MinValue) ? b : a;
+        Dictionary<string, PendingConversion>? winners = null;
+        foreach (var pending in state.PendingConversions)
+        {
+            if (credit?.ContainsKey(pending.JourneyId) != true && at <= pending.Until && (pending.From is not { } from || at >= from)
+                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
+            {
+                winners ??= new(StringComparer.Ordinal);
+                winners[pending.JourneyId] = Latest(winners.GetValueOrDefault(pending.JourneyId), pending)!;
+            }
+        }
+
+        // The other entries stay watched: a later goal event within their windows converts them.
+        foreach (var pending in winners?.Values ?? Enumerable.Empty<PendingConversion>())
+        {
+            state.PendingConversions.Remove(pending);
+            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>For each journey whose running entries <paramref name="e"/> converts, the one credited: the latest started.</summary>
+    private Dictionary<string, string>? RunningGoalCredit(JourneyState state, CustomerEvent e)
+    {
+        Dictionary<string, string>? credit = null;
+        Dictionary<string, DateTimeOffset>? started = null;
+        foreach (var instance in state.Instances)
+        {
+            if (Catalog.Find(instance.JourneyId, instance.Version)?.Definition is { Goal: { } goal } d && Correlates(instance, d, e)
+                && OutcomeTime(e) >= Since(instance) && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
+            {
+                credit ??= new(StringComparer.Ordinal);
+                started ??= new(StringComparer.Ordinal);
+                if (!started.TryGetValue(d.Id, out var s) || instance.StartedAt >= s)
+                {
+                    started[d.Id] = instance.StartedAt;
+                    credit[d.Id] = instance.Id;
+                }
+            }
+        }
+
+        return credit;
+    }
+
+    private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes)
+    {
+        foreach (var c in changes)
+        {
+            foreach (var j in Catalog.TriggeredBySegment(c.SegmentId))
+            {
+                if (((SegmentTrigger)j.Definition.Trigger).On == (c.Entered ? SegmentTransition.Entered : SegmentTransition.Exited))
+                {
+                    await TryStartAsync(j, null, $"{(c.Entered ? "entered" : "left")} segment {c.SegmentId}").ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (changes.Count > 0)
+        {
+            CheckSegmentExits();
+        }
+    }
+}

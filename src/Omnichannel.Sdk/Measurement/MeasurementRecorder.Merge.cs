@@ -1,0 +1,123 @@
+namespace Omnichannel.Sdk.Measurement;
+
+// Merges: two profiles of one person become one, and so do their touches, order conversions and global-group counts.
+internal static partial class MeasurementRecorder
+{
+    /// <summary>How long an order's conversion rows are kept on the profile, to take back a second conversion at a merge.</summary>
+    internal static readonly TimeSpan OrderConversionRetention = TimeSpan.FromDays(30);
+
+    /// <summary>Folds a merged profile's touches and group in: touches are the person's; the surviving profile's group stands.</summary>
+    public static void Merge(CustomerProfile target, CustomerProfile other)
+    {
+        // One order converted on both profiles (tracked under two identifiers before they met): as if one profile had
+        // seen both events, the earlier conversion stands and the later one is taken back, row by row.
+        foreach (var (key, theirs) in other.OrderConversions)
+        {
+            if (target.OrderConversions.TryGetValue(key, out var ours))
+            {
+                var (keep, undo) = Stamp.Newer(theirs.At, theirs.EventId, ours.At, ours.EventId) ? (ours, theirs) : (theirs, ours);
+                foreach (var d in undo.Deltas)
+                {
+                    target.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum);
+                }
+
+                target.OrderConversions[key] = keep;
+            }
+            else
+            {
+                target.OrderConversions[key] = theirs;
+            }
+        }
+
+        foreach (var t in other.Touches)
+        {
+            var i = target.Touches.FindIndex(x => x.Key == t.Key);
+            if (i < 0)
+            {
+                target.Touches.Add(t);
+            }
+            else if (t != target.Touches[i])
+            {
+                target.Touches[i] = Combine(target, target.Touches[i], t);
+            }
+        }
+
+        target.Touches.Sort(Touch.Compare);
+        if (other.MeasurementGroup is { } g)
+        {
+            // One person, one assignment: the merged-away profile's is un-counted, the survivor's (or, if none, that one) stands.
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), -1);
+            if (target.MeasurementGroup is null)
+            {
+                target.MeasurementGroup = g;
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
+            }
+
+            MergeGroupConversions(target, other, g, target.MeasurementGroup);
+        }
+    }
+
+    /// <summary>
+    /// One person, one converter: the merged-away profile's conversions leave its group's counts and join the survivor's
+    /// as hers — counted as a converter once, with her whole revenue and the change of its square.
+    /// </summary>
+    private static void MergeGroupConversions(CustomerProfile target, CustomerProfile other, string otherGroup, string targetGroup)
+    {
+        if (other.GroupConversions.Count == 0)
+        {
+            return;
+        }
+
+        var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+        foreach (var (id, revenue) in other.GroupConversions.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalConverted + id), -1, -revenue);
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalRevenueSquares + id), 0, -(revenue * revenue));
+            var known = target.GroupConversions.TryGetValue(id, out var before);
+            var after = before + revenue;
+            target.GroupConversions[id] = after;
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalConverted + id), known ? 0 : 1, revenue);
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalRevenueSquares + id), 0, (after * after) - (before * before));
+        }
+    }
+
+    /// <summary>
+    /// One message's touch held by both merged profiles (its outcomes arrived under different identifiers): the earliest
+    /// instant of each outcome stands, as if one profile had received them all, and an outcome both counted is un-counted
+    /// once (at the later instant), so the aggregates count it once too.
+    /// </summary>
+    private static Touch Combine(CustomerProfile target, Touch a, Touch b)
+    {
+        // What the message is comes from the touch its earliest event made, whichever profile holds it.
+        var (first, second) = Touch.Compare(a, b) is var c && (c < 0 || (c == 0 && string.CompareOrdinal(Describe(a), Describe(b)) <= 0)) ? (a, b) : (b, a);
+        void Once(DateTimeOffset? x, DateTimeOffset? y, string metric)
+        {
+            if (x is not { } ax || y is not { } by)
+            {
+                return;
+            }
+
+            // Each profile counted it once, under its own touch: the later count goes.
+            var (later, at) = ax < by || (ax == by && ReferenceEquals(second, b)) ? (b, by) : (a, ax);
+            target.PendingMeasurements.Add(MeasurementKey.Of(later.JourneyId, later.StepId, later.Variant, later.Channel, later.TemplateId, at, metric), -1);
+        }
+
+        Once(a.SentAt, b.SentAt, MeasurementMetrics.Sent);
+        Once(a.DeliveredAt, b.DeliveredAt, MeasurementMetrics.Delivered);
+        Once(a.OpenedAt, b.OpenedAt, MeasurementMetrics.Opened);
+        Once(a.ClickedAt, b.ClickedAt, MeasurementMetrics.Clicked);
+        Once(a.UnsubscribedAt, b.UnsubscribedAt, MeasurementMetrics.Unsubscribed);
+        return first with
+        {
+            QueuedAt = a.QueuedAt < b.QueuedAt ? a.QueuedAt : b.QueuedAt,
+            SentAt = Min(a.SentAt, b.SentAt),
+            DeliveredAt = Min(a.DeliveredAt, b.DeliveredAt),
+            OpenedAt = Min(a.OpenedAt, b.OpenedAt),
+            ClickedAt = Min(a.ClickedAt, b.ClickedAt),
+            UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
+        };
+
+        static DateTimeOffset? Min(DateTimeOffset? x, DateTimeOffset? y) => x is null ? y : y is null ? x : x < y ? x : y;
+        static string Describe(Touch t) => string.Join('\u001f', t.Channel, t.JourneyId, t.StepId, t.Variant, t.TemplateId);
+    }
+}
