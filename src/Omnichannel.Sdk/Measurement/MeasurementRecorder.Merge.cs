@@ -11,6 +11,7 @@ internal static partial class MeasurementRecorder
     {
         // One order converted on both profiles (tracked under two identifiers before they met): as if one profile had
         // seen both events, the earlier conversion stands and the later one is taken back, row by row.
+        Dictionary<string, double>? undoneOurs = null, undoneTheirs = null;
         foreach (var (key, theirs) in other.OrderConversions)
         {
             if (target.OrderConversions.TryGetValue(key, out var ours))
@@ -19,6 +20,13 @@ internal static partial class MeasurementRecorder
                 foreach (var d in undo.Deltas)
                 {
                     target.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum);
+                    if (d.Key.JourneyId == GlobalJourney && d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal))
+                    {
+                        // Counted in a global group's per-person revenue too: that side's revenue loses it below.
+                        var undone = ReferenceEquals(undo, ours) ? (undoneOurs ??= new(StringComparer.Ordinal)) : (undoneTheirs ??= new(StringComparer.Ordinal));
+                        var id = d.Key.Metric[ConversionPrefix.Length..];
+                        undone[id] = undone.GetValueOrDefault(id) + d.Sum;
+                    }
                 }
 
                 target.OrderConversions[key] = keep;
@@ -53,30 +61,45 @@ internal static partial class MeasurementRecorder
                 target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
             }
 
-            MergeGroupConversions(target, other, g, target.MeasurementGroup);
+            MergeGroupConversions(target, other, g, target.MeasurementGroup, undoneOurs, undoneTheirs);
         }
     }
+
+    private static readonly string ConversionPrefix = MeasurementMetrics.Conversion(string.Empty);
 
     /// <summary>
     /// One person, one converter: the merged-away profile's conversions leave its group's counts and join the survivor's
     /// as hers — counted as a converter once, with her whole revenue and the change of its square.
     /// </summary>
-    private static void MergeGroupConversions(CustomerProfile target, CustomerProfile other, string otherGroup, string targetGroup)
+    private static void MergeGroupConversions(
+        CustomerProfile target, CustomerProfile other, string otherGroup, string targetGroup, Dictionary<string, double>? undoneOurs, Dictionary<string, double>? undoneTheirs)
     {
-        if (other.GroupConversions.Count == 0)
+        if (other.GroupConversions.Count == 0 && undoneOurs is null)
         {
             return;
         }
 
         var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
-        foreach (var (id, revenue) in other.GroupConversions.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        var ids = other.GroupConversions.Keys.Union(undoneOurs?.Keys ?? Enumerable.Empty<string>(), StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        foreach (var id in ids)
         {
-            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalConverted + id), -1, -revenue);
-            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalRevenueSquares + id), 0, -(revenue * revenue));
+            var theirs = other.GroupConversions.TryGetValue(id, out var revenue);
+            if (theirs)
+            {
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalConverted + id), -1, -revenue);
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, otherGroup, null, null, epoch, GlobalRevenueSquares + id), 0, -(revenue * revenue));
+            }
+
             var known = target.GroupConversions.TryGetValue(id, out var before);
-            var after = before + revenue;
+            if (!known && !theirs)
+            {
+                continue;
+            }
+
+            // An order both sides converted counts once: the side whose conversion was taken back loses its revenue.
+            var after = before - (undoneOurs?.GetValueOrDefault(id) ?? 0) + (theirs ? revenue - (undoneTheirs?.GetValueOrDefault(id) ?? 0) : 0);
             target.GroupConversions[id] = after;
-            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalConverted + id), known ? 0 : 1, revenue);
+            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalConverted + id), known ? 0 : 1, after - before);
             target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, targetGroup, null, null, epoch, GlobalRevenueSquares + id), 0, (after * after) - (before * before));
         }
     }

@@ -32,4 +32,32 @@ public sealed class GlobalGroupMergeTests
         Assert.All(rows.Where(r => r.Key.Variant != group), r => Assert.Equal((0L, 0.0), (r.Count, Math.Round(r.Sum, 9))));
         Assert.Null(verdict); // one person: the other group is empty
     }
+
+    [Theory]
+    [InlineData(0.5, true)]
+    [InlineData(0.5, false)]
+    [InlineData(0.001, true)]
+    [InlineData(0.001, false)]
+    public async Task OneOrderTrackedOnBothProfiles_IsHerRevenueOnce_AfterTheMerge(double share, bool serverFirst)
+    {
+        // The browser and the server both track the checkout, under a cookie and under her customer id.
+        await using var host = OmnichannelTestHost.Create(o => o.Measurement.GlobalControlShare = share);
+        var known = Identifier.CustomerId("c-1");
+        var guest = Identifier.AnonymousId("guest-1");
+        await host.TrackAsync(EventTypes.OrderPlaced, [known], new { order_id = "o0", total = 5 }); // an earlier order of hers
+        var at = host.Time.GetUtcNow();
+        var server = host.Event(EventTypes.OrderPlaced, [known], new { order_id = "o1", total = 30 }, at: at);
+        var browser = host.Event(EventTypes.OrderPlaced, [guest], new { order_id = "o1", total = 30 }, at: at.AddSeconds(1));
+        foreach (var e in serverFirst ? new[] { server, browser } : [browser, server])
+        {
+            await host.TrackAsync(e);
+        }
+
+        await host.TrackAsync("user.logged_in", [known, guest]);
+
+        var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { JourneyId = "$global", MetricPrefix = "global:" });
+        Assert.Equal(1, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Count));
+        Assert.Equal(35, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Sum), 9);
+        Assert.Equal(35 * 35, rows.Where(r => r.Key.Metric == "global:revenue_sq:order").Sum(r => r.Sum), 9);
+    }
 }
