@@ -6,9 +6,9 @@ using Polly;
 
 namespace Omnichannel.Sdk;
 
-// Delivery, dispatch: due outbox entries are claimed (leases with fencing tokens), checked again on the profile, sent
-// (see OmnichannelEngine.Resilience.cs), and every outcome is recorded on the profile as an event. Planning is in
-// OmnichannelEngine.Planning.cs.
+// Delivery, dispatch: due outbox entries are claimed (leases with fencing tokens), checked again on the profile
+// (OmnichannelEngine.Recheck.cs), sent (OmnichannelEngine.Resilience.cs), and every outcome is recorded on the profile
+// as an event. Planning is in OmnichannelEngine.Planning.cs.
 public sealed partial class OmnichannelEngine
 {
     private const int MaxMessageKeysPerProfile = 500;
@@ -234,141 +234,6 @@ public sealed partial class OmnichannelEngine
     // The newest fencing token this process holds for the entry (see the claim loop).
     private int Fence(OutboxEntry entry) => _sending.TryGetValue(entry.MessageKey, out var attempt) ? attempt : entry.Attempt;
 
-    // Every rule is checked again when the message actually leaves: it may have waited (quiet hours, retries) while the
-    // person opted out, bounced, was erased, or while the journey that produced it reached its goal or exited. A message
-    // held past the moment it was planned is rendered again, so time-of-day content fits the moment of delivery.
-    // The checks read the profile on its partition: the hot copy when it is the stored version (no parse); only rendering
-    // again, which may be slow, runs outside it, on a copy.
-    private async ValueTask<(IReadOnlyList<OutboxCandidate> Candidates, string? Cancelled, DateTimeOffset? DeferTo)> RecheckAsync(OutboxEntry entry, OutboxPayload payload, List<string> failures, CancellationToken cancellationToken)
-    {
-        var renderAgain = payload.Request is not null && payload.QueuedAt is { } queuedAt && entry.DueAt > queuedAt && _delivery.Renderer is not null;
-        var unit = await EnqueueProfileWork(
-            entry.ProfileId,
-            (p, now) => ValueTask.FromResult(new ChangeEffect { ReadOnly = true, Result = Recheck(p, payload, renderAgain, now) }),
-            cancellationToken,
-            readOnly: true).ConfigureAwait(false);
-        if (unit is null)
-        {
-            throw new InvalidOperationException("The profile could not be read to check the message again; it is claimed again when its lease ends.");
-        }
-
-        if (unit.Status == UnitStatus.Gone)
-        {
-            return ([], "the profile was erased", null);
-        }
-
-        var check = (Rechecked)unit.Effect!.Result!;
-        failures.AddRange(check.Failures);
-        if (check.Cancelled is not null)
-        {
-            return ([], check.Cancelled, null);
-        }
-
-        if (check.DeferTo is { } deferTo)
-        {
-            return ([], null, deferTo);
-        }
-
-        if (check.Copy is not { } copy)
-        {
-            return check.Kept.Count == 0 ? ([], string.Join("; ", failures), null) : (check.Kept, null, null);
-        }
-
-        var now = _time.GetUtcNow();
-        var request = payload.Request!;
-        var kept = new List<OutboxCandidate>(check.Kept.Count);
-        foreach (var c in check.Kept)
-        {
-            try
-            {
-                var unsubscribeUrl = UnsubscribeUrl(copy.Id, request.Key, c.Channel, request.Topic, request.Class);
-                if (await _delivery.Renderer!.RenderAsync(WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
-                {
-                    kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
-                    continue;
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The message rendered when it was planned still stands.
-                LogRenderAgainFailed(_logger, ex, entry.MessageKey);
-            }
-
-            kept.Add(c);
-        }
-
-        return kept.Count == 0 ? ([], string.Join("; ", failures), null) : (kept, null, null);
-    }
-
-    // The checks of RecheckAsync on the partition's hot profile: reads only.
-    private Rechecked Recheck(CustomerProfile p, OutboxPayload payload, bool renderAgain, DateTimeOffset now)
-    {
-        if (p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } journeyCancelled)
-        {
-            return new Rechecked([], [], journeyCancelled.Reason, null);
-        }
-
-        if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery) is { } cap)
-        {
-            return new Rechecked([], [], cap + " when the message was due", null);
-        }
-
-        // Quiet hours are hers where she is now: a message held for the morning of the zone she was in when it was planned
-        // waits again when she has moved to a zone where it is night (a message that was never held is left alone: it
-        // went through the quiet hours when it was planned, and a retry or a late dispatcher must not hold it for hours).
-        var o = _options.Delivery;
-        if (payload.Request is not null && (payload.Class == MessageClass.Marketing ? o.MarketingQuietHours : o.TransactionalQuietHours) == QuietHoursAction.Defer
-            && DeliveryPlanner.QuietHoursEnd(now, DeliveryPlanner.ZoneOf(p, o), o.QuietHoursStart, o.QuietHoursEnd) is { } quietUntil)
-        {
-            return new Rechecked([], [], null, null) { DeferTo = quietUntil };
-        }
-
-        var failures = new List<string>();
-        var kept = new List<OutboxCandidate>(payload.Candidates.Count);
-        foreach (var c in payload.Candidates)
-        {
-            if (IsSuppressedOnProfile(p, c.Channel, c.Address))
-            {
-                failures.Add($"{c.Channel}: the address is suppressed");
-                continue;
-            }
-
-            if (payload.Class == MessageClass.Marketing && !DeliveryPlanner.HasConsent(p, c.Channel, payload.Topic, _options.Delivery))
-            {
-                failures.Add($"{c.Channel}: no consent{(payload.Topic is null ? string.Empty : " for " + payload.Topic)} when the message was due");
-                continue;
-            }
-
-            kept.Add(c);
-        }
-
-        // The renderer gets a copy: it runs off the partition, and the hot object may change meanwhile.
-        var copy = renderAgain && kept.Count > 0 ? ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version) : null;
-        return new Rechecked(kept, failures, null, copy);
-    }
-
-    private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy)
-    {
-        /// <summary>When the message waits again for the end of her quiet hours (she moved to a zone where it is night).</summary>
-        public DateTimeOffset? DeferTo { get; init; }
-    }
-
-    // Holds a message again until her quiet hours end: its log entry moves with it, so caps count it when it leaves.
-    private async Task DeferAgainAsync(OutboxEntry entry, OutboxPayload payload, DateTimeOffset dueAt, CancellationToken cancellationToken)
-    {
-        await EnqueueProfileWork(entry.ProfileId, (p, now) =>
-        {
-            if (p.MessageLog.FindIndex(m => m.Key == payload.Key) is var logged and >= 0)
-            {
-                p.MessageLog[logged] = p.MessageLog[logged] with { At = dueAt };
-            }
-
-            return ValueTask.FromResult(new ChangeEffect());
-        }, cancellationToken).ConfigureAwait(false);
-        await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), dueAt, cancellationToken).ConfigureAwait(false);
-        LogMessageDeferred(_logger, entry.MessageKey, dueAt);
-    }
-
     private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken)
     {
         properties["message_id"] = key;
@@ -439,9 +304,6 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(33, LogLevel.Information, "Message {MessageKey} was cancelled before sending: {Reason}")]
     private static partial void LogMessageCancelled(ILogger logger, string messageKey, string reason);
-
-    [LoggerMessage(34, LogLevel.Warning, "Rendering message {MessageKey} again at delivery failed; the content rendered when it was planned is sent")]
-    private static partial void LogRenderAgainFailed(ILogger logger, Exception exception, string messageKey);
 
     [LoggerMessage(31, LogLevel.Debug, "Message {MessageKey} failed transiently on attempt {Attempt}; trying again in {Delay}")]
     private static partial void LogRetryLater(ILogger logger, string messageKey, int attempt, TimeSpan delay);

@@ -1,0 +1,113 @@
+namespace Omnichannel.Sdk.Storage;
+
+// Erasure, tombstones and the suppression list.
+public sealed partial class InMemoryOmnichannelStore
+{
+    /// <inheritdoc />
+    public ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(erasure);
+        var profileId = erasure.ProfileId;
+        lock (_commitLock)
+        {
+            if (!_profiles.TryGetValue(profileId, out var current) || (erasure.ExpectedVersion is { } v && current.Version != v))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _profiles.TryRemove(profileId, out _);
+            foreach (var h in erasure.SuppressionHashes)
+            {
+                _suppressed[h] = 0;
+            }
+
+            foreach (var t in erasure.Tombstones)
+            {
+                _tombstones[t.Hash] = t;
+            }
+
+            SetWakeUp(profileId, null);
+            SetSegments(profileId, []);
+            foreach (var key in _outbox.Where(o => o.Value.Entry.ProfileId == profileId).Select(o => o.Key).ToList())
+            {
+                RemoveOutbox(key);
+            }
+
+            foreach (var (id, owner) in _identity)
+            {
+                if (owner == profileId)
+                {
+                    _identity.TryRemove(id, out _);
+                }
+            }
+
+            // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
+            var chain = new HashSet<string>(StringComparer.Ordinal) { profileId };
+            for (var found = true; found;)
+            {
+                found = false;
+                foreach (var (alias, to) in _aliases)
+                {
+                    if (chain.Contains(to) && _aliases.TryRemove(alias, out _))
+                    {
+                        chain.Add(alias);
+                        found = true;
+                    }
+                }
+            }
+
+            // Journey message keys name the profile they started on: j:{profile id}:…
+            static bool Names(HashSet<string> ids, string key) => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && ids.Contains(key[2..end]);
+            _outboxKeys.RemoveWhere(key => Names(chain, key));
+            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).ToList())
+            {
+                _processed.TryRemove(eventId, out _); // the outcomes of those messages (j:{profile id}:…:sent)
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        IReadOnlyList<Tombstone> found = [.. hashes.Distinct(StringComparer.Ordinal).Select(h => _tombstones.GetValueOrDefault(h)).OfType<Tombstone>()];
+        return ValueTask.FromResult(found);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        lock (_commitLock)
+        {
+            var n = 0;
+            foreach (var h in hashes.Distinct(StringComparer.Ordinal))
+            {
+                n += (_tombstones.TryRemove(h, out _) ? 1 : 0) + (_suppressed.TryRemove(h, out _) ? 1 : 0);
+            }
+
+            return ValueTask.FromResult(n);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_suppressed.ContainsKey(hash));
+
+    /// <inheritdoc />
+    public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default)
+    {
+        var n = 0;
+        foreach (var (id, at) in _processed)
+        {
+            if (at < processedBefore && _processed.TryRemove(id, out _))
+            {
+                n++;
+            }
+        }
+
+        return ValueTask.FromResult(n);
+    }
+}
