@@ -20,6 +20,12 @@ public interface IOmnichannelClient
     /// Tracks many events: valid ones are applied, invalid ones rejected; one bad event never stops the others.
     /// Returns one result per event, in the order given, always (only cancellation or disposal ends the call early).
     /// </summary>
+    /// <remarks>
+    /// Events that share an identifier are applied in the order given. Events of different customers run concurrently,
+    /// and one customer's events are brought together so that a store that supports it commits them at once
+    /// (<see cref="Storage.IOmnichannelStore.CommitsFurtherEventIds"/>): an event never overtakes an earlier one that
+    /// carries one of its identifiers. Each result completes once its event is durable.
+    /// </remarks>
     /// <param name="events">The events.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default);
