@@ -46,6 +46,7 @@ public static class HttpChannelBuilderExtensions
     /// <summary>
     /// Adds an <see cref="HttpProviderTransport"/> under <paramref name="name"/> on the channel set in its options, with
     /// named options (validated at start-up) and the HTTP client <see cref="HttpProviderTransport.GetHttpClientName"/>.
+    /// The client does not follow redirects: a 3xx answer is a permanent failure.
     /// </summary>
     /// <param name="builder">The builder from <c>AddOmnichannel</c>.</param>
     /// <param name="name">The transport's name, unique among the channel's transports (for example <c>acme-sms</c>).</param>
@@ -83,7 +84,9 @@ public static class HttpChannelBuilderExtensions
         services.AddOptions<HttpProviderOptions>(name).Configure(configure).ValidateOnStart();
         services.AddSingleton<IValidateOptions<HttpProviderOptions>>(new NamedOptionsValidator<HttpProviderOptions>(name, o => o.Validate()));
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHttpClient(clientName);
+        // A redirect would re-send the static headers (API keys) to another URL, or turn the POST into a GET whose 2xx
+        // would read as accepted: answer 3xx as a failure, as for webhooks.
+        services.AddHttpClient(clientName).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         return builder;
     }
 }

@@ -150,6 +150,12 @@ public sealed class HttpProviderTransport : IChannelTransport
             return DeliveryResult.PermanentFailure($"This transport sends on channel '{options.Channel}', not '{message.Channel}'.");
         }
 
+        if (options.IdempotencyKeyHeader is not null && !OptionChecks.IsHeaderValue(message.MessageId))
+        {
+            return DeliveryResult.PermanentFailure(
+                $"The message id is sent in the {options.IdempotencyKeyHeader} header and must be printable ASCII without line breaks.");
+        }
+
         byte[] body;
         try
         {

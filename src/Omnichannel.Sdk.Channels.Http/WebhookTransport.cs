@@ -83,6 +83,12 @@ public sealed class WebhookTransport : IChannelTransport
             return DeliveryResult.PermanentFailure("The webhook payload is undefined (a default JsonElement).");
         }
 
+        if (!OptionChecks.IsHeaderValue(webhook.MessageId) || !OptionChecks.IsHeaderValue(webhook.EventType))
+        {
+            return DeliveryResult.PermanentFailure(
+                "The webhook's message id and event type are sent as HTTP headers and must be printable ASCII without line breaks.");
+        }
+
         var body = Serialize(webhook.Payload);
         var timestamp = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, url)

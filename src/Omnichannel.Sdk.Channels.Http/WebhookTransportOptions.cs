@@ -87,6 +87,13 @@ internal static class OptionChecks
         }
     }
 
+    /// <summary>
+    /// Whether a per-message value (message id, event type) can be sent as an HTTP header value as it is: printable
+    /// ASCII only. A line break would start another header; a non-ASCII character is refused by the HTTP client on
+    /// every attempt, so neither may be sent or retried.
+    /// </summary>
+    public static bool IsHeaderValue(string value) => value.All(c => c is >= ' ' and <= '~' or '\t');
+
     /// <summary>Puts a configured header on the request, or on its content when it is a content header (Content-Type).</summary>
     public static void Apply(HttpRequestMessage request, string name, string value)
     {

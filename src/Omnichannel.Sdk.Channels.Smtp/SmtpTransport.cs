@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -15,8 +16,9 @@ namespace Omnichannel.Sdk.Channels.Smtp;
 /// carries the same id as the first attempt.
 /// </summary>
 /// <remarks>
-/// Failures are values: a connection that cannot be made, a time-out, a broken connection, a failed login or a 4xx
-/// reply are <see cref="DeliveryStatus.TransientFailure"/>; a 5xx reply (recipient, sender or message rejected) or an
+/// Failures are values: a connection that cannot be made, a time-out, a broken connection, a failed login, a server that
+/// refuses the session before any message command (even with 5xx, such as a <c>554</c> greeting) or a 4xx reply are
+/// <see cref="DeliveryStatus.TransientFailure"/>; a 5xx reply (recipient, sender or message rejected) or an
 /// address that cannot be parsed is <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason. Cancelling
 /// the token throws <see cref="OperationCanceledException"/>.
 /// </remarks>
@@ -86,7 +88,21 @@ public sealed class SmtpTransport : IChannelTransport
                 {
                     await client.AuthenticateAsync(_options.UserName, _options.Password ?? "", cancellationToken).ConfigureAwait(false);
                 }
+            }
+            catch (SmtpCommandException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A 5xx before any message command (a "554 no service" greeting, a refused EHLO or STARTTLS) says the server
+                // will not talk to this client now, nothing about the message: retry later, as MTAs do (Postfix's
+                // smtp_skip_5xx_greeting), instead of failing every message for good.
+                return DeliveryResult.TransientFailure($"The SMTP server refused the session (SMTP {(int)e.StatusCode}): {e.Message}");
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && Classify(e) is { } failure)
+            {
+                return failure;
+            }
 
+            try
+            {
                 await client.SendAsync(mime, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && Classify(e) is { } failure)
@@ -150,7 +166,7 @@ public sealed class SmtpTransport : IChannelTransport
 
             mime.Subject = email.Subject;
             mime.Date = _timeProvider.GetUtcNow();
-            var domain = _options.MessageIdDomain ?? (from.Domain.Length > 0 ? from.Domain : "localhost");
+            var domain = _options.MessageIdDomain ?? MessageIdDomain(from.Domain);
             mime.MessageId = MessageIdLocalPart(email.MessageId) + "@" + domain;
             foreach (var (name, value) in email.Headers)
             {
@@ -164,6 +180,32 @@ public sealed class SmtpTransport : IChannelTransport
         {
             mime.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The sender's domain as the right side of a Message-ID: a Message-ID is ASCII-only (RFC 5322), so an
+    /// internationalised domain is written in its A-label (punycode) form, as MimeKit writes the address itself.
+    /// </summary>
+    internal static string MessageIdDomain(string senderDomain)
+    {
+        if (senderDomain.Length == 0)
+        {
+            return "localhost";
+        }
+
+        if (System.Text.Ascii.IsValid(senderDomain))
+        {
+            return senderDomain;
+        }
+
+        try
+        {
+            return new IdnMapping().GetAscii(senderDomain);
+        }
+        catch (ArgumentException)
+        {
+            return "localhost";
         }
     }
 

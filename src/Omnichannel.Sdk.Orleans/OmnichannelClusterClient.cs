@@ -70,6 +70,11 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One call per customer. When a customer's call fails (her silo died, the call timed out), her events are answered
+    /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
+    /// results are returned as usual.
+    /// </remarks>
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
@@ -81,7 +86,25 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         await Task.WhenAll(groups.Select(async g =>
         {
             var items = g.ToList();
-            var answers = await Profile(g.Key).TrackAsync([.. items.Select(x => ClusterJson.Write(x.Event))]).ConfigureAwait(false);
+            string[] answers;
+            try
+            {
+                answers = await Profile(g.Key).TrackAsync([.. items.Select(x => ClusterJson.Write(x.Event))]).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One customer's call failed (her silo died, the call timed out or was refused): her events get a transient
+                // failure and the other customers' results still come back, as one engine answers every event of a batch.
+                var reason = $"the cluster call for this customer's events failed ({ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}); " +
+                    "the event may not have been applied: send it again (it is applied once)";
+                foreach (var (e, index) in items)
+                {
+                    results[index] = new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.StoreFailed, IsTransient = true, FailureReason = reason };
+                }
+
+                return;
+            }
+
             for (var k = 0; k < items.Count; k++)
             {
                 results[items[k].Index] = ClusterJson.Read<TrackResult>(answers[k]);
