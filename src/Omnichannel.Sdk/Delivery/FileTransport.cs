@@ -131,7 +131,7 @@ public sealed class FileTransport : IChannelTransport
                 mail.ReplyToList.Add(new MailAddress(email.ReplyTo));
             }
 
-            mail.Headers["Message-ID"] = "<" + MessageIdLocalPart(email.MessageId) + "@" + (mail.From.Host.Length > 0 ? mail.From.Host : "localhost") + ">";
+            mail.Headers["Message-ID"] = "<" + MessageIdLocalPart(email.MessageId) + "@" + MessageIdDomain(mail.From.Host) + ">";
             foreach (var (name, value) in email.Headers)
             {
                 mail.Headers[name] = value;
@@ -163,6 +163,24 @@ public sealed class FileTransport : IChannelTransport
     }
 
     /// <summary>The id as a Message-ID local part: kept as is when it is a dot-atom, otherwise made safe and suffixed with a hash so two ids never collide.</summary>
+    // A Message-ID is ASCII (RFC 5322): an internationalised sender domain is written as its A-label (punycode).
+    private static string MessageIdDomain(string host)
+    {
+        if (host.Length == 0)
+        {
+            return "localhost";
+        }
+
+        try
+        {
+            return System.Text.Ascii.IsValid(host) ? host : new System.Globalization.IdnMapping().GetAscii(host);
+        }
+        catch (ArgumentException)
+        {
+            return "localhost";
+        }
+    }
+
     internal static string MessageIdLocalPart(string messageId) => SafeName(messageId, c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-/=?^_`{|}~.".Contains(c));
 
     /// <summary>The id as a file name: kept as is when safe everywhere, otherwise made safe and suffixed with a hash.</summary>

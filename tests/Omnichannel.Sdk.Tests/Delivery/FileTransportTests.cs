@@ -50,6 +50,17 @@ public sealed class FileTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task SendAsync_FromAnInternationalisedDomain_WritesAnAsciiMessageId()
+    {
+        var transport = new FileTransport(ChannelNames.Email, _directory);
+        var result = await transport.SendAsync(new EmailMessage { MessageId = "m-1", From = "hallo@kätzchen.example", To = "ann@example.com", Subject = "Hallo", TextBody = "Hallo" });
+
+        Assert.True(result.IsAccepted);
+        var eml = await File.ReadAllTextAsync(Path.Combine(_directory, "m-1.eml"));
+        Assert.Contains("Message-ID: <m-1@xn--ktzchen-5wa.example>", eml, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task SendAsync_WhenTheSameEmailIsResent_ReplacesTheFile()
     {
         var transport = new FileTransport(ChannelNames.Email, _directory);
