@@ -47,6 +47,7 @@ public sealed class SmtpTransport : IChannelTransport
             SecureSocketOptions = options.SecureSocketOptions,
             UserName = options.UserName,
             Password = options.Password,
+            AllowAuthenticationWithoutTls = options.AllowAuthenticationWithoutTls,
             DefaultFrom = options.DefaultFrom,
             MessageIdDomain = options.MessageIdDomain,
             Timeout = options.Timeout,
@@ -86,6 +87,15 @@ public sealed class SmtpTransport : IChannelTransport
                 await client.ConnectAsync(_options.Host, _options.Port, _options.SecureSocketOptions, cancellationToken).ConfigureAwait(false);
                 if (!string.IsNullOrEmpty(_options.UserName))
                 {
+                    if (!client.IsSecure && !_options.AllowAuthenticationWithoutTls)
+                    {
+                        // No STARTTLS offered (or stripped on the way): the password is not sent in the clear. Transient, so a
+                        // fallback provider can take the message, and a downgrade that passes does not lose it.
+                        return DeliveryResult.TransientFailure(
+                            "The SMTP server offered no TLS, so the transport did not log in (the password is never sent unencrypted). " +
+                            "Check the server's STARTTLS, or set SmtpTransportOptions.AllowAuthenticationWithoutTls for a trusted relay.");
+                    }
+
                     await client.AuthenticateAsync(_options.UserName, _options.Password ?? "", cancellationToken).ConfigureAwait(false);
                 }
             }

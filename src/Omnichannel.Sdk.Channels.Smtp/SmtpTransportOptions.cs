@@ -27,6 +27,14 @@ public sealed class SmtpTransportOptions
     public string? Password { get; set; }
 
     /// <summary>
+    /// Whether <see cref="UserName"/> and <see cref="Password"/> may be sent over a connection without TLS. Default
+    /// <see langword="false"/>: when the server offers no STARTTLS (or an attacker on the way strips it, the downgrade
+    /// that RFC 8314 warns of), the transport does not log in and the message is a transient failure. Set it only for a
+    /// trusted relay on a private network.
+    /// </summary>
+    public bool AllowAuthenticationWithoutTls { get; set; }
+
+    /// <summary>
     /// The sender used when a message's <c>From</c> is empty, for example <c>"Kitty Supplies &lt;hello@kitty.example&gt;"</c>.
     /// Default <see langword="null"/>: every message must name its sender.
     /// </summary>
@@ -63,6 +71,11 @@ public sealed class SmtpTransportOptions
         if (Password is not null && string.IsNullOrEmpty(UserName))
         {
             problems.Add("SmtpTransportOptions.Password is set but UserName is not: set both, or neither to send without authenticating.");
+        }
+
+        if (!string.IsNullOrEmpty(UserName) && SecureSocketOptions == SecureSocketOptions.None && !AllowAuthenticationWithoutTls)
+        {
+            problems.Add("SmtpTransportOptions.UserName is set with SecureSocketOptions.None: the password would go unencrypted. Use StartTls or SslOnConnect, or set AllowAuthenticationWithoutTls for a trusted relay on a private network.");
         }
 
         if (DefaultFrom is not null && !MailboxAddress.TryParse(DefaultFrom, out _))
