@@ -169,12 +169,41 @@ public sealed partial class OmnichannelEngine
         }
 
         /// <summary>
-        /// A batch's events in queue order with each route key's events brought together where that changes no order that
-        /// holds today: an event joins the earlier events of its route key only when each of its identifiers was last seen
-        /// among them (or not yet), so it never overtakes an event that shares an identifier with it. Events of one person
-        /// under different route keys had no order between them before either: they may run in different partitions.
+        /// Whether bringing a batch's events together could save enough commits to pay for it: at least one event in four
+        /// shares its route key with an earlier one (a batch of many customers' events, such as a random sample of a
+        /// million customers, saves almost nothing and would pay a store read and two passes).
         /// </summary>
-        public static IReadOnlyList<EventItem> Order(List<EventItem> items)
+        public static bool WorthOrdering(List<EventItem> items)
+        {
+            if (items.Count < 3)
+            {
+                return false;
+            }
+
+            var keys = new HashSet<Identifier>(items.Count);
+            var repeats = 0;
+            foreach (var item in items)
+            {
+                if (!keys.Add(item.RouteKey))
+                {
+                    repeats++;
+                }
+            }
+
+            return repeats * 4 >= items.Count;
+        }
+
+        /// <summary>
+        /// A batch's events in queue order with each route key's events brought together where that changes no order that
+        /// holds today: an event joins the earlier events of its route key only when the last event of its person — every
+        /// event linked to it by a shared identifier within the batch, or by identifiers one profile holds
+        /// (<paramref name="owners"/>) — is among them, so it never overtakes an event of the same person. Events of one
+        /// person under different route keys in one partition ran in the order given: an order placed by customer id must
+        /// not overtake the cart she filled by email.
+        /// </summary>
+        /// <param name="items">The batch's events, in the order given.</param>
+        /// <param name="owners">The profile holding each identifier of the batch that one holds.</param>
+        public static IReadOnlyList<EventItem> Order(List<EventItem> items, IReadOnlyDictionary<Identifier, string> owners)
         {
             var n = items.Count;
             if (n < 3)
@@ -182,27 +211,27 @@ public sealed partial class OmnichannelEngine
                 return items;
             }
 
-            // One map for both: per identifier, the group of the events routed by it (-1: none yet) and the group that
-            // last carried it (-1: none yet). Groups are numbered in the order of their first event, which is the order
-            // they are queued in; a counting sort then keeps each group's events in their order.
-            var seen = new Dictionary<Identifier, (int Routed, int Last)>(n);
+            // Union-find over identifiers (and the profiles holding them, as keys of their own): a component is one person
+            // as far as the batch and the store tell. Per component, the group of its latest event; per route key, the
+            // group of the latest event routed by it. Groups are numbered in the order of their first event, which is the
+            // order they are queued in; a counting sort then keeps each group's events in their order.
+            var parent = new Dictionary<Identifier, Identifier>(n);
+            var last = new Dictionary<Identifier, int>(n);
+            var routed = new Dictionary<Identifier, int>(n);
             var groupOf = new int[n];
             var groups = 0;
-            var joined = false;
+            var moved = false; // an event queued before one given before it: else the order is the batch's own
             for (var i = 0; i < n; i++)
             {
                 var item = items[i];
-                var group = seen.TryGetValue(item.RouteKey, out var mine) ? mine.Routed : -1;
-                if (group >= 0)
+                var ids = item.Event.Identifiers;
+                var group = routed.TryGetValue(item.RouteKey, out var mine) ? mine : -1;
+                for (var k = 0; group >= 0 && k < ids.Count; k++) // by index: a foreach boxes the list's enumerator
                 {
-                    var ids = item.Event.Identifiers;
-                    for (var k = 0; k < ids.Count; k++) // by index: a foreach boxes the list's enumerator
+                    if ((last.TryGetValue(Find(parent, ids[k]), out var other) && other != group)
+                        || (owners.TryGetValue(ids[k], out var owner) && last.TryGetValue(Find(parent, ProfileKey(owner)), out other) && other != group))
                     {
-                        if (seen.TryGetValue(ids[k], out var other) && other.Last >= 0 && other.Last != group)
-                        {
-                            group = -1;
-                            break;
-                        }
+                        group = -1;
                     }
                 }
 
@@ -210,22 +239,24 @@ public sealed partial class OmnichannelEngine
                 {
                     group = groups++;
                 }
-                else
-                {
-                    joined = true;
-                }
 
+                moved |= i > 0 && group < groupOf[i - 1];
                 groupOf[i] = group;
-                for (var k = 0; k < item.Event.Identifiers.Count; k++)
+                var root = Find(parent, ids[0]);
+                for (var k = 0; k < ids.Count; k++)
                 {
-                    ref var entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(seen, item.Event.Identifiers[k], out var exists);
-                    entry = (exists ? entry.Routed : -1, group);
+                    root = Union(parent, root, ids[k]);
+                    if (owners.TryGetValue(ids[k], out var owner))
+                    {
+                        root = Union(parent, root, ProfileKey(owner));
+                    }
                 }
 
-                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(seen, item.RouteKey).Routed = group;
+                last[root] = group;
+                routed[item.RouteKey] = group;
             }
 
-            if (!joined)
+            if (!moved)
             {
                 return items;
             }
@@ -248,6 +279,38 @@ public sealed partial class OmnichannelEngine
             }
 
             return ordered;
+        }
+
+        private static Identifier ProfileKey(string profileId) => new("\0profile", profileId);
+
+        private static Identifier Find(Dictionary<Identifier, Identifier> parent, Identifier key)
+        {
+            while (parent.TryGetValue(key, out var up))
+            {
+                if (parent.TryGetValue(up, out var upper))
+                {
+                    parent[key] = upper; // path halving
+                    key = upper;
+                }
+                else
+                {
+                    key = up;
+                }
+            }
+
+            return key;
+        }
+
+        /// <summary>Joins <paramref name="key"/>'s component to the one rooted at <paramref name="root"/>; returns the root of both.</summary>
+        private static Identifier Union(Dictionary<Identifier, Identifier> parent, Identifier root, Identifier key)
+        {
+            var other = Find(parent, key);
+            if (other != root)
+            {
+                parent[other] = root;
+            }
+
+            return root;
         }
     }
 }

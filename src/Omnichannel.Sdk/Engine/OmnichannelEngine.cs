@@ -164,7 +164,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             pending.Add(item!.Completion.Task);
         }
 
-        foreach (var item in _runs ? EventRuns.Order(items) : items)
+        foreach (var item in _runs ? await OrderAsync(items, cancellationToken).ConfigureAwait(false) : items)
         {
             var writer = _queues[item.Partition].Writer;
             if (!writer.TryWrite(item))
@@ -176,6 +176,40 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         var results = await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
         activity?.SetTag("omnichannel.events", results.Length);
         return results;
+    }
+
+    private static readonly IReadOnlyDictionary<Identifier, string> NoOwners = new Dictionary<Identifier, string>();
+
+    /// <summary>
+    /// A batch's events in the order to queue them (<see cref="EventRuns.Order"/>): the identifiers' owners are read only
+    /// when the batch alone would move an event ahead of one given before it (one customer's batch moves nothing), and
+    /// then they may keep it in place (two identifiers of one profile are one person). Without them (a failed read), the
+    /// batch keeps its order.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<EventItem>> OrderAsync(List<EventItem> items, CancellationToken cancellationToken)
+    {
+        if (!EventRuns.WorthOrdering(items) || ReferenceEquals(EventRuns.Order(items, NoOwners), items))
+        {
+            return items;
+        }
+
+        var identifiers = new HashSet<Identifier>();
+        foreach (var item in items)
+        {
+            identifiers.UnionWith(item.Event.Identifiers);
+        }
+
+        IReadOnlyDictionary<Identifier, string> owners;
+        try
+        {
+            owners = await _store.ResolveIdentifiersAsync([.. identifiers], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+        {
+            return items; // an order changes nothing but the number of commits: keep the batch's
+        }
+
+        return EventRuns.Order(items, owners);
     }
 
     /// <inheritdoc />
