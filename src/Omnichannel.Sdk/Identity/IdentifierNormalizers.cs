@@ -9,12 +9,17 @@ public static class IdentifierNormalizers
     /// Trims and lower-cases an email address and checks its shape (one <c>@</c>, a dotted domain, no spaces). Invisible
     /// format characters (zero-width spaces, a byte-order mark) are removed and the text is compatibility-composed (NFKC),
     /// so an address typed with a decomposed accent or full-width characters is the same address; a domain in its ASCII
-    /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>).
+    /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>). A <c>mailto:</c> prefix (RFC 6068,
+    /// as a link copied from a page carries it) is removed, as <c>tel:</c> is from phone numbers.
     /// </summary>
     public static bool Email(string raw, IdentityOptions options, out string normalized, out string? error)
     {
         ArgumentNullException.ThrowIfNull(raw);
         normalized = IdentifierText.Clean(raw).Trim().ToLowerInvariant();
+        if (normalized.StartsWith("mailto:", StringComparison.Ordinal))
+        {
+            normalized = normalized["mailto:".Length..].Trim();
+        }
         var at = normalized.IndexOf('@');
         if (at <= 0 || at != normalized.LastIndexOf('@') || at == normalized.Length - 1)
         {

@@ -201,6 +201,8 @@ public sealed class IdentityResolutionTests
     [Theory]
     [InlineData("  Clara@Example.COM ", "clara@example.com")]
     [InlineData("a.b+tag@sub.example.co.uk", "a.b+tag@sub.example.co.uk")]
+    [InlineData("mailto:Clara@Example.com", "clara@example.com")]
+    [InlineData(" MAILTO: clara@example.com", "clara@example.com")]
     public void EmailNormalizer_TrimsAndLowerCases(string raw, string expected)
     {
         Assert.True(IdentifierNormalizers.Email(raw, new IdentityOptions(), out var normalized, out _));
