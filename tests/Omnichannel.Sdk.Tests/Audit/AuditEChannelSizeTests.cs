@@ -42,30 +42,23 @@ public sealed class AuditEChannelSizeTests
     public async Task APushUnderFourKilobytesOfUtf8_IsNotPassedOverAsTooLarge(string character, int count)
     {
         var body = string.Concat(Enumerable.Repeat(character, count));
-        var push = new RecordingTransport(ChannelNames.Push);
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider(OmnichannelTestHost.DefaultStart));
-        services.AddOmnichannel()
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("any", [TemplateVariant.Push("Hi", "{{ journey.body }}")])))
-            .AddTransport("recording", ChannelNames.Push, _ => push);
-        await using var provider = services.BuildServiceProvider();
-        var engine = provider.GetRequiredService<OmnichannelEngine>();
-        await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Ann, Identifier.DeviceId("device-token-1")] });
-
-        var result = await engine.SendAsync(Ann, new MessageRequest
-        {
-            Key = "p",
-            Channels = [ChannelNames.Push],
-            TemplateId = "any",
-            Class = MessageClass.Transactional,
-            Data = new() { ["body"] = body },
-        });
+        var (result, _) = await SendPushAsync(body);
 
         Assert.True(SendStatus.Queued == result.Status, result.Reason);
     }
 
     [Fact]
     public async Task APushJustOverTheLimit_IsRefusedWithItsSize_NotTruncated()
+    {
+        var (result, push) = await SendPushAsync(string.Concat(Enumerable.Repeat("🐱", 1024)) + "!"); // 4,097 UTF-8 bytes
+
+        Assert.NotEqual(SendStatus.Queued, result.Status);
+        Assert.Contains("4097 bytes; at most 4096", result.Reason, StringComparison.Ordinal);
+        Assert.Empty(push.Sent<PushMessage>());
+    }
+
+    // A push of one body to a customer with a device token, on a registration's engine; dispatched before it returns.
+    private static async Task<(SendResult Result, RecordingTransport Push)> SendPushAsync(string body)
     {
         var push = new RecordingTransport(ChannelNames.Push);
         var services = new ServiceCollection();
@@ -76,19 +69,15 @@ public sealed class AuditEChannelSizeTests
         await using var provider = services.BuildServiceProvider();
         var engine = provider.GetRequiredService<OmnichannelEngine>();
         await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = OmnichannelTestHost.DefaultStart, Identifiers = [Ann, Identifier.DeviceId("device-token-1")] });
-
         var result = await engine.SendAsync(Ann, new MessageRequest
         {
             Key = "p",
             Channels = [ChannelNames.Push],
             TemplateId = "any",
             Class = MessageClass.Transactional,
-            Data = new() { ["body"] = string.Concat(Enumerable.Repeat("🐱", 1024)) + "!" }, // 4,097 UTF-8 bytes
+            Data = new() { ["body"] = body },
         });
         await engine.RunDispatchAsync();
-
-        Assert.NotEqual(SendStatus.Queued, result.Status);
-        Assert.Contains("4097 bytes; at most 4096", result.Reason, StringComparison.Ordinal);
-        Assert.Empty(push.Sent<PushMessage>());
+        return (result, push);
     }
 }
