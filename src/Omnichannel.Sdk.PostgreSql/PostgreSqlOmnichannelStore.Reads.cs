@@ -40,6 +40,16 @@ public sealed partial class PostgreSqlOmnichannelStore
             Text(profileId)).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The owners of a list of identifiers: one primary-key probe per identifier. A plain join with the unnested lists let
+    /// a generic plan (which guesses 100 identifiers) hash the whole table — a sequential scan per lookup, growing with
+    /// the customers; the <c>LIMIT</c> keeps the lateral subquery from being flattened back into that join.
+    /// </summary>
+    internal const string ResolveIdentifiersSql = """
+        SELECT w.type, w.value, i.profile_id FROM unnest($1::text[], $2::text[]) AS w (type, value)
+        CROSS JOIN LATERAL (SELECT profile_id FROM identifiers WHERE type = w.type AND value = w.value LIMIT 1) AS i
+        """;
+
     /// <inheritdoc />
     public async ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
@@ -50,7 +60,7 @@ public sealed partial class PostgreSqlOmnichannelStore
         }
 
         return await ReadAsync(
-            "SELECT i.type, i.value, i.profile_id FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS w (type, value) ON i.type = w.type AND i.value = w.value",
+            ResolveIdentifiersSql,
             static async rows =>
             {
                 Dictionary<Identifier, string>? found = null;

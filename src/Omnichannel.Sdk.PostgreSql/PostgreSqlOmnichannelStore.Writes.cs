@@ -244,16 +244,21 @@ public sealed partial class PostgreSqlOmnichannelStore
             return [];
         }
 
-        await using var command = _dataSource.CreateCommand("SELECT hash, erased_at, allows_return FROM tombstones WHERE hash = ANY($1)");
-        command.Parameters.Add(TextArray(hashes.Distinct(StringComparer.Ordinal)));
-        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var found = new List<Tombstone>();
-        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            found.Add(new Tombstone(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero), rows.GetBoolean(2)));
-        }
+        // Through the reader: a new customer's tombstone check shares a round trip with the other partitions' reads.
+        return await ReadAsync(
+            "SELECT hash, erased_at, allows_return FROM tombstones WHERE hash = ANY($1)",
+            static async rows =>
+            {
+                List<Tombstone>? found = null;
+                while (await rows.ReadAsync().ConfigureAwait(false))
+                {
+                    (found ??= []).Add(new Tombstone(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero), rows.GetBoolean(2)));
+                }
 
-        return found;
+                return (IReadOnlyList<Tombstone>?)found ?? [];
+            },
+            cancellationToken,
+            TextArray(hashes.Distinct(StringComparer.Ordinal))).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

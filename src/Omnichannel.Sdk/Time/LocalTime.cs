@@ -11,7 +11,8 @@ internal static class LocalTime
     private static readonly Lazy<Dictionary<string, string>> ZoneIdsIgnoringCase = new(() =>
     {
         var ids = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var zone in TimeZoneInfo.GetSystemTimeZones())
+        // Unsorted: sorting reads every zone's display name through ICU (hundreds of milliseconds on first use).
+        foreach (var zone in TimeZoneInfo.GetSystemTimeZones(skipSorting: true))
         {
             ids.TryAdd(zone.Id, zone.Id);
         }
