@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -16,7 +15,7 @@ internal readonly record struct RequestFacts(TrackingWriteKey Source, DateTimeOf
 /// Turns one Segment-Spec message (<see href="https://segment.com/docs/connections/spec/common/"/>) into a
 /// <see cref="CustomerEvent"/>, following <see cref="TrackingMapping"/>. Pure: no clock, no I/O.
 /// </summary>
-internal sealed class SpecMessageMapper
+internal sealed partial class SpecMessageMapper
 {
     private static readonly string[] CallTypes = ["track", "identify", "page", "screen", "alias", "group"];
 
@@ -66,44 +65,6 @@ internal sealed class SpecMessageMapper
             // send the whole batch again for ever.
             errors.Add(new("message", $"could not be read ({ex.GetType().Name})"));
             return new(null, errors, null);
-        }
-    }
-
-    // The path of the first key that repeats an earlier one in the same object, depth first, or null.
-    private static string? RepeatedKey(JsonElement value, string? path)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Object:
-                HashSet<string>? seen = null;
-                foreach (var p in value.EnumerateObject())
-                {
-                    var at = path is null ? p.Name : path + "." + p.Name;
-                    if (!(seen ??= new(StringComparer.Ordinal)).Add(p.Name))
-                    {
-                        return at;
-                    }
-
-                    if (RepeatedKey(p.Value, at) is { } inner)
-                    {
-                        return inner;
-                    }
-                }
-
-                return null;
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var item in value.EnumerateArray())
-                {
-                    if (RepeatedKey(item, $"{path}[{i++}]") is { } inner)
-                    {
-                        return inner;
-                    }
-                }
-
-                return null;
-            default:
-                return null;
         }
     }
 
@@ -226,32 +187,6 @@ internal sealed class SpecMessageMapper
         }, [], messageId);
     }
 
-    /// <summary>
-    /// The Spec's clock-skew rule: <c>timestamp</c> when given with <c>originalTimestamp</c> or without <c>sentAt</c>;
-    /// else <c>receivedAt − (sentAt − originalTimestamp)</c>, the original being <c>originalTimestamp</c> or else
-    /// <c>timestamp</c> (the client's clock error removed); else <c>originalTimestamp</c>; else <c>receivedAt</c>.
-    /// </summary>
-    private static DateTimeOffset? EventTime(JsonElement message, RequestFacts facts, List<ValidationError> errors)
-    {
-        var timestamp = Date(message, "timestamp", errors);
-        var original = Date(message, "originalTimestamp", errors);
-        var sentAt = Date(message, "sentAt", errors) ?? facts.BatchSentAt;
-        if (timestamp is { } ts)
-        {
-            // Client libraries (analytics.js, Segment's iOS and Android libraries) send the device's time as `timestamp`
-            // with `sentAt` and no `originalTimestamp`: that timestamp is the original one and is corrected by the
-            // device's clock error, as Segment does. A server's clock is right, so its historical timestamps stay.
-            return original is null && sentAt is { } sent ? facts.ReceivedAt - (sent - ts) : ts;
-        }
-
-        if (original is { } o)
-        {
-            return sentAt is { } s ? facts.ReceivedAt - (s - o) : o;
-        }
-
-        return facts.ReceivedAt;
-    }
-
     private List<Identifier> Identifiers(JsonElement message, string? type, List<ValidationError> errors)
     {
         var ids = new List<Identifier>();
@@ -369,118 +304,4 @@ internal sealed class SpecMessageMapper
         }
     }
 
-    private EventContext? Context(JsonElement c)
-    {
-        if (c.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        var campaign = Child(c, "campaign");
-        var device = Child(c, "device");
-        var os = Child(c, "os");
-        var location = Child(c, "location");
-        var osText = string.Join(' ', new[] { StrAt(os, "name"), StrAt(os, "version") }.Where(s => !string.IsNullOrWhiteSpace(s)));
-        // Context is optional, client-made description (a utm_campaign from a URL, a device name): a value the engine
-        // would refuse (too long, or with a line break) is left out rather than losing the event it describes.
-        string? Fit(string? value) =>
-            value is null || value.Length > _maxContextValueLength || value.Any(char.IsControl) ? null : value;
-        var result = new EventContext
-        {
-            Locale = Fit(StrAt(c, "locale")),
-            TimeZone = Fit(StrAt(c, "timezone")),
-            Campaign = Fit(StrAt(campaign, "name")),
-            UtmSource = Fit(StrAt(campaign, "source")),
-            UtmMedium = Fit(StrAt(campaign, "medium")),
-            DeviceType = Fit(StrAt(device, "type")),
-            Os = Fit(osText.Length > 0 ? osText : null),
-            Country = Fit(StrAt(location, "country")),
-            City = Fit(StrAt(location, "city")),
-        };
-        return result == new EventContext() ? null : result;
-    }
-
-    private static JsonElement Child(JsonElement parent, string name) =>
-        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : default;
-
-    private static JsonObject ObjectOf(JsonElement message, string name, List<ValidationError> errors)
-    {
-        if (!message.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return [];
-        }
-
-        if (v.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add(new(name, $"must be a JSON object, not {v.ValueKind.ToString().ToLowerInvariant()}"));
-            return [];
-        }
-
-        return JsonObject.Create(v.Clone()) ?? [];
-    }
-
-    private static void CopyIfAbsent(JsonElement message, string name, JsonObject properties)
-    {
-        if (properties[name] is null && Str(message, name) is { } value)
-        {
-            properties[name] = value;
-        }
-    }
-
-    private static DateTimeOffset? Date(JsonElement message, string name, List<ValidationError> errors)
-    {
-        if (!message.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (v.ValueKind == JsonValueKind.String)
-        {
-            if (TryIsoDate(v, out var d))
-            {
-                return d;
-            }
-
-            if (DateTimeOffset.TryParse(v.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out d))
-            {
-                return d;
-            }
-        }
-
-        errors.Add(new(name, "must be an ISO 8601 date-time such as 2026-05-01T10:00:00.000Z"));
-        return null;
-    }
-
-    /// <summary>
-    /// An ISO 8601 date-time; one without an offset is UTC (<see cref="JsonElement.TryGetDateTimeOffset"/> alone would read
-    /// it in the server's local time zone, so the same message would get another time on another server).
-    /// </summary>
-    internal static bool TryIsoDate(JsonElement v, out DateTimeOffset value)
-    {
-        if (v.ValueKind == JsonValueKind.String && v.TryGetDateTimeOffset(out value))
-        {
-            if (v.TryGetDateTime(out var dt) && dt.Kind == DateTimeKind.Unspecified)
-            {
-                value = new DateTimeOffset(dt, TimeSpan.Zero);
-            }
-
-            return true;
-        }
-
-        value = default;
-        return false;
-    }
-
-    private static string? StrAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object ? Str(obj, name) : null;
-
-    /// <summary>A string property (numbers as their text: some clients send numeric user ids).</summary>
-    internal static string? Str(JsonElement obj, string name) =>
-        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v)
-            ? v.ValueKind switch
-            {
-                JsonValueKind.String => v.GetString(),
-                JsonValueKind.Number => v.GetRawText(),
-                _ => null,
-            }
-            : null;
 }
