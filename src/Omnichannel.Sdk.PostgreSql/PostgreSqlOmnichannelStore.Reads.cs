@@ -13,6 +13,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(profileId);
+        if (!StoredText.CanHold(profileId))
+        {
+            return null;
+        }
+
         return await ReadAsync(
             "SELECT version, document FROM profiles WHERE id = $1",
             async row => await row.ReadAsync().ConfigureAwait(false) ? new StoredProfile(profileId, row.GetInt64(0), row.GetFieldValue<byte[]>(1)) : null,
@@ -24,6 +29,10 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(profileId);
+        if (!StoredText.CanHold(profileId))
+        {
+            return null;
+        }
 
         // Follows the alias chain on the server, bounded like the in-memory store so a damaged cycle cannot spin forever.
         return await ReadAsync(
@@ -54,6 +63,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
+        if (!identifiers.All(i => StoredText.CanHold(i.Type) && StoredText.CanHold(i.Value)))
+        {
+            identifiers = [.. identifiers.Where(i => StoredText.CanHold(i.Type) && StoredText.CanHold(i.Value))]; // nobody holds the others
+        }
+
         if (identifiers.Count == 0)
         {
             return NoOwners;
@@ -129,6 +143,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(segmentId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (!StoredText.CanHold(segmentId))
+        {
+            return [];
+        }
+
         await using var command = _dataSource.CreateCommand(
             "SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3");
         command.Parameters.Add(Text(segmentId));
@@ -142,6 +161,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
+        if (!StoredText.CanHold(query.JourneyId) || !StoredText.CanHold(query.MetricPrefix))
+        {
+            return [];
+        }
+
         var where = new List<string>();
         await using var command = _dataSource.CreateCommand();
         void Filter(string clause, NpgsqlParameter value)

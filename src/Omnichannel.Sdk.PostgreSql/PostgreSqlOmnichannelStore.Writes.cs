@@ -29,6 +29,12 @@ public sealed partial class PostgreSqlOmnichannelStore
             }
         }
 
+        // Checked here, before the commit joins a group: text the server would refuse must fail this commit alone.
+        if (StoredText.Problem(commit) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(commit));
+        }
+
         if (commit.Absorbed.Any(a => a.ProfileId == commit.ProfileId))
         {
             return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
@@ -181,6 +187,16 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(erasure);
         ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        if (!StoredText.CanHold(erasure.ProfileId))
+        {
+            return false; // no profile has that id
+        }
+
+        if (!erasure.SuppressionHashes.All(StoredText.CanHold) || !erasure.Tombstones.All(t => StoredText.CanHold(t?.Hash)))
+        {
+            throw new ArgumentException("A suppression hash or tombstone holds a NUL or an unpaired surrogate, which the store cannot keep as given.", nameof(erasure));
+        }
+
         var profileId = erasure.ProfileId;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -239,6 +255,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);
+        if (!hashes.All(StoredText.CanHold))
+        {
+            hashes = [.. hashes.Where(StoredText.CanHold)]; // no tombstone has the others
+        }
+
         if (hashes.Count == 0)
         {
             return [];
@@ -265,6 +286,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);
+        hashes = [.. hashes.Where(StoredText.CanHold)];
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var n = await CountAsync(connection, "DELETE FROM tombstones WHERE hash = ANY($1)", cancellationToken, TextArray(hashes)).ConfigureAwait(false)
@@ -329,6 +351,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        if (!StoredText.CanHold(messageKey))
+        {
+            return false;
+        }
+
         await using var command = _dataSource.CreateCommand("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2");
         command.Parameters.Add(Text(messageKey));
         command.Parameters.Add(new NpgsqlParameter { Value = attempt });
@@ -339,6 +366,11 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        if (!StoredText.CanHold(messageKey))
+        {
+            return false;
+        }
+
         await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $3, leased_until = NULL WHERE message_key = $1 AND attempt = $2");
         command.Parameters.Add(Text(messageKey));
         command.Parameters.Add(new NpgsqlParameter { Value = attempt });

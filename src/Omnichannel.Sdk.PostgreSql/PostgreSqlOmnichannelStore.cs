@@ -145,7 +145,7 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
     }
 
     private async ValueTask<bool> ExistsAsync(string sql, string value, CancellationToken cancellationToken) =>
-        await ReadAsync(sql, static rows => rows.ReadAsync(), cancellationToken, Text(value)).ConfigureAwait(false);
+        StoredText.CanHold(value) && await ReadAsync(sql, static rows => rows.ReadAsync(), cancellationToken, Text(value)).ConfigureAwait(false);
 
     private static async Task<IReadOnlyList<string>> ReadStringsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

@@ -14,6 +14,11 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(profileId);
         cancellationToken.ThrowIfCancellationRequested();
+        if (!StoredText.CanHold(profileId))
+        {
+            return ValueTask.FromResult<StoredProfile?>(null);
+        }
+
         var reader = RentReader();
         try
         {
@@ -32,6 +37,11 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(profileId);
         cancellationToken.ThrowIfCancellationRequested();
+        if (!StoredText.CanHold(profileId))
+        {
+            return ValueTask.FromResult<string?>(null);
+        }
+
         var reader = RentReader();
         try
         {
@@ -80,7 +90,7 @@ public sealed partial class SqliteOmnichannelStore
             Dictionary<Identifier, string>? found = null;
             foreach (var id in identifiers)
             {
-                if (reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
+                if (StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value) && reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
                 {
                     (found ??= [])[id] = owner;
                 }
@@ -99,7 +109,7 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(eventId);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Exists("SELECT 1 FROM processed_events WHERE event_id = $p0", eventId));
+        return ValueTask.FromResult(StoredText.CanHold(eventId) && Exists("SELECT 1 FROM processed_events WHERE event_id = $p0", eventId));
     }
 
     /// <inheritdoc />
@@ -107,7 +117,7 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(hash);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Exists("SELECT 1 FROM suppression WHERE hash = $p0", hash));
+        return ValueTask.FromResult(StoredText.CanHold(hash) && Exists("SELECT 1 FROM suppression WHERE hash = $p0", hash));
     }
 
     /// <inheritdoc />
@@ -142,6 +152,11 @@ public sealed partial class SqliteOmnichannelStore
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
         cancellationToken.ThrowIfCancellationRequested();
+        if (!StoredText.CanHold(query.JourneyId) || !StoredText.CanHold(query.MetricPrefix))
+        {
+            return ValueTask.FromResult<IReadOnlyList<Measurement.MeasurementRow>>([]);
+        }
+
         var where = new List<string>();
         var values = new List<object>();
         void Add(string clause, object value)
@@ -228,6 +243,11 @@ public sealed partial class SqliteOmnichannelStore
         ArgumentNullException.ThrowIfNull(segmentId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         cancellationToken.ThrowIfCancellationRequested();
+        if (!StoredText.CanHold(segmentId))
+        {
+            return ValueTask.FromResult<IReadOnlyList<string>>([]);
+        }
+
         var reader = RentReader();
         try
         {

@@ -42,6 +42,11 @@ public sealed partial class SqliteOmnichannelStore
             }
         }
 
+        if (StoredText.Problem(commit) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(commit));
+        }
+
         // ApplyCommit checks every expectation before its first write: a refused commit has written nothing.
         return EnqueueAsync(w => ApplyCommit(w, commit, _time.GetUtcNow().UtcTicks), r => r.Status == CommitStatus.Committed, cancellationToken, writesOnlyWhenKept: true);
     }
@@ -56,6 +61,16 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(erasure);
         ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        if (!StoredText.CanHold(erasure.ProfileId))
+        {
+            return ValueTask.FromResult(false); // no profile has that id
+        }
+
+        if (!erasure.SuppressionHashes.All(StoredText.CanHold) || !erasure.Tombstones.All(t => StoredText.CanHold(t?.Hash)))
+        {
+            throw new ArgumentException("A suppression hash or tombstone holds a NUL or an unpaired surrogate, which the store cannot keep as given.", nameof(erasure));
+        }
+
         var profileId = erasure.ProfileId;
         var suppression = erasure.SuppressionHashes.ToArray();
         var tombstones = erasure.Tombstones.ToArray();
@@ -125,7 +140,7 @@ public sealed partial class SqliteOmnichannelStore
         try
         {
             var found = new List<Tombstone>();
-            foreach (var hash in hashes.Distinct(StringComparer.Ordinal))
+            foreach (var hash in hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold))
             {
                 using var row = reader.Command("SELECT erased_at, allows_return FROM tombstones WHERE hash = $p0", hash).ExecuteReader();
                 if (row.Read())
@@ -146,7 +161,7 @@ public sealed partial class SqliteOmnichannelStore
     public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);
-        var distinct = hashes.Distinct(StringComparer.Ordinal).ToArray();
+        var distinct = hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold).ToArray();
         return EnqueueAsync(
             w => distinct.Sum(h => w.ExecuteCount("DELETE FROM tombstones WHERE hash = $p0", h) + w.ExecuteCount("DELETE FROM suppression WHERE hash = $p0", h)),
             static _ => true,
@@ -210,6 +225,11 @@ public sealed partial class SqliteOmnichannelStore
     public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        if (!StoredText.CanHold(messageKey))
+        {
+            return ValueTask.FromResult(false);
+        }
+
         return EnqueueAsync(
             w => w.ExecuteCount("DELETE FROM outbox WHERE message_key = $p0 AND attempt = $p1", messageKey, (long)attempt) == 1,
             static _ => true,
@@ -220,6 +240,11 @@ public sealed partial class SqliteOmnichannelStore
     public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        if (!StoredText.CanHold(messageKey))
+        {
+            return ValueTask.FromResult(false);
+        }
+
         return EnqueueAsync(
             w => w.ExecuteCount(
                 "UPDATE outbox SET due_at = $p2, leased_until = NULL WHERE message_key = $p0 AND attempt = $p1",

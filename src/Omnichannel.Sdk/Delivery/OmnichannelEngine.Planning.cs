@@ -22,6 +22,11 @@ public sealed partial class OmnichannelEngine
             throw new ArgumentException("A message request needs a template id (TemplateId).", nameof(request));
         }
 
+        if (RequestTextProblem(request) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(request));
+        }
+
         if (Normalize(recipient) is not { } id || (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id) is not { } profileId)
         {
             return new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "no profile holds the identifier");
@@ -135,6 +140,45 @@ public sealed partial class OmnichannelEngine
 
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":queued", "message.queued", candidates[0].Channel, now, summary), _options.TimelineLength);
         return (new SendResult(request.Key, SendStatus.Queued, candidates[0].Channel, decision.DueAt, passedOver.Count == 0 ? null : string.Join("; ", passedOver)), entry);
+    }
+
+    /// <summary>
+    /// The longest message key accepted, in bytes of UTF-8: a PostgreSQL B-tree entry holds at most 2,704 bytes, and the
+    /// key is indexed as it is (outbox) and with a suffix (its outcome events' ids, <c>{key}:unsubscribed:{ticks}</c>).
+    /// </summary>
+    internal const int MaxMessageKeyBytes = 2000;
+
+    // What the host chose goes into every store as text: the key into the outbox and the remembered keys (and, with
+    // ":sent", into the processed event ids), the template and channel into the measurement rows. A NUL cannot be
+    // stored by PostgreSQL (every commit of the message failed, and was retried as a store fault), an unpaired surrogate
+    // becomes U+FFFD in SQLite and PostgreSQL (two keys became one, and the second message was dropped as already
+    // accepted), and a long key does not fit a PostgreSQL index entry. Refused here, for every store alike.
+    private static string? RequestTextProblem(MessageRequest request)
+    {
+        if (JsonLimits.TextProblem(request.Key, controlsAllowed: false) is { } key)
+        {
+            return $"The message key {key}.";
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(request.Key) is var bytes and > MaxMessageKeyBytes)
+        {
+            return $"The message key is {bytes} bytes of UTF-8; at most {MaxMessageKeyBytes} are allowed.";
+        }
+
+        if (JsonLimits.TextProblem(request.TemplateId, controlsAllowed: false) is { } template)
+        {
+            return $"The template id {template}.";
+        }
+
+        for (var i = 0; i < request.Channels.Count; i++)
+        {
+            if (JsonLimits.TextProblem(request.Channels[i], controlsAllowed: false) is { } channel)
+            {
+                return $"Channels[{i}] {channel}.";
+            }
+        }
+
+        return request.Topic is { } topic && JsonLimits.TextProblem(topic, controlsAllowed: false) is { } t ? $"The topic {t}." : null;
     }
 
     private static void RememberKey(CustomerProfile p, string key)

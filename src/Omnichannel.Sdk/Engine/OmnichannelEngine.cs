@@ -286,14 +286,22 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             return null;
         }
 
+        // A value no event could carry (a NUL, an unpaired surrogate, a control character, too long) is held by nobody.
+        // Answered here, not by the store: PostgreSQL cannot even be asked about a NUL, and SQLite would be asked about
+        // another value (an unpaired surrogate becomes U+FFFD on the way in).
         var raw = IdentifierText.Trim(identifier.Value);
+        if (raw.Length > EventValidator.MaxIdentifierLength || JsonLimits.TextProblem(raw, controlsAllowed: false) is not null)
+        {
+            return null;
+        }
+
         var value = raw;
         if (rule.Normalizer is { } normalize && !normalize(raw, _options.Identity, out value, out _))
         {
             return null;
         }
 
-        return _validator.IsBlocked(value) ? null : new Identifier(identifier.Type, value);
+        return value.Length > EventValidator.MaxIdentifierLength || _validator.IsBlocked(value) ? null : new Identifier(identifier.Type, value);
     }
 
     private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)

@@ -24,6 +24,9 @@ internal sealed partial class EventValidator
     /// <summary>The most identifiers one event may carry (each is resolved and may be linked to the profile).</summary>
     internal const int MaxIdentifiers = 100;
 
+    /// <summary>The longest identifier value accepted, in characters, before and after normalisation.</summary>
+    internal const int MaxIdentifierLength = 256;
+
     private static readonly JsonElement NoProperties = JsonDocument.Parse("{}").RootElement.Clone();
 
     private readonly OmnichannelOptions _options;
@@ -159,7 +162,7 @@ internal sealed partial class EventValidator
                 }
 
                 var raw = IdentifierText.Trim(id.Value);
-                if (raw.Length <= 256 && JsonLimits.TextProblem(raw, controlsAllowed: false) is { } valueProblem)
+                if (raw.Length <= MaxIdentifierLength && JsonLimits.TextProblem(raw, controlsAllowed: false) is { } valueProblem)
                 {
                     errors.Add(new($"identifiers[{i}].value", valueProblem));
                     continue;
@@ -171,7 +174,7 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
-                if (raw.Length > 256)
+                if (raw.Length > MaxIdentifierLength)
                 {
                     errors.Add(new($"identifiers[{i}].value", "is longer than 256 characters"));
                     continue;
@@ -184,7 +187,7 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
-                if (normalized.Length > 256)
+                if (normalized.Length > MaxIdentifierLength)
                 {
                     // Normalisation can lengthen a value (NFKC spells ㌖ as キロメートル): the limit is on what is stored.
                     errors.Add(new($"identifiers[{i}].value", $"is {normalized.Length} characters long once normalised; at most 256 are allowed"));

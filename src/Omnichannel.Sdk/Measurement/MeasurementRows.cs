@@ -23,7 +23,10 @@ public sealed record MeasurementKey(string JourneyId, string StepId, string Vari
     internal static MeasurementKey Of(string? journeyId, string? stepId, string? variant, string? channel, string? templateId, DateTimeOffset at, string metric) =>
         new(Cut(journeyId), Cut(stepId), Cut(variant), Cut(channel), Cut(templateId), DateOnly.FromDateTime(at.UtcDateTime), Cut(metric));
 
-    private static string Cut(string? s) => s is null ? string.Empty : s.Length <= MaxLength ? s : s[..MaxLength];
+    // Never between the two halves of a surrogate pair: the half left over is not text a store can hold (SQLite and
+    // PostgreSQL keep U+FFFD instead, so the stored key differed from the one the in-memory store keeps).
+    private static string Cut(string? s) =>
+        s is null ? string.Empty : s.Length <= MaxLength ? s : s[..(char.IsHighSurrogate(s[MaxLength - 1]) ? MaxLength - 1 : MaxLength)];
 
     /// <summary>An ordinal ordering of keys (journey, metric, day, step, variant, channel, template), the order stores answer in.</summary>
     public static IComparer<MeasurementKey> Order { get; } = Comparer<MeasurementKey>.Create(static (a, b) =>

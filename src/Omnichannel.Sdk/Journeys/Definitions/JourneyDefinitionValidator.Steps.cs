@@ -123,6 +123,10 @@ public static partial class JourneyDefinitionValidator
         {
             errors.Add(new(JsonPath.Key(path, "template"), "is required: the id of the template to send"));
         }
+        else if (JsonLimits.TextProblem(send.TemplateId, controlsAllowed: false) is { } templateProblem)
+        {
+            errors.Add(new(JsonPath.Key(path, "template"), templateProblem));
+        }
 
         if (send.Topic is not null && string.IsNullOrWhiteSpace(send.Topic))
         {
@@ -199,6 +203,21 @@ public static partial class JourneyDefinitionValidator
         }
     }
 
+    /// <summary>
+    /// The longest variant name: it is stored inside a measurement metric (<c>journey:variant:{name}:revenue_sq</c>), which
+    /// is cut at <see cref="Measurement.MeasurementKey.MaxLength"/> characters, so a longer one lost its counter's name.
+    /// </summary>
+    internal const int MaxVariantNameLength = 100;
+
+    // Variant names (and template ids, above) become measurement dimensions, stored as text by every store: no NUL
+    // (PostgreSQL refuses it, so every commit of a person who reached the step failed), no unpaired surrogate (stored as
+    // U+FFFD, a different name than the one the definition reports), single-line; a variant name also short enough for
+    // its metric not to be cut.
+    private static string? StoredNameProblem(string name, int maxLength) =>
+        name.Length > maxLength
+            ? $"is {name.Length} characters long; at most {maxLength} are allowed"
+            : JsonLimits.TextProblem(name, controlsAllowed: false);
+
     private static void ValidateSplit(SplitStep split, string path, List<DefinitionError> errors)
     {
         var variantsPath = JsonPath.Key(path, "variants");
@@ -221,6 +240,10 @@ public static partial class JourneyDefinitionValidator
             if (string.IsNullOrWhiteSpace(v.Name))
             {
                 errors.Add(new(JsonPath.Key(at, "name"), "is required: the variant's name, e.g. 'a'"));
+            }
+            else if (StoredNameProblem(v.Name, MaxVariantNameLength) is { } nameProblem)
+            {
+                errors.Add(new(JsonPath.Key(at, "name"), nameProblem));
             }
             else if (!names.Add(v.Name))
             {
