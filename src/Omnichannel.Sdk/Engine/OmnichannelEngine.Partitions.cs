@@ -16,11 +16,13 @@ public sealed partial class OmnichannelEngine
             {
                 if (work is ProfileTask task)
                 {
-                    using (OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProfileWork, ActivityKind.Internal, task.Parent))
+                    if (_runs && reader.TryPeek(out var queued) && queued is ProfileTask)
                     {
-                        await RunProfileTaskAsync(task, hot).ConfigureAwait(false);
+                        await ProcessProfileTasksAsync(ProfileTaskRuns.Collect(reader, task), hot).ConfigureAwait(false);
+                        continue;
                     }
 
+                    await RunProfileTaskTracedAsync(task, hot).ConfigureAwait(false);
                     continue;
                 }
 
@@ -129,6 +131,14 @@ public sealed partial class OmnichannelEngine
         var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
         return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunProfileTaskTracedAsync(ProfileTask task, HotProfiles hot)
+    {
+        using (OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProfileWork, ActivityKind.Internal, task.Parent))
+        {
+            await RunProfileTaskAsync(task, hot).ConfigureAwait(false);
+        }
     }
 
     private async Task RunProfileTaskAsync(ProfileTask task, HotProfiles hot)

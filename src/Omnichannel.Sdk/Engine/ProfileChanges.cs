@@ -185,10 +185,16 @@ public sealed partial class OmnichannelEngine
     {
         public string ProfileId => profileId;
 
-        public override async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot)
+        /// <summary>The work only reads, and checks the hot copy against the stored version.</summary>
+        public bool Fresh => fresh;
+
+        public override ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot) => LoadAsync(engine, hot, fresh);
+
+        /// <summary>Loads the profile; <paramref name="checkStored"/> checks the hot copy against the stored version.</summary>
+        public async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot, bool checkStored)
         {
             var live = await engine._store.ResolveProfileIdAsync(profileId).ConfigureAwait(false);
-            var p = live is null ? null : await engine.LoadAsync(live, hot, fresh).ConfigureAwait(false);
+            var p = live is null ? null : await engine.LoadAsync(live, hot, checkStored).ConfigureAwait(false);
             return p is null ? new Subject { Finished = UnitResult.Gone } : new Subject { Profile = p };
         }
 

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// Runs of profile work: the sends, delivery outcomes and wake-ups queued for one profile in a partition are applied in
+// order and committed once, as runs of events are (one document written, one transaction, every event id remembered).
+// A campaign or a dispatch round queues several messages per customer at once; each used to write her whole profile.
+// Like a run of events, a run of profile work is only a shortcut: a conflict, a failure or a resent outcome leaves the
+// work to be done one piece at a time, with nothing written.
+public sealed partial class OmnichannelEngine
+{
+    /// <summary>The most pieces of profile work one collection takes from a partition's queue.</summary>
+    private const int MaxProfileTasks = 256;
+
+    private async ValueTask ProcessProfileTasksAsync(List<List<ProfileTask>> runs, HotProfiles hot)
+    {
+        foreach (var run in runs)
+        {
+            if (run.Count == 1)
+            {
+                await RunProfileTaskTracedAsync(run[0], hot).ConfigureAwait(false);
+                continue;
+            }
+
+            var done = 0;
+            using (var span = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.ProfileWork, ActivityKind.Internal, run[0].Parent))
+            {
+                span?.SetTag("omnichannel.changes", run.Count);
+                try
+                {
+                    done = await CommitProfileTasksAsync(run, hot).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    done = 0; // nothing was answered or written: the work goes one piece at a time below
+                }
+            }
+
+            for (var i = done; i < run.Count; i++)
+            {
+                await RunProfileTaskTracedAsync(run[i], hot).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Applies every piece of <paramref name="run"/> (work on one profile) and commits once; returns how many it finished (all, or 0 with nothing written).</summary>
+    private async ValueTask<int> CommitProfileTasksAsync(List<ProfileTask> run, HotProfiles hot)
+    {
+        // A read in the run sees what it would see one piece at a time: the writes before it, and the stored version
+        // (checked at load when it asks for it, and by the commit when the run writes).
+        var subject = await run[0].Change.LoadAsync(this, hot, checkStored: run.Exists(t => t.Change.Fresh)).ConfigureAwait(false);
+        if (subject.Finished is not null || subject.Profile is not { } p)
+        {
+            return 0; // gone or merged away: the usual path says what to answer
+        }
+
+        var effects = new List<ChangeEffect>(run.Count);
+        List<string>? eventIds = null;
+        byte[] document;
+        DateTimeOffset now = default;
+        try
+        {
+            foreach (var task in run)
+            {
+                now = _time.GetUtcNow();
+                var effect = await task.Change.ApplyAsync(this, subject, now).ConfigureAwait(false);
+                if (effect.Claims.Count > 0 || effect.Absorbed.Count > 0)
+                {
+                    Evict(hot, p.Id, subject.Involved);
+                    return 0; // profile work never claims or merges; if it did, one at a time would commit it right
+                }
+
+                if (effect.EventId is { } id)
+                {
+                    if ((eventIds ??= []).Contains(id))
+                    {
+                        Evict(hot, p.Id, subject.Involved);
+                        return 0; // the same outcome twice: one at a time answers the second as a duplicate
+                    }
+
+                    eventIds.Add(id);
+                }
+
+                effects.Add(effect);
+            }
+
+            if (effects.TrueForAll(e => e.ReadOnly))
+            {
+                foreach (var (task, effect) in run.Zip(effects))
+                {
+                    task.Completion.TrySetResult(new UnitResult(UnitStatus.Finished, p.Id, effect)); // reads only: nothing to commit
+                }
+
+                return run.Count;
+            }
+
+            if (p.SuppressedAddresses.Count > 0)
+            {
+                HashSuppressedAddresses(p);
+            }
+
+            document = ProfileSerializer.Serialize(p);
+        }
+        catch
+        {
+            Evict(hot, p.Id, subject.Involved);
+            throw;
+        }
+
+        var commit = new ProfileCommit
+        {
+            ProfileId = p.Id,
+            ExpectedVersion = p.Version,
+            Document = document,
+            EventId = eventIds?[0],
+            FurtherEventIds = eventIds is { Count: > 1 } ? [.. eventIds.Skip(1)] : [],
+            ProcessedAt = now,
+            WakeAt = WakeOf(p),
+            Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
+            Outbox = [.. effects.SelectMany(e => e.Outbox)],
+            Measurements = p.PendingMeasurements.Take(),
+        };
+        CommitResult result;
+        try
+        {
+            result = await _store.CommitAsync(commit).ConfigureAwait(false);
+        }
+        catch
+        {
+            Evict(hot, p.Id, subject.Involved);
+            throw;
+        }
+
+        if (result.Status != CommitStatus.Committed)
+        {
+            Evict(hot, p.Id, subject.Involved);
+            return 0; // a conflict or an outcome already recorded: one at a time, from the store
+        }
+
+        p.Version = result.Version;
+        hot.Put(p, document.Length);
+        for (var i = 0; i < run.Count; i++)
+        {
+            try
+            {
+                AfterCommit(run[i].Change, p, effects[i], commit.WakeAt);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogProfileTaskFailed(_logger, ex, p.Id); // committed: the work must not run again
+            }
+
+            run[i].Completion.TrySetResult(new UnitResult(effects[i].ReadOnly ? UnitStatus.Finished : UnitStatus.Committed, p.Id, effects[i]));
+        }
+
+        return run.Count;
+    }
+
+    private static class ProfileTaskRuns
+    {
+        /// <summary>
+        /// Takes the profile work queued behind <paramref name="first"/> (up to the next event) and groups it by profile,
+        /// each group in queue order. A group runs where its first piece stood: work on other profiles may run later than
+        /// it would have, never out of order with work on the same profile.
+        /// </summary>
+        public static List<List<ProfileTask>> Collect(ChannelReader<WorkItem> reader, ProfileTask first)
+        {
+            var runs = new List<List<ProfileTask>>();
+            var open = new Dictionary<string, List<ProfileTask>>(StringComparer.Ordinal);
+            var task = first;
+            for (var taken = 1; ; taken++)
+            {
+                if (open.TryGetValue(task.Change.ProfileId, out var run))
+                {
+                    run.Add(task);
+                }
+                else
+                {
+                    run = [task];
+                    open[task.Change.ProfileId] = run;
+                    runs.Add(run);
+                }
+
+                if (taken >= MaxProfileTasks || !reader.TryPeek(out var next) || next is not ProfileTask following || !reader.TryRead(out _))
+                {
+                    return runs;
+                }
+
+                task = following;
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.Tests.Engine;
+
+/// <summary>
+/// A store around another that counts loads and commits, can fail, conflict or hold commits, and allows runs only when
+/// asked (so one-at-a-time processing stays the default of the tests that use it).
+/// </summary>
+internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
+{
+    public int Loads;
+
+    public string? FailCommitsFor { get; init; }
+
+    public bool AlwaysConflict { get; init; }
+
+    public int Commits;
+
+    public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref Loads);
+        return inner.LoadProfileAsync(profileId, cancellationToken);
+    }
+
+    public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default) => inner.ResolveProfileIdAsync(profileId, cancellationToken);
+
+    public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default) => inner.ResolveIdentifiersAsync(identifiers, cancellationToken);
+
+    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default) => inner.IsEventProcessedAsync(eventId, cancellationToken);
+
+    /// <summary>Runs of events and of profile work are allowed when set (the inner store must allow them too).</summary>
+    public bool Runs { get; init; }
+
+    public bool CommitsFurtherEventIds => Runs && inner.CommitsFurtherEventIds;
+
+    /// <summary>While set, commits wait for it; <see cref="CommitWaiting"/> says one is waiting.</summary>
+    public TaskCompletionSource? Gate { get; set; }
+
+    public TaskCompletionSource CommitWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The first commit this matches answers a conflict without committing (once).</summary>
+    public Func<ProfileCommit, bool>? ConflictOnce { get; set; }
+
+    private int _conflicted;
+
+    public ConcurrentQueue<ProfileCommit> Committed { get; } = new();
+
+    public async ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref Commits);
+        if (Gate is { } gate)
+        {
+            CommitWaiting.TrySetResult();
+            await gate.Task.WaitAsync(cancellationToken);
+        }
+
+        if (AlwaysConflict || (ConflictOnce is { } once && once(commit) && Interlocked.CompareExchange(ref _conflicted, 1, 0) == 0))
+        {
+            return new CommitResult(CommitStatus.Conflict, 0);
+        }
+
+        if (commit.Claims.Any(c => c.Identifier.Value == FailCommitsFor))
+        {
+            throw new IOException("disk on fire");
+        }
+
+        var result = await inner.CommitAsync(commit, cancellationToken);
+        if (result.Status == CommitStatus.Committed)
+        {
+            Committed.Enqueue(commit);
+        }
+
+        return result;
+    }
+
+    public ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default) => inner.EraseProfileAsync(erasure, cancellationToken);
+
+    public ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) => inner.FindTombstonesAsync(hashes, cancellationToken);
+
+    public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) => inner.LiftErasureAsync(hashes, cancellationToken);
+
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) => inner.IsSuppressedAsync(hash, cancellationToken);
+
+    public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default) => inner.PurgeProcessedEventsAsync(processedBefore, cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListProfileIdsAsync(afterProfileId, limit, cancellationToken);
+
+    public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default) => inner.GetDueProfilesAsync(dueBy, limit, cancellationToken);
+
+    public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
+
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) => inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
+
+    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default) => inner.CompleteOutboxAsync(messageKey, attempt, cancellationToken);
+
+    public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default) => inner.RescheduleOutboxAsync(messageKey, attempt, dueAt, cancellationToken);
+
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) => inner.GetNextOutboxDueAsync(cancellationToken);
+
+    public ValueTask<IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow>> GetMeasurementsAsync(Omnichannel.Sdk.Measurement.MeasurementQuery query, CancellationToken cancellationToken = default) => inner.GetMeasurementsAsync(query, cancellationToken);
+}
