@@ -222,6 +222,15 @@ internal static partial class MeasurementRecorder
     // The outcome event carries its touch's attribution data (what the host sent is kept).
     private static CustomerEvent Enrich(CustomerEvent e, Touch touch)
     {
+        // Most outcomes already carry what their touch knows (a send outside journeys knows only its channel): no parse.
+        bool Missing(string name, string? value) =>
+            value is not null && !(e.Properties.ValueKind == JsonValueKind.Object && e.Properties.TryGetProperty(name, out _));
+        if (!Missing("channel", touch.Channel) && !Missing("journey_id", touch.JourneyId) && !Missing("step_id", touch.StepId)
+            && !Missing("variant", touch.Variant) && !Missing("template_id", touch.TemplateId))
+        {
+            return e;
+        }
+
         var o = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
         var changed = false;
         void Set(string name, string? value)
