@@ -1,11 +1,10 @@
-using Omnichannel.Sdk.Storage;
-
-namespace Omnichannel.Sdk.Sqlite;
+namespace Omnichannel.Sdk.Storage;
 
 /// <summary>
-/// Text this store cannot hold exactly: a NUL or an unpaired surrogate. SQLite keeps text as UTF-8, so an unpaired
+/// Text the SQL stores cannot hold exactly: a NUL or an unpaired surrogate. SQLite keeps text as UTF-8, so an unpaired
 /// surrogate is stored as U+FFFD (another value), and what comparisons and JSON functions make of text with a NUL in it
-/// is undefined.
+/// is undefined. PostgreSQL text cannot hold a NUL (the server refuses the statement); Npgsql refuses to encode an
+/// unpaired surrogate in a parameter of its own, and writes U+FFFD for one inside an array (another value).
 /// A commit carrying such text is refused alone (an <see cref="ArgumentException"/> before it is queued, so it never fails
 /// the group it would have shared a transaction with), and a look-up of such text finds nothing, as nothing can hold it.
 /// The engine never produces such text: ids and identifiers are checked at the door.
