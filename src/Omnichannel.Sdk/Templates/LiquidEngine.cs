@@ -14,8 +14,10 @@ namespace Omnichannel.Sdk.Templates;
 /// The sandbox: templates see only the plain values <see cref="LiquidData"/> builds (dictionaries, lists, strings,
 /// numbers, booleans, times); the member access strategy has no type registered and the model's own members are
 /// not reachable, so no CLR member is ever read. Every render runs under a <see cref="RenderBudget"/>: Fluid's step
-/// limit (every statement and loop iteration of the part together, so nested loops cannot multiply past it), its
-/// recursion limit, a deadline and an output size limit checked on every write, filter, assignment and capture.
+/// limit (every statement, loop iteration and number of a range of the part together, so nested loops cannot multiply
+/// past it), its recursion limit, a deadline and an output size limit checked on every write, filter, assignment and
+/// capture, and before the filters whose result can be far larger than their inputs (see
+/// <see cref="LiquidBudgetRewriter"/> and <see cref="LiquidFilterBounds"/>).
 /// </remarks>
 internal static class LiquidEngine
 {
@@ -36,7 +38,7 @@ internal static class LiquidEngine
             if (Parser.TryParse(source, out var template, out var message))
             {
                 error = null;
-                return new CompiledPart(name, template);
+                return new CompiledPart(name, LiquidBudgetRewriter.Rewrite(template));
             }
 
             error = message;
@@ -66,13 +68,21 @@ internal static class LiquidEngine
     }
 
     /// <summary>Renders a part within a budget; engine failures and budget overruns are thrown as <see cref="LiquidRenderException"/>.</summary>
-    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, RenderBudget budget, CancellationToken cancellationToken)
+    /// <param name="part">The part.</param>
+    /// <param name="data">The data roots.</param>
+    /// <param name="now">The render's instant, in the customer's zone: what <c>'now'</c> and <c>'today'</c> mean to the <c>date</c> filters.</param>
+    /// <param name="budget">What the render may spend.</param>
+    /// <param name="cancellationToken">Stops the render.</param>
+    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, DateTimeOffset now, RenderBudget budget, CancellationToken cancellationToken)
     {
         var context = new TemplateContext(Options)
         {
             MaxSteps = budget.MaxSteps,
             CultureInfo = CultureInfo.InvariantCulture,
             TimeZone = TimeZoneInfo.Utc,
+
+            // Fluid's default is the machine's clock (DateTimeOffset.Now): "now" must be the render's instant, as the 'now' variable is.
+            Now = () => now,
             AllowModelMembers = false,
             Assigned = static (_, value, ctx) => new ValueTask<FluidValue>(BudgetOf(ctx).Check(value)),
             Captured = static (_, value, ctx) => new ValueTask<FluidValue>(BudgetOf(ctx).Check(value)),
@@ -120,6 +130,9 @@ internal static class LiquidEngine
 
     private static RenderMeter BudgetOf(TemplateContext context) => (RenderMeter)context.AmbientValues[BudgetKey];
 
+    /// <summary>The running account of the render a context belongs to.</summary>
+    internal static RenderMeter MeterOf(TemplateContext context) => BudgetOf(context);
+
     private static TemplateOptions BuildOptions()
     {
         var options = new TemplateOptions
@@ -143,6 +156,7 @@ internal static class LiquidEngine
             {
                 var meter = BudgetOf(ctx);
                 meter.Tick();
+                LiquidFilterBounds.BeforeFilter(name, input, arguments, meter);
                 var result = await filter(input, arguments, ctx).ConfigureAwait(false);
                 return meter.Check(result);
             });
@@ -232,8 +246,8 @@ internal static class LiquidEngine
         public static readonly System.Text.Json.JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     }
 
-    // The render's output: every write is counted against the budget.
-    private sealed class BoundedWriter(RenderMeter meter) : TextWriter(CultureInfo.InvariantCulture)
+    /// <summary>The render's output, or a block's buffer (<paramref name="forValue"/>): every write is counted against the budget.</summary>
+    internal sealed class BoundedWriter(RenderMeter meter, bool forValue = false) : TextWriter(CultureInfo.InvariantCulture)
     {
         private readonly StringBuilder _sb = new();
 
@@ -241,7 +255,7 @@ internal static class LiquidEngine
 
         public override void Write(char value)
         {
-            meter.Output(_sb.Length + 1);
+            meter.Output(_sb.Length + 1, forValue);
             _sb.Append(value);
         }
 
@@ -252,20 +266,44 @@ internal static class LiquidEngine
                 return;
             }
 
-            meter.Output(_sb.Length + value.Length);
+            meter.Output(_sb.Length + value.Length, forValue);
             _sb.Append(value);
         }
 
         public override void Write(char[] buffer, int index, int count)
         {
-            meter.Output(_sb.Length + count);
+            meter.Output(_sb.Length + count, forValue);
             _sb.Append(buffer, index, count);
         }
 
         public override void Write(ReadOnlySpan<char> buffer)
         {
-            meter.Output(_sb.Length + buffer.Length);
+            meter.Output(_sb.Length + buffer.Length, forValue);
             _sb.Append(buffer);
+        }
+
+        public override Task WriteAsync(string? value)
+        {
+            Write(value);
+            return Task.CompletedTask;
+        }
+
+        public override Task WriteAsync(char value)
+        {
+            Write(value);
+            return Task.CompletedTask;
+        }
+
+        public override Task WriteAsync(char[] buffer, int index, int count)
+        {
+            Write(buffer, index, count);
+            return Task.CompletedTask;
+        }
+
+        public override Task WriteAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return Task.CompletedTask;
         }
 
         public override string ToString() => _sb.ToString();
@@ -279,6 +317,13 @@ internal static class LiquidEngine
 /// <param name="TimeProvider">The clock the deadline is measured on.</param>
 internal sealed record RenderBudget(int MaxSteps, TimeSpan Timeout, int MaxOutputLength, TimeProvider TimeProvider)
 {
+    /// <summary>
+    /// The most characters a list built while rendering may print as (<see langword="null"/>: <see cref="MaxOutputLength"/>).
+    /// The renderer's own limit when a channel's part limit is smaller: a list of product names is not refused because it
+    /// would not fit in one SMS, only because reading it as text could cost more than any part may.
+    /// </summary>
+    public int? MaxListTextLength { get; init; }
+
     /// <summary>The defaults of <see cref="TemplateRendererOptions"/>.</summary>
     public static RenderBudget Default { get; } = new(
         TemplateRendererOptions.DefaultMaxSteps, TemplateRendererOptions.DefaultRenderTimeout, TemplateRendererOptions.DefaultMaxOutputLength, TimeProvider.System);
@@ -292,6 +337,7 @@ internal sealed class RenderMeter
     private readonly RenderBudget _budget;
     private readonly CancellationToken _cancellationToken;
     private readonly DateTimeOffset _deadline;
+    private readonly Dictionary<ArrayValue, long> _arrayLengths = new(ReferenceEqualityComparer.Instance);
 
     public RenderMeter(RenderBudget budget, CancellationToken cancellationToken)
     {
@@ -311,11 +357,18 @@ internal sealed class RenderMeter
         }
     }
 
-    /// <summary>Checks that the output, now <paramref name="length"/> characters, is within the limit.</summary>
-    public void Output(int length)
+    private int MaxListText => Math.Max(_budget.MaxListTextLength ?? _budget.MaxOutputLength, _budget.MaxOutputLength);
+
+    /// <summary>Checks that the output (or a block's buffer, <paramref name="forValue"/>), now <paramref name="length"/> characters, is within the limit.</summary>
+    public void Output(int length, bool forValue = false)
     {
         if (length > _budget.MaxOutputLength)
         {
+            if (forValue)
+            {
+                Size(length);
+            }
+
             throw new RenderBudgetExceededException(
                 string.Create(CultureInfo.InvariantCulture, $"The output is longer than {_budget.MaxOutputLength:N0} characters, the limit for this part."));
         }
@@ -338,14 +391,64 @@ internal sealed class RenderMeter
                 Size(s.ToStringValue().Length);
                 break;
             case ArrayValue a:
+                // The count, and the text the list prints as: a list holding the same long string many times is small in
+                // memory but each filter that reads it as text (append, upcase, join…) would build all of it.
                 Size(a.Values.Count);
+                if (TextLength(a) > MaxListText)
+                {
+                    throw new RenderBudgetExceededException(
+                        string.Create(CultureInfo.InvariantCulture, $"A list built while rendering is longer than {MaxListText:N0} characters as text, the limit for a value."));
+                }
+
                 break;
         }
 
         return value;
     }
 
-    private void Size(int length)
+    /// <summary>How many characters a value prints as, counted up to just past the limit (lists are summed, once per list and render).</summary>
+    public long TextLength(FluidValue value)
+    {
+        switch (value)
+        {
+            case StringValue s:
+                return s.ToStringValue().Length;
+            case ArrayValue a:
+                if (_arrayLengths.TryGetValue(a, out var known))
+                {
+                    return known;
+                }
+
+                long total = 0;
+                foreach (var item in a.Values)
+                {
+                    total += TextLength(item);
+                    if (total > MaxListText)
+                    {
+                        break;
+                    }
+                }
+
+                _arrayLengths[a] = total;
+                return total;
+            case NilValue or EmptyValue or BlankValue or null:
+                return 0;
+            default:
+                return 32; // a number, a boolean or a date prints in a few characters
+        }
+    }
+
+    /// <summary>Refuses a value of <paramref name="length"/> characters before it is built.</summary>
+    public void Predict(long length, string filter)
+    {
+        if (length > _budget.MaxOutputLength)
+        {
+            throw new RenderBudgetExceededException(
+                string.Create(CultureInfo.InvariantCulture, $"A value built while rendering ('{filter}') would be longer than {_budget.MaxOutputLength:N0} characters, the limit for this part."));
+        }
+    }
+
+    private void Size(long length)
     {
         if (length > _budget.MaxOutputLength)
         {

@@ -17,6 +17,13 @@ internal sealed partial class LiquidScanner
             }
         }
 
+        if (segments.Count - 1 > MaxFilters)
+        {
+            // The engine evaluates a chain of filters recursively, one level per filter: a few thousand overflowed the
+            // stack of the thread rendering it, which ends the process.
+            Report(segments[MaxFilters + 1].Start - 1, TemplateErrorKind.Syntax, $"More than {MaxFilters} filters are chained in one expression: split it with 'assign'.");
+        }
+
         Expression(segments[0].Start, segments[0].End);
         string? last = null;
         foreach (var (segStart, segEnd) in segments.Skip(1))
@@ -97,8 +104,54 @@ internal sealed partial class LiquidScanner
     // Finds every variable reference in an expression and checks its root against the data the renderer gives.
     private void Expression(int start, int end)
     {
+        if (_expressionDepth == 0 && !IndexNesting(start, end))
+        {
+            return; // refused; its references are not walked (that walk recurses per level too)
+        }
+
+        _expressionDepth++;
+        try
+        {
+            ExpressionReferences(start, end);
+        }
+        finally
+        {
+            _expressionDepth--;
+        }
+    }
+
+    // The engine's parser recurses once per nested index ('a[b[c]]'): a few thousand levels overflowed the stack while the
+    // template was loaded, which ends the process.
+    private bool IndexNesting(int start, int end)
+    {
+        var depth = 0;
+        for (var k = start; k < end; k++)
+        {
+            var c = _source[k];
+            if (c is '"' or '\'')
+            {
+                var q = _source.IndexOf(c, k + 1, end - k - 1);
+                k = q < 0 ? end : q;
+            }
+            else if (c == '[' && ++depth > MaxIndexNesting)
+            {
+                Report(k, TemplateErrorKind.Syntax, $"Indexes are nested more than {MaxIndexNesting} deep ('a[b[c]]').");
+                return false;
+            }
+            else if (c == ']')
+            {
+                depth = Math.Max(0, depth - 1);
+            }
+        }
+
+        return true;
+    }
+
+    private void ExpressionReferences(int start, int end)
+    {
         var s = _source;
         var k = start;
+        var operators = 0;
         while (k < end)
         {
             var c = s[k];
@@ -146,6 +199,12 @@ internal sealed partial class LiquidScanner
                     {
                         break;
                     }
+                }
+
+                if (root is "and" or "or" && ++operators == MaxOperators + 1)
+                {
+                    // Each 'and'/'or' is one more level of the engine's expression tree, walked recursively.
+                    Report(rootStart, TemplateErrorKind.Syntax, $"More than {MaxOperators} 'and'/'or' in one condition: split it into nested 'if' tags or 'assign' parts of it.");
                 }
 
                 var after = SkipSpace(k, end);

@@ -46,6 +46,15 @@ internal sealed partial class LiquidScanner
     /// <summary>The deepest blocks may nest (the engine's parser recurses once per level).</summary>
     internal const int MaxNesting = 32;
 
+    /// <summary>The most filters one output or assignment may chain (the engine evaluates a chain recursively).</summary>
+    internal const int MaxFilters = 100;
+
+    /// <summary>The most <c>and</c>/<c>or</c> one condition may hold (each is a level of the engine's expression tree).</summary>
+    internal const int MaxOperators = 100;
+
+    /// <summary>The deepest indexes may nest in one expression (the engine's parser recurses once per level).</summary>
+    internal const int MaxIndexNesting = 16;
+
     private static readonly HashSet<string> BlockTags = ["if", "unless", "case", "for", "tablerow", "capture", "ifchanged"];
     private static readonly HashSet<string> UnsupportedTags = ["include", "render", "layout", "section", "extends", "block", "literal", "param", "echo", "liquid"];
     private static readonly HashSet<string> NoEscapeFilters = [RawFilter, "escape", "escape_once", "h"];
@@ -63,6 +72,7 @@ internal sealed partial class LiquidScanner
     private readonly List<(int Index, string Insert)> _escapeInserts = [];
     private readonly LiquidOutputMode _mode;
     private int _references;
+    private int _expressionDepth;
     private bool _jsonInString;
     private int _jsonScanned;
 

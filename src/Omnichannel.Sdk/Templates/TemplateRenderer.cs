@@ -11,8 +11,12 @@ namespace Omnichannel.Sdk.Templates;
 /// is reachable), cannot include files, and render within a budget: <see cref="TemplateRendererOptions.MaxSteps"/>
 /// (all loops of a part together), <see cref="TemplateRendererOptions.RenderTimeout"/> and an output limit per channel
 /// (<see cref="TemplateRendererOptions.MaxSmsSegments"/>, <see cref="TemplateRendererOptions.MaxPushBytes"/>,
-/// <see cref="TemplateRendererOptions.MaxOutputLength"/>). Dates use strftime formats
-/// (<c>{{ now | date: "%H:%M" }}</c>); numbers are printed with the invariant culture.
+/// <see cref="TemplateRendererOptions.MaxOutputLength"/>; a range costs a step per number, and a filter whose result would
+/// pass the limit is refused before it runs). A part may chain at most 100 filters in one expression, hold at most 100
+/// <c>and</c>/<c>or</c> in one condition and nest indexes 16 deep (the engine walks them recursively). Dates use strftime formats
+/// (<c>{{ now | date: "%H:%M" }}</c>; <c>'now'</c> and <c>'today'</c> are the render's instant in the customer's zone, as
+/// <c>now</c> is); numbers are printed with the invariant culture. An email subject is one line: line breaks in it are
+/// folded into spaces.
 /// </para>
 /// <para>
 /// <b>Escaping.</b> In an email's <c>html</c> part every output <c>{{ … }}</c> is HTML-escaped, unless its last
@@ -36,7 +40,7 @@ namespace Omnichannel.Sdk.Templates;
 /// </para>
 /// <para>A renderer is immutable and safe to use from many threads.</para>
 /// </remarks>
-public sealed class TemplateRenderer
+public sealed partial class TemplateRenderer
 {
     private readonly Dictionary<string, CompiledTemplate> _templates;
     private readonly TemplateRendererOptions _options;
@@ -130,10 +134,14 @@ public sealed class TemplateRenderer
             try
             {
                 var limit = OutputLimit(channel, part.Name);
-                var text = LiquidEngine.Render(part, data, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit } : budget, cancellationToken);
+                var text = LiquidEngine.Render(part, data, localNow, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit, MaxListTextLength = budget.MaxOutputLength } : budget, cancellationToken);
                 if (channel == ChannelNames.Email && part.Name == TemplateParts.Html)
                 {
                     text = UrlAttributes.Neutralize(text);
+                }
+                else if (channel == ChannelNames.Email && part.Name == TemplateParts.Subject)
+                {
+                    text = OneLine(text);
                 }
 
                 parts[part.Name] = text;
@@ -162,6 +170,15 @@ public sealed class TemplateRenderer
             Parts = parts,
         });
     }
+
+    // A subject is one header line: a line break from the data (a product name with a newline) or the source is folded
+    // into a space, as a mail client would show it. System.Net.Mail refuses CR or LF in a subject, other transports would
+    // pass it into a header.
+    private static string OneLine(string text) =>
+        text.AsSpan().IndexOfAny("\r\n\u0085\u2028\u2029") < 0 ? text : LineBreaks().Replace(text, " ").Trim();
+
+    [System.Text.RegularExpressions.GeneratedRegex("[ \\t]*[\\r\\n\\u0085\\u2028\\u2029][ \\t\\r\\n\\u0085\\u2028\\u2029]*", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex LineBreaks();
 
     // A cheap bound while rendering: an SMS segment holds at most 160 characters, a push byte at most one.
     private int OutputLimit(string channel, string part) => channel switch

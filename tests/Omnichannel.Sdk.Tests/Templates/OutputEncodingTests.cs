@@ -74,7 +74,7 @@ public sealed class OutputEncodingTests
         var part = LiquidEngine.TryParseJson("hook", template, out var error);
         Assert.True(part is not null, error);
         var data = LiquidData.Build(Context() with { Journey = journey }, Start, null, null);
-        return JsonDocument.Parse(LiquidEngine.Render(part, data, RenderBudget.Default, CancellationToken.None)).RootElement.Clone();
+        return JsonDocument.Parse(LiquidEngine.Render(part, data, Start, RenderBudget.Default, CancellationToken.None)).RootElement.Clone();
     }
 
     [Fact]

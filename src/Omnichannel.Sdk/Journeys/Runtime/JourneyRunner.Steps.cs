@@ -299,7 +299,7 @@ internal sealed partial class JourneyRunner
             {
                 var part = LiquidEngine.TryParseJson(webhook.Id, template, out var error) ?? throw new FormatException(error);
                 var data = LiquidData.Build(new RenderContext { Profile = p, Journey = payload.ToDictionary(kv => kv.Key, kv => (object?)kv.Value?.DeepClone()), Now = now }, now, null, null);
-                body = JsonDocument.Parse(LiquidEngine.Render(part, data, RenderBudget.Default with { MaxSteps = 10_000 }, cancellationToken)).RootElement.Clone();
+                body = JsonDocument.Parse(LiquidEngine.Render(part, data, now, RenderBudget.Default with { MaxSteps = 10_000 }, cancellationToken)).RootElement.Clone();
             }
             catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or LiquidRenderException)
             {
