@@ -112,7 +112,7 @@ public sealed partial class OmnichannelEngine
         {
             var reason = decision.SkipReason ?? string.Join("; ", passedOver);
             ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
-            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "skipped"));
+            (p.PendingSkips ??= []).Add("skipped"); // counted after the commit (CountSkipped)
             LogMessageSkipped(_logger, request.Key, Privacy.PersonalDataScrubber.Scrub(reason) ?? string.Empty);
             return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
         }

@@ -254,7 +254,7 @@ public sealed partial class OmnichannelEngine
         const string reason = "held out: the person is in the global control group";
         RememberKey(p, request.Key);
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
-        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("channel", "none"), new KeyValuePair<string, object?>("outcome", "held_out"));
+        (p.PendingSkips ??= []).Add("held_out"); // counted after the commit (CountSkipped)
         return new SendResult(request.Key, SendStatus.Skipped, null, null, reason);
     }
 }

@@ -190,9 +190,24 @@ public sealed partial class OmnichannelEngine
 
         public override ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot) => LoadAsync(engine, hot, fresh);
 
+        /// <summary>
+        /// The live id the profile was found under just before the work ran (runs of profile work resolve the ids they
+        /// group by); the first load uses it instead of reading it again, and reads it again when that profile is gone.
+        /// </summary>
+        public string? Resolved { get; set; }
+
         /// <summary>Loads the profile; <paramref name="checkStored"/> checks the hot copy against the stored version.</summary>
         public async ValueTask<Subject> LoadAsync(OmnichannelEngine engine, HotProfiles hot, bool checkStored)
         {
+            if (Resolved is { } resolved)
+            {
+                Resolved = null;
+                if (await engine.LoadAsync(resolved, hot, checkStored).ConfigureAwait(false) is { } known)
+                {
+                    return new Subject { Profile = known };
+                }
+            }
+
             var live = await engine._store.ResolveProfileIdAsync(profileId).ConfigureAwait(false);
             var p = live is null ? null : await engine.LoadAsync(live, hot, checkStored).ConfigureAwait(false);
             return p is null ? new Subject { Finished = UnitResult.Gone } : new Subject { Profile = p };

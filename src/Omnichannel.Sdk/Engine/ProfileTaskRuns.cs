@@ -14,8 +14,18 @@ public sealed partial class OmnichannelEngine
     /// <summary>The most pieces of profile work one collection takes from a partition's queue.</summary>
     private const int MaxProfileTasks = 256;
 
-    private async ValueTask ProcessProfileTasksAsync(List<List<ProfileTask>> runs, HotProfiles hot)
+    private async ValueTask ProcessProfileTasksAsync(List<ProfileTask> tasks, HotProfiles hot)
     {
+        List<List<ProfileTask>> runs;
+        try
+        {
+            runs = await ProfileTaskRuns.GroupAsync(tasks, _store).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            runs = [.. tasks.Select(t => new List<ProfileTask> { t })]; // no grouping without knowing who is who: in queue order
+        }
+
         foreach (var run in runs)
         {
             if (run.Count == 1)
@@ -160,36 +170,72 @@ public sealed partial class OmnichannelEngine
 
     private static class ProfileTaskRuns
     {
-        /// <summary>
-        /// Takes the profile work queued behind <paramref name="first"/> (up to the next event) and groups it by profile,
-        /// each group in queue order. A group runs where its first piece stood: work on other profiles may run later than
-        /// it would have, never out of order with work on the same profile.
-        /// </summary>
-        public static List<List<ProfileTask>> Collect(ChannelReader<WorkItem> reader, ProfileTask first)
+        /// <summary>Takes the profile work queued behind <paramref name="first"/>, up to the next event, in queue order.</summary>
+        public static List<ProfileTask> Collect(ChannelReader<WorkItem> reader, ProfileTask first)
         {
+            var tasks = new List<ProfileTask> { first };
+            while (tasks.Count < MaxProfileTasks && reader.TryPeek(out var next) && next is ProfileTask following && reader.TryRead(out _))
+            {
+                tasks.Add(following);
+            }
+
+            return tasks;
+        }
+
+        /// <summary>
+        /// Groups <paramref name="tasks"/> by the profile they are about, each group in queue order. A group runs where its
+        /// first piece stood: work on other profiles may run later than it would have, never out of order with work on
+        /// the same profile. The same profile may be addressed by two ids (one merged into the other, as an unsubscribe
+        /// link of an email sent before the merge is): when the work names more than one id, each is resolved (once, and
+        /// the answer is handed to the work's first load, so nothing is read twice) and the groups are by live profile.
+        /// </summary>
+        public static async ValueTask<List<List<ProfileTask>>> GroupAsync(List<ProfileTask> tasks, IOmnichannelStore store)
+        {
+            var named = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var t in tasks)
+            {
+                named.TryAdd(t.Change.ProfileId, t.Change.ProfileId);
+            }
+
+            if (named.Count > 1)
+            {
+                var ids = named.Keys.ToList();
+                var reads = ids.Select(id => store.ResolveProfileIdAsync(id).AsTask()).ToList(); // together: a store may batch them
+                await Task.WhenAll(reads).ConfigureAwait(false);
+                var found = new HashSet<string>(StringComparer.Ordinal);
+                for (var i = 0; i < ids.Count; i++)
+                {
+                    if (reads[i].Result is { } live)
+                    {
+                        named[ids[i]] = live;
+                        found.Add(ids[i]);
+                    }
+                }
+
+                foreach (var t in tasks)
+                {
+                    // Gone (erased): no hint, so that the work's own read says so, as it would alone.
+                    t.Change.Resolved = found.Contains(t.Change.ProfileId) ? named[t.Change.ProfileId] : null;
+                }
+            }
+
             var runs = new List<List<ProfileTask>>();
             var open = new Dictionary<string, List<ProfileTask>>(StringComparer.Ordinal);
-            var task = first;
-            for (var taken = 1; ; taken++)
+            foreach (var t in tasks)
             {
-                if (open.TryGetValue(task.Change.ProfileId, out var run))
+                var key = named[t.Change.ProfileId];
+                if (open.TryGetValue(key, out var run))
                 {
-                    run.Add(task);
+                    run.Add(t);
                 }
                 else
                 {
-                    run = [task];
-                    open[task.Change.ProfileId] = run;
+                    open[key] = run = [t];
                     runs.Add(run);
                 }
-
-                if (taken >= MaxProfileTasks || !reader.TryPeek(out var next) || next is not ProfileTask following || !reader.TryRead(out _))
-                {
-                    return runs;
-                }
-
-                task = following;
             }
+
+            return runs;
         }
     }
 }

@@ -112,6 +112,7 @@ public sealed partial class OmnichannelEngine
     /// <summary>After a commit: the change's own report, wake-up, segment metrics, journey reports and due messages.</summary>
     private void AfterCommit(ProfileChange change, CustomerProfile p, ChangeEffect effect, DateTimeOffset? wakeAt)
     {
+        CountSkipped(p);
         change.Committed(this, p, effect);
         Committed(p.Id, wakeAt, effect.Changes);
         if (effect.Journeys is { } journeys)
@@ -122,6 +123,21 @@ public sealed partial class OmnichannelEngine
         foreach (var entry in effect.Outbox)
         {
             ScheduleDispatch(entry.DueAt);
+        }
+    }
+
+    /// <summary>Counts the messages a committed change did not send; planning only notes them, as it may be done again.</summary>
+    private void CountSkipped(CustomerProfile p)
+    {
+        if (p.PendingSkips is not { } skips)
+        {
+            return;
+        }
+
+        p.PendingSkips = null;
+        foreach (var outcome in skips)
+        {
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", outcome));
         }
     }
 

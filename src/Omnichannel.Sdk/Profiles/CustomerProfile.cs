@@ -124,6 +124,10 @@ public sealed class CustomerProfile
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
     internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
 
+    // Messages the unit of work in progress did not send (the metric's outcome tag: skipped, held_out), counted after
+    // its commit: a change given up and done again must not count them twice; never stored.
+    internal List<string>? PendingSkips { get; set; }
+
     // Segment id → the instant its answer may next change with no new event.
     [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);

@@ -80,7 +80,19 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) => inner.LiftErasureAsync(hashes, cancellationToken);
 
-    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) => inner.IsSuppressedAsync(hash, cancellationToken);
+    /// <summary>When set to n, the n-th suppression-list read from then on fails (once).</summary>
+    public int FailSuppressionRead
+    {
+        get => _failSuppressionRead;
+        set => _failSuppressionRead = value;
+    }
+
+    private int _failSuppressionRead;
+
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) =>
+        _failSuppressionRead > 0 && Interlocked.Decrement(ref _failSuppressionRead) == 0
+            ? throw new IOException("suppression list unreachable")
+            : inner.IsSuppressedAsync(hash, cancellationToken);
 
     public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default) => inner.PurgeProcessedEventsAsync(processedBefore, cancellationToken);
 
