@@ -18,9 +18,9 @@ namespace Omnichannel.Sdk.Benchmarks;
 /// The <c>Diag_</c> methods explain the ratio: the same raw rows written one transaction per event (one round trip
 /// each, in order), and the SDK with <c>synchronous_commit=off</c> (no WAL flush per commit).
 /// </summary>
-// Twelve warm-up rounds: tiered compilation promotes the SDK's few thousand hot methods to tier 1 in the background over
-// several seconds, and with one warm-up round (as until the tenth session) the SDK was measured mostly in tier-0 code
-// while the raw COPY loop, a few methods, was not. Both sides get the same warm-up.
+// Twelve warm-up rounds: tiered compilation promotes hot methods to tier 1 in the background over several seconds; with
+// one warm-up round (as until the tenth session) both sides were measured partly in tier-0 code, the raw COPY side
+// (Npgsql's paths) most of all. Both sides get the same warm-up.
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 12, iterationCount: 6, invocationCount: 1)]
 [MemoryDiagnoser]
 [EventsPerSecondColumn]

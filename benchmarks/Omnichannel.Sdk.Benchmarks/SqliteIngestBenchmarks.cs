@@ -18,8 +18,8 @@ namespace Omnichannel.Sdk.Benchmarks;
 /// with more partitions (more commits in flight to share a transaction), with synchronous=NORMAL (no sync per
 /// transaction), and in memory (the engine without a store).
 /// </summary>
-// Twelve warm-up rounds, as for PostgreSQL: until tiered compilation has promoted the SDK's hot methods (several seconds
-// of background compilation), the SDK side is measured in tier-0 code and the raw side, a few methods, is not.
+// Twelve warm-up rounds, as for PostgreSQL: until tiered compilation has promoted the hot methods (several seconds of
+// background compilation), both sides are measured partly in tier-0 code, the raw inserts most of all.
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 12, iterationCount: 6, invocationCount: 1)]
 [MemoryDiagnoser]
 [EventsPerSecondColumn]
