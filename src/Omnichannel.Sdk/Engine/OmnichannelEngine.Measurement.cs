@@ -110,7 +110,14 @@ public sealed partial class OmnichannelEngine
             .Any(s => s is not null && !SameWeights(s, split));
         var control = arms.ContainsKey("control") ? "control" : arms.Keys.Order(StringComparer.Ordinal).First();
         var observations = arms.Select(kv => new VariantObservation(kv.Key, kv.Value.Entered, Math.Min(kv.Value.Converted, kv.Value.Entered), kv.Value.Revenue, kv.Value.Squares)).ToList();
-        return ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares?.Where(kv => arms.ContainsKey(kv.Key)).ToDictionary(StringComparer.Ordinal), checkSampleRatio: !weightsChanged);
+        if (shares is not null && !weightsChanged)
+        {
+            // A planned arm nobody reached has no rows, yet it is the plainest sample-ratio mismatch there is (a broken
+            // assignment): it joins the check with no recipients instead of vanishing from it.
+            observations.AddRange(shares.Keys.Where(k => !arms.ContainsKey(k)).Order(StringComparer.Ordinal).Select(k => new VariantObservation(k, 0, 0)));
+        }
+
+        return ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares, checkSampleRatio: !weightsChanged);
 
         static bool SameWeights(SplitStep a, SplitStep b) =>
             a.ControlWeight == b.ControlWeight && a.Variants.Count == b.Variants.Count
@@ -241,7 +248,7 @@ public sealed partial class OmnichannelEngine
     private static partial void LogExperimentDecided(Microsoft.Extensions.Logging.ILogger logger, string journeyId, string winner, int version);
 
     private CustomerEvent Measure(CustomerProfile p, CustomerEvent e, DateTimeOffset now) =>
-        MeasurementRecorder.OnEvent(p, e, now, _options.Measurement);
+        MeasurementRecorder.OnEvent(p, e, now, _options.Measurement, _options.Currency);
 
     // A marketing message to a person in the global control group is withheld, recorded like any skipped message.
     private SendResult? HeldOutOfMarketing(CustomerProfile p, MessageRequest request, DateTimeOffset now)

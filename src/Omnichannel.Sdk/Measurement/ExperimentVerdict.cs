@@ -91,7 +91,11 @@ public sealed record VariantVerdict(
     Interval RevenuePerRecipientInterval,
     VariantComparison? VersusControl);
 
-/// <summary>A variant against the control arm.</summary>
+/// <summary>
+/// A variant against the control arm. With k arms, each of the k − 1 comparisons is made at α/(k − 1) (Bonferroni, so
+/// that the chance of any false winner stays at most α): its p-values are the raw ones, <paramref name="Significant"/>
+/// compares them with α/(k − 1), and the difference intervals are at confidence 1 − α/(k − 1).
+/// </summary>
 /// <param name="RateDifference">Variant rate − control rate.</param>
 /// <param name="RateDifferenceInterval">Wald interval of the difference (unpooled standard error).</param>
 /// <param name="RatePValue">Two-sided p-value of the two-proportion z-test (pooled standard error).</param>
@@ -101,7 +105,7 @@ public sealed record VariantVerdict(
 /// <param name="RevenueDifferenceInterval">Welch interval of the difference (Welch–Satterthwaite degrees of freedom).</param>
 /// <param name="RevenuePValue">Two-sided p-value of Welch's t-test.</param>
 /// <param name="RevenueAlwaysValidPValue">Always-valid p-value of the mSPRT on the revenue difference (τ = 10% of the pooled mean).</param>
-/// <param name="Significant">Whether the rate difference is significant under the settings' mode (always-valid or fixed horizon).</param>
+/// <param name="Significant">Whether the rate difference is significant under the settings' mode (always-valid or fixed horizon), Bonferroni-corrected for the number of variants.</param>
 public sealed record VariantComparison(
     double RateDifference,
     Interval RateDifferenceInterval,
@@ -195,7 +199,13 @@ public static class ExperimentAnalysis
         var c = arms.First(a => a.Name == control);
         var ordered = arms.Where(a => a.Name != control).Prepend(c).ToList();
         var pooledRate = ordered.Sum(a => (double)a.Conversions) / Math.Max(1, ordered.Sum(a => (double)a.Recipients));
-        var verdicts = ordered.Select(a => Arm(a, a == c ? null : Compare(a, c, z, alpha, settings, pooledRate), z, alpha)).ToList();
+        // Each variant against control is one of k − 1 comparisons; a winner is declared when any is significant, so each is
+        // tested at α/(k − 1) (Bonferroni) and the difference intervals are the matching simultaneous ones. The union bound
+        // holds for always-valid p-values at any stopping time too, so the sequential guarantee survives the correction.
+        var comparisons = ordered.Count - 1;
+        var alphaEach = alpha / comparisons;
+        var zEach = comparisons == 1 ? z : Distributions.NormalQuantile(1 - (alphaEach / 2));
+        var verdicts = ordered.Select(a => Arm(a, a == c ? null : Compare(a, c, zEach, alphaEach, settings, pooledRate), z, alpha)).ToList();
         var srm = checkSampleRatio ? SampleRatio(ordered, plannedShares, settings.SampleRatioThreshold) : new SampleRatioCheck(0, ordered.Count - 1, 1, false);
 
         // The winner: enough data everywhere, a healthy split, and a significant lift in conversion rate.
@@ -217,15 +227,18 @@ public static class ExperimentAnalysis
             var d = best.VersusControl!;
             evidence = string.Create(CultureInfo.InvariantCulture,
                 $"{best.Name} wins: conversion {best.ConversionRate * 100:0.00}% vs {verdicts[0].ConversionRate * 100:0.00}% ({control}), difference {d.RateDifference * 100:+0.00;-0.00} pp [{d.RateDifferenceInterval.Lower * 100:0.00}, {d.RateDifferenceInterval.Upper * 100:0.00}], " +
-                $"{mode} p = {(settings.Sequential ? d.RateAlwaysValidPValue : d.RatePValue):0.#####}, n = {best.Recipients}/{verdicts[0].Recipients}");
+                $"{mode} p = {(settings.Sequential ? d.RateAlwaysValidPValue : d.RatePValue):0.#####}{Corrected(comparisons)}, n = {best.Recipients}/{verdicts[0].Recipients}");
         }
         else
         {
-            evidence = $"no winner: no variant beats {control} significantly ({mode}, α = {alpha.ToString("0.###", CultureInfo.InvariantCulture)})";
+            evidence = $"no winner: no variant beats {control} significantly ({mode}, α = {alpha.ToString("0.###", CultureInfo.InvariantCulture)}{Corrected(comparisons)})";
         }
 
         return new ExperimentVerdict(experimentId, control, verdicts, srm, settings.Sequential, winner, evidence);
     }
+
+    private static string Corrected(int comparisons) =>
+        comparisons == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", Bonferroni-corrected for {comparisons} comparisons");
 
     private static VariantVerdict Arm(VariantObservation a, VariantComparison? comparison, double z, double alpha)
     {

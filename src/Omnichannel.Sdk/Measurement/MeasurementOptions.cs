@@ -13,7 +13,7 @@ public sealed record ConversionDefinition(string Id, string EventType)
     /// <summary>Conditions on the event's properties, all of which must hold; none by default.</summary>
     public IReadOnlyList<PropertyCondition> Where { get; init; } = [];
 
-    /// <summary>The dotted property path holding the revenue (a number, in the shop's currency), e.g. <c>total</c>; <see langword="null"/> for none.</summary>
+    /// <summary>The dotted property path holding the revenue (a number, in the shop's currency), e.g. <c>total</c>; <see langword="null"/> for none. With <c>OmnichannelOptions.Currency</c> set, an event whose <c>currency</c> is another converts without revenue (money is never added across currencies).</summary>
     public string? RevenueProperty { get; init; }
 }
 

@@ -138,6 +138,7 @@ internal static partial class MeasurementRecorder
             OpenedAt = Min(a.OpenedAt, b.OpenedAt),
             ClickedAt = Min(a.ClickedAt, b.ClickedAt),
             UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
+            FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
         };
 
         static DateTimeOffset? Min(DateTimeOffset? x, DateTimeOffset? y) => x is null ? y : y is null ? x : x < y ? x : y;

@@ -36,7 +36,12 @@ internal static partial class MeasurementRecorder
     /// <c>journey_id</c>, <c>step_id</c>, <c>variant</c> and <c>template_id</c> when it did not carry them); a conversion
     /// is attributed under every model. Returns the event to apply (enriched, or the same).
     /// </summary>
-    public static CustomerEvent OnEvent(CustomerProfile p, CustomerEvent e, DateTimeOffset now, MeasurementOptions options)
+    /// <param name="p">The profile.</param>
+    /// <param name="e">The event.</param>
+    /// <param name="now">The engine's clock.</param>
+    /// <param name="options">Measurement settings.</param>
+    /// <param name="shopCurrency">The shop's currency (<see cref="OmnichannelOptions.Currency"/>): revenue in another is not added.</param>
+    public static CustomerEvent OnEvent(CustomerProfile p, CustomerEvent e, DateTimeOffset now, MeasurementOptions options, string? shopCurrency = null)
     {
         EnsureGroup(p, now, options);
         if (Array.IndexOf(OutcomeTypes, e.Type) >= 0)
@@ -52,7 +57,7 @@ internal static partial class MeasurementRecorder
         {
             if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
             {
-                OnConversion(p, c, e, options, added ??= []);
+                OnConversion(p, c, e, options, shopCurrency, added ??= []);
             }
         }
 
@@ -105,10 +110,10 @@ internal static partial class MeasurementRecorder
     /// revenue property, else <c>total</c>) goes to the journey (<c>journey:revenue</c>) and to its variant, with its
     /// square (for Welch's test on revenue per recipient).
     /// </summary>
-    public static void JourneyRevenue(CustomerProfile p, string journeyId, string? variant, CustomerEvent e, DateTimeOffset now, MeasurementOptions options)
+    public static void JourneyRevenue(CustomerProfile p, string journeyId, string? variant, CustomerEvent e, DateTimeOffset now, MeasurementOptions options, string? shopCurrency = null)
     {
         var property = options.Conversions.FirstOrDefault(c => c.EventType == e.Type && c.RevenueProperty is not null)?.RevenueProperty ?? "total";
-        var revenue = Revenue(e, property);
+        var revenue = Revenue(e, property, shopCurrency);
         p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + "revenue"), 1, revenue);
         if (variant is null)
         {
@@ -171,6 +176,7 @@ internal static partial class MeasurementRecorder
         // The earliest instant of each outcome stands, whatever the arrival order; it is counted once per message
         // (unique opens and clicks).
         DateTimeOffset Earliest(DateTimeOffset? known) => known is { } k && k <= at ? k : at;
+        DateTimeOffset Latest(DateTimeOffset? known) => known is { } k && k >= at ? k : at;
         string? metric = null;
         switch (e.Type)
         {
@@ -196,9 +202,11 @@ internal static partial class MeasurementRecorder
                 break;
             case EventTypes.MessageBounced:
                 metric = MeasurementMetrics.Bounced;
+                touch = touch with { FailedAt = Latest(touch.FailedAt) }; // what was sent before it never arrived: no credit
                 break;
             case EventTypes.MessageFailed:
                 metric = MeasurementMetrics.Failed;
+                touch = touch with { FailedAt = Latest(touch.FailedAt) };
                 break;
         }
 
@@ -274,10 +282,10 @@ internal static partial class MeasurementRecorder
 
     private static readonly AttributionModel[] Models = Enum.GetValues<AttributionModel>();
 
-    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options, List<ConversionDelta> added)
+    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options, string? shopCurrency, List<ConversionDelta> added)
     {
         var at = e.Timestamp;
-        var revenue = c.RevenueProperty is { } r ? Revenue(e, r) : 0;
+        var revenue = c.RevenueProperty is { } r ? Revenue(e, r, shopCurrency) : 0;
         var group = options.GlobalControlShare > 0 ? p.MeasurementGroup : null;
         void Add(MeasurementKey key, long count, double sum)
         {
@@ -333,8 +341,11 @@ internal static partial class MeasurementRecorder
     }
 
     // A number, or a numeric string ("19.99": the events' validation accepts it and the profile counts it, so revenue does too).
-    internal static double Revenue(CustomerEvent e, string property) =>
+    // Money is never added across currencies: with the shop's currency set, an event in another currency (its `currency`
+    // property, any case) converts but adds no revenue — the aggregates' sums are in the shop's currency only.
+    internal static double Revenue(CustomerEvent e, string property, string? shopCurrency = null) =>
         e.Properties.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(e.Properties, property, out var v)
+        && (shopCurrency is null || WellKnownProperties.String(e.Properties, "currency") is not { } currency || string.Equals(currency, shopCurrency, StringComparison.OrdinalIgnoreCase))
         && (v.ValueKind == JsonValueKind.Number ? v.TryGetDouble(out var d)
             : v.ValueKind == JsonValueKind.String && NumberText.TryParseDouble(v.GetString(), out d))
         && double.IsFinite(d)

@@ -31,17 +31,23 @@ internal sealed record Touch
 
     public DateTimeOffset? UnsubscribedAt { get; init; }
 
+    /// <summary>The latest bounce or failure of the message (whatever the arrival order), or <see langword="null"/>.</summary>
+    public DateTimeOffset? FailedAt { get; init; }
+
     /// <summary>The latest instant anything happened to the message.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public DateTimeOffset LastAt => Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt);
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v > a ? v : a;
 
-    /// <summary>Its outcomes as attribution sees them.</summary>
+    /// <summary>
+    /// Its outcomes as attribution sees them. A send or delivery at or before a bounce or failure did not reach the person
+    /// and is no touch (a soft bounce's later delivery is); an open or a click is proof of reach whenever it came.
+    /// </summary>
     public IEnumerable<TouchPoint> Points()
     {
-        if (SentAt is { } s) yield return Point(TouchKind.Sent, s);
-        if (DeliveredAt is { } d) yield return Point(TouchKind.Delivered, d);
+        if (SentAt is { } s && !(FailedAt >= s)) yield return Point(TouchKind.Sent, s);
+        if (DeliveredAt is { } d && !(FailedAt >= d)) yield return Point(TouchKind.Delivered, d);
         if (OpenedAt is { } o) yield return Point(TouchKind.Opened, o);
         if (ClickedAt is { } c) yield return Point(TouchKind.Clicked, c);
     }

@@ -116,7 +116,7 @@ internal sealed partial class JourneyRunner
             Count(journeyId, $"variant:{variant}:converted");
         }
 
-        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement);
+        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement, services.Currency);
 
         if (channel is not null)
         {
