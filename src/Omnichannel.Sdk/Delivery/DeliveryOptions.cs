@@ -57,6 +57,14 @@ public sealed class DeliveryOptions
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Time-out of one call to the renderer (<see cref="IMessageRenderer.RenderAsync"/>). Default 30 s, at most 1 hour.
+    /// A message is rendered on its customer's partition, so a renderer that does not answer would hold every customer
+    /// of that partition: after the time-out the call is abandoned (its token is cancelled, and it is no longer awaited)
+    /// and the channel is passed over as a rendering failure.
+    /// </summary>
+    public TimeSpan RenderTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Quick retries of a transient failure inside one dispatch attempt, as Polly's own retry options
     /// (<see href="https://www.pollydocs.org/strategies/retry"/>). Default: 2 retries, 200 ms, exponential back-off with
     /// jitter. <see langword="null"/>: no quick retries (the dispatcher's own retries, <see cref="MaxAttempts"/> and
@@ -120,6 +128,7 @@ public sealed class DeliveryOptions
         if (MaxAttempts < 1) yield return $"Delivery.{nameof(MaxAttempts)} must be at least 1.";
         if (RetryDelay < TimeSpan.Zero) yield return $"Delivery.{nameof(RetryDelay)} must not be negative.";
         if (SendTimeout <= TimeSpan.Zero) yield return $"Delivery.{nameof(SendTimeout)} must be positive.";
+        if (RenderTimeout <= TimeSpan.Zero) yield return $"Delivery.{nameof(RenderTimeout)} must be positive.";
         foreach (var error in PollyErrors(nameof(Retry), Retry))
         {
             yield return error;

@@ -31,6 +31,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
     {
+        ThrowIfOnWorker(nameof(RunDispatchAsync));
         var handled = 0;
         while (true)
         {
@@ -40,6 +41,11 @@ public sealed partial class OmnichannelEngine
             await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                if (_disposed != 0)
+                {
+                    return handled; // disposal waits for the sends registered so far; none is claimed after it
+                }
+
                 lock (_scheduleLock)
                 {
                     _dispatchDueAt = DateTimeOffset.MaxValue;
@@ -117,6 +123,7 @@ public sealed partial class OmnichannelEngine
 
     private async Task DispatchAsync(OutboxEntry entry, CancellationToken cancellationToken)
     {
+        LeaveWorker();
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Dispatch);
         activity?.SetTag("omnichannel.message.attempt", entry.Attempt);
         try
@@ -220,9 +227,11 @@ public sealed partial class OmnichannelEngine
             _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "failed"));
             LogMessageFailed(_logger, entry.MessageKey, reason);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
         {
-            // The lease runs out and the entry is claimed again: nothing is lost.
+            // The lease runs out and the entry is claimed again: nothing is lost. A cancellation that is not the run's
+            // own (a store's or a renderer's time-out) is such a failure too: let out, it failed the whole run, and the
+            // next due instant was never scheduled.
             LogDispatchFailed(_logger, ex, entry.MessageKey);
         }
         finally
@@ -283,6 +292,7 @@ public sealed partial class OmnichannelEngine
 
     private async Task RunDispatchInBackgroundAsync()
     {
+        LeaveWorker(); // a fake clock runs a timer due at once inside Change, on the worker that armed it
         try
         {
             if (_disposed == 0)

@@ -83,10 +83,10 @@ public sealed partial class OmnichannelEngine
             try
             {
                 message = _delivery.Renderer is { } renderer
-                    ? await renderer.RenderAsync(WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
+                    ? await RenderBoundedAsync(renderer, WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, p, now, cancellationToken).ConfigureAwait(false)
                     : null;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
             {
                 passedOver.Add($"{c.Channel}: rendering failed: {ex.Message}");
                 continue;

@@ -56,13 +56,13 @@ public sealed partial class OmnichannelEngine
             try
             {
                 var unsubscribeUrl = UnsubscribeUrl(copy.Id, request.Key, c.Channel, request.Topic, request.Class);
-                if (await _delivery.Renderer!.RenderAsync(WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
+                if (await RenderBoundedAsync(_delivery.Renderer!, WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
                 {
                     kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
                     continue;
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
             {
                 // The message rendered when it was planned still stands.
                 LogRenderAgainFailed(_logger, ex, entry.MessageKey);

@@ -228,6 +228,7 @@ public sealed partial class OmnichannelEngine
 
     private async Task DecideExperimentsInBackgroundAsync()
     {
+        LeaveWorker();
         try
         {
             if (_disposed == 0)

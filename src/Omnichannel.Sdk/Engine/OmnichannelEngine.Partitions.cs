@@ -8,32 +8,70 @@ public sealed partial class OmnichannelEngine
 {
     private async Task RunPartitionAsync(int partition)
     {
+        OnWorker.Value = this; // host code this worker calls and that calls back into the engine is refused, not deadlocked
         var reader = _queues[partition].Reader;
         var hot = _hot[partition];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var work))
             {
-                if (work is ProfileTask task)
+                IReadOnlyList<WorkItem> taken = [work];
+                try
                 {
-                    if (_runs && reader.TryPeek(out var queued) && queued is ProfileTask)
+                    if (work is ProfileTask task)
                     {
-                        await ProcessProfileTasksAsync(ProfileTaskRuns.Collect(reader, task), hot).ConfigureAwait(false);
+                        if (_runs && reader.TryPeek(out var queued) && queued is ProfileTask)
+                        {
+                            var tasks = ProfileTaskRuns.Collect(reader, task);
+                            taken = tasks;
+                            await ProcessProfileTasksAsync(tasks, hot).ConfigureAwait(false);
+                            continue;
+                        }
+
+                        await RunProfileTaskTracedAsync(task, hot).ConfigureAwait(false);
                         continue;
                     }
 
-                    await RunProfileTaskTracedAsync(task, hot).ConfigureAwait(false);
-                    continue;
-                }
+                    var item = (EventItem)work;
+                    if (_runs && !item.CancellationToken.IsCancellationRequested && reader.TryPeek(out var next) && next is EventItem following && following.RouteKey == item.RouteKey)
+                    {
+                        var run = EventRuns.Collect(reader, item);
+                        taken = run;
+                        await ProcessRunAsync(run, hot).ConfigureAwait(false);
+                        continue;
+                    }
 
-                var item = (EventItem)work;
-                if (_runs && !item.CancellationToken.IsCancellationRequested && reader.TryPeek(out var next) && next is EventItem following && following.RouteKey == item.RouteKey)
+                    await ProcessItemAsync(item, hot).ConfigureAwait(false);
+                }
+                catch (Exception ex)
                 {
-                    await ProcessRunAsync(EventRuns.Collect(reader, item), hot).ConfigureAwait(false);
-                    continue;
+                    // Host code the worker calls on its way out of a piece of work (a logger, a metrics or trace listener)
+                    // threw: the worker must outlive it, or every later caller of this partition would wait for ever.
+                    hot.Clear();
+                    Abandon(taken, ex);
                 }
+            }
+        }
+    }
 
-                await ProcessItemAsync(item, hot).ConfigureAwait(false);
+    private static void Abandon(IReadOnlyList<WorkItem> items, Exception ex)
+    {
+        foreach (var w in items)
+        {
+            switch (w)
+            {
+                case EventItem e:
+                    e.Completion.TrySetResult(new TrackResult
+                    {
+                        EventId = e.Event.Event.Id,
+                        Status = TrackStatus.StoreFailed,
+                        IsTransient = true,
+                        FailureReason = $"the engine failed while processing it ({ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}); it may or may not have been applied and may be sent again",
+                    });
+                    break;
+                case ProfileTask t:
+                    t.Completion.TrySetResult(null);
+                    break;
             }
         }
     }
@@ -127,6 +165,7 @@ public sealed partial class OmnichannelEngine
     // id), and commits it; null when it failed.
     private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
+        ThrowIfOnWorker("Work on a profile (SendAsync, a segment or journey visit, an unsubscribe)");
         var partition = _affinity.PartitionOf(profileId, (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length));
         var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);

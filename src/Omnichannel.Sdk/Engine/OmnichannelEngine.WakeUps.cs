@@ -27,6 +27,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
     {
+        ThrowIfOnWorker(nameof(RunDueAsync));
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.WakeUp);
         await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -181,6 +182,7 @@ public sealed partial class OmnichannelEngine
 
     private async Task RunDueInBackgroundAsync()
     {
+        LeaveWorker(); // a fake clock runs a timer due at once inside Change, on the worker that armed it
         try
         {
             if (_disposed == 0)

@@ -124,6 +124,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     {
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Track);
         activity?.SetTag("omnichannel.event.type", customerEvent?.Type);
+        ThrowIfOnWorker(nameof(TrackAsync));
         var (item, rejected) = Prepare(customerEvent!, cancellationToken);
         var result = rejected;
         if (result is null)
@@ -148,6 +149,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
+        ThrowIfOnWorker(nameof(TrackBatchAsync));
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
         var pending = events.TryGetNonEnumeratedCount(out var count) ? new List<Task<TrackResult>>(count) : [];
         var items = new List<EventItem>(pending.Capacity);
@@ -270,6 +272,13 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         {
             await _dispatchTimer.DisposeAsync().ConfigureAwait(false);
         }
+
+        // What the timers started finishes while the partitions still take work: a wake-up run, and the sends in flight,
+        // whose outcomes (and outbox completions) go through the partitions. Closed first, a send that went out was left
+        // claimed, and the next process sent it again. Each send is bounded by Delivery.SendTimeout; no new one is claimed.
+        await _dueGate.WaitAsync().ConfigureAwait(false);
+        _dueGate.Release();
+        await WaitForSendsInFlightAsync(CancellationToken.None).ConfigureAwait(false);
         foreach (var q in _queues)
         {
             q.Writer.TryComplete();
@@ -358,6 +367,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
     private async Task PurgeAsync()
     {
+        LeaveWorker();
         try
         {
             var n = await PurgeProcessedEventsAsync().ConfigureAwait(false);

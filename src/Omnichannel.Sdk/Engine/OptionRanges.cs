@@ -30,6 +30,7 @@ internal static class OptionRanges
         var before = errors.Count;
         Max(errors, "Delivery." + nameof(d.Lease), d.Lease, TimeSpan.FromDays(1));
         Max(errors, "Delivery." + nameof(d.SendTimeout), d.SendTimeout, TimeSpan.FromHours(1));
+        Max(errors, "Delivery." + nameof(d.RenderTimeout), d.RenderTimeout, TimeSpan.FromHours(1));
         Max(errors, "Delivery." + nameof(d.RetryDelay), d.RetryDelay, TimeSpan.FromDays(1));
         if (d.Retry is { } retry)
         {

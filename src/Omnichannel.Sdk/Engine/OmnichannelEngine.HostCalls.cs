@@ -1,0 +1,53 @@
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk;
+
+// Host code the engine calls (a renderer, a store, a logger, a metrics or trace listener) and that calls back into it.
+public sealed partial class OmnichannelEngine
+{
+    // Set for the whole flow of a partition's worker: whatever it awaits or starts inherits it.
+    private static readonly AsyncLocal<OmnichannelEngine?> OnWorker = new();
+
+    /// <summary>
+    /// Refuses a call that would wait for a partition's worker when it comes from inside that engine's own work: the
+    /// worker waits for the host code that made the call, so the call would wait for ever (with one partition, or a full
+    /// queue, always; with several, whenever two workers wait for each other).
+    /// </summary>
+    private void ThrowIfOnWorker(string operation)
+    {
+        if (ReferenceEquals(OnWorker.Value, this))
+        {
+            throw new InvalidOperationException(
+                $"{operation} was called from inside the engine's own work (a renderer, a store, a logger or a metrics or trace listener running on a " +
+                "partition's worker); it would wait for that worker, which waits for the call: a deadlock. Call it from outside the engine (a transport, " +
+                "a hosted service), or start it without awaiting it under ExecutionContext.SuppressFlow().");
+        }
+    }
+
+    /// <summary>Background work the engine starts (timers, sends) is not the worker's, even when a worker's commit started it.</summary>
+    private static void LeaveWorker() => OnWorker.Value = null;
+
+    /// <summary>
+    /// Calls the renderer, bounded by <see cref="DeliveryOptions.RenderTimeout"/> on the engine's clock: a renderer that
+    /// ignores its token is abandoned (its token cancelled) and the call fails with a <see cref="TimeoutException"/>.
+    /// Only the caller's cancellation escapes as an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private async ValueTask<OutboundMessage?> RenderBoundedAsync(IMessageRenderer renderer, MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var timeout = _options.Delivery.RenderTimeout;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            return await renderer.RenderAsync(request, channel, address, profile, now, deadline.Token).AsTask().WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await deadline.CancelAsync().ConfigureAwait(false);
+            throw new TimeoutException($"the renderer did not answer within {timeout} (Delivery.{nameof(DeliveryOptions.RenderTimeout)})");
+        }
+    }
+
+    /// <summary>An exception host code threw that is not the caller's own cancellation (an <see cref="OperationCanceledException"/> of its own, an HTTP time-out, included).</summary>
+    private static bool NotCancelledBy(Exception ex, CancellationToken cancellationToken) =>
+        ex is not OutOfMemoryException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested);
+}
