@@ -93,20 +93,13 @@ public sealed partial class OmnichannelEngine
         }
 
         var outbox = applied.Count == 1 ? applied[0].Effect.Outbox : [.. applied.SelectMany(a => a.Effect.Outbox)];
-        var commit = new ProfileCommit
+        var commit = CommitOf(p, document, now) with
         {
-            ProfileId = p.Id,
-            ExpectedVersion = p.Version,
-            Document = document,
             Claims = applied[0].Effect.Claims,
             Absorbed = applied[0].Effect.Absorbed,
             EventId = applied[0].Effect.EventId,
             FurtherEventIds = [.. applied.Skip(1).Select(a => a.Effect.EventId!)],
-            ProcessedAt = now,
-            WakeAt = WakeOf(p),
-            Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
             Outbox = outbox,
-            Measurements = p.PendingMeasurements.Take(),
         };
         CommitResult result;
         try

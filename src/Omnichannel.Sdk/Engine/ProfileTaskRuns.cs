@@ -119,18 +119,11 @@ public sealed partial class OmnichannelEngine
             throw;
         }
 
-        var commit = new ProfileCommit
+        var commit = CommitOf(p, document, now) with
         {
-            ProfileId = p.Id,
-            ExpectedVersion = p.Version,
-            Document = document,
             EventId = eventIds?[0],
             FurtherEventIds = eventIds is { Count: > 1 } ? [.. eventIds.Skip(1)] : [],
-            ProcessedAt = now,
-            WakeAt = WakeOf(p),
-            Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
             Outbox = [.. effects.SelectMany(e => e.Outbox)],
-            Measurements = p.PendingMeasurements.Take(),
         };
         CommitResult result;
         try

@@ -61,19 +61,12 @@ public sealed partial class OmnichannelEngine
                     throw new ApplyFailedException(ex); // pure steps: what fails here fails the same way on every retry
                 }
 
-                var commit = new ProfileCommit
+                var commit = CommitOf(p, document, now) with
                 {
-                    ProfileId = p.Id,
-                    ExpectedVersion = p.Version,
-                    Document = document,
                     Claims = effect.Claims,
                     Absorbed = effect.Absorbed,
                     EventId = effect.EventId,
-                    ProcessedAt = now,
-                    WakeAt = WakeOf(p),
-                    Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
                     Outbox = effect.Outbox,
-                    Measurements = p.PendingMeasurements.Take(),
                 };
                 var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                 switch (result.Status)
@@ -108,6 +101,21 @@ public sealed partial class OmnichannelEngine
 
         return UnitResult.GaveUp with { Reason = $"{conflicts} commit conflict(s) and {vanished} profile(s) merged or erased between lookup and load" };
     }
+
+    /// <summary>
+    /// What every commit of <paramref name="p"/> carries from the profile itself: its document and version, its next
+    /// wake-up, segments and the measurement deltas it gathered (taken). The change adds its own claims, ids and outbox.
+    /// </summary>
+    private ProfileCommit CommitOf(CustomerProfile p, byte[] document, DateTimeOffset now) => new()
+    {
+        ProfileId = p.Id,
+        ExpectedVersion = p.Version,
+        Document = document,
+        ProcessedAt = now,
+        WakeAt = WakeOf(p),
+        Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
+        Measurements = p.PendingMeasurements.Take(),
+    };
 
     /// <summary>After a commit: the change's own report, wake-up, segment metrics, journey reports and due messages.</summary>
     private void AfterCommit(ProfileChange change, CustomerProfile p, ChangeEffect effect, DateTimeOffset? wakeAt)
