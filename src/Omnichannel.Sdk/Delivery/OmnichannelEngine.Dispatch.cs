@@ -134,6 +134,15 @@ public sealed partial class OmnichannelEngine
                 activity.AddLink(new System.Diagnostics.ActivityLink(origin));   // the trace that planned the message
             }
 
+            // Claimed again after an earlier attempt recorded its outcome but could not complete the entry (a store fault
+            // or a crash between the two): the outcome stands, and the message is not sent a second time.
+            if (entry.Attempt > 1 && await RecordedOutcomeAsync(payload.Key, cancellationToken).ConfigureAwait(false) is { } recorded)
+            {
+                await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+                LogOutcomeAlreadyRecorded(_logger, entry.MessageKey, recorded, entry.Attempt);
+                return;
+            }
+
             var failures = new List<string>();
             var transient = false;
             var providerDelay = TimeSpan.Zero;
@@ -240,6 +249,22 @@ public sealed partial class OmnichannelEngine
         }
     }
 
+    private static readonly string[] RecordedOutcomes = ["sent", "failed", "cancelled"];
+
+    // Which outcome of the message the profile already has (its outcome events' ids are the key and the outcome), if any.
+    private async ValueTask<string?> RecordedOutcomeAsync(string key, CancellationToken cancellationToken)
+    {
+        foreach (var outcome in RecordedOutcomes)
+        {
+            if (await _store.IsEventProcessedAsync(key + ":" + outcome, cancellationToken).ConfigureAwait(false))
+            {
+                return outcome;
+            }
+        }
+
+        return null;
+    }
+
     // The newest fencing token this process holds for the entry (see the claim loop).
     private int Fence(OutboxEntry entry) => _sending.TryGetValue(entry.MessageKey, out var attempt) ? attempt : entry.Attempt;
 
@@ -317,6 +342,9 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(31, LogLevel.Debug, "Message {MessageKey} failed transiently on attempt {Attempt}; trying again in {Delay}")]
     private static partial void LogRetryLater(ILogger logger, string messageKey, int attempt, TimeSpan delay);
+
+    [LoggerMessage(38, LogLevel.Warning, "Message {MessageKey} was claimed again (attempt {Attempt}) after its outcome '{Outcome}' was recorded; it is completed without sending it again")]
+    private static partial void LogOutcomeAlreadyRecorded(ILogger logger, string messageKey, string outcome, int attempt);
 
     [LoggerMessage(32, LogLevel.Error, "Dispatching message {MessageKey} failed; it will be claimed again when its lease ends")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, string messageKey);

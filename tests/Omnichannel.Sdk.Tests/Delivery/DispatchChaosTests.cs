@@ -190,4 +190,49 @@ public sealed class DispatchChaosTests
         Assert.Equal(["r-1"], slow.Recorder.Messages.Select(m => m.MessageId));
         Assert.Empty(slow.Recorder.DuplicateMessageIds);
     }
+
+    // Accepts or refuses for good, as told, and records what it accepted.
+    private sealed class SwitchingTransport : IChannelTransport
+    {
+        public RecordingTransport Recorder { get; } = new(ChannelNames.Email);
+
+        public bool Refuse { get; set; }
+
+        public int Calls;
+
+        public string Channel => ChannelNames.Email;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Calls);
+            return Refuse ? ValueTask.FromResult(DeliveryResult.PermanentFailure("mailbox unavailable")) : Recorder.SendAsync(message, cancellationToken);
+        }
+    }
+
+    [Theory]
+    [InlineData(false, EventTypes.MessageSent)]
+    [InlineData(true, EventTypes.MessageFailed)]
+    public async Task AnOutcomeRecorded_WhoseOutboxEntryCouldNotBeCompleted_IsNotSentAgain(bool refuseFirst, string outcome)
+    {
+        var store = new Engine.FlakyStore(new InMemoryOmnichannelStore()) { FailCompleteOutboxOnce = true };
+        var transport = new SwitchingTransport { Refuse = refuseFirst };
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.Retry = null; o.Delivery.Lease = TimeSpan.FromMinutes(2); }, store: store,
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("switching", transport));
+        await SignUp(host, Ann, "ann@example.com");
+        await host.Client.SendAsync(Ann, Receipt("r-1"));
+
+        await host.Engine.RunDispatchAsync(); // outcome recorded on the profile, then the completion fails: the entry stays claimed
+        transport.Refuse = false;             // what a second send would now do: deliver it
+        host.Time.Advance(TimeSpan.FromMinutes(3)); // past the lease: claimed again
+        await host.Engine.RunDispatchAsync();
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(1, transport.Calls);
+        Assert.Equal(refuseFirst ? 0 : 1, transport.Recorder.Messages.Count);
+        Assert.Equal(2, store.OutboxCompletions);
+        Assert.Null(await store.GetNextOutboxDueAsync());
+        var profile = await host.ProfileAsync(Ann);
+        Assert.Single(profile.Timeline, t => t.Type == outcome);
+        Assert.DoesNotContain(profile.Timeline, t => t.Type is EventTypes.MessageSent or EventTypes.MessageFailed && t.Type != outcome);
+    }
 }

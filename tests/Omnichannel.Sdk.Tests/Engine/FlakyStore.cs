@@ -104,7 +104,23 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) => inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
 
-    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default) => inner.CompleteOutboxAsync(messageKey, attempt, cancellationToken);
+    /// <summary>The first outbox completion fails with an <see cref="IOException"/> (once), after the outcome was recorded.</summary>
+    public bool FailCompleteOutboxOnce { get; init; }
+
+    private int _completeFailed;
+
+    public int OutboxCompletions;
+
+    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref OutboxCompletions);
+        if (FailCompleteOutboxOnce && Interlocked.CompareExchange(ref _completeFailed, 1, 0) == 0)
+        {
+            throw new IOException("connection reset");
+        }
+
+        return inner.CompleteOutboxAsync(messageKey, attempt, cancellationToken);
+    }
 
     public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default) => inner.RescheduleOutboxAsync(messageKey, attempt, dueAt, cancellationToken);
 
