@@ -381,11 +381,29 @@ internal static partial class MeasurementRecorder
             return;
         }
 
-        p.Touches.Sort(Touch.Compare);
+        // Runs on every event: the touches are nearly always in order already and none has expired, so both are checked
+        // in one pass before anything is sorted or removed.
         // Kept as long as a conversion uploaded late may still need them (the grace journeys give a late goal event), so
         // whether a late order is attributed does not depend on whether some other event trimmed them meanwhile.
         var keepFrom = now - options.Windows.Longest - Journeys.JourneyRunner.LateEventGrace;
-        p.Touches.RemoveAll(t => t.LastAt < keepFrom);
+        var touches = p.Touches;
+        bool sorted = true, expired = touches[0].LastAt < keepFrom;
+        for (var i = 1; i < touches.Count; i++)
+        {
+            sorted &= Touch.Compare(touches[i - 1], touches[i]) <= 0;
+            expired |= touches[i].LastAt < keepFrom;
+        }
+
+        if (!sorted)
+        {
+            touches.Sort(Touch.Compare);
+        }
+
+        if (expired)
+        {
+            touches.RemoveAll(t => t.LastAt < keepFrom);
+        }
+
         if (p.Touches.Count > options.MaxTouchesPerProfile)
         {
             p.Touches.RemoveRange(0, p.Touches.Count - options.MaxTouchesPerProfile);
