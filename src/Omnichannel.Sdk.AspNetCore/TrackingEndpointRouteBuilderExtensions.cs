@@ -18,7 +18,8 @@ public static class TrackingEndpointRouteBuilderExtensions
     /// <para>
     /// Requests authenticate with HTTP Basic, a write key as the user name, or without an <c>Authorization</c> header
     /// with the body's <c>writeKey</c> (<c>401</c> otherwise); bodies may be
-    /// gzip-compressed (<c>Content-Encoding: gzip</c>). Answers: <c>200</c> <c>{"success":true}</c> when the message is
+    /// gzip- or deflate-compressed (<c>Content-Encoding: gzip</c>, <c>x-gzip</c>, <c>deflate</c>), and are read for
+    /// what they are when the header is wrong (gzip by its magic bytes, plain JSON as it is). Answers: <c>200</c> <c>{"success":true}</c> when the message is
     /// stored (or was already), and for a batch whose invalid messages are listed under <c>rejected</c> (the others are
     /// stored); <c>400</c> for a body over the limits (32 KB per call, 500 KB per batch by default), malformed JSON, or
     /// an invalid single message, with every problem and its field (clients do not retry a 400); <c>429</c> with

@@ -54,7 +54,9 @@ internal sealed partial class SpecMessageMapper
     {
         var timestamp = Date(message, "timestamp", errors);
         var original = Date(message, "originalTimestamp", errors);
-        var sentAt = Date(message, "sentAt", errors) ?? facts.BatchSentAt;
+        // sentAt is the transport's stamp, not the event's: one that cannot be read only means no correction (the batch's
+        // was already read that way), never the event's loss.
+        var sentAt = (TryDate(message, "sentAt", out var ownSentAt) ? ownSentAt : (DateTimeOffset?)null) ?? facts.BatchSentAt;
         if (timestamp is { } ts)
         {
             // Client libraries (analytics.js, Segment's iOS and Android libraries) send the device's time as `timestamp`
@@ -136,21 +138,37 @@ internal sealed partial class SpecMessageMapper
             return null;
         }
 
-        if (v.ValueKind == JsonValueKind.String)
+        if (TryDate(message, name, out var d))
         {
-            if (TryIsoDate(v, out var d))
-            {
-                return d;
-            }
-
-            if (DateTimeOffset.TryParse(v.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out d))
-            {
-                return d;
-            }
+            return d;
         }
 
         errors.Add(new(name, "must be an ISO 8601 date-time such as 2026-05-01T10:00:00.000Z"));
         return null;
+    }
+
+    /// <summary>
+    /// An ISO 8601 date-time: the forms System.Text.Json reads, and those it does not that clients send (a space or lower
+    /// case for <c>T</c> and <c>Z</c>, <c>+0000</c>, more than 16 fraction digits). The second parser is given only text
+    /// that starts with a full date: it reads a time alone ("10:00") as today by the server's own clock.
+    /// </summary>
+    private static bool TryDate(JsonElement message, string name, out DateTimeOffset value)
+    {
+        value = default;
+        if (!message.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        if (TryIsoDate(v, out value))
+        {
+            return true;
+        }
+
+        var text = v.GetString()!;
+        return text.Length >= 10 && char.IsAsciiDigit(text[0]) && char.IsAsciiDigit(text[1]) && char.IsAsciiDigit(text[2]) && char.IsAsciiDigit(text[3])
+            && text[4] == '-' && char.IsAsciiDigit(text[5]) && char.IsAsciiDigit(text[6]) && text[7] == '-' && char.IsAsciiDigit(text[8]) && char.IsAsciiDigit(text[9])
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
     }
 
     /// <summary>

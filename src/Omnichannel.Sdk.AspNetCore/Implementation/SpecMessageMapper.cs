@@ -78,10 +78,12 @@ internal sealed partial class SpecMessageMapper
         }
 
         var messageId = Str(message, "messageId");
-        if (messageId is null)
+        if (string.IsNullOrWhiteSpace(messageId))
         {
-            // No messageId (the Spec's libraries always send one): the same bytes sent again get the same id.
-            messageId = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(message.GetRawText())))[..40];
+            // No messageId (the Spec's libraries always send one; a blank one is none): the same message sent again gets
+            // the same id. The transport's own stamps (sentAt, writeKey) change from one attempt to the next, so they are
+            // left out of it.
+            messageId = ContentId(message);
         }
         else if (messageId.Length > 200)
         {
@@ -185,6 +187,35 @@ internal sealed partial class SpecMessageMapper
             Properties = JsonSerializer.SerializeToElement(properties),
             Traits = traits,
         }, [], messageId);
+    }
+
+    private static readonly string[] TransportFields = ["sentAt", "writeKey", "receivedAt"];
+
+    // The id of a message without messageId: a SHA-256 of its members, each name and raw value length-prefixed, but for
+    // the fields a client sets anew on every attempt.
+    private static string ContentId(JsonElement message)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        static void Append(IncrementalHash hash, ReadOnlySpan<byte> bytes)
+        {
+            Span<byte> length = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, bytes.Length);
+            hash.AppendData(length);
+            hash.AppendData(bytes);
+        }
+
+        foreach (var p in message.EnumerateObject())
+        {
+            if (Array.IndexOf(TransportFields, p.Name) >= 0)
+            {
+                continue;
+            }
+
+            Append(hash, Encoding.UTF8.GetBytes(p.Name));
+            Append(hash, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(p.Value));
+        }
+
+        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset())[..40];
     }
 
     private List<Identifier> Identifiers(JsonElement message, string? type, List<ValidationError> errors)

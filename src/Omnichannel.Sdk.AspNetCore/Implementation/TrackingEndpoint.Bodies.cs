@@ -100,24 +100,94 @@ internal sealed partial class TrackingEndpoint
         return http.Response.WriteAsJsonAsync(body, http.RequestAborted);
     }
 
-    /// <summary>Reads the (gzip-decoded) body, at most <paramref name="limit"/> bytes; otherwise says why not.</summary>
+    /// <summary>
+    /// Reads the body, decoded, at most <paramref name="limit"/> bytes; otherwise says why not. The body is read for what it
+    /// is: gzip by its magic bytes, plain JSON as it is, whatever <c>Content-Encoding</c> says (a proxy that decompressed
+    /// a body and kept the header, or dropped the header and kept the compression, made every event a 400, which clients
+    /// drop). <c>deflate</c> is zlib (RFC 9110) or, as some clients send it, raw deflate; <c>x-gzip</c> is gzip.
+    /// </summary>
     private static async Task<(byte[]? Body, string? Error)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         var encoding = request.Headers.ContentEncoding.ToString().Trim();
-        Stream input;
-        if (encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        var declared = encoding.ToLowerInvariant() switch
         {
-            input = request.Body;
+            "" or "identity" => "identity",
+            "gzip" or "x-gzip" => "gzip",
+            "deflate" => "deflate",
+            _ => null,
+        };
+
+        // The raw body, bounded by the same limit: compressed JSON is smaller than its text.
+        var (raw, rawError) = await ReadLimitedAsync(request.Body, limit, decompressed: false, ct).ConfigureAwait(false);
+        if (raw is null)
+        {
+            return (null, rawError);
         }
-        else if (encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
+
+        if (raw.Length == 0)
         {
-            input = new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true);
+            return (null, "the body is empty");
+        }
+
+        string format;
+        if (raw is [0x1F, 0x8B, ..])
+        {
+            format = "gzip";
+        }
+        else if (declared == "deflate" && raw is [var cmf, var flg, ..] && (cmf & 0x0F) == 8 && ((cmf << 8) | flg) % 31 == 0)
+        {
+            format = "zlib";
+        }
+        else if (LooksLikeJson(raw) || declared == "identity")
+        {
+            format = "identity";
+        }
+        else if (declared is null)
+        {
+            return (null, $"Content-Encoding '{encoding}' is not supported (send gzip, deflate or no encoding)");
         }
         else
         {
-            return (null, $"Content-Encoding '{encoding}' is not supported (send gzip or no encoding)");
+            format = declared;
         }
 
+        if (format == "identity")
+        {
+            return (raw, null);
+        }
+
+        using var compressed = new MemoryStream(raw, writable: false);
+        await using Stream input = format switch
+        {
+            "gzip" => new GZipStream(compressed, CompressionMode.Decompress),
+            "zlib" => new ZLibStream(compressed, CompressionMode.Decompress),
+            _ => new DeflateStream(compressed, CompressionMode.Decompress),
+        };
+        try
+        {
+            var (body, error) = await ReadLimitedAsync(input, limit, decompressed: true, ct).ConfigureAwait(false);
+            return body is { Length: 0 } ? (null, "the body is empty") : (body, error);
+        }
+        catch (InvalidDataException)
+        {
+            return (null, $"the body is not valid {(format == "gzip" ? "gzip" : "deflate")}");
+        }
+    }
+
+    // JSON text starts (after white space and a byte-order mark) with an object or an array.
+    private static bool LooksLikeJson(ReadOnlySpan<byte> raw)
+    {
+        if (raw.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            raw = raw[3..];
+        }
+
+        raw = raw.TrimStart(" \t\r\n"u8);
+        return raw is [(byte)'{' or (byte)'[', ..];
+    }
+
+    private static async Task<(byte[]? Body, string? Error)> ReadLimitedAsync(Stream input, int limit, bool decompressed, CancellationToken ct)
+    {
         try
         {
             using var buffer = new MemoryStream();
@@ -127,28 +197,17 @@ internal sealed partial class TrackingEndpoint
             {
                 if (buffer.Length + read > limit)
                 {
-                    return (null, $"the body is over {limit} bytes{(encoding.Length > 0 ? " once decompressed" : string.Empty)}, the limit of this call");
+                    return (null, $"the body is over {limit} bytes{(decompressed ? " once decompressed" : string.Empty)}, the limit of this call");
                 }
 
                 buffer.Write(chunk, 0, read);
             }
 
-            return buffer.Length == 0 ? (null, "the body is empty") : (buffer.ToArray(), null);
-        }
-        catch (InvalidDataException)
-        {
-            return (null, "the body is not valid gzip");
+            return (buffer.ToArray(), null);
         }
         catch (BadHttpRequestException)
         {
             return (null, "the body could not be read");
-        }
-        finally
-        {
-            if (!ReferenceEquals(input, request.Body))
-            {
-                await input.DisposeAsync().ConfigureAwait(false);
-            }
         }
     }
 }
