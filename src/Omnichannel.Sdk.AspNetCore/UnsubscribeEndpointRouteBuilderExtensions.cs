@@ -18,7 +18,7 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
     /// <list type="bullet">
     /// <item><c>POST {pattern}?t={token}</c> — what mail clients send for one-click unsubscribe (body
     /// <c>List-Unsubscribe=One-Click</c>, RFC 8058 §3.2) and what the confirmation page's button sends: records the
-    /// unsubscribe through <see cref="OmnichannelEngine.UnsubscribeAsync"/> and answers <c>200</c> with a short page;
+    /// unsubscribe through <see cref="IOmnichannelClient.UnsubscribeAsync"/> and answers <c>200</c> with a short page;
     /// <c>400</c> for a token that does not verify. A person since erased gets <c>200</c> too (she gets nothing anyway).</item>
     /// <item><c>GET {pattern}?t={token}</c> — the link clicked in the message: a page naming the topic, with one button
     /// that posts the same URL (<c>400</c> for a token that does not verify). It never unsubscribes by itself, because
@@ -31,14 +31,14 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
     /// <param name="endpoints">The application or a route group.</param>
     /// <param name="pattern">The route. Default <c>/unsubscribe</c>.</param>
     /// <returns>The route group, to add conventions.</returns>
-    /// <exception cref="InvalidOperationException">The services hold no <see cref="OmnichannelEngine"/> (call <c>services.AddOmnichannel(...)</c>).</exception>
+    /// <exception cref="InvalidOperationException">The services hold no <see cref="IOmnichannelClient"/> (call <c>services.AddOmnichannel(...)</c>, with <c>UseOrleansClient()</c> in a process that only sends).</exception>
     public static RouteGroupBuilder MapOmnichannelUnsubscribe(this IEndpointRouteBuilder endpoints, string pattern = "/unsubscribe")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(pattern);
-        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(OmnichannelEngine)))
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(IOmnichannelClient)))
         {
-            throw new InvalidOperationException("MapOmnichannelUnsubscribe needs the engine: call services.AddOmnichannel(...) first.");
+            throw new InvalidOperationException("MapOmnichannelUnsubscribe needs the engine or a cluster client: call services.AddOmnichannel(...) first.");
         }
 
         WarnWhenLinksPointElsewhere(endpoints.ServiceProvider, pattern);
@@ -46,7 +46,7 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
         group.MapGet("/", (HttpContext http) =>
         {
             var token = http.Request.Query["t"].ToString();
-            if (http.RequestServices.GetRequiredService<OmnichannelEngine>().ReadUnsubscribeLink(token) is not { } link)
+            if (http.RequestServices.GetRequiredService<IOmnichannelClient>().ReadUnsubscribeLink(token) is not { } link)
             {
                 return Page(StatusCodes.Status400BadRequest, "This unsubscribe link is not valid.", null);
             }
@@ -63,8 +63,8 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
                 token = (await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false))["t"].ToString();
             }
 
-            var engine = http.RequestServices.GetRequiredService<OmnichannelEngine>();
-            return await engine.UnsubscribeAsync(token, http.RequestAborted).ConfigureAwait(false) switch
+            var client = http.RequestServices.GetRequiredService<IOmnichannelClient>();
+            return await client.UnsubscribeAsync(token, http.RequestAborted).ConfigureAwait(false) switch
             {
                 UnsubscribeStatus.InvalidToken => Page(StatusCodes.Status400BadRequest, "This unsubscribe link is not valid.", null),
                 _ => Page(StatusCodes.Status200OK, "You are unsubscribed.", "<p>You will not receive these emails any more.</p>"),

@@ -30,6 +30,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     private readonly byte[] _routingKey;
     private readonly OmnichannelEngine? _silo;
     private readonly ClientDefinitionsView _view;
+    private readonly Privacy.IdentifierHasher _hasher;
 
     /// <summary>Creates a client over a cluster.</summary>
     /// <param name="grains">The cluster (an <c>IClusterClient</c>, or a silo's <c>IGrainFactory</c>).</param>
@@ -48,6 +49,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         _silo = silo;
         _view = new ClientDefinitionsView(grains, options);
         _routingKey = Encoding.UTF8.GetBytes(options.Privacy.HashKey ?? "omnichannel-routing");
+        _hasher = Privacy.IdentifierHasher.From(options.Privacy, []);
     }
 
     /// <inheritdoc />
@@ -148,6 +150,21 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     /// <inheritdoc />
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
         await Engine.IsSuppressedAsync(ClusterJson.WriteIdentifier(identifier)).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    /// <remarks>Recorded by a silo (any silo: the profile's commit decides), which verifies the token with its own keys.</remarks>
+    public async ValueTask<Delivery.UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return (Delivery.UnsubscribeStatus)await Engine.UnsubscribeAsync(token).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Delivery.UnsubscribeLink? ReadUnsubscribeLink(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return Delivery.UnsubscribeToken.Read(_hasher, token) is { } link ? new Delivery.UnsubscribeLink(link.Channel, link.Topic) : null;
+    }
 
     /// <inheritdoc />
     public async ValueTask<Delivery.SendResult> SendAsync(Identifier recipient, Delivery.MessageRequest request, CancellationToken cancellationToken = default)

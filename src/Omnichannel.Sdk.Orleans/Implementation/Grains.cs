@@ -37,6 +37,8 @@ internal interface IEngineGrain : IGrainWithIntegerKey
     Task<string[]> GetSegmentMembersAsync(string segmentId, string? afterProfileId, int limit);
 
     Task<string> GetJourneyStatisticsAsync(string journeyId);
+
+    Task<int> UnsubscribeAsync(string token);
 }
 
 /// <summary>Runs a customer's turn on the silo's engine (see <see cref="IProfileGrain"/>).</summary>
@@ -103,4 +105,6 @@ internal sealed class EngineGrain(IServiceProvider services) : Grain, IEngineGra
 
     public async Task<string> GetJourneyStatisticsAsync(string journeyId) =>
         ClusterJson.Write(await _engine.GetJourneyStatisticsAsync(journeyId));
+
+    public async Task<int> UnsubscribeAsync(string token) => (int)await _engine.UnsubscribeAsync(token);
 }

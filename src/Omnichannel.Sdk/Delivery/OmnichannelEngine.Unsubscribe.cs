@@ -8,23 +8,11 @@ namespace Omnichannel.Sdk;
 // One-click unsubscribe (RFC 8058): the link and headers of a marketing email, and the POST that records it.
 public sealed partial class OmnichannelEngine
 {
-    private const string UnsubscribePurpose = "unsubscribe/v1";
-
-    /// <summary>
-    /// Records a one-click unsubscribe (RFC 8058) from the token of a <c>List-Unsubscribe</c> link: a
-    /// <c>message.unsubscribed</c> event for the message's profile, channel and topic (consent withdrawn for that topic, or
-    /// for the whole channel's marketing when the message had none). Idempotent: the same link posted again is recorded
-    /// once. Call it from a <c>POST</c> handler only — mail scanners fetch links with <c>GET</c> (the ASP.NET Core package's
-    /// <c>MapOmnichannelUnsubscribe</c> does this for you).
-    /// </summary>
-    /// <param name="token">The <c>t</c> query parameter of the link.</param>
-    /// <param name="cancellationToken">Cancels the wait (the unsubscribe may still be recorded).</param>
-    /// <returns>What was done; a forged, altered or malformed token is <see cref="UnsubscribeStatus.InvalidToken"/>.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    /// <inheritdoc />
     public async ValueTask<UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
-        if (ReadUnsubscribeToken(token) is not { } link)
+        if (UnsubscribeToken.Read(_hasher, token) is not { } link)
         {
             return UnsubscribeStatus.InvalidToken;
         }
@@ -61,17 +49,11 @@ public sealed partial class OmnichannelEngine
         return result?.Status == UnitStatus.Gone ? UnsubscribeStatus.ProfileNotFound : UnsubscribeStatus.Unsubscribed;
     }
 
-    /// <summary>
-    /// What an unsubscribe link is about — its channel and topic — or <see langword="null"/> when the token does not verify.
-    /// Records nothing: for the page a <c>GET</c> of the link shows (it should name what she is leaving).
-    /// </summary>
-    /// <param name="token">The <c>t</c> query parameter of the link.</param>
-    /// <returns>The link's channel and topic (<see langword="null"/> topic: all marketing on the channel).</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    /// <inheritdoc />
     public UnsubscribeLink? ReadUnsubscribeLink(string token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        return ReadUnsubscribeToken(token) is { } link ? new UnsubscribeLink(link.Channel, link.Topic) : null;
+        return UnsubscribeToken.Read(_hasher, token) is { } link ? new UnsubscribeLink(link.Channel, link.Topic) : null;
     }
 
     /// <summary>The one-click unsubscribe link of a message, or <see langword="null"/> when it gets none (off, not marketing, not email).</summary>
@@ -83,7 +65,7 @@ public sealed partial class OmnichannelEngine
         }
 
         var payload = JsonSerializer.SerializeToUtf8Bytes(new JsonArray(profileId, messageKey, channel, topic));
-        var token = Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(_hasher.Sign(UnsubscribePurpose, payload));
+        var token = Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(_hasher.Sign(UnsubscribeToken.Purpose, payload));
         return endpoint.GetLeftPart(UriPartial.Query) + (string.IsNullOrEmpty(endpoint.Query) ? "?" : "&") + "t=" + token;
     }
 
@@ -114,31 +96,5 @@ public sealed partial class OmnichannelEngine
             ["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click",
         };
         return email with { Headers = headers };
-    }
-
-    private (string ProfileId, string MessageKey, string Channel, string? Topic)? ReadUnsubscribeToken(string token)
-    {
-        var dot = token.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0 || token.Length > 4096)
-        {
-            return null;
-        }
-
-        try
-        {
-            var payload = Base64Url.DecodeFromChars(token.AsSpan(0, dot));
-            var mac = Base64Url.DecodeFromChars(token.AsSpan(dot + 1));
-            if (!_hasher.Verify(UnsubscribePurpose, payload, mac))
-            {
-                return null;
-            }
-
-            var fields = JsonNode.Parse(payload)!.AsArray();
-            return (fields[0]!.GetValue<string>(), fields[1]!.GetValue<string>(), fields[2]!.GetValue<string>(), fields[3]?.GetValue<string>());
-        }
-        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or ArgumentException or NullReferenceException or IndexOutOfRangeException)
-        {
-            return null;
-        }
     }
 }

@@ -6,7 +6,7 @@ namespace Omnichannel.Sdk.Delivery;
 /// <c>List-Unsubscribe: &lt;{Endpoint}?t={token}&gt;</c> (and <c>&lt;mailto:…&gt;</c> when <see cref="Mailto"/> is set) and
 /// <c>List-Unsubscribe-Post: List-Unsubscribe=One-Click</c>, and its template can show the same link as
 /// <c>{{ journey.unsubscribe_url }}</c>. A <c>POST</c> of that URL (the ASP.NET Core package's
-/// <c>MapOmnichannelUnsubscribe</c>, or <see cref="OmnichannelEngine.UnsubscribeAsync"/> in the host's own endpoint)
+/// <c>MapOmnichannelUnsubscribe</c>, or <see cref="IOmnichannelClient.UnsubscribeAsync"/> in the host's own endpoint)
 /// records <c>message.unsubscribed</c> for the message's channel and topic: consent is withdrawn, and the next
 /// marketing message on that topic is not sent.
 /// </summary>
@@ -30,7 +30,7 @@ public sealed class UnsubscribeOptions
     public string? Mailto { get; set; }
 }
 
-/// <summary>What <see cref="OmnichannelEngine.UnsubscribeAsync"/> did.</summary>
+/// <summary>What <see cref="IOmnichannelClient.UnsubscribeAsync"/> did.</summary>
 public enum UnsubscribeStatus
 {
     /// <summary>The unsubscribe was recorded (or had been already: a second click changes nothing).</summary>

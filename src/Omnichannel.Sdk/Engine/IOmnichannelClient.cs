@@ -103,6 +103,29 @@ public interface IOmnichannelClient
     /// <exception cref="ArgumentException">The request has no key, no template id, or no channel (or a null or blank one).</exception>
     ValueTask<Delivery.SendResult> SendAsync(Identifier recipient, Delivery.MessageRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Records a one-click unsubscribe (RFC 8058) from the token of a <c>List-Unsubscribe</c> link: a
+    /// <c>message.unsubscribed</c> event for the message's profile, channel and topic (consent withdrawn for that topic, or
+    /// for the whole channel's marketing when the message had none). Idempotent: the same link posted again is recorded
+    /// once. Call it from a <c>POST</c> handler only — mail scanners fetch links with <c>GET</c> (the ASP.NET Core package's
+    /// <c>MapOmnichannelUnsubscribe</c> does this for you). A cluster client forwards it to a silo.
+    /// </summary>
+    /// <param name="token">The <c>t</c> query parameter of the link.</param>
+    /// <param name="cancellationToken">Cancels the wait (the unsubscribe may still be recorded).</param>
+    /// <returns>What was done; a forged, altered or malformed token is <see cref="Delivery.UnsubscribeStatus.InvalidToken"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    ValueTask<Delivery.UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// What an unsubscribe link is about — its channel and topic — or <see langword="null"/> when the token does not verify.
+    /// Records nothing: for the page a <c>GET</c> of the link shows (it should name what she is leaving). Verified locally
+    /// with <c>OmnichannelOptions.Privacy</c>'s hash keys, so a cluster client needs the silos' keys.
+    /// </summary>
+    /// <param name="token">The <c>t</c> query parameter of the link.</param>
+    /// <returns>The link's channel and topic (<see langword="null"/> topic: all marketing on the channel).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    Delivery.UnsubscribeLink? ReadUnsubscribeLink(string token);
+
     /// <summary>The loaded segments, referenced segments first.</summary>
     IReadOnlyList<SegmentDefinition> Segments { get; }
 
