@@ -29,7 +29,7 @@ public sealed class CustomerProfile
     [JsonIgnore]
     public long Version { get; internal set; }
 
-    /// <summary>When the profile was created (processing time).</summary>
+    /// <summary>When the profile was created (processing time, UTC); after a merge, the earliest creation of the profiles merged.</summary>
     [JsonInclude]
     public DateTimeOffset CreatedAt { get; internal set; }
 

@@ -11,6 +11,11 @@ internal static partial class ProfileCore
             (target.JourneyData ??= new()).Absorb(journeys);
         }
 
+        if (other.CreatedAt < target.CreatedAt)
+        {
+            target.CreatedAt = other.CreatedAt; // she has been known since the first of her profiles was made
+        }
+
         foreach (var id in other.IdentifierList)
         {
             if (!target.Has(id.Identifier))

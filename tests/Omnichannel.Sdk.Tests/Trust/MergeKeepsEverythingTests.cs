@@ -47,6 +47,24 @@ public sealed class MergeKeepsEverythingTests
     }
 
     [Fact]
+    public async Task TheMergedProfile_IsAsOldAsTheOlderOfBoth()
+    {
+        var (host, _) = Host();
+        await using var _ = host;
+        var cookie = Identifier.AnonymousId("cookie-1");
+        var firstVisit = host.Time.GetUtcNow();
+        await host.TrackAsync(EventTypes.ProductViewed, [cookie], new { product_id = "p1" });
+        host.Time.Advance(TimeSpan.FromDays(3));
+        await host.TrackAsync("user.signed_up", [Known]);
+
+        await host.TrackAsync("user.logged_in", [Known, cookie]);
+
+        var merged = await host.ProfileAsync(Known);
+        Assert.True(merged.Has(cookie));
+        Assert.Equal(firstVisit, merged.CreatedAt);
+    }
+
+    [Fact]
     public async Task AFrequencyCap_CountsTheMessagesOfBothProfiles()
     {
         var (host, email) = Host(o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(2, TimeSpan.FromDays(7), ChannelNames.Email)));
