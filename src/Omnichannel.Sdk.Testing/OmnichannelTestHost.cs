@@ -16,6 +16,7 @@ namespace Omnichannel.Sdk.Testing;
 public sealed class OmnichannelTestHost : IAsyncDisposable
 {
     private readonly ServiceProvider? _services;
+    private readonly RecordingTransport? _sent;
     private int _sequence;
 
     private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null)
@@ -23,15 +24,24 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         Engine = engine;
         Time = time;
         _services = services;
-        Sent = sent ?? new RecordingTransport();
+        _sent = sent;
     }
 
     /// <summary>
     /// Every message the engine handed to a transport, on every channel, when the host was built from a registration
     /// (<see cref="RecordingTransport.MessagesOn"/>, <see cref="RecordingTransport.SentTo"/>,
-    /// <see cref="RecordingTransport.Sent{TMessage}"/>); empty for a bare host.
+    /// <see cref="RecordingTransport.Sent{TMessage}"/>).
     /// </summary>
-    public RecordingTransport Sent { get; }
+    /// <exception cref="InvalidOperationException">
+    /// The host is bare (<see cref="Create(Action{OmnichannelOptions}?, DateTimeOffset?, IOmnichannelStore?, DeliverySetup?)"/>)
+    /// or was built with <see cref="OmnichannelTestHostOptions.RecordTransports"/> off: it records nothing, so an
+    /// assertion such as <c>Assert.Empty(host.Sent.Messages)</c> would pass whatever was sent. Read the
+    /// <see cref="RecordingTransport"/> you passed in <c>delivery</c> (or registered) instead.
+    /// </exception>
+    public RecordingTransport Sent => _sent ?? throw new InvalidOperationException(
+        "This host records nothing: it was created bare (OmnichannelTestHost.Create(configure, start, store, delivery)) or with " +
+        "RecordTransports = false, so host.Sent would stay empty whatever was sent. Read the RecordingTransport you passed in " +
+        "'delivery' (or registered), or build the host from your registration: OmnichannelTestHost.Create(services => services.AddShop()).");
 
     /// <summary>The application's services, when the host was built from its registration; <see langword="null"/> otherwise.</summary>
     public IServiceProvider? Services => _services;
@@ -74,9 +84,10 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
             services.AddSingleton<IMessageRenderer>(new StubMessageRenderer());
         }
 
-        var sent = new RecordingTransport();
+        RecordingTransport? sent = null;
         if (options.RecordTransports)
         {
+            sent = new RecordingTransport();
             // Every registered channel, and every message channel the application did not register, records instead of sending.
             var channels = services.Select(d => d.ImplementationInstance).OfType<ChannelTransportRegistration>().Select(r => r.Channel)
                 .Concat(OmnichannelBuilder.MessageChannels).Distinct(StringComparer.Ordinal).ToList();
@@ -129,7 +140,13 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <summary>The store the engine writes to.</summary>
     public IOmnichannelStore Store => Engine.Store;
 
-    /// <summary>The fake clock; advance it to move time.</summary>
+    /// <summary>
+    /// The fake clock, starting at <see cref="OmnichannelTestHostOptions.Start"/> (<see cref="DefaultStart"/>, 2026-01-05
+    /// 09:00 UTC, by default). Read it here (<c>host.Time.GetUtcNow()</c>); move it with <see cref="AdvanceAsync"/> or
+    /// <see cref="AdvanceToAsync"/>, which run every wake-up and send on the way and return when they are done.
+    /// <c>Time.Advance</c> and <c>Time.SetUtcNow</c> only fire the engine's timers in the background: what falls due is
+    /// sent some time after the call returns, racing the test's next line.
+    /// </summary>
     public FakeTimeProvider Time { get; }
 
     /// <summary>Creates a test host.</summary>
@@ -236,11 +253,33 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// Moves the fake clock forward by <paramref name="by"/>, stopping at every pending profile wake-up on the way, so
     /// that time-driven changes (a segment window closing, a wait ending) happen at their exact instants.
     /// </summary>
-    /// <param name="by">How far to move.</param>
-    public Task AdvanceAsync(TimeSpan by) => AdvanceToAsync(Time.GetUtcNow() + by);
+    /// <param name="by">How far to move: zero or more (<see cref="TimeSpan.Zero"/> runs and sends what is due now).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="by"/> is negative: the clock never moves backwards.</exception>
+    /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
+    public Task AdvanceAsync(TimeSpan by)
+    {
+        if (by < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(by), by,
+                $"The fake clock never moves backwards (it is at {Time.GetUtcNow():O}); to test something earlier, start the host there (OmnichannelTestHostOptions.Start) or date the event with 'at'.");
+        }
+
+        return AdvanceToAsync(Time.GetUtcNow() + by);
+    }
 
     /// <summary>Moves the fake clock to <paramref name="instant"/>, stopping at every pending wake-up on the way.</summary>
-    /// <param name="instant">Where to move; never backwards.</param>
+    /// <param name="instant">Where to move: the clock's current time or later (the current time runs and sends what is due now).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="instant"/> is before the clock's current time: the clock never moves backwards.</exception>
     /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
-    public Task AdvanceToAsync(DateTimeOffset instant) => Engine.AdvanceVirtualClockAsync(instant, Time.SetUtcNow);
+    public Task AdvanceToAsync(DateTimeOffset instant)
+    {
+        var now = Time.GetUtcNow();
+        if (instant < now)
+        {
+            throw new ArgumentOutOfRangeException(nameof(instant), instant,
+                $"The fake clock never moves backwards (it is at {now:O}); to test something earlier, start the host there (OmnichannelTestHostOptions.Start) or date the event with 'at'.");
+        }
+
+        return Engine.AdvanceVirtualClockAsync(instant, Time.SetUtcNow);
+    }
 }

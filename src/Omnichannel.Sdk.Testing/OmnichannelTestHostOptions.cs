@@ -15,6 +15,8 @@ public sealed class OmnichannelTestHostOptions
     /// <summary>
     /// Replace every transport with a recorder, and add one for every message channel the application did not register
     /// (default <see langword="true"/>): nothing leaves the test, and <see cref="OmnichannelTestHost.Sent"/> shows it all.
+    /// When <see langword="false"/>, the registered transports send for real and <see cref="OmnichannelTestHost.Sent"/>
+    /// throws (it would record nothing).
     /// </summary>
     public bool RecordTransports { get; set; } = true;
 
