@@ -241,7 +241,8 @@ public sealed class OmnichannelBuilder
     /// Renders messages with Liquid templates from <paramref name="source"/>. The templates are loaded and validated when
     /// the engine starts: any error (with template, part, line and column) stops the start
     /// (<see cref="Omnichannel.Sdk.Templates.TemplateRenderException"/>), and so does a start-up journey whose send step
-    /// names a template the source does not hold (<see cref="Omnichannel.Sdk.Journeys.JourneyDefinitionException"/>).
+    /// names a template the source does not hold (<see cref="Omnichannel.Sdk.Journeys.JourneyDefinitionException"/>), and
+    /// so do email templates without <c>Delivery.EmailFrom</c>, their sender (<see cref="OptionsValidationException"/>).
     /// </summary>
     /// <param name="source">Where the templates are (an in-memory or file-system source, or the host's own).</param>
     /// <param name="configure">Renderer options (default time zone and locale, render budget); the output limits start from <see cref="Omnichannel.Sdk.Delivery.DeliveryOptions"/>.</param>
@@ -284,6 +285,17 @@ public sealed class OmnichannelBuilder
             if (missing.Count > 0)
             {
                 throw new Omnichannel.Sdk.Journeys.JourneyDefinitionException(missing);
+            }
+
+            // Email templates without a sender could never be sent: every message would fail at its first render, and a
+            // test asserting that nothing was sent would pass for the wrong reason.
+            if (delivery.EmailFrom is null && loaded.Renderer.EmailVariantsWithoutSender().Order(StringComparer.Ordinal).ToList() is { Count: > 0 } unsent)
+            {
+                throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(OmnichannelOptions),
+                [
+                    $"Delivery.EmailFrom is not set, so the email template variant(s) {string.Join(", ", unsent.Take(10))}{(unsent.Count > 10 ? ", …" : "")} could never be sent " +
+                    "(an email's sender is Delivery.EmailFrom): set it, for example to \"Kitty Supplies <hello@kitty.example>\".",
+                ]);
             }
 
             return new Omnichannel.Sdk.Templates.TemplateMessageRenderer(loaded.Renderer, sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value.Delivery.EmailFrom);

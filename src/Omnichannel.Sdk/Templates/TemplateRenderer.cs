@@ -54,6 +54,12 @@ public sealed partial class TemplateRenderer
     /// <summary>The ids of the templates this renderer holds (those that loaded without error).</summary>
     public IReadOnlyCollection<string> TemplateIds => _templates.Keys;
 
+    /// <summary>The email variants (<c>template/variant</c>): each needs <c>Delivery.EmailFrom</c> as its sender.</summary>
+    internal IEnumerable<string> EmailVariantsWithoutSender() =>
+        _templates.Values.SelectMany(t => t.Variants
+            .Where(v => v.Variant.Channel == ChannelNames.Email)
+            .Select(v => $"{t.Id}/{v.Variant.Name}"));
+
     /// <summary>Reads, validates and parses every template of a source.</summary>
     /// <param name="source">The source.</param>
     /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>

@@ -88,6 +88,23 @@ public sealed class TemplatedDeliveryTests
     }
 
     [Fact]
+    public void EmailTemplates_WithoutASender_StopTheStart_NamingTheVariants()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(OmnichannelTestHost.DefaultStart));
+        services.AddOmnichannel()
+            .UseTemplates(new InMemoryTemplateSource(
+                new TemplateDocument("welcome", [TemplateVariant.Email("Hi", "<p>Hi</p>")]),
+                new TemplateDocument("text-only", [TemplateVariant.Sms("Hi")])));
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<OmnichannelEngine>());
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.StartsWith("Delivery.EmailFrom is not set, so the email template variant(s) welcome/email could never be sent", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AJourneySendingATemplateTheSourceDoesNotHold_StopsTheStart_NamingTheStepAndTheTemplates()
     {
         var services = new ServiceCollection();
