@@ -170,6 +170,7 @@ public sealed partial class PostgreSqlOmnichannelStore
             {
                 > 0 => new CommitResult(CommitStatus.Committed, versions[i]),
                 0 => new CommitResult(CommitStatus.DuplicateEvent, 0),
+                -2 => new CommitResult(CommitStatus.MessageKeyTaken, 0),
                 _ => new CommitResult(CommitStatus.Conflict, 0),
             });
         }

@@ -64,6 +64,10 @@ public sealed partial class PostgreSqlOmnichannelStore
         {
             return new CommitResult(CommitStatus.DuplicateEvent, 0);
         }
+        catch (PostgresException ex) when (ex.SqlState == "OCKEY")
+        {
+            return new CommitResult(CommitStatus.MessageKeyTaken, 0);
+        }
         catch (PostgresException ex) when (ex.SqlState == "OCCNF" || IsRace(ex))
         {
             // Another writer got there first (a changed version, a moved identifier, a deadlock between two merges): nothing was written.

@@ -328,6 +328,15 @@ public sealed partial class SqliteOmnichannelStore
             }
         }
 
+        // A key accepted before (another person's message, or one long ago) would be dropped: refused, not lost.
+        foreach (var entry in commit.Outbox)
+        {
+            if (Convert.ToInt64(w.Scalar("SELECT EXISTS (SELECT 1 FROM outbox_keys WHERE message_key = $p0)", entry.MessageKey), System.Globalization.CultureInfo.InvariantCulture) != 0)
+            {
+                return new CommitResult(CommitStatus.MessageKeyTaken, 0);
+            }
+        }
+
         var version = currentVersion + 1;
         w.Execute(
             "INSERT INTO profiles (id, version, document, wake_at) VALUES ($p0, $p1, $p2, $p3) " +

@@ -258,11 +258,16 @@ public abstract partial class StoreConformanceTests
         Assert.True(await store.IsEventProcessedAsync("j:k10:welcome#1:w1:1:sent"));
         Assert.True(await store.IsEventProcessedAsync("host-event-1"));
 
-        // A forgotten key is accepted again; a remembered one is not.
-        await store.CommitAsync(New("n1", "n") with
+        // A forgotten key is accepted again; a remembered one is not (the commit carrying it is refused).
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("n1", "n") with
         {
             Outbox = [Entry("j:k0:welcome#1:w1:1", "n1", due), Entry("j:k1:welcome#1:w1:1", "n1", due), Entry("host-key-1", "n1", due), Entry("j:k10:welcome#1:w1:1", "n1", due)],
-        });
+        })).Status);
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("n1", "n") with
+        {
+            Outbox = [Entry("j:k0:welcome#1:w1:1", "n1", due), Entry("j:k1:welcome#1:w1:1", "n1", due)],
+        })).Status);
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("n2", "n") with { Outbox = [Entry("host-key-1", "n2", due)] })).Status);
         var claimed = (await store.ClaimOutboxAsync(due.AddDays(1), TimeSpan.FromMinutes(1), 10))
             .Select(e => e.MessageKey + " " + e.ProfileId)
             .Order(StringComparer.Ordinal);
@@ -486,20 +491,41 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(["m2"], (await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(5), 10)).Select(e => e.MessageKey));
     });
 
-    /// <summary>A message key is accepted once, ever: again in a later commit (pending or sent) it is ignored, and the commit still succeeds.</summary>
+    /// <summary>
+    /// A message key is accepted once, ever: a later commit carrying it again (pending or sent) is refused with
+    /// <see cref="CommitStatus.MessageKeyTaken"/> and writes nothing — the entry would never be sent, so the caller must
+    /// not be told it was queued.
+    /// </summary>
     [Fact]
     public Task Outbox_AKeyIsEnqueuedOnlyOnce() => With(async store =>
     {
         await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("m1", "p1", T0)] });
         var second = await store.CommitAsync(New("p1", "2") with { ExpectedVersion = 1, Outbox = [Entry("m1", "p1", T0, "other")] });
-        Assert.Equal(CommitStatus.Committed, second.Status);
+        Assert.Equal(CommitStatus.MessageKeyTaken, second.Status);
+        Assert.Equal(1, (await store.LoadProfileAsync("p1"))!.Version);
         var claimed = Assert.Single(await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10));
         Assert.Equal("payload-m1", Encoding.UTF8.GetString(claimed.Payload));
         Assert.True(await store.CompleteOutboxAsync("m1", claimed.Attempt));
 
-        await store.CommitAsync(New("p1", "3") with { ExpectedVersion = 2, Outbox = [Entry("m1", "p1", T0)] });
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("p1", "3") with { ExpectedVersion = 1, Outbox = [Entry("m1", "p1", T0)] })).Status);
         Assert.Empty(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(1), 10));
         Assert.Null(await store.GetNextOutboxDueAsync());
+    });
+
+    /// <summary>
+    /// One key reused by the host for two people: the second person's commit is refused (<see cref="CommitStatus.MessageKeyTaken"/>),
+    /// nothing of it is written, and the first person's entry is the only one.
+    /// </summary>
+    [Fact]
+    public Task Outbox_AKeyAcceptedForOnePerson_RefusesTheCommitOfAnother() => With(async store =>
+    {
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("order-42", "p1", T0)] })).Status);
+        var other = await store.CommitAsync(New("p2", "2") with { Outbox = [Entry("fresh", "p2", T0), Entry("order-42", "p2", T0, "for p2")] });
+
+        Assert.Equal(CommitStatus.MessageKeyTaken, other.Status);
+        Assert.Null(await store.LoadProfileAsync("p2"));
+        var claimed = Assert.Single(await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10));
+        Assert.Equal(("order-42", "p1", "payload-order-42"), (claimed.MessageKey, claimed.ProfileId, Encoding.UTF8.GetString(claimed.Payload)));
     });
 
     /// <summary>A commit that fails writes no outbox entry; erasing a profile removes its pending ones; a merge carries them over.</summary>

@@ -34,8 +34,8 @@ public sealed class OutboxTests : IDisposable
 
         await using (var store = await Open(path))
         {
-            // The completed key is remembered on disk: enqueued again, it is ignored.
-            Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(Commit("p1", 1, Entry("m1", "p1", T0)))).Status);
+            // The completed key is remembered on disk: enqueued again, the commit is refused and writes nothing.
+            Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(Commit("p1", 1, Entry("m1", "p1", T0)))).Status);
             Assert.Equal(T0.AddHours(2), await store.GetNextOutboxDueAsync());
             Assert.Equal(["m2"], (await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(1), 10)).Select(e => e.MessageKey));
         }

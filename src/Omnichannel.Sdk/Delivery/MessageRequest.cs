@@ -53,7 +53,7 @@ public enum SendStatus
     /// <summary>Not sent, for the reason given (no address, no consent, suppressed, capped, quiet hours).</summary>
     Skipped,
 
-    /// <summary>This key was already accepted; nothing was done.</summary>
+    /// <summary>This key was already accepted (for this person, or for another message: see <see cref="SendResult.Reason"/>); nothing was done.</summary>
     Duplicate,
 
     /// <summary>No profile holds the identifier.</summary>

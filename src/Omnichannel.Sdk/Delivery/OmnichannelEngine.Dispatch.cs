@@ -128,7 +128,18 @@ public sealed partial class OmnichannelEngine
         activity?.SetTag("omnichannel.message.attempt", entry.Attempt);
         try
         {
-            var payload = OutboxPayload.Deserialize(entry.Payload);
+            OutboxPayload payload;
+            try
+            {
+                payload = OutboxPayload.Deserialize(entry.Payload);
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+            {
+                // It will never parse: claiming it again at every lease end would retry it for ever.
+                await DeadLetterAsync(entry, ex, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             if (activity is not null && payload.TraceParent is { } traceParent && System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var origin))
             {
                 activity.AddLink(new System.Diagnostics.ActivityLink(origin));   // the trace that planned the message
@@ -179,7 +190,17 @@ public sealed partial class OmnichannelEngine
                     continue;
                 }
 
-                var message = OutboxPayload.Message(candidate);
+                OutboundMessage message;
+                try
+                {
+                    message = OutboxPayload.Message(candidate);
+                }
+                catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+                {
+                    failures.Add($"{candidate.Channel}: the stored message could not be read ({ex.GetType().Name})"); // never will: the next channel, or failed
+                    continue;
+                }
+
                 foreach (var (name, transport) in transports)
                 {
                     var result = await SendThroughAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
@@ -265,6 +286,21 @@ public sealed partial class OmnichannelEngine
         return null;
     }
 
+    /// <summary>
+    /// Gives up an entry whose payload cannot be read: recorded as a failed message on the profile (a <c>dead_letter</c>
+    /// outcome in the metrics), removed from the outbox, and logged by key and exception type only (the payload and the
+    /// parser's message may hold personal data).
+    /// </summary>
+    private async Task DeadLetterAsync(OutboxEntry entry, Exception ex, CancellationToken cancellationToken)
+    {
+        var reason = $"the outbox entry could not be read ({ex.GetType().Name}); given up as a dead letter";
+        await RecordOutcomeAsync(entry.ProfileId, entry.MessageKey, "failed", EventTypes.MessageFailed, "none",
+            new Dictionary<string, object?> { ["reason"] = reason, ["attempt"] = entry.Attempt, ["dead_letter"] = true }, cancellationToken).ConfigureAwait(false);
+        await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "dead_letter"));
+        LogDeadLetter(_logger, entry.MessageKey, entry.Attempt, ex.GetType().Name);
+    }
+
     // The newest fencing token this process holds for the entry (see the claim loop).
     private int Fence(OutboxEntry entry) => _sending.TryGetValue(entry.MessageKey, out var attempt) ? attempt : entry.Attempt;
 
@@ -330,6 +366,9 @@ public sealed partial class OmnichannelEngine
             LogDispatchFailed(_logger, ex, "(run)");
         }
     }
+
+    [LoggerMessage(62, LogLevel.Error, "Message {MessageKey} was given up on attempt {Attempt}: its outbox entry could not be read ({ExceptionType}); recorded as failed (dead letter)")]
+    private static partial void LogDeadLetter(ILogger logger, string messageKey, int attempt, string exceptionType);
 
     [LoggerMessage(30, LogLevel.Information, "Message {MessageKey} failed: {Reason}")]
     private static partial void LogMessageFailed(ILogger logger, string messageKey, string reason);

@@ -45,6 +45,8 @@ public sealed partial class OmnichannelEngine
 
         return effect switch
         {
+            // The key is held by another message (another person's, or one forgotten by her profile): nothing was queued.
+            { Status: UnitStatus.KeyTaken } => new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted for another message; nothing was queued"),
             { Effect.Result: SendResult r } => r,
             { Status: UnitStatus.Gone } => new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "the profile was erased"),
             _ => throw new InvalidOperationException($"The message '{request.Key}' could not be committed; the store kept failing. It is safe to send the same request again."),

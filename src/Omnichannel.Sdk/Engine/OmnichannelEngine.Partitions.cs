@@ -127,6 +127,12 @@ public sealed partial class OmnichannelEngine
             UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes },
             UnitStatus.Duplicate => new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate },
             UnitStatus.Finished => unit.Track!,
+            UnitStatus.KeyTaken => new TrackResult
+            {
+                EventId = e.Id,
+                Status = TrackStatus.StoreFailed,
+                FailureReason = "a message it would queue has a key the store already accepted for another message; the event was not applied",
+            },
             _ => new TrackResult
             {
                 EventId = e.Id,
@@ -185,7 +191,8 @@ public sealed partial class OmnichannelEngine
         try
         {
             var unit = await RunUnitOfWorkAsync(task.Change, hot).ConfigureAwait(false);
-            task.Completion.TrySetResult(unit.Status == UnitStatus.GaveUp ? null : unit);
+            // Only a send can answer a taken key (Duplicate); any other work failed.
+            task.Completion.TrySetResult(unit.Status == UnitStatus.GaveUp || (unit.Status == UnitStatus.KeyTaken && unit.Effect?.Result is not Delivery.SendResult) ? null : unit);
         }
         catch (Exception ex)
         {

@@ -84,6 +84,10 @@ public sealed partial class OmnichannelEngine
                     case CommitStatus.DuplicateEvent:
                         Evict(hot, p.Id, subject.Involved);
                         return UnitResult.Duplicate;
+                    case CommitStatus.MessageKeyTaken:
+                        // Another message holds the key: nothing was written, and trying again cannot help.
+                        Evict(hot, p.Id, subject.Involved);
+                        return new UnitResult(UnitStatus.KeyTaken, p.Id, effect);
                     default:
                         Evict(hot, p.Id, subject.Involved);
                         conflicts++;
@@ -294,6 +298,7 @@ public sealed partial class OmnichannelEngine
         Gone,
         Finished,
         GaveUp,
+        KeyTaken,
     }
 
     private sealed record UnitResult(UnitStatus Status, string? ProfileId = null, ChangeEffect? Effect = null, TrackResult? Track = null)

@@ -16,7 +16,9 @@ internal static partial class MeasurementRecorder
         {
             if (target.OrderConversions.TryGetValue(key, out var ours))
             {
-                var (keep, undo) = Stamp.Newer(theirs.At, theirs.EventId, ours.At, ours.EventId) ? (ours, theirs) : (theirs, ours);
+                // A side that only knows returns of the order did not convert it: the other's conversion stands.
+                var (keep, undo) = (ours.Deltas.Count == 0) != (theirs.Deltas.Count == 0) ? (ours.Deltas.Count == 0 ? (theirs, ours) : (ours, theirs))
+                    : Stamp.Newer(theirs.At, theirs.EventId, ours.At, ours.EventId) ? (ours, theirs) : (theirs, ours);
                 foreach (var d in undo.Deltas)
                 {
                     target.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum);
@@ -29,7 +31,8 @@ internal static partial class MeasurementRecorder
                     }
                 }
 
-                target.OrderConversions[key] = keep;
+                // Both sides' returns (and the newest values) of the order are hers: the kept rows count them.
+                target.OrderConversions[key] = Rebase(target, ReferenceEquals(keep, theirs) ? other : target, keep, Combined(keep, undo));
             }
             else
             {

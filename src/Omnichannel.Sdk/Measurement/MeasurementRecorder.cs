@@ -50,20 +50,39 @@ internal static partial class MeasurementRecorder
         }
 
         // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
-        // converted when it first came; counting it again would double its conversion and revenue.
-        bool? repeatOrder = null;
-        List<ConversionDelta>? added = null;
-        foreach (var c in options.Conversions)
+        // converted when it first came; counting it again would double its conversion and revenue. Its newest total
+        // replaces the revenue its rows count instead, and a return takes its value off them.
+        var orderKey = p.OrderConversions.Count > 0 || e.Type == EventTypes.OrderReturned ? OrderKey(e) : null;
+        var known = orderKey is not null ? p.OrderConversions.GetValueOrDefault(orderKey) : null;
+        if (orderKey is not null && e.Type == EventTypes.OrderReturned)
         {
-            if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
-            {
-                OnConversion(p, c, e, options, shopCurrency, added ??= []);
-            }
+            OnReturn(p, orderKey, e, shopCurrency);
         }
-
-        if (added is { Count: > 0 } && e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId)
+        else if (known is { Gross: not null })
         {
-            p.OrderConversions["order:" + orderId] = new OrderConversion(e.Timestamp, e.Id, added);
+            OnOrderUpdate(p, orderKey!, known, e, options, shopCurrency);
+        }
+        else
+        {
+            // Returns that came before their order: it converts net of them.
+            var factor = known?.Returned is { } early ? NetFactor(early, Revenue(e, TotalProperty, shopCurrency)) : 1;
+            bool? repeatOrder = null;
+            List<ConversionDelta>? added = null;
+            foreach (var c in options.Conversions)
+            {
+                if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
+                {
+                    OnConversion(p, c, e, options, shopCurrency, factor, added ??= []);
+                }
+            }
+
+            if (added is { Count: > 0 } && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(e)) is { } key)
+            {
+                p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added)
+                {
+                    Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id, Returned = known?.Returned,
+                };
+            }
         }
 
         Trim(p, now, options);
@@ -112,16 +131,40 @@ internal static partial class MeasurementRecorder
     /// </summary>
     public static void JourneyRevenue(CustomerProfile p, string journeyId, string? variant, CustomerEvent e, DateTimeOffset now, MeasurementOptions options, string? shopCurrency = null)
     {
-        var property = options.Conversions.FirstOrDefault(c => c.EventType == e.Type && c.RevenueProperty is not null)?.RevenueProperty ?? "total";
+        var property = options.Conversions.FirstOrDefault(c => c.EventType == e.Type && c.RevenueProperty is not null)?.RevenueProperty ?? TotalProperty;
         var revenue = Revenue(e, property, shopCurrency);
-        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + "revenue"), 1, revenue);
+
+        // An order's journey revenue follows the order's updates and returns like its conversion rows (kept with them).
+        List<ConversionDelta>? rows = null;
+        if (e.Type == EventTypes.OrderPlaced && OrderKey(e) is { } orderKey)
+        {
+            var known = p.OrderConversions.GetValueOrDefault(orderKey);
+            if (known is not { Gross: not null })
+            {
+                known = (known ?? new OrderConversion(e.Timestamp, e.Id, [])) with { Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id };
+            }
+
+            known = known.Gross!.ContainsKey(property) ? known : known with { Gross = new(known.Gross, StringComparer.Ordinal) { [property] = revenue } };
+            revenue = Base(known, property);
+            rows = known.JourneyRows is null ? [] : [.. known.JourneyRows];
+            p.OrderConversions[orderKey] = known with { JourneyRows = rows };
+        }
+
+        void Add(string metric, double sum, bool squared = false)
+        {
+            var key = MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + metric);
+            p.PendingMeasurements.Add(key, 1, sum);
+            rows?.Add(new ConversionDelta(key, 1, sum, property, 1, squared));
+        }
+
+        Add("revenue", revenue);
         if (variant is null)
         {
             return;
         }
 
-        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue"), 1, revenue);
-        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, $"{MeasurementMetrics.JourneyPrefix}variant:{variant}:revenue_sq"), 1, revenue * revenue);
+        Add($"variant:{variant}:revenue", revenue);
+        Add($"variant:{variant}:revenue_sq", revenue * revenue, squared: true);
     }
 
     /// <summary>The global group of a profile id: a stable hash into [0, 1) below the share is control.</summary>
@@ -282,18 +325,19 @@ internal static partial class MeasurementRecorder
 
     private static readonly AttributionModel[] Models = Enum.GetValues<AttributionModel>();
 
-    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options, string? shopCurrency, List<ConversionDelta> added)
+    private static void OnConversion(CustomerProfile p, ConversionDefinition c, CustomerEvent e, MeasurementOptions options, string? shopCurrency, double factor, List<ConversionDelta> added)
     {
         var at = e.Timestamp;
-        var revenue = c.RevenueProperty is { } r ? Revenue(e, r, shopCurrency) : 0;
+        var property = c.RevenueProperty;
+        var revenue = property is not null ? Revenue(e, property, shopCurrency) * factor : 0;
         var group = options.GlobalControlShare > 0 ? p.MeasurementGroup : null;
-        void Add(MeasurementKey key, long count, double sum)
+        void Add(MeasurementKey key, long count, double sum, string? revenueProperty = null, double share = 0)
         {
             p.PendingMeasurements.Add(key, count, sum);
-            added.Add(new ConversionDelta(key, count, sum));
+            added.Add(new ConversionDelta(key, count, sum, revenueProperty, share));
         }
 
-        Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue);
+        Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue, property, 1);
         if (group is not null)
         {
             // Per person, for the global group's verdict: converters once, revenue and the change of its square.
@@ -316,7 +360,7 @@ internal static partial class MeasurementRecorder
             {
                 var t = credit.Touch;
                 Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Credit(c.Id, model)), 1, credit.Credit);
-                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model)), 1, credit.Credit * revenue);
+                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model)), 1, credit.Credit * revenue, property, credit.Credit);
             }
         }
     }

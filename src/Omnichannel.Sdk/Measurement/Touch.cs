@@ -138,10 +138,35 @@ internal sealed class MeasurementBuffer
 /// <param name="At">The time of the event that converted it.</param>
 /// <param name="EventId">Its id (ties between equal times).</param>
 /// <param name="Deltas">The rows it added.</param>
-internal sealed record OrderConversion(DateTimeOffset At, string EventId, List<ConversionDelta> Deltas);
+internal sealed record OrderConversion(DateTimeOffset At, string EventId, List<ConversionDelta> Deltas)
+{
+    /// <summary>The rows it added; none for an order only known by its returns (stored documents omit empty lists).</summary>
+    public List<ConversionDelta> Deltas { get; init; } = Deltas ?? [];
+
+    /// <summary>
+    /// The order's revenue by property path as its newest event gave it (<c>total</c> always), before returns;
+    /// <see langword="null"/> while only returns of it are known (a return that came before its order).
+    /// </summary>
+    public Dictionary<string, double>? Gross { get; init; }
+
+    /// <summary>When the event that gave <see cref="Gross"/> happened, and its id (the newest event of the order stands).</summary>
+    public DateTimeOffset? GrossAt { get; init; }
+
+    /// <inheritdoc cref="GrossAt"/>
+    public string? GrossEventId { get; init; }
+
+    /// <summary>Returns of the order by return key (the profile's), with their value in the shop's currency.</summary>
+    public Dictionary<string, double>? Returned { get; init; }
+
+    /// <summary>Journey revenue rows of the order (journey and variant revenue); never taken back at a merge.</summary>
+    public List<ConversionDelta>? JourneyRows { get; init; }
+}
 
 /// <summary>One row an order's conversion added.</summary>
 /// <param name="Key">The aggregate's key.</param>
 /// <param name="Count">What it added to the count.</param>
 /// <param name="Sum">What it added to the sum.</param>
-internal sealed record ConversionDelta(MeasurementKey Key, long Count, double Sum);
+/// <param name="Property">The revenue property its sum follows, or <see langword="null"/> when its sum is no revenue.</param>
+/// <param name="Share">Its sum per unit of that revenue (the credit share; 1 for a conversion row).</param>
+/// <param name="Squared">Its sum is the share times the revenue squared (revenue squares, for Welch's test).</param>
+internal sealed record ConversionDelta(MeasurementKey Key, long Count, double Sum, string? Property = null, double Share = 0, bool Squared = false);

@@ -139,7 +139,7 @@ internal static partial class ProfileCore
     }
 
     // A return is one per return_id; without one, a re-sent copy (same order, amount and currency) is the same return.
-    private static string ReturnKey(JsonElement props, string eventId) =>
+    internal static string ReturnKey(JsonElement props, string eventId) =>
         WellKnownProperties.String(props, "return_id") is { Length: > 0 } returnId ? "return:" + returnId
         : WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId
             ? $"order:{orderId}:{Format(Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0))}:{WellKnownProperties.String(props, "currency")?.ToUpperInvariant()}"

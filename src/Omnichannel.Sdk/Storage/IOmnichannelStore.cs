@@ -28,7 +28,9 @@ public interface IOmnichannelStore
     ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Commits a change set atomically: all of it, or — when any expectation fails — nothing.
+    /// Commits a change set atomically: all of it, or — when any expectation fails — nothing. An outbox key already
+    /// accepted is such an expectation (<see cref="CommitStatus.MessageKeyTaken"/>): a message that will not be sent is
+    /// never reported as queued.
     /// </summary>
     /// <param name="commit">The change set.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -281,6 +283,12 @@ public enum CommitStatus
 
     /// <summary>The event id was already processed; nothing was written.</summary>
     DuplicateEvent,
+
+    /// <summary>
+    /// An outbox entry's message key was already accepted (for this profile or another: a key is accepted once, ever);
+    /// nothing was written. Retrying does not help.
+    /// </summary>
+    MessageKeyTaken,
 }
 
 /// <summary>The outcome of a commit and the profile's new version.</summary>

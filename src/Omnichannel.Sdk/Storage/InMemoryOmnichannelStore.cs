@@ -122,6 +122,12 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
                 }
             }
 
+            // A key accepted before (another person's message, or one long ago) would be dropped: refused, not lost.
+            if (commit.Outbox.Any(e => _outboxKeys.Contains(e.MessageKey)))
+            {
+                return ValueTask.FromResult(new CommitResult(CommitStatus.MessageKeyTaken, 0));
+            }
+
             var version = currentVersion + 1;
             _profiles[commit.ProfileId] = new StoredProfile(commit.ProfileId, version, commit.Document);
             foreach (var a in commit.Absorbed)

@@ -44,6 +44,9 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     private int _conflicted;
 
+    /// <summary>Changes each commit before it reaches the inner store (a corrupt outbox payload, say).</summary>
+    public Func<ProfileCommit, ProfileCommit>? Rewrite { get; set; }
+
     public ConcurrentQueue<ProfileCommit> Committed { get; } = new();
 
     public async ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
@@ -63,6 +66,11 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
         if (commit.Claims.Any(c => c.Identifier.Value == FailCommitsFor))
         {
             throw new IOException("disk on fire");
+        }
+
+        if (Rewrite is { } rewrite)
+        {
+            commit = rewrite(commit);
         }
 
         var result = await inner.CommitAsync(commit, cancellationToken);
