@@ -233,8 +233,12 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     public Task<TrackResult> TrackAsync(string type, IReadOnlyList<Identifier> identifiers, object? properties = null, string channel = ChannelNames.Web, object? traits = null, EventContext? context = null, DateTimeOffset? at = null) =>
         TrackAsync(Event(type, identifiers, properties, channel, at, traits, context));
 
-    /// <summary>Reads the profile that holds an identifier and fails when there is none.</summary>
+    /// <summary>
+    /// Reads the profile that holds an identifier and fails when there is none. To assert that there is none (after an
+    /// erasure, say), use <c>host.Client.GetProfileAsync(identifier)</c>, which answers <see langword="null"/>.
+    /// </summary>
     /// <param name="identifier">The identifier.</param>
+    /// <exception cref="InvalidOperationException">No profile holds <paramref name="identifier"/>.</exception>
     public async Task<CustomerProfile> ProfileAsync(Identifier identifier) =>
         await Client.GetProfileAsync(identifier).ConfigureAwait(false)
         ?? throw new InvalidOperationException($"No profile holds {identifier.Type} '{identifier.Value}'.");
