@@ -1,0 +1,122 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Omnichannel.Sdk.Measurement;
+
+// Outcomes of messages (sent, delivered, opened, clicked, bounced, failed…): each updates its touch, and an outcome
+// missing what its touch knows (journey, step, variant, template) gains it, so its timeline entry and rows name them.
+internal static partial class MeasurementRecorder
+{
+    private static CustomerEvent OnOutcome(CustomerProfile p, CustomerEvent e, MeasurementOptions options)
+    {
+        var props = e.Properties;
+        if (props.ValueKind != JsonValueKind.Object || WellKnownProperties.String(props, "message_id") is not { } key)
+        {
+            return e;
+        }
+
+        var index = p.Touches.FindIndex(t => t.Key == key);
+
+        // A message the host sent itself: its touch starts with this outcome, with what the event says of it.
+        var touch = index >= 0 ? p.Touches[index] : new Touch
+        {
+            Key = key,
+            Channel = WellKnownProperties.String(props, "channel") ?? e.Channel,
+            JourneyId = WellKnownProperties.String(props, "journey_id"),
+            StepId = WellKnownProperties.String(props, "step_id"),
+            Variant = WellKnownProperties.String(props, "variant"),
+            TemplateId = WellKnownProperties.String(props, "template_id"),
+            QueuedAt = e.Timestamp,
+        };
+
+        var at = e.Timestamp;
+        if (at < touch.QueuedAt)
+        {
+            touch = touch with { QueuedAt = at }; // outcomes of a host's message may arrive out of order
+        }
+
+        // The earliest instant of each outcome stands, whatever the arrival order; it is counted once per message
+        // (unique opens and clicks).
+        DateTimeOffset Earliest(DateTimeOffset? known) => known is { } k && k <= at ? k : at;
+        DateTimeOffset Latest(DateTimeOffset? known) => known is { } k && k >= at ? k : at;
+        string? metric = null;
+        switch (e.Type)
+        {
+            case EventTypes.MessageSent:
+                metric = touch.SentAt is null ? MeasurementMetrics.Sent : null;
+                touch = touch with { Channel = WellKnownProperties.String(props, "channel") ?? touch.Channel, SentAt = Earliest(touch.SentAt) }; // a fallback may have changed the channel
+                break;
+            case EventTypes.MessageDelivered:
+                metric = touch.DeliveredAt is null ? MeasurementMetrics.Delivered : null;
+                touch = touch with { DeliveredAt = Earliest(touch.DeliveredAt) };
+                break;
+            case EventTypes.MessageOpened:
+                metric = touch.OpenedAt is null ? MeasurementMetrics.Opened : null;
+                touch = touch with { OpenedAt = Earliest(touch.OpenedAt) };
+                break;
+            case EventTypes.MessageClicked:
+                metric = touch.ClickedAt is null ? MeasurementMetrics.Clicked : null;
+                touch = touch with { ClickedAt = Earliest(touch.ClickedAt) };
+                break;
+            case EventTypes.MessageUnsubscribed:
+                metric = touch.UnsubscribedAt is null ? MeasurementMetrics.Unsubscribed : null;
+                touch = touch with { UnsubscribedAt = Earliest(touch.UnsubscribedAt) };
+                break;
+            case EventTypes.MessageBounced:
+                metric = MeasurementMetrics.Bounced;
+                touch = touch with { FailedAt = Latest(touch.FailedAt) }; // what was sent before it never arrived: no credit
+                break;
+            case EventTypes.MessageFailed:
+                metric = MeasurementMetrics.Failed;
+                touch = touch with { FailedAt = Latest(touch.FailedAt) };
+                break;
+        }
+
+        if (index < 0)
+        {
+            p.Touches.Add(touch);
+        }
+        else if (touch != p.Touches[index])
+        {
+            p.Touches[index] = touch;
+        }
+
+        if (metric is not null)
+        {
+            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric), 1);
+        }
+
+        return Enrich(e, touch);
+    }
+
+    // The outcome event carries its touch's attribution data (what the host sent is kept).
+    private static CustomerEvent Enrich(CustomerEvent e, Touch touch)
+    {
+        // Most outcomes already carry what their touch knows (a send outside journeys knows only its channel): no parse.
+        bool Missing(string name, string? value) =>
+            value is not null && !(e.Properties.ValueKind == JsonValueKind.Object && e.Properties.TryGetProperty(name, out _));
+        if (!Missing("channel", touch.Channel) && !Missing("journey_id", touch.JourneyId) && !Missing("step_id", touch.StepId)
+            && !Missing("variant", touch.Variant) && !Missing("template_id", touch.TemplateId))
+        {
+            return e;
+        }
+
+        var o = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
+        var changed = false;
+        void Set(string name, string? value)
+        {
+            if (value is not null && !o.ContainsKey(name))
+            {
+                o[name] = value;
+                changed = true;
+            }
+        }
+
+        Set("channel", touch.Channel);
+        Set("journey_id", touch.JourneyId);
+        Set("step_id", touch.StepId);
+        Set("variant", touch.Variant);
+        Set("template_id", touch.TemplateId);
+        return changed ? e with { Properties = JsonSerializer.SerializeToElement(o) } : e;
+    }
+}
