@@ -28,9 +28,11 @@ public sealed partial class InMemoryOmnichannelStore
                 claimed.Add(entry with { Attempt = entry.Attempt + 1 });
             }
 
+            // Saturate rather than overflow, as the SQL stores do: a lease past the end of time is held until it.
+            var leasedUntil = lease >= DateTimeOffset.MaxValue - now ? DateTimeOffset.MaxValue : now.ToUniversalTime() + lease;
             foreach (var e in claimed)
             {
-                PutOutbox(e.MessageKey, e, now + lease);
+                PutOutbox(e.MessageKey, e, leasedUntil);
             }
 
             return ValueTask.FromResult<IReadOnlyList<OutboxEntry>>(claimed);
