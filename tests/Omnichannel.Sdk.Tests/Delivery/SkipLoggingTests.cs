@@ -31,25 +31,4 @@ public sealed class SkipLoggingTests
         Assert.Contains(logs, l => l.Contains("promo-2 waits for the end of quiet hours, until 2026-01-06 08:00:00Z", StringComparison.Ordinal));
         Assert.DoesNotContain(logs, l => l.Contains("ann@", StringComparison.OrdinalIgnoreCase));
     }
-
-    private sealed class ListLogger(List<string> sink) : ILoggerProvider, ILogger
-    {
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void Dispose()
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (sink)
-            {
-                sink.Add(formatter(state, exception));
-            }
-        }
-    }
 }
