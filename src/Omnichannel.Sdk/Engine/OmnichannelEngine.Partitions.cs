@@ -124,7 +124,7 @@ public sealed partial class OmnichannelEngine
         var unit = await RunUnitOfWorkAsync(new EventChange(v), hot).ConfigureAwait(false);
         return unit.Status switch
         {
-            UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes },
+            UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes, NotLinked = NotLinked(e, unit.Effect.Result as ResolutionPlan) },
             UnitStatus.Duplicate => new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate },
             UnitStatus.Finished => unit.Track!,
             UnitStatus.KeyTaken => new TrackResult
@@ -141,6 +141,33 @@ public sealed partial class OmnichannelEngine
                 FailureReason = $"the store reported a concurrent change {_options.MaxCommitAttempts} times in a row ({unit.Reason}); the event was not applied and may be sent again",
             },
         };
+    }
+
+    // The identifiers the plan refused, told to the caller by their position in the event and the reason (never the value):
+    // a limit that keeps an identifier off the profile must not do so silently.
+    private IReadOnlyList<ValidationError> NotLinked(CustomerEvent e, ResolutionPlan? plan)
+    {
+        if (plan is null || plan.Conflicts.Count == 0)
+        {
+            return [];
+        }
+
+        var notLinked = new List<ValidationError>(plan.Conflicts.Count);
+        foreach (var (id, _, reason) in plan.Conflicts)
+        {
+            var position = -1;
+            for (var i = 0; i < e.Identifiers.Count && position < 0; i++)
+            {
+                if (e.Identifiers[i].Type == id.Type && Normalize(e.Identifiers[i]) == id)
+                {
+                    position = i;
+                }
+            }
+
+            notLinked.Add(new ValidationError(position < 0 ? "identifiers" : $"identifiers[{position}]", $"{id.Type} was not linked to the profile: {reason}"));
+        }
+
+        return notLinked;
     }
 
     private void Report(ResolutionPlan plan, string profileId, CustomerEvent e)

@@ -62,6 +62,14 @@ public sealed record TrackResult
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
 
     /// <summary>
+    /// The identifiers of an <see cref="TrackStatus.Accepted"/> event that were not linked to its profile (a per-type
+    /// limit, or another person's profile that could not be merged with this one), each by position
+    /// (<c>identifiers[1]</c>) with the reason, never by value; empty when every identifier was linked. The same refusals
+    /// are recorded on the profile as <see cref="CustomerProfile.Conflicts"/>.
+    /// </summary>
+    public IReadOnlyList<ValidationError> NotLinked { get; init; } = [];
+
+    /// <summary>
     /// Why a <see cref="TrackStatus.Failed"/> or <see cref="TrackStatus.StoreFailed"/> event was not applied (without
     /// personal data); <see langword="null"/> otherwise.
     /// </summary>

@@ -119,6 +119,46 @@ public static class IdentifierNormalizers
         }
     }
 
+    /// <summary>
+    /// A loyalty card number as printed, typed or scanned: full-width characters are composed (NFKC), spaces, dashes and
+    /// dots between groups are removed, letters are upper-cased, and an all-digit number loses its leading zeros (a till
+    /// or a spreadsheet that stores it as a number drops them), so <c>0001 234-567</c> and <c>1234567</c> are one card.
+    /// </summary>
+    public static bool LoyaltyCard(string raw, IdentityOptions options, out string normalized, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        var s = IdentifierText.Clean(raw).Trim();
+        var sb = new System.Text.StringBuilder(s.Length);
+        var digits = true;
+        foreach (var c in s)
+        {
+            if (char.IsWhiteSpace(c) || c is '-' or '.' || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.DashPunctuation)
+            {
+                continue;
+            }
+
+            digits &= char.IsAsciiDigit(c);
+            sb.Append(char.ToUpperInvariant(c));
+        }
+
+        normalized = sb.ToString();
+        if (normalized.Length == 0)
+        {
+            normalized = s;
+            error = "is not a loyalty card number (only separators)";
+            return false;
+        }
+
+        if (digits)
+        {
+            var trimmed = normalized.TrimStart('0');
+            normalized = trimmed.Length == 0 ? "0" : trimmed;
+        }
+
+        error = null;
+        return true;
+    }
+
     // A number written without '+' is read in the default country, which is 1 (North America) unless the shop set it: a
     // shop elsewhere that left it sees its own customers' numbers refused, and needs to be told which setting it is.
     private static string RegionHint(string number, IdentityOptions options) =>

@@ -11,7 +11,7 @@ public sealed class IdentityOptions
         AddType(new IdentifierRule(IdentifierTypes.CustomerId) { Limit = 1, Priority = 100 });
         AddType(new IdentifierRule(IdentifierTypes.Email) { Limit = 5, Priority = 80, Normalizer = IdentifierNormalizers.Email });
         AddType(new IdentifierRule(IdentifierTypes.Phone) { Limit = 5, Priority = 70, Normalizer = IdentifierNormalizers.Phone });
-        AddType(new IdentifierRule(IdentifierTypes.LoyaltyCard) { Limit = 3, Priority = 60 });
+        AddType(new IdentifierRule(IdentifierTypes.LoyaltyCard) { Limit = 3, Priority = 60, Normalizer = IdentifierNormalizers.LoyaltyCard });
         AddType(new IdentifierRule(IdentifierTypes.DeviceId) { Limit = null, Priority = 20, IdentifiesPerson = false });
         AddType(new IdentifierRule(IdentifierTypes.AnonymousId) { Limit = null, Priority = 10, IdentifiesPerson = false });
     }

@@ -24,7 +24,9 @@ internal static class IdentityResolver
             return new ResolutionPlan(sole, [], [], []);
         }
 
-        // Most trusted first, in the event's order among equals (a stable insertion sort: a handful of identifiers).
+        // Most trusted first; among equals by type and value, never by the order the event lists them in (which of two
+        // customer ids in one event is kept must not depend on how the host serialised them). An insertion sort: a
+        // handful of identifiers.
         var ordered = new Identifier[identifiers.Count];
         var priorities = new int[identifiers.Count];
         for (var i = 0; i < ordered.Length; i++)
@@ -32,7 +34,7 @@ internal static class IdentityResolver
             var id = identifiers[i];
             var priority = options.Rules[id.Type].Priority;
             var j = i;
-            for (; j > 0 && priorities[j - 1] < priority; j--)
+            for (; j > 0 && (priorities[j - 1] < priority || (priorities[j - 1] == priority && Before(id, ordered[j - 1]))); j--)
             {
                 ordered[j] = ordered[j - 1];
                 priorities[j] = priorities[j - 1];
@@ -76,6 +78,17 @@ internal static class IdentityResolver
             if (refused.Contains(owner))
             {
                 conflicts.Add((id, owner, "it belongs to a profile that cannot be merged with this one"));
+                continue;
+            }
+
+            // A device or cookie is weak evidence: a family iPad, a shop kiosk or a library computer would otherwise fold
+            // every customer who signs in on it into one profile (two emails are within the email limit). Through one, a
+            // profile may not gain a second value of any type that identifies a person: an anonymous history still joins
+            // the person, and an email profile still joins the customer id that signs in on the same device.
+            if (!IdentifiesPerson(id, options) && DisagreeingPersonType(held, profile[owner], options) is { } type)
+            {
+                refused.Add(owner);
+                conflicts.Add((id, owner, $"a shared {id.Type} does not merge two profiles that hold different {type} values"));
                 continue;
             }
 
@@ -143,6 +156,31 @@ internal static class IdentityResolver
         }
 
         return sole;
+    }
+
+    private static bool Before(Identifier a, Identifier b)
+    {
+        var byType = string.CompareOrdinal(a.Type, b.Type);
+        return byType < 0 || (byType == 0 && string.CompareOrdinal(a.Value, b.Value) < 0);
+    }
+
+    private static bool IdentifiesPerson(Identifier id, IdentityOptions options) =>
+        !options.RuleTable.TryGetValue(id.Type, out var rule) || rule.IdentifiesPerson;
+
+    // The first type that identifies a person of which both sides hold a value (they hold different ones: an identifier
+    // has one owner, and what the event links is nobody's).
+    private static string? DisagreeingPersonType(Dictionary<string, HashSet<string>> held, CustomerProfile other, IdentityOptions options)
+    {
+        foreach (var i in other.IdentifierList)
+        {
+            if (held.TryGetValue(i.Type, out var values) && values.Count > 0 && !values.Contains(i.Value)
+                && (!options.RuleTable.TryGetValue(i.Type, out var rule) || rule.IdentifiesPerson))
+            {
+                return i.Type;
+            }
+        }
+
+        return null;
     }
 
     private static void AddAll(Dictionary<string, HashSet<string>> held, CustomerProfile p)
