@@ -65,11 +65,12 @@ public sealed class AuditDJourneyMergeTests
     public async Task AnExitOfTheKeptInstance_DoesNotCancelAMessageHeldByTheOtherProfilesFinishedInstance()
     {
         // Both profiles numbered their first instance "promo#1". The known profile's finished at once but its message
-        // waits for the morning; the address profile's instance is still running when she logs in, then exits.
+        // waits for the morning; the address profile's instance is still running when she logs in, then exits. (A
+        // condition exit: an exit event would also withdraw the finished instance's held message, audit J2.)
         var journey = JourneyRig.Parse("""
             {"id": "promo", "version": 1, "name": "Promo", "trigger": {"type": "event", "event": "product.viewed"},
              "entry": {"reEntry": "afterPreviousEnded"},
-             "exit": [{"event": "x.stop"}],
+             "exit": [{"condition": {"trait": "stopped", "op": "eq", "value": true}}],
              "steps": [{"id": "s", "type": "send", "channels": ["email"], "template": "promo", "class": "transactional"},
                        {"id": "route", "type": "branch", "branches": [{"condition": {"trait": "tier", "op": "eq", "value": "vip"}, "next": "done"}], "else": "wait"},
                        {"id": "done", "type": "exit"},
@@ -83,7 +84,7 @@ public sealed class AuditDJourneyMergeTests
         await rig.TrackAsync(EventTypes.ProductViewed, [Ann], new { product_id = "p2" });
         Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys);
         await rig.TrackAsync("user.logged_in", [Known, Ann]);
-        await rig.TrackAsync("x.stop", [Ann]);
+        await rig.TrackAsync("x.stop", [Ann], traits: new { stopped = true });
         Assert.Empty((await rig.Host.ProfileAsync(Known)).Journeys);
         await rig.AdvanceAsync(TimeSpan.FromHours(12));
 

@@ -224,14 +224,16 @@ internal sealed partial class JourneyRunner
     }
 
     // An instance started for one order (cart…) is not moved by events that name another one.
-    private static bool Correlates(JourneyInstance instance, JourneyDefinition d, CustomerEvent e)
+    private static bool Correlates(JourneyInstance instance, JourneyDefinition d, CustomerEvent e) => Correlates(instance.CorrelationKey, d, e);
+
+    private static bool Correlates(string? key, JourneyDefinition d, CustomerEvent e)
     {
-        if (d.Entry.CorrelationKey is not { } path || instance.CorrelationKey is null || !RuleHistory.TryGetPath(e.Properties, path, out var value))
+        if (d.Entry.CorrelationKey is not { } path || key is null || !RuleHistory.TryGetPath(e.Properties, path, out var value))
         {
             return true;
         }
 
-        return CorrelationValue(value) == instance.CorrelationKey;
+        return CorrelationValue(value) == key;
     }
 
     private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();

@@ -148,6 +148,6 @@ internal sealed partial class JourneyRunner
         Count(d.Id, "entered");
         Active(d.Id, 1);
         Timeline(instance, "journey.entered", $"{d.Name} v{d.Version}: {because}{(key is null ? string.Empty : $" ({d.Entry.CorrelationKey} {key})")}");
-        await RunAsync(instance, journey, d.Steps[0].Id).ConfigureAwait(false);
+        await RunAsync(instance, journey, d.Steps[0].Id, instance.EventStartedAt).ConfigureAwait(false);
     }
 }

@@ -58,7 +58,9 @@ internal sealed partial class JourneyRunner
                 continue;
             }
 
+            // By event time too: an event from before the wait began (uploaded late) does not answer it.
             if (journey.Step(instance.StepId) is WaitForEventStep wait && instance.WakeAt is not null
+                && (instance.WaitingSince is not { } since || EventTime(e) >= since)
                 && wait.Branches.FirstOrDefault(b => Matches(b.EventType, b.Where, e)) is { } branch)
             {
                 instance.Context["event"] = Properties(e);
@@ -67,27 +69,25 @@ internal sealed partial class JourneyRunner
                 if (branch.Next is null)
                 {
                     instance.WakeAt = wait.Timeout.AddTo(now); // restart on match: keep waiting, from now
+                    instance.WaitingSince = EventTime(e);
                     Timeline(instance, "journey.wait_restarted", $"{e.Type} matched; waiting again until {instance.WakeAt:u}");
                     continue;
                 }
 
                 Timeline(instance, "journey.event_matched", $"{wait.Id}: {e.Type} → {branch.Next}");
-                await RunAsync(instance, journey, branch.Next).ConfigureAwait(false);
+                await RunAsync(instance, journey, branch.Next, EventTime(e)).ConfigureAwait(false);
             }
         }
 
+        WithdrawHeldAfterEnd(e);
+
         // Inactivity clocks, by event time: the answer does not depend on the order events arrive in.
+        CancelInactivityClocks(e);
         foreach (var j in Catalog.InactivityConcerning(e.Type))
         {
             var t = (InactivityTrigger)j.Definition.Trigger;
             var at = EventTime(e);
-            if (t.NoEventTypes.Contains(e.Type))
-            {
-                var clock = Clock(j.Id, t);
-                clock.NoEventAt = clock.NoEventAt is { } n && n > at ? n : at;
-                Arm(clock, t);
-            }
-            else if (t.AfterEventType == e.Type)
+            if (t.AfterEventType == e.Type && !t.NoEventTypes.Contains(e.Type))
             {
                 var clock = Clock(j.Id, t);
                 if (clock.AfterAt is not { } a || at > a)
@@ -113,6 +113,45 @@ internal sealed partial class JourneyRunner
         }
 
         CheckSegmentExits();
+    }
+
+    // A message the journey's last steps planned may still be held (quiet hours) after its instance ended: an exit
+    // criterion met before it leaves withdraws it, as it would had the instance still been waiting.
+    private void WithdrawHeldAfterEnd(CustomerEvent e)
+    {
+        if (p.JourneyData is not { HeldMessages.Count: > 0 } state)
+        {
+            return;
+        }
+
+        foreach (var held in state.HeldMessages.ToArray())
+        {
+            if (held.JourneyId is null || held.DueAt <= OutcomeTime(e) || !state.HeldMessages.Contains(held) || state.Instances.Exists(i => i.Id == held.InstanceId)
+                || Catalog.Find(held.JourneyId, held.Version)?.Definition is not { } d || !Correlates(held.CorrelationKey, d, e)
+                || (held.From is { } from && OutcomeTime(e) < from)
+                || d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is not { } exit)
+            {
+                continue;
+            }
+
+            state.CancelHeld(held.InstanceId, $"the journey instance exited: exit criterion: {exit.EventType} after it ended", now);
+        }
+    }
+
+    // A noEvent's time on every clock it concerns (by event time, so hearing it twice changes nothing).
+    private void CancelInactivityClocks(CustomerEvent e)
+    {
+        foreach (var j in Catalog.InactivityConcerning(e.Type))
+        {
+            var t = (InactivityTrigger)j.Definition.Trigger;
+            if (t.NoEventTypes.Contains(e.Type))
+            {
+                var at = EventTime(e);
+                var clock = Clock(j.Id, t);
+                clock.NoEventAt = clock.NoEventAt is { } n && n > at ? n : at;
+                Arm(clock, t);
+            }
+        }
     }
 
     private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)

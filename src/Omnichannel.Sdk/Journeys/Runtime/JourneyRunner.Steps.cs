@@ -10,8 +10,9 @@ namespace Omnichannel.Sdk.Journeys;
 // Moving an instance through its steps: waits, sends, splits, profile updates, emitted events and webhooks.
 internal sealed partial class JourneyRunner
 {
-    // Moves the instance from `stepId` until it waits or ends.
-    private async ValueTask RunAsync(JourneyInstance instance, LoadedJourney journey, string? stepId)
+    // Moves the instance from `stepId` until it waits or ends; `movedAt` is the event time of what moves it (its trigger
+    // event, the wake-up's instant, a matched event), from which a wait-for-event reached now listens.
+    private async ValueTask RunAsync(JourneyInstance instance, LoadedJourney journey, string? stepId, DateTimeOffset? movedAt = null)
     {
         for (var steps = 0; ; steps++)
         {
@@ -60,6 +61,7 @@ internal sealed partial class JourneyRunner
                     stepId = Next(journey, dated);
                     break;
                 case WaitForEventStep wait:
+                    instance.WaitingSince = movedAt is { } m && m < now ? m : now;
                     Wait(instance, wait.Timeout.AddTo(now));
                     return;
                 case BranchStep branch:
@@ -140,7 +142,16 @@ internal sealed partial class JourneyRunner
             Outbox.Add(entry);
 
             // Until it is sent (or fails), a goal or an exit can still cancel it: it may wait for quiet hours or a retry.
-            State.HeldMessages.Add(new HeldMessage { Key = entry.MessageKey, InstanceId = instance.Id, DueAt = entry.DueAt });
+            State.HeldMessages.Add(new HeldMessage
+            {
+                Key = entry.MessageKey,
+                InstanceId = instance.Id,
+                DueAt = entry.DueAt,
+                JourneyId = instance.JourneyId,
+                Version = instance.Version,
+                From = Since(instance),
+                CorrelationKey = instance.CorrelationKey,
+            });
         }
 
         instance.LastStepId = send.Id;

@@ -84,6 +84,9 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             RearmInactivityClocks(); // before anything runs: the folded clocks answer for the person
         }
 
+        // Inactivity clocks hear a noEvent before anything due runs: a cart and its order uploaded late together (an
+        // offline phone syncing) cancel the clock by event time instead of firing the reminder first.
+        CancelInactivityClocks(e);
         await RunDueAsync().ConfigureAwait(false);
         await HandleEventAsync(e, changes).ConfigureAwait(false);
         await DrainEmittedAsync().ConfigureAwait(false);
@@ -215,10 +218,10 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             case WaitForEventStep wait:
                 Count(journey.Id, $"step:{wait.Id}:timed_out");
                 Timeline(instance, "journey.timed_out", $"{wait.Id}: no awaited event within {wait.Timeout}");
-                await RunAsync(instance, journey, wait.TimeoutNext ?? journey.After(wait.Id)).ConfigureAwait(false);
+                await RunAsync(instance, journey, wait.TimeoutNext ?? journey.After(wait.Id), at).ConfigureAwait(false);
                 break;
             case ContinuingStep delay:
-                await RunAsync(instance, journey, Next(journey, delay)).ConfigureAwait(false);
+                await RunAsync(instance, journey, Next(journey, delay), at).ConfigureAwait(false);
                 break;
             default:
                 End(instance, "exited", $"woke on step '{instance.StepId}', which does not wait", watchGoal: false);

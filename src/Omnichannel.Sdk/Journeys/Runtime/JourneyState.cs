@@ -209,6 +209,12 @@ internal sealed class JourneyInstance
     /// <summary>When the current wait (delay, wait-for-event timeout) ends; null while not waiting.</summary>
     public DateTimeOffset? WakeAt { get; set; }
 
+    /// <summary>
+    /// By event time, when the current wait-for-event began (the time of what moved the instance there): an event from
+    /// before it, uploaded late, does not answer the wait. Null in documents written before it: any event answers.
+    /// </summary>
+    public DateTimeOffset? WaitingSince { get; set; }
+
     /// <summary>When a segment-condition exit criterion may next change its answer.</summary>
     public DateTimeOffset? ExitCheckAt { get; set; }
 
@@ -254,6 +260,16 @@ internal sealed class HeldMessage
     public required string InstanceId { get; set; }
 
     public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>The journey (and version) that planned it; null in documents written before.</summary>
+    public string? JourneyId { get; set; }
+
+    public int Version { get; set; }
+
+    /// <summary>Its instance's start by event time: exit criteria met from then on withdraw it once the instance ended.</summary>
+    public DateTimeOffset? From { get; set; }
+
+    public string? CorrelationKey { get; set; }
 }
 
 /// <summary>Why a queued message must not go out.</summary>
