@@ -83,6 +83,10 @@ public sealed class TrackingApiOptions
             {
                 errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)}{which} must be at least 16 characters without ':' (a random secret, for example `openssl rand -hex 16`).");
             }
+            else if (k.Key.Trim().Length != k.Key.Length)
+            {
+                errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)}{which} starts or ends with white space (a secret file's trailing newline?): no client sends it, so trim it.");
+            }
             else if (!keys.Add(k.Key))
             {
                 errors.Add($"{nameof(WriteKeys)}[{i}].{nameof(TrackingWriteKey.Key)} is used by another write key.");
@@ -136,7 +140,10 @@ public sealed class TrackingApiOptions
 /// <summary>One write key and the source it names.</summary>
 public sealed class TrackingWriteKey
 {
-    /// <summary>The secret clients send as the HTTP Basic user name (at least 16 characters, no <c>:</c>). Required.</summary>
+    /// <summary>
+    /// The secret clients send as the HTTP Basic user name (at least 16 characters, no <c>:</c>, no white space at either
+    /// end; white space around a presented key is ignored). Required.
+    /// </summary>
     public string Key { get; set; } = string.Empty;
 
     /// <summary>

@@ -43,6 +43,34 @@ public sealed class AuditTTrackingTests(TrackingServer server) : IClassFixture<T
     }
 
     [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    [InlineData(" ")]
+    public async Task AWriteKeyWithANewline_AsEchoPipedToBase64Sends_IsAccepted(string trailing)
+    {
+        // `echo $KEY | base64` encodes the key with echo's newline (and no colon): every request was a 401.
+        var user = Id("user");
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "v1/track"))
+        {
+            Content = new StringContent($$"""{"userId":"{{user}}","event":"Product Viewed","timestamp":"2026-03-01T12:00:00Z"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(TrackingServer.WebsiteKey + trailing)));
+
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.SendAsync(request)).StatusCode);
+        Assert.NotNull(await server.ProfileAsync(Identifier.CustomerId(user)));
+    }
+
+    [Fact]
+    public void AConfiguredWriteKeyWithAnEdgeOfWhiteSpace_IsRefusedAtStart()
+    {
+        var options = new TrackingApiOptions();
+        options.WriteKeys.Add(new TrackingWriteKey { Key = "0123456789abcdef0123\n", Source = "website" });
+
+        var error = Assert.Single(options.Validate());
+        Assert.Contains("starts or ends with white space", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("   ")]
     public async Task ABlankMessageId_IsTreatedAsMissing_NotRejected(string messageId)

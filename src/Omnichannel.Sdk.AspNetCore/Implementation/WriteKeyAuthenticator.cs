@@ -22,7 +22,9 @@ internal sealed class WriteKeyAuthenticator
     /// <summary>The write key equal to <paramref name="presented"/> (a body's <c>writeKey</c>), or <see langword="null"/>.</summary>
     public TrackingWriteKey? AuthenticateKey(string? presented)
     {
-        presented = string.IsNullOrEmpty(presented) ? null : presented;
+        // White space around a key is never part of it (configured keys may not have any): `echo key | base64` and a
+        // copied key carry a newline, which made every request a 401.
+        presented = string.IsNullOrWhiteSpace(presented) ? null : presented.Trim();
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented ?? string.Empty));
         TrackingWriteKey? match = null;
         foreach (var (keyHash, key) in _keys)
