@@ -242,7 +242,8 @@ public sealed class OmnichannelBuilder
     /// the engine starts: any error (with template, part, line and column) stops the start
     /// (<see cref="Omnichannel.Sdk.Templates.TemplateRenderException"/>), and so does a start-up journey whose send step
     /// names a template the source does not hold (<see cref="Omnichannel.Sdk.Journeys.JourneyDefinitionException"/>), and
-    /// so do email templates without <c>Delivery.EmailFrom</c>, their sender (<see cref="OptionsValidationException"/>).
+    /// so do email templates without <c>Delivery.EmailFrom</c>, their sender, and templates printing
+    /// <c>journey.unsubscribe_url</c> without <c>Delivery.Unsubscribe.Endpoint</c> (<see cref="OptionsValidationException"/>).
     /// </summary>
     /// <param name="source">Where the templates are (an in-memory or file-system source, or the host's own).</param>
     /// <param name="configure">Renderer options (default time zone and locale, render budget); the output limits start from <see cref="Omnichannel.Sdk.Delivery.DeliveryOptions"/>.</param>
@@ -295,6 +296,18 @@ public sealed class OmnichannelBuilder
                 [
                     $"Delivery.EmailFrom is not set, so the email template variant(s) {string.Join(", ", unsent.Take(10))}{(unsent.Count > 10 ? ", …" : "")} could never be sent " +
                     "(an email's sender is Delivery.EmailFrom): set it, for example to \"Kitty Supplies <hello@kitty.example>\".",
+                ]);
+            }
+
+            // A template printing the unsubscribe link while no endpoint is configured would send marketing email with an
+            // empty link (the law in most markets requires a working one).
+            if (delivery.Unsubscribe.Endpoint is null && loaded.Renderer.VariantsMentioning("unsubscribe_url").Order(StringComparer.Ordinal).ToList() is { Count: > 0 } linkless)
+            {
+                throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(OmnichannelOptions),
+                [
+                    $"The template variant(s) {string.Join(", ", linkless.Take(10))}{(linkless.Count > 10 ? ", …" : "")} print journey.unsubscribe_url, but " +
+                    "Delivery.Unsubscribe.Endpoint is not set, so the link would be empty: set it to the URL that MapOmnichannelUnsubscribe() serves " +
+                    "(for example https://shop.example/unsubscribe).",
                 ]);
             }
 

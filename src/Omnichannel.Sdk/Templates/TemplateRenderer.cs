@@ -54,6 +54,12 @@ public sealed partial class TemplateRenderer
     /// <summary>The ids of the templates this renderer holds (those that loaded without error).</summary>
     public IReadOnlyCollection<string> TemplateIds => _templates.Keys;
 
+    /// <summary>The variants (<c>template/variant</c>) whose Liquid source mentions <paramref name="text"/>.</summary>
+    internal IEnumerable<string> VariantsMentioning(string text) =>
+        _templates.Values.SelectMany(t => t.Variants
+            .Where(v => v.Variant.Parts.Values.Any(source => source.Contains(text, StringComparison.Ordinal)))
+            .Select(v => $"{t.Id}/{v.Variant.Name}"));
+
     /// <summary>The email variants (<c>template/variant</c>): each needs <c>Delivery.EmailFrom</c> as its sender.</summary>
     internal IEnumerable<string> EmailVariantsWithoutSender() =>
         _templates.Values.SelectMany(t => t.Variants

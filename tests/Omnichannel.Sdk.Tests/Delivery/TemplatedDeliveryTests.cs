@@ -105,6 +105,22 @@ public sealed class TemplatedDeliveryTests
     }
 
     [Fact]
+    public void ATemplatePrintingTheUnsubscribeLink_WithoutAnEndpoint_StopsTheStart()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(OmnichannelTestHost.DefaultStart));
+        services.AddOmnichannel(o => o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>")
+            .UseTemplates(new InMemoryTemplateSource(
+                new TemplateDocument("newsletter", [TemplateVariant.Email("News", "<p>News</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")]),
+                new TemplateDocument("receipt", [TemplateVariant.Email("Receipt", "<p>Thanks</p>")])));
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<OmnichannelEngine>());
+
+        Assert.StartsWith("The template variant(s) newsletter/email print journey.unsubscribe_url, but Delivery.Unsubscribe.Endpoint is not set", Assert.Single(ex.Failures), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AJourneySendingATemplateTheSourceDoesNotHold_StopsTheStart_NamingTheStepAndTheTemplates()
     {
         var services = new ServiceCollection();
