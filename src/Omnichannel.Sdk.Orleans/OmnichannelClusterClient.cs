@@ -60,6 +60,9 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     /// </remarks>
     public IReadOnlyList<SegmentDefinition> Segments => _silo is { } engine ? engine.Segments : _view.Segments;
 
+    /// <summary>Reads the registry's changes now (in a process that only sends), as a read of <see cref="Segments"/> does once its last answer is a second old.</summary>
+    internal Task RefreshDefinitionsAsync() => _silo is null ? _view.RefreshAsync() : Task.CompletedTask;
+
     /// <inheritdoc />
     /// <remarks>The newest version of each journey; where it comes from as for <see cref="Segments"/>.</remarks>
     public IReadOnlyList<JourneyDefinition> Journeys => _silo is { } engine ? engine.Journeys : _view.Journeys;
