@@ -17,14 +17,23 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 {
     private readonly ServiceProvider? _services;
     private readonly RecordingTransport? _sent;
+    private static int s_sharedStoreHosts;
+    private readonly string _idPrefix = "evt-";
     private int _sequence;
 
-    private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null)
+    private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null, bool sharedStore = false)
     {
         Engine = engine;
         Time = time;
         _services = services;
         _sent = sent;
+
+        // A host over a store it was given (a restart test) must not build the ids an earlier host on that store used:
+        // the store would answer them Duplicate and the test would go on without them. Hosts made later sort later.
+        if (sharedStore)
+        {
+            _idPrefix = $"evt-h{Interlocked.Increment(ref s_sharedStoreHosts):D6}-";
+        }
     }
 
     /// <summary>
@@ -110,7 +119,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         var provider = services.BuildServiceProvider();
         try
         {
-            return new OmnichannelTestHost(provider.GetRequiredService<OmnichannelEngine>(), time, provider, sent);
+            return new OmnichannelTestHost(provider.GetRequiredService<OmnichannelEngine>(), time, provider, sent, sharedStore: options.KeepStore);
         }
         catch
         {
@@ -163,11 +172,14 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 
         // A fixed key keeps test runs repeatable on any store; never use it outside tests.
         options.Privacy.HashKey ??= TestHashKey;
-        return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time, delivery: delivery), time);
+        return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time, delivery: delivery), time, sharedStore: store is not null);
     }
 
     /// <summary>
-    /// Builds an event at the fake clock's current time (or <paramref name="at"/>) with a fresh id.
+    /// Builds an event at the fake clock's current time (or <paramref name="at"/>) with a fresh id: <c>evt-000001</c>,
+    /// <c>evt-000002</c>… in the order built (ties of time are broken by id). A host over a store passed in (or kept with
+    /// <see cref="OmnichannelTestHostOptions.KeepStore"/>) tags its ids (<c>evt-h000003-000001</c>), so a second host on the
+    /// same store, as in a restart test, never reuses the first one's ids.
     /// </summary>
     /// <param name="type">The event type.</param>
     /// <param name="identifiers">Its identifiers.</param>
@@ -185,7 +197,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         object? traits = null,
         EventContext? context = null) => new()
         {
-            Id = $"evt-{Interlocked.Increment(ref _sequence):D6}",
+            Id = $"{_idPrefix}{Interlocked.Increment(ref _sequence):D6}",
             Type = type,
             Timestamp = at ?? Time.GetUtcNow(),
             Identifiers = identifiers,

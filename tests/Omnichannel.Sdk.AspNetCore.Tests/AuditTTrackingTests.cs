@@ -24,7 +24,7 @@ public sealed class AuditTTrackingTests(TrackingServer server) : IClassFixture<T
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         if (contentEncoding is not null)
         {
-            request.Content.Headers.ContentEncoding.Add(contentEncoding);
+            request.Content.Headers.TryAddWithoutValidation("Content-Encoding", contentEncoding); // lists as clients send them
         }
 
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(TrackingServer.WebsiteKey)));
@@ -138,12 +138,30 @@ public sealed class AuditTTrackingTests(TrackingServer server) : IClassFixture<T
         Assert.NotNull(await server.Client.GetProfileAsync(Identifier.CustomerId(user)));
     }
 
+    [Theory]
+    [InlineData("deflate, identity")] // a proxy appended its own coding to the list
+    [InlineData("identity, deflate")]
+    [InlineData("Deflate ,")]
+    public async Task AContentEncodingList_WithIdentityInIt_IsReadAsItsOneCoding(string contentEncoding)
+    {
+        // Raw deflate is only recognised by its header (it has no magic bytes), so the list must be read, not guessed.
+        var user = Id("user");
+        var json = $$"""{"userId":"{{user}}","event":"Product Viewed","properties":{"product_id":"p1"},"messageId":"{{Id("m")}}"}""";
+        var bytes = Compress(json, s => new DeflateStream(s, CompressionLevel.Fastest, leaveOpen: true));
+        var response = await PostRawAsync("track", bytes, contentEncoding);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull(await server.Client.GetProfileAsync(Identifier.CustomerId(user)));
+    }
+
     [Fact]
     public async Task AnUnknownContentEncoding_AndBrokenGzip_Are400WithTheReason()
     {
         var br = await PostRawAsync("track", [1, 2, 3, 4], "br");
         Assert.Equal(HttpStatusCode.BadRequest, br.StatusCode);
         Assert.Contains("br", (string)(await BodyAsync(br))["error"]!, StringComparison.Ordinal);
+        var twice = await PostRawAsync("track", [1, 2, 3, 4], "deflate, gzip"); // two real codings: not read
+        Assert.Equal(HttpStatusCode.BadRequest, twice.StatusCode);
         var broken = await PostRawAsync("track", [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0, 1, 2], "gzip");
         Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
     }

@@ -85,4 +85,22 @@ public sealed class AuditN2TestKitTests
         await host.AdvanceToAsync(new DateTimeOffset(2026, 3, 29, 8, 0, 0, TimeSpan.Zero));
         Assert.Single(host.Sent.SentTo("ann@example.com"));
     }
+
+    [Fact]
+    public async Task ASecondHostOnTheSameStore_BuildsIdsTheFirstDidNotUse_SoARestartTestKeepsItsEvents()
+    {
+        // A restart test: the second host's first event used to be evt-000001 again, answered Duplicate, and dropped.
+        var store = new Omnichannel.Sdk.Storage.InMemoryOmnichannelStore();
+        await using (var before = OmnichannelTestHost.Create(store: store))
+        {
+            await before.TrackAsync("product.viewed", [Ann]);
+        }
+
+        await using var after = OmnichannelTestHost.Create(store: store);
+        var result = await after.TrackAsync("product.viewed", [Ann]);
+
+        Assert.Equal(TrackStatus.Accepted, result.Status);
+        var profile = await after.Client.GetProfileAsync(Ann);
+        Assert.Equal(2, profile!.Timeline.Count);
+    }
 }

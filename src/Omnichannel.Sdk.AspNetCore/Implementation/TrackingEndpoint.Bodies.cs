@@ -109,7 +109,12 @@ internal sealed partial class TrackingEndpoint
     private static async Task<(byte[]? Body, string? Error)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         var encoding = request.Headers.ContentEncoding.ToString().Trim();
-        var declared = encoding.ToLowerInvariant() switch
+
+        // A list names the codings in the order applied (RFC 9110, section 8.4); "identity" in it changes nothing, so
+        // "gzip, identity" (a proxy appending its own) is gzip. Two real codings in a row are not read.
+        var codings = encoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(c => !c.Equals("identity", StringComparison.OrdinalIgnoreCase)).ToArray();
+        var declared = (codings.Length switch { 0 => "", 1 => codings[0], _ => encoding }).ToLowerInvariant() switch
         {
             "" or "identity" => "identity",
             "gzip" or "x-gzip" => "gzip",

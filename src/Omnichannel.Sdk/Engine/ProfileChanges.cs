@@ -19,9 +19,10 @@ public sealed partial class OmnichannelEngine
         public static Subject? KnownProfile(OmnichannelEngine engine, ValidatedEvent v, CustomerProfile p)
         {
             var owners = new Dictionary<Identifier, string>(v.Identifiers.Count);
-            foreach (var id in v.Identifiers)
+            for (var k = 0; k < v.Identifiers.Count; k++)
             {
-                if (!p.IdentifierList.Exists(l => l.Type == id.Type && l.Value == id.Value))
+                var id = v.Identifiers[k];
+                if (!p.Has(id))
                 {
                     return null;
                 }

@@ -17,7 +17,7 @@ internal static partial class MeasurementRecorder
             if (target.OrderConversions.TryGetValue(key, out var ours))
             {
                 // A side that only knows returns of the order did not convert it: the other's conversion stands.
-                var (keep, undo) = (ours.Deltas.Count == 0) != (theirs.Deltas.Count == 0) ? (ours.Deltas.Count == 0 ? (theirs, ours) : (ours, theirs))
+                var (keep, undo) = (ours.Deltas.Length == 0) != (theirs.Deltas.Length == 0) ? (ours.Deltas.Length == 0 ? (theirs, ours) : (ours, theirs))
                     : Stamp.Newer(theirs.At, theirs.EventId, ours.At, ours.EventId) ? (ours, theirs) : (theirs, ours);
                 foreach (var d in undo.Deltas)
                 {

@@ -4,7 +4,7 @@ namespace Omnichannel.Sdk.Measurement;
 // its rows count, on the rows it was credited to, so measurement agrees with the profile, whatever the arrival order.
 internal static partial class MeasurementRecorder
 {
-    private const string TotalProperty = "total";
+    private const string TotalProperty = RevenueByProperty.TotalProperty;
 
     // "order:" + order_id of an order or a return (ProfileCore's key), or null.
     private static string? OrderKey(CustomerEvent e) =>
@@ -14,14 +14,14 @@ internal static partial class MeasurementRecorder
 
     // The order's revenue under every property a row may follow: the order conversions' and, always, its total (returns
     // are read as a share of it).
-    private static Dictionary<string, double> GrossOf(CustomerEvent e, MeasurementOptions options, string? shopCurrency)
+    private static RevenueByProperty GrossOf(CustomerEvent e, MeasurementOptions options, string? shopCurrency)
     {
-        var gross = new Dictionary<string, double>(StringComparer.Ordinal) { [TotalProperty] = Revenue(e, TotalProperty, shopCurrency) };
+        var gross = new RevenueByProperty(Revenue(e, TotalProperty, shopCurrency));
         foreach (var c in options.Conversions)
         {
-            if (c.EventType == EventTypes.OrderPlaced && c.RevenueProperty is { } r)
+            if (c.EventType == EventTypes.OrderPlaced && c.RevenueProperty is { } r && !gross.Has(r))
             {
-                gross.TryAdd(r, Revenue(e, r, shopCurrency));
+                gross = gross.With(r, Revenue(e, r, shopCurrency));
             }
         }
 
@@ -36,7 +36,7 @@ internal static partial class MeasurementRecorder
     }
 
     private static double Base(OrderConversion o, string property) =>
-        o.Gross is { } g ? g.GetValueOrDefault(property) * NetFactor(o.Returned, g.GetValueOrDefault(TotalProperty)) : 0;
+        o.Gross is { } g ? g.Get(property) * NetFactor(o.Returned, g.Total) : 0;
 
     /// <summary>
     /// An order the profile already converted came again: the newest event's revenue stands (the profile's rule), and
@@ -83,7 +83,8 @@ internal static partial class MeasurementRecorder
     /// </summary>
     private static OrderConversion Rebase(CustomerProfile target, CustomerProfile owner, OrderConversion before, OrderConversion after)
     {
-        List<ConversionDelta>? Move(List<ConversionDelta>? rows)
+        T? Move<T>(T? rows, Func<List<ConversionDelta>, T> shape)
+            where T : class, IReadOnlyList<ConversionDelta>
         {
             if (rows is null)
             {
@@ -121,10 +122,10 @@ internal static partial class MeasurementRecorder
                 moved.Add(d with { Sum = sum });
             }
 
-            return moved;
+            return shape(moved);
         }
 
-        return after with { Deltas = Move(after.Deltas)!, JourneyRows = Move(after.JourneyRows) };
+        return after with { Deltas = Move(after.Deltas, static m => m.ToArray())!, JourneyRows = Move(after.JourneyRows, static m => m) };
     }
 
     // The returns (and the newest values) of one order known on two merging profiles are the person's.

@@ -78,7 +78,7 @@ internal static partial class MeasurementRecorder
 
             if (added is { Count: > 0 } && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(e)) is { } key)
             {
-                p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added)
+                p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, [.. added])
                 {
                     Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id, Returned = known?.Returned,
                 };
@@ -144,7 +144,7 @@ internal static partial class MeasurementRecorder
                 known = (known ?? new OrderConversion(e.Timestamp, e.Id, [])) with { Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id };
             }
 
-            known = known.Gross!.ContainsKey(property) ? known : known with { Gross = new(known.Gross, StringComparer.Ordinal) { [property] = revenue } };
+            known = known.Gross!.Value.Has(property) ? known : known with { Gross = known.Gross.Value.With(property, revenue) };
             revenue = Base(known, property);
             rows = known.JourneyRows is null ? [] : [.. known.JourneyRows];
             p.OrderConversions[orderKey] = known with { JourneyRows = rows };

@@ -20,8 +20,28 @@ public sealed record MeasurementKey(string JourneyId, string StepId, string Vari
     public const int MaxLength = 200;
 
     /// <summary>A key with absent dimensions normalised to empty strings and every dimension cut to <see cref="MaxLength"/>.</summary>
-    internal static MeasurementKey Of(string? journeyId, string? stepId, string? variant, string? channel, string? templateId, DateTimeOffset at, string metric) =>
-        new(Cut(journeyId), Cut(stepId), Cut(variant), Cut(channel), Cut(templateId), DateOnly.FromDateTime(at.UtcDateTime), Cut(metric));
+    /// <remarks>
+    /// Answers a key made recently on this thread when it is equal (keys are immutable): an order keeps its rows' keys on
+    /// the profile for a month, and the orders of one day share them, so the profiles in memory share one instance.
+    /// </remarks>
+    internal static MeasurementKey Of(string? journeyId, string? stepId, string? variant, string? channel, string? templateId, DateTimeOffset at, string metric)
+    {
+        var day = DateOnly.FromDateTime(at.UtcDateTime);
+        var recent = s_recent ??= new MeasurementKey?[RecentKeys];
+        var slot = (int)((uint)(day.DayNumber ^ (metric.Length * 31) ^ ((channel?.Length ?? 0) * 7) ^ ((journeyId?.Length ?? 0) * 3)) % RecentKeys);
+        if (recent[slot] is { } k && k.Day == day && k.Metric == metric && k.JourneyId == (journeyId ?? "") && k.StepId == (stepId ?? "")
+            && k.Variant == (variant ?? "") && k.Channel == (channel ?? "") && k.TemplateId == (templateId ?? ""))
+        {
+            return k;
+        }
+
+        return recent[slot] = new(Cut(journeyId), Cut(stepId), Cut(variant), Cut(channel), Cut(templateId), day, Cut(metric));
+    }
+
+    private const int RecentKeys = 16;
+
+    [ThreadStatic]
+    private static MeasurementKey?[]? s_recent;
 
     // Never between the two halves of a surrogate pair: the half left over is not text a store can hold (SQLite and
     // PostgreSQL keep U+FFFD instead, so the stored key differed from the one the in-memory store keeps).

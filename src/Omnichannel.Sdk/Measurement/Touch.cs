@@ -138,16 +138,16 @@ internal sealed class MeasurementBuffer
 /// <param name="At">The time of the event that converted it.</param>
 /// <param name="EventId">Its id (ties between equal times).</param>
 /// <param name="Deltas">The rows it added.</param>
-internal sealed record OrderConversion(DateTimeOffset At, string EventId, List<ConversionDelta> Deltas)
+internal sealed record OrderConversion(DateTimeOffset At, string EventId, ConversionDelta[] Deltas)
 {
     /// <summary>The rows it added; none for an order only known by its returns (stored documents omit empty lists).</summary>
-    public List<ConversionDelta> Deltas { get; init; } = Deltas ?? [];
+    public ConversionDelta[] Deltas { get; init; } = Deltas ?? [];
 
     /// <summary>
     /// The order's revenue by property path as its newest event gave it (<c>total</c> always), before returns;
     /// <see langword="null"/> while only returns of it are known (a return that came before its order).
     /// </summary>
-    public Dictionary<string, double>? Gross { get; init; }
+    public RevenueByProperty? Gross { get; init; }
 
     /// <summary>When the event that gave <see cref="Gross"/> happened, and its id (the newest event of the order stands).</summary>
     public DateTimeOffset? GrossAt { get; init; }

@@ -228,7 +228,19 @@ public sealed class CustomerProfile
 
     /// <summary>Whether the profile holds an identifier (normalised value).</summary>
     /// <param name="identifier">The identifier.</param>
-    public bool Has(Identifier identifier) => IdentifierList.Exists(i => i.Type == identifier.Type && i.Value == identifier.Value);
+    public bool Has(Identifier identifier)
+    {
+        // A loop, not a predicate: runs for each identifier of every event of a run (a captured predicate allocates).
+        foreach (var i in IdentifierList)
+        {
+            if (i.Type == identifier.Type && i.Value == identifier.Value)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The values of one identifier type linked to this profile.</summary>
     /// <param name="type">The identifier type.</param>

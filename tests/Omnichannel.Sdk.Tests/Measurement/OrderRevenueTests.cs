@@ -122,6 +122,31 @@ public sealed class OrderRevenueTests
         Assert.Equal((1L, 70.0), Round(await Metric(host, MeasurementMetrics.Conversion("order"))));
     }
 
+    [Fact]
+    public async Task AnOrdersRevenueUnderEveryProperty_IsStored_AndAReturnAfterAReloadTakesItsShareOffEach()
+    {
+        // The revenue kept per order is stored as an object by property path ({"total": .., "net": ..}): a return that
+        // arrives after the profile was read back from the store still finds both.
+        var store = new Omnichannel.Sdk.Storage.InMemoryOmnichannelStore();
+        void Net(OmnichannelOptions o) => o.Measurement.Conversions.Add(new ConversionDefinition("net-order", EventTypes.OrderPlaced) { RevenueProperty = "net" });
+        DateTimeOffset at;
+        await using (var first = OmnichannelTestHost.Create(Net, store: store))
+        {
+            at = first.Time.GetUtcNow().AddHours(-1);
+            await first.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o-1", total = 100, net = 80 }, at: at);
+        }
+
+        var profileId = Assert.Single((await store.ResolveIdentifiersAsync([Ann])).Values);
+        var stored = System.Text.Json.Nodes.JsonNode.Parse((await store.LoadProfileAsync(profileId))!.Document)!;
+        Assert.Equal("""{"total":100,"net":80}""", stored["orderConversions"]!["order:o-1"]!["gross"]!.ToJsonString());
+
+        await using var second = OmnichannelTestHost.Create(Net, start: at.AddHours(1), store: store);
+        Assert.Equal(TrackStatus.Accepted, (await second.TrackAsync(EventTypes.OrderReturned, [Ann], new { order_id = "o-1", total = 25 }, at: at.AddMinutes(30))).Status);
+
+        Assert.Equal((1L, 75.0), Round(await Metric(second, MeasurementMetrics.Conversion("order"))));
+        Assert.Equal((1L, 60.0), Round(await Metric(second, MeasurementMetrics.Conversion("net-order"))));
+    }
+
     /// <summary>One order's versions (totals) and returns, in any arrival order: measurement counts its newest total less its returns.</summary>
     [Property(MaxTest = 40)]
     public void AnOrdersMeasuredRevenue_IsItsNewestTotalLessItsReturns_InAnyArrivalOrder(PositiveInt[] totals, NonNegativeInt[] returns, int seed)
