@@ -64,7 +64,18 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
             }
 
             var client = http.RequestServices.GetRequiredService<IOmnichannelClient>();
-            return await client.UnsubscribeAsync(token, http.RequestAborted).ConfigureAwait(false) switch
+            UnsubscribeStatus status;
+            try
+            {
+                status = await client.UnsubscribeAsync(token, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // Not recorded: say so, and answer a status a mail provider's one-click POST retries.
+                return Page(StatusCodes.Status503ServiceUnavailable, "We could not record your unsubscribe. Please try again in a moment.", null);
+            }
+
+            return status switch
             {
                 UnsubscribeStatus.InvalidToken => Page(StatusCodes.Status400BadRequest, "This unsubscribe link is not valid.", null),
                 _ => Page(StatusCodes.Status200OK, "You are unsubscribed.", "<p>You will not receive these emails any more.</p>"),

@@ -68,7 +68,7 @@ public sealed partial class OmnichannelEngine
                 LogRenderAgainFailed(_logger, ex, entry.MessageKey);
             }
 
-            kept.Add(c);
+            kept.Add(check.Planned.GetValueOrDefault(c) ?? c); // as planned: to the address it was rendered for
         }
 
         return kept.Count == 0 ? ([], string.Join("; ", failures), null) : (kept, null, null);
@@ -99,8 +99,20 @@ public sealed partial class OmnichannelEngine
 
         var failures = new List<string>();
         var kept = new List<OutboxCandidate>(payload.Candidates.Count);
-        foreach (var c in payload.Candidates)
+        Dictionary<OutboxCandidate, OutboxCandidate>? moved = null;
+        foreach (var planned in payload.Candidates)
         {
+            // She changed her email or phone while it waited (quiet hours): a message that can be rendered again goes to
+            // the address she uses now, as one planned now would; the old one may no longer be hers.
+            var c = planned;
+            if (payload.Request is not null && _delivery.Renderer is not null
+                && DeliveryPlanner.Address(p, c.Channel) is { } current && current != c.Address
+                && DeliveryPlanner.AddressIdentifier(c.Channel, current) is not null)
+            {
+                c = c with { Address = current };
+                (moved ??= new(ReferenceEqualityComparer.Instance))[c] = planned;
+            }
+
             if (IsSuppressedOnProfile(p, c.Channel, c.Address))
             {
                 failures.Add($"{c.Channel}: the address is suppressed");
@@ -117,15 +129,20 @@ public sealed partial class OmnichannelEngine
         }
 
         // The renderer gets a copy: it runs off the partition, and the hot object may change meanwhile.
-        var copy = renderAgain && kept.Count > 0 ? ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version) : null;
-        return new Rechecked(kept, failures, null, copy);
+        var copy = (renderAgain || moved is not null) && kept.Count > 0 ? ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version) : null;
+        return new Rechecked(kept, failures, null, copy) { Planned = (IReadOnlyDictionary<OutboxCandidate, OutboxCandidate>?)moved ?? NonePlanned };
     }
 
     private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy)
     {
         /// <summary>When the message waits again for the end of her quiet hours (she moved to a zone where it is night).</summary>
         public DateTimeOffset? DeferTo { get; init; }
+
+        /// <summary>A kept candidate moved to her current address → the candidate as planned (sent when rendering again fails).</summary>
+        public IReadOnlyDictionary<OutboxCandidate, OutboxCandidate> Planned { get; init; } = NonePlanned;
     }
+
+    private static readonly Dictionary<OutboxCandidate, OutboxCandidate> NonePlanned = [];
 
     // Holds a message again until her quiet hours end: its log entry moves with it, so caps count it when it leaves.
     private async Task DeferAgainAsync(OutboxEntry entry, OutboxPayload payload, DateTimeOffset dueAt, CancellationToken cancellationToken)

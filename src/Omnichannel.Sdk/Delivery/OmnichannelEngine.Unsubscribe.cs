@@ -25,10 +25,12 @@ public sealed partial class OmnichannelEngine
 
         var result = await EnqueueProfileWork(link.ProfileId, async (p, now) =>
         {
-            // Already refused for this channel and topic: a repeated click (or a mail client's retry) records nothing. Else
-            // the event id names the decision in force, so the same link clicked again after she opted back in records a
-            // new unsubscribe, while a retry of one click stays one event.
-            var inForce = p.GetConsent(link.Channel, link.Topic);
+            // Already refused by a decision about this very channel and topic: a repeated click (or a mail client's retry)
+            // records nothing. Else the event id names that decision, so the same link clicked again after she opted back
+            // in records a new unsubscribe, while a retry of one click stays one event. A refusal of the whole channel
+            // (a complaint) is not enough for a topic's link: a later channel-wide "yes" lifts it but not a refusal of
+            // the topic itself, so the click was lost and the topic's mail came back.
+            var inForce = p.ConsentRecords.GetValueOrDefault(CustomerProfile.ConsentKey(link.Channel, link.Topic ?? ConsentRecord.AnyTopic));
             if (inForce is { Granted: false })
             {
                 return new ChangeEffect();
@@ -46,7 +48,14 @@ public sealed partial class OmnichannelEngine
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
             return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<Storage.OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
-        return result?.Status == UnitStatus.Gone ? UnsubscribeStatus.ProfileNotFound : UnsubscribeStatus.Unsubscribed;
+        // Not recorded (the store kept failing) must never read as done: she would be told she is out and still be mailed,
+        // and the mail provider that posted it would not post it again.
+        return result switch
+        {
+            null => throw new InvalidOperationException("The unsubscribe could not be recorded; the store kept failing. It is safe to post the same link again."),
+            { Status: UnitStatus.Gone } => UnsubscribeStatus.ProfileNotFound,
+            _ => UnsubscribeStatus.Unsubscribed,
+        };
     }
 
     /// <inheritdoc />

@@ -114,6 +114,7 @@ public interface IOmnichannelClient
     /// <param name="cancellationToken">Cancels the wait (the unsubscribe may still be recorded).</param>
     /// <returns>What was done; a forged, altered or malformed token is <see cref="Delivery.UnsubscribeStatus.InvalidToken"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="token"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The unsubscribe could not be recorded (the store kept failing); post the same link again.</exception>
     ValueTask<Delivery.UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -141,7 +141,7 @@ internal static partial class ProfileCore
         target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
-        target.RuleHistory.MergeFrom(other.RuleHistory);
+        target.RuleHistory.MergeFrom(other.RuleHistory, key => target.Orders.TryGetValue(key, out var order) ? order.At : null);
         foreach (var (segment, entered) in other.SegmentMemberships)
         {
             if (!target.SegmentMemberships.TryGetValue(segment, out var mine) || entered < mine)

@@ -39,11 +39,13 @@ internal static partial class ProfileCore
 
     /// <summary>
     /// Sets a trait (an object sets each of its leaves). Last writer wins by event time at every path, and a leaf and an
-    /// object at the same path replace each other: the newer one wins whichever arrives first.
+    /// object at the same path replace each other: the newer one wins whichever arrives first. An empty object has no
+    /// leaf to set, and clears the path like <see langword="null"/>.
     /// </summary>
     internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t, string? eventId = null)
     {
-        if (value.ValueKind == JsonValueKind.Object)
+        // {} newer than a leaf replaced it with nothing: setting no leaves kept the older value, as if never written.
+        if (value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any())
         {
             foreach (var prop in LastOfEachKey(value))
             {
@@ -53,7 +55,7 @@ internal static partial class ProfileCore
             return;
         }
 
-        PutTrait(p, path, new TraitValue(value.ValueKind == JsonValueKind.Null ? null : value.Clone(), t) { EventId = eventId });
+        PutTrait(p, path, new TraitValue(value.ValueKind is JsonValueKind.Null or JsonValueKind.Object ? null : value.Clone(), t) { EventId = eventId });
     }
 
     // The state is a function of the newest write per path: a write hides older writes below it (a leaf replaced an

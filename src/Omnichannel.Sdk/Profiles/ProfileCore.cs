@@ -273,20 +273,30 @@ internal static partial class ProfileCore
         }
     }
 
+    // Devices are kept least recently seen first (ties: type, then OS), so the list — and the one dropped past the
+    // limit — is the same in any arrival order; it was in arrival order, and the export differed.
     private static void TouchDevice(ProfileStatistics s, string? deviceType, string? os, DateTimeOffset t)
     {
         var i = s.Devices.FindIndex(d => d.DeviceType == deviceType && d.Os == os);
         if (i < 0)
         {
             s.Devices.Add(new DeviceSeen(deviceType, os, t));
-            if (s.Devices.Count > MaxDevices)
-            {
-                s.Devices.Remove(s.Devices.MinBy(d => d.LastSeen)!);
-            }
         }
         else if (t > s.Devices[i].LastSeen)
         {
             s.Devices[i] = s.Devices[i] with { LastSeen = t };
+        }
+        else
+        {
+            return;
+        }
+
+        s.Devices.Sort(static (a, b) => a.LastSeen.UtcTicks.CompareTo(b.LastSeen.UtcTicks) is var c and not 0 ? c
+            : string.CompareOrdinal(a.DeviceType, b.DeviceType) is var d and not 0 ? d
+            : string.CompareOrdinal(a.Os, b.Os));
+        if (s.Devices.Count > MaxDevices)
+        {
+            s.Devices.RemoveAt(0);
         }
     }
 
@@ -329,6 +339,8 @@ internal static partial class ProfileCore
                 Join(Get("name") ?? Get("product_id"), Get("quantity") is { } q ? "x" + q : null),
             EventTypes.ProductSearched => Get("query") is { } query ? $"\"{query}\"" : null,
             EventTypes.ConsentChanged => $"{Get("channel")}/{Get("topic") ?? "*"} {(WellKnownProperties.Bool(p, "granted") == true ? "granted" : "denied")}",
+            EventTypes.NewsletterSubscribed or EventTypes.NewsletterUnsubscribed =>
+                $"{Get("channel") ?? ChannelNames.Email}/{Get("topic") ?? "newsletter"} {(e.Type == EventTypes.NewsletterSubscribed ? "granted" : "denied")}",
             EventTypes.SupportTicketOpened or EventTypes.SupportTicketResolved => Join($"ticket {Get("ticket_id")}", Get("subject")),
             EventTypes.LoyaltyPointsEarned or EventTypes.LoyaltyPointsRedeemed => $"{Get("points")} points",
             _ when e.Type.StartsWith("order.", StringComparison.Ordinal) => Get("order_id") is { } o ? $"order {o}" : null,

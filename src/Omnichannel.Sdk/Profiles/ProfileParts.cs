@@ -188,7 +188,7 @@ public sealed class ProfileStatistics
     [JsonIgnore]
     public IReadOnlyCollection<string> ChannelsUsed => LastSeenByChannel.Keys;
 
-    /// <summary>Devices seen (distinct device type and OS).</summary>
+    /// <summary>Devices seen (distinct device type and OS), least recently seen first.</summary>
     [JsonInclude]
     public List<DeviceSeen> Devices { get; internal set; } = [];
 

@@ -197,7 +197,9 @@ internal static class ProfileSerializer
             ["cartClearedAt"] = p.CartClearedAt,
             ["wishlist"] = JsonSerializer.SerializeToNode(p.Wishlist, exportOptions),
             ["consents"] = JsonSerializer.SerializeToNode(p.Consents, exportOptions),
-            ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type == EventTypes.ConsentChanged).ToList(), exportOptions),
+            // Every event that decides consent: a newsletter or link unsubscribe and a complaint withdraw it too.
+            ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type is EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed
+                or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained).ToList(), exportOptions),
             ["preferences"] = JsonSerializer.SerializeToNode(p.Preferences, exportOptions),
             ["timeZone"] = p.TimeZone,
             ["locale"] = p.Locale,

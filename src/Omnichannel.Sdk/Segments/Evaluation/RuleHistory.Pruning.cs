@@ -108,7 +108,7 @@ internal sealed partial class RuleHistory
         IdIndex.TryGetValue(list, out var ids);
         for (var i = 0; i < end; i++)
         {
-            if (InFixed(need.FixedWindows, list[i].Timestamp) || anchorKeep.Contains(i))
+            if (InFixed(need.FixedWindows, list[i].Timestamp) || anchorKeep.Contains(i) || IsMatchingOrder(list[i], anchors, now))
             {
                 list[w++] = list[i];
             }
@@ -122,6 +122,27 @@ internal sealed partial class RuleHistory
         {
             list.RemoveRange(w, end - w);
         }
+    }
+
+    // An order entry takes the values of the order's newest event (see Combine), so the first and last matches of a
+    // filter may stop matching: every matching order stays, or a pruned one in between would be lost to the answer.
+    // (An empty filter matches whatever the values: its first and last matches are enough.)
+    private static bool IsMatchingOrder(RecordedEvent e, IReadOnlyList<IReadOnlyList<PropertyCondition>> anchors, DateTimeOffset now)
+    {
+        if (!IsOrderEntry(e))
+        {
+            return false;
+        }
+
+        for (var k = 0; k < anchors.Count; k++)
+        {
+            if (anchors[k].Count > 0 && WhereFilter.Of(anchors[k]).Matches(e, now))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

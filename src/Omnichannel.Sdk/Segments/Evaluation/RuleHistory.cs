@@ -17,7 +17,7 @@ namespace Omnichannel.Sdk.Segments;
 /// (more for long strings or arrays). Retention is bounded per type by <see cref="HistoryRequirements"/>: the longest
 /// sliding window of any rule over the type, every event in a fixed window, and the first and last matching event for
 /// "ever happened", <c>firstEvent</c> and <c>lastEvent</c> rules (so those cost two events per filter, whatever the
-/// history). Only a rule that counts or aggregates over all time (no window) keeps every event of its type.
+/// history; but every matching order for a non-empty filter, since an order's values can change). Only a rule that counts or aggregates over all time (no window) keeps every event of its type.
 /// Example: "≥ 3 orders in 365 days" plus "last order more than 90 days ago" on a customer ordering weekly keeps ~52
 /// orders with no properties: about 5 KB.
 /// </para>
@@ -32,6 +32,9 @@ internal sealed partial class RuleHistory
 {
     // Per kept list, the ids it holds (duplicate detection without a scan). Weak: it goes with the list.
     private static readonly ConditionalWeakTable<List<RecordedEvent>, HashSet<string>> IdIndex = [];
+
+    // Set by Combine: the last insert replaced a kept entry (an order seen before), which rules may have counted.
+    private bool _replaced;
 
     // Remembered answers of history rules (in memory only; see LeafAnswerCache for why they stay exact).
     private LeafAnswerCache? _leafAnswers;
@@ -78,11 +81,27 @@ internal sealed partial class RuleHistory
     /// <param name="requirements">What the loaded rules need.</param>
     /// <param name="recorded">The recorded event, or <see langword="null"/> when nothing was recorded.</param>
     /// <returns>Whether the event was recorded.</returns>
-    public bool Record(CustomerEvent e, HistoryRequirements requirements, out RecordedEvent? recorded)
+    public bool Record(CustomerEvent e, HistoryRequirements requirements, out RecordedEvent? recorded) => Record(e, requirements, null, out recorded, out _);
+
+    /// <summary>
+    /// As <see cref="Record(CustomerEvent, HistoryRequirements)"/>, with the earliest time the profile knows for the event's
+    /// order (its order facts keep it for good, while this history may have pruned the order's entry).
+    /// </summary>
+    /// <param name="e">The event.</param>
+    /// <param name="requirements">What the loaded rules need.</param>
+    /// <param name="orderFirstAt">For an order, the earliest time of any of its events; <see langword="null"/> when unknown.</param>
+    /// <param name="recorded">The recorded event, or <see langword="null"/> when nothing was recorded.</param>
+    /// <param name="replaced">
+    /// Whether it replaced a kept entry of the same order (new values or an earlier time): rules that counted the old entry
+    /// may not count the new one.
+    /// </param>
+    /// <returns>Whether the event was recorded.</returns>
+    internal bool Record(CustomerEvent e, HistoryRequirements requirements, DateTimeOffset? orderFirstAt, out RecordedEvent? recorded, out bool replaced)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(requirements);
         recorded = null;
+        replaced = _replaced = false;
         if (requirements.For(e.Type) is not { } need)
         {
             return false;
@@ -91,7 +110,16 @@ internal sealed partial class RuleHistory
         // An order is recorded once per order_id (an update or a client's retry with a new event id is the same order):
         // at its first time, with its newest values — what the profile's order facts keep, in any arrival order.
         var id = e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId ? OrderKeyPrefix + orderId : e.Id;
-        recorded = Insert(e.Type, new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths)));
+        var entry = new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths));
+        if (IsOrderEntry(entry) && orderFirstAt is { } first && first < e.Timestamp)
+        {
+            // A later event of an order whose entry a prune may have let go: it goes back at the order's first time (and is
+            // pruned again there), not in today's windows as a new order.
+            entry = entry with { Timestamp = first, ValuesAt = e.Timestamp };
+        }
+
+        recorded = Insert(e.Type, entry);
+        replaced = recorded is not null && _replaced;
         return recorded is not null;
     }
 
@@ -101,7 +129,11 @@ internal sealed partial class RuleHistory
 
     /// <summary>Adds every event of <paramref name="other"/> not already here (a profile merge); prune afterwards.</summary>
     /// <param name="other">The absorbed profile's history.</param>
-    public void MergeFrom(RuleHistory other)
+    /// <param name="orderFirstAt">
+    /// The earliest time the merged profile knows for an order, by its entry id (<c>order:{order_id}</c>): this side may
+    /// have pruned an order that the other side still keeps at a later time.
+    /// </param>
+    public void MergeFrom(RuleHistory other, Func<string, DateTimeOffset?>? orderFirstAt = null)
     {
         ArgumentNullException.ThrowIfNull(other);
         _leafAnswers?.OnMerged();
@@ -109,7 +141,9 @@ internal sealed partial class RuleHistory
         {
             foreach (var e in list.ToList()) // Insert may replace a list (an order on both sides)
             {
-                Insert(type, e);
+                Insert(type, IsOrderEntry(e) && orderFirstAt?.Invoke(e.Id) is { } first && first < e.Timestamp
+                    ? e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp }
+                    : e);
             }
         }
     }
@@ -174,6 +208,7 @@ internal sealed partial class RuleHistory
         var replaced = new List<RecordedEvent>(list);
         replaced.RemoveAt(at);
         Events[type] = replaced;
+        _replaced = true;
         return Insert(type, combined);
     }
 

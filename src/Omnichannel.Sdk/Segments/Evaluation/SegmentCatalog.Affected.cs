@@ -54,7 +54,11 @@ internal sealed partial class SegmentCatalog
     /// </summary>
     /// <param name="e">The event, as applied to the profile.</param>
     /// <param name="recorded">The event as the history recorded it, or <see langword="null"/> when it recorded nothing.</param>
-    internal bool[] AffectedMask(CustomerEvent e, RecordedEvent? recorded)
+    /// <param name="replaced">
+    /// Whether <paramref name="recorded"/> replaced a kept entry (an order seen before): every rule over the type is then
+    /// affected, since one that counted the old entry may not count the new one.
+    /// </param>
+    internal bool[] AffectedMask(CustomerEvent e, RecordedEvent? recorded, bool replaced = false)
     {
         ArgumentNullException.ThrowIfNull(e);
         var hit = new bool[_ordered.Length];
@@ -77,7 +81,7 @@ internal sealed partial class SegmentCatalog
             var added = false;
             foreach (var (i, rule, cacheable) in rules)
             {
-                if (!hit[i] && (!cacheable || LeafAnswerCache.Counts(rule, recorded)))
+                if (!hit[i] && (!cacheable || replaced || LeafAnswerCache.Counts(rule, recorded)))
                 {
                     hit[i] = added = true;
                 }

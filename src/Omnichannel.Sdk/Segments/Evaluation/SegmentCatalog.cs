@@ -254,7 +254,11 @@ internal sealed partial class SegmentCatalog
         ProfileStatisticNames.OrderCount or ProfileStatisticNames.TotalSpent or ProfileStatisticNames.AverageOrderValue
             or ProfileStatisticNames.FirstOrderAt or ProfileStatisticNames.LastOrderAt => [Omnichannel.Sdk.EventTypes.OrderPlaced],
         ProfileStatisticNames.CancelledOrderCount => [Omnichannel.Sdk.EventTypes.OrderCancelled],
-        ProfileStatisticNames.ReturnCount or ProfileStatisticNames.ReturnValue => [Omnichannel.Sdk.EventTypes.OrderReturned],
+        ProfileStatisticNames.ReturnCount => [Omnichannel.Sdk.EventTypes.OrderReturned],
+
+        // The value is in the headline currency, which (with no shop currency) the earliest order sets: a return that came
+        // before any order counts once one names its currency.
+        ProfileStatisticNames.ReturnValue => [Omnichannel.Sdk.EventTypes.OrderReturned, Omnichannel.Sdk.EventTypes.OrderPlaced],
         ProfileStatisticNames.LoyaltyPoints => [Omnichannel.Sdk.EventTypes.LoyaltyPointsEarned, Omnichannel.Sdk.EventTypes.LoyaltyPointsRedeemed],
         ProfileStatisticNames.ReferralsSent => [Omnichannel.Sdk.EventTypes.ReferralSent],
         ProfileStatisticNames.ReferralsConverted => [Omnichannel.Sdk.EventTypes.ReferralConverted],

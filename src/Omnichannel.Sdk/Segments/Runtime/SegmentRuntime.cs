@@ -24,7 +24,7 @@ internal static class SegmentRuntime
     /// <summary>After <paramref name="e"/> was applied to <paramref name="p"/> (and merges done): re-evaluate what it can change.</summary>
     public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
     {
-        p.RuleHistory.Record(e, catalog.Requirements, out var recorded);
+        p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced);
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
@@ -41,7 +41,7 @@ internal static class SegmentRuntime
             // The segments the event can change (see SegmentCatalog.AffectedMask(e, recorded)), and those of its type
             // not yet evaluated on this profile since it was loaded: their stored answer may be stale (a back-fill
             // that failed for this profile, a definition loaded meanwhile), so the event's type re-evaluates them.
-            dirty = catalog.AffectedMask(e, recorded);
+            dirty = catalog.AffectedMask(e, recorded, replaced);
 
             // An event that reports her time zone may move her local date: anniversary rules are read again in it.
             if (!string.IsNullOrWhiteSpace(e.Context?.TimeZone))
@@ -63,6 +63,11 @@ internal static class SegmentRuntime
         Evaluate(p, catalog, dirty, now, changes, timelineLength);
         return changes;
     }
+
+    // The earliest time the profile's order facts (already updated with the event) know for the event's order.
+    private static DateTimeOffset? OrderFirstAt(CustomerProfile p, CustomerEvent e) =>
+        e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId &&
+        p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact.At : null;
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
     public static List<SegmentChange> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
