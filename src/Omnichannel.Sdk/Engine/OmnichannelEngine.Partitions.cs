@@ -198,11 +198,18 @@ public sealed partial class OmnichannelEngine
     // id), and commits it; null when it failed.
     private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
+        var completion = await QueueProfileWorkAsync(profileId, apply, cancellationToken, readOnly).ConfigureAwait(false);
+        return await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Queues the work and answers once it is queued, with the task that completes when it has run.
+    private async Task<Task<UnitResult?>> QueueProfileWorkAsync(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
+    {
         ThrowIfOnWorker("Work on a profile (SendAsync, a segment or journey visit, an unsubscribe)");
         var partition = _affinity.PartitionOf(profileId, (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length));
         var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
         await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
-        return await task.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return task.Completion.Task;
     }
 
     private async Task RunProfileTaskTracedAsync(ProfileTask task, HotProfiles hot)

@@ -13,6 +13,7 @@ public sealed partial class OmnichannelEngine
     private static readonly TimeSpan MaxWakeRetryDelay = TimeSpan.FromMinutes(5);
     private readonly Lock _scheduleLock = new();
     private readonly SemaphoreSlim _dueGate = new(1, 1);
+    private readonly SemaphoreSlim _batchWrites = new(1, 1); // a batch's events, or a wake-up run's tasks, queued whole
     private TimeSpan _wakeRetryDelay;
     private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
 
@@ -52,7 +53,21 @@ public sealed partial class OmnichannelEngine
                     Volatile.Write(ref _wakeUpLagSeconds, Math.Max(0, (_time.GetUtcNow() - due.Min(d => d.WakeAt)).TotalSeconds));
                 }
 
-                var done = await Task.WhenAll(due.Select(d => EnqueueProfileTask(d.ProfileId, null, cancellationToken))).ConfigureAwait(false);
+                var queued = new Task<UnitResult?>[due.Count];
+                await _batchWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    for (var i = 0; i < due.Count; i++)
+                    {
+                        queued[i] = await QueueProfileWorkAsync(due[i].ProfileId, (p, now) => WakeAsync(p, null, now, cancellationToken), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _batchWrites.Release();
+                }
+
+                var done = (await Task.WhenAll(queued).WaitAsync(cancellationToken).ConfigureAwait(false)).Select(u => u is not null).ToArray();
                 woken += done.Count(ok => ok);
                 for (var i = 0; i < done.Length; i++)
                 {

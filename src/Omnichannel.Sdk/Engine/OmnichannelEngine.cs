@@ -166,13 +166,26 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             pending.Add(item!.Completion.Task);
         }
 
-        foreach (var item in _runs ? await OrderAsync(items, cancellationToken).ConfigureAwait(false) : items)
+        var ordered = _runs ? await OrderAsync(items, cancellationToken).ConfigureAwait(false) : items;
+
+        // A batch is queued whole before a wake-up run queues its work: a worker may commit the batch's first event while
+        // the rest is still being written, and a wake-up it made due (an offline sync's cart, hours old) must not run
+        // between it and its order, which the same batch carries.
+        await _batchWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var writer = _queues[item.Partition].Writer;
-            if (!writer.TryWrite(item))
+            foreach (var item in ordered)
             {
-                await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                var writer = _queues[item.Partition].Writer;
+                if (!writer.TryWrite(item))
+                {
+                    await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                }
             }
+        }
+        finally
+        {
+            _batchWrites.Release();
         }
 
         var results = await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
