@@ -1,0 +1,172 @@
+using Omnichannel.Sdk.Storage;
+using Xunit;
+
+namespace Omnichannel.Sdk.Testing.Conformance;
+
+// Erasure: what a person's erasure removes, what it leaves (tombstones, suppression), and lifting it.
+public abstract partial class StoreConformanceTests
+{
+    /// <summary>Erasing deletes the profile, its identifiers and aliases to it, and suppresses the hashes.</summary>
+    [Fact]
+    public Task Erase_DeletesProfileIdentifiersAndAliases_AndSuppresses() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1", claims: [new(Identifier.AnonymousId("a1"), null)]));
+        await store.CommitAsync(New("p2", "2", claims: [new(Identifier.Email("a@x.io"), null)]));
+        await store.CommitAsync(New("p2", "2+1", claims: [new(Identifier.AnonymousId("a1"), "p1")]) with { ExpectedVersion = 1, Absorbed = [new("p1", 1)] });
+        await store.CommitAsync(New("p3", "3", claims: [new(Identifier.Email("other@x.io"), null)]));
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p2", SuppressionHashes = ["hash-a"] }));
+
+        Assert.Null(await store.LoadProfileAsync("p2"));
+        Assert.Null(await store.ResolveProfileIdAsync("p1"));
+        Assert.Empty(await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io"), Identifier.AnonymousId("a1")]));
+        Assert.True(await store.IsSuppressedAsync("hash-a"));
+        Assert.False(await store.IsSuppressedAsync("hash-b"));
+        Assert.NotNull(await store.LoadProfileAsync("p3"));
+        Assert.False(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p2", SuppressionHashes = ["hash-c"] }));
+        Assert.False(await store.IsSuppressedAsync("hash-c")); // nothing is written for a profile that is not there
+
+        // The erased identifiers are free again for a new profile.
+        var again = await store.CommitAsync(New("p4", "4", claims: [new(Identifier.Email("a@x.io"), null)]));
+        Assert.Equal(CommitStatus.Committed, again.Status);
+    });
+
+    /// <summary>
+    /// Erasing a profile that absorbed one that had absorbed another deletes the whole alias chain: no alias keeps the
+    /// ids she had (an alias left behind also kept its old id taken).
+    /// </summary>
+    [Fact]
+    public Task Erase_DeletesTheWholeAliasChain() => With(async store =>
+    {
+        await store.CommitAsync(New("c0", "0"));
+        await store.CommitAsync(New("c1", "1"));
+        await store.CommitAsync(New("c2", "2"));
+        await store.CommitAsync(New("c1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("c0", 1)] });
+        await store.CommitAsync(New("c2", "2+1") with { ExpectedVersion = 1, Absorbed = [new("c1", 2)] });
+        await store.CommitAsync(New("d0", "other"));
+        await store.CommitAsync(New("d1", "other"));
+        await store.CommitAsync(New("d1", "other+") with { ExpectedVersion = 1, Absorbed = [new("d0", 1)] });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "c2" }));
+
+        Assert.Null(await store.ResolveProfileIdAsync("c0"));
+        Assert.Equal("d1", await store.ResolveProfileIdAsync("d0"));
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c0", "new"))).Status);
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("c1", "new"))).Status);
+    });
+
+    /// <summary>
+    /// Erasing forgets the remembered keys of the journey messages of every id the person had (<c>j:{profile id}:…</c>)
+    /// and the processed ids of their outcome events, and no other key.
+    /// </summary>
+    [Fact]
+    public Task Erase_ForgetsTheJourneyMessageKeysOfEveryIdOfThePerson() => With(async store =>
+    {
+        var due = T0.AddDays(100);
+        await store.CommitAsync(New("k0", "0") with { Outbox = [Entry("j:k0:welcome#1:w1:1", "k0", due)] });
+        await store.CommitAsync(New("k1", "1") with { Outbox = [Entry("j:k1:welcome#1:w1:1", "k1", due), Entry("host-key-1", "k1", due)] });
+        await store.CommitAsync(New("k1", "1+0") with { ExpectedVersion = 1, Absorbed = [new("k0", 1)] });
+        await store.CommitAsync(New("k10", "other") with { Outbox = [Entry("j:k10:welcome#1:w1:1", "k10", due)] });
+        await store.CommitAsync(New("k1", "1+0+sent", eventId: "j:k0:welcome#1:w1:1:sent") with { ExpectedVersion = 2 });
+        await store.CommitAsync(New("k10", "other+sent", eventId: "j:k10:welcome#1:w1:1:sent") with { ExpectedVersion = 1 });
+        await store.CommitAsync(New("k10", "other+event", eventId: "host-event-1") with { ExpectedVersion = 2 });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "k1" }));
+
+        // The outcome events of her journey messages are forgotten too; nobody else's.
+        Assert.False(await store.IsEventProcessedAsync("j:k0:welcome#1:w1:1:sent"));
+        Assert.True(await store.IsEventProcessedAsync("j:k10:welcome#1:w1:1:sent"));
+        Assert.True(await store.IsEventProcessedAsync("host-event-1"));
+
+        // A forgotten key is accepted again; a remembered one is not (the commit carrying it is refused).
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("n1", "n") with
+        {
+            Outbox = [Entry("j:k0:welcome#1:w1:1", "n1", due), Entry("j:k1:welcome#1:w1:1", "n1", due), Entry("host-key-1", "n1", due), Entry("j:k10:welcome#1:w1:1", "n1", due)],
+        })).Status);
+        Assert.Equal(CommitStatus.Committed, (await store.CommitAsync(New("n1", "n") with
+        {
+            Outbox = [Entry("j:k0:welcome#1:w1:1", "n1", due), Entry("j:k1:welcome#1:w1:1", "n1", due)],
+        })).Status);
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("n2", "n") with { Outbox = [Entry("host-key-1", "n2", due)] })).Status);
+        var claimed = (await store.ClaimOutboxAsync(due.AddDays(1), TimeSpan.FromMinutes(1), 10))
+            .Select(e => e.MessageKey + " " + e.ProfileId)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["j:k0:welcome#1:w1:1 n1", "j:k10:welcome#1:w1:1 k10", "j:k1:welcome#1:w1:1 n1"], claimed);
+    });
+
+    /// <summary>An erasure leaves its tombstones (found by hash, replaced by a later erasure) and removes the pending work.</summary>
+    [Fact]
+    public Task Erase_LeavesTombstones_AndRemovesWakeUpsMembershipsAndOutbox() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1", claims: [new(Identifier.Email("a@x.io"), null)]) with
+        {
+            WakeAt = T0.AddDays(1),
+            Segments = ["vip"],
+            Outbox = [Entry("m1", "p1", T0), Entry("m2", "p1", T0.AddDays(3))],
+        });
+        await store.CommitAsync(New("p2", "2") with { WakeAt = T0.AddDays(2), Outbox = [Entry("m3", "p2", T0)] });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "p1",
+            ExpectedVersion = 1,
+            SuppressionHashes = ["h-email"],
+            Tombstones = [new Tombstone("h-email", T0, AllowsReturn: false), new Tombstone("h-cookie", T0, AllowsReturn: true)],
+        }));
+
+        Assert.Equal(["p2"], (await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 10)).Select(w => w.ProfileId));
+        Assert.Empty(await store.ListSegmentMembersAsync("vip", null, 10));
+        Assert.Equal(["m3"], (await store.ClaimOutboxAsync(T0.AddDays(10), TimeSpan.FromMinutes(1), 10)).Select(e => e.MessageKey));
+        var found = await store.FindTombstonesAsync(["h-email", "h-cookie", "h-other"]);
+        Assert.Equal(
+            [new Tombstone("h-cookie", T0, true), new Tombstone("h-email", T0, false)],
+            found.OrderBy(t => t.Hash, StringComparer.Ordinal));
+        Assert.Empty(await store.FindTombstonesAsync([]));
+
+        // A second erasure of someone holding the same hash replaces the tombstone.
+        await store.CommitAsync(New("p3", "3"));
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "p3", Tombstones = [new Tombstone("h-cookie", T0.AddDays(1), AllowsReturn: false)] }));
+        Assert.Equal([new Tombstone("h-cookie", T0.AddDays(1), false)], await store.FindTombstonesAsync(["h-cookie"]));
+    });
+
+    /// <summary>An erasure against a version the profile has moved past writes nothing.</summary>
+    [Fact]
+    public Task Erase_WithStaleVersion_WritesNothing() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1", claims: [new(Identifier.Email("a@x.io"), null)]));
+        await store.CommitAsync(New("p1", "1b") with { ExpectedVersion = 1 });
+
+        Assert.False(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "p1",
+            ExpectedVersion = 1,
+            SuppressionHashes = ["h"],
+            Tombstones = [new Tombstone("h", T0, false)],
+        }));
+
+        Assert.NotNull(await store.LoadProfileAsync("p1"));
+        Assert.Single(await store.ResolveIdentifiersAsync([Identifier.Email("a@x.io")]));
+        Assert.False(await store.IsSuppressedAsync("h"));
+        Assert.Empty(await store.FindTombstonesAsync(["h"]));
+    });
+
+    /// <summary>Lifting an erasure removes the hash's tombstone and its suppression entry, and only those.</summary>
+    [Fact]
+    public Task LiftErasure_RemovesTombstoneAndSuppression() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1"));
+        await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "p1",
+            SuppressionHashes = ["h1", "h2"],
+            Tombstones = [new Tombstone("h1", T0, false), new Tombstone("h2", T0, false), new Tombstone("h3", T0, false)],
+        });
+
+        Assert.Equal(2, await store.LiftErasureAsync(["h1", "h-none"]));
+
+        Assert.False(await store.IsSuppressedAsync("h1"));
+        Assert.True(await store.IsSuppressedAsync("h2"));
+        Assert.Equal(["h2", "h3"], (await store.FindTombstonesAsync(["h1", "h2", "h3"])).Select(t => t.Hash).Order(StringComparer.Ordinal));
+        Assert.Equal(0, await store.LiftErasureAsync(["h1"]));
+    });
+}

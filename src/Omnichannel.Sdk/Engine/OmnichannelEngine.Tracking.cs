@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// Taking events in: one event or a batch is validated, normalised, routed to its partition and queued.
+public sealed partial class OmnichannelEngine
+{
+    /// <inheritdoc />
+    public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
+    {
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Track);
+        activity?.SetTag("omnichannel.event.type", customerEvent?.Type);
+        ThrowIfOnWorker(nameof(TrackAsync));
+        var (item, rejected) = Prepare(customerEvent!, cancellationToken);
+        var result = rejected;
+        if (result is null)
+        {
+            await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            result = await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (activity is not null)
+        {
+            activity.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+            if (result.Status is TrackStatus.Failed or TrackStatus.StoreFailed)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.FailureReason);
+            }
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ThrowIfOnWorker(nameof(TrackBatchAsync));
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
+        var pending = events.TryGetNonEnumeratedCount(out var count) ? new List<Task<TrackResult>>(count) : [];
+        var items = new List<EventItem>(pending.Capacity);
+        foreach (var e in events)
+        {
+            var (item, rejected) = Prepare(e, cancellationToken);
+            if (rejected is not null)
+            {
+                pending.Add(Task.FromResult(rejected));
+                continue;
+            }
+
+            items.Add(item!);
+            pending.Add(item!.Completion.Task);
+        }
+
+        var ordered = _runs ? await OrderAsync(items, cancellationToken).ConfigureAwait(false) : items;
+
+        // A batch is queued whole before a wake-up run queues its work: a worker may commit the batch's first event while
+        // the rest is still being written, and a wake-up it made due (an offline sync's cart, hours old) must not run
+        // between it and its order, which the same batch carries.
+        await _batchWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var item in ordered)
+            {
+                var writer = _queues[item.Partition].Writer;
+                if (!writer.TryWrite(item))
+                {
+                    await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _batchWrites.Release();
+        }
+
+        var results = await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("omnichannel.events", results.Length);
+        return results;
+    }
+
+    private static readonly IReadOnlyDictionary<Identifier, string> NoOwners = new Dictionary<Identifier, string>();
+
+    /// <summary>
+    /// A batch's events in the order to queue them (<see cref="EventRuns.Order"/>): the identifiers' owners are read only
+    /// when the batch alone would move an event ahead of one given before it (one customer's batch moves nothing), and
+    /// then they may keep it in place (two identifiers of one profile are one person). Without them (a failed read), the
+    /// batch keeps its order.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<EventItem>> OrderAsync(List<EventItem> items, CancellationToken cancellationToken)
+    {
+        if (!EventRuns.WorthOrdering(items) || ReferenceEquals(EventRuns.Order(items, NoOwners), items))
+        {
+            return items;
+        }
+
+        var identifiers = new HashSet<Identifier>();
+        foreach (var item in items)
+        {
+            identifiers.UnionWith(item.Event.Identifiers);
+        }
+
+        IReadOnlyDictionary<Identifier, string> owners;
+        try
+        {
+            owners = await _store.ResolveIdentifiersAsync([.. identifiers], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+        {
+            return items; // an order changes nothing but the number of commits: keep the batch's
+        }
+
+        return EventRuns.Order(items, owners);
+    }
+
+    private Identifier? Normalize(Identifier identifier)
+    {
+        if (identifier.Type is null || !_options.Identity.Rules.TryGetValue(identifier.Type, out var rule))
+        {
+            return null;
+        }
+
+        // A value no event could carry (a NUL, an unpaired surrogate, a control character, too long) is held by nobody.
+        // Answered here, not by the store: PostgreSQL cannot even be asked about a NUL, and SQLite would be asked about
+        // another value (an unpaired surrogate becomes U+FFFD on the way in).
+        var raw = IdentifierText.Trim(identifier.Value);
+        if (raw.Length > EventValidator.MaxIdentifierLength || JsonLimits.TextProblem(raw, controlsAllowed: false) is not null)
+        {
+            return null;
+        }
+
+        var value = raw;
+        if (rule.Normalizer is { } normalize && !normalize(raw, _options.Identity, out value, out _))
+        {
+            return null;
+        }
+
+        return value.Length > EventValidator.MaxIdentifierLength || _validator.IsBlocked(value) ? null : new Identifier(identifier.Type, value);
+    }
+
+    private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var errors = new List<ValidationError>();
+        ValidatedEvent? valid;
+        try
+        {
+            valid = _validator.Validate(e, _time.GetUtcNow(), errors);
+            if (valid is not null)
+            {
+                var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
+                if (normalized.Timestamp.Offset != TimeSpan.Zero)
+                {
+                    // One instant, one spelling: the profile keeps instants (first and last seen, devices, timeline) from
+                    // whichever event came first, so 10:00+01:00 and 09:00Z would leave arrival order in the document.
+                    normalized = normalized with { Timestamp = normalized.Timestamp.ToUniversalTime() };
+                }
+
+                valid = errors.Count > 0 ? null : valid with { Event = normalized };
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug in validation: this event is refused (and the bug logged), the others of a batch go on.
+            LogValidationFailed(_logger, ex, e?.Type);
+            errors.Add(new("event", $"could not be validated ({ex.GetType().Name}: {ex.Message})"));
+            valid = null;
+        }
+
+        if (valid is null)
+        {
+            _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", "rejected"));
+            LogRejected(_logger, e?.Type, errors.Count);
+            return (null, new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.Rejected, Errors = errors });
+        }
+
+        // Route by the most trusted identifier, so one person's events usually meet in one partition.
+        var rules = _options.Identity.RuleTable;
+        var key = valid.Identifiers[0];
+        for (var i = 1; i < valid.Identifiers.Count; i++)
+        {
+            var id = valid.Identifiers[i];
+            if (rules[id.Type].Priority > rules[key.Type].Priority)
+            {
+                key = id; // the first of the most trusted
+            }
+        }
+
+        var partition = (int)((uint)HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Type), StringComparer.Ordinal.GetHashCode(key.Value)) % (uint)_queues.Length);
+        return (new EventItem(valid, partition, key, cancellationToken), null);
+    }
+}
