@@ -35,19 +35,11 @@ internal readonly struct RevenueByProperty
             return Total;
         }
 
-        foreach (var (name, value) in _others ?? [])
-        {
-            if (name == property)
-            {
-                return value;
-            }
-        }
-
-        return 0;
+        return IndexOf(property) is var i and >= 0 ? _others![i].Value : 0;
     }
 
     /// <summary>Whether the revenue under a property path is kept (<c>total</c> always is).</summary>
-    public bool Has(string property) => property == TotalProperty || Array.Exists(_others ?? [], kv => kv.Key == property);
+    public bool Has(string property) => property == TotalProperty || IndexOf(property) >= 0;
 
     /// <summary>This revenue with one more property (or a new value for one already kept).</summary>
     public RevenueByProperty With(string property, double value)
@@ -58,10 +50,25 @@ internal readonly struct RevenueByProperty
         }
 
         var others = _others ?? [];
-        var i = Array.FindIndex(others, kv => kv.Key == property);
+        var i = IndexOf(property);
         var copy = i >= 0 ? (KeyValuePair<string, double>[])others.Clone() : [.. others, default];
         copy[i >= 0 ? i : others.Length] = new(property, value);
         return new RevenueByProperty(Total, copy);
+    }
+
+    // A loop, not a predicate: a lambda capturing the parameter allocates on every call, and this runs for every order.
+    private int IndexOf(string property)
+    {
+        var others = _others ?? [];
+        for (var i = 0; i < others.Length; i++)
+        {
+            if (others[i].Key == property)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>The kept properties other than <c>total</c>, in the order they were added.</summary>
