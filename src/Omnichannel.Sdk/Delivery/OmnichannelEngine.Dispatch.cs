@@ -176,8 +176,8 @@ public sealed partial class OmnichannelEngine
 
             foreach (var candidate in candidates)
             {
-                if (DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address) is { } id
-                    && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
+                var address = DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address);
+                if (address is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
                 {
                     failures.Add($"{candidate.Channel}: the address was suppressed before sending");
                     continue;
@@ -201,9 +201,10 @@ public sealed partial class OmnichannelEngine
                     continue;
                 }
 
+                var handOvers = new HandOvers(entry.ProfileId, address);
                 foreach (var (name, transport) in transports)
                 {
-                    var result = await SendThroughAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
+                    var result = await SendThroughAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
                     if (result.IsAccepted)
                     {
                         await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, candidate.Channel, new Dictionary<string, object?>

@@ -11,13 +11,45 @@ namespace Omnichannel.Sdk;
 // Delivery, sending: each transport behind its own Polly pipeline (retry, circuit breaker, rate limit, time-out), its faults classified.
 public sealed partial class OmnichannelEngine
 {
-    private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// The hand-overs of one message to the transports of one channel (quick retries and the next transport included), with
+    /// its profile and address: every hand-over after the first checks again that the profile still exists and the address
+    /// is not suppressed, because an erasure or a bounce may have come in while the earlier attempt failed.
+    /// </summary>
+    private sealed class HandOvers(string profileId, Identifier? address)
+    {
+        public string ProfileId { get; } = profileId;
+
+        public Identifier? Address { get; } = address;
+
+        public int Count;
+
+        /// <summary>Why the message may no longer be handed over, else <see langword="null"/>; the first hand-over is not checked (dispatch just did).</summary>
+        public async ValueTask<string?> StoppedAsync(OmnichannelEngine engine, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref Count) == 1)
+            {
+                return null;
+            }
+
+            if (await engine._store.ResolveProfileIdAsync(ProfileId, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return "the profile was erased before the message was handed over again";
+            }
+
+            return Address is { } a && await engine.IsOnSuppressionListAsync(a, cancellationToken).ConfigureAwait(false)
+                ? "the address was suppressed before the message was handed over again"
+                : null;
+        }
+    }
+
+    private async ValueTask<DeliveryResult> SendThroughAsync(string name, IChannelTransport transport, OutboundMessage message, HandOvers handOvers, CancellationToken cancellationToken)
     {
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Send, System.Diagnostics.ActivityKind.Client);
         activity?.SetTag("omnichannel.channel", transport.Channel);
         activity?.SetTag("omnichannel.transport", name);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = await SendThroughPipelineAsync(name, transport, message, cancellationToken).ConfigureAwait(false);
+        var result = await SendThroughPipelineAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
         var outcome = result.Status.ToString().ToLowerInvariant();
         _metrics.SendDuration.Record(
             System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
@@ -35,15 +67,25 @@ public sealed partial class OmnichannelEngine
         return result;
     }
 
-    private async ValueTask<DeliveryResult> SendThroughPipelineAsync(string name, IChannelTransport transport, OutboundMessage message, CancellationToken cancellationToken)
+    private async ValueTask<DeliveryResult> SendThroughPipelineAsync(string name, IChannelTransport transport, OutboundMessage message, HandOvers handOvers, CancellationToken cancellationToken)
     {
         var pipeline = _pipelines.GetOrAdd(transport.Channel + "/" + name, _ => BuildPipeline());
         try
         {
             // The SDK bounds the call itself: a transport that ignores the token cannot stall dispatch beyond the time-out.
             return DeliveryFaults.Checked(await pipeline.ExecuteAsync(
-                static async (state, ct) => await state.transport.SendAsync(state.message, ct).AsTask().WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false),
-                (transport, message, timeout: _options.Delivery.SendTimeout, time: _time),
+                static async (state, ct) =>
+                {
+                    // A retry is a new hand-over: she may have been erased since the attempt that failed (a permanent
+                    // failure, so no quick retry follows; the next transport checks again).
+                    if (await state.handOvers.StoppedAsync(state.engine, ct).ConfigureAwait(false) is { } stopped)
+                    {
+                        return DeliveryResult.PermanentFailure(stopped);
+                    }
+
+                    return await state.transport.SendAsync(state.message, ct).AsTask().WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false);
+                },
+                (engine: this, transport, message, handOvers, timeout: _options.Delivery.SendTimeout, time: _time),
                 cancellationToken).ConfigureAwait(false));
         }
         catch (BrokenCircuitException)

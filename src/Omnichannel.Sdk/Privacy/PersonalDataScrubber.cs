@@ -9,9 +9,11 @@ namespace Omnichannel.Sdk.Privacy;
 /// </summary>
 /// <remarks>
 /// Phone numbers are recognised as an international number (<c>+</c> then 7 to 15 digits, spaces, dots, dashes or
-/// parentheses between them), a run of 9 to 15 digits, or three groups of digits such as <c>(415) 555-0100</c>. Status
-/// codes (<c>550</c>, <c>5.1.1</c>), dates and times are left alone; a long run of digits that is not a phone number is
-/// masked too, which costs a diagnostic detail, never personal data.
+/// parentheses between them), a run of 9 to 15 digits, three groups of digits such as <c>(415) 555-0100</c>, or a national
+/// number written with its trunk <c>0</c> and 9 to 13 digits in any grouping (<c>07700 900123</c>, <c>06 12 34 56 78</c>).
+/// URL-encoded forms count too (<c>ann%40example.com</c>, <c>%2B447700900123</c>): HTTP providers echo the request's
+/// query or form body. Status codes (<c>550</c>, <c>5.1.1</c>), dates and times are left alone; a long run of digits that
+/// is not a phone number is masked too, which costs a diagnostic detail, never personal data.
 /// </remarks>
 public static partial class PersonalDataScrubber
 {
@@ -31,16 +33,18 @@ public static partial class PersonalDataScrubber
             return text;
         }
 
-        var scrubbed = text.Contains('@', StringComparison.Ordinal) ? Email().Replace(text, EmailPlaceholder) : text;
+        var scrubbed = text.Contains('@', StringComparison.Ordinal) || text.Contains("%40", StringComparison.Ordinal)
+            ? Email().Replace(text, EmailPlaceholder)
+            : text;
         return Phone().Replace(scrubbed, PhonePlaceholder);
     }
 
-    // Local part with the characters RFC 5322 allows unquoted, '@', a domain (IDN letters included).
-    [GeneratedRegex(@"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.\-]+@[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)*", RegexOptions.CultureInvariant)]
+    // Local part with the characters RFC 5322 allows unquoted, '@' (or its URL encoding), a domain (IDN letters included).
+    [GeneratedRegex(@"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.\-]+(?:@|%40)[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)*", RegexOptions.CultureInvariant)]
     private static partial Regex Email();
 
     [GeneratedRegex(
-        @"(?<![\w.+])(?:\+\d[\d\s().\-]{5,20}\d|\d{9,15}|\(?\d{3,5}\)?[\s.\-]\d{3,4}[\s.\-]\d{3,5})(?![\w])",
+        @"(?<![\w.+])(?:(?:\+|%2[Bb])\d[\d\s().\-]{5,20}\d|\d{9,15}|\(?\d{3,5}\)?[\s.\-]\d{3,4}[\s.\-]\d{3,5}|0\d(?:[\s.\-]?\d){7,11})(?![\w])",
         RegexOptions.CultureInvariant)]
     private static partial Regex Phone();
 }
