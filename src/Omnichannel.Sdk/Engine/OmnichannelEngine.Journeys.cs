@@ -155,7 +155,9 @@ public sealed partial class OmnichannelEngine
             foreach (var id in page)
             {
                 var stored = await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false);
-                if (stored is null || ProfileSerializer.Deserialize(stored.Document, stored.Version).JourneyData?.Instances.Exists(i => i.JourneyId == journeyId) != true)
+                // Running instances, and a date scheduled from a trigger the new version moved.
+                if (stored is null || ProfileSerializer.Deserialize(stored.Document, stored.Version) is not { } profile
+                    || (profile.JourneyData?.Instances.Exists(i => i.JourneyId == journeyId) != true && !JourneyRunner.DateTriggerChanged(profile, _definitions.Journeys, journeyId)))
                 {
                     continue;
                 }

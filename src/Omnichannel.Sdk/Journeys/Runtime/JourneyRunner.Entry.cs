@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
@@ -7,17 +8,20 @@ namespace Omnichannel.Sdk.Journeys;
 // Entering journeys: date triggers scheduled from traits, and the entry rules an instance must pass to start.
 internal sealed partial class JourneyRunner
 {
-    // A trait change (re)schedules; otherwise only journeys not yet scheduled for the profile (newly published) are looked at.
+    // A trait change (re)schedules; otherwise only journeys not yet scheduled for the profile (newly published) or
+    // scheduled from another version's trigger are looked at.
     private void ScheduleDates(bool onlyUnscheduled = false)
     {
         foreach (var j in Catalog.Dated)
         {
-            if (onlyUnscheduled && p.JourneyData?.Scheduled.ContainsKey(j.Id) == true)
+            var t = (DateTrigger)j.Definition.Trigger;
+            var signature = Signature(t);
+            ScheduledTrigger? existing = null;
+            if (p.JourneyData?.Scheduled.TryGetValue(j.Id, out existing) == true && onlyUnscheduled && (existing.Trigger ?? signature) == signature)
             {
                 continue;
             }
 
-            var t = (DateTrigger)j.Definition.Trigger;
             var basis = JourneyClock.Basis(p, t.Trait);
             if (basis is null)
             {
@@ -26,28 +30,43 @@ internal sealed partial class JourneyRunner
             }
 
             var zone = Zone.Id;
-            if (p.JourneyData?.Scheduled.TryGetValue(j.Id, out var existing) == true && existing.Basis == basis)
+            if (existing is not null && existing.Basis == basis)
             {
-                if (existing.Zone == zone || existing.Zone is null)
+                if ((existing.Zone ?? zone) == zone && (existing.Trigger ?? signature) == signature)
                 {
                     existing.Zone ??= zone;
+                    existing.Trigger ??= signature;
                     continue;
                 }
 
-                // Same date, new zone: the local time is another instant; a one-off that already fired stays fired.
-                var moved = t.Annual ? NextAnnual(t) : existing.FiredBasis == basis ? null : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
+                // Same date, new zone or a new version's offset or time: the local time is another instant. What already
+                // fired stays fired: a one-off for this value, an annual date for this year's occurrence (moving west
+                // after the morning's wish would otherwise wish her again that day).
+                var moved = t.Annual ? NextAnnual(t, existing.DateFiredAt) : existing.FiredBasis == basis ? null : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
                 existing.DueAt = moved is { } m && m > now ? m : DateTimeOffset.MaxValue;
                 existing.Zone = zone;
+                existing.Trigger = signature;
                 continue;
             }
 
             // A new value (re)schedules; a one-off time already past is not fired late.
             var at = t.Annual ? NextAnnual(t) : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
-            State.Scheduled[j.Id] = new ScheduledTrigger { Basis = basis, Zone = zone, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue };
+            State.Scheduled[j.Id] = new ScheduledTrigger { Basis = basis, Zone = zone, Trigger = signature, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue };
         }
     }
 
-    private DateTimeOffset? NextAnnual(DateTrigger t)
+    /// <summary>What a date trigger's instant is computed from, to notice a new version that moves it.</summary>
+    internal static string Signature(DateTrigger t) =>
+        string.Create(CultureInfo.InvariantCulture, $"{t.Trait}|{t.Offset}|{t.LocalTime:HH:mm:ss}|{t.Annual}");
+
+    /// <summary>Whether a published version's date trigger moves a date scheduled on the profile (so it is visited at once).</summary>
+    internal static bool DateTriggerChanged(CustomerProfile p, JourneyCatalog catalog, string journeyId) =>
+        p.JourneyData?.Scheduled.TryGetValue(journeyId, out var s) == true && s.Trigger is { } signature
+        && catalog.FindLatest(journeyId)?.Definition.Trigger is DateTrigger t && Signature(t) != signature;
+
+    // The next occurrence after now; with firedAt, not the occurrence that already fired (occurrences are a year apart,
+    // the same one moved by a zone or a version is hours or days away from where it fired).
+    private DateTimeOffset? NextAnnual(DateTrigger t, DateTimeOffset? firedAt = null)
     {
         // The offset may move the instant into another year (a week before a 3 January birthday is in December), so the
         // years looked at reach as far as the offset does, either way.
@@ -66,7 +85,7 @@ internal sealed partial class JourneyRunner
                 continue; // that year's instant is beyond the calendar
             }
 
-            if (at is { } a && a > now)
+            if (at is { } a && a > now && (firedAt is not { } f || (a - f).Duration() > SameOccurrence))
             {
                 return a;
             }

@@ -46,6 +46,9 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     internal static readonly TimeSpan LateEventGrace = TimeSpan.FromDays(30);
 
     private const int MaxEntryRecordsPerJourney = 200;
+
+    /// <summary>How far from where an annual date fired the same occurrence can be moved (a year apart from the next one).</summary>
+    private static readonly TimeSpan SameOccurrence = TimeSpan.FromDays(183);
     private const int MaxEmitDepth = 4;
 
     private readonly Queue<CustomerEvent> _emitted = new();
@@ -165,6 +168,12 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             }
         }
 
+        // A newer version moved a date trigger (offset, time): reschedule before anything due fires on the old instant.
+        if (state.Scheduled.Count > 0 && Catalog.Dated.Any(j => DateTriggerChanged(p, Catalog, j.Id)))
+        {
+            ScheduleDates(onlyUnscheduled: true);
+        }
+
         if (NextWake(p) is not { } next || next > now)
         {
             return;
@@ -236,6 +245,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         {
             case DateTrigger t:
                 scheduled.FiredBasis = scheduled.Basis;
+                scheduled.DateFiredAt = now;
                 scheduled.DueAt = t.Annual ? NextAnnual(t) ?? DateTimeOffset.MaxValue : DateTimeOffset.MaxValue;
                 var trigger = new JsonObject { ["trait"] = t.Trait, ["value"] = p.TryGetTrait(t.Trait, out var v) ? JsonNode.Parse(v.GetRawText()) : null };
                 await TryStartAsync(journey, null, $"date {t.Trait} {t.Offset} at {t.LocalTime:HH:mm}", trigger).ConfigureAwait(false);

@@ -327,6 +327,12 @@ internal sealed class ScheduledTrigger
     /// <summary>The customer's zone <see cref="DueAt"/> was computed in (a zone learned later moves it).</summary>
     public string? Zone { get; set; }
 
+    /// <summary>Date: the trigger <see cref="DueAt"/> was computed from (a new version's date, offset or time moves it).</summary>
+    public string? Trigger { get; set; }
+
+    /// <summary>Date: the instant it last fired, so a date moved afterwards (a new zone or version) does not fire that occurrence again.</summary>
+    public DateTimeOffset? DateFiredAt { get; set; }
+
     /// <summary>Inactivity: the latest <c>afterEvent</c>'s time (event time, at most the time it was processed).</summary>
     public DateTimeOffset? AfterAt { get; set; }
 
