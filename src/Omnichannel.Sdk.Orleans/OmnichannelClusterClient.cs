@@ -70,52 +70,125 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
+        // As one engine: an event whose token is cancelled before it is sent is not applied (a retry is not a duplicate).
+        cancellationToken.ThrowIfCancellationRequested();
         var results = await Profile(RouteOf(customerEvent)).TrackAsync([ClusterJson.Write(customerEvent)]).WaitAsync(cancellationToken).ConfigureAwait(false);
         return ClusterJson.Read<TrackResult>(results[0]);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// One call per customer. When a customer's call fails (her silo died, the call timed out), her events are answered
-    /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
-    /// results are returned as usual.
+    /// One call per customer. Events linked by a shared identifier go in the order given: a run of them under one grain
+    /// key is one call, and the next run starts when it has answered. When a customer's call fails (her silo died, the
+    /// call timed out), her events from there on are answered <see cref="TrackStatus.StoreFailed"/> (transient: sending
+    /// them again applies each once) and the other customers' results are returned as usual.
     /// </remarks>
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
         var list = events.ToList();
+        cancellationToken.ThrowIfCancellationRequested(); // as one engine: a batch cancelled before it is sent is not applied
         var results = new TrackResult[list.Count];
 
-        // One call per customer (her events in order, in one turn of her grain); customers in parallel.
-        var groups = list.Select((e, i) => (Event: e, Index: i)).GroupBy(x => RouteOf(x.Event), StringComparer.Ordinal);
-        await Task.WhenAll(groups.Select(async g =>
+        // One person's events (linked by a shared identifier, or by their grain key) in order; people in parallel.
+        await Task.WhenAll(PeopleOf(list).Select(async person =>
         {
-            var items = g.ToList();
-            string[] answers;
-            try
+            for (var start = 0; start < person.Count;)
             {
-                answers = await Profile(g.Key).TrackAsync([.. items.Select(x => ClusterJson.Write(x.Event))]).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // One customer's call failed (her silo died, the call timed out or was refused): her events get a transient
-                // failure and the other customers' results still come back, as one engine answers every event of a batch.
-                var reason = $"the cluster call for this customer's events failed ({ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}); " +
-                    "the event may not have been applied: send it again (it is applied once)";
-                foreach (var (e, index) in items)
+                // The run of her events under one grain key: one call, in one turn of that grain. Her events under
+                // another key wait for it, so that an order placed by customer id never overtakes the cart she filled
+                // by email (two grains run in parallel, possibly on two silos).
+                var end = start + 1;
+                while (end < person.Count && person[end].Route == person[start].Route)
                 {
-                    results[index] = new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.StoreFailed, IsTransient = true, FailureReason = reason };
+                    end++;
                 }
 
-                return;
-            }
+                var items = person.GetRange(start, end - start);
+                string[] answers;
+                try
+                {
+                    answers = await Profile(items[0].Route).TrackAsync([.. items.Select(x => ClusterJson.Write(x.Event))]).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // One customer's call failed (her silo died, the call timed out or was refused): her events from here
+                    // on get a transient failure (sending the later ones now would let them overtake) and the other
+                    // customers' results still come back, as one engine answers every event of a batch.
+                    var reason = $"the cluster call for this customer's events failed ({ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}); " +
+                        "the event may not have been applied: send it again (it is applied once)";
+                    foreach (var (e, index, _) in person.Skip(start))
+                    {
+                        results[index] = new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.StoreFailed, IsTransient = true, FailureReason = reason };
+                    }
 
-            for (var k = 0; k < items.Count; k++)
-            {
-                results[items[k].Index] = ClusterJson.Read<TrackResult>(answers[k]);
+                    return;
+                }
+
+                for (var k = 0; k < items.Count; k++)
+                {
+                    results[items[k].Index] = ClusterJson.Read<TrackResult>(answers[k]);
+                }
+
+                start = end;
             }
         })).WaitAsync(cancellationToken).ConfigureAwait(false);
         return results;
+    }
+
+    /// <summary>A batch's events grouped by person (events linked through a shared identifier or grain key), each in the order given.</summary>
+    private List<List<(CustomerEvent Event, int Index, string Route)>> PeopleOf(List<CustomerEvent> list)
+    {
+        var parent = new int[list.Count];
+        var firstWith = new Dictionary<string, int>(StringComparer.Ordinal);
+        var routes = new string[list.Count];
+        for (var i = 0; i < list.Count; i++)
+        {
+            parent[i] = i;
+            routes[i] = RouteOf(list[i]);
+            Link(i, routes[i]);
+            foreach (var id in list[i]?.Identifiers ?? [])
+            {
+                if (Normalized(id) is { } n)
+                {
+                    Link(i, n.Type + "\0" + n.Value);
+                }
+            }
+        }
+
+        var people = new Dictionary<int, List<(CustomerEvent Event, int Index, string Route)>>();
+        var ordered = new List<List<(CustomerEvent Event, int Index, string Route)>>();
+        for (var i = 0; i < list.Count; i++)
+        {
+            var root = Find(i);
+            if (!people.TryGetValue(root, out var person))
+            {
+                people[root] = person = [];
+                ordered.Add(person);
+            }
+
+            person.Add((list[i], i, routes[i]));
+        }
+
+        return ordered;
+
+        void Link(int i, string key)
+        {
+            if (!firstWith.TryAdd(key, i))
+            {
+                parent[Find(i)] = Find(firstWith[key]);
+            }
+        }
+
+        int Find(int i)
+        {
+            while (parent[i] != i)
+            {
+                i = parent[i] = parent[parent[i]];
+            }
+
+            return i;
+        }
     }
 
     /// <inheritdoc />
@@ -173,6 +246,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<Delivery.SendResult> SendAsync(Identifier recipient, Delivery.MessageRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested(); // as one engine: a send cancelled before it leaves is not queued
         var answer = await Profile(RouteOf(recipient)).SendAsync(ClusterJson.WriteIdentifier(recipient), ClusterJson.Write(request)).WaitAsync(cancellationToken).ConfigureAwait(false);
         return ClusterJson.Read<Delivery.SendResult>(answer);
     }

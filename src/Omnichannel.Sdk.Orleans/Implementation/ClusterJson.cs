@@ -8,7 +8,7 @@ namespace Omnichannel.Sdk.Orleans.Implementation;
 /// </summary>
 internal static class ClusterJson
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General) { Converters = { new OptionalElement() } };
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General) { Converters = { new OptionalElement(), new ExactText() } };
 
     public static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
 
@@ -65,6 +65,99 @@ internal static class ClusterJson
             {
                 value.WriteTo(writer);
             }
+        }
+    }
+
+    /// <summary>
+    /// Text exactly as given, unpaired surrogates included: System.Text.Json writes one as U+FFFD, so an event id or
+    /// identifier the engine refuses ("an unpaired surrogate") reached the silo as another, valid one and was accepted
+    /// there (and two such ids became one). Well-formed text goes as usual; other text as a JSON string with the lone
+    /// surrogates escaped, read back by hand (the reader refuses such an escape).
+    /// </summary>
+    private sealed class ExactText : System.Text.Json.Serialization.JsonConverter<string>
+    {
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String || !reader.ValueIsEscaped)
+            {
+                return reader.GetString();
+            }
+
+            try
+            {
+                return reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                // An escaped unpaired surrogate, as Write spells one: unescape by hand below.
+            }
+
+            var raw = System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan);
+            var text = new System.Text.StringBuilder(raw.Length);
+            for (var i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] != '\\')
+                {
+                    text.Append(raw[i]);
+                }
+                else if (raw[++i] == 'u')
+                {
+                    text.Append((char)Convert.ToUInt16(raw.Substring(i + 1, 4), 16));
+                    i += 4;
+                }
+                else
+                {
+                    text.Append(raw[i] switch { 'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t', var c => c }); // \" \\ \/ as themselves
+                }
+            }
+
+            return text.ToString();
+        }
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
+        {
+            if (!HasLoneSurrogate(value))
+            {
+                writer.WriteStringValue(value);
+                return;
+            }
+
+            var literal = new System.Text.StringBuilder(value.Length + 16).Append('"');
+            for (var i = 0; i < value.Length; i++)
+            {
+                var c = value[i];
+                if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                {
+                    literal.Append(c).Append(value[++i]);
+                }
+                else if (char.IsSurrogate(c) || c < ' ' || c is '"' or '\\')
+                {
+                    literal.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    literal.Append(c);
+                }
+            }
+
+            writer.WriteRawValue(literal.Append('"').ToString(), skipInputValidation: true);
+        }
+
+        private static bool HasLoneSurrogate(string value)
+        {
+            for (var i = 0; i < value.Length; i++)
+            {
+                if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                {
+                    i++;
+                }
+                else if (char.IsSurrogate(value[i]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 }
