@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -42,6 +43,91 @@ internal sealed partial class SpecMessageMapper
                 return null;
             default:
                 return null;
+        }
+    }
+
+    // The path of the first key, or string outside context, that cannot be decoded (an unpaired surrogate), or null. A
+    // key inside context is refused too: every look-up in its object would throw. Walked with an explicit stack: a
+    // request may nest 1,000 levels. Only text with an escape in it can be unreadable.
+    private static string? UnreadableText(JsonElement message)
+    {
+        var pending = new Stack<(JsonElement Value, string Path, bool InContext)>();
+        pending.Push((message, string.Empty, false));
+        while (pending.TryPop(out var item))
+        {
+            switch (item.Value.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var p in item.Value.EnumerateObject())
+                    {
+                        // Plain keys of plain values (most of a message) need no name, so no allocation.
+                        var plainKey = JsonMarshal.GetRawUtf8PropertyName(p).IndexOf((byte)'\\') < 0;
+                        if (plainKey && !NeedsLook(p.Value, item.InContext))
+                        {
+                            continue;
+                        }
+
+                        if (!Readable(p, out var name))
+                        {
+                            return item.Path.Length == 0 ? "message" : item.Path;
+                        }
+
+                        var path = item.Path.Length == 0 ? name : item.Path + "." + name;
+                        pending.Push((p.Value, path, item.InContext || path == "context"));
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    var i = 0;
+                    foreach (var e in item.Value.EnumerateArray())
+                    {
+                        if (NeedsLook(e, item.InContext))
+                        {
+                            pending.Push((e, $"{item.Path}[{i}]", item.InContext));
+                        }
+
+                        i++;
+                    }
+
+                    break;
+                case JsonValueKind.String when !TryText(item.Value, out _):
+                    return item.Path;
+            }
+        }
+
+        return null;
+
+        // Containers are walked (their keys); a string only outside context and only with an escape in it.
+        static bool NeedsLook(JsonElement v, bool inContext) =>
+            v.ValueKind is JsonValueKind.Object or JsonValueKind.Array
+            || (v.ValueKind == JsonValueKind.String && !inContext && JsonMarshal.GetRawUtf8Value(v).IndexOf((byte)'\\') >= 0);
+
+        static bool Readable(JsonProperty p, out string name)
+        {
+            name = string.Empty;
+            try
+            {
+                name = p.Name;
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool TryText(JsonElement v, out string? text)
+    {
+        try
+        {
+            text = v.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
         }
     }
 
@@ -120,7 +206,63 @@ internal sealed partial class SpecMessageMapper
             return [];
         }
 
+        if (TooDeep(v, name, 1) is { } deep)
+        {
+            errors.Add(new(deep, $"is nested more than {MaxCarriedDepth} levels deep; the SDK reads far fewer"));
+            return [];
+        }
+
+        // A JsonObject refuses a repeated key when first read: refused here with its path, as for properties, rather than
+        // as a message that "could not be read".
+        if (RepeatedKey(v, name) is { } repeated)
+        {
+            errors.Add(new(repeated, "is a repeated key; a key may appear once in an object"));
+            return [];
+        }
+
         return JsonObject.Create(v.Clone()) ?? [];
+    }
+
+    // What System.Text.Json writes by default: a deeper object copied into the event failed as "could not be read". The
+    // engine refuses far less deep objects (its MaxJsonDepth) with their path; this only keeps the copy from throwing.
+    private const int MaxCarriedDepth = 64;
+
+    // The path of the first object or array nested deeper than MaxCarriedDepth, or null. The recursion stops there.
+    private static string? TooDeep(JsonElement value, string path, int depth)
+    {
+        if (value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array))
+        {
+            return null;
+        }
+
+        if (depth > MaxCarriedDepth)
+        {
+            return path;
+        }
+
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in value.EnumerateObject())
+            {
+                if (TooDeep(p.Value, path + "." + p.Name, depth + 1) is { } deeper)
+                {
+                    return deeper;
+                }
+            }
+        }
+        else
+        {
+            var i = 0;
+            foreach (var item in value.EnumerateArray())
+            {
+                if (TooDeep(item, $"{path}[{i++}]", depth + 1) is { } deeper)
+                {
+                    return deeper;
+                }
+            }
+        }
+
+        return null;
     }
 
     private static void CopyIfAbsent(JsonElement message, string name, JsonObject properties)
@@ -193,14 +335,30 @@ internal sealed partial class SpecMessageMapper
 
     private static string? StrAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object ? Str(obj, name) : null;
 
-    /// <summary>A string property (numbers as their text: some clients send numeric user ids).</summary>
+    /// <summary>
+    /// A string property (numbers as their text: some clients send numeric user ids). Text that cannot be decoded reads as
+    /// absent: outside context it was refused with its path before (<see cref="UnreadableText"/>), and context is optional.
+    /// </summary>
     internal static string? Str(JsonElement obj, string name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v)
             ? v.ValueKind switch
             {
-                JsonValueKind.String => v.GetString(),
+                JsonValueKind.String => TryText(v, out var text) ? text : null,
                 JsonValueKind.Number => v.GetRawText(),
                 _ => null,
             }
             : null;
+
+    // An id of another JSON type (an object, an array, true) is the client's mistake: read as absent, an event carrying
+    // another id was accepted without the person it names, and an identify linked nothing.
+    private static string? IdText(JsonElement message, string name, List<ValidationError> errors)
+    {
+        if (message.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Number or JsonValueKind.Null))
+        {
+            errors.Add(new(name, $"must be a string or a number, not {v.ValueKind.ToString().ToLowerInvariant()}"));
+            return null;
+        }
+
+        return Str(message, name);
+    }
 }

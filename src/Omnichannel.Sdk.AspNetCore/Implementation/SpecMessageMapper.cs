@@ -49,6 +49,14 @@ internal sealed partial class SpecMessageMapper
 
         try
         {
+            // Text with an unpaired surrogate (an escape such as \ud800) cannot be decoded: refused with its path, where it
+            // would otherwise fail the first read of it as "could not be read". Context is read leniently instead.
+            if (UnreadableText(message) is { } unreadable)
+            {
+                errors.Add(new(unreadable, "is not well-formed text (an unpaired surrogate); expected well-formed Unicode text"));
+                return new(null, errors, null);
+            }
+
             // A repeated key in properties has no agreed meaning (RFC 8259, section 4) and a JsonObject refuses one: this
             // message is rejected with the key's path, as the engine rejects such an event, and the others of a batch go on.
             if (message.TryGetProperty("properties", out var properties) && RepeatedKey(properties, "properties") is { } repeated)
@@ -130,6 +138,19 @@ internal sealed partial class SpecMessageMapper
                 var ownTraits = ObjectOf(message, "traits", errors);
                 if (ownTraits.Count == 0 && Child(context, "traits") is { ValueKind: JsonValueKind.Object } contextTraits)
                 {
+                    if (TooDeep(contextTraits, "context.traits", 1) is { } deep)
+                    {
+                        errors.Add(new(deep, $"is nested more than {MaxCarriedDepth} levels deep; the SDK reads far fewer"));
+                        break;
+                    }
+
+                    // Read leniently as context, but here they are the identify's traits: text they cannot hold is refused.
+                    if (UnreadableText(contextTraits) is { } unreadable)
+                    {
+                        errors.Add(new("context.traits." + unreadable, "is not well-formed text (an unpaired surrogate); expected well-formed Unicode text"));
+                        break;
+                    }
+
                     ownTraits = JsonObject.Create(contextTraits.Clone()) ?? [];
                 }
 
@@ -233,12 +254,12 @@ internal sealed partial class SpecMessageMapper
             }
         }
 
-        var userId = Str(message, "userId");
-        var anonymousId = Str(message, "anonymousId");
+        var userId = IdText(message, "userId", errors);
+        var anonymousId = IdText(message, "anonymousId", errors);
         Add(_map.UserIdType, userId);
         if (type == "alias")
         {
-            var previousId = Str(message, "previousId");
+            var previousId = IdText(message, "previousId", errors);
             if (string.IsNullOrWhiteSpace(previousId))
             {
                 errors.Add(new("previousId", "is required for an alias call"));
