@@ -17,8 +17,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 {
     private readonly ServiceProvider? _services;
     private readonly RecordingTransport? _sent;
-    private static int s_sharedStoreHosts;
-    private readonly string _idPrefix = "evt-";
+    private readonly string _idPrefix;
     private int _sequence;
 
     private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null, bool sharedStore = false)
@@ -27,12 +26,21 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         Time = time;
         _services = services;
         _sent = sent;
+        _idPrefix = sharedStore ? IdPrefixFor(engine.Store) : "evt-";
+    }
 
-        // A host over a store it was given (a restart test) must not build the ids an earlier host on that store used:
-        // the store would answer them Duplicate and the test would go on without them. Hosts made later sort later.
-        if (sharedStore)
+    // A host over a store it was given may follow another host on it (a restart test): building the ids that host used
+    // would have the store answer them Duplicate, and the test would go on without them. The first prefix whose first id
+    // the store does not know is taken, so ids stay the same from run to run and later hosts' ids sort later.
+    private static string IdPrefixFor(IOmnichannelStore store)
+    {
+        for (var n = 1; ; n++)
         {
-            _idPrefix = $"evt-h{Interlocked.Increment(ref s_sharedStoreHosts):D6}-";
+            var prefix = n == 1 ? "evt-" : $"evt-h{n:D6}-";
+            if (!store.IsEventProcessedAsync(prefix + "000001").AsTask().GetAwaiter().GetResult())
+            {
+                return prefix;
+            }
         }
     }
 
@@ -178,8 +186,8 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// <summary>
     /// Builds an event at the fake clock's current time (or <paramref name="at"/>) with a fresh id: <c>evt-000001</c>,
     /// <c>evt-000002</c>… in the order built (ties of time are broken by id). A host over a store passed in (or kept with
-    /// <see cref="OmnichannelTestHostOptions.KeepStore"/>) tags its ids (<c>evt-h000003-000001</c>), so a second host on the
-    /// same store, as in a restart test, never reuses the first one's ids.
+    /// <see cref="OmnichannelTestHostOptions.KeepStore"/>) that already holds another host's events, as in a restart
+    /// test, tags its ids (<c>evt-h000002-000001</c>, then <c>h000003</c>…) so that it never reuses that host's ids.
     /// </summary>
     /// <param name="type">The event type.</param>
     /// <param name="identifiers">Its identifiers.</param>
