@@ -17,9 +17,9 @@ public sealed class AuditHClusterParityTests
     public async Task AuditH_MixedBatchAndSingleEvents_GiveTheSameResultsAsOneEngine()
     {
         var store = new InMemoryOmnichannelStore();
-        await using var cluster = await InProcessCluster.StartAsync(2, services => Register(services, store));
-        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, Options());
-        await using var engine = new OmnichannelEngine(Options(), new InMemoryOmnichannelStore(), _time);
+        await using var cluster = await InProcessCluster.StartAsync(2, services => ClusterSetup.Register(_time, services, store));
+        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        await using var engine = new OmnichannelEngine(ClusterSetup.Options(), new InMemoryOmnichannelStore(), _time);
 
         var clusterResults = await RunAsync(viaCluster);
         var engineResults = await RunAsync(engine);
@@ -33,10 +33,10 @@ public sealed class AuditHClusterParityTests
         var store = new InMemoryOmnichannelStore();
         await using var cluster = await InProcessCluster.StartAsync(1, services =>
         {
-            Register(services, store);
+            ClusterSetup.Register(_time, services, store);
             services.AddSingleton<IIncomingGrainCallFilter, FailMarkedTrackCalls>();
         });
-        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, Options());
+        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
         var batch = new[]
         {
@@ -66,9 +66,9 @@ public sealed class AuditHClusterParityTests
     public async Task AuditH_RefusedReadsAndSends_ThrowTheSameExceptionsAsOneEngine()
     {
         var store = new InMemoryOmnichannelStore();
-        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, store));
-        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, Options());
-        await using var engine = new OmnichannelEngine(Options(), new InMemoryOmnichannelStore(), _time);
+        await using var cluster = await InProcessCluster.StartAsync(1, services => ClusterSetup.Register(_time, services, store));
+        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        await using var engine = new OmnichannelEngine(ClusterSetup.Options(), new InMemoryOmnichannelStore(), _time);
 
         Assert.Equal(await OutcomesAsync(engine), await OutcomesAsync(viaCluster));
     }
@@ -145,22 +145,7 @@ public sealed class AuditHClusterParityTests
     private static List<string> Describe(IEnumerable<TrackResult> results) =>
         [.. results.Select(r => $"{r.EventId} {r.Status} transient={r.IsTransient} profile={(r.ProfileId is null ? "none" : "some")} reason={r.FailureReason} errors=[{string.Join("; ", r.Errors)}]")];
 
-    private OmnichannelOptions Options()
-    {
-        var o = new OmnichannelOptions();
-        o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        return o;
-    }
 
-    private void Register(IServiceCollection services, IOmnichannelStore store)
-    {
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o =>
-        {
-            o.Partitions = 2;
-            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        }).UseStore(_ => store).UseOrleans();
-    }
 
     /// <summary>Fails every customer's TrackAsync grain call that carries an event of type <see cref="Boom"/>, before the grain runs.</summary>
     private sealed class FailMarkedTrackCalls : IIncomingGrainCallFilter

@@ -19,10 +19,10 @@ public sealed class AuditOrlClusterTests
         var calls = new OrderOfCalls();
         await using var cluster = await InProcessCluster.StartAsync(1, services =>
         {
-            Register(services, new InMemoryOmnichannelStore());
+            ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore());
             services.AddSingleton<IIncomingGrainCallFilter>(calls);
         });
-        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, Options());
+        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
 
         // The cart is filled by email (grain of the email); the order carries her customer id too (grain of the customer
@@ -44,9 +44,9 @@ public sealed class AuditOrlClusterTests
     public async Task AuditOrl_WritesWhoseTokenIsCancelledBeforeTheyAreSent_AreNotApplied_AsOnOneEngine()
     {
         var store = new InMemoryOmnichannelStore();
-        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, store));
-        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, Options());
-        await using var engine = new OmnichannelEngine(Options(), new InMemoryOmnichannelStore(), _time);
+        await using var cluster = await InProcessCluster.StartAsync(1, services => ClusterSetup.Register(_time, services, store));
+        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        await using var engine = new OmnichannelEngine(ClusterSetup.Options(), new InMemoryOmnichannelStore(), _time);
 
         Assert.Equal(await OutcomesAsync(engine), await OutcomesAsync(viaCluster));
     }
@@ -55,9 +55,9 @@ public sealed class AuditOrlClusterTests
     public async Task AuditOrl_EventsWithAnUnpairedSurrogate_AreRejectedWithTheirField_AsOnOneEngine()
     {
         var store = new InMemoryOmnichannelStore();
-        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, store));
-        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, Options());
-        await using var engine = new OmnichannelEngine(Options(), new InMemoryOmnichannelStore(), _time);
+        await using var cluster = await InProcessCluster.StartAsync(1, services => ClusterSetup.Register(_time, services, store));
+        IOmnichannelClient viaCluster = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        await using var engine = new OmnichannelEngine(ClusterSetup.Options(), new InMemoryOmnichannelStore(), _time);
 
         Assert.Equal(await SurrogatesAsync(engine), await SurrogatesAsync(viaCluster));
     }
@@ -125,22 +125,7 @@ public sealed class AuditOrlClusterTests
         }
     }
 
-    private static OmnichannelOptions Options()
-    {
-        var o = new OmnichannelOptions();
-        o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        return o;
-    }
 
-    private void Register(IServiceCollection services, IOmnichannelStore store)
-    {
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o =>
-        {
-            o.Partitions = 2;
-            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        }).UseStore(_ => store).UseOrleans();
-    }
 
     /// <summary>
     /// Records when the grain calls carrying the cart and the order start and end. The cart's call waits (a second at

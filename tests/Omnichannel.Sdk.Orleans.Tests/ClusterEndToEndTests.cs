@@ -18,8 +18,8 @@ public sealed class ClusterEndToEndTests
     public async Task ThroughTheClusterClient_EventsMergesReadsExportAndErasure_BehaveAsOnOneEngine()
     {
         var store = new InMemoryOmnichannelStore();
-        await using var cluster = await InProcessCluster.StartAsync(3, services => Register(services, store));
-        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, Options());
+        await using var cluster = await InProcessCluster.StartAsync(3, services => ClusterSetup.Register(_time, services, store));
+        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
 
         // A visitor, then her login: two profiles, then one.
@@ -74,8 +74,8 @@ public sealed class ClusterEndToEndTests
     [Fact]
     public async Task ABadEvent_IsRejectedWithItsErrors_AndTheOthersOfItsBatchGoOn()
     {
-        await using var cluster = await InProcessCluster.StartAsync(2, services => Register(services, new InMemoryOmnichannelStore()));
-        var client = new OmnichannelClusterClient(cluster.Client, Options());
+        await using var cluster = await InProcessCluster.StartAsync(2, services => ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore()));
+        var client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
         var bad = events.Event("bad", "", null);
 
@@ -91,7 +91,7 @@ public sealed class ClusterEndToEndTests
     public async Task OnASilo_IOmnichannelClient_IsTheClusterClient_AndTheEngineRunsBehindTheGrains()
     {
         var store = new InMemoryOmnichannelStore();
-        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, store));
+        await using var cluster = await InProcessCluster.StartAsync(1, services => ClusterSetup.Register(_time, services, store));
         Assert.Single(cluster.Engines);
         Assert.Same(store, cluster.Engines[0].Store);
         var client = cluster.SiloServices[0].GetRequiredService<IOmnichannelClient>();
@@ -147,8 +147,8 @@ public sealed class ClusterEndToEndTests
     {
         // Orleans finds the package's grains in any silo that references it; the RetailReplay sample once registered its
         // engine alone and every event failed with a dependency-injection error naming an internal type.
-        await using var cluster = await InProcessCluster.StartAsync(1, services => services.AddSingleton(_ => new OmnichannelEngine(Options(), new InMemoryOmnichannelStore(), _time)));
-        var client = new OmnichannelClusterClient(cluster.Client, Options());
+        await using var cluster = await InProcessCluster.StartAsync(1, services => services.AddSingleton(_ => new OmnichannelEngine(ClusterSetup.Options(), new InMemoryOmnichannelStore(), _time)));
+        var client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(async () => await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1"))));
 
@@ -161,10 +161,10 @@ public sealed class ClusterEndToEndTests
         var store = new InMemoryOmnichannelStore();
         await using var cluster = await InProcessCluster.StartAsync(2, services =>
         {
-            services.AddSingleton(_ => new OmnichannelEngine(Options(), store, _time));
+            services.AddSingleton(_ => new OmnichannelEngine(ClusterSetup.Options(), store, _time));
             services.AddOmnichannel().UseOrleans();
         });
-        var client = new OmnichannelClusterClient(cluster.Client, Options());
+        var client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
 
         var result = await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1")));
 
@@ -175,8 +175,8 @@ public sealed class ClusterEndToEndTests
     [Fact]
     public async Task ASegmentPreviewedThenUpserted_OnASingleSilo_AnswersAsOneEngine()
     {
-        await using var cluster = await InProcessCluster.StartAsync(1, services => Register(services, new InMemoryOmnichannelStore()));
-        var client = new OmnichannelClusterClient(cluster.Client, Options());
+        await using var cluster = await InProcessCluster.StartAsync(1, services => ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore()));
+        var client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var segment = Segments.SegmentJson.Parse("""{"id": "vip", "name": "VIP", "rule": {"trait": "tier", "op": "eq", "value": "gold"}}""").Value!;
 
         Assert.Equal(0, (await client.PreviewSegmentAsync(segment)).Matching);
@@ -188,22 +188,7 @@ public sealed class ClusterEndToEndTests
         Assert.False(await client.RemoveJourneyAsync("x"));
     }
 
-    private OmnichannelOptions Options()
-    {
-        var o = new OmnichannelOptions();
-        o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        return o;
-    }
 
-    private void Register(IServiceCollection services, IOmnichannelStore store)
-    {
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddOmnichannel(o =>
-        {
-            o.Partitions = 2;
-            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        }).UseStore(_ => store).UseOrleans();
-    }
 
     private sealed class SiloStandIn : Microsoft.Extensions.Hosting.BackgroundService
     {
