@@ -42,7 +42,10 @@ public sealed partial class OmnichannelEngine
             var failed = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
-                var due = await _store.GetDueProfilesAsync(_time.GetUtcNow(), DuePageSize, cancellationToken).ConfigureAwait(false);
+                // Wake-ups that failed in this run stay due and first in line: read past them, or 512 failing profiles
+                // would hold back every wake-up due after theirs.
+                var page = await _store.GetDueProfilesAsync(_time.GetUtcNow(), failed.Count + DuePageSize, cancellationToken).ConfigureAwait(false);
+                var due = failed.Count == 0 ? page : [.. page.Where(d => !failed.Contains(d.ProfileId))];
                 if (due.Count == 0)
                 {
                     break;
@@ -77,10 +80,6 @@ public sealed partial class OmnichannelEngine
                     }
                 }
 
-                if (!done.Any(ok => ok))
-                {
-                    break; // every due profile failed: leave them for the next run rather than spin
-                }
             }
 
             // A wake-up that failed stays due. Re-arming the timer for it at once would retry it in a hot loop (a profile
