@@ -136,7 +136,7 @@ public sealed partial class OmnichannelEngine
             return null;
         }
 
-        return value.Length > EventValidator.MaxIdentifierLength || _validator.IsBlocked(value) ? null : new Identifier(identifier.Type, value);
+        return value.Length > EventValidator.MaxIdentifierLength || _validator.IsBlocked(identifier.Type, value) ? null : new Identifier(identifier.Type, value);
     }
 
     private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)

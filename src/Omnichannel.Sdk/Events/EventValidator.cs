@@ -41,30 +41,98 @@ internal sealed partial class EventValidator
     [GeneratedRegex("^[a-z][a-z0-9_-]*$")]
     internal static partial Regex ChannelPattern();
 
-    public bool IsBlocked(string normalizedValue)
+    /// <summary>
+    /// Whether a value of <paramref name="type"/> never matches: a built-in placeholder, a value the host blocked (in the
+    /// spelling the host wrote it, or in the type's normalised form of it, so a blocked <c>(415) 555-0100</c> is also
+    /// <c>+14155550100</c>), a number of zeros in any notation, or a phone number whose national part is only zeros.
+    /// </summary>
+    public bool IsBlocked(string type, string value)
     {
-        var v = normalizedValue.Trim();
+        var v = value.Trim();
         if (BuiltInBlocked.Contains(v) || _options.Identity.BlockedValues.Contains(v))
         {
             return true;
         }
 
-        // All zeros, also as a phone number (+000000000) or with separators.
+        if (_options.Identity.BlockedValues.Count > 0 && HostBlocked().TryGetValue(type, out var normalizedBlocked) && normalizedBlocked.Contains(v))
+        {
+            return true;
+        }
+
+        // All zeros, also as a phone number (+000000000) or with the separators people write numbers with.
         var sawDigit = false;
+        var otherDigits = 0;
         foreach (var c in v)
         {
             if (c == '0')
             {
                 sawDigit = true;
             }
-            else if (c is not ('+' or '-' or ' '))
+            else if (char.IsAsciiDigit(c))
+            {
+                otherDigits++;
+            }
+            else if (c is not ('+' or '-' or ' ' or '(' or ')' or '.' or '/'))
             {
                 return false;
             }
         }
 
-        return sawDigit;
+        // A phone number in E.164 whose national part is all zeros (+10000000000: the placeholder "(000) 000-0000" of a
+        // shop in North America): only its country code (one to three digits) is not zero.
+        return otherDigits == 0 ? sawDigit : type == IdentifierTypes.Phone && otherDigits <= 3 && v.StartsWith('+') && IsZeroPhone(v);
     }
+
+    private static bool IsZeroPhone(string value)
+    {
+        try
+        {
+            return PhoneNumbers.PhoneNumberUtil.GetInstance().Parse(value, "ZZ").NationalNumber == 0;
+        }
+        catch (PhoneNumbers.NumberParseException)
+        {
+            return false;
+        }
+    }
+
+    // The host's blocked values in each type's normalised form, rebuilt when the set changes size (options are set before
+    // the engine starts; the count is a cheap guard should a host add one later).
+    private BlockedSnapshot? _hostBlocked;
+
+    private Dictionary<string, HashSet<string>> HostBlocked()
+    {
+        var blocked = _options.Identity.BlockedValues;
+        if (_hostBlocked is { } known && known.Count == blocked.Count)
+        {
+            return known.ByType;
+        }
+
+        var byType = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var (type, rule) in _options.Identity.RuleTable)
+        {
+            if (rule.Normalizer is not { } normalize)
+            {
+                continue;
+            }
+
+            var set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var raw in blocked.ToArray())
+            {
+                var trimmed = IdentifierText.Trim(raw);
+                if (trimmed.Length > 0 && normalize(trimmed, _options.Identity, out var normalized, out _))
+                {
+                    set.Add(normalized);
+                }
+            }
+
+            byType[type] = set;
+        }
+
+        _hostBlocked = new BlockedSnapshot(blocked.Count, byType);
+        return byType;
+    }
+
+    private sealed record BlockedSnapshot(int Count, Dictionary<string, HashSet<string>> ByType);
 
     public ValidatedEvent? Validate(CustomerEvent? e, DateTimeOffset now, List<ValidationError> errors)
     {
@@ -168,7 +236,7 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
-                if (IsBlocked(raw))
+                if (IsBlocked(id.Type, raw))
                 {
                     blocked++;
                     continue;
@@ -194,7 +262,7 @@ internal sealed partial class EventValidator
                     continue;
                 }
 
-                if (IsBlocked(normalized))
+                if (IsBlocked(id.Type, normalized))
                 {
                     blocked++;
                     continue;

@@ -10,7 +10,8 @@ public static class IdentifierNormalizers
     /// format characters (zero-width spaces, a byte-order mark) are removed and the text is compatibility-composed (NFKC),
     /// so an address typed with a decomposed accent or full-width characters is the same address; a domain in its ASCII
     /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>). A <c>mailto:</c> prefix (RFC 6068,
-    /// as a link copied from a page carries it) is removed, as <c>tel:</c> is from phone numbers.
+    /// as a link copied from a page carries it) is removed with the link's subject or body after <c>?</c>, as <c>tel:</c> is
+    /// from phone numbers.
     /// </summary>
     public static bool Email(string raw, IdentityOptions options, out string normalized, out string? error)
     {
@@ -18,7 +19,11 @@ public static class IdentifierNormalizers
         normalized = IdentifierText.Clean(raw).Trim().ToLowerInvariant();
         if (normalized.StartsWith("mailto:", StringComparison.Ordinal))
         {
-            normalized = normalized["mailto:".Length..].Trim();
+            normalized = normalized["mailto:".Length..];
+
+            // A link's subject, body or copies (RFC 6068 hfields, "?subject=Hello") are not part of the address.
+            var query = normalized.IndexOf('?');
+            normalized = (query >= 0 ? normalized[..query] : normalized).Trim();
         }
         var at = normalized.IndexOf('@');
         if (at <= 0 || at != normalized.LastIndexOf('@') || at == normalized.Length - 1)

@@ -158,10 +158,22 @@ internal static partial class ProfileCore
             }
         }
 
+        // The newest records of both sides are kept, in time order whichever side absorbs the other (appending the other
+        // side's older records and trimming from the front dropped this side's newer ones).
         target.MergeRecords.AddRange(other.MergeRecords);
         target.MergeRecords.Add(record);
+        SortByTime(target.MergeRecords, static r => (r.At, r.EventId, r.AbsorbedProfileId));
         Trim(target.MergeRecords, MaxMerges);
         target.ConflictRecords.AddRange(other.ConflictRecords);
+        SortByTime(target.ConflictRecords, static c => (c.At, c.EventId, c.IdentifierType + ":" + c.IdentifierHash));
         Trim(target.ConflictRecords, MaxConflicts);
+    }
+
+    // A stable order by time, then event id, then a key that tells apart two records of one event.
+    private static void SortByTime<T>(List<T> list, Func<T, (DateTimeOffset At, string EventId, string? Key)> key)
+    {
+        var sorted = list.OrderBy(x => key(x).At).ThenBy(x => key(x).EventId, StringComparer.Ordinal).ThenBy(x => key(x).Key, StringComparer.Ordinal).ToList();
+        list.Clear();
+        list.AddRange(sorted);
     }
 }
