@@ -175,6 +175,24 @@ internal static class DeliveryPlanner
         return CapReached(before, mine.Channel, mine.Topic, mine.At, o);
     }
 
+    /// <summary>
+    /// At a fallback: whether the logged marketing message <paramref name="key"/>, moved from the channel it was planned (and
+    /// logged) on to <paramref name="channel"/>, breaks a cap there, counting every other logged message. Planning counted it
+    /// on its first channel only, so the fallback channel's caps never saw it. <see langword="null"/> when it stays on its
+    /// channel, is not logged, or breaks nothing.
+    /// </summary>
+    public static string? CapReachedOnFallback(CustomerProfile p, string key, string channel, DeliveryOptions o)
+    {
+        if (p.MessageLog.Find(m => m.Key == key) is not { } mine || mine.Channel == channel)
+        {
+            return null;
+        }
+
+        var others = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
+        others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key));
+        return CapReached(others, channel, mine.Topic, mine.At, o);
+    }
+
     /// <summary>The instant the quiet hours containing <paramref name="now"/> end, or <see langword="null"/> when now is not inside them.</summary>
     public static DateTimeOffset? QuietHoursEnd(DateTimeOffset now, TimeZoneInfo zone, TimeOnly start, TimeOnly end)
     {

@@ -174,6 +174,7 @@ public sealed partial class OmnichannelEngine
                 return;
             }
 
+            var checkFirst = false;
             foreach (var candidate in candidates)
             {
                 var address = DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address);
@@ -201,7 +202,10 @@ public sealed partial class OmnichannelEngine
                     continue;
                 }
 
-                var handOvers = new HandOvers(entry.ProfileId, address);
+                // A fallback channel's first hand-over comes after the earlier channel's attempts, and its caps were never
+                // counted with this message on it: it is checked like a retry.
+                var handOvers = new HandOvers(entry.ProfileId, address, candidate.Channel, payload, checkFirst || candidate.Channel != payload.Candidates[0].Channel);
+                checkFirst = true;
                 foreach (var (name, transport) in transports)
                 {
                     var result = await SendThroughAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
@@ -243,7 +247,9 @@ public sealed partial class OmnichannelEngine
                 var delay = _options.Delivery.RetryDelay * Math.Pow(2, entry.Attempt - 1) * (0.8 + (Random.Shared.NextDouble() * 0.4));
                 if (providerDelay > delay)
                 {
-                    delay = providerDelay; // the provider's Retry-After: never sooner than it asked
+                    // The provider's Retry-After: never sooner than it asked, but never later than the longest back-off the
+                    // options allow (a Retry-After of years, or a far date, parked the message in the outbox for good).
+                    delay = providerDelay < OptionRanges.LongestRetryBackoff ? providerDelay : OptionRanges.LongestRetryBackoff;
                 }
 
                 await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);

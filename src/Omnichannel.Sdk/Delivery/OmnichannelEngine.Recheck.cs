@@ -64,8 +64,9 @@ public sealed partial class OmnichannelEngine
             }
             catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
             {
-                // The message rendered when it was planned still stands.
-                LogRenderAgainFailed(_logger, ex, entry.MessageKey);
+                // The message rendered when it was planned still stands. The exception is not logged as it is: a renderer's
+                // message may quote her address or profile data (planning logs the same failure scrubbed, too).
+                LogRenderAgainFailed(_logger, entry.MessageKey, ex.GetType().Name, Privacy.PersonalDataScrubber.Scrub(ex.Message) ?? string.Empty);
             }
 
             kept.Add(check.Planned.GetValueOrDefault(c) ?? c); // as planned: to the address it was rendered for
@@ -160,6 +161,6 @@ public sealed partial class OmnichannelEngine
         LogMessageDeferred(_logger, entry.MessageKey, dueAt);
     }
 
-    [LoggerMessage(34, LogLevel.Warning, "Rendering message {MessageKey} again at delivery failed; the content rendered when it was planned is sent")]
-    private static partial void LogRenderAgainFailed(ILogger logger, Exception exception, string messageKey);
+    [LoggerMessage(34, LogLevel.Warning, "Rendering message {MessageKey} again at delivery failed ({ExceptionType}: {Reason}); the content rendered when it was planned is sent")]
+    private static partial void LogRenderAgainFailed(ILogger logger, string messageKey, string exceptionType, string reason);
 }

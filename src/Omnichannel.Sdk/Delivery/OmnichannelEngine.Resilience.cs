@@ -13,18 +13,21 @@ public sealed partial class OmnichannelEngine
 {
     /// <summary>
     /// The hand-overs of one message to the transports of one channel (quick retries and the next transport included), with
-    /// its profile and address: every hand-over after the first checks again that the profile still exists and the address
-    /// is not suppressed, because an erasure or a bounce may have come in while the earlier attempt failed.
+    /// its profile and address: every hand-over after the first checks again that the profile still exists, the address is
+    /// not suppressed, and (for marketing) she has not withdrawn consent for the channel and topic nor does a fallback channel
+    /// break its caps, because an erasure, a
+    /// bounce or an unsubscribe may have come in while the earlier attempt failed. The first hand-over on a fallback channel
+    /// is such a later one too: the check at dispatch was made before the earlier channel's attempts.
     /// </summary>
-    private sealed class HandOvers(string profileId, Identifier? address)
+    private sealed class HandOvers(string profileId, Identifier? address, string channel, OutboxPayload payload, bool checkFirst)
     {
         public string ProfileId { get; } = profileId;
 
         public Identifier? Address { get; } = address;
 
-        public int Count;
+        public int Count = checkFirst ? 1 : 0;
 
-        /// <summary>Why the message may no longer be handed over, else <see langword="null"/>; the first hand-over is not checked (dispatch just did).</summary>
+        /// <summary>Why the message may no longer be handed over, else <see langword="null"/>; the first hand-over of the first channel is not checked (dispatch just did).</summary>
         public async ValueTask<string?> StoppedAsync(OmnichannelEngine engine, CancellationToken cancellationToken)
         {
             if (Interlocked.Increment(ref Count) == 1)
@@ -37,9 +40,36 @@ public sealed partial class OmnichannelEngine
                 return "the profile was erased before the message was handed over again";
             }
 
-            return Address is { } a && await engine.IsOnSuppressionListAsync(a, cancellationToken).ConfigureAwait(false)
-                ? "the address was suppressed before the message was handed over again"
-                : null;
+            if (Address is { } a && await engine.IsOnSuppressionListAsync(a, cancellationToken).ConfigureAwait(false))
+            {
+                return "the address was suppressed before the message was handed over again";
+            }
+
+            if (payload.Class != MessageClass.Marketing)
+            {
+                return null;
+            }
+
+            var unit = await engine.EnqueueProfileWork(
+                ProfileId,
+                (p, now) => ValueTask.FromResult(new ChangeEffect
+                {
+                    ReadOnly = true,
+                    Result = !DeliveryPlanner.HasConsent(p, channel, payload.Topic, engine._options.Delivery)
+                        ? $"{channel}: consent{(payload.Topic is null ? string.Empty : " for " + payload.Topic)} was withdrawn before the message was handed over again"
+                        : p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } cancelled ? cancelled.Reason
+                        : DeliveryPlanner.CapReachedOnFallback(p, payload.Key, channel, engine._options.Delivery) is { } cap ? $"{channel}: {cap} (fallback)"
+                        : null,
+                }),
+                cancellationToken,
+                readOnly: true).ConfigureAwait(false);
+            return unit switch
+            {
+                null => throw new TimeoutException("The profile could not be read to check the message again before handing it over; it is tried again later."), // transient
+                { Status: UnitStatus.Gone } => "the profile was erased before the message was handed over again",
+                { Effect.Result: string stopped } => stopped,
+                _ => null,
+            };
         }
     }
 

@@ -133,6 +133,7 @@ internal static partial class MeasurementRecorder
         Once(a.OpenedAt, b.OpenedAt, MeasurementMetrics.Opened);
         Once(a.ClickedAt, b.ClickedAt, MeasurementMetrics.Clicked);
         Once(a.UnsubscribedAt, b.UnsubscribedAt, MeasurementMetrics.Unsubscribed);
+        Once(a.BouncedAt, b.BouncedAt, MeasurementMetrics.Bounced);
         return first with
         {
             QueuedAt = a.QueuedAt < b.QueuedAt ? a.QueuedAt : b.QueuedAt,
@@ -141,6 +142,7 @@ internal static partial class MeasurementRecorder
             OpenedAt = Min(a.OpenedAt, b.OpenedAt),
             ClickedAt = Min(a.ClickedAt, b.ClickedAt),
             UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
+            BouncedAt = Min(a.BouncedAt, b.BouncedAt),
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
         };
 

@@ -63,8 +63,10 @@ internal static partial class MeasurementRecorder
                 touch = touch with { UnsubscribedAt = Earliest(touch.UnsubscribedAt) };
                 break;
             case EventTypes.MessageBounced:
-                metric = MeasurementMetrics.Bounced;
-                touch = touch with { FailedAt = Latest(touch.FailedAt) }; // what was sent before it never arrived: no credit
+                // Once per message, like the other outcomes: a provider's webhook sent again (or a soft bounce, then a hard
+                // one) is one bounced message, not two.
+                metric = touch.BouncedAt is null ? MeasurementMetrics.Bounced : null;
+                touch = touch with { BouncedAt = Earliest(touch.BouncedAt), FailedAt = Latest(touch.FailedAt) }; // what was sent before it never arrived: no credit
                 break;
             case EventTypes.MessageFailed:
                 metric = MeasurementMetrics.Failed;

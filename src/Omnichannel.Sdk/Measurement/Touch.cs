@@ -31,6 +31,9 @@ internal sealed record Touch
 
     public DateTimeOffset? UnsubscribedAt { get; init; }
 
+    /// <summary>The earliest bounce of the message, or <see langword="null"/>: a bounce counts once per message, whatever the arrival order.</summary>
+    public DateTimeOffset? BouncedAt { get; init; }
+
     /// <summary>The latest bounce or failure of the message (whatever the arrival order), or <see langword="null"/>.</summary>
     public DateTimeOffset? FailedAt { get; init; }
 
