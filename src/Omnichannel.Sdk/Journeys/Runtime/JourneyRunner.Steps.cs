@@ -47,6 +47,7 @@ internal sealed partial class JourneyRunner
                     Wait(instance, delay.Duration.AddTo(now));
                     return;
                 case DelayUntilLocalTimeStep local:
+                    instance.WaitingSince = now; // a move of zone counts from here at the earliest
                     Wait(instance, JourneyClock.NextLocalTime(now, Zone, local.LocalTime, local.Days));
                     return;
                 case DelayUntilDateTraitStep dated:

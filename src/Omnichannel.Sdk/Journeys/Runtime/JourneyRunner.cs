@@ -87,6 +87,11 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             RearmInactivityClocks(); // before anything runs: the folded clocks answer for the person
         }
 
+        if (_traitsChanged)
+        {
+            MoveLocalWaits(e); // before anything due runs: a wait that moved later is no longer due
+        }
+
         // Inactivity clocks hear a noEvent before anything due runs: a cart and its order uploaded late together (an
         // offline phone syncing) cancel the clock by event time instead of firing the reminder first.
         CancelInactivityClocks(e);
@@ -308,6 +313,36 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
     // When the event happened; never later than now (a clock running slightly ahead moves nothing into the future).
     private DateTimeOffset EventTime(CustomerEvent e) => e.Timestamp < now ? e.Timestamp : now;
+
+    /// <summary>
+    /// Waits for a local time of day or a date in a trait that had not ended when the event happened are computed again
+    /// with her zone and traits as they are now: she moved (09:00 in London became 09:00 in New York), or the date changed.
+    /// A local time counts from when she moved (or the wait began, if later), so a move never makes the wait end in the
+    /// past; a date that moved into the past ends the wait now, as at the step.
+    /// </summary>
+    private void MoveLocalWaits(CustomerEvent e)
+    {
+        var at = EventTime(e);
+        foreach (var instance in p.JourneyData is { Instances.Count: > 0 } s ? s.Instances : [])
+        {
+            if (instance.WakeAt is not { } wakeAt || wakeAt <= at || Catalog.Find(instance.JourneyId, instance.Version)?.Step(instance.StepId) is not { } step)
+            {
+                continue;
+            }
+
+            DateTimeOffset? moved = step switch
+            {
+                DelayUntilLocalTimeStep local => JourneyClock.NextLocalTime(instance.WaitingSince is { } since && since > at ? since : at, Zone, local.LocalTime, local.Days),
+                DelayUntilDateTraitStep dated => JourneyClock.FromTrait(p, dated.Trait, dated.Offset, dated.LocalTime, Zone), // no date now: the wait stands
+                _ => null,
+            };
+            if (moved is { } m && m != wakeAt)
+            {
+                instance.WakeAt = m;
+                Timeline(instance, "journey.wait_moved", $"{step.Id}: waiting until {m:u} (was {wakeAt:u})");
+            }
+        }
+    }
 
     // For goals and exit criteria: an order sent again with its order_id (an update, a retry with a new event id) is the
     // order placed at its first time (the profile keeps one order per id, with the earliest time), not a new order.

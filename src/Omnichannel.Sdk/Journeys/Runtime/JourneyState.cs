@@ -211,7 +211,8 @@ internal sealed class JourneyInstance
 
     /// <summary>
     /// By event time, when the current wait-for-event began (the time of what moved the instance there): an event from
-    /// before it, uploaded late, does not answer the wait. Null in documents written before it: any event answers.
+    /// before it, uploaded late, does not answer the wait. Null in documents written before it: any event answers. For a
+    /// wait until a local time, when it began: a move of zone recomputes the wait from then at the earliest.
     /// </summary>
     public DateTimeOffset? WaitingSince { get; set; }
 

@@ -1,0 +1,71 @@
+using Omnichannel.Sdk.Journeys;
+using Xunit;
+
+namespace Omnichannel.Sdk.Tests.Journeys;
+
+/// <summary>
+/// A wait until a local time of day (or a date in a trait) was turned into an instant when it began and kept it: she
+/// signed up in London in the evening, moved to New York overnight, and the "09:00" welcome came at 04:00 her time.
+/// </summary>
+public sealed class LocalWaitZoneMoveTests
+{
+    private static readonly Identifier Ann = Identifier.CustomerId("ann");
+
+    // Monday 5 January 2026, 20:00 UTC (20:00 in London, winter time).
+    private static readonly DateTimeOffset Evening = new(2026, 1, 5, 20, 0, 0, TimeSpan.Zero);
+
+    private static JourneyDefinition Welcome() => JourneyRig.Parse("""
+        {"id": "welcome", "version": 1, "name": "Welcome at nine", "trigger": {"type": "event", "event": "signed_up"},
+         "steps": [{"id": "nine", "type": "delayUntilLocalTime", "localTime": "09:00"},
+                   {"id": "mail", "type": "send", "channels": ["email"], "template": "welcome", "class": "transactional"}]}
+        """);
+
+    [Fact]
+    public async Task AWaitUntilNineLocal_MovesWithHer_WhenSheChangesZoneWhileWaiting()
+    {
+        await using var rig = JourneyRig.Create([Welcome()], start: Evening);
+        await rig.TrackAsync("signed_up", [Ann, Identifier.Email("ann@example.com")], context: new EventContext { TimeZone = "Europe/London" });
+
+        await rig.AdvanceAsync(TimeSpan.FromHours(4)); // 00:00 UTC: she lands in New York (19:00 there)
+        await rig.TrackAsync("app.opened", [Ann], context: new EventContext { TimeZone = "America/New_York" });
+
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 6, 9, 30, 0, TimeSpan.Zero)); // 04:30 in New York
+        Assert.Empty(rig.Sent());
+
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 6, 14, 0, 0, TimeSpan.Zero)); // 09:00 in New York
+        Assert.Equal(["email:welcome"], rig.Sent());
+    }
+
+    [Fact]
+    public async Task AWaitUntilNineLocal_IsNotMoved_ByAnEventInTheSameZone()
+    {
+        await using var rig = JourneyRig.Create([Welcome()], start: Evening);
+        await rig.TrackAsync("signed_up", [Ann, Identifier.Email("ann@example.com")], context: new EventContext { TimeZone = "Europe/London" });
+        await rig.AdvanceAsync(TimeSpan.FromHours(4));
+        await rig.TrackAsync("app.opened", [Ann], traits: new { plan = "gold" }, context: new EventContext { TimeZone = "Europe/London" });
+
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 6, 9, 0, 0, TimeSpan.Zero));
+        Assert.Equal(["email:welcome"], rig.Sent());
+    }
+
+    [Fact]
+    public async Task AWaitUntilADateTrait_Follows_TheDateWhenItChanges()
+    {
+        var refill = JourneyRig.Parse("""
+            {"id": "refill", "version": 1, "name": "Refill reminder", "trigger": {"type": "event", "event": "order.placed"},
+             "steps": [{"id": "due", "type": "delayUntilDateTrait", "trait": "refill_due_at", "offset": "-P1D", "localTime": "10:00"},
+                       {"id": "mail", "type": "send", "channels": ["email"], "template": "refill", "class": "transactional"}]}
+            """);
+        await using var rig = JourneyRig.Create([refill], start: Evening);
+        await rig.TrackAsync(EventTypes.OrderPlaced, [Ann, Identifier.Email("ann@example.com")], properties: new { order_id = "o-1", total = 20, currency = "EUR" }, traits: new { refill_due_at = "2026-01-20" }, context: new EventContext { TimeZone = "Europe/London" });
+
+        // She changes her refill date to the 30th: the reminder on the 19th must not come.
+        await rig.AdvanceAsync(TimeSpan.FromDays(2));
+        await rig.TrackAsync("profile.updated", [Ann], traits: new { refill_due_at = "2026-01-30" });
+
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 19, 12, 0, 0, TimeSpan.Zero));
+        Assert.Empty(rig.Sent());
+        await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 29, 10, 0, 0, TimeSpan.Zero));
+        Assert.Equal(["email:refill"], rig.Sent());
+    }
+}
