@@ -86,7 +86,7 @@ internal sealed partial class JourneyRunner
 
         Timeline(instance, "journey." + kind, reason);
         // Watched a while past the window too: an event from inside it may be uploaded late.
-        if (watchGoal && Catalog.Find(instance.JourneyId, instance.Version)?.Definition.Goal is { } goal && goal.Within.AddTo(instance.StartedAt) is var until && until + LateEventGrace > now)
+        if (watchGoal && Catalog.Find(instance.JourneyId, instance.Version)?.Definition.Goal is { } goal && goal.Within.AddTo(Since(instance)) is var until && until + LateEventGrace > now)
         {
             state.PendingConversions.Add(new PendingConversion
             {

@@ -35,7 +35,7 @@ internal sealed partial class JourneyRunner
 
             // By event time: an event from before the start (uploaded late) neither converts nor exits it.
             var after = OutcomeTime(e) >= Since(instance);
-            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
+            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(Since(instance)))
             {
                 credit ??= new(StringComparer.Ordinal);
                 if (credit.TryGetValue(d.Id, out var winner) && winner != instance.Id)
@@ -188,7 +188,7 @@ internal sealed partial class JourneyRunner
         foreach (var instance in state.Instances)
         {
             if (Catalog.Find(instance.JourneyId, instance.Version)?.Definition is { Goal: { } goal } d && Correlates(instance, d, e)
-                && OutcomeTime(e) >= Since(instance) && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(instance.StartedAt))
+                && OutcomeTime(e) >= Since(instance) && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(Since(instance)))
             {
                 credit ??= new(StringComparer.Ordinal);
                 started ??= new(StringComparer.Ordinal);

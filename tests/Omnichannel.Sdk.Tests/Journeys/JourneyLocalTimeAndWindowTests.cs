@@ -4,10 +4,11 @@ using Xunit;
 namespace Omnichannel.Sdk.Tests.Journeys;
 
 /// <summary>
-/// A wait until a local time of day (or a date in a trait) was turned into an instant when it began and kept it: she
-/// signed up in London in the evening, moved to New York overnight, and the "09:00" welcome came at 04:00 her time.
+/// Journey times that depended on when things were processed rather than on her: a wait until a local time of day (or a
+/// date in a trait) kept the instant computed when it began (she moved to New York overnight and the "09:00" welcome came
+/// at 04:00 her time), and a goal's window closed after the processing start of a trigger uploaded late.
 /// </summary>
-public sealed class LocalWaitZoneMoveTests
+public sealed class JourneyLocalTimeAndWindowTests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
@@ -67,5 +68,33 @@ public sealed class LocalWaitZoneMoveTests
         Assert.Empty(rig.Sent());
         await rig.AdvanceToAsync(new DateTimeOffset(2026, 1, 29, 10, 0, 0, TimeSpan.Zero));
         Assert.Equal(["email:refill"], rig.Sent());
+    }
+
+    /// <summary>
+    /// A goal's window opened at the trigger's event time but closed <c>within</c> after the instance's processing start:
+    /// a trigger uploaded two days late (an offline phone) had a two-day longer window, so the same purchase converted or
+    /// not depending on when the phone synced.
+    /// </summary>
+    [Theory]
+    [InlineData(12, 1)] // 2.5 days after the trigger: inside the three days
+    [InlineData(48, 0)] // 4 days after the trigger: outside, however late the trigger arrived
+    public async Task AGoalWindow_CountsFromTheTriggersEventTime_NotFromWhenItArrived(int hoursAfterArrival, int converted)
+    {
+        var browse = JourneyRig.Parse("""
+            {"id": "browse", "version": 1, "name": "Browse follow-up", "trigger": {"type": "event", "event": "product.viewed"},
+             "goal": {"event": "order.placed", "within": "P3D"},
+             "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},
+                       {"id": "mail", "type": "send", "channels": ["email"], "template": "browse", "class": "transactional"}]}
+            """);
+        await using var rig = JourneyRig.Create([browse], start: Evening);
+        var late = rig.Host.Event("product.viewed", [Ann, Identifier.Email("ann@example.com")], new { product_id = "p-2" }) with { Id = "late-view", Timestamp = Evening.AddDays(-2) };
+        var r = await rig.Host.Client.TrackAsync(late);
+        Assert.True(r.IsAcknowledged);
+
+        await rig.AdvanceAsync(TimeSpan.FromHours(hoursAfterArrival));
+        await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o-1", total = 30, currency = "EUR" });
+
+        var stats = await rig.Engine.GetJourneyStatisticsAsync("browse");
+        Assert.Equal(converted, stats.Converted);
     }
 }
