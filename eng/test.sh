@@ -21,7 +21,7 @@ if ! dotnet build Omnichannel.Sdk.sln -c Release -nologo -v q >"$log_dir/build.l
 fi
 
 echo "== test"
-dotnet test Omnichannel.Sdk.sln -c Release --no-build -nologo -v q 2>&1 | tee "$log_dir/test.log"
+dotnet test Omnichannel.Sdk.sln -c Release --no-build -nologo -v q --logger trx --results-directory "$log_dir/trx" 2>&1 | tee "$log_dir/test.log"
 test_rc=${PIPESTATUS[0]}
 
 # The journey and delivery scenarios on the durable stores, again and again: a time-driven step that lands a minute
@@ -43,6 +43,14 @@ while read -r line; do
   s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 done < <(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+" "$log_dir/test.log")
+
+# What each failed test said (the quiet console above names it only), so a failure on a CI machine can be read.
+if [ "$failed" -gt 0 ] && ls "$log_dir"/trx/*.trx >/dev/null 2>&1; then
+  echo "== failures"
+  awk '/outcome="Failed"/ { on = 1; n = 0; match($0, /testName="[^"]*"/); print substr($0, RSTART, RLENGTH); next }
+       on && /<\/UnitTestResult>/ { on = 0; next }
+       on && n < 25 { n++; print }' "$log_dir"/trx/*.trx | cut -c1-400 | head -150
+fi
 
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # A test host that crashed or a project that did not report counts as a failure.
