@@ -12,7 +12,7 @@ public static class TrackingEndpointRouteBuilderExtensions
     /// Serves the HTTP Tracking API of the Segment Spec
     /// (<see href="https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/"/>) under
     /// <paramref name="prefix"/>: <c>POST {prefix}/track</c>, <c>/identify</c>, <c>/page</c>, <c>/screen</c>,
-    /// <c>/alias</c>, <c>/group</c>, and <c>/batch</c> (also as <c>/import</c>). Each message becomes a
+    /// <c>/alias</c>, <c>/group</c>, and <c>/batch</c> (also as <c>/import</c>); and the paths analytics.js posts to, <c>/t</c>, <c>/i</c>, <c>/p</c>, <c>/s</c>, <c>/a</c>, <c>/g</c> and <c>/b</c> (batching). Each message becomes a
     /// <see cref="Omnichannel.Sdk.CustomerEvent"/> tracked through <see cref="Omnichannel.Sdk.IOmnichannelClient"/>, its
     /// <c>messageId</c> the event id, so a client's retry is a duplicate.
     /// <para>
@@ -49,6 +49,15 @@ public static class TrackingEndpointRouteBuilderExtensions
 
         group.MapPost("/batch", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
         group.MapPost("/import", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
+
+        // analytics.js (@segment/analytics-next) posts each call to the first letter of its type (/t, /i, /p, /s, /a,
+        // /g) and its batching mode to /b.
+        foreach (var call in new[] { "track", "identify", "page", "screen", "alias", "group" })
+        {
+            group.MapPost("/" + call[0], (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, call));
+        }
+
+        group.MapPost("/b", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
         return group;
     }
 }

@@ -295,6 +295,36 @@ public sealed class TrackingApiTests(TrackingServer server) : IClassFixture<Trac
     }
 
     [Fact]
+    public async Task AnalyticsJsPaths_TheFirstLetterOfEachCall_AndBForItsBatches_AreServed()
+    {
+        // @segment/analytics-next posts a track to {apiHost}/t, an identify to /i, a page to /p (and /s, /a, /g), and in
+        // its batching mode to /b: a text/plain body with the writeKey in it, no Authorization header.
+        var user = Id("user");
+        var email = $"{Guid.NewGuid():N}@example.com";
+        var calls = new (string Path, string Body)[]
+        {
+            ("v1/i", $$"""{"type":"identify","userId":"{{user}}","traits":{"email":"{{email}}"},"messageId":"{{Id("m")}}","writeKey":"{{TrackingServer.WebsiteKey}}"}"""),
+            ("v1/t", $$"""{"type":"track","userId":"{{user}}","event":"Js Ping","messageId":"{{Id("m")}}","writeKey":"{{TrackingServer.WebsiteKey}}"}"""),
+            ("v1/p", $$"""{"type":"page","userId":"{{user}}","name":"Home","messageId":"{{Id("m")}}","writeKey":"{{TrackingServer.WebsiteKey}}"}"""),
+            ("v1/b", $$"""{"batch":[{"type":"track","userId":"{{user}}","event":"Js Batched","messageId":"{{Id("m")}}"}],"writeKey":"{{TrackingServer.WebsiteKey}}"}"""),
+        };
+        foreach (var (path, body) in calls)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, path))
+            {
+                Content = new StringContent(body, System.Text.Encoding.UTF8, "text/plain"),
+            };
+            Assert.True((await server.Http.SendAsync(request)).StatusCode == HttpStatusCode.OK, path);
+        }
+
+        var profile = await server.ProfileAsync(Identifier.CustomerId(user));
+        Assert.Contains(profile.Identifiers, i => i.Type == IdentifierTypes.Email);
+        Assert.Contains(profile.Timeline, t => t.Type == "js_ping");
+        Assert.Contains(profile.Timeline, t => t.Type == "js_batched");
+        Assert.Contains(profile.Timeline, t => t.Type == "page.viewed");
+    }
+
+    [Fact]
     public async Task GzipBodies_AreAccepted_AndInvalidGzipIs400()
     {
         var user = Id("user");

@@ -96,7 +96,10 @@ public sealed partial class OmnichannelEngine
 
             if (message is null)
             {
-                passedOver.Add($"{c.Channel}: the template has nothing for this channel");
+                // Without a renderer no template can render: say that, not that this one has nothing for the channel.
+                passedOver.Add(_delivery.Renderer is null
+                    ? $"{c.Channel}: no templates are registered (call UseTemplates(source) on AddOmnichannel(...)), so template '{request.TemplateId}' cannot render"
+                    : $"{c.Channel}: the template has nothing for this channel");
                 continue;
             }
 

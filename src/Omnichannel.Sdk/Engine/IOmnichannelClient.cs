@@ -175,7 +175,7 @@ public interface IOmnichannelClient
     /// <param name="journey">The definition (built with <see cref="Journeys.Journey.Define"/> or parsed with <see cref="Journeys.JourneyJson"/>).</param>
     /// <param name="cancellationToken">Cancels the background visit of profiles with running instances (the journey stays published).</param>
     /// <returns>How many profiles with running instances were visited.</returns>
-    /// <exception cref="Journeys.JourneyDefinitionException">The definition is invalid (every error with its JSON path), or the version is already published with different content.</exception>
+    /// <exception cref="Journeys.JourneyDefinitionException">The definition is invalid (every error with its JSON path), a send step names a template the templates given to <c>UseTemplates</c> do not hold (<c>$.steps[i].template</c>), or the version is already published with different content.</exception>
     Task<int> PublishJourneyAsync(Journeys.JourneyDefinition journey, CancellationToken cancellationToken = default);
 
     /// <summary>Unloads every version of a journey; its running instances end, with the reason recorded, when next touched. <see langword="false"/> when no journey has this id.</summary>

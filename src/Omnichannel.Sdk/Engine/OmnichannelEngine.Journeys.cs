@@ -20,7 +20,7 @@ public sealed partial class OmnichannelEngine
     /// <param name="journey">The definition.</param>
     /// <param name="cancellationToken">Cancels the background visit (the journey stays published).</param>
     /// <returns>How many profiles were visited.</returns>
-    /// <exception cref="JourneyDefinitionException">The definition is invalid, or the version is already loaded with different content.</exception>
+    /// <exception cref="JourneyDefinitionException">The definition is invalid, a send step names a template the templates given to <c>UseTemplates</c> do not hold, or the version is already loaded with different content.</exception>
     public async Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journey);
@@ -57,6 +57,26 @@ public sealed partial class OmnichannelEngine
         if (invalid.Count > 0)
         {
             throw new JourneyDefinitionException(invalid);
+        }
+
+        // As at start (UseTemplates): a send step naming a template the loaded templates do not hold could never send.
+        if (_delivery.Renderer is Omnichannel.Sdk.Templates.TemplateMessageRenderer { Templates: var templates })
+        {
+            var missing = new List<DefinitionError>();
+            for (var i = 0; i < journey.Steps.Count; i++)
+            {
+                if (journey.Steps[i] is SendStep send && !templates.TemplateIds.Contains(send.TemplateId))
+                {
+                    missing.Add(new(
+                        $"$.steps[{i}].template",
+                        $"journey '{journey.Id}' step '{send.Id}' sends template '{send.TemplateId}', which the template source given to UseTemplates does not hold (it holds: {string.Join(", ", templates.TemplateIds.Order(StringComparer.Ordinal))})"));
+                }
+            }
+
+            if (missing.Count > 0)
+            {
+                throw new JourneyDefinitionException(missing);
+            }
         }
 
         lock (_scheduleLock)

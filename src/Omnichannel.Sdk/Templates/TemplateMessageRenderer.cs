@@ -12,6 +12,9 @@ namespace Omnichannel.Sdk.Templates;
 /// <param name="emailFrom">The sender of emails whose template has no <c>from</c> part.</param>
 public sealed class TemplateMessageRenderer(TemplateRenderer renderer, string? emailFrom = null) : IMessageRenderer
 {
+    /// <summary>The loaded templates (the engine checks a journey published at run time against their ids).</summary>
+    internal TemplateRenderer Templates => renderer;
+
     /// <inheritdoc />
     /// <exception cref="TemplateRenderException">The template failed to render (every error listed).</exception>
     public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default)

@@ -377,8 +377,9 @@ public sealed class JourneyBehaviourTests
         await rig.TrackAsync("user.signed_up", [bob, Identifier.Email("bob@example.com")]);
         await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p" });
 
-        // v2 keeps the step: Ann's instance carries on, on v1.
-        var v2 = v1 with { Version = 2, Steps = [v1.Steps[0], new SendStep("remind", [ChannelNames.Email], "cart-reminder-v2") { Class = MessageClass.Transactional }] };
+        // v2 keeps the step: Ann's instance carries on, on v1. (Its send names a loaded template: publishing one that
+        // names a template the rig does not hold is refused.)
+        var v2 = v1 with { Version = 2, Steps = [v1.Steps[0], new SendStep("remind", [ChannelNames.Email], "cart-reminder") { Class = MessageClass.Transactional }] };
         await rig.Engine.PublishJourneyAsync(v2);
         Assert.Equal(1, Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys).Version);
         await rig.TrackAsync(EventTypes.CartItemAdded, [bob], new { cart_id = "c2", product_id = "p" }); // starts on v2
