@@ -108,13 +108,23 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        await using var command = afterProfileId is null
-            ? _dataSource.CreateCommand("SELECT id FROM profiles ORDER BY id LIMIT $1")
-            : _dataSource.CreateCommand("SELECT id FROM profiles WHERE id > $2 ORDER BY id LIMIT $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
-        if (afterProfileId is not null)
+
+        // A cursor this store cannot hold (the server refuses a NUL, Npgsql an unpaired surrogate) is replaced by the
+        // first text it can hold after it.
+        var exact = afterProfileId is null || StoredText.CanHold(afterProfileId);
+        var from = exact ? afterProfileId : StoredText.FirstAfter(afterProfileId!);
+        if (!exact && from is null)
         {
-            command.Parameters.Add(Text(afterProfileId));
+            return [];
+        }
+
+        await using var command = from is null
+            ? _dataSource.CreateCommand("SELECT id FROM profiles ORDER BY id LIMIT $1")
+            : _dataSource.CreateCommand(exact ? "SELECT id FROM profiles WHERE id > $2 ORDER BY id LIMIT $1" : "SELECT id FROM profiles WHERE id >= $2 ORDER BY id LIMIT $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        if (from is not null)
+        {
+            command.Parameters.Add(Text(from));
         }
 
         return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
@@ -148,10 +158,18 @@ public sealed partial class PostgreSqlOmnichannelStore
             return [];
         }
 
-        await using var command = _dataSource.CreateCommand(
-            "SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3");
+        var exact = afterProfileId is null || StoredText.CanHold(afterProfileId);
+        var from = exact ? afterProfileId ?? "" : StoredText.FirstAfter(afterProfileId!);
+        if (from is null)
+        {
+            return [];
+        }
+
+        await using var command = _dataSource.CreateCommand(exact
+            ? "SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id > $2 ORDER BY profile_id LIMIT $3"
+            : "SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id >= $2 ORDER BY profile_id LIMIT $3");
         command.Parameters.Add(Text(segmentId));
-        command.Parameters.Add(Text(afterProfileId ?? ""));
+        command.Parameters.Add(Text(from));
         command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
         return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
     }
@@ -182,7 +200,10 @@ public sealed partial class PostgreSqlOmnichannelStore
         if (!string.IsNullOrEmpty(query.MetricPrefix))
         {
             Filter("metric >= @", Text(query.MetricPrefix));
-            Filter("metric < @", Text(query.MetricUpperBound!));
+            if (query.MetricUpperBound is { } below)
+            {
+                Filter("metric < @", Text(below));
+            }
         }
 
         if (query.From is { } from)

@@ -347,7 +347,7 @@ public sealed partial class PostgreSqlOmnichannelStore
         }
 
         // RETURNING gives no order; the contract's is earliest due first, then key.
-        claimed.Sort(static (x, y) => x.DueAt != y.DueAt ? x.DueAt.CompareTo(y.DueAt) : string.CompareOrdinal(x.MessageKey, y.MessageKey));
+        claimed.Sort(static (x, y) => x.DueAt != y.DueAt ? x.DueAt.CompareTo(y.DueAt) : StoredText.Compare(x.MessageKey, y.MessageKey));
         return claimed;
     }
 

@@ -9,7 +9,7 @@ namespace Omnichannel.Sdk.PostgreSql;
 internal static class PostgreSqlSchema
 {
     /// <summary>The migrations, in order; index i brings the schema to version i + 1. Append only, never edit a shipped one.</summary>
-    /// <remarks>Ids are <c>COLLATE "C"</c> so that ORDER BY is ordinal; instants are UTC ticks (exact, like the SQLite store).</remarks>
+    /// <remarks>Ids are <c>COLLATE "C"</c> so that ORDER BY is by code point (UTF-8 bytes), as every store answers; instants are UTC ticks (exact, like the SQLite store).</remarks>
     public static readonly IReadOnlyList<string> Migrations =
     [
         """

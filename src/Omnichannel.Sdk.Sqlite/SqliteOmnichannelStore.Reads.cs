@@ -125,13 +125,22 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         cancellationToken.ThrowIfCancellationRequested();
+        var from = afterProfileId is null || StoredText.CanHold(afterProfileId) ? null : StoredText.FirstAfter(afterProfileId);
+        if (afterProfileId is not null && from is null && !StoredText.CanHold(afterProfileId))
+        {
+            return ValueTask.FromResult<IReadOnlyList<string>>([]);
+        }
+
         var reader = RentReader();
         try
         {
-            // BINARY collation compares UTF-8 bytes: the same order as ordinal for every id outside the surrogate range.
+            // BINARY collation compares UTF-8 bytes: code point order, as every store answers. A cursor this store cannot
+            // hold (SQLite would compare U+FFFD) is replaced by the first text it can hold after it.
             using var rows = afterProfileId is null
                 ? reader.Command("SELECT id FROM profiles ORDER BY id LIMIT $p0", (long)limit).ExecuteReader()
-                : reader.Command("SELECT id FROM profiles WHERE id > $p0 ORDER BY id LIMIT $p1", afterProfileId, (long)limit).ExecuteReader();
+                : from is not null
+                    ? reader.Command("SELECT id FROM profiles WHERE id >= $p0 ORDER BY id LIMIT $p1", from, (long)limit).ExecuteReader()
+                    : reader.Command("SELECT id FROM profiles WHERE id > $p0 ORDER BY id LIMIT $p1", afterProfileId, (long)limit).ExecuteReader();
             var page = new List<string>(Math.Min(limit, 1024));
             while (rows.Read())
             {
@@ -173,7 +182,10 @@ public sealed partial class SqliteOmnichannelStore
         if (!string.IsNullOrEmpty(query.MetricPrefix))
         {
             Add("metric >= @", query.MetricPrefix);
-            Add("metric < @", query.MetricUpperBound!);
+            if (query.MetricUpperBound is { } below)
+            {
+                Add("metric < @", below);
+            }
         }
 
         if (query.From is { } from)
@@ -251,10 +263,19 @@ public sealed partial class SqliteOmnichannelStore
         var reader = RentReader();
         try
         {
+            var exact = afterProfileId is null || StoredText.CanHold(afterProfileId);
+            var from = exact ? afterProfileId ?? "" : StoredText.FirstAfter(afterProfileId!);
+            if (from is null)
+            {
+                return ValueTask.FromResult<IReadOnlyList<string>>([]);
+            }
+
             using var rows = reader.Command(
-                "SELECT profile_id FROM segment_members WHERE segment_id = $p0 AND profile_id > $p1 ORDER BY profile_id LIMIT $p2",
+                exact
+                    ? "SELECT profile_id FROM segment_members WHERE segment_id = $p0 AND profile_id > $p1 ORDER BY profile_id LIMIT $p2"
+                    : "SELECT profile_id FROM segment_members WHERE segment_id = $p0 AND profile_id >= $p1 ORDER BY profile_id LIMIT $p2",
                 segmentId,
-                afterProfileId ?? "",
+                from,
                 (long)limit).ExecuteReader();
             var page = new List<string>();
             while (rows.Read())

@@ -48,16 +48,20 @@ public sealed record MeasurementKey(string JourneyId, string StepId, string Vari
     private static string Cut(string? s) =>
         s is null ? string.Empty : s.Length <= MaxLength ? s : s[..(char.IsHighSurrogate(s[MaxLength - 1]) ? MaxLength - 1 : MaxLength)];
 
-    /// <summary>An ordinal ordering of keys (journey, metric, day, step, variant, channel, template), the order stores answer in.</summary>
+    /// <summary>
+    /// The order stores answer in: by journey, metric, day, step, variant, channel, template, each text compared by Unicode
+    /// code point (the order of UTF-8 bytes, as SQLite and PostgreSQL compare; UTF-16 ordinal order except that a
+    /// character above U+FFFF comes after U+E000–U+FFFF).
+    /// </summary>
     public static IComparer<MeasurementKey> Order { get; } = Comparer<MeasurementKey>.Create(static (a, b) =>
     {
-        var c = string.CompareOrdinal(a.JourneyId, b.JourneyId);
-        if (c == 0) c = string.CompareOrdinal(a.Metric, b.Metric);
+        var c = Storage.StoredText.Compare(a.JourneyId, b.JourneyId);
+        if (c == 0) c = Storage.StoredText.Compare(a.Metric, b.Metric);
         if (c == 0) c = a.Day.CompareTo(b.Day);
-        if (c == 0) c = string.CompareOrdinal(a.StepId, b.StepId);
-        if (c == 0) c = string.CompareOrdinal(a.Variant, b.Variant);
-        if (c == 0) c = string.CompareOrdinal(a.Channel, b.Channel);
-        if (c == 0) c = string.CompareOrdinal(a.TemplateId, b.TemplateId);
+        if (c == 0) c = Storage.StoredText.Compare(a.StepId, b.StepId);
+        if (c == 0) c = Storage.StoredText.Compare(a.Variant, b.Variant);
+        if (c == 0) c = Storage.StoredText.Compare(a.Channel, b.Channel);
+        if (c == 0) c = Storage.StoredText.Compare(a.TemplateId, b.TemplateId);
         return c;
     });
 
@@ -114,12 +118,39 @@ public sealed record MeasurementQuery
     public void Validate() => ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Limit, "query.Limit");
 
     /// <summary>
-    /// The upper bound (exclusive) of the ordinal range of metrics starting with <see cref="MetricPrefix"/> (the prefix
-    /// with its last character incremented), for a store's range scan; <see langword="null"/> without a prefix.
+    /// The upper bound (exclusive) of the code point range of metrics starting with <see cref="MetricPrefix"/> (the prefix
+    /// with its last code point incremented: U+D7FF is followed by U+E000, U+FFFF by U+10000), for a store's range scan;
+    /// <see langword="null"/> without a prefix, or when the prefix is made of U+10FFFF alone (no bound above it).
     /// </summary>
     public string? MetricUpperBound => PrefixEnd(MetricPrefix);
 
-    internal static string? PrefixEnd(string? prefix) => string.IsNullOrEmpty(prefix) ? null : prefix[..^1] + (char)(prefix[^1] + 1);
+    internal static string? PrefixEnd(string? prefix)
+    {
+        while (!string.IsNullOrEmpty(prefix))
+        {
+            var last = prefix[^1];
+            if (char.IsLowSurrogate(last) && prefix.Length >= 2 && char.IsHighSurrogate(prefix[^2]))
+            {
+                var next = char.ConvertToUtf32(prefix[^2], last) + 1;
+                if (next <= 0x10FFFF)
+                {
+                    return prefix[..^2] + char.ConvertFromUtf32(next);
+                }
+
+                prefix = prefix[..^2]; // past U+10FFFF: the bound of what comes before it
+                continue;
+            }
+
+            return prefix[..^1] + (last switch
+            {
+                '\uD7FF' => "\uE000",
+                '\uFFFF' => "\U00010000",
+                _ => ((char)(last + 1)).ToString(),
+            });
+        }
+
+        return null;
+    }
 }
 
 /// <summary>The metric names the SDK writes. Touch metrics are keyed by the message's journey, step, variant, channel and template.</summary>

@@ -80,7 +80,7 @@ public interface IOmnichannelStore
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default);
 
-    /// <summary>Lists live profile ids in ordinal order, after <paramref name="afterProfileId"/> (exclusive), at most <paramref name="limit"/>.</summary>
+    /// <summary>Lists live profile ids in code point order (the order of their UTF-8 bytes), after <paramref name="afterProfileId"/> (exclusive), at most <paramref name="limit"/>.</summary>
     /// <param name="afterProfileId">The last id of the previous page, or <see langword="null"/> for the first page.</param>
     /// <param name="limit">Page size.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -88,7 +88,7 @@ public interface IOmnichannelStore
 
     /// <summary>
     /// Profiles whose wake-up (<see cref="ProfileCommit.WakeAt"/>) is at or before <paramref name="dueBy"/>, earliest first
-    /// (ties by profile id), at most <paramref name="limit"/>. The engine's scheduler reads it; pass
+    /// (ties by profile id, in code point order), at most <paramref name="limit"/>. The engine's scheduler reads it; pass
     /// <see cref="DateTimeOffset.MaxValue"/> and 1 for the next wake-up of all.
     /// </summary>
     /// <param name="dueBy">The cut-off, inclusive.</param>
@@ -96,7 +96,7 @@ public interface IOmnichannelStore
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Members of a segment (as of their last commit), in ordinal order of profile id, after <paramref name="afterProfileId"/> (exclusive).</summary>
+    /// <summary>Members of a segment (as of their last commit), in code point order of profile id (the order of UTF-8 bytes), after <paramref name="afterProfileId"/> (exclusive).</summary>
     /// <param name="segmentId">The segment.</param>
     /// <param name="afterProfileId">The last id of the previous page, or <see langword="null"/> for the first page.</param>
     /// <param name="limit">Page size.</param>

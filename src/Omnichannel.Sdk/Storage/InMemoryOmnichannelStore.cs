@@ -190,8 +190,8 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         IReadOnlyList<string> page = _profiles.Keys
-            .Where(k => afterProfileId is null || string.CompareOrdinal(k, afterProfileId) > 0)
-            .Order(StringComparer.Ordinal)
+            .Where(k => afterProfileId is null || StoredText.Compare(k, afterProfileId) > 0)
+            .Order(StoredText.Order)
             .Take(limit)
             .ToList();
         return ValueTask.FromResult(page);
@@ -215,7 +215,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         lock (_commitLock)
         {
             IReadOnlyList<string> page = _members.TryGetValue(segmentId, out var members)
-                ? [.. members.Where(m => afterProfileId is null || string.CompareOrdinal(m, afterProfileId) > 0).Take(limit)]
+                ? [.. members.Where(m => afterProfileId is null || StoredText.Compare(m, afterProfileId) > 0).Take(limit)]
                 : [];
             return ValueTask.FromResult(page);
         }
@@ -235,7 +235,9 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             {
                 var low = new Measurement.MeasurementKey(journey, "", "", "", "", DateOnly.MinValue, query.MetricPrefix ?? "");
                 var highMetric = Measurement.MeasurementQuery.PrefixEnd(query.MetricPrefix);
-                var high = highMetric is null
+                // The incremented prefix is no bound in code point order when its last character is U+DFFF or U+FFFF:
+                // read the journey's whole range from the prefix on, the filter below keeps the matches.
+                var high = highMetric is null || StoredText.Compare(highMetric, query.MetricPrefix) <= 0
                     ? new Measurement.MeasurementKey(journey + "\0", "", "", "", "", DateOnly.MinValue, "")
                     : new Measurement.MeasurementKey(journey, "", "", "", "", DateOnly.MinValue, highMetric);
                 keys = Measurement.MeasurementKey.Order.Compare(low, high) < 0 ? _measurementOrder.GetViewBetween(low, high) : [];
@@ -306,7 +308,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         {
             if (!_members.TryGetValue(s, out var set))
             {
-                _members[s] = set = new SortedSet<string>(StringComparer.Ordinal);
+                _members[s] = set = new SortedSet<string>(StoredText.Order);
             }
 
             set.Add(profileId);
@@ -320,7 +322,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         public int Compare((DateTimeOffset At, string ProfileId) x, (DateTimeOffset At, string ProfileId) y)
         {
             var c = x.At.CompareTo(y.At);
-            return c != 0 ? c : string.CompareOrdinal(x.ProfileId, y.ProfileId);
+            return c != 0 ? c : StoredText.Compare(x.ProfileId, y.ProfileId);
         }
     }
 }

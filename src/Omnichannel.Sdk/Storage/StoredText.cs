@@ -11,6 +11,71 @@ namespace Omnichannel.Sdk.Storage;
 /// </summary>
 internal static class StoredText
 {
+    /// <summary>
+    /// The order the SQL stores give text (SQLite <c>BINARY</c>, PostgreSQL <c>COLLATE "C"</c> over UTF-8): Unicode code
+    /// point order, which is the order of UTF-8 bytes. It differs from UTF-16 ordinal order only where a supplementary
+    /// character (a surrogate pair, U+10000 and up) meets U+E000–U+FFFF: ordinal puts the pair first, code points put it
+    /// last. Every store lists ids and keys in this order, so a page holds the same ids whatever the store.
+    /// </summary>
+    public static IComparer<string> Order { get; } = Comparer<string>.Create(Compare);
+
+    /// <summary>
+    /// For a paging cursor a store may not hold (a NUL, an unpaired surrogate): the least text a store can hold such that
+    /// any text a store can hold comes after <paramref name="cursor"/> (in <see cref="Order"/>) exactly when it is at or
+    /// after the answer; <see langword="null"/> when nothing a store can hold comes after the cursor. A cursor a store can
+    /// hold is its own answer (then "after" stays exclusive).
+    /// </summary>
+    public static string? FirstAfter(string cursor)
+    {
+        for (var i = 0; i < cursor.Length; i++)
+        {
+            var c = cursor[i];
+            if (c == '\0')
+            {
+                return string.Concat(cursor.AsSpan(0, i), "\u0001"); // no stored text has a NUL: the next unit up
+            }
+
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 < cursor.Length && char.IsLowSurrogate(cursor[i + 1]))
+                {
+                    i++;
+                    continue;
+                }
+
+                return string.Concat(cursor.AsSpan(0, i + 1), "\uDC00"); // the first pair with this high half
+            }
+
+            if (char.IsLowSurrogate(c))
+            {
+                // A lone low half ranks above every unit stored text can have there: only what follows the prefix comes after.
+                return Measurement.MeasurementQuery.PrefixEnd(cursor[..i]);
+            }
+        }
+
+        return cursor;
+    }
+
+    /// <summary>Compares two strings by code point (see <see cref="Order"/>); <see langword="null"/> first.</summary>
+    public static int Compare(string? a, string? b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return 0;
+        }
+
+        if (a is null || b is null)
+        {
+            return a is null ? -1 : 1;
+        }
+
+        var i = a.AsSpan().CommonPrefixLength(b);
+        return i == a.Length || i == b.Length ? a.Length.CompareTo(b.Length) : Rank(a[i]).CompareTo(Rank(b[i]));
+
+        // Surrogates (D800–DFFF) after U+E000–U+FFFF; everything below U+D800 as it is.
+        static int Rank(char c) => c < 0xD800 ? c : c >= 0xE000 ? c - 0x800 : c + 0x2000;
+    }
+
     public static bool CanHold(string? text)
     {
         if (text is null)
