@@ -12,12 +12,12 @@ public static class TrackingEndpointRouteBuilderExtensions
     /// Serves the HTTP Tracking API of the Segment Spec
     /// (<see href="https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/"/>) under
     /// <paramref name="prefix"/>: <c>POST {prefix}/track</c>, <c>/identify</c>, <c>/page</c>, <c>/screen</c>,
-    /// <c>/alias</c>, <c>/group</c>, and <c>/batch</c> (also as <c>/import</c>); and the paths analytics.js posts to, <c>/t</c>, <c>/i</c>, <c>/p</c>, <c>/s</c>, <c>/a</c>, <c>/g</c> and <c>/b</c> (batching). Each message becomes a
+    /// <c>/alias</c>, <c>/group</c>, and <c>/batch</c> (also as <c>/import</c>); and the paths analytics.js posts to, <c>/t</c>, <c>/i</c>, <c>/p</c>, <c>/s</c>, <c>/a</c>, <c>/g</c> and <c>/b</c> (batching); and <c>GET {prefix}/projects/{writeKey}/settings</c>, the settings a client fetches from its CDN host (<c>200</c> with this host and prefix as the <c>Segment.io</c> <c>apiHost</c>, <c>404</c> for an unknown key); and, outside the group, <c>POST /beacon{prefix}/batch</c>, where RudderStack's JavaScript SDK sends beacon batches with the write key in the query (<c>?writeKey=</c>). Each message becomes a
     /// <see cref="Omnichannel.Sdk.CustomerEvent"/> tracked through <see cref="Omnichannel.Sdk.IOmnichannelClient"/>, its
     /// <c>messageId</c> the event id, so a client's retry is a duplicate.
     /// <para>
     /// Requests authenticate with HTTP Basic, a write key as the user name, or without an <c>Authorization</c> header
-    /// with the body's <c>writeKey</c> (<c>401</c> otherwise); bodies may be
+    /// with the body's <c>writeKey</c>, else the query's <c>writeKey</c> (<c>401</c> otherwise); bodies may be
     /// gzip- or deflate-compressed (<c>Content-Encoding: gzip</c>, <c>x-gzip</c>, <c>deflate</c>), and are read for
     /// what they are when the header is wrong (gzip by its magic bytes, plain JSON as it is). Answers: <c>200</c> <c>{"success":true}</c> when the message is
     /// stored (or was already), and for a batch whose invalid messages are listed under <c>rejected</c> (the others are
@@ -58,6 +58,14 @@ public static class TrackingEndpointRouteBuilderExtensions
         }
 
         group.MapPost("/b", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
+
+        // The settings the mobile libraries (and analytics-next given a cdnURL) fetch from their CDN host: pointed here,
+        // a 404 left them on their built-in defaults (analytics-next fails to load).
+        group.MapGet("/projects/{writeKey}/settings", (HttpContext http, string writeKey) => http.RequestServices.GetRequiredService<TrackingEndpoint>().SettingsAsync(http, writeKey));
+
+        // RudderStack's JavaScript SDK (v3, useBeacon) sends its beacon batches to {dataPlaneUrl}/beacon/v1/batch, the key
+        // in the query: served beside the group, at "/beacon" + prefix, so a dataPlaneUrl of the host's root reaches it.
+        endpoints.MapPost("/beacon" + prefix.TrimEnd('/') + "/batch", (HttpContext http) => http.RequestServices.GetRequiredService<TrackingEndpoint>().HandleAsync(http, null));
         return group;
     }
 }

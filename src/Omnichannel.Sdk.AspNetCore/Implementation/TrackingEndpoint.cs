@@ -103,7 +103,15 @@ internal sealed partial class TrackingEndpoint : IDisposable
         {
             if (source is null)
             {
-                source = _authenticator.AuthenticateKey(SpecMessageMapper.Str(document.RootElement, "writeKey"));
+                // Else the query's writeKey: navigator.sendBeacon can set no header, so RudderStack's beacon queue puts the
+                // key in the URL (…/beacon/v1/batch?writeKey=…) and none in its text/plain body.
+                var presented = SpecMessageMapper.Str(document.RootElement, "writeKey");
+                if (string.IsNullOrWhiteSpace(presented) && http.Request.Query.TryGetValue("writeKey", out var inQuery) && inQuery.Count == 1)
+                {
+                    presented = inQuery[0];
+                }
+
+                source = _authenticator.AuthenticateKey(presented);
                 if (source is null)
                 {
                     await UnauthorizedAsync(http).ConfigureAwait(false);
@@ -142,6 +150,46 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Answers the settings request a client makes when its CDN host is this one (analytics-kotlin, analytics-swift and
+    /// analytics-react-native: <c>GET https://{cdnHost}/projects/{writeKey}/settings</c>; analytics-next with
+    /// <c>cdnURL</c>: <c>GET {cdnURL}/v1/projects/{writeKey}/settings</c>). The answer names this host and prefix as the
+    /// <c>Segment.io</c> destination's <c>apiHost</c>, so a client keeps sending here, and a metrics sample rate of 0, so
+    /// it sends no telemetry to Segment. An unknown key is <c>404</c>, as Segment's CDN answers it.
+    /// </summary>
+    public async Task SettingsAsync(HttpContext http, string? writeKey)
+    {
+        var source = _authenticator.AuthenticateKey(writeKey);
+        if (source is null)
+        {
+            LogUnauthorized(_logger);
+            await ErrorAsync(http, StatusCodes.Status404NotFound, "no settings for this write key").ConfigureAwait(false);
+            return;
+        }
+
+        // The API's own prefix is what precedes /projects/{key}/settings in the request's path (a nested group included).
+        var path = (http.Request.PathBase + http.Request.Path).Value ?? string.Empty;
+        var at = path.LastIndexOf("/projects/", StringComparison.Ordinal);
+        var apiHost = http.Request.Host.Value + (at > 0 ? path[..at] : string.Empty);
+        http.Response.Headers.CacheControl = "public, max-age=300";
+        await http.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["integrations"] = new JsonObject
+            {
+                ["Segment.io"] = new JsonObject
+                {
+                    ["apiKey"] = writeKey!.Trim(),
+                    ["apiHost"] = apiHost,
+                    ["protocol"] = http.Request.Scheme,
+                },
+            },
+            ["plan"] = new JsonObject { ["track"] = new JsonObject { ["__default"] = new JsonObject { ["enabled"] = true } } },
+            ["edgeFunction"] = new JsonObject(),
+            ["middlewareSettings"] = new JsonObject(),
+            ["metrics"] = new JsonObject { ["sampleRate"] = 0 },
+        }, http.RequestAborted).ConfigureAwait(false);
     }
 
     private Task UnauthorizedAsync(HttpContext http)
