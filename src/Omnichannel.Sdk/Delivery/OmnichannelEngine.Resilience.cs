@@ -52,17 +52,27 @@ public sealed partial class OmnichannelEngine
 
             var unit = await engine.EnqueueProfileWork(
                 ProfileId,
-                (p, now) => ValueTask.FromResult(new ChangeEffect
+                (p, now) =>
                 {
-                    ReadOnly = true,
-                    Result = !DeliveryPlanner.HasConsent(p, channel, payload.Topic, engine._options.Delivery)
+                    var stopped = !DeliveryPlanner.HasConsent(p, channel, payload.Topic, engine._options.Delivery)
                         ? $"{channel}: consent{(payload.Topic is null ? string.Empty : " for " + payload.Topic)} was withdrawn before the message was handed over again"
                         : p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } cancelled ? cancelled.Reason
                         : DeliveryPlanner.CapReachedOnFallback(p, payload.Key, channel, engine._options.Delivery) is { } cap ? $"{channel}: {cap} (fallback)"
-                        : null,
-                }),
-                cancellationToken,
-                readOnly: true).ConfigureAwait(false);
+                        : null;
+
+                    // A fallback takes its place under the new channel's caps in the same unit that checked them, before it
+                    // is handed over: a message planned meanwhile counts it (the outcome moved it only after the send,
+                    // and two SMS could pass a cap of one). A failure takes it out of the log again.
+                    var logged = stopped is null ? p.MessageLog.FindIndex(m => m.Key == payload.Key) : -1;
+                    var reserve = logged >= 0 && p.MessageLog[logged].Channel != channel;
+                    if (reserve)
+                    {
+                        p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel };
+                    }
+
+                    return ValueTask.FromResult(new ChangeEffect { ReadOnly = !reserve, Result = stopped });
+                },
+                cancellationToken).ConfigureAwait(false);
             return unit switch
             {
                 null => throw new TimeoutException("The profile could not be read to check the message again before handing it over; it is tried again later."), // transient

@@ -51,7 +51,7 @@ public sealed partial class OmnichannelEngine
     /// <param name="journeyId">The journey; its newest version's first split step gives the planned shares.</param>
     /// <param name="settings">Confidence, mode (always-valid by default) and thresholds; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The verdict, or <see langword="null"/> when fewer than two arms have entrants.</returns>
+    /// <returns>The verdict, or <see langword="null"/> when fewer than two arms have entrants — unless the newest split's planned arms show a sample-ratio mismatch (every entrant in one arm, far past chance), which is a verdict.</returns>
     /// <exception cref="ArgumentException">The settings are invalid (the message names the field).</exception>
     public async Task<ExperimentVerdict?> GetExperimentVerdictAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
@@ -80,11 +80,6 @@ public sealed partial class OmnichannelEngine
             };
         }
 
-        if (arms.Count(a => a.Value.Entered > 0) < 2)
-        {
-            return null;
-        }
-
         var split = _definitions.Journeys.FindLatest(journeyId)?.Definition.Steps.OfType<SplitStep>().FirstOrDefault();
         Dictionary<string, double>? shares = null;
         if (split is not null)
@@ -108,7 +103,6 @@ public sealed partial class OmnichannelEngine
             .Where(d => d.Id == journeyId)
             .Select(d => d.Steps.OfType<SplitStep>().FirstOrDefault())
             .Any(s => s is not null && !SameWeights(s, split));
-        var control = arms.ContainsKey("control") ? "control" : arms.Keys.Order(StringComparer.Ordinal).First();
         var observations = arms.Select(kv => new VariantObservation(kv.Key, kv.Value.Entered, Math.Min(kv.Value.Converted, kv.Value.Entered), kv.Value.Revenue, kv.Value.Squares)).ToList();
         if (shares is not null && !weightsChanged)
         {
@@ -117,7 +111,17 @@ public sealed partial class OmnichannelEngine
             observations.AddRange(shares.Keys.Where(k => !arms.ContainsKey(k)).Order(StringComparer.Ordinal).Select(k => new VariantObservation(k, 0, 0)));
         }
 
-        return ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares, checkSampleRatio: !weightsChanged);
+        // Fewer than two arms with entrants is "no verdict yet" — unless the planned arms above show the split broken: one
+        // arm with every entrant of a planned split, far past chance, is the plainest sample-ratio mismatch there is.
+        var planned = shares is not null && !weightsChanged;
+        if (observations.All(o => o.Recipients == 0) || observations.Count(o => o.Recipients > 0 || planned) < 2)
+        {
+            return null;
+        }
+
+        var control = observations.Any(o => o.Name == "control") ? "control" : observations.Select(o => o.Name).Order(StringComparer.Ordinal).First();
+        var verdict = ExperimentAnalysis.Evaluate(journeyId, observations, control, settings, shares, checkSampleRatio: !weightsChanged);
+        return observations.Count(o => o.Recipients > 0) >= 2 || verdict.SampleRatio.Mismatch ? verdict : null;
 
         static bool SameWeights(SplitStep a, SplitStep b) =>
             a.ControlWeight == b.ControlWeight && a.Variants.Count == b.Variants.Count
@@ -126,7 +130,7 @@ public sealed partial class OmnichannelEngine
 
     /// <summary>
     /// The verdict of the global control group for one conversion definition: people held out of all marketing against
-    /// everyone else — the lift of messaging as a whole. <see langword="null"/> while the group is off or empty.
+    /// everyone else — the lift of messaging as a whole. <see langword="null"/> while the group is off or empty (an empty group that chance no longer explains is a verdict: a sample-ratio mismatch).
     /// </summary>
     /// <param name="conversionId">The conversion definition (default <c>order</c>).</param>
     /// <param name="settings">Confidence, mode and thresholds; defaults when <see langword="null"/>.</param>
@@ -148,13 +152,16 @@ public sealed partial class OmnichannelEngine
             rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalConverted + conversionId).Sum(r => r.Sum),
             rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalRevenueSquares + conversionId).Sum(r => r.Sum));
         var arms = new[] { Arm("control"), Arm("treatment") };
-        if (arms.Any(a => a.Recipients == 0))
+        // An empty group is "no verdict yet" while chance explains it; a group nobody was assigned to while the other
+        // fills up far past chance is a verdict — a sample-ratio mismatch (a broken bucketing).
+        if (arms.All(a => a.Recipients == 0))
         {
             return null;
         }
 
-        return ExperimentAnalysis.Evaluate(MeasurementRecorder.GlobalJourney, [.. arms.Select(a => a with { Conversions = Math.Min(a.Conversions, a.Recipients) })], "control", settings,
+        var verdict = ExperimentAnalysis.Evaluate(MeasurementRecorder.GlobalJourney, [.. arms.Select(a => a with { Conversions = Math.Min(a.Conversions, a.Recipients) })], "control", settings,
             new Dictionary<string, double> { ["control"] = share, ["treatment"] = 1 - share });
+        return arms.All(a => a.Recipients > 0) || verdict.SampleRatio.Mismatch ? verdict : null;
     }
 
     /// <summary>

@@ -164,7 +164,20 @@ internal static class Distributions
     }
 
     /// <summary>The Student t quantile, by bisection.</summary>
-    public static double StudentTQuantile(double p, double df) => Invert(t => StudentTCdf(t, df), p, -1e4, 1e4);
+    /// <remarks>
+    /// The bracket widens until it holds the quantile: with one or two degrees of freedom the far quantiles are huge
+    /// (t₀.₉₉₉₉₉₅ with one degree of freedom is about 63,662), and a fixed ±10⁴ bracket returned 10⁴ for them.
+    /// </remarks>
+    public static double StudentTQuantile(double p, double df)
+    {
+        var bound = 1e4;
+        while (bound < 1e300 && (StudentTCdf(bound, df) < p || StudentTCdf(-bound, df) > p))
+        {
+            bound *= 16;
+        }
+
+        return Invert(t => StudentTCdf(t, df), p, -bound, bound);
+    }
 
     /// <summary>The upper tail of a chi-square distribution: P(X ≥ x) with <paramref name="df"/> degrees of freedom.</summary>
     public static double ChiSquareUpperTail(double x, double df) => x <= 0 ? 1 : GammaQ(df / 2, x / 2);

@@ -97,7 +97,7 @@ public sealed record VariantVerdict(
 /// compares them with α/(k − 1), and the difference intervals are at confidence 1 − α/(k − 1).
 /// </summary>
 /// <param name="RateDifference">Variant rate − control rate.</param>
-/// <param name="RateDifferenceInterval">Wald interval of the difference (unpooled standard error).</param>
+/// <param name="RateDifferenceInterval">Wald interval of the difference (unpooled standard error); Newcombe's hybrid score interval (1998, method 10) where the Wald one collapses to a point or leaves [−1, 1].</param>
 /// <param name="RatePValue">Two-sided p-value of the two-proportion z-test (pooled standard error).</param>
 /// <param name="RateAlwaysValidPValue">Always-valid p-value of the mSPRT on the rate difference (1 when nothing is known yet).</param>
 /// <param name="RateSequentialInterval">Always-valid confidence sequence of the difference (the values the mSPRT does not reject).</param>
@@ -293,6 +293,18 @@ public static class ExperimentAnalysis
         var varUnpooled = (n1 > 0 ? p1 * (1 - p1) / n1 : 0) + (n0 > 0 ? p0 * (1 - p0) / n0 : 0);
         var se = Math.Sqrt(varUnpooled);
         var rateInterval = new Interval(diff - (z * se), diff + (z * se));
+        if (!(se > 0) || rateInterval.Lower < -1 || rateInterval.Upper > 1)
+        {
+            // The Wald interval fails exactly where the Wilson one was chosen for the rates: it collapses to a point when
+            // every rate is 0 or 1 (0 of 500 against 0 of 500 "is" a difference of exactly 0) and leaves [−1, 1] on small
+            // samples. There the hybrid score interval of the difference takes over (Newcombe 1998, method 10, from the
+            // arms' Wilson intervals): never empty, inside [−1, 1], and holding the estimate.
+            var w1 = Wilson(v.Conversions, v.Recipients, z);
+            var w0 = Wilson(c.Conversions, c.Recipients, z);
+            var below = Math.Sqrt(((p1 - w1.Lower) * (p1 - w1.Lower)) + ((w0.Upper - p0) * (w0.Upper - p0)));
+            var above = Math.Sqrt(((w1.Upper - p1) * (w1.Upper - p1)) + ((p0 - w0.Lower) * (p0 - w0.Lower)));
+            rateInterval = new Interval(Math.Max(-1, diff - below), Math.Min(1, diff + above));
+        }
 
         // mSPRT with a normal mixture N(0, τ²) over the difference (Johari et al. 2017, eq. for normal data).
         var tau = settings.MixtureStandardDeviation ?? Math.Max(0.1 * pooledRate, 1e-4);

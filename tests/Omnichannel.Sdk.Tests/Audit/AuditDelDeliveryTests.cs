@@ -167,7 +167,14 @@ public sealed class AuditDelDeliveryTests
     [Fact]
     public async Task AFallbackToSms_KeepsTheSmsCap_ThatAnotherMessageAlreadyUses()
     {
-        var email = new HookTransport(ChannelNames.Email, _ => Task.FromResult(DeliveryResult.PermanentFailure("mailbox unavailable")));
+        // The email answers once both messages are planned: a send is dispatched as soon as it is committed, and the
+        // fallback must not run before the second message exists (that order is another case).
+        var bothPlanned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var email = new HookTransport(ChannelNames.Email, async _ =>
+        {
+            await bothPlanned.Task;
+            return DeliveryResult.PermanentFailure("mailbox unavailable");
+        });
         var sms = new HookTransport(ChannelNames.Sms, _ => Task.FromResult(DeliveryResult.Accepted("s-1")));
         await using var host = OmnichannelTestHost.Create(
             o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(1, TimeSpan.FromDays(1), Channel: ChannelNames.Sms)),
@@ -179,6 +186,7 @@ public sealed class AuditDelDeliveryTests
         var first = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo-a", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "a", Topic = "offers" });
         var second = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo-b", Channels = [ChannelNames.Sms], TemplateId = "b", Topic = "offers" });
         Assert.Equal((SendStatus.Queued, SendStatus.Queued), (first.Status, second.Status));
+        bothPlanned.SetResult();
         await host.Engine.RunDispatchAsync();
 
         // The email bounces off the provider: falling back to SMS would be her second SMS of the day.
@@ -187,6 +195,42 @@ public sealed class AuditDelDeliveryTests
         Assert.Single(p.Timeline, t => t.Type == EventTypes.MessageSent);
         var failed = Assert.Single(p.Timeline, t => t.Type == EventTypes.MessageFailed);
         Assert.Contains("frequency cap", failed.Summary, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Review of the fallback cap check: it read the log, and the log moved the message to SMS only after the send's
+    /// outcome. An SMS planned while the fallback SMS was with the provider found the cap free, and both went out.
+    /// </summary>
+    [Fact]
+    public async Task AnSmsPlannedWhileAFallbackSmsIsWithTheProvider_CountsTheFallback()
+    {
+        var smsAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var smsCalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var email = new HookTransport(ChannelNames.Email, _ => Task.FromResult(DeliveryResult.PermanentFailure("mailbox unavailable")));
+        var sms = new HookTransport(ChannelNames.Sms, async _ =>
+        {
+            smsCalled.TrySetResult();
+            await smsAnswered.Task;
+            return DeliveryResult.Accepted("s-1");
+        });
+        await using var host = OmnichannelTestHost.Create(
+            o => o.Delivery.FrequencyCaps.Add(new FrequencyCap(1, TimeSpan.FromDays(1), Channel: ChannelNames.Sms)),
+            start: Noon,
+            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email).AddTransport("sms", sms));
+        await SignUpWithConsent(host);
+
+        var first = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo-a", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "a", Topic = "offers" });
+        Assert.Equal(SendStatus.Queued, first.Status);
+        var dispatch = host.Engine.RunDispatchAsync();
+        await smsCalled.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the email failed; the fallback SMS is with the provider
+
+        var second = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo-b", Channels = [ChannelNames.Sms], TemplateId = "b", Topic = "offers" });
+        smsAnswered.SetResult();
+        await dispatch;
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(SendStatus.Skipped, second.Status);
+        Assert.Single(sms.Accepted);
     }
 
     [Fact]
