@@ -25,6 +25,7 @@ namespace Omnichannel.Sdk.Orleans;
 /// </remarks>
 public sealed class OmnichannelClusterClient : IOmnichannelClient
 {
+    private const int UnavailableRetries = 3;
     private readonly IGrainFactory _grains;
     private readonly OmnichannelOptions _options;
     private readonly byte[] _routingKey;
@@ -385,7 +386,15 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     // saw OperationCanceledException.
     private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused)
     {
+        // A registry that has just moved (or a cluster just started) waits 5 s per silo it has not heard from: a silo still
+        // starting may miss that, and the change is then refused before it is numbered. Asking again is safe (nothing
+        // was changed) and, once the silo answers, goes through: up to three more times, 1, 2 and 4 s apart.
         var answer = await Registry.ChangeAsync(kind, id, json).ConfigureAwait(false);
+        for (var retry = 0; answer.Unavailable is not null && retry < UnavailableRetries; retry++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1 << retry)).ConfigureAwait(false);
+            answer = await Registry.ChangeAsync(kind, id, json).ConfigureAwait(false);
+        }
         if (answer.Errors is { } errors)
         {
             throw refused(ClusterJson.Read<DefinitionError[]>(errors));
