@@ -48,15 +48,13 @@ public sealed partial class OmnichannelEngine
         }
 
         var applied = new List<(EventItem Item, EventChange Change, ChangeEffect Effect)>(run.Count);
-        var duplicates = new List<EventItem>();
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        List<EventItem>? duplicates = null; // sent twice in one run: rare
         byte[] document;
         DateTimeOffset now;
         try
         {
             now = _time.GetUtcNow();
             applied.Add((run[0], first, await first.ApplyAsync(this, subject, now).ConfigureAwait(false)));
-            ids.Add(run[0].Event.Event.Id);
             for (var k = 1; k < run.Count; k++)
             {
                 var item = run[k];
@@ -68,9 +66,9 @@ public sealed partial class OmnichannelEngine
 
                 // Sent twice in the run: the second is a duplicate. An id processed before is not read here: the commit
                 // refuses the run for it, and the events go one at a time (resends are rare; a read per event is not).
-                if (!ids.Add(v.Event.Id))
+                if (AppliedBefore(applied, v.Event.Id))
                 {
-                    duplicates.Add(item);
+                    (duplicates ??= []).Add(item);
                     continue;
                 }
 
@@ -92,15 +90,13 @@ public sealed partial class OmnichannelEngine
             throw;
         }
 
-        var outbox = applied.Count == 1 ? applied[0].Effect.Outbox : [.. applied.SelectMany(a => a.Effect.Outbox)];
-        var commit = CommitOf(p, document, now) with
+        var further = new string[applied.Count - 1];
+        for (var k = 1; k < applied.Count; k++)
         {
-            Claims = applied[0].Effect.Claims,
-            Absorbed = applied[0].Effect.Absorbed,
-            EventId = applied[0].Effect.EventId,
-            FurtherEventIds = [.. applied.Skip(1).Select(a => a.Effect.EventId!)],
-            Outbox = outbox,
-        };
+            further[k - 1] = applied[k].Effect.EventId!;
+        }
+
+        var commit = CommitOf(p, document, now, applied[0].Effect.EventId, OutboxOf(applied), further, applied[0].Effect.Claims, applied[0].Effect.Absorbed);
         CommitResult result;
         try
         {
@@ -125,25 +121,68 @@ public sealed partial class OmnichannelEngine
             hot.Remove(a.ProfileId);
         }
 
-        var each = Stopwatch.GetElapsedTime(started).TotalSeconds / (applied.Count + duplicates.Count);
+        var each = Stopwatch.GetElapsedTime(started).TotalSeconds / (applied.Count + (duplicates?.Count ?? 0));
         foreach (var (item, change, effect) in applied)
         {
             AfterCommit(change, p, effect, commit.WakeAt);
             Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Accepted, ProfileId = p.Id, SegmentChanges = effect.Changes }, each);
         }
 
-        foreach (var item in duplicates)
+        foreach (var item in duplicates ?? [])
         {
             Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Duplicate }, each);
         }
 
-        return applied.Count + duplicates.Count;
+        return applied.Count + (duplicates?.Count ?? 0);
+    }
+
+    // A run holds at most MaxRun events: a scan costs less than a set made for every run.
+    private static bool AppliedBefore(List<(EventItem Item, EventChange Change, ChangeEffect Effect)> applied, string eventId)
+    {
+        foreach (var a in applied)
+        {
+            if (a.Item.Event.Event.Id == eventId)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static IReadOnlyList<OutboxEntry> OutboxOf(List<(EventItem Item, EventChange Change, ChangeEffect Effect)> applied) =>
+        OutboxOf(applied, static a => a.Effect);
+
+    /// <summary>The messages a run's changes planned, in order; no new list when (as nearly always) only one change or none planned any.</summary>
+    private static IReadOnlyList<OutboxEntry> OutboxOf<T>(List<T> changes, Func<T, ChangeEffect> effectOf)
+    {
+        IReadOnlyList<OutboxEntry>? only = null;
+        List<OutboxEntry>? all = null;
+        foreach (var change in changes)
+        {
+            var outbox = effectOf(change).Outbox;
+            if (outbox.Count == 0)
+            {
+                continue;
+            }
+
+            if (only is null)
+            {
+                only = outbox;
+            }
+            else
+            {
+                (all ??= [.. only]).AddRange(outbox);
+            }
+        }
+
+        return all ?? only ?? [];
     }
 
     private void Finish(EventItem item, TrackResult result, double seconds)
     {
         _metrics.ProcessingDuration.Record(seconds);
-        _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
+        _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status)));
         item.Completion.TrySetResult(result);
     }
 

@@ -113,8 +113,8 @@ public sealed partial class OmnichannelEngine
         }
 
         _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        span?.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
-        _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant()));
+        span?.SetTag("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status));
+        _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status)));
         item.Completion.TrySetResult(result);
     }
 

@@ -243,7 +243,7 @@ public sealed partial class OmnichannelEngine
     /// identifiers nobody holds, so once she had signed up again a replay of her erased history (an old consent grant
     /// among it) was taken onto her new profile.
     /// </summary>
-    private static TrackResult? RefusedAsBeforeReturn(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved, Func<string, bool> identifiesPerson)
+    private TrackResult? RefusedAsBeforeReturn(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved)
     {
         var e = v.Event;
         List<(Identifier Id, DateTimeOffset ErasedAt)>? before = null;
@@ -264,16 +264,19 @@ public sealed partial class OmnichannelEngine
             }
         }
 
-        if (before is null)
-        {
-            return null;
-        }
+        return before is null ? null : RefusedAsBeforeReturn(v, before);
+    }
+
+    // Apart from the check that runs on every known customer's event: its lambdas' closure is made on entry.
+    private TrackResult? RefusedAsBeforeReturn(ValidatedEvent v, List<(Identifier Id, DateTimeOffset ErasedAt)> before)
+    {
+        var e = v.Event;
 
         // As for tombstones: a device or cookie that names no person does not refuse another person's own event.
         var types = before.Select(b => b.Id.Type).ToHashSet(StringComparer.Ordinal);
-        var anotherPerson = v.Identifiers.Any(id => identifiesPerson(id.Type) && !types.Contains(id.Type));
+        var anotherPerson = v.Identifiers.Any(id => IdentifiesPerson(id.Type) && !types.Contains(id.Type));
         var errors = before
-            .Where(b => !anotherPerson || identifiesPerson(b.Id.Type))
+            .Where(b => !anotherPerson || IdentifiesPerson(b.Id.Type))
             .Select(b => new ValidationError("identifiers", $"the {b.Id.Type} belongs to a person erased at {b.ErasedAt:O} and the event is dated before that (a replay or an event queued before the erasure)"))
             .ToList();
         return errors.Count == 0 ? null : new TrackResult { EventId = e.Id, Status = TrackStatus.Erased, Errors = errors };

@@ -22,7 +22,7 @@ public sealed partial class OmnichannelEngine
 
         if (activity is not null)
         {
-            activity.SetTag("omnichannel.event.outcome", result.Status.ToString().ToLowerInvariant());
+            activity.SetTag("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status));
             if (result.Status is TrackStatus.Failed or TrackStatus.StoreFailed)
             {
                 activity.SetStatus(ActivityStatusCode.Error, result.FailureReason);
@@ -98,7 +98,11 @@ public sealed partial class OmnichannelEngine
         var identifiers = new HashSet<Identifier>();
         foreach (var item in items)
         {
-            identifiers.UnionWith(item.Event.Identifiers);
+            var ids = item.Event.Identifiers;
+            for (var k = 0; k < ids.Count; k++) // by index: UnionWith would box the list's enumerator for every event
+            {
+                identifiers.Add(ids[k]);
+            }
         }
 
         IReadOnlyDictionary<Identifier, string> owners;
@@ -157,7 +161,7 @@ public sealed partial class OmnichannelEngine
                     normalized = normalized with { Timestamp = normalized.Timestamp.ToUniversalTime() };
                 }
 
-                valid = errors.Count > 0 ? null : valid with { Event = normalized };
+                valid = errors.Count > 0 ? null : ReferenceEquals(normalized, valid.Event) ? valid : valid with { Event = normalized };
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -11,6 +11,25 @@ public static class OmnichannelTelemetry
 
     internal static readonly ActivitySource ActivitySource = new(Name, "1.0.0");
 
+    // The omnichannel.event.outcome tag of each status, made once: the tag is written for every event.
+    private static readonly string?[] OutcomeNames = OutcomeNamesByValue();
+
+    /// <summary>The <c>omnichannel.event.outcome</c> tag value of a status (its name in lower case).</summary>
+    internal static string OutcomeName(TrackStatus status) =>
+        (uint)status < (uint)OutcomeNames.Length && OutcomeNames[(int)status] is { } name ? name : status.ToString().ToLowerInvariant();
+
+    private static string?[] OutcomeNamesByValue()
+    {
+        var values = Enum.GetValues<TrackStatus>();
+        var names = new string?[values.Max(v => (int)v) + 1];
+        foreach (var v in values)
+        {
+            names[(int)v] = v.ToString().ToLowerInvariant();
+        }
+
+        return names;
+    }
+
     /// <summary>Span names (<c>omnichannel.*</c>), for samplers and filters.</summary>
     public static class Spans
     {

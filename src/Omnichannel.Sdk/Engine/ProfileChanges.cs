@@ -18,21 +18,19 @@ public sealed partial class OmnichannelEngine
         /// </summary>
         public static Subject? KnownProfile(OmnichannelEngine engine, ValidatedEvent v, CustomerProfile p)
         {
-            var owners = new Dictionary<Identifier, string>(v.Identifiers.Count);
             for (var k = 0; k < v.Identifiers.Count; k++)
             {
-                var id = v.Identifiers[k];
-                if (!p.Has(id))
+                if (!p.Has(v.Identifiers[k]))
                 {
                     return null;
                 }
-
-                owners[id] = p.Id;
             }
+
+            var owners = new OneOwner(v.Identifiers, p.Id);
 
             var involved = new InvolvedProfiles();
             involved.Add(p.Id, p);
-            if (RefusedAsBeforeReturn(v, owners, involved, engine.IdentifiesPerson) is not null)
+            if (engine.RefusedAsBeforeReturn(v, owners, involved) is not null)
             {
                 return null;
             }
@@ -95,7 +93,7 @@ public sealed partial class OmnichannelEngine
             }
 
             // A held identifier that came back after an erasure keeps the erasure's time: what is dated before it stays out.
-            if (owners.Count > 0 && RefusedAsBeforeReturn(v, owners, involved, engine.IdentifiesPerson) is { } beforeReturn)
+            if (owners.Count > 0 && engine.RefusedAsBeforeReturn(v, owners, involved) is { } beforeReturn)
             {
                 LogRefusedErased(engine._logger, e.Type);
                 return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: beforeReturn) };
@@ -216,5 +214,61 @@ public sealed partial class OmnichannelEngine
 
         public override ValueTask<ChangeEffect> ApplyAsync(OmnichannelEngine engine, Subject subject, DateTimeOffset now) =>
             apply(subject.Profile!, now);
+    }
+
+    /// <summary>
+    /// Identifiers all held by one profile, as a store's lookup would answer for them: read by the same code, without
+    /// a dictionary made for every event of a run.
+    /// </summary>
+    private sealed class OneOwner(IReadOnlyList<Identifier> identifiers, string owner) : IReadOnlyDictionary<Identifier, string>
+    {
+        public int Count
+        {
+            get
+            {
+                var distinct = 0;
+                for (var i = 0; i < identifiers.Count; i++)
+                {
+                    if (IndexOf(identifiers[i]) == i)
+                    {
+                        distinct++;
+                    }
+                }
+
+                return distinct;
+            }
+        }
+
+        public IEnumerable<Identifier> Keys => identifiers.Where((id, i) => IndexOf(id) == i);
+
+        public IEnumerable<string> Values => Keys.Select(_ => owner);
+
+        public string this[Identifier key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException();
+
+        public bool ContainsKey(Identifier key) => IndexOf(key) >= 0;
+
+        public bool TryGetValue(Identifier key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value)
+        {
+            value = IndexOf(key) >= 0 ? owner : null;
+            return value is not null;
+        }
+
+        public IEnumerator<KeyValuePair<Identifier, string>> GetEnumerator() =>
+            Keys.Select(k => new KeyValuePair<Identifier, string>(k, owner)).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        private int IndexOf(Identifier key)
+        {
+            for (var i = 0; i < identifiers.Count; i++)
+            {
+                if (identifiers[i] == key)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
     }
 }

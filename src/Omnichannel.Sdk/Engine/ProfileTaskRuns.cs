@@ -119,12 +119,7 @@ public sealed partial class OmnichannelEngine
             throw;
         }
 
-        var commit = CommitOf(p, document, now) with
-        {
-            EventId = eventIds?[0],
-            FurtherEventIds = eventIds is { Count: > 1 } ? [.. eventIds.Skip(1)] : [],
-            Outbox = [.. effects.SelectMany(e => e.Outbox)],
-        };
+        var commit = CommitOf(p, document, now, eventIds?[0], OutboxOf(effects, static e => e), eventIds is { Count: > 1 } ? [.. eventIds.Skip(1)] : null);
         CommitResult result;
         try
         {

@@ -61,13 +61,7 @@ public sealed partial class OmnichannelEngine
                     throw new ApplyFailedException(ex); // pure steps: what fails here fails the same way on every retry
                 }
 
-                var commit = CommitOf(p, document, now) with
-                {
-                    Claims = effect.Claims,
-                    Absorbed = effect.Absorbed,
-                    EventId = effect.EventId,
-                    Outbox = effect.Outbox,
-                };
+                var commit = CommitOf(p, document, now, effect.EventId, effect.Outbox, claims: effect.Claims, absorbed: effect.Absorbed);
                 var result = await _store.CommitAsync(commit).ConfigureAwait(false);
                 switch (result.Status)
                 {
@@ -110,7 +104,16 @@ public sealed partial class OmnichannelEngine
     /// What every commit of <paramref name="p"/> carries from the profile itself: its document and version, its next
     /// wake-up, segments and the measurement deltas it gathered (taken). The change adds its own claims, ids and outbox.
     /// </summary>
-    private ProfileCommit CommitOf(CustomerProfile p, byte[] document, DateTimeOffset now) => new()
+    /// <remarks>One object per commit (a <c>with</c> on it would make a second, on every event).</remarks>
+    private ProfileCommit CommitOf(
+        CustomerProfile p,
+        byte[] document,
+        DateTimeOffset now,
+        string? eventId,
+        IReadOnlyList<OutboxEntry> outbox,
+        IReadOnlyList<string>? furtherEventIds = null,
+        IReadOnlyList<IdentifierClaim>? claims = null,
+        IReadOnlyList<AbsorbedProfile>? absorbed = null) => new()
     {
         ProfileId = p.Id,
         ExpectedVersion = p.Version,
@@ -119,6 +122,11 @@ public sealed partial class OmnichannelEngine
         WakeAt = WakeOf(p),
         Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
         Measurements = p.PendingMeasurements.Take(),
+        EventId = eventId,
+        FurtherEventIds = furtherEventIds ?? [],
+        Outbox = outbox,
+        Claims = claims ?? [],
+        Absorbed = absorbed ?? [],
     };
 
     /// <summary>After a commit: the change's own report, wake-up, segment metrics, journey reports and due messages.</summary>

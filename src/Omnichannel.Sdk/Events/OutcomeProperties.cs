@@ -177,6 +177,11 @@ internal static class OutcomeProperties
             return e;
         }
 
+        if (value.ValueKind == JsonValueKind.String && IsCurrencyCode(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value)))
+        {
+            return e; // already three capital letters (as nearly every order says): nothing to read into a string
+        }
+
         var raw = value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : null;
         var code = raw?.Trim().ToUpperInvariant();
         if (code is not { Length: 3 } || !code.All(char.IsAsciiLetterUpper))
@@ -189,6 +194,10 @@ internal static class OutcomeProperties
 
         return code == raw ? e : With(e, "currency", code);
     }
+
+    // The raw JSON of a string value: its quotes around three ASCII capitals, no escapes.
+    private static bool IsCurrencyCode(ReadOnlySpan<byte> raw) =>
+        raw.Length == 5 && raw[0] == (byte)'"' && raw[4] == (byte)'"' && char.IsAsciiLetterUpper((char)raw[1]) && char.IsAsciiLetterUpper((char)raw[2]) && char.IsAsciiLetterUpper((char)raw[3]);
 
     private static CustomerEvent With(CustomerEvent e, string property, string value)
     {

@@ -17,8 +17,10 @@ internal static partial class MeasurementRecorder
     private static RevenueByProperty GrossOf(CustomerEvent e, MeasurementOptions options, string? shopCurrency)
     {
         var gross = new RevenueByProperty(Revenue(e, TotalProperty, shopCurrency));
-        foreach (var c in options.Conversions)
+        var conversions = options.Conversions;
+        for (var i = 0; i < conversions.Count; i++) // by index: a foreach boxes the IList's enumerator on every order
         {
+            var c = conversions[i];
             if (c.EventType == EventTypes.OrderPlaced && c.RevenueProperty is { } r && !gross.Has(r))
             {
                 gross = gross.With(r, Revenue(e, r, shopCurrency));

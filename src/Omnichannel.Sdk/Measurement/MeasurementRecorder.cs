@@ -68,8 +68,10 @@ internal static partial class MeasurementRecorder
             var factor = known?.Returned is { } early ? NetFactor(early, Revenue(e, TotalProperty, shopCurrency)) : 1;
             bool? repeatOrder = null;
             List<ConversionDelta>? added = null;
-            foreach (var c in options.Conversions)
+            var conversions = options.Conversions;
+            for (var i = 0; i < conversions.Count; i++) // by index: a foreach boxes the IList's enumerator
             {
+                var c = conversions[i];
                 if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
                 {
                     OnConversion(p, c, e, options, shopCurrency, factor, added ??= []);
@@ -332,7 +334,7 @@ internal static partial class MeasurementRecorder
 
         if (expired)
         {
-            touches.RemoveAll(t => t.LastAt < keepFrom);
+            RemoveExpired(touches, keepFrom);
         }
 
         if (p.Touches.Count > options.MaxTouchesPerProfile)
@@ -340,4 +342,7 @@ internal static partial class MeasurementRecorder
             p.Touches.RemoveRange(0, p.Touches.Count - options.MaxTouchesPerProfile);
         }
     }
+
+    // Apart from Trim, whose every call would otherwise allocate the lambda's closure.
+    private static void RemoveExpired(List<Touch> touches, DateTimeOffset keepFrom) => touches.RemoveAll(t => t.LastAt < keepFrom);
 }

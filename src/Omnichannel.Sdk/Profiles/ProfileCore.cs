@@ -303,9 +303,12 @@ internal static partial class ProfileCore
     internal static void AddTimeline(CustomerProfile p, TimelineEntry entry, int length)
     {
         var list = p.TimelineEntries;
-        if (list.Exists(x => x.EventId == entry.EventId))
+        for (var k = 0; k < list.Count; k++) // no lambda: its closure would be made on every event
         {
-            return;
+            if (list[k].EventId == entry.EventId)
+            {
+                return;
+            }
         }
 
         static bool After(TimelineEntry a, TimelineEntry b) => Stamp.Newer(a.Timestamp, a.EventId, b.Timestamp, b.EventId);
@@ -333,8 +336,7 @@ internal static partial class ProfileCore
         string? Get(string name) => WellKnownProperties.String(p, name);
         return e.Type switch
         {
-            EventTypes.OrderPlaced or EventTypes.OrderReturned =>
-                Join($"order {Get("order_id")}", Get("total") is { } total ? $"{total} {Get("currency")}".Trim() : null),
+            EventTypes.OrderPlaced or EventTypes.OrderReturned => OrderSummary(p),
             EventTypes.CartItemAdded or EventTypes.CartItemRemoved or EventTypes.ProductViewed or EventTypes.WishlistItemAdded or EventTypes.WishlistItemRemoved =>
                 Join(Get("name") ?? Get("product_id"), Get("quantity") is { } q ? "x" + q : null),
             EventTypes.ProductSearched => Get("query") is { } query ? $"\"{query}\"" : null,
@@ -349,6 +351,21 @@ internal static partial class ProfileCore
             _ when e.Type.StartsWith("message.", StringComparison.Ordinal) => Join(Get("channel"), Privacy.PersonalDataScrubber.Scrub(Get("reason"))),
             _ => null,
         };
+    }
+
+    // "order <id>, <total> <currency>": made in one piece when its parts need no trimming (every order event summarises).
+    private static string? OrderSummary(JsonElement p)
+    {
+        var orderId = WellKnownProperties.String(p, "order_id");
+        var total = WellKnownProperties.String(p, "total");
+        var currency = total is null ? null : WellKnownProperties.String(p, "currency");
+        if (total is { Length: > 0 } && !char.IsWhiteSpace(total[0])
+            && (currency is null ? !char.IsWhiteSpace(total[^1]) : currency.Length > 0 && !char.IsWhiteSpace(currency[^1])))
+        {
+            return currency is null ? string.Concat("order ", orderId, ", ", total) : string.Concat("order ", orderId, ", ", total, " ", currency);
+        }
+
+        return Join($"order {orderId}", total is null ? null : $"{total} {currency}".Trim());
     }
 
     // The parts that say something, joined with ", "; null when neither does.

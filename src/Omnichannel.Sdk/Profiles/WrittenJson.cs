@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -25,11 +26,47 @@ internal sealed class WrittenJson<T>
     {
         if (!_written.TryGetValue(item, out var bytes))
         {
-            bytes = JsonSerializer.SerializeToUtf8Bytes(item, info);
+            bytes = Serialize(item, info);
             _written[item] = bytes;
         }
 
         return bytes;
+    }
+
+    // One writer and buffer per thread: this runs inside the document's own serialisation, where the serializer's cached
+    // writer is taken, so SerializeToUtf8Bytes would make a new writer, buffer and stack for every element. Taken out
+    // while in use, so a nested call (never expected) gets its own.
+    [ThreadStatic]
+    private static Scratch? _scratch;
+
+    private static byte[] Serialize(T item, JsonTypeInfo<T> info)
+    {
+        var scratch = _scratch ?? new Scratch(info.Options);
+        _scratch = null;
+        scratch.Buffer.ResetWrittenCount();
+        scratch.Writer.Reset(scratch.Buffer);
+        JsonSerializer.Serialize(scratch.Writer, item, info);
+        scratch.Writer.Flush();
+        var bytes = scratch.Buffer.WrittenSpan.ToArray();
+        if (scratch.Buffer.Capacity <= 64 * 1024 && ReferenceEquals(scratch.Options, info.Options))
+        {
+            _scratch = scratch; // an unusually large element's buffer is not kept for the thread's lifetime
+        }
+
+        return bytes;
+    }
+
+    private sealed class Scratch(JsonSerializerOptions options)
+    {
+        public JsonSerializerOptions Options { get; } = options;
+
+        public ArrayBufferWriter<byte> Buffer { get; } = new(512);
+
+        // As the serializer would write: the same encoder, indentation and depth limit.
+        public Utf8JsonWriter Writer { get; } = new(Stream.Null, new JsonWriterOptions
+        {
+            Encoder = options.Encoder, Indented = options.WriteIndented, MaxDepth = options.MaxDepth, SkipValidation = true,
+        });
     }
 
     /// <summary>Forgets the bytes of elements no longer held (replaced or trimmed), once they outnumber the live ones.</summary>
