@@ -392,10 +392,22 @@ internal static class PostgreSqlSchema
                 return;
             }
 
-            Execute(connection, $"SET LOCAL search_path TO \"{schema}\"");
-            Execute(connection, Migrations[version]);
-            Execute(connection, $"DELETE FROM \"{schema}\".schema_version; INSERT INTO \"{schema}\".schema_version (version) VALUES ({version + 1})");
-            transaction.Commit();
+            try
+            {
+                Execute(connection, $"SET LOCAL search_path TO \"{schema}\"");
+                Execute(connection, Migrations[version]);
+                Execute(connection, $"DELETE FROM \"{schema}\".schema_version; INSERT INTO \"{schema}\".schema_version (version) VALUES ({version + 1})");
+                transaction.Commit();
+            }
+            catch (PostgresException ex)
+            {
+                // The server refused the step (not a lost connection): the transaction rolls back with its dispose.
+                throw new PostgreSqlStoreException(
+                    $"Migrating the PostgreSQL schema '{schema}' from schema version {version} to {version + 1} failed: {ex.MessageText} (SQLSTATE {ex.SqlState}). " +
+                    $"The migration was rolled back and the schema left at version {version}. Fix the cause (permissions, an object " +
+                    "created by hand in the schema) and open the store again.",
+                    ex);
+            }
         }
     }
 

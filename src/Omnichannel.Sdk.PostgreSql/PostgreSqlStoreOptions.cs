@@ -10,7 +10,8 @@ public sealed partial class PostgreSqlStoreOptions
 
     /// <summary>
     /// The PostgreSQL schema that holds the store's tables; created when missing. Default <c>omnichannel</c>.
-    /// Lower-case letters, digits and underscores, starting with a letter or underscore.
+    /// Lower-case letters, digits and underscores, starting with a letter or underscore; not <c>pg_</c>… or
+    /// <c>information_schema</c>, which PostgreSQL reserves.
     /// </summary>
     public string Schema { get; set; } = "omnichannel";
 
@@ -29,6 +30,11 @@ public sealed partial class PostgreSqlStoreOptions
         if (Schema is null || !SchemaName().IsMatch(Schema))
         {
             problems.Add($"Schema '{Schema}' is not a plain PostgreSQL name: use lower-case letters, digits and underscores (at most 63), starting with a letter or underscore.");
+        }
+        else if (Schema.StartsWith("pg_", StringComparison.Ordinal) || Schema == "information_schema")
+        {
+            // PostgreSQL refuses to create pg_* schemas, and pg_dump leaves information_schema out of backups.
+            problems.Add($"Schema '{Schema}' is reserved by PostgreSQL (names starting with 'pg_', and information_schema): choose another name.");
         }
 
         return problems;

@@ -143,10 +143,10 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
 
             // Deleted and overwritten content is zeroed, not left in free pages: an erased person is not in the file.
             SqliteSchema.Execute(connection, options.SecureDelete ? "PRAGMA secure_delete = ON" : "PRAGMA secure_delete = OFF");
-            SqliteSchema.Migrate(connection, version);
 
-            // Prove now, not at the first event, that we can write (a read-only file or mount fails here).
-            SqliteSchema.Execute(connection, "BEGIN IMMEDIATE; PRAGMA user_version = " + SqliteSchema.CurrentVersion.ToString(CultureInfo.InvariantCulture) + "; COMMIT;");
+            // Migrates under the write lock (another store may be opening the same file) and ends with a write, so a
+            // read-only file or mount fails here, not at the first event.
+            SqliteSchema.Migrate(connection, version, filePath);
             return new SqliteOmnichannelStore(options, connectionString, filePath, writer);
         }
         catch (SqliteException ex)

@@ -92,9 +92,20 @@ internal static class SqliteSchema
     /// </summary>
     public static int Check(SqliteConnection connection, string filePath)
     {
-        var applicationId = Convert.ToInt32(Scalar(connection, "PRAGMA application_id"), CultureInfo.InvariantCulture);
-        var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
-        var tables = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"), CultureInfo.InvariantCulture);
+        // One statement, so one snapshot: read one by one, another store's first migration committing in between
+        // would show tables and a version without our application_id, and the file would pass for a foreign one.
+        int applicationId, version;
+        long tables;
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version), " +
+                "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%')";
+            using var row = command.ExecuteReader();
+            row.Read();
+            applicationId = row.GetInt32(0);
+            version = row.GetInt32(1);
+            tables = row.GetInt64(2);
+        }
 
         if (applicationId != ApplicationId && (applicationId != 0 || version != 0 || tables != 0))
         {
@@ -106,26 +117,55 @@ internal static class SqliteSchema
 
         if (version > CurrentVersion)
         {
-            throw new SqliteStoreException(
-                $"The SQLite database '{filePath}' has schema version {version}, newer than version {CurrentVersion} that this version of " +
-                "Omnichannel.Sdk.Sqlite knows. It was written by a newer release: upgrade the package, or use a backup taken before the upgrade.",
-                filePath);
+            throw Newer(filePath, version);
         }
 
         return version;
     }
 
-    /// <summary>Applies the migrations after <paramref name="fromVersion"/>, each in its own transaction.</summary>
-    public static void Migrate(SqliteConnection connection, int fromVersion)
+    /// <summary>
+    /// Applies the pending migrations, each in its own write transaction, then writes the version once more to prove the
+    /// file is writable. The version is read again under each transaction's write lock: another store (or process) may
+    /// have migrated, or a newer release moved the file on, since <see cref="Check"/>; <paramref name="fromVersion"/> is only
+    /// what was seen then.
+    /// </summary>
+    /// <exception cref="SqliteStoreException">The file is now newer than this code, or a migration failed (the file keeps the version before it).</exception>
+    public static void Migrate(SqliteConnection connection, int fromVersion, string? filePath = null)
     {
-        for (var next = fromVersion + 1; next <= CurrentVersion; next++)
+        _ = fromVersion; // only what Check saw: re-read under the lock below
+        filePath ??= Path.GetFullPath(connection.DataSource);
+        while (true)
         {
             Execute(connection, "BEGIN IMMEDIATE");
+            var version = -1;
             try
             {
-                Execute(connection, Migrations[next - 1]);
-                Execute(connection, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {next};");
+                version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
+                if (version > CurrentVersion)
+                {
+                    throw Newer(filePath, version);
+                }
+
+                if (version == CurrentVersion)
+                {
+                    // Rewriting the same version is the write that proves the file (and its mount) writable, and never a downgrade.
+                    Execute(connection, $"PRAGMA user_version = {version}; COMMIT;");
+                    return;
+                }
+
+                Execute(connection, Migrations[version]);
+                Execute(connection, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {version + 1};");
                 Execute(connection, "COMMIT");
+            }
+            catch (SqliteException ex) when (version >= 0 && version < CurrentVersion)
+            {
+                TryRollback(connection);
+                throw new SqliteStoreException(
+                    $"Migrating the SQLite database '{filePath}' from schema version {version} to {version + 1} failed: {ex.Message} " +
+                    $"The migration was rolled back and the file left at version {version}. Fix the cause (disk space, permissions, a " +
+                    "table added by hand) and open it again, or restore a backup.",
+                    filePath,
+                    ex);
             }
             catch
             {
@@ -134,6 +174,12 @@ internal static class SqliteSchema
             }
         }
     }
+
+    /// <summary>The error for a file written by a newer release.</summary>
+    public static SqliteStoreException Newer(string filePath, int version) => new(
+        $"The SQLite database '{filePath}' has schema version {version}, newer than version {CurrentVersion} that this version of " +
+        "Omnichannel.Sdk.Sqlite knows. It was written by a newer release: upgrade the package, or use a backup taken before the upgrade.",
+        filePath);
 
     public static object? Scalar(SqliteConnection connection, string sql)
     {

@@ -117,6 +117,9 @@ public sealed partial class OmnichannelEngine
             var journeys = JourneyCatalog.Create(_definitions.Journeys.All.Where(d => d.Id != journeyId), _definitions.Segments);
             if (apply)
             {
+                // Instances that the visit misses (cancelled, or a cluster's background visit overtaken by a re-publish)
+                // are of an earlier incarnation then, and end instead of resuming on the new content.
+                _journeyIncarnations[journeyId] = _journeyIncarnations.GetValueOrDefault(journeyId) + 1;
                 SetJourneys(journeys);
             }
 
@@ -124,8 +127,12 @@ public sealed partial class OmnichannelEngine
         }
     }
 
+    // Run-time removals per journey id (under _scheduleLock), counted in the order changes apply, as for segments.
+    private readonly Dictionary<string, int> _journeyIncarnations = new(StringComparer.Ordinal);
+
     private void SetJourneys(JourneyCatalog journeys)
     {
+        journeys.Incarnations = new Dictionary<string, int>(_journeyIncarnations, StringComparer.Ordinal);
         SetDefinitions(Zoned(SegmentCatalog.Create(_definitions.Segments.Segments).WithExtraRules(journeys.Rules)), journeys);
     }
 

@@ -98,9 +98,11 @@ public sealed partial class OmnichannelEngine
 
             var catalog = SegmentCatalog.Create(rest);
 
-            // Profiles drop the membership the next time they are touched; the members list stops answering now.
+            // Profiles drop the membership the next time they are touched; the members list stops answering now. The
+            // id's next definition is a new incarnation, so memberships of this one that nothing touched are stale then.
             if (apply)
             {
+                _segmentIncarnations[segmentId] = _segmentIncarnations.GetValueOrDefault(segmentId) + 1;
                 SetDefinitions(Zoned(catalog.WithExtraRules(_definitions.Journeys.Rules)), _definitions.Journeys);
             }
 
@@ -152,9 +154,14 @@ public sealed partial class OmnichannelEngine
         return _store.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
     }
 
+    // Run-time removals per segment id (under _scheduleLock). Counted in the order changes apply, so every silo of a
+    // cluster, applying one log in order, gives an id the same incarnation; a restart starts again at 0 (see SegmentRuntime).
+    private readonly Dictionary<string, int> _segmentIncarnations = new(StringComparer.Ordinal);
+
     private SegmentCatalog Zoned(SegmentCatalog catalog)
     {
         catalog.DefaultTimeZone = _options.Delivery.DefaultTimeZone;
+        catalog.Incarnations = _segmentIncarnations.Count == 0 ? catalog.Incarnations : new Dictionary<string, int>(_segmentIncarnations, StringComparer.Ordinal);
         return catalog;
     }
 

@@ -91,6 +91,11 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentMemberships { get; set; } = new(StringComparer.Ordinal);
 
+    // Segment id → the incarnation of the definition a membership was reached under, when not the first (the id was
+    // removed and added again at run time): a membership of an earlier incarnation is stale and is dropped.
+    [Stored]
+    internal Dictionary<string, int> SegmentIncarnations { get; set; } = new(StringComparer.Ordinal);
+
     // Addresses that hard-bounced, never used again: "channel:#" and the address's keyed hash once committed (the address
     // may be another person's; see OmnichannelEngine.HashSuppressedAddresses).
     [Stored]

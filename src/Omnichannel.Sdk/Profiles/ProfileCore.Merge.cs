@@ -142,11 +142,22 @@ internal static partial class ProfileCore
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
         target.RuleHistory.MergeFrom(other.RuleHistory, key => target.Orders.TryGetValue(key, out var order) ? order.At : null);
+        // The later incarnation of a re-added segment first (the other is stale), then the longest-standing.
         foreach (var (segment, entered) in other.SegmentMemberships)
         {
-            if (!target.SegmentMemberships.TryGetValue(segment, out var mine) || entered < mine)
+            var theirs = other.SegmentIncarnations.GetValueOrDefault(segment);
+            var ours = target.SegmentIncarnations.GetValueOrDefault(segment);
+            if (!target.SegmentMemberships.TryGetValue(segment, out var mine) || theirs > ours || (theirs == ours && entered < mine))
             {
                 target.SegmentMemberships[segment] = entered;
+                if (theirs > 0)
+                {
+                    target.SegmentIncarnations[segment] = theirs;
+                }
+                else
+                {
+                    target.SegmentIncarnations.Remove(segment);
+                }
             }
         }
 

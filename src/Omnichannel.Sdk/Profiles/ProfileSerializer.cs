@@ -227,6 +227,7 @@ internal sealed class StoredAttribute : Attribute;
 [JsonSerializable(typeof(CustomerProfile))]
 [JsonSerializable(typeof(List<Measurement.Touch>))]
 [JsonSerializable(typeof(Dictionary<string, double>))]
+[JsonSerializable(typeof(Dictionary<string, int>))]
 [JsonSerializable(typeof(Dictionary<string, Measurement.OrderConversion>))]
 [JsonSerializable(typeof(List<LinkedIdentifier>))]
 [JsonSerializable(typeof(Dictionary<string, TraitValue>))]

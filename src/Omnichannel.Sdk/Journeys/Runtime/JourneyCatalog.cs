@@ -38,6 +38,19 @@ internal sealed class JourneyCatalog
 
     public bool IsEmpty => _versions.Count == 0;
 
+    /// <summary>
+    /// Journey id → how many times it was removed at run time before its loaded versions were published (absent: never).
+    /// Set by the engine when it puts the catalog in force.
+    /// </summary>
+    internal IReadOnlyDictionary<string, int> Incarnations { get; set; } = new Dictionary<string, int>(StringComparer.Ordinal);
+
+    /// <summary>The incarnation of journey <paramref name="journeyId"/>; 0 when never removed since the engine started.</summary>
+    public int IncarnationOf(string journeyId) => Incarnations.GetValueOrDefault(journeyId);
+
+    /// <summary>Whether <paramref name="instance"/> started before its journey was removed (and possibly published again).</summary>
+    /// <remarks>0 (no removal since the engine started) accepts any: a restart loses the removals it counted.</remarks>
+    public bool IsStale(JourneyInstance instance) => IncarnationOf(instance.JourneyId) is var current and > 0 && current != (instance.Incarnation ?? 0);
+
     /// <summary>Builds a catalog; throws <see cref="JourneyDefinitionException"/> listing every problem with its path.</summary>
     public static JourneyCatalog Create(IEnumerable<JourneyDefinition> definitions, SegmentCatalog segments)
     {

@@ -138,6 +138,12 @@ internal sealed partial class JourneyRunner
         {
             reason = "the journey is no longer loaded";
         }
+        else if (Catalog.IsStale(instance))
+        {
+            // Removed and published again under the same id (the visit at removal missed her): the content may differ.
+            reason = "the journey was removed while it ran; it does not resume on what was published since";
+            journey = null; // as an unloaded journey: its held messages are withdrawn
+        }
         else if (journey is null)
         {
             reason = $"version {instance.Version} is no longer loaded";

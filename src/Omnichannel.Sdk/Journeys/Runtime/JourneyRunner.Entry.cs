@@ -154,6 +154,7 @@ internal sealed partial class JourneyRunner
             StartedAt = now,
             EventStartedAt = e is not null && e.Timestamp < now ? e.Timestamp : now,
             CorrelationKey = key,
+            Incarnation = Catalog.IncarnationOf(d.Id) is var incarnation and > 0 ? incarnation : null,
             TriggerEventId = e?.Id,
             TriggerEventType = e?.Type,
             Trigger = triggerData ?? (e is null ? null : Properties(e)),

@@ -162,7 +162,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             return;
         }
 
-        if (state.Instances.Exists(i => Catalog.Find(i.JourneyId, i.Version) is not { } j || j.IsSuperseded(i.StepId, Catalog)))
+        if (state.Instances.Exists(i => Catalog.Find(i.JourneyId, i.Version) is not { } j || j.IsSuperseded(i.StepId, Catalog) || Catalog.IsStale(i)))
         {
             foreach (var instance in state.Instances.ToArray())
             {

@@ -221,6 +221,12 @@ internal sealed class JourneyInstance
 
     public string? CorrelationKey { get; set; }
 
+    /// <summary>
+    /// The incarnation of the journey id it started under (see <see cref="JourneyCatalog.IncarnationOf"/>); null for the
+    /// first. An instance of an earlier incarnation belongs to a removed journey and ends, whatever was published since.
+    /// </summary>
+    public int? Incarnation { get; set; }
+
     public string? TriggerEventId { get; set; }
 
     public string? TriggerEventType { get; set; }

@@ -112,7 +112,16 @@ internal sealed partial class SegmentCatalog
 
     /// <summary>This catalog's segments, keeping the history <paramref name="rules"/> need as well.</summary>
     /// <param name="rules">Rules evaluated outside segments.</param>
-    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules) { DefaultTimeZone = DefaultTimeZone };
+    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules) { DefaultTimeZone = DefaultTimeZone, Incarnations = Incarnations };
+
+    /// <summary>
+    /// Segment id → how many times that id was removed at run time before its current definition was added (absent: never).
+    /// Memberships reached under an earlier incarnation are stale (see <c>SegmentRuntime.Forget</c>).
+    /// </summary>
+    internal IReadOnlyDictionary<string, int> Incarnations { get; set; } = new Dictionary<string, int>(StringComparer.Ordinal);
+
+    /// <summary>The incarnation of the loaded segment <paramref name="segmentId"/>; 0 for one never removed (or unknown).</summary>
+    internal int IncarnationOf(string segmentId) => Incarnations.GetValueOrDefault(segmentId);
 
     /// <summary>The zone of customers whose own is unknown (<see cref="Delivery.DeliveryOptions.DefaultTimeZone"/>), for local dates.</summary>
     internal string? DefaultTimeZone { get; set; }

@@ -122,7 +122,18 @@ internal static class SegmentRuntime
 
     private static void RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentChange> changes, int timelineLength)
     {
-        Forget(p, catalog);
+        // A re-added segment whose stale membership was dropped is evaluated from scratch now, whatever touched her.
+        if (Forget(p, catalog) is { } reset)
+        {
+            var dirty = new bool[catalog.Count];
+            foreach (var i in reset)
+            {
+                dirty[i] = true;
+            }
+
+            Evaluate(p, catalog, dirty, now, changes, timelineLength);
+        }
+
         while (Earliest(p.SegmentChecks) is { } at && at <= now)
         {
             var dirty = new bool[catalog.Count];
@@ -145,18 +156,21 @@ internal static class SegmentRuntime
         }
     }
 
-    // Segments that are no longer loaded leave no state behind.
-    private static void Forget(CustomerProfile p, SegmentCatalog catalog)
+    // Segments that are no longer loaded leave no state behind, and neither does a membership of an earlier incarnation
+    // of a segment removed and added again (no exit: the segment it belonged to is gone). Returns the positions of the
+    // loaded segments whose stale membership was dropped, to evaluate from scratch; null when none.
+    private static List<int>? Forget(CustomerProfile p, SegmentCatalog catalog)
     {
         // Already done for this catalog since the profile was loaded or last merged (see LeafAnswerCache.ForgottenFor).
         var answers = p.RuleHistory.Answers;
         if (ReferenceEquals(answers.ForgottenFor, catalog))
         {
-            return;
+            return null;
         }
 
         answers.ForgottenFor = catalog;
         List<string>? gone = null;
+        List<int>? reset = null;
         foreach (var id in p.SegmentChecks.Keys)
         {
             if (!catalog.Contains(id))
@@ -171,6 +185,20 @@ internal static class SegmentRuntime
             {
                 (gone ??= []).Add(id);
             }
+            else if (catalog.IncarnationOf(id) is var current and > 0 && p.SegmentIncarnations.GetValueOrDefault(id) != current)
+            {
+                // 0 (never removed since this engine started) accepts any: a restart loses the removals it counted.
+                (gone ??= []).Add(id);
+                (reset ??= []).Add(catalog.IndexOf(id));
+            }
+        }
+
+        foreach (var id in p.SegmentIncarnations.Keys)
+        {
+            if (!catalog.Contains(id))
+            {
+                (gone ??= []).Add(id);
+            }
         }
 
         if (gone is not null)
@@ -179,8 +207,11 @@ internal static class SegmentRuntime
             {
                 p.SegmentChecks.Remove(id);
                 p.SegmentMemberships.Remove(id);
+                p.SegmentIncarnations.Remove(id);
             }
         }
+
+        return reset;
     }
 
     // `dirty` is by position in catalog.Segments; it is extended to the segments that reference a re-evaluated one.
@@ -232,10 +263,15 @@ internal static class SegmentRuntime
             if (result.IsMember)
             {
                 p.SegmentMemberships[segment.Id] = at;
+                if (catalog.IncarnationOf(segment.Id) is var incarnation and > 0)
+                {
+                    p.SegmentIncarnations[segment.Id] = incarnation;
+                }
             }
             else
             {
                 p.SegmentMemberships.Remove(segment.Id);
+                p.SegmentIncarnations.Remove(segment.Id);
             }
 
             changed[i] = true;
