@@ -46,8 +46,48 @@ internal static class DeliveryFaults
             return $"the push notification is {pushBytes} bytes; at most {o.MaxPushBytes} are allowed";
         }
 
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, message.GetType()).Length;
+        var bytes = SerializedSize(message);
         return bytes > o.MaxMessageBytes ? $"the message is {bytes} bytes; at most {o.MaxMessageBytes} are allowed" : null;
+    }
+
+    // What SerializeToUtf8Bytes would give, counted rather than kept: every message is measured as it is planned.
+    [ThreadStatic]
+    private static (ByteCounter Counter, Utf8JsonWriter Writer)? _counting;
+
+    private static long SerializedSize(OutboundMessage message)
+    {
+        var (counter, writer) = _counting ?? (new ByteCounter(), new Utf8JsonWriter(Stream.Null, new JsonWriterOptions { SkipValidation = true }));
+        _counting = null; // taken while in use
+        counter.Count = 0;
+        writer.Reset(counter);
+        JsonSerializer.Serialize(writer, message, message.GetType());
+        writer.Flush();
+        _counting = (counter, writer);
+        return counter.Count;
+    }
+
+    /// <summary>Counts what is written into it and keeps none of it (one scratch buffer, written over).</summary>
+    private sealed class ByteCounter : System.Buffers.IBufferWriter<byte>
+    {
+        private byte[] _scratch = new byte[4096];
+
+        public long Count { get; set; }
+
+        public void Advance(int count) => Count += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Scratch(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Scratch(sizeHint);
+
+        private byte[] Scratch(int sizeHint)
+        {
+            if (sizeHint > _scratch.Length)
+            {
+                _scratch = new byte[sizeHint];
+            }
+
+            return _scratch;
+        }
     }
 
     /// <summary>The size of <paramref name="e"/> written compactly in UTF-8, escaping only quotes, backslashes and control characters.</summary>

@@ -103,22 +103,36 @@ internal static partial class MeasurementRecorder
             return e;
         }
 
-        var o = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
-        var changed = false;
-        void Set(string name, string? value)
+        // The event's properties, then what the touch adds that they lack: written once, read once (no node tree).
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
         {
-            if (value is not null && !o.ContainsKey(name))
+            w.WriteStartObject();
+            if (e.Properties.ValueKind == JsonValueKind.Object)
             {
-                o[name] = value;
-                changed = true;
+                foreach (var property in e.Properties.EnumerateObject())
+                {
+                    property.WriteTo(w);
+                }
             }
+
+            void Add(string name, string? value)
+            {
+                if (Missing(name, value))
+                {
+                    w.WriteString(name, value);
+                }
+            }
+
+            Add("channel", touch.Channel);
+            Add("journey_id", touch.JourneyId);
+            Add("step_id", touch.StepId);
+            Add("variant", touch.Variant);
+            Add("template_id", touch.TemplateId);
+            w.WriteEndObject();
         }
 
-        Set("channel", touch.Channel);
-        Set("journey_id", touch.JourneyId);
-        Set("step_id", touch.StepId);
-        Set("variant", touch.Variant);
-        Set("template_id", touch.TemplateId);
-        return changed ? e with { Properties = JsonSerializer.SerializeToElement(o) } : e;
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return e with { Properties = JsonElement.ParseValue(ref reader) };
     }
 }

@@ -18,16 +18,34 @@ internal sealed class IdentifierHasher
         options.PreviousHashKeys.Select(Encoding.UTF8.GetBytes));
 
     /// <summary>The hash under the current key: <c>hex(HMAC-SHA256(key, "type:value"))</c>.</summary>
-    public string Hash(Identifier id) => Hash(_keys[0], id.Type + ":" + id.Value);
+    public string Hash(Identifier id) => Hash(_keys[0], id.Type, ":", id.Value);
 
     /// <summary>The hashes under every key, current first (for look-ups).</summary>
-    public IReadOnlyList<string> AllHashes(Identifier id) => [.. _keys.Select(k => Hash(k, id.Type + ":" + id.Value))];
+    public IReadOnlyList<string> AllHashes(Identifier id)
+    {
+        var hashes = new string[_keys.Length]; // no lambda or LINQ: every message's suppression check asks
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = Hash(_keys[i], id.Type, ":", id.Value);
+        }
+
+        return hashes;
+    }
 
     /// <summary>An event id's hash under the current key (in a namespace no identifier can reach).</summary>
-    public string EventHash(string eventId) => Hash(_keys[0], "\0event\0" + eventId);
+    public string EventHash(string eventId) => Hash(_keys[0], "\0event", "\0", eventId);
 
     /// <summary>An event id's hashes under every key.</summary>
-    public IReadOnlyList<string> AllEventHashes(string eventId) => [.. _keys.Select(k => Hash(k, "\0event\0" + eventId))];
+    public IReadOnlyList<string> AllEventHashes(string eventId)
+    {
+        var hashes = new string[_keys.Length];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = Hash(_keys[i], "\0event", "\0", eventId);
+        }
+
+        return hashes;
+    }
 
     /// <summary>An identifier as logs and reasons may show it: a short keyed hash, never the value.</summary>
     public string Mask(Identifier id) => "#" + Hash(id)[..12];
@@ -61,5 +79,30 @@ internal sealed class IdentifierHasher
         return HMACSHA256.HashData(derived, data)[..MacLength];
     }
 
-    private static string Hash(byte[] key, string text) => Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(text)));
+    // hex(HMAC-SHA256(key, UTF-8 of a + b + c)): the text is encoded on the stack (or in a rented buffer, cleared after:
+    // it holds an address), so the only allocation is the answer.
+    private static string Hash(byte[] key, string a, string b, string c)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(a.Length + b.Length + c.Length);
+        byte[]? rented = null;
+        var buffer = max <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        var n = 0;
+        try
+        {
+            n += Encoding.UTF8.GetBytes(a, buffer);
+            n += Encoding.UTF8.GetBytes(b, buffer[n..]);
+            n += Encoding.UTF8.GetBytes(c, buffer[n..]);
+            Span<byte> mac = stackalloc byte[32];
+            HMACSHA256.HashData(key, buffer[..n], mac);
+            return Convert.ToHexStringLower(mac);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(buffer[..n]);
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
 }
