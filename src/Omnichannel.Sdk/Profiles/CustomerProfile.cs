@@ -93,8 +93,9 @@ public sealed class CustomerProfile
 
     // Segment id → the incarnation of the definition a membership was reached under, when not the first (the id was
     // removed and added again at run time): a membership of an earlier incarnation is stale and is dropped.
+    // Made on first use: nearly every profile has none, and an empty dictionary per profile costs memory and allocation.
     [Stored]
-    internal Dictionary<string, int> SegmentIncarnations { get; set; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, int>? SegmentIncarnations { get; set; }
 
     // Addresses that hard-bounced, never used again: "channel:#" and the address's keyed hash once committed (the address
     // may be another person's; see OmnichannelEngine.HashSuppressedAddresses).

@@ -145,18 +145,18 @@ internal static partial class ProfileCore
         // The later incarnation of a re-added segment first (the other is stale), then the longest-standing.
         foreach (var (segment, entered) in other.SegmentMemberships)
         {
-            var theirs = other.SegmentIncarnations.GetValueOrDefault(segment);
-            var ours = target.SegmentIncarnations.GetValueOrDefault(segment);
+            var theirs = other.SegmentIncarnations?.GetValueOrDefault(segment) ?? 0;
+            var ours = target.SegmentIncarnations?.GetValueOrDefault(segment) ?? 0;
             if (!target.SegmentMemberships.TryGetValue(segment, out var mine) || theirs > ours || (theirs == ours && entered < mine))
             {
                 target.SegmentMemberships[segment] = entered;
                 if (theirs > 0)
                 {
-                    target.SegmentIncarnations[segment] = theirs;
+                    (target.SegmentIncarnations ??= new(StringComparer.Ordinal))[segment] = theirs;
                 }
                 else
                 {
-                    target.SegmentIncarnations.Remove(segment);
+                    target.SegmentIncarnations?.Remove(segment);
                 }
             }
         }

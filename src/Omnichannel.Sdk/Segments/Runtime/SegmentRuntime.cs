@@ -185,7 +185,7 @@ internal static class SegmentRuntime
             {
                 (gone ??= []).Add(id);
             }
-            else if (catalog.IncarnationOf(id) is var current and > 0 && p.SegmentIncarnations.GetValueOrDefault(id) != current)
+            else if (catalog.IncarnationOf(id) is var current and > 0 && (p.SegmentIncarnations?.GetValueOrDefault(id) ?? 0) != current)
             {
                 // 0 (never removed since this engine started) accepts any: a restart loses the removals it counted.
                 (gone ??= []).Add(id);
@@ -193,7 +193,7 @@ internal static class SegmentRuntime
             }
         }
 
-        foreach (var id in p.SegmentIncarnations.Keys)
+        foreach (var id in p.SegmentIncarnations?.Keys ?? (IEnumerable<string>)[])
         {
             if (!catalog.Contains(id))
             {
@@ -207,7 +207,7 @@ internal static class SegmentRuntime
             {
                 p.SegmentChecks.Remove(id);
                 p.SegmentMemberships.Remove(id);
-                p.SegmentIncarnations.Remove(id);
+                p.SegmentIncarnations?.Remove(id);
             }
         }
 
@@ -265,13 +265,13 @@ internal static class SegmentRuntime
                 p.SegmentMemberships[segment.Id] = at;
                 if (catalog.IncarnationOf(segment.Id) is var incarnation and > 0)
                 {
-                    p.SegmentIncarnations[segment.Id] = incarnation;
+                    (p.SegmentIncarnations ??= new(StringComparer.Ordinal))[segment.Id] = incarnation;
                 }
             }
             else
             {
                 p.SegmentMemberships.Remove(segment.Id);
-                p.SegmentIncarnations.Remove(segment.Id);
+                p.SegmentIncarnations?.Remove(segment.Id);
             }
 
             changed[i] = true;
