@@ -39,33 +39,47 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, TraitValue> TraitValues { get; set; } = new(StringComparer.Ordinal);
 
-    [Stored]
-    internal Dictionary<string, CartLine> CartLines { get; set; } = new(StringComparer.Ordinal);
+    [Stored(Field = nameof(_cartLines))]
+    internal Dictionary<string, CartLine> CartLines { get => _cartLines ??= new(StringComparer.Ordinal); set => _cartLines = value; }
 
-    [Stored]
-    internal Dictionary<string, WishlistItem> WishlistItems { get; set; } = new(StringComparer.Ordinal);
+    private Dictionary<string, CartLine>? _cartLines;
+
+    [Stored(Field = nameof(_wishlistItems))]
+    internal Dictionary<string, WishlistItem> WishlistItems { get => _wishlistItems ??= new(StringComparer.Ordinal); set => _wishlistItems = value; }
+
+    private Dictionary<string, WishlistItem>? _wishlistItems;
 
     // Orders by order id (or "event:{id}" when an order has none): an order re-sent is an update, never a second order.
     [Stored]
     internal Dictionary<string, OrderFact> Orders { get; set; } = new WrittenOnceDictionary<OrderFact>();
 
     // Returns by return id (or order, amount and currency), and cancelled orders by order id: each counted once.
-    [Stored]
-    internal Dictionary<string, OrderFact> Returns { get; set; } = new WrittenOnceDictionary<OrderFact>();
+    [Stored(Field = nameof(_returns))]
+    internal Dictionary<string, OrderFact> Returns { get => _returns ??= new WrittenOnceDictionary<OrderFact>(); set => _returns = value; }
 
-    [Stored]
-    internal HashSet<string> CancelledOrders { get; set; } = new(StringComparer.Ordinal);
+    private Dictionary<string, OrderFact>? _returns;
+
+    [Stored(Field = nameof(_cancelledOrders))]
+    internal HashSet<string> CancelledOrders { get => _cancelledOrders ??= new(StringComparer.Ordinal); set => _cancelledOrders = value; }
+
+    private HashSet<string>? _cancelledOrders;
 
     // Cart and wishlist changes since the last order or full removal, replayed in event-time order (late arrivals converge).
-    [Stored]
-    internal Dictionary<string, List<ItemOp>> CartOps { get; set; } = new(StringComparer.Ordinal);
+    [Stored(Field = nameof(_cartOps))]
+    internal Dictionary<string, List<ItemOp>> CartOps { get => _cartOps ??= new(StringComparer.Ordinal); set => _cartOps = value; }
 
-    [Stored]
-    internal Dictionary<string, List<ItemOp>> WishlistOps { get; set; } = new(StringComparer.Ordinal);
+    private Dictionary<string, List<ItemOp>>? _cartOps;
+
+    [Stored(Field = nameof(_wishlistOps))]
+    internal Dictionary<string, List<ItemOp>> WishlistOps { get => _wishlistOps ??= new(StringComparer.Ordinal); set => _wishlistOps = value; }
+
+    private Dictionary<string, List<ItemOp>>? _wishlistOps;
 
     // Contact preference fields, each last-writer-wins by event time: "channels", "limit".
-    [Stored]
-    internal Dictionary<string, PreferenceFact> PreferenceFacts { get; set; } = new(StringComparer.Ordinal);
+    [Stored(Field = nameof(_preferenceFacts))]
+    internal Dictionary<string, PreferenceFact> PreferenceFacts { get => _preferenceFacts ??= new(StringComparer.Ordinal); set => _preferenceFacts = value; }
+
+    private Dictionary<string, PreferenceFact>? _preferenceFacts;
 
     // Keyed by ConsentKey; a document written before topics were keyed without case is re-keyed as it is read.
     [Stored]
@@ -78,11 +92,15 @@ public sealed class CustomerProfile
     [Stored]
     internal List<TimelineEntry> TimelineEntries { get; set; } = new WrittenOnceList<TimelineEntry>();
 
-    [Stored]
-    internal List<MergeRecord> MergeRecords { get; set; } = [];
+    [Stored(Field = nameof(_mergeRecords))]
+    internal List<MergeRecord> MergeRecords { get => _mergeRecords ??= []; set => _mergeRecords = value; }
 
-    [Stored]
-    internal List<IdentityConflict> ConflictRecords { get; set; } = [];
+    private List<MergeRecord>? _mergeRecords;
+
+    [Stored(Field = nameof(_conflictRecords))]
+    internal List<IdentityConflict> ConflictRecords { get => _conflictRecords ??= []; set => _conflictRecords = value; }
+
+    private List<IdentityConflict>? _conflictRecords;
 
     // What the loaded segment rules need of past events (only their event types and properties).
     [Stored]
@@ -119,8 +137,10 @@ public sealed class CustomerProfile
     internal string? MeasurementGroup { get; set; }
 
     // Conversion definition id → the person's revenue under it since joining the global group (for its verdict).
-    [Stored]
-    internal Dictionary<string, double> GroupConversions { get; set; } = new(StringComparer.Ordinal);
+    [Stored(Field = nameof(_groupConversions))]
+    internal Dictionary<string, double> GroupConversions { get => _groupConversions ??= new(StringComparer.Ordinal); set => _groupConversions = value; }
+
+    private Dictionary<string, double>? _groupConversions;
 
     // Order key → what its conversion added to the aggregates (recent orders only): a merge takes back a second
     // conversion of one order. Exported under "internal" like every stored field.

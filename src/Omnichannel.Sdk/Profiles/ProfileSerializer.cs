@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Reflection;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Omnichannel.Sdk;
@@ -57,8 +58,13 @@ internal static class ProfileSerializer
             var stored = info.CreateJsonPropertyInfo(property.PropertyType, Options.PropertyNamingPolicy!.ConvertName(property.Name));
             var target = System.Linq.Expressions.Expression.Parameter(typeof(object));
             var value = System.Linq.Expressions.Expression.Parameter(typeof(object));
-            var member = System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Convert(target, typeof(CustomerProfile)), property);
-            stored.Get = System.Linq.Expressions.Expression.Lambda<Func<object, object?>>(System.Linq.Expressions.Expression.Convert(member, typeof(object)), target).Compile();
+            var profile = System.Linq.Expressions.Expression.Convert(target, typeof(CustomerProfile));
+            var member = System.Linq.Expressions.Expression.Property(profile, property);
+            var read = property.GetCustomAttribute<StoredAttribute>()!.Field is { } field
+                ? System.Linq.Expressions.Expression.Field(profile, typeof(CustomerProfile).GetField(field, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+                    ?? throw new InvalidOperationException($"CustomerProfile.{property.Name} names a field '{field}' it does not have."))
+                : (System.Linq.Expressions.Expression)member;
+            stored.Get = System.Linq.Expressions.Expression.Lambda<Func<object, object?>>(System.Linq.Expressions.Expression.Convert(read, typeof(object)), target).Compile();
             stored.Set = System.Linq.Expressions.Expression.Lambda<Action<object, object?>>(
                 System.Linq.Expressions.Expression.Assign(member, System.Linq.Expressions.Expression.Convert(value, property.PropertyType)), target, value).Compile();
             // Immutable elements, one changed per event at most: see WrittenJson.
@@ -133,7 +139,8 @@ internal static class ProfileSerializer
 
             if (property.PropertyType != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(property.PropertyType))
             {
-                property.ShouldSerialize = static (_, value) => value is not (System.Collections.ICollection { Count: 0 } or IReadOnlyCollection<object> { Count: 0 });
+                // Nor null (a collection made on first use, or an optional one): a reader starts from no value either.
+                property.ShouldSerialize = static (_, value) => value is not (null or System.Collections.ICollection { Count: 0 } or IReadOnlyCollection<object> { Count: 0 });
                 continue;
             }
 
@@ -220,8 +227,16 @@ internal static class ProfileSerializer
 /// Marks an internal <see cref="CustomerProfile"/> field that is part of the stored document (and of nothing public):
 /// the storage serializer adds it. Its type must be listed on <see cref="ProfileJsonContext"/>.
 /// </summary>
+/// <remarks>
+/// With <see cref="Field"/>, the property makes its collection on first use and the document is written from that field,
+/// so a collection nothing ever used is neither made nor written (most profiles have no cart ops, returns or merges).
+/// </remarks>
 [AttributeUsage(AttributeTargets.Property)]
-internal sealed class StoredAttribute : Attribute;
+internal sealed class StoredAttribute : Attribute
+{
+    /// <summary>The private field behind a property made on first use (null until then), read when the document is written.</summary>
+    public string? Field { get; init; }
+}
 
 // The profile and the types of its [Stored] fields (which the generator does not reach through the public type).
 [JsonSerializable(typeof(CustomerProfile))]

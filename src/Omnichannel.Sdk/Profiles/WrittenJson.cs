@@ -19,11 +19,13 @@ internal sealed class WrittenJson<T>
     /// <summary>Below this many elements, writing is cheap enough that keeping bytes is not worth their memory.</summary>
     public const int MinimumToKeep = 16;
 
-    private Dictionary<T, byte[]> _written = new(ReferenceEqualityComparer.Instance);
+    // Made when the first element is kept: most profiles' lists stay short, and every profile has four of these.
+    private Dictionary<T, byte[]>? _written;
 
     /// <summary>The element's JSON as <paramref name="info"/> writes it, from the first time it was written.</summary>
     public byte[] Utf8(T item, JsonTypeInfo<T> info)
     {
+        _written ??= new(ReferenceEqualityComparer.Instance);
         if (!_written.TryGetValue(item, out var bytes))
         {
             bytes = Serialize(item, info);
@@ -72,7 +74,7 @@ internal sealed class WrittenJson<T>
     /// <summary>Forgets the bytes of elements no longer held (replaced or trimmed), once they outnumber the live ones.</summary>
     public void Prune(IEnumerable<T> live, int count)
     {
-        if (_written.Count <= (count * 2) + MinimumToKeep)
+        if (_written is null || _written.Count <= (count * 2) + MinimumToKeep)
         {
             return;
         }
@@ -94,14 +96,18 @@ internal sealed class WrittenJson<T>
 internal sealed class WrittenOnceList<T> : List<T>
     where T : class
 {
-    internal WrittenJson<T> Written { get; } = new();
+    private WrittenJson<T>? _written;
+
+    internal WrittenJson<T> Written => _written ??= new();
 }
 
 /// <summary>A dictionary (ordinal keys) of immutable values whose stored JSON is kept once written (see <see cref="WrittenJson{T}"/>).</summary>
 internal sealed class WrittenOnceDictionary<T>() : Dictionary<string, T>(StringComparer.Ordinal)
     where T : class
 {
-    internal WrittenJson<T> Written { get; } = new();
+    private WrittenJson<T>? _written;
+
+    internal WrittenJson<T> Written => _written ??= new();
 }
 
 /// <summary>Reads a JSON array into a <see cref="WrittenOnceList{T}"/> and writes one, copying the kept bytes of its elements.</summary>
