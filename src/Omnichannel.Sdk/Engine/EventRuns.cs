@@ -77,7 +77,7 @@ public sealed partial class OmnichannelEngine
                 applied.Add((item, change, await change.ApplyAsync(this, known, now).ConfigureAwait(false)));
             }
 
-            if (p.SuppressedAddresses.Count > 0)
+            if (p.HasSuppressedAddresses)
             {
                 HashSuppressedAddresses(p);
             }

@@ -118,7 +118,7 @@ public sealed partial class OmnichannelEngine
     /// <summary>Whether the profile itself suppresses the address (a hard bounce it reported), under any hash key.</summary>
     private bool IsSuppressedOnProfile(CustomerProfile p, string channel, string address)
     {
-        if (p.SuppressedAddresses.Count == 0)
+        if (!p.HasSuppressedAddresses)
         {
             return false;
         }

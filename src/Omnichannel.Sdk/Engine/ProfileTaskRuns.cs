@@ -106,7 +106,7 @@ public sealed partial class OmnichannelEngine
                 return run.Count;
             }
 
-            if (p.SuppressedAddresses.Count > 0)
+            if (p.HasSuppressedAddresses)
             {
                 HashSuppressedAddresses(p);
             }

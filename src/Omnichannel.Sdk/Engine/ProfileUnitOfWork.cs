@@ -44,7 +44,7 @@ public sealed partial class OmnichannelEngine
                         return new UnitResult(UnitStatus.Finished, p.Id, effect); // a read of the hot profile: nothing to commit
                     }
 
-                    if (p.SuppressedAddresses.Count > 0)
+                    if (p.HasSuppressedAddresses)
                     {
                         HashSuppressedAddresses(p);
                     }
@@ -172,7 +172,7 @@ public sealed partial class OmnichannelEngine
         var definitions = _definitions; // one set for the whole change
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
-        if (p.SuppressedAddresses.Count > 0)
+        if (p.HasSuppressedAddresses)
         {
             MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable
         }

@@ -117,16 +117,25 @@ public sealed class CustomerProfile
 
     // Addresses that hard-bounced, never used again: "channel:#" and the address's keyed hash once committed (the address
     // may be another person's; see OmnichannelEngine.HashSuppressedAddresses).
-    [Stored]
-    internal List<string> SuppressedAddresses { get; set; } = [];
+    [Stored(Field = nameof(_suppressedAddresses))]
+    internal List<string> SuppressedAddresses { get => _suppressedAddresses ??= []; set => _suppressedAddresses = value; }
+
+    private List<string>? _suppressedAddresses;
+
+    /// <summary>Whether any address is suppressed, without making the list (asked on every commit).</summary>
+    internal bool HasSuppressedAddresses => _suppressedAddresses is { Count: > 0 };
 
     // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
-    [Stored]
-    internal List<string> MessageKeys { get; set; } = [];
+    [Stored(Field = nameof(_messageKeys))]
+    internal List<string> MessageKeys { get => _messageKeys ??= []; set => _messageKeys = value; }
+
+    private List<string>? _messageKeys;
 
     // Marketing messages queued recently, for frequency caps (trimmed to the longest cap window).
-    [Stored]
-    internal List<Delivery.SentMessage> MessageLog { get; set; } = [];
+    [Stored(Field = nameof(_messageLog))]
+    internal List<Delivery.SentMessage> MessageLog { get => _messageLog ??= []; set => _messageLog = value; }
+
+    private List<Delivery.SentMessage>? _messageLog;
 
     // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
     [Stored]
