@@ -56,7 +56,8 @@ internal static class DeliveryFaults
 
     private static long SerializedSize(OutboundMessage message)
     {
-        var (counter, writer) = _counting ?? (new ByteCounter(), new Utf8JsonWriter(Stream.Null, new JsonWriterOptions { SkipValidation = true }));
+        // MaxDepth as the default options write (64), not the writer's own default (1000).
+        var (counter, writer) = _counting ?? (new ByteCounter(), new Utf8JsonWriter(Stream.Null, new JsonWriterOptions { MaxDepth = 64, SkipValidation = true }));
         _counting = null; // taken while in use
         counter.Count = 0;
         writer.Reset(counter);

@@ -43,14 +43,15 @@ internal sealed class WrittenJson<T>
 
     private static byte[] Serialize(T item, JsonTypeInfo<T> info)
     {
-        var scratch = _scratch ?? new Scratch(info.Options);
+        // Only a writer made for these options writes as they would (encoder, indentation, depth).
+        var scratch = _scratch is { } kept && ReferenceEquals(kept.Options, info.Options) ? kept : new Scratch(info.Options);
         _scratch = null;
         scratch.Buffer.ResetWrittenCount();
         scratch.Writer.Reset(scratch.Buffer);
         JsonSerializer.Serialize(scratch.Writer, item, info);
         scratch.Writer.Flush();
         var bytes = scratch.Buffer.WrittenSpan.ToArray();
-        if (scratch.Buffer.Capacity <= 64 * 1024 && ReferenceEquals(scratch.Options, info.Options))
+        if (scratch.Buffer.Capacity <= 64 * 1024)
         {
             _scratch = scratch; // an unusually large element's buffer is not kept for the thread's lifetime
         }
@@ -64,10 +65,11 @@ internal sealed class WrittenJson<T>
 
         public ArrayBufferWriter<byte> Buffer { get; } = new(512);
 
-        // As the serializer would write: the same encoder, indentation and depth limit.
+        // As the serializer would write: the same encoder, indentation and depth limit (0 is its default of 64, not the writer's 1000).
         public Utf8JsonWriter Writer { get; } = new(Stream.Null, new JsonWriterOptions
         {
-            Encoder = options.Encoder, Indented = options.WriteIndented, MaxDepth = options.MaxDepth, SkipValidation = true,
+            Encoder = options.Encoder, Indented = options.WriteIndented, IndentCharacter = options.IndentCharacter, IndentSize = options.IndentSize,
+            NewLine = options.NewLine, MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth, SkipValidation = true,
         });
     }
 
