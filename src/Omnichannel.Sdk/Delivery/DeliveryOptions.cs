@@ -19,7 +19,10 @@ public sealed class DeliveryOptions
     /// <summary>Start of the quiet hours, local time of the customer. Default 21:00.</summary>
     public TimeOnly QuietHoursStart { get; set; } = new(21, 0);
 
-    /// <summary>End of the quiet hours, local time of the customer. Default 08:00.</summary>
+    /// <summary>
+    /// End of the quiet hours, local time of the customer. Default 08:00. An end her clock skips (spring forward) is
+    /// passed at the jump; an end it shows twice (fall back) is the first of its instants after now.
+    /// </summary>
     public TimeOnly QuietHoursEnd { get; set; } = new(8, 0);
 
     /// <summary>What a marketing message due inside the quiet hours does. Default: waits for their end.</summary>

@@ -215,10 +215,12 @@ internal static class DeliveryPlanner
             endDate = endDate.AddDays(1); // the quiet hours run past midnight
         }
 
+        // An end the clock skips (spring forward) is passed at the jump: from then her clock reads later than the end.
+        var wall = endDate.ToDateTime(end);
+        var instant = zone.IsInvalidTime(wall) ? LocalTime.EndOfGap(wall, zone) : ToInstant(wall, zone);
+
         // On the night clocks go back, an end inside the repeated hour has two instants; after the first has passed (it is
         // the second pass of that hour now), the quiet hours end at the second.
-        var wall = endDate.ToDateTime(end);
-        var instant = ToInstant(wall, zone);
         if (instant <= now && zone.IsAmbiguousTime(wall))
         {
             instant = new DateTimeOffset(wall, zone.GetAmbiguousTimeOffsets(wall).Min()).ToUniversalTime();

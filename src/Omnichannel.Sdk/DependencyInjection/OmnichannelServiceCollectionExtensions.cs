@@ -259,6 +259,9 @@ public sealed class OmnichannelBuilder
                 MaxOutputLength = delivery.MaxMessageBytes,
                 MaxSmsSegments = delivery.MaxSmsSegments,
                 MaxPushBytes = delivery.MaxPushBytes,
+
+                // The zone quiet hours and journeys use for a customer without one: her "morning" and dates too.
+                DefaultTimeZone = Omnichannel.Sdk.Delivery.DeliveryOptions.TimeZoneOrNull(delivery.DefaultTimeZone) ?? TimeZoneInfo.Utc,
             };
             configure?.Invoke(options);
             var loaded = Omnichannel.Sdk.Templates.TemplateRenderer.LoadAsync(source, options).AsTask().GetAwaiter().GetResult();

@@ -43,7 +43,9 @@ public sealed record DelayStep(string Id, IsoDuration Duration) : ContinuingStep
 
 /// <summary>
 /// <c>{"type": "delayUntilLocalTime", "localTime": "09:00", "days": ["monday", "friday"]}</c>: waits until the next time of
-/// day, in the customer's zone, on one of the allowed days (every day when there is no <c>days</c>).
+/// day, in the customer's zone, on one of the allowed days (every day when there is no <c>days</c>). A time the clock skips
+/// that day (spring forward) is read as that far past the jump (02:30 on a day jumping from 02:00 to 03:00 is 03:30); a
+/// time it shows twice (fall back) is the first pass, or the second when the wait starts between them.
 /// </summary>
 /// <param name="Id">The step id.</param>
 /// <param name="LocalTime">The time of day.</param>

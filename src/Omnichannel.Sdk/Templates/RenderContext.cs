@@ -59,7 +59,10 @@ public sealed class TemplateRendererOptions
     internal const int DefaultMaxOutputLength = 1024 * 1024;
     internal static readonly TimeSpan DefaultRenderTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>The time zone used when neither the context nor the profile names a valid one. Default: UTC.</summary>
+    /// <summary>
+    /// The time zone used when neither the context nor the profile names a valid one. Default: UTC (with
+    /// <c>UseTemplates</c>, <see cref="Delivery.DeliveryOptions.DefaultTimeZone"/>, the zone quiet hours use).
+    /// </summary>
     public TimeZoneInfo DefaultTimeZone { get; set; } = TimeZoneInfo.Utc;
 
     /// <summary>

@@ -20,6 +20,36 @@ internal static class LocalTime
         return ids;
     });
 
+    // The listing above holds canonical zones only; aliases (GB, US/Eastern, Asia/Calcutta) are files of the tz database,
+    // found by name on a case-sensitive file system, so "us/eastern" needs their spelling. Read only after a miss.
+    private static readonly Lazy<Dictionary<string, string>> AliasIdsIgnoringCase = new(() =>
+    {
+        var ids = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var dir = Environment.GetEnvironmentVariable("TZDIR") is { Length: > 0 } tzdir ? tzdir : "/usr/share/zoneinfo";
+        if (OperatingSystem.IsWindows() || !Directory.Exists(dir))
+        {
+            return ids;
+        }
+
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+            {
+                var id = Path.GetRelativePath(dir, file).Replace(Path.DirectorySeparatorChar, '/');
+                if (!id.Contains('.', StringComparison.Ordinal) && !id.StartsWith("posix", StringComparison.Ordinal) && !id.StartsWith("right/", StringComparison.Ordinal))
+                {
+                    ids.TryAdd(id, id);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // An unreadable database leaves aliases to their exact spelling.
+        }
+
+        return ids;
+    });
+
     /// <summary>
     /// The time zone id a profile keeps for a zone an event reported: the id itself when this machine knows it, the known
     /// id of another spelling (<c>europe/london</c> → <c>Europe/London</c>), else <see langword="null"/>, so that a zone
@@ -38,7 +68,12 @@ internal static class LocalTime
             return listed;
         }
 
-        return TimeZoneInfo.TryFindSystemTimeZoneById(id, out _) ? id : null; // an alias or a Windows id the machine converts
+        if (TimeZoneInfo.TryFindSystemTimeZoneById(id, out _))
+        {
+            return id; // an alias or a Windows id the machine converts
+        }
+
+        return AliasIdsIgnoringCase.Value.TryGetValue(id, out var alias) && TimeZoneInfo.TryFindSystemTimeZoneById(alias, out _) ? alias : null;
     }
 
     /// <summary>
@@ -103,6 +138,33 @@ internal static class LocalTime
         return ticks < DateTimeOffset.MinValue.Ticks ? DateTimeOffset.MinValue
             : ticks > DateTimeOffset.MaxValue.Ticks ? DateTimeOffset.MaxValue
             : new DateTimeOffset(ticks, TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// The instant the clock jumps over a skipped wall-clock time (the first instant after the gap), for ends of periods:
+    /// a period "until 02:15" is over when the clock jumps from 02:00 to 03:00, not at 03:15.
+    /// </summary>
+    public static DateTimeOffset EndOfGap(DateTime local, TimeZoneInfo zone)
+    {
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        var shifted = ToInstant(local, zone); // read with the offset before the jump: after it
+        var after = zone.GetUtcOffset(shifted);
+        var lo = Utc(local, after).UtcTicks; // read with the offset after the jump: before it
+        var hi = shifted.UtcTicks;
+        while (hi - lo > TimeSpan.TicksPerSecond)
+        {
+            var mid = lo + ((hi - lo) / 2);
+            if (zone.GetUtcOffset(new DateTimeOffset(mid, TimeSpan.Zero)) == after)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid;
+            }
+        }
+
+        return new DateTimeOffset(hi - (hi % TimeSpan.TicksPerSecond), TimeSpan.Zero); // transitions fall on whole seconds
     }
 
     /// <summary>The local calendar date of an instant in a zone.</summary>

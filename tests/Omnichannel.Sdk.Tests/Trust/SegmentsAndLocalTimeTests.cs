@@ -86,13 +86,14 @@ public sealed class SegmentsAndLocalTimeTests
     }
 
     [Fact]
-    public void QuietHoursEndingInASkippedHour_EndByTheSameRule()
+    public void QuietHoursEndingInASkippedHour_EndAtTheJump()
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
 
-        // Quiet hours 21:00–02:30 on the night the clocks jump from 02:00 to 03:00: they end at 03:30 local.
+        // Quiet hours 21:00–02:30 on the night the clocks jump from 02:00 to 03:00: they end at the jump, 03:00 local
+        // (audit Tz; they used to end at 03:30, half an hour after her clock passed 02:30).
         var end = DeliveryPlanner.QuietHoursEnd(new DateTimeOffset(2026, 3, 8, 5, 0, 0, TimeSpan.Zero), zone, new TimeOnly(21, 0), new TimeOnly(2, 30));
-        Assert.Equal(new DateTimeOffset(2026, 3, 8, 7, 30, 0, TimeSpan.Zero), end);
+        Assert.Equal(new DateTimeOffset(2026, 3, 8, 7, 0, 0, TimeSpan.Zero), end);
     }
 }
 

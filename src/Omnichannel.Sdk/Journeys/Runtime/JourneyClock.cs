@@ -23,7 +23,15 @@ internal static class JourneyClock
                 continue;
             }
 
-            var at = DeliveryPlanner.ToInstant(date.ToDateTime(time), zone);
+            var wall = date.ToDateTime(time);
+            var at = DeliveryPlanner.ToInstant(wall, zone);
+
+            // A time the clock shows twice (fall back) whose first pass is behind now comes again at the second pass.
+            if (at <= now && zone.IsAmbiguousTime(wall))
+            {
+                at = new DateTimeOffset(wall, zone.GetAmbiguousTimeOffsets(wall).Min()).ToUniversalTime();
+            }
+
             if (at > now)
             {
                 return at;
