@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -25,7 +26,10 @@ namespace Omnichannel.Sdk.Orleans;
 /// </remarks>
 public sealed class OmnichannelClusterClient : IOmnichannelClient
 {
-    private const int UnavailableRetries = 3;
+    // How long a change refused because a silo has not answered is asked again: about as long as Orleans' membership takes
+    // to declare a silo dead (probes 10 s apart, three missed, then votes), after which the registry no longer waits for it.
+    private static readonly TimeSpan UnavailableWait = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan UnavailableLongestPause = TimeSpan.FromSeconds(8);
     private readonly IGrainFactory _grains;
     private readonly OmnichannelOptions _options;
     private readonly byte[] _routingKey;
@@ -387,12 +391,16 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused)
     {
         // A registry that has just moved (or a cluster just started) waits 5 s per silo it has not heard from: a silo still
-        // starting may miss that, and the change is then refused before it is numbered. Asking again is safe (nothing
-        // was changed) and, once the silo answers, goes through: up to three more times, 1, 2 and 4 s apart.
+        // starting, on a loaded machine, may miss that for a while, and the change is then refused before it is numbered.
+        // Asking again is safe (nothing was changed) and goes through once the silo answers or is declared dead: asked
+        // again 1, 2, 4, then every 8 s, for up to a minute (real time: this waits on the cluster, not on business time).
+        var started = Stopwatch.GetTimestamp();
+        var pause = TimeSpan.FromSeconds(1);
         var answer = await Registry.ChangeAsync(kind, id, json).ConfigureAwait(false);
-        for (var retry = 0; answer.Unavailable is not null && retry < UnavailableRetries; retry++)
+        while (answer.Unavailable is not null && Stopwatch.GetElapsedTime(started) + pause <= UnavailableWait)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1 << retry)).ConfigureAwait(false);
+            await Task.Delay(pause).ConfigureAwait(false);
+            pause = pause * 2 < UnavailableLongestPause ? pause * 2 : UnavailableLongestPause;
             answer = await Registry.ChangeAsync(kind, id, json).ConfigureAwait(false);
         }
         if (answer.Errors is { } errors)
