@@ -334,7 +334,47 @@ public sealed class ClusterDefinitionAdversarialTests
         }
     }
 
-    private async Task<InProcessCluster> StartAsync(Action<IServiceCollection>? configure = null) => await InProcessCluster.StartAsync(3, services =>
+    /// <summary>
+    /// CI saw a just-started cluster refuse its first change for a minute: the registry could not reach one silo that
+    /// membership listed as active, and it waited for an answer the silo never gave. Here no silo can reach another's
+    /// per-silo grain at all; every silo asked the registry at start, which is as good as an answer, so the change goes
+    /// through at once, and the silos it could not push to take it on their next sweep.
+    /// </summary>
+    [Fact]
+    public async Task SilosTheRegistryCannotReach_ButThatAskedIt_DoNotHoldChangesBack()
+    {
+        await using var cluster = await StartAsync(after: services => services.AddPlacementDirector<Implementation.SiloKeyPlacement, OnlyLocalSiloPlacement>());
+        await Task.WhenAll(cluster.SiloServices.Select(s => s.GetRequiredService<Implementation.ClusterDefinitions>().WhenReady));
+        var client = Client(cluster);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await (await client.UpsertSegmentAsync(BigSpenders)).Completion.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30), "the change waited for silos that had asked");
+
+        _time.Advance(TimeSpan.FromSeconds(11)); // one sweep (10 s by default)
+        foreach (var engine in cluster.Engines)
+        {
+            var deadline = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (!engine.Segments.Any(s => s.Id == "big") && System.Diagnostics.Stopwatch.GetElapsedTime(deadline) < TimeSpan.FromMinutes(1))
+            {
+                await Task.Yield(); // the sweep runs on the thread pool after the fake clock's tick
+                await Task.Delay(20);
+            }
+
+            Assert.Contains("big", engine.Segments.Select(s => s.Id));
+        }
+    }
+
+    /// <summary>Places a per-silo grain only when the caller is that silo: every call from another silo fails, as to a silo that cannot be reached.</summary>
+    private sealed class OnlyLocalSiloPlacement : global::Orleans.Runtime.Placement.IPlacementDirector
+    {
+        public Task<global::Orleans.Runtime.SiloAddress> OnAddActivation(global::Orleans.Runtime.PlacementStrategy strategy, global::Orleans.Runtime.Placement.PlacementTarget target, global::Orleans.Runtime.Placement.IPlacementContext context) =>
+            target.GrainIdentity.Key.ToString() == context.LocalSilo.ToParsableString()
+                ? Task.FromResult(context.LocalSilo)
+                : throw new global::Orleans.Runtime.OrleansException("Unreachable in this test.");
+    }
+
+    private async Task<InProcessCluster> StartAsync(Action<IServiceCollection>? configure = null, Action<IServiceCollection>? after = null) => await InProcessCluster.StartAsync(3, services =>
     {
         configure?.Invoke(services);
         services.AddSingleton<TimeProvider>(_time);
@@ -348,6 +388,7 @@ public sealed class ClusterDefinitionAdversarialTests
             .UseStore(_ => _store)
             .AddTransport("recorder", ChannelNames.Email, _ => new RecordingTransport(ChannelNames.Email))
             .UseOrleans();
+        after?.Invoke(services);
     });
 
     private static OmnichannelClusterClient Client(InProcessCluster cluster)

@@ -39,7 +39,7 @@ internal sealed record DefinitionChange(
 /// the living silos hold, so a change any silo applied is never lost. Like a single engine's, run-time changes last as
 /// long as the cluster runs; a restart of every silo starts from the start-up definitions again.
 /// </summary>
-internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrainFactory grains, ILogger<ClusterDefinitions>? logger = null, Microsoft.Extensions.Options.IOptions<global::Orleans.Configuration.SiloMessagingOptions>? messaging = null)
+internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrainFactory grains, ILogger<ClusterDefinitions>? logger = null, Microsoft.Extensions.Options.IOptions<global::Orleans.Configuration.SiloMessagingOptions>? messaging = null, ILocalSiloDetails? silo = null)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     // Customers' grains wait for this, and their callers for them: two thirds of the silo's response timeout (20 s with
@@ -152,11 +152,12 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
         while (true)
         {
             var before = Applied;
-            var answer = await registry.GetChangesAsync(before).ConfigureAwait(false);
+            // Saying which silo asks lets the registry count this silo as heard (DefinitionsGrain.GetChangesForAsync).
+            var answer = await (silo is null ? registry.GetChangesAsync(before) : registry.GetChangesForAsync(silo.SiloAddress, before)).ConfigureAwait(false);
             var applied = CatchUp(answer.Changes);
             if (answer.Last < applied)
             {
-                await registry.OfferAsync([.. _log]).ConfigureAwait(false);
+                await (silo is null ? registry.OfferAsync([.. _log]) : registry.OfferForAsync(silo.SiloAddress, [.. _log])).ConfigureAwait(false);
                 return;
             }
 

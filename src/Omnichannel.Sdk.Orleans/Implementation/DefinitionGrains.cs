@@ -50,6 +50,15 @@ internal interface IDefinitionsGrain : IGrainWithIntegerKey
     /// <summary>A silo that holds a longer log than the registry's (the registry moved while it was unreachable) gives it.</summary>
     Task OfferAsync(DefinitionChange[] log);
 
+    /// <summary>
+    /// <see cref="GetChangesAsync"/> from a silo that says which it is and has applied every change up to
+    /// <paramref name="after"/>: the registry counts it as heard, as if it had answered the registry's own question.
+    /// </summary>
+    Task<DefinitionChanges> GetChangesForAsync(SiloAddress silo, long after);
+
+    /// <summary><see cref="OfferAsync"/> from a silo that says which it is: once the log is taken, the silo counts as heard.</summary>
+    Task OfferForAsync(SiloAddress silo, DefinitionChange[] log);
+
     /// <summary>Waits up to <paramref name="maxWait"/> for a change's background work to end; returns its progress.</summary>
     [AlwaysInterleave]
     Task<OperationProgress> WaitAsync(long operation, TimeSpan maxWait);
@@ -108,16 +117,16 @@ internal sealed partial class DefinitionsGrain(
         {
             try
             {
-                return (Silo: s, Answer: (DefinitionChanges?)await Silo(s).GetLogAsync(Last).WaitAsync(SiloCallTimeout, cancellationToken));
+                return (Silo: s, Answer: (DefinitionChanges?)await Silo(s).GetLogAsync(Last).WaitAsync(SiloCallTimeout, cancellationToken), Failure: (Exception?)null);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogSiloUnreachable(logger, ex);
-                return (Silo: s, Answer: null);
+                return (Silo: s, Answer: null, Failure: ex);
             }
         }));
 
-        foreach (var (s, answer) in answers.OrderByDescending(a => a.Answer?.Last ?? 0))
+        foreach (var (s, answer, _) in answers.OrderByDescending(a => a.Answer?.Last ?? 0))
         {
             if (answer is null)
             {
@@ -146,11 +155,19 @@ internal sealed partial class DefinitionsGrain(
             }
         }
 
-        var silent = answers.Where(a => a.Answer is null && !_heard.Contains(a.Silo)).Select(a => a.Silo).ToList();
+        var silent = answers.Where(a => a.Answer is null && !_heard.Contains(a.Silo)).ToList();
         return silent.Count == 0
             ? null
-            : $"The cluster cannot number a definition change now: silo {silent[0]} has not answered since the registry of changes moved, " +
-              "and it may hold changes the cluster must keep. Try again once it answers or the cluster has declared it dead.";
+            : $"The cluster cannot number a definition change now: silo {silent[0].Silo} has not answered since the registry of changes moved " +
+              $"({Why(silent[0].Failure)}), and it may hold changes the cluster must keep. Try again once it answers or the cluster has declared it dead.";
+
+        // Orleans' own words (addresses and timeouts, no customer data): so that an operator can tell a dead silo from a slow one.
+        static string Why(Exception? failure) => failure switch
+        {
+            null => "no answer",
+            TimeoutException => $"no answer within {SiloCallTimeout.TotalSeconds:0} s",
+            _ => $"{failure.GetType().Name}: {failure.GetBaseException().Message}",
+        };
     }
 
     public async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json)
@@ -229,6 +246,29 @@ internal sealed partial class DefinitionsGrain(
         }
 
         return Task.CompletedTask;
+    }
+
+    // A silo that asks holds nothing beyond `after` (its last applied change), and from now on gets every change from
+    // here: it is as safe to pass over as one that answered the registry's question. Silos ask at start and on every
+    // sweep, so a silo the registry's own calls cannot reach (as when a just-started cluster's placement has not caught
+    // up) no longer holds every change back.
+    public Task<DefinitionChanges> GetChangesForAsync(SiloAddress silo, long after)
+    {
+        if (after <= Last)
+        {
+            _heard.Add(silo);
+        }
+
+        return GetChangesAsync(after);
+    }
+
+    public async Task OfferForAsync(SiloAddress silo, DefinitionChange[] log)
+    {
+        await OfferAsync(log);
+        if (log.Length == 0 || log[^1].Sequence <= Last)
+        {
+            _heard.Add(silo);
+        }
     }
 
     public async Task<OperationProgress> WaitAsync(long operation, TimeSpan maxWait)

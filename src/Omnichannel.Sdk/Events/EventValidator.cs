@@ -16,6 +16,10 @@ internal sealed partial class EventValidator
         // What a JavaScript tag sends when it stringifies the wrong thing: every visitor would share one of these, and
         // one profile would absorb them all.
         "[object Object]", "NaN", "Infinity", "-Infinity", "true", "false",
+
+        // What a tag sends when its template placeholder or a field's name is written in place of the value (the ids
+        // PostHog refuses to merge on for the same reason).
+        "id", "email", "distinct_id", "distinctid", "not_authenticated",
     };
 
     /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>

@@ -36,7 +36,8 @@ public sealed class IdentityOptions
     /// Extra values that never match, in addition to the built-in ones (empty, <c>null</c>, <c>undefined</c>,
     /// <c>anonymous</c>, <c>guest</c>, <c>0</c>, all zeros, <c>-1</c>, <c>none</c>, <c>nil</c>, <c>n/a</c>, and what a
     /// script sends when it stringifies the wrong value: <c>[object Object]</c>, <c>NaN</c>, <c>Infinity</c>,
-    /// <c>true</c>, <c>false</c>). Compared case-insensitively after normalisation, each value also in the normalised form
+    /// <c>true</c>, <c>false</c>, and a field's name or a template placeholder in place of its value: <c>id</c>, <c>email</c>,
+    /// <c>distinct_id</c>, <c>distinctid</c>, <c>not_authenticated</c>). Compared case-insensitively after normalisation, each value also in the normalised form
     /// of each identifier type (a phone blocked as <c>(415) 555-0100</c> is blocked as <c>+14155550100</c> too). A number of
     /// only zeros in any notation, and a phone number whose national part is only zeros, never match either.
     /// </summary>

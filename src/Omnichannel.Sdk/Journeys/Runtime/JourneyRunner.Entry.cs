@@ -168,6 +168,17 @@ internal sealed partial class JourneyRunner
         Count(d.Id, "entered");
         Active(d.Id, 1);
         Timeline(instance, "journey.entered", $"{d.Name} v{d.Version}: {because}{(key is null ? string.Empty : $" ({d.Entry.CorrelationKey} {key})")}");
+        // A condition exit that already holds ends her path before its first step: the check after the event's starts
+        // came too late for a first step that sends at once.
+        if (journey.HasSegmentExits)
+        {
+            CheckSegmentExits(instance);
+            if (!state.Instances.Contains(instance))
+            {
+                return;
+            }
+        }
+
         await RunAsync(instance, journey, d.Steps[0].Id, instance.EventStartedAt).ConfigureAwait(false);
     }
 }
