@@ -148,15 +148,25 @@ internal sealed partial class SpecMessageMapper
             // Client libraries (analytics.js, Segment's iOS and Android libraries) send the device's time as `timestamp`
             // with `sentAt` and no `originalTimestamp`: that timestamp is the original one and is corrected by the
             // device's clock error, as Segment does. A server's clock is right, so its historical timestamps stay.
-            return original is null && sentAt is { } sent ? facts.ReceivedAt - (sent - ts) : ts;
+            return original is null && sentAt is { } sent ? Corrected(facts.ReceivedAt, sent, ts) : ts;
         }
 
         if (original is { } o)
         {
-            return sentAt is { } s ? facts.ReceivedAt - (s - o) : o;
+            return sentAt is { } s ? Corrected(facts.ReceivedAt, s, o) : o;
         }
 
         return facts.ReceivedAt;
+    }
+
+    // receivedAt − (sentAt − original). Two broken client clocks (year 1 and year 9999) put it outside the dates a
+    // DateTimeOffset holds, which threw and lost the message as "could not be read": such a sentAt corrects nothing,
+    // like one that cannot be read, and the original time is judged as it is.
+    private static DateTimeOffset Corrected(DateTimeOffset receivedAt, DateTimeOffset sentAt, DateTimeOffset original)
+    {
+        var skew = sentAt.UtcTicks - original.UtcTicks; // both within 0001–9999: no overflow
+        var ticks = receivedAt.UtcTicks - skew;
+        return ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : original;
     }
 
     private EventContext? Context(JsonElement c)

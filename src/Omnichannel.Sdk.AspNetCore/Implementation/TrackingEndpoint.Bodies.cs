@@ -158,7 +158,7 @@ internal sealed partial class TrackingEndpoint
 
         if (format == "identity")
         {
-            return (raw, null);
+            return (AsUtf8(raw, request.ContentType), null);
         }
 
         using var compressed = new MemoryStream(raw, writable: false);
@@ -171,12 +171,56 @@ internal sealed partial class TrackingEndpoint
         try
         {
             var (body, error) = await ReadLimitedAsync(input, limit, decompressed: true, ct).ConfigureAwait(false);
-            return body is { Length: 0 } ? (null, "the body is empty") : (body, error);
+            return body is { Length: 0 } ? (null, "the body is empty") : (body is null ? null : AsUtf8(body, request.ContentType), error);
         }
         catch (InvalidDataException)
         {
             return (null, $"the body is not valid {(format == "gzip" ? "gzip" : "deflate")}");
         }
+    }
+
+    /// <summary>
+    /// The body as UTF-8. JSON in UTF-8 holds no NUL byte (a NUL in text is escaped), so a body that is well-formed UTF-8
+    /// without one is kept whatever its label says; another is in the encoding its <c>Content-Type</c> charset names
+    /// (<c>StringContent(json, Encoding.Unicode)</c> sends UTF-16 labelled so; RFC 7159 allowed UTF-16 and UTF-32), else
+    /// in UTF-16 or UTF-32 as its first bytes tell (RFC 4627, section 3). It was a 400, "not valid JSON", which clients drop.
+    /// A body in none of these is kept, and refused as it was.
+    /// </summary>
+    private static byte[] AsUtf8(byte[] body, string? contentType)
+    {
+        if (body.AsSpan().IndexOf((byte)0) < 0 && System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return body;
+        }
+
+        Encoding? encoding = null;
+        if (Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media) && media.Charset.HasValue)
+        {
+            try
+            {
+                encoding = Encoding.GetEncoding(media.Charset.Value!.Trim('"', ' '));
+            }
+            catch (ArgumentException)
+            {
+                // An unknown charset: told by the bytes below.
+            }
+        }
+
+        encoding ??= body switch
+        {
+            [0xFF, 0xFE, 0, 0, ..] or [not 0, 0, 0, 0, ..] => new UTF32Encoding(bigEndian: false, byteOrderMark: false),
+            [0, 0, 0xFE, 0xFF, ..] or [0, 0, 0, not 0, ..] => new UTF32Encoding(bigEndian: true, byteOrderMark: false),
+            [0xFF, 0xFE, ..] or [not 0, 0, ..] => Encoding.Unicode,
+            [0xFE, 0xFF, ..] or [0, not 0, ..] => Encoding.BigEndianUnicode,
+            _ => null,
+        };
+        if (encoding is null or UTF8Encoding)
+        {
+            return body;
+        }
+
+        var text = encoding.GetString(body);
+        return Encoding.UTF8.GetBytes(text.StartsWith('\uFEFF') ? text[1..] : text);
     }
 
     // JSON text starts (after white space and a byte-order mark) with an object or an array.

@@ -31,38 +31,41 @@ internal static class LiquidData
         ["device"] = DeviceMembers,
     };
 
-    public static Hash Build(RenderContext context, DateTimeOffset localNow, string? deviceType, string? os) => Normalized(new()
+    /// <summary>The data of a render; every time in it is on the wall clock of <paramref name="zone"/> (default UTC), as <c>now</c> is.</summary>
+    public static Hash Build(RenderContext context, DateTimeOffset localNow, string? deviceType, string? os, TimeZoneInfo? zone = null) => Normalized(new()
     {
         ["profile"] = context.Profile is { } p ? Profile(p) : new Hash(),
         ["event"] = context.Event is { } e ? Event(e) : new Hash(),
         ["journey"] = Dictionary(context.Journey),
         ["now"] = localNow,
         ["device"] = new Hash { ["type"] = deviceType, ["os"] = os },
-    });
+    }, zone ?? TimeZoneInfo.Utc);
 
-    // Decimals without trailing zeros (12.50 × 2 prints as 25, not 25.00), in place.
-    private static Hash Normalized(Hash hash)
+    // Decimals without trailing zeros (12.50 × 2 prints as 25, not 25.00), and times on the customer's wall clock, in place.
+    private static Hash Normalized(Hash hash, TimeZoneInfo zone)
     {
         foreach (var key in hash.Keys.ToList())
         {
-            hash[key] = Normalized(hash[key]);
+            hash[key] = Normalized(hash[key], zone);
         }
 
         return hash;
     }
 
-    private static object? Normalized(object? value)
+    private static object? Normalized(object? value, TimeZoneInfo zone)
     {
         switch (value)
         {
             case decimal d:
                 return d / 1.0000000000000000000000000000m;
+            case DateTimeOffset t:
+                return OnWallClock(t, zone);
             case Hash h:
-                return Normalized(h);
+                return Normalized(h, zone);
             case List<object?> list:
                 for (var i = 0; i < list.Count; i++)
                 {
-                    list[i] = Normalized(list[i]);
+                    list[i] = Normalized(list[i], zone);
                 }
 
                 return list;
@@ -70,6 +73,10 @@ internal static class LiquidData
                 return value;
         }
     }
+
+    /// <summary>A time on the wall clock of <paramref name="zone"/>; the ends of the calendar, which have none there, stay as they are.</summary>
+    internal static DateTimeOffset OnWallClock(DateTimeOffset time, TimeZoneInfo zone) =>
+        time.UtcTicks > TimeSpan.TicksPerDay && time.UtcTicks < DateTime.MaxValue.Ticks - TimeSpan.TicksPerDay ? TimeZoneInfo.ConvertTime(time, zone) : time;
 
     private static Hash Profile(CustomerProfile p)
     {

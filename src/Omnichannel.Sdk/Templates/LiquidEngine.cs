@@ -73,13 +73,14 @@ internal static class LiquidEngine
     /// <param name="now">The render's instant, in the customer's zone: what <c>'now'</c> and <c>'today'</c> mean to the <c>date</c> filters.</param>
     /// <param name="budget">What the render may spend.</param>
     /// <param name="cancellationToken">Stops the render.</param>
-    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, DateTimeOffset now, RenderBudget budget, CancellationToken cancellationToken)
+    /// <param name="zone">The customer's zone: the <c>date</c> filter prints every time as her wall clock. Default: UTC (a machine payload).</param>
+    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, DateTimeOffset now, RenderBudget budget, CancellationToken cancellationToken, TimeZoneInfo? zone = null)
     {
         var context = new TemplateContext(Options)
         {
             MaxSteps = budget.MaxSteps,
             CultureInfo = CultureInfo.InvariantCulture,
-            TimeZone = TimeZoneInfo.Utc,
+            TimeZone = zone ?? TimeZoneInfo.Utc,
 
             // Fluid's default is the machine's clock (DateTimeOffset.Now): "now" must be the render's instant, as the 'now' variable is.
             Now = () => now,
@@ -148,6 +149,16 @@ internal static class LiquidEngine
         options.Filters.AddFilter(LiquidScanner.JsonValueFilter, static (input, _, ctx) => new ValueTask<FluidValue>(new StringValue(JsonValue(input, ctx), encode: false)));
         options.Filters.AddFilter(LiquidScanner.UnquotedAttributeFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(EncodeUnquotedAttribute(Text(input)), encode: false)));
         options.Filters.AddFilter(LiquidScanner.JsonStringFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(JsonStringContent(Text(input)), encode: false)));
+
+        // A time written with its offset ("2026-06-10T15:00:00Z" from an event's properties) is printed in the render's zone, as
+        // every time of the data is (sebastienros/fluid#537): Fluid keeps the string's own offset, so a customer in Tokyo read UTC.
+        if (options.Filters.TryGetValue("date", out var date))
+        {
+            options.Filters.AddFilter("date", (input, arguments, ctx) =>
+                input is StringValue && input.ToStringValue() is not ("now" or "today") && input.TryGetDateTimeInput(ctx, out var at)
+                    ? date(new DateTimeValue(LiquidData.OnWallClock(at, ctx.TimeZone)), arguments, ctx)
+                    : date(input, arguments, ctx));
+        }
 
         // Every filter checks the budget: its result's size, the deadline and cancellation.
         foreach (var (name, filter) in options.Filters.ToList())

@@ -15,7 +15,7 @@ namespace Omnichannel.Sdk.Templates;
 /// pass the limit is refused before it runs). A part may chain at most 100 filters in one expression, hold at most 100
 /// <c>and</c>/<c>or</c> in one condition and nest indexes 16 deep (the engine walks them recursively). Dates use strftime formats
 /// (<c>{{ now | date: "%H:%M" }}</c>; <c>'now'</c> and <c>'today'</c> are the render's instant in the customer's zone, as
-/// <c>now</c> is); numbers are printed with the invariant culture. An email subject is one line: line breaks in it are
+/// <c>now</c> is, and every other time, from the data or a string with an offset, is printed on her wall clock too); numbers are printed with the invariant culture. An email subject is one line: line breaks in it are
 /// folded into spaces.
 /// </para>
 /// <para>
@@ -116,7 +116,8 @@ public sealed partial class TemplateRenderer
             return TemplateRenderResult.Failure(new TemplateError(templateId, null, null, 0, 0, TemplateErrorKind.NotFound, $"No template '{templateId}' is loaded."));
         }
 
-        var localNow = TimeZoneInfo.ConvertTime(context.Now, ResolveTimeZone(context));
+        var zone = ResolveTimeZone(context);
+        var localNow = TimeZoneInfo.ConvertTime(context.Now, zone);
         var timeOfDay = TimesOfDay.Of(localNow);
         var seenDevice = context.Profile?.Statistics.Devices.MaxBy(d => d.LastSeen);
         var device = DeviceTypes.Normalize(context.DeviceType ?? context.Event?.Context?.DeviceType ?? seenDevice?.DeviceType);
@@ -137,7 +138,7 @@ public sealed partial class TemplateRenderer
                 $"Template '{templateId}' has no variant for channel '{channel}' (device {device ?? "unknown"}, locale {requestedLocale ?? "none"}, {TimesOfDay.Name(timeOfDay)})."));
         }
 
-        var data = LiquidData.Build(context, localNow, device, os);
+        var data = LiquidData.Build(context, localNow, device, os, zone);
         var budget = new RenderBudget(_options.MaxSteps, _options.RenderTimeout, _options.MaxOutputLength, _options.TimeProvider);
         var parts = new Dictionary<string, string>(StringComparer.Ordinal);
         var errors = new List<TemplateError>();
@@ -146,7 +147,7 @@ public sealed partial class TemplateRenderer
             try
             {
                 var limit = OutputLimit(channel, part.Name);
-                var text = LiquidEngine.Render(part, data, localNow, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit, MaxListTextLength = budget.MaxOutputLength } : budget, cancellationToken);
+                var text = LiquidEngine.Render(part, data, localNow, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit, MaxListTextLength = budget.MaxOutputLength } : budget, cancellationToken, zone);
                 if (channel == ChannelNames.Email && part.Name == TemplateParts.Html)
                 {
                     text = UrlAttributes.Neutralize(text);
