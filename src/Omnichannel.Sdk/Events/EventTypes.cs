@@ -108,6 +108,32 @@ public static class EventTypes
     /// <summary>The recipient unsubscribed through the message: denies consent. Properties: <c>message_id</c>, <c>channel</c> (required), <c>topic</c> (absent: the whole channel).</summary>
     public const string MessageUnsubscribed = "message.unsubscribed";
 
+    /// <summary>
+    /// The recipient replied to a message (an inbound SMS a provider's webhook reports). Properties: <c>channel</c>
+    /// (required), <c>text</c> (required: the reply as received), <c>message_id</c> (the message replied to, when known).
+    /// Identify the person as for any event, usually with <see cref="Identifier.Phone"/> of the sender.
+    /// <para>
+    /// On <c>sms</c> a reply that is an opt-out keyword (<c>STOP</c>, <c>STOPALL</c>, <c>UNSUBSCRIBE</c>, <c>CANCEL</c>,
+    /// <c>END</c>, <c>QUIT</c>, <c>OPTOUT</c>, <c>REVOKE</c>) denies SMS consent for the whole channel, like
+    /// <see cref="MessageUnsubscribed"/> without a topic; an opt-in keyword (<c>START</c>, <c>UNSTOP</c>, <c>YES</c>)
+    /// grants it again, but only over an earlier decision about the channel (it undoes an opt-out; to a person who never
+    /// decided it grants nothing); <c>HELP</c>, <c>INFO</c> and any other text change nothing. The reply must be the
+    /// keyword alone: case, surrounding space, punctuation or symbols around it and Unicode width are ignored
+    /// (<c>Stop.</c>, <c>ＳＴＯＰ</c>), "please don't stop" is no keyword. Decisions follow event time like every consent
+    /// decision, so a late-arriving older <c>STOP</c> does not undo a newer <c>START</c>. Other channels' replies change
+    /// nothing.
+    /// </para>
+    /// <para>
+    /// The text is personal data and is never kept: at the door it is replaced by <c>keyword</c> (<c>opt_out</c>,
+    /// <c>opt_in</c>, <c>help</c> or <c>none</c>; sms only), which is what journeys, segments, the timeline and the export
+    /// see. Keywords: Twilio's defaults (https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out and
+    /// https://help.twilio.com/hc/en-us/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-), which
+    /// include every opt-out keyword of the CTIA Messaging Principles and Best Practices (STOP, QUIT, END, REVOKE, OPT OUT,
+    /// CANCEL, UNSUBSCRIBE).
+    /// </para>
+    /// </summary>
+    public const string MessageReplied = "message.replied";
+
     /// <summary>The profile entered a segment (emitted by the engine, on the timeline). Properties: <c>segment_id</c>.</summary>
     public const string SegmentEntered = "segment.entered";
 
@@ -122,6 +148,6 @@ public static class EventTypes
         WishlistItemAdded, WishlistItemRemoved, NewsletterSubscribed, NewsletterUnsubscribed, ConsentChanged,
         PreferencesUpdated, LoyaltyPointsEarned, LoyaltyPointsRedeemed, ReferralSent, ReferralConverted,
         SupportTicketOpened, SupportTicketResolved, MessageSent, MessageDelivered, MessageOpened, MessageClicked,
-        MessageBounced, MessageFailed, MessageSkipped, MessageComplained, MessageUnsubscribed,
+        MessageBounced, MessageFailed, MessageSkipped, MessageComplained, MessageUnsubscribed, MessageReplied,
     ];
 }

@@ -63,6 +63,7 @@ internal static class OutcomeProperties
         e = NormalizeChannel(e, errors);
         e = NormalizeTopic(e, errors);
         e = NormalizeCurrency(e, errors);
+        e = SmsReplyKeywords.Normalize(e); // after the channel: a reply on "SMS" is one on sms
         if (e.Type is not (EventTypes.MessageBounced or EventTypes.MessageComplained or EventTypes.MessageUnsubscribed))
         {
             return e;

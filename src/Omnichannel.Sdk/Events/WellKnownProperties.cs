@@ -62,6 +62,11 @@ internal static class WellKnownProperties
             case EventTypes.MessageUnsubscribed:
                 RequireString(p, "channel", errors);
                 break;
+            case EventTypes.MessageReplied:
+                // Only whether it is there: the text itself is never echoed in an error (it is what she wrote).
+                RequireString(p, "channel", errors);
+                RequireString(p, "text", errors);
+                break;
             case EventTypes.PreferencesUpdated:
                 if (p.TryGetProperty("period", out var period) && period.ValueKind != JsonValueKind.Null && TryDuration(period) is null)
                 {

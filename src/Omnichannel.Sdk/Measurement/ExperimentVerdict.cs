@@ -262,7 +262,9 @@ public static class ExperimentAnalysis
         var z2 = z * z;
         var centre = (p + (z2 / (2 * n))) / (1 + (z2 / n));
         var half = z / (1 + (z2 / n)) * Math.Sqrt((p * (1 - p) / n) + (z2 / (4.0 * n * n)));
-        return new Interval(Math.Max(0, centre - half), Math.Min(1, centre + half));
+        // The interval holds the rate: exactly 0 below none and 1 above all (the closed form), where rounding left
+        // 6,973 of 6,973 with an upper bound of 0.9999999999999998, below the rate it bounds.
+        return new Interval(successes == 0 ? 0 : Math.Max(0, Math.Min(p, centre - half)), successes == n ? 1 : Math.Min(1, Math.Max(p, centre + half)));
     }
 
     // Mean and sample variance of revenue per recipient from the sums.

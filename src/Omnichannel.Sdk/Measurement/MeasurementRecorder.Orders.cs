@@ -55,6 +55,39 @@ internal static partial class MeasurementRecorder
     }
 
     /// <summary>
+    /// An update of a known order may make it qualify for a conversion it did not (an order placed unpaid, then paid):
+    /// each conversion of orders that matches the update and has not converted the order yet converts it now, once, its
+    /// rows counting the order's newest revenue less its returns like the order's other rows.
+    /// </summary>
+    private static void ConvertOnUpdate(CustomerProfile p, string key, CustomerEvent e, DateTimeOffset now, MeasurementOptions options, string? shopCurrency)
+    {
+        var known = p.OrderConversions[key];
+        List<ConversionDelta>? added = null;
+        var conversions = options.Conversions;
+        for (var i = 0; i < conversions.Count; i++) // by index: a foreach boxes the IList's enumerator
+        {
+            var c = conversions[i];
+            if (c.EventType == e.Type && !Converted(known, c.Id) && Matches(c, e, now))
+            {
+                OnConversion(p, c, e, options, shopCurrency, 1, added ??= []);
+            }
+        }
+
+        if (added is not null)
+        {
+            // Its rows were written with this event's revenue; they follow the order's newest values and returns.
+            var converted = known with { Deltas = [.. known.Deltas, .. added] };
+            p.OrderConversions[key] = Rebase(p, p, converted, converted);
+        }
+
+        static bool Converted(OrderConversion o, string id)
+        {
+            var metric = MeasurementMetrics.Conversion(id);
+            return o.Deltas.Any(d => d.Key.Metric == metric);
+        }
+    }
+
+    /// <summary>
     /// A return of an order (by its <c>order_id</c>): its value, in the shop's currency, comes off the order's revenue on
     /// the rows it was credited to. A return before its order is kept, and the order converts net of it.
     /// </summary>

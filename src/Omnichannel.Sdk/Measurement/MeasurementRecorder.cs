@@ -61,26 +61,35 @@ internal static partial class MeasurementRecorder
         else if (known is { Gross: not null })
         {
             OnOrderUpdate(p, orderKey!, known, e, options, shopCurrency);
+            ConvertOnUpdate(p, orderKey!, e, now, options, shopCurrency);
         }
         else
         {
             // Returns that came before their order: it converts net of them.
             var factor = known?.Returned is { } early ? NetFactor(early, Revenue(e, TotalProperty, shopCurrency)) : 1;
             bool? repeatOrder = null;
+            var missed = false;
             List<ConversionDelta>? added = null;
             var conversions = options.Conversions;
             for (var i = 0; i < conversions.Count; i++) // by index: a foreach boxes the IList's enumerator
             {
                 var c = conversions[i];
-                if (Matches(c, e, now) && !(repeatOrder ??= IsKnownOrder(p, e)))
+                if (!Matches(c, e, now))
+                {
+                    missed |= c.EventType == EventTypes.OrderPlaced;
+                }
+                else if (!(repeatOrder ??= IsKnownOrder(p, e)))
                 {
                     OnConversion(p, c, e, options, shopCurrency, factor, added ??= []);
                 }
             }
 
-            if (added is { Count: > 0 } && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(e)) is { } key)
+            // An order a narrowed conversion did not take yet (placed unpaid, paid by its update) is kept too, so its
+            // update converts it then — once; a known order past the retention is not (it converted when it came).
+            if ((added is { Count: > 0 } || (missed && !(repeatOrder ??= IsKnownOrder(p, e))))
+                && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(e)) is { } key)
             {
-                p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, [.. added])
+                p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added is null ? [] : [.. added])
                 {
                     Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id, Returned = known?.Returned,
                 };

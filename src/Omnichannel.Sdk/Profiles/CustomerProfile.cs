@@ -218,7 +218,7 @@ public sealed class CustomerProfile
     public IReadOnlyList<WishlistItem> Wishlist => [.. WishlistItems.Values.OrderBy(w => w.AddedAt).ThenBy(w => w.ProductId, StringComparer.Ordinal)];
 
     /// <summary>Consent decisions, one per channel and topic (the newest decision).</summary>
-    public IReadOnlyList<ConsentRecord> Consents => [.. ConsentRecords.Values.OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal)];
+    public IReadOnlyList<ConsentRecord> Consents => [.. ConsentRecords.Values.Where(c => !c.AwaitsDecision).OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal)];
 
     /// <summary>Contact preferences, when the customer gave any.</summary>
     [JsonInclude]
@@ -310,6 +310,11 @@ public sealed class CustomerProfile
     public ConsentRecord? GetConsent(string channel, string? topic = null)
     {
         var channelWide = ConsentRecords.GetValueOrDefault(ConsentKey(channel, ConsentRecord.AnyTopic));
+        if (channelWide is { AwaitsDecision: true })
+        {
+            channelWide = null; // an opt-in keyword with no opt-out to undo: no decision (see ConsentRecord.AwaitsDecision)
+        }
+
         if (topic is null || topic == ConsentRecord.AnyTopic || !ConsentRecords.TryGetValue(ConsentKey(channel, topic), out var specific))
         {
             return channelWide;

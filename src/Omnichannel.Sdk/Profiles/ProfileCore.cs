@@ -101,6 +101,17 @@ internal static partial class ProfileCore
                     t,
                     "unsubscribe:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)) { EventId = e.Id });
                 break;
+            case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.Sms
+                && SmsReplyKeywords.Parse(WellKnownProperties.String(props, SmsReplyKeywords.KeywordProperty)) is var keyword
+                && keyword is SmsReplyKeyword.OptOut or SmsReplyKeyword.OptIn:
+                // STOP is an unsubscribe from all SMS; START undoes it (only it: with no decision before it, it awaits one).
+                SetConsent(p, new ConsentRecord(
+                    ChannelNames.Sms,
+                    ConsentRecord.AnyTopic,
+                    keyword == SmsReplyKeyword.OptIn,
+                    t,
+                    keyword == SmsReplyKeyword.OptIn ? SmsReplyKeywords.OptInSource : SmsReplyKeywords.OptOutSource) { EventId = e.Id, AwaitsDecision = keyword == SmsReplyKeyword.OptIn });
+                break;
             case EventTypes.MessageComplained:
                 // A spam complaint withdraws marketing consent for the whole channel; one that names no channel we can
                 // tell (a message_id of a message the SDK never sent) withdraws it for every messaging channel.
@@ -348,6 +359,7 @@ internal static partial class ProfileCore
             _ when e.Type.StartsWith("order.", StringComparison.Ordinal) => Get("order_id") is { } o ? $"order {o}" : null,
             // A provider's reason often quotes the address ("550 <ann@…>: user unknown"), and it may be someone else's: it is
             // kept without addresses or phone numbers, as DeliveryResult keeps its reasons.
+            EventTypes.MessageReplied => SmsReplyKeywords.Summary(p), // the keyword class, never what she wrote
             _ when e.Type.StartsWith("message.", StringComparison.Ordinal) => Join(Get("channel"), Privacy.PersonalDataScrubber.Scrub(Get("reason"))),
             _ => null,
         };

@@ -122,6 +122,15 @@ public sealed record ConsentRecord(string Channel, string Topic, bool Granted, D
     // The event that decided: breaks ties between equal times the same way in any arrival order.
     [JsonInclude]
     internal string? EventId { get; init; }
+
+    /// <summary>
+    /// An SMS opt-in keyword (<see cref="EventTypes.MessageReplied"/>) that no earlier decision about the channel stands
+    /// under yet: it only undoes an opt-out, so until an older decision is known (a late <c>STOP</c>, a merged profile's)
+    /// it decides nothing and is read as no decision; then it stands as the grant it is. Kept rather than dropped so that
+    /// a <c>STOP</c> sent before it but arriving after it is still undone, as in any arrival order.
+    /// </summary>
+    [JsonInclude]
+    internal bool AwaitsDecision { get; init; }
 }
 
 /// <summary>How the customer likes to be contacted.</summary>

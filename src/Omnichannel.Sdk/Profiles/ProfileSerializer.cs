@@ -206,7 +206,7 @@ internal static class ProfileSerializer
             ["consents"] = JsonSerializer.SerializeToNode(p.Consents, exportOptions),
             // Every event that decides consent: a newsletter or link unsubscribe and a complaint withdraw it too.
             ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type is EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed
-                or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained).ToList(), exportOptions),
+                or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained or EventTypes.MessageReplied).ToList(), exportOptions),
             ["preferences"] = JsonSerializer.SerializeToNode(p.Preferences, exportOptions),
             ["timeZone"] = p.TimeZone,
             ["locale"] = p.Locale,
