@@ -155,10 +155,10 @@ public enum ConditionOperator
     /// <summary><c>lte</c>.</summary>
     Lte,
 
-    /// <summary><c>in</c>: equal to one of an array of values.</summary>
+    /// <summary><c>in</c>: equal to one of an array of values (an array value: one of its elements is).</summary>
     In,
 
-    /// <summary><c>notIn</c>: equal to none of an array of values; true when the value is missing.</summary>
+    /// <summary><c>notIn</c>: equal to none of an array of values (an array value: none of its elements is); true when the value is missing.</summary>
     NotIn,
 
     /// <summary><c>contains</c>: a string contains the operand (ordinal), or an array has an element equal to it.</summary>

@@ -29,6 +29,22 @@ public static partial class SegmentDefinitionValidator
         }
     }
 
+    // The text of a string-kind node: a JSON string, or a C# value the builder was given (a DateTimeOffset, a DateTime)
+    // that JSON writes as a string, read through its JSON text as the evaluator and the writer see it.
+    private static string Text(JsonNode value)
+    {
+        if (value is JsonValue v && v.TryGetValue<string>(out var s))
+        {
+            return s;
+        }
+
+        using var document = JsonDocument.Parse(value.ToJsonString());
+        return document.RootElement.GetString() ?? string.Empty;
+    }
+
+    // An operand date as the evaluator reads one: ISO 8601 only ("03/01/2024" is a string there, never a date).
+    private static bool TryIsoInstant(string text, out DateTimeOffset instant) => RuleValue.FromString(text).TryGetInstant(out instant);
+
     private static void ValidateCondition(Condition? condition, string path, Operand operand, List<DefinitionError> errors)
     {
         var opPath = JsonPath.Key(path, "op");
@@ -98,7 +114,7 @@ public static partial class SegmentDefinitionValidator
                 {
                     errors.Add(new(valuePath, $"'{op.Name()}' needs an ISO 8601 duration string such as \"P90D\", got {KindOf(value)}"));
                 }
-                else if (!IsoDuration.TryParse(value.GetValue<string>(), out var duration, out var error))
+                else if (!IsoDuration.TryParse(Text(value), out var duration, out var error))
                 {
                     errors.Add(new(valuePath, error));
                 }
@@ -151,9 +167,9 @@ public static partial class SegmentDefinitionValidator
         }
         else if (pair[0]!.GetValueKind() == JsonValueKind.String && pair[1]!.GetValueKind() == JsonValueKind.String)
         {
-            var a = pair[0]!.GetValue<string>();
-            var b = pair[1]!.GetValue<string>();
-            order = TryInstant(a, out var da) && TryInstant(b, out var db) ? da.CompareTo(db) : string.CompareOrdinal(a, b);
+            var a = Text(pair[0]!);
+            var b = Text(pair[1]!);
+            order = TryIsoInstant(a, out var da) && TryIsoInstant(b, out var db) ? da.CompareTo(db) : string.CompareOrdinal(a, b);
         }
         else
         {
@@ -202,14 +218,14 @@ public static partial class SegmentDefinitionValidator
 
                 break;
             case Operand.Date:
-                if (kind != JsonValueKind.String || !TryInstant(value!.GetValue<string>(), out _))
+                if (kind != JsonValueKind.String || !TryIsoInstant(Text(value!), out _))
                 {
                     errors.Add(new(path, $"expected an ISO 8601 instant such as \"2025-01-31T00:00:00Z\", got {Show(value)}"));
                 }
 
                 break;
             case Operand.Stage:
-                if (kind != JsonValueKind.String || !SegmentNames.LifecycleStages.Contains(value!.GetValue<string>()))
+                if (kind != JsonValueKind.String || !SegmentNames.LifecycleStages.Contains(Text(value!)))
                 {
                     errors.Add(new(path, $"expected a lifecycle stage ({string.Join(", ", SegmentNames.LifecycleStages)}), got {Show(value)}"));
                 }

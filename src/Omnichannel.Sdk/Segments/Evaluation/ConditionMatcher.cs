@@ -90,6 +90,21 @@ internal static class ConditionMatcher
 
     private static bool InList(in RuleValue actual, in RuleValue list)
     {
+        // An array value (tags) is in the list when one of its elements is: ["a", "b"] is in ["a"], and not notIn ["a"].
+        if (actual.Kind == RuleValueKind.Array)
+        {
+            var elements = actual.Items!;
+            for (var i = 0; i < elements.Count; i++)
+            {
+                if (InList(elements[i], list))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         if (list.Kind != RuleValueKind.Array)
         {
             return RuleValue.AreEqual(actual, list);

@@ -52,7 +52,8 @@ internal readonly struct RuleValue
 
     public static RuleValue FromNumber(decimal d) => new(RuleValueKind.Number, number: d);
 
-    public static RuleValue FromString(string s) => new(RuleValueKind.String, text: s);
+    // Canonical composition (NFC): "café" typed on one device and decomposed by another is one string to every operator.
+    public static RuleValue FromString(string s) => new(RuleValueKind.String, text: s.IsNormalized() ? s : s.Normalize());
 
     public static RuleValue FromBoolean(bool b) => new(RuleValueKind.Boolean, boolean: b);
 
