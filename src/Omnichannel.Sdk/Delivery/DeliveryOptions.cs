@@ -50,7 +50,11 @@ public sealed class DeliveryOptions
     /// <summary>How many messages the dispatcher claims at once. Default 32.</summary>
     public int DispatchBatchSize { get; set; } = 32;
 
-    /// <summary>How many dispatch attempts (each with the transport's own quick retries) before a message is failed. Default 6.</summary>
+    /// <summary>
+    /// How many dispatch attempts (each with the transport's own quick retries) before a message is failed. Default 6.
+    /// A transient failure is retried on its channel until the last attempt; on that one, the message's next channel
+    /// (its fallback) is tried, as after a permanent failure.
+    /// </summary>
     public int MaxAttempts { get; set; } = 6;
 
     /// <summary>The first delay before a message is tried again after transient failures; doubled each attempt, with jitter. Default 30 s.</summary>

@@ -236,9 +236,11 @@ public sealed partial class OmnichannelEngine
                     }
                 }
 
-                if (transient)
+                if (transient && entry.Attempt < _options.Delivery.MaxAttempts)
                 {
-                    break; // a transient failure waits and retries this channel rather than falling back
+                    // A transient failure waits and retries this channel rather than falling back; on the last attempt
+                    // the next channel takes the message, as after a permanent failure, rather than nobody.
+                    break;
                 }
             }
 

@@ -173,6 +173,54 @@ public sealed class DeliveryPipelineTests
     }
 
     [Fact]
+    public async Task TransientFailures_RetryTheirChannel_AndOnTheLastAttempt_TheFallbackChannelTakesTheMessage()
+    {
+        var failing = new FailingTransport(ChannelNames.Email).FailTransiently(1_000);
+        var (host, _, sms, _) = Create(o => { o.Delivery.Retry = null; o.Delivery.MaxAttempts = 3; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); }, email: failing);
+        await using var _ = host;
+        await Known(host, smsConsent: true);
+        await host.Engine.SendAsync(Ann, Offer("tf-1", ChannelNames.Email, ChannelNames.Sms));
+
+        // Attempts 1 and 2: the email provider is down for now; the message waits for it, and no SMS goes.
+        await host.Engine.RunDispatchAsync();
+        host.Time.Advance(TimeSpan.FromMinutes(2));
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal(2, failing.Attempts);
+        Assert.Empty(sms.Messages);
+
+        // Attempt 3, the last: email fails again, and the SMS fallback takes the message, once.
+        host.Time.Advance(TimeSpan.FromMinutes(5));
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal(3, failing.Attempts);
+        Assert.Equal(["tf-1"], sms.Messages.Select(m => m.MessageId));
+        var ann = await host.ProfileAsync(Ann);
+        Assert.Contains(ann.Timeline, t => t.EventId == "tf-1:sent" && t.Channel == ChannelNames.Sms);
+        Assert.DoesNotContain(ann.Timeline, t => t.EventId == "tf-1:failed");
+
+        host.Time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(0, await host.Engine.RunDispatchAsync());
+        Assert.Single(sms.Messages);
+    }
+
+    [Fact]
+    public async Task TransientFailures_OnTheOnlyChannel_FailTheMessageAfterTheLastAttempt()
+    {
+        var failing = new FailingTransport(ChannelNames.Email).FailTransiently(1_000);
+        var (host, _, sms, _) = Create(o => { o.Delivery.Retry = null; o.Delivery.MaxAttempts = 2; o.Delivery.RetryDelay = TimeSpan.FromMinutes(1); }, email: failing);
+        await using var _ = host;
+        await Known(host, smsConsent: true);
+        await host.Engine.SendAsync(Ann, Offer("tf-2", ChannelNames.Email));
+
+        await host.Engine.RunDispatchAsync();
+        host.Time.Advance(TimeSpan.FromMinutes(5));
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(2, failing.Attempts);
+        Assert.Empty(sms.Messages);
+        Assert.Contains((await host.ProfileAsync(Ann)).Timeline, t => t.EventId == "tf-2:failed");
+    }
+
+    [Fact]
     public async Task APermanentFailure_FallsBackToTheNextChannel_AndWhenAllFail_TheMessageFailsWithEveryReason()
     {
         var failing = new FailingTransport(ChannelNames.Email).FailPermanently("550 mailbox unavailable");
