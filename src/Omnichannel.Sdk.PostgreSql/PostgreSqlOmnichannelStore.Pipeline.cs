@@ -19,6 +19,14 @@ public sealed partial class PostgreSqlOmnichannelStore
     private readonly Channel<PendingRead> _reads = Channel.CreateUnbounded<PendingRead>(new UnboundedChannelOptions { SingleReader = true });
     private Task _committer = Task.CompletedTask;
     private Task _reader = Task.CompletedTask;
+    private long _transactions;
+    private long _operations;
+
+    /// <summary>Commit transactions sent so far (a group counts once).</summary>
+    internal long TransactionCount => Interlocked.Read(ref _transactions);
+
+    /// <summary>Commits sent so far, whatever their outcome (a group's commits each count).</summary>
+    internal long OperationCount => Interlocked.Read(ref _operations);
 
     private void StartPipeline()
     {
@@ -54,6 +62,12 @@ public sealed partial class PostgreSqlOmnichannelStore
                 }
 
                 group.Add(pending);
+            }
+
+            if (group.Count > 0)
+            {
+                Interlocked.Increment(ref _transactions);
+                Interlocked.Add(ref _operations, group.Count);
             }
 
             if (group.Count == 1)
