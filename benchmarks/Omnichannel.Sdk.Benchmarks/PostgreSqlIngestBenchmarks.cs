@@ -124,6 +124,7 @@ public class PostgreSqlIngestBenchmarks
     {
         if (_provider is not null)
         {
+            StoreIngestData.ReportGroupCommit(_engine.Store);
             await _provider.DisposeAsync();
         }
 

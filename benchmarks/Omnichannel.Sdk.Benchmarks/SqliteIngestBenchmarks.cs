@@ -1,4 +1,3 @@
-using System.Reflection;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Microsoft.Data.Sqlite;
@@ -96,7 +95,7 @@ public class SqliteIngestBenchmarks
     {
         if (_provider is not null)
         {
-            ReportGroupCommit(_engine.Store);
+            StoreIngestData.ReportGroupCommit(_engine.Store);
             _provider.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
 
@@ -228,18 +227,6 @@ public class SqliteIngestBenchmarks
         }));
         _provider = services.BuildServiceProvider();
         _engine = _provider.GetRequiredService<OmnichannelEngine>();
-    }
-
-    /// <summary>How many commits shared a transaction (the store's internal counters, read by reflection for the log).</summary>
-    private static void ReportGroupCommit(IOmnichannelStore store)
-    {
-        var type = store.GetType();
-        if (type.GetProperty("TransactionCount", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(store) is long transactions
-            && type.GetProperty("OperationCount", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(store) is long operations
-            && transactions > 0)
-        {
-            Console.WriteLine($"// Group commit: {operations:N0} write operations in {transactions:N0} transactions, {(double)operations / transactions:N2} per transaction.");
-        }
     }
 
     // OMNICHANNEL_BENCH_DIR=/dev/shm puts the files on tmpfs, where a disk sync costs nothing: that run shows the

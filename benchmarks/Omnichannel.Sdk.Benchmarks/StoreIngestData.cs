@@ -65,6 +65,18 @@ internal static class StoreIngestData
         return events;
     }
 
+    /// <summary>How many commits shared a transaction (the store's internal counters, read by reflection for the log).</summary>
+    public static void ReportGroupCommit(IOmnichannelStore store)
+    {
+        var type = store.GetType();
+        if (type.GetProperty("TransactionCount", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(store) is long transactions
+            && type.GetProperty("OperationCount", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(store) is long operations
+            && transactions > 0)
+        {
+            Console.WriteLine($"// Group commit: {operations:N0} write operations in {transactions:N0} transactions, {(double)operations / transactions:N2} per transaction.");
+        }
+    }
+
     /// <summary>When the rounds' events happen: recently enough to be accepted, never in the future.</summary>
     public static DateTimeOffset Start() => TimeProvider.System.GetUtcNow().AddHours(-2);
 }
