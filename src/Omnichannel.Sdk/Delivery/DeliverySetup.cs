@@ -8,6 +8,9 @@ public sealed class DeliverySetup
 {
     private readonly List<(string Name, string Channel, int Preference, IChannelTransport Transport)> _transports = [];
 
+    // Each channel's transports in preference order, built on first use after a change: read for every message sent.
+    private Dictionary<string, IReadOnlyList<(string Name, IChannelTransport Transport)>>? _byChannel;
+
     /// <summary>Renders requests into messages; <see langword="null"/> sends nothing but records why.</summary>
     public IMessageRenderer? Renderer { get; set; }
 
@@ -25,6 +28,7 @@ public sealed class DeliverySetup
         }
 
         _transports.Add((name, transport.Channel, preference, transport));
+        _byChannel = null;
         return this;
     }
 
@@ -34,6 +38,15 @@ public sealed class DeliverySetup
     internal string Describe() => _transports.Count == 0 ? "none" :
         string.Join(", ", _transports.OrderBy(t => t.Channel, StringComparer.Ordinal).ThenBy(t => t.Preference).Select(t => $"{t.Channel}:{t.Name} ({t.Transport.GetType().Name})"));
 
-    internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel) =>
-        [.. _transports.Where(t => t.Channel == channel).OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))];
+    internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel)
+    {
+        // Partitions read it at once: a race builds two equal maps, and either one is kept.
+        var byChannel = _byChannel ??= _transports
+            .GroupBy(t => t.Channel, StringComparer.Ordinal)
+            .ToDictionary(
+                g => g.Key,
+                g => (IReadOnlyList<(string, IChannelTransport)>)[.. g.OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))],
+                StringComparer.Ordinal);
+        return byChannel.TryGetValue(channel, out var transports) ? transports : [];
+    }
 }

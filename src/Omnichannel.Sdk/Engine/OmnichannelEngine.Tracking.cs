@@ -143,10 +143,17 @@ public sealed partial class OmnichannelEngine
         return value.Length > EventValidator.MaxIdentifierLength || _validator.IsBlocked(identifier.Type, value) ? null : new Identifier(identifier.Type, value);
     }
 
+    [ThreadStatic]
+    private static List<ValidationError>? t_errors;
+
     private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var errors = new List<ValidationError>();
+        // One list per thread, copied only for a refusal: almost every event has no error, and this runs for each one.
+        // Taken while in use, so a call that comes back here on the same thread (a custom clock or logger) makes its own.
+        var errors = t_errors ?? [];
+        t_errors = null;
+        errors.Clear();
         ValidatedEvent? valid;
         try
         {
@@ -172,11 +179,14 @@ public sealed partial class OmnichannelEngine
             valid = null;
         }
 
+        IReadOnlyList<ValidationError> refused = valid is null ? [.. errors] : [];
+        errors.Clear();
+        t_errors = errors;
         if (valid is null)
         {
             _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", "rejected"));
-            LogRejected(_logger, e?.Type, errors.Count);
-            return (null, new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.Rejected, Errors = errors });
+            LogRejected(_logger, e?.Type, refused.Count);
+            return (null, new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.Rejected, Errors = refused });
         }
 
         // Route by the most trusted identifier, so one person's events usually meet in one partition.

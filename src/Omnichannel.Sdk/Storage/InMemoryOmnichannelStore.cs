@@ -87,6 +87,33 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public bool CommitsFurtherEventIds => true;
 
+    // Loops, not Any(…): a commit runs for every event, and a delegate per call adds up.
+    private bool AnyProcessed(IReadOnlyList<string> eventIds)
+    {
+        for (var i = 0; i < eventIds.Count; i++)
+        {
+            if (_processed.ContainsKey(eventIds[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool AnyKeyTaken(IReadOnlyList<OutboxEntry> outbox)
+    {
+        for (var i = 0; i < outbox.Count; i++)
+        {
+            if (_outboxKeys.Contains(outbox[i].MessageKey))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <inheritdoc />
     public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
     {
@@ -94,7 +121,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
         {
-            if ((commit.EventId is not null && _processed.ContainsKey(commit.EventId)) || commit.FurtherEventIds.Any(_processed.ContainsKey))
+            if ((commit.EventId is not null && _processed.ContainsKey(commit.EventId)) || AnyProcessed(commit.FurtherEventIds))
             {
                 return ValueTask.FromResult(new CommitResult(CommitStatus.DuplicateEvent, 0));
             }
@@ -123,7 +150,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             }
 
             // A key accepted before (another person's message, or one long ago) would be dropped: refused, not lost.
-            if (commit.Outbox.Any(e => _outboxKeys.Contains(e.MessageKey)))
+            if (AnyKeyTaken(commit.Outbox))
             {
                 return ValueTask.FromResult(new CommitResult(CommitStatus.MessageKeyTaken, 0));
             }
