@@ -26,7 +26,7 @@ public sealed class TrackingMapping
 
     /// <summary>
     /// Traits that are identifiers: trait name → identifier type. Read from <c>traits</c> (identify) and from
-    /// <c>context.traits</c> (every call). Default <c>email</c> → <c>email</c>, <c>phone</c> → <c>phone</c>. A value the
+    /// <c>context.traits</c> (every call), the key compared ignoring case when no key matches exactly (<c>Email</c>). Default <c>email</c> → <c>email</c>, <c>phone</c> → <c>phone</c>. A value the
     /// SDK cannot normalise (an invalid email) in an identify's <c>traits</c> rejects the message, as it would any event;
     /// one in <c>context.traits</c> (which mobile libraries copy onto every event) is left out.
     /// </summary>
@@ -37,7 +37,9 @@ public sealed class TrackingMapping
     };
 
     /// <summary>
-    /// <c>track</c> event names → SDK event types (names compared ignoring case). Default: the e-commerce events of the
+    /// <c>track</c> event names → SDK event types (names compared ignoring case; a name not found is then compared
+    /// ignoring spaces and underscores and, for two-word names, their order, as Segment's own matcher does, so
+    /// <c>order_completed</c> and the Spec v1 <c>Completed Order</c> are <c>Order Completed</c>). Default: the e-commerce events of the
     /// Spec (<see href="https://segment.com/docs/connections/spec/ecommerce/v2/"/>) → <see cref="EventTypes"/>:
     /// Products Searched, Product Viewed, Product Added, Product Removed, Cart Viewed, Checkout Started, Order
     /// Completed, Order Updated, Order Refunded, Order Cancelled, Product Added to Wishlist, Product Removed from

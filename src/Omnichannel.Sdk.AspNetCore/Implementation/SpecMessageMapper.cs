@@ -26,13 +26,46 @@ internal sealed partial class SpecMessageMapper
 
     private readonly IdentityOptions? _identity;
 
+    // TrackEvents by folded name (see FoldedEventName), for the spellings an exact lookup misses.
+    private readonly Dictionary<string, string> _foldedTrackEvents;
+
     public SpecMessageMapper(TrackingApiOptions options, int maxContextValueLength = 256, IdentityOptions? identity = null)
     {
         _options = options;
         _map = options.Mapping;
         _maxContextValueLength = maxContextValueLength;
         _identity = identity;
+        _foldedTrackEvents = FoldedTrackEvents(_map.TrackEvents);
     }
+
+    // Segment's own event matcher (segmentio/analytics-events) takes a Spec event with its words in either order (the v1
+    // spec's "Completed Order") and joined by a space, an underscore or nothing ("order_completed", as RudderStack and
+    // PostHog name events): such an order was a custom event, counted nowhere. Exact names win over folded ones, and
+    // a table name's own fold over another's swapped words; only two-word names are also read the other way round.
+    private static Dictionary<string, string> FoldedTrackEvents(IDictionary<string, string> table)
+    {
+        var folded = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, type) in table)
+        {
+            if (FoldedEventName(name) is { } key)
+            {
+                folded.TryAdd(key, type);
+            }
+        }
+
+        foreach (var (name, type) in table)
+        {
+            if (name.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var first, var second] && FoldedEventName(second + " " + first) is { } key)
+            {
+                folded.TryAdd(key, type);
+            }
+        }
+
+        return folded;
+    }
+
+    // "Order Completed", "order_completed", "OrderCompleted" → "ordercompleted".
+    private static string? FoldedEventName(string name) => Names.NormalizeCustom(name, null)?.Replace("_", "", StringComparison.Ordinal);
 
     /// <summary>Maps a message.</summary>
     /// <param name="message">The message object.</param>
@@ -115,7 +148,8 @@ internal sealed partial class SpecMessageMapper
                     break;
                 }
 
-                if (_map.TrackEvents.TryGetValue(name.Trim(), out var mapped))
+                if (_map.TrackEvents.TryGetValue(name.Trim(), out var mapped)
+                    || (FoldedEventName(name) is { } folded && _foldedTrackEvents.TryGetValue(folded, out mapped)))
                 {
                     eventType = mapped;
                 }
@@ -309,7 +343,9 @@ internal sealed partial class SpecMessageMapper
 
             foreach (var (trait, idType) in _map.TraitIdentifiers)
             {
-                var value = Str(traitObject, trait);
+                // Segment reads a trait such as email whatever its case (segmentio/facade#4: "Email", as HubSpot-style
+                // forms name it); an exact key wins, else the first that differs only in case.
+                var value = Str(traitObject, trait) ?? StrIgnoringCase(traitObject, trait);
                 if (skipUnusable && value is not null && _identity is { } identity && identity.Rules.TryGetValue(idType, out var rule)
                     && rule.Normalizer is { } normalize && !normalize(value.Trim(), identity, out _, out _))
                 {
@@ -319,6 +355,19 @@ internal sealed partial class SpecMessageMapper
                 Add(idType, value);
             }
         }
+    }
+
+    private static string? StrIgnoringCase(JsonElement obj, string name)
+    {
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase) && Str(obj, p.Name) is { } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The Spec's e-commerce property names → the ones the SDK reads.</summary>
