@@ -52,6 +52,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private const int MaxEmitDepth = 4;
 
     private readonly Queue<CustomerEvent> _emitted = new();
+    private HashSet<JourneyInstance>? _answeredLate; // made on first use: rare, and a runner is made per event
     private bool _traitsChanged = true;
 
     /// <summary>Messages, webhooks and host events to write to the outbox with the commit.</summary>
@@ -95,10 +96,43 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         // Inactivity clocks hear a noEvent before anything due runs: a cart and its order uploaded late together (an
         // offline phone syncing) cancel the clock by event time instead of firing the reminder first.
         CancelInactivityClocks(e);
+
+        // Likewise a wait-for whose timeout is due but whose awaited event happened before it (uploaded late, or the
+        // engine was down past the timeout): the event answers it instead of the timeout branch running first.
+        HoldTimeoutsAnsweredBy(e);
         await RunDueAsync().ConfigureAwait(false);
         await HandleEventAsync(e, changes).ConfigureAwait(false);
+        if (_answeredLate is { Count: > 0 })
+        {
+            _answeredLate.Clear();
+            await RunDueAsync().ConfigureAwait(false); // one the event did not move after all times out now
+        }
+
         await DrainEmittedAsync().ConfigureAwait(false);
         Finish();
+    }
+
+    // Waits for an event whose timeout is due at `now` although `e`, which they await, happened before it.
+    private void HoldTimeoutsAnsweredBy(CustomerEvent e)
+    {
+        if (p.JourneyData is not { Instances.Count: > 0 } state)
+        {
+            return;
+        }
+
+        var at = EventTime(e);
+        foreach (var instance in state.Instances)
+        {
+            if (instance.WakeAt is { } timeout && timeout <= now && at < timeout
+                && (instance.WaitingSince is not { } since || at >= since)
+                && Catalog.Find(instance.JourneyId, instance.Version) is { } journey
+                && journey.Step(instance.StepId) is WaitForEventStep wait
+                && Correlates(instance, journey.Definition, e)
+                && wait.Branches.Any(b => Matches(b.EventType, b.Where, e)))
+            {
+                (_answeredLate ??= new(ReferenceEqualityComparer.Instance)).Add(instance);
+            }
+        }
     }
 
     /// <summary>Time passed (the profile's wake-up), with the segment transitions it caused.</summary>
@@ -186,7 +220,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
         for (var guard = 0; guard < 10_000; guard++)
         {
-            var instance = State.Instances.Where(i => i.WakeAt <= now || i.ExitCheckAt <= now).MinBy(i => Min(i.WakeAt, i.ExitCheckAt));
+            var instance = State.Instances.Where(i => (i.WakeAt <= now || i.ExitCheckAt <= now) && _answeredLate?.Contains(i) != true).MinBy(i => Min(i.WakeAt, i.ExitCheckAt));
             var trigger = State.Scheduled.Where(kv => kv.Value.DueAt <= now).OrderBy(kv => kv.Value.DueAt).FirstOrDefault();
             if (instance is null && trigger.Key is null)
             {
