@@ -18,7 +18,9 @@ public sealed partial class OmnichannelEngine
     public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journeyId);
-        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix }, cancellationToken).ConfigureAwait(false);
+        // Every row, not the query's default 100,000: a journey keeps a row per counter and day, and a cut answer summed
+        // to smaller totals with nothing to say they were partial.
+        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix, Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
         var counters = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var r in rows)
         {
@@ -56,7 +58,7 @@ public sealed partial class OmnichannelEngine
     public async Task<ExperimentVerdict?> GetExperimentVerdictAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journeyId);
-        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix + "variant:" }, cancellationToken).ConfigureAwait(false);
+        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix + "variant:", Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
         var arms = new Dictionary<string, (long Entered, long Converted, double Revenue, double Squares)>(StringComparer.Ordinal);
         foreach (var r in rows)
         {
@@ -144,7 +146,7 @@ public sealed partial class OmnichannelEngine
             return null;
         }
 
-        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = MeasurementRecorder.GlobalJourney, MetricPrefix = "global:" }, cancellationToken).ConfigureAwait(false);
+        var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = MeasurementRecorder.GlobalJourney, MetricPrefix = "global:", Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
         VariantObservation Arm(string group) => new(
             group,
             rows.Where(r => r.Key.Variant == group && r.Key.Metric == MeasurementRecorder.GlobalAssigned).Sum(r => r.Count),

@@ -42,22 +42,22 @@ public sealed record ExperimentSettings
     {
         if (double.IsNaN(Confidence) || Confidence is <= 0.5 or >= 1)
         {
-            yield return $"Confidence must be in (0.5, 1) (was {Confidence})";
+            yield return string.Create(CultureInfo.InvariantCulture, $"Confidence must be in (0.5, 1) (was {Confidence})");
         }
 
         if (MinimumRecipientsPerVariant < 2)
         {
-            yield return $"MinimumRecipientsPerVariant must be at least 2 (was {MinimumRecipientsPerVariant})";
+            yield return string.Create(CultureInfo.InvariantCulture, $"MinimumRecipientsPerVariant must be at least 2 (was {MinimumRecipientsPerVariant})");
         }
 
         if (MixtureStandardDeviation is { } tau && (double.IsNaN(tau) || tau <= 0))
         {
-            yield return $"MixtureStandardDeviation must be positive (was {tau})";
+            yield return string.Create(CultureInfo.InvariantCulture, $"MixtureStandardDeviation must be positive (was {tau})");
         }
 
         if (double.IsNaN(SampleRatioThreshold) || SampleRatioThreshold is <= 0 or >= 1)
         {
-            yield return $"SampleRatioThreshold must be in (0, 1) (was {SampleRatioThreshold})";
+            yield return string.Create(CultureInfo.InvariantCulture, $"SampleRatioThreshold must be in (0, 1) (was {SampleRatioThreshold})");
         }
     }
 }

@@ -122,14 +122,16 @@ public static class MeasurementReport
         var from = options.From ?? to.AddDays(-30);
         if (to < from)
         {
-            throw new ArgumentException($"options.To ({to:yyyy-MM-dd}) is before options.From ({from:yyyy-MM-dd})", nameof(options));
+            // Invariant: on a th-TH server "yyyy" is the Buddhist year (2569), so the message named days that were never asked for.
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"options.To ({to:yyyy-MM-dd}) is before options.From ({from:yyyy-MM-dd})"), nameof(options));
         }
 
         var model = options.Model ?? engine.Options.Measurement.DefaultModel;
         var conversion = options.ConversionId ?? (engine.Options.Measurement.Conversions.Any(c => c.Id == "order") ? "order" : engine.Options.Measurement.Conversions.FirstOrDefault()?.Id ?? "order");
         var credit = MeasurementMetrics.Credit(conversion, model);
         var revenue = MeasurementMetrics.Revenue(conversion, model);
-        var rows = await engine.GetMeasurementsAsync(new MeasurementQuery { From = from, To = to, Limit = 1_000_000 }, cancellationToken).ConfigureAwait(false);
+        // Every row of the period: the report sums them, so a cut answer (it was cut at 1,000,000) gave smaller totals silently.
+        var rows = await engine.GetMeasurementsAsync(new MeasurementQuery { From = from, To = to, Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
 
         var journeys = new SortedDictionary<string, (long Entered, long Goal, FunnelCounts Touches)>(StringComparer.Ordinal);
         var channels = new SortedDictionary<string, FunnelCounts>(StringComparer.Ordinal);
@@ -358,5 +360,26 @@ public static class MeasurementReport
         h.Append("</svg>");
     }
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    // Encoded, and with every bidirectional embedding, override or isolate it opens closed again at its end: a variant
+    // named with a right-to-left override (U+202E) otherwise reversed the rest of its line ("(n=1200) · Δ +1.20 pp" read
+    // backwards) and could make one arm's numbers pass for another's. Right-to-left names themselves are kept as written.
+    private static string E(string s)
+    {
+        var encoded = WebUtility.HtmlEncode(s);
+        int embeddings = 0, isolates = 0;
+        foreach (var c in s)
+        {
+            if (c is >= '\u202A' and <= '\u202E')
+            {
+                embeddings++;
+            }
+            else if (c is >= '\u2066' and <= '\u2068')
+            {
+                isolates++;
+            }
+        }
+
+        // A pop directional isolate closes its isolate and everything opened inside it; unmatched closers are ignored.
+        return embeddings + isolates == 0 ? encoded : encoded + new string('\u2069', isolates) + new string('\u202C', embeddings);
+    }
 }

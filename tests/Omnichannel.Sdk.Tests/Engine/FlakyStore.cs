@@ -134,5 +134,17 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) => inner.GetNextOutboxDueAsync(cancellationToken);
 
-    public ValueTask<IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow>> GetMeasurementsAsync(Omnichannel.Sdk.Measurement.MeasurementQuery query, CancellationToken cancellationToken = default) => inner.GetMeasurementsAsync(query, cancellationToken);
+    /// <summary>Rows answered as if the store held them too: merged with the inner store's in key order, cut at the query's limit.</summary>
+    public IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow> ExtraMeasurements { get; init; } = [];
+
+    public async ValueTask<IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow>> GetMeasurementsAsync(Omnichannel.Sdk.Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
+    {
+        if (ExtraMeasurements.Count == 0)
+        {
+            return await inner.GetMeasurementsAsync(query, cancellationToken).ConfigureAwait(false);
+        }
+
+        var rows = await inner.GetMeasurementsAsync(query with { Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
+        return [.. rows.Concat(ExtraMeasurements.Where(r => query.Matches(r.Key))).Order(Comparer<Omnichannel.Sdk.Measurement.MeasurementRow>.Create((a, b) => Omnichannel.Sdk.Measurement.MeasurementKey.Order.Compare(a.Key, b.Key))).Take(query.Limit)];
+    }
 }
