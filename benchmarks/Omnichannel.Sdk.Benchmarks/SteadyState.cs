@@ -9,13 +9,12 @@ namespace Omnichannel.Sdk.Benchmarks;
 /// </summary>
 /// <remarks>
 /// With dynamic PGO (the .NET default) a hot method is compiled three times (tier 0, instrumented, tier 1), each after
-/// 30 calls and a quiet period that new tier-0 compilation keeps extending. On this 2-core machine the SDK's few thousand
-/// hot methods took 30 to 60 rounds of 2,000 events (3 to 6 s of busy work) to reach tier 1, and methods called on every
-/// event (event validation, the unit of work) were still being promoted after 100,000 events. A fixed count of warm-up
-/// rounds measured them part-way: a round of the store workload took 21 µs per event at rounds 41 to 60 and 40 µs at
-/// rounds 10 to 30 (console harness, design notes "Measured at steady state"). So each side of every comparison, the
-/// baseline included, runs its own rounds here until the JIT has compiled (almost) nothing new for
-/// <see cref="QuietRounds"/> rounds in a row, then BenchmarkDotNet's own warm-up and measured rounds follow.
+/// 30 calls and a quiet period that new tier-0 compilation keeps extending. On a busy 2-core machine the SDK's hot
+/// methods took 50 to 90 rounds of 2,000 events (6 to 12 s) to settle, and methods called on every event (event
+/// validation) reached tier 1 only after about 120,000 events: the in-memory store workload ran at about 40 µs per event
+/// over rounds 10 to 30 and 21 µs over rounds 41 to 60 (design notes, "Measured at steady state; 64 partitions"). So each
+/// side of every comparison, the baseline included, runs its own rounds until the JIT has compiled (almost) nothing new
+/// for <see cref="QuietRounds"/> rounds in a row; then BenchmarkDotNet's own warm-up and measured rounds follow.
 /// </remarks>
 internal static class SteadyState
 {
