@@ -84,9 +84,10 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     /// <inheritdoc />
     /// <remarks>
     /// One call per customer. Events linked by a shared identifier go in the order given: a run of them under one grain
-    /// key is one call, and the next run starts when it has answered. When a customer's call fails (her silo died, the
-    /// call timed out), her events from there on are answered <see cref="TrackStatus.StoreFailed"/> (transient: sending
-    /// them again applies each once) and the other customers' results are returned as usual.
+    /// key is one call (several in turn when it is large), and the next run starts when it has answered. When a
+    /// customer's call fails (her silo died, the call timed out), her events from there on are answered
+    /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
+    /// results are returned as usual.
     /// </remarks>
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
@@ -98,14 +99,19 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         // One person's events (linked by a shared identifier, or by their grain key) in order; people in parallel.
         await Task.WhenAll(PeopleOf(list).Select(async person =>
         {
+            var json = person.Select(x => ClusterJson.Write(x.Event)).ToArray();
             for (var start = 0; start < person.Count;)
             {
                 // The run of her events under one grain key: one call, in one turn of that grain. Her events under
                 // another key wait for it, so that an order placed by customer id never overtakes the cart she filled
-                // by email (two grains run in parallel, possibly on two silos).
+                // by email (two grains run in parallel, possibly on two silos). A long run goes as several calls, one
+                // after the other: one call over Orleans' message size limit was never answered (a timeout, and the same
+                // on every retry, the size being the batch's), and a huge one can outlast the response timeout.
                 var end = start + 1;
-                while (end < person.Count && person[end].Route == person[start].Route)
+                var size = json[start].Length;
+                while (end < person.Count && person[end].Route == person[start].Route && size + json[end].Length <= CallBudget)
                 {
+                    size += json[end].Length;
                     end++;
                 }
 
@@ -113,7 +119,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
                 string[] answers;
                 try
                 {
-                    answers = await Profile(items[0].Route).TrackAsync([.. items.Select(x => ClusterJson.Write(x.Event))]).ConfigureAwait(false);
+                    answers = await Profile(items[0].Route).TrackAsync(json[start..end]).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -140,6 +146,9 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
         })).WaitAsync(cancellationToken).ConfigureAwait(false);
         return results;
     }
+
+    // Characters of event JSON in one grain call: far below Orleans' message limit (100 MB by default) even as UTF-8.
+    private const int CallBudget = 256 * 1024;
 
     /// <summary>A batch's events grouped by person (events linked through a shared identifier or grain key), each in the order given.</summary>
     private List<List<(CustomerEvent Event, int Index, string Route)>> PeopleOf(List<CustomerEvent> list)
@@ -221,12 +230,16 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        cancellationToken.ThrowIfCancellationRequested(); // a cancelled erasure must not be made while the caller sees OperationCanceledException
         return await Engine.EraseProfileAsync(ClusterJson.WriteIdentifier(identifier), options.AllowReturn).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
-        await Engine.LiftErasureAsync(ClusterJson.WriteIdentifier(identifier)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested(); // as an erasure: not lifted when the caller sees it cancelled
+        return await Engine.LiftErasureAsync(ClusterJson.WriteIdentifier(identifier)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
@@ -237,6 +250,7 @@ public sealed class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<Delivery.UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
+        cancellationToken.ThrowIfCancellationRequested(); // as one engine: an unsubscribe cancelled before it leaves is not recorded
         return (Delivery.UnsubscribeStatus)await Engine.UnsubscribeAsync(token).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
