@@ -11,7 +11,7 @@ public static class IdentifierNormalizers
     /// so an address typed with a decomposed accent or full-width characters is the same address; a domain in its ASCII
     /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>). A <c>mailto:</c> prefix (RFC 6068,
     /// as a link copied from a page carries it) is removed with the link's subject or body after <c>?</c>, as <c>tel:</c> is
-    /// from phone numbers.
+    /// from phone numbers. A quoted local part that needs no quotes (<c>"ann"@x.io</c>) loses them.
     /// </summary>
     public static bool Email(string raw, IdentityOptions options, out string normalized, out string? error)
     {
@@ -39,6 +39,19 @@ public static class IdentifierNormalizers
             return false;
         }
 
+        // A quoted local part that needs no quotes ("ann"@x.io) is the same mailbox as the bare one (RFC 5321 4.1.2); a
+        // quoted part that needs them (a space, an '@') is kept as written.
+        if (at > 2 && normalized[0] == '"' && normalized[at - 1] == '"')
+        {
+            var inner = normalized.AsSpan(1, at - 2);
+            if (inner.IndexOfAny("\"\\ ()<>[]:;@,") < 0 && inner[0] != '.' && inner[^1] != '.' && !inner.Contains("..", StringComparison.Ordinal))
+            {
+                normalized = string.Concat(inner, normalized.AsSpan(at));
+                at -= 2;
+                domain = normalized.AsSpan(at + 1);
+            }
+        }
+
         // An internationalised domain written in its ASCII form (xn--) is the same domain as its Unicode form.
         if (domain.Contains("xn--", StringComparison.Ordinal))
         {
@@ -62,8 +75,9 @@ public static class IdentifierNormalizers
     /// (<c>+44 (0)20 7946 0958</c>) are understood; <c>00</c> is read as an international prefix; a national number gets
     /// <see cref="IdentityOptions.DefaultPhoneRegion"/> (else the region of <see cref="IdentityOptions.DefaultPhoneCountryCode"/>).
     /// The number must have a possible length for its region (whether it is assigned is not checked, so test ranges work).
-    /// Full-width digits, no-break spaces, Unicode dashes, invisible format characters and a <c>tel:</c> prefix are
-    /// understood too.
+    /// Full-width digits and the digits of other scripts (Arabic-Indic, Persian, Devanagari), no-break spaces, Unicode
+    /// dashes, invisible format characters and a <c>tel:</c> prefix are understood too, and a Mexican mobile written with the
+    /// <c>1</c> retired in 2019 (<c>+52 1 55…</c>) is the number without it. Extensions and letters are refused.
     /// </summary>
     public static bool Phone(string raw, IdentityOptions options, out string normalized, out string? error)
     {
@@ -77,7 +91,14 @@ public static class IdentifierNormalizers
 
         if (!System.Text.Ascii.IsValid(s))
         {
-            s = string.Concat(s.Select(c => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.DashPunctuation ? '-' : c));
+            // Digits of other scripts (Arabic-Indic, Persian, Devanagari…) are what an Arabic or Hindi keyboard types, and
+            // libphonenumber reads them as digits; NFKC leaves them as they are, so they were refused (audit K2).
+            s = string.Concat(s.Select(c => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) switch
+            {
+                System.Globalization.UnicodeCategory.DashPunctuation => '-',
+                System.Globalization.UnicodeCategory.DecimalDigitNumber => (char)('0' + System.Globalization.CharUnicodeInfo.GetDecimalDigitValue(c)),
+                _ => c,
+            }));
         }
 
         foreach (var c in s)
@@ -99,6 +120,14 @@ public static class IdentifierNormalizers
         try
         {
             var number = util.Parse(s, options.PhoneRegion());
+
+            // Mexico dropped the mobile "1" after +52 in 2019, but old contacts and WhatsApp still send +52 1 and ten digits;
+            // it is the same phone, and without this it was refused as too long (audit K2).
+            if (number.CountryCode == 52 && number.NationalNumber is >= 1_000_000_0000 and < 2_000_000_0000)
+            {
+                number = number.ToBuilder().SetNationalNumber(number.NationalNumber - 1_000_000_0000).Build();
+            }
+
             if (!util.IsPossibleNumber(number))
             {
                 normalized = raw.Trim();
