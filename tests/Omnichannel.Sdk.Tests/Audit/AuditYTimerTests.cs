@@ -149,14 +149,7 @@ public sealed class AuditYTimerTests
     [Fact]
     public async Task AWaitForEvent_AnsweredInsideItsWindow_ButTrackedAfterTheTimeoutIsDue_TakesTheAnswer()
     {
-        var journey = JourneyRig.Parse("""
-            {"id": "w", "version": 1, "name": "W", "trigger": {"type": "event", "event": "user.signed_up"},
-             "steps": [{"id": "wait", "type": "waitForEvent", "branches": [{"event": "app.opened", "next": "opened"}], "timeout": "PT6H", "timeoutNext": "nudge"},
-                       {"id": "opened", "type": "send", "channels": ["email"], "template": "thanks", "class": "transactional", "next": "end"},
-                       {"id": "nudge", "type": "send", "channels": ["email"], "template": "nudge", "class": "transactional", "next": "end"},
-                       {"id": "end", "type": "exit"}]}
-            """);
-        await using var rig = JourneyRig.Create([journey]);
+        await using var rig = JourneyRig.Create([WaitForAppOpen()]);
         var start = rig.Host.Time.GetUtcNow();
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail]);
 
@@ -175,14 +168,7 @@ public sealed class AuditYTimerTests
     [Fact]
     public async Task AWaitForEvent_AnsweredAtItsTimeout_AndTrackedLate_StillTimesOut()
     {
-        var journey = JourneyRig.Parse("""
-            {"id": "w", "version": 1, "name": "W", "trigger": {"type": "event", "event": "user.signed_up"},
-             "steps": [{"id": "wait", "type": "waitForEvent", "branches": [{"event": "app.opened", "next": "opened"}], "timeout": "PT6H", "timeoutNext": "nudge"},
-                       {"id": "opened", "type": "send", "channels": ["email"], "template": "thanks", "class": "transactional", "next": "end"},
-                       {"id": "nudge", "type": "send", "channels": ["email"], "template": "nudge", "class": "transactional", "next": "end"},
-                       {"id": "end", "type": "exit"}]}
-            """);
-        await using var rig = JourneyRig.Create([journey]);
+        await using var rig = JourneyRig.Create([WaitForAppOpen()]);
         var start = rig.Host.Time.GetUtcNow();
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail]);
 
@@ -193,4 +179,13 @@ public sealed class AuditYTimerTests
 
         Assert.Equal(["email:nudge"], rig.Sent());
     }
+
+    // Signed up → wait up to 6 h for app.opened: "thanks" if it comes, "nudge" if the wait times out.
+    private static JourneyDefinition WaitForAppOpen() => JourneyRig.Parse("""
+        {"id": "w", "version": 1, "name": "W", "trigger": {"type": "event", "event": "user.signed_up"},
+         "steps": [{"id": "wait", "type": "waitForEvent", "branches": [{"event": "app.opened", "next": "opened"}], "timeout": "PT6H", "timeoutNext": "nudge"},
+                   {"id": "opened", "type": "send", "channels": ["email"], "template": "thanks", "class": "transactional", "next": "end"},
+                   {"id": "nudge", "type": "send", "channels": ["email"], "template": "nudge", "class": "transactional", "next": "end"},
+                   {"id": "end", "type": "exit"}]}
+        """);
 }
