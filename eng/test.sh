@@ -7,10 +7,25 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log_dir=$(mktemp -d)
 # Tests that leave artefacts (the measurement report's browser screenshot) put them here.
 export OMNICHANNEL_TEST_LOGS="$log_dir"
-status=0
 
 # Real servers the integration tests start on loopback (installed here when missing; needs root on Debian).
 bash eng/install-test-servers.sh || { echo "warning: could not install the test servers; their tests will fail" >&2; }
+
+# The tests' temporary files (SQLite files, PostgreSQL clusters of a few hundred MB each) go to a folder of this run,
+# deleted at the end: a test host killed right after its last test cannot always delete its own. The PostgreSQL
+# server runs as the postgres user when we are root, so it must be able to reach the folder.
+test_tmp="$log_dir/tmp"
+mkdir -p "$test_tmp" && chmod 755 "$log_dir" && chmod 1777 "$test_tmp"
+export TMPDIR="$test_tmp"
+remove_test_tmp() {
+  for pid_file in "$test_tmp"/omnichannel-pg-*/data/postmaster.pid; do
+    # SIGQUIT is PostgreSQL's immediate shutdown.
+    [ -f "$pid_file" ] && kill -QUIT "$(head -1 "$pid_file")" 2>/dev/null
+  done
+  rm -rf "$test_tmp"
+}
+trap remove_test_tmp EXIT
+status=0
 
 echo "== build"
 if ! dotnet build Omnichannel.Sdk.sln -c Release -nologo -v q >"$log_dir/build.log" 2>&1; then

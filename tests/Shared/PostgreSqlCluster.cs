@@ -14,6 +14,7 @@ namespace Omnichannel.Sdk.TestServers;
 /// </summary>
 internal sealed class PostgreSqlCluster : IAsyncDisposable
 {
+    private const string FolderPrefix = "omnichannel-pg-";
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _databases = new();
     private string _folder = "";
     private string _bin = "";
@@ -63,18 +64,69 @@ internal sealed class PostgreSqlCluster : IAsyncDisposable
             return ConnectionString(n);
         })).Value;
 
-    /// <summary>Stops the server and deletes its folder.</summary>
+    /// <summary>Stops the server and deletes its folder (the folder even when the stop fails).</summary>
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
-        if (_bin.Length > 0 && Directory.Exists(Path.Combine(_folder, "data")))
+        try
         {
-            await RunServerToolAsync("pg_ctl", "-D", Path.Combine(_folder, "data"), "-m", "immediate", "-w", "stop");
+            if (_bin.Length > 0 && File.Exists(Path.Combine(_folder, "data", "postmaster.pid")))
+            {
+                await RunServerToolAsync("pg_ctl", "-D", Path.Combine(_folder, "data"), "-m", "immediate", "-w", "stop");
+            }
+        }
+        finally
+        {
+            if (_folder.Length > 0 && Directory.Exists(_folder))
+            {
+                Directory.Delete(_folder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the folders of earlier clusters whose server no longer runs. A test host is killed soon after its last
+    /// test, often in the middle of deleting a cluster started for the whole run (each is a few hundred MB); left
+    /// alone, they filled the CI machine's disk. A server writes <c>postmaster.opts</c> when it starts and removes
+    /// <c>postmaster.pid</c> when it stops; a folder with neither is left alone for ten minutes, since another process
+    /// may be running initdb in it.
+    /// </summary>
+    private static void DeleteAbandonedClusters()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*"))
+        {
+            try
+            {
+                var pidFile = Path.Combine(folder, "data", "postmaster.pid");
+                var abandoned = File.Exists(pidFile) ? !IsRunning(File.ReadLines(pidFile).FirstOrDefault())
+                    : File.Exists(Path.Combine(folder, "data", "postmaster.opts")) || Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddMinutes(-10);
+                if (abandoned)
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: another user's folder, or one deleted meanwhile.
+            }
+        }
+    }
+
+    private static bool IsRunning(string? pid)
+    {
+        if (!int.TryParse(pid, out var id))
+        {
+            return true;
         }
 
-        if (_folder.Length > 0 && Directory.Exists(_folder))
+        try
         {
-            Directory.Delete(_folder, recursive: true);
+            using var process = Process.GetProcessById(id);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 
@@ -82,7 +134,8 @@ internal sealed class PostgreSqlCluster : IAsyncDisposable
     {
         _bin = FindBinaries();
         _asPostgresUser = Environment.UserName == "root";
-        _folder = Path.Combine(Path.GetTempPath(), "omnichannel-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        DeleteAbandonedClusters();
+        _folder = Path.Combine(Path.GetTempPath(), FolderPrefix + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(_folder);
         if (_asPostgresUser)
         {
