@@ -32,6 +32,27 @@ public sealed partial class OmnichannelEngine
     public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfOnWorker(nameof(RunDispatchAsync));
+        try
+        {
+            var handled = await DispatchDueAsync(cancellationToken).ConfigureAwait(false);
+            _dispatchRetryDelay = TimeSpan.Zero;
+            return handled;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The timer was disarmed when the run claimed, and only the end of a run arms it again: a run that failed (the
+            // store's claim or its next-due read failed) must arm it for a retry, or the messages already in the outbox
+            // would wait until another message was planned.
+            var delay = _dispatchRetryDelay = NextRetryDelay(_dispatchRetryDelay);
+            ScheduleDispatch(_time.GetUtcNow() + delay);
+            throw;
+        }
+    }
+
+    private TimeSpan _dispatchRetryDelay;
+
+    private async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
+    {
         var handled = 0;
         while (true)
         {
@@ -271,7 +292,7 @@ public sealed partial class OmnichannelEngine
             // The lease runs out and the entry is claimed again: nothing is lost. A cancellation that is not the run's
             // own (a store's or a renderer's time-out) is such a failure too: let out, it failed the whole run, and the
             // next due instant was never scheduled.
-            LogDispatchFailed(_logger, ex, entry.MessageKey);
+            LogDispatchFailed(_logger, Privacy.ScrubbedException.Of(ex), entry.MessageKey);
         }
         finally
         {
@@ -372,7 +393,7 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogDispatchFailed(_logger, ex, "(run)");
+            LogDispatchFailed(_logger, Privacy.ScrubbedException.Of(ex), "(run)");
         }
     }
 

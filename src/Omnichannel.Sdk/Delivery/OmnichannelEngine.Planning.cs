@@ -12,6 +12,7 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Key);
+        ThrowIfDisposed();
         if (request.Channels is not { Count: > 0 } channels || channels.Any(string.IsNullOrWhiteSpace))
         {
             throw new ArgumentException("A message request needs at least one channel (Channels), none of them null or blank.", nameof(request));

@@ -247,7 +247,7 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogAutoDecisionFailed(_logger, ex);
+            LogAutoDecisionFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
     }
 

@@ -94,7 +94,7 @@ public sealed partial class OmnichannelEngine
         catch (Exception ex)
         {
             hot.Clear();
-            LogFailed(_logger, ex, item.Event.Event.Type);
+            LogFailed(_logger, Privacy.ScrubbedException.Of(ex), item.Event.Event.Type);
             result = ex is ApplyFailedException applying
                 ? new TrackResult
                 {
@@ -208,7 +208,7 @@ public sealed partial class OmnichannelEngine
         ThrowIfOnWorker("Work on a profile (SendAsync, a segment or journey visit, an unsubscribe)");
         var partition = _affinity.PartitionOf(profileId, (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length));
         var task = new ProfileTask(new ProfileWork(profileId, apply, fresh: readOnly), partition);
-        await _queues[partition].Writer.WriteAsync(task, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(_queues[partition].Writer, task, cancellationToken).ConfigureAwait(false);
         return task.Completion.Task;
     }
 
@@ -230,7 +230,7 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex)
         {
-            LogProfileTaskFailed(_logger, ex, task.Change.ProfileId);
+            LogProfileTaskFailed(_logger, Privacy.ScrubbedException.Of(ex), task.Change.ProfileId);
             task.Completion.TrySetResult(null);
         }
     }

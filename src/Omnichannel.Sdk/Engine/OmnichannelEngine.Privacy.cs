@@ -11,6 +11,7 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ThrowIfDisposed();
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.erase");
         var attempts = Math.Max(100, _options.MaxCommitAttempts); // her events may still be pouring in: wait for a gap
         for (var attempt = 1; attempt <= attempts; attempt++)
@@ -41,6 +42,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
+        ThrowIfDisposed();
         if (Normalize(identifier) is not { } id)
         {
             return false;

@@ -12,11 +12,12 @@ public sealed partial class OmnichannelEngine
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Track);
         activity?.SetTag("omnichannel.event.type", customerEvent?.Type);
         ThrowIfOnWorker(nameof(TrackAsync));
+        ThrowIfDisposed();
         var (item, rejected) = Prepare(customerEvent!, cancellationToken);
         var result = rejected;
         if (result is null)
         {
-            await _queues[item!.Partition].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_queues[item!.Partition].Writer, item, cancellationToken).ConfigureAwait(false);
             result = await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -37,6 +38,7 @@ public sealed partial class OmnichannelEngine
     {
         ArgumentNullException.ThrowIfNull(events);
         ThrowIfOnWorker(nameof(TrackBatchAsync));
+        ThrowIfDisposed();
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
         var pending = events.TryGetNonEnumeratedCount(out var count) ? new List<Task<TrackResult>>(count) : [];
         var items = new List<EventItem>(pending.Capacity);
@@ -66,7 +68,7 @@ public sealed partial class OmnichannelEngine
                 var writer = _queues[item.Partition].Writer;
                 if (!writer.TryWrite(item))
                 {
-                    await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                    await WriteAsync(writer, item, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -174,7 +176,7 @@ public sealed partial class OmnichannelEngine
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A bug in validation: this event is refused (and the bug logged), the others of a batch go on.
-            LogValidationFailed(_logger, ex, e?.Type);
+            LogValidationFailed(_logger, Privacy.ScrubbedException.Of(ex), e?.Type);
             errors.Add(new("event", $"could not be validated ({ex.GetType().Name}: {ex.Message})"));
             valid = null;
         }

@@ -89,8 +89,7 @@ public sealed partial class OmnichannelEngine
             DateTimeOffset? at = upcoming.FirstOrDefault(u => !failed.Contains(u.ProfileId))?.WakeAt;
             if (failed.Count > 0)
             {
-                _wakeRetryDelay = _wakeRetryDelay == TimeSpan.Zero ? TimeSpan.FromSeconds(1)
-                    : _wakeRetryDelay * 2 > MaxWakeRetryDelay ? MaxWakeRetryDelay : _wakeRetryDelay * 2;
+                _wakeRetryDelay = NextRetryDelay(_wakeRetryDelay);
                 var retry = _time.GetUtcNow() + _wakeRetryDelay;
                 at = at is { } other && other < retry ? other : retry;
             }
@@ -106,6 +105,14 @@ public sealed partial class OmnichannelEngine
 
             activity?.SetTag("omnichannel.profiles", woken);
             return woken;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The timer was disarmed when this run began, and only the end of a run arms it again: a run that failed before
+            // (the store's due read failed) must arm it for a retry, or no wake-up would run until an event armed it.
+            _wakeRetryDelay = NextRetryDelay(_wakeRetryDelay);
+            ScheduleWake(_time.GetUtcNow() + _wakeRetryDelay);
+            throw;
         }
         finally
         {
@@ -192,6 +199,10 @@ public sealed partial class OmnichannelEngine
         await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The pause before retrying a run that failed: 1 s, doubling, at most <see cref="MaxWakeRetryDelay"/>.</summary>
+    private static TimeSpan NextRetryDelay(TimeSpan last) =>
+        last == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : last * 2 > MaxWakeRetryDelay ? MaxWakeRetryDelay : last * 2;
+
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);
 
     private async Task RunDueInBackgroundAsync()
@@ -206,7 +217,7 @@ public sealed partial class OmnichannelEngine
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogWakeFailed(_logger, ex);
+            LogWakeFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
     }
 

@@ -193,6 +193,23 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _metrics.Dispose();
     }
 
+    /// <summary>Refuses a call that would change something once disposal began: the queues stop taking work.</summary>
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    // A queue closed by disposal says so as ObjectDisposedException, not as the queue's ChannelClosedException (which names
+    // an implementation detail, and which a host's retry policy may take for a transient fault).
+    private async ValueTask WriteAsync(ChannelWriter<WorkItem> writer, WorkItem item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new ObjectDisposedException(nameof(OmnichannelEngine), ex);
+        }
+    }
+
     private async Task PurgeAsync()
     {
         LeaveWorker();
@@ -206,7 +223,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
         catch (Exception ex)
         {
-            LogPurgeFailed(_logger, ex);
+            LogPurgeFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
     }
 
@@ -234,10 +251,10 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     [LoggerMessage(9, LogLevel.Information, "Refused an event of type {EventType}: it carries an identifier of an erased person")]
     private static partial void LogRefusedErased(ILogger logger, string eventType);
 
-    [LoggerMessage(6, LogLevel.Debug, "Forgot {Count} processed event id(s) past retention")]
+    [LoggerMessage(10, LogLevel.Debug, "Forgot {Count} processed event id(s) past retention")]
     private static partial void LogPurged(ILogger logger, int count);
 
-    [LoggerMessage(8, LogLevel.Error, "Validating an event of type {EventType} threw; the event was rejected")]
+    [LoggerMessage(11, LogLevel.Error, "Validating an event of type {EventType} threw; the event was rejected")]
     private static partial void LogValidationFailed(ILogger logger, Exception exception, string? eventType);
 
     [LoggerMessage(7, LogLevel.Warning, "Purging processed event ids failed; will try again")]

@@ -147,7 +147,7 @@ public sealed partial class OmnichannelEngine
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogProfileTaskFailed(_logger, ex, p.Id); // committed: the work must not run again
+                LogProfileTaskFailed(_logger, Privacy.ScrubbedException.Of(ex), p.Id); // committed: the work must not run again
             }
 
             run[i].Completion.TrySetResult(new UnitResult(effects[i].ReadOnly ? UnitStatus.Finished : UnitStatus.Committed, p.Id, effects[i]));

@@ -106,11 +106,39 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListProfileIdsAsync(afterProfileId, limit, cancellationToken);
 
-    public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default) => inner.GetDueProfilesAsync(dueBy, limit, cancellationToken);
+    /// <summary>How many reads of due wake-ups still throw (a store outage); <see cref="DueReadFailed"/> is set by the first.</summary>
+    public int FailDueReads;
+
+    public TaskCompletionSource DueReadFailed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Decrement(ref FailDueReads) >= 0)
+        {
+            DueReadFailed.TrySetResult();
+            throw new IOException("connection reset");
+        }
+
+        return inner.GetDueProfilesAsync(dueBy, limit, cancellationToken);
+    }
 
     public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
 
-    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) => inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
+    /// <summary>How many outbox claims still throw (a store outage); <see cref="ClaimFailed"/> is set by the first.</summary>
+    public int FailClaims;
+
+    public TaskCompletionSource ClaimFailed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Decrement(ref FailClaims) >= 0)
+        {
+            ClaimFailed.TrySetResult();
+            throw new IOException("connection reset");
+        }
+
+        return inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
+    }
 
     /// <summary>The first outbox completion fails with an <see cref="IOException"/> (once), after the outcome was recorded.</summary>
     public bool FailCompleteOutboxOnce { get; init; }
