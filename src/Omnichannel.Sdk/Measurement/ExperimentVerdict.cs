@@ -215,7 +215,7 @@ public static class ExperimentAnalysis
         var mode = settings.Sequential ? "always-valid" : "fixed-horizon";
         if (srm.Mismatch)
         {
-            evidence = string.Create(CultureInfo.InvariantCulture, $"no winner: sample ratio mismatch (chi-square {srm.ChiSquare:0.##}, p = {srm.PValue:0.####}); check the assignment before reading results");
+            evidence = string.Create(CultureInfo.InvariantCulture, $"no winner: sample ratio mismatch (chi-square {srm.ChiSquare:0.##}, p {PValueText(srm.PValue, 4)}); check the assignment before reading results");
         }
         else if (small.Count > 0)
         {
@@ -227,7 +227,7 @@ public static class ExperimentAnalysis
             var d = best.VersusControl!;
             evidence = string.Create(CultureInfo.InvariantCulture,
                 $"{best.Name} wins: conversion {best.ConversionRate * 100:0.00}% vs {verdicts[0].ConversionRate * 100:0.00}% ({control}), difference {d.RateDifference * 100:+0.00;-0.00} pp [{d.RateDifferenceInterval.Lower * 100:0.00}, {d.RateDifferenceInterval.Upper * 100:0.00}], " +
-                $"{mode} p = {(settings.Sequential ? d.RateAlwaysValidPValue : d.RatePValue):0.#####}{Corrected(comparisons)}, n = {best.Recipients}/{verdicts[0].Recipients}");
+                $"{mode} p {PValueText(settings.Sequential ? d.RateAlwaysValidPValue : d.RatePValue, 5)}{Corrected(comparisons)}, n = {best.Recipients}/{verdicts[0].Recipients}");
         }
         else
         {
@@ -235,6 +235,18 @@ public static class ExperimentAnalysis
         }
 
         return new ExperimentVerdict(experimentId, control, verdicts, srm, settings.Sequential, winner, evidence);
+    }
+
+    /// <summary>
+    /// "= 0.0123", or "&lt; 0.0001" for a p-value too small for <paramref name="decimals"/> places (it printed as "p = 0", a
+    /// certainty no test gives).
+    /// </summary>
+    internal static string PValueText(double p, int decimals)
+    {
+        var smallest = Math.Pow(10, -decimals);
+        return p < smallest
+            ? "< " + smallest.ToString("0." + new string('0', decimals), CultureInfo.InvariantCulture)
+            : "= " + p.ToString("0." + new string('#', decimals), CultureInfo.InvariantCulture);
     }
 
     private static string Corrected(int comparisons) =>

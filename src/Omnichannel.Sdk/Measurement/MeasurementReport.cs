@@ -259,7 +259,7 @@ public static class MeasurementReport
                 .Append(E(v.Sequential ? "always-valid" : "fixed-horizon")).Append("</span><p>").Append(E(v.Evidence)).Append("</p>");
             if (v.SampleRatio.Mismatch)
             {
-                h.Append("<p style=\"color:#dc2626\">").Append(E(FormattableString.Invariant($"Sample ratio mismatch: χ² = {v.SampleRatio.ChiSquare:0.##}, p = {v.SampleRatio.PValue:0.#####}"))).Append("</p>");
+                h.Append("<p style=\"color:#dc2626\">").Append(E(FormattableString.Invariant($"Sample ratio mismatch: χ² = {v.SampleRatio.ChiSquare:0.##}, p {ExperimentAnalysis.PValueText(v.SampleRatio.PValue, 5)}"))).Append("</p>");
             }
 
             Intervals(h, "variants-" + v.ExperimentId, v);
@@ -350,7 +350,7 @@ public static class MeasurementReport
             var a = v.Variants[i];
             var y = (i * row) + 16;
             var colour = a.Name == v.Winner ? "#16a34a" : a.Name == v.Control ? "#4b5563" : "#2563eb";
-            var p = a.VersusControl is { } d ? FormattableString.Invariant($" · Δ {d.RateDifference * 100:+0.00;-0.00} pp, p {(v.Sequential ? d.RateAlwaysValidPValue : d.RatePValue):0.####}") : " · control";
+            var p = a.VersusControl is { } d ? FormattableString.Invariant($" · Δ {d.RateDifference * 100:+0.00;-0.00} pp, p {ExperimentAnalysis.PValueText(v.Sequential ? d.RateAlwaysValidPValue : d.RatePValue, 4)}") : " · control";
             h.Append(FormattableString.Invariant($"<text x=\"0\" y=\"{y + 4}\">{E(a.Name)} (n={a.Recipients})</text>"))
                 .Append(FormattableString.Invariant($"<line x1=\"{X(a.ConversionRateInterval.Lower):0.#}\" y1=\"{y}\" x2=\"{X(a.ConversionRateInterval.Upper):0.#}\" y2=\"{y}\" stroke=\"{colour}\" stroke-width=\"2\"/>"))
                 .Append(FormattableString.Invariant($"<circle cx=\"{X(a.ConversionRate):0.#}\" cy=\"{y}\" r=\"5\" fill=\"{colour}\" data-tip=\"{E(a.Name)}: {a.ConversionRate * 100:0.00}% [{a.ConversionRateInterval.Lower * 100:0.00}, {a.ConversionRateInterval.Upper * 100:0.00}]\"/>"))

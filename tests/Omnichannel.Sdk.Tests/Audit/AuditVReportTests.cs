@@ -78,7 +78,7 @@ public sealed class AuditVReportTests
     public void ARightToLeftOverrideInAVariantName_IsClosedWhereTheNameEnds()
     {
         // codidact/qpixel#136, mastodon#2166, SpecterOps/BloodHound#3270: a U+202E in a name reversed the rest of the
-        // line ("foo[RLO] favourited your status" read backwards). Here "(n=500) · Δ +2.00 pp, p 0.1" followed the name.
+        // line ("foo[RLO] favourited your status" read backwards). Here "(n=500) · Δ +2.00 pp, p = 0.1" followed the name.
         var verdict = Verdict(new VariantObservation("control", 500, 50), new VariantObservation("b\u202Eevil", 500, 60), new VariantObservation("تجربة", 500, 55));
         var html = MeasurementReport.ToHtml(Data(verdicts: verdict));
 
@@ -93,6 +93,26 @@ public sealed class AuditVReportTests
 
         // A right-to-left name is written as it is, with nothing added.
         Assert.Contains(">تجربة (n=500)<", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void APValueBelowThePrintedPrecision_IsShownAsBelowIt_NeverAsZero()
+    {
+        // A lift of 10% to 20% on 5,000 recipients each: p ≈ 1e-47 printed "p = 0" in the evidence and "p 0" in the
+        // report, a certainty no test gives; and a split of 5,000 against 5,600 printed its mismatch as "p = 0".
+        var verdict = Verdict(new VariantObservation("control", 5000, 500), new VariantObservation("b", 5000, 1000));
+        Assert.Equal("b", verdict.Winner);
+        Assert.Contains(" p < 0.00001", verdict.Evidence, StringComparison.Ordinal);
+        Assert.Contains("pp, p &lt; 0.0001<", MeasurementReport.ToHtml(Data(verdicts: verdict)), StringComparison.Ordinal);
+
+        var skewed = Verdict(new VariantObservation("control", 5000, 500), new VariantObservation("b", 6000, 600));
+        Assert.True(skewed.SampleRatio.Mismatch);
+        Assert.Contains("p < 0.0001)", skewed.Evidence, StringComparison.Ordinal);
+        Assert.Contains("p &lt; 0.00001", MeasurementReport.ToHtml(Data(verdicts: skewed)), StringComparison.Ordinal);
+
+        // A p-value the format can show is shown as before.
+        var close = Verdict(new VariantObservation("control", 500, 50), new VariantObservation("b", 500, 60));
+        Assert.Matches(@"pp, p = [01](\.\d{1,4})?<", MeasurementReport.ToHtml(Data(verdicts: close)));
     }
 
     [Fact]
