@@ -135,7 +135,9 @@ public static class MeasurementReport
 
         var journeys = new SortedDictionary<string, (long Entered, long Goal, FunnelCounts Touches)>(StringComparer.Ordinal);
         var channels = new SortedDictionary<string, FunnelCounts>(StringComparer.Ordinal);
-        var days = new SortedDictionary<(string, DateOnly), FunnelCounts>();
+        // Channel (ordinal, as Channels), then day: the tuple's default comparer would order names by the server's culture.
+        var days = new SortedDictionary<(string, DateOnly), FunnelCounts>(Comparer<(string Channel, DateOnly Day)>.Create(
+            static (a, b) => string.CompareOrdinal(a.Channel, b.Channel) is var c and not 0 ? c : a.Day.CompareTo(b.Day)));
         long conversions = 0;
         double conversionRevenue = 0;
         foreach (var r in rows)

@@ -115,6 +115,40 @@ public sealed class AuditVReportTests
         Assert.Matches(@"pp, p = [01](\.\d{1,4})?<", MeasurementReport.ToHtml(Data(verdicts: close)));
     }
 
+    [Theory]
+    [InlineData("en-US")]
+    [InlineData("sv-SE")]
+    [InlineData("")]
+    public async Task ChannelDays_AreOrderedByChannelOrdinal_WhateverTheServerCulture(string culture)
+    {
+        // The per-day series were ordered by the server's culture (ICU puts "a_b" before "a1"; ordinal, as the channel
+        // totals, puts "a1" first), so the JSON's order depended on where the report was built.
+        var store = new InMemoryOmnichannelStore();
+        var day = new DateOnly(2026, 3, 1);
+        MeasurementKey Sent(string channel, DateOnly on) => new("promo", "s1", "", channel, "t", on, "sent");
+        await store.CommitAsync(new ProfileCommit
+        {
+            ProfileId = "p1",
+            ExpectedVersion = 0,
+            Document = "{}"u8.ToArray(),
+            Measurements = [new(Sent("a_b", day.AddDays(1)), 1), new(Sent("a1", day), 1), new(Sent("a_b", day), 1), new(Sent("B", day), 1)],
+        });
+        await using var engine = new OmnichannelEngine(new OmnichannelOptions(), store);
+
+        var saved = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
+        try
+        {
+            var data = await MeasurementReport.BuildAsync(engine, new MeasurementReportOptions { From = day, To = day.AddDays(1) });
+            Assert.Equal(["B", "a1", "a_b"], data.Channels.Keys);
+            Assert.Equal([("B", day), ("a1", day), ("a_b", day), ("a_b", day.AddDays(1))], data.ChannelDays.Select(d => (d.Channel, d.Day)));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+
     [Fact]
     public void AnArmWithNoRecipients_IsShownAsZero_NeverNaN()
     {
