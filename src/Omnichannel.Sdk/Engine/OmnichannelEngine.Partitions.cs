@@ -101,7 +101,7 @@ public sealed partial class OmnichannelEngine
                     EventId = item.Event.Event.Id,
                     Status = TrackStatus.Failed,
                     IsTransient = false,
-                    FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {applying.InnerException.Message})",
+                    FailureReason = $"the event cannot be applied to its profile and would fail the same way again ({applying.InnerException!.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(applying.InnerException.Message)})",
                 }
                 : new TrackResult
                 {
