@@ -255,9 +255,22 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public int OrdersInCurrency { get; internal set; }
 
-    /// <summary>Average order value in <see cref="Currency"/>.</summary>
+    /// <summary>
+    /// Average order value in <see cref="Currency"/>, rounded half away from zero to cents, or to the currency's minor
+    /// unit where it has more digits (three for the dinars of Kuwait, Bahrain, Jordan…: 10.125 KWD stays 10.125).
+    /// </summary>
     [JsonIgnore]
-    public decimal AverageOrderValue => OrdersInCurrency == 0 ? 0 : Math.Round(TotalSpent / OrdersInCurrency, 2);
+    public decimal AverageOrderValue => OrdersInCurrency == 0 ? 0
+        : Math.Round(TotalSpent / OrdersInCurrency, AverageDigits(Currency), MidpointRounding.AwayFromZero);
+
+    // ISO 4217 currencies whose minor unit has more than two digits; every other currency's average keeps cents (a yen
+    // average of 1,500.5 is an average, not an amount to charge).
+    private static int AverageDigits(string? currency) => currency switch
+    {
+        "BHD" or "IQD" or "JOD" or "KWD" or "LYD" or "OMR" or "TND" => 3,
+        "CLF" or "UYW" => 4,
+        _ => 2,
+    };
 
     /// <summary>Time of the first order.</summary>
     [JsonInclude]
