@@ -73,6 +73,11 @@ public sealed partial class PostgreSqlOmnichannelStore
             // Another writer got there first (a changed version, a moved identifier, a deadlock between two merges): nothing was written.
             return new CommitResult(CommitStatus.Conflict, 0);
         }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            ForgetReadOnlySessions();
+            throw;
+        }
     }
 
     /// <summary>
@@ -304,7 +309,15 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         await using var command = _dataSource.CreateCommand("DELETE FROM processed_events WHERE processed_at < $1");
         command.Parameters.Add(new NpgsqlParameter { Value = processedBefore.UtcTicks });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            ForgetReadOnlySessions();
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -332,18 +345,26 @@ public sealed partial class PostgreSqlOmnichannelStore
         command.Parameters.Add(new NpgsqlParameter { Value = nowTicks });
         command.Parameters.Add(new NpgsqlParameter { Value = leasedUntil });
         command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
-        await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var claimed = new List<OutboxEntry>();
-        while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            claimed.Add(new OutboxEntry
+            await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                MessageKey = rows.GetString(0),
-                ProfileId = rows.GetString(1),
-                DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
-                Payload = rows.GetFieldValue<byte[]>(3),
-                Attempt = rows.GetInt32(4),
-            });
+                claimed.Add(new OutboxEntry
+                {
+                    MessageKey = rows.GetString(0),
+                    ProfileId = rows.GetString(1),
+                    DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
+                    Payload = rows.GetFieldValue<byte[]>(3),
+                    Attempt = rows.GetInt32(4),
+                });
+            }
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            ForgetReadOnlySessions();
+            throw;
         }
 
         // RETURNING gives no order; the contract's is earliest due first, then key.
@@ -363,7 +384,15 @@ public sealed partial class PostgreSqlOmnichannelStore
         await using var command = _dataSource.CreateCommand("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2");
         command.Parameters.Add(Text(messageKey));
         command.Parameters.Add(new NpgsqlParameter { Value = attempt });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            ForgetReadOnlySessions();
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -379,7 +408,15 @@ public sealed partial class PostgreSqlOmnichannelStore
         command.Parameters.Add(Text(messageKey));
         command.Parameters.Add(new NpgsqlParameter { Value = attempt });
         command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            ForgetReadOnlySessions();
+            throw;
+        }
     }
 
     /// <inheritdoc />

@@ -119,6 +119,15 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// After a write refused with 25006 (<c>read_only_sql_transaction</c>): the pooled sessions were opened on a standby,
+    /// or while the database's sessions were read-only (a failover in progress, DNS still naming the old primary). Such a
+    /// session stays read-only after the failover ends, and a busy pool never idles them out, so every later write would
+    /// fail until a restart. The pool is cleared (sessions in use close when returned): the next write opens a new
+    /// session, and the store recovers on its own once a writable primary answers.
+    /// </summary>
+    private void ForgetReadOnlySessions() => _dataSource.Clear();
+
     private static bool IsRace(PostgresException ex) =>
         ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.UniqueViolation;
 

@@ -29,6 +29,12 @@ public sealed partial class SqliteOmnichannelStore
         return new ValueTask<T>(operation.Completion.Task);
     }
 
+    /// <summary>
+    /// Test hook: runs <paramref name="sql"/> on the writer connection, in turn with the queued writes (inside a batch's
+    /// transaction), and returns its first value; e.g. <c>PRAGMA max_page_count</c> to make the file "full".
+    /// </summary>
+    internal ValueTask<object?> ScalarOnWriterAsync(string sql) => EnqueueAsync(w => w.Scalar(sql), static _ => true, CancellationToken.None);
+
     private async Task RunWriterAsync()
     {
         var reader = _queue.Reader;
