@@ -134,7 +134,16 @@ public sealed partial class SqliteOmnichannelStore
         if (_checkpointAfterBatch)
         {
             _checkpointAfterBatch = false;
-            Checkpoint();
+            try
+            {
+                Checkpoint();
+            }
+            catch (SqliteException)
+            {
+                // The batch is committed and must be answered; a checkpoint that failed (disk full, an I/O error) would
+                // otherwise end the writer loop and leave every later write waiting. It is tried again after the next batch.
+                _checkpointAfterBatch = true;
+            }
         }
 
         Interlocked.Increment(ref _transactions);

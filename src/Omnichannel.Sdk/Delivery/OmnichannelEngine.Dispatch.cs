@@ -175,6 +175,14 @@ public sealed partial class OmnichannelEngine
                 return;
             }
 
+            // A transport of this process accepted it, but recording the outcome failed (a store fault): record it now;
+            // sending again would deliver it twice.
+            if (_acceptedUnrecorded.TryGetValue(entry.MessageKey, out var accepted))
+            {
+                await RecordSentAsync(entry, payload, accepted, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             var failures = new List<string>();
             var transient = false;
             var providerDelay = TimeSpan.Zero;
@@ -232,20 +240,9 @@ public sealed partial class OmnichannelEngine
                     var result = await SendThroughAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
                     if (result.IsAccepted)
                     {
-                        await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, candidate.Channel, new Dictionary<string, object?>
-                        {
-                            ["transport"] = name,
-                            ["provider_message_id"] = result.ProviderMessageId,
-                            ["attempt"] = entry.Attempt,
-                        }, cancellationToken).ConfigureAwait(false);
-                        if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
-                        {
-                            // The send outlived its lease and another dispatcher claimed the message: it may go out twice.
-                            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", candidate.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "lease_lost"));
-                            LogLeaseLost(_logger, entry.MessageKey, entry.Attempt);
-                        }
-
-                        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", candidate.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "sent"));
+                        var sent = new AcceptedSend(candidate.Channel, name, result.ProviderMessageId, entry.Attempt);
+                        _acceptedUnrecorded[entry.MessageKey] = sent;
+                        await RecordSentAsync(entry, payload, sent, cancellationToken).ConfigureAwait(false);
                         return;
                     }
 
@@ -300,6 +297,31 @@ public sealed partial class OmnichannelEngine
         }
     }
 
+    // Sends a transport of this process accepted whose "sent" outcome is not recorded yet (kept until it is, so a store
+    // fault between the two never sends the message again; a crash between them still may, see the design notes).
+    private readonly ConcurrentDictionary<string, AcceptedSend> _acceptedUnrecorded = new(StringComparer.Ordinal);
+
+    private sealed record AcceptedSend(string Channel, string Transport, string? ProviderMessageId, int Attempt);
+
+    private async Task RecordSentAsync(OutboxEntry entry, OutboxPayload payload, AcceptedSend sent, CancellationToken cancellationToken)
+    {
+        await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, sent.Channel, new Dictionary<string, object?>
+        {
+            ["transport"] = sent.Transport,
+            ["provider_message_id"] = sent.ProviderMessageId,
+            ["attempt"] = sent.Attempt,
+        }, cancellationToken).ConfigureAwait(false);
+        _acceptedUnrecorded.TryRemove(entry.MessageKey, out _);
+        if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
+        {
+            // The send outlived its lease and another dispatcher claimed the message: it may go out twice.
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", sent.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "lease_lost"));
+            LogLeaseLost(_logger, entry.MessageKey, entry.Attempt);
+        }
+
+        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", sent.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "sent"));
+    }
+
     private static readonly string[] RecordedOutcomes = ["sent", "failed", "cancelled"];
 
     // Which outcome of the message the profile already has (its outcome events' ids are the key and the outcome), if any.
@@ -347,7 +369,7 @@ public sealed partial class OmnichannelEngine
             Channel = channel,
             Properties = JsonData.From(properties),
         };
-        await EnqueueProfileWork(profileId, async (p, now) =>
+        var unit = await EnqueueProfileWork(profileId, async (p, now) =>
         {
             if (outcome is "failed" or "cancelled")
             {
@@ -363,6 +385,12 @@ public sealed partial class OmnichannelEngine
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
             return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
+        if (unit is null)
+        {
+            // Not recorded (the store failed; the unit's log says why): the entry must stay claimed, to be handled again
+            // when its lease ends, rather than completed with its outcome lost from the profile and the measurements.
+            throw new InvalidOperationException($"The '{outcome}' outcome of a message could not be recorded on its profile; the message is handled again when its lease ends.");
+        }
     }
 
     private void ScheduleDispatch(DateTimeOffset at)

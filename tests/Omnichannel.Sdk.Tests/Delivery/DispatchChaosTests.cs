@@ -209,6 +209,32 @@ public sealed class DispatchChaosTests
         }
     }
 
+    // Audit RX's finding: a transport accepted the message, then the commit recording "sent" failed (a store fault, not a
+    // crash). The entry was claimed again at the end of its lease, nothing on the profile said it had gone, and it was
+    // sent a second time. The process remembers what its transports accepted until the outcome is recorded.
+    [Fact]
+    public async Task AnAcceptedMessage_WhoseSentOutcomeCouldNotBeRecorded_IsRecordedLater_NotSentAgain()
+    {
+        var store = new Engine.FlakyStore(new InMemoryOmnichannelStore()) { FailCommitOnce = c => c.EventId == "r-1:sent" };
+        var transport = new SwitchingTransport();
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.Retry = null; o.Delivery.Lease = TimeSpan.FromMinutes(2); }, store: store,
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("switching", transport));
+        await SignUp(host, Ann, "ann@example.com");
+        await host.Client.SendAsync(Ann, Receipt("r-1"));
+
+        await host.Engine.RunDispatchAsync();       // accepted; recording it fails: the entry stays claimed
+        Assert.Equal(1, transport.Calls);
+        host.Time.Advance(TimeSpan.FromMinutes(3)); // past the lease: claimed again
+        await host.Engine.RunDispatchAsync();
+        await host.Engine.RunDispatchAsync();
+
+        Assert.Equal(1, transport.Calls);
+        Assert.Equal(["r-1"], transport.Recorder.Messages.Select(m => m.MessageId));
+        Assert.Null(await store.GetNextOutboxDueAsync());
+        var profile = await host.ProfileAsync(Ann);
+        Assert.Single(profile.Timeline, t => t.Type == EventTypes.MessageSent);
+    }
+
     [Theory]
     [InlineData(false, EventTypes.MessageSent)]
     [InlineData(true, EventTypes.MessageFailed)]

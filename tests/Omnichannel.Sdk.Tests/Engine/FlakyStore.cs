@@ -44,6 +44,11 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     private int _conflicted;
 
+    /// <summary>The first commit this matches fails with an <see cref="IOException"/> (once), writing nothing.</summary>
+    public Func<ProfileCommit, bool>? FailCommitOnce { get; set; }
+
+    private int _failedOnce;
+
     /// <summary>Changes each commit before it reaches the inner store (a corrupt outbox payload, say).</summary>
     public Func<ProfileCommit, ProfileCommit>? Rewrite { get; set; }
 
@@ -61,6 +66,11 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
         if (AlwaysConflict || (ConflictOnce is { } once && once(commit) && Interlocked.CompareExchange(ref _conflicted, 1, 0) == 0))
         {
             return new CommitResult(CommitStatus.Conflict, 0);
+        }
+
+        if (FailCommitOnce is { } failOnce && failOnce(commit) && Interlocked.CompareExchange(ref _failedOnce, 1, 0) == 0)
+        {
+            throw new IOException("the store lost its connection");
         }
 
         if (commit.Claims.Any(c => c.Identifier.Value == FailCommitsFor))
