@@ -25,9 +25,27 @@ internal static class DefinitionJson
             var where = ex.LineNumber is { } line
                 ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {ex.BytePositionInLine + 1}")
                 : string.Empty;
-            error = $"is not valid JSON{where}: {ex.Message}";
+            error = $"is not valid JSON{where}: {Reason(ex.Message)}";
             return false;
         }
+    }
+
+    /// <summary>
+    /// The parser's reason without what does not help the author of a definition: its own zero-based "LineNumber: 0 |
+    /// BytePositionInLine: 7" (the one-based place is said before it) and "Change the reader options" (the SDK's
+    /// reader, not theirs: definitions are strict JSON, so the fix is in the text).
+    /// </summary>
+    private static string Reason(string message)
+    {
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        var reason = cut >= 0 ? message[..cut] : message;
+        reason = reason.Replace(" which is not supported in this mode. Change the reader options.", ": remove it (a definition is strict JSON)", StringComparison.Ordinal);
+        if (reason.StartsWith("'/' is", StringComparison.Ordinal))
+        {
+            reason += " A definition is strict JSON: comments are not allowed.";
+        }
+
+        return reason;
     }
 
     /// <summary>A value of a definition as a node (any depth the document itself could have).</summary>

@@ -216,7 +216,7 @@ public sealed partial class OmnichannelEngine
                 var transports = _delivery.For(candidate.Channel);
                 if (transports.Count == 0)
                 {
-                    failures.Add($"{candidate.Channel}: no transport is registered");
+                    failures.Add($"{candidate.Channel}: no transport is registered for this channel (register one with AddTransport(name, \"{candidate.Channel}\", ...))");
                     continue;
                 }
 

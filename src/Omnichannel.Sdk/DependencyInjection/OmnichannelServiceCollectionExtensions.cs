@@ -163,12 +163,21 @@ public sealed class OmnichannelBuilder
     /// <param name="channel">The channel (see <see cref="ChannelNames"/>).</param>
     /// <param name="factory">Builds the transport.</param>
     /// <param name="preference">Lower is tried first.</param>
+    /// <exception cref="ArgumentException"><paramref name="channel"/> is not a lower_case channel name.</exception>
     /// <exception cref="InvalidOperationException">A transport with this name is already registered for the channel.</exception>
     public OmnichannelBuilder AddTransport(string name, string channel, Func<IServiceProvider, Omnichannel.Sdk.Delivery.IChannelTransport> factory, int preference = 0)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(channel);
         ArgumentNullException.ThrowIfNull(factory);
+        if (!EventValidator.ChannelPattern().IsMatch(channel))
+        {
+            // Send steps and events name channels in lower case: a transport under "Email" would never be used, and every
+            // message on email would fail later with "no transport is registered".
+            throw new ArgumentException(
+                $"'{channel}' is not a valid channel name (expected a lower_case name such as email, sms, push: see ChannelNames).", nameof(channel));
+        }
+
         if (Services.Any(d => d.ServiceType == typeof(Omnichannel.Sdk.Delivery.ChannelTransportRegistration)
             && d.ImplementationInstance is Omnichannel.Sdk.Delivery.ChannelTransportRegistration r && r.Name == name && r.Channel == channel))
         {

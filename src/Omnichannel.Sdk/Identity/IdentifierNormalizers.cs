@@ -32,10 +32,23 @@ public static class IdentifierNormalizers
             return false;
         }
 
-        var domain = normalized.AsSpan(at + 1);
-        if (domain.IndexOf('.') <= 0 || domain[^1] == '.' || normalized.AsSpan().IndexOfAny(" \t\r\n,;<>") >= 0)
+        var separator = normalized.AsSpan().IndexOfAny(" \t\r\n,;<>");
+        if (separator >= 0)
         {
-            error = "is not an email address (the domain needs a dot and no spaces or separators are allowed)";
+            // One address, as "Ann <ann@x.io>" or "ann@x.io, bob@x.io" copied from a mail header are not.
+            error = normalized[separator] switch
+            {
+                ' ' => "is not an email address (it contains a space: give one bare address, without a display name)",
+                '\t' or '\r' or '\n' => "is not an email address (it contains a tab or line break: give one bare address)",
+                var c => $"is not an email address (it contains '{c}': give one bare address, without a display name or a list)",
+            };
+            return false;
+        }
+
+        var domain = normalized.AsSpan(at + 1);
+        if (domain.IndexOf('.') <= 0 || domain[^1] == '.')
+        {
+            error = "is not an email address (the domain after '@' needs a dot inside it, as in example.com)";
             return false;
         }
 
