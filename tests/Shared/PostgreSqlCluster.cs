@@ -99,7 +99,7 @@ internal sealed class PostgreSqlCluster : IAsyncDisposable
             {
                 var pidFile = Path.Combine(folder, "data", "postmaster.pid");
                 var abandoned = File.Exists(pidFile) ? !IsRunning(File.ReadLines(pidFile).FirstOrDefault())
-                    : File.Exists(Path.Combine(folder, "data", "postmaster.opts")) || Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddMinutes(-10);
+                    : File.Exists(Path.Combine(folder, "data", "postmaster.opts")) || Directory.GetLastWriteTimeUtc(folder) < TimeProvider.System.GetUtcNow().UtcDateTime.AddMinutes(-10); // the file system's clock, never a test's fake one
                 if (abandoned)
                 {
                     Directory.Delete(folder, recursive: true);
