@@ -14,7 +14,12 @@ namespace Omnichannel.Sdk.TestServers;
 /// </summary>
 internal sealed class PostgreSqlCluster : IAsyncDisposable
 {
-    private const string FolderPrefix = "omnichannel-pg-";
+    /// <summary>The start of each cluster's folder name, in the temporary folder.</summary>
+    internal const string FolderPrefix = "omnichannel-pg-";
+
+    /// <summary>How long a cluster's folder must be unchanged, with no server running, before a sweep deletes it.</summary>
+    internal static readonly TimeSpan QuietPeriod = TimeSpan.FromMinutes(2);
+
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _databases = new();
     private string _folder = "";
     private string _bin = "";
@@ -87,20 +92,22 @@ internal sealed class PostgreSqlCluster : IAsyncDisposable
     /// <summary>
     /// Deletes the folders of earlier clusters whose server no longer runs. A test host is killed soon after its last
     /// test, often in the middle of deleting a cluster started for the whole run (each is a few hundred MB); left
-    /// alone, they filled the CI machine's disk. A server writes <c>postmaster.opts</c> when it starts and removes
-    /// <c>postmaster.pid</c> when it stops; a folder with neither is left alone for ten minutes, since another process
-    /// may be running initdb in it.
+    /// alone, they filled the CI machine's disk.
     /// </summary>
-    private static void DeleteAbandonedClusters()
+    /// <remarks>
+    /// Other test hosts start clusters at the same time, so a folder is deleted only when no process named in its
+    /// <c>postmaster.pid</c> runs <em>and</em> neither it nor its <c>data</c> folder changed for
+    /// <see cref="QuietPeriod"/>. initdb runs a standalone backend per step: each writes its pid negated and exits,
+    /// so a pid file read during initdb often names a process already gone. Reading that as "abandoned" deleted a
+    /// cluster in the middle of its initdb (a CI failure of 139 tests).
+    /// </remarks>
+    internal static void DeleteAbandonedClusters(string root, DateTime nowUtc)
     {
-        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*"))
+        foreach (var folder in Directory.EnumerateDirectories(root, FolderPrefix + "*"))
         {
             try
             {
-                var pidFile = Path.Combine(folder, "data", "postmaster.pid");
-                var abandoned = File.Exists(pidFile) ? !IsRunning(File.ReadLines(pidFile).FirstOrDefault())
-                    : File.Exists(Path.Combine(folder, "data", "postmaster.opts")) || Directory.GetLastWriteTimeUtc(folder) < TimeProvider.System.GetUtcNow().UtcDateTime.AddMinutes(-10); // the file system's clock, never a test's fake one
-                if (abandoned)
+                if (IsAbandoned(folder, nowUtc))
                 {
                     Directory.Delete(folder, recursive: true);
                 }
@@ -112,16 +119,35 @@ internal sealed class PostgreSqlCluster : IAsyncDisposable
         }
     }
 
+    private static bool IsAbandoned(string folder, DateTime nowUtc)
+    {
+        var data = Path.Combine(folder, "data");
+        var pidFile = Path.Combine(data, "postmaster.pid");
+        if (File.Exists(pidFile) && IsRunning(File.ReadLines(pidFile).FirstOrDefault()))
+        {
+            return false;
+        }
+
+        var lastChange = Directory.GetLastWriteTimeUtc(folder);
+        if (Directory.Exists(data) && Directory.GetLastWriteTimeUtc(data) > lastChange)
+        {
+            lastChange = Directory.GetLastWriteTimeUtc(data);
+        }
+
+        return lastChange < nowUtc - QuietPeriod;
+    }
+
     private static bool IsRunning(string? pid)
     {
         if (!int.TryParse(pid, out var id))
         {
-            return true;
+            return true; // being written: the server is starting
         }
 
         try
         {
-            using var process = Process.GetProcessById(id);
+            // A standalone backend (initdb's steps, single-user mode) writes its pid negated.
+            using var process = Process.GetProcessById(Math.Abs(id));
             return !process.HasExited;
         }
         catch (ArgumentException)
@@ -134,7 +160,7 @@ internal sealed class PostgreSqlCluster : IAsyncDisposable
     {
         _bin = FindBinaries();
         _asPostgresUser = Environment.UserName == "root";
-        DeleteAbandonedClusters();
+        DeleteAbandonedClusters(Path.GetTempPath(), TimeProvider.System.GetUtcNow().UtcDateTime); // the file system's clock, never a test's fake one
         _folder = Path.Combine(Path.GetTempPath(), FolderPrefix + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(_folder);
         if (_asPostgresUser)
