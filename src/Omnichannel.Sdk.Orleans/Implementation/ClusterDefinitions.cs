@@ -184,7 +184,7 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
         catch (DefinitionException ex)
         {
             // The cluster checked it against the same definitions; only a silo started with other definitions gets here.
-            LogChangeRefused(_logger, ex, change.Sequence, change.Kind, change.Id);
+            LogChangeRefused(_logger, Privacy.ScrubbedException.Of(ex), change.Sequence, change.Kind, change.Id);
         }
     }
 
@@ -218,7 +218,7 @@ internal sealed partial class ClusterDefinitions(OmnichannelEngine engine, IGrai
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogStartCatchUpFailed(_logger, ex);
+            LogStartCatchUpFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
         finally
         {

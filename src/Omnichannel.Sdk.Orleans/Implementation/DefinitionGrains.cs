@@ -121,7 +121,7 @@ internal sealed partial class DefinitionsGrain(
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogSiloUnreachable(logger, ex);
+                LogSiloUnreachable(logger, Privacy.ScrubbedException.Of(ex));
                 return (Silo: s, Answer: null, Failure: ex);
             }
         }));
@@ -151,7 +151,7 @@ internal sealed partial class DefinitionsGrain(
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogSiloUnreachable(logger, ex);
+                LogSiloUnreachable(logger, Privacy.ScrubbedException.Of(ex));
             }
         }
 
@@ -224,7 +224,7 @@ internal sealed partial class DefinitionsGrain(
                     if (++failures == 2)
                     {
                         // It catches up on its next sweep, or it is dying.
-                        LogSiloUnreachable(logger, ex);
+                        LogSiloUnreachable(logger, Privacy.ScrubbedException.Of(ex));
                         return;
                     }
                 }

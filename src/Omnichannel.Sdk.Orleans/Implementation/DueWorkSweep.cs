@@ -45,7 +45,7 @@ internal sealed partial class DueWorkSweep(OmnichannelEngine engine, ClusterDefi
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogCatchUpFailed(_logger, ex);
+            LogCatchUpFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
 
         try
@@ -59,7 +59,7 @@ internal sealed partial class DueWorkSweep(OmnichannelEngine engine, ClusterDefi
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogSweepFailed(_logger, ex);
+            LogSweepFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
         finally
         {
