@@ -148,7 +148,7 @@ public sealed partial class OmnichannelEngine
     // Holds a message again until her quiet hours end: its log entry moves with it, so caps count it when it leaves.
     private async Task DeferAgainAsync(OutboxEntry entry, OutboxPayload payload, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
-        await EnqueueProfileWork(entry.ProfileId, (p, now) =>
+        var unit = await EnqueueProfileWork(entry.ProfileId, (p, now) =>
         {
             if (p.MessageLog.FindIndex(m => m.Key == payload.Key) is var logged and >= 0)
             {
@@ -157,6 +157,13 @@ public sealed partial class OmnichannelEngine
 
             return ValueTask.FromResult(new ChangeEffect());
         }, cancellationToken).ConfigureAwait(false);
+        if (unit is null)
+        {
+            // The log entry did not move (the store failed): moving the outbox entry alone would leave caps counting the
+            // message at its old time. It stays claimed and is checked again when its lease ends.
+            throw new InvalidOperationException("A message held again for quiet hours could not be moved on its profile; it is checked again when its lease ends.");
+        }
+
         await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), dueAt, cancellationToken).ConfigureAwait(false);
         LogMessageDeferred(_logger, entry.MessageKey, dueAt);
     }

@@ -261,4 +261,35 @@ public sealed class DispatchChaosTests
         Assert.Single(profile.Timeline, t => t.Type == outcome);
         Assert.DoesNotContain(profile.Timeline, t => t.Type is EventTypes.MessageSent or EventTypes.MessageFailed && t.Type != outcome);
     }
+
+    // Held again for her quiet hours (she moved to Tokyo while the message waited for the New York morning): when the
+    // profile could not record the move (a store fault), the outbox entry used to move anyway, and caps went on counting
+    // the message at the New York morning. Now nothing moves until both can: the entry is checked again after its lease.
+    [Fact]
+    public async Task AMessageHeldAgainForQuietHours_WhoseProfileCouldNotRecordIt_IsHeldAgainAfterItsLease_AndSentOnce()
+    {
+        var lateEveningInNewYork = new DateTimeOffset(2026, 1, 6, 3, 30, 0, TimeSpan.Zero);
+        var store = new Engine.FlakyStore(new InMemoryOmnichannelStore());
+        var email = new RecordingTransport(ChannelNames.Email);
+        await using var host = OmnichannelTestHost.Create(o => { o.Delivery.Retry = null; o.Delivery.Lease = TimeSpan.FromMinutes(2); }, store: store, start: lateEveningInNewYork,
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("email", email));
+        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com")], context: new EventContext { TimeZone = "America/New_York" }));
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
+        var queued = await host.Client.SendAsync(Ann, new MessageRequest { Key = "promo", Channels = [ChannelNames.Email], TemplateId = "promo" });
+        var newYorkMorning = queued.DueAt!.Value;
+        await host.TrackAsync(host.Event("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
+
+        store.FailCommitOnce = c => c.EventId is null; // the commit that moves the log entry
+        await host.AdvanceToAsync(newYorkMorning);     // 22:00 in Tokyo: held again; recording it fails
+        Assert.Empty(email.Messages);
+
+        await host.AdvanceAsync(TimeSpan.FromMinutes(3)); // past the lease: checked again, held again, recorded this time
+        var tokyoMorning = new DateTimeOffset(2026, 1, 6, 23, 0, 0, TimeSpan.Zero);
+        var profile = await host.Engine.GetProfileAsync(Ann);
+        Assert.Equal(tokyoMorning, Assert.Single(profile!.MessageLog, m => m.Key == "promo").At);
+        Assert.Empty(email.Messages);
+
+        await host.AdvanceToAsync(tokyoMorning + TimeSpan.FromMinutes(1));
+        Assert.Equal(["promo"], email.Messages.Select(m => m.MessageId));
+    }
 }
