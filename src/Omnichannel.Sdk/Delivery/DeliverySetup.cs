@@ -34,6 +34,9 @@ public sealed class DeliverySetup
 
     internal bool HasTransports => _transports.Count > 0;
 
+    /// <summary>The channels transports are registered for.</summary>
+    internal IEnumerable<string> Channels => _transports.Select(t => t.Channel).Distinct(StringComparer.Ordinal);
+
     /// <summary><c>channel:name (Type)</c> of every transport, for the start-up log line.</summary>
     internal string Describe() => _transports.Count == 0 ? "none" :
         string.Join(", ", _transports.OrderBy(t => t.Channel, StringComparer.Ordinal).ThenBy(t => t.Preference).Select(t => $"{t.Channel}:{t.Name} ({t.Transport.GetType().Name})"));

@@ -23,7 +23,7 @@ public sealed partial class OmnichannelEngine
             throw new ArgumentException("A message request needs a template id (TemplateId).", nameof(request));
         }
 
-        if (RequestTextProblem(request) is { } problem)
+        if ((RequestTextProblem(request) ?? ChannelProblem(request.Channels)) is { } problem)
         {
             throw new ArgumentException(problem, nameof(request));
         }
@@ -185,6 +185,77 @@ public sealed partial class OmnichannelEngine
         }
 
         return request.Topic is { } topic && JsonLimits.TextProblem(topic, controlsAllowed: false) is { } t ? $"The topic {t}." : null;
+    }
+
+    /// <summary>
+    /// A channel that is not a channel name ("Email"), or that no transport serves and the SDK does not know ("emial"):
+    /// a typo, on which every message would be skipped for "no address" or fail, quietly. A standard channel without a
+    /// transport is allowed (its failure says how to register one).
+    /// </summary>
+    private string? ChannelProblem(IReadOnlyList<string> channels)
+    {
+        for (var i = 0; i < channels.Count; i++)
+        {
+            if (UnservedChannel(channels[i], _delivery) is { } problem)
+            {
+                return $"Channels[{i}] {problem}.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>What is wrong with a channel a message or a send step names, or <see langword="null"/> (see <see cref="ChannelProblem"/>).</summary>
+    internal static string? UnservedChannel(string channel, DeliverySetup? delivery)
+    {
+        if (!EventValidator.ChannelPattern().IsMatch(channel))
+        {
+            return $"'{channel}' is not a valid channel name (expected a lower_case name such as email, sms, push: see ChannelNames){Suggestion(channel, delivery)}";
+        }
+
+        return ChannelNames.All.Contains(channel) || delivery?.For(channel).Count > 0
+            ? null
+            : $"'{channel}' is neither a standard channel (see ChannelNames) nor one a transport is registered for{Suggestion(channel, delivery)}; register one with AddTransport(name, \"{channel}\", ...)";
+    }
+
+    // The known channel nearest to a misspelt one (the same letters in another case, or at most two edits away).
+    private static string Suggestion(string channel, DeliverySetup? delivery)
+    {
+        string? best = null;
+        var bestDistance = 3;
+        foreach (var known in ChannelNames.All.Concat(delivery?.Channels ?? []))
+        {
+            var distance = string.Equals(known, channel, StringComparison.OrdinalIgnoreCase) ? 0 : EditDistance(known, channel.ToLowerInvariant());
+            if (distance < bestDistance)
+            {
+                (best, bestDistance) = (known, distance);
+            }
+        }
+
+        return best is null ? string.Empty : $" (did you mean '{best}'?)";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     private static void RememberKey(CustomerProfile p, string key)

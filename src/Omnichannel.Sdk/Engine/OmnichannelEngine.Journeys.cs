@@ -44,6 +44,27 @@ public sealed partial class OmnichannelEngine
         return true;
     }
 
+    /// <summary>Send steps naming a channel no transport serves and the SDK does not know ("emial"): each would skip every message for "no address".</summary>
+    internal static List<DefinitionError> UnservedChannels(JourneyDefinition journey, Delivery.DeliverySetup? delivery)
+    {
+        var errors = new List<DefinitionError>();
+        for (var i = 0; i < journey.Steps.Count; i++)
+        {
+            if (journey.Steps[i] is SendStep { Channels: { } channels } send)
+            {
+                for (var j = 0; j < channels.Count; j++)
+                {
+                    if (channels[j] is { } channel && UnservedChannel(channel, delivery) is { } problem)
+                    {
+                        errors.Add(new($"$.steps[{i}].channels[{j}]", $"journey '{journey.Id}' step '{send.Id}': {problem}"));
+                    }
+                }
+            }
+        }
+
+        return errors;
+    }
+
     /// <summary>
     /// Checks a journey version against the loaded set and, with <paramref name="apply"/>, publishes it (no visit of
     /// running instances: see <see cref="VisitJourneyProfilesAsync"/>).
@@ -57,6 +78,11 @@ public sealed partial class OmnichannelEngine
         if (invalid.Count > 0)
         {
             throw new JourneyDefinitionException(invalid);
+        }
+
+        if (UnservedChannels(journey, _delivery) is { Count: > 0 } unserved)
+        {
+            throw new JourneyDefinitionException(unserved);
         }
 
         // As at start (UseTemplates): a send step naming a template the loaded templates do not hold could never send.

@@ -59,6 +59,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 "`openssl rand -base64 32`) kept outside the database. It keys the hashes of the suppression list and erasure tombstones.");
         }
 
+        foreach (var journey in options.Journeys)
+        {
+            problems.AddRange(UnservedChannels(journey, delivery).Select(e => $"Journeys: {e.Path}: {e.Message}"));
+        }
+
         if (problems.Count > 0)
         {
             throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(OmnichannelOptions), problems);

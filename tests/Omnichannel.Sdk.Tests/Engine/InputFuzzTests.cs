@@ -121,6 +121,14 @@ public sealed class InputFuzzTests
                 continue;
             }
 
+            // A channel neither standard nor served by a transport ("x") is refused by the engine, with its path.
+            if (OmnichannelEngine.UnservedChannels(result.Value!, delivery: null) is { Count: > 0 } unserved)
+            {
+                AssertPaths(unserved.Select(e => (e.Path, e.Message)), json, seed);
+                await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => RunAsync(o => o.Journeys.Add(result.Value!), json, seed));
+                continue;
+            }
+
             var again = JourneyJson.Parse(JourneyJson.Serialize(result.Value!));
             Assert.True(again.IsValid, $"seed {seed}: the written form of {json} does not read back: {string.Join("; ", again.Errors)}");
             loaded++;
