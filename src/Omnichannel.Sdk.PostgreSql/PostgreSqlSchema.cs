@@ -396,6 +396,11 @@ internal static class PostgreSqlSchema
             {
                 Execute(connection, $"SET LOCAL search_path TO \"{schema}\"");
                 Execute(connection, Migrations[version]);
+                if (version + 1 == MeasurementsVersion)
+                {
+                    BackfillJourneyCounters(connection);
+                }
+
                 Execute(connection, $"DELETE FROM \"{schema}\".schema_version; INSERT INTO \"{schema}\".schema_version (version) VALUES ({version + 1})");
                 transaction.Commit();
             }
@@ -408,6 +413,46 @@ internal static class PostgreSqlSchema
                     "created by hand in the schema) and open the store again.",
                     ex);
             }
+        }
+    }
+
+    /// <summary>The schema version that created the measurement aggregates (journey statistics were in the documents before).</summary>
+    public const int MeasurementsVersion = 4;
+
+    /// <summary>
+    /// In the migration to <see cref="MeasurementsVersion"/>, in its transaction (search path set): the journey counters and
+    /// running instances that schema 3 kept only in the profile documents become aggregate rows (see
+    /// <see cref="Omnichannel.Sdk.Measurement.JourneyCounterBackfill"/>), so journey statistics do not restart from zero after the upgrade.
+    /// </summary>
+    private static void BackfillJourneyCounters(NpgsqlConnection connection)
+    {
+        // One document at a time (the sums are made before any insert, when the reader is done).
+        foreach (var row in Omnichannel.Sdk.Measurement.JourneyCounterBackfill.FromDocuments(Documents(connection)))
+        {
+            var k = row.Key;
+            using var insert = new NpgsqlCommand(
+                "INSERT INTO measurements (journey_id, metric, day, step_id, variant, channel, template_id, n, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) " +
+                "ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id) DO UPDATE SET n = measurements.n + excluded.n",
+                connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.JourneyId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.Metric });
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.Day.DayNumber });
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.StepId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.Variant });
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.Channel });
+            insert.Parameters.Add(new NpgsqlParameter { Value = k.TemplateId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = row.Count });
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    private static IEnumerable<byte[]> Documents(NpgsqlConnection connection)
+    {
+        using var read = new NpgsqlCommand("SELECT document FROM profiles", connection);
+        using var reader = read.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (byte[])reader.GetValue(0);
         }
     }
 

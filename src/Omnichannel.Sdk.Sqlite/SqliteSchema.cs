@@ -154,6 +154,11 @@ internal static class SqliteSchema
                 }
 
                 Execute(connection, Migrations[version]);
+                if (version + 1 == MeasurementsVersion)
+                {
+                    BackfillJourneyCounters(connection);
+                }
+
                 Execute(connection, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {version + 1};");
                 Execute(connection, "COMMIT");
             }
@@ -172,6 +177,48 @@ internal static class SqliteSchema
                 TryRollback(connection);
                 throw;
             }
+        }
+    }
+
+    /// <summary>The schema version that created the measurement aggregates (journey statistics were in the documents before).</summary>
+    public const int MeasurementsVersion = 5;
+
+    /// <summary>
+    /// In the migration to <see cref="MeasurementsVersion"/>, in its transaction: the journey counters and running instances
+    /// that schema 4 kept only in the profile documents become aggregate rows (see <see cref="Omnichannel.Sdk.Measurement.JourneyCounterBackfill"/>),
+    /// so journey statistics do not restart from zero, nor count the running instances' ends below it, after the upgrade.
+    /// </summary>
+    private static void BackfillJourneyCounters(SqliteConnection connection)
+    {
+        // Read one document at a time (a large file's documents need not fit in memory); the sums are made before any insert.
+        var rows = Omnichannel.Sdk.Measurement.JourneyCounterBackfill.FromDocuments(Documents(connection));
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO measurements (journey_id, metric, day, step_id, variant, channel, template_id, n, amount) " +
+            "VALUES ($j, $m, $d, $s, $v, $c, $t, $n, 0) ON CONFLICT (journey_id, metric, day, step_id, variant, channel, template_id) DO UPDATE SET n = n + excluded.n";
+        foreach (var row in rows)
+        {
+            var k = row.Key;
+            insert.Parameters.Clear();
+            insert.Parameters.AddWithValue("$j", k.JourneyId);
+            insert.Parameters.AddWithValue("$m", k.Metric);
+            insert.Parameters.AddWithValue("$d", (long)k.Day.DayNumber);
+            insert.Parameters.AddWithValue("$s", k.StepId);
+            insert.Parameters.AddWithValue("$v", k.Variant);
+            insert.Parameters.AddWithValue("$c", k.Channel);
+            insert.Parameters.AddWithValue("$t", k.TemplateId);
+            insert.Parameters.AddWithValue("$n", row.Count);
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    private static IEnumerable<byte[]> Documents(SqliteConnection connection)
+    {
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT document FROM profiles";
+        using var reader = read.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (byte[])reader.GetValue(0);
         }
     }
 

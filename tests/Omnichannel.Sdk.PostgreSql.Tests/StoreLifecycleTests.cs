@@ -27,6 +27,33 @@ public sealed class StoreLifecycleTests(PostgreSqlServer server)
     }
 
     [Fact]
+    public async Task Upgrade_FromSchemaThree_KeepsTheJourneyStatisticsTheDocumentsHeld()
+    {
+        // Audit UP: schema 3 kept journey counters only in the profile documents (the fixture is one as that release wrote it).
+        var connectionString = await server.DatabaseAsync("up_journey_counters");
+        await CreateAtVersionAsync(connectionString, "omnichannel", 3);
+        var document = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "schema4-profile-with-journeys.json"));
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var insert = new NpgsqlCommand("INSERT INTO omnichannel.profiles (id, version, document) VALUES ('p_019ca95006807429ad4fad06d9805667', 7, $1), ('p_unreadable', 1, '\\x6e6f74206a736f6e')", connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = document });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await PostgreSqlOmnichannelStore.OpenAsync(new PostgreSqlStoreOptions { ConnectionString = connectionString });
+
+        var rows = await store.GetMeasurementsAsync(new Omnichannel.Sdk.Measurement.MeasurementQuery { MetricPrefix = Omnichannel.Sdk.Measurement.MeasurementMetrics.JourneyPrefix, Limit = 1000 });
+        var counters = rows.ToDictionary(r => $"{r.Key.JourneyId}|{r.Key.Metric}", r => r.Count);
+        Assert.Equal(2, counters["order-updates|journey:entered"]);
+        Assert.Equal(2, counters["order-updates|journey:active"]);
+        Assert.Equal(2, counters["order-updates|journey:step:confirmation:sent"]);
+        Assert.Equal(1, counters["abandoned-cart|journey:converted"]);
+        Assert.Equal(9, rows.Count);
+        Assert.Equal(document, (await store.LoadProfileAsync("p_019ca95006807429ad4fad06d9805667"))!.Document);
+    }
+
+    [Fact]
     public async Task Open_WhenAMigrationFailsMidway_KeepsTheOldVersionAndNamesTheStep()
     {
         // Version 3, and an index already named like migration 4's second statement's: its first (CREATE TABLE) must be undone too.

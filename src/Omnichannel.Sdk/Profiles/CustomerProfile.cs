@@ -125,6 +125,14 @@ public sealed class CustomerProfile
     /// <summary>Whether any address is suppressed, without making the list (asked on every commit).</summary>
     internal bool HasSuppressedAddresses => _suppressedAddresses is { Count: > 0 };
 
+    // Hard bounces without an address that named a message this profile does not know ("channel:message key", ordinal
+    // order, bounded): the message went out from a profile she has not been linked to yet, so a merge that brings the
+    // message resolves the bounce to the address there (ProfileCore.ResolvePendingBounces).
+    [Stored(Field = nameof(_pendingBounces))]
+    internal List<string> PendingBounces { get => _pendingBounces ??= []; set => _pendingBounces = value; }
+
+    private List<string>? _pendingBounces;
+
     // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
     [Stored(Field = nameof(_messageKeys))]
     internal List<string> MessageKeys { get => _messageKeys ??= []; set => _messageKeys = value; }

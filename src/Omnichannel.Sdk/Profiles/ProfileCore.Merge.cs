@@ -139,6 +139,12 @@ internal static partial class ProfileCore
         target.MessageLog.AddRange(other.MessageLog);
         Measurement.MeasurementRecorder.Merge(target, other); // touches are the person's
         target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
+        foreach (var pending in other.PendingBounces)
+        {
+            AddPendingBounce(target, pending);
+        }
+
+        ResolvePendingBounces(target); // a bounce on one side about a message the other sent
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
         target.RuleHistory.MergeFrom(other.RuleHistory, key => target.Orders.TryGetValue(key, out var order) ? order.At : null);

@@ -124,10 +124,19 @@ internal static partial class ProfileCore
 
                 break;
             case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(props)
-                && (WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel)) is { } bouncedOn
-                && OutcomeProperties.BouncedAddress(p, e, bouncedOn) is { } address:
-                // A hard bounce suppresses the address on this profile: it is never used again.
-                Suppress(p, bouncedOn + ":" + address);
+                && (WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel)) is { } bouncedOn:
+                if (OutcomeProperties.BouncedAddress(p, e, bouncedOn) is { } address)
+                {
+                    // A hard bounce suppresses the address on this profile: it is never used again.
+                    Suppress(p, bouncedOn + ":" + address);
+                }
+                else if (WellKnownProperties.String(props, "message_id") is { } bouncedKey)
+                {
+                    // A message this profile does not know (sent from a profile of hers not linked yet): kept until a
+                    // merge brings it, and with it the address it went to.
+                    AddPendingBounce(p, bouncedOn + ":" + bouncedKey);
+                }
+
                 break;
             case EventTypes.PreferencesUpdated:
                 ApplyPreferences(p, props, t, e.Id);
@@ -179,6 +188,48 @@ internal static partial class ProfileCore
 
                     break;
                 }
+            }
+        }
+    }
+
+    /// <summary>Most pending bounces a profile keeps (<see cref="CustomerProfile.PendingBounces"/>).</summary>
+    internal const int MaxPendingBounces = 100;
+
+    internal static void AddPendingBounce(CustomerProfile p, string channelAndKey)
+    {
+        var list = p.PendingBounces;
+        var at = list.BinarySearch(channelAndKey, StringComparer.Ordinal);
+        if (at < 0)
+        {
+            list.Insert(~at, channelAndKey);
+            if (list.Count > MaxPendingBounces)
+            {
+                list.RemoveAt(0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Suppresses, for each pending bounce whose message the profile now knows (after a merge), the profile's address on
+    /// the bounce's channel — what <see cref="OutcomeProperties.BouncedAddress"/> takes for a known message.
+    /// </summary>
+    internal static void ResolvePendingBounces(CustomerProfile p)
+    {
+        if (p.PendingBounces.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = p.PendingBounces.Count - 1; i >= 0; i--)
+        {
+            var entry = p.PendingBounces[i];
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            var (channel, key) = (entry[..colon], entry[(colon + 1)..]);
+            if ((p.MessageKeys.Contains(key) || p.Touches.Exists(t => t.Key == key))
+                && Delivery.DeliveryPlanner.Address(p, channel) is { } address)
+            {
+                Suppress(p, channel + ":" + address);
+                p.PendingBounces.RemoveAt(i);
             }
         }
     }
