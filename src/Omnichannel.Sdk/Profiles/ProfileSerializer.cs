@@ -89,7 +89,51 @@ internal static class ProfileSerializer
         }
     }
 
-    public static byte[] Serialize(CustomerProfile profile) => JsonSerializer.SerializeToUtf8Bytes(profile, ProfileInfo);
+    // The writer and its buffer of the thread, kept: a document of tens of KB written into a fresh pooled buffer grows it
+    // from 16 KB by doubling, copying everything written so far each time (about twice the document again), on every
+    // commit. Serialisation is synchronous, so a thread's buffer is never shared.
+    [ThreadStatic]
+    private static SerializationBuffer? t_buffer;
+
+    /// <summary>A thread keeps a buffer up to this size; a larger one (a rare huge profile) is let go after use.</summary>
+    private const int KeptBufferBytes = 1 << 20;
+
+    public static byte[] Serialize(CustomerProfile profile)
+    {
+        var buffer = t_buffer ?? new SerializationBuffer();
+        t_buffer = null; // re-entrancy (a converter serialising a profile) gets a buffer of its own
+        try
+        {
+            buffer.Writer.Reset(buffer.Output);
+            JsonSerializer.Serialize(buffer.Writer, profile, ProfileInfo);
+            buffer.Writer.Flush();
+            return buffer.Output.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            buffer.Output.ResetWrittenCount();
+            if (buffer.Output.Capacity <= KeptBufferBytes)
+            {
+                t_buffer = buffer;
+            }
+        }
+    }
+
+    /// <summary>A thread's output buffer and the writer over it, with the options <see cref="JsonSerializer.SerializeToUtf8Bytes(object?, JsonTypeInfo)"/> would use.</summary>
+    private sealed class SerializationBuffer
+    {
+        public System.Buffers.ArrayBufferWriter<byte> Output { get; } = new(64 * 1024);
+
+        public Utf8JsonWriter Writer { get; }
+
+        public SerializationBuffer() => Writer = new Utf8JsonWriter(Output, new JsonWriterOptions
+        {
+            Encoder = ProfileInfo.Options.Encoder,
+            Indented = ProfileInfo.Options.WriteIndented,
+            MaxDepth = ProfileInfo.Options.MaxDepth,
+            SkipValidation = true, // as the serializer's own writer: the converters write well-formed JSON
+        });
+    }
 
     public static CustomerProfile Deserialize(byte[] document, long version)
     {
@@ -297,4 +341,5 @@ internal sealed class OrdinalSetConverter : JsonConverter<HashSet<string>>
 
         writer.WriteEndArray();
     }
+
 }

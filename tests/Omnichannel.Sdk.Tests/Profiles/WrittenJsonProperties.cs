@@ -68,6 +68,33 @@ public sealed class WrittenJsonProperties
     }
 
     // The same profile with its timeline and orders in plain collections, which the converters write element by element.
+    // Each thread keeps its serialisation buffer: a small document written after a large one must hold nothing of it,
+    // and escape text exactly as the serializer's own writer does.
+    [Fact]
+    public void ASmallDocumentAfterALargeOne_OnTheSameThread_IsExactlyItsOwn()
+    {
+        var large = new CustomerProfile("large", Start);
+        for (var i = 0; i < 300; i++)
+        {
+            ProfileCore.AddTimeline(large, new TimelineEntry($"e{i}", "product.viewed", "web", Start.AddMinutes(i), $"LARGE-ONLY {i}"), 300);
+        }
+
+        var small = new CustomerProfile("small", Start);
+        ProfileCore.AddTimeline(small, new TimelineEntry("e1", "product.viewed", "web", Start, "Zoë 😺 <b>&'\""), 10);
+        byte[] expected = [];
+        var fresh = new Thread(() => expected = ProfileSerializer.Serialize(small)); // a thread with no buffer yet
+        fresh.Start();
+        fresh.Join();
+
+        Assert.True(ProfileSerializer.Serialize(large).Length > 20_000);
+        var written = ProfileSerializer.Serialize(small);
+
+        Assert.Equal(expected, written); // nothing of the large one, nothing after the document
+        Assert.Contains(@"Zo\u00EB \uD83D\uDE3A \u003Cb\u003E\u0026\u0027\u0022", System.Text.Encoding.UTF8.GetString(written), StringComparison.Ordinal); // the serializer's default escaping
+        Assert.DoesNotContain("LARGE-ONLY", System.Text.Encoding.UTF8.GetString(written), StringComparison.Ordinal);
+        Assert.Equal("Zoë 😺 <b>&'\"", ProfileSerializer.Deserialize(written, 1).Timeline.Single().Summary);
+    }
+
     private static byte[] Plain(CustomerProfile p)
     {
         var (timeline, orders, touches) = (p.TimelineEntries, p.Orders, p.Touches);
