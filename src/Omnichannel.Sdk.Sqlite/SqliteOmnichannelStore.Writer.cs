@@ -131,12 +131,15 @@ public sealed partial class SqliteOmnichannelStore
             return;
         }
 
-        if (_checkpointAfterBatch)
+        if (_checkpointAfterBatch || _checkpointPending)
         {
+            var wait = _checkpointAfterBatch;
             _checkpointAfterBatch = false;
             try
             {
-                Checkpoint();
+                // A WAL a reader kept from being emptied holds the erased rows' old pages: tried again after each batch,
+                // without waiting for readers, until it is emptied.
+                _checkpointPending = !Checkpoint(wait);
             }
             catch (SqliteException)
             {
@@ -189,16 +192,35 @@ public sealed partial class SqliteOmnichannelStore
     /// <summary>
     /// After an erasure: copies the WAL into the database and truncates it, so the erased rows' old pages are in no file.
     /// A reader in the middle of a read can keep a frame from being copied; it is tried again a few times, and a WAL that
-    /// could not be emptied now is emptied by the next checkpoint (SQLite's automatic one, or the next erasure).
+    /// could not be emptied now is tried again after each later batch, without waiting (SQLite's automatic checkpoint
+    /// copies the WAL but never truncates it, so her old pages would stay in the file until overwritten).
     /// </summary>
-    private void Checkpoint()
+    /// <returns>Whether the WAL was emptied.</returns>
+    private bool Checkpoint(bool wait)
     {
-        for (var attempt = 0; attempt < 5; attempt++)
+        if (!wait)
         {
-            using var rows = _writer.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
-            if (rows.Read() && rows.GetInt64(0) == 0)
+            _writer.Execute("PRAGMA busy_timeout = 0");
+        }
+
+        try
+        {
+            for (var attempt = 0; attempt < (wait ? 5 : 1); attempt++)
             {
-                return;
+                using var rows = _writer.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
+                if (rows.Read() && rows.GetInt64(0) == 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            if (!wait)
+            {
+                _writer.Execute("PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
         }
     }

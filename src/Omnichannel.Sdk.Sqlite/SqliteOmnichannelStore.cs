@@ -30,6 +30,7 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
     private long _operations;
     private int _disposed;
     private bool _checkpointAfterBatch; // set by an erasure on the writer; read by the writer after its batch commits
+    private bool _checkpointPending; // an erasure's checkpoint left the WAL (a reader held it): the writer tries again after each batch
     private readonly FileStream? _fileIdentity; // the database file as opened: tells whether the path still names it
     private string? _fileLost; // once the file is gone or replaced, every later write fails with this reason
 

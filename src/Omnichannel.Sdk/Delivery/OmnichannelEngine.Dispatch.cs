@@ -213,6 +213,14 @@ public sealed partial class OmnichannelEngine
                     continue;
                 }
 
+                // An address the suppression list cannot name (a device, the profile itself for in-app and webhooks): her
+                // erasure may have come in since the profile was read to check the message again, so look once more.
+                if (address is null && await _store.ResolveProfileIdAsync(entry.ProfileId, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    failures.Add($"{candidate.Channel}: the profile was erased before sending");
+                    continue;
+                }
+
                 var transports = _delivery.For(candidate.Channel);
                 if (transports.Count == 0)
                 {

@@ -20,7 +20,30 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
     public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref Loads);
+        if (HoldLoadOf is { } hold && hold == profileId && Interlocked.Exchange(ref _loadHeld, 1) == 0)
+        {
+            return HeldLoadAsync(profileId, cancellationToken);
+        }
+
         return inner.LoadProfileAsync(profileId, cancellationToken);
+    }
+
+    /// <summary>The first load of this profile id from then on reads the profile, then waits for <see cref="LoadRelease"/> before answering (once).</summary>
+    public string? HoldLoadOf { get; set; }
+
+    private int _loadHeld;
+
+    /// <summary>Set when the held load has read the profile and waits.</summary>
+    public TaskCompletionSource LoadWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource LoadRelease { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async ValueTask<StoredProfile?> HeldLoadAsync(string profileId, CancellationToken cancellationToken)
+    {
+        var read = await inner.LoadProfileAsync(profileId, cancellationToken);
+        LoadWaiting.TrySetResult();
+        await LoadRelease.Task.WaitAsync(cancellationToken);
+        return read;
     }
 
     public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default) => inner.ResolveProfileIdAsync(profileId, cancellationToken);
