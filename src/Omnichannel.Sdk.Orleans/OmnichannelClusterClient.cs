@@ -20,7 +20,8 @@ namespace Omnichannel.Sdk.Orleans;
 /// time through <see cref="UpsertSegmentAsync"/>, <see cref="RemoveSegmentAsync"/>, <see cref="PublishJourneyAsync"/> and
 /// <see cref="RemoveJourneyAsync"/> as on one engine: the cluster checks each change once, numbers it, and every silo
 /// applies the same changes in the same order before its grains run another event (a silo that joins later catches up
-/// before its first event). The change's background work (a segment's backfill, a journey's visit of running instances)
+/// before its first event). A living silo the cluster cannot reach within two tries of 5 s each is the exception: its
+/// grains run on the previous definitions until it next asks, on its sweep (<see cref="OmnichannelClusterOptions.Sweep"/>). The change's background work (a segment's backfill, a journey's visit of running instances)
 /// runs once, on one silo. Run-time changes survive the death of any silo; like a single engine's, they do not survive a
 /// restart of every silo.
 /// </remarks>

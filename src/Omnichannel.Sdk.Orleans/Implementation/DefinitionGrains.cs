@@ -364,13 +364,23 @@ internal sealed class SiloKeyPlacement : PlacementStrategy;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 internal sealed class SiloKeyPlacementAttribute() : PlacementAttribute(new SiloKeyPlacement());
 
-internal sealed class SiloKeyPlacementDirector : IPlacementDirector
+internal sealed class SiloKeyPlacementDirector(IClusterMembershipService membership) : IPlacementDirector
 {
+    /// <remarks>
+    /// The silo is taken from membership when this silo's view of which silos host the grain type (the cluster manifest,
+    /// refreshed after membership changes) has not caught up with it yet: every silo of the cluster runs this grain, and
+    /// until then the registry's pushes to that silo failed, leaving it on the previous definitions until its sweep.
+    /// </remarks>
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var key = target.GrainIdentity.Key.ToString();
-        return context.GetCompatibleSilos(target).FirstOrDefault(s => s.ToParsableString() == key) is { } silo
-            ? Task.FromResult(silo)
+        if (context.GetCompatibleSilos(target).FirstOrDefault(s => s.ToParsableString() == key) is { } compatible)
+        {
+            return Task.FromResult(compatible);
+        }
+
+        return membership.CurrentSnapshot.Members.Values.FirstOrDefault(m => m.Status == SiloStatus.Active && m.SiloAddress.ToParsableString() == key) is { } member
+            ? Task.FromResult(member.SiloAddress)
             : throw new OrleansException($"Silo {key} is not an active member of the cluster.");
     }
 }
