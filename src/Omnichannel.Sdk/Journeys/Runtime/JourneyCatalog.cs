@@ -13,6 +13,7 @@ internal sealed class JourneyCatalog
     private readonly Dictionary<string, LoadedJourney[]> _byTriggerEvent;
     private readonly Dictionary<string, LoadedJourney[]> _bySegment;
     private readonly Dictionary<string, LoadedJourney[]> _byInactivityEvent;
+    private readonly Dictionary<string, LoadedJourney[]> _byExitEvent;
 
     private JourneyCatalog(Dictionary<string, SortedDictionary<int, LoadedJourney>> versions)
     {
@@ -21,6 +22,7 @@ internal sealed class JourneyCatalog
         _byTriggerEvent = Index(Latest, j => j.Definition.Trigger is EventTrigger t ? [t.EventType] : []);
         _bySegment = Index(Latest, j => j.Definition.Trigger is SegmentTrigger t ? [t.SegmentId] : []);
         _byInactivityEvent = Index(Latest, j => j.Definition.Trigger is InactivityTrigger t ? [t.AfterEventType, .. t.NoEventTypes] : []);
+        _byExitEvent = Index(versions.Values.SelectMany(v => v.Values), j => j.Definition.Exit.OfType<EventExitCriterion>().Select(x => x.EventType));
         Dated = [.. Latest.Where(j => j.Definition.Trigger is DateTrigger)];
         Rules = [.. versions.Values.SelectMany(v => v.Values).SelectMany(j => EmbeddedRules(j.Definition))];
     }
@@ -110,6 +112,9 @@ internal sealed class JourneyCatalog
     public IReadOnlyList<LoadedJourney> TriggeredBySegment(string segmentId) => _bySegment.GetValueOrDefault(segmentId) ?? [];
 
     public IReadOnlyList<LoadedJourney> InactivityConcerning(string eventType) => _byInactivityEvent.GetValueOrDefault(eventType) ?? [];
+
+    /// <summary>Every loaded version with an exit criterion on <paramref name="eventType"/>.</summary>
+    public IReadOnlyList<LoadedJourney> ExitedBy(string eventType) => _byExitEvent.GetValueOrDefault(eventType) ?? [];
 
     private static Dictionary<string, LoadedJourney[]> Index(IEnumerable<LoadedJourney> journeys, Func<LoadedJourney, IEnumerable<string>> keys) =>
         journeys.SelectMany(j => keys(j).Distinct().Select(k => (k, j)))

@@ -58,6 +58,17 @@ internal sealed partial class JourneyRunner
         }
     }
 
+    private void ExitOnMergedExits()
+    {
+        foreach (var instance in p.JourneyData is { Instances.Count: > 0, ExitsSeen.Count: > 0 } state ? state.Instances.ToArray() : [])
+        {
+            if (ExitSeenAfterStart(instance) is { } seen)
+            {
+                End(instance, "exited", $"exit criterion: {seen.EventType}", watchGoal: instance.Variant is not null, cancelHeld: true);
+            }
+        }
+    }
+
     // cancelHeld: whether messages it still holds are cancelled (by default, when it exits without its goal watched).
     private void End(JourneyInstance instance, string kind, string reason, bool watchGoal, bool? cancelHeld = null)
     {

@@ -179,6 +179,13 @@ internal sealed partial class JourneyRunner
             }
         }
 
+        // Likewise an exit event that arrived before this (back-dated) trigger but happened after it.
+        if (ExitSeenAfterStart(instance) is { } seen)
+        {
+            End(instance, "exited", $"exit criterion: {seen.EventType}", watchGoal: false, cancelHeld: true);
+            return;
+        }
+
         await RunAsync(instance, journey, d.Steps[0].Id, instance.EventStartedAt).ConfigureAwait(false);
     }
 }

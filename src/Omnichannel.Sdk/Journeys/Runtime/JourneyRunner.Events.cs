@@ -113,7 +113,31 @@ internal sealed partial class JourneyRunner
         }
 
         CheckSegmentExits();
+        RememberExit(e); // after the starts: an event does not exit the instance it starts
     }
+
+    // An exit event is remembered by event time: a trigger uploaded later but timed before it, or a merge with the
+    // profile that saw it, must not start (or keep) an instance the person already left by it.
+    private void RememberExit(CustomerEvent e)
+    {
+        foreach (var j in Catalog.ExitedBy(e.Type))
+        {
+            var d = j.Definition;
+            if (d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is not { } exit)
+            {
+                continue;
+            }
+
+            var key = d.Entry.CorrelationKey is { } path && RuleHistory.TryGetPath(e.Properties, path, out var value) ? CorrelationValue(value) : null;
+            State.SawExit(new ExitSeen { JourneyId = d.Id, Version = d.Version, Key = key, EventType = exit.EventType, At = OutcomeTime(e) });
+        }
+    }
+
+    // An exit event remembered from after the instance's start (strictly: at the same instant, arrival decides), if any.
+    private ExitSeen? ExitSeenAfterStart(JourneyInstance instance) =>
+        p.JourneyData?.ExitsSeen.Where(x => x.JourneyId == instance.JourneyId && x.Version == instance.Version && x.At > Since(instance)
+                && (x.Key is null || instance.CorrelationKey is null || x.Key == instance.CorrelationKey))
+            .MaxBy(x => x.At);
 
     // A message the journey's last steps planned may still be held (quiet hours) after its instance ended: an exit
     // criterion met before it leaves withdraws it, as it would had the instance still been waiting.

@@ -40,6 +40,12 @@ internal sealed class JourneyState
     public Dictionary<string, CancelledMessage> Cancelled { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// The latest exit event seen per journey, version and correlation value (by event time), so an instance whose
+    /// trigger arrives after it, back-dated, or whose profile merges with the one that saw it still exits on it.
+    /// </summary>
+    public List<ExitSeen> ExitsSeen { get; set; } = [];
+
+    /// <summary>
     /// The starts each side of the merges in this unit of work remembered (journey, correlation value, instant), before
     /// their records were folded into one: re-entry "afterCooldown" compares the running instances with them. Not stored.
     /// </summary>
@@ -48,7 +54,7 @@ internal sealed class JourneyState
 
     [JsonIgnore]
     public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0
-        && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0;
+        && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0 && ExitsSeen.Count == 0;
 
     /// <summary>Cancels the held messages of an instance; forgets held and cancelled records that can no longer matter.</summary>
     public void CancelHeld(string instanceId, string reason, DateTimeOffset now)
@@ -151,6 +157,11 @@ internal sealed class JourneyState
             Cancelled.TryAdd(key, c);
         }
 
+        foreach (var x in other.ExitsSeen)
+        {
+            SawExit(x);
+        }
+
         foreach (var (id, s) in other.Scheduled)
         {
             if (!Scheduled.TryGetValue(id, out var mine))
@@ -176,7 +187,45 @@ internal sealed class JourneyState
         NextInstance++;
     }
 
+    /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
+    public void SawExit(ExitSeen seen)
+    {
+        var mine = ExitsSeen.Find(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.Key == seen.Key);
+        if (mine is not null && mine.At >= seen.At)
+        {
+            return;
+        }
+
+        if (mine is not null)
+        {
+            ExitsSeen.Remove(mine);
+        }
+
+        ExitsSeen.Add(seen);
+        if (ExitsSeen.Count(x => x.JourneyId == seen.JourneyId) > MaxExitsSeenPerJourney)
+        {
+            ExitsSeen.Remove(ExitsSeen.Where(x => x.JourneyId == seen.JourneyId).MinBy(x => x.At)!);
+        }
+    }
+
+    private const int MaxExitsSeenPerJourney = 20;
+
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+}
+
+/// <summary>An exit event of a journey (version), with the correlation value it named (null: every instance).</summary>
+internal sealed class ExitSeen
+{
+    public required string JourneyId { get; set; }
+
+    public int Version { get; set; }
+
+    public string? Key { get; set; }
+
+    public required string EventType { get; set; }
+
+    /// <summary>The event's time (at most when it was processed).</summary>
+    public DateTimeOffset At { get; set; }
 }
 
 /// <summary>One running instance of a journey.</summary>
