@@ -161,9 +161,10 @@ internal static class DeliveryPlanner
     /// <summary>
     /// At dispatch: whether the logged marketing message <paramref name="key"/> would break a cap counting only the
     /// messages logged before it (earlier due time, then key). Each was within the caps when it was planned, but two
-    /// profiles that merged each planned theirs without seeing the other's.
+    /// profiles that merged each planned theirs without seeing the other's. One that leaves after its due time
+    /// (<paramref name="now"/>) must also fit the window ending when it leaves.
     /// </summary>
-    public static string? CapReachedBefore(CustomerProfile p, string key, DeliveryOptions o)
+    public static string? CapReachedBefore(CustomerProfile p, string key, DeliveryOptions o, DateTimeOffset now)
     {
         if (p.MessageLog.Find(m => m.Key == key) is not { } mine)
         {
@@ -172,7 +173,17 @@ internal static class DeliveryPlanner
 
         var before = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
         before.MessageLog.AddRange(p.MessageLog.Where(m => m.At < mine.At || (m.At == mine.At && string.CompareOrdinal(m.Key, key) < 0)));
-        return CapReached(before, mine.Channel, mine.Topic, mine.At, o);
+        var cap = CapReached(before, mine.Channel, mine.Topic, mine.At, o);
+        if (cap is not null || now <= mine.At)
+        {
+            return cap;
+        }
+
+        // It leaves late (retries, a dispatcher that was down): it goes out now, so the window is the one ending now, and
+        // every other message sent or due by now counts (a sent one is logged at the instant it left).
+        var late = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
+        late.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key && m.At <= now));
+        return CapReached(late, mine.Channel, mine.Topic, now, o);
     }
 
     /// <summary>

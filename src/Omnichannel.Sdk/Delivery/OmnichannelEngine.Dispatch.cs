@@ -385,9 +385,12 @@ public sealed partial class OmnichannelEngine
             }
 
             p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
-            if (outcome == "sent" && p.MessageLog.FindIndex(m => m.Key == key) is var logged and >= 0 && p.MessageLog[logged].Channel != channel)
+            if (outcome == "sent" && p.MessageLog.FindIndex(m => m.Key == key) is var logged and >= 0)
             {
-                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel }; // caps count where it went, after a fallback
+                // Caps count where and when it went: after a fallback, and after retries or a dispatcher that was down
+                // (counted at its due time, a message that left hours late let the next one through within the window).
+                var at = now > p.MessageLog[logged].At ? now : p.MessageLog[logged].At;
+                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at };
             }
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);

@@ -83,7 +83,7 @@ public sealed partial class OmnichannelEngine
             return new Rechecked([], [], journeyCancelled.Reason, null);
         }
 
-        if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery) is { } cap)
+        if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery, now) is { } cap)
         {
             return new Rechecked([], [], cap + " when the message was due", null);
         }
