@@ -1,4 +1,5 @@
 using FsCheck.Xunit;
+using Omnichannel.Sdk.Measurement;
 using Omnichannel.Sdk.Testing;
 using Omnichannel.Sdk.Tests.Journeys;
 using Xunit;
@@ -15,6 +16,17 @@ public sealed class AuditJMJourneyMergeOrderTests
     private const string Cart = """
         {"id": "cart", "version": 1, "name": "Abandoned cart",
          "trigger": {"type": "event", "event": "cart.item_added"},
+         "exit": [{"event": "order.placed"}],
+         "steps": [
+           {"id": "wait", "type": "delay", "duration": "PT1H"},
+           {"id": "mail", "type": "send", "channels": ["email"], "template": "cart", "class": "transactional"}]}
+        """;
+
+    // Audit JM2: the same journey with the order also its goal (checked before the exit, so it converts).
+    private const string CartWithGoal = """
+        {"id": "cart", "version": 1, "name": "Abandoned cart",
+         "trigger": {"type": "event", "event": "cart.item_added"},
+         "goal": {"event": "order.placed", "within": "PT2H"},
          "exit": [{"event": "order.placed"}],
          "steps": [
            {"id": "wait", "type": "delay", "duration": "PT1H"},
@@ -99,21 +111,22 @@ public sealed class AuditJMJourneyMergeOrderTests
     /// </summary>
     [Property(Arbitrary = [typeof(CartEventArbitrary)], MaxTest = 40)]
     public void AnyArrivalOrderAndMerge_TheReminderFollowsEventTime((CartEvent[] Events, int LinkAt) stream) =>
-        ArrivalOrder(stream.Events, stream.LinkAt).GetAwaiter().GetResult();
+        ArrivalOrder(stream.Events, stream.LinkAt, withGoal: false).GetAwaiter().GetResult();
 
-    private static async Task ArrivalOrder(CartEvent[] events, int linkAt)
+    /// <summary>
+    /// Audit JM2: the same with the order also the journey's goal: as above, and at least one conversion when an order
+    /// followed her latest cart add, never more conversions than orders, each order's revenue credited once.
+    /// </summary>
+    [Property(Arbitrary = [typeof(CartEventArbitrary)], MaxTest = 40)]
+    public void AnyArrivalOrderAndMerge_TheGoalFollowsEventTime_OneConversionPerOrder((CartEvent[] Events, int LinkAt) stream) =>
+        ArrivalOrder(stream.Events, stream.LinkAt, withGoal: true).GetAwaiter().GetResult();
+
+    private static async Task ArrivalOrder(CartEvent[] events, int linkAt, bool withGoal)
     {
-        await using var rig = JourneyRig.Create([JourneyRig.Parse(Cart)]);
+        await using var rig = JourneyRig.Create([JourneyRig.Parse(withGoal ? CartWithGoal : Cart)]);
         var host = rig.Host;
-        var now = host.Time.GetUtcNow();
         await rig.TrackAsync("user.signed_up", [Known, Ann]);
-        var built = events.Select((c, i) => (c, e: c.IsOrder
-                ? host.Event(EventTypes.OrderPlaced, [c.OnCookie ? Cookie : Known], new { order_id = $"o{i}", total = 5 }, at: now - TimeSpan.FromMinutes(c.MinutesAgo))
-                : host.Event(EventTypes.CartItemAdded, [c.OnCookie ? Cookie : Known], new { product_id = $"p{i}" }, at: now - TimeSpan.FromMinutes(c.MinutesAgo))))
-            .OrderBy(x => x.c.ArrivalKey)
-            .Select(x => x.e)
-            .ToList();
-        built.Insert(Math.Min(linkAt, built.Count), host.Event("user.logged_in", [Known, Cookie]));
+        var built = CartEventArbitrary.InArrivalOrder(host, events, linkAt, Known, Cookie);
         foreach (var e in built)
         {
             Assert.Equal(TrackStatus.Accepted, (await host.TrackAsync(e)).Status); // one instant: nothing falls due meanwhile
@@ -138,6 +151,16 @@ public sealed class AuditJMJourneyMergeOrderTests
         var stats = await rig.Engine.GetJourneyStatisticsAsync("cart");
         Assert.Equal(0L, stats.Active);
         Assert.Equal(sent, stats.Completed);
-        Assert.True(stats.Entered >= (carts.Count > 0 ? 1 : 0) && stats.Exited >= 0 && stats.Completed + stats.Exited <= stats.Entered, $"entered {stats.Entered}, completed {stats.Completed}, exited {stats.Exited}");
+        Assert.True(stats.Entered >= (carts.Count > 0 ? 1 : 0) && stats.Exited >= 0 && stats.Completed + stats.Exited + stats.Converted <= stats.Entered, $"entered {stats.Entered}, completed {stats.Completed}, exited {stats.Exited}, converted {stats.Converted}");
+        if (!withGoal)
+        {
+            return;
+        }
+
+        var orderAfterLatestCart = carts.Count > 0 && events.Any(o => o.IsOrder && o.MinutesAgo < carts.Min(c => c.MinutesAgo));
+        Assert.InRange(stats.Converted, orderAfterLatestCart ? 1 : 0, events.Count(o => o.IsOrder));
+        var revenue = (await rig.Engine.GetMeasurementsAsync(new MeasurementQuery { JourneyId = "cart", MetricPrefix = MeasurementMetrics.JourneyPrefix + "revenue" }))
+            .Where(r => r.Key.Metric == MeasurementMetrics.JourneyPrefix + "revenue").Sum(r => r.Sum);
+        Assert.Equal(5.0 * stats.Converted, revenue, 9);
     }
 }

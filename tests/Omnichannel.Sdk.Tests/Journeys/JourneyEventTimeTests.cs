@@ -31,6 +31,24 @@ public static class CartEventArbitrary
          from linkAt in Gen.Choose(0, 12)
          select (events, linkAt))
         .ToArbitrary();
+
+    /// <summary>
+    /// The stream as <paramref name="host"/>'s events in arrival order: carts and orders (total 5) on
+    /// <paramref name="known"/> or <paramref name="cookie"/>, timed back from now, with a login carrying both at
+    /// <paramref name="linkAt"/>.
+    /// </summary>
+    public static List<CustomerEvent> InArrivalOrder(OmnichannelTestHost host, CartEvent[] events, int linkAt, Identifier known, Identifier cookie)
+    {
+        var now = host.Time.GetUtcNow();
+        var built = events.Select((c, i) => (c, e: c.IsOrder
+                ? host.Event(EventTypes.OrderPlaced, [c.OnCookie ? cookie : known], new { order_id = $"o{i}", total = 5 }, at: now - TimeSpan.FromMinutes(c.MinutesAgo))
+                : host.Event(EventTypes.CartItemAdded, [c.OnCookie ? cookie : known], new { product_id = $"p{i}" }, at: now - TimeSpan.FromMinutes(c.MinutesAgo))))
+            .OrderBy(x => x.c.ArrivalKey)
+            .Select(x => x.e)
+            .ToList();
+        built.Insert(Math.Min(linkAt, built.Count), host.Event("user.logged_in", [known, cookie]));
+        return built;
+    }
 }
 
 /// <summary>
@@ -223,15 +241,8 @@ public sealed class JourneyEventTimeTests
     {
         var (host, email) = JourneyHost(Inactivity);
         await using var _ = host;
-        var now = host.Time.GetUtcNow();
         await host.TrackAsync("user.signed_up", [Known, Ann]);
-        var built = events.Select((c, i) => (c, e: c.IsOrder
-                ? host.Event(EventTypes.OrderPlaced, [c.OnCookie ? Cookie : Known], new { order_id = $"o{i}", total = 5 }, at: now - TimeSpan.FromMinutes(c.MinutesAgo))
-                : host.Event(EventTypes.CartItemAdded, [c.OnCookie ? Cookie : Known], new { product_id = $"p{i}" }, at: now - TimeSpan.FromMinutes(c.MinutesAgo))))
-            .OrderBy(x => x.c.ArrivalKey)
-            .Select(x => x.e)
-            .ToList();
-        built.Insert(Math.Min(linkAt, built.Count), host.Event("user.logged_in", [Known, Cookie]));
+        var built = CartEventArbitrary.InArrivalOrder(host, events, linkAt, Known, Cookie);
         foreach (var e in built)
         {
             await host.TrackAsync(e); // all at one instant: nothing falls due while they arrive

@@ -14,6 +14,7 @@ internal sealed class JourneyCatalog
     private readonly Dictionary<string, LoadedJourney[]> _bySegment;
     private readonly Dictionary<string, LoadedJourney[]> _byInactivityEvent;
     private readonly Dictionary<string, LoadedJourney[]> _byExitEvent;
+    private readonly Dictionary<string, LoadedJourney[]> _byGoalEvent;
 
     private JourneyCatalog(Dictionary<string, SortedDictionary<int, LoadedJourney>> versions)
     {
@@ -23,6 +24,7 @@ internal sealed class JourneyCatalog
         _bySegment = Index(Latest, j => j.Definition.Trigger is SegmentTrigger t ? [t.SegmentId] : []);
         _byInactivityEvent = Index(Latest, j => j.Definition.Trigger is InactivityTrigger t ? [t.AfterEventType, .. t.NoEventTypes] : []);
         _byExitEvent = Index(versions.Values.SelectMany(v => v.Values), j => j.Definition.Exit.OfType<EventExitCriterion>().Select(x => x.EventType));
+        _byGoalEvent = Index(versions.Values.SelectMany(v => v.Values), j => j.Definition.Goal is { } g ? [g.EventType] : []);
         Dated = [.. Latest.Where(j => j.Definition.Trigger is DateTrigger)];
         Rules = [.. versions.Values.SelectMany(v => v.Values).SelectMany(j => EmbeddedRules(j.Definition))];
     }
@@ -115,6 +117,9 @@ internal sealed class JourneyCatalog
 
     /// <summary>Every loaded version with an exit criterion on <paramref name="eventType"/>.</summary>
     public IReadOnlyList<LoadedJourney> ExitedBy(string eventType) => _byExitEvent.GetValueOrDefault(eventType) ?? [];
+
+    /// <summary>Every loaded version whose goal is <paramref name="eventType"/>.</summary>
+    public IReadOnlyList<LoadedJourney> GoalOf(string eventType) => _byGoalEvent.GetValueOrDefault(eventType) ?? [];
 
     private static Dictionary<string, LoadedJourney[]> Index(IEnumerable<LoadedJourney> journeys, Func<LoadedJourney, IEnumerable<string>> keys) =>
         journeys.SelectMany(j => keys(j).Distinct().Select(k => (k, j)))

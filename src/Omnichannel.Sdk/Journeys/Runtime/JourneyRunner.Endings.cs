@@ -58,14 +58,13 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    private void ExitOnMergedExits()
+    // Latest started first: a remembered goal event credits the entry the live path would (the last touch).
+    private void EndOnMergedOutcomes()
     {
-        foreach (var instance in p.JourneyData is { Instances.Count: > 0, ExitsSeen.Count: > 0 } state ? state.Instances.ToArray() : [])
+        foreach (var instance in p.JourneyData is { Instances.Count: > 0 } state && (state.ExitsSeen.Count > 0 || state.GoalsSeen.Count > 0)
+            ? state.Instances.OrderByDescending(i => i.StartedAt).ToArray() : [])
         {
-            if (ExitSeenAfterStart(instance) is { } seen)
-            {
-                End(instance, "exited", $"exit criterion: {seen.EventType}", watchGoal: instance.Variant is not null, cancelHeld: true);
-            }
+            EndOnOutcomeSeen(instance, watchGoalOnExit: instance.Variant is not null);
         }
     }
 

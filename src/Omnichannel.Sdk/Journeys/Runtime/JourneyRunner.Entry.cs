@@ -179,10 +179,9 @@ internal sealed partial class JourneyRunner
             }
         }
 
-        // Likewise an exit event that arrived before this (back-dated) trigger but happened after it.
-        if (ExitSeenAfterStart(instance) is { } seen)
+        // Likewise a goal or exit event that arrived before this (back-dated) trigger but happened after it.
+        if (EndOnOutcomeSeen(instance, watchGoalOnExit: false))
         {
-            End(instance, "exited", $"exit criterion: {seen.EventType}", watchGoal: false, cancelHeld: true);
             return;
         }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk.Journeys;
@@ -14,9 +15,10 @@ internal sealed partial class JourneyRunner
         // One goal event converts one entry per journey, the latest started (the last touch): an order after two
         // entries of one person (two devices that merged, or a re-entry) is one conversion, its revenue credited once.
         var credit = state is { Instances.Count: > 0 } ? RunningGoalCredit(state, e) : null;
+        HashSet<string>? convertedPending = null;
         if (state is { PendingConversions.Count: > 0 })
         {
-            await ConvertPendingAsync(state, e, credit).ConfigureAwait(false);
+            convertedPending = ConvertPending(state, e, credit);
         }
 
         // Running instances: goal, exit criteria, awaited events.
@@ -45,8 +47,7 @@ internal sealed partial class JourneyRunner
                 }
 
                 credit[d.Id] = "credited";
-                RecordConversion(d.Id, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
-                End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
+                ConvertOnGoal(instance, e);
                 continue;
             }
 
@@ -114,6 +115,86 @@ internal sealed partial class JourneyRunner
 
         CheckSegmentExits();
         RememberExit(e); // after the starts: an event does not exit the instance it starts
+        RememberGoal(e, credit, convertedPending);
+    }
+
+    // The live goal path: the conversion (statistics, revenue, timeline) and the instance's end.
+    private void ConvertOnGoal(JourneyInstance instance, CustomerEvent e)
+    {
+        RecordConversion(instance.JourneyId, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
+        End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
+    }
+
+    // A goal event is remembered by event time too, with what crediting it needs and whether it already converted an
+    // entry here (one conversion per goal event): a later, back-dated trigger or a merge is reached by it as if in order.
+    private void RememberGoal(CustomerEvent e, Dictionary<string, string>? credit, HashSet<string>? convertedPending)
+    {
+        foreach (var j in Catalog.GoalOf(e.Type))
+        {
+            var d = j.Definition;
+            if (d.Goal is not { } goal || !Matches(goal.EventType, goal.Where, e))
+            {
+                continue;
+            }
+
+            var key = d.Entry.CorrelationKey is { } path && RuleHistory.TryGetPath(e.Properties, path, out var value) ? CorrelationValue(value) : null;
+            State.SawGoal(new GoalSeen
+            {
+                JourneyId = d.Id,
+                Version = d.Version,
+                Key = key,
+                At = OutcomeTime(e),
+                EventId = e.Id,
+                EventType = e.Type,
+                Timestamp = e.Timestamp,
+                Channel = e.Channel,
+                Properties = Properties(e),
+                Credited = credit?.ContainsKey(d.Id) == true || convertedPending?.Contains(d.Id) == true,
+            });
+        }
+    }
+
+    // A goal (first) or exit event remembered from after the instance's start ends it as it would have, had it arrived
+    // after the trigger: the goal converts through the live path, or, already credited, ends it as a second entry would.
+    private bool EndOnOutcomeSeen(JourneyInstance instance, bool watchGoalOnExit)
+    {
+        if (Catalog.Find(instance.JourneyId, instance.Version)?.Definition.Goal is { } goal
+            && p.JourneyData?.GoalsSeen.Where(x => x.JourneyId == instance.JourneyId && x.Version == instance.Version && x.At > Since(instance)
+                    && x.At <= goal.Within.AddTo(Since(instance)) && (x.Key is null || instance.CorrelationKey is null || x.Key == instance.CorrelationKey))
+                .MinBy(x => x.At) is { } reached)
+        {
+            if (reached.Credited)
+            {
+                End(instance, "exited", "goal reached; credited to another entry", watchGoal: false, cancelHeld: true);
+                return true;
+            }
+
+            reached.Credited = true;
+            ConvertOnGoal(instance, GoalEvent(reached));
+            return true;
+        }
+
+        if (ExitSeenAfterStart(instance) is { } seen)
+        {
+            End(instance, "exited", $"exit criterion: {seen.EventType}", watchGoal: watchGoalOnExit, cancelHeld: true);
+            return true;
+        }
+
+        return false;
+    }
+
+    private static CustomerEvent GoalEvent(GoalSeen seen)
+    {
+        using var properties = JsonDocument.Parse(seen.Properties?.ToJsonString() ?? "{}");
+        return new CustomerEvent
+        {
+            Id = seen.EventId,
+            Type = seen.EventType,
+            Timestamp = seen.Timestamp,
+            Identifiers = [],
+            Channel = seen.Channel,
+            Properties = properties.RootElement.Clone(),
+        };
     }
 
     // An exit event is remembered by event time: a trigger uploaded later but timed before it, or a merge with the
@@ -178,7 +259,8 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    private ValueTask ConvertPendingAsync(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)
+    // Returns the journeys it converted an ended entry of.
+    private HashSet<string>? ConvertPending(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)
     {
         state.PendingConversions.RemoveAll(c => c.Until + LateEventGrace < now);
         var at = OutcomeTime(e);
@@ -201,7 +283,7 @@ internal sealed partial class JourneyRunner
             RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
         }
 
-        return ValueTask.CompletedTask;
+        return winners is null ? null : [.. winners.Keys];
     }
 
     /// <summary>For each journey whose running entries <paramref name="e"/> converts, the one credited: the latest started.</summary>

@@ -85,7 +85,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         {
             ResolveMergedInstances();
             p.JourneyData?.MergedStarts.Clear(); // read once, by the rules above
-            ExitOnMergedExits(); // the other profile saw an exit event after an instance started: as if linked all along
+            EndOnMergedOutcomes(); // the other profile saw a goal or exit event after an instance started: as if linked all along
             RearmInactivityClocks(); // before anything runs: the folded clocks answer for the person
         }
 

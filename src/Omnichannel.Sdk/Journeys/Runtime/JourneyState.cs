@@ -46,6 +46,12 @@ internal sealed class JourneyState
     public List<ExitSeen> ExitsSeen { get; set; } = [];
 
     /// <summary>
+    /// Likewise the latest goal event per journey, version and correlation value, with what crediting it needs, so an
+    /// instance whose trigger arrives after it, back-dated, or whose profile merges with the one that saw it converts.
+    /// </summary>
+    public List<GoalSeen> GoalsSeen { get; set; } = [];
+
+    /// <summary>
     /// The starts each side of the merges in this unit of work remembered (journey, correlation value, instant), before
     /// their records were folded into one: re-entry "afterCooldown" compares the running instances with them. Not stored.
     /// </summary>
@@ -54,7 +60,8 @@ internal sealed class JourneyState
 
     [JsonIgnore]
     public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0
-        && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0 && ExitsSeen.Count == 0;
+        && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0 && ExitsSeen.Count == 0
+        && GoalsSeen.Count == 0;
 
     /// <summary>Cancels the held messages of an instance; forgets held and cancelled records that can no longer matter.</summary>
     public void CancelHeld(string instanceId, string reason, DateTimeOffset now)
@@ -162,6 +169,11 @@ internal sealed class JourneyState
             SawExit(x);
         }
 
+        foreach (var x in other.GoalsSeen)
+        {
+            SawGoal(x);
+        }
+
         foreach (var (id, s) in other.Scheduled)
         {
             if (!Scheduled.TryGetValue(id, out var mine))
@@ -188,9 +200,17 @@ internal sealed class JourneyState
     }
 
     /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
-    public void SawExit(ExitSeen seen)
+    public void SawExit(ExitSeen seen) => KeepLatest(ExitsSeen, seen);
+
+    /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
+    public void SawGoal(GoalSeen seen) => KeepLatest(GoalsSeen, seen);
+
+    private const int MaxOutcomesSeenPerJourney = 20;
+
+    private static void KeepLatest<T>(List<T> kept, T seen)
+        where T : class, IOutcomeSeen
     {
-        var mine = ExitsSeen.Find(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.Key == seen.Key);
+        var mine = kept.Find(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.Key == seen.Key);
         if (mine is not null && mine.At >= seen.At)
         {
             return;
@@ -198,23 +218,33 @@ internal sealed class JourneyState
 
         if (mine is not null)
         {
-            ExitsSeen.Remove(mine);
+            kept.Remove(mine);
         }
 
-        ExitsSeen.Add(seen);
-        if (ExitsSeen.Count(x => x.JourneyId == seen.JourneyId) > MaxExitsSeenPerJourney)
+        kept.Add(seen);
+        if (kept.Count(x => x.JourneyId == seen.JourneyId) > MaxOutcomesSeenPerJourney)
         {
-            ExitsSeen.Remove(ExitsSeen.Where(x => x.JourneyId == seen.JourneyId).MinBy(x => x.At)!);
+            kept.Remove(kept.Where(x => x.JourneyId == seen.JourneyId).MinBy(x => x.At)!);
         }
     }
-
-    private const int MaxExitsSeenPerJourney = 20;
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }
 
+/// <summary>An exit or goal event a profile remembers for a journey (version), by event time.</summary>
+internal interface IOutcomeSeen
+{
+    string JourneyId { get; }
+
+    int Version { get; }
+
+    string? Key { get; }
+
+    DateTimeOffset At { get; }
+}
+
 /// <summary>An exit event of a journey (version), with the correlation value it named (null: every instance).</summary>
-internal sealed class ExitSeen
+internal sealed class ExitSeen : IOutcomeSeen
 {
     public required string JourneyId { get; set; }
 
@@ -226,6 +256,32 @@ internal sealed class ExitSeen
 
     /// <summary>The event's time (at most when it was processed).</summary>
     public DateTimeOffset At { get; set; }
+}
+
+/// <summary>A goal event of a journey (version): what the live goal path credits (its revenue is read from its properties).</summary>
+internal sealed class GoalSeen : IOutcomeSeen
+{
+    public required string JourneyId { get; set; }
+
+    public int Version { get; set; }
+
+    public string? Key { get; set; }
+
+    /// <summary>The event's time (at most when it was processed).</summary>
+    public DateTimeOffset At { get; set; }
+
+    public required string EventId { get; set; }
+
+    public required string EventType { get; set; }
+
+    public DateTimeOffset Timestamp { get; set; }
+
+    public string Channel { get; set; } = ChannelNames.Web;
+
+    public JsonObject? Properties { get; set; }
+
+    /// <summary>Whether it already converted an entry of the journey: one conversion per goal event.</summary>
+    public bool Credited { get; set; }
 }
 
 /// <summary>One running instance of a journey.</summary>
