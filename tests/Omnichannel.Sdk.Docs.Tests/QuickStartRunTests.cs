@@ -35,4 +35,15 @@ public sealed class QuickStartRunTests : IDisposable
             Environment.SetEnvironmentVariable("OMNICHANNEL_HASH_KEY", previous);
         }
     }
+
+    [Fact]
+    public async Task TheJourneysExample_RunsAsPasted()
+    {
+        // An email template needs Delivery.EmailFrom at start: without it the example stopped at GetRequiredService.
+        var journeys = MarkdownSnippets.Read("src/Omnichannel.Sdk/README.md").Single(s => s.Code.Contains("GetJourneyStatisticsAsync", StringComparison.Ordinal));
+
+        var output = await SnippetCompiler.RunProgramAsync(journeys, _directory);
+
+        Assert.Contains("0 entered, 0 refused", output, StringComparison.Ordinal);
+    }
 }
