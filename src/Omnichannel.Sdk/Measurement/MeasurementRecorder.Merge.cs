@@ -7,7 +7,7 @@ internal static partial class MeasurementRecorder
     internal static readonly TimeSpan OrderConversionRetention = TimeSpan.FromDays(30);
 
     /// <summary>Folds a merged profile's touches and group in: touches are the person's; the surviving profile's group stands.</summary>
-    public static void Merge(CustomerProfile target, CustomerProfile other)
+    public static void Merge(CustomerProfile target, CustomerProfile other, MeasurementOptions? options = null)
     {
         // One order converted on both profiles (tracked under two identifiers before they met): as if one profile had
         // seen both events, the earlier conversion stands and the later one is taken back, row by row.
@@ -54,6 +54,10 @@ internal static partial class MeasurementRecorder
         }
 
         target.Touches.Sort(Touch.Compare);
+        if (options is not null && (other.Touches.Count > 0 || other.OrderConversions.Count > 0))
+        {
+            Reattribute(target, DateTimeOffset.MinValue, options); // the person's orders are credited to all her touches
+        }
         if (other.MeasurementGroup is { } g)
         {
             // One person, one assignment: the merged-away profile's is un-counted, the survivor's (or, if none, that one) stands.

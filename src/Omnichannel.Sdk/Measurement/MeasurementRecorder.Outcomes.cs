@@ -74,6 +74,7 @@ internal static partial class MeasurementRecorder
                 break;
         }
 
+        var changed = FirstChangedPoint(index < 0 ? null : p.Touches[index], touch);
         if (index < 0)
         {
             p.Touches.Add(touch);
@@ -81,6 +82,11 @@ internal static partial class MeasurementRecorder
         else if (touch != p.Touches[index])
         {
             p.Touches[index] = touch;
+        }
+
+        if (changed is { } from)
+        {
+            Reattribute(p, from, options); // a late outcome counts for the orders it preceded, as if it had come first
         }
 
         if (metric is not null)

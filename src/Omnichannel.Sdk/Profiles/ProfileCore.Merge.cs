@@ -4,7 +4,7 @@ namespace Omnichannel.Sdk;
 internal static partial class ProfileCore
 {
     /// <summary>Folds <paramref name="other"/> into <paramref name="target"/>: nothing of either side is lost.</summary>
-    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength, string? shopCurrency = null)
+    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength, string? shopCurrency = null, Measurement.MeasurementOptions? measurement = null)
     {
         if (other.JourneyData is { } journeys)
         {
@@ -137,7 +137,7 @@ internal static partial class ProfileCore
         }
 
         target.MessageLog.AddRange(other.MessageLog);
-        Measurement.MeasurementRecorder.Merge(target, other); // touches are the person's
+        Measurement.MeasurementRecorder.Merge(target, other, measurement); // touches are the person's
         target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
         foreach (var pending in other.PendingBounces)
         {

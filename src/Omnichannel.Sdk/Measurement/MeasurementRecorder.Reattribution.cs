@@ -1,0 +1,110 @@
+namespace Omnichannel.Sdk.Measurement;
+
+// Credit by event time, whatever the arrival order: a touch point that arrives after the orders it preceded (a click
+// webhook hours late) or a merge that brings in the person's other touches re-credits the orders the profile keeps, so
+// their credit rows are what they would be had every touch arrived first.
+internal static partial class MeasurementRecorder
+{
+    /// <summary>
+    /// Re-credits each kept order converted at or after <paramref name="from"/> under the profile's touches now: its old
+    /// credit and revenue rows are taken back and the new ones added (a conversion's credit still sums to one per model).
+    /// </summary>
+    private static void Reattribute(CustomerProfile p, DateTimeOffset from, MeasurementOptions options)
+    {
+        if (p.OrderConversions.Count == 0)
+        {
+            return;
+        }
+
+        List<TouchPoint>? points = null;
+        foreach (var key in p.OrderConversions.Keys.ToArray())
+        {
+            var o = p.OrderConversions[key];
+            if (o.At < from || o.Deltas.Length == 0)
+            {
+                continue;
+            }
+
+            // Only the conversions made by the order's own event are re-credited: one made by a later update of it was
+            // credited at that update's time, which is not kept.
+            var day = DateOnly.FromDateTime(o.At.UtcDateTime);
+            HashSet<string>? ids = null;
+            foreach (var d in o.Deltas)
+            {
+                if (d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal) && d.Key.Day == day)
+                {
+                    (ids ??= new(StringComparer.Ordinal)).Add(d.Key.Metric[ConversionPrefix.Length..]);
+                }
+            }
+
+            if (ids is null)
+            {
+                continue;
+            }
+
+            points ??= [.. p.Touches.SelectMany(t => t.Points())];
+            var rows = new List<ConversionDelta>(o.Deltas.Length);
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var d in o.Deltas)
+            {
+                if (IsCreditOf(d.Key.Metric, ids))
+                {
+                    p.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum); // taken back; the new rows follow the conversion's
+                    continue;
+                }
+
+                rows.Add(d);
+                if (d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal) && d.Key.Day == day
+                    && d.Key.Metric[ConversionPrefix.Length..] is var id && done.Add(id))
+                {
+                    foreach (var model in Models)
+                    {
+                        foreach (var credit in Attribution.Credit(points, o.At, options.Windows, model, options.TimeDecayHalfLife))
+                        {
+                            var t = credit.Touch;
+                            var creditKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Credit(id, model));
+                            var revenueKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Revenue(id, model));
+                            var revenue = credit.Credit * d.Sum; // the conversion row holds the order's revenue now (updates, returns)
+                            p.PendingMeasurements.Add(creditKey, 1, credit.Credit);
+                            p.PendingMeasurements.Add(revenueKey, 1, revenue);
+                            rows.Add(new ConversionDelta(creditKey, 1, credit.Credit));
+                            rows.Add(new ConversionDelta(revenueKey, 1, revenue, d.Property, credit.Credit));
+                        }
+                    }
+                }
+            }
+
+            p.OrderConversions[key] = o with { Deltas = [.. rows] };
+        }
+
+        static bool IsCreditOf(string metric, HashSet<string> ids)
+        {
+            foreach (var id in ids)
+            {
+                foreach (var model in Models)
+                {
+                    if (metric == MeasurementMetrics.Credit(id, model) || metric == MeasurementMetrics.Revenue(id, model))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>The earliest touch point one touch has and the other lacks, or <see langword="null"/> when they have the same.</summary>
+    private static DateTimeOffset? FirstChangedPoint(Touch? before, Touch after)
+    {
+        var a = before?.Points().ToList() ?? [];
+        var b = after.Points().ToList();
+        DateTimeOffset? first = null;
+        foreach (var t in a.Except(b).Concat(b.Except(a)))
+        {
+            first = first is { } f && f <= t.At ? f : t.At;
+        }
+
+        return first;
+    }
+}
