@@ -35,18 +35,8 @@ public sealed class EventRunTests
         return (OmnichannelTestHost.Create(o => o.Partitions = 1, store: store), store);
     }
 
-    private static async Task<T> BehindAHeldCommitAsync<T>(OmnichannelTestHost host, FlakyStore store, Func<Task<T>> queue)
-    {
-        store.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = host.TrackAsync(Event("held-" + Guid.NewGuid().ToString("N"), "user.signed_up", host.Time.GetUtcNow(), [Identifier.CustomerId("bob")]));
-        await store.CommitWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var queued = queue();
-        var gate = store.Gate;
-        store.Gate = null;
-        gate.SetResult();
-        await held;
-        return await queued;
-    }
+    private static async Task<T> BehindAHeldCommitAsync<T>(OmnichannelTestHost host, FlakyStore store, Func<Task<T>> queue) =>
+        await await store.BehindAHeldCommitAsync(() => host.TrackAsync(Event("held-" + Guid.NewGuid().ToString("N"), "user.signed_up", host.Time.GetUtcNow(), [Identifier.CustomerId("bob")])), queue);
 
     [Fact]
     public async Task TenEventsOfOneCustomerInABatch_AreOneCommit_AndEachIsAcceptedForHerProfile()

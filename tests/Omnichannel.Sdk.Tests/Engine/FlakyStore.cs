@@ -62,6 +62,23 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public TaskCompletionSource CommitWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// Holds the commit <paramref name="hold"/> starts at <see cref="Gate"/>, calls <paramref name="queue"/> while that
+    /// commit waits (so what it queues is there for the worker to take as one run), then lets the commit go on.
+    /// </summary>
+    public async Task<T> BehindAHeldCommitAsync<T>(Func<Task> hold, Func<T> queue)
+    {
+        Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = hold();
+        await CommitWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var queued = queue();
+        var gate = Gate;
+        Gate = null;
+        gate.SetResult();
+        await held;
+        return queued;
+    }
+
     /// <summary>The first commit this matches answers a conflict without committing (once).</summary>
     public Func<ProfileCommit, bool>? ConflictOnce { get; set; }
 

@@ -42,18 +42,8 @@ public sealed class ProfileTaskRunTests
     private static MessageRequest Receipt(string key) => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = "receipt", Class = MessageClass.Transactional };
 
     /// <summary>Holds the worker in a commit of Bob's, queues <paramref name="queue"/> behind it, then lets it go on.</summary>
-    private static async Task<T> BehindAHeldCommitAsync<T>(OmnichannelTestHost host, FlakyStore store, Func<T> queue)
-    {
-        store.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = host.Engine.SendAsync(Bob, Receipt("hold-" + Guid.NewGuid().ToString("N"))).AsTask();
-        await store.CommitWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var queued = queue();
-        var gate = store.Gate;
-        store.Gate = null;
-        gate.SetResult();
-        await held;
-        return queued;
-    }
+    private static Task<T> BehindAHeldCommitAsync<T>(OmnichannelTestHost host, FlakyStore store, Func<T> queue) =>
+        store.BehindAHeldCommitAsync(() => host.Engine.SendAsync(Bob, Receipt("hold-" + Guid.NewGuid().ToString("N"))).AsTask(), queue);
 
     [Fact]
     public async Task FourSendsQueuedForOneCustomer_AreOneCommit_EachQueued_AndEachSentOnce()
