@@ -74,7 +74,8 @@ internal static partial class MeasurementRecorder
                 break;
         }
 
-        var changed = FirstChangedPoint(index < 0 ? null : p.Touches[index], touch);
+        // Compared only when there are kept orders to re-credit: every outcome of every message passes here.
+        var changed = p.OrderConversions.Count > 0 ? FirstChangedPoint(index < 0 ? null : p.Touches[index], touch) : null;
         if (index < 0)
         {
             p.Touches.Add(touch);
