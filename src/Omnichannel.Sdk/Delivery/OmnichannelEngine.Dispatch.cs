@@ -248,7 +248,7 @@ public sealed partial class OmnichannelEngine
                     var result = await SendThroughAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
                     if (result.IsAccepted)
                     {
-                        var sent = new AcceptedSend(candidate.Channel, name, result.ProviderMessageId, entry.Attempt);
+                        var sent = new AcceptedSend(candidate.Channel, name, result.ProviderMessageId, entry.Attempt, candidate.Address);
                         _acceptedUnrecorded[entry.MessageKey] = sent;
                         await RecordSentAsync(entry, payload, sent, cancellationToken).ConfigureAwait(false);
                         return;
@@ -309,7 +309,7 @@ public sealed partial class OmnichannelEngine
     // fault between the two never sends the message again; a crash between them still may, see the design notes).
     private readonly ConcurrentDictionary<string, AcceptedSend> _acceptedUnrecorded = new(StringComparer.Ordinal);
 
-    private sealed record AcceptedSend(string Channel, string Transport, string? ProviderMessageId, int Attempt);
+    private sealed record AcceptedSend(string Channel, string Transport, string? ProviderMessageId, int Attempt, string Address);
 
     private async Task RecordSentAsync(OutboxEntry entry, OutboxPayload payload, AcceptedSend sent, CancellationToken cancellationToken)
     {
@@ -318,7 +318,7 @@ public sealed partial class OmnichannelEngine
             ["transport"] = sent.Transport,
             ["provider_message_id"] = sent.ProviderMessageId,
             ["attempt"] = sent.Attempt,
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, sentTo: sent.Channel is ChannelNames.InApp or ChannelNames.Webhook ? null : sent.Address).ConfigureAwait(false);
         _acceptedUnrecorded.TryRemove(entry.MessageKey, out _);
         if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
         {
@@ -364,7 +364,9 @@ public sealed partial class OmnichannelEngine
     // The newest fencing token this process holds for the entry (see the claim loop).
     private int Fence(OutboxEntry entry) => _sending.TryGetValue(entry.MessageKey, out var attempt) ? attempt : entry.Attempt;
 
-    private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken)
+    // sentTo: the address a sent message was handed over to, kept on its touch (not in the event: outcome events are the
+    // host's to read and keep, and need no address).
+    private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken, string? sentTo = null)
     {
         properties["message_id"] = key;
         properties["channel"] = channel;
@@ -394,6 +396,11 @@ public sealed partial class OmnichannelEngine
             }
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
+            if (sentTo is not null && p.Touches.FindIndex(t => t.Key == key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
+            {
+                p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
+            }
+
             return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
         if (unit is null)

@@ -27,7 +27,7 @@ internal static class OutcomeProperties
     /// <summary>
     /// The address a hard bounce is about: <c>properties.address</c> (which <see cref="Normalize"/> fills from the event's
     /// identifier of the channel's address type when it is missing); else, for a message sent through the SDK (its key is
-    /// the <c>message_id</c>), the profile's address on the channel.
+    /// the <c>message_id</c>), the address it was handed over to (<see cref="SentTo"/>).
     /// </summary>
     public static string? BouncedAddress(CustomerProfile p, CustomerEvent e, string channel)
     {
@@ -36,9 +36,23 @@ internal static class OutcomeProperties
             return address;
         }
 
-        return WellKnownProperties.String(e.Properties, "message_id") is { } key && (p.MessageKeys.Contains(key) || p.Touches.Exists(t => t.Key == key))
-            ? Delivery.DeliveryPlanner.Address(p, channel)
-            : null;
+        return WellKnownProperties.String(e.Properties, "message_id") is { } key ? SentTo(p, key, channel) : null;
+    }
+
+    /// <summary>
+    /// Where a message this profile knows went on <paramref name="channel"/>: the address its touch kept when it was handed
+    /// over (she may use another one now); for a message known without one (queued, or kept before addresses were), her
+    /// address on the channel now. <see langword="null"/> when the profile does not know the message.
+    /// </summary>
+    public static string? SentTo(CustomerProfile p, string key, string channel)
+    {
+        var touch = p.Touches.Find(t => t.Key == key);
+        if (touch is { SentTo: { } sentTo } && touch.Channel == channel)
+        {
+            return sentTo;
+        }
+
+        return touch is not null || p.MessageKeys.Contains(key) ? Delivery.DeliveryPlanner.Address(p, channel) : null;
     }
 
     /// <summary>The identifier type addresses of a channel are (email, phone), or null for channels without one.</summary>

@@ -148,6 +148,7 @@ internal static partial class MeasurementRecorder
             UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
             BouncedAt = Min(a.BouncedAt, b.BouncedAt),
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
+            SentTo = first.SentTo ?? second.SentTo,
         };
 
         static DateTimeOffset? Min(DateTimeOffset? x, DateTimeOffset? y) => x is null ? y : y is null ? x : x < y ? x : y;

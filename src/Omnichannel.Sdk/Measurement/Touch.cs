@@ -37,6 +37,12 @@ internal sealed record Touch
     /// <summary>The latest bounce or failure of the message (whatever the arrival order), or <see langword="null"/>.</summary>
     public DateTimeOffset? FailedAt { get; init; }
 
+    // The address the message was handed over to (email, E.164 phone, device token), null for in-app and webhooks and
+    // for touches written before it was kept: a hard bounce naming only the message suppresses this address, not the
+    // one she uses now (she may have changed it since). Her own data, erased with the profile.
+    [System.Text.Json.Serialization.JsonInclude]
+    internal string? SentTo { get; init; }
+
     /// <summary>The latest instant anything happened to the message.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public DateTimeOffset LastAt => Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt);

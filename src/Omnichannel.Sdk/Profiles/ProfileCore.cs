@@ -210,8 +210,8 @@ internal static partial class ProfileCore
     }
 
     /// <summary>
-    /// Suppresses, for each pending bounce whose message the profile now knows (after a merge), the profile's address on
-    /// the bounce's channel — what <see cref="OutcomeProperties.BouncedAddress"/> takes for a known message.
+    /// Suppresses, for each pending bounce whose message the profile now knows (after a merge), the address the message
+    /// went to on the bounce's channel — what <see cref="OutcomeProperties.BouncedAddress"/> takes for a known message.
     /// </summary>
     internal static void ResolvePendingBounces(CustomerProfile p)
     {
@@ -225,8 +225,7 @@ internal static partial class ProfileCore
             var entry = p.PendingBounces[i];
             var colon = entry.IndexOf(':', StringComparison.Ordinal);
             var (channel, key) = (entry[..colon], entry[(colon + 1)..]);
-            if ((p.MessageKeys.Contains(key) || p.Touches.Exists(t => t.Key == key))
-                && Delivery.DeliveryPlanner.Address(p, channel) is { } address)
+            if (OutcomeProperties.SentTo(p, key, channel) is { } address)
             {
                 Suppress(p, channel + ":" + address);
                 p.PendingBounces.RemoveAt(i);

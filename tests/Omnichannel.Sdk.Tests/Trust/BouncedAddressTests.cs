@@ -91,6 +91,65 @@ public sealed class BouncedAddressTests
         Assert.True(p.IsInSegment("reachable-whatsapp"));
     }
 
+    // A provider's webhook that names only the message (Customer.io, SendGrid and Braze can post bounces keyed by message
+    // id): the bounce is about the address the message went to, not the one she uses by the time the webhook arrives.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ABounceNamingOnlyTheMessage_SuppressesTheAddressItWentTo_NotTheOneSheChangedTo(bool bounceDatedBeforeTheChange)
+    {
+        var (host, email) = Host();
+        await using var _ = host;
+        var start = host.Time.GetUtcNow();
+        await host.TrackAsync("user.signed_up", [Known, Ann], at: start.AddHours(-1));
+        await host.TrackAsync(EventTypes.ConsentChanged, [Known], new { channel = "email", granted = true });
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Known, Promo("p1"))).Status);
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal("ann@example.com", ((EmailMessage)Assert.Single(email.Messages)).To);
+
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        await host.TrackAsync("user.updated", [Known, AnnAtWork]); // she changes her email: mail goes here now
+        await host.TrackAsync(
+            EventTypes.MessageBounced,
+            [Known],
+            new { channel = "email", message_id = "p1", bounce_type = "hard" },
+            at: bounceDatedBeforeTheChange ? start.AddMinutes(5) : null);
+
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Known, Promo("p2"))).Status);
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal("ann@work.example", ((EmailMessage)email.Messages[^1]).To);
+        Assert.True((await host.ProfileAsync(Known)).IsInSegment("reachable-email"));
+
+        // The address that bounced is the one passed over: a message to her old address is not sent again.
+        await host.TrackAsync(EventTypes.MessageBounced, [Known], new { channel = "email", address = "ann@work.example", bounce_type = "hard" });
+        Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Known, Promo("p3"))).Status);
+        Assert.False((await host.ProfileAsync(Known)).IsInSegment("reachable-email"));
+    }
+
+    [Fact]
+    public async Task ABounceWaitingForItsMessage_SuppressesTheAddressItWentTo_WhenTheMergeBringsIt()
+    {
+        var (host, email) = Host();
+        await using var _ = host;
+        await host.TrackAsync("user.signed_up", [Known, Ann]);
+        await host.TrackAsync(EventTypes.ConsentChanged, [Known], new { channel = "email", granted = true });
+        await host.Client.SendAsync(Known, Promo("p1"));
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal("ann@example.com", ((EmailMessage)Assert.Single(email.Messages)).To);
+
+        // She changes her email; the bounce comes in on a profile of hers not linked yet (it waits for its message).
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        await host.TrackAsync("user.updated", [Known, AnnAtWork]);
+        await host.TrackAsync(EventTypes.MessageBounced, [Cookie], new { channel = "email", message_id = "p1", bounce_type = "hard" });
+        await host.TrackAsync("user.logged_in", [Cookie, Known]);
+
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Known, Promo("p2"))).Status);
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal("ann@work.example", ((EmailMessage)email.Messages[^1]).To);
+        await host.TrackAsync(EventTypes.MessageBounced, [Known], new { channel = "email", address = "ann@work.example", bounce_type = "hard" });
+        Assert.False((await host.ProfileAsync(Known)).IsInSegment("reachable-email")); // ann@example.com was suppressed
+    }
+
     private static (OmnichannelTestHost Host, RecordingTransport Email) Host()
     {
         var email = new RecordingTransport(ChannelNames.Email);
