@@ -1,0 +1,221 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Omnichannel.Sdk.Journeys;
+
+/// <summary>One running instance of a journey.</summary>
+internal sealed class JourneyInstance
+{
+    /// <summary>Unique within the profile's lifetime (<c>journey-id#n</c>).</summary>
+    public required string Id { get; set; }
+
+    /// <summary>The profile the instance started on (kept through merges, so message keys stay unique).</summary>
+    public required string OriginProfileId { get; set; }
+
+    public required string JourneyId { get; set; }
+
+    public required int Version { get; set; }
+
+    /// <summary>The step the instance is on (waiting at, or about to run).</summary>
+    public required string StepId { get; set; }
+
+    /// <summary>How many steps it has run; part of message keys so a step run twice (a loop) sends twice, a retry never.</summary>
+    public int Sequence { get; set; }
+
+    public required DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>
+    /// The start by event time: the trigger event's time (never after <see cref="StartedAt"/>). Goals and exit criteria
+    /// only count events from then on. Null in documents written before it: <see cref="StartedAt"/>.
+    /// </summary>
+    public DateTimeOffset? EventStartedAt { get; set; }
+
+    /// <summary>When the current wait (delay, wait-for-event timeout) ends; null while not waiting.</summary>
+    public DateTimeOffset? WakeAt { get; set; }
+
+    /// <summary>
+    /// By event time, when the current wait-for-event began (the time of what moved the instance there): an event from
+    /// before it, uploaded late, does not answer the wait. Null in documents written before it: any event answers. For a
+    /// wait until a local time, when it began: a move of zone recomputes the wait from then at the earliest.
+    /// </summary>
+    public DateTimeOffset? WaitingSince { get; set; }
+
+    /// <summary>When a segment-condition exit criterion may next change its answer.</summary>
+    public DateTimeOffset? ExitCheckAt { get; set; }
+
+    public string? CorrelationKey { get; set; }
+
+    /// <summary>
+    /// The incarnation of the journey id it started under (see <see cref="JourneyCatalog.IncarnationOf"/>); null for the
+    /// first. An instance of an earlier incarnation belongs to a removed journey and ends, whatever was published since.
+    /// </summary>
+    public int? Incarnation { get; set; }
+
+    public string? TriggerEventId { get; set; }
+
+    public string? TriggerEventType { get; set; }
+
+    /// <summary>The trigger event's properties (cart lines, order id), for templates and branch conditions.</summary>
+    public JsonObject? Trigger { get; set; }
+
+    /// <summary>What the instance recorded: <c>variant</c>, <c>correlationKey</c>, the last event matched by a wait.</summary>
+    public JsonObject Context { get; set; } = [];
+
+    public string? Variant { get; set; }
+
+    public string? LastStepId { get; set; }
+
+    public string? LastChannel { get; set; }
+}
+
+/// <summary>Re-entry bookkeeping for one journey (and correlation value).</summary>
+internal sealed class JourneyEntryRecord
+{
+    public required string JourneyId { get; set; }
+
+    public string? Key { get; set; }
+
+    public DateTimeOffset LastStartedAt { get; set; }
+
+    /// <summary>When an instance first started (kept through merges: re-entry "never" holds for the person).</summary>
+    public DateTimeOffset? FirstStartedAt { get; set; }
+
+    public DateTimeOffset? LastEndedAt { get; set; }
+}
+
+/// <summary>A journey message waiting in the outbox past the moment it was planned.</summary>
+internal sealed class HeldMessage
+{
+    public required string Key { get; set; }
+
+    public required string InstanceId { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>The journey (and version) that planned it; null in documents written before.</summary>
+    public string? JourneyId { get; set; }
+
+    public int Version { get; set; }
+
+    /// <summary>Its instance's start by event time: exit criteria met from then on withdraw it once the instance ended.</summary>
+    public DateTimeOffset? From { get; set; }
+
+    public string? CorrelationKey { get; set; }
+}
+
+/// <summary>Why a queued message must not go out.</summary>
+internal sealed class CancelledMessage
+{
+    public required string Reason { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
+}
+
+/// <summary>A variant the person was assigned in a split, and when.</summary>
+internal sealed class VariantAssignment
+{
+    /// <summary>The variant name, or <c>control</c> for the hold-out.</summary>
+    public required string Variant { get; set; }
+
+    public DateTimeOffset At { get; set; }
+}
+
+/// <summary>An ended instance still watched for its goal.</summary>
+internal sealed class PendingConversion
+{
+    public required string JourneyId { get; set; }
+
+    public required int Version { get; set; }
+
+    public required string InstanceId { get; set; }
+
+    public string? StepId { get; set; }
+
+    public string? Variant { get; set; }
+
+    public string? Channel { get; set; }
+
+    /// <summary>The instance's start by event time: an event from before it does not convert (null in older documents: no bound).</summary>
+    public DateTimeOffset? From { get; set; }
+
+    /// <summary>The goal window's end; compared with the event's time, so a late event from inside the window still converts.</summary>
+    public DateTimeOffset Until { get; set; }
+}
+
+/// <summary>A date or inactivity trigger waiting to fire.</summary>
+internal sealed class ScheduledTrigger
+{
+    public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>What it was computed from (the trait value, or the event that started the inactivity clock).</summary>
+    public string Basis { get; set; } = string.Empty;
+
+    /// <summary>The basis that last fired, so a one-off date trigger fires once per value.</summary>
+    public string? FiredBasis { get; set; }
+
+    /// <summary>The customer's zone <see cref="DueAt"/> was computed in (a zone learned later moves it).</summary>
+    public string? Zone { get; set; }
+
+    /// <summary>Date: the trigger <see cref="DueAt"/> was computed from (a new version's date, offset or time moves it).</summary>
+    public string? Trigger { get; set; }
+
+    /// <summary>Date: the instant it last fired, so a date moved afterwards (a new zone or version) does not fire that occurrence again.</summary>
+    public DateTimeOffset? DateFiredAt { get; set; }
+
+    /// <summary>Inactivity: the latest <c>afterEvent</c>'s time (event time, at most the time it was processed).</summary>
+    public DateTimeOffset? AfterAt { get; set; }
+
+    /// <summary>Inactivity: the latest <c>noEvent</c>'s time; it cancels the clock if it falls inside the window after <see cref="AfterAt"/>.</summary>
+    public DateTimeOffset? NoEventAt { get; set; }
+
+    /// <summary>Inactivity: when the trigger last fired; an <c>afterEvent</c> from before then does not arm it again.</summary>
+    public DateTimeOffset? FiredAt { get; set; }
+
+    /// <summary>An inactivity clock with its stamps (clocks written before the stamps existed have none).</summary>
+    [JsonIgnore]
+    public bool IsClock => AfterAt is not null || NoEventAt is not null || FiredAt is not null;
+
+    /// <summary>Two profiles' clocks of one journey as one person's: the latest of each stamp.</summary>
+    public static ScheduledTrigger Fold(ScheduledTrigger a, ScheduledTrigger b)
+    {
+        var later = (b.AfterAt ?? DateTimeOffset.MinValue) > (a.AfterAt ?? DateTimeOffset.MinValue) ? b : a;
+        return new ScheduledTrigger
+        {
+            DueAt = later.DueAt,
+            Basis = later.Basis,
+            AfterAt = later.AfterAt,
+            NoEventAt = Max(a.NoEventAt, b.NoEventAt),
+            FiredAt = Max(a.FiredAt, b.FiredAt),
+        };
+    }
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
+}
+
+/// <summary>A variant a person was assigned in a journey's split, as <see cref="CustomerProfile.Experiments"/> shows it.</summary>
+/// <param name="JourneyId">The journey.</param>
+/// <param name="StepId">The split step.</param>
+/// <param name="Variant">The variant's name, or <c>control</c> for the hold-out.</param>
+/// <param name="AssignedAt">When she was first assigned (processing time).</param>
+public sealed record ExperimentAssignment(string JourneyId, string StepId, string Variant, DateTimeOffset AssignedAt);
+
+/// <summary>A running journey instance, as <see cref="CustomerProfile.Journeys"/> shows it.</summary>
+/// <param name="InstanceId">The instance id (unique within the profile).</param>
+/// <param name="JourneyId">The journey.</param>
+/// <param name="Version">The version it runs on.</param>
+/// <param name="StepId">The step it is on.</param>
+/// <param name="StartedAt">When it started.</param>
+/// <param name="WakeAt">When its current wait ends, or <see langword="null"/>.</param>
+/// <param name="CorrelationKey">The correlation value it was started for, if any.</param>
+/// <param name="Variant">The A/B variant it was assigned, if any.</param>
+public sealed record JourneyInstanceInfo(
+    string InstanceId,
+    string JourneyId,
+    int Version,
+    string StepId,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? WakeAt,
+    string? CorrelationKey,
+    string? Variant);
