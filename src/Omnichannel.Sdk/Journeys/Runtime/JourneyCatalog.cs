@@ -109,6 +109,28 @@ internal sealed class JourneyCatalog
 
     public LoadedJourney? FindLatest(string journeyId) => _versions.TryGetValue(journeyId, out var v) ? v.Values.Last() : null;
 
+    /// <summary>
+    /// The first loaded version newer than <paramref name="version"/> that has no step <paramref name="stepId"/>, or null:
+    /// an instance there ends whether or not a later version adds the step back (as the publish's visit would have ended it).
+    /// </summary>
+    public LoadedJourney? FirstNewerWithout(string journeyId, int version, string stepId)
+    {
+        if (!_versions.TryGetValue(journeyId, out var versions) || versions.Count == 1)
+        {
+            return null; // nearly always one version: no newer one
+        }
+
+        foreach (var (number, journey) in versions) // ascending
+        {
+            if (number > version && !journey.HasStep(stepId))
+            {
+                return journey;
+            }
+        }
+
+        return null;
+    }
+
     public IReadOnlyList<LoadedJourney> TriggeredBy(string eventType) => _byTriggerEvent.GetValueOrDefault(eventType) ?? [];
 
     public IReadOnlyList<LoadedJourney> TriggeredBySegment(string segmentId) => _bySegment.GetValueOrDefault(segmentId) ?? [];
@@ -186,7 +208,7 @@ internal sealed class LoadedJourney
 
     /// <summary>Whether a newer loaded version no longer has <paramref name="stepId"/> (an instance there must end).</summary>
     public bool IsSuperseded(string stepId, JourneyCatalog catalog) =>
-        catalog.FindLatest(Id) is { } latest && latest.Definition.Version > Definition.Version && !latest.HasStep(stepId);
+        catalog.FirstNewerWithout(Id, Definition.Version, stepId) is not null;
 
     public string Id => Definition.Id;
 

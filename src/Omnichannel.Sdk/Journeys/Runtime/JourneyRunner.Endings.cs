@@ -158,9 +158,11 @@ internal sealed partial class JourneyRunner
         {
             reason = $"version {instance.Version} is no longer loaded";
         }
-        else if (latest.Definition.Version > instance.Version && !latest.HasStep(instance.StepId))
+        else if (Catalog.FirstNewerWithout(instance.JourneyId, instance.Version, instance.StepId) is { } dropped)
         {
-            reason = $"version {latest.Definition.Version} removed step '{instance.StepId}'";
+            // Any newer version without the step, not only the latest: a visit the publish skipped (cancelled, or still
+            // running in the background on a cluster) must not let a later version that adds the step back resume her.
+            reason = $"version {dropped.Definition.Version} removed step '{instance.StepId}'";
         }
 
         if (reason is null)
