@@ -94,7 +94,9 @@ internal sealed partial class JourneyRunner
         return null;
     }
 
-    private async ValueTask TryStartAsync(LoadedJourney journey, CustomerEvent? e, string because, JsonObject? triggerData = null)
+    // `at` is when the trigger happened when there is no event (a birthday, an inactivity deadline, a window's edge): a
+    // wake-up that runs late still opens the goal window, and what the first steps listen from, at that instant.
+    private async ValueTask TryStartAsync(LoadedJourney journey, CustomerEvent? e, string because, JsonObject? triggerData = null, DateTimeOffset? at = null)
     {
         var d = journey.Definition;
         string? key = null;
@@ -152,7 +154,7 @@ internal sealed partial class JourneyRunner
             Version = d.Version,
             StepId = d.Steps[0].Id,
             StartedAt = now,
-            EventStartedAt = e is not null && e.Timestamp < now ? e.Timestamp : now,
+            EventStartedAt = (at ?? e?.Timestamp) is { } happened && happened < now ? happened : now,
             CorrelationKey = key,
             Incarnation = Catalog.IncarnationOf(d.Id) is var incarnation and > 0 ? incarnation : null,
             TriggerEventId = e?.Id,

@@ -317,7 +317,7 @@ internal sealed partial class JourneyRunner
             {
                 if (((SegmentTrigger)j.Definition.Trigger).On == (c.Entered ? SegmentTransition.Entered : SegmentTransition.Exited))
                 {
-                    await TryStartAsync(j, null, $"{(c.Entered ? "entered" : "left")} segment {c.SegmentId}").ConfigureAwait(false);
+                    await TryStartAsync(j, null, $"{(c.Entered ? "entered" : "left")} segment {c.SegmentId}", at: c.At).ConfigureAwait(false);
                 }
             }
         }

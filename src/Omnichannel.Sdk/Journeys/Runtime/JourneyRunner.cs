@@ -284,16 +284,18 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         switch (journey?.Definition.Trigger)
         {
             case DateTrigger t:
+                var dateDue = scheduled.DueAt;
                 scheduled.FiredBasis = scheduled.Basis;
                 scheduled.DateFiredAt = now;
                 scheduled.DueAt = t.Annual ? NextAnnual(t) ?? DateTimeOffset.MaxValue : DateTimeOffset.MaxValue;
                 var trigger = new JsonObject { ["trait"] = t.Trait, ["value"] = p.TryGetTrait(t.Trait, out var v) ? JsonNode.Parse(v.GetRawText()) : null };
-                await TryStartAsync(journey, null, $"date {t.Trait} {t.Offset} at {t.LocalTime:HH:mm}", trigger).ConfigureAwait(false);
+                await TryStartAsync(journey, null, $"date {t.Trait} {t.Offset} at {t.LocalTime:HH:mm}", trigger, dateDue).ConfigureAwait(false);
                 break;
             case InactivityTrigger t:
+                var deadline = scheduled.DueAt;
                 scheduled.FiredAt = now; // kept (not removed), so a late afterEvent from before now does not fire it again
                 scheduled.DueAt = DateTimeOffset.MaxValue;
-                await TryStartAsync(journey, null, $"no {string.Join("/", t.NoEventTypes)} within {t.Within} after {t.AfterEventType}", new JsonObject { ["afterEvent"] = t.AfterEventType }).ConfigureAwait(false);
+                await TryStartAsync(journey, null, $"no {string.Join("/", t.NoEventTypes)} within {t.Within} after {t.AfterEventType}", new JsonObject { ["afterEvent"] = t.AfterEventType }, deadline).ConfigureAwait(false);
                 break;
             default:
                 State.Scheduled.Remove(journeyId); // the journey was removed or its trigger changed
