@@ -46,4 +46,24 @@ public sealed class QuickStartRunTests : IDisposable
 
         Assert.Contains("0 entered, 0 refused", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TheOrleansOneMachineExample_RunsAsPasted()
+    {
+        // As pasted, but on free ports: Orleans' defaults (11111, 30000) may be taken on a test machine.
+        var snippet = MarkdownSnippets.Read("src/Omnichannel.Sdk.Orleans/README.md").Single(s => s.Code.Contains("UseLocalhostClustering()", StringComparison.Ordinal));
+        var onFreePorts = snippet with { Code = snippet.Code.Replace("UseLocalhostClustering()", $"UseLocalhostClustering(siloPort: {FreePort()}, gatewayPort: {FreePort()})", StringComparison.Ordinal) };
+
+        var output = await SnippetCompiler.RunProgramAsync(onFreePorts, _directory);
+
+        Assert.Contains("1 line(s) in the cart, applied by her grain", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_directory, "omnichannel-silo.db")));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }
