@@ -40,32 +40,40 @@ internal static partial class MeasurementRecorder
         DateTimeOffset Earliest(DateTimeOffset? known) => known is { } k && k <= at ? k : at;
         DateTimeOffset Latest(DateTimeOffset? known) => known is { } k && k >= at ? k : at;
         string? metric = null;
+        DateTimeOffset? counted = null; // the instant the outcome was counted at, when this copy of it is earlier
+        DateTimeOffset? Later(DateTimeOffset? known) => known is { } k && k > at ? k : null;
         switch (e.Type)
         {
             case EventTypes.MessageSent:
                 metric = touch.SentAt is null ? MeasurementMetrics.Sent : null;
+                counted = Later(touch.SentAt);
                 touch = touch with { Channel = WellKnownProperties.String(props, "channel") ?? touch.Channel, SentAt = Earliest(touch.SentAt) }; // a fallback may have changed the channel
                 break;
             case EventTypes.MessageDelivered:
                 metric = touch.DeliveredAt is null ? MeasurementMetrics.Delivered : null;
+                counted = Later(touch.DeliveredAt);
                 touch = touch with { DeliveredAt = Earliest(touch.DeliveredAt) };
                 break;
             case EventTypes.MessageOpened:
                 metric = touch.OpenedAt is null ? MeasurementMetrics.Opened : null;
+                counted = Later(touch.OpenedAt);
                 touch = touch with { OpenedAt = Earliest(touch.OpenedAt) };
                 break;
             case EventTypes.MessageClicked:
                 metric = touch.ClickedAt is null ? MeasurementMetrics.Clicked : null;
+                counted = Later(touch.ClickedAt);
                 touch = touch with { ClickedAt = Earliest(touch.ClickedAt) };
                 break;
             case EventTypes.MessageUnsubscribed:
                 metric = touch.UnsubscribedAt is null ? MeasurementMetrics.Unsubscribed : null;
+                counted = Later(touch.UnsubscribedAt);
                 touch = touch with { UnsubscribedAt = Earliest(touch.UnsubscribedAt) };
                 break;
             case EventTypes.MessageBounced:
                 // Once per message, like the other outcomes: a provider's webhook sent again (or a soft bounce, then a hard
                 // one) is one bounced message, not two.
                 metric = touch.BouncedAt is null ? MeasurementMetrics.Bounced : null;
+                counted = Later(touch.BouncedAt);
                 touch = touch with { BouncedAt = Earliest(touch.BouncedAt), FailedAt = Latest(touch.FailedAt) }; // what was sent before it never arrived: no credit
                 break;
             case EventTypes.MessageFailed:
@@ -94,9 +102,27 @@ internal static partial class MeasurementRecorder
         {
             p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric), 1);
         }
+        else if (counted is { } was && was.UtcDateTime.Date != at.UtcDateTime.Date && CountedMetric(e.Type) is { } name)
+        {
+            // An earlier copy of an outcome already counted (a webhook retried, a late first attempt): its earliest
+            // instant stands, so its count moves to that day, as a merge keeps it (whatever the arrival order).
+            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, was, name), -1);
+            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, name), 1);
+        }
 
         return Enrich(e, touch);
     }
+
+    private static string? CountedMetric(string type) => type switch
+    {
+        EventTypes.MessageSent => MeasurementMetrics.Sent,
+        EventTypes.MessageDelivered => MeasurementMetrics.Delivered,
+        EventTypes.MessageOpened => MeasurementMetrics.Opened,
+        EventTypes.MessageClicked => MeasurementMetrics.Clicked,
+        EventTypes.MessageUnsubscribed => MeasurementMetrics.Unsubscribed,
+        EventTypes.MessageBounced => MeasurementMetrics.Bounced,
+        _ => null,
+    };
 
     // The outcome event carries its touch's attribution data (what the host sent is kept).
     private static CustomerEvent Enrich(CustomerEvent e, Touch touch)

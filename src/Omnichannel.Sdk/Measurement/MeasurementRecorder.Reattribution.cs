@@ -94,6 +94,35 @@ internal static partial class MeasurementRecorder
         }
     }
 
+    /// <summary>
+    /// An order's event older than the one that converted it arrived (its original after its update, a retry stamped
+    /// earlier): the order was placed then, so it converts at that instant, whatever the arrival order. The conversion
+    /// rows its converting event made move to that day and its credit is decided again at that instant (a touch between
+    /// the two instants is after the order). Returns the order as now kept.
+    /// </summary>
+    private static OrderConversion Redate(CustomerProfile p, string key, OrderConversion o, CustomerEvent e, MeasurementOptions options)
+    {
+        var day = DateOnly.FromDateTime(o.At.UtcDateTime);
+        var newDay = DateOnly.FromDateTime(e.Timestamp.UtcDateTime);
+        var rows = new ConversionDelta[o.Deltas.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var d = o.Deltas[i];
+            if (newDay != day && d.Key.Day == day && d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal))
+            {
+                p.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum);
+                d = d with { Key = d.Key with { Day = newDay } };
+                p.PendingMeasurements.Add(d.Key, d.Count, d.Sum);
+            }
+
+            rows[i] = d;
+        }
+
+        p.OrderConversions[key] = o with { At = e.Timestamp, EventId = e.Id, Deltas = rows };
+        Reattribute(p, e.Timestamp, options);
+        return p.OrderConversions[key];
+    }
+
     /// <summary>The earliest touch point one touch has and the other lacks, or <see langword="null"/> when they have the same.</summary>
     private static DateTimeOffset? FirstChangedPoint(Touch? before, Touch after)
     {

@@ -60,6 +60,11 @@ internal static partial class MeasurementRecorder
         }
         else if (known is { Gross: not null })
         {
+            if (e.Type == EventTypes.OrderPlaced && Stamp.Newer(known.At, known.EventId, e.Timestamp, e.Id))
+            {
+                known = Redate(p, orderKey!, known, e, options); // its original came after a later event of it
+            }
+
             OnOrderUpdate(p, orderKey!, known, e, options, shopCurrency);
             ConvertOnUpdate(p, orderKey!, e, now, options, shopCurrency);
         }
