@@ -15,12 +15,18 @@ public readonly record struct IsoDuration
     /// <param name="months">Calendar months.</param>
     /// <param name="days">Calendar days (weeks are 7 days).</param>
     /// <param name="time">The exact part (hours, minutes, seconds).</param>
-    /// <exception cref="ArgumentOutOfRangeException">A part is negative, or the whole is longer than <see cref="MaxDays"/> days.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A part is negative, <paramref name="time"/> has a fraction of a second, or the whole is longer than <see cref="MaxDays"/> days.</exception>
     public IsoDuration(int years, int months, int days, TimeSpan time)
     {
         if (years < 0 || months < 0 || days < 0 || time < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(years), "An ISO 8601 duration has no negative parts.");
+        }
+
+        if (time.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            // The ISO form written to JSON counts whole seconds: PT1.5S would be written PT1S, and 0.5 s as "PT".
+            throw new ArgumentOutOfRangeException(nameof(time), $"An ISO 8601 duration here counts whole seconds; {time} has a fraction of a second.");
         }
 
         if (Span(years, months, days, time) > MaxDays)
@@ -64,7 +70,8 @@ public readonly record struct IsoDuration
     public static IsoDuration FromMonths(int months) => new(0, months, 0, TimeSpan.Zero);
 
     /// <summary>An exact duration.</summary>
-    /// <param name="time">The time span.</param>
+    /// <param name="time">The time span (whole seconds).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="time"/> is negative or has a fraction of a second.</exception>
     public static IsoDuration FromTime(TimeSpan time) => new(0, 0, 0, time);
 
     /// <summary>

@@ -32,9 +32,11 @@ public static partial class JourneyDefinitionValidator
                 break;
             case DelayUntilLocalTimeStep local:
                 ValidateDays(local.Days, JsonPath.Key(path, "days"), errors);
+                WholeSeconds(local.LocalTime, JsonPath.Key(path, "localTime"), errors);
                 break;
             case DelayUntilDateTraitStep date:
                 DottedPath(date.Trait, JsonPath.Key(path, "trait"), "trait path", errors);
+                WholeSeconds(date.LocalTime, JsonPath.Key(path, "localTime"), errors);
                 break;
             case WaitForEventStep wait:
                 ValidateWait(wait, path, errors);

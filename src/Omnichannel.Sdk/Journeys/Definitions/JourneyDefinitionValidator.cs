@@ -110,6 +110,7 @@ public static partial class JourneyDefinitionValidator
                 break;
             case DateTrigger date:
                 DottedPath(date.Trait, JsonPath.Key(path, "trait"), "trait path", errors);
+                WholeSeconds(date.LocalTime, JsonPath.Key(path, "localTime"), errors);
                 break;
             case InactivityTrigger inactive:
                 EventType(inactive.AfterEventType, JsonPath.Key(path, "afterEvent"), errors);
@@ -274,6 +275,15 @@ public static partial class JourneyDefinitionValidator
         if (string.IsNullOrEmpty(type) || !SegmentNames.EventType().IsMatch(type))
         {
             errors.Add(new(path, $"'{type}' is not a valid event type (expected a lower.dotted_name such as order.placed)"));
+        }
+    }
+
+    /// <summary>A local time is written "HH:mm" or "HH:mm:ss": a fraction of a second would be lost on the way to JSON and back.</summary>
+    private static void WholeSeconds(TimeOnly? time, string path, List<DefinitionError> errors)
+    {
+        if (time is { } t && t.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            errors.Add(new(path, $"{t.ToString("HH':'mm':'ss.FFFFFFF", System.Globalization.CultureInfo.InvariantCulture)} has a fraction of a second (expected a local time to the second, \"HH:mm\" or \"HH:mm:ss\")"));
         }
     }
 
