@@ -195,6 +195,7 @@ public sealed partial class OmnichannelEngine
     /// <summary>Visits (runs a unit of work on) every profile with a running instance of a journey; returns how many.</summary>
     internal async Task<int> VisitJourneyProfilesAsync(string journeyId, CancellationToken cancellationToken)
     {
+        await PartitionsPastAsync(cancellationToken).ConfigureAwait(false); // units that started on the old versions commit first
         var visited = 0;
         string? after = null;
         while (true)

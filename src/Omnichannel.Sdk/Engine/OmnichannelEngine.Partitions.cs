@@ -32,6 +32,12 @@ public sealed partial class OmnichannelEngine
                         continue;
                     }
 
+                    if (work is PartitionMark mark)
+                    {
+                        mark.Reached.TrySetResult();
+                        continue;
+                    }
+
                     var item = (EventItem)work;
                     if (_runs && !item.CancellationToken.IsCancellationRequested && reader.TryPeek(out var next) && next is EventItem following && following.RouteKey == item.RouteKey)
                     {
@@ -71,6 +77,9 @@ public sealed partial class OmnichannelEngine
                     break;
                 case ProfileTask t:
                     t.Completion.TrySetResult(null);
+                    break;
+                case PartitionMark m:
+                    m.Reached.TrySetResult();
                     break;
             }
         }
@@ -237,6 +246,31 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(22, LogLevel.Error, "Re-evaluating segments of profile {ProfileId} failed; it stays due")]
     private static partial void LogProfileTaskFailed(ILogger logger, Exception exception, string profileId);
+
+    /// <summary>
+    /// Waits until every partition has finished the work it held when this was called. A definition change calls it
+    /// before visiting profiles: a unit that read the old definitions and had not committed when the visit listed the
+    /// profiles (a new profile, or a journey instance started on the old version) would otherwise be passed over.
+    /// </summary>
+    private async Task PartitionsPastAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfOnWorker("A segment back-fill or a journey visit");
+        var marks = new Task[_queues.Length];
+        for (var i = 0; i < _queues.Length; i++)
+        {
+            var mark = new PartitionMark(i);
+            await WriteAsync(_queues[i].Writer, mark, cancellationToken).ConfigureAwait(false);
+            marks[i] = mark.Reached.Task;
+        }
+
+        await Task.WhenAll(marks).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // A place in a partition's queue: reached once the work queued before it is done.
+    private sealed class PartitionMark(int partition) : WorkItem(partition)
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private sealed class ProfileTask(ProfileWork change, int partition) : WorkItem(partition)
     {

@@ -168,6 +168,7 @@ public sealed partial class OmnichannelEngine
     private async Task BackfillAsync(SegmentBackfill backfill, IReadOnlyCollection<string> segments, IProgress<SegmentBackfillProgress>? progress, CancellationToken cancellationToken)
     {
         await Task.Yield();
+        await PartitionsPastAsync(cancellationToken).ConfigureAwait(false); // a profile a unit on the old definitions is creating is listed
         string? after = null;
         while (true)
         {

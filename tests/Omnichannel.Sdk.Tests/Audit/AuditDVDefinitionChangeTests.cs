@@ -1,5 +1,7 @@
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Tests.Engine;
 using Omnichannel.Sdk.Tests.Journeys;
 using Xunit;
 
@@ -64,5 +66,43 @@ public sealed class AuditDVDefinitionChangeTests
         await rig.Engine.PublishJourneyAsync(Cart(3, WaitThenRemind));
         await rig.AdvanceAsync(TimeSpan.FromHours(2));
         Assert.Empty(rig.Recorder.Sent<EmailMessage>());
+    }
+
+    // Found by the property when run with the other audits' fixes: a cart add racing the publish of a version without
+    // her step. The event's unit read the old versions and started her on v1's "wait"; the publish's visit listed the
+    // profiles before that unit committed, so it never saw her instance, which stayed on a dropped step.
+    [Fact]
+    public async Task AnInstanceStartedByAnEventInFlight_WhenAVersionWithoutItsStepIsPublished_IsEndedByThePublishVisit()
+    {
+        const string WaitThenExit = """[{"id": "wait", "type": "delay", "duration": "PT1H"}, {"id": "done", "type": "exit"}]""";
+        const string PauseThenExit = """[{"id": "pause", "type": "delay", "duration": "PT30M"}, {"id": "done", "type": "exit"}]""";
+        var store = new FlakyStore(new InMemoryOmnichannelStore());
+        await using var host = OmnichannelTestHost.Create(o => o.Journeys.Add(Cart(1, WaitThenExit)), store: store);
+
+        // Her cart add is applied on v1 and its commit held; v2, without "wait", is published meanwhile.
+        var publish = await store.BehindAHeldCommitAsync(
+            () => host.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = "c1", product_id = "p" }),
+            () => host.Engine.PublishJourneyAsync(Cart(2, PauseThenExit)));
+
+        Assert.Equal(1, await publish); // the visit waited for the unit in flight, and found her
+        var ann = await host.ProfileAsync(Ann);
+        Assert.Empty(ann.Journeys);
+        Assert.Contains(ann.Timeline, t => t.Type == "journey.exited" && t.Summary!.Contains("version 2 removed step 'wait'", StringComparison.Ordinal));
+    }
+
+    // The same race for a segment added at run time: a profile a unit on the old definitions was creating was not listed
+    // by the back-fill, and stayed out of the segment until her next event.
+    [Fact]
+    public async Task AProfileCreatedByAnEventInFlight_WhenASegmentIsAdded_IsReachedByTheBackfill()
+    {
+        var store = new FlakyStore(new InMemoryOmnichannelStore());
+        await using var host = OmnichannelTestHost.Create(store: store);
+
+        var backfill = await store.BehindAHeldCommitAsync(
+            () => host.TrackAsync("user.identified", [Ann], traits: new { tier = "gold" }),
+            () => host.Client.UpsertSegmentAsync(Sdk.Segments.Segment.Define("gold", "Gold tier").Where(r => r.Trait("tier").Eq("gold"))).AsTask());
+
+        await (await backfill).Completion;
+        Assert.True((await host.ProfileAsync(Ann)).IsInSegment("gold"));
     }
 }
