@@ -40,6 +40,7 @@ internal static partial class MeasurementRecorder
         DateTimeOffset Earliest(DateTimeOffset? known) => known is { } k && k <= at ? k : at;
         DateTimeOffset Latest(DateTimeOffset? known) => known is { } k && k >= at ? k : at;
         string? metric = null;
+        var counting = touch; // the touch its count was kept under
         DateTimeOffset? counted = null; // the instant the outcome was counted at, when this copy of it is earlier
         DateTimeOffset? Later(DateTimeOffset? known) => known is { } k && k > at ? k : null;
         switch (e.Type)
@@ -47,7 +48,13 @@ internal static partial class MeasurementRecorder
             case EventTypes.MessageSent:
                 metric = touch.SentAt is null ? MeasurementMetrics.Sent : null;
                 counted = Later(touch.SentAt);
-                touch = touch with { Channel = WellKnownProperties.String(props, "channel") ?? touch.Channel, SentAt = Earliest(touch.SentAt) }; // a fallback may have changed the channel
+                // A fallback may have changed the channel; a later copy of a sent message does not (its count stays
+                // under the channel of the copy that counts, the earliest).
+                touch = touch with
+                {
+                    Channel = touch.SentAt is null || at < touch.SentAt ? WellKnownProperties.String(props, "channel") ?? touch.Channel : touch.Channel,
+                    SentAt = Earliest(touch.SentAt),
+                };
                 break;
             case EventTypes.MessageDelivered:
                 metric = touch.DeliveredAt is null ? MeasurementMetrics.Delivered : null;
@@ -102,12 +109,16 @@ internal static partial class MeasurementRecorder
         {
             p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric), 1);
         }
-        else if (counted is { } was && was.UtcDateTime.Date != at.UtcDateTime.Date && CountedMetric(e.Type) is { } name)
+        else if (counted is { } was && CountedMetric(e.Type) is { } name
+            && MeasurementKey.Of(counting.JourneyId, counting.StepId, counting.Variant, counting.Channel, counting.TemplateId, was, name) is var before
+            && MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, name) is var after
+            && before != after)
         {
             // An earlier copy of an outcome already counted (a webhook retried, a late first attempt): its earliest
-            // instant stands, so its count moves to that day, as a merge keeps it (whatever the arrival order).
-            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, was, name), -1);
-            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, name), 1);
+            // instant stands, so its count moves to that day, as a merge keeps it (whatever the arrival order); a sent
+            // copy naming another channel moves it there too (the row it was counted under is the one it leaves).
+            p.PendingMeasurements.Add(before, -1);
+            p.PendingMeasurements.Add(after, 1);
         }
 
         return Enrich(e, touch);
