@@ -317,6 +317,13 @@ public sealed class AuditOptOutProperties
                     log.Add($"{step}: erase via {who.Type} -> {erased}");
                     if (erased)
                     {
+                        // The erased profile's own decisions go with it (consents, and hard bounces of addresses that
+                        // were not hers); what stands is the suppression list of her addresses, added below.
+                        lock (parent)
+                        {
+                            optOuts.RemoveAll(o => !o.Global && Find(o.Who) == Find(s.Who));
+                        }
+
                         foreach (var i in members)
                         {
                             foreach (var c in new[] { ChannelNames.Email, ChannelNames.Sms })
