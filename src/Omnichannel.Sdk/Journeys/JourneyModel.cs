@@ -105,12 +105,26 @@ public sealed record JourneyGoal(string EventType, IsoDuration Within)
 /// <summary>What starts a journey instance. JSON: an object with <c>"type"</c>: <c>event</c>, <c>segment</c>, <c>date</c> or <c>inactivity</c>.</summary>
 public abstract record JourneyTrigger;
 
-/// <summary><c>{"type": "event", "event": "cart.item_added", "where": [...]}</c>: a matching event.</summary>
+/// <summary><c>{"type": "event", "event": "cart.item_added", "where": [...], "maxAge": "P1D"}</c>: a matching event.</summary>
 /// <param name="EventType">The event type.</param>
 public sealed record EventTrigger(string EventType) : JourneyTrigger
 {
+    /// <summary>The default <see cref="MaxAge"/>: one day (<c>P1D</c>).</summary>
+    public static IsoDuration DefaultMaxAge { get; } = IsoDuration.FromDays(1);
+
     /// <summary>Conditions on the event's properties, all of which must hold.</summary>
     public IReadOnlyList<PropertyCondition> Where { get; init; } = [];
+
+    /// <summary>
+    /// How old (its <see cref="CustomerEvent.Timestamp"/> against the engine's clock when it is processed) a matching event
+    /// may be and still start an instance; an older one is refused (<c>journey.entry_refused</c> on her timeline, counted as
+    /// <c>entry_refused</c>) but is kept on her profile like any event. Default <see cref="DefaultMaxAge"/> (one day), so a
+    /// back-fill of last year's carts or orders, or a device that syncs weeks late, does not message her about them now
+    /// (as Ometria's four hours, or AWS Customer Profiles' <c>EventExpiration</c>). <see langword="null"/> (JSON
+    /// <c>"maxAge": null</c>): no limit. Must not be zero. Only the start is limited: an old event still answers waits,
+    /// exits and goals by its own time.
+    /// </summary>
+    public IsoDuration? MaxAge { get; init; } = DefaultMaxAge;
 }
 
 /// <summary>Entering or leaving a segment.</summary>

@@ -81,7 +81,7 @@ public sealed class JourneyLocalTimeAndWindowTests
     public async Task AGoalWindow_CountsFromTheTriggersEventTime_NotFromWhenItArrived(int hoursAfterArrival, int converted)
     {
         var browse = JourneyRig.Parse("""
-            {"id": "browse", "version": 1, "name": "Browse follow-up", "trigger": {"type": "event", "event": "product.viewed"},
+            {"id": "browse", "version": 1, "name": "Browse follow-up", "trigger": {"type": "event", "event": "product.viewed", "maxAge": "P7D"},
              "goal": {"event": "order.placed", "within": "P3D"},
              "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},
                        {"id": "mail", "type": "send", "channels": ["email"], "template": "browse", "class": "transactional"}]}

@@ -95,6 +95,11 @@ public static partial class JourneyDefinitionValidator
             case EventTrigger e:
                 EventType(e.EventType, JsonPath.Key(path, "event"), errors);
                 EmbeddedSegmentRules.ValidateWhere(e.Where, JsonPath.Key(path, "where"), errors);
+                if (e.MaxAge is { IsZero: true })
+                {
+                    errors.Add(new(JsonPath.Key(path, "maxAge"), "must be longer than zero (null for no limit), e.g. \"P1D\""));
+                }
+
                 break;
             case SegmentTrigger s:
                 if (string.IsNullOrEmpty(s.SegmentId) || !SegmentNames.SegmentId().IsMatch(s.SegmentId))

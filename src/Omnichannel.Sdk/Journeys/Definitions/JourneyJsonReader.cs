@@ -89,10 +89,13 @@ internal sealed partial class JourneyJsonReader : DefinitionJsonReader
         {
             case "event":
             {
-                var keys = Keys(e, path, ["type", "event", "where"], "an event trigger");
+                var keys = Keys(e, path, ["type", "event", "where", "maxAge"], "an event trigger");
                 return new EventTrigger(String(keys, "event", path, "an event type such as 'cart.item_added'", required: true) ?? string.Empty)
                 {
                     Where = Where(keys, path),
+                    MaxAge = keys.TryGetValue("maxAge", out var age) && age.ValueKind == JsonValueKind.Null
+                        ? null // no limit
+                        : Duration(keys, "maxAge", path, required: false, example: "P1D") ?? EventTrigger.DefaultMaxAge,
                 };
             }
 

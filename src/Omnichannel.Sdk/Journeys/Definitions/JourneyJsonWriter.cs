@@ -108,6 +108,15 @@ internal static class JourneyJsonWriter
                 w.WriteString("type", "event");
                 w.WriteString("event", e.EventType);
                 EmbeddedSegmentRules.WriteWhere(w, e.Where);
+                if (e.MaxAge is not { } maxAge)
+                {
+                    w.WriteNull("maxAge");
+                }
+                else if (maxAge != EventTrigger.DefaultMaxAge)
+                {
+                    w.WriteString("maxAge", maxAge.ToString());
+                }
+
                 break;
             case SegmentTrigger s:
                 w.WriteString("type", "segment");

@@ -107,10 +107,19 @@ internal sealed partial class JourneyRunner
         foreach (var j in Catalog.TriggeredBy(e.Type))
         {
             var t = (EventTrigger)j.Definition.Trigger;
-            if (Matches(t.EventType, t.Where, e))
+            if (!Matches(t.EventType, t.Where, e))
             {
-                await TryStartAsync(j, e, $"event {e.Type}").ConfigureAwait(false);
+                continue;
             }
+
+            // A back-filled or long-delayed event is history: it is kept, but it does not start a journey now.
+            if (t.MaxAge is { } maxAge && maxAge.AddTo(e.Timestamp) < now)
+            {
+                Skip(j.Id, $"the event is older than the trigger's maxAge {maxAge} (it happened at {e.Timestamp:u})", $"event {e.Type}", e);
+                continue;
+            }
+
+            await TryStartAsync(j, e, $"event {e.Type}").ConfigureAwait(false);
         }
 
         CheckSegmentExits();
