@@ -6,7 +6,7 @@ using Omnichannel.Sdk.Storage;
 namespace Omnichannel.Sdk.PostgreSql;
 
 // Writes: the commit (one call of omnichannel_commit, or of omnichannel_try_commit in a group, with the measurement deltas),
-// erasure, tombstones and the outbox's claims.
+// erasure and tombstones. The outbox's claims are in PostgreSqlOmnichannelStore.Outbox.cs.
 public sealed partial class PostgreSqlOmnichannelStore
 {
     /// <inheritdoc />
@@ -318,115 +318,6 @@ public sealed partial class PostgreSqlOmnichannelStore
             ForgetReadOnlySessions();
             throw;
         }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var nowTicks = now.UtcTicks;
-
-        // Saturate rather than overflow: a lease past the end of time is simply held forever.
-        var leasedUntil = lease.Ticks >= DateTimeOffset.MaxValue.UtcTicks - nowTicks ? DateTimeOffset.MaxValue.UtcTicks : nowTicks + lease.Ticks;
-
-        // One statement picks and leases; SKIP LOCKED lets concurrent claimers (other processes) take other rows instead of
-        // waiting, and the outer condition re-checks a row that another claimer leased and committed in the meantime.
-        await using var command = _dataSource.CreateCommand(
-            """
-            UPDATE outbox SET attempt = attempt + 1, leased_until = $2
-            WHERE message_key IN (
-                SELECT message_key FROM outbox
-                WHERE due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-                ORDER BY due_at, message_key LIMIT $3
-                FOR UPDATE SKIP LOCKED)
-              AND due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-            RETURNING message_key, profile_id, due_at, payload, attempt
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = nowTicks });
-        command.Parameters.Add(new NpgsqlParameter { Value = leasedUntil });
-        command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
-        var claimed = new List<OutboxEntry>();
-        try
-        {
-            await using var rows = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                claimed.Add(new OutboxEntry
-                {
-                    MessageKey = rows.GetString(0),
-                    ProfileId = rows.GetString(1),
-                    DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
-                    Payload = rows.GetFieldValue<byte[]>(3),
-                    Attempt = rows.GetInt32(4),
-                });
-            }
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
-        {
-            ForgetReadOnlySessions();
-            throw;
-        }
-
-        // RETURNING gives no order; the contract's is earliest due first, then key.
-        claimed.Sort(static (x, y) => x.DueAt != y.DueAt ? x.DueAt.CompareTo(y.DueAt) : StoredText.Compare(x.MessageKey, y.MessageKey));
-        return claimed;
-    }
-
-    /// <inheritdoc />
-    public async ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(messageKey);
-        if (!StoredText.CanHold(messageKey))
-        {
-            return false;
-        }
-
-        await using var command = _dataSource.CreateCommand("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2");
-        command.Parameters.Add(Text(messageKey));
-        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
-        try
-        {
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
-        {
-            ForgetReadOnlySessions();
-            throw;
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(messageKey);
-        if (!StoredText.CanHold(messageKey))
-        {
-            return false;
-        }
-
-        await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $3, leased_until = NULL WHERE message_key = $1 AND attempt = $2");
-        command.Parameters.Add(Text(messageKey));
-        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
-        command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
-        try
-        {
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
-        {
-            ForgetReadOnlySessions();
-            throw;
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
-    {
-        // Free rows: their due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
-        await using var command = _dataSource.CreateCommand("SELECT min(greatest(due_at, coalesce(leased_until, due_at))) FROM outbox");
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long ticks
-            ? new DateTimeOffset(ticks, TimeSpan.Zero)
-            : null;
     }
 
     // The measurement shard of a profile's commits (see migration 5): stable for a profile, so one person's rows stay few.

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// Delivery, outcomes: what a dispatch learned (sent, failed, dead-lettered) is recorded on the profile as an event, in
+// the unit of work, before the outbox entry is completed; an outcome recorded once is not recorded again.
+public sealed partial class OmnichannelEngine
+{
+    // Sends a transport of this process accepted whose "sent" outcome is not recorded yet (kept until it is, so a store
+    // fault between the two never sends the message again; a crash between them still may, see the design notes).
+    private readonly ConcurrentDictionary<string, AcceptedSend> _acceptedUnrecorded = new(StringComparer.Ordinal);
+
+    private sealed record AcceptedSend(string Channel, string Transport, string? ProviderMessageId, int Attempt, string Address);
+
+    private async Task RecordSentAsync(OutboxEntry entry, OutboxPayload payload, AcceptedSend sent, CancellationToken cancellationToken)
+    {
+        await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, sent.Channel, new Dictionary<string, object?>
+        {
+            ["transport"] = sent.Transport,
+            ["provider_message_id"] = sent.ProviderMessageId,
+            ["attempt"] = sent.Attempt,
+        }, cancellationToken, sentTo: sent.Channel is ChannelNames.InApp or ChannelNames.Webhook ? null : sent.Address).ConfigureAwait(false);
+        _acceptedUnrecorded.TryRemove(entry.MessageKey, out _);
+        if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
+        {
+            // The send outlived its lease and another dispatcher claimed the message: it may go out twice.
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", sent.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "lease_lost"));
+            LogLeaseLost(_logger, entry.MessageKey, entry.Attempt);
+        }
+
+        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", sent.Channel), new KeyValuePair<string, object?>("omnichannel.message.outcome", "sent"));
+    }
+
+    private static readonly string[] RecordedOutcomes = ["sent", "failed", "cancelled"];
+
+    // Which outcome of the message the profile already has (its outcome events' ids are the key and the outcome), if any.
+    private async ValueTask<string?> RecordedOutcomeAsync(string key, CancellationToken cancellationToken)
+    {
+        foreach (var outcome in RecordedOutcomes)
+        {
+            if (await _store.IsEventProcessedAsync(key + ":" + outcome, cancellationToken).ConfigureAwait(false))
+            {
+                return outcome;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Gives up an entry whose payload cannot be read: recorded as a failed message on the profile (a <c>dead_letter</c>
+    /// outcome in the metrics), removed from the outbox, and logged by key and exception type only (the payload and the
+    /// parser's message may hold personal data).
+    /// </summary>
+    private async Task DeadLetterAsync(OutboxEntry entry, Exception ex, CancellationToken cancellationToken)
+    {
+        var reason = $"the outbox entry could not be read ({ex.GetType().Name}); given up as a dead letter";
+        await RecordOutcomeAsync(entry.ProfileId, entry.MessageKey, "failed", EventTypes.MessageFailed, "none",
+            new Dictionary<string, object?> { ["reason"] = reason, ["attempt"] = entry.Attempt, ["dead_letter"] = true }, cancellationToken).ConfigureAwait(false);
+        await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+        _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "dead_letter"));
+        LogDeadLetter(_logger, entry.MessageKey, entry.Attempt, ex.GetType().Name);
+    }
+
+    // The newest fencing token this process holds for the entry (see the claim loop).
+    private int Fence(OutboxEntry entry) => _sending.TryGetValue(entry.MessageKey, out var attempt) ? attempt : entry.Attempt;
+
+    // sentTo: the address a sent message was handed over to, kept on its touch (not in the event: outcome events are the
+    // host's to read and keep, and need no address).
+    private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken, string? sentTo = null)
+    {
+        properties["message_id"] = key;
+        properties["channel"] = channel;
+        var e = new CustomerEvent
+        {
+            Id = key + ":" + outcome,
+            Type = type,
+            Timestamp = _time.GetUtcNow(),
+            Identifiers = [],
+            Channel = channel,
+            Properties = JsonData.From(properties),
+        };
+        var unit = await EnqueueProfileWork(profileId, async (p, now) =>
+        {
+            if (outcome is "failed" or "cancelled")
+            {
+                p.MessageLog.RemoveAll(m => m.Key == key); // frequency caps count what a transport accepted
+            }
+
+            p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
+            if (outcome == "sent" && p.MessageLog.FindIndex(m => m.Key == key) is var logged and >= 0)
+            {
+                // Caps count where and when it went: after a fallback, and after retries or a dispatcher that was down
+                // (counted at its due time, a message that left hours late let the next one through within the window).
+                var at = now > p.MessageLog[logged].At ? now : p.MessageLog[logged].At;
+                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at };
+            }
+
+            var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
+            if (sentTo is not null && p.Touches.FindIndex(t => t.Key == key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
+            {
+                p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
+            }
+
+            return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
+        }, cancellationToken).ConfigureAwait(false);
+        if (unit is null)
+        {
+            // Not recorded (the store failed; the unit's log says why): the entry must stay claimed, to be handled again
+            // when its lease ends, rather than completed with its outcome lost from the profile and the measurements.
+            throw new InvalidOperationException($"The '{outcome}' outcome of a message could not be recorded on its profile; the message is handled again when its lease ends.");
+        }
+    }
+}

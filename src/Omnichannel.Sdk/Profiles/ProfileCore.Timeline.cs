@@ -1,0 +1,85 @@
+using System.Text.Json;
+
+namespace Omnichannel.Sdk;
+
+// The timeline: one entry per interaction on any channel, in event-time order, at most the configured length (the
+// oldest dropped first), with a short summary of what happened.
+internal static partial class ProfileCore
+{
+    internal static void AddTimeline(CustomerProfile p, TimelineEntry entry, int length)
+    {
+        var list = p.TimelineEntries;
+        for (var k = 0; k < list.Count; k++) // no lambda: its closure would be made on every event
+        {
+            if (list[k].EventId == entry.EventId)
+            {
+                return;
+            }
+        }
+
+        static bool After(TimelineEntry a, TimelineEntry b) => Stamp.Newer(a.Timestamp, a.EventId, b.Timestamp, b.EventId);
+        if (list.Count >= length && list.Count > 0 && After(list[0], entry))
+        {
+            return;
+        }
+
+        var i = list.Count;
+        while (i > 0 && After(list[i - 1], entry))
+        {
+            i--;
+        }
+
+        list.Insert(i, entry);
+        if (list.Count > length)
+        {
+            list.RemoveRange(0, list.Count - length);
+        }
+    }
+
+    private static string? Summarize(CustomerEvent e)
+    {
+        var p = e.Properties;
+        string? Get(string name) => WellKnownProperties.String(p, name);
+        return e.Type switch
+        {
+            EventTypes.OrderPlaced or EventTypes.OrderReturned => OrderSummary(p),
+            EventTypes.CartItemAdded or EventTypes.CartItemRemoved or EventTypes.ProductViewed or EventTypes.WishlistItemAdded or EventTypes.WishlistItemRemoved =>
+                Join(Get("name") ?? Get("product_id"), Get("quantity") is { } q ? "x" + q : null),
+            EventTypes.ProductSearched => Get("query") is { } query ? $"\"{query}\"" : null,
+            EventTypes.ConsentChanged => $"{Get("channel")}/{Get("topic") ?? "*"} {(WellKnownProperties.Bool(p, "granted") == true ? "granted" : "denied")}",
+            EventTypes.NewsletterSubscribed or EventTypes.NewsletterUnsubscribed =>
+                $"{Get("channel") ?? ChannelNames.Email}/{Get("topic") ?? "newsletter"} {(e.Type == EventTypes.NewsletterSubscribed ? "granted" : "denied")}",
+            EventTypes.SupportTicketOpened or EventTypes.SupportTicketResolved => Join($"ticket {Get("ticket_id")}", Get("subject")),
+            EventTypes.LoyaltyPointsEarned or EventTypes.LoyaltyPointsRedeemed => $"{Get("points")} points",
+            _ when e.Type.StartsWith("order.", StringComparison.Ordinal) => Get("order_id") is { } o ? $"order {o}" : null,
+            // A provider's reason often quotes the address ("550 <ann@…>: user unknown"), and it may be someone else's: it is
+            // kept without addresses or phone numbers, as DeliveryResult keeps its reasons.
+            EventTypes.MessageReplied => SmsReplyKeywords.Summary(p), // the keyword class, never what she wrote
+            _ when e.Type.StartsWith("message.", StringComparison.Ordinal) => Join(Get("channel"), Privacy.PersonalDataScrubber.Scrub(Get("reason"))),
+            _ => null,
+        };
+    }
+
+    // "order <id>, <total> <currency>": made in one piece when its parts need no trimming (every order event summarises).
+    private static string? OrderSummary(JsonElement p)
+    {
+        var orderId = WellKnownProperties.String(p, "order_id");
+        var total = WellKnownProperties.String(p, "total");
+        var currency = total is null ? null : WellKnownProperties.String(p, "currency");
+        if (total is { Length: > 0 } && !char.IsWhiteSpace(total[0])
+            && (currency is null ? !char.IsWhiteSpace(total[^1]) : currency.Length > 0 && !char.IsWhiteSpace(currency[^1])))
+        {
+            return currency is null ? string.Concat("order ", orderId, ", ", total) : string.Concat("order ", orderId, ", ", total, " ", currency);
+        }
+
+        return Join($"order {orderId}", total is null ? null : $"{total} {currency}".Trim());
+    }
+
+    // The parts that say something, joined with ", "; null when neither does.
+    private static string? Join(string? first, string? second)
+    {
+        var hasFirst = !string.IsNullOrWhiteSpace(first);
+        var hasSecond = !string.IsNullOrWhiteSpace(second);
+        return hasFirst && hasSecond ? first + ", " + second : hasFirst ? first : hasSecond ? second : null;
+    }
+}
