@@ -41,7 +41,8 @@ internal static class LiquidData
         ["device"] = new Hash { ["type"] = deviceType, ["os"] = os },
     }, zone ?? TimeZoneInfo.Utc);
 
-    // Decimals without trailing zeros (12.50 × 2 prints as 25, not 25.00), and times on the customer's wall clock, in place.
+    // Decimals without trailing zeros (12.50 × 2 prints as 25, not 25.00), doubles as decimals (or as text past their range),
+    // and times on the customer's wall clock, in place.
     private static Hash Normalized(Hash hash, TimeZoneInfo zone)
     {
         foreach (var key in hash.Keys.ToList())
@@ -58,6 +59,10 @@ internal static class LiquidData
         {
             case decimal d:
                 return d / 1.0000000000000000000000000000m;
+            case double f:
+                // The engine's numbers are decimals: a number past their range (a trait of 1e300), NaN or an infinity failed
+                // every part that read the object or list holding it; it is its invariant text instead ("1E+300").
+                return double.IsFinite(f) && Math.Abs(f) < 7.9e28 ? (decimal)f / 1.0000000000000000000000000000m : f.ToString("R", CultureInfo.InvariantCulture);
             case DateTimeOffset t:
                 return OnWallClock(t, zone);
             case Hash h:

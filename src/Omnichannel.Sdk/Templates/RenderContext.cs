@@ -16,6 +16,8 @@ namespace Omnichannel.Sdk.Templates;
 /// <item><c>now</c>: <see cref="Now"/> in the customer's time zone.</item>
 /// <item><c>device</c>: <c>type</c> (desktop, mobile, tablet or empty) and <c>os</c>.</item>
 /// </list>
+/// <para>Numbers are decimals; one past the range of <see cref="decimal"/> (about ±7.9 × 10²⁸, a trait of <c>1e300</c>), NaN or
+/// an infinity is given to the template as its invariant text (<c>1E+300</c>, <c>NaN</c>, <c>Infinity</c>).</para>
 /// </remarks>
 public sealed record RenderContext
 {

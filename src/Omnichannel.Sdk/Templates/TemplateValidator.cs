@@ -125,8 +125,16 @@ public sealed partial class TemplateValidator
                 var compiled = LiquidEngine.TryParse(part, scan.EscapedSource ?? source ?? string.Empty, out var engineError);
                 if (compiled is null)
                 {
+                    // The engine parsed the source with the escaping filters added: its message and position are read again
+                    // from the author's own source, so they name what she wrote, where she wrote it.
+                    if (scan.EscapedSource is not null && LiquidEngine.TryParse(part, source ?? string.Empty, out var ownError) is null)
+                    {
+                        engineError = ownError;
+                    }
+
                     var (line, column) = Locate(source ?? string.Empty, scan.Tokens);
-                    Add(part, TemplateErrorKind.Syntax, engineError ?? "The Liquid engine rejected this part.", line, column);
+                    var (message, engineLine, engineColumn) = EngineMessage(engineError);
+                    Add(part, TemplateErrorKind.Syntax, message, line > 0 ? line : engineLine, line > 0 ? column : engineColumn);
                     continue;
                 }
 
@@ -245,6 +253,27 @@ public sealed partial class TemplateValidator
 
         return (0, 0);
     }
+
+    // Fluid's message: "… at (line:column)", then "Source:" and the whole source; the position goes into the error's fields.
+    private static (string Message, int Line, int Column) EngineMessage(string? engineError)
+    {
+        if (engineError is null)
+        {
+            return ("The Liquid engine rejected this part.", 1, 1);
+        }
+
+        var end = engineError.IndexOf("\nSource:", StringComparison.Ordinal);
+        var message = (end < 0 ? engineError : engineError[..end]).TrimEnd();
+        return EnginePosition().Match(message) is { Success: true } m
+            && int.TryParse(m.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture, out var line)
+            && int.TryParse(m.Groups[2].ValueSpan, System.Globalization.CultureInfo.InvariantCulture, out var column)
+            && line >= 1 && column >= 1
+            ? (message, line, column)
+            : (message, 1, 1);
+    }
+
+    [GeneratedRegex(@"\((\d{1,9}):(\d{1,9})\)", RegexOptions.CultureInvariant | RegexOptions.RightToLeft)]
+    private static partial Regex EnginePosition();
 
     [GeneratedRegex("^[a-z][a-z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex ChannelName();
