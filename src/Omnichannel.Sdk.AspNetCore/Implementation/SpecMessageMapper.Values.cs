@@ -304,7 +304,7 @@ internal sealed partial class SpecMessageMapper
     /// case for <c>T</c> and <c>Z</c>, <c>+0000</c>, more than 16 fraction digits). The second parser is given only text
     /// that starts with a full date: it reads a time alone ("10:00") as today by the server's own clock.
     /// </summary>
-    private static bool TryDate(JsonElement message, string name, out DateTimeOffset value)
+    internal static bool TryDate(JsonElement message, string name, out DateTimeOffset value)
     {
         value = default;
         if (!message.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String)

@@ -269,7 +269,9 @@ internal sealed partial class TrackingEndpoint : IDisposable
             return;
         }
 
-        DateTimeOffset? sentAt = root.TryGetProperty("sentAt", out var s) && SpecMessageMapper.TryIsoDate(s, out var sa) ? sa : null;
+        // Read as a message's own sentAt is (every ISO 8601 form the mapper reads): the same clock error is corrected
+        // whether the message or its batch carries it. One that cannot be read corrects nothing.
+        DateTimeOffset? sentAt = SpecMessageMapper.TryDate(root, "sentAt", out var sa) ? sa : null;
         var facts = Facts(http, source, sentAt);
         var batchContext = root.TryGetProperty("context", out var bc) && bc.ValueKind == JsonValueKind.Object ? bc : default;
         var rejected = new JsonArray();

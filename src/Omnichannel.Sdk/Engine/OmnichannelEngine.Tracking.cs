@@ -57,6 +57,12 @@ public sealed partial class OmnichannelEngine
 
         var ordered = _runs ? await OrderAsync(items, cancellationToken).ConfigureAwait(false) : items;
 
+        // Events that share an identifier are applied in the order given: partitions run side by side, so an event routed to
+        // another partition than an earlier one it shares an identifier with (an identify by customer id after a page view
+        // by anonymous id, or two customer ids claiming one anonymous id) waits until that one is done. Else which claim
+        // won, and so whose profile an identifier ended on, depended on which worker ran first.
+        Dictionary<Identifier, EventItem>? lastWith = null;
+
         // A batch is queued whole before a wake-up run queues its work: a worker may commit the batch's first event while
         // the rest is still being written, and a wake-up it made due (an offline sync's cart, hours old) must not run
         // between it and its order, which the same batch carries.
@@ -65,6 +71,26 @@ public sealed partial class OmnichannelEngine
         {
             foreach (var item in ordered)
             {
+                if (ordered.Count > 1)
+                {
+                    lastWith ??= [];
+                    var ids = item.Event.Identifiers;
+                    for (var k = 0; k < ids.Count; k++)
+                    {
+                        if (lastWith.TryGetValue(ids[k], out var earlier) && earlier.Partition != item.Partition && !earlier.Completion.Task.IsCompleted)
+                        {
+                            // However it ended (cancelled with the batch's token is the only fault): the rest must still be queued.
+                            await ((Task)earlier.Completion.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                            cancellationToken.ThrowIfCancellationRequested();
+                        }
+                    }
+
+                    for (var k = 0; k < ids.Count; k++)
+                    {
+                        lastWith[ids[k]] = item;
+                    }
+                }
+
                 var writer = _queues[item.Partition].Writer;
                 if (!writer.TryWrite(item))
                 {

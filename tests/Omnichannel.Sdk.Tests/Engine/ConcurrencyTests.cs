@@ -53,6 +53,32 @@ public sealed class ConcurrencyTests
         }
     }
 
+    /// <summary>
+    /// Audit TA: events of one batch that share an identifier are applied in the order given, also when they are routed to
+    /// two partitions (two customer ids claiming one anonymous id): the first claim wins, as one call at a time gives.
+    /// </summary>
+    [Fact]
+    public async Task TrackBatch_TwoCustomersClaimingOneAnonymousId_TheFirstGivenWins_InEveryPair()
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 8);
+        var batch = new List<CustomerEvent>();
+        for (var i = 0; i < 40; i++)
+        {
+            var shared = Identifier.AnonymousId($"anon-{i}");
+            batch.Add(host.Event("user.logged_in", [Identifier.CustomerId($"first-{i}"), shared]) with { Id = $"first-{i}" });
+            batch.Add(host.Event("user.logged_in", [Identifier.CustomerId($"second-{i}"), shared]) with { Id = $"second-{i}" });
+        }
+
+        var results = await host.Client.TrackBatchAsync(batch);
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        for (var i = 0; i < 40; i++)
+        {
+            var owner = await host.ProfileAsync(Identifier.AnonymousId($"anon-{i}"));
+            Assert.Equal((await host.ProfileAsync(Identifier.CustomerId($"first-{i}"))).Id, owner.Id);
+        }
+    }
+
     [Fact]
     public async Task Track_WithTinyQueues_AppliesBackPressureAndLosesNothing()
     {
