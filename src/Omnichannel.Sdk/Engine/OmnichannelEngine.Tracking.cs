@@ -73,7 +73,7 @@ public sealed partial class OmnichannelEngine
             {
                 if (ordered.Count > 1)
                 {
-                    lastWith ??= [];
+                    lastWith ??= new(ordered.Count);
                     var ids = item.Event.Identifiers;
                     for (var k = 0; k < ids.Count; k++)
                     {
