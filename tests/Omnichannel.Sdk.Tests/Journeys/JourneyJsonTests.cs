@@ -177,4 +177,17 @@ public sealed class JourneyJsonTests
 
         Assert.Equal("https://omnichannel-sdk.dev/schemas/journey.schema.json", schema.RootElement.GetProperty("$id").GetString());
     }
+
+    /// <summary>The copy in <c>docs/schemas</c> (linked from the READMEs) is the schema the package embeds, as for segments.</summary>
+    [Fact]
+    public void Schema_InTheRepositoryDocs_IsTheEmbeddedOne()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!Directory.Exists(Path.Combine(dir.FullName, "docs")) || !Directory.Exists(Path.Combine(dir.FullName, "src")))
+        {
+            dir = dir.Parent ?? throw new InvalidOperationException("The repository root was not found above " + AppContext.BaseDirectory);
+        }
+
+        Assert.Equal(JourneyJson.Schema, File.ReadAllText(Path.Combine(dir.FullName, "docs", "schemas", "journey.schema.json")));
+    }
 }
