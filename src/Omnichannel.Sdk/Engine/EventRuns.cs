@@ -125,7 +125,8 @@ public sealed partial class OmnichannelEngine
         foreach (var (item, change, effect) in applied)
         {
             AfterCommit(change, p, effect, commit.WakeAt);
-            Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Accepted, ProfileId = p.Id, SegmentChanges = effect.Changes }, each);
+            // The first event may have had an identifier refused (a limit): said as one at a time says it.
+            Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Accepted, ProfileId = p.Id, SegmentChanges = effect.Changes, NotLinked = NotLinked(item.Event.Event, effect.Result as ResolutionPlan) }, each);
         }
 
         foreach (var item in duplicates ?? [])

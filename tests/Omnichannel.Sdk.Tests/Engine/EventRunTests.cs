@@ -60,6 +60,28 @@ public sealed class EventRunTests
         }
     }
 
+    // Audit CL: a run's first event whose identifier the limits kept off her profile answered NotLinked empty (the run's
+    // results left it out), while the same event one at a time (or on a cluster's silo, where no run formed) named it.
+    [Fact]
+    public async Task AuditCL_ARunsFirstEvent_WithAnIdentifierNotLinked_ReportsIt_AsOneAtATime()
+    {
+        var (host, store) = HeldHost();
+        await using var _ = host;
+        var at = host.Time.GetUtcNow().AddMinutes(-30);
+        await host.Client.TrackAsync(Event("login-a", "user.identified", at, [Identifier.CustomerId("c-a"), AnnEmail]));
+        var other = Identifier.CustomerId("c-b");
+        var batch = new List<CustomerEvent> { Event("e0", EventTypes.ProductViewed, at, [Identifier.AnonymousId("anon-b"), AnnEmail, other], new { product_id = "p0" }) };
+        batch.AddRange(Enumerable.Range(1, 4).Select(i => Event($"e{i}", EventTypes.ProductViewed, at.AddMinutes(i), [other], new { product_id = $"p{i}" })));
+
+        var results = await BehindAHeldCommitAsync(host, store, () => host.Client.TrackBatchAsync(batch));
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        Assert.Equal(1, (await host.ProfileAsync(other)).Version); // one run, one commit
+        var notLinked = Assert.Single(results[0].NotLinked);
+        Assert.Equal("identifiers[1]", notLinked.Field);
+        Assert.All(results.Skip(1), r => Assert.Empty(r.NotLinked));
+    }
+
     [Fact]
     public async Task ARepeatedIdInARun_AndAnIdProcessedBefore_AreDuplicates_AndTheOthersAreApplied()
     {
