@@ -121,7 +121,8 @@ public static class CrashWorkerProgram
 
         // A journey with a durable timer: kills land while instances wait, and restarted processes must resume them.
         builder.AddJourney(Omnichannel.Sdk.Journeys.Journey.Define(ThanksJourneyId, "Thank you, a little later")
-            .TriggeredBy(t => t.Event(EventTypes.OrderPlaced))
+            // The scenario's orders are dated March 2026 and tracked on the real clock: no maxAge, or none would start it.
+            .TriggeredBy(t => t.Event(EventTypes.OrderPlaced) with { MaxAge = null })
             .CorrelatedBy("order_id")
             .MaxConcurrent(1000)
             .Steps(s => s.Delay("wait", "PT1S").Send("thanks", [ChannelNames.Email], ThanksTemplateId, null, MessageClass.Transactional))
