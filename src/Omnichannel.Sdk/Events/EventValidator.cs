@@ -165,7 +165,7 @@ internal sealed partial class EventValidator
         }
         else if (e.Type.Length > 100 || !TypePattern().IsMatch(e.Type))
         {
-            errors.Add(new("type", $"'{Truncate(e.Type)}' is not a valid event type (expected lower.dotted_names: letters, digits and underscores, dot-separated, starting with a letter)"));
+            errors.Add(new("type", $"'{Truncate(e.Type)}' is not a valid event type (expected lower.dotted_names: letters, digits and underscores, dot-separated, starting with a letter){Segments.SegmentNames.EventTypeHint(e.Type)}"));
         }
 
         if (e.Timestamp == default)

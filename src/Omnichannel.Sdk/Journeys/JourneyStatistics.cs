@@ -22,7 +22,11 @@ public sealed record JourneyStatistics(string JourneyId)
     /// <summary>Conversions: the goal reached within its window (while running, or after ending).</summary>
     public long Converted { get; init; }
 
-    /// <summary>Triggers that met the journey but were refused by its entry rules (re-entry, concurrency, condition).</summary>
+    /// <summary>
+    /// Triggers that met the journey but were refused by its entry rules (re-entry, concurrency, condition) or because the
+    /// event was older than the trigger's <see cref="EventTrigger.MaxAge"/>; each refusal is a <c>journey.entry_refused</c>
+    /// on the profile's timeline with its reason.
+    /// </summary>
     public long EntriesRefused { get; init; }
 
     /// <summary>Exits by reason.</summary>

@@ -50,6 +50,19 @@ public sealed class JourneyTriggerAgeTests
         Assert.Contains(profile.Timeline, t => t.Type == "journey.entry_refused" && t.Summary!.Contains("maxAge P1D", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task TheRefusal_SaysWhatToDoInstead()
+    {
+        // A newcomer's test that tracks a cart dated two days ago sends nothing: the timeline names the way out.
+        await using var rig = await SignedUpAsync(Cart());
+        await TrackAtAsync(rig, "cart.item_added", new { product_id = "kibble" }, rig.Host.Time.GetUtcNow().AddDays(-2));
+
+        var profile = await rig.Host.ProfileAsync(Ann);
+        var refused = Assert.Single(profile.Timeline, t => t.Type == "journey.entry_refused");
+        Assert.Contains("older than the trigger's maxAge P1D (it happened at 2026-01-03 09:00:00Z, 2026-01-05 09:00:00Z now)", refused.Summary, StringComparison.Ordinal);
+        Assert.Contains("send it with a recent timestamp, or give the trigger a longer maxAge (\"maxAge\": null for no limit)", refused.Summary, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0, true)]
     [InlineData(86_400, true)] // exactly one day old: still within

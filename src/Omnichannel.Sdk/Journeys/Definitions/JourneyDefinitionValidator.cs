@@ -279,7 +279,7 @@ public static partial class JourneyDefinitionValidator
     {
         if (string.IsNullOrEmpty(type) || !SegmentNames.EventType().IsMatch(type))
         {
-            errors.Add(new(path, $"'{type}' is not a valid event type (expected a lower.dotted_name such as order.placed)"));
+            errors.Add(new(path, $"'{type}' is not a valid event type (expected a lower.dotted_name such as order.placed){SegmentNames.EventTypeHint(type)}"));
         }
     }
 

@@ -115,7 +115,8 @@ internal sealed partial class JourneyRunner
             // A back-filled or long-delayed event is history: it is kept, but it does not start a journey now.
             if (t.MaxAge is { } maxAge && maxAge.AddTo(e.Timestamp) < now)
             {
-                Skip(j.Id, $"the event is older than the trigger's maxAge {maxAge} (it happened at {e.Timestamp:u})", $"event {e.Type}", e);
+                Skip(j.Id, $"the event is older than the trigger's maxAge {maxAge} (it happened at {e.Timestamp:u}, {now:u} now): "
+                    + "send it with a recent timestamp, or give the trigger a longer maxAge (\"maxAge\": null for no limit)", $"event {e.Type}", e);
                 continue;
             }
 

@@ -68,6 +68,13 @@ internal static partial class SegmentNames
     /// <summary>The same rule as event validation: <c>lower.dotted_name</c>.</summary>
     public static Regex EventType() => EventValidator.TypePattern();
 
+    /// <summary>
+    /// <c>" (did you mean 'cart.item_added'?)"</c> when <paramref name="type"/> is only a valid event type in the wrong
+    /// case (event types are compared exactly, so <c>Cart.Item_Added</c> would never match), else empty.
+    /// </summary>
+    public static string EventTypeHint(string? type) =>
+        type is { Length: > 0 and <= 100 } && EventType().IsMatch(type.ToLowerInvariant()) ? $" (did you mean '{type.ToLowerInvariant()}'?)" : "";
+
     /// <summary>Segment ids: <c>lower-kebab</c> or <c>lower_snake</c> (digits allowed).</summary>
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
     public static partial Regex SegmentId();
