@@ -83,8 +83,10 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
     /// <inheritdoc />
     /// <remarks>
-    /// One call per customer. Events linked by a shared identifier go in the order given: a run of them under one grain
-    /// key is one call (several in turn when it is large), and the next run starts when it has answered. When a
+    /// One call per customer. One person's events (linked by a shared identifier, directly or through other events of the
+    /// batch, or by identifiers one stored profile holds, which one silo is asked for when events linking identifiers go
+    /// under two grain keys or more) go in the order given: a run of them under one grain key is one call (several in
+    /// turn when it is large), and the next run starts when it has answered. When a
     /// customer's call fails (her silo died, the call timed out), her events from there on are answered
     /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
     /// results are returned as usual.
@@ -97,7 +99,8 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
         var results = new TrackResult[list.Count];
 
         // One person's events (linked by a shared identifier, or by their grain key) in order; people in parallel.
-        await Task.WhenAll(PeopleOf(list).Select(async person =>
+        var people = await PeopleOfAsync(list, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(people.Select(async person =>
         {
             var json = person.Select(x => ClusterJson.Write(x.Event)).ToArray();
             for (var start = 0; start < person.Count;)
@@ -150,22 +153,75 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     // Characters of event JSON in one grain call: far below Orleans' message limit (100 MB by default) even as UTF-8.
     private const int CallBudget = 256 * 1024;
 
-    /// <summary>A batch's events grouped by person (events linked through a shared identifier or grain key), each in the order given.</summary>
-    private List<List<(CustomerEvent Event, int Index, string Route)>> PeopleOf(List<CustomerEvent> list)
+    /// <summary>
+    /// A batch's events grouped by person, each in the order given: events linked through a shared identifier or grain key,
+    /// directly or through other events of the batch, or through identifiers one stored profile holds (read only when events
+    /// that link identifiers went under two grain keys or more: only then could two of her events that share nothing in the
+    /// batch change whose profile an identifier ends on by the order they ran in).
+    /// </summary>
+    private async Task<List<List<(CustomerEvent Event, int Index, string Route)>>> PeopleOfAsync(List<CustomerEvent> list, CancellationToken cancellationToken)
     {
         var parent = new int[list.Count];
         var firstWith = new Dictionary<string, int>(StringComparer.Ordinal);
         var routes = new string[list.Count];
+        var identifiers = new List<Identifier>[list.Count];
+        string? linkingRoute = null;
+        var readOwners = false;
         for (var i = 0; i < list.Count; i++)
         {
             parent[i] = i;
             routes[i] = RouteOf(list[i]);
             Link(i, routes[i]);
+            identifiers[i] = [];
             foreach (var id in list[i]?.Identifiers ?? [])
             {
                 if (Normalized(id) is { } n)
                 {
+                    identifiers[i].Add(n);
                     Link(i, n.Type + "\0" + n.Value);
+                }
+            }
+
+            if (identifiers[i].Count > 1)
+            {
+                readOwners |= linkingRoute is not null && linkingRoute != routes[i];
+                linkingRoute ??= routes[i];
+            }
+        }
+
+        if (readOwners)
+        {
+            var asked = identifiers.SelectMany(x => x).Distinct().ToArray();
+            string?[]? owners;
+            try
+            {
+                owners = await Engine.OwnersAsync([.. asked.Select(ClusterJson.WriteIdentifier)]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+            {
+                owners = null; // the batch's own links still hold; each silo asks the store again when it applies them
+            }
+
+            if (owners is not null)
+            {
+                var ownerOf = new Dictionary<Identifier, string>(asked.Length);
+                for (var k = 0; k < asked.Length; k++)
+                {
+                    if (owners[k] is { } owner)
+                    {
+                        ownerOf[asked[k]] = owner;
+                    }
+                }
+
+                for (var i = 0; i < list.Count; i++)
+                {
+                    foreach (var n in identifiers[i])
+                    {
+                        if (ownerOf.TryGetValue(n, out var owner))
+                        {
+                            Link(i, "\0profile\0" + owner);
+                        }
+                    }
                 }
             }
         }

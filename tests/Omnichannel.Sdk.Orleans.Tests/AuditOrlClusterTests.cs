@@ -40,6 +40,38 @@ public sealed class AuditOrlClusterTests
         Assert.Equal(profile.Id, (await client.GetProfileAsync(Identifier.CustomerId("ann")))!.Id);
     }
 
+    /// <summary>
+    /// Audit TA on the cluster: she is stored with an anonymous id and an email; a batch then carries one customer's
+    /// identify by that email and another's screen by that anonymous id. They share no identifier, but they are one
+    /// person's: the first claim is applied first and wins, as on one engine.
+    /// </summary>
+    [Fact]
+    public async Task AuditTA_TwoClaimsOnOneStoredProfile_UnderTwoGrainKeys_AreAppliedInTheOrderGiven()
+    {
+        var calls = new OrderOfCalls();
+        await using var cluster = await InProcessCluster.StartAsync(1, services =>
+        {
+            ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore());
+            services.AddSingleton<IIncomingGrainCallFilter>(calls);
+        });
+        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        var events = new ClusterEvents(_time);
+        Assert.Equal(TrackStatus.Accepted, (await client.TrackAsync(events.Event("auditta-known", "page.viewed", null, Identifier.AnonymousId("anon-1"), Identifier.Email("ann@example.com")))).Status);
+
+        // The first claim is held until the second arrives (or a second passes): before, the second ran alongside and won.
+        var results = await client.TrackBatchAsync(
+        [
+            events.Event(Cart, "user.identified", null, Identifier.CustomerId("first"), Identifier.Email("ann@example.com")),
+            events.Event(Order, "screen.viewed", null, Identifier.CustomerId("second"), Identifier.AnonymousId("anon-1")),
+        ]);
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        Assert.Equal(["cart start", "cart end", "order start"], calls.Log);
+        var owner = await client.GetProfileAsync(Identifier.AnonymousId("anon-1"));
+        Assert.Equal((await client.GetProfileAsync(Identifier.CustomerId("first")))!.Id, owner!.Id);
+        Assert.DoesNotContain(owner.Identifiers, l => l.Value == "second");
+    }
+
     [Fact]
     public async Task AuditOrl_WritesWhoseTokenIsCancelledBeforeTheyAreSent_AreNotApplied_AsOnOneEngine()
     {

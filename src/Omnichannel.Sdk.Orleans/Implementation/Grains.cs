@@ -39,6 +39,9 @@ internal interface IEngineGrain : IGrainWithIntegerKey
     Task<string> GetJourneyStatisticsAsync(string journeyId);
 
     Task<int> UnsubscribeAsync(string token);
+
+    /// <summary>The profile id holding each identifier (JSON of <see cref="ClusterJson.WriteIdentifier"/>, normalised), or <see langword="null"/>, in the order given.</summary>
+    Task<string?[]> OwnersAsync(string[] identifiers);
 }
 
 /// <summary>Runs a customer's turn on the silo's engine (see <see cref="IProfileGrain"/>).</summary>
@@ -107,4 +110,11 @@ internal sealed class EngineGrain(IServiceProvider services) : Grain, IEngineGra
         ClusterJson.Write(await _engine.GetJourneyStatisticsAsync(journeyId));
 
     public async Task<int> UnsubscribeAsync(string token) => (int)await _engine.UnsubscribeAsync(token);
+
+    public async Task<string?[]> OwnersAsync(string[] identifiers)
+    {
+        var ids = identifiers.Select(ClusterJson.ReadIdentifier).ToList();
+        var owners = await _engine.ResolveOwnersAsync(ids);
+        return [.. ids.Select(id => owners.TryGetValue(id, out var owner) ? owner : null)];
+    }
 }

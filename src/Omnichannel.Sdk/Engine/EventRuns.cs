@@ -314,9 +314,9 @@ public sealed partial class OmnichannelEngine
             return ordered;
         }
 
-        private static Identifier ProfileKey(string profileId) => new("\0profile", profileId);
+        public static Identifier ProfileKey(string profileId) => new("\0profile", profileId);
 
-        private static Identifier Find(Dictionary<Identifier, Identifier> parent, Identifier key)
+        public static Identifier Find(Dictionary<Identifier, Identifier> parent, Identifier key)
         {
             while (parent.TryGetValue(key, out var up))
             {
@@ -335,7 +335,7 @@ public sealed partial class OmnichannelEngine
         }
 
         /// <summary>Joins <paramref name="key"/>'s component to the one rooted at <paramref name="root"/>; returns the root of both.</summary>
-        private static Identifier Union(Dictionary<Identifier, Identifier> parent, Identifier root, Identifier key)
+        public static Identifier Union(Dictionary<Identifier, Identifier> parent, Identifier root, Identifier key)
         {
             var other = Find(parent, key);
             if (other != root)

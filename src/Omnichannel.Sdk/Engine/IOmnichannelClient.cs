@@ -21,10 +21,13 @@ public interface IOmnichannelClient
     /// Returns one result per event, in the order given, always (only cancellation or disposal ends the call early).
     /// </summary>
     /// <remarks>
-    /// Events that share an identifier are applied in the order given. Events of different customers run concurrently,
-    /// and one customer's events are brought together so that a store that supports it commits them at once
-    /// (<see cref="Storage.IOmnichannelStore.CommitsFurtherEventIds"/>): an event never overtakes an earlier one that
-    /// carries one of its identifiers. Each result completes once its event is durable.
+    /// One person's events are applied in the order given: events that share an identifier, directly or through other
+    /// events of the batch (a page view by anonymous id and email links a later identify by that email to a later screen
+    /// by that anonymous id), or whose identifiers one stored profile holds. So the batch ends in the profiles that
+    /// tracking its events one at a time gives (which claim on an identifier comes first decides whose it is). Events of
+    /// different customers run concurrently, and one customer's events are brought together so that a store that
+    /// supports it commits them at once (<see cref="Storage.IOmnichannelStore.CommitsFurtherEventIds"/>): an event never
+    /// overtakes an earlier one of her events. Each result completes once its event is durable.
     /// </remarks>
     /// <param name="events">The events.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>

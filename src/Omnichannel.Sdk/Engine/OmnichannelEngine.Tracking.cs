@@ -55,13 +55,15 @@ public sealed partial class OmnichannelEngine
             pending.Add(item!.Completion.Task);
         }
 
-        var ordered = _runs ? await OrderAsync(items, cancellationToken).ConfigureAwait(false) : items;
-
-        // Events that share an identifier are applied in the order given: partitions run side by side, so an event routed to
-        // another partition than an earlier one it shares an identifier with (an identify by customer id after a page view
-        // by anonymous id, or two customer ids claiming one anonymous id) waits until that one is done. Else which claim
-        // won, and so whose profile an identifier ended on, depended on which worker ran first.
-        Dictionary<Identifier, EventItem>? lastWith = null;
+        // One person's events are applied in the order given. Partitions run side by side, so an event routed to another
+        // partition than the last event of its person waits until that one is done. Her events are those linked by a shared
+        // identifier within the batch, directly or through other events (a page view by anonymous id and email, then one
+        // customer's identify by that email and another's screen by that anonymous id), or through identifiers one stored
+        // profile holds. Else which claim won, and so whose profile an identifier ended on, depended on which worker ran first.
+        var owners = items.Count > 1 && LinksAcrossPartitions(items) ? await ReadOwnersAsync(items, cancellationToken).ConfigureAwait(false) : null;
+        var ordered = _runs ? await OrderAsync(items, owners, cancellationToken).ConfigureAwait(false) : items;
+        var people = ordered.Count > 1 ? new PersonChains(ordered.Count, owners ?? NoOwners) : null;
+        List<EventItem>? after = null;
 
         // A batch is queued whole before a wake-up run queues its work: a worker may commit the batch's first event while
         // the rest is still being written, and a wake-up it made due (an offline sync's cart, hours old) must not run
@@ -71,23 +73,17 @@ public sealed partial class OmnichannelEngine
         {
             foreach (var item in ordered)
             {
-                if (ordered.Count > 1)
+                if (people is not null)
                 {
-                    lastWith ??= new(ordered.Count);
-                    var ids = item.Event.Identifiers;
-                    for (var k = 0; k < ids.Count; k++)
+                    people.Add(item, after ??= []);
+                    foreach (var earlier in after)
                     {
-                        if (lastWith.TryGetValue(ids[k], out var earlier) && earlier.Partition != item.Partition && !earlier.Completion.Task.IsCompleted)
+                        if (earlier.Partition != item.Partition && !earlier.Completion.Task.IsCompleted)
                         {
                             // However it ended (cancelled with the batch's token is the only fault): the rest must still be queued.
                             await ((Task)earlier.Completion.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                             cancellationToken.ThrowIfCancellationRequested();
                         }
-                    }
-
-                    for (var k = 0; k < ids.Count; k++)
-                    {
-                        lastWith[ids[k]] = item;
                     }
                 }
 
@@ -111,18 +107,34 @@ public sealed partial class OmnichannelEngine
     private static readonly IReadOnlyDictionary<Identifier, string> NoOwners = new Dictionary<Identifier, string>();
 
     /// <summary>
-    /// A batch's events in the order to queue them (<see cref="EventRuns.Order"/>): the identifiers' owners are read only
-    /// when the batch alone would move an event ahead of one given before it (one customer's batch moves nothing), and
-    /// then they may keep it in place (two identifiers of one profile are one person). Without them (a failed read), the
-    /// batch keeps its order.
+    /// Whether events that each link identifiers (carry two or more) went to two partitions or more: only then could two
+    /// events of one stored person that share no identifier in the batch run side by side and end in another profile
+    /// than one at a time (an event with one identifier changes no one's identifiers, so its place among hers is free).
     /// </summary>
-    private async ValueTask<IReadOnlyList<EventItem>> OrderAsync(List<EventItem> items, CancellationToken cancellationToken)
+    private static bool LinksAcrossPartitions(List<EventItem> items)
     {
-        if (!EventRuns.WorthOrdering(items) || ReferenceEquals(EventRuns.Order(items, NoOwners), items))
+        var first = -1;
+        foreach (var item in items)
         {
-            return items;
+            if (item.Event.Identifiers.Count > 1)
+            {
+                if (first < 0)
+                {
+                    first = item.Partition;
+                }
+                else if (item.Partition != first)
+                {
+                    return true;
+                }
+            }
         }
 
+        return false;
+    }
+
+    /// <summary>The profile holding each identifier of the batch that one holds, or <see langword="null"/> when the store could not say.</summary>
+    private async ValueTask<IReadOnlyDictionary<Identifier, string>?> ReadOwnersAsync(List<EventItem> items, CancellationToken cancellationToken)
+    {
         var identifiers = new HashSet<Identifier>();
         foreach (var item in items)
         {
@@ -133,17 +145,77 @@ public sealed partial class OmnichannelEngine
             }
         }
 
-        IReadOnlyDictionary<Identifier, string> owners;
         try
         {
-            owners = await _store.ResolveIdentifiersAsync([.. identifiers], cancellationToken).ConfigureAwait(false);
+            return await _store.ResolveIdentifiersAsync([.. identifiers], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
         {
-            return items; // an order changes nothing but the number of commits: keep the batch's
+            return null; // the batch's own links still hold; the store is asked again when the events are applied
+        }
+    }
+
+    /// <summary>
+    /// The profile holding each of <paramref name="identifiers"/> (already normalised) that one holds, for the cluster
+    /// client's grouping of a batch by person.
+    /// </summary>
+    internal ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveOwnersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default) =>
+        _store.ResolveIdentifiersAsync(identifiers, cancellationToken);
+
+    /// <summary>
+    /// A batch's events in the order to queue them (<see cref="EventRuns.Order"/>): the identifiers' owners are read only
+    /// when the batch alone would move an event ahead of one given before it (one customer's batch moves nothing), and
+    /// then they may keep it in place (two identifiers of one profile are one person). Without them (a failed read), the
+    /// batch keeps its order.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<EventItem>> OrderAsync(List<EventItem> items, IReadOnlyDictionary<Identifier, string>? owners, CancellationToken cancellationToken)
+    {
+        if (!EventRuns.WorthOrdering(items) || ReferenceEquals(EventRuns.Order(items, NoOwners), items))
+        {
+            return items;
         }
 
-        return EventRuns.Order(items, owners);
+        owners ??= await ReadOwnersAsync(items, cancellationToken).ConfigureAwait(false);
+        return owners is null ? items : EventRuns.Order(items, owners); // an order changes nothing but the number of commits
+    }
+
+    /// <summary>
+    /// A batch's people as its events are queued: union-find over identifiers and the profiles holding them (a component is
+    /// one person as far as the batch and the store tell), with each person's latest event.
+    /// </summary>
+    private sealed class PersonChains(int capacity, IReadOnlyDictionary<Identifier, string> owners)
+    {
+        private readonly Dictionary<Identifier, Identifier> _parent = new(capacity);
+        private readonly Dictionary<Identifier, EventItem> _last = new(capacity);
+
+        /// <summary>Makes <paramref name="item"/> its person's latest event; fills <paramref name="after"/> with the latest events of the people it joins.</summary>
+        public void Add(EventItem item, List<EventItem> after)
+        {
+            after.Clear();
+            var ids = item.Event.Identifiers;
+            Identifier? root = null;
+            for (var k = 0; k < ids.Count; k++)
+            {
+                Join(ids[k], ref root);
+                if (owners.TryGetValue(ids[k], out var owner))
+                {
+                    Join(EventRuns.ProfileKey(owner), ref root);
+                }
+            }
+
+            _last[root!.Value] = item;
+
+            void Join(Identifier key, ref Identifier? root)
+            {
+                var r = EventRuns.Find(_parent, key);
+                if (_last.Remove(r, out var earlier) && !after.Contains(earlier))
+                {
+                    after.Add(earlier);
+                }
+
+                root = root is { } joined ? EventRuns.Union(_parent, joined, r) : r;
+            }
+        }
     }
 
     private Identifier? Normalize(Identifier identifier)

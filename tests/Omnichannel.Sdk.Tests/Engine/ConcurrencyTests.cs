@@ -79,6 +79,65 @@ public sealed class ConcurrencyTests
         }
     }
 
+    /// <summary>
+    /// Audit TA (found again by its property in CI): two customers' events that share no identifier are still one person's
+    /// when an earlier event of the batch links them (a page view by anonymous id and email; then one customer's identify by
+    /// that email and another's screen by that anonymous id). They are applied in the order given, so the first claim wins.
+    /// </summary>
+    [Fact]
+    public async Task TrackBatch_TwoClaimsLinkedOnlyThroughAnEarlierEvent_TheFirstGivenWins_InEveryTriple()
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 8);
+        var batch = new List<CustomerEvent>();
+        for (var i = 0; i < 40; i++)
+        {
+            batch.Add(host.Event("page.viewed", [Identifier.AnonymousId($"anon-{i}"), Identifier.Email($"shared-{i}@x.io")]));
+            batch.Add(host.Event("user.identified", [Identifier.CustomerId($"first-{i}"), Identifier.Email($"shared-{i}@x.io")]));
+            batch.Add(host.Event("screen.viewed", [Identifier.CustomerId($"second-{i}"), Identifier.AnonymousId($"anon-{i}")]));
+        }
+
+        var results = await host.Client.TrackBatchAsync(batch);
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        for (var i = 0; i < 40; i++)
+        {
+            var owner = await host.ProfileAsync(Identifier.AnonymousId($"anon-{i}"));
+            Assert.Equal((await host.ProfileAsync(Identifier.CustomerId($"first-{i}"))).Id, owner.Id);
+            Assert.DoesNotContain(owner.Identifiers, l => l.Value == $"second-{i}");
+        }
+    }
+
+    /// <summary>
+    /// The same when the link is stored, not in the batch: she is known by anonymous id and email from an earlier call; a
+    /// batch then carries one customer's identify by that email and another's screen by that anonymous id.
+    /// </summary>
+    [Fact]
+    public async Task TrackBatch_TwoClaimsOnOneStoredProfile_ByDifferentIdentifiers_TheFirstGivenWins_InEveryPair()
+    {
+        await using var host = OmnichannelTestHost.Create(o => o.Partitions = 8);
+        var known = Enumerable.Range(0, 40)
+            .Select(i => host.Event("page.viewed", [Identifier.AnonymousId($"anon-{i}"), Identifier.Email($"shared-{i}@x.io")]))
+            .ToList();
+        Assert.All(await host.Client.TrackBatchAsync(known), r => Assert.Equal(TrackStatus.Accepted, r.Status));
+
+        var batch = new List<CustomerEvent>();
+        for (var i = 0; i < 40; i++)
+        {
+            batch.Add(host.Event("user.identified", [Identifier.CustomerId($"first-{i}"), Identifier.Email($"shared-{i}@x.io")]));
+            batch.Add(host.Event("screen.viewed", [Identifier.CustomerId($"second-{i}"), Identifier.AnonymousId($"anon-{i}")]));
+        }
+
+        var results = await host.Client.TrackBatchAsync(batch);
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        for (var i = 0; i < 40; i++)
+        {
+            var owner = await host.ProfileAsync(Identifier.AnonymousId($"anon-{i}"));
+            Assert.Equal((await host.ProfileAsync(Identifier.CustomerId($"first-{i}"))).Id, owner.Id);
+            Assert.DoesNotContain(owner.Identifiers, l => l.Value == $"second-{i}");
+        }
+    }
+
     [Fact]
     public async Task Track_WithTinyQueues_AppliesBackPressureAndLosesNothing()
     {
