@@ -158,10 +158,22 @@ public sealed record DateTrigger(string Trait, IsoOffset Offset, TimeOnly LocalT
 }
 
 /// <summary>
-/// <c>{"type": "inactivity", "afterEvent": "product.viewed", "noEvent": ["order.placed"], "within": "P7D"}</c>: an event
-/// was followed by none of <see cref="NoEventTypes"/> for <see cref="Within"/>.
+/// <c>{"type": "inactivity", "afterEvent": "product.viewed", "noEvent": ["order.placed"], "within": "P7D", "maxAge": "P1D"}</c>:
+/// an event was followed by none of <see cref="NoEventTypes"/> for <see cref="Within"/>.
 /// </summary>
 /// <param name="AfterEventType">The event that starts the clock (each new one restarts it).</param>
 /// <param name="NoEventTypes">The events whose absence fires the trigger.</param>
 /// <param name="Within">How long they must be absent.</param>
-public sealed record InactivityTrigger(string AfterEventType, IReadOnlyList<string> NoEventTypes, IsoDuration Within) : JourneyTrigger;
+public sealed record InactivityTrigger(string AfterEventType, IReadOnlyList<string> NoEventTypes, IsoDuration Within) : JourneyTrigger
+{
+    /// <summary>
+    /// How long after the deadline (the <c>afterEvent</c>'s time plus <see cref="Within"/>) the engine may learn of the
+    /// <c>afterEvent</c> that set it and still start an instance; later, the deadline is history and the instance is refused
+    /// (<c>journey.entry_refused</c> on her timeline when it falls due, counted as <c>entry_refused</c>). Default
+    /// <see cref="EventTrigger.DefaultMaxAge"/> (one day), so an import of last year's orders does not send a win-back to
+    /// every customer whose last order is older than <see cref="Within"/>, as a flow in Klaviyo or Braze starts only on
+    /// events that happen once it is live. A deadline the engine knew before it passed still starts an instance when it
+    /// is late (the engine was down). <see langword="null"/> (JSON <c>"maxAge": null</c>): no limit. Must not be zero.
+    /// </summary>
+    public IsoDuration? MaxAge { get; init; } = EventTrigger.DefaultMaxAge;
+}

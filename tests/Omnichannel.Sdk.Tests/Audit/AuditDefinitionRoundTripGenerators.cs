@@ -277,6 +277,8 @@ internal sealed class DefinitionGen(int seed, int size)
     {
         var ids = Enumerable.Range(0, 2 + Size + _r.Next(4)).Select(i => Pick(["s", "step_", "a-"]) + i).ToList();
         var builder = Sdk.Journeys.Journey.Define(Pick(["welcome", "cart_abandon", "win-back"]), NonEmptyText(), 1 + _r.Next(3));
+        // A trigger's maxAge: the default (left out of the JSON), none (null), or one of its own.
+        IsoDuration? MaxAge() => _r.Next(4) switch { 0 => null, 1 => IsoDuration.Parse("PT4H"), 2 => IsoDuration.Parse("P30D"), _ => EventTrigger.DefaultMaxAge };
         var trigger = _r.Next(5);
         if (Chance(0.5))
         {
@@ -285,11 +287,11 @@ internal sealed class DefinitionGen(int seed, int size)
 
         builder = builder.TriggeredBy(t => trigger switch
         {
-            0 => t.Event(Pick(EventTypes), Where()),
+            0 => t.Event(Pick(EventTypes), Where()) with { MaxAge = MaxAge() },
             1 => t.SegmentEntered(Pick(["vip", "lapsed_vip"])),
             2 => t.SegmentExited("vip"),
             3 => t.Date(Pick(["birthday", "signed_up_at"]), Pick(["P0D", "-P7D", "P1D", "-PT12H", "P1M"]), LocalTime(), Chance(0.5)),
-            _ => t.Inactivity("cart.item_added", Pick(Durations), Chance(0.5) ? ["order.placed"] : ["order.placed", "email.opened"]),
+            _ => t.Inactivity("cart.item_added", Pick(Durations), Chance(0.5) ? ["order.placed"] : ["order.placed", "email.opened"]) with { MaxAge = MaxAge() },
         });
         switch (_r.Next(5))
         {

@@ -85,6 +85,14 @@ public static partial class JourneyDefinitionValidator
         JourneyFlow.Validate(d.Steps, stepsPath, errors);
     }
 
+    private static void MaxAge(IsoDuration? maxAge, string path, List<DefinitionError> errors)
+    {
+        if (maxAge is { IsZero: true })
+        {
+            errors.Add(new(JsonPath.Key(path, "maxAge"), "must be longer than zero (null for no limit), e.g. \"P1D\""));
+        }
+    }
+
     private static void ValidateTrigger(JourneyTrigger? trigger, string path, List<DefinitionError> errors)
     {
         switch (trigger)
@@ -95,11 +103,7 @@ public static partial class JourneyDefinitionValidator
             case EventTrigger e:
                 EventType(e.EventType, JsonPath.Key(path, "event"), errors);
                 EmbeddedSegmentRules.ValidateWhere(e.Where, JsonPath.Key(path, "where"), errors);
-                if (e.MaxAge is { IsZero: true })
-                {
-                    errors.Add(new(JsonPath.Key(path, "maxAge"), "must be longer than zero (null for no limit), e.g. \"P1D\""));
-                }
-
+                MaxAge(e.MaxAge, path, errors);
                 break;
             case SegmentTrigger s:
                 if (string.IsNullOrEmpty(s.SegmentId) || !SegmentNames.SegmentId().IsMatch(s.SegmentId))
@@ -132,6 +136,7 @@ public static partial class JourneyDefinitionValidator
                     }
                 }
 
+                MaxAge(inactive.MaxAge, path, errors);
                 if (inactive.Within.IsZero)
                 {
                     errors.Add(new(JsonPath.Key(path, "within"), "a zero duration fires at once (expected a positive duration such as P7D)"));

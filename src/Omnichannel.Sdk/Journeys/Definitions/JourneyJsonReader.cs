@@ -93,9 +93,7 @@ internal sealed partial class JourneyJsonReader : DefinitionJsonReader
                 return new EventTrigger(String(keys, "event", path, "an event type such as 'cart.item_added'", required: true) ?? string.Empty)
                 {
                     Where = Where(keys, path),
-                    MaxAge = keys.TryGetValue("maxAge", out var age) && age.ValueKind == JsonValueKind.Null
-                        ? null // no limit
-                        : Duration(keys, "maxAge", path, required: false, example: "P1D") ?? EventTrigger.DefaultMaxAge,
+                    MaxAge = MaxAge(keys, path),
                 };
             }
 
@@ -121,7 +119,7 @@ internal sealed partial class JourneyJsonReader : DefinitionJsonReader
 
             case "inactivity":
             {
-                var keys = Keys(e, path, ["type", "afterEvent", "noEvent", "within"], "an inactivity trigger");
+                var keys = Keys(e, path, ["type", "afterEvent", "noEvent", "within", "maxAge"], "an inactivity trigger");
                 var after = String(keys, "afterEvent", path, "the event that starts the clock, e.g. 'product.viewed'", required: true) ?? string.Empty;
                 var none = new List<string>();
                 var nonePath = JsonPath.Key(path, "noEvent");
@@ -139,7 +137,7 @@ internal sealed partial class JourneyJsonReader : DefinitionJsonReader
                     none = Strings(n, nonePath, "event types");
                 }
 
-                return new InactivityTrigger(after, none, Duration(keys, "within", path, required: true) ?? IsoDuration.FromDays(1));
+                return new InactivityTrigger(after, none, Duration(keys, "within", path, required: true) ?? IsoDuration.FromDays(1)) { MaxAge = MaxAge(keys, path) };
             }
 
             default:
@@ -147,6 +145,12 @@ internal sealed partial class JourneyJsonReader : DefinitionJsonReader
                 return new EventTrigger("placeholder");
         }
     }
+
+    // A trigger's "maxAge": absent is the default (one day), null is no limit.
+    private IsoDuration? MaxAge(Dictionary<string, JsonElement> keys, string path) =>
+        keys.TryGetValue("maxAge", out var age) && age.ValueKind == JsonValueKind.Null
+            ? null
+            : Duration(keys, "maxAge", path, required: false, example: "P1D") ?? EventTrigger.DefaultMaxAge;
 
     private JourneyEntry ReadEntry(JsonElement e, string path)
     {

@@ -99,6 +99,19 @@ internal static class JourneyJsonWriter
         w.WriteEndObject();
     }
 
+    // Written only when it is not the default: a definition written before maxAge existed reads back the same.
+    private static void WriteMaxAge(Utf8JsonWriter w, IsoDuration? maxAge)
+    {
+        if (maxAge is not { } age)
+        {
+            w.WriteNull("maxAge");
+        }
+        else if (age != EventTrigger.DefaultMaxAge)
+        {
+            w.WriteString("maxAge", age.ToString());
+        }
+    }
+
     private static void WriteTrigger(Utf8JsonWriter w, JourneyTrigger trigger)
     {
         w.WriteStartObject();
@@ -108,15 +121,7 @@ internal static class JourneyJsonWriter
                 w.WriteString("type", "event");
                 w.WriteString("event", e.EventType);
                 EmbeddedSegmentRules.WriteWhere(w, e.Where);
-                if (e.MaxAge is not { } maxAge)
-                {
-                    w.WriteNull("maxAge");
-                }
-                else if (maxAge != EventTrigger.DefaultMaxAge)
-                {
-                    w.WriteString("maxAge", maxAge.ToString());
-                }
-
+                WriteMaxAge(w, e.MaxAge);
                 break;
             case SegmentTrigger s:
                 w.WriteString("type", "segment");
@@ -145,6 +150,7 @@ internal static class JourneyJsonWriter
 
                 w.WriteEndArray();
                 w.WriteString("within", inactive.Within.ToString());
+                WriteMaxAge(w, inactive.MaxAge);
                 break;
         }
 

@@ -95,6 +95,7 @@ internal sealed partial class JourneyRunner
                 {
                     clock.AfterAt = at; // each newer one restarts the clock; an older one arriving late does not
                     clock.Basis = e.Id;
+                    clock.AfterLearnedAt = now;
                 }
 
                 Arm(clock, t);

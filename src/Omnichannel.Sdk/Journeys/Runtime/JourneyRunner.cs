@@ -293,8 +293,21 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
                 break;
             case InactivityTrigger t:
                 var deadline = scheduled.DueAt;
-                scheduled.FiredAt = now; // kept (not removed), so a late afterEvent from before now does not fire it again
                 scheduled.DueAt = DateTimeOffset.MaxValue;
+                if (t.MaxAge is { } maxAge && scheduled.AfterLearnedAt is { } learned && maxAge.AddTo(deadline) < learned)
+                {
+                    // The afterEvent was tracked long after its deadline (an import of last year's orders): history. Not
+                    // counted as fired, so a newer afterEvent of the same import still sets the clock it would have set.
+                    scheduled.RefusedAfterAt = scheduled.AfterAt;
+                    Skip(journeyId, $"its deadline {deadline:u} ({t.Within} after {t.AfterEventType} at {scheduled.AfterAt:u}) had passed more than the trigger's "
+                        + $"maxAge {maxAge} before that event was tracked ({learned:u}): track events as they happen, or give the trigger a longer maxAge "
+                        + "(\"maxAge\": null for no limit)", $"no {string.Join("/", t.NoEventTypes)} within {t.Within} after {t.AfterEventType}", null);
+                    break;
+                }
+
+                // Kept (not removed), by event time: an afterEvent from before the deadline arriving late does not fire it
+                // again, whatever order events arrive in; a later one is a new period of inactivity.
+                scheduled.FiredAt = deadline;
                 await TryStartAsync(journey, null, $"no {string.Join("/", t.NoEventTypes)} within {t.Within} after {t.AfterEventType}", new JsonObject { ["afterEvent"] = t.AfterEventType }, deadline).ConfigureAwait(false);
                 break;
             default:
@@ -330,7 +343,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         var due = t.Within.AddTo(after);
         var cancelled = clock.NoEventAt is { } no && no >= after && no < due;
         var fired = clock.FiredAt is { } f && after < f;
-        if (!cancelled && !fired)
+        var refused = clock.RefusedAfterAt is { } r && after <= r;
+        if (!cancelled && !fired && !refused)
         {
             clock.DueAt = due;
         }

@@ -170,12 +170,24 @@ internal sealed class ScheduledTrigger
     /// <summary>Inactivity: the latest <c>noEvent</c>'s time; it cancels the clock if it falls inside the window after <see cref="AfterAt"/>.</summary>
     public DateTimeOffset? NoEventAt { get; set; }
 
-    /// <summary>Inactivity: when the trigger last fired; an <c>afterEvent</c> from before then does not arm it again.</summary>
+    /// <summary>
+    /// Inactivity: the deadline it last fired for (the processing time in documents written before the twenty-second
+    /// session); an <c>afterEvent</c> from before then does not arm it again, a later one starts a new period of inactivity.
+    /// </summary>
     public DateTimeOffset? FiredAt { get; set; }
+
+    /// <summary>Inactivity: the <see cref="AfterAt"/> whose deadline was refused as history (see <see cref="Journeys.InactivityTrigger.MaxAge"/>).</summary>
+    public DateTimeOffset? RefusedAfterAt { get; set; }
+
+    /// <summary>
+    /// Inactivity: when the engine learned of the <c>afterEvent</c> at <see cref="AfterAt"/> (processing time), so a deadline
+    /// that had long passed by then (an import) is told from one the engine knew and reached late (it was down).
+    /// </summary>
+    public DateTimeOffset? AfterLearnedAt { get; set; }
 
     /// <summary>An inactivity clock with its stamps (clocks written before the stamps existed have none).</summary>
     [JsonIgnore]
-    public bool IsClock => AfterAt is not null || NoEventAt is not null || FiredAt is not null;
+    public bool IsClock => AfterAt is not null || NoEventAt is not null || FiredAt is not null || RefusedAfterAt is not null;
 
     /// <summary>Two profiles' clocks of one journey as one person's: the latest of each stamp.</summary>
     public static ScheduledTrigger Fold(ScheduledTrigger a, ScheduledTrigger b)
@@ -186,8 +198,10 @@ internal sealed class ScheduledTrigger
             DueAt = later.DueAt,
             Basis = later.Basis,
             AfterAt = later.AfterAt,
+            AfterLearnedAt = later.AfterLearnedAt,
             NoEventAt = Max(a.NoEventAt, b.NoEventAt),
             FiredAt = Max(a.FiredAt, b.FiredAt),
+            RefusedAfterAt = Max(a.RefusedAfterAt, b.RefusedAfterAt),
         };
     }
 
