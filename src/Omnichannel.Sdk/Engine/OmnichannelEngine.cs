@@ -100,8 +100,12 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         var journeys = JourneyCatalog.Create(options.Journeys, segments);
         SetDefinitions(segments.WithExtraRules(journeys.Rules), journeys);
         _wakeTimer = _time.CreateTimer(_ => _ = RunDueInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _ = RunDueInBackgroundAsync(); // wake-ups that fell due while no engine was running
+
+        // Delivery before the wake-ups that fell due while no engine ran: they start at once, on the workers, and a send
+        // step they reach must find the renderer and transports (before, one could run first and be skipped as "no
+        // templates are registered", its message lost).
         StartDelivery(delivery);
+        _ = RunDueInBackgroundAsync();
         StartAutoDecisions();
         _metrics.ObserveGauges(
             () => _queues.Sum(q => q.Reader.CanCount ? (long)q.Reader.Count : 0),

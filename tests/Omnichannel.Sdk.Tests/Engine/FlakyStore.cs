@@ -169,8 +169,12 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
             throw new IOException("connection reset");
         }
 
+        Interlocked.CompareExchange(ref FirstRead, "wake-ups", null);
         return inner.GetDueProfilesAsync(dueBy, limit, cancellationToken);
     }
+
+    /// <summary>Which a new engine read first: its outbox (its delivery had started) or its due wake-ups.</summary>
+    public string? FirstRead;
 
     public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
 
@@ -181,6 +185,7 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
     {
+        Interlocked.CompareExchange(ref FirstRead, "outbox", null);
         if (Interlocked.Decrement(ref FailClaims) >= 0)
         {
             ClaimFailed.TrySetResult();
