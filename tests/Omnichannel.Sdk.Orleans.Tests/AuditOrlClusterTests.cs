@@ -17,11 +17,7 @@ public sealed class AuditOrlClusterTests
     public async Task AuditOrl_ABatchsEventsLinkedByAnIdentifier_UnderTwoGrainKeys_AreAppliedInTheOrderGiven()
     {
         var calls = new OrderOfCalls();
-        await using var cluster = await InProcessCluster.StartAsync(1, services =>
-        {
-            ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore());
-            services.AddSingleton<IIncomingGrainCallFilter>(calls);
-        });
+        await using var cluster = await StartWithAsync(calls);
         IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
 
@@ -49,11 +45,7 @@ public sealed class AuditOrlClusterTests
     public async Task AuditTA_TwoClaimsOnOneStoredProfile_UnderTwoGrainKeys_AreAppliedInTheOrderGiven()
     {
         var calls = new OrderOfCalls();
-        await using var cluster = await InProcessCluster.StartAsync(1, services =>
-        {
-            ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore());
-            services.AddSingleton<IIncomingGrainCallFilter>(calls);
-        });
+        await using var cluster = await StartWithAsync(calls);
         IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
         Assert.Equal(TrackStatus.Accepted, (await client.TrackAsync(events.Event("auditta-known", "page.viewed", null, Identifier.AnonymousId("anon-1"), Identifier.Email("ann@example.com")))).Status);
@@ -163,6 +155,12 @@ public sealed class AuditOrlClusterTests
     /// Records when the grain calls carrying the cart and the order start and end. The cart's call waits (a second at
     /// most) for the order's to arrive, so a client that sends both at once shows it every time.
     /// </summary>
+    private Task<InProcessCluster> StartWithAsync(OrderOfCalls calls) => InProcessCluster.StartAsync(1, services =>
+    {
+        ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore());
+        services.AddSingleton<IIncomingGrainCallFilter>(calls);
+    });
+
     private sealed class OrderOfCalls : IIncomingGrainCallFilter
     {
         private readonly TaskCompletionSource _orderArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
