@@ -193,6 +193,22 @@ internal sealed class ScheduledTrigger
     public static ScheduledTrigger Fold(ScheduledTrigger a, ScheduledTrigger b)
     {
         var later = (b.AfterAt ?? DateTimeOffset.MinValue) > (a.AfterAt ?? DateTimeOffset.MinValue) ? b : a;
+        var earlier = ReferenceEquals(later, a) ? b : a;
+
+        // The earlier clock's deadline had passed, unfired (the engine was down), when the later afterEvent was learned, and
+        // that afterEvent happened before it: on one profile the deadline the engine knew fires first (what is due runs
+        // before an event), and the later afterEvent, inside the inactivity that fired, sets nothing. So the earlier clock
+        // answers for the person; else a late-learned newer afterEvent would be refused as history and the deadline lost
+        // (and a refusal the other profile already made of it does not stand: that afterEvent is inside the fired inactivity).
+        // Only a deadline learned before it passed counts: one learned after (an import) may be refused as history, and then
+        // the later afterEvent sets the clock as it does on one profile.
+        var known = earlier.IsClock && earlier.DueAt != DateTimeOffset.MaxValue && earlier.AfterLearnedAt is { } knownAt && knownAt <= earlier.DueAt
+            && later.AfterLearnedAt is { } learned && earlier.DueAt <= learned && later.AfterAt < earlier.DueAt;
+        if (known)
+        {
+            later = earlier;
+        }
+
         return new ScheduledTrigger
         {
             DueAt = later.DueAt,
@@ -201,7 +217,7 @@ internal sealed class ScheduledTrigger
             AfterLearnedAt = later.AfterLearnedAt,
             NoEventAt = Max(a.NoEventAt, b.NoEventAt),
             FiredAt = Max(a.FiredAt, b.FiredAt),
-            RefusedAfterAt = Max(a.RefusedAfterAt, b.RefusedAfterAt),
+            RefusedAfterAt = known ? later.RefusedAfterAt : Max(a.RefusedAfterAt, b.RefusedAfterAt),
         };
     }
 
