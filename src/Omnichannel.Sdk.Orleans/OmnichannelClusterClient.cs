@@ -155,9 +155,8 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
     /// <summary>
     /// A batch's events grouped by person, each in the order given: events linked through a shared identifier or grain key,
-    /// directly or through other events of the batch, or through identifiers one stored profile holds (read only when events
-    /// that link identifiers went under two grain keys or more: only then could two of her events that share nothing in the
-    /// batch change whose profile an identifier ends on by the order they ran in).
+    /// directly or through other events of the batch, or through identifiers one stored profile holds (read when events went
+    /// under two grain keys or more: only then could two of her events that share nothing in the batch run side by side).
     /// </summary>
     private async Task<List<List<(CustomerEvent Event, int Index, string Route)>>> PeopleOfAsync(List<CustomerEvent> list, CancellationToken cancellationToken)
     {
@@ -165,7 +164,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
         var firstWith = new Dictionary<string, int>(StringComparer.Ordinal);
         var routes = new string[list.Count];
         var identifiers = new List<Identifier>[list.Count];
-        string? linkingRoute = null;
+        string? firstRoute = null;
         var readOwners = false;
         for (var i = 0; i < list.Count; i++)
         {
@@ -182,11 +181,11 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
                 }
             }
 
-            if (identifiers[i].Count > 1)
-            {
-                readOwners |= linkingRoute is not null && linkingRoute != routes[i];
-                linkingRoute ??= routes[i];
-            }
+            // Any two events under different routes, even with one identifier each: two of one stored person's events
+            // change no identifiers, but run the other way round they can skip a segment entry that one at a time makes
+            // (her cart add by phone, then her removal by email; audit BO).
+            readOwners |= firstRoute is not null && firstRoute != routes[i];
+            firstRoute ??= routes[i];
         }
 
         if (readOwners)

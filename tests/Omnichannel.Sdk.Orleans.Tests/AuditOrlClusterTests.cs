@@ -64,6 +64,34 @@ public sealed class AuditOrlClusterTests
         Assert.DoesNotContain(owner.Identifiers, l => l.Value == "second");
     }
 
+    /// <summary>
+    /// Audit BO on the cluster: she is stored with an email and a phone; a batch carries her cart add by phone, then her
+    /// removal by email, one identifier each, under two grain keys. Owners were read only when events that link
+    /// identifiers went under two keys, so the removal ran alongside the add (and could skip the cart segment's entry).
+    /// </summary>
+    [Fact]
+    public async Task AuditBO_OneStoredPersonsSingleIdentifierEvents_UnderTwoGrainKeys_AreAppliedInTheOrderGiven()
+    {
+        var calls = new OrderOfCalls();
+        await using var cluster = await InProcessCluster.StartAsync(1, services =>
+        {
+            ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore());
+            services.AddSingleton<IIncomingGrainCallFilter>(calls);
+        });
+        IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        var events = new ClusterEvents(_time);
+        Assert.Equal(TrackStatus.Accepted, (await client.TrackAsync(events.Event("auditbo-known", "page.viewed", null, Identifier.Email("ann@example.com"), Identifier.Phone("+447700900111")))).Status);
+
+        var results = await client.TrackBatchAsync(
+        [
+            events.Event(Cart, "page.viewed", null, Identifier.Phone("+447700900111")),
+            events.Event(Order, "page.viewed", null, Identifier.Email("ann@example.com")),
+        ]);
+
+        Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
+        Assert.Equal(["cart start", "cart end", "order start"], calls.Log);
+    }
+
     [Fact]
     public async Task AuditOrl_WritesWhoseTokenIsCancelledBeforeTheyAreSent_AreNotApplied_AsOnOneEngine()
     {

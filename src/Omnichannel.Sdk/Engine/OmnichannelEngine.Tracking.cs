@@ -60,7 +60,7 @@ public sealed partial class OmnichannelEngine
         // identifier within the batch, directly or through other events (a page view by anonymous id and email, then one
         // customer's identify by that email and another's screen by that anonymous id), or through identifiers one stored
         // profile holds. Else which claim won, and so whose profile an identifier ended on, depended on which worker ran first.
-        var owners = items.Count > 1 && LinksAcrossPartitions(items) ? await ReadOwnersAsync(items, cancellationToken).ConfigureAwait(false) : null;
+        var owners = items.Count > 1 && SpansPartitions(items) ? await ReadOwnersAsync(items, cancellationToken).ConfigureAwait(false) : null;
         var ordered = _runs ? await OrderAsync(items, owners, cancellationToken).ConfigureAwait(false) : items;
         var people = ordered.Count > 1 ? new PersonChains(ordered.Count, owners ?? NoOwners) : null;
         List<EventItem>? after = null;
@@ -107,25 +107,19 @@ public sealed partial class OmnichannelEngine
     private static readonly IReadOnlyDictionary<Identifier, string> NoOwners = new Dictionary<Identifier, string>();
 
     /// <summary>
-    /// Whether events that each link identifiers (carry two or more) went to two partitions or more: only then could two
-    /// events of one stored person that share no identifier in the batch run side by side and end in another profile
-    /// than one at a time (an event with one identifier changes no one's identifiers, so its place among hers is free).
+    /// Whether the batch's events went to two partitions or more: only then could two events of one stored person that
+    /// share no identifier in the batch run side by side. Any two of hers, even with one identifier each: her cart add by
+    /// phone and her later removal by email change no identifiers, but applied the other way round the add never enters
+    /// her into a cart segment (nor starts what that entry starts), and one at a time it does (audit BO).
     /// </summary>
-    private static bool LinksAcrossPartitions(List<EventItem> items)
+    private static bool SpansPartitions(List<EventItem> items)
     {
-        var first = -1;
+        var first = items[0].Partition;
         foreach (var item in items)
         {
-            if (item.Event.Identifiers.Count > 1)
+            if (item.Partition != first)
             {
-                if (first < 0)
-                {
-                    first = item.Partition;
-                }
-                else if (item.Partition != first)
-                {
-                    return true;
-                }
+                return true;
             }
         }
 
