@@ -69,7 +69,7 @@ internal static partial class StoreParityDriver
         var delivery = new DeliverySetup { Renderer = new StubMessageRenderer() };
         foreach (var channel in new[] { ChannelNames.Email, ChannelNames.Sms })
         {
-            delivery.AddTransport("timed", new TimedRecorder(channel, () => hostRef!.Time.GetUtcNow(), log));
+            delivery.AddTransport("timed", new TimedRecorder(channel, () => hostRef?.Time.GetUtcNow() ?? Start, log));
         }
 
         await using var host = OmnichannelTestHost.Create(o =>

@@ -185,7 +185,9 @@ internal static class TimedStoreScenario
     private static OmnichannelTestHost NewHost(Node node, DateTimeOffset start, IOmnichannelStore store)
     {
         OmnichannelTestHost? host = null;
-        var delivery = new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("rec", new Recorder(() => host!.Time.GetUtcNow(), node.Sent));
+        // The engine dispatches what is due in its constructor (a restarted engine sends what fell due while it was down),
+        // before Create returns: until then the fake clock stands at the start.
+        var delivery = new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("rec", new Recorder(() => host?.Time.GetUtcNow() ?? start, node.Sent));
         host = OmnichannelTestHost.Create(
             o =>
             {
