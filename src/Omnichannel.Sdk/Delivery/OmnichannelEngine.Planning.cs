@@ -127,8 +127,7 @@ public sealed partial class OmnichannelEngine
         if (request.Class == MessageClass.Marketing)
         {
             p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));
-            var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
-            p.MessageLog.RemoveAll(m => m.At < now - keep - TimeSpan.FromDays(1));
+            PruneMessageLog(p, now);
         }
 
         var entry = new OutboxEntry
@@ -153,6 +152,30 @@ public sealed partial class OmnichannelEngine
     /// key is indexed as it is (outbox) and with a suffix (its outcome events' ids, <c>{key}:unsubscribed:{ticks}</c>).
     /// </summary>
     internal const int MaxMessageKeyBytes = 2000;
+
+    /// <summary>
+    /// How many of her newest marketing messages the log keeps whatever their age. A limit she sets later ("at most 2 a
+    /// week") counts the messages she already received (audit U3); a limit of at most this many is then exact whatever
+    /// its period, because only her newest <c>max</c> messages decide whether <c>max</c> fall inside a window.
+    /// </summary>
+    internal const int MessageLogKeptRegardlessOfAge = 32;
+
+    /// <summary>
+    /// Drops marketing messages no cap or limit in force can count any more (older than the longest window and a day), but
+    /// never her <see cref="MessageLogKeptRegardlessOfAge"/> newest.
+    /// </summary>
+    private void PruneMessageLog(CustomerProfile p, DateTimeOffset now)
+    {
+        var keep = _options.Delivery.FrequencyCaps.Select(f => f.Window ?? TimeSpan.FromDays(2)).Append(p.Preferences?.Period ?? TimeSpan.Zero).Max();
+        var cutoff = now - keep - TimeSpan.FromDays(1);
+        if (p.MessageLog.Count <= MessageLogKeptRegardlessOfAge || !p.MessageLog.Exists(m => m.At < cutoff))
+        {
+            return;
+        }
+
+        var newest = p.MessageLog.Select(m => m.At).OrderDescending().ElementAt(MessageLogKeptRegardlessOfAge - 1);
+        p.MessageLog.RemoveAll(m => m.At < cutoff && m.At < newest);
+    }
 
     // What the host chose goes into every store as text: the key into the outbox and the remembered keys (and, with
     // ":sent", into the processed event ids), the template and channel into the measurement rows. A NUL cannot be

@@ -170,6 +170,7 @@ public sealed partial class OmnichannelEngine
         CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
     {
         var definitions = _definitions; // one set for the whole change
+        var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
         if (p.HasSuppressedAddresses)
@@ -184,7 +185,7 @@ public sealed partial class OmnichannelEngine
         }
 
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
-        await journeys.OnEventAsync(e, changes, merged).ConfigureAwait(false);
+        await journeys.OnEventAsync(e, changes, merged, repeatOrder).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
         return (changes, journeys);
     }

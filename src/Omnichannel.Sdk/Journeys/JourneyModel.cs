@@ -106,6 +106,9 @@ public sealed record JourneyGoal(string EventType, IsoDuration Within)
 public abstract record JourneyTrigger;
 
 /// <summary><c>{"type": "event", "event": "cart.item_added", "where": [...], "maxAge": "P1D"}</c>: a matching event.</summary>
+/// <remarks>An <c>order.placed</c> whose <c>order_id</c> the profile already holds (an update of the order, or a webhook
+/// delivered again under a new event id) starts nothing: an order starts a journey once, whatever the arrival order of
+/// its copies (each refused start is a <c>journey.entry_refused</c> timeline entry).</remarks>
 /// <param name="EventType">The event type.</param>
 public sealed record EventTrigger(string EventType) : JourneyTrigger
 {

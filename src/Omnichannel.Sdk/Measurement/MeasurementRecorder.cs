@@ -205,8 +205,8 @@ internal static partial class MeasurementRecorder
     }
 
     // Whether the profile already holds this event's order ("order:" + order_id, ProfileCore's key), without allocating
-    // for the usual id: the check runs on every order.
-    private static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)
+    // for the usual id: the check runs on every order. Read before the event is applied: afterwards it always holds it.
+    internal static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)
     {
         if (e.Type != EventTypes.OrderPlaced || p.Orders.Count == 0 || e.Properties.ValueKind != JsonValueKind.Object
             || !e.Properties.TryGetProperty("order_id", out var id) || id.ValueKind != JsonValueKind.String)

@@ -59,9 +59,10 @@ internal sealed partial class JourneyRunner
                 continue;
             }
 
-            // By event time too: an event from before the wait began (uploaded late) does not answer it.
+            // By event time too: an event from before the wait began (uploaded late, or an order placed before it and sent
+            // again) does not answer it.
             if (journey.Step(instance.StepId) is WaitForEventStep wait && instance.WakeAt is not null
-                && (instance.WaitingSince is not { } since || EventTime(e) >= since)
+                && (instance.WaitingSince is not { } since || OutcomeTime(e) >= since)
                 && wait.Branches.FirstOrDefault(b => Matches(b.EventType, b.Where, e)) is { } branch)
             {
                 instance.Context["event"] = Properties(e);
@@ -87,7 +88,7 @@ internal sealed partial class JourneyRunner
         foreach (var j in Catalog.InactivityConcerning(e.Type))
         {
             var t = (InactivityTrigger)j.Definition.Trigger;
-            var at = EventTime(e);
+            var at = OutcomeTime(e); // an order sent again does not restart the clock: it was placed at its first time
             if (t.AfterEventType == e.Type && !t.NoEventTypes.Contains(e.Type))
             {
                 var clock = Clock(j.Id, t);
@@ -118,6 +119,14 @@ internal sealed partial class JourneyRunner
             {
                 Skip(j.Id, $"the event is older than the trigger's maxAge {maxAge} (it happened at {e.Timestamp:u}, {now:u} now): "
                     + "send it with a recent timestamp, or give the trigger a longer maxAge (\"maxAge\": null for no limit)", $"event {e.Type}", e);
+                continue;
+            }
+
+            // An order the profile already held (an update, or a webhook delivered again under a new event id) is not a
+            // new order: statistics, segments, goals and measurement count it once, and it starts a journey once.
+            if (_repeatOrder)
+            {
+                Skip(j.Id, "this order was already placed (the event is an update or a repeated delivery of it); an order starts a journey once", $"event {e.Type}", e);
                 continue;
             }
 

@@ -54,6 +54,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private readonly Queue<CustomerEvent> _emitted = new();
     private HashSet<JourneyInstance>? _answeredLate; // made on first use: rare, and a runner is made per event
     private bool _traitsChanged = true;
+    private bool _repeatOrder;
 
     /// <summary>Messages, webhooks and host events to write to the outbox with the commit.</summary>
     public List<OutboxEntry> Outbox { get; } = [];
@@ -72,7 +73,9 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// <param name="e">The event.</param>
     /// <param name="changes">The segment transitions it caused.</param>
     /// <param name="merged">Whether profiles were merged by it (traits may then have changed without the event naming them).</param>
-    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false)
+    /// <param name="repeatOrder">Whether it is an order the profile already held (same <c>order_id</c>, another event id):
+    /// an update or a retried webhook, which starts no journey again.</param>
+    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false)
     {
         if (Catalog.IsEmpty && p.JourneyData is null)
         {
@@ -80,6 +83,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         }
 
         // A time zone learned late moves local-time date triggers, as a trait change does.
+        _repeatOrder = repeatOrder && e.Type == EventTypes.OrderPlaced;
         _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object || !string.IsNullOrWhiteSpace(e.Context?.TimeZone);
         if (merged)
         {
@@ -121,7 +125,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             return;
         }
 
-        var at = EventTime(e);
+        var at = OutcomeTime(e); // a re-sent order is the order placed at its first time
         foreach (var instance in state.Instances)
         {
             if (instance.WakeAt is { } timeout && timeout <= now && at < timeout
@@ -395,7 +399,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         }
     }
 
-    // For goals and exit criteria: an order sent again with its order_id (an update, a retry with a new event id) is the
+    // For goals, exit criteria, waits for an event and inactivity clocks: an order sent again with its order_id (an update, a retry with a new event id) is the
     // order placed at its first time (the profile keeps one order per id, with the earliest time), not a new order.
     private DateTimeOffset OutcomeTime(CustomerEvent e)
     {
