@@ -34,16 +34,21 @@ internal sealed partial class SpecMessageMapper
     // "Order Completed", "order_completed", "OrderCompleted" → "ordercompleted".
     private static string? FoldedEventName(string name) => Names.NormalizeCustom(name, null)?.Replace("_", "", StringComparison.Ordinal);
 
-    private static string? StrIgnoringCase(JsonElement obj, string name)
+    private static string? StrIgnoringCase(JsonElement obj, string name) => StrIgnoringCase(obj, name, out _);
+
+    /// <summary>As <see cref="StrIgnoringCase(JsonElement, string)"/>, with the key as the message spells it (<paramref name="name"/> when none matched).</summary>
+    private static string? StrIgnoringCase(JsonElement obj, string name, out string key)
     {
         foreach (var p in obj.EnumerateObject())
         {
             if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase) && Str(obj, p.Name) is { } value)
             {
+                key = p.Name;
                 return value;
             }
         }
 
+        key = name;
         return null;
     }
 }

@@ -6,7 +6,33 @@ using System.Text.Json.Nodes;
 namespace Omnichannel.Sdk.AspNetCore.Implementation;
 
 /// <summary>One message turned into an event, or every reason it could not be.</summary>
-internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<ValidationError> Errors, string? MessageId);
+internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<ValidationError> Errors, string? MessageId)
+{
+    /// <summary>The Spec field each of the event's identifiers came from (<c>userId</c>, <c>traits.email</c>…), by index.</summary>
+    public IReadOnlyList<string> IdentifierFields { get; init; } = [];
+
+    /// <summary>
+    /// The engine's errors in the terms of the message the client sent: <c>identifiers[1].value</c> names the field the
+    /// identifier came from (<c>traits.email</c>); every other field is the same in both.
+    /// </summary>
+    public IReadOnlyList<ValidationError> InMessageTerms(IReadOnlyList<ValidationError> errors)
+    {
+        if (IdentifierFields.Count == 0 || !errors.Any(e => e.Field.StartsWith("identifiers[", StringComparison.Ordinal)))
+        {
+            return errors;
+        }
+
+        return [.. errors.Select(e =>
+        {
+            var close = e.Field.IndexOf(']', StringComparison.Ordinal);
+            return e.Field.StartsWith("identifiers[", StringComparison.Ordinal) && close > 12
+                && int.TryParse(e.Field.AsSpan(12, close - 12), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i)
+                && i < IdentifierFields.Count
+                ? e with { Field = IdentifierFields[i] }
+                : e;
+        })];
+    }
+}
 
 /// <summary>What a request knows beyond its messages.</summary>
 internal readonly record struct RequestFacts(TrackingWriteKey Source, DateTimeOffset ReceivedAt, DateTimeOffset? BatchSentAt, string? RemoteIp);
@@ -103,7 +129,7 @@ internal sealed partial class SpecMessageMapper
         }
 
         var timestamp = EventTime(message, facts, errors);
-        var identifiers = Identifiers(message, type, errors);
+        var (identifiers, identifierFields) = Identifiers(message, type, errors);
         var context = message.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
 
         string? eventType = null;
@@ -212,7 +238,7 @@ internal sealed partial class SpecMessageMapper
             Context = Context(context),
             Properties = JsonSerializer.SerializeToElement(properties),
             Traits = traits,
-        }, [], messageId);
+        }, [], messageId) { IdentifierFields = identifierFields };
     }
 
     private static readonly string[] TransportFields = ["sentAt", "writeKey", "receivedAt"];
@@ -244,10 +270,11 @@ internal sealed partial class SpecMessageMapper
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset())[..40];
     }
 
-    private List<Identifier> Identifiers(JsonElement message, string? type, List<ValidationError> errors)
+    private (List<Identifier> Identifiers, List<string> Fields) Identifiers(JsonElement message, string? type, List<ValidationError> errors)
     {
         var ids = new List<Identifier>();
-        void Add(string idType, string? value)
+        var fields = new List<string>(); // where each came from, so the engine's errors name what the client sent
+        void Add(string idType, string? value, string field)
         {
             if (!string.IsNullOrWhiteSpace(value))
             {
@@ -255,13 +282,14 @@ internal sealed partial class SpecMessageMapper
                 if (!ids.Contains(id))
                 {
                     ids.Add(id);
+                    fields.Add(field);
                 }
             }
         }
 
         var userId = IdText(message, "userId", errors);
         var anonymousId = IdText(message, "anonymousId", errors);
-        Add(_map.UserIdType, userId);
+        Add(_map.UserIdType, userId, "userId");
         if (type == "alias")
         {
             var previousId = IdText(message, "previousId", errors);
@@ -275,37 +303,37 @@ internal sealed partial class SpecMessageMapper
                 errors.Add(new("userId", "is required for an alias call"));
             }
 
-            Add(_map.AliasPreviousIdType, previousId);
+            Add(_map.AliasPreviousIdType, previousId, "previousId");
         }
         else if (string.IsNullOrWhiteSpace(userId) && string.IsNullOrWhiteSpace(anonymousId))
         {
             errors.Add(new("userId", "userId or anonymousId is required"));
         }
 
-        Add(_map.AnonymousIdType, anonymousId);
+        Add(_map.AnonymousIdType, anonymousId, "anonymousId");
         if (message.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
         {
             if (_map.DeviceIdType is { } deviceType && context.TryGetProperty("device", out var device))
             {
-                Add(deviceType, Str(device, "id"));
+                Add(deviceType, Str(device, "id"), "context.device.id");
             }
 
             if (context.TryGetProperty("traits", out var contextTraits))
             {
                 // context.traits describes the user (mobile libraries copy her stored traits onto every event): a value
                 // the SDK cannot use as an identifier is left out instead of refusing the event it rides on.
-                AddTraitIdentifiers(contextTraits, skipUnusable: true);
+                AddTraitIdentifiers(contextTraits, "context.traits.", skipUnusable: true);
             }
         }
 
         if (type == "identify" && message.TryGetProperty("traits", out var traits))
         {
-            AddTraitIdentifiers(traits);
+            AddTraitIdentifiers(traits, "traits.");
         }
 
-        return ids;
+        return (ids, fields);
 
-        void AddTraitIdentifiers(JsonElement traitObject, bool skipUnusable = false)
+        void AddTraitIdentifiers(JsonElement traitObject, string prefix, bool skipUnusable = false)
         {
             if (traitObject.ValueKind != JsonValueKind.Object)
             {
@@ -316,14 +344,15 @@ internal sealed partial class SpecMessageMapper
             {
                 // Segment reads a trait such as email whatever its case (segmentio/facade#4: "Email", as HubSpot-style
                 // forms name it); an exact key wins, else the first that differs only in case.
-                var value = Str(traitObject, trait) ?? StrIgnoringCase(traitObject, trait);
+                var key = trait;
+                var value = Str(traitObject, trait) ?? StrIgnoringCase(traitObject, trait, out key);
                 if (skipUnusable && value is not null && _identity is { } identity && identity.Rules.TryGetValue(idType, out var rule)
                     && rule.Normalizer is { } normalize && !normalize(value.Trim(), identity, out _, out _))
                 {
                     continue;
                 }
 
-                Add(idType, value);
+                Add(idType, value, prefix + key);
             }
         }
     }

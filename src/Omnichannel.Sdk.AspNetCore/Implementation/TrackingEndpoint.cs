@@ -92,10 +92,15 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
             document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
             LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "json");
-            await ErrorAsync(http, StatusCodes.Status400BadRequest, "the body is not valid JSON").ConfigureAwait(false);
+
+            // Where, not what: the parser's own message quotes the body, which may hold personal data.
+            var where = ex.LineNumber is { } line && ex.BytePositionInLine is { } position
+                ? $" (line {line + 1}, byte {position + 1} of the line)"
+                : string.Empty;
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, "the body is not valid JSON" + where).ConfigureAwait(false);
             return;
         }
 
@@ -233,8 +238,9 @@ internal sealed partial class TrackingEndpoint : IDisposable
         switch (result.Status)
         {
             case TrackStatus.Rejected:
-                LogRejected(_logger, source.Source, 1, string.Join(",", result.Errors.Select(e => e.Field)));
-                await ErrorAsync(http, StatusCodes.Status400BadRequest, "the message is invalid", result.Errors).ConfigureAwait(false);
+                var errors = mapped.InMessageTerms(result.Errors);
+                LogRejected(_logger, source.Source, 1, string.Join(",", errors.Select(e => e.Field)));
+                await ErrorAsync(http, StatusCodes.Status400BadRequest, "the message is invalid", errors).ConfigureAwait(false);
                 return;
             case TrackStatus.Failed when !result.IsTransient:
                 // It would fail the same way again: a status clients retry would have them resend it for ever.
@@ -276,7 +282,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
         var batchContext = root.TryGetProperty("context", out var bc) && bc.ValueKind == JsonValueKind.Object ? bc : default;
         var rejected = new JsonArray();
         var events = new List<CustomerEvent>(count);
-        var positions = new List<(int Index, string? MessageId)>(count);
+        var positions = new List<(int Index, string? MessageId, MappedMessage Mapped)>(count);
         var index = 0;
         foreach (var message in batch.EnumerateArray())
         {
@@ -292,7 +298,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 else if (_mapper.Map(WithBatchContext(message, batchContext), null, facts) is var mapped && mapped.Event is { } e)
                 {
                     events.Add(e);
-                    positions.Add((index, mapped.MessageId));
+                    positions.Add((index, mapped.MessageId, mapped));
                 }
                 else
                 {
@@ -321,7 +327,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
                     duplicates++;
                     break;
                 case TrackStatus.Rejected:
-                    rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, results[i].Errors));
+                    rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, positions[i].Mapped.InMessageTerms(results[i].Errors)));
                     break;
                 case TrackStatus.Failed when !results[i].IsTransient:
                     // It would fail the same way again: listed like a rejection, so the batch is not resent for ever.
