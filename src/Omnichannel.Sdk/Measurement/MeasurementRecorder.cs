@@ -209,9 +209,15 @@ internal static partial class MeasurementRecorder
     internal static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)
     {
         if (e.Type != EventTypes.OrderPlaced || p.Orders.Count == 0 || e.Properties.ValueKind != JsonValueKind.Object
-            || !e.Properties.TryGetProperty("order_id", out var id) || id.ValueKind != JsonValueKind.String)
+            || !e.Properties.TryGetProperty("order_id", out var id) || id.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
             return false;
+        }
+
+        if (id.ValueKind == JsonValueKind.Number)
+        {
+            // A numeric order_id (Shopify, WooCommerce) is keyed by its text, as ProfileCore keys it (audit U4).
+            return p.Orders.ContainsKey("order:" + id.GetRawText());
         }
 
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(id);
