@@ -80,7 +80,9 @@ public sealed record EventBranch(string EventType, string? Next)
 /// <summary>
 /// <c>{"type": "waitForEvent", "branches": [{"event", "where"?, "next"?}], "timeout": "P7D", "timeoutNext"?: "sms", "restartOnMatch"?: true}</c>:
 /// waits for one of the events (first matching branch wins) or the timeout. With <see cref="RestartOnMatch"/>, a
-/// matching branch with no <c>next</c> restarts the timeout and keeps waiting.
+/// matching branch with no <c>next</c> restarts the timeout and keeps waiting. When her profiles merge while it waits, an
+/// event another of them saw after the wait began and before the timeout answers it too (a cart on a device, the order on
+/// her account).
 /// </summary>
 /// <param name="Id">The step id.</param>
 /// <param name="Branches">The awaited events (at least one).</param>

@@ -147,7 +147,7 @@ public sealed class AuditU4Tests
     // retired only the cart of the session that paid). Here the cart is on a device nobody knows yet, she orders on her
     // account, and the device is linked to her only afterwards, before the reminder's time-out: the order (by event time
     // after the wait began) answers the device's wait.
-    [Fact(Skip = "Held (audit U4, docs/design-notes.md): a waitForEvent is not answered by an event the other profile saw before a merge; the reminder goes out")]
+    [Fact]
     public async Task ACartOnOneDevice_BoughtOnHerAccount_AndTheDeviceLinkedLater_GetsNoReminder()
     {
         var device = Identifier.AnonymousId("tablet-1");
@@ -161,6 +161,62 @@ public sealed class AuditU4Tests
         await rig.AdvanceAsync(TimeSpan.FromHours(5));
 
         Assert.Empty(rig.Sent());
+    }
+
+    // The other direction: the cart waits on her account, the order is on a device nobody knew, the device is linked.
+    [Fact]
+    public async Task ACartOnHerAccount_BoughtOnAnUnknownDevice_AndTheDeviceLinkedLater_GetsNoReminder()
+    {
+        var device = Identifier.AnonymousId("phone-1");
+        await using var rig = JourneyRig.Create([CartReminder]);
+        await rig.TrackAsync("user.signed_up", [Ann, AnnMail]);
+        await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { product_id = "p1", cart_id = "c1" });
+        await rig.AdvanceAsync(TimeSpan.FromMinutes(30));
+        await rig.TrackAsync(EventTypes.OrderPlaced, [device], new { order_id = "o1", total = 10, currency = "GBP" });
+        await rig.AdvanceAsync(TimeSpan.FromHours(1));
+        await rig.TrackAsync("user.logged_in", [device, Ann]);
+        await rig.AdvanceAsync(TimeSpan.FromHours(5));
+
+        Assert.Empty(rig.Sent());
+        var p = await rig.Host.Client.GetProfileAsync(Ann);
+        Assert.Contains(p!.Timeline, t => t.Type == "journey.event_matched" && (t.Summary ?? "").Contains("merged", StringComparison.Ordinal));
+    }
+
+    // What the other profile saw before the wait began, or what a branch's condition refuses, does not answer it.
+    [Theory]
+    [InlineData(-10, 80, true)]
+    [InlineData(30, 10, true)]
+    [InlineData(30, 80, false)]
+    public async Task AMergedEvent_AnswersAWait_OnlyFromAfterItBegan_AndWhenItsBranchMatches(int orderMinutes, int total, bool reminded)
+    {
+        var journey = JourneyRig.Parse("""
+            {"id": "cart", "version": 1, "name": "Cart", "trigger": {"type": "event", "event": "cart.item_added"},
+             "steps": [{"id": "w", "type": "waitForEvent", "branches": [{"event": "order.placed", "where": [{"property": "total", "op": "gt", "value": 50}], "next": "end"}], "timeout": "PT4H", "timeoutNext": "remind"},
+                       {"id": "remind", "type": "send", "channels": ["email"], "template": "remind", "class": "transactional", "next": "end"},
+                       {"id": "end", "type": "exit"}]}
+            """);
+        var device = Identifier.AnonymousId("tablet-2");
+        await using var rig = JourneyRig.Create([journey]);
+        await rig.TrackAsync("user.signed_up", [Ann, AnnMail]);
+        var cartAt = rig.Host.Time.GetUtcNow() + TimeSpan.FromMinutes(20);
+        await rig.AdvanceToAsync(cartAt + TimeSpan.FromMinutes(Math.Min(orderMinutes, 0)));
+        if (orderMinutes < 0)
+        {
+            await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total, currency = "GBP" });
+        }
+
+        await rig.AdvanceToAsync(cartAt);
+        await rig.TrackAsync(EventTypes.CartItemAdded, [device], new { product_id = "p1" });
+        if (orderMinutes > 0)
+        {
+            await rig.AdvanceAsync(TimeSpan.FromMinutes(orderMinutes));
+            await rig.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o1", total, currency = "GBP" });
+        }
+
+        await rig.AdvanceAsync(TimeSpan.FromHours(1));
+        await rig.TrackAsync("user.logged_in", [device, Ann]);
+        await rig.AdvanceAsync(TimeSpan.FromHours(5));
+        Assert.Equal(reminded ? ["email:remind"] : [], rig.Sent());
     }
 
     // woocommerce/woocommerce-admin#2522: an order both refunded and marked cancelled was taken off twice, and the

@@ -15,6 +15,7 @@ internal sealed class JourneyCatalog
     private readonly Dictionary<string, LoadedJourney[]> _byInactivityEvent;
     private readonly Dictionary<string, LoadedJourney[]> _byExitEvent;
     private readonly Dictionary<string, LoadedJourney[]> _byGoalEvent;
+    private readonly Dictionary<string, LoadedJourney[]> _byWaitEvent;
 
     private JourneyCatalog(Dictionary<string, SortedDictionary<int, LoadedJourney>> versions)
     {
@@ -25,6 +26,7 @@ internal sealed class JourneyCatalog
         _byInactivityEvent = Index(Latest, j => j.Definition.Trigger is InactivityTrigger t ? [t.AfterEventType, .. t.NoEventTypes] : []);
         _byExitEvent = Index(versions.Values.SelectMany(v => v.Values), j => j.Definition.Exit.OfType<EventExitCriterion>().Select(x => x.EventType));
         _byGoalEvent = Index(versions.Values.SelectMany(v => v.Values), j => j.Definition.Goal is { } g ? [g.EventType] : []);
+        _byWaitEvent = Index(versions.Values.SelectMany(v => v.Values), j => j.Definition.Steps.OfType<WaitForEventStep>().SelectMany(w => w.Branches.Select(b => b.EventType)).Distinct(StringComparer.Ordinal));
         Dated = [.. Latest.Where(j => j.Definition.Trigger is DateTrigger)];
         Rules = [.. versions.Values.SelectMany(v => v.Values).SelectMany(j => EmbeddedRules(j.Definition))];
     }
@@ -142,6 +144,9 @@ internal sealed class JourneyCatalog
 
     /// <summary>Every loaded version whose goal is <paramref name="eventType"/>.</summary>
     public IReadOnlyList<LoadedJourney> GoalOf(string eventType) => _byGoalEvent.GetValueOrDefault(eventType) ?? [];
+
+    /// <summary>Journeys (every loaded version) with a <c>waitForEvent</c> step that has a branch on <paramref name="eventType"/>.</summary>
+    public IReadOnlyList<LoadedJourney> WaitedOnBy(string eventType) => _byWaitEvent.GetValueOrDefault(eventType) ?? [];
 
     private static Dictionary<string, LoadedJourney[]> Index(IEnumerable<LoadedJourney> journeys, Func<LoadedJourney, IEnumerable<string>> keys) =>
         journeys.SelectMany(j => keys(j).Distinct().Select(k => (k, j)))

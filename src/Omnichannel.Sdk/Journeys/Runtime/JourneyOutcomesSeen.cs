@@ -55,3 +55,28 @@ internal sealed class GoalSeen : IOutcomeSeen
     /// <summary>Whether it already converted an entry of the journey: one conversion per goal event.</summary>
     public bool Credited { get; set; }
 }
+
+/// <summary>
+/// An event a journey (version) waits for in a <c>waitForEvent</c> step, remembered by event time so that an instance
+/// waiting on another profile of hers is answered by it when the two are merged (a cart on a device, the order on her
+/// account, the device linked later).
+/// </summary>
+internal sealed class WaitAnswerSeen
+{
+    public required string JourneyId { get; set; }
+
+    public int Version { get; set; }
+
+    public string? Key { get; set; }
+
+    /// <summary>The event's time (an order sent again: when it was first placed).</summary>
+    public DateTimeOffset At { get; set; }
+
+    public required string EventId { get; set; }
+
+    public required string EventType { get; set; }
+
+    public DateTimeOffset Timestamp { get; set; }
+
+    public JsonObject? Properties { get; set; }
+}

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk.Journeys;
@@ -135,6 +136,7 @@ internal sealed partial class JourneyRunner
 
         CheckSegmentExits();
         RememberExit(e); // after the starts: an event does not exit the instance it starts
+        RememberWaitAnswer(e);
         RememberGoal(e, credit, convertedPending);
     }
 
@@ -231,6 +233,65 @@ internal sealed partial class JourneyRunner
 
             var key = d.Entry.CorrelationKey is { } path && RuleHistory.TryGetPath(e.Properties, path, out var value) ? CorrelationValue(value) : null;
             State.SawExit(new ExitSeen { JourneyId = d.Id, Version = d.Version, Key = key, EventType = exit.EventType, At = OutcomeTime(e) });
+        }
+    }
+
+    private void RememberWaitAnswer(CustomerEvent e)
+    {
+        foreach (var j in Catalog.WaitedOnBy(e.Type))
+        {
+            var d = j.Definition;
+            var key = d.Entry.CorrelationKey is { } path && RuleHistory.TryGetPath(e.Properties, path, out var value) ? CorrelationValue(value) : null;
+            State.SawWaitAnswer(new WaitAnswerSeen
+            {
+                JourneyId = d.Id, Version = d.Version, Key = key, At = OutcomeTime(e), EventId = e.Id, EventType = e.Type, Timestamp = e.Timestamp,
+                Properties = e.Properties.ValueKind == JsonValueKind.Object ? Properties(e) : null,
+            });
+        }
+    }
+
+    // At a merge: an instance waiting for an event that her other profile saw after the wait began (and before its time-out)
+    // goes on as it would have, had the two been one profile all along. A branch that restarts the wait is left to live
+    // events (it would only move the time-out).
+    private async ValueTask AnswerMergedWaitsAsync()
+    {
+        if (p.JourneyData is not { Instances.Count: > 0, WaitAnswersSeen.Count: > 0 } state)
+        {
+            return;
+        }
+
+        foreach (var instance in state.Instances.ToArray())
+        {
+            if (!state.Instances.Contains(instance) || instance.WakeAt is not { } timeout
+                || Catalog.Find(instance.JourneyId, instance.Version) is not { } journey || journey.Step(instance.StepId) is not WaitForEventStep wait)
+            {
+                continue;
+            }
+
+            var since = instance.WaitingSince ?? Since(instance);
+            foreach (var seen in state.WaitAnswersSeen.Where(x => x.JourneyId == instance.JourneyId && x.Version == instance.Version && x.At >= since && x.At < timeout
+                         && (x.Key is null || instance.CorrelationKey is null || x.Key == instance.CorrelationKey)).OrderBy(x => x.At).ThenBy(x => x.EventId, StringComparer.Ordinal).ToArray())
+            {
+                var e = new CustomerEvent
+                {
+                    Id = seen.EventId,
+                    Type = seen.EventType,
+                    Timestamp = seen.Timestamp,
+                    Identifiers = [],
+                    Properties = seen.Properties is { } props ? JsonSerializer.SerializeToElement(props) : default,
+                };
+                if (wait.Branches.FirstOrDefault(b => Matches(b.EventType, b.Where, e)) is not { Next: { } next })
+                {
+                    continue;
+                }
+
+                instance.Context["event"] = seen.Properties?.DeepClone() ?? new JsonObject();
+                instance.Context["eventType"] = seen.EventType;
+                Count(instance.JourneyId, $"step:{wait.Id}:matched");
+                Timeline(instance, "journey.event_matched", $"{wait.Id}: {seen.EventType} → {next} (seen on a profile merged into this one)");
+                await RunAsync(instance, journey, next, seen.At).ConfigureAwait(false);
+                break;
+            }
         }
     }
 

@@ -52,6 +52,12 @@ internal sealed class JourneyState
     public List<GoalSeen> GoalsSeen { get; set; } = [];
 
     /// <summary>
+    /// Events the journeys' <c>waitForEvent</c> steps wait for, the newest <see cref="MaxOutcomesSeenPerJourney"/> per
+    /// journey, so a merge answers an instance of the other profile that was waiting when she did it.
+    /// </summary>
+    public List<WaitAnswerSeen> WaitAnswersSeen { get; set; } = [];
+
+    /// <summary>
     /// The starts each side of the merges in this unit of work remembered (journey, correlation value, instant), before
     /// their records were folded into one: re-entry "afterCooldown" compares the running instances with them. Not stored.
     /// </summary>
@@ -61,7 +67,7 @@ internal sealed class JourneyState
     [JsonIgnore]
     public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0
         && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0 && ExitsSeen.Count == 0
-        && GoalsSeen.Count == 0;
+        && GoalsSeen.Count == 0 && WaitAnswersSeen.Count == 0;
 
     /// <summary>Cancels the held messages of an instance; forgets held and cancelled records that can no longer matter.</summary>
     public void CancelHeld(string instanceId, string reason, DateTimeOffset now)
@@ -174,6 +180,11 @@ internal sealed class JourneyState
             SawGoal(x);
         }
 
+        foreach (var x in other.WaitAnswersSeen)
+        {
+            SawWaitAnswer(x);
+        }
+
         foreach (var (id, s) in other.Scheduled)
         {
             if (!Scheduled.TryGetValue(id, out var mine))
@@ -204,6 +215,21 @@ internal sealed class JourneyState
 
     /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
     public void SawGoal(GoalSeen seen) => KeepLatest(GoalsSeen, seen);
+
+    /// <summary>Keeps <paramref name="seen"/> (once per journey, version and event); the newest 20 per journey by event time.</summary>
+    public void SawWaitAnswer(WaitAnswerSeen seen)
+    {
+        if (WaitAnswersSeen.Exists(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.EventId == seen.EventId))
+        {
+            return;
+        }
+
+        WaitAnswersSeen.Add(seen);
+        if (WaitAnswersSeen.Count(x => x.JourneyId == seen.JourneyId) > MaxOutcomesSeenPerJourney)
+        {
+            WaitAnswersSeen.Remove(WaitAnswersSeen.Where(x => x.JourneyId == seen.JourneyId).MinBy(x => x.At)!);
+        }
+    }
 
     private const int MaxOutcomesSeenPerJourney = 20;
 
