@@ -241,6 +241,11 @@ internal sealed partial class JourneyRunner
         foreach (var j in Catalog.WaitedOnBy(e.Type))
         {
             var d = j.Definition;
+            if (!d.Steps.OfType<WaitForEventStep>().Any(w => w.Branches.Any(b => Matches(b.EventType, b.Where, e))))
+            {
+                continue; // what no branch takes (a page view of another path) must not crowd out what answers
+            }
+
             var key = d.Entry.CorrelationKey is { } path && RuleHistory.TryGetPath(e.Properties, path, out var value) ? CorrelationValue(value) : null;
             State.SawWaitAnswer(new WaitAnswerSeen
             {
@@ -268,18 +273,15 @@ internal sealed partial class JourneyRunner
                 continue;
             }
 
+            // Strictly after the wait began: at its very instant is the event that began it (the trigger, or the answer that
+            // moved it here, on this profile or at an earlier merge), which this instance already heard.
             var since = instance.WaitingSince ?? Since(instance);
-            foreach (var seen in state.WaitAnswersSeen.Where(x => x.JourneyId == instance.JourneyId && x.Version == instance.Version && x.At >= since && x.At < timeout
-                         && (x.Key is null || instance.CorrelationKey is null || x.Key == instance.CorrelationKey)).OrderBy(x => x.At).ThenBy(x => x.EventId, StringComparer.Ordinal).ToArray())
+            // An order sent again on the other profile is the order at its first time, which the merged profile now knows.
+            foreach (var (seen, e, at) in state.WaitAnswersSeen.Where(x => x.JourneyId == instance.JourneyId && x.Version == instance.Version
+                         && (x.Key is null || instance.CorrelationKey is null || x.Key == instance.CorrelationKey))
+                         .Select(x => (Seen: x, Event: WaitAnswerEvent(x))).Select(x => (x.Seen, x.Event, At: OutcomeTime(x.Event) is var o && o < x.Seen.At ? o : x.Seen.At))
+                         .Where(x => x.At > since && x.At < timeout).OrderBy(x => x.At).ThenBy(x => x.Seen.EventId, StringComparer.Ordinal).ToArray())
             {
-                var e = new CustomerEvent
-                {
-                    Id = seen.EventId,
-                    Type = seen.EventType,
-                    Timestamp = seen.Timestamp,
-                    Identifiers = [],
-                    Properties = seen.Properties is { } props ? JsonSerializer.SerializeToElement(props) : default,
-                };
                 if (wait.Branches.FirstOrDefault(b => Matches(b.EventType, b.Where, e)) is not { Next: { } next })
                 {
                     continue;
@@ -289,11 +291,20 @@ internal sealed partial class JourneyRunner
                 instance.Context["eventType"] = seen.EventType;
                 Count(instance.JourneyId, $"step:{wait.Id}:matched");
                 Timeline(instance, "journey.event_matched", $"{wait.Id}: {seen.EventType} → {next} (seen on a profile merged into this one)");
-                await RunAsync(instance, journey, next, seen.At).ConfigureAwait(false);
+                await RunAsync(instance, journey, next, at).ConfigureAwait(false);
                 break;
             }
         }
     }
+
+    private static CustomerEvent WaitAnswerEvent(WaitAnswerSeen seen) => new()
+    {
+        Id = seen.EventId,
+        Type = seen.EventType,
+        Timestamp = seen.Timestamp,
+        Identifiers = [],
+        Properties = seen.Properties is { } props ? JsonSerializer.SerializeToElement(props) : default,
+    };
 
     // An exit event remembered from after the instance's start (strictly: at the same instant, arrival decides), if any.
     private ExitSeen? ExitSeenAfterStart(JourneyInstance instance) =>
