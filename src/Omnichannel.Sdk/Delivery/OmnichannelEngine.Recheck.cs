@@ -101,8 +101,19 @@ public sealed partial class OmnichannelEngine
         var failures = new List<string>();
         var kept = new List<OutboxCandidate>(payload.Candidates.Count);
         Dictionary<OutboxCandidate, OutboxCandidate>? moved = null;
-        foreach (var planned in payload.Candidates)
+        var from = MovedOnTo(p, payload);
+        for (var i = 0; i < payload.Candidates.Count; i++)
         {
+            var planned = payload.Candidates[i];
+            if (i < from)
+            {
+                // An earlier attempt moved on from this channel (it failed permanently, ran out of attempts or was not
+                // tried) and handed the message to a later one, which failed transiently: the retry is that channel's.
+                // Going back sent it on a channel that had refused it, and under caps counted on the later channel.
+                failures.Add($"{planned.Channel}: given up on an earlier attempt");
+                continue;
+            }
+
             // She changed her email or phone while it waited (quiet hours): a message that can be rendered again goes to
             // the address she uses now, as one planned now would; the old one may no longer be hers.
             var c = planned;
@@ -132,6 +143,27 @@ public sealed partial class OmnichannelEngine
         // The renderer gets a copy: it runs off the partition, and the hot object may change meanwhile.
         var copy = (renderAgain || moved is not null) && kept.Count > 0 ? ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version) : null;
         return new Rechecked(kept, failures, null, copy) { Planned = (IReadOnlyDictionary<OutboxCandidate, OutboxCandidate>?)moved ?? NonePlanned };
+    }
+
+    // The candidate a marketing message moved on to at an earlier attempt: its log entry takes the fallback channel when
+    // the message is handed over there (HandOvers), and keeps it while the message is retried. 0 when it never moved.
+    private static int MovedOnTo(CustomerProfile p, OutboxPayload payload)
+    {
+        if (payload.Class != MessageClass.Marketing || payload.Candidates.Count < 2 || p.MessageLog.Find(m => m.Key == payload.Key) is not { } logged
+            || logged.Channel == payload.Candidates[0].Channel)
+        {
+            return 0;
+        }
+
+        for (var i = 1; i < payload.Candidates.Count; i++)
+        {
+            if (payload.Candidates[i].Channel == logged.Channel)
+            {
+                return i;
+            }
+        }
+
+        return 0;
     }
 
     private sealed record Rechecked(IReadOnlyList<OutboxCandidate> Kept, IReadOnlyList<string> Failures, string? Cancelled, CustomerProfile? Copy)
