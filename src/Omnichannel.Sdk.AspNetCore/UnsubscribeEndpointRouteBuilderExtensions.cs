@@ -60,7 +60,17 @@ public static class UnsubscribeEndpointRouteBuilderExtensions
             var token = http.Request.Query["t"].ToString();
             if (token.Length == 0 && http.Request.HasFormContentType)
             {
-                token = (await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false))["t"].ToString();
+                try
+                {
+                    token = (await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false))["t"].ToString();
+                }
+                catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException or ArgumentException)
+                {
+                    // A body that is no form the reader can read (a broken multipart body, more values or a longer value
+                    // than its limits, a charset .NET does not decode) carries no token: answered as a missing one (400),
+                    // not left to escape as a 500. BadHttpRequestException, a read that failed, is an IOException.
+                    token = string.Empty;
+                }
             }
 
             var client = http.RequestServices.GetRequiredService<IOmnichannelClient>();

@@ -200,9 +200,10 @@ internal sealed partial class TrackingEndpoint
             {
                 encoding = Encoding.GetEncoding(media.Charset.Value!.Trim('"', ' '));
             }
-            catch (ArgumentException)
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
             {
-                // An unknown charset: told by the bytes below.
+                // An unknown charset, or one .NET no longer decodes (utf-7 throws NotSupportedException; it answered 500):
+                // told by the bytes below.
             }
         }
 

@@ -11,11 +11,46 @@ namespace Omnichannel.Sdk;
 /// Where it is, as a JSON path into the definition's JSON form: <c>$.rule.all[1].count.op</c>,
 /// <c>$.steps[3].branches[0].condition</c>; in a set, starting with the definition's index (<c>$[2].rule</c>).
 /// </param>
-/// <param name="Message">What is wrong and what was expected.</param>
+/// <param name="Message">
+/// What is wrong and what was expected. A message longer than 1,000 characters (one quoting a 100,000-character value
+/// from the document) keeps its first and last 480 characters around a note of how many were left out.
+/// </param>
 public sealed record DefinitionError(string Path, string Message)
 {
+    private const int MaxMessageLength = 1_000;
+    private const int KeptAtEachEnd = 480;
+
+    private readonly string _message = Shorten(Message);
+
+    /// <summary>What is wrong and what was expected (at most about 1,000 characters).</summary>
+    public string Message
+    {
+        get => _message;
+        init => _message = Shorten(value);
+    }
+
     /// <summary><c>path: message</c>.</summary>
     public override string ToString() => $"{Path}: {Message}";
+
+    // Every reader and validator quotes the value it refuses ('{value}'): a hostile document's 100,000-character operator
+    // or duration made an error (and every log line and exception listing it) of 100,000 characters. The start (what,
+    // and the value's beginning) and the end (what was expected) are kept; a surrogate pair is never split.
+    private static string Shorten(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.Length <= MaxMessageLength)
+        {
+            return message;
+        }
+
+        var head = char.IsHighSurrogate(message[KeptAtEachEnd - 1]) ? KeptAtEachEnd - 1 : KeptAtEachEnd;
+        var tailStart = message.Length - KeptAtEachEnd;
+        tailStart = char.IsLowSurrogate(message[tailStart]) ? tailStart + 1 : tailStart;
+        return string.Concat(
+            message.AsSpan(0, head),
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"…({tailStart - head:N0} characters left out)…"),
+            message.AsSpan(tailStart));
+    }
 
     internal static IReadOnlyList<DefinitionError> Sort(IEnumerable<DefinitionError> errors) =>
         errors.Distinct().OrderBy(e => e.Path, JsonPathOrder.Instance).ToList();

@@ -146,7 +146,12 @@ public sealed partial class OmnichannelEngine
                 (claims ??= []).Add(new IdentifierClaim(id, null));
             }
 
-            ProfileCore.SeeAddresses(target, v.Identifiers, e.Timestamp);
+            // A provider's report on a message (delivered, bounced…) names the address it went to: that is not her using
+            // it, and stamping it would send her mail back to an address she has since replaced.
+            if (!ProfileCore.IsReportOnAMessageToHer(e.Type))
+            {
+                ProfileCore.SeeAddresses(target, v.Identifiers, e.Timestamp);
+            }
 
             foreach (var (id, other, reason) in plan.Conflicts)
             {

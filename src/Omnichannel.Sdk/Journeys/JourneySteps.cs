@@ -142,7 +142,10 @@ public enum TraitUpdateKind
     /// <summary><c>unset</c>: removes the trait.</summary>
     Unset,
 
-    /// <summary><c>increment</c>: adds a number (negative to decrement); a missing trait counts as 0.</summary>
+    /// <summary>
+    /// <c>increment</c>: adds a number (negative to decrement); a missing trait counts as 0, a number sent as text
+    /// (<c>"100"</c>) as its number, and a trait holding anything else (other text, a boolean, a list) is left as it is.
+    /// </summary>
     Increment,
 }
 

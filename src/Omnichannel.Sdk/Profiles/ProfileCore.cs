@@ -13,6 +13,15 @@ internal static partial class ProfileCore
     private const int MaxMerges = 100;
     private const int MaxDevices = 20;
 
+    /// <summary>
+    /// Whether an event only reports what happened to a message sent to her (<c>message.sent</c>, <c>delivered</c>,
+    /// <c>failed</c>, <c>skipped</c>, <c>bounced</c>): not her activity for <c>lastSeen</c> and <c>channelsUsed</c>, nor
+    /// her use of the address it names (which address is her newest). Her own answers (opened, clicked, replied,
+    /// unsubscribed, complained) are.
+    /// </summary>
+    internal static bool IsReportOnAMessageToHer(string type) => type is EventTypes.MessageSent or EventTypes.MessageDelivered
+        or EventTypes.MessageFailed or EventTypes.MessageSkipped or EventTypes.MessageBounced;
+
     /// <summary>Applies one event. <paramref name="shopCurrency"/> is <see cref="OmnichannelOptions.Currency"/>.</summary>
     public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null)
     {
@@ -26,14 +35,20 @@ internal static partial class ProfileCore
             s.FirstSeen = t;
         }
 
-        if (s.LastSeen is null || t > s.LastSeen)
+        // A report on a message sent to her (the engine's own sent/failed/skipped records, a provider's delivered or
+        // bounced) is not her activity: she was not seen, and did not use the channel. Otherwise every win-back sent to
+        // a lapsed customer made her active again, and she lapsed (and was won back) again a period later.
+        if (!IsReportOnAMessageToHer(e.Type))
         {
-            s.LastSeen = t;
-        }
+            if (s.LastSeen is null || t > s.LastSeen)
+            {
+                s.LastSeen = t;
+            }
 
-        if (!s.LastSeenByChannel.TryGetValue(e.Channel, out var lastOnChannel) || t > lastOnChannel)
-        {
-            s.LastSeenByChannel[e.Channel] = t;
+            if (!s.LastSeenByChannel.TryGetValue(e.Channel, out var lastOnChannel) || t > lastOnChannel)
+            {
+                s.LastSeenByChannel[e.Channel] = t;
+            }
         }
 
         ApplyContext(p, e.Context, t, e.Id);

@@ -181,7 +181,10 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public DateTimeOffset? FirstSeen { get; internal set; }
 
-    /// <summary>Time of the latest event.</summary>
+    /// <summary>
+    /// Time of her latest event. Reports on messages sent to her (<c>message.sent</c>, <c>message.delivered</c>,
+    /// <c>message.failed</c>, <c>message.skipped</c>, <c>message.bounced</c>) are not her activity and leave it as it is.
+    /// </summary>
     [JsonInclude]
     public DateTimeOffset? LastSeen { get; internal set; }
 
@@ -189,7 +192,7 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public long EventCount { get; internal set; }
 
-    /// <summary>Time of the latest event per channel.</summary>
+    /// <summary>Time of her latest event per channel (reports on messages sent to her excepted, as for <see cref="LastSeen"/>).</summary>
     [JsonInclude]
     public Dictionary<string, DateTimeOffset> LastSeenByChannel { get; internal set; } = new(StringComparer.Ordinal);
 

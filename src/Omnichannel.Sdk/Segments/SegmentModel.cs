@@ -239,7 +239,7 @@ public static class ProfileStatisticNames
     /// <summary>First seen (date).</summary>
     public const string FirstSeen = "firstSeen";
 
-    /// <summary>Last seen (date).</summary>
+    /// <summary>Last seen (date): her latest event; reports on messages sent to her (sent, delivered, failed, skipped, bounced) are not her activity.</summary>
     public const string LastSeen = "lastSeen";
 
     /// <summary>Number of events (number).</summary>
@@ -263,7 +263,7 @@ public static class ProfileStatisticNames
     /// <summary>Referrals converted (number).</summary>
     public const string ReferralsConverted = "referralsConverted";
 
-    /// <summary>Channels used (array of strings; use <c>contains</c>).</summary>
+    /// <summary>Channels used (array of strings; use <c>contains</c>); a channel the shop only sent her messages on is not one she used.</summary>
     public const string ChannelsUsed = "channelsUsed";
 
     /// <summary>Lifecycle stage (string: <c>visitor</c>, <c>lead</c>, <c>customer</c>, <c>repeatCustomer</c>).</summary>

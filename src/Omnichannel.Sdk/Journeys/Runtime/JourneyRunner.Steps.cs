@@ -238,9 +238,13 @@ internal sealed partial class JourneyRunner
                     break;
                 case TraitUpdateKind.Increment:
                     // A customer's trait may hold any JSON number: beyond decimal it stays as it is (adding to 1e300
-                    // changes nothing), and a sum past decimal's range saturates, so the step never fails.
+                    // changes nothing), and a sum past decimal's range saturates, so the step never fails. A number
+                    // sent as text ("100" typed into a form) is its number, read as the profile's statistics read one
+                    // (NumberText), not a missing 0 that replaced her 100 with 1; any other value (text that is no
+                    // number, a boolean, a list) is not a count and stays as it is. Only a missing trait counts as 0.
                     var current = 0m;
-                    if (p.TryGetTrait(u.Trait, out var v) && v.ValueKind == JsonValueKind.Number && !v.TryGetDecimal(out current))
+                    if (p.TryGetTrait(u.Trait, out var v) && !(v.ValueKind == JsonValueKind.Number ? v.TryGetDecimal(out current)
+                        : v.ValueKind == JsonValueKind.String && NumberText.TryParseDecimal(v.GetString(), out current)))
                     {
                         break;
                     }
