@@ -149,7 +149,9 @@ public sealed record SegmentTrigger(string SegmentId, SegmentTransition On) : Jo
 /// <summary>
 /// <c>{"type": "date", "trait": "refill_due_at", "offset": "-P3D", "localTime": "09:00", "annual": false}</c>: the date in a
 /// trait, moved by <see cref="Offset"/>, at <see cref="LocalTime"/> in the customer's time zone. With
-/// <see cref="Annual"/>, every year on the date's month and day (birthdays). A new trait value reschedules it.
+/// <see cref="Annual"/>, every year on the date's month and day (birthdays). A new trait value reschedules it. The trait
+/// holds an ISO 8601 date or date-time; an annual date may also be written without a year (<c>--05-12</c>). Other text
+/// (<c>05/12/1990</c>) is no date, as in segment rules.
 /// </summary>
 /// <param name="Trait">The dotted trait path holding the date.</param>
 /// <param name="Offset">The signed offset from the date (<c>-P3D</c>: three days before).</param>

@@ -163,7 +163,11 @@ public sealed record TraitUpdate(TraitUpdateKind Kind, string Trait, JsonNode? V
 /// <param name="Updates">The changes (at least one).</param>
 public sealed record UpdateProfileStep(string Id, IReadOnlyList<TraitUpdate> Updates) : ContinuingStep(Id);
 
-/// <summary><c>{"type": "emit", "event": "journey.cart_recovered", "properties"?: {...}}</c>: emits an event to the host.</summary>
+/// <summary>
+/// <c>{"type": "emit", "event": "journey.cart_recovered", "properties"?: {...}}</c>: emits an event to the host. It is also
+/// applied to her profile (segments and journeys see it), but it is the journey's doing, not her activity: it moves
+/// neither <c>lastSeen</c> nor <c>channelsUsed</c>.
+/// </summary>
 /// <param name="Id">The step id.</param>
 /// <param name="EventType">The event type.</param>
 public sealed record EmitStep(string Id, string EventType) : ContinuingStep(Id)

@@ -22,8 +22,12 @@ internal static partial class ProfileCore
     internal static bool IsReportOnAMessageToHer(string type) => type is EventTypes.MessageSent or EventTypes.MessageDelivered
         or EventTypes.MessageFailed or EventTypes.MessageSkipped or EventTypes.MessageBounced;
 
-    /// <summary>Applies one event. <paramref name="shopCurrency"/> is <see cref="OmnichannelOptions.Currency"/>.</summary>
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null)
+    /// <summary>
+    /// Applies one event. <paramref name="shopCurrency"/> is <see cref="OmnichannelOptions.Currency"/>.
+    /// <paramref name="hers"/> is <see langword="false"/> for an event a journey emitted on her profile (an <c>emit</c>
+    /// step): like a report on a message sent to her, it is not her activity (<c>lastSeen</c>, <c>channelsUsed</c>).
+    /// </summary>
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true)
     {
         var t = e.Timestamp;
         var props = e.Properties;
@@ -38,7 +42,9 @@ internal static partial class ProfileCore
         // A report on a message sent to her (the engine's own sent/failed/skipped records, a provider's delivered or
         // bounced) is not her activity: she was not seen, and did not use the channel. Otherwise every win-back sent to
         // a lapsed customer made her active again, and she lapsed (and was won back) again a period later.
-        if (!IsReportOnAMessageToHer(e.Type))
+        // An event a journey emits on her profile is the journey's doing, as the message it sends is (review 24: a win-back
+        // journey with an emit step made her active again and won her back every month).
+        if (hers && !IsReportOnAMessageToHer(e.Type))
         {
             if (s.LastSeen is null || t > s.LastSeen)
             {

@@ -183,7 +183,8 @@ public sealed class ProfileStatistics
 
     /// <summary>
     /// Time of her latest event. Reports on messages sent to her (<c>message.sent</c>, <c>message.delivered</c>,
-    /// <c>message.failed</c>, <c>message.skipped</c>, <c>message.bounced</c>) are not her activity and leave it as it is.
+    /// <c>message.failed</c>, <c>message.skipped</c>, <c>message.bounced</c>), and events a journey's <c>emit</c> step puts
+    /// on her profile, are not her activity and leave it as it is.
     /// </summary>
     [JsonInclude]
     public DateTimeOffset? LastSeen { get; internal set; }

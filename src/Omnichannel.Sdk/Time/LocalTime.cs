@@ -167,6 +167,30 @@ internal static class LocalTime
         return new DateTimeOffset(hi - (hi % TimeSpan.TicksPerSecond), TimeSpan.Zero); // transitions fall on whole seconds
     }
 
+    /// <summary>
+    /// A date written without a year, ISO 8601's <c>--MM-DD</c> (vCard's year-less <c>BDAY</c>; a birthday she gave without
+    /// her year): its month and day in the leap year 2000, so that 29 February is one. Only anniversaries read it.
+    /// </summary>
+    public static bool TryParseYearless(string? text, out DateOnly date)
+    {
+        date = default;
+        if (text is not { Length: 7 } || text[0] != '-' || text[1] != '-' || text[4] != '-'
+            || !char.IsAsciiDigit(text[2]) || !char.IsAsciiDigit(text[3]) || !char.IsAsciiDigit(text[5]) || !char.IsAsciiDigit(text[6]))
+        {
+            return false;
+        }
+
+        var month = ((text[2] - '0') * 10) + (text[3] - '0');
+        var day = ((text[5] - '0') * 10) + (text[6] - '0');
+        if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(2000, month))
+        {
+            return false;
+        }
+
+        date = new DateOnly(2000, month, day);
+        return true;
+    }
+
     /// <summary>The local calendar date of an instant in a zone.</summary>
     public static DateOnly DateOf(DateTimeOffset instant, TimeZoneInfo zone) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, zone).DateTime);
 

@@ -59,7 +59,14 @@ internal static class JourneyClock
         {
             date = d;
         }
-        else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+        else if (year is not null && LocalTime.TryParseYearless(text, out var yearless))
+        {
+            // A birthday given without her year ("--05-12") has an anniversary every year; a one-off date needs its year.
+            date = yearless;
+        }
+        else if (Segments.RuleValue.LooksLikeIsoDate(text) // as rules read dates: "05/12/1990" is no date (5 December or
+                                                            // May 12?), nor "02-28" (its year would be the machine's)
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
         {
             exact = instant;
 

@@ -364,7 +364,7 @@ internal sealed partial class JourneyRunner
 
             foreach (var e in batch)
             {
-                ProfileCore.Apply(p, e, services.TimelineLength, services.Currency);
+                ProfileCore.Apply(p, e, services.TimelineLength, services.Currency, hers: false); // the journey's event, not her activity
                 var changes = SegmentRuntime.OnEvent(p, e, services.Segments, now, everything: false, services.TimelineLength);
                 Changes.AddRange(changes);
                 await HandleEventAsync(e, changes).ConfigureAwait(false);

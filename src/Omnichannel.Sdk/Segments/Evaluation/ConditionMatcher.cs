@@ -191,15 +191,29 @@ internal static class ConditionMatcher
     private static bool AnniversaryWithin(in RuleValue actual, IsoDuration? duration, DateTimeOffset now, out DateTimeOffset? next, TimeZoneInfo zone)
     {
         next = null;
-        if (duration is not { } d || !actual.TryGetInstant(out var date))
+        DateTime day;
+        if (duration is not { } d)
         {
             return false;
         }
 
-        // A calendar date: the date as written (a timestamp with an offset keeps its own date, as date triggers read it).
-        var day = actual.Kind == RuleValueKind.String && DateTimeOffset.TryParse(actual.Text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var written)
-            ? written.DateTime.Date
-            : date.UtcDateTime.Date;
+        if (actual.Kind == RuleValueKind.String && LocalTime.TryParseYearless(actual.Text, out var yearless))
+        {
+            // A birthday given without her year ("--05-12", as annual date triggers read it).
+            day = yearless.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        }
+        else if (!actual.TryGetInstant(out var date))
+        {
+            return false;
+        }
+        else
+        {
+            // A calendar date: the date as written (a timestamp with an offset keeps its own date, as date triggers read it).
+            day = actual.Kind == RuleValueKind.String && DateTimeOffset.TryParse(actual.Text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var written)
+                ? written.DateTime.Date
+                : date.UtcDateTime.Date;
+        }
+
         var today = DateTime.SpecifyKind(LocalTime.DateOf(now, zone).ToDateTime(TimeOnly.MinValue), DateTimeKind.Utc);
         var holds = WindowMath.AnniversaryWithin(day, today, d);
         if (WindowMath.NextAnniversaryChange(day, today, d) is { } change)

@@ -168,7 +168,7 @@ internal readonly struct RuleValue
     }
 
     // Only ISO-looking strings are dates: "1/2/2024" or "2024" stay strings.
-    private static bool LooksLikeIsoDate(string s) =>
+    internal static bool LooksLikeIsoDate(string s) =>
         s.Length >= 10 && char.IsAsciiDigit(s[0]) && char.IsAsciiDigit(s[1]) && char.IsAsciiDigit(s[2]) && char.IsAsciiDigit(s[3]) &&
         s[4] == '-' && char.IsAsciiDigit(s[5]) && char.IsAsciiDigit(s[6]) && s[7] == '-' && char.IsAsciiDigit(s[8]) && char.IsAsciiDigit(s[9]);
 
