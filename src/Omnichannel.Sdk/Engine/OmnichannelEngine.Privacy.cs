@@ -90,6 +90,7 @@ public sealed partial class OmnichannelEngine
 
     private static readonly string[] EmailChannels = [ChannelNames.Email];
     private static readonly string[] PhoneChannels = [ChannelNames.Sms, ChannelNames.WhatsApp];
+    private static readonly string[] DeviceChannels = [ChannelNames.Push];
 
     /// <summary>
     /// Marks the profile's own addresses that its hard bounces suppressed (<see cref="LinkedIdentifier.SuppressedOn"/>),
@@ -105,6 +106,7 @@ public sealed partial class OmnichannelEngine
             {
                 IdentifierTypes.Email => EmailChannels,
                 IdentifierTypes.Phone => PhoneChannels,
+                IdentifierTypes.DeviceId => DeviceChannels, // a push token the provider called gone (APNs 410, FCM unregistered)
                 _ => [],
             };
             foreach (var channel in channels)

@@ -89,7 +89,8 @@ public static class IdentifierNormalizers
     /// <see cref="IdentityOptions.DefaultPhoneRegion"/> (else the region of <see cref="IdentityOptions.DefaultPhoneCountryCode"/>).
     /// The number must have a possible length for its region (whether it is assigned is not checked, so test ranges work).
     /// Full-width digits and the digits of other scripts (Arabic-Indic, Persian, Devanagari), no-break spaces, Unicode
-    /// dashes, invisible format characters and a <c>tel:</c> prefix are understood too, and a Mexican mobile written with the
+    /// dashes, invisible format characters, a <c>tel:</c> or <c>sms:</c> prefix (RFC 3966, RFC 5724; the latter with its
+    /// <c>?body=</c> left out) and Twilio's <c>whatsapp:</c> address form are understood too, and a Mexican mobile written with the
     /// <c>1</c> retired in 2019 (<c>+52 1 55…</c>) is the number without it. Extensions and letters are refused.
     /// </summary>
     public static bool Phone(string raw, IdentityOptions options, out string normalized, out string? error)
@@ -100,6 +101,15 @@ public static class IdentifierNormalizers
         if (s.StartsWith("tel:", StringComparison.OrdinalIgnoreCase))
         {
             s = s[4..].Trim();
+        }
+        else if (s.StartsWith("whatsapp:", StringComparison.OrdinalIgnoreCase))
+        {
+            s = s["whatsapp:".Length..].Trim(); // Twilio's WhatsApp address (From: whatsapp:+14155550101)
+        }
+        else if (s.StartsWith("sms:", StringComparison.OrdinalIgnoreCase))
+        {
+            s = s[4..]; // RFC 5724: sms:+14155550101?body=… (the body is the link's, not the number's)
+            s = (s.IndexOf('?', StringComparison.Ordinal) is var q and >= 0 ? s[..q] : s).Trim();
         }
 
         if (!System.Text.Ascii.IsValid(s))
