@@ -83,6 +83,14 @@ public sealed partial class OmnichannelEngine
             return new Rechecked([], [], journeyCancelled.Reason, null);
         }
 
+        // Nothing of a removed journey goes out. Its running instances withdraw what they hold when they end, but an
+        // instance whose last step planned the message (held for quiet hours or a retry) had already completed, and no
+        // visit reaches it: the message is withdrawn here, when it is due.
+        if (p.JourneyData?.HeldMessages.Find(h => h.Key == payload.Key) is { JourneyId: { } heldFor } && _definitions.Journeys.FindLatest(heldFor) is null)
+        {
+            return new Rechecked([], [], Sdk.Journeys.JourneyRunner.JourneyRemovedBeforeDue, null);
+        }
+
         if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery, now) is { } cap)
         {
             return new Rechecked([], [], cap + " when the message was due", null);

@@ -181,7 +181,7 @@ public interface IOmnichannelClient
     /// <exception cref="Journeys.JourneyDefinitionException">The definition is invalid (every error with its JSON path), a send step names a template the templates given to <c>UseTemplates</c> do not hold (<c>$.steps[i].template</c>), or the version is already published with different content.</exception>
     Task<int> PublishJourneyAsync(Journeys.JourneyDefinition journey, CancellationToken cancellationToken = default);
 
-    /// <summary>Unloads every version of a journey; its running instances end, with the reason recorded, when next touched. <see langword="false"/> when no journey has this id.</summary>
+    /// <summary>Unloads every version of a journey; its running instances end, with the reason recorded, when next touched, and no message it planned goes out after the removal (one held for quiet hours or a retry is withdrawn). <see langword="false"/> when no journey has this id.</summary>
     /// <param name="journeyId">The journey id.</param>
     /// <param name="cancellationToken">Cancels the background visit of profiles with running instances.</param>
     Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default);

@@ -28,7 +28,7 @@ public sealed partial class OmnichannelEngine
         return ChangeJourney(journey, apply: true) ? await VisitJourneyProfilesAsync(journey.Id, cancellationToken).ConfigureAwait(false) : 0;
     }
 
-    /// <summary>Unloads every version of a journey; its running instances end with the reason recorded when next touched.</summary>
+    /// <summary>Unloads every version of a journey; its running instances end with the reason recorded when next touched, and no message it planned goes out after the removal (one held for quiet hours or a retry is withdrawn).</summary>
     /// <param name="journeyId">The journey id.</param>
     /// <param name="cancellationToken">Cancels the background visit of profiles with running instances.</param>
     /// <returns><see langword="false"/> when no such journey was loaded.</returns>
@@ -209,9 +209,11 @@ public sealed partial class OmnichannelEngine
             foreach (var id in page)
             {
                 var stored = await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false);
-                // Running instances, and a date scheduled from a trigger the new version moved.
+                // Running instances, messages it still holds, and a date scheduled from a trigger the new version moved.
                 if (stored is null || ProfileSerializer.Deserialize(stored.Document, stored.Version) is not { } profile
-                    || (profile.JourneyData?.Instances.Exists(i => i.JourneyId == journeyId) != true && !JourneyRunner.DateTriggerChanged(profile, _definitions.Journeys, journeyId)))
+                    || (profile.JourneyData?.Instances.Exists(i => i.JourneyId == journeyId) != true
+                        && profile.JourneyData?.HeldMessages.Exists(h => h.JourneyId == journeyId) != true
+                        && !JourneyRunner.DateTriggerChanged(profile, _definitions.Journeys, journeyId)))
                 {
                     continue;
                 }

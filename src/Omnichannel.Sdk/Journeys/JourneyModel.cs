@@ -96,6 +96,10 @@ public sealed record SegmentExitCriterion(SegmentRule Condition) : JourneyExitCr
 /// <summary><c>{"event": "order.placed", "where": [...], "within": "P7D"}</c>: the conversion the journey aims at.</summary>
 /// <param name="EventType">The conversion event type.</param>
 /// <param name="Within">The conversion window, from the instance's start.</param>
+/// <remarks>One goal event converts one entry per journey. An <c>order.placed</c> whose <c>order_id</c> the profile already
+/// holds (an update of the order, or its webhook delivered again) is that order, not another: it converts no further entry
+/// of a goal without <c>where</c>. A goal with <c>where</c> is met by the first copy that matches it (an order created
+/// pending and updated to paid converts at the update).</remarks>
 public sealed record JourneyGoal(string EventType, IsoDuration Within)
 {
     /// <summary>Conditions on the event's properties, all of which must hold.</summary>

@@ -182,7 +182,7 @@ public enum ConditionOperator
     /// <summary><c>moreThanAgo</c>: a date at or before now − duration.</summary>
     MoreThanAgo,
 
-    /// <summary><c>anniversaryWithin</c>: the date's next anniversary (month and day) falls within [today, today + duration] (birthdays; a date without a year, <c>--05-12</c>, is read too).</summary>
+    /// <summary><c>anniversaryWithin</c>: the date's next anniversary (month and day) falls within [today, today + duration] (birthdays; a date without a year, <c>--05-12</c>, is read too; an instant such as <c>firstOrderAt</c> is the date it was in her time zone).</summary>
     AnniversaryWithin,
 }
 

@@ -313,9 +313,29 @@ internal sealed partial class JourneyRunner
 
     private void Finish()
     {
+        WithdrawHeldOfRemovedJourneys();
         if (p.JourneyData is { IsEmpty: true })
         {
             p.JourneyData = null;
         }
     }
+
+    // Messages still held by a journey that is no longer loaded: the instance that planned them had completed (its last
+    // step planned them), so no version check ended it. Withdrawn here, at the removal's visit or her next unit, so that
+    // the journey published again under the same id does not send them; the dispatch checks the same at the due time.
+    private void WithdrawHeldOfRemovedJourneys()
+    {
+        if (p.JourneyData is not { HeldMessages.Count: > 0 } state)
+        {
+            return;
+        }
+
+        foreach (var h in state.HeldMessages.Where(h => h.JourneyId is { } journeyId && Catalog.FindLatest(journeyId) is null).ToList())
+        {
+            state.Cancelled[h.Key] = new CancelledMessage { Reason = JourneyRemovedBeforeDue, At = now, DueAt = h.DueAt };
+            state.HeldMessages.Remove(h);
+        }
+    }
+
+    internal const string JourneyRemovedBeforeDue = "the journey was removed before the message was due";
 }

@@ -36,6 +36,13 @@ internal sealed partial class JourneyRunner
                 {
                     existing.Zone ??= zone;
                     existing.Trigger ??= signature;
+                    if (t.Annual && existing.DateFiredAt is { } f && existing.DateFiredOn is { } on && existing.DueAt != DateTimeOffset.MaxValue
+                        && LocalTime.DateOf(existing.DueAt, Zone) == on)
+                    {
+                        // Due on the day that already fired for her on another profile of hers (merged: see JourneyState.Merge).
+                        existing.DueAt = NextAnnual(t, f) ?? DateTimeOffset.MaxValue;
+                    }
+
                     continue;
                 }
 
@@ -49,10 +56,43 @@ internal sealed partial class JourneyRunner
                 continue;
             }
 
-            // A new value (re)schedules; a one-off time already past is not fired late.
-            var at = t.Annual ? NextAnnual(t) : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
-            State.Scheduled[j.Id] = new ScheduledTrigger { Basis = basis, Zone = zone, Trigger = signature, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue };
+            // A new value (re)schedules; a one-off time already past is not fired late. An annual value that names the day
+            // already wished (the same birthday written another way: "--03-12" re-sent as "1990-03-12") keeps that firing,
+            // so a zone learned afterwards does not wish her again that day.
+            var fired = t.Annual && FiredOnTheSameDay(t, existing) ? existing : null;
+            var at = t.Annual ? NextAnnual(t, fired?.DateFiredAt) : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
+            State.Scheduled[j.Id] = new ScheduledTrigger
+            {
+                Basis = basis, Zone = zone, Trigger = signature, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue,
+                DateFiredAt = fired?.DateFiredAt, DateFiredOn = fired?.DateFiredOn,
+            };
         }
+    }
+
+    // Whether the annual date fired for the previous value on the local day the trait's value now names.
+    private bool FiredOnTheSameDay(DateTrigger t, ScheduledTrigger? existing)
+    {
+        if (existing is not { DateFiredAt: not null, DateFiredOn: { } day })
+        {
+            return false;
+        }
+
+        for (var y = Math.Max(1, day.Year - 1); y <= Math.Min(9999, day.Year + 1); y++)
+        {
+            try
+            {
+                if (JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone, y) is { } a && LocalTime.DateOf(a, Zone) == day)
+                {
+                    return true;
+                }
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                // that year's instant is beyond the calendar
+            }
+        }
+
+        return false;
     }
 
     /// <summary>What a date trigger's instant is computed from, to notice a new version that moves it.</summary>

@@ -38,7 +38,7 @@ internal sealed partial class JourneyRunner
 
             // By event time: an event from before the start (uploaded late) neither converts nor exits it.
             var after = OutcomeTime(e) >= Since(instance);
-            if (after && d.Goal is { } goal && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(Since(instance)))
+            if (after && d.Goal is { } goal && GoalMatches(goal, e) && OutcomeTime(e) <= goal.Within.AddTo(Since(instance)))
             {
                 credit ??= new(StringComparer.Ordinal);
                 if (credit.TryGetValue(d.Id, out var winner) && winner != instance.Id)
@@ -351,6 +351,13 @@ internal sealed partial class JourneyRunner
         }
     }
 
+    // An order the profile already held (its update, or its webhook delivered again) is the order at its first time, which
+    // already converted the one entry per journey it credits: a goal with no condition on the order's properties matched
+    // its first copy too, so a copy converts no other entry (an ended one still watched would take a second conversion
+    // for one order). A goal with a `where` may be met first by an update (a pending order later paid), so it is read.
+    private bool GoalMatches(JourneyGoal goal, CustomerEvent e) =>
+        !(_repeatOrder && goal.Where.Count == 0) && Matches(goal.EventType, goal.Where, e);
+
     // Returns the journeys it converted an ended entry of.
     private HashSet<string>? ConvertPending(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)
     {
@@ -361,7 +368,7 @@ internal sealed partial class JourneyRunner
         foreach (var pending in state.PendingConversions)
         {
             if (credit?.ContainsKey(pending.JourneyId) != true && at <= pending.Until && (pending.From is not { } from || at >= from)
-                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && Matches(goal.EventType, goal.Where, e))
+                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && GoalMatches(goal, e))
             {
                 winners ??= new(StringComparer.Ordinal);
                 winners[pending.JourneyId] = Latest(winners.GetValueOrDefault(pending.JourneyId), pending)!;
@@ -386,7 +393,7 @@ internal sealed partial class JourneyRunner
         foreach (var instance in state.Instances)
         {
             if (Catalog.Find(instance.JourneyId, instance.Version)?.Definition is { Goal: { } goal } d && Correlates(instance, d, e)
-                && OutcomeTime(e) >= Since(instance) && Matches(goal.EventType, goal.Where, e) && OutcomeTime(e) <= goal.Within.AddTo(Since(instance)))
+                && OutcomeTime(e) >= Since(instance) && GoalMatches(goal, e) && OutcomeTime(e) <= goal.Within.AddTo(Since(instance)))
             {
                 credit ??= new(StringComparer.Ordinal);
                 started ??= new(StringComparer.Ordinal);

@@ -48,7 +48,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private const int MaxEntryRecordsPerJourney = 200;
 
     /// <summary>How far from where an annual date fired the same occurrence can be moved (a year apart from the next one).</summary>
-    private static readonly TimeSpan SameOccurrence = TimeSpan.FromDays(183);
+    internal static readonly TimeSpan SameOccurrence = TimeSpan.FromDays(183);
     private const int MaxEmitDepth = 4;
 
     private readonly Queue<CustomerEvent> _emitted = new();
@@ -292,6 +292,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
                 var dateDue = scheduled.DueAt;
                 scheduled.FiredBasis = scheduled.Basis;
                 scheduled.DateFiredAt = now;
+                scheduled.DateFiredOn = t.Annual ? LocalTime.DateOf(dateDue, Zone) : null;
                 scheduled.DueAt = t.Annual ? NextAnnual(t) ?? DateTimeOffset.MaxValue : DateTimeOffset.MaxValue;
                 var trigger = new JsonObject { ["trait"] = t.Trait, ["value"] = p.TryGetTrait(t.Trait, out var v) ? JsonNode.Parse(v.GetRawText()) : null };
                 await TryStartAsync(journey, null, $"date {t.Trait} {t.Offset} at {t.LocalTime:HH:mm}", trigger, dateDue).ConfigureAwait(false);

@@ -196,9 +196,22 @@ internal sealed class JourneyState
                 // An inactivity clock is the person's: the latest stamps of both; the runner re-derives DueAt after the merge.
                 Scheduled[id] = ScheduledTrigger.Fold(mine, s);
             }
-            else if (s.DueAt < mine.DueAt)
+            else if (ScheduledTrigger.FiredWhatIsDue(mine, s))
             {
-                Scheduled[id] = s; // a date trigger (or a clock written before the stamps): the earlier one
+                // Kept: this profile already fired the date the other still has due (the same value: her account was wished
+                // at 09:00 UTC, her phone's profile in Honolulu had it at 09:00 there). The runner moves it to her zone.
+            }
+            else if (ScheduledTrigger.FiredWhatIsDue(s, mine) || s.DueAt < mine.DueAt)
+            {
+                Scheduled[id] = s; // a date trigger (or a clock written before the stamps): the earlier one, unless fired
+            }
+
+            if (mine is not null && Scheduled[id] is { IsClock: false } kept)
+            {
+                // When and on which of her days the date last fired for her, on either profile: the runner does not fire that
+                // day again, whichever way the kept profile writes it ("--03-12" there, "1990-03-12" here) and in whichever zone.
+                var last = (mine.DateFiredAt ?? DateTimeOffset.MinValue) >= (s.DateFiredAt ?? DateTimeOffset.MinValue) ? mine : s;
+                (kept.DateFiredAt, kept.DateFiredOn) = (last.DateFiredAt, last.DateFiredOn);
             }
         }
 

@@ -164,6 +164,12 @@ internal sealed class ScheduledTrigger
     /// <summary>Date: the instant it last fired, so a date moved afterwards (a new zone or version) does not fire that occurrence again.</summary>
     public DateTimeOffset? DateFiredAt { get; set; }
 
+    /// <summary>
+    /// Annual date: her local date of the occurrence that last fired (the day she was wished), so the same date written
+    /// another way, or scheduled on another profile of hers in another zone, is not fired again that day.
+    /// </summary>
+    public DateOnly? DateFiredOn { get; set; }
+
     /// <summary>Inactivity: the latest <c>afterEvent</c>'s time (event time, at most the time it was processed).</summary>
     public DateTimeOffset? AfterAt { get; set; }
 
@@ -188,6 +194,15 @@ internal sealed class ScheduledTrigger
     /// <summary>An inactivity clock with its stamps (clocks written before the stamps existed have none).</summary>
     [JsonIgnore]
     public bool IsClock => AfterAt is not null || NoEventAt is not null || FiredAt is not null || RefusedAfterAt is not null;
+
+    /// <summary>
+    /// Date: whether <paramref name="done"/> (one profile's) already fired for the same trait value the occurrence that
+    /// <paramref name="due"/> (another profile's of hers) still has due: a one-off date fires once per value, an annual
+    /// date once per occurrence, wherever her profiles had it scheduled before they merged.
+    /// </summary>
+    public static bool FiredWhatIsDue(ScheduledTrigger done, ScheduledTrigger due) =>
+        done.FiredBasis is { } fired && fired == done.Basis && fired == due.Basis && due.DueAt != DateTimeOffset.MaxValue
+        && (done.DueAt == DateTimeOffset.MaxValue || (done.DateFiredAt is { } at && (due.DueAt - at).Duration() <= JourneyRunner.SameOccurrence));
 
     /// <summary>Two profiles' clocks of one journey as one person's: the latest of each stamp.</summary>
     public static ScheduledTrigger Fold(ScheduledTrigger a, ScheduledTrigger b)

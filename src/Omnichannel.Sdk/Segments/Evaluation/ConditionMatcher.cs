@@ -208,10 +208,12 @@ internal static class ConditionMatcher
         }
         else
         {
-            // A calendar date: the date as written (a timestamp with an offset keeps its own date, as date triggers read it).
+            // A calendar date: the date as written (a timestamp with an offset keeps its own date, as date triggers read it);
+            // an instant (a statistic such as firstOrderAt) is the date it was where she lives, as "today" is, not its UTC
+            // date (review 25: a first order at 08:00 in Tokyo had its anniversary the day before).
             day = actual.Kind == RuleValueKind.String && DateTimeOffset.TryParse(actual.Text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var written)
                 ? written.DateTime.Date
-                : date.UtcDateTime.Date;
+                : LocalDate(date, zone);
         }
 
         var today = DateTime.SpecifyKind(LocalTime.DateOf(now, zone).ToDateTime(TimeOnly.MinValue), DateTimeKind.Utc);
@@ -222,6 +224,19 @@ internal static class ConditionMatcher
         }
 
         return holds;
+    }
+
+    // The local calendar date of an instant; an instant at the very edge of the calendar keeps its UTC date.
+    private static DateTime LocalDate(DateTimeOffset instant, TimeZoneInfo zone)
+    {
+        try
+        {
+            return DateTime.SpecifyKind(LocalTime.DateOf(instant, zone).ToDateTime(TimeOnly.MinValue), DateTimeKind.Utc);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return instant.UtcDateTime.Date;
+        }
     }
 
     /// <summary>A condition's operand, read once.</summary>
