@@ -49,7 +49,7 @@ public sealed partial class OmnichannelEngine
 
         var applied = new List<(EventItem Item, EventChange Change, ChangeEffect Effect)>(run.Count);
         List<EventItem>? duplicates = null; // sent twice in one run: rare
-        byte[] document;
+        DocumentOut document;
         DateTimeOffset now;
         try
         {
@@ -82,7 +82,7 @@ public sealed partial class OmnichannelEngine
                 HashSuppressedAddresses(p);
             }
 
-            document = ProfileSerializer.Serialize(p);
+            document = WriteDocument(p);
         }
         catch
         {

@@ -210,7 +210,7 @@ public sealed partial class OmnichannelEngine
             {
                 var stored = await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false);
                 // Running instances, messages it still holds, and a date scheduled from a trigger the new version moved.
-                if (stored is null || ProfileSerializer.Deserialize(stored.Document, stored.Version) is not { } profile
+                if (stored is null || ProfileSerializer.Deserialize(stored) is not { } profile
                     || (profile.JourneyData?.Instances.Exists(i => i.JourneyId == journeyId) != true
                         && profile.JourneyData?.HeldMessages.Exists(h => h.JourneyId == journeyId) != true
                         && !JourneyRunner.DateTriggerChanged(profile, _definitions.Journeys, journeyId)))
@@ -243,7 +243,7 @@ public sealed partial class OmnichannelEngine
             {
                 if (await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false) is { } stored)
                 {
-                    yield return ProfileSerializer.Deserialize(stored.Document, stored.Version);
+                    yield return ProfileSerializer.Deserialize(stored);
                 }
             }
 

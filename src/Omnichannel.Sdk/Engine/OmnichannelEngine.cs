@@ -19,6 +19,10 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 {
     private readonly OmnichannelOptions _options;
     private readonly IOmnichannelStore _store;
+
+    // The in-memory store keeps a document sharing its unchanged elements with the version before (see SharedDocument):
+    // a commit costs what changed. Durable stores write bytes, so they get the contiguous document directly.
+    private readonly bool _sharesDocuments;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly EngineMetrics _metrics;
@@ -72,6 +76,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _options = options;
         _store = store;
         _runs = store.CommitsFurtherEventIds;
+        _sharesDocuments = store is InMemoryOmnichannelStore;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OmnichannelEngine>();
         _metrics = new EngineMetrics(meterFactory);
@@ -151,7 +156,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
 
         var stored = await _store.LoadProfileAsync(live, cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : ProfileSerializer.Deserialize(stored.Document, stored.Version);
+        return stored is null ? null : ProfileSerializer.Deserialize(stored);
     }
 
     /// <inheritdoc />

@@ -68,7 +68,7 @@ public sealed partial class OmnichannelEngine
 
         var effects = new List<ChangeEffect>(run.Count);
         List<string>? eventIds = null;
-        byte[] document;
+        DocumentOut document;
         DateTimeOffset now = default;
         try
         {
@@ -111,7 +111,7 @@ public sealed partial class OmnichannelEngine
                 HashSuppressedAddresses(p);
             }
 
-            document = ProfileSerializer.Serialize(p);
+            document = WriteDocument(p);
         }
         catch
         {

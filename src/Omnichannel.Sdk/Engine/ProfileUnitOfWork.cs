@@ -35,7 +35,7 @@ public sealed partial class OmnichannelEngine
             try
             {
                 ChangeEffect effect;
-                byte[] document;
+                DocumentOut document;
                 try
                 {
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
@@ -49,7 +49,7 @@ public sealed partial class OmnichannelEngine
                         HashSuppressedAddresses(p);
                     }
 
-                    document = ProfileSerializer.Serialize(p);
+                    document = WriteDocument(p);
                 }
                 catch (StoreFaultException fault)
                 {
@@ -100,6 +100,10 @@ public sealed partial class OmnichannelEngine
         return UnitResult.GaveUp with { Reason = $"{conflicts} commit conflict(s) and {vanished} profile(s) merged or erased between lookup and load" };
     }
 
+    /// <summary>The document of <paramref name="p"/> as this engine's store keeps it (shared in memory, contiguous otherwise).</summary>
+    private DocumentOut WriteDocument(CustomerProfile p) =>
+        _sharesDocuments ? ProfileSerializer.SerializeShared(p) : new DocumentOut(ProfileSerializer.Serialize(p), null);
+
     /// <summary>
     /// What every commit of <paramref name="p"/> carries from the profile itself: its document and version, its next
     /// wake-up, segments and the measurement deltas it gathered (taken). The change adds its own claims, ids and outbox.
@@ -107,17 +111,18 @@ public sealed partial class OmnichannelEngine
     /// <remarks>One object per commit (a <c>with</c> on it would make a second, on every event).</remarks>
     private ProfileCommit CommitOf(
         CustomerProfile p,
-        byte[] document,
+        DocumentOut document,
         DateTimeOffset now,
         string? eventId,
         IReadOnlyList<OutboxEntry> outbox,
         IReadOnlyList<string>? furtherEventIds = null,
         IReadOnlyList<IdentifierClaim>? claims = null,
-        IReadOnlyList<AbsorbedProfile>? absorbed = null) => new()
+        IReadOnlyList<AbsorbedProfile>? absorbed = null) => new(document.Shared)
     {
         ProfileId = p.Id,
         ExpectedVersion = p.Version,
-        Document = document,
+        Document = document.Bytes!, // null with a shared document, which the commit then gives
+
         ProcessedAt = now,
         WakeAt = WakeOf(p),
         Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
@@ -224,14 +229,14 @@ public sealed partial class OmnichannelEngine
         CustomerProfile p;
         try
         {
-            p = ProfileSerializer.Deserialize(stored.Document, stored.Version);
+            p = ProfileSerializer.Deserialize(stored);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
         {
             throw new ApplyFailedException(ex); // a stored document that cannot be read reads the same way next time
         }
 
-        hot.Put(p, stored.Document.Length);
+        hot.Put(p, stored.DocumentLength);
         return p;
     }
 

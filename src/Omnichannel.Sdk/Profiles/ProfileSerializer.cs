@@ -119,6 +119,45 @@ internal static class ProfileSerializer
         }
     }
 
+    /// <summary>
+    /// Writes the profile's document sharing its kept elements (see <see cref="WrittenJson{T}"/>) rather than copying
+    /// them: what the in-memory store keeps. <see cref="DocumentOut.Bytes"/> when no element was kept (a light profile).
+    /// </summary>
+    public static DocumentOut SerializeShared(CustomerProfile profile)
+    {
+        var buffer = t_buffer ?? new SerializationBuffer();
+        t_buffer = null;
+        var collecting = t_collecting ?? new SharedElements();
+        t_collecting = null;
+        var outer = SharedElements.Current;
+        collecting.Writer = buffer.Writer;
+        SharedElements.Current = collecting;
+        try
+        {
+            buffer.Writer.Reset(buffer.Output);
+            JsonSerializer.Serialize(buffer.Writer, profile, ProfileInfo);
+            buffer.Writer.Flush();
+            var head = buffer.Output.WrittenSpan.ToArray();
+            return collecting.At.Count == 0
+                ? new DocumentOut(head, null)
+                : new DocumentOut(null, new Storage.SharedDocument(head, [.. collecting.At], [.. collecting.Elements]));
+        }
+        finally
+        {
+            SharedElements.Current = outer;
+            collecting.Clear();
+            t_collecting = collecting;
+            buffer.Output.ResetWrittenCount();
+            if (buffer.Output.Capacity <= KeptBufferBytes)
+            {
+                t_buffer = buffer;
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static SharedElements? t_collecting;
+
     /// <summary>A thread's output buffer and the writer over it, with the options <see cref="JsonSerializer.SerializeToUtf8Bytes(object?, JsonTypeInfo)"/> would use.</summary>
     private sealed class SerializationBuffer
     {
@@ -133,6 +172,29 @@ internal static class ProfileSerializer
             MaxDepth = ProfileInfo.Options.MaxDepth,
             SkipValidation = true, // as the serializer's own writer: the converters write well-formed JSON
         });
+    }
+
+    /// <summary>Reads a stored profile, from its shared form when the store kept one (no contiguous copy is kept).</summary>
+    public static CustomerProfile Deserialize(Storage.StoredProfile stored)
+    {
+        if (stored.Shared is not { } shared)
+        {
+            return Deserialize(stored.Document, stored.Version);
+        }
+
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(shared.Length);
+        try
+        {
+            shared.CopyTo(rented);
+            var p = JsonSerializer.Deserialize(rented.AsSpan(0, shared.Length), ProfileInfo)
+                ?? throw new InvalidDataException("A stored profile document is empty.");
+            p.Version = stored.Version;
+            return p;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     public static CustomerProfile Deserialize(byte[] document, long version)
@@ -342,4 +404,48 @@ internal sealed class OrdinalSetConverter : JsonConverter<HashSet<string>>
         writer.WriteEndArray();
     }
 
+}
+
+/// <summary>A document as the engine wrote it for its store: contiguous bytes, or a shared form (the in-memory store).</summary>
+internal readonly record struct DocumentOut(byte[]? Bytes, Storage.SharedDocument? Shared)
+{
+    /// <summary>The contiguous document's length in bytes.</summary>
+    public int Length => Bytes?.Length ?? Shared!.Length;
+}
+
+/// <summary>
+/// The kept elements a shared write met, in order, with where each goes (see <see cref="Storage.SharedDocument"/>); set for
+/// the thread while <see cref="ProfileSerializer.SerializeShared"/> writes, and only for its own writer.
+/// </summary>
+internal sealed class SharedElements
+{
+    [ThreadStatic]
+    internal static SharedElements? Current;
+
+    public System.Text.Json.Utf8JsonWriter? Writer { get; set; }
+
+    public List<int> At { get; } = [];
+
+    public List<byte[]> Elements { get; } = [];
+
+    public void Clear()
+    {
+        Writer = null;
+        At.Clear();
+        Elements.Clear();
+    }
+
+    /// <summary>Writes a kept element's bytes: a placeholder and a reference in a shared write, a copy otherwise.</summary>
+    public static void WriteKept(System.Text.Json.Utf8JsonWriter writer, byte[] bytes)
+    {
+        if (Current is { } shared && ReferenceEquals(shared.Writer, writer))
+        {
+            writer.WriteRawValue("0"u8, skipInputValidation: true);
+            shared.At.Add(checked((int)(writer.BytesCommitted + writer.BytesPending)) - 1); // the placeholder just written
+            shared.Elements.Add(bytes);
+            return;
+        }
+
+        writer.WriteRawValue(bytes, skipInputValidation: true); // written by the same options before
+    }
 }

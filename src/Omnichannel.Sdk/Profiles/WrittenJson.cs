@@ -146,7 +146,7 @@ internal sealed class WrittenOnceListConverter<T> : JsonConverter<List<T>>
         {
             foreach (var item in kept)
             {
-                writer.WriteRawValue(kept.Written.Utf8(item, info), skipInputValidation: true); // written by the same options before
+                SharedElements.WriteKept(writer, kept.Written.Utf8(item, info));
             }
 
             kept.Written.Prune(kept, kept.Count);
@@ -201,7 +201,7 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictiona
             writer.WritePropertyName(key);
             if (kept is not null)
             {
-                writer.WriteRawValue(kept.Written.Utf8(item, info), skipInputValidation: true);
+                SharedElements.WriteKept(writer, kept.Written.Utf8(item, info));
             }
             else
             {

@@ -206,7 +206,28 @@ public sealed record ProfileWakeUp(string ProfileId, DateTimeOffset WakeAt);
 /// <param name="ProfileId">The profile id.</param>
 /// <param name="Version">The version, incremented by each commit (the first commit creates version 1).</param>
 /// <param name="Document">The profile as UTF-8 JSON, opaque to the store.</param>
-public sealed record StoredProfile(string ProfileId, long Version, byte[] Document);
+public sealed record StoredProfile(string ProfileId, long Version, byte[] Document)
+{
+    private readonly byte[]? _document = Document;
+    private readonly SharedDocument? _shared;
+
+    // The in-memory store's form: the document shared with the versions before it, made contiguous when asked for.
+    internal StoredProfile(string profileId, long version, SharedDocument shared)
+        : this(profileId, version, (byte[])null!) => _shared = shared;
+
+    /// <summary>The profile as UTF-8 JSON, opaque to the store.</summary>
+    public byte[] Document
+    {
+        get => _document ?? _shared!.ToArray();
+        init => _document = value;
+    }
+
+    /// <summary>The document's length in bytes, without making it contiguous.</summary>
+    internal int DocumentLength => _document?.Length ?? _shared!.Length;
+
+    /// <summary>The shared form, when the store kept one (the in-memory store) and no contiguous document replaced it.</summary>
+    internal SharedDocument? Shared => _document is null ? _shared : null;
+}
 
 /// <summary>
 /// One atomic change: write a profile document with its wake-up and segment memberships, claim identifiers, absorb merged
@@ -220,8 +241,33 @@ public sealed record ProfileCommit
     /// <summary>The version the writer read; 0 for a profile that must not exist yet.</summary>
     public required long ExpectedVersion { get; init; }
 
-    /// <summary>The new document.</summary>
-    public required byte[] Document { get; init; }
+    private byte[]? _document;
+    private readonly SharedDocument? _shared;
+
+    /// <summary>A commit; every <see langword="required"/> member must be set.</summary>
+    public ProfileCommit()
+    {
+    }
+
+    // The engine's form for the in-memory store: the document shared with the versions before it (see SharedDocument);
+    // Document, when a store (or a decorator of it) asks, is made contiguous then.
+#pragma warning disable CS8618 // the engine's initialiser sets ProfileId; Document comes from the shared form
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    internal ProfileCommit(SharedDocument? shared) => _shared = shared;
+#pragma warning restore CS8618
+
+    /// <summary>The new document: the profile as UTF-8 JSON, opaque to the store.</summary>
+    public required byte[] Document
+    {
+        get => _document ?? _shared?.ToArray() ?? throw new InvalidOperationException("The commit has no document.");
+        init => _document = value;
+    }
+
+    /// <summary>The shared form of the document, when the engine made one and no contiguous document replaced it.</summary>
+    internal SharedDocument? Shared => _document is null ? _shared : null;
+
+    /// <summary>The document's length in bytes, without making it contiguous.</summary>
+    internal int DocumentLength => _document?.Length ?? _shared?.Length ?? 0;
 
     /// <summary>Identifiers to point at <see cref="ProfileId"/>, each with the owner the writer saw.</summary>
     public IReadOnlyList<IdentifierClaim> Claims { get; init; } = [];

@@ -156,7 +156,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             }
 
             var version = currentVersion + 1;
-            _profiles[commit.ProfileId] = new StoredProfile(commit.ProfileId, version, commit.Document);
+            _profiles[commit.ProfileId] = commit.Shared is { } shared ? new StoredProfile(commit.ProfileId, version, shared) : new StoredProfile(commit.ProfileId, version, commit.Document);
             foreach (var a in commit.Absorbed)
             {
                 _profiles.TryRemove(a.ProfileId, out _);

@@ -37,6 +37,11 @@ public sealed class WrittenJsonProperties
 
             var cached = ProfileSerializer.Serialize(p);
             Assert.Equal(Plain(p), cached);
+            var shared = ProfileSerializer.SerializeShared(p); // what the in-memory store keeps: the same bytes, elements shared
+            Assert.Equal(cached, shared.Bytes ?? shared.Shared!.ToArray());
+            Assert.Equal(cached.Length, shared.Length);
+            Assert.Equal(shared.Shared is null, p.TimelineEntries.Count < WrittenJson<TimelineEntry>.MinimumToKeep && p.Orders.Count < WrittenJson<OrderFact>.MinimumToKeep
+                && p.Touches.Count < WrittenJson<Sdk.Measurement.Touch>.MinimumToKeep);
             Assert.Equal(cached, ProfileSerializer.Serialize(p)); // written from the kept bytes the second time
             if (reloads.Contains(i))
             {
