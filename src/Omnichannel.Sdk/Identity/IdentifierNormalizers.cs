@@ -90,7 +90,8 @@ public static class IdentifierNormalizers
     /// The number must have a possible length for its region (whether it is assigned is not checked, so test ranges work).
     /// Full-width digits and the digits of other scripts (Arabic-Indic, Persian, Devanagari), no-break spaces, Unicode
     /// dashes, invisible format characters, a <c>tel:</c> or <c>sms:</c> prefix (RFC 3966, RFC 5724; the latter with its
-    /// <c>?body=</c> left out) and Twilio's <c>whatsapp:</c> address form are understood too, and a Mexican mobile written with the
+    /// <c>?body=</c> left out) and Twilio's <c>whatsapp:</c> address form (always international: its digits without a
+    /// <c>+</c> are read with their country code, as Meta writes them) are understood too, and a Mexican mobile written with the
     /// <c>1</c> retired in 2019 (<c>+52 1 55…</c>) is the number without it. Extensions and letters are refused.
     /// </summary>
     public static bool Phone(string raw, IdentityOptions options, out string normalized, out string? error)
@@ -105,6 +106,14 @@ public static class IdentifierNormalizers
         else if (s.StartsWith("whatsapp:", StringComparison.OrdinalIgnoreCase))
         {
             s = s["whatsapp:".Length..].Trim(); // Twilio's WhatsApp address (From: whatsapp:+14155550101)
+
+            // WhatsApp has no national numbers: its address is always international, and Meta writes it without the plus
+            // (wa_id 447700900461). Read in the default country it was refused, or another country's number (in Germany
+            // whatsapp:14155550101 was +4914155550101, a second person). A leading 0 is no country code: read as before.
+            if (s.Length > 0 && s[0] is >= '1' and <= '9')
+            {
+                s = "+" + s;
+            }
         }
         else if (s.StartsWith("sms:", StringComparison.OrdinalIgnoreCase))
         {

@@ -314,6 +314,7 @@ internal sealed partial class JourneyRunner
     private void Finish()
     {
         WithdrawHeldOfRemovedJourneys();
+        FreeCapSlotsOfWithdrawn();
         if (p.JourneyData is { IsEmpty: true })
         {
             p.JourneyData = null;
@@ -334,6 +335,18 @@ internal sealed partial class JourneyRunner
         {
             state.Cancelled[h.Key] = new CancelledMessage { Reason = JourneyRemovedBeforeDue, At = now, DueAt = h.DueAt };
             state.HeldMessages.Remove(h);
+        }
+    }
+
+    // A held message withdrawn (goal, exit, removal) never goes, but its log entry, at its due time, was only dropped when
+    // the dispatch read the withdrawal at that time: until then it kept a cap slot, and another message planned for the
+    // same morning was skipped for a cap that nothing would fill. Only entries not yet due are dropped: one due already
+    // may be leaving now (the dispatch drops it if it does not).
+    private void FreeCapSlotsOfWithdrawn()
+    {
+        if (p.JourneyData is { Cancelled.Count: > 0 } state && p.MessageLog.Count > 0)
+        {
+            p.MessageLog.RemoveAll(m => m.At > now && m.Key is { } key && state.Cancelled.ContainsKey(key));
         }
     }
 
