@@ -177,7 +177,7 @@ public sealed partial class OmnichannelEngine
         var definitions = _definitions; // one set for the whole change
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
-        ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency);
+        ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now);
         if (p.HasSuppressedAddresses)
         {
             MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable

@@ -26,10 +26,17 @@ internal static partial class ProfileCore
     /// Applies one event. <paramref name="shopCurrency"/> is <see cref="OmnichannelOptions.Currency"/>.
     /// <paramref name="hers"/> is <see langword="false"/> for an event a journey emitted on her profile (an <c>emit</c>
     /// step): like a report on a message sent to her, it is not her activity (<c>lastSeen</c>, <c>channelsUsed</c>).
+    /// <paramref name="receivedBy"/> is the engine's clock when the event is applied: a consent decision stamped after it
+    /// (a device clock running fast, inside <see cref="OmnichannelOptions.MaxClockSkew"/>) is recorded at that instant.
     /// </summary>
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true)
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null)
     {
         var t = e.Timestamp;
+
+        // Audit U9 (c15t/c15t#862): a decision cannot have been made after the engine received it. Stamped as sent, a
+        // grant from a device four minutes fast outranked the opt-out she made a minute later on a right clock, and she
+        // stayed opted in. Only consent is clamped: windows and the timeline keep the event's own time (audit U3).
+        var decidedAt = receivedBy is { } received && t > received ? received : t;
         var props = e.Properties;
         var s = p.Statistics;
 
@@ -102,7 +109,7 @@ internal static partial class ProfileCore
                     WellKnownProperties.String(props, "channel") ?? ChannelNames.Email,
                     WellKnownProperties.String(props, "topic") ?? "newsletter",
                     e.Type == EventTypes.NewsletterSubscribed,
-                    t,
+                    decidedAt,
                     WellKnownProperties.String(props, "source") ?? e.Channel) { EventId = e.Id });
                 break;
             case EventTypes.ConsentChanged:
@@ -110,7 +117,7 @@ internal static partial class ProfileCore
                     WellKnownProperties.String(props, "channel")!,
                     WellKnownProperties.String(props, "topic") ?? ConsentRecord.AnyTopic,
                     WellKnownProperties.Bool(props, "granted") ?? false,
-                    t,
+                    decidedAt,
                     WellKnownProperties.String(props, "source") ?? e.Channel) { EventId = e.Id });
                 break;
             case EventTypes.MessageUnsubscribed:
@@ -119,7 +126,7 @@ internal static partial class ProfileCore
                     WellKnownProperties.String(props, "channel")!,
                     WellKnownProperties.String(props, "topic") ?? ConsentRecord.AnyTopic,
                     false,
-                    t,
+                    decidedAt,
                     "unsubscribe:" + (WellKnownProperties.String(props, "message_id") ?? e.Id)) { EventId = e.Id });
                 break;
             case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.Sms
@@ -130,7 +137,7 @@ internal static partial class ProfileCore
                     ChannelNames.Sms,
                     ConsentRecord.AnyTopic,
                     keyword == SmsReplyKeyword.OptIn,
-                    t,
+                    decidedAt,
                     keyword == SmsReplyKeyword.OptIn ? SmsReplyKeywords.OptInSource : SmsReplyKeywords.OptOutSource) { EventId = e.Id, AwaitsDecision = keyword == SmsReplyKeyword.OptIn });
                 break;
             case EventTypes.MessageComplained:
@@ -140,7 +147,7 @@ internal static partial class ProfileCore
                 var named = WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel);
                 foreach (var complainedOn in named is not null ? [named] : (string[])[ChannelNames.Email, ChannelNames.Sms, ChannelNames.WhatsApp, ChannelNames.Push, ChannelNames.InApp])
                 {
-                    SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, t, complaintSource) { EventId = e.Id });
+                    SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, decidedAt, complaintSource) { EventId = e.Id });
                 }
 
                 break;

@@ -174,14 +174,17 @@ internal static class LocalTime
     public static bool TryParseYearless(string? text, out DateOnly date)
     {
         date = default;
-        if (text is not { Length: 7 } || text[0] != '-' || text[1] != '-' || text[4] != '-'
-            || !char.IsAsciiDigit(text[2]) || !char.IsAsciiDigit(text[3]) || !char.IsAsciiDigit(text[5]) || !char.IsAsciiDigit(text[6]))
+        // Trailing white space is read past, as for a dated value ("1990-03-12 " is read, " 1990-03-12" is not): "--03-12 "
+        // is the same birthday.
+        var t = text.AsSpan().TrimEnd();
+        if (t is not { Length: 7 } || t[0] != '-' || t[1] != '-' || t[4] != '-'
+            || !char.IsAsciiDigit(t[2]) || !char.IsAsciiDigit(t[3]) || !char.IsAsciiDigit(t[5]) || !char.IsAsciiDigit(t[6]))
         {
             return false;
         }
 
-        var month = ((text[2] - '0') * 10) + (text[3] - '0');
-        var day = ((text[5] - '0') * 10) + (text[6] - '0');
+        var month = ((t[2] - '0') * 10) + (t[3] - '0');
+        var day = ((t[5] - '0') * 10) + (t[6] - '0');
         if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(2000, month))
         {
             return false;

@@ -25,7 +25,18 @@ internal sealed partial class JourneyRunner
             var basis = JourneyClock.Basis(p, t.Trait);
             if (basis is null)
             {
-                p.JourneyData?.Scheduled.Remove(j.Id);
+                if (existing is { DateFiredAt: not null } || existing?.FiredBasis is not null)
+                {
+                    // What fired is remembered while the trait is cleared: a birthday removed and given again the same day
+                    // (a CRM sync that clears before it writes) was a new value, and a zone to the west wished her twice.
+                    existing.Basis = string.Empty;
+                    existing.DueAt = DateTimeOffset.MaxValue;
+                }
+                else
+                {
+                    p.JourneyData?.Scheduled.Remove(j.Id);
+                }
+
                 continue;
             }
 
