@@ -19,7 +19,8 @@ namespace Omnichannel.Sdk.Channels.Smtp;
 /// Failures are values: a connection that cannot be made, a time-out, a broken connection, a failed login, a server that
 /// refuses the session before any message command (even with 5xx, such as a <c>554</c> greeting) or a 4xx reply are
 /// <see cref="DeliveryStatus.TransientFailure"/>; a 5xx reply (recipient, sender or message rejected) or an
-/// address that cannot be parsed is <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason. Cancelling
+/// address that cannot be parsed is <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason, as is an
+/// address with a non-ASCII local part (RFC 6531) to a server that does not offer <c>SMTPUTF8</c>. Cancelling
 /// the token throws <see cref="OperationCanceledException"/>.
 /// </remarks>
 public sealed class SmtpTransport : IChannelTransport
@@ -109,6 +110,17 @@ public sealed class SmtpTransport : IChannelTransport
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && Classify(e) is { } failure)
             {
                 return failure;
+            }
+
+            // An address whose local part is not ASCII (RFC 6531) can only go to a server that offers SMTPUTF8. MailKit
+            // sent it as raw UTF-8 anyway, which such a server may refuse, mangle into another mailbox or pass on to one
+            // that does (jstedfast/MailKit#1026, nodemailer/nodemailer#1378). It is refused before any message command,
+            // for good: the same server answers the same way at every retry, and the next channel can reach her.
+            if (!client.Capabilities.HasFlag(SmtpCapabilities.UTF8)
+                && mime.From.Mailboxes.Concat(mime.To.Mailboxes).Any(m => !Ascii.IsValid(m.LocalPart)))
+            {
+                return DeliveryResult.PermanentFailure(
+                    "The address has a non-ASCII local part (RFC 6531) and the SMTP server does not offer SMTPUTF8, so it cannot be sent there.");
             }
 
             try

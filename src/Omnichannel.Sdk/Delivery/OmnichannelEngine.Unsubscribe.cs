@@ -73,8 +73,20 @@ public sealed partial class OmnichannelEngine
             return null;
         }
 
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new JsonArray(profileId, messageKey, channel, topic));
+        // The payload is base64url, so its text need not be ASCII: a key in another script, escaped as \uXXXX (six bytes a
+        // character, twelve for an emoji), made a token past the reader's bound, a dead link. Now every token written
+        // here is within UnsubscribeToken.MaxLength.
+        var payload = UnsubscribeToken.Payload(profileId, messageKey, channel, topic);
         var token = Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(_hasher.Sign(UnsubscribeToken.Purpose, payload));
+
+        // A header is ASCII (RFC 2369 wants a URI): an internationalised host went out in Unicode, which MimeKit writes as
+        // RFC 2047 encoded-words that no mailbox provider decodes (jstedfast/MimeKit#236), so the one-click button was lost.
+        // The host is written as its A-label; the path and query are already percent-encoded.
+        if (!System.Text.Ascii.IsValid(endpoint.Host))
+        {
+            endpoint = new UriBuilder(endpoint) { Host = endpoint.IdnHost }.Uri;
+        }
+
         return endpoint.GetLeftPart(UriPartial.Query) + (string.IsNullOrEmpty(endpoint.Query) ? "?" : "&") + "t=" + token;
     }
 

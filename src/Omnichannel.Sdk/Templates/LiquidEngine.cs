@@ -169,11 +169,61 @@ internal static class LiquidEngine
                 meter.Tick();
                 LiquidFilterBounds.BeforeFilter(name, input, arguments, meter);
                 var result = await filter(input, arguments, ctx).ConfigureAwait(false);
+                if (name is "truncate" or "slice" && input is StringValue && result is StringValue cut)
+                {
+                    result = WholeCharacters(input.ToStringValue(), cut);
+                }
+
                 return meter.Check(result);
             });
         }
 
         return options;
+    }
+
+    // truncate and slice count UTF-16 code units, so a cut inside an emoji kept half of it: a lone surrogate that an SMS
+    // gateway prints as "?", UTF-8 turns into U+FFFD and strict JSON parsers refuse (Humanizr/Humanizer#1573). A cut
+    // never keeps half a character: the half is dropped, as if the cut fell before it. Data that already held a lone
+    // surrogate is printed as it is (audit TPL), so only a well-formed input is repaired.
+    private static StringValue WholeCharacters(string input, StringValue cut)
+    {
+        var text = cut.ToStringValue();
+        if (!HasLoneSurrogate(text) || HasLoneSurrogate(input))
+        {
+            return cut;
+        }
+
+        var sb = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                sb.Append(text[i]).Append(text[++i]);
+            }
+            else if (!char.IsSurrogate(text[i]))
+            {
+                sb.Append(text[i]);
+            }
+        }
+
+        return new StringValue(sb.ToString(), cut.Encode);
+    }
+
+    private static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // A value as the engine would print it.

@@ -16,7 +16,10 @@ namespace Omnichannel.Sdk.Templates;
 /// <c>and</c>/<c>or</c> in one condition and nest indexes 16 deep (the engine walks them recursively). Dates use strftime formats
 /// (<c>{{ now | date: "%H:%M" }}</c>; <c>'now'</c> and <c>'today'</c> are the render's instant in the customer's zone, as
 /// <c>now</c> is, and every other time, from the data or a string with an offset, is printed on her wall clock too); numbers are printed with the invariant culture. An email subject is one line: line breaks in it are
-/// folded into spaces.
+/// folded into spaces. A WhatsApp template parameter is one line too, as Meta requires: a run of white space holding a line
+/// break or a tab, or of more than four spaces, becomes one space. An SMS body's line breaks are all LF (a CR LF or a CR
+/// becomes LF). <c>truncate</c> and <c>slice</c> never keep half of a character (a UTF-16 surrogate pair such as an emoji):
+/// a cut inside one leaves it out.
 /// </para>
 /// <para>
 /// <b>Escaping.</b> In an email's <c>html</c> part every output <c>{{ … }}</c> is HTML-escaped, unless its last
@@ -156,6 +159,16 @@ public sealed partial class TemplateRenderer
                 {
                     text = OneLine(text);
                 }
+                else if (channel == ChannelNames.Sms && part.Name == TemplateParts.Body && text.Contains('\r', StringComparison.Ordinal))
+                {
+                    // A template file saved on Windows (or a trait from a Windows form) ends its lines with CR LF: phones show
+                    // two line breaks, and each cost a character more, a second segment at 160 (alphagov/notifications-utils#460).
+                    text = text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+                }
+                else if (channel == ChannelNames.WhatsApp && part.Name.StartsWith("param", StringComparison.Ordinal))
+                {
+                    text = OneParameterLine(text);
+                }
 
                 parts[part.Name] = text;
                 if (OverChannelLimit(channel, part.Name, text) is { } reason)
@@ -192,6 +205,41 @@ public sealed partial class TemplateRenderer
 
     [System.Text.RegularExpressions.GeneratedRegex("[ \\t]*[\\r\\n\\u0085\\u2028\\u2029][ \\t\\r\\n\\u0085\\u2028\\u2029]*", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex LineBreaks();
+
+    // Meta refuses a template parameter holding a line break, a tab or more than four spaces in a row (error 132018:
+    // netflie/whatsapp-cloud-api#201, dimagi/open-chat-studio#4277), so an address or note with a line break failed every
+    // send of the approved template. Such a run of white space becomes one space; a parameter without one is kept as is.
+    private static string OneParameterLine(string text)
+    {
+        if (text.AsSpan().IndexOfAny("\t\r\n\v\f\u0085\u2028\u2029") < 0 && !text.Contains("     ", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        // One pass over runs of white space (no regex: a long run must not cost its square).
+        var sb = new System.Text.StringBuilder(text.Length);
+        for (var i = 0; i < text.Length;)
+        {
+            if (!char.IsWhiteSpace(text[i]))
+            {
+                sb.Append(text[i++]);
+                continue;
+            }
+
+            var run = i;
+            var breaks = false;
+            var spaces = 0;
+            for (; i < text.Length && char.IsWhiteSpace(text[i]); i++)
+            {
+                spaces = text[i] == ' ' ? spaces + 1 : 0;
+                breaks |= spaces > 4 || text[i] is '\t' or '\r' or '\n' or '\v' or '\f' or '\u0085' or '\u2028' or '\u2029';
+            }
+
+            _ = breaks ? sb.Append(' ') : sb.Append(text, run, i - run);
+        }
+
+        return sb.ToString().Trim();
+    }
 
     // A cheap bound while rendering: an SMS segment holds at most 160 characters, a push byte at most one.
     private int OutputLimit(string channel, string part) => channel switch

@@ -147,7 +147,8 @@ public sealed class AuditTPLTemplateProperties
         var sms = HostileRenderer.Render("t", ChannelNames.Sms, context);
         if (sms.Succeeded)
         {
-            Assert.Equal(s, sms.Value!.Body);
+            // An SMS has LF line breaks only (audit U10: a CR LF showed as two breaks and cost a character more).
+            Assert.Equal(s.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n'), sms.Value!.Body);
         }
         else
         {
