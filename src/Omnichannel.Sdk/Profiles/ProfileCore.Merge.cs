@@ -26,7 +26,7 @@ internal static partial class ProfileCore
 
         foreach (var (path, tv) in other.TraitValues)
         {
-            PutTrait(target, path, tv);
+            PutTrait(target, path, tv, merging: true);
         }
 
         var s = target.Statistics;

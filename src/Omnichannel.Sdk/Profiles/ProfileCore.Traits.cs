@@ -61,11 +61,12 @@ internal static partial class ProfileCore
     // The state is a function of the newest write per path: a write hides older writes below it (a leaf replaced an
     // object) and older leaves above it (an object replaced a leaf). Hidden leaves above stay as empty stamps, so a
     // still older write below them that arrives late stays hidden.
-    private static void PutTrait(CustomerProfile p, string path, TraitValue tv)
+    private static void PutTrait(CustomerProfile p, string path, TraitValue tv, bool merging = false)
     {
         // A write of the SDK itself (a journey's profile update: no event id) wins a tie, as the later processed.
         if (p.TraitValues.TryGetValue(path, out var current)
-            && (tv.EventId is null ? tv.At < current.At : !Stamp.Newer(tv.At, tv.EventId, current.At, current.EventId)))
+            && (merging ? !MergedWriteWins(tv, current)
+                : tv.EventId is null ? tv.At < current.At : !Stamp.Newer(tv.At, tv.EventId, current.At, current.EventId)))
         {
             return;
         }
@@ -114,6 +115,24 @@ internal static partial class ProfileCore
                 p.TraitValues[parent] = pv with { Value = null };
             }
         }
+    }
+
+    // At a merge neither write was processed after the other, so "the later processed" cannot settle a tie: it made the
+    // merged value depend on which profile had run the journey (audit U11). The SDK's own write still wins a tie with an
+    // event's, now on either side; two of its writes at one instant are settled by value, so either direction agrees.
+    private static bool MergedWriteWins(TraitValue theirs, TraitValue mine)
+    {
+        if (theirs.At != mine.At || (theirs.EventId is not null && mine.EventId is not null))
+        {
+            return Stamp.Newer(theirs.At, theirs.EventId, mine.At, mine.EventId);
+        }
+
+        if ((theirs.EventId is null) != (mine.EventId is null))
+        {
+            return theirs.EventId is null;
+        }
+
+        return string.CompareOrdinal(theirs.Value?.GetRawText(), mine.Value?.GetRawText()) > 0;
     }
 
     private static void SetConsent(CustomerProfile p, ConsentRecord c)
