@@ -20,7 +20,7 @@ namespace Omnichannel.Sdk.Channels.Smtp;
 /// refuses the session before any message command (even with 5xx, such as a <c>554</c> greeting) or a 4xx reply are
 /// <see cref="DeliveryStatus.TransientFailure"/>; a 5xx reply (recipient, sender or message rejected) or an
 /// address that cannot be parsed is <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason, as is an
-/// address with a non-ASCII local part (RFC 6531) to a server that does not offer <c>SMTPUTF8</c>. Cancelling
+/// address with a non-ASCII local part (RFC 6531; To, From or Reply-To) to a server that does not offer <c>SMTPUTF8</c>. Cancelling
 /// the token throws <see cref="OperationCanceledException"/>.
 /// </remarks>
 public sealed class SmtpTransport : IChannelTransport
@@ -117,7 +117,9 @@ public sealed class SmtpTransport : IChannelTransport
             // that does (jstedfast/MailKit#1026, nodemailer/nodemailer#1378). It is refused before any message command,
             // for good: the same server answers the same way at every retry, and the next channel can reach her.
             if (!client.Capabilities.HasFlag(SmtpCapabilities.UTF8)
-                && mime.From.Mailboxes.Concat(mime.To.Mailboxes).Any(m => !Ascii.IsValid(m.LocalPart)))
+                // Reply-To too (review 26b): it is not in the envelope, but MimeKit wrote its UTF-8 local part as a raw 8-bit
+                // header, the same violation, to a server that never offered to take it.
+                && mime.From.Mailboxes.Concat(mime.To.Mailboxes).Concat(mime.ReplyTo.Mailboxes).Any(m => !Ascii.IsValid(m.LocalPart)))
             {
                 return DeliveryResult.PermanentFailure(
                     "The address has a non-ASCII local part (RFC 6531) and the SMTP server does not offer SMTPUTF8, so it cannot be sent there.");

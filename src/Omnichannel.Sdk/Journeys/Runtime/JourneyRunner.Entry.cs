@@ -71,11 +71,15 @@ internal sealed partial class JourneyRunner
             // already wished (the same birthday written another way: "--03-12" re-sent as "1990-03-12") keeps that firing,
             // so a zone learned afterwards does not wish her again that day.
             var fired = t.Annual && FiredOnTheSameDay(t, existing) ? existing : null;
-            var at = t.Annual ? NextAnnual(t, fired?.DateFiredAt) : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
+
+            // Review 26b: a one-off value cleared and given again is the value that fired (its memory was kept while cleared).
+            // Read as new, a zone to the west (or a later offset) put its instant after now and it fired a second time.
+            var oneOffFired = !t.Annual && existing is { Basis.Length: 0, FiredBasis: { } was } && was == basis ? existing : null;
+            var at = t.Annual ? NextAnnual(t, fired?.DateFiredAt) : oneOffFired is null ? JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone) : null;
             State.Scheduled[j.Id] = new ScheduledTrigger
             {
                 Basis = basis, Zone = zone, Trigger = signature, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue,
-                DateFiredAt = fired?.DateFiredAt, DateFiredOn = fired?.DateFiredOn,
+                DateFiredAt = (fired ?? oneOffFired)?.DateFiredAt, DateFiredOn = fired?.DateFiredOn, FiredBasis = oneOffFired?.FiredBasis,
             };
         }
     }

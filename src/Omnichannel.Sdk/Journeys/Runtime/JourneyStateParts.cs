@@ -201,8 +201,12 @@ internal sealed class ScheduledTrigger
     /// date once per occurrence, wherever her profiles had it scheduled before they merged.
     /// </summary>
     public static bool FiredWhatIsDue(ScheduledTrigger done, ScheduledTrigger due) =>
-        done.FiredBasis is { } fired && fired == done.Basis && fired == due.Basis && due.DueAt != DateTimeOffset.MaxValue
-        && (done.DueAt == DateTimeOffset.MaxValue || (done.DateFiredAt is { } at && (due.DueAt - at).Duration() <= JourneyRunner.SameOccurrence));
+        done.FiredBasis is { } fired && fired == due.Basis && due.DueAt != DateTimeOffset.MaxValue
+        && ((fired == done.Basis && done.DueAt == DateTimeOffset.MaxValue)
+            // Review 26b: a trait cleared after it fired keeps what fired (Basis empty): a one-off fired for that value, an
+            // annual date for the occurrence it fired. Else the other profile's same value, still due, fired it again.
+            || (done.Basis.Length == 0 && done.DateFiredOn is null)
+            || ((fired == done.Basis || done.Basis.Length == 0) && done.DateFiredAt is { } at && (due.DueAt - at).Duration() <= JourneyRunner.SameOccurrence));
 
     /// <summary>Two profiles' clocks of one journey as one person's: the latest of each stamp.</summary>
     public static ScheduledTrigger Fold(ScheduledTrigger a, ScheduledTrigger b)

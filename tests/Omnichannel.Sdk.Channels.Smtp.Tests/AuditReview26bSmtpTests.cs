@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using MailKit.Security;
+using Omnichannel.Sdk.Delivery;
+
+namespace Omnichannel.Sdk.Channels.Smtp.Tests;
+
+/// <summary>
+/// Review of the twenty-sixth session: the SMTPUTF8 check of audit U10 looks at every address the message carries, and
+/// lets a Unicode display name through.
+/// </summary>
+public sealed class AuditReview26bSmtpTests
+{
+    // A sender whose local part is not ASCII is refused before any message command, as a recipient is; a Unicode
+    // display name with an ASCII address still goes.
+    [Theory]
+    [InlineData("Kitty <josé@kitty.example>", false)]
+    [InlineData("\"José 😺\" <hello@kitty.example>", true)]
+    public async Task TheSender_IsCheckedToo_ButOnlyItsLocalPart(string from, bool accepted)
+    {
+        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: false, from: from);
+
+        Assert.Equal(accepted, result.IsAccepted);
+        if (!accepted)
+        {
+            Assert.Equal(DeliveryStatus.PermanentFailure, result.Status);
+            Assert.DoesNotContain(lines, l => l.StartsWith("MAIL", StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    // A Reply-To whose local part is not ASCII, to a server without SMTPUTF8: the headers must stay 7-bit, so the message
+    // is refused as a recipient would be (never a raw UTF-8 header to a server that did not offer it).
+    [Fact]
+    public async Task AReplyToWithAUtf8LocalPart_ToAServerWithoutSmtpUtf8_IsNotSentAsRawUtf8()
+    {
+        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: false, replyTo: "josé@kitty.example");
+
+        var raw = string.Join("\r\n", lines.Where(l => l.StartsWith("DATA> ", StringComparison.Ordinal)).Select(l => l[6..]));
+        Assert.True(Ascii.IsValid(raw), raw.Split("\r\n").FirstOrDefault(l => !Ascii.IsValid(l)));
+        Assert.Equal(DeliveryStatus.PermanentFailure, result.Status);
+        Assert.Contains("SMTPUTF8", result.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("josé", result.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.StartsWith("MAIL", StringComparison.OrdinalIgnoreCase));
+    }
+
+    // With SMTPUTF8 offered, the same Reply-To goes as it is.
+    [Fact]
+    public async Task AReplyToWithAUtf8LocalPart_ToAServerWithSmtpUtf8_Goes()
+    {
+        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: true, replyTo: "josé@kitty.example");
+
+        Assert.True(result.IsAccepted, result.Reason);
+        Assert.Contains(lines, l => l.StartsWith("DATA> Reply-To:", StringComparison.OrdinalIgnoreCase) && l.Contains("josé@kitty.example", StringComparison.Ordinal));
+    }
+
+    private static async Task<(DeliveryResult Result, List<string> Lines)> SendAsync(string to, bool smtpUtf8, string subject = "Olá", string from = "Kitty <hello@kitty.example>", string? replyTo = null)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var lines = new List<string>();
+        var server = ServeOnceAsync(listener, smtpUtf8, lines);
+        var transport = new SmtpTransport(new SmtpTransportOptions
+        {
+            Host = "127.0.0.1",
+            Port = ((IPEndPoint)listener.LocalEndpoint).Port,
+            SecureSocketOptions = SecureSocketOptions.None,
+            Timeout = TimeSpan.FromSeconds(10),
+        });
+
+        var result = await transport.SendAsync(new EmailMessage
+        {
+            MessageId = "r26b-eai",
+            From = from,
+            To = to,
+            Subject = subject,
+            TextBody = "Olá.",
+            ReplyTo = replyTo,
+        });
+        await server.WaitAsync(TimeSpan.FromSeconds(10));
+        return (result, lines);
+    }
+
+    private static async Task ServeOnceAsync(TcpListener listener, bool smtpUtf8, List<string> lines)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        var stream = client.GetStream();
+        using var reader = new StreamReader(stream, new UTF8Encoding(false));
+        async Task SendAsync(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+
+        await SendAsync("220 ready");
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            lines.Add(line);
+            var verb = line.Split(' ', ':')[0].ToUpperInvariant();
+            switch (verb)
+            {
+                case "EHLO":
+                    await SendAsync(smtpUtf8 ? "250-scripted\r\n250-8BITMIME\r\n250 SMTPUTF8" : "250-scripted\r\n250 8BITMIME");
+                    break;
+                case "MAIL" or "RCPT" or "RSET" or "NOOP":
+                    await SendAsync("250 ok");
+                    break;
+                case "DATA":
+                    await SendAsync("354 go ahead");
+                    while (await reader.ReadLineAsync() is { } data && data != ".")
+                    {
+                        lines.Add("DATA> " + (data.StartsWith("..", StringComparison.Ordinal) ? data[1..] : data));
+                    }
+
+                    await SendAsync("250 queued");
+                    break;
+                case "QUIT":
+                    await SendAsync("221 bye");
+                    return;
+                default:
+                    await SendAsync("502 not implemented");
+                    break;
+            }
+        }
+    }
+}
