@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
-using MailKit.Security;
 using Omnichannel.Sdk.Delivery;
 
 namespace Omnichannel.Sdk.Channels.Smtp.Tests;
@@ -19,7 +16,7 @@ public sealed class AuditReview26bSmtpTests
     [InlineData("\"José 😺\" <hello@kitty.example>", true)]
     public async Task TheSender_IsCheckedToo_ButOnlyItsLocalPart(string from, bool accepted)
     {
-        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: false, from: from);
+        var (result, lines) = await ScriptedSmtp.SendAsync("ann@example.com", smtpUtf8: false, from: from);
 
         Assert.Equal(accepted, result.IsAccepted);
         if (!accepted)
@@ -34,7 +31,7 @@ public sealed class AuditReview26bSmtpTests
     [Fact]
     public async Task AReplyToWithAUtf8LocalPart_ToAServerWithoutSmtpUtf8_IsNotSentAsRawUtf8()
     {
-        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: false, replyTo: "josé@kitty.example");
+        var (result, lines) = await ScriptedSmtp.SendAsync("ann@example.com", smtpUtf8: false, replyTo: "josé@kitty.example");
 
         var raw = string.Join("\r\n", lines.Where(l => l.StartsWith("DATA> ", StringComparison.Ordinal)).Select(l => l[6..]));
         Assert.True(Ascii.IsValid(raw), raw.Split("\r\n").FirstOrDefault(l => !Ascii.IsValid(l)));
@@ -48,75 +45,9 @@ public sealed class AuditReview26bSmtpTests
     [Fact]
     public async Task AReplyToWithAUtf8LocalPart_ToAServerWithSmtpUtf8_Goes()
     {
-        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: true, replyTo: "josé@kitty.example");
+        var (result, lines) = await ScriptedSmtp.SendAsync("ann@example.com", smtpUtf8: true, replyTo: "josé@kitty.example");
 
         Assert.True(result.IsAccepted, result.Reason);
         Assert.Contains(lines, l => l.StartsWith("DATA> Reply-To:", StringComparison.OrdinalIgnoreCase) && l.Contains("josé@kitty.example", StringComparison.Ordinal));
-    }
-
-    private static async Task<(DeliveryResult Result, List<string> Lines)> SendAsync(string to, bool smtpUtf8, string subject = "Olá", string from = "Kitty <hello@kitty.example>", string? replyTo = null)
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var lines = new List<string>();
-        var server = ServeOnceAsync(listener, smtpUtf8, lines);
-        var transport = new SmtpTransport(new SmtpTransportOptions
-        {
-            Host = "127.0.0.1",
-            Port = ((IPEndPoint)listener.LocalEndpoint).Port,
-            SecureSocketOptions = SecureSocketOptions.None,
-            Timeout = TimeSpan.FromSeconds(10),
-        });
-
-        var result = await transport.SendAsync(new EmailMessage
-        {
-            MessageId = "r26b-eai",
-            From = from,
-            To = to,
-            Subject = subject,
-            TextBody = "Olá.",
-            ReplyTo = replyTo,
-        });
-        await server.WaitAsync(TimeSpan.FromSeconds(10));
-        return (result, lines);
-    }
-
-    private static async Task ServeOnceAsync(TcpListener listener, bool smtpUtf8, List<string> lines)
-    {
-        using var client = await listener.AcceptTcpClientAsync();
-        var stream = client.GetStream();
-        using var reader = new StreamReader(stream, new UTF8Encoding(false));
-        async Task SendAsync(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
-
-        await SendAsync("220 ready");
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            lines.Add(line);
-            var verb = line.Split(' ', ':')[0].ToUpperInvariant();
-            switch (verb)
-            {
-                case "EHLO":
-                    await SendAsync(smtpUtf8 ? "250-scripted\r\n250-8BITMIME\r\n250 SMTPUTF8" : "250-scripted\r\n250 8BITMIME");
-                    break;
-                case "MAIL" or "RCPT" or "RSET" or "NOOP":
-                    await SendAsync("250 ok");
-                    break;
-                case "DATA":
-                    await SendAsync("354 go ahead");
-                    while (await reader.ReadLineAsync() is { } data && data != ".")
-                    {
-                        lines.Add("DATA> " + (data.StartsWith("..", StringComparison.Ordinal) ? data[1..] : data));
-                    }
-
-                    await SendAsync("250 queued");
-                    break;
-                case "QUIT":
-                    await SendAsync("221 bye");
-                    return;
-                default:
-                    await SendAsync("502 not implemented");
-                    break;
-            }
-        }
     }
 }

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
-using MailKit.Security;
 using Omnichannel.Sdk.Delivery;
 
 namespace Omnichannel.Sdk.Channels.Smtp.Tests;
@@ -16,7 +13,7 @@ public sealed class AuditU10SmtpTests
     [Fact]
     public async Task AUtf8LocalPart_ToAServerWithoutSmtpUtf8_FailsForGood_AndIsNeverSentToAnotherMailbox()
     {
-        var (result, lines) = await SendAsync("josé@example.com", smtpUtf8: false);
+        var (result, lines) = await ScriptedSmtp.SendAsync("josé@example.com", smtpUtf8: false);
 
         Assert.True(result.Status == DeliveryStatus.PermanentFailure, string.Join(" | ", lines.Where(l => !l.StartsWith("EHLO", StringComparison.Ordinal)).Take(3)));
         Assert.Contains("SMTPUTF8", result.Reason, StringComparison.Ordinal);
@@ -27,7 +24,7 @@ public sealed class AuditU10SmtpTests
     [Fact]
     public async Task AUtf8LocalPart_ToAServerWithSmtpUtf8_GoesToThatVeryAddress()
     {
-        var (result, lines) = await SendAsync("josé@example.com", smtpUtf8: true);
+        var (result, lines) = await ScriptedSmtp.SendAsync("josé@example.com", smtpUtf8: true);
 
         Assert.True(result.IsAccepted, result.Reason);
         Assert.Contains(lines, l => l.StartsWith("MAIL FROM:", StringComparison.OrdinalIgnoreCase) && l.Contains("SMTPUTF8", StringComparison.Ordinal));
@@ -39,7 +36,7 @@ public sealed class AuditU10SmtpTests
     [InlineData(true)]
     public async Task AnInternationalisedDomain_WithAnAsciiLocalPart_GoesAsItsALabel_WithoutSmtpUtf8(bool smtpUtf8)
     {
-        var (result, lines) = await SendAsync("ann@bücher.example", smtpUtf8);
+        var (result, lines) = await ScriptedSmtp.SendAsync("ann@bücher.example", smtpUtf8);
 
         Assert.True(result.IsAccepted, result.Reason);
         Assert.Contains(lines, l => l.StartsWith("RCPT TO:<ann@", StringComparison.OrdinalIgnoreCase)
@@ -55,7 +52,7 @@ public sealed class AuditU10SmtpTests
         var subject = string.Concat(Enumerable.Repeat("Olá 😀 café 注文 ", 12)).Trim();
         var name = "Kitty 🐱 Müller 注文 " + new string('é', 40);
 
-        var (result, lines) = await SendAsync("ann@example.com", smtpUtf8: false, subject, $"\"{name}\" <hello@kitty.example>");
+        var (result, lines) = await ScriptedSmtp.SendAsync("ann@example.com", smtpUtf8: false, subject, $"\"{name}\" <hello@kitty.example>");
 
         Assert.True(result.IsAccepted, result.Reason);
         var raw = string.Join("\r\n", lines.Where(l => l.StartsWith("DATA> ", StringComparison.Ordinal)).Select(l => l[6..]));
@@ -65,70 +62,5 @@ public sealed class AuditU10SmtpTests
         using var parsed = MimeKit.MimeMessage.Load(new MemoryStream(Encoding.ASCII.GetBytes(raw)));
         Assert.Equal(subject, parsed.Subject);
         Assert.Equal(name, ((MimeKit.MailboxAddress)parsed.From[0]).Name);
-    }
-
-    private static async Task<(DeliveryResult Result, List<string> Lines)> SendAsync(string to, bool smtpUtf8, string subject = "Olá", string from = "Kitty <hello@kitty.example>")
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var lines = new List<string>();
-        var server = ServeOnceAsync(listener, smtpUtf8, lines);
-        var transport = new SmtpTransport(new SmtpTransportOptions
-        {
-            Host = "127.0.0.1",
-            Port = ((IPEndPoint)listener.LocalEndpoint).Port,
-            SecureSocketOptions = SecureSocketOptions.None,
-            Timeout = TimeSpan.FromSeconds(10),
-        });
-
-        var result = await transport.SendAsync(new EmailMessage
-        {
-            MessageId = "u10-eai",
-            From = from,
-            To = to,
-            Subject = subject,
-            TextBody = "Olá.",
-        });
-        await server.WaitAsync(TimeSpan.FromSeconds(10));
-        return (result, lines);
-    }
-
-    private static async Task ServeOnceAsync(TcpListener listener, bool smtpUtf8, List<string> lines)
-    {
-        using var client = await listener.AcceptTcpClientAsync();
-        var stream = client.GetStream();
-        using var reader = new StreamReader(stream, new UTF8Encoding(false));
-        async Task SendAsync(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
-
-        await SendAsync("220 ready");
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            lines.Add(line);
-            var verb = line.Split(' ', ':')[0].ToUpperInvariant();
-            switch (verb)
-            {
-                case "EHLO":
-                    await SendAsync(smtpUtf8 ? "250-scripted\r\n250-8BITMIME\r\n250 SMTPUTF8" : "250-scripted\r\n250 8BITMIME");
-                    break;
-                case "MAIL" or "RCPT" or "RSET" or "NOOP":
-                    await SendAsync("250 ok");
-                    break;
-                case "DATA":
-                    await SendAsync("354 go ahead");
-                    while (await reader.ReadLineAsync() is { } data && data != ".")
-                    {
-                        lines.Add("DATA> " + (data.StartsWith("..", StringComparison.Ordinal) ? data[1..] : data));
-                    }
-
-                    await SendAsync("250 queued");
-                    break;
-                case "QUIT":
-                    await SendAsync("221 bye");
-                    return;
-                default:
-                    await SendAsync("502 not implemented");
-                    break;
-            }
-        }
     }
 }
