@@ -26,6 +26,7 @@ internal static class HttpExchange
         TimeSpan timeout,
         TimeProvider timeProvider,
         string? errorMessagePath,
+        bool sentIdempotencyKey,
         Func<HttpReply, DeliveryResult> onSuccess,
         CancellationToken cancellationToken)
     {
@@ -35,7 +36,10 @@ internal static class HttpExchange
         try
         {
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-            var body = await ReadCappedAsync(response.Content, linked.Token).ConfigureAwait(false);
+
+            // The status line decides. A body that breaks off or stalls after it changes nothing: a 2xx message is with
+            // the provider (reporting a failure would send it again), and a refusal is still one.
+            var body = await ReadBodyAsync(response.Content, linked.Token).ConfigureAwait(false);
             var reply = new HttpReply(response.StatusCode, response.ReasonPhrase, body);
             var code = (int)response.StatusCode;
             if (code is >= 200 and < 300)
@@ -44,7 +48,7 @@ internal static class HttpExchange
             }
 
             var described = Describe(reply, errorMessagePath);
-            if (IsTransient(code))
+            if (IsTransient(code) || (code == 409 && sentIdempotencyKey))
             {
                 var retryAfter = RetryAfter(response, timeProvider);
                 return retryAfter is { } delay
@@ -78,7 +82,11 @@ internal static class HttpExchange
         }
     }
 
-    /// <summary>408, 425, 429 and every 5xx may succeed later; other non-2xx answers will not.</summary>
+    /// <summary>
+    /// 408, 425, 429 and every 5xx may succeed later; other non-2xx answers will not, except a 409 to a request that
+    /// carried an idempotency key (see <see cref="SendAsync"/>): that is how a provider says an earlier attempt under the
+    /// same key is still being processed, and a later retry gets that attempt's answer.
+    /// </summary>
     internal static bool IsTransient(int statusCode) => statusCode is 408 or 425 or 429 or >= 500;
 
     internal static bool TryReadString(byte[] json, string path, out string value)
@@ -122,7 +130,16 @@ internal static class HttpExchange
         switch (current.ValueKind)
         {
             case JsonValueKind.String:
-                value = current.GetString()!;
+                try
+                {
+                    value = current.GetString()!;
+                }
+                catch (InvalidOperationException)
+                {
+                    // Bytes that are not UTF-8, or an escaped lone surrogate: no readable value.
+                    return false;
+                }
+
                 return value.Length > 0;
             case JsonValueKind.Number:
                 value = current.GetRawText();
@@ -160,8 +177,9 @@ internal static class HttpExchange
 
             return Cap(document.RootElement.GetRawText());
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // Not JSON, or JSON whose text is not UTF-8: the text as it reads, invalid bytes replaced.
             return Cap(Encoding.UTF8.GetString(body));
         }
     }
@@ -192,6 +210,40 @@ internal static class HttpExchange
         }
 
         return null;
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>
+    /// The body as UTF-8, at most <see cref="MaxBodyBytes"/> read: converted from the charset the answer declares (when
+    /// .NET knows it), without a leading byte order mark. Empty when reading it failed or timed out.
+    /// </summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        byte[] body;
+        try
+        {
+            body = await ReadCappedAsync(content, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
+        {
+            return [];
+        }
+
+        var charset = content.Headers.ContentType?.CharSet?.Trim().Trim('"');
+        if (!string.IsNullOrEmpty(charset) && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                body = Encoding.UTF8.GetBytes(Encoding.GetEncoding(charset).GetString(body));
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+            {
+                // A charset .NET does not know: read as UTF-8.
+            }
+        }
+
+        return body.AsSpan().StartsWith(Utf8Bom) ? body[Utf8Bom.Length..] : body;
     }
 
     private static async Task<byte[]> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)

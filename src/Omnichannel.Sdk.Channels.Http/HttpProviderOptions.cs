@@ -13,13 +13,19 @@ public sealed class HttpProviderOptions
     /// <summary>The channel this gateway sends on, for example <see cref="ChannelNames.Sms"/>. Required.</summary>
     public string Channel { get; set; } = "";
 
-    /// <summary>The provider's endpoint, an absolute <c>http</c> or <c>https</c> URL. Required.</summary>
+    /// <summary>
+    /// The provider's endpoint, an absolute <c>http</c> or <c>https</c> URL without credentials (<c>user:password@</c>
+    /// is refused: HttpClient does not send it; put them in <see cref="Headers"/>). Required.
+    /// </summary>
     public Uri? Endpoint { get; set; }
 
     /// <summary>The HTTP method: POST, PUT or PATCH. Default: POST.</summary>
     public HttpMethod Method { get; set; } = HttpMethod.Post;
 
-    /// <summary>Static headers sent with every request, for example <c>Authorization: Bearer …</c>. Default: none.</summary>
+    /// <summary>
+    /// Static headers sent with every request, for example <c>Authorization: Bearer …</c>. Values must be printable ASCII
+    /// (HttpClient refuses anything else on every request, so it is refused at start). Default: none.
+    /// </summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
@@ -70,7 +76,11 @@ public sealed class HttpProviderOptions
         }
         else if (!OptionChecks.IsHttpUrl(Endpoint))
         {
-            problems.Add($"Endpoint must be an absolute http or https URL (got '{Endpoint}').");
+            problems.Add($"Endpoint must be an absolute http or https URL (got '{OptionChecks.WithoutCredentials(Endpoint)}').");
+        }
+        else if (OptionChecks.HasCredentials(Endpoint))
+        {
+            problems.Add("Endpoint must not carry credentials (user:password@): the HTTP client does not send them; set Headers[\"Authorization\"] instead.");
         }
 
         if (Method is null || (Method != HttpMethod.Post && Method != HttpMethod.Put && Method != HttpMethod.Patch))

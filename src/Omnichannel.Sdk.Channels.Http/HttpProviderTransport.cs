@@ -12,9 +12,12 @@ namespace Omnichannel.Sdk.Channels.Http;
 /// idempotency key, and reads the provider's message id from the answer.
 /// </summary>
 /// <remarks>
-/// 2xx is accepted with the id found at <see cref="HttpProviderOptions.MessageIdPath"/>; 408, 425, 429, 5xx, network
-/// errors, time-outs and cancellation are transient failures (a <c>Retry-After</c> is appended to the reason, see
-/// <see cref="HttpFailureReason"/>); any other answer is a permanent failure with the provider's error message.
+/// 2xx is accepted with the id found at <see cref="HttpProviderOptions.MessageIdPath"/> (read as UTF-8, or in the
+/// charset the answer declares; a body that breaks off after the status line leaves the send accepted, without an id);
+/// 408, 425, 429, 5xx, network errors, time-outs and cancellation are transient failures (a <c>Retry-After</c> is
+/// appended to the reason, see <see cref="HttpFailureReason"/>), and so is 409 when an idempotency key was sent (an
+/// earlier attempt under that key is still being processed); any other answer is a permanent failure with the
+/// provider's error message.
 /// </remarks>
 public sealed class HttpProviderTransport : IChannelTransport
 {
@@ -187,6 +190,7 @@ public sealed class HttpProviderTransport : IChannelTransport
         var idPath = options.MessageIdPath;
         return await HttpExchange.SendAsync(
             httpClient(), request, options.Timeout, timeProvider, options.ErrorMessagePath,
+            sentIdempotencyKey: options.IdempotencyKeyHeader is not null,
             onSuccess: reply => DeliveryResult.Accepted(
                 idPath is not null && HttpExchange.TryReadString(reply.Body, idPath, out var id) ? id : null),
             cancellationToken).ConfigureAwait(false);

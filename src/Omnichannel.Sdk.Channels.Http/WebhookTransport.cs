@@ -13,9 +13,11 @@ namespace Omnichannel.Sdk.Channels.Http;
 /// <see cref="TimeProvider"/>) and <see cref="WebhookHeaders.Signature"/> (<c>v1=&lt;hex&gt;</c>).
 /// </summary>
 /// <remarks>
-/// A 2xx answer is accepted (webhooks have no provider id, so it is <see langword="null"/>); 408, 425, 429, 5xx, network
+/// A 2xx answer is accepted (webhooks have no provider id, so it is <see langword="null"/>); 408, 409 (every request
+/// carries its idempotency key, so a 409 means an earlier attempt is still being processed), 425, 429, 5xx, network
 /// errors, time-outs and cancellation are transient (with <c>Retry-After</c>, see <see cref="HttpFailureReason"/>); any
-/// other answer is permanent, with the receiver's error message.
+/// other answer is permanent, with the receiver's error message. A URL with credentials in it (<c>user:password@</c>)
+/// is a permanent failure: the HTTP client would not send them.
 /// </remarks>
 public sealed class WebhookTransport : IChannelTransport
 {
@@ -75,7 +77,14 @@ public sealed class WebhookTransport : IChannelTransport
 
         if (!OptionChecks.IsHttpUrl(url))
         {
-            return DeliveryResult.PermanentFailure($"The webhook URL must be an absolute http or https URL (got '{url}').");
+            return DeliveryResult.PermanentFailure($"The webhook URL must be an absolute http or https URL (got '{OptionChecks.WithoutCredentials(url)}').");
+        }
+
+        if (OptionChecks.HasCredentials(url))
+        {
+            // HttpClient sends no Authorization for them: the receiver would refuse, or take the request unauthenticated.
+            return DeliveryResult.PermanentFailure(
+                "The webhook URL carries credentials (user:password@), which the HTTP client does not send; give them as a header in WebhookTransportOptions.Headers (Authorization).");
         }
 
         if (webhook.Payload.ValueKind == JsonValueKind.Undefined)
@@ -108,7 +117,7 @@ public sealed class WebhookTransport : IChannelTransport
         request.Headers.TryAddWithoutValidation(WebhookHeaders.Signature, WebhookSignature.Compute(options.Secret, timestamp, body));
 
         return await HttpExchange.SendAsync(
-            httpClient(), request, options.Timeout, timeProvider, errorMessagePath: null,
+            httpClient(), request, options.Timeout, timeProvider, errorMessagePath: null, sentIdempotencyKey: true,
             onSuccess: static _ => DeliveryResult.Accepted(null), cancellationToken).ConfigureAwait(false);
     }
 

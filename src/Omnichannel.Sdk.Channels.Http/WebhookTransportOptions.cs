@@ -7,7 +7,8 @@ public sealed class WebhookTransportOptions
 {
     /// <summary>
     /// Where a <see cref="Omnichannel.Sdk.Delivery.WebhookMessage"/> without its own <c>Url</c> is posted. Absolute
-    /// <c>http</c> or <c>https</c>. Default: <see langword="null"/> (every message must carry its URL).
+    /// <c>http</c> or <c>https</c>, without credentials (<c>user:password@</c> is refused: HttpClient does not send it; put
+    /// them in <see cref="Headers"/>). Default: <see langword="null"/> (every message must carry its URL).
     /// </summary>
     public Uri? DefaultUrl { get; set; }
 
@@ -20,7 +21,10 @@ public sealed class WebhookTransportOptions
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Extra headers sent with every request (for example an <c>Authorization</c> the receiver expects). Default: none.</summary>
+    /// <summary>
+    /// Extra headers sent with every request (for example an <c>Authorization</c> the receiver expects). Values must be
+    /// printable ASCII (HttpClient refuses anything else on every request, so it is refused at start). Default: none.
+    /// </summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Every problem with these options; empty when they are usable.</summary>
@@ -34,7 +38,11 @@ public sealed class WebhookTransportOptions
 
         if (DefaultUrl is not null && !OptionChecks.IsHttpUrl(DefaultUrl))
         {
-            problems.Add($"DefaultUrl must be an absolute http or https URL (got '{DefaultUrl}').");
+            problems.Add($"DefaultUrl must be an absolute http or https URL (got '{OptionChecks.WithoutCredentials(DefaultUrl)}').");
+        }
+        else if (DefaultUrl is not null && OptionChecks.HasCredentials(DefaultUrl))
+        {
+            problems.Add("DefaultUrl must not carry credentials (user:password@): the HTTP client does not send them; set Headers[\"Authorization\"] instead.");
         }
 
         OptionChecks.CheckTimeout(Timeout, problems);
@@ -53,6 +61,13 @@ internal static class OptionChecks
     };
 
     public static bool IsHttpUrl(Uri url) => url.IsAbsoluteUri && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);
+
+    /// <summary>Whether an absolute URL has a user-info part (<c>user:password@</c>), which HttpClient never sends.</summary>
+    public static bool HasCredentials(Uri url) => url.IsAbsoluteUri && url.UserInfo.Length > 0;
+
+    /// <summary>The URL as text for a message, its user-info part (a password) left out.</summary>
+    public static string WithoutCredentials(Uri url) =>
+        HasCredentials(url) ? url.GetComponents(UriComponents.HttpRequestUrl | UriComponents.Fragment, UriFormat.UriEscaped) : url.ToString();
 
     public static void CheckTimeout(TimeSpan timeout, List<string> problems)
     {
@@ -83,6 +98,13 @@ internal static class OptionChecks
             if (value is null || value.Contains('\r') || value.Contains('\n'))
             {
                 problems.Add($"Header '{name}' must have a value without line breaks.");
+            }
+            else if (!IsHeaderValue(value))
+            {
+                // SocketsHttpHandler refuses it on every request ("Request headers must contain only ASCII characters"),
+                // which would read as a network error and be retried for every message. The value is not echoed: it is
+                // usually a key.
+                problems.Add($"Header '{name}' must be printable ASCII: its value has another character (a pasted non-breaking or zero-width space, or typographic quotes?).");
             }
         }
     }

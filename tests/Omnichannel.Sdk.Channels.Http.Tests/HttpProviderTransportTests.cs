@@ -188,7 +188,7 @@ public sealed class HttpProviderTransportTests(ProviderGatewayFixture gateway) :
     [InlineData(401)]
     [InlineData(403)]
     [InlineData(404)]
-    [InlineData(409)]
+    [InlineData(410)]
     [InlineData(422)]
     public async Task SendAsync_WhenTheProviderAnswersAnotherClientError_IsPermanent(int status)
     {
