@@ -260,7 +260,13 @@ internal sealed partial class JourneyRunner
 
         Timeline(instance, "journey.profile_updated", $"{update.Id}: {string.Join(", ", update.Updates.Select(u => $"{u.Kind.ToString().ToLowerInvariant()} {u.Trait}"))}");
         var all = services.Segments.Segments.Select(s => s.Id).ToList();
-        Changes.AddRange(SegmentRuntime.Reevaluate(p, services.Segments, all, now, services.TimelineLength));
+        var changes = SegmentRuntime.Reevaluate(p, services.Segments, all, now, services.TimelineLength);
+        Changes.AddRange(changes);
+
+        // What the write changes is acted on as a tracked trait would be, once the steps running now have stopped (see
+        // DrainEmittedAsync): the segment journeys it starts, and the condition exits it makes true (of any instance).
+        _updatedChanges.AddRange(changes);
+        _profileUpdated = true;
         ScheduleDates();
     }
 
@@ -351,15 +357,22 @@ internal sealed partial class JourneyRunner
         });
     }
 
+    // Events the journeys emitted, and the profile writes of their updateProfile steps, each acted on as if tracked: an
+    // emitted event runs through segments and journeys; a write starts the journeys of the segments it moved her into
+    // or out of and ends instances whose condition exit it made true (a trait the host sets does both).
     private async ValueTask DrainEmittedAsync()
     {
-        for (var depth = 0; _emitted.Count > 0; depth++)
+        for (var depth = 0; _emitted.Count > 0 || _profileUpdated; depth++)
         {
             var batch = _emitted.ToList();
             _emitted.Clear();
+            var updated = _updatedChanges.ToList();
+            var exitsToCheck = _profileUpdated;
+            _updatedChanges.Clear();
+            _profileUpdated = false;
             if (depth >= MaxEmitDepth)
             {
-                break; // journeys emitting events that start journeys that emit…: stop rather than loop
+                break; // journeys emitting events (or writing traits) that start journeys that emit…: stop rather than loop
             }
 
             foreach (var e in batch)
@@ -368,6 +381,12 @@ internal sealed partial class JourneyRunner
                 var changes = SegmentRuntime.OnEvent(p, e, services.Segments, now, everything: false, services.TimelineLength);
                 Changes.AddRange(changes);
                 await HandleEventAsync(e, changes).ConfigureAwait(false);
+            }
+
+            if (exitsToCheck)
+            {
+                await StartFromSegmentsAsync(updated).ConfigureAwait(false);
+                CheckSegmentExits(); // also when no segment moved: a condition exit reads traits directly
             }
         }
     }

@@ -52,6 +52,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private const int MaxEmitDepth = 4;
 
     private readonly Queue<CustomerEvent> _emitted = new();
+    private readonly List<SegmentChange> _updatedChanges = []; // segment moves made by updateProfile steps, not yet acted on
+    private bool _profileUpdated; // an updateProfile step wrote since the last drain
     private HashSet<JourneyInstance>? _answeredLate; // made on first use: rare, and a runner is made per event
     private bool _traitsChanged = true;
     private bool _repeatOrder;
