@@ -51,55 +51,101 @@ public sealed partial class OmnichannelEngine
 
     private TimeSpan _dispatchRetryDelay;
 
+    // A window of sends rather than batches: at most DispatchBatchSize of this run's sends are in flight, and the run
+    // claims more as soon as half of them are done. Waiting for a whole batch before claiming the next let one slow
+    // hand-over (up to SendTimeout) hold back the 31 messages behind it, and left the partitions idle at every batch's end.
     private async Task<int> DispatchDueAsync(CancellationToken cancellationToken)
     {
+        var window = _options.Delivery.DispatchBatchSize;
+        var done = new SemaphoreSlim(0); // released once per finished send of this run
+        var running = new List<Task>();
+        var inFlight = 0;
         var handled = 0;
-        while (true)
+        try
         {
-            // The gate covers claiming (and registering the sends) only: a slow or hanging transport never holds it,
-            // and each send is bounded by the SDK.
-            List<Task> sends;
-            await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            while (true)
             {
-                if (_disposed != 0)
-                {
-                    return handled; // disposal waits for the sends registered so far; none is claimed after it
-                }
+                var wanted = window - inFlight;
+                var claimed = 0;
 
-                lock (_scheduleLock)
+                // The gate covers claiming (and registering the sends) only: a slow or hanging transport never holds it,
+                // and each send is bounded by the SDK.
+                await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
                 {
-                    _dispatchDueAt = DateTimeOffset.MaxValue;
-                }
-
-                var batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, _options.Delivery.DispatchBatchSize, cancellationToken).ConfigureAwait(false);
-                Volatile.Write(ref _outboxDueSeen, batch.Count);
-                sends = [];
-                foreach (var e in batch)
-                {
-                    // Claimed again while this process is still sending it (its lease ran out on a fast clock or a slow
-                    // provider): the send in progress takes the new fencing token instead of a second send starting.
-                    if (!_sending.TryAdd(e.MessageKey, e.Attempt))
+                    if (_disposed != 0)
                     {
-                        _sending[e.MessageKey] = e.Attempt;
-                        continue;
+                        return handled; // disposal waits for the sends registered so far; none is claimed after it
                     }
 
-                    sends.Add(Track(Task.Run(() => DispatchAsync(e, cancellationToken), CancellationToken.None)));
+                    lock (_scheduleLock)
+                    {
+                        _dispatchDueAt = DateTimeOffset.MaxValue;
+                    }
+
+                    var batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, wanted, cancellationToken).ConfigureAwait(false);
+                    Volatile.Write(ref _outboxDueSeen, batch.Count);
+                    foreach (var e in batch)
+                    {
+                        // Claimed again while this process is still sending it (its lease ran out on a fast clock or a slow
+                        // provider): the send in progress takes the new fencing token instead of a second send starting.
+                        if (!_sending.TryAdd(e.MessageKey, e.Attempt))
+                        {
+                            _sending[e.MessageKey] = e.Attempt;
+                            continue;
+                        }
+
+                        var send = Track(Task.Run(() => DispatchAsync(e, cancellationToken), CancellationToken.None));
+                        _ = send.ContinueWith(static (_, s) => ((SemaphoreSlim)s!).Release(), done, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                        running.Add(send);
+                        inFlight++;
+                        claimed++;
+                    }
+
+                    if (batch.Count < wanted)
+                    {
+                        wanted = -1; // nothing more is due now
+                    }
                 }
-            }
-            finally
-            {
-                _dispatchGate.Release();
+                finally
+                {
+                    _dispatchGate.Release();
+                }
+
+                handled += claimed;
+                if (wanted < 0 || claimed == 0)
+                {
+                    if (inFlight == 0)
+                    {
+                        break;
+                    }
+
+                    // Nothing more was due when claimed: wait for this run's sends, then look once more (a message their
+                    // outcomes or other callers planned meanwhile is due now too).
+                    await Task.WhenAll(running).ConfigureAwait(false);
+                    running.Clear();
+                    done = new SemaphoreSlim(0);
+                    inFlight = 0;
+                    continue;
+                }
+
+                while (inFlight > window / 2)
+                {
+                    await done.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    inFlight--;
+                }
+
+                running.RemoveAll(static t => t.IsCompleted && t.Status == TaskStatus.RanToCompletion);
             }
 
-            if (sends.Count == 0)
-            {
-                break;
-            }
-
-            await Task.WhenAll(sends).ConfigureAwait(false);
-            handled += sends.Count;
+            await Task.WhenAll(running).ConfigureAwait(false);
+        }
+        catch when (running.Count > 0)
+        {
+            // The run failed (a claim, a cancellation): its sends are tracked and finish on their own; the caller hears of
+            // the run's failure once they have, as when it waited for whole batches.
+            await Task.WhenAll(running).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
         }
 
         // Sends another run claimed are part of "everything due now": wait for them too, so a caller sees their outcomes.

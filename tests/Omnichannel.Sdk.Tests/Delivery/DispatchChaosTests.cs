@@ -101,6 +101,42 @@ public sealed class DispatchChaosTests
     }
 
     [Fact]
+    public async Task AHangingSend_DoesNotHoldBackTheMessagesClaimedWithIt()
+    {
+        // 21 receipts held for quiet hours fall due together at 08:00, and one dispatch run takes them, DispatchBatchSize
+        // (8) at a time. The first claimed hangs. The run used to wait for its whole batch before claiming more, so the
+        // other 13 waited for the hanging one's time-out; they go out now while it hangs.
+        var hanging = new HangingTransport("ann@example.com");
+        await using var host = OmnichannelTestHost.Create(
+            o => { o.Delivery.Retry = null; o.Delivery.SendTimeout = TimeSpan.FromSeconds(5); o.Delivery.DispatchBatchSize = 8; o.Delivery.TransactionalQuietHours = QuietHoursAction.Defer; },
+            start: new DateTimeOffset(2026, 1, 5, 22, 0, 0, TimeSpan.Zero),
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("hanging", hanging));
+        await SignUp(host, Ann, "ann@example.com");
+        await SignUp(host, Bob, "bob@example.com");
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, Receipt("a-ann"))).Status);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Bob, Receipt($"b-{i:00}"))).Status);
+        }
+
+        host.Time.Advance(TimeSpan.FromHours(10)); // 08:00: the dispatcher's timer starts one run in the background
+        await hanging.Hanging.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var allWhileHanging = await Task.Run(() => SpinWait.SpinUntil(() => hanging.Recorder.Messages.Count == 20, TimeSpan.FromSeconds(30)));
+        var sentWhileHanging = hanging.Recorder.Messages.Count;
+
+        var run = host.Engine.RunDispatchAsync();
+        for (var step = 0; step < 200 && !run.IsCompleted; step++)
+        {
+            host.Time.Advance(TimeSpan.FromSeconds(5)); // past the hanging send's time-out
+            await Task.WhenAny(run, Task.Delay(TimeSpan.FromMilliseconds(50))); // real time: waiting for the engine's threads, not for the clock
+        }
+
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(allWhileHanging, $"{sentWhileHanging} of bob's 20 receipts went out while ann's send hung");
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"b-{i:00}"), hanging.Recorder.Messages.Select(m => m.MessageId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task AnArgumentException_IsPermanent_AndNotRetried()
     {
         var throwing = new ThrowingTransport(new ArgumentException("bad address"));
