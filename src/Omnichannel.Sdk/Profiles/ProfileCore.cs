@@ -295,7 +295,9 @@ internal static partial class ProfileCore
 
         if (props.TryGetProperty("preferred_channels", out var pc) && pc.ValueKind == JsonValueKind.Array)
         {
-            var channels = string.Join(",", pc.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!));
+            // Channel names as everywhere else (trimmed, lower case): "SMS" from a preference centre was never matched.
+            var channels = string.Join(",", pc.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String)
+                .Select(x => x.GetString()!.Trim().ToLowerInvariant()).Where(x => x.Length > 0 && !x.Contains(',', StringComparison.Ordinal)).Distinct(StringComparer.Ordinal));
             PutPreference(p, "channels", new PreferenceFact(channels, null, null, t, eventId));
         }
 
@@ -326,7 +328,7 @@ internal static partial class ProfileCore
         var limit = p.PreferenceFacts.GetValueOrDefault("limit");
         var max = Newest(p.PreferenceFacts.GetValueOrDefault("max"), limit is { MaxMessages: not null } ? limit : null);
         var period = Newest(p.PreferenceFacts.GetValueOrDefault("period"), limit is { Period: not null } ? limit : null);
-        IReadOnlyList<string> list = channels?.Channels is { Length: > 0 } c ? c.Split(',') : [];
+        IReadOnlyList<string> list = channels?.Channels is { Length: > 0 } c ? [.. c.Split(',').Select(x => x.Trim().ToLowerInvariant()).Where(x => x.Length > 0).Distinct(StringComparer.Ordinal)] : [];
         var updated = p.PreferenceFacts.Values.Max(f => f.At);
         p.Preferences = new ContactPreferences(list, max?.MaxMessages, period?.Period, updated);
     }

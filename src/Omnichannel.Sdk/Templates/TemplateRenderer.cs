@@ -295,7 +295,8 @@ public sealed partial class TemplateRenderer
     {
         for (var i = 0; i < chain.Count; i++)
         {
-            if (string.Equals(chain[i], locale, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(chain[i], locale, StringComparison.OrdinalIgnoreCase)
+                || (locale is not null && chain[i] is { } tag && string.Equals(tag, LocalTime.KnownLocale(locale), StringComparison.OrdinalIgnoreCase)))
             {
                 return i;
             }
@@ -304,20 +305,25 @@ public sealed partial class TemplateRenderer
         return -1;
     }
 
-    // "es_MX" → ["es-MX", "es", <default locale and its parents>, null].
+    // "es_MX" → ["es-MX", "es", <default locale and its parents>, null]. A language code ISO withdrew (Android's "iw")
+    // reads as the current one ("he"), and a Chinese region goes through its script before the bare language
+    // ("zh-TW" → "zh-TW", "zh-Hant-TW", "zh-Hant", "zh"): Taiwan reads Traditional, and "zh" is usually Simplified.
     internal static IReadOnlyList<string?> LocaleChain(string? requested, string? defaultLocale)
     {
         var chain = new List<string?>();
         foreach (var start in new[] { requested, defaultLocale })
         {
-            var tag = start?.Trim().Replace('_', '-');
+            var given = start?.Trim().Replace('_', '-');
+            var tag = LocalTime.KnownLocale(given) ?? given;
+            if (tag is not null && ChineseScript(tag) is { } scripted)
+            {
+                Add(chain, tag);
+                tag = scripted;
+            }
+
             while (!string.IsNullOrEmpty(tag))
             {
-                if (!chain.Exists(c => string.Equals(c, tag, StringComparison.OrdinalIgnoreCase)))
-                {
-                    chain.Add(tag);
-                }
-
+                Add(chain, tag);
                 var dash = tag.LastIndexOf('-');
                 tag = dash < 0 ? null : tag[..dash];
             }
@@ -325,6 +331,32 @@ public sealed partial class TemplateRenderer
 
         chain.Add(null);
         return chain;
+    }
+
+    private static void Add(List<string?> chain, string tag)
+    {
+        if (!chain.Exists(c => string.Equals(c, tag, StringComparison.OrdinalIgnoreCase)))
+        {
+            chain.Add(tag);
+        }
+    }
+
+    // "zh-TW" → "zh-Hant-TW", "zh-CN" → "zh-Hans-CN"; null for a tag that already names a script, or another language.
+    private static string? ChineseScript(string tag)
+    {
+        var parts = tag.Split('-');
+        if (parts.Length < 2 || !string.Equals(parts[0], "zh", StringComparison.OrdinalIgnoreCase) || parts[1].Length != 2)
+        {
+            return null;
+        }
+
+        var script = parts[1].ToUpperInvariant() switch
+        {
+            "TW" or "HK" or "MO" => "Hant",
+            "CN" or "SG" or "MY" => "Hans",
+            _ => null,
+        };
+        return script is null ? null : string.Join('-', [parts[0], script, .. parts[1..]]);
     }
 
     private static TemplateRendererOptions Checked(TemplateRendererOptions? options)

@@ -20,6 +20,21 @@ internal static class LocalTime
         return ids;
     });
 
+    // The Windows ids this machine can map, by any spelling: those of every listed zone (there is no listing of them).
+    private static readonly Lazy<Dictionary<string, string>> WindowsIdsIgnoringCase = new(() =>
+    {
+        var ids = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var zone in ZoneIdsIgnoringCase.Value.Values)
+        {
+            if (TimeZoneInfo.TryConvertIanaIdToWindowsId(zone, out var windows))
+            {
+                ids.TryAdd(windows, windows);
+            }
+        }
+
+        return ids;
+    });
+
     // The listing above holds canonical zones only; aliases (GB, US/Eastern, Asia/Calcutta) are files of the tz database,
     // found by name on a case-sensitive file system, so "us/eastern" needs their spelling. Read only after a miss.
     private static readonly Lazy<Dictionary<string, string>> AliasIdsIgnoringCase = new(() =>
@@ -68,6 +83,14 @@ internal static class LocalTime
             return listed;
         }
 
+        // A Windows id (a .NET client's TimeZoneInfo.Local.Id) is kept as the IANA zone it stands for, so that every
+        // reader (templates, a process without ICU, another platform) sees one kind of id.
+        if (WindowsIdsIgnoringCase.Value.TryGetValue(id, out var windows) && TimeZoneInfo.TryConvertWindowsIdToIanaId(windows, out var iana)
+            && ZoneIdsIgnoringCase.Value.TryGetValue(iana, out var ianaListed))
+        {
+            return ianaListed;
+        }
+
         if (TimeZoneInfo.TryFindSystemTimeZoneById(id, out _))
         {
             return id; // an alias or a Windows id the machine converts
@@ -102,7 +125,7 @@ internal static class LocalTime
                 return null;
             }
 
-            parts[i] = i == 0 ? part.ToLowerInvariant()
+            parts[i] = i == 0 ? CurrentLanguage(part.ToLowerInvariant())
                 : part.Length == 2 && part.All(char.IsAsciiLetter) ? part.ToUpperInvariant()
                 : part.Length == 4 && part.All(char.IsAsciiLetter) ? char.ToUpperInvariant(part[0]) + part[1..].ToLowerInvariant()
                 : part.ToLowerInvariant();
@@ -110,6 +133,15 @@ internal static class LocalTime
 
         return string.Join('-', parts);
     }
+
+    // Java's Locale (and so Android) still reports the codes ISO 639 withdrew in 1989: iw, in and ji.
+    private static string CurrentLanguage(string language) => language switch
+    {
+        "iw" => "he",
+        "in" => "id",
+        "ji" => "yi",
+        _ => language,
+    };
 
     /// <summary>The customer's zone: hers when known and valid, else the default, else UTC.</summary>
     public static TimeZoneInfo ZoneOf(string? profileZone, string? defaultZone) =>
