@@ -214,6 +214,12 @@ internal static class HttpExchange
 
     private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
+    private static ReadOnlySpan<byte> Utf16BigEndianBom => [0xFE, 0xFF];
+
+    private static ReadOnlySpan<byte> Utf16LittleEndianBom => [0xFF, 0xFE];
+
+    private static ReadOnlySpan<byte> Utf32LittleEndianBom => [0xFF, 0xFE, 0x00, 0x00];
+
     /// <summary>
     /// The body as UTF-8, at most <see cref="MaxBodyBytes"/> read: converted from the charset the answer declares (when
     /// .NET knows it), without a leading byte order mark. Empty when reading it failed or timed out.
@@ -228,6 +234,14 @@ internal static class HttpExchange
         catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
         {
             return [];
+        }
+
+        // A UTF-16 byte order mark says how the text is written whatever the header says (a "utf-16" label reads as
+        // little-endian in .NET, and an answer without a charset would be read as UTF-8): the mark decides.
+        if (body.AsSpan().StartsWith(Utf16BigEndianBom) || (body.AsSpan().StartsWith(Utf16LittleEndianBom) && !body.AsSpan().StartsWith(Utf32LittleEndianBom)))
+        {
+            var encoding = body[0] == 0xFE ? Encoding.BigEndianUnicode : Encoding.Unicode;
+            return Encoding.UTF8.GetBytes(encoding.GetString(body, 2, body.Length - 2));
         }
 
         var charset = content.Headers.ContentType?.CharSet?.Trim().Trim('"');

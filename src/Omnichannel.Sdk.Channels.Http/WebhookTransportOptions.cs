@@ -66,8 +66,19 @@ internal static class OptionChecks
     public static bool HasCredentials(Uri url) => url.IsAbsoluteUri && url.UserInfo.Length > 0;
 
     /// <summary>The URL as text for a message, its user-info part (a password) left out.</summary>
-    public static string WithoutCredentials(Uri url) =>
-        HasCredentials(url) ? url.GetComponents(UriComponents.HttpRequestUrl | UriComponents.Fragment, UriFormat.UriEscaped) : url.ToString();
+    public static string WithoutCredentials(Uri url)
+    {
+        if (HasCredentials(url))
+        {
+            return url.GetComponents(UriComponents.HttpRequestUrl | UriComponents.Fragment, UriFormat.UriEscaped);
+        }
+
+        // No user-info part the parser knows of, yet an '@': a URL missing its scheme ("user:password@host/…" reads as
+        // scheme "user"), or a relative "//user:password@host/…". What precedes it may be a password: leave it out.
+        var text = url.ToString();
+        var at = text.LastIndexOf('@');
+        return at < 0 ? text : "…" + text[at..];
+    }
 
     public static void CheckTimeout(TimeSpan timeout, List<string> problems)
     {

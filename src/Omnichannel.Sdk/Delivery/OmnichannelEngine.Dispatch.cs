@@ -61,6 +61,7 @@ public sealed partial class OmnichannelEngine
         var running = new List<Task>();
         var inFlight = 0;
         var handled = 0;
+        var disposing = false;
         try
         {
             while (true)
@@ -75,7 +76,10 @@ public sealed partial class OmnichannelEngine
                 {
                     if (_disposed != 0)
                     {
-                        return handled; // disposal waits for the sends registered so far; none is claimed after it
+                        // None is claimed after it; this run's sends still in flight are waited for below, as disposal
+                        // waits for them: the caller hears "handled" once they are.
+                        disposing = true;
+                        break;
                     }
 
                     lock (_scheduleLock)
@@ -146,6 +150,11 @@ public sealed partial class OmnichannelEngine
             // the run's failure once they have, as when it waited for whole batches.
             await Task.WhenAll(running).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
             throw;
+        }
+
+        if (disposing)
+        {
+            return handled;
         }
 
         // Sends another run claimed are part of "everything due now": wait for them too, so a caller sees their outcomes.

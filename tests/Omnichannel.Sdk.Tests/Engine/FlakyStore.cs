@@ -178,6 +178,11 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default) => inner.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
 
+    /// <summary>When set, a claim fails unless the flow making it set <see cref="ClaimsHere"/> (only a test's own dispatch run claims; the timer's runs fail and wait).</summary>
+    public bool ClaimOnlyHere { get; init; }
+
+    public static readonly AsyncLocal<bool> ClaimsHere = new();
+
     /// <summary>How many outbox claims still throw (a store outage); <see cref="ClaimFailed"/> is set by the first.</summary>
     public int FailClaims;
 
@@ -186,6 +191,11 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
     {
         Interlocked.CompareExchange(ref FirstRead, "outbox", null);
+        if (ClaimOnlyHere && !ClaimsHere.Value)
+        {
+            throw new IOException("claims are taken only by the flow that set ClaimsHere");
+        }
+
         if (Interlocked.Decrement(ref FailClaims) >= 0)
         {
             ClaimFailed.TrySetResult();
