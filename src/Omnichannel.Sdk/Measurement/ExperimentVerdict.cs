@@ -30,7 +30,7 @@ public sealed record ExperimentSettings
     /// <summary>
     /// The standard deviation τ of the normal mixture over the true difference in conversion rate (mSPRT); default
     /// <see langword="null"/>: 10% of the pooled conversion rate (the size of lift worth finding). Any fixed τ keeps the
-    /// guarantee; τ near the real effect gives the most power.
+    /// guarantee (an infinite one is refused); τ near the real effect gives the most power.
     /// </summary>
     public double? MixtureStandardDeviation { get; init; }
 
@@ -53,6 +53,11 @@ public sealed record ExperimentSettings
         if (MixtureStandardDeviation is { } tau && (double.IsNaN(tau) || tau <= 0))
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"MixtureStandardDeviation must be positive (was {tau})");
+        }
+        else if (MixtureStandardDeviation is { } wide && double.IsPositiveInfinity(wide))
+        {
+            // An infinite τ is no mixture at all (its always-valid p-value was NaN); any finite one keeps the guarantee.
+            yield return "MixtureStandardDeviation must be finite (was ∞)";
         }
 
         if (double.IsNaN(SampleRatioThreshold) || SampleRatioThreshold is <= 0 or >= 1)
@@ -132,7 +137,7 @@ public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, do
 /// <param name="SampleRatio">The sample-ratio check.</param>
 /// <param name="Sequential">Whether significance was read in always-valid mode.</param>
 /// <param name="Winner">The winning variant, or <see langword="null"/>: every arm has the minimum sample, the split is healthy, and the variant's rate beats control significantly (the best such).</param>
-/// <param name="Evidence">One line saying why (or why not yet), with the numbers.</param>
+/// <param name="Evidence">One line saying why (or why not yet), with the numbers: a winner's rate difference in percentage points with the interval of the mode (the confidence sequence in always-valid mode, else the fixed-horizon interval) and the p-value of that mode.</param>
 public sealed record ExperimentVerdict(string ExperimentId, string Control, IReadOnlyList<VariantVerdict> Variants, SampleRatioCheck SampleRatio, bool Sequential, string? Winner, string Evidence);
 
 /// <summary>Computes experiment verdicts from arm totals. Pure; the tests check every number against MathNet.Numerics.</summary>
@@ -225,8 +230,13 @@ public static class ExperimentAnalysis
         {
             winner = best.Name;
             var d = best.VersusControl!;
+            // The interval beside the p-value is the one of the same mode: in always-valid mode the confidence sequence
+            // (inside [−1, 1]), since the fixed-horizon interval is not valid when the verdict is read every day.
+            var shown = settings.Sequential
+                ? new Interval(Math.Max(-1, d.RateSequentialInterval.Lower), Math.Min(1, d.RateSequentialInterval.Upper))
+                : d.RateDifferenceInterval;
             evidence = string.Create(CultureInfo.InvariantCulture,
-                $"{best.Name} wins: conversion {best.ConversionRate * 100:0.00}% vs {verdicts[0].ConversionRate * 100:0.00}% ({control}), difference {d.RateDifference * 100:+0.00;-0.00} pp [{d.RateDifferenceInterval.Lower * 100:0.00}, {d.RateDifferenceInterval.Upper * 100:0.00}], " +
+                $"{best.Name} wins: conversion {best.ConversionRate * 100:0.00}% vs {verdicts[0].ConversionRate * 100:0.00}% ({control}), difference {d.RateDifference * 100:+0.00;-0.00} pp [{shown.Lower * 100:0.00}, {shown.Upper * 100:0.00}], " +
                 $"{mode} p {PValueText(settings.Sequential ? d.RateAlwaysValidPValue : d.RatePValue, 5)}{Corrected(comparisons)}, n = {best.Recipients}/{verdicts[0].Recipients}");
         }
         else
@@ -365,10 +375,13 @@ public static class ExperimentAnalysis
             return (1, new Interval(double.NegativeInfinity, double.PositiveInfinity));
         }
 
-        var t2 = tau * tau;
-        var logLambda = (0.5 * Math.Log(variance / (variance + t2))) + (estimate * estimate * t2 / (2 * variance * (variance + t2)));
-        var p = Math.Min(1, Math.Exp(-logLambda));
-        var half = Math.Sqrt(variance * (variance + t2) / t2 * ((2 * Math.Log(1 / alpha)) + Math.Log((variance + t2) / variance)));
+        // In terms of r = τ²/V, so that a τ² past double's range (a wide mixture, τ = 1e200, or revenue in the 1e160s)
+        // reads as the limit r → ∞ — Λ → 0, p = 1, an unbounded sequence — where the ratios of infinities gave NaN.
+        var r = tau * tau / variance;
+        var shrink = 1 / (1 + (1 / r)); // r/(1 + r), 1 at r = ∞ and 0 at r = 0
+        var logLambda = (-0.5 * Math.Log(1 + r)) + (shrink == 0 ? 0 : estimate * estimate / (2 * variance) * shrink);
+        var p = double.IsNaN(logLambda) ? 1 : Math.Min(1, Math.Exp(-logLambda));
+        var half = Math.Sqrt(variance * (1 + (1 / r)) * ((2 * Math.Log(1 / alpha)) + Math.Log(1 + r)));
         return (p, new Interval(estimate - half, estimate + half));
     }
 
