@@ -31,7 +31,12 @@ public sealed record MessageRequest
     /// <summary>Marketing or transactional.</summary>
     public MessageClass Class { get; init; } = MessageClass.Marketing;
 
-    /// <summary>Data for the template besides the profile (a journey's context, an order).</summary>
+    /// <summary>
+    /// Data for the template besides the profile (a journey's context, an order): the template reads it as
+    /// <c>journey</c>, so <c>Data = new JsonObject { ["order_id"] = "A1" }</c> is
+    /// <c>{{ journey.order_id }}</c> (not <c>event</c>, which is only the event that triggered a journey).
+    /// <see langword="null"/>: none.
+    /// </summary>
     public JsonObject? Data { get; init; }
 }
 

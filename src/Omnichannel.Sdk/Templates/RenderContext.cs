@@ -12,7 +12,8 @@ namespace Omnichannel.Sdk.Templates;
 /// <c>cart</c> (lines with <c>product_id</c>, <c>name</c>, <c>quantity</c>, <c>unit_price</c>, <c>currency</c>, <c>line_total</c>),
 /// <c>cart_total</c>, <c>cart_quantity</c>, <c>wishlist</c> (<c>product_id</c>, <c>name</c>, <c>added_at</c>), <c>created_at</c>.</item>
 /// <item><c>event</c>: <c>id</c>, <c>type</c>, <c>channel</c>, <c>timestamp</c>, <c>properties</c>, <c>context</c>.</item>
-/// <item><c>journey</c>: <see cref="Journey"/> as given.</item>
+/// <item><c>journey</c>: <see cref="Journey"/> as given (a journey's context, or the <c>Data</c> of a
+/// <see cref="Delivery.MessageRequest"/> the host sends itself).</item>
 /// <item><c>now</c>: <see cref="Now"/> in the customer's time zone.</item>
 /// <item><c>device</c>: <c>type</c> (desktop, mobile, tablet or empty) and <c>os</c>.</item>
 /// </list>

@@ -70,10 +70,20 @@ internal static partial class SegmentNames
 
     /// <summary>
     /// <c>" (did you mean 'cart.item_added'?)"</c> when <paramref name="type"/> is only a valid event type in the wrong
-    /// case (event types are compared exactly, so <c>Cart.Item_Added</c> would never match), else empty.
+    /// case (event types are compared exactly, so <c>Cart.Item_Added</c> would never match); for a name with a space, as
+    /// the Segment Spec writes them (<c>Order Completed</c>), where such names are translated and what to write instead;
+    /// else empty.
     /// </summary>
     public static string EventTypeHint(string? type) =>
-        type is { Length: > 0 and <= 100 } && EventType().IsMatch(type.ToLowerInvariant()) ? $" (did you mean '{type.ToLowerInvariant()}'?)" : "";
+        type is not { Length: > 0 and <= 100 } ? ""
+        : EventType().IsMatch(type.ToLowerInvariant()) ? $" (did you mean '{type.ToLowerInvariant()}'?)"
+        : type.Contains(' ', StringComparison.Ordinal) ? SpecNameHint
+        : "";
+
+    /// <summary>The hint for a Segment-Spec-style name (<c>Order Completed</c>) given where an SDK event type is expected.</summary>
+    internal const string SpecNameHint =
+        "; a Segment Spec name such as 'Order Completed' is translated only by the tracking API (Omnichannel.Sdk.AspNetCore, " +
+        "TrackingApiOptions.Mapping): here write the SDK's type, such as order.placed (the names on EventTypes)";
 
     /// <summary>Segment ids: <c>lower-kebab</c> or <c>lower_snake</c> (digits allowed).</summary>
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
