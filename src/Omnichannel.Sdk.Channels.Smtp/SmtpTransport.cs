@@ -17,11 +17,15 @@ namespace Omnichannel.Sdk.Channels.Smtp;
 /// </summary>
 /// <remarks>
 /// Failures are values: a connection that cannot be made, a time-out, a broken connection, a failed login, a server that
-/// refuses the session before any message command (even with 5xx, such as a <c>554</c> greeting) or a 4xx reply are
-/// <see cref="DeliveryStatus.TransientFailure"/>; a 5xx reply (recipient, sender or message rejected) or an
-/// address that cannot be parsed is <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason, as is an
-/// address with a non-ASCII local part (RFC 6531; To, From or Reply-To) to a server that does not offer <c>SMTPUTF8</c>. Cancelling
-/// the token throws <see cref="OperationCanceledException"/>.
+/// offers no AUTH (with a <see cref="SmtpTransportOptions.UserName"/>) or no STARTTLS (with
+/// <see cref="SecureSocketOptions.StartTls"/>), a server that refuses the session before any message command (even with
+/// 5xx, such as a <c>554</c> greeting), a 4xx reply, a <c>552</c> to <c>RCPT</c> (RFC 5321 §4.5.3.1.10) or a mailbox full
+/// (<c>5.2.2</c>, RFC 3463) are <see cref="DeliveryStatus.TransientFailure"/>; any other 5xx reply (recipient, sender or
+/// message rejected), an address that cannot be parsed or an extra header whose name is not a header field name is
+/// <see cref="DeliveryStatus.PermanentFailure"/> with the server's reason, as is an
+/// address with a non-ASCII local part (RFC 6531; To, From or Reply-To) to a server that does not offer <c>SMTPUTF8</c>.
+/// A connection lost after the message's final dot, before the server's reply, is transient (at-least-once: the retry
+/// carries the same <c>Message-ID</c>). Cancelling the token throws <see cref="OperationCanceledException"/>.
 /// </remarks>
 public sealed class SmtpTransport : IChannelTransport
 {
@@ -70,6 +74,13 @@ public sealed class SmtpTransport : IChannelTransport
             return DeliveryResult.PermanentFailure($"The SMTP transport sends email only, not {message.GetType().Name}.");
         }
 
+        if (email.Headers.Keys.Any(name => !IsHeaderFieldName(name)))
+        {
+            // MimeKit throws ArgumentException for such a name; the name is not echoed (it may carry an address or a line break).
+            return DeliveryResult.PermanentFailure(
+                "An extra header's name is not a header field name (RFC 5322 §2.2: printable ASCII without spaces or ':'), so the message was not sent.");
+        }
+
         MimeMessage mime;
         try
         {
@@ -99,6 +110,13 @@ public sealed class SmtpTransport : IChannelTransport
 
                     await client.AuthenticateAsync(_options.UserName, _options.Password ?? "", cancellationToken).ConfigureAwait(false);
                 }
+            }
+            catch (NotSupportedException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // MailKit's answer when the server lacks what the options require: no AUTH at all (a port-25 relay, or AUTH
+                // offered only after a STARTTLS it does not have) or no STARTTLS with SecureSocketOptions.StartTls. A
+                // configuration problem like a failed login: transient, so a fallback provider can take the message.
+                return DeliveryResult.TransientFailure("The SMTP server does not offer what SmtpTransportOptions require: " + e.Message);
             }
             catch (SmtpCommandException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -154,10 +172,28 @@ public sealed class SmtpTransport : IChannelTransport
         return statusCode is >= 500 and < 600 ? DeliveryResult.PermanentFailure(text) : DeliveryResult.TransientFailure(text);
     }
 
+    /// <summary>
+    /// Maps a refused command to a failure: <see cref="FromStatusCode"/>, except two 5xx replies that are transient.
+    /// A <c>552</c> to <c>RCPT</c> (RFC 5321 §4.5.3.1.10: RFC 821's "too many recipients", which clients should treat
+    /// as temporary, as Postfix does) and the enhanced code <c>5.2.2</c>, mailbox full (RFC 3463: "a persistent
+    /// transient failure"; the recipient can make room). A <c>552 5.3.4</c> for the message's size stays permanent.
+    /// </summary>
+    internal static DeliveryResult FromCommand(SmtpCommandException command)
+    {
+        var code = (int)command.StatusCode;
+        var mailboxFull = System.Text.RegularExpressions.Regex.IsMatch(command.Message, @"(?m)^\s*5\.2\.2(?![0-9.])");
+        return (code == 552 && command.ErrorCode == SmtpErrorCode.RecipientNotAccepted) || (code is >= 500 and < 600 && mailboxFull)
+            ? DeliveryResult.TransientFailure($"SMTP {code}: {command.Message}")
+            : FromStatusCode(code, command.Message);
+    }
+
+    /// <summary>Whether <paramref name="name"/> is a header field name: printable US-ASCII except <c>:</c> (RFC 5322 §2.2).</summary>
+    internal static bool IsHeaderFieldName(string name) => name.Length > 0 && name.All(c => c is > ' ' and <= '~' and not ':');
+
     /// <summary>Maps an exception from MailKit or the network to a failure; <see langword="null"/> when it is a bug to let through.</summary>
     internal static DeliveryResult? Classify(Exception exception) => exception switch
     {
-        SmtpCommandException command => FromStatusCode((int)command.StatusCode, command.Message),
+        SmtpCommandException command => FromCommand(command),
         SocketException socket => DeliveryResult.TransientFailure($"Could not reach the SMTP server ({socket.SocketErrorCode}): {socket.Message}"),
         AuthenticationException auth => DeliveryResult.TransientFailure("SMTP authentication failed (check UserName and Password): " + auth.Message),
         SslHandshakeException tls => DeliveryResult.TransientFailure("TLS handshake with the SMTP server failed: " + tls.Message),

@@ -207,6 +207,9 @@ public sealed class ConcurrencyTests
             await engine.SendAsync(c, new MessageRequest { Key = $"m-{c.Value}", Channels = [ChannelNames.Email], TemplateId = "welcome" });
         }
 
-        Assert.Equal(0, store.Loads);
+        // The affinity table is a hint: two of the 24 ids may share a slot (string hashes are randomised per process,
+        // about 1 run in 500), and then one send runs in its default partition and loads once. Without the table, about
+        // 18 of the 24 would load.
+        Assert.InRange(store.Loads, 0, 1);
     }
 }
