@@ -170,6 +170,9 @@ public sealed record DateTrigger(string Trait, IsoOffset Offset, TimeOnly LocalT
 /// <c>{"type": "inactivity", "afterEvent": "product.viewed", "noEvent": ["order.placed"], "within": "P7D", "maxAge": "P1D"}</c>:
 /// an event was followed by none of <see cref="NoEventTypes"/> for <see cref="Within"/>.
 /// </summary>
+/// <remarks>An <c>order.placed</c> whose <c>order_id</c> the profile already holds (an update of the order, or its webhook
+/// delivered again) is that order at its first time, as for goals, exits and waits: an edit of an order placed before the
+/// <c>afterEvent</c> is no order after it.</remarks>
 /// <param name="AfterEventType">The event that starts the clock (each new one restarts it).</param>
 /// <param name="NoEventTypes">The events whose absence fires the trigger.</param>
 /// <param name="Within">How long they must be absent.</param>

@@ -335,7 +335,9 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    // A noEvent's time on every clock it concerns (by event time, so hearing it twice changes nothing).
+    // A noEvent's time on every clock it concerns (by event time, so hearing it twice changes nothing). An order sent
+    // again (an update of last week's order, a retried webhook) is that order at its first time (audit U16: an edit of an
+    // order placed before the view stopped the browse reminder, as if she had bought after it).
     private void CancelInactivityClocks(CustomerEvent e)
     {
         foreach (var j in Catalog.InactivityConcerning(e.Type))
@@ -343,7 +345,7 @@ internal sealed partial class JourneyRunner
             var t = (InactivityTrigger)j.Definition.Trigger;
             if (t.NoEventTypes.Contains(e.Type))
             {
-                var at = EventTime(e);
+                var at = OutcomeTime(e);
                 var clock = Clock(j.Id, t);
                 clock.NoEventAt = clock.NoEventAt is { } n && n > at ? n : at;
                 Arm(clock, t);
