@@ -27,7 +27,7 @@ namespace Omnichannel.Sdk.Channels.Smtp;
 /// A connection lost after the message's final dot, before the server's reply, is transient (at-least-once: the retry
 /// carries the same <c>Message-ID</c>). Cancelling the token throws <see cref="OperationCanceledException"/>.
 /// </remarks>
-public sealed class SmtpTransport : IChannelTransport
+public sealed partial class SmtpTransport : IChannelTransport
 {
     private readonly SmtpTransportOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -174,18 +174,27 @@ public sealed class SmtpTransport : IChannelTransport
 
     /// <summary>
     /// Maps a refused command to a failure: <see cref="FromStatusCode"/>, except two 5xx replies that are transient.
-    /// A <c>552</c> to <c>RCPT</c> (RFC 5321 §4.5.3.1.10: RFC 821's "too many recipients", which clients should treat
-    /// as temporary, as Postfix does) and the enhanced code <c>5.2.2</c>, mailbox full (RFC 3463: "a persistent
-    /// transient failure"; the recipient can make room). A <c>552 5.3.4</c> for the message's size stays permanent.
+    /// The enhanced code <c>5.2.2</c>, mailbox full (RFC 3463: "a persistent transient failure"; the recipient can make
+    /// room), whatever the basic code; and a <c>552</c> to <c>RCPT</c> (RFC 5321 §4.5.3.1.10: RFC 821's "too many
+    /// recipients", which clients should treat as temporary, as Postfix does) unless its enhanced code names another
+    /// permanent cause (<c>552 5.3.4</c>, the message's size, or a policy refusal such as <c>5.7.1</c>), which stays
+    /// permanent.
     /// </summary>
     internal static DeliveryResult FromCommand(SmtpCommandException command)
     {
         var code = (int)command.StatusCode;
-        var mailboxFull = System.Text.RegularExpressions.Regex.IsMatch(command.Message, @"(?m)^\s*5\.2\.2(?![0-9.])");
-        return (code == 552 && command.ErrorCode == SmtpErrorCode.RecipientNotAccepted) || (code is >= 500 and < 600 && mailboxFull)
+        var enhanced = EnhancedCode().Match(command.Message);
+        var (klass, detail) = enhanced.Success ? (enhanced.Groups[1].Value, enhanced.Groups[2].Value) : ("", "");
+        var mailboxFull = klass == "5" && detail == "2.2";
+        var tooManyRecipients = code == 552 && command.ErrorCode == SmtpErrorCode.RecipientNotAccepted && (klass != "5" || detail is "5.3" or "2.2");
+        return code is >= 500 and < 600 && (mailboxFull || tooManyRecipients)
             ? DeliveryResult.TransientFailure($"SMTP {code}: {command.Message}")
             : FromStatusCode(code, command.Message);
     }
+
+    // The reply's first enhanced status code (RFC 3463 class.subject.detail), as servers write it at a line's start.
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^\s*([245])\.(\d{1,3}\.\d{1,3})(?![0-9.])", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex EnhancedCode();
 
     /// <summary>Whether <paramref name="name"/> is a header field name: printable US-ASCII except <c>:</c> (RFC 5322 §2.2).</summary>
     internal static bool IsHeaderFieldName(string name) => name.Length > 0 && name.All(c => c is > ' ' and <= '~' and not ':');

@@ -43,6 +43,10 @@ public sealed class AuditU17SmtpTests
     [InlineData("250 ok", "552 5.2.2 mailbox full, over quota", DeliveryStatus.TransientFailure)]
     [InlineData("552-5.2.2 The email account that you tried to reach is over quota.\r\n552 5.2.2 Please direct the recipient to support", "250 queued", DeliveryStatus.TransientFailure)]
     [InlineData("250 ok", "552 5.3.4 message size exceeds fixed limit", DeliveryStatus.PermanentFailure)]
+    [InlineData("552 5.3.4 message size exceeds this recipient's limit", "250 queued", DeliveryStatus.PermanentFailure)]
+    [InlineData("552 5.7.1 recipient refuses mail from your domain", "250 queued", DeliveryStatus.PermanentFailure)]
+    [InlineData("552 5.5.3 too many recipients", "250 queued", DeliveryStatus.TransientFailure)]
+    [InlineData("552 too many recipients", "250 queued", DeliveryStatus.TransientFailure)]
     [InlineData("550-5.1.1 The email account that you tried to reach does not exist.\r\n550 5.1.1 Please try double-checking", "250 queued", DeliveryStatus.PermanentFailure)]
     public async Task AMailboxFull_IsTransient_WhileSizeAndUnknownUserStayPermanent(string rcpt, string afterData, DeliveryStatus expected)
     {
