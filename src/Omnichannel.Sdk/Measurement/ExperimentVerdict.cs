@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Omnichannel.Sdk.Measurement;
 
@@ -67,9 +68,11 @@ public sealed record ExperimentSettings
     }
 }
 
-/// <summary>A two-sided interval.</summary>
+/// <summary>A two-sided interval. An unbounded side (an arm with one recipient, say) is an infinity, which JSON serialization
+/// writes as the string <c>"-Infinity"</c> / <c>"Infinity"</c> (the attribute below), so a verdict can be answered from an endpoint.</summary>
 /// <param name="Lower">The lower bound.</param>
 /// <param name="Upper">The upper bound.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public readonly record struct Interval(double Lower, double Upper)
 {
     /// <summary>Whether the interval holds a value.</summary>
@@ -86,6 +89,7 @@ public readonly record struct Interval(double Lower, double Upper)
 /// <param name="RevenuePerRecipient">Mean revenue per recipient.</param>
 /// <param name="RevenuePerRecipientInterval">Student t interval of the mean (sample variance, n − 1 degrees of freedom).</param>
 /// <param name="VersusControl">The comparison with the control arm; <see langword="null"/> for the control itself.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record VariantVerdict(
     string Name,
     long Recipients,
@@ -111,6 +115,7 @@ public sealed record VariantVerdict(
 /// <param name="RevenuePValue">Two-sided p-value of Welch's t-test.</param>
 /// <param name="RevenueAlwaysValidPValue">Always-valid p-value of the mSPRT on the revenue difference (τ = 10% of the pooled mean).</param>
 /// <param name="Significant">Whether the rate difference is significant under the settings' mode (always-valid or fixed horizon), Bonferroni-corrected for the number of variants.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record VariantComparison(
     double RateDifference,
     Interval RateDifferenceInterval,
@@ -128,6 +133,7 @@ public sealed record VariantComparison(
 /// <param name="DegreesOfFreedom">Arms − 1.</param>
 /// <param name="PValue">Its upper-tail p-value.</param>
 /// <param name="Mismatch">Whether <paramref name="PValue"/> is below the alarm threshold: the assignment is broken, distrust the verdict.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, double PValue, bool Mismatch);
 
 /// <summary>An experiment's verdict: every arm with intervals, each variant against control, the split's health and a winner when there is one.</summary>
@@ -138,6 +144,7 @@ public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, do
 /// <param name="Sequential">Whether significance was read in always-valid mode.</param>
 /// <param name="Winner">The winning variant, or <see langword="null"/>: every arm has the minimum sample, the split is healthy, and the variant's rate beats control significantly (the best such).</param>
 /// <param name="Evidence">One line saying why (or why not yet), with the numbers: a winner's rate difference in percentage points with the interval of the mode (the confidence sequence in always-valid mode, else the fixed-horizon interval) and the p-value of that mode.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record ExperimentVerdict(string ExperimentId, string Control, IReadOnlyList<VariantVerdict> Variants, SampleRatioCheck SampleRatio, bool Sequential, string? Winner, string Evidence);
 
 /// <summary>Computes experiment verdicts from arm totals. Pure; the tests check every number against MathNet.Numerics.</summary>
