@@ -194,15 +194,14 @@ public sealed partial class SqliteOmnichannelStore
     /// A reader in the middle of a read can keep a frame from being copied; it is tried again a few times, and a WAL that
     /// could not be emptied now is tried again after each later batch, without waiting (SQLite's automatic checkpoint
     /// copies the WAL but never truncates it, so her old pages would stay in the file until overwritten).
+    /// Each try waits for readers at most <see cref="CheckpointWaitMs"/>, not the busy timeout: the writer holds every
+    /// queued commit meanwhile, and a reader that keeps a snapshot (Litestream, a backup, a report) would otherwise stall
+    /// them for five busy timeouts per erasure.
     /// </summary>
     /// <returns>Whether the WAL was emptied.</returns>
     private bool Checkpoint(bool wait)
     {
-        if (!wait)
-        {
-            _writer.Execute("PRAGMA busy_timeout = 0");
-        }
-
+        _writer.Execute("PRAGMA busy_timeout = " + (wait ? Math.Min(_busyTimeoutMs, CheckpointWaitMs) : 0).ToString(System.Globalization.CultureInfo.InvariantCulture));
         try
         {
             for (var attempt = 0; attempt < (wait ? 5 : 1); attempt++)
@@ -218,12 +217,12 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            if (!wait)
-            {
-                _writer.Execute("PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
+            _writer.Execute("PRAGMA busy_timeout = " + _busyTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
+
+    /// <summary>How long each try of an erasure's checkpoint waits for readers: the store's own reads take milliseconds.</summary>
+    private const int CheckpointWaitMs = 100;
 
     /// <summary>A write waiting for the writer loop.</summary>
     private abstract class WriteOperation

@@ -97,11 +97,24 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
                 nameof(options));
         }
 
+        if (builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            // Microsoft.Data.Sqlite opens it as a SQLite URI, whose path, options (mode=memory, immutable) and escapes the
+            // store would have to read as SQLite does to know, check and watch the file it names.
+            throw new ArgumentException(
+                $"The SQLite store needs the database file's path, not a URI filename ('{builder.DataSource}'): give 'Data Source=/path/to/omnichannel.db' or the plain path.",
+                nameof(options));
+        }
+
         // Our own pool of readers and one writer; Microsoft.Data.Sqlite's pool would keep the file open after Dispose.
         builder.Pooling = false;
         builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
+
+        // Every connection (readers are opened later, one by one) opens this full path: a relative one would follow the
+        // current directory or the "DataDirectory" AppDomain data as they are at that moment, not as they were at open.
+        var filePath = ResolveFilePath(builder.DataSource);
+        builder.DataSource = filePath;
         var connectionString = builder.ToString();
-        var filePath = Path.GetFullPath(builder.DataSource);
 
         var directory = Path.GetDirectoryName(filePath);
         if (directory is not null && !Directory.Exists(directory))
@@ -234,6 +247,29 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The full path of the file Microsoft.Data.Sqlite opens for <paramref name="dataSource"/>: when the app sets the
+    /// "DataDirectory" AppDomain data, a leading "|DataDirectory|" and any relative path are under that folder; otherwise
+    /// a relative path is under the current directory.
+    /// </summary>
+    private static string ResolveFilePath(string dataSource)
+    {
+        const string Macro = "|DataDirectory|";
+        if (AppDomain.CurrentDomain.GetData("DataDirectory") is string { Length: > 0 } dataDirectory)
+        {
+            if (dataSource.StartsWith(Macro, StringComparison.OrdinalIgnoreCase))
+            {
+                dataSource = Path.Combine(dataDirectory, dataSource[Macro.Length..]);
+            }
+            else if (!Path.IsPathRooted(dataSource))
+            {
+                dataSource = Path.Combine(dataDirectory, dataSource);
+            }
+        }
+
+        return Path.GetFullPath(dataSource);
     }
 
     /// <summary>A connection string, or (without any '=') a bare file path.</summary>

@@ -99,7 +99,7 @@ internal static class SqliteSchema
         using (var command = connection.CreateCommand())
         {
             command.CommandText = "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version), " +
-                "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%')";
+                "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\')"; // '_' alone is a wildcard: 'sqlite3_settings' is a foreign table
             using var row = command.ExecuteReader();
             row.Read();
             applicationId = row.GetInt32(0);

@@ -6,7 +6,11 @@ public sealed class SqliteStoreOptions
     /// <summary>
     /// Where the database is: a <c>Microsoft.Data.Sqlite</c> connection string such as <c>Data Source=omnichannel.db</c>,
     /// or (when the text contains no <c>=</c>) just the path of the database file. The file is created when missing;
-    /// its directory must exist. In-memory databases are refused: use the in-memory store for that.
+    /// its directory must exist. A relative path is resolved once, at open, as Microsoft.Data.Sqlite does: under the
+    /// folder in the <c>DataDirectory</c> AppDomain data when the app sets it (also what <c>|DataDirectory|</c> stands
+    /// for), otherwise under the current directory — which is not the app's content root when it runs as a service, so
+    /// prefer a full path. In-memory databases and SQLite URI filenames (<c>file:…</c>) are refused: use the in-memory
+    /// store for the first, the file's path for the second.
     /// </summary>
     public string ConnectionString { get; set; } = "";
 
