@@ -89,7 +89,8 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     /// turn when it is large), and the next run starts when it has answered. When a
     /// customer's call fails (her silo died, the call timed out), her events from there on are answered
     /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
-    /// results are returned as usual.
+    /// results are returned as usual. A token cancelled during the call throws <see cref="OperationCanceledException"/>, as
+    /// one engine does: runs already in a grain may still be applied, later runs are not sent.
     /// </remarks>
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
@@ -105,6 +106,11 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
             var json = person.Select(x => ClusterJson.Write(x.Event)).ToArray();
             for (var start = 0; start < person.Count;)
             {
+                // As one engine, which queues none of a batch's later events once its token is cancelled: a run not yet
+                // sent is not sent after the caller was told the batch was cancelled (a run already in its grain may
+                // still be applied; a retry answers it Duplicate and applies the rest).
+                cancellationToken.ThrowIfCancellationRequested();
+
                 // The run of her events under one grain key: one call, in one turn of that grain. Her events under
                 // another key wait for it, so that an order placed by customer id never overtakes the cart she filled
                 // by email (two grains run in parallel, possibly on two silos). A long run goes as several calls, one

@@ -71,6 +71,10 @@ internal sealed class InProcessCluster : IAsyncDisposable
     public async Task KillSiloAsync(global::Orleans.Runtime.SiloAddress address) =>
         await _cluster.KillSiloAsync(_cluster.Silos.Single(s => s.SiloAddress.Equals(address)));
 
+    /// <summary>Stops one silo gracefully (its grains deactivate, then its engine stops).</summary>
+    public async Task StopSiloAsync(global::Orleans.Runtime.SiloAddress address) =>
+        await _cluster.StopSiloAsync(_cluster.Silos.Single(s => s.SiloAddress.Equals(address)));
+
     /// <summary>Kills every silo but the first <paramref name="keep"/> (no graceful shutdown).</summary>
     public async Task KillSilosAsync(int keep)
     {
