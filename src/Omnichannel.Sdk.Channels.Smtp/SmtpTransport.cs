@@ -81,6 +81,14 @@ public sealed partial class SmtpTransport : IChannelTransport
                 "An extra header's name is not a header field name (RFC 5322 §2.2: printable ASCII without spaces or ':'), so the message was not sent.");
         }
 
+        if (email.Headers.Keys.FirstOrDefault(IsWrittenByTheTransport) is { } reserved)
+        {
+            // MimeKit binds address headers to the message's recipients: an extra "Bcc" added a recipient and "To" replaced
+            // the one whose consent was checked. The name is one of a fixed list, so it is safe to name.
+            return DeliveryResult.PermanentFailure(
+                $"The extra header '{reserved}' is one the SMTP transport writes itself (addresses, identity, subject or MIME structure), so the message was not sent; set EmailMessage.To, ReplyTo or Subject instead.");
+        }
+
         MimeMessage mime;
         try
         {
@@ -195,6 +203,22 @@ public sealed partial class SmtpTransport : IChannelTransport
     // The reply's first enhanced status code (RFC 3463 class.subject.detail), as servers write it at a line's start.
     [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^\s*([245])\.(\d{1,3}\.\d{1,3})(?![0-9.])", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex EnhancedCode();
+
+    /// <summary>
+    /// Whether an extra header would take over what the transport writes from the message itself: the originator and
+    /// destination fields and identification fields of RFC 5322 §3.6 (From, Sender, Reply-To, To, Cc, Bcc, Message-ID,
+    /// Date, Subject), the trace and resent fields (Return-Path, Resent-*), and the MIME structure (MIME-Version,
+    /// Content-*; RFC 2045). Case-insensitive.
+    /// </summary>
+    internal static bool IsWrittenByTheTransport(string name) =>
+        TransportHeaders.Contains(name)
+        || name.StartsWith("Resent-", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase);
+
+    private static readonly HashSet<string> TransportHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID", "Date", "Subject", "Return-Path", "MIME-Version",
+    };
 
     /// <summary>Whether <paramref name="name"/> is a header field name: printable US-ASCII except <c>:</c> (RFC 5322 §2.2).</summary>
     internal static bool IsHeaderFieldName(string name) => name.Length > 0 && name.All(c => c is > ' ' and <= '~' and not ':');

@@ -194,6 +194,52 @@ public sealed class AuditU17SmtpTests
         Assert.DoesNotContain(run.Commands, c => c.StartsWith("MAIL", StringComparison.OrdinalIgnoreCase));
     }
 
+    // Review of the twenty-eighth session: MimeKit binds address headers to the message's recipients, and MailKit sends to
+    // To, Cc and Bcc. An extra "Bcc" header added a recipient whose consent was never checked, and "To" replaced the one
+    // whose consent was. Every field the transport writes from the message itself is refused, in any case; other extra
+    // headers still go, with exactly one recipient.
+    [Theory]
+    [InlineData("Bcc")]
+    [InlineData("cc")]
+    [InlineData("TO")]
+    [InlineData("Resent-To")]
+    [InlineData("From")]
+    [InlineData("Reply-To")]
+    [InlineData("Message-Id")]
+    [InlineData("Content-Type")]
+    [InlineData("Subject")]
+    public async Task AnExtraHeaderTheTransportWrites_IsRefused_SoNoRecipientIsAddedOrChanged(string name)
+    {
+        var message = Email() with { Headers = new Dictionary<string, string> { [name] = "mallory@evil.example" } };
+
+        var run = await Scripted.RunAsync(new Script(), message);
+
+        Assert.Equal(DeliveryStatus.PermanentFailure, run.Result.Status);
+        Assert.Contains(name, run.Result.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("mallory", run.Result.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(run.Commands, c => c.StartsWith("MAIL", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task OtherExtraHeaders_StillGo_ToTheOneRecipient()
+    {
+        var message = Email() with
+        {
+            Headers = new Dictionary<string, string>
+            {
+                ["X-Campaign"] = "spring-sale",
+                ["List-Unsubscribe"] = "<https://kitty.example/u/abc>",
+                ["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click",
+            },
+        };
+
+        var run = await Scripted.RunAsync(new Script(), message);
+
+        Assert.True(run.Result.IsAccepted, run.Result.Reason);
+        Assert.Equal(["RCPT TO:<ann@example.com>"], run.Commands.Where(c => c.StartsWith("RCPT", StringComparison.OrdinalIgnoreCase)));
+        Assert.Contains(run.RawData, l => l.StartsWith("X-Campaign: spring-sale", StringComparison.Ordinal));
+    }
+
     // Bodies (RFC 5321 §4.5.2 dot-stuffing, §4.5.3.1.6 998-octet lines; Nodemailer/ActionMailer "line too long" and
     // "message truncated at a lone dot" reports; bare LF, RFC 5322 §2.3): to a server without 8BITMIME everything
     // goes 7-bit in lines of at most 998 octets, dots are stuffed, and the bodies read back exactly.
