@@ -87,7 +87,9 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
             throw new InvalidOperationException("The registration does not call services.AddOmnichannel(...): there is no engine to test.");
         }
 
-        var time = new FakeTimeProvider(options.Start ?? DefaultStart);
+        // In UTC, as the system clock answers GetUtcNow: FakeTimeProvider keeps the offset it is given, so a start written
+        // as 22:30+02:00 would have the clock (and every event the host builds) answer a local time production never does.
+        var time = new FakeTimeProvider((options.Start ?? DefaultStart).ToUniversalTime());
         services.RemoveAll<TimeProvider>();
         services.AddSingleton<TimeProvider>(time);
         if (!options.KeepStore)
@@ -168,12 +170,12 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 
     /// <summary>Creates a test host.</summary>
     /// <param name="configure">Adjusts the engine options.</param>
-    /// <param name="start">Start of the fake clock; <see cref="DefaultStart"/> when <see langword="null"/>.</param>
+    /// <param name="start">Start of the fake clock, kept in UTC; <see cref="DefaultStart"/> when <see langword="null"/>.</param>
     /// <param name="store">The store; a new in-memory store when <see langword="null"/>.</param>
     /// <param name="delivery">Transports (for example a <see cref="RecordingTransport"/>) and the renderer; none when <see langword="null"/>.</param>
     public static OmnichannelTestHost Create(Action<OmnichannelOptions>? configure = null, DateTimeOffset? start = null, IOmnichannelStore? store = null, Delivery.DeliverySetup? delivery = null)
     {
-        var time = new FakeTimeProvider(start ?? DefaultStart);
+        var time = new FakeTimeProvider((start ?? DefaultStart).ToUniversalTime()); // in UTC, as the system clock answers
         var options = new OmnichannelOptions { Partitions = 4 };
         options.Delivery.Retry!.Delay = TimeSpan.Zero; // quick retries must not wait for a fake clock nobody moves (a fresh options object has one)
         configure?.Invoke(options);
@@ -292,7 +294,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     }
 
     /// <summary>Moves the fake clock to <paramref name="instant"/>, stopping at every pending wake-up on the way.</summary>
-    /// <param name="instant">Where to move: the clock's current time or later (the current time runs and sends what is due now).</param>
+    /// <param name="instant">Where to move: the clock's current time or later (the current time runs and sends what is due now); the clock answers it in UTC.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="instant"/> is before the clock's current time: the clock never moves backwards.</exception>
     /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
     public Task AdvanceToAsync(DateTimeOffset instant)
@@ -304,6 +306,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
                 $"The fake clock never moves backwards (it is at {now:O}); to test something earlier, start the host there (OmnichannelTestHostOptions.Start) or date the event with 'at'.");
         }
 
-        return Engine.AdvanceVirtualClockAsync(instant, Time.SetUtcNow);
+        // The clock is set in UTC, as the system clock answers, whatever offset the instant was written with.
+        return Engine.AdvanceVirtualClockAsync(instant.ToUniversalTime(), t => Time.SetUtcNow(t.ToUniversalTime()));
     }
 }

@@ -3,7 +3,11 @@ namespace Omnichannel.Sdk.Testing;
 /// <summary>What <see cref="OmnichannelTestHost.Create(Action{Microsoft.Extensions.DependencyInjection.IServiceCollection}, OmnichannelTestHostOptions?)"/> replaces in the application's registration.</summary>
 public sealed class OmnichannelTestHostOptions
 {
-    /// <summary>Start of the fake clock; <see cref="OmnichannelTestHost.DefaultStart"/> (2026-01-05 09:00 UTC) when <see langword="null"/>.</summary>
+    /// <summary>
+    /// Start of the fake clock; <see cref="OmnichannelTestHost.DefaultStart"/> (2026-01-05 09:00 UTC) when <see langword="null"/>.
+    /// An instant written with an offset (<c>22:30+02:00</c>) is the same instant: the clock answers it in UTC (20:30+00:00),
+    /// as the system clock's <c>GetUtcNow</c> does.
+    /// </summary>
     public DateTimeOffset? Start { get; set; }
 
     /// <summary>
@@ -23,6 +27,9 @@ public sealed class OmnichannelTestHostOptions
     /// <summary>
     /// Replace the application's templates with a <see cref="StubMessageRenderer"/> (default <see langword="false"/>):
     /// each message then carries its template id as its text, for tests about who gets what and when, not about wording.
+    /// The templates are then never loaded, so the checks that stop the application's start (a template that does not
+    /// parse, a journey naming a template the source lacks, email templates without <c>Delivery.EmailFrom</c>) do not run:
+    /// keep at least one test that creates the host without it.
     /// </summary>
     public bool StubTemplates { get; set; }
 }

@@ -36,12 +36,16 @@ public sealed partial class OmnichannelEngine
     {
         var timeout = _options.Delivery.RenderTimeout;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<OutboundMessage?>? render = null;
         try
         {
-            return await renderer.RenderAsync(request, channel, address, profile, now, deadline.Token).AsTask().WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            render = renderer.RenderAsync(request, channel, address, profile, now, deadline.Token).AsTask();
+            return await render.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException) when (!cancellationToken.IsCancellationRequested)
+        catch (TimeoutException ex) when (!cancellationToken.IsCancellationRequested && render is not null && !ReferenceEquals(render.Exception?.InnerException, ex))
         {
+            // Only the wait's own time-out: a TimeoutException the renderer threw (its CMS or HTTP client timed out) is its
+            // failure, reported as it is, not as RenderTimeout (raising that setting would not help).
             await deadline.CancelAsync().ConfigureAwait(false);
             throw new TimeoutException($"the renderer did not answer within {timeout} (Delivery.{nameof(DeliveryOptions.RenderTimeout)})");
         }
