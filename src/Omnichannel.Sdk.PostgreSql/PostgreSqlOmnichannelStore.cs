@@ -73,6 +73,12 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         // away the plans PL/pgSQL cached for omnichannel_commit; and its statements, always the same few, are prepared
         // once per connection (unless the connection string says how many, 0 for none).
         builder.NoResetOnClose = true;
+
+        // Every statement assumes READ COMMITTED (a write re-checks its row after waiting; a SKIP LOCKED claim skips rows
+        // leased meanwhile). A database or role default of REPEATABLE READ or SERIALIZABLE would make concurrent claims and
+        // commits fail with 40001, so the store's sessions set it back; appended last, it overrides the same -c in Options.
+        const string ReadCommitted = @"-c default_transaction_isolation=read\ committed";
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? ReadCommitted : $"{builder.Options} {ReadCommitted}";
         if (!SetsMaxAutoPrepare(options.ConnectionString))
         {
             builder.MaxAutoPrepare = 32;
