@@ -69,6 +69,16 @@ public enum SendStatus
 /// Turns a request into the message for one channel. The template-based renderer is the default; hosts may plug their own.
 /// Returning <see langword="null"/> means the template has nothing for this channel (the channel is passed over).
 /// </summary>
+/// <remarks>
+/// Consent, suppression and caps are checked for <c>address</c>, so the message must go there: its recipient (<c>To</c>,
+/// <c>DeviceTokens</c>) is that address, in any spelling its identifier type normalises to the same value (an email with a
+/// display name, <c>"Ann &lt;ann@example.com&gt;"</c>, is fine; a push may also name her other devices). A message for
+/// another address, of another channel's type, of a type of the host's own (the outbox cannot keep it), or an email with a
+/// <c>To</c>, <c>Cc</c>, <c>Bcc</c> or <c>Resent-*</c> extra header is not sent: the channel is passed over with the reason
+/// (when the message is rendered again at delivery, the message as planned is sent instead). A channel without a type of its
+/// own (<c>line</c>, <c>chat</c>) is sent in one of the SDK's types (for example <see cref="InAppMessage"/> or
+/// <see cref="EmailMessage"/>) addressed to her identifier of the channel's type.
+/// </remarks>
 public interface IMessageRenderer
 {
     /// <summary>Renders the message for <paramref name="channel"/> to <paramref name="address"/>.</summary>

@@ -104,6 +104,12 @@ public sealed partial class OmnichannelEngine
                 continue;
             }
 
+            if (RecipientProblem(message, c.Channel, c.Address, p) is { } elsewhere)
+            {
+                passedOver.Add($"{c.Channel}: {elsewhere}");
+                continue;
+            }
+
             if (DeliveryFaults.TooLarge(message, _options.Delivery) is { } tooLarge)
             {
                 passedOver.Add($"{c.Channel}: {tooLarge}");

@@ -58,8 +58,13 @@ public sealed partial class OmnichannelEngine
                 var unsubscribeUrl = UnsubscribeUrl(copy.Id, request.Key, c.Channel, request.Topic, request.Class);
                 if (await RenderBoundedAsync(_delivery.Renderer!, WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
                 {
-                    kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
-                    continue;
+                    if (RecipientProblem(fresh, c.Channel, c.Address, copy) is not { } elsewhere)
+                    {
+                        kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
+                        continue;
+                    }
+
+                    LogRenderAgainFailed(_logger, entry.MessageKey, "RecipientChanged", elsewhere); // names no address
                 }
             }
             catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))

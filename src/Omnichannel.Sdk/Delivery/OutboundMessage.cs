@@ -46,10 +46,11 @@ public sealed record EmailMessage : OutboundMessage
     public string? TextBody { get; init; }
 
     /// <summary>
-    /// Extra headers, for example <c>List-Unsubscribe</c>. Not the fields a transport writes from the message itself:
-    /// the SMTP transport refuses (a permanent failure, nothing sent) From, Sender, Reply-To, To, Cc, Bcc, Message-ID,
-    /// Date, Subject, Return-Path, MIME-Version, <c>Resent-*</c> and <c>Content-*</c>, so a header cannot add or change a
-    /// recipient past the consent checked for <see cref="To"/>.
+    /// Extra headers, for example <c>List-Unsubscribe</c>. Not the fields a transport writes from the message itself: the
+    /// engine passes the channel over when a rendered email has a <c>To</c>, <c>Cc</c>, <c>Bcc</c> or <c>Resent-To/Cc/Bcc</c>
+    /// header (on any transport), and the SMTP transport refuses (a permanent failure, nothing sent) From, Sender,
+    /// Reply-To, To, Cc, Bcc, Message-ID, Date, Subject, Return-Path, MIME-Version, <c>Resent-*</c> and <c>Content-*</c>,
+    /// so a header cannot add or change a recipient past the consent checked for <see cref="To"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 }

@@ -26,9 +26,13 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
         JsonSerializer.Deserialize<OutboxPayload>(payload, Json) ?? throw new InvalidDataException("An outbox entry's payload is empty.");
 
     public static OutboxCandidate Candidate(string channel, string address, OutboundMessage message) =>
-        new(channel, address, JsonSerializer.SerializeToElement(message, message.GetType(), Json));
+        new(channel, address, JsonSerializer.SerializeToElement(message, message.GetType(), Json)) { Shape = message.Channel == channel ? null : message.Channel };
 
-    public static OutboundMessage Message(OutboxCandidate c) => (c.Channel switch
+    /// <summary>Whether <see cref="Message"/> can read the message back: one of the SDK's own (sealed) message types.</summary>
+    public static bool CanKeep(OutboundMessage message) =>
+        message is EmailMessage or SmsMessage or PushMessage or WhatsAppMessage or WebhookMessage or HostEventMessage or InAppMessage;
+
+    public static OutboundMessage Message(OutboxCandidate c) => ((c.Shape ?? c.Channel) switch
     {
         ChannelNames.Email => c.Message.Deserialize<EmailMessage>(Json),
         ChannelNames.Sms => c.Message.Deserialize<SmsMessage>(Json),
@@ -42,4 +46,11 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
 }
 
 /// <summary>One channel to try: its address and the rendered message.</summary>
-internal sealed record OutboxCandidate(string Channel, string Address, JsonElement Message);
+internal sealed record OutboxCandidate(string Channel, string Address, JsonElement Message)
+{
+    /// <summary>
+    /// The channel whose message type <see cref="Message"/> holds, when it is not <see cref="Channel"/>: a custom channel
+    /// (<c>line</c>, <c>telegram</c>) is sent in one of the SDK's message types. Absent in entries written before it.
+    /// </summary>
+    public string? Shape { get; init; }
+}
