@@ -16,6 +16,7 @@ public sealed partial class OmnichannelEngine
             Segments = segments,
             Journeys = journeys,
             TimelineLength = _options.TimelineLength,
+            MaxTraits = _options.MaxTraitsPerProfile,
             Currency = _options.Currency,
             Delivery = _options.Delivery,
             Measurement = _options.Measurement,

@@ -50,6 +50,18 @@ public sealed class OmnichannelOptions
     public int TimelineLength { get; set; } = 200;
 
     /// <summary>
+    /// The most trait paths one profile keeps, counted as dotted leaf paths (<c>address.city</c> is one; a removed trait
+    /// counts until a newer write replaces it). Default 1,000; 1 to 100,000. A write of a path the profile does not hold yet
+    /// is not kept once the profile holds this many (the rest of the event is applied; writes to paths it holds, removals
+    /// included, always are; a merge keeps the absorbing profile's paths first). Every event's traits and every commit
+    /// walk the profile's traits, so without a bound a client sending new keys made each event slower than the last.
+    /// </summary>
+    public int MaxTraitsPerProfile { get; set; } = DefaultMaxTraitsPerProfile;
+
+    /// <summary>The default of <see cref="MaxTraitsPerProfile"/>.</summary>
+    internal const int DefaultMaxTraitsPerProfile = 1_000;
+
+    /// <summary>
     /// The shop's currency (ISO 4217 code such as <c>EUR</c>): the headline currency of every profile's
     /// <see cref="ProfileStatistics.TotalSpent"/>, average order value and returns. Default <see langword="null"/>: each
     /// profile's headline is the currency of its earliest order by event time. Money is never added across currencies;

@@ -19,6 +19,7 @@ internal static class OptionRanges
         Range(errors, nameof(o.MaxJsonDepth), o.MaxJsonDepth, 1, JsonLimits.HighestMaxDepth);
         Range(errors, nameof(o.MaxJsonMembers), o.MaxJsonMembers, 1, 100_000);
         Range(errors, nameof(o.MaxContextValueLength), o.MaxContextValueLength, 1, 4096);
+        Range(errors, nameof(o.MaxTraitsPerProfile), o.MaxTraitsPerProfile, 1, 100_000);
         Range(errors, nameof(o.DeduplicationRetention), o.DeduplicationRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650));
         Range(errors, nameof(o.QueueCapacity), o.QueueCapacity, 1, 1_000_000);
         Range(errors, nameof(o.MaxCommitAttempts), o.MaxCommitAttempts, 1, 1_000);

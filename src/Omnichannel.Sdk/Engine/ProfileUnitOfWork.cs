@@ -138,6 +138,12 @@ public sealed partial class OmnichannelEngine
     private void AfterCommit(ProfileChange change, CustomerProfile p, ChangeEffect effect, DateTimeOffset? wakeAt)
     {
         CountSkipped(p);
+        if (p.TraitPathsRefused > 0)
+        {
+            LogTraitPathsRefused(_logger, p.Id, p.TraitPathsRefused, _options.MaxTraitsPerProfile);
+            p.TraitPathsRefused = 0;
+        }
+
         change.Committed(this, p, effect);
         Committed(p.Id, wakeAt, effect.Changes);
         if (effect.Journeys is { } journeys)
@@ -150,6 +156,10 @@ public sealed partial class OmnichannelEngine
             ScheduleDispatch(entry.DueAt);
         }
     }
+
+    // The count only: trait names are the host's and may be personal data.
+    [Microsoft.Extensions.Logging.LoggerMessage(63, Microsoft.Extensions.Logging.LogLevel.Warning, "Profile {ProfileId} holds MaxTraitsPerProfile ({Limit}) trait paths; {Count} new paths were not kept")]
+    private static partial void LogTraitPathsRefused(Microsoft.Extensions.Logging.ILogger logger, string profileId, int count, int limit);
 
     /// <summary>Counts the messages a committed change did not send; planning only notes them, as it may be done again.</summary>
     private void CountSkipped(CustomerProfile p)
@@ -177,7 +187,7 @@ public sealed partial class OmnichannelEngine
         var definitions = _definitions; // one set for the whole change
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
-        ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now);
+        ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now, maxTraits: _options.MaxTraitsPerProfile);
         if (p.HasSuppressedAddresses)
         {
             MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable

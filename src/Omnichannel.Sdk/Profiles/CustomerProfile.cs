@@ -171,6 +171,10 @@ public sealed class CustomerProfile
     // its commit: a change given up and done again must not count them twice; never stored.
     internal List<string>? PendingSkips { get; set; }
 
+    // New trait paths the unit of work in progress did not keep (OmnichannelOptions.MaxTraitsPerProfile), logged after
+    // its commit; never stored.
+    internal int TraitPathsRefused { get; set; }
+
     // Segment id → the instant its answer may next change with no new event.
     [Stored]
     internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);

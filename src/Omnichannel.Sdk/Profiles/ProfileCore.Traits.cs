@@ -5,7 +5,7 @@ namespace Omnichannel.Sdk;
 // Traits and consent: dotted paths, last writer by event time, and consent per channel and topic.
 internal static partial class ProfileCore
 {
-    private static void ApplyTraits(CustomerProfile p, JsonElement traits, DateTimeOffset t, string eventId)
+    private static void ApplyTraits(CustomerProfile p, JsonElement traits, DateTimeOffset t, string eventId, int maxTraits)
     {
         if (traits.ValueKind != JsonValueKind.Object)
         {
@@ -14,7 +14,7 @@ internal static partial class ProfileCore
 
         foreach (var prop in LastOfEachKey(traits))
         {
-            SetTrait(p, prop.Name, prop.Value, t, eventId);
+            SetTrait(p, prop.Name, prop.Value, t, eventId, maxTraits);
         }
     }
 
@@ -40,31 +40,34 @@ internal static partial class ProfileCore
     /// <summary>
     /// Sets a trait (an object sets each of its leaves). Last writer wins by event time at every path, and a leaf and an
     /// object at the same path replace each other: the newer one wins whichever arrives first. An empty object has no
-    /// leaf to set, and clears the path like <see langword="null"/>.
+    /// leaf to set, and clears the path like <see langword="null"/>. A path the profile does not hold is not kept once it
+    /// holds <paramref name="maxTraits"/> (<see cref="OmnichannelOptions.MaxTraitsPerProfile"/>).
     /// </summary>
-    internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t, string? eventId = null)
+    internal static void SetTrait(CustomerProfile p, string path, JsonElement value, DateTimeOffset t, string? eventId = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile)
     {
         // {} newer than a leaf replaced it with nothing: setting no leaves kept the older value, as if never written.
         if (value.ValueKind == JsonValueKind.Object && value.EnumerateObject().Any())
         {
             foreach (var prop in LastOfEachKey(value))
             {
-                SetTrait(p, path + "." + prop.Name, prop.Value, t, eventId);
+                SetTrait(p, path + "." + prop.Name, prop.Value, t, eventId, maxTraits);
             }
 
             return;
         }
 
-        PutTrait(p, path, new TraitValue(value.ValueKind is JsonValueKind.Null or JsonValueKind.Object ? null : value.Clone(), t) { EventId = eventId });
+        PutTrait(p, path, new TraitValue(value.ValueKind is JsonValueKind.Null or JsonValueKind.Object ? null : value.Clone(), t) { EventId = eventId }, maxTraits);
     }
 
     // The state is a function of the newest write per path: a write hides older writes below it (a leaf replaced an
     // object) and older leaves above it (an object replaced a leaf). Hidden leaves above stay as empty stamps, so a
     // still older write below them that arrives late stays hidden.
-    private static void PutTrait(CustomerProfile p, string path, TraitValue tv, bool merging = false)
+    private static void PutTrait(CustomerProfile p, string path, TraitValue tv, int maxTraits, bool merging = false)
     {
         // A write of the SDK itself (a journey's profile update: no event id) wins a tie, as the later processed.
+        var held = false;
         if (p.TraitValues.TryGetValue(path, out var current)
+            && (held = true)
             && (merging ? !MergedWriteWins(tv, current)
                 : tv.EventId is null ? tv.At < current.At : !Stamp.Newer(tv.At, tv.EventId, current.At, current.EventId)))
         {
@@ -77,6 +80,15 @@ internal static partial class ProfileCore
             {
                 return; // a newer leaf (or removal) above replaced this whole object
             }
+        }
+
+        // Audit U25: a new path past the limit is not kept. Checked before the walk below, which reads every path: each
+        // new key made every later write slower, and a client sending new keys made the profile (and each commit) grow
+        // without bound. (A new leaf replacing an object below it may be refused at the limit too: the object stays.)
+        if (!held && p.TraitValues.Count >= maxTraits)
+        {
+            p.TraitPathsRefused++; // logged after the commit
+            return;
         }
 
         var prefix = path + ".";

@@ -29,7 +29,7 @@ internal static partial class ProfileCore
     /// <paramref name="receivedBy"/> is the engine's clock when the event is applied: a consent decision stamped after it
     /// (a device clock running fast, inside <see cref="OmnichannelOptions.MaxClockSkew"/>) is recorded at that instant.
     /// </summary>
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null)
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile)
     {
         var t = e.Timestamp;
 
@@ -65,7 +65,7 @@ internal static partial class ProfileCore
         }
 
         ApplyContext(p, e.Context, t, e.Id);
-        ApplyTraits(p, e.Traits, t, e.Id);
+        ApplyTraits(p, e.Traits, t, e.Id, maxTraits);
 
         switch (e.Type)
         {

@@ -244,8 +244,79 @@ internal static class ProfileFacts
 
         if (Add(p.CartOps, product, op))
         {
+            FoldCartOps(p, product);
             RebuildCartLine(p, product);
         }
+    }
+
+    /// <summary>
+    /// Most cart changes kept per product (audit U25). Past it, the older half of the changes since the cart was last
+    /// emptied is folded into one change giving the line they made: a product added 20,000 times (a bot, a "+" held down)
+    /// kept every change, and each addition replayed them all (20,000 additions: 11 s, the last ones 1 ms each, and a
+    /// profile document growing by a change each). A change arriving late older than a folded one is applied after it
+    /// (and not at all when the folded ones left no line: the fold is then a full removal).
+    /// </summary>
+    internal const int MaxCartOpsPerProduct = 100;
+
+    private static void FoldCartOps(CustomerProfile p, string product)
+    {
+        var ops = p.CartOps[product];
+        if (ops.Count <= MaxCartOpsPerProduct)
+        {
+            return;
+        }
+
+        // Changes up to the last clear count for nothing (they are kept while an earlier order may move the clear), so
+        // the fold starts after them, from an empty line: as RebuildCartLine replays them.
+        var from = 0;
+        if (p.CartClearedAt is { } cleared)
+        {
+            while (from < ops.Count && ops[from].At <= cleared)
+            {
+                from++;
+            }
+        }
+
+        var count = ops.Count - from - (MaxCartOpsPerProduct / 2);
+        if (count < 2)
+        {
+            return;
+        }
+
+        CartLine? line = null;
+        for (var i = from; i < from + count; i++)
+        {
+            line = Replay(line, product, ops[i]);
+        }
+
+        var last = ops[from + count - 1];
+        var folded = line is null
+            ? new ItemOp(last.EventId, last.At, Remove: true, Quantity: null)
+            : new ItemOp(last.EventId, last.At, Remove: false, line.Quantity, line.Name, line.UnitPrice, line.Currency, line.CartId);
+        ops.RemoveRange(from, count);
+        ops.Insert(from, folded);
+    }
+
+    // One change applied to a line (null: none): RebuildCartLine's step.
+    private static CartLine? Replay(CartLine? line, string product, ItemOp op)
+    {
+        if (op.Remove)
+        {
+            return line is null ? null
+                : op.Quantity is not { } q || q >= line.Quantity ? null
+                : line with { Quantity = line.Quantity - q, UpdatedAt = op.At };
+        }
+
+        return new CartLine
+        {
+            ProductId = product,
+            Name = op.Name ?? line?.Name,
+            Quantity = checked((line?.Quantity ?? 0) + (op.Quantity ?? 1)),
+            UnitPrice = op.Price ?? line?.UnitPrice,
+            Currency = op.Currency ?? line?.Currency,
+            CartId = op.CartId ?? line?.CartId,
+            UpdatedAt = op.At,
+        };
     }
 
     /// <summary>
@@ -297,29 +368,7 @@ internal static class ProfileFacts
                 continue; // before the cart was last emptied (kept while an earlier order may still arrive)
             }
 
-            if (op.Remove)
-            {
-                if (line is null)
-                {
-                    continue;
-                }
-
-                line = op.Quantity is not { } q || q >= line.Quantity
-                    ? null
-                    : line with { Quantity = line.Quantity - q, UpdatedAt = op.At };
-                continue;
-            }
-
-            line = new CartLine
-            {
-                ProductId = product,
-                Name = op.Name ?? line?.Name,
-                Quantity = checked((line?.Quantity ?? 0) + (op.Quantity ?? 1)),
-                UnitPrice = op.Price ?? line?.UnitPrice,
-                Currency = op.Currency ?? line?.Currency,
-                CartId = op.CartId ?? line?.CartId,
-                UpdatedAt = op.At,
-            };
+            line = Replay(line, product, op);
         }
 
         if (line is null)

@@ -231,10 +231,10 @@ internal sealed partial class JourneyRunner
             switch (u.Kind)
             {
                 case TraitUpdateKind.Set:
-                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(u.Value), now);
+                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(u.Value), now, maxTraits: services.MaxTraits);
                     break;
                 case TraitUpdateKind.Unset:
-                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement<JsonNode?>(null), now);
+                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement<JsonNode?>(null), now, maxTraits: services.MaxTraits);
                     break;
                 case TraitUpdateKind.Increment:
                     // A customer's trait may hold any JSON number: beyond decimal it stays as it is (adding to 1e300
@@ -253,7 +253,7 @@ internal sealed partial class JourneyRunner
                     var sum = by > 0 && current > decimal.MaxValue - by ? decimal.MaxValue
                         : by < 0 && current < decimal.MinValue - by ? decimal.MinValue
                         : current + by;
-                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(sum), now);
+                    ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(sum), now, maxTraits: services.MaxTraits);
                     break;
             }
         }
@@ -377,7 +377,7 @@ internal sealed partial class JourneyRunner
 
             foreach (var e in batch)
             {
-                ProfileCore.Apply(p, e, services.TimelineLength, services.Currency, hers: false); // the journey's event, not her activity
+                ProfileCore.Apply(p, e, services.TimelineLength, services.Currency, hers: false, maxTraits: services.MaxTraits); // the journey's event, not her activity
                 var changes = SegmentRuntime.OnEvent(p, e, services.Segments, now, everything: false, services.TimelineLength);
                 Changes.AddRange(changes);
                 await HandleEventAsync(e, changes).ConfigureAwait(false);

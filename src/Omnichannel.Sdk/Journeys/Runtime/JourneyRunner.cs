@@ -17,6 +17,9 @@ internal sealed class JourneyServices
 
     public required int TimelineLength { get; init; }
 
+    /// <summary><see cref="OmnichannelOptions.MaxTraitsPerProfile"/>.</summary>
+    public int MaxTraits { get; init; } = OmnichannelOptions.DefaultMaxTraitsPerProfile;
+
     /// <summary><see cref="OmnichannelOptions.Currency"/>.</summary>
     public string? Currency { get; init; }
 
