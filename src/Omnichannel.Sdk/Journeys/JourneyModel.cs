@@ -172,7 +172,8 @@ public sealed record DateTrigger(string Trait, IsoOffset Offset, TimeOnly LocalT
 /// </summary>
 /// <remarks>An <c>order.placed</c> whose <c>order_id</c> the profile already holds (an update of the order, or its webhook
 /// delivered again) is that order at its first time, as for goals, exits and waits: an edit of an order placed before the
-/// <c>afterEvent</c> is no order after it.</remarks>
+/// <c>afterEvent</c> is no order after it, in either arrival order (an update arriving before its original counts at the
+/// original's time once that arrives). Any <c>noEvent</c> inside the window answers it, not only the latest one.</remarks>
 /// <param name="AfterEventType">The event that starts the clock (each new one restarts it).</param>
 /// <param name="NoEventTypes">The events whose absence fires the trigger.</param>
 /// <param name="Within">How long they must be absent.</param>

@@ -335,21 +335,39 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    // A noEvent's time on every clock it concerns (by event time, so hearing it twice changes nothing). An order sent
-    // again (an update of last week's order, a retried webhook) is that order at its first time (audit U16: an edit of an
-    // order placed before the view stopped the browse reminder, as if she had bought after it).
+    // A noEvent's time on every clock it concerns (by event time, so hearing it twice changes nothing). Orders are not
+    // noted: Arm reads the profile's orders at their first time, which an original arriving after its update moves earlier
+    // (audit U24; audit U16 did the same for an update arriving after its original).
     private void CancelInactivityClocks(CustomerEvent e)
     {
         foreach (var j in Catalog.InactivityConcerning(e.Type))
         {
             var t = (InactivityTrigger)j.Definition.Trigger;
-            if (t.NoEventTypes.Contains(e.Type))
+            if (!t.NoEventTypes.Contains(e.Type))
             {
-                var at = OutcomeTime(e);
-                var clock = Clock(j.Id, t);
-                clock.NoEventAt = clock.NoEventAt is { } n && n > at ? n : at;
-                Arm(clock, t);
+                continue;
             }
+
+            if (e.Type == EventTypes.OrderPlaced)
+            {
+                if (State.Scheduled.ContainsKey(j.Id))
+                {
+                    Arm(Clock(j.Id, t), t);
+                }
+
+                continue;
+            }
+
+            var clock = Clock(j.Id, t);
+            var times = clock.NoEvents ??= [];
+            var at = EventTime(e);
+            var i = times.BinarySearch(at);
+            if (i < 0)
+            {
+                times.Insert(~i, at);
+            }
+
+            Arm(clock, t);
         }
     }
 

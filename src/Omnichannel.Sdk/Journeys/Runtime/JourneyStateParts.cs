@@ -173,8 +173,18 @@ internal sealed class ScheduledTrigger
     /// <summary>Inactivity: the latest <c>afterEvent</c>'s time (event time, at most the time it was processed).</summary>
     public DateTimeOffset? AfterAt { get; set; }
 
-    /// <summary>Inactivity: the latest <c>noEvent</c>'s time; it cancels the clock if it falls inside the window after <see cref="AfterAt"/>.</summary>
+    /// <summary>
+    /// Inactivity, in documents written before audit U24 only: the latest <c>noEvent</c>'s time (a maximum, which hid a
+    /// purchase inside the window behind a later one). Read once into <see cref="NoEvents"/>, then cleared.
+    /// </summary>
     public DateTimeOffset? NoEventAt { get; set; }
+
+    /// <summary>
+    /// Inactivity: the times of the <c>noEvent</c>s other than orders heard since <see cref="AfterAt"/> (or before any),
+    /// ascending, thinned to what can still decide a window. Orders are read from the profile's orders at their first
+    /// time instead, so an update arriving before its original is that order at its first time once the original came.
+    /// </summary>
+    public List<DateTimeOffset>? NoEvents { get; set; }
 
     /// <summary>
     /// Inactivity: the deadline it last fired for (the processing time in documents written before the twenty-second
@@ -193,7 +203,7 @@ internal sealed class ScheduledTrigger
 
     /// <summary>An inactivity clock with its stamps (clocks written before the stamps existed have none).</summary>
     [JsonIgnore]
-    public bool IsClock => AfterAt is not null || NoEventAt is not null || FiredAt is not null || RefusedAfterAt is not null;
+    public bool IsClock => AfterAt is not null || NoEventAt is not null || NoEvents is { Count: > 0 } || FiredAt is not null || RefusedAfterAt is not null;
 
     /// <summary>
     /// Date: whether <paramref name="done"/> (one profile's) already fired for the same trait value the occurrence that
@@ -235,6 +245,7 @@ internal sealed class ScheduledTrigger
             AfterAt = later.AfterAt,
             AfterLearnedAt = later.AfterLearnedAt,
             NoEventAt = Max(a.NoEventAt, b.NoEventAt),
+            NoEvents = a.NoEvents is null && b.NoEvents is null ? null : [.. (a.NoEvents ?? []).Union(b.NoEvents ?? []).Order()], // thinned at the re-arm
             FiredAt = Max(a.FiredAt, b.FiredAt),
             RefusedAfterAt = known ? later.RefusedAfterAt : Max(a.RefusedAfterAt, b.RefusedAfterAt),
         };
