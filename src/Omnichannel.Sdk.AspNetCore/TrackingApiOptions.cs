@@ -33,7 +33,7 @@ public sealed class TrackingApiOptions
     /// </summary>
     public int MaxBatchBytes { get; set; } = SpecMaxBatchBytes;
 
-    /// <summary>The most messages one <c>/batch</c> request may carry. Default 2,500 (the Spec's body limit allows about that many tiny messages).</summary>
+    /// <summary>The most messages one <c>/batch</c> request may carry. Default 2,500 (the Spec's body limit allows about that many tiny messages); at least 1.</summary>
     public int MaxBatchMessages { get; set; } = 2_500;
 
     /// <summary>
@@ -42,7 +42,10 @@ public sealed class TrackingApiOptions
     /// </summary>
     public int RequestsPerSecond { get; set; } = 200;
 
-    /// <summary>Requests a write key may make at once above <see cref="RequestsPerSecond"/> (the bucket's size). Default 400.</summary>
+    /// <summary>
+    /// The token bucket's size: the most requests a write key may make at once after a quiet spell (the bucket then refills
+    /// at <see cref="RequestsPerSecond"/>). Default 400; at least 1 when rate limiting is on.
+    /// </summary>
     public int Burst { get; set; } = 400;
 
     /// <summary>

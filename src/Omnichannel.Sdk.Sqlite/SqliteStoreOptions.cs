@@ -26,10 +26,13 @@ public sealed class SqliteStoreOptions
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Group commit: at most this many commits share one transaction. Default 256. 1 turns group commit off
+    /// Group commit: at most this many commits share one transaction. Default 256; 1 to 100,000. 1 turns group commit off
     /// (one transaction, and one disk sync, per commit).
     /// </summary>
     public int MaxBatchSize { get; set; } = 256;
+
+    // The writer sizes its batch list by it when it starts: int.MaxValue failed there, after the store had opened.
+    private const int MaxMaxBatchSize = 100_000;
 
     /// <summary>
     /// Group commit: how long the writer waits for more commits to join a batch that is not full. Default
@@ -77,9 +80,9 @@ public sealed class SqliteStoreOptions
             problems.Add($"BusyTimeout must be from zero to 10 minutes (was {BusyTimeout}).");
         }
 
-        if (MaxBatchSize < 1)
+        if (MaxBatchSize is < 1 or > MaxMaxBatchSize)
         {
-            problems.Add($"MaxBatchSize must be at least 1 (was {MaxBatchSize}).");
+            problems.Add($"MaxBatchSize must be from 1 to 100,000 (was {MaxBatchSize}).");
         }
 
         if (MaxBatchDelay < TimeSpan.Zero || MaxBatchDelay > TimeSpan.FromDays(1))

@@ -47,20 +47,21 @@ public sealed class DeliveryOptions
     /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How many messages the dispatcher claims at once. Default 32.</summary>
+    /// <summary>How many messages the dispatcher claims at once. Default 32; 1 to 10,000.</summary>
     public int DispatchBatchSize { get; set; } = 32;
 
     /// <summary>
-    /// How many dispatch attempts (each with the transport's own quick retries) before a message is failed. Default 6.
+    /// How many dispatch attempts (each with the transport's own quick retries) before a message is failed. Default 6; 1 to 100
+    /// (with <see cref="RetryDelay"/> doubled before each, the last back-off may not exceed 30 days).
     /// A transient failure is retried on its channel until the last attempt; on that one, the message's next channel
     /// (its fallback) is tried, as after a permanent failure.
     /// </summary>
     public int MaxAttempts { get; set; } = 6;
 
-    /// <summary>The first delay before a message is tried again after transient failures; doubled each attempt, with jitter. Default 30 s.</summary>
+    /// <summary>The first delay before a message is tried again after transient failures; doubled each attempt, with jitter. Default 30 s; 0 to 1 day.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Time-out of one send through a transport. Default 30 s.</summary>
+    /// <summary>Time-out of one send through a transport. Default 30 s; more than 0, at most 1 hour.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -101,19 +102,19 @@ public sealed class DeliveryOptions
         BreakDuration = TimeSpan.FromSeconds(30),
     };
 
-    /// <summary>Sends per second allowed per transport (token bucket), or <see langword="null"/> for no limit.</summary>
+    /// <summary>Sends per second allowed per transport (token bucket), 1 to 100,000, or <see langword="null"/> (the default) for no limit.</summary>
     public int? SendsPerSecondPerTransport { get; set; }
 
     /// <summary>
     /// The largest rendered message of any channel, in bytes of its JSON form (what the outbox stores). A bigger one is
-    /// passed over on that channel with the reason. Default 1 MiB.
+    /// passed over on that channel with the reason. Default 1 MiB; at least 1,024.
     /// </summary>
     public int MaxMessageBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>The most segments an SMS (or WhatsApp text) may have (GSM 03.38: 153 GSM-7 or 67 UCS-2 characters each). Default 10.</summary>
+    /// <summary>The most segments an SMS (or WhatsApp text) may have (GSM 03.38: 153 GSM-7 or 67 UCS-2 characters each). Default 10; at least 1.</summary>
     public int MaxSmsSegments { get; set; } = 10;
 
-    /// <summary>The largest push notification, in bytes of its JSON form (APNs allows 4 KiB). Default 4,096.</summary>
+    /// <summary>The largest push notification, in bytes of its JSON form (APNs allows 4 KiB). Default 4,096; at least 256.</summary>
     public int MaxPushBytes { get; set; } = 4096;
 
     /// <summary>

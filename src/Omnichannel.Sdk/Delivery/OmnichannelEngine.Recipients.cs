@@ -74,15 +74,64 @@ public sealed partial class OmnichannelEngine
             return false;
         }
 
-        if (SameAddress(type, to, address))
+        // A mailto: link is no recipient field: its query ("?x,bob@y") is dropped by the normaliser but not by a provider
+        // that reads the field as a list.
+        if (!IsMailto(to) && SameAddress(type, to, address))
         {
             return true;
         }
 
-        // "Ann Smith <ann@example.com>": one mailbox with a display name. MailAddress refuses a list ("a@x, b@y").
+        // "Ann Smith <ann@example.com>": one mailbox with a display name. MailAddress alone accepts lists and groups it reads
+        // from the end ("bob@y ann@x", "g: bob@y; <ann@x>", "<bob@y> Ann <ann@x>" are ann to it, two mailboxes to
+        // MimeKit's list parser and to a provider's "to" field), so the form is checked to be one: a display name, quoted
+        // or plain (no '@', separator, bracket or comment), then the angle address.
         return type == IdentifierTypes.Email
+            && OneNamedMailbox(to, out var inAngles)
             && System.Net.Mail.MailAddress.TryCreate(to, out var mailbox)
-            && SameAddress(type, mailbox.Address, address);
+            && string.Equals(mailbox.Address, inAngles, StringComparison.Ordinal)
+            && !IsMailto(inAngles)
+            && SameAddress(type, inAngles, address);
+    }
+
+    // As the normaliser reads it: format characters removed, NFKC (a full-width "ｍａｉｌｔｏ：" is "mailto:").
+    private static bool IsMailto(string written) =>
+        IdentifierText.Clean(written).TrimStart().StartsWith("mailto:", StringComparison.OrdinalIgnoreCase);
+
+    private static bool OneNamedMailbox(string to, out string inAngles)
+    {
+        inAngles = "";
+        var s = to.Trim();
+        string rest;
+        if (s.StartsWith('"'))
+        {
+            // A quoted display name: anything but a quote, a backslash or a line break inside it.
+            var close = s.IndexOf('"', 1);
+            if (close < 0 || s.AsSpan(1, close - 1).IndexOfAny("\\\r\n") >= 0)
+            {
+                return false;
+            }
+
+            rest = s[(close + 1)..].TrimStart();
+        }
+        else
+        {
+            // A plain one (or none): no '@', separator, bracket, quote or comment in it.
+            var open = s.IndexOf('<');
+            if (open < 0 || s.AsSpan(0, open).IndexOfAny("\"\\@,;:<>()[]\r\n") >= 0)
+            {
+                return false;
+            }
+
+            rest = s[open..];
+        }
+
+        if (rest.Length < 2 || rest[0] != '<' || rest[^1] != '>' || rest.AsSpan(1, rest.Length - 2).IndexOfAny("<>") >= 0)
+        {
+            return false;
+        }
+
+        inAngles = rest[1..^1].Trim();
+        return true;
     }
 
     private bool SameAddress(string type, string? written, string address) =>

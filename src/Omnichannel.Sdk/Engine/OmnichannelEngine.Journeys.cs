@@ -35,6 +35,7 @@ public sealed partial class OmnichannelEngine
     public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(journeyId);
+        ThrowIfDisposed();
         if (!DropJourney(journeyId, apply: true))
         {
             return false;

@@ -178,6 +178,8 @@ public sealed partial class OmnichannelEngine
     /// <returns>The verdict (its <see cref="ExperimentVerdict.Winner"/> set when a new version was published), or <see langword="null"/> without arms.</returns>
     public async Task<ExperimentVerdict?> DecideExperimentAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        ThrowIfDisposed();
         var verdict = await GetExperimentVerdictAsync(journeyId, settings, cancellationToken).ConfigureAwait(false);
         if (verdict?.Winner is not { } winner || _definitions.Journeys.FindLatest(journeyId)?.Definition is not { } current
             || current.Steps.OfType<SplitStep>().FirstOrDefault() is not { } split || split.Variants.All(v => v.Name != winner))
@@ -244,6 +246,10 @@ public sealed partial class OmnichannelEngine
             {
                 await DecideExperimentsAsync().ConfigureAwait(false);
             }
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposal began during the tick: nothing to decide any more.
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

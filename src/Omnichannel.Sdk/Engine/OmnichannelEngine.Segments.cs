@@ -25,6 +25,7 @@ public sealed partial class OmnichannelEngine
     public ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segmentId);
+        ThrowIfDisposed();
         return ValueTask.FromResult(DropSegment(segmentId, apply: true));
     }
 

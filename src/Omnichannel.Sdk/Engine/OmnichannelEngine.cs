@@ -169,8 +169,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <summary>Forgets processed-event ids older than <see cref="OmnichannelOptions.DeduplicationRetention"/>. Runs hourly on its own.</summary>
     /// <param name="cancellationToken">Cancels the purge.</param>
     /// <returns>How many ids were forgotten.</returns>
-    public async ValueTask<int> PurgeProcessedEventsAsync(CancellationToken cancellationToken = default) =>
-        await _store.PurgeProcessedEventsAsync(_time.GetUtcNow() - _options.DeduplicationRetention, cancellationToken).ConfigureAwait(false);
+    public async ValueTask<int> PurgeProcessedEventsAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return await _store.PurgeProcessedEventsAsync(_time.GetUtcNow() - _options.DeduplicationRetention, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Stops taking events, lets queued ones finish, and stops the workers.</summary>
     public async ValueTask DisposeAsync()
@@ -234,6 +237,10 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             {
                 LogPurged(_logger, n);
             }
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposal began during the run: the next start purges.
         }
         catch (Exception ex)
         {

@@ -46,15 +46,16 @@ public sealed class OmnichannelOptions
     /// <summary>How long processed event ids are remembered for de-duplication. Default 30 days; 1 minute to 10 years.</summary>
     public TimeSpan DeduplicationRetention { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>How many interactions a profile's timeline keeps. Default 200.</summary>
+    /// <summary>How many interactions a profile's timeline keeps. Default 200; 1 to 100,000.</summary>
     public int TimelineLength { get; set; } = 200;
 
     /// <summary>
     /// The most trait paths one profile keeps, counted as dotted leaf paths (<c>address.city</c> is one; a removed trait
     /// counts until a newer write replaces it). Default 1,000; 1 to 100,000. A write of a path the profile does not hold yet
     /// is not kept once the profile holds this many (the rest of the event is applied; writes to paths it holds, removals
-    /// included, always are; a merge keeps the absorbing profile's paths first). Every event's traits and every commit
-    /// walk the profile's traits, so without a bound a client sending new keys made each event slower than the last.
+    /// included, always are; a merge keeps the absorbing profile's paths first), and a warning (event id 63) logs how many
+    /// were not kept, never their names or values. Every event's traits and every commit walk the profile's traits, so
+    /// without a bound a client sending new keys made each event slower than the last.
     /// </summary>
     public int MaxTraitsPerProfile { get; set; } = DefaultMaxTraitsPerProfile;
 
@@ -71,13 +72,20 @@ public sealed class OmnichannelOptions
 
     /// <summary>
     /// Number of partitions: events are routed to a partition by identifier so that one profile's events are applied
-    /// in order by one worker, while different profiles proceed in parallel. Default 16 per processor, at least 64: a
+    /// in order by one worker, while different profiles proceed in parallel. Default 16 per processor, at least 64, at most
+    /// 1,024; 1 to 1,024: a
     /// worker mostly waits for its commit, and a durable store's group commit can batch at most one commit per
     /// partition, so a store's throughput grows with the commits in flight (on two cores, 16 → 64 partitions: SQLite
     /// 37.5 → 28.4 µs per event, PostgreSQL 81 → 67, in memory 12.4 → 11.0; benchmarks README, sixteenth session).
     /// Hot profiles are bounded across all partitions by <see cref="ProfileCacheBytes"/>.
     /// </summary>
-    public int Partitions { get; set; } = Math.Max(64, Environment.ProcessorCount * 16);
+    public int Partitions { get; set; } = DefaultPartitions(Environment.ProcessorCount);
+
+    /// <summary>The most partitions accepted.</summary>
+    internal const int MaxPartitions = 1024;
+
+    /// <summary>The default of <see cref="Partitions"/> on a machine with this many processors: always a valid value.</summary>
+    internal static int DefaultPartitions(int processorCount) => (int)Math.Clamp(processorCount * 16L, 64L, MaxPartitions);
 
     /// <summary>Events that may wait in one partition's queue before tracking calls wait for room (back-pressure). Default 1024; 1 to 1,000,000.</summary>
     public int QueueCapacity { get; set; } = 1024;
@@ -143,9 +151,9 @@ public sealed class OmnichannelOptions
             errors.Add($"{nameof(TimelineLength)} must be between 1 and 100000.");
         }
 
-        if (Partitions is < 1 or > 1024)
+        if (Partitions is < 1 or > MaxPartitions)
         {
-            errors.Add($"{nameof(Partitions)} must be between 1 and 1024.");
+            errors.Add($"{nameof(Partitions)} must be between 1 and {MaxPartitions}.");
         }
 
         if (string.IsNullOrEmpty(Identity.DefaultPhoneCountryCode) || !Identity.DefaultPhoneCountryCode.All(char.IsAsciiDigit) || Identity.DefaultPhoneCountryCode.Length > 3 || Identity.DefaultPhoneCountryCode[0] == '0')

@@ -26,13 +26,13 @@ public sealed class MeasurementOptions
     /// </summary>
     public IList<ConversionDefinition> Conversions { get; } = [new ConversionDefinition("order", EventTypes.OrderPlaced) { RevenueProperty = "total" }];
 
-    /// <summary>Attribution windows per touch kind (clicked 7 days; opened, delivered and sent 1 day).</summary>
+    /// <summary>Attribution windows per touch kind (clicked 7 days; opened, delivered and sent 1 day); each 0 to 90 days.</summary>
     public AttributionWindows Windows { get; } = new();
 
     /// <summary>The model reports use unless asked for another; default <see cref="AttributionModel.LastTouch"/>. Aggregates are kept for every model.</summary>
     public AttributionModel DefaultModel { get; set; } = AttributionModel.LastTouch;
 
-    /// <summary>The half-life of <see cref="AttributionModel.TimeDecay"/>; default 7 days.</summary>
+    /// <summary>The half-life of <see cref="AttributionModel.TimeDecay"/>; default 7 days; more than 0.</summary>
     public TimeSpan TimeDecayHalfLife { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
@@ -56,7 +56,7 @@ public sealed class MeasurementOptions
     /// </summary>
     public ExperimentSettings AutoDecideSettings { get; set; } = new();
 
-    /// <summary>Touches kept per person (oldest dropped first); default 200.</summary>
+    /// <summary>Touches kept per person (oldest dropped first); default 200; 1 to 10,000.</summary>
     public int MaxTouchesPerProfile { get; set; } = 200;
 
     /// <summary>Every problem with the settings, each naming its field.</summary>

@@ -84,14 +84,16 @@ internal static partial class ProfileCore
 
         // Audit U25: a new path past the limit is not kept. Checked before the walk below, which reads every path: each
         // new key made every later write slower, and a client sending new keys made the profile (and each commit) grow
-        // without bound. (A new leaf replacing an object below it may be refused at the limit too: the object stays.)
-        if (!held && p.TraitValues.Count >= maxTraits)
+        // without bound. A write over an object (a leaf or null replacing address.city, address.zip) removes at least as
+        // many paths as it adds: it applies (review 29: "address": null at the limit left her address in place); the
+        // look for a path below is a walk of at most the limit, at the limit only.
+        var prefix = path + ".";
+        if (!held && p.TraitValues.Count >= maxTraits && !p.TraitValues.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)))
         {
             p.TraitPathsRefused++; // logged after the commit
             return;
         }
 
-        var prefix = path + ".";
         var newerBelow = false;
         List<string>? hidden = null;
         foreach (var (key, below) in p.TraitValues)

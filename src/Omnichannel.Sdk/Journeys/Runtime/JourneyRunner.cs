@@ -374,7 +374,10 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         }
     }
 
-    /// <summary>The most noEvent times a clock keeps (the oldest go first; an older afterEvent arriving later is rare).</summary>
+    /// <summary>
+    /// The most noEvent times a clock keeps (the oldest go first, except the first one at or after the afterEvent, which
+    /// answers the current window; an older afterEvent arriving later is rare).
+    /// </summary>
     internal const int MaxNoEventTimes = 32;
 
     // Drops the times no window can need: those before the afterEvent (it only moves later), and a time whose neighbours
@@ -401,7 +404,11 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
         if (times.Count > MaxNoEventTimes)
         {
-            times.RemoveRange(0, times.Count - MaxNoEventTimes);
+            // The earliest time at or after the afterEvent is the one that answers the current window, if any does: it
+            // stays (review 29: at the 33rd later noEvent the cap dropped it, and the answered clock fired). The next
+            // oldest go. With no afterEvent yet, the oldest go.
+            var keep = after is null ? 0 : 1;
+            times.RemoveRange(keep, times.Count - MaxNoEventTimes);
         }
     }
 
