@@ -127,12 +127,13 @@ public sealed partial class OmnichannelEngine
                 continue;
             }
 
-            // She changed her email or phone while it waited (quiet hours): a message that can be rendered again goes to
-            // the address she uses now, as one planned now would; the old one may no longer be hers.
+            // She changed her email or phone (or her id on a custom channel, such as line) while it waited (quiet hours):
+            // a message that can be rendered again goes to the address she uses now, as one planned now would; the old one
+            // may no longer be hers, or a hard bounce suppressed it.
             var c = planned;
             if (payload.Request is not null && _delivery.Renderer is not null
                 && DeliveryPlanner.Address(p, c.Channel) is { } current && current != c.Address
-                && DeliveryPlanner.AddressIdentifier(c.Channel, current) is not null)
+                && (DeliveryPlanner.AddressIdentifier(c.Channel, current) is not null || !ShapedChannels.Contains(c.Channel)))
             {
                 c = c with { Address = current };
                 (moved ??= new(ReferenceEqualityComparer.Instance))[c] = planned;
