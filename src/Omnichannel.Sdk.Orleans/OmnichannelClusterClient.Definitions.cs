@@ -13,6 +13,7 @@ public sealed partial class OmnichannelClusterClient
     /// <remarks>The backfill runs on one silo; <see cref="SegmentBackfill.Completion"/> faults if that silo dies first (profiles not reached yet are re-evaluated on their next event; upsert again to re-run it).</remarks>
     public async ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segment);
         var json = SegmentJsonOf(segment);
         var answer = await ChangeAsync(DefinitionChangeKind.UpsertSegment, segment.Id, json, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
@@ -28,6 +29,7 @@ public sealed partial class OmnichannelClusterClient
     /// <inheritdoc />
     public async ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segmentId);
         var answer = await ChangeAsync(DefinitionChangeKind.RemoveSegment, segmentId, null, errors => new SegmentDefinitionException(errors)).ConfigureAwait(false);
         return answer.Changed;
@@ -36,6 +38,7 @@ public sealed partial class OmnichannelClusterClient
     /// <inheritdoc />
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segment);
         var answer = await Engine.PreviewSegmentAsync(SegmentJsonOf(segment)).WaitAsync(cancellationToken).ConfigureAwait(false);
         return ClusterJson.Read<SegmentPreview>(answer);
@@ -44,6 +47,7 @@ public sealed partial class OmnichannelClusterClient
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<string>> GetSegmentMembersAsync(string segmentId, string? afterProfileId = null, int limit = 100, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segmentId);
         return await Engine.GetSegmentMembersAsync(segmentId, afterProfileId, limit).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -51,6 +55,7 @@ public sealed partial class OmnichannelClusterClient
     /// <inheritdoc />
     public async Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journey);
         var invalid = JourneyDefinitionValidator.Validate(journey);
         if (invalid.Count > 0)
@@ -66,6 +71,7 @@ public sealed partial class OmnichannelClusterClient
     /// <inheritdoc />
     public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         var answer = await ChangeAsync(DefinitionChangeKind.RemoveJourney, journeyId, null, errors => new JourneyDefinitionException(errors)).ConfigureAwait(false);
         if (answer.Changed)
@@ -79,6 +85,7 @@ public sealed partial class OmnichannelClusterClient
     /// <inheritdoc />
     public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         var answer = await Engine.GetJourneyStatisticsAsync(journeyId).WaitAsync(cancellationToken).ConfigureAwait(false);
         return ClusterJson.Read<JourneyStatistics>(answer);
@@ -97,9 +104,9 @@ public sealed partial class OmnichannelClusterClient
         return invalid.Count > 0 ? throw new SegmentDefinitionException(invalid) : SegmentJson.Serialize(segment);
     }
 
-    // The token does not abandon the change: as on one engine, a change is made whatever the token (which cancels only
-    // the change's background work). Abandoning the call would leave the change made on every silo while the caller
-    // saw OperationCanceledException.
+    // As on one engine, a token already cancelled makes no change (checked by each caller); once asked of the registry the
+    // change is awaited whatever the token, which then cancels only the change's background work. Abandoning the call would
+    // leave the change made on every silo while the caller saw OperationCanceledException.
     private async Task<DefinitionAnswer> ChangeAsync(DefinitionChangeKind kind, string id, string? json, Func<IReadOnlyList<DefinitionError>, DefinitionException> refused)
     {
         // A registry that has just moved (or a cluster just started) waits 5 s per silo it has not heard from: a silo still

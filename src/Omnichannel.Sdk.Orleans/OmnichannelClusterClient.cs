@@ -77,7 +77,10 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     {
         // As one engine: an event whose token is cancelled before it is sent is not applied (a retry is not a duplicate).
         cancellationToken.ThrowIfCancellationRequested();
-        var results = await Profile(RouteOf(customerEvent)).TrackAsync([ClusterJson.Write(customerEvent)]).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Once sent, the answer is awaited whatever the token (bounded by the cluster's response time-out): the grain may
+        // already be applying it, and a caller told "cancelled" about an applied event would act on a falsehood.
+        var results = await Profile(RouteOf(customerEvent)).TrackAsync([ClusterJson.Write(customerEvent)]).ConfigureAwait(false);
         return ClusterJson.Read<TrackResult>(results[0]);
     }
 
@@ -89,8 +92,9 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     /// turn when it is large), and the next run starts when it has answered. When a
     /// customer's call fails (her silo died, the call timed out), her events from there on are answered
     /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
-    /// results are returned as usual. A token cancelled during the call throws <see cref="OperationCanceledException"/>, as
-    /// one engine does: runs already in a grain may still be applied, later runs are not sent.
+    /// results are returned as usual. As on one engine, a token cancelled before the first call is sent throws
+    /// <see cref="OperationCanceledException"/> with nothing applied; once a call is sent the whole batch is sent and
+    /// reported, whatever the token.
     /// </remarks>
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
@@ -101,16 +105,15 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
         // One person's events (linked by a shared identifier, or by their grain key) in order; people in parallel.
         var people = await PeopleOfAsync(list, cancellationToken).ConfigureAwait(false);
+
+        // As one engine, whose started batch applies whole: from the first call sent the token is no longer heeded, so the
+        // caller is never told "cancelled" about a batch part of which was applied.
+        cancellationToken.ThrowIfCancellationRequested();
         await Task.WhenAll(people.Select(async person =>
         {
             var json = person.Select(x => ClusterJson.Write(x.Event)).ToArray();
             for (var start = 0; start < person.Count;)
             {
-                // As one engine, which queues none of a batch's later events once its token is cancelled: a run not yet
-                // sent is not sent after the caller was told the batch was cancelled (a run already in its grain may
-                // still be applied; a retry answers it Duplicate and applies the rest).
-                cancellationToken.ThrowIfCancellationRequested();
-
                 // The run of her events under one grain key: one call, in one turn of that grain. Her events under
                 // another key wait for it, so that an order placed by customer id never overtakes the cart she filled
                 // by email (two grains run in parallel, possibly on two silos). A long run goes as several calls, one
@@ -152,7 +155,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
                 start = end;
             }
-        })).WaitAsync(cancellationToken).ConfigureAwait(false);
+        })).ConfigureAwait(false);
         return results;
     }
 
@@ -291,15 +294,15 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        cancellationToken.ThrowIfCancellationRequested(); // a cancelled erasure must not be made while the caller sees OperationCanceledException
-        return await Engine.EraseProfileAsync(ClusterJson.WriteIdentifier(identifier), options.AllowReturn).WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested(); // a cancelled erasure is not made; once sent, its answer is awaited (as every write here)
+        return await Engine.EraseProfileAsync(ClusterJson.WriteIdentifier(identifier), options.AllowReturn).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested(); // as an erasure: not lifted when the caller sees it cancelled
-        return await Engine.LiftErasureAsync(ClusterJson.WriteIdentifier(identifier)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await Engine.LiftErasureAsync(ClusterJson.WriteIdentifier(identifier)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -312,7 +315,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     {
         ArgumentNullException.ThrowIfNull(token);
         cancellationToken.ThrowIfCancellationRequested(); // as one engine: an unsubscribe cancelled before it leaves is not recorded
-        return (Delivery.UnsubscribeStatus)await Engine.UnsubscribeAsync(token).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return (Delivery.UnsubscribeStatus)await Engine.UnsubscribeAsync(token).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -327,7 +330,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     {
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested(); // as one engine: a send cancelled before it leaves is not queued
-        var answer = await Profile(RouteOf(recipient)).SendAsync(ClusterJson.WriteIdentifier(recipient), ClusterJson.Write(request)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var answer = await Profile(RouteOf(recipient)).SendAsync(ClusterJson.WriteIdentifier(recipient), ClusterJson.Write(request)).ConfigureAwait(false);
         return ClusterJson.Read<Delivery.SendResult>(answer);
     }
 

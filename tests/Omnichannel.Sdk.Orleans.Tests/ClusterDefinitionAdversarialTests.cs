@@ -80,31 +80,35 @@ public sealed class ClusterDefinitionAdversarialTests
     }
 
     /// <summary>
-    /// One engine applies a removal whatever the token (it cancels only background work). On the cluster the call went
-    /// out, every silo removed the segment, but the caller got OperationCanceledException and the client's
-    /// <see cref="OmnichannelClusterClient.Segments"/> still listed it.
+    /// Audit U29: a token already cancelled makes no change, on one engine and on the cluster alike (the cluster used to
+    /// make it, as one engine then did). Before audit U29's rule the cluster call went out, every silo removed the
+    /// segment, and the caller got OperationCanceledException; now nothing leaves the client.
     /// </summary>
     [Fact]
-    public async Task ACancelledToken_DoesNotHideAChangeTheClusterMade()
+    public async Task ACancelledToken_MakesNoChange_OnOneEngineOrOnTheCluster()
     {
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         await using (var host = OmnichannelTestHost.Create(o => o.Segments.Add(Buyers)))
         {
-            Assert.True(await host.Engine.RemoveSegmentAsync("buyers", cancelled.Token));
-            await host.Engine.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token);
-            Assert.Contains("big", host.Engine.Segments.Select(s => s.Id));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await host.Engine.RemoveSegmentAsync("buyers", cancelled.Token));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await host.Engine.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token));
+            Assert.Equal(["buyers"], host.Engine.Segments.Select(s => s.Id));
         }
 
         await using var cluster = await StartAsync();
         var client = Client(cluster);
-        Assert.True(await client.RemoveSegmentAsync("buyers", cancelled.Token));
-        Assert.DoesNotContain("buyers", client.Segments.Select(s => s.Id));
-        Assert.All(cluster.Engines, e => Assert.DoesNotContain("buyers", e.Segments.Select(s => s.Id)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await client.RemoveSegmentAsync("buyers", cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await client.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.RemoveJourneyAsync("none", cancelled.Token));
+        Assert.Contains("buyers", client.Segments.Select(s => s.Id));
+        Assert.DoesNotContain("big", client.Segments.Select(s => s.Id));
+        Assert.All(cluster.Engines, e => Assert.Contains("buyers", e.Segments.Select(s => s.Id)));
+        Assert.All(cluster.Engines, e => Assert.DoesNotContain("big", e.Segments.Select(s => s.Id)));
 
-        await client.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token);
-        Assert.Contains("big", client.Segments.Select(s => s.Id));
-        Assert.All(cluster.Engines, e => Assert.Contains("big", e.Segments.Select(s => s.Id)));
+        // Unchanged, the same calls go through.
+        Assert.True(await client.RemoveSegmentAsync("buyers"));
+        Assert.All(cluster.Engines, e => Assert.DoesNotContain("buyers", e.Segments.Select(s => s.Id)));
     }
 
     /// <summary>
@@ -275,9 +279,13 @@ public sealed class ClusterDefinitionAdversarialTests
             events.Event($"order-{i}", EventTypes.OrderPlaced, new { order_id = $"o{i}", total = i, currency = "GBP" }, Identifier.CustomerId($"c{i}"))));
         Assert.All(orders, r => Assert.Equal(TrackStatus.Accepted, r.Status));
 
+        // Cancelled while the change is being made (a token already cancelled makes no change: audit U29): the change is
+        // made, and the token reaches its backfill as soon as the client learns the work's number.
         using var cancelled = new CancellationTokenSource();
+        var pending = client.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token);
         await cancelled.CancelAsync();
-        var backfill = await client.UpsertSegmentAsync(BigSpenders, cancellationToken: cancelled.Token);
+        var backfill = await pending;
+        Assert.Contains("big", client.Segments.Select(s => s.Id));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => backfill.Completion.WaitAsync(TimeSpan.FromMinutes(1)));
 
         // The registry's own account of the work (the first operation of its activation).

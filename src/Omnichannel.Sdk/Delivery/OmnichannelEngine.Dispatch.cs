@@ -31,6 +31,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDispatchAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfOnWorker(nameof(RunDispatchAsync));
         try
         {

@@ -10,6 +10,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<SendResult> SendAsync(Identifier recipient, MessageRequest request, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Key);
         ThrowIfDisposed();

@@ -11,6 +11,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<UnsubscribeStatus> UnsubscribeAsync(string token, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(token);
         if (UnsubscribeToken.Read(_hasher, token) is not { } link)
         {

@@ -59,7 +59,7 @@ public sealed partial class OmnichannelEngine
             {
                 var item = run[k];
                 var v = item.Event;
-                if (item.CancellationToken.IsCancellationRequested || EventChange.KnownProfile(this, v, p) is not { } known)
+                if (!item.Gate.TryStart() || EventChange.KnownProfile(this, v, p) is not { } known)
                 {
                     break; // the rest goes one at a time, after this commit
                 }

@@ -4,6 +4,17 @@ using Omnichannel.Sdk.Segments;
 namespace Omnichannel.Sdk;
 
 /// <summary>What the host calls: track events; read, export and erase profiles; manage and query segments.</summary>
+/// <remarks>
+/// What a cancellation token means on every call (audit U29): a token already cancelled makes the call throw
+/// <see cref="OperationCanceledException"/> before it does anything. A token cancelled during the call makes it either
+/// complete fully and report its result, or throw <see cref="OperationCanceledException"/> having done nothing visible:
+/// an event (or a whole batch) a worker has started is applied and reported, never half a batch; a message whose
+/// planning has started is queued and reported, or — cancelled inside it (a renderer, a store read) — not queued at all.
+/// A cancellation is never logged as an error nor counted as a store failure. One exception: segment and journey
+/// changes are in force once the call passed validation; the token then stops only the follow-up (a segment's backfill,
+/// the visit of profiles with running instances), and a journey call cancelled there throws although the journey stays
+/// published or removed.
+/// </remarks>
 public interface IOmnichannelClient
 {
     /// <summary>
@@ -13,7 +24,7 @@ public interface IOmnichannelClient
     /// against are on <see cref="OmnichannelOptions"/>.
     /// </summary>
     /// <param name="customerEvent">The event.</param>
-    /// <param name="cancellationToken">Cancels waiting; an event already queued may still be applied.</param>
+    /// <param name="cancellationToken">Cancels the call while no worker has started the event (then nothing is applied); once started, the call reports its result.</param>
     ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default);
 
     /// <summary>

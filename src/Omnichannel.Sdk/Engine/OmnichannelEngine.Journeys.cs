@@ -23,6 +23,7 @@ public sealed partial class OmnichannelEngine
     /// <exception cref="JourneyDefinitionException">The definition is invalid, a send step names a template the templates given to <c>UseTemplates</c> do not hold, or the version is already loaded with different content.</exception>
     public async Task<int> PublishJourneyAsync(JourneyDefinition journey, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journey);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         return ChangeJourney(journey, apply: true) ? await VisitJourneyProfilesAsync(journey.Id, cancellationToken).ConfigureAwait(false) : 0;
@@ -34,6 +35,7 @@ public sealed partial class OmnichannelEngine
     /// <returns><see langword="false"/> when no such journey was loaded.</returns>
     public async Task<bool> RemoveJourneyAsync(string journeyId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         ThrowIfDisposed();
         if (!DropJourney(journeyId, apply: true))

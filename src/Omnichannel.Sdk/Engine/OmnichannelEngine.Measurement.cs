@@ -17,6 +17,7 @@ public sealed partial class OmnichannelEngine
     /// <param name="cancellationToken">Cancels the read.</param>
     public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         // Every row, not the query's default 100,000: a journey keeps a row per counter and day, and a cut answer summed
         // to smaller totals with nothing to say they were partial.
@@ -40,6 +41,7 @@ public sealed partial class OmnichannelEngine
     /// <exception cref="ArgumentOutOfRangeException">The query's limit is not positive.</exception>
     public ValueTask<IReadOnlyList<MeasurementRow>> GetMeasurementsAsync(MeasurementQuery query, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
         return _store.GetMeasurementsAsync(query, cancellationToken);
@@ -57,6 +59,7 @@ public sealed partial class OmnichannelEngine
     /// <exception cref="ArgumentException">The settings are invalid (the message names the field).</exception>
     public async Task<ExperimentVerdict?> GetExperimentVerdictAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix + "variant:", Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
         var arms = new Dictionary<string, (long Entered, long Converted, double Revenue, double Squares)>(StringComparer.Ordinal);
@@ -139,6 +142,7 @@ public sealed partial class OmnichannelEngine
     /// <param name="cancellationToken">Cancels the read.</param>
     public async Task<ExperimentVerdict?> GetGlobalControlVerdictAsync(string conversionId = "order", ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(conversionId);
         var share = _options.Measurement.GlobalControlShare;
         if (share <= 0)
@@ -178,6 +182,7 @@ public sealed partial class OmnichannelEngine
     /// <returns>The verdict (its <see cref="ExperimentVerdict.Winner"/> set when a new version was published), or <see langword="null"/> without arms.</returns>
     public async Task<ExperimentVerdict?> DecideExperimentAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         ThrowIfDisposed();
         var verdict = await GetExperimentVerdictAsync(journeyId, settings, cancellationToken).ConfigureAwait(false);

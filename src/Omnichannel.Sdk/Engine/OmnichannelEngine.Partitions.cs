@@ -39,7 +39,7 @@ public sealed partial class OmnichannelEngine
                     }
 
                     var item = (EventItem)work;
-                    if (_runs && !item.CancellationToken.IsCancellationRequested && reader.TryPeek(out var next) && next is EventItem following && following.RouteKey == item.RouteKey)
+                    if (_runs && item.Gate.TryStart() && reader.TryPeek(out var next) && next is EventItem following && following.RouteKey == item.RouteKey)
                     {
                         var run = EventRuns.Collect(reader, item);
                         taken = run;
@@ -87,9 +87,9 @@ public sealed partial class OmnichannelEngine
 
     private async ValueTask ProcessItemAsync(EventItem item, HotProfiles hot)
     {
-        if (item.CancellationToken.IsCancellationRequested)
+        if (!item.Gate.TryStart())
         {
-            item.Completion.TrySetCanceled(item.CancellationToken);
+            item.Completion.TrySetCanceled(); // withdrawn by its cancelled caller: nothing of it is applied
             return;
         }
 
@@ -208,7 +208,10 @@ public sealed partial class OmnichannelEngine
     private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
         var completion = await QueueProfileWorkAsync(profileId, apply, cancellationToken, readOnly).ConfigureAwait(false);
-        return await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Queued, it will run (a message planned, an unsubscribe recorded): the caller hears how it ended, never
+        // "cancelled" about work that then commits (audit U29). The work itself sees the token: cancelled inside it
+        // (a renderer, a store read), it commits nothing and this throws OperationCanceledException.
+        return await completion.ConfigureAwait(false);
     }
 
     // Queues the work and answers once it is queued, with the task that completes when it has run.
@@ -236,6 +239,11 @@ public sealed partial class OmnichannelEngine
             var unit = await RunUnitOfWorkAsync(task.Change, hot).ConfigureAwait(false);
             // Only a send can answer a taken key (Duplicate); any other work failed.
             task.Completion.TrySetResult(unit.Status == UnitStatus.GaveUp || (unit.Status == UnitStatus.KeyTaken && unit.Effect?.Result is not Delivery.SendResult) ? null : unit);
+        }
+        catch (OperationCanceledException ex)
+        {
+            // The caller's token, cancelled inside the work: nothing was committed, and it is no failure (audit U29).
+            task.Completion.TrySetCanceled(ex.CancellationToken);
         }
         catch (Exception ex)
         {

@@ -10,6 +10,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfDisposed();
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity("omnichannel.erase");
@@ -42,6 +43,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         if (Normalize(identifier) is not { } id)
         {
@@ -58,8 +60,11 @@ public sealed partial class OmnichannelEngine
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default) =>
-        Normalize(identifier) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
+    public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Normalize(identifier) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
+    }
 
     // A hard bounce suppresses its address on the profile that reported it, and that address may be another person's:
     // the profile keeps "channel:#" and the address's keyed hash, so erasing that person leaves nothing readable here.

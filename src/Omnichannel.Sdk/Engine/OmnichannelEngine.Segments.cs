@@ -15,6 +15,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public ValueTask<SegmentBackfill> UpsertSegmentAsync(SegmentDefinition segment, IProgress<SegmentBackfillProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segment);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         ChangeSegment(segment, apply: true);
@@ -24,6 +25,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public ValueTask<bool> RemoveSegmentAsync(string segmentId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segmentId);
         ThrowIfDisposed();
         return ValueTask.FromResult(DropSegment(segmentId, apply: true));
@@ -114,6 +116,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<SegmentPreview> PreviewSegmentAsync(SegmentDefinition segment, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segment);
         var invalid = SegmentDefinitionValidator.Validate(segment);
         if (invalid.Count > 0)
@@ -145,6 +148,7 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> GetSegmentMembersAsync(string segmentId, string? afterProfileId = null, int limit = 100, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(segmentId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         if (!_definitions.Segments.Contains(segmentId))

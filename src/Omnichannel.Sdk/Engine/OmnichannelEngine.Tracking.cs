@@ -9,16 +9,26 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Track);
         activity?.SetTag("omnichannel.event.type", customerEvent?.Type);
         ThrowIfOnWorker(nameof(TrackAsync));
         ThrowIfDisposed();
-        var (item, rejected) = Prepare(customerEvent!, cancellationToken);
+        var gate = CallGate.For(cancellationToken);
+        var (item, rejected) = Prepare(customerEvent!, gate);
         var result = rejected;
         if (result is null)
         {
             await WriteAsync(_queues[item!.Partition].Writer, item, cancellationToken).ConfigureAwait(false);
-            result = await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                result = await item.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !gate.TryWithdraw())
+            {
+                // A worker already started it: it is applied (or refused), and the caller hears which (audit U29).
+                result = await item.Completion.Task.ConfigureAwait(false);
+            }
         }
 
         if (activity is not null)
@@ -36,15 +46,17 @@ public sealed partial class OmnichannelEngine
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(events);
         ThrowIfOnWorker(nameof(TrackBatchAsync));
         ThrowIfDisposed();
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.TrackBatch);
         var pending = events.TryGetNonEnumeratedCount(out var count) ? new List<Task<TrackResult>>(count) : [];
         var items = new List<EventItem>(pending.Capacity);
+        var gate = CallGate.For(cancellationToken); // the whole batch is applied, or none of it (audit U29)
         foreach (var e in events)
         {
-            var (item, rejected) = Prepare(e, cancellationToken);
+            var (item, rejected) = Prepare(e, gate);
             if (rejected is not null)
             {
                 pending.Add(Task.FromResult(rejected));
@@ -69,6 +81,7 @@ public sealed partial class OmnichannelEngine
         // the rest is still being written, and a wake-up it made due (an offline sync's cart, hours old) must not run
         // between it and its order, which the same batch carries.
         await _batchWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var token = cancellationToken; // None once a worker started the batch: then it is queued and applied whole
         try
         {
             foreach (var item in ordered)
@@ -76,21 +89,37 @@ public sealed partial class OmnichannelEngine
                 if (people is not null)
                 {
                     people.Add(item, after ??= []);
-                    foreach (var earlier in after)
-                    {
-                        if (earlier.Partition != item.Partition && !earlier.Completion.Task.IsCompleted)
-                        {
-                            // However it ended (cancelled with the batch's token is the only fault): the rest must still be queued.
-                            await ((Task)earlier.Completion.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                            cancellationToken.ThrowIfCancellationRequested();
-                        }
-                    }
                 }
 
-                var writer = _queues[item.Partition].Writer;
-                if (!writer.TryWrite(item))
+                while (true)
                 {
-                    await WriteAsync(writer, item, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        if (people is not null)
+                        {
+                            foreach (var earlier in after!)
+                            {
+                                if (earlier.Partition != item.Partition && !earlier.Completion.Task.IsCompleted)
+                                {
+                                    // However it ended (withdrawn with the batch is the only fault): the rest must still be queued.
+                                    await ((Task)earlier.Completion.Task).WaitAsync(token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                                    token.ThrowIfCancellationRequested();
+                                }
+                            }
+                        }
+
+                        var writer = _queues[item.Partition].Writer;
+                        if (!writer.TryWrite(item))
+                        {
+                            await WriteAsync(writer, item, token).ConfigureAwait(false);
+                        }
+
+                        break;
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested && !gate.TryWithdraw())
+                    {
+                        token = CancellationToken.None; // a worker started the batch: the rest is queued too (audit U29)
+                    }
                 }
             }
         }
@@ -99,7 +128,15 @@ public sealed partial class OmnichannelEngine
             _batchWrites.Release();
         }
 
-        var results = await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        TrackResult[] results;
+        try
+        {
+            results = await Task.WhenAll(pending).WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && !gate.TryWithdraw())
+        {
+            results = await Task.WhenAll(pending).ConfigureAwait(false); // started: every result, not "cancelled"
+        }
         activity?.SetTag("omnichannel.events", results.Length);
         return results;
     }
@@ -240,7 +277,7 @@ public sealed partial class OmnichannelEngine
     [ThreadStatic]
     private static List<ValidationError>? t_errors;
 
-    private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CancellationToken cancellationToken)
+    private (EventItem? Item, TrackResult? Rejected) Prepare(CustomerEvent? e, CallGate gate)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         // One list per thread, copied only for a refusal: almost every event has no error, and this runs for each one.
@@ -296,6 +333,6 @@ public sealed partial class OmnichannelEngine
         }
 
         var partition = (int)((uint)HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Type), StringComparer.Ordinal.GetHashCode(key.Value)) % (uint)_queues.Length);
-        return (new EventItem(valid, partition, key, cancellationToken), null);
+        return (new EventItem(valid, partition, key, gate), null);
     }
 }

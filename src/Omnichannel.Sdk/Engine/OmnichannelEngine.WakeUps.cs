@@ -28,6 +28,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task<int> RunDueAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfOnWorker(nameof(RunDueAsync));
         using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.WakeUp);
         await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -126,6 +127,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async ValueTask<DateTimeOffset?> GetNextWakeUpAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var next = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken).ConfigureAwait(false);
         return next.Count > 0 ? next[0].WakeAt : null;
     }
@@ -144,6 +146,7 @@ public sealed partial class OmnichannelEngine
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public async Task AdvanceVirtualClockAsync(DateTimeOffset instant, Action<DateTimeOffset> setClock, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(setClock);
         DateTimeOffset? previousWake = null, previousSend = null;
         while (true)

@@ -136,6 +136,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <inheritdoc />
     public async ValueTask<CustomerProfile?> GetProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (Normalize(identifier) is not { } id)
         {
             return null;
@@ -148,6 +149,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <inheritdoc />
     public async ValueTask<CustomerProfile?> GetProfileByIdAsync(string profileId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(profileId);
         var live = await _store.ResolveProfileIdAsync(profileId, cancellationToken).ConfigureAwait(false);
         if (live is null)
@@ -162,6 +164,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <inheritdoc />
     public async ValueTask<JsonObject?> ExportProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var profile = await GetProfileAsync(identifier, cancellationToken).ConfigureAwait(false);
         return profile is null ? null : ProfileSerializer.Export(profile, _time.GetUtcNow());
     }
@@ -171,6 +174,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// <returns>How many ids were forgotten.</returns>
     public async ValueTask<int> PurgeProcessedEventsAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         return await _store.PurgeProcessedEventsAsync(_time.GetUtcNow() - _options.DeduplicationRetention, cancellationToken).ConfigureAwait(false);
     }
@@ -289,14 +293,36 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         public ActivityContext Parent { get; } = Activity.Current?.Context ?? default;
     }
 
-    private sealed class EventItem(ValidatedEvent e, int partition, Identifier routeKey, CancellationToken cancellationToken) : WorkItem(partition)
+    /// <summary>
+    /// Whether the work of one call (an event, or a whole batch) may still be withdrawn (audit U29): a worker starts it
+    /// or the caller, cancelled, withdraws it — whichever comes first. Withdrawn, nothing of it is applied and the
+    /// caller throws <see cref="OperationCanceledException"/>; started, the caller waits for its results, so a call
+    /// is never told "cancelled" about work that is then applied, nor half a batch applied.
+    /// </summary>
+    private sealed class CallGate
+    {
+        /// <summary>A call whose token cannot be cancelled: nothing to withdraw.</summary>
+        public static readonly CallGate Started = new() { _state = 1 };
+
+        private int _state; // 0 open, 1 started, 2 withdrawn
+
+        public static CallGate For(CancellationToken cancellationToken) => cancellationToken.CanBeCanceled ? new() : Started;
+
+        /// <summary>Starts the work unless it was withdrawn.</summary>
+        public bool TryStart() => Interlocked.CompareExchange(ref _state, 1, 0) != 2;
+
+        /// <summary>Withdraws the work unless a worker started it.</summary>
+        public bool TryWithdraw() => Interlocked.CompareExchange(ref _state, 2, 0) != 1;
+    }
+
+    private sealed class EventItem(ValidatedEvent e, int partition, Identifier routeKey, CallGate gate) : WorkItem(partition)
     {
         public ValidatedEvent Event { get; } = e;
 
         /// <summary>The identifier it was routed by: consecutive events with the same one may be committed as one run.</summary>
         public Identifier RouteKey { get; } = routeKey;
 
-        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public CallGate Gate { get; } = gate;
 
         public TaskCompletionSource<TrackResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -6,6 +6,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         lock (_commitLock)
         {
@@ -42,6 +43,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
         {
             var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
@@ -57,6 +59,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
         {
             var owned = _outbox.TryGetValue(messageKey, out var o) && o.Entry.Attempt == attempt;
@@ -72,6 +75,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
         {
             DateTimeOffset? next = _outboxReady.Count > 0 ? _outboxReady.Min.At : null;

@@ -6,6 +6,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<bool> EraseProfileAsync(ProfileErasure erasure, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(erasure);
         var profileId = erasure.ProfileId;
         lock (_commitLock)
@@ -71,6 +72,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(hashes);
         IReadOnlyList<Tombstone> found = [.. hashes.Distinct(StringComparer.Ordinal).Select(h => _tombstones.GetValueOrDefault(h)).OfType<Tombstone>()];
         return ValueTask.FromResult(found);
@@ -79,6 +81,7 @@ public sealed partial class InMemoryOmnichannelStore
     /// <inheritdoc />
     public ValueTask<int> LiftErasureAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(hashes);
         lock (_commitLock)
         {
@@ -93,12 +96,16 @@ public sealed partial class InMemoryOmnichannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_suppressed.ContainsKey(hash));
+    public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_suppressed.ContainsKey(hash));
+    }
 
     /// <inheritdoc />
     public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var n = 0;
         foreach (var (id, at) in _processed)
         {

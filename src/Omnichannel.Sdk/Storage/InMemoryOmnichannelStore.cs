@@ -38,12 +38,16 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     public int ProfileCount => _profiles.Count;
 
     /// <inheritdoc />
-    public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_profiles.GetValueOrDefault(profileId));
+    public ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_profiles.GetValueOrDefault(profileId));
+    }
 
     /// <inheritdoc />
     public ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var id = profileId;
         for (var hops = 0; hops < 1000; hops++)
         {
@@ -66,6 +70,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         Dictionary<Identifier, string>? found = null;
         for (var i = 0; i < identifiers.Count; i++)
         {
@@ -81,8 +86,11 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     private static readonly IReadOnlyDictionary<Identifier, string> Empty = new Dictionary<Identifier, string>();
 
     /// <inheritdoc />
-    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_processed.ContainsKey(eventId));
+    public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_processed.ContainsKey(eventId));
+    }
 
     /// <inheritdoc />
     public bool CommitsFurtherEventIds => true;
@@ -117,6 +125,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public ValueTask<CommitResult> CommitAsync(ProfileCommit commit, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
@@ -215,6 +224,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         IReadOnlyList<string> page = _profiles.Keys
             .Where(k => afterProfileId is null || StoredText.Compare(k, afterProfileId) > 0)
@@ -227,6 +237,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         lock (_commitLock)
         {
@@ -238,6 +249,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         lock (_commitLock)
         {
@@ -251,6 +263,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<Measurement.MeasurementRow>> GetMeasurementsAsync(Measurement.MeasurementQuery query, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
         cancellationToken.ThrowIfCancellationRequested();

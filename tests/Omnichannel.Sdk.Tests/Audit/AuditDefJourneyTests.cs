@@ -30,9 +30,9 @@ public sealed class AuditDefJourneyTests
     // The removal applies, but the visit of waiting profiles does not happen (cancelled; on a cluster it runs in the background).
     private static async Task RemoveWithoutVisitAsync(JourneyRig rig, string journeyId)
     {
-        using var cancelled = new CancellationTokenSource();
-        await cancelled.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rig.Engine.RemoveJourneyAsync(journeyId, cancelled.Token));
+        // Unloaded, with no visit of its running instances (a pre-cancelled token did this before audit U29; it now does nothing).
+        Assert.True(rig.Engine.DropJourney(journeyId, apply: true));
+        await Task.CompletedTask;
         Assert.DoesNotContain(rig.Engine.Journeys, j => j.Id == journeyId);
     }
 

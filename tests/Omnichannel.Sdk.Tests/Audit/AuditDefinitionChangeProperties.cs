@@ -311,16 +311,8 @@ public sealed class AuditDefinitionChangeProperties
                         }
 
                         sentBefore.UnionWith(rig.Recorder.Records.Select(r => r.Message.MessageId));
-                        using var cancelled = new CancellationTokenSource();
-                        await cancelled.CancelAsync();
-                        try
-                        {
-                            await rig.Engine.PublishJourneyAsync(published, cancelled.Token);
-                        }
-                        catch (OperationCanceledException)
-                        {
-                            // The version is published; its visit did not run.
-                        }
+                        // Published without its visit (a pre-cancelled token did this before audit U29; it now does nothing).
+                        rig.Engine.ChangeJourney(published, apply: true);
 
                         versions[v] = published;
                         break;
