@@ -6,7 +6,7 @@ namespace Omnichannel.Sdk;
 public static class IdentifierNormalizers
 {
     /// <summary>
-    /// Trims and lower-cases an email address and checks its shape (one <c>@</c>, a dotted domain, no spaces). Invisible
+    /// Trims and lower-cases an email address and checks its shape (one <c>@</c>, a dotted domain with no empty label and no trailing dot, no spaces). Invisible
     /// format characters (zero-width spaces, a byte-order mark) are removed and the text is compatibility-composed (NFKC),
     /// so an address typed with a decomposed accent or full-width characters is the same address; a domain in its ASCII
     /// form (<c>xn--bcher-kva.de</c>) is kept in its Unicode form (<c>bücher.de</c>). A <c>mailto:</c> prefix (RFC 6068,
@@ -46,9 +46,23 @@ public static class IdentifierNormalizers
         }
 
         var domain = normalized.AsSpan(at + 1);
-        if (domain.IndexOf('.') <= 0 || domain[^1] == '.')
+        if (domain.TrimEnd('.').IndexOf('.') < 0)
         {
             error = "is not an email address (the domain after '@' needs a dot inside it, as in example.com)";
+            return false;
+        }
+
+        if (domain[^1] == '.')
+        {
+            // The DNS root form (x.io.) or a sentence's full stop: no mail system delivers it (a 501); said as it is.
+            error = "is not an email address (the domain after '@' ends with a dot: give it without, as in example.com)";
+            return false;
+        }
+
+        if (domain[0] == '.' || domain.Contains("..", StringComparison.Ordinal))
+        {
+            // An empty label (x..io, @.x.io) names no domain, and kept it made a second person of a typo's twin.
+            error = "is not an email address (the domain after '@' has two dots together or starts with a dot)";
             return false;
         }
 
@@ -92,7 +106,7 @@ public static class IdentifierNormalizers
     /// dashes, invisible format characters, a <c>tel:</c> or <c>sms:</c> prefix (RFC 3966, RFC 5724; the latter with its
     /// <c>?body=</c> left out) and Twilio's <c>whatsapp:</c> address form (always international: its digits without a
     /// <c>+</c> are read with their country code, as Meta writes them) are understood too, and a Mexican mobile written with the
-    /// <c>1</c> retired in 2019 (<c>+52 1 55…</c>) is the number without it. Extensions and letters are refused.
+    /// <c>1</c> retired in 2019 (<c>+52 1 55…</c>) is the number without it. Extensions (<c>ext. 12</c>, <c>x12</c>, <c>;ext=12</c>) are refused with an error saying so, and letters are refused.
     /// </summary>
     public static bool Phone(string raw, IdentityOptions options, out string normalized, out string? error)
     {
@@ -138,7 +152,12 @@ public static class IdentifierNormalizers
             if (!char.IsAsciiDigit(c) && c is not (' ' or '-' or '.' or '(' or ')' or '/' or '+'))
             {
                 normalized = s;
-                error = $"is not a phone number (unexpected character '{(char.IsControl(c) ? '?' : c)}')";
+
+                // E.164 has no extension (the number without it is the switchboard's); "unexpected character 'e'" said
+                // nothing of what to change.
+                error = IsExtension(s)
+                    ? "is not a phone number (it has an extension, which no message reaches: give the number without it)"
+                    : $"is not a phone number (unexpected character '{(char.IsControl(c) ? '?' : c)}')";
                 return false;
             }
         }
@@ -184,6 +203,11 @@ public static class IdentifierNormalizers
             return false;
         }
     }
+
+    // "+1 415 555 2671 ext. 12", "… x12", "… #12", RFC 3966 "…;ext=12": digits, then a marker and the extension's digits.
+    private static bool IsExtension(string s) =>
+        s.Contains(";ext=", StringComparison.OrdinalIgnoreCase)
+        || System.Text.RegularExpressions.Regex.IsMatch(s, @"\d\s*(ext\.?|extension|x|#)\s*\d+\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     /// <summary>
     /// A loyalty card number as printed, typed or scanned: full-width characters are composed (NFKC), spaces, dashes and
