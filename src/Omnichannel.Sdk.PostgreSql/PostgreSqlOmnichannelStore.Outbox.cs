@@ -64,6 +64,8 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        // Before any answer made without the database: a cancelled call answers nothing (audit U30).
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(messageKey))
         {
             return false;
@@ -87,6 +89,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(messageKey))
         {
             return false;

@@ -13,6 +13,8 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<StoredProfile?> LoadProfileAsync(string profileId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(profileId);
+        // Before any answer made without the database: a cancelled call answers nothing (audit U30).
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(profileId))
         {
             return null;
@@ -29,6 +31,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<string?> ResolveProfileIdAsync(string profileId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(profileId);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(profileId))
         {
             return null;
@@ -63,6 +66,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!identifiers.All(i => StoredText.CanHold(i.Type) && StoredText.CanHold(i.Value)))
         {
             identifiers = [.. identifiers.Where(i => StoredText.CanHold(i.Type) && StoredText.CanHold(i.Value))]; // nobody holds the others
@@ -94,6 +98,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(eventId);
+        cancellationToken.ThrowIfCancellationRequested();
         return ExistsAsync("SELECT 1 FROM processed_events WHERE event_id = $1", eventId, cancellationToken);
     }
 
@@ -101,6 +106,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hash);
+        cancellationToken.ThrowIfCancellationRequested();
         return ExistsAsync("SELECT 1 FROM suppression WHERE hash = $1", hash, cancellationToken);
     }
 
@@ -108,6 +114,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<IReadOnlyList<string>> ListProfileIdsAsync(string? afterProfileId, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
 
         // A cursor this store cannot hold (the server refuses a NUL, Npgsql an unpaired surrogate) is replaced by the
         // first text it can hold after it.
@@ -153,6 +160,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(segmentId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(segmentId))
         {
             return [];
@@ -179,6 +187,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(query.JourneyId) || !StoredText.CanHold(query.MetricPrefix))
         {
             return [];

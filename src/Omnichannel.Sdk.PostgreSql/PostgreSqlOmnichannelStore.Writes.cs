@@ -35,12 +35,13 @@ public sealed partial class PostgreSqlOmnichannelStore
             throw new ArgumentException(problem, nameof(commit));
         }
 
+        // Before the answer made without the database: a cancelled call answers nothing (audit U30).
+        cancellationToken.ThrowIfCancellationRequested();
         if (commit.Absorbed.Any(a => a.ProfileId == commit.ProfileId))
         {
             return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
         var pending = new PendingCommit(commit, cancellationToken);
         if (!_commits.Writer.TryWrite(pending))
         {
@@ -196,6 +197,8 @@ public sealed partial class PostgreSqlOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(erasure);
         ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        // Before any answer made without the database: a cancelled call answers nothing (audit U30).
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(erasure.ProfileId))
         {
             return false; // no profile has that id
@@ -264,6 +267,7 @@ public sealed partial class PostgreSqlOmnichannelStore
     public async ValueTask<IReadOnlyList<Tombstone>> FindTombstonesAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!hashes.All(StoredText.CanHold))
         {
             hashes = [.. hashes.Where(StoredText.CanHold)]; // no tombstone has the others

@@ -61,6 +61,8 @@ public sealed partial class SqliteOmnichannelStore
     {
         ArgumentNullException.ThrowIfNull(erasure);
         ArgumentNullException.ThrowIfNull(erasure.ProfileId);
+        // Before any answer made without the database: a cancelled call answers nothing (audit U30).
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(erasure.ProfileId))
         {
             return ValueTask.FromResult(false); // no profile has that id
@@ -225,6 +227,8 @@ public sealed partial class SqliteOmnichannelStore
     public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        // Before any answer made without the database: a cancelled call answers nothing (audit U30).
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(messageKey))
         {
             return ValueTask.FromResult(false);
@@ -240,6 +244,7 @@ public sealed partial class SqliteOmnichannelStore
     public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!StoredText.CanHold(messageKey))
         {
             return ValueTask.FromResult(false);
