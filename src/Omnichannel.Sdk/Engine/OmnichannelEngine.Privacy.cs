@@ -45,7 +45,7 @@ public sealed partial class OmnichannelEngine
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        if (Normalize(identifier) is not { } id)
+        if (Normalize(identifier, asStored: true) is not { } id)
         {
             return false;
         }
@@ -63,7 +63,7 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Normalize(identifier) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
+        return Normalize(identifier, asStored: true) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
     // A hard bounce suppresses its address on the profile that reported it, and that address may be another person's:

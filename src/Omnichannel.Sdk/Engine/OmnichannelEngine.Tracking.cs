@@ -249,7 +249,7 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    private Identifier? Normalize(Identifier identifier)
+    private Identifier? Normalize(Identifier identifier, bool asStored = false)
     {
         if (identifier.Type is null || !_options.Identity.Rules.TryGetValue(identifier.Type, out var rule))
         {
@@ -268,7 +268,14 @@ public sealed partial class OmnichannelEngine
         var value = raw;
         if (rule.Normalizer is { } normalize && !normalize(raw, _options.Identity, out value, out _))
         {
-            return null;
+            // An address an older version accepted (ann@example..com, before audit U31) may still be stored, as that
+            // version kept it (trimmed, lower-cased): her erasure, export or suppression check finds it (review 30).
+            if (!asStored || identifier.Type != IdentifierTypes.Email || raw.IndexOf('@') <= 0)
+            {
+                return null;
+            }
+
+            value = IdentifierText.Clean(raw).Trim().ToLowerInvariant();
         }
 
         return value.Length > EventValidator.MaxIdentifierLength || _validator.IsBlocked(identifier.Type, value) ? null : new Identifier(identifier.Type, value);

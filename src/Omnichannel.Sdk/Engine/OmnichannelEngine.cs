@@ -137,7 +137,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     public async ValueTask<CustomerProfile?> GetProfileAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (Normalize(identifier) is not { } id)
+        if (Normalize(identifier, asStored: true) is not { } id)
         {
             return null;
         }
