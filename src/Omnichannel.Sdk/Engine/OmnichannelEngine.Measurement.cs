@@ -50,7 +50,10 @@ public sealed partial class OmnichannelEngine
     /// <summary>
     /// The verdict of a journey's A/B split (its variants and hold-out <c>control</c>): per arm the conversion rate of the
     /// journey's goal and revenue per recipient with intervals, each variant against control, the sample-ratio check
-    /// against the split's weights, and a winner when the evidence is there. Reads the journey's aggregates only.
+    /// against the split's weights, and a winner when the evidence is there. Reads the journey's aggregates only. Arms
+    /// count people: a person who re-enters (and keeps her arm) is one recipient, converted when her first entry's goal
+    /// is reached inside its window (also by an order after a later entry); <see cref="GetJourneyStatisticsAsync"/>
+    /// counts every entry.
     /// </summary>
     /// <param name="journeyId">The journey; its newest version's first split step gives the planned shares.</param>
     /// <param name="settings">Confidence, mode (always-valid by default) and thresholds; defaults when <see langword="null"/>.</param>
@@ -79,6 +82,9 @@ public sealed partial class OmnichannelEngine
             {
                 "entered" => a with { Entered = a.Entered + r.Count },
                 "converted" => a with { Converted = a.Converted + r.Count },
+                // Recipients and conversions are people: a person's later entries (sticky to her arm) are taken off.
+                JourneyRunner.RepeatEntered => a with { Entered = a.Entered - r.Count },
+                JourneyRunner.RepeatConverted => a with { Converted = a.Converted - r.Count },
                 "revenue" => a with { Revenue = a.Revenue + r.Sum },
                 "revenue_sq" => a with { Squares = a.Squares + r.Sum },
                 _ => a,

@@ -105,6 +105,7 @@ internal sealed partial class JourneyRunner
                 InstanceId = instance.Id,
                 StepId = instance.LastStepId,
                 Variant = instance.Variant,
+                RepeatEntry = instance.RepeatEntry,
                 Channel = instance.LastChannel,
                 From = Since(instance),
                 Until = until,
@@ -112,7 +113,12 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, string? channel, CustomerEvent e)
+    /// <summary>Counters an experiment's verdict subtracts: a person's later entries and their conversions (it counts people).</summary>
+    internal const string RepeatEntered = "repeat_entered";
+
+    internal const string RepeatConverted = "repeat_converted";
+
+    private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, bool repeat, string? channel, CustomerEvent e)
     {
         State.CancelHeld(instanceId, $"the journey's goal was reached ({e.Type})", now);
         Count(journeyId, "converted");
@@ -121,12 +127,25 @@ internal sealed partial class JourneyRunner
             Count(journeyId, $"step:{stepId}:converted");
         }
 
+        // For the experiment a person is her first entry: a later entry's conversion counts for it only inside that
+        // entry's goal window (which it then closes, once per person), else it is taken off with no arm revenue.
+        var measured = !repeat;
         if (variant is not null)
         {
             Count(journeyId, $"variant:{variant}:converted");
+            if (repeat && State.PendingConversions.Find(c => c.JourneyId == journeyId && !c.RepeatEntry && c.Variant == variant
+                    && e.Timestamp <= c.Until && (c.From is not { } from || e.Timestamp >= from)) is { } first)
+            {
+                State.PendingConversions.Remove(first);
+                measured = true;
+            }
+            else if (repeat)
+            {
+                Count(journeyId, $"variant:{variant}:{RepeatConverted}");
+            }
         }
 
-        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, variant, e, now, services.Measurement, services.Currency);
+        Measurement.MeasurementRecorder.JourneyRevenue(p, journeyId, measured ? variant : null, e, now, services.Measurement, services.Currency);
 
         if (channel is not null)
         {

@@ -143,7 +143,7 @@ internal sealed partial class JourneyRunner
     // The live goal path: the conversion (statistics, revenue, timeline) and the instance's end.
     private void ConvertOnGoal(JourneyInstance instance, CustomerEvent e)
     {
-        RecordConversion(instance.JourneyId, instance.Id, instance.LastStepId, instance.Variant, instance.LastChannel, e);
+        RecordConversion(instance.JourneyId, instance.Id, instance.LastStepId, instance.Variant, instance.RepeatEntry, instance.LastChannel, e);
         End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
     }
 
@@ -399,7 +399,7 @@ internal sealed partial class JourneyRunner
         foreach (var pending in winners?.Values ?? Enumerable.Empty<PendingConversion>())
         {
             state.PendingConversions.Remove(pending);
-            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.Channel, e);
+            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, e);
         }
 
         return winners is null ? null : [.. winners.Keys];

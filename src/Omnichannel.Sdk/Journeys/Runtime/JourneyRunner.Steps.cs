@@ -72,10 +72,16 @@ internal sealed partial class JourneyRunner
                     Timeline(instance, "journey.branched", $"{branch.Id} → {stepId ?? "end"}{(target is null ? " (else)" : string.Empty)}");
                     break;
                 case SplitStep split:
-                    var variant = Assign(instance, split);
+                    var variant = Assign(instance, split, out var repeat);
                     instance.Variant = variant?.Name ?? "control";
+                    instance.RepeatEntry = repeat;
                     instance.Context["variant"] = instance.Variant;
                     Count(journey.Id, $"variant:{instance.Variant}:entered");
+                    if (repeat)
+                    {
+                        // The verdict counts people: it takes her later entries off the arm's entrants.
+                        Count(journey.Id, $"variant:{instance.Variant}:{RepeatEntered}");
+                    }
                     Timeline(instance, "journey.split", $"{split.Id}: variant {instance.Variant}");
                     if (variant is null)
                     {
@@ -185,12 +191,15 @@ internal sealed partial class JourneyRunner
         return [.. channels.OrderBy(c => preferred.Contains(c) ? preferred.ToList().IndexOf(c) : int.MaxValue)];
     }
 
-    private SplitVariant? Assign(JourneyInstance instance, SplitStep split)
+    private SplitVariant? Assign(JourneyInstance instance, SplitStep split, out bool repeat)
     {
         // The person's earlier assignment stands (also one made on a profile merged into this one).
         var key = instance.JourneyId + "|" + split.Id;
+        // An earlier assignment (even of a variant since removed) means the experiment has counted her already.
+        repeat = false;
         if (State.Assignments.TryGetValue(key, out var known))
         {
+            repeat = true;
             if (known.Variant == "control" && split.ControlWeight is > 0)
             {
                 return null;

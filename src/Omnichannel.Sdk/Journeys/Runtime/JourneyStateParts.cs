@@ -63,6 +63,12 @@ internal sealed class JourneyInstance
 
     public string? Variant { get; set; }
 
+    /// <summary>
+    /// A later entry of a person already assigned at the split (sticky): counted in the journey's statistics, which
+    /// count instances, but not again in the experiment's arms, which count people. False in older documents.
+    /// </summary>
+    public bool RepeatEntry { get; set; }
+
     public string? LastStepId { get; set; }
 
     public string? LastChannel { get; set; }
@@ -134,6 +140,9 @@ internal sealed class PendingConversion
     public string? StepId { get; set; }
 
     public string? Variant { get; set; }
+
+    /// <summary>The ended instance was a repeat entry (see <see cref="JourneyInstance.RepeatEntry"/>).</summary>
+    public bool RepeatEntry { get; set; }
 
     public string? Channel { get; set; }
 
