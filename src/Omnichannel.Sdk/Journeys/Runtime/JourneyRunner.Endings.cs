@@ -129,15 +129,21 @@ internal sealed partial class JourneyRunner
 
         // For the experiment a person is her first entry: a later entry's conversion counts for it only inside that
         // entry's goal window (which it then closes, once per person), else it is taken off with no arm revenue.
+        // By the goal's time (an order's update at the order's first time), as the first entry's own path reads it.
         var measured = !repeat;
+        var at = OutcomeTime(e);
         if (variant is not null)
         {
             Count(journeyId, $"variant:{variant}:converted");
             if (repeat && State.PendingConversions.Find(c => c.JourneyId == journeyId && !c.RepeatEntry && c.Variant == variant
-                    && e.Timestamp <= c.Until && (c.From is not { } from || e.Timestamp >= from)) is { } first)
+                    && at <= c.Until && (c.From is not { } from || at >= from)) is { } first)
             {
                 State.PendingConversions.Remove(first);
                 measured = true;
+            }
+            else if (repeat && _firstEntriesReached?.Remove(journeyId + "|" + variant) == true)
+            {
+                measured = true; // her first entry, still running, reached its goal too (ended as credited to this one)
             }
             else if (repeat)
             {

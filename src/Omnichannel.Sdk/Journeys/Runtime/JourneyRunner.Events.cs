@@ -15,6 +15,7 @@ internal sealed partial class JourneyRunner
 
         // One goal event converts one entry per journey, the latest started (the last touch): an order after two
         // entries of one person (two devices that merged, or a re-entry) is one conversion, its revenue credited once.
+        _firstEntriesReached = null;
         var credit = state is { Instances.Count: > 0 } ? RunningGoalCredit(state, e) : null;
         HashSet<string>? convertedPending = null;
         if (state is { PendingConversions.Count: > 0 })
@@ -417,6 +418,11 @@ internal sealed partial class JourneyRunner
             {
                 credit ??= new(StringComparer.Ordinal);
                 started ??= new(StringComparer.Ordinal);
+                if (!instance.RepeatEntry && instance.Variant is not null)
+                {
+                    (_firstEntriesReached ??= new(StringComparer.Ordinal)).Add(d.Id + "|" + instance.Variant);
+                }
+
                 if (!started.TryGetValue(d.Id, out var s) || instance.StartedAt >= s)
                 {
                     started[d.Id] = instance.StartedAt;

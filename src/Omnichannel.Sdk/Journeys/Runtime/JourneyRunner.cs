@@ -61,6 +61,10 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private bool _traitsChanged = true;
     private bool _repeatOrder;
 
+    // Journeys (and arms) whose first entry, still running, the event reaches: ended "credited to a later entry", the
+    // experiment counts her conversion through the later entry it credits (a repeat).
+    private HashSet<string>? _firstEntriesReached;
+
     /// <summary>Messages, webhooks and host events to write to the outbox with the commit.</summary>
     public List<OutboxEntry> Outbox { get; } = [];
 
