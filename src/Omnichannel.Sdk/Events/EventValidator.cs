@@ -197,7 +197,7 @@ internal sealed partial class EventValidator
         {
             // No properties at all: the required ones of a well-known type are missing, not skipped.
             WellKnownProperties.Validate(e.Type, propertiesOk ? e.Properties : NoProperties, errors);
-            WellKnownProperties.ValidateOutcome(e, propertiesOk ? e.Properties : NoProperties, errors);
+            WellKnownProperties.ValidateOutcome(e, propertiesOk ? e.Properties : NoProperties, _options.Identity, errors);
         }
 
         var identifiers = new List<Identifier>();

@@ -25,6 +25,25 @@ internal static class OutcomeProperties
         eventChannel is ChannelNames.Email or ChannelNames.Sms or ChannelNames.WhatsApp or ChannelNames.Push or ChannelNames.InApp ? eventChannel : null;
 
     /// <summary>
+    /// The channel of a message outcome from the event's own channel, counting a channel of the host's own (a transport
+    /// for <c>line</c>): a custom channel's address is her identifier of the same name, so a registered identifier type
+    /// that is not one of the built-in ones names a messaging channel (audit U33: a complaint sent on <c>line</c> without
+    /// <c>properties.channel</c> withdrew consent on every standard channel and left <c>line</c> granted).
+    /// </summary>
+    public static string? MessagingChannel(string? eventChannel, IdentityOptions identity) =>
+        MessagingChannel(eventChannel) ?? (IsCustomChannel(eventChannel, identity) ? eventChannel : null);
+
+    /// <summary>The identifier type of a channel's addresses, a custom channel's own type included.</summary>
+    public static string? AddressType(string channel, IdentityOptions identity) =>
+        AddressType(channel) ?? (IsCustomChannel(channel, identity) ? channel : null);
+
+    private static bool IsCustomChannel(string? channel, IdentityOptions identity) =>
+        channel is not null
+        && channel is not (IdentifierTypes.CustomerId or IdentifierTypes.Email or IdentifierTypes.Phone or IdentifierTypes.AnonymousId
+            or IdentifierTypes.DeviceId or IdentifierTypes.LoyaltyCard)
+        && identity.Rules.ContainsKey(channel);
+
+    /// <summary>
     /// The address a hard bounce is about: <c>properties.address</c> (which <see cref="Normalize"/> fills from the event's
     /// identifier of the channel's address type when it is missing); else, for a message sent through the SDK (its key is
     /// the <c>message_id</c>), the address it was handed over to (<see cref="SentTo"/>).
@@ -83,6 +102,13 @@ internal static class OutcomeProperties
             return e;
         }
 
+        if (WellKnownProperties.String(e.Properties, "channel") is null && MessagingChannel(e.Channel) is null
+            && MessagingChannel(e.Channel, identity) is { } custom)
+        {
+            // Written into the event, so the profile (which does not see the identifier rules) reads the custom channel.
+            e = With(e, "channel", custom);
+        }
+
         var props = e.Properties;
         if (e.Type == EventTypes.MessageBounced)
         {
@@ -96,7 +122,7 @@ internal static class OutcomeProperties
 
         var channel = WellKnownProperties.String(props, "channel") ?? MessagingChannel(e.Channel);
         var raw = WellKnownProperties.String(props, "address");
-        if (raw is null && channel is not null && AddressType(channel) is { } addressType && e.Identifiers is { } ids
+        if (raw is null && channel is not null && AddressType(channel, identity) is { } addressType && e.Identifiers is { } ids
             && e.Type == EventTypes.MessageBounced && IsHardBounce(props))
         {
             foreach (var id in ids)
@@ -111,20 +137,47 @@ internal static class OutcomeProperties
 
         if (raw is null
             || channel is null
-            || AddressType(channel) is not { } type
-            || !identity.Rules.TryGetValue(type, out var rule)
-            || rule.Normalizer is not { } normalize)
+            || AddressType(channel, identity) is not { } type
+            || !identity.Rules.TryGetValue(type, out var rule))
         {
             return e;
         }
 
-        if (!normalize(IdentifierText.Trim(raw), identity, out var normalized, out var why))
+        // A type without a normaliser (a custom channel's) keeps the value as an identifier of it is kept: trimmed.
+        var normalized = IdentifierText.Trim(raw);
+        string? why = null;
+        if (rule.Normalizer is { } normalize && !normalize(normalized, identity, out normalized, out why)
+            && !(type == IdentifierTypes.Email && LegacyEmail(raw, identity, out normalized)))
         {
             errors.Add(new("properties.address", $"{type} {why}"));
             return e;
         }
 
         return normalized == WellKnownProperties.String(props, "address") ? e : With(e, "address", normalized);
+    }
+
+    /// <summary>
+    /// Whether an address is one a version before audit U31 accepted and stored (an empty domain label,
+    /// <c>ann@example..com</c>); <paramref name="stored"/> is the form it stored it in (cleaned, trimmed, lower-cased). A bounce, complaint or unsubscribe naming it must reach
+    /// the address she still holds (audit U33: the hard bounce was refused and the next message went to it); the address is
+    /// otherwise valid once the empty labels are closed, so a typo of any other kind is still refused with its reason.
+    /// </summary>
+    private static bool LegacyEmail(string raw, IdentityOptions identity, out string stored)
+    {
+        stored = IdentifierText.Clean(raw).Trim().ToLowerInvariant();
+        var at = stored.LastIndexOf('@');
+        if (at <= 0 || at == stored.Length - 1 || !stored.AsSpan(at + 1).Contains("..", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var domain = stored[(at + 1)..];
+        while (domain.Contains("..", StringComparison.Ordinal))
+        {
+            domain = domain.Replace("..", ".", StringComparison.Ordinal);
+        }
+
+        return IdentifierNormalizers.Email(stored[..at] + "@" + domain, identity, out _, out _);
     }
 
     /// <summary>

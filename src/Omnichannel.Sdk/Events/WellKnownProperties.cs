@@ -132,9 +132,9 @@ internal static class WellKnownProperties
     /// hard bounce its address (<c>properties.address</c>, an identifier of the channel's address type, or such a
     /// <c>message_id</c>). Accepted without it, either did nothing and the next message went out.
     /// </summary>
-    public static void ValidateOutcome(CustomerEvent e, JsonElement p, List<ValidationError> errors)
+    public static void ValidateOutcome(CustomerEvent e, JsonElement p, IdentityOptions identity, List<ValidationError> errors)
     {
-        var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel);
+        var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel, identity);
         var messageId = String(p, "message_id");
         switch (e.Type)
         {
@@ -142,7 +142,7 @@ internal static class WellKnownProperties
                 errors.Add(new("properties.channel", "is required: the channel the complaint is about (or the event's channel, or the message_id of a message sent through the SDK)"));
                 break;
             case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(p) && messageId is null && String(p, "address") is null
-                && (channel is null || OutcomeProperties.AddressType(channel) is not { } type || e.Identifiers?.Any(i => i.Type == type) != true):
+                && (channel is null || OutcomeProperties.AddressType(channel, identity) is not { } type || e.Identifiers?.Any(i => i.Type == type) != true):
                 errors.Add(new("properties.address", "is required for a hard bounce: the address that bounced (or an identifier of that type on the event, or the message_id of a message sent through the SDK)"));
                 break;
         }
