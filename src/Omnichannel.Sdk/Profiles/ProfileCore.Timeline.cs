@@ -36,7 +36,19 @@ internal static partial class ProfileCore
         }
     }
 
-    private static string? Summarize(CustomerEvent e)
+    /// <summary>The longest timeline summary, in UTF-16 code units (an ellipsis follows a cut one).</summary>
+    internal const int MaxSummaryLength = 200;
+
+    // Audit U34: a summary quotes her values (a product's name, a search), which may be as long as an event allows
+    // (32 KiB): copied whole into each of the timeline's entries, 200 views of such a product made a 6 MB profile that
+    // every commit wrote again. Cut, keeping a surrogate pair whole; the event itself is applied as it was.
+    private static string? Summarize(CustomerEvent e) => Cut(SummarizeWhole(e));
+
+    internal static string? Cut(string? s) =>
+        s is null || s.Length <= MaxSummaryLength ? s
+        : string.Concat(s.AsSpan(0, char.IsHighSurrogate(s[MaxSummaryLength - 1]) ? MaxSummaryLength - 1 : MaxSummaryLength), "…");
+
+    private static string? SummarizeWhole(CustomerEvent e)
     {
         var p = e.Properties;
         string? Get(string name) => WellKnownProperties.String(p, name);

@@ -293,7 +293,13 @@ internal static partial class ProfileCore
             return;
         }
 
-        if (props.TryGetProperty("preferred_channels", out var pc) && pc.ValueKind == JsonValueKind.Array)
+        // Audit U34: a null removes that part (she cleared her choice or lifted her limit); it was accepted and changed
+        // nothing, so a limit once given could never be lifted. A part left out keeps its value.
+        if (props.TryGetProperty("preferred_channels", out var pc) && pc.ValueKind == JsonValueKind.Null)
+        {
+            PutPreference(p, "channels", new PreferenceFact(null, null, null, t, eventId));
+        }
+        else if (pc.ValueKind == JsonValueKind.Array)
         {
             // Channel names as everywhere else (trimmed, lower case): "SMS" from a preference centre was never matched.
             var channels = string.Join(",", pc.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String)
@@ -307,10 +313,18 @@ internal static partial class ProfileCore
         {
             PutPreference(p, "max", new PreferenceFact(null, (int)Math.Min(max, int.MaxValue), null, t, eventId));
         }
+        else if (props.TryGetProperty("max_messages", out var mm) && mm.ValueKind == JsonValueKind.Null)
+        {
+            PutPreference(p, "max", new PreferenceFact(null, null, null, t, eventId));
+        }
 
         if ((props.TryGetProperty("period", out var pe) ? WellKnownProperties.TryDuration(pe) : null) is { } period)
         {
             PutPreference(p, "period", new PreferenceFact(null, null, period, t, eventId));
+        }
+        else if (pe.ValueKind == JsonValueKind.Null && props.TryGetProperty("period", out _))
+        {
+            PutPreference(p, "period", new PreferenceFact(null, null, null, t, eventId));
         }
     }
 

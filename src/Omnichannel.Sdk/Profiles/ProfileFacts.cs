@@ -394,10 +394,14 @@ internal static class ProfileFacts
 
     public static void RebuildWishlistItem(CustomerProfile p, string product)
     {
+        // Dated by the first add since the last removal; named by the newest add that names it, as a cart line is (audit
+        // U34: the first add's name stayed, so an add without a name, or before a rename, hid the product's name).
         WishlistItem? item = null;
         foreach (var op in p.WishlistOps.GetValueOrDefault(product) ?? [])
         {
-            item = op.Remove ? null : item ?? new WishlistItem(product, op.Name, op.At);
+            item = op.Remove ? null
+                : item is null ? new WishlistItem(product, op.Name, op.At)
+                : op.Name is null ? item : item with { Name = op.Name };
         }
 
         if (item is null)

@@ -104,8 +104,8 @@ public sealed record CartLine
 
 /// <summary>A wishlist entry.</summary>
 /// <param name="ProductId">The product.</param>
-/// <param name="Name">Product name, when given.</param>
-/// <param name="AddedAt">When it was added (event time).</param>
+/// <param name="Name">Product name: the newest an add gave (by event time), when any did.</param>
+/// <param name="AddedAt">When it was added (event time): the first add since it was last removed.</param>
 public sealed record WishlistItem(string ProductId, string? Name, DateTimeOffset AddedAt);
 
 /// <summary>A consent decision for a channel and topic.</summary>
@@ -138,7 +138,13 @@ public sealed record ConsentRecord(string Channel, string Topic, bool Granted, D
 /// <param name="MaxMessages">At most this many marketing messages per <paramref name="Period"/>.</param>
 /// <param name="Period">The period of <paramref name="MaxMessages"/>.</param>
 /// <param name="UpdatedAt">When the customer said so (event time).</param>
-public sealed record ContactPreferences(IReadOnlyList<string> PreferredChannels, int? MaxMessages, TimeSpan? Period, DateTimeOffset UpdatedAt);
+public sealed record ContactPreferences(IReadOnlyList<string> PreferredChannels, int? MaxMessages, TimeSpan? Period, DateTimeOffset UpdatedAt)
+{
+    /// <summary>Channels, most preferred first; empty when she named none.</summary>
+    // Audit U34: the stored document leaves an empty list out, so a profile read back after `preferred_channels: []`
+    // held null here (a NullReferenceException for a host that read it, and `Count` threw in a template or endpoint).
+    public IReadOnlyList<string> PreferredChannels { get; init; } = PreferredChannels ?? [];
+}
 
 /// <summary>A device the customer was seen on.</summary>
 /// <param name="DeviceType">Device type from the event context.</param>
