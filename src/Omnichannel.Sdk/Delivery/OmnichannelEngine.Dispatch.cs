@@ -194,6 +194,7 @@ public sealed partial class OmnichannelEngine
     internal void StartDelivery(DeliverySetup? delivery)
     {
         _delivery = delivery ?? new DeliverySetup();
+        _validator.Delivery = _delivery;
         _dispatchTimer = _time.CreateTimer(_ => _ = RunDispatchInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDispatchInBackgroundAsync(); // messages left in the outbox by an earlier process
     }

@@ -298,7 +298,7 @@ public sealed partial class OmnichannelEngine
             valid = _validator.Validate(e, _time.GetUtcNow(), errors);
             if (valid is not null)
             {
-                var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, errors);
+                var normalized = OutcomeProperties.Normalize(valid.Event, _options.Identity, _delivery, errors);
                 if (normalized.Timestamp.Offset != TimeSpan.Zero)
                 {
                     // One instant, one spelling: the profile keeps instants (first and last seen, devices, timeline) from

@@ -37,6 +37,9 @@ internal sealed partial class EventValidator
 
     public EventValidator(OmnichannelOptions options) => _options = options;
 
+    /// <summary>The engine's transports: a registered identifier type names a channel only when one serves it.</summary>
+    internal Delivery.DeliverySetup? Delivery { get; set; }
+
     /// <summary>Event type names: <c>lower.dotted_names</c>. Segment definitions use the same rule.</summary>
     [GeneratedRegex("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$")]
     internal static partial Regex TypePattern();
@@ -197,7 +200,7 @@ internal sealed partial class EventValidator
         {
             // No properties at all: the required ones of a well-known type are missing, not skipped.
             WellKnownProperties.Validate(e.Type, propertiesOk ? e.Properties : NoProperties, errors);
-            WellKnownProperties.ValidateOutcome(e, propertiesOk ? e.Properties : NoProperties, _options.Identity, errors);
+            WellKnownProperties.ValidateOutcome(e, propertiesOk ? e.Properties : NoProperties, _options.Identity, Delivery, errors);
         }
 
         var identifiers = new List<Identifier>();
@@ -332,5 +335,5 @@ internal sealed partial class EventValidator
         }
     }
 
-    private static string Truncate(string s) => s.Length <= 60 ? s : s[..60] + "…";
+    private static string Truncate(string s) => TextCut.Prefix(s, 60);
 }

@@ -294,5 +294,5 @@ internal static class JsonLimits
         }
     }
 
-    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";
+    private static string Short(string s) => TextCut.Prefix(s, 40);
 }

@@ -30,10 +30,20 @@ internal static class OutcomeProperties
     /// that is not one of the built-in ones names a messaging channel (audit U33: a complaint sent on <c>line</c> without
     /// <c>properties.channel</c> withdrew consent on every standard channel and left <c>line</c> granted).
     /// </summary>
-    public static string? MessagingChannel(string? eventChannel, IdentityOptions identity) =>
-        MessagingChannel(eventChannel) ?? (IsCustomChannel(eventChannel, identity) ? eventChannel : null);
+    /// <remarks>
+    /// Review of U33: a registered identifier type is a channel only when a transport is registered for it, the engine's
+    /// own rule for a channel (a message request naming another one is refused). A host's <c>shopify</c> customer-id type
+    /// is no channel: a complaint on a <c>shopify</c> event with the <c>message_id</c> of an email had withdrawn only
+    /// <c>shopify</c>, and her next email went out.
+    /// </remarks>
+    public static string? MessagingChannel(string? eventChannel, IdentityOptions identity, Delivery.DeliverySetup? delivery) =>
+        MessagingChannel(eventChannel)
+        ?? (IsCustomChannel(eventChannel, identity) && delivery is not null && delivery.For(eventChannel!).Count > 0 ? eventChannel : null);
 
-    /// <summary>The identifier type of a channel's addresses, a custom channel's own type included.</summary>
+    /// <summary>
+    /// The identifier type of a channel's addresses, a custom channel's own type included (a channel named in
+    /// <c>properties.channel</c>: its address is normalised by that type's rule, served here or not).
+    /// </summary>
     public static string? AddressType(string channel, IdentityOptions identity) =>
         AddressType(channel) ?? (IsCustomChannel(channel, identity) ? channel : null);
 
@@ -86,7 +96,7 @@ internal static class OutcomeProperties
     /// Checks an outcome event's documented properties and returns it with its address normalised; adds errors (with
     /// the property path) for values the SDK does not understand.
     /// </summary>
-    public static CustomerEvent Normalize(CustomerEvent e, IdentityOptions identity, List<ValidationError> errors)
+    public static CustomerEvent Normalize(CustomerEvent e, IdentityOptions identity, Delivery.DeliverySetup? delivery, List<ValidationError> errors)
     {
         if (e.Properties.ValueKind != JsonValueKind.Object)
         {
@@ -103,7 +113,7 @@ internal static class OutcomeProperties
         }
 
         if (WellKnownProperties.String(e.Properties, "channel") is null && MessagingChannel(e.Channel) is null
-            && MessagingChannel(e.Channel, identity) is { } custom)
+            && MessagingChannel(e.Channel, identity, delivery) is { } custom)
         {
             // Written into the event, so the profile (which does not see the identifier rules) reads the custom channel.
             e = With(e, "channel", custom);
@@ -172,12 +182,22 @@ internal static class OutcomeProperties
         }
 
         var domain = stored[(at + 1)..];
-        while (domain.Contains("..", StringComparison.Ordinal))
+        var closed = domain;
+        while (closed.Contains("..", StringComparison.Ordinal))
         {
-            domain = domain.Replace("..", ".", StringComparison.Ordinal);
+            closed = closed.Replace("..", ".", StringComparison.Ordinal);
         }
 
-        return IdentifierNormalizers.Email(stored[..at] + "@" + domain, identity, out _, out _);
+        // Review of U33: the local part as the rule writes it (a mailto: prefix and needless quotes off, as they were
+        // when it was stored), the domain as stored; "mailto:ann@example..com" had suppressed the text with the prefix.
+        if (!IdentifierNormalizers.Email(stored[..at] + "@" + closed, identity, out var valid, out _))
+        {
+            return false;
+        }
+
+        var query = stored.StartsWith("mailto:", StringComparison.Ordinal) ? domain.IndexOf('?', StringComparison.Ordinal) : -1;
+        stored = string.Concat(valid.AsSpan(0, valid.LastIndexOf('@') + 1), (query >= 0 ? domain[..query] : domain).Trim());
+        return true;
     }
 
     /// <summary>
@@ -202,7 +222,7 @@ internal static class OutcomeProperties
         var channel = raw.Trim().ToLowerInvariant();
         if (!EventValidator.ChannelPattern().IsMatch(channel))
         {
-            errors.Add(new("properties.channel", $"'{(raw.Length <= 60 ? raw : raw[..60] + "…")}' is not a channel name (expected a lower_case name such as email, sms, push)"));
+            errors.Add(new("properties.channel", $"'{TextCut.Prefix(raw, 60)}' is not a channel name (expected a lower_case name such as email, sms, push)"));
             return e;
         }
 
@@ -256,7 +276,7 @@ internal static class OutcomeProperties
         {
             errors.Add(new("properties.currency", raw is null
                 ? $"must be a string, not {value.ValueKind.ToString().ToLowerInvariant()}"
-                : $"'{(raw.Length <= 20 ? raw : raw[..20] + "…")}' is not an ISO 4217 currency code (three letters, such as EUR or USD)"));
+                : $"'{TextCut.Prefix(raw, 20)}' is not an ISO 4217 currency code (three letters, such as EUR or USD)"));
             return e;
         }
 

@@ -132,9 +132,9 @@ internal static class WellKnownProperties
     /// hard bounce its address (<c>properties.address</c>, an identifier of the channel's address type, or such a
     /// <c>message_id</c>). Accepted without it, either did nothing and the next message went out.
     /// </summary>
-    public static void ValidateOutcome(CustomerEvent e, JsonElement p, IdentityOptions identity, List<ValidationError> errors)
+    public static void ValidateOutcome(CustomerEvent e, JsonElement p, IdentityOptions identity, Delivery.DeliverySetup? delivery, List<ValidationError> errors)
     {
-        var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel, identity);
+        var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel, identity, delivery);
         var messageId = String(p, "message_id");
         switch (e.Type)
         {
@@ -185,5 +185,5 @@ internal static class WellKnownProperties
         }
     }
 
-    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";
+    private static string Short(string s) => TextCut.Prefix(s, 40);
 }

@@ -44,9 +44,7 @@ internal static partial class ProfileCore
     // every commit wrote again. Cut, keeping a surrogate pair whole; the event itself is applied as it was.
     private static string? Summarize(CustomerEvent e) => Cut(SummarizeWhole(e));
 
-    internal static string? Cut(string? s) =>
-        s is null || s.Length <= MaxSummaryLength ? s
-        : string.Concat(s.AsSpan(0, char.IsHighSurrogate(s[MaxSummaryLength - 1]) ? MaxSummaryLength - 1 : MaxSummaryLength), "…");
+    internal static string? Cut(string? s) => s is null ? null : TextCut.Prefix(s, MaxSummaryLength);
 
     private static string? SummarizeWhole(CustomerEvent e)
     {

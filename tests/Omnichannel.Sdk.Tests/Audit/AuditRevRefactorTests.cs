@@ -88,7 +88,7 @@ public sealed class AuditRevRefactorTests
     {
         var e = Ev(EventTypes.OrderPlaced, T0, $"{{\"order_id\":\"o1\",\"total\":10,\"currency\":{currency}}}");
         var errors = new List<ValidationError>();
-        var after = OutcomeProperties.Normalize(e, new IdentityOptions(), errors);
+        var after = OutcomeProperties.Normalize(e, new IdentityOptions(), null, errors);
         Assert.Equal(error, errors.Count > 0);
         Assert.Equal(sameEvent, ReferenceEquals(e, after));
         if (expected is not null)
