@@ -208,13 +208,16 @@ internal sealed record EventTypeRequirement(
             }
         }
 
+        // Every kept type also keeps its first and last event, whatever the rules' filters and windows (two events at
+        // most): a rule loaded at run time ("never ordered", "ordered ever", first or last order) then sees that she did
+        // it, even when the loaded windows had let her events go (audit U35: a buyer was listed as "never ordered").
         public EventTypeRequirement Build(string type) => new(
             type,
             [.. Paths],
             KeepAll,
             [.. Sliding],
             [.. Fixed],
-            [.. Anchors.DistinctBy(AnchorKey)]);
+            [.. Anchors.Append([]).DistinctBy(AnchorKey)]);
 
         private static string AnchorKey(IReadOnlyList<PropertyCondition> where) =>
             string.Join("\u0001", where.Select(w => w.Property + "\u0002" + w.Condition.Op + "\u0002" + w.Condition.Value?.ToJsonString()));

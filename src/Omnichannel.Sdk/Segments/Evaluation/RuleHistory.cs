@@ -18,6 +18,7 @@ namespace Omnichannel.Sdk.Segments;
 /// sliding window of any rule over the type, every event in a fixed window, and the first and last matching event for
 /// "ever happened", <c>firstEvent</c> and <c>lastEvent</c> rules (so those cost two events per filter, whatever the
 /// history; but every matching order for a non-empty filter, since an order's values can change). Only a rule that counts or aggregates over all time (no window) keeps every event of its type.
+/// Every kept type also keeps its own first and last event, so a rule loaded at run time knows whether she ever did it.
 /// Example: "≥ 3 orders in 365 days" plus "last order more than 90 days ago" on a customer ordering weekly keeps ~52
 /// orders with no properties: about 5 KB.
 /// </para>

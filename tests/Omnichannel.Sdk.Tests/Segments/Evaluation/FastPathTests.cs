@@ -103,14 +103,15 @@ public sealed class FastPathTests
     {
         var req = SegmentCatalog.Create([Count7]).Requirements;
         var h = new RuleHistory();
+        Assert.True(h.Record(Ev(EventTypes.OrderPlaced, T0.AddDays(-20), id: "first"), req)); // a type's first event stays (audit U35)
         Assert.True(h.Record(Ev(EventTypes.OrderPlaced, T0.AddDays(-10), id: "old"), req));
         Assert.True(h.Record(Ev(EventTypes.OrderPlaced, T0.AddDays(-1), id: "new"), req));
         h.Prune(T0, req);
-        Assert.Equal(["new"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
+        Assert.Equal(["first", "new"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
 
         Assert.False(h.Record(Ev(EventTypes.OrderPlaced, T0.AddHours(-5), id: "new"), req));
         Assert.True(h.Record(Ev(EventTypes.OrderPlaced, T0.AddHours(-2), id: "old"), req));
-        Assert.Equal(["new", "old"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
+        Assert.Equal(["first", "new", "old"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
     }
 
     [Fact]

@@ -81,11 +81,12 @@ public sealed class RuleHistoryTests
     {
         var h = new RuleHistory();
         var req = Req(Count7, Sum90);
+        h.Record(Order(T0.AddDays(-200), "first"), req); // a type's first and last events stay (audit U35)
         h.Record(Order(T0.AddDays(-90), "out"), req);
         h.Record(Order(T0.AddDays(-90).AddTicks(1), "in"), req);
         h.Record(Order(T0.AddDays(-3), "recent"), req);
         h.Prune(T0, req);
-        Assert.Equal(["in", "recent"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
+        Assert.Equal(["first", "in", "recent"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
     }
 
     [Fact]
@@ -126,7 +127,8 @@ public sealed class RuleHistoryTests
 
         h.Record(Ev(EventTypes.ProductViewed, T0.AddDays(1), new { category = "shoes" }, id: "future"), req);
         h.Prune(T0, req);
-        Assert.Equal(["v0", "v3", "future"], h.EventsOf(EventTypes.ProductViewed).Select(e => e.Id));
+        // v4 (hats) is the type's last past event, which every kept type keeps (audit U35); v1 and v2 go.
+        Assert.Equal(["v0", "v3", "v4", "future"], h.EventsOf(EventTypes.ProductViewed).Select(e => e.Id));
     }
 
     [Fact]
@@ -137,8 +139,9 @@ public sealed class RuleHistoryTests
         var req = Req(fixedRule, Count7);
         h.Record(Order(T0.AddYears(-2).AddDays(3), "kept"), req);
         h.Record(Order(T0.AddYears(-1), "dropped"), req);
+        h.Record(Order(T0.AddDays(-1), "last"), req); // a type's last event stays (audit U35)
         h.Prune(T0, req);
-        Assert.Equal(["kept"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
+        Assert.Equal(["kept", "last"], h.EventsOf(EventTypes.OrderPlaced).Select(e => e.Id));
     }
 
     [Fact]
