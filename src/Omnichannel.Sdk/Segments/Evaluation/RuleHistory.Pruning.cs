@@ -126,7 +126,8 @@ internal sealed partial class RuleHistory
 
     // An order entry takes the values of the order's newest event (see Combine), so the first and last matches of a
     // filter may stop matching: every matching order stays, or a pruned one in between would be lost to the answer.
-    // (An empty filter matches whatever the values: its first and last matches are enough.)
+    // (An empty filter matches whatever the values: its first and last matches are enough — but an order's time can move
+    // earlier, so a lost last order is put back from the order facts: see RestoreFirstAndLastOrder.)
     private static bool IsMatchingOrder(RecordedEvent e, IReadOnlyList<IReadOnlyList<PropertyCondition>> anchors, DateTimeOffset now)
     {
         if (!IsOrderEntry(e))

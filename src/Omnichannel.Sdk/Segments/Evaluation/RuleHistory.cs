@@ -124,6 +124,57 @@ internal sealed partial class RuleHistory
         return recorded is not null;
     }
 
+    /// <summary>
+    /// Puts back the profile's first and last orders (from its order facts, which keep every order for good) when this
+    /// history lost them: an order entry moves to an earlier time when the order is re-sent with one (or a merge knows
+    /// one), so the kept last order can become an earlier one while the real last, pruned as "neither first nor last", is
+    /// gone (review of audit U35); a document written before U35 kept no first or last order at all. Only for an
+    /// order type none of whose properties a rule reads: a restored entry has no properties, which a filter would misread.
+    /// </summary>
+    /// <param name="orders">The profile's orders, by key (<c>order:{order_id}</c>, or <c>event:{event id}</c>).</param>
+    /// <param name="firstAt">The profile's first order time.</param>
+    /// <param name="lastAt">The profile's last order time.</param>
+    /// <param name="requirements">What the loaded rules need.</param>
+    /// <param name="now">The current instant: only past orders are restored.</param>
+    /// <returns>Whether an order was put back (every rule over orders may then answer otherwise).</returns>
+    internal bool RestoreFirstAndLastOrder(IReadOnlyDictionary<string, OrderFact> orders, DateTimeOffset? firstAt, DateTimeOffset? lastAt, HistoryRequirements requirements, DateTimeOffset now)
+    {
+        if (requirements.For(EventTypes.OrderPlaced) is not { KeepAll: false, Paths.Count: 0 } || firstAt is not { } first || first > now)
+        {
+            return false;
+        }
+
+        var list = ListOf(EventTypes.OrderPlaced);
+        var past = list is null ? 0 : UpperBound(list, now);
+        var keptFirst = past > 0 ? list![0].Timestamp : (DateTimeOffset?)null;
+        var keptLast = past > 0 ? list![past - 1].Timestamp : (DateTimeOffset?)null;
+        var last = lastAt is { } l && l <= now ? l : (DateTimeOffset?)null;
+        var needFirst = keptFirst is not { } kf || kf > first;
+        var needLast = last is { } la && (keptLast is not { } kl || kl < la);
+        if (!needFirst && !needLast)
+        {
+            return false;
+        }
+
+        var restored = false;
+        foreach (var (key, fact) in orders)
+        {
+            if ((needFirst && fact.At == first) || (needLast && fact.At == last))
+            {
+                var id = key.StartsWith(OrderKeyPrefix, StringComparison.Ordinal) ? key : key["event:".Length..];
+                restored |= Insert(EventTypes.OrderPlaced, new RecordedEvent(id, fact.At, null)) is not null;
+                needFirst &= fact.At != first;
+                needLast &= fact.At != last;
+                if (!needFirst && !needLast)
+                {
+                    break;
+                }
+            }
+        }
+
+        return restored;
+    }
+
     // The id of an order's entry: no event id starts so (event ids are the host's, and "order:" ones would only
     // collide with an order of that id, which is the same order).
     private const string OrderKeyPrefix = "order:";

@@ -25,13 +25,14 @@ internal static class SegmentRuntime
     public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
     {
         p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced);
+        var restored = RestoreOrders(p, catalog, now);
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         bool[] dirty;
-        if (everything)
+        if (everything || restored)
         {
             dirty = new bool[catalog.Count];
             Array.Fill(dirty, true);
@@ -64,6 +65,10 @@ internal static class SegmentRuntime
         return changes;
     }
 
+    // The first and last orders the history lost (an order re-sent with an earlier time, a document from before U35).
+    private static bool RestoreOrders(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now) =>
+        p.RuleHistory.RestoreFirstAndLastOrder(p.Orders, p.Statistics.FirstOrderAt, p.Statistics.LastOrderAt, catalog.Requirements, now);
+
     // The earliest time the profile's order facts (already updated with the event) know for the event's order.
     private static DateTimeOffset? OrderFirstAt(CustomerProfile p, CustomerEvent e) =>
         e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId &&
@@ -82,6 +87,7 @@ internal static class SegmentRuntime
     public static List<SegmentChange> Reevaluate(CustomerProfile p, SegmentCatalog catalog, IReadOnlyCollection<string> segmentIds, DateTimeOffset now, int timelineLength)
     {
         var changes = new List<SegmentChange>();
+        RestoreOrders(p, catalog, now);
         RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         var dirty = new bool[catalog.Count];
