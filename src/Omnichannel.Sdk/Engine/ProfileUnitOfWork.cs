@@ -186,6 +186,7 @@ public sealed partial class OmnichannelEngine
     {
         var definitions = _definitions; // one set for the whole change
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
+        var repeatOutcome = Measurement.MeasurementRecorder.IsRepeatedOutcome(p, e); // a provider's webhook again: starts no journey again
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now, maxTraits: _options.MaxTraitsPerProfile);
         if (p.HasSuppressedAddresses)
@@ -200,7 +201,7 @@ public sealed partial class OmnichannelEngine
         }
 
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
-        await journeys.OnEventAsync(e, changes, merged, repeatOrder).ConfigureAwait(false);
+        await journeys.OnEventAsync(e, changes, merged, repeatOrder, repeatOutcome).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
         return (changes, journeys);
     }

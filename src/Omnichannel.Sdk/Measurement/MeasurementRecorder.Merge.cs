@@ -127,9 +127,19 @@ internal static partial class MeasurementRecorder
                 return;
             }
 
-            // Each profile counted it once, under its own touch: the later count goes.
+            // Each profile counted it once, under its own touch: one count stays, at the earliest instant and under what
+            // the merged touch says the message is (its first touch's description; a report under an identifier that
+            // knew nothing of the journey must not keep the count away from the journey's rows).
             var (later, at) = ax < by || (ax == by && ReferenceEquals(second, b)) ? (b, by) : (a, ax);
+            var (earlier, from) = ReferenceEquals(later, a) ? (b, by) : (a, ax);
             target.PendingMeasurements.Add(MeasurementKey.Of(later.JourneyId, later.StepId, later.Variant, later.Channel, later.TemplateId, at, metric), -1);
+            var kept = MeasurementKey.Of(earlier.JourneyId, earlier.StepId, earlier.Variant, earlier.Channel, earlier.TemplateId, from, metric);
+            var merged = MeasurementKey.Of(first.JourneyId, first.StepId, first.Variant, first.Channel, first.TemplateId, from, metric);
+            if (kept != merged)
+            {
+                target.PendingMeasurements.Add(kept, -1);
+                target.PendingMeasurements.Add(merged, 1);
+            }
         }
 
         Once(a.SentAt, b.SentAt, MeasurementMetrics.Sent);
@@ -138,6 +148,7 @@ internal static partial class MeasurementRecorder
         Once(a.ClickedAt, b.ClickedAt, MeasurementMetrics.Clicked);
         Once(a.UnsubscribedAt, b.UnsubscribedAt, MeasurementMetrics.Unsubscribed);
         Once(a.BouncedAt, b.BouncedAt, MeasurementMetrics.Bounced);
+        Once(a.FailureReportedAt, b.FailureReportedAt, MeasurementMetrics.Failed);
         return first with
         {
             QueuedAt = a.QueuedAt < b.QueuedAt ? a.QueuedAt : b.QueuedAt,
@@ -147,6 +158,7 @@ internal static partial class MeasurementRecorder
             ClickedAt = Min(a.ClickedAt, b.ClickedAt),
             UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
             BouncedAt = Min(a.BouncedAt, b.BouncedAt),
+            FailureReportedAt = Min(a.FailureReportedAt, b.FailureReportedAt),
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
             SentTo = first.SentTo ?? second.SentTo,
         };

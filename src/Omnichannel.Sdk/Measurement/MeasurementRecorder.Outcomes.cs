@@ -84,8 +84,10 @@ internal static partial class MeasurementRecorder
                 touch = touch with { BouncedAt = Earliest(touch.BouncedAt), FailedAt = Latest(touch.FailedAt) }; // what was sent before it never arrived: no credit
                 break;
             case EventTypes.MessageFailed:
-                metric = MeasurementMetrics.Failed;
-                touch = touch with { FailedAt = Latest(touch.FailedAt) };
+                // Once per message too: a provider's failure callback retried (with a new event id) is one failed message.
+                metric = touch.FailureReportedAt is null ? MeasurementMetrics.Failed : null;
+                counted = Later(touch.FailureReportedAt);
+                touch = touch with { FailureReportedAt = Earliest(touch.FailureReportedAt), FailedAt = Latest(touch.FailedAt) };
                 break;
         }
 
@@ -132,6 +134,7 @@ internal static partial class MeasurementRecorder
         EventTypes.MessageClicked => MeasurementMetrics.Clicked,
         EventTypes.MessageUnsubscribed => MeasurementMetrics.Unsubscribed,
         EventTypes.MessageBounced => MeasurementMetrics.Bounced,
+        EventTypes.MessageFailed => MeasurementMetrics.Failed,
         _ => null,
     };
 

@@ -204,6 +204,32 @@ internal static partial class MeasurementRecorder
         p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, p.MeasurementGroup, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
     }
 
+    /// <summary>
+    /// Whether an outcome repeats one its message's touch already holds (a provider's webhook sent again, under a new event
+    /// id, or the proxy's open then hers): it counts once and starts a journey once. A bounce is not read here: a hard
+    /// bounce after a soft one is news.
+    /// </summary>
+    internal static bool IsRepeatedOutcome(CustomerProfile p, CustomerEvent e)
+    {
+        if (p.Touches.Count == 0 || e.Type is not (EventTypes.MessageSent or EventTypes.MessageDelivered or EventTypes.MessageOpened
+                or EventTypes.MessageClicked or EventTypes.MessageUnsubscribed or EventTypes.MessageFailed)
+            || e.Properties.ValueKind != JsonValueKind.Object || WellKnownProperties.String(e.Properties, "message_id") is not { } key
+            || p.Touches.Find(t => t.Key == key) is not { } touch)
+        {
+            return false;
+        }
+
+        return e.Type switch
+        {
+            EventTypes.MessageSent => touch.SentAt is not null,
+            EventTypes.MessageDelivered => touch.DeliveredAt is not null,
+            EventTypes.MessageOpened => touch.OpenedAt is not null,
+            EventTypes.MessageClicked => touch.ClickedAt is not null,
+            EventTypes.MessageUnsubscribed => touch.UnsubscribedAt is not null,
+            _ => touch.FailureReportedAt is not null,
+        };
+    }
+
     // Whether the profile already holds this event's order ("order:" + order_id, ProfileCore's key), without allocating
     // for the usual id: the check runs on every order. Read before the event is applied: afterwards it always holds it.
     internal static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)

@@ -34,6 +34,12 @@ internal sealed record Touch
     /// <summary>The earliest bounce of the message, or <see langword="null"/>: a bounce counts once per message, whatever the arrival order.</summary>
     public DateTimeOffset? BouncedAt { get; init; }
 
+    /// <summary>
+    /// The earliest <c>message.failed</c> of the message, or <see langword="null"/>: "it failed finally" counts once per
+    /// message, like the other outcomes, however often a provider reports it.
+    /// </summary>
+    public DateTimeOffset? FailureReportedAt { get; init; }
+
     /// <summary>The latest bounce or failure of the message (whatever the arrival order), or <see langword="null"/>.</summary>
     public DateTimeOffset? FailedAt { get; init; }
 

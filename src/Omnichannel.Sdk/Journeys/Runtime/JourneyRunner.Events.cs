@@ -132,6 +132,14 @@ internal sealed partial class JourneyRunner
                 continue;
             }
 
+            // The same for a message's outcome reported again (a provider's at-least-once webhook, an image proxy's open
+            // then hers): it counts once per message, and it starts a journey once.
+            if (_repeatOutcome)
+            {
+                Skip(j.Id, "this outcome of the message was already reported (a repeated webhook); an outcome starts a journey once", $"event {e.Type}", e);
+                continue;
+            }
+
             await TryStartAsync(j, e, $"event {e.Type}").ConfigureAwait(false);
         }
 

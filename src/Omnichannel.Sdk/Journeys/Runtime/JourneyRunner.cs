@@ -61,6 +61,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private bool _traitsChanged = true;
     private bool _repeatOrder;
 
+    private bool _repeatOutcome;
+
     // Journeys (and arms) whose first entry, still running, the event reaches: ended "credited to a later entry", the
     // experiment counts her conversion through the later entry it credits (a repeat).
     private HashSet<string>? _firstEntriesReached;
@@ -84,7 +86,9 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// <param name="merged">Whether profiles were merged by it (traits may then have changed without the event naming them).</param>
     /// <param name="repeatOrder">Whether it is an order the profile already held (same <c>order_id</c>, another event id):
     /// an update or a retried webhook, which starts no journey again.</param>
-    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false)
+    /// <param name="repeatOutcome">Whether it is an outcome its message's touch already held (a provider's webhook sent
+    /// again): it starts no journey again.</param>
+    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false, bool repeatOutcome = false)
     {
         if (Catalog.IsEmpty && p.JourneyData is null)
         {
@@ -93,6 +97,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
         // A time zone learned late moves local-time date triggers, as a trait change does.
         _repeatOrder = repeatOrder && e.Type == EventTypes.OrderPlaced;
+        _repeatOutcome = repeatOutcome;
         _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object || !string.IsNullOrWhiteSpace(e.Context?.TimeZone);
         if (merged)
         {
