@@ -213,8 +213,25 @@ internal static partial class MeasurementRecorder
     {
         if (p.Touches.Count == 0 || e.Type is not (EventTypes.MessageSent or EventTypes.MessageDelivered or EventTypes.MessageOpened
                 or EventTypes.MessageClicked or EventTypes.MessageUnsubscribed or EventTypes.MessageFailed)
-            || e.Properties.ValueKind != JsonValueKind.Object || WellKnownProperties.String(e.Properties, "message_id") is not { } key
-            || p.Touches.Find(t => t.Key == key) is not { } touch)
+            || e.Properties.ValueKind != JsonValueKind.Object || !e.Properties.TryGetProperty("message_id", out var key)
+            || key.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+        {
+            return false;
+        }
+
+        // Compared in place: this runs on every outcome of every message, the SDK's own message.sent included.
+        var number = key.ValueKind == JsonValueKind.Number ? key.GetRawText() : null; // a numeric id, as String() reads it
+        Touch? touch = null;
+        foreach (var t in p.Touches)
+        {
+            if (number is null ? key.ValueEquals(t.Key) : number == t.Key)
+            {
+                touch = t;
+                break;
+            }
+        }
+
+        if (touch is null)
         {
             return false;
         }
