@@ -159,6 +159,7 @@ internal static partial class MeasurementRecorder
             UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
             BouncedAt = Min(a.BouncedAt, b.BouncedAt),
             FailureReportedAt = Min(a.FailureReportedAt, b.FailureReportedAt),
+            Reported = Touch.Union(a.Reported, b.Reported),
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
             SentTo = first.SentTo ?? second.SentTo,
         };

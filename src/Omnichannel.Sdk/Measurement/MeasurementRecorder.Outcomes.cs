@@ -69,12 +69,12 @@ internal static partial class MeasurementRecorder
             case EventTypes.MessageClicked:
                 metric = touch.ClickedAt is null ? MeasurementMetrics.Clicked : null;
                 counted = Later(touch.ClickedAt);
-                touch = touch with { ClickedAt = Earliest(touch.ClickedAt) };
+                touch = touch with { ClickedAt = Earliest(touch.ClickedAt), Reported = touch.WithReported(Touch.OutcomeDetail(e)) };
                 break;
             case EventTypes.MessageUnsubscribed:
                 metric = touch.UnsubscribedAt is null ? MeasurementMetrics.Unsubscribed : null;
                 counted = Later(touch.UnsubscribedAt);
-                touch = touch with { UnsubscribedAt = Earliest(touch.UnsubscribedAt) };
+                touch = touch with { UnsubscribedAt = Earliest(touch.UnsubscribedAt), Reported = touch.WithReported(Touch.OutcomeDetail(e)) };
                 break;
             case EventTypes.MessageBounced:
                 // Once per message, like the other outcomes: a provider's webhook sent again (or a soft bounce, then a hard

@@ -206,8 +206,9 @@ internal static partial class MeasurementRecorder
 
     /// <summary>
     /// Whether an outcome repeats one its message's touch already holds (a provider's webhook sent again, under a new event
-    /// id, or the proxy's open then hers): it counts once and starts a journey once. A bounce is not read here: a hard
-    /// bounce after a soft one is news.
+    /// id, or the proxy's open then hers): it counts once and starts a journey once. A click repeats only a click on the
+    /// same link (<c>url</c>), an unsubscribe only one from the same topic: another is a new action of hers. A bounce is
+    /// not read here: a hard bounce after a soft one is news.
     /// </summary>
     internal static bool IsRepeatedOutcome(CustomerProfile p, CustomerEvent e)
     {
@@ -241,8 +242,8 @@ internal static partial class MeasurementRecorder
             EventTypes.MessageSent => touch.SentAt is not null,
             EventTypes.MessageDelivered => touch.DeliveredAt is not null,
             EventTypes.MessageOpened => touch.OpenedAt is not null,
-            EventTypes.MessageClicked => touch.ClickedAt is not null,
-            EventTypes.MessageUnsubscribed => touch.UnsubscribedAt is not null,
+            // A click on another link, an unsubscribe from another topic: a new action of hers, not the report again.
+            EventTypes.MessageClicked or EventTypes.MessageUnsubscribed => touch.HasReported(Touch.OutcomeDetail(e)!),
             _ => touch.FailureReportedAt is not null,
         };
     }

@@ -49,6 +49,59 @@ internal sealed record Touch
     [System.Text.Json.Serialization.JsonInclude]
     internal string? SentTo { get; init; }
 
+    // Which clicked links and unsubscribed topics were already reported (OutcomeDetail's fingerprints, ordinal order, at
+    // most MaxReported): a report naming one of them again is a provider's webhook sent again and starts no journey; another
+    // link or topic is a new action of hers. Null until the first such report, and for touches written before it was kept.
+    [System.Text.Json.Serialization.JsonInclude]
+    internal IReadOnlyList<string>? Reported { get; init; }
+
+    /// <summary>At most this many distinct clicked links and unsubscribed topics are remembered per message.</summary>
+    internal const int MaxReported = 32;
+
+    /// <summary>
+    /// The fingerprint of what a click or an unsubscribe names (its <c>url</c>, its <c>topic</c>; absent is a value too),
+    /// or <see langword="null"/> for the other outcomes: 12 characters of the SHA-256 of the text (base64url), so a URL's
+    /// own data (a token in its query) is not kept.
+    /// </summary>
+    internal static string? OutcomeDetail(CustomerEvent e)
+    {
+        var name = e.Type switch
+        {
+            EventTypes.MessageClicked => "url",
+            EventTypes.MessageUnsubscribed => "topic",
+            _ => null,
+        };
+        if (name is null)
+        {
+            return null;
+        }
+
+        var text = e.Properties.ValueKind == System.Text.Json.JsonValueKind.Object ? WellKnownProperties.String(e.Properties, name) ?? string.Empty : string.Empty;
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), hash);
+        return (name == "url" ? "c:" : "u:") + System.Buffers.Text.Base64Url.EncodeToString(hash[..9]);
+    }
+
+    /// <summary>Whether <paramref name="detail"/> was reported before.</summary>
+    internal bool HasReported(string detail) => Reported is { } r && r.Contains(detail, StringComparer.Ordinal);
+
+    /// <summary>The remembered fingerprints with <paramref name="detail"/> added (the same list when held or full).</summary>
+    internal IReadOnlyList<string>? WithReported(string? detail) =>
+        detail is null || HasReported(detail) || Reported is { Count: >= MaxReported } ? Reported : Union(Reported, [detail]);
+
+    /// <summary>Both lists of fingerprints, ordinal order, at most <see cref="MaxReported"/> (the first in that order).</summary>
+    internal static IReadOnlyList<string>? Union(IReadOnlyList<string>? a, IReadOnlyList<string>? b)
+    {
+        if (a is null || b is null)
+        {
+            return a ?? b;
+        }
+
+        var all = new SortedSet<string>(a, StringComparer.Ordinal);
+        all.UnionWith(b);
+        return all.Count == a.Count ? a : [.. all.Take(MaxReported)];
+    }
+
     /// <summary>The latest instant anything happened to the message.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public DateTimeOffset LastAt => Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt);
