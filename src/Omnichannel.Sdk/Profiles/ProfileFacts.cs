@@ -388,8 +388,45 @@ internal static class ProfileFacts
     {
         if (Add(p.WishlistOps, product, op))
         {
+            FoldWishlistOps(p, product);
             RebuildWishlistItem(p, product);
         }
+    }
+
+    /// <summary>
+    /// Most wishlist changes kept per product, as for the cart (<see cref="MaxCartOpsPerProduct"/>): a product wished
+    /// 20,000 times (a bot, a heart button held down) kept every change, and each one checked and replayed them all. Past
+    /// it, the older half of the changes since the last removal is folded into one add dated by the first of them and
+    /// named by the newest name among them, which is what they made. A late change older than a folded one is applied
+    /// after it (its name, if it has one, may then stand over a newer folded one).
+    /// </summary>
+    internal const int MaxWishlistOpsPerProduct = 100;
+
+    private static void FoldWishlistOps(CustomerProfile p, string product)
+    {
+        var ops = p.WishlistOps[product];
+        if (ops.Count <= MaxWishlistOpsPerProduct)
+        {
+            return;
+        }
+
+        // Only adds follow the last removal (Compact drops what came before it, every removal is a full one).
+        var from = ops.FindLastIndex(o => o.Remove) + 1;
+        var count = ops.Count - from - (MaxWishlistOpsPerProduct / 2);
+        if (count < 2)
+        {
+            return;
+        }
+
+        string? name = null;
+        for (var i = from; i < from + count; i++)
+        {
+            name = ops[i].Name ?? name;
+        }
+
+        var first = ops[from];
+        ops.RemoveRange(from, count);
+        ops.Insert(from, first with { Name = name });
     }
 
     public static void RebuildWishlistItem(CustomerProfile p, string product)
