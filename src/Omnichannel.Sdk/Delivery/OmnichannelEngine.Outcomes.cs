@@ -100,7 +100,7 @@ public sealed partial class OmnichannelEngine
             }
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
-            if (sentTo is not null && p.Touches.FindIndex(t => t.Key == key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
+            if (sentTo is not null && Measurement.Touch.IndexOf(p.Touches, key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
             {
                 p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
             }

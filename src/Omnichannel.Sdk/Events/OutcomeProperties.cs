@@ -75,7 +75,7 @@ internal static class OutcomeProperties
     /// </summary>
     public static string? SentTo(CustomerProfile p, string key, string channel)
     {
-        var touch = p.Touches.Find(t => t.Key == key);
+        var touch = Measurement.Touch.IndexOf(p.Touches, key) is var i and >= 0 ? p.Touches[i] : null;
         if (touch is { SentTo: { } sentTo } && touch.Channel == channel)
         {
             return sentTo;

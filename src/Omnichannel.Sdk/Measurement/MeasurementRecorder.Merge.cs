@@ -42,7 +42,7 @@ internal static partial class MeasurementRecorder
 
         foreach (var t in other.Touches)
         {
-            var i = target.Touches.FindIndex(x => x.Key == t.Key);
+            var i = Touch.IndexOf(target.Touches, t.Key);
             if (i < 0)
             {
                 target.Touches.Add(t);

@@ -15,7 +15,7 @@ internal static partial class MeasurementRecorder
             return e;
         }
 
-        var index = p.Touches.FindIndex(t => t.Key == key);
+        var index = Touch.IndexOf(p.Touches, key);
 
         // A message the host sent itself: its touch starts with this outcome, with what the event says of it.
         var touch = index >= 0 ? p.Touches[index] : new Touch

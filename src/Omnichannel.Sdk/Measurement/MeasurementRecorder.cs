@@ -109,7 +109,11 @@ internal static partial class MeasurementRecorder
     public static void Queued(CustomerProfile p, MessageRequest request, string channel, DateTimeOffset now, MeasurementOptions options)
     {
         var (journey, step, variant) = Origin(request);
-        p.Touches.RemoveAll(t => t.Key == request.Key);
+        if (Touch.IndexOf(p.Touches, request.Key) is var known and >= 0)
+        {
+            p.Touches.RemoveAt(known);
+        }
+
         p.Touches.Add(new Touch { Key = request.Key, Channel = channel, JourneyId = journey, StepId = step, Variant = variant, TemplateId = request.TemplateId, QueuedAt = now });
         Trim(p, now, options);
     }
@@ -220,11 +224,13 @@ internal static partial class MeasurementRecorder
             return false;
         }
 
-        // Compared in place: this runs on every outcome of every message, the SDK's own message.sent included.
+        // Compared in place, newest first (see Touch.IndexOf): this runs on every outcome of every message, the SDK's own
+        // message.sent included.
         var number = key.ValueKind == JsonValueKind.Number ? key.GetRawText() : null; // a numeric id, as String() reads it
         Touch? touch = null;
-        foreach (var t in p.Touches)
+        for (var i = p.Touches.Count - 1; i >= 0; i--)
         {
+            var t = p.Touches[i];
             if (number is null ? key.ValueEquals(t.Key) : number == t.Key)
             {
                 touch = t;
@@ -384,11 +390,12 @@ internal static partial class MeasurementRecorder
         // whether a late order is attributed does not depend on whether some other event trimmed them meanwhile.
         var keepFrom = now - options.Windows.Longest - Journeys.JourneyRunner.LateEventGrace;
         var touches = p.Touches;
-        bool sorted = true, expired = touches[0].LastAt < keepFrom;
+        // LastAt is never before QueuedAt, so only a touch queued before keepFrom can have expired (read first: cheaper).
+        bool sorted = true, expired = touches[0].QueuedAt < keepFrom && touches[0].LastAt < keepFrom;
         for (var i = 1; i < touches.Count; i++)
         {
             sorted &= Touch.Compare(touches[i - 1], touches[i]) <= 0;
-            expired |= touches[i].LastAt < keepFrom;
+            expired |= touches[i].QueuedAt < keepFrom && touches[i].LastAt < keepFrom;
         }
 
         if (!sorted)

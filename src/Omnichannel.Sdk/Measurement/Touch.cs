@@ -102,6 +102,24 @@ internal sealed record Touch
         return all.Count == a.Count ? a : [.. all.Take(MaxReported)];
     }
 
+    /// <summary>
+    /// The index of the touch of message <paramref name="key"/> in <paramref name="touches"/> (keys are unique there), or -1.
+    /// Searched from the newest: outcomes mostly concern messages sent moments ago, and a profile keeps up to
+    /// <see cref="MeasurementOptions.MaxTouchesPerProfile"/> (200) touches.
+    /// </summary>
+    internal static int IndexOf(List<Touch> touches, string key)
+    {
+        for (var i = touches.Count - 1; i >= 0; i--)
+        {
+            if (string.Equals(touches[i].Key, key, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>The latest instant anything happened to the message.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public DateTimeOffset LastAt => Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt);
