@@ -14,7 +14,11 @@ public sealed class TrackingMapping
     /// <summary>The identifier type of <c>anonymousId</c>. Default <see cref="IdentifierTypes.AnonymousId"/> (<c>anonymous_id</c>).</summary>
     public string AnonymousIdType { get; set; } = IdentifierTypes.AnonymousId;
 
-    /// <summary>The identifier type of <c>context.device.id</c>. Default <see cref="IdentifierTypes.DeviceId"/>; <see langword="null"/> ignores it.</summary>
+    /// <summary>
+    /// The identifier type of <c>context.device.id</c>. Default <see cref="IdentifierTypes.DeviceId"/>; <see langword="null"/>
+    /// ignores it. Context describes the event: a device id the SDK cannot hold as an identifier (over 256 characters, a
+    /// control character, or refused by the type's rule) is left out rather than refusing the event.
+    /// </summary>
     public string? DeviceIdType { get; set; } = IdentifierTypes.DeviceId;
 
     /// <summary>

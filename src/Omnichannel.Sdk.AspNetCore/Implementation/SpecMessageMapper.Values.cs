@@ -136,7 +136,7 @@ internal sealed partial class SpecMessageMapper
     /// else <c>receivedAt − (sentAt − originalTimestamp)</c>, the original being <c>originalTimestamp</c> or else
     /// <c>timestamp</c> (the client's clock error removed); else <c>originalTimestamp</c>; else <c>receivedAt</c>.
     /// </summary>
-    private static DateTimeOffset? EventTime(JsonElement message, RequestFacts facts, List<ValidationError> errors)
+    private DateTimeOffset? EventTime(JsonElement message, RequestFacts facts, List<ValidationError> errors)
     {
         var timestamp = Date(message, "timestamp", errors);
         var original = Date(message, "originalTimestamp", errors);
@@ -162,11 +162,25 @@ internal sealed partial class SpecMessageMapper
     // receivedAt − (sentAt − original). Two broken client clocks (year 1 and year 9999) put it outside the dates a
     // DateTimeOffset holds, which threw and lost the message as "could not be read": such a sentAt corrects nothing,
     // like one that cannot be read, and the original time is judged as it is.
-    private static DateTimeOffset Corrected(DateTimeOffset receivedAt, DateTimeOffset sentAt, DateTimeOffset original)
+    //
+    // A sentAt more than the allowed skew before the event's own time says the device's clock moved between the event
+    // and its sending (segmentio/analytics-react-native#977: a batch's sentAt two weeks before its timestamp): the
+    // correction puts the event in the future, where the engine refused it, and the client dropped the refusal. When
+    // the time as sent is not in the future, the clock was wrong at sending, not at the event: that time is kept. When
+    // it is in the future too, nothing tells when the event happened (a clock ahead at the event and set right since, or
+    // a future time sent on purpose): the corrected time stands, and the engine refuses it as before.
+    private DateTimeOffset Corrected(DateTimeOffset receivedAt, DateTimeOffset sentAt, DateTimeOffset original)
     {
         var skew = sentAt.UtcTicks - original.UtcTicks; // both within 0001–9999: no overflow
         var ticks = receivedAt.UtcTicks - skew;
-        return ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : original;
+        if (ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)
+        {
+            return original;
+        }
+
+        var latest = receivedAt + _maxClockSkew;
+        var corrected = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return corrected > latest && original <= latest ? original : corrected;
     }
 
     private EventContext? Context(JsonElement c)

@@ -52,15 +52,19 @@ internal sealed partial class SpecMessageMapper
 
     private readonly IdentityOptions? _identity;
 
+    // The engine's MaxClockSkew: a clock correction that lands further ahead than this is no correction (see Corrected).
+    private readonly TimeSpan _maxClockSkew;
+
     // TrackEvents by folded name (see FoldedEventName), for the spellings an exact lookup misses.
     private readonly Dictionary<string, string> _foldedTrackEvents;
 
-    public SpecMessageMapper(TrackingApiOptions options, int maxContextValueLength = 256, IdentityOptions? identity = null)
+    public SpecMessageMapper(TrackingApiOptions options, int maxContextValueLength = 256, IdentityOptions? identity = null, TimeSpan? maxClockSkew = null)
     {
         _options = options;
         _map = options.Mapping;
         _maxContextValueLength = maxContextValueLength;
         _identity = identity;
+        _maxClockSkew = maxClockSkew ?? TimeSpan.FromMinutes(5);
         _foldedTrackEvents = FoldedTrackEvents(_map.TrackEvents);
     }
 
@@ -313,9 +317,12 @@ internal sealed partial class SpecMessageMapper
         Add(_map.AnonymousIdType, anonymousId, "anonymousId");
         if (message.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
         {
-            if (_map.DeviceIdType is { } deviceType && context.TryGetProperty("device", out var device))
+            if (_map.DeviceIdType is { } deviceType && context.TryGetProperty("device", out var device)
+                && Str(device, "id") is { } deviceId && Usable(deviceType, deviceId))
             {
-                Add(deviceType, Str(device, "id"), "context.device.id");
+                // Context describes the device: an id no identifier can hold is left out, as an unusable email in
+                // context.traits is, rather than refusing the event it rides on.
+                Add(deviceType, deviceId, "context.device.id");
             }
 
             if (context.TryGetProperty("traits", out var contextTraits))
@@ -346,8 +353,7 @@ internal sealed partial class SpecMessageMapper
                 // forms name it); an exact key wins, else the first that differs only in case.
                 var key = trait;
                 var value = Str(traitObject, trait) ?? StrIgnoringCase(traitObject, trait, out key);
-                if (skipUnusable && value is not null && _identity is { } identity && identity.Rules.TryGetValue(idType, out var rule)
-                    && rule.Normalizer is { } normalize && !normalize(value.Trim(), identity, out _, out _))
+                if (skipUnusable && value is not null && !Usable(idType, value))
                 {
                     continue;
                 }
@@ -357,6 +363,26 @@ internal sealed partial class SpecMessageMapper
         }
     }
 
+    // The longest identifier value the engine accepts (its validator's limit, before and after normalisation).
+    private const int MaxIdentifierLength = 256;
+
+    /// <summary>
+    /// Whether the engine can hold <paramref name="value"/> as an identifier of <paramref name="idType"/>: not longer than
+    /// it accepts, no control character, and normalised by the type's rule when the engine's options are known. Used
+    /// for identifiers that context carries, which are left out when not.
+    /// </summary>
+    private bool Usable(string idType, string value)
+    {
+        var v = value.Trim();
+        if (v.Length > MaxIdentifierLength || v.Any(char.IsControl))
+        {
+            return false;
+        }
+
+        return _identity is not { } identity || !identity.Rules.TryGetValue(idType, out var rule) || rule.Normalizer is not { } normalize
+            || normalize(v, identity, out _, out _);
+    }
+
     /// <summary>The Spec's e-commerce property names → the ones the SDK reads.</summary>
     private static void ApplyWellKnown(string eventType, JsonObject p)
     {
@@ -364,31 +390,75 @@ internal sealed partial class SpecMessageMapper
         {
             case EventTypes.CartItemAdded or EventTypes.CartItemRemoved or EventTypes.WishlistItemAdded
                 or EventTypes.WishlistItemRemoved or EventTypes.ProductViewed:
-                // Spec: product_id, else sku ("Database id / SKU of the product").
-                if (p["product_id"] is null && (p["sku"] ?? p["id"]) is { } sku)
-                {
-                    p["product_id"] = sku.DeepClone();
-                }
-
+                // Spec: product_id, else sku ("Database id / SKU of the product"); Segment's own reader (segmentio/facade,
+                // productId(), cartId()) also takes the camelCase names, and the v1 spec named the product `id`.
+                // A product id of white space is none either (the engine requires one that is not blank).
+                FirstOf(p, NoValue, "product_id", "productId", "sku", "id");
+                FirstOf(p, Missing, "cart_id", "cartId");
+                NoBlankNumber(p, "price");
+                NoBlankNumber(p, "quantity");
                 break;
             case EventTypes.OrderPlaced or EventTypes.OrderReturned or EventTypes.CheckoutStarted:
-                // Spec: total, else revenue, else value; products[] → items.
-                if (p["total"] is null && (p["revenue"] ?? p["value"]) is { } total)
+                // Spec: order_id; facade's orderId() reads id, order_id and orderId (the v1 spec's `Completed Order {orderId}`).
+                FirstOf(p, Missing, "order_id", "orderId", "id");
+
+                // Spec: total, else revenue, else value; a blank one is none (facade's `||`), so a template's '' for nil
+                // neither hides the next one nor refuses the order.
+                NoBlankNumber(p, "revenue");
+                NoBlankNumber(p, "value");
+                if (NoValue(p["total"]) && (p["revenue"] ?? p["value"]) is { } total)
                 {
                     p["total"] = total.DeepClone();
                 }
 
+                NoBlankNumber(p, "total");
                 if (p["items"] is null && p["products"] is JsonArray products)
                 {
                     p["items"] = products.DeepClone();
                 }
 
                 break;
+            case EventTypes.OrderCancelled:
+                FirstOf(p, Missing, "order_id", "orderId", "id");
+                break;
         }
 
         if (p["currency"] is JsonValue currency && currency.TryGetValue<string>(out var code))
         {
             p["currency"] = code.Trim().ToUpperInvariant();
+        }
+    }
+
+    // Missing, null or "" (what JavaScript's `||` passes over). White space is a value: a blank " " order_id is an id.
+    private static bool Missing(JsonNode? value) => value is null || (value is JsonValue v && v.TryGetValue<string>(out var text) && text.Length == 0);
+
+    // Missing, null, or text of white space only: no amount.
+    private static bool NoValue(JsonNode? value) => value is null || (value is JsonValue v && v.TryGetValue<string>(out var text) && string.IsNullOrWhiteSpace(text));
+
+    // The first of the other names present puts its value under the first name, when that one is missing.
+    private static void FirstOf(JsonObject p, Func<JsonNode?, bool> missing, string name, params string[] others)
+    {
+        if (!missing(p[name]))
+        {
+            return;
+        }
+
+        foreach (var other in others)
+        {
+            if (!missing(p[other]))
+            {
+                p[name] = p[other]!.DeepClone();
+                return;
+            }
+        }
+    }
+
+    // A number left blank (a template's nil rendered as '') is no number: left out rather than refusing the event.
+    private static void NoBlankNumber(JsonObject p, string name)
+    {
+        if (p[name] is JsonValue v && NoValue(v))
+        {
+            p.Remove(name);
         }
     }
 

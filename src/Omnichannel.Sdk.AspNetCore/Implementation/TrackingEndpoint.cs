@@ -30,7 +30,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
         _time = time;
         _logger = (ILogger?)loggerFactory?.CreateLogger("Omnichannel.Sdk.AspNetCore.Tracking") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _authenticator = new WriteKeyAuthenticator(_options.WriteKeys);
-        _mapper = new SpecMessageMapper(_options, engineOptions?.Value.MaxContextValueLength ?? 256, engineOptions?.Value.Identity);
+        _mapper = new SpecMessageMapper(_options, engineOptions?.Value.MaxContextValueLength ?? 256, engineOptions?.Value.Identity, engineOptions?.Value.MaxClockSkew);
         if (_options.RequestsPerSecond > 0)
         {
             var perSecond = _options.RequestsPerSecond;
