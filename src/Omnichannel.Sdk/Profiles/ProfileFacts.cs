@@ -242,7 +242,7 @@ internal static class ProfileFacts
             return; // long emptied by an order
         }
 
-        if (Add(p.CartOps, product, op))
+        if (Admit(p.CartOps, p.CartLines, product, op) && Add(p.CartOps, product, op))
         {
             FoldCartOps(p, product);
             RebuildCartLine(p, product);
@@ -386,7 +386,7 @@ internal static class ProfileFacts
     /// <summary>Records a wishlist change and rebuilds that entry.</summary>
     public static void PutWishlistOp(CustomerProfile p, string product, ItemOp op)
     {
-        if (Add(p.WishlistOps, product, op))
+        if (Admit(p.WishlistOps, p.WishlistItems, product, op) && Add(p.WishlistOps, product, op))
         {
             FoldWishlistOps(p, product);
             RebuildWishlistItem(p, product);
@@ -451,6 +451,49 @@ internal static class ProfileFacts
         }
 
         Compact(p.WishlistOps, product);
+    }
+
+    /// <summary>
+    /// Most products a profile keeps changes for, in the cart and in the wishlist each. Each product's changes are bounded
+    /// (<see cref="MaxCartOpsPerProduct"/>), but products were not: a client adding (or adding and removing) thousands of
+    /// products made every commit write them all. Real carts stay far below (Shopify's holds at most 500 lines).
+    /// </summary>
+    internal const int MaxItemProducts = 1_000;
+
+    // Whether a change of this product is kept: always for a product with changes kept; for a new one while fewer than
+    // MaxItemProducts are, else in place of the product, among those not held (removed, or emptied by an order), whose
+    // last change is the oldest: its changes only outvoted older ones arriving late. A new product past the limit when
+    // all are held is not kept (a removal of it changes nothing anyway).
+    private static bool Admit<T>(Dictionary<string, List<ItemOp>> all, Dictionary<string, T> held, string product, ItemOp op)
+    {
+        if (all.Count < MaxItemProducts || all.ContainsKey(product))
+        {
+            return true;
+        }
+
+        if (op.Remove)
+        {
+            return false;
+        }
+
+        string? oldest = null;
+        var at = DateTimeOffset.MaxValue;
+        foreach (var (key, ops) in all)
+        {
+            var last = ops.Count == 0 ? DateTimeOffset.MinValue : ops[^1].At;
+            if (last < at && !held.ContainsKey(key))
+            {
+                (oldest, at) = (key, last);
+            }
+        }
+
+        if (oldest is null)
+        {
+            return false;
+        }
+
+        all.Remove(oldest);
+        return true;
     }
 
     // Inserts in stamp order; false when the event was already recorded.
