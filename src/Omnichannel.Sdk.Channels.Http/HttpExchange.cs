@@ -192,7 +192,7 @@ internal static class HttpExchange
             return null;
         }
 
-        return flat.Length <= MaxMessageLength ? flat : string.Concat(flat.AsSpan(0, MaxMessageLength), "…");
+        return TextCut.Prefix(flat, MaxMessageLength); // whole characters: a lone surrogate is text strict JSON readers refuse
     }
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider timeProvider)
