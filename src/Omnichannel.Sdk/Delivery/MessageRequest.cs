@@ -67,7 +67,8 @@ public enum SendStatus
 
 /// <summary>
 /// Turns a request into the message for one channel. The template-based renderer is the default; hosts may plug their own.
-/// Returning <see langword="null"/> means the template has nothing for this channel (the channel is passed over).
+/// Returning <see langword="null"/> means the template has nothing for this channel (the channel is passed over, also when a
+/// held message is rendered again at delivery: what was rendered when it was planned is then not sent).
 /// </summary>
 /// <remarks>
 /// Consent, suppression and caps are checked for <c>address</c>, so the message must go there: its recipient (<c>To</c>,

@@ -56,16 +56,23 @@ public sealed partial class OmnichannelEngine
             try
             {
                 var unsubscribeUrl = UnsubscribeUrl(copy.Id, request.Key, c.Channel, request.Topic, request.Class);
-                if (await RenderBoundedAsync(_delivery.Renderer!, WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false) is { } fresh)
+                var fresh = await RenderBoundedAsync(_delivery.Renderer!, WithUnsubscribeUrl(request, unsubscribeUrl), c.Channel, c.Address, copy, now, cancellationToken).ConfigureAwait(false);
+                if (fresh is null)
                 {
-                    if (RecipientProblem(fresh, c.Channel, c.Address, copy) is not { } elsewhere)
-                    {
-                        kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
-                        continue;
-                    }
-
-                    LogRenderAgainFailed(_logger, entry.MessageKey, "RecipientChanged", elsewhere); // names no address
+                    // The renderer has nothing for this channel now (her cart is empty, the template lost the channel): the
+                    // channel is passed over, as when it was planned. Sending what was rendered then would say what is no
+                    // longer so (audit U37).
+                    failures.Add($"{c.Channel}: the template has nothing for this channel when the message was due");
+                    continue;
                 }
+
+                if (RecipientProblem(fresh, c.Channel, c.Address, copy) is not { } elsewhere)
+                {
+                    kept.Add(OutboxPayload.Candidate(c.Channel, c.Address, WithUnsubscribeHeaders(fresh, unsubscribeUrl) with { MessageId = request.Key, ProfileId = copy.Id, Topic = request.Topic }));
+                    continue;
+                }
+
+                LogRenderAgainFailed(_logger, entry.MessageKey, "RecipientChanged", elsewhere); // names no address
             }
             catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
             {
@@ -91,9 +98,20 @@ public sealed partial class OmnichannelEngine
         // Nothing of a removed journey goes out. Its running instances withdraw what they hold when they end, but an
         // instance whose last step planned the message (held for quiet hours or a retry) had already completed, and no
         // visit reaches it: the message is withdrawn here, when it is due.
-        if (p.JourneyData?.HeldMessages.Find(h => h.Key == payload.Key) is { JourneyId: { } heldFor } && _definitions.Journeys.FindLatest(heldFor) is null)
+        if (p.JourneyData?.HeldMessages.Find(h => h.Key == payload.Key) is { JourneyId: { } heldFor } held)
         {
-            return new Rechecked([], [], Sdk.Journeys.JourneyRunner.JourneyRemovedBeforeDue, null);
+            if (_definitions.Journeys.FindLatest(heldFor) is null)
+            {
+                return new Rechecked([], [], Sdk.Journeys.JourneyRunner.JourneyRemovedBeforeDue, null);
+            }
+
+            // The journey's condition exits, read as the message leaves (Klaviyo's flow filters): one that became true by
+            // time alone while it was held (the offer it announces ended at 06:00, the message was held until 08:00) has
+            // no event to withdraw it earlier, and the instance that planned it has ended.
+            if (ConditionExitOfHeld(p, held, now) is { } exited)
+            {
+                return new Rechecked([], [], exited + " when the message was due", null);
+            }
         }
 
         if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery, now) is { } cap)
@@ -158,6 +176,11 @@ public sealed partial class OmnichannelEngine
         var copy = (renderAgain || moved is not null) && kept.Count > 0 ? ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version) : null;
         return new Rechecked(kept, failures, null, copy) { Planned = (IReadOnlyDictionary<OutboxCandidate, OutboxCandidate>?)moved ?? NonePlanned };
     }
+
+    // A condition exit of the journey that planned a held message, holding for her now (see JourneyRunner.ConditionExitHolds).
+    private string? ConditionExitOfHeld(CustomerProfile p, Sdk.Journeys.HeldMessage held, DateTimeOffset now) =>
+        Sdk.Journeys.JourneyRunner.ConditionExitHolds(held, _definitions.Journeys,
+            () => new Segments.SegmentSubject(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), _options.Delivery.DefaultTimeZone), now);
 
     // The candidate a marketing message moved on to at an earlier attempt: its log entry takes the fallback channel when
     // the message is handed over there (HandOvers), and keeps it while the message is retried. 0 when it never moved.

@@ -23,7 +23,11 @@ public sealed record JourneyDefinition(string Id, int Version, string Name, Jour
     /// <summary>Who may enter and how often (defaults: re-entry after the previous instance ended, one instance at a time).</summary>
     public JourneyEntry Entry { get; init; } = JourneyEntry.Default;
 
-    /// <summary>Events or segment conditions that end an instance at once, whatever step it is on.</summary>
+    /// <summary>
+    /// Events or segment conditions that end an instance at once, whatever step it is on. They also withdraw a message the
+    /// instance planned that has not left yet (held for quiet hours or a retry), after the instance ended too: a condition
+    /// is read again when the message is due.
+    /// </summary>
     public IReadOnlyList<JourneyExitCriterion> Exit { get; init; } = [];
 
     /// <summary>The conversion that ends an instance and is recorded against the journey, the last step and the variant.</summary>

@@ -65,12 +65,14 @@ public sealed class AuditDJourneyMergeTests
     public async Task AnExitOfTheKeptInstance_DoesNotCancelAMessageHeldByTheOtherProfilesFinishedInstance()
     {
         // Both profiles numbered their first instance "promo#1". The known profile's finished at once but its message
-        // waits for the morning; the address profile's instance is still running when she logs in, then exits. (A
-        // condition exit: an exit event would also withdraw the finished instance's held message, audit J2.)
+        // waits for the morning; the address profile's instance is still running when she logs in, then exits. The exit
+        // event is timed after the running instance's start and before the finished one's, so only the running instance
+        // left by it. (A condition exit holds for the merged person and withdraws the finished instance's held message
+        // too since audit U37; an exit event after both starts would as well, audit J2.)
         var journey = JourneyRig.Parse("""
             {"id": "promo", "version": 1, "name": "Promo", "trigger": {"type": "event", "event": "product.viewed"},
              "entry": {"reEntry": "afterPreviousEnded"},
-             "exit": [{"condition": {"trait": "stopped", "op": "eq", "value": true}}],
+             "exit": [{"event": "x.stop"}],
              "steps": [{"id": "s", "type": "send", "channels": ["email"], "template": "promo", "class": "transactional"},
                        {"id": "route", "type": "branch", "branches": [{"condition": {"trait": "tier", "op": "eq", "value": "vip"}, "next": "done"}], "else": "wait"},
                        {"id": "done", "type": "exit"},
@@ -78,19 +80,22 @@ public sealed class AuditDJourneyMergeTests
             """);
         await using var rig = JourneyRig.Create([journey], configure: o => o.Delivery.TransactionalQuietHours = QuietHoursAction.Defer, start: LateEvening);
         var old = Identifier.Email("ann@old.example");
+        await rig.TrackAsync(EventTypes.ProductViewed, [Ann], new { product_id = "p2" });
+        Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys);
+        await rig.AdvanceAsync(TimeSpan.FromMinutes(10));
         await rig.TrackAsync(EventTypes.ProductViewed, [Known, old], new { product_id = "p1" }, traits: new { tier = "vip" });
         var p = await rig.Host.ProfileAsync(Known);
         Assert.Empty(p.Journeys); // finished; its message is held
-        await rig.TrackAsync(EventTypes.ProductViewed, [Ann], new { product_id = "p2" });
-        Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys);
         await rig.TrackAsync("user.logged_in", [Known, Ann]);
-        await rig.TrackAsync("x.stop", [Ann], traits: new { stopped = true });
+        Assert.Equal(TrackStatus.Accepted, (await rig.Host.TrackAsync("x.stop", [Ann], at: LateEvening + TimeSpan.FromMinutes(5))).Status);
+        await rig.Engine.RunDispatchAsync();
         Assert.Empty((await rig.Host.ProfileAsync(Known)).Journeys);
         await rig.AdvanceAsync(TimeSpan.FromHours(12));
 
         // The exiting instance's own held message is cancelled (an exit criterion); the finished instance's message was not the exiting instance's to cancel.
         Assert.Equal(1, rig.Sent().Count(s => s == "email:promo"));
     }
+
     [Fact]
     public async Task PublishingAVersionThatRenamesTheWait_DoesNotWithdrawTheMessageAnEarlierStepAlreadySent()
     {

@@ -321,8 +321,10 @@ internal sealed partial class JourneyRunner
                 && (x.Key is null || instance.CorrelationKey is null || x.Key == instance.CorrelationKey))
             .MaxBy(x => x.At);
 
-    // A message the journey's last steps planned may still be held (quiet hours) after its instance ended: an exit
-    // criterion met before it leaves withdraws it, as it would had the instance still been waiting.
+    // A message the journey's last steps planned may still be held (quiet hours, or retries past its due time) after its
+    // instance ended: an exit criterion met before it leaves withdraws it, as it would had the instance still been
+    // waiting. A message that left is no longer held (its outcome takes it off), so the exit's time is compared with the
+    // instance's start only: one timed after the due time of a message still retrying withdraws it too (audit U37).
     private void WithdrawHeldAfterEnd(CustomerEvent e)
     {
         if (p.JourneyData is not { HeldMessages.Count: > 0 } state)
@@ -332,7 +334,7 @@ internal sealed partial class JourneyRunner
 
         foreach (var held in state.HeldMessages.ToArray())
         {
-            if (held.JourneyId is null || held.DueAt <= OutcomeTime(e) || !state.HeldMessages.Contains(held) || state.Instances.Exists(i => i.Id == held.InstanceId)
+            if (held.JourneyId is null || !state.HeldMessages.Contains(held) || state.Instances.Exists(i => i.Id == held.InstanceId)
                 || Catalog.Find(held.JourneyId, held.Version)?.Definition is not { } d || !Correlates(held.CorrelationKey, d, e)
                 || (held.From is { } from && OutcomeTime(e) < from)
                 || d.Exit.OfType<EventExitCriterion>().FirstOrDefault(x => Matches(x.EventType, x.Where, e)) is not { } exit)
@@ -394,13 +396,18 @@ internal sealed partial class JourneyRunner
         var at = OutcomeTime(e);
         PendingConversion? Latest(PendingConversion? a, PendingConversion b) => a is null || (b.From ?? DateTimeOffset.MinValue) >= (a.From ?? DateTimeOffset.MinValue) ? b : a;
         Dictionary<string, PendingConversion>? winners = null;
+        List<(PendingConversion Pending, JourneyDefinition Definition)>? reached = null;
         foreach (var pending in state.PendingConversions)
         {
-            if (credit?.ContainsKey(pending.JourneyId) != true && at <= pending.Until && (pending.From is not { } from || at >= from)
-                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition.Goal is { } goal && GoalMatches(goal, e))
+            if (at <= pending.Until && (pending.From is not { } from || at >= from)
+                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition is { Goal: { } goal } d && GoalMatches(goal, e))
             {
-                winners ??= new(StringComparer.Ordinal);
-                winners[pending.JourneyId] = Latest(winners.GetValueOrDefault(pending.JourneyId), pending)!;
+                (reached ??= []).Add((pending, d));
+                if (credit?.ContainsKey(pending.JourneyId) != true)
+                {
+                    winners ??= new(StringComparer.Ordinal);
+                    winners[pending.JourneyId] = Latest(winners.GetValueOrDefault(pending.JourneyId), pending)!;
+                }
             }
         }
 
@@ -409,6 +416,18 @@ internal sealed partial class JourneyRunner
         {
             state.PendingConversions.Remove(pending);
             RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, e);
+        }
+
+        // One goal event converts one entry per journey, but the goal is reached for the others all the same: a reminder an
+        // earlier entry still holds (quiet hours, a retry) is withdrawn, not sent the morning after she bought, while the
+        // goal credits her later, running entry (audit U37). Its instance's correlation value must match, as a running one's.
+        foreach (var (pending, d) in reached ?? [])
+        {
+            if (winners?.GetValueOrDefault(pending.JourneyId) != pending
+                && state.HeldMessages.Find(h => h.InstanceId == pending.InstanceId) is { } held && Correlates(held.CorrelationKey, d, e))
+            {
+                state.CancelHeld(pending.InstanceId, $"the journey's goal was reached ({e.Type})", now);
+            }
         }
 
         return winners is null ? null : [.. winners.Keys];

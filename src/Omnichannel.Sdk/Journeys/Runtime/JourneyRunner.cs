@@ -104,6 +104,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
             ResolveMergedInstances();
             p.JourneyData?.MergedStarts.Clear(); // read once, by the rules above
             EndOnMergedOutcomes(); // the other profile saw a goal or exit event after an instance started: as if linked all along
+            ConvertPendingOnMergedGoals(); // likewise for entries that ended, whose last message may still be held
+            WithdrawHeldOnMergedExits();
             RearmInactivityClocks(); // before anything runs: the folded clocks answer for the person
             await AnswerMergedWaitsAsync().ConfigureAwait(false); // her other profile saw what a wait here waits for
         }
