@@ -10,7 +10,9 @@ public sealed partial class OmnichannelEngine
     private volatile Definitions _definitions = null!;
 
     // Callers hold _scheduleLock, or run in the constructor.
-    private void SetDefinitions(SegmentCatalog segments, JourneyCatalog journeys) =>
+    private void SetDefinitions(SegmentCatalog segments, JourneyCatalog journeys)
+    {
+        segments.Succeed(_definitions?.Segments);
         _definitions = new Definitions(segments, journeys, new JourneyServices
         {
             Segments = segments,
@@ -23,6 +25,7 @@ public sealed partial class OmnichannelEngine
             Plan = PlanWithStoreFaultsMarkedAsync,
             HasTransport = channel => _delivery.For(channel).Count > 0,
         });
+    }
 
     /// <summary>The definitions in force, and the services journeys run with (built once per set).</summary>
     private sealed record Definitions(SegmentCatalog Segments, JourneyCatalog Journeys, JourneyServices Services);

@@ -115,6 +115,12 @@ public sealed class CustomerProfile
     [Stored]
     internal Dictionary<string, int>? SegmentIncarnations { get; set; }
 
+    // The fingerprint of the segment definitions (and default zone) her memberships and next checks were computed under
+    // (SegmentCatalog.Fingerprint): another one (a deploy changed the start-up segments) makes her next load evaluate
+    // every segment again. Null in documents written before audit U39 (evaluated again once).
+    [Stored]
+    internal string? SegmentsFingerprint { get; set; }
+
     // Addresses that hard-bounced, never used again: "channel:#" and the address's keyed hash once committed (the address
     // may be another person's; see OmnichannelEngine.HashSuppressedAddresses).
     [Stored(Field = nameof(_suppressedAddresses))]

@@ -112,7 +112,69 @@ internal sealed partial class SegmentCatalog
 
     /// <summary>This catalog's segments, keeping the history <paramref name="rules"/> need as well.</summary>
     /// <param name="rules">Rules evaluated outside segments.</param>
-    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules) { DefaultTimeZone = DefaultTimeZone, Incarnations = Incarnations };
+    internal SegmentCatalog WithExtraRules(IReadOnlyList<SegmentRule> rules) => new(_ordered, rules) { DefaultTimeZone = DefaultTimeZone, Incarnations = Incarnations, Predecessors = Predecessors };
+
+    /// <summary>
+    /// A digest of the definitions (each segment's JSON form, by id) and the default zone: what a profile's memberships
+    /// and next checks were computed under (<c>CustomerProfile.SegmentsFingerprint</c>). A profile stored under another
+    /// set (a deploy that changed, added or removed start-up segments, or a new default zone) is evaluated again in full
+    /// when next touched (see <c>SegmentRuntime.RunDue</c>). Made on first use, after the zone is set.
+    /// </summary>
+    internal string Fingerprint => _fingerprint ??= MakeFingerprint();
+
+    private string? _fingerprint;
+
+    /// <summary>
+    /// Fingerprints of the sets this engine had in force before this one (run-time changes since it started, at most
+    /// <see cref="MaxPredecessors"/>): a profile evaluated under one of them was kept current by the change itself
+    /// (back-fill, incarnations, the re-evaluation of segments not yet evaluated since loading), so it needs no full
+    /// evaluation, only the new fingerprint.
+    /// </summary>
+    internal IReadOnlySet<string> Predecessors { get; set; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>How many earlier sets <see cref="Predecessors"/> remembers (a profile under an older one is evaluated in full).</summary>
+    internal const int MaxPredecessors = 256;
+
+    /// <summary>Whether a profile whose segment state was computed under <paramref name="fingerprint"/> needs a full evaluation.</summary>
+    internal bool IsForeign(string? fingerprint) =>
+        !string.Equals(fingerprint, Fingerprint, StringComparison.Ordinal) && (fingerprint is null || !Predecessors.Contains(fingerprint));
+
+    /// <summary>Remembers <paramref name="previous"/> (the set this one replaces in the same engine) and its predecessors.</summary>
+    internal void Succeed(SegmentCatalog? previous)
+    {
+        if (previous is null || string.Equals(previous.Fingerprint, Fingerprint, StringComparison.Ordinal))
+        {
+            Predecessors = previous?.Predecessors ?? Predecessors;
+            return;
+        }
+
+        var known = new HashSet<string>(previous.Predecessors.Count < MaxPredecessors ? previous.Predecessors : [], StringComparer.Ordinal) { previous.Fingerprint };
+        known.Remove(Fingerprint);
+        Predecessors = known;
+    }
+
+    private string MakeFingerprint()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes("zone:" + DefaultTimeZone + "\n"));
+        foreach (var d in _ordered.OrderBy(d => d.Id, StringComparer.Ordinal))
+        {
+            string text;
+            try
+            {
+                text = SegmentJson.Serialize(d);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or System.Text.Json.JsonException)
+            {
+                // A definition the JSON form cannot carry: unknown to any other run, so profiles are evaluated again.
+                text = "unwritable:" + Guid.NewGuid().ToString("N");
+            }
+
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(d.Id + "\n" + text + "\n"));
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset(), 0, 12);
+    }
 
     /// <summary>
     /// Segment id → how many times that id was removed at run time before its current definition was added (absent: never).

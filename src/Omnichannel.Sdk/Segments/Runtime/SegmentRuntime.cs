@@ -29,10 +29,10 @@ internal static class SegmentRuntime
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
-        RunDue(p, catalog, now, changes, timelineLength);
+        var foreign = RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         bool[] dirty;
-        if (everything || restored)
+        if (everything || restored || foreign)
         {
             dirty = new bool[catalog.Count];
             Array.Fill(dirty, true);
@@ -78,7 +78,11 @@ internal static class SegmentRuntime
     public static List<SegmentChange> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
     {
         var changes = new List<SegmentChange>();
-        RunDue(p, catalog, now, changes, timelineLength);
+        if (RunDue(p, catalog, now, changes, timelineLength))
+        {
+            EvaluateAll(p, catalog, now, changes, timelineLength);
+        }
+
         p.RuleHistory.Prune(now, catalog.Requirements);
         return changes;
     }
@@ -88,13 +92,13 @@ internal static class SegmentRuntime
     {
         var changes = new List<SegmentChange>();
         RestoreOrders(p, catalog, now);
-        RunDue(p, catalog, now, changes, timelineLength);
+        var foreign = RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         var dirty = new bool[catalog.Count];
         var any = false;
         for (var i = 0; i < dirty.Length; i++)
         {
-            any |= dirty[i] = segmentIds.Contains(catalog.Segments[i].Id);
+            any |= dirty[i] = foreign || segmentIds.Contains(catalog.Segments[i].Id);
         }
 
         if (any)
@@ -126,8 +130,24 @@ internal static class SegmentRuntime
         return min;
     }
 
-    private static void RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentChange> changes, int timelineLength)
+    // Every segment at `now` (a profile whose state was computed under definitions this engine never had in force).
+    private static void EvaluateAll(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentChange> changes, int timelineLength)
     {
+        var dirty = new bool[catalog.Count];
+        Array.Fill(dirty, true);
+        Evaluate(p, catalog, dirty, now, changes, timelineLength);
+    }
+
+    // Settles the due checks at their instants. Returns true when the profile's memberships and checks were computed under
+    // definitions this engine never had in force (another run's start-up set, a document written before fingerprints):
+    // the caller then evaluates every segment at `now` (audit U39: a definition changed across a restart stayed in force
+    // under its old rule until its old check fell due). Checks already due run first, at their own instants, under the
+    // current definitions (a segment unchanged across the restart leaves when it is due, as in a sleeping engine).
+    private static bool RunDue(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, List<SegmentChange> changes, int timelineLength)
+    {
+        var foreign = catalog.IsForeign(p.SegmentsFingerprint);
+        p.SegmentsFingerprint = catalog.Count == 0 ? null : catalog.Fingerprint; // no segments: nothing to write
+
         // A re-added segment whose stale membership was dropped is evaluated from scratch now, whatever touched her.
         if (Forget(p, catalog) is { } reset)
         {
@@ -160,6 +180,8 @@ internal static class SegmentRuntime
 
             Evaluate(p, catalog, dirty, at, changes, timelineLength);
         }
+
+        return foreign;
     }
 
     // Segments that are no longer loaded leave no state behind, and neither does a membership of an earlier incarnation
