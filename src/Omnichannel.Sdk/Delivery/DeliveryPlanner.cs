@@ -5,7 +5,14 @@ namespace Omnichannel.Sdk.Delivery;
 /// <param name="Topic">Its topic.</param>
 /// <param name="At">When it is due.</param>
 /// <param name="Key">The message key (a failed or cancelled message stops counting).</param>
-internal sealed record SentMessage(string Channel, string? Topic, DateTimeOffset At, string? Key = null);
+internal sealed record SentMessage(string Channel, string? Topic, DateTimeOffset At, string? Key = null)
+{
+    /// <summary>
+    /// When the message is next tried after a transient failure (null: not waiting for a retry). Until then nothing of it is
+    /// in flight, so a withdrawal frees its cap slot at once (see JourneyRunner.FreeCapSlotsOfWithdrawn).
+    /// </summary>
+    public DateTimeOffset? RetryAt { get; init; }
+}
 
 /// <summary>A channel the message can go to, with the address there.</summary>
 /// <param name="Channel">The channel.</param>

@@ -337,8 +337,14 @@ public sealed partial class OmnichannelEngine
                     delay = providerDelay < OptionRanges.LongestRetryBackoff ? providerDelay : OptionRanges.LongestRetryBackoff;
                 }
 
-                await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+                var retryAt = _time.GetUtcNow() + delay;
+                await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), retryAt, cancellationToken).ConfigureAwait(false);
                 LogRetryLater(_logger, entry.MessageKey, entry.Attempt, delay);
+                if (payload.Class == MessageClass.Marketing)
+                {
+                    await NoteRetryAsync(entry.ProfileId, payload.Key, retryAt, cancellationToken).ConfigureAwait(false);
+                }
+
                 return;
             }
 
@@ -360,6 +366,35 @@ public sealed partial class OmnichannelEngine
         {
             _sending.TryRemove(entry.MessageKey, out _);
         }
+    }
+
+    // A marketing message waits for its next attempt: its cap slot says so, and nothing of it is in flight until then, so a
+    // goal or exit meanwhile frees the slot at once (another message of that morning is not skipped for a cap it will never
+    // fill). One withdrawn before this unit ran loses its slot here.
+    private async Task NoteRetryAsync(string profileId, string key, DateTimeOffset retryAt, CancellationToken cancellationToken)
+    {
+        await EnqueueProfileWork(
+            profileId,
+            (p, now) =>
+            {
+                var logged = p.MessageLog.FindIndex(m => m.Key == key);
+                if (logged < 0 || retryAt <= now)
+                {
+                    return ValueTask.FromResult(new ChangeEffect { ReadOnly = true });
+                }
+
+                if (p.JourneyData?.Cancelled.ContainsKey(key) == true)
+                {
+                    p.MessageLog.RemoveAt(logged);
+                }
+                else
+                {
+                    p.MessageLog[logged] = p.MessageLog[logged] with { RetryAt = retryAt };
+                }
+
+                return ValueTask.FromResult(new ChangeEffect());
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private void ScheduleDispatch(DateTimeOffset at)

@@ -96,7 +96,7 @@ public sealed partial class OmnichannelEngine
                 // Caps count where and when it went: after a fallback, and after retries or a dispatcher that was down
                 // (counted at its due time, a message that left hours late let the next one through within the window).
                 var at = now > p.MessageLog[logged].At ? now : p.MessageLog[logged].At;
-                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at };
+                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at, RetryAt = null };
             }
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);

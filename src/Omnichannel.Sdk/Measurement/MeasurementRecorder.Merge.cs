@@ -47,8 +47,9 @@ internal static partial class MeasurementRecorder
             {
                 target.Touches.Add(t);
             }
-            else if (t != target.Touches[i])
+            else
             {
+                // Equal touches too: each profile counted its outcomes (one message's report tracked under both identifiers).
                 target.Touches[i] = Combine(target, target.Touches[i], t);
             }
         }
@@ -159,7 +160,7 @@ internal static partial class MeasurementRecorder
             UnsubscribedAt = Min(a.UnsubscribedAt, b.UnsubscribedAt),
             BouncedAt = Min(a.BouncedAt, b.BouncedAt),
             FailureReportedAt = Min(a.FailureReportedAt, b.FailureReportedAt),
-            Reported = Touch.Union(a.Reported, b.Reported),
+            Reported = Touch.Union(a.Known, b.Known), // a touch stored before links were kept: its wildcards
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
             SentTo = first.SentTo ?? second.SentTo,
         };

@@ -82,12 +82,27 @@ internal sealed record Touch
         return (name == "url" ? "c:" : "u:") + System.Buffers.Text.Base64Url.EncodeToString(hash[..9]);
     }
 
-    /// <summary>Whether <paramref name="detail"/> was reported before.</summary>
-    internal bool HasReported(string detail) => Reported is { } r && r.Contains(detail, StringComparer.Ordinal);
+    // A touch stored before links and topics were remembered holds a click (an unsubscribe) but not which: every click
+    // (unsubscribe) on it then repeats that one, as it did when it was stored, so a provider's webhook sent again after an
+    // upgrade starts no journey again. Written as these entries once anything joins them ('*' is no base64url character).
+    private const string AnyLink = "c:*", AnyTopic = "u:*";
+
+    /// <summary>What was reported, a stored touch's clicks and unsubscribes of unknown links and topics as wildcards.</summary>
+    internal IReadOnlyList<string>? Known => Reported ?? (ClickedAt, UnsubscribedAt) switch
+    {
+        (null, null) => null,
+        (not null, null) => [AnyLink],
+        (null, not null) => [AnyTopic],
+        _ => [AnyLink, AnyTopic],
+    };
+
+    /// <summary>Whether <paramref name="detail"/> was reported before (for a touch stored before links were kept: any of its kind).</summary>
+    internal bool HasReported(string detail) =>
+        Known is { } r && (r.Contains(detail, StringComparer.Ordinal) || r.Contains(detail.StartsWith('c') ? AnyLink : AnyTopic, StringComparer.Ordinal));
 
     /// <summary>The remembered fingerprints with <paramref name="detail"/> added (the same list when held or full).</summary>
     internal IReadOnlyList<string>? WithReported(string? detail) =>
-        detail is null || HasReported(detail) || Reported is { Count: >= MaxReported } ? Reported : Union(Reported, [detail]);
+        detail is null || HasReported(detail) ? Reported : Known is { Count: >= MaxReported } full ? full : Union(Known, [detail]);
 
     /// <summary>Both lists of fingerprints, ordinal order, at most <see cref="MaxReported"/> (the first in that order).</summary>
     internal static IReadOnlyList<string>? Union(IReadOnlyList<string>? a, IReadOnlyList<string>? b)

@@ -438,18 +438,20 @@ internal sealed partial class JourneyRunner
     // After a merge: entries that ended (their last step planned a message, perhaps still held) are watched for their goal;
     // a goal event the other profile saw inside an entry's window converts it (the latest started first, one entry per
     // goal event, as the live path credits), which withdraws what it holds. One the other side already credited only
-    // withdraws: the goal is reached all the same.
+    // withdraws: the goal is reached all the same. A goal the entry's own profile saw is not news to it: the live path
+    // already gave it whatever it was owed (an order for another cart, seen while the entry ran, converted nothing).
     private void ConvertPendingOnMergedGoals()
     {
         if (p.JourneyData is not { PendingConversions.Count: > 0, GoalsSeen.Count: > 0 } state)
         {
+            p.JourneyData?.MergedSides.Clear();
             return;
         }
 
         foreach (var pending in state.PendingConversions.OrderByDescending(c => c.From ?? DateTimeOffset.MinValue).ToArray())
         {
             if (!state.PendingConversions.Contains(pending)
-                || state.GoalsSeen.Where(x => x.JourneyId == pending.JourneyId && x.Version == pending.Version
+                || state.GoalsSeen.Where(x => x.JourneyId == pending.JourneyId && x.Version == pending.Version && state.SideOf(x) != state.SideOf(pending)
                         && (pending.From is not { } from || x.At > from) && x.At <= pending.Until).MinBy(x => x.At) is not { } reached)
             {
                 continue;
@@ -470,17 +472,19 @@ internal sealed partial class JourneyRunner
             state.PendingConversions.Remove(pending);
             RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, GoalEvent(reached));
         }
+
+        state.MergedSides.Clear(); // read once: a later merge numbers its own sides
     }
 
     // A held message withdrawn (goal, exit, removal) never goes, but its log entry, at its due time, was only dropped when
     // the dispatch read the withdrawal at that time: until then it kept a cap slot, and another message planned for the
     // same morning was skipped for a cap that nothing would fill. Only entries not yet due are dropped: one due already
-    // may be leaving now (the dispatch drops it if it does not).
+    // may be leaving now (the dispatch drops it if it does not); one waiting for a retry is not, until its next attempt.
     private void FreeCapSlotsOfWithdrawn()
     {
         if (p.JourneyData is { Cancelled.Count: > 0 } state && p.MessageLog.Count > 0)
         {
-            p.MessageLog.RemoveAll(m => m.At > now && m.Key is { } key && state.Cancelled.ContainsKey(key));
+            p.MessageLog.RemoveAll(m => (m.At > now || m.RetryAt > now) && m.Key is { } key && state.Cancelled.ContainsKey(key));
         }
     }
 

@@ -64,6 +64,18 @@ internal sealed class JourneyState
     [JsonIgnore]
     public List<(string JourneyId, string? Key, DateTimeOffset StartedAt)> MergedStarts { get; } = [];
 
+    /// <summary>
+    /// Which side of this unit of work's merges each ended entry (<see cref="PendingConversion"/>) and remembered goal
+    /// (<see cref="GoalSeen"/>) came from (0: this profile; 1, 2…: the profiles absorbed, in order), by reference: a goal a
+    /// profile saw and did not credit to its own ended entry (another cart's order, seen while that entry ran) must not
+    /// convert it at a merge; only the other side's goals are news to it. Not stored.
+    /// </summary>
+    [JsonIgnore]
+    public Dictionary<object, int> MergedSides { get; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The side <paramref name="item"/> came from in this unit's merges (see <see cref="MergedSides"/>).</summary>
+    public int SideOf(object item) => MergedSides.GetValueOrDefault(item);
+
     [JsonIgnore]
     public bool IsEmpty => Instances.Count == 0 && Entries.Count == 0 && PendingConversions.Count == 0 && Scheduled.Count == 0 && Counters.Count == 0
         && Assignments.Count == 0 && HeldMessages.Count == 0 && Cancelled.Count == 0 && ExitsSeen.Count == 0
@@ -95,6 +107,18 @@ internal sealed class JourneyState
     /// <summary>Folds another profile's state in (a merge): nothing is lost, counters add up.</summary>
     public void Absorb(JourneyState other)
     {
+        // Sides are numbered before anything is folded: what this profile holds and has not yet been given a side is its own (0).
+        var side = MergedSides.Count == 0 ? 1 : MergedSides.Values.Max() + 1;
+        foreach (var item in PendingConversions.Cast<object>().Concat(GoalsSeen))
+        {
+            MergedSides.TryAdd(item, 0);
+        }
+
+        foreach (var item in other.PendingConversions.Cast<object>().Concat(other.GoalsSeen))
+        {
+            MergedSides[item] = side;
+        }
+
         NextInstance = Math.Max(NextInstance, other.NextInstance);
 
         // Instance ids stay unique; message keys also carry the origin profile, so no key changes meaning. An id is
