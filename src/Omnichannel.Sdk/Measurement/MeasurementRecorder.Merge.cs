@@ -119,8 +119,11 @@ internal static partial class MeasurementRecorder
     /// </summary>
     private static Touch Combine(CustomerProfile target, Touch a, Touch b)
     {
-        // What the message is comes from the touch its earliest event made, whichever profile holds it.
-        var (first, second) = Touch.Compare(a, b) is var c && (c < 0 || (c == 0 && string.CompareOrdinal(Describe(a), Describe(b)) <= 0)) ? (a, b) : (b, a);
+        // What the message is comes from the touch that handed it over (the engine's own record, which alone knows its
+        // channel and address: a report stamped by a provider's clock before the hand-over must not describe it by the
+        // report's source, web), else from the touch its earliest event made, whichever profile holds it.
+        var (first, second) = (a.SentTo is null) != (b.SentTo is null) ? (a.SentTo is not null ? (a, b) : (b, a))
+            : Touch.Compare(a, b) is var c && (c < 0 || (c == 0 && string.CompareOrdinal(Describe(a), Describe(b)) <= 0)) ? (a, b) : (b, a);
         void Once(DateTimeOffset? x, DateTimeOffset? y, string metric)
         {
             if (x is not { } ax || y is not { } by)

@@ -253,6 +253,15 @@ internal static partial class ProfileCore
             var entry = p.PendingBounces[i];
             var colon = entry.IndexOf(':', StringComparison.Ordinal);
             var (channel, key) = (entry[..colon], entry[(colon + 1)..]);
+
+            // A report that named no channel, heard by a profile that did not know the message, read its channel from
+            // the event (web, app…): the message went where its touch says.
+            if (OutcomeProperties.MessagingChannel(channel) is null && OutcomeProperties.AddressType(channel) is null
+                && Measurement.Touch.IndexOf(p.Touches, key) is var t and >= 0 && p.Touches[t] is { SentTo: not null } sent)
+            {
+                channel = sent.Channel;
+            }
+
             if (OutcomeProperties.SentTo(p, key, channel) is { } address)
             {
                 Suppress(p, channel + ":" + address);
