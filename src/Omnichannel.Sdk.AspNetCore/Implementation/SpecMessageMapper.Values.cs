@@ -210,6 +210,9 @@ internal sealed partial class SpecMessageMapper
             Os = Fit(osText.Length > 0 ? osText : null),
             Country = Fit(StrAt(location, "country")),
             City = Fit(StrAt(location, "city")),
+
+            // An import script's mark that the message is history (no journey starts); only a JSON true sets it.
+            Historical = c.TryGetProperty("historical", out var h) && h.ValueKind == JsonValueKind.True,
         };
         return result == new EventContext() ? null : result;
     }

@@ -315,7 +315,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
         }
 
         var results = events.Count == 0 ? [] : await _client.TrackBatchAsync(events, ct).ConfigureAwait(false);
-        int accepted = 0, duplicates = 0, failed = 0;
+        int accepted = 0, duplicates = 0, erased = 0, failed = 0;
         for (var i = 0; i < results.Count; i++)
         {
             switch (results[i].Status)
@@ -325,6 +325,10 @@ internal sealed partial class TrackingEndpoint : IDisposable
                     break;
                 case TrackStatus.Duplicate:
                     duplicates++;
+                    break;
+                case TrackStatus.Erased:
+                    // Acknowledged (a resend would be refused again) but not stored: counted, so an import's counts add up.
+                    erased++;
                     break;
                 case TrackStatus.Rejected:
                     rejected.Add(Rejection(positions[i].Index, positions[i].MessageId, positions[i].Mapped.InMessageTerms(results[i].Errors)));
@@ -354,6 +358,11 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
         LogTracked(_logger, source.Source, "batch", accepted, duplicates);
         var response = new JsonObject { ["success"] = true, ["accepted"] = accepted, ["duplicates"] = duplicates };
+        if (erased > 0)
+        {
+            response["erased"] = erased;
+        }
+
         if (rejected.Count > 0)
         {
             response["rejected"] = rejected;

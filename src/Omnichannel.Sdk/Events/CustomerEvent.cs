@@ -84,6 +84,19 @@ public sealed record EventContext
     /// <summary>UTM medium (<c>utm_medium</c>).</summary>
     [JsonPropertyName("utmMedium")]
     public string? UtmMedium { get; init; }
+
+    /// <summary>
+    /// The event is history being loaded (a migration from another system, a database or CSV export), whatever its
+    /// timestamp: it is applied like any event (profile, orders, segments, and it answers waits, exits and goals by its
+    /// own time), but it starts no journey, neither through an event trigger nor through the segment transitions it
+    /// causes (<c>journey.entry_refused</c> on her timeline, counted as <c>entry_refused</c>). Use it when recent history
+    /// was already acted on elsewhere; older history is refused by the triggers' <c>maxAge</c> anyway. An inactivity
+    /// clock it sets still runs (its deadline is to come). Default <see langword="false"/>; JSON <c>"historical": true</c>
+    /// (over the tracking API, <c>context.historical</c>).
+    /// </summary>
+    [JsonPropertyName("historical")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Historical { get; init; }
 }
 
 /// <summary>Builds JSON values for <see cref="CustomerEvent.Properties"/> and <see cref="CustomerEvent.Traits"/>.</summary>

@@ -149,10 +149,22 @@ public enum SegmentTransition
     Exited,
 }
 
-/// <summary><c>{"type": "segment", "segment": "no-order-90d", "on": "entered"}</c>: entering (or leaving) a segment.</summary>
+/// <summary><c>{"type": "segment", "segment": "no-order-90d", "on": "entered", "maxAge": "P1D"}</c>: entering (or leaving) a segment.</summary>
 /// <param name="SegmentId">The segment id.</param>
 /// <param name="On">Entering or leaving.</param>
-public sealed record SegmentTrigger(string SegmentId, SegmentTransition On) : JourneyTrigger;
+public sealed record SegmentTrigger(string SegmentId, SegmentTransition On) : JourneyTrigger
+{
+    /// <summary>
+    /// How old (its <see cref="CustomerEvent.Timestamp"/> against the engine's clock when it is processed) the tracked event
+    /// that made her enter (or leave) the segment may be and still start an instance; when it is older the transition is
+    /// history: she is in the segment, but the journey is refused (<c>journey.entry_refused</c> on her timeline, counted as
+    /// <c>entry_refused</c>), so an import of last year's orders does not send a review request or a "welcome, VIP" to every
+    /// customer it puts into a segment. Default <see cref="EventTrigger.DefaultMaxAge"/> (one day). Transitions no event
+    /// caused (time passing, a segment loaded at run time, a journey's <c>updateProfile</c>) are not limited.
+    /// <see langword="null"/> (JSON <c>"maxAge": null</c>): no limit. Must not be zero.
+    /// </summary>
+    public IsoDuration? MaxAge { get; init; } = EventTrigger.DefaultMaxAge;
+}
 
 /// <summary>
 /// <c>{"type": "date", "trait": "refill_due_at", "offset": "-P3D", "localTime": "09:00", "annual": false}</c>: the date in a

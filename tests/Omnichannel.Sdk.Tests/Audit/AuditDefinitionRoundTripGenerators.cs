@@ -288,8 +288,8 @@ internal sealed class DefinitionGen(int seed, int size)
         builder = builder.TriggeredBy(t => trigger switch
         {
             0 => t.Event(Pick(EventTypes), Where()) with { MaxAge = MaxAge() },
-            1 => t.SegmentEntered(Pick(["vip", "lapsed_vip"])),
-            2 => t.SegmentExited("vip"),
+            1 => t.SegmentEntered(Pick(["vip", "lapsed_vip"])) with { MaxAge = MaxAge() },
+            2 => t.SegmentExited("vip") with { MaxAge = MaxAge() },
             3 => t.Date(Pick(["birthday", "signed_up_at"]), Pick(["P0D", "-P7D", "P1D", "-PT12H", "P1M"]), LocalTime(), Chance(0.5)),
             _ => t.Inactivity("cart.item_added", Pick(Durations), Chance(0.5) ? ["order.placed"] : ["order.placed", "email.opened"]) with { MaxAge = MaxAge() },
         });

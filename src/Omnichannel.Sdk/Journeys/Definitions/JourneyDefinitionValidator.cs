@@ -116,6 +116,7 @@ public static partial class JourneyDefinitionValidator
                     errors.Add(new(JsonPath.Key(path, "on"), "expected entered or exited"));
                 }
 
+                MaxAge(s.MaxAge, path, errors);
                 break;
             case DateTrigger date:
                 DottedPath(date.Trait, JsonPath.Key(path, "trait"), "trait path", errors);

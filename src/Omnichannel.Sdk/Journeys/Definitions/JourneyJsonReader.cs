@@ -99,10 +99,10 @@ internal sealed partial class JourneyJsonReader : DefinitionJsonReader
 
             case "segment":
             {
-                var keys = Keys(e, path, ["type", "segment", "on"], "a segment trigger");
+                var keys = Keys(e, path, ["type", "segment", "on", "maxAge"], "a segment trigger");
                 var segment = String(keys, "segment", path, "a segment id", required: true) ?? string.Empty;
                 var on = Choice(keys, "on", path, ["entered", "exited"], required: true);
-                return new SegmentTrigger(segment, on == "exited" ? SegmentTransition.Exited : SegmentTransition.Entered);
+                return new SegmentTrigger(segment, on == "exited" ? SegmentTransition.Exited : SegmentTransition.Entered) { MaxAge = MaxAge(keys, path) };
             }
 
             case "date":

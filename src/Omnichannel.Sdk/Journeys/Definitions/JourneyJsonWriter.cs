@@ -127,6 +127,7 @@ internal static class JourneyJsonWriter
                 w.WriteString("type", "segment");
                 w.WriteString("segment", s.SegmentId);
                 w.WriteString("on", s.On.Name());
+                WriteMaxAge(w, s.MaxAge);
                 break;
             case DateTrigger date:
                 w.WriteString("type", "date");

@@ -107,12 +107,18 @@ internal sealed partial class JourneyRunner
 
         ScheduleDates(onlyUnscheduled: !_traitsChanged);
 
-        await StartFromSegmentsAsync(changes).ConfigureAwait(false);
+        await StartFromSegmentsAsync(changes, e).ConfigureAwait(false);
         foreach (var j in Catalog.TriggeredBy(e.Type))
         {
             var t = (EventTrigger)j.Definition.Trigger;
             if (!Matches(t.EventType, t.Where, e))
             {
+                continue;
+            }
+
+            if (e.Context is { Historical: true })
+            {
+                Skip(j.Id, HistoricalReason, $"event {e.Type}", e);
                 continue;
             }
 
@@ -461,16 +467,39 @@ internal sealed partial class JourneyRunner
         return credit;
     }
 
-    private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes)
+    private const string HistoricalReason = "the event that caused it was sent as history (context.historical): history starts no journey";
+
+    /// <param name="changes">The transitions.</param>
+    /// <param name="cause">The tracked event that caused them, or <see langword="null"/> (time passing, a write, a backfill).</param>
+    private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes, CustomerEvent? cause = null)
     {
         foreach (var c in changes)
         {
             foreach (var j in Catalog.TriggeredBySegment(c.SegmentId))
             {
-                if (((SegmentTrigger)j.Definition.Trigger).On == (c.Entered ? SegmentTransition.Entered : SegmentTransition.Exited))
+                var t = (SegmentTrigger)j.Definition.Trigger;
+                if (t.On != (c.Entered ? SegmentTransition.Entered : SegmentTransition.Exited))
                 {
-                    await TryStartAsync(j, null, $"{(c.Entered ? "entered" : "left")} segment {c.SegmentId}", at: c.At).ConfigureAwait(false);
+                    continue;
                 }
+
+                var because = $"{(c.Entered ? "entered" : "left")} segment {c.SegmentId}";
+                if (cause is { Context.Historical: true })
+                {
+                    Skip(j.Id, HistoricalReason, because, cause);
+                    continue;
+                }
+
+                // A transition an imported or long-delayed event caused is history, as that event would be for an event
+                // trigger: she is in the segment, but a year-old order does not send today's review request.
+                if (cause is not null && t.MaxAge is { } maxAge && maxAge.AddTo(cause.Timestamp) < now)
+                {
+                    Skip(j.Id, $"the event that caused it ({cause.Type}) is older than the trigger's maxAge {maxAge} (it happened at {cause.Timestamp:u}, {now:u} now): "
+                        + "send it with a recent timestamp, or give the trigger a longer maxAge (\"maxAge\": null for no limit)", because, cause);
+                    continue;
+                }
+
+                await TryStartAsync(j, null, because, at: c.At).ConfigureAwait(false);
             }
         }
 
