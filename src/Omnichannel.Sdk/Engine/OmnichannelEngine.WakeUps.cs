@@ -117,6 +117,9 @@ public sealed partial class OmnichannelEngine
         }
         finally
         {
+            // The run's span ends before a run waiting at the gate can begin and end: a caller that waited for that one
+            // (the test kit's AdvanceAsync) sees this run's span as finished.
+            activity?.Stop();
             _dueGate.Release();
         }
     }
