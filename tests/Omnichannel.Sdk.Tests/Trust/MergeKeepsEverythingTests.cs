@@ -137,6 +137,35 @@ public sealed class MergeKeepsEverythingTests
     }
 
     [Fact]
+    public async Task AnIdHerOwnEndedInstanceHad_IsNotGivenToTheMergedSidesInstance()
+    {
+        // Her account's instance welcome#1 ends (its last step); her guest profile's own welcome#1 is still waiting when
+        // she logs in: the id must not name two runs of her history (CI's definition-change property found it after a
+        // removal ended the first).
+        var welcome = JourneyRig.Parse("""
+            {"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "user.signed_up"},
+             "entry": {"reEntry": "afterPreviousEnded"},
+             "steps": [{"id": "wait", "type": "delay", "duration": "PT2H"},
+                       {"id": "w", "type": "send", "channels": ["email"], "template": "welcome-1", "class": "transactional"}]}
+            """);
+        await using var rig = JourneyRig.Create([welcome]);
+        await rig.TrackAsync("user.signed_up", [Known, Identifier.Email("ann@old.example")]);
+        var first = Assert.Single((await rig.Host.ProfileAsync(Known)).Journeys).InstanceId;
+        await rig.AdvanceAsync(TimeSpan.FromHours(3));
+        Assert.Empty((await rig.Host.ProfileAsync(Known)).Journeys);
+        await rig.TrackAsync("user.signed_up", [Ann]);
+        Assert.Equal(first, Assert.Single((await rig.Host.ProfileAsync(Ann)).Journeys).InstanceId);
+
+        await rig.TrackAsync("user.logged_in", [Known, Ann]);
+
+        var running = Assert.Single((await rig.Host.ProfileAsync(Known)).Journeys);
+        Assert.NotEqual(first, running.InstanceId);
+        await rig.AdvanceAsync(TimeSpan.FromHours(3));
+        Assert.Equal(2, rig.Sent().Count(s => s == "email:welcome-1"));
+        Assert.Empty(rig.Recorder.DuplicateMessageIds);
+    }
+
+    [Fact]
     public async Task AnExperimentAssignment_BelongsToThePerson_AndSurvivesLogin()
     {
         var split = JourneyRig.Parse("""

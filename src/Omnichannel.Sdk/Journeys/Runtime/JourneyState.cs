@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
@@ -119,16 +120,19 @@ internal sealed class JourneyState
             MergedSides[item] = side;
         }
 
+        var issuedHere = NextInstance;
         NextInstance = Math.Max(NextInstance, other.NextInstance);
 
-        // Instance ids stay unique; message keys also carry the origin profile, so no key changes meaning. An id is
-        // taken when this side knows it at all: a running instance, or a finished one whose messages are still held
-        // or whose goal is still watched (else an exit here would cancel the other side's held messages).
+        // Instance ids stay unique within the profile; message keys also carry the origin profile, so no key changes
+        // meaning. An id is taken when this side knows it at all (a running instance, or a finished one whose messages
+        // are still held or whose goal is still watched: else an exit here would cancel the other side's held messages)
+        // or may have issued it before (an instance a removal or its last step ended): the other side's instance then
+        // gets a number this profile never gave, so one id never names two runs of her history.
         var taken = new HashSet<string>(Instances.Select(i => i.Id), StringComparer.Ordinal);
         taken.UnionWith(HeldMessages.Select(h => h.InstanceId));
         taken.UnionWith(PendingConversions.Select(c => c.InstanceId));
         var theirs = other.Instances.Select(i => i.Id).Concat(other.HeldMessages.Select(h => h.InstanceId)).Concat(other.PendingConversions.Select(c => c.InstanceId))
-            .Where(taken.Contains).Distinct(StringComparer.Ordinal).ToList();
+            .Where(id => taken.Contains(id) || MayHaveIssued(id, issuedHere)).Distinct(StringComparer.Ordinal).ToList();
         foreach (var id in theirs)
         {
             var journeyId = id[..Math.Max(0, id.LastIndexOf('#'))];
@@ -246,6 +250,10 @@ internal sealed class JourneyState
 
         NextInstance++;
     }
+
+    // "journey#n" with n at most what this profile had numbered: the number may be one of its own past instances.
+    private static bool MayHaveIssued(string id, long issued) =>
+        !long.TryParse(id.AsSpan(id.LastIndexOf('#') + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= issued;
 
     /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
     public void SawExit(ExitSeen seen) => KeepLatest(ExitsSeen, seen);
