@@ -1,8 +1,10 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Omnichannel.Sdk.AspNetCore.Implementation;
 
-// Names as tracking clients spell them: Spec event names in other spellings, identifier traits in another case.
+// Names as tracking clients spell them: Spec event names in other spellings, identifier traits in another case, the
+// Spec's e-commerce property names (and the other names clients send them under) as the SDK reads them.
 internal sealed partial class SpecMessageMapper
 {
     // Segment's own event matcher (segmentio/analytics-events) takes a Spec event with its words in either order (the v1
@@ -50,5 +52,84 @@ internal sealed partial class SpecMessageMapper
 
         key = name;
         return null;
+    }
+
+    /// <summary>The Spec's e-commerce property names → the ones the SDK reads.</summary>
+    private static void ApplyWellKnown(string eventType, JsonObject p)
+    {
+        switch (eventType)
+        {
+            case EventTypes.CartItemAdded or EventTypes.CartItemRemoved or EventTypes.WishlistItemAdded
+                or EventTypes.WishlistItemRemoved or EventTypes.ProductViewed:
+                // Spec: product_id, else sku ("Database id / SKU of the product"); Segment's own reader (segmentio/facade,
+                // productId(), cartId()) also takes the camelCase names, and the v1 spec named the product `id`.
+                // A product id of white space is none either (the engine requires one that is not blank).
+                FirstOf(p, NoValue, "product_id", "productId", "sku", "id");
+                FirstOf(p, Missing, "cart_id", "cartId");
+                NoBlankNumber(p, "price");
+                NoBlankNumber(p, "quantity");
+                break;
+            case EventTypes.OrderPlaced or EventTypes.OrderReturned or EventTypes.CheckoutStarted:
+                // Spec: order_id; facade's orderId() reads id, order_id and orderId (the v1 spec's `Completed Order {orderId}`).
+                FirstOf(p, Missing, "order_id", "orderId", "id");
+
+                // Spec: total, else revenue, else value; a blank one is none (facade's `||`), so a template's '' for nil
+                // neither hides the next one nor refuses the order.
+                NoBlankNumber(p, "revenue");
+                NoBlankNumber(p, "value");
+                if (NoValue(p["total"]) && (p["revenue"] ?? p["value"]) is { } total)
+                {
+                    p["total"] = total.DeepClone();
+                }
+
+                NoBlankNumber(p, "total");
+                if (p["items"] is null && p["products"] is JsonArray products)
+                {
+                    p["items"] = products.DeepClone();
+                }
+
+                break;
+            case EventTypes.OrderCancelled:
+                FirstOf(p, Missing, "order_id", "orderId", "id");
+                break;
+        }
+
+        if (p["currency"] is JsonValue currency && currency.TryGetValue<string>(out var code))
+        {
+            p["currency"] = code.Trim().ToUpperInvariant();
+        }
+    }
+
+    // Missing, null or "" (what JavaScript's `||` passes over). White space is a value: a blank " " order_id is an id.
+    private static bool Missing(JsonNode? value) => value is null || (value is JsonValue v && v.TryGetValue<string>(out var text) && text.Length == 0);
+
+    // Missing, null, or text of white space only: no amount.
+    private static bool NoValue(JsonNode? value) => value is null || (value is JsonValue v && v.TryGetValue<string>(out var text) && string.IsNullOrWhiteSpace(text));
+
+    // The first of the other names present puts its value under the first name, when that one is missing.
+    private static void FirstOf(JsonObject p, Func<JsonNode?, bool> missing, string name, params string[] others)
+    {
+        if (!missing(p[name]))
+        {
+            return;
+        }
+
+        foreach (var other in others)
+        {
+            if (!missing(p[other]))
+            {
+                p[name] = p[other]!.DeepClone();
+                return;
+            }
+        }
+    }
+
+    // A number left blank (a template's nil rendered as '') is no number: left out rather than refusing the event.
+    private static void NoBlankNumber(JsonObject p, string name)
+    {
+        if (p[name] is JsonValue v && NoValue(v))
+        {
+            p.Remove(name);
+        }
     }
 }

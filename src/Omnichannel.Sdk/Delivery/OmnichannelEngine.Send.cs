@@ -1,0 +1,209 @@
+using Microsoft.Extensions.Logging;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk;
+
+// Delivery, one claimed outbox entry: read it, check it again on the profile, hand it to the first transport that takes
+// it (falling back through its channels), and record the outcome — sent, cancelled, failed, or a retry after a back-off.
+// The run that claims entries is in OmnichannelEngine.Dispatch.cs.
+public sealed partial class OmnichannelEngine
+{
+    private async Task DispatchAsync(OutboxEntry entry, CancellationToken cancellationToken)
+    {
+        LeaveWorker();
+        using var activity = OmnichannelTelemetry.ActivitySource.StartActivity(OmnichannelTelemetry.Spans.Dispatch);
+        activity?.SetTag("omnichannel.message.attempt", entry.Attempt);
+        try
+        {
+            OutboxPayload payload;
+            try
+            {
+                payload = OutboxPayload.Deserialize(entry.Payload);
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+            {
+                // It will never parse: claiming it again at every lease end would retry it for ever.
+                await DeadLetterAsync(entry, ex, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (activity is not null && payload.TraceParent is { } traceParent && System.Diagnostics.ActivityContext.TryParse(traceParent, null, out var origin))
+            {
+                activity.AddLink(new System.Diagnostics.ActivityLink(origin));   // the trace that planned the message
+            }
+
+            // Claimed again after an earlier attempt recorded its outcome but could not complete the entry (a store fault
+            // or a crash between the two): the outcome stands, and the message is not sent a second time.
+            if (entry.Attempt > 1 && await RecordedOutcomeAsync(payload.Key, cancellationToken).ConfigureAwait(false) is { } recorded)
+            {
+                await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+                LogOutcomeAlreadyRecorded(_logger, entry.MessageKey, recorded, entry.Attempt);
+                return;
+            }
+
+            // A transport of this process accepted it, but recording the outcome failed (a store fault): record it now;
+            // sending again would deliver it twice.
+            if (_acceptedUnrecorded.TryGetValue(entry.MessageKey, out var accepted))
+            {
+                await RecordSentAsync(entry, payload, accepted, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var failures = new List<string>();
+            var transient = false;
+            var providerDelay = TimeSpan.Zero;
+            var (candidates, cancelled, deferTo) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
+            if (deferTo is { } later)
+            {
+                await DeferAgainAsync(entry, payload, later, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (cancelled is not null)
+            {
+                await RecordOutcomeAsync(entry.ProfileId, payload.Key, "cancelled", EventTypes.MessageSkipped, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
+                    new Dictionary<string, object?> { ["reason"] = cancelled, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
+                await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+                _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "cancelled"));
+                LogMessageCancelled(_logger, entry.MessageKey, cancelled);
+                return;
+            }
+
+            var checkFirst = false;
+            foreach (var candidate in candidates)
+            {
+                var address = DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address);
+                if (address is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
+                {
+                    failures.Add($"{candidate.Channel}: the address was suppressed before sending");
+                    continue;
+                }
+
+                // An address the suppression list cannot name (a device, the profile itself for in-app and webhooks): her
+                // erasure may have come in since the profile was read to check the message again, so look once more.
+                if (address is null && await _store.ResolveProfileIdAsync(entry.ProfileId, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    failures.Add($"{candidate.Channel}: the profile was erased before sending");
+                    continue;
+                }
+
+                var transports = _delivery.For(candidate.Channel);
+                if (transports.Count == 0)
+                {
+                    failures.Add($"{candidate.Channel}: no transport is registered for this channel (register one with AddTransport(name, \"{candidate.Channel}\", ...))");
+                    continue;
+                }
+
+                OutboundMessage message;
+                try
+                {
+                    message = OutboxPayload.Message(candidate);
+                }
+                catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+                {
+                    failures.Add($"{candidate.Channel}: the stored message could not be read ({ex.GetType().Name})"); // never will: the next channel, or failed
+                    continue;
+                }
+
+                // A fallback channel's first hand-over comes after the earlier channel's attempts, and its caps were never
+                // counted with this message on it: it is checked like a retry.
+                var handOvers = new HandOvers(entry.ProfileId, address, candidate.Channel, payload, checkFirst || candidate.Channel != payload.Candidates[0].Channel);
+                checkFirst = true;
+                foreach (var (name, transport) in transports)
+                {
+                    var result = await SendThroughAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
+                    if (result.IsAccepted)
+                    {
+                        var sent = new AcceptedSend(candidate.Channel, name, result.ProviderMessageId, entry.Attempt, candidate.Address);
+                        _acceptedUnrecorded[entry.MessageKey] = sent;
+                        await RecordSentAsync(entry, payload, sent, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
+                    failures.Add($"{candidate.Channel}/{name}: {result.Reason}");
+                    transient |= result.Status == DeliveryStatus.TransientFailure;
+                    if (result.Status == DeliveryStatus.TransientFailure && result.RetryAfter is { } asked && asked > providerDelay)
+                    {
+                        providerDelay = asked;
+                    }
+                }
+
+                if (transient && entry.Attempt < _options.Delivery.MaxAttempts)
+                {
+                    // A transient failure waits and retries this channel rather than falling back; on the last attempt
+                    // the next channel takes the message, as after a permanent failure, rather than nobody.
+                    break;
+                }
+            }
+
+            if (transient && entry.Attempt < _options.Delivery.MaxAttempts)
+            {
+                var delay = _options.Delivery.RetryDelay * Math.Pow(2, entry.Attempt - 1) * (0.8 + (Random.Shared.NextDouble() * 0.4));
+                if (providerDelay > delay)
+                {
+                    // The provider's Retry-After: never sooner than it asked, but never later than the longest back-off the
+                    // options allow (a Retry-After of years, or a far date, parked the message in the outbox for good).
+                    delay = providerDelay < OptionRanges.LongestRetryBackoff ? providerDelay : OptionRanges.LongestRetryBackoff;
+                }
+
+                var retryAt = _time.GetUtcNow() + delay;
+                await _store.RescheduleOutboxAsync(entry.MessageKey, Fence(entry), retryAt, cancellationToken).ConfigureAwait(false);
+                LogRetryLater(_logger, entry.MessageKey, entry.Attempt, delay);
+                if (payload.Class == MessageClass.Marketing)
+                {
+                    await NoteRetryAsync(entry.ProfileId, payload.Key, retryAt, cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            var reason = string.Join("; ", failures);
+            await RecordOutcomeAsync(entry.ProfileId, payload.Key, "failed", EventTypes.MessageFailed, payload.Candidates.FirstOrDefault()?.Channel ?? "none",
+                new Dictionary<string, object?> { ["reason"] = reason, ["attempt"] = entry.Attempt }, cancellationToken).ConfigureAwait(false);
+            await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+            _metrics.Messages.Add(1, new KeyValuePair<string, object?>("omnichannel.channel", payload.Candidates.FirstOrDefault()?.Channel ?? "none"), new KeyValuePair<string, object?>("omnichannel.message.outcome", "failed"));
+            LogMessageFailed(_logger, entry.MessageKey, reason);
+        }
+        catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
+        {
+            // The lease runs out and the entry is claimed again: nothing is lost. A cancellation that is not the run's
+            // own (a store's or a renderer's time-out) is such a failure too: let out, it failed the whole run, and the
+            // next due instant was never scheduled.
+            LogDispatchFailed(_logger, Privacy.ScrubbedException.Of(ex), entry.MessageKey);
+        }
+        finally
+        {
+            _sending.TryRemove(entry.MessageKey, out _);
+        }
+    }
+
+    // A marketing message waits for its next attempt: its cap slot says so, and nothing of it is in flight until then, so a
+    // goal or exit meanwhile frees the slot at once (another message of that morning is not skipped for a cap it will never
+    // fill). One withdrawn before this unit ran loses its slot here.
+    private async Task NoteRetryAsync(string profileId, string key, DateTimeOffset retryAt, CancellationToken cancellationToken)
+    {
+        await EnqueueProfileWork(
+            profileId,
+            (p, now) =>
+            {
+                var logged = p.MessageLog.FindIndex(m => m.Key == key);
+                if (logged < 0 || retryAt <= now)
+                {
+                    return ValueTask.FromResult(new ChangeEffect { ReadOnly = true });
+                }
+
+                if (p.JourneyData?.Cancelled.ContainsKey(key) == true)
+                {
+                    p.MessageLog.RemoveAt(logged);
+                }
+                else
+                {
+                    p.MessageLog[logged] = p.MessageLog[logged] with { RetryAt = retryAt };
+                }
+
+                return ValueTask.FromResult(new ChangeEffect());
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+}
