@@ -108,6 +108,7 @@ internal sealed partial class JourneyRunner
                 RepeatEntry = instance.RepeatEntry,
                 Channel = instance.LastChannel,
                 From = Since(instance),
+                CorrelationKey = instance.CorrelationKey,
                 Until = until,
             });
         }

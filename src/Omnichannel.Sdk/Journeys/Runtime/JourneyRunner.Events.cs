@@ -214,7 +214,8 @@ internal sealed partial class JourneyRunner
         foreach (var pending in state.PendingConversions)
         {
             if (at <= pending.Until && (pending.From is not { } from || at >= from)
-                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition is { Goal: { } goal } d && GoalMatches(goal, e))
+                && Catalog.Find(pending.JourneyId, pending.Version)?.Definition is { Goal: { } goal } d && GoalMatches(goal, e)
+                && Correlates(pending.CorrelationKey, d, e))
             {
                 (reached ??= []).Add((pending, d));
                 if (credit?.ContainsKey(pending.JourneyId) != true)

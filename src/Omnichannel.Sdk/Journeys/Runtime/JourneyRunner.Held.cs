@@ -136,7 +136,8 @@ internal sealed partial class JourneyRunner
         {
             if (!state.PendingConversions.Contains(pending)
                 || state.GoalsSeen.Where(x => x.JourneyId == pending.JourneyId && x.Version == pending.Version && state.SideOf(x) != state.SideOf(pending)
-                        && (pending.From is not { } from || x.At > from) && x.At <= pending.Until).MinBy(x => x.At) is not { } reached)
+                        && (pending.From is not { } from || x.At > from) && x.At <= pending.Until
+                        && (x.Key is null || pending.CorrelationKey is null || x.Key == pending.CorrelationKey)).MinBy(x => x.At) is not { } reached)
             {
                 continue;
             }

@@ -149,6 +149,13 @@ internal sealed class PendingConversion
     /// <summary>The instance's start by event time: an event from before it does not convert (null in older documents: no bound).</summary>
     public DateTimeOffset? From { get; set; }
 
+    /// <summary>
+    /// The ended instance's correlation value (its cart, its order…): a goal event naming another one does not convert it,
+    /// as it would not have converted the running instance. Null when the journey correlates by nothing, and in older
+    /// documents (any goal event).
+    /// </summary>
+    public string? CorrelationKey { get; set; }
+
     /// <summary>The goal window's end; compared with the event's time, so a late event from inside the window still converts.</summary>
     public DateTimeOffset Until { get; set; }
 }
