@@ -69,6 +69,13 @@ public sealed class AuditClockStepProperties
     public void LargeJumps_GiveWhatSmallStepsGive(ClockRun run) =>
         RunAsync(run).GetAwaiter().GetResult();
 
+    // Soak A (thirty-fourth session): her 01:32 view's window closed at 07:32 and a view at 07:32 entered her again; the
+    // timeline lists the two at that instant as "entered, exited", and the oracle read her as out when the branch at 08:57
+    // (rightly) went warm. The oracle now reads an instant's transitions as a count, not as an order.
+    [Property(Arbitrary = [typeof(ClockRunArbitrary)], MaxTest = 1, Replay = "(9310507759890619834,15485043561498849613,54)")]
+    public void Replay_AnExitAndAReEntryAtOneInstant_LeaveHerAMember(ClockRun run) =>
+        RunAsync(run).GetAwaiter().GetResult();
+
     /// <summary>Renders a fixed message (its template id as subject) and notes the instant each key was planned at.</summary>
     internal sealed class Renderer : IMessageRenderer
     {
@@ -299,7 +306,17 @@ public sealed class AuditClockStepProperties
                     continue; // an event at that very instant is tracked after the wake-up: either reading is defensible
                 }
 
-                var member = transitions.LastOrDefault(t => t.At < branch.At)?.Type == "segment.entered";
+                // Transitions at one instant are listed by entry id, not in the order they happened (an exit at the window's
+                // edge and a re-entry by a view at that very instant read "entered, exited"): as they alternate, an instant
+                // with as many entries as exits leaves the membership as it was, else the more frequent kind wins.
+                var member = false;
+                foreach (var instant in transitions.Where(t => t.At < branch.At).GroupBy(t => t.At))
+                {
+                    var entered = instant.Count(t => t.Type == "segment.entered");
+                    var exited = instant.Count() - entered;
+                    member = entered == exited ? member : entered > exited;
+                }
+
                 Assert.True(member == branch.Summary.Contains("→ warm", StringComparison.Ordinal), $"{host}: {branch.Who} at {branch.At:dd HH:mm} {branch.Summary} (member: {member})\n" + Dump());
             }
         }

@@ -159,7 +159,9 @@ internal sealed partial class JourneyRunner
             Count(journeyId, $"channel:{channel}:converted");
         }
 
-        ProfileCore.AddTimeline(p, new TimelineEntry($"{instanceId}:{journeyId}:converted", "journey.converted", channel ?? "journey", now,
+        // Named with the profile that records it: a merge keeps both profiles' entries, and each numbered its own instances
+        // from one (both had a "welcome#1" that converted), so the instance alone named two conversions.
+        ProfileCore.AddTimeline(p, new TimelineEntry($"{p.Id}:{instanceId}:{journeyId}:converted", "journey.converted", channel ?? "journey", now,
             $"{journeyId} ({instanceId}) converted by {e.Type} {e.Id}; last step {stepId ?? "-"}, variant {variant ?? "-"}, channel {channel ?? "-"}"), services.TimelineLength);
         Activity.Add((journeyId, "converted"));
     }
