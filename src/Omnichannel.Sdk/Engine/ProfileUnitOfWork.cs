@@ -194,14 +194,14 @@ public sealed partial class OmnichannelEngine
             MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable
         }
 
-        var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength);
+        var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength, out var byTime);
         if (definitions.Services.Journeys.IsEmpty && p.JourneyData is null)
         {
             return (changes, null); // what JourneyRunner.OnEventAsync would find: nothing to do
         }
 
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
-        await journeys.OnEventAsync(e, changes, merged, repeatOrder, repeatOutcome).ConfigureAwait(false);
+        await journeys.OnEventAsync(e, changes, merged, repeatOrder, repeatOutcome, byTime).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
         return (changes, journeys);
     }

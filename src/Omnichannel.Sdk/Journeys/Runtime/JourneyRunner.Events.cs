@@ -6,7 +6,7 @@ namespace Omnichannel.Sdk.Journeys;
 // clocks, dates, and the journeys the event or its segment transitions start.
 internal sealed partial class JourneyRunner
 {
-    private async ValueTask HandleEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes)
+    private async ValueTask HandleEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, IReadOnlyList<SegmentChange>? byTime)
     {
         // Conversions of instances that already ended.
         var state = p.JourneyData;
@@ -105,7 +105,7 @@ internal sealed partial class JourneyRunner
 
         ScheduleDates(onlyUnscheduled: !_traitsChanged);
 
-        await StartFromSegmentsAsync(changes, e).ConfigureAwait(false);
+        await StartFromSegmentsAsync(changes, e, byTime).ConfigureAwait(false);
         foreach (var j in Catalog.TriggeredBy(e.Type))
         {
             var t = (EventTrigger)j.Definition.Trigger;
@@ -280,10 +280,12 @@ internal sealed partial class JourneyRunner
 
     /// <param name="changes">The transitions.</param>
     /// <param name="cause">The tracked event that caused them, or <see langword="null"/> (time passing, a write, a backfill).</param>
-    private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes, CustomerEvent? cause = null)
+    /// <param name="byTime">Those of <paramref name="changes"/> that time alone made, though <paramref name="cause"/> settled them.</param>
+    private async ValueTask StartFromSegmentsAsync(IReadOnlyList<SegmentChange> changes, CustomerEvent? cause = null, IReadOnlyList<SegmentChange>? byTime = null)
     {
         foreach (var c in changes)
         {
+            var source = byTime is not null && byTime.Contains(c) ? null : cause; // a lapse settled with a late page view is time's
             foreach (var j in Catalog.TriggeredBySegment(c.SegmentId))
             {
                 var t = (SegmentTrigger)j.Definition.Trigger;
@@ -293,18 +295,18 @@ internal sealed partial class JourneyRunner
                 }
 
                 var because = $"{(c.Entered ? "entered" : "left")} segment {c.SegmentId}";
-                if (cause is { Context.Historical: true })
+                if (source is { Context.Historical: true })
                 {
-                    Skip(j.Id, HistoricalReason, because, cause);
+                    Skip(j.Id, HistoricalReason, because, source);
                     continue;
                 }
 
                 // A transition an imported or long-delayed event caused is history, as that event would be for an event
                 // trigger: she is in the segment, but a year-old order does not send today's review request.
-                if (cause is not null && t.MaxAge is { } maxAge && maxAge.AddTo(cause.Timestamp) < now)
+                if (source is not null && t.MaxAge is { } maxAge && maxAge.AddTo(source.Timestamp) < now)
                 {
-                    Skip(j.Id, $"the event that caused it ({cause.Type}) is older than the trigger's maxAge {maxAge} (it happened at {cause.Timestamp:u}, {now:u} now): "
-                        + "send it with a recent timestamp, or give the trigger a longer maxAge (\"maxAge\": null for no limit)", because, cause);
+                    Skip(j.Id, $"the event that caused it ({source.Type}) is older than the trigger's maxAge {maxAge} (it happened at {source.Timestamp:u}, {now:u} now): "
+                        + "send it with a recent timestamp, or give the trigger a longer maxAge (\"maxAge\": null for no limit)", because, source);
                     continue;
                 }
 

@@ -387,9 +387,9 @@ internal sealed partial class JourneyRunner
             foreach (var e in batch)
             {
                 ProfileCore.Apply(p, e, services.TimelineLength, services.Currency, hers: false, maxTraits: services.MaxTraits); // the journey's event, not her activity
-                var changes = SegmentRuntime.OnEvent(p, e, services.Segments, now, everything: false, services.TimelineLength);
+                var changes = SegmentRuntime.OnEvent(p, e, services.Segments, now, everything: false, services.TimelineLength, out var byTime);
                 Changes.AddRange(changes);
-                await HandleEventAsync(e, changes).ConfigureAwait(false);
+                await HandleEventAsync(e, changes, byTime).ConfigureAwait(false);
             }
 
             if (exitsToCheck)

@@ -88,7 +88,10 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// an update or a retried webhook, which starts no journey again.</param>
     /// <param name="repeatOutcome">Whether it is an outcome its message's touch already held (a provider's webhook sent
     /// again): it starts no journey again.</param>
-    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false, bool repeatOutcome = false)
+    /// <param name="byTime">Those of <paramref name="changes"/> that time alone made (checks due before the event, settled
+    /// with it): the event's age or history mark does not refuse the journeys they start.</param>
+    public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false, bool repeatOutcome = false,
+        IReadOnlyList<SegmentChange>? byTime = null)
     {
         if (Catalog.IsEmpty && p.JourneyData is null)
         {
@@ -123,7 +126,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         // engine was down past the timeout): the event answers it instead of the timeout branch running first.
         HoldTimeoutsAnsweredBy(e);
         await RunDueAsync().ConfigureAwait(false);
-        await HandleEventAsync(e, changes).ConfigureAwait(false);
+        await HandleEventAsync(e, changes, byTime).ConfigureAwait(false);
         if (_answeredLate is { Count: > 0 })
         {
             _answeredLate.Clear();

@@ -22,7 +22,14 @@ public sealed record SegmentMembership(string SegmentId, DateTimeOffset EnteredA
 internal static class SegmentRuntime
 {
     /// <summary>After <paramref name="e"/> was applied to <paramref name="p"/> (and merges done): re-evaluate what it can change.</summary>
-    public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength)
+    public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength) =>
+        OnEvent(p, e, catalog, now, everything, timelineLength, out _);
+
+    // As above; byTime gets the transitions of checks that fell due before the event (settled now, at their own instants)
+    // in segments the event cannot change, or null when there are none: time passing made them, not the event, so the
+    // event's age or historical mark does not refuse the journeys they start.
+    public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength,
+        out List<SegmentChange>? byTime)
     {
         p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced);
         var restored = RestoreOrders(p, catalog, now);
@@ -30,6 +37,20 @@ internal static class SegmentRuntime
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
         var foreign = RunDue(p, catalog, now, changes, timelineLength);
+        byTime = null;
+        if (changes.Count > 0)
+        {
+            // A due lapse settled because a late page view arrived first is time's, not the page view's; one the event can
+            // change (an old order counted at the check's instant) stays the event's.
+            var eventCanChange = catalog.AffectedMask(e, recorded, replaced);
+            foreach (var c in changes)
+            {
+                if (catalog.IndexOf(c.SegmentId) is var i && (i < 0 || !eventCanChange[i]))
+                {
+                    (byTime ??= []).Add(c);
+                }
+            }
+        }
         p.RuleHistory.Prune(now, catalog.Requirements);
         bool[] dirty;
         if (everything || restored || foreign)
