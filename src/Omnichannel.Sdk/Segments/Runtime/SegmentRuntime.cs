@@ -41,11 +41,15 @@ internal static class SegmentRuntime
         if (changes.Count > 0)
         {
             // A due lapse settled because a late page view arrived first is time's, not the page view's; one the event can
-            // change (an old order counted at the check's instant) stays the event's.
+            // change (an old order counted at the check's instant) stays the event's. At an instant before the event's own
+            // time its history record counts nowhere (events after t never count), so only what it changed in the
+            // profile's statistics and traits can have made the transition.
             var eventCanChange = catalog.AffectedMask(e, recorded, replaced);
+            var beforeItCanChange = recorded is null || replaced ? eventCanChange : catalog.AffectedMask(e, null);
             foreach (var c in changes)
             {
-                if (catalog.IndexOf(c.SegmentId) is var i && (i < 0 || !eventCanChange[i]))
+                var canChange = recorded is not null && c.At < recorded.Timestamp ? beforeItCanChange : eventCanChange;
+                if (catalog.IndexOf(c.SegmentId) is var i && (i < 0 || !canChange[i]))
                 {
                     (byTime ??= []).Add(c);
                 }
