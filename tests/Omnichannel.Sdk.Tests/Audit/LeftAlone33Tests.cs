@@ -17,7 +17,7 @@ public sealed class LeftAlone33Tests
     private static readonly DateTimeOffset Afternoon = new(2026, 1, 5, 14, 0, 0, TimeSpan.Zero);
 
     // The reminder about cart c1 is the journey's last step, so the entry ends when it goes and is watched for the goal.
-    private static JourneyDefinition CartJourney() => JourneyRig.Parse("""
+    internal static JourneyDefinition CartJourney() => JourneyRig.Parse("""
         {"id": "cart", "version": 1, "name": "Cart", "trigger": {"type": "event", "event": "cart.item_added"},
          "entry": {"correlationKey": "cart_id"}, "goal": {"event": "order.placed", "within": "P2D"},
          "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},

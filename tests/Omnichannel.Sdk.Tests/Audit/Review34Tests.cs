@@ -86,13 +86,6 @@ public sealed class Review34Tests
         Assert.Contains((await rig.Host.ProfileAsync(Ann)).Timeline, t => t.Type == "journey.entry_refused");
     }
 
-    private static JourneyDefinition CartJourney() => JourneyRig.Parse("""
-        {"id": "cart", "version": 1, "name": "Cart", "trigger": {"type": "event", "event": "cart.item_added"},
-         "entry": {"correlationKey": "cart_id"}, "goal": {"event": "order.placed", "within": "P2D"},
-         "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},
-                   {"id": "mail", "type": "send", "channels": ["email"], "template": "cart", "class": "transactional"}]}
-        """);
-
     // 3049636 keeps the ended entry's correlation value as text: a client that sends the cart id as a number in one event
     // and as a string in the other (a template's quoting) still names one cart, as for a running entry; another id does not.
     [Theory]
@@ -100,7 +93,7 @@ public sealed class Review34Tests
     [InlineData("43", 0)]
     public async Task AnEndedEntryForCart42_IsConvertedByAnOrderNamingIt_AsTextOrNumber(string orderedCart, long converted)
     {
-        await using var rig = JourneyRig.Create([CartJourney()]);
+        await using var rig = JourneyRig.Create([LeftAlone33Tests.CartJourney()]);
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail]);
         await rig.TrackAsync(EventTypes.CartItemAdded, [Ann], new { cart_id = 42, product_id = "p1", quantity = 1 });
         await rig.AdvanceAsync(TimeSpan.FromHours(2));
