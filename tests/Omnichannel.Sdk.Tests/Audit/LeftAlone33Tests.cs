@@ -64,4 +64,46 @@ public sealed class LeftAlone33Tests
 
         Assert.Equal(converted, (await rig.Engine.GetJourneyStatisticsAsync("cart")).Converted);
     }
+
+    // Two instances of one journey that started at the same instant, one on each of her profiles: the kept profile's goes
+    // on (the merge numbers the absorbed side's instances past the kept side's). The tie was broken by the instance id as
+    // text, so once her kept profile had numbered nine instances, the absorbed side's renumbered "welcome#10" sorted before
+    // her "welcome#9" and went on instead: which instance ran on depended on how many she had had.
+    [Theory]
+    [InlineData("a", 8)]
+    [InlineData("b", 8)]
+    [InlineData("a", 1)]
+    [InlineData("b", 1)]
+    public async Task SameInstantInstances_AtAMerge_TheKeptProfilesGoesOn_HoweverManySheHadBefore(string historyOn, int earlier)
+    {
+        var welcome = JourneyRig.Parse("""
+            {"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "user.signed_up"},
+             "entry": {"reEntry": "afterPreviousEnded"},
+             "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},
+                       {"id": "w", "type": "send", "channels": ["email"], "template": "welcome-1", "class": "transactional"}]}
+            """);
+        await using var rig = JourneyRig.Create([welcome], start: Afternoon);
+        var a = Identifier.AnonymousId("cookie-a");
+        var b = Identifier.AnonymousId("cookie-b");
+        await rig.TrackAsync("page.viewed", [a]);
+        await rig.TrackAsync("page.viewed", [b]);
+        var withHistory = historyOn == "a" ? a : b;
+        for (var i = 0; i < earlier; i++)
+        {
+            await rig.TrackAsync("user.signed_up", [withHistory]); // an entry that ends: that side's instance numbers grow
+            await rig.AdvanceAsync(TimeSpan.FromHours(2));
+        }
+
+        var ids = new[] { (await rig.Host.ProfileAsync(a)).Id, (await rig.Host.ProfileAsync(b)).Id };
+        await rig.TrackAsync("user.signed_up", [a]);
+        await rig.TrackAsync("user.signed_up", [b]);
+
+        await rig.TrackAsync("page.viewed", [a, b]);
+
+        var p = await rig.Host.ProfileAsync(a);
+        var absorbed = Assert.Single(ids, id => id != p.Id);
+        var merged = Assert.Single(p.Timeline, t => t.Type == "journey.merged");
+        Assert.StartsWith(absorbed + ":", merged.EventId, StringComparison.Ordinal);
+        Assert.Single(p.Journeys);
+    }
 }
