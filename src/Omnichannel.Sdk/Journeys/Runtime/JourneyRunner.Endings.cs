@@ -29,7 +29,7 @@ internal sealed partial class JourneyRunner
             var kept = new List<JourneyInstance>();
             // A tie (both started at one instant) goes to the lower instance number: the kept profile's, as the merge numbers
             // the absorbed side's instances past it ("#10" < "#9" as text gave it to the absorbed side once hers reached 9).
-            foreach (var instance in group.OrderBy(i => i.StartedAt).ThenBy(i => InstanceNumber(i.Id)).ThenBy(i => i.Id, StringComparer.Ordinal))
+            foreach (var instance in group.OrderBy(i => i.StartedAt).ThenBy(i => JourneyState.InstanceNumber(i.Id)).ThenBy(i => i.Id, StringComparer.Ordinal))
             {
                 var record = state.Entries.Find(r => r.JourneyId == instance.JourneyId && r.Key == instance.CorrelationKey);
                 var sameKey = kept.Where(k => k.CorrelationKey == instance.CorrelationKey).ToList();
@@ -59,9 +59,6 @@ internal sealed partial class JourneyRunner
             }
         }
     }
-
-    private static long InstanceNumber(string id) =>
-        long.TryParse(id.AsSpan(id.LastIndexOf('#') + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : long.MaxValue;
 
     // Latest started first: a remembered goal event credits the entry the live path would (the last touch).
     private void EndOnMergedOutcomes()

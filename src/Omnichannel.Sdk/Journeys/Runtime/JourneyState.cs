@@ -251,9 +251,12 @@ internal sealed class JourneyState
         NextInstance++;
     }
 
-    // "journey#n" with n at most what this profile had numbered: the number may be one of its own past instances.
-    private static bool MayHaveIssued(string id, long issued) =>
-        !long.TryParse(id.AsSpan(id.LastIndexOf('#') + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= issued;
+    /// <summary>The n of an instance id "journey#n"; <see cref="long.MaxValue"/> when it has none.</summary>
+    internal static long InstanceNumber(string id) =>
+        long.TryParse(id.AsSpan(id.LastIndexOf('#') + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : long.MaxValue;
+
+    // "journey#n" with n at most what this profile had numbered (or no number): it may be one of its own past instances.
+    private static bool MayHaveIssued(string id, long issued) => InstanceNumber(id) is var n && (n == long.MaxValue || n <= issued);
 
     /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
     public void SawExit(ExitSeen seen) => KeepLatest(ExitsSeen, seen);
