@@ -83,7 +83,7 @@ internal static class WellKnownProperties
             ? v.ValueKind switch
             {
                 JsonValueKind.String => v.GetString(),
-                JsonValueKind.Number => v.GetRawText(),
+                JsonValueKind.Number => NumericKey.Text(v),
                 _ => null,
             }
             : null;

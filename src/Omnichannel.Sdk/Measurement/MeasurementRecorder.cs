@@ -226,7 +226,7 @@ internal static partial class MeasurementRecorder
 
         // Compared in place, newest first (see Touch.IndexOf): this runs on every outcome of every message, the SDK's own
         // message.sent included.
-        var number = key.ValueKind == JsonValueKind.Number ? key.GetRawText() : null; // a numeric id, as String() reads it
+        var number = key.ValueKind == JsonValueKind.Number ? NumericKey.Text(key) : null; // a numeric id, as String() reads it
         Touch? touch = null;
         for (var i = p.Touches.Count - 1; i >= 0; i--)
         {
@@ -267,7 +267,7 @@ internal static partial class MeasurementRecorder
         if (id.ValueKind == JsonValueKind.Number)
         {
             // A numeric order_id (Shopify, WooCommerce) is keyed by its text, as ProfileCore keys it (audit U4).
-            return p.Orders.ContainsKey("order:" + id.GetRawText());
+            return p.Orders.ContainsKey("order:" + NumericKey.Text(id));
         }
 
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(id);

@@ -284,7 +284,7 @@ internal sealed partial class JourneyRunner
         return CorrelationValue(value) == key;
     }
 
-    private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+    private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.ValueKind == JsonValueKind.Number ? NumericKey.Text(value) : value.GetRawText();
 
     private static JsonNode? Lookup(JsonObject? o, string path)
     {
