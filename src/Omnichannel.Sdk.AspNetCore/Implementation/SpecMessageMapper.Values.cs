@@ -363,7 +363,8 @@ internal sealed partial class SpecMessageMapper
     private static string? StrAt(JsonElement obj, string name) => obj.ValueKind == JsonValueKind.Object ? Str(obj, name) : null;
 
     /// <summary>
-    /// A string property (numbers as their text: some clients send numeric user ids). Text that cannot be decoded reads as
+    /// A string property (numbers as their text, one text per number: some clients send numeric user ids, and one that passed
+    /// through floating point sends 42 as 42.0). Text that cannot be decoded reads as
     /// absent: outside context it was refused with its path before (<see cref="UnreadableText"/>), and context is optional.
     /// </summary>
     internal static string? Str(JsonElement obj, string name) =>
@@ -371,7 +372,7 @@ internal sealed partial class SpecMessageMapper
             ? v.ValueKind switch
             {
                 JsonValueKind.String => TryText(v, out var text) ? text : null,
-                JsonValueKind.Number => v.GetRawText(),
+                JsonValueKind.Number => NumericKey.Text(v),
                 _ => null,
             }
             : null;
