@@ -1,3 +1,7 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json;
+using FsCheck.Xunit;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Testing;
 using Omnichannel.Sdk.Tests.Journeys;
@@ -40,6 +44,8 @@ public sealed class LeftAlone34Tests
     [InlineData("1001", "1001.5")]
     [InlineData("1e40", "1e41")]
     [InlineData("0", "1e-40")]
+    [InlineData("12345678901234567890123456789.1", "12345678901234567890123456789.2")] // decimal would round both to one
+    [InlineData("1.00000000000000000000000000001", "1")]
     public async Task DifferentNumbers_AreDifferentOrders(string first, string second)
     {
         await using var host = OmnichannelTestHost.Create(start: Afternoon);
@@ -100,5 +106,42 @@ public sealed class LeftAlone34Tests
         Assert.Equal((await host.ProfileAsync(Cookie)).Id, profile.Id);
         Assert.Equal(Afternoon, Assert.Single(profile.Timeline, t => t.Type == EventTypes.SegmentEntered).Timestamp);
         Assert.Equal(2, profile.Timeline.Count(t => t.Type == EventTypes.ProductViewed));
+    }
+
+    // Any number, written as a plain decimal with trailing zeros or as digits and an exponent: the two forms are one id
+    // when decimal holds the number exactly, and two different numbers are never one id (decimal's rounding would make
+    // 29-digit ids collide, so those keep their text).
+    [Property(MaxTest = 500)]
+    public void NumericIdText_IsOnePerNumber_AndNeverOneForTwoNumbers(long mantissa, byte scaleSeed, byte zerosSeed, long otherMantissa, byte otherScaleSeed)
+    {
+        int scale = scaleSeed % 34, zeros = zerosSeed % 4, otherScale = otherScaleSeed % 34;
+        string Plain(long m, int sc, int z)
+        {
+            var digits = BigInteger.Abs(m).ToString(CultureInfo.InvariantCulture).PadLeft(sc + 1, '0');
+            var text = sc == 0 ? digits : digits[..^sc] + "." + digits[^sc..];
+            return (m < 0 ? "-" : "") + text + (z > 0 ? (sc == 0 ? "." : "") + new string('0', z) : "");
+        }
+
+        string Exponent(long m, int sc) => m.ToString(CultureInfo.InvariantCulture) + "e-" + sc.ToString(CultureInfo.InvariantCulture);
+        string Key(string json) => NumericKey.Text(JsonDocument.Parse(json).RootElement);
+
+        var exact = scale <= 28 && BigInteger.Abs(mantissa).ToString(CultureInfo.InvariantCulture).TrimEnd('0').Length <= 28;
+        if (exact)
+        {
+            Assert.Equal(Key(Plain(mantissa, scale, 0)), Key(Plain(mantissa, scale, zeros)));
+            Assert.Equal(Key(Plain(mantissa, scale, 0)), Key(Exponent(mantissa, scale)));
+        }
+
+        // Equal as numbers: m1 / 10^s1 == m2 / 10^s2.
+        var same = new BigInteger(mantissa) * BigInteger.Pow(10, otherScale) == new BigInteger(otherMantissa) * BigInteger.Pow(10, scale);
+        if (same && exact)
+        {
+            Assert.Equal(Key(Plain(mantissa, scale, zeros)), Key(Exponent(otherMantissa, otherScale)));
+        }
+        else if (!same)
+        {
+            Assert.NotEqual(Key(Plain(mantissa, scale, zeros)), Key(Plain(otherMantissa, otherScale, 0)));
+            Assert.NotEqual(Key(Exponent(mantissa, scale)), Key(Exponent(otherMantissa, otherScale)));
+        }
     }
 }
