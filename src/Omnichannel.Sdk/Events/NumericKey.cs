@@ -17,6 +17,11 @@ internal static class NumericKey
     public static string Text(JsonElement number)
     {
         var raw = number.GetRawText();
+        if (raw.AsSpan().IndexOfAny('.', 'e', 'E') < 0 && raw != "-0")
+        {
+            return raw; // an integer as JSON writes it is already its one text (no leading zeros, no exponent)
+        }
+
         if (number.TryGetDecimal(out var d))
         {
             var canonical = (d / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
