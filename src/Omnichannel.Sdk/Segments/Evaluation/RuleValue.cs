@@ -116,26 +116,19 @@ internal readonly struct RuleValue
                     return FromElement(element);
                 }
 
-                if (v.TryGetValue<DateTimeOffset>(out var dto))
+                if (v.TryGetValue<string>(out var text))
                 {
-                    return FromDate(dto);
+                    return FromString(text);
                 }
 
-                if (v.TryGetValue<DateTime>(out var dt))
+                // Any other CLR value the C# builder was given (a number, a DateTimeOffset, a Guid, a char...) is what its
+                // JSON text says, so a definition means the same in C# and in its JSON form (audit U43: a Guid threw here
+                // on every event, and a DateTimeOffset compared otherwise than its text).
+                using (var document = JsonDocument.Parse(v.ToJsonString()))
                 {
-                    return FromDate(new DateTimeOffset(DateTime.SpecifyKind(dt, dt.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : dt.Kind)));
+                    return FromElement(document.RootElement);
                 }
 
-                return v.GetValueKind() switch
-                {
-                    JsonValueKind.String => FromString(v.GetValue<string>()),
-                    JsonValueKind.True => FromBoolean(true),
-                    JsonValueKind.False => FromBoolean(false),
-
-                    // Numbers held as CLR primitives (int, double, decimal...): read through their JSON text.
-                    JsonValueKind.Number => FromElement(JsonDocument.Parse(v.ToJsonString()).RootElement),
-                    _ => Missing,
-                };
             default:
                 return Missing;
         }
@@ -172,7 +165,11 @@ internal readonly struct RuleValue
         s.Length >= 10 && char.IsAsciiDigit(s[0]) && char.IsAsciiDigit(s[1]) && char.IsAsciiDigit(s[2]) && char.IsAsciiDigit(s[3]) &&
         s[4] == '-' && char.IsAsciiDigit(s[5]) && char.IsAsciiDigit(s[6]) && s[7] == '-' && char.IsAsciiDigit(s[8]) && char.IsAsciiDigit(s[9]);
 
-    /// <summary>Orders two values of comparable kinds; <see langword="null"/> when they cannot be compared.</summary>
+    /// <summary>
+    /// Orders two values of comparable kinds; <see langword="null"/> when they cannot be compared. An instant (a date, or
+    /// ISO 8601 text) compares only with another instant: text that is no instant ("May 2024", "2024-13-45") is not
+    /// before or after one, as LaunchDarkly's date operators make an unparseable value a non-match.
+    /// </summary>
     public static int? Compare(in RuleValue a, in RuleValue b)
     {
         if (a.Kind == RuleValueKind.Number && b.Kind == RuleValueKind.Number)
@@ -181,11 +178,18 @@ internal readonly struct RuleValue
         }
 
         if (a.Kind == RuleValueKind.Date || b.Kind == RuleValueKind.Date ||
-            (a.Kind == RuleValueKind.String && b.Kind == RuleValueKind.String && LooksLikeIsoDate(a.Text!) && LooksLikeIsoDate(b.Text!)))
+            (a.Kind == RuleValueKind.String && LooksLikeIsoDate(a.Text!)) || (b.Kind == RuleValueKind.String && LooksLikeIsoDate(b.Text!)))
         {
-            if (a.TryGetInstant(out var x) && b.TryGetInstant(out var y))
+            var aInstant = a.TryGetInstant(out var x);
+            var bInstant = b.TryGetInstant(out var y);
+            if (aInstant && bInstant)
             {
                 return x.UtcTicks.CompareTo(y.UtcTicks);
+            }
+
+            if (aInstant || bInstant)
+            {
+                return null;
             }
         }
 

@@ -169,7 +169,8 @@ internal sealed partial class SegmentCatalog
             foreach (var p in obj.EnumerateObject())
             {
                 var path = prefix is null ? p.Name : prefix + "." + p.Name;
-                if (p.Value.ValueKind == JsonValueKind.Object)
+                // An empty object clears the path (ProfileCore.SetTrait): it is a path the update removes.
+                if (p.Value.ValueKind == JsonValueKind.Object && p.Value.EnumerateObject().Any())
                 {
                     Walk(p.Value, path, paths);
                 }

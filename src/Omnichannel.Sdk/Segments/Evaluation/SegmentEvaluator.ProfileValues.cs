@@ -6,9 +6,11 @@ internal static partial class SegmentEvaluator
     /// <summary>A trait by dotted path: the leaf value, or an object when only deeper traits are set under the path.</summary>
     internal static RuleValue TraitValue(CustomerProfile p, string path)
     {
-        if (p.TraitValues.TryGetValue(path, out var tv))
+        // A path without a value is either removed or a leaf an object replaced (its stamp is kept, ProfileCore.PutTrait):
+        // the leaves below say which (audit U43: "t.v" written as text, then as {"deep": 1}, read as not set).
+        if (p.TraitValues.TryGetValue(path, out var tv) && tv.Value is { } v)
         {
-            return tv.Value is { } v ? RuleValue.FromElement(v) : RuleValue.Missing;
+            return RuleValue.FromElement(v);
         }
 
         foreach (var (key, value) in p.TraitValues)
