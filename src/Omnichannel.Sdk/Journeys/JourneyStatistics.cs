@@ -135,7 +135,7 @@ public sealed record JourneyStepStatistics
     /// <summary>Waits that ended (or restarted) on an awaited event.</summary>
     public long Matched { get; init; }
 
-    /// <summary>Conversions for which this was the last step.</summary>
+    /// <summary>Conversions for which this was the last step that had run when the goal event happened (by its time).</summary>
     public long Converted { get; init; }
 
     /// <summary>For branch steps: target step (or <c>end</c>) → count.</summary>

@@ -109,6 +109,7 @@ internal sealed partial class JourneyRunner
                 Variant = instance.Variant,
                 RepeatEntry = instance.RepeatEntry,
                 Channel = instance.LastChannel,
+                Credits = instance.Credits,
                 From = Since(instance),
                 CorrelationKey = instance.CorrelationKey,
                 Until = until,
@@ -121,10 +122,14 @@ internal sealed partial class JourneyRunner
 
     internal const string RepeatConverted = "repeat_converted";
 
-    private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, bool repeat, string? channel, CustomerEvent e)
+    // `credits`: when each recent step took the credit; a goal event from before the last step ran (uploaded late) is
+    // credited to the step that had run by then, not to a message that went out after she had bought (audit U42).
+    private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, bool repeat, string? channel, List<StepCredit>? credits, CustomerEvent e)
     {
         State.CancelHeld(instanceId, $"the journey's goal was reached ({e.Type})", now);
         Count(journeyId, "converted");
+        var at = OutcomeTime(e);
+        (stepId, channel) = StepCredit.Credited(credits, stepId, channel, at);
         if (stepId is not null)
         {
             Count(journeyId, $"step:{stepId}:converted");
@@ -134,7 +139,6 @@ internal sealed partial class JourneyRunner
         // entry's goal window (which it then closes, once per person), else it is taken off with no arm revenue.
         // By the goal's time (an order's update at the order's first time), as the first entry's own path reads it.
         var measured = !repeat;
-        var at = OutcomeTime(e);
         if (variant is not null)
         {
             Count(journeyId, $"variant:{variant}:converted");

@@ -156,7 +156,7 @@ internal sealed partial class JourneyRunner
     // The live goal path: the conversion (statistics, revenue, timeline) and the instance's end.
     private void ConvertOnGoal(JourneyInstance instance, CustomerEvent e)
     {
-        RecordConversion(instance.JourneyId, instance.Id, instance.LastStepId, instance.Variant, instance.RepeatEntry, instance.LastChannel, e);
+        RecordConversion(instance.JourneyId, instance.Id, instance.LastStepId, instance.Variant, instance.RepeatEntry, instance.LastChannel, instance.Credits, e);
         End(instance, "converted", $"converted by {e.Type}", watchGoal: false);
     }
 
@@ -230,7 +230,7 @@ internal sealed partial class JourneyRunner
         foreach (var pending in winners?.Values ?? Enumerable.Empty<PendingConversion>())
         {
             state.PendingConversions.Remove(pending);
-            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, e);
+            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, pending.Credits, e);
         }
 
         // One goal event converts one entry per journey, but the goal is reached for the others all the same: a reminder an

@@ -155,7 +155,7 @@ internal sealed partial class JourneyRunner
 
             reached.Credited = true;
             state.PendingConversions.Remove(pending);
-            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, GoalEvent(reached));
+            RecordConversion(pending.JourneyId, pending.InstanceId, pending.StepId, pending.Variant, pending.RepeatEntry, pending.Channel, pending.Credits, GoalEvent(reached));
         }
 
         state.MergedSides.Clear(); // read once: a later merge numbers its own sides

@@ -86,6 +86,7 @@ internal sealed partial class JourneyRunner
                     if (variant is null)
                     {
                         instance.LastStepId = split.Id;
+                        Credit(instance, journey);
                         End(instance, "control", "held out in the control group", watchGoal: true);
                         return;
                     }
@@ -105,13 +106,35 @@ internal sealed partial class JourneyRunner
                     stepId = Next(journey, webhook);
                     break;
                 case ExitStep exit:
-                    instance.LastStepId ??= exit.Id;
+                    if (instance.LastStepId is null)
+                    {
+                        instance.LastStepId = exit.Id;
+                        Credit(instance, journey);
+                    }
+
                     End(instance, "exited", exit.Reason ?? $"exit step {exit.Id}", watchGoal: true);
                     return;
                 default:
                     End(instance, "exited", $"unknown step type {step.GetType().Name}", watchGoal: false);
                     return;
             }
+        }
+    }
+
+    // Notes when the step it credits from now on took over (the goal's time picks the one that had run by then). Only
+    // journeys with a goal: nothing else reads it.
+    private void Credit(JourneyInstance instance, LoadedJourney journey)
+    {
+        if (journey.Definition.Goal is null || instance.LastStepId is not { } stepId)
+        {
+            return;
+        }
+
+        var credits = instance.Credits ??= [];
+        credits.Add(new StepCredit { StepId = stepId, Channel = instance.LastChannel, At = now });
+        if (credits.Count > StepCredit.MaxKept)
+        {
+            credits.RemoveAt(0);
         }
     }
 
@@ -178,6 +201,8 @@ internal sealed partial class JourneyRunner
                 Timeline(instance, "journey.step", $"{send.Id}: {result.Status} ({result.Reason})");
                 break;
         }
+
+        Credit(instance, journey);
     }
 
     // The customer's own channel preference comes first; the journey's order decides among the rest.
@@ -396,6 +421,13 @@ internal sealed partial class JourneyRunner
             {
                 await StartFromSegmentsAsync(updated).ConfigureAwait(false);
                 CheckSegmentExits(); // also when no segment moved: a condition exit reads traits directly
+
+                // And a wait until a date in a trait follows the write, as it follows the host's (audit U42: a trial
+                // extended by another journey's step still sent "your trial ends tomorrow" on the old date).
+                if (MoveLocalWaits(now, datesOnly: true))
+                {
+                    await RunDueAsync().ConfigureAwait(false);
+                }
             }
         }
     }

@@ -115,7 +115,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
         if (_traitsChanged)
         {
-            MoveLocalWaits(e); // before anything due runs: a wait that moved later is no longer due
+            MoveLocalWaits(EventTime(e)); // before anything due runs: a wait that moved later is no longer due
         }
 
         // Inactivity clocks hear a noEvent before anything due runs: a cart and its order uploaded late together (an
@@ -345,14 +345,16 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private DateTimeOffset EventTime(CustomerEvent e) => e.Timestamp < now ? e.Timestamp : now;
 
     /// <summary>
-    /// Waits for a local time of day or a date in a trait that had not ended when the event happened are computed again
-    /// with her zone and traits as they are now: she moved (09:00 in London became 09:00 in New York), or the date changed.
-    /// A local time counts from when she moved (or the wait began, if later), so a move never makes the wait end in the
-    /// past; a date that moved into the past ends the wait now, as at the step.
+    /// Waits for a local time of day or a date in a trait that had not ended when the event happened (at
+    /// <paramref name="at"/>) are computed again with her zone and traits as they are now: she moved (09:00 in London
+    /// became 09:00 in New York), or the date changed. A local time counts from when she moved (or the wait began, if
+    /// later), so a move never makes the wait end in the past; a date that moved into the past ends the wait now, as at
+    /// the step. <paramref name="datesOnly"/>: only waits on a date trait (a journey's write changes traits, not her zone).
     /// </summary>
-    private void MoveLocalWaits(CustomerEvent e)
+    /// <returns>Whether a wait moved to now or before (it is due).</returns>
+    private bool MoveLocalWaits(DateTimeOffset at, bool datesOnly = false)
     {
-        var at = EventTime(e);
+        var due = false;
         foreach (var instance in p.JourneyData is { Instances.Count: > 0 } s ? s.Instances : [])
         {
             if (instance.WakeAt is not { } wakeAt || wakeAt <= at || Catalog.Find(instance.JourneyId, instance.Version)?.Step(instance.StepId) is not { } step)
@@ -362,16 +364,19 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
             DateTimeOffset? moved = step switch
             {
-                DelayUntilLocalTimeStep local => JourneyClock.NextLocalTime(instance.WaitingSince is { } since && since > at ? since : at, Zone, local.LocalTime, local.Days),
+                DelayUntilLocalTimeStep local when !datesOnly => JourneyClock.NextLocalTime(instance.WaitingSince is { } since && since > at ? since : at, Zone, local.LocalTime, local.Days),
                 DelayUntilDateTraitStep dated => JourneyClock.FromTrait(p, dated.Trait, dated.Offset, dated.LocalTime, Zone), // no date now: the wait stands
                 _ => null,
             };
             if (moved is { } m && m != wakeAt)
             {
                 instance.WakeAt = m;
+                due |= m <= now;
                 Timeline(instance, "journey.wait_moved", $"{step.Id}: waiting until {m:u} (was {wakeAt:u})");
             }
         }
+
+        return due;
     }
 
     // For goals, exit criteria, waits for an event and inactivity clocks: an order sent again with its order_id (an update, a retry with a new event id) is the

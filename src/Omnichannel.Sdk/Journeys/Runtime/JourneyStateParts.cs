@@ -72,6 +72,49 @@ internal sealed class JourneyInstance
     public string? LastStepId { get; set; }
 
     public string? LastChannel { get; set; }
+
+    /// <summary>
+    /// When <see cref="LastStepId"/> and <see cref="LastChannel"/> took each of their recent values (journeys with a goal;
+    /// the newest <see cref="StepCredit.MaxKept"/>): a goal event from before a step ran, uploaded late, is credited to
+    /// the step before it. Null in older documents (the last step is credited).
+    /// </summary>
+    public List<StepCredit>? Credits { get; set; }
+}
+
+/// <summary>A step a conversion can be credited to, the channel a message last went out on then, and when it ran.</summary>
+internal sealed class StepCredit
+{
+    /// <summary>How many an instance keeps (a daily loop would keep one a day).</summary>
+    public const int MaxKept = 16;
+
+    public required string StepId { get; set; }
+
+    public string? Channel { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    /// <summary>
+    /// The step and channel to credit for a goal reached at <paramref name="at"/> (event time): the last that had run by
+    /// then (<paramref name="stepId"/> and <paramref name="channel"/>, the instance's last, when nothing ran after it);
+    /// none when every kept one ran later.
+    /// </summary>
+    public static (string? StepId, string? Channel) Credited(List<StepCredit>? credits, string? stepId, string? channel, DateTimeOffset at)
+    {
+        if (credits is not { Count: > 0 } || credits[^1].At <= at)
+        {
+            return (stepId, channel);
+        }
+
+        for (var i = credits.Count - 1; i >= 0; i--)
+        {
+            if (credits[i].At <= at)
+            {
+                return (credits[i].StepId, credits[i].Channel);
+            }
+        }
+
+        return (null, null);
+    }
 }
 
 /// <summary>Re-entry bookkeeping for one journey (and correlation value).</summary>
@@ -145,6 +188,9 @@ internal sealed class PendingConversion
     public bool RepeatEntry { get; set; }
 
     public string? Channel { get; set; }
+
+    /// <summary>The ended instance's <see cref="JourneyInstance.Credits"/>.</summary>
+    public List<StepCredit>? Credits { get; set; }
 
     /// <summary>The instance's start by event time: an event from before it does not convert (null in older documents: no bound).</summary>
     public DateTimeOffset? From { get; set; }
