@@ -146,9 +146,10 @@ public sealed partial class OmnichannelEngine
                 (claims ??= []).Add(new IdentifierClaim(id, null));
             }
 
-            // A provider's report on a message (delivered, bounced…) names the address it went to: that is not her using
-            // it, and stamping it would send her mail back to an address she has since replaced.
-            if (!ProfileCore.IsReportOnAMessageToHer(e.Type))
+            // A provider's report on a message (delivered, bounced…) or an answer to one (opened, replied…) names the
+            // address it went to or came from: stamping it would send her mail back to an address she has since replaced,
+            // which may be a stranger's by now (a recycled number, her old work inbox).
+            if (!ProfileCore.NamesAnAddressOfAMessage(e.Type))
             {
                 ProfileCore.SeeAddresses(target, v.Identifiers, e.Timestamp);
             }

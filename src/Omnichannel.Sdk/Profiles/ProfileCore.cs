@@ -17,10 +17,20 @@ internal static partial class ProfileCore
     /// Whether an event only reports what happened to a message sent to her (<c>message.sent</c>, <c>delivered</c>,
     /// <c>failed</c>, <c>skipped</c>, <c>bounced</c>): not her activity for <c>lastSeen</c> and <c>channelsUsed</c>, nor
     /// her use of the address it names (which address is her newest). Her own answers (opened, clicked, replied,
-    /// unsubscribed, complained) are.
+    /// unsubscribed, complained) are her activity, but see <see cref="NamesAnAddressOfAMessage"/>.
     /// </summary>
     internal static bool IsReportOnAMessageToHer(string type) => type is EventTypes.MessageSent or EventTypes.MessageDelivered
         or EventTypes.MessageFailed or EventTypes.MessageSkipped or EventTypes.MessageBounced;
+
+    /// <summary>
+    /// Whether the address an event carries is only the one a message went to or an answer came from: the reports above
+    /// and the answers to a message (opened, clicked, replied, unsubscribed, complained). Such an event does not make that
+    /// address her newest: the old inbox she left, or a number recycled to a stranger, still answers mail sent there
+    /// before she gave a new one (audit U44).
+    /// </summary>
+    internal static bool NamesAnAddressOfAMessage(string type) => IsReportOnAMessageToHer(type)
+        || type is EventTypes.MessageOpened or EventTypes.MessageClicked or EventTypes.MessageReplied
+            or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained;
 
     /// <summary>
     /// Applies one event. <paramref name="shopCurrency"/> is <see cref="OmnichannelOptions.Currency"/>.
