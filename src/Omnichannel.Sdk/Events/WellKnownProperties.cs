@@ -88,6 +88,25 @@ internal static class WellKnownProperties
             }
             : null;
 
+    /// <summary>
+    /// The event's <c>order_id</c> as <paramref name="profile"/> knows the order: its text (<see cref="String"/>), except a
+    /// number the profile holds under the JSON text it was sent as and not under its one text (<see cref="NumericKey"/>):
+    /// a document stored before numeric ids had one text keeps order 1001.0 as "1001.0", and the client that sent it so
+    /// sends it so again (an update, a retry): that is the same order, not a second one.
+    /// </summary>
+    public static string? OrderId(CustomerProfile profile, JsonElement p)
+    {
+        var id = String(p, "order_id");
+        if (id is null || profile.Orders.Count == 0 || !p.TryGetProperty("order_id", out var v) || v.ValueKind != JsonValueKind.Number
+            || System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(v).IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0)
+        {
+            return id; // the usual id: a string, or an integer as JSON writes it (its one text)
+        }
+
+        var raw = v.GetRawText();
+        return raw != id && !profile.Orders.ContainsKey("order:" + id) && profile.Orders.ContainsKey("order:" + raw) ? raw : id;
+    }
+
     public static decimal? Decimal(JsonElement p, string name)
     {
         if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty(name, out var v))

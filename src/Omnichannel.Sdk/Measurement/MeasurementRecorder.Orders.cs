@@ -7,8 +7,8 @@ internal static partial class MeasurementRecorder
     private const string TotalProperty = RevenueByProperty.TotalProperty;
 
     // "order:" + order_id of an order or a return (ProfileCore's key), or null.
-    private static string? OrderKey(CustomerEvent e) =>
-        e.Type is EventTypes.OrderPlaced or EventTypes.OrderReturned && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } id
+    private static string? OrderKey(CustomerProfile p, CustomerEvent e) =>
+        e.Type is EventTypes.OrderPlaced or EventTypes.OrderReturned && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } id
             ? "order:" + id
             : null;
 

@@ -52,7 +52,7 @@ internal static partial class MeasurementRecorder
         // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
         // converted when it first came; counting it again would double its conversion and revenue. Its newest total
         // replaces the revenue its rows count instead, and a return takes its value off them.
-        var orderKey = p.OrderConversions.Count > 0 || e.Type == EventTypes.OrderReturned ? OrderKey(e) : null;
+        var orderKey = p.OrderConversions.Count > 0 || e.Type == EventTypes.OrderReturned ? OrderKey(p, e) : null;
         var known = orderKey is not null ? p.OrderConversions.GetValueOrDefault(orderKey) : null;
         if (orderKey is not null && e.Type == EventTypes.OrderReturned)
         {
@@ -92,7 +92,7 @@ internal static partial class MeasurementRecorder
             // An order a narrowed conversion did not take yet (placed unpaid, paid by its update) is kept too, so its
             // update converts it then — once; a known order past the retention is not (it converted when it came).
             if ((added is { Count: > 0 } || (missed && !(repeatOrder ??= IsKnownOrder(p, e))))
-                && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(e)) is { } key)
+                && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(p, e)) is { } key)
             {
                 p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added is null ? [] : [.. added])
                 {
@@ -156,7 +156,7 @@ internal static partial class MeasurementRecorder
 
         // An order's journey revenue follows the order's updates and returns like its conversion rows (kept with them).
         List<ConversionDelta>? rows = null;
-        if (e.Type == EventTypes.OrderPlaced && OrderKey(e) is { } orderKey)
+        if (e.Type == EventTypes.OrderPlaced && OrderKey(p, e) is { } orderKey)
         {
             var known = p.OrderConversions.GetValueOrDefault(orderKey);
             if (known is not { Gross: not null })
@@ -267,7 +267,7 @@ internal static partial class MeasurementRecorder
         if (id.ValueKind == JsonValueKind.Number)
         {
             // A numeric order_id (Shopify, WooCommerce) is keyed by its text, as ProfileCore keys it (audit U4).
-            return p.Orders.ContainsKey("order:" + NumericKey.Text(id));
+            return WellKnownProperties.OrderId(p, e.Properties) is { } orderId && p.Orders.ContainsKey("order:" + orderId);
         }
 
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(id);

@@ -74,7 +74,9 @@ internal static partial class ProfileCore
     private static string? OrderSummary(JsonElement p)
     {
         var orderId = WellKnownProperties.String(p, "order_id");
-        var total = WellKnownProperties.String(p, "total");
+        // An amount as it was sent (19.90 stays "19.90"): the one text of an id (NumericKey) is no way to show money.
+        var total = p.ValueKind == JsonValueKind.Object && p.TryGetProperty("total", out var t) && t.ValueKind == JsonValueKind.Number
+            ? t.GetRawText() : WellKnownProperties.String(p, "total");
         var currency = total is null ? null : WellKnownProperties.String(p, "currency");
         if (total is { Length: > 0 } && !char.IsWhiteSpace(total[0])
             && (currency is null ? !char.IsWhiteSpace(total[^1]) : currency.Length > 0 && !char.IsWhiteSpace(currency[^1])))

@@ -84,7 +84,7 @@ internal static partial class ProfileCore
                 break;
             case EventTypes.OrderCancelled:
                 // An order is cancelled once: the same order id again (a back-fill) counts nothing more.
-                if (p.CancelledOrders.Add(WellKnownProperties.String(props, "order_id") is { Length: > 0 } cancelledId ? "order:" + cancelledId : "event:" + e.Id))
+                if (p.CancelledOrders.Add(WellKnownProperties.OrderId(p, props) is { Length: > 0 } cancelledId ? "order:" + cancelledId : "event:" + e.Id))
                 {
                     s.CancelledOrderCount++;
                 }
@@ -298,7 +298,7 @@ internal static partial class ProfileCore
     {
         var total = WellKnownProperties.Decimal(props, "total") ?? 0;
         var currency = WellKnownProperties.String(props, "currency")?.ToUpperInvariant();
-        var key = WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
+        var key = WellKnownProperties.OrderId(p, props) is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
         ProfileFacts.ApplyOrder(p, key, total, currency, t, eventId, shopCurrency);
 
         // An order empties the cart as of its first time: later additions stay, earlier ones go.

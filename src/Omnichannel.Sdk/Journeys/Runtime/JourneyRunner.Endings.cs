@@ -285,7 +285,9 @@ internal sealed partial class JourneyRunner
             return true;
         }
 
-        return CorrelationValue(value) == key;
+        // Or the number's JSON text as written: the key of an entry stored before numeric ids had one text (cart 42.0 kept
+        // as "42.0"), which the same client names so again.
+        return CorrelationValue(value) == key || (value.ValueKind == JsonValueKind.Number && value.GetRawText() == key);
     }
 
     private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.ValueKind == JsonValueKind.Number ? NumericKey.Text(value) : value.GetRawText();

@@ -164,6 +164,15 @@ internal sealed partial class JourneyRunner
             }
 
             key = CorrelationValue(value);
+
+            // An entry stored before numeric ids had one text keeps the number's JSON text ("42.0"): the same cart again is
+            // read under that key, so it is still running (or already entered) and does not start a second reminder.
+            if (value.ValueKind == JsonValueKind.Number && value.GetRawText() is var raw && raw != key && p.JourneyData is { } held
+                && !held.Instances.Exists(i => i.JourneyId == d.Id && i.CorrelationKey == key) && !held.Entries.Exists(r => r.JourneyId == d.Id && r.Key == key)
+                && (held.Instances.Exists(i => i.JourneyId == d.Id && i.CorrelationKey == raw) || held.Entries.Exists(r => r.JourneyId == d.Id && r.Key == raw)))
+            {
+                key = raw;
+            }
         }
 
         var record = p.JourneyData?.Entries.Find(r => r.JourneyId == d.Id && r.Key == key);

@@ -96,8 +96,9 @@ internal sealed partial class RuleHistory
     /// Whether it replaced a kept entry of the same order (new values or an earlier time): rules that counted the old entry
     /// may not count the new one.
     /// </param>
+    /// <param name="orderId">The order's id as the profile knows it (<see cref="WellKnownProperties.OrderId"/>); when null, the event's <c>order_id</c>.</param>
     /// <returns>Whether the event was recorded.</returns>
-    internal bool Record(CustomerEvent e, HistoryRequirements requirements, DateTimeOffset? orderFirstAt, out RecordedEvent? recorded, out bool replaced)
+    internal bool Record(CustomerEvent e, HistoryRequirements requirements, DateTimeOffset? orderFirstAt, out RecordedEvent? recorded, out bool replaced, string? orderId = null)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(requirements);
@@ -110,7 +111,7 @@ internal sealed partial class RuleHistory
 
         // An order is recorded once per order_id (an update or a client's retry with a new event id is the same order):
         // at its first time, with its newest values — what the profile's order facts keep, in any arrival order.
-        var id = e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId ? OrderKeyPrefix + orderId : e.Id;
+        var id = e.Type == EventTypes.OrderPlaced && (orderId ?? WellKnownProperties.String(e.Properties, "order_id")) is { Length: > 0 } known ? OrderKeyPrefix + known : e.Id;
         var entry = new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths));
         if (IsOrderEntry(entry) && orderFirstAt is { } first && first < e.Timestamp)
         {

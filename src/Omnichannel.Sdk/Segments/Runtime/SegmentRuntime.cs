@@ -31,7 +31,8 @@ internal static class SegmentRuntime
     public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength,
         out List<SegmentChange>? byTime)
     {
-        p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced);
+        p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced,
+            e.Type == EventTypes.OrderPlaced ? WellKnownProperties.OrderId(p, e.Properties) : null);
         var restored = RestoreOrders(p, catalog, now);
         var changes = new List<SegmentChange>();
 
@@ -96,7 +97,7 @@ internal static class SegmentRuntime
 
     // The earliest time the profile's order facts (already updated with the event) know for the event's order.
     private static DateTimeOffset? OrderFirstAt(CustomerProfile p, CustomerEvent e) =>
-        e.Type == EventTypes.OrderPlaced && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } orderId &&
+        e.Type == EventTypes.OrderPlaced && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId &&
         p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact.At : null;
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
