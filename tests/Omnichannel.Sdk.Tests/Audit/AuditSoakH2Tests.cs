@@ -19,13 +19,13 @@ public sealed class AuditSoakH2Tests
     private static readonly Identifier AnnMail = Identifier.Email("ann@example.com");
     private static readonly Identifier AnnCookie = Identifier.AnonymousId("cookie-ann");
 
-    private static SegmentDefinition Seg(string json) => SegmentJson.Parse(json).Value ?? throw new InvalidOperationException(string.Join("; ", SegmentJson.Parse(json).Errors));
+    internal static SegmentDefinition Seg(string json) => SegmentJson.Parse(json).Value ?? throw new InvalidOperationException(string.Join("; ", SegmentJson.Parse(json).Errors));
 
     private static readonly SegmentDefinition Buyers = Seg("""{"id": "buyers", "name": "Buyers", "rule": {"stat": "orderCount", "op": "gte", "value": 1}}""");
 
     private static readonly SegmentDefinition Lapsed = Seg("""{"id": "lapsed", "name": "Lapsed", "rule": {"all": [{"stat": "orderCount", "op": "gte", "value": 1}, {"stat": "lastOrderAt", "op": "moreThanAgo", "value": "P90D"}]}}""");
 
-    private static JourneyDefinition OnSegment(string id, string segment, string on = "entered", string delay = "PT1H") => JourneyRig.Parse($$"""
+    internal static JourneyDefinition OnSegment(string id, string segment, string on = "entered", string delay = "PT1H") => JourneyRig.Parse($$"""
         {"id": "{{id}}", "version": 1, "name": "{{id}}", "trigger": {"type": "segment", "segment": "{{segment}}", "on": "{{on}}"},
          "steps": [{"id": "wait", "type": "delay", "duration": "{{delay}}"},
                    {"id": "mail", "type": "send", "channels": ["email"], "template": "{{id}}", "class": "transactional"}]}
@@ -48,12 +48,19 @@ public sealed class AuditSoakH2Tests
         await rig.AdvanceAsync(TimeSpan.FromDays(89));
         Assert.DoesNotContain((await rig.Host.ProfileAsync(Ann)).Segments, s => s.SegmentId == "lapsed");
 
+        await SettleTheDueLapseWithALateViewAsync(rig, store, "lapsed", TimeSpan.FromDays(2), TimeSpan.FromDays(3), historical);
+    }
+
+    // Wake-ups cannot run while the clock moves past her due lapse; then a page view (back-dated by lateBy, or imported as
+    // historical) settles it, wake-ups recover, and the win-back goes with no refusal on her timeline.
+    internal static async Task SettleTheDueLapseWithALateViewAsync(JourneyRig rig, FlakyStore store, string segmentId, TimeSpan advance, TimeSpan lateBy, bool historical)
+    {
         Volatile.Write(ref store.FailDueReads, int.MaxValue); // the wake-up at day 90 cannot run
-        rig.Host.Time.Advance(TimeSpan.FromDays(2));
-        var late = rig.Host.Event("page.viewed", [Ann], new { url = "/shoes" }, at: rig.Host.Time.GetUtcNow().AddDays(historical ? 0 : -3),
+        rig.Host.Time.Advance(advance);
+        var late = rig.Host.Event("page.viewed", [Ann], new { url = "/shoes" }, at: rig.Host.Time.GetUtcNow() - (historical ? TimeSpan.Zero : lateBy),
             context: historical ? new EventContext { Historical = true } : null);
         Assert.Equal(TrackStatus.Accepted, (await rig.Host.TrackAsync(late)).Status);
-        Assert.Contains((await rig.Host.ProfileAsync(Ann)).Segments, s => s.SegmentId == "lapsed");
+        Assert.Contains((await rig.Host.ProfileAsync(Ann)).Segments, s => s.SegmentId == segmentId);
 
         Volatile.Write(ref store.FailDueReads, 0);
         await rig.AdvanceAsync(TimeSpan.FromHours(2));

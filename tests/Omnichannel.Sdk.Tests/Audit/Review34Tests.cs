@@ -18,19 +18,13 @@ public sealed class Review34Tests
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
     private static readonly Identifier AnnMail = Identifier.Email("ann@example.com");
 
-    private static SegmentDefinition Seg(string json) => SegmentJson.Parse(json).Value ?? throw new InvalidOperationException(string.Join("; ", SegmentJson.Parse(json).Errors));
-
     // Lapsed buyers who still browse: the page view's type is read by the segment (its history rule counts page views).
-    private static readonly SegmentDefinition LapsedBrowser = Seg("""
+    private static readonly SegmentDefinition LapsedBrowser = AuditSoakH2Tests.Seg("""
         {"id": "lapsed-browser", "name": "Lapsed browser", "rule": {"all": [{"stat": "orderCount", "op": "gte", "value": 1},
           {"stat": "lastOrderAt", "op": "moreThanAgo", "value": "P90D"}, {"event": "page.viewed", "within": "P365D"}]}}
         """);
 
-    private static JourneyDefinition OnSegment(string id, string segment) => JourneyRig.Parse($$"""
-        {"id": "{{id}}", "version": 1, "name": "{{id}}", "trigger": {"type": "segment", "segment": "{{segment}}", "on": "entered"},
-         "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"},
-                   {"id": "mail", "type": "send", "channels": ["email"], "template": "{{id}}", "class": "transactional"}]}
-        """);
+    private static JourneyDefinition OnSegment(string id, string segment) => AuditSoakH2Tests.OnSegment(id, segment);
 
     // de2fc0d made a due transition time's only in segments the event cannot change. A segment that counts the event's
     // type can still not be changed at an instant before the event (events after t never count at t): her lapse fell due
@@ -50,17 +44,7 @@ public sealed class Review34Tests
         await rig.AdvanceAsync(TimeSpan.FromDays(87));
         Assert.DoesNotContain((await rig.Host.ProfileAsync(Ann)).Segments, s => s.SegmentId == "lapsed-browser");
 
-        Volatile.Write(ref store.FailDueReads, int.MaxValue); // the wake-up at day 90 cannot run
-        rig.Host.Time.Advance(TimeSpan.FromDays(5));
-        var late = rig.Host.Event("page.viewed", [Ann], new { url = "/socks" }, at: rig.Host.Time.GetUtcNow().AddDays(historical ? 0 : -2),
-            context: historical ? new EventContext { Historical = true } : null);
-        Assert.Equal(TrackStatus.Accepted, (await rig.Host.TrackAsync(late)).Status);
-        Assert.Contains((await rig.Host.ProfileAsync(Ann)).Segments, s => s.SegmentId == "lapsed-browser");
-
-        Volatile.Write(ref store.FailDueReads, 0);
-        await rig.AdvanceAsync(TimeSpan.FromHours(2));
-        Assert.Equal(["email:win-back"], rig.Sent());
-        Assert.DoesNotContain((await rig.Host.ProfileAsync(Ann)).Timeline, t => t.Type == "journey.entry_refused");
+        await AuditSoakH2Tests.SettleTheDueLapseWithALateViewAsync(rig, store, "lapsed-browser", TimeSpan.FromDays(5), TimeSpan.FromDays(2), historical);
     }
 
     // The control: a late event from before the check's instant, of a type the segment counts, is still the cause (it is
