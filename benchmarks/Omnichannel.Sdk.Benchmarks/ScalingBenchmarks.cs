@@ -9,7 +9,8 @@ namespace Omnichannel.Sdk.Benchmarks;
 /// Cost as work grows, in memory: the cost of one event (a product view of a random known customer) with 10k, 100k and
 /// 1M profiles (three past events each), and with 10, 1,000 and 10,000 past events per profile (a shop's mix: views,
 /// cart adds, one order in twenty; 1,000, 100 and 10 such customers). Each category's smallest case is its baseline, so a flat curve reads as ratios near 1. Every profile is hot
-/// (the cache holds them all); the 1M case prints the memory each hot profile takes.
+/// (the cache holds them all); the 1M case prints the memory each hot profile takes. The "HistoryOneByOne" category
+/// tracks the same histories' events one awaited call at a time, so that every event is its own commit.
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 6, invocationCount: 1)]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -43,6 +44,15 @@ public class ScalingBenchmarks
 
     [GlobalSetup(Target = nameof(History_10000))]
     public void SetUpHistory10000() => SetUp(10, 10_000);
+
+    [GlobalSetup(Target = nameof(OneByOne_History_10))]
+    public void SetUpOneByOne10() => SetUp(1_000, 10);
+
+    [GlobalSetup(Target = nameof(OneByOne_History_1000))]
+    public void SetUpOneByOne1000() => SetUp(100, 1_000);
+
+    [GlobalSetup(Target = nameof(OneByOne_History_10000))]
+    public void SetUpOneByOne10000() => SetUp(10, 10_000);
 
     [GlobalCleanup]
     public void CleanUp() => _engine?.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -81,6 +91,33 @@ public class ScalingBenchmarks
     [Benchmark(OperationsPerInvoke = Batch)]
     [BenchmarkCategory("History")]
     public int History_10000() => Track();
+
+    // The same histories, one awaited event at a time (a shop's request path): in a batch a customer's consecutive events
+    // are committed once (runs), which hides what one commit of a long-lived profile costs; here every event is a commit.
+    [Benchmark(Baseline = true, OperationsPerInvoke = OneByOne)]
+    [BenchmarkCategory("HistoryOneByOne")]
+    public Task<int> OneByOne_History_10() => TrackOneByOneAsync();
+
+    [Benchmark(OperationsPerInvoke = OneByOne)]
+    [BenchmarkCategory("HistoryOneByOne")]
+    public Task<int> OneByOne_History_1000() => TrackOneByOneAsync();
+
+    [Benchmark(OperationsPerInvoke = OneByOne)]
+    [BenchmarkCategory("HistoryOneByOne")]
+    public Task<int> OneByOne_History_10000() => TrackOneByOneAsync();
+
+    private const int OneByOne = 2_000;
+
+    private async Task<int> TrackOneByOneAsync()
+    {
+        var acknowledged = 0;
+        for (var i = 0; i < OneByOne; i++)
+        {
+            acknowledged += (await _engine!.TrackAsync(_events[i])).IsAcknowledged ? 1 : 0;
+        }
+
+        return acknowledged;
+    }
 
     private int Track() => _engine!.TrackBatchAsync(_events).GetAwaiter().GetResult().Count;
 

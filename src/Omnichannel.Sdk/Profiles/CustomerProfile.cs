@@ -66,12 +66,12 @@ public sealed class CustomerProfile
 
     // Cart and wishlist changes since the last order or full removal, replayed in event-time order (late arrivals converge).
     [Stored(Field = nameof(_cartOps))]
-    internal Dictionary<string, List<ItemOp>> CartOps { get => _cartOps ??= new(StringComparer.Ordinal); set => _cartOps = value; }
+    internal Dictionary<string, List<ItemOp>> CartOps { get => _cartOps ??= new WrittenOnceGroups<ItemOp>(); set => _cartOps = value; }
 
     private Dictionary<string, List<ItemOp>>? _cartOps;
 
     [Stored(Field = nameof(_wishlistOps))]
-    internal Dictionary<string, List<ItemOp>> WishlistOps { get => _wishlistOps ??= new(StringComparer.Ordinal); set => _wishlistOps = value; }
+    internal Dictionary<string, List<ItemOp>> WishlistOps { get => _wishlistOps ??= new WrittenOnceGroups<ItemOp>(); set => _wishlistOps = value; }
 
     private Dictionary<string, List<ItemOp>>? _wishlistOps;
 

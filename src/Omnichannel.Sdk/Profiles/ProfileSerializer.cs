@@ -80,6 +80,10 @@ internal static class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceDictionaryConverter<OrderFact>();
             }
+            else if (property.PropertyType == typeof(Dictionary<string, List<ItemOp>>))
+            {
+                stored.CustomConverter = new WrittenOnceGroupsConverter<ItemOp>();
+            }
             else if (property.PropertyType == typeof(HashSet<string>))
             {
                 stored.CustomConverter = new OrdinalSetConverter();
@@ -357,6 +361,7 @@ internal sealed class StoredAttribute : Attribute
 [JsonSerializable(typeof(Dictionary<string, OrderFact>))]
 [JsonSerializable(typeof(HashSet<string>))]
 [JsonSerializable(typeof(Dictionary<string, List<ItemOp>>))]
+[JsonSerializable(typeof(List<ItemOp>))]
 [JsonSerializable(typeof(Dictionary<string, PreferenceFact>))]
 [JsonSerializable(typeof(Dictionary<string, ConsentRecord>))]
 [JsonSerializable(typeof(List<TimelineEntry>))]

@@ -213,3 +213,138 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictiona
         writer.WriteEndObject();
     }
 }
+
+/// <summary>
+/// A dictionary (ordinal keys) of lists of immutable elements whose stored JSON is kept per list while the list holds
+/// the same elements (see <see cref="WrittenJson{T}"/>): the cart's and wishlist's changes per product, kept for 30 days
+/// after an order, change in one product per event while a busy profile holds thousands of them.
+/// </summary>
+/// <remarks>
+/// The lists themselves change in place (insert, fold, compact), so the bytes of a list are reused only while it holds
+/// the very elements, in the same order, that they were written from: a reference comparison per element, no writing.
+/// </remarks>
+internal sealed class WrittenOnceGroups<T>() : Dictionary<string, List<T>>(StringComparer.Ordinal)
+    where T : class
+{
+    // Made when the first list is kept: light profiles pay nothing.
+    private Dictionary<List<T>, (T[] Elements, byte[] Bytes)>? _written;
+
+    /// <summary>The list's JSON as <paramref name="info"/> writes it, written again only when its elements changed.</summary>
+    public byte[] Utf8(List<T> list, JsonTypeInfo<List<T>> info)
+    {
+        _written ??= new(ReferenceEqualityComparer.Instance);
+        if (_written.TryGetValue(list, out var kept) && Holds(list, kept.Elements))
+        {
+            return kept.Bytes;
+        }
+
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(list, info);
+        _written[list] = ([.. list], bytes);
+        return bytes;
+    }
+
+    private static bool Holds(List<T> list, T[] elements)
+    {
+        if (list.Count != elements.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < elements.Length; i++)
+        {
+            if (!ReferenceEquals(list[i], elements[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Forgets the bytes of lists no longer held, once they outnumber the live ones.</summary>
+    public void Prune()
+    {
+        if (_written is null || _written.Count <= (Count * 2) + WrittenJson<T>.MinimumToKeep)
+        {
+            return;
+        }
+
+        var kept = new Dictionary<List<T>, (T[], byte[])>(Count, ReferenceEqualityComparer.Instance);
+        foreach (var list in Values)
+        {
+            if (_written.TryGetValue(list, out var bytes))
+            {
+                kept[list] = bytes;
+            }
+        }
+
+        _written = kept;
+    }
+
+    /// <summary>Whether the lists hold enough elements for keeping their bytes to pay.</summary>
+    public bool WorthKeeping()
+    {
+        var n = 0;
+        foreach (var list in Values)
+        {
+            n += list.Count;
+            if (n >= WrittenJson<T>.MinimumToKeep)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Reads a JSON object of arrays into a <see cref="WrittenOnceGroups{T}"/> and writes one, copying the kept bytes of unchanged lists.</summary>
+internal sealed class WrittenOnceGroupsConverter<T> : JsonConverter<Dictionary<string, List<T>>>
+    where T : class
+{
+    public override Dictionary<string, List<T>>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Expected an object of {typeof(T).Name} arrays, found {reader.TokenType}.");
+        }
+
+        var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
+        var map = new WrittenOnceGroups<T>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString()!;
+            reader.Read();
+            map[key] = JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null array of {typeof(T).Name} under '{key}'.");
+        }
+
+        return map;
+    }
+
+    public override void Write(Utf8JsonWriter writer, Dictionary<string, List<T>> value, JsonSerializerOptions options)
+    {
+        var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
+        writer.WriteStartObject();
+        var kept = value is WrittenOnceGroups<T> k && k.WorthKeeping() ? k : null;
+        foreach (var (key, list) in value)
+        {
+            writer.WritePropertyName(key);
+            if (kept is not null)
+            {
+                SharedElements.WriteKept(writer, kept.Utf8(list, info));
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, list, info);
+            }
+        }
+
+        kept?.Prune();
+        writer.WriteEndObject();
+    }
+}

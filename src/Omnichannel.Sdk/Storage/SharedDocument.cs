@@ -31,6 +31,9 @@ internal sealed class SharedDocument
     /// <summary>The length of the contiguous document, in bytes.</summary>
     public int Length { get; }
 
+    /// <summary>The kept elements this version refers to, in document order (shared with other versions, never copied).</summary>
+    public IReadOnlyList<byte[]> Elements => _elements;
+
     /// <summary>Bytes this version holds of its own (what a commit allocated), the shared elements aside.</summary>
     public int OwnBytes => _head.Length + (_at.Length * (sizeof(int) + IntPtr.Size));
 

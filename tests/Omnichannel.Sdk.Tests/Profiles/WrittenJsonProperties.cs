@@ -54,6 +54,81 @@ public sealed class WrittenJsonProperties
         }
     }
 
+    // The cart's and wishlist's changes keep each product's list bytes while the list holds the same changes; the lists
+    // change in place (a change inserted among older ones, a fold past MaxCartOpsPerProduct, a removal compacting
+    // them, an order dropping those 30 days before it), and none of it may leave stale bytes in the document.
+    [Property(MaxTest = 200)]
+    public void CartAndWishlistChanges_AreWrittenAsIfNothingWereKept(int[] steps, NonNegativeInt[] reloadAfter)
+    {
+        var p = new CustomerProfile("p1", Start);
+        var reloads = reloadAfter.Select(r => r.Get % Math.Max(1, steps.Length)).ToHashSet();
+        var n = 0;
+        for (var i = 0; i < steps.Length; i++)
+        {
+            var s = steps[i] & int.MaxValue;
+            var product = $"sku-{s % 7}";
+            var at = Start.AddDays(s % 90).AddMinutes(s % 13); // late, early and equal instants
+            switch ((s / 7) % 8)
+            {
+                case 0 or 1 or 2:
+                    ProfileFacts.PutCartOp(p, product, new ItemOp($"e{n++}", at, Remove: false, Quantity: 1 + (s % 3), Name: "Kibble", Price: 4.5m, Currency: "GBP"));
+                    break;
+                case 3:
+                    ProfileFacts.PutCartOp(p, product, new ItemOp($"e{n++}", at, Remove: true, Quantity: s % 2 == 0 ? null : 1m));
+                    break;
+                case 4:
+                    ProfileFacts.PutWishlistOp(p, product, new ItemOp($"e{n++}", at, Remove: s % 3 == 0, Quantity: null, Name: "Toy"));
+                    break;
+                case 5:
+                    for (var k = 0; k < ProfileFacts.MaxCartOpsPerProduct + 5; k++) // a "+" held down: the fold
+                    {
+                        ProfileFacts.PutCartOp(p, product, new ItemOp($"e{n++}", at.AddSeconds(k), Remove: false, Quantity: 1));
+                    }
+
+                    break;
+                case 6:
+                    ProfileFacts.PutOrder(p, $"o-{s % 5}", 10, "GBP", at, $"e{n++}");
+                    ProfileFacts.ClearCartAfterOrders(p);
+                    break;
+                default:
+                    _ = ProfileSerializer.Serialize(p); // written twice between changes
+                    break;
+            }
+
+            var cached = ProfileSerializer.Serialize(p);
+            Assert.Equal(Plain(p), cached);
+            var shared = ProfileSerializer.SerializeShared(p);
+            Assert.Equal(cached, shared.Bytes ?? shared.Shared!.ToArray());
+            Assert.Equal(cached, ProfileSerializer.Serialize(p));
+            if (reloads.Contains(i))
+            {
+                p = ProfileSerializer.Deserialize(cached, p.Version);
+                Assert.IsType<WrittenOnceGroups<ItemOp>>(p.CartOps);
+                Assert.IsType<WrittenOnceGroups<ItemOp>>(p.WishlistOps);
+                Assert.Equal(cached, ProfileSerializer.Serialize(p));
+            }
+        }
+    }
+
+    [Fact]
+    public void AProductsUnchangedCartChanges_AreNotWrittenAgain()
+    {
+        var p = new CustomerProfile("p1", Start);
+        for (var i = 0; i < 40; i++)
+        {
+            ProfileFacts.PutCartOp(p, $"sku-{i % 4}", new ItemOp($"e{i}", Start.AddMinutes(i), Remove: false, Quantity: 1));
+        }
+
+        var first = ProfileSerializer.SerializeShared(p);
+        ProfileFacts.PutCartOp(p, "sku-0", new ItemOp("e-late", Start.AddMinutes(-1), Remove: false, Quantity: 2)); // inserted first
+        var second = ProfileSerializer.SerializeShared(p);
+
+        Assert.NotNull(first.Shared);
+        Assert.Equal(4, second.Shared!.Elements.Count);
+        Assert.Equal(3, second.Shared.Elements.Intersect(first.Shared.Elements, ReferenceEqualityComparer.Instance).Count()); // sku-1..3 shared
+        Assert.Equal(Plain(p), second.Shared.ToArray());
+    }
+
     [Fact]
     public void AMerge_WritesBothTimelines_AsIfNothingWereKept()
     {
@@ -102,17 +177,19 @@ public sealed class WrittenJsonProperties
 
     private static byte[] Plain(CustomerProfile p)
     {
-        var (timeline, orders, touches) = (p.TimelineEntries, p.Orders, p.Touches);
+        var (timeline, orders, touches, cart, wishlist) = (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps);
         p.TimelineEntries = [.. timeline];
         p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
         p.Touches = [.. touches];
+        p.CartOps = cart.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
+        p.WishlistOps = wishlist.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         try
         {
             return ProfileSerializer.Serialize(p);
         }
         finally
         {
-            (p.TimelineEntries, p.Orders, p.Touches) = (timeline, orders, touches);
+            (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
         }
     }
 }
