@@ -16,7 +16,7 @@ public sealed class DeliveryOptions
     /// <summary>The time zone used for customers whose profile has none (IANA or Windows id). Default <c>UTC</c>.</summary>
     public string DefaultTimeZone { get; set; } = "UTC";
 
-    /// <summary>Start of the quiet hours, local time of the customer. Default 21:00.</summary>
+    /// <summary>Start of the quiet hours, local time of the customer. Default 21:00. A start equal to <see cref="QuietHoursEnd"/> means no quiet hours.</summary>
     public TimeOnly QuietHoursStart { get; set; } = new(21, 0);
 
     /// <summary>
@@ -204,11 +204,13 @@ public enum QuietHoursAction
 
 /// <summary>
 /// At most <see cref="Max"/> marketing messages per rolling <see cref="Window"/> (or per calendar day in the customer's
-/// zone), on a channel and/or topic (<see langword="null"/> = any).
+/// zone), on a channel and/or topic (<see langword="null"/> = any). A message counts on the channel and at the instant it
+/// went out (a fallback on its fallback channel); a failed or cancelled one does not count; one held for later counts
+/// against a rolling window only when it is due within the window of the new one.
 /// </summary>
 /// <param name="Max">The cap.</param>
 /// <param name="Window">A rolling window, or <see langword="null"/> with <paramref name="PerLocalDay"/>.</param>
-/// <param name="Channel">The channel it counts, or <see langword="null"/> for all.</param>
+/// <param name="Channel">The channel it counts, or <see langword="null"/> for all: a standard channel or one a transport serves, in lower case (<c>sms</c>; the engine refuses to start otherwise).</param>
 /// <param name="Topic">The topic it counts, or <see langword="null"/> for all.</param>
 /// <param name="PerLocalDay">Counts per calendar day in the customer's time zone.</param>
 public sealed record FrequencyCap(int Max, TimeSpan? Window, string? Channel = null, string? Topic = null, bool PerLocalDay = false);

@@ -157,7 +157,7 @@ internal static class DeliveryPlanner
             }
         }
 
-        if (p.Preferences is { MaxMessages: { } max, Period: { } period } && p.MessageLog.Count(m => m.At > now - period) >= max)
+        if (p.Preferences is { MaxMessages: { } max, Period: { } period } && p.MessageLog.Count(m => InRollingWindow(m.At, now, period)) >= max)
         {
             return $"the customer's own limit of {max} per {period} reached";
         }
@@ -199,7 +199,7 @@ internal static class DeliveryPlanner
     /// on its first channel only, so the fallback channel's caps never saw it. <see langword="null"/> when it stays on its
     /// channel, is not logged, or breaks nothing.
     /// </summary>
-    public static string? CapReachedOnFallback(CustomerProfile p, string key, string channel, DeliveryOptions o)
+    public static string? CapReachedOnFallback(CustomerProfile p, string key, string channel, DeliveryOptions o, DateTimeOffset now)
     {
         if (p.MessageLog.Find(m => m.Key == key) is not { } mine || mine.Channel == channel)
         {
@@ -208,7 +208,10 @@ internal static class DeliveryPlanner
 
         var others = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
         others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key));
-        return CapReached(others, channel, mine.Topic, mine.At, o);
+
+        // A fallback after retries leaves after its due time, maybe on the next local day: it must fit that day's cap too
+        // (counted at its due time only, an SMS sent at 00:10 and the fallback at 00:20 were two under "1 a day").
+        return CapReached(others, channel, mine.Topic, mine.At, o) ?? (now > mine.At ? CapReached(others, channel, mine.Topic, now, o) : null);
     }
 
     /// <summary>The instant the quiet hours containing <paramref name="now"/> end, or <see langword="null"/> when now is not inside them.</summary>
@@ -256,5 +259,12 @@ internal static class DeliveryPlanner
     private static bool InCapWindow(DateTimeOffset at, DateTimeOffset now, FrequencyCap cap, TimeZoneInfo zone) =>
         cap.PerLocalDay
             ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, zone).DateTime) == DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime)
-            : at > now - cap.Window!.Value; // messages deferred to later (quiet hours) count too: they will go out in the window
+            : InRollingWindow(at, now, cap.Window!.Value);
+
+    // Messages deferred to later (quiet hours) count too, but only those due within the window after now: a rolling window
+    // holding both instants is no longer than it. A message held for a morning nine hours away (she moved zone) refused
+    // this afternoon's message under "1 per 2 hours" (audit U46). Log entries only ever move later, so nothing counted
+    // out here can come back inside the window; the check at dispatch counts again.
+    private static bool InRollingWindow(DateTimeOffset at, DateTimeOffset now, TimeSpan window) =>
+        at > now - window && at < now + window;
 }

@@ -220,7 +220,7 @@ public sealed partial class OmnichannelEngine
     /// <summary>
     /// A channel that is not a channel name ("Email"), or that no transport serves and the SDK does not know ("emial"):
     /// a typo, on which every message would be skipped for "no address" or fail, quietly. A standard channel without a
-    /// transport is allowed (its failure says how to register one).
+    /// transport is allowed (its failure says how to register one). A channel named twice is refused too.
     /// </summary>
     private string? ChannelProblem(IReadOnlyList<string> channels)
     {
@@ -229,6 +229,13 @@ public sealed partial class OmnichannelEngine
             if (UnservedChannel(channels[i], _delivery) is { } problem)
             {
                 return $"Channels[{i}] {problem}.";
+            }
+
+            // As a journey's send step: a channel named twice was handed the message again after it had refused it, and a
+            // retry went back to the first of the two (audit U46).
+            if (channels.Take(i).Contains(channels[i], StringComparer.Ordinal))
+            {
+                return $"Channels[{i}] '{channels[i]}' appears twice in the fallback list.";
             }
         }
 

@@ -57,7 +57,7 @@ public sealed partial class OmnichannelEngine
                     var stopped = !DeliveryPlanner.HasConsent(p, channel, payload.Topic, engine._options.Delivery)
                         ? $"{channel}: consent{(payload.Topic is null ? string.Empty : " for " + payload.Topic)} was withdrawn before the message was handed over again"
                         : p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } cancelled ? cancelled.Reason
-                        : DeliveryPlanner.CapReachedOnFallback(p, payload.Key, channel, engine._options.Delivery) is { } cap ? $"{channel}: {cap} (fallback)"
+                        : DeliveryPlanner.CapReachedOnFallback(p, payload.Key, channel, engine._options.Delivery, now) is { } cap ? $"{channel}: {cap} (fallback)"
                         : null;
 
                     // A fallback takes its place under the new channel's caps in the same unit that checked them, before it

@@ -68,6 +68,16 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
             problems.AddRange(UnservedChannels(journey, delivery).Select(e => $"Journeys: {e.Path}: {e.Message}"));
         }
 
+        // A cap on a channel no message can go out on ("SMS", "emial") never counted anything: the messages it was meant
+        // to limit all went (audit U46).
+        for (var i = 0; i < options.Delivery.FrequencyCaps.Count; i++)
+        {
+            if (options.Delivery.FrequencyCaps[i]?.Channel is { } capChannel && UnservedChannel(capChannel, delivery) is { } unserved)
+            {
+                problems.Add($"Delivery.FrequencyCaps[{i}].Channel: {unserved}; the cap would never count a message.");
+            }
+        }
+
         if (problems.Count > 0)
         {
             throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(OmnichannelOptions), problems);
