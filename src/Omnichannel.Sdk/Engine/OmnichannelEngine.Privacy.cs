@@ -224,7 +224,7 @@ public sealed partial class OmnichannelEngine
             {
                 errors.Add(new ValidationError("id", $"the event id belonged to a profile erased at {t.ErasedAt:O}; its history stays erased"));
             }
-            else if (t.AllowsReturn && e.Timestamp > t.ErasedAt)
+            else if (t.AllowsReturn && e.Timestamp > t.ErasedAt && !IsReportOnAMessage(e.Type))
             {
                 var id = identifierOf[t.Hash];
                 returned[id] = returned.TryGetValue(id, out var known) && known > t.ErasedAt ? known : t.ErasedAt;
@@ -232,7 +232,9 @@ public sealed partial class OmnichannelEngine
             else
             {
                 errors.Add(new ValidationError("identifiers", t.AllowsReturn
-                    ? $"the {type} belongs to a person erased at {t.ErasedAt:O} and the event is dated before that (a replay or an event queued before the erasure)"
+                    ? e.Timestamp > t.ErasedAt
+                        ? $"the {type} belongs to a person erased at {t.ErasedAt:O} and the event reports on a message sent before that, which does not bring her back"
+                        : $"the {type} belongs to a person erased at {t.ErasedAt:O} and the event is dated before that (a replay or an event queued before the erasure)"
                     : $"the {type} belongs to a person erased at {t.ErasedAt:O}; the host may lift the erasure with LiftErasureAsync if she asks to come back"));
             }
         }
@@ -290,6 +292,12 @@ public sealed partial class OmnichannelEngine
             .ToList();
         return errors.Count == 0 ? null : new TrackResult { EventId = e.Id, Status = TrackStatus.Erased, Errors = errors };
     }
+
+    // A provider's report on a message (delivered, opened, clicked, bounced, complained, unsubscribed…) carrying an erased
+    // identifier nobody holds is about a message sent before her erasure: every address of hers is suppressed from then
+    // on. It is not her coming back (AllowReturn), and taken as such it re-created her profile with the old message's touch.
+    // A reply she writes is her own act, and may bring her back.
+    private static bool IsReportOnAMessage(string type) => ProfileCore.NamesAnAddressOfAMessage(type) && type != EventTypes.MessageReplied;
 
     private bool IdentifiesPerson(string type) => !_options.Identity.Rules.TryGetValue(type, out var rule) || rule.IdentifiesPerson;
 }

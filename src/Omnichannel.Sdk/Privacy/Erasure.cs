@@ -23,9 +23,12 @@ internal static class Erasure
             tombstones[h] = new Tombstone(h, now, options.AllowReturn);
         }
 
+        // The timeline keeps only the newest entries, while orders, cart and wishlist changes, consents, traits and journey
+        // records keep the ids of older events: every id the stored document names, whatever field holds it.
         var eventIds = profile.Timeline.Select(t => t.EventId)
             .Concat(profile.Merges.Select(m => m.EventId))
-            .Concat(profile.Conflicts.Select(c => c.EventId));
+            .Concat(profile.Conflicts.Select(c => c.EventId))
+            .Concat(EventIdsIn(ProfileSerializer.Serialize(profile)));
         foreach (var eventId in eventIds.Where(id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal))
         {
             var h = hasher.EventHash(eventId);
@@ -39,5 +42,31 @@ internal static class Erasure
             SuppressionHashes = suppression,
             Tombstones = [.. tombstones.Values],
         };
+    }
+
+    /// <summary>The string values of every property named <c>eventId</c> or <c>…EventId</c> in a stored document.</summary>
+    private static List<string> EventIdsIn(byte[] document)
+    {
+        var ids = new List<string>();
+        var reader = new System.Text.Json.Utf8JsonReader(document);
+        var wanted = false;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case System.Text.Json.JsonTokenType.PropertyName:
+                    wanted = reader.ValueTextEquals("eventId"u8) || reader.GetString()!.EndsWith("EventId", StringComparison.Ordinal);
+                    break;
+                case System.Text.Json.JsonTokenType.String when wanted:
+                    ids.Add(reader.GetString()!);
+                    wanted = false;
+                    break;
+                default:
+                    wanted = false;
+                    break;
+            }
+        }
+
+        return ids;
     }
 }

@@ -308,12 +308,15 @@ internal static class ProfileSerializer
             ["lifecycleStage"] = JsonSerializer.SerializeToNode(p.LifecycleStage, exportOptions),
             ["identifiers"] = JsonSerializer.SerializeToNode(p.Identifiers, exportOptions),
             ["traits"] = p.Traits,
+            ["traitSources"] = TraitSources(p),
             ["statistics"] = JsonSerializer.SerializeToNode(p.Statistics, exportOptions),
             ["averageOrderValue"] = p.Statistics.AverageOrderValue,
             ["cart"] = JsonSerializer.SerializeToNode(p.Cart, exportOptions),
             ["cartClearedAt"] = p.CartClearedAt,
             ["wishlist"] = JsonSerializer.SerializeToNode(p.Wishlist, exportOptions),
-            ["consents"] = JsonSerializer.SerializeToNode(p.Consents, exportOptions),
+            // An SMS opt-in keyword with no opt-out to undo decides nothing yet (awaitsDecision) but is kept: exported too.
+            ["consents"] = JsonSerializer.SerializeToNode(
+                p.ConsentRecords.Values.OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal).ToList(), exportOptions),
             // Every event that decides consent: a newsletter or link unsubscribe and a complaint withdraw it too.
             ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type is EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed
                 or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained or EventTypes.MessageReplied).ToList(), exportOptions),
@@ -330,6 +333,19 @@ internal static class ProfileSerializer
             ["internal"] = rest,
         };
         return o;
+    }
+
+    // Where each trait came from (GDPR art. 15(1)(g)): the time and id of the event that set it, by dotted path, in
+    // ordinal order; a trait an event removed keeps its source with no value.
+    private static JsonObject TraitSources(CustomerProfile p)
+    {
+        var sources = new JsonObject();
+        foreach (var (path, value) in p.TraitValues.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            sources[path] = new JsonObject { ["at"] = value.At, ["eventId"] = value.EventId };
+        }
+
+        return sources;
     }
 }
 
