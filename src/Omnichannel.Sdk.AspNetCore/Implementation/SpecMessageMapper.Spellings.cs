@@ -96,7 +96,16 @@ internal sealed partial class SpecMessageMapper
 
         if (p["currency"] is JsonValue currency && currency.TryGetValue<string>(out var code))
         {
-            p["currency"] = code.Trim().ToUpperInvariant();
+            // A template's nil rendered as '' (or spaces) names no currency, as a missing one: the shop's is taken, not
+            // the event refused (facade's currency() passes over a blank too).
+            if (string.IsNullOrWhiteSpace(code))
+            {
+                p.Remove("currency");
+            }
+            else
+            {
+                p["currency"] = code.Trim().ToUpperInvariant();
+            }
         }
     }
 

@@ -31,14 +31,32 @@ internal static partial class MeasurementRecorder
     }
 
     // What is left of the order after its returns: the returned share of its total comes off every revenue property.
-    private static double NetFactor(IReadOnlyDictionary<string, double>? returned, double total)
+    // A return in another currency than the order's (both named) is no share of it: 3,000 JPY off a 20 GBP order zeroed
+    // it (Automattic/woocommerce-payments#5215, rbkmoney/hellgate#195: a refund is in its payment's currency). The
+    // profile keeps such a return apart too (ReturnValueByCurrency). Read at each use, from the newest currencies, so an
+    // order corrected to the return's currency counts it then, whatever came first.
+    private static double NetFactor(IReadOnlyDictionary<string, double>? returned, IReadOnlyDictionary<string, string>? returnedIn, string? currency, double total)
     {
-        var r = returned is null ? 0 : returned.Values.Sum();
+        double r = 0;
+        if (returned is not null)
+        {
+            foreach (var (key, value) in returned)
+            {
+                if (currency is null || returnedIn is null || !returnedIn.TryGetValue(key, out var c) || string.Equals(c, currency, StringComparison.OrdinalIgnoreCase))
+                {
+                    r += value;
+                }
+            }
+        }
+
         return r <= 0 ? 1 : total <= 0 ? 0 : Math.Max(0, 1 - (r / total));
     }
 
     private static double Base(OrderConversion o, string property) =>
-        o.Gross is { } g ? g.Get(property) * NetFactor(o.Returned, g.Total) : 0;
+        o.Gross is { } g ? g.Get(property) * NetFactor(o.Returned, o.ReturnedIn, o.GrossCurrency, g.Total) : 0;
+
+    // The currency an order or a return names (upper case: validation made it so), or null.
+    private static string? CurrencyOf(CustomerEvent e) => WellKnownProperties.String(e.Properties, "currency");
 
     /// <summary>
     /// An order the profile already converted came again: the newest event's revenue stands (the profile's rule), and
@@ -51,7 +69,7 @@ internal static partial class MeasurementRecorder
             return; // a late original or a retry of an older version: the newer values stand
         }
 
-        p.OrderConversions[key] = Rebase(p, p, known, known with { Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id });
+        p.OrderConversions[key] = Rebase(p, p, known, known with { Gross = GrossOf(e, options, shopCurrency), GrossCurrency = CurrencyOf(e), GrossAt = e.Timestamp, GrossEventId = e.Id });
     }
 
     /// <summary>
@@ -94,21 +112,46 @@ internal static partial class MeasurementRecorder
     private static void OnReturn(CustomerProfile p, string key, CustomerEvent e, string? shopCurrency)
     {
         var returnKey = ProfileCore.ReturnKey(e.Properties, e.Id);
+        if (p.Statistics.ReturnCount > 0 && p.Returns.TryGetValue(returnKey, out var kept) && Stamp.Newer(kept.UpdatedAt, kept.EventId, e.Timestamp, e.Id))
+        {
+            return; // an older copy of a return corrected since (the profile's rule: the newest copy stands), arriving late
+        }
+
         var value = Math.Abs(Revenue(e, TotalProperty, shopCurrency));
+        var currency = CurrencyOf(e);
         if (!p.OrderConversions.TryGetValue(key, out var known))
         {
-            p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, []) { Returned = new(StringComparer.Ordinal) { [returnKey] = value } };
+            p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, [])
+            {
+                Returned = new(StringComparer.Ordinal) { [returnKey] = value },
+                ReturnedIn = currency is null ? null : new(StringComparer.Ordinal) { [returnKey] = currency },
+            };
             return;
         }
 
-        if (known.Returned is { } r && r.TryGetValue(returnKey, out var same) && same == value)
+        if (known.Returned is { } r && r.TryGetValue(returnKey, out var same) && same == value
+            && string.Equals(known.ReturnedIn?.GetValueOrDefault(returnKey), currency, StringComparison.Ordinal))
         {
             return; // the same return again
         }
 
         var returned = known.Returned is null ? new Dictionary<string, double>(StringComparer.Ordinal) : new Dictionary<string, double>(known.Returned, StringComparer.Ordinal);
         returned[returnKey] = value;
-        p.OrderConversions[key] = Rebase(p, p, known, known with { Returned = returned });
+        var returnedIn = known.ReturnedIn;
+        if (currency is not null || returnedIn?.ContainsKey(returnKey) == true)
+        {
+            returnedIn = returnedIn is null ? new(StringComparer.Ordinal) : new Dictionary<string, string>(returnedIn, StringComparer.Ordinal);
+            if (currency is null)
+            {
+                returnedIn.Remove(returnKey);
+            }
+            else
+            {
+                returnedIn[returnKey] = currency;
+            }
+        }
+
+        p.OrderConversions[key] = Rebase(p, p, known, known with { Returned = returned, ReturnedIn = returnedIn is { Count: > 0 } ? returnedIn : null });
     }
 
     /// <summary>
@@ -167,12 +210,21 @@ internal static partial class MeasurementRecorder
     private static OrderConversion Combined(OrderConversion keep, OrderConversion other)
     {
         Dictionary<string, double>? returned = keep.Returned;
+        Dictionary<string, string>? returnedIn = keep.ReturnedIn;
         if (other.Returned is { Count: > 0 })
         {
             returned = returned is null ? new(StringComparer.Ordinal) : new Dictionary<string, double>(returned, StringComparer.Ordinal);
             foreach (var (k, v) in other.Returned)
             {
-                returned.TryAdd(k, v);
+                if (returned.TryAdd(k, v) && other.ReturnedIn?.GetValueOrDefault(k) is { } c)
+                {
+                    if (ReferenceEquals(returnedIn, keep.ReturnedIn))
+                    {
+                        returnedIn = returnedIn is null ? new(StringComparer.Ordinal) : new Dictionary<string, string>(returnedIn, StringComparer.Ordinal); // copied once
+                    }
+
+                    returnedIn![k] = c;
+                }
             }
         }
 
@@ -180,7 +232,9 @@ internal static partial class MeasurementRecorder
         return keep with
         {
             Returned = returned,
+            ReturnedIn = returnedIn,
             Gross = newer ? other.Gross : keep.Gross,
+            GrossCurrency = newer ? other.GrossCurrency : keep.GrossCurrency,
             GrossAt = newer ? other.GrossAt : keep.GrossAt,
             GrossEventId = newer ? other.GrossEventId : keep.GrossEventId,
             JourneyRows = keep.JourneyRows is null ? other.JourneyRows : other.JourneyRows is null ? keep.JourneyRows : [.. keep.JourneyRows, .. other.JourneyRows],

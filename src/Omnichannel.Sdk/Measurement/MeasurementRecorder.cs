@@ -71,7 +71,7 @@ internal static partial class MeasurementRecorder
         else
         {
             // Returns that came before their order: it converts net of them.
-            var factor = known?.Returned is { } early ? NetFactor(early, Revenue(e, TotalProperty, shopCurrency)) : 1;
+            var factor = known?.Returned is { } early ? NetFactor(early, known.ReturnedIn, CurrencyOf(e), Revenue(e, TotalProperty, shopCurrency)) : 1;
             bool? repeatOrder = null;
             var missed = false;
             List<ConversionDelta>? added = null;
@@ -96,7 +96,8 @@ internal static partial class MeasurementRecorder
             {
                 p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added is null ? [] : [.. added])
                 {
-                    Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id, Returned = known?.Returned,
+                    Gross = GrossOf(e, options, shopCurrency), GrossCurrency = CurrencyOf(e), GrossAt = e.Timestamp, GrossEventId = e.Id,
+                    Returned = known?.Returned, ReturnedIn = known?.ReturnedIn,
                 };
             }
         }
@@ -161,7 +162,7 @@ internal static partial class MeasurementRecorder
             var known = p.OrderConversions.GetValueOrDefault(orderKey);
             if (known is not { Gross: not null })
             {
-                known = (known ?? new OrderConversion(e.Timestamp, e.Id, [])) with { Gross = GrossOf(e, options, shopCurrency), GrossAt = e.Timestamp, GrossEventId = e.Id };
+                known = (known ?? new OrderConversion(e.Timestamp, e.Id, [])) with { Gross = GrossOf(e, options, shopCurrency), GrossCurrency = CurrencyOf(e), GrossAt = e.Timestamp, GrossEventId = e.Id };
             }
 
             known = known.Gross!.Value.Has(property) ? known : known with { Gross = known.Gross.Value.With(property, revenue) };

@@ -89,7 +89,15 @@ public sealed record MeasurementReportData(
     IReadOnlyList<JourneyFunnel> Journeys,
     IReadOnlyDictionary<string, FunnelCounts> Channels,
     IReadOnlyList<ChannelDay> ChannelDays,
-    IReadOnlyList<ExperimentVerdict> Experiments);
+    IReadOnlyList<ExperimentVerdict> Experiments)
+{
+    /// <summary>
+    /// The currency of the revenue (<see cref="OmnichannelOptions.Currency"/>, upper case), or <see langword="null"/> when the
+    /// shop set none (revenue may then add several currencies). With one, the HTML shows money with the currency's minor
+    /// units (none for JPY, three for KWD), rounded half away from zero, and its code.
+    /// </summary>
+    public string? Currency { get; init; }
+}
 
 /// <summary>
 /// The channel report people look at: a self-contained HTML page (no external assets; hand-made inline SVG charts — a
@@ -186,7 +194,10 @@ public static class MeasurementReport
             [.. journeys.Select(kv => new JourneyFunnel(kv.Key, kv.Value.Entered, kv.Value.Goal, kv.Value.Touches))],
             channels,
             [.. days.Select(kv => new ChannelDay(kv.Key.Item1, kv.Key.Item2, kv.Value))],
-            verdicts);
+            verdicts)
+        {
+            Currency = engine.Options.Currency,
+        };
     }
 
     /// <summary>The report's data as indented JSON (camelCase names, enums in snake_case; infinite interval bounds as strings).</summary>
@@ -212,7 +223,7 @@ public static class MeasurementReport
             .Append("#tip{position:fixed;pointer-events:none;background:#111;color:#fff;padding:3px 6px;border-radius:4px;font-size:12px;display:none}")
             .Append("</style></head><body>");
         h.Append("<h1>").Append(E(data.Title)).Append("</h1><p class=\"muted\">")
-            .Append(E(FormattableString.Invariant($"{data.From:yyyy-MM-dd} – {data.To:yyyy-MM-dd} · attribution: {data.Model} · conversion: {data.ConversionId} · {data.Conversions} conversions, revenue {data.ConversionRevenue:0.00}")))
+            .Append(E(FormattableString.Invariant($"{data.From:yyyy-MM-dd} – {data.To:yyyy-MM-dd} · attribution: {data.Model} · conversion: {data.ConversionId} · {data.Conversions} conversions, revenue {Money(data.ConversionRevenue, data.Currency)}")))
             .Append("</p>");
 
         h.Append("<h2>Journeys</h2>");
@@ -240,11 +251,11 @@ public static class MeasurementReport
         }
 
         h.Append("<h2>Revenue by channel (").Append(E(data.Model)).Append(")</h2><div class=\"card\">");
-        Bars(h, "revenue-by-channel", [.. data.Channels.Select(kv => (kv.Key, kv.Value.Revenue))], money: true);
+        Bars(h, "revenue-by-channel", [.. data.Channels.Select(kv => (kv.Key, kv.Value.Revenue))], money: true, data.Currency);
         h.Append("<table><tr><th>channel</th><th>sent</th><th>delivered</th><th>opened</th><th>clicked</th><th>unsubscribed</th><th>conversions</th><th>revenue</th></tr>");
         foreach (var (channel, c) in data.Channels)
         {
-            h.Append(FormattableString.Invariant($"<tr><td>{E(channel)}</td><td>{c.Sent}</td><td>{c.Delivered}</td><td>{c.Opened}</td><td>{c.Clicked}</td><td>{c.Unsubscribed}</td><td>{c.Conversions:0.##}</td><td>{c.Revenue:0.00}</td></tr>"));
+            h.Append(FormattableString.Invariant($"<tr><td>{E(channel)}</td><td>{c.Sent}</td><td>{c.Delivered}</td><td>{c.Opened}</td><td>{c.Clicked}</td><td>{c.Unsubscribed}</td><td>{c.Conversions:0.##}</td><td>{Money(c.Revenue, data.Currency)}</td></tr>"));
         }
 
         h.Append("</table></div>");
@@ -279,7 +290,22 @@ public static class MeasurementReport
         return h.ToString();
     }
 
-    private static void Bars(StringBuilder h, string name, IReadOnlyList<(string Label, double Value)> bars, bool money = false)
+    // Money in the shop's currency keeps its minor units and names its code (KWD 10.125 was shown 10.13, JPY 3000 as
+    // 3000.00: Mozu/core-theme#448, dinerojs/dinero.js#157); rounded as a decimal, half away from zero, as the profile's
+    // average is. Without a shop currency, two decimals as before.
+    private static string Money(double value, string? currency)
+    {
+        if (currency is null || !double.IsFinite(value) || Math.Abs(value) >= 1e20)
+        {
+            return value.ToString("0.00", CultureInfo.InvariantCulture);
+        }
+
+        var digits = CurrencyMinorUnits.Of(currency);
+        var rounded = Math.Round((decimal)value, digits, MidpointRounding.AwayFromZero);
+        return rounded.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + " " + currency;
+    }
+
+    private static void Bars(StringBuilder h, string name, IReadOnlyList<(string Label, double Value)> bars, bool money = false, string? currency = null)
     {
         const int width = 640, row = 24, labelWidth = 110;
         var max = Math.Max(1e-9, bars.Where(b => double.IsFinite(b.Value)).Select(b => b.Value).DefaultIfEmpty(0).Max());
@@ -292,7 +318,7 @@ public static class MeasurementReport
             // rect with a negative width is an error. Its label still shows the value.
             var w = double.IsFinite(value) && value > 0 ? (width - labelWidth - 90) * value / max : 0;
             var y = (i * row) + 4;
-            var shown = money ? value.ToString("0.00", CultureInfo.InvariantCulture) : value.ToString("0.##", CultureInfo.InvariantCulture);
+            var shown = money ? Money(value, currency) : value.ToString("0.##", CultureInfo.InvariantCulture);
             h.Append(FormattableString.Invariant($"<text x=\"0\" y=\"{y + 15}\">{E(label)}</text>"))
                 .Append(FormattableString.Invariant($"<rect x=\"{labelWidth}\" y=\"{y}\" width=\"{w:0.##}\" height=\"{row - 6}\" fill=\"{Palette[i % Palette.Length]}\" data-tip=\"{E(label)}: {shown}\"/>"))
                 .Append(FormattableString.Invariant($"<text x=\"{labelWidth + w + 6:0.##}\" y=\"{y + 15}\">{shown}</text>"));

@@ -256,8 +256,14 @@ internal sealed record OrderConversion(DateTimeOffset At, string EventId, Conver
     /// <inheritdoc cref="GrossAt"/>
     public string? GrossEventId { get; init; }
 
+    /// <summary>The currency <see cref="Gross"/> named (upper case), or <see langword="null"/> when it named none.</summary>
+    public string? GrossCurrency { get; init; }
+
     /// <summary>Returns of the order by return key (the profile's), with their value in the shop's currency.</summary>
     public Dictionary<string, double>? Returned { get; init; }
+
+    /// <summary>The currency each return in <see cref="Returned"/> named, by return key; returns that named none are not here.</summary>
+    public Dictionary<string, string>? ReturnedIn { get; init; }
 
     /// <summary>Journey revenue rows of the order (journey and variant revenue); never taken back at a merge.</summary>
     public List<ConversionDelta>? JourneyRows { get; init; }

@@ -74,8 +74,8 @@ internal static partial class ProfileCore
 
         foreach (var (key, r) in other.Returns)
         {
-            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId);
-            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId);
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId, r.Order);
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId, r.Order);
         }
 
         ProfileFacts.RecomputeReturns(target);

@@ -91,7 +91,15 @@ internal static partial class ProfileCore
 
                 break;
             case EventTypes.OrderReturned:
-                ProfileFacts.ApplyReturn(p, ReturnKey(props, e.Id), Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0), WellKnownProperties.String(props, "currency")?.ToUpperInvariant(), t, e.Id, shopCurrency);
+                ProfileFacts.ApplyReturn(
+                    p,
+                    ReturnKey(props, e.Id),
+                    Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0),
+                    WellKnownProperties.String(props, "currency")?.ToUpperInvariant(),
+                    WellKnownProperties.OrderId(p, props) is { Length: > 0 } returnedId ? "order:" + returnedId : null,
+                    t,
+                    e.Id,
+                    shopCurrency);
                 break;
             case EventTypes.CartItemAdded:
                 ProfileFacts.PutCartOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(

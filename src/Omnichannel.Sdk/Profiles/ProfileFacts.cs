@@ -7,7 +7,8 @@ namespace Omnichannel.Sdk;
 /// <param name="UpdatedAt">Event time of the newest event about it.</param>
 /// <param name="EventId">The newest event about it.</param>
 /// <param name="FirstEventId">The event that gave <paramref name="At"/> (ties between orders placed at the same instant).</param>
-internal sealed record OrderFact(decimal Total, string? Currency, DateTimeOffset At, DateTimeOffset UpdatedAt, string EventId, string FirstEventId);
+/// <param name="Order">A return's order (<c>order:{order_id}</c>), whose currency a return naming none is in; null for orders.</param>
+internal sealed record OrderFact(decimal Total, string? Currency, DateTimeOffset At, DateTimeOffset UpdatedAt, string EventId, string FirstEventId, string? Order = null);
 
 /// <summary>
 /// One cart or wishlist change, kept until an order (cart) or a later full removal makes it irrelevant, so a change
@@ -39,6 +40,7 @@ internal static partial class ProfileFacts
         {
             PutOrder(p, key, total, currency, t, eventId);
             RecomputeOrders(p, shopCurrency);
+            ReturnsFollow(p, key, shopCurrency);
             return;
         }
 
@@ -65,14 +67,39 @@ internal static partial class ProfileFacts
         s.FirstOrderAt = s.FirstOrderAt is { } f && f <= t ? f : t;
         s.LastOrderAt = s.LastOrderAt is { } l && l >= t ? l : t;
         Headline(s, shopCurrency);
+        ReturnsFollow(p, key, shopCurrency);
     }
+
+    // Returns that named no currency and came before their order (or before it named one) are in its currency now.
+    private static void ReturnsFollow(CustomerProfile p, string key, string? shopCurrency)
+    {
+        if (p.Statistics.ReturnCount == 0) // most profiles: no returns, nothing to look through (nor a collection to make)
+        {
+            return;
+        }
+
+        foreach (var r in p.Returns.Values)
+        {
+            if (r.Currency is null && r.Order == key)
+            {
+                RecomputeReturns(p);
+                Headline(p.Statistics, shopCurrency);
+                return;
+            }
+        }
+    }
+
+    // A return that names no currency is in its order's (solidusio/solidus#1043, woocommerce/woocommerce#8287: a refund
+    // has its order's currency), when the profile knows the order and it named one; else in the headline's.
+    private static string? CurrencyOf(CustomerProfile p, OrderFact r) =>
+        r.Currency ?? (r.Order is { } order && p.Orders.TryGetValue(order, out var o) ? o.Currency : null);
 
     /// <summary>Adds or updates an order (the same order id is the same order).</summary>
     public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId) =>
         PutFact(p.Orders, key, total, currency, t, eventId);
 
     /// <summary>Adds or updates a fact: the newest event's values, the earliest event's time.</summary>
-    public static void PutFact(Dictionary<string, OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId)
+    public static void PutFact(Dictionary<string, OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? order = null)
     {
         if (facts.TryGetValue(key, out var known))
         {
@@ -86,11 +113,12 @@ internal static partial class ProfileFacts
                 EventId = newer ? eventId : known.EventId,
                 At = earlier ? t : known.At,
                 FirstEventId = earlier ? eventId : known.FirstEventId,
+                Order = newer ? order : known.Order,
             };
         }
         else
         {
-            facts[key] = new OrderFact(total, currency, t, t, eventId, eventId);
+            facts[key] = new OrderFact(total, currency, t, t, eventId, eventId, order);
         }
     }
 
@@ -140,22 +168,23 @@ internal static partial class ProfileFacts
     }
 
     /// <summary>Adds a return once per key (see <c>ProfileCore.ReturnKey</c>); the same key again is the same return.</summary>
-    public static void ApplyReturn(CustomerProfile p, string key, decimal refund, string? currency, DateTimeOffset t, string eventId, string? shopCurrency)
+    public static void ApplyReturn(CustomerProfile p, string key, decimal refund, string? currency, string? order, DateTimeOffset t, string eventId, string? shopCurrency)
     {
         if (p.Returns.ContainsKey(key))
         {
-            PutFact(p.Returns, key, refund, currency, t, eventId);
+            PutFact(p.Returns, key, refund, currency, t, eventId, order);
             RecomputeReturns(p);
             Headline(p.Statistics, shopCurrency);
             return;
         }
 
-        p.Returns[key] = new OrderFact(refund, currency, t, t, eventId, eventId);
+        var fact = new OrderFact(refund, currency, t, t, eventId, eventId, order);
+        p.Returns[key] = fact;
         var s = p.Statistics;
         s.ReturnCount++;
-        if (currency is not null)
+        if (CurrencyOf(p, fact) is { } c)
         {
-            s.ReturnValueByCurrency[currency] = checked(s.ReturnValueByCurrency.GetValueOrDefault(currency) + refund);
+            s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + refund);
         }
         else
         {
@@ -173,7 +202,7 @@ internal static partial class ProfileFacts
         s.ReturnValueWithoutCurrency = 0;
         foreach (var r in p.Returns.Values)
         {
-            if (r.Currency is { } c)
+            if (CurrencyOf(p, r) is { } c)
             {
                 s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + r.Total);
             }

@@ -238,7 +238,10 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public Dictionary<string, int> OrdersByCurrency { get; internal set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Value refunded by returns per currency (ISO 4217 code); returns that named none are not here.</summary>
+    /// <summary>
+    /// Value refunded by returns per currency (ISO 4217 code). A return that named none is in its order's currency when the
+    /// profile knows that order and it named one; other returns that named none are not here.
+    /// </summary>
     [JsonInclude]
     public Dictionary<string, decimal> ReturnValueByCurrency { get; internal set; } = new(StringComparer.Ordinal);
 
@@ -273,14 +276,9 @@ public sealed class ProfileStatistics
     public decimal AverageOrderValue => OrdersInCurrency == 0 ? 0
         : Math.Round(TotalSpent / OrdersInCurrency, AverageDigits(Currency), MidpointRounding.AwayFromZero);
 
-    // ISO 4217 currencies whose minor unit has more than two digits; every other currency's average keeps cents (a yen
+    // The currency's minor unit where it has more than two digits; every other currency's average keeps cents (a yen
     // average of 1,500.5 is an average, not an amount to charge).
-    private static int AverageDigits(string? currency) => currency switch
-    {
-        "BHD" or "IQD" or "JOD" or "KWD" or "LYD" or "OMR" or "TND" => 3,
-        "CLF" or "UYW" => 4,
-        _ => 2,
-    };
+    private static int AverageDigits(string? currency) => Math.Max(2, CurrencyMinorUnits.Of(currency));
 
     /// <summary>Time of the first order.</summary>
     [JsonInclude]
@@ -298,7 +296,7 @@ public sealed class ProfileStatistics
     [JsonInclude]
     public int ReturnCount { get; internal set; }
 
-    /// <summary>Value refunded by returns in <see cref="Currency"/> (returns that named no currency included).</summary>
+    /// <summary>Value refunded by returns in <see cref="Currency"/> (returns that named no currency included, unless their order is in another).</summary>
     [JsonInclude]
     public decimal ReturnValue { get; internal set; }
 
