@@ -196,8 +196,9 @@ internal static class DeliveryPlanner
     /// <summary>
     /// At a fallback: whether the logged marketing message <paramref name="key"/>, moved from the channel it was planned (and
     /// logged) on to <paramref name="channel"/>, breaks a cap there, counting every other logged message. Planning counted it
-    /// on its first channel only, so the fallback channel's caps never saw it. <see langword="null"/> when it stays on its
-    /// channel, is not logged, or breaks nothing.
+    /// on its first channel only, so the fallback channel's caps never saw it. Counted at the instant it leaves
+    /// (<paramref name="now"/>, or its due time if later). <see langword="null"/> when it stays on its channel, is not
+    /// logged, or breaks nothing.
     /// </summary>
     public static string? CapReachedOnFallback(CustomerProfile p, string key, string channel, DeliveryOptions o, DateTimeOffset now)
     {
@@ -209,9 +210,10 @@ internal static class DeliveryPlanner
         var others = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
         others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key));
 
-        // A fallback after retries leaves after its due time, maybe on the next local day: it must fit that day's cap too
-        // (counted at its due time only, an SMS sent at 00:10 and the fallback at 00:20 were two under "1 a day").
-        return CapReached(others, channel, mine.Topic, mine.At, o) ?? (now > mine.At ? CapReached(others, channel, mine.Topic, now, o) : null);
+        // A fallback after retries leaves after its due time, maybe on the next local day: it fits the cap of when it leaves
+        // (counted at its due time, an SMS sent at 00:10 and the fallback at 00:20 were two under "1 a day"), and only that
+        // one (an SMS the evening before refused a fallback leaving on a day with none). Its slot moves there with it.
+        return CapReached(others, channel, mine.Topic, now > mine.At ? now : mine.At, o);
     }
 
     /// <summary>The instant the quiet hours containing <paramref name="now"/> end, or <see langword="null"/> when now is not inside them.</summary>

@@ -67,7 +67,10 @@ public sealed partial class OmnichannelEngine
                     var reserve = logged >= 0 && p.MessageLog[logged].Channel != channel;
                     if (reserve)
                     {
-                        p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel };
+                        // At the instant it leaves, as the cap was checked: logged at its due time (the evening before), a
+                        // message planned while the provider had it did not count it on the day it goes.
+                        var at = now > p.MessageLog[logged].At ? now : p.MessageLog[logged].At;
+                        p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at };
                     }
 
                     return ValueTask.FromResult(new ChangeEffect { ReadOnly = !reserve, Result = stopped });
