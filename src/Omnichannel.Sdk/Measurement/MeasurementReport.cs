@@ -255,7 +255,7 @@ public static class MeasurementReport
         h.Append("<table><tr><th>channel</th><th>sent</th><th>delivered</th><th>opened</th><th>clicked</th><th>unsubscribed</th><th>conversions</th><th>revenue</th></tr>");
         foreach (var (channel, c) in data.Channels)
         {
-            h.Append(FormattableString.Invariant($"<tr><td>{E(channel)}</td><td>{c.Sent}</td><td>{c.Delivered}</td><td>{c.Opened}</td><td>{c.Clicked}</td><td>{c.Unsubscribed}</td><td>{c.Conversions:0.##}</td><td>{Money(c.Revenue, data.Currency)}</td></tr>"));
+            h.Append(FormattableString.Invariant($"<tr><td>{E(channel)}</td><td>{c.Sent}</td><td>{c.Delivered}</td><td>{c.Opened}</td><td>{c.Clicked}</td><td>{c.Unsubscribed}</td><td>{c.Conversions:0.##}</td><td>{E(Money(c.Revenue, data.Currency))}</td></tr>"));
         }
 
         h.Append("</table></div>");
@@ -295,14 +295,22 @@ public static class MeasurementReport
     // average is. Without a shop currency, two decimals as before.
     private static string Money(double value, string? currency)
     {
-        if (currency is null || !double.IsFinite(value) || Math.Abs(value) >= 1e20)
+        var code = currency is null ? string.Empty : " " + currency;
+        if (!double.IsFinite(value) || Math.Abs(value) >= 1e20)
         {
-            return value.ToString("0.00", CultureInfo.InvariantCulture);
+            return value.ToString("0.00", CultureInfo.InvariantCulture) + code; // past decimal's range: still names its currency
         }
 
-        var digits = CurrencyMinorUnits.Of(currency);
+        // Revenue taken back in doubles may end a hair under zero (-1e-13): shown 0.00, never -0.00 (review U47).
+        if (currency is null)
+        {
+            var shown = value.ToString("0.00", CultureInfo.InvariantCulture);
+            return shown == "-0.00" ? "0.00" : shown;
+        }
+
+        var digits = CurrencyMinorUnits.Of(currency.ToUpperInvariant()); // data built by hand may say "jpy"
         var rounded = Math.Round((decimal)value, digits, MidpointRounding.AwayFromZero);
-        return rounded.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + " " + currency;
+        return (rounded == 0 ? 0m : rounded).ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + code;
     }
 
     private static void Bars(StringBuilder h, string name, IReadOnlyList<(string Label, double Value)> bars, bool money = false, string? currency = null)
@@ -318,7 +326,8 @@ public static class MeasurementReport
             // rect with a negative width is an error. Its label still shows the value.
             var w = double.IsFinite(value) && value > 0 ? (width - labelWidth - 90) * value / max : 0;
             var y = (i * row) + 4;
-            var shown = money ? Money(value, currency) : value.ToString("0.##", CultureInfo.InvariantCulture);
+            // Escaped: a report's data may be built by hand, its currency any text (review U47).
+            var shown = E(money ? Money(value, currency) : value.ToString("0.##", CultureInfo.InvariantCulture));
             h.Append(FormattableString.Invariant($"<text x=\"0\" y=\"{y + 15}\">{E(label)}</text>"))
                 .Append(FormattableString.Invariant($"<rect x=\"{labelWidth}\" y=\"{y}\" width=\"{w:0.##}\" height=\"{row - 6}\" fill=\"{Palette[i % Palette.Length]}\" data-tip=\"{E(label)}: {shown}\"/>"))
                 .Append(FormattableString.Invariant($"<text x=\"{labelWidth + w + 6:0.##}\" y=\"{y + 15}\">{shown}</text>"));
