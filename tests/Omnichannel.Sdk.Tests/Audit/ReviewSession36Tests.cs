@@ -67,23 +67,7 @@ public sealed class ReviewSession36Tests
         return p;
     }
 
-    private static byte[] Plain(CustomerProfile p)
-    {
-        var (timeline, orders, touches, cart, wishlist) = (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps);
-        p.TimelineEntries = [.. timeline];
-        p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
-        p.Touches = [.. touches];
-        p.CartOps = cart.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
-        p.WishlistOps = wishlist.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
-        try
-        {
-            return ProfileSerializer.Serialize(p);
-        }
-        finally
-        {
-            (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
-        }
-    }
+    private static byte[] Plain(CustomerProfile p) => Profiles.WrittenJsonProperties.Plain(p);
 
     // ---- 2. A fallback that leaves on the next local day is capped by that day, not by the day it was due ----
     // Robert-Velhorst/013-Hire-AI#79 (daily limits across midnight and retries). Audit U46 made a late fallback fit the

@@ -175,7 +175,8 @@ public sealed class WrittenJsonProperties
         Assert.Equal("Zoë 😺 <b>&'\"", ProfileSerializer.Deserialize(written, 1).Timeline.Single().Summary);
     }
 
-    private static byte[] Plain(CustomerProfile p)
+    // Shared with ReviewSession36Tests.
+    internal static byte[] Plain(CustomerProfile p)
     {
         var (timeline, orders, touches, cart, wishlist) = (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps);
         p.TimelineEntries = [.. timeline];
