@@ -17,7 +17,8 @@ public sealed class AuditU46Tests
     // Noon UTC: outside the default quiet hours (21:00–08:00 in UTC, her zone when she has none).
     private static readonly DateTimeOffset Noon = new(2026, 3, 2, 12, 0, 0, TimeSpan.Zero);
 
-    private sealed class Renderer : IMessageRenderer
+    // Shared with ReviewSession36Tests (the renderer, the scripted transport, its clock and the sign-up).
+    internal sealed class Renderer : IMessageRenderer
     {
         public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Sms
@@ -26,7 +27,7 @@ public sealed class AuditU46Tests
     }
 
     /// <summary>A transport that answers as scripted per attempt and records what it accepted, with the instant.</summary>
-    private sealed class Scripted(string channel, TimeProvider time, Func<int, DeliveryResult> answer) : IChannelTransport
+    internal sealed class Scripted(string channel, TimeProvider time, Func<int, DeliveryResult> answer) : IChannelTransport
     {
         private int _attempts;
 
@@ -36,8 +37,16 @@ public sealed class AuditU46Tests
 
         public List<(string Key, DateTimeOffset At)> Accepted { get; } = [];
 
-        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        /// <summary>Runs while a message is with the provider (before it answers).</summary>
+        public Func<Task>? During { get; init; }
+
+        public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
         {
+            if (During is { } during)
+            {
+                await during();
+            }
+
             var result = answer(Interlocked.Increment(ref _attempts));
             if (result.IsAccepted)
             {
@@ -47,11 +56,11 @@ public sealed class AuditU46Tests
                 }
             }
 
-            return ValueTask.FromResult(result);
+            return result;
         }
     }
 
-    private static async Task SignUp(OmnichannelTestHost host)
+    internal static async Task SignUp(OmnichannelTestHost host)
     {
         await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com"), Identifier.Phone("+12125550101")]));
         await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
@@ -111,7 +120,7 @@ public sealed class AuditU46Tests
         }
     }
 
-    private sealed class HostClock(Func<TimeProvider> time) : TimeProvider
+    internal sealed class HostClock(Func<TimeProvider> time) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => time().GetUtcNow();
     }

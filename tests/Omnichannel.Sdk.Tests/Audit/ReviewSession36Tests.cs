@@ -81,8 +81,8 @@ public sealed class ReviewSession36Tests
     {
         var start = new DateTimeOffset(2026, 3, 2, 23, 50, 0, TimeSpan.Zero);
         OmnichannelTestHost? hostRef = null;
-        var email = new Scripted(ChannelNames.Email, () => hostRef!.Time, _ => DeliveryResult.TransientFailure("slow down", TimeSpan.FromMinutes(30)));
-        var sms = new Scripted(ChannelNames.Sms, () => hostRef!.Time, _ => DeliveryResult.Accepted("s"));
+        var email = new AuditU46Tests.Scripted(ChannelNames.Email, new AuditU46Tests.HostClock(() => hostRef!.Time), _ => DeliveryResult.TransientFailure("slow down", TimeSpan.FromMinutes(30)));
+        var sms = new AuditU46Tests.Scripted(ChannelNames.Sms, new AuditU46Tests.HostClock(() => hostRef!.Time), _ => DeliveryResult.Accepted("s"));
         await using var host = CappedHost(start, email, sms);
         hostRef = host;
         await SignUp(host);
@@ -114,8 +114,8 @@ public sealed class ReviewSession36Tests
         var start = new DateTimeOffset(2026, 3, 2, 23, 50, 0, TimeSpan.Zero);
         OmnichannelTestHost? hostRef = null;
         SendResult? meanwhile = null;
-        var email = new Scripted(ChannelNames.Email, () => hostRef!.Time, _ => DeliveryResult.TransientFailure("slow down", TimeSpan.FromMinutes(30)));
-        var sms = new Scripted(ChannelNames.Sms, () => hostRef!.Time, _ => DeliveryResult.Accepted("s"))
+        var email = new AuditU46Tests.Scripted(ChannelNames.Email, new AuditU46Tests.HostClock(() => hostRef!.Time), _ => DeliveryResult.TransientFailure("slow down", TimeSpan.FromMinutes(30)));
+        var sms = new AuditU46Tests.Scripted(ChannelNames.Sms, new AuditU46Tests.HostClock(() => hostRef!.Time), _ => DeliveryResult.Accepted("s"))
         {
             During = async () => meanwhile ??= await hostRef!.Client.SendAsync(Ann, Promo("meanwhile", ChannelNames.Sms)),
         };
@@ -168,7 +168,7 @@ public sealed class ReviewSession36Tests
         Assert.All(awaiting, c => Assert.True(c!["awaitsDecision"]!.GetValue<bool>()));
     }
 
-    private static OmnichannelTestHost CappedHost(DateTimeOffset start, Scripted email, Scripted sms) => OmnichannelTestHost.Create(
+    private static OmnichannelTestHost CappedHost(DateTimeOffset start, AuditU46Tests.Scripted email, AuditU46Tests.Scripted sms) => OmnichannelTestHost.Create(
         o =>
         {
             o.Delivery.Retry = null;
@@ -177,56 +177,9 @@ public sealed class ReviewSession36Tests
             o.Delivery.FrequencyCaps.Add(new FrequencyCap(1, null, Channel: ChannelNames.Sms, PerLocalDay: true));
         },
         start,
-        delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email).AddTransport("sms", sms));
+        delivery: new DeliverySetup { Renderer = new AuditU46Tests.Renderer() }.AddTransport("esp", email).AddTransport("sms", sms));
 
-    private static async Task SignUp(OmnichannelTestHost host)
-    {
-        await host.TrackAsync(host.Event("user.signed_up", [Ann, Identifier.Email("ann@example.com"), Identifier.Phone("+12125550101")]));
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "sms", granted = true });
-    }
+    private static Task SignUp(OmnichannelTestHost host) => AuditU46Tests.SignUp(host);
 
     private static MessageRequest Promo(string key, params string[] channels) => new() { Key = key, Channels = channels, TemplateId = key };
-
-    private sealed class Renderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Sms
-                ? new SmsMessage { MessageId = request.Key, To = address, Body = request.TemplateId }
-                : new EmailMessage { MessageId = request.Key, From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" });
-    }
-
-    /// <summary>A transport that answers as scripted per attempt and records what it accepted, with the instant.</summary>
-    private sealed class Scripted(string channel, Func<TimeProvider> time, Func<int, DeliveryResult> answer) : IChannelTransport
-    {
-        private int _attempts;
-
-        public string Channel { get; } = channel;
-
-        public int Attempts => Volatile.Read(ref _attempts);
-
-        public List<(string Key, DateTimeOffset At)> Accepted { get; } = [];
-
-        /// <summary>Runs while a message is with the provider (before it answers).</summary>
-        public Func<Task>? During { get; init; }
-
-        public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
-        {
-            if (During is { } during)
-            {
-                await during();
-            }
-
-            var result = answer(Interlocked.Increment(ref _attempts));
-            if (result.IsAccepted)
-            {
-                lock (Accepted)
-                {
-                    Accepted.Add((message.MessageId, time().GetUtcNow()));
-                }
-            }
-
-            return result;
-        }
-    }
 }
