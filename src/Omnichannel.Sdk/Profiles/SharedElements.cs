@@ -20,7 +20,7 @@ internal sealed class SharedElements
 
     public List<int> At { get; } = [];
 
-    public List<byte[]> Elements { get; } = [];
+    public List<ReadOnlyMemory<byte>> Elements { get; } = [];
 
     public void Clear()
     {
@@ -41,5 +41,85 @@ internal sealed class SharedElements
         }
 
         writer.WriteRawValue(bytes, skipInputValidation: true); // written by the same options before
+    }
+
+    /// <summary>
+    /// Writes a JSON array (or object) whose entries are <paramref name="pieces"/>, each one or more kept entries without
+    /// brackets: in a shared write, the brackets and commas with a placeholder and a reference per piece; otherwise a copy.
+    /// </summary>
+    public static void WriteKept(System.Text.Json.Utf8JsonWriter writer, bool isObject, List<ReadOnlyMemory<byte>> pieces)
+    {
+        var (open, close) = isObject ? ((byte)'{', (byte)'}') : ((byte)'[', (byte)']');
+        var shared = Current is { } current && ReferenceEquals(current.Writer, writer) ? current : null;
+        var length = pieces.Count == 0 ? 2 : 1 + (2 * pieces.Count);
+        if (shared is null)
+        {
+            foreach (var piece in pieces)
+            {
+                length += piece.Length - 1; // the piece in place of its placeholder
+            }
+        }
+
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var raw = rented.AsSpan(0, length);
+            raw[0] = open;
+            var to = 1;
+            for (var i = 0; i < pieces.Count; i++)
+            {
+                if (i > 0)
+                {
+                    raw[to++] = (byte)',';
+                }
+
+                if (shared is null)
+                {
+                    pieces[i].Span.CopyTo(raw[to..]);
+                    to += pieces[i].Length;
+                }
+                else
+                {
+                    raw[to++] = (byte)'0';
+                }
+            }
+
+            raw[to] = close;
+            writer.WriteRawValue(raw, skipInputValidation: true); // written by the same options before
+            if (shared is not null)
+            {
+                var start = checked((int)(writer.BytesCommitted + writer.BytesPending)) - length;
+                for (var i = 0; i < pieces.Count; i++)
+                {
+                    shared.At.Add(start + 1 + (2 * i)); // "[0,0,0]": the placeholders are every other byte
+                    shared.Elements.Add(pieces[i]);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    [ThreadStatic]
+    private static List<ReadOnlyMemory<byte>>? t_pieces;
+
+    /// <summary>A list of pieces for one write, the thread's own when it is free.</summary>
+    public static List<ReadOnlyMemory<byte>> TakePieces()
+    {
+        var pieces = t_pieces ?? [];
+        t_pieces = null;
+        return pieces;
+    }
+
+    /// <summary>Gives the list back (emptied, so it holds no profile's bytes).</summary>
+    public static void ReturnPieces(List<ReadOnlyMemory<byte>> pieces)
+    {
+        pieces.Clear();
+        if (pieces.Capacity <= 4096)
+        {
+            t_pieces = pieces;
+        }
     }
 }

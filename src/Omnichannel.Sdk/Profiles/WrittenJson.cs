@@ -6,58 +6,228 @@ using System.Text.Json.Serialization.Metadata;
 namespace Omnichannel.Sdk;
 
 /// <summary>
-/// The stored JSON of immutable elements, kept once written. A profile's timeline (up to
-/// <see cref="OmnichannelOptions.TimelineLength"/> entries) and its orders change by about one element per event, yet
-/// every commit writes the whole document: with this, the unchanged elements are copied as bytes instead of being
-/// serialised again.
+/// The stored JSON of immutable elements, kept once written, in runs of consecutive elements. A profile's timeline (up
+/// to <see cref="OmnichannelOptions.TimelineLength"/> entries), touches and orders change by about one element per
+/// event, yet every commit writes the whole document: with this, the unchanged elements are copied as bytes instead of
+/// being serialised again, and they are copied (or, in the in-memory store's shared form, referred to) a run at a time,
+/// not an element at a time, so a list of 10,000 kept elements costs a commit about 10,000 / <see cref="RunLength"/>
+/// pieces, not 10,000.
 /// </summary>
-/// <remarks>Elements must never change once added (records with init-only members; a change replaces the element).
-/// Collections shorter than <see cref="MinimumToKeep"/> keep nothing, so light profiles pay no memory for it.</remarks>
+/// <remarks>
+/// <para>Elements must never change once added (records with init-only members; a change replaces the element).
+/// Collections shorter than <see cref="MinimumToKeep"/> keep nothing, so light profiles pay no memory for it.</para>
+/// <para>A run is the JSON array (or object) of up to <see cref="RunLength"/> elements as one write gives it, with where
+/// each element starts and ends. A later write walks the collection and reuses any stretch of a run whose elements are
+/// the very same objects in the same order (with the same keys): a reference comparison per element, no writing.
+/// Elements not found in a run (new ones, or ones whose neighbours changed) get a new run; a new run continues the
+/// short run just before it, so appending one element per commit fills runs instead of making a run per element.
+/// Trimming the front of a list, inserting into its middle or replacing an element leaves every other stretch shared.
+/// The document is byte for byte what writing every element again gives (an unindented writer, as the store's).</para>
+/// </remarks>
 internal sealed class WrittenJson<T>
     where T : class
 {
     /// <summary>Below this many elements, writing is cheap enough that keeping bytes is not worth their memory.</summary>
     public const int MinimumToKeep = 16;
 
-    // Made when the first element is kept: most profiles' lists stay short, and every profile has four of these.
-    private Dictionary<T, byte[]>? _written;
+    /// <summary>The most elements a run holds: the bytes a new run copies from its short neighbour stay small.</summary>
+    public const int RunLength = 16;
 
-    /// <summary>The element's JSON as <paramref name="info"/> writes it, from the first time it was written.</summary>
+    // Made when the first element is kept: most profiles' lists stay short, and every profile has four of these.
+    private Dictionary<T, Place>? _where;
+
+    private readonly record struct Place(Run Run, int Index);
+
+    /// <summary>A run: its bytes ("[a,b]" or "{"k":a,"l":b}"), and where each element's entry and value are in them.</summary>
+    private sealed class Run(T[] elements, string[]? keys, byte[] bytes, int[] starts, int[] values, int[] ends)
+    {
+        public T[] Elements { get; } = elements;
+
+        public string[]? Keys { get; } = keys;
+
+        public byte[] Bytes { get; } = bytes;
+
+        public ReadOnlyMemory<byte> Entries(int from, int to) => new(Bytes, starts[from], ends[to - 1] - starts[from]);
+
+        public ReadOnlySpan<byte> Value(int i) => Bytes.AsSpan(values[i], ends[i] - values[i]);
+    }
+
+    /// <summary>The element's JSON as <paramref name="info"/> writes it: from its run when it was written before.</summary>
     public byte[] Utf8(T item, JsonTypeInfo<T> info)
     {
-        _written ??= new(ReferenceEqualityComparer.Instance);
-        if (!_written.TryGetValue(item, out var bytes))
+        if (_where is not null && _where.TryGetValue(item, out var at) && !info.Options.WriteIndented)
         {
-            bytes = Serialize(item, info);
-            _written[item] = bytes;
+            return at.Run.Value(at.Index).ToArray();
         }
 
-        return bytes;
+        var scratch = Scratch.Take(info.Options);
+        try
+        {
+            JsonSerializer.Serialize(scratch.Writer, item, info);
+            scratch.Writer.Flush();
+            return scratch.Buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            scratch.Return();
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="items"/> as a JSON array, or with <paramref name="keys"/> (one per item) as a JSON object,
+    /// reusing the kept runs wherever they still hold (see the remarks). <paramref name="info"/>'s options must not indent.
+    /// </summary>
+    public void Write(Utf8JsonWriter writer, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info)
+    {
+        _where ??= new(ReferenceEqualityComparer.Instance);
+        var pieces = SharedElements.TakePieces();
+        try
+        {
+            Run? open = null; // the run whose tail the last piece is, when that run is short: a new run continues it
+            var openFrom = 0;
+            var i = 0;
+            while (i < items.Length)
+            {
+                if (_where.TryGetValue(items[i], out var at) && Holds(at.Run, at.Index, items, keys, i))
+                {
+                    var run = at.Run;
+                    var to = at.Index + 1;
+                    while (to < run.Elements.Length && i + (to - at.Index) < items.Length && Holds(run, to, items, keys, i + (to - at.Index)))
+                    {
+                        to++;
+                    }
+
+                    pieces.Add(run.Entries(at.Index, to));
+                    (open, openFrom) = to == run.Elements.Length && run.Elements.Length < RunLength ? (run, i) : (null, 0);
+                    i += to - at.Index;
+                    continue;
+                }
+
+                var from = i;
+                if (open is not null)
+                {
+                    from = openFrom;
+                    pieces.RemoveAt(pieces.Count - 1);
+                }
+
+                var end = i + 1;
+                while (end < items.Length && end - from < RunLength && !_where.ContainsKey(items[end]))
+                {
+                    end++;
+                }
+
+                var built = Build(items[from..end], isObject ? keys[from..end] : default, isObject, info);
+                pieces.Add(built.Entries(0, built.Elements.Length));
+                (open, openFrom) = built.Elements.Length < RunLength ? (built, from) : (null, 0);
+                i = end;
+            }
+
+            SharedElements.WriteKept(writer, isObject, pieces);
+        }
+        finally
+        {
+            SharedElements.ReturnPieces(pieces);
+        }
+
+        Prune(items);
+    }
+
+    private static bool Holds(Run run, int index, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, int i) =>
+        ReferenceEquals(run.Elements[index], items[i]) && (run.Keys is null || string.Equals(run.Keys[index], keys[i], StringComparison.Ordinal));
+
+    private Run Build(ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info)
+    {
+        var starts = new int[items.Length];
+        var values = new int[items.Length];
+        var ends = new int[items.Length];
+        var scratch = Scratch.Take(info.Options);
+        byte[] bytes;
+        try
+        {
+            var w = scratch.Writer;
+            if (isObject)
+            {
+                w.WriteStartObject();
+            }
+            else
+            {
+                w.WriteStartArray();
+            }
+
+            for (var k = 0; k < items.Length; k++)
+            {
+                starts[k] = Position(w) + (k > 0 ? 1 : 0); // past the comma an unindented writer puts between entries
+                if (isObject)
+                {
+                    w.WritePropertyName(keys[k]);
+                }
+
+                values[k] = isObject ? Position(w) : starts[k];
+                if (_where!.TryGetValue(items[k], out var at))
+                {
+                    w.WriteRawValue(at.Run.Value(at.Index), skipInputValidation: true); // written by the same options before
+                }
+                else
+                {
+                    JsonSerializer.Serialize(w, items[k], info);
+                }
+
+                ends[k] = Position(w);
+            }
+
+            if (isObject)
+            {
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteEndArray();
+            }
+
+            w.Flush();
+            bytes = scratch.Buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            scratch.Return();
+        }
+
+        var run = new Run(items.ToArray(), isObject ? keys.ToArray() : null, bytes, starts, values, ends);
+        for (var k = 0; k < items.Length; k++)
+        {
+            _where![items[k]] = new Place(run, k);
+        }
+
+        return run;
+    }
+
+    private static int Position(Utf8JsonWriter w) => checked((int)(w.BytesCommitted + w.BytesPending));
+
+    /// <summary>Forgets the places of elements no longer held (replaced or trimmed), once they outnumber the live ones.</summary>
+    private void Prune(ReadOnlySpan<T> live)
+    {
+        if (_where is null || _where.Count <= (live.Length * 2) + MinimumToKeep)
+        {
+            return;
+        }
+
+        var kept = new Dictionary<T, Place>(live.Length, ReferenceEqualityComparer.Instance);
+        foreach (var item in live)
+        {
+            if (_where.TryGetValue(item, out var at))
+            {
+                kept[item] = at;
+            }
+        }
+
+        _where = kept;
     }
 
     // One writer and buffer per thread: this runs inside the document's own serialisation, where the serializer's cached
-    // writer is taken, so SerializeToUtf8Bytes would make a new writer, buffer and stack for every element. Taken out
-    // while in use, so a nested call (never expected) gets its own.
+    // writer is taken, so SerializeToUtf8Bytes would make a new writer, buffer and stack for every run. Taken out while in
+    // use, so a nested call (never expected) gets its own.
     [ThreadStatic]
-    private static Scratch? _scratch;
-
-    private static byte[] Serialize(T item, JsonTypeInfo<T> info)
-    {
-        // Only a writer made for these options writes as they would (encoder, indentation, depth).
-        var scratch = _scratch is { } kept && ReferenceEquals(kept.Options, info.Options) ? kept : new Scratch(info.Options);
-        _scratch = null;
-        scratch.Buffer.ResetWrittenCount();
-        scratch.Writer.Reset(scratch.Buffer);
-        JsonSerializer.Serialize(scratch.Writer, item, info);
-        scratch.Writer.Flush();
-        var bytes = scratch.Buffer.WrittenSpan.ToArray();
-        if (scratch.Buffer.Capacity <= 64 * 1024)
-        {
-            _scratch = scratch; // an unusually large element's buffer is not kept for the thread's lifetime
-        }
-
-        return bytes;
-    }
+    private static Scratch? t_scratch;
 
     private sealed class Scratch(JsonSerializerOptions options)
     {
@@ -71,26 +241,24 @@ internal sealed class WrittenJson<T>
             Encoder = options.Encoder, Indented = options.WriteIndented, IndentCharacter = options.IndentCharacter, IndentSize = options.IndentSize,
             NewLine = options.NewLine, MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth, SkipValidation = true,
         });
-    }
 
-    /// <summary>Forgets the bytes of elements no longer held (replaced or trimmed), once they outnumber the live ones.</summary>
-    public void Prune(IEnumerable<T> live, int count)
-    {
-        if (_written is null || _written.Count <= (count * 2) + MinimumToKeep)
+        public static Scratch Take(JsonSerializerOptions options)
         {
-            return;
+            // Only a writer made for these options writes as they would (encoder, indentation, depth).
+            var scratch = t_scratch is { } kept && ReferenceEquals(kept.Options, options) ? kept : new Scratch(options);
+            t_scratch = null;
+            scratch.Buffer.ResetWrittenCount();
+            scratch.Writer.Reset(scratch.Buffer);
+            return scratch;
         }
 
-        var kept = new Dictionary<T, byte[]>(count, ReferenceEqualityComparer.Instance);
-        foreach (var item in live)
+        public void Return()
         {
-            if (_written.TryGetValue(item, out var bytes))
+            if (Buffer.Capacity <= 64 * 1024)
             {
-                kept[item] = bytes;
+                t_scratch = this; // an unusually large run's buffer is not kept for the thread's lifetime
             }
         }
-
-        _written = kept;
     }
 }
 
@@ -141,22 +309,16 @@ internal sealed class WrittenOnceListConverter<T> : JsonConverter<List<T>>
     public override void Write(Utf8JsonWriter writer, List<T> value, JsonSerializerOptions options)
     {
         var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
-        writer.WriteStartArray();
-        if (value is WrittenOnceList<T> { Count: >= WrittenJson<T>.MinimumToKeep } kept)
+        if (value is WrittenOnceList<T> { Count: >= WrittenJson<T>.MinimumToKeep } kept && !options.WriteIndented)
         {
-            foreach (var item in kept)
-            {
-                SharedElements.WriteKept(writer, kept.Written.Utf8(item, info));
-            }
-
-            kept.Written.Prune(kept, kept.Count);
+            kept.Written.Write(writer, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept), default, isObject: false, info);
+            return;
         }
-        else
+
+        writer.WriteStartArray();
+        foreach (var item in value)
         {
-            foreach (var item in value)
-            {
-                JsonSerializer.Serialize(writer, item, info);
-            }
+            JsonSerializer.Serialize(writer, item, info);
         }
 
         writer.WriteEndArray();
@@ -194,24 +356,52 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictiona
     public override void Write(Utf8JsonWriter writer, Dictionary<string, T> value, JsonSerializerOptions options)
     {
         var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        if (value is WrittenOnceDictionary<T> { Count: >= WrittenJson<T>.MinimumToKeep } kept && !options.WriteIndented)
+        {
+            // The entries in the dictionary's own order, into arrays the thread keeps (no allocation per commit).
+            var keys = t_keys is { } k && k.Length >= kept.Count ? k : new string[Math.Max(kept.Count, 64)];
+            var values = t_values is { } v && v.Length >= kept.Count ? v : new T[keys.Length];
+            t_keys = null;
+            t_values = null;
+            var n = 0;
+            foreach (var (key, item) in kept)
+            {
+                keys[n] = key;
+                values[n++] = item;
+            }
+
+            try
+            {
+                kept.Written.Write(writer, values.AsSpan(0, n), keys.AsSpan(0, n), isObject: true, info);
+            }
+            finally
+            {
+                Array.Clear(keys, 0, n);
+                Array.Clear(values, 0, n); // a thread's arrays never hold a profile's elements past its write
+                if (keys.Length <= 4096)
+                {
+                    (t_keys, t_values) = (keys, values);
+                }
+            }
+
+            return;
+        }
+
         writer.WriteStartObject();
-        var kept = value as WrittenOnceDictionary<T> is { Count: >= WrittenJson<T>.MinimumToKeep } k ? k : null;
         foreach (var (key, item) in value)
         {
             writer.WritePropertyName(key);
-            if (kept is not null)
-            {
-                SharedElements.WriteKept(writer, kept.Written.Utf8(item, info));
-            }
-            else
-            {
-                JsonSerializer.Serialize(writer, item, info);
-            }
+            JsonSerializer.Serialize(writer, item, info);
         }
 
-        kept?.Written.Prune(kept.Values, kept.Count);
         writer.WriteEndObject();
     }
+
+    [ThreadStatic]
+    private static string[]? t_keys;
+
+    [ThreadStatic]
+    private static T[]? t_values;
 }
 
 /// <summary>

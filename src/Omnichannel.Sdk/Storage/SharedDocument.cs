@@ -12,9 +12,9 @@ internal sealed class SharedDocument
 {
     private readonly byte[] _head;
     private readonly int[] _at;          // ascending offsets of the placeholders in _head
-    private readonly byte[][] _elements; // what goes at each
+    private readonly ReadOnlyMemory<byte>[] _elements; // what goes at each: a kept element, or a run of them
 
-    public SharedDocument(byte[] head, int[] at, byte[][] elements)
+    public SharedDocument(byte[] head, int[] at, ReadOnlyMemory<byte>[] elements)
     {
         _head = head;
         _at = at;
@@ -31,11 +31,11 @@ internal sealed class SharedDocument
     /// <summary>The length of the contiguous document, in bytes.</summary>
     public int Length { get; }
 
-    /// <summary>The kept elements this version refers to, in document order (shared with other versions, never copied).</summary>
-    public IReadOnlyList<byte[]> Elements => _elements;
+    /// <summary>The kept bytes this version refers to, in document order (shared with other versions, never copied).</summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> Elements => _elements;
 
     /// <summary>Bytes this version holds of its own (what a commit allocated), the shared elements aside.</summary>
-    public int OwnBytes => _head.Length + (_at.Length * (sizeof(int) + IntPtr.Size));
+    public int OwnBytes => _head.Length + (_at.Length * (sizeof(int) + IntPtr.Size + (2 * sizeof(int))));
 
     /// <summary>Writes the contiguous document into <paramref name="destination"/> (at least <see cref="Length"/> bytes).</summary>
     public void CopyTo(Span<byte> destination)
@@ -47,7 +47,7 @@ internal sealed class SharedDocument
             var run = _head.AsSpan(from, _at[i] - from);
             run.CopyTo(destination[to..]);
             to += run.Length;
-            _elements[i].CopyTo(destination[to..]);
+            _elements[i].Span.CopyTo(destination[to..]);
             to += _elements[i].Length;
             from = _at[i] + 1; // past the placeholder
         }
