@@ -48,6 +48,10 @@ public static class OrleansOmnichannelBuilderExtensions
 
         services.RemoveAll<OmnichannelClusterOptions>();
         services.AddSingleton(options);
+
+        // A silo's definitions are the options plus the cluster's log of run-time changes, which it applies after it
+        // starts: a start-up visit under the options alone would undo those changes on every profile it reached.
+        services.PostConfigure<OmnichannelOptions>(o => o.CatchUpSegmentsAtStart = false);
         AddSiloServices(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Omnichannel.Sdk.Orleans.Implementation.DueWorkSweep>());
         return builder;

@@ -156,7 +156,14 @@ public sealed partial class OmnichannelEngine
             throw new ArgumentException($"No segment '{segmentId}' is loaded.", nameof(segmentId));
         }
 
-        return _store.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken);
+        // Profiles stored under other definitions answer after the start-up visit evaluated them under these (audit U49).
+        return _segmentsCaughtUp.IsCompleted ? _store.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken) : AfterCatchUp();
+
+        async ValueTask<IReadOnlyList<string>> AfterCatchUp()
+        {
+            await SegmentsCaughtUpAsync(cancellationToken).ConfigureAwait(false);
+            return await _store.ListSegmentMembersAsync(segmentId, afterProfileId, limit, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     // Run-time removals per segment id (under _scheduleLock). Counted in the order changes apply, so every silo of a

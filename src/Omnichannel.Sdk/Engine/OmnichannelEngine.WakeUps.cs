@@ -200,6 +200,7 @@ public sealed partial class OmnichannelEngine
 
     private async Task QuiesceAsync(CancellationToken cancellationToken)
     {
+        await SegmentsCaughtUpAsync(cancellationToken).ConfigureAwait(false);
         await _dueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         _dueGate.Release();
         await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);

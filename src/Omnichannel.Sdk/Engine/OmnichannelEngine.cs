@@ -120,6 +120,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         // step they reach must find the renderer and transports (before, one could run first and be skipped as "no
         // templates are registered", its message lost).
         StartDelivery(delivery);
+        StartSegmentCatchUp();
         _ = RunDueInBackgroundAsync();
         StartAutoDecisions();
         _metrics.ObserveGauges(
@@ -168,7 +169,13 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         }
 
         var stored = await _store.LoadProfileAsync(live, cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : ProfileSerializer.Deserialize(stored);
+        var profile = stored is null ? null : ProfileSerializer.Deserialize(stored);
+        if (profile is not null && await CatchUpOneAsync(profile, cancellationToken).ConfigureAwait(false))
+        {
+            return await GetProfileByIdAsync(live, cancellationToken).ConfigureAwait(false); // visited under the new definitions
+        }
+
+        return profile;
     }
 
     /// <inheritdoc />
@@ -214,6 +221,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         // claimed, and the next process sent it again. Each send is bounded by Delivery.SendTimeout; no new one is claimed.
         await _dueGate.WaitAsync().ConfigureAwait(false);
         _dueGate.Release();
+        await _catchUpStop.CancelAsync().ConfigureAwait(false);
+        await _segmentsCaughtUp.ConfigureAwait(false); // ends on cancellation; never throws
+        _catchUpStop.Dispose();
         await WaitForSendsInFlightAsync(CancellationToken.None).ConfigureAwait(false);
         foreach (var q in _queues)
         {

@@ -115,6 +115,18 @@ public sealed class OmnichannelOptions
     public IList<Segments.SegmentDefinition> Segments { get; } = [];
 
     /// <summary>
+    /// Whether a start visits the stored profiles whose segment memberships were computed under other segment definitions
+    /// (a deploy changed, added or removed a segment of <see cref="Segments"/>, or the default time zone) and evaluates
+    /// them under these, in the background, as <see cref="IOmnichannelClient.UpsertSegmentAsync"/> back-fills a segment:
+    /// <c>segment.entered</c>/<c>segment.exited</c> are recorded and segment-triggered journeys start as they would then;
+    /// a segment no longer defined loses its members without exits. The members list waits for the visit; reading a
+    /// profile not visited yet visits it first. One store read per stored profile at each start (profiles already under
+    /// these definitions are read, not written). Default <see langword="true"/>; a cluster's silos turn it off (their
+    /// definitions come from the cluster's log, not only these options).
+    /// </summary>
+    public bool CatchUpSegmentsAtStart { get; set; } = true;
+
+    /// <summary>
     /// Journeys loaded at start-up, every version that may still have running instances (validated with the rest of the
     /// options: every error with its path). More can be published at run time with <c>PublishJourneyAsync</c>.
     /// </summary>
