@@ -186,6 +186,35 @@ public abstract partial class StoreConformanceTests
         Assert.True(await store.IsEventProcessedAsync("new"));
     });
 
+    /// <summary>
+    /// Purging in steps forgets each id once its own processing instant is before the cut-off, whatever order the ids were
+    /// processed in; an id forgotten at an erasure and processed again later is kept by its new instant.
+    /// </summary>
+    [Fact]
+    public Task PurgeProcessedEvents_InSteps_ForgetEachIdByItsOwnInstant() => With(async store =>
+    {
+        int[] days = [5, 1, 9, 3, 7, 2, 8];
+        for (var i = 0; i < days.Length; i++)
+        {
+            await store.CommitAsync(New($"p{i}", "v1", eventId: $"e{i}") with { ProcessedAt = T0.AddDays(days[i]) });
+        }
+
+        await store.CommitAsync(New("q1", "v1", eventId: "j:q1:m1:sent") with { ProcessedAt = T0.AddDays(1) });
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure { ProfileId = "q1" })); // forgets the message's outcome ids
+        await store.CommitAsync(New("q2", "v1", eventId: "j:q1:m1:sent") with { ProcessedAt = T0.AddDays(6) });
+
+        Assert.Equal(2, await store.PurgeProcessedEventsAsync(T0.AddDays(3))); // days 1 and 2
+        Assert.Equal(0, await store.PurgeProcessedEventsAsync(T0.AddDays(3)));
+        Assert.True(await store.IsEventProcessedAsync("j:q1:m1:sent")); // by its second instant (day 6), not its first (day 1)
+        Assert.Equal(4, await store.PurgeProcessedEventsAsync(T0.AddDays(8))); // days 3, 5, 6 and 7
+        Assert.False(await store.IsEventProcessedAsync("j:q1:m1:sent"));
+        string[] left = ["e2", "e6"];
+        foreach (var i in Enumerable.Range(0, days.Length))
+        {
+            Assert.Equal(left.Contains($"e{i}"), await store.IsEventProcessedAsync($"e{i}"));
+        }
+    });
+
     /// <summary>Profile ids page in ordinal order.</summary>
     [Fact]
     public Task ListProfileIds_PagesInOrdinalOrder() => With(async store =>

@@ -107,11 +107,15 @@ public sealed partial class InMemoryOmnichannelStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         var n = 0;
-        foreach (var (id, at) in _processed)
+        lock (_commitLock)
         {
-            if (at < processedBefore && _processed.TryRemove(id, out _))
+            while (_processedOrder.TryPeek(out var id, out var at) && at < processedBefore)
             {
-                n++;
+                _processedOrder.Dequeue();
+                if (_processed.TryRemove(KeyValuePair.Create(id, at))) // not when processed again since, or erased
+                {
+                    n++;
+                }
             }
         }
 

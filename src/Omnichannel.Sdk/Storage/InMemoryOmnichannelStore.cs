@@ -28,6 +28,11 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly Dictionary<Measurement.MeasurementKey, (long Count, double Sum)> _measurements = [];
     private readonly SortedSet<Measurement.MeasurementKey> _measurementOrder = new(Measurement.MeasurementKey.Order);
 
+    // The processed ids by when they were processed, so a purge takes the expired ones off the front instead of walking
+    // every kept id (a year's replay keeps every id for DeduplicationRetention). An id processed again, or erased, leaves
+    // a stale entry here, which the purge skips: it removes an id only while it still holds the instant it was queued with.
+    private readonly PriorityQueue<string, DateTimeOffset> _processedOrder = new();
+
     /// <summary>
     /// A random key made for this store, used for keyed hashes when <c>OmnichannelOptions.Privacy.HashKey</c> is not set:
     /// the hashes live exactly as long as the store, so a per-store secret is enough here (and only here).
@@ -210,11 +215,13 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             if (commit.EventId is not null)
             {
                 _processed[commit.EventId] = commit.ProcessedAt;
+                _processedOrder.Enqueue(commit.EventId, commit.ProcessedAt);
             }
 
             foreach (var id in commit.FurtherEventIds)
             {
                 _processed[id] = commit.ProcessedAt;
+                _processedOrder.Enqueue(id, commit.ProcessedAt);
             }
 
             return ValueTask.FromResult(new CommitResult(CommitStatus.Committed, version));
