@@ -538,3 +538,98 @@ internal sealed class WrittenOnceGroupsConverter<T> : JsonConverter<Dictionary<s
         writer.WriteEndObject();
     }
 }
+
+/// <summary>
+/// A dictionary (ordinal keys) of lists of immutable elements, each list's stored JSON kept in runs (see
+/// <see cref="WrittenJson{T}"/>): the segment rule history's events per type, which gain about one event per commit while a
+/// long-lived customer's history holds hundreds. The runs belong to the key, not to the list object, since a list may be
+/// replaced by a copy holding the same elements.
+/// </summary>
+internal sealed class WrittenOnceLists<T>() : Dictionary<string, List<T>>(StringComparer.Ordinal)
+    where T : class
+{
+    // Made when the first list is long enough to keep: light profiles pay nothing.
+    private Dictionary<string, WrittenJson<T>>? _written;
+
+    /// <summary>The kept runs of the list under <paramref name="key"/>.</summary>
+    public WrittenJson<T> WrittenFor(string key)
+    {
+        _written ??= new(StringComparer.Ordinal);
+        if (!_written.TryGetValue(key, out var written))
+        {
+            written = new WrittenJson<T>();
+            _written[key] = written;
+        }
+
+        return written;
+    }
+
+    /// <summary>Forgets the runs of keys no longer held.</summary>
+    public void Prune()
+    {
+        if (_written is null || _written.Count <= Count)
+        {
+            return;
+        }
+
+        foreach (var key in _written.Keys.ToArray())
+        {
+            if (!ContainsKey(key))
+            {
+                _written.Remove(key);
+            }
+        }
+    }
+}
+
+/// <summary>Reads a JSON object of arrays into a <see cref="WrittenOnceLists{T}"/> and writes one, the long arrays from their kept runs.</summary>
+internal sealed class WrittenOnceListsConverter<T> : JsonConverter<Dictionary<string, List<T>>>
+    where T : class
+{
+    public override Dictionary<string, List<T>>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Expected an object of {typeof(T).Name} arrays, found {reader.TokenType}.");
+        }
+
+        var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
+        var map = new WrittenOnceLists<T>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString()!;
+            reader.Read();
+            map[key] = JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null array of {typeof(T).Name} under '{key}'.");
+        }
+
+        return map;
+    }
+
+    public override void Write(Utf8JsonWriter writer, Dictionary<string, List<T>> value, JsonSerializerOptions options)
+    {
+        var kept = value is WrittenOnceLists<T> k && !options.WriteIndented ? k : null;
+        var listInfo = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
+        var info = kept is null ? null : (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        writer.WriteStartObject();
+        foreach (var (key, list) in value)
+        {
+            writer.WritePropertyName(key);
+            if (kept is not null && list.Count >= WrittenJson<T>.MinimumToKeep)
+            {
+                kept.WrittenFor(key).Write(writer, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list), default, isObject: false, info!);
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, list, listInfo);
+            }
+        }
+
+        writer.WriteEndObject();
+        kept?.Prune();
+    }
+}

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Fixture = Omnichannel.Sdk.Tests.Segments.Evaluation.EvaluationFixture;
 
 namespace Omnichannel.Sdk.Tests.Profiles;
 
@@ -240,9 +241,85 @@ public sealed class WrittenJsonProperties
         Assert.True(Arrays(after).Intersect(Arrays(before), ReferenceEqualityComparer.Instance).Count() >= after.Elements.Count - 2); // all but the ends shared
     }
 
+    // The segment rule history keeps each type's events in runs: late events inserted among older ones, an order's
+    // later event replacing its entry (the list copied), pruning as time passes, merges and reloads must all leave the
+    // document byte for byte what writing every event again gives.
+    [Property(MaxTest = 200)]
+    public void RuleHistoryEvents_AreWrittenAsIfNothingWereKept(NonNegativeInt[] steps)
+    {
+        var requirements = Sdk.Segments.SegmentCatalog.Create([
+            new Sdk.Segments.SegmentDefinition("spent", "spent", new Sdk.Segments.AggregateRule(Sdk.Segments.AggregateFunction.Sum, EventTypes.OrderPlaced,
+                new Sdk.Segments.Condition(Sdk.Segments.ConditionOperator.Gte, 100)) { Property = "total", Window = Sdk.Segments.TimeWindow.Last(Fixture.D("P30D")) }),
+            new Sdk.Segments.SegmentDefinition("viewer", "viewer", new Sdk.Segments.EventRule(EventTypes.ProductViewed) { Window = Sdk.Segments.TimeWindow.Last(Fixture.D("P20D")) }),
+        ]).Requirements;
+        var p = new CustomerProfile("p1", Start);
+        var now = Start;
+        for (var n = 0; n < steps.Length; n++)
+        {
+            var h = unchecked(((uint)steps[n].Get * 2654435761u) + ((uint)n * 40503u)); // small generated numbers spread out
+            var (op, a) = ((int)(h % 6), (int)(h / 6 % 10_000));
+            var at = now.AddHours(-((a * 37) % 400)); // late events land among older ones
+            switch (op)
+            {
+                case 0 or 1:
+                    p.RuleHistory.Record(Fixture.Ev(EventTypes.ProductViewed, at, id: a % 5 == 0 ? $"v{a}" : $"v-{n}"), requirements);
+                    break;
+                case 2 or 3: // an order, or a later event of an order already kept (its entry replaced)
+                    p.RuleHistory.Record(Fixture.Ev(EventTypes.OrderPlaced, at, new { order_id = $"o{a % 30}", total = a % 90 }, id: $"e{n}"), requirements);
+                    break;
+                case 4:
+                    now = now.AddHours(6 + (a % 30));
+                    p.RuleHistory.Prune(now.AddDays(-10), requirements);
+                    break;
+                default:
+                    var other = new Sdk.Segments.RuleHistory();
+                    other.Record(Fixture.Ev(EventTypes.ProductViewed, at, id: $"m{n}"), requirements);
+                    p.RuleHistory.MergeFrom(other);
+                    break;
+            }
+
+            var plain = Plain(p);
+            var shared = ProfileSerializer.SerializeShared(p);
+            Assert.Equal(plain, shared.Bytes ?? shared.Shared!.ToArray());
+            Assert.Equal(plain, ProfileSerializer.Serialize(p));
+            Assert.IsType<WrittenOnceLists<Sdk.Segments.RecordedEvent>>(p.RuleHistory.Events);
+            Assert.Equal(p.RuleHistory.Events.Values.Any(l => l.Count >= WrittenJson<Sdk.Segments.RecordedEvent>.MinimumToKeep), shared.Shared is not null);
+            if (a % 17 == 0)
+            {
+                p = ProfileSerializer.Deserialize(plain, p.Version);
+                Assert.Equal(plain, ProfileSerializer.Serialize(p));
+            }
+        }
+    }
+
+    // A late event lands inside a kept run of the rule history: the run is reused up to it and after it, never across it.
+    [Fact]
+    public void ALateEventInTheRuleHistory_IsWrittenInItsPlace()
+    {
+        var requirements = Sdk.Segments.SegmentCatalog.Create([
+            new Sdk.Segments.SegmentDefinition("viewer", "viewer", new Sdk.Segments.EventRule(EventTypes.ProductViewed) { Window = Sdk.Segments.TimeWindow.Last(Fixture.D("P20D")) }),
+        ]).Requirements;
+        var p = new CustomerProfile("p1", Start);
+        for (var i = 0; i < 40; i++)
+        {
+            p.RuleHistory.Record(Fixture.Ev(EventTypes.ProductViewed, Start.AddHours(i), id: $"v{i}"), requirements);
+            _ = ProfileSerializer.SerializeShared(p);
+        }
+
+        var before = ProfileSerializer.SerializeShared(p).Shared!;
+        p.RuleHistory.Record(Fixture.Ev(EventTypes.ProductViewed, Start.AddHours(5.5), id: "late"), requirements);
+        var after = ProfileSerializer.SerializeShared(p).Shared!;
+
+        Assert.Equal(Plain(p), after.ToArray());
+        Assert.Equal(Plain(p), ProfileSerializer.Serialize(p));
+        Assert.True(Arrays(after).Intersect(Arrays(before), ReferenceEqualityComparer.Instance).Any()); // the runs around it are shared
+    }
+
     internal static byte[] Plain(CustomerProfile p)
     {
         var (timeline, orders, touches, cart, wishlist) = (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps);
+        var history = p.RuleHistory.Events;
+        p.RuleHistory.Events = history.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         p.TimelineEntries = [.. timeline];
         p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
         p.Touches = [.. touches];
@@ -255,6 +332,7 @@ public sealed class WrittenJsonProperties
         finally
         {
             (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
+            p.RuleHistory.Events = history;
         }
     }
 

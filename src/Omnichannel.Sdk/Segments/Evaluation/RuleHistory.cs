@@ -44,8 +44,11 @@ internal sealed partial class RuleHistory
     private Dictionary<string, PruneFloor>? _pruneFloors;
 
     /// <summary>Events per type, oldest first (events with equal times in arrival order).</summary>
+    /// <remarks>Recorded events never change once recorded (a change replaces the entry), so a long list's stored JSON is
+    /// kept in runs and written again only where it changed (see <c>WrittenJson</c>).</remarks>
     [JsonInclude]
-    public Dictionary<string, List<RecordedEvent>> Events { get; set; } = new(StringComparer.Ordinal);
+    [JsonConverter(typeof(WrittenOnceListsConverter<RecordedEvent>))]
+    public Dictionary<string, List<RecordedEvent>> Events { get; set; } = new WrittenOnceLists<RecordedEvent>();
 
     /// <summary>The number of events kept, all types together.</summary>
     [JsonIgnore]
