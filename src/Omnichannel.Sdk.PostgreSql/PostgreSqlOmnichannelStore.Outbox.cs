@@ -111,6 +111,30 @@ public sealed partial class PostgreSqlOmnichannelStore
     }
 
     /// <inheritdoc />
+    public async ValueTask<bool> AdvanceOutboxAsync(string messageKey, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!StoredText.CanHold(messageKey))
+        {
+            return false;
+        }
+
+        await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $2 WHERE message_key = $1 AND leased_until IS NULL AND due_at > $2");
+        command.Parameters.Add(Text(messageKey));
+        command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            ForgetReadOnlySessions();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
     public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
     {
         // Free rows: their due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.

@@ -261,6 +261,25 @@ public sealed partial class SqliteOmnichannelStore
     }
 
     /// <inheritdoc />
+    public ValueTask<bool> AdvanceOutboxAsync(string messageKey, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!StoredText.CanHold(messageKey))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        return EnqueueAsync(
+            w => w.ExecuteCount(
+                "UPDATE outbox SET due_at = $p1 WHERE message_key = $p0 AND leased_until IS NULL AND due_at > $p1",
+                messageKey,
+                dueAt.UtcTicks) == 1,
+            static _ => true,
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

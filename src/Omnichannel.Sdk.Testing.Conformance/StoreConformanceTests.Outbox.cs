@@ -35,6 +35,24 @@ public abstract partial class StoreConformanceTests
     });
 
     /// <summary>
+    /// A pending entry no claimer holds can be brought forward (a message held for the morning of the zone she left); one
+    /// that is leased (even past its lease), gone, or already due by then is left as it is.
+    /// </summary>
+    [Fact]
+    public Task Outbox_AdvanceBringsAFreeEntryForward_Only() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("m1", "p1", T0.AddHours(10)), Entry("m2", "p1", T0)] });
+
+        Assert.False(await store.AdvanceOutboxAsync("m1", T0.AddHours(11))); // later: not a move forward
+        Assert.False(await store.AdvanceOutboxAsync("unknown", T0));
+        Assert.True(await store.AdvanceOutboxAsync("m1", T0.AddHours(1)));
+        Assert.Equal(["m2"], (await store.ClaimOutboxAsync(T0.AddMinutes(59), TimeSpan.FromMinutes(5), 10)).Select(e => e.MessageKey));
+        Assert.False(await store.AdvanceOutboxAsync("m2", T0.AddMinutes(-30))); // leased (a claimer may be sending it)
+        var m1 = Assert.Single(await store.ClaimOutboxAsync(T0.AddHours(1), TimeSpan.FromMinutes(5), 10), e => e.MessageKey == "m1");
+        Assert.Equal(T0.AddHours(1), m1.DueAt);
+    });
+
+    /// <summary>
     /// A message key is accepted once, ever: a later commit carrying it again (pending or sent) is refused with
     /// <see cref="CommitStatus.MessageKeyTaken"/> and writes nothing — the entry would never be sent, so the caller must
     /// not be told it was queued.

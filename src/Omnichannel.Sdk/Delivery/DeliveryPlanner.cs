@@ -60,7 +60,10 @@ internal static class DeliveryPlanner
                 continue;
             }
 
-            if (r.Class == MessageClass.Marketing && CapReached(p, channel, r.Topic, sendAt, o) is { } cap)
+            // A fallback (a channel after one the message goes to) is not capped here: it leaves only if the channels before
+            // it fail, maybe hours later on a day with room, and is checked then, where and when it leaves
+            // (CapReachedOnFallback). Dropped here, a fallback that would have fitted then was never tried (audit U48).
+            if (r.Class == MessageClass.Marketing && candidates.Count == 0 && CapReached(p, channel, r.Topic, sendAt, o) is { } cap)
             {
                 passedOver.Add($"{channel}: {cap}");
                 continue;
@@ -216,6 +219,22 @@ internal static class DeliveryPlanner
         return CapReached(others, channel, mine.Topic, now > mine.At ? now : mine.At, o);
     }
 
+    /// <summary>
+    /// Whether the logged marketing message <paramref name="key"/>, moved to leave at <paramref name="at"/> instead, breaks a
+    /// cap there, counting every other logged message (as planning would, had it been planned for then).
+    /// </summary>
+    public static string? CapReachedIfMoved(CustomerProfile p, string key, DateTimeOffset at, DeliveryOptions o)
+    {
+        if (p.MessageLog.Find(m => m.Key == key) is not { } mine)
+        {
+            return null;
+        }
+
+        var others = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
+        others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key));
+        return CapReached(others, mine.Channel, mine.Topic, at, o);
+    }
+
     /// <summary>The instant the quiet hours containing <paramref name="now"/> end, or <see langword="null"/> when now is not inside them.</summary>
     public static DateTimeOffset? QuietHoursEnd(DateTimeOffset now, TimeZoneInfo zone, TimeOnly start, TimeOnly end)
     {
@@ -250,6 +269,36 @@ internal static class DeliveryPlanner
         }
 
         return instant > now ? instant : null;
+    }
+
+    /// <summary>
+    /// The end of the first quiet hours in <paramref name="zone"/> that hold an instant at or after <paramref name="from"/>
+    /// (those containing it, else the next ones); <see langword="null"/> when there are no quiet hours.
+    /// </summary>
+    public static DateTimeOffset? FirstQuietHoursEndAfter(DateTimeOffset from, TimeZoneInfo zone, TimeOnly start, TimeOnly end)
+    {
+        if (start == end)
+        {
+            return null;
+        }
+
+        if (QuietHoursEnd(from, zone, start, end) is { } inside)
+        {
+            return inside;
+        }
+
+        var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(from, zone).DateTime);
+        for (var i = 0; i < 3; i++)
+        {
+            var wall = date.AddDays(i).ToDateTime(start);
+            var begins = zone.IsInvalidTime(wall) ? LocalTime.EndOfGap(wall, zone) : ToInstant(wall, zone);
+            if (begins >= from && QuietHoursEnd(begins, zone, start, end) is { } ends)
+            {
+                return ends;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The customer's zone (see <see cref="LocalTime.ZoneOf"/>).</summary>

@@ -70,6 +70,7 @@ public sealed partial class OmnichannelEngine
             {
                 var wanted = window - inFlight;
                 var claimed = 0;
+                await AdvanceOutboxEntriesAsync(cancellationToken).ConfigureAwait(false); // held messages her new zone's morning brings forward
 
                 // The gate covers claiming (and registering the sends) only: a slow or hanging transport never holds it,
                 // and each send is bounded by the SDK.

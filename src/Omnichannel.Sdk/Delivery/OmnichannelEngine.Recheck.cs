@@ -237,6 +237,108 @@ public sealed partial class OmnichannelEngine
         LogMessageDeferred(_logger, entry.MessageKey, dueAt);
     }
 
+    // A marketing message held for the end of her quiet hours waits for the end of that night as the zone she is in now
+    // has it (audit U48): held at 22:00 in London until 08:00 there (08:00 UTC), it goes at 08:00 in Tokyo (23:00 UTC) if
+    // she lands there first, and at 08:00 in New York (13:00 UTC) if she flies west. The night it was held in began at
+    // most the quiet hours' length before its due time: the first quiet hours of her new zone ending after that start are
+    // that night where she is. If they ended already, it goes now, or when her current quiet hours end, if she is in them.
+    // An earlier end (within the caps there) moves its outbox entry, then its log entry, after the commit (AdvanceOutboxEntriesAsync): the log
+    // never says earlier than the outbox, or caps would stop counting a message that has not left. A later end needs
+    // nothing: at its old due time the check at dispatch holds it again, both entries together. Retries wait for the
+    // provider, not for her night.
+    private void MoveQuietHolds(CustomerProfile p, DateTimeOffset now)
+    {
+        var o = _options.Delivery;
+        if (o.MarketingQuietHours != QuietHoursAction.Defer || o.QuietHoursStart == o.QuietHoursEnd || !p.MessageLog.Exists(m => m.At > now && m.RetryAt is null && m.Key is not null))
+        {
+            return;
+        }
+
+        var zone = DeliveryPlanner.ZoneOf(p, o);
+        var length = (o.QuietHoursEnd - o.QuietHoursStart) is var span && span > TimeSpan.Zero ? span : span + TimeSpan.FromDays(1);
+        foreach (var m in p.MessageLog)
+        {
+            if (m.At <= now || m.RetryAt is not null || m.Key is not { } key || p.JourneyData?.Cancelled.ContainsKey(key) == true)
+            {
+                continue;
+            }
+
+            var due = DeliveryPlanner.FirstQuietHoursEndAfter(m.At - length, zone, o.QuietHoursStart, o.QuietHoursEnd) is { } end && end > now
+                ? end
+                : DeliveryPlanner.QuietHoursEnd(now, zone, o.QuietHoursStart, o.QuietHoursEnd) ?? now;
+            // Brought forward only where it fits the caps, as if planned for then (a message sent meanwhile may fill them):
+            // else it keeps its time, and the check at dispatch decides there.
+            if (due < m.At && DeliveryPlanner.CapReachedIfMoved(p, key, due, o) is null)
+            {
+                (p.PendingAdvances ??= []).Add(new Advance(p.Id, key, m.At, due));
+            }
+        }
+    }
+
+    // After the commit that found held messages to bring forward: the dispatcher moves them before it next claims.
+    private void AdvanceAfterCommit(CustomerProfile p)
+    {
+        if (p.PendingAdvances is not { } advances)
+        {
+            return;
+        }
+
+        p.PendingAdvances = null;
+        foreach (var a in advances)
+        {
+            _advances.Enqueue(a);
+        }
+
+        ScheduleDispatch(_time.GetUtcNow());
+    }
+
+    /// <summary>A held message to bring forward: its profile, key, the due time it was held for, and the new one.</summary>
+    internal sealed record Advance(string ProfileId, string Key, DateTimeOffset From, DateTimeOffset To);
+
+    // Held messages to bring forward, in commit order; drained by the dispatcher before it claims. Lost on a restart: the
+    // message then leaves at its old due time, checked again there (a delay, never her night).
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Advance> _advances = new();
+
+    private async Task AdvanceOutboxEntriesAsync(CancellationToken cancellationToken)
+    {
+        while (_advances.TryDequeue(out var a))
+        {
+            try
+            {
+                if (!await _store.AdvanceOutboxAsync(a.Key, a.To, cancellationToken).ConfigureAwait(false))
+                {
+                    continue; // claimed meanwhile (the check at dispatch decides), gone, or already due by then
+                }
+
+                // Its log entry follows, so caps count it when it now leaves; one moved or removed meanwhile is left alone.
+                await EnqueueProfileWork(a.ProfileId, (p, now) =>
+                {
+                    var logged = p.MessageLog.FindIndex(m => m.Key == a.Key && m.At == a.From && m.RetryAt is null);
+                    if (logged < 0)
+                    {
+                        return ValueTask.FromResult(new ChangeEffect { ReadOnly = true });
+                    }
+
+                    p.MessageLog[logged] = p.MessageLog[logged] with { At = a.To };
+                    return ValueTask.FromResult(new ChangeEffect());
+                }, cancellationToken).ConfigureAwait(false);
+                LogQuietHoldMoved(_logger, a.Key, a.To);
+            }
+            catch (Exception ex) when (NotCancelledBy(ex, cancellationToken))
+            {
+                // The outbox entry may have moved without its log entry: the message leaves earlier than its cap slot says
+                // until its 'sent' outcome moves the slot to when it left. Not her night either way.
+                LogAdvanceFailed(_logger, a.Key, ex.GetType().Name);
+            }
+        }
+    }
+
+    [LoggerMessage(90, LogLevel.Information, "Message {MessageKey} held for quiet hours now goes at {DueAt:u}, earlier: the profile's time zone changed")]
+    private static partial void LogQuietHoldMoved(ILogger logger, string messageKey, DateTimeOffset dueAt);
+
+    [LoggerMessage(91, LogLevel.Warning, "Message {MessageKey} could not be brought forward in the outbox ({ExceptionType}); it leaves at its old due time, checked again there")]
+    private static partial void LogAdvanceFailed(ILogger logger, string messageKey, string exceptionType);
+
     [LoggerMessage(34, LogLevel.Warning, "Rendering message {MessageKey} again at delivery failed ({ExceptionType}: {Reason}); the content rendered when it was planned is sent")]
     private static partial void LogRenderAgainFailed(ILogger logger, string messageKey, string exceptionType, string reason);
 }

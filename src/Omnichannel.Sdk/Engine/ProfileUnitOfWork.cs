@@ -155,6 +155,8 @@ public sealed partial class OmnichannelEngine
         {
             ScheduleDispatch(entry.DueAt);
         }
+
+        AdvanceAfterCommit(p);
     }
 
     // The count only: trait names are the host's and may be personal data.
@@ -187,8 +189,16 @@ public sealed partial class OmnichannelEngine
         var definitions = _definitions; // one set for the whole change
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
         var repeatOutcome = Measurement.MeasurementRecorder.IsRepeatedOutcome(p, e); // a provider's webhook again: starts no journey again
+        var zoneBefore = p.TimeZone;
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now, maxTraits: _options.MaxTraitsPerProfile);
+        Measurement.MeasurementRecorder.FollowReturnsByProducts(p, e, _options.Currency); // refunds by products, valued by the profile
+
+        if (merged || !string.Equals(zoneBefore, p.TimeZone, StringComparison.Ordinal))
+        {
+            MoveQuietHolds(p, now); // her quiet hours are those of the zone she is in now
+        }
+
         if (p.HasSuppressedAddresses)
         {
             MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable

@@ -119,6 +119,7 @@ internal static partial class MeasurementRecorder
 
         var value = Math.Abs(Revenue(e, TotalProperty, shopCurrency));
         var currency = CurrencyOf(e);
+        var byProducts = ProfileCore.RefundLines(e.Properties) is not null; // valued once the profile has it (FollowReturnsByProducts)
         if (!p.OrderConversions.TryGetValue(key, out var known))
         {
             p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, [])
@@ -129,10 +130,15 @@ internal static partial class MeasurementRecorder
             return;
         }
 
-        if (known.Returned is { } r && r.TryGetValue(returnKey, out var same) && same == value
+        if (known.Returned is { } r && r.TryGetValue(returnKey, out var same) && (same == value || byProducts)
             && string.Equals(known.ReturnedIn?.GetValueOrDefault(returnKey), currency, StringComparison.Ordinal))
         {
             return; // the same return again
+        }
+
+        if (byProducts && known.Returned?.TryGetValue(returnKey, out var valued) == true)
+        {
+            value = valued; // its currency changed (a copy naming another): its value follows after the profile has it
         }
 
         var returned = known.Returned is null ? new Dictionary<string, double>(StringComparer.Ordinal) : new Dictionary<string, double>(known.Returned, StringComparer.Ordinal);
@@ -152,6 +158,39 @@ internal static partial class MeasurementRecorder
         }
 
         p.OrderConversions[key] = Rebase(p, p, known, known with { Returned = returned, ReturnedIn = returnedIn is { Count: > 0 } ? returnedIn : null });
+    }
+
+    /// <summary>
+    /// After the profile took an order or a return (audit U48): the returns by products of that order (refunds naming
+    /// products and no amount) take off what the profile values them at (<see cref="ProfileFacts.ReturnAmounts"/>: their
+    /// products at the refund's or the order's prices, never more than the order has left), in the shop's currency, so
+    /// the report agrees with the profile whichever came first. Nothing to do for most events.
+    /// </summary>
+    internal static void FollowReturnsByProducts(CustomerProfile p, CustomerEvent e, string? shopCurrency)
+    {
+        if (e.Type is not (EventTypes.OrderPlaced or EventTypes.OrderReturned) || p.Statistics.ReturnCount == 0 || p.OrderConversions.Count == 0
+            || OrderKey(p, e) is not { } key || !p.OrderConversions.TryGetValue(key, out var known)
+            || ProfileFacts.ReturnAmounts(p, key, shopCurrency) is not { } amounts)
+        {
+            return;
+        }
+
+        Dictionary<string, double>? returned = null;
+        foreach (var (returnKey, amount) in amounts)
+        {
+            // Another currency than the shop's is not its revenue (as Revenue reads an amount).
+            var value = shopCurrency is not null && p.Returns[returnKey].Currency is { } c && !string.Equals(c, shopCurrency, StringComparison.OrdinalIgnoreCase) ? 0 : (double)amount;
+            if (known.Returned?.TryGetValue(returnKey, out var was) != true || was != value)
+            {
+                returned ??= known.Returned is null ? new(StringComparer.Ordinal) : new Dictionary<string, double>(known.Returned, StringComparer.Ordinal);
+                returned[returnKey] = value;
+            }
+        }
+
+        if (returned is not null)
+        {
+            p.OrderConversions[key] = Rebase(p, p, known, known with { Returned = returned });
+        }
     }
 
     /// <summary>

@@ -177,6 +177,10 @@ public sealed class CustomerProfile
     // its commit: a change given up and done again must not count them twice; never stored.
     internal List<string>? PendingSkips { get; set; }
 
+    // Quiet-hours holds the unit of work in progress found to bring forward (her zone changed; see
+    // OmnichannelEngine.MoveQuietHolds): moved after its commit; never stored.
+    internal List<OmnichannelEngine.Advance>? PendingAdvances { get; set; }
+
     // New trait paths the unit of work in progress did not keep (OmnichannelOptions.MaxTraitsPerProfile), logged after
     // its commit; never stored.
     internal int TraitPathsRefused { get; set; }

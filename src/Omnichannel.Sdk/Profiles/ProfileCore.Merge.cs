@@ -60,8 +60,8 @@ internal static partial class ProfileCore
 
         foreach (var (key, order) in other.Orders)
         {
-            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.At, order.FirstEventId);
-            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId);
+            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.At, order.FirstEventId, order.Lines);
+            ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId, order.Lines);
         }
 
         foreach (var cancelled in other.CancelledOrders)
@@ -74,11 +74,11 @@ internal static partial class ProfileCore
 
         foreach (var (key, r) in other.Returns)
         {
-            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId, r.Order);
-            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId, r.Order);
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId, r.Order, r.Lines);
+            ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId, r.Order, r.Lines);
         }
 
-        ProfileFacts.RecomputeReturns(target);
+        ProfileFacts.RecomputeReturns(target, shopCurrency);
         s.LoyaltyPoints = checked(s.LoyaltyPoints + o.LoyaltyPoints);
         s.ReferralsSent += o.ReferralsSent;
         s.ReferralsConverted += o.ReferralsConverted;

@@ -99,7 +99,8 @@ internal static partial class ProfileCore
                     WellKnownProperties.OrderId(p, props) is { Length: > 0 } returnedId ? "order:" + returnedId : null,
                     t,
                     e.Id,
-                    shopCurrency);
+                    shopCurrency,
+                    RefundLines(props));
                 break;
             case EventTypes.CartItemAdded:
                 ProfileFacts.PutCartOp(p, WellKnownProperties.String(props, "product_id")!, new ItemOp(
@@ -204,12 +205,69 @@ internal static partial class ProfileCore
         AddTimeline(p, new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e)), timelineLength);
     }
 
-    // A return is one per return_id; without one, a re-sent copy (same order, amount and currency) is the same return.
+    // A return is one per return_id; without one, a re-sent copy (same order, amount and currency) is the same return. A
+    // refund by products without an amount is told apart by its products: two refunds of one item each are two returns.
     internal static string ReturnKey(JsonElement props, string eventId) =>
         WellKnownProperties.String(props, "return_id") is { Length: > 0 } returnId ? "return:" + returnId
         : WellKnownProperties.String(props, "order_id") is { Length: > 0 } orderId
-            ? $"order:{orderId}:{Format(Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0))}:{WellKnownProperties.String(props, "currency")?.ToUpperInvariant()}"
+            ? RefundLines(props) is { } lines
+                ? $"order:{orderId}:products:{string.Join(",", lines.Select(l => $"{l.Key}x{Format(l.Value.Quantity)}@{(l.Value.Price is { } price ? Format(price) : string.Empty)}"))}:{WellKnownProperties.String(props, "currency")?.ToUpperInvariant()}"
+                : $"order:{orderId}:{Format(Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0))}:{WellKnownProperties.String(props, "currency")?.ToUpperInvariant()}"
             : "event:" + eventId;
+
+    /// <summary>
+    /// The products of a refund that names no amount (no <c>total</c>; Segment's <c>Order Refunded</c> and GA4's refund
+    /// may carry only the order id and its products): what it takes off is theirs (see <see cref="ProfileFacts.ReturnAmounts"/>).
+    /// Null when it names an amount, or no products.
+    /// </summary>
+    internal static Dictionary<string, OrderLine>? RefundLines(JsonElement props) =>
+        WellKnownProperties.Decimal(props, "total") is null ? OrderLines(props) : null;
+
+    /// <summary>Most products kept per order or refund (the first ones sent).</summary>
+    internal const int MaxOrderLines = 200;
+
+    /// <summary>
+    /// The products an order or a refund lists (<c>items</c>, else <c>products</c>: an array of objects), by product id
+    /// (<c>product_id</c>, else <c>productId</c>, <c>sku</c>, <c>id</c>; a product without one is kept by its position;
+    /// its <c>sku</c> is kept too, so a refund naming either finds it),
+    /// in code point order of id: <c>quantity</c> (absolute, 1 when none) and <c>price</c> (absolute, per unit; none when
+    /// missing or not a number). A product listed twice adds its quantities. Values that are no number are passed over as
+    /// missing; an amount past <see cref="WellKnownProperties.MaxAmount"/> or a quantity past
+    /// <see cref="WellKnownProperties.MaxQuantity"/> is too. Null when there are none.
+    /// </summary>
+    internal static Dictionary<string, OrderLine>? OrderLines(JsonElement props)
+    {
+        if (props.ValueKind != JsonValueKind.Object
+            || !((props.TryGetProperty("items", out var list) && list.ValueKind == JsonValueKind.Array)
+                || (props.TryGetProperty("products", out list) && list.ValueKind == JsonValueKind.Array)))
+        {
+            return null;
+        }
+
+        SortedDictionary<string, OrderLine>? lines = null;
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            if (index++ >= MaxOrderLines || item.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            var sku = WellKnownProperties.String(item, "sku") is { Length: > 0 } givenSku ? givenSku : null;
+            var id = (NonEmpty(WellKnownProperties.String(item, "product_id")) ?? NonEmpty(WellKnownProperties.String(item, "productId")) ?? sku ?? NonEmpty(WellKnownProperties.String(item, "id"))) is { } named
+                ? named
+                : "#" + (index - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            sku = sku == id ? null : sku;
+            var quantity = WellKnownProperties.Decimal(item, "quantity") is { } q && Math.Abs(q) <= WellKnownProperties.MaxQuantity ? Math.Abs(q) : 1;
+            var price = WellKnownProperties.Decimal(item, "price") is { } pr && Math.Abs(pr) <= WellKnownProperties.MaxAmount ? Math.Abs(pr) : (decimal?)null;
+            lines ??= new(StringComparer.Ordinal);
+            lines[id] = lines.TryGetValue(id, out var known) ? new OrderLine(known.Quantity + quantity, price ?? known.Price, sku ?? known.Sku) : new OrderLine(quantity, price, sku);
+        }
+
+        return lines is null ? null : new Dictionary<string, OrderLine>(lines, StringComparer.Ordinal);
+
+        static string? NonEmpty(string? s) => s is { Length: > 0 } ? s : null;
+    }
 
     /// <summary>Stamps the addresses an event carries with its time, when newer (see <see cref="LinkedIdentifier.LastSeen"/>).</summary>
     public static void SeeAddresses(CustomerProfile p, IReadOnlyList<Identifier> identifiers, DateTimeOffset t)
@@ -307,7 +365,7 @@ internal static partial class ProfileCore
         var total = WellKnownProperties.Decimal(props, "total") ?? 0;
         var currency = WellKnownProperties.String(props, "currency")?.ToUpperInvariant();
         var key = WellKnownProperties.OrderId(p, props) is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
-        ProfileFacts.ApplyOrder(p, key, total, currency, t, eventId, shopCurrency);
+        ProfileFacts.ApplyOrder(p, key, total, currency, t, eventId, shopCurrency, OrderLines(props));
 
         // An order empties the cart as of its first time: later additions stay, earlier ones go.
         ProfileFacts.ClearCartAfterOrders(p);

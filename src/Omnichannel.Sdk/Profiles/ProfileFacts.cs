@@ -8,7 +8,18 @@ namespace Omnichannel.Sdk;
 /// <param name="EventId">The newest event about it.</param>
 /// <param name="FirstEventId">The event that gave <paramref name="At"/> (ties between orders placed at the same instant).</param>
 /// <param name="Order">A return's order (<c>order:{order_id}</c>), whose currency a return naming none is in; null for orders.</param>
-internal sealed record OrderFact(decimal Total, string? Currency, DateTimeOffset At, DateTimeOffset UpdatedAt, string EventId, string FirstEventId, string? Order = null);
+/// <param name="Lines">
+/// An order's products (newest event's), by product id: what a refund naming products and no amount is priced from. A
+/// return's products when it named no amount (its value is then theirs, see <see cref="ProfileFacts.ReturnAmounts"/>;
+/// <paramref name="Total"/> is 0). Null when none were sent.
+/// </param>
+internal sealed record OrderFact(decimal Total, string? Currency, DateTimeOffset At, DateTimeOffset UpdatedAt, string EventId, string FirstEventId, string? Order = null, Dictionary<string, OrderLine>? Lines = null);
+
+/// <summary>One product of an order or of a refund by products.</summary>
+/// <param name="Quantity">Units: as sent (its absolute value), 1 when none was.</param>
+/// <param name="Price">Unit price as sent (absolute value); null when none was.</param>
+/// <param name="Sku">Its <c>sku</c> when it also had a <c>product_id</c> (its key), so a refund naming either finds it.</param>
+internal sealed record OrderLine(decimal Quantity, decimal? Price, string? Sku = null);
 
 /// <summary>
 /// One cart or wishlist change, kept until an order (cart) or a later full removal makes it irrelevant, so a change
@@ -34,17 +45,17 @@ internal static partial class ProfileFacts
     /// Applies one order event: a new order is added to the statistics in O(1); an order the profile already knows (the
     /// same order id) is an update, and the statistics are rebuilt from the orders.
     /// </summary>
-    public static void ApplyOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? shopCurrency)
+    public static void ApplyOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? shopCurrency, Dictionary<string, OrderLine>? lines = null)
     {
         if (p.Orders.ContainsKey(key))
         {
-            PutOrder(p, key, total, currency, t, eventId);
+            PutOrder(p, key, total, currency, t, eventId, lines);
             RecomputeOrders(p, shopCurrency);
             ReturnsFollow(p, key, shopCurrency);
             return;
         }
 
-        PutOrder(p, key, total, currency, t, eventId);
+        PutOrder(p, key, total, currency, t, eventId, lines);
         var s = p.Statistics;
         if (currency is not null)
         {
@@ -70,7 +81,9 @@ internal static partial class ProfileFacts
         ReturnsFollow(p, key, shopCurrency);
     }
 
-    // Returns that named no currency and came before their order (or before it named one) are in its currency now.
+    // Returns of an order that came before it (or before it named its currency or products) follow it: one that named no
+    // currency is in its currency now, one by products is priced from it, and one of an order that named no currency
+    // counts as the order does (audit U48).
     private static void ReturnsFollow(CustomerProfile p, string key, string? shopCurrency)
     {
         if (p.Statistics.ReturnCount == 0) // most profiles: no returns, nothing to look through (nor a collection to make)
@@ -80,9 +93,9 @@ internal static partial class ProfileFacts
 
         foreach (var r in p.Returns.Values)
         {
-            if (r.Currency is null && r.Order == key)
+            if (r.Order == key)
             {
-                RecomputeReturns(p);
+                RecomputeReturns(p, shopCurrency);
                 Headline(p.Statistics, shopCurrency);
                 return;
             }
@@ -90,16 +103,20 @@ internal static partial class ProfileFacts
     }
 
     // A return that names no currency is in its order's (solidusio/solidus#1043, woocommerce/woocommerce#8287: a refund
-    // has its order's currency), when the profile knows the order and it named one; else in the headline's.
-    private static string? CurrencyOf(CustomerProfile p, OrderFact r) =>
-        r.Currency ?? (r.Order is { } order && p.Orders.TryGetValue(order, out var o) ? o.Currency : null);
+    // has its order's currency), when the profile knows the order and it named one; else in the headline's. A return of
+    // a known order that named no currency, without a shop currency, counts as its order does, whatever it names (audit
+    // U48): nothing says the order was in another currency, and measurement takes it off that order too.
+    internal static string? CurrencyOf(CustomerProfile p, OrderFact r, string? shopCurrency) =>
+        r.Order is { } order && p.Orders.TryGetValue(order, out var o)
+            ? (o.Currency is null && shopCurrency is null ? null : r.Currency ?? o.Currency)
+            : r.Currency;
 
     /// <summary>Adds or updates an order (the same order id is the same order).</summary>
-    public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId) =>
-        PutFact(p.Orders, key, total, currency, t, eventId);
+    public static void PutOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId, Dictionary<string, OrderLine>? lines = null) =>
+        PutFact(p.Orders, key, total, currency, t, eventId, lines: lines);
 
     /// <summary>Adds or updates a fact: the newest event's values, the earliest event's time.</summary>
-    public static void PutFact(Dictionary<string, OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? order = null)
+    public static void PutFact(Dictionary<string, OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? order = null, Dictionary<string, OrderLine>? lines = null)
     {
         if (facts.TryGetValue(key, out var known))
         {
@@ -114,11 +131,12 @@ internal static partial class ProfileFacts
                 At = earlier ? t : known.At,
                 FirstEventId = earlier ? eventId : known.FirstEventId,
                 Order = newer ? order : known.Order,
+                Lines = newer ? lines : known.Lines,
             };
         }
         else
         {
-            facts[key] = new OrderFact(total, currency, t, t, eventId, eventId, order);
+            facts[key] = new OrderFact(total, currency, t, t, eventId, eventId, order, lines);
         }
     }
 
@@ -168,51 +186,119 @@ internal static partial class ProfileFacts
     }
 
     /// <summary>Adds a return once per key (see <c>ProfileCore.ReturnKey</c>); the same key again is the same return.</summary>
-    public static void ApplyReturn(CustomerProfile p, string key, decimal refund, string? currency, string? order, DateTimeOffset t, string eventId, string? shopCurrency)
+    public static void ApplyReturn(CustomerProfile p, string key, decimal refund, string? currency, string? order, DateTimeOffset t, string eventId, string? shopCurrency, Dictionary<string, OrderLine>? lines = null)
     {
-        if (p.Returns.ContainsKey(key))
-        {
-            PutFact(p.Returns, key, refund, currency, t, eventId, order);
-            RecomputeReturns(p);
-            Headline(p.Statistics, shopCurrency);
-            return;
-        }
-
-        var fact = new OrderFact(refund, currency, t, t, eventId, eventId, order);
-        p.Returns[key] = fact;
-        var s = p.Statistics;
-        s.ReturnCount++;
-        if (CurrencyOf(p, fact) is { } c)
-        {
-            s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + refund);
-        }
-        else
-        {
-            s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + refund);
-        }
-
-        Headline(s, shopCurrency);
+        // Recomputed whole: a return by products is priced against its order's other returns (returns are few).
+        PutFact(p.Returns, key, refund, currency, t, eventId, order, lines);
+        RecomputeReturns(p, shopCurrency);
+        Headline(p.Statistics, shopCurrency);
     }
 
     /// <summary>Return statistics from the returns (the headline is set by <see cref="Headline"/>).</summary>
-    public static void RecomputeReturns(CustomerProfile p)
+    public static void RecomputeReturns(CustomerProfile p, string? shopCurrency)
     {
         var s = p.Statistics;
         s.ReturnValueByCurrency.Clear();
         s.ReturnValueWithoutCurrency = 0;
-        foreach (var r in p.Returns.Values)
+        s.ReturnCount = p.Returns.Count;
+        var byProducts = ReturnAmounts(p, null, shopCurrency);
+        foreach (var (key, r) in p.Returns)
         {
-            if (CurrencyOf(p, r) is { } c)
+            var amount = byProducts is not null && byProducts.TryGetValue(key, out var priced) ? priced : r.Total;
+            if (CurrencyOf(p, r, shopCurrency) is { } c)
             {
-                s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + r.Total);
+                s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + amount);
             }
             else
             {
-                s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + r.Total);
+                s.ReturnValueWithoutCurrency = checked(s.ReturnValueWithoutCurrency + amount);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The value of each return by products (that named no amount), of the order <paramref name="order"/> or of all:
+    /// each product's quantity at the price the refund names for it or, naming none, at its order's price for it (0 when
+    /// neither is known: the order has not come yet, or did not list it). Never more than what the order's earlier returns
+    /// in the same currency (by event time, then event id) left of its total; of an order not known yet, as priced. Null
+    /// when there is none. Profile and measurement both read it, so they agree in any arrival order.
+    /// </summary>
+    internal static Dictionary<string, decimal>? ReturnAmounts(CustomerProfile p, string? order, string? shopCurrency)
+    {
+        Dictionary<string, decimal>? amounts = null;
+        if (p.Statistics.ReturnCount == 0)
+        {
+            return null; // most profiles: the collection is not even made
+        }
+
+        foreach (var (key, r) in p.Returns)
+        {
+            if (r.Lines is null || (order is not null && r.Order != order) || (amounts?.ContainsKey(key) ?? false))
+            {
+                continue;
+            }
+
+            if (r.Order is not { } ofOrder || !p.Orders.TryGetValue(ofOrder, out var o))
+            {
+                (amounts ??= new(StringComparer.Ordinal))[key] = Priced(r.Lines, null);
+                continue;
+            }
+
+            // Every return of this order, earliest first: each one by products takes at most what the others left.
+            var taken = new Dictionary<string, decimal>(StringComparer.Ordinal);
+            foreach (var (otherKey, other) in p.Returns.Where(x => x.Value.Order == ofOrder).OrderBy(x => x.Value.At).ThenBy(x => x.Value.FirstEventId, StringComparer.Ordinal).ThenBy(x => x.Key, StringComparer.Ordinal))
+            {
+                var currency = CurrencyOf(p, other, shopCurrency) ?? string.Empty;
+                var left = Math.Max(0, o.Total - taken.GetValueOrDefault(currency));
+                var amount = other.Lines is null ? other.Total : Math.Min(Priced(other.Lines, o.Lines), left);
+                if (other.Lines is not null)
+                {
+                    (amounts ??= new(StringComparer.Ordinal))[otherKey] = amount;
+                }
+
+                taken[currency] = checked(taken.GetValueOrDefault(currency) + amount);
             }
         }
 
-        s.ReturnCount = p.Returns.Count;
+        return amounts;
+
+        static decimal Priced(Dictionary<string, OrderLine> lines, Dictionary<string, OrderLine>? ordered)
+        {
+            decimal sum = 0;
+            foreach (var (product, line) in lines)
+            {
+                if ((line.Price ?? Ordered(ordered, product, line.Sku)?.Price) is { } price)
+                {
+                    sum = checked(sum + (line.Quantity * price));
+                }
+            }
+
+            return sum;
+        }
+
+        // The order's line a refund's line names: by product id, else by SKU either way.
+        static OrderLine? Ordered(Dictionary<string, OrderLine>? ordered, string product, string? sku)
+        {
+            if (ordered is null)
+            {
+                return null;
+            }
+
+            if (ordered.TryGetValue(product, out var line) || (sku is not null && ordered.TryGetValue(sku, out line)))
+            {
+                return line;
+            }
+
+            foreach (var (_, l) in ordered)
+            {
+                if (l.Sku is { } s && (s == product || s == sku))
+                {
+                    return l;
+                }
+            }
+
+            return null;
+        }
     }
 
     /// <summary>The headline figures from the per-currency ones (orders that named no currency count in the headline).</summary>

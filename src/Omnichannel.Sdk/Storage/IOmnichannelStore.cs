@@ -132,6 +132,23 @@ public interface IOmnichannelStore
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Brings a pending entry that no claimer holds forward to an earlier due time (a message held for the morning of the
+    /// zone she left, when her new zone's morning comes sooner). Changes nothing, and returns <see langword="false"/>, when
+    /// the entry is gone, leased (its lease may have run out: it was claimed), or already due at or before
+    /// <paramref name="dueAt"/>. The default implementation changes nothing: such a message then leaves at its old due time,
+    /// where it is checked again.
+    /// </summary>
+    /// <param name="messageKey">The entry's key.</param>
+    /// <param name="dueAt">The new, earlier due time.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Whether the entry moved.</returns>
+    ValueTask<bool> AdvanceOutboxAsync(string messageKey, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(false);
+    }
+
     /// <summary>The earliest instant any pending entry is due or its lease ends, or <see langword="null"/> when the outbox is empty.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default);

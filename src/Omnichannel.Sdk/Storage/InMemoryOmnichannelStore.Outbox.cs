@@ -73,6 +73,23 @@ public sealed partial class InMemoryOmnichannelStore
     }
 
     /// <inheritdoc />
+    public ValueTask<bool> AdvanceOutboxAsync(string messageKey, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_commitLock)
+        {
+            var moved = _outbox.TryGetValue(messageKey, out var o) && o.LeasedUntil is null && o.Entry.DueAt > dueAt;
+            if (moved)
+            {
+                PutOutbox(messageKey, o.Entry with { DueAt = dueAt }, null);
+            }
+
+            return ValueTask.FromResult(moved);
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -395,14 +395,16 @@ public sealed class AuditDeliveryProperties
                         log.Add($"{step}: advance {by} to {Now():HH:mm}");
                         break;
                     case 9:
-                        // Every profile of hers learns the new zone at once (one event each), so her zone is one.
+                        // Every profile of hers learns the new zone at once (one event each), so her zone is one. It is hers
+                        // from the first of them: a message held for the night she left goes as that event is taken when
+                        // her new zone's night is over (audit U48), before the loop ends.
                         var to = Zones[v % 3];
+                        Volatile.Write(ref zone, to);
                         foreach (var id in Person)
                         {
                             await host.TrackAsync(host.Event("page.viewed", [id], context: new EventContext { TimeZone = to }));
                         }
 
-                        Volatile.Write(ref zone, to);
                         log.Add($"{step}: zone {to}");
                         break;
                     default:

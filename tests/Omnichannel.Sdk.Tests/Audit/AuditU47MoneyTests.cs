@@ -13,7 +13,7 @@ public sealed class AuditU47MoneyTests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
 
-    private static async Task<(long Count, double Sum)> Conversions(OmnichannelTestHost host)
+    internal static async Task<(long Count, double Sum)> Conversions(OmnichannelTestHost host)
     {
         var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = MeasurementMetrics.Conversion("order") });
         return (rows.Sum(r => r.Count), rows.Sum(r => r.Sum));

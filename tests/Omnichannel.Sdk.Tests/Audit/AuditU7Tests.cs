@@ -131,11 +131,11 @@ public sealed class AuditU7Tests
     // autonomous-ai/autonomous-os#329 ("re-anchor schedules when the timezone changes": the runner went on firing on the old
     // zone), calcom/cal.diy#11452, rapidpro/rapidpro#1074 (per-contact time zones for scheduled sends): a marketing email
     // held by quiet hours (21:00–08:00) until 08:00 in London is not handed over at 03:00 her time after she flies to New
-    // York; it waits for 08:00 in New York. Flying east, it is not handed over in her night either: it goes at the 08:00
-    // it was held for (13:00 in London), not moved earlier to her new morning (left alone, see the design notes).
+    // York; it waits for 08:00 in New York. Flying east, it is not handed over in her night either: since audit U48 it
+    // goes at her new morning, 08:00 in London, earlier than the 08:00 New York (13:00 UTC) it was held for.
     [Theory]
     [InlineData("Europe/London", "America/New_York", 13)] // held for 08:00 London, then 08:00 New York
-    [InlineData("America/New_York", "Europe/London", 13)] // held for 08:00 New York (13:00 London): not moved earlier
+    [InlineData("America/New_York", "Europe/London", 8)] // held for 08:00 New York (13:00 London): moved to 08:00 London
     public async Task AMessageHeldByQuietHours_IsNotSentInHerNightAfterSheChangesZone(string from, string to, int heldUntilUtcHour)
     {
         var start = new DateTimeOffset(2026, 1, 12, 2, 30, 0, TimeSpan.Zero); // 02:30 London, 21:30 New York
@@ -164,7 +164,7 @@ public sealed class AuditU7Tests
         var local = TimeZoneInfo.ConvertTime(sentAt.Value, zone);
         Assert.True(local.TimeOfDay >= new TimeSpan(8, 0, 0) && local.TimeOfDay < new TimeSpan(21, 0, 0), $"handed over at {local:HH:mm} in {to}");
         Assert.Equal(SendStatus.Queued, offer.Status);
-        Assert.Equal(heldUntilUtcHour, sentAt.Value.UtcDateTime.Hour); // 08:00 in New York (13:00 UTC) either way
+        Assert.Equal(heldUntilUtcHour, sentAt.Value.UtcDateTime.Hour); // 08:00 where she is
     }
 
     // ---- 4. Soft bounces do not suppress; a hard one does ----
