@@ -492,29 +492,8 @@ internal sealed class WrittenOnceGroups<T>() : Dictionary<string, List<T>>(Strin
 internal sealed class WrittenOnceGroupsConverter<T> : JsonConverter<Dictionary<string, List<T>>>
     where T : class
 {
-    public override Dictionary<string, List<T>>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return null;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException($"Expected an object of {typeof(T).Name} arrays, found {reader.TokenType}.");
-        }
-
-        var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
-        var map = new WrittenOnceGroups<T>();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var key = reader.GetString()!;
-            reader.Read();
-            map[key] = JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null array of {typeof(T).Name} under '{key}'.");
-        }
-
-        return map;
-    }
+    public override Dictionary<string, List<T>>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        KeyedListsReader.Read<T, WrittenOnceGroups<T>>(ref reader, options);
 
     public override void Write(Utf8JsonWriter writer, Dictionary<string, List<T>> value, JsonSerializerOptions options)
     {
@@ -586,29 +565,8 @@ internal sealed class WrittenOnceLists<T>() : Dictionary<string, List<T>>(String
 internal sealed class WrittenOnceListsConverter<T> : JsonConverter<Dictionary<string, List<T>>>
     where T : class
 {
-    public override Dictionary<string, List<T>>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return null;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException($"Expected an object of {typeof(T).Name} arrays, found {reader.TokenType}.");
-        }
-
-        var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
-        var map = new WrittenOnceLists<T>();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var key = reader.GetString()!;
-            reader.Read();
-            map[key] = JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null array of {typeof(T).Name} under '{key}'.");
-        }
-
-        return map;
-    }
+    public override Dictionary<string, List<T>>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        KeyedListsReader.Read<T, WrittenOnceLists<T>>(ref reader, options);
 
     public override void Write(Utf8JsonWriter writer, Dictionary<string, List<T>> value, JsonSerializerOptions options)
     {
@@ -631,5 +589,35 @@ internal sealed class WrittenOnceListsConverter<T> : JsonConverter<Dictionary<st
 
         writer.WriteEndObject();
         kept?.Prune();
+    }
+}
+
+/// <summary>Reads a JSON object of arrays (or null) into a keyed-lists dictionary of the kind that keeps their bytes.</summary>
+internal static class KeyedListsReader
+{
+    public static TMap? Read<T, TMap>(ref Utf8JsonReader reader, JsonSerializerOptions options)
+        where T : class
+        where TMap : Dictionary<string, List<T>>, new()
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Expected an object of {typeof(T).Name} arrays, found {reader.TokenType}.");
+        }
+
+        var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
+        var map = new TMap();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString()!;
+            reader.Read();
+            map[key] = JsonSerializer.Deserialize(ref reader, info) ?? throw new JsonException($"A null array of {typeof(T).Name} under '{key}'.");
+        }
+
+        return map;
     }
 }
