@@ -280,6 +280,11 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// that time-driven changes (a segment window closing, a wait ending) happen at their exact instants.
     /// </summary>
     /// <param name="by">How far to move: zero or more (<see cref="TimeSpan.Zero"/> runs and sends what is due now).</param>
+    /// <remarks>
+    /// A message planned through <c>Client.SendAsync</c> is sent by the engine's timer in the background, racing the test's
+    /// next line (a transport may hold it before its outcome is on the profile): <c>await host.AdvanceAsync(TimeSpan.Zero)</c>
+    /// returns once it is sent, or failed, and its outcome recorded, also when that background run took it first.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="by"/> is negative: the clock never moves backwards.</exception>
     /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>
     public Task AdvanceAsync(TimeSpan by)

@@ -170,20 +170,21 @@ public sealed partial class OmnichannelEngine
         return handled;
     }
 
-    private async Task WaitForSendsInFlightAsync(CancellationToken cancellationToken)
+    private async Task WaitForSendsInFlightAsync(CancellationToken cancellationToken) =>
+        await Task.WhenAll(await SendsInFlightAsync(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+
+    // The sends in flight now, claimed by any run.
+    private async Task<List<Task>> SendsInFlightAsync(CancellationToken cancellationToken)
     {
-        List<Task> sends;
         await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            sends = [.. _inFlight.Keys]; // claimed and registered under the gate: none is missed
+            return [.. _inFlight.Keys]; // claimed and registered under the gate: none is missed
         }
         finally
         {
             _dispatchGate.Release();
         }
-
-        await Task.WhenAll(sends).ConfigureAwait(false);
     }
 
     private Task Track(Task send)

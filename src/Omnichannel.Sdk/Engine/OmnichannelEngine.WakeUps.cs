@@ -159,6 +159,18 @@ public sealed partial class OmnichannelEngine
             await QuiesceAsync(cancellationToken).ConfigureAwait(false);
             var wake = await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false);
             var send = _delivery.HasTransports ? await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) : null;
+
+            // A dispatch run the engine's timer started (a message planned just before this call) may have claimed after
+            // the wait above and before these reads: they then show its lease's end, not the message, and the clock would
+            // move on (or this return) with the send and its outcome still under way. Its claim was registered under the
+            // dispatch gate, so a look now finds it; wait for it, then read again.
+            if (_delivery.HasTransports && await SendsInFlightAsync(cancellationToken).ConfigureAwait(false) is { Count: > 0 } sends)
+            {
+                LogClockWaitsForSends(_logger, sends.Count);
+                await Task.WhenAll(sends).ConfigureAwait(false);
+                continue;
+            }
+
             if (Earliest(wake, send) is not { } next || next > instant)
             {
                 break;
@@ -270,6 +282,9 @@ public sealed partial class OmnichannelEngine
             _wakeTimer.Change(delay, Timeout.InfiniteTimeSpan);
         }
     }
+
+    [LoggerMessage(97, LogLevel.Debug, "The virtual clock waits for {Count} send(s) a dispatch run of the engine's timer claimed while it looked for the next due instant")]
+    private static partial void LogClockWaitsForSends(ILogger logger, int count);
 
     [LoggerMessage(21, LogLevel.Error, "Running due profile wake-ups failed; they stay due and run on the next wake-up")]
     private static partial void LogWakeFailed(ILogger logger, Exception exception);

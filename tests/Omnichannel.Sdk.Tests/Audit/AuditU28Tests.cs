@@ -244,6 +244,11 @@ public sealed class AuditU28Tests
         await using var rig = Create(line: failing);
         await SignedUp(rig.Host);
         await rig.Host.Client.SendAsync(Known, Promo("p1"));
+
+        // The engine's timer starts sending it in the background (the quick retry recovers within that first dispatch):
+        // the transport is looked at only once that send and its outcome are done, or the loop below could end before it
+        // began, with "sent" not yet on her timeline.
+        await rig.Host.AdvanceAsync(TimeSpan.Zero);
         for (var i = 0; i < 10 && inner.Messages.Count == 0; i++)
         {
             await rig.Host.AdvanceAsync(TimeSpan.FromMinutes(30));
@@ -251,6 +256,7 @@ public sealed class AuditU28Tests
         }
 
         Assert.IsType<InAppMessage>(Assert.Single(inner.Messages));
+        Assert.Equal(1, failing.TransientFailures);
         Assert.Contains((await rig.Host.ProfileAsync(Known)).Timeline, t => t.Type == EventTypes.MessageSent && t.Channel == "line");
     }
 

@@ -202,7 +202,21 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
             throw new IOException("connection reset");
         }
 
-        return inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
+        return ClaimedAsync(inner.ClaimOutboxAsync(now, lease, limit, cancellationToken));
+    }
+
+    /// <summary>Set when a claim has returned an entry.</summary>
+    public TaskCompletionSource ClaimedOne { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async ValueTask<IReadOnlyList<OutboxEntry>> ClaimedAsync(ValueTask<IReadOnlyList<OutboxEntry>> claim)
+    {
+        var claimed = await claim;
+        if (claimed.Count > 0)
+        {
+            ClaimedOne.TrySetResult();
+        }
+
+        return claimed;
     }
 
     /// <summary>The first outbox completion fails with an <see cref="IOException"/> (once), after the outcome was recorded.</summary>
@@ -225,7 +239,24 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default) => inner.RescheduleOutboxAsync(messageKey, attempt, dueAt, cancellationToken);
 
-    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) => inner.GetNextOutboxDueAsync(cancellationToken);
+    /// <summary>Runs (once) before the next read of the next outbox due instant, which then reads what it left.</summary>
+    public Func<Task>? BeforeNextOutboxDueRead
+    {
+        get => _beforeNextOutboxDueRead;
+        set => _beforeNextOutboxDueRead = value;
+    }
+
+    private Func<Task>? _beforeNextOutboxDueRead;
+
+    public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _beforeNextOutboxDueRead, null) is { } before)
+        {
+            await before();
+        }
+
+        return await inner.GetNextOutboxDueAsync(cancellationToken);
+    }
 
     /// <summary>Rows answered as if the store held them too: merged with the inner store's in key order, cut at the query's limit.</summary>
     public IReadOnlyList<Omnichannel.Sdk.Measurement.MeasurementRow> ExtraMeasurements { get; init; } = [];
