@@ -19,8 +19,9 @@ namespace Omnichannel.Sdk;
 /// <para>A run is the JSON array (or object) of up to <see cref="RunLength"/> elements as one write gives it, with where
 /// each element starts and ends. A later write walks the collection and reuses any stretch of a run whose elements are
 /// the very same objects in the same order (with the same keys): a reference comparison per element, no writing.
-/// Elements not found in a run (new ones, or ones whose neighbours changed) get a new run; a new run continues the
-/// short run just before it, so appending one element per commit fills runs instead of making a run per element.
+/// Elements not found in a run (new ones, or ones whose neighbours changed) get a new run of their own; once the short
+/// runs in a row hold a full run's worth, they are built again as one, so appending one element per commit copies each
+/// element's bytes about twice in all and leaves fewer than <see cref="RunLength"/> short runs at the end.
 /// Trimming the front of a list, inserting into its middle or replacing an element leaves every other stretch shared.
 /// The document is byte for byte what writing every element again gives (an unindented writer, as the store's).</para>
 /// </remarks>
@@ -30,7 +31,7 @@ internal sealed class WrittenJson<T>
     /// <summary>Below this many elements, writing is cheap enough that keeping bytes is not worth their memory.</summary>
     public const int MinimumToKeep = 16;
 
-    /// <summary>The most elements a run holds: the bytes a new run copies from its short neighbour stay small.</summary>
+    /// <summary>The elements a full run holds (a run joining short ones may hold up to twice as many).</summary>
     public const int RunLength = 16;
 
     // Made when the first element is kept: most profiles' lists stay short, and every profile has four of these.
@@ -83,8 +84,12 @@ internal sealed class WrittenJson<T>
         var pieces = SharedElements.TakePieces();
         try
         {
-            Run? open = null; // the run whose tail the last piece is, when that run is short: a new run continues it
-            var openFrom = 0;
+            // The last pieces, when each is a whole short run: new elements are a run of their own until these and they
+            // make a full run, which is then built once. Appending one element per commit so copies each element's
+            // bytes about twice in all, not once per commit of its run.
+            var shortFrom = 0;
+            var shortPieces = 0;
+            var shortCount = 0;
             var i = 0;
             while (i < items.Length)
             {
@@ -98,27 +103,43 @@ internal sealed class WrittenJson<T>
                     }
 
                     pieces.Add(run.Entries(at.Index, to));
-                    (open, openFrom) = to == run.Elements.Length && run.Elements.Length < RunLength ? (run, i) : (null, 0);
+                    if (at.Index == 0 && to == run.Elements.Length && run.Elements.Length < RunLength)
+                    {
+                        (shortFrom, shortPieces, shortCount) = shortPieces > 0 ? (shortFrom, shortPieces + 1, shortCount + run.Elements.Length) : (i, 1, run.Elements.Length);
+                    }
+                    else
+                    {
+                        shortPieces = 0;
+                    }
+
                     i += to - at.Index;
                     continue;
                 }
 
-                var from = i;
-                if (open is not null)
-                {
-                    from = openFrom;
-                    pieces.RemoveAt(pieces.Count - 1);
-                }
-
                 var end = i + 1;
-                while (end < items.Length && end - from < RunLength && !_where.ContainsKey(items[end]))
+                while (end < items.Length && end - i < RunLength && !_where.ContainsKey(items[end]))
                 {
                     end++;
                 }
 
+                var from = i;
+                if (shortPieces > 0 && shortCount + (end - i) >= RunLength)
+                {
+                    from = shortFrom; // the short runs before and these new elements: one full run
+                    pieces.RemoveRange(pieces.Count - shortPieces, shortPieces);
+                }
+
                 var built = Build(items[from..end], isObject ? keys[from..end] : default, isObject, info);
                 pieces.Add(built.Entries(0, built.Elements.Length));
-                (open, openFrom) = built.Elements.Length < RunLength ? (built, from) : (null, 0);
+                if (built.Elements.Length >= RunLength)
+                {
+                    shortPieces = 0;
+                }
+                else
+                {
+                    (shortFrom, shortPieces, shortCount) = shortPieces > 0 ? (shortFrom, shortPieces + 1, shortCount + built.Elements.Length) : (from, 1, built.Elements.Length);
+                }
+
                 i = end;
             }
 

@@ -74,7 +74,8 @@ public sealed class AuditReview32Tests
         var verdict = await rig.Engine.GetExperimentVerdictAsync("cart", Settings);
         AssertArmsSane(verdict);
         Assert.Equal(people, verdict!.Variants.Sum(v => v.Recipients));
-        Assert.All(verdict.Variants, v => Assert.Equal((v.Recipients, 30.0), (v.Conversions, v.RevenuePerRecipient)));
+        // Arms are drawn at random: one may be empty (about 1 run in 2,000 with 12 people), and an empty arm has no revenue per recipient.
+        Assert.All(verdict.Variants.Where(v => v.Recipients > 0), v => Assert.Equal((v.Recipients, 30.0), (v.Conversions, v.RevenuePerRecipient)));
 
         // A later order (inside no window now) converts nobody again; the statistics count every entry.
         for (var i = 0; i < people; i++)
