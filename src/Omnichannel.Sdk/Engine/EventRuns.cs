@@ -21,7 +21,7 @@ public sealed partial class OmnichannelEngine
             span?.SetTag("omnichannel.events", run.Count);
             try
             {
-                done = await CommitRunAsync(run, hot).ConfigureAwait(false);
+                done = await CommitRunAsync(run, hot, span).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -37,7 +37,7 @@ public sealed partial class OmnichannelEngine
     }
 
     /// <summary>Applies a prefix of <paramref name="run"/> to one profile and commits it once; returns how many events it finished (0: none, nothing written).</summary>
-    private async ValueTask<int> CommitRunAsync(List<EventItem> run, HotProfiles hot)
+    private async ValueTask<int> CommitRunAsync(List<EventItem> run, HotProfiles hot, Activity? span)
     {
         var started = Stopwatch.GetTimestamp();
         var first = new EventChange(run[0].Event);
@@ -122,6 +122,7 @@ public sealed partial class OmnichannelEngine
         }
 
         var each = Stopwatch.GetElapsedTime(started).TotalSeconds / (applied.Count + (duplicates?.Count ?? 0));
+        span?.Stop(); // before the callers hear their answers: a caller that looks at its trace then finds the span ended
         foreach (var (item, change, effect) in applied)
         {
             AfterCommit(change, p, effect, commit.WakeAt);

@@ -124,6 +124,7 @@ public sealed partial class OmnichannelEngine
         _metrics.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         span?.SetTag("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status));
         _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status)));
+        span?.Stop(); // before the caller hears the answer: a caller that looks at its trace then finds this span ended
         item.Completion.TrySetResult(result);
     }
 
