@@ -75,16 +75,14 @@ public sealed class AuditU46Tests
     // ignores quiet hours here. An email due at 23:50 meets a provider asking to wait 30 minutes (Retry-After); at 00:10 an
     // SMS goes out; at 00:20 the email's last attempt fails again and it falls back to SMS. The fallback's cap was counted
     // on the local day it was due (the day before), so a second SMS went on the new day.
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)] // control: no SMS on the new day yet, so the fallback goes
-    public async Task AFallbackAfterRetries_IntoTheNextLocalDay_FitsThatDaysCap(bool smsEarlierThatDay)
+    // Email asks every attempt to wait 30 minutes (two attempts, no quick retry), then falls back to SMS, capped at 1 per
+    // local day; quiet hours ignored. Shared with audit U48's fallback test.
+    internal static (OmnichannelTestHost Host, Scripted Email, Scripted Sms) SlowEmailThenCappedSms(DateTimeOffset start)
     {
-        var start = new DateTimeOffset(2026, 3, 2, 23, 50, 0, TimeSpan.Zero);
         OmnichannelTestHost? hostRef = null;
         var email = new Scripted(ChannelNames.Email, new HostClock(() => hostRef!.Time), _ => DeliveryResult.TransientFailure("slow down", TimeSpan.FromMinutes(30)));
         var sms = new Scripted(ChannelNames.Sms, new HostClock(() => hostRef!.Time), _ => DeliveryResult.Accepted("s"));
-        await using var host = OmnichannelTestHost.Create(
+        var host = OmnichannelTestHost.Create(
             o =>
             {
                 o.Delivery.Retry = null;
@@ -95,6 +93,17 @@ public sealed class AuditU46Tests
             start,
             delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email).AddTransport("sms", sms));
         hostRef = host;
+        return (host, email, sms);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // control: no SMS on the new day yet, so the fallback goes
+    public async Task AFallbackAfterRetries_IntoTheNextLocalDay_FitsThatDaysCap(bool smsEarlierThatDay)
+    {
+        var start = new DateTimeOffset(2026, 3, 2, 23, 50, 0, TimeSpan.Zero);
+        var (host, email, sms) = SlowEmailThenCappedSms(start);
+        await using var _ = host;
         await SignUp(host);
 
         Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, Promo("late", ChannelNames.Email, ChannelNames.Sms))).Status);

@@ -87,20 +87,8 @@ public sealed class AuditU48DeliveryTests
     public async Task AFallbackOverItsCapWhenPlanned_IsCheckedWhenItLeaves(bool smsOnTheNewDay)
     {
         var start = new DateTimeOffset(2026, 3, 2, 23, 30, 0, TimeSpan.Zero);
-        OmnichannelTestHost? hostRef = null;
-        var email = new Scripted(ChannelNames.Email, new HostClock(() => hostRef!.Time), _ => DeliveryResult.TransientFailure("slow down", TimeSpan.FromMinutes(30)));
-        var sms = new Scripted(ChannelNames.Sms, new HostClock(() => hostRef!.Time), _ => DeliveryResult.Accepted("s"));
-        await using var host = OmnichannelTestHost.Create(
-            o =>
-            {
-                o.Delivery.Retry = null;
-                o.Delivery.MaxAttempts = 2;
-                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
-                o.Delivery.FrequencyCaps.Add(new FrequencyCap(1, null, Channel: ChannelNames.Sms, PerLocalDay: true));
-            },
-            start,
-            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email).AddTransport("sms", sms));
-        hostRef = host;
+        var (host, email, sms) = SlowEmailThenCappedSms(start);
+        await using var _ = host;
         await SignUp(host);
 
         Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, Promo("evening", ChannelNames.Sms))).Status);
