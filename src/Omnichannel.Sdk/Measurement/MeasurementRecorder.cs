@@ -157,18 +157,20 @@ internal static partial class MeasurementRecorder
 
         // An order's journey revenue follows the order's updates and returns like its conversion rows (kept with them).
         List<ConversionDelta>? rows = null;
-        if (e.Type == EventTypes.OrderPlaced && OrderKey(p, e) is { } orderKey)
+        OrderConversion? order = null;
+        string? orderKey = null;
+        if (e.Type == EventTypes.OrderPlaced && OrderKey(p, e) is { } key)
         {
-            var known = p.OrderConversions.GetValueOrDefault(orderKey);
-            if (known is not { Gross: not null })
+            orderKey = key;
+            order = p.OrderConversions.GetValueOrDefault(key);
+            if (order is not { Gross: not null })
             {
-                known = (known ?? new OrderConversion(e.Timestamp, e.Id, [])) with { Gross = GrossOf(e, options, shopCurrency), GrossCurrency = CurrencyOf(e), GrossAt = e.Timestamp, GrossEventId = e.Id };
+                order = (order ?? new OrderConversion(e.Timestamp, e.Id, [])) with { Gross = GrossOf(e, options, shopCurrency), GrossCurrency = CurrencyOf(e), GrossAt = e.Timestamp, GrossEventId = e.Id };
             }
 
-            known = known.Gross!.Value.Has(property) ? known : known with { Gross = known.Gross.Value.With(property, revenue) };
-            revenue = Base(known, property);
-            rows = known.JourneyRows is null ? [] : [.. known.JourneyRows];
-            p.OrderConversions[orderKey] = known with { JourneyRows = rows };
+            order = order.Gross!.Value.Has(property) ? order : order with { Gross = order.Gross.Value.With(property, revenue) };
+            revenue = Base(order, property);
+            rows = order.JourneyRows is null ? [] : [.. order.JourneyRows];
         }
 
         void Add(string metric, double sum, bool squared = false)
@@ -179,13 +181,17 @@ internal static partial class MeasurementRecorder
         }
 
         Add("revenue", revenue);
-        if (variant is null)
+        if (variant is not null)
         {
-            return;
+            Add($"variant:{variant}:revenue", revenue);
+            Add($"variant:{variant}:revenue_sq", revenue * revenue, squared: true);
         }
 
-        Add($"variant:{variant}:revenue", revenue);
-        Add($"variant:{variant}:revenue_sq", revenue * revenue, squared: true);
+        if (orderKey is not null)
+        {
+            // Stored once its rows are complete: a stored conversion never changes (its written JSON is kept, WrittenJson).
+            p.OrderConversions[orderKey] = order! with { JourneyRows = rows };
+        }
     }
 
     /// <summary>The global group of a profile id: a stable hash into [0, 1) below the share is control.</summary>

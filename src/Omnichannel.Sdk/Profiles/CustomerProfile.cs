@@ -168,7 +168,7 @@ public sealed class CustomerProfile
     // Order key → what its conversion added to the aggregates (recent orders only): a merge takes back a second
     // conversion of one order. Exported under "internal" like every stored field.
     [Stored]
-    internal Dictionary<string, Measurement.OrderConversion> OrderConversions { get; set; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, Measurement.OrderConversion> OrderConversions { get; set; } = new WrittenOnceDictionary<Measurement.OrderConversion>();
 
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
     internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();

@@ -80,6 +80,10 @@ internal static class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceDictionaryConverter<OrderFact>();
             }
+            else if (property.PropertyType == typeof(Dictionary<string, Measurement.OrderConversion>))
+            {
+                stored.CustomConverter = new WrittenOnceDictionaryConverter<Measurement.OrderConversion>();
+            }
             else if (property.PropertyType == typeof(Dictionary<string, List<ItemOp>>))
             {
                 stored.CustomConverter = new WrittenOnceGroupsConverter<ItemOp>();

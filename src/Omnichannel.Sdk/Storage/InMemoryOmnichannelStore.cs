@@ -248,8 +248,29 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         lock (_commitLock)
         {
-            IReadOnlyList<ProfileWakeUp> due = _wakeOrder.TakeWhile(w => w.At <= dueBy).Take(limit).Select(w => new ProfileWakeUp(w.ProfileId, w.At)).ToList();
-            return ValueTask.FromResult(due);
+            // Asked before every event on a virtual clock: nothing due, or only the next one, costs no enumeration.
+            if (_wakeOrder.Count == 0 || _wakeOrder.Min.At > dueBy)
+            {
+                return ValueTask.FromResult<IReadOnlyList<ProfileWakeUp>>([]);
+            }
+
+            if (limit == 1)
+            {
+                return ValueTask.FromResult<IReadOnlyList<ProfileWakeUp>>([new ProfileWakeUp(_wakeOrder.Min.ProfileId, _wakeOrder.Min.At)]);
+            }
+
+            var due = new List<ProfileWakeUp>(Math.Min(limit, 16));
+            foreach (var w in _wakeOrder)
+            {
+                if (w.At > dueBy || due.Count == limit)
+                {
+                    break;
+                }
+
+                due.Add(new ProfileWakeUp(w.ProfileId, w.At));
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<ProfileWakeUp>>(due);
         }
     }
 

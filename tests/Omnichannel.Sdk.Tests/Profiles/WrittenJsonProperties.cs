@@ -292,6 +292,62 @@ public sealed class WrittenJsonProperties
         }
     }
 
+    // Order conversions are kept too (written once per conversion): orders placed, sent again with another total, returned
+    // by amount, credited to a journey and its variant, merged from another profile and trimmed as time passes replace a
+    // conversion, never change one in place, so the document is what writing every conversion again gives.
+    [Property(MaxTest = 200)]
+    public void OrderConversions_AreWrittenAsIfNothingWereKept(NonNegativeInt[] steps)
+    {
+        var options = new Sdk.Measurement.MeasurementOptions();
+        var p = new CustomerProfile("p1", Start);
+        var now = Start;
+        for (var n = 0; n < steps.Length; n++)
+        {
+            var h = unchecked(((uint)steps[n].Get * 2654435761u) + ((uint)n * 40503u)); // small generated numbers spread out
+            var (op, a) = ((int)(h % 6), (int)(h / 6 % 10_000));
+            var order = $"o{a % 25}";
+            switch (op)
+            {
+                case 0 or 1: // a new order, or one sent again with another total
+                    var placed = Fixture.Ev(EventTypes.OrderPlaced, now, new { order_id = order, total = 10 + (a % 90), currency = "GBP" }, id: $"e{n}");
+                    Sdk.Measurement.MeasurementRecorder.OnEvent(p, placed, now, options, "GBP");
+                    if (a % 3 == 0)
+                    {
+                        Sdk.Measurement.MeasurementRecorder.JourneyRevenue(p, "j1", a % 2 == 0 ? "A" : null, placed, now, options, "GBP");
+                    }
+
+                    break;
+                case 2: // a return by amount
+                    Sdk.Measurement.MeasurementRecorder.OnEvent(p, Fixture.Ev(EventTypes.OrderReturned, now, new { order_id = order, total = 1 + (a % 9), currency = "GBP" }, id: $"r{n}"), now, options, "GBP");
+                    break;
+                case 3: // another profile with its own conversions (one of them the same order) merged in
+                    var other = new CustomerProfile($"p{n}", Start);
+                    Sdk.Measurement.MeasurementRecorder.OnEvent(other, Fixture.Ev(EventTypes.OrderPlaced, now, new { order_id = order, total = 5 + (a % 40), currency = "GBP" }, id: $"m{n}"), now, options, "GBP");
+                    Sdk.Measurement.MeasurementRecorder.Merge(p, other, options);
+                    break;
+                case 4: // time passes: conversions past their retention are trimmed at the next event
+                    now = now.AddDays(1 + (a % 12));
+                    Sdk.Measurement.MeasurementRecorder.OnEvent(p, Fixture.Ev(EventTypes.ProductViewed, now, id: $"v{n}"), now, options, "GBP");
+                    break;
+                default:
+                    now = now.AddHours(1 + (a % 20));
+                    break;
+            }
+
+            var plain = Plain(p);
+            var shared = ProfileSerializer.SerializeShared(p);
+            Assert.Equal(plain, shared.Bytes ?? shared.Shared!.ToArray());
+            Assert.Equal(plain, ProfileSerializer.Serialize(p));
+            Assert.Equal(p.OrderConversions.Count >= WrittenJson<Sdk.Measurement.OrderConversion>.MinimumToKeep, shared.Shared is not null); // nothing else here is kept
+            if (a % 13 == 0)
+            {
+                p = ProfileSerializer.Deserialize(plain, p.Version);
+                Assert.IsType<WrittenOnceDictionary<Sdk.Measurement.OrderConversion>>(p.OrderConversions);
+                Assert.Equal(plain, ProfileSerializer.Serialize(p));
+            }
+        }
+    }
+
     // A late event lands inside a kept run of the rule history: the run is reused up to it and after it, never across it.
     [Fact]
     public void ALateEventInTheRuleHistory_IsWrittenInItsPlace()
@@ -318,7 +374,8 @@ public sealed class WrittenJsonProperties
     internal static byte[] Plain(CustomerProfile p)
     {
         var (timeline, orders, touches, cart, wishlist) = (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps);
-        var history = p.RuleHistory.Events;
+        var (history, conversions) = (p.RuleHistory.Events, p.OrderConversions);
+        p.OrderConversions = new Dictionary<string, Sdk.Measurement.OrderConversion>(conversions, StringComparer.Ordinal);
         p.RuleHistory.Events = history.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         p.TimelineEntries = [.. timeline];
         p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
@@ -333,6 +390,7 @@ public sealed class WrittenJsonProperties
         {
             (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
             p.RuleHistory.Events = history;
+            p.OrderConversions = conversions;
         }
     }
 
