@@ -20,11 +20,14 @@ public sealed partial class OmnichannelEngine
     }
 
     /// <summary>Whether a profile's memberships and checks were computed under segment definitions this engine never had in force.</summary>
-    private bool NeedsSegmentCatchUp(CustomerProfile p)
+    private bool NeedsSegmentCatchUp(CustomerProfile p) =>
+        NeedsSegmentCatchUp(p.SegmentsFingerprint, p.SegmentMemberships.Count > 0 || p.SegmentChecks.Count > 0 || p.SegmentIncarnations is { Count: > 0 });
+
+    /// <inheritdoc cref="NeedsSegmentCatchUp(CustomerProfile)"/>
+    private bool NeedsSegmentCatchUp(string? fingerprint, bool hasSegmentState)
     {
         var catalog = _definitions.Segments;
-        return catalog.IsForeign(p.SegmentsFingerprint)
-            && (catalog.Count > 0 || p.SegmentMemberships.Count > 0 || p.SegmentChecks.Count > 0 || p.SegmentIncarnations is { Count: > 0 });
+        return catalog.IsForeign(fingerprint) && (catalog.Count > 0 || hasSegmentState);
     }
 
     /// <summary>Waits for the start-up visit (its failure was logged: the answer is then as good as it gets).</summary>
@@ -71,8 +74,10 @@ public sealed partial class OmnichannelEngine
                 {
                     try
                     {
+                        // Its fingerprint is read from the document, not the whole profile: every start reads every profile.
                         if (await _store.LoadProfileAsync(id, cancellationToken).ConfigureAwait(false) is { } stored
-                            && NeedsSegmentCatchUp(ProfileSerializer.Deserialize(stored)))
+                            && ProfileSerializer.ReadSegmentState(stored) is var (fingerprint, hasState)
+                            && NeedsSegmentCatchUp(fingerprint, hasState))
                         {
                             due.Add(id);
                         }

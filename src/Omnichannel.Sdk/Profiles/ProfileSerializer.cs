@@ -205,6 +205,77 @@ internal static class ProfileSerializer
         }
     }
 
+    private static readonly byte[] FingerprintName = System.Text.Encoding.UTF8.GetBytes(Options.PropertyNamingPolicy!.ConvertName(nameof(CustomerProfile.SegmentsFingerprint)));
+
+    private static readonly byte[][] SegmentStateNames =
+    [
+        .. new[] { nameof(CustomerProfile.SegmentMemberships), nameof(CustomerProfile.SegmentChecks), nameof(CustomerProfile.SegmentIncarnations) }
+            .Select(n => System.Text.Encoding.UTF8.GetBytes(Options.PropertyNamingPolicy!.ConvertName(n))),
+    ];
+
+    /// <summary>
+    /// A stored profile's segment fingerprint, and whether it holds any segment memberships, checks or incarnations, read
+    /// from its document without deserialising it (the start-up visit reads every profile: a scan, not a profile each).
+    /// </summary>
+    /// <exception cref="JsonException">The document is not a JSON object.</exception>
+    public static (string? Fingerprint, bool HasSegmentState) ReadSegmentState(Storage.StoredProfile stored)
+    {
+        if (stored.Shared is not { } shared)
+        {
+            return ReadSegmentState(stored.Document);
+        }
+
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(shared.Length);
+        try
+        {
+            shared.CopyTo(rented);
+            return ReadSegmentState(rented.AsSpan(0, shared.Length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    internal static (string? Fingerprint, bool HasSegmentState) ReadSegmentState(ReadOnlySpan<byte> document)
+    {
+        var reader = new Utf8JsonReader(document, new JsonReaderOptions { MaxDepth = Options.MaxDepth });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("A stored profile document is not a JSON object.");
+        }
+
+        string? fingerprint = null;
+        var hasState = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(FingerprintName))
+            {
+                reader.Read();
+                fingerprint = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                continue;
+            }
+
+            var state = false;
+            foreach (var name in SegmentStateNames)
+            {
+                state |= reader.ValueTextEquals(name);
+            }
+
+            reader.Read();
+            if (state && reader.TokenType == JsonTokenType.StartObject)
+            {
+                var first = reader; // a copy: looks at the first entry, if any
+                first.Read();
+                hasState |= first.TokenType != JsonTokenType.EndObject;
+            }
+
+            reader.Skip();
+        }
+
+        return (fingerprint, hasState);
+    }
+
     public static CustomerProfile Deserialize(byte[] document, long version)
     {
         var p = JsonSerializer.Deserialize(document, ProfileInfo)
