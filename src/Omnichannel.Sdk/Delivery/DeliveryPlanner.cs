@@ -192,9 +192,18 @@ internal static class DeliveryPlanner
         // It leaves late (retries, a dispatcher that was down): it goes out now, so the window is the one ending now, and
         // every other message sent or due by now counts (a sent one is logged at the instant it left).
         var late = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
-        late.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key && m.At <= now));
+        late.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key && m.At <= now).Select(m => LeavingWith(m, mine, now)));
         return CapReached(late, mine.Channel, mine.Topic, now, o);
     }
+
+    // Another message whose retry is due by now and that comes before mine (earlier due time, then key) leaves now too: a
+    // dispatcher back after being down claims both, and each checked the other at its old due time, so two went under a cap
+    // of one (review of the thirty-seventh session). Counted at that instant; a message sent is logged when it left.
+    private static SentMessage LeavingWith(SentMessage m, SentMessage mine, DateTimeOffset now) =>
+        m.RetryAt is { } retryAt && retryAt <= now && m.At < now && m.Key is { } other
+            && (m.At < mine.At || (m.At == mine.At && string.CompareOrdinal(other, mine.Key) < 0))
+            ? m with { At = now }
+            : m;
 
     /// <summary>
     /// At a fallback: whether the logged marketing message <paramref name="key"/>, moved from the channel it was planned (and
@@ -210,20 +219,22 @@ internal static class DeliveryPlanner
             return null;
         }
 
+        var leaves = now > mine.At ? now : mine.At;
         var others = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
-        others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key));
+        others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key).Select(m => LeavingWith(m, mine, leaves)));
 
         // A fallback after retries leaves after its due time, maybe on the next local day: it fits the cap of when it leaves
         // (counted at its due time, an SMS sent at 00:10 and the fallback at 00:20 were two under "1 a day"), and only that
         // one (an SMS the evening before refused a fallback leaving on a day with none). Its slot moves there with it.
-        return CapReached(others, channel, mine.Topic, now > mine.At ? now : mine.At, o);
+        return CapReached(others, channel, mine.Topic, leaves, o);
     }
 
     /// <summary>
     /// Whether the logged marketing message <paramref name="key"/>, moved to leave at <paramref name="at"/> instead, breaks a
-    /// cap there, counting every other logged message (as planning would, had it been planned for then).
+    /// cap there, counting every other logged message (as planning would, had it been planned for then), each one
+    /// <paramref name="moved"/> names at the time it is moved to (messages brought forward by the same change).
     /// </summary>
-    public static string? CapReachedIfMoved(CustomerProfile p, string key, DateTimeOffset at, DeliveryOptions o)
+    public static string? CapReachedIfMoved(CustomerProfile p, string key, DateTimeOffset at, DeliveryOptions o, IReadOnlyDictionary<string, DateTimeOffset>? moved = null)
     {
         if (p.MessageLog.Find(m => m.Key == key) is not { } mine)
         {
@@ -231,7 +242,8 @@ internal static class DeliveryPlanner
         }
 
         var others = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
-        others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key));
+        others.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key)
+            .Select(m => moved is not null && m.Key is { } k && moved.TryGetValue(k, out var to) ? m with { At = to } : m));
         return CapReached(others, mine.Channel, mine.Topic, at, o);
     }
 

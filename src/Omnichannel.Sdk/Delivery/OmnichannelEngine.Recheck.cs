@@ -256,6 +256,7 @@ public sealed partial class OmnichannelEngine
 
         var zone = DeliveryPlanner.ZoneOf(p, o);
         var length = (o.QuietHoursEnd - o.QuietHoursStart) is var span && span > TimeSpan.Zero ? span : span + TimeSpan.FromDays(1);
+        Dictionary<string, DateTimeOffset>? moved = null;
         foreach (var m in p.MessageLog)
         {
             if (m.At <= now || m.RetryAt is not null || m.Key is not { } key || p.JourneyData?.Cancelled.ContainsKey(key) == true)
@@ -266,11 +267,14 @@ public sealed partial class OmnichannelEngine
             var due = DeliveryPlanner.FirstQuietHoursEndAfter(m.At - length, zone, o.QuietHoursStart, o.QuietHoursEnd) is { } end && end > now
                 ? end
                 : DeliveryPlanner.QuietHoursEnd(now, zone, o.QuietHoursStart, o.QuietHoursEnd) ?? now;
-            // Brought forward only where it fits the caps, as if planned for then (a message sent meanwhile may fill them):
-            // else it keeps its time, and the check at dispatch decides there.
-            if (due < m.At && DeliveryPlanner.CapReachedIfMoved(p, key, due, o) is null)
+            // Brought forward only where it fits the caps, as if planned for then (a message sent meanwhile may fill them),
+            // counting those this change already brought forward at their new times (each checked alone, two held for one
+            // morning both came to now and went with a third under a cap of two): else it keeps its time, and the check
+            // at dispatch decides there.
+            if (due < m.At && DeliveryPlanner.CapReachedIfMoved(p, key, due, o, moved) is null)
             {
                 (p.PendingAdvances ??= []).Add(new Advance(p.Id, key, m.At, due));
+                (moved ??= new(StringComparer.Ordinal))[key] = due;
             }
         }
     }
