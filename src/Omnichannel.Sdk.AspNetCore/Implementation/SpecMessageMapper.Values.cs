@@ -334,7 +334,13 @@ internal sealed partial class SpecMessageMapper
             return true;
         }
 
-        var text = v.GetString()!;
+        // Text that cannot be decoded (a lone surrogate escape) is no date: GetString threw, and a batch's sentAt read
+        // here, outside any message, made the whole batch a 503 that clients resend for ever.
+        if (!TryText(v, out var text) || text is null)
+        {
+            return false;
+        }
+
         return text.Length >= 10 && char.IsAsciiDigit(text[0]) && char.IsAsciiDigit(text[1]) && char.IsAsciiDigit(text[2]) && char.IsAsciiDigit(text[3])
             && text[4] == '-' && char.IsAsciiDigit(text[5]) && char.IsAsciiDigit(text[6]) && text[7] == '-' && char.IsAsciiDigit(text[8]) && char.IsAsciiDigit(text[9])
             && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);

@@ -92,6 +92,23 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
             document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
         }
+        catch (JsonException) when (FindTooDeep(body.AsSpan(Bom(body)), MaxJsonDepth) is { } tooDeep)
+        {
+            // Valid JSON nested past the parser's limit: a batch message that is too deep is refused alone (it was the
+            // whole batch, as "not valid JSON"); otherwise the body is refused with the path that is too deep.
+            var replaced = callType is null ? WithoutTooDeepMessages(body.AsSpan(Bom(body)), tooDeep) : null;
+            if (replaced is null)
+            {
+                LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "depth");
+                var deep = tooDeep.First(f => callType is not null || f.Message < 0);
+                var tooDeepMessage = $"is nested more than {MaxJsonDepth} levels deep";
+                await ErrorAsync(http, StatusCodes.Status400BadRequest, "the body " + tooDeepMessage, [new ValidationError(deep.Path, tooDeepMessage)]).ConfigureAwait(false);
+                return;
+            }
+
+            // Every container past the limit was inside a replaced message, so this reads.
+            document = JsonDocument.Parse(replaced, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        }
         catch (JsonException ex)
         {
             LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "json");
@@ -279,7 +296,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
         // whether the message or its batch carries it. One that cannot be read corrects nothing.
         DateTimeOffset? sentAt = SpecMessageMapper.TryDate(root, "sentAt", out var sa) ? sa : null;
         var facts = Facts(http, source, sentAt);
-        var batchContext = root.TryGetProperty("context", out var bc) && bc.ValueKind == JsonValueKind.Object ? bc : default;
+        var batchContext = root.TryGetProperty("context", out var bc) && bc.ValueKind == JsonValueKind.Object ? ReadableContext(bc) : default;
         var rejected = new JsonArray();
         var events = new List<CustomerEvent>(count);
         var positions = new List<(int Index, string? MessageId, MappedMessage Mapped)>(count);
@@ -291,7 +308,11 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 // Measured on its UTF-8 bytes: GetRawText transcodes, and throws on a message with invalid UTF-8, which
                 // made the whole batch a 503 that clients resend for ever.
                 var size = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(message).Length;
-                if (size > _options.MaxMessageBytes)
+                if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty(TooDeepMarker, out var tooDeepAt))
+                {
+                    rejected.Add(Rejection(index, null, [new(tooDeepAt.GetString()!, $"is nested more than {MaxJsonDepth} levels deep")]));
+                }
+                else if (size > _options.MaxMessageBytes)
                 {
                     rejected.Add(Rejection(index, SpecMessageMapper.Str(message, "messageId"), [new("message", $"is {size} bytes; at most {_options.MaxMessageBytes} are allowed")]));
                 }

@@ -32,11 +32,12 @@ internal static class LiquidData
     };
 
     /// <summary>The data of a render; every time in it is on the wall clock of <paramref name="zone"/> (default UTC), as <c>now</c> is.</summary>
+    /// <exception cref="RenderDataException">Data nested more than <see cref="MaxDataDepth"/> levels deep, or not convertible; its path starts at the root (<c>journey.list[0]</c>).</exception>
     public static Hash Build(RenderContext context, DateTimeOffset localNow, string? deviceType, string? os, TimeZoneInfo? zone = null) => Normalized(new()
     {
-        ["profile"] = context.Profile is { } p ? Profile(p) : new Hash(),
-        ["event"] = context.Event is { } e ? Event(e) : new Hash(),
-        ["journey"] = Dictionary(context.Journey),
+        ["profile"] = Rooted("profile", () => context.Profile is { } p ? Profile(p) : new Hash()),
+        ["event"] = Rooted("event", () => context.Event is { } e ? Event(e) : new Hash()),
+        ["journey"] = Rooted("journey", () => Dictionary(context.Journey, 0)),
         ["now"] = localNow,
         ["device"] = new Hash { ["type"] = deviceType, ["os"] = os },
     }, zone ?? TimeZoneInfo.Utc);
@@ -85,7 +86,16 @@ internal static class LiquidData
 
     private static Hash Profile(CustomerProfile p)
     {
-        var traits = Json(JsonSerializer.SerializeToElement(p.Traits)) as Hash ?? [];
+        Hash traits;
+        try
+        {
+            traits = Json(Serialized(p.Traits, p.Traits.GetType())) as Hash ?? [];
+        }
+        catch (RenderDataException ex)
+        {
+            throw ex.Under(".traits");
+        }
+
         var first = Trait(traits, "first_name", "firstName");
         var last = Trait(traits, "last_name", "lastName");
         var s = p.Statistics;
@@ -152,13 +162,37 @@ internal static class LiquidData
         return null;
     }
 
+    private static Hash Rooted(string root, Func<Hash> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (RenderDataException ex)
+        {
+            throw ex.Under(root);
+        }
+    }
+
+    private static Hash Properties(JsonElement properties)
+    {
+        try
+        {
+            return Json(properties) as Hash ?? [];
+        }
+        catch (RenderDataException ex)
+        {
+            throw ex.Under(".properties");
+        }
+    }
+
     private static Hash Event(CustomerEvent e) => new()
     {
         ["id"] = e.Id,
         ["type"] = e.Type,
         ["channel"] = e.Channel,
         ["timestamp"] = e.Timestamp,
-        ["properties"] = Json(e.Properties) as Hash ?? [],
+        ["properties"] = Properties(e.Properties),
         ["context"] = e.Context is { } c
             ? new Hash
             {
@@ -175,19 +209,61 @@ internal static class LiquidData
             : new Hash(),
     };
 
-    private static Hash Dictionary(IEnumerable<KeyValuePair<string, object?>> values)
+    /// <summary>
+    /// The deepest nesting of objects and lists a render's data may have. The conversion recurses: data nested thousands of
+    /// levels deep (a <see cref="JsonElement"/> the host parsed with a high <c>MaxDepth</c>, a dictionary that holds
+    /// itself) overflowed the stack and ended the process; past this depth the render fails with the path instead.
+    /// </summary>
+    internal const int MaxDataDepth = 64;
+
+    private static Hash Dictionary(IEnumerable<KeyValuePair<string, object?>> values, int depth)
     {
+        Deeper(depth);
         var hash = new Hash();
         foreach (var (key, value) in values)
         {
-            hash[key] = Value(value);
+            try
+            {
+                hash[key] = Value(value, depth + 1);
+            }
+            catch (RenderDataException ex)
+            {
+                throw ex.Under("." + key);
+            }
         }
 
         return hash;
     }
 
+    private static List<object?> List(IEnumerable<object?> values, int depth)
+    {
+        Deeper(depth);
+        var list = new List<object?>();
+        foreach (var value in values)
+        {
+            try
+            {
+                list.Add(Value(value, depth + 1));
+            }
+            catch (RenderDataException ex)
+            {
+                throw ex.Under($"[{list.Count}]");
+            }
+        }
+
+        return list;
+    }
+
+    private static void Deeper(int depth)
+    {
+        if (depth >= MaxDataDepth)
+        {
+            throw new RenderDataException($"is nested more than {MaxDataDepth} levels deep");
+        }
+    }
+
     // Host values: primitives pass, containers are converted, anything else goes through JSON (public data only).
-    internal static object? Value(object? value) => value switch
+    internal static object? Value(object? value, int depth = 0) => value switch
     {
         null => null,
         string or bool or decimal or DateTimeOffset => value,
@@ -195,22 +271,112 @@ internal static class LiquidData
         int or long or short or byte or uint or ulong or ushort or sbyte => Convert.ToDecimal(value, CultureInfo.InvariantCulture),
         double or float => Convert.ToDouble(value, CultureInfo.InvariantCulture),
         Enum => value.ToString(),
-        JsonElement j => Json(j),
-        System.Text.Json.Nodes.JsonNode n => Json(JsonSerializer.SerializeToElement(n)),
-        IEnumerable<KeyValuePair<string, object?>> d => Dictionary(d),
-        IDictionary d => Dictionary(d.Keys.Cast<object>().Select(k => new KeyValuePair<string, object?>(Convert.ToString(k, CultureInfo.InvariantCulture) ?? string.Empty, d[k]))),
-        IEnumerable list => list.Cast<object?>().Select(Value).ToList(),
-        _ => Json(JsonSerializer.SerializeToElement(value, value.GetType())),
+        JsonElement j => Json(j, depth),
+        System.Text.Json.Nodes.JsonNode n => Json(Serialized(n, typeof(System.Text.Json.Nodes.JsonNode)), depth),
+        IEnumerable<KeyValuePair<string, object?>> d => Dictionary(d, depth),
+        IDictionary d => Dictionary(d.Keys.Cast<object>().Select(k => new KeyValuePair<string, object?>(Convert.ToString(k, CultureInfo.InvariantCulture) ?? string.Empty, d[k])), depth),
+        IEnumerable list => List(list.Cast<object?>(), depth),
+        _ => Json(Serialized(value, value.GetType()), depth),
     };
 
-    internal static object? Json(JsonElement element) => element.ValueKind switch
+    // A host object through JSON; one the serializer refuses (a cycle, nesting past its depth, a type it cannot write)
+    // fails the render with its path rather than escaping it as a JsonException.
+    private static JsonElement Serialized(object value, Type type)
     {
-        JsonValueKind.Object => Dictionary(element.EnumerateObject().Select(p => new KeyValuePair<string, object?>(p.Name, Json(p.Value)))),
-        JsonValueKind.Array => element.EnumerateArray().Select(Json).ToList(),
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetDecimal(out var d) ? d : element.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => null,
-    };
+        try
+        {
+            return JsonSerializer.SerializeToElement(value, type);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            throw new RenderDataException("could not be converted to template data (" + ex.GetType().Name + ")");
+        }
+    }
+
+    internal static object? Json(JsonElement element, int depth = 0)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                Deeper(depth);
+                var hash = new Hash();
+                foreach (var p in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = p.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw new RenderDataException("has a key that cannot be decoded (a lone surrogate)");
+                    }
+
+                    try
+                    {
+                        hash[name] = Json(p.Value, depth + 1);
+                    }
+                    catch (RenderDataException ex)
+                    {
+                        throw ex.Under("." + name);
+                    }
+                }
+
+                return hash;
+            case JsonValueKind.Array:
+                Deeper(depth);
+                var list = new List<object?>();
+                foreach (var item in element.EnumerateArray())
+                {
+                    try
+                    {
+                        list.Add(Json(item, depth + 1));
+                    }
+                    catch (RenderDataException ex)
+                    {
+                        throw ex.Under($"[{list.Count}]");
+                    }
+                }
+
+                return list;
+            case JsonValueKind.String:
+                try
+                {
+                    return element.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    // A lone surrogate escape ("\udc00"): the InvalidOperationException escaped Render.
+                    throw new RenderDataException("is text that cannot be decoded (a lone surrogate)");
+                }
+
+            case JsonValueKind.Number:
+                return element.TryGetDecimal(out var d) ? d : element.GetDouble();
+            case JsonValueKind.True:
+                return true;
+            case JsonValueKind.False:
+                return false;
+            default:
+                return null;
+        }
+    }
+}
+
+/// <summary>Render data that cannot be given to a template (nested too deep, not convertible), with the path to it.</summary>
+internal sealed class RenderDataException(string reason) : InvalidOperationException(reason)
+{
+    private string _path = string.Empty;
+
+    /// <summary>The path below the data root (<c>.list[0].a</c>).</summary>
+    public string Path => _path;
+
+    /// <summary>The reason alone (<see cref="Exception.Message"/> without the path).</summary>
+    public string Reason { get; } = reason;
+
+    /// <summary>Prefixes <paramref name="segment"/> to the path (the conversion unwinds from the deepest level up).</summary>
+    public RenderDataException Under(string segment)
+    {
+        _path = segment + _path;
+        return this;
+    }
 }

@@ -31,7 +31,9 @@ public sealed record RenderContext
     /// <summary>
     /// The journey's context (step data, computed values). Values may be strings, numbers, booleans, times,
     /// <see cref="System.Text.Json.JsonElement"/>, dictionaries with string keys and lists of these; any other object
-    /// is first converted to JSON, so only its public data reaches the template.
+    /// is first converted to JSON, so only its public data reaches the template. Data nested more than 64 levels deep (or
+    /// holding itself), text that cannot be decoded, and an object JSON cannot write fail the render with a
+    /// <see cref="TemplateErrorKind.Render"/> error naming the path (<c>journey.list[0]…</c>).
     /// </summary>
     public IReadOnlyDictionary<string, object?> Journey { get; init; } = new Dictionary<string, object?>();
 

@@ -141,7 +141,17 @@ public sealed partial class TemplateRenderer
                 $"Template '{templateId}' has no variant for channel '{channel}' (device {device ?? "unknown"}, locale {requestedLocale ?? "none"}, {TimesOfDay.Name(timeOfDay)})."));
         }
 
-        var data = LiquidData.Build(context, localNow, device, os, zone);
+        Dictionary<string, object?> data;
+        try
+        {
+            data = LiquidData.Build(context, localNow, device, os, zone);
+        }
+        catch (RenderDataException ex)
+        {
+            // Data nested thousands of levels deep overflowed the stack (the process ended); now the render fails with the path.
+            return TemplateRenderResult.Failure(new TemplateError(templateId, selected.Variant.Name, null, 0, 0, TemplateErrorKind.Render, $"The data at {ex.Path} {ex.Reason}."));
+        }
+
         var budget = new RenderBudget(_options.MaxSteps, _options.RenderTimeout, _options.MaxOutputLength, _options.TimeProvider);
         var parts = new Dictionary<string, string>(StringComparer.Ordinal);
         var errors = new List<TemplateError>();
