@@ -88,8 +88,10 @@ if (sqliteFile is not null)
         File.Delete(file); // a replay starts from an empty shop
     }
 
-    store = await Omnichannel.Sdk.Sqlite.SqliteOmnichannelStore.OpenAsync(new Omnichannel.Sdk.Sqlite.SqliteStoreOptions { ConnectionString = sqliteFile });
-    Console.WriteLine($"Store: SQLite at {sqliteFile}");
+    // A replay writes a scratch file it deletes first: it needs a commit to survive the process, not a power loss, so no
+    // disk sync per commit (SqliteDurability.Normal; a shop keeps the default, Full).
+    store = await Omnichannel.Sdk.Sqlite.SqliteOmnichannelStore.OpenAsync(new Omnichannel.Sdk.Sqlite.SqliteStoreOptions { ConnectionString = sqliteFile, Durability = Omnichannel.Sdk.Sqlite.SqliteDurability.Normal });
+    Console.WriteLine($"Store: SQLite at {sqliteFile} (durability Normal: a scratch file)");
 }
 
 var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos }, Console.WriteLine);
