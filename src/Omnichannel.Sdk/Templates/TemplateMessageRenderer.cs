@@ -12,6 +12,31 @@ namespace Omnichannel.Sdk.Templates;
 /// <param name="emailFrom">The sender of emails whose template has no <c>from</c> part.</param>
 public sealed class TemplateMessageRenderer(TemplateRenderer renderer, string? emailFrom = null) : IMessageRenderer
 {
+    /// <summary>
+    /// A journey's message reads the event that started its instance as <c>event</c> (<c>id</c>, <c>type</c>,
+    /// <c>timestamp</c>, <c>properties</c>): the journey puts its id, type and time under <c>triggerEvent</c> and its
+    /// properties under <c>trigger</c>. Null for a message the host sends itself and for segment and date triggers.
+    /// </summary>
+    internal static CustomerEvent? TriggerEventOf(JsonObject? data)
+    {
+        if (data?["triggerEvent"] is not JsonObject t || t["id"] is not JsonValue id || t["type"] is not JsonValue type
+            || !id.TryGetValue<string>(out var eventId) || !type.TryGetValue<string>(out var eventType))
+        {
+            return null;
+        }
+
+        return new CustomerEvent
+        {
+            Id = eventId,
+            Type = eventType,
+            Timestamp = t["timestamp"] is JsonValue at && at.TryGetValue<DateTimeOffset>(out var timestamp) ? timestamp : default,
+            Identifiers = [],
+            Properties = data["trigger"] is JsonObject properties
+                ? System.Text.Json.JsonSerializer.SerializeToElement(properties)
+                : default,
+        };
+    }
+
     /// <summary>The loaded templates (the engine checks a journey published at run time against their ids).</summary>
     internal TemplateRenderer Templates => renderer;
 
@@ -24,6 +49,7 @@ public sealed class TemplateMessageRenderer(TemplateRenderer renderer, string? e
         var context = new RenderContext
         {
             Profile = profile,
+            Event = TriggerEventOf(request.Data),
             Journey = ToDictionary(request.Data),
             Now = now,
             DeviceType = profile.Statistics.Devices.MaxBy(d => d.LastSeen)?.DeviceType,

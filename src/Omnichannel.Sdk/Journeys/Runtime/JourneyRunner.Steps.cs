@@ -138,6 +138,12 @@ internal sealed partial class JourneyRunner
         }
     }
 
+    // The event that started the instance, as a message's template reads it (`event`); none for segment and date triggers.
+    private static JsonObject? TriggerEvent(JourneyInstance instance) =>
+        instance is { TriggerEventId: { } id, TriggerEventType: { } type }
+            ? new JsonObject { ["id"] = id, ["type"] = type, ["timestamp"] = instance.EventStartedAt ?? instance.StartedAt }
+            : null;
+
     private void Wait(JourneyInstance instance, DateTimeOffset until)
     {
         instance.WakeAt = until;
@@ -155,6 +161,7 @@ internal sealed partial class JourneyRunner
             ["instance"] = instance.Id,
             ["variant"] = instance.Variant,
             ["trigger"] = instance.Trigger?.DeepClone(),
+            ["triggerEvent"] = TriggerEvent(instance),
             ["context"] = instance.Context.DeepClone(),
         };
         var request = new MessageRequest
@@ -346,6 +353,7 @@ internal sealed partial class JourneyRunner
             ["step"] = webhook.Id,
             ["variant"] = instance.Variant,
             ["trigger"] = instance.Trigger?.DeepClone(),
+            ["triggerEvent"] = TriggerEvent(instance),
             ["context"] = instance.Context.DeepClone(),
         };
         JsonElement body;
@@ -354,7 +362,7 @@ internal sealed partial class JourneyRunner
             try
             {
                 var part = LiquidEngine.TryParseJson(webhook.Id, template, out var error) ?? throw new FormatException(error);
-                var data = LiquidData.Build(new RenderContext { Profile = p, Journey = payload.ToDictionary(kv => kv.Key, kv => (object?)kv.Value?.DeepClone()), Now = now }, now, null, null);
+                var data = LiquidData.Build(new RenderContext { Profile = p, Event = Templates.TemplateMessageRenderer.TriggerEventOf(payload), Journey = payload.ToDictionary(kv => kv.Key, kv => (object?)kv.Value?.DeepClone()), Now = now }, now, null, null);
                 body = JsonDocument.Parse(LiquidEngine.Render(part, data, now, RenderBudget.Default with { MaxSteps = 10_000 }, cancellationToken)).RootElement.Clone();
             }
             catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or LiquidRenderException)
