@@ -28,7 +28,11 @@ public sealed class DeliveryOptions
     /// <summary>What a marketing message due inside the quiet hours does. Default: waits for their end.</summary>
     public QuietHoursAction MarketingQuietHours { get; set; } = QuietHoursAction.Defer;
 
-    /// <summary>What a transactional message due inside the quiet hours does. Default: is sent anyway.</summary>
+    /// <summary>
+    /// What a transactional message due inside the quiet hours does. Default: is sent anyway. With
+    /// <see cref="QuietHoursAction.Defer"/> it waits for the end of that night in her zone, and follows her when her zone
+    /// changes, as a marketing message does (no frequency cap counts it).
+    /// </summary>
     public QuietHoursAction TransactionalQuietHours { get; set; } = QuietHoursAction.Ignore;
 
     /// <summary>Frequency caps for marketing messages; transactional messages are exempt.</summary>

@@ -1,6 +1,9 @@
 namespace Omnichannel.Sdk.Delivery;
 
-/// <summary>A record of a queued marketing message, kept on the profile for frequency caps.</summary>
+/// <summary>
+/// A record of a queued marketing message, kept on the profile for frequency caps; or of a transactional message held for
+/// quiet hours (<see cref="Transactional"/>), kept only while it waits, so that it follows her zone too.
+/// </summary>
 /// <param name="Channel">The channel it was queued on.</param>
 /// <param name="Topic">Its topic.</param>
 /// <param name="At">When it is due.</param>
@@ -12,6 +15,15 @@ internal sealed record SentMessage(string Channel, string? Topic, DateTimeOffset
     /// in flight, so a withdrawal frees its cap slot at once (see JourneyRunner.FreeCapSlotsOfWithdrawn).
     /// </summary>
     public DateTimeOffset? RetryAt { get; init; }
+
+    /// <summary>
+    /// It left: a transport accepted it, at <see cref="At"/>. A check at that same instant counts it whatever the keys
+    /// (messages due at one instant are otherwise ordered by key, and one already gone with a later key was missed).
+    /// </summary>
+    public bool Sent { get; init; }
+
+    /// <summary>A transactional message held for quiet hours: no cap counts it; it is logged only to follow her zone (audit U51).</summary>
+    public bool Transactional { get; init; }
 }
 
 /// <summary>A channel the message can go to, with the address there.</summary>
@@ -150,7 +162,7 @@ internal static class DeliveryPlanner
                 continue;
             }
 
-            var counted = p.MessageLog.Count(m =>
+            var counted = p.MessageLog.Count(m => !m.Transactional &&
                 (cap.Channel is null || m.Channel == cap.Channel) && (cap.Topic is null || CustomerProfile.SameTopic(m.Topic, cap.Topic)) && InCapWindow(m.At, now, cap, zone));
             if (counted >= cap.Max)
             {
@@ -160,7 +172,7 @@ internal static class DeliveryPlanner
             }
         }
 
-        if (p.Preferences is { MaxMessages: { } max, Period: { } period } && p.MessageLog.Count(m => InRollingWindow(m.At, now, period)) >= max)
+        if (p.Preferences is { MaxMessages: { } max, Period: { } period } && p.MessageLog.Count(m => !m.Transactional && InRollingWindow(m.At, now, period)) >= max)
         {
             return $"the customer's own limit of {max} per {period} reached";
         }
@@ -170,8 +182,8 @@ internal static class DeliveryPlanner
 
     /// <summary>
     /// At dispatch: whether the logged marketing message <paramref name="key"/> would break a cap counting only the
-    /// messages logged before it (earlier due time, then key). Each was within the caps when it was planned, but two
-    /// profiles that merged each planned theirs without seeing the other's. One that leaves after its due time
+    /// messages logged before it (earlier due time, then sent at that instant, then key). Each was within the caps when it
+    /// was planned, but two profiles that merged each planned theirs without seeing the other's. One that leaves after its due time
     /// (<paramref name="now"/>) must also fit the window ending when it leaves.
     /// </summary>
     public static string? CapReachedBefore(CustomerProfile p, string key, DeliveryOptions o, DateTimeOffset now)
@@ -182,7 +194,8 @@ internal static class DeliveryPlanner
         }
 
         var before = new CustomerProfile(p.Id, p.CreatedAt) { Preferences = p.Preferences, TimeZone = p.TimeZone };
-        before.MessageLog.AddRange(p.MessageLog.Where(m => m.At < mine.At || (m.At == mine.At && string.CompareOrdinal(m.Key, key) < 0)));
+        // At one instant, one already sent counts whatever its key (it left first); the others by key (audit U51).
+        before.MessageLog.AddRange(p.MessageLog.Where(m => m.Key != key && (m.At < mine.At || (m.At == mine.At && (m.Sent || string.CompareOrdinal(m.Key, key) < 0)))));
         var cap = CapReached(before, mine.Channel, mine.Topic, mine.At, o);
         if (cap is not null || now <= mine.At)
         {
@@ -214,7 +227,7 @@ internal static class DeliveryPlanner
     /// </summary>
     public static string? CapReachedOnFallback(CustomerProfile p, string key, string channel, DeliveryOptions o, DateTimeOffset now)
     {
-        if (p.MessageLog.Find(m => m.Key == key) is not { } mine || mine.Channel == channel)
+        if (p.MessageLog.Find(m => m.Key == key) is not { } mine || mine.Channel == channel || mine.Transactional)
         {
             return null;
         }

@@ -89,6 +89,10 @@ public sealed partial class OmnichannelEngine
             {
                 p.MessageLog.RemoveAll(m => m.Key == key); // frequency caps count what a transport accepted
             }
+            else
+            {
+                p.MessageLog.RemoveAll(m => m.Key == key && m.Transactional); // logged only while it was held
+            }
 
             p.JourneyData?.HeldMessages.RemoveAll(h => h.Key == key); // it left the outbox
             if (outcome == "sent" && p.MessageLog.FindIndex(m => m.Key == key) is var logged and >= 0)
@@ -96,7 +100,7 @@ public sealed partial class OmnichannelEngine
                 // Caps count where and when it went: after a fallback, and after retries or a dispatcher that was down
                 // (counted at its due time, a message that left hours late let the next one through within the window).
                 var at = now > p.MessageLog[logged].At ? now : p.MessageLog[logged].At;
-                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at, RetryAt = null };
+                p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at, RetryAt = null, Sent = true };
             }
 
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);

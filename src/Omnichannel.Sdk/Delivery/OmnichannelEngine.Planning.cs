@@ -136,6 +136,11 @@ public sealed partial class OmnichannelEngine
             p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));
             PruneMessageLog(p, now);
         }
+        else if (decision.DueAt > now)
+        {
+            // Held for quiet hours: logged (no cap counts it) so that a zone move brings it forward, as a marketing one is.
+            p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key) { Transactional = true });
+        }
 
         var entry = new OutboxEntry
         {

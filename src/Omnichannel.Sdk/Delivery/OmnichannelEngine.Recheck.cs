@@ -237,8 +237,8 @@ public sealed partial class OmnichannelEngine
         LogMessageDeferred(_logger, entry.MessageKey, dueAt);
     }
 
-    // A marketing message held for the end of her quiet hours waits for the end of that night as the zone she is in now
-    // has it (audit U48): held at 22:00 in London until 08:00 there (08:00 UTC), it goes at 08:00 in Tokyo (23:00 UTC) if
+    // A message held for the end of her quiet hours (marketing, or transactional when those are held too: audit U51, logged
+    // while held for this alone) waits for the end of that night as the zone she is in now has it (audit U48): held at 22:00 in London until 08:00 there (08:00 UTC), it goes at 08:00 in Tokyo (23:00 UTC) if
     // she lands there first, and at 08:00 in New York (13:00 UTC) if she flies west. The night it was held in began at
     // most the quiet hours' length before its due time: the first quiet hours of her new zone ending after that start are
     // that night where she is. If they ended already, it goes now, or when her current quiet hours end, if she is in them.
@@ -249,7 +249,9 @@ public sealed partial class OmnichannelEngine
     private void MoveQuietHolds(CustomerProfile p, DateTimeOffset now)
     {
         var o = _options.Delivery;
-        if (o.MarketingQuietHours != QuietHoursAction.Defer || o.QuietHoursStart == o.QuietHoursEnd || !p.MessageLog.Exists(m => m.At > now && m.RetryAt is null && m.Key is not null))
+        bool Held(SentMessage m) => m.At > now && m.RetryAt is null && m.Key is not null
+            && (m.Transactional ? o.TransactionalQuietHours : o.MarketingQuietHours) == QuietHoursAction.Defer;
+        if (o.QuietHoursStart == o.QuietHoursEnd || !p.MessageLog.Exists(Held))
         {
             return;
         }
@@ -259,7 +261,7 @@ public sealed partial class OmnichannelEngine
         Dictionary<string, DateTimeOffset>? moved = null;
         foreach (var m in p.MessageLog)
         {
-            if (m.At <= now || m.RetryAt is not null || m.Key is not { } key || p.JourneyData?.Cancelled.ContainsKey(key) == true)
+            if (!Held(m) || m.Key is not { } key || p.JourneyData?.Cancelled.ContainsKey(key) == true)
             {
                 continue;
             }
@@ -270,8 +272,8 @@ public sealed partial class OmnichannelEngine
             // Brought forward only where it fits the caps, as if planned for then (a message sent meanwhile may fill them),
             // counting those this change already brought forward at their new times (each checked alone, two held for one
             // morning both came to now and went with a third under a cap of two): else it keeps its time, and the check
-            // at dispatch decides there.
-            if (due < m.At && DeliveryPlanner.CapReachedIfMoved(p, key, due, o, moved) is null)
+            // at dispatch decides there. A transactional one is under no cap.
+            if (due < m.At && (m.Transactional || DeliveryPlanner.CapReachedIfMoved(p, key, due, o, moved) is null))
             {
                 (p.PendingAdvances ??= []).Add(new Advance(p.Id, key, m.At, due));
                 (moved ??= new(StringComparer.Ordinal))[key] = due;
