@@ -245,35 +245,60 @@ internal static class ProfileSerializer
             throw new JsonException("A stored profile document is not a JSON object.");
         }
 
+        // As deserialising reads it (review of the thirty-eighth session): a repeated member's last value stands, and a
+        // value of the wrong kind is a JsonException (caught per profile by the start-up visit), never an
+        // InvalidOperationException from GetString, which stopped the visit for every profile after it.
         string? fingerprint = null;
-        var hasState = false;
+        Span<bool> state = stackalloc bool[SegmentStateNames.Length];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals(FingerprintName))
             {
                 reader.Read();
-                fingerprint = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                fingerprint = reader.TokenType switch
+                {
+                    JsonTokenType.Null => null,
+                    JsonTokenType.String => Text(ref reader),
+                    _ => throw new JsonException($"A stored profile's segmentsFingerprint is a {reader.TokenType}, not a string."),
+                };
+                reader.Skip();
                 continue;
             }
 
-            var state = false;
-            foreach (var name in SegmentStateNames)
+            var named = -1;
+            for (var i = 0; i < SegmentStateNames.Length; i++)
             {
-                state |= reader.ValueTextEquals(name);
+                named = named < 0 && reader.ValueTextEquals(SegmentStateNames[i]) ? i : named;
             }
 
             reader.Read();
-            if (state && reader.TokenType == JsonTokenType.StartObject)
+            if (named >= 0)
             {
+                if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.Null))
+                {
+                    throw new JsonException($"A stored profile's segment state is a {reader.TokenType}, not an object.");
+                }
+
                 var first = reader; // a copy: looks at the first entry, if any
-                first.Read();
-                hasState |= first.TokenType != JsonTokenType.EndObject;
+                state[named] = reader.TokenType == JsonTokenType.StartObject && first.Read() && first.TokenType != JsonTokenType.EndObject;
             }
 
             reader.Skip();
         }
 
-        return (fingerprint, hasState);
+        return (fingerprint, state.Contains(true));
+
+        static string? Text(ref Utf8JsonReader reader)
+        {
+            try
+            {
+                return reader.GetString();
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new JsonException("A stored profile's segmentsFingerprint cannot be decoded.", ex); // a lone surrogate escape
+            }
+        }
     }
 
     public static CustomerProfile Deserialize(byte[] document, long version)
