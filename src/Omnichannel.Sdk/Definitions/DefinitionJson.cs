@@ -25,9 +25,25 @@ internal static class DefinitionJson
             var where = ex.LineNumber is { } line
                 ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {ex.BytePositionInLine + 1}")
                 : string.Empty;
-            error = $"is not valid JSON{where}: {Reason(ex.Message)}";
+            var reason = Reason(ex.Message);
+            if (LooksLikeAFileName(json))
+            {
+                reason += (reason.EndsWith('.') ? " " : ". ") + "The text reads like a file name, not a JSON definition: pass the file's content (File.ReadAllText(path)), not its path.";
+            }
+
+            error = $"is not valid JSON{where}: {reason}";
             return false;
         }
+    }
+
+    /// <summary>
+    /// A definition passed as a file name rather than its text (<c>AddJourneysFromJson("journeys/shipping.json")</c>):
+    /// one line, no brace or bracket. The parser's own reason ("'j' is an invalid start of a value") does not say so.
+    /// </summary>
+    private static bool LooksLikeAFileName(string json)
+    {
+        var text = json.Trim();
+        return text.Length is > 0 and <= 4096 && text.IndexOfAny(['{', '[', '"', '\n', '\r']) < 0;
     }
 
     /// <summary>
