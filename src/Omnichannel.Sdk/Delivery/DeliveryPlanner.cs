@@ -209,11 +209,13 @@ internal static class DeliveryPlanner
         return CapReached(late, mine.Channel, mine.Topic, now, o);
     }
 
-    // Another message whose retry is due by now and that comes before mine (earlier due time, then key) leaves now too: a
-    // dispatcher back after being down claims both, and each checked the other at its old due time, so two went under a cap
-    // of one (review of the thirty-seventh session). Counted at that instant; a message sent is logged when it left.
+    // Another message not yet sent, due by now (its retry, if it waits for one, or its first attempt), that comes before
+    // mine (earlier due time, then key) leaves now too: a dispatcher back after being down claims both, and each checked
+    // the other at its old due time, so two went under a cap of one (retries: review of the thirty-seventh session; first
+    // attempts: thirty-eighth session). Counted at that instant; a message sent is logged when it left (Sent), a failed or
+    // cancelled one is not logged, and a transactional one is counted by no cap.
     private static SentMessage LeavingWith(SentMessage m, SentMessage mine, DateTimeOffset now) =>
-        m.RetryAt is { } retryAt && retryAt <= now && m.At < now && m.Key is { } other
+        !m.Sent && !m.Transactional && (m.RetryAt ?? m.At) <= now && m.At < now && m.Key is { } other
             && (m.At < mine.At || (m.At == mine.At && string.CompareOrdinal(other, mine.Key) < 0))
             ? m with { At = now }
             : m;
