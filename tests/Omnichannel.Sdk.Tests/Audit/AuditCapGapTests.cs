@@ -4,6 +4,7 @@ using Omnichannel.Sdk.Testing;
 using Omnichannel.Sdk.Tests.Engine;
 using Xunit;
 using static Omnichannel.Sdk.Tests.Audit.AuditU46Tests;
+using static Omnichannel.Sdk.Tests.Audit.AuditU51Tests; // the same Ann, her two profiles and a promotion
 
 namespace Omnichannel.Sdk.Tests.Audit;
 
@@ -14,14 +15,6 @@ namespace Omnichannel.Sdk.Tests.Audit;
 /// </summary>
 public sealed class AuditCapGapTests
 {
-    private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
-
-    private static readonly Identifier AnnId = Identifier.CustomerId("ann");
-
-    private static readonly Identifier ShopEmail = Identifier.Email("ann.shop@example.com");
-
-    private static MessageRequest Promo(string key) => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = "promo" };
-
     // Left alone by the review of the thirty-eighth session. Cap: one email per two hours. Ann has a profile by her email
     // (London) and one by her shop account (New York); at 03:00 UTC (22:00 in New York) each holds a promotion for its own
     // morning: "london" for 08:00 UTC, "new-york" for 08:00 there (13:00 UTC). The process is down until 16:00 UTC, and

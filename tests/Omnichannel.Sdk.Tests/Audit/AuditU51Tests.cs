@@ -13,13 +13,13 @@ namespace Omnichannel.Sdk.Tests.Audit;
 /// </summary>
 public sealed class AuditU51Tests
 {
-    private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
+    internal static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
 
-    private static readonly Identifier AnnId = Identifier.CustomerId("ann");
+    internal static readonly Identifier AnnId = Identifier.CustomerId("ann");
 
-    private static readonly Identifier ShopEmail = Identifier.Email("ann.shop@example.com");
+    internal static readonly Identifier ShopEmail = Identifier.Email("ann.shop@example.com");
 
-    private static MessageRequest Promo(string key) => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = "promo" };
+    internal static MessageRequest Promo(string key) => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = "promo" };
 
     // ---- 1. A cap at the instant a message leaves ----
     // Left alone by the review of the thirty-seventh session: messages due at one instant are ordered by key, so one already
