@@ -61,57 +61,20 @@ public sealed partial class PostgreSqlOmnichannelStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(messageKey);
-        // Before any answer made without the database: a cancelled call answers nothing (audit U30).
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!StoredText.CanHold(messageKey))
-        {
-            return false;
-        }
-
-        await using var command = _dataSource.CreateCommand("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2");
-        command.Parameters.Add(Text(messageKey));
-        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
-        try
-        {
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
-        {
-            ForgetReadOnlySessions();
-            throw;
-        }
-    }
+    public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default) =>
+        ChangeOneOutboxRowAsync("DELETE FROM outbox WHERE message_key = $1 AND attempt = $2", messageKey, cancellationToken, attempt);
 
     /// <inheritdoc />
-    public async ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(messageKey);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!StoredText.CanHold(messageKey))
-        {
-            return false;
-        }
-
-        await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $3, leased_until = NULL WHERE message_key = $1 AND attempt = $2");
-        command.Parameters.Add(Text(messageKey));
-        command.Parameters.Add(new NpgsqlParameter { Value = attempt });
-        command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
-        try
-        {
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
-        {
-            ForgetReadOnlySessions();
-            throw;
-        }
-    }
+    public ValueTask<bool> RescheduleOutboxAsync(string messageKey, int attempt, DateTimeOffset dueAt, CancellationToken cancellationToken = default) =>
+        ChangeOneOutboxRowAsync("UPDATE outbox SET due_at = $3, leased_until = NULL WHERE message_key = $1 AND attempt = $2", messageKey, cancellationToken, attempt, dueAt.UtcTicks);
 
     /// <inheritdoc />
-    public async ValueTask<bool> AdvanceOutboxAsync(string messageKey, DateTimeOffset dueAt, CancellationToken cancellationToken = default)
+    public ValueTask<bool> AdvanceOutboxAsync(string messageKey, DateTimeOffset dueAt, CancellationToken cancellationToken = default) =>
+        ChangeOneOutboxRowAsync("UPDATE outbox SET due_at = $2 WHERE message_key = $1 AND leased_until IS NULL AND due_at > $2", messageKey, cancellationToken, dueAt.UtcTicks);
+
+    // One statement on one message's row ($1 the key, then the values): whether it changed exactly that row. A key no row
+    // can hold changes nothing; a cancelled call answers nothing, before any answer made without the database (audit U30).
+    private async ValueTask<bool> ChangeOneOutboxRowAsync(string sql, string messageKey, CancellationToken cancellationToken, params object[] values)
     {
         ArgumentNullException.ThrowIfNull(messageKey);
         cancellationToken.ThrowIfCancellationRequested();
@@ -120,9 +83,13 @@ public sealed partial class PostgreSqlOmnichannelStore
             return false;
         }
 
-        await using var command = _dataSource.CreateCommand("UPDATE outbox SET due_at = $2 WHERE message_key = $1 AND leased_until IS NULL AND due_at > $2");
+        await using var command = _dataSource.CreateCommand(sql);
         command.Parameters.Add(Text(messageKey));
-        command.Parameters.Add(new NpgsqlParameter { Value = dueAt.UtcTicks });
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
         try
         {
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
