@@ -75,10 +75,7 @@ public sealed class AuditCapGapTests
             new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email));
 
         var host = Host(night, store);
-        await host.TrackAsync(host.Event("user.signed_up", [AnnEmail], context: new EventContext { TimeZone = "Europe/London" }, at: night.AddHours(-2)));
-        await host.TrackAsync(host.Event("user.signed_up", [AnnId, ShopEmail], context: new EventContext { TimeZone = "America/New_York" }, at: night.AddHours(-2)));
-        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [AnnEmail], new { channel = "email", granted = true }, at: night.AddHours(-1)));
-        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [AnnId], new { channel = "email", granted = true }, at: night.AddHours(-1)));
+        await TwoProfilesWithEmailConsentAsync(host, "America/New_York", night);
         var london = keysReversed ? "z-london" : "a-london";
         var newYork = keysReversed ? "a-new-york" : "z-new-york";
         Assert.Equal(night.AddHours(5), (await host.Client.SendAsync(AnnEmail, Promo(london))).DueAt);

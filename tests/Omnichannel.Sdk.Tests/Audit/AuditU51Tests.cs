@@ -19,6 +19,16 @@ public sealed class AuditU51Tests
 
     internal static readonly Identifier ShopEmail = Identifier.Email("ann.shop@example.com");
 
+    // Ann's two profiles, not linked yet: by her email in London, by her shop account (and its email) in shopZone; each
+    // with email consent. Signed up two hours and consented one hour before `at`.
+    internal static async Task TwoProfilesWithEmailConsentAsync(OmnichannelTestHost host, string shopZone, DateTimeOffset at)
+    {
+        await host.TrackAsync(host.Event("user.signed_up", [AnnEmail], context: new EventContext { TimeZone = "Europe/London" }, at: at.AddHours(-2)));
+        await host.TrackAsync(host.Event("user.signed_up", [AnnId, ShopEmail], context: new EventContext { TimeZone = shopZone }, at: at.AddHours(-2)));
+        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [AnnEmail], new { channel = "email", granted = true }, at: at.AddHours(-1)));
+        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [AnnId], new { channel = "email", granted = true }, at: at.AddHours(-1)));
+    }
+
     internal static MessageRequest Promo(string key) => new() { Key = key, Channels = [ChannelNames.Email], TemplateId = "promo" };
 
     // ---- 1. A cap at the instant a message leaves ----
@@ -59,10 +69,7 @@ public sealed class AuditU51Tests
             new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email));
 
         var host = Host(evening, store);
-        await host.TrackAsync(host.Event("user.signed_up", [AnnEmail], context: new EventContext { TimeZone = "Europe/London" }, at: evening.AddHours(-2)));
-        await host.TrackAsync(host.Event("user.signed_up", [AnnId, ShopEmail], context: new EventContext { TimeZone = "Europe/Paris" }, at: evening.AddHours(-2)));
-        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [AnnEmail], new { channel = "email", granted = true }, at: evening.AddHours(-1)));
-        await host.TrackAsync(host.Event(EventTypes.ConsentChanged, [AnnId], new { channel = "email", granted = true }, at: evening.AddHours(-1)));
+        await TwoProfilesWithEmailConsentAsync(host, "Europe/Paris", evening);
         Assert.Equal(morning, (await host.Client.SendAsync(AnnEmail, Promo("a-mail"))).DueAt);
         Assert.Equal(morning.AddHours(-1), (await host.Client.SendAsync(AnnId, Promo("z-shop"))).DueAt);
         await host.DisposeAsync();
