@@ -105,7 +105,7 @@ internal sealed partial class RuleHistory
 
         anchorKeep = anchorKeep[..kept];
         var w = 0;
-        IdIndex.TryGetValue(list, out var ids);
+        var ids = (list as RecordedList)?.Ids;
         for (var i = 0; i < end; i++)
         {
             if (InFixed(need.FixedWindows, list[i].Timestamp) || anchorKeep.Contains(i) || IsMatchingOrder(list[i], anchors, now))

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -31,9 +30,6 @@ namespace Omnichannel.Sdk.Segments;
 /// </remarks>
 internal sealed partial class RuleHistory
 {
-    // Per kept list, the ids it holds (duplicate detection without a scan). Weak: it goes with the list.
-    private static readonly ConditionalWeakTable<List<RecordedEvent>, HashSet<string>> IdIndex = [];
-
     // Set by Combine: the last insert replaced a kept entry (an order seen before), which rules may have counted.
     private bool _replaced;
 
@@ -206,9 +202,10 @@ internal sealed partial class RuleHistory
 
     private RecordedEvent? Insert(string type, RecordedEvent recorded)
     {
-        if (!Events.TryGetValue(type, out var list))
+        if (!Events.TryGetValue(type, out var list) || list is not RecordedList)
         {
-            list = [];
+            // A list read from a document (or set from outside) is copied once into one that carries its id index.
+            list = list is null ? new RecordedList() : new RecordedList(list);
             Events[type] = list;
         }
 
@@ -261,7 +258,7 @@ internal sealed partial class RuleHistory
             return null;
         }
 
-        var replaced = new List<RecordedEvent>(list);
+        var replaced = new RecordedList(list);
         replaced.RemoveAt(at);
         Events[type] = replaced;
         _replaced = true;
@@ -269,10 +266,11 @@ internal sealed partial class RuleHistory
     }
 
     // The ids of a list, built on first use and kept in step by Insert and Prune; rebuilt when the list changed behind
-    // their back (a list set from outside, e.g. by deserialization, has no index yet).
+    // their back.
     private static HashSet<string> IdsOf(List<RecordedEvent> list)
     {
-        if (!IdIndex.TryGetValue(list, out var ids) || ids.Count != list.Count)
+        var kept = (RecordedList)list;
+        if (kept.Ids is not { } ids || ids.Count != list.Count)
         {
             ids = new HashSet<string>(list.Count, StringComparer.Ordinal);
             foreach (var e in list)
@@ -280,10 +278,28 @@ internal sealed partial class RuleHistory
                 ids.Add(e.Id);
             }
 
-            IdIndex.AddOrUpdate(list, ids);
+            kept.Ids = ids;
         }
 
         return ids;
+    }
+
+    /// <summary>
+    /// A kept list with the index of its ids (duplicate detection without a scan). A field, not a weak table keyed by the
+    /// list: such a table takes a lock on every update and gives the collector a dependent handle per list to trace.
+    /// </summary>
+    private sealed class RecordedList : List<RecordedEvent>
+    {
+        public RecordedList()
+        {
+        }
+
+        public RecordedList(IEnumerable<RecordedEvent> items)
+            : base(items)
+        {
+        }
+
+        public HashSet<string>? Ids { get; set; }
     }
 
     private static int UpperBound(List<RecordedEvent> list, DateTimeOffset time)
