@@ -74,6 +74,7 @@ internal static class WellKnownProperties
                 }
 
                 Number(p, "max_messages", errors, positive: true, max: MaxMessages, integer: true);
+                PreferredChannels(p, errors);
                 break;
         }
     }
@@ -134,15 +135,24 @@ internal static class WellKnownProperties
             return null;
         }
 
+        TimeSpan d;
         try
         {
-            var d = System.Xml.XmlConvert.ToTimeSpan(v.GetString()!);
-            return d >= TimeSpan.FromSeconds(1) && d <= MaxPeriod ? d : null;
+            d = System.Xml.XmlConvert.ToTimeSpan(v.GetString()!);
         }
         catch (Exception ex) when (ex is FormatException or OverflowException or InvalidOperationException)
         {
-            return null; // not a duration, beyond TimeSpan, or not well-formed text
+            // Audit U52: XML Schema durations have no weeks, so a preference centre's "weekly" (P1W, ISO 8601 as segment
+            // windows read it) was refused. Weeks are 7 days; months and years count 30 and 365 as XML Schema's do.
+            if (!Segments.IsoDuration.TryParse(v.GetString(), out var iso, out _))
+            {
+                return null; // not a duration, beyond TimeSpan, or not well-formed text
+            }
+
+            d = TimeSpan.FromDays((iso.Years * 365d) + (iso.Months * 30d) + iso.Days) + iso.Time;
         }
+
+        return d >= TimeSpan.FromSeconds(1) && d <= MaxPeriod ? d : null;
     }
 
     /// <summary>
@@ -165,6 +175,51 @@ internal static class WellKnownProperties
                 errors.Add(new("properties.address", "is required for a hard bounce: the address that bounced (or an identifier of that type on the event, or the message_id of a message sent through the SDK)"));
                 break;
         }
+    }
+
+    // Audit U52: a list of channel names, or one text of them ("sms", "sms,email", as a form posts it); anything else
+    // (a number, an object, an element that is not text) was accepted and ignored, so her choice silently did nothing.
+    private static void PreferredChannels(JsonElement p, List<ValidationError> errors)
+    {
+        if (!p.TryGetProperty("preferred_channels", out var v) || v.ValueKind is JsonValueKind.Null or JsonValueKind.String)
+        {
+            return;
+        }
+
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add(new("properties.preferred_channels", "must be a list of channel names, such as [\"sms\", \"email\"]"));
+            return;
+        }
+
+        var i = 0;
+        foreach (var item in v.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                errors.Add(new($"properties.preferred_channels[{i}]", "must be a channel name, such as \"sms\""));
+                return;
+            }
+
+            i++;
+        }
+    }
+
+    /// <summary>
+    /// The channels of <c>preferred_channels</c> in order, trimmed and in lower case, without repeats: a list of names, or
+    /// one text of names separated by commas; null when it is neither.
+    /// </summary>
+    public static IReadOnlyList<string>? PreferredChannelNames(JsonElement v)
+    {
+        IEnumerable<string> texts = v.ValueKind switch
+        {
+            JsonValueKind.String => [v.GetString()!],
+            JsonValueKind.Array => v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!),
+            _ => [],
+        };
+        return v.ValueKind is JsonValueKind.String or JsonValueKind.Array
+            ? [.. texts.SelectMany(t => t.Split(',')).Select(x => x.Trim().ToLowerInvariant()).Where(x => x.Length > 0).Distinct(StringComparer.Ordinal)]
+            : null;
     }
 
     private static void RequireString(JsonElement p, string name, List<ValidationError> errors)

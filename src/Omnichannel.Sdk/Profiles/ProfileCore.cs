@@ -384,12 +384,11 @@ internal static partial class ProfileCore
         {
             PutPreference(p, "channels", new PreferenceFact(null, null, null, t, eventId));
         }
-        else if (pc.ValueKind == JsonValueKind.Array)
+        else if (WellKnownProperties.PreferredChannelNames(pc) is { } names)
         {
             // Channel names as everywhere else (trimmed, lower case): "SMS" from a preference centre was never matched.
-            var channels = string.Join(",", pc.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String)
-                .Select(x => x.GetString()!.Trim().ToLowerInvariant()).Where(x => x.Length > 0 && !x.Contains(',', StringComparison.Ordinal)).Distinct(StringComparer.Ordinal));
-            PutPreference(p, "channels", new PreferenceFact(channels, null, null, t, eventId));
+            // Audit U52: one text ("sms", "sms,email") is read as its names; it was ignored.
+            PutPreference(p, "channels", new PreferenceFact(string.Join(",", names), null, null, t, eventId));
         }
 
         // The limit is a count per period; each part is its own last-writer-wins decision, so a part left out keeps the
