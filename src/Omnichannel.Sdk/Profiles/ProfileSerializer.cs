@@ -7,7 +7,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace Omnichannel.Sdk;
 
 /// <summary>The profile's stored form: UTF-8 JSON. Stores treat it as opaque bytes.</summary>
-internal static class ProfileSerializer
+internal static partial class ProfileSerializer
 {
     public static readonly JsonSerializerOptions Options = new()
     {
@@ -205,102 +205,6 @@ internal static class ProfileSerializer
         }
     }
 
-    private static readonly byte[] FingerprintName = System.Text.Encoding.UTF8.GetBytes(Options.PropertyNamingPolicy!.ConvertName(nameof(CustomerProfile.SegmentsFingerprint)));
-
-    private static readonly byte[][] SegmentStateNames =
-    [
-        .. new[] { nameof(CustomerProfile.SegmentMemberships), nameof(CustomerProfile.SegmentChecks), nameof(CustomerProfile.SegmentIncarnations) }
-            .Select(n => System.Text.Encoding.UTF8.GetBytes(Options.PropertyNamingPolicy!.ConvertName(n))),
-    ];
-
-    /// <summary>
-    /// A stored profile's segment fingerprint, and whether it holds any segment memberships, checks or incarnations, read
-    /// from its document without deserialising it (the start-up visit reads every profile: a scan, not a profile each).
-    /// </summary>
-    /// <exception cref="JsonException">The document is not a JSON object.</exception>
-    public static (string? Fingerprint, bool HasSegmentState) ReadSegmentState(Storage.StoredProfile stored)
-    {
-        if (stored.Shared is not { } shared)
-        {
-            return ReadSegmentState(stored.Document);
-        }
-
-        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(shared.Length);
-        try
-        {
-            shared.CopyTo(rented);
-            return ReadSegmentState(rented.AsSpan(0, shared.Length));
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
-    internal static (string? Fingerprint, bool HasSegmentState) ReadSegmentState(ReadOnlySpan<byte> document)
-    {
-        var reader = new Utf8JsonReader(document, new JsonReaderOptions { MaxDepth = Options.MaxDepth });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException("A stored profile document is not a JSON object.");
-        }
-
-        // As deserialising reads it (review of the thirty-eighth session): a repeated member's last value stands, and a
-        // value of the wrong kind is a JsonException (caught per profile by the start-up visit), never an
-        // InvalidOperationException from GetString, which stopped the visit for every profile after it.
-        string? fingerprint = null;
-        Span<bool> state = stackalloc bool[SegmentStateNames.Length];
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals(FingerprintName))
-            {
-                reader.Read();
-                fingerprint = reader.TokenType switch
-                {
-                    JsonTokenType.Null => null,
-                    JsonTokenType.String => Text(ref reader),
-                    _ => throw new JsonException($"A stored profile's segmentsFingerprint is a {reader.TokenType}, not a string."),
-                };
-                reader.Skip();
-                continue;
-            }
-
-            var named = -1;
-            for (var i = 0; i < SegmentStateNames.Length; i++)
-            {
-                named = named < 0 && reader.ValueTextEquals(SegmentStateNames[i]) ? i : named;
-            }
-
-            reader.Read();
-            if (named >= 0)
-            {
-                if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.Null))
-                {
-                    throw new JsonException($"A stored profile's segment state is a {reader.TokenType}, not an object.");
-                }
-
-                var first = reader; // a copy: looks at the first entry, if any
-                state[named] = reader.TokenType == JsonTokenType.StartObject && first.Read() && first.TokenType != JsonTokenType.EndObject;
-            }
-
-            reader.Skip();
-        }
-
-        return (fingerprint, state.Contains(true));
-
-        static string? Text(ref Utf8JsonReader reader)
-        {
-            try
-            {
-                return reader.GetString();
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new JsonException("A stored profile's segmentsFingerprint cannot be decoded.", ex); // a lone surrogate escape
-            }
-        }
-    }
-
     public static CustomerProfile Deserialize(byte[] document, long version)
     {
         var p = JsonSerializer.Deserialize(document, ProfileInfo)
@@ -369,86 +273,6 @@ internal static class ProfileSerializer
 
     private static bool IsDefault(object? value, Type type) =>
         value is null || (type.IsValueType && Nullable.GetUnderlyingType(type) is null && value.Equals(System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type)));
-
-    /// <summary>The version of the export shape (<c>docs/schemas/profile-export.schema.json</c>).</summary>
-    public const string ExportFormat = "omnichannel-profile-export/1";
-
-    // Stored fields the curated part of the export already shows (the rest goes under "internal", whatever it is).
-    private static readonly HashSet<string> Curated = new(StringComparer.Ordinal)
-    {
-        "id", "createdAt", "identifierList", "traitValues", "statistics", "cartLines", "cartClearedAt", "wishlistItems", "consentRecords",
-        "preferences", "timeZone", "locale", "timelineEntries", "mergeRecords", "conflictRecords", "segmentMemberships", "messageLog",
-        "suppressedAddresses", "journeys", "segments",
-    };
-
-    /// <summary>
-    /// The person-facing export (a subject access request): everything held, with traits nested and derived values
-    /// included. Curated sections first; every other stored field of the profile under <c>internal</c>, so nothing the
-    /// SDK keeps is left out even when the profile document grows.
-    /// </summary>
-    public static JsonObject Export(CustomerProfile p, DateTimeOffset exportedAt)
-    {
-        var exportOptions = new JsonSerializerOptions(Options) { WriteIndented = true };
-        var stored = JsonSerializer.SerializeToNode(p, ProfileInfo)!.AsObject();
-        var rest = new JsonObject();
-        foreach (var (name, value) in stored)
-        {
-            if (!Curated.Contains(name))
-            {
-                rest[name] = value?.DeepClone();
-            }
-        }
-
-        var o = new JsonObject
-        {
-            ["format"] = ExportFormat,
-            ["exportedAt"] = exportedAt,
-            ["id"] = p.Id,
-            ["createdAt"] = p.CreatedAt,
-            ["lifecycleStage"] = JsonSerializer.SerializeToNode(p.LifecycleStage, exportOptions),
-            ["identifiers"] = JsonSerializer.SerializeToNode(p.Identifiers, exportOptions),
-            ["traits"] = p.Traits,
-            ["traitSources"] = TraitSources(p),
-            ["statistics"] = JsonSerializer.SerializeToNode(p.Statistics, exportOptions),
-            ["averageOrderValue"] = p.Statistics.AverageOrderValue,
-            ["cart"] = JsonSerializer.SerializeToNode(p.Cart, exportOptions),
-            ["cartClearedAt"] = p.CartClearedAt,
-            ["wishlist"] = JsonSerializer.SerializeToNode(p.Wishlist, exportOptions),
-            // The decisions in force, as CustomerProfile.Consents and GetConsent read them. An SMS opt-in keyword with no
-            // opt-out to undo decides nothing yet but is kept: exported apart, as its "granted": true is no grant.
-            ["consents"] = JsonSerializer.SerializeToNode(p.Consents, exportOptions),
-            ["consentsAwaitingDecision"] = JsonSerializer.SerializeToNode(
-                p.ConsentRecords.Values.Where(c => c.AwaitsDecision).OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal).ToList(), exportOptions),
-            // Every event that decides consent: a newsletter or link unsubscribe and a complaint withdraw it too.
-            ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type is EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed
-                or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained or EventTypes.MessageReplied).ToList(), exportOptions),
-            ["preferences"] = JsonSerializer.SerializeToNode(p.Preferences, exportOptions),
-            ["timeZone"] = p.TimeZone,
-            ["locale"] = p.Locale,
-            ["segments"] = JsonSerializer.SerializeToNode(p.Segments, exportOptions),
-            ["journeys"] = JsonSerializer.SerializeToNode(p.Journeys, exportOptions),
-            ["messageLog"] = stored["messageLog"]?.DeepClone() ?? new JsonArray(),
-            ["suppressedAddresses"] = JsonSerializer.SerializeToNode(p.SuppressedAddresses, exportOptions),
-            ["timeline"] = JsonSerializer.SerializeToNode(p.Timeline, exportOptions),
-            ["merges"] = JsonSerializer.SerializeToNode(p.Merges, exportOptions),
-            ["conflicts"] = JsonSerializer.SerializeToNode(p.Conflicts, exportOptions),
-            ["internal"] = rest,
-        };
-        return o;
-    }
-
-    // Where each trait came from (GDPR art. 15(1)(g)): the time and id of the event that set it, by dotted path, in
-    // ordinal order; a trait an event removed keeps its source with no value.
-    private static JsonObject TraitSources(CustomerProfile p)
-    {
-        var sources = new JsonObject();
-        foreach (var (path, value) in p.TraitValues.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            sources[path] = new JsonObject { ["at"] = value.At, ["eventId"] = value.EventId };
-        }
-
-        return sources;
-    }
 }
 
 /// <summary>
