@@ -54,6 +54,9 @@ internal static class DeliveryFaults
     [ThreadStatic]
     private static (ByteCounter Counter, Utf8JsonWriter Writer)? _counting;
 
+    // The default options, with the string maps written as one value (the same bytes, no frame pushed for them).
+    private static readonly JsonSerializerOptions Counted = new() { Converters = { new StringMapConverter() } };
+
     private static long SerializedSize(OutboundMessage message)
     {
         // MaxDepth as the default options write (64), not the writer's own default (1000).
@@ -61,7 +64,7 @@ internal static class DeliveryFaults
         _counting = null; // taken while in use
         counter.Count = 0;
         writer.Reset(counter);
-        JsonSerializer.Serialize(writer, message, message.GetType());
+        JsonSerializer.Serialize(writer, message, message.GetType(), Counted);
         writer.Flush();
         _counting = (counter, writer);
         return counter.Count;

@@ -170,8 +170,45 @@ public sealed partial class OmnichannelEngine
         return handled;
     }
 
-    private async Task WaitForSendsInFlightAsync(CancellationToken cancellationToken) =>
-        await Task.WhenAll(await SendsInFlightAsync(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+    private async Task WaitForSendsInFlightAsync(CancellationToken cancellationToken)
+    {
+        // Every run ends here, and runs overlap while messages are planned: only the sends still to finish are copied, into
+        // one array of their number (one that ran to completion adds nothing to the wait; one that failed or was cancelled
+        // is kept, as its fault is the wait's).
+        Task[] unfinished;
+        var count = 0;
+        await _dispatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Claimed and registered under the gate: none is missed, and none is added while counted and copied (a finished
+            // one may leave meanwhile: fewer are copied then).
+            foreach (var (send, _) in _inFlight)
+            {
+                count += send.Status != TaskStatus.RanToCompletion ? 1 : 0;
+            }
+
+            if (count == 0)
+            {
+                return;
+            }
+
+            unfinished = new Task[count];
+            count = 0;
+            foreach (var (send, _) in _inFlight)
+            {
+                if (send.Status != TaskStatus.RanToCompletion && count < unfinished.Length)
+                {
+                    unfinished[count++] = send;
+                }
+            }
+        }
+        finally
+        {
+            _dispatchGate.Release();
+        }
+
+        await Task.WhenAll(count == unfinished.Length ? unfinished : unfinished[..count]).ConfigureAwait(false);
+    }
 
     // The sends in flight now, claimed by any run.
     private async Task<List<Task>> SendsInFlightAsync(CancellationToken cancellationToken)
@@ -190,7 +227,7 @@ public sealed partial class OmnichannelEngine
     private Task Track(Task send)
     {
         _inFlight.TryAdd(send, 0);
-        _ = send.ContinueWith(t => _inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = send.ContinueWith(static (t, inFlight) => ((ConcurrentDictionary<Task, byte>)inFlight!).TryRemove(t, out _), _inFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return send;
     }
 

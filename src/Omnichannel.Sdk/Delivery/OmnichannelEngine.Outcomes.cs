@@ -17,7 +17,7 @@ public sealed partial class OmnichannelEngine
 
     private async Task RecordSentAsync(OutboxEntry entry, OutboxPayload payload, AcceptedSend sent, CancellationToken cancellationToken)
     {
-        await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, sent.Channel, new Dictionary<string, object?>
+        await RecordOutcomeAsync(entry.ProfileId, payload.Key, "sent", EventTypes.MessageSent, sent.Channel, new Dictionary<string, object?>(9) // and message_id, channel, and the touch's four (WithAttribution)
         {
             ["transport"] = sent.Transport,
             ["provider_message_id"] = sent.ProviderMessageId,
@@ -35,6 +35,37 @@ public sealed partial class OmnichannelEngine
     }
 
     private static readonly string[] RecordedOutcomes = ["sent", "failed", "cancelled"];
+
+    // The outcome's properties with what its touch adds (journey, step, variant, template), in the order measurement would
+    // add them to a message.sent or message.failed event (MeasurementRecorder.Enrich adds only what is missing): written
+    // once here rather than written, parsed and written again for every message. `own` is how many are the outcome's own:
+    // a unit run again (a commit conflict) starts from them.
+    private static Dictionary<string, object?> WithAttribution(Dictionary<string, object?> properties, int own, CustomerProfile p, string key)
+    {
+        if (properties.Count > own)
+        {
+            properties = new Dictionary<string, object?>(properties.Take(own), StringComparer.Ordinal); // never removed from: in order
+        }
+
+        if (Measurement.Touch.IndexOf(p.Touches, key) is var index and >= 0)
+        {
+            var touch = p.Touches[index];
+            Add("journey_id", touch.JourneyId);
+            Add("step_id", touch.StepId);
+            Add("variant", touch.Variant);
+            Add("template_id", touch.TemplateId);
+        }
+
+        return properties;
+
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                properties.TryAdd(name, value);
+            }
+        }
+    }
 
     // Which outcome of the message the profile already has (its outcome events' ids are the key and the outcome), if any.
     private async ValueTask<string?> RecordedOutcomeAsync(string key, CancellationToken cancellationToken)
@@ -74,17 +105,20 @@ public sealed partial class OmnichannelEngine
     {
         properties["message_id"] = key;
         properties["channel"] = channel;
-        var e = new CustomerEvent
-        {
-            Id = key + ":" + outcome,
-            Type = type,
-            Timestamp = _time.GetUtcNow(),
-            Identifiers = [],
-            Channel = channel,
-            Properties = JsonData.From(properties),
-        };
+        var own = properties.Count;
+        var id = key + ":" + outcome;
+        var at = _time.GetUtcNow();
         var unit = await EnqueueProfileWork(profileId, async (p, now) =>
         {
+            var e = new CustomerEvent
+            {
+                Id = id,
+                Type = type,
+                Timestamp = at,
+                Identifiers = [],
+                Channel = channel,
+                Properties = JsonData.From(type is EventTypes.MessageSent or EventTypes.MessageFailed ? WithAttribution(properties, own, p, key) : properties),
+            };
             if (outcome is "failed" or "cancelled")
             {
                 p.MessageLog.RemoveAll(m => m.Key == key); // frequency caps count what a transport accepted
@@ -109,7 +143,7 @@ public sealed partial class OmnichannelEngine
                 p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
             }
 
-            return new ChangeEffect { Changes = changes, EventId = e.Id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
+            return new ChangeEffect { Changes = changes, EventId = id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
         if (unit is null)
         {

@@ -69,11 +69,14 @@ public sealed partial class OmnichannelEngine
             return (heldOut, null); // the global control group
         }
 
+        List<(Identifier, IReadOnlyList<string>)>? addressHashes = null;
         foreach (var c in request.Channels)
         {
             if (DeliveryPlanner.Address(p, c) is { } a && DeliveryPlanner.AddressIdentifier(c, a) is { } aid && !suppressed.ContainsKey(aid))
             {
-                suppressed[aid] = await IsOnSuppressionListAsync(aid, cancellationToken).ConfigureAwait(false);
+                var hashes = _hasher.AllHashes(aid);
+                (addressHashes ??= []).Add((aid, hashes)); // dispatch asks the list again with them (PlannedPayload)
+                suppressed[aid] = await IsOnSuppressionListAsync(hashes, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -142,12 +145,19 @@ public sealed partial class OmnichannelEngine
             p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key) { Transactional = true });
         }
 
+        var payload = new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates)
+        {
+            Request = decision.DueAt > now ? request : null,
+            QueuedAt = now,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
+            AddressHashes = addressHashes,
+        };
         var entry = new OutboxEntry
         {
             MessageKey = request.Key,
             ProfileId = p.Id,
             DueAt = decision.DueAt,
-            Payload = (new OutboxPayload(request.Key, p.Id, request.Topic, request.Class, candidates) { Request = decision.DueAt > now ? request : null, QueuedAt = now, TraceParent = System.Diagnostics.Activity.Current?.Id }).Serialize(),
+            Payload = RememberPlanned(payload),
         };
         var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
         if (decision.DueAt > now)

@@ -19,7 +19,7 @@ public sealed partial class OmnichannelEngine
             OutboxPayload payload;
             try
             {
-                payload = OutboxPayload.Deserialize(entry.Payload);
+                payload = PlannedPayload(entry) ?? OutboxPayload.Deserialize(entry.Payload);
             }
             catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
             {
@@ -74,7 +74,7 @@ public sealed partial class OmnichannelEngine
             foreach (var candidate in candidates)
             {
                 var address = DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address);
-                if (address is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
+                if (address is { } id && await IsOnSuppressionListAsync(payload.HashesOf(id) ?? _hasher.AllHashes(id), cancellationToken).ConfigureAwait(false))
                 {
                     failures.Add($"{candidate.Channel}: the address was suppressed before sending");
                     continue;
@@ -177,6 +177,32 @@ public sealed partial class OmnichannelEngine
             _sending.TryRemove(entry.MessageKey, out _);
         }
     }
+
+    // The payloads this process planned, by the very array it handed to the store. A store that gives the same array back
+    // when the entry is claimed (the in-memory one) lets dispatch skip parsing it again (a JSON document and every
+    // candidate's message per message). Keyed by identity: an entry read back from storage (SQLite, PostgreSQL, another
+    // process) is parsed as ever, and an entry the store dropped lets its payload be collected with the array.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], OutboxPayload> _planned = new();
+
+    // The serialized payload, remembered for dispatch. One that carries its request (held for quiet hours, rendered again
+    // when it leaves) is not: the request is the caller's object, and dispatch must read what was stored.
+    private byte[] RememberPlanned(OutboxPayload payload)
+    {
+        var bytes = payload.Serialize();
+        if (payload.Request is null)
+        {
+            _planned.AddOrUpdate(bytes, payload);
+        }
+
+        return bytes;
+    }
+
+    // What RememberPlanned kept for this entry's payload array, or null (parse it). The key must match too: a store that
+    // reused an array for another entry's payload never gets this one's.
+    private OutboxPayload? PlannedPayload(OutboxEntry entry) =>
+        entry.Payload is { } bytes && _planned.TryGetValue(bytes, out var planned) && string.Equals(planned.Key, entry.MessageKey, StringComparison.Ordinal)
+            ? planned
+            : null;
 
     // A marketing message waits for its next attempt: its cap slot says so, and nothing of it is in flight until then, so a
     // goal or exit meanwhile frees the slot at once (another message of that morning is not skipped for a cap it will never

@@ -18,7 +18,36 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
     /// </summary>
     public string? TraceParent { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    /// <summary>
+    /// The keyed hashes (every key, current first) of the candidates' addresses, as planning looked them up on the
+    /// suppression list: dispatch of the same payload object asks the list again with them rather than hashing again.
+    /// Never written: an entry read back from storage hashes as ever.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<(Identifier Address, IReadOnlyList<string> Hashes)>? AddressHashes { get; init; }
+
+    /// <summary>The hashes <see cref="AddressHashes"/> holds for <paramref name="address"/>, or <see langword="null"/>.</summary>
+    public IReadOnlyList<string>? HashesOf(Identifier address)
+    {
+        if (AddressHashes is { } known)
+        {
+            for (var i = 0; i < known.Count; i++)
+            {
+                if (known[i].Address == address)
+                {
+                    return known[i].Hashes;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new StringMapConverter() },
+    };
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 
@@ -53,4 +82,55 @@ internal sealed record OutboxCandidate(string Channel, string Address, JsonEleme
     /// (<c>line</c>, <c>telegram</c>) is sent in one of the SDK's message types. Absent in entries written before it.
     /// </summary>
     public string? Shape { get; init; }
+}
+
+/// <summary>
+/// A message's string maps (<see cref="EmailMessage.Headers"/>, <see cref="OutboundMessage.Metadata"/>,
+/// <see cref="PushMessage.Data"/>) as the serializer's own dictionary handling writes and reads them (a JSON object of
+/// strings or nulls, into a <see cref="Dictionary{TKey, TValue}"/>), but read as one value: the serializer's own pushes a
+/// frame for it, and the first push allocates its stack, on every message planned and dispatched.
+/// </summary>
+internal sealed class StringMapConverter : JsonConverter<IReadOnlyDictionary<string, string>>
+{
+    public override IReadOnlyDictionary<string, string> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Expected a JSON object of strings, found {reader.TokenType}.");
+        }
+
+        var map = new Dictionary<string, string>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var key = reader.GetString()!; // a property name: the reader allows nothing else here
+            reader.Read();
+            map[key] = reader.TokenType switch
+            {
+                JsonTokenType.String => reader.GetString()!,
+                JsonTokenType.Null => null!,
+                _ => throw new JsonException($"Expected a string value for '{key}', found {reader.TokenType}."),
+            };
+        }
+
+        return map;
+    }
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyDictionary<string, string> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        foreach (var (key, text) in value)
+        {
+            writer.WritePropertyName(key);
+            if (text is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                writer.WriteStringValue(text);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
 }

@@ -39,7 +39,13 @@ public sealed partial class OmnichannelEngine
         Task<OutboundMessage?>? render = null;
         try
         {
-            render = renderer.RenderAsync(request, channel, address, profile, now, deadline.Token).AsTask();
+            var rendering = renderer.RenderAsync(request, channel, address, profile, now, deadline.Token);
+            if (rendering.IsCompletedSuccessfully)
+            {
+                return rendering.Result; // rendered at once (a template in memory): no task, no timer, as waiting for it gives
+            }
+
+            render = rendering.AsTask();
             return await render.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex) when (!cancellationToken.IsCancellationRequested && render is not null && !ReferenceEquals(render.Exception?.InnerException, ex))

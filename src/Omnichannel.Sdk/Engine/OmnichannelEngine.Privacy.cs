@@ -155,9 +155,13 @@ public sealed partial class OmnichannelEngine
         value.Length == 65 && value[0] == '#' && !value[1..].ContainsAnyExcept("0123456789abcdef");
 
     /// <summary>Whether a normalised identifier is on the suppression list, under the current key or a previous one.</summary>
-    private async ValueTask<bool> IsOnSuppressionListAsync(Identifier id, CancellationToken cancellationToken)
+    private ValueTask<bool> IsOnSuppressionListAsync(Identifier id, CancellationToken cancellationToken) =>
+        IsOnSuppressionListAsync(_hasher.AllHashes(id), cancellationToken);
+
+    /// <summary>Whether any of an identifier's keyed hashes (<see cref="Privacy.IdentifierHasher.AllHashes"/>) is on the suppression list.</summary>
+    private async ValueTask<bool> IsOnSuppressionListAsync(IReadOnlyList<string> hashes, CancellationToken cancellationToken)
     {
-        foreach (var hash in _hasher.AllHashes(id))
+        foreach (var hash in hashes)
         {
             if (await _store.IsSuppressedAsync(hash, cancellationToken).ConfigureAwait(false))
             {

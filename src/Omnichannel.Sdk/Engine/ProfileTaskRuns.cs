@@ -179,7 +179,7 @@ public sealed partial class OmnichannelEngine
         /// </summary>
         public static async ValueTask<List<List<ProfileTask>>> GroupAsync(List<ProfileTask> tasks, IOmnichannelStore store)
         {
-            var named = new Dictionary<string, string>(StringComparer.Ordinal);
+            var named = new Dictionary<string, string>(tasks.Count, StringComparer.Ordinal); // sized once: a run of sends names hundreds
             foreach (var t in tasks)
             {
                 named.TryAdd(t.Change.ProfileId, t.Change.ProfileId);
@@ -190,7 +190,7 @@ public sealed partial class OmnichannelEngine
                 var ids = named.Keys.ToList();
                 var reads = ids.Select(id => store.ResolveProfileIdAsync(id).AsTask()).ToList(); // together: a store may batch them
                 await Task.WhenAll(reads).ConfigureAwait(false);
-                var found = new HashSet<string>(StringComparer.Ordinal);
+                var found = new HashSet<string>(ids.Count, StringComparer.Ordinal);
                 for (var i = 0; i < ids.Count; i++)
                 {
                     if (reads[i].Result is { } live)
@@ -207,8 +207,8 @@ public sealed partial class OmnichannelEngine
                 }
             }
 
-            var runs = new List<List<ProfileTask>>();
-            var open = new Dictionary<string, List<ProfileTask>>(StringComparer.Ordinal);
+            var runs = new List<List<ProfileTask>>(named.Count);
+            var open = new Dictionary<string, List<ProfileTask>>(named.Count, StringComparer.Ordinal);
             foreach (var t in tasks)
             {
                 var key = named[t.Change.ProfileId];
