@@ -10,19 +10,37 @@ public sealed partial class SqliteOmnichannelStore
         // Every check comes before the first write, so a refused commit has written nothing even before its savepoint is rolled back.
         // The checks of the profile's own rows are one statement: the event processed, the version, an alias of the id,
         // and how many segment rows it has (none and none wanted, the usual case, needs no look at them).
-        bool processed, aliased;
-        long currentVersion, members;
-        using (var check = w.Command(
+        // The same statement tells whether the membership set is the one wanted: as many rows as wanted segments, each of
+        // them wanted (no separate read of the rows).
+        var wanted = commit.Segments.Count == 0 ? null : new HashSet<string>(commit.Segments, StringComparer.Ordinal);
+        var wantedJson = wanted is null ? "[]" : JsonArrayOf([.. wanted]);
+        // A single claim (a new profile's first identifier, the usual one) has its owner read by the same statement too.
+        const string Check =
             "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $p0), (SELECT version FROM profiles WHERE id = $p1), " +
-            "EXISTS (SELECT 1 FROM aliases WHERE old_id = $p1), (SELECT count(*) FROM segment_members WHERE profile_id = $p1)",
-            commit.EventId is null ? DBNull.Value : commit.EventId,
-            commit.ProfileId).ExecuteReader())
+            "EXISTS (SELECT 1 FROM aliases WHERE old_id = $p1), (SELECT count(*) FROM segment_members WHERE profile_id = $p1), " +
+            "(SELECT count(*) FROM segment_members WHERE profile_id = $p1 AND segment_id IN (SELECT value FROM json_each($p2)))";
+        var eventId = commit.EventId is null ? DBNull.Value : (object)commit.EventId;
+        var oneClaim = commit.Claims.Count == 1 ? commit.Claims[0] : null;
+        bool processed, aliased;
+        long currentVersion, members, membersWanted;
+        string? oneClaimOwner = null;
+        using (var check = oneClaim is null
+            ? w.Command(Check, eventId, commit.ProfileId, wantedJson).ExecuteReader()
+            : w.Command(
+                Check + ", (SELECT profile_id FROM identifiers WHERE type = $p3 AND value = $p4)",
+                eventId,
+                commit.ProfileId,
+                wantedJson,
+                oneClaim.Identifier.Type,
+                oneClaim.Identifier.Value).ExecuteReader())
         {
             check.Read();
             processed = check.GetInt64(0) != 0;
             currentVersion = check.IsDBNull(1) ? 0 : check.GetInt64(1);
             aliased = check.GetInt64(2) != 0;
             members = check.GetInt64(3);
+            membersWanted = check.GetInt64(4);
+            oneClaimOwner = oneClaim is null || check.IsDBNull(5) ? null : check.GetString(5);
         }
 
         // A run's further event ids: one statement for all of them (a JSON array), whatever their number.
@@ -54,7 +72,9 @@ public sealed partial class SqliteOmnichannelStore
 
         foreach (var c in commit.Claims)
         {
-            var owner = w.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", c.Identifier.Type, c.Identifier.Value) as string;
+            var owner = oneClaim is not null
+                ? oneClaimOwner
+                : w.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", c.Identifier.Type, c.Identifier.Value) as string;
             if (owner != c.ExpectedOwner)
             {
                 return new CommitResult(CommitStatus.Conflict, 0);
@@ -100,13 +120,14 @@ public sealed partial class SqliteOmnichannelStore
             }
         }
 
-        // The membership set is replaced: skip the rewrite when it did not change, the common case.
-        if (!(members == 0 && commit.Segments.Count == 0) && !SameSegments(w, commit.ProfileId, commit.Segments))
+        // The membership set becomes the wanted one: untouched when it is already (the common case), otherwise only the rows
+        // that leave are deleted and those that arrive inserted, one statement each.
+        if (!(members == (wanted?.Count ?? 0) && membersWanted == members))
         {
-            w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", commit.ProfileId);
-            foreach (var segment in commit.Segments)
+            w.Execute("DELETE FROM segment_members WHERE profile_id = $p0 AND segment_id NOT IN (SELECT value FROM json_each($p1))", commit.ProfileId, wantedJson);
+            if (wanted is not null)
             {
-                w.Execute("INSERT OR IGNORE INTO segment_members (segment_id, profile_id) VALUES ($p0, $p1)", segment, commit.ProfileId);
+                w.Execute("INSERT OR IGNORE INTO segment_members (segment_id, profile_id) SELECT value, $p0 FROM json_each($p1)", commit.ProfileId, wantedJson);
             }
         }
 
@@ -156,22 +177,5 @@ public sealed partial class SqliteOmnichannelStore
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static bool SameSegments(SqliteStatements w, string profileId, IReadOnlyCollection<string> segments)
-    {
-        var wanted = new HashSet<string>(segments, StringComparer.Ordinal);
-        var count = 0;
-        using var rows = w.Command("SELECT segment_id FROM segment_members WHERE profile_id = $p0", profileId).ExecuteReader();
-        while (rows.Read())
-        {
-            count++;
-            if (!wanted.Contains(rows.GetString(0)))
-            {
-                return false;
-            }
-        }
-
-        return count == wanted.Count;
     }
 }

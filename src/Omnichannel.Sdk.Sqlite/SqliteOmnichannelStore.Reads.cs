@@ -88,12 +88,30 @@ public sealed partial class SqliteOmnichannelStore
         try
         {
             Dictionary<Identifier, string>? found = null;
-            foreach (var id in identifiers)
+            if (identifiers.Count == 1)
             {
+                var id = identifiers[0];
                 if (StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value) && reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
                 {
-                    (found ??= [])[id] = owner;
+                    found = new() { [id] = owner };
                 }
+
+                return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(found ?? NoOwners);
+            }
+
+            // Several: one statement for all of them (a JSON array of [type, value] pairs).
+            var holdable = identifiers.Where(id => StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value)).Distinct().ToList();
+            if (holdable.Count == 0)
+            {
+                return ValueTask.FromResult(NoOwners);
+            }
+
+            using var rows = reader.Command(
+                "SELECT i.type, i.value, i.profile_id FROM json_each($p0) j JOIN identifiers i ON i.type = j.value ->> 0 AND i.value = j.value ->> 1",
+                JsonPairsOf(holdable)).ExecuteReader();
+            while (rows.Read())
+            {
+                (found ??= [])[new Identifier(rows.GetString(0), rows.GetString(1))] = rows.GetString(2);
             }
 
             return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(found ?? NoOwners);
@@ -224,32 +242,6 @@ public sealed partial class SqliteOmnichannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        cancellationToken.ThrowIfCancellationRequested();
-        var reader = RentReader();
-        try
-        {
-            using var rows = reader.Command(
-                "SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at <= $p0 ORDER BY wake_at, id LIMIT $p1",
-                dueBy.UtcTicks,
-                (long)limit).ExecuteReader();
-            var due = new List<ProfileWakeUp>();
-            while (rows.Read())
-            {
-                due.Add(new ProfileWakeUp(rows.GetString(0), new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero)));
-            }
-
-            return ValueTask.FromResult<IReadOnlyList<ProfileWakeUp>>(due);
-        }
-        finally
-        {
-            ReturnReader(reader);
-        }
-    }
-
-    /// <inheritdoc />
     public ValueTask<IReadOnlyList<string>> ListSegmentMembersAsync(string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segmentId);
@@ -351,5 +343,25 @@ public sealed partial class SqliteOmnichannelStore
         }
 
         _readers.Add(reader);
+    }
+
+    private static string JsonPairsOf(List<Identifier> identifiers)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var id in identifiers)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(id.Type);
+                json.WriteStringValue(id.Value);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

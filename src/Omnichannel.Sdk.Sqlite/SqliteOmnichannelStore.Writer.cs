@@ -33,7 +33,14 @@ public sealed partial class SqliteOmnichannelStore
     /// Test hook: runs <paramref name="sql"/> on the writer connection, in turn with the queued writes (inside a batch's
     /// transaction), and returns its first value; e.g. <c>PRAGMA max_page_count</c> to make the file "full".
     /// </summary>
-    internal ValueTask<object?> ScalarOnWriterAsync(string sql) => EnqueueAsync(w => w.Scalar(sql), static _ => true, CancellationToken.None);
+    internal ValueTask<object?> ScalarOnWriterAsync(string sql) => EnqueueAsync(
+        w =>
+        {
+            _batchForgetsWakes = true; // any SQL: it may change wake-ups
+            return w.Scalar(sql);
+        },
+        static _ => true,
+        CancellationToken.None);
 
     private async Task RunWriterAsync()
     {
@@ -96,16 +103,39 @@ public sealed partial class SqliteOmnichannelStore
             return;
         }
 
-        if (FileLost() is { } lost)
+        // The writer connection is the batch's alone until it is done (a reader may use it for a pragma when idle); the
+        // callers hear of their outcome after, so that one answered already finds the wake-up list up to date.
+        Exception? failure;
+        lock (_writerGate)
         {
-            // Writing on would go to an unlinked file and vanish at close: every write fails, loudly, from now on.
-            var error = new SqliteStoreException($"The SQLite database '{FilePath}' {lost} while the store was open; nothing more is written. Restart on the right file.", FilePath);
+            failure = ApplyBatchOnWriter(live);
+        }
+
+        if (failure is not null)
+        {
             foreach (var op in live)
             {
-                op.Fail(error);
+                op.Fail(failure);
             }
 
             return;
+        }
+
+        Interlocked.Increment(ref _transactions);
+        Interlocked.Add(ref _operations, live.Count);
+        foreach (var op in live)
+        {
+            op.Complete();
+        }
+    }
+
+    /// <returns>Null once committed, or the error every operation of the batch fails with.</returns>
+    private Exception? ApplyBatchOnWriter(List<WriteOperation> live)
+    {
+        if (FileLost() is { } lost)
+        {
+            // Writing on would go to an unlinked file and vanish at close: every write fails, loudly, from now on.
+            return new SqliteStoreException($"The SQLite database '{FilePath}' {lost} while the store was open; nothing more is written. Restart on the right file.", FilePath);
         }
 
         try
@@ -123,14 +153,11 @@ public sealed partial class SqliteOmnichannelStore
         catch (Exception ex)
         {
             SqliteSchema.TryRollback(_writer.Connection);
-            foreach (var op in live)
-            {
-                op.Fail(ex);
-            }
-
-            return;
+            ForgetWakes();
+            return ex;
         }
 
+        ApplyBatchWakes();
         if (_checkpointAfterBatch || _checkpointPending)
         {
             var wait = _checkpointAfterBatch;
@@ -149,12 +176,7 @@ public sealed partial class SqliteOmnichannelStore
             }
         }
 
-        Interlocked.Increment(ref _transactions);
-        Interlocked.Add(ref _operations, live.Count);
-        foreach (var op in live)
-        {
-            op.Complete();
-        }
+        return null;
     }
 
     /// <summary>
@@ -164,6 +186,7 @@ public sealed partial class SqliteOmnichannelStore
     private bool TryApplyAll(List<WriteOperation> live, bool savepoints)
     {
         _writer.Execute("BEGIN IMMEDIATE");
+        ResetBatchWakes();
         foreach (var op in live)
         {
             op.Reset();

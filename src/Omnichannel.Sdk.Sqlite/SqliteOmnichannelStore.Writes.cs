@@ -48,7 +48,25 @@ public sealed partial class SqliteOmnichannelStore
         }
 
         // ApplyCommit checks every expectation before its first write: a refused commit has written nothing.
-        return EnqueueAsync(w => ApplyCommit(w, commit, _time.GetUtcNow().UtcTicks), r => r.Status == CommitStatus.Committed, cancellationToken, writesOnlyWhenKept: true);
+        return EnqueueAsync(
+            w =>
+            {
+                var result = ApplyCommit(w, commit, _time.GetUtcNow().UtcTicks);
+                if (result.Status == CommitStatus.Committed)
+                {
+                    // Written in full (a failure part-way throws before this): the kept wake-up list learns of it after COMMIT.
+                    NoteWake(commit.ProfileId, commit.WakeAt);
+                    foreach (var a in commit.Absorbed)
+                    {
+                        NoteWake(a.ProfileId, null);
+                    }
+                }
+
+                return result;
+            },
+            r => r.Status == CommitStatus.Committed,
+            cancellationToken,
+            writesOnlyWhenKept: true);
     }
 
     /// <inheritdoc />
@@ -122,6 +140,7 @@ public sealed partial class SqliteOmnichannelStore
                 }
 
                 _checkpointAfterBatch = true;
+                NoteWake(profileId, null); // last: a statement that failed before left her row (and wake-up) in place
                 return true;
             },
             static erased => erased,
@@ -142,13 +161,29 @@ public sealed partial class SqliteOmnichannelStore
         try
         {
             var found = new List<Tombstone>();
-            foreach (var hash in hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold))
+            var distinct = hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold).ToList();
+            if (distinct.Count == 1)
             {
-                using var row = reader.Command("SELECT erased_at, allows_return FROM tombstones WHERE hash = $p0", hash).ExecuteReader();
+                using var row = reader.Command("SELECT erased_at, allows_return FROM tombstones WHERE hash = $p0", distinct[0]).ExecuteReader();
                 if (row.Read())
                 {
-                    found.Add(new Tombstone(hash, new DateTimeOffset(row.GetInt64(0), TimeSpan.Zero), row.GetInt64(1) != 0));
+                    found.Add(new Tombstone(distinct[0], new DateTimeOffset(row.GetInt64(0), TimeSpan.Zero), row.GetInt64(1) != 0));
                 }
+            }
+            else if (distinct.Count > 1)
+            {
+                // One statement for all of them; the answer keeps the order they were asked in.
+                var byHash = new Dictionary<string, Tombstone>(StringComparer.Ordinal);
+                using (var rows = reader.Command("SELECT hash, erased_at, allows_return FROM tombstones WHERE hash IN (SELECT value FROM json_each($p0))", JsonArrayOf(distinct)).ExecuteReader())
+                {
+                    while (rows.Read())
+                    {
+                        var hash = rows.GetString(0);
+                        byHash[hash] = new Tombstone(hash, new DateTimeOffset(rows.GetInt64(1), TimeSpan.Zero), rows.GetInt64(2) != 0);
+                    }
+                }
+
+                found.AddRange(distinct.Where(byHash.ContainsKey).Select(h => byHash[h]));
             }
 
             return ValueTask.FromResult<IReadOnlyList<Tombstone>>(found);

@@ -204,6 +204,7 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
     private void Close()
     {
         _fileIdentity?.Dispose();
+        CloseWakeWatch();
         _writer.Dispose();
         while (_readers.TryTake(out var reader))
         {
