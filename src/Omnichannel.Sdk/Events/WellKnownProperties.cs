@@ -195,7 +195,8 @@ internal static class WellKnownProperties
         var i = 0;
         foreach (var item in v.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.String)
+            // A null item is a gap (a form's unticked box), skipped as before; only a value that is no name is refused.
+            if (item.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 errors.Add(new($"properties.preferred_channels[{i}]", "must be a channel name, such as \"sms\""));
                 return;
