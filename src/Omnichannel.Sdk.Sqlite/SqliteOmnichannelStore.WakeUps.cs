@@ -11,7 +11,8 @@ public sealed partial class SqliteOmnichannelStore
 {
     private const string DueSql =
         "SELECT id, wake_at FROM (SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at <= $p0 ORDER BY wake_at, id LIMIT $p1) " +
-        "UNION ALL SELECT id, wake_at FROM (SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at > $p0 ORDER BY wake_at, id LIMIT 1)";
+        "UNION ALL SELECT id, wake_at FROM (SELECT id, wake_at FROM profiles WHERE wake_at IS NOT NULL AND wake_at > $p0 ORDER BY wake_at, id LIMIT 1) " +
+        "ORDER BY 2, 1"; // a compound's rows come in no promised order: sorting at most limit + 1 rows
 
     private static readonly IReadOnlyList<ProfileWakeUp> NoWakeUps = [];
 
