@@ -208,22 +208,12 @@ public sealed class DeliveryPerMessageTests
     [Fact]
     public async Task TheSdksOwnSentEvent_CarriesTheTouchsJourneyStepVariantAndTemplate()
     {
-        // A journey that starts on the SDK's own message.sent event of the welcome email, matched on what only its touch knows.
-        static JourneyDefinition After(string id, string outcome) => JourneyRig.Parse($$"""
-            {"id": "{{id}}", "version": 1, "name": "{{id}}",
-             "trigger": {"type": "event", "event": "{{outcome}}",
-                         "where": [{"property": "journey_id", "op": "eq", "value": "welcome"},
-                                   {"property": "step_id", "op": "eq", "value": "hello"},
-                                   {"property": "variant", "op": "eq", "value": "a"},
-                                   {"property": "template_id", "op": "eq", "value": "hello"}]},
-             "steps": [{"id": "s", "type": "send", "channels": ["email"], "template": "{{id}}", "class": "transactional"}]}
-            """);
         var welcome = JourneyRig.Parse("""
             {"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "user.signed_up"},
              "steps": [{"id": "ab", "type": "split", "variants": [{"name": "a", "weight": 1, "next": "hello"}]},
                        {"id": "hello", "type": "send", "channels": ["email"], "template": "hello", "class": "transactional"}]}
             """);
-        await using var rig = JourneyRig.Create([welcome, After("after-sent", EventTypes.MessageSent)]);
+        await using var rig = JourneyRig.Create([welcome, OutcomeAttributionJourneys.After("after-sent", EventTypes.MessageSent)]);
         await rig.TrackAsync("user.signed_up", [Ann, Identifier.Email("ann@example.com")]);
 
         await rig.Engine.RunDispatchAsync();

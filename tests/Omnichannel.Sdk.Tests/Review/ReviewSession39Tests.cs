@@ -272,16 +272,6 @@ public sealed class ReviewSession39Tests
         Assert.Equal(2, renderer.Calls);
     }
 
-    private static JourneyDefinition After(string id, string outcome, string channel) => JourneyRig.Parse($$"""
-        {"id": "{{id}}", "version": 1, "name": "{{id}}",
-         "trigger": {"type": "event", "event": "{{outcome}}",
-                     "where": [{"property": "journey_id", "op": "eq", "value": "welcome"},
-                               {"property": "step_id", "op": "eq", "value": "hello"},
-                               {"property": "variant", "op": "eq", "value": "a"},
-                               {"property": "template_id", "op": "eq", "value": "hello"}]},
-         "steps": [{"id": "s", "type": "send", "channels": ["{{channel}}"], "template": "{{id}}", "class": "transactional"}]}
-        """);
-
     private static readonly JourneyDefinition Welcome = JourneyRig.Parse("""
         {"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "user.signed_up"},
          "steps": [{"id": "ab", "type": "split", "variants": [{"name": "a", "weight": 1, "next": "hello"}]},
@@ -302,9 +292,9 @@ public sealed class ReviewSession39Tests
         await using var host = Host(null, new MapRenderer(), o =>
         {
             o.Journeys.Add(Welcome);
-            o.Journeys.Add(After("after-sent", EventTypes.MessageSent, ChannelNames.Email));
-            o.Journeys.Add(After("after-failed", EventTypes.MessageFailed, ChannelNames.Email));
-            o.Journeys.Add(After("after-delivered", EventTypes.MessageDelivered, ChannelNames.Email));
+            o.Journeys.Add(OutcomeAttributionJourneys.After("after-sent", EventTypes.MessageSent, ChannelNames.Email));
+            o.Journeys.Add(OutcomeAttributionJourneys.After("after-failed", EventTypes.MessageFailed, ChannelNames.Email));
+            o.Journeys.Add(OutcomeAttributionJourneys.After("after-delivered", EventTypes.MessageDelivered, ChannelNames.Email));
         }, (ChannelNames.Email, email), (ChannelNames.Sms, sms));
 
         await host.TrackAsync("user.signed_up", [Ann, Identifier.Email(AnnEmail), Identifier.Phone(AnnPhone)]);
