@@ -91,7 +91,8 @@ public sealed partial class SqliteOmnichannelStore
             if (identifiers.Count == 1)
             {
                 var id = identifiers[0];
-                if (StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value) && reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
+                // A default identifier (no type or value) has no owner, as in memory and in a batch (not a bind error).
+                if (id.Type is not null && id.Value is not null && StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value) && reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
                 {
                     found = new() { [id] = owner };
                 }

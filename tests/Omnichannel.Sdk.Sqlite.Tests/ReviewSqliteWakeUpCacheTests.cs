@@ -34,6 +34,17 @@ public sealed class ReviewSqliteWakeUpCacheTests : IDisposable
         RunScriptAsync(script ?? []).GetAwaiter().GetResult();
     }
 
+    /// <summary>A default identifier (no type, no value) is no one's, asked alone or with others, as in memory.</summary>
+    [Fact]
+    public async Task ADefaultIdentifier_HasNoOwner_AskedAloneOrWithOthers_AsInMemory()
+    {
+        await using var store = await Open(_folder.File());
+        var memory = new InMemoryOmnichannelStore();
+        Assert.Empty(await memory.ResolveIdentifiersAsync([default]));
+        Assert.Empty(await store.ResolveIdentifiersAsync([default])); // threw a bind error ("Value must be set") before
+        Assert.Empty(await store.ResolveIdentifiersAsync([default, Identifier.Email("ann@example.com")]));
+    }
+
     [Fact]
     public async Task MoreThan64WakeUps_MovedRemovedAndAtEqualInstants_AreListedByTimeThenId()
     {
