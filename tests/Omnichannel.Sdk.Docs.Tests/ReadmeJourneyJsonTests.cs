@@ -30,6 +30,21 @@ public sealed class ReadmeJourneyJsonTests
         Assert.Equal(EventTrigger.DefaultMaxAge, ((EventTrigger)parsed.Value.Trigger).MaxAge);
     }
 
+    [Fact]
+    public void TheWeeklyDigestExample_IsRunAsATest_AndThePreferenceCentreIsAWebSnippet()
+    {
+        var snippets = MarkdownSnippets.Read("src/Omnichannel.Sdk/README.md");
+
+        // ExampleTest_Passes runs every block with facts: the digest's loop, segment trigger and her limit stay checked.
+        var digest = Assert.Single(snippets, s => s.Code.Contains("\"weekly-digest\"", StringComparison.Ordinal));
+        Assert.True(SnippetCompiler.HasFacts(digest), $"{digest} lost its [Fact]");
+        Assert.Contains("\"next\": \"digest\"", digest.Code, StringComparison.Ordinal);
+        Assert.Contains("own limit of 2 per P7D reached", digest.Code, StringComparison.Ordinal);
+
+        var form = Assert.Single(snippets, s => s.Code.Contains("EventTypes.PreferencesUpdated", StringComparison.Ordinal) && s.Code.Contains("MapPost", StringComparison.Ordinal));
+        Assert.Equal("web", form.Kind);
+    }
+
     private static IEnumerable<string> JsonBlocks(string relativePath)
     {
         var lines = File.ReadAllLines(Path.Combine(MarkdownSnippets.RepositoryRoot, relativePath));

@@ -167,14 +167,14 @@ internal static class DeliveryPlanner
             if (counted >= cap.Max)
             {
                 var scope = string.Join(" ", new[] { cap.Channel, cap.Topic }.Where(x => x is not null));
-                var per = cap.PerLocalDay ? "local day" : cap.Window!.Value.ToString();
+                var per = cap.PerLocalDay ? "local day" : System.Xml.XmlConvert.ToString(cap.Window!.Value);   // ISO 8601 (PT2H), as durations are written elsewhere
                 return $"frequency cap of {cap.Max} per {per}{(scope.Length == 0 ? string.Empty : " on " + scope)} reached";
             }
         }
 
         if (p.Preferences is { MaxMessages: { } max, Period: { } period } && p.MessageLog.Count(m => !m.Transactional && InRollingWindow(m.At, now, period)) >= max)
         {
-            return $"the customer's own limit of {max} per {period} reached";
+            return $"the customer's own limit of {max} per {System.Xml.XmlConvert.ToString(period)} reached";   // P7D, not 7.00:00:00
         }
 
         return null;

@@ -60,7 +60,7 @@ public static class EventTypes
     /// <summary>A consent decision. Properties: <c>channel</c> (required), <c>topic</c> (absent: every topic of the channel), <c>granted</c> (bool, required), <c>source</c>.</summary>
     public const string ConsentChanged = "consent.changed";
 
-    /// <summary>Contact preferences changed. Properties: <c>preferred_channels</c> (array of channel names, most preferred first, null items skipped; one text of names separated by commas, such as <c>"sms,email"</c>, is read as that list), <c>max_messages</c>, <c>period</c> (ISO 8601 duration, for example <c>P7D</c> or <c>P1W</c>; a month counts 30 days, a year 365). A part left out keeps its value; <c>null</c> removes it.</summary>
+    /// <summary>Contact preferences changed. Properties: <c>preferred_channels</c> (array of channel names, most preferred first, null items skipped; one text of names separated by commas, such as <c>"sms,email"</c>, is read as that list), <c>max_messages</c>, <c>period</c> (ISO 8601 duration, for example <c>P7D</c> or <c>P1W</c>; a month counts 30 days, a year 365). A part left out keeps its value; <c>null</c> removes it. <c>max_messages</c> per <c>period</c> is her own limit: at most that many marketing messages on all channels and topics in any rolling period (transactional ones are not counted); a send past it is skipped with "the customer's own limit of N per P7D reached". A journey's send step tries her preferred channels first among those it names.</summary>
     public const string PreferencesUpdated = "preferences.updated";
 
     /// <summary>Loyalty points earned. Properties: <c>points</c> (required).</summary>
