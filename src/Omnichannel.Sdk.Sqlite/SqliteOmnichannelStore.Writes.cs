@@ -42,12 +42,6 @@ public sealed partial class SqliteOmnichannelStore
             }
         }
 
-        // The segment set goes to SQL as a JSON array, where a null would be skipped by INSERT OR IGNORE: refused here.
-        if (commit.Segments.Contains(null!))
-        {
-            throw new ArgumentException("The commit's Segments holds a null segment id.", nameof(commit));
-        }
-
         if (StoredText.Problem(commit) is { } problem)
         {
             throw new ArgumentException(problem, nameof(commit));

@@ -30,6 +30,23 @@ public sealed class StoredTextTests(PostgreSqlServer server)
 
         Assert.NotNull(await host.Client.GetProfileAsync(Identifier.CustomerId("c-ann")));
     }
+
+    /// <summary>
+    /// A null segment id is refused by the call, before its commit joins a group: NOT NULL failed the whole group, with
+    /// the commits of others sent at the same moment (thirty-ninth session; SQLite kept it without the segment).
+    /// </summary>
+    [Fact]
+    public async Task ANullSegmentId_IsRefusedByTheCall_AndAConcurrentCommitIsKept()
+    {
+        await using var store = await PostgreSqlOmnichannelStore.OpenAsync(new PostgreSqlStoreOptions { ConnectionString = await server.DatabaseAsync("null_segment") });
+        var bad = Assert.ThrowsAsync<ArgumentException>(async () => await store.CommitAsync(new Storage.ProfileCommit { ProfileId = "p-bad", ExpectedVersion = 0, Document = [(byte)'0'], Segments = ["vip", null!] }));
+        var good = store.CommitAsync(new Storage.ProfileCommit { ProfileId = "p-good", ExpectedVersion = 0, Document = [(byte)'0'], Segments = ["vip"] }).AsTask();
+        var error = await bad;
+        Assert.Contains("segment", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(Storage.CommitStatus.Committed, (await good).Status);
+        Assert.Null(await store.LoadProfileAsync("p-bad"));
+        Assert.Equal(["p-good"], await store.ListSegmentMembersAsync("vip", null, 5));
+    }
 }
 
 /// <summary>Audit I: after an erasure on PostgreSQL, no row of any table of the store names her or her profile ids.</summary>

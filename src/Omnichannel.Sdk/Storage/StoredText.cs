@@ -129,7 +129,9 @@ internal static class StoredText
 
         foreach (var s in commit.Segments)
         {
-            problem ??= Check(s, "segment id");
+            // A null id has no row to be: SQLite's JSON-array insert skipped it (kept without it), PostgreSQL's NOT NULL
+            // refused the whole group of commits it was sent with.
+            problem ??= s is null ? "The commit's Segments holds a null segment id." : Check(s, "segment id");
         }
 
         foreach (var e in commit.Outbox)
