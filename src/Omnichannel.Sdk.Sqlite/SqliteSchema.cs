@@ -162,19 +162,21 @@ internal static class SqliteSchema
                 Execute(connection, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {version + 1};");
                 Execute(connection, "COMMIT");
             }
-            catch (SqliteException ex) when (version >= 0 && version < CurrentVersion)
+            catch (Exception ex)
             {
+                // No exception filter here: .NET 10's optimized code (tier 1, after some thousand opens) lost the exception
+                // a filter stored for its handler in this method, so the handler threw NullReferenceException (design notes).
                 TryRollback(connection);
-                throw new SqliteStoreException(
-                    $"Migrating the SQLite database '{filePath}' from schema version {version} to {version + 1} failed: {ex.Message} " +
-                    $"The migration was rolled back and the file left at version {version}. Fix the cause (disk space, permissions, a " +
-                    "table added by hand) and open it again, or restore a backup.",
-                    filePath,
-                    ex);
-            }
-            catch
-            {
-                TryRollback(connection);
+                if (ex is SqliteException sqlite && version >= 0 && version < CurrentVersion)
+                {
+                    throw new SqliteStoreException(
+                        $"Migrating the SQLite database '{filePath}' from schema version {version} to {version + 1} failed: {sqlite.Message} " +
+                        $"The migration was rolled back and the file left at version {version}. Fix the cause (disk space, permissions, a " +
+                        "table added by hand) and open it again, or restore a backup.",
+                        filePath,
+                        sqlite);
+                }
+
                 throw;
             }
         }
