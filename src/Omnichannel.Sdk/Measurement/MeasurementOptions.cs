@@ -59,6 +59,42 @@ public sealed class MeasurementOptions
     /// <summary>Touches kept per person (oldest dropped first); default 200; 1 to 10,000.</summary>
     public int MaxTouchesPerProfile { get; set; } = 200;
 
+    /// <summary>
+    /// The time zone (IANA id, e.g. <c>America/New_York</c>) whose calendar days the aggregates are counted in: the day of
+    /// <see cref="MeasurementKey.Day"/>, of <see cref="MeasurementQuery.From"/> and <see cref="MeasurementQuery.To"/>, and
+    /// of a report's days. Default <c>UTC</c>. A shop's "Monday" is then its own Monday: an order at 23:30 in New York
+    /// counts on that day, not on the next UTC day. Changing it later does not move rows already counted; corrections
+    /// made after the change (a refund, a late outcome) count on the new zone's day.
+    /// </summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    /// <summary>The calendar day, in <see cref="TimeZone"/>, of an instant (UTC when the zone is not known here).</summary>
+    internal DateOnly DayOf(DateTimeOffset at)
+    {
+        var zone = ResolvedZone();
+        return zone is null ? DateOnly.FromDateTime(at.UtcDateTime) : LocalTime.DateOf(at, zone);
+    }
+
+    // Swapped whole (one reference): engines on many threads read it.
+    private ResolvedTimeZone? _zone;
+
+    private sealed record ResolvedTimeZone(string Id, TimeZoneInfo? Zone);
+
+    // Null for UTC: the common case converts nothing.
+    private TimeZoneInfo? ResolvedZone()
+    {
+        var id = TimeZone;
+        var known = _zone;
+        if (known is null || !string.Equals(known.Id, id, StringComparison.Ordinal))
+        {
+            var zone = Delivery.DeliveryOptions.TimeZoneOrNull(id);
+            known = new ResolvedTimeZone(id, zone is null || zone.HasSameRules(TimeZoneInfo.Utc) ? null : zone);
+            _zone = known;
+        }
+
+        return known.Zone;
+    }
+
     /// <summary>Every problem with the settings, each naming its field.</summary>
     public IEnumerable<string> Validate()
     {
@@ -131,6 +167,11 @@ public sealed class MeasurementOptions
         if (!Enum.IsDefined(DefaultModel))
         {
             yield return $"Measurement.DefaultModel is not a model ({DefaultModel})";
+        }
+
+        if (Delivery.DeliveryOptions.TimeZoneOrNull(TimeZone) is null)
+        {
+            yield return $"Measurement.{nameof(TimeZone)}: '{TimeZone}' is not a time zone id known to this machine";
         }
 
         if (double.IsNaN(GlobalControlShare) || GlobalControlShare is < 0 or > 0.5)

@@ -50,7 +50,7 @@ internal static partial class MeasurementRecorder
             else
             {
                 // Equal touches too: each profile counted its outcomes (one message's report tracked under both identifiers).
-                target.Touches[i] = Combine(target, target.Touches[i], t);
+                target.Touches[i] = Combine(target, target.Touches[i], t, options);
             }
         }
 
@@ -117,7 +117,7 @@ internal static partial class MeasurementRecorder
     /// instant of each outcome stands, as if one profile had received them all, and an outcome both counted is un-counted
     /// once (at the later instant), so the aggregates count it once too.
     /// </summary>
-    private static Touch Combine(CustomerProfile target, Touch a, Touch b)
+    private static Touch Combine(CustomerProfile target, Touch a, Touch b, MeasurementOptions? options)
     {
         // What the message is comes from the touch that handed it over (the engine's own record, which alone knows its
         // channel and address: a report stamped by a provider's clock before the hand-over must not describe it by the
@@ -136,9 +136,9 @@ internal static partial class MeasurementRecorder
             // knew nothing of the journey must not keep the count away from the journey's rows).
             var (later, at) = ax < by || (ax == by && ReferenceEquals(second, b)) ? (b, by) : (a, ax);
             var (earlier, from) = ReferenceEquals(later, a) ? (b, by) : (a, ax);
-            target.PendingMeasurements.Add(MeasurementKey.Of(later.JourneyId, later.StepId, later.Variant, later.Channel, later.TemplateId, at, metric), -1);
-            var kept = MeasurementKey.Of(earlier.JourneyId, earlier.StepId, earlier.Variant, earlier.Channel, earlier.TemplateId, from, metric);
-            var merged = MeasurementKey.Of(first.JourneyId, first.StepId, first.Variant, first.Channel, first.TemplateId, from, metric);
+            target.PendingMeasurements.Add(MeasurementKey.Of(later.JourneyId, later.StepId, later.Variant, later.Channel, later.TemplateId, at, metric, options), -1);
+            var kept = MeasurementKey.Of(earlier.JourneyId, earlier.StepId, earlier.Variant, earlier.Channel, earlier.TemplateId, from, metric, options);
+            var merged = MeasurementKey.Of(first.JourneyId, first.StepId, first.Variant, first.Channel, first.TemplateId, from, metric, options);
             if (kept != merged)
             {
                 target.PendingMeasurements.Add(kept, -1);

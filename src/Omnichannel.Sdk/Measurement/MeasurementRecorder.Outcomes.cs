@@ -109,11 +109,11 @@ internal static partial class MeasurementRecorder
 
         if (metric is not null)
         {
-            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric), 1);
+            p.PendingMeasurements.Add(MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, metric, options), 1);
         }
         else if (counted is { } was && CountedMetric(e.Type) is { } name
-            && MeasurementKey.Of(counting.JourneyId, counting.StepId, counting.Variant, counting.Channel, counting.TemplateId, was, name) is var before
-            && MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, name) is var after
+            && MeasurementKey.Of(counting.JourneyId, counting.StepId, counting.Variant, counting.Channel, counting.TemplateId, was, name, options) is var before
+            && MeasurementKey.Of(touch.JourneyId, touch.StepId, touch.Variant, touch.Channel, touch.TemplateId, at, name, options) is var after
             && before != after)
         {
             // An earlier copy of an outcome already counted (a webhook retried, a late first attempt): its earliest

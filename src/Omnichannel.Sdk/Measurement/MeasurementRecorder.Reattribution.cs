@@ -27,7 +27,7 @@ internal static partial class MeasurementRecorder
 
             // Only the conversions made by the order's own event are re-credited: one made by a later update of it was
             // credited at that update's time, which is not kept.
-            var day = DateOnly.FromDateTime(o.At.UtcDateTime);
+            var day = options.DayOf(o.At);
             HashSet<string>? ids = null;
             foreach (var d in o.Deltas)
             {
@@ -62,8 +62,8 @@ internal static partial class MeasurementRecorder
                         foreach (var credit in Attribution.Credit(points, o.At, options.Windows, model, options.TimeDecayHalfLife))
                         {
                             var t = credit.Touch;
-                            var creditKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Credit(id, model));
-                            var revenueKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Revenue(id, model));
+                            var creditKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Credit(id, model), options);
+                            var revenueKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Revenue(id, model), options);
                             var revenue = credit.Credit * d.Sum; // the conversion row holds the order's revenue now (updates, returns)
                             p.PendingMeasurements.Add(creditKey, 1, credit.Credit);
                             p.PendingMeasurements.Add(revenueKey, 1, revenue);
@@ -102,8 +102,8 @@ internal static partial class MeasurementRecorder
     /// </summary>
     private static OrderConversion Redate(CustomerProfile p, string key, OrderConversion o, CustomerEvent e, MeasurementOptions options)
     {
-        var day = DateOnly.FromDateTime(o.At.UtcDateTime);
-        var newDay = DateOnly.FromDateTime(e.Timestamp.UtcDateTime);
+        var day = options.DayOf(o.At);
+        var newDay = options.DayOf(e.Timestamp);
         var rows = new ConversionDelta[o.Deltas.Length];
         for (var i = 0; i < rows.Length; i++)
         {

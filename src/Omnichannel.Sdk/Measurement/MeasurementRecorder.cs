@@ -137,13 +137,13 @@ internal static partial class MeasurementRecorder
         }
 
         var (journey, step, variant) = Origin(request);
-        p.PendingMeasurements.Add(MeasurementKey.Of(journey, step, variant, channel, request.TemplateId, now, MeasurementMetrics.HeldOut), 1);
+        p.PendingMeasurements.Add(MeasurementKey.Of(journey, step, variant, channel, request.TemplateId, now, MeasurementMetrics.HeldOut, options), 1);
         return true;
     }
 
     /// <summary>A journey counter changed (mirrors the profile's own journey counters into the aggregates).</summary>
-    public static void Journey(CustomerProfile p, string journeyId, string counter, long by, DateTimeOffset now) =>
-        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + counter), by);
+    public static void Journey(CustomerProfile p, string journeyId, string counter, long by, DateTimeOffset now, MeasurementOptions? options) =>
+        p.PendingMeasurements.Add(MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + counter, options), by);
 
     /// <summary>
     /// A journey instance converted: the revenue of the goal event (the first conversion definition of its type with a
@@ -175,7 +175,7 @@ internal static partial class MeasurementRecorder
 
         void Add(string metric, double sum, bool squared = false)
         {
-            var key = MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + metric);
+            var key = MeasurementKey.Of(journeyId, null, null, null, null, now, MeasurementMetrics.JourneyPrefix + metric, options);
             p.PendingMeasurements.Add(key, 1, sum);
             rows?.Add(new ConversionDelta(key, 1, sum, property, 1, squared));
         }
@@ -303,7 +303,7 @@ internal static partial class MeasurementRecorder
             added.Add(new ConversionDelta(key, count, sum, revenueProperty, share));
         }
 
-        Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id)), 1, revenue, property, 1);
+        Add(MeasurementKey.Of(group is null ? null : GlobalJourney, null, group, null, null, at, MeasurementMetrics.Conversion(c.Id), options), 1, revenue, property, 1);
         if (group is not null)
         {
             // Per person, for the global group's verdict: converters once, revenue and the change of its square.
@@ -325,8 +325,8 @@ internal static partial class MeasurementRecorder
             foreach (var credit in Attribution.Credit(points, at, options.Windows, model, options.TimeDecayHalfLife))
             {
                 var t = credit.Touch;
-                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Credit(c.Id, model)), 1, credit.Credit);
-                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model)), 1, credit.Credit * revenue, property, credit.Credit);
+                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Credit(c.Id, model), options), 1, credit.Credit);
+                Add(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, at, MeasurementMetrics.Revenue(c.Id, model), options), 1, credit.Credit * revenue, property, credit.Credit);
             }
         }
     }

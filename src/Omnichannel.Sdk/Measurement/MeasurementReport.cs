@@ -9,10 +9,10 @@ namespace Omnichannel.Sdk.Measurement;
 /// <summary>What a measurement report covers.</summary>
 public sealed record MeasurementReportOptions
 {
-    /// <summary>First UTC day, inclusive; default 30 days before <see cref="To"/>.</summary>
+    /// <summary>First day, inclusive, in <see cref="MeasurementOptions.TimeZone"/> (UTC by default); default 30 days before <see cref="To"/>.</summary>
     public DateOnly? From { get; init; }
 
-    /// <summary>Last UTC day, inclusive; default the engine clock's current day.</summary>
+    /// <summary>Last day, inclusive, in <see cref="MeasurementOptions.TimeZone"/>; default the engine clock's current day there.</summary>
     public DateOnly? To { get; init; }
 
     /// <summary>The attribution model conversions and revenue are read under; default <see cref="MeasurementOptions.DefaultModel"/>.</summary>
@@ -62,7 +62,7 @@ public sealed record JourneyFunnel(string JourneyId, long Entered, long GoalConv
 
 /// <summary>One channel on one day.</summary>
 /// <param name="Channel">The channel.</param>
-/// <param name="Day">The UTC day.</param>
+/// <param name="Day">The day, in <see cref="MeasurementOptions.TimeZone"/> (UTC by default).</param>
 /// <param name="Counts">Its funnel that day.</param>
 public sealed record ChannelDay(string Channel, DateOnly Day, FunnelCounts Counts);
 
@@ -126,7 +126,7 @@ public static class MeasurementReport
     {
         ArgumentNullException.ThrowIfNull(engine);
         options ??= new MeasurementReportOptions();
-        var to = options.To ?? DateOnly.FromDateTime((time ?? TimeProvider.System).GetUtcNow().UtcDateTime);
+        var to = options.To ?? engine.Options.Measurement.DayOf((time ?? TimeProvider.System).GetUtcNow());
         var from = options.From ?? to.AddDays(-30);
         if (to < from)
         {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Omnichannel.Sdk.Measurement;
 
 /// <summary>
-/// The key of one measurement aggregate: who (journey, step, variant), how (channel, template), when (UTC day) and what
+/// The key of one measurement aggregate: who (journey, step, variant), how (channel, template), when (a calendar day, UTC unless <see cref="MeasurementOptions.TimeZone"/> says otherwise) and what
 /// (<see cref="Metric"/>, one of <see cref="MeasurementMetrics"/>). A dimension that does not apply is the empty string,
 /// never <see langword="null"/> (stores use it in a primary key).
 /// </summary>
@@ -12,7 +12,7 @@ namespace Omnichannel.Sdk.Measurement;
 /// <param name="Variant">The experiment variant (an A/B split's variant name, <c>control</c>), or empty.</param>
 /// <param name="Channel">The channel (<c>email</c>, <c>sms</c> …), or empty.</param>
 /// <param name="TemplateId">The message template, or empty.</param>
-/// <param name="Day">The UTC calendar day the change happened on.</param>
+/// <param name="Day">The calendar day the change happened on, in <see cref="MeasurementOptions.TimeZone"/> (UTC by default).</param>
 /// <param name="Metric">What is counted, e.g. <c>sent</c>, <c>clicked</c>, <c>credit:order:last_touch</c>.</param>
 public sealed record MeasurementKey(string JourneyId, string StepId, string Variant, string Channel, string TemplateId, DateOnly Day, string Metric)
 {
@@ -24,9 +24,10 @@ public sealed record MeasurementKey(string JourneyId, string StepId, string Vari
     /// Answers a key made recently on this thread when it is equal (keys are immutable): an order keeps its rows' keys on
     /// the profile for a month, and the orders of one day share them, so the profiles in memory share one instance.
     /// </remarks>
-    internal static MeasurementKey Of(string? journeyId, string? stepId, string? variant, string? channel, string? templateId, DateTimeOffset at, string metric)
+    /// <remarks>The day is <paramref name="at"/>'s in <paramref name="zone"/>'s <see cref="MeasurementOptions.TimeZone"/>; in UTC when it is <see langword="null"/> (the epoch rows that hold no day).</remarks>
+    internal static MeasurementKey Of(string? journeyId, string? stepId, string? variant, string? channel, string? templateId, DateTimeOffset at, string metric, MeasurementOptions? zone = null)
     {
-        var day = DateOnly.FromDateTime(at.UtcDateTime);
+        var day = zone is null ? DateOnly.FromDateTime(at.UtcDateTime) : zone.DayOf(at);
         var recent = s_recent ??= new MeasurementKey?[RecentKeys];
         var slot = (int)((uint)(day.DayNumber ^ (metric.Length * 31) ^ ((channel?.Length ?? 0) * 7) ^ ((journeyId?.Length ?? 0) * 3)) % RecentKeys);
         if (recent[slot] is { } k && k.Day == day && k.Metric == metric && k.JourneyId == (journeyId ?? "") && k.StepId == (stepId ?? "")
@@ -97,10 +98,10 @@ public sealed record MeasurementQuery
     /// <summary>Only metrics starting with this prefix (ordinal, e.g. <c>journey:</c> or <c>credit:order:</c>); <see langword="null"/> for all.</summary>
     public string? MetricPrefix { get; init; }
 
-    /// <summary>First UTC day, inclusive; <see langword="null"/> for no lower bound.</summary>
+    /// <summary>First day (in <see cref="MeasurementOptions.TimeZone"/>), inclusive; <see langword="null"/> for no lower bound.</summary>
     public DateOnly? From { get; init; }
 
-    /// <summary>Last UTC day, inclusive; <see langword="null"/> for no upper bound.</summary>
+    /// <summary>Last day (in <see cref="MeasurementOptions.TimeZone"/>), inclusive; <see langword="null"/> for no upper bound.</summary>
     public DateOnly? To { get; init; }
 
     /// <summary>At most this many rows (default 100,000); the answer is cut, in key order, beyond it.</summary>

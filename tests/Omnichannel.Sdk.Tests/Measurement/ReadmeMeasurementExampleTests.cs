@@ -19,6 +19,7 @@ public sealed class ReadmeMeasurementExampleTests
             });
             o.Measurement.Windows.Clicked = TimeSpan.FromDays(3);
             o.Measurement.GlobalControlShare = 0.05;
+            o.Measurement.TimeZone = "America/New_York";
         });
         var engine = host.Engine;
         var today = DateOnly.FromDateTime(host.Time.GetUtcNow().UtcDateTime);

@@ -323,10 +323,10 @@ internal sealed partial class JourneyRunner
     private void Count(string journeyId, string counter)
     {
         State.Count(journeyId, counter);
-        Measurement.MeasurementRecorder.Journey(p, journeyId, counter, 1, now); // the same counter in the store's aggregates
+        Measurement.MeasurementRecorder.Journey(p, journeyId, counter, 1, now, services.Measurement); // the same counter in the store's aggregates
     }
 
-    private void Active(string journeyId, long by) => Measurement.MeasurementRecorder.Journey(p, journeyId, "active", by, now);
+    private void Active(string journeyId, long by) => Measurement.MeasurementRecorder.Journey(p, journeyId, "active", by, now, services.Measurement);
 
     /// <summary>
     /// A refused entry: counted, and put on the profile's timeline as <c>journey.entry_refused</c> with its reason and
