@@ -107,7 +107,7 @@ public sealed record VariantVerdict(
 /// </summary>
 /// <param name="RateDifference">Variant rate − control rate.</param>
 /// <param name="RateDifferenceInterval">Wald interval of the difference (unpooled standard error); Newcombe's hybrid score interval (1998, method 10) where the Wald one collapses to a point or leaves [−1, 1].</param>
-/// <param name="RatePValue">Two-sided p-value of the two-proportion z-test (pooled standard error).</param>
+/// <param name="RatePValue">Two-sided p-value of the two-proportion z-test (pooled standard error); Fisher's exact test where a cell of the 2×2 table (converted or not, by arm) expects fewer than 5 people, since the z-test's normal approximation overstates the evidence there.</param>
 /// <param name="RateAlwaysValidPValue">Always-valid p-value of the mSPRT on the rate difference (1 when nothing is known yet).</param>
 /// <param name="RateSequentialInterval">Always-valid confidence sequence of the difference (the values the mSPRT does not reject).</param>
 /// <param name="RevenueDifference">Variant revenue per recipient − control's.</param>
@@ -131,7 +131,7 @@ public sealed record VariantComparison(
 /// <summary>Pearson's chi-square goodness-of-fit of the recipients to the planned split.</summary>
 /// <param name="ChiSquare">The statistic.</param>
 /// <param name="DegreesOfFreedom">Arms − 1.</param>
-/// <param name="PValue">Its upper-tail p-value.</param>
+/// <param name="PValue">Its upper-tail p-value; where an arm expects fewer than 5 recipients (a small hold-out), exact binomial tests of those arms and the chi-square of the others, the smallest Bonferroni-corrected for their number.</param>
 /// <param name="Mismatch">Whether <paramref name="PValue"/> is below the alarm threshold: the assignment is broken, distrust the verdict.</param>
 [JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, double PValue, bool Mismatch);
@@ -320,7 +320,11 @@ public static class ExperimentAnalysis
         // Two-proportion z-test (pooled), Wald interval (unpooled).
         var pooled = (n0 + n1) == 0 ? 0 : (v.Conversions + c.Conversions) / (n0 + n1);
         var sePooled = Math.Sqrt(pooled * (1 - pooled) * ((1 / Math.Max(n1, 1)) + (1 / Math.Max(n0, 1))));
-        var pRate = sePooled > 0 ? Distributions.NormalTwoSided(diff / sePooled) : 1;
+        // The z-test's normal approximation claims too much where a cell of the 2×2 table expects fewer than 5 people
+        // (4 of 10 against 0 of 10 read p = 0.025; 5 of 1,000 against none p = 0.025): there Fisher's exact test answers.
+        var pRate = SmallestExpectedCell(v, c) < 5
+            ? FisherExactTwoSided(v.Conversions, v.Recipients, c.Conversions, c.Recipients)
+            : sePooled > 0 ? Distributions.NormalTwoSided(diff / sePooled) : 1;
         var varUnpooled = (n1 > 0 ? p1 * (1 - p1) / n1 : 0) + (n0 > 0 ? p0 * (1 - p0) / n0 : 0);
         var se = Math.Sqrt(varUnpooled);
         var rateInterval = new Interval(diff - (z * se), diff + (z * se));
@@ -370,6 +374,53 @@ public static class ExperimentAnalysis
         return new VariantComparison(diff, rateInterval, pRate, rateAlwaysValid, rateSequential, revenueDiff, revenueInterval, pRevenue, revenueAlwaysValid, significant);
     }
 
+    // The smallest count a cell of the arms' 2×2 table (converted or not, by arm) expects when the rates are equal.
+    private static double SmallestExpectedCell(VariantObservation v, VariantObservation c)
+    {
+        double n = v.Recipients + c.Recipients, k = v.Conversions + c.Conversions;
+        if (n == 0)
+        {
+            return 0;
+        }
+
+        var smallerArm = Math.Min(v.Recipients, c.Recipients);
+        return smallerArm * Math.Min(k, n - k) / n;
+    }
+
+    /// <summary>
+    /// Fisher's exact test of a 2×2 table, two-sided: the probability, with both margins fixed, of every table no more
+    /// likely than the one seen. Its support has at most √(5N) + 1 tables where a cell expects fewer than 5.
+    /// </summary>
+    internal static double FisherExactTwoSided(long x1, long n1, long x0, long n0)
+    {
+        var n = n1 + n0;
+        var k = x1 + x0;
+        if (n1 == 0 || n0 == 0 || k == 0 || k == n)
+        {
+            return 1;
+        }
+
+        var lo = Math.Max(0, n1 - (n - k));
+        var hi = Math.Min(k, n1);
+        var denominator = LogChoose(n, n1);
+        double LogP(long x) => LogChoose(k, x) + LogChoose(n - k, n1 - x) - denominator;
+        var observed = LogP(x1);
+        var p = 0.0;
+        for (var x = lo; x <= hi; x++)
+        {
+            // Tables as likely as the one seen, within rounding, count (as R's fisher.test, relative 1e-7).
+            if (LogP(x) is var l && l <= observed + 1e-7)
+            {
+                p += Math.Exp(l);
+            }
+        }
+
+        return Math.Min(1, p);
+    }
+
+    private static double LogChoose(long n, long k) =>
+        Distributions.LogGamma(n + 1.0) - Distributions.LogGamma(k + 1.0) - Distributions.LogGamma(n - k + 1.0);
+
     /// <summary>
     /// The mixture SPRT for a difference estimated as <paramref name="estimate"/> with variance <paramref name="variance"/>:
     /// Λ = √(V/(V+τ²))·exp(θ̂²τ²/(2V(V+τ²))); the always-valid p-value is min(1, 1/Λ) (by Ville's inequality the chance
@@ -407,7 +458,78 @@ public static class ExperimentAnalysis
         }
 
         var df = arms.Count - 1;
-        var p = total == 0 ? 1 : Distributions.ChiSquareUpperTail(chi, df);
+        var p = total == 0 ? 1 : SmallArmsPValue(arms, shares, weightSum, total) ?? Distributions.ChiSquareUpperTail(chi, df);
         return new SampleRatioCheck(chi, df, p, p < threshold);
+    }
+
+    // Where an arm expects fewer than 5 recipients (a 1 % hold-out of 300 people expects 3) the chi-square's approximation
+    // overstates a small deviation: 9 instead of 3 read p = 0.0005, an alarm, where the binomial gives 0.008. Each such arm
+    // is tested exactly (binomial, two-sided) and the other arms together by the chi-square of their own split, the
+    // smallest p-value Bonferroni-corrected for the number of tests. Null when every arm expects 5 or more.
+    private static double? SmallArmsPValue(IReadOnlyList<VariantObservation> arms, IReadOnlyDictionary<string, double>? shares, double weightSum, double total)
+    {
+        double Share(VariantObservation a) => (shares is null ? 1 : shares[a.Name]) / weightSum;
+        var small = arms.Where(a => total * Share(a) < 5).ToList();
+        if (small.Count == 0)
+        {
+            return null;
+        }
+
+        var pValues = small.Select(a => BinomialTwoSided(a.Recipients, (long)total, Share(a))).ToList();
+        var large = arms.Where(a => total * Share(a) >= 5).ToList();
+        if (large.Count >= 2)
+        {
+            var largeTotal = large.Sum(a => (double)a.Recipients);
+            var largeShare = large.Sum(Share);
+            var chi = 0.0;
+            foreach (var a in large)
+            {
+                var expected = largeTotal * Share(a) / largeShare;
+                if (expected > 0)
+                {
+                    chi += (a.Recipients - expected) * (a.Recipients - expected) / expected;
+                }
+            }
+
+            pValues.Add(largeTotal == 0 ? 1 : Distributions.ChiSquareUpperTail(chi, large.Count - 1));
+        }
+
+        // Two arms are one test (the small arm's count fixes the other's).
+        var tests = arms.Count == 2 ? 1 : pValues.Count;
+        return Math.Min(1, tests * pValues.Min());
+    }
+
+    // Two-sided exact binomial test of k successes in n at rate p (a mean below 5): twice the tail on k's side of the
+    // mean, summed term by term until the terms vanish (they shrink at least geometrically away from the mean).
+    private static double BinomialTwoSided(long k, long n, double p)
+    {
+        if (p >= 1)
+        {
+            return k == n ? 1 : 0;
+        }
+
+        double LogPmf(long x) => LogChoose(n, x) + (x * Math.Log(p)) + ((n - x) * Math.Log(1 - p));
+        var tail = 0.0;
+        if (k <= n * p)
+        {
+            for (var x = 0L; x <= k; x++)
+            {
+                tail += Math.Exp(LogPmf(x));
+            }
+        }
+        else
+        {
+            for (var x = k; x <= n; x++)
+            {
+                var term = Math.Exp(LogPmf(x));
+                tail += term;
+                if (term <= tail * 1e-17 || term == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        return Math.Min(1, 2 * tail);
     }
 }

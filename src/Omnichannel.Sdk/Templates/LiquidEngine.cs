@@ -22,6 +22,7 @@ namespace Omnichannel.Sdk.Templates;
 internal static class LiquidEngine
 {
     private const string BudgetKey = "omni_budget";
+    private const string NamesKey = "omni_names";
 
     private static readonly FluidParser Parser = new();
 
@@ -74,7 +75,8 @@ internal static class LiquidEngine
     /// <param name="budget">What the render may spend.</param>
     /// <param name="cancellationToken">Stops the render.</param>
     /// <param name="zone">The customer's zone: the <c>date</c> filter prints every time as her wall clock. Default: UTC (a machine payload).</param>
-    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, DateTimeOffset now, RenderBudget budget, CancellationToken cancellationToken, TimeZoneInfo? zone = null)
+    /// <param name="names">The language of month and day names in dates (the variant's locale); default invariant (English).</param>
+    public static string Render(CompiledPart part, IReadOnlyDictionary<string, object?> data, DateTimeOffset now, RenderBudget budget, CancellationToken cancellationToken, TimeZoneInfo? zone = null, CultureInfo? names = null)
     {
         var context = new TemplateContext(Options)
         {
@@ -90,6 +92,10 @@ internal static class LiquidEngine
         };
         var meter = budget.Start(cancellationToken);
         context.AmbientValues[BudgetKey] = meter;
+        if (names is not null)
+        {
+            context.AmbientValues[NamesKey] = names;
+        }
         foreach (var (name, value) in data)
         {
             context.SetValue(name, FluidValue.Create(value, Options));
@@ -158,6 +164,34 @@ internal static class LiquidEngine
                 input is StringValue && input.ToStringValue() is not ("now" or "today") && input.TryGetDateTimeInput(ctx, out var at)
                     ? date(new DateTimeValue(LiquidData.OnWallClock(at, ctx.TimeZone)), arguments, ctx)
                     : date(input, arguments, ctx));
+        }
+
+        // Month and day names (%B, %A, %b, %a, and format_date's patterns) in the language of the variant being rendered: a
+        // French variant printed "Tuesday 09 June" (locomotivecms/engine#525, harttle/liquidjs#567). Only the names: numbers
+        // stay invariant, and a variant without a locale keeps the invariant (English) names.
+        foreach (var name in new[] { "date", "format_date" })
+        {
+            if (options.Filters.TryGetValue(name, out var inner))
+            {
+                options.Filters.AddFilter(name, async (input, arguments, ctx) =>
+                {
+                    if (!ctx.AmbientValues.TryGetValue(NamesKey, out var names) || names is not CultureInfo culture)
+                    {
+                        return await inner(input, arguments, ctx).ConfigureAwait(false);
+                    }
+
+                    var previous = ctx.CultureInfo;
+                    ctx.CultureInfo = culture;
+                    try
+                    {
+                        return await inner(input, arguments, ctx).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        ctx.CultureInfo = previous;
+                    }
+                });
+            }
         }
 
         // Every filter checks the budget: its result's size, the deadline and cancellation.

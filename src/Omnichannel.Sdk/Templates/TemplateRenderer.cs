@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Omnichannel.Sdk.Templates;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace Omnichannel.Sdk.Templates;
 /// pass the limit is refused before it runs). A part may chain at most 100 filters in one expression, hold at most 100
 /// <c>and</c>/<c>or</c> in one condition and nest indexes 16 deep (the engine walks them recursively). Dates use strftime formats
 /// (<c>{{ now | date: "%H:%M" }}</c>; <c>'now'</c> and <c>'today'</c> are the render's instant in the customer's zone, as
-/// <c>now</c> is, and every other time, from the data or a string with an offset, is printed on her wall clock too); numbers are printed with the invariant culture. An email subject is one line: line breaks in it are
+/// <c>now</c> is, and every other time, from the data or a string with an offset, is printed on her wall clock too); numbers are printed with the invariant culture, and month and day names (<c>%B</c>, <c>%A</c>, <c>%b</c>, <c>%a</c>, <c>format_date</c>) in the language of the variant's <see cref="TemplateVariant.Locale"/> (invariant English for a variant without one). An email subject is one line: line breaks in it are
 /// folded into spaces. A WhatsApp template parameter is one line too, as Meta requires: a run of white space holding a line
 /// break or a tab, or of more than four spaces, becomes one space. An SMS body's line breaks are all LF (a CR LF or a CR
 /// becomes LF). <c>truncate</c> and <c>slice</c> never keep half of a character (a UTF-16 surrogate pair such as an emoji):
@@ -152,6 +154,7 @@ public sealed partial class TemplateRenderer
             return TemplateRenderResult.Failure(new TemplateError(templateId, selected.Variant.Name, null, 0, 0, TemplateErrorKind.Render, $"The data at {ex.Path} {ex.Reason}."));
         }
 
+        var names = NamesCulture(selected.Variant.Locale);
         var budget = new RenderBudget(_options.MaxSteps, _options.RenderTimeout, _options.MaxOutputLength, _options.TimeProvider);
         var parts = new Dictionary<string, string>(StringComparer.Ordinal);
         var errors = new List<TemplateError>();
@@ -160,7 +163,7 @@ public sealed partial class TemplateRenderer
             try
             {
                 var limit = OutputLimit(channel, part.Name);
-                var text = LiquidEngine.Render(part, data, localNow, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit, MaxListTextLength = budget.MaxOutputLength } : budget, cancellationToken, zone);
+                var text = LiquidEngine.Render(part, data, localNow, limit < budget.MaxOutputLength ? budget with { MaxOutputLength = limit, MaxListTextLength = budget.MaxOutputLength } : budget, cancellationToken, zone, names);
                 if (channel == ChannelNames.Email && part.Name == TemplateParts.Html)
                 {
                     text = UrlAttributes.Neutralize(text);
@@ -205,6 +208,25 @@ public sealed partial class TemplateRenderer
             Locale = selected.Variant.Locale,
             Parts = parts,
         });
+    }
+
+    // The culture whose month and day names a variant's dates use: its own locale's, when .NET knows it; else invariant.
+    private static CultureInfo? NamesCulture(string? locale)
+    {
+        if (string.IsNullOrEmpty(locale))
+        {
+            return null;
+        }
+
+        try
+        {
+            var culture = CultureInfo.GetCultureInfo(locale);
+            return culture.Equals(CultureInfo.InvariantCulture) ? null : culture;
+        }
+        catch (CultureNotFoundException)
+        {
+            return null;
+        }
     }
 
     // A subject is one header line: a line break from the data (a product name with a newline) or the source is folded
