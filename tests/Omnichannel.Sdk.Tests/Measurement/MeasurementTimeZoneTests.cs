@@ -1,4 +1,7 @@
+using FsCheck;
+using FsCheck.Xunit;
 using Omnichannel.Sdk.Measurement;
+using Omnichannel.Sdk.Testing;
 using Omnichannel.Sdk.Tests.Journeys;
 
 namespace Omnichannel.Sdk.Tests.Measurement;
@@ -96,5 +99,48 @@ public sealed class MeasurementTimeZoneTests
     {
         var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => Omnichannel.Sdk.Testing.OmnichannelTestHost.Create(o => o.Measurement.TimeZone = zone));
         Assert.Contains("Measurement.TimeZone", ex.Message);
+    }
+
+    private static readonly string[] Zones = ["UTC", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham", "Pacific/Honolulu", "Europe/London"];
+
+    /// <summary>
+    /// Orders around a local midnight (one shop zone of seven, offsets of 45 minutes and half hours among them), some sent
+    /// again with a new total, arriving in any order: every conversion row is on its order's own local day, and the rows
+    /// are the same whatever the arrival order.
+    /// </summary>
+    [Property(MaxTest = 40)]
+    public void ConversionRows_AreOnEachOrdersLocalDay_InAnyArrivalOrder(NonNegativeInt zoneIndex, int[] minutes, int seed)
+    {
+        var zone = Zones[zoneIndex.Get % Zones.Length];
+        var offsets = minutes.Take(5).Select(m => ((m % 360) + 360) % 360 - 180).DefaultIfEmpty(-1).ToArray(); // within 3 hours of midnight
+        Run(zone, offsets, seed).GetAwaiter().GetResult();
+    }
+
+    private static async Task Run(string zoneId, int[] offsets, int seed)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
+        var midnight = new DateTimeOffset(2026, 10, 15, 0, 0, 0, zone.GetUtcOffset(new DateTime(2026, 10, 15))).ToUniversalTime();
+        var ann = Identifier.CustomerId("ann");
+        foreach (var shuffle in new[] { false, true })
+        {
+            await using var host = OmnichannelTestHost.Create(o => o.Measurement.TimeZone = zoneId, start: midnight.AddHours(4));
+            // Order i at its offset; every second one sent again a minute later with a new total.
+            var events = offsets.SelectMany((m, i) => i % 2 == 0
+                    ? new[] { host.Event(EventTypes.OrderPlaced, [ann], new { order_id = "o" + i, total = 10 + i }, at: midnight.AddMinutes(m)) }
+                    : [host.Event(EventTypes.OrderPlaced, [ann], new { order_id = "o" + i, total = 10 + i }, at: midnight.AddMinutes(m)),
+                       host.Event(EventTypes.OrderPlaced, [ann], new { order_id = "o" + i, total = 20 + i }, at: midnight.AddMinutes(m + 1))])
+                .ToList();
+            var random = new Random(seed);
+            foreach (var e in shuffle ? events.OrderBy(_ => random.Next()).ToList() : events)
+            {
+                Assert.True((await host.TrackAsync(e)).IsAcknowledged);
+            }
+
+            var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = "conversion:order" });
+            var byDay = rows.GroupBy(r => (r.Key.Day, r.Key.Metric)).ToDictionary(g => g.Key, g => (g.Sum(r => r.Count), Math.Round(g.Sum(r => r.Sum), 6)));
+            var expected = offsets.Select((m, i) => (Day: DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(midnight.AddMinutes(m), zone).DateTime), Total: i % 2 == 0 ? 10 + i : 20 + i))
+                .GroupBy(o => o.Day).ToDictionary(g => (g.Key, "conversion:order"), g => ((long)g.Count(), (double)g.Sum(o => o.Total)));
+            Assert.Equal(expected.OrderBy(kv => kv.Key).ToList(), byDay.Where(kv => kv.Value.Item1 != 0 || kv.Value.Item2 != 0).OrderBy(kv => kv.Key).ToList());
+        }
     }
 }
