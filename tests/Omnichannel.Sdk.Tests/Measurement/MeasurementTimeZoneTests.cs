@@ -116,6 +116,13 @@ public sealed class MeasurementTimeZoneTests
         Run(zone, offsets, seed).GetAwaiter().GetResult();
     }
 
+    /// <summary>An order placed a minute before the shop's midnight and sent again after it stays on the first day.</summary>
+    [Theory]
+    [InlineData("America/New_York", 1)]
+    [InlineData("Asia/Kathmandu", 7)]
+    [InlineData("Pacific/Chatham", 3)]
+    public Task AnOrderSentAgainAcrossTheLocalMidnight_StaysOnItsFirstDay(string zone, int seed) => Run(zone, [30, -1, -90, -1], seed);
+
     private static async Task Run(string zoneId, int[] offsets, int seed)
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
