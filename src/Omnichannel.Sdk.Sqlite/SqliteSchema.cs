@@ -120,6 +120,11 @@ internal static class SqliteSchema
             throw Newer(filePath, version);
         }
 
+        if (version < 0)
+        {
+            throw Unknown(filePath, version);
+        }
+
         return version;
     }
 
@@ -144,6 +149,11 @@ internal static class SqliteSchema
                 if (version > CurrentVersion)
                 {
                     throw Newer(filePath, version);
+                }
+
+                if (version < 0)
+                {
+                    throw Unknown(filePath, version); // no migration starts below 0 (an index out of range otherwise)
                 }
 
                 if (version == CurrentVersion)
@@ -228,6 +238,12 @@ internal static class SqliteSchema
     public static SqliteStoreException Newer(string filePath, int version) => new(
         $"The SQLite database '{filePath}' has schema version {version}, newer than version {CurrentVersion} that this version of " +
         "Omnichannel.Sdk.Sqlite knows. It was written by a newer release: upgrade the package, or use a backup taken before the upgrade.",
+        filePath);
+
+    // PRAGMA user_version is a signed 32-bit number: a negative one was set by hand or by another tool, never by a release.
+    public static SqliteStoreException Unknown(string filePath, int version) => new(
+        $"The SQLite database '{filePath}' has schema version {version}, which no release of Omnichannel.Sdk.Sqlite writes; it was " +
+        "left unchanged. Restore a backup, or set PRAGMA user_version back to the version the file was at.",
         filePath);
 
     public static object? Scalar(SqliteConnection connection, string sql)

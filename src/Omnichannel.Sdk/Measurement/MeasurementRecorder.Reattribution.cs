@@ -27,7 +27,7 @@ internal static partial class MeasurementRecorder
 
             // Only the conversions made by the order's own event are re-credited: one made by a later update of it was
             // credited at that update's time, which is not kept.
-            var day = options.DayOf(o.At);
+            var day = o.DayIn(options); // the day its rows were counted on, even if the zone changed since
             HashSet<string>? ids = null;
             foreach (var d in o.Deltas)
             {
@@ -62,8 +62,9 @@ internal static partial class MeasurementRecorder
                         foreach (var credit in Attribution.Credit(points, o.At, options.Windows, model, options.TimeDecayHalfLife))
                         {
                             var t = credit.Touch;
-                            var creditKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Credit(id, model), options);
-                            var revenueKey = MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Revenue(id, model), options);
+                            // On its conversion row's day, also when the zone changed since it was counted.
+                            var creditKey = OnDay(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Credit(id, model), options), day);
+                            var revenueKey = OnDay(MeasurementKey.Of(t.JourneyId, t.StepId, t.Variant, t.Channel, t.TemplateId, o.At, MeasurementMetrics.Revenue(id, model), options), day);
                             var revenue = credit.Credit * d.Sum; // the conversion row holds the order's revenue now (updates, returns)
                             p.PendingMeasurements.Add(creditKey, 1, credit.Credit);
                             p.PendingMeasurements.Add(revenueKey, 1, revenue);
@@ -76,6 +77,8 @@ internal static partial class MeasurementRecorder
 
             p.OrderConversions[key] = o with { Deltas = [.. rows] };
         }
+
+        static MeasurementKey OnDay(MeasurementKey key, DateOnly day) => key.Day == day ? key : key with { Day = day };
 
         static bool IsCreditOf(string metric, HashSet<string> ids)
         {
@@ -102,7 +105,7 @@ internal static partial class MeasurementRecorder
     /// </summary>
     private static OrderConversion Redate(CustomerProfile p, string key, OrderConversion o, CustomerEvent e, MeasurementOptions options)
     {
-        var day = options.DayOf(o.At);
+        var day = o.DayIn(options);
         var newDay = options.DayOf(e.Timestamp);
         var rows = new ConversionDelta[o.Deltas.Length];
         for (var i = 0; i < rows.Length; i++)
@@ -118,7 +121,7 @@ internal static partial class MeasurementRecorder
             rows[i] = d;
         }
 
-        p.OrderConversions[key] = o with { At = e.Timestamp, EventId = e.Id, Deltas = rows };
+        p.OrderConversions[key] = o with { At = e.Timestamp, EventId = e.Id, Deltas = rows, Day = newDay };
         Reattribute(p, e.Timestamp, options);
         return p.OrderConversions[key];
     }

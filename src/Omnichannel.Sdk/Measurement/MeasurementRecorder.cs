@@ -96,6 +96,7 @@ internal static partial class MeasurementRecorder
             {
                 p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added is null ? [] : [.. added])
                 {
+                    Day = options.DayOf(e.Timestamp),
                     Gross = GrossOf(e, options, shopCurrency), GrossCurrency = CurrencyOf(e), GrossAt = e.Timestamp, GrossEventId = e.Id,
                     Returned = known?.Returned, ReturnedIn = known?.ReturnedIn,
                 };

@@ -267,6 +267,17 @@ internal sealed record OrderConversion(DateTimeOffset At, string EventId, Conver
 
     /// <summary>Journey revenue rows of the order (journey and variant revenue); never taken back at a merge.</summary>
     public List<ConversionDelta>? JourneyRows { get; init; }
+
+    /// <summary>
+    /// The day its converting event's conversion rows count on, in the zone then in force; <see langword="null"/> in
+    /// documents written before it was kept (then the day of <see cref="At"/> in today's zone). Kept because the zone
+    /// may change (<see cref="MeasurementOptions.TimeZone"/>): re-attribution finds those rows by it, not by a day it
+    /// would compute again in another zone.
+    /// </summary>
+    public DateOnly? Day { get; init; }
+
+    /// <summary>The day of its converting event's conversion rows: <see cref="Day"/>, else <see cref="At"/>'s in the zone now.</summary>
+    public DateOnly DayIn(MeasurementOptions options) => Day ?? options.DayOf(At);
 }
 
 /// <summary>One row an order's conversion added.</summary>

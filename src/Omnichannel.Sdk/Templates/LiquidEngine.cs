@@ -156,19 +156,11 @@ internal static class LiquidEngine
         options.Filters.AddFilter(LiquidScanner.UnquotedAttributeFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(EncodeUnquotedAttribute(Text(input)), encode: false)));
         options.Filters.AddFilter(LiquidScanner.JsonStringFilter, static (input, _, _) => new ValueTask<FluidValue>(new StringValue(JsonStringContent(Text(input)), encode: false)));
 
-        // A time written with its offset ("2026-06-10T15:00:00Z" from an event's properties) is printed in the render's zone, as
-        // every time of the data is (sebastienros/fluid#537): Fluid keeps the string's own offset, so a customer in Tokyo read UTC.
-        if (options.Filters.TryGetValue("date", out var date))
-        {
-            options.Filters.AddFilter("date", (input, arguments, ctx) =>
-                input is StringValue && input.ToStringValue() is not ("now" or "today") && input.TryGetDateTimeInput(ctx, out var at)
-                    ? date(new DateTimeValue(LiquidData.OnWallClock(at, ctx.TimeZone)), arguments, ctx)
-                    : date(input, arguments, ctx));
-        }
-
         // Month and day names (%B, %A, %b, %a, and format_date's patterns) in the language of the variant being rendered: a
         // French variant printed "Tuesday 09 June" (locomotivecms/engine#525, harttle/liquidjs#567). Only the names: numbers
-        // stay invariant, and a variant without a locale keeps the invariant (English) names.
+        // stay invariant, and a variant without a locale keeps the invariant (English) names. A time written as text is
+        // read before the culture changes (invariantly, as in every variant: "06/10/2026" is 10 June in a French one too);
+        // text no invariant reading takes is left to the filter as before, with the invariant culture.
         foreach (var name in new[] { "date", "format_date" })
         {
             if (options.Filters.TryGetValue(name, out var inner))
@@ -178,6 +170,16 @@ internal static class LiquidEngine
                     if (!ctx.AmbientValues.TryGetValue(NamesKey, out var names) || names is not CultureInfo culture)
                     {
                         return await inner(input, arguments, ctx).ConfigureAwait(false);
+                    }
+
+                    if (input is StringValue && input.ToStringValue() is not ("now" or "today"))
+                    {
+                        if (!input.TryGetDateTimeInput(ctx, out var read))
+                        {
+                            return await inner(input, arguments, ctx).ConfigureAwait(false);
+                        }
+
+                        input = new DateTimeValue(read);
                     }
 
                     var previous = ctx.CultureInfo;
@@ -192,6 +194,17 @@ internal static class LiquidEngine
                     }
                 });
             }
+        }
+
+        // Around the names (so that text is read invariantly): a time written with its offset ("2026-06-10T15:00:00Z" from an
+        // event's properties) is printed in the render's zone, as every time of the data is (sebastienros/fluid#537): Fluid
+        // keeps the string's own offset, so a customer in Tokyo read UTC.
+        if (options.Filters.TryGetValue("date", out var date))
+        {
+            options.Filters.AddFilter("date", (input, arguments, ctx) =>
+                input is StringValue && input.ToStringValue() is not ("now" or "today") && input.TryGetDateTimeInput(ctx, out var at)
+                    ? date(new DateTimeValue(LiquidData.OnWallClock(at, ctx.TimeZone)), arguments, ctx)
+                    : date(input, arguments, ctx));
         }
 
         // Every filter checks the budget: its result's size, the deadline and cancellation.

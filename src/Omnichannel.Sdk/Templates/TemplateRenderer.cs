@@ -17,7 +17,7 @@ namespace Omnichannel.Sdk.Templates;
 /// pass the limit is refused before it runs). A part may chain at most 100 filters in one expression, hold at most 100
 /// <c>and</c>/<c>or</c> in one condition and nest indexes 16 deep (the engine walks them recursively). Dates use strftime formats
 /// (<c>{{ now | date: "%H:%M" }}</c>; <c>'now'</c> and <c>'today'</c> are the render's instant in the customer's zone, as
-/// <c>now</c> is, and every other time, from the data or a string with an offset, is printed on her wall clock too); numbers are printed with the invariant culture, and month and day names (<c>%B</c>, <c>%A</c>, <c>%b</c>, <c>%a</c>, <c>format_date</c>) in the language of the variant's <see cref="TemplateVariant.Locale"/> (invariant English for a variant without one). An email subject is one line: line breaks in it are
+/// <c>now</c> is, and every other time, from the data or a string with an offset, is printed on her wall clock too); numbers are printed with the invariant culture, and month and day names (<c>%B</c>, <c>%A</c>, <c>%b</c>, <c>%a</c>, <c>format_date</c>) in the language of the variant's <see cref="TemplateVariant.Locale"/> on the Gregorian calendar (invariant English for a variant without one; a time written as text is read invariantly in every variant). An email subject is one line: line breaks in it are
 /// folded into spaces. A WhatsApp template parameter is one line too, as Meta requires: a run of white space holding a line
 /// break or a tab, or of more than four spaces, becomes one space. An SMS body's line breaks are all LF (a CR LF or a CR
 /// becomes LF). <c>truncate</c> and <c>slice</c> never keep half of a character (a UTF-16 surrogate pair such as an emoji):
@@ -210,24 +210,43 @@ public sealed partial class TemplateRenderer
         });
     }
 
-    // The culture whose month and day names a variant's dates use: its own locale's, when .NET knows it; else invariant.
-    private static CultureInfo? NamesCulture(string? locale)
-    {
-        if (string.IsNullOrEmpty(locale))
-        {
-            return null;
-        }
+    // The culture whose month and day names a variant's dates use: its own locale's, when .NET knows it, on the Gregorian
+    // calendar (th-TH's default is the Buddhist one, year 2569; ar-SA's the Hijri one, fa-IR's the Persian one: the SDK
+    // prints Gregorian dates everywhere else); else invariant. Made once per locale (a clone per render would cost).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CultureInfo?> NamesCultures = new(StringComparer.Ordinal);
 
-        try
+    private static CultureInfo? NamesCulture(string? locale) =>
+        string.IsNullOrEmpty(locale) ? null : NamesCultures.GetOrAdd(locale, static locale =>
         {
-            var culture = CultureInfo.GetCultureInfo(locale);
-            return culture.Equals(CultureInfo.InvariantCulture) ? null : culture;
-        }
-        catch (CultureNotFoundException)
-        {
-            return null;
-        }
-    }
+            CultureInfo culture;
+            try
+            {
+                culture = CultureInfo.GetCultureInfo(locale);
+            }
+            catch (CultureNotFoundException)
+            {
+                return null;
+            }
+
+            if (culture.Equals(CultureInfo.InvariantCulture))
+            {
+                return null;
+            }
+
+            if (culture.Calendar is GregorianCalendar)
+            {
+                return culture;
+            }
+
+            if (culture.OptionalCalendars.OfType<GregorianCalendar>().FirstOrDefault() is not { } gregorian)
+            {
+                return null; // names of a calendar whose dates are not printed
+            }
+
+            var onGregorian = (CultureInfo)culture.Clone();
+            onGregorian.DateTimeFormat.Calendar = gregorian;
+            return CultureInfo.ReadOnly(onGregorian);
+        });
 
     // A subject is one header line: a line break from the data (a product name with a newline) or the source is folded
     // into a space, as a mail client would show it. System.Net.Mail refuses CR or LF in a subject, other transports would
