@@ -76,7 +76,8 @@ public static class Replay
         var clock = new FakeTimeProvider(events[0].Timestamp);
         OmnichannelOptions NewOptions()
         {
-            var o = new OmnichannelOptions { DeduplicationRetention = TimeSpan.FromDays(400) };
+            // One process on a virtual clock: its own commits arm every timer, so no look in the store for other processes' work.
+            var o = new OmnichannelOptions { DeduplicationRetention = TimeSpan.FromDays(400), StorePollInterval = null };
             o.Privacy.HashKey = "retail-replay-sample-key-not-a-secret-0000001"; // a replay keeps no hashes worth guarding
             foreach (var s in options.Segments)
             {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Segments;
+using Omnichannel.Sdk.Storage;
 
 namespace Omnichannel.Sdk;
 
@@ -16,6 +17,7 @@ public sealed partial class OmnichannelEngine
     private readonly SemaphoreSlim _batchWrites = new(1, 1); // a batch's events, or a wake-up run's tasks, queued whole
     private TimeSpan _wakeRetryDelay;
     private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
+    private ITimer? _pollTimer;
 
     /// <summary>
     /// Runs every profile wake-up due at the clock's current time (segment windows closing, recency thresholds passing)
@@ -282,6 +284,53 @@ public sealed partial class OmnichannelEngine
             _wakeTimer.Change(delay, Timeout.InfiniteTimeSpan);
         }
     }
+
+    // Another process's work: a wake-up or an outbox entry it wrote and then stopped (scale-down, crash), or a claim it
+    // died holding. This engine's timers are armed only by its own commits and runs, so without a look nothing here would
+    // run them until some work of its own armed a timer (Hangfire and Quartz poll their stores for the same reason).
+    private void StartStorePoll()
+    {
+        if (_options.StorePollInterval is { } every && _store is not InMemoryOmnichannelStore)
+        {
+            _pollTimer = _time.CreateTimer(_ => _ = PollStoreInBackgroundAsync(every), null, every, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task PollStoreInBackgroundAsync(TimeSpan every)
+    {
+        LeaveWorker(); // a fake clock runs a timer inside the call that moves it
+        try
+        {
+            // Only arms the timers (a no-op when they are armed as early already); a retry pause after a failed run is kept.
+            if (_disposed == 0 && _wakeRetryDelay == TimeSpan.Zero && await GetNextWakeUpAsync().ConfigureAwait(false) is { } wake)
+            {
+                ScheduleWake(wake);
+            }
+
+            if (_disposed == 0 && _delivery.HasTransports && _dispatchRetryDelay == TimeSpan.Zero
+                && await _store.GetNextOutboxDueAsync(CancellationToken.None).ConfigureAwait(false) is { } send)
+            {
+                ScheduleDispatch(send);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogStorePollFailed(_logger, Privacy.ScrubbedException.Of(ex), every);
+        }
+        finally
+        {
+            lock (_scheduleLock)
+            {
+                if (_disposed == 0)
+                {
+                    _pollTimer?.Change(every, Timeout.InfiniteTimeSpan);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(105, LogLevel.Warning, "Looking in the store for wake-ups and messages of other processes failed; looking again in {Interval}")]
+    private static partial void LogStorePollFailed(ILogger logger, Exception exception, TimeSpan interval);
 
     [LoggerMessage(97, LogLevel.Debug, "The virtual clock waits for {Count} send(s) a dispatch run of the engine's timer claimed while it looked for the next due instant")]
     private static partial void LogClockWaitsForSends(ILogger logger, int count);

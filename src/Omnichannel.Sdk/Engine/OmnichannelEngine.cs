@@ -122,6 +122,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         StartDelivery(delivery);
         StartSegmentCatchUp();
         _ = RunDueInBackgroundAsync();
+        StartStorePoll();
         StartAutoDecisions();
         _metrics.ObserveGauges(
             () => _queues.Sum(q => q.Reader.CanCount ? (long)q.Reader.Count : 0),
@@ -206,6 +207,11 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
 
         await _maintenance.DisposeAsync().ConfigureAwait(false);
         await _wakeTimer.DisposeAsync().ConfigureAwait(false);
+        if (_pollTimer is not null)
+        {
+            await _pollTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_decideTimer is not null)
         {
             await _decideTimer.DisposeAsync().ConfigureAwait(false);

@@ -46,6 +46,15 @@ public sealed class OmnichannelOptions
     /// <summary>How long processed event ids are remembered for de-duplication. Default 30 days; 1 minute to 10 years.</summary>
     public TimeSpan DeduplicationRetention { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// How often the engine looks in the store for wake-ups and outbox entries its own timers do not know of: written by
+    /// another process on the same database or SQLite file that then stopped (scaled down, crashed), or claimed by one
+    /// that died before its lease ended. Each look is two small reads and only arms the engine's timers. Default 1 minute;
+    /// 1 second to 1 day, or <see langword="null"/> never to look (one process alone on its store). Not used with the
+    /// in-memory store, which no other process writes.
+    /// </summary>
+    public TimeSpan? StorePollInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How many interactions a profile's timeline keeps. Default 200; 1 to 100,000.</summary>
     public int TimelineLength { get; set; } = 200;
 

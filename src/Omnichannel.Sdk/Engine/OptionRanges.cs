@@ -21,6 +21,11 @@ internal static class OptionRanges
         Range(errors, nameof(o.MaxContextValueLength), o.MaxContextValueLength, 1, 4096);
         Range(errors, nameof(o.MaxTraitsPerProfile), o.MaxTraitsPerProfile, 1, 100_000);
         Range(errors, nameof(o.DeduplicationRetention), o.DeduplicationRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650));
+        if (o.StorePollInterval is { } poll)
+        {
+            Range(errors, nameof(o.StorePollInterval), poll, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        }
+
         Range(errors, nameof(o.QueueCapacity), o.QueueCapacity, 1, 1_000_000);
         Range(errors, nameof(o.MaxCommitAttempts), o.MaxCommitAttempts, 1, 1_000);
         Range(errors, nameof(o.ProfileCacheSize), o.ProfileCacheSize, 0, 10_000_000);

@@ -1,0 +1,176 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Templates;
+using Omnichannel.Sdk.Testing;
+
+namespace Omnichannel.Sdk.PostgreSql.Tests;
+
+/// <summary>
+/// Audit U55: durable stores over time and failure, on PostgreSQL: work another process on the same schema left behind (a
+/// wake-up or a claimed message of a process that stopped or hangs), with sessions in odd time zones, instants to the tick.
+/// </summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class AuditU55PostgreSqlTests(PostgreSqlServer server)
+{
+    private static readonly Identifier Ann = Identifier.CustomerId("ann");
+    private static readonly Identifier AnnMail = Identifier.Email("ann@example.com");
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    // HangfireIO/Hangfire#2218 (after scaling down, jobs the stopped instance had scheduled never ran: the others did not
+    // pick them up), agenda/agenda#1468; npgsql/npgsql#3468 and #1469 (timestamptz read back in the session's zone): a
+    // process (session zone Pacific/Chatham, +12:45/+13:45) commits a journey wait started at an odd tick in a -02:30
+    // offset and stops for good; the process still running (session zone a bare "-14") runs it at that very tick.
+    [Fact]
+    public async Task AWaitCommittedByAProcessThatStopped_IsRunByTheOneStillRunning_AtItsExactTick_WhateverTheSessionZones()
+    {
+        var database = await server.DatabaseAsync("auditu55_stranded_wait");
+        var begun = new DateTimeOffset(2026, 4, 5, 2, 50, 0, TimeSpan.FromMinutes(-150)).AddTicks(9_876_543);
+        var time = new FakeTimeProvider(begun);
+        var survivorTransport = new RecordingTransport();
+        await using var survivor = Build(database + ";Timezone=-14", time, survivorTransport, wait: true);
+        var engine = survivor.GetRequiredService<OmnichannelEngine>(); // running before the other process starts
+        var due = begun.AddHours(1);
+        await using (var stopped = Build(database + ";Timezone=Pacific/Chatham", time, new RecordingTransport(), wait: true))
+        {
+            var other = stopped.GetRequiredService<OmnichannelEngine>();
+            Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(time, "e1", "user.signed_up", Ann, AnnMail))).Status);
+            Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(time, "e2", EventTypes.CartItemAdded, Ann))).Status);
+        }
+
+        Assert.Equal(due.UtcTicks, (await engine.GetNextWakeUpAsync())!.Value.UtcTicks);
+        Assert.Empty(await engine.Store.GetDueProfilesAsync(due.AddTicks(-1), 10)); // not a tick early
+        Assert.Single(await engine.Store.GetDueProfilesAsync(due, 10));
+        time.SetUtcNow(due);
+
+        Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the wait left by the stopped process never ran");
+        var mail = Assert.Single(survivorTransport.Sent<EmailMessage>());
+        Assert.Equal("Your cart c1", mail.Subject);
+        await engine.RunDueAsync(); // waits for the run the timer started (it finds nothing left to do)
+        Assert.Contains((await engine.GetProfileAsync(Ann))!.Timeline, t => t.Type == "journey.completed" && t.Timestamp.UtcTicks == due.UtcTicks);
+    }
+
+    // kagkarlsson/db-scheduler#561 (node A died holding "picked" executions; node B never ran them), JasperFx/wolverine#565
+    // (outboxed messages of a crashed node dispatched only an hour later): a process claims a message and hangs (or dies)
+    // in the send; the other process sends it once the lease ends, not before, and once.
+    [Fact]
+    public async Task AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEnds()
+    {
+        var path = await server.DatabaseAsync("auditu55_hung_claim");
+        var start = new DateTimeOffset(2026, 2, 1, 9, 0, 0, TimeSpan.Zero);
+        var survivorTime = new FakeTimeProvider(start);
+        var hungTime = new FakeTimeProvider(start); // the hung process's clock stands still: its send never times out
+        var survivorTransport = new RecordingTransport();
+        await using var survivor = Build(path, survivorTime, survivorTransport, wait: false);
+        _ = survivor.GetRequiredService<OmnichannelEngine>(); // running before the other process starts
+        var hanging = new FailingTransport().TimeOut(1);
+        var hung = Build(path, hungTime, hanging, wait: false);
+        try
+        {
+            var other = hung.GetRequiredService<OmnichannelEngine>();
+            Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e1", "user.signed_up", Ann, AnnMail))).Status);
+            Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e2", EventTypes.CartItemAdded, Ann))).Status);
+            Assert.True(await Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
+
+            var leaseEnd = start + new DeliveryOptions().Lease;
+            survivorTime.SetUtcNow(leaseEnd.AddTicks(-1));
+            Assert.Empty(survivorTransport.Messages); // still leased: nothing can be claimed before its end
+
+            survivorTime.SetUtcNow(leaseEnd);
+            Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the message the hung process claimed was never sent");
+            Assert.Equal("Your cart c1", Assert.Single(survivorTransport.Sent<EmailMessage>()).Subject);
+        }
+        finally
+        {
+            hungTime.Advance(TimeSpan.FromMinutes(1)); // its send times out; its late outcome is fenced off
+            await hung.DisposeAsync();
+        }
+
+        Assert.Single(survivorTransport.Messages);
+        Assert.Empty(hanging.Recorder!.Messages);
+    }
+
+    // HangfireIO/Hangfire#1674 (every worker ran the same job on SQLite), #1952 and #2380 (one job run by two servers):
+    // two processes on one schema, customers tracked through either, every wait falling due at one instant that both
+    // engines' timers (and their looks in the store) reach: each customer's message is sent exactly once.
+    [Fact]
+    public async Task TwoProcessesOnOneSchema_WaitsFallingDueTogether_SendEachMessageOnce()
+    {
+        var path = await server.DatabaseAsync("auditu55_two_processes");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 1, 9, 0, 0, TimeSpan.Zero));
+        var first = new RecordingTransport();
+        var second = new RecordingTransport();
+        await using var a = Build(path, time, first, wait: true);
+        await using var b = Build(path, time, second, wait: true);
+        var engines = new[] { a.GetRequiredService<OmnichannelEngine>(), b.GetRequiredService<OmnichannelEngine>() };
+        for (var i = 0; i < 12; i++)
+        {
+            var who = Identifier.CustomerId("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var mail = Identifier.Email("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "@example.com");
+            Assert.Equal(TrackStatus.Accepted, (await engines[i % 2].TrackAsync(Event(time, "s" + i, "user.signed_up", who, mail))).Status);
+            Assert.Equal(TrackStatus.Accepted, (await engines[(i + 1) % 2].TrackAsync(Event(time, "c" + i, EventTypes.CartItemAdded, who))).Status);
+        }
+
+        time.Advance(TimeSpan.FromHours(1));
+        Assert.True(await Eventually(() => first.Messages.Count + second.Messages.Count >= 12), "not every wait ran");
+
+        // Their outcomes recorded before the clock jumps past the leases: a send still in flight when a lease ends on a
+        // fake clock is the documented "longer than its lease" case (event id 35), not this class.
+        await Task.WhenAll(engines.Select(e => e.RunDueAsync()));
+        await Task.WhenAll(engines.Select(e => e.RunDispatchAsync()));
+        time.Advance(TimeSpan.FromMinutes(10)); // leases end, looks are made again: nothing is sent a second time
+        await Task.WhenAll(engines.Select(e => e.RunDueAsync()));
+        await Task.WhenAll(engines.Select(e => e.RunDispatchAsync()));
+
+        var all = first.Messages.Concat(second.Messages).ToList();
+        Assert.Equal(12, all.Count);
+        Assert.Equal(12, all.Select(m => ((EmailMessage)m).To).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(12, all.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    // Waits (real time, bounded) for work the engine's timers started in the background; never moves the clock.
+    private static async Task<bool> Eventually(Func<bool> condition)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition() && watch.Elapsed < Bound)
+        {
+            await Task.Delay(10);
+        }
+
+        return condition();
+    }
+
+    private static ServiceProvider Build(string connectionString, TimeProvider time, IChannelTransport transport, bool wait)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(time);
+        services.AddOmnichannel(o =>
+            {
+                o.Partitions = 2;
+                o.Delivery.EmailFrom = "shop@example.com";
+                o.Delivery.Retry = null;
+                o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+                o.CatchUpSegmentsAtStart = false;
+            })
+            .UsePostgreSqlStore(connectionString)
+            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Email("Your cart {{ journey.trigger.cart_id }}", null, "Still thinking?")])))
+            .AddTransport("recording", ChannelNames.Email, _ => transport)
+            .AddJourney(Journey.Define("cart", "Cart")
+                .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
+                .Steps(s => wait
+                    ? s.Delay("wait", "PT1H").Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional)
+                    : s.Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional))
+                .Build());
+        return services.BuildServiceProvider();
+    }
+
+    private static CustomerEvent Event(TimeProvider time, string id, string type, params Identifier[] identifiers) => new()
+    {
+        Id = id,
+        Type = type,
+        Timestamp = time.GetUtcNow(),
+        Identifiers = identifiers,
+        Properties = type == EventTypes.CartItemAdded ? JsonData.From(new { cart_id = "c1", product_id = "p1" }) : default,
+    };
+}
