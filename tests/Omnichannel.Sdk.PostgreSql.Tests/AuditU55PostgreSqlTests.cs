@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Templates;
+using Omnichannel.Sdk.StoreParity;
 using Omnichannel.Sdk.Testing;
 
 namespace Omnichannel.Sdk.PostgreSql.Tests;
@@ -16,7 +17,6 @@ public sealed class AuditU55PostgreSqlTests(PostgreSqlServer server)
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
     private static readonly Identifier AnnMail = Identifier.Email("ann@example.com");
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
 
     // HangfireIO/Hangfire#2218 (after scaling down, jobs the stopped instance had scheduled never ran: the others did not
     // pick them up), agenda/agenda#1468; npgsql/npgsql#3468 and #1469 (timestamptz read back in the session's zone): a
@@ -44,7 +44,7 @@ public sealed class AuditU55PostgreSqlTests(PostgreSqlServer server)
         Assert.Single(await engine.Store.GetDueProfilesAsync(due, 10));
         time.SetUtcNow(due);
 
-        Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the wait left by the stopped process never ran");
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => survivorTransport.Messages.Count > 0), "the wait left by the stopped process never ran");
         var mail = Assert.Single(survivorTransport.Sent<EmailMessage>());
         Assert.Equal("Your cart c1", mail.Subject);
         await engine.RunDueAsync(); // waits for the run the timer started (it finds nothing left to do)
@@ -71,14 +71,14 @@ public sealed class AuditU55PostgreSqlTests(PostgreSqlServer server)
             var other = hung.GetRequiredService<OmnichannelEngine>();
             Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e1", "user.signed_up", Ann, AnnMail))).Status);
             Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e2", EventTypes.CartItemAdded, Ann))).Status);
-            Assert.True(await Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
+            Assert.True(await TwoProcessStoreScenario.Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
 
             var leaseEnd = start + new DeliveryOptions().Lease;
             survivorTime.SetUtcNow(leaseEnd.AddTicks(-1));
             Assert.Empty(survivorTransport.Messages); // still leased: nothing can be claimed before its end
 
             survivorTime.SetUtcNow(leaseEnd);
-            Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the message the hung process claimed was never sent");
+            Assert.True(await TwoProcessStoreScenario.Eventually(() => survivorTransport.Messages.Count > 0), "the message the hung process claimed was never sent");
             Assert.Equal("Your cart c1", Assert.Single(survivorTransport.Sent<EmailMessage>()).Subject);
         }
         finally
@@ -91,86 +91,20 @@ public sealed class AuditU55PostgreSqlTests(PostgreSqlServer server)
         Assert.Empty(hanging.Recorder!.Messages);
     }
 
-    // HangfireIO/Hangfire#1674 (every worker ran the same job on SQLite), #1952 and #2380 (one job run by two servers):
-    // two processes on one schema, customers tracked through either, every wait falling due at one instant that both
-    // engines' timers (and their looks in the store) reach: each customer's message is sent exactly once.
+    // Hangfire#1674, #1952, #2380 on one PostgreSQL schema: see TwoProcessStoreScenario.
     [Fact]
     public async Task TwoProcessesOnOneSchema_WaitsFallingDueTogether_SendEachMessageOnce()
     {
         var path = await server.DatabaseAsync("auditu55_two_processes");
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 1, 9, 0, 0, TimeSpan.Zero));
-        var first = new RecordingTransport();
-        var second = new RecordingTransport();
-        await using var a = Build(path, time, first, wait: true);
-        await using var b = Build(path, time, second, wait: true);
-        var engines = new[] { a.GetRequiredService<OmnichannelEngine>(), b.GetRequiredService<OmnichannelEngine>() };
-        for (var i = 0; i < 12; i++)
-        {
-            var who = Identifier.CustomerId("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var mail = Identifier.Email("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "@example.com");
-            Assert.Equal(TrackStatus.Accepted, (await engines[i % 2].TrackAsync(Event(time, "s" + i, "user.signed_up", who, mail))).Status);
-            Assert.Equal(TrackStatus.Accepted, (await engines[(i + 1) % 2].TrackAsync(Event(time, "c" + i, EventTypes.CartItemAdded, who))).Status);
-        }
-
-        time.Advance(TimeSpan.FromHours(1));
-        Assert.True(await Eventually(() => first.Messages.Count + second.Messages.Count >= 12), "not every wait ran");
-
-        // Their outcomes recorded before the clock jumps past the leases: a send still in flight when a lease ends on a
-        // fake clock is the documented "longer than its lease" case (event id 35), not this class.
-        await Task.WhenAll(engines.Select(e => e.RunDueAsync()));
-        await Task.WhenAll(engines.Select(e => e.RunDispatchAsync()));
-        time.Advance(TimeSpan.FromMinutes(10)); // leases end, looks are made again: nothing is sent a second time
-        await Task.WhenAll(engines.Select(e => e.RunDueAsync()));
-        await Task.WhenAll(engines.Select(e => e.RunDispatchAsync()));
-
-        var all = first.Messages.Concat(second.Messages).ToList();
-        Assert.Equal(12, all.Count);
-        Assert.Equal(12, all.Select(m => ((EmailMessage)m).To).Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(12, all.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count());
-    }
-
-    // Waits (real time, bounded) for work the engine's timers started in the background; never moves the clock.
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition() && watch.Elapsed < Bound)
-        {
-            await Task.Delay(10);
-        }
-
-        return condition();
+        await TwoProcessStoreScenario.WaitsFallingDueTogether_SendEachMessageOnceAsync((time, transport) => Build(path, time, transport, wait: true));
     }
 
     private static ServiceProvider Build(string connectionString, TimeProvider time, IChannelTransport transport, bool wait)
     {
         var services = new ServiceCollection();
-        services.AddSingleton(time);
-        services.AddOmnichannel(o =>
-            {
-                o.Partitions = 2;
-                o.Delivery.EmailFrom = "shop@example.com";
-                o.Delivery.Retry = null;
-                o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-                o.CatchUpSegmentsAtStart = false;
-            })
-            .UsePostgreSqlStore(connectionString)
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Email("Your cart {{ journey.trigger.cart_id }}", null, "Still thinking?")])))
-            .AddTransport("recording", ChannelNames.Email, _ => transport)
-            .AddJourney(Journey.Define("cart", "Cart")
-                .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
-                .Steps(s => wait
-                    ? s.Delay("wait", "PT1H").Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional)
-                    : s.Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional))
-                .Build());
+        TwoProcessStoreScenario.Engine(services, time, transport, wait).UsePostgreSqlStore(connectionString);
         return services.BuildServiceProvider();
     }
 
-    private static CustomerEvent Event(TimeProvider time, string id, string type, params Identifier[] identifiers) => new()
-    {
-        Id = id,
-        Type = type,
-        Timestamp = time.GetUtcNow(),
-        Identifiers = identifiers,
-        Properties = type == EventTypes.CartItemAdded ? JsonData.From(new { cart_id = "c1", product_id = "p1" }) : default,
-    };
+    private static CustomerEvent Event(TimeProvider time, string id, string type, params Identifier[] identifiers) => TwoProcessStoreScenario.Event(time, id, type, identifiers);
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Templates;
+using Omnichannel.Sdk.StoreParity;
 using Omnichannel.Sdk.Testing;
 
 namespace Omnichannel.Sdk.Sqlite.Tests;
@@ -15,7 +16,6 @@ public sealed class AuditU55SqliteTests : IDisposable
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann");
     private static readonly Identifier AnnMail = Identifier.Email("ann@example.com");
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
@@ -41,7 +41,7 @@ public sealed class AuditU55SqliteTests : IDisposable
 
         time.SetUtcNow(due);
 
-        Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the wait left by the stopped process never ran");
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => survivorTransport.Messages.Count > 0), "the wait left by the stopped process never ran");
         var mail = Assert.Single(survivorTransport.Sent<EmailMessage>());
         Assert.Equal("Your cart c1", mail.Subject);
         await engine.RunDueAsync(); // waits for the run the timer started (it finds nothing left to do)
@@ -76,7 +76,7 @@ public sealed class AuditU55SqliteTests : IDisposable
             var other = hung.GetRequiredService<OmnichannelEngine>();
             Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e1", "user.signed_up", Ann, AnnMail))).Status);
             Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e2", EventTypes.CartItemAdded, Ann))).Status);
-            Assert.True(await Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
+            Assert.True(await TwoProcessStoreScenario.Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
             _ = survivor.GetRequiredService<OmnichannelEngine>();
 
             var leaseEnd = start + new DeliveryOptions().Lease;
@@ -84,7 +84,7 @@ public sealed class AuditU55SqliteTests : IDisposable
             Assert.Empty(survivorTransport.Messages); // still leased: nothing can be claimed before its end
 
             survivorTime.SetUtcNow(leaseEnd);
-            Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the message the hung process claimed was never sent");
+            Assert.True(await TwoProcessStoreScenario.Eventually(() => survivorTransport.Messages.Count > 0), "the message the hung process claimed was never sent");
             Assert.Equal("Your cart c1", Assert.Single(survivorTransport.Sent<EmailMessage>()).Subject);
         }
         finally
@@ -97,42 +97,12 @@ public sealed class AuditU55SqliteTests : IDisposable
         Assert.Empty(hanging.Recorder!.Messages);
     }
 
-    // HangfireIO/Hangfire#1674 (every worker ran the same job on SQLite), #1952 and #2380 (one job run by two servers):
-    // two processes on one file, customers tracked through either, every wait falling due at one instant that both
-    // engines' timers (and their looks in the store) reach: each customer's message is sent exactly once.
+    // Hangfire#1674, #1952, #2380 on one SQLite file: see TwoProcessStoreScenario.
     [Fact]
-    public async Task TwoProcessesOnOneFile_WaitsFallingDueTogether_SendEachMessageOnce()
+    public Task TwoProcessesOnOneFile_WaitsFallingDueTogether_SendEachMessageOnce()
     {
         var path = _folder.File();
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 2, 1, 9, 0, 0, TimeSpan.Zero));
-        var first = new RecordingTransport();
-        var second = new RecordingTransport();
-        await using var a = Build(path, time, first, wait: true);
-        await using var b = Build(path, time, second, wait: true);
-        var engines = new[] { a.GetRequiredService<OmnichannelEngine>(), b.GetRequiredService<OmnichannelEngine>() };
-        for (var i = 0; i < 12; i++)
-        {
-            var who = Identifier.CustomerId("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var mail = Identifier.Email("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "@example.com");
-            Assert.Equal(TrackStatus.Accepted, (await engines[i % 2].TrackAsync(Event(time, "s" + i, "user.signed_up", who, mail))).Status);
-            Assert.Equal(TrackStatus.Accepted, (await engines[(i + 1) % 2].TrackAsync(Event(time, "c" + i, EventTypes.CartItemAdded, who))).Status);
-        }
-
-        time.Advance(TimeSpan.FromHours(1));
-        Assert.True(await Eventually(() => first.Messages.Count + second.Messages.Count >= 12), "not every wait ran");
-
-        // Their outcomes recorded before the clock jumps past the leases: a send still in flight when a lease ends on a
-        // fake clock is the documented "longer than its lease" case (event id 35), not this class.
-        await Task.WhenAll(engines.Select(e => e.RunDueAsync()));
-        await Task.WhenAll(engines.Select(e => e.RunDispatchAsync()));
-        time.Advance(TimeSpan.FromMinutes(10)); // leases end, looks are made again: nothing is sent a second time
-        await Task.WhenAll(engines.Select(e => e.RunDueAsync()));
-        await Task.WhenAll(engines.Select(e => e.RunDispatchAsync()));
-
-        var all = first.Messages.Concat(second.Messages).ToList();
-        Assert.Equal(12, all.Count);
-        Assert.Equal(12, all.Select(m => ((EmailMessage)m).To).Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(12, all.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count());
+        return TwoProcessStoreScenario.WaitsFallingDueTogether_SendEachMessageOnceAsync((time, transport) => Build(path, time, transport, wait: true));
     }
 
     // wanlitao/HangfireExtension#17 and Ombi-app/Ombi#1720 (Hangfire on SQLite: "database is locked" in the delayed-job
@@ -165,7 +135,7 @@ public sealed class AuditU55SqliteTests : IDisposable
         }
 
         time.Advance(TimeSpan.FromSeconds(5)); // past the engine's retry pause
-        Assert.True(await Eventually(() => transport.Messages.Count > 0), "the wake-up was not retried once the lock was gone");
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => transport.Messages.Count > 0), "the wake-up was not retried once the lock was gone");
         time.Advance(TimeSpan.FromMinutes(10));
         await engine.RunDueAsync();
         await engine.RunDispatchAsync();
@@ -198,48 +168,12 @@ public sealed class AuditU55SqliteTests : IDisposable
         Assert.Contains((await engine.GetProfileAsync(Ann))!.Timeline, t => t.Type == "journey.completed" && t.Timestamp.UtcTicks == due.UtcTicks);
     }
 
-    // Waits (real time, bounded) for work the engine's timers started in the background; never moves the clock.
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition() && watch.Elapsed < Bound)
-        {
-            await Task.Delay(10);
-        }
-
-        return condition();
-    }
-
     private static ServiceProvider Build(string path, TimeProvider time, IChannelTransport transport, bool wait, TimeSpan? busyTimeout = null)
     {
         var services = new ServiceCollection();
-        services.AddSingleton(time);
-        services.AddOmnichannel(o =>
-            {
-                o.Partitions = 2;
-                o.Delivery.EmailFrom = "shop@example.com";
-                o.Delivery.Retry = null;
-                o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-                o.CatchUpSegmentsAtStart = false;
-            })
-            .UseSqliteStore(path, o => o.BusyTimeout = busyTimeout ?? o.BusyTimeout)
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Email("Your cart {{ journey.trigger.cart_id }}", null, "Still thinking?")])))
-            .AddTransport("recording", ChannelNames.Email, _ => transport)
-            .AddJourney(Journey.Define("cart", "Cart")
-                .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
-                .Steps(s => wait
-                    ? s.Delay("wait", "PT1H").Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional)
-                    : s.Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional))
-                .Build());
+        TwoProcessStoreScenario.Engine(services, time, transport, wait).UseSqliteStore(path, o => o.BusyTimeout = busyTimeout ?? o.BusyTimeout);
         return services.BuildServiceProvider();
     }
 
-    private static CustomerEvent Event(TimeProvider time, string id, string type, params Identifier[] identifiers) => new()
-    {
-        Id = id,
-        Type = type,
-        Timestamp = time.GetUtcNow(),
-        Identifiers = identifiers,
-        Properties = type == EventTypes.CartItemAdded ? JsonData.From(new { cart_id = "c1", product_id = "p1" }) : default,
-    };
+    private static CustomerEvent Event(TimeProvider time, string id, string type, params Identifier[] identifiers) => TwoProcessStoreScenario.Event(time, id, type, identifiers);
 }

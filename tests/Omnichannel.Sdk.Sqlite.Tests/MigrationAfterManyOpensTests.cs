@@ -51,17 +51,7 @@ public sealed class MigrationAfterManyOpensTests : IDisposable
         }
     }
 
-    private static SqliteConnection Connect(string path)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
+    private static SqliteConnection Connect(string path) => RawSqlite.Connect(path);
 
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private static void Execute(SqliteConnection connection, string sql) => RawSqlite.Execute(connection, sql);
 }

@@ -110,19 +110,9 @@ public sealed class ReviewSession40SqliteTests : IDisposable
             Properties = JsonData.From(properties),
         })).Status);
 
-    private static SqliteConnection Connect(string path)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
+    private static SqliteConnection Connect(string path) => RawSqlite.Connect(path);
 
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private static void Execute(SqliteConnection connection, string sql) => RawSqlite.Execute(connection, sql);
 
     private static object? Scalar(SqliteConnection connection, string sql)
     {
