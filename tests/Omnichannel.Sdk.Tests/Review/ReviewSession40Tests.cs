@@ -159,9 +159,15 @@ public sealed class ReviewSession40Tests
 
         var p = P(x1, n1, x0, n0);
         Assert.InRange(p, 0, 1);
-        Assert.Equal(p, P(x0, n0, x1, n1), 9);
-        Assert.Equal(p, P(n1 - x1, n1, n0 - x0, n0), 9);
+        // Within 1e-9, not "equal when rounded to 9 places": two values 3e-10 apart straddled a rounding boundary (audit U56).
+        Assert.Equal(p, P(x0, n0, x1, n1), 1e-9);
+        Assert.Equal(p, P(n1 - x1, n1, n0 - x0, n0), 1e-9);
     }
+
+    // The input that failed the property above (audit U56): p-values 3e-10 apart, 0.9944417875 and 0.9944417872.
+    [Fact]
+    public void TheRatePValue_TwoValuesAcrossARoundingBoundary_AreEqualWithinTolerance() =>
+        TheRatePValue_IsAProbability_SymmetricInArmsAndOutcomes(9, 179, 1, 1);
 
     // Held: the sample-ratio p-value is a probability and the alarm is p below the threshold, for any positive planned
     // shares (down to 10⁻¹²) and counts, with arms expecting nobody, some and millions.
