@@ -18,6 +18,8 @@ public sealed partial class OmnichannelEngine
     private TimeSpan _wakeRetryDelay;
     private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
     private ITimer? _pollTimer;
+    private Task _pollRun = Task.CompletedTask; // the look under way, which disposal cancels and waits for
+    private readonly CancellationTokenSource _pollStop = new();
 
     /// <summary>
     /// Runs every profile wake-up due at the clock's current time (segment windows closing, recency thresholds passing)
@@ -292,7 +294,7 @@ public sealed partial class OmnichannelEngine
     {
         if (_options.StorePollInterval is { } every && _store is not InMemoryOmnichannelStore)
         {
-            _pollTimer = _time.CreateTimer(_ => _ = PollStoreInBackgroundAsync(every), null, every, Timeout.InfiniteTimeSpan);
+            _pollTimer = _time.CreateTimer(_ => Volatile.Write(ref _pollRun, PollStoreInBackgroundAsync(every)), null, every, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -301,17 +303,24 @@ public sealed partial class OmnichannelEngine
         LeaveWorker(); // a fake clock runs a timer inside the call that moves it
         try
         {
-            // Only arms the timers (a no-op when they are armed as early already); a retry pause after a failed run is kept.
-            if (_disposed == 0 && _wakeRetryDelay == TimeSpan.Zero && await GetNextWakeUpAsync().ConfigureAwait(false) is { } wake)
+            // Only arms the timers (a no-op when they are armed as early already); a retry pause after a failed run is kept,
+            // also one a failed run set while this look read (its answer is then that run's failed wake-up, due already).
+            if (_disposed == 0 && _wakeRetryDelay == TimeSpan.Zero && await GetNextWakeUpAsync(_pollStop.Token).ConfigureAwait(false) is { } wake
+                && _wakeRetryDelay == TimeSpan.Zero)
             {
                 ScheduleWake(wake);
             }
 
             if (_disposed == 0 && _delivery.HasTransports && _dispatchRetryDelay == TimeSpan.Zero
-                && await _store.GetNextOutboxDueAsync(CancellationToken.None).ConfigureAwait(false) is { } send)
+                && await _store.GetNextOutboxDueAsync(_pollStop.Token).ConfigureAwait(false) is { } send
+                && _dispatchRetryDelay == TimeSpan.Zero)
             {
                 ScheduleDispatch(send);
             }
+        }
+        catch (Exception) when (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposal began during the look (and cancelled its read): a normal shutdown, nothing to report.
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -209,8 +209,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         await _wakeTimer.DisposeAsync().ConfigureAwait(false);
         if (_pollTimer is not null)
         {
+            // A look under way is cancelled and waited for: the caller may dispose the store next, and a read still in
+            // flight on it would fail and be logged as a warning at a normal shutdown.
+            await _pollStop.CancelAsync().ConfigureAwait(false);
             await _pollTimer.DisposeAsync().ConfigureAwait(false);
+            await Volatile.Read(ref _pollRun).ConfigureAwait(false); // never throws: the look catches everything but OOM
         }
+
+        _pollStop.Dispose();
 
         if (_decideTimer is not null)
         {

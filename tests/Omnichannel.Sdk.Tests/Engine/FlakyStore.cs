@@ -161,8 +161,52 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     public TaskCompletionSource DueReadFailed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>When set, the next look for the earliest wake-up (any time, one row: the engine's store look) waits for it, honouring its token (once).</summary>
+    public TaskCompletionSource? HoldNextWakeLook;
+
+    /// <summary>How many looks for the earliest wake-up (any time, one row) were made.</summary>
+    public int WakeLooks;
+
+    /// <summary>Set when the held look waits.</summary>
+    public TaskCompletionSource WakeLookHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>When set, the held look answers one wake-up at this instant instead of reading.</summary>
+    public DateTimeOffset? WakeLookAnswer;
+
+    /// <summary>How many held looks have not answered yet.</summary>
+    public int WakeLooksInFlight;
+
+    /// <summary>When set, the held look, once let go, fails as a read on a disposed store does.</summary>
+    public bool ClosedAfterHold;
+
+    private async ValueTask<IReadOnlyList<ProfileWakeUp>> HeldWakeLookAsync(TaskCompletionSource release, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref WakeLooksInFlight);
+        try
+        {
+            WakeLookHeld.TrySetResult();
+            await release.Task.WaitAsync(cancellationToken);
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref ClosedAfterHold), this);
+            return WakeLookAnswer is { } at ? [new ProfileWakeUp("edge", at)] : await inner.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref WakeLooksInFlight);
+        }
+    }
+
     public ValueTask<IReadOnlyList<ProfileWakeUp>> GetDueProfilesAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default)
     {
+        if (dueBy == DateTimeOffset.MaxValue && limit == 1)
+        {
+            Interlocked.Increment(ref WakeLooks);
+        }
+
+        if (dueBy == DateTimeOffset.MaxValue && limit == 1 && Interlocked.Exchange(ref HoldNextWakeLook, null) is { } release)
+        {
+            return HeldWakeLookAsync(release, cancellationToken);
+        }
+
         if (Interlocked.Decrement(ref FailDueReads) >= 0)
         {
             DueReadFailed.TrySetResult();
