@@ -55,7 +55,7 @@ public sealed class AuditU54Tests
             "control", new ExperimentSettings { Sequential = false, MinimumRecipientsPerVariant = minimum });
         var b = verdict.Variants[1].VersusControl!;
 
-        Assert.Equal(FisherOracle(xVariant, nVariant, xControl, nControl), b.RatePValue, 9);
+        Assert.Equal(FisherOracle(xVariant, nVariant, xControl, nControl), b.RatePValue, 1e-9);
         Assert.True(b.RatePValue > 0.05, $"p = {b.RatePValue}");
         Assert.False(b.Significant);
         Assert.Null(verdict.Winner);
@@ -69,7 +69,7 @@ public sealed class AuditU54Tests
         var clear = ExperimentAnalysis.Evaluate("e",
             [new VariantObservation("control", 100, 0), new VariantObservation("b", 100, 8)],
             "control", new ExperimentSettings { Sequential = false, MinimumRecipientsPerVariant = 100 });
-        Assert.Equal(FisherOracle(8, 100, 0, 100), clear.Variants[1].VersusControl!.RatePValue, 9);
+        Assert.Equal(FisherOracle(8, 100, 0, 100), clear.Variants[1].VersusControl!.RatePValue, 1e-9);
         Assert.Equal("b", clear.Winner);
 
         var large = ExperimentAnalysis.Evaluate("e",
@@ -77,7 +77,7 @@ public sealed class AuditU54Tests
             "control", new ExperimentSettings { Sequential = false });
         var pooled = 1070 / 10000.0;
         var z = (570 / 5000.0 - 500 / 5000.0) / Math.Sqrt(pooled * (1 - pooled) * (2 / 5000.0));
-        Assert.Equal(2 * (1 - Normal.CDF(0, 1, Math.Abs(z))), large.Variants[1].VersusControl!.RatePValue, 9);
+        Assert.Equal(2 * (1 - Normal.CDF(0, 1, Math.Abs(z))), large.Variants[1].VersusControl!.RatePValue, 1e-9);
     }
 
     // The rule for every small table: where a cell expects fewer than 5, the p-value is Fisher's (MathNet's
@@ -97,7 +97,7 @@ public sealed class AuditU54Tests
             return;
         }
 
-        Assert.Equal(FisherOracle(xVariant, nVariant, xControl, nControl), verdict.Variants[1].VersusControl!.RatePValue, 9);
+        Assert.Equal(FisherOracle(xVariant, nVariant, xControl, nControl), verdict.Variants[1].VersusControl!.RatePValue, 1e-9);
     }
 
     // ---- 3. Fixed: the sample-ratio alarm on a small hold-out ----
@@ -112,7 +112,7 @@ public sealed class AuditU54Tests
         var shares = new Dictionary<string, double> { ["control"] = 1, ["b"] = 99 };
         var slightly = ExperimentAnalysis.Evaluate("e", [new VariantObservation("control", 9, 0), new VariantObservation("b", 291, 20)], "control", null, shares);
 
-        Assert.Equal(2 * (1 - Binomial.CDF(0.01, 300, 8)), slightly.SampleRatio.PValue, 9);
+        Assert.Equal(2 * (1 - Binomial.CDF(0.01, 300, 8)), slightly.SampleRatio.PValue, 1e-9);
         Assert.False(slightly.SampleRatio.Mismatch, $"p = {slightly.SampleRatio.PValue}");
         Assert.DoesNotContain("mismatch", slightly.Evidence, StringComparison.Ordinal);
 
@@ -143,7 +143,7 @@ public sealed class AuditU54Tests
         var large = ExperimentAnalysis.Evaluate("e", [new VariantObservation("control", 5000, 0), new VariantObservation("b", 5150, 0)], "control");
         var expected = 10150 / 2.0;
         var chi = (Math.Pow(5000 - expected, 2) / expected) + (Math.Pow(5150 - expected, 2) / expected);
-        Assert.Equal(1 - ChiSquared.CDF(1, chi), large.SampleRatio.PValue, 9);
+        Assert.Equal(1 - ChiSquared.CDF(1, chi), large.SampleRatio.PValue, 1e-9);
     }
 
     // ---- 4. Held: tiny samples in the default (always-valid) mode claim nothing ----
