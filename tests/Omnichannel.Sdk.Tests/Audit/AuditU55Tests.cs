@@ -86,7 +86,8 @@ public sealed class AuditU55Tests
         Assert.False(store.DueReadFailed.Task.IsCompleted, "a look was made although StorePollInterval is null");
     }
 
-    private static OmnichannelOptions Options()
+    /// <summary>Two partitions and a cart journey with a one-hour wait (shared with the review of the store poll).</summary>
+    internal static OmnichannelOptions Options()
     {
         var o = new OmnichannelOptions { Partitions = 2 };
         o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
@@ -97,7 +98,7 @@ public sealed class AuditU55Tests
         return o;
     }
 
-    private static List<string> Lines(List<string> lines)
+    internal static List<string> Lines(List<string> lines)
     {
         lock (lines)
         {
@@ -106,7 +107,7 @@ public sealed class AuditU55Tests
     }
 
     // Waits (real time, bounded) for work the engine's timers started in the background; never moves the clock.
-    private static async Task<bool> Eventually(Func<bool> condition)
+    internal static async Task<bool> Eventually(Func<bool> condition)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         while (!condition() && watch.Elapsed < Bound)

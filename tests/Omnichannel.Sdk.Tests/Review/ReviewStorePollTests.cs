@@ -17,8 +17,9 @@ namespace Omnichannel.Sdk.Tests.Review;
 /// </summary>
 public sealed class ReviewStorePollTests
 {
-    private static readonly Identifier Ann = Identifier.CustomerId("ann-review-poll-private");
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    private static readonly Identifier Ann = Identifier.CustomerId("ann-review-poll-private");
 
     // Before: DisposeAsync returned with the look's read still in flight; a host disposing the store next (DI does) made
     // that read fail, logged as a warning (event 105) at a normal shutdown. Now disposal cancels the look and waits for it.
@@ -160,34 +161,9 @@ public sealed class ReviewStorePollTests
         Properties = JsonData.From(new { cart_id = "c1", product_id = "p1" }),
     };
 
-    private static OmnichannelOptions Options()
-    {
-        var o = new OmnichannelOptions { Partitions = 2 };
-        o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-        o.Journeys.Add(JourneyJson.Parse("""
-        {"id": "cart", "version": 1, "name": "Cart", "trigger": {"type": "event", "event": "cart.item_added"},
-         "steps": [{"id": "wait", "type": "delay", "duration": "PT1H"}, {"id": "done", "type": "exit"}]}
-        """).Value!);
-        return o;
-    }
+    private static OmnichannelOptions Options() => Audit.AuditU55Tests.Options();
 
-    private static List<string> Lines(List<string> lines)
-    {
-        lock (lines)
-        {
-            return [.. lines];
-        }
-    }
+    private static List<string> Lines(List<string> lines) => Audit.AuditU55Tests.Lines(lines);
 
-    // Waits (real time, bounded) for work the engine started in the background; never moves the clock.
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition() && watch.Elapsed < Bound)
-        {
-            await Task.Delay(10);
-        }
-
-        return condition();
-    }
+    private static Task<bool> Eventually(Func<bool> condition) => Audit.AuditU55Tests.Eventually(condition);
 }
