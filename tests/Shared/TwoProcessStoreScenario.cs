@@ -100,4 +100,53 @@ internal static class TwoProcessStoreScenario
         Assert.Equal(12, all.Select(m => ((EmailMessage)m).To).Distinct(StringComparer.Ordinal).Count());
         Assert.Equal(12, all.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count());
     }
+    /// <summary>
+    /// kagkarlsson/db-scheduler#561 (node A died holding "picked" executions; node B never ran them), JasperFx/wolverine#565
+    /// (outboxed messages of a crashed node dispatched only an hour later): a process claims a message and hangs (or dies)
+    /// in the send; the other process sends it once the lease ends, not before, and once. With
+    /// <paramref name="startedAfterTheClaim"/>, the other process starts only after the claim (a restart beside a hung or
+    /// crashed one): its start-up run finds the message leased, and must still send it when the lease ends.
+    /// </summary>
+    /// <param name="process">Builds one process (with its store, no wait in its journey) on a clock and a transport.</param>
+    /// <param name="startedAfterTheClaim">Whether the surviving process starts after the other one claimed.</param>
+    public static async Task AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEndsAsync(Func<FakeTimeProvider, IChannelTransport, ServiceProvider> process, bool startedAfterTheClaim)
+    {
+        var ann = Identifier.CustomerId("ann");
+        var start = new DateTimeOffset(2026, 2, 1, 9, 0, 0, TimeSpan.Zero);
+        var survivorTime = new FakeTimeProvider(start);
+        var hungTime = new FakeTimeProvider(start); // the hung process's clock stands still: its send never times out
+        var survivorTransport = new RecordingTransport();
+        await using var survivor = process(survivorTime, survivorTransport);
+        if (!startedAfterTheClaim)
+        {
+            _ = survivor.GetRequiredService<OmnichannelEngine>(); // running before the other process starts
+        }
+
+        var hanging = new FailingTransport().TimeOut(1);
+        var hung = process(hungTime, hanging);
+        try
+        {
+            var other = hung.GetRequiredService<OmnichannelEngine>();
+            Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e1", "user.signed_up", ann, Identifier.Email("ann@example.com")))).Status);
+            Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e2", EventTypes.CartItemAdded, ann))).Status);
+            Assert.True(await Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
+            _ = survivor.GetRequiredService<OmnichannelEngine>();
+
+            var leaseEnd = start + new DeliveryOptions().Lease;
+            survivorTime.SetUtcNow(leaseEnd.AddTicks(-1));
+            Assert.Empty(survivorTransport.Messages); // still leased: nothing can be claimed before its end
+
+            survivorTime.SetUtcNow(leaseEnd);
+            Assert.True(await Eventually(() => survivorTransport.Messages.Count > 0), "the message the hung process claimed was never sent");
+            Assert.Equal("Your cart c1", Assert.Single(survivorTransport.Sent<EmailMessage>()).Subject);
+        }
+        finally
+        {
+            hungTime.Advance(TimeSpan.FromMinutes(1)); // its send times out; its late outcome is fenced off
+            await hung.DisposeAsync();
+        }
+
+        Assert.Single(survivorTransport.Messages);
+        Assert.Empty(hanging.Recorder!.Messages);
+    }
 }
