@@ -18,7 +18,7 @@ namespace Omnichannel.Sdk.Tests.Audit;
 public sealed class AuditU55Tests
 {
     private static readonly Identifier Ann = Identifier.CustomerId("ann-u55-private");
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Bound = Omnichannel.Sdk.StoreParity.TwoProcessStoreScenario.Bound;
 
     [Theory]
     [InlineData(0L, false)]
@@ -107,14 +107,5 @@ public sealed class AuditU55Tests
     }
 
     // Waits (real time, bounded) for work the engine's timers started in the background; never moves the clock.
-    internal static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition() && watch.Elapsed < Bound)
-        {
-            await Task.Delay(10);
-        }
-
-        return condition();
-    }
+    internal static Task<bool> Eventually(Func<bool> condition) => Omnichannel.Sdk.StoreParity.TwoProcessStoreScenario.Eventually(condition);
 }

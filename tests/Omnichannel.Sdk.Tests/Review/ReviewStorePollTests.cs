@@ -17,7 +17,7 @@ namespace Omnichannel.Sdk.Tests.Review;
 /// </summary>
 public sealed class ReviewStorePollTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Bound = Omnichannel.Sdk.StoreParity.TwoProcessStoreScenario.Bound;
 
     private static readonly Identifier Ann = Identifier.CustomerId("ann-review-poll-private");
 
