@@ -3,7 +3,9 @@
 //
 //   dotnet run -c Release --project samples/RetailReplay -- --data ../shared/data/online-retail/online-retail.csv.gz
 //       [--segments my-segments.json] [--journeys win-back-journeys.json] [--as-of 2011-06-01T00:00:00Z ...]
-//       [--report report.json] [--sqlite replay.db] [--orleans-silos 3]
+//       [--report report.json] [--sqlite replay.db] [--orleans-silos 3] [--serial]
+// Events go in batches, each up to the next pending timer (wake-up, send, --as-of instant); --serial tracks them one at a
+// time, the clock at each event's own instant.
 // With --journeys (an array of journey definitions) the journeys run over the year too: every customer gets a synthetic
 // address and marketing consent (the data set has neither), messages go to a counting transport, and the report gains
 // "journeys" plus an HTML measurement report beside it (report.html). With --orleans-silos N the events go through an
@@ -17,6 +19,7 @@ using RetailReplay;
 string? data = null, segmentsFile = null, reportFile = null, sqliteFile = null, journeysFile = null;
 var asOf = new List<DateTimeOffset>();
 var silos = 0;
+var serial = false;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -27,6 +30,7 @@ for (var i = 0; i < args.Length; i++)
         case "--journeys": journeysFile = Next(); break;
         case "--report": reportFile = Next(); break;
         case "--sqlite": sqliteFile = Next(); break;
+        case "--serial": serial = true; break;
         case "--orleans-silos":
             if (!int.TryParse(Next(), CultureInfo.InvariantCulture, out silos) || silos is < 1 or > 10)
             {
@@ -37,7 +41,7 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
         default:
-            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file> --orleans-silos <1-10>");
+            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file> --orleans-silos <1-10> --serial");
             return 2;
     }
 }
@@ -94,7 +98,7 @@ if (sqliteFile is not null)
     Console.WriteLine($"Store: SQLite at {sqliteFile} (durability Normal: a scratch file)");
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos }, Console.WriteLine);
+var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos, Serial = serial }, Console.WriteLine);
 if (store is IAsyncDisposable disposable)
 {
     await disposable.DisposeAsync();

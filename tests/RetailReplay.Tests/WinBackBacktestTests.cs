@@ -51,6 +51,21 @@ public sealed class WinBackBacktestTests(WinBackRun run) : IClassFixture<WinBack
         Assert.Equal(0, run.Report.Rejected);
     }
 
+    // The batched replay stops at every pending timer; one event at a time with the clock at each event's instant must
+    // give the same backtest (the send's wake-up and the goal window both run on timers).
+    [RetailDataFact]
+    public async Task WinBack_OneEventAtATime_GivesTheBatchedBacktest()
+    {
+        Assert.Null(run.Problem);
+
+        var serial = await Replay.RunAsync(new ReplayOptions(ReplayRun.FindData()!, []) { Journeys = [run.Journey], Serial = true });
+
+        var (batched, oneByOne) = (run.Report.Journeys["win-back"], serial.Journeys["win-back"]);
+        Assert.Equal((batched.Entered, batched.Converted, batched.Revenue), (oneByOne.Entered, oneByOne.Converted, oneByOne.Revenue));
+        Assert.Equal(batched.Steps, oneByOne.Steps);
+        Assert.Equal(run.Report.MessagesSent, serial.MessagesSent);
+    }
+
     [RetailDataFact]
     public void WinBack_ReportHasTheJourneyAndItsChannel()
     {
