@@ -5,7 +5,8 @@
 //       [--segments my-segments.json] [--journeys win-back-journeys.json] [--as-of 2011-06-01T00:00:00Z ...]
 //       [--report report.json] [--sqlite replay.db] [--orleans-silos 3] [--serial]
 // Events go in batches, each up to the next pending timer (wake-up, send, --as-of instant); --serial tracks them one at a
-// time, the clock at each event's own instant.
+// time, the clock at each event's own instant. --warm-up first replays the year's first 10,000 events on a throw-away
+// engine and store, so the measured run's events/s is the steady state (the code compiled), as the benchmarks measure.
 // With --journeys (an array of journey definitions) the journeys run over the year too: every customer gets a synthetic
 // address and marketing consent (the data set has neither), messages go to a counting transport, and the report gains
 // "journeys" plus an HTML measurement report beside it (report.html). With --orleans-silos N the events go through an
@@ -20,6 +21,7 @@ string? data = null, segmentsFile = null, reportFile = null, sqliteFile = null, 
 var asOf = new List<DateTimeOffset>();
 var silos = 0;
 var serial = false;
+var warmUp = false;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -31,6 +33,7 @@ for (var i = 0; i < args.Length; i++)
         case "--report": reportFile = Next(); break;
         case "--sqlite": sqliteFile = Next(); break;
         case "--serial": serial = true; break;
+        case "--warm-up": warmUp = true; break;
         case "--orleans-silos":
             if (!int.TryParse(Next(), CultureInfo.InvariantCulture, out silos) || silos is < 1 or > 10)
             {
@@ -41,7 +44,7 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
         default:
-            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file> --orleans-silos <1-10> --serial");
+            Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file> --orleans-silos <1-10> --serial --warm-up");
             return 2;
     }
 }
@@ -87,15 +90,33 @@ if (journeysFile is not null)
 Omnichannel.Sdk.Storage.IOmnichannelStore? store = null;
 if (sqliteFile is not null)
 {
-    foreach (var file in new[] { sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm" })
-    {
-        File.Delete(file); // a replay starts from an empty shop
-    }
+    DeleteDatabase(sqliteFile); // a replay starts from an empty shop
 
     // A replay writes a scratch file it deletes first: it needs a commit to survive the process, not a power loss, so no
     // disk sync per commit (SqliteDurability.Normal; a shop keeps the default, Full).
     store = await Omnichannel.Sdk.Sqlite.SqliteOmnichannelStore.OpenAsync(new Omnichannel.Sdk.Sqlite.SqliteStoreOptions { ConnectionString = sqliteFile, Durability = Omnichannel.Sdk.Sqlite.SqliteDurability.Normal });
     Console.WriteLine($"Store: SQLite at {sqliteFile} (durability Normal: a scratch file)");
+}
+
+if (warmUp)
+{
+    // The same code paths on a throw-away store of the same kind; then the measured run starts from an empty shop as usual.
+    var scratch = sqliteFile is null ? null : sqliteFile + ".warm-up";
+    Omnichannel.Sdk.Storage.IOmnichannelStore? warmStore = null;
+    if (scratch is not null)
+    {
+        DeleteDatabase(scratch);
+        warmStore = await Omnichannel.Sdk.Sqlite.SqliteOmnichannelStore.OpenAsync(new Omnichannel.Sdk.Sqlite.SqliteStoreOptions { ConnectionString = scratch, Durability = Omnichannel.Sdk.Sqlite.SqliteDurability.Normal });
+    }
+
+    var warm = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { Store = warmStore, Journeys = journeys, OrleansSilos = silos, Serial = serial, MaxEvents = 10_000 });
+    if (warmStore is IAsyncDisposable d)
+    {
+        await d.DisposeAsync();
+        DeleteDatabase(scratch!);
+    }
+
+    Console.WriteLine($"Warm-up: the first {warm.Events:N0} events on a throw-away engine, {warm.Seconds:N2} s ({warm.EventsPerSecond:N0} events/s, code being compiled).");
 }
 
 var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos, Serial = serial }, Console.WriteLine);
@@ -165,6 +186,14 @@ if (reportFile is not null)
 }
 
 return 0;
+
+static void DeleteDatabase(string file)
+{
+    foreach (var path in new[] { file, file + "-wal", file + "-shm" })
+    {
+        File.Delete(path);
+    }
+}
 
 // The data ships beside the repository (../shared/data); look upwards from here for it.
 static string? FindDefaultData()

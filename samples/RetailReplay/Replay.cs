@@ -35,6 +35,9 @@ public sealed record ReplayOptions(string DataPath, IReadOnlyList<SegmentDefinit
     /// </summary>
     public bool Serial { get; init; }
 
+    /// <summary>Replays only the year's first this many events (all when null); for a warm-up run.</summary>
+    public int? MaxEvents { get; init; }
+
     /// <summary>Silos of an in-process Orleans cluster to send the events through; 0 (the default) for one process.</summary>
     public int OrleansSilos { get; init; }
 }
@@ -75,6 +78,11 @@ public static class Replay
         var invoices = OnlineRetail.ReadInvoices(options.DataPath);
         var events = invoices.Select(OnlineRetail.ToEvent).OfType<CustomerEvent>().ToList();
         var skipped = invoices.Count - events.Count;
+        if (options.MaxEvents is { } max && max < events.Count)
+        {
+            events.RemoveRange(max, events.Count - max);
+        }
+
         if (options.Journeys.Count > 0)
         {
             events = WithSyntheticConsent(events);

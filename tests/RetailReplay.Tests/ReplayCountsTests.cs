@@ -92,4 +92,15 @@ public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) :
 
         output.WriteLine($"batched {run.Report.EventsPerSecond:N0} events/s; one at a time {serial.EventsPerSecond:N0} events/s");
     }
+
+    [RetailDataFact]
+    public async Task MaxEvents_ReplaysTheYearsFirstEventsOnly()
+    {
+        run.RequireRun();
+
+        var first = await Replay.RunAsync(new ReplayOptions(run.DataPath, []) { MaxEvents = 500 });
+
+        Assert.Equal((500, 0), (first.Events, first.Rejected));
+        Assert.True(first.AsOf.Single().Key < ReplayRun.Instant(ReplayRun.Instants[0]), "the clock stops at the 500th event, in December 2010");
+    }
 }
