@@ -23,6 +23,7 @@ public abstract partial class StoreConformanceTests
         var again = Assert.Single(await store.ClaimOutboxAsync(T0.AddMinutes(5), TimeSpan.FromMinutes(5), 10));
         Assert.Equal(2, again.Attempt);
         Assert.False(await store.CompleteOutboxAsync("m1", 1));
+        Assert.False(await store.RescheduleOutboxAsync("m1", 1, T0)); // the same fence: the lost lease moves nothing
         Assert.True(await store.RescheduleOutboxAsync("m1", 2, T0.AddMinutes(30)));
         Assert.Empty(await store.ClaimOutboxAsync(T0.AddMinutes(29), TimeSpan.FromMinutes(5), 10));
         var third = Assert.Single(await store.ClaimOutboxAsync(T0.AddMinutes(30), TimeSpan.FromMinutes(5), 10));
@@ -36,7 +37,8 @@ public abstract partial class StoreConformanceTests
 
     /// <summary>
     /// A pending entry no claimer holds can be brought forward (a message held for the morning of the zone she left); one
-    /// that is leased (even past its lease), gone, or already due by then is left as it is.
+    /// that is leased (even past its lease), gone, or already due by then is left as it is. A store that keeps the
+    /// interface's default (it never moves an entry, and says so) passes too: the entry then stays due when it was.
     /// </summary>
     [Fact]
     public Task Outbox_AdvanceBringsAFreeEntryForward_Only() => With(async store =>
@@ -45,11 +47,31 @@ public abstract partial class StoreConformanceTests
 
         Assert.False(await store.AdvanceOutboxAsync("m1", T0.AddHours(11))); // later: not a move forward
         Assert.False(await store.AdvanceOutboxAsync("unknown", T0));
-        Assert.True(await store.AdvanceOutboxAsync("m1", T0.AddHours(1)));
+        var moved = await store.AdvanceOutboxAsync("m1", T0.AddHours(1));
         Assert.Equal(["m2"], (await store.ClaimOutboxAsync(T0.AddMinutes(59), TimeSpan.FromMinutes(5), 10)).Select(e => e.MessageKey));
         Assert.False(await store.AdvanceOutboxAsync("m2", T0.AddMinutes(-30))); // leased (a claimer may be sending it)
-        var m1 = Assert.Single(await store.ClaimOutboxAsync(T0.AddHours(1), TimeSpan.FromMinutes(5), 10), e => e.MessageKey == "m1");
-        Assert.Equal(T0.AddHours(1), m1.DueAt);
+        var dueAt = moved ? T0.AddHours(1) : T0.AddHours(10);
+        Assert.DoesNotContain(await store.ClaimOutboxAsync(dueAt.AddTicks(-1), TimeSpan.FromMinutes(5), 10), e => e.MessageKey == "m1");
+        var m1 = Assert.Single(await store.ClaimOutboxAsync(dueAt, TimeSpan.FromMinutes(5), 10), e => e.MessageKey == "m1");
+        Assert.Equal(dueAt, m1.DueAt);
+    });
+
+    /// <summary>
+    /// A claim takes the entries due earliest first across instants (not by key, not in the order they were written), at
+    /// most its limit, and every due one up to it: an answer shorter than the limit tells the dispatcher that nothing
+    /// more is due, and it waits for the next due instant.
+    /// </summary>
+    [Fact]
+    public Task Outbox_Claims_TakeAtMostTheLimit_EarliestDueFirst() => With(async store =>
+    {
+        // Keys and the order written run against the due instants.
+        await store.CommitAsync(New("p1", "1") with { Outbox = [.. "abcde".Select((k, i) => Entry(k.ToString(), "p1", T0.AddMinutes(5 - i))), Entry("f", "p1", T0.AddHours(1))] });
+
+        async Task<IEnumerable<string>> Claim(DateTimeOffset now, int limit) => (await store.ClaimOutboxAsync(now, TimeSpan.FromHours(1), limit)).Select(e => e.MessageKey);
+        Assert.Equal(["e", "d"], await Claim(T0.AddMinutes(10), 2));
+        Assert.Equal(["c", "b", "a"], await Claim(T0.AddMinutes(10), 3));
+        Assert.Empty(await Claim(T0.AddMinutes(10), 3));
+        Assert.Equal(["f"], await Claim(T0.AddHours(1), 5));
     });
 
     /// <summary>

@@ -260,6 +260,39 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(1 + (writers * incrementsEach), final.Version);
     });
 
+    /// <summary>
+    /// Commits racing at one version, released together, round after round: exactly one wins each round, the others
+    /// conflict and write nothing (no event id of theirs is remembered), and the profile moves on by one with the winner's
+    /// document. A store that checks the version and then writes in a second step lets several win.
+    /// </summary>
+    [Fact]
+    public Task Commit_RacingAtOneVersion_ExactlyOneWins() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "0"));
+        for (var round = 1; round <= 20; round++)
+        {
+            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var expected = round;
+            var racers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+            {
+                await go.Task.ConfigureAwait(false);
+                return await store.CommitAsync(New("p1", $"{expected}-{w}", eventId: $"r{expected}-{w}") with { ExpectedVersion = expected }).ConfigureAwait(false);
+            })).ToArray();
+            go.SetResult();
+            var results = await Task.WhenAll(racers);
+
+            var winners = Enumerable.Range(0, results.Length).Where(w => results[w].Status == CommitStatus.Committed).ToList();
+            Assert.True(winners.Count == 1, $"round {round}: {winners.Count} commits at version {round} won");
+            Assert.All(results, r => Assert.True(r.Status is CommitStatus.Committed or CommitStatus.Conflict, r.Status.ToString()));
+            var loaded = (await store.LoadProfileAsync("p1"))!;
+            Assert.Equal((round + 1L, $"{round}-{winners[0]}"), (loaded.Version, Encoding.UTF8.GetString(loaded.Document)));
+            foreach (var w in Enumerable.Range(0, results.Length).Where(w => w != winners[0]))
+            {
+                Assert.False(await store.IsEventProcessedAsync($"r{round}-{w}"));
+            }
+        }
+    });
+
     /// <summary>Two new profiles racing to claim one identifier: exactly one wins.</summary>
     [Fact]
     public Task Commit_ConcurrentClaimsOfOneIdentifier_ExactlyOneWins() => With(async store =>
@@ -272,7 +305,10 @@ public abstract partial class StoreConformanceTests
         Assert.Single(await store.ListProfileIdsAsync(null, 100));
     });
 
-    /// <summary>A commit sets, moves and clears the profile's wake-up; due profiles come back in order of their instant.</summary>
+    /// <summary>
+    /// A commit sets, moves and clears the profile's wake-up; due profiles come back earliest first, at most the limit,
+    /// and every due one up to it.
+    /// </summary>
     [Fact]
     public Task WakeUps_AreSetMovedClearedAndListedInOrder() => With(async store =>
     {
@@ -282,6 +318,8 @@ public abstract partial class StoreConformanceTests
         await store.CommitAsync(New("p4", "4"));
 
         Assert.Equal(["p2", "p3"], (await store.GetDueProfilesAsync(T0.AddDays(2), 10)).Select(w => w.ProfileId));
+        Assert.Equal(["p2", "p3", "p1"], (await store.GetDueProfilesAsync(T0.AddDays(3), 10)).Select(w => w.ProfileId)); // every due one up to the limit
+        Assert.Equal(["p2", "p3"], (await store.GetDueProfilesAsync(T0.AddDays(3), 2)).Select(w => w.ProfileId));
         Assert.Equal(["p2"], (await store.GetDueProfilesAsync(T0.AddDays(5), 1)).Select(w => w.ProfileId));
         Assert.Equal(new ProfileWakeUp("p2", T0.AddDays(1)), (await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1))[0]);
 

@@ -3,7 +3,10 @@ namespace Omnichannel.Sdk.Storage;
 /// <summary>
 /// The storage contract. A store keeps profile documents with optimistic concurrency, the identity index
 /// (identifier → profile), merge aliases, processed-event ids and the suppression list, and commits a profile's
-/// change set atomically. Every store passes the conformance kit in <c>Omnichannel.Sdk.Testing</c>.
+/// change set atomically. Every store passes the conformance kit in <c>Omnichannel.Sdk.Testing.Conformance</c>.
+/// Instants (wake-ups, due times, leases, processing times, tombstones) are kept to the 100-ns tick of their UTC instant
+/// (a column of microseconds, such as PostgreSQL's <c>timestamptz</c>, is not enough: store <c>UtcTicks</c>); the
+/// offset they were written with need not be kept.
 /// </summary>
 public interface IOmnichannelStore
 {
@@ -88,7 +91,8 @@ public interface IOmnichannelStore
 
     /// <summary>
     /// Profiles whose wake-up (<see cref="ProfileCommit.WakeAt"/>) is at or before <paramref name="dueBy"/>, earliest first
-    /// (ties by profile id, in code point order), at most <paramref name="limit"/>. The engine's scheduler reads it; pass
+    /// (ties by profile id, in code point order): every due one up to <paramref name="limit"/>, so an answer shorter than
+    /// the limit means none more is due. The engine's scheduler reads it; pass
     /// <see cref="DateTimeOffset.MaxValue"/> and 1 for the next wake-up of all.
     /// </summary>
     /// <param name="dueBy">The cut-off, inclusive.</param>
@@ -105,8 +109,10 @@ public interface IOmnichannelStore
 
     /// <summary>
     /// Leases up to <paramref name="limit"/> outbox entries due at or before <paramref name="now"/> whose lease is free or
-    /// expired, earliest due first: each is leased until <c>now + lease</c> and its <see cref="OutboxEntry.Attempt"/> goes up
-    /// by one (the fencing token for <see cref="CompleteOutboxAsync"/> and <see cref="RescheduleOutboxAsync"/>). Two
+    /// expired, earliest due first (ties by message key, in code point order): each is leased until <c>now + lease</c> and
+    /// its <see cref="OutboxEntry.Attempt"/> goes up by one (the fencing token for <see cref="CompleteOutboxAsync"/> and
+    /// <see cref="RescheduleOutboxAsync"/>). Every such entry up to the limit is taken (but those a concurrent claim is
+    /// taking): the dispatcher reads an answer shorter than <paramref name="limit"/> as "nothing more is due now". Two
     /// concurrent claimers never lease the same entry.
     /// </summary>
     /// <param name="now">The current time.</param>
@@ -311,8 +317,9 @@ public sealed record ProfileCommit
     public IReadOnlyCollection<string> Segments { get; init; } = [];
 
     /// <summary>
-    /// Messages to enqueue with this commit. An entry whose key the store already knows (pending or sent) is ignored,
-    /// not a conflict: a message key is sent at most once.
+    /// Messages to enqueue with this commit. An entry whose key the store already knows (pending or sent, for this profile
+    /// or another) refuses the whole commit with <see cref="CommitStatus.MessageKeyTaken"/>: a message key is accepted once,
+    /// ever, and a message that will not be sent is never reported as queued.
     /// </summary>
     public IReadOnlyList<OutboxEntry> Outbox { get; init; } = [];
 
