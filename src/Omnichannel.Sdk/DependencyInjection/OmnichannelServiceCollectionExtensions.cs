@@ -360,10 +360,35 @@ internal sealed class OmnichannelOptionsValidator : IValidateOptions<Omnichannel
     }
 }
 
-/// <summary>Starts the engine with the host and drains its queues when the host stops.</summary>
-internal sealed class OmnichannelHostedService(OmnichannelEngine engine) : IHostedService
+/// <summary>
+/// Starts the engine with the host and drains its queues when the host stops: once every hosted service has stopped
+/// (<see cref="IHostedLifecycleService.StoppedAsync"/>), so that the web server, registered before or after the SDK, has
+/// drained the requests in flight that call the engine. A host that does not call the lifecycle methods stops it in
+/// <see cref="StopAsync"/>.
+/// </summary>
+internal sealed class OmnichannelHostedService(OmnichannelEngine engine) : IHostedLifecycleService
 {
+    private volatile bool _stoppedLater;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await engine.DisposeAsync().ConfigureAwait(false);
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _stoppedLater = true; // this host calls StoppedAsync after every StopAsync
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_stoppedLater)
+        {
+            await engine.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async Task StoppedAsync(CancellationToken cancellationToken) => await engine.DisposeAsync().ConfigureAwait(false);
 }

@@ -15,7 +15,7 @@ namespace Omnichannel.Sdk;
 /// The engine: validates events, resolves identity, applies events to profiles and commits them atomically,
 /// one worker per partition. Build it with <c>services.AddOmnichannel()</c>, or directly with this constructor.
 /// </summary>
-public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDisposable
+public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDisposable, IDisposable
 {
     private readonly OmnichannelOptions _options;
     private readonly IOmnichannelStore _store;
@@ -36,6 +36,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly ITimer _wakeTimer;
     private readonly bool _runs;
     private int _disposed;
+    private Task? _disposal;
 
     /// <summary>Creates and starts an engine.</summary>
     /// <param name="options">Settings; validated here.</param>
@@ -197,14 +198,45 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         return await _store.PurgeProcessedEventsAsync(_time.GetUtcNow() - _options.DeduplicationRetention, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops taking events, lets queued ones finish, and stops the workers.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops taking events, lets queued ones finish (and the sends in flight, each within <c>Delivery.SendTimeout</c>),
+    /// and stops the workers. A call made while another is under way waits for it: a host stopped twice at once (its
+    /// <c>StopAsync</c> while <c>RunAsync</c> is pending) must not go on to dispose the store while the engine still drains.
+    /// </summary>
+    public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _disposal, mine.Task, null) is { } first)
         {
-            return;
+            return new ValueTask(first);
         }
 
+        return new ValueTask(DisposeOnceAsync(mine));
+    }
+
+    /// <summary>
+    /// Disposes synchronously, as <see cref="DisposeAsync"/> does (blocking until the queues drain): for a container disposed
+    /// with <c>Dispose()</c>, which refuses a service that is only <see cref="IAsyncDisposable"/>.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task DisposeOnceAsync(TaskCompletionSource done)
+    {
+        try
+        {
+            await DisposeCoreAsync().ConfigureAwait(false);
+            done.SetResult();
+        }
+        catch (Exception ex)
+        {
+            done.SetException(ex);
+            throw;
+        }
+    }
+
+    private async Task DisposeCoreAsync()
+    {
+        Volatile.Write(ref _disposed, 1);
         await _maintenance.DisposeAsync().ConfigureAwait(false);
         await _wakeTimer.DisposeAsync().ConfigureAwait(false);
         if (_pollTimer is not null)

@@ -84,13 +84,26 @@ internal sealed class EngineMetrics : IDisposable
 
     public Histogram<double> SendDuration { get; }
 
-    /// <summary>Registers the gauges: queue depth, outbox messages found due, wake-up lag (read when a collector asks).</summary>
+    // The gauges' readers, cleared on disposal: a meter from an IMeterFactory outlives the engine (its Dispose does
+    // nothing, and an instrument cannot be taken off a meter), so a disposed engine's gauges would still be observed,
+    // beside a later engine's, and would keep the disposed engine reachable.
+    private Func<long>? _queueDepth;
+    private Func<long>? _outboxDue;
+    private Func<double>? _wakeUpLag;
+
+    /// <summary>Registers the gauges: queue depth, outbox messages found due, wake-up lag (read when a collector asks; none once disposed).</summary>
     public void ObserveGauges(Func<long> queueDepth, Func<long> outboxDue, Func<double> wakeUpLag)
     {
-        _meter.CreateObservableGauge("omnichannel.queue.depth", queueDepth, "{item}", "Events and profile work waiting in the partition queues.");
-        _meter.CreateObservableGauge("omnichannel.outbox.due", outboxDue, "{message}", "Outbox messages due when the dispatcher last looked (up to one claim batch).");
-        _meter.CreateObservableGauge("omnichannel.wake_up.lag", wakeUpLag, "s", "How late the last run of profile wake-ups started after the earliest one was due.");
+        _queueDepth = queueDepth;
+        _outboxDue = outboxDue;
+        _wakeUpLag = wakeUpLag;
+        _meter.CreateObservableGauge("omnichannel.queue.depth", () => Observe(Volatile.Read(ref _queueDepth)), "{item}", "Events and profile work waiting in the partition queues.");
+        _meter.CreateObservableGauge("omnichannel.outbox.due", () => Observe(Volatile.Read(ref _outboxDue)), "{message}", "Outbox messages due when the dispatcher last looked (up to one claim batch).");
+        _meter.CreateObservableGauge("omnichannel.wake_up.lag", () => Observe(Volatile.Read(ref _wakeUpLag)), "s", "How late the last run of profile wake-ups started after the earliest one was due.");
     }
+
+    private static Measurement<T>[] Observe<T>(Func<T>? read)
+        where T : struct => read is null ? [] : [new Measurement<T>(read())];
 
     public Histogram<double> ProcessingDuration { get; }
 
@@ -110,5 +123,11 @@ internal sealed class EngineMetrics : IDisposable
 
     public Counter<long> JourneySteps { get; }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        Volatile.Write(ref _queueDepth, null);
+        Volatile.Write(ref _outboxDue, null);
+        Volatile.Write(ref _wakeUpLag, null);
+        _meter.Dispose(); // a meter of our own; one from a factory stays until the factory is disposed
+    }
 }
