@@ -12,7 +12,7 @@ namespace Omnichannel.Sdk.PostgreSql;
 /// with <c>FOR UPDATE SKIP LOCKED</c>, so several dispatchers share it without sending a message twice.
 /// Open it with <see cref="OpenAsync"/> or register it with <c>UsePostgreSqlStore</c>.
 /// </summary>
-public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDisposable
+public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsyncDisposable, IDisposable
 {
     private static readonly IReadOnlyDictionary<Identifier, string> NoOwners = new Dictionary<Identifier, string>();
 
@@ -124,6 +124,12 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         await StopPipelineAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// As <see cref="DisposeAsync"/>, blocking until the queued calls finish: for a container disposed with
+    /// <c>Dispose()</c>, which refuses a service that is only <see cref="IAsyncDisposable"/> (audit U58).
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>
     /// After a write refused with 25006 (<c>read_only_sql_transaction</c>): the pooled sessions were opened on a standby,

@@ -67,6 +67,23 @@ public sealed class AuditRPostgreSqlTests(PostgreSqlServer server)
         Assert.Equal("Zoë 🎉 \\u0000 \u2028", profile!.Traits["first_name"]!.ToString());
     }
 
+    [Fact]
+    public async Task AProviderDisposedSynchronously_ClosesTheStore_InsteadOfThrowing()
+    {
+        // Audit U58 (dotnet/extensions#1005): `using var provider = services.BuildServiceProvider()` disposes with
+        // Dispose(), which threw for a resolved service that is only IAsyncDisposable, as this store was.
+        var connectionString = await server.DatabaseAsync("auditr_sync_dispose");
+        var sp = Build(connectionString);
+        var client = sp.GetRequiredService<IOmnichannelClient>();
+        var who = Identifier.Email("ann@example.com");
+        Assert.Equal(TrackStatus.Accepted, (await client.TrackAsync(Event("d1", who))).Status);
+
+        sp.Dispose(); // was: InvalidOperationException ('PostgreSqlOmnichannelStore' type only implements IAsyncDisposable)
+
+        await using var reopened = Build(connectionString);
+        Assert.Equal(["d1"], (await reopened.GetRequiredService<IOmnichannelClient>().GetProfileAsync(who))!.Timeline.Select(t => t.EventId));
+    }
+
     private ServiceProvider Build(string connectionString)
     {
         var services = new ServiceCollection();
