@@ -139,43 +139,17 @@ public sealed class AuditU57ConformanceKitTests
             Commit = c => s.CommitAsync(c with { ProcessedAt = ServerNow }),
         }, ["PurgeProcessedEvents_ForgetsOnlyOlderIds"]),
 
-        ["rescheduling ignores the attempt fence"] = (s =>
+        ["rescheduling ignores the attempt fence"] = (s => IgnoringTheFence(s, (attempts, claim) => new(s)
         {
-            var attempts = new ConcurrentDictionary<string, int>();
-            return new(s)
-            {
-                Claim = async (now, lease, limit) =>
-                {
-                    var claimed = await s.ClaimOutboxAsync(now, lease, limit);
-                    foreach (var e in claimed)
-                    {
-                        attempts[e.MessageKey] = e.Attempt;
-                    }
+            Claim = claim,
+            Reschedule = (key, attempt, dueAt) => s.RescheduleOutboxAsync(key, attempts.GetValueOrDefault(key, attempt), dueAt),
+        }), ["Outbox_ClaimLeaseCompleteAndReschedule"]),
 
-                    return claimed;
-                },
-                Reschedule = (key, attempt, dueAt) => s.RescheduleOutboxAsync(key, attempts.GetValueOrDefault(key, attempt), dueAt),
-            };
-        }, ["Outbox_ClaimLeaseCompleteAndReschedule"]),
-
-        ["completing ignores the attempt fence"] = (s =>
+        ["completing ignores the attempt fence"] = (s => IgnoringTheFence(s, (attempts, claim) => new(s)
         {
-            var attempts = new ConcurrentDictionary<string, int>();
-            return new(s)
-            {
-                Claim = async (now, lease, limit) =>
-                {
-                    var claimed = await s.ClaimOutboxAsync(now, lease, limit);
-                    foreach (var e in claimed)
-                    {
-                        attempts[e.MessageKey] = e.Attempt;
-                    }
-
-                    return claimed;
-                },
-                Complete = (key, attempt) => s.CompleteOutboxAsync(key, attempts.GetValueOrDefault(key, attempt)),
-            };
-        }, ["Outbox_ClaimLeaseCompleteAndReschedule"]),
+            Claim = claim,
+            Complete = (key, attempt) => s.CompleteOutboxAsync(key, attempts.GetValueOrDefault(key, attempt)),
+        }), ["Outbox_ClaimLeaseCompleteAndReschedule"]),
 
         ["an erased profile's document stays readable"] = (s =>
         {
@@ -365,6 +339,24 @@ public sealed class AuditU57ConformanceKitTests
     }
 
     // Writes every instant cut to a multiple of `ticks` (a column that keeps less than 100-ns ticks).
+    // A store that remembers each claimed entry's latest attempt and answers later calls with it, whatever attempt they name.
+    private static BrokenStore IgnoringTheFence(
+        IOmnichannelStore s,
+        Func<ConcurrentDictionary<string, int>, Func<DateTimeOffset, TimeSpan, int, ValueTask<IReadOnlyList<OutboxEntry>>>, BrokenStore> make)
+    {
+        var attempts = new ConcurrentDictionary<string, int>();
+        return make(attempts, async (now, lease, limit) =>
+        {
+            var claimed = await s.ClaimOutboxAsync(now, lease, limit);
+            foreach (var e in claimed)
+            {
+                attempts[e.MessageKey] = e.Attempt;
+            }
+
+            return claimed;
+        });
+    }
+
     private static BrokenStore Cut(IOmnichannelStore s, long ticks)
     {
         DateTimeOffset C(DateTimeOffset d) => new(d.UtcTicks - (d.UtcTicks % ticks), TimeSpan.Zero);
