@@ -4,8 +4,9 @@
 //   dotnet run -c Release --project samples/RetailReplay -- --data ../shared/data/online-retail/online-retail.csv.gz
 //       [--segments my-segments.json] [--journeys win-back-journeys.json] [--as-of 2011-06-01T00:00:00Z ...]
 //       [--report report.json] [--sqlite replay.db] [--orleans-silos 3] [--serial]
-// Events go in batches, each up to the next pending timer (wake-up, send, --as-of instant); --serial tracks them one at a
-// time, the clock at each event's own instant. --warm-up first replays the year's first 10,000 events on a throw-away
+// Events go in batches, each up to the next pending timer (wake-up, send, --as-of instant), with --journeys only the
+// events at one instant (see ReplayOptions.Serial); --serial tracks them one at a time, the clock at each event's own
+// instant; the report is the same. --warm-up first replays the year's first 10,000 events on a throw-away
 // engine and store, so the measured run's events/s is the steady state (the code compiled), as the benchmarks measure.
 // With --journeys (an array of journey definitions) the journeys run over the year too: every customer gets a synthetic
 // address and marketing consent (the data set has neither), messages go to a counting transport, and the report gains
@@ -24,7 +25,13 @@ var serial = false;
 var warmUp = false;
 for (var i = 0; i < args.Length; i++)
 {
-    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    if (args[i] is "--data" or "--segments" or "--journeys" or "--report" or "--sqlite" or "--orleans-silos" or "--as-of" && i + 1 == args.Length)
+    {
+        Console.Error.WriteLine($"{args[i]} needs a value.");
+        return 2;
+    }
+
+    string Next() => args[++i];
     switch (args[i])
     {
         case "--data": data = Next(); break;
@@ -42,7 +49,15 @@ for (var i = 0; i < args.Length; i++)
             }
 
             break;
-        case "--as-of": asOf.Add(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
+        case "--as-of":
+            if (!DateTimeOffset.TryParse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+            {
+                Console.Error.WriteLine($"--as-of needs an instant such as 2011-06-01T00:00:00Z (UTC when it has no offset), not '{args[i]}'.");
+                return 2;
+            }
+
+            asOf.Add(instant);
+            break;
         default:
             Console.Error.WriteLine($"Unknown option '{args[i]}'. Options: --data <csv[.gz]> --segments <json> --journeys <json> --as-of <instant>... --report <json> --sqlite <db file> --orleans-silos <1-10> --serial --warm-up");
             return 2;
@@ -109,11 +124,18 @@ if (warmUp)
         warmStore = await Omnichannel.Sdk.Sqlite.SqliteOmnichannelStore.OpenAsync(new Omnichannel.Sdk.Sqlite.SqliteStoreOptions { ConnectionString = scratch, Durability = Omnichannel.Sdk.Sqlite.SqliteDurability.Normal });
     }
 
-    var warm = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { Store = warmStore, Journeys = journeys, OrleansSilos = silos, Serial = serial, MaxEvents = 10_000 });
-    if (warmStore is IAsyncDisposable d)
+    ReplayReport warm;
+    try
     {
-        await d.DisposeAsync();
-        DeleteDatabase(scratch!);
+        warm = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { Store = warmStore, Journeys = journeys, OrleansSilos = silos, Serial = serial, MaxEvents = 10_000 });
+    }
+    finally
+    {
+        if (warmStore is IAsyncDisposable d)
+        {
+            await d.DisposeAsync();
+            DeleteDatabase(scratch!); // even when the warm-up failed: a scratch file is nobody's
+        }
     }
 
     Console.WriteLine($"Warm-up: the first {warm.Events:N0} events on a throw-away engine, {warm.Seconds:N2} s ({warm.EventsPerSecond:N0} events/s, code being compiled).");

@@ -27,15 +27,20 @@ public sealed record ReplayOptions(string DataPath, IReadOnlyList<SegmentDefinit
     public IReadOnlyList<JourneyDefinition> Journeys { get; init; } = [];
 
     /// <summary>
-    /// Tracks every event alone with the clock at its own instant (slower). By default the events up to the next pending
-    /// timer (a wake-up, an outbox entry due, an <see cref="AsOf"/> instant) go in one <c>TrackBatchAsync</c> call, the
-    /// clock at the batch's last instant: timers armed before the batch run at their own instants as one by one, and a timer
-    /// an event of the batch arms that falls due within the batch's span (a wait shorter than the gap between two invoices)
-    /// runs at the batch's end instead, its own instant having passed.
+    /// Tracks every event alone with the clock at its own instant (slower); the report is the same either way. By
+    /// default the events up to the next pending timer (a wake-up, an outbox entry due, an <see cref="AsOf"/> instant), at
+    /// most 1,024, go in one <c>TrackBatchAsync</c> call with the clock at the batch's last instant: every timer runs at its
+    /// own instant before any later event, and the segment counts, which depend on the events up to an instant and not on
+    /// when they were applied, are exact. With <see cref="Journeys"/> a batch holds only the events at one instant: a
+    /// journey measures its waits, entries, cooldowns and goal windows from the clock, so an event applied at a later
+    /// instant would start them late (a one-day wait armed by Monday's order would end a day after the batch's Saturday).
     /// </summary>
     public bool Serial { get; init; }
 
-    /// <summary>Replays only the year's first this many events (all when null); for a warm-up run.</summary>
+    /// <summary>
+    /// Replays only the year's first this many events (all when null), counted before the synthetic consents; for a
+    /// warm-up run. At least 1, else <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
     public int? MaxEvents { get; init; }
 
     /// <summary>Silos of an in-process Orleans cluster to send the events through; 0 (the default) for one process.</summary>
@@ -75,6 +80,11 @@ public static class Replay
 {
     public static async Task<ReplayReport> RunAsync(ReplayOptions options, Action<string>? log = null)
     {
+        if (options.MaxEvents is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxEvents, $"{nameof(ReplayOptions)}.{nameof(ReplayOptions.MaxEvents)} must be at least 1 (null: every event); it is {options.MaxEvents}.");
+        }
+
         var invoices = OnlineRetail.ReadInvoices(options.DataPath);
         var events = invoices.Select(OnlineRetail.ToEvent).OfType<CustomerEvent>().ToList();
         var skipped = invoices.Count - events.Count;
@@ -168,10 +178,18 @@ public static class Replay
             {
                 // The events up to the next pending timer (a wake-up, an outbox entry, a count) go in one batch, tracked
                 // with the clock at the batch's last instant: every timer armed before them still runs at its own instant
-                // and before any later event, as one by one.
+                // and before any later event, as one by one. A segment's members at an instant depend on the events up to
+                // it, not on when they were applied, so the counts are exact. Journeys are not: a wait, an entry, a goal
+                // window or a segment entry lasting less than the batch is measured from the clock, so with journeys a
+                // batch holds only the events at one instant (the clock at each one's own, as one by one).
                 var wake = await engine.GetNextWakeUpAsync();
                 var send = options.Journeys.Count > 0 ? await store.GetNextOutboxDueAsync() : null;
                 var stop = Min(Min(wake, send), asOf.Count > 0 ? asOf.Peek() : null);
+                if (options.Journeys.Count > 0)
+                {
+                    stop = Min(stop, e.Timestamp.AddTicks(1));
+                }
+
                 while (j < events.Count && batch.Count < MaxBatch && (stop is null || events[j].Timestamp < stop))
                 {
                     batch.Add(events[j++]);

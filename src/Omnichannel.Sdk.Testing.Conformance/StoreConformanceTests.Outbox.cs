@@ -22,8 +22,8 @@ public abstract partial class StoreConformanceTests
         // The lease ran out: another claimer takes it, and the first one's fence no longer holds.
         var again = Assert.Single(await store.ClaimOutboxAsync(T0.AddMinutes(5), TimeSpan.FromMinutes(5), 10));
         Assert.Equal(2, again.Attempt);
-        Assert.False(await store.CompleteOutboxAsync("m1", 1));
-        Assert.False(await store.RescheduleOutboxAsync("m1", 1, T0)); // the same fence: the lost lease moves nothing
+        Assert.False(await store.CompleteOutboxAsync("m1", 1), "CompleteOutboxAsync(\"m1\", attempt 1) answered true after m1 was claimed again (attempt 2): the attempt is a fence, and a lost lease completes nothing");
+        Assert.False(await store.RescheduleOutboxAsync("m1", 1, T0), "RescheduleOutboxAsync(\"m1\", attempt 1) answered true after m1 was claimed again (attempt 2): the attempt is a fence, and a lost lease moves nothing");
         Assert.True(await store.RescheduleOutboxAsync("m1", 2, T0.AddMinutes(30)));
         Assert.Empty(await store.ClaimOutboxAsync(T0.AddMinutes(29), TimeSpan.FromMinutes(5), 10));
         var third = Assert.Single(await store.ClaimOutboxAsync(T0.AddMinutes(30), TimeSpan.FromMinutes(5), 10));
@@ -67,11 +67,16 @@ public abstract partial class StoreConformanceTests
         // Keys and the order written run against the due instants.
         await store.CommitAsync(New("p1", "1") with { Outbox = [.. "abcde".Select((k, i) => Entry(k.ToString(), "p1", T0.AddMinutes(5 - i))), Entry("f", "p1", T0.AddHours(1))] });
 
-        async Task<IEnumerable<string>> Claim(DateTimeOffset now, int limit) => (await store.ClaimOutboxAsync(now, TimeSpan.FromHours(1), limit)).Select(e => e.MessageKey);
-        Assert.Equal(["e", "d"], await Claim(T0.AddMinutes(10), 2));
-        Assert.Equal(["c", "b", "a"], await Claim(T0.AddMinutes(10), 3));
-        Assert.Empty(await Claim(T0.AddMinutes(10), 3));
-        Assert.Equal(["f"], await Claim(T0.AddHours(1), 5));
+        async Task Claim(int minutes, int limit, string[] expected)
+        {
+            var got = (await store.ClaimOutboxAsync(T0.AddMinutes(minutes), TimeSpan.FromHours(1), limit)).Select(e => e.MessageKey);
+            AssertKeys(expected, got, $"ClaimOutboxAsync(T0 + {minutes} min, limit {limit})", "a claim leases the due entries earliest due first (not by key, not in the order written), every one up to the limit and no more");
+        }
+
+        await Claim(10, 2, ["e", "d"]); // due at T0 + 1 and 2 min
+        await Claim(10, 3, ["c", "b", "a"]);
+        await Claim(10, 3, []);
+        await Claim(60, 5, ["f"]);
     });
 
     /// <summary>

@@ -282,13 +282,13 @@ public abstract partial class StoreConformanceTests
             var results = await Task.WhenAll(racers);
 
             var winners = Enumerable.Range(0, results.Length).Where(w => results[w].Status == CommitStatus.Committed).ToList();
-            Assert.True(winners.Count == 1, $"round {round}: {winners.Count} commits at version {round} won");
-            Assert.All(results, r => Assert.True(r.Status is CommitStatus.Committed or CommitStatus.Conflict, r.Status.ToString()));
+            Assert.True(winners.Count == 1, $"round {round}: {winners.Count} of {results.Length} commits racing at ExpectedVersion {round} won; exactly one must (check the version and write in one atomic step), the others answer Conflict");
+            Assert.All(results, r => Assert.True(r.Status is CommitStatus.Committed or CommitStatus.Conflict, $"round {round}: a commit racing at one version answered {r.Status}; it must answer Committed or Conflict"));
             var loaded = (await store.LoadProfileAsync("p1"))!;
             Assert.Equal((round + 1L, $"{round}-{winners[0]}"), (loaded.Version, Encoding.UTF8.GetString(loaded.Document)));
             foreach (var w in Enumerable.Range(0, results.Length).Where(w => w != winners[0]))
             {
-                Assert.False(await store.IsEventProcessedAsync($"r{round}-{w}"));
+                Assert.False(await store.IsEventProcessedAsync($"r{round}-{w}"), $"round {round}: the commit of event r{round}-{w} answered Conflict, yet its event id is remembered as processed: a refused commit writes nothing");
             }
         }
     });
@@ -318,8 +318,9 @@ public abstract partial class StoreConformanceTests
         await store.CommitAsync(New("p4", "4"));
 
         Assert.Equal(["p2", "p3"], (await store.GetDueProfilesAsync(T0.AddDays(2), 10)).Select(w => w.ProfileId));
-        Assert.Equal(["p2", "p3", "p1"], (await store.GetDueProfilesAsync(T0.AddDays(3), 10)).Select(w => w.ProfileId)); // every due one up to the limit
-        Assert.Equal(["p2", "p3"], (await store.GetDueProfilesAsync(T0.AddDays(3), 2)).Select(w => w.ProfileId));
+        const string Rule = "due wake-ups come earliest first, every one up to the limit and no more";
+        AssertKeys(["p2", "p3", "p1"], (await store.GetDueProfilesAsync(T0.AddDays(3), 10)).Select(w => w.ProfileId), "GetDueProfilesAsync(T0 + 3 days, limit 10)", Rule);
+        AssertKeys(["p2", "p3"], (await store.GetDueProfilesAsync(T0.AddDays(3), 2)).Select(w => w.ProfileId), "GetDueProfilesAsync(T0 + 3 days, limit 2)", Rule);
         Assert.Equal(["p2"], (await store.GetDueProfilesAsync(T0.AddDays(5), 1)).Select(w => w.ProfileId));
         Assert.Equal(new ProfileWakeUp("p2", T0.AddDays(1)), (await store.GetDueProfilesAsync(DateTimeOffset.MaxValue, 1))[0]);
 
@@ -400,4 +401,11 @@ public abstract partial class StoreConformanceTests
         DueAt = dueAt,
         Payload = Encoding.UTF8.GetBytes(payload ?? "payload-" + key),
     };
+
+    // A store author sees the message, not the kit's source line: it says which call answered what, and the rule.
+    private static void AssertKeys(string[] expected, IEnumerable<string> actual, string call, string rule)
+    {
+        var got = actual.ToList();
+        Assert.True(got.SequenceEqual(expected, StringComparer.Ordinal), $"{call} answered [{string.Join(", ", got)}], not [{string.Join(", ", expected)}]: {rule}");
+    }
 }
