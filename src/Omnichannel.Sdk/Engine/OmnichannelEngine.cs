@@ -25,6 +25,10 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly bool _sharesDocuments;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+
+    // The engine's clock, for the measurement report's default period (a test host's fake clock, not the system's).
+    internal TimeProvider Clock => _time;
+
     private readonly EngineMetrics _metrics;
     private readonly EventValidator _validator;
     private readonly Privacy.IdentifierHasher _hasher;

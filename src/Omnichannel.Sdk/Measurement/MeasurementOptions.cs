@@ -68,8 +68,15 @@ public sealed class MeasurementOptions
     /// </summary>
     public string TimeZone { get; set; } = "UTC";
 
-    /// <summary>The calendar day, in <see cref="TimeZone"/>, of an instant (UTC when the zone is not known here).</summary>
-    internal DateOnly DayOf(DateTimeOffset at)
+    /// <summary>
+    /// The calendar day, in <see cref="TimeZone"/>, of an instant: the day its aggregate rows count on, and what
+    /// <see cref="MeasurementQuery.From"/>/<see cref="MeasurementQuery.To"/> and a report's days mean (the shop's "today" is
+    /// <c>DayOf(timeProvider.GetUtcNow())</c>). UTC's day when the zone is not known on this machine (the engine refuses
+    /// such a zone at start).
+    /// </summary>
+    /// <param name="at">The instant.</param>
+    /// <returns>Its day in the zone.</returns>
+    public DateOnly DayOf(DateTimeOffset at)
     {
         var zone = ResolvedZone();
         return zone is null ? DateOnly.FromDateTime(at.UtcDateTime) : LocalTime.DateOf(at, zone);

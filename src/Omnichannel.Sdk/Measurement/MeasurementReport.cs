@@ -12,7 +12,10 @@ public sealed record MeasurementReportOptions
     /// <summary>First day, inclusive, in <see cref="MeasurementOptions.TimeZone"/> (UTC by default); default 30 days before <see cref="To"/>.</summary>
     public DateOnly? From { get; init; }
 
-    /// <summary>Last day, inclusive, in <see cref="MeasurementOptions.TimeZone"/>; default the engine clock's current day there.</summary>
+    /// <summary>
+    /// Last day, inclusive, in <see cref="MeasurementOptions.TimeZone"/>; default the current day there by the engine's own
+    /// clock (its <see cref="TimeProvider"/>: a test host's fake clock, not the machine's date).
+    /// </summary>
     public DateOnly? To { get; init; }
 
     /// <summary>The attribution model conversions and revenue are read under; default <see cref="MeasurementOptions.DefaultModel"/>.</summary>
@@ -119,14 +122,17 @@ public static class MeasurementReport
     /// <summary>Reads the report's data from the engine's aggregates.</summary>
     /// <param name="engine">The engine.</param>
     /// <param name="options">The period, model and conversion; defaults when <see langword="null"/>.</param>
-    /// <param name="time">The clock for the default period; the system clock when <see langword="null"/>.</param>
+    /// <param name="time">
+    /// The clock for the default period; the engine's own clock when <see langword="null"/> (the container's
+    /// <see cref="TimeProvider"/>, so under <c>OmnichannelTestHost</c> the fake clock's day rather than the machine's).
+    /// </param>
     /// <param name="cancellationToken">Cancels the reads.</param>
     /// <exception cref="ArgumentException">The period ends before it starts.</exception>
     public static async Task<MeasurementReportData> BuildAsync(OmnichannelEngine engine, MeasurementReportOptions? options = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
         options ??= new MeasurementReportOptions();
-        var to = options.To ?? engine.Options.Measurement.DayOf((time ?? TimeProvider.System).GetUtcNow());
+        var to = options.To ?? engine.Options.Measurement.DayOf((time ?? engine.Clock).GetUtcNow());
         var from = options.From ?? to.AddDays(-30);
         if (to < from)
         {

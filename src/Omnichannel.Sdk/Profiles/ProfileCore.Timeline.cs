@@ -70,10 +70,12 @@ internal static partial class ProfileCore
         };
     }
 
-    // "order <id>, <total> <currency>": made in one piece when its parts need no trimming (every order event summarises).
+    // "order <id>, <total> <currency>" ("order, <total> <currency>" without an id): made in one piece when its parts need no trimming (every order event summarises).
     private static string? OrderSummary(JsonElement p)
     {
-        var orderId = WellKnownProperties.String(p, "order_id");
+        // "order" alone when no order_id came (a tracking call may send none): not "order , 10 EUR".
+        var orderId = WellKnownProperties.String(p, "order_id") is { } id && !string.IsNullOrWhiteSpace(id) ? id : "";
+        var space = orderId.Length == 0 ? "" : " ";
         // An amount as it was sent (19.90 stays "19.90"): the one text of an id (NumericKey) is no way to show money.
         var total = p.ValueKind == JsonValueKind.Object && p.TryGetProperty("total", out var t) && t.ValueKind == JsonValueKind.Number
             ? t.GetRawText() : WellKnownProperties.String(p, "total");
@@ -81,10 +83,10 @@ internal static partial class ProfileCore
         if (total is { Length: > 0 } && !char.IsWhiteSpace(total[0])
             && (currency is null ? !char.IsWhiteSpace(total[^1]) : currency.Length > 0 && !char.IsWhiteSpace(currency[^1])))
         {
-            return currency is null ? string.Concat("order ", orderId, ", ", total) : string.Concat("order ", orderId, ", ", total, " ", currency);
+            return currency is null ? string.Concat("order", space, orderId, ", ", total) : string.Concat("order", space, orderId, ", ", total, " ", currency);
         }
 
-        return Join($"order {orderId}", total is null ? null : $"{total} {currency}".Trim());
+        return Join(string.Concat("order", space, orderId), total is null ? null : $"{total} {currency}".Trim());
     }
 
     // The parts that say something, joined with ", "; null when neither does.

@@ -46,7 +46,9 @@ public sealed class AuditRevRefactorTests
 
         // The total as it was sent (review of the thirty-fifth session: 19.90 is not shown as 19.9), the id in its one text.
         var sent = p.TryGetProperty("total", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetRawText() : Get("total");
-        return OldJoin($"order {Get("order_id")}", sent is { } total ? $"{total} {Get("currency")}".Trim() : null);
+        // An order_id missing or blank reads "order" alone (first hour, ninth pass: was "order , 10 EUR").
+        var head = string.IsNullOrWhiteSpace(Get("order_id")) ? "order" : $"order {Get("order_id")}";
+        return OldJoin(head, sent is { } total ? $"{total} {Get("currency")}".Trim() : null);
     }
 
     private static readonly string[] Texts = ["", " ", "  ", "\t", "\u00A0", "\n", "10", " 10", "10 ", "1 0", "EUR", " eur", "EUR ", "é", "o-1", " x "];

@@ -22,7 +22,7 @@ public sealed class ReadmeMeasurementExampleTests
             o.Measurement.TimeZone = "America/New_York";
         });
         var engine = host.Engine;
-        var today = DateOnly.FromDateTime(host.Time.GetUtcNow().UtcDateTime);
+        var today = engine.Options.Measurement.DayOf(host.Time.GetUtcNow());
         var ann = Identifier.CustomerId("ann");
         await host.TrackAsync(EventTypes.MessageSent, [ann], new { channel = "sms", message_id = "m1", template_id = "promo" });
         await host.TrackAsync(EventTypes.MessageClicked, [ann], new { channel = "sms", message_id = "m1" });
@@ -40,8 +40,9 @@ public sealed class ReadmeMeasurementExampleTests
         var verdict = await engine.GetExperimentVerdictAsync("welcome");
         Assert.Null(verdict); // no such journey: no arms
 
-        var report = await MeasurementReport.BuildAsync(engine, new MeasurementReportOptions { Model = AttributionModel.TimeDecay }, host.Time);
+        var report = await MeasurementReport.BuildAsync(engine, new MeasurementReportOptions { Model = AttributionModel.TimeDecay });
         Assert.Equal("time_decay", report.Model);
+        Assert.Equal(today, report.To); // the engine's (fake) clock, as the README calls it without one
         Assert.Equal(150, report.Channels["sms"].Revenue, 9);
         Assert.Contains("<svg class=\"chart\"", MeasurementReport.ToHtml(report));
         Assert.Single(await engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = "conversion:big-order" }));
