@@ -133,7 +133,9 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         }
         catch
         {
-            provider.Dispose();
+            // Asynchronously: Dispose() throws for a service already resolved that is only IAsyncDisposable (an application's
+            // store), and that error would replace the one being reported (review of U58).
+            provider.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }
     }

@@ -364,9 +364,10 @@ internal sealed class OmnichannelOptionsValidator : IValidateOptions<Omnichannel
 /// Starts the engine with the host and drains its queues when the host stops: once every hosted service has stopped
 /// (<see cref="IHostedLifecycleService.StoppedAsync"/>), so that the web server, registered before or after the SDK, has
 /// drained the requests in flight that call the engine. A host that does not call the lifecycle methods stops it in
-/// <see cref="StopAsync"/>.
+/// <see cref="StopAsync"/>. The host's stop token (its <c>ShutdownTimeout</c>) does not cut the drain, which says so in the
+/// log when it runs past it.
 /// </summary>
-internal sealed class OmnichannelHostedService(OmnichannelEngine engine) : IHostedLifecycleService
+internal sealed partial class OmnichannelHostedService(OmnichannelEngine engine, ILogger<OmnichannelHostedService>? logger = null) : IHostedLifecycleService
 {
     private volatile bool _stoppedLater;
 
@@ -386,9 +387,29 @@ internal sealed class OmnichannelHostedService(OmnichannelEngine engine) : IHost
     {
         if (!_stoppedLater)
         {
-            await engine.DisposeAsync().ConfigureAwait(false);
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    public async Task StoppedAsync(CancellationToken cancellationToken) => await engine.DisposeAsync().ConfigureAwait(false);
+    public Task StoppedAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
+    // Not cut at the stop token: abandoning a send in flight would leave it claimed, and the next process would send the
+    // message again. Past the token, an operator whose host (or orchestrator) stops waiting is told what it waits for.
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        var draining = engine.DisposeAsync().AsTask();
+        if (!draining.IsCompleted && cancellationToken.CanBeCanceled)
+        {
+            await draining.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!draining.IsCompleted && logger is not null)
+            {
+                LogDrainPastShutdownTimeout(logger, engine.Options.Delivery.SendTimeout);
+            }
+        }
+
+        await draining.ConfigureAwait(false);
+    }
+
+    [LoggerMessage(126, LogLevel.Warning, "The host's stop token was cancelled (HostOptions.ShutdownTimeout ran out, or the caller of StopAsync cancelled) while the engine was still draining: queued events are being committed and sends in flight recorded, each within {SendTimeout} (Delivery.SendTimeout); the stop waits for them, as a message cut off mid-send would be sent again by the next process")]
+    private static partial void LogDrainPastShutdownTimeout(ILogger logger, TimeSpan sendTimeout);
 }

@@ -84,6 +84,7 @@ public sealed partial class OmnichannelEngine
         var token = cancellationToken; // None once a worker started the batch: then it is queued and applied whole
         try
         {
+            ThrowIfDisposed(); // a disposal that began meanwhile closes the queues once this gate is free: nothing is queued
             foreach (var item in ordered)
             {
                 if (people is not null)

@@ -272,7 +272,14 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         await _catchUpStop.CancelAsync().ConfigureAwait(false);
         await _segmentsCaughtUp.ConfigureAwait(false); // ends on cancellation; never throws
         _catchUpStop.Dispose();
-        await WaitForSendsInFlightAsync(CancellationToken.None).ConfigureAwait(false);
+        // A send its run's caller cancelled ends cancelled: that fault is the caller's, who hears it. Thrown here, it failed
+        // the disposal before the queues closed (the workers ran on), and every later caller of the shared disposal with it.
+        await WaitForSendsInFlightAsync(CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        // A batch being written is queued whole (one that takes the gate later sees the disposal and queues nothing):
+        // closed under it, its first events were applied and the call refused as if none had been.
+        await _batchWrites.WaitAsync().ConfigureAwait(false);
+        _batchWrites.Release();
         foreach (var q in _queues)
         {
             q.Writer.TryComplete();
