@@ -18,7 +18,11 @@ public static class OrleansOmnichannelBuilderExtensions
     /// the silo that owns her), and <see cref="IOmnichannelClient"/> becomes an <see cref="OmnichannelClusterClient"/>
     /// that routes every call through the cluster. Configure Orleans itself (clustering, ports) on the host as usual,
     /// with <c>UseOrleans(silo => ...)</c>; give every silo the same store (PostgreSQL for a cluster) and definitions.
+    /// Without a store registration a silo keeps profiles in its own memory: with two silos each answers only its own
+    /// customers (each logs an error, event id 131, at its next sweep).
     /// </summary>
+    /// <exception cref="InvalidOperationException">When the client or a silo service is resolved (at host start): the host
+    /// has no Orleans silo (<c>builder.UseOrleans(silo => ...)</c> was not called); the message says which call is missing.</exception>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">How the silo takes part in time-driven work (<see cref="OmnichannelClusterOptions"/>).</param>
     /// <returns>The builder.</returns>
@@ -65,7 +69,11 @@ public static class OrleansOmnichannelBuilderExtensions
             return;
         }
 
-        services.AddSingleton<ClusterDefinitions>();
+        services.AddSingleton(sp =>
+        {
+            RequireOrleans(sp, silo: true);
+            return ActivatorUtilities.CreateInstance<ClusterDefinitions>(sp);
+        });
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterDefinitions>());
         services.AddPlacementDirector<SiloKeyPlacement, SiloKeyPlacementDirector>();
     }
@@ -73,8 +81,11 @@ public static class OrleansOmnichannelBuilderExtensions
     /// <summary>
     /// Client side, for a process that only talks to a cluster (an Orleans client registered with
     /// <c>UseOrleansClient(client => ...)</c>): <see cref="IOmnichannelClient"/> is an <see cref="OmnichannelClusterClient"/>
-    /// and no engine or store runs here. Use the same options (identity rules, definitions, hash key) as the silos.
+    /// and no engine or store runs here. Use the same options (identity rules, definitions, hash key) as the silos:
+    /// neither the key nor the start-up definitions are compared with the silos'.
     /// </summary>
+    /// <exception cref="InvalidOperationException">When the client is resolved: no hash key is set, or the host has no
+    /// Orleans client (<c>builder.UseOrleansClient(client => ...)</c> was not called); the message says which.</exception>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
     public static OmnichannelBuilder UseOrleansClient(this OmnichannelBuilder builder)
@@ -98,6 +109,21 @@ public static class OrleansOmnichannelBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// The host's Orleans: <c>AddOmnichannel(...).UseOrleans()</c> and <c>.UseOrleansClient()</c> only put the SDK on top
+    /// of it, and the two calls share a name with the host's own <c>builder.UseOrleans(silo => ...)</c> and
+    /// <c>builder.UseOrleansClient(client => ...)</c>, so forgetting one of each pair is easy; say which one.
+    /// </summary>
+    private static IGrainFactory RequireOrleans(IServiceProvider services, bool silo) =>
+        services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(silo
+            ? "AddOmnichannel(...).UseOrleans() runs the SDK on an Orleans silo, but this host has no Orleans: also call " +
+              "builder.UseOrleans(silo => silo.UseLocalhostClustering()) (or your clustering provider) on the host builder " +
+              "(package Microsoft.Orleans.Server). In a process that only sends to a cluster, call " +
+              "builder.UseOrleansClient(client => ...) and AddOmnichannel(...).UseOrleansClient() instead."
+            : "AddOmnichannel(...).UseOrleansClient() talks to an Orleans cluster, but this host has no Orleans client: also call " +
+              "builder.UseOrleansClient(client => client.UseLocalhostClustering()) (or the silos' clustering provider and " +
+              "ClusterOptions) on the host builder (package Microsoft.Orleans.Client).");
+
     private static bool IsEngineService(ServiceDescriptor d) => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(OmnichannelHostedService);
 
     private static void AddClusterClient(IServiceCollection services)
@@ -106,7 +132,8 @@ public static class OrleansOmnichannelBuilderExtensions
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value;   // validated first: what to set comes before what to register
-            return new OmnichannelClusterClient(sp.GetRequiredService<IGrainFactory>(), options, sp.GetService<OmnichannelEngine>());
+            var engine = sp.GetService<OmnichannelEngine>();
+            return new OmnichannelClusterClient(RequireOrleans(sp, silo: engine is not null), options, engine);
         });
         services.AddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelClusterClient>());
     }
