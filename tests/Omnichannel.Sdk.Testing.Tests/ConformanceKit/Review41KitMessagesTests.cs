@@ -93,6 +93,7 @@ public sealed class Review41KitMessagesTests
             };
         });
 
-        Assert.Contains("commits racing at ExpectedVersion 1 won; exactly one must (check the version and write in one atomic step)", failures["Commit_RacingAtOneVersion_ExactlyOneWins"], StringComparison.Ordinal);
+        // The round the race first shows in is up to the scheduler (round 1 in about two runs of three), so not its number.
+        Assert.Matches(@"round \d+: \d+ of 8 commits racing at ExpectedVersion \d+ won; exactly one must \(check the version and write in one atomic step\)", failures["Commit_RacingAtOneVersion_ExactlyOneWins"]);
     }
 }
