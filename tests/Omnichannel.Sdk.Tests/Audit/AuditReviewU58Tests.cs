@@ -146,15 +146,7 @@ public sealed class AuditReviewU58Tests
     private static HostApplicationBuilder Builder(FakeTimeProvider time, IOmnichannelStore store, IChannelTransport transport)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSingleton<TimeProvider>(time);
-        builder.Services.AddOmnichannel(o =>
-            {
-                o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-                o.Delivery.EmailFrom = "shop@example.com";
-            })
-            .UseStore(_ => store)
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("receipt", [TemplateVariant.Email("Your receipt", null, "Thanks")])))
-            .AddTransport("gated", ChannelNames.Email, _ => transport);
+        AuditU58Tests.AddReceipts(builder.Services, time, store, transport);
         return builder;
     }
 
@@ -356,15 +348,7 @@ public sealed class AuditReviewU58Tests
             builder.Services.AddHostedService<FailingStart>();
         }
 
-        builder.Services.AddSingleton<TimeProvider>(time);
-        builder.Services.AddOmnichannel(o =>
-            {
-                o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
-                o.Delivery.EmailFrom = "shop@example.com";
-            })
-            .UseStore(_ => store)
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("receipt", [TemplateVariant.Email("Your receipt", null, "Thanks")])))
-            .AddTransport("gated", ChannelNames.Email, _ => transport);
+        AuditU58Tests.AddReceipts(builder.Services, time, store, transport);
         if (!failingFirst)
         {
             builder.Services.AddHostedService<FailingStart>();

@@ -36,17 +36,23 @@ public sealed class AuditU58Tests
     private static HostApplicationBuilder Builder(FakeTimeProvider time, IOmnichannelStore store, IChannelTransport transport)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSingleton<TimeProvider>(time);
-        builder.Services.AddOmnichannel(o =>
+        AddReceipts(builder.Services, time, store, transport, partitions: 2);
+        return builder;
+    }
+
+    /// <summary>The SDK on a fake clock and a given store, with a "receipt" email template sent through <paramref name="transport"/>.</summary>
+    internal static void AddReceipts(IServiceCollection services, FakeTimeProvider time, IOmnichannelStore store, IChannelTransport transport, int? partitions = null)
+    {
+        services.AddSingleton<TimeProvider>(time);
+        services.AddOmnichannel(o =>
             {
-                o.Partitions = 2;
+                o.Partitions = partitions ?? o.Partitions;
                 o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
                 o.Delivery.EmailFrom = "shop@example.com";
             })
             .UseStore(_ => store)
             .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("receipt", [TemplateVariant.Email("Your receipt", null, "Thanks")])))
             .AddTransport("gated", ChannelNames.Email, _ => transport);
-        return builder;
     }
 
     // quartznet/quartznet#3701 (host.StopAsync while RunAsync is pending stops every hosted service twice at once),
