@@ -33,10 +33,21 @@ internal sealed class InProcessCluster : IAsyncDisposable
             OrleansOmnichannelBuilderExtensions.AddSiloServices(host.Services);
         });
 
-    private static async Task<InProcessCluster> StartAsync(int silos, Action<InProcessTestSiloSpecificOptions, IHostApplicationBuilder> configure)
+    /// <summary>
+    /// Silos whose registration comes after Orleans' own (as <c>builder.UseOrleans(...)</c> then <c>AddOmnichannel(...)</c>
+    /// in a host): their hosted services start after the silo has joined and stop before it leaves.
+    /// </summary>
+    public static Task<InProcessCluster> StartAfterOrleansAsync(int silos, Action<IServiceCollection> register) =>
+        StartAsync(silos, (_, _) => { }, register);
+
+    private static async Task<InProcessCluster> StartAsync(int silos, Action<InProcessTestSiloSpecificOptions, IHostApplicationBuilder> configure, Action<IServiceCollection>? afterOrleans = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost(configure);
+        if (afterOrleans is not null)
+        {
+            builder.ConfigureSilo((_, silo) => afterOrleans(silo.Services));
+        }
 
         // A definition change waits for every silo (up to 5 s each, twice); on a loaded two-core machine three silos in
         // one process can take longer than Orleans' default 30 s to answer. A call that hangs still fails, later.

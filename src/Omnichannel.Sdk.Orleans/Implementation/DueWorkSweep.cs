@@ -29,34 +29,38 @@ internal sealed partial class DueWorkSweep(
     private static readonly ConditionalWeakTable<InMemoryOmnichannelStore, ConcurrentDictionary<SiloAddress, bool>> SilosOnStore = [];
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
     private readonly ConcurrentDictionary<SiloAddress, bool> _reported = new();
+
+    // Registered when built, not at start: the host builds every hosted service before starting the first, and the
+    // Orleans silo (started before this when registered first) is Active to the other silos from then on. Never
+    // removed: a stopping silo stays Active until Orleans has shut it down, after this sweep has stopped, and an
+    // address (with its generation) never comes back, so a stale entry hides nothing.
+    private readonly bool _registered = Register(engine, silo);
     private ITimer? _timer;
     private int _running;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    private static bool Register(OmnichannelEngine engine, ILocalSiloDetails? silo)
     {
         if (engine.Store is InMemoryOmnichannelStore memory && silo is not null)
         {
             SilosOnStore.GetOrCreateValue(memory)[silo.SiloAddress] = true;
+            return true;
         }
 
+        return false;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
         _timer = time.CreateTimer(_ => _ = RunAsync(), null, options.Sweep, options.Sweep);
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (engine.Store is InMemoryOmnichannelStore memory && silo is not null && SilosOnStore.TryGetValue(memory, out var silos))
-        {
-            silos.TryRemove(silo.SiloAddress, out _);
-        }
-
-        await DisposeAsync().ConfigureAwait(false);
-    }
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
 
     /// <summary>The active silos that do not share this silo's in-memory store (none on any other store).</summary>
     internal IReadOnlyList<SiloAddress> SilosNotSharingTheStore()
     {
-        if (engine.Store is not InMemoryOmnichannelStore memory || silo is null || membership is null)
+        if (!_registered || engine.Store is not InMemoryOmnichannelStore memory || silo is null || membership is null)
         {
             return [];
         }
@@ -83,12 +87,33 @@ internal sealed partial class DueWorkSweep(
             return; // the previous sweep is still running
         }
 
-        foreach (var other in SilosNotSharingTheStore())
+        // One finally for the whole sweep: a throw anywhere, a log sink's included, must not leave _running set,
+        // which would end every later sweep on this silo.
+        try
         {
-            if (_reported.TryAdd(other, true))
+            await SweepAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private async Task SweepAsync()
+    {
+        try
+        {
+            foreach (var other in SilosNotSharingTheStore())
             {
-                LogStoreNotShared(_logger, silo!.SiloAddress.ToString(), other.ToString());
+                if (_reported.TryAdd(other, true))
+                {
+                    LogStoreNotShared(_logger, silo!.SiloAddress.ToString(), other.ToString());
+                }
             }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogStoreCheckFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
 
         try
@@ -113,10 +138,6 @@ internal sealed partial class DueWorkSweep(
         {
             LogSweepFailed(_logger, Privacy.ScrubbedException.Of(ex));
         }
-        finally
-        {
-            Volatile.Write(ref _running, 0);
-        }
     }
 
     [LoggerMessage(131, LogLevel.Error, "Silo {Silo} keeps customers in an in-memory store that silo {Other} of the same cluster does not share " +
@@ -124,6 +145,9 @@ internal sealed partial class DueWorkSweep(
         "written through one silo is missing or stale when read through the other. Give every silo the same durable store: " +
         "AddOmnichannel(...).UsePostgreSqlStore(...)")]
     private static partial void LogStoreNotShared(ILogger logger, string silo, string other);
+
+    [LoggerMessage(136, LogLevel.Warning, "Checking that every silo shares this silo's in-memory store failed; the sweep goes on")]
+    private static partial void LogStoreCheckFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(2, LogLevel.Warning, "Catching up with the cluster's run-time definition changes failed; the next sweep tries again")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception exception);
