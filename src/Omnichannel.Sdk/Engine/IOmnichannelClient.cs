@@ -30,6 +30,7 @@ public interface IOmnichannelClient
     /// <summary>
     /// Tracks many events: valid ones are applied, invalid ones rejected; one bad event never stops the others.
     /// Returns one result per event, in the order given, always (only cancellation or disposal ends the call early).
+    /// A batch with nothing to queue (empty, or every event rejected) returns its results at once, disposal or not.
     /// </summary>
     /// <remarks>
     /// One person's events are applied in the order given: events that share an identifier, directly or through other

@@ -67,6 +67,21 @@ public sealed partial class OmnichannelEngine
             pending.Add(item!.Completion.Task);
         }
 
+        if (items.Count == 0)
+        {
+            // Nothing to queue (every event rejected, or none): the caller hears the rejections, as for one invalid event
+            // called before disposal. Through the queue gate it waited behind a batch waiting for room, and once disposal
+            // began heard ObjectDisposedException for rejections already counted and logged.
+            var rejections = new TrackResult[pending.Count];
+            for (var i = 0; i < rejections.Length; i++)
+            {
+                rejections[i] = pending[i].Result; // completed: Task.FromResult
+            }
+
+            activity?.SetTag("omnichannel.events", rejections.Length);
+            return rejections;
+        }
+
         // One person's events are applied in the order given. Partitions run side by side, so an event routed to another
         // partition than the last event of its person waits until that one is done. Her events are those linked by a shared
         // identifier within the batch, directly or through other events (a page view by anonymous id and email, then one
