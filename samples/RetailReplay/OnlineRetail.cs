@@ -39,10 +39,23 @@ public static class OnlineRetail
 
         var order = new List<string>();
         var byInvoice = new Dictionary<string, (DateTimeOffset Time, string? Customer, string Country, List<InvoiceLine> Lines)>(StringComparer.Ordinal);
-        while (parser.ReadFields() is { } f)
+        var row = 0;
+        while (ReadRow(parser, path) is { } f)
         {
-            var time = new DateTimeOffset(DateTime.ParseExact(f[date], "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), TimeSpan.Zero);
-            var line = new InvoiceLine(f[stock], decimal.Parse(f[qty], CultureInfo.InvariantCulture), decimal.Parse(f[price], CultureInfo.InvariantCulture));
+            row++;
+            DateTimeOffset time;
+            InvoiceLine line;
+            try
+            {
+                time = new DateTimeOffset(DateTime.ParseExact(f[date], "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), TimeSpan.Zero);
+                line = new InvoiceLine(f[stock], decimal.Parse(f[qty], CultureInfo.InvariantCulture), decimal.Parse(f[price], CultureInfo.InvariantCulture));
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException or IndexOutOfRangeException)
+            {
+                // The row's number, never its values (a customer id): enough to find it in the file.
+                throw new InvalidDataException($"{path}: row {row} after the header cannot be read (InvoiceDate as yyyy-MM-dd HH:mm:ss, Quantity and UnitPrice as numbers, every column present): {ex.GetType().Name}.", ex);
+            }
+
             if (byInvoice.TryGetValue(f[invoiceNo], out var inv))
             {
                 inv.Lines.Add(line);
@@ -62,6 +75,11 @@ public static class OnlineRetail
 
                 byInvoice[f[invoiceNo]] = (time, id.Length == 0 ? null : id, f[country], [line]);
             }
+        }
+
+        if (order.Count == 0)
+        {
+            throw new InvalidDataException($"{path}: the file has a header and no rows.");
         }
 
         return [.. order
@@ -95,5 +113,17 @@ public static class OnlineRetail
             }),
             Traits = JsonSerializer.SerializeToElement(new { country = invoice.Country }),
         };
+    }
+
+    private static string[]? ReadRow(TextFieldParser parser, string path)
+    {
+        try
+        {
+            return parser.ReadFields();
+        }
+        catch (MalformedLineException ex)
+        {
+            throw new InvalidDataException($"{path}: line {ex.LineNumber} is not a CSV row (an unclosed quote?).", ex);
+        }
     }
 }

@@ -129,6 +129,11 @@ if (warmUp)
     {
         warm = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { Store = warmStore, Journeys = journeys, OrleansSilos = silos, Serial = serial, MaxEvents = 10_000 });
     }
+    catch (InvalidDataException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 2;
+    }
     finally
     {
         if (warmStore is IAsyncDisposable d)
@@ -141,7 +146,17 @@ if (warmUp)
     Console.WriteLine($"Warm-up: the first {warm.Events:N0} events on a throw-away engine, {warm.Seconds:N2} s ({warm.EventsPerSecond:N0} events/s, code being compiled).");
 }
 
-var report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos, Serial = serial }, Console.WriteLine);
+ReplayReport report;
+try
+{
+    report = await Replay.RunAsync(new ReplayOptions(data, parsed.Value) { AsOf = asOf, Store = store, Journeys = journeys, OrleansSilos = silos, Serial = serial }, Console.WriteLine);
+}
+catch (InvalidDataException ex)
+{
+    Console.Error.WriteLine(ex.Message); // the data file, named with what is wrong in it: no stack trace
+    return 2;
+}
+
 if (store is IAsyncDisposable disposable)
 {
     await disposable.DisposeAsync();

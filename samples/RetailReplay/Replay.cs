@@ -96,6 +96,11 @@ public static class Replay
         var invoices = OnlineRetail.ReadInvoices(options.DataPath);
         var events = invoices.Select(OnlineRetail.ToEvent).OfType<CustomerEvent>().ToList();
         var skipped = invoices.Count - events.Count;
+        if (events.Count == 0)
+        {
+            throw new InvalidDataException($"{options.DataPath}: each of its {invoices.Count:N0} invoices is an adjustment (InvoiceNo starting with A), not a sale or a return: nothing to replay.");
+        }
+
         if (options.MaxEvents is { } max && max < events.Count)
         {
             events.RemoveRange(max, events.Count - max);
