@@ -286,13 +286,13 @@ internal static class DeliveryPlanner
 
         // An end the clock skips (spring forward) is passed at the jump: from then her clock reads later than the end.
         var wall = endDate.ToDateTime(end);
-        var instant = zone.IsInvalidTime(wall) ? LocalTime.EndOfGap(wall, zone) : ToInstant(wall, zone);
+        var instant = LocalTime.IsSkipped(wall, zone) ? LocalTime.EndOfGap(wall, zone) : ToInstant(wall, zone);
 
         // On the night clocks go back, an end inside the repeated hour has two instants; after the first has passed (it is
         // the second pass of that hour now), the quiet hours end at the second.
-        if (instant <= now && zone.IsAmbiguousTime(wall))
+        if (instant <= now && LocalTime.SecondPass(wall, zone) is { } second)
         {
-            instant = new DateTimeOffset(wall, zone.GetAmbiguousTimeOffsets(wall).Min()).ToUniversalTime();
+            instant = second;
         }
 
         return instant > now ? instant : null;
@@ -318,7 +318,7 @@ internal static class DeliveryPlanner
         for (var i = 0; i < 3; i++)
         {
             var wall = date.AddDays(i).ToDateTime(start);
-            var begins = zone.IsInvalidTime(wall) ? LocalTime.EndOfGap(wall, zone) : ToInstant(wall, zone);
+            var begins = LocalTime.IsSkipped(wall, zone) ? LocalTime.EndOfGap(wall, zone) : ToInstant(wall, zone);
             if (begins >= from && QuietHoursEnd(begins, zone, start, end) is { } ends)
             {
                 return ends;

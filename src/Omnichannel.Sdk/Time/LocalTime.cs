@@ -151,16 +151,59 @@ internal static class LocalTime
     public static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
     {
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-        if (zone.IsInvalidTime(local))
+        var (earlier, _, _) = Offsets(local, zone);
+
+        // A skipped time is read with the offset in force before the jump: the result lies as far after the gap as the
+        // time lay in it. A repeated time is its first pass (the larger offset).
+        return Utc(local, earlier);
+    }
+
+    /// <summary>Whether the clock skips a wall-clock time in a zone (a spring-forward gap).</summary>
+    public static bool IsSkipped(DateTime local, TimeZoneInfo zone) => Offsets(DateTime.SpecifyKind(local, DateTimeKind.Unspecified), zone).Skipped;
+
+    /// <summary>
+    /// The second instant of a wall-clock time the clock shows twice (the repeated hour of a fall-back night), else
+    /// <see langword="null"/>.
+    /// </summary>
+    public static DateTimeOffset? SecondPass(DateTime local, TimeZoneInfo zone)
+    {
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        var (earlier, later, skipped) = Offsets(local, zone);
+        return !skipped && later != earlier ? Utc(local, later) : null;
+    }
+
+    // The offsets a wall-clock time has: the first pass's and the second's (equal unless the clock shows it twice), or,
+    // for a time the clock skips, the offset before the jump. Computed from the zone's offsets at instants, not from
+    // TimeZoneInfo.IsInvalidTime/IsAmbiguousTime: those read the rules' daylight flag, and a zone whose tz data has a
+    // negative saving (Europe/Dublin's winter, Africa/Casablanca's Ramadan) answered them backwards on Linux
+    // (dotnet/runtime#120915): quiet hours ending inside Dublin's spring gap were read as over at once.
+    private static (TimeSpan Earlier, TimeSpan Later, bool Skipped) Offsets(DateTime local, TimeZoneInfo zone)
+    {
+        // The offsets in force a day either side of the wall time read as UTC: every instant the wall time can name lies
+        // between them (offsets are within ±14 hours), and no zone changes its offset twice within two days.
+        var before = OffsetAt(local.Ticks - TimeSpan.TicksPerDay, zone);
+        var after = OffsetAt(local.Ticks + TimeSpan.TicksPerDay, zone);
+        var beforeFits = OffsetAt(local.Ticks - before.Ticks, zone) == before;
+        var afterFits = OffsetAt(local.Ticks - after.Ticks, zone) == after;
+        if (before == after)
         {
-            // Read with the offset in force before the jump: the result lies as far after the gap as the time lay in it.
-            var before = zone.GetUtcOffset(local.Ticks > TimeSpan.TicksPerHour * 6 ? local.AddHours(-6) : local);
-            return Utc(local, before);
+            // No change near it (the usual case); an offset that does not fit means two changes close together, which
+            // the zone's own reading of the wall time settles.
+            return beforeFits ? (before, before, false) : (zone.GetUtcOffset(local), zone.GetUtcOffset(local), false);
         }
 
-        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-        return Utc(local, offset);
+        return (beforeFits, afterFits) switch
+        {
+            (true, true) => (before > after ? before : after, before > after ? after : before, false), // shown twice
+            (true, false) => (before, before, false),
+            (false, true) => (after, after, false),
+            _ => (before, before, true), // skipped
+        };
     }
+
+    // The zone's offset at the instant of these UTC ticks (clamped to the calendar).
+    private static TimeSpan OffsetAt(long utcTicks, TimeZoneInfo zone) =>
+        zone.GetUtcOffset(new DateTimeOffset(Math.Clamp(utcTicks, DateTimeOffset.MinValue.UtcTicks, DateTimeOffset.MaxValue.UtcTicks), TimeSpan.Zero));
 
     // A wall-clock time read with an offset, as a UTC instant; saturating at the ends of time (year 1 east of Greenwich
     // or 9999-12-31 west of it has no instant), like IsoDuration's arithmetic, so a customer's date never throws.

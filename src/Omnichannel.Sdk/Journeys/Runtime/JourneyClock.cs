@@ -27,9 +27,9 @@ internal static class JourneyClock
             var at = DeliveryPlanner.ToInstant(wall, zone);
 
             // A time the clock shows twice (fall back) whose first pass is behind now comes again at the second pass.
-            if (at <= now && zone.IsAmbiguousTime(wall))
+            if (at <= now && LocalTime.SecondPass(wall, zone) is { } second)
             {
-                at = new DateTimeOffset(wall, zone.GetAmbiguousTimeOffsets(wall).Min()).ToUniversalTime();
+                at = second;
             }
 
             if (at > now)
