@@ -163,7 +163,7 @@ if (store is IAsyncDisposable disposable)
 }
 
 Console.WriteLine($"Replayed {report.Events:N0} events in {report.Seconds:N2} s: {report.EventsPerSecond:N0} events/s ({report.Rejected} rejected).");
-Console.WriteLine($"Per event: {report.CpuSeconds * 1e6 / report.Events:N1} µs of process CPU, {report.AllocatedBytes / 1024.0 / report.Events:N1} KB allocated.");
+Console.WriteLine($"Per event: {report.CpuSeconds * 1e6 / report.Events:N1} µs of process CPU, {report.AllocatedBytes / 1024.0 / report.Events:N1} KB allocated; {report.HeapBytes / 1048576.0:N0} MB live heap after it.");
 foreach (var (at, counts) in report.AsOf)
 {
     Console.WriteLine($"Segment sizes as of {at:yyyy-MM-dd HH:mm}Z:");

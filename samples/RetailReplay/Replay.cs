@@ -81,6 +81,12 @@ public sealed record ReplayReport(
 
     /// <summary>Bytes allocated on the managed heap over the replay, by every thread.</summary>
     public long AllocatedBytes { get; init; }
+
+    /// <summary>
+    /// The managed heap's live bytes right after the replay, after a full collection: the engine, its store and hot
+    /// profiles, and the replay's own events.
+    /// </summary>
+    public long HeapBytes { get; init; }
 }
 
 /// <summary>Replays the Online Retail data set through the SDK on a virtual clock driven by the events' own times.</summary>
@@ -239,6 +245,7 @@ public static class Replay
         watch.Stop();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var heap = GC.GetTotalMemory(forceFullCollection: true);
         if (counts.Count == 0)
         {
             counts[clock.GetUtcNow()] = await CountAsync(engine);
@@ -273,6 +280,7 @@ public static class Replay
             MessagesSent = transport.Sent,
             CpuSeconds = cpu.TotalSeconds,
             AllocatedBytes = allocated,
+            HeapBytes = heap,
         };
     }
 
