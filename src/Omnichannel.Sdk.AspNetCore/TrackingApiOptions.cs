@@ -14,8 +14,8 @@ public sealed class TrackingApiOptions
     public const int SpecMaxBatchBytes = 500 * 1024;
 
     /// <summary>
-    /// The write keys clients authenticate with (HTTP Basic, the key as the user name and an empty password, or the
-    /// body's <c>writeKey</c> when there is no <c>Authorization</c> header), each naming
+    /// The write keys clients authenticate with (HTTP Basic, the key as the user name and an empty password, else the
+    /// body's <c>writeKey</c>, as when there is no <c>Authorization</c> header or it names no write key), each naming
     /// its source. At least one is required; keys and source names must be unique. A request without a known key gets
     /// <c>401</c>. Keys are compared in constant time.
     /// </summary>

@@ -56,22 +56,27 @@ internal sealed partial class TrackingEndpoint : IDisposable
     {
         var ct = http.RequestAborted;
 
-        // The key comes as HTTP Basic; without an Authorization header, as the body's "writeKey" (the Spec allows both;
-        // browser clients send text/plain bodies with the key inside to avoid a CORS preflight).
+        // The key comes as HTTP Basic, else as the body's "writeKey" (the Spec allows both; browser clients send text/plain
+        // bodies with the key inside to avoid a CORS preflight), else the query's. An Authorization header that names no
+        // write key is not the end: analytics-node sends "Bearer <OAuth token>" beside the body's writeKey when OAuth is
+        // configured, and a staging site behind HTTP Basic has the browser send the site's own credentials.
         var hasHeader = !string.IsNullOrEmpty(http.Request.Headers.Authorization.ToString());
         var source = hasHeader ? _authenticator.Authenticate(http.Request.Headers.Authorization) : null;
-        if (hasHeader && (source is null || !await AdmitAsync(http, source).ConfigureAwait(false)))
+        if (source is not null && !await AdmitAsync(http, source).ConfigureAwait(false))
         {
-            if (source is null)
-            {
-                await UnauthorizedAsync(http).ConfigureAwait(false);
-            }
-
             return;
         }
 
+        // A header that named no key and a body that names none either: 401, as before the body was read for one.
+        var headerFailed = hasHeader && source is null;
         var limit = callType is null ? _options.MaxBatchBytes : _options.MaxMessageBytes;
         var (body, bodyError) = await ReadBodyAsync(http.Request, limit, ct).ConfigureAwait(false);
+        if (body is null && headerFailed)
+        {
+            await UnauthorizedAsync(http).ConfigureAwait(false);
+            return;
+        }
+
         if (body is null)
         {
             LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "body");
@@ -91,6 +96,11 @@ internal sealed partial class TrackingEndpoint : IDisposable
             }
 
             document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        }
+        catch (JsonException) when (headerFailed)
+        {
+            await UnauthorizedAsync(http).ConfigureAwait(false);
+            return;
         }
         catch (JsonException) when (FindTooDeep(body.AsSpan(Bom(body)), MaxJsonDepth) is { } tooDeep)
         {
