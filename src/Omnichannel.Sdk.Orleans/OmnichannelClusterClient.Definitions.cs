@@ -91,7 +91,7 @@ public sealed partial class OmnichannelClusterClient
         return ClusterJson.Read<JourneyStatistics>(answer);
     }
 
-    private IDefinitionsGrain Registry => _grains.GetGrain<IDefinitionsGrain>(0);
+    private IDefinitionsGrain Registry => Grain(g => g.GetGrain<IDefinitionsGrain>(0));
 
     /// <summary>
     /// The JSON a segment crosses the cluster in, after the checks one engine makes on the definition itself: what the

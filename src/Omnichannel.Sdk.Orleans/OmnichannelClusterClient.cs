@@ -73,6 +73,12 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     public IReadOnlyList<JourneyDefinition> Journeys => _silo is { } engine ? engine.Journeys : _view.Journeys;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// When the grain call fails (her silo died or stopped with the event in its grain, the call outlived the cluster's
+    /// response timeout), the result is <see cref="TrackStatus.StoreFailed"/> and transient, as for a batch: the event may or
+    /// may not have been applied, and sending it again applies it once. A client whose Orleans client has not connected
+    /// (its host not started) throws <see cref="InvalidOperationException"/> saying so, before anything is sent.
+    /// </remarks>
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
         // As one engine: an event whose token is cancelled before it is sent is not applied (a retry is not a duplicate).
@@ -80,8 +86,45 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
         // Once sent, the answer is awaited whatever the token (bounded by the cluster's response time-out): the grain may
         // already be applying it, and a caller told "cancelled" about an applied event would act on a falsehood.
-        var results = await Profile(RouteOf(customerEvent)).TrackAsync([ClusterJson.Write(customerEvent)]).ConfigureAwait(false);
+        var grain = Profile(RouteOf(customerEvent));
+        var json = ClusterJson.Write(customerEvent);
+        string[] results;
+        try
+        {
+            results = await grain.TrackAsync([json]).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // As a batch's customer whose call failed, and as one engine whose store failed: a result, transient. It threw
+            // the transport's exception (a TimeoutException after a silo was killed with the event in its grain), which a
+            // caller that follows the interface (failures are results) did not catch and never sent again.
+            return CallFailed(customerEvent?.Id, ex);
+        }
+
         return ClusterJson.Read<TrackResult>(results[0]);
+    }
+
+    /// <summary>
+    /// A customer's event whose grain call failed: transient, with the exception's type and scrubbed text, and its innermost
+    /// cause's (Orleans wraps a grain's failure to activate, whose own text says what the silo lacks).
+    /// </summary>
+    private static TrackResult CallFailed(string? eventId, Exception ex)
+    {
+        var cause = ex;
+        while (cause.InnerException is { } inner)
+        {
+            cause = inner;
+        }
+
+        var because = ReferenceEquals(cause, ex) ? string.Empty : $"; caused by {cause.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(cause.Message)}";
+        return new TrackResult
+        {
+            EventId = eventId ?? string.Empty,
+            Status = TrackStatus.StoreFailed,
+            IsTransient = true,
+            FailureReason = $"the cluster call for this customer's events failed ({ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}{because}); " +
+                "the event may not have been applied: send it again (it is applied once)",
+        };
     }
 
     /// <inheritdoc />
@@ -138,11 +181,9 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
                     // One customer's call failed (her silo died, the call timed out or was refused): her events from here
                     // on get a transient failure (sending the later ones now would let them overtake) and the other
                     // customers' results still come back, as one engine answers every event of a batch.
-                    var reason = $"the cluster call for this customer's events failed ({ex.GetType().Name}: {Privacy.PersonalDataScrubber.Scrub(ex.Message)}); " +
-                        "the event may not have been applied: send it again (it is applied once)";
                     foreach (var (e, index, _) in person.Skip(start))
                     {
-                        results[index] = new TrackResult { EventId = e?.Id ?? string.Empty, Status = TrackStatus.StoreFailed, IsTransient = true, FailureReason = reason };
+                        results[index] = CallFailed(e?.Id, ex);
                     }
 
                     return;
@@ -369,9 +410,30 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     // A keyed hash, never the value: grain ids appear in Orleans' own logs and metrics.
     private string Hash(string value) => Convert.ToHexString(HMACSHA256.HashData(_routingKey, Encoding.UTF8.GetBytes(value)), 0, 16);
 
-    private IProfileGrain Profile(string key) => _grains.GetGrain<IProfileGrain>(key);
+    private IProfileGrain Profile(string key) => Grain(g => g.GetGrain<IProfileGrain>(key));
 
-    private IEngineGrain Engine => _grains.GetGrain<IEngineGrain>(0);
+    private IEngineGrain Engine => Grain(g => g.GetGrain<IEngineGrain>(0));
+
+    /// <summary>
+    /// A grain reference. Orleans answers a cluster client that has not connected yet (its host not started) as if the
+    /// grain did not exist, with an <see cref="ArgumentException"/> naming this package's internal interface; say what
+    /// is missing instead.
+    /// </summary>
+    private T Grain<T>(Func<IGrainFactory, T> get)
+    {
+        try
+        {
+            return get(_grains);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException(
+                "The Orleans cluster client knows no silo that serves Omnichannel grains: either it has not connected yet " +
+                "(start the host first, e.g. await host.StartAsync() or app.Run(), before calling IOmnichannelClient; a cluster " +
+                "client learns the silos' grains once connected), or no silo runs services.AddOmnichannel(...).UseOrleans(). " +
+                $"Orleans said: {ex.Message}", ex);
+        }
+    }
 
     private static CustomerProfile? ReadProfile(byte[]? message) => message is null ? null : ClusterJson.ReadProfile(message);
 

@@ -150,9 +150,11 @@ public sealed class ClusterEndToEndTests
         await using var cluster = await InProcessCluster.StartAsync(1, services => services.AddSingleton(_ => new OmnichannelEngine(ClusterSetup.Options(), new InMemoryOmnichannelStore(), _time)));
         var client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
 
-        var ex = await Assert.ThrowsAnyAsync<Exception>(async () => await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1"))));
+        // A failed grain call is a result, as in a batch (audit U62: it was the call's exception).
+        var result = await client.TrackAsync(new ClusterEvents(_time).Event("e1", EventTypes.ProductViewed, null, Identifier.CustomerId("c1")));
 
-        Assert.Contains(".UseOrleans()", ex.ToString(), StringComparison.Ordinal);
+        Assert.Equal(TrackStatus.StoreFailed, result.Status);
+        Assert.True(result.FailureReason!.Contains(".UseOrleans()", StringComparison.Ordinal), result.FailureReason);
     }
 
     [Fact]

@@ -25,6 +25,13 @@ internal sealed class InProcessCluster : IAsyncDisposable
     public static Task<InProcessCluster> StartAsync(int silos, Action<IServiceCollection> register) =>
         StartAsync(silos, (_, host) => register(host.Services));
 
+    /// <summary>
+    /// As <see cref="StartAsync(int, Action{IServiceCollection})"/>, with the client's and silos' response timeout set: a call in
+    /// flight to a killed silo is answered only when it runs out.
+    /// </summary>
+    public static Task<InProcessCluster> StartAsync(int silos, Action<IServiceCollection> register, TimeSpan responseTimeout) =>
+        StartAsync(silos, (_, host) => register(host.Services), responseTimeout: responseTimeout);
+
     /// <summary>Silos whose engine is made by <paramref name="engine"/> (one per silo).</summary>
     public static Task<InProcessCluster> StartAsync(int silos, Func<OmnichannelEngine> engine) =>
         StartAsync(silos, (_, host) =>
@@ -40,7 +47,7 @@ internal sealed class InProcessCluster : IAsyncDisposable
     public static Task<InProcessCluster> StartAfterOrleansAsync(int silos, Action<IServiceCollection> register) =>
         StartAsync(silos, (_, _) => { }, register);
 
-    private static async Task<InProcessCluster> StartAsync(int silos, Action<InProcessTestSiloSpecificOptions, IHostApplicationBuilder> configure, Action<IServiceCollection>? afterOrleans = null)
+    private static async Task<InProcessCluster> StartAsync(int silos, Action<InProcessTestSiloSpecificOptions, IHostApplicationBuilder> configure, Action<IServiceCollection>? afterOrleans = null, TimeSpan? responseTimeout = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost(configure);
@@ -53,8 +60,8 @@ internal sealed class InProcessCluster : IAsyncDisposable
         // one process can take longer than Orleans' default 30 s to answer. A call that hangs still fails, later.
         // A silo that joins later catches up with the cluster's definitions for up to two thirds of its own response
         // timeout, which the same load can stretch past 10 s: the silos wait as long as the client.
-        builder.ConfigureClient(c => c.Configure<global::Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2)));
-        builder.ConfigureSilo((_, silo) => silo.Configure<global::Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2)));
+        builder.ConfigureClient(c => c.Configure<global::Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromMinutes(2)));
+        builder.ConfigureSilo((_, silo) => silo.Configure<global::Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromMinutes(2)));
         var cluster = builder.Build();
         try
         {
