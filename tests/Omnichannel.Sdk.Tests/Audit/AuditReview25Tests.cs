@@ -328,25 +328,27 @@ public sealed class AuditReview25Tests
 
     // ---- 4. Arrival order and merges ----
 
-    // The birthday trait arrives after this year's occurrence: the next is next year's, never a late wish today or a
-    // second one; it arriving the evening before in a zone far east (already her birthday morning there) is on time.
+    // The birthday trait arrives after this year's occurrence, still on her birthday: one late wish at once (the review of
+    // audit U59 decided this; it waited a year before), never a second one, then next year's on time; it arriving the
+    // evening before in a zone far east (already her birthday morning there) is on time.
     [Fact]
-    public async Task ABirthdayLearnedAfterItsMorning_WaitsForNextYear_AndOneLearnedBefore_IsOnTime()
+    public async Task ABirthdayLearnedAfterItsMorning_IsWishedLateThatDayOnce_AndOneLearnedBefore_IsOnTime()
     {
         await using var rig = JourneyRig.Create([Birthday()], [Today], start: new DateTimeOffset(2026, 3, 12, 10, 0, 0, TimeSpan.Zero));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "--03-12" });
         Assert.True((await rig.Host.ProfileAsync(Ann)).IsInSegment("today"));
-        await rig.AdvanceToAsync(new DateTimeOffset(2027, 3, 11, 0, 0, 0, TimeSpan.Zero));
-        Assert.Empty(rig.Sent());
-        await rig.AdvanceToAsync(new DateTimeOffset(2027, 3, 12, 9, 0, 0, TimeSpan.Zero));
         Assert.Single(rig.Sent());
+        await rig.AdvanceToAsync(new DateTimeOffset(2027, 3, 11, 0, 0, 0, TimeSpan.Zero));
+        Assert.Single(rig.Sent());
+        await rig.AdvanceToAsync(new DateTimeOffset(2027, 3, 12, 9, 0, 0, TimeSpan.Zero));
+        Assert.Equal(2, rig.Sent().Count);
 
         var other = Identifier.CustomerId("bea-25");
         await rig.TrackAsync("user.signed_up", [other, Identifier.Email("bea25@example.com")], traits: new { birthday = "1990-03-13" }, context: new EventContext { TimeZone = "Pacific/Kiritimati" });
         await rig.AdvanceToAsync(new DateTimeOffset(2027, 3, 12, 19, 0, 0, TimeSpan.Zero)); // 09:00 on the 13th at +14
-        Assert.Equal(2, rig.Sent().Count);
+        Assert.Equal(3, rig.Sent().Count);
         await rig.AdvanceToAsync(new DateTimeOffset(2028, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        Assert.Equal(2, rig.Sent().Count);
+        Assert.Equal(3, rig.Sent().Count);
     }
 
     // Two profiles of hers with different birthdays (her account says 20 March, a device she used later 12 March as a

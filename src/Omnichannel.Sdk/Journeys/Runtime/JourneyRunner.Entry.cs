@@ -61,7 +61,19 @@ internal sealed partial class JourneyRunner
                 // fired stays fired: a one-off for this value, an annual date for this year's occurrence (moving west
                 // after the morning's wish would otherwise wish her again that day).
                 var moved = t.Annual ? NextAnnual(t, existing.DateFiredAt) : existing.FiredBasis == basis ? null : JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone);
+                var wasDue = existing.DueAt;
                 existing.DueAt = moved is { } m && m > now ? m : DateTimeOffset.MaxValue;
+
+                // Review of audit U59: the occurrence still due, moved behind now but still on her local today (a zone
+                // reported after its local time there, a version that moved the time earlier), fires now, late, once:
+                // else an annual date waited a year and a one-off date never fired.
+                if (wasDue != DateTimeOffset.MaxValue && (t.Annual || existing.FiredBasis != basis) && PassedToday(t) is { } passed
+                    && (!t.Annual || ((passed - wasDue).Duration() <= SameOccurrence && NotFired(passed, existing))))
+                {
+                    existing.DueAt = now;
+                    _lateDates = true;
+                }
+
                 existing.Zone = zone;
                 existing.Trigger = signature;
                 continue;
@@ -76,9 +88,20 @@ internal sealed partial class JourneyRunner
             // Read as new, a zone to the west (or a later offset) put its instant after now and it fired a second time.
             var oneOffFired = !t.Annual && existing is { Basis.Length: 0, FiredBasis: { } was } && was == basis ? existing : null;
             var at = t.Annual ? NextAnnual(t, fired?.DateFiredAt) : oneOffFired is null ? JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone) : null;
+            var due = at is { } a && a > now ? a : DateTimeOffset.MaxValue;
+
+            // Review of audit U59: an annual date this event gave (not as history) whose occurrence today, where she lives,
+            // has passed fires now, late, once (a birthday given at 15:00 on the day): else it waited a year. A one-off
+            // date already past is still not fired late, nor a date of a journey published after the day's time.
+            if (t.Annual && !onlyUnscheduled && GivenNow(t.Trait) && PassedToday(t) is { } late && NotFired(late, fired) && existing?.DateFiredOn != LocalTime.DateOf(now, Zone))
+            {
+                due = now;
+                _lateDates = true;
+            }
+
             State.Scheduled[j.Id] = new ScheduledTrigger
             {
-                Basis = basis, Zone = zone, Trigger = signature, DueAt = at is { } a && a > now ? a : DateTimeOffset.MaxValue,
+                Basis = basis, Zone = zone, Trigger = signature, DueAt = due,
                 DateFiredAt = (fired ?? oneOffFired)?.DateFiredAt, DateFiredOn = fired?.DateFiredOn, FiredBasis = oneOffFired?.FiredBasis,
             };
         }
@@ -119,12 +142,40 @@ internal sealed partial class JourneyRunner
         p.JourneyData?.Scheduled.TryGetValue(journeyId, out var s) == true && s.Trigger is { } signature
         && catalog.FindLatest(journeyId)?.Definition.Trigger is DateTrigger t && Signature(t) != signature;
 
-    // The next occurrence after now; with firedAt, not the occurrence that already fired (occurrences are a year apart,
-    // the same one moved by a zone or a version is hours or days away from where it fired).
-    private DateTimeOffset? NextAnnual(DateTrigger t, DateTimeOffset? firedAt = null)
+    // The occurrence of a date trigger (annual: of her local year or a neighbouring one) that fell earlier on her local
+    // today, at or before now; else null.
+    private DateTimeOffset? PassedToday(DateTrigger t)
     {
-        // The offset may move the instant into another year (a week before a 3 January birthday is in December), so the
-        // years looked at reach as far as the offset does, either way.
+        var today = LocalTime.DateOf(now, Zone);
+        if (!t.Annual)
+        {
+            return JourneyClock.FromTrait(p, t.Trait, t.Offset, t.LocalTime, Zone) is { } at && at <= now && LocalTime.DateOf(at, Zone) == today ? at : null;
+        }
+
+        foreach (var at in Occurrences(t))
+        {
+            if (at <= now && LocalTime.DateOf(at, Zone) == today)
+            {
+                return at;
+            }
+        }
+
+        return null;
+    }
+
+    // Whether an annual occurrence has not fired for her: no firing of the same occurrence (see NextAnnual), and none on
+    // the local day it falls on.
+    private bool NotFired(DateTimeOffset occurrence, ScheduledTrigger? s) =>
+        s is null || ((s.DateFiredAt is not { } f || (occurrence - f).Duration() > SameOccurrence) && s.DateFiredOn != LocalTime.DateOf(occurrence, Zone));
+
+    // Whether the event being handled gave the trait (a string) and is not history.
+    private bool GivenNow(string trait) =>
+        _given.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(_given, trait, out var value) && value.ValueKind == JsonValueKind.String;
+
+    // An annual trigger's instants, year by year around her local year. The offset may move the instant into another year
+    // (a week before a 3 January birthday is in December), so the years looked at reach as far as the offset does.
+    private IEnumerable<DateTimeOffset> Occurrences(DateTrigger t)
+    {
         var year = TimeZoneInfo.ConvertTime(now, Zone).Year;
         var m = t.Offset.Magnitude;
         var span = (int)Math.Min(9999, 2 + (double)m.Years + (m.Months / 12.0) + ((m.Days + m.Time.TotalDays) / 365.0));
@@ -140,7 +191,20 @@ internal sealed partial class JourneyRunner
                 continue; // that year's instant is beyond the calendar
             }
 
-            if (at is { } a && a > now && (firedAt is not { } f || (a - f).Duration() > SameOccurrence))
+            if (at is { } a)
+            {
+                yield return a;
+            }
+        }
+    }
+
+    // The next occurrence after now; with firedAt, not the occurrence that already fired (occurrences are a year apart,
+    // the same one moved by a zone or a version is hours or days away from where it fired).
+    private DateTimeOffset? NextAnnual(DateTrigger t, DateTimeOffset? firedAt = null)
+    {
+        foreach (var a in Occurrences(t))
+        {
+            if (a > now && (firedAt is not { } f || (a - f).Duration() > SameOccurrence))
             {
                 return a;
             }

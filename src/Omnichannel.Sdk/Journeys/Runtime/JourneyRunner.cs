@@ -59,6 +59,8 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private bool _profileUpdated; // an updateProfile step wrote since the last drain
     private HashSet<JourneyInstance>? _answeredLate; // made on first use: rare, and a runner is made per event
     private bool _traitsChanged = true;
+    private JsonElement _given; // the traits the event being handled gave (not history), for dates given late on their day
+    private bool _lateDates; // a date trigger was made due now (given or moved late on its local day)
     private bool _repeatOrder;
 
     private bool _repeatOutcome;
@@ -102,6 +104,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         _repeatOrder = repeatOrder && e.Type == EventTypes.OrderPlaced;
         _repeatOutcome = repeatOutcome;
         _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object || !string.IsNullOrWhiteSpace(e.Context?.TimeZone);
+        _given = e.Context is { Historical: true } ? default : e.Traits;
         if (merged)
         {
             ResolveMergedInstances();
@@ -131,6 +134,12 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         {
             _answeredLate.Clear();
             await RunDueAsync().ConfigureAwait(false); // one the event did not move after all times out now
+        }
+
+        if (_lateDates)
+        {
+            _lateDates = false;
+            await RunDueAsync().ConfigureAwait(false); // a date given or moved late on its local day fires with the event
         }
 
         await DrainEmittedAsync().ConfigureAwait(false);
