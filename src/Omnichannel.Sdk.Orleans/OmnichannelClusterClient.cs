@@ -137,7 +137,8 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     /// <see cref="TrackStatus.StoreFailed"/> (transient: sending them again applies each once) and the other customers'
     /// results are returned as usual. As on one engine, a token cancelled before the first call is sent throws
     /// <see cref="OperationCanceledException"/> with nothing applied; once a call is sent the whole batch is sent and
-    /// reported, whatever the token.
+    /// reported, whatever the token. A client whose Orleans client was stopped (its host disposed) throws
+    /// <see cref="ObjectDisposedException"/>, as a single <see cref="TrackAsync"/> does.
     /// </remarks>
     public async Task<IReadOnlyList<TrackResult>> TrackBatchAsync(IEnumerable<CustomerEvent> events, CancellationToken cancellationToken = default)
     {
@@ -172,9 +173,27 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
                 var items = person.GetRange(start, end - start);
                 string[] answers;
+                IProfileGrain grain;
                 try
                 {
-                    answers = await Profile(items[0].Route).TrackAsync(json[start..end]).ConfigureAwait(false);
+                    // Outside the call's catch: a stopped client (its host disposed) throws ObjectDisposedException, as a
+                    // single TrackAsync and a disposed engine do; as a transient result, a caller retried it for ever.
+                    grain = Profile(items[0].Route);
+                }
+                catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
+                {
+                    // Not connected yet (the host not started): transient, as before; starting the host cures it.
+                    foreach (var (e, index, _) in person.Skip(start))
+                    {
+                        results[index] = CallFailed(e?.Id, ex);
+                    }
+
+                    return;
+                }
+
+                try
+                {
+                    answers = await grain.TrackAsync(json[start..end]).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -246,9 +265,12 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
             {
                 owners = await Engine.OwnersAsync([.. asked.Select(ClusterJson.WriteIdentifier)]).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+            catch (Exception ex) when (ex is not OutOfMemoryException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                owners = null; // the batch's own links still hold; each silo asks the store again when it applies them
+                // The batch's own links still hold; each silo asks the store again when it applies them. A cancellation
+                // the caller did not ask for (the silo's own, as it stops) is such a failure too: it threw
+                // OperationCanceledException, which a caller reads as its own and does not send again.
+                owners = null;
             }
 
             if (owners is not null)

@@ -102,6 +102,9 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the cluster's client (its host disposed), as an application shutting down does.</summary>
+    public Task StopClientAsync() => _cluster.StopClusterClientAsync();
+
     public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
 }
 

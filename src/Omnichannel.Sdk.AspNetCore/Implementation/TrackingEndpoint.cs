@@ -97,16 +97,19 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
             document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
         }
-        catch (JsonException) when (headerFailed)
-        {
-            await UnauthorizedAsync(http).ConfigureAwait(false);
-            return;
-        }
         catch (JsonException) when (FindTooDeep(body.AsSpan(Bom(body)), MaxJsonDepth) is { } tooDeep)
         {
             // Valid JSON nested past the parser's limit: a batch message that is too deep is refused alone (it was the
-            // whole batch, as "not valid JSON"); otherwise the body is refused with the path that is too deep.
+            // whole batch, as "not valid JSON"); otherwise the body is refused with the path that is too deep. Beside a
+            // header that named no key, the batch's own writeKey is read once the deep messages are replaced (a 401
+            // here lost the whole batch for one message); a body that cannot be read is the header's 401.
             var replaced = callType is null ? WithoutTooDeepMessages(body.AsSpan(Bom(body)), tooDeep) : null;
+            if (replaced is null && headerFailed)
+            {
+                await UnauthorizedAsync(http).ConfigureAwait(false);
+                return;
+            }
+
             if (replaced is null)
             {
                 LogBadRequest(_logger, source?.Source ?? "(unauthenticated)", "depth");
@@ -118,6 +121,11 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
             // Every container past the limit was inside a replaced message, so this reads.
             document = JsonDocument.Parse(replaced, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        }
+        catch (JsonException) when (headerFailed)
+        {
+            await UnauthorizedAsync(http).ConfigureAwait(false);
+            return;
         }
         catch (JsonException ex)
         {
