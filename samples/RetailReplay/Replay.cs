@@ -74,12 +74,12 @@ public sealed record ReplayReport(
     public double EventsPerSecond => Events / Seconds;
 
     /// <summary>
-    /// The process's CPU time over the replay (every thread: the engine's workers, the collector), in seconds. Less moved
-    /// by other work on the machine than <see cref="Seconds"/>, so two builds can be compared on a busy machine.
+    /// The process's CPU time over the replay (every thread: the engine's workers, the collector), in seconds. It includes
+    /// the thread pool's spinning, which grows when cores are idle: compare it between runs made in the same conditions.
     /// </summary>
     public double CpuSeconds { get; init; }
 
-    /// <summary>Bytes allocated on the managed heap over the replay, by every thread.</summary>
+    /// <summary>Bytes allocated on the managed heap over the replay, by every thread: the same in every run of one build.</summary>
     public long AllocatedBytes { get; init; }
 
     /// <summary>
