@@ -21,11 +21,7 @@ public sealed class ReviewU62Tests
     {
         var store = new InMemoryOmnichannelStore();
         var filter = new Throw("OwnersAsync", () => new OperationCanceledException("the silo is stopping"));
-        await using var cluster = await InProcessCluster.StartAsync(1, services =>
-        {
-            ClusterSetup.Register(_time, services, store);
-            services.AddSingleton<IIncomingGrainCallFilter>(filter);
-        });
+        await using var cluster = await StartWithAsync(store, filter);
         IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
         var ann = Identifier.Email("r62-owners@example.com");
@@ -84,11 +80,7 @@ public sealed class ReviewU62Tests
         var filter = new Throw("TrackAsync", () => new AggregateException(
             new InvalidOperationException("middle for ann.r62@example.com", new IOException("deep +44 7700 900123 and ann.r62@example.com")),
             new InvalidOperationException("second for +447700900999")));
-        await using var cluster = await InProcessCluster.StartAsync(1, services =>
-        {
-            ClusterSetup.Register(_time, services, store);
-            services.AddSingleton<IIncomingGrainCallFilter>(filter);
-        });
+        await using var cluster = await StartWithAsync(store, filter);
         IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
         var ann = Identifier.Email("ann.r62@example.com");
@@ -105,6 +97,14 @@ public sealed class ReviewU62Tests
 
         Assert.Contains("caused by IOException", single.FailureReason, StringComparison.Ordinal);
     }
+
+    // One silo on the store, with a filter that makes grain calls fail.
+    private Task<InProcessCluster> StartWithAsync(InMemoryOmnichannelStore store, IIncomingGrainCallFilter filter) =>
+        InProcessCluster.StartAsync(1, services =>
+        {
+            ClusterSetup.Register(_time, services, store);
+            services.AddSingleton<IIncomingGrainCallFilter>(filter);
+        });
 
     private sealed class Throw(string method, Func<Exception> make) : IIncomingGrainCallFilter
     {

@@ -74,12 +74,7 @@ public sealed class AuditU59Tests
              "steps": [{"id": "w", "type": "delayUntilLocalTime", "localTime": "01:30"},
                        {"id": "s", "type": "send", "channels": ["email"], "template": "late", "class": "transactional"}]}
             """);
-        await using var rig = JourneyRig.Create([journey], start: At(startedAt));
-        await rig.TrackAsync("user.signed_up", [Ann, AnnMail], context: new EventContext { TimeZone = "Europe/Dublin" });
-        await rig.AdvanceToAsync(At(expected).AddMinutes(-1));
-        Assert.Empty(rig.Sent());
-        await rig.AdvanceToAsync(At(expected));
-        Assert.Equal(["email:late"], rig.Sent());
+        await SendsFirstAtAsync(journey, startedAt, "Europe/Dublin", At(expected), TimeSpan.FromMinutes(1), "email:late");
     }
 
     // ---- 3. Property: no message leaves inside quiet hours (fedeostan/capo-v1#189, department-of-veterans-affairs/
@@ -191,11 +186,17 @@ public sealed class AuditU59Tests
              "steps": [{"id": "w", "type": "delay", "duration": "P1M"},
                        {"id": "s", "type": "send", "channels": ["email"], "template": "month", "class": "transactional"}]}
             """);
+        await SendsFirstAtAsync(journey, startedAt, "Europe/London", At(expected), TimeSpan.FromSeconds(1), "email:month");
+    }
+
+    // She signs up in the zone at startedAt: nothing is sent until `before` ahead of expected, then exactly the one message.
+    private static async Task SendsFirstAtAsync(Omnichannel.Sdk.Journeys.JourneyDefinition journey, string startedAt, string zone, DateTimeOffset expected, TimeSpan before, string message)
+    {
         await using var rig = JourneyRig.Create([journey], start: At(startedAt));
-        await rig.TrackAsync("user.signed_up", [Ann, AnnMail], context: new EventContext { TimeZone = "Europe/London" });
-        await rig.AdvanceToAsync(At(expected).AddSeconds(-1));
+        await rig.TrackAsync("user.signed_up", [Ann, AnnMail], context: new EventContext { TimeZone = zone });
+        await rig.AdvanceToAsync(expected - before);
         Assert.Empty(rig.Sent());
-        await rig.AdvanceToAsync(At(expected));
-        Assert.Equal(["email:month"], rig.Sent());
+        await rig.AdvanceToAsync(expected);
+        Assert.Equal([message], rig.Sent());
     }
 }
