@@ -34,6 +34,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     private readonly OmnichannelOptions _options;
     private readonly byte[] _routingKey;
     private readonly OmnichannelEngine? _silo;
+    private readonly SiloStarted? _siloStarted;
     private readonly ClientDefinitionsView _view;
     private readonly Privacy.IdentifierHasher _hasher;
 
@@ -41,12 +42,13 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     /// <param name="grains">The cluster (an <c>IClusterClient</c>, or a silo's <c>IGrainFactory</c>).</param>
     /// <param name="options">The same options the silos run with: identity rules route events, definitions answer <see cref="Segments"/> and <see cref="Journeys"/>.</param>
     public OmnichannelClusterClient(IGrainFactory grains, OmnichannelOptions options)
-        : this(grains, options, null)
+        : this(grains, options, null, null)
     {
     }
 
-    internal OmnichannelClusterClient(IGrainFactory grains, OmnichannelOptions options, OmnichannelEngine? silo)
+    internal OmnichannelClusterClient(IGrainFactory grains, OmnichannelOptions options, OmnichannelEngine? silo, SiloStarted? siloStarted = null)
     {
+        _siloStarted = siloStarted;
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(options);
         _grains = grains;
@@ -76,8 +78,9 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     /// <remarks>
     /// When the grain call fails (her silo died or stopped with the event in its grain, the call outlived the cluster's
     /// response timeout), the result is <see cref="TrackStatus.StoreFailed"/> and transient, as for a batch: the event may or
-    /// may not have been applied, and sending it again applies it once. A client whose Orleans client has not connected
-    /// (its host not started) throws <see cref="InvalidOperationException"/> saying so, before anything is sent.
+    /// may not have been applied, and sending it again applies it once. A client whose Orleans client has not connected,
+    /// or whose silo has not started (its host not started), throws <see cref="InvalidOperationException"/> saying so,
+    /// before anything is sent.
     /// </remarks>
     public async ValueTask<TrackResult> TrackAsync(CustomerEvent customerEvent, CancellationToken cancellationToken = default)
     {
@@ -438,11 +441,19 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
     /// <summary>
     /// A grain reference. Orleans answers a cluster client that has not connected yet (its host not started) as if the
-    /// grain did not exist, with an <see cref="ArgumentException"/> naming this package's internal interface; say what
-    /// is missing instead.
+    /// grain did not exist, with an <see cref="ArgumentException"/> naming this package's internal interface, and a silo
+    /// not started yet with a <see cref="NullReferenceException"/> from inside the call; say what is missing instead.
     /// </summary>
     private T Grain<T>(Func<IGrainFactory, T> get)
     {
+        if (_siloStarted is { Started: false })
+        {
+            // On a silo whose host has not started, Orleans' own call failed with a NullReferenceException.
+            throw new InvalidOperationException(
+                "This Orleans silo has not started yet: start the host first (e.g. await host.StartAsync() or app.Run()) " +
+                "before calling IOmnichannelClient; nothing was sent.");
+        }
+
         try
         {
             return get(_grains);

@@ -75,6 +75,8 @@ public static class OrleansOmnichannelBuilderExtensions
             return ActivatorUtilities.CreateInstance<ClusterDefinitions>(sp);
         });
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterDefinitions>());
+        services.AddSingleton<SiloStarted>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStarted>());
         services.AddPlacementDirector<SiloKeyPlacement, SiloKeyPlacementDirector>();
     }
 
@@ -133,7 +135,7 @@ public static class OrleansOmnichannelBuilderExtensions
         {
             var options = sp.GetRequiredService<IOptions<OmnichannelOptions>>().Value;   // validated first: what to set comes before what to register
             var engine = sp.GetService<OmnichannelEngine>();
-            return new OmnichannelClusterClient(RequireOrleans(sp, silo: engine is not null), options, engine);
+            return new OmnichannelClusterClient(RequireOrleans(sp, silo: engine is not null), options, engine, sp.GetService<SiloStarted>());
         });
         services.AddSingleton<IOmnichannelClient>(sp => sp.GetRequiredService<OmnichannelClusterClient>());
     }

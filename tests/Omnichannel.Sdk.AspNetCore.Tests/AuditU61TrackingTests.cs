@@ -92,7 +92,7 @@ public sealed class AuditU61TrackingTests(TrackingServer server) : IClassFixture
         Assert.Equal("Basic", response.Headers.WwwAuthenticate.Single().Scheme);
         var body = await BodyAsync(response);
         Assert.Equal(["success", "error"], body.Select(p => p.Key));
-        Assert.Equal("a valid write key is required (HTTP Basic, the key as the user name, or \"writeKey\" in the body)", (string)body["error"]!);
+        Assert.Equal("no configured write key (TrackingApiOptions.WriteKeys) was sent: send one as HTTP Basic (the key as the user name, an empty password), else as \"writeKey\" in the body, else as \"writeKey\" in the query", (string)body["error"]!);
         Assert.DoesNotContain(server.Logs, l => l.Contains("0123456789abcde", StringComparison.Ordinal));
     }
 

@@ -236,7 +236,7 @@ internal sealed partial class TrackingEndpoint : IDisposable
     {
         LogUnauthorized(_logger);
         http.Response.Headers.WWWAuthenticate = WriteKeyAuthenticator.Challenge;
-        return ErrorAsync(http, StatusCodes.Status401Unauthorized, "a valid write key is required (HTTP Basic, the key as the user name, or \"writeKey\" in the body)");
+        return ErrorAsync(http, StatusCodes.Status401Unauthorized, "no configured write key (TrackingApiOptions.WriteKeys) was sent: send one as HTTP Basic (the key as the user name, an empty password), else as \"writeKey\" in the body, else as \"writeKey\" in the query");
     }
 
     /// <summary>Takes a token from the source's bucket; answers 429 and returns <see langword="false"/> when there is none.</summary>
