@@ -240,6 +240,8 @@ public sealed partial class PostgreSqlOmnichannelStore
                 "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
                 "DELETE FROM processed_events e USING chain WHERE e.event_id >= 'j:' || chain.id || ':' AND e.event_id < 'j:' || chain.id || ';'",
                 Text(profileId));
+            // Her own event ids as sent (one may hold her address): their tombstones refuse them from now on.
+            Add(batch, "DELETE FROM processed_events WHERE event_id = ANY($1::text[])", TextArray(erasure.EventIds.Where(StoredText.CanHold)));
 
             // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
             Add(

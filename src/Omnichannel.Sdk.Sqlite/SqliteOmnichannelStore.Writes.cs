@@ -94,6 +94,7 @@ public sealed partial class SqliteOmnichannelStore
         var profileId = erasure.ProfileId;
         var suppression = erasure.SuppressionHashes.ToArray();
         var tombstones = erasure.Tombstones.ToArray();
+        var eventIds = JsonArrayOf([.. erasure.EventIds.Where(StoredText.CanHold)]); // an id it cannot hold was never stored
         return EnqueueAsync(
             w =>
             {
@@ -116,6 +117,8 @@ public sealed partial class SqliteOmnichannelStore
                     "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
                     "DELETE FROM processed_events WHERE EXISTS (SELECT 1 FROM chain WHERE event_id >= 'j:' || id || ':' AND event_id < 'j:' || id || ';')",
                     profileId);
+                // Her own event ids as sent (one may hold her address): their tombstones refuse them from now on.
+                w.Execute("DELETE FROM processed_events WHERE event_id IN (SELECT value FROM json_each($p0))", eventIds);
 
                 // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
                 w.Execute(

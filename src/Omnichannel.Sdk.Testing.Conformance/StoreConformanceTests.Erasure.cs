@@ -94,6 +94,31 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(["j:k0:welcome#1:w1:1 n1", "j:k10:welcome#1:w1:1 k10", "j:k1:welcome#1:w1:1 n1"], claimed);
     });
 
+    /// <summary>
+    /// Erasing forgets the processed event ids the erasure names, as sent (a client may build one from her address), and
+    /// no other id, however alike: the event-id tombstones refuse them from now on (audit U63).
+    /// </summary>
+    [Fact]
+    public Task Erase_ForgetsTheProcessedEventIdsItNames_AndNoOther() => With(async store =>
+    {
+        await store.CommitAsync(New("e1", "ann", eventId: "signup-ann@example.com"));
+        await store.CommitAsync(New("e1", "ann+order", eventId: "order-ann@example.com-1") with { ExpectedVersion = 1 });
+        await store.CommitAsync(New("e2", "joann", eventId: "signup-joann@example.com"));
+        await store.CommitAsync(New("e2", "joann+", eventId: "signup-ann@example.com-2") with { ExpectedVersion = 1 });
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "e1",
+            EventIds = ["signup-ann@example.com", "order-ann@example.com-1", "never-processed"],
+        }));
+
+        Assert.False(await store.IsEventProcessedAsync("signup-ann@example.com"));
+        Assert.False(await store.IsEventProcessedAsync("order-ann@example.com-1"));
+        Assert.True(await store.IsEventProcessedAsync("signup-joann@example.com"));
+        Assert.True(await store.IsEventProcessedAsync("signup-ann@example.com-2"));
+        Assert.Equal(2, await store.PurgeProcessedEventsAsync(T0.AddDays(1))); // only the other person's ids were left
+    });
+
     /// <summary>An erasure leaves its tombstones (found by hash, replaced by a later erasure) and removes the pending work.</summary>
     [Fact]
     public Task Erase_LeavesTombstones_AndRemovesWakeUpsMembershipsAndOutbox() => With(async store =>

@@ -13,7 +13,23 @@ public sealed partial class OmnichannelEngine
     // fault between the two never sends the message again; a crash between them still may, see the design notes).
     private readonly ConcurrentDictionary<string, AcceptedSend> _acceptedUnrecorded = new(StringComparer.Ordinal);
 
-    private sealed record AcceptedSend(string Channel, string Transport, string? ProviderMessageId, int Attempt, string Address);
+    private sealed record AcceptedSend(string Channel, string Transport, string? ProviderMessageId, int Attempt, string Address, string ProfileId);
+
+    // An erasure deletes the outbox entry, so its accepted send is never recorded: drop it, or her address stays here
+    // for the life of the process (audit U63).
+    private void ForgetAcceptedSends(CustomerProfile erased)
+    {
+        foreach (var (key, sent) in _acceptedUnrecorded)
+        {
+            if (sent.ProfileId == erased.Id || erased.Merges.Any(m => m.AbsorbedProfileId == sent.ProfileId))
+            {
+                _acceptedUnrecorded.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>The addresses of accepted sends whose outcome is not recorded yet (tests).</summary>
+    internal IEnumerable<string> UnrecordedAcceptedAddresses => [.. _acceptedUnrecorded.Values.Select(a => a.Address)];
 
     private async Task RecordSentAsync(OutboxEntry entry, OutboxPayload payload, AcceptedSend sent, CancellationToken cancellationToken)
     {

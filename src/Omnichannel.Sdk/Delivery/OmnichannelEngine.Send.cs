@@ -115,7 +115,7 @@ public sealed partial class OmnichannelEngine
                     var result = await SendThroughAsync(name, transport, message, handOvers, cancellationToken).ConfigureAwait(false);
                     if (result.IsAccepted)
                     {
-                        var sent = new AcceptedSend(candidate.Channel, name, result.ProviderMessageId, entry.Attempt, candidate.Address);
+                        var sent = new AcceptedSend(candidate.Channel, name, result.ProviderMessageId, entry.Attempt, candidate.Address, entry.ProfileId);
                         _acceptedUnrecorded[entry.MessageKey] = sent;
                         await RecordSentAsync(entry, payload, sent, cancellationToken).ConfigureAwait(false);
                         return;

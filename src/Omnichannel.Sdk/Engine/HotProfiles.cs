@@ -19,6 +19,9 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
 
     public long Bytes => _bytes;
 
+    /// <summary>Whether a copy of the profile is kept, without touching the order (tests read it while the engine is idle).</summary>
+    public bool Contains(string profileId) => _index.ContainsKey(profileId);
+
     public bool TryGet(string profileId, out CustomerProfile profile)
     {
         if (_index.TryGetValue(profileId, out var node))

@@ -34,6 +34,11 @@ public sealed partial class OmnichannelEngine
 
                     if (work is PartitionMark mark)
                     {
+                        if (mark.Forget is { } erased)
+                        {
+                            hot.Remove(erased);
+                        }
+
                         mark.Reached.TrySetResult();
                         continue;
                     }
@@ -279,6 +284,9 @@ public sealed partial class OmnichannelEngine
     private sealed class PartitionMark(int partition) : WorkItem(partition)
     {
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>An erased profile whose deserialised copy the partition drops on reaching the mark.</summary>
+        public string? Forget { get; init; }
     }
 
     private sealed class ProfileTask(ProfileWork change, int partition) : WorkItem(partition)

@@ -28,6 +28,8 @@ public sealed partial class OmnichannelEngine
             {
                 LogErased(_logger, profile.Id, erasure.SuppressionHashes.Count, erasure.Tombstones.Count);
                 _metrics.ProfilesErased.Add(1);
+                ForgetHotCopies(profile.Id);
+                ForgetAcceptedSends(profile);
                 return true;
             }
 
@@ -38,6 +40,28 @@ public sealed partial class OmnichannelEngine
 
         throw new InvalidOperationException(
             $"The profile kept changing while it was being erased ({attempts} attempts); nothing was erased. Erase it again.");
+    }
+
+    // Every partition drops its deserialised copy of her profile (two may hold one) once it finishes the work queued
+    // before the erasure: the store's version check made a stale copy harmless, but it kept her values in memory until
+    // evicted (audit U63). Nothing waits for it: a unit held at its commit may be what the erasure races (audit ER). A
+    // full queue, or one closed by disposal, keeps its copy until eviction or its next commit conflicts, as before.
+    private void ForgetHotCopies(string profileId)
+    {
+        for (var i = 0; i < _queues.Length; i++)
+        {
+            _queues[i].Writer.TryWrite(new PartitionMark(i) { Forget = profileId });
+        }
+    }
+
+    /// <summary>
+    /// How many partitions hold a deserialised copy of the profile once they have finished the work queued now (tests;
+    /// the copies are read while the engine is idle).
+    /// </summary>
+    internal async Task<int> HotCopiesOfAsync(string profileId)
+    {
+        await PartitionsPastAsync(CancellationToken.None).ConfigureAwait(false);
+        return _hot.Count(h => h.Contains(profileId));
     }
 
     /// <inheritdoc />

@@ -14,8 +14,8 @@ internal static class Erasure
             .ToList();
 
         // Every identifier she held, and the ids of the events of hers the profile still names (timeline, merges,
-        // conflicts, messages): none of them may bring her back. Event ids carry no personal data but are hashed like
-        // the rest, so the tombstone table holds one kind of thing.
+        // conflicts, messages): none of them may bring her back. Event ids are hashed like the rest (a client may build
+        // one from her address), so the tombstone table holds one kind of thing and the store may drop the raw ids.
         var tombstones = new Dictionary<string, Tombstone>(StringComparer.Ordinal);
         foreach (var i in profile.Identifiers)
         {
@@ -29,7 +29,8 @@ internal static class Erasure
             .Concat(profile.Merges.Select(m => m.EventId))
             .Concat(profile.Conflicts.Select(c => c.EventId))
             .Concat(EventIdsIn(ProfileSerializer.Serialize(profile)));
-        foreach (var eventId in eventIds.Where(id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal))
+        var rawIds = eventIds.Where(id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var eventId in rawIds)
         {
             var h = hasher.EventHash(eventId);
             tombstones[h] = new Tombstone(h, now, AllowsReturn: false);
@@ -41,6 +42,7 @@ internal static class Erasure
             ExpectedVersion = profile.Version,
             SuppressionHashes = suppression,
             Tombstones = [.. tombstones.Values],
+            EventIds = rawIds, // tombstoned above, so the store may forget them as processed (audit U63)
         };
     }
 

@@ -50,8 +50,8 @@ public interface IOmnichannelStore
     /// Erases a profile in one transaction: its document (with its journey instances and wake-up), its identifiers, the
     /// aliases whose chain ends at it, its segment memberships, its pending outbox entries and the remembered keys of
     /// its journey messages and the processed ids of their outcome events (<c>j:{profile id}:…</c>, for its id and every
-    /// id of the alias chain); records the erasure's suppression hashes and tombstones (a tombstone for a hash already
-    /// present is replaced). Nothing is written when
+    /// id of the alias chain), and the processed ids in <see cref="ProfileErasure.EventIds"/> (and no other id); records
+    /// the erasure's suppression hashes and tombstones (a tombstone for a hash already present is replaced). Nothing is written when
     /// the profile does not exist or its version is not <see cref="ProfileErasure.ExpectedVersion"/>; the answer is then
     /// <see langword="false"/>. A store that keeps files should also make the deleted bytes unreadable (SQLite:
     /// <c>secure_delete</c> and a WAL checkpoint).
@@ -209,6 +209,13 @@ public sealed record ProfileErasure
 
     /// <summary>Keyed hashes of every identifier of the person and of the event ids she sent, so that they stay erased.</summary>
     public IReadOnlyList<Tombstone> Tombstones { get; init; } = [];
+
+    /// <summary>
+    /// The ids of the events of hers that the profile names, as the client sent them (a client may build one from an
+    /// address: "signup-ann@example.com"). The store forgets them as processed: the event-id tombstones in
+    /// <see cref="Tombstones"/> refuse them from now on, so no raw id of hers need stay. Ids the store cannot hold are skipped.
+    /// </summary>
+    public IReadOnlyCollection<string> EventIds { get; init; } = [];
 }
 
 /// <summary>What an erasure leaves of one identifier or event id: its keyed hash, never the value.</summary>

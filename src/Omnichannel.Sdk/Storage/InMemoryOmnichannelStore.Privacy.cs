@@ -60,12 +60,45 @@ public sealed partial class InMemoryOmnichannelStore
             // Journey message keys name the profile they started on: j:{profile id}:…
             static bool Names(HashSet<string> ids, string key) => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && ids.Contains(key[2..end]);
             _outboxKeys.RemoveWhere(key => Names(chain, key));
-            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).ToList())
+            var forgotten = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).Concat(erasure.EventIds).ToList())
             {
-                _processed.TryRemove(eventId, out _); // the outcomes of those messages (j:{profile id}:…:sent)
+                // The outcomes of those messages (j:{profile id}:…:sent), and her own event ids as sent: their
+                // tombstones refuse them from now on, and a raw id may hold her address (audit U63).
+                if (_processed.TryRemove(eventId, out _))
+                {
+                    forgotten.Add(eventId);
+                }
             }
 
+            ForgetProcessedOrder(forgotten);
             return ValueTask.FromResult(true);
+        }
+    }
+
+    // The purge queue keeps an id until its retention ends even after the id left _processed: drop the erased ones now,
+    // in one pass over the queue (erasures are rare; a pass per id would be one per event she sent). Under _commitLock.
+    private void ForgetProcessedOrder(HashSet<string> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        var kept = _processedOrder.UnorderedItems.Where(e => !ids.Contains(e.Element)).ToList();
+        _processedOrder.Clear();
+        _processedOrder.EnqueueRange(kept);
+    }
+
+    /// <summary>The ids the purge queue holds (tests: what a memory dump of the store would show).</summary>
+    internal IEnumerable<string> QueuedProcessedIds
+    {
+        get
+        {
+            lock (_commitLock)
+            {
+                return [.. _processedOrder.UnorderedItems.Select(e => e.Element)];
+            }
         }
     }
 

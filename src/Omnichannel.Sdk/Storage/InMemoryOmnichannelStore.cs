@@ -29,8 +29,9 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly SortedSet<Measurement.MeasurementKey> _measurementOrder = new(Measurement.MeasurementKey.Order);
 
     // The processed ids by when they were processed, so a purge takes the expired ones off the front instead of walking
-    // every kept id (a year's replay keeps every id for DeduplicationRetention). An id processed again, or erased, leaves
-    // a stale entry here, which the purge skips: it removes an id only while it still holds the instant it was queued with.
+    // every kept id (a year's replay keeps every id for DeduplicationRetention). An id processed again leaves a stale
+    // entry here, which the purge skips: it removes an id only while it still holds the instant it was queued with. An
+    // erasure takes its ids out at once (an id may hold her address).
     private readonly PriorityQueue<string, DateTimeOffset> _processedOrder = new();
 
     /// <summary>
