@@ -30,7 +30,7 @@ public sealed class AuditEraseRaceSqliteTests : IDisposable
         }
 
         await host.TrackAsync("user.signed_up", [Identifier.Email("bob.keeper@example.com")]);
-        Assert.True(Contains(Bytes(path), Email), "the test must see her address before the erasure");
+        Assert.True(DatabaseFileBytes.Contains(DatabaseFileBytes.Read(path), Email), "the test must see her address before the erasure");
 
         await using (var reader = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -50,33 +50,14 @@ public sealed class AuditEraseRaceSqliteTests : IDisposable
         var later = await host.TrackAsync(EventTypes.ProductViewed, [Identifier.Email("bob.keeper@example.com")], new { product_id = "p9" });
         Assert.True(later.IsAcknowledged);
         Assert.Empty(await store.ResolveIdentifiersAsync(ann));
-        AssertErased(Bytes(path));
-        Assert.True(Contains(Bytes(path), "bob.keeper@example.com"));
+        AssertErased(DatabaseFileBytes.Read(path));
+        Assert.True(DatabaseFileBytes.Contains(DatabaseFileBytes.Read(path), "bob.keeper@example.com"));
     }
 
     private static void AssertErased(byte[] bytes)
     {
-        Assert.False(Contains(bytes, Email), "her email is still in the files");
-        Assert.False(Contains(bytes, Phone), "her phone is still in the files");
-        Assert.False(Contains(bytes, CustomerId), "her customer id is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, Email), "her email is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, Phone), "her phone is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, CustomerId), "her customer id is still in the files");
     }
-
-    private static byte[] Bytes(string path)
-    {
-        using var all = new MemoryStream();
-        foreach (var file in new[] { path, path + "-wal" })
-        {
-            if (File.Exists(file))
-            {
-                using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                s.CopyTo(all);
-            }
-        }
-
-        return all.ToArray();
-    }
-
-    private static bool Contains(byte[] haystack, string value) =>
-        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(value)) >= 0
-        || haystack.AsSpan().IndexOf(Encoding.Unicode.GetBytes(value)) >= 0;
 }

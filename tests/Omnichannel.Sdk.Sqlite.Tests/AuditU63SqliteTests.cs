@@ -33,37 +33,18 @@ public sealed class AuditU63SqliteTests : IDisposable
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(signup)).Status);
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(bobs)).Status);
-        Assert.True(Contains(Bytes(path), Email), "the test must see her address before the erasure");
+        Assert.True(DatabaseFileBytes.Contains(DatabaseFileBytes.Read(path), Email), "the test must see her address before the erasure");
 
         Assert.True(await host.Client.EraseProfileAsync(ann[0]));
 
-        var bytes = Bytes(path);
-        Assert.False(Contains(bytes, Email), "her address is still in the files");
-        Assert.False(Contains(bytes, Phone), "her phone is still in the files");
-        Assert.True(Contains(bytes, "bob.keeper@example.com"), "the other person's data must still be readable");
+        var bytes = DatabaseFileBytes.Read(path);
+        Assert.False(DatabaseFileBytes.Contains(bytes, Email), "her address is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, Phone), "her phone is still in the files");
+        Assert.True(DatabaseFileBytes.Contains(bytes, "bob.keeper@example.com"), "the other person's data must still be readable");
         Assert.False(await store.IsEventProcessedAsync(signup.Id));
         Assert.True(await store.IsEventProcessedAsync(bobs.Id));
         Assert.Equal(TrackStatus.Erased, (await host.Client.TrackAsync(signup)).Status);
         Assert.Equal(TrackStatus.Erased, (await host.Client.TrackAsync(order)).Status);
         Assert.Equal(TrackStatus.Duplicate, (await host.Client.TrackAsync(bobs)).Status);
     }
-
-    private static byte[] Bytes(string path)
-    {
-        using var all = new MemoryStream();
-        foreach (var file in new[] { path, path + "-wal" })
-        {
-            if (File.Exists(file))
-            {
-                using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                s.CopyTo(all);
-            }
-        }
-
-        return all.ToArray();
-    }
-
-    private static bool Contains(byte[] haystack, string value) =>
-        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(value)) >= 0
-        || haystack.AsSpan().IndexOf(Encoding.Unicode.GetBytes(value)) >= 0;
 }

@@ -36,20 +36,20 @@ public sealed class ErasureFileTests : IDisposable
             Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann[2], new MessageRequest { Key = "promo", Channels = [ChannelNames.Email], TemplateId = "promo", Topic = "offers" })).Status);
             await host.TrackAsync("user.signed_up", [Identifier.Email("bob.keeper@example.com")], traits: new { last_name = "Keeper" });
 
-            var before = Bytes(path);
-            Assert.True(Contains(before, Email), "the test must see her address before the erasure");
-            Assert.True(Contains(before, LastName));
+            var before = DatabaseFileBytes.Read(path);
+            Assert.True(DatabaseFileBytes.Contains(before, Email), "the test must see her address before the erasure");
+            Assert.True(DatabaseFileBytes.Contains(before, LastName));
 
             Assert.True(await host.Client.EraseProfileAsync(ann[0]));
 
-            var afterErase = Bytes(path);
+            var afterErase = DatabaseFileBytes.Read(path);
             AssertErased(afterErase);
-            Assert.True(Contains(afterErase, "bob.keeper@example.com"), "the other person's data must still be readable");
+            Assert.True(DatabaseFileBytes.Contains(afterErase, "bob.keeper@example.com"), "the other person's data must still be readable");
             Assert.Equal(0, new FileInfo(path + "-wal").Length);
         }
 
         await store.DisposeAsync();
-        AssertErased(Bytes(path));
+        AssertErased(DatabaseFileBytes.Read(path));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class ErasureFileTests : IDisposable
         Assert.All(results, r => Assert.Contains(r.Status, new[] { TrackStatus.Accepted, TrackStatus.Erased }));
         Assert.Empty(await store.ResolveIdentifiersAsync(ann));
         Assert.Empty(await store.ListProfileIdsAsync(null, 10));
-        AssertErased(Bytes(path));
+        AssertErased(DatabaseFileBytes.Read(path));
     }
 
     [Fact]
@@ -118,12 +118,12 @@ public sealed class ErasureFileTests : IDisposable
         Assert.Equal(TrackStatus.Erased, (await host.Client.TrackAsync(host.Event(EventTypes.CartItemAdded, [cookie], new { product_id = "sku-2" }))).Status);
         await host.AdvanceAsync(TimeSpan.FromDays(4));
         Assert.Empty(email.Messages);
-        var bytes = Bytes(path);
+        var bytes = DatabaseFileBytes.Read(path);
         AssertErased(bytes);
-        Assert.False(Contains(bytes, "cookie-featherstone"), "her cookie is still in the files");
-        Assert.False(Contains(bytes, "Featherstone lamp"), "her cart is still in the files");
-        Assert.False(Contains(bytes, "annf"), "her traits are still in the files");
-        Assert.True(Contains(bytes, "bob.keeper@example.com"), "the other person's data must still be readable");
+        Assert.False(DatabaseFileBytes.Contains(bytes, "cookie-featherstone"), "her cookie is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, "Featherstone lamp"), "her cart is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, "annf"), "her traits are still in the files");
+        Assert.True(DatabaseFileBytes.Contains(bytes, "bob.keeper@example.com"), "the other person's data must still be readable");
     }
 
     [Fact]
@@ -141,37 +141,18 @@ public sealed class ErasureFileTests : IDisposable
             Assert.True(await off.EraseProfileAsync(new ProfileErasure { ProfileId = "p1" }));
         }
 
-        Assert.True(Contains(Bytes(path), LastName));
+        Assert.True(DatabaseFileBytes.Contains(DatabaseFileBytes.Read(path), LastName));
     }
 
     private static void AssertErased(byte[] bytes)
     {
-        Assert.False(Contains(bytes, Email), "her email is still in the files");
-        Assert.False(Contains(bytes, Phone), "her phone is still in the files");
-        Assert.False(Contains(bytes, "7700900123"), "her phone (national digits) is still in the files");
-        Assert.False(Contains(bytes, LastName), "her last name is still in the files");
-        Assert.False(Contains(bytes, "c-ann"), "her customer id is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, Email), "her email is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, Phone), "her phone is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, "7700900123"), "her phone (national digits) is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, LastName), "her last name is still in the files");
+        Assert.False(DatabaseFileBytes.Contains(bytes, "c-ann"), "her customer id is still in the files");
     }
 
-    /// <summary>The database file and its WAL, read while SQLite may still have them open.</summary>
-    private static byte[] Bytes(string path)
-    {
-        using var all = new MemoryStream();
-        foreach (var file in new[] { path, path + "-wal" })
-        {
-            if (File.Exists(file))
-            {
-                using var s = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                s.CopyTo(all);
-            }
-        }
-
-        return all.ToArray();
-    }
-
-    private static bool Contains(byte[] haystack, string value) =>
-        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(value)) >= 0
-        || haystack.AsSpan().IndexOf(Encoding.Unicode.GetBytes(value)) >= 0;
 
     private sealed class Renderer : IMessageRenderer
     {
