@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -228,6 +227,8 @@ public sealed class AuditU62Tests
             """;
         var store = new InMemoryOmnichannelStore();
         var recorder = new RecordingTransport(ChannelNames.Email);
+        const int customers = 24;
+        var counted = new CountingTransport(recorder, customers);
         await using var cluster = await InProcessCluster.StartAsync(3, services =>
         {
             services.AddSingleton<TimeProvider>(_time);
@@ -240,12 +241,11 @@ public sealed class AuditU62Tests
             })
                 .AddJourneysFromJson(cartJourney)
                 .UseStore(_ => store)
-                .AddTransport("recorder", ChannelNames.Email, _ => recorder)
+                .AddTransport("recorder", ChannelNames.Email, _ => counted)
                 .UseOrleans(o => o.Sweep = TimeSpan.FromSeconds(10));
         });
         IOmnichannelClient client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
         var events = new ClusterEvents(_time);
-        const int customers = 24;
         Assert.All(await client.TrackBatchAsync(Enumerable.Range(0, customers).Select(i =>
             events.Event($"u62-cart-{i}", EventTypes.CartItemAdded, new { cart_id = $"c{i}", product_id = "litter", price = 10 }, Identifier.Email($"u62-cart-{i}@example.com")))),
             r => Assert.Equal(TrackStatus.Accepted, r.Status));
@@ -256,11 +256,7 @@ public sealed class AuditU62Tests
         }
 
         _time.Advance(TimeSpan.FromHours(1));
-        var clock = Stopwatch.StartNew();
-        while (recorder.Messages.Count < customers && clock.Elapsed < Patience)
-        {
-            await Task.Delay(10);
-        }
+        await counted.Reached.Task.WaitAsync(Patience); // the sends run on the silo's workers after the clock moves
 
         Assert.Equal(customers, recorder.Messages.Count);
         Assert.Empty(recorder.DuplicateMessageIds);
@@ -318,5 +314,24 @@ public sealed class AuditU62Tests
             IsTrack(context) && Interlocked.Exchange(ref _refused, 1) == 0
                 ? throw new InvalidOperationException("Refused the call for u62-refused@example.com.")
                 : context.Invoke();
+    }
+
+    // Hands each message to the recorder and says when it holds the expected number (no polling).
+    private sealed class CountingTransport(RecordingTransport recorder, int expected) : IChannelTransport
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Channel => recorder.Channel;
+
+        public async ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            var result = await recorder.SendAsync(message, cancellationToken);
+            if (recorder.Messages.Count >= expected)
+            {
+                Reached.TrySetResult();
+            }
+
+            return result;
+        }
     }
 }
