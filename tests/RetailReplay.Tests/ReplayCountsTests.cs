@@ -84,6 +84,8 @@ public sealed class ReplayCountsTests(ReplayRun run, ITestOutputHelper output) :
         var serial = await Replay.RunAsync(new ReplayOptions(run.DataPath, segments) { AsOf = [.. ReplayRun.Instants.Select(ReplayRun.Instant)], Serial = true });
 
         Assert.Equal((run.Report.Events, run.Report.Skipped, run.Report.Rejected), (serial.Events, serial.Skipped, serial.Rejected));
+        Assert.Equal(serial.Events, serial.Batches); // one call per event
+        Assert.InRange(run.Report.Batches, 1, run.Report.Events / 2); // timers split the year, yet batches hold several events
         Assert.Equal(run.Report.AsOf.Keys, serial.AsOf.Keys);
         foreach (var (at, counts) in run.Report.AsOf)
         {
