@@ -157,9 +157,9 @@ public sealed class AuditTTrackingTests(TrackingServer server) : IClassFixture<T
     [Fact]
     public async Task AnUnknownContentEncoding_AndBrokenGzip_Are400WithTheReason()
     {
-        var br = await PostRawAsync("track", [1, 2, 3, 4], "br");
-        Assert.Equal(HttpStatusCode.BadRequest, br.StatusCode);
-        Assert.Contains("br", (string)(await BodyAsync(br))["error"]!, StringComparison.Ordinal);
+        var zstd = await PostRawAsync("track", [1, 2, 3, 4], "zstd"); // br is read since audit U64
+        Assert.Equal(HttpStatusCode.BadRequest, zstd.StatusCode);
+        Assert.Contains("zstd", (string)(await BodyAsync(zstd))["error"]!, StringComparison.Ordinal);
         var twice = await PostRawAsync("track", [1, 2, 3, 4], "deflate, gzip"); // two real codings: not read
         Assert.Equal(HttpStatusCode.BadRequest, twice.StatusCode);
         var broken = await PostRawAsync("track", [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0, 1, 2], "gzip");

@@ -204,7 +204,8 @@ internal sealed partial class TrackingEndpoint
     /// Reads the body, decoded, at most <paramref name="limit"/> bytes; otherwise says why not. The body is read for what it
     /// is: gzip by its magic bytes, plain JSON as it is, whatever <c>Content-Encoding</c> says (a proxy that decompressed
     /// a body and kept the header, or dropped the header and kept the compression, made every event a 400, which clients
-    /// drop). <c>deflate</c> is zlib (RFC 9110) or, as some clients send it, raw deflate; <c>x-gzip</c> is gzip.
+    /// drop). <c>deflate</c> is zlib (RFC 9110) or, as some clients send it, raw deflate; <c>x-gzip</c> is gzip; <c>br</c>
+    /// is Brotli (RFC 7932, which has no magic bytes: read only when declared). Every decoded body has the same limit.
     /// </summary>
     private static async Task<(byte[]? Body, string? Error)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
     {
@@ -219,6 +220,7 @@ internal sealed partial class TrackingEndpoint
             "" or "identity" => "identity",
             "gzip" or "x-gzip" => "gzip",
             "deflate" => "deflate",
+            "br" => "br",
             _ => null,
         };
 
@@ -249,7 +251,7 @@ internal sealed partial class TrackingEndpoint
         }
         else if (declared is null)
         {
-            return (null, $"Content-Encoding '{encoding}' is not supported (send gzip, deflate or no encoding)");
+            return (null, $"Content-Encoding '{encoding}' is not supported (send gzip, deflate, br or no encoding)");
         }
         else
         {
@@ -266,6 +268,7 @@ internal sealed partial class TrackingEndpoint
         {
             "gzip" => new GZipStream(compressed, CompressionMode.Decompress),
             "zlib" => new ZLibStream(compressed, CompressionMode.Decompress),
+            "br" => new BrotliStream(compressed, CompressionMode.Decompress),
             _ => new DeflateStream(compressed, CompressionMode.Decompress),
         };
         try
@@ -273,9 +276,10 @@ internal sealed partial class TrackingEndpoint
             var (body, error) = await ReadLimitedAsync(input, limit, decompressed: true, ct).ConfigureAwait(false);
             return body is { Length: 0 } ? (null, "the body is empty") : (body is null ? null : AsUtf8(body, request.ContentType), error);
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException || (ex is InvalidOperationException && format == "br"))
         {
-            return (null, $"the body is not valid {(format == "gzip" ? "gzip" : "deflate")}");
+            // BrotliStream reports corrupt data as InvalidOperationException, a stream cut short as InvalidDataException.
+            return (null, $"the body is not valid {format switch { "gzip" => "gzip", "br" => "brotli", _ => "deflate" }}");
         }
     }
 

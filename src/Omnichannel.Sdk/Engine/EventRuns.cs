@@ -127,7 +127,7 @@ public sealed partial class OmnichannelEngine
         {
             AfterCommit(change, p, effect, commit.WakeAt);
             // The first event may have had an identifier refused (a limit): said as one at a time says it.
-            Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Accepted, ProfileId = p.Id, SegmentChanges = effect.Changes, NotLinked = NotLinked(item.Event.Event, effect.Result as ResolutionPlan) }, each);
+            Finish(item, new TrackResult { EventId = item.Event.Event.Id, Status = TrackStatus.Accepted, ProfileId = p.Id, SegmentChanges = effect.Changes, NotLinked = NotLinked(item.Event.Event, effect.Result as ResolutionPlan), Ignored = OmnichannelEngine.Ignored(item.Event.Event) }, each);
         }
 
         foreach (var item in duplicates ?? [])

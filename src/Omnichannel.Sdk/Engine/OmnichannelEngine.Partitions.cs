@@ -139,7 +139,7 @@ public sealed partial class OmnichannelEngine
         var unit = await RunUnitOfWorkAsync(new EventChange(v), hot).ConfigureAwait(false);
         return unit.Status switch
         {
-            UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes, NotLinked = NotLinked(e, unit.Effect.Result as ResolutionPlan) },
+            UnitStatus.Committed => new TrackResult { EventId = e.Id, Status = TrackStatus.Accepted, ProfileId = unit.ProfileId, SegmentChanges = unit.Effect!.Changes, NotLinked = NotLinked(e, unit.Effect.Result as ResolutionPlan), Ignored = Ignored(e) },
             UnitStatus.Duplicate => new TrackResult { EventId = e.Id, Status = TrackStatus.Duplicate },
             UnitStatus.Finished => unit.Track!,
             UnitStatus.KeyTaken => new TrackResult
@@ -157,6 +157,10 @@ public sealed partial class OmnichannelEngine
             },
         };
     }
+
+    // What an accepted event carried that was not applied (audit U64: a zone given as a raw offset was dropped silently).
+    internal static IReadOnlyList<ValidationError> Ignored(CustomerEvent e) =>
+        LocalTime.ZoneRefusal(e.Context?.TimeZone) is { } why ? [new ValidationError("context.timeZone", why)] : [];
 
     // The identifiers the plan refused, told to the caller by their position in the event and the reason (never the value):
     // a limit that keeps an identifier off the profile must not do so silently.

@@ -70,6 +70,14 @@ public sealed record TrackResult
     public IReadOnlyList<ValidationError> NotLinked { get; init; } = [];
 
     /// <summary>
+    /// Parts of an <see cref="TrackStatus.Accepted"/> event that were not applied, each with its field path and why; the
+    /// rest of the event was applied. <c>context.timeZone</c> is listed when it is a raw UTC offset (<c>+02:00</c>,
+    /// <c>UTC+2</c>: the Segment Spec's <c>context.timezone</c> is an IANA zone name, and an offset has no daylight
+    /// saving) or a zone this machine does not know; the profile then keeps the zone it had. Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<ValidationError> Ignored { get; init; } = [];
+
+    /// <summary>
     /// Why a <see cref="TrackStatus.Failed"/> or <see cref="TrackStatus.StoreFailed"/> event was not applied (without
     /// personal data); <see langword="null"/> otherwise.
     /// </summary>

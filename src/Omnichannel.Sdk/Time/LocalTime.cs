@@ -65,6 +65,27 @@ internal static class LocalTime
         return ids;
     });
 
+    // "+02:00", "-0300", "+5", "UTC+2", "GMT-05:30", "Z": an offset at one instant, not a zone (audit U64).
+    private static readonly System.Text.RegularExpressions.Regex RawOffset = new(@"^(?:(?:UTC|GMT)\s*)?[+\u2212-]\s*\d{1,2}(?::?\d{2})?$|^Z$",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+
+    /// <summary>
+    /// Why an event's <c>context.timeZone</c> is not applied (audit U64: it was ignored silently), for
+    /// <see cref="TrackResult.Ignored"/>; <see langword="null"/> when it is applied or absent. A raw UTC offset is refused,
+    /// not read as a fixed-offset zone: it has no daylight saving, so one sent in summer is an hour wrong all winter.
+    /// </summary>
+    public static string? ZoneRefusal(string? id)
+    {
+        if (string.IsNullOrWhiteSpace(id) || KnownZoneId(id) is not null)
+        {
+            return null;
+        }
+
+        return RawOffset.IsMatch(id.Trim())
+            ? "is a UTC offset, not a time zone: send an IANA zone name such as Europe/Paris (an offset has no daylight saving); the profile keeps the zone it had and the rest of the event was applied"
+            : "is no time zone this machine knows: send an IANA zone name such as Europe/Paris; the profile keeps the zone it had and the rest of the event was applied";
+    }
+
     /// <summary>
     /// The time zone id a profile keeps for a zone an event reported: the id itself when this machine knows it, the known
     /// id of another spelling (<c>europe/london</c> → <c>Europe/London</c>), else <see langword="null"/>, so that a zone

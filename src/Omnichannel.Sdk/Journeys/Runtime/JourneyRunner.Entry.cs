@@ -99,10 +99,13 @@ internal sealed partial class JourneyRunner
                 _lateDates = true;
             }
 
+            // Audit U64: the day it last wished her is kept across a value that names another day (a CRM sync writing a
+            // wrong date, then the right one, after the morning's wish): forgotten, the corrected value wished her again.
             State.Scheduled[j.Id] = new ScheduledTrigger
             {
                 Basis = basis, Zone = zone, Trigger = signature, DueAt = due,
-                DateFiredAt = (fired ?? oneOffFired)?.DateFiredAt, DateFiredOn = fired?.DateFiredOn, FiredBasis = oneOffFired?.FiredBasis,
+                DateFiredAt = (fired ?? oneOffFired)?.DateFiredAt, DateFiredOn = fired?.DateFiredOn ?? (t.Annual ? existing?.DateFiredOn : null),
+                FiredBasis = oneOffFired?.FiredBasis,
             };
         }
     }
@@ -169,8 +172,10 @@ internal sealed partial class JourneyRunner
         s is null || ((s.DateFiredAt is not { } f || (occurrence - f).Duration() > SameOccurrence) && s.DateFiredOn != LocalTime.DateOf(occurrence, Zone));
 
     // Whether the event being handled gave the trait (a string) and is not history.
+    // Audit U64: or a journey's updateProfile step wrote it as text while this runner ran (a live write, as an event's is).
     private bool GivenNow(string trait) =>
-        _given.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(_given, trait, out var value) && value.ValueKind == JsonValueKind.String;
+        (_given.ValueKind == JsonValueKind.Object && RuleHistory.TryGetPath(_given, trait, out var value) && value.ValueKind == JsonValueKind.String)
+        || _writtenByStep?.Contains(trait) == true;
 
     // An annual trigger's instants, year by year around her local year. The offset may move the instant into another year
     // (a week before a 3 January birthday is in December), so the years looked at reach as far as the offset does.
@@ -200,11 +205,11 @@ internal sealed partial class JourneyRunner
 
     // The next occurrence after now; with firedAt, not the occurrence that already fired (occurrences are a year apart,
     // the same one moved by a zone or a version is hours or days away from where it fired).
-    private DateTimeOffset? NextAnnual(DateTrigger t, DateTimeOffset? firedAt = null)
+    private DateTimeOffset? NextAnnual(DateTrigger t, DateTimeOffset? firedAt = null, DateOnly? notOn = null)
     {
         foreach (var a in Occurrences(t))
         {
-            if (a > now && (firedAt is not { } f || (a - f).Duration() > SameOccurrence))
+            if (a > now && (firedAt is not { } f || (a - f).Duration() > SameOccurrence) && (notOn is not { } day || LocalTime.DateOf(a, Zone) != day))
             {
                 return a;
             }

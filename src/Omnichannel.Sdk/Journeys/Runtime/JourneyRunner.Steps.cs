@@ -273,6 +273,11 @@ internal sealed partial class JourneyRunner
             {
                 case TraitUpdateKind.Set:
                     ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement(u.Value), now, maxTraits: services.MaxTraits);
+                    if (u.Value is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+                    {
+                        (_writtenByStep ??= new(StringComparer.Ordinal)).Add(u.Trait);
+                    }
+
                     break;
                 case TraitUpdateKind.Unset:
                     ProfileCore.SetTrait(p, u.Trait, JsonSerializer.SerializeToElement<JsonNode?>(null), now, maxTraits: services.MaxTraits);
@@ -404,8 +409,14 @@ internal sealed partial class JourneyRunner
     // or out of and ends instances whose condition exit it made true (a trait the host sets does both).
     private async ValueTask DrainEmittedAsync()
     {
-        for (var depth = 0; _emitted.Count > 0 || _profileUpdated; depth++)
+        for (var depth = 0; _emitted.Count > 0 || _profileUpdated || _lateDates; depth++)
         {
+            if (_lateDates)
+            {
+                _lateDates = false;
+                await RunDueAsync().ConfigureAwait(false); // a date a step wrote late on its local day (audit U64)
+            }
+
             var batch = _emitted.ToList();
             _emitted.Clear();
             var updated = _updatedChanges.ToList();

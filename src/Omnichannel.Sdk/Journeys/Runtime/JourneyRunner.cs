@@ -60,6 +60,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private HashSet<JourneyInstance>? _answeredLate; // made on first use: rare, and a runner is made per event
     private bool _traitsChanged = true;
     private JsonElement _given; // the traits the event being handled gave (not history), for dates given late on their day
+    private HashSet<string>? _writtenByStep; // traits an updateProfile step set as text while this runner ran (live, as _given)
     private bool _lateDates; // a date trigger was made due now (given or moved late on its local day)
     private bool _repeatOrder;
 
@@ -318,6 +319,14 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         {
             case DateTrigger t:
                 var dateDue = scheduled.DueAt;
+                if (t.Annual && scheduled.DateFiredOn is { } wished && LocalTime.DateOf(dateDue, Zone) == wished)
+                {
+                    // Audit U64: one wish per local day, whatever corrections arrived since (a value corrected back, her
+                    // zone moved west): the day she was wished is not wished again.
+                    scheduled.DueAt = NextAnnual(t, notOn: wished) ?? DateTimeOffset.MaxValue;
+                    break;
+                }
+
                 scheduled.FiredBasis = scheduled.Basis;
                 scheduled.DateFiredAt = now;
                 scheduled.DateFiredOn = t.Annual ? LocalTime.DateOf(dateDue, Zone) : null;
