@@ -195,7 +195,7 @@ internal sealed partial class EventValidator
         var propertiesOk = JsonLimits.Check(e.Properties, "properties", _options.MaxPropertiesBytes, _options, errors);
         // Traits are applied key by key, the last value of a repeated key winning (as before); properties are read as
         // objects, where a repeated key has no agreed meaning, so an event with one is refused with its path.
-        JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors, refuseRepeatedKeys: false);
+        JsonLimits.Check(e.Traits, "traits", _options.MaxTraitsBytes, _options, errors, refuseRepeatedKeys: false, dottedKeysNest: true);
         if (e.Type is not null && (propertiesOk || e.Properties.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null))
         {
             // No properties at all: the required ones of a well-known type are missing, not skipped.

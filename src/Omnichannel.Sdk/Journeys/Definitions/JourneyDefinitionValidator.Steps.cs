@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
 
 namespace Omnichannel.Sdk.Journeys;
@@ -13,7 +14,11 @@ public static partial class JourneyDefinitionValidator
             return;
         }
 
-        if (string.IsNullOrEmpty(step.Id) || !SegmentNames.SegmentId().IsMatch(step.Id))
+        if (step.Id is { } id && SegmentNames.IdTooLong(id, MaxIdLength) is { } tooLong)
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), tooLong));
+        }
+        else if (string.IsNullOrEmpty(step.Id) || !SegmentNames.SegmentId().IsMatch(step.Id))
         {
             errors.Add(new(JsonPath.Key(path, "id"), $"'{step.Id}' is not a valid step id (expected lower-kebab or lower_snake, e.g. 'wait-1h')"));
         }
@@ -124,6 +129,10 @@ public static partial class JourneyDefinitionValidator
         if (string.IsNullOrWhiteSpace(send.TemplateId))
         {
             errors.Add(new(JsonPath.Key(path, "template"), "is required: the id of the template to send"));
+        }
+        else if (SegmentNames.IdTooLong(send.TemplateId, MaxIdLength) is { } tooLong)
+        {
+            errors.Add(new(JsonPath.Key(path, "template"), tooLong));
         }
         else if (JsonLimits.TextProblem(send.TemplateId, controlsAllowed: false) is { } templateProblem)
         {
@@ -275,6 +284,33 @@ public static partial class JourneyDefinitionValidator
         }
     }
 
+    // How deep a value nests (a scalar 0, {} or [] 1), without recursing: a C# definition may nest without bound.
+    private static int NodeDepth(JsonNode? value)
+    {
+        var deepest = 0;
+        var pending = new Stack<(JsonNode Node, int Depth)>();
+        if (value is JsonObject or JsonArray)
+        {
+            pending.Push((value, 1));
+        }
+
+        while (pending.Count > 0)
+        {
+            var (node, depth) = pending.Pop();
+            deepest = Math.Max(deepest, depth);
+            IEnumerable<JsonNode?> children = node is JsonObject o ? o.Select(m => m.Value) : node.AsArray();
+            foreach (var child in children)
+            {
+                if (child is JsonObject or JsonArray)
+                {
+                    pending.Push((child, depth + 1));
+                }
+            }
+        }
+
+        return deepest;
+    }
+
     private static void ValidateUpdates(UpdateProfileStep update, string path, List<DefinitionError> errors)
     {
         if (update.Updates is not { Count: > 0 })
@@ -307,6 +343,14 @@ public static partial class JourneyDefinitionValidator
             if (!seen.Add(u.Trait))
             {
                 errors.Add(new(at, $"trait '{u.Trait}' is changed twice in one step"));
+            }
+
+            // The path's names nest like an event's traits (traits counting as 1): past the events' highest depth the
+            // step gave her a trait no template could render and, past 1,000, an export that could not be written.
+            var names = u.Trait.Count(c => c == '.') + 1;
+            if (names + NodeDepth(u.Value) > JsonLimits.HighestMaxDepth)
+            {
+                errors.Add(new(at, $"nests {names} dotted names and a value {NodeDepth(u.Value)} levels deep; together at most {JsonLimits.HighestMaxDepth} are allowed (as for an event's traits)"));
             }
 
             if (u.Kind == TraitUpdateKind.Increment && !SegmentDefinitionValidator.TryGetNumber(u.Value, out _))

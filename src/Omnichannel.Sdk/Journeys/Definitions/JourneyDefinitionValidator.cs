@@ -23,6 +23,14 @@ public static partial class JourneyDefinitionValidator
     /// <summary>The most steps a journey may have: 1,000 (the flow checks walk the steps depth-first).</summary>
     public const int MaxSteps = 1_000;
 
+    /// <summary>
+    /// The longest journey id, step id and <c>send</c> template id, in characters: 200. Each becomes a dimension of the
+    /// journey's measurement rows, which are cut at <see cref="Measurement.MeasurementKey.MaxLength"/> (a longer id's
+    /// statistics were read under the whole id and found none, and two ids alike in their first 200 characters shared
+    /// counters), and the journey and step ids go into every message key, which a store indexes (at most 2,000 bytes).
+    /// </summary>
+    public const int MaxIdLength = 200;
+
     /// <summary>Checks <paramref name="definition"/>; returns every error (empty when valid).</summary>
     /// <param name="definition">The definition.</param>
     public static IReadOnlyList<DefinitionError> Validate(JourneyDefinition definition)
@@ -35,7 +43,11 @@ public static partial class JourneyDefinitionValidator
 
     internal static void Validate(JourneyDefinition d, string path, List<DefinitionError> errors)
     {
-        if (string.IsNullOrEmpty(d.Id) || !SegmentNames.SegmentId().IsMatch(d.Id))
+        if (d.Id is { } id && SegmentNames.IdTooLong(id, MaxIdLength) is { } tooLong)
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), tooLong));
+        }
+        else if (string.IsNullOrEmpty(d.Id) || !SegmentNames.SegmentId().IsMatch(d.Id))
         {
             errors.Add(new(JsonPath.Key(path, "id"), $"'{d.Id}' is not a valid journey id (expected lower-kebab or lower_snake, e.g. 'abandoned-cart')"));
         }

@@ -17,6 +17,13 @@ public static partial class SegmentDefinitionValidator
     /// </summary>
     public const int MaxRuleDepth = 32;
 
+    /// <summary>
+    /// The longest segment id, in characters: 200 (ids are ASCII, so also bytes). A segment id is stored with every
+    /// member (a store's index holds it beside the profile id) and names the segment's measurement rows, which are cut at
+    /// <see cref="Measurement.MeasurementKey.MaxLength"/>; a longer id is an error at <c>$.id</c>.
+    /// </summary>
+    public const int MaxIdLength = 200;
+
     /// <summary>What a condition compares, which decides the operators and operands it accepts.</summary>
     private enum Operand
     {
@@ -90,6 +97,10 @@ public static partial class SegmentDefinitionValidator
         if (string.IsNullOrEmpty(id))
         {
             errors.Add(new(JsonPath.Key(path, "id"), "is required: a segment id such as 'lapsed-vip'"));
+        }
+        else if (SegmentNames.IdTooLong(id, MaxIdLength) is { } tooLong)
+        {
+            errors.Add(new(JsonPath.Key(path, "id"), tooLong));
         }
         else if (!SegmentNames.SegmentId().IsMatch(id))
         {

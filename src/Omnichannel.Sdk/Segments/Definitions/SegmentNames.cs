@@ -86,6 +86,13 @@ internal static partial class SegmentNames
         "TrackingApiOptions.Mapping): here write the SDK's type, such as order.placed (the names on EventTypes)";
 
     /// <summary>Segment ids: <c>lower-kebab</c> or <c>lower_snake</c> (digits allowed).</summary>
+    /// <summary>
+    /// The error for an id longer than <paramref name="maxLength"/> characters (quoted in full: a definition error cuts
+    /// what it quotes), else <see langword="null"/>.
+    /// </summary>
+    public static string? IdTooLong(string id, int maxLength) =>
+        id.Length > maxLength ? $"'{id}' is {id.Length} characters long; at most {maxLength} are allowed" : null;
+
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
     public static partial Regex SegmentId();
 
