@@ -357,11 +357,61 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
         EraseProfileAsync(identifier, Privacy.EraseOptions.Default, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The silo that takes the call erases her in the store and drops its engine's copies of her profile; then each
+    /// grain her identifiers route events to is told to drop its silo's copies too (those silos kept her deserialised
+    /// profile in memory until evicted). That last step is best effort: a silo that cannot be reached keeps its stale
+    /// copy until eviction (harmless to correctness: the store's version check refuses it), and the erasure stands.
+    /// </remarks>
     public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested(); // a cancelled erasure is not made; once sent, its answer is awaited (as every write here)
-        return await Engine.EraseProfileAsync(ClusterJson.WriteIdentifier(identifier), options.AllowReturn).ConfigureAwait(false);
+        var before = await HerProfileAsync(identifier).ConfigureAwait(false);
+        var erased = await Engine.EraseProfileAsync(ClusterJson.WriteIdentifier(identifier), options.AllowReturn).ConfigureAwait(false);
+        if (erased && before is not null)
+        {
+            await ForgetHotCopiesAsync(before).ConfigureAwait(false);
+        }
+
+        return erased;
+    }
+
+    /// <summary>Her profile before an erasure, for the grains to tell; null when it cannot be read (the erasure decides alone).</summary>
+    private async Task<CustomerProfile?> HerProfileAsync(Identifier identifier)
+    {
+        try
+        {
+            return ReadProfile(await Engine.GetProfileAsync(ClusterJson.WriteIdentifier(identifier)).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Tells the grain of each of her identifiers (where her events ran, so where her profile is kept hot) to drop the
+    /// copies of her profile and of those she absorbed: audit U63 left them in memory on every silo but the erasing one.
+    /// </summary>
+    private async Task ForgetHotCopiesAsync(CustomerProfile her)
+    {
+        string[] ids = [her.Id, .. her.Merges.Select(m => m.AbsorbedProfileId)];
+        var routes = her.Identifiers.Select(i => RouteOf(new Identifier(i.Type, i.Value))).Distinct(StringComparer.Ordinal);
+        var calls = routes.Select(route => ForgetOnAsync(route, ids)).ToList();
+        await Task.WhenAll(calls).ConfigureAwait(false);
+    }
+
+    private async Task ForgetOnAsync(string route, string[] profileIds)
+    {
+        try
+        {
+            await Profile(route).ForgetAsync(profileIds).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Best effort (see EraseProfileAsync): the erasure is made; this silo's copy waits for eviction, as before.
+        }
     }
 
     /// <inheritdoc />

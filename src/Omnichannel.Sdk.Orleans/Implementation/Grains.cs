@@ -15,6 +15,13 @@ internal interface IProfileGrain : IGrainWithStringKey
 
     /// <summary>Sends a message to the person holding an identifier; returns the result JSON.</summary>
     Task<string> SendAsync(string recipient, string request);
+
+    /// <summary>
+    /// After an erasure: this silo's engine drops its deserialised copies of the profiles (her own and those she
+    /// absorbed), once each partition finishes the work queued before. Not awaited by the partitions.
+    /// </summary>
+    [AlwaysInterleave] // a drop of cached copies only: it need not wait for the customer's turn, nor hold it
+    Task ForgetAsync(string[] profileIds);
 }
 
 /// <summary>Reads and operations that are not one customer's turn: served by any silo, on the local engine.</summary>
@@ -66,6 +73,16 @@ internal sealed class ProfileGrain(IServiceProvider services) : Grain, IProfileG
     {
         var result = await _engine.SendAsync(ClusterJson.ReadIdentifier(recipient), ClusterJson.Read<Delivery.MessageRequest>(request));
         return ClusterJson.Write(result);
+    }
+
+    public Task ForgetAsync(string[] profileIds)
+    {
+        foreach (var id in profileIds)
+        {
+            _engine.ForgetHotCopies(id);
+        }
+
+        return Task.CompletedTask;
     }
 }
 

@@ -46,7 +46,8 @@ public sealed partial class OmnichannelEngine
     // before the erasure: the store's version check made a stale copy harmless, but it kept her values in memory until
     // evicted (audit U63). Nothing waits for it: a unit held at its commit may be what the erasure races (audit ER). A
     // full queue, or one closed by disposal, keeps its copy until eviction or its next commit conflicts, as before.
-    private void ForgetHotCopies(string profileId)
+    // Internal for the Orleans silos: the silo that erased tells the others holding her grains (their engines' copies).
+    internal void ForgetHotCopies(string profileId)
     {
         for (var i = 0; i < _queues.Length; i++)
         {
