@@ -19,8 +19,8 @@ public static class TrackingEndpointRouteBuilderExtensions
     /// Requests authenticate with HTTP Basic, a write key as the user name, else (no <c>Authorization</c> header, or
     /// one that names no write key, such as an OAuth <c>Bearer</c> token) with the body's <c>writeKey</c>, else the
     /// query's <c>writeKey</c> (<c>401</c> otherwise); bodies may be
-    /// gzip-, deflate- or Brotli-compressed (<c>Content-Encoding: gzip</c>, <c>x-gzip</c>, <c>deflate</c>, <c>br</c>; the
-    /// body's limit applies once decompressed), and are read for
+    /// gzip-, deflate- or Brotli-compressed (<c>Content-Encoding: gzip</c>, <c>x-gzip</c>, <c>deflate</c>, <c>br</c>, or up to
+    /// three in a row such as <c>br, gzip</c>; the body's limit applies to every decoded layer), and are read for
     /// what they are when the header is wrong (gzip by its magic bytes, plain JSON as it is). Answers: <c>200</c> <c>{"success":true}</c> when the message is
     /// stored (or was already), and for a batch whose invalid messages are listed under <c>rejected</c> (the others are
     /// stored); <c>400</c> for a body over the limits (32 KB per call, 500 KB per batch by default), malformed JSON, or

@@ -71,6 +71,27 @@ public sealed class ClusterEndToEndTests
         Assert.False(await client.IsSuppressedAsync(Identifier.Email("ann@example.com")));
     }
 
+    // Review of audit U64: TrackResult.Ignored (a zone sent as a raw offset, not applied) crosses the grain call, alone and
+    // in a batch, as the engine answers it in process.
+    [Fact]
+    public async Task AZoneSentAsAnOffset_IsListedInIgnored_ThroughTheClusterClient_AloneAndInABatch()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(2, services => ClusterSetup.Register(_time, services, new InMemoryOmnichannelStore()));
+        var client = new OmnichannelClusterClient(cluster.Client, ClusterSetup.Options());
+        var events = new ClusterEvents(_time);
+        CustomerEvent WithZone(string id, string zone, string customer) =>
+            events.Event(id, EventTypes.ProductViewed, null, Identifier.CustomerId(customer)) with { Context = new EventContext { TimeZone = zone } };
+
+        var single = await client.TrackAsync(WithZone("z1", "+02:00", "c-z1"));
+        var batch = await client.TrackBatchAsync([WithZone("z2", "UTC+2", "c-z2"), WithZone("z3", "Europe/Paris", "c-z3")]);
+
+        Assert.Equal(TrackStatus.Accepted, single.Status);
+        Assert.Equal("context.timeZone", Assert.Single(single.Ignored).Field);
+        Assert.Contains("UTC offset", single.Ignored[0].Message, StringComparison.Ordinal);
+        Assert.Equal("context.timeZone", Assert.Single(batch[0].Ignored).Field);
+        Assert.Empty(batch[1].Ignored);
+    }
+
     [Fact]
     public async Task ABadEvent_IsRejectedWithItsErrors_AndTheOthersOfItsBatchGoOn()
     {

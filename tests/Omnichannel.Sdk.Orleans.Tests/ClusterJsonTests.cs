@@ -35,6 +35,8 @@ public sealed class ClusterJsonTests
             Errors = [new ValidationError("$.identifiers[0].value", "empty")],
             FailureReason = "why",
             SegmentChanges = [new SegmentChange("vip", true, At)],
+            NotLinked = [new ValidationError("identifiers[1]", "limit")],
+            Ignored = [new ValidationError("context.timeZone", "is a UTC offset")],
             IsTransient = true,
         },
         new SendResult("k1", SendStatus.Queued, ChannelNames.Sms, At, "held for quiet hours"),

@@ -205,24 +205,18 @@ internal sealed partial class TrackingEndpoint
     /// is: gzip by its magic bytes, plain JSON as it is, whatever <c>Content-Encoding</c> says (a proxy that decompressed
     /// a body and kept the header, or dropped the header and kept the compression, made every event a 400, which clients
     /// drop). <c>deflate</c> is zlib (RFC 9110) or, as some clients send it, raw deflate; <c>x-gzip</c> is gzip; <c>br</c>
-    /// is Brotli (RFC 7932, which has no magic bytes: read only when declared). Every decoded body has the same limit.
+    /// is Brotli (RFC 7932, which has no magic bytes: a declared <c>br</c> body is decoded as brotli first, and read for what
+    /// else it is only when it is not valid brotli). Up to three codings in a row (<c>br, gzip</c>) are undone last first
+    /// (RFC 9110, section 8.4). Every decoded layer has the same limit.
     /// </summary>
     private static async Task<(byte[]? Body, string? Error)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         var encoding = request.Headers.ContentEncoding.ToString().Trim();
 
         // A list names the codings in the order applied (RFC 9110, section 8.4); "identity" in it changes nothing, so
-        // "gzip, identity" (a proxy appending its own) is gzip. Two real codings in a row are not read.
+        // "gzip, identity" (a proxy appending its own) is gzip.
         var codings = encoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Where(c => !c.Equals("identity", StringComparison.OrdinalIgnoreCase)).ToArray();
-        var declared = (codings.Length switch { 0 => "", 1 => codings[0], _ => encoding }).ToLowerInvariant() switch
-        {
-            "" or "identity" => "identity",
-            "gzip" or "x-gzip" => "gzip",
-            "deflate" => "deflate",
-            "br" => "br",
-            _ => null,
-        };
+            .Where(c => !c.Equals("identity", StringComparison.OrdinalIgnoreCase)).Select(Coding).ToArray();
 
         // The raw body, bounded by the same limit: compressed JSON is smaller than its text.
         var (raw, rawError) = await ReadLimitedAsync(request.Body, limit, decompressed: false, ct).ConfigureAwait(false);
@@ -231,9 +225,61 @@ internal sealed partial class TrackingEndpoint
             return (null, rawError);
         }
 
+        if (codings.Length > 1 && Array.TrueForAll(codings, c => c is not null))
+        {
+            // Review of audit U64: "br, gzip" was read as gzip only, and its inside (brotli) handed to the JSON reader.
+            if (codings.Length > 3)
+            {
+                return (null, $"Content-Encoding '{encoding}' names {codings.Length} codings; at most 3 are read");
+            }
+
+            var layer = raw;
+            for (var i = codings.Length - 1; i >= 0; i--)
+            {
+                var (decoded, error) = await DecodeAsync(layer, codings[i], encoding, limit, ct).ConfigureAwait(false);
+                if (decoded is null)
+                {
+                    return (null, error);
+                }
+
+                layer = decoded;
+            }
+
+            return (AsUtf8(layer, request.ContentType), null);
+        }
+
+        var (body, bodyError) = await DecodeAsync(raw, codings.Length switch { 0 => "identity", 1 => codings[0], _ => null }, encoding, limit, ct).ConfigureAwait(false);
+        return body is null ? (null, bodyError) : (AsUtf8(body, request.ContentType), null);
+    }
+
+    private static string? Coding(string coding) => coding.ToLowerInvariant() switch
+    {
+        "gzip" or "x-gzip" => "gzip",
+        "deflate" => "deflate",
+        "br" => "br",
+        _ => null,
+    };
+
+    // One coding undone (null: a coding this endpoint does not read), the body read for what it is when it is not that.
+    private static async Task<(byte[]? Body, string? Error)> DecodeAsync(byte[] raw, string? declared, string encoding, int limit, CancellationToken ct)
+    {
         if (raw.Length == 0)
         {
             return (null, "the body is empty");
+        }
+
+        string? brotliError = null;
+        if (declared == "br")
+        {
+            // Review of audit U64: decoded before any sniffing. A brotli stream may begin with '[' (the BCL's default
+            // encoder on a body over 64 KB) or with gzip's magic bytes (window 24): sniffed first, both were a 400.
+            var (body, error, valid) = DecodeBrotli(raw, limit);
+            if (valid)
+            {
+                return body is { Length: 0 } ? (null, "the body is empty") : (body, error);
+            }
+
+            brotliError = error;
         }
 
         string format;
@@ -249,6 +295,10 @@ internal sealed partial class TrackingEndpoint
         {
             format = "identity";
         }
+        else if (brotliError is not null)
+        {
+            return (null, brotliError);
+        }
         else if (declared is null)
         {
             return (null, $"Content-Encoding '{encoding}' is not supported (send gzip, deflate, br or no encoding)");
@@ -260,7 +310,7 @@ internal sealed partial class TrackingEndpoint
 
         if (format == "identity")
         {
-            return (AsUtf8(raw, request.ContentType), null);
+            return (raw, null);
         }
 
         using var compressed = new MemoryStream(raw, writable: false);
@@ -268,18 +318,54 @@ internal sealed partial class TrackingEndpoint
         {
             "gzip" => new GZipStream(compressed, CompressionMode.Decompress),
             "zlib" => new ZLibStream(compressed, CompressionMode.Decompress),
-            "br" => new BrotliStream(compressed, CompressionMode.Decompress),
             _ => new DeflateStream(compressed, CompressionMode.Decompress),
         };
         try
         {
             var (body, error) = await ReadLimitedAsync(input, limit, decompressed: true, ct).ConfigureAwait(false);
-            return body is { Length: 0 } ? (null, "the body is empty") : (body is null ? null : AsUtf8(body, request.ContentType), error);
+            return body is { Length: 0 } ? (null, "the body is empty") : (body, error);
         }
-        catch (Exception ex) when (ex is InvalidDataException || (ex is InvalidOperationException && format == "br"))
+        catch (InvalidDataException)
         {
-            // BrotliStream reports corrupt data as InvalidOperationException, a stream cut short as InvalidDataException.
-            return (null, $"the body is not valid {format switch { "gzip" => "gzip", "br" => "brotli", _ => "deflate" }}");
+            return (null, $"the body is not valid {(format == "gzip" ? "gzip" : "deflate")}");
+        }
+    }
+
+    /// <summary>
+    /// A brotli body decoded whole, at most <paramref name="limit"/> bytes. <c>Valid</c> is false when it is not one
+    /// complete brotli stream: corrupt, cut short (<see cref="BrotliStream"/> ends a cut stream without an error, so a cut
+    /// body reached the JSON reader), or followed by other bytes (plain JSON labelled <c>br</c> may begin as an empty
+    /// stream: <c>{</c> is one).
+    /// </summary>
+    private static (byte[]? Body, string? Error, bool Valid) DecodeBrotli(byte[] raw, int limit)
+    {
+        using var decoder = new BrotliDecoder();
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        ReadOnlySpan<byte> input = raw;
+        while (true)
+        {
+            var status = decoder.Decompress(input, chunk, out var consumed, out var written);
+            input = input[consumed..];
+            if (buffer.Length + written > limit)
+            {
+                return (null, $"the body is over {limit} bytes once decompressed, the limit of this call", true);
+            }
+
+            buffer.Write(chunk, 0, written);
+            switch (status)
+            {
+                case System.Buffers.OperationStatus.Done when input.IsEmpty:
+                    return (buffer.ToArray(), null, true);
+                case System.Buffers.OperationStatus.Done:
+                    return (null, "the body is not valid brotli (bytes after the end of the stream)", false);
+                case System.Buffers.OperationStatus.NeedMoreData:
+                    return (null, "the body is not valid brotli (the stream is cut short)", false);
+                case System.Buffers.OperationStatus.DestinationTooSmall when consumed > 0 || written > 0:
+                    continue;
+                default:
+                    return (null, "the body is not valid brotli", false);
+            }
         }
     }
 

@@ -65,8 +65,11 @@ internal static class LocalTime
         return ids;
     });
 
-    // "+02:00", "-0300", "+5", "UTC+2", "GMT-05:30", "Z": an offset at one instant, not a zone (audit U64).
-    private static readonly System.Text.RegularExpressions.Regex RawOffset = new(@"^(?:(?:UTC|GMT)\s*)?[+\u2212-]\s*\d{1,2}(?::?\d{2})?$|^Z$",
+    private static readonly HashSet<string> NotZones = new(["localtime", "posixrules", "Factory"], StringComparer.OrdinalIgnoreCase);
+
+    // "+02:00", "-0300", "+5", "UTC+2", "GMT-05:30", "UTC−3" (a typographic minus or dash), "Z": an offset at one instant,
+    // not a zone (audit U64).
+    private static readonly System.Text.RegularExpressions.Regex RawOffset = new(@"^(?:(?:UTC|GMT)\s*)?[+\u2212\u2013-]\s*\d{1,2}(?::?\d{2})?$|^Z$",
         System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
 
     /// <summary>
@@ -99,6 +102,15 @@ internal static class LocalTime
         }
 
         id = id.Trim();
+
+        // Review of audit U64: tz and Windows ids are ASCII, and ICU maps "UTC" followed by any other character to UTC
+        // ("UTC−3" with a typographic minus, as copied from a web page, was kept as a zone three hours off). The machine's
+        // own zone ("localtime") and tz data's files that name no place ("posixrules", "Factory") are no zone of hers.
+        if (!System.Text.Ascii.IsValid(id) || NotZones.Contains(id))
+        {
+            return null;
+        }
+
         if (ZoneIdsIgnoringCase.Value.TryGetValue(id, out var listed))
         {
             return listed;

@@ -238,8 +238,12 @@ internal sealed class JourneyState
             {
                 // When and on which of her days the date last fired for her, on either profile: the runner does not fire that
                 // day again, whichever way the kept profile writes it ("--03-12" there, "1990-03-12" here) and in whichever zone.
+                // Review of audit U64: the wished day is taken on its own, the later of the two: since U64 a corrected value
+                // keeps its day without an instant, and taken from the side with the later instant (last year's, on the
+                // other profile) the day she was wished today was lost and she was wished again.
                 var last = (mine.DateFiredAt ?? DateTimeOffset.MinValue) >= (s.DateFiredAt ?? DateTimeOffset.MinValue) ? mine : s;
-                (kept.DateFiredAt, kept.DateFiredOn) = (last.DateFiredAt, last.DateFiredOn);
+                var day = (mine.DateFiredOn ?? DateOnly.MinValue) >= (s.DateFiredOn ?? DateOnly.MinValue) ? mine.DateFiredOn : s.DateFiredOn;
+                (kept.DateFiredAt, kept.DateFiredOn) = (last.DateFiredAt, day);
             }
         }
 
