@@ -11,19 +11,31 @@ internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<Validat
     /// <summary>The Spec field each of the event's identifiers came from (<c>userId</c>, <c>traits.email</c>…), by index.</summary>
     public IReadOnlyList<string> IdentifierFields { get; init; } = [];
 
+    /// <summary>The Spec field the event's traits came from: <c>traits</c>, or <c>context.traits</c> (an identify with none of its own).</summary>
+    public string TraitsField { get; init; } = "traits";
+
     /// <summary>
     /// The engine's errors in the terms of the message the client sent: <c>identifiers[1].value</c> names the field the
-    /// identifier came from (<c>traits.email</c>); every other field is the same in both.
+    /// identifier came from (<c>traits.email</c>), and <c>traits.…</c> the object they came from (<c>context.traits.…</c>);
+    /// every other field is the same in both.
     /// </summary>
     public IReadOnlyList<ValidationError> InMessageTerms(IReadOnlyList<ValidationError> errors)
     {
-        if (IdentifierFields.Count == 0 || !errors.Any(e => e.Field.StartsWith("identifiers[", StringComparison.Ordinal)))
+        var traitsMoved = TraitsField != "traits" && errors.Any(e => IsTraitsField(e.Field));
+        if (!traitsMoved && (IdentifierFields.Count == 0 || !errors.Any(e => e.Field.StartsWith("identifiers[", StringComparison.Ordinal))))
         {
             return errors;
         }
 
         return [.. errors.Select(e =>
         {
+            if (traitsMoved && IsTraitsField(e.Field))
+            {
+                // Review of audit U65: a key of an identify's context.traits refused at "traits.a.a…" named a field the
+                // message did not have.
+                return e with { Field = TraitsField + e.Field["traits".Length..] };
+            }
+
             var close = e.Field.IndexOf(']', StringComparison.Ordinal);
             return e.Field.StartsWith("identifiers[", StringComparison.Ordinal) && close > 12
                 && int.TryParse(e.Field.AsSpan(12, close - 12), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i)
@@ -32,6 +44,9 @@ internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<Validat
                 : e;
         })];
     }
+
+    private static bool IsTraitsField(string field) =>
+        field.StartsWith("traits", StringComparison.Ordinal) && (field.Length == 6 || field[6] is '.' or '[');
 }
 
 /// <summary>What a request knows beyond its messages.</summary>
@@ -139,6 +154,7 @@ internal sealed partial class SpecMessageMapper
         string? eventType = null;
         JsonObject? properties = null;
         JsonElement traits = default;
+        var traitsField = "traits";
         switch (type)
         {
             case "track":
@@ -187,6 +203,7 @@ internal sealed partial class SpecMessageMapper
                     }
 
                     ownTraits = JsonObject.Create(contextTraits.Clone()) ?? [];
+                    traitsField = "context.traits";
                 }
 
                 traits = JsonSerializer.SerializeToElement(ownTraits);
@@ -242,7 +259,7 @@ internal sealed partial class SpecMessageMapper
             Context = Context(context),
             Properties = JsonSerializer.SerializeToElement(properties),
             Traits = traits,
-        }, [], messageId) { IdentifierFields = identifierFields };
+        }, [], messageId) { IdentifierFields = identifierFields, TraitsField = traitsField };
     }
 
     private static readonly string[] TransportFields = ["sentAt", "writeKey", "receivedAt"];

@@ -219,7 +219,12 @@ public sealed class CustomerProfile
     /// <summary>The identifiers linked to this profile.</summary>
     public IReadOnlyList<LinkedIdentifier> Identifiers => IdentifierList;
 
-    /// <summary>Traits as a nested JSON object (a new copy on each call).</summary>
+    /// <summary>
+    /// Traits as a nested JSON object (a new copy on each call): a trait <c>address.city</c> is
+    /// <c>{"address": {"city": …}}</c>. The object nests at most 48 levels with the value's own nesting (the most an event
+    /// or a journey may write): a path stored deeper by a version before that limit keeps its remaining names as one
+    /// dotted key at the 48th level, so the object can still be rendered and written as JSON.
+    /// </summary>
     public JsonObject Traits => BuildTraits();
 
     /// <summary>Statistics derived from events.</summary>
@@ -392,6 +397,14 @@ public sealed class CustomerProfile
             }
 
             var parts = path.Split('.');
+            if (parts.Length > 1 && parts.Length + ValueDepth(value) is var depth && depth > JsonLimits.HighestMaxDepth)
+            {
+                // Review of audit U65: an older version stored a path of any depth (its dots were not counted), and one
+                // of 70 names made every render of her messages and her export (JSON written with a depth of 64) fail.
+                var kept = Math.Max(1, parts.Length - (depth - JsonLimits.HighestMaxDepth));
+                parts = [.. parts.AsSpan(0, kept - 1), string.Join('.', parts.AsSpan(kept - 1))];
+            }
+
             var node = root;
             for (var i = 0; i < parts.Length - 1; i++)
             {
@@ -408,5 +421,33 @@ public sealed class CustomerProfile
         }
 
         return root;
+    }
+
+    // How deep a stored value nests (a scalar 0, a list 1…); stored values are leaves, so only lists hold others.
+    private static int ValueDepth(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return 0;
+        }
+
+        var deepest = 0;
+        var pending = new Stack<(JsonElement Value, int Depth)>();
+        pending.Push((value, 1));
+        while (pending.Count > 0)
+        {
+            var (next, depth) = pending.Pop();
+            deepest = Math.Max(deepest, depth);
+            var children = next.ValueKind == JsonValueKind.Array ? next.EnumerateArray().ToList() : next.EnumerateObject().Select(m => m.Value).ToList();
+            foreach (var child in children)
+            {
+                if (child.ValueKind is JsonValueKind.Array or JsonValueKind.Object)
+                {
+                    pending.Push((child, depth + 1));
+                }
+            }
+        }
+
+        return deepest;
     }
 }

@@ -118,7 +118,12 @@ public static partial class JourneyDefinitionValidator
                 MaxAge(e.MaxAge, path, errors);
                 break;
             case SegmentTrigger s:
-                if (string.IsNullOrEmpty(s.SegmentId) || !SegmentNames.SegmentId().IsMatch(s.SegmentId))
+                // No segment can have a longer id: said so here, not as a segment not loaded (review of audit U65).
+                if (s.SegmentId is { } segmentId && SegmentNames.IdTooLong(segmentId, SegmentDefinitionValidator.MaxIdLength) is { } tooLong)
+                {
+                    errors.Add(new(JsonPath.Key(path, "segment"), tooLong));
+                }
+                else if (string.IsNullOrEmpty(s.SegmentId) || !SegmentNames.SegmentId().IsMatch(s.SegmentId))
                 {
                     errors.Add(new(JsonPath.Key(path, "segment"), $"'{s.SegmentId}' is not a valid segment id (expected lower-kebab or lower_snake)"));
                 }

@@ -74,7 +74,7 @@ internal sealed class JourneyCatalog
 
             var before = errors.Count;
             JourneyDefinitionValidator.Validate(d, path, errors);
-            if (d.Trigger is SegmentTrigger st && !segments.Contains(st.SegmentId))
+            if (d.Trigger is SegmentTrigger { SegmentId.Length: <= SegmentDefinitionValidator.MaxIdLength } st && !segments.Contains(st.SegmentId))
             {
                 errors.Add(new($"{path}.trigger.segment", $"names segment '{st.SegmentId}', which is not loaded"));
             }

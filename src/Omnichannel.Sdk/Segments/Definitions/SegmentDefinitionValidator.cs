@@ -206,7 +206,12 @@ public static partial class SegmentDefinitionValidator
 
                 break;
             case SegmentMembershipRule m:
-                if (string.IsNullOrEmpty(m.SegmentId) || !SegmentNames.SegmentId().IsMatch(m.SegmentId))
+                // No segment can have a longer id: said so here, not as an unknown segment (review of audit U65).
+                if (m.SegmentId is { } member && SegmentNames.IdTooLong(member, MaxIdLength) is { } tooLong)
+                {
+                    errors.Add(new(JsonPath.Key(path, "segment"), tooLong));
+                }
+                else if (string.IsNullOrEmpty(m.SegmentId) || !SegmentNames.SegmentId().IsMatch(m.SegmentId))
                 {
                     errors.Add(new(JsonPath.Key(path, "segment"), $"'{m.SegmentId}' is not a valid segment id (expected lower-kebab or lower_snake, e.g. 'vip')"));
                 }

@@ -99,7 +99,8 @@ public static class SegmentSetValidator
 
             foreach (var (path, reference) in SegmentReferences.Of(d.Rule, JsonPath.Key(JsonPath.Index("$", i), "rule")))
             {
-                if (!known.Contains(reference) && existingIds?.Contains(reference) != true && SegmentNames.SegmentId().IsMatch(reference))
+                if (!known.Contains(reference) && existingIds?.Contains(reference) != true && reference.Length <= SegmentDefinitionValidator.MaxIdLength
+                    && SegmentNames.SegmentId().IsMatch(reference))
                 {
                     errors.Add(new(path, $"unknown segment '{reference}' (expected the id of a segment in this set{(existingIds is { Count: > 0 } ? " or already loaded" : string.Empty)})"));
                 }
