@@ -18,39 +18,11 @@ public sealed class AuditU64Tests
 
     private static DateTimeOffset At(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture);
 
-    private static JourneyDefinition Birthday() => JourneyRig.Parse("""
-        {"id": "bday", "version": 1, "name": "Birthday", "trigger": {"type": "date", "trait": "birthday", "offset": "PT0S", "localTime": "09:00", "annual": true},
-         "steps": [{"id": "card", "type": "send", "channels": ["email"], "template": "birthday-card", "class": "transactional"}]}
-        """);
-
     // A journey whose step writes her birthday when she finishes the profile quiz (the quiz's answer is fixed here).
     private static JourneyDefinition QuizWritesBirthday(string value) => JourneyRig.Parse($$$"""
         {"id": "quiz", "version": 1, "name": "Quiz", "trigger": {"type": "event", "event": "quiz.finished"},
          "steps": [{"id": "save", "type": "updateProfile", "set": {"birthday": "{{{value}}}"}}]}
         """);
-
-    // What was sent and when, one line each, while the clock moves to `until` by `step`.
-    private static async Task<List<string>> SentAsync(JourneyRig rig, List<string> log, DateTimeOffset until, TimeSpan step)
-    {
-        while (rig.Host.Time.GetUtcNow() < until)
-        {
-            await LogAsync(rig, log, () => rig.AdvanceAsync(step));
-        }
-
-        return log;
-    }
-
-    private static async Task<List<string>> LogAsync(JourneyRig rig, List<string> log, Func<Task> action)
-    {
-        var before = rig.Sent().Count;
-        await action();
-        foreach (var m in rig.Sent().Skip(before))
-        {
-            log.Add(string.Create(CultureInfo.InvariantCulture, $"{m} {rig.Host.Time.GetUtcNow():yyyy-MM-ddTHH:mm}Z"));
-        }
-
-        return log;
-    }
 
     // ---- 1. A birthday corrected on the day, after its wish (review of audit U59, left alone): wished 09:00Z for
     // "--03-15", a CRM sync then writes a wrong date ("--03-10") and corrects it back; before, the wrong date's new schedule
@@ -62,20 +34,20 @@ public sealed class AuditU64Tests
     [InlineData("America/Los_Angeles")]
     public async Task ABirthdayCorrectedOnTheDay_AfterItsWish_IsNotWishedAgainThatDay(string? zoneWithTheCorrection)
     {
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2026-03-14T12:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2026-03-14T12:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "--03-15" });
-        var log = await SentAsync(rig, [], At("2026-03-15T10:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentWhileAdvancingAsync([], At("2026-03-15T10:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T09:00Z"], log);
 
-        await LogAsync(rig, log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "--03-10" }));
-        await SentAsync(rig, log, At("2026-03-15T11:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "1990-03-15" },
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "--03-10" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-15T11:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "1990-03-15" },
             context: zoneWithTheCorrection is null ? null : new EventContext { TimeZone = zoneWithTheCorrection }));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T09:00Z"], log);
 
         // Next year she is wished as usual, on her corrected date.
-        await SentAsync(rig, log, At("2027-03-16T12:00:00Z"), TimeSpan.FromHours(1));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-16T12:00:00Z"), TimeSpan.FromHours(1));
         Assert.Equal(2, log.Count);
         Assert.StartsWith("email:birthday-card 2027-03-15", log[1], StringComparison.Ordinal);
     }
@@ -84,11 +56,11 @@ public sealed class AuditU64Tests
     public async Task ABirthdayCorrectedToAnotherDay_IsWishedOnThatDay_Once()
     {
         // Guard: the memory of this morning's wish holds that day only. Corrected to tomorrow, she is wished tomorrow.
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2026-03-14T12:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2026-03-14T12:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "--03-15" });
-        var log = await SentAsync(rig, [], At("2026-03-15T10:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "--03-16" }));
-        await SentAsync(rig, log, At("2026-03-18T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentWhileAdvancingAsync([], At("2026-03-15T10:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "--03-16" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-18T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T09:00Z", "email:birthday-card 2026-03-16T09:00Z"], log);
     }
 
@@ -99,17 +71,17 @@ public sealed class AuditU64Tests
     [Fact]
     public async Task ABirthdayWrittenByAJourneyStep_LateOnTheDay_IsWishedOnceThatDay_AsAnEventsWouldBe()
     {
-        await using var rig = JourneyRig.Create([Birthday(), QuizWritesBirthday("1990-03-15")], start: At("2026-03-15T10:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard(), QuizWritesBirthday("1990-03-15")], start: At("2026-03-15T10:00:00Z"));
         await rig.TrackAsync("page.viewed", [Ann, AnnMail], context: new EventContext { TimeZone = "Europe/London" });
         await rig.AdvanceToAsync(At("2026-03-15T15:00:00Z"));
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("quiz.finished", [Ann]));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("quiz.finished", [Ann]));
         Assert.Equal(["email:birthday-card 2026-03-15T15:00Z"], log);
 
         // The quiz taken again that day writes the same date: no second wish; next year on time.
-        await SentAsync(rig, log, At("2026-03-15T17:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("quiz.finished", [Ann]));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
-        await SentAsync(rig, log, At("2027-03-16T00:00:00Z"), TimeSpan.FromHours(3));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-15T17:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("quiz.finished", [Ann]));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-16T00:00:00Z"), TimeSpan.FromHours(3));
         Assert.Equal(["email:birthday-card 2026-03-15T15:00Z", "email:birthday-card 2027-03-15T09:00Z"], log);
     }
 
@@ -117,11 +89,11 @@ public sealed class AuditU64Tests
     public async Task ABirthdayWrittenByAJourneyStep_OnAnotherDay_IsWishedOnlyAtItsTime()
     {
         // Guard: the late rule is for today's date only; a step writing yesterday's date waits a year.
-        await using var rig = JourneyRig.Create([Birthday(), QuizWritesBirthday("--03-14")], start: At("2026-03-15T10:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard(), QuizWritesBirthday("--03-14")], start: At("2026-03-15T10:00:00Z"));
         await rig.TrackAsync("page.viewed", [Ann, AnnMail], context: new EventContext { TimeZone = "Europe/London" });
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("quiz.finished", [Ann]));
-        await SentAsync(rig, log, At("2027-03-13T10:00:00Z"), TimeSpan.FromHours(6));
-        await SentAsync(rig, log, At("2027-03-15T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("quiz.finished", [Ann]));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-13T10:00:00Z"), TimeSpan.FromHours(6));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-15T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2027-03-14T09:00Z"], log);
     }
 

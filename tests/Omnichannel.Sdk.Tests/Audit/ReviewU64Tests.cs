@@ -17,11 +17,6 @@ public sealed class ReviewU64Tests
 
     private static DateTimeOffset At(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture);
 
-    private static JourneyDefinition Birthday() => JourneyRig.Parse("""
-        {"id": "bday", "version": 1, "name": "Birthday", "trigger": {"type": "date", "trait": "birthday", "offset": "PT0S", "localTime": "09:00", "annual": true},
-         "steps": [{"id": "card", "type": "send", "channels": ["email"], "template": "birthday-card", "class": "transactional"}]}
-        """);
-
     // ---- 1. A merge the same day as a corrected wish. Her account was wished at 09:00Z and a CRM sync then corrected her
     // birthday (a wrong day, then the right one): U64 keeps the wished day across the correction, without an instant (that
     // occurrence's instant is not the new value's). Her phone's profile (Los Angeles) was wished last year and has today's
@@ -33,7 +28,7 @@ public sealed class ReviewU64Tests
     [InlineData(true)]
     public async Task AMergeOnTheDay_AfterACorrectedWish_KeepsTheWishedDay(bool phoneNamedFirst)
     {
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2025-03-01T00:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2025-03-01T00:00:00Z"));
         var phone = Identifier.AnonymousId("phone-r64");
         await rig.TrackAsync("app.opened", [phone], traits: new { birthday = "--03-15" }, context: new EventContext { TimeZone = "America/Los_Angeles" });
         await rig.AdvanceToAsync(At("2026-03-14T12:00:00Z"));
@@ -114,7 +109,7 @@ public sealed class ReviewU64Tests
     [Fact]
     public async Task ALeapDayBirthday_CorrectedOnItsWishDay_InACommonYear_IsWishedOncePerYear()
     {
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2027-02-20T00:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2027-02-20T00:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "--02-29" });
         var log = new List<string>();
         async Task RunToAsync(DateTimeOffset until, TimeSpan step)

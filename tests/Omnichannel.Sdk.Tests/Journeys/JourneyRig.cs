@@ -156,4 +156,37 @@ internal sealed class JourneyRig : IAsyncDisposable
             await _ownedStore.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// A birthday card: a date trigger on <paramref name="trait"/> at 09:00 her time, one transactional email
+    /// (<c>birthday-card</c>).
+    /// </summary>
+    public static JourneyDefinition BirthdayCard(bool annual = true, string trait = "birthday") => Parse($$"""
+        {"id": "bday", "version": 1, "name": "Birthday", "trigger": {"type": "date", "trait": "{{trait}}", "offset": "PT0S", "localTime": "09:00", "annual": {{(annual ? "true" : "false")}}},
+         "steps": [{"id": "card", "type": "send", "channels": ["email"], "template": "birthday-card", "class": "transactional"}]}
+        """);
+
+    /// <summary>Appends what is sent, one line each with the clock's time, while the clock moves to <paramref name="until"/> by <paramref name="step"/>.</summary>
+    public async Task<List<string>> SentWhileAdvancingAsync(List<string> log, DateTimeOffset until, TimeSpan step)
+    {
+        while (Host.Time.GetUtcNow() < until)
+        {
+            await SentDuringAsync(log, () => AdvanceAsync(step));
+        }
+
+        return log;
+    }
+
+    /// <summary>Appends what <paramref name="action"/> sends (an event tracked sends at once), one line each with the clock's time.</summary>
+    public async Task<List<string>> SentDuringAsync(List<string> log, Func<Task> action)
+    {
+        var before = Sent().Count;
+        await action();
+        foreach (var m in Sent().Skip(before))
+        {
+            log.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{m} {Host.Time.GetUtcNow():yyyy-MM-ddTHH:mm}Z"));
+        }
+
+        return log;
+    }
 }

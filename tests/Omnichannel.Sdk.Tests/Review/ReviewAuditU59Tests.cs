@@ -195,49 +195,20 @@ public sealed class ReviewAuditU59Tests
 
     private static DateTimeOffset At(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture);
 
-    private static JourneyDefinition Birthday(bool annual = true, string trait = "birthday") => JourneyRig.Parse($$"""
-        {"id": "bday", "version": 1, "name": "Birthday", "trigger": {"type": "date", "trait": "{{trait}}", "offset": "PT0S", "localTime": "09:00", "annual": {{(annual ? "true" : "false")}}},
-         "steps": [{"id": "card", "type": "send", "channels": ["email"], "template": "birthday-card", "class": "transactional"}]}
-        """);
-
-    // What was sent and when, one line each, by the fake clock: while the clock moves to `until` by `step`.
-    private static async Task<List<string>> SentAsync(JourneyRig rig, List<string> log, DateTimeOffset until, TimeSpan step)
-    {
-        while (rig.Host.Time.GetUtcNow() < until)
-        {
-            await LogAsync(rig, log, () => rig.AdvanceAsync(step));
-        }
-
-        return log;
-    }
-
-    // ... and while an action runs (an event tracked: what it sends, it sends at once).
-    private static async Task<List<string>> LogAsync(JourneyRig rig, List<string> log, Func<Task> action)
-    {
-        var before = rig.Sent().Count;
-        await action();
-        foreach (var m in rig.Sent().Skip(before))
-        {
-            log.Add(string.Create(CultureInfo.InvariantCulture, $"{m} {rig.Host.Time.GetUtcNow():yyyy-MM-ddTHH:mm}Z"));
-        }
-
-        return log;
-    }
-
     [Fact]
     public async Task AZoneReportedAfterHerLocal0900_OnHerBirthday_WishesHerOnceThatDay_NotAYearLater()
     {
         // No zone at first (UTC): due 15 March 09:00Z. At 03:00Z (12:00 in Tokyo, her birthday) she reports Asia/Tokyo,
         // whose 09:00 was 00:00Z. Before: moved to 2027 (nothing on 15 March 2026). Now: at once, and once.
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2026-03-14T12:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2026-03-14T12:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "1990-03-15" });
         await rig.AdvanceToAsync(At("2026-03-15T03:00:00Z"));
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T03:00Z"], log);
 
         // Next year, on her morning in Tokyo.
-        await SentAsync(rig, log, At("2027-03-16T00:00:00Z"), TimeSpan.FromHours(3));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-16T00:00:00Z"), TimeSpan.FromHours(3));
         Assert.Equal(["email:birthday-card 2026-03-15T03:00Z", "email:birthday-card 2027-03-15T00:00Z"], log);
     }
 
@@ -245,16 +216,16 @@ public sealed class ReviewAuditU59Tests
     public async Task ABirthdayGivenOnTheDay_AfterHerLocal0900_WishesHerOnceThatDay()
     {
         // Her zone is known; at 15:00 in London on 15 March she gives her birthday, today.
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2026-03-15T10:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2026-03-15T10:00:00Z"));
         await rig.TrackAsync("page.viewed", [Ann, AnnMail], context: new EventContext { TimeZone = "Europe/London" });
         await rig.AdvanceToAsync(At("2026-03-15T15:00:00Z"));
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "1990-03-15" }));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "1990-03-15" }));
 
         // The same value again later that day (a CRM sync clearing, then writing it another way) wishes her no second time.
-        await SentAsync(rig, log, At("2026-03-15T18:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = (string?)null }));
-        await LogAsync(rig, log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "--03-15" }));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-15T18:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = (string?)null }));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "--03-15" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T15:00Z"], log);
     }
 
@@ -264,11 +235,11 @@ public sealed class ReviewAuditU59Tests
     public async Task AZoneReportedWhenHerBirthdayIsNotToday_WishesHerOnlyAtItsTime(string zone, string reportedAt)
     {
         // Default zone Los Angeles: due 15 March 16:00Z.
-        await using var rig = JourneyRig.Create([Birthday()], configure: o => o.Delivery.DefaultTimeZone = "America/Los_Angeles", start: At("2026-03-13T12:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], configure: o => o.Delivery.DefaultTimeZone = "America/Los_Angeles", start: At("2026-03-13T12:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "1990-03-15" });
         await rig.AdvanceToAsync(At(reportedAt));
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = zone }));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = zone }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(zone == "Asia/Tokyo" ? ["email:birthday-card 2026-03-15T00:00Z"] : [], log);
     }
 
@@ -277,13 +248,13 @@ public sealed class ReviewAuditU59Tests
     {
         // Wished at 09:00Z (no zone); at 10:00Z she reports Tokyo (19:00 there, still her birthday), then Los Angeles
         // (03:00 there, her birthday's 09:00 ahead): neither wishes her again.
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2026-03-14T12:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2026-03-14T12:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { birthday = "1990-03-15" });
-        var log = await SentAsync(rig, [], At("2026-03-15T10:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
-        await SentAsync(rig, log, At("2026-03-15T11:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "America/Los_Angeles" }));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentWhileAdvancingAsync([], At("2026-03-15T10:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-15T11:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "America/Los_Angeles" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T09:00Z"], log);
     }
 
@@ -291,14 +262,14 @@ public sealed class ReviewAuditU59Tests
     public async Task ABirthdayGivenAsHistory_OnTheDay_WishesHerOnlyNextYear()
     {
         // A migration's history starts no journey (context.historical): today's birthday was the old system's to wish.
-        await using var rig = JourneyRig.Create([Birthday()], start: At("2026-03-15T10:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard()], start: At("2026-03-15T10:00:00Z"));
         await rig.TrackAsync("page.viewed", [Ann, AnnMail], context: new EventContext { TimeZone = "Europe/London" });
         await rig.AdvanceToAsync(At("2026-03-15T15:00:00Z"));
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "1990-03-15" }, context: new EventContext { Historical = true }));
-        await SentAsync(rig, log, At("2026-03-15T16:00:00Z"), TimeSpan.FromMinutes(30));
-        await LogAsync(rig, log, () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Europe/Paris" }));
-        await SentAsync(rig, log, At("2027-03-15T07:00:00Z"), TimeSpan.FromHours(3));
-        await SentAsync(rig, log, At("2027-03-16T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("user.updated", [Ann], traits: new { birthday = "1990-03-15" }, context: new EventContext { Historical = true }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-15T16:00:00Z"), TimeSpan.FromMinutes(30));
+        await rig.SentDuringAsync(log, () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Europe/Paris" }));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-15T07:00:00Z"), TimeSpan.FromHours(3));
+        await rig.SentWhileAdvancingAsync(log, At("2027-03-16T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2027-03-15T08:00Z"], log); // 09:00 in Paris
     }
 
@@ -307,11 +278,11 @@ public sealed class ReviewAuditU59Tests
     {
         // An appointment reminder at 09:00 on the day, due 09:00Z (no zone); at 03:00Z (12:00 in Tokyo) she reports Tokyo.
         // Before: never sent (a one-off moved behind now was dropped). Now: at once, once.
-        await using var rig = JourneyRig.Create([Birthday(annual: false, trait: "appointment")], start: At("2026-03-14T12:00:00Z"));
+        await using var rig = JourneyRig.Create([JourneyRig.BirthdayCard(annual: false, trait: "appointment")], start: At("2026-03-14T12:00:00Z"));
         await rig.TrackAsync("user.signed_up", [Ann, AnnMail], traits: new { appointment = "2026-03-15" });
         await rig.AdvanceToAsync(At("2026-03-15T03:00:00Z"));
-        var log = await LogAsync(rig, [], () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
-        await SentAsync(rig, log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
+        var log = await rig.SentDuringAsync([], () => rig.TrackAsync("page.viewed", [Ann], context: new EventContext { TimeZone = "Asia/Tokyo" }));
+        await rig.SentWhileAdvancingAsync(log, At("2026-03-17T00:00:00Z"), TimeSpan.FromMinutes(30));
         Assert.Equal(["email:birthday-card 2026-03-15T03:00Z"], log);
     }
 }
