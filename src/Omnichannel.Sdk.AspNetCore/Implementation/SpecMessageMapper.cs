@@ -14,15 +14,18 @@ internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<Validat
     /// <summary>The Spec field the event's traits came from: <c>traits</c>, or <c>context.traits</c> (an identify with none of its own).</summary>
     public string TraitsField { get; init; } = "traits";
 
+    private const string EngineTimeZoneField = "context.timeZone";
+
     /// <summary>
-    /// The engine's errors in the terms of the message the client sent: <c>identifiers[1].value</c> names the field the
-    /// identifier came from (<c>traits.email</c>), and <c>traits.…</c> the object they came from (<c>context.traits.…</c>);
+    /// The engine's errors (and the parts it ignored) in the terms of the message the client sent:
+    /// <c>identifiers[1].value</c> names the field the identifier came from (<c>traits.email</c>), <c>traits.…</c> the
+    /// object they came from (<c>context.traits.…</c>), and <c>context.timeZone</c> is the Spec's <c>context.timezone</c>;
     /// every other field is the same in both.
     /// </summary>
     public IReadOnlyList<ValidationError> InMessageTerms(IReadOnlyList<ValidationError> errors)
     {
         var traitsMoved = TraitsField != "traits" && errors.Any(e => IsTraitsField(e.Field));
-        if (!traitsMoved && (IdentifierFields.Count == 0 || !errors.Any(e => e.Field.StartsWith("identifiers[", StringComparison.Ordinal))))
+        if (!traitsMoved && !errors.Any(e => e.Field == EngineTimeZoneField) && (IdentifierFields.Count == 0 || !errors.Any(e => e.Field.StartsWith("identifiers[", StringComparison.Ordinal))))
         {
             return errors;
         }
@@ -34,6 +37,12 @@ internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<Validat
                 // Review of audit U65: a key of an identify's context.traits refused at "traits.a.a…" named a field the
                 // message did not have.
                 return e with { Field = TraitsField + e.Field["traits".Length..] };
+            }
+
+            if (e.Field == EngineTimeZoneField)
+            {
+                // The engine names EventContext's property; the client sent the Spec's context.timezone.
+                return e with { Field = "context.timezone" };
             }
 
             var close = e.Field.IndexOf(']', StringComparison.Ordinal);

@@ -248,8 +248,59 @@ internal sealed partial class TrackingEndpoint
             return (AsUtf8(layer, request.ContentType), null);
         }
 
+        if (codings.Length == 0 && UndeclaredCoding(raw, limit) is { } coding)
+        {
+            // First hour, eleventh pass: a brotli or zlib body sent without the header was "not valid JSON (line 1, byte 1
+            // of the line)", with nothing to say the header was what was missing. Still refused: read only when declared.
+            return (null, $"the body is compressed ({coding}) but no Content-Encoding names it: send it with \"Content-Encoding: {coding}\"");
+        }
+
         var (body, bodyError) = await DecodeAsync(raw, codings.Length switch { 0 => "identity", 1 => codings[0], _ => null }, encoding, limit, ct).ConfigureAwait(false);
         return body is null ? (null, bodyError) : (AsUtf8(body, request.ContentType), null);
+    }
+
+    /// <summary>
+    /// The coding a body sent without <c>Content-Encoding</c> is in, when it is not JSON text nor gzip (which is read by its
+    /// magic bytes) but decodes whole as brotli (<c>br</c>) or zlib-wrapped deflate (<c>deflate</c>); otherwise
+    /// <see langword="null"/>. Only bodies that cannot be JSON pay for the attempt.
+    /// </summary>
+    private static string? UndeclaredCoding(byte[] raw, int limit)
+    {
+        if (raw.Length == 0 || LooksLikeJson(raw) || raw is [0x1F, 0x8B, ..])
+        {
+            return null;
+        }
+
+        if (DecodeBrotli(raw, limit) is { Valid: true, Body.Length: > 0 })
+        {
+            return "br";
+        }
+
+        if (raw is [var cmf, var flg, ..] && (cmf & 0x0F) == 8 && ((cmf << 8) | flg) % 31 == 0)
+        {
+            try
+            {
+                using var zlib = new ZLibStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress);
+                var chunk = new byte[16 * 1024];
+                long total = 0;
+                int read;
+                while ((read = zlib.Read(chunk)) > 0)
+                {
+                    if ((total += read) > limit)
+                    {
+                        break;
+                    }
+                }
+
+                return total > 0 ? "deflate" : null;
+            }
+            catch (InvalidDataException)
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     private static string? Coding(string coding) => coding.ToLowerInvariant() switch

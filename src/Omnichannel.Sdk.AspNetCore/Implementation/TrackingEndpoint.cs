@@ -288,7 +288,16 @@ internal sealed partial class TrackingEndpoint : IDisposable
                 return;
             default:
                 LogTracked(_logger, source.Source, callType, result.Status == TrackStatus.Accepted ? 1 : 0, result.Status == TrackStatus.Duplicate ? 1 : 0);
-                await http.Response.WriteAsJsonAsync(new JsonObject { ["success"] = true }, ct).ConfigureAwait(false);
+                var answer = new JsonObject { ["success"] = true };
+                if (result.Ignored.Count > 0)
+                {
+                    // First hour, eleventh pass: an offset sent as context.timezone was dropped with nothing said anywhere.
+                    var ignored = mapped.InMessageTerms(result.Ignored);
+                    LogIgnored(_logger, source.Source, 1, string.Join(",", ignored.Select(e => e.Field)));
+                    answer["ignored"] = Errors(ignored);
+                }
+
+                await http.Response.WriteAsJsonAsync(answer, ct).ConfigureAwait(false);
                 return;
         }
     }
@@ -355,12 +364,21 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
         var results = events.Count == 0 ? [] : await _client.TrackBatchAsync(events, ct).ConfigureAwait(false);
         int accepted = 0, duplicates = 0, erased = 0, failed = 0;
+        var ignored = new JsonArray();
+        var ignoredFields = new SortedSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < results.Count; i++)
         {
             switch (results[i].Status)
             {
                 case TrackStatus.Accepted:
                     accepted++;
+                    if (results[i].Ignored.Count > 0)
+                    {
+                        var parts = positions[i].Mapped.InMessageTerms(results[i].Ignored);
+                        ignoredFields.UnionWith(parts.Select(e => e.Field));
+                        ignored.Add(new JsonObject { ["index"] = positions[i].Index, ["messageId"] = positions[i].MessageId, ["fields"] = Errors(parts) });
+                    }
+
                     break;
                 case TrackStatus.Duplicate:
                     duplicates++;
@@ -407,6 +425,12 @@ internal sealed partial class TrackingEndpoint : IDisposable
             response["rejected"] = rejected;
         }
 
+        if (ignored.Count > 0)
+        {
+            LogIgnored(_logger, source.Source, ignored.Count, string.Join(",", ignoredFields));
+            response["ignored"] = ignored;
+        }
+
         await http.Response.WriteAsJsonAsync(response, ct).ConfigureAwait(false);
     }
 
@@ -430,6 +454,9 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
     [LoggerMessage(6, LogLevel.Error, "Tracking: storing events from source {Source} threw {ExceptionType}; answered 503 so the client retries")]
     private static partial void LogStoreFailure(ILogger logger, string source, string exceptionType);
+
+    [LoggerMessage(204, LogLevel.Information, "Tracking: {Count} message(s) from source {Source} accepted with parts not applied (fields: {Fields})")]
+    private static partial void LogIgnored(ILogger logger, string source, int count, string fields);
 
     [LoggerMessage(7, LogLevel.Debug, "Tracking {Call} from source {Source}: {Accepted} accepted, {Duplicates} duplicate(s)")]
     private static partial void LogTracked(ILogger logger, string source, string call, int accepted, int duplicates);
