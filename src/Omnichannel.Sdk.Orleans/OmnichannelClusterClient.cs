@@ -360,8 +360,10 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
     /// <remarks>
     /// The silo that takes the call erases her in the store and drops its engine's copies of her profile; then each
     /// grain her identifiers route events to is told to drop its silo's copies too (those silos kept her deserialised
-    /// profile in memory until evicted). That last step is best effort: a silo that cannot be reached keeps its stale
-    /// copy until eviction (harmless to correctness: the store's version check refuses it), and the erasure stands.
+    /// profile in memory until evicted). That last step is best effort and waits at most 5 seconds per grain, whatever the
+    /// response timeout (the calls run side by side): a silo that cannot be reached, or was killed and is not yet declared
+    /// dead, keeps its stale copy until eviction (harmless to correctness: the store's version check refuses it), and the
+    /// erasure stands.
     /// </remarks>
     public async ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default)
     {

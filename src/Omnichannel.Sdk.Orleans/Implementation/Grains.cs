@@ -21,6 +21,7 @@ internal interface IProfileGrain : IGrainWithStringKey
     /// absorbed), once each partition finishes the work queued before. Not awaited by the partitions.
     /// </summary>
     [AlwaysInterleave] // a drop of cached copies only: it need not wait for the customer's turn, nor hold it
+    [ResponseTimeout("00:00:05")] // best effort: a silo that does not answer (killed, not yet declared dead) must not hold the erasure's answer for the whole response timeout
     Task ForgetAsync(string[] profileIds);
 }
 
