@@ -19,16 +19,8 @@ public sealed class FirstHourEleventhPassTrackingTests(TrackingServer server) : 
 
     private async Task<(HttpStatusCode Status, JsonObject Body)> PostRawAsync(string call, byte[] bytes, string? contentEncoding)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "v1/" + call)) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        if (contentEncoding is not null)
-        {
-            request.Content.Headers.TryAddWithoutValidation("Content-Encoding", contentEncoding);
-        }
-
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(TrackingServer.WebsiteKey + ":")));
-        using var response = await server.Http.SendAsync(request);
-        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject());
+        var (status, body) = await server.PostBytesAsync(call, bytes, contentEncoding, "application/json");
+        return (status, JsonNode.Parse(body)!.AsObject());
     }
 
     [Theory]

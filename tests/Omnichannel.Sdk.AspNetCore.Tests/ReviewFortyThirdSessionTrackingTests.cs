@@ -15,14 +15,8 @@ public sealed class ReviewFortyThirdSessionTrackingTests(TrackingServer server) 
 {
     private static string Id(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
-    private async Task<(HttpStatusCode Status, string Text)> PostRawAsync(string call, byte[] bytes, string contentType = "application/json")
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "v1/" + call)) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(TrackingServer.WebsiteKey + ":")));
-        using var response = await server.Http.SendAsync(request);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
+    private async Task<(HttpStatusCode Status, string Text)> PostRawAsync(string call, byte[] bytes, string contentType = "application/json") =>
+        await server.PostBytesAsync(call, bytes, contentEncoding: null, contentType);
 
     // Text bodies whose first two bytes pass zlib's header check (CM 8, a multiple of 31, no preset dictionary) and whose
     // next bits read as a fixed-Huffman block: ZLibStream, like DeflateStream, returns what it decoded of a stream that

@@ -17,19 +17,8 @@ public sealed class ReviewU64TrackingTests(TrackingServer server) : IClassFixtur
 {
     private static string Id(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
-    private async Task<(HttpStatusCode Status, string Body)> PostRawAsync(string call, byte[] bytes, string? contentEncoding)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "v1/" + call)) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        if (contentEncoding is not null)
-        {
-            request.Content.Headers.TryAddWithoutValidation("Content-Encoding", contentEncoding);
-        }
-
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(TrackingServer.WebsiteKey)));
-        using var response = await server.Http.SendAsync(request);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
+    private Task<(HttpStatusCode Status, string Body)> PostRawAsync(string call, byte[] bytes, string? contentEncoding) =>
+        server.PostBytesAsync(call, bytes, contentEncoding);
 
     private static byte[] BrotliStreamed(byte[] raw, CompressionLevel level)
     {

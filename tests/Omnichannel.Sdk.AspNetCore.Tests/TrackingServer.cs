@@ -44,6 +44,24 @@ public class TrackingServer : IAsyncLifetime
 
     public HttpClient Http { get; } = new();
 
+    /// <summary>
+    /// Posts <paramref name="bytes"/> as they are to <c>/v1/{call}</c> with the website key (HTTP Basic), the content type
+    /// and, when given, a <c>Content-Encoding</c> header sent unvalidated; returns the status and the answer's text.
+    /// </summary>
+    public async Task<(System.Net.HttpStatusCode Status, string Body)> PostBytesAsync(string call, byte[] bytes, string? contentEncoding = null, string contentType = "application/json; charset=utf-8")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, "v1/" + call)) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        if (contentEncoding is not null)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Encoding", contentEncoding);
+        }
+
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(WebsiteKey + ":")));
+        using var response = await Http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     protected virtual void Configure(TrackingApiOptions o)
     {
     }
