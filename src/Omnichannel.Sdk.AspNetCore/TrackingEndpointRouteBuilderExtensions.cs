@@ -25,7 +25,9 @@ public static class TrackingEndpointRouteBuilderExtensions
     /// without the header is a <c>400</c> naming the header to send). Answers: <c>200</c> <c>{"success":true}</c> when the message is
     /// stored (or was already), and for a batch whose invalid messages are listed under <c>rejected</c> (the others are
     /// stored); parts of a stored message that were not applied (<c>context.timezone</c> sent as a UTC offset or a zone
-    /// this machine does not know: <see cref="Omnichannel.Sdk.TrackResult.Ignored"/>) are listed under <c>ignored</c>,
+    /// this machine does not know: <see cref="Omnichannel.Sdk.TrackResult.Ignored"/>; an identifier a limit kept off her
+    /// profile, by the field it came from such as <c>traits.email</c>, never its value:
+    /// <see cref="Omnichannel.Sdk.TrackResult.NotLinked"/>) are listed under <c>ignored</c>,
     /// <c>[{field, message}]</c> for a single call, <c>[{index, messageId, fields}]</c> for a batch; <c>400</c> for a body over the limits (32 KB per call, 500 KB per batch by default), malformed JSON, or
     /// an invalid single message, with every problem and its field (clients do not retry a 400); <c>429</c> with
     /// <c>Retry-After</c> over a write key's rate; <c>503</c> when the store failed, so clients retry.

@@ -289,10 +289,10 @@ internal sealed partial class TrackingEndpoint : IDisposable
             default:
                 LogTracked(_logger, source.Source, callType, result.Status == TrackStatus.Accepted ? 1 : 0, result.Status == TrackStatus.Duplicate ? 1 : 0);
                 var answer = new JsonObject { ["success"] = true };
-                if (result.Ignored.Count > 0)
+                if (NotApplied(result) is { Count: > 0 } notApplied)
                 {
                     // First hour, eleventh pass: an offset sent as context.timezone was dropped with nothing said anywhere.
-                    var ignored = mapped.InMessageTerms(result.Ignored);
+                    var ignored = mapped.InMessageTerms(notApplied);
                     LogIgnored(_logger, source.Source, 1, string.Join(",", ignored.Select(e => e.Field)));
                     answer["ignored"] = Errors(ignored);
                 }
@@ -372,9 +372,9 @@ internal sealed partial class TrackingEndpoint : IDisposable
             {
                 case TrackStatus.Accepted:
                     accepted++;
-                    if (results[i].Ignored.Count > 0)
+                    if (NotApplied(results[i]) is { Count: > 0 } notApplied)
                     {
-                        var parts = positions[i].Mapped.InMessageTerms(results[i].Ignored);
+                        var parts = positions[i].Mapped.InMessageTerms(notApplied);
                         ignoredFields.UnionWith(parts.Select(e => e.Field));
                         ignored.Add(new JsonObject { ["index"] = positions[i].Index, ["messageId"] = positions[i].MessageId, ["fields"] = Errors(parts) });
                     }
@@ -454,6 +454,11 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
     [LoggerMessage(6, LogLevel.Error, "Tracking: storing events from source {Source} threw {ExceptionType}; answered 503 so the client retries")]
     private static partial void LogStoreFailure(ILogger logger, string source, string exceptionType);
+
+    // What an accepted event carried that was not applied: its ignored parts, then the identifiers a limit kept off her
+    // profile (TrackResult.NotLinked, named by position and mapped to the message's own field, never by value).
+    private static IReadOnlyList<ValidationError> NotApplied(TrackResult result) =>
+        result.NotLinked.Count == 0 ? result.Ignored : [.. result.Ignored, .. result.NotLinked];
 
     [LoggerMessage(204, LogLevel.Information, "Tracking: {Count} message(s) from source {Source} accepted with parts not applied (fields: {Fields})")]
     private static partial void LogIgnored(ILogger logger, string source, int count, string fields);

@@ -28,7 +28,9 @@ internal static class JsonLimits
     /// <remarks>
     /// With <paramref name="dottedKeysNest"/> (traits) a key <c>a.b.c</c> is stored as the path a → b → c, so each dot
     /// adds a level to the depth checked: an event's <c>{"a.a.…": 1}</c> of 70 names (140 bytes) nested her traits 70
-    /// deep, and every later render of her messages failed; past 1,000 her export could not be written as JSON.
+    /// deep, and every later render of her messages failed; past 1,000 her export could not be written as JSON. A key
+    /// whose value is <see langword="null"/> removes the path and is not counted, so a path stored before that check
+    /// can still be removed by its own name.
     /// </remarks>
     /// <returns>Whether <paramref name="value"/> is an object within every limit.</returns>
     public static bool Check(JsonElement value, string field, int maxBytes, OmnichannelOptions options, List<ValidationError> errors, bool refuseRepeatedKeys = true, bool dottedKeysNest = false)
@@ -116,7 +118,9 @@ internal static class JsonLimits
                                 }
                             }
 
-                            var dots = dottedKeysNest ? Dots(p) : 0;
+                            // A null removes the path and nests nothing: her removal of a key an older version let
+                            // nest past the limit must be accepted by its own path (a set of it stays refused).
+                            var dots = dottedKeysNest && p.Value.ValueKind != JsonValueKind.Null ? Dots(p) : 0;
                             if (node.Depth + dots > options.MaxJsonDepth)
                             {
                                 errors.Add(new(PathOf(walk, at, field) + "." + Short(p.Name), $"is a key of {dots + 1} dotted names, nested {node.Depth + dots} levels deep before its value (each dot adds a level, {field} counting as 1); at most {options.MaxJsonDepth} are allowed"));

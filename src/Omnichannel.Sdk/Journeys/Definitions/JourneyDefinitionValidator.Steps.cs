@@ -347,8 +347,9 @@ public static partial class JourneyDefinitionValidator
 
             // The path's names nest like an event's traits (traits counting as 1): past the events' highest depth the
             // step gave her a trait no template could render and, past 1,000, an export that could not be written.
+            // An unset nests nothing (it removes a path an older version may have stored past the limit).
             var names = u.Trait.Count(c => c == '.') + 1;
-            if (names + NodeDepth(u.Value) > JsonLimits.HighestMaxDepth)
+            if (u.Kind != TraitUpdateKind.Unset && names + NodeDepth(u.Value) > JsonLimits.HighestMaxDepth)
             {
                 errors.Add(new(at, $"nests {names} dotted names and a value {NodeDepth(u.Value)} levels deep; together at most {JsonLimits.HighestMaxDepth} are allowed (as for an event's traits)"));
             }
