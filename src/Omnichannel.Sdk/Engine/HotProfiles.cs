@@ -13,9 +13,28 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
 {
     private readonly Dictionary<string, LinkedListNode<Entry>> _index = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _order = new(); // most recently used first
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _forgetLater = new(); // the one member other threads touch
     private long _bytes;
 
     public int Count => _index.Count;
+
+    /// <summary>
+    /// Asks the worker to drop its copy of a profile the next time it takes work (thread-safe): an erasure whose mark
+    /// found the partition's queue full.
+    /// </summary>
+    public void ForgetLater(string profileId) => _forgetLater.Enqueue(profileId);
+
+    /// <summary>Drops the copies <see cref="ForgetLater"/> asked for (the worker, between two pieces of work).</summary>
+    public void ForgetAsked()
+    {
+        while (_forgetLater.TryDequeue(out var profileId))
+        {
+            Remove(profileId);
+        }
+    }
+
+    /// <summary>Whether <see cref="ForgetLater"/> asked for something not yet dropped (a volatile read).</summary>
+    public bool HasForgetsAsked => !_forgetLater.IsEmpty;
 
     public long Bytes => _bytes;
 

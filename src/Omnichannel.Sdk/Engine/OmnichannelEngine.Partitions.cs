@@ -15,6 +15,11 @@ public sealed partial class OmnichannelEngine
         {
             while (reader.TryRead(out var work))
             {
+                if (hot.HasForgetsAsked)
+                {
+                    hot.ForgetAsked();
+                }
+
                 IReadOnlyList<WorkItem> taken = [work];
                 try
                 {

@@ -45,13 +45,19 @@ public sealed partial class OmnichannelEngine
     // Every partition drops its deserialised copy of her profile (two may hold one) once it finishes the work queued
     // before the erasure: the store's version check made a stale copy harmless, but it kept her values in memory until
     // evicted (audit U63). Nothing waits for it: a unit held at its commit may be what the erasure races (audit ER). A
-    // full queue, or one closed by disposal, keeps its copy until eviction or its next commit conflicts, as before.
+    // full queue cannot take the mark: the worker then drops the copy before its next piece of work (dropping it ahead
+    // of work queued earlier is safe: that work finds her gone in the store either way). A queue closed by disposal
+    // keeps its copy until the engine goes.
     // Internal for the Orleans silos: the silo that erased tells the others holding her grains (their engines' copies).
     internal void ForgetHotCopies(string profileId)
     {
         for (var i = 0; i < _queues.Length; i++)
         {
-            _queues[i].Writer.TryWrite(new PartitionMark(i) { Forget = profileId });
+            if (!_queues[i].Writer.TryWrite(new PartitionMark(i) { Forget = profileId }))
+            {
+                _hot[i].ForgetLater(profileId);
+                _queues[i].Writer.TryWrite(new PartitionMark(i)); // wakes a worker that emptied the queue meanwhile; full, it is busy anyway
+            }
         }
     }
 

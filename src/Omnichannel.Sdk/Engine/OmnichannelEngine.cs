@@ -207,12 +207,32 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// and stops the workers. A call made while another is under way waits for it: a host stopped twice at once (its
     /// <c>StopAsync</c> while <c>RunAsync</c> is pending) must not go on to dispose the store while the engine still drains.
     /// </summary>
+    /// <remarks>
+    /// Called from inside the engine's own work (a store, renderer, logger or metrics listener running on a partition's
+    /// worker, or anything it started without <c>ExecutionContext.SuppressFlow()</c>), the call cannot wait: the worker
+    /// it would wait for is waiting for it. It then begins the disposal (new work is refused at once) and returns
+    /// without waiting; the queued work, the sends in flight and the workers finish in the background once that work
+    /// returns. A later call from outside the engine waits for all of it. Before, such a call hung for ever.
+    /// </remarks>
     public ValueTask DisposeAsync()
     {
         var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fromOwnWork = ReferenceEquals(OnWorker.Value, this);
         if (Interlocked.CompareExchange(ref _disposal, mine.Task, null) is { } first)
         {
-            return new ValueTask(first);
+            return fromOwnWork ? ValueTask.CompletedTask : new ValueTask(first);
+        }
+
+        if (fromOwnWork)
+        {
+            Volatile.Write(ref _disposed, 1); // refused from now on, not from when the background disposal starts
+            using (ExecutionContext.SuppressFlow())
+            {
+                // Its fault stays in the disposal's task, which a later call from outside the engine awaits.
+                _ = Task.Run(async () => await DisposeOnceAsync(mine).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing));
+            }
+
+            return ValueTask.CompletedTask;
         }
 
         return new ValueTask(DisposeOnceAsync(mine));
