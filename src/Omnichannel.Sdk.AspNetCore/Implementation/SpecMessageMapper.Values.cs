@@ -183,7 +183,7 @@ internal sealed partial class SpecMessageMapper
         return corrected > latest && original <= latest ? original : corrected;
     }
 
-    private EventContext? Context(JsonElement c)
+    private EventContext? Context(JsonElement c, List<ValidationError> leftOut)
     {
         if (c.ValueKind != JsonValueKind.Object)
         {
@@ -197,21 +197,32 @@ internal sealed partial class SpecMessageMapper
         var osText = string.Join(' ', new[] { StrAt(os, "name"), StrAt(os, "version") }.Where(s => !string.IsNullOrWhiteSpace(s)));
         // Context is optional, client-made description (a utm_campaign from a URL, a device name): a value the engine
         // would refuse (too long, or with a line break) is left out rather than losing the event it describes.
-        string? Fit(string? value) =>
-            value is null || value.Length > _maxContextValueLength || value.Any(char.IsControl) ? null : value;
+        // The answer lists what was left out, by field and never by value.
+        string? Fit(string? value, string field)
+        {
+            if (value is null || (value.Length <= _maxContextValueLength && !value.Any(char.IsControl)))
+            {
+                return value;
+            }
+
+            leftOut.Add(new(field, value.Length > _maxContextValueLength
+                ? $"is {value.Length} characters long; at most {_maxContextValueLength} are kept, so it was left out and the rest of the message applied"
+                : "has a control character (a line break, a tab…); it was left out and the rest of the message applied"));
+            return null;
+        }
+
         var result = new EventContext
         {
-            Locale = Fit(StrAt(c, "locale")),
-            TimeZone = Fit(StrAt(c, "timezone")),
-            Campaign = Fit(StrAt(campaign, "name")),
-            UtmSource = Fit(StrAt(campaign, "source")),
-            UtmMedium = Fit(StrAt(campaign, "medium")),
-            DeviceType = Fit(StrAt(device, "type")),
-            Os = Fit(osText.Length > 0 ? osText : null),
-            Country = Fit(StrAt(location, "country")),
-            City = Fit(StrAt(location, "city")),
+            Locale = Fit(StrAt(c, "locale"), "context.locale"),
+            TimeZone = Fit(StrAt(c, "timezone"), "context.timezone"),
+            Campaign = Fit(StrAt(campaign, "name"), "context.campaign.name"),
+            UtmSource = Fit(StrAt(campaign, "source"), "context.campaign.source"),
+            UtmMedium = Fit(StrAt(campaign, "medium"), "context.campaign.medium"),
+            DeviceType = Fit(StrAt(device, "type"), "context.device.type"),
+            Os = Fit(osText.Length > 0 ? osText : null, "context.os"),
+            Country = Fit(StrAt(location, "country"), "context.location.country"),
+            City = Fit(StrAt(location, "city"), "context.location.city"),
 
-            // An import script's mark that the message is history (no journey starts); only a JSON true sets it.
             Historical = c.TryGetProperty("historical", out var h) && h.ValueKind == JsonValueKind.True,
         };
         return result == new EventContext() ? null : result;

@@ -14,6 +14,13 @@ internal sealed record MappedMessage(CustomerEvent? Event, IReadOnlyList<Validat
     /// <summary>The Spec field the event's traits came from: <c>traits</c>, or <c>context.traits</c> (an identify with none of its own).</summary>
     public string TraitsField { get; init; } = "traits";
 
+    /// <summary>
+    /// Context the mapper left out of the event (a value too long or with a control character, a device id or a
+    /// <c>context.traits</c> identifier the SDK cannot hold), in the message's own terms and never by value: answered
+    /// under <c>ignored</c> with what the engine did not apply.
+    /// </summary>
+    public IReadOnlyList<ValidationError> LeftOut { get; init; } = [];
+
     private const string EngineTimeZoneField = "context.timeZone";
 
     /// <summary>
@@ -157,7 +164,8 @@ internal sealed partial class SpecMessageMapper
         }
 
         var timestamp = EventTime(message, facts, errors);
-        var (identifiers, identifierFields) = Identifiers(message, type, errors);
+        var leftOut = new List<ValidationError>();
+        var (identifiers, identifierFields) = Identifiers(message, type, errors, leftOut);
         var context = message.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
 
         string? eventType = null;
@@ -265,10 +273,10 @@ internal sealed partial class SpecMessageMapper
             Timestamp = timestamp!.Value,
             Identifiers = identifiers,
             Channel = facts.Source.Channel,
-            Context = Context(context),
+            Context = Context(context, leftOut),
             Properties = JsonSerializer.SerializeToElement(properties),
             Traits = traits,
-        }, [], messageId) { IdentifierFields = identifierFields, TraitsField = traitsField };
+        }, [], messageId) { IdentifierFields = identifierFields, TraitsField = traitsField, LeftOut = leftOut };
     }
 
     private static readonly string[] TransportFields = ["sentAt", "writeKey", "receivedAt"];
@@ -300,7 +308,7 @@ internal sealed partial class SpecMessageMapper
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset())[..40];
     }
 
-    private (List<Identifier> Identifiers, List<string> Fields) Identifiers(JsonElement message, string? type, List<ValidationError> errors)
+    private (List<Identifier> Identifiers, List<string> Fields) Identifiers(JsonElement message, string? type, List<ValidationError> errors, List<ValidationError> leftOut)
     {
         var ids = new List<Identifier>();
         var fields = new List<string>(); // where each came from, so the engine's errors name what the client sent
@@ -344,11 +352,18 @@ internal sealed partial class SpecMessageMapper
         if (message.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
         {
             if (_map.DeviceIdType is { } deviceType && context.TryGetProperty("device", out var device)
-                && Str(device, "id") is { } deviceId && Usable(deviceType, deviceId))
+                && Str(device, "id") is { } deviceId)
             {
                 // Context describes the device: an id no identifier can hold is left out, as an unusable email in
-                // context.traits is, rather than refusing the event it rides on.
-                Add(deviceType, deviceId, "context.device.id");
+                // context.traits is, rather than refusing the event it rides on (and the answer says so).
+                if (Usable(deviceType, deviceId))
+                {
+                    Add(deviceType, deviceId, "context.device.id");
+                }
+                else if (!string.IsNullOrWhiteSpace(deviceId))
+                {
+                    leftOut.Add(new("context.device.id", Unusable(deviceType)));
+                }
             }
 
             if (context.TryGetProperty("traits", out var contextTraits))
@@ -381,6 +396,11 @@ internal sealed partial class SpecMessageMapper
                 var value = Str(traitObject, trait) ?? StrIgnoringCase(traitObject, trait, out key);
                 if (skipUnusable && value is not null && !Usable(idType, value))
                 {
+                    if (!string.IsNullOrWhiteSpace(value))
+                    {
+                        leftOut.Add(new(prefix + key, Unusable(idType)));
+                    }
+
                     continue;
                 }
 
@@ -391,6 +411,9 @@ internal sealed partial class SpecMessageMapper
 
     // The longest identifier value the engine accepts (its validator's limit, before and after normalisation).
     private const int MaxIdentifierLength = 256;
+
+    private static string Unusable(string idType) =>
+        $"cannot be used as a {idType} identifier (over {MaxIdentifierLength} characters, a control character, or not a valid {idType}); left out, the rest of the message was applied";
 
     /// <summary>
     /// Whether the engine can hold <paramref name="value"/> as an identifier of <paramref name="idType"/>: not longer than

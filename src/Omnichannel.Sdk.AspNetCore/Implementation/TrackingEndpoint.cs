@@ -289,10 +289,9 @@ internal sealed partial class TrackingEndpoint : IDisposable
             default:
                 LogTracked(_logger, source.Source, callType, result.Status == TrackStatus.Accepted ? 1 : 0, result.Status == TrackStatus.Duplicate ? 1 : 0);
                 var answer = new JsonObject { ["success"] = true };
-                if (NotApplied(result) is { Count: > 0 } notApplied)
+                if (NotApplied(result, mapped) is { Count: > 0 } ignored)
                 {
                     // First hour, eleventh pass: an offset sent as context.timezone was dropped with nothing said anywhere.
-                    var ignored = mapped.InMessageTerms(notApplied);
                     LogIgnored(_logger, source.Source, 1, string.Join(",", ignored.Select(e => e.Field)));
                     answer["ignored"] = Errors(ignored);
                 }
@@ -372,9 +371,8 @@ internal sealed partial class TrackingEndpoint : IDisposable
             {
                 case TrackStatus.Accepted:
                     accepted++;
-                    if (NotApplied(results[i]) is { Count: > 0 } notApplied)
+                    if (NotApplied(results[i], positions[i].Mapped) is { Count: > 0 } parts)
                     {
-                        var parts = positions[i].Mapped.InMessageTerms(notApplied);
                         ignoredFields.UnionWith(parts.Select(e => e.Field));
                         ignored.Add(new JsonObject { ["index"] = positions[i].Index, ["messageId"] = positions[i].MessageId, ["fields"] = Errors(parts) });
                     }
@@ -455,10 +453,15 @@ internal sealed partial class TrackingEndpoint : IDisposable
     [LoggerMessage(6, LogLevel.Error, "Tracking: storing events from source {Source} threw {ExceptionType}; answered 503 so the client retries")]
     private static partial void LogStoreFailure(ILogger logger, string source, string exceptionType);
 
-    // What an accepted event carried that was not applied: its ignored parts, then the identifiers a limit kept off her
-    // profile (TrackResult.NotLinked, named by position and mapped to the message's own field, never by value).
-    private static IReadOnlyList<ValidationError> NotApplied(TrackResult result) =>
-        result.NotLinked.Count == 0 ? result.Ignored : [.. result.Ignored, .. result.NotLinked];
+    // What an accepted message carried that was not applied, in its own terms and never by value: the context this
+    // endpoint left out, the parts the engine ignored, then the identifiers a limit kept off her profile
+    // (TrackResult.NotLinked, named by position and mapped to the message's own field).
+    private static IReadOnlyList<ValidationError> NotApplied(TrackResult result, MappedMessage mapped)
+    {
+        var engine = result.NotLinked.Count == 0 ? result.Ignored : [.. result.Ignored, .. result.NotLinked];
+        var leftOut = result.Status == TrackStatus.Accepted ? mapped.LeftOut : [];
+        return engine.Count == 0 ? leftOut : [.. leftOut, .. mapped.InMessageTerms(engine)];
+    }
 
     [LoggerMessage(204, LogLevel.Information, "Tracking: {Count} message(s) from source {Source} accepted with parts not applied (fields: {Fields})")]
     private static partial void LogIgnored(ILogger logger, string source, int count, string fields);
