@@ -14,12 +14,12 @@ public sealed partial class OmnichannelEngine
     /// <summary>
     /// The hand-overs of one message to the transports of one channel (quick retries and the next transport included), with
     /// its profile and address: every hand-over after the first checks again that the profile still exists, the address is
-    /// not suppressed, and (for marketing) she has not withdrawn consent for the channel and topic nor does a fallback channel
-    /// break its caps, because an erasure, a
+    /// not suppressed (on the erasure list, or by a hard bounce on her profile), and (for marketing) she has not withdrawn
+    /// consent for the channel and topic nor does a fallback channel break its caps, because an erasure, a
     /// bounce or an unsubscribe may have come in while the earlier attempt failed. The first hand-over on a fallback channel
     /// is such a later one too: the check at dispatch was made before the earlier channel's attempts.
     /// </summary>
-    private sealed class HandOvers(string profileId, Identifier? address, string channel, OutboxPayload payload, bool checkFirst)
+    private sealed class HandOvers(string profileId, Identifier? address, string channel, string channelAddress, OutboxPayload payload, bool checkFirst)
     {
         public string ProfileId { get; } = profileId;
 
@@ -45,16 +45,17 @@ public sealed partial class OmnichannelEngine
                 return "the address was suppressed before the message was handed over again";
             }
 
-            if (payload.Class != MessageClass.Marketing)
-            {
-                return null;
-            }
-
+            var marketing = payload.Class == MessageClass.Marketing;
             var unit = await engine.EnqueueProfileWork(
                 ProfileId,
                 (p, now) =>
                 {
-                    var stopped = !DeliveryPlanner.HasConsent(p, channel, payload.Topic, engine._options.Delivery)
+                    // Audit U66: a hard bounce suppresses the address on her profile only (not on the erasure list read
+                    // above); one that came in while the earlier attempt failed stops every class, as at dispatch.
+                    var stopped = engine.IsSuppressedOnProfile(p, channel, channelAddress)
+                        ? $"{channel}: the address was suppressed before the message was handed over again"
+                        : !marketing ? null
+                        : !DeliveryPlanner.HasConsent(p, channel, payload.Topic, engine._options.Delivery)
                         ? $"{channel}: consent{(payload.Topic is null ? string.Empty : " for " + payload.Topic)} was withdrawn before the message was handed over again"
                         : p.JourneyData?.Cancelled.GetValueOrDefault(payload.Key) is { } cancelled ? cancelled.Reason
                         : DeliveryPlanner.CapReachedOnFallback(p, payload.Key, channel, engine._options.Delivery, now) is { } cap ? $"{channel}: {cap} (fallback)"
@@ -63,7 +64,7 @@ public sealed partial class OmnichannelEngine
                     // A fallback takes its place under the new channel's caps in the same unit that checked them, before it
                     // is handed over: a message planned meanwhile counts it (the outcome moved it only after the send,
                     // and two SMS could pass a cap of one). A failure takes it out of the log again.
-                    var logged = stopped is null ? p.MessageLog.FindIndex(m => m.Key == payload.Key) : -1;
+                    var logged = stopped is null && marketing ? p.MessageLog.FindIndex(m => m.Key == payload.Key) : -1;
                     var reserve = logged >= 0 && p.MessageLog[logged].Channel != channel;
                     if (reserve)
                     {

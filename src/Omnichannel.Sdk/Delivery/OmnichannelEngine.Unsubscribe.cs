@@ -26,20 +26,28 @@ public sealed partial class OmnichannelEngine
 
         var result = await EnqueueProfileWork(link.ProfileId, async (p, now) =>
         {
-            // Already refused by a decision about this very channel and topic: a repeated click (or a mail client's retry)
-            // records nothing. Else the event id names that decision, so the same link clicked again after she opted back
-            // in records a new unsubscribe, while a retry of one click stays one event. A refusal of the whole channel
-            // (a complaint) is not enough for a topic's link: a later channel-wide "yes" lifts it but not a refusal of
-            // the topic itself, so the click was lost and the topic's mail came back.
+            // A refusal this very link recorded (or a provider's report of an unsubscribe from the same message) stands: a
+            // repeated click or a mail client's retry records nothing. Any other refusal in force (a complaint, a preference
+            // centre's "no") does not: the click is her newest decision, and a grant stamped before it but arriving after it
+            // (a late batch) must not outrank it, as it did when the click recorded nothing (audit U66). "Unsubscribe from
+            // all" is recorded too while a topic she opted back into since reads granted (audit U66). The event id names
+            // the decision the click answers, so the same link clicked again after she opted back in records a new
+            // unsubscribe, while retries of one click stay one event. A refusal of the whole channel is not the topic's own
+            // (a later channel-wide "yes" lifts it but not a refusal of the topic itself: audit Cons).
             var inForce = p.ConsentRecords.GetValueOrDefault(CustomerProfile.ConsentKey(link.Channel, link.Topic ?? ConsentRecord.AnyTopic));
-            if (inForce is { Granted: false })
+            var answers = inForce;
+            if (inForce is { Granted: false } && inForce.Source == "unsubscribe:" + link.MessageKey)
             {
-                return new ChangeEffect();
+                answers = link.Topic is null ? NewestTopicGrantAfter(p, link.Channel, inForce) : null;
+                if (answers is null)
+                {
+                    return new ChangeEffect();
+                }
             }
 
             var e = new CustomerEvent
             {
-                Id = link.MessageKey + ":unsubscribed" + (inForce is null ? "" : ":" + inForce.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Id = link.MessageKey + ":unsubscribed" + (answers is null ? "" : ":" + answers.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 Type = EventTypes.MessageUnsubscribed,
                 Timestamp = _time.GetUtcNow(),
                 Identifiers = [],
@@ -57,6 +65,22 @@ public sealed partial class OmnichannelEngine
             { Status: UnitStatus.Gone } => UnsubscribeStatus.ProfileNotFound,
             _ => UnsubscribeStatus.Unsubscribed,
         };
+    }
+
+    // The newest grant of a topic of the channel newer than its channel-wide refusal (such a topic reads granted), if any.
+    private static ConsentRecord? NewestTopicGrantAfter(CustomerProfile p, string channel, ConsentRecord channelWide)
+    {
+        ConsentRecord? newest = null;
+        foreach (var c in p.ConsentRecords.Values)
+        {
+            if (c.Granted && c.Channel == channel && c.Topic != ConsentRecord.AnyTopic && Stamp.Newer(c, channelWide)
+                && (newest is null || Stamp.Newer(c, newest)))
+            {
+                newest = c;
+            }
+        }
+
+        return newest;
     }
 
     /// <inheritdoc />
