@@ -90,7 +90,14 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
         {
             using var connection = dataSource.OpenConnection();
             PostgreSqlSchema.Migrate(connection, options.Schema);
-            return new PostgreSqlOmnichannelStore(dataSource, options.Schema, options.TimeProvider ?? TimeProvider.System);
+            // The listener's connection: its own (LISTEN is session state), never multiplexed.
+            var listen = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false, Multiplexing = false, MaxAutoPrepare = 0 };
+            if (builder.Password is { } password)
+            {
+                listen.Password = password;
+            }
+
+            return new PostgreSqlOmnichannelStore(dataSource, options.Schema, options.TimeProvider ?? TimeProvider.System) { _listenConnectionString = listen.ConnectionString };
         }
         catch (PostgreSqlStoreException)
         {
@@ -122,6 +129,7 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
     public async ValueTask DisposeAsync()
     {
         await StopPipelineAsync().ConfigureAwait(false);
+        await StopListeningAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 

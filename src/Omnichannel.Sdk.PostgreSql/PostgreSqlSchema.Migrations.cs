@@ -357,5 +357,18 @@ internal static partial class PostgreSqlSchema
         END
         $fn$;
         """,
+        """
+        -- Audit U67: a statement that adds outbox rows tells every process listening on this database (payload: the
+        -- schema), so that a worker sends a message a process without transports planned at once, not at its next look.
+        -- Once per statement, and NOTIFY folds repeats within a transaction; only commits that plan messages pay for it.
+        CREATE FUNCTION omnichannel_outbox_signal() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM fresh) THEN PERFORM pg_notify('omnichannel_work', TG_TABLE_SCHEMA); END IF;
+            RETURN NULL;
+        END
+        $fn$;
+        CREATE TRIGGER outbox_signal AFTER INSERT ON outbox REFERENCING NEW TABLE AS fresh
+            FOR EACH STATEMENT EXECUTE FUNCTION omnichannel_outbox_signal();
+        """,
     ];
 }

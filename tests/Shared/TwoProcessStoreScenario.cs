@@ -31,10 +31,11 @@ internal static class TwoProcessStoreScenario
     }
 
     /// <summary>One process's engine, without its store.</summary>
-    public static OmnichannelBuilder Engine(IServiceCollection services, TimeProvider time, IChannelTransport transport, bool wait)
+    /// <param name="transport">Its transport; null for a process that only tracks (no transport).</param>
+    public static OmnichannelBuilder Engine(IServiceCollection services, TimeProvider time, IChannelTransport? transport, bool wait)
     {
         services.AddSingleton(time);
-        return services.AddOmnichannel(o =>
+        var builder = services.AddOmnichannel(o =>
             {
                 o.Partitions = 2;
                 o.Delivery.EmailFrom = "shop@example.com";
@@ -43,13 +44,13 @@ internal static class TwoProcessStoreScenario
                 o.CatchUpSegmentsAtStart = false;
             })
             .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("cart", [TemplateVariant.Email("Your cart {{ journey.trigger.cart_id }}", null, "Still thinking?")])))
-            .AddTransport("recording", ChannelNames.Email, _ => transport)
             .AddJourney(Journey.Define("cart", "Cart")
                 .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
                 .Steps(s => wait
                     ? s.Delay("wait", "PT1H").Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional)
                     : s.Send("remind", [ChannelNames.Email], "cart", null, MessageClass.Transactional))
                 .Build());
+        return transport is null ? builder : builder.AddTransport("recording", ChannelNames.Email, _ => transport);
     }
 
     /// <summary>An event at the clock's now; a cart event carries its cart and product.</summary>

@@ -34,6 +34,11 @@ public sealed partial class OmnichannelEngine
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfOnWorker(nameof(RunDispatchAsync));
+        if (LeavesSendingToOthers)
+        {
+            return 0;
+        }
+
         try
         {
             var handled = await DispatchDueAsync(cancellationToken).ConfigureAwait(false);
@@ -231,10 +236,20 @@ public sealed partial class OmnichannelEngine
         return send;
     }
 
+    // A process with no transport at all on a store other processes share (a web server beside workers): it plans messages
+    // but claims none. Claiming, it failed each one ("no transport is registered") that a worker would have sent (audit U67).
+    // Alone on the in-memory store it still fails them, saying how to register a transport.
+    private bool LeavesSendingToOthers => !_delivery.HasTransports && _store is not InMemoryOmnichannelStore;
+
     internal void StartDelivery(DeliverySetup? delivery)
     {
         _delivery = delivery ?? new DeliverySetup();
         _validator.Delivery = _delivery;
+        if (LeavesSendingToOthers)
+        {
+            LogLeavesSendingToOthers(_logger);
+        }
+
         _dispatchTimer = _time.CreateTimer(_ => _ = RunDispatchInBackgroundAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = RunDispatchInBackgroundAsync(); // messages left in the outbox by an earlier process
     }
@@ -291,4 +306,7 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(32, LogLevel.Error, "Dispatching message {MessageKey} failed; it will be claimed again when its lease ends")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, string messageKey);
+
+    [LoggerMessage(213, LogLevel.Information, "This engine registers no transport: the messages it plans are left in the shared outbox for the processes that register one")]
+    private static partial void LogLeavesSendingToOthers(ILogger logger);
 }

@@ -16,6 +16,10 @@ public sealed partial class OmnichannelEngine
     private readonly SemaphoreSlim _dueGate = new(1, 1);
     private readonly SemaphoreSlim _batchWrites = new(1, 1); // a batch's events, or a wake-up run's tasks, queued whole
     private TimeSpan _wakeRetryDelay;
+
+    // The profiles whose wake-ups failed in the last run, while its retry pause lasts (null: none, or the run failed as a
+    // whole): a look in the store skips them, not everyone else's wake-ups (audit U67).
+    private HashSet<string>? _failedWakeUps;
     private DateTimeOffset _timerDueAt = DateTimeOffset.MaxValue;
     private ITimer? _pollTimer;
     private Task _pollRun = Task.CompletedTask; // the look under way, which disposal cancels and waits for
@@ -94,6 +98,7 @@ public sealed partial class OmnichannelEngine
             DateTimeOffset? at = upcoming.FirstOrDefault(u => !failed.Contains(u.ProfileId))?.WakeAt;
             if (failed.Count > 0)
             {
+                Volatile.Write(ref _failedWakeUps, failed);
                 _wakeRetryDelay = NextRetryDelay(_wakeRetryDelay);
                 var retry = _time.GetUtcNow() + _wakeRetryDelay;
                 at = at is { } other && other < retry ? other : retry;
@@ -101,6 +106,7 @@ public sealed partial class OmnichannelEngine
             else
             {
                 _wakeRetryDelay = TimeSpan.Zero;
+                Volatile.Write(ref _failedWakeUps, null);
             }
 
             if (at is { } wakeAt)
@@ -115,6 +121,7 @@ public sealed partial class OmnichannelEngine
         {
             // The timer was disarmed when this run began, and only the end of a run arms it again: a run that failed before
             // (the store's due read failed) must arm it for a retry, or no wake-up would run until an event armed it.
+            Volatile.Write(ref _failedWakeUps, null); // the store itself failed: the pause holds every wake-up
             _wakeRetryDelay = NextRetryDelay(_wakeRetryDelay);
             ScheduleWake(_time.GetUtcNow() + _wakeRetryDelay);
             throw;
@@ -290,25 +297,69 @@ public sealed partial class OmnichannelEngine
     // Another process's work: a wake-up or an outbox entry it wrote and then stopped (scale-down, crash), or a claim it
     // died holding. This engine's timers are armed only by its own commits and runs, so without a look nothing here would
     // run them until some work of its own armed a timer (Hangfire and Quartz poll their stores for the same reason).
+    // A store that signals committed work (PostgreSQL's NOTIFY) makes the look come at once: a message a process without
+    // transports planned is sent by a worker beside it without waiting up to an interval (audit U67).
     private void StartStorePoll()
     {
         if (_options.StorePollInterval is { } every && _store is not InMemoryOmnichannelStore)
         {
-            _pollTimer = _time.CreateTimer(_ => Volatile.Write(ref _pollRun, PollStoreInBackgroundAsync(every)), null, every, Timeout.InfiniteTimeSpan);
+            _pollTimer = _time.CreateTimer(_ => StartLook(every), null, every, Timeout.InfiniteTimeSpan);
+            if (_store is IStoreWorkSignal signal)
+            {
+                _workSignal = signal.SubscribeToWork(LookSoon);
+            }
+        }
+    }
+
+    private IDisposable? _workSignal;
+    private int _lookRequested;
+    private readonly Lock _lookChain = new();
+
+    // Looks run one after the other: disposal waits for the last, and so for every one before it.
+    private void StartLook(TimeSpan every)
+    {
+        lock (_lookChain)
+        {
+            var previous = Volatile.Read(ref _pollRun);
+            Volatile.Write(ref _pollRun, LookAfterAsync(previous, every));
+        }
+    }
+
+    private async Task LookAfterAsync(Task previous, TimeSpan every)
+    {
+        await previous.ConfigureAwait(false); // never throws: the look catches everything but OOM
+        await PollStoreInBackgroundAsync(every).ConfigureAwait(false);
+    }
+
+    private void LookSoon()
+    {
+        Volatile.Write(ref _lookRequested, 1);
+        lock (_scheduleLock)
+        {
+            if (_disposed == 0)
+            {
+                _pollTimer?.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
     private async Task PollStoreInBackgroundAsync(TimeSpan every)
     {
         LeaveWorker(); // a fake clock runs a timer inside the call that moves it
+        Volatile.Write(ref _lookRequested, 0); // this look answers every signal before it
         try
         {
-            // Only arms the timers (a no-op when they are armed as early already); a retry pause after a failed run is kept,
-            // also one a failed run set while this look read (its answer is then that run's failed wake-up, due already).
-            if (_disposed == 0 && _wakeRetryDelay == TimeSpan.Zero && await GetNextWakeUpAsync(_pollStop.Token).ConfigureAwait(false) is { } wake
-                && _wakeRetryDelay == TimeSpan.Zero)
+            // Only arms the timers (a no-op when they are armed as early already). A retry pause after a failed run is kept:
+            // after a run that failed as a whole nothing is armed, and after one where some profiles failed their wake-ups
+            // are read past (everyone else's, another process's among them, keep their times). Checked again after the
+            // read: a run failing meanwhile set the pause, and the answer may be its failed wake-up, due already.
+            if (_disposed == 0 && LookPause() is { } skipped)
             {
-                ScheduleWake(wake);
+                var upcoming = await _store.GetDueProfilesAsync(DateTimeOffset.MaxValue, skipped.Count + 1, _pollStop.Token).ConfigureAwait(false);
+                if (LookPause() is { } skippedNow && upcoming.FirstOrDefault(u => !skippedNow.Contains(u.ProfileId)) is { } wake)
+                {
+                    ScheduleWake(wake.WakeAt);
+                }
             }
 
             if (_disposed == 0 && _delivery.HasTransports && _dispatchRetryDelay == TimeSpan.Zero
@@ -332,11 +383,19 @@ public sealed partial class OmnichannelEngine
             {
                 if (_disposed == 0)
                 {
-                    _pollTimer?.Change(every, Timeout.InfiniteTimeSpan);
+                    // A signal during this look may have been overtaken by this re-arming: it is looked at again now.
+                    _pollTimer?.Change(Volatile.Read(ref _lookRequested) != 0 ? TimeSpan.Zero : every, Timeout.InfiniteTimeSpan);
                 }
             }
         }
     }
+
+    private static readonly HashSet<string> NoFailedWakeUps = [];
+
+    // What a look must not arm the timer for: no profile (no pause), the profiles that failed in the last run, or null when
+    // the pause holds every wake-up (the run failed as a whole).
+    private IReadOnlySet<string>? LookPause() =>
+        _wakeRetryDelay == TimeSpan.Zero ? NoFailedWakeUps : Volatile.Read(ref _failedWakeUps);
 
     [LoggerMessage(105, LogLevel.Warning, "Looking in the store for wake-ups and messages of other processes failed; looking again in {Interval}")]
     private static partial void LogStorePollFailed(ILogger logger, Exception exception, TimeSpan interval);

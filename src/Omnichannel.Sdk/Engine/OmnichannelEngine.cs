@@ -267,6 +267,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         {
             // A look under way is cancelled and waited for: the caller may dispose the store next, and a read still in
             // flight on it would fail and be logged as a warning at a normal shutdown.
+            _workSignal?.Dispose();
             await _pollStop.CancelAsync().ConfigureAwait(false);
             await _pollTimer.DisposeAsync().ConfigureAwait(false);
             await Volatile.Read(ref _pollRun).ConfigureAwait(false); // never throws: the look catches everything but OOM

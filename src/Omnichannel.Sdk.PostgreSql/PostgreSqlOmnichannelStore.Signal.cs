@@ -1,0 +1,138 @@
+using Npgsql;
+using Omnichannel.Sdk.Storage;
+
+namespace Omnichannel.Sdk.PostgreSql;
+
+// Audit U67: LISTEN on a connection of its own (the pooled ones carry no session state), for the NOTIFY the outbox trigger
+// sends; each notification for this schema tells the subscribed engines to look in the store now.
+public sealed partial class PostgreSqlOmnichannelStore : IStoreWorkSignal
+{
+    private const string WorkChannel = "omnichannel_work";
+    private static readonly TimeSpan MaxListenRetryDelay = TimeSpan.FromSeconds(30);
+    private readonly Lock _signalLock = new();
+    private readonly CancellationTokenSource _listenStop = new();
+    private Action[] _onWork = [];
+    private Task _listener = Task.CompletedTask;
+    private string? _listenConnectionString;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The first subscription opens one extra connection (not from the pool, multiplexing off) that listens on the channel
+    /// <c>omnichannel_work</c>; a statement adding outbox rows in this schema notifies it. A dropped connection is opened
+    /// again (after 1 s, doubling to 30 s) and signals once when it is back, for what it may have missed.
+    /// </remarks>
+    public IDisposable SubscribeToWork(Action onWork)
+    {
+        ArgumentNullException.ThrowIfNull(onWork);
+        lock (_signalLock)
+        {
+            ObjectDisposedException.ThrowIf(_listenStop.IsCancellationRequested, this);
+            _onWork = [.. _onWork, onWork];
+            if (_listener.IsCompleted && _listenConnectionString is not null)
+            {
+                _listener = Task.Run(() => ListenAsync(_listenStop.Token));
+            }
+        }
+
+        return new Subscription(this, onWork);
+    }
+
+    private void Unsubscribe(Action onWork)
+    {
+        lock (_signalLock)
+        {
+            _onWork = [.. _onWork.Where(a => a != onWork)];
+        }
+    }
+
+    private void SignalWork()
+    {
+        foreach (var onWork in Volatile.Read(ref _onWork))
+        {
+            onWork();
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken stop)
+    {
+        var delay = TimeSpan.Zero;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(_listenConnectionString);
+                connection.Notification += (_, e) =>
+                {
+                    if (string.Equals(e.Payload, Schema, StringComparison.Ordinal))
+                    {
+                        SignalWork();
+                    }
+                };
+                await connection.OpenAsync(stop).ConfigureAwait(false);
+                await using (var listen = new NpgsqlCommand("LISTEN " + WorkChannel, connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
+                }
+
+                if (delay > TimeSpan.Zero)
+                {
+                    SignalWork(); // back after a failure: what was committed meanwhile was not heard
+                }
+
+                delay = TimeSpan.Zero;
+                while (true)
+                {
+                    await connection.WaitAsync(stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or IOException or InvalidOperationException)
+            {
+                // The timed look goes on meanwhile; real time on purpose (a connection, not business time).
+                delay = delay == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : delay * 2 > MaxListenRetryDelay ? MaxListenRetryDelay : delay * 2;
+                try
+                {
+                    await Task.Delay(delay, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task StopListeningAsync()
+    {
+        Task listener;
+        lock (_signalLock)
+        {
+            if (_listenStop.IsCancellationRequested)
+            {
+                return; // disposed already
+            }
+
+            _listenStop.Cancel();
+            listener = _listener;
+            _onWork = [];
+        }
+
+        await listener.ConfigureAwait(false);
+    }
+
+    private sealed class Subscription(PostgreSqlOmnichannelStore store, Action onWork) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                store.Unsubscribe(onWork);
+            }
+        }
+    }
+}
