@@ -47,8 +47,19 @@ public sealed class TrackingMapping
     /// Spec (<see href="https://segment.com/docs/connections/spec/ecommerce/v2/"/>) → <see cref="EventTypes"/>:
     /// Products Searched, Product Viewed, Product Added, Product Removed, Cart Viewed, Checkout Started, Order
     /// Completed, Order Updated, Order Refunded, Order Cancelled, Product Added to Wishlist, Product Removed from
-    /// Wishlist. Add or replace entries to map your own names; a name not listed becomes a custom type (see
-    /// <see cref="CustomEventPrefix"/>).
+    /// Wishlist; and the Email events of the Spec (<see href="https://segment.com/docs/connections/spec/email/"/>), which
+    /// email tools send back about the mails they sent: Email Delivered, Email Opened, Email Link Clicked, Email Bounced,
+    /// Email Marked as Spam, Unsubscribed → <see cref="EventTypes.MessageDelivered"/>, <see cref="EventTypes.MessageOpened"/>,
+    /// <see cref="EventTypes.MessageClicked"/>, <see cref="EventTypes.MessageBounced"/>, <see cref="EventTypes.MessageComplained"/>,
+    /// <see cref="EventTypes.MessageUnsubscribed"/>. An Email event mapped to its default type is read as one about email:
+    /// <c>channel</c> is <c>email</c> (unless it names <c>sms</c>, <c>whatsapp</c>, <c>push</c> or <c>in_app</c>),
+    /// <c>message_id</c> is the Spec's <c>email_id</c> when it has none (the SDK's own message key there attributes the
+    /// outcome to that message; any other id is a message of the host's own), a click's <c>url</c> is <c>link_url</c>.
+    /// <c>Unsubscribed</c> withdraws consent for the whole channel (the Spec's <c>list_id</c> is the tool's list, not a
+    /// topic of the SDK; a <c>topic</c> property is read as one); a bounce suppresses the address only when
+    /// <c>bounce_type</c> is <c>hard</c>, as for any <see cref="EventTypes.MessageBounced"/>. Add or replace entries to
+    /// map your own names (a name mapped to another type keeps that mapping as it is); a name not listed becomes a custom
+    /// type (see <see cref="CustomEventPrefix"/>).
     /// </summary>
     public IDictionary<string, string> TrackEvents { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -65,6 +76,12 @@ public sealed class TrackingMapping
         ["Order Cancelled"] = EventTypes.OrderCancelled,
         ["Product Added to Wishlist"] = EventTypes.WishlistItemAdded,
         ["Product Removed from Wishlist"] = EventTypes.WishlistItemRemoved,
+        ["Email Delivered"] = EventTypes.MessageDelivered,
+        ["Email Opened"] = EventTypes.MessageOpened,
+        ["Email Link Clicked"] = EventTypes.MessageClicked,
+        ["Email Bounced"] = EventTypes.MessageBounced,
+        ["Email Marked as Spam"] = EventTypes.MessageComplained,
+        ["Unsubscribed"] = EventTypes.MessageUnsubscribed,
     };
 
     /// <summary>

@@ -33,6 +33,60 @@ internal sealed partial class SpecMessageMapper
         return folded;
     }
 
+    // The Spec's Email events (https://segment.com/docs/connections/spec/email/), as the matcher reads their names (folded,
+    // a two-word name's words either way round) → the type TrackingMapping.TrackEvents maps them to by default.
+    private static readonly Dictionary<string, string> EmailSpecEvents = FoldedTrackEvents(new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Email Delivered"] = EventTypes.MessageDelivered,
+        ["Email Opened"] = EventTypes.MessageOpened,
+        ["Email Link Clicked"] = EventTypes.MessageClicked,
+        ["Email Bounced"] = EventTypes.MessageBounced,
+        ["Email Marked as Spam"] = EventTypes.MessageComplained,
+        ["Unsubscribed"] = EventTypes.MessageUnsubscribed,
+    });
+
+    // Channels a message outcome may name instead of email (an `Unsubscribed` an SMS tool sends with `channel: "sms"`).
+    private static readonly string[] MessagingChannels = [ChannelNames.Email, ChannelNames.Sms, ChannelNames.WhatsApp, ChannelNames.Push, ChannelNames.InApp];
+
+    /// <summary>
+    /// An Email event of the Spec mapped to its default type is about an email (the Spec's category): <c>channel</c> is
+    /// <c>email</c> unless it names another messaging channel (left as any other value, a complaint on <c>web</c> would
+    /// withdraw nothing of email), <c>message_id</c> is <c>email_id</c> when it has none, a click's <c>url</c> is
+    /// <c>link_url</c>, and a blank <c>bounce_type</c> (a template's nil) is none. A name a shop mapped to another type is
+    /// left as it mapped it.
+    /// </summary>
+    private static void ApplyEmailSpec(string name, string eventType, JsonObject p)
+    {
+        if (FoldedEventName(name) is not { } folded || !EmailSpecEvents.TryGetValue(folded, out var type) || type != eventType)
+        {
+            return;
+        }
+
+        if (!(p["channel"] is JsonValue channel && channel.TryGetValue<string>(out var named)
+            && Array.IndexOf(MessagingChannels, named.Trim().ToLowerInvariant()) >= 0))
+        {
+            p["channel"] = ChannelNames.Email;
+        }
+
+        // The Spec's id of the email: the SDK's own message key when the tool sent the SDK's message and echoes its key,
+        // otherwise a message of the host's own (the engine counts it once and attributes nothing of the SDK's to it).
+        if (NoValue(p["message_id"]) && p["email_id"] is JsonValue emailId
+            && (emailId.GetValueKind() == JsonValueKind.Number || (emailId.TryGetValue<string>(out var text) && !string.IsNullOrWhiteSpace(text))))
+        {
+            p["message_id"] = emailId.DeepClone();
+        }
+
+        if (eventType == EventTypes.MessageClicked)
+        {
+            FirstOf(p, NoValue, "url", "link_url");
+        }
+
+        if (eventType == EventTypes.MessageBounced && p.ContainsKey("bounce_type") && NoValue(p["bounce_type"]))
+        {
+            p.Remove("bounce_type");
+        }
+    }
+
     // "Order Completed", "order_completed", "OrderCompleted" → "ordercompleted".
     private static string? FoldedEventName(string name) => Names.NormalizeCustom(name, null)?.Replace("_", "", StringComparison.Ordinal);
 
