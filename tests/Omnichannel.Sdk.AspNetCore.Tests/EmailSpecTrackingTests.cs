@@ -108,6 +108,9 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
     [InlineData("Email Marked as Spam", "", "consent")]
     [InlineData("email_marked_as_spam", "", "consent")]
     [InlineData("Email Bounced", """, "bounce_type": "hard" """, "suppressed")]
+    [InlineData("Email Bounced", """, "bounce_type": "Permanent" """, "suppressed")] // Amazon SES
+    [InlineData("Email Bounced", """, "bounce_type": "HardBounce" """, "suppressed")] // Postmark
+    [InlineData("Email Bounced", """, "bounce": "permanent" """, "suppressed")] // Mailgun's severity, the engine's older key
     public async Task AnOptOutReportedByHerEmailTool_StopsTheSdksNextMarketingEmail(string name, string extra, string reason)
     {
         var (who, email, _) = await SubscriberWithOneEmailAsync();
@@ -138,6 +141,29 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
              "context": {"traits": {"email": "{{{email}}}"}}, "properties": {"email_id": "{{{sentKey}}}", "bounce_type": ""}}
             """);
 
+        var profile = (await Engine.GetProfileAsync(who))!;
+        Assert.Contains(profile.Timeline, t => t.Type == EventTypes.MessageBounced);
+        Assert.Equal(SendStatus.Queued, (await NextNewsletterAsync(who, who.Value + "-news-2")).Status);
+    }
+
+    // Email tools name bounce types their own way. Before, anything but hard or soft refused the whole report with a 400
+    // (which clients never send again): SES's Transient and Postmark's SoftBounce are soft, and a type nobody can read
+    // (SES's Undetermined) is left out, listed under `ignored`, and the bounce recorded without one.
+    [Theory]
+    [InlineData("Transient", null)]
+    [InlineData("soft_bounce", null)]
+    [InlineData("Undetermined", "properties.bounce_type")]
+    [InlineData("550", "properties.bounce_type")]
+    public async Task AnEmailBouncedWithAToolsNonHardType_IsRecorded_AndSuppressesNothing(string bounceType, string? ignored)
+    {
+        var (who, email, sentKey) = await SubscriberWithOneEmailAsync();
+
+        var answer = await TrackAsync($$$"""
+            {"userId": "{{{who.Value}}}", "event": "Email Bounced", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_time.GetUtcNow():O}}}",
+             "context": {"traits": {"email": "{{{email}}}"}}, "properties": {"email_id": "{{{sentKey}}}", "bounce_type": "{{{bounceType}}}"}}
+            """);
+
+        Assert.Equal(ignored, (string?)answer["ignored"]?.AsArray().Single()!["field"]);
         var profile = (await Engine.GetProfileAsync(who))!;
         Assert.Contains(profile.Timeline, t => t.Type == EventTypes.MessageBounced);
         Assert.Equal(SendStatus.Queued, (await NextNewsletterAsync(who, who.Value + "-news-2")).Status);

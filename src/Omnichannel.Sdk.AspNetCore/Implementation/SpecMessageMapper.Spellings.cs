@@ -52,10 +52,12 @@ internal sealed partial class SpecMessageMapper
     /// An Email event of the Spec mapped to its default type is about an email (the Spec's category): <c>channel</c> is
     /// <c>email</c> unless it names another messaging channel (left as any other value, a complaint on <c>web</c> would
     /// withdraw nothing of email), <c>message_id</c> is <c>email_id</c> when it has none, a click's <c>url</c> is
-    /// <c>link_url</c>, and a blank <c>bounce_type</c> (a template's nil) is none. A name a shop mapped to another type is
-    /// left as it mapped it.
+    /// <c>link_url</c>, and a blank <c>bounce_type</c> (a template's nil) is none. A bounce type in the words email tools
+    /// use is read as the engine's (<see cref="BounceTypeWords"/>); any other is left out (an untyped bounce, which
+    /// suppresses nothing) and listed in <paramref name="leftOut"/> rather than refusing the report. A name a shop mapped to
+    /// another type is left as it mapped it.
     /// </summary>
-    private static void ApplyEmailSpec(string name, string eventType, JsonObject p)
+    private static void ApplyEmailSpec(string name, string eventType, JsonObject p, List<ValidationError> leftOut)
     {
         if (FoldedEventName(name) is not { } folded || !EmailSpecEvents.TryGetValue(folded, out var type) || type != eventType)
         {
@@ -81,11 +83,46 @@ internal sealed partial class SpecMessageMapper
             FirstOf(p, NoValue, "url", "link_url");
         }
 
-        if (eventType == EventTypes.MessageBounced && p.ContainsKey("bounce_type") && NoValue(p["bounce_type"]))
+        if (eventType == EventTypes.MessageBounced)
         {
-            p.Remove("bounce_type");
+            foreach (var key in (ReadOnlySpan<string>)["bounce_type", "bounce"])
+            {
+                if (!p.ContainsKey(key))
+                {
+                    continue;
+                }
+
+                if (NoValue(p[key]))
+                {
+                    p.Remove(key);
+                }
+                else if (p[key] is JsonValue v && v.TryGetValue<string>(out var word)
+                    && BounceTypeWords.TryGetValue(new string([.. word.Where(char.IsLetter)]), out var bounceType))
+                {
+                    p[key] = bounceType;
+                }
+                else
+                {
+                    p.Remove(key);
+                    leftOut.Add(new("properties." + key, "is not a bounce type the SDK knows (hard or soft, or Permanent/Transient, HardBounce/SoftBounce…); the bounce was recorded without one, so it suppresses nothing"));
+                }
+            }
         }
     }
+
+    // Bounce types in the words of email tools and their webhooks (letters only, any case): Amazon SES's Permanent and
+    // Transient, Mailgun's permanent and temporary, Postmark's HardBounce and SoftBounce, and the engine's own hard/soft.
+    // Undetermined and anything else stay unknown: a guess of "hard" would suppress a good address for good.
+    private static readonly Dictionary<string, string> BounceTypeWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["hard"] = "hard",
+        ["permanent"] = "hard",
+        ["hardbounce"] = "hard",
+        ["soft"] = "soft",
+        ["transient"] = "soft",
+        ["temporary"] = "soft",
+        ["softbounce"] = "soft",
+    };
 
     // "Order Completed", "order_completed", "OrderCompleted" → "ordercompleted".
     private static string? FoldedEventName(string name) => Names.NormalizeCustom(name, null)?.Replace("_", "", StringComparison.Ordinal);

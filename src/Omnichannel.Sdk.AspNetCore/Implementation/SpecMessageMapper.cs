@@ -196,7 +196,7 @@ internal sealed partial class SpecMessageMapper
                 if (eventType is not null)
                 {
                     ApplyWellKnown(eventType, properties);
-                    ApplyEmailSpec(name, eventType, properties);
+                    ApplyEmailSpec(name, eventType, properties, leftOut);
                 }
 
                 break;
