@@ -123,6 +123,24 @@ public sealed partial class PostgreSqlOmnichannelStore : IStoreWorkSignal
         await listener.ConfigureAwait(false);
     }
 
+    // A process leaving (a scale-down, a deploy) may have committed wake-ups due before the other processes' next timed
+    // look: a wait of seconds begun just before the stop ran up to a StorePollInterval late. The others look at once.
+    // Best effort, bounded in real time (a connection, not business time): their timed look stays the backstop.
+    private async Task SignalLeavingAsync()
+    {
+        try
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await using var command = _dataSource.CreateCommand("SELECT pg_notify('" + WorkChannel + "', $1)");
+            command.Parameters.Add(new NpgsqlParameter { Value = Schema });
+            await command.ExecuteNonQueryAsync(bound.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException or IOException or InvalidOperationException)
+        {
+            // The database is gone or going too: nothing to tell.
+        }
+    }
+
     private sealed class Subscription(PostgreSqlOmnichannelStore store, Action onWork) : IDisposable
     {
         private int _disposed;

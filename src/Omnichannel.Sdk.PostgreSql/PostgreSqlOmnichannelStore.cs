@@ -128,8 +128,14 @@ public sealed partial class PostgreSqlOmnichannelStore : IOmnichannelStore, IAsy
     /// <summary>Finishes the calls already queued, then closes the store's pooled connections.</summary>
     public async ValueTask DisposeAsync()
     {
+        var first = !_listenStop.IsCancellationRequested;
         await StopPipelineAsync().ConfigureAwait(false);
         await StopListeningAsync().ConfigureAwait(false);
+        if (first)
+        {
+            await SignalLeavingAsync().ConfigureAwait(false);
+        }
+
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
