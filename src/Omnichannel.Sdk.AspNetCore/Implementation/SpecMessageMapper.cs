@@ -363,7 +363,7 @@ internal sealed partial class SpecMessageMapper
                 }
                 else if (!string.IsNullOrWhiteSpace(deviceId))
                 {
-                    leftOut.Add(new("context.device.id", Unusable(deviceType)));
+                    leftOut.Add(new("context.device.id", Unusable(deviceType, deviceId)));
                 }
             }
 
@@ -399,7 +399,7 @@ internal sealed partial class SpecMessageMapper
                 {
                     if (!string.IsNullOrWhiteSpace(value))
                     {
-                        leftOut.Add(new(prefix + key, Unusable(idType)));
+                        leftOut.Add(new(prefix + key, Unusable(idType, value)));
                     }
 
                     continue;
@@ -413,8 +413,16 @@ internal sealed partial class SpecMessageMapper
     // The longest identifier value the engine accepts (its validator's limit, before and after normalisation).
     private const int MaxIdentifierLength = 256;
 
-    private static string Unusable(string idType) =>
-        $"cannot be used as a {idType} identifier (over {MaxIdentifierLength} characters, a control character, or not a valid {idType}); left out, the rest of the message was applied";
+    // Says which of Usable's checks failed (the newcomer's "not-an-email" is not over-long), never quoting the value.
+    private static string Unusable(string idType, string value)
+    {
+        var v = value.Trim();
+        var why = v.Length > MaxIdentifierLength ? $"is {v.Length} characters long (at most {MaxIdentifierLength})"
+            : v.Any(char.IsControl) ? "has a control character (a line break, a tab…)"
+            : $"is not a valid {idType}";
+        var article = idType.Length > 0 && "aeiou".Contains(char.ToLowerInvariant(idType[0]), StringComparison.Ordinal) ? "an" : "a";
+        return $"{why}, so it cannot be used as {article} {idType} identifier; left out, the rest of the message was applied";
+    }
 
     /// <summary>
     /// Whether the engine can hold <paramref name="value"/> as an identifier of <paramref name="idType"/>: not longer than

@@ -102,6 +102,7 @@ public sealed partial class OmnichannelEngine
         {
             if (_definitions.Journeys.FindLatest(heldFor) is null)
             {
+                ReportNotLoaded(heldFor);
                 return new Rechecked([], [], Sdk.Journeys.JourneyRunner.JourneyRemovedBeforeDue, null);
             }
 

@@ -185,6 +185,22 @@ public sealed partial class OmnichannelEngine
             LogJourney(_logger, journeyId, profileId, what);
             _metrics.JourneySteps.Add(1, new KeyValuePair<string, object?>("omnichannel.journey.id", journeyId), new KeyValuePair<string, object?>("omnichannel.journey.activity", what));
         }
+
+        foreach (var journeyId in runner.NotLoaded)
+        {
+            ReportNotLoaded(journeyId);
+        }
+    }
+
+    // Once per journey id and engine: a removed journey's instances end one profile at a time, over days.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _notLoadedReported = new(StringComparer.Ordinal);
+
+    private void ReportNotLoaded(string journeyId)
+    {
+        if (_notLoadedReported.TryAdd(journeyId, 0))
+        {
+            LogJourneyNotLoaded(_logger, journeyId);
+        }
     }
 
     private static DateTimeOffset? WakeOf(CustomerProfile p) =>
@@ -253,6 +269,9 @@ public sealed partial class OmnichannelEngine
             after = page[^1];
         }
     }
+
+    [LoggerMessage(233, LogLevel.Warning, "Journey {JourneyId} is not loaded on this engine: the instances of it that this engine runs end, and the messages they hold are withdrawn. Expected after removing it; if another process sharing the store runs it, register the same journeys (and segments) on every process, only the transports may differ")]
+    private static partial void LogJourneyNotLoaded(ILogger logger, string journeyId);
 
     [LoggerMessage(40, LogLevel.Debug, "Journey {JourneyId} on profile {ProfileId}: {What}")]
     private static partial void LogJourney(ILogger logger, string journeyId, string profileId, string what);

@@ -44,7 +44,7 @@ public sealed class AuditDefJourneyTests
         Assert.True(await rig.Engine.RemoveJourneyAsync("cart"));
         var ann = await rig.Host.ProfileAsync(Ann);
         Assert.Empty(ann.Journeys);
-        Assert.Contains(ann.Timeline, t => t.Type == "journey.exited" && t.Summary == "cart: the journey is no longer loaded");
+        Assert.Contains(ann.Timeline, t => t.Type == "journey.exited" && t.Summary == "cart: the journey is no longer loaded (removed, or not registered on the process that ran her wake-up or event)");
 
         await rig.AdvanceAsync(TimeSpan.FromHours(3));
         Assert.Empty(rig.Recorder.Sent<EmailMessage>());

@@ -180,7 +180,8 @@ internal sealed partial class JourneyRunner
         string? reason = null;
         if (latest is null)
         {
-            reason = "the journey is no longer loaded";
+            reason = NotLoadedReason;
+            NotLoaded.Add(instance.JourneyId);
         }
         else if (Catalog.IsStale(instance))
         {

@@ -45,6 +45,7 @@ internal sealed partial class JourneyRunner
         {
             state.Cancelled[h.Key] = new CancelledMessage { Reason = JourneyRemovedBeforeDue, At = now, DueAt = h.DueAt };
             state.HeldMessages.Remove(h);
+            NotLoaded.Add(h.JourneyId!);
         }
     }
 
@@ -173,5 +174,9 @@ internal sealed partial class JourneyRunner
         }
     }
 
-    internal const string JourneyRemovedBeforeDue = "the journey was removed before the message was due";
+    // Both name the second cause: the engine cannot tell a journey removed by a deploy from one that another process sharing
+    // the store registers and this one does not (a worker registered with its transports only).
+    internal const string JourneyRemovedBeforeDue = "the journey was removed before the message was due (or is not registered on the process that dispatched it)";
+
+    internal const string NotLoadedReason = "the journey is no longer loaded (removed, or not registered on the process that ran her wake-up or event)";
 }

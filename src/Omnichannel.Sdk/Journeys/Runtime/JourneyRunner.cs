@@ -79,6 +79,10 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// <summary>What happened, for metrics and logs: (journey, what).</summary>
     public List<(string JourneyId, string What)> Activity { get; } = [];
 
+    /// <summary>Journeys her state names that this engine does not have loaded (their instances ended, their held messages
+    /// withdrawn): reported once per engine, as a process that registers other journeys than its neighbours does this.</summary>
+    public HashSet<string> NotLoaded { get; } = new(StringComparer.Ordinal);
+
     private JourneyCatalog Catalog => services.Journeys;
 
     private JourneyState State => p.JourneyData ??= new();
