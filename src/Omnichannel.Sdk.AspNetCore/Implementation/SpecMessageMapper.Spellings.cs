@@ -57,7 +57,7 @@ internal sealed partial class SpecMessageMapper
     /// suppresses nothing) and listed in <paramref name="leftOut"/> rather than refusing the report. A name a shop mapped to
     /// another type is left as it mapped it.
     /// </summary>
-    private static void ApplyEmailSpec(string name, string eventType, JsonObject p, List<ValidationError> leftOut)
+    private void ApplyEmailSpec(string name, string eventType, JsonObject p, List<ValidationError> leftOut)
     {
         if (FoldedEventName(name) is not { } folded || !EmailSpecEvents.TryGetValue(folded, out var type) || type != eventType)
         {
@@ -65,7 +65,7 @@ internal sealed partial class SpecMessageMapper
         }
 
         if (!(p["channel"] is JsonValue channel && channel.TryGetValue<string>(out var named)
-            && Array.IndexOf(MessagingChannels, named.Trim().ToLowerInvariant()) >= 0))
+            && (Array.IndexOf(MessagingChannels, named.Trim().ToLowerInvariant()) >= 0 || IsCustomChannel(named.Trim().ToLowerInvariant()))))
         {
             p["channel"] = ChannelNames.Email;
         }
@@ -123,6 +123,14 @@ internal sealed partial class SpecMessageMapper
         ["temporary"] = "soft",
         ["softbounce"] = "soft",
     };
+
+    // A channel of the host's own (LINE, Telegram): an identifier type it registered that is not a built-in one, as the
+    // engine reads a custom channel (its transport may be another process's). Replaced by email, an opt-out her LINE tool
+    // reported withdrew her email consent and left LINE's.
+    private bool IsCustomChannel(string channel) =>
+        _identity is not null && _identity.Rules.ContainsKey(channel)
+        && channel is not (IdentifierTypes.CustomerId or IdentifierTypes.Email or IdentifierTypes.Phone or IdentifierTypes.AnonymousId
+            or IdentifierTypes.DeviceId or IdentifierTypes.LoyaltyCard);
 
     // "Order Completed", "order_completed", "OrderCompleted" → "ordercompleted".
     private static string? FoldedEventName(string name) => Names.NormalizeCustom(name, null)?.Replace("_", "", StringComparison.Ordinal);

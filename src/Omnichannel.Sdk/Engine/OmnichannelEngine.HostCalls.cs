@@ -24,8 +24,22 @@ public sealed partial class OmnichannelEngine
         }
     }
 
-    /// <summary>Background work the engine starts (timers, sends) is not the worker's, even when a worker's commit started it.</summary>
-    private static void LeaveWorker() => OnWorker.Value = null;
+    // Set for the flow of the engine's own background work (a send, a wake-up run, a look, a purge, a catch-up), which
+    // disposal waits for: a call to dispose from there (a transport told its account is suspended, a logger) cannot wait.
+    private static readonly AsyncLocal<OmnichannelEngine?> InBackground = new();
+
+    /// <summary>
+    /// Background work the engine starts (timers, sends) is not the worker's, even when a worker's commit started it; it is
+    /// still the engine's own work, which disposal waits for.
+    /// </summary>
+    private void LeaveWorker()
+    {
+        OnWorker.Value = null;
+        InBackground.Value = this;
+    }
+
+    /// <summary>Whether the caller runs inside work of this engine that its disposal waits for (a worker's, or its own background work's).</summary>
+    private bool InOwnWork => ReferenceEquals(OnWorker.Value, this) || ReferenceEquals(InBackground.Value, this);
 
     /// <summary>
     /// Calls the renderer, bounded by <see cref="DeliveryOptions.RenderTimeout"/> on the engine's clock: a renderer that

@@ -315,19 +315,34 @@ public sealed partial class OmnichannelEngine
     private int _lookRequested;
     private readonly Lock _lookChain = new();
 
-    // Looks run one after the other: disposal waits for the last, and so for every one before it.
+    // Looks run one after the other: disposal waits for the last, and so for every one before it. At most one waits
+    // behind the look under way: it answers every signal and timer tick before it starts (a burst of NOTIFYs during a
+    // slow look queued one look per commit before, without bound).
     private void StartLook(TimeSpan every)
     {
         lock (_lookChain)
         {
+            if (_lookQueued)
+            {
+                return; // the queued look re-arms the timer when it ends
+            }
+
+            _lookQueued = true;
             var previous = Volatile.Read(ref _pollRun);
             Volatile.Write(ref _pollRun, LookAfterAsync(previous, every));
         }
     }
 
+    private bool _lookQueued; // under _lookChain: a look waits for the one under way and has not started
+
     private async Task LookAfterAsync(Task previous, TimeSpan every)
     {
         await previous.ConfigureAwait(false); // never throws: the look catches everything but OOM
+        lock (_lookChain)
+        {
+            _lookQueued = false; // a signal from now on may find this look's read done already: it queues the next
+        }
+
         await PollStoreInBackgroundAsync(every).ConfigureAwait(false);
     }
 

@@ -209,15 +209,15 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     /// </summary>
     /// <remarks>
     /// Called from inside the engine's own work (a store, renderer, logger or metrics listener running on a partition's
-    /// worker, or anything it started without <c>ExecutionContext.SuppressFlow()</c>), the call cannot wait: the worker
-    /// it would wait for is waiting for it. It then begins the disposal (new work is refused at once) and returns
+    /// worker, a transport's send, a logger during a wake-up run or a look, or anything these started without
+    /// <c>ExecutionContext.SuppressFlow()</c>), the call cannot wait: the work it would wait for is waiting for it. It then begins the disposal (new work is refused at once) and returns
     /// without waiting; the queued work, the sends in flight and the workers finish in the background once that work
     /// returns. A later call from outside the engine waits for all of it. Before, such a call hung for ever.
     /// </remarks>
     public ValueTask DisposeAsync()
     {
         var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fromOwnWork = ReferenceEquals(OnWorker.Value, this);
+        var fromOwnWork = InOwnWork;
         if (Interlocked.CompareExchange(ref _disposal, mine.Task, null) is { } first)
         {
             return fromOwnWork ? ValueTask.CompletedTask : new ValueTask(first);
