@@ -76,6 +76,11 @@ public sealed class TrackingMapping
         ["Order Cancelled"] = EventTypes.OrderCancelled,
         ["Product Added to Wishlist"] = EventTypes.WishlistItemAdded,
         ["Product Removed from Wishlist"] = EventTypes.WishlistItemRemoved,
+    }.WithEntries(EmailSpecEvents);
+
+    /// <summary>The Spec's Email events and their default types (the mapper reads these as about email).</summary>
+    internal static readonly IReadOnlyDictionary<string, string> EmailSpecEvents = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
         ["Email Delivered"] = EventTypes.MessageDelivered,
         ["Email Opened"] = EventTypes.MessageOpened,
         ["Email Link Clicked"] = EventTypes.MessageClicked,
@@ -152,5 +157,18 @@ public sealed class TrackingMapping
         {
             errors.Add($"{nameof(TrackingApiOptions.Mapping)}.{nameof(CustomEventPrefix)} must be a lower.dotted_name or null.");
         }
+    }
+}
+
+internal static class TrackingMappingDefaults
+{
+    public static Dictionary<string, string> WithEntries(this Dictionary<string, string> map, IReadOnlyDictionary<string, string> entries)
+    {
+        foreach (var (name, type) in entries)
+        {
+            map[name] = type;
+        }
+
+        return map;
     }
 }

@@ -35,15 +35,7 @@ internal sealed partial class SpecMessageMapper
 
     // The Spec's Email events (https://segment.com/docs/connections/spec/email/), as the matcher reads their names (folded,
     // a two-word name's words either way round) → the type TrackingMapping.TrackEvents maps them to by default.
-    private static readonly Dictionary<string, string> EmailSpecEvents = FoldedTrackEvents(new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["Email Delivered"] = EventTypes.MessageDelivered,
-        ["Email Opened"] = EventTypes.MessageOpened,
-        ["Email Link Clicked"] = EventTypes.MessageClicked,
-        ["Email Bounced"] = EventTypes.MessageBounced,
-        ["Email Marked as Spam"] = EventTypes.MessageComplained,
-        ["Unsubscribed"] = EventTypes.MessageUnsubscribed,
-    });
+    private static readonly Dictionary<string, string> EmailSpecEvents = FoldedTrackEvents(new Dictionary<string, string>(TrackingMapping.EmailSpecEvents, StringComparer.Ordinal));
 
     // Channels a message outcome may name instead of email (an `Unsubscribed` an SMS tool sends with `channel: "sms"`).
     private static readonly string[] MessagingChannels = [ChannelNames.Email, ChannelNames.Sms, ChannelNames.WhatsApp, ChannelNames.Push, ChannelNames.InApp];
