@@ -1,11 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Templates;
 using Omnichannel.Sdk.Testing;
@@ -21,55 +17,33 @@ namespace Omnichannel.Sdk.AspNetCore.Tests;
 /// </summary>
 public sealed class AuditSUnsubscribeTests : IAsyncLifetime
 {
-    private readonly RecordingTransport _email = new(ChannelNames.Email);
-    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero));
-    private WebApplication? _app;
-    private Uri _base = null!;
+    private LoopbackShop _shop = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel(o =>
-            {
-                o.Privacy.HashKey = "audit-s-unsubscribe-tests-key-00000000001";
-                o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>";
-                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
-                o.Delivery.Unsubscribe.Endpoint = new Uri("http://127.0.0.1/unsubscribe");
-            })
-            .UseTemplates(new InMemoryTemplateSource(
-                new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")]),
-                new TemplateDocument("receipt", [TemplateVariant.Email("Receipt", "<p>Thanks</p>")])))
-            .AddTransport("recording", ChannelNames.Email, _ => _email);
-        _app = builder.Build();
-        _app.MapOmnichannelUnsubscribe();
-        await _app.StartAsync();
-        _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/') + "/");
-    }
+    public async Task InitializeAsync() => _shop = await LoopbackShop.StartAsync(
+        "audit-s-unsubscribe-tests-key-00000000001",
+        [new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")]),
+                new TemplateDocument("receipt", [TemplateVariant.Email("Receipt", "<p>Thanks</p>")])]);
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
+        if (_shop is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _shop.DisposeAsync();
         }
     }
 
-    private OmnichannelEngine Engine => _app!.Services.GetRequiredService<OmnichannelEngine>();
+    private OmnichannelEngine Engine => _shop.App.Services.GetRequiredService<OmnichannelEngine>();
 
     // A newsletter mail to a customer who opted in; returns the link of its List-Unsubscribe header, on this server.
     private async Task<Uri> NewsletterLinkAsync(Identifier who)
     {
-        await Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-e1", Type = "user.signed_up", Timestamp = _time.GetUtcNow().AddMinutes(-1), Identifiers = [who, Identifier.Email(who.Value + "@example.com")] });
-        await Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-e2", Type = EventTypes.ConsentChanged, Timestamp = _time.GetUtcNow().AddMinutes(-1), Identifiers = [who], Properties = JsonData.From(new { channel = "email", granted = true }) });
+        await Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-e1", Type = "user.signed_up", Timestamp = _shop.Time.GetUtcNow().AddMinutes(-1), Identifiers = [who, Identifier.Email(who.Value + "@example.com")] });
+        await Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-e2", Type = EventTypes.ConsentChanged, Timestamp = _shop.Time.GetUtcNow().AddMinutes(-1), Identifiers = [who], Properties = JsonData.From(new { channel = "email", granted = true }) });
         Assert.Equal(SendStatus.Queued, (await Engine.SendAsync(who, new MessageRequest { Key = who.Value + "-news-1", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" })).Status);
         await Engine.RunDispatchAsync();
-        var email = (EmailMessage)_email.Messages.Last();
+        var email = (EmailMessage)_shop.Email.Messages.Last();
         var link = new Uri(email.Headers["List-Unsubscribe"].Trim('<', '>'));
-        return new Uri(_base, link.PathAndQuery);
+        return new Uri(_shop.Base, link.PathAndQuery);
     }
 
     public static TheoryData<string, Func<HttpContent?>> Bodies => new()

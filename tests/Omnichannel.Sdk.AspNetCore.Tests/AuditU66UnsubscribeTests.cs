@@ -1,10 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Templates;
 using Omnichannel.Sdk.Testing;
@@ -18,57 +14,35 @@ namespace Omnichannel.Sdk.AspNetCore.Tests;
 /// </summary>
 public sealed class AuditU66UnsubscribeTests : IAsyncLifetime
 {
-    private readonly RecordingTransport _email = new(ChannelNames.Email);
-    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero));
-    private WebApplication? _app;
-    private Uri _base = null!;
+    private LoopbackShop _shop = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel(o =>
-            {
-                o.Privacy.HashKey = "audit-u66-unsubscribe-tests-key-000000001";
-                o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>";
-                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
-                o.Delivery.Unsubscribe.Endpoint = new Uri("http://127.0.0.1/unsubscribe");
-            })
-            .UseTemplates(new InMemoryTemplateSource(
-                new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")])))
-            .AddTransport("recording", ChannelNames.Email, _ => _email);
-        _app = builder.Build();
-        _app.MapOmnichannelUnsubscribe();
-        await _app.StartAsync();
-        _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/') + "/");
-    }
+    public async Task InitializeAsync() => _shop = await LoopbackShop.StartAsync(
+        "audit-u66-unsubscribe-tests-key-000000001",
+        [new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")])]);
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
+        if (_shop is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _shop.DisposeAsync();
         }
     }
 
-    private OmnichannelEngine Engine => _app!.Services.GetRequiredService<OmnichannelEngine>();
+    private OmnichannelEngine Engine => _shop.App.Services.GetRequiredService<OmnichannelEngine>();
 
     private Task TrackAsync(Identifier who, string id, string type, object? properties = null) =>
-        Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-" + id, Type = type, Timestamp = _time.GetUtcNow(), Identifiers = [who], Properties = properties is null ? default : JsonData.From(properties) }).AsTask();
+        Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-" + id, Type = type, Timestamp = _shop.Time.GetUtcNow(), Identifiers = [who], Properties = properties is null ? default : JsonData.From(properties) }).AsTask();
 
     // A marketing mail with the topic (or none) to a customer who opted in to the whole channel; its link on this server.
     private async Task<Uri> LinkAsync(Identifier who, string? topic)
     {
-        await Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-e1", Type = "user.signed_up", Timestamp = _time.GetUtcNow().AddMinutes(-1), Identifiers = [who, Identifier.Email(who.Value + "@example.com")] });
+        await Engine.TrackAsync(new CustomerEvent { Id = who.Value + "-e1", Type = "user.signed_up", Timestamp = _shop.Time.GetUtcNow().AddMinutes(-1), Identifiers = [who, Identifier.Email(who.Value + "@example.com")] });
         await TrackAsync(who, "e2", EventTypes.ConsentChanged, new { channel = "email", granted = true });
         var key = who.Value + "-" + (topic ?? "all");
         Assert.Equal(SendStatus.Queued, (await Engine.SendAsync(who, new MessageRequest { Key = key, Channels = [ChannelNames.Email], TemplateId = "news", Topic = topic })).Status);
         await Engine.RunDispatchAsync();
-        var link = new Uri(((EmailMessage)_email.Messages.Last()).Headers["List-Unsubscribe"].Trim('<', '>'));
-        return new Uri(_base, link.PathAndQuery);
+        var link = new Uri(((EmailMessage)_shop.Email.Messages.Last()).Headers["List-Unsubscribe"].Trim('<', '>'));
+        return new Uri(_shop.Base, link.PathAndQuery);
     }
 
     // A token of topic X turned into one of topic Y (payload rewritten, signature kept) is refused on GET and POST, and
@@ -84,7 +58,7 @@ public sealed class AuditU66UnsubscribeTests : IAsyncLifetime
         var payload = System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(0, dot)));
         Assert.Contains("\"newsletter\"", payload, StringComparison.Ordinal);
         var altered = System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(payload.Replace("\"newsletter\"", "\"offers\"", StringComparison.Ordinal))) + token[dot..];
-        var forged = new Uri(_base, "unsubscribe?t=" + Uri.EscapeDataString(altered));
+        var forged = new Uri(_shop.Base, "unsubscribe?t=" + Uri.EscapeDataString(altered));
         await TrackAsync(who, "e3", EventTypes.ConsentChanged, new { channel = "email", topic = "offers", granted = true });
         using var http = new HttpClient();
 
@@ -104,11 +78,11 @@ public sealed class AuditU66UnsubscribeTests : IAsyncLifetime
     {
         var who = Identifier.CustomerId("c-all");
         var link = await LinkAsync(who, null);
-        _time.Advance(TimeSpan.FromDays(1));
+        _shop.Time.Advance(TimeSpan.FromDays(1));
         await TrackAsync(who, "e3", EventTypes.ConsentChanged, new { channel = "email", granted = false });
-        _time.Advance(TimeSpan.FromDays(1));
+        _shop.Time.Advance(TimeSpan.FromDays(1));
         await TrackAsync(who, "e4", EventTypes.ConsentChanged, new { channel = "email", topic = "offers", granted = true });
-        _time.Advance(TimeSpan.FromDays(1));
+        _shop.Time.Advance(TimeSpan.FromDays(1));
         using var http = new HttpClient();
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(link)).StatusCode); // the page: changes nothing

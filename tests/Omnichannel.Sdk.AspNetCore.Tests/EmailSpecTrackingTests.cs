@@ -7,11 +7,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.AspNetCore.Implementation;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Measurement;
@@ -31,48 +27,30 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
 {
     private const string WriteKey = "wk_email_tool_0123456789abcdef";
 
-    private readonly RecordingTransport _email = new(ChannelNames.Email);
-    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero));
     private readonly HttpClient _http = new();
-    private WebApplication? _app;
-    private Uri _base = null!;
+    private LoopbackShop _shop = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel(o =>
-            {
-                o.Privacy.HashKey = "email-spec-tracking-tests-key-0000000001";
-                o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>";
-                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
-            })
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p>")])))
-            .AddTransport("recording", ChannelNames.Email, _ => _email)
-            .AddTrackingApi(o => o.WriteKeys.Add(new TrackingWriteKey { Key = WriteKey, Source = "email-tool", Channel = "server" }));
-        _app = builder.Build();
-        _app.MapOmnichannelTracking("/v1");
-        await _app.StartAsync();
-        _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/') + "/");
-    }
+    public async Task InitializeAsync() => _shop = await LoopbackShop.StartAsync(
+        "email-spec-tracking-tests-key-0000000001",
+        [new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p>")])],
+        unsubscribeLinks: false,
+        add: b => b.AddTrackingApi(o => o.WriteKeys.Add(new TrackingWriteKey { Key = WriteKey, Source = "email-tool", Channel = "server" })),
+        map: app => app.MapOmnichannelTracking("/v1"));
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
-        if (_app is not null)
+        if (_shop is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _shop.DisposeAsync();
         }
     }
 
-    private OmnichannelEngine Engine => _app!.Services.GetRequiredService<OmnichannelEngine>();
+    private OmnichannelEngine Engine => _shop.App.Services.GetRequiredService<OmnichannelEngine>();
 
     private async Task<JsonNode> TrackAsync(string json)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_base, "v1/track")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_shop.Base, "v1/track")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(WriteKey + ":")));
         using var response = await _http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
@@ -86,13 +64,13 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
         var user = $"es-{Guid.NewGuid():N}";
         var email = user + "@example.com";
         var who = Identifier.CustomerId(user);
-        await Engine.TrackAsync(new CustomerEvent { Id = user + "-signup", Type = "user.signed_up", Timestamp = _time.GetUtcNow().AddMinutes(-2), Identifiers = [who, Identifier.Email(email)] });
-        await Engine.TrackAsync(new CustomerEvent { Id = user + "-consent", Type = EventTypes.ConsentChanged, Timestamp = _time.GetUtcNow().AddMinutes(-1), Identifiers = [who], Properties = JsonData.From(new { channel = "email", granted = true }) });
+        await Engine.TrackAsync(new CustomerEvent { Id = user + "-signup", Type = "user.signed_up", Timestamp = _shop.Time.GetUtcNow().AddMinutes(-2), Identifiers = [who, Identifier.Email(email)] });
+        await Engine.TrackAsync(new CustomerEvent { Id = user + "-consent", Type = EventTypes.ConsentChanged, Timestamp = _shop.Time.GetUtcNow().AddMinutes(-1), Identifiers = [who], Properties = JsonData.From(new { channel = "email", granted = true }) });
         var key = user + "-news-1";
         Assert.Equal(SendStatus.Queued, (await Engine.SendAsync(who, new MessageRequest { Key = key, Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" })).Status);
         await Engine.RunDispatchAsync();
-        Assert.Contains(_email.Messages, m => ((EmailMessage)m).To == email);
-        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Contains(_shop.Email.Messages, m => ((EmailMessage)m).To == email);
+        _shop.Time.Advance(TimeSpan.FromMinutes(5));
         return (who, email, key);
     }
 
@@ -116,11 +94,11 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
         var (who, email, _) = await SubscriberWithOneEmailAsync();
 
         var answer = await TrackAsync($$$"""
-            {"userId": "{{{who.Value}}}", "event": "{{{name}}}", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_time.GetUtcNow():O}}}",
+            {"userId": "{{{who.Value}}}", "event": "{{{name}}}", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_shop.Time.GetUtcNow():O}}}",
              "context": {"traits": {"email": "{{{email}}}"}},
              "properties": {"email_id": "18vzF7u3z", "email_subject": "First shirt on us!", "campaign_id": "123", "campaign_name": "New Customer Discount"{{{extra}}}}}
             """);
-        _time.Advance(TimeSpan.FromMinutes(1));
+        _shop.Time.Advance(TimeSpan.FromMinutes(1));
 
         Assert.Null(answer["ignored"]);
         var next = await NextNewsletterAsync(who, who.Value + "-news-2");
@@ -137,7 +115,7 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
         var (who, email, sentKey) = await SubscriberWithOneEmailAsync();
 
         await TrackAsync($$$"""
-            {"userId": "{{{who.Value}}}", "event": "Email Bounced", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_time.GetUtcNow():O}}}",
+            {"userId": "{{{who.Value}}}", "event": "Email Bounced", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_shop.Time.GetUtcNow():O}}}",
              "context": {"traits": {"email": "{{{email}}}"}}, "properties": {"email_id": "{{{sentKey}}}", "bounce_type": ""}}
             """);
 
@@ -159,7 +137,7 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
         var (who, email, sentKey) = await SubscriberWithOneEmailAsync();
 
         var answer = await TrackAsync($$$"""
-            {"userId": "{{{who.Value}}}", "event": "Email Bounced", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_time.GetUtcNow():O}}}",
+            {"userId": "{{{who.Value}}}", "event": "Email Bounced", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_shop.Time.GetUtcNow():O}}}",
              "context": {"traits": {"email": "{{{email}}}"}}, "properties": {"email_id": "{{{sentKey}}}", "bounce_type": "{{{bounceType}}}"}}
             """);
 
@@ -179,7 +157,7 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
         foreach (var (name, extra) in new[] { ("Email Delivered", ""), ("Email Opened", ""), ("Email Link Clicked", """, "link_id": "101", "link_url": "https://shop.example/winter?promo=NEW" """) })
         {
             await TrackAsync($$$"""
-                {"userId": "{{{who.Value}}}", "event": "{{{name}}}", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_time.GetUtcNow():O}}}",
+                {"userId": "{{{who.Value}}}", "event": "{{{name}}}", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_shop.Time.GetUtcNow():O}}}",
                  "context": {"traits": {"email": "{{{email}}}"}}, "properties": {"email_id": "{{{sentKey}}}", "email_subject": "News"{{{extra}}}}}
                 """);
         }

@@ -1,8 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Omnichannel.Sdk.Delivery;
@@ -18,58 +15,37 @@ namespace Omnichannel.Sdk.AspNetCore.Tests;
 /// </summary>
 public sealed class UnsubscribeEndpointTests : IAsyncLifetime
 {
-    private readonly RecordingTransport _email = new(ChannelNames.Email);
-    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero));
-    private WebApplication? _app;
-    private Uri _base = null!;
+    private LoopbackShop _shop = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton<TimeProvider>(_time);
-        builder.Services.AddOmnichannel(o =>
-            {
-                o.Privacy.HashKey = "unsubscribe-endpoint-tests-key-000000000001";
-                o.Delivery.EmailFrom = "Kitty Supplies <hello@kitty.example>";
-                o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore;
-                o.Delivery.Unsubscribe.Endpoint = new Uri("http://127.0.0.1/unsubscribe");
-            })
-            .UseTemplates(new InMemoryTemplateSource(new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")])))
-            .AddTransport("recording", ChannelNames.Email, _ => _email);
-        _app = builder.Build();
-        _app.MapOmnichannelUnsubscribe();
-        await _app.StartAsync();
-        _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/') + "/");
-    }
+    public async Task InitializeAsync() => _shop = await LoopbackShop.StartAsync(
+        "unsubscribe-endpoint-tests-key-000000000001",
+        [new TemplateDocument("news", [TemplateVariant.Email("News", "<p>Hello</p><a href=\"{{ journey.unsubscribe_url }}\">Unsubscribe</a>")])]);
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
+        if (_shop is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _shop.DisposeAsync();
         }
     }
 
     [Fact]
     public async Task TheLink_IsInTheHeadersAndTheBody_AGetChangesNothing_AndTheOneClickPostUnsubscribes()
     {
-        var engine = _app!.Services.GetRequiredService<OmnichannelEngine>();
+        var engine = _shop.App.Services.GetRequiredService<OmnichannelEngine>();
         var ann = Identifier.CustomerId("c-1");
-        await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = _time.GetUtcNow().AddMinutes(-1), Identifiers = [ann, Identifier.Email("ann@example.com")] });
-        await engine.TrackAsync(new CustomerEvent { Id = "e2", Type = EventTypes.ConsentChanged, Timestamp = _time.GetUtcNow().AddMinutes(-1), Identifiers = [ann], Properties = JsonData.From(new { channel = "email", granted = true }) });
+        await engine.TrackAsync(new CustomerEvent { Id = "e1", Type = "user.signed_up", Timestamp = _shop.Time.GetUtcNow().AddMinutes(-1), Identifiers = [ann, Identifier.Email("ann@example.com")] });
+        await engine.TrackAsync(new CustomerEvent { Id = "e2", Type = EventTypes.ConsentChanged, Timestamp = _shop.Time.GetUtcNow().AddMinutes(-1), Identifiers = [ann], Properties = JsonData.From(new { channel = "email", granted = true }) });
         var sent = await engine.SendAsync(ann, new MessageRequest { Key = "news-1", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" });
         Assert.Equal(SendStatus.Queued, sent.Status);
         await engine.RunDispatchAsync();
 
-        var email = (EmailMessage)Assert.Single(_email.Messages);
+        var email = (EmailMessage)Assert.Single(_shop.Email.Messages);
         var header = email.Headers["List-Unsubscribe"];
         var link = header.Trim('<', '>');
         Assert.StartsWith("http://127.0.0.1/unsubscribe?t=", link, StringComparison.Ordinal);
         Assert.Contains(WebUtility.HtmlEncode(link), email.HtmlBody!, StringComparison.Ordinal);
-        var path = new Uri(_base, new Uri(link).PathAndQuery);
+        var path = new Uri(_shop.Base, new Uri(link).PathAndQuery);
 
         using var http = new HttpClient();
         var page = await http.GetAsync(path); // a mail scanner, or her click before she confirms
@@ -84,10 +60,10 @@ public sealed class UnsubscribeEndpointTests : IAsyncLifetime
         Assert.False((await engine.GetProfileAsync(ann))!.GetConsent(ChannelNames.Email, "newsletter")!.Granted);
         Assert.Equal(SendStatus.Skipped, (await engine.SendAsync(ann, new MessageRequest { Key = "news-2", Channels = [ChannelNames.Email], TemplateId = "news", Topic = "newsletter" })).Status);
 
-        var forgedPage = await http.GetAsync(new Uri(_base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")));
+        var forgedPage = await http.GetAsync(new Uri(_shop.Base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")));
         Assert.Equal(HttpStatusCode.BadRequest, forgedPage.StatusCode); // told now, not after pressing the button
 
-        var forged = await http.PostAsync(new Uri(_base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")), new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]));
+        var forged = await http.PostAsync(new Uri(_shop.Base, "unsubscribe?t=" + Uri.EscapeDataString("eyJ4Ijox.AAAAAAAAAAAAAAAAAAAAAA")), new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]));
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
     }
 
