@@ -56,7 +56,7 @@ public sealed class AuditU55PostgreSqlTests(PostgreSqlServer server)
     public async Task AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEnds()
     {
         var path = await server.DatabaseAsync("auditu55_hung_claim");
-        await TwoProcessStoreScenario.AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEndsAsync((time, transport) => Build(path, time, transport, wait: false), startedAfterTheClaim: false);
+        await TwoProcessStoreScenario.AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEndsAsync((time, transport) => Build(path, time, transport, wait: true), startedAfterTheClaim: false);
     }
 
     // Hangfire#1674, #1952, #2380 on one PostgreSQL schema: see TwoProcessStoreScenario.

@@ -56,7 +56,7 @@ public sealed class AuditU55SqliteTests : IDisposable
     public Task AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEnds(bool startedAfterTheClaim)
     {
         var path = _folder.File();
-        return TwoProcessStoreScenario.AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEndsAsync((time, transport) => Build(path, time, transport, wait: false), startedAfterTheClaim);
+        return TwoProcessStoreScenario.AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEndsAsync((time, transport) => Build(path, time, transport, wait: true), startedAfterTheClaim);
     }
 
     // Hangfire#1674, #1952, #2380 on one SQLite file: see TwoProcessStoreScenario.

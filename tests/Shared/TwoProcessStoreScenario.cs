@@ -108,7 +108,13 @@ internal static class TwoProcessStoreScenario
     /// <paramref name="startedAfterTheClaim"/>, the other process starts only after the claim (a restart beside a hung or
     /// crashed one): its start-up run finds the message leased, and must still send it when the lease ends.
     /// </summary>
-    /// <param name="process">Builds one process (with its store, no wait in its journey) on a clock and a transport.</param>
+    /// <remarks>
+    /// The message is planned by the hung process's wake-up, an hour in on its own clock: on a store that signals planned
+    /// work (PostgreSQL's NOTIFY), the surviving process looks at once, and with a message due on its clock it could claim
+    /// it before the process that planned it (a race the scenario is not about; the survivor's clock still stands at the
+    /// start, so it only arms a timer).
+    /// </remarks>
+    /// <param name="process">Builds one process (with its store, a one-hour wait in its journey) on a clock and a transport.</param>
     /// <param name="startedAfterTheClaim">Whether the surviving process starts after the other one claimed.</param>
     public static async Task AMessageClaimedByAProcessThatHangs_IsSentByTheOther_WhenItsLeaseEndsAsync(Func<FakeTimeProvider, IChannelTransport, ServiceProvider> process, bool startedAfterTheClaim)
     {
@@ -130,10 +136,12 @@ internal static class TwoProcessStoreScenario
             var other = hung.GetRequiredService<OmnichannelEngine>();
             Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e1", "user.signed_up", ann, Identifier.Email("ann@example.com")))).Status);
             Assert.Equal(TrackStatus.Accepted, (await other.TrackAsync(Event(hungTime, "e2", EventTypes.CartItemAdded, ann))).Status);
+            var planned = start.AddHours(1);
+            hungTime.SetUtcNow(planned); // its wait ends: the message is planned and claimed at once, on its clock
             Assert.True(await Eventually(() => hanging.Attempts == 1), "the hung process never claimed");
             _ = survivor.GetRequiredService<OmnichannelEngine>();
 
-            var leaseEnd = start + new DeliveryOptions().Lease;
+            var leaseEnd = planned + new DeliveryOptions().Lease;
             survivorTime.SetUtcNow(leaseEnd.AddTicks(-1));
             Assert.Empty(survivorTransport.Messages); // still leased: nothing can be claimed before its end
 
