@@ -122,6 +122,17 @@ public sealed partial class OmnichannelEngine
                 list[i] = hashed;
             }
         }
+
+        // Audit U68: a set, kept in ordinal order, so the stored document and the export do not depend on which bounce
+        // arrived (or which profile was merged) first.
+        for (var i = 1; i < list.Count; i++)
+        {
+            if (string.CompareOrdinal(list[i - 1], list[i]) > 0)
+            {
+                list.Sort(StringComparer.Ordinal);
+                break;
+            }
+        }
     }
 
     private static readonly string[] EmailChannels = [ChannelNames.Email];
