@@ -118,6 +118,8 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
             }
         }
 
+        // Each host's own meters (unless the registration brings a factory): a test reads its host's metrics only.
+        services.TryAddSingleton<System.Diagnostics.Metrics.IMeterFactory, HostMeterFactory>();
         services.PostConfigure<OmnichannelOptions>(o =>
         {
             o.Privacy.HashKey ??= TestHashKey;
@@ -268,9 +270,25 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         ?? throw new InvalidOperationException($"No profile holds {identifier.Type} '{identifier.Value}'.");
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Disposal waits for the sends in flight, as in production. A transport that never answers (a hung provider, or
+    /// <see cref="FailingTransport.TimeOut"/> in a test that failed before moving the clock past it) ends only at
+    /// <c>Delivery.SendTimeout</c> on the fake clock: while disposal waits, the host moves the fake clock on by the
+    /// time-out each second, so a test that failed midway reports its own failure instead of hanging.
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
-        await Engine.DisposeAsync().ConfigureAwait(false);
+        var disposing = Engine.DisposeAsync().AsTask();
+        while (!disposing.IsCompleted)
+        {
+            // Real time: nothing else moves the fake clock once the test has stopped.
+            if (await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System)).ConfigureAwait(false) != disposing)
+            {
+                Time.Advance(Engine.Options.Delivery.SendTimeout);
+            }
+        }
+
+        await disposing.ConfigureAwait(false);
         if (_services is not null)
         {
             await _services.DisposeAsync().ConfigureAwait(false);
@@ -286,6 +304,8 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
     /// A message planned through <c>Client.SendAsync</c> is sent by the engine's timer in the background, racing the test's
     /// next line (a transport may hold it before its outcome is on the profile): <c>await host.AdvanceAsync(TimeSpan.Zero)</c>
     /// returns once it is sent, or failed, and its outcome recorded, also when that background run took it first.
+    /// A transport that does not answer (<see cref="FailingTransport.TimeOut"/>) is timed out at <c>Delivery.SendTimeout</c>
+    /// on the fake clock when that falls within <paramref name="by"/>; otherwise the call returns with the attempt in flight.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="by"/> is negative: the clock never moves backwards.</exception>
     /// <exception cref="InvalidOperationException">A wake-up stays due after it ran (a failing store, for instance).</exception>

@@ -16,6 +16,9 @@ public sealed partial class OmnichannelEngine
 
     private readonly SemaphoreSlim _dispatchGate = new(1, 1);
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+
+    // Sends waiting for a transport's answer, with the instant their time-out ends the attempt (for a virtual clock's advance).
+    private readonly ConcurrentDictionary<object, DateTimeOffset> _awaitingTransports = new();
     private readonly ConcurrentDictionary<string, int> _sending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ResiliencePipeline<DeliveryResult>> _pipelines = new(StringComparer.Ordinal);
     private DeliverySetup _delivery = new();

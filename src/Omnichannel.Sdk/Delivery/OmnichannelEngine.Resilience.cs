@@ -127,7 +127,24 @@ public sealed partial class OmnichannelEngine
                         return DeliveryResult.PermanentFailure(stopped);
                     }
 
-                    return await state.transport.SendAsync(state.message, ct).AsTask().WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false);
+                    var sending = state.transport.SendAsync(state.message, ct).AsTask();
+                    if (sending.IsCompleted)
+                    {
+                        return await sending.ConfigureAwait(false);
+                    }
+
+                    // Still waiting for the transport: a virtual clock's advance may have to move the clock to this
+                    // time-out for the attempt to end (a hung provider in a test), so it is registered meanwhile.
+                    var waiting = new object();
+                    state.engine._awaitingTransports[waiting] = state.time.GetUtcNow() + state.timeout;
+                    try
+                    {
+                        return await sending.WaitAsync(state.timeout, state.time, ct).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        state.engine._awaitingTransports.TryRemove(waiting, out _);
+                    }
                 },
                 (engine: this, transport, message, handOvers, timeout: _options.Delivery.SendTimeout, time: _time),
                 cancellationToken).ConfigureAwait(false));
