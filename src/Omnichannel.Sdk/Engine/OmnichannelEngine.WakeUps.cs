@@ -150,7 +150,7 @@ public sealed partial class OmnichannelEngine
     /// For replays and tests on a virtual clock: moves the clock to <paramref name="instant"/> through
     /// <paramref name="setClock"/>, stopping at every pending wake-up (and, when transports are registered, every outbox
     /// entry falling due) on the way and running it, so that time-driven changes and deliveries happen at their exact
-    /// instants and in order. A send whose transport has not answered for a second of real time is taken as waiting on
+    /// instants and in order. A send whose transport has not answered for five seconds of real time is taken as waiting on
     /// the clock: its <c>Delivery.SendTimeout</c> is one more instant to stop at (the attempt ends there) when it falls
     /// within the span; when it falls after, the call returns with that send still in flight.
     /// </summary>
@@ -252,7 +252,7 @@ public sealed partial class OmnichannelEngine
     }
 
     /// <summary>How long (real time) a send may wait for its transport before a virtual clock's advance takes it as waiting on the clock.</summary>
-    private static readonly TimeSpan VirtualClockTransportGrace = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan VirtualClockTransportGrace = TimeSpan.FromSeconds(5);
 
     // Waits for the sends in flight (and the loop's own dispatch run). Null once none is left; otherwise, when every send
     // still in flight has been waiting for its transport for the grace (real time: under a virtual clock a transport that
