@@ -262,6 +262,13 @@ public sealed partial class OmnichannelEngine
     {
         while (true)
         {
+            if (dispatching is null or { IsCompleted: true } && _inFlight.IsEmpty)
+            {
+                // Nothing sent (a replay's every stop): the wait as before, without copying the sends.
+                await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
             var unfinished = (await SendsInFlightAsync(cancellationToken).ConfigureAwait(false)).Where(t => !t.IsCompleted).ToList();
             if (unfinished.Count == 0 && dispatching is null or { IsCompleted: true })
             {
