@@ -9,7 +9,11 @@ namespace Omnichannel.Sdk.PostgreSql;
 public sealed partial class PostgreSqlOmnichannelStore
 {
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) =>
+        ClaimOutboxAsync(now, lease, limit, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var nowTicks = now.UtcTicks;
@@ -25,14 +29,16 @@ public sealed partial class PostgreSqlOmnichannelStore
             WHERE message_key IN (
                 SELECT message_key FROM outbox
                 WHERE due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+                  AND ($4::text[] IS NULL OR channel IS NULL OR channel = ANY ($4::text[]))
                 ORDER BY due_at, message_key LIMIT $3
                 FOR UPDATE SKIP LOCKED)
               AND due_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
-            RETURNING message_key, profile_id, due_at, payload, attempt
+            RETURNING message_key, profile_id, due_at, payload, attempt, channel
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = nowTicks });
         command.Parameters.Add(new NpgsqlParameter { Value = leasedUntil });
         command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+        command.Parameters.Add(ChannelsParameter(channels));
         var claimed = new List<OutboxEntry>();
         try
         {
@@ -46,6 +52,7 @@ public sealed partial class PostgreSqlOmnichannelStore
                     DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
                     Payload = rows.GetFieldValue<byte[]>(3),
                     Attempt = rows.GetInt32(4),
+                    Channel = rows.IsDBNull(5) ? null : rows.GetString(5),
                 });
             }
         }
@@ -102,12 +109,22 @@ public sealed partial class PostgreSqlOmnichannelStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) =>
+        GetNextOutboxDueAsync(null, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default)
     {
         // Free rows: their due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
-        await using var command = _dataSource.CreateCommand("SELECT min(greatest(due_at, coalesce(leased_until, due_at))) FROM outbox");
+        await using var command = _dataSource.CreateCommand(
+            "SELECT min(greatest(due_at, coalesce(leased_until, due_at))) FROM outbox WHERE $1::text[] IS NULL OR channel IS NULL OR channel = ANY ($1::text[])");
+        command.Parameters.Add(ChannelsParameter(channels));
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long ticks
             ? new DateTimeOffset(ticks, TimeSpan.Zero)
             : null;
     }
+
+    // A claim's channels: the channels served, or NULL for every entry; a row without a channel is anyone's.
+    private static NpgsqlParameter ChannelsParameter(IReadOnlyCollection<string>? channels) =>
+        new() { Value = channels is null ? DBNull.Value : channels.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 }

@@ -90,6 +90,23 @@ public sealed partial class PostgreSqlOmnichannelStore
     private string CommitStatement(ProfileCommit commit, NpgsqlParameterCollection p, bool grouped)
     {
         var entries = commit.Outbox.Count > 1 ? commit.Outbox.DistinctBy(e => e.MessageKey, StringComparer.Ordinal).ToList() : commit.Outbox;
+        var statement = CommitStatement(commit, entries, p, grouped);
+        if (!entries.Any(e => e.Channel is not null))
+        {
+            return statement;
+        }
+
+        // The rows' channels, set by the same statement once the commit has written them (omnichannel_outbox_channels).
+        p.Add(new NpgsqlParameter { Value = entries.Select(e => e.Channel).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        return WithChannels.GetOrAdd((statement, p.Count), static k => k.Statement
+            .Replace("SELECT omnichannel_", "SELECT omnichannel_outbox_channels(omnichannel_", StringComparison.Ordinal)
+            .Replace("$17)", $"$17), $13, ${k.Parameter}::text[])", StringComparison.Ordinal));
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Statement, int Parameter), string> WithChannels = new();
+
+    private string CommitStatement(ProfileCommit commit, IReadOnlyList<OutboxEntry> entries, NpgsqlParameterCollection p, bool grouped)
+    {
         // Measurement deltas go in the same statement (so the same transaction): a data-modifying CTE that joins the
         // commit's result runs after it and is undone with it when an expectation fails (alone: the statement aborts;
         // in a group: it adds nothing unless the commit's version came back). One row per key (an upsert may not touch

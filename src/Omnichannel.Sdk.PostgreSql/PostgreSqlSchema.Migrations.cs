@@ -370,5 +370,22 @@ internal static partial class PostgreSqlSchema
         CREATE TRIGGER outbox_signal AFTER INSERT ON outbox REFERENCING NEW TABLE AS fresh
             FOR EACH STATEMENT EXECUTE FUNCTION omnichannel_outbox_signal();
         """,
+        """
+        -- The channel a message is first tried on: a process claims only its own channels' rows (NULL: anyone's). Set
+        -- after the commit that wrote the rows, in its statement: p_version is that commit's answer (a version above 0
+        -- once its rows are written; 0, -1 or -2 in a group when it wrote nothing), passed through unchanged.
+        ALTER TABLE outbox ADD COLUMN channel text;
+        CREATE FUNCTION omnichannel_outbox_channels(p_version bigint, p_keys text[], p_channels text[])
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF p_version > 0 AND cardinality(p_keys) > 0 THEN
+                UPDATE outbox SET channel = c.channel
+                FROM unnest(p_keys, p_channels) AS c (message_key, channel)
+                WHERE outbox.message_key = c.message_key AND c.channel IS NOT NULL;
+            END IF;
+            RETURN p_version;
+        END
+        $fn$;
+        """,
     ];
 }

@@ -112,11 +112,12 @@ public sealed partial class SqliteOmnichannelStore
             if (w.ExecuteCount("INSERT INTO outbox_keys (message_key, created_at) VALUES ($p0, $p1) ON CONFLICT (message_key) DO NOTHING", entry.MessageKey, nowTicks) == 1)
             {
                 w.Execute(
-                    "INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until) VALUES ($p0, $p1, $p2, $p3, 0, NULL)",
+                    "INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until, channel) VALUES ($p0, $p1, $p2, $p3, 0, NULL, $p4)",
                     entry.MessageKey,
                     entry.ProfileId,
                     entry.DueAt.UtcTicks,
-                    entry.Payload);
+                    entry.Payload,
+                    entry.Channel is null ? DBNull.Value : entry.Channel);
             }
         }
 

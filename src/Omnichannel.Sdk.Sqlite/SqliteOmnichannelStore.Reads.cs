@@ -284,14 +284,15 @@ public sealed partial class SqliteOmnichannelStore
         }
     }
 
-    private bool HasClaimable(long nowTicks)
+    private bool HasClaimable(long nowTicks, object served)
     {
         var reader = RentReader();
         try
         {
             return reader.Scalar(
-                "SELECT 1 FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) LIMIT 1",
-                nowTicks) is not null;
+                Claimable,
+                nowTicks,
+                served) is not null;
         }
         finally
         {

@@ -213,7 +213,11 @@ public sealed partial class SqliteOmnichannelStore
         EnqueueAsync(w => w.ExecuteCount("DELETE FROM processed_events WHERE processed_at < $p0", processedBefore.UtcTicks), static _ => true, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) =>
+        ClaimOutboxAsync(now, lease, limit, null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var nowTicks = now.UtcTicks;
@@ -224,7 +228,8 @@ public sealed partial class SqliteOmnichannelStore
         // The usual answer of a polling dispatcher is "nothing due": give it from a reader, so that it neither takes the
         // write lock nor a place in a commit batch. Leasing itself happens only on the writer, so this stays race-free.
         cancellationToken.ThrowIfCancellationRequested();
-        if (!HasClaimable(nowTicks))
+        var served = ChannelsParameter(channels);
+        if (!HasClaimable(nowTicks, served))
         {
             return ValueTask.FromResult<IReadOnlyList<OutboxEntry>>([]);
         }
@@ -235,11 +240,12 @@ public sealed partial class SqliteOmnichannelStore
                 // One statement picks and leases, on the single writer: no two claims can see the same row free.
                 using var rows = w.Command(
                     "UPDATE outbox SET attempt = attempt + 1, leased_until = $p1 WHERE rowid IN (" +
-                    "SELECT rowid FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) ORDER BY due_at, message_key LIMIT $p2) " +
-                    "RETURNING message_key, profile_id, due_at, payload, attempt",
+                    "SELECT rowid FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) AND " + ServedChannel3 + " ORDER BY due_at, message_key LIMIT $p2) " +
+                    "RETURNING message_key, profile_id, due_at, payload, attempt, channel",
                     nowTicks,
                     leasedUntil,
-                    (long)limit).ExecuteReader();
+                    (long)limit,
+                    served).ExecuteReader();
                 var claimed = new List<OutboxEntry>();
                 while (rows.Read())
                 {
@@ -250,6 +256,7 @@ public sealed partial class SqliteOmnichannelStore
                         DueAt = new DateTimeOffset(rows.GetInt64(2), TimeSpan.Zero),
                         Payload = rows.GetFieldValue<byte[]>(3),
                         Attempt = rows.GetInt32(4),
+                        Channel = rows.IsDBNull(5) ? null : rows.GetString(5),
                     });
                 }
 
@@ -318,14 +325,19 @@ public sealed partial class SqliteOmnichannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) =>
+        GetNextOutboxDueAsync(null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        var served = ChannelsParameter(channels);
         var reader = RentReader();
         try
         {
             // Free rows: the smallest due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
-            var next = reader.Scalar("SELECT min(max(due_at, coalesce(leased_until, due_at))) FROM outbox");
+            var next = reader.Scalar(NextOutboxDue, served);
             return ValueTask.FromResult<DateTimeOffset?>(next is long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null);
         }
         finally
@@ -333,4 +345,16 @@ public sealed partial class SqliteOmnichannelStore
             ReturnReader(reader);
         }
     }
+
+    // A claim's channels ($p3): a JSON array of the channels served, or NULL for every entry; a row without a channel
+    // (written before the column existed) is anyone's.
+    private const string ServedChannel3 = "($p3 IS NULL OR channel IS NULL OR channel IN (SELECT value FROM json_each($p3)))";
+
+    private static readonly string NextOutboxDue = "SELECT min(max(due_at, coalesce(leased_until, due_at))) FROM outbox WHERE " + ServedChannel3.Replace("$p3", "$p0", StringComparison.Ordinal);
+
+    private static readonly string Claimable =
+        "SELECT 1 FROM outbox WHERE due_at <= $p0 AND (leased_until IS NULL OR leased_until <= $p0) AND " + ServedChannel3.Replace("$p3", "$p1", StringComparison.Ordinal) + " LIMIT 1";
+
+    private static object ChannelsParameter(IReadOnlyCollection<string>? channels) =>
+        channels is null ? DBNull.Value : JsonArrayOf([.. channels]);
 }

@@ -81,6 +81,10 @@ internal static class SqliteSchema
             PRIMARY KEY (journey_id, metric, day, step_id, variant, channel, template_id)) WITHOUT ROWID;
         CREATE INDEX measurements_by_metric ON measurements (metric, day);
         """,
+        """
+        -- The channel a message is first tried on: a process claims only its own channels' rows (NULL: anyone's).
+        ALTER TABLE outbox ADD COLUMN channel TEXT;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -41,15 +41,17 @@ public sealed class DeliverySetup
     internal string Describe() => _transports.Count == 0 ? "none" :
         string.Join(", ", _transports.OrderBy(t => t.Channel, StringComparer.Ordinal).ThenBy(t => t.Preference).Select(t => $"{t.Channel}:{t.Name} ({t.Transport.GetType().Name})"));
 
-    internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel)
-    {
-        // Partitions read it at once: a race builds two equal maps, and either one is kept.
-        var byChannel = _byChannel ??= _transports
-            .GroupBy(t => t.Channel, StringComparer.Ordinal)
-            .ToDictionary(
-                g => g.Key,
-                g => (IReadOnlyList<(string, IChannelTransport)>)[.. g.OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))],
-                StringComparer.Ordinal);
-        return byChannel.TryGetValue(channel, out var transports) ? transports : [];
-    }
+    internal IReadOnlyList<(string Name, IChannelTransport Transport)> For(string channel) =>
+        ByChannel().TryGetValue(channel, out var transports) ? transports : [];
+
+    /// <summary>The channels transports are registered for, as a set to claim outbox entries by (see <c>OutboxEntry.Channel</c>).</summary>
+    internal IReadOnlyCollection<string> Served => ByChannel().Keys;
+
+    // Partitions read it at once: a race builds two equal maps, and either one is kept.
+    private Dictionary<string, IReadOnlyList<(string Name, IChannelTransport Transport)>> ByChannel() => _byChannel ??= _transports
+        .GroupBy(t => t.Channel, StringComparer.Ordinal)
+        .ToDictionary(
+            g => g.Key,
+            g => (IReadOnlyList<(string, IChannelTransport)>)[.. g.OrderBy(t => t.Preference).Select(t => (t.Name, t.Transport))],
+            StringComparer.Ordinal);
 }

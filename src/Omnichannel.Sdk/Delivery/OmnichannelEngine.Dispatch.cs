@@ -98,7 +98,7 @@ public sealed partial class OmnichannelEngine
                         _dispatchDueAt = DateTimeOffset.MaxValue;
                     }
 
-                    var batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, wanted, cancellationToken).ConfigureAwait(false);
+                    var batch = await _store.ClaimOutboxAsync(_time.GetUtcNow(), _options.Delivery.Lease, wanted, ClaimChannels, cancellationToken).ConfigureAwait(false);
                     Volatile.Write(ref _outboxDueSeen, batch.Count);
                     foreach (var e in batch)
                     {
@@ -170,7 +170,7 @@ public sealed partial class OmnichannelEngine
 
         // Sends another run claimed are part of "everything due now": wait for them too, so a caller sees their outcomes.
         await WaitForSendsInFlightAsync(cancellationToken).ConfigureAwait(false);
-        if (await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) is { } next)
+        if (await _store.GetNextOutboxDueAsync(ClaimChannels, cancellationToken).ConfigureAwait(false) is { } next)
         {
             ScheduleDispatch(next);
         }
@@ -244,6 +244,12 @@ public sealed partial class OmnichannelEngine
     // Alone on the in-memory store it still fails them, saying how to register a transport.
     private bool LeavesSendingToOthers => !_delivery.HasTransports && _store is not InMemoryOmnichannelStore;
 
+    // Likewise a process with transports for some channels only (a worker for email, another for SMS): it claims the
+    // entries of its own channels and leaves the others' (claiming them, it failed each one: "no transport is
+    // registered"). Alone on the in-memory store it claims every entry, and a message on a channel without a transport
+    // fails, saying how to register one.
+    private IReadOnlyCollection<string>? ClaimChannels => _store is InMemoryOmnichannelStore ? null : _delivery.Served;
+
     internal void StartDelivery(DeliverySetup? delivery)
     {
         _delivery = delivery ?? new DeliverySetup();
@@ -309,6 +315,12 @@ public sealed partial class OmnichannelEngine
 
     [LoggerMessage(32, LogLevel.Error, "Dispatching message {MessageKey} failed; it will be claimed again when its lease ends")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, string messageKey);
+
+    // The channels this process planned a message on and left to others, each logged once (event 234).
+    private readonly ConcurrentDictionary<string, byte> _channelsLeftToOthers = new(StringComparer.Ordinal);
+
+    [LoggerMessage(234, LogLevel.Information, "This engine has no transport for channel {Channel}: its messages are left in the shared outbox for the processes that register one")]
+    private static partial void LogChannelLeftToOthers(ILogger logger, string channel);
 
     [LoggerMessage(213, LogLevel.Information, "This engine registers no transport: the messages it plans are left in the shared outbox for the processes that register one")]
     private static partial void LogLeavesSendingToOthers(ILogger logger);

@@ -157,8 +157,15 @@ public sealed partial class OmnichannelEngine
             MessageKey = request.Key,
             ProfileId = p.Id,
             DueAt = decision.DueAt,
+            Channel = candidates[0].Channel,
             Payload = RememberPlanned(payload),
         };
+        if (_delivery.HasTransports && ClaimChannels is { } served && !served.Contains(candidates[0].Channel, StringComparer.Ordinal)
+            && _channelsLeftToOthers.TryAdd(candidates[0].Channel, 0))
+        {
+            LogChannelLeftToOthers(_logger, candidates[0].Channel);
+        }
+
         var summary = decision.DueAt > now ? $"queued for {decision.DueAt:u} (quiet hours)" : "queued";
         if (decision.DueAt > now)
         {

@@ -182,7 +182,7 @@ public sealed partial class OmnichannelEngine
             }
 
             var wake = await GetNextWakeUpAsync(cancellationToken).ConfigureAwait(false);
-            var send = _delivery.HasTransports ? await _store.GetNextOutboxDueAsync(cancellationToken).ConfigureAwait(false) : null;
+            var send = _delivery.HasTransports ? await _store.GetNextOutboxDueAsync(ClaimChannels, cancellationToken).ConfigureAwait(false) : null;
 
             // A dispatch run the engine's timer started (a message planned just before this call) may have claimed after
             // the wait above and before these reads: they then show its lease's end, not the message, and the clock would
@@ -453,7 +453,7 @@ public sealed partial class OmnichannelEngine
             }
 
             if (_disposed == 0 && _delivery.HasTransports && _dispatchRetryDelay == TimeSpan.Zero
-                && await _store.GetNextOutboxDueAsync(_pollStop.Token).ConfigureAwait(false) is { } send
+                && await _store.GetNextOutboxDueAsync(ClaimChannels, _pollStop.Token).ConfigureAwait(false) is { } send
                 && _dispatchRetryDelay == TimeSpan.Zero)
             {
                 ScheduleDispatch(send);

@@ -122,6 +122,24 @@ public interface IOmnichannelStore
     ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Leases as <see cref="ClaimOutboxAsync(DateTimeOffset, TimeSpan, int, CancellationToken)"/> does, taking only entries
+    /// whose <see cref="OutboxEntry.Channel"/> is one of <paramref name="channels"/> or is <see langword="null"/> (any
+    /// claimer): a process whose transports serve some channels (a worker for email, another for SMS, on one database)
+    /// leaves the other channels' messages to the processes that serve them, instead of failing them. The order, the
+    /// limit and "an answer shorter than the limit means nothing more is due" hold among those entries.
+    /// <see langword="null"/> <paramref name="channels"/>: every entry. Channel names are compared ordinally.
+    /// The default implementation ignores <paramref name="channels"/> and claims every entry (stores written before this
+    /// method existed): each process then claims, and may fail, messages on channels it has no transport for.
+    /// </summary>
+    /// <param name="now">The current time.</param>
+    /// <param name="lease">How long the claimer owns the entries.</param>
+    /// <param name="limit">At most this many.</param>
+    /// <param name="channels">The channels the claimer serves, or <see langword="null"/> for every entry.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default) =>
+        ClaimOutboxAsync(now, lease, limit, cancellationToken);
+
+    /// <summary>
     /// Removes a sent (or finally failed) entry. Its key stays remembered, so the same message is never enqueued again.
     /// Returns <see langword="false"/> when <paramref name="attempt"/> is not the entry's current attempt (the lease was lost
     /// to another claimer) or the entry is gone.
@@ -160,6 +178,17 @@ public interface IOmnichannelStore
     ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// As <see cref="GetNextOutboxDueAsync(CancellationToken)"/>, among the entries a claim limited to
+    /// <paramref name="channels"/> could take (see <see cref="ClaimOutboxAsync(DateTimeOffset, TimeSpan, int, IReadOnlyCollection{string}?, CancellationToken)"/>):
+    /// a message left for another process's channel does not wake this one. The default implementation ignores
+    /// <paramref name="channels"/>.
+    /// </summary>
+    /// <param name="channels">The channels the claimer serves, or <see langword="null"/> for every entry.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default) =>
+        GetNextOutboxDueAsync(cancellationToken);
+
+    /// <summary>
     /// Reads measurement aggregates (the sums of every <see cref="ProfileCommit.Measurements"/> delta per key) matching
     /// the query, in <see cref="Measurement.MeasurementKey.Order"/>, at most <see cref="Measurement.MeasurementQuery.Limit"/>.
     /// Answered from an index on (journey, metric, day): the cost is the rows read, not the number of profiles.
@@ -190,6 +219,13 @@ public sealed record OutboxEntry
 
     /// <summary>How many times it was claimed (0 before the first claim).</summary>
     public int Attempt { get; init; }
+
+    /// <summary>
+    /// The channel the message is first tried on (<c>email</c>, <c>sms</c>, …), which a claim limited to channels matches;
+    /// <see langword="null"/> when any claimer may take it (entries written before stores kept it). Its fallback
+    /// channels, if any, are tried by the process that claimed it: register them beside the first channel's transport.
+    /// </summary>
+    public string? Channel { get; init; }
 }
 
 /// <summary>What <see cref="IOmnichannelStore.EraseProfileAsync"/> deletes and what it leaves behind.</summary>

@@ -4,7 +4,11 @@ namespace Omnichannel.Sdk.Storage;
 public sealed partial class InMemoryOmnichannelStore
 {
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) =>
+        ClaimOutboxAsync(now, lease, limit, null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
@@ -26,7 +30,10 @@ public sealed partial class InMemoryOmnichannelStore
                 }
 
                 var entry = _outbox[key].Entry;
-                claimed.Add(entry with { Attempt = entry.Attempt + 1 });
+                if (Serves(channels, entry.Channel))
+                {
+                    claimed.Add(entry with { Attempt = entry.Attempt + 1 });
+                }
             }
 
             // Saturate rather than overflow, as the SQL stores do: a lease past the end of time is held until it.
@@ -90,23 +97,47 @@ public sealed partial class InMemoryOmnichannelStore
     }
 
     /// <inheritdoc />
-    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default)
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(CancellationToken cancellationToken = default) =>
+        GetNextOutboxDueAsync(null, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_commitLock)
         {
-            DateTimeOffset? next = _outboxReady.Count > 0 ? _outboxReady.Min.At : null;
-            if (_outboxLeased.Count > 0)
+            DateTimeOffset? next = null;
+            foreach (var (due, key) in _outboxReady)
             {
-                var (leasedUntil, key) = _outboxLeased.Min;
-                var due = _outbox[key].Entry.DueAt;
-                var at = leasedUntil > due ? leasedUntil : due;
-                next = next is null || at < next ? at : next;
+                if (Serves(channels, _outbox[key].Entry.Channel))
+                {
+                    next = due;
+                    break;
+                }
+            }
+
+            foreach (var (leasedUntil, key) in _outboxLeased)
+            {
+                if (next is { } n && leasedUntil >= n)
+                {
+                    break; // in lease order: no later one can be earlier (its due time passed when it was claimed)
+                }
+
+                var entry = _outbox[key].Entry;
+                if (Serves(channels, entry.Channel))
+                {
+                    var at = leasedUntil > entry.DueAt ? leasedUntil : entry.DueAt;
+                    next = next is null || at < next ? at : next;
+                    break;
+                }
             }
 
             return ValueTask.FromResult(next);
         }
     }
+
+    private static bool Serves(IReadOnlyCollection<string>? channels, string? channel) =>
+        channels is null || channel is null || channels.Contains(channel, StringComparer.Ordinal);
 
     // Guarded by _commitLock: the outbox and its two orders change together.
     private void PutOutbox(string key, OutboxEntry entry, DateTimeOffset? leasedUntil)

@@ -400,6 +400,7 @@ internal sealed partial class JourneyRunner
             MessageKey = message.MessageId,
             ProfileId = p.Id,
             DueAt = now,
+            Channel = channel,
             Payload = new OutboxPayload(message.MessageId, p.Id, null, MessageClass.Transactional, [OutboxPayload.Candidate(channel, address, message)]) { TraceParent = System.Diagnostics.Activity.Current?.Id }.Serialize(),
         });
     }

@@ -1,0 +1,58 @@
+using Omnichannel.Sdk.Storage;
+using Xunit;
+
+namespace Omnichannel.Sdk.Testing.Conformance;
+
+// Claims limited to channels: a worker for email and another for SMS on one database each take their own channel's
+// messages, and an entry without a channel is anyone's.
+public abstract partial class StoreConformanceTests
+{
+    /// <summary>
+    /// A claim limited to channels takes only entries of those channels and entries without one, in due order, up to the
+    /// limit; the others stay for a claimer that serves them, and the next-due answer for that claimer ignores them. Each
+    /// entry's channel comes back as it was written.
+    /// </summary>
+    [Fact]
+    public Task Outbox_ClaimLimitedToChannels_LeavesTheOthers() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with
+        {
+            Outbox =
+            [
+                Entry("m1", "p1", T0) with { Channel = "sms" },
+                Entry("m2", "p1", T0.AddMinutes(1)) with { Channel = "email" },
+                Entry("m3", "p1", T0.AddMinutes(2)),
+                Entry("m4", "p1", T0.AddMinutes(3)) with { Channel = "email" },
+                Entry("m5", "p1", T0.AddHours(1)) with { Channel = "sms" },
+            ],
+        });
+
+        string[] email = ["email"];
+        Assert.Equal(T0.AddMinutes(1), await store.GetNextOutboxDueAsync(email));
+        Assert.Equal(T0, await store.GetNextOutboxDueAsync((IReadOnlyCollection<string>?)null));
+        var first = await store.ClaimOutboxAsync(T0.AddMinutes(10), TimeSpan.FromMinutes(30), 2, email);
+        Assert.True(
+            first.Select(e => e.MessageKey).SequenceEqual(["m2", "m3"]),
+            $"ClaimOutboxAsync(limit 2, channels [email]) took [{string.Join(", ", first.Select(e => e.MessageKey))}]: it takes the email entries and those without a channel, earliest due first (m2, m3), never the sms entry m1");
+        Assert.Equal(["email", null], first.Select(e => e.Channel));
+        var rest = await store.ClaimOutboxAsync(T0.AddMinutes(10), TimeSpan.FromMinutes(30), 10, email);
+        Assert.Equal(["m4"], rest.Select(e => e.MessageKey));
+        Assert.Equal(T0.AddMinutes(40), await store.GetNextOutboxDueAsync(email)); // the leases' end, not the sms entries
+
+        var sms = await store.ClaimOutboxAsync(T0.AddMinutes(10), TimeSpan.FromMinutes(30), 10, ["sms", "push"]);
+        var m1 = Assert.Single(sms);
+        Assert.Equal(("m1", "sms", 1), (m1.MessageKey, m1.Channel, m1.Attempt));
+        Assert.Equal(T0.AddHours(1), (await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(30), 10, ["sms"])).Single(e => e.MessageKey == "m5").DueAt);
+    });
+
+    /// <summary>A claim limited to channels that none of the due entries has takes nothing, and the next-due answer is null.</summary>
+    [Fact]
+    public Task Outbox_ClaimLimitedToOtherChannels_TakesNothing() => With(async store =>
+    {
+        await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("m1", "p1", T0) with { Channel = "sms" }] });
+
+        Assert.Empty(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(5), 10, ["email"]));
+        Assert.Null(await store.GetNextOutboxDueAsync(["email"]));
+        Assert.Equal(1, Assert.Single(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(5), 10, ["sms"])).Attempt);
+    });
+}

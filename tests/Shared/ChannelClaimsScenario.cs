@@ -1,0 +1,118 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Templates;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.StoreParity;
+
+/// <summary>
+/// Workers with transports for some channels only, on one durable store (left alone by audit U67): an email worker and
+/// an SMS worker, each tracking too. A message is sent by the worker of its channel, whichever process planned it; the
+/// other never claims it, so it neither fails it ("no transport is registered") nor moves it to a fallback channel.
+/// </summary>
+internal static class ChannelClaimsScenario
+{
+    /// <summary>Builds one process on the shared store: the given transport only, the same journeys.</summary>
+    public delegate ServiceProvider Process(FakeTimeProvider time, Action<OmnichannelBuilder> configure);
+
+    public static async Task EachMessage_IsSentByTheWorkerOfItsChannel_WhicheverProcessPlannedItAsync(Process process)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var emails = new RecordingTransport(ChannelNames.Email);
+        var texts = new RecordingTransport(ChannelNames.Sms);
+        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
+        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
+        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
+        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        await byEmail.RunDueAsync();
+        await bySms.RunDueAsync();
+
+        // Planned on the email worker: a text (her cart) and, through the SMS worker, an email (her welcome).
+        var ann = Identifier.CustomerId("ann-channels");
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Event(time, "s1", "user.signed_up", ann, Identifier.Email("ann-channels@example.com"), Identifier.Phone("+14155550123")))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "c1", EventTypes.CartItemAdded, ann))).Status);
+        for (var round = 0; round < 3; round++)
+        {
+            // Both dispatch, in either order, more than once: only the right one ever claims each message.
+            await byEmail.RunDispatchAsync();
+            await bySms.RunDispatchAsync();
+            await byEmail.RunDispatchAsync();
+        }
+
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => texts.Messages.Count >= 1 && emails.Messages.Count >= 1), "a worker did not send the message of its channel that the other process planned");
+        Assert.Equal("Your cart c1", Assert.Single(texts.Sent<SmsMessage>()).Body);
+        Assert.Equal("Welcome", Assert.Single(emails.Sent<EmailMessage>()).Subject);
+        Assert.Single(texts.Messages);
+        Assert.Single(emails.Messages);
+
+        var profile = await byEmail.GetProfileAsync(ann);
+        Assert.DoesNotContain(profile!.Timeline, t => t.Type is "message.failed" or "message.skipped");
+        Assert.Equal(2, profile.Timeline.Count(t => t.Type == "message.sent"));
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync()); // both completed: nothing left for anyone
+    }
+
+    /// <summary>
+    /// The email worker alone, with the SMS worker stopped: the text waits in the store (the email worker neither fails
+    /// it nor wakes for it, its clock moving on) until an SMS worker starts, which sends it.
+    /// </summary>
+    public static async Task AMessageOfAChannelNoRunningProcessServes_WaitsForAWorkerOfThatChannelAsync(Process process)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var emails = new RecordingTransport(ChannelNames.Email);
+        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
+        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
+        var ann = Identifier.CustomerId("bea-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "s1", "user.signed_up", ann, Identifier.Email("bea-channels@example.com"), Identifier.Phone("+14155550124")))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "c1", EventTypes.CartItemAdded, ann))).Status);
+        await byEmail.RunDispatchAsync();
+        time.Advance(TimeSpan.FromHours(2));
+        await byEmail.RunDueAsync();
+        await byEmail.RunDispatchAsync();
+
+        Assert.Equal(["Welcome"], emails.Sent<EmailMessage>().Select(m => m.Subject));
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync([ChannelNames.Email]));
+        Assert.NotNull(await byEmail.Store.GetNextOutboxDueAsync());
+        var waiting = await byEmail.GetProfileAsync(ann);
+        Assert.DoesNotContain(waiting!.Timeline, t => t.Type is "message.failed" or "message.skipped");
+
+        var texts = new RecordingTransport(ChannelNames.Sms);
+        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
+        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>(); // its start looks in the outbox
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => texts.Messages.Count >= 1), "the SMS worker, started later, did not send the text left in the store");
+        await bySms.RunDispatchAsync();
+        Assert.Equal("Your cart c1", Assert.Single(texts.Sent<SmsMessage>()).Body);
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
+    private static OmnichannelBuilder Configure(OmnichannelBuilder builder) => builder
+        .UseTemplates(new InMemoryTemplateSource(
+            new TemplateDocument("cart", [TemplateVariant.Sms("Your cart {{ journey.trigger.cart_id }}")]),
+            new TemplateDocument("welcome", [TemplateVariant.Email("Welcome", null, "Hello")])))
+        .AddJourney(Journey.Define("cart", "Cart")
+            .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
+            .Steps(s => s.Send("remind", [ChannelNames.Sms], "cart", null, MessageClass.Transactional))
+            .Build())
+        .AddJourney(Journey.Define("welcome", "Welcome")
+            .TriggeredBy(t => t.Event("user.signed_up"))
+            .Steps(s => s.Send("hello", [ChannelNames.Email], "welcome", null, MessageClass.Transactional))
+            .Build());
+
+    /// <summary>The services of one process before its store and transports: two partitions, a fixed hash key.</summary>
+    public static OmnichannelBuilder Services(IServiceCollection services, TimeProvider time)
+    {
+        services.AddSingleton(time);
+        return services.AddOmnichannel(o =>
+        {
+            o.Partitions = 2;
+            o.Delivery.EmailFrom = "shop@example.com";
+            o.Delivery.Retry = null;
+            o.Privacy.HashKey = OmnichannelTestHost.TestHashKey;
+            o.CatchUpSegmentsAtStart = false;
+        });
+    }
+
+    private static CustomerEvent Event(TimeProvider time, string id, string type, params Identifier[] identifiers) => TwoProcessStoreScenario.Event(time, id, type, identifiers);
+}
