@@ -63,16 +63,16 @@ public static class EventTypes
     /// <summary>Contact preferences changed. Properties: <c>preferred_channels</c> (array of channel names, most preferred first, null items skipped; one text of names separated by commas, such as <c>"sms,email"</c>, is read as that list), <c>max_messages</c>, <c>period</c> (ISO 8601 duration, for example <c>P7D</c> or <c>P1W</c>; a month counts 30 days, a year 365). A part left out keeps its value; <c>null</c> removes it. <c>max_messages</c> per <c>period</c> is her own limit: at most that many marketing messages on all channels and topics in any rolling period (transactional ones are not counted); a send past it is skipped with "the customer's own limit of N per P7D reached". A journey's send step tries her preferred channels first among those it names.</summary>
     public const string PreferencesUpdated = "preferences.updated";
 
-    /// <summary>Loyalty points earned. Properties: <c>points</c> (required).</summary>
+    /// <summary>Loyalty points earned. Properties: <c>points</c> (required), <c>transaction_id</c> (the points transaction: the same one sent again under another event id, or known on both sides of a merge, counts once, at its newest <c>points</c>; without it every event counts).</summary>
     public const string LoyaltyPointsEarned = "loyalty.points_earned";
 
-    /// <summary>Loyalty points redeemed. Properties: <c>points</c> (required).</summary>
+    /// <summary>Loyalty points redeemed. Properties: <c>points</c> (required), <c>transaction_id</c> (counted once per transaction, as for <see cref="LoyaltyPointsEarned"/>).</summary>
     public const string LoyaltyPointsRedeemed = "loyalty.points_redeemed";
 
-    /// <summary>The customer referred someone. Properties: <c>referral_code</c>, <c>channel</c>.</summary>
+    /// <summary>The customer referred someone. Properties: <c>referral_code</c>, <c>channel</c>, <c>referral_id</c> (one referral: sent again under another event id, it counts once).</summary>
     public const string ReferralSent = "referral.sent";
 
-    /// <summary>A referral of this customer converted. Properties: <c>referral_code</c>, <c>referred_customer_id</c>.</summary>
+    /// <summary>A referral of this customer converted. Properties: <c>referral_code</c>, <c>referred_customer_id</c>, <c>referral_id</c>. Counted once per <c>referral_id</c>, else per <c>referred_customer_id</c> (a customer converts once), else per event.</summary>
     public const string ReferralConverted = "referral.converted";
 
     /// <summary>A support ticket was opened. Properties: <c>ticket_id</c>, <c>subject</c>.</summary>

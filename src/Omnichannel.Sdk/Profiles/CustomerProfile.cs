@@ -59,6 +59,14 @@ public sealed class CustomerProfile
 
     private Dictionary<string, OrderFact>? _returns;
 
+    // Audit U70: loyalty and referral events that name their transaction (transaction_id, referral_id), by
+    // "{event type}:{id}": the same one re-sent under a new event id (a webhook retried, an import run twice, both sides
+    // of a merge) counts once, at its newest value.
+    [Stored(Field = nameof(_tallies))]
+    internal Dictionary<string, OrderFact> Tallies { get => _tallies ??= new WrittenOnceDictionary<OrderFact>(); set => _tallies = value; }
+
+    private Dictionary<string, OrderFact>? _tallies;
+
     [Stored(Field = nameof(_cancelledOrders))]
     internal HashSet<string> CancelledOrders { get => _cancelledOrders ??= new(StringComparer.Ordinal); set => _cancelledOrders = value; }
 

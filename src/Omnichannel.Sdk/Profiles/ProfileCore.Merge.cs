@@ -79,9 +79,43 @@ internal static partial class ProfileCore
         }
 
         ProfileFacts.RecomputeReturns(target, shopCurrency);
-        s.LoyaltyPoints = checked(s.LoyaltyPoints + o.LoyaltyPoints);
-        s.ReferralsSent += o.ReferralsSent;
-        s.ReferralsConverted += o.ReferralsConverted;
+        // Audit U70: a keyed loyalty or referral event both sides counted (retried under a new event id on each) is counted
+        // once, at its newest value: the sum less what the value not kept added.
+        decimal points = 0;
+        int sent = 0, converted = 0;
+        foreach (var (key, f) in other.Tallies)
+        {
+            if (!target.Tallies.TryGetValue(key, out var mine))
+            {
+                target.Tallies[key] = f;
+                continue;
+            }
+
+            ProfileFacts.PutFact(target.Tallies, key, f.Total, null, f.At, f.FirstEventId);
+            ProfileFacts.PutFact(target.Tallies, key, f.Total, null, f.UpdatedAt, f.EventId);
+            var twice = checked(mine.Total + f.Total - target.Tallies[key].Total);
+            if (key.StartsWith(EventTypes.LoyaltyPointsEarned + ":", StringComparison.Ordinal))
+            {
+                points = checked(points + twice);
+            }
+            else if (key.StartsWith(EventTypes.LoyaltyPointsRedeemed + ":", StringComparison.Ordinal))
+            {
+                points = checked(points - twice);
+            }
+            else if (key.StartsWith(EventTypes.ReferralSent + ":", StringComparison.Ordinal))
+            {
+                sent += (int)twice;
+            }
+            else
+            {
+                converted += (int)twice;
+            }
+        }
+
+        TrimTallies(target);
+        s.LoyaltyPoints = checked(s.LoyaltyPoints + o.LoyaltyPoints - points);
+        s.ReferralsSent += o.ReferralsSent - sent;
+        s.ReferralsConverted += o.ReferralsConverted - converted;
         ProfileFacts.RecomputeOrders(target, shopCurrency);
 
         // Cart and wishlist: the changes of both sides replayed in event-time order, as if one profile had seen them all.

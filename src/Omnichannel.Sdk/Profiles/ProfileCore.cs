@@ -189,20 +189,76 @@ internal static partial class ProfileCore
                 ApplyPreferences(p, props, t, e.Id);
                 break;
             case EventTypes.LoyaltyPointsEarned:
-                s.LoyaltyPoints = checked(s.LoyaltyPoints + (WellKnownProperties.Decimal(props, "points") ?? 0));
+                s.LoyaltyPoints = checked(s.LoyaltyPoints + CountOnce(p, e, WellKnownProperties.Decimal(props, "points") ?? 0));
                 break;
             case EventTypes.LoyaltyPointsRedeemed:
-                s.LoyaltyPoints = checked(s.LoyaltyPoints - (WellKnownProperties.Decimal(props, "points") ?? 0));
+                s.LoyaltyPoints = checked(s.LoyaltyPoints - CountOnce(p, e, WellKnownProperties.Decimal(props, "points") ?? 0));
                 break;
             case EventTypes.ReferralSent:
-                s.ReferralsSent++;
+                s.ReferralsSent += (int)CountOnce(p, e, 1);
                 break;
             case EventTypes.ReferralConverted:
-                s.ReferralsConverted++;
+                s.ReferralsConverted += (int)CountOnce(p, e, 1);
                 break;
         }
 
         AddTimeline(p, new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e)), timelineLength);
+    }
+
+    /// <summary>Most keyed loyalty and referral events a profile remembers (<see cref="CustomerProfile.Tallies"/>).</summary>
+    internal const int MaxTallies = 1_000;
+
+    /// <summary>
+    /// The natural key of a loyalty or referral event (<c>{type}:{transaction_id}</c>, <c>{type}:{referral_id}</c>; a
+    /// conversion without a <c>referral_id</c> by its <c>referred_customer_id</c>, who converts once), or
+    /// <see langword="null"/> when it names none (each event then counts: nothing tells a retry from a second one). A
+    /// <c>referral_code</c> is no key: one code is shared by all her referrals.
+    /// </summary>
+    internal static string? TallyKey(CustomerEvent e) =>
+        (e.Type switch
+        {
+            EventTypes.LoyaltyPointsEarned or EventTypes.LoyaltyPointsRedeemed => WellKnownProperties.String(e.Properties, "transaction_id"),
+            EventTypes.ReferralSent => WellKnownProperties.String(e.Properties, "referral_id"),
+            EventTypes.ReferralConverted => WellKnownProperties.String(e.Properties, "referral_id") is { Length: > 0 } referral ? referral
+                : WellKnownProperties.String(e.Properties, "referred_customer_id") is { Length: > 0 } referred ? "customer:" + referred : null,
+            _ => null,
+        }) is { Length: > 0 } id ? e.Type + ":" + id : null;
+
+    // Audit U70 (odoo/odoo#222372, reapit/foundations#10832): what this event adds to its counter. An event with a key
+    // already counted adds only the change of its value when it is the newer (a corrected re-send), else nothing.
+    private static decimal CountOnce(CustomerProfile p, CustomerEvent e, decimal value)
+    {
+        if (TallyKey(e) is not { } key)
+        {
+            return value;
+        }
+
+        var before = p.Tallies.TryGetValue(key, out var known) ? known.Total : 0;
+        ProfileFacts.PutFact(p.Tallies, key, value, null, e.Timestamp, e.Id);
+        var delta = checked(p.Tallies[key].Total - before);
+        TrimTallies(p);
+        return delta;
+    }
+
+    // Past MaxTallies the least recently updated keys are forgotten (their values stay counted): only a re-send of one of
+    // them would count again.
+    internal static void TrimTallies(CustomerProfile p)
+    {
+        var tallies = p.Tallies;
+        while (tallies.Count > MaxTallies)
+        {
+            string? oldest = null;
+            OrderFact? at = null;
+            foreach (var (key, fact) in tallies)
+            {
+                if (at is null || Stamp.Newer(at.UpdatedAt, at.EventId, fact.UpdatedAt, fact.EventId))
+                {
+                    (oldest, at) = (key, fact);
+                }
+            }
+
+            tallies.Remove(oldest!);
+        }
     }
 
     // A return is one per return_id; without one, a re-sent copy (same order, amount and currency) is the same return. A

@@ -285,7 +285,7 @@ internal static partial class ProfileFacts
         }
 
         var i = ops.Count;
-        while (i > 0 && Stamp.Newer(ops[i - 1].At, ops[i - 1].EventId, op.At, op.EventId))
+        while (i > 0 && After(ops[i - 1], op))
         {
             i--;
         }
@@ -293,6 +293,13 @@ internal static partial class ProfileFacts
         ops.Insert(i, op);
         return true;
     }
+
+    // Event-time order; at the same instant a removal follows an addition, then event ids. Audit U70 (lunarphp/lunar#2427,
+    // same-second activity in an undefined order): by event id alone, an add "e-9" and its removal "e-10" in one second
+    // replayed as removal then add, so the removed product stayed in her cart and the abandoned-cart email named it.
+    // One cannot remove what was not added; the tie is settled so in any arrival order.
+    private static bool After(ItemOp a, ItemOp b) =>
+        a.At.UtcTicks != b.At.UtcTicks || a.Remove == b.Remove ? Stamp.Newer(a.At, a.EventId, b.At, b.EventId) : a.Remove;
 
     // A full removal makes everything before it irrelevant; it stays itself, to outvote older changes arriving late.
     private static void Compact(Dictionary<string, List<ItemOp>> all, string product)

@@ -110,7 +110,9 @@ internal sealed partial class RuleHistory
 
         // An order is recorded once per order_id (an update or a client's retry with a new event id is the same order):
         // at its first time, with its newest values — what the profile's order facts keep, in any arrival order.
-        var id = e.Type == EventTypes.OrderPlaced && (orderId ?? WellKnownProperties.String(e.Properties, "order_id")) is { Length: > 0 } known ? OrderKeyPrefix + known : e.Id;
+        // Audit U70: a loyalty or referral event naming its transaction likewise, once per key (what the profile counts).
+        var id = e.Type == EventTypes.OrderPlaced && (orderId ?? WellKnownProperties.String(e.Properties, "order_id")) is { Length: > 0 } known ? OrderKeyPrefix + known
+            : ProfileCore.TallyKey(e) is { } tally ? TallyKeyPrefix + tally : e.Id;
         var entry = new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths));
         if (IsOrderEntry(entry) && orderFirstAt is { } first && first < e.Timestamp)
         {
@@ -215,7 +217,7 @@ internal sealed partial class RuleHistory
         {
             if (list[j].Id == recorded.Id)
             {
-                return IsOrderEntry(recorded) ? Combine(type, list, j, recorded) : null;
+                return IsKeyedEntry(recorded) ? Combine(type, list, j, recorded) : null;
             }
         }
 
@@ -223,7 +225,7 @@ internal sealed partial class RuleHistory
         var ids = IdsOf(list);
         if (!ids.Add(recorded.Id))
         {
-            return IsOrderEntry(recorded) ? Combine(type, list, list.FindIndex(x => x.Id == recorded.Id), recorded) : null;
+            return IsKeyedEntry(recorded) ? Combine(type, list, list.FindIndex(x => x.Id == recorded.Id), recorded) : null;
         }
 
         // Among events of one instant, by id: the list is then the same whatever order they arrived in.
@@ -239,6 +241,11 @@ internal sealed partial class RuleHistory
     }
 
     private static bool IsOrderEntry(RecordedEvent e) => e.Id.StartsWith(OrderKeyPrefix, StringComparison.Ordinal);
+
+    private const string TallyKeyPrefix = "tally:";
+
+    // An entry recorded once per natural key (an order, a keyed loyalty or referral event): another event of it combines.
+    private static bool IsKeyedEntry(RecordedEvent e) => IsOrderEntry(e) || e.Id.StartsWith(TallyKeyPrefix, StringComparison.Ordinal);
 
     // Another event of an order already recorded: the entry keeps the earliest time and the values of the newest event
     // (ties by the values' text, so arrival order never decides). The list is replaced, not edited: remembered answers
