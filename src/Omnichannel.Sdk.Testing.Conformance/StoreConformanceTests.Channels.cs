@@ -10,7 +10,8 @@ public abstract partial class StoreConformanceTests
     /// <summary>
     /// A claim limited to channels takes only entries of those channels and entries without one, in due order, up to the
     /// limit; the others stay for a claimer that serves them, and the next-due answer for that claimer ignores them. Each
-    /// entry's channel comes back as it was written.
+    /// entry's channel comes back as it was written. A store that keeps the interface's default overloads (which ignore the
+    /// channels) fails here: implement <c>ClaimOutboxAsync</c> and <c>GetNextOutboxDueAsync</c> with channels.
     /// </summary>
     [Fact]
     public Task Outbox_ClaimLimitedToChannels_LeavesTheOthers() => With(async store =>

@@ -83,6 +83,13 @@ internal sealed class BrokenStore(IOmnichannelStore inner) : IOmnichannelStore
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) =>
         Claim?.Invoke(now, lease, limit) ?? Inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
 
+    // Claims limited to channels go to the inner store: the mutants and variants change the unlimited claim only.
+    public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default) =>
+        channels is null ? ClaimOutboxAsync(now, lease, limit, cancellationToken) : Inner.ClaimOutboxAsync(now, lease, limit, channels, cancellationToken);
+
+    public ValueTask<DateTimeOffset?> GetNextOutboxDueAsync(IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default) =>
+        channels is null ? GetNextOutboxDueAsync(cancellationToken) : Inner.GetNextOutboxDueAsync(channels, cancellationToken);
+
     public ValueTask<bool> CompleteOutboxAsync(string messageKey, int attempt, CancellationToken cancellationToken = default) =>
         Complete?.Invoke(messageKey, attempt) ?? Inner.CompleteOutboxAsync(messageKey, attempt, cancellationToken);
 
