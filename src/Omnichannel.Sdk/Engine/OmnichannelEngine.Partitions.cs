@@ -164,8 +164,17 @@ public sealed partial class OmnichannelEngine
     }
 
     // What an accepted event carried that was not applied (audit U64: a zone given as a raw offset was dropped silently).
-    internal static IReadOnlyList<ValidationError> Ignored(CustomerEvent e) =>
-        LocalTime.ZoneRefusal(e.Context?.TimeZone) is { } why ? [new ValidationError("context.timeZone", why)] : [];
+    internal static IReadOnlyList<ValidationError> Ignored(CustomerEvent e)
+    {
+        var zone = LocalTime.ZoneRefusal(e.Context?.TimeZone);
+        var names = WellKnownProperties.SpecNamesNotRead(e.Type, e.Properties);
+        if (zone is null)
+        {
+            return names;
+        }
+
+        return names.Count == 0 ? [new ValidationError("context.timeZone", zone)] : [new ValidationError("context.timeZone", zone), .. names];
+    }
 
     // The identifiers the plan refused, told to the caller by their position in the event and the reason (never the value):
     // a limit that keeps an identifier off the profile must not do so silently.

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -181,7 +182,11 @@ internal sealed partial class EventValidator
         }
         else if (e.Timestamp > now + _options.MaxClockSkew)
         {
-            errors.Add(new("timestamp", $"is {(e.Timestamp - now).TotalSeconds:0} s in the future; at most {_options.MaxClockSkew.TotalSeconds:0} s of clock skew is allowed"));
+            // The engine's own time is named: on a test host or a fake TimeProvider it is not today's date, and a pasted
+            // client timestamp is then "in the future" for no reason the reader can see.
+            var ahead = e.Timestamp - now;
+            var days = ahead.TotalDays >= 1 ? $" ({ahead.TotalDays.ToString("0.#", CultureInfo.InvariantCulture)} days)" : string.Empty;
+            errors.Add(new("timestamp", $"is {ahead.TotalSeconds:0} s{days} in the future by the engine's clock (its TimeProvider, now {now.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}); at most {_options.MaxClockSkew.TotalSeconds:0} s of clock skew is allowed"));
         }
 
         if (string.IsNullOrWhiteSpace(e.Channel) || !ChannelPattern().IsMatch(e.Channel))

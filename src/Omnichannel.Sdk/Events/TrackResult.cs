@@ -73,7 +73,12 @@ public sealed record TrackResult
     /// Parts of an <see cref="TrackStatus.Accepted"/> event that were not applied, each with its field path and why; the
     /// rest of the event was applied. <c>context.timeZone</c> is listed when it is a raw UTC offset (<c>+02:00</c>,
     /// <c>UTC+2</c>: the Segment Spec's <c>context.timezone</c> is an IANA zone name, and an offset has no daylight
-    /// saving) or a zone this machine does not know; the profile then keeps the zone it had. Empty otherwise.
+    /// saving) or a zone this machine does not know; the profile then keeps the zone it had. A Segment Spec property name
+    /// sent without the SDK's own (only the tracking API translates them) is listed too: <c>properties.revenue</c> or
+    /// <c>properties.value</c> without <c>total</c> on <c>order.placed</c>, <c>order.returned</c> or
+    /// <c>checkout.started</c> (the amount counts 0), <c>properties.orderId</c> without <c>order_id</c> on
+    /// <c>order.placed</c>, <c>order.returned</c> or <c>order.cancelled</c> (each event is an order of its own); the
+    /// property itself is kept. Empty otherwise.
     /// </summary>
     public IReadOnlyList<ValidationError> Ignored { get; init; } = [];
 

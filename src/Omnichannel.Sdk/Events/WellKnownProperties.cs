@@ -89,6 +89,48 @@ internal static class WellKnownProperties
             }
             : null;
 
+    // The Segment Spec's names for an order's id and amount, which only the tracking API translates: an order tracked in C#
+    // (a test host's TrackAsync, a server's own code) with them and without the SDK's names counts 0 or as an order of
+    // its own, so they are told back in TrackResult.Ignored rather than passed over silently.
+    private static readonly (string Name, string Read)[] SpecOrderNames = [("orderId", "order_id"), ("revenue", "total"), ("value", "total")];
+
+    /// <summary>
+    /// Segment Spec property names of an order event sent without the SDK's own, each as a <see cref="ValidationError"/> at
+    /// its path: <c>revenue</c> or <c>value</c> without <c>total</c> (order placed or returned, checkout started),
+    /// <c>orderId</c> without <c>order_id</c> (order placed, returned or cancelled); empty for every other case.
+    /// </summary>
+    public static IReadOnlyList<ValidationError> SpecNamesNotRead(string? type, JsonElement p)
+    {
+        if (type is not (EventTypes.OrderPlaced or EventTypes.OrderReturned or EventTypes.CheckoutStarted or EventTypes.OrderCancelled)
+            || p.ValueKind != JsonValueKind.Object)
+        {
+            return [];
+        }
+
+        List<ValidationError>? found = null;
+        foreach (var (name, read) in SpecOrderNames)
+        {
+            // A cancellation has no amount, and a checkout is no order: each is checked only for what it reads.
+            if ((read == "total" && type == EventTypes.OrderCancelled) || (read == "order_id" && type == EventTypes.CheckoutStarted) || !p.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null
+                || (p.TryGetProperty(read, out var own) && own.ValueKind != JsonValueKind.Null))
+            {
+                continue;
+            }
+
+            // "value" is read only when "revenue" is absent too, as the tracking API reads them; one line for the amount.
+            if (name == "value" && found?.Exists(f => f.Field == "properties.revenue") == true)
+            {
+                continue;
+            }
+
+            (found ??= []).Add(new ValidationError("properties." + name, read == "total"
+                ? $"is the Segment Spec's name, not read as the amount here: the SDK reads properties.total; send total (the tracking API maps revenue and value to total)"
+                : $"is the Segment Spec's name, not read as the order id here: the SDK reads properties.order_id (without it each event is an order of its own); send order_id (the tracking API maps orderId to order_id)"));
+        }
+
+        return found ?? (IReadOnlyList<ValidationError>)[];
+    }
+
     /// <summary>
     /// The event's <c>order_id</c> as <paramref name="profile"/> knows the order: its text (<see cref="String"/>), except a
     /// number the profile holds under the JSON text it was sent as and not under its one text (<see cref="NumericKey"/>):
