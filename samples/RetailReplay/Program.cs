@@ -164,6 +164,7 @@ if (store is IAsyncDisposable disposable)
 
 Console.WriteLine($"Replayed {report.Events:N0} events in {report.Seconds:N2} s: {report.EventsPerSecond:N0} events/s ({report.Rejected} rejected), in {report.Batches:N0} batches ({(double)report.Events / Math.Max(1, report.Batches):N1} events each on average).");
 Console.WriteLine($"Per event: {report.CpuSeconds * 1e6 / report.Events:N1} µs of process CPU, {report.AllocatedBytes / 1024.0 / report.Events:N1} KB allocated; {report.HeapBytes / 1048576.0:N0} MB live heap after it.");
+Console.WriteLine($"Collections: {string.Join(" / ", report.Collections)} (gen 0 / 1 / 2 counts, gen 2 including background), {report.GcPauseSeconds * 1e3:N0} ms paused.");
 foreach (var (at, counts) in report.AsOf)
 {
     Console.WriteLine($"Segment sizes as of {at:yyyy-MM-dd HH:mm}Z:");

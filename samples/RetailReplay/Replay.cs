@@ -88,6 +88,12 @@ public sealed record ReplayReport(
     /// </summary>
     public long HeapBytes { get; init; }
 
+    /// <summary>Garbage collections over the replay, by generation (0, 1, 2): with <see cref="GcPauseSeconds"/>, what the collector cost.</summary>
+    public IReadOnlyList<int> Collections { get; init; } = [];
+
+    /// <summary>The time the runtime was paused for garbage collections over the replay, in seconds (<c>GC.GetTotalPauseDuration</c>).</summary>
+    public double GcPauseSeconds { get; init; }
+
     /// <summary>
     /// How many <c>TrackBatchAsync</c> calls carried the events: one per event with <see cref="ReplayOptions.Serial"/>,
     /// otherwise one per stretch of events between two pending timers (a wake-up, an outbox entry, a count).
@@ -186,6 +192,8 @@ public static class Replay
         var batches = 0;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var pauseBefore = GC.GetTotalPauseDuration();
         var watch = Stopwatch.StartNew();
         var batch = new List<CustomerEvent>(MaxBatch);
         for (var i = 0; i < events.Count;)
@@ -252,6 +260,8 @@ public static class Replay
 
         watch.Stop();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        int[] collections = [GC.CollectionCount(0) - collectionsBefore[0], GC.CollectionCount(1) - collectionsBefore[1], GC.CollectionCount(2) - collectionsBefore[2]];
+        var pause = GC.GetTotalPauseDuration() - pauseBefore;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var heap = GC.GetTotalMemory(forceFullCollection: true);
         if (counts.Count == 0)
@@ -290,6 +300,8 @@ public static class Replay
             AllocatedBytes = allocated,
             Batches = batches,
             HeapBytes = heap,
+            Collections = collections,
+            GcPauseSeconds = pause.TotalSeconds,
         };
     }
 
