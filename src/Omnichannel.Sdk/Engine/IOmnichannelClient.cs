@@ -200,10 +200,13 @@ public interface IOmnichannelClient
 
     /// <summary>
     /// A journey's statistics summed over every profile: entries (and refusals), completions, exits by reason,
-    /// conversions by step, variant and channel, and per step what happened. Reads every profile: for back-office pages
-    /// and reports, not for a request path.
+    /// conversions by step, variant and channel, and per step what happened. Read from the store's measurement
+    /// aggregates (the cost is the journey's counters and days, not the number of profiles): for back-office pages and
+    /// reports. Zeros for a loaded journey nobody entered; a removed journey's counts still answer.
     /// </summary>
     /// <param name="journeyId">The journey id.</param>
-    /// <param name="cancellationToken">Cancels the scan.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ArgumentException">No journey with this id is loaded and the store holds no statistics under it (a
+    /// misspelt id); the message lists the loaded ids.</exception>
     Task<Journeys.JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default);
 }

@@ -15,6 +15,8 @@ public sealed partial class OmnichannelEngine
     /// </summary>
     /// <param name="journeyId">The journey id.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ArgumentException">No journey with this id is loaded and the store holds no statistics under it (a
+    /// misspelt id, which would otherwise read as a journey nobody entered); the message lists the loaded ids.</exception>
     public async Task<JourneyStatistics> GetJourneyStatisticsAsync(string journeyId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -22,6 +24,7 @@ public sealed partial class OmnichannelEngine
         // Every row, not the query's default 100,000: a journey keeps a row per counter and day, and a cut answer summed
         // to smaller totals with nothing to say they were partial.
         var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix, Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
+        await ThrowIfUnknownJourneyAsync(journeyId, rows.Count, cancellationToken).ConfigureAwait(false);
         var counters = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var r in rows)
         {
@@ -59,12 +62,14 @@ public sealed partial class OmnichannelEngine
     /// <param name="settings">Confidence, mode (always-valid by default) and thresholds; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The verdict, or <see langword="null"/> when fewer than two arms have entrants — unless the newest split's planned arms show a sample-ratio mismatch (every entrant in one arm, far past chance), which is a verdict.</returns>
-    /// <exception cref="ArgumentException">The settings are invalid (the message names the field).</exception>
+    /// <exception cref="ArgumentException">The settings are invalid (the message names the field), or no journey with this id
+    /// is loaded and the store holds no statistics under it (the message lists the loaded ids).</exception>
     public async Task<ExperimentVerdict?> GetExperimentVerdictAsync(string journeyId, ExperimentSettings? settings = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ArgumentNullException.ThrowIfNull(journeyId);
         var rows = await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, MetricPrefix = MeasurementMetrics.JourneyPrefix + "variant:", Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false);
+        await ThrowIfUnknownJourneyAsync(journeyId, rows.Count, cancellationToken).ConfigureAwait(false);
         var arms = new Dictionary<string, (long Entered, long Converted, double Revenue, double Squares)>(StringComparer.Ordinal);
         foreach (var r in rows)
         {
@@ -290,5 +295,25 @@ public sealed partial class OmnichannelEngine
         ProfileCore.AddTimeline(p, new TimelineEntry(request.Key + ":skipped", EventTypes.MessageSkipped, "system", now, reason), _options.TimelineLength);
         (p.PendingSkips ??= []).Add("held_out"); // counted after the commit (CountSkipped)
         return new SendResult(request.Key, SendStatus.Skipped, null, null, reason);
+    }
+
+    // A journey's reads answer zeros for an id nobody entered: for an id no journey has, that hides a typo in the host's
+    // code or its test (the test kit's statistics then "pass" as nobody entered). A removed journey's rows still answer.
+    // Any row under the id counts, not only the counters read: a journey without a split has no arms, and a message's
+    // touches may name a journey id (a host's own sends) that has no journey counters.
+    private async ValueTask ThrowIfUnknownJourneyAsync(string journeyId, int rows, CancellationToken cancellationToken)
+    {
+        if (rows == 0 && _definitions.Journeys.FindLatest(journeyId) is null
+            && (await _store.GetMeasurementsAsync(new MeasurementQuery { JourneyId = journeyId, Limit = 1 }, cancellationToken).ConfigureAwait(false)).Count == 0)
+        {
+            var loaded = _definitions.Journeys.Ids.Order(StringComparer.Ordinal).Take(20).ToList();
+            throw new ArgumentException(
+                $"No journey '{Clip(journeyId)}' is loaded, and the store holds no statistics under that id. Loaded journeys: " +
+                (loaded.Count == 0 ? "none." : string.Join(", ", loaded) + (_definitions.Journeys.Ids.Count() > loaded.Count ? ", …" : ".")),
+                nameof(journeyId));
+        }
+
+        // The id as the host sent it, up to 200 characters (never half a surrogate pair).
+        static string Clip(string id) => id.Length <= 200 ? id : id[..(char.IsHighSurrogate(id[199]) ? 199 : 200)] + "…";
     }
 }

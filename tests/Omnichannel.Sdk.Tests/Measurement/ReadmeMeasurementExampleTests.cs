@@ -20,6 +20,11 @@ public sealed class ReadmeMeasurementExampleTests
             o.Measurement.Windows.Clicked = TimeSpan.FromDays(3);
             o.Measurement.GlobalControlShare = 0.05;
             o.Measurement.TimeZone = "America/New_York";
+            o.Journeys.Add(Omnichannel.Sdk.Tests.Journeys.JourneyRig.Parse("""
+                {"id": "welcome", "version": 1, "name": "Welcome", "trigger": {"type": "event", "event": "user.signed_up"},
+                 "steps": [{"id": "split", "type": "split", "variants": [{"name": "a", "weight": 1, "next": "end"}, {"name": "b", "weight": 1, "next": "end"}]},
+                           {"id": "end", "type": "exit"}]}
+                """));
         });
         var engine = host.Engine;
         var today = engine.Options.Measurement.DayOf(host.Time.GetUtcNow());
@@ -38,7 +43,8 @@ public sealed class ReadmeMeasurementExampleTests
         Assert.Equal(new Dictionary<string, double> { ["sms"] = 1.0 }, creditByChannel);
 
         var verdict = await engine.GetExperimentVerdictAsync("welcome");
-        Assert.Null(verdict); // no such journey: no arms
+        Assert.Null(verdict); // the README's welcome journey, nobody entered yet: no arms
+        await Assert.ThrowsAsync<ArgumentException>(() => engine.GetExperimentVerdictAsync("welcom")); // no such journey
 
         var report = await MeasurementReport.BuildAsync(engine, new MeasurementReportOptions { Model = AttributionModel.TimeDecay });
         Assert.Equal("time_decay", report.Model);

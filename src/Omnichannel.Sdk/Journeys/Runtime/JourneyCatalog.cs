@@ -109,6 +109,9 @@ internal sealed class JourneyCatalog
     public LoadedJourney? Find(string journeyId, int version) =>
         _versions.TryGetValue(journeyId, out var v) && v.TryGetValue(version, out var j) ? j : null;
 
+    /// <summary>The ids of the loaded journeys.</summary>
+    public IEnumerable<string> Ids => _versions.Keys;
+
     public LoadedJourney? FindLatest(string journeyId) => _versions.TryGetValue(journeyId, out var v) ? v.Values.Last() : null;
 
     /// <summary>
