@@ -132,13 +132,22 @@ internal static class DeliveryPlanner
         return best?.Value;
     }
 
-    /// <summary>The identifier whose suppression blocks an address (emails and phones are suppressed; others are not).</summary>
+    /// <summary>
+    /// The identifier whose place on the suppression list (an erasure) blocks an address: the email, the phone (SMS,
+    /// WhatsApp), the device id (push), her id of the channel's own type on a custom channel (<c>line</c>);
+    /// <see langword="null"/> for in-app, webhook and host messages, whose address is the profile itself.
+    /// </summary>
     public static Identifier? AddressIdentifier(string channel, string address) => channel switch
     {
         ChannelNames.Email => new Identifier(IdentifierTypes.Email, address),
         ChannelNames.Sms or ChannelNames.WhatsApp => new Identifier(IdentifierTypes.Phone, address),
-        _ => null,
+        ChannelNames.Push => new Identifier(IdentifierTypes.DeviceId, address),
+        ChannelNames.InApp or ChannelNames.Webhook or ChannelNames.Host => null,
+        _ => new Identifier(channel, address),
     };
+
+    /// <summary>Whether the channel's address is an email or a phone (a message held there moves to the one she uses now).</summary>
+    public static bool EmailOrPhone(string channel) => channel is ChannelNames.Email or ChannelNames.Sms or ChannelNames.WhatsApp;
 
     /// <summary>Marketing consent: opt-in topics need a grant; opt-out topics only need no refusal.</summary>
     public static bool HasConsent(CustomerProfile p, string channel, string? topic, DeliveryOptions o)

@@ -152,7 +152,7 @@ public sealed partial class OmnichannelEngine
             var c = planned;
             if (payload.Request is not null && _delivery.Renderer is not null
                 && DeliveryPlanner.Address(p, c.Channel) is { } current && current != c.Address
-                && (DeliveryPlanner.AddressIdentifier(c.Channel, current) is not null || !ShapedChannels.Contains(c.Channel)))
+                && (DeliveryPlanner.EmailOrPhone(c.Channel) || !ShapedChannels.Contains(c.Channel)))
             {
                 c = c with { Address = current };
                 (moved ??= new(ReferenceEqualityComparer.Instance))[c] = planned;

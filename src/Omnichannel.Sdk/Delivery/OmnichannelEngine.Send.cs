@@ -80,9 +80,10 @@ public sealed partial class OmnichannelEngine
                     continue;
                 }
 
-                // An address the suppression list cannot name (a device, the profile itself for in-app and webhooks): her
-                // erasure may have come in since the profile was read to check the message again, so look once more.
-                if (address is null && await _store.ResolveProfileIdAsync(entry.ProfileId, cancellationToken).ConfigureAwait(false) is null)
+                // An address other than an email or phone (a device, her id on a custom channel, the profile itself for
+                // in-app and webhooks): her erasure may have come in since the profile was read to check the message again,
+                // so look once more (audit ER; the list above names devices and custom ids only since audit U71).
+                if (!DeliveryPlanner.EmailOrPhone(candidate.Channel) && await _store.ResolveProfileIdAsync(entry.ProfileId, cancellationToken).ConfigureAwait(false) is null)
                 {
                     failures.Add($"{candidate.Channel}: the profile was erased before sending");
                     continue;

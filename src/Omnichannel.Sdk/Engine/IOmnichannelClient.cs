@@ -80,8 +80,9 @@ public interface IOmnichannelClient
     /// Erases a person: her profile (traits, orders, consents, timeline, message log, journey instances and their
     /// wake-ups), her identifiers, the aliases of profiles merged into hers, her segment memberships and her pending
     /// outbox entries go in one store transaction. What stays is keyed hashes (HMAC-SHA256 under
-    /// <c>Privacy.HashKey</c>), never values: each email and phone on the suppression list (never messaged again by
-    /// accident), and a tombstone for every identifier and for the ids of her events the profile names. Events carrying
+    /// <c>Privacy.HashKey</c>), never values: each address she could be messaged at on the suppression list (email,
+    /// phone, device id, her id on a custom channel such as <c>line</c>; never messaged again on any class, also after a
+    /// return with <see cref="Privacy.EraseOptions.AllowReturn"/>, until <see cref="LiftErasureAsync"/>), and a tombstone for every identifier and for the ids of her events the profile names. Events carrying
     /// an erased identifier — replays, and events already queued when the erasure ran — are then refused with
     /// <see cref="TrackStatus.Erased"/> (or, with <see cref="Privacy.EraseOptions.AllowReturn"/>, only those dated at or
     /// before the erasure). Conflict records on other profiles already hold only a hash of her identifiers.
@@ -102,7 +103,10 @@ public interface IOmnichannelClient
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default);
 
-    /// <summary>Whether an email or phone belongs to an erased person (is on the suppression list).</summary>
+    /// <summary>
+    /// Whether an address (email, phone, device id, an id on a custom channel) belongs to an erased person (is on the
+    /// suppression list; an erasure recorded by an earlier version of the SDK listed only emails and phones).
+    /// </summary>
     /// <param name="identifier">The identifier (normalised first).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default);

@@ -7,8 +7,10 @@ internal static class Erasure
 {
     public static ProfileErasure Plan(CustomerProfile profile, EraseOptions options, IdentifierHasher hasher, DateTimeOffset now)
     {
+        // Every address a channel can reach her at: email, phone, a push device, her id on a host's own channel (line), so
+        // a person allowed back is not messaged there until the erasure of that address is lifted (audit U71).
         var suppression = profile.Identifiers
-            .Where(i => i.Type is IdentifierTypes.Email or IdentifierTypes.Phone)
+            .Where(i => DeliveryAddressType(i.Type))
             .Select(i => hasher.Hash(i.Identifier))
             .Distinct(StringComparer.Ordinal)
             .ToList();
@@ -45,6 +47,13 @@ internal static class Erasure
             EventIds = rawIds, // tombstoned above, so the store may forget them as processed (audit U63)
         };
     }
+
+    /// <summary>
+    /// Whether identifiers of this type are an address some channel sends to: email, phone, device id, and a type the host
+    /// registered (a custom channel's id, such as <c>line</c>). Customer ids, anonymous ids and loyalty cards are not.
+    /// </summary>
+    internal static bool DeliveryAddressType(string type) =>
+        type is not (IdentifierTypes.CustomerId or IdentifierTypes.AnonymousId or IdentifierTypes.LoyaltyCard);
 
     /// <summary>The string values of every property named <c>eventId</c> or <c>…EventId</c> in a stored document.</summary>
     private static List<string> EventIdsIn(byte[] document)
