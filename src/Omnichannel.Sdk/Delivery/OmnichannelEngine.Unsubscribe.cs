@@ -36,20 +36,30 @@ public sealed partial class OmnichannelEngine
             // (a later channel-wide "yes" lifts it but not a refusal of the topic itself: audit Cons).
             var inForce = p.ConsentRecords.GetValueOrDefault(CustomerProfile.ConsentKey(link.Channel, link.Topic ?? ConsentRecord.AnyTopic));
             var answers = inForce;
+            var clickedAt = _time.GetUtcNow();
+            string? again = null;
             if (inForce is { Granted: false } && inForce.Source == "unsubscribe:" + link.MessageKey)
             {
                 answers = link.Topic is null ? NewestTopicGrantAfter(p, link.Channel, inForce) : null;
                 if (answers is null)
                 {
-                    return new ChangeEffect();
+                    // The same link clicked again an hour or more after the refusal it recorded: her decision is restated
+                    // now, so a grant stamped between the two clicks that arrives late does not outrank it (left alone by
+                    // audits U66 and U71). A mail client's retries and a double click within the hour stay one event.
+                    if (clickedAt - inForce.At < UnsubscribeRestatedAfter)
+                    {
+                        return new ChangeEffect();
+                    }
+
+                    again = ":again:" + (clickedAt.UtcTicks / UnsubscribeRestatedAfter.Ticks).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
 
             var e = new CustomerEvent
             {
-                Id = link.MessageKey + ":unsubscribed" + (answers is null ? "" : ":" + answers.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Id = link.MessageKey + ":unsubscribed" + (again ?? (answers is null ? "" : ":" + answers.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture))),
                 Type = EventTypes.MessageUnsubscribed,
-                Timestamp = _time.GetUtcNow(),
+                Timestamp = clickedAt,
                 Identifiers = [],
                 Channel = link.Channel,
                 Properties = JsonData.From(properties),
@@ -66,6 +76,9 @@ public sealed partial class OmnichannelEngine
             _ => UnsubscribeStatus.Unsubscribed,
         };
     }
+
+    // How long after the refusal a click recorded the same link's next click restates it (see UnsubscribeAsync).
+    private static readonly TimeSpan UnsubscribeRestatedAfter = TimeSpan.FromHours(1);
 
     // The newest grant of a topic of the channel newer than its channel-wide refusal (such a topic reads granted), if any.
     private static ConsentRecord? NewestTopicGrantAfter(CustomerProfile p, string channel, ConsentRecord channelWide)

@@ -126,7 +126,9 @@ public interface IOmnichannelClient
     /// Records a one-click unsubscribe (RFC 8058) from the token of a <c>List-Unsubscribe</c> link: a
     /// <c>message.unsubscribed</c> event for the message's profile, channel and topic (consent withdrawn for that topic, or
     /// for the whole channel's marketing, every topic included, when the message had none), stamped with the time of the
-    /// call. Idempotent: the same link posted again is recorded once while the refusal it recorded stands. Call it from a <c>POST</c> handler only — mail scanners fetch links with <c>GET</c> (the ASP.NET Core package's
+    /// call. Idempotent: the same link posted again within an hour of the refusal it recorded adds nothing (a double click,
+    /// a mail client's retry); posted an hour or more later, it restates the refusal at that time, so a grant stamped
+    /// between the two clicks that arrives late does not outrank her newest decision. Call it from a <c>POST</c> handler only — mail scanners fetch links with <c>GET</c> (the ASP.NET Core package's
     /// <c>MapOmnichannelUnsubscribe</c> does this for you). A cluster client forwards it to a silo.
     /// </summary>
     /// <param name="token">The <c>t</c> query parameter of the link.</param>

@@ -177,7 +177,39 @@ public sealed class AuditU66Tests
         Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "m2", Channels = [ChannelNames.Email], TemplateId = "m2", Class = MessageClass.Marketing, Topic = topic })).Status);
     }
 
-    // Control: the same link clicked again (or the mail client's retry) records nothing more.
+    // Left alone by U66 and U71, closed in the forty-fifth session: the same link clicked again hours later restates her
+    // refusal at that moment. It recorded nothing (its own refusal stood), so a grant stamped between the two clicks that
+    // arrived late (a checkout batch) outranked the first click and re-granted, although her newest decision, the second
+    // click, was "no". A retry within the hour (a double click, the mail client's retry) still records nothing.
+    [Theory]
+    [InlineData(null)]
+    [InlineData("newsletter")]
+    public async Task TheSameLinkClickedAgainHoursLater_RestatesTheRefusal_SoALateGrantStampedBetweenDoesNotWin(string? topic)
+    {
+        var email = new RecordingTransport(ChannelNames.Email);
+        await using var host = UnsubscribeHost(email);
+        await host.TrackAsync("user.signed_up", [Ann, AnnMail]);
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
+        await host.Client.SendAsync(Ann, new MessageRequest { Key = "m1", Channels = [ChannelNames.Email], TemplateId = "m1", Class = MessageClass.Marketing, Topic = topic });
+        await host.Engine.RunDispatchAsync();
+        var token = TokenOf((EmailMessage)Assert.Single(email.Messages));
+
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
+        var grantedAt = host.Time.GetUtcNow().AddHours(1);
+        await host.AdvanceAsync(TimeSpan.FromHours(3));
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token)); // again, three hours later
+        await host.AdvanceAsync(TimeSpan.FromMinutes(5));
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token)); // a retry: nothing more
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], topic is null ? new { channel = "email", granted = true } : new { channel = "email", topic, granted = true }, at: grantedAt); // late
+
+        var p = await host.ProfileAsync(Ann);
+        Assert.False(p.GetConsent(ChannelNames.Email, topic)!.Granted);
+        Assert.Equal(2, p.Timeline.Count(t => t.Type == EventTypes.MessageUnsubscribed));
+        Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "m2", Channels = [ChannelNames.Email], TemplateId = "m2", Class = MessageClass.Marketing, Topic = topic })).Status);
+    }
+
+    // Control: the same link clicked again within the hour (or the mail client's retry) records nothing more; a day
+    // later it restates the refusal (one more timeline entry), and the refusal stands either way.
     [Fact]
     public async Task TheSameLinkClickedAgain_WhileItsOwnRefusalStands_RecordsNothingMore()
     {
@@ -193,12 +225,16 @@ public sealed class AuditU66Tests
         await host.AdvanceAsync(TimeSpan.FromDays(1));
 
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
+        await host.AdvanceAsync(TimeSpan.FromMinutes(30));
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
+        Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
+        Assert.Single((await host.ProfileAsync(Ann)).Timeline, t => t.Type == EventTypes.MessageUnsubscribed);
+
         await host.AdvanceAsync(TimeSpan.FromDays(1));
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
-
         var p = await host.ProfileAsync(Ann);
-        Assert.Single(p.Timeline, t => t.Type == EventTypes.MessageUnsubscribed);
+        Assert.Equal(2, p.Timeline.Count(t => t.Type == EventTypes.MessageUnsubscribed));
         Assert.False(p.GetConsent(ChannelNames.Email)!.Granted);
     }
 

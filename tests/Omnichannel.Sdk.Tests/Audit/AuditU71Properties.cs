@@ -306,16 +306,17 @@ public sealed class AuditU71Properties
             }
         }
 
-        // Documented (audit U66, left alone there): a click while the refusal this very link recorded is the decision in
-        // force for its scope records nothing (an "all" link still records while a topic grant newer than it reads granted).
-        bool OwnRefusalStands(int mailNode, OutboundMessage m)
+        // A click while the refusal this very link recorded less than an hour before is the decision in force for its scope
+        // records nothing (an "all" link still records while a topic grant newer than it reads granted); an hour or more
+        // after it, the click restates the refusal (forty-fifth session).
+        bool OwnRefusalStands(int mailNode, OutboundMessage m, DateTimeOffset clickedAt)
         {
             lock (gate)
             {
                 var linked = LinkedTo(mailNode);
                 var known = decisions.Where(d => d.Channel == ChannelNames.Email && linked.Contains((d.Node, d.Epoch))).ToList();
                 var own = Newest(known.Where(d => d.Topic == (m.Topic ?? ConsentRecord.AnyTopic)));
-                return own is { Granted: false } && own.What == $"unsubscribe link of {m.MessageId}"
+                return own is { Granted: false } && own.What == $"unsubscribe link of {m.MessageId}" && clickedAt - own.At < TimeSpan.FromHours(1)
                     && (m.Topic is not null || !known.Any(d => d.Granted && d.Topic != ConsentRecord.AnyTopic && d.At > own.At));
             }
         }
@@ -424,7 +425,7 @@ public sealed class AuditU71Properties
                         await Guard("unsubscribe", async () => status = await host.Client.UnsubscribeAsync(token));
                         log.Add($"{step}: click unsubscribe of {r.Message.MessageId} ({r.Message.Topic ?? "all"}) -> {status}");
                         var mailNode = NodeOfAddress(ChannelNames.Email, To(r.Message));
-                        if (status == UnsubscribeStatus.Unsubscribed && r.Linked.Contains((mailNode, epoch[mailNode])) && !OwnRefusalStands(mailNode, r.Message))
+                        if (status == UnsubscribeStatus.Unsubscribed && r.Linked.Contains((mailNode, epoch[mailNode])) && !OwnRefusalStands(mailNode, r.Message, clickedAt))
                         {
                             Decide(mailNode, ChannelNames.Email, r.Message.Topic ?? ConsentRecord.AnyTopic, false, clickedAt, $"unsubscribe link of {r.Message.MessageId}");
                         }
