@@ -56,4 +56,40 @@ public abstract partial class StoreConformanceTests
         Assert.Null(await store.GetNextOutboxDueAsync(["email"]));
         Assert.Equal(1, Assert.Single(await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(5), 10, ["sms"])).Attempt);
     });
+
+    /// <summary>
+    /// Every shape of commit keeps its entries' channels: alone, with measurement deltas, with further event ids, with
+    /// both, several entries mixing channels and none, and commits made at once (a store may group them). A commit refused
+    /// (a conflict, a message key already accepted) writes no entry and changes no other entry's channel.
+    /// </summary>
+    [Fact]
+    public Task Outbox_EveryCommitShape_KeepsItsEntriesChannels() => With(async store =>
+    {
+        var key = new Measurement.MeasurementKey("j", "s1", "", "sms", "", new DateOnly(2026, 1, 1), "queued");
+        IReadOnlyList<string> further(string id) => store.CommitsFurtherEventIds ? [id] : [];
+        await store.CommitAsync(New("p1", "1") with { Outbox = [Entry("m1", "p1", T0) with { Channel = "sms" }] });
+        await store.CommitAsync(New("p2", "1") with { Measurements = [new(key, 1)], Outbox = [Entry("m2", "p2", T0) with { Channel = "sms" }] });
+        await store.CommitAsync(New("p3", "1", eventId: "e3") with { FurtherEventIds = further("e3b"), Outbox = [Entry("m3", "p3", T0) with { Channel = "sms" }] });
+        await store.CommitAsync(New("p4", "1", eventId: "e4") with
+        {
+            FurtherEventIds = further("e4b"),
+            Measurements = [new(key, 1)],
+            Outbox = [Entry("m4", "p4", T0) with { Channel = "sms" }, Entry("m4-any", "p4", T0), Entry("m4-mail", "p4", T0) with { Channel = "email" }],
+        });
+
+        // At once: fresh profiles, and commits refused (p1 exists: a conflict; m1 is taken), whose entries name sms.
+        var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => (i % 3) switch
+        {
+            0 => store.CommitAsync(New($"q{i}", "1") with { Measurements = i % 2 == 0 ? [new(key, 1)] : [], Outbox = [Entry($"n{i}", $"q{i}", T0) with { Channel = "sms" }] }).AsTask(),
+            1 => store.CommitAsync(New("p1", "2") with { Outbox = [Entry($"bad{i}", "p1", T0) with { Channel = "sms" }] }).AsTask(),
+            _ => store.CommitAsync(New($"r{i}", "1") with { Outbox = [Entry("m4-mail", $"r{i}", T0) with { Channel = "sms" }] }).AsTask(),
+        }));
+        Assert.All(results.Where((_, i) => i % 3 != 0), r => Assert.NotEqual(CommitStatus.Committed, r.Status));
+
+        var sms = await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(5), 100, ["sms"]);
+        AssertKeys(["m1", "m2", "m3", "m4", "m4-any", "n0", "n3", "n6", "n9"], sms.Select(e => e.MessageKey).Order(StringComparer.Ordinal),
+            "ClaimOutboxAsync(channels [sms])", "every commit shape keeps its entries' channels, and a refused commit writes none and moves none");
+        Assert.All(sms, e => Assert.Equal(e.MessageKey == "m4-any" ? null : "sms", e.Channel));
+        Assert.Equal("email", Assert.Single(await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(5), 100, ["email"])).Channel);
+    });
 }

@@ -21,6 +21,13 @@ public sealed class ChannelClaimsPostgreSqlTests(PostgreSqlServer server)
         await ChannelClaimsScenario.AMessageOfAChannelNoRunningProcessServes_WaitsForAWorkerOfThatChannelAsync((time, configure) => Build(database, time, configure));
     }
 
+    [Fact]
+    public async Task AHeldMessageLeftWithAChannelOnlyAnotherWorkerServes_IsSentByThatWorker()
+    {
+        var database = await server.DatabaseAsync("channel_claims_handover");
+        await ChannelClaimsScenario.AHeldMessageLeftWithAChannelOnlyAnotherWorkerServes_IsSentByThatWorkerAsync((time, configure) => Build(database, time, configure));
+    }
+
     private static ServiceProvider Build(string connectionString, TimeProvider time, Action<OmnichannelBuilder> configure)
     {
         var services = new ServiceCollection();

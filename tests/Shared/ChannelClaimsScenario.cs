@@ -87,10 +87,61 @@ internal static class ChannelClaimsScenario
         Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
     }
 
+    /// <summary>
+    /// Review of session 45: a marketing message on [email, sms] held for her quiet hours, whose email consent she withdraws
+    /// while it waits. When it leaves, the email worker claims it (its first channel is email) and finds only the text to
+    /// send, which it has no transport for: it hands the message to the SMS worker, which sends it. It failed it ("sms: no
+    /// transport is registered"), and the SMS worker, which could have sent it, never claimed it.
+    /// </summary>
+    public static async Task AHeldMessageLeftWithAChannelOnlyAnotherWorkerServes_IsSentByThatWorkerAsync(Process process)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 22, 0, 0, TimeSpan.Zero));
+        var emails = new RecordingTransport(ChannelNames.Email);
+        var texts = new RecordingTransport(ChannelNames.Sms);
+        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
+        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
+        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
+        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        var cy = Identifier.CustomerId("cy-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", cy, Identifier.Email("cy-channels@example.com"), Identifier.Phone("+14155550125")))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Consent(time, "k1", cy, ChannelNames.Email, true))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k2", cy, ChannelNames.Sms, true))).Status);
+        var queued = await byEmail.SendAsync(cy, new MessageRequest { Key = "promo-cy", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo" });
+        Assert.Equal(SendStatus.Queued, queued.Status);
+        Assert.True(queued.DueAt > time.GetUtcNow(), "the offer is held for her quiet hours");
+
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k3", cy, ChannelNames.Email, false))).Status);
+        time.SetUtcNow(queued.DueAt!.Value + TimeSpan.FromMinutes(1));
+        for (var round = 0; round < 3; round++)
+        {
+            await byEmail.RunDispatchAsync();
+            await bySms.RunDispatchAsync();
+        }
+
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => texts.Messages.Count >= 1), "the text was not sent by the SMS worker");
+        await bySms.RunDispatchAsync();
+        Assert.Equal("Offer", Assert.Single(texts.Sent<SmsMessage>()).Body);
+        Assert.Empty(emails.Messages);
+        var profile = await byEmail.GetProfileAsync(cy);
+        Assert.DoesNotContain(profile!.Timeline, t => t.Type is "message.failed" or "message.skipped");
+        Assert.Single(profile.Timeline, t => t.Type == "message.sent");
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
+    private static CustomerEvent Consent(TimeProvider time, string id, Identifier who, string channel, bool granted) => new()
+    {
+        Id = id,
+        Type = EventTypes.ConsentChanged,
+        Timestamp = time.GetUtcNow(),
+        Identifiers = [who],
+        Properties = JsonData.From(new { channel, granted }),
+    };
+
     private static OmnichannelBuilder Configure(OmnichannelBuilder builder) => builder
         .UseTemplates(new InMemoryTemplateSource(
             new TemplateDocument("cart", [TemplateVariant.Sms("Your cart {{ journey.trigger.cart_id }}")]),
-            new TemplateDocument("welcome", [TemplateVariant.Email("Welcome", null, "Hello")])))
+            new TemplateDocument("welcome", [TemplateVariant.Email("Welcome", null, "Hello")]),
+            new TemplateDocument("promo", [TemplateVariant.Email("Offer", null, "Hello"), TemplateVariant.Sms("Offer")])))
         .AddJourney(Journey.Define("cart", "Cart")
             .TriggeredBy(t => t.Event(EventTypes.CartItemAdded))
             .Steps(s => s.Send("remind", [ChannelNames.Sms], "cart", null, MessageClass.Transactional))

@@ -248,7 +248,31 @@ public sealed partial class OmnichannelEngine
     // entries of its own channels and leaves the others' (claiming them, it failed each one: "no transport is
     // registered"). Alone on the in-memory store it claims every entry, and a message on a channel without a transport
     // fails, saying how to register one.
-    private IReadOnlyCollection<string>? ClaimChannels => _store is InMemoryOmnichannelStore ? null : _delivery.Served;
+    // A store that keeps the interface's default channel overloads (written before them) claims every entry whatever the
+    // channels: the engine then claims as before (null), neither telling that it leaves messages to others nor handing
+    // one over (the new entry came straight back to it, and was handed over again without end).
+    private IReadOnlyCollection<string>? ClaimChannels => _store is InMemoryOmnichannelStore || !StoreClaimsByChannel ? null : _delivery.Served;
+
+    // 0 until known, then 1 (it claims by channel) or 2; a race computes the same answer twice.
+    private bool StoreClaimsByChannel => (_claimsByChannel != 0 ? _claimsByChannel : _claimsByChannel = ClaimsByChannel(_store) ? 1 : 2) == 1;
+
+    private int _claimsByChannel;
+
+    /// <summary>Whether <paramref name="store"/> implements the channel-limited claim rather than keeping the interface's default.</summary>
+    internal static bool ClaimsByChannel(IOmnichannelStore store)
+    {
+        var map = store.GetType().GetInterfaceMap(typeof(IOmnichannelStore));
+        for (var i = 0; i < map.InterfaceMethods.Length; i++)
+        {
+            var m = map.InterfaceMethods[i];
+            if (m.Name == nameof(IOmnichannelStore.ClaimOutboxAsync) && m.GetParameters().Length == 5)
+            {
+                return map.TargetMethods[i].DeclaringType != typeof(IOmnichannelStore);
+            }
+        }
+
+        return false;
+    }
 
     internal void StartDelivery(DeliverySetup? delivery)
     {

@@ -70,6 +70,15 @@ public sealed partial class OmnichannelEngine
                 return;
             }
 
+            // On a store other processes share, none of the channels left when it is due (her consent for the first one
+            // withdrawn while it was held) may be one this process has a transport for: the message goes to the processes
+            // that serve the first of them, rather than failing here for "no transport" while they could send it.
+            if (ClaimChannels is { } served && candidates.Count > 0 && !candidates.Any(c => served.Contains(c.Channel, StringComparer.Ordinal)))
+            {
+                await HandOverAsync(entry, candidates[0].Channel, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             var checkFirst = false;
             foreach (var candidate in candidates)
             {
@@ -178,6 +187,29 @@ public sealed partial class OmnichannelEngine
             _sending.TryRemove(entry.MessageKey, out _);
         }
     }
+
+    // Moves a claimed message to a new outbox entry on another channel (its key the old one's and "→channel", an arrow no
+    // key written by hand is likely to hold; its payload the same, so its outcome is recorded under the message's key),
+    // then completes the old entry. A crash in between leaves both: the old one, claimed again, finds the new key taken
+    // and is completed then.
+    private async Task HandOverAsync(OutboxEntry entry, string channel, CancellationToken cancellationToken)
+    {
+        var key = entry.MessageKey + "\u2192" + channel;
+        var unit = await EnqueueProfileWork(entry.ProfileId, (p, now) => ValueTask.FromResult(new ChangeEffect
+        {
+            Outbox = [new OutboxEntry { MessageKey = key, ProfileId = p.Id, DueAt = now, Channel = channel, Payload = entry.Payload }],
+        }), cancellationToken).ConfigureAwait(false);
+        if (unit is not { Status: UnitStatus.Committed or UnitStatus.KeyTaken or UnitStatus.Gone })
+        {
+            throw new InvalidOperationException("A message could not be handed to the processes serving its channel (the store failed); it is claimed again when its lease ends.");
+        }
+
+        await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false);
+        LogMessageHandedOver(_logger, entry.MessageKey, channel);
+    }
+
+    [LoggerMessage(248, LogLevel.Information, "Message {MessageKey} is left with channels this engine has no transport for when due: it is handed to the processes serving {Channel}")]
+    private static partial void LogMessageHandedOver(ILogger logger, string messageKey, string channel);
 
     // The payloads this process planned, by the very array it handed to the store. A store that gives the same array back
     // when the entry is claimed (the in-memory one) lets dispatch skip parsing it again (a JSON document and every

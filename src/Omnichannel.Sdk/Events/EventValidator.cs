@@ -186,7 +186,8 @@ internal sealed partial class EventValidator
             // client timestamp is then "in the future" for no reason the reader can see.
             var ahead = e.Timestamp - now;
             var days = ahead.TotalDays >= 1 ? $" ({ahead.TotalDays.ToString("0.#", CultureInfo.InvariantCulture)} days)" : string.Empty;
-            errors.Add(new("timestamp", $"is {ahead.TotalSeconds:0} s{days} in the future by the engine's clock (its TimeProvider, now {now.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}); at most {_options.MaxClockSkew.TotalSeconds:0} s of clock skew is allowed"));
+            // Invariant: in the current culture a th-TH server wrote the Buddhist year and an fi-FI one "09.00.00".
+            errors.Add(new("timestamp", string.Create(CultureInfo.InvariantCulture, $"is {ahead.TotalSeconds:0} s{days} in the future by the engine's clock (its TimeProvider, now {now.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}); at most {_options.MaxClockSkew.TotalSeconds:0} s of clock skew is allowed")));
         }
 
         if (string.IsNullOrWhiteSpace(e.Channel) || !ChannelPattern().IsMatch(e.Channel))

@@ -224,6 +224,8 @@ public sealed record OutboxEntry
     /// The channel the message is first tried on (<c>email</c>, <c>sms</c>, …), which a claim limited to channels matches;
     /// <see langword="null"/> when any claimer may take it (entries written before stores kept it). Its fallback
     /// channels, if any, are tried by the process that claimed it: register them beside the first channel's transport.
+    /// A claimer with a transport for none of the channels left when it is due (consent for the first one withdrawn
+    /// while it was held) hands it over: a new entry (key <c>{key}→{channel}</c>, the same payload) on the first of them.
     /// </summary>
     public string? Channel { get; init; }
 }
