@@ -77,8 +77,9 @@ public static class AuditU70Scenario
             Assert.Equal(100m, p.Statistics.LoyaltyPoints);
             Assert.Equal(2, p.Statistics.ReferralsConverted);
 
-            // A conversion named only by the customer referred (the documented property) is one per customer; a referral
-            // sent with an id counts once, one sent with only her (shared) code counts each time.
+            // A conversion named only by the customer referred counts each time (her id is no key: it would stay in Ann's
+            // document after the referred customer's erasure); a referral sent with an id counts once, one sent with only
+            // her (shared) code counts each time.
             await host.TrackAsync(Event("ref-3", EventTypes.ReferralConverted, [Ann], new { referral_code = "ANN10", referred_customer_id = "bob" }, Start.AddMinutes(-50)));
             await host.TrackAsync(Event("ref-3-retry", EventTypes.ReferralConverted, [Ann], new { referral_code = "ANN10", referred_customer_id = "bob" }, Start.AddMinutes(-50)));
             await host.TrackAsync(Event("sent-1", EventTypes.ReferralSent, [Ann], new { referral_code = "ANN10", referral_id = "s-1" }, Start.AddMinutes(-40)));
@@ -86,7 +87,8 @@ public static class AuditU70Scenario
             await host.TrackAsync(Event("sent-2", EventTypes.ReferralSent, [Ann], new { referral_code = "ANN10" }, Start.AddMinutes(-30)));
             await host.TrackAsync(Event("sent-3", EventTypes.ReferralSent, [Ann], new { referral_code = "ANN10" }, Start.AddMinutes(-30)));
             p = await host.ProfileAsync(Ann);
-            Assert.Equal(3, p.Statistics.ReferralsConverted);
+            Assert.Equal(4, p.Statistics.ReferralsConverted);
+            Assert.DoesNotContain("bob", System.Text.Encoding.UTF8.GetString((await host.Store.LoadProfileAsync(p.Id))!.Document), StringComparison.Ordinal);
             Assert.Equal(3, p.Statistics.ReferralsSent);
             Assert.True(p.IsInSegment("points-100"));
             Assert.True(p.IsInSegment("two-referrals"));

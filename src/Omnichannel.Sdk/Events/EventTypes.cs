@@ -72,7 +72,7 @@ public static class EventTypes
     /// <summary>The customer referred someone. Properties: <c>referral_code</c>, <c>channel</c>, <c>referral_id</c> (one referral: sent again under another event id, it counts once).</summary>
     public const string ReferralSent = "referral.sent";
 
-    /// <summary>A referral of this customer converted. Properties: <c>referral_code</c>, <c>referred_customer_id</c>, <c>referral_id</c>. Counted once per <c>referral_id</c>, else per <c>referred_customer_id</c> (a customer converts once), else per event.</summary>
+    /// <summary>A referral of this customer converted. Properties: <c>referral_code</c>, <c>referred_customer_id</c>, <c>referral_id</c>. Counted once per <c>referral_id</c>, else per event (the referred customer's id is not kept in the referrer's profile).</summary>
     public const string ReferralConverted = "referral.converted";
 
     /// <summary>A support ticket was opened. Properties: <c>ticket_id</c>, <c>subject</c>.</summary>

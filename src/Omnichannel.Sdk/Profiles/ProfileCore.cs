@@ -209,18 +209,16 @@ internal static partial class ProfileCore
     internal const int MaxTallies = 1_000;
 
     /// <summary>
-    /// The natural key of a loyalty or referral event (<c>{type}:{transaction_id}</c>, <c>{type}:{referral_id}</c>; a
-    /// conversion without a <c>referral_id</c> by its <c>referred_customer_id</c>, who converts once), or
+    /// The natural key of a loyalty or referral event (<c>{type}:{transaction_id}</c>, <c>{type}:{referral_id}</c>), or
     /// <see langword="null"/> when it names none (each event then counts: nothing tells a retry from a second one). A
-    /// <c>referral_code</c> is no key: one code is shared by all her referrals.
+    /// <c>referral_code</c> is no key: one code is shared by all her referrals. Nor is <c>referred_customer_id</c>: the key
+    /// is kept in the referrer's document, where another person's id would outlive that person's erasure.
     /// </summary>
     internal static string? TallyKey(CustomerEvent e) =>
         (e.Type switch
         {
             EventTypes.LoyaltyPointsEarned or EventTypes.LoyaltyPointsRedeemed => WellKnownProperties.String(e.Properties, "transaction_id"),
-            EventTypes.ReferralSent => WellKnownProperties.String(e.Properties, "referral_id"),
-            EventTypes.ReferralConverted => WellKnownProperties.String(e.Properties, "referral_id") is { Length: > 0 } referral ? referral
-                : WellKnownProperties.String(e.Properties, "referred_customer_id") is { Length: > 0 } referred ? "customer:" + referred : null,
+            EventTypes.ReferralSent or EventTypes.ReferralConverted => WellKnownProperties.String(e.Properties, "referral_id"),
             _ => null,
         }) is { Length: > 0 } id ? e.Type + ":" + id : null;
 
