@@ -145,6 +145,11 @@ public sealed partial class OmnichannelEngine
     /// </summary>
     private void MarkSuppressedIdentifiers(CustomerProfile p)
     {
+        if (!p.HasSuppressedAddresses)
+        {
+            return; // nothing to mark (and no array per custom-channel id on every commit)
+        }
+
         var list = p.IdentifierList;
         for (var i = 0; i < list.Count; i++)
         {
@@ -154,6 +159,9 @@ public sealed partial class OmnichannelEngine
                 IdentifierTypes.Email => EmailChannels,
                 IdentifierTypes.Phone => PhoneChannels,
                 IdentifierTypes.DeviceId => DeviceChannels, // a push token the provider called gone (APNs 410, FCM unregistered)
+                // Audit U72: a custom channel's id (line) is its address there; unmarked, the planner kept choosing a
+                // bounced LINE id over her other one. A host type that is no channel is never bounced on.
+                var type when Privacy.Erasure.DeliveryAddressType(type) => [type],
                 _ => [],
             };
             foreach (var channel in channels)

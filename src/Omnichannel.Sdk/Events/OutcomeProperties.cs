@@ -84,11 +84,16 @@ internal static class OutcomeProperties
         return touch is not null || p.MessageKeys.Contains(key) ? Delivery.DeliveryPlanner.Address(p, channel) : null;
     }
 
-    /// <summary>The identifier type addresses of a channel are (email, phone), or null for channels without one.</summary>
+    /// <summary>
+    /// The identifier type addresses of a channel are (email, phone, device id for push), or null for channels without
+    /// one. Audit U72: push was missing, so a push bounce's address was not trimmed as device ids are (the dead device
+    /// stayed on) and a hard bounce naming the device only as the event's <c>device_id</c> was refused.
+    /// </summary>
     public static string? AddressType(string channel) => channel switch
     {
         ChannelNames.Email => IdentifierTypes.Email,
         ChannelNames.Sms or ChannelNames.WhatsApp => IdentifierTypes.Phone,
+        ChannelNames.Push => IdentifierTypes.DeviceId,
         _ => null,
     };
 

@@ -329,7 +329,8 @@ internal static partial class ProfileCore
         for (var k = 0; k < identifiers.Count; k++) // by index: runs on every event, and a foreach would box the enumerator
         {
             var id = identifiers[k];
-            if (id.Type is not (IdentifierTypes.Email or IdentifierTypes.Phone or IdentifierTypes.DeviceId))
+            // Audit U72: every address type, a custom channel's id (line) too, or her newest LINE id lost to an older one.
+            if (!Privacy.Erasure.DeliveryAddressType(id.Type))
             {
                 continue;
             }

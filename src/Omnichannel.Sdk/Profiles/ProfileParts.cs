@@ -27,9 +27,10 @@ public enum LifecycleStage
 public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset LinkedAt)
 {
     /// <summary>
-    /// For an address (email, phone, device id): the event time of the newest event that carried it, so the address
-    /// a message goes to is the one she used last whatever order her events arrive in. <see langword="null"/> for other
-    /// types, and for addresses linked before this was kept (their <see cref="LinkedAt"/> stands in).
+    /// For an address (email, phone, device id, a custom channel's id such as <c>line</c>): the event time of the newest
+    /// event that carried it, so the address a message goes to is the one she used last whatever order her events arrive
+    /// in. <see langword="null"/> for customer ids, anonymous ids and loyalty cards, and for addresses linked before this
+    /// was kept (their <see cref="LinkedAt"/> stands in).
     /// </summary>
     public DateTimeOffset? LastSeen { get; init; }
 
