@@ -328,6 +328,21 @@ public sealed partial class PostgreSqlOmnichannelStore
     }
 
     /// <inheritdoc />
+    public async ValueTask SuppressAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        cancellationToken.ThrowIfCancellationRequested();
+        var kept = hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold).ToArray();
+        if (kept.Length == 0)
+        {
+            return;
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await CountAsync(connection, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", cancellationToken, TextArray(kept)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default)
     {
         await using var command = _dataSource.CreateCommand("DELETE FROM processed_events WHERE processed_at < $1");

@@ -209,6 +209,20 @@ public sealed partial class SqliteOmnichannelStore
     }
 
     /// <inheritdoc />
+    public ValueTask SuppressAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var distinct = hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold).ToArray();
+        cancellationToken.ThrowIfCancellationRequested();
+        return distinct.Length == 0
+            ? ValueTask.CompletedTask
+            : new ValueTask(EnqueueAsync(
+                w => distinct.Sum(h => w.ExecuteCount("INSERT INTO suppression (hash) VALUES ($p0) ON CONFLICT (hash) DO NOTHING", h)),
+                static _ => true,
+                cancellationToken).AsTask());
+    }
+
+    /// <inheritdoc />
     public ValueTask<int> PurgeProcessedEventsAsync(DateTimeOffset processedBefore, CancellationToken cancellationToken = default) =>
         EnqueueAsync(w => w.ExecuteCount("DELETE FROM processed_events WHERE processed_at < $p0", processedBefore.UtcTicks), static _ => true, cancellationToken);
 

@@ -46,6 +46,25 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(T0.AddHours(1), (await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(30), 10, ["sms"])).Single(e => e.MessageKey == "m5").DueAt);
     });
 
+    /// <summary>
+    /// Hashes added to the suppression list without an erasure (a hard-bounced address) are answered by
+    /// <c>IsSuppressedAsync</c>, added once however often, and removed by <c>LiftErasureAsync</c>. A store that keeps the
+    /// interface's default <c>SuppressAsync</c> (which adds nothing) fails here.
+    /// </summary>
+    [Fact]
+    public Task Suppression_AddedWithoutAnErasure_IsAnsweredAndLifted() => With(async store =>
+    {
+        await store.SuppressAsync(["bounced-1", "bounced-1", "bounced-2"]);
+        await store.SuppressAsync(["bounced-1"]);
+
+        Assert.True(await store.IsSuppressedAsync("bounced-1"), "SuppressAsync([\"bounced-1\"]) then IsSuppressedAsync(\"bounced-1\") answered false");
+        Assert.True(await store.IsSuppressedAsync("bounced-2"));
+        Assert.False(await store.IsSuppressedAsync("bounced-3"));
+        Assert.Equal(1, await store.LiftErasureAsync(["bounced-1"]));
+        Assert.False(await store.IsSuppressedAsync("bounced-1"));
+        Assert.True(await store.IsSuppressedAsync("bounced-2"));
+    });
+
     /// <summary>A claim limited to channels that none of the due entries has takes nothing, and the next-due answer is null.</summary>
     [Fact]
     public Task Outbox_ClaimLimitedToOtherChannels_TakesNothing() => With(async store =>

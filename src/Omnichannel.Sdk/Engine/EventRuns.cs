@@ -79,7 +79,7 @@ public sealed partial class OmnichannelEngine
 
             if (p.HasSuppressedAddresses)
             {
-                HashSuppressedAddresses(p);
+                await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
             }
 
             document = WriteDocument(p);

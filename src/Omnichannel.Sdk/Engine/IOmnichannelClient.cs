@@ -104,8 +104,10 @@ public interface IOmnichannelClient
     ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Whether an address (email, phone, device id, an id on a custom channel) belongs to an erased person (is on the
-    /// suppression list; an erasure recorded by an earlier version of the SDK listed only emails and phones).
+    /// Whether an address (email, phone, device id, an id on a custom channel) is on the suppression list: it belongs to an
+    /// erased person (an erasure recorded by an earlier version of the SDK listed only emails and phones), or a provider
+    /// reported it as a hard bounce, under whichever profile (before the forty-fifth session's version, a hard bounce was
+    /// kept on the reporting profile only).
     /// </summary>
     /// <param name="identifier">The identifier (normalised first).</param>
     /// <param name="cancellationToken">Cancels the call.</param>

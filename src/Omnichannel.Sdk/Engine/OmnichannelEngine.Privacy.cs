@@ -100,8 +100,10 @@ public sealed partial class OmnichannelEngine
     // A hard bounce suppresses its address on the profile that reported it, and that address may be another person's:
     // the profile keeps "channel:#" and the address's keyed hash, so erasing that person leaves nothing readable here.
     // Core code adds "channel:address"; every commit turns it (and any entry from before hashing) into the hashed form.
-    private void HashSuppressedAddresses(CustomerProfile p)
+    // Returns the suppression-list hashes of the addresses so hashed (new hard bounces), or null.
+    private List<string>? HashSuppressedAddresses(CustomerProfile p)
     {
+        List<string>? reported = null;
         var list = p.SuppressedAddresses;
         for (var i = 0; i < list.Count; i++)
         {
@@ -110,6 +112,11 @@ public sealed partial class OmnichannelEngine
             if (colon <= 0 || IsHashedAddress(entry.AsSpan(colon + 1)))
             {
                 continue;
+            }
+
+            if (Delivery.DeliveryPlanner.AddressIdentifier(entry[..colon], entry[(colon + 1)..]) is { } address && Normalize(address, asStored: true) is { } normalized)
+            {
+                (reported ??= []).Add(_hasher.Hash(normalized));
             }
 
             var hashed = SuppressionEntry(entry[..colon], _hasher.Hash(new Identifier(entry[..colon], entry[(colon + 1)..])));
@@ -132,6 +139,20 @@ public sealed partial class OmnichannelEngine
                 list.Sort(StringComparer.Ordinal);
                 break;
             }
+        }
+
+        return reported;
+    }
+
+    // A hard bounce names an address, whoever's profile the report resolved to (her cookie's, before the profile holding
+    // the address is linked to it): the address goes on the store's suppression list too, which planning and dispatch
+    // read for every profile, as mailbox providers keep one list per address. Written before the commit: a commit that
+    // then fails leaves the address suppressed, the safe side. LiftErasureAsync removes it.
+    private async ValueTask SuppressReportedAsync(List<string>? hashes)
+    {
+        if (hashes is { Count: > 0 })
+        {
+            await _store.SuppressAsync(hashes).ConfigureAwait(false);
         }
     }
 

@@ -65,6 +65,21 @@ public interface IOmnichannelStore
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Adds hashes to the suppression list without erasing anyone: the engine's record of an address a provider reported
+    /// as a hard bounce (keyed hashes of the address as an identifier), so that no profile that holds the address —
+    /// another cookie's, one merged later — is messaged there. Idempotent; <see cref="LiftErasureAsync"/> removes them.
+    /// The default implementation adds nothing (stores written before it): a hard bounce then suppresses the address on
+    /// the reporting profile only.
+    /// </summary>
+    /// <param name="hashes">Keyed hashes.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask SuppressAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>The tombstones among <paramref name="hashes"/> (those absent are simply not in the answer, in no particular order).</summary>
     /// <param name="hashes">Keyed hashes of identifiers or event ids.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -129,6 +129,19 @@ public sealed partial class InMemoryOmnichannelStore
     }
 
     /// <inheritdoc />
+    public ValueTask SuppressAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ArgumentNullException.ThrowIfNull(hashes);
+        foreach (var h in hashes)
+        {
+            _suppressed.TryAdd(h, 0);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -83,6 +83,9 @@ internal sealed class BrokenStore(IOmnichannelStore inner) : IOmnichannelStore
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken = default) =>
         Claim?.Invoke(now, lease, limit) ?? Inner.ClaimOutboxAsync(now, lease, limit, cancellationToken);
 
+    public ValueTask SuppressAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) =>
+        Inner.SuppressAsync(hashes, cancellationToken);
+
     // Claims limited to channels go to the inner store: the mutants and variants change the unlimited claim only.
     public ValueTask<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlyCollection<string>? channels, CancellationToken cancellationToken = default) =>
         channels is null ? ClaimOutboxAsync(now, lease, limit, cancellationToken) : Inner.ClaimOutboxAsync(now, lease, limit, channels, cancellationToken);

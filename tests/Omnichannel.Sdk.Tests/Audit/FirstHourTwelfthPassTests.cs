@@ -97,17 +97,17 @@ public sealed class FirstHourTwelfthPassTests
         Assert.DoesNotContain(lines, l => l.Contains("is not loaded on this engine", StringComparison.Ordinal));
     }
 
-    // The root README's Suppression paragraph: IsSuppressedAsync answers for the erasure list; a hard bounce is on her
-    // profile only, in her export as "email:#" and the keyed hash (docs-only: it said "answers for any address").
+    // The root README's Suppression paragraph: a hard bounce is in her export as "email:#" and the keyed hash, and (since
+    // the forty-fifth session) on the store's suppression list, which IsSuppressedAsync answers for, as for an erasure.
     [Fact]
-    public async Task AHardBouncedAddress_IsInHerExportAsAHash_AndIsSuppressedAsyncAnswersForErasuresOnly()
+    public async Task AHardBouncedAddress_IsInHerExportAsAHash_AndOnTheSuppressionList()
     {
         await using var host = OmnichannelTestHost.Create();
         var mail = Identifier.Email("clara-fh12@example.com");
         await host.TrackAsync("user.signed_up", [Ann, mail]);
         await host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel = "email", address = mail.Value, bounce_type = "hard" });
 
-        Assert.False(await host.Client.IsSuppressedAsync(mail));
+        Assert.True(await host.Client.IsSuppressedAsync(mail));
         var entry = (string)Assert.Single((await host.Client.ExportProfileAsync(Ann))!["suppressedAddresses"]!.AsArray())!;
         Assert.Matches("^email:#[0-9a-f]{64}$", entry);
 

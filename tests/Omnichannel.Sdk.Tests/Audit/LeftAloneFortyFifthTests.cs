@@ -1,4 +1,7 @@
+using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Journeys;
+using Omnichannel.Sdk.Testing;
+using Omnichannel.Sdk.Tests.Delivery;
 using Omnichannel.Sdk.Tests.Journeys;
 
 namespace Omnichannel.Sdk.Tests.Audit;
@@ -59,5 +62,36 @@ public sealed class LeftAloneFortyFifthTests
         Assert.Contains("'" + new string('a', 199) + "…'", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("\uD83D", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("bbbb", e.Message, StringComparison.Ordinal);
+    }
+
+    // Found through audit U68's batches property: a hard bounce reported under her cookie (the provider's webhook
+    // resolved to the landing page's visitor) suppressed the address on that cookie's profile only, so the profile that
+    // holds the address as its email — not linked to the cookie yet — was still messaged there. Mailbox providers keep
+    // one suppression list per address; the bounce now puts the address on the store's list too.
+    [Theory]
+    [InlineData(MessageClass.Transactional)]
+    [InlineData(MessageClass.Marketing)]
+    public async Task AHardBounceReportedUnderAnotherProfile_SuppressesTheAddressForTheProfileThatHoldsIt(MessageClass kind)
+    {
+        var email = new RecordingTransport(ChannelNames.Email);
+        await using var host = OmnichannelTestHost.Create(
+            o => o.Delivery.MarketingQuietHours = QuietHoursAction.Ignore,
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("email", email));
+        var cookie = Identifier.AnonymousId("cookie-45");
+        var ann = Identifier.CustomerId("ann-45");
+        var address = Identifier.Email("ann-45@example.com");
+        await host.TrackAsync("user.signed_up", [ann, address]);
+        await host.TrackAsync(EventTypes.ConsentChanged, [ann], new { channel = "email", granted = true });
+        await host.TrackAsync(EventTypes.MessageBounced, [cookie], new { channel = "email", address = "Ann-45@Example.com", bounce_type = "hard" });
+
+        Assert.True(await host.Client.IsSuppressedAsync(address));
+        var sent = await host.Client.SendAsync(ann, new MessageRequest { Key = "k-45", Channels = [ChannelNames.Email], TemplateId = "hello", Class = kind });
+        Assert.Equal(SendStatus.Skipped, sent.Status);
+        await host.Engine.RunDispatchAsync();
+        Assert.Empty(email.Messages);
+
+        // She asks to be mailed there again: lifting it (as for an erasure) takes the address off the list.
+        Assert.True(await host.Client.LiftErasureAsync(address));
+        Assert.False(await host.Client.IsSuppressedAsync(address));
     }
 }
