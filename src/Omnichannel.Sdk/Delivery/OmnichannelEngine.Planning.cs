@@ -78,9 +78,20 @@ public sealed partial class OmnichannelEngine
                 (addressHashes ??= []).Add((aid, hashes)); // dispatch asks the list again with them (PlannedPayload)
                 suppressed[aid] = await IsOnSuppressionListAsync(hashes, cancellationToken).ConfigureAwait(false);
             }
+
+            if (DeliveryPlanner.Address(p, c) is { } phone && c is ChannelNames.Sms or ChannelNames.WhatsApp)
+            {
+                suppressed[new Identifier(c, phone)] = await BouncedOnChannelAsync(c, phone, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        var decision = DeliveryPlanner.Decide(p, request, now, _options.Delivery, i => suppressed.GetValueOrDefault(i), (channel, address) => IsSuppressedOnProfile(p, channel, address));
+        var decision = DeliveryPlanner.Decide(
+            p,
+            request,
+            now,
+            _options.Delivery,
+            i => suppressed.GetValueOrDefault(i),
+            (channel, address) => IsSuppressedOnProfile(p, channel, address) || suppressed.GetValueOrDefault(new Identifier(channel, address)));
         var candidates = new List<OutboxCandidate>();
         var passedOver = new List<string>(decision.PassedOver);
         foreach (var c in decision.Candidates)

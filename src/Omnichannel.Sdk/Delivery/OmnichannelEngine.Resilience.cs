@@ -40,7 +40,8 @@ public sealed partial class OmnichannelEngine
                 return "the profile was erased before the message was handed over again";
             }
 
-            if (Address is { } a && await engine.IsOnSuppressionListAsync(a, cancellationToken).ConfigureAwait(false))
+            if ((Address is { } a && await engine.IsOnSuppressionListAsync(a, cancellationToken).ConfigureAwait(false))
+                || await engine.BouncedOnChannelAsync(channel, channelAddress, cancellationToken).ConfigureAwait(false))
             {
                 return "the address was suppressed before the message was handed over again";
             }

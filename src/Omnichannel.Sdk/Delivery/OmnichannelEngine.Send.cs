@@ -83,7 +83,8 @@ public sealed partial class OmnichannelEngine
             foreach (var candidate in candidates)
             {
                 var address = DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address);
-                if (address is { } id && await IsOnSuppressionListAsync(payload.HashesOf(id) ?? _hasher.AllHashes(id), cancellationToken).ConfigureAwait(false))
+                if ((address is { } id && await IsOnSuppressionListAsync(payload.HashesOf(id) ?? _hasher.AllHashes(id), cancellationToken).ConfigureAwait(false))
+                    || await BouncedOnChannelAsync(candidate.Channel, candidate.Address, cancellationToken).ConfigureAwait(false))
                 {
                     failures.Add($"{candidate.Channel}: the address was suppressed before sending");
                     continue;

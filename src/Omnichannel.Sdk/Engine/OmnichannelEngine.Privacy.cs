@@ -81,7 +81,14 @@ public sealed partial class OmnichannelEngine
             return false;
         }
 
-        var lifted = await _store.LiftErasureAsync([.. _hasher.AllHashes(id)], cancellationToken).ConfigureAwait(false);
+        IEnumerable<string> hashes = _hasher.AllHashes(id);
+        if (id.Type == IdentifierTypes.Phone)
+        {
+            // Its hard bounces are listed per channel (ListedBounce).
+            hashes = hashes.Concat(_hasher.AllHashes(new Identifier(ChannelNames.Sms, id.Value))).Concat(_hasher.AllHashes(new Identifier(ChannelNames.WhatsApp, id.Value)));
+        }
+
+        var lifted = await _store.LiftErasureAsync([.. hashes], cancellationToken).ConfigureAwait(false);
         if (lifted > 0)
         {
             LogErasureLifted(_logger, id.Type, _hasher.Mask(id));
@@ -94,7 +101,11 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Normalize(identifier, asStored: true) is { } id && await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false);
+        return Normalize(identifier, asStored: true) is { } id
+            && (await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false)
+                || (id.Type == IdentifierTypes.Phone
+                    && (await BouncedOnChannelAsync(ChannelNames.Sms, id.Value, cancellationToken).ConfigureAwait(false)
+                        || await BouncedOnChannelAsync(ChannelNames.WhatsApp, id.Value, cancellationToken).ConfigureAwait(false))));
     }
 
     // A hard bounce suppresses its address on the profile that reported it, and that address may be another person's:
@@ -116,7 +127,7 @@ public sealed partial class OmnichannelEngine
 
             if (Delivery.DeliveryPlanner.AddressIdentifier(entry[..colon], entry[(colon + 1)..]) is { } address && Normalize(address, asStored: true) is { } normalized)
             {
-                (reported ??= []).Add(_hasher.Hash(normalized));
+                (reported ??= []).Add(_hasher.Hash(ListedBounce(entry[..colon], normalized)));
             }
 
             var hashed = SuppressionEntry(entry[..colon], _hasher.Hash(new Identifier(entry[..colon], entry[(colon + 1)..])));
@@ -155,6 +166,17 @@ public sealed partial class OmnichannelEngine
             await _store.SuppressAsync(hashes).ConfigureAwait(false);
         }
     }
+
+    // The store-list entry of a hard bounce: the address as an identifier, except a phone, listed with its channel ("sms"
+    // or "whatsapp" as the type): an SMS bounce (a landline) leaves WhatsApp reachable, as on the profile.
+    private static Identifier ListedBounce(string channel, Identifier address) =>
+        address.Type == IdentifierTypes.Phone ? new Identifier(channel, address.Value) : address;
+
+    // Whether a phone's hard bounce on an SMS or WhatsApp channel is on the store's list (other channels: false; their
+    // bounces are listed under the address itself, which the callers look up).
+    private async ValueTask<bool> BouncedOnChannelAsync(string channel, string address, CancellationToken cancellationToken) =>
+        channel is ChannelNames.Sms or ChannelNames.WhatsApp
+        && await IsOnSuppressionListAsync(new Identifier(channel, address), cancellationToken).ConfigureAwait(false);
 
     private static readonly string[] EmailChannels = [ChannelNames.Email];
     private static readonly string[] PhoneChannels = [ChannelNames.Sms, ChannelNames.WhatsApp];
