@@ -160,18 +160,14 @@ public sealed class AuditU66Tests
     {
         var email = new RecordingTransport(ChannelNames.Email);
         await using var host = UnsubscribeHost(email);
-        await host.TrackAsync("user.signed_up", [Ann, AnnMail]);
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
-        await host.Client.SendAsync(Ann, new MessageRequest { Key = "m1", Channels = [ChannelNames.Email], TemplateId = "m1", Class = MessageClass.Marketing, Topic = topic });
-        await host.Engine.RunDispatchAsync();
-        var token = TokenOf((EmailMessage)Assert.Single(email.Messages));
+        var token = await MailedWithALinkAsync(host, email, topic);
         var refusedAt = host.Time.GetUtcNow().AddHours(1);
         var grantedAt = refusedAt.AddHours(1);
         await host.AdvanceAsync(TimeSpan.FromDays(1));
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], topic is null ? new { channel = "email", granted = false } : new { channel = "email", topic, granted = false }, at: refusedAt);
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], EmailConsent(topic, granted: false), at: refusedAt);
 
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token)); // a day after both
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], topic is null ? new { channel = "email", granted = true } : new { channel = "email", topic, granted = true }, at: grantedAt); // late
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], EmailConsent(topic, granted: true), at: grantedAt); // late
 
         Assert.False((await host.ProfileAsync(Ann)).GetConsent(ChannelNames.Email, topic)!.Granted);
         Assert.Equal(SendStatus.Skipped, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "m2", Channels = [ChannelNames.Email], TemplateId = "m2", Class = MessageClass.Marketing, Topic = topic })).Status);
@@ -188,11 +184,7 @@ public sealed class AuditU66Tests
     {
         var email = new RecordingTransport(ChannelNames.Email);
         await using var host = UnsubscribeHost(email);
-        await host.TrackAsync("user.signed_up", [Ann, AnnMail]);
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
-        await host.Client.SendAsync(Ann, new MessageRequest { Key = "m1", Channels = [ChannelNames.Email], TemplateId = "m1", Class = MessageClass.Marketing, Topic = topic });
-        await host.Engine.RunDispatchAsync();
-        var token = TokenOf((EmailMessage)Assert.Single(email.Messages));
+        var token = await MailedWithALinkAsync(host, email, topic);
 
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token));
         var grantedAt = host.Time.GetUtcNow().AddHours(1);
@@ -200,7 +192,7 @@ public sealed class AuditU66Tests
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token)); // again, three hours later
         await host.AdvanceAsync(TimeSpan.FromMinutes(5));
         Assert.Equal(UnsubscribeStatus.Unsubscribed, await host.Engine.UnsubscribeAsync(token)); // a retry: nothing more
-        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], topic is null ? new { channel = "email", granted = true } : new { channel = "email", topic, granted = true }, at: grantedAt); // late
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], EmailConsent(topic, granted: true), at: grantedAt); // late
 
         var p = await host.ProfileAsync(Ann);
         Assert.False(p.GetConsent(ChannelNames.Email, topic)!.Granted);
@@ -237,6 +229,19 @@ public sealed class AuditU66Tests
         Assert.Equal(2, p.Timeline.Count(t => t.Type == EventTypes.MessageUnsubscribed));
         Assert.False(p.GetConsent(ChannelNames.Email)!.Granted);
     }
+
+    // Ann signed up, opted in to email, and was sent marketing email m1 (of the topic, if any): its one-click link's token.
+    private static async Task<string> MailedWithALinkAsync(OmnichannelTestHost host, RecordingTransport email, string? topic)
+    {
+        await host.TrackAsync("user.signed_up", [Ann, AnnMail]);
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true });
+        await host.Client.SendAsync(Ann, new MessageRequest { Key = "m1", Channels = [ChannelNames.Email], TemplateId = "m1", Class = MessageClass.Marketing, Topic = topic });
+        await host.Engine.RunDispatchAsync();
+        return TokenOf((EmailMessage)Assert.Single(email.Messages));
+    }
+
+    private static object EmailConsent(string? topic, bool granted) =>
+        topic is null ? new { channel = "email", granted } : new { channel = "email", topic, granted };
 
     private static OmnichannelTestHost UnsubscribeHost(RecordingTransport email) =>
         OmnichannelTestHost.Create(
@@ -330,7 +335,7 @@ public sealed class AuditU66Tests
         {
             var topic = LinkTopics[r.Next(LinkTopics.Length)];
             var at = clickedAt.AddHours(-r.Next(1, 24 * 7));
-            await host.TrackAsync(EventTypes.ConsentChanged, [Ann], topic is null ? new { channel = "email", granted = true } : new { channel = "email", topic, granted = true }, at: at);
+            await host.TrackAsync(EventTypes.ConsentChanged, [Ann], EmailConsent(topic, granted: true), at: at);
             trace += $"\nlate grant email/{topic ?? "*"} at -{(clickedAt - at).TotalHours}h";
         }
 
