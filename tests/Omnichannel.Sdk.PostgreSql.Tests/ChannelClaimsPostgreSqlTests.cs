@@ -28,6 +28,13 @@ public sealed class ChannelClaimsPostgreSqlTests(PostgreSqlServer server)
         await ChannelClaimsScenario.AHeldMessageLeftWithAChannelOnlyAnotherWorkerServes_IsSentByThatWorkerAsync((time, configure) => Build(database, time, configure));
     }
 
+    [Fact]
+    public async Task AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannel()
+    {
+        var database = await server.DatabaseAsync("channel_claims_fallback");
+        await ChannelClaimsScenario.AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannelAsync((time, configure) => Build(database, time, configure));
+    }
+
     private static ServiceProvider Build(string connectionString, TimeProvider time, Action<OmnichannelBuilder> configure)
     {
         var services = new ServiceCollection();

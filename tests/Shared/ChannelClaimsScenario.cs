@@ -128,6 +128,42 @@ internal static class ChannelClaimsScenario
         Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
     }
 
+    /// <summary>
+    /// Left alone in session 45: a message on [email, sms] whose email fails for good on the email worker, which has no
+    /// SMS transport. The fallback is handed to the SMS worker, which sends the text; email is not tried again. It was
+    /// failed ("sms: no transport is registered") while the SMS worker could have sent it.
+    /// </summary>
+    public static async Task AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannelAsync(Process process)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero));
+        var emails = new FailingTransport(ChannelNames.Email);
+        emails.FailPermanently("mailbox unavailable");
+        var texts = new RecordingTransport(ChannelNames.Sms);
+        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
+        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
+        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
+        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        var dee = Identifier.CustomerId("dee-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", dee, Identifier.Email("dee-channels@example.com"), Identifier.Phone("+14155550126")))).Status);
+        var queued = await bySms.SendAsync(dee, new MessageRequest { Key = "receipt-dee", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo", Class = MessageClass.Transactional });
+        Assert.Equal(SendStatus.Queued, queued.Status);
+        for (var round = 0; round < 3; round++)
+        {
+            await bySms.RunDispatchAsync();
+            await byEmail.RunDispatchAsync();
+            await bySms.RunDispatchAsync();
+        }
+
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => texts.Messages.Count >= 1), "the fallback text was not sent by the SMS worker");
+        await bySms.RunDispatchAsync();
+        Assert.Equal("Offer", Assert.Single(texts.Sent<SmsMessage>()).Body);
+        Assert.Equal(1, emails.Attempts); // email, refused for good, was not tried again
+        var profile = await byEmail.GetProfileAsync(dee);
+        Assert.DoesNotContain(profile!.Timeline, t => t.Type is "message.failed" or "message.skipped");
+        Assert.Single(profile.Timeline, t => t.Type == "message.sent");
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
     private static CustomerEvent Consent(TimeProvider time, string id, Identifier who, string channel, bool granted) => new()
     {
         Id = id,

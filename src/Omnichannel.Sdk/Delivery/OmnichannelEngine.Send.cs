@@ -75,13 +75,14 @@ public sealed partial class OmnichannelEngine
             // that serve the first of them, rather than failing here for "no transport" while they could send it.
             if (ClaimChannels is { } served && candidates.Count > 0 && !candidates.Any(c => served.Contains(c.Channel, StringComparer.Ordinal)))
             {
-                await HandOverAsync(entry, candidates[0].Channel, cancellationToken).ConfigureAwait(false);
+                await HandOverAsync(entry, candidates[0].Channel, entry.Payload, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             var checkFirst = false;
-            foreach (var candidate in candidates)
+            for (var next = 0; next < candidates.Count; next++)
             {
+                var candidate = candidates[next];
                 var address = DeliveryPlanner.AddressIdentifier(candidate.Channel, candidate.Address);
                 if ((address is { } id && await IsOnSuppressionListAsync(payload.HashesOf(id) ?? _hasher.AllHashes(id), cancellationToken).ConfigureAwait(false))
                     || await BouncedOnChannelAsync(candidate.Channel, candidate.Address, cancellationToken).ConfigureAwait(false))
@@ -100,6 +101,26 @@ public sealed partial class OmnichannelEngine
                 }
 
                 var transports = _delivery.For(candidate.Channel);
+                if (transports.Count == 0 && next > 0 && ClaimChannels is not null)
+                {
+                    // A fallback this process has no transport for, on a store other processes share: the earlier channels
+                    // were passed over (failed, suppressed), so the message goes on to the processes serving this one, with
+                    // the channels left from here (the ones passed over are not tried again there). It was failed here for
+                    // "no transport" while they could send it. Checked first as any fallback is (consent, caps), which also
+                    // moves its place under the caps to this channel.
+                    var fallback = new HandOvers(entry.ProfileId, address, candidate.Channel, candidate.Address, payload, checkFirst: true);
+                    if (await fallback.StoppedAsync(this, cancellationToken).ConfigureAwait(false) is { } stopped)
+                    {
+                        failures.Add($"{candidate.Channel}: {stopped}");
+                        checkFirst = true;
+                        continue;
+                    }
+
+                    var rest = payload with { Candidates = [.. candidates.Skip(next)] };
+                    await HandOverAsync(entry, candidate.Channel, rest.Serialize(), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
                 if (transports.Count == 0)
                 {
                     failures.Add($"{candidate.Channel}: no transport is registered for this channel (register one with AddTransport(name, \"{candidate.Channel}\", ...))");
@@ -192,13 +213,13 @@ public sealed partial class OmnichannelEngine
     // Moves a claimed message to a new outbox entry on another channel (its key the old one's and "→channel", an arrow no
     // key written by hand is likely to hold; its payload the same, so its outcome is recorded under the message's key),
     // then completes the old entry. A crash in between leaves both: the old one, claimed again, finds the new key taken
-    // and is completed then.
-    private async Task HandOverAsync(OutboxEntry entry, string channel, CancellationToken cancellationToken)
+    // and is completed then. A fallback hands over a payload holding only the channels left (see DispatchAsync).
+    private async Task HandOverAsync(OutboxEntry entry, string channel, byte[] payload, CancellationToken cancellationToken)
     {
         var key = entry.MessageKey + "\u2192" + channel;
         var unit = await EnqueueProfileWork(entry.ProfileId, (p, now) => ValueTask.FromResult(new ChangeEffect
         {
-            Outbox = [new OutboxEntry { MessageKey = key, ProfileId = p.Id, DueAt = now, Channel = channel, Payload = entry.Payload }],
+            Outbox = [new OutboxEntry { MessageKey = key, ProfileId = p.Id, DueAt = now, Channel = channel, Payload = payload }],
         }), cancellationToken).ConfigureAwait(false);
         if (unit is not { Status: UnitStatus.Committed or UnitStatus.KeyTaken or UnitStatus.Gone })
         {
@@ -209,7 +230,7 @@ public sealed partial class OmnichannelEngine
         LogMessageHandedOver(_logger, entry.MessageKey, channel);
     }
 
-    [LoggerMessage(248, LogLevel.Information, "Message {MessageKey} is left with channels this engine has no transport for when due: it is handed to the processes serving {Channel}")]
+    [LoggerMessage(248, LogLevel.Information, "Message {MessageKey} goes on to a channel this engine has no transport for (the only ones left when due, or a fallback): it is handed to the processes serving {Channel}")]
     private static partial void LogMessageHandedOver(ILogger logger, string messageKey, string channel);
 
     // The payloads this process planned, by the very array it handed to the store. A store that gives the same array back
