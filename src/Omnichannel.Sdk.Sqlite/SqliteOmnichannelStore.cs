@@ -29,6 +29,7 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
     private long _transactions;
     private long _operations;
     private int _disposed;
+    private readonly TimeSpan? _workSignalInterval;
     private bool _checkpointAfterBatch; // set by an erasure on the writer; read by the writer after its batch commits
     private bool _checkpointPending; // an erasure's checkpoint left the WAL (a reader held it): the writer tries again after each batch
     private readonly FileStream? _fileIdentity; // the database file as opened: tells whether the path still names it
@@ -42,6 +43,7 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
         _maxBatchSize = options.MaxBatchSize;
         _maxBatchDelay = options.MaxBatchDelay;
         _time = options.TimeProvider ?? TimeProvider.System;
+        _workSignalInterval = options.WorkSignalInterval;
         _writer = writer;
         _fileIdentity = OpenIdentity(filePath);
         _queue = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
@@ -203,6 +205,7 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
 
     private void Close()
     {
+        StopWorkSignal();
         _fileIdentity?.Dispose();
         CloseWakeWatch();
         _writer.Dispose();

@@ -58,7 +58,20 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public bool CheckIntegrityOnOpen { get; set; } = true;
 
-    /// <summary>The clock for <see cref="MaxBatchDelay"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
+    /// <summary>
+    /// How often the store looks whether another process (or another store on the same file) has committed, so that the
+    /// engines on it look for that work at once — a wake-up or a message another process wrote — instead of at their next
+    /// <see cref="OmnichannelOptions.StorePollInterval"/> (a minute by default). SQLite has no notifications: the look is
+    /// <c>PRAGMA data_version</c> on the idle writer connection (no table is read), which changes only for other
+    /// connections' commits. Default 1 second; from 10 milliseconds to 1 hour; <see langword="null"/> turns it off. Runs on
+    /// <see cref="TimeProvider"/>.
+    /// </summary>
+    public TimeSpan? WorkSignalInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The clock for <see cref="MaxBatchDelay"/> and <see cref="WorkSignalInterval"/>; <see cref="TimeProvider.System"/> when
+    /// <see langword="null"/>.
+    /// </summary>
     public TimeProvider? TimeProvider { get; set; }
 
     /// <summary>Every problem with these settings; empty when they are valid.</summary>
@@ -88,6 +101,11 @@ public sealed class SqliteStoreOptions
         if (MaxBatchDelay < TimeSpan.Zero || MaxBatchDelay > TimeSpan.FromDays(1))
         {
             problems.Add($"MaxBatchDelay must be from zero to 1 day (was {MaxBatchDelay}): every commit may wait that long.");
+        }
+
+        if (WorkSignalInterval is { } signal && (signal < TimeSpan.FromMilliseconds(10) || signal > TimeSpan.FromHours(1)))
+        {
+            problems.Add($"WorkSignalInterval must be from 10 milliseconds to 1 hour, or null to turn it off (was {signal}).");
         }
 
         return problems;

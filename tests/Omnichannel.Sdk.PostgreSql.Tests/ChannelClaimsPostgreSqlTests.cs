@@ -29,6 +29,13 @@ public sealed class ChannelClaimsPostgreSqlTests(PostgreSqlServer server)
     }
 
     [Fact]
+    public async Task AMessageAnotherProcessPlans_IsSentWithinSeconds_NotAtTheNextTimedLook()
+    {
+        var database = await server.DatabaseAsync("channel_claims_signal");
+        await ChannelClaimsScenario.AMessageAnotherProcessPlans_IsSentWithinSeconds_NotAtTheNextTimedLookAsync((time, configure) => Build(database, time, configure));
+    }
+
+    [Fact]
     public async Task AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannel()
     {
         var database = await server.DatabaseAsync("channel_claims_fallback");

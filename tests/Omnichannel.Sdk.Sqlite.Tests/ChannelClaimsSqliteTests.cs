@@ -38,6 +38,13 @@ public sealed class ChannelClaimsSqliteTests : IDisposable
     }
 
     [Fact]
+    public Task AMessageAnotherProcessPlans_IsSentWithinSeconds_NotAtTheNextTimedLook()
+    {
+        var path = _folder.File();
+        return ChannelClaimsScenario.AMessageAnotherProcessPlans_IsSentWithinSeconds_NotAtTheNextTimedLookAsync((time, configure) => Build(path, time, configure));
+    }
+
+    [Fact]
     public Task AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannel()
     {
         var path = _folder.File();

@@ -129,6 +129,37 @@ internal static class ChannelClaimsScenario
     }
 
     /// <summary>
+    /// Left alone in audit U67 and session 45 ("SQLite has no signal"): a text the email worker plans is sent by the SMS
+    /// worker within seconds, not at the SMS worker's next timed look (a minute). PostgreSQL's NOTIFY did this already;
+    /// SQLite now looks at PRAGMA data_version every second. Nobody dispatches by hand here.
+    /// </summary>
+    public static async Task AMessageAnotherProcessPlans_IsSentWithinSeconds_NotAtTheNextTimedLookAsync(Process process)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var emails = new RecordingTransport(ChannelNames.Email);
+        var texts = new RecordingTransport(ChannelNames.Sms);
+        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
+        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
+        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
+        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        await byEmail.RunDueAsync();
+        await bySms.RunDueAsync(); // both started: their first looks are behind them
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        var eve = Identifier.CustomerId("eve-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", eve, Identifier.Phone("+14155550127")))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "c1", EventTypes.CartItemAdded, eve))).Status);
+        for (var second = 0; second < 5; second++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1)); // five seconds in all, far from the minute of the timed look
+        }
+
+        Assert.True(await TwoProcessStoreScenario.Eventually(() => texts.Messages.Count >= 1), "the SMS worker did not send the text within five seconds");
+        Assert.Equal("Your cart c1", Assert.Single(texts.Sent<SmsMessage>()).Body);
+        Assert.Empty(emails.Messages);
+    }
+
+    /// <summary>
     /// Left alone in session 45: a message on [email, sms] whose email fails for good on the email worker, which has no
     /// SMS transport. The fallback is handed to the SMS worker, which sends the text; email is not tried again. It was
     /// failed ("sms: no transport is registered") while the SMS worker could have sent it.
