@@ -343,7 +343,7 @@ public sealed partial class OmnichannelEngine
     // The channels this process planned a message on and left to others, each logged once (event 234).
     private readonly ConcurrentDictionary<string, byte> _channelsLeftToOthers = new(StringComparer.Ordinal);
 
-    [LoggerMessage(234, LogLevel.Information, "This engine has no transport for channel {Channel}: its messages are left in the shared outbox for the processes that register one (register one here if no other process does)")]
+    [LoggerMessage(234, LogLevel.Warning, "This engine has no transport for channel {Channel}: its messages are left in the shared outbox for the processes that register one, and wait there until one does (register one here if no other process does)")]
     private static partial void LogChannelLeftToOthers(ILogger logger, string channel);
 
     [LoggerMessage(213, LogLevel.Information, "This engine registers no transport: the messages it plans are left in the shared outbox for the processes that register one")]
