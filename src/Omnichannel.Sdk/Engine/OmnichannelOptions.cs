@@ -51,7 +51,9 @@ public sealed class OmnichannelOptions
     /// another process on the same database or SQLite file that then stopped (scaled down, crashed), or claimed by one
     /// that died before its lease ended. Each look is two small reads and only arms the engine's timers. Default 1 minute;
     /// 1 second to 1 day, or <see langword="null"/> never to look (one process alone on its store). Not used with the
-    /// in-memory store, which no other process writes.
+    /// in-memory store, which no other process writes. A store that signals other processes' work
+    /// (<see cref="Storage.IStoreWorkSignal"/>: PostgreSQL's <c>NOTIFY</c>, SQLite's <c>PRAGMA data_version</c> every second)
+    /// makes the engine look at once as well; with <see langword="null"/> it does not subscribe to that either.
     /// </summary>
     public TimeSpan? StorePollInterval { get; set; } = TimeSpan.FromMinutes(1);
 
