@@ -22,6 +22,17 @@ public sealed class TrackingMapping
     public string? DeviceIdType { get; set; } = IdentifierTypes.DeviceId;
 
     /// <summary>
+    /// The identifier type of <c>context.device.token</c>, the device's push token (Segment Spec, common fields:
+    /// <see href="https://segment.com/docs/connections/spec/common/#context-fields-automatically-collected"/>). Default
+    /// <see cref="IdentifierTypes.DeviceId"/>, the address the <c>push</c> channel sends to; <see langword="null"/> ignores
+    /// it. When an event carries a usable token and <see cref="DeviceIdType"/> is the same type, <c>context.device.id</c>
+    /// is left out of that event (listed under <c>ignored</c>): the id is no push address, and the two seen at one instant
+    /// would leave the choice of address to a tie. Set <see cref="DeviceIdType"/> to a registered type of its own to keep
+    /// both. A token no identifier can hold is left out, as a device id is.
+    /// </summary>
+    public string? DeviceTokenType { get; set; } = IdentifierTypes.DeviceId;
+
+    /// <summary>
     /// The identifier type of an <c>alias</c> call's <c>previousId</c>. Default <see cref="IdentifierTypes.AnonymousId"/>:
     /// clients alias the anonymous id a visitor had to the user id she got
     /// (<see href="https://segment.com/docs/connections/spec/alias/"/>).

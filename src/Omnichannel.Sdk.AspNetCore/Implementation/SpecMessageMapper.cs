@@ -352,13 +352,38 @@ internal sealed partial class SpecMessageMapper
         Add(_map.AnonymousIdType, anonymousId, "anonymousId");
         if (message.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
         {
-            if (_map.DeviceIdType is { } deviceType && context.TryGetProperty("device", out var device)
-                && Str(device, "id") is { } deviceId)
+            var device = context.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
+
+            // Audit U73: context.device.token is the device's push token (Segment Spec, common fields: "device.token"), the
+            // address the push channel sends to (DeviceTokenType, device_id by default). With a usable token, a device id
+            // mapped to the same type is left out: two addresses of one device seen at the same instant left the push to a
+            // tie, which the id (not a token at all) could win.
+            var deviceToken = _map.DeviceTokenType is { } tokenType && device.ValueKind == JsonValueKind.Object
+                && Str(device, "token") is { } token && !string.IsNullOrWhiteSpace(token) ? token : null;
+            if (deviceToken is not null && !Usable(_map.DeviceTokenType!, deviceToken))
             {
-                // Context describes the device: an id no identifier can hold is left out, as an unusable email in
-                // context.traits is, rather than refusing the event it rides on (and the answer says so).
-                if (Usable(deviceType, deviceId))
+                leftOut.Add(new("context.device.token", Unusable(_map.DeviceTokenType!, deviceToken)));
+                deviceToken = null;
+            }
+
+            if (deviceToken is not null)
+            {
+                Add(_map.DeviceTokenType!, deviceToken, "context.device.token");
+            }
+
+            if (_map.DeviceIdType is { } deviceType && device.ValueKind == JsonValueKind.Object && Str(device, "id") is { } deviceId)
+            {
+                if (deviceToken is not null && deviceType == _map.DeviceTokenType)
                 {
+                    if (!string.IsNullOrWhiteSpace(deviceId) && !string.Equals(deviceId.Trim(), deviceToken.Trim(), StringComparison.Ordinal))
+                    {
+                        leftOut.Add(new("context.device.id", $"context.device.token is this device's {deviceType} (its push address); set DeviceIdType to a type of its own to keep the id too"));
+                    }
+                }
+                else if (Usable(deviceType, deviceId))
+                {
+                    // Context describes the device: an id no identifier can hold is left out, as an unusable email in
+                    // context.traits is, rather than refusing the event it rides on (and the answer says so).
                     Add(deviceType, deviceId, "context.device.id");
                 }
                 else if (!string.IsNullOrWhiteSpace(deviceId))

@@ -122,6 +122,28 @@ public sealed class DeliveryOptions
     public int MaxPushBytes { get; set; } = 4096;
 
     /// <summary>
+    /// How many soft bounces of one address on one channel in a row (no delivery, open or click there in between), within
+    /// <see cref="SoftBounceWindow"/>, suppress it like a hard bounce: on the profile and on the store's suppression list
+    /// (<see cref="Storage.IOmnichannelStore.SuppressAsync"/>), a phone per channel (<c>sms</c> or <c>whatsapp</c>), lifted by
+    /// <see cref="IOmnichannelClient.LiftErasureAsync"/>. Default 3; 0 never suppresses on soft bounces (each is only
+    /// recorded); at most 100. A bounce report about a message already counted (a webhook sent again) counts once.
+    /// Practice it follows: Listmonk's bounce count per subscriber (knadh/listmonk#991), "stop after 3 soft bounces in a
+    /// week" (astrobin/astrobin#1672), "hard after N soft" (Notifuse/notifuse#323); unlike Listmonk's count, a delivery
+    /// starts it again (knadh/listmonk#2770).
+    /// </summary>
+    public int SoftBounceLimit { get; set; } = DefaultSoftBounceLimit;
+
+    /// <summary>
+    /// The longest time the <see cref="SoftBounceLimit"/> soft bounces may span (from the first to the last, by event
+    /// time): bounces further apart (a mailbox full once a year) never add up. Default 30 days; positive, at most 3,650 days.
+    /// </summary>
+    public TimeSpan SoftBounceWindow { get; set; } = DefaultSoftBounceWindow;
+
+    internal const int DefaultSoftBounceLimit = 3;
+
+    internal static readonly TimeSpan DefaultSoftBounceWindow = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// Decides whether an exception thrown by a transport is worth retrying. Default (<see langword="null"/>): time-outs,
     /// I/O and socket errors, and HTTP failures without a status or with 408, 429 or 5xx are transient; everything else
     /// (an <see cref="ArgumentException"/> for a bad address, a 4xx) is permanent and not retried.
@@ -162,6 +184,8 @@ public sealed class DeliveryOptions
         if (MaxMessageBytes < 1024) yield return $"Delivery.{nameof(MaxMessageBytes)} must be at least 1024.";
         if (MaxSmsSegments < 1) yield return $"Delivery.{nameof(MaxSmsSegments)} must be at least 1.";
         if (MaxPushBytes < 256) yield return $"Delivery.{nameof(MaxPushBytes)} must be at least 256.";
+        if (SoftBounceLimit is < 0 or > 100) yield return $"Delivery.{nameof(SoftBounceLimit)} must be between 0 (never) and 100.";
+        if (SoftBounceWindow <= TimeSpan.Zero || SoftBounceWindow > TimeSpan.FromDays(3650)) yield return $"Delivery.{nameof(SoftBounceWindow)} must be positive and at most 3,650 days.";
         for (var i = 0; i < FrequencyCaps.Count; i++)
         {
             var c = FrequencyCaps[i];

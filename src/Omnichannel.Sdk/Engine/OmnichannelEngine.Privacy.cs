@@ -152,6 +152,13 @@ public sealed partial class OmnichannelEngine
             }
         }
 
+        // Audit U73: the soft bounces of an address now suppressed are done with, whichever came first (a merge, a hard
+        // bounce reported before or after them, the soft bounces' own run).
+        if (p.HasSoftBounces)
+        {
+            p.SoftBounces.RemoveAll(m => list.BinarySearch(SuppressionEntry(m.Channel, m.Address), StringComparer.Ordinal) >= 0);
+        }
+
         return reported;
     }
 

@@ -32,6 +32,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly EngineMetrics _metrics;
     private readonly EventValidator _validator;
     private readonly Privacy.IdentifierHasher _hasher;
+    private readonly SoftBounceRule _softBounceRule; // audit U73: soft bounces add up to a suppression
     private readonly Channel<WorkItem>[] _queues;
     private readonly HotProfiles[] _hot;
     private readonly ProfileAffinity _affinity;
@@ -97,6 +98,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _metrics = new EngineMetrics(meterFactory);
         _validator = new EventValidator(options);
         _hasher = Privacy.IdentifierHasher.From(options.Privacy, (store as InMemoryOmnichannelStore)?.FallbackHashKey ?? []);
+        _softBounceRule = new SoftBounceRule(options.Delivery.SoftBounceLimit, options.Delivery.SoftBounceWindow, (channel, address) => _hasher.Hash(new Identifier(channel, address)));
         _queues = new Channel<WorkItem>[options.Partitions];
         _hot = new HotProfiles[options.Partitions];
         _affinity = new ProfileAffinity(options.ProfileCacheSize);

@@ -120,12 +120,14 @@ public static class EventTypes
     /// decided it grants nothing); <c>HELP</c>, <c>INFO</c> and any other text change nothing. The reply must be the
     /// keyword alone: case, surrounding space, punctuation or symbols around it and Unicode width are ignored
     /// (<c>Stop.</c>, <c>ＳＴＯＰ</c>), "please don't stop" is no keyword. Decisions follow event time like every consent
-    /// decision, so a late-arriving older <c>STOP</c> does not undo a newer <c>START</c>. Other channels' replies change
-    /// nothing.
+    /// decision, so a late-arriving older <c>STOP</c> does not undo a newer <c>START</c>. On <c>whatsapp</c> only
+    /// <c>STOP</c>, <c>STOPALL</c>, <c>UNSUBSCRIBE</c>, <c>OPTOUT</c> and <c>STOP PROMOTIONS</c> are read, and refuse
+    /// WhatsApp for every topic (not SMS); words that are conversation in a chat (<c>CANCEL</c>, <c>END</c>, <c>YES</c>)
+    /// and opt-in words change nothing there. Other channels' replies change nothing.
     /// </para>
     /// <para>
     /// The text is personal data and is never kept: at the door it is replaced by <c>keyword</c> (<c>opt_out</c>,
-    /// <c>opt_in</c>, <c>help</c> or <c>none</c>; sms only), which is what journeys, segments, the timeline and the export
+    /// <c>opt_in</c>, <c>help</c> or <c>none</c> on sms; <c>opt_out</c> or <c>none</c> on whatsapp), which is what journeys, segments, the timeline and the export
     /// see. Keywords: Twilio's defaults (https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out and
     /// https://help.twilio.com/hc/en-us/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-), which
     /// include every opt-out keyword of the CTIA Messaging Principles and Best Practices (STOP, QUIT, END, REVOKE, OPT OUT,

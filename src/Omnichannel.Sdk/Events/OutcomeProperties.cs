@@ -17,6 +17,10 @@ internal static class OutcomeProperties
     public static bool IsHardBounce(JsonElement props) =>
         string.Equals(WellKnownProperties.String(props, "bounce_type") ?? WellKnownProperties.String(props, "bounce"), "hard", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Whether a bounce is soft (<c>bounce_type</c>, else the older <c>bounce</c>); an untyped bounce is neither.</summary>
+    public static bool IsSoftBounce(JsonElement props) =>
+        string.Equals(WellKnownProperties.String(props, "bounce_type") ?? WellKnownProperties.String(props, "bounce"), "soft", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The (already normalised) address of an outcome event.</summary>
     public static string? Address(JsonElement props, string channel) => WellKnownProperties.String(props, "address");
 
@@ -39,6 +43,35 @@ internal static class OutcomeProperties
     public static string? MessagingChannel(string? eventChannel, IdentityOptions identity, Delivery.DeliverySetup? delivery) =>
         MessagingChannel(eventChannel)
         ?? (IsCustomChannel(eventChannel, identity) && delivery is not null && delivery.For(eventChannel!).Count > 0 ? eventChannel : null);
+
+    /// <summary>The built-in messaging channels a complaint about a message no one can place withdraws.</summary>
+    public static readonly IReadOnlyList<string> StandardMessagingChannels = (string[])[ChannelNames.Email, ChannelNames.Sms, ChannelNames.WhatsApp, ChannelNames.Push, ChannelNames.InApp];
+
+    /// <summary>
+    /// Every messaging channel the engine serves: the five built-in ones and each channel of the host's own (a registered
+    /// identifier type with a transport, <c>line</c>). Audit U73: a complaint that names no channel, about a message the
+    /// profile does not know, withdrew the built-in channels and left <c>line</c> granted, so her next LINE promotion
+    /// went out to the person who had just reported spam.
+    /// </summary>
+    public static IReadOnlyList<string> MessagingChannels(IdentityOptions identity, Delivery.DeliverySetup? delivery)
+    {
+        List<string>? all = null;
+        foreach (var type in identity.Rules.Keys)
+        {
+            if (IsCustomChannel(type, identity) && delivery is not null && delivery.For(type).Count > 0)
+            {
+                (all ??= [.. StandardMessagingChannels]).Add(type);
+            }
+        }
+
+        if (all is null)
+        {
+            return StandardMessagingChannels;
+        }
+
+        all.Sort(StandardMessagingChannels.Count, all.Count - StandardMessagingChannels.Count, StringComparer.Ordinal);
+        return all;
+    }
 
     /// <summary>
     /// The identifier type of a channel's addresses, a custom channel's own type included (a channel named in
@@ -138,13 +171,13 @@ internal static class OutcomeProperties
         var channel = WellKnownProperties.String(props, "channel") ?? MessagingChannel(e.Channel);
         var raw = WellKnownProperties.String(props, "address");
         if (raw is null && channel is not null && AddressType(channel, identity) is { } addressType && e.Identifiers is { } ids
-            && e.Type == EventTypes.MessageBounced && IsHardBounce(props))
+            && e.Type == EventTypes.MessageBounced && (IsHardBounce(props) || IsSoftBounce(props)))
         {
             foreach (var id in ids)
             {
                 if (id.Type == addressType)
                 {
-                    raw = id.Value; // a bounce reported on the address itself: that is the address that bounced
+                    raw = id.Value; // a bounce reported on the address itself: that is the address that bounced (soft ones add up, audit U73)
                     break;
                 }
             }

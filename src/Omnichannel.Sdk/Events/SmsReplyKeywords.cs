@@ -61,6 +61,24 @@ internal static class SmsReplyKeywords
 
     public static readonly FrozenSet<string> HelpKeywords = FrozenSet.Create(StringComparer.Ordinal, "HELP", "INFO");
 
+    /// <summary>The source recorded on WhatsApp consent withdrawn by a reply (<see cref="ConsentRecord.Source"/>).</summary>
+    public const string WhatsAppOptOutSource = "whatsapp_reply:opt_out";
+
+    /// <summary>
+    /// Audit U73: the opt-out keywords read on WhatsApp replies. WhatsApp has no carrier keywords, but a "STOP" there is a
+    /// request to opt out that Meta's policy asks businesses to honour, Twilio applies its opt-out keywords to WhatsApp
+    /// senders of a Messaging Service (Advanced Opt-Out), and campaign tools are asked to (chatwoot discussion #15196).
+    /// Only the words that mean nothing else in a chat: <c>STOP</c>, <c>STOPALL</c>, <c>UNSUBSCRIBE</c>, <c>OPTOUT</c>,
+    /// and <c>STOP PROMOTIONS</c> (the text of WhatsApp's own marketing opt-out button). <c>CANCEL</c>, <c>END</c>,
+    /// <c>QUIT</c> and <c>REVOKE</c> are not read (in a chat with a shop "cancel" is about an order), nor opt-in words (a
+    /// "yes" in a chat answers a question); WhatsApp consent is given back with <c>consent.changed</c>.
+    /// </summary>
+    public static readonly FrozenSet<string> WhatsAppOptOutKeywords = FrozenSet.Create(StringComparer.Ordinal, "STOP", "STOPALL", "UNSUBSCRIBE", "OPTOUT", "STOPPROMOTIONS");
+
+    /// <summary>The keyword class of a WhatsApp reply's text: <see cref="SmsReplyKeyword.OptOut"/> or none.</summary>
+    public static SmsReplyKeyword ClassifyWhatsApp(string? text) =>
+        Word(text) is { } word && WhatsAppOptOutKeywords.Contains(word) ? SmsReplyKeyword.OptOut : SmsReplyKeyword.None;
+
     /// <summary>The keyword class of a reply's text.</summary>
     public static SmsReplyKeyword Classify(string? text)
     {
@@ -94,6 +112,11 @@ internal static class SmsReplyKeywords
     public static string Summary(JsonElement props)
     {
         var channel = WellKnownProperties.String(props, "channel");
+        if (channel == ChannelNames.WhatsApp)
+        {
+            return Parse(WellKnownProperties.String(props, KeywordProperty)) == SmsReplyKeyword.OptOut ? "whatsapp reply: opt-out keyword" : "whatsapp reply";
+        }
+
         if (channel != ChannelNames.Sms)
         {
             return $"{channel} reply";
@@ -110,8 +133,8 @@ internal static class SmsReplyKeywords
 
     /// <summary>
     /// Replaces a reply's <c>text</c> (personal data: whatever she wrote) with its <c>keyword</c> class, at the door,
-    /// before anything keeps, logs or forwards the event. On other channels than SMS the text is dropped too and no class
-    /// is given (a <c>keyword</c> the host sent is dropped: only the SDK's reading of the text decides consent).
+    /// before anything keeps, logs or forwards the event. On WhatsApp only an opt-out is read (<see cref="ClassifyWhatsApp"/>).
+    /// On other channels the text is dropped too and no class is given (a <c>keyword</c> the host sent is dropped: only the SDK's reading of the text decides consent).
     /// </summary>
     public static CustomerEvent Normalize(CustomerEvent e)
     {
@@ -124,9 +147,14 @@ internal static class SmsReplyKeywords
         var text = WellKnownProperties.String(e.Properties, "text");
         node.Remove("text");
         node.Remove(KeywordProperty);
-        if (WellKnownProperties.String(e.Properties, "channel") == ChannelNames.Sms)
+        var channel = WellKnownProperties.String(e.Properties, "channel");
+        if (channel == ChannelNames.Sms)
         {
             node[KeywordProperty] = Name(Classify(text));
+        }
+        else if (channel == ChannelNames.WhatsApp)
+        {
+            node[KeywordProperty] = Name(ClassifyWhatsApp(text)); // opt_out or none (audit U73)
         }
 
         return e with { Properties = JsonSerializer.SerializeToElement(node) };

@@ -139,6 +139,17 @@ public sealed class CustomerProfile
     /// <summary>Whether any address is suppressed, without making the list (asked on every commit).</summary>
     internal bool HasSuppressedAddresses => _suppressedAddresses is { Count: > 0 };
 
+    // Audit U73: recent soft bounces per channel and address (its keyed hash: the address may be another person's), ordinal
+    // order (ProfileCore.CountSoftBounce): DeliveryOptions.SoftBounceLimit of them in a row, with no delivery, open or
+    // click there in between (read from the touches), suppress the address like a hard bounce. Bounded.
+    [Stored(Field = nameof(_softBounces))]
+    internal List<SoftBounceMark> SoftBounces { get => _softBounces ??= []; set => _softBounces = value; }
+
+    private List<SoftBounceMark>? _softBounces;
+
+    /// <summary>Whether any soft bounce is kept, without making the list.</summary>
+    internal bool HasSoftBounces => _softBounces is { Count: > 0 };
+
     // Hard bounces without an address that named a message this profile does not know ("channel:message key", ordinal
     // order, bounded): the message went out from a profile she has not been linked to yet, so a merge that brings the
     // message resolves the bounce to the address there (ProfileCore.ResolvePendingBounces).

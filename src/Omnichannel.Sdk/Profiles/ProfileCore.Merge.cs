@@ -190,6 +190,7 @@ internal static partial class ProfileCore
         }
 
         ResolvePendingBounces(target); // a bounce on one side about a message the other sent
+        MergeSoftBounces(target, other); // audit U73: soft bounces of her addresses on either side still add up
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
         target.RuleHistory.MergeFrom(other.RuleHistory, key => target.Orders.TryGetValue(key, out var order) ? order.At : null);

@@ -38,8 +38,12 @@ internal static partial class ProfileCore
     /// step): like a report on a message sent to her, it is not her activity (<c>lastSeen</c>, <c>channelsUsed</c>).
     /// <paramref name="receivedBy"/> is the engine's clock when the event is applied: a consent decision stamped after it
     /// (a device clock running fast, inside <see cref="OmnichannelOptions.MaxClockSkew"/>) is recorded at that instant.
+    /// <paramref name="softBounces"/> is the soft-bounce rule (<see cref="Delivery.DeliveryOptions.SoftBounceLimit"/> and
+    /// the engine's keyed hash); without it soft bounces are only on the timeline.
+    /// <paramref name="messagingChannels"/> are the channels a complaint that names none withdraws (the engine's, a host's
+    /// own included: <see cref="OutcomeProperties.MessagingChannels"/>); the built-in five when <see langword="null"/>.
     /// </summary>
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile)
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile, SoftBounceRule? softBounces = null, IReadOnlyList<string>? messagingChannels = null)
     {
         var t = e.Timestamp;
 
@@ -159,12 +163,19 @@ internal static partial class ProfileCore
                     decidedAt,
                     keyword == SmsReplyKeyword.OptIn ? SmsReplyKeywords.OptInSource : SmsReplyKeywords.OptOutSource) { EventId = e.Id, AwaitsDecision = keyword == SmsReplyKeyword.OptIn });
                 break;
+            case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.WhatsApp
+                && SmsReplyKeywords.Parse(WellKnownProperties.String(props, SmsReplyKeywords.KeywordProperty)) == SmsReplyKeyword.OptOut:
+                // Audit U73: STOP on WhatsApp withdraws WhatsApp (every topic), and only it: SMS to the same number is its own.
+                SetConsent(p, new ConsentRecord(ChannelNames.WhatsApp, ConsentRecord.AnyTopic, false, decidedAt, SmsReplyKeywords.WhatsAppOptOutSource) { EventId = e.Id });
+                break;
             case EventTypes.MessageComplained:
                 // A spam complaint withdraws marketing consent for the whole channel; one that names no channel we can
-                // tell (a message_id of a message the SDK never sent) withdraws it for every messaging channel.
+                // tell (a message_id of a message the SDK never sent) withdraws it for every messaging channel, a host's
+                // own (line) as much as the built-in ones (audit U73).
                 var complaintSource = "complaint:" + (WellKnownProperties.String(props, "message_id") ?? e.Id);
                 var named = WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel);
-                foreach (var complainedOn in named is not null ? [named] : (string[])[ChannelNames.Email, ChannelNames.Sms, ChannelNames.WhatsApp, ChannelNames.Push, ChannelNames.InApp])
+                IReadOnlyList<string> complainedOnAll = named is not null ? [named] : messagingChannels ?? OutcomeProperties.StandardMessagingChannels;
+                foreach (var complainedOn in complainedOnAll)
                 {
                     SetConsent(p, new ConsentRecord(complainedOn, ConsentRecord.AnyTopic, false, decidedAt, complaintSource) { EventId = e.Id });
                 }
@@ -184,6 +195,10 @@ internal static partial class ProfileCore
                     AddPendingBounce(p, bouncedOn + ":" + bouncedKey);
                 }
 
+                break;
+            case EventTypes.MessageBounced when softBounces is not null && OutcomeProperties.IsSoftBounce(props)
+                && (WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel)) is { } softOn:
+                CountSoftBounce(p, e, softOn, softBounces);
                 break;
             case EventTypes.PreferencesUpdated:
                 ApplyPreferences(p, props, t, e.Id);

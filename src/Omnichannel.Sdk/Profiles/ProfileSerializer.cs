@@ -313,6 +313,7 @@ internal sealed class StoredAttribute : Attribute
 [JsonSerializable(typeof(Dictionary<string, DateTimeOffset>))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(List<Delivery.SentMessage>))]
+[JsonSerializable(typeof(List<SoftBounceMark>))]
 [JsonSerializable(typeof(Journeys.JourneyState))]
 [JsonSerializable(typeof(DateTimeOffset?))]
 [JsonSerializable(typeof(string))]

@@ -34,7 +34,10 @@ namespace Omnichannel.Sdk.Templates;
 /// <b>Variant selection.</b> Among the template's variants for the channel, a variant is eligible when each
 /// dimension it sets matches: its device type equals the customer's, its time of day equals the customer's
 /// (in the customer's time zone), and its locale is in the customer's locale chain. The locale chain is the
-/// requested locale and its parents (<c>es-MX</c> → <c>es</c>), then <see cref="TemplateRendererOptions.DefaultLocale"/>
+/// requested locale and its parents — CLDR's parent locales where a regional form does not inherit from the bare
+/// language (<c>es-MX</c> → <c>es-419</c> → <c>es</c>, <c>en-AU</c> → <c>en-001</c> → <c>en</c>, <c>en-DE</c> →
+/// <c>en-150</c> → <c>en-001</c> → <c>en</c>, <c>pt-AO</c> → <c>pt-PT</c> → <c>pt</c>; UTS #35 "Parent Locales"),
+/// truncation otherwise (<c>fr-CA</c> → <c>fr</c>) — then <see cref="TemplateRendererOptions.DefaultLocale"/>
 /// and its parents, then the variant without a locale. The most specific eligible variant wins, by this
 /// precedence: (1) the locale earliest in the chain (the right language matters most), then (2) a variant that sets
 /// the device type over one that does not, then (3) one that sets the time of day over one that does not.
@@ -375,6 +378,12 @@ public sealed partial class TemplateRenderer
             while (!string.IsNullOrEmpty(tag))
             {
                 Add(chain, tag);
+                if (CldrParents.TryGetValue(tag, out var parent))
+                {
+                    tag = parent; // en-AU → en-001 → en, es-MX → es-419 → es, pt-AO → pt-PT → pt
+                    continue;
+                }
+
                 var dash = tag.LastIndexOf('-');
                 tag = dash < 0 ? null : tag[..dash];
             }
@@ -382,6 +391,40 @@ public sealed partial class TemplateRenderer
 
         chain.Add(null);
         return chain;
+    }
+
+    // Audit U73: CLDR's parent locales for the languages whose regional forms do not inherit from the bare language (UTS
+    // #35, "Parent Locales"; unicode-org/cldr common/supplemental/supplementalData.xml, <parentLocales>): English outside
+    // the US through world English (en-001, and Europe's en-150 through it), Spanish of the Americas through Latin
+    // American Spanish (es-419), Portuguese outside Brazil through European Portuguese (pt-PT). Only these entries;
+    // every other tag falls back by truncation. The table, not CultureInfo.Parent: that answer depends on the machine's
+    // ICU and is missing under invariant globalization.
+    private static readonly System.Collections.Frozen.FrozenDictionary<string, string> CldrParents = BuildCldrParents();
+
+    private static System.Collections.Frozen.FrozenDictionary<string, string> BuildCldrParents()
+    {
+        var parents = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["en-150"] = "en-001" };
+        foreach (var region in "AG AI AU BB BM BS BW BZ CC CK CM CX CY DG DM ER FJ FK FM GB GD GG GH GI GM GY HK IE IL IM IN IO JE JM KE KI KN KY LC LR LS MG MO MS MT MU MV MW MY NA NF NG NR NU NZ PG PK PN PW RW SB SC SD SG SH SL SS SX SZ TC TK TO TT TV TZ UG VC VG VU WS ZA ZM ZW".Split(' '))
+        {
+            parents["en-" + region] = "en-001";
+        }
+
+        foreach (var region in "AT BE CH DE DK FI NL SE SI".Split(' '))
+        {
+            parents["en-" + region] = "en-150";
+        }
+
+        foreach (var region in "AR BO BR BZ CL CO CR CU DO EC GT HN MX NI PA PE PR PY SV US UY VE".Split(' '))
+        {
+            parents["es-" + region] = "es-419";
+        }
+
+        foreach (var region in "AO CH CV FR GQ GW LU MO MZ ST TL".Split(' '))
+        {
+            parents["pt-" + region] = "pt-PT";
+        }
+
+        return System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(parents, StringComparer.OrdinalIgnoreCase);
     }
 
     private static void Add(List<string?> chain, string tag)
