@@ -341,7 +341,7 @@ internal static partial class MeasurementRecorder
 
         foreach (var w in c.Where)
         {
-            var value = RuleHistory.TryGetPath(e.Properties, w.Property, out var v) ? RuleValue.FromElement(v) : RuleValue.Missing;
+            var value = RuleHistory.ReadPath(e.Properties, w.Property);
             if (!ConditionMatcher.Matches(w.Condition, value, now))
             {
                 return false;

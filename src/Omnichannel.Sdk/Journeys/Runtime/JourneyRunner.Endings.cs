@@ -249,8 +249,8 @@ internal sealed partial class JourneyRunner
     private bool Holds(JourneyCondition condition, JourneyInstance instance) => condition switch
     {
         ProfileCondition c => SegmentEvaluator.Evaluate(c.Rule, Subject(), now).IsMember,
-        TriggerCondition c => ConditionMatcher.Matches(c.Condition, RuleValue.FromNode(Lookup(instance.Trigger, c.Path)), now),
-        ContextCondition c => ConditionMatcher.Matches(c.Condition, RuleValue.FromNode(Lookup(instance.Context, c.Path)), now),
+        TriggerCondition c => ConditionMatcher.Matches(c.Condition, Lookup(instance.Trigger, c.Path), now),
+        ContextCondition c => ConditionMatcher.Matches(c.Condition, Lookup(instance.Context, c.Path), now),
         AllCondition c => c.Conditions.All(x => Holds(x, instance)),
         AnyCondition c => c.Conditions.Any(x => Holds(x, instance)),
         NotCondition c => !Holds(c.Condition, instance),
@@ -266,7 +266,7 @@ internal sealed partial class JourneyRunner
 
         foreach (var w in where)
         {
-            var value = RuleHistory.TryGetPath(e.Properties, w.Property, out var v) ? RuleValue.FromElement(v) : RuleValue.Missing;
+            var value = RuleHistory.ReadPath(e.Properties, w.Property);
             if (!ConditionMatcher.Matches(w.Condition, value, now))
             {
                 return false;
@@ -293,18 +293,30 @@ internal sealed partial class JourneyRunner
 
     private static string CorrelationValue(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.ValueKind == JsonValueKind.Number ? NumericKey.Text(value) : value.GetRawText();
 
-    private static JsonNode? Lookup(JsonObject? o, string path)
+    // Audit U74: read as a `where` reads an event (RuleHistory.ReadPath): a name of digits indexes a list, and a path
+    // through a list of objects reaches each element's value (a branch on the trigger's products.category).
+    private static RuleValue Lookup(JsonObject? o, string path)
     {
+        if (o is null)
+        {
+            return RuleValue.Missing;
+        }
+
         JsonNode? current = o;
         foreach (var part in path.Split('.'))
         {
+            if (current is JsonArray)
+            {
+                return RuleHistory.ReadPath(JsonSerializer.SerializeToElement(o), path);
+            }
+
             if (current is not JsonObject obj || !obj.TryGetPropertyValue(part, out current))
             {
-                return null;
+                return RuleValue.Missing;
             }
         }
 
-        return current;
+        return RuleValue.FromNode(current);
     }
 
     private static JsonObject Properties(CustomerEvent e) =>

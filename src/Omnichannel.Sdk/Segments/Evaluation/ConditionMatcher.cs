@@ -47,6 +47,11 @@ internal static class ConditionMatcher
     internal static bool Matches(Condition condition, Operand operand, in RuleValue actual, DateTimeOffset now, out DateTimeOffset? next, TimeZoneInfo? zone = null)
     {
         next = null;
+        if (actual.Kind == RuleValueKind.Each)
+        {
+            return AnyOf(condition, operand, actual, now, out next, zone);
+        }
+
         switch (condition.Op)
         {
             case ConditionOperator.Eq:
@@ -86,6 +91,36 @@ internal static class ConditionMatcher
             default:
                 return false;
         }
+    }
+
+    // Audit U74 (PostHog/posthog#17824, braze-inc/braze-docs#3265): a path through a list of objects reaches one value per
+    // element, and "category is shoes" holds for an order when any of its products is in shoes, as MongoDB, Braze's
+    // `products[].category` and Segment's array filters read it. A negative operator is the complement of its positive
+    // form over the same values ("category is not shoes": no product is), so `not` and `ne` agree. The answer can change
+    // with time only when one of the values' answers does: the earliest of those is when to look again.
+    private static bool AnyOf(Condition condition, Operand operand, in RuleValue each, DateTimeOffset now, out DateTimeOffset? next, TimeZoneInfo? zone)
+    {
+        next = null;
+        var (positive, negate) = condition.Op switch
+        {
+            ConditionOperator.Ne => (ConditionOperator.Eq, true),
+            ConditionOperator.NotIn => (ConditionOperator.In, true),
+            ConditionOperator.NotExists => (ConditionOperator.Exists, true),
+            _ => (condition.Op, false),
+        };
+        var test = positive == condition.Op ? condition : condition with { Op = positive };
+        var any = false;
+        var items = each.Items!;
+        for (var i = 0; i < items.Count; i++)
+        {
+            any |= Matches(test, operand, items[i], now, out var change, zone);
+            if (change is { } c && (next is null || c < next))
+            {
+                next = c;
+            }
+        }
+
+        return any != negate;
     }
 
     private static bool InList(in RuleValue actual, in RuleValue list)

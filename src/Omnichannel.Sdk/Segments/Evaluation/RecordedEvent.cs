@@ -8,7 +8,8 @@ namespace Omnichannel.Sdk.Segments;
 /// <param name="Timestamp">When it happened.</param>
 /// <param name="Properties">
 /// The referenced properties, keyed by their dotted path (<c>{"items.count": 3}</c>); <see langword="null"/> when rules
-/// read none. Properties that were missing or <c>null</c> are absent.
+/// read none. Properties that were missing or <c>null</c> are absent. A path that reached values through a list is kept
+/// as <c>*path</c> with the list of them (<see cref="RuleHistory.Project"/>).
 /// </param>
 internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonObject? Properties)
 {
@@ -137,8 +138,24 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
             var i = 0;
             foreach (var (path, node) in properties)
             {
-                Paths[i] = path;
-                Values[i] = RuleValue.FromNode(node);
+                // Audit U74: a key marked by RuleHistory.Project holds the values its path reached through a list.
+                if (path.Length > 0 && path[0] == RuleHistory.EachMark && node is JsonArray reached)
+                {
+                    Paths[i] = path[1..];
+                    var items = new List<RuleValue>(reached.Count);
+                    foreach (var item in reached)
+                    {
+                        items.Add(RuleValue.FromNode(item));
+                    }
+
+                    Values[i] = RuleValue.FromEach(items);
+                }
+                else
+                {
+                    Paths[i] = path;
+                    Values[i] = RuleValue.FromNode(node);
+                }
+
                 i++;
             }
         }

@@ -14,6 +14,13 @@ internal enum RuleValueKind
     Date,
     Array,
     Object,
+
+    /// <summary>
+    /// The values a path reached through a list of objects (<c>products.category</c> over <c>products: [{…}, {…}]</c>),
+    /// one per element that has it, in order; never empty. A condition holds when it holds for any of them, and a negative
+    /// one (<c>ne</c>, <c>notIn</c>, <c>notExists</c>) when its positive form holds for none.
+    /// </summary>
+    Each,
 }
 
 /// <summary>
@@ -60,6 +67,9 @@ internal readonly struct RuleValue
     public static RuleValue FromDate(DateTimeOffset? d) => d is { } v ? new(RuleValueKind.Date, date: v) : Missing;
 
     public static RuleValue FromArray(IReadOnlyList<RuleValue> items) => new(RuleValueKind.Array, items: items);
+
+    /// <summary>The values a path reached through a list (<see cref="RuleValueKind.Each"/>); missing when there are none.</summary>
+    public static RuleValue FromEach(IReadOnlyList<RuleValue> items) => items.Count == 0 ? Missing : new(RuleValueKind.Each, items: items);
 
     public static RuleValue FromElement(JsonElement e)
     {
@@ -138,8 +148,40 @@ internal readonly struct RuleValue
     /// The value as an amount for sum, avg, min and max: a numeric string ("19.99", as some shops send money, and as the
     /// events' validation and the profile's statistics accept it) is its number; anything else is itself.
     /// </summary>
-    public static RuleValue AsAmount(in RuleValue v) =>
-        v.Kind == RuleValueKind.String && NumberText.TryParseDecimal(v.Text, out var d) ? FromNumber(d) : v;
+    public static RuleValue AsAmount(in RuleValue v)
+    {
+        if (v.Kind != RuleValueKind.Each)
+        {
+            return v.Kind == RuleValueKind.String && NumberText.TryParseDecimal(v.Text, out var d) ? FromNumber(d) : v;
+        }
+
+        // Audit U74: a path through a list (products.quantity) is the event's sum of the amounts it reaches (the units of
+        // the order), so sum, avg, min and max read one amount per event as for any other path; none is no amount.
+        decimal sum = 0;
+        var any = false;
+        foreach (var item in v.Items!)
+        {
+            if (AsAmount(item) is { Kind: RuleValueKind.Number } n)
+            {
+                sum = SaturatingAdd(sum, n.Number);
+                any = true;
+            }
+        }
+
+        return any ? FromNumber(sum) : Missing;
+
+        static decimal SaturatingAdd(decimal a, decimal b)
+        {
+            try
+            {
+                return a + b;
+            }
+            catch (OverflowException)
+            {
+                return b > 0 ? decimal.MaxValue : decimal.MinValue;
+            }
+        }
+    }
 
     /// <summary>The value as an instant: a date, or a string in ISO 8601 form (<c>2024-05-17</c>, <c>2024-05-17T10:00:00Z</c>).</summary>
     public bool TryGetInstant(out DateTimeOffset instant)

@@ -129,11 +129,23 @@ internal static partial class SegmentEvaluator
                 var keys = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var v in values)
                 {
-                    if (v.Kind == RuleValueKind.Array)
+                    // A list's elements, and (audit U74) the values a path reached through a list: each is one value.
+                    if (v.Kind is RuleValueKind.Array or RuleValueKind.Each)
                     {
                         foreach (var item in v.Items!)
                         {
-                            if (!item.IsMissing)
+                            if (v.Kind == RuleValueKind.Each && item.Kind == RuleValueKind.Array)
+                            {
+                                // Each product's list (products.tags): its elements, as a list value's are.
+                                foreach (var element in item.Items!)
+                                {
+                                    if (!element.IsMissing)
+                                    {
+                                        keys.Add(element.DistinctKey());
+                                    }
+                                }
+                            }
+                            else if (!item.IsMissing)
                             {
                                 keys.Add(item.DistinctKey());
                             }
