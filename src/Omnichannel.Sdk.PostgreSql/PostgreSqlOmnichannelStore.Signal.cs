@@ -19,7 +19,8 @@ public sealed partial class PostgreSqlOmnichannelStore : IStoreWorkSignal
     /// <remarks>
     /// The first subscription opens one extra connection (not from the pool, multiplexing off) that listens on the channel
     /// <c>omnichannel_work</c>; a statement adding outbox rows in this schema notifies it. A dropped connection is opened
-    /// again (after 1 s, doubling to 30 s) and signals once when it is back, for what it may have missed.
+    /// again (after 1 s, doubling to 30 s). It signals once each time it starts listening, the first time too, for what was
+    /// committed before it could hear it.
     /// </remarks>
     public IDisposable SubscribeToWork(Action onWork)
     {
@@ -74,10 +75,9 @@ public sealed partial class PostgreSqlOmnichannelStore : IStoreWorkSignal
                     await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                 }
 
-                if (delay > TimeSpan.Zero)
-                {
-                    SignalWork(); // back after a failure: what was committed meanwhile was not heard
-                }
+                // Listening from now on: what was committed before (since the subscription, or while a failure kept the
+                // connection down) was not heard, so look once. A look with nothing to find costs two small reads.
+                SignalWork();
 
                 delay = TimeSpan.Zero;
                 while (true)

@@ -321,6 +321,10 @@ public sealed partial class OmnichannelEngine
             var type = byHash[t.Hash];
             if (type != "\0event" && anotherPerson && !IdentifiesPerson(type))
             {
+                // Linked to the other person, but marked with the erasure's time (as a returning identifier is): her own
+                // events through the device or cookie, queued before the erasure or retried, stay out of his profile.
+                var device = identifierOf[t.Hash];
+                returned[device] = returned.TryGetValue(device, out var marked) && marked > t.ErasedAt ? marked : t.ErasedAt;
                 continue;
             }
 

@@ -96,6 +96,15 @@ public sealed class AuditU18Tests
     public void CrossFeatureInvariants_HoldTogether(U18Step[] steps) =>
         RunAsync(steps).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// The property's failure in CI (seed <c>(5591652741754839681,7583584257652200765,66)</c>, forty-sixth session):
+    /// her cookie, erased with her, linked again beside another person (a shared browser), then her order event retried
+    /// through the cookie alone. It was taken onto his profile (two orders where he placed one); it is refused now.
+    /// </summary>
+    [Property(Arbitrary = [typeof(U18StepArbitrary)], MaxTest = 1, Replay = "(5591652741754839681,7583584257652200765,66)")]
+    public void CrossFeatureInvariants_HoldTogether_ForTheSeedThatFoundHerRetriedOrderOnHisProfile(U18Step[] steps) =>
+        RunAsync(steps).GetAwaiter().GetResult();
+
     [Fact]
     public async Task AnErasedCookie_BesideAnotherCustomerId_IsAccepted_WhileHerCookieAloneAndHerEmailStayRefused()
     {
@@ -210,6 +219,8 @@ public sealed class AuditU18Tests
         var step = 0;
         var parent = Enumerable.Range(0, People * 4).ToArray();
         var erasedAt = Enumerable.Repeat(int.MaxValue, People * 4).ToArray();
+        var erasedTime = new DateTimeOffset[People * 4]; // when each node's erasure ran (engine clock)
+        var cookieBackAt = new Dictionary<int, DateTimeOffset>(); // an erased cookie linked again beside a person: its erasure's time
         var erasedProfiles = new HashSet<string>(StringComparer.Ordinal);
         int Find(int i) => parent[i] == i ? i : parent[i] = Find(parent[i]);
 
@@ -292,12 +303,16 @@ public sealed class AuditU18Tests
                 // Documented ("A tombstoned shared device refuses only anonymous use"): an erased cookie beside a person
                 // identifier nobody erased is not refused; her person identifiers, or her cookie alone, are.
                 var named = Enumerable.Range(0, People * 4).Where(n => e.Identifiers.Contains(Id(n))).ToList();
-                erased = named.Any(n => erasedAt[n] < int.MaxValue && (n % 4 != 0 || named.All(m => m % 4 == 0)));
+                erased = named.Any(n => erasedAt[n] < int.MaxValue && (n % 4 != 0 || named.All(m => m % 4 == 0)))
+                    // Her old cookie, linked again beside another person, keeps its erasure's time: an event through it
+                    // alone dated before that (hers, queued or retried) stays out (the engine's ReturnedAfter rule).
+                    || (named.All(m => m % 4 == 0) && named.Any(n => cookieBackAt.TryGetValue(n, out var back) && e.Timestamp <= back));
                 if (!erased && r.Status == TrackStatus.Accepted)
                 {
                     foreach (var n in named.Where(n => erasedAt[n] < int.MaxValue))
                     {
                         erasedAt[n] = int.MaxValue; // her old cookie, now someone else's (a shared device)
+                        cookieBackAt[n] = cookieBackAt.TryGetValue(n, out var earlier) && earlier > erasedTime[n] ? earlier : erasedTime[n];
                     }
                 }
             }
@@ -427,6 +442,7 @@ public sealed class AuditU18Tests
                             {
                                 // Her profile goes with its decisions and orders; each identifier stands alone, erased.
                                 erasedAt[n] = Math.Min(erasedAt[n], step);
+                                erasedTime[n] = host.Time.GetUtcNow();
                                 optOuts.RemoveAll(o => o.Node == n);
                                 orders.Remove(n);
                             }

@@ -1,0 +1,46 @@
+using Omnichannel.Sdk.Testing;
+
+namespace Omnichannel.Sdk.Tests.Audit;
+
+/// <summary>
+/// Found by <see cref="AuditU18Tests"/> in CI (forty-sixth session). An erased person's cookie (or device id) used again
+/// beside another person's own identifier is his now ("a tombstoned shared device refuses only anonymous use"), and it
+/// was linked to him as any new identifier: her events through the device alone, queued before her erasure or retried
+/// by a client, were then taken onto his profile — her order counted as his. The link now carries the erasure's time
+/// (<see cref="LinkedIdentifier.ReturnedAfter"/>, as an identifier of a person allowed back does), so what the device
+/// alone sends dated before the erasure stays out; his own events, and anything dated after, go in as before.
+/// </summary>
+public sealed class ErasedDeviceLinkedAgainTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 5, 9, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task HerOrderRetriedThroughTheSharedCookie_AfterItIsHis_StaysOutOfHisProfile()
+    {
+        await using var host = OmnichannelTestHost.Create(start: Start);
+        var cookie = Identifier.AnonymousId("shared-browser");
+        var her = Identifier.Email("ann-shared@example.com");
+        var him = Identifier.Email("bob-shared@example.com");
+        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
+        await host.TrackAsync("user.logged_in", [cookie, her]);
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.True(await host.Client.EraseProfileAsync(her));
+
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.logged_in", [cookie, him]))).Status);
+        var retried = await host.Client.TrackAsync(order); // her order's webhook, retried with its own id and time
+        var queued = await host.Client.TrackAsync(host.Event("page.viewed", [cookie]) with { Timestamp = Start + TimeSpan.FromMinutes(30) });
+
+        Assert.Equal(TrackStatus.Erased, retried.Status);
+        Assert.Equal(TrackStatus.Erased, queued.Status);
+        var bob = await host.Client.GetProfileAsync(him);
+        Assert.NotNull(bob);
+        Assert.Equal(0, bob.Statistics.OrderCount);
+        Assert.True(bob.Has(cookie));
+
+        // What the browser sends from now on is his.
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-bob", total = 9, currency = "GBP" }))).Status);
+        Assert.Equal(1, (await host.Client.GetProfileAsync(him))!.Statistics.OrderCount);
+    }
+}
