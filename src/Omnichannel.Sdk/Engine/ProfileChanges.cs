@@ -132,7 +132,7 @@ public sealed partial class OmnichannelEngine
             foreach (var (otherId, causedBy) in plan.Absorb)
             {
                 var other = involved[otherId];
-                ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {engine.Mask(causedBy)}", now), options.TimelineLength, options.Currency, options.Measurement, options.MaxTraitsPerProfile);
+                ProfileCore.Merge(target, other, new MergeRecord(otherId, causedBy, e.Id, $"both profiles hold {causedBy.Type} {engine.Mask(causedBy)}", now), options.TimelineLength, options.Currency, options.Measurement, options.MaxTraitsPerProfile, engine._softBounceRule);
                 (absorbed ??= []).Add(new AbsorbedProfile(otherId, other.Version));
                 foreach (var i in other.IdentifierList)
                 {

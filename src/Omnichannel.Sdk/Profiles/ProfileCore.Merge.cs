@@ -4,7 +4,7 @@ namespace Omnichannel.Sdk;
 internal static partial class ProfileCore
 {
     /// <summary>Folds <paramref name="other"/> into <paramref name="target"/>: nothing of either side is lost.</summary>
-    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength, string? shopCurrency = null, Measurement.MeasurementOptions? measurement = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile)
+    public static void Merge(CustomerProfile target, CustomerProfile other, MergeRecord record, int timelineLength, string? shopCurrency = null, Measurement.MeasurementOptions? measurement = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile, SoftBounceRule? softBounces = null)
     {
         if (other.JourneyData is { } journeys)
         {
@@ -191,6 +191,10 @@ internal static partial class ProfileCore
 
         ResolvePendingBounces(target); // a bounce on one side about a message the other sent
         MergeSoftBounces(target, other); // audit U73: soft bounces of her addresses on either side still add up
+        if (softBounces is not null)
+        {
+            ReviewSoftBounces(target, softBounces); // review of U73: and a joined run suppresses now, not at a next bounce
+        }
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
         target.RuleHistory.MergeFrom(other.RuleHistory, key => target.Orders.TryGetValue(key, out var order) ? order.At : null);

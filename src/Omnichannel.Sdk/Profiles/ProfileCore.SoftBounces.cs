@@ -53,49 +53,141 @@ internal static partial class ProfileCore
         }
 
         SortSoftBounces(marks);
-        var reached = LastReached(p, channel, address);
-        DateTimeOffset? newest = null;
-        foreach (var m in marks)
-        {
-            if (m.Channel == channel && m.Address == hash && (newest is null || m.At > newest))
-            {
-                newest = m.At;
-            }
-        }
 
-        var run = marks.Count(m => m.Channel == channel && m.Address == hash && m.At > newest!.Value - rule.Window && (reached is null || m.At > reached));
-        if (run >= rule.Limit)
+        // Review of U73: the run is looked for among all the kept bounces of the address, not only those in the window of
+        // the newest, and a bounce is never let go for being older than the newest: a report of long ago that arrived
+        // first had every earlier run's bounces pruned as they came, so the same reports suppressed in one arrival order
+        // and not in another.
+        if (RunReached(marks, channel, hash, ReachTimes(p, channel, a => a == address), rule))
         {
             Suppress(p, channel + ":" + address);
             marks.RemoveAll(m => m.Channel == channel && m.Address == hash);
             return;
         }
 
-        // Bounces that can no longer be part of a run (out of the window of the newest) go; those before she was reached
-        // there stay, uncounted (a delivery's report may be late, and a merge must find what each side kept).
-        marks.RemoveAll(m => m.Channel == channel && m.Address == hash && m.At <= newest!.Value - rule.Window);
         if (marks.Count > MaxSoftBounceMarks)
         {
             marks.RemoveRange(0, marks.Count - MaxSoftBounceMarks);
         }
     }
 
-    // The newest delivery, open or click of a message on the channel that went to the address, or to an address not
-    // known (a message of the host's own: it may have been this one, and a guess must not suppress).
-    private static DateTimeOffset? LastReached(CustomerProfile p, string channel, string address)
+    // Whether the address's kept bounces (ordinal order: by time) hold SoftBounceLimit of them in a row — no delivery, open
+    // or click from the first of them to the last — spanning less than SoftBounceWindow. Order-free: the
+    // answer depends on the set of bounces and reaches, not on which came first.
+    private static bool RunReached(List<SoftBounceMark> marks, string channel, string hash, List<DateTimeOffset> reached, SoftBounceRule rule)
     {
-        DateTimeOffset? reached = null;
-        foreach (var t in p.Touches)
+        var times = new List<DateTimeOffset>();
+        foreach (var m in marks)
         {
-            if (t.Channel != channel || (t.SentTo is { } to && to != address))
+            if (m.Channel == channel && m.Address == hash)
+            {
+                times.Add(m.At);
+            }
+        }
+
+        for (var last = rule.Limit - 1; last < times.Count; last++)
+        {
+            var first = times[last - rule.Limit + 1];
+            if (times[last] - first >= rule.Window)
             {
                 continue;
             }
 
-            reached = Max(reached, Max(t.DeliveredAt, Max(t.OpenedAt, t.ClickedAt)));
+            // The earliest reach at or after the first bounce (reach times sorted): the run holds when it is after the last.
+            var at = reached.BinarySearch(first);
+            if (at < 0)
+            {
+                at = ~at;
+            }
+            else
+            {
+                while (at > 0 && reached[at - 1] == first)
+                {
+                    at--;
+                }
+            }
+
+            var broken = at < reached.Count && reached[at] <= times[last];
+            if (!broken)
+            {
+                return true;
+            }
         }
 
+        return false;
+    }
+
+    // Every delivery, open and click of a message on the channel that went to the address, or to an address not known (a
+    // message of the host's own: it may have been this one, and a guess must not suppress).
+    private static List<DateTimeOffset> ReachTimes(CustomerProfile p, string channel, Func<string, bool> isAddress)
+    {
+        var reached = new List<DateTimeOffset>();
+        foreach (var t in p.Touches)
+        {
+            if (t.Channel != channel || (t.SentTo is { } to && !isAddress(to)))
+            {
+                continue;
+            }
+
+            foreach (var at in (ReadOnlySpan<DateTimeOffset?>)[t.DeliveredAt, t.OpenedAt, t.ClickedAt])
+            {
+                if (at is { } a)
+                {
+                    reached.Add(a);
+                }
+            }
+        }
+
+        reached.Sort();
         return reached;
+    }
+
+    /// <summary>
+    /// Review of U73: after a merge, the joined bounces of each address are looked at at once (two on one side and one on
+    /// the other are three in a row, as they are when the link came first). The address is the plain one when the profile
+    /// knows it (an identifier of hers, or where a message of hers went), so the store's list has it too; else the
+    /// profile keeps its hashed entry, which stops sends from her profile.
+    /// </summary>
+    internal static void ReviewSoftBounces(CustomerProfile p, SoftBounceRule rule)
+    {
+        if (!p.HasSoftBounces || rule.Limit < 1)
+        {
+            return;
+        }
+
+        var marks = p.SoftBounces;
+        foreach (var (channel, hash) in marks.Select(m => (m.Channel, m.Address)).Distinct().ToList())
+        {
+            if (!RunReached(marks, channel, hash, ReachTimes(p, channel, a => rule.Hash(channel, a) == hash), rule))
+            {
+                continue;
+            }
+
+            string? address = null;
+            foreach (var t in p.Touches)
+            {
+                if (t.Channel == channel && t.SentTo is { } to && rule.Hash(channel, to) == hash)
+                {
+                    address = to;
+                    break;
+                }
+            }
+
+            if (address is null)
+            {
+                foreach (var i in p.IdentifierList)
+                {
+                    if (rule.Hash(channel, i.Value) == hash)
+                    {
+                        address = i.Value;
+                        break;
+                    }
+                }
+            }
+
+            Suppress(p, channel + ":" + (address ?? "#" + hash));
+            marks.RemoveAll(m => m.Channel == channel && m.Address == hash);
+        }
     }
 
     // Ordinal order of time, channel, address and message: the document does not depend on arrival order or merges.
