@@ -20,13 +20,8 @@ internal static class ChannelClaimsScenario
 
     public static async Task EachMessage_IsSentByTheWorkerOfItsChannel_WhicheverProcessPlannedItAsync(Process process)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
-        var emails = new RecordingTransport(ChannelNames.Email);
-        var texts = new RecordingTransport(ChannelNames.Sms);
-        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
-        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
-        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
-        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var (time, emails, texts, byEmail, bySms) = (workers.Time, workers.Emails, workers.Texts, workers.ByEmail, workers.BySms);
         await byEmail.RunDueAsync();
         await bySms.RunDueAsync();
 
@@ -95,13 +90,8 @@ internal static class ChannelClaimsScenario
     /// </summary>
     public static async Task AHeldMessageLeftWithAChannelOnlyAnotherWorkerServes_IsSentByThatWorkerAsync(Process process)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 22, 0, 0, TimeSpan.Zero));
-        var emails = new RecordingTransport(ChannelNames.Email);
-        var texts = new RecordingTransport(ChannelNames.Sms);
-        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
-        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
-        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
-        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 22, 0, 0, TimeSpan.Zero));
+        var (time, emails, texts, byEmail, bySms) = (workers.Time, workers.Emails, workers.Texts, workers.ByEmail, workers.BySms);
         var cy = Identifier.CustomerId("cy-channels");
         Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", cy, Identifier.Email("cy-channels@example.com"), Identifier.Phone("+14155550125")))).Status);
         Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Consent(time, "k1", cy, ChannelNames.Email, true))).Status);
@@ -135,13 +125,8 @@ internal static class ChannelClaimsScenario
     /// </summary>
     public static async Task AMessageAnotherProcessPlans_IsSentWithinSeconds_NotAtTheNextTimedLookAsync(Process process)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
-        var emails = new RecordingTransport(ChannelNames.Email);
-        var texts = new RecordingTransport(ChannelNames.Sms);
-        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
-        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
-        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
-        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var (time, emails, texts, byEmail, bySms) = (workers.Time, workers.Emails, workers.Texts, workers.ByEmail, workers.BySms);
         await byEmail.RunDueAsync();
         await bySms.RunDueAsync(); // both started: their first looks are behind them
         time.Advance(TimeSpan.FromSeconds(2));
@@ -166,14 +151,10 @@ internal static class ChannelClaimsScenario
     /// </summary>
     public static async Task AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannelAsync(Process process)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero));
         var emails = new FailingTransport(ChannelNames.Email);
         emails.FailPermanently("mailbox unavailable");
-        var texts = new RecordingTransport(ChannelNames.Sms);
-        await using var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => emails));
-        await using var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
-        var byEmail = emailWorker.GetRequiredService<OmnichannelEngine>();
-        var bySms = smsWorker.GetRequiredService<OmnichannelEngine>();
+        await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), emails);
+        var (time, texts, byEmail, bySms) = (workers.Time, workers.Texts, workers.ByEmail, workers.BySms);
         var dee = Identifier.CustomerId("dee-channels");
         Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", dee, Identifier.Email("dee-channels@example.com"), Identifier.Phone("+14155550126")))).Status);
         var queued = await bySms.SendAsync(dee, new MessageRequest { Key = "receipt-dee", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo", Class = MessageClass.Transactional });
@@ -193,6 +174,38 @@ internal static class ChannelClaimsScenario
         Assert.DoesNotContain(profile!.Timeline, t => t.Type is "message.failed" or "message.skipped");
         Assert.Single(profile.Timeline, t => t.Type == "message.sent");
         Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
+    /// <summary>An email worker and an SMS worker on the shared store, each with the same journeys and templates.</summary>
+    private sealed class TwoWorkers(FakeTimeProvider time, RecordingTransport emails, RecordingTransport texts, ServiceProvider emailWorker, ServiceProvider smsWorker) : IAsyncDisposable
+    {
+        public FakeTimeProvider Time { get; } = time;
+
+        /// <summary>What the email worker sent (the recorder behind a <see cref="FailingTransport"/> when one was given).</summary>
+        public RecordingTransport Emails { get; } = emails;
+
+        public RecordingTransport Texts { get; } = texts;
+
+        public OmnichannelEngine ByEmail { get; } = emailWorker.GetRequiredService<OmnichannelEngine>();
+
+        public OmnichannelEngine BySms { get; } = smsWorker.GetRequiredService<OmnichannelEngine>();
+
+        /// <summary>Starts both at <paramref name="start"/>; the email worker sends through <paramref name="email"/> when given.</summary>
+        public static TwoWorkers Start(Process process, DateTimeOffset start, IChannelTransport? email = null)
+        {
+            var time = new FakeTimeProvider(start);
+            var emails = new RecordingTransport(ChannelNames.Email);
+            var texts = new RecordingTransport(ChannelNames.Sms);
+            var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => email ?? emails));
+            var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
+            return new TwoWorkers(time, (email as FailingTransport)?.Recorder ?? emails, texts, emailWorker, smsWorker);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await smsWorker.DisposeAsync();
+            await emailWorker.DisposeAsync();
+        }
     }
 
     private static CustomerEvent Consent(TimeProvider time, string id, Identifier who, string channel, bool granted) => new()
