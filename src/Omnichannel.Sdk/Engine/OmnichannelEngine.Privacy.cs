@@ -386,6 +386,29 @@ public sealed partial class OmnichannelEngine
         return before is null ? null : RefusedAsBeforeReturn(v, before);
     }
 
+    /// <summary>
+    /// The refusal for an event whose id an erasure tombstoned, else <see langword="null"/>: looked up for events through a
+    /// link made after an erasure (<see cref="LinkedIdentifier.ReturnedAfter"/>), whose date alone does not tell her
+    /// retried event (stamped after the erasure by a client clock ahead, or at each attempt) from a new one.
+    /// </summary>
+    private async ValueTask<TrackResult?> RefusedAsErasedEventAsync(ValidatedEvent v)
+    {
+        var e = v.Event;
+        var found = await _store.FindTombstonesAsync(_hasher.AllEventHashes(e.Id)).ConfigureAwait(false);
+        if (found.Count == 0)
+        {
+            return null;
+        }
+
+        _metrics.EventsRefusedAsErased.Add(1);
+        return new TrackResult
+        {
+            EventId = e.Id,
+            Status = TrackStatus.Erased,
+            Errors = [new ValidationError("id", $"the event id belonged to a profile erased at {found[0].ErasedAt:O}; its history stays erased")],
+        };
+    }
+
     // Apart from the check that runs on every known customer's event: its lambdas' closure is made on entry.
     private TrackResult? RefusedAsBeforeReturn(ValidatedEvent v, List<(Identifier Id, DateTimeOffset ErasedAt)> before)
     {

@@ -30,9 +30,9 @@ public sealed partial class OmnichannelEngine
 
             var involved = new InvolvedProfiles();
             involved.Add(p.Id, p);
-            if (engine.RefusedAsBeforeReturn(v, owners, involved) is not null)
+            if (engine.RefusedAsBeforeReturn(v, owners, involved) is not null || HasReturnedLink(v, owners, involved))
             {
-                return null;
+                return null; // the usual way looks at the event id's tombstone
             }
 
             var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
@@ -99,12 +99,44 @@ public sealed partial class OmnichannelEngine
                 return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: beforeReturn) };
             }
 
+            // Through such a link, an event dated after the erasure may still be one of hers, retried with a later stamp:
+            // its id was tombstoned (looked up above already when an identifier is nobody's).
+            if (returned is null && owners.Count > 0 && HasReturnedLink(v, owners, involved)
+                && await engine.RefusedAsErasedEventAsync(v).ConfigureAwait(false) is { } erasedEvent)
+            {
+                LogRefusedErased(engine._logger, e.Type);
+                return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: erasedEvent) };
+            }
+
             var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
             var now = engine._time.GetUtcNow();
             var target = plan.TargetProfileId is { } tid
                 ? involved[tid]
                 : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
             return new Subject { Profile = target, Involved = involved, State = new EventState(plan, involved, returned is { Count: > 0 } ? returned : null) };
+        }
+
+        // Whether one of the event's identifiers is held through a link made after an erasure (LinkedIdentifier.ReturnedAfter).
+        private static bool HasReturnedLink(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved)
+        {
+            for (var k = 0; k < v.Identifiers.Count; k++)
+            {
+                var id = v.Identifiers[k];
+                if (!owners.TryGetValue(id, out var owner) || !involved.Contains(owner))
+                {
+                    continue;
+                }
+
+                foreach (var held in involved[owner].IdentifierList) // no lambda: this runs for every known customer's event
+                {
+                    if (held.ReturnedAfter is not null && held.Type == id.Type && held.Value == id.Value)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
         }
 
         // The other read's outcome once the first failed: awaited so that its failure is observed, not reported.

@@ -43,4 +43,60 @@ public sealed class ErasedDeviceLinkedAgainTests
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-bob", total = 9, currency = "GBP" }))).Status);
         Assert.Equal(1, (await host.Client.GetProfileAsync(him))!.Statistics.OrderCount);
     }
+
+    /// <summary>
+    /// Left alone last session, closed in the forty-seventh: her order's webhook retried through the shared cookie with
+    /// its own id, but stamped after her erasure (a client whose clock runs ahead, or one that stamps each attempt). The
+    /// date alone let it in; the event id is hers, and her erasure tombstoned it. An event through a link that came back
+    /// after an erasure now has its id looked up among the tombstones (one store read, for such links only).
+    /// </summary>
+    [Fact]
+    public async Task HerOrderRetriedWithALaterStamp_ThroughTheSharedCookie_StaysOutOfHisProfile()
+    {
+        await using var host = OmnichannelTestHost.Create(start: Start);
+        var cookie = Identifier.AnonymousId("shared-browser");
+        var her = Identifier.Email("ann-shared@example.com");
+        var him = Identifier.Email("bob-shared@example.com");
+        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
+        await host.TrackAsync("user.logged_in", [cookie, her]);
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.True(await host.Client.EraseProfileAsync(her));
+
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.logged_in", [cookie, him]))).Status);
+        var retried = await host.Client.TrackAsync(order with { Timestamp = host.Time.GetUtcNow() + TimeSpan.FromMinutes(3) });
+
+        Assert.Equal(TrackStatus.Erased, retried.Status);
+        Assert.Equal(0, (await host.Client.GetProfileAsync(him))!.Statistics.OrderCount);
+
+        // His own events through the cookie, with ids of their own, go in.
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-bob", total = 9, currency = "GBP" }))).Status);
+        Assert.Equal(1, (await host.Client.GetProfileAsync(him))!.Statistics.OrderCount);
+    }
+
+    /// <summary>
+    /// The same for a person allowed back (<see cref="Omnichannel.Sdk.Privacy.EraseOptions.AllowReturn"/>): once she has signed up again,
+    /// her pre-erasure order retried with a stamp after the erasure was taken onto her new profile, bringing back the
+    /// history the erasure removed. Its id is tombstoned, and now looked up.
+    /// </summary>
+    [Fact]
+    public async Task HerOldOrderRetriedWithALaterStamp_AfterSheCameBack_StaysErased()
+    {
+        await using var host = OmnichannelTestHost.Create(start: Start);
+        var her = Identifier.Email("ann-back@example.com");
+        var order = host.Event(EventTypes.OrderPlaced, [her], new { order_id = "o-old", total = 21, currency = "GBP" });
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.True(await host.Client.EraseProfileAsync(her, new Omnichannel.Sdk.Privacy.EraseOptions { AllowReturn = true }));
+
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.signed_up", [her]))).Status);
+        var retried = await host.Client.TrackAsync(order with { Timestamp = host.Time.GetUtcNow() + TimeSpan.FromMinutes(3) });
+
+        Assert.Equal(TrackStatus.Erased, retried.Status);
+        Assert.Equal(0, (await host.Client.GetProfileAsync(her))!.Statistics.OrderCount);
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [her], new { order_id = "o-new", total = 9, currency = "GBP" }))).Status);
+        Assert.Equal(1, (await host.Client.GetProfileAsync(her))!.Statistics.OrderCount);
+    }
 }
