@@ -42,6 +42,13 @@ public sealed class ChannelClaimsPostgreSqlTests(PostgreSqlServer server)
         await ChannelClaimsScenario.AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannelAsync((time, configure) => Build(database, time, configure));
     }
 
+    [Fact]
+    public async Task AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTried()
+    {
+        var database = await server.DatabaseAsync("channel_claims_fallback_fails");
+        await ChannelClaimsScenario.AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTriedAsync((time, configure) => Build(database, time, configure));
+    }
+
     private static ServiceProvider Build(string connectionString, TimeProvider time, Action<OmnichannelBuilder> configure)
     {
         var services = new ServiceCollection();

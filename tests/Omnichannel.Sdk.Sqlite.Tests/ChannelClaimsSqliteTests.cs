@@ -51,6 +51,13 @@ public sealed class ChannelClaimsSqliteTests : IDisposable
         return ChannelClaimsScenario.AFallbackAfterAPermanentFailure_IsSentByTheWorkerOfTheFallbackChannelAsync((time, configure) => Build(path, time, configure));
     }
 
+    [Fact]
+    public Task AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTried()
+    {
+        var path = _folder.File();
+        return ChannelClaimsScenario.AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTriedAsync((time, configure) => Build(path, time, configure));
+    }
+
     /// <summary>
     /// Review of session 45: a row written before schema 6 has no channel, so any process claims it. The email worker
     /// claimed a text planned then and failed it ("sms: no transport is registered") while an SMS worker ran beside it;

@@ -176,6 +176,43 @@ internal static class ChannelClaimsScenario
         Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
     }
 
+    /// <summary>
+    /// Left alone last session: a fallback handed to the worker of its channel that then failed there too was recorded
+    /// with that worker's reason only ("sms/sms: number not in service"); why her email had failed was lost with the
+    /// hand-over. The reasons of the channels tried before go with the message.
+    /// </summary>
+    public static async Task AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTriedAsync(Process process)
+    {
+        var emails = new FailingTransport(ChannelNames.Email);
+        emails.FailPermanently("mailbox unavailable");
+        var texts = new FailingTransport(ChannelNames.Sms);
+        texts.FailPermanently("number not in service");
+        await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), emails, texts);
+        var (time, byEmail, bySms) = (workers.Time, workers.ByEmail, workers.BySms);
+        var eve = Identifier.CustomerId("eve-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", eve, Identifier.Email("eve-channels@example.com"), Identifier.Phone("+14155550127")))).Status);
+        Assert.Equal(SendStatus.Queued, (await bySms.SendAsync(eve, new MessageRequest { Key = "receipt-eve", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo", Class = MessageClass.Transactional })).Status);
+        for (var round = 0; round < 3; round++)
+        {
+            await bySms.RunDispatchAsync();
+            await byEmail.RunDispatchAsync();
+            await bySms.RunDispatchAsync();
+        }
+
+        for (var look = 0; look < 50 && !(await byEmail.GetProfileAsync(eve))!.Timeline.Any(t => t.Type == "message.failed"); look++)
+        {
+            await bySms.RunDispatchAsync(); // the SMS worker's outcome, recorded on its own dispatcher
+        }
+
+        var failed = Assert.Single((await byEmail.GetProfileAsync(eve))!.Timeline, t => t.Type == "message.failed");
+        Assert.Contains("mailbox unavailable", failed.Summary, StringComparison.Ordinal);
+        Assert.Contains("number not in service", failed.Summary, StringComparison.Ordinal);
+        Assert.True(failed.Summary!.IndexOf("mailbox unavailable", StringComparison.Ordinal) < failed.Summary.IndexOf("number not in service", StringComparison.Ordinal), failed.Summary);
+        Assert.Equal(1, emails.Attempts);
+        Assert.Equal(1, texts.Attempts);
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
     /// <summary>An email worker and an SMS worker on the shared store, each with the same journeys and templates.</summary>
     private sealed class TwoWorkers(FakeTimeProvider time, RecordingTransport emails, RecordingTransport texts, ServiceProvider emailWorker, ServiceProvider smsWorker) : IAsyncDisposable
     {
@@ -190,15 +227,18 @@ internal static class ChannelClaimsScenario
 
         public OmnichannelEngine BySms { get; } = smsWorker.GetRequiredService<OmnichannelEngine>();
 
-        /// <summary>Starts both at <paramref name="start"/>; the email worker sends through <paramref name="email"/> when given.</summary>
-        public static TwoWorkers Start(Process process, DateTimeOffset start, IChannelTransport? email = null)
+        /// <summary>
+        /// Starts both at <paramref name="start"/>; the email worker sends through <paramref name="email"/> and the SMS
+        /// worker through <paramref name="sms"/> when given.
+        /// </summary>
+        public static TwoWorkers Start(Process process, DateTimeOffset start, IChannelTransport? email = null, IChannelTransport? sms = null)
         {
             var time = new FakeTimeProvider(start);
             var emails = new RecordingTransport(ChannelNames.Email);
             var texts = new RecordingTransport(ChannelNames.Sms);
             var emailWorker = process(time, b => Configure(b).AddTransport("email", ChannelNames.Email, _ => email ?? emails));
-            var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => texts));
-            return new TwoWorkers(time, (email as FailingTransport)?.Recorder ?? emails, texts, emailWorker, smsWorker);
+            var smsWorker = process(time, b => Configure(b).AddTransport("sms", ChannelNames.Sms, _ => sms ?? texts));
+            return new TwoWorkers(time, (email as FailingTransport)?.Recorder ?? emails, (sms as FailingTransport)?.Recorder ?? texts, emailWorker, smsWorker);
         }
 
         public async ValueTask DisposeAsync()

@@ -50,7 +50,7 @@ public sealed partial class OmnichannelEngine
                 return;
             }
 
-            var failures = new List<string>();
+            var failures = payload.EarlierFailures is { Count: > 0 } earlier ? new List<string>(earlier) : new List<string>();
             var transient = false;
             var providerDelay = TimeSpan.Zero;
             var (candidates, cancelled, deferTo) = await RecheckAsync(entry, payload, failures, cancellationToken).ConfigureAwait(false);
@@ -75,7 +75,8 @@ public sealed partial class OmnichannelEngine
             // that serve the first of them, rather than failing here for "no transport" while they could send it.
             if (ClaimChannels is { } served && candidates.Count > 0 && !candidates.Any(c => served.Contains(c.Channel, StringComparer.Ordinal)))
             {
-                await HandOverAsync(entry, candidates[0].Channel, entry.Payload, cancellationToken).ConfigureAwait(false);
+                var handed = failures.Count > (payload.EarlierFailures?.Count ?? 0) ? (payload with { EarlierFailures = [.. failures] }).Serialize() : entry.Payload;
+                await HandOverAsync(entry, candidates[0].Channel, handed, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -116,7 +117,7 @@ public sealed partial class OmnichannelEngine
                         continue;
                     }
 
-                    var rest = payload with { Candidates = [.. candidates.Skip(next)] };
+                    var rest = payload with { Candidates = [.. candidates.Skip(next)], EarlierFailures = failures.Count > 0 ? [.. failures] : null };
                     await HandOverAsync(entry, candidate.Channel, rest.Serialize(), cancellationToken).ConfigureAwait(false);
                     return;
                 }

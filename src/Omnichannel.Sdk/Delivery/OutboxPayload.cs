@@ -19,6 +19,12 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
     public string? TraceParent { get; init; }
 
     /// <summary>
+    /// Why the channels tried before a hand-over failed ("email/smtp: 550 mailbox unavailable"), carried to the process
+    /// that serves the next channel, so the message's final outcome names every channel's reason, not the last one's.
+    /// </summary>
+    public IReadOnlyList<string>? EarlierFailures { get; init; }
+
+    /// <summary>
     /// The keyed hashes (every key, current first) of the candidates' addresses, as planning looked them up on the
     /// suppression list: dispatch of the same payload object asks the list again with them rather than hashing again.
     /// Never written: an entry read back from storage hashes as ever.
