@@ -51,7 +51,7 @@ public sealed partial class OmnichannelEngine
             var errors = SegmentSetValidator.Validate(definitions);
             if (errors.Count > 0)
             {
-                throw new SegmentDefinitionException(errors);
+                throw new SegmentDefinitionException(AsPassed(errors, definitions));
             }
 
             var catalog = Zoned(SegmentCatalog.Create(definitions).WithExtraRules(_definitions.Journeys.Rules));
@@ -61,6 +61,25 @@ public sealed partial class OmnichannelEngine
             }
         }
     }
+
+    /// <summary>
+    /// The set's errors as the caller of an upsert or a preview reads them. The set checked is the loaded segments with hers
+    /// last, so its paths (<c>$[7].rule.all[1].segment</c>) pointed into a list she never saw (audit U76): an error in the
+    /// definition she passed reads from its root (<c>$.rule.all[1].segment</c>); one found in a loaded segment (the
+    /// reference that closes a cycle through it) is reported at her definition's root, naming that segment and the path in it.
+    /// </summary>
+    private static List<DefinitionError> AsPassed(IReadOnlyList<DefinitionError> errors, List<SegmentDefinition> set) =>
+        [.. errors.Select(e =>
+        {
+            var close = e.Path.StartsWith("$[", StringComparison.Ordinal) ? e.Path.IndexOf(']', StringComparison.Ordinal) : -1;
+            if (close < 0 || !int.TryParse(e.Path.AsSpan(2, close - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index) || index >= set.Count)
+            {
+                return e;
+            }
+
+            var rest = "$" + e.Path[(close + 1)..];
+            return index == set.Count - 1 ? e with { Path = rest } : new DefinitionError("$", $"loaded segment '{set[index].Id}' at {rest}: {e.Message}");
+        })];
 
     /// <summary>Re-evaluates every existing profile for a segment in the background, through the partitions.</summary>
     internal SegmentBackfill StartBackfill(string segmentId, IProgress<SegmentBackfillProgress>? progress, CancellationToken cancellationToken)
@@ -128,7 +147,7 @@ public sealed partial class OmnichannelEngine
         var errors = SegmentSetValidator.Validate(definitions);
         if (errors.Count > 0)
         {
-            throw new SegmentDefinitionException(errors);
+            throw new SegmentDefinitionException(AsPassed(errors, definitions));
         }
 
         var now = _time.GetUtcNow();

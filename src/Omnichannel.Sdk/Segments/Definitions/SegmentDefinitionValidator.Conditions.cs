@@ -239,15 +239,45 @@ public static partial class SegmentDefinitionValidator
 
                 break;
             case Operand.Any:
-                if (op is ConditionOperator.Gt or ConditionOperator.Gte or ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Between
-                    && kind is not (JsonValueKind.Number or JsonValueKind.String))
+                if (op is ConditionOperator.Gt or ConditionOperator.Gte or ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Between)
                 {
-                    errors.Add(new(path, $"'{op.Name()}' compares numbers or strings (dates as ISO 8601), got {KindOf(value)}"));
+                    if (kind is not (JsonValueKind.Number or JsonValueKind.String))
+                    {
+                        errors.Add(new(path, $"'{op.Name()}' compares numbers or strings (dates as ISO 8601), got {KindOf(value)}"));
+                    }
+                    else if (kind == JsonValueKind.String && OrderingTextError(op, Text(value!)) is { } textError)
+                    {
+                        errors.Add(new(path, textError));
+                    }
                 }
 
                 break;
         }
     }
+
+    // Audit U76 (PostHog/posthog#1130, apache/superset#42596, mautic/mautic#12647, sendgrid/docs#2899): an ordering operator
+    // compares two texts character by character, so a number written as text ("30") put "9" and "café" after it and never
+    // matched 35 sent as a number, and a date that is no ISO 8601 instant ("2024-02-30", "01/02/2024") never held against
+    // a date and ordered text by its characters. Both are refused here with the operand's path; equality, lists and
+    // prefixes keep taking such text (postcodes, SKUs).
+    private static string? OrderingTextError(ConditionOperator op, string text)
+    {
+        if (NumberText.TryParseDecimal(text, out var number))
+        {
+            return $"'{op.Name()}' with the text \"{text}\" would compare characters, not numbers (\"9\" comes after \"30\"); write the number {Format(number)} without quotes (a value sent as text is not a number: send it as one)";
+        }
+
+        if ((RuleValue.LooksLikeIsoDate(text) && !TryIsoInstant(text, out _)) || ForeignDate().IsMatch(text))
+        {
+            return $"'{op.Name()}' with \"{text}\": not an ISO 8601 date or instant, so it would never compare with a date; write it as YYYY-MM-DD (\"2024-02-01\"), or with a time and offset (\"2024-02-01T00:00:00Z\")";
+        }
+
+        return null;
+    }
+
+    // A day, month and year in another form than ISO 8601: 01/02/2024, 2024/01/02, 2/1/24, 31.01.2024.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d{1,4}/\d{1,2}/\d{1,4}|\d{1,2}\.\d{1,2}\.\d{2,4})$")]
+    private static partial System.Text.RegularExpressions.Regex ForeignDate();
 
     private static ConditionOperator[]? Allowed(Operand operand) => operand switch
     {

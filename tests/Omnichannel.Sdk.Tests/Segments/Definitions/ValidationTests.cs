@@ -140,7 +140,7 @@ public sealed class ValidationTests
     [Fact]
     public void Parse_WhenBetweenMixesKinds_SaysTheyMustMatch()
     {
-        var e = Single(RuleErrors("""{"trait":"age","op":"between","value":[1,"9"]}"""), "$.rule.value");
+        var e = Single(RuleErrors("""{"trait":"age","op":"between","value":[1,"nine"]}"""), "$.rule.value");
 
         Assert.Contains("same kind", e.Message, StringComparison.Ordinal);
     }
