@@ -38,7 +38,7 @@ public sealed partial class OmnichannelEngine
             ["transport"] = sent.Transport,
             ["provider_message_id"] = sent.ProviderMessageId,
             ["attempt"] = sent.Attempt,
-        }, cancellationToken, sentTo: sent.Channel is ChannelNames.InApp or ChannelNames.Webhook ? null : sent.Address).ConfigureAwait(false);
+        }, cancellationToken, sentTo: sent.Channel is ChannelNames.InApp or ChannelNames.Webhook ? null : sent.Address, providerId: sent.ProviderMessageId).ConfigureAwait(false);
         _acceptedUnrecorded.TryRemove(entry.MessageKey, out _);
         if (!await _store.CompleteOutboxAsync(entry.MessageKey, Fence(entry), cancellationToken).ConfigureAwait(false))
         {
@@ -117,7 +117,8 @@ public sealed partial class OmnichannelEngine
 
     // sentTo: the address a sent message was handed over to, kept on its touch (not in the event: outcome events are the
     // host's to read and keep, and need no address).
-    private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken, string? sentTo = null)
+    // providerId: the provider's id for an accepted message, kept on its touch so that a callback naming only it is placed.
+    private async Task RecordOutcomeAsync(string profileId, string key, string outcome, string type, string channel, Dictionary<string, object?> properties, CancellationToken cancellationToken, string? sentTo = null, string? providerId = null)
     {
         properties["message_id"] = key;
         properties["channel"] = channel;
@@ -157,6 +158,11 @@ public sealed partial class OmnichannelEngine
             if (sentTo is not null && Measurement.Touch.IndexOf(p.Touches, key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
             {
                 p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
+            }
+
+            if (!string.IsNullOrEmpty(providerId) && Measurement.Touch.IndexOf(p.Touches, key) is var known and >= 0 && p.Touches[known].ProviderId != providerId)
+            {
+                p.Touches[known] = p.Touches[known] with { ProviderId = providerId }; // a status callback naming only it is this message's
             }
 
             return new ChangeEffect { Changes = changes, EventId = id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };

@@ -187,6 +187,7 @@ public sealed partial class OmnichannelEngine
         CustomerProfile p, CustomerEvent e, DateTimeOffset now, bool everything, bool merged, CancellationToken cancellationToken)
     {
         var definitions = _definitions; // one set for the whole change
+        e = Measurement.MeasurementRecorder.OfItsMessage(p, e); // a provider's id placed on its message, and its channel named
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
         var repeatOutcome = Measurement.MeasurementRecorder.IsRepeatedOutcome(p, e); // a provider's webhook again: starts no journey again
         var zoneBefore = p.TimeZone;

@@ -84,7 +84,12 @@ public static class EventTypes
     /// <summary>A message was handed to the provider. Properties: <c>message_id</c>, <c>channel</c>, <c>provider_message_id</c>, <c>journey_id</c>, <c>step_id</c>, <c>variant</c>.</summary>
     public const string MessageSent = "message.sent";
 
-    /// <summary>The provider delivered the message. Properties: <c>message_id</c>, <c>channel</c>.</summary>
+    /// <summary>
+    /// The provider delivered the message. Properties: <c>message_id</c>, <c>channel</c>. A report on a message (this one and
+    /// the others below) may name the provider's id instead of <c>message_id</c>: <c>provider_message_id</c>, as
+    /// <see cref="MessageSent"/> carries it (Twilio's MessageSid), places it on the message handed over under that id. One
+    /// stamped before 2000-01-01 (a provider's unset time, 1970-01-01) is refused with its path.
+    /// </summary>
     public const string MessageDelivered = "message.delivered";
 
     /// <summary>The message was opened. Properties: <c>message_id</c>, <c>channel</c>.</summary>
@@ -102,7 +107,11 @@ public static class EventTypes
     /// <summary>The message was not sent because a policy stopped it. Properties: <c>message_id</c>, <c>channel</c>, <c>reason</c>.</summary>
     public const string MessageSkipped = "message.skipped";
 
-    /// <summary>The recipient marked the message as spam. Properties: <c>message_id</c>, <c>channel</c>, <c>address</c>.</summary>
+    /// <summary>
+    /// The recipient marked the message as spam. Properties: <c>message_id</c>, <c>channel</c>, <c>address</c>,
+    /// <c>feedback_type</c> (SES's <c>complaintFeedbackType</c>, an RFC 5965 <c>Feedback-Type</c>: <c>not-spam</c> — she moved
+    /// it out of her spam folder — is kept on her timeline and withdraws nothing; any other type, or none, is a complaint).
+    /// </summary>
     public const string MessageComplained = "message.complained";
 
     /// <summary>The recipient unsubscribed through the message: denies consent. Properties: <c>message_id</c>, <c>channel</c> (required), <c>topic</c> (absent: the whole channel).</summary>

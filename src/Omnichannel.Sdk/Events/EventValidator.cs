@@ -26,6 +26,13 @@ internal sealed partial class EventValidator
     /// <summary>The earliest event time accepted: windows, anniversaries and durations are computed back from event times.</summary>
     internal static readonly DateTimeOffset EarliestTimestamp = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>
+    /// The earliest instant a report on a message (<c>message.sent</c>, <c>delivered</c>, <c>failed</c>, <c>skipped</c>,
+    /// <c>bounced</c>, <c>opened</c>, <c>clicked</c>, <c>replied</c>, <c>unsubscribed</c>, <c>complained</c>) may carry:
+    /// 2000-01-01 UTC. Earlier, it is a provider's unset time, refused with its path (audit U77).
+    /// </summary>
+    internal static readonly DateTimeOffset EarliestReportTimestamp = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>The most identifiers one event may carry (each is resolved and may be linked to the profile).</summary>
     internal const int MaxIdentifiers = 100;
 
@@ -179,6 +186,12 @@ internal sealed partial class EventValidator
         else if (e.Timestamp < EarliestTimestamp)
         {
             errors.Add(new("timestamp", $"is {e.Timestamp:O}, before {EarliestTimestamp:yyyy-MM-dd}; events that old cannot be placed in time windows"));
+        }
+        else if (e.Timestamp < EarliestReportTimestamp && e.Type is not null && ProfileCore.NamesAnAddressOfAMessage(e.Type))
+        {
+            // Audit U77: a provider's unset time (Unix 0, what a missing field parses to) made a delivery count on
+            // 1970-01-01 and a complaint or an unsubscribe older than every grant she gave, so it changed nothing.
+            errors.Add(new("timestamp", string.Create(CultureInfo.InvariantCulture, $"is {e.Timestamp:O}, before {EarliestReportTimestamp:yyyy-MM-dd}: a report on a message that old is a provider's unset time (Unix 0), not when it happened; send the time the provider reported, or the time it reached you")));
         }
         else if (e.Timestamp > now + _options.MaxClockSkew)
         {

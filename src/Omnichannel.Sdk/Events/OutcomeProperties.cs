@@ -21,6 +21,15 @@ internal static class OutcomeProperties
     public static bool IsSoftBounce(JsonElement props) =>
         string.Equals(WellKnownProperties.String(props, "bounce_type") ?? WellKnownProperties.String(props, "bounce"), "soft", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Whether a complaint is a feedback report of type <c>not-spam</c> (<c>properties.feedback_type</c>: SES's
+    /// <c>complaintFeedbackType</c>, the <c>Feedback-Type</c> of an RFC 5965 report; compared trimmed, in any case): the
+    /// recipient moved the message out of her spam folder, which is no complaint (audit U77, PostHog/posthog#88964). Any
+    /// other type, an unknown one included, or none, is a complaint.
+    /// </summary>
+    public static bool IsNotSpamReport(JsonElement props) =>
+        string.Equals(WellKnownProperties.String(props, "feedback_type")?.Trim(), "not-spam", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The (already normalised) address of an outcome event.</summary>
     public static string? Address(JsonElement props, string channel) => WellKnownProperties.String(props, "address");
 

@@ -206,15 +206,17 @@ internal static class WellKnownProperties
     public static void ValidateOutcome(CustomerEvent e, JsonElement p, IdentityOptions identity, Delivery.DeliverySetup? delivery, List<ValidationError> errors)
     {
         var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel, identity, delivery);
-        var messageId = String(p, "message_id");
+        // Audit U77: the provider's id of a message the SDK handed over (provider_message_id, what message.sent carries)
+        // places the report as its key does; one the profile does not know places nothing, as an unknown key.
+        var messageId = String(p, "message_id") ?? String(p, "provider_message_id");
         switch (e.Type)
         {
             case EventTypes.MessageComplained when channel is null && messageId is null:
-                errors.Add(new("properties.channel", "is required: the channel the complaint is about (or the event's channel, or the message_id of a message sent through the SDK)"));
+                errors.Add(new("properties.channel", "is required: the channel the complaint is about (or the event's channel, or the message_id or provider_message_id of a message sent through the SDK)"));
                 break;
             case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(p) && messageId is null && String(p, "address") is null
                 && (channel is null || OutcomeProperties.AddressType(channel, identity) is not { } type || e.Identifiers?.Any(i => i.Type == type) != true):
-                errors.Add(new("properties.address", "is required for a hard bounce: the address that bounced (or an identifier of that type on the event, or the message_id of a message sent through the SDK)"));
+                errors.Add(new("properties.address", "is required for a hard bounce: the address that bounced (or an identifier of that type on the event, or the message_id or provider_message_id of a message sent through the SDK)"));
                 break;
         }
     }

@@ -166,6 +166,7 @@ internal static partial class MeasurementRecorder
             Reported = Touch.Union(a.Known, b.Known), // a touch stored before links were kept: its wildcards
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
             SentTo = first.SentTo ?? second.SentTo,
+            ProviderId = first.ProviderId ?? second.ProviderId,
         };
 
         static DateTimeOffset? Min(DateTimeOffset? x, DateTimeOffset? y) => x is null ? y : y is null ? x : x < y ? x : y;

@@ -7,6 +7,58 @@ namespace Omnichannel.Sdk.Measurement;
 // missing what its touch knows (journey, step, variant, template) gains it, so its timeline entry and rows name them.
 internal static partial class MeasurementRecorder
 {
+    /// <summary>
+    /// A report on a message (sent, delivered, failed, bounced, opened, clicked, replied, unsubscribed, complained) read
+    /// against the message this profile holds (audit U77):
+    /// <list type="bullet">
+    /// <item>one naming only the provider's id (<c>provider_message_id</c>, what the transport answered and
+    /// <c>message.sent</c> carries; Twilio's MessageSid) and no <c>message_id</c> is given the key of the message handed
+    /// over under that id, so it counts, is enriched and suppresses as one naming the key does;</item>
+    /// <item>one naming no messaging channel (posted on <c>server</c>) gains the channel its message went on: a complaint
+    /// naming only its message withdraws that channel, not every one.</item>
+    /// </list>
+    /// Any other event, and a report of a message this profile does not hold, is returned as it is.
+    /// </summary>
+    internal static CustomerEvent OfItsMessage(CustomerProfile p, CustomerEvent e)
+    {
+        if (!ProfileCore.NamesAnAddressOfAMessage(e.Type) || e.Properties.ValueKind != JsonValueKind.Object || p.Touches.Count == 0)
+        {
+            return e;
+        }
+
+        var key = WellKnownProperties.String(e.Properties, "message_id");
+        int index;
+        if (key is null)
+        {
+            if (WellKnownProperties.String(e.Properties, "provider_message_id") is not { Length: > 0 } providerId
+                || (index = p.Touches.FindIndex(t => string.Equals(t.ProviderId, providerId, StringComparison.Ordinal))) < 0)
+            {
+                return e;
+            }
+
+            key = p.Touches[index].Key;
+            var node = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
+            node["message_id"] = key;
+            e = e with { Properties = JsonSerializer.SerializeToElement(node) };
+        }
+        else if ((index = Touch.IndexOf(p.Touches, key)) < 0)
+        {
+            return e;
+        }
+
+        var touch = p.Touches[index];
+        if (WellKnownProperties.String(e.Properties, "channel") is null && OutcomeProperties.MessagingChannel(e.Channel) is null && touch.Channel.Length > 0)
+        {
+            // A complaint naming only its message (no channel; posted on "server") is about the channel that message went
+            // on, as the documentation says; it withdrew every channel instead (an SMS complaint stopped her email).
+            var node = JsonNode.Parse(e.Properties.GetRawText())!.AsObject();
+            node["channel"] = touch.Channel;
+            e = e with { Properties = JsonSerializer.SerializeToElement(node) };
+        }
+
+        return e;
+    }
+
     private static CustomerEvent OnOutcome(CustomerProfile p, CustomerEvent e, MeasurementOptions options)
     {
         var props = e.Properties;

@@ -49,6 +49,12 @@ internal sealed record Touch
     [System.Text.Json.Serialization.JsonInclude]
     internal string? SentTo { get; init; }
 
+    // The provider's id for the message (DeliveryResult.ProviderMessageId of the hand-over that was accepted: Twilio's
+    // MessageSid, SendGrid's message id), null when the transport gave none and for touches written before it was kept:
+    // a status callback naming only that id (provider_message_id, no message_id) is this message's outcome (audit U77).
+    [System.Text.Json.Serialization.JsonInclude]
+    internal string? ProviderId { get; init; }
+
     // Which clicked links and unsubscribed topics were already reported (OutcomeDetail's fingerprints, ordinal order, at
     // most MaxReported): a report naming one of them again is a provider's webhook sent again and starts no journey; another
     // link or topic is a new action of hers. Null until the first such report, and for touches written before it was kept.

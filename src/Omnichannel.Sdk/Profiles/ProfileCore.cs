@@ -168,6 +168,10 @@ internal static partial class ProfileCore
                 // Audit U73: STOP on WhatsApp withdraws WhatsApp (every topic), and only it: SMS to the same number is its own.
                 SetConsent(p, new ConsentRecord(ChannelNames.WhatsApp, ConsentRecord.AnyTopic, false, decidedAt, SmsReplyKeywords.WhatsAppOptOutSource) { EventId = e.Id });
                 break;
+            case EventTypes.MessageComplained when OutcomeProperties.IsNotSpamReport(props):
+                // Audit U77: a feedback report of type "not-spam" (SES's complaintFeedbackType, RFC 5965's Feedback-Type)
+                // is her rescuing the message from the spam folder: kept on her timeline, it withdraws nothing.
+                break;
             case EventTypes.MessageComplained:
                 // A spam complaint withdraws marketing consent for the whole channel; one that names no channel we can
                 // tell (a message_id of a message the SDK never sent) withdraws it for every messaging channel, a host's
