@@ -6,7 +6,7 @@ using Omnichannel.Sdk.Measurement;
 using Omnichannel.Sdk.Testing;
 using Xunit;
 
-namespace Omnichannel.Sdk.Tests;
+namespace Omnichannel.Sdk.Tests.Audit;
 
 /// <summary>
 /// Audit U77: bug classes from public reports (round 77: delivery outcomes as providers really report them). Status
