@@ -49,6 +49,13 @@ public sealed class ChannelClaimsPostgreSqlTests(PostgreSqlServer server)
         await ChannelClaimsScenario.AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTriedAsync((time, configure) => Build(database, time, configure));
     }
 
+    [Fact]
+    public async Task AHeldMessageHandedOverByItsCheck_ThatFailsThere_NamesEachReasonOnce()
+    {
+        var database = await server.DatabaseAsync("channel_claims_reason_once");
+        await ChannelClaimsScenario.AHeldMessageHandedOverByItsCheck_ThatFailsThere_NamesEachReasonOnceAsync((time, configure) => Build(database, time, configure));
+    }
+
     private static ServiceProvider Build(string connectionString, TimeProvider time, Action<OmnichannelBuilder> configure)
     {
         var services = new ServiceCollection();

@@ -52,6 +52,13 @@ public sealed class ChannelClaimsSqliteTests : IDisposable
     }
 
     [Fact]
+    public Task AHeldMessageHandedOverByItsCheck_ThatFailsThere_NamesEachReasonOnce()
+    {
+        var path = _folder.File();
+        return ChannelClaimsScenario.AHeldMessageHandedOverByItsCheck_ThatFailsThere_NamesEachReasonOnceAsync((time, configure) => Build(path, time, configure));
+    }
+
+    [Fact]
     public Task AFallbackThatFailsToo_IsRecordedWithTheReasonsOfEveryChannelTried()
     {
         var path = _folder.File();

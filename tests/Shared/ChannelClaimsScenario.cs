@@ -213,6 +213,49 @@ internal static class ChannelClaimsScenario
         Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
     }
 
+    /// <summary>
+    /// Review of the forty-seventh session: a marketing message on [email, sms] held for her quiet hours, whose email
+    /// consent she withdraws while it waits, then whose text fails too. The email worker's check finds "email: no
+    /// consent" and hands the message over with it; the SMS worker's check, over the same channels, finds it again. The
+    /// final failure named it twice ("email: no consent for …; email: no consent for …; sms/sms: …"): each channel's
+    /// reason is named once.
+    /// </summary>
+    public static async Task AHeldMessageHandedOverByItsCheck_ThatFailsThere_NamesEachReasonOnceAsync(Process process)
+    {
+        var texts = new FailingTransport(ChannelNames.Sms);
+        texts.FailPermanently("number not in service");
+        await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 22, 0, 0, TimeSpan.Zero), sms: texts);
+        var (time, byEmail, bySms) = (workers.Time, workers.ByEmail, workers.BySms);
+        var cy = Identifier.CustomerId("dot-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", cy, Identifier.Email("dot-channels@example.com"), Identifier.Phone("+14155550128")))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Consent(time, "k1", cy, ChannelNames.Email, true))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k2", cy, ChannelNames.Sms, true))).Status);
+        var queued = await byEmail.SendAsync(cy, new MessageRequest { Key = "promo-dot", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo" });
+        Assert.Equal(SendStatus.Queued, queued.Status);
+        Assert.True(queued.DueAt > time.GetUtcNow(), "the offer is held for her quiet hours");
+
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k3", cy, ChannelNames.Email, false))).Status);
+        time.SetUtcNow(queued.DueAt!.Value + TimeSpan.FromMinutes(1));
+        for (var round = 0; round < 3; round++)
+        {
+            await byEmail.RunDispatchAsync();
+            await bySms.RunDispatchAsync();
+        }
+
+        for (var look = 0; look < 50 && !(await byEmail.GetProfileAsync(cy))!.Timeline.Any(t => t.Type == "message.failed"); look++)
+        {
+            await bySms.RunDispatchAsync();
+        }
+
+        var failed = Assert.Single((await byEmail.GetProfileAsync(cy))!.Timeline, t => t.Type == "message.failed");
+        Assert.Contains("number not in service", failed.Summary, StringComparison.Ordinal);
+        var consent = failed.Summary!.IndexOf("email: no consent", StringComparison.Ordinal);
+        Assert.True(consent >= 0, failed.Summary);
+        Assert.True(failed.Summary.IndexOf("email: no consent", consent + 1, StringComparison.Ordinal) < 0, "a reason named twice: " + failed.Summary);
+        Assert.Equal(1, texts.Attempts);
+        Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
     /// <summary>An email worker and an SMS worker on the shared store, each with the same journeys and templates.</summary>
     private sealed class TwoWorkers(FakeTimeProvider time, RecordingTransport emails, RecordingTransport texts, ServiceProvider emailWorker, ServiceProvider smsWorker) : IAsyncDisposable
     {

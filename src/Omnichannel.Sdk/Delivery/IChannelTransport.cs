@@ -49,8 +49,17 @@ public enum DeliveryStatus
 /// </param>
 public readonly record struct DeliveryResult(DeliveryStatus Status, string? ProviderMessageId, string? Reason)
 {
-    /// <summary>Why the send failed, with email addresses and phone numbers removed; <see langword="null"/> when accepted.</summary>
-    public string? Reason { get; init; } = Privacy.PersonalDataScrubber.Scrub(Reason);
+    private readonly string? _reason = Privacy.PersonalDataScrubber.Scrub(Reason);
+
+    /// <summary>
+    /// Why the send failed, with email addresses and phone numbers removed however it is set (the constructor, an
+    /// initializer, <c>with</c>); <see langword="null"/> when accepted.
+    /// </summary>
+    public string? Reason
+    {
+        get => _reason;
+        init => _reason = Privacy.PersonalDataScrubber.Scrub(value);
+    }
 
     /// <summary>The provider accepted the message under <paramref name="providerMessageId"/>.</summary>
     public static DeliveryResult Accepted(string? providerMessageId) => new(DeliveryStatus.Accepted, providerMessageId, null);

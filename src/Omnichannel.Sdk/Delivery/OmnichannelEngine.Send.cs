@@ -75,8 +75,9 @@ public sealed partial class OmnichannelEngine
             // that serve the first of them, rather than failing here for "no transport" while they could send it.
             if (ClaimChannels is { } served && candidates.Count > 0 && !candidates.Any(c => served.Contains(c.Channel, StringComparer.Ordinal)))
             {
-                var handed = failures.Count > (payload.EarlierFailures?.Count ?? 0) ? (payload with { EarlierFailures = [.. failures] }).Serialize() : entry.Payload;
-                await HandOverAsync(entry, candidates[0].Channel, handed, cancellationToken).ConfigureAwait(false);
+                // As it is: the reasons this check found are about channels still in the payload, and the process it goes
+                // to checks them again and finds them itself (carried as well, each was named twice in the final failure).
+                await HandOverAsync(entry, candidates[0].Channel, entry.Payload, cancellationToken).ConfigureAwait(false);
                 return;
             }
 

@@ -188,7 +188,7 @@ public enum ConditionOperator
 
 /// <summary>An operator and its operand (<see langword="null"/> for <c>exists</c>/<c>notExists</c>).</summary>
 /// <param name="Op">The operator.</param>
-/// <param name="Value">The operand as JSON: a scalar, an array (for <c>in</c>, <c>notIn</c>, <c>between</c>), or an ISO 8601 duration string for the date operators. For <c>gt</c>, <c>gte</c>, <c>lt</c>, <c>lte</c> and <c>between</c> a string is refused when it is a number written as text (<c>"30"</c>: write <c>30</c>) or looks like a date but is no ISO 8601 instant (<c>"01/02/2024"</c>).</param>
+/// <param name="Value">The operand as JSON: a scalar, an array (for <c>in</c>, <c>notIn</c>, <c>between</c>), or an ISO 8601 duration string for the date operators. For <c>gt</c>, <c>gte</c>, <c>lt</c>, <c>lte</c> and <c>between</c> a string is refused when it is a number written as text (<c>"30"</c>: write <c>30</c>; digits with a leading zero, <c>"02134"</c>, are a code and compare as text) or looks like a date but is no ISO 8601 instant (<c>"01/02/2024"</c>).</param>
 public sealed record Condition(ConditionOperator Op, JsonNode? Value);
 
 /// <summary><c>{"property": "category", "op": "eq", "value": "food"}</c>: a condition on an event property (dotted path).</summary>

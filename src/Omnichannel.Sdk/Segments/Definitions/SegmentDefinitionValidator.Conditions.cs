@@ -262,7 +262,7 @@ public static partial class SegmentDefinitionValidator
     // prefixes keep taking such text (postcodes, SKUs).
     private static string? OrderingTextError(ConditionOperator op, string text)
     {
-        if (NumberText.TryParseDecimal(text, out var number))
+        if (NumberText.TryParseDecimal(text, out var number) && !ZeroPadded(text))
         {
             return $"'{op.Name()}' with the text \"{text}\" would compare characters, not numbers (\"9\" comes after \"30\"); write the number {Format(number)} without quotes (a value sent as text is not a number: send it as one)";
         }
@@ -273,6 +273,20 @@ public static partial class SegmentDefinitionValidator
         }
 
         return null;
+    }
+
+    // Digits written with a leading zero ("02134", "007"): a fixed-width code (a postcode, a store code), not a number
+    // written as text. Two codes of one width order as their numbers do, so a range of them held as text works, and the
+    // number the refusal advised (2134) would never match the text "02134" she holds (review of session 47).
+    private static bool ZeroPadded(string text)
+    {
+        var s = text.AsSpan().Trim();
+        if (s.Length > 0 && s[0] is '+' or '-')
+        {
+            s = s[1..];
+        }
+
+        return s.Length > 1 && s[0] == '0' && char.IsAsciiDigit(s[1]);
     }
 
     // A day, month and year in another form than ISO 8601: 01/02/2024, 2024/01/02, 2/1/24, 31.01.2024.
