@@ -264,7 +264,7 @@ public static partial class SegmentDefinitionValidator
     {
         if (NumberText.TryParseDecimal(text, out var number) && !ZeroPadded(text))
         {
-            return $"'{op.Name()}' with the text \"{text}\" would compare characters, not numbers (\"9\" comes after \"30\"); write the number {Format(number)} without quotes (a value sent as text is not a number: send it as one)";
+            return $"'{op.Name()}' with the text \"{text}\" would compare characters, not numbers (\"9\" comes after \"30\"); write the number {Format(number)} without quotes (a value sent as text is not a number: send it as one); codes held as text (a postcode) are matched with 'in' or 'startsWith'";
         }
 
         if ((RuleValue.LooksLikeIsoDate(text) && !TryIsoInstant(text, out _)) || ForeignDate().IsMatch(text))
