@@ -91,22 +91,8 @@ internal static class ChannelClaimsScenario
     public static async Task AHeldMessageLeftWithAChannelOnlyAnotherWorkerServes_IsSentByThatWorkerAsync(Process process)
     {
         await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 22, 0, 0, TimeSpan.Zero));
-        var (time, emails, texts, byEmail, bySms) = (workers.Time, workers.Emails, workers.Texts, workers.ByEmail, workers.BySms);
-        var cy = Identifier.CustomerId("cy-channels");
-        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", cy, Identifier.Email("cy-channels@example.com"), Identifier.Phone("+14155550125")))).Status);
-        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Consent(time, "k1", cy, ChannelNames.Email, true))).Status);
-        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k2", cy, ChannelNames.Sms, true))).Status);
-        var queued = await byEmail.SendAsync(cy, new MessageRequest { Key = "promo-cy", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo" });
-        Assert.Equal(SendStatus.Queued, queued.Status);
-        Assert.True(queued.DueAt > time.GetUtcNow(), "the offer is held for her quiet hours");
-
-        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k3", cy, ChannelNames.Email, false))).Status);
-        time.SetUtcNow(queued.DueAt!.Value + TimeSpan.FromMinutes(1));
-        for (var round = 0; round < 3; round++)
-        {
-            await byEmail.RunDispatchAsync();
-            await bySms.RunDispatchAsync();
-        }
+        var (emails, texts, byEmail, bySms) = (workers.Emails, workers.Texts, workers.ByEmail, workers.BySms);
+        var cy = await HeldOfferWithItsEmailWithdrawnAsync(workers, "cy", "+14155550125");
 
         Assert.True(await TwoProcessStoreScenario.Eventually(() => texts.Messages.Count >= 1), "the text was not sent by the SMS worker");
         await bySms.RunDispatchAsync();
@@ -225,22 +211,8 @@ internal static class ChannelClaimsScenario
         var texts = new FailingTransport(ChannelNames.Sms);
         texts.FailPermanently("number not in service");
         await using var workers = TwoWorkers.Start(process, new DateTimeOffset(2026, 3, 1, 22, 0, 0, TimeSpan.Zero), sms: texts);
-        var (time, byEmail, bySms) = (workers.Time, workers.ByEmail, workers.BySms);
-        var cy = Identifier.CustomerId("dot-channels");
-        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", cy, Identifier.Email("dot-channels@example.com"), Identifier.Phone("+14155550128")))).Status);
-        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Consent(time, "k1", cy, ChannelNames.Email, true))).Status);
-        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k2", cy, ChannelNames.Sms, true))).Status);
-        var queued = await byEmail.SendAsync(cy, new MessageRequest { Key = "promo-dot", Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo" });
-        Assert.Equal(SendStatus.Queued, queued.Status);
-        Assert.True(queued.DueAt > time.GetUtcNow(), "the offer is held for her quiet hours");
-
-        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k3", cy, ChannelNames.Email, false))).Status);
-        time.SetUtcNow(queued.DueAt!.Value + TimeSpan.FromMinutes(1));
-        for (var round = 0; round < 3; round++)
-        {
-            await byEmail.RunDispatchAsync();
-            await bySms.RunDispatchAsync();
-        }
+        var (byEmail, bySms) = (workers.ByEmail, workers.BySms);
+        var cy = await HeldOfferWithItsEmailWithdrawnAsync(workers, "dot", "+14155550128");
 
         for (var look = 0; look < 50 && !(await byEmail.GetProfileAsync(cy))!.Timeline.Any(t => t.Type == "message.failed"); look++)
         {
@@ -254,6 +226,33 @@ internal static class ChannelClaimsScenario
         Assert.True(failed.Summary.IndexOf("email: no consent", consent + 1, StringComparison.Ordinal) < 0, "a reason named twice: " + failed.Summary);
         Assert.Equal(1, texts.Attempts);
         Assert.Null(await byEmail.Store.GetNextOutboxDueAsync());
+    }
+
+    /// <summary>
+    /// A marketing offer on [email, sms] planned by the email worker at 22:00 and held for her quiet hours; her email
+    /// consent withdrawn (through the SMS worker) while it waits; the clock past its due time and both workers' dispatch
+    /// run three times. Returns her customer id.
+    /// </summary>
+    private static async Task<Identifier> HeldOfferWithItsEmailWithdrawnAsync(TwoWorkers workers, string name, string phone)
+    {
+        var (time, byEmail, bySms) = (workers.Time, workers.ByEmail, workers.BySms);
+        var who = Identifier.CustomerId(name + "-channels");
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Event(time, "u1", "user.updated", who, Identifier.Email(name + "-channels@example.com"), Identifier.Phone(phone)))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await byEmail.TrackAsync(Consent(time, "k1", who, ChannelNames.Email, true))).Status);
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k2", who, ChannelNames.Sms, true))).Status);
+        var queued = await byEmail.SendAsync(who, new MessageRequest { Key = "promo-" + name, Channels = [ChannelNames.Email, ChannelNames.Sms], TemplateId = "promo" });
+        Assert.Equal(SendStatus.Queued, queued.Status);
+        Assert.True(queued.DueAt > time.GetUtcNow(), "the offer is held for her quiet hours");
+
+        Assert.Equal(TrackStatus.Accepted, (await bySms.TrackAsync(Consent(time, "k3", who, ChannelNames.Email, false))).Status);
+        time.SetUtcNow(queued.DueAt!.Value + TimeSpan.FromMinutes(1));
+        for (var round = 0; round < 3; round++)
+        {
+            await byEmail.RunDispatchAsync();
+            await bySms.RunDispatchAsync();
+        }
+
+        return who;
     }
 
     /// <summary>An email worker and an SMS worker on the shared store, each with the same journeys and templates.</summary>

@@ -29,13 +29,7 @@ public sealed class ErasedDeviceLinkedAgainTests
         var cookie = Identifier.AnonymousId("shared-browser");
         var her = Identifier.Email("ann-shared@example.com");
         var him = Identifier.Email("bob-shared@example.com");
-        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
-        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
-        await host.TrackAsync("user.logged_in", [cookie, her]);
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
-        Assert.True(await host.Client.EraseProfileAsync(her));
-
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        var order = await HerOrderThroughTheCookie_ThenErasedAsync(host, cookie, her);
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.logged_in", [cookie, him]))).Status);
         var retried = await host.Client.TrackAsync(stampedAfterTheErasure ? order with { Timestamp = host.Time.GetUtcNow() + TimeSpan.FromMinutes(3) } : order);
         var queued = await host.Client.TrackAsync(host.Event("page.viewed", [cookie]) with { Timestamp = Start + TimeSpan.FromMinutes(30) });
@@ -75,5 +69,20 @@ public sealed class ErasedDeviceLinkedAgainTests
         Assert.Equal(0, (await host.Client.GetProfileAsync(her))!.Statistics.OrderCount);
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event(EventTypes.OrderPlaced, [her], new { order_id = "o-new", total = 9, currency = "GBP" }))).Status);
         Assert.Equal(1, (await host.Client.GetProfileAsync(her))!.Statistics.OrderCount);
+    }
+
+    /// <summary>
+    /// Her order through the browser's <paramref name="cookie"/>, her login on it, an hour, her erasure, another hour.
+    /// Returns the order, for a retry of its webhook.
+    /// </summary>
+    internal static async Task<CustomerEvent> HerOrderThroughTheCookie_ThenErasedAsync(OmnichannelTestHost host, Identifier cookie, Identifier her)
+    {
+        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
+        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
+        await host.TrackAsync("user.logged_in", [cookie, her]);
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.True(await host.Client.EraseProfileAsync(her));
+        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        return order;
     }
 }

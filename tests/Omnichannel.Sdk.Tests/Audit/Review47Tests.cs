@@ -28,14 +28,8 @@ public sealed class Review47Tests
         var her = Identifier.Email("ann-merge@example.com");
         var him = Identifier.Email("bob-merge@example.com");
         var hisPhone = Identifier.Phone("+14155550190");
-        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
-        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
-        await host.TrackAsync("user.logged_in", [cookie, her]);
+        var order = await ErasedDeviceLinkedAgainTests.HerOrderThroughTheCookie_ThenErasedAsync(host, cookie, her);
         await host.TrackAsync("app.opened", [hisPhone], channel: ChannelNames.Sms);
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
-        Assert.True(await host.Client.EraseProfileAsync(her));
-
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.logged_in", [cookie, him]))).Status);
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.updated", [hisPhone, him]))).Status);
 
@@ -59,12 +53,7 @@ public sealed class Review47Tests
         var cookie = Identifier.AnonymousId("shared-browser-b");
         var her = Identifier.Email("ann-batch@example.com");
         var him = Identifier.Email("bob-batch@example.com");
-        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
-        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
-        await host.TrackAsync("user.logged_in", [cookie, her]);
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
-        Assert.True(await host.Client.EraseProfileAsync(her));
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        var order = await ErasedDeviceLinkedAgainTests.HerOrderThroughTheCookie_ThenErasedAsync(host, cookie, her);
 
         var now = host.Time.GetUtcNow();
         var results = await host.Client.TrackBatchAsync(
@@ -90,12 +79,7 @@ public sealed class Review47Tests
         var cookie = Identifier.AnonymousId("shared-browser-s");
         var her = Identifier.Email("ann-session@example.com");
         var him = Identifier.Email("bob-session@example.com");
-        var order = host.Event(EventTypes.OrderPlaced, [cookie], new { order_id = "o-ann", total = 21, currency = "GBP" });
-        Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(order)).Status);
-        await host.TrackAsync("user.logged_in", [cookie, her]);
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
-        Assert.True(await host.Client.EraseProfileAsync(her));
-        await host.AdvanceAsync(TimeSpan.FromHours(1));
+        var order = await ErasedDeviceLinkedAgainTests.HerOrderThroughTheCookie_ThenErasedAsync(host, cookie, her);
         Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(host.Event("user.logged_in", [cookie, him]))).Status);
 
         var retried = await host.Client.TrackAsync(order with { Timestamp = host.Time.GetUtcNow() + TimeSpan.FromMinutes(3), Identifiers = [cookie, Identifier.AnonymousId("new-session-s")] });
