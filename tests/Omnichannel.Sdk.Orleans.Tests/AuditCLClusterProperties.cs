@@ -138,6 +138,40 @@ public sealed class AuditCLClusterProperties(AuditCLCluster shared) : IClassFixt
     public void AuditCL_AStreamOfCalls_AnswersAsOneEngine(ClusterOp[] stream) =>
         Run(stream).GetAwaiter().GetResult();
 
+    // Found by CI (replay (3654627515463376567,13714289507283222013,39)): her email erased, then linked beside others'
+    // identifiers; an event of hers dated before the erasure sent again must be refused on the cluster as by one engine.
+    [Fact]
+    public Task AuditCL_AnEventOfAnErasedEmailReplayedAfterLinks_IsRefusedAsByOneEngine() => Run(
+    [
+        new(0, 0, 2, 86, 2),
+        new(7, 2, 1, 227, 2),
+        new(9, 0, 2, 4, 8),
+        new(10, 2, 0, 39, 10),
+        new(0, 0, 0, 28, 1),
+        new(2, 1, 1, 119, 6),
+        new(5, 1, 0, 74, 7),
+        new(0, 1, 1, 71, 4),
+        new(1, 2, 2, 187, 6),
+        new(5, 0, 1, 174, 10),
+        new(9, 0, 1, 250, 5),
+        new(6, 2, 1, 123, 11),
+        new(3, 1, 2, 131, 2),
+        new(2, 2, 1, 136, 5),
+        new(2, 0, 1, 95, 11),
+        new(6, 0, 2, 29, 1),
+        new(1, 2, 1, 135, 11),
+        new(4, 0, 0, 5, 7),
+        new(0, 1, 2, 47, 1),
+        new(0, 0, 1, 16, 11),
+        new(7, 2, 0, 145, 4),
+        new(6, 0, 0, 141, 0),
+        new(9, 1, 1, 183, 5),
+        new(5, 0, 2, 84, 2),
+        new(2, 2, 1, 111, 2),
+        new(2, 2, 1, 102, 9),
+        new(10, 0, 1, 236, 11),
+    ]);
+
     internal async Task Run(ClusterOp[] stream)
     {
         // Nothing of an earlier case (a window, a wait, a held message; a failed case's too) may fire in this one.

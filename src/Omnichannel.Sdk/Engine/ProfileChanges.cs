@@ -95,6 +95,11 @@ public sealed partial class OmnichannelEngine
             // A held identifier that came back after an erasure keeps the erasure's time: what is dated before it stays out.
             if (owners.Count > 0 && engine.RefusedAsBeforeReturn(v, owners, involved) is { } beforeReturn)
             {
+                if (await ReadStaleAsync(engine, hot, involved, null, null).ConfigureAwait(false))
+                {
+                    return Subject.Retry;
+                }
+
                 LogRefusedErased(engine._logger, e.Type);
                 return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: beforeReturn) };
             }
@@ -109,11 +114,42 @@ public sealed partial class OmnichannelEngine
             }
 
             var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
+            if (involved.Count > plan.Absorb.Count + (plan.TargetProfileId is null ? 0 : 1)
+                && await ReadStaleAsync(engine, hot, involved, plan.TargetProfileId, plan.Absorb).ConfigureAwait(false))
+            {
+                return Subject.Retry;
+            }
+
             var now = engine._time.GetUtcNow();
             var target = plan.TargetProfileId is { } tid
                 ? involved[tid]
                 : new CustomerProfile("p_" + Guid.CreateVersion7(now).ToString("N"), now);
             return new Subject { Profile = target, Involved = involved, State = new EventState(plan, involved, returned is { Count: > 0 } ? returned : null) };
+        }
+
+        /// <summary>
+        /// Whether a profile the decision read but the commit will not write (one whose identifiers are left unlinked as a
+        /// conflict, or any, for a refusal) was an older copy than the store's, now read again. Only a commit checks
+        /// versions, so a copy kept hot by this partition or process while another changed the profile (linked her
+        /// returning email to it, in a cluster or a second partition) decided alone, and the event went in beside an
+        /// erasure it should have met. Costs a store read per such profile, on those rarer paths only.
+        /// </summary>
+        private static async ValueTask<bool> ReadStaleAsync(OmnichannelEngine engine, HotProfiles hot, InvolvedProfiles involved, string? written, IReadOnlyList<(string ProfileId, Identifier CausedBy)>? absorbed)
+        {
+            var stale = false;
+            foreach (var id in involved.ToList())
+            {
+                if (id == written || (absorbed is not null && absorbed.Any(a => a.ProfileId == id)))
+                {
+                    continue;
+                }
+
+                // Compared by version: with no hot set (ProfileCacheSize 0) every read is a new object.
+                var current = await engine.LoadAsync(id, hot, fresh: true).ConfigureAwait(false);
+                stale |= current is null || current.Version != involved[id].Version;
+            }
+
+            return stale;
         }
 
         // Whether one of the event's identifiers is held through a link made after an erasure (LinkedIdentifier.ReturnedAfter).
