@@ -76,8 +76,9 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
     /// <inheritdoc />
     /// <remarks>
-    /// When the grain call fails (her silo died or stopped with the event in its grain, the call outlived the cluster's
-    /// response timeout), the result is <see cref="TrackStatus.StoreFailed"/> and transient, as for a batch: the event may or
+    /// A call refused by a silo that is leaving is sent again first (three more times over about 1.75 s). When the grain
+    /// call fails (her silo died or stopped with the event in its grain, the call outlived the cluster's response
+    /// timeout), the result is <see cref="TrackStatus.StoreFailed"/> and transient, as for a batch: the event may or
     /// may not have been applied, and sending it again applies it once. A client whose Orleans client has not connected,
     /// or whose silo has not started (its host not started), throws <see cref="InvalidOperationException"/> saying so,
     /// before anything is sent.
@@ -94,7 +95,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
         string[] results;
         try
         {
-            results = await grain.TrackAsync([json]).ConfigureAwait(false);
+            results = await TrackOnAsync(grain, [json]).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -106,6 +107,31 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
         return ClusterJson.Read<TrackResult>(results[0]);
     }
+
+    /// <summary>
+    /// Sends events to their grain; a call refused because the silo holding the grain is stopping or gone
+    /// (<c>OrleansMessageRejectionException</c>, <c>SiloUnavailableException</c>) is sent again, up to three more times
+    /// over about 1.75 s, and meets the grain on a living silo. Safe because events apply once by id: a call the leaving
+    /// silo had run answers <see cref="TrackStatus.Duplicate"/>. Other failures (a timeout) are the caller's to retry.
+    /// </summary>
+    /// <remarks>dotnet/orleans#4757 (retrying those two on a graceful shutdown, for idempotent calls), #457.</remarks>
+    private static async Task<string[]> TrackOnAsync(IProfileGrain grain, string[] json)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await grain.TrackAsync(json).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (attempt <= RefusedCallPauses.Length && ex is global::Orleans.Runtime.OrleansMessageRejectionException or global::Orleans.Runtime.SiloUnavailableException)
+            {
+                await Task.Delay(RefusedCallPauses[attempt - 1]).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // How long a call refused by a leaving silo waits before each new try: the cluster's directory forgets the silo's grains.
+    private static readonly TimeSpan[] RefusedCallPauses = [TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1)];
 
     /// <summary>
     /// A customer's event whose grain call failed: transient, with the exception's type and scrubbed text, and its innermost
@@ -196,7 +222,7 @@ public sealed partial class OmnichannelClusterClient : IOmnichannelClient
 
                 try
                 {
-                    answers = await grain.TrackAsync(json[start..end]).ConfigureAwait(false);
+                    answers = await TrackOnAsync(grain, json[start..end]).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
