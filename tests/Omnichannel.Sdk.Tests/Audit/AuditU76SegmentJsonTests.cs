@@ -484,6 +484,21 @@ public sealed class AuditU76SegmentJsonTests
         Assert.Contains("ISO 8601", error.Message, StringComparison.Ordinal);
     }
 
+    // Left alone in the forty-seventh session, closed in the forty-eighth: a version number ("app_version" gt "1.2.10")
+    // was refused as "not an ISO 8601 date", the wrong cause for a marketer targeting app versions. Still refused (text
+    // orders "1.2.10" before "1.2.9"), now naming both readings and what to write instead.
+    [Theory]
+    [InlineData("1.2.10")]
+    [InlineData("31.01.2024")]
+    public void ADottedOperand_InAnOrderingRule_IsRefusedAsADateOrAVersion(string value)
+    {
+        var error = Assert.Single(Refused($$"""{"trait": "app_version", "op": "gt", "value": "{{value}}"}"""));
+        Assert.Equal("$.rule.value", error.Path);
+        Assert.Contains("ISO 8601", error.Message, StringComparison.Ordinal);
+        Assert.Contains("version", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'in' or 'startsWith'", error.Message, StringComparison.Ordinal);
+    }
+
     // ---- 11. Segments of segments: a cycle made at run time, a self-reference, a removed or unknown one ----
 
     // PostHog/posthog#33574 and #33341 (sorting cohorts by dependency crashed on a deleted one), PostHog/posthog#25936

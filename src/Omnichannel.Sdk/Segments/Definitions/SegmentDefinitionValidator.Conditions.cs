@@ -267,6 +267,13 @@ public static partial class SegmentDefinitionValidator
             return $"'{op.Name()}' with the text \"{text}\" would compare characters, not numbers (\"9\" comes after \"30\"); write the number {Format(number)} without quotes (a value sent as text is not a number: send it as one); codes held as text (a postcode) are matched with 'in' or 'startsWith'";
         }
 
+        if (DottedDate().IsMatch(text))
+        {
+            // "1.2.10" is a day.month.year date or a version number: refused either way, saying both (text orders "1.2.10"
+            // before "1.2.9"), where only the date reading was named.
+            return $"'{op.Name()}' with \"{text}\": as a date (day.month.year) it is not ISO 8601, so it would never compare with a date; write it as YYYY-MM-DD (\"2024-02-01\"); as a version or dotted code, text compares character by character (\"1.2.10\" comes before \"1.2.9\"): match it with 'eq', 'in' or 'startsWith', or send its parts as numbers";
+        }
+
         if ((RuleValue.LooksLikeIsoDate(text) && !TryIsoInstant(text, out _)) || ForeignDate().IsMatch(text))
         {
             return $"'{op.Name()}' with \"{text}\": not an ISO 8601 date or instant, so it would never compare with a date; write it as YYYY-MM-DD (\"2024-02-01\"), or with a time and offset (\"2024-02-01T00:00:00Z\")";
@@ -289,9 +296,13 @@ public static partial class SegmentDefinitionValidator
         return s.Length > 1 && s[0] == '0' && char.IsAsciiDigit(s[1]);
     }
 
-    // A day, month and year in another form than ISO 8601: 01/02/2024, 2024/01/02, 2/1/24, 31.01.2024.
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d{1,4}/\d{1,2}/\d{1,4}|\d{1,2}\.\d{1,2}\.\d{2,4})$")]
+    // A day, month and year in another form than ISO 8601: 01/02/2024, 2024/01/02, 2/1/24.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{1,4}/\d{1,2}/\d{1,4}$")]
     private static partial System.Text.RegularExpressions.Regex ForeignDate();
+
+    // 31.01.2024, or a version number (1.2.10): three dotted parts.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{1,2}\.\d{1,2}\.\d{2,4}$")]
+    private static partial System.Text.RegularExpressions.Regex DottedDate();
 
     private static ConditionOperator[]? Allowed(Operand operand) => operand switch
     {
