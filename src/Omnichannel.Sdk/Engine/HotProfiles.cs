@@ -7,9 +7,10 @@ namespace Omnichannel.Sdk;
 /// <remarks>
 /// A profile may sit in two partitions at once (events of one person routed by two identifiers), or in two engines on one
 /// store; the store's version check catches a stale copy the unit writes, which is then evicted and read again, and a
-/// copy an event only reads (a profile its identifiers are left unlinked from, or one a refusal rests on) is checked
-/// against the stored version before the decision stands. Work addressed by profile id follows the
-/// partition that last kept the profile (<see cref="ProfileAffinity"/>), so it seldom meets a stale copy.
+/// copy an event only reads (a profile its identifiers are left unlinked from, or one a refusal rests on), or one work
+/// that commits nothing (a <c>ReadOnly</c> effect) decided on, is checked against the stored version before the decision
+/// stands. Work addressed by profile id follows the partition that last kept the profile (<see cref="ProfileAffinity"/>),
+/// so it seldom meets a stale copy.
 /// </remarks>
 internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0, ProfileAffinity? affinity = null)
 {

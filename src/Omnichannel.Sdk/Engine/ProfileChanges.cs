@@ -252,7 +252,7 @@ public sealed partial class OmnichannelEngine
     /// <param name="fresh">
     /// For work that only reads: check the hot copy against the stored version first. A profile can be hot in two
     /// partitions (events route by identifier, this work by profile id); a write finds out through its commit's version
-    /// check, a read would not.
+    /// check, and other work that ends up only reading is checked after it decided (the unit of work, audit U78).
     /// </param>
     private sealed class ProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, bool fresh = false) : ProfileChange
     {

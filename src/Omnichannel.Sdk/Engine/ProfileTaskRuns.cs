@@ -60,7 +60,8 @@ public sealed partial class OmnichannelEngine
     {
         // A read in the run sees what it would see one piece at a time: the writes before it, and the stored version
         // (checked at load when it asks for it, and by the commit when the run writes).
-        var subject = await run[0].Change.LoadAsync(this, hot, checkStored: run.Exists(t => t.Change.Fresh)).ConfigureAwait(false);
+        var checkStored = run.Exists(t => t.Change.Fresh);
+        var subject = await run[0].Change.LoadAsync(this, hot, checkStored).ConfigureAwait(false);
         if (subject.Finished is not null || subject.Profile is not { } p)
         {
             return 0; // gone or merged away: the usual path says what to answer
@@ -98,6 +99,11 @@ public sealed partial class OmnichannelEngine
 
             if (effects.TrueForAll(e => e.ReadOnly))
             {
+                if (!checkStored && await StoredIsNewerAsync(p, hot).ConfigureAwait(false))
+                {
+                    return 0; // decided on an old copy, with no commit to say so: one at a time, on the stored version
+                }
+
                 foreach (var (task, effect) in run.Zip(effects))
                 {
                     task.Completion.TrySetResult(new UnitResult(UnitStatus.Finished, p.Id, effect)); // reads only: nothing to commit

@@ -35,21 +35,19 @@ public sealed partial class OmnichannelEngine
             try
             {
                 ChangeEffect effect;
-                DocumentOut document;
+                DocumentOut document = default;
                 try
                 {
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
-                    if (effect.ReadOnly)
+                    if (!effect.ReadOnly)
                     {
-                        return new UnitResult(UnitStatus.Finished, p.Id, effect); // a read of the hot profile: nothing to commit
-                    }
+                        if (p.HasSuppressedAddresses)
+                        {
+                            await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
+                        }
 
-                    if (p.HasSuppressedAddresses)
-                    {
-                        await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
+                        document = WriteDocument(p);
                     }
-
-                    document = WriteDocument(p);
                 }
                 catch (StoreFaultException fault)
                 {
@@ -59,6 +57,19 @@ public sealed partial class OmnichannelEngine
                 catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
                 {
                     throw new ApplyFailedException(ex); // pure steps: what fails here fails the same way on every retry
+                }
+
+                if (effect.ReadOnly)
+                {
+                    // Nothing to commit, so no version check: a decision read off a hot copy stands only if that copy is the
+                    // stored version (another engine or partition may have changed her since). Work that loaded fresh is.
+                    if (change is not ProfileWork { Fresh: true } && await StoredIsNewerAsync(p, hot).ConfigureAwait(false))
+                    {
+                        conflicts++;
+                        continue; // decided again on the stored version, now hot
+                    }
+
+                    return new UnitResult(UnitStatus.Finished, p.Id, effect); // a read of the profile: nothing to commit
                 }
 
                 var commit = CommitOf(p, document, now, effect.EventId, effect.Outbox, claims: effect.Claims, absorbed: effect.Absorbed);
@@ -261,6 +272,22 @@ public sealed partial class OmnichannelEngine
 
         hot.Put(p, stored.DocumentLength);
         return p;
+    }
+
+    /// <summary>
+    /// Whether the store holds a newer version of <paramref name="p"/> (or none): a store read, which replaces the hot
+    /// copy with the stored one. For decisions that commit nothing of the profile, only on those paths (audit U78).
+    /// </summary>
+    private async ValueTask<bool> StoredIsNewerAsync(CustomerProfile p, HotProfiles hot)
+    {
+        var current = await LoadAsync(p.Id, hot, fresh: true).ConfigureAwait(false);
+        if (current is null)
+        {
+            hot.Remove(p.Id); // erased or merged away: the next load follows the store
+            return true;
+        }
+
+        return current.Version != p.Version;
     }
 
     private static void Evict(HotProfiles hot, string target, IEnumerable<string> others)
