@@ -287,7 +287,7 @@ internal static partial class MeasurementRecorder
         Span<char> key = stackalloc char[6 + raw.Length];
         "order:".CopyTo(key);
         var length = 6 + System.Text.Encoding.UTF8.GetChars(raw[1..^1], key[6..]); // the raw value keeps its quotes
-        return length > 6 && p.Orders.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(key[..length]);
+        return length > 6 && p.Orders.ContainsKey(key[..length]);
     }
 
     private static readonly AttributionModel[] Models = Enum.GetValues<AttributionModel>();

@@ -51,21 +51,21 @@ public sealed class CustomerProfile
 
     // Orders by order id (or "event:{id}" when an order has none): an order re-sent is an update, never a second order.
     [Stored]
-    internal Dictionary<string, OrderFact> Orders { get; set; } = new WrittenOnceDictionary<OrderFact>();
+    internal WrittenOnceDictionary<OrderFact> Orders { get; set; } = new WrittenOnceDictionary<OrderFact>();
 
     // Returns by return id (or order, amount and currency), and cancelled orders by order id: each counted once.
     [Stored(Field = nameof(_returns))]
-    internal Dictionary<string, OrderFact> Returns { get => _returns ??= new WrittenOnceDictionary<OrderFact>(); set => _returns = value; }
+    internal WrittenOnceDictionary<OrderFact> Returns { get => _returns ??= new WrittenOnceDictionary<OrderFact>(); set => _returns = value; }
 
-    private Dictionary<string, OrderFact>? _returns;
+    private WrittenOnceDictionary<OrderFact>? _returns;
 
     // Audit U70: loyalty and referral events that name their transaction (transaction_id, referral_id), by
     // "{event type}:{id}": the same one re-sent under a new event id (a webhook retried, an import run twice, both sides
     // of a merge) counts once, at its newest value.
     [Stored(Field = nameof(_tallies))]
-    internal Dictionary<string, OrderFact> Tallies { get => _tallies ??= new WrittenOnceDictionary<OrderFact>(); set => _tallies = value; }
+    internal WrittenOnceDictionary<OrderFact> Tallies { get => _tallies ??= new WrittenOnceDictionary<OrderFact>(); set => _tallies = value; }
 
-    private Dictionary<string, OrderFact>? _tallies;
+    private WrittenOnceDictionary<OrderFact>? _tallies;
 
     [Stored(Field = nameof(_cancelledOrders))]
     internal HashSet<string> CancelledOrders { get => _cancelledOrders ??= new(StringComparer.Ordinal); set => _cancelledOrders = value; }
@@ -187,7 +187,7 @@ public sealed class CustomerProfile
     // Order key → what its conversion added to the aggregates (recent orders only): a merge takes back a second
     // conversion of one order. Exported under "internal" like every stored field.
     [Stored]
-    internal Dictionary<string, Measurement.OrderConversion> OrderConversions { get; set; } = new WrittenOnceDictionary<Measurement.OrderConversion>();
+    internal WrittenOnceDictionary<Measurement.OrderConversion> OrderConversions { get; set; } = new WrittenOnceDictionary<Measurement.OrderConversion>();
 
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
     internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();

@@ -116,7 +116,7 @@ internal static partial class ProfileFacts
         PutFact(p.Orders, key, total, currency, t, eventId, lines: lines);
 
     /// <summary>Adds or updates a fact: the newest event's values, the earliest event's time.</summary>
-    public static void PutFact(Dictionary<string, OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? order = null, Dictionary<string, OrderLine>? lines = null)
+    public static void PutFact(WrittenOnceDictionary<OrderFact> facts, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? order = null, Dictionary<string, OrderLine>? lines = null)
     {
         if (facts.TryGetValue(key, out var known))
         {

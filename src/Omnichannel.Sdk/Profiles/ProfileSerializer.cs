@@ -30,7 +30,7 @@ internal static partial class ProfileSerializer
         new JsonSerializerOptions(Options)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
-            TypeInfoResolver = new ProfileJsonContext().WithAddedModifier(StoredShape).WithAddedModifier(Compact),
+            TypeInfoResolver = JsonTypeInfoResolver.Combine(new ProfileJsonContext(), WrittenOnceTypes.Instance).WithAddedModifier(StoredShape).WithAddedModifier(Compact),
         }.GetTypeInfo(typeof(CustomerProfile));
 
     private static void StoredShape(JsonTypeInfo info)
@@ -76,11 +76,11 @@ internal static partial class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceListConverter<Measurement.Touch>();
             }
-            else if (property.PropertyType == typeof(Dictionary<string, OrderFact>))
+            else if (property.PropertyType == typeof(WrittenOnceDictionary<OrderFact>))
             {
                 stored.CustomConverter = new WrittenOnceDictionaryConverter<OrderFact>();
             }
-            else if (property.PropertyType == typeof(Dictionary<string, Measurement.OrderConversion>))
+            else if (property.PropertyType == typeof(WrittenOnceDictionary<Measurement.OrderConversion>))
             {
                 stored.CustomConverter = new WrittenOnceDictionaryConverter<Measurement.OrderConversion>();
             }
@@ -288,6 +288,19 @@ internal sealed class StoredAttribute : Attribute
 {
     /// <summary>The private field behind a property made on first use (null until then), read when the document is written.</summary>
     public string? Field { get; init; }
+}
+
+// The kept-bytes dictionaries (orders, returns, tallies, order conversions) are not dictionaries to the serializer (they
+// wrap one, so that no write can skip their version): their metadata is their converter's.
+internal sealed class WrittenOnceTypes : IJsonTypeInfoResolver
+{
+    public static readonly WrittenOnceTypes Instance = new();
+
+    public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options) =>
+        type == typeof(WrittenOnceDictionary<OrderFact>) ? JsonMetadataServices.CreateValueInfo<WrittenOnceDictionary<OrderFact>>(options, new WrittenOnceDictionaryConverter<OrderFact>())
+        : type == typeof(WrittenOnceDictionary<Measurement.OrderConversion>)
+            ? JsonMetadataServices.CreateValueInfo<WrittenOnceDictionary<Measurement.OrderConversion>>(options, new WrittenOnceDictionaryConverter<Measurement.OrderConversion>())
+            : null;
 }
 
 // The profile and the types of its [Stored] fields (which the generator does not reach through the public type).

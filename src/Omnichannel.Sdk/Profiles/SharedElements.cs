@@ -47,11 +47,11 @@ internal sealed class SharedElements
     /// Writes a JSON array (or object) whose entries are <paramref name="pieces"/>, each one or more kept entries without
     /// brackets: in a shared write, the brackets and commas with a placeholder and a reference per piece; otherwise a copy.
     /// </summary>
-    public static void WriteKept(System.Text.Json.Utf8JsonWriter writer, bool isObject, List<ReadOnlyMemory<byte>> pieces)
+    public static void WriteKept(System.Text.Json.Utf8JsonWriter writer, bool isObject, ReadOnlySpan<ReadOnlyMemory<byte>> pieces)
     {
         var (open, close) = isObject ? ((byte)'{', (byte)'}') : ((byte)'[', (byte)']');
         var shared = Current is { } current && ReferenceEquals(current.Writer, writer) ? current : null;
-        var length = pieces.Count == 0 ? 2 : 1 + (2 * pieces.Count);
+        var length = pieces.Length == 0 ? 2 : 1 + (2 * pieces.Length);
         if (shared is null)
         {
             foreach (var piece in pieces)
@@ -66,7 +66,7 @@ internal sealed class SharedElements
             var raw = rented.AsSpan(0, length);
             raw[0] = open;
             var to = 1;
-            for (var i = 0; i < pieces.Count; i++)
+            for (var i = 0; i < pieces.Length; i++)
             {
                 if (i > 0)
                 {
@@ -89,7 +89,7 @@ internal sealed class SharedElements
             if (shared is not null)
             {
                 var start = checked((int)(writer.BytesCommitted + writer.BytesPending)) - length;
-                for (var i = 0; i < pieces.Count; i++)
+                for (var i = 0; i < pieces.Length; i++)
                 {
                     shared.At.Add(start + 1 + (2 * i)); // "[0,0,0]": the placeholders are every other byte
                     shared.Elements.Add(pieces[i]);

@@ -73,12 +73,42 @@ internal sealed class WrittenJson<T>
         }
     }
 
+    // The last write's pieces, with the collection's version then (see WrittenOnceDictionary.Version) and the options it
+    // wrote with: a write with neither moved gives them again without visiting an element. Null when the last write gave no version.
+    private ReadOnlyMemory<byte>[]? _again;
+    private int _againCount;
+    private long _againVersion;
+    private bool _againIsObject;
+    private JsonTypeInfo<T>? _againInfo;
+
+    /// <summary>
+    /// Writes the last write's pieces again when it was given <paramref name="version"/> and the same <paramref name="info"/>
+    /// (the collection unchanged since): one reference per run, no element visited. False, writing nothing, otherwise.
+    /// </summary>
+    public bool WriteAgain(Utf8JsonWriter writer, long version, bool isObject, JsonTypeInfo<T> info)
+    {
+        if (_again is null || _againVersion != version || _againIsObject != isObject || !ReferenceEquals(_againInfo, info))
+        {
+            return false;
+        }
+
+        SharedElements.WriteKept(writer, isObject, _again.AsSpan(0, _againCount));
+        Visited = 0;
+        return true;
+    }
+
+    /// <summary>The elements the last write visited: all of them, or none when it gave the last write's pieces again (tests read it).</summary>
+    internal int Visited { get; private set; }
+
     /// <summary>
     /// Writes <paramref name="items"/> as a JSON array, or with <paramref name="keys"/> (one per item) as a JSON object,
     /// reusing the kept runs wherever they still hold (see the remarks). <paramref name="info"/>'s options must not indent.
+    /// With <paramref name="version"/> (the collection's, moved by every change), the pieces are kept for <see cref="WriteAgain"/>.
     /// </summary>
-    public void Write(Utf8JsonWriter writer, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info)
+    public void Write(Utf8JsonWriter writer, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info, long? version = null)
     {
+        _againInfo = null; // whatever happens below, the kept pieces are no longer the last write's
+        Visited = items.Length;
         _where ??= new(ReferenceEqualityComparer.Instance);
         var pieces = SharedElements.TakePieces();
         try
@@ -142,7 +172,25 @@ internal sealed class WrittenJson<T>
                 i = end;
             }
 
-            SharedElements.WriteKept(writer, isObject, pieces);
+            SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
+            if (version is { } v)
+            {
+                if (_again is null || _again.Length < pieces.Count || _again.Length > (pieces.Count * 2) + RunLength)
+                {
+                    _again = new ReadOnlyMemory<byte>[pieces.Count + (pieces.Count / 4) + 4]; // room for a few more runs
+                }
+                else
+                {
+                    Array.Clear(_again, pieces.Count, _againCount > pieces.Count ? _againCount - pieces.Count : 0); // no stale run held
+                }
+
+                pieces.CopyTo(_again);
+                (_againCount, _againVersion, _againIsObject, _againInfo) = (pieces.Count, v, isObject, info);
+            }
+            else
+            {
+                _again = null;
+            }
         }
         finally
         {
@@ -291,11 +339,117 @@ internal sealed class WrittenOnceList<T> : List<T>
     internal WrittenJson<T> Written => _written ??= new();
 }
 
-/// <summary>A dictionary (ordinal keys) of immutable values whose stored JSON is kept once written (see <see cref="WrittenJson{T}"/>).</summary>
-internal sealed class WrittenOnceDictionary<T>() : Dictionary<string, T>(StringComparer.Ordinal)
+/// <summary>
+/// A dictionary (ordinal keys) of immutable values whose stored JSON is kept once written (see <see cref="WrittenJson{T}"/>),
+/// with a <see cref="Version"/> that every change moves: a write with the version unchanged since the last one gives the
+/// last write's pieces again without visiting an element.
+/// </summary>
+/// <remarks>
+/// The dictionary is wrapped, not derived from: <see cref="Dictionary{TKey, TValue}"/> moves no version when a key's value is
+/// replaced (.NET Core 3.0 on), which is how an updated order is written, and a base-typed reference could write past
+/// any override. Here the only writers are this type's own members, and each moves the version; reads are the
+/// dictionary's own (its struct enumerator, key and value collections, which cannot write).
+/// </remarks>
+internal sealed class WrittenOnceDictionary<T> : IReadOnlyDictionary<string, T>, System.Collections.ICollection
     where T : class
 {
+    private readonly Dictionary<string, T> _map;
     private WrittenJson<T>? _written;
 
+    public WrittenOnceDictionary()
+        : this(keep: true)
+    {
+    }
+
+    /// <summary>A copy of <paramref name="entries"/> in their order; with <paramref name="keep"/> false it keeps no bytes and is written in full every time (a test's reference write).</summary>
+    internal WrittenOnceDictionary(IEnumerable<KeyValuePair<string, T>> entries, bool keep = true)
+        : this(keep)
+    {
+        foreach (var (key, value) in entries)
+        {
+            _map.Add(key, value);
+        }
+    }
+
+    private WrittenOnceDictionary(bool keep)
+    {
+        _map = new(StringComparer.Ordinal);
+        Keeps = keep;
+    }
+
+    /// <summary>False for a copy made to be written in full (see the constructor).</summary>
+    internal bool Keeps { get; }
+
+    /// <summary>Moved by every change (an added, replaced or removed entry, or a clear); never moved by a read.</summary>
+    internal long Version { get; private set; }
+
     internal WrittenJson<T> Written => _written ??= new();
+
+    public int Count => _map.Count;
+
+    public Dictionary<string, T>.KeyCollection Keys => _map.Keys;
+
+    public Dictionary<string, T>.ValueCollection Values => _map.Values;
+
+    IEnumerable<string> IReadOnlyDictionary<string, T>.Keys => _map.Keys;
+
+    IEnumerable<T> IReadOnlyDictionary<string, T>.Values => _map.Values;
+
+    /// <summary>The value under <paramref name="key"/> (<see cref="KeyNotFoundException"/> when there is none); a set adds or replaces it.</summary>
+    public T this[string key]
+    {
+        get => _map[key];
+        set
+        {
+            Version++;
+            _map[key] = value;
+        }
+    }
+
+    public bool ContainsKey(string key) => _map.ContainsKey(key);
+
+    /// <summary>Whether <paramref name="key"/> is held, without making a string of it.</summary>
+    public bool ContainsKey(ReadOnlySpan<char> key) => _map.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(key);
+
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value) => _map.TryGetValue(key, out value);
+
+    public T? GetValueOrDefault(string key) => _map.GetValueOrDefault(key);
+
+    public void Add(string key, T value)
+    {
+        Version++;
+        _map.Add(key, value);
+    }
+
+    public bool TryAdd(string key, T value)
+    {
+        Version++;
+        return _map.TryAdd(key, value);
+    }
+
+    /// <summary>Removes <paramref name="key"/>'s entry; allowed while enumerating, as the dictionary's own.</summary>
+    public bool Remove(string key)
+    {
+        Version++;
+        return _map.Remove(key);
+    }
+
+    public void Clear()
+    {
+        Version++;
+        _map.Clear();
+    }
+
+    public Dictionary<string, T>.Enumerator GetEnumerator() => _map.GetEnumerator();
+
+    // Read-only members (no writer in ICollection): the stored form leaves an empty collection out by its count.
+    bool System.Collections.ICollection.IsSynchronized => false;
+
+    object System.Collections.ICollection.SyncRoot => ((System.Collections.ICollection)_map).SyncRoot;
+
+    void System.Collections.ICollection.CopyTo(Array array, int index) => ((System.Collections.ICollection)_map).CopyTo(array, index);
+
+    IEnumerator<KeyValuePair<string, T>> IEnumerable<KeyValuePair<string, T>>.GetEnumerator() => _map.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _map.GetEnumerator();
 }

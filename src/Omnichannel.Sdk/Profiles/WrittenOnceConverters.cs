@@ -50,10 +50,10 @@ internal sealed class WrittenOnceListConverter<T> : JsonConverter<List<T>>
 }
 
 /// <summary>Reads a JSON object into a <see cref="WrittenOnceDictionary{T}"/> and writes one, copying the kept bytes of its values.</summary>
-internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictionary<string, T>>
+internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<WrittenOnceDictionary<T>>
     where T : class
 {
-    public override Dictionary<string, T>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override WrittenOnceDictionary<T>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -77,11 +77,18 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictiona
         return map;
     }
 
-    public override void Write(Utf8JsonWriter writer, Dictionary<string, T> value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, WrittenOnceDictionary<T> value, JsonSerializerOptions options)
     {
         var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
-        if (value is WrittenOnceDictionary<T> { Count: >= WrittenJson<T>.MinimumToKeep } kept && !options.WriteIndented)
+        if (value is { Keeps: true, Count: >= WrittenJson<T>.MinimumToKeep } kept && !options.WriteIndented)
         {
+            // Unchanged since its last write (no entry added, replaced or removed: every change moves the version): that
+            // write's pieces again, without visiting an entry. A profile's orders change on a few of its events only.
+            if (kept.Written.WriteAgain(writer, kept.Version, isObject: true, info))
+            {
+                return;
+            }
+
             // The entries in the dictionary's own order, into arrays the thread keeps (no allocation per commit).
             var keys = t_keys is { } k && k.Length >= kept.Count ? k : new string[Math.Max(kept.Count, 64)];
             var values = t_values is { } v && v.Length >= kept.Count ? v : new T[keys.Length];
@@ -96,7 +103,7 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<Dictiona
 
             try
             {
-                kept.Written.Write(writer, values.AsSpan(0, n), keys.AsSpan(0, n), isObject: true, info);
+                kept.Written.Write(writer, values.AsSpan(0, n), keys.AsSpan(0, n), isObject: true, info, kept.Version);
             }
             finally
             {

@@ -451,6 +451,11 @@ public sealed class AuditRevRefactorTests
                 continue;
             }
 
+            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(WrittenOnceDictionary<>))
+            {
+                pending.Push(t.GetGenericArguments()[0]); // its converter's metadata names no element type: its values are stored
+            }
+
             if (ti.ElementType is { } el)
             {
                 pending.Push(el);

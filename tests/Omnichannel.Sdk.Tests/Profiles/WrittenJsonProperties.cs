@@ -374,11 +374,13 @@ public sealed class WrittenJsonProperties
     internal static byte[] Plain(CustomerProfile p)
     {
         var (timeline, orders, touches, cart, wishlist) = (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps);
-        var (history, conversions) = (p.RuleHistory.Events, p.OrderConversions);
-        p.OrderConversions = new Dictionary<string, Sdk.Measurement.OrderConversion>(conversions, StringComparer.Ordinal);
+        var (history, conversions, returns, tallies) = (p.RuleHistory.Events, p.OrderConversions, p.Returns, p.Tallies);
+        p.OrderConversions = new WrittenOnceDictionary<Sdk.Measurement.OrderConversion>(conversions, keep: false);
         p.RuleHistory.Events = history.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         p.TimelineEntries = [.. timeline];
-        p.Orders = new Dictionary<string, OrderFact>(orders, StringComparer.Ordinal);
+        p.Orders = new WrittenOnceDictionary<OrderFact>(orders, keep: false);
+        p.Returns = new WrittenOnceDictionary<OrderFact>(returns, keep: false);
+        p.Tallies = new WrittenOnceDictionary<OrderFact>(tallies, keep: false);
         p.Touches = [.. touches];
         p.CartOps = cart.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         p.WishlistOps = wishlist.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
@@ -390,7 +392,7 @@ public sealed class WrittenJsonProperties
         {
             (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
             p.RuleHistory.Events = history;
-            p.OrderConversions = conversions;
+            (p.OrderConversions, p.Returns, p.Tallies) = (conversions, returns, tallies);
         }
     }
 
