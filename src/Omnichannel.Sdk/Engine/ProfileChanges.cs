@@ -92,12 +92,18 @@ public sealed partial class OmnichannelEngine
                 involved.Add(owner, p);
             }
 
+            // Profiles read again from the store in this attempt (see ReadStaleAsync): the decision stands on them.
+            HashSet<string>? readFresh = null;
+        Decide:
             // A held identifier that came back after an erasure keeps the erasure's time: what is dated before it stays out.
             if (owners.Count > 0 && engine.RefusedAsBeforeReturn(v, owners, involved) is { } beforeReturn)
             {
-                if (await ReadStaleAsync(engine, hot, involved, null, null).ConfigureAwait(false))
+                switch (await ReadStaleAsync(engine, hot, involved, null, null, readFresh ??= new(StringComparer.Ordinal)).ConfigureAwait(false))
                 {
-                    return Subject.Retry;
+                    case Staleness.Gone:
+                        return Subject.Retry; // erased or merged away since the lookup
+                    case Staleness.Replaced:
+                        goto Decide;
                 }
 
                 LogRefusedErased(engine._logger, e.Type);
@@ -114,10 +120,15 @@ public sealed partial class OmnichannelEngine
             }
 
             var plan = IdentityResolver.Plan(v.Identifiers, owners, involved, engine._options.Identity);
-            if (involved.Count > plan.Absorb.Count + (plan.TargetProfileId is null ? 0 : 1)
-                && await ReadStaleAsync(engine, hot, involved, plan.TargetProfileId, plan.Absorb).ConfigureAwait(false))
+            if (involved.Count > plan.Absorb.Count + (plan.TargetProfileId is null ? 0 : 1))
             {
-                return Subject.Retry;
+                switch (await ReadStaleAsync(engine, hot, involved, plan.TargetProfileId, plan.Absorb, readFresh ??= new(StringComparer.Ordinal)).ConfigureAwait(false))
+                {
+                    case Staleness.Gone:
+                        return Subject.Retry; // erased or merged away since the lookup
+                    case Staleness.Replaced:
+                        goto Decide;
+                }
             }
 
             var now = engine._time.GetUtcNow();
@@ -127,29 +138,49 @@ public sealed partial class OmnichannelEngine
             return new Subject { Profile = target, Involved = involved, State = new EventState(plan, involved, returned is { Count: > 0 } ? returned : null) };
         }
 
-        /// <summary>
-        /// Whether a profile the decision read but the commit will not write (one whose identifiers are left unlinked as a
-        /// conflict, or any, for a refusal) was an older copy than the store's, now read again. Only a commit checks
-        /// versions, so a copy kept hot by this partition or process while another changed the profile (linked her
-        /// returning email to it, in a cluster or a second partition) decided alone, and the event went in beside an
-        /// erasure it should have met. Costs a store read per such profile, on those rarer paths only.
-        /// </summary>
-        private static async ValueTask<bool> ReadStaleAsync(OmnichannelEngine engine, HotProfiles hot, InvolvedProfiles involved, string? written, IReadOnlyList<(string ProfileId, Identifier CausedBy)>? absorbed)
+        private enum Staleness
         {
-            var stale = false;
+            Current,
+            Replaced,
+            Gone,
+        }
+
+        /// <summary>
+        /// Reads again every profile the decision read but the commit will not write (one whose identifiers are left
+        /// unlinked as a conflict, or any, for a refusal) and not yet read in this attempt (<paramref name="readFresh"/>,
+        /// which it fills). Only a commit checks versions, so a copy kept hot by this partition or process while another
+        /// changed the profile (linked her returning email to it, in a cluster or a second partition) decided alone, and
+        /// the event went in beside an erasure it should have met. An older copy is replaced in <paramref name="involved"/>
+        /// by the one just read (<see cref="Staleness.Replaced"/>: decide again on it, without reading it a second time, as
+        /// work that loads fresh does; starting the event over read it old again when the other engine kept writing it,
+        /// review of session 48); one gone is <see cref="Staleness.Gone"/>. A store read per such profile, on those rarer
+        /// paths only.
+        /// </summary>
+        private static async ValueTask<Staleness> ReadStaleAsync(OmnichannelEngine engine, HotProfiles hot, InvolvedProfiles involved, string? written, IReadOnlyList<(string ProfileId, Identifier CausedBy)>? absorbed, HashSet<string> readFresh)
+        {
+            var staleness = Staleness.Current;
             foreach (var id in involved.ToList())
             {
-                if (id == written || (absorbed is not null && absorbed.Any(a => a.ProfileId == id)))
+                if (id == written || (absorbed is not null && absorbed.Any(a => a.ProfileId == id)) || !readFresh.Add(id))
                 {
                     continue;
                 }
 
                 // Compared by version: with no hot set (ProfileCacheSize 0) every read is a new object.
                 var current = await engine.LoadAsync(id, hot, fresh: true).ConfigureAwait(false);
-                stale |= current is null || current.Version != involved[id].Version;
+                if (current is null)
+                {
+                    return Staleness.Gone;
+                }
+
+                if (current.Version != involved[id].Version)
+                {
+                    involved.Add(id, current); // replaces the old copy
+                    staleness = Staleness.Replaced;
+                }
             }
 
-            return stale;
+            return staleness;
         }
 
         // Whether one of the event's identifiers is held through a link made after an erasure (LinkedIdentifier.ReturnedAfter).

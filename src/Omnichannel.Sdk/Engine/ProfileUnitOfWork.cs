@@ -14,6 +14,7 @@ public sealed partial class OmnichannelEngine
     private async ValueTask<UnitResult> RunUnitOfWorkAsync(ProfileChange change, HotProfiles hot)
     {
         int conflicts = 0, vanished = 0;
+        CustomerProfile? readFresh = null; // the copy a ReadOnly decision found stale read from the store: it stands on it
         for (var attempt = 1; attempt <= _options.MaxCommitAttempts; attempt++)
         {
             var subject = await change.LoadAsync(this, hot).ConfigureAwait(false);
@@ -63,9 +64,12 @@ public sealed partial class OmnichannelEngine
                 {
                     // Nothing to commit, so no version check: a decision read off a hot copy stands only if that copy is the
                     // stored version (another engine or partition may have changed her since). Work that loaded fresh is.
-                    if (change is not ProfileWork { Fresh: true } && await StoredIsNewerAsync(p, hot).ConfigureAwait(false))
+                    // Decided again on a copy just read, it stands, as for work that loads fresh: reading it once more found it
+                    // newer again while another engine kept writing her, until the work gave up (review of session 48).
+                    if (change is not ProfileWork { Fresh: true } && !ReferenceEquals(p, readFresh) && await StoredIsNewerAsync(p, hot).ConfigureAwait(false))
                     {
                         conflicts++;
+                        readFresh = hot.TryGet(p.Id, out var current) ? current : null;
                         continue; // decided again on the stored version, now hot
                     }
 

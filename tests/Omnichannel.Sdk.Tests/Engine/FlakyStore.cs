@@ -25,7 +25,17 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
             return HeldLoadAsync(profileId, cancellationToken);
         }
 
-        return inner.LoadProfileAsync(profileId, cancellationToken);
+        return AfterLoad is { } after ? LoadThenAsync(profileId, after, cancellationToken) : inner.LoadProfileAsync(profileId, cancellationToken);
+    }
+
+    /// <summary>Runs after each load has read the profile, before it answers (another engine writing meanwhile).</summary>
+    public Func<string, Task>? AfterLoad { get; set; }
+
+    private async ValueTask<StoredProfile?> LoadThenAsync(string profileId, Func<string, Task> after, CancellationToken cancellationToken)
+    {
+        var read = await inner.LoadProfileAsync(profileId, cancellationToken);
+        await after(profileId);
+        return read;
     }
 
     /// <summary>The first load of this profile id from then on reads the profile, then waits for <see cref="LoadRelease"/> before answering (once).</summary>
