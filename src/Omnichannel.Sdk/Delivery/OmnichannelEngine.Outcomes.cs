@@ -163,6 +163,12 @@ public sealed partial class OmnichannelEngine
             if (!string.IsNullOrEmpty(providerId) && Measurement.Touch.IndexOf(p.Touches, key) is var known and >= 0 && p.Touches[known].ProviderId != providerId)
             {
                 p.Touches[known] = p.Touches[known] with { ProviderId = providerId }; // a status callback naming only it is this message's
+                if (p.HasPendingBounces)
+                {
+                    // Audit U79: a hard bounce naming only this id came before the send was recorded (status callbacks
+                    // are not ordered after the API's answer): it is this message's, and suppresses where it went.
+                    ProfileCore.ResolvePendingBounces(p);
+                }
             }
 
             return new ChangeEffect { Changes = changes, EventId = id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };

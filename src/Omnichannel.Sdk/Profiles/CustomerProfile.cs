@@ -152,11 +152,15 @@ public sealed class CustomerProfile
 
     // Hard bounces without an address that named a message this profile does not know ("channel:message key", ordinal
     // order, bounded): the message went out from a profile she has not been linked to yet, so a merge that brings the
-    // message resolves the bounce to the address there (ProfileCore.ResolvePendingBounces).
+    // message resolves the bounce to the address there (ProfileCore.ResolvePendingBounces). Audit U79: or named only the
+    // provider's id ("provider/channel:id"), resolved also when a send is recorded with that id.
     [Stored(Field = nameof(_pendingBounces))]
     internal List<string> PendingBounces { get => _pendingBounces ??= []; set => _pendingBounces = value; }
 
     private List<string>? _pendingBounces;
+
+    /// <summary>Whether any pending bounce is kept, without making the list.</summary>
+    internal bool HasPendingBounces => _pendingBounces is { Count: > 0 };
 
     // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
     [Stored(Field = nameof(_messageKeys))]

@@ -154,7 +154,7 @@ internal static partial class ProfileCore
                 break;
             case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.Sms
                 && SmsReplyKeywords.Parse(WellKnownProperties.String(props, SmsReplyKeywords.KeywordProperty)) is var keyword
-                && keyword is SmsReplyKeyword.OptOut or SmsReplyKeyword.OptIn:
+                && (keyword == SmsReplyKeyword.OptOut || (keyword == SmsReplyKeyword.OptIn && OptInFromHerTextingNumber(p, e))):
                 // STOP is an unsubscribe from all SMS; START undoes it (only it: with no decision before it, it awaits one).
                 SetConsent(p, new ConsentRecord(
                     ChannelNames.Sms,
@@ -198,7 +198,21 @@ internal static partial class ProfileCore
                     // merge brings it, and with it the address it went to.
                     AddPendingBounce(p, bouncedOn + ":" + bouncedKey);
                 }
+                else if (WellKnownProperties.String(props, "provider_message_id") is { Length: > 0 } providerId)
+                {
+                    // Audit U79: the same for the provider's id (Twilio's MessageSid, SES's messageId), which the profile
+                    // learns only when the send is recorded (a status callback can come first) or a merge brings it.
+                    AddPendingBounce(p, PendingByProviderId + bouncedOn + ":" + providerId);
+                }
 
+                break;
+            case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(props) && e.Channel is { Length: > 0 }
+                && WellKnownProperties.String(props, "message_id") is null
+                && WellKnownProperties.String(props, "provider_message_id") is { Length: > 0 } unplacedId:
+                // Audit U79: a hard bounce naming only the provider's id and no channel (posted on "server"), about a
+                // message this profile does not know (a known one has its channel filled at the door): it waits as one
+                // with a channel does, and the touch of the message so named gives the channel when it is resolved.
+                AddPendingBounce(p, PendingByProviderId + e.Channel + ":" + unplacedId);
                 break;
             case EventTypes.MessageBounced when softBounces is not null && OutcomeProperties.IsSoftBounce(props)
                 && (WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel)) is { } softOn:
@@ -370,8 +384,43 @@ internal static partial class ProfileCore
         }
     }
 
+    /// <summary>
+    /// Audit U79: whether an SMS opt-in keyword (<c>START</c>) may grant her consent — it came from the number her texts go
+    /// to (<see cref="Delivery.DeliveryPlanner.Address"/>), or names no number of hers (a host's own reply event), or she
+    /// has no number to text. A number she has left for a newer one may be someone else's by now (carriers reassign
+    /// numbers): its new owner's START undid the STOP she had sent from her new phone, and promotions went to it. A STOP
+    /// from any of her numbers still withdraws (the safe side).
+    /// </summary>
+    private static bool OptInFromHerTextingNumber(CustomerProfile p, CustomerEvent e)
+    {
+        if (e.Identifiers is not { Count: > 0 } ids || Delivery.DeliveryPlanner.Address(p, ChannelNames.Sms) is not { } texting)
+        {
+            return true;
+        }
+
+        var named = false;
+        foreach (var id in ids)
+        {
+            if (id.Type == IdentifierTypes.Phone)
+            {
+                if (id.Value == texting)
+                {
+                    return true;
+                }
+
+                named = true;
+            }
+        }
+
+        return !named;
+    }
+
     /// <summary>Most pending bounces a profile keeps (<see cref="CustomerProfile.PendingBounces"/>).</summary>
     internal const int MaxPendingBounces = 100;
+
+    // Audit U79: the prefix of a pending bounce named by the provider's id ("provider/sms:SM123"), not by the message's key
+    // ("sms:order-1"); channel names are [a-z][a-z0-9_-]* (EventValidator.ChannelPattern), so the two cannot be confused.
+    internal const string PendingByProviderId = "provider/";
 
     internal static void AddPendingBounce(CustomerProfile p, string channelAndKey)
     {
@@ -401,8 +450,25 @@ internal static partial class ProfileCore
         for (var i = p.PendingBounces.Count - 1; i >= 0; i--)
         {
             var entry = p.PendingBounces[i];
+            var byProvider = entry.StartsWith(PendingByProviderId, StringComparison.Ordinal);
+            if (byProvider)
+            {
+                entry = entry[PendingByProviderId.Length..];
+            }
+
             var colon = entry.IndexOf(':', StringComparison.Ordinal);
             var (channel, key) = (entry[..colon], entry[(colon + 1)..]);
+            if (byProvider)
+            {
+                // Audit U79: a bounce named by the provider's id is about the message the profile now knows by that id.
+                var known = p.Touches.FindIndex(t => string.Equals(t.ProviderId, key, StringComparison.Ordinal));
+                if (known < 0)
+                {
+                    continue;
+                }
+
+                key = p.Touches[known].Key;
+            }
 
             // A report that named no channel, heard by a profile that did not know the message, read its channel from
             // the event (web, app…): the message went where its touch says.
