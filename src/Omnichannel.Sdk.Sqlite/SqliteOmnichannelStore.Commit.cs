@@ -122,14 +122,17 @@ public sealed partial class SqliteOmnichannelStore
         }
 
         // The membership set becomes the wanted one: untouched when it is already (the common case), otherwise only the rows
-        // that leave are deleted and those that arrive inserted, one statement each.
-        if (!(members == (wanted?.Count ?? 0) && membersWanted == members))
+        // that leave are deleted and those that arrive inserted, one statement each, and only the statement that has rows to
+        // change: the check counted the rows there (members) and those of them wanted (membersWanted), so some leave when
+        // members > membersWanted and some arrive when fewer than all wanted ones are there.
+        if (members > membersWanted)
         {
             w.Execute("DELETE FROM segment_members WHERE profile_id = $p0 AND segment_id NOT IN (SELECT value FROM json_each($p1))", commit.ProfileId, wantedJson);
-            if (wanted is not null)
-            {
-                w.Execute("INSERT OR IGNORE INTO segment_members (segment_id, profile_id) SELECT value, $p0 FROM json_each($p1)", commit.ProfileId, wantedJson);
-            }
+        }
+
+        if (wanted is not null && membersWanted < wanted.Count)
+        {
+            w.Execute("INSERT OR IGNORE INTO segment_members (segment_id, profile_id) SELECT value, $p0 FROM json_each($p1)", commit.ProfileId, wantedJson);
         }
 
         foreach (var c in commit.Claims)

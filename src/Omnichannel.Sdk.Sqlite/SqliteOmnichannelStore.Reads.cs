@@ -3,10 +3,12 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Omnichannel.Sdk.Storage;
+using SQLitePCL;
 
 namespace Omnichannel.Sdk.Sqlite;
 
-// Reads: each on a pooled reader connection of its own (WAL: readers never wait for the writer).
+// Reads: each on a pooled reader connection of its own (WAL: readers never wait for the writer); a point read on the
+// writer connection when it is idle (RentPointReader).
 public sealed partial class SqliteOmnichannelStore
 {
     /// <inheritdoc />
@@ -19,7 +21,7 @@ public sealed partial class SqliteOmnichannelStore
             return ValueTask.FromResult<StoredProfile?>(null);
         }
 
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             using var row = reader.Command("SELECT version, document FROM profiles WHERE id = $p0", profileId).ExecuteReader();
@@ -28,7 +30,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 
@@ -42,7 +44,7 @@ public sealed partial class SqliteOmnichannelStore
             return ValueTask.FromResult<string?>(null);
         }
 
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             var id = profileId;
@@ -70,7 +72,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 
@@ -84,7 +86,7 @@ public sealed partial class SqliteOmnichannelStore
             return ValueTask.FromResult(NoOwners);
         }
 
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             Dictionary<Identifier, string>? found = null;
@@ -119,7 +121,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 
@@ -286,7 +288,7 @@ public sealed partial class SqliteOmnichannelStore
 
     private bool HasClaimable(long nowTicks, object served)
     {
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             return reader.Scalar(
@@ -296,20 +298,20 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 
     private bool Exists(string sql, string value)
     {
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             return reader.Scalar(sql, value) is not null;
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 
@@ -334,6 +336,68 @@ public sealed partial class SqliteOmnichannelStore
         }
 
         return new SqliteStatements(connection);
+    }
+
+    private long _pointReadsOnWriter; // under the gate
+
+    /// <summary>Test hook: point reads served on the idle writer connection so far.</summary>
+    internal long PointReadsOnWriter
+    {
+        get
+        {
+            lock (_writerGate)
+            {
+                return _pointReadsOnWriter;
+            }
+        }
+    }
+
+    /// <summary>Test hook: statements run on the writer connection so far (batches and point reads).</summary>
+    internal long WriterStatementCount
+    {
+        get
+        {
+            lock (_writerGate)
+            {
+                return _writer.Executions;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The connection for a point read (a few rows by key): the writer's own when it is idle, else a pooled reader. The
+    /// writer keeps its page cache across its own commits, while a reader's cache is dropped whenever any connection has
+    /// committed since its last read, so a read there after every commit reads its pages from the file again. Taken only
+    /// when free (the batch gate is not held and no transaction is open: never waited for), and held for the read alone,
+    /// so a batch that comes meanwhile waits for that one statement at most. What the read sees is the same either way:
+    /// the last committed state of the file, this store's and any other connection's. Give it back with
+    /// <see cref="ReturnPointReader"/>.
+    /// </summary>
+    private SqliteStatements RentPointReader()
+    {
+        if (_writerGate.TryEnter())
+        {
+            if (!_writerClosed && Volatile.Read(ref _disposed) == 0 && _writer.Connection.Handle is { } db && raw.sqlite3_get_autocommit(db) != 0)
+            {
+                _pointReadsOnWriter++;
+                return _writer;
+            }
+
+            _writerGate.Exit();
+        }
+
+        return RentReader();
+    }
+
+    private void ReturnPointReader(SqliteStatements reader)
+    {
+        if (ReferenceEquals(reader, _writer))
+        {
+            _writerGate.Exit();
+            return;
+        }
+
+        ReturnReader(reader);
     }
 
     private void ReturnReader(SqliteStatements reader)

@@ -77,7 +77,7 @@ public sealed partial class SqliteOmnichannelStore
         Interlocked.Increment(ref _dueQueries);
         var due = new List<ProfileWakeUp>();
         ProfileWakeUp? next = null;
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             // The due rows, and the first one after dueBy: with it the list is complete up to a known bound.
@@ -97,7 +97,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
 
         if (watched && _writerGate.TryEnter())

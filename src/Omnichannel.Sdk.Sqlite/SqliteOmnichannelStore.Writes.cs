@@ -160,7 +160,7 @@ public sealed partial class SqliteOmnichannelStore
             return ValueTask.FromResult<IReadOnlyList<Tombstone>>([]);
         }
 
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             var found = new List<Tombstone>();
@@ -193,7 +193,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 
@@ -347,7 +347,7 @@ public sealed partial class SqliteOmnichannelStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         var served = ChannelsParameter(channels);
-        var reader = RentReader();
+        var reader = RentPointReader();
         try
         {
             // Free rows: the smallest due_at. Leased rows: the later of due and lease end. NULL when the outbox is empty.
@@ -356,7 +356,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnReader(reader);
+            ReturnPointReader(reader);
         }
     }
 

@@ -12,6 +12,9 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
 
     public SqliteConnection Connection { get; } = connection;
 
+    /// <summary>Statements run on this connection so far (test hook; the connection's user is its only caller at a time).</summary>
+    public long Executions { get; private set; }
+
     /// <summary>The command for <paramref name="sql"/>, with its parameters bound to <paramref name="values"/> in order ($p0, $p1, …).</summary>
     public SqliteCommand Command(string sql, params ReadOnlySpan<object> values)
     {
@@ -33,6 +36,7 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
             command.Parameters[i].Value = values[i];
         }
 
+        Executions++;
         return command;
     }
 
