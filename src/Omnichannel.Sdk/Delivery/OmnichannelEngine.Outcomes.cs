@@ -154,6 +154,19 @@ public sealed partial class OmnichannelEngine
                 p.MessageLog[logged] = p.MessageLog[logged] with { Channel = channel, At = at, RetryAt = null, Sent = true };
             }
 
+            // Review of U79: a hard bounce naming only the provider's id that came before this record is resolved before
+            // the record's event is applied, so the number it suppresses is marked on her identifier and segments see it
+            // in this unit, as they do when the bounce comes after the record (resolved after it, the dead number stayed
+            // unmarked and her next text chose it again instead of her other number).
+            var resolved = false;
+            if (!string.IsNullOrEmpty(providerId) && p.HasPendingBounces && Measurement.Touch.IndexOf(p.Touches, key) is var before and >= 0
+                && p.Touches[before].Channel == channel && p.Touches[before].ProviderId != providerId)
+            {
+                p.Touches[before] = p.Touches[before] with { ProviderId = providerId, SentTo = sentTo ?? p.Touches[before].SentTo };
+                ProfileCore.ResolvePendingBounces(p);
+                resolved = true;
+            }
+
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
             if (sentTo is not null && Measurement.Touch.IndexOf(p.Touches, key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
             {
@@ -163,11 +176,13 @@ public sealed partial class OmnichannelEngine
             if (!string.IsNullOrEmpty(providerId) && Measurement.Touch.IndexOf(p.Touches, key) is var known and >= 0 && p.Touches[known].ProviderId != providerId)
             {
                 p.Touches[known] = p.Touches[known] with { ProviderId = providerId }; // a status callback naming only it is this message's
-                if (p.HasPendingBounces)
+                if (p.HasPendingBounces && !resolved)
                 {
                     // Audit U79: a hard bounce naming only this id came before the send was recorded (status callbacks
-                    // are not ordered after the API's answer): it is this message's, and suppresses where it went.
+                    // are not ordered after the API's answer): it is this message's, and suppresses where it went. Here
+                    // only when the touch gained its channel from this record (a fallback): marked at once.
                     ProfileCore.ResolvePendingBounces(p);
+                    MarkSuppressedIdentifiers(p);
                 }
             }
 
