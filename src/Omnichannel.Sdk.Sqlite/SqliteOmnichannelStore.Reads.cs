@@ -86,32 +86,47 @@ public sealed partial class SqliteOmnichannelStore
             return ValueTask.FromResult(NoOwners);
         }
 
-        var reader = RentPointReader();
-        try
+        // The caller's list is read before the connection is taken: the writer's, when it is idle, holds every batch while
+        // it is held, and the caller's code (an indexer, an enumerator) must not run then.
+        if (identifiers.Count == 1)
         {
-            Dictionary<Identifier, string>? found = null;
-            if (identifiers.Count == 1)
-            {
-                var id = identifiers[0];
-                // A default identifier (no type or value) has no owner, as in memory and in a batch (not a bind error).
-                if (id.Type is not null && id.Value is not null && StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value) && reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner)
-                {
-                    found = new() { [id] = owner };
-                }
+            var id = identifiers[0];
 
-                return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(found ?? NoOwners);
-            }
-
-            // Several: one statement for all of them (a JSON array of [type, value] pairs).
-            var holdable = identifiers.Where(id => StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value)).Distinct().ToList();
-            if (holdable.Count == 0)
+            // A default identifier (no type or value) has no owner, as in memory and in a batch (not a bind error).
+            if (id.Type is null || id.Value is null || !StoredText.CanHold(id.Type) || !StoredText.CanHold(id.Value))
             {
                 return ValueTask.FromResult(NoOwners);
             }
 
-            using var rows = reader.Command(
+            var reader = RentPointReader();
+            try
+            {
+                return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(
+                    reader.Scalar("SELECT profile_id FROM identifiers WHERE type = $p0 AND value = $p1", id.Type, id.Value) is string owner
+                        ? new Dictionary<Identifier, string> { [id] = owner }
+                        : NoOwners);
+            }
+            finally
+            {
+                ReturnPointReader(reader);
+            }
+        }
+
+        // Several: one statement for all of them (a JSON array of [type, value] pairs).
+        var holdable = identifiers.Where(id => StoredText.CanHold(id.Type) && StoredText.CanHold(id.Value)).Distinct().ToList();
+        if (holdable.Count == 0)
+        {
+            return ValueTask.FromResult(NoOwners);
+        }
+
+        var pairs = JsonPairsOf(holdable);
+        var rowsReader = RentPointReader();
+        try
+        {
+            Dictionary<Identifier, string>? found = null;
+            using var rows = rowsReader.Command(
                 "SELECT i.type, i.value, i.profile_id FROM json_each($p0) j JOIN identifiers i ON i.type = j.value ->> 0 AND i.value = j.value ->> 1",
-                JsonPairsOf(holdable)).ExecuteReader();
+                pairs).ExecuteReader();
             while (rows.Read())
             {
                 (found ??= [])[new Identifier(rows.GetString(0), rows.GetString(1))] = rows.GetString(2);
@@ -121,7 +136,7 @@ public sealed partial class SqliteOmnichannelStore
         }
         finally
         {
-            ReturnPointReader(reader);
+            ReturnPointReader(rowsReader);
         }
     }
 

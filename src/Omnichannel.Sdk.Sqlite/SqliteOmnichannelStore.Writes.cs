@@ -160,11 +160,14 @@ public sealed partial class SqliteOmnichannelStore
             return ValueTask.FromResult<IReadOnlyList<Tombstone>>([]);
         }
 
+        // The caller's collection is read before the connection is taken: the writer's, when it is idle, holds every batch
+        // while it is held, and the caller's code (an enumerator) must not run then.
+        var distinct = hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold).ToList();
+        var json = distinct.Count > 1 ? JsonArrayOf(distinct) : null;
         var reader = RentPointReader();
         try
         {
             var found = new List<Tombstone>();
-            var distinct = hashes.Distinct(StringComparer.Ordinal).Where(StoredText.CanHold).ToList();
             if (distinct.Count == 1)
             {
                 using var row = reader.Command("SELECT erased_at, allows_return FROM tombstones WHERE hash = $p0", distinct[0]).ExecuteReader();
@@ -177,7 +180,7 @@ public sealed partial class SqliteOmnichannelStore
             {
                 // One statement for all of them; the answer keeps the order they were asked in.
                 var byHash = new Dictionary<string, Tombstone>(StringComparer.Ordinal);
-                using (var rows = reader.Command("SELECT hash, erased_at, allows_return FROM tombstones WHERE hash IN (SELECT value FROM json_each($p0))", JsonArrayOf(distinct)).ExecuteReader())
+                using (var rows = reader.Command("SELECT hash, erased_at, allows_return FROM tombstones WHERE hash IN (SELECT value FROM json_each($p0))", json!).ExecuteReader())
                 {
                     while (rows.Read())
                     {

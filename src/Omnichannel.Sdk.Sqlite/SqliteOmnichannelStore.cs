@@ -248,10 +248,30 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
 
         if (OperatingSystem.IsLinux() && _fileIdentity is { } identity)
         {
-            var link = new FileInfo("/proc/self/fd/" + identity.SafeFileHandle.DangerousGetHandle().ToString(CultureInfo.InvariantCulture)).LinkTarget;
-            if (link is not null && link.EndsWith(" (deleted)", StringComparison.Ordinal))
+            // The handle names the file elsewhere: "… (deleted)" once it was deleted or replaced, its new path once moved.
+            // The store's path still names it only when that path, its symbolic links resolved, reads the same (a folder
+            // on the way that is a link, or was renamed and linked back); then that name is the one to expect from now on.
+            // A file moved away and another put at its path reads otherwise, as a deleted one does. Resolved by name
+            // (realpath), never by opening the file: closing a second descriptor on it would drop SQLite's locks on it.
+            var link = new FileInfo(FdLinkPath(identity)).LinkTarget;
+            if (link is not null)
             {
-                return _fileLost = "was replaced by another file";
+                var named = RealPath(FilePath);
+                if (named is not null)
+                {
+                    if (!string.Equals(named, link, StringComparison.Ordinal))
+                    {
+                        return _fileLost = "was replaced by another file";
+                    }
+
+                    ExpectLink(link);
+                    return null;
+                }
+
+                if (link.EndsWith(" (deleted)", StringComparison.Ordinal))
+                {
+                    return _fileLost = "was replaced by another file";
+                }
             }
         }
 
@@ -259,12 +279,22 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
     }
 
     // The usual answer of FileLost, in one system call and no allocation: on Linux, /proc/self/fd/N of the handle opened on
-    // the file reads back exactly the store's path when that path still names the file (a deleted or replaced file reads
-    // "… (deleted)", a moved one its new path). Anything else (another spelling of the path, a symbolic link on the way,
-    // another system, an error) is answered by the full check in FileLost.
+    // the file reads back the name it is expected under (the store's path, or that path with its symbolic links resolved
+    // once FileLost has checked it) when that name still names the file (a deleted or replaced file reads "… (deleted)", a
+    // moved one its new path). Anything else (another spelling of the path, another system, an error) is answered by the
+    // full check in FileLost.
     private byte[]? _fdLinkPath; // "/proc/self/fd/N", NUL-terminated
-    private byte[]? _filePathBytes;
+    private byte[]? _expectedLink;
     private byte[]? _linkBuffer;
+
+    private static string FdLinkPath(FileStream identity) =>
+        "/proc/self/fd/" + identity.SafeFileHandle.DangerousGetHandle().ToString(CultureInfo.InvariantCulture);
+
+    private void ExpectLink(string link)
+    {
+        _expectedLink = System.Text.Encoding.UTF8.GetBytes(link);
+        _linkBuffer = new byte[_expectedLink.Length + 1];
+    }
 
     private bool FileStillNamedAsOpened()
     {
@@ -275,18 +305,33 @@ public sealed partial class SqliteOmnichannelStore : IOmnichannelStore, IAsyncDi
 
         if (_fdLinkPath is null)
         {
-            _fdLinkPath = System.Text.Encoding.UTF8.GetBytes("/proc/self/fd/" + identity.SafeFileHandle.DangerousGetHandle().ToString(CultureInfo.InvariantCulture) + "\0");
-            _filePathBytes = System.Text.Encoding.UTF8.GetBytes(FilePath);
-            _linkBuffer = new byte[_filePathBytes.Length + 1];
+            _fdLinkPath = System.Text.Encoding.UTF8.GetBytes(FdLinkPath(identity) + "\0");
+            ExpectLink(FilePath);
         }
 
-        // One byte more than the path: a longer target (" (deleted)" appended) does not read back as equal.
+        // One byte more than the name: a longer target (" (deleted)" appended) does not read back as equal.
         var n = ReadLink(_fdLinkPath, _linkBuffer!, _linkBuffer!.Length);
-        return n == _filePathBytes!.Length && _linkBuffer.AsSpan(0, (int)n).SequenceEqual(_filePathBytes);
+        return n == _expectedLink!.Length && _linkBuffer.AsSpan(0, (int)n).SequenceEqual(_expectedLink);
+    }
+
+    /// <summary>The path with every symbolic link on it resolved (realpath(3)), or null when it cannot be (missing, an error). Linux only.</summary>
+    private static string? RealPath(string path)
+    {
+        var resolved = new byte[4097]; // PATH_MAX and a NUL
+        if (RealPathNative(System.Text.Encoding.UTF8.GetBytes(path + "\0"), resolved) == 0)
+        {
+            return null;
+        }
+
+        var length = Array.IndexOf(resolved, (byte)0);
+        return length < 0 ? null : System.Text.Encoding.UTF8.GetString(resolved, 0, length);
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "readlink")]
     private static extern nint ReadLink(byte[] path, byte[] buffer, nint size);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "realpath")]
+    private static extern nint RealPathNative(byte[] path, byte[] resolved);
 
     /// <summary>
     /// The full path of the file Microsoft.Data.Sqlite opens for <paramref name="dataSource"/>: when the app sets the
