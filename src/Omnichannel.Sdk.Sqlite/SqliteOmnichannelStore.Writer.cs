@@ -106,11 +106,8 @@ public sealed partial class SqliteOmnichannelStore
         // The writer connection is the batch's alone until it is done (a reader may use it for a pragma when idle); the
         // callers hear of their outcome after, so that one answered already finds the wake-up list up to date.
         Exception? failure;
-        var waitStart = System.Diagnostics.Stopwatch.GetTimestamp();
         lock (_writerGate)
         {
-            var waited = System.Diagnostics.Stopwatch.GetElapsedTime(waitStart);
-            _longestGateWait = waited > _longestGateWait ? waited : _longestGateWait;
             failure = ApplyBatchOnWriter(live);
         }
 
@@ -129,20 +126,6 @@ public sealed partial class SqliteOmnichannelStore
         foreach (var op in live)
         {
             op.Complete();
-        }
-    }
-
-    private TimeSpan _longestGateWait; // under the gate
-
-    /// <summary>Test hook: the longest the writer waited for its gate (held by a point read or a pragma) before a batch.</summary>
-    internal TimeSpan LongestWriterGateWait
-    {
-        get
-        {
-            lock (_writerGate)
-            {
-                return _longestGateWait;
-            }
         }
     }
 
