@@ -159,11 +159,12 @@ public sealed partial class OmnichannelEngine
             // in this unit, as they do when the bounce comes after the record (resolved after it, the dead number stayed
             // unmarked and her next text chose it again instead of her other number).
             var resolved = false;
-            if (!string.IsNullOrEmpty(providerId) && p.HasPendingBounces && Measurement.Touch.IndexOf(p.Touches, key) is var before and >= 0
+            // Audit U80: soft bounces so named wait the same way (p.HasSoftBounces) and count here, at their own time.
+            if (!string.IsNullOrEmpty(providerId) && (p.HasPendingBounces || p.HasSoftBounces) && Measurement.Touch.IndexOf(p.Touches, key) is var before and >= 0
                 && p.Touches[before].Channel == channel && p.Touches[before].ProviderId != providerId)
             {
                 p.Touches[before] = p.Touches[before] with { ProviderId = providerId, SentTo = sentTo ?? p.Touches[before].SentTo };
-                ProfileCore.ResolvePendingBounces(p);
+                ResolvePendingOfProvider(p);
                 resolved = true;
             }
 
@@ -176,18 +177,28 @@ public sealed partial class OmnichannelEngine
             if (!string.IsNullOrEmpty(providerId) && Measurement.Touch.IndexOf(p.Touches, key) is var known and >= 0 && p.Touches[known].ProviderId != providerId)
             {
                 p.Touches[known] = p.Touches[known] with { ProviderId = providerId }; // a status callback naming only it is this message's
-                if (p.HasPendingBounces && !resolved)
+                if ((p.HasPendingBounces || p.HasSoftBounces) && !resolved)
                 {
                     // Audit U79: a hard bounce naming only this id came before the send was recorded (status callbacks
                     // are not ordered after the API's answer): it is this message's, and suppresses where it went. Here
                     // only when the touch gained its channel from this record (a fallback): marked at once.
-                    ProfileCore.ResolvePendingBounces(p);
+                    ResolvePendingOfProvider(p);
                     MarkSuppressedIdentifiers(p);
                 }
             }
 
             return new ChangeEffect { Changes = changes, EventId = id, Outbox = journeys?.Outbox ?? (IReadOnlyList<OutboxEntry>)[], Journeys = journeys };
         }, cancellationToken).ConfigureAwait(false);
+
+        // Hard bounces first: an address one of them suppresses has no soft bounce left to count.
+        void ResolvePendingOfProvider(CustomerProfile p)
+        {
+            ProfileCore.ResolvePendingBounces(p);
+            if (ProfileCore.ResolvePendingSoftBounces(p, _softBounceRule))
+            {
+                ProfileCore.ReviewSoftBounces(p, _softBounceRule);
+            }
+        }
         if (unit is null)
         {
             // Not recorded (the store failed; the unit's log says why): the entry must stay claimed, to be handled again

@@ -193,6 +193,7 @@ internal static partial class ProfileCore
         MergeSoftBounces(target, other); // audit U73: soft bounces of her addresses on either side still add up
         if (softBounces is not null)
         {
+            ResolvePendingSoftBounces(target, softBounces); // audit U80: a soft bounce on one side named by the other's provider id
             ReviewSoftBounces(target, softBounces); // review of U73: and a joined run suppresses now, not at a next bounce
         }
 

@@ -25,8 +25,19 @@ internal static partial class ProfileCore
 
     private static void CountSoftBounce(CustomerProfile p, CustomerEvent e, string channel, SoftBounceRule rule)
     {
-        if (rule.Limit < 1 || OutcomeProperties.BouncedAddress(p, e, channel) is not { } address)
+        if (rule.Limit < 1)
         {
+            return;
+        }
+
+        if (OutcomeProperties.BouncedAddress(p, e, channel) is not { } address)
+        {
+            if (WellKnownProperties.String(e.Properties, "message_id") is null
+                && WellKnownProperties.String(e.Properties, "provider_message_id") is { Length: > 0 } providerId)
+            {
+                AddPendingSoftBounce(p, channel, providerId, e.Timestamp, rule); // audit U80: the send's record may come later
+            }
+
             return;
         }
 
@@ -69,6 +80,107 @@ internal static partial class ProfileCore
         {
             marks.RemoveRange(0, marks.Count - MaxSoftBounceMarks);
         }
+    }
+
+    // Audit U80: a soft bounce naming only the provider's id (provider_message_id) of a message the profile does not know
+    // yet — the status callback came before the send was recorded with that id (twilio-labs/twilio-firebase-extensions#21,
+    // botpress/botpress#15029), or it was posted on a profile of hers not linked yet. It counted nothing, where the same
+    // report after the record counted toward SoftBounceLimit. It is kept as a mark whose address is
+    // "provider/{id}" (never a keyed hash: those are lowercase hex), at its own time, one per id (the
+    // earliest report), until ResolvePendingSoftBounces finds the touch with that ProviderId. Runs never read it.
+    private static void AddPendingSoftBounce(CustomerProfile p, string channel, string providerId, DateTimeOffset at, SoftBounceRule rule)
+    {
+        if (rule.Limit < 1)
+        {
+            return;
+        }
+
+        var pending = PendingByProviderId + providerId;
+        var marks = p.SoftBounces;
+        var known = marks.FindIndex(m => m.Address == pending); // a provider's ids are its own: one message
+        if (known >= 0)
+        {
+            if (at < marks[known].At)
+            {
+                marks[known] = marks[known] with { At = at };
+            }
+
+            return;
+        }
+
+        marks.Add(new SoftBounceMark(channel, pending, at));
+        SortSoftBounces(marks);
+        if (marks.Count > MaxSoftBounceMarks)
+        {
+            marks.RemoveRange(0, marks.Count - MaxSoftBounceMarks);
+        }
+    }
+
+    private static bool IsPendingSoftBounce(SoftBounceMark m) => m.Address.StartsWith(PendingByProviderId, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Audit U80: each pending soft bounce (named only by the provider's id) whose message the profile now knows by that
+    /// id becomes a mark of the address the message went to, under the message's key and at the bounce's own time, and
+    /// the address's run is looked at (<see cref="ReviewSoftBounces"/>), so the same reports reach the limit whether the
+    /// send's record came first or not. Called when a send is recorded with a provider id and at a merge. True when any
+    /// was resolved.
+    /// </summary>
+    internal static bool ResolvePendingSoftBounces(CustomerProfile p, SoftBounceRule rule)
+    {
+        if (!p.HasSoftBounces || rule.Limit < 1)
+        {
+            return false;
+        }
+
+        var marks = p.SoftBounces;
+        var resolved = false;
+        for (var i = marks.Count - 1; i >= 0; i--)
+        {
+            var m = marks[i];
+            if (!IsPendingSoftBounce(m))
+            {
+                continue;
+            }
+
+            var providerId = m.Address[PendingByProviderId.Length..];
+            var known = p.Touches.FindIndex(t => string.Equals(t.ProviderId, providerId, StringComparison.Ordinal));
+            if (known < 0)
+            {
+                continue;
+            }
+
+            var touch = p.Touches[known];
+            var channel = OutcomeProperties.MessagingChannel(m.Channel) is null && OutcomeProperties.AddressType(m.Channel) is null ? touch.Channel : m.Channel;
+            if (OutcomeProperties.SentTo(p, touch.Key, channel) is not { } address)
+            {
+                continue;
+            }
+
+            marks.RemoveAt(i);
+            resolved = true;
+            var hash = rule.Hash(channel, address);
+            if (p.HasSuppressedAddresses && (p.SuppressedAddresses.Contains(channel + ":" + address) || p.SuppressedAddresses.Contains(channel + ":#" + hash)))
+            {
+                continue; // suppressed already: nothing to count
+            }
+
+            var same = marks.FindIndex(x => x.Channel == channel && x.Address == hash && x.MessageId == touch.Key);
+            if (same < 0)
+            {
+                marks.Add(new SoftBounceMark(channel, hash, m.At, touch.Key));
+            }
+            else if (m.At < marks[same].At)
+            {
+                marks[same] = marks[same] with { At = m.At };
+            }
+        }
+
+        if (resolved)
+        {
+            SortSoftBounces(marks);
+        }
+
+        return resolved;
     }
 
     // Whether the address's kept bounces (ordinal order: by time) hold SoftBounceLimit of them in a row — no delivery, open
@@ -156,7 +268,7 @@ internal static partial class ProfileCore
         }
 
         var marks = p.SoftBounces;
-        foreach (var (channel, hash) in marks.Select(m => (m.Channel, m.Address)).Distinct().ToList())
+        foreach (var (channel, hash) in marks.Where(m => !IsPendingSoftBounce(m)).Select(m => (m.Channel, m.Address)).Distinct().ToList())
         {
             if (!RunReached(marks, channel, hash, ReachTimes(p, channel, a => rule.Hash(channel, a) == hash), rule))
             {

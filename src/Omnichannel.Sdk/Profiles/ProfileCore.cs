@@ -218,6 +218,13 @@ internal static partial class ProfileCore
                 && (WellKnownProperties.String(props, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel)) is { } softOn:
                 CountSoftBounce(p, e, softOn, softBounces);
                 break;
+            case EventTypes.MessageBounced when softBounces is not null && OutcomeProperties.IsSoftBounce(props) && e.Channel is { Length: > 0 }
+                && WellKnownProperties.String(props, "message_id") is null
+                && WellKnownProperties.String(props, "provider_message_id") is { Length: > 0 } unplacedSoftId:
+                // Audit U80: a soft bounce naming only the provider's id and no channel (posted on "server"), about a
+                // message this profile does not know: it waits as a hard one does, its channel read from the touch later.
+                AddPendingSoftBounce(p, e.Channel, unplacedSoftId, e.Timestamp, softBounces);
+                break;
             case EventTypes.PreferencesUpdated:
                 ApplyPreferences(p, props, t, e.Id);
                 break;
