@@ -4,6 +4,8 @@ using FsCheck.Xunit;
 using Microsoft.Data.Sqlite;
 using Omnichannel.Sdk.Storage;
 
+using static Omnichannel.Sdk.Sqlite.Tests.SqliteTestStores;
+
 namespace Omnichannel.Sdk.Sqlite.Tests;
 
 /// <summary>
@@ -360,15 +362,4 @@ public sealed class ReviewSqliteCpuTests : IDisposable
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
-
-    private static ProfileCommit Commit(string id, long expectedVersion, string[] segments) => new()
-    {
-        ProfileId = id,
-        ExpectedVersion = expectedVersion,
-        Document = "{}"u8.ToArray(),
-        Segments = segments,
-    };
-
-    private static Task<SqliteOmnichannelStore> Open(string path) =>
-        SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = "Data Source=" + path });
 }

@@ -675,6 +675,5 @@ public sealed class ReviewSqliteWakeUpCacheTests : IDisposable
         WakeAt = wakeAt,
     };
 
-    private static Task<SqliteOmnichannelStore> Open(string path) =>
-        SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = "Data Source=" + path });
+    private static Task<SqliteOmnichannelStore> Open(string path) => SqliteTestStores.Open(path);
 }

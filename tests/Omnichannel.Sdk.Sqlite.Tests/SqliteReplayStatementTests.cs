@@ -288,6 +288,5 @@ public sealed class SqliteReplayStatementTests : IDisposable
         return new OmnichannelEngine(options, store, time);
     }
 
-    private static Task<SqliteOmnichannelStore> Open(string path) =>
-        SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = "Data Source=" + path });
+    private static Task<SqliteOmnichannelStore> Open(string path) => SqliteTestStores.Open(path);
 }

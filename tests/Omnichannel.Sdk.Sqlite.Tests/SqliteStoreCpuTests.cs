@@ -1,5 +1,7 @@
 using Omnichannel.Sdk.Storage;
 
+using static Omnichannel.Sdk.Sqlite.Tests.SqliteTestStores;
+
 namespace Omnichannel.Sdk.Sqlite.Tests;
 
 /// <summary>
@@ -77,15 +79,4 @@ public sealed class SqliteStoreCpuTests : IDisposable
         Assert.Equal(CommitStatus.Committed, (await first.CommitAsync(Commit("p1", 2, []) with { EventId = "e4" })).Status);
         Assert.True(await second.IsEventProcessedAsync("e4"));
     }
-
-    private static ProfileCommit Commit(string id, long expectedVersion, string[] segments) => new()
-    {
-        ProfileId = id,
-        ExpectedVersion = expectedVersion,
-        Document = "{}"u8.ToArray(),
-        Segments = segments,
-    };
-
-    private static Task<SqliteOmnichannelStore> Open(string path) =>
-        SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = "Data Source=" + path });
 }
