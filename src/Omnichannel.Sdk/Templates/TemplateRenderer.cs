@@ -36,7 +36,9 @@ namespace Omnichannel.Sdk.Templates;
 /// (in the customer's time zone), and its locale is in the customer's locale chain. The locale chain is the
 /// requested locale and its parents — CLDR's parent locales where a regional form does not inherit from the bare
 /// language (<c>es-MX</c> → <c>es-419</c> → <c>es</c>, <c>en-AU</c> → <c>en-001</c> → <c>en</c>, <c>en-DE</c> →
-/// <c>en-150</c> → <c>en-001</c> → <c>en</c>, <c>pt-AO</c> → <c>pt-PT</c> → <c>pt</c>; UTS #35 "Parent Locales"),
+/// <c>en-150</c> → <c>en-001</c> → <c>en</c>, <c>pt-AO</c> → <c>pt-PT</c> → <c>pt</c>, <c>nb-NO</c> → <c>nb</c> →
+/// <c>no</c>; a script that is not the language's usual one stops there: <c>zh-TW</c> → <c>zh-Hant-TW</c> →
+/// <c>zh-Hant</c>, never Simplified <c>zh</c>, and <c>sr-Latn</c> never Cyrillic <c>sr</c>; UTS #35 "Parent Locales"),
 /// truncation otherwise (<c>fr-CA</c> → <c>fr</c>) — then <see cref="TemplateRendererOptions.DefaultLocale"/>
 /// and its parents, then the variant without a locale. The most specific eligible variant wins, by this
 /// precedence: (1) the locale earliest in the chain (the right language matters most), then (2) a variant that sets
@@ -361,7 +363,8 @@ public sealed partial class TemplateRenderer
 
     // "es_MX" → ["es-MX", "es", <default locale and its parents>, null]. A language code ISO withdrew (Android's "iw")
     // reads as the current one ("he"), and a Chinese region goes through its script before the bare language
-    // ("zh-TW" → "zh-TW", "zh-Hant-TW", "zh-Hant", "zh"): Taiwan reads Traditional, and "zh" is usually Simplified.
+    // ("zh-TW" → "zh-TW", "zh-Hant-TW", "zh-Hant", then the default): Taiwan reads Traditional, and "zh" is Simplified
+    // (CLDR: zh-Hant's parent is root).
     internal static IReadOnlyList<string?> LocaleChain(string? requested, string? defaultLocale)
     {
         var chain = new List<string?>();
@@ -380,8 +383,18 @@ public sealed partial class TemplateRenderer
                 Add(chain, tag);
                 if (CldrParents.TryGetValue(tag, out var parent))
                 {
-                    tag = parent; // en-AU → en-001 → en, es-MX → es-419 → es, pt-AO → pt-PT → pt
+                    // en-AU → en-001 → en, es-MX → es-419 → es, pt-AO → pt-PT → pt, nb → no; "" is CLDR's root:
+                    // zh-Hant never reads Simplified zh, sr-Latn never Cyrillic sr.
+                    tag = parent;
                     continue;
+                }
+
+                if (string.Equals(tag, "no", StringComparison.OrdinalIgnoreCase))
+                {
+                    // CLDR's legacy alias no → nb (before CLDR 44 made no the parent): a shop's Bokmål text labelled
+                    // nb serves a phone that reports no.
+                    Add(chain, "nb");
+                    break;
                 }
 
                 var dash = tag.LastIndexOf('-');
@@ -396,8 +409,9 @@ public sealed partial class TemplateRenderer
     // Audit U73: CLDR's parent locales for the languages whose regional forms do not inherit from the bare language (UTS
     // #35, "Parent Locales"; unicode-org/cldr common/supplemental/supplementalData.xml, <parentLocales>): English outside
     // the US through world English (en-001, and Europe's en-150 through it), Spanish of the Americas through Latin
-    // American Spanish (es-419), Portuguese outside Brazil through European Portuguese (pt-PT). Only these entries;
-    // every other tag falls back by truncation. The table, not CultureInfo.Parent: that answer depends on the machine's
+    // American Spanish (es-419), Portuguese outside Brazil through European Portuguese (pt-PT), Bokmål and Nynorsk
+    // through Norwegian (no), and the scripts that go to root (zh-Hant, sr-Latn…). Only these entries; every other tag
+    // falls back by truncation. The table, not CultureInfo.Parent: that answer depends on the machine's
     // ICU and is missing under invariant globalization.
     private static readonly System.Collections.Frozen.FrozenDictionary<string, string> CldrParents = BuildCldrParents();
 
@@ -422,6 +436,19 @@ public sealed partial class TemplateRenderer
         foreach (var region in "AO CH CV FR GQ GW LU MO MZ ST TL".Split(' '))
         {
             parents["pt-" + region] = "pt-PT";
+        }
+
+        // Norwegian Bokmål and Nynorsk through Norwegian (CLDR 44+): a shop's text labelled no serves nb-NO and nn-NO.
+        parents["nb"] = "no";
+        parents["nn"] = "no";
+        parents["zh-Hant-MO"] = "zh-Hant-HK";
+
+        // A script that is not the language's usual one goes to root (CLDR's short list of parent="root"), never to the
+        // bare language written in the other script: Traditional Chinese does not fall to zh (Simplified), Latin
+        // Serbian not to sr (Cyrillic).
+        foreach (var tag in "az-Arab az-Cyrl bm-Nkoo bs-Cyrl en-Dsrt en-Shaw ha-Arab iu-Latn mn-Mong ms-Arab pa-Arab shi-Latn sr-Latn uz-Arab uz-Cyrl vai-Latn yue-Hans zh-Hant".Split(' '))
+        {
+            parents[tag] = "";
         }
 
         return System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(parents, StringComparer.OrdinalIgnoreCase);
