@@ -160,7 +160,9 @@ public sealed partial class OmnichannelEngine
             // unmarked and her next text chose it again instead of her other number).
             var resolved = false;
             // Audit U80: soft bounces so named wait the same way (p.HasSoftBounces) and count here, at their own time.
-            if (!string.IsNullOrEmpty(providerId) && (p.HasPendingBounces || p.HasSoftBounces) && Measurement.Touch.IndexOf(p.Touches, key) is var before and >= 0
+            // Audit U81: and delivery, open, click and failure reports so named (p.HasPendingReports) are measured here, at
+            // their own time, before the soft-bounce runs are read (a delivery between two bounces breaks the run).
+            if (!string.IsNullOrEmpty(providerId) && (p.HasPendingBounces || p.HasSoftBounces || p.HasPendingReports) && Measurement.Touch.IndexOf(p.Touches, key) is var before and >= 0
                 && p.Touches[before].Channel == channel && p.Touches[before].ProviderId != providerId)
             {
                 p.Touches[before] = p.Touches[before] with { ProviderId = providerId, SentTo = sentTo ?? p.Touches[before].SentTo };
@@ -177,13 +179,14 @@ public sealed partial class OmnichannelEngine
             if (!string.IsNullOrEmpty(providerId) && Measurement.Touch.IndexOf(p.Touches, key) is var known and >= 0 && p.Touches[known].ProviderId != providerId)
             {
                 p.Touches[known] = p.Touches[known] with { ProviderId = providerId }; // a status callback naming only it is this message's
-                if ((p.HasPendingBounces || p.HasSoftBounces) && !resolved)
+                if ((p.HasPendingBounces || p.HasSoftBounces || p.HasPendingReports) && !resolved)
                 {
                     // Audit U79: a hard bounce naming only this id came before the send was recorded (status callbacks
                     // are not ordered after the API's answer): it is this message's, and suppresses where it went. Here
                     // only when the touch gained its channel from this record (a fallback): marked at once.
                     ResolvePendingOfProvider(p);
                     MarkSuppressedIdentifiers(p);
+                    journeys = await HearPlacedReportsAsync(p, journeys, changes, _definitions, now, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -193,6 +196,7 @@ public sealed partial class OmnichannelEngine
         // Hard bounces first: an address one of them suppresses has no soft bounce left to count.
         void ResolvePendingOfProvider(CustomerProfile p)
         {
+            Measurement.MeasurementRecorder.PlacePendingReports(p, _options.Measurement); // audit U81: the touch's instants first
             ProfileCore.ResolvePendingBounces(p);
             if (ProfileCore.ResolvePendingSoftBounces(p, _softBounceRule))
             {

@@ -203,6 +203,13 @@ public sealed partial class OmnichannelEngine
     {
         var definitions = _definitions; // one set for the whole change
         e = Measurement.MeasurementRecorder.OfItsMessage(p, e); // a provider's id placed on its message, and its channel named
+        if (Measurement.MeasurementRecorder.AwaitsItsRecord(e) is { } awaited)
+        {
+            // Audit U81: a report naming only a provider's id this profile does not know yet (the callback came before the
+            // send was recorded): kept, and measured at its own time when the send is recorded with that id.
+            Measurement.MeasurementRecorder.KeepUntilRecorded(p, e, awaited);
+        }
+
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
         var repeatOutcome = Measurement.MeasurementRecorder.IsRepeatedOutcome(p, e); // a provider's webhook again: starts no journey again
         var zoneBefore = p.TimeZone;
@@ -224,13 +231,55 @@ public sealed partial class OmnichannelEngine
         var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength, out var byTime);
         if (definitions.Services.Journeys.IsEmpty && p.JourneyData is null)
         {
+            p.ReportsPlaced = null; // no journey to hear them
             return (changes, null); // what JourneyRunner.OnEventAsync would find: nothing to do
         }
 
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
         await journeys.OnEventAsync(e, changes, merged, repeatOrder, repeatOutcome, byTime).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
-        return (changes, journeys);
+        return (changes, await HearPlacedReportsAsync(p, journeys, changes, definitions, now, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Audit U81: the journeys hear the reports this unit placed on their message (a merge brought it, or the send was
+    /// just recorded with the provider's id they name), after the unit's own event, as they hear a report that comes after
+    /// the record: with the message's key and attribution data. Each was heard as it arrived already, so only what the
+    /// placed report matches and the report as it arrived did not (a condition on <c>journey_id</c>, <c>template_id</c>,
+    /// the channel…) moves a journey now (<see cref="JourneyRunner.OnEventAsync"/>'s <c>asArrived</c>).
+    /// </summary>
+    /// <returns>The runner (made when the unit had none and a journey may hear them), or null.</returns>
+    private static async ValueTask<JourneyRunner?> HearPlacedReportsAsync(
+        CustomerProfile p, JourneyRunner? journeys, List<SegmentChange> changes, Definitions definitions, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (p.ReportsPlaced is not { } placed)
+        {
+            return journeys;
+        }
+
+        p.ReportsPlaced = null;
+        if (journeys is null)
+        {
+            if (definitions.Services.Journeys.IsEmpty && p.JourneyData is null)
+            {
+                return null;
+            }
+
+            journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
+        }
+
+        var before = journeys.Changes.Count;
+        foreach (var report in placed)
+        {
+            await journeys.OnEventAsync(report.Placed, [], repeatOutcome: report.Repeated, asArrived: report.AsArrived).ConfigureAwait(false);
+        }
+
+        for (var i = before; i < journeys.Changes.Count; i++)
+        {
+            changes.Add(journeys.Changes[i]);
+        }
+
+        return journeys;
     }
 
     /// <summary>Time passing for a profile: segment windows closing (all, or only <paramref name="segments"/>), then journeys.</summary>

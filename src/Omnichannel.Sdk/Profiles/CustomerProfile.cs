@@ -162,6 +162,23 @@ public sealed class CustomerProfile
     /// <summary>Whether any pending bounce is kept, without making the list.</summary>
     internal bool HasPendingBounces => _pendingBounces is { Count: > 0 };
 
+    // Audit U81: outcome reports (delivered, opened, clicked, failed, bounced, unsubscribed) naming only a provider's id
+    // this profile does not know yet, kept as they arrived until the send is recorded with that id or a merge brings the
+    // message (MeasurementRecorder.PlacePendingReports), then measured at their own time. Ordered by time, bounded
+    // (MeasurementRecorder.MaxPendingReports). Made on first use: nearly every profile has none, and an ordinary event
+    // makes nothing here.
+    [Stored(Field = nameof(_pendingReports))]
+    internal List<Measurement.PendingReport> PendingReports { get => _pendingReports ??= []; set => _pendingReports = value; }
+
+    private List<Measurement.PendingReport>? _pendingReports;
+
+    /// <summary>Whether any report waits for its send's record, without making the list.</summary>
+    internal bool HasPendingReports => _pendingReports is { Count: > 0 };
+
+    // Reports placed on their message in the unit of work in progress (measured already), for its journeys to hear once
+    // the unit's own event was heard; never stored.
+    internal List<Measurement.PlacedReport>? ReportsPlaced { get; set; }
+
     // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
     [Stored(Field = nameof(_messageKeys))]
     internal List<string> MessageKeys { get => _messageKeys ??= []; set => _messageKeys = value; }

@@ -183,6 +183,14 @@ internal static partial class ProfileCore
 
         target.MessageLog.AddRange(other.MessageLog);
         Measurement.MeasurementRecorder.Merge(target, other, measurement); // touches are the person's
+        // Audit U81: reports on either side naming a provider's id that side did not know, measured now if the other side
+        // sent that message (before the soft-bounce runs below are read: a delivery breaks a run).
+        Measurement.MeasurementRecorder.MergePendingReports(target, other);
+        if (target.HasPendingReports)
+        {
+            Measurement.MeasurementRecorder.PlacePendingReports(target, measurement ?? new Measurement.MeasurementOptions());
+        }
+
         target.MessageLog.Sort((a, b) => a.At.CompareTo(b.At));
         foreach (var pending in other.PendingBounces)
         {

@@ -32,10 +32,15 @@ internal static partial class ProfileCore
 
         if (OutcomeProperties.BouncedAddress(p, e, channel) is not { } address)
         {
-            if (WellKnownProperties.String(e.Properties, "message_id") is null
-                && WellKnownProperties.String(e.Properties, "provider_message_id") is { Length: > 0 } providerId)
+            if (WellKnownProperties.String(e.Properties, "message_id") is { } unknownKey)
             {
-                AddPendingSoftBounce(p, channel, providerId, e.Timestamp, rule); // audit U80: the send's record may come later
+                // Audit U81: a message this profile does not know (the host's key, posted under a profile of hers not
+                // linked yet), as a hard bounce so named waits (PendingBounces): it counts when a merge brings the message.
+                AddPendingSoftBounce(p, channel, PendingByMessageKey + unknownKey, e.Timestamp, rule);
+            }
+            else if (WellKnownProperties.String(e.Properties, "provider_message_id") is { Length: > 0 } providerId)
+            {
+                AddPendingSoftBounce(p, channel, PendingByProviderId + providerId, e.Timestamp, rule); // audit U80: the send's record may come later
             }
 
             return;
@@ -88,14 +93,14 @@ internal static partial class ProfileCore
     // report after the record counted toward SoftBounceLimit. It is kept as a mark whose address is
     // "provider/{id}" (never a keyed hash: those are lowercase hex), at its own time, one per id (the
     // earliest report), until ResolvePendingSoftBounces finds the touch with that ProviderId. Runs never read it.
-    private static void AddPendingSoftBounce(CustomerProfile p, string channel, string providerId, DateTimeOffset at, SoftBounceRule rule)
+    // Audit U81: or naming the host's key of a message this profile does not know ("message/{key}").
+    private static void AddPendingSoftBounce(CustomerProfile p, string channel, string pending, DateTimeOffset at, SoftBounceRule rule)
     {
         if (rule.Limit < 1)
         {
             return;
         }
 
-        var pending = PendingByProviderId + providerId;
         var marks = p.SoftBounces;
         var known = marks.FindIndex(m => m.Address == pending); // a provider's ids are its own: one message
         if (known >= 0)
@@ -116,7 +121,14 @@ internal static partial class ProfileCore
         }
     }
 
-    private static bool IsPendingSoftBounce(SoftBounceMark m) => m.Address.StartsWith(PendingByProviderId, StringComparison.Ordinal);
+    private static bool IsPendingSoftBounce(SoftBounceMark m) =>
+        m.Address.StartsWith(PendingByProviderId, StringComparison.Ordinal) || m.Address.StartsWith(PendingByMessageKey, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Audit U81: the prefix of a pending soft bounce named by the host's key of a message the profile did not know
+    /// (<c>message/{key}</c>); a keyed hash is lowercase hex, so it cannot be read as one.
+    /// </summary>
+    internal const string PendingByMessageKey = "message/";
 
     /// <summary>
     /// Audit U80: each pending soft bounce (named only by the provider's id) whose message the profile now knows by that
@@ -142,8 +154,18 @@ internal static partial class ProfileCore
                 continue;
             }
 
-            var providerId = m.Address[PendingByProviderId.Length..];
-            var known = p.Touches.FindIndex(t => string.Equals(t.ProviderId, providerId, StringComparison.Ordinal));
+            int known;
+            if (m.Address.StartsWith(PendingByMessageKey, StringComparison.Ordinal))
+            {
+                // Audit U81: the host's key, known once a merge brings the message (with the address it went to).
+                known = Measurement.Touch.IndexOf(p.Touches, m.Address[PendingByMessageKey.Length..]);
+            }
+            else
+            {
+                var providerId = m.Address[PendingByProviderId.Length..];
+                known = p.Touches.FindIndex(t => string.Equals(t.ProviderId, providerId, StringComparison.Ordinal));
+            }
+
             if (known < 0)
             {
                 continue;

@@ -223,7 +223,7 @@ internal static partial class ProfileCore
                 && WellKnownProperties.String(props, "provider_message_id") is { Length: > 0 } unplacedSoftId:
                 // Audit U80: a soft bounce naming only the provider's id and no channel (posted on "server"), about a
                 // message this profile does not know: it waits as a hard one does, its channel read from the touch later.
-                AddPendingSoftBounce(p, e.Channel, unplacedSoftId, e.Timestamp, softBounces);
+                AddPendingSoftBounce(p, e.Channel, PendingByProviderId + unplacedSoftId, e.Timestamp, softBounces);
                 break;
             case EventTypes.PreferencesUpdated:
                 ApplyPreferences(p, props, t, e.Id);

@@ -327,6 +327,7 @@ internal sealed class WrittenOnceTypes : IJsonTypeInfoResolver
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(List<Delivery.SentMessage>))]
 [JsonSerializable(typeof(List<SoftBounceMark>))]
+[JsonSerializable(typeof(List<Measurement.PendingReport>))]
 [JsonSerializable(typeof(Journeys.JourneyState))]
 [JsonSerializable(typeof(DateTimeOffset?))]
 [JsonSerializable(typeof(string))]

@@ -257,7 +257,10 @@ internal sealed partial class JourneyRunner
         _ => false,
     };
 
-    private bool Matches(string eventType, IReadOnlyList<PropertyCondition> where, CustomerEvent e)
+    private bool Matches(string eventType, IReadOnlyList<PropertyCondition> where, CustomerEvent e) =>
+        MatchesEvent(eventType, where, e) && !(_asArrived is { } heard && ReferenceEquals(e, _placed) && MatchesEvent(eventType, where, heard));
+
+    private bool MatchesEvent(string eventType, IReadOnlyList<PropertyCondition> where, CustomerEvent e)
     {
         if (e.Type != eventType)
         {

@@ -66,6 +66,11 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
     private bool _repeatOutcome;
 
+    // Audit U81: the report as it arrived, when the event is that report placed on its message late (see OnEventAsync).
+    private CustomerEvent? _asArrived;
+
+    private CustomerEvent? _placed;
+
     // Journeys (and arms) whose first entry, still running, the event reaches: ended "credited to a later entry", the
     // experiment counts her conversion through the later entry it credits (a repeat).
     private HashSet<string>? _firstEntriesReached;
@@ -97,13 +102,20 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// again): it starts no journey again.</param>
     /// <param name="byTime">Those of <paramref name="changes"/> that time alone made (checks due before the event, settled
     /// with it): the event's age or history mark does not refuse the journeys they start.</param>
+    /// <param name="asArrived">Audit U81: for a report placed on its message late (it named only a provider's id the
+    /// profile learned after it), the report as it arrived, which the journeys heard then: a trigger, goal, exit or awaited
+    /// event that matched it is not matched again; only what <paramref name="e"/> matches and it did not (a condition on
+    /// what its message adds: <c>journey_id</c>, <c>step_id</c>, <c>variant</c>, <c>template_id</c>, the channel) is.</param>
     public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false, bool repeatOutcome = false,
-        IReadOnlyList<SegmentChange>? byTime = null)
+        IReadOnlyList<SegmentChange>? byTime = null, CustomerEvent? asArrived = null)
     {
         if (Catalog.IsEmpty && p.JourneyData is null)
         {
             return;
         }
+
+        _asArrived = asArrived;
+        _placed = asArrived is null ? null : e;
 
         // A time zone learned late moves local-time date triggers, as a trait change does.
         _repeatOrder = repeatOrder && e.Type == EventTypes.OrderPlaced;

@@ -1,0 +1,15 @@
+using Omnichannel.Sdk.StoreParity;
+
+namespace Omnichannel.Sdk.PostgreSql.Tests;
+
+/// <summary>Audit U81 on PostgreSQL: reports waiting for their send's record come back from the stored document.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class AuditU81PostgreSqlTests(PostgreSqlServer server)
+{
+    [Fact]
+    public async Task ReportsWaitingForTheirRecord_ComeBackFromTheStoredDocument()
+    {
+        await using var store = await PostgreSqlOmnichannelStore.OpenAsync(new PostgreSqlStoreOptions { ConnectionString = await server.DatabaseAsync("audit_u81") });
+        await AuditU81Scenario.ReportsWaitingForTheirRecord_ComeBackFromTheStoredDocument(store);
+    }
+}

@@ -1,0 +1,44 @@
+using Omnichannel.Sdk.Storage;
+using Omnichannel.Sdk.Testing;
+using Xunit;
+
+namespace Omnichannel.Sdk.StoreParity;
+
+/// <summary>
+/// Audit U81 on each store: outcome reports naming only a provider's id the profile does not know yet wait on the profile
+/// (<c>pendingReports</c> in its document) until the send is recorded with that id. The list must come back from the
+/// store's document as it was written: a second host on the same store is a restart (nothing hot).
+/// </summary>
+public static class AuditU81Scenario
+{
+    public static readonly DateTimeOffset Start = new(2026, 4, 13, 9, 0, 0, TimeSpan.Zero);
+
+    public static async Task ReportsWaitingForTheirRecord_ComeBackFromTheStoredDocument(IOmnichannelStore store)
+    {
+        var ann = Identifier.CustomerId("ann-u81-store");
+        Measurement.PendingReport[] written;
+        await using (var host = OmnichannelTestHost.Create(start: Start, store: store))
+        {
+            await host.TrackAsync("user.signed_up", [ann, Identifier.Phone("+447700900182")]);
+            await host.TrackAsync(host.Event(EventTypes.MessageClicked, [ann], new { provider_message_id = "SM-u81-1", url = "https://shop.example/a?b=1", note = "é ✓ \u2028" }, channel: "server", at: Start.AddSeconds(-30)));
+            await host.TrackAsync(host.Event(EventTypes.MessageDelivered, [ann], new { provider_message_id = "SM-u81-1", detail = new { code = 0, parts = new[] { 1, 2 } } }, channel: "sms", at: Start.AddSeconds(-40), context: new EventContext { Historical = true }));
+            written = [.. (await host.ProfileAsync(ann)).PendingReports];
+        }
+
+        Assert.Equal(2, written.Length);
+        await using (var host = OmnichannelTestHost.Create(start: Start.AddHours(1), store: store))
+        {
+            var read = (await host.ProfileAsync(ann)).PendingReports;
+            Assert.Equal(written.Length, read.Count);
+            for (var i = 0; i < written.Length; i++)
+            {
+                var (w, r) = (written[i], read[i]);
+                Assert.Equal((w.EventId, w.Type, w.Timestamp, w.Channel, w.ProviderId, w.Historical), (r.EventId, r.Type, r.Timestamp, r.Channel, r.ProviderId, r.Historical));
+                Assert.Equal(w.Properties.GetRawText(), r.Properties.GetRawText());
+            }
+
+            Assert.Equal(EventTypes.MessageDelivered, read[0].Type); // in order of their own time
+            Assert.True(read[0].Historical);
+        }
+    }
+}
