@@ -174,6 +174,32 @@ public sealed class EmailSpecTrackingTests : IAsyncLifetime
         Assert.Equal(3, profile.Timeline.Count(t => t.Type == EventTypes.MessageOpened));
     }
 
+    // Audit U82 (Jericho/StrongGrid#405, braze-inc/braze-docs#3024, gophish/gophish#2115): an email tool's machine open
+    // and bot click, posted through the endpoint with the provider's flag, stay on her timeline flagged and count nothing
+    // on the message's row; her own open then counts.
+    [Fact]
+    public async Task AnEmailOpenedAndClickedByMachines_StayOnHerTimeline_ButCountNoOpenOrClick()
+    {
+        var (who, email, sentKey) = await SubscriberWithOneEmailAsync();
+        foreach (var (name, extra) in new[] { ("Email Opened", """, "sg_machine_open": true"""), ("Email Link Clicked", """, "link_url": "https://shop.example/winter", "is_suspected_bot_click": true""") })
+        {
+            await TrackAsync($$$"""
+                {"userId": "{{{who.Value}}}", "event": "{{{name}}}", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_shop.Time.GetUtcNow():O}}}",
+                 "context": {"traits": {"email": "{{{email}}}"}}, "properties": {"email_id": "{{{sentKey}}}"{{{extra}}}}}
+                """);
+        }
+
+        long Count(IReadOnlyList<MeasurementRow> rows, string metric) => rows.Where(r => r.Key.Metric == metric && r.Key.TemplateId == "news").Sum(r => r.Count);
+        var rows = await Engine.GetMeasurementsAsync(new MeasurementQuery());
+        Assert.Equal((0L, 0L), (Count(rows, MeasurementMetrics.Opened), Count(rows, MeasurementMetrics.Clicked)));
+        var profile = (await Engine.GetProfileAsync(who))!;
+        Assert.Contains(profile.Timeline, t => t.Type == EventTypes.MessageOpened && t.Summary == "email, machine (sendgrid)");
+        Assert.Contains(profile.Timeline, t => t.Type == EventTypes.MessageClicked && t.Summary == "email, machine (braze)");
+
+        await TrackAsync($$$"""{"userId": "{{{who.Value}}}", "event": "Email Opened", "messageId": "{{{Guid.NewGuid():N}}}", "timestamp": "{{{_shop.Time.GetUtcNow():O}}}", "properties": {"email_id": "{{{sentKey}}}"}}""");
+        Assert.Equal(1, Count(await Engine.GetMeasurementsAsync(new MeasurementQuery()), MeasurementMetrics.Opened));
+    }
+
     // A shop that maps one of these names itself keeps its mapping, its properties as sent.
     [Fact]
     public void AShopsOwnMappingOfAnEmailEventName_IsKept()

@@ -203,6 +203,7 @@ public sealed partial class OmnichannelEngine
     {
         var definitions = _definitions; // one set for the whole change
         e = Measurement.MeasurementRecorder.OfItsMessage(p, e); // a provider's id placed on its message, and its channel named
+        e = MachineEngagement.Classify(p, e, _options.Measurement); // an open or click a machine made is marked so (audit U82)
         if (Measurement.MeasurementRecorder.AwaitsItsRecord(e) is { } awaited)
         {
             // Audit U81: a report naming only a provider's id this profile does not know yet (the callback came before the

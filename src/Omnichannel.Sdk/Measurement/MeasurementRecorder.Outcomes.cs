@@ -178,6 +178,10 @@ internal static partial class MeasurementRecorder
         return Enrich(e, touch);
     }
 
+    // A machine's open or click: its touch is left as it was (audit U82); the event names the touch's journey and step.
+    private static CustomerEvent OfMachine(CustomerProfile p, CustomerEvent e) =>
+        WellKnownProperties.String(e.Properties, "message_id") is { } key && Touch.IndexOf(p.Touches, key) is var i and >= 0 ? Enrich(e, p.Touches[i]) : e;
+
     private static string? CountedMetric(string type) => type switch
     {
         EventTypes.MessageSent => MeasurementMetrics.Sent,

@@ -46,7 +46,9 @@ internal static partial class MeasurementRecorder
         EnsureGroup(p, now, options);
         if (Array.IndexOf(OutcomeTypes, e.Type) >= 0)
         {
-            e = OnOutcome(p, e, options);
+            // Audit U82: a machine's open or click (an image proxy, a link scanner) is no outcome of hers: it counts nothing,
+            // makes no click-through touch for attribution, and only gains its touch's attribution data for the timeline.
+            e = MachineEngagement.Is(e) ? OfMachine(p, e) : OnOutcome(p, e, options);
         }
 
         // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
@@ -334,7 +336,8 @@ internal static partial class MeasurementRecorder
 
     internal static bool Matches(ConversionDefinition c, CustomerEvent e, DateTimeOffset now)
     {
-        if (e.Type != c.EventType)
+        // Audit U82: a machine's click (a link scanner's) converts nothing unless the definition's `where` names `machine`.
+        if (e.Type != c.EventType || MachineEngagement.HiddenFrom(c.Where, e))
         {
             return false;
         }

@@ -65,6 +65,9 @@ internal static partial class ProfileCore
             // A provider's reason often quotes the address ("550 <ann@…>: user unknown"), and it may be someone else's: it is
             // kept without addresses or phone numbers, as DeliveryResult keeps its reasons.
             EventTypes.MessageReplied => SmsReplyKeywords.Summary(p), // the keyword class, never what she wrote
+            // Audit U82: the timeline says it happened, and that a machine did it ("email, machine (sendgrid)").
+            EventTypes.MessageOpened or EventTypes.MessageClicked when MachineEngagement.Is(e) =>
+                Join(Get("channel"), $"machine ({Get(MachineEngagement.ReasonProperty) ?? "reported"})"),
             _ when e.Type.StartsWith("message.", StringComparison.Ordinal) => Join(Get("channel"), Privacy.PersonalDataScrubber.Scrub(Get("reason"))),
             _ => null,
         };

@@ -65,7 +65,7 @@ internal static partial class ProfileCore
         // a lapsed customer made her active again, and she lapsed (and was won back) again a period later.
         // An event a journey emits on her profile is the journey's doing, as the message it sends is (review 24: a win-back
         // journey with an emit step made her active again and won her back every month).
-        if (hers && !IsReportOnAMessageToHer(e.Type))
+        if (hers && !IsReportOnAMessageToHer(e.Type) && !MachineEngagement.Is(e)) // a machine's open is not her (audit U82)
         {
             if (s.LastSeen is null || t > s.LastSeen)
             {

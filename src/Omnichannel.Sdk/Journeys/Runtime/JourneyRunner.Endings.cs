@@ -229,7 +229,7 @@ internal sealed partial class JourneyRunner
             instance.ExitCheckAt = null;
             foreach (var exit in journey.Definition.Exit.OfType<SegmentExitCriterion>())
             {
-                var result = SegmentEvaluator.Evaluate(exit.Condition, subject ??= Subject(), now);
+                var result = SegmentEvaluator.Evaluate(MachineEngagement.Hide(exit.Condition), subject ??= Subject(), now);
                 if (result.IsMember)
                 {
                     // An A/B arm is measured for its goal from entry to the window's end whatever happens, as the
@@ -248,7 +248,7 @@ internal sealed partial class JourneyRunner
 
     private bool Holds(JourneyCondition condition, JourneyInstance instance) => condition switch
     {
-        ProfileCondition c => SegmentEvaluator.Evaluate(c.Rule, Subject(), now).IsMember,
+        ProfileCondition c => SegmentEvaluator.Evaluate(MachineEngagement.Hide(c.Rule), Subject(), now).IsMember,
         TriggerCondition c => ConditionMatcher.Matches(c.Condition, Lookup(instance.Trigger, c.Path), now),
         ContextCondition c => ConditionMatcher.Matches(c.Condition, Lookup(instance.Context, c.Path), now),
         AllCondition c => c.Conditions.All(x => Holds(x, instance)),
@@ -262,7 +262,8 @@ internal sealed partial class JourneyRunner
 
     private bool MatchesEvent(string eventType, IReadOnlyList<PropertyCondition> where, CustomerEvent e)
     {
-        if (e.Type != eventType)
+        // Audit U82: a machine's open or click answers only a criterion that names `machine`.
+        if (e.Type != eventType || MachineEngagement.HiddenFrom(where, e))
         {
             return false;
         }

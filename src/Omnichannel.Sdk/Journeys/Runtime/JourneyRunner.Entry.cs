@@ -253,7 +253,7 @@ internal sealed partial class JourneyRunner
             ReEntryPolicy.AfterCooldown when record is not null && d.Entry.Cooldown is { } c && c.AddTo(record.LastStartedAt) > now => $"in cooldown until {c.AddTo(record.LastStartedAt):u}",
             _ => running.Count >= d.Entry.EffectiveMaxConcurrent ? $"{running.Count} instance(s) running (max {d.Entry.EffectiveMaxConcurrent})" : null,
         };
-        if (refusal is null && d.Entry.Condition is { } condition && !SegmentEvaluator.Evaluate(condition, Subject(), now).IsMember)
+        if (refusal is null && d.Entry.Condition is { } condition && !SegmentEvaluator.Evaluate(MachineEngagement.Hide(condition), Subject(), now).IsMember)
         {
             refusal = "the entry condition does not hold";
         }

@@ -87,6 +87,11 @@ internal sealed partial class JourneyRunner
         CancelInactivityClocks(e);
         foreach (var j in Catalog.InactivityConcerning(e.Type))
         {
+            if (MachineEngagement.Is(e))
+            {
+                break; // a machine's open or click starts no inactivity clock (audit U82)
+            }
+
             var t = (InactivityTrigger)j.Definition.Trigger;
             var at = OutcomeTime(e); // an order sent again does not restart the clock: it was placed at its first time
             if (t.AfterEventType == e.Type && !t.NoEventTypes.Contains(e.Type))
@@ -168,9 +173,9 @@ internal sealed partial class JourneyRunner
         foreach (var j in Catalog.InactivityConcerning(e.Type))
         {
             var t = (InactivityTrigger)j.Definition.Trigger;
-            if (!t.NoEventTypes.Contains(e.Type))
+            if (!t.NoEventTypes.Contains(e.Type) || MachineEngagement.Is(e))
             {
-                continue;
+                continue; // a machine's open or click is not her answer: the clock runs on (audit U82)
             }
 
             if (e.Type == EventTypes.OrderPlaced)

@@ -85,7 +85,7 @@ internal sealed partial class JourneyRunner
 
         foreach (var exit in journey.Definition.Exit.OfType<SegmentExitCriterion>())
         {
-            if (SegmentEvaluator.Evaluate(exit.Condition, subject(), now).IsMember)
+            if (SegmentEvaluator.Evaluate(MachineEngagement.Hide(exit.Condition), subject(), now).IsMember)
             {
                 return HeldConditionExited;
             }

@@ -24,7 +24,7 @@ internal sealed partial class SegmentCatalog
 
     private SegmentCatalog(SegmentDefinition[] ordered, IReadOnlyList<SegmentRule>? extraRules = null)
     {
-        ExtraRules = extraRules ?? [];
+        ExtraRules = extraRules is null ? [] : [.. extraRules.Select(MachineEngagement.Hide)]; // as journeys evaluate them (audit U82)
         _ordered = ordered;
         _index = new Dictionary<string, int>(ordered.Length, StringComparer.Ordinal);
         for (var i = 0; i < ordered.Length; i++)
@@ -222,9 +222,10 @@ internal sealed partial class SegmentCatalog
         ArgumentNullException.ThrowIfNull(definitions);
         var byId = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
         var input = new List<SegmentDefinition>();
-        foreach (var d in definitions)
+        foreach (var given in definitions)
         {
-            ArgumentNullException.ThrowIfNull(d, nameof(definitions));
+            ArgumentNullException.ThrowIfNull(given, nameof(definitions));
+            var d = MachineEngagement.Hide(given); // a machine's open or click is no open or click to a rule that does not name `machine` (audit U82)
             if (!byId.TryAdd(d.Id, d))
             {
                 throw new ArgumentException($"Segment '{d.Id}' is defined twice.", nameof(definitions));

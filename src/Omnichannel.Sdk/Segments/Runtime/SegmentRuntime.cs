@@ -137,7 +137,7 @@ internal static class SegmentRuntime
 
     /// <summary>Whether the profile would be in <paramref name="segment"/> at <paramref name="now"/>, changing nothing.</summary>
     public static bool Preview(CustomerProfile p, SegmentDefinition segment, DateTimeOffset now, string? defaultTimeZone = null) =>
-        SegmentEvaluator.Evaluate(segment, Subject(p, defaultTimeZone), now).IsMember;
+        SegmentEvaluator.Evaluate(MachineEngagement.Hide(segment), Subject(p, defaultTimeZone), now).IsMember; // as if loaded (audit U82)
 
     /// <summary>The profile's earliest pending check, for the scheduler.</summary>
     public static DateTimeOffset? NextCheck(CustomerProfile p) => Earliest(p.SegmentChecks);
