@@ -123,9 +123,11 @@ internal static partial class MeasurementRecorder
 
             reports.RemoveAt(i);
             var asArrived = r.AsArrived();
-            var placed = OfItsMessage(p, asArrived);
+            // A machine's open or click (a provider's flag, or the scanner window now that the hand-over is known) counts
+            // nothing here either (audit U82).
+            var placed = MachineEngagement.Classify(p, OfItsMessage(p, asArrived), options);
             var repeated = IsRepeatedOutcome(p, placed);
-            placed = OnOutcome(p, placed, options);
+            placed = MachineEngagement.Is(placed) ? OfMachine(p, placed) : OnOutcome(p, placed, options);
             (p.ReportsPlaced ??= []).Add(new PlacedReport(asArrived, placed, repeated));
         }
     }

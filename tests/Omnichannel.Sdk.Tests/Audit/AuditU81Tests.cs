@@ -495,4 +495,38 @@ public sealed class AuditU81Tests
         Assert.DoesNotContain(p.PendingReports, r => r.EventId is "e50" or "e54");
         Assert.Contains(p.PendingReports, r => r.EventId == "e0");
     }
+    // ---- The lead, after U81 and U82 landed together: a machine's open racing the record --------------------------------
+    // A SendGrid machine open (sg_machine_open, audit U82) naming only the provider's id, heard before the send's record,
+    // was kept (U81) and placed through OnOutcome, which counted it as her open; after the record it counts none (failed
+    // before the placement asked MachineEngagement). Both orders: no open counted, no open instant on the touch.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AMachineOpenNamingOnlyTheProvidersId_CountsNoOpen_WhetherItCameBeforeTheRecordOrAfter(bool early)
+    {
+        OmnichannelTestHost? hostRef = null;
+        var sms = new Provider(e => TrackStrictAsync(hostRef!, e));
+        var host = Host(sms, journeys: false);
+        hostRef = host;
+        await using var _ = host;
+        await host.TrackAsync("user.signed_up", [Ann, AnnPhone]);
+        var report = Report(host, EventTypes.MessageOpened, TimeSpan.FromSeconds(2), new Dictionary<string, object?> { ["sg_machine_open"] = true });
+        if (early)
+        {
+            sms.Early.Add(report);
+        }
+
+        await host.Client.SendAsync(Ann, new MessageRequest { Key = "sms-1", Channels = [ChannelNames.Sms], TemplateId = "hello", Class = MessageClass.Transactional });
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1));
+        if (!early)
+        {
+            await TrackStrictAsync(host, report("SM1-u81", sms.SentAt[0]));
+        }
+
+        var profile = await host.ProfileAsync(Ann);
+        Assert.Null(profile.Touches.Single(t => t.Key == "sms-1").OpenedAt);
+        var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = "opened" });
+        Assert.Equal(0, rows.Where(r => r.Key.Metric == "opened").Sum(r => r.Count));
+        Assert.Empty(profile.PendingReports);
+    }
 }
