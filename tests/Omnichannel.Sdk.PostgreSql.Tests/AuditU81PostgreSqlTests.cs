@@ -12,4 +12,11 @@ public sealed class AuditU81PostgreSqlTests(PostgreSqlServer server)
         await using var store = await PostgreSqlOmnichannelStore.OpenAsync(new PostgreSqlStoreOptions { ConnectionString = await server.DatabaseAsync("audit_u81") });
         await AuditU81Scenario.ReportsWaitingForTheirRecord_ComeBackFromTheStoredDocument(store);
     }
+    [Fact]
+    public async Task AReportKeptByOneHost_CountsWhenAnotherRecordsItsSend()
+    {
+        await using var store = await PostgreSqlOmnichannelStore.OpenAsync(new PostgreSqlStoreOptions { ConnectionString = await server.DatabaseAsync("review_u81") });
+        await AuditU81Scenario.AReportKeptByOneHost_CountsWhenAnotherRecordsItsSend(store);
+    }
 }
+

@@ -15,4 +15,11 @@ public sealed class AuditU81SqliteTests : IDisposable
         await using var store = await SqliteTestStores.Open(_folder.File());
         await AuditU81Scenario.ReportsWaitingForTheirRecord_ComeBackFromTheStoredDocument(store);
     }
+    [Fact]
+    public async Task AReportKeptByOneHost_CountsWhenAnotherRecordsItsSend()
+    {
+        await using var store = await SqliteTestStores.Open(_folder.File());
+        await AuditU81Scenario.AReportKeptByOneHost_CountsWhenAnotherRecordsItsSend(store);
+    }
 }
+

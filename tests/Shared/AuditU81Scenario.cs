@@ -1,3 +1,5 @@
+using Omnichannel.Sdk.Delivery;
+using Omnichannel.Sdk.Measurement;
 using Omnichannel.Sdk.Storage;
 using Omnichannel.Sdk.Testing;
 using Xunit;
@@ -41,4 +43,57 @@ public static class AuditU81Scenario
             Assert.True(read[0].Historical);
         }
     }
+    private sealed class SmsRenderer : IMessageRenderer
+    {
+        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
+    }
+
+    // Answers with a fixed provider id, as a provider's API does.
+    private sealed class FixedIdTransport(string providerId) : IChannelTransport
+    {
+        public string Channel => ChannelNames.Sms;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(DeliveryResult.Accepted(providerId));
+    }
+
+    /// <summary>
+    /// Review of U81: a report kept by one host (the callback came before the send's record) is placed by another host on
+    /// the same store when it records the send: counted in the store's measurement rows at its own time, stamped on the
+    /// touch, and gone from the list, as a third host reads it back.
+    /// </summary>
+    public static async Task AReportKeptByOneHost_CountsWhenAnotherRecordsItsSend(IOmnichannelStore store)
+    {
+        var bea = Identifier.CustomerId("bea-r81-store");
+        var reportAt = Start.AddSeconds(30);
+        await using (var host = OmnichannelTestHost.Create(start: Start, store: store))
+        {
+            await host.TrackAsync("user.signed_up", [bea, Identifier.Phone("+447700900383")]);
+            await host.TrackAsync(host.Event(EventTypes.MessageDelivered, [bea], new { provider_message_id = "SM-r81-store" }, channel: "server", at: reportAt));
+            Assert.Single((await host.ProfileAsync(bea)).PendingReports);
+        }
+
+        var delivery = new DeliverySetup { Renderer = new SmsRenderer() };
+        delivery.AddTransport(ChannelNames.Sms, new FixedIdTransport("SM-r81-store"));
+        await using (var host = OmnichannelTestHost.Create(start: Start, store: store, delivery: delivery))
+        {
+            await host.Client.SendAsync(bea, new MessageRequest { Key = "sms-r81-store", Channels = [ChannelNames.Sms], TemplateId = "hello", Class = MessageClass.Transactional });
+            await host.AdvanceAsync(TimeSpan.FromMinutes(1));
+        }
+
+        await using (var host = OmnichannelTestHost.Create(start: Start.AddHours(1), store: store))
+        {
+            var p = await host.ProfileAsync(bea);
+            Assert.Empty(p.PendingReports);
+            var touch = Assert.Single(p.Touches, t => t.Key == "sms-r81-store");
+            Assert.Equal("SM-r81-store", touch.ProviderId);
+            Assert.Equal(reportAt, touch.DeliveredAt);
+            var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = MeasurementMetrics.Delivered });
+            var row = Assert.Single(rows, r => r.Key.Metric == MeasurementMetrics.Delivered && r.Key.TemplateId == "hello");
+            Assert.Equal(1, row.Count);
+            Assert.Equal(ChannelNames.Sms, row.Key.Channel);
+        }
+    }
 }
+

@@ -53,6 +53,15 @@ internal static partial class MeasurementRecorder
     internal static readonly TimeSpan PendingReportLifetime = TimeSpan.FromDays(7);
 
     /// <summary>
+    /// Review of U81: most UTF-8 bytes of properties the kept reports hold together (64 KiB): the oldest (by their own time)
+    /// go first, the newest is always kept. A host that posts the provider's whole payload as properties (an SES
+    /// notification carries the message's headers, kilobytes) for messages it sent itself and reports only by the
+    /// provider's id keeps the list full for good; without this bound the profile's document grew to 50 times the
+    /// largest properties allowed (<see cref="OmnichannelOptions.MaxPropertiesBytes"/>), written with every event of hers.
+    /// </summary>
+    internal const int MaxPendingReportBytes = 64 * 1024;
+
+    /// <summary>
     /// The provider's id of an outcome report that names only it (no <c>message_id</c>): one <see cref="OfItsMessage"/>
     /// could not place because this profile does not know the id yet. Null for every other event (a type switch first: an
     /// ordinary event pays one comparison of its type).
@@ -68,15 +77,44 @@ internal static partial class MeasurementRecorder
                 return null;
         }
 
-        return e.Properties.ValueKind == JsonValueKind.Object && !e.Properties.TryGetProperty("message_id", out _)
+        // Review of U81: "message_id": null (a host's handler that looked its row up by the provider's id and did not find
+        // it yet) names no message, as OfItsMessage reads it: kept too.
+        return e.Properties.ValueKind == JsonValueKind.Object && WellKnownProperties.String(e.Properties, "message_id") is null
             && WellKnownProperties.String(e.Properties, "provider_message_id") is { Length: > 0 } providerId
             ? providerId
             : null;
     }
 
     /// <summary>
+    /// Review of U81: whether a report <see cref="AwaitsItsRecord"/> named repeats one already waiting for the same
+    /// message (the provider's webhook sent again under a new event id before the send was recorded): what
+    /// <see cref="IsRepeatedOutcome"/> answers once the message is known, so it starts no journey again. A click repeats
+    /// only a click on the same link, an unsubscribe only one from the same topic; a bounce is never a repeat.
+    /// </summary>
+    private static bool RepeatsAWaitingReport(CustomerProfile p, CustomerEvent e)
+    {
+        if (!p.HasPendingReports || e.Type == EventTypes.MessageBounced || AwaitsItsRecord(e) is not { } providerId)
+        {
+            return false;
+        }
+
+        var detail = Touch.OutcomeDetail(e);
+        foreach (var r in p.PendingReports)
+        {
+            if (r.EventId != e.Id && r.Type == e.Type && string.Equals(r.ProviderId, providerId, StringComparison.Ordinal)
+                && (detail is null || detail == Touch.OutcomeDetail(r.AsArrived())))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Keeps a report <see cref="AwaitsItsRecord"/> named (its event id once), in order of its own time; drops those past
-    /// <see cref="PendingReportLifetime"/> and the oldest past <see cref="MaxPendingReports"/>.
+    /// <see cref="PendingReportLifetime"/> and the oldest past <see cref="MaxPendingReports"/> or
+    /// <see cref="MaxPendingReportBytes"/>.
     /// </summary>
     internal static void KeepUntilRecorded(CustomerProfile p, CustomerEvent e, string providerId)
     {
@@ -94,6 +132,17 @@ internal static partial class MeasurementRecorder
         if (reports.Count > MaxPendingReports)
         {
             reports.RemoveRange(0, reports.Count - MaxPendingReports);
+        }
+
+        var bytes = 0;
+        for (var i = reports.Count - 1; i >= 0; i--)
+        {
+            bytes += System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(reports[i].Properties).Length;
+            if (bytes > MaxPendingReportBytes && i < reports.Count - 1)
+            {
+                reports.RemoveRange(0, i + 1); // this one and every older one
+                break;
+            }
         }
     }
 

@@ -231,7 +231,7 @@ internal static partial class MeasurementRecorder
             || e.Properties.ValueKind != JsonValueKind.Object || !e.Properties.TryGetProperty("message_id", out var key)
             || key.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
-            return false;
+            return RepeatsAWaitingReport(p, e); // review of U81: no message named yet, but the same report may wait already
         }
 
         // Compared in place, newest first (see Touch.IndexOf): this runs on every outcome of every message, the SDK's own
