@@ -130,8 +130,9 @@ internal static class MachineEngagement
 
     /// <summary>
     /// <paramref name="rule"/> with every event, aggregate and recency rule on <c>message.opened</c> or
-    /// <c>message.clicked</c> whose <c>where</c> does not name <c>machine</c> given <c>machine ne true</c>: a machine's
-    /// open is no open to it. The same rule object when nothing changes; remembered per rule object.
+    /// <c>message.clicked</c> whose <c>where</c> does not name <c>machine</c> (or another machine flag: see
+    /// <see cref="NamesMachine"/>) given <c>machine ne true</c>: a machine's open is no open to it; one that names
+    /// <c>machine</c> has it read as <see cref="AsRead"/> reads it. The same rule object when nothing changes; remembered per rule object.
     /// </summary>
     internal static SegmentRule Hide(SegmentRule rule) => Hidden.GetValue(rule, static r => Rewrite(r));
 
@@ -148,19 +149,100 @@ internal static class MachineEngagement
                 return any with { Rules = rules };
             case NotRule not when !ReferenceEquals(Hide(not.Rule), not.Rule):
                 return not with { Rule = Hide(not.Rule) };
-            case EventRule e when Needs(e.EventType, e.Where):
-                return e with { Where = [.. e.Where, NotMachine] };
-            case AggregateRule a when Needs(a.EventType, a.Where):
-                return a with { Where = [.. a.Where, NotMachine] };
-            case RecencyRule r when Needs(r.EventType, r.Where):
-                return r with { Where = [.. r.Where, NotMachine] };
+            case EventRule e when Where(e.EventType, e.Where) is { } where:
+                return e with { Where = where };
+            case AggregateRule a when Where(a.EventType, a.Where) is { } where:
+                return a with { Where = where };
+            case RecencyRule r when Where(r.EventType, r.Where) is { } where:
+                return r with { Where = where };
             default:
                 return rule;
         }
     }
 
-    private static bool Needs(string type, IReadOnlyList<PropertyCondition> where) =>
-        IsEngagement(type) && !where.Any(c => c.Property == Property);
+    // An open or click rule's `where` as it reads machines' reports: `machine ne true` added when it names no machine flag,
+    // its conditions on `machine` read as AsRead reads them; null when nothing changes.
+    private static PropertyCondition[]? Where(string type, IReadOnlyList<PropertyCondition> where)
+    {
+        if (!IsEngagement(type))
+        {
+            return null;
+        }
+
+        if (!NamesMachine(where))
+        {
+            return [.. where, NotMachine];
+        }
+
+        PropertyCondition[]? changed = null;
+        for (var i = 0; i < where.Count; i++)
+        {
+            if (where[i].Property == Property && AsRead(where[i].Condition) is var read && !ReferenceEquals(read, where[i].Condition))
+            {
+                changed ??= [.. where];
+                changed[i] = where[i] with { Condition = read };
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// Whether a <c>where</c> asks about machines: it names <c>machine</c>, <c>machine_reason</c> or a provider's flag
+    /// (<c>sg_machine_open</c>, <c>machine_open</c>, <c>is_suspected_bot_click</c>, <c>client-info.bot</c>): such a
+    /// rule or criterion reads every report and filters them itself (a rule written before audit U82 on
+    /// <c>sg_machine_open eq true</c> is not emptied by an implicit <c>machine ne true</c>).
+    /// </summary>
+    internal static bool NamesMachine(IReadOnlyList<PropertyCondition> where)
+    {
+        for (var i = 0; i < where.Count; i++)
+        {
+            if (where[i].Property is Property or ReasonProperty or "sg_machine_open" or "machine_open" or "is_suspected_bot_click" or "client-info.bot")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static readonly ConditionalWeakTable<Condition, Condition> ReadAs = [];
+
+    /// <summary>
+    /// A condition on an open's or click's <c>machine</c> as it reads her report, which carries no <c>machine</c> (it is
+    /// applied as it came): <c>false</c> names it too. <c>eq false</c> and <c>in [false]</c> read as <c>ne true</c>,
+    /// <c>ne false</c> and <c>notIn [false]</c> as <c>eq true</c>, <c>in [true, false]</c> holds for every report and
+    /// <c>notIn [true, false]</c> for none; any other condition (<c>exists</c>, <c>eq true</c>) as it is. Remembered per
+    /// condition object.
+    /// </summary>
+    internal static Condition AsRead(Condition condition) =>
+        condition.Op is ConditionOperator.Eq or ConditionOperator.Ne or ConditionOperator.In or ConditionOperator.NotIn
+            ? ReadAs.GetValue(condition, static c => Read(c))
+            : condition;
+
+    private static Condition Read(Condition c)
+    {
+        var values = c.Value is JsonArray list ? [.. list] : new[] { c.Value };
+        bool Names(JsonValueKind kind) => values.Any(v => v is JsonValue x && x.GetValueKind() == kind);
+        if (!Names(JsonValueKind.False))
+        {
+            return c;
+        }
+
+        var both = Names(JsonValueKind.True);
+        return c.Op switch
+        {
+            ConditionOperator.Eq or ConditionOperator.In when !both => new Condition(ConditionOperator.Ne, JsonValue.Create(true)),
+            ConditionOperator.Ne or ConditionOperator.NotIn when !both => new Condition(ConditionOperator.Eq, JsonValue.Create(true)),
+            ConditionOperator.In => new Condition(ConditionOperator.NotIn, new JsonArray()),
+            ConditionOperator.NotIn => new Condition(ConditionOperator.In, new JsonArray()),
+            _ => c,
+        };
+    }
+
+    /// <summary>The condition <paramref name="w"/> puts on an event of <paramref name="type"/> (see <see cref="AsRead"/>).</summary>
+    internal static Condition ConditionOn(string type, PropertyCondition w) =>
+        w.Property == Property && IsEngagement(type) ? AsRead(w.Condition) : w.Condition;
 
     private static SegmentRule[]? Each(IReadOnlyList<SegmentRule> rules)
     {
@@ -180,8 +262,9 @@ internal static class MachineEngagement
 
     /// <summary>
     /// Whether a journey's event criterion (trigger, branch, goal, exit) on <paramref name="where"/> refuses
-    /// <paramref name="e"/> because a machine made it and the criterion does not name <c>machine</c>.
+    /// <paramref name="e"/> because a machine made it and the criterion does not name <c>machine</c> (or another
+    /// machine flag: see <see cref="NamesMachine"/>).
     /// </summary>
     internal static bool HiddenFrom(IReadOnlyList<PropertyCondition> where, CustomerEvent e) =>
-        Is(e) && !where.Any(c => c.Property == Property);
+        Is(e) && !NamesMachine(where);
 }

@@ -345,7 +345,7 @@ internal static partial class MeasurementRecorder
         foreach (var w in c.Where)
         {
             var value = RuleHistory.ReadPath(e.Properties, w.Property);
-            if (!ConditionMatcher.Matches(w.Condition, value, now))
+            if (!ConditionMatcher.Matches(MachineEngagement.ConditionOn(e.Type, w), value, now)) // `machine eq false` is her report (review U82)
             {
                 return false;
             }

@@ -271,7 +271,7 @@ internal sealed partial class JourneyRunner
         foreach (var w in where)
         {
             var value = RuleHistory.ReadPath(e.Properties, w.Property);
-            if (!ConditionMatcher.Matches(w.Condition, value, now))
+            if (!ConditionMatcher.Matches(MachineEngagement.ConditionOn(e.Type, w), value, now)) // `machine eq false` is her report (review U82)
             {
                 return false;
             }
