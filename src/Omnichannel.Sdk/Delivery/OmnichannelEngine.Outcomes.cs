@@ -186,6 +186,7 @@ public sealed partial class OmnichannelEngine
                     // only when the touch gained its channel from this record (a fallback): marked at once.
                     ResolvePendingOfProvider(p);
                     MarkSuppressedIdentifiers(p);
+                    ProfileCore.ReviewKeywordGrant(p); // audit U83: a bounced number is no longer where her texts go
                     journeys = await HearPlacedReportsAsync(p, journeys, changes, _definitions, now, cancellationToken).ConfigureAwait(false);
                 }
             }

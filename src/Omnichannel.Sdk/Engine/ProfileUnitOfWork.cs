@@ -229,6 +229,8 @@ public sealed partial class OmnichannelEngine
             MarkSuppressedIdentifiers(p); // before segments: a bounced address no longer makes her reachable
         }
 
+        ProfileCore.ReviewKeywordGrant(p); // audit U83: an SMS START read again against her numbers (one lookup without one)
+
         var changes = SegmentRuntime.OnEvent(p, e, definitions.Segments, now, everything, _options.TimelineLength, out var byTime);
         if (definitions.Services.Journeys.IsEmpty && p.JourneyData is null)
         {

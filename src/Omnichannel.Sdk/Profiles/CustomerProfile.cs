@@ -285,7 +285,7 @@ public sealed class CustomerProfile
     public IReadOnlyList<WishlistItem> Wishlist => [.. WishlistItems.Values.OrderBy(w => w.AddedAt).ThenBy(w => w.ProductId, StringComparer.Ordinal)];
 
     /// <summary>Consent decisions, one per channel and topic (the newest decision).</summary>
-    public IReadOnlyList<ConsentRecord> Consents => [.. ConsentRecords.Values.Where(c => !c.AwaitsDecision).OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal)];
+    public IReadOnlyList<ConsentRecord> Consents => [.. ConsentRecords.Values.Where(c => !c.AwaitsDecision).Select(c => c.AsDecision()).OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal)];
 
     /// <summary>Contact preferences, when the customer gave any.</summary>
     [JsonInclude]
@@ -384,13 +384,13 @@ public sealed class CustomerProfile
 
         if (topic is null || topic == ConsentRecord.AnyTopic || !ConsentRecords.TryGetValue(ConsentKey(channel, topic), out var specific))
         {
-            return channelWide;
+            return channelWide?.AsDecision();
         }
 
-        return channelWide is not null && Stamp.Newer(channelWide, specific)
+        return (channelWide is not null && Stamp.Newer(channelWide, specific)
             && !(channelWide.Granted && !specific.Granted)
             ? channelWide
-            : specific;
+            : specific).AsDecision();
     }
 
     /// <summary>

@@ -198,6 +198,7 @@ internal static partial class ProfileCore
         }
 
         ResolvePendingBounces(target); // a bounce on one side about a message the other sent
+        ReviewKeywordGrant(target); // audit U83: an SMS START read against the numbers of both sides
         MergeSoftBounces(target, other); // audit U73: soft bounces of her addresses on either side still add up
         if (softBounces is not null)
         {

@@ -148,20 +148,4 @@ internal static partial class ProfileCore
 
         return string.CompareOrdinal(theirs.Value?.GetRawText(), mine.Value?.GetRawText()) > 0;
     }
-
-    private static void SetConsent(CustomerProfile p, ConsentRecord c)
-    {
-        var key = CustomerProfile.ConsentKey(c.Channel, c.Topic);
-        var known = p.ConsentRecords.TryGetValue(key, out var current);
-        if (!known || Stamp.Newer(c, current!))
-        {
-            // An opt-in keyword undoes the decision before it; with none before it (or only such keywords) it awaits one.
-            p.ConsentRecords[key] = c.AwaitsDecision && known && !current!.AwaitsDecision ? c with { AwaitsDecision = false } : c;
-        }
-        else if (current!.AwaitsDecision && !c.AwaitsDecision)
-        {
-            // An older decision arrived late (or with a merged profile): the newer opt-in keyword now undoes it.
-            p.ConsentRecords[key] = current with { AwaitsDecision = false };
-        }
-    }
 }

@@ -154,14 +154,21 @@ internal static partial class ProfileCore
                 break;
             case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.Sms
                 && SmsReplyKeywords.Parse(WellKnownProperties.String(props, SmsReplyKeywords.KeywordProperty)) is var keyword
-                && (keyword == SmsReplyKeyword.OptOut || (keyword == SmsReplyKeyword.OptIn && OptInFromHerTextingNumber(p, e))):
+                && keyword is SmsReplyKeyword.OptOut or SmsReplyKeyword.OptIn:
                 // STOP is an unsubscribe from all SMS; START undoes it (only it: with no decision before it, it awaits one).
+                // Audit U83: a START keeps the number it came from; it stands only while that number was her texting
+                // number at its time (KeywordGrantStands), read again whenever her numbers change.
                 SetConsent(p, new ConsentRecord(
                     ChannelNames.Sms,
                     ConsentRecord.AnyTopic,
                     keyword == SmsReplyKeyword.OptIn,
                     decidedAt,
-                    keyword == SmsReplyKeyword.OptIn ? SmsReplyKeywords.OptInSource : SmsReplyKeywords.OptOutSource) { EventId = e.Id, AwaitsDecision = keyword == SmsReplyKeyword.OptIn });
+                    keyword == SmsReplyKeyword.OptIn ? SmsReplyKeywords.OptInSource : SmsReplyKeywords.OptOutSource)
+                {
+                    EventId = e.Id,
+                    AwaitsDecision = keyword == SmsReplyKeyword.OptIn,
+                    FromPhone = keyword == SmsReplyKeyword.OptIn ? KeywordPhone(e) : null,
+                });
                 break;
             case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.WhatsApp
                 && SmsReplyKeywords.Parse(WellKnownProperties.String(props, SmsReplyKeywords.KeywordProperty)) == SmsReplyKeyword.OptOut:
@@ -380,46 +387,24 @@ internal static partial class ProfileCore
             {
                 if (list[i].Type == id.Type && list[i].Value == id.Value)
                 {
-                    if (list[i].LastSeen is not { } seen || seen < t)
+                    var known = list[i];
+                    var later = known.LastSeen is not { } seen || seen < t;
+                    var earliest = known.EarliestSeen;
+                    if (id.Type == IdentifierTypes.Phone)
                     {
-                        list[i] = list[i] with { LastSeen = t };
+                        // Audit U83: the earliest sighting known (on a phone linked before it was kept, its newest one).
+                        earliest = (earliest ?? known.LastSeen) is { } first && first <= t ? first : t;
+                    }
+
+                    if (later || earliest != known.EarliestSeen)
+                    {
+                        list[i] = known with { LastSeen = later ? t : known.LastSeen, EarliestSeen = earliest };
                     }
 
                     break;
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// Audit U79: whether an SMS opt-in keyword (<c>START</c>) may grant her consent — it came from the number her texts go
-    /// to (<see cref="Delivery.DeliveryPlanner.Address"/>), or names no number of hers (a host's own reply event), or she
-    /// has no number to text. A number she has left for a newer one may be someone else's by now (carriers reassign
-    /// numbers): its new owner's START undid the STOP she had sent from her new phone, and promotions went to it. A STOP
-    /// from any of her numbers still withdraws (the safe side).
-    /// </summary>
-    private static bool OptInFromHerTextingNumber(CustomerProfile p, CustomerEvent e)
-    {
-        if (e.Identifiers is not { Count: > 0 } ids || Delivery.DeliveryPlanner.Address(p, ChannelNames.Sms) is not { } texting)
-        {
-            return true;
-        }
-
-        var named = false;
-        foreach (var id in ids)
-        {
-            if (id.Type == IdentifierTypes.Phone)
-            {
-                if (id.Value == texting)
-                {
-                    return true;
-                }
-
-                named = true;
-            }
-        }
-
-        return !named;
     }
 
     /// <summary>Most pending bounces a profile keeps (<see cref="CustomerProfile.PendingBounces"/>).</summary>

@@ -34,6 +34,12 @@ public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset 
     /// </summary>
     public DateTimeOffset? LastSeen { get; init; }
 
+    // Audit U83: for a phone, the earliest event time of an event that carried it that this profile knows (sightings
+    // before this was kept are not known). With LastSeen it tells whether the number was in her use at or before an
+    // instant, after a newer sighting has moved LastSeen past it (ProfileCore.KeywordGrantStands).
+    [JsonInclude]
+    internal DateTimeOffset? EarliestSeen { get; init; }
+
     // The channels (comma-separated) on which a hard bounce this profile recorded suppressed this address: delivery and
     // the reachable rule pass it over there. Kept on the identifier, so erasing the profile erases it too.
     [JsonInclude]
@@ -132,6 +138,27 @@ public sealed record ConsentRecord(string Channel, string Topic, bool Granted, D
     /// </summary>
     [JsonInclude]
     internal bool AwaitsDecision { get; init; }
+
+    // Audit U83: an SMS opt-in keyword (START) keeps the number it came from, so that whether it was her texting number
+    // at the keyword's time can be read again when the profile learns more (a number change or a merge arriving late):
+    // see ProfileCore.KeywordGrantStands. Null for every other decision and for a keyword that named no phone.
+    [JsonInclude]
+    internal string? FromPhone { get; init; }
+
+    // Audit U83: on a keyword grant that stands (FromPhone set), the newest decision older than it that is known (what it
+    // undid: an opt-out arriving after it is remembered here). An older process reads the grant without it.
+    [JsonInclude]
+    internal ConsentRecord? Under { get; init; }
+
+    // Audit U83: on the decision in force, a keyword grant newer than it that does not stand (it came from a number that
+    // was not her texting number at its time, by what the profile knows): kept, not in force, read again when her numbers
+    // change. An older process reads only the decision in force (the safe side).
+    [JsonInclude]
+    internal ConsentRecord? Held { get; init; }
+
+    // The decision alone, without audit U83's keyword bookkeeping: what Consents, GetConsent and the export show, so two
+    // profiles with the same decisions compare equal whatever their numbers' history (allocates only when there is some).
+    internal ConsentRecord AsDecision() => FromPhone is null && Under is null && Held is null ? this : this with { FromPhone = null, Under = null, Held = null };
 }
 
 /// <summary>How the customer likes to be contacted.</summary>

@@ -54,7 +54,7 @@ internal static partial class ProfileSerializer
             // opt-out to undo decides nothing yet but is kept: exported apart, as its "granted": true is no grant.
             ["consents"] = JsonSerializer.SerializeToNode(p.Consents, exportOptions),
             ["consentsAwaitingDecision"] = JsonSerializer.SerializeToNode(
-                p.ConsentRecords.Values.Where(c => c.AwaitsDecision).OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal).ToList(), exportOptions),
+                p.ConsentRecords.Values.Where(c => c.AwaitsDecision).Select(c => c.AsDecision()).OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Topic, StringComparer.Ordinal).ToList(), exportOptions),
             // Every event that decides consent: a newsletter or link unsubscribe and a complaint withdraw it too.
             ["consentHistory"] = JsonSerializer.SerializeToNode(p.Timeline.Where(t => t.Type is EventTypes.ConsentChanged or EventTypes.NewsletterSubscribed
                 or EventTypes.NewsletterUnsubscribed or EventTypes.MessageUnsubscribed or EventTypes.MessageComplained or EventTypes.MessageReplied).ToList(), exportOptions),

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using FsCheck.Xunit;
 using Omnichannel.Sdk.Delivery;
 using Omnichannel.Sdk.Testing;
 using Xunit;
@@ -6,8 +8,7 @@ namespace Omnichannel.Sdk.Tests.Audit;
 
 /// <summary>
 /// Audit U83: an SMS START from a number she left, in any arrival order (left alone by the review of audit U79). Public
-/// API and the test kit's fake clock; every case asserts the end the events' timestamp order gives, in the arrival orders
-/// where today's code already gives it (the fix is proposed in the design notes, not landed).
+/// API and the test kit's fake clock; every case asserts the end the events' timestamp order gives.
 /// </summary>
 public sealed class AuditU83Tests
 {
@@ -60,21 +61,19 @@ public sealed class AuditU83Tests
 
     // ---- 1. She moved to a new number and sent STOP from it; the old number's new owner sent START ---------------------
     // Timestamp order (U79's test): t1 the update that gives her new number, t2 STOP from it, t3 START from the old one —
-    // the START is not from her texting number and she ends opted out. Today a START arriving before the update
+    // the START is not from her texting number and she ends opted out. Before this audit, a START arriving before the update
     // was read against the old number (her texting number then), granted, and the late STOP lost to it: the promotion went
     // to her new phone. With the new number given on a form that knew only her email (a profile of its own) and joined to
     // hers by her login (a merge), 24 orders.
     public static TheoryData<bool, int> StopStartOrders()
     {
         var data = new TheoryData<bool, int>();
-        // Only the orders that end opted out today (the START arrives after the change reached her). The others end
-        // opted in — the defect this audit left alone (see the design notes); the fix in progress makes all 30 pass.
-        foreach (var order in new[] { 0, 1, 2 })
+        for (var order = 0; order < 6; order++)
         {
             data.Add(false, order);
         }
 
-        foreach (var order in new[] { 0, 1, 2, 6, 7, 8, 12, 14 })
+        for (var order = 0; order < 24; order++)
         {
             data.Add(true, order);
         }
@@ -119,11 +118,12 @@ public sealed class AuditU83Tests
     // ---- 2. She moved to a new number and sent START from it (after a STOP from the old) -------------------------------
     // Timestamp order: t1 the update that makes the new number hers to text, t2 START from it: she is subscribed again and
     // texted there. When the new number was already on her profile (seen before the old one, so the old was her texting
-    // number until the update), a START arriving before the update is read against the old number and ignored — the
-    // safe side, but not what timestamp order gives (that case is left out until the fix lands). With the new number unknown before, the START makes its own profile
+    // number until the update), a START arriving before the update was read against the old number and ignored — the
+    // safe side, but not what timestamp order gives. With the new number unknown before, the START makes its own profile
     // and the update merges it (pinned by the review of U79).
     [Theory]
-    [InlineData(true, false)] // (true, true) is ignored today: the START is read against the old number on arrival
+    [InlineData(true, false)]
+    [InlineData(true, true)]
     [InlineData(false, false)]
     [InlineData(false, true)]
     public async Task ANumberChange_StartFromTheNewNumber_InEitherArrivalOrder_SubscribesHerThere(bool newKnownBefore, bool startArrivesFirst)
@@ -160,10 +160,12 @@ public sealed class AuditU83Tests
     // ---- 3. START from her texting number, then she moved on ------------------------------------------------------------
     // Timestamp order: t1 STOP, t2 START from her (only) number, t3 she gives a new number: the START was from her texting
     // number at its time and stands; texts go to the new number. In any arrival order of the START and the change (the
-    // proposed re-check must not void a grant because she moved on later), and whether a later order names the new number.
+    // re-check must not void a grant because she moved on later), and whether a later order names the new number again.
     [Theory]
-    [InlineData(false, false)] // the change arriving first makes U79 ignore the START today (left alone)
+    [InlineData(false, false)]
     [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
     public async Task StartFromHerTextingNumber_ThenANumberChange_InEitherArrivalOrder_StaysSubscribed(bool changeArrivesFirst, bool laterSighting)
     {
         var (host, sms) = Host();
@@ -211,5 +213,140 @@ public sealed class AuditU83Tests
         Assert.False((await host.ProfileAsync(Ann)).GetConsent(ChannelNames.Sms, null)?.Granted);
         Assert.Equal(SendStatus.Skipped, await PromoteAsync(host));
         Assert.Empty(sms.Messages);
+    }
+
+    // ---- 5. The stored document ------------------------------------------------------------------------------------------
+    // A keyword grant that stands carries what it undid; a decision in force carries the grant that does not stand. Both
+    // survive ProfileSerializer; a document without the new fields (an older process's rewrite) reads as the decision in
+    // force, as an older process reads the new document (it ignores the fields it does not know).
+    [Fact]
+    public void KeywordGrants_SurviveTheDocumentRoundTrip_AndReadSafelyWithoutTheNewFields()
+    {
+        var stop = new ConsentRecord(ChannelNames.Sms, ConsentRecord.AnyTopic, false, Start.AddDays(2), SmsReplyKeywords.OptOutSource) { EventId = "e-2" };
+        var start = new ConsentRecord(ChannelNames.Sms, ConsentRecord.AnyTopic, true, Start.AddDays(3), SmsReplyKeywords.OptInSource) { EventId = "e-3", FromPhone = OldPhone.Value };
+        var held = new CustomerProfile("p-u83-held", Start);
+        held.ConsentRecords[ProfileCore.SmsConsentKey] = stop with { Held = start };
+        var standing = new CustomerProfile("p-u83-standing", Start);
+        standing.ConsentRecords[ProfileCore.SmsConsentKey] = start with { Under = stop };
+        standing.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Phone, OldPhone.Value, Start) { LastSeen = Start.AddDays(1), EarliestSeen = Start });
+
+        foreach (var p in new[] { held, standing })
+        {
+            var bytes = ProfileSerializer.Serialize(p);
+            var read = ProfileSerializer.Deserialize(bytes, 1);
+            Assert.Equal(p.ConsentRecords[ProfileCore.SmsConsentKey], read.ConsentRecords[ProfileCore.SmsConsentKey]);
+            Assert.Equal(p.IdentifierList, read.IdentifierList);
+
+            var old = JsonNode.Parse(bytes)!;
+            var record = old["consentRecords"]![ProfileCore.SmsConsentKey]!.AsObject();
+            Assert.True(record.Remove("held") || record.Remove("under"));
+            Assert.True(record.Remove("fromPhone") || p == held);
+            var older = ProfileSerializer.Deserialize(System.Text.Encoding.UTF8.GetBytes(old.ToJsonString()), 1);
+            Assert.Equal(p.GetConsent(ChannelNames.Sms, null)!.Granted, older.GetConsent(ChannelNames.Sms, null)!.Granted);
+        }
+
+        Assert.False(held.GetConsent(ChannelNames.Sms, null)!.Granted);
+        Assert.True(standing.GetConsent(ChannelNames.Sms, null)!.Granted);
+    }
+
+    // ---- 6. Merges of consent records ------------------------------------------------------------------------------------
+    // Two profiles each holding a keyword grant, merged either way: the same decision in force.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AMergeOfKeywordGrants_EitherWay_EndsTheSame(bool reversed)
+    {
+        CustomerProfile Make(string id)
+        {
+            var p = new CustomerProfile(id, Start);
+            p.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Phone, OldPhone.Value, Start) { LastSeen = Start, EarliestSeen = Start });
+            p.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Phone, NewPhone.Value, Start) { LastSeen = Start.AddDays(1), EarliestSeen = Start.AddDays(1) });
+            return p;
+        }
+
+        var stop = new ConsentRecord(ChannelNames.Sms, ConsentRecord.AnyTopic, false, Start.AddDays(2), SmsReplyKeywords.OptOutSource) { EventId = "e-2" };
+        var oldStart = new ConsentRecord(ChannelNames.Sms, ConsentRecord.AnyTopic, true, Start.AddDays(3), SmsReplyKeywords.OptInSource) { EventId = "e-3", FromPhone = OldPhone.Value, AwaitsDecision = true };
+        var a = Make("p-u83-a");
+        a.ConsentRecords[ProfileCore.SmsConsentKey] = stop;
+        var b = new CustomerProfile("p-u83-b", Start); // the START on a profile that knows only the old number: it stands there
+        b.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Phone, OldPhone.Value, Start) { LastSeen = Start, EarliestSeen = Start });
+        b.ConsentRecords[ProfileCore.SmsConsentKey] = oldStart with { AwaitsDecision = false, Under = new ConsentRecord(ChannelNames.Sms, ConsentRecord.AnyTopic, true, Start, "form") { EventId = "e-0" } };
+        Assert.True(b.GetConsent(ChannelNames.Sms, null)!.Granted);
+
+        var (target, other) = reversed ? (b, a) : (a, b);
+        if (reversed)
+        {
+            target.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Phone, NewPhone.Value, Start) { LastSeen = Start.AddDays(1), EarliestSeen = Start.AddDays(1) });
+        }
+
+        ProfileCore.Merge(target, other, new MergeRecord(other.Id, Ann, "e-m", "test", Start.AddDays(10)), 100);
+
+        var inForce = target.GetConsent(ChannelNames.Sms, null)!;
+        Assert.False(inForce.Granted);
+        Assert.Equal("e-2", inForce.EventId);
+    }
+
+    // ---- 7. Property: any mix of her two numbers' sightings, STOP and START from either (as an inbound webhook names
+    // only the number, or with her id), SMS decisions of her own, and the merges these make, in any arrival order across
+    // partitions: every profile's SMS decision in force is the one timestamp order gives (ties included: minutes repeat).
+    [Property(MaxTest = 200)]
+    public void KeywordsAndNumberChanges_InAnyArrivalOrder_GiveTheTimeOrderDecision(int seed) => Mix(seed).GetAwaiter().GetResult();
+
+    private static CustomerEvent MixEvent(Random r, int i, DateTimeOffset start)
+    {
+        var phone = r.Next(2) == 0 ? OldPhone : NewPhone;
+        var at = start.AddMinutes(r.Next(0, 16));
+        var id = $"m-{i:D2}";
+        return r.Next(6) switch
+        {
+            0 => new CustomerEvent { Id = id, Type = "user.updated", Timestamp = at, Identifiers = [Ann, phone] },
+            1 => new CustomerEvent { Id = id, Type = EventTypes.OrderPlaced, Timestamp = at, Identifiers = [Ann, phone], Properties = JsonData.From(new { order_id = id, total = 5, currency = "EUR" }) },
+            2 or 3 => new CustomerEvent
+            {
+                Id = id,
+                Type = EventTypes.MessageReplied,
+                Timestamp = at,
+                Identifiers = r.Next(3) == 0 ? [Ann, phone] : [phone],
+                Channel = ChannelNames.Sms,
+                Properties = JsonData.From(Sms(r.Next(2) == 0 ? "STOP" : "START")),
+            },
+            4 => new CustomerEvent { Id = id, Type = EventTypes.ConsentChanged, Timestamp = at, Identifiers = [Ann], Properties = JsonData.From(new { channel = ChannelNames.Sms, granted = r.Next(2) == 0 }) },
+            _ => new CustomerEvent { Id = id, Type = "page.viewed", Timestamp = at, Identifiers = [phone] },
+        };
+    }
+
+    private static async Task<string> DecisionsAsync(OmnichannelTestHost host)
+    {
+        var parts = new List<string>();
+        foreach (var who in new[] { Ann, OldPhone, NewPhone })
+        {
+            var p = await host.Client.GetProfileAsync(who);
+            parts.Add(p is null ? "-" : p.Id is var _ && p.GetConsent(ChannelNames.Sms, null) is { } c ? $"{c.Granted}@{c.At:O}/{c.EventId}" : "none");
+            parts.Add(p is null ? "" : string.Join(",", p.Identifiers.Select(x => x.Value).Order(StringComparer.Ordinal)));
+        }
+
+        return string.Join(" | ", parts);
+    }
+
+    private static async Task Mix(int seed)
+    {
+        var r = new Random(seed);
+        var start = OmnichannelTestHost.DefaultStart.AddHours(-2);
+        var events = Enumerable.Range(0, r.Next(2, 11)).Select(i => MixEvent(r, i, start)).ToList();
+        await using var exp = OmnichannelTestHost.Create(o => o.Partitions = 1);
+        foreach (var e in events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal))
+        {
+            Assert.True((await exp.Client.TrackAsync(e)).IsAcknowledged);
+        }
+
+        await using var act = OmnichannelTestHost.Create(o => o.Partitions = 3);
+        foreach (var res in await act.Client.TrackBatchAsync([.. events.OrderBy(_ => r.Next())]))
+        {
+            Assert.True(res.IsAcknowledged, res.EventId + res.Status);
+        }
+
+        var a = await DecisionsAsync(exp);
+        var b = await DecisionsAsync(act);
+        Assert.True(a == b, $"seed {seed}\n{string.Join("\n", events.Select(e => $"{e.Id} {e.Timestamp:HH:mm} {e.Type} {string.Join("+", e.Identifiers.Select(x => x.Value))} {e.Properties}"))}\nexpected {a}\nactual   {b}");
     }
 }
