@@ -306,7 +306,7 @@ public sealed class AuditU83Tests
                 Id = id,
                 Type = EventTypes.MessageReplied,
                 Timestamp = at,
-                Identifiers = r.Next(3) == 0 ? [Ann, phone] : [phone],
+                Identifiers = r.Next(4) switch { 0 => [Ann, phone], 1 => [Ann], _ => [phone] }, // [Ann]: a host's own reply event
                 Channel = ChannelNames.Sms,
                 Properties = JsonData.From(Sms(r.Next(2) == 0 ? "STOP" : "START")),
             },
@@ -332,7 +332,7 @@ public sealed class AuditU83Tests
     {
         var r = new Random(seed);
         var start = OmnichannelTestHost.DefaultStart.AddHours(-2);
-        var events = Enumerable.Range(0, r.Next(2, 11)).Select(i => MixEvent(r, i, start)).ToList();
+        var events = Enumerable.Range(0, r.Next(2, 19)).Select(i => MixEvent(r, i, start)).ToList();
         await using var exp = OmnichannelTestHost.Create(o => o.Partitions = 1);
         foreach (var e in events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal))
         {
