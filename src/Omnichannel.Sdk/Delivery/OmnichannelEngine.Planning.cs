@@ -79,9 +79,11 @@ public sealed partial class OmnichannelEngine
                 suppressed[aid] = await IsOnSuppressionListAsync(hashes, cancellationToken).ConfigureAwait(false);
             }
 
-            if (DeliveryPlanner.Address(p, c) is { } phone && c is ChannelNames.Sms or ChannelNames.WhatsApp)
+            if (DeliveryPlanner.Address(p, c) is { } channelAddress)
             {
-                suppressed[new Identifier(c, phone)] = await BouncedOnChannelAsync(c, phone, cancellationToken).ConfigureAwait(false);
+                // A phone's bounce per channel; audit U84: and, on any channel, a soft-bounce run's entry.
+                var onChannel = new Identifier(c, channelAddress);
+                suppressed[onChannel] = suppressed.GetValueOrDefault(onChannel) || await BouncedOnChannelAsync(c, channelAddress, cancellationToken).ConfigureAwait(false);
             }
         }
 

@@ -77,10 +77,7 @@ public sealed partial class OmnichannelEngine
                 applied.Add((item, change, await change.ApplyAsync(this, known, now).ConfigureAwait(false)));
             }
 
-            if (p.HasSuppressedAddresses)
-            {
-                await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
-            }
+            await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
             document = WriteDocument(p);
         }

@@ -88,6 +88,11 @@ public sealed partial class OmnichannelEngine
             hashes = hashes.Concat(_hasher.AllHashes(new Identifier(ChannelNames.Sms, id.Value))).Concat(_hasher.AllHashes(new Identifier(ChannelNames.WhatsApp, id.Value)));
         }
 
+        foreach (var channel in ChannelsOf(id.Type))
+        {
+            hashes = hashes.Concat(_hasher.AllHashes(SoftListed(channel, id.Value))); // audit U84: a soft-bounce run's entry
+        }
+
         var lifted = await _store.LiftErasureAsync([.. hashes], cancellationToken).ConfigureAwait(false);
         if (lifted > 0)
         {
@@ -101,12 +106,36 @@ public sealed partial class OmnichannelEngine
     public async ValueTask<bool> IsSuppressedAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Normalize(identifier, asStored: true) is { } id
-            && (await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false)
-                || (id.Type == IdentifierTypes.Phone
-                    && (await BouncedOnChannelAsync(ChannelNames.Sms, id.Value, cancellationToken).ConfigureAwait(false)
-                        || await BouncedOnChannelAsync(ChannelNames.WhatsApp, id.Value, cancellationToken).ConfigureAwait(false))));
+        if (Normalize(identifier, asStored: true) is not { } id)
+        {
+            return false;
+        }
+
+        if (await IsOnSuppressionListAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        foreach (var channel in ChannelsOf(id.Type))
+        {
+            if (await BouncedOnChannelAsync(channel, id.Value, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
+
+    // The channels an identifier type is the address of (audit U84: its soft-bounce entries are per channel).
+    private static string[] ChannelsOf(string type) => type switch
+    {
+        IdentifierTypes.Email => EmailChannels,
+        IdentifierTypes.Phone => PhoneChannels,
+        IdentifierTypes.DeviceId => DeviceChannels,
+        _ when Privacy.Erasure.DeliveryAddressType(type) => [type],
+        _ => [],
+    };
 
     // A hard bounce suppresses its address on the profile that reported it, and that address may be another person's:
     // the profile keeps "channel:#" and the address's keyed hash, so erasing that person leaves nothing readable here.
@@ -130,7 +159,14 @@ public sealed partial class OmnichannelEngine
                 (reported ??= []).Add(_hasher.Hash(ListedBounce(entry[..colon], normalized)));
             }
 
-            var hashed = SuppressionEntry(entry[..colon], _hasher.Hash(new Identifier(entry[..colon], entry[(colon + 1)..])));
+            var entryHash = _hasher.Hash(new Identifier(entry[..colon], entry[(colon + 1)..]));
+            var hashed = SuppressionEntry(entry[..colon], entryHash);
+            if (p.HasSoftSuppressed)
+            {
+                // Audit U84: a hard bounce of an address a soft-bounce run suppressed makes it final (no delivery lifts it).
+                p.SoftSuppressed.RemoveAll(m => m.Channel == entry[..colon] && m.Address == entryHash);
+            }
+
             if (list.Contains(hashed))
             {
                 list.RemoveAt(i--);
@@ -156,11 +192,45 @@ public sealed partial class OmnichannelEngine
         // bounce reported before or after them, the soft bounces' own run).
         if (p.HasSoftBounces)
         {
-            p.SoftBounces.RemoveAll(m => list.BinarySearch(SuppressionEntry(m.Channel, m.Address), StringComparer.Ordinal) >= 0);
+            // Audit U84: except an address a run suppressed: its marks are what a later delivery is read against.
+            p.SoftBounces.RemoveAll(m => list.BinarySearch(SuppressionEntry(m.Channel, m.Address), StringComparer.Ordinal) >= 0
+                && !(p.HasSoftSuppressed && p.SoftSuppressed.Exists(s => s.Channel == m.Channel && s.Address == m.Address)));
         }
 
         return reported;
     }
+
+    // Before a commit: the store's list gets the profile's new hard bounces (SuppressReportedAsync) and, audit U84, the
+    // addresses its soft-bounce runs suppressed or whose suppression a later delivery lifted, in order, under their own key
+    // (SoftListed): a lift removes only that entry, never a hard bounce or an erasure of the same address.
+    private async ValueTask SyncSuppressionListAsync(CustomerProfile p)
+    {
+        if (p.HasSuppressedAddresses)
+        {
+            await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
+        }
+
+        if (p.SoftListChanges is { } changes)
+        {
+            p.SoftListChanges = null;
+            foreach (var (channel, address, listed) in changes)
+            {
+                var value = Delivery.DeliveryPlanner.AddressIdentifier(channel, address) is { } id && Normalize(id, asStored: true) is { } normalized ? normalized.Value : address;
+                if (listed)
+                {
+                    await _store.SuppressAsync([_hasher.Hash(SoftListed(channel, value))]).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _store.LiftErasureAsync(_hasher.AllHashes(SoftListed(channel, value))).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    // Audit U84: the store-list entry of a soft-bounce run's suppression, apart from the address's own (a hard bounce, an
+    // erasure), so that a later delivery can take it off. "/" is in no identifier type or channel name.
+    private static Identifier SoftListed(string channel, string address) => new("soft-bounce/" + channel, address);
 
     // A hard bounce names an address, whoever's profile the report resolved to (her cookie's, before the profile holding
     // the address is linked to it): the address goes on the store's suppression list too, which planning and dispatch
@@ -181,9 +251,11 @@ public sealed partial class OmnichannelEngine
 
     // Whether a phone's hard bounce on an SMS or WhatsApp channel is on the store's list (other channels: false; their
     // bounces are listed under the address itself, which the callers look up).
+    // Audit U84: or the address is listed as suppressed by a soft-bounce run on that channel (any channel).
     private async ValueTask<bool> BouncedOnChannelAsync(string channel, string address, CancellationToken cancellationToken) =>
-        channel is ChannelNames.Sms or ChannelNames.WhatsApp
-        && await IsOnSuppressionListAsync(new Identifier(channel, address), cancellationToken).ConfigureAwait(false);
+        (channel is ChannelNames.Sms or ChannelNames.WhatsApp
+            && await IsOnSuppressionListAsync(new Identifier(channel, address), cancellationToken).ConfigureAwait(false))
+        || await IsOnSuppressionListAsync(SoftListed(channel, address), cancellationToken).ConfigureAwait(false);
 
     private static readonly string[] EmailChannels = [ChannelNames.Email];
     private static readonly string[] PhoneChannels = [ChannelNames.Sms, ChannelNames.WhatsApp];

@@ -112,10 +112,7 @@ public sealed partial class OmnichannelEngine
                 return run.Count;
             }
 
-            if (p.HasSuppressedAddresses)
-            {
-                await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
-            }
+            await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
             document = WriteDocument(p);
         }

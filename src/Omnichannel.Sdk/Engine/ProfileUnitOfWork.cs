@@ -42,10 +42,7 @@ public sealed partial class OmnichannelEngine
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
                     if (!effect.ReadOnly)
                     {
-                        if (p.HasSuppressedAddresses)
-                        {
-                            await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
-                        }
+                        await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
                         document = WriteDocument(p);
                     }
@@ -216,8 +213,12 @@ public sealed partial class OmnichannelEngine
         var zoneBefore = p.TimeZone;
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now, maxTraits: _options.MaxTraitsPerProfile, softBounces: _softBounceRule,
-            messagingChannels: e.Type == EventTypes.MessageComplained ? OutcomeProperties.MessagingChannels(_options.Identity, _delivery) : null);
+            messagingChannels: e.Type == EventTypes.MessageComplained ? OutcomeProperties.MessagingChannels(_options.Identity, _delivery) : null, repeatedOutcome: repeatOutcome);
         Measurement.MeasurementRecorder.FollowReturnsByProducts(p, e, _options.Currency); // refunds by products, valued by the profile
+        if (p.HasSoftSuppressed)
+        {
+            ProfileCore.LiftSoftSuppressions(p, _softBounceRule); // audit U84: a delivery after a soft-bounce run ends it
+        }
 
         if (merged || !string.Equals(zoneBefore, p.TimeZone, StringComparison.Ordinal))
         {

@@ -150,6 +150,22 @@ public sealed class CustomerProfile
     /// <summary>Whether any soft bounce is kept, without making the list.</summary>
     internal bool HasSoftBounces => _softBounces is { Count: > 0 };
 
+    // Audit U84: the addresses her soft-bounce runs suppressed (channel, keyed hash, the run's last bounce), ordinal order.
+    // Such a suppression is a state read from the marks and touches (ProfileCore.LiftSoftSuppressions): a delivery, open or
+    // click of a message to the address after the run ends it, whichever arrived first. An address also hard-bounced (or
+    // brought suppressed by a merge from a profile that did not soft-suppress it) has no entry here: that one is final.
+    [Stored(Field = nameof(_softSuppressed))]
+    internal List<SoftBounceMark> SoftSuppressed { get => _softSuppressed ??= []; set => _softSuppressed = value; }
+
+    private List<SoftBounceMark>? _softSuppressed;
+
+    /// <summary>Whether any address is soft-suppressed, without making the list.</summary>
+    internal bool HasSoftSuppressed => _softSuppressed is { Count: > 0 };
+
+    // Audit U84, not stored: the addresses (channel, plain address) this unit soft-suppressed (Listed) or whose soft
+    // suppression it lifted, in order, for the store's list (written with the commit, then cleared).
+    internal List<(string Channel, string Address, bool Listed)>? SoftListChanges { get; set; }
+
     // Hard bounces without an address that named a message this profile does not know ("channel:message key", ordinal
     // order, bounded): the message went out from a profile she has not been linked to yet, so a merge that brings the
     // message resolves the bounce to the address there (ProfileCore.ResolvePendingBounces). Audit U79: or named only the

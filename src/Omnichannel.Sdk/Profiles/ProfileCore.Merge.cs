@@ -168,6 +168,7 @@ internal static partial class ProfileCore
 
         // Delivery state belongs to the person: suppressed addresses, the keys of messages already accepted (so a retry
         // is still a duplicate) and the log that frequency caps count.
+        MergeSoftSuppressed(target, other); // audit U84: before the lists are joined
         foreach (var address in other.SuppressedAddresses)
         {
             Suppress(target, address);

@@ -30,7 +30,8 @@ internal static partial class ProfileCore
             return;
         }
 
-        if (OutcomeProperties.BouncedAddress(p, e, channel) is not { } address)
+        var address = OutcomeProperties.BouncedAddress(p, e, channel) ?? AddressOfKnownMessageEvenSuppressed(p, e, channel);
+        if (address is null)
         {
             if (WellKnownProperties.String(e.Properties, "message_id") is { } unknownKey)
             {
@@ -47,7 +48,7 @@ internal static partial class ProfileCore
         }
 
         var hash = rule.Hash(channel, address);
-        if (p.HasSuppressedAddresses && (p.SuppressedAddresses.Contains(channel + ":" + address) || p.SuppressedAddresses.Contains(channel + ":#" + hash)))
+        if (IsHardSuppressed(p, channel, address, hash))
         {
             return; // suppressed already (a hard bounce): nothing to count
         }
@@ -74,17 +75,43 @@ internal static partial class ProfileCore
         // the newest, and a bounce is never let go for being older than the newest: a report of long ago that arrived
         // first had every earlier run's bounces pruned as they came, so the same reports suppressed in one arrival order
         // and not in another.
-        if (RunReached(marks, channel, hash, ReachTimes(p, channel, a => a == address), rule))
+        // Audit U84: the marks are kept after the run suppresses (a later delivery reads them to end it), and the run is
+        // looked for among the bounces after her newest reach of the address only.
+        if (SoftRunHolds(marks, channel, hash, ReachTimes(p, channel, a => a == address), rule) is { } runEnd)
         {
-            Suppress(p, channel + ":" + address);
-            marks.RemoveAll(m => m.Channel == channel && m.Address == hash);
-            return;
+            SoftSuppress(p, channel, address, hash, runEnd);
         }
 
         if (marks.Count > MaxSoftBounceMarks)
         {
             marks.RemoveRange(0, marks.Count - MaxSoftBounceMarks);
         }
+    }
+
+    // Audit U84: a message she was sent whose touch kept no address (trimmed past the attribution window and placed again
+    // by a report) went to her address on the channel, which a soft-bounce run may have suppressed since: the planner then
+    // passes it over, and the bounce, found no address, waited as one about an unknown message, so a bounce arriving after
+    // the run counted nothing where the same bounce arriving before it counted. The newest of her addresses there,
+    // suppressed or not (as the planner orders them).
+    private static string? AddressOfKnownMessageEvenSuppressed(CustomerProfile p, CustomerEvent e, string channel)
+    {
+        if (WellKnownProperties.String(e.Properties, "message_id") is not { } key
+            || (Measurement.Touch.IndexOf(p.Touches, key) < 0 && !p.MessageKeys.Contains(key))
+            || (OutcomeProperties.AddressType(channel) ?? (channel is ChannelNames.InApp or ChannelNames.Webhook or ChannelNames.Host ? null : channel)) is not { } type)
+        {
+            return null;
+        }
+
+        LinkedIdentifier? best = null;
+        foreach (var i in p.IdentifierList)
+        {
+            if (i.Type == type && (best is null || (i.LastSeen ?? i.LinkedAt).CompareTo(best.LastSeen ?? best.LinkedAt) is var c && (c > 0 || (c == 0 && string.CompareOrdinal(i.Value, best.Value) > 0))))
+            {
+                best = i;
+            }
+        }
+
+        return best?.Value;
     }
 
     // Audit U80: a soft bounce naming only the provider's id (provider_message_id) of a message the profile does not know
@@ -181,7 +208,7 @@ internal static partial class ProfileCore
             marks.RemoveAt(i);
             resolved = true;
             var hash = rule.Hash(channel, address);
-            if (p.HasSuppressedAddresses && (p.SuppressedAddresses.Contains(channel + ":" + address) || p.SuppressedAddresses.Contains(channel + ":#" + hash)))
+            if (IsHardSuppressed(p, channel, address, hash))
             {
                 continue; // suppressed already: nothing to count
             }
@@ -205,50 +232,131 @@ internal static partial class ProfileCore
         return resolved;
     }
 
-    // Whether the address's kept bounces (ordinal order: by time) hold SoftBounceLimit of them in a row — no delivery, open
-    // or click from the first of them to the last — spanning less than SoftBounceWindow. Order-free: the
-    // answer depends on the set of bounces and reaches, not on which came first.
-    private static bool RunReached(List<SoftBounceMark> marks, string channel, string hash, List<DateTimeOffset> reached, SoftBounceRule rule)
+    // Audit U84: the end (last bounce) of a run that suppresses the address now, or null. A run is SoftBounceLimit of the
+    // address's kept bounces (ordinal order: by time) in a row spanning less than SoftBounceWindow, all after her newest
+    // delivery, open or click of a message to it there: a reach inside a run breaks it (review of U73), and a reach after
+    // it ends its suppression (Braze and Customer.io reset the soft-bounce count on a delivery). Order-free: the answer
+    // depends on the sets of bounces and reaches, not on which came first.
+    private static DateTimeOffset? SoftRunHolds(List<SoftBounceMark> marks, string channel, string hash, List<DateTimeOffset> reached, SoftBounceRule rule)
     {
+        var after = reached.Count > 0 ? reached[^1] : DateTimeOffset.MinValue;
         var times = new List<DateTimeOffset>();
         foreach (var m in marks)
         {
-            if (m.Channel == channel && m.Address == hash)
+            if (m.Channel == channel && m.Address == hash && m.At > after)
             {
                 times.Add(m.At);
             }
         }
 
+        DateTimeOffset? end = null;
         for (var last = rule.Limit - 1; last < times.Count; last++)
         {
-            var first = times[last - rule.Limit + 1];
-            if (times[last] - first >= rule.Window)
+            if (times[last] - times[last - rule.Limit + 1] < rule.Window)
+            {
+                end = times[last]; // the latest such run: the record does not depend on which run was found first
+            }
+        }
+
+        return end;
+    }
+
+    // A hard bounce (or a suppression a merge brought with no run behind it) of the address on this profile: final.
+    private static bool IsHardSuppressed(CustomerProfile p, string channel, string address, string hash) =>
+        p.HasSuppressedAddresses
+        && (p.SuppressedAddresses.Contains(channel + ":" + address) || p.SuppressedAddresses.Contains(channel + ":#" + hash))
+        && !IsSoftSuppressed(p, channel, hash);
+
+    private static bool IsSoftSuppressed(CustomerProfile p, string channel, string hash) =>
+        p.HasSoftSuppressed && p.SoftSuppressed.Exists(m => m.Channel == channel && m.Address == hash);
+
+    // Audit U84: a run suppresses the address under its hashed entry (the readers of the profile's list are the same as for
+    // a hard bounce) and records that it was a run; the plain address, when known, goes on the store's list under the
+    // soft-bounce key (OmnichannelEngine.SoftListed), which a lift can take off without touching a hard bounce or erasure.
+    private static void SoftSuppress(CustomerProfile p, string channel, string? address, string hash, DateTimeOffset runEnd)
+    {
+        var records = p.SoftSuppressed;
+        var known = records.FindIndex(m => m.Channel == channel && m.Address == hash);
+        if (known >= 0)
+        {
+            records[known] = records[known] with { At = runEnd };
+            return; // suppressed by a run already
+        }
+
+        Suppress(p, channel + ":#" + hash);
+        records.Add(new SoftBounceMark(channel, hash, runEnd));
+        SortSoftBounces(records);
+        if (address is not null)
+        {
+            (p.SoftListChanges ??= []).Add((channel, address, true));
+        }
+    }
+
+    /// <summary>
+    /// Audit U84: ends each soft-bounce suppression whose run no longer holds — a delivery, open or click of a message to
+    /// the address after the run (or inside it, reported late) — whichever order the reports came in: the profile's entry
+    /// goes, her identifier is no longer marked suppressed there, and the address is taken off the store's list
+    /// (<see cref="CustomerProfile.SoftListChanges"/>). The marks stay, so a new run suppresses again. Called after every
+    /// event on a profile with a soft suppression.
+    /// </summary>
+    internal static void LiftSoftSuppressions(CustomerProfile p, SoftBounceRule rule)
+    {
+        if (!p.HasSoftSuppressed || rule.Limit < 1)
+        {
+            return;
+        }
+
+        var records = p.SoftSuppressed;
+        for (var i = records.Count - 1; i >= 0; i--)
+        {
+            var (channel, hash) = (records[i].Channel, records[i].Address);
+            var reached = ReachTimes(p, channel, a => rule.Hash(channel, a) == hash);
+            if (reached.Count == 0 || SoftRunHolds(p.SoftBounces, channel, hash, reached, rule) is not null)
             {
                 continue;
             }
 
-            // The earliest reach at or after the first bounce (reach times sorted): the run holds when it is after the last.
-            var at = reached.BinarySearch(first);
-            if (at < 0)
+            records.RemoveAt(i);
+            p.SuppressedAddresses.Remove(channel + ":#" + hash);
+            var address = AddressOf(p, channel, hash, rule);
+            if (address is not null)
             {
-                at = ~at;
-            }
-            else
-            {
-                while (at > 0 && reached[at - 1] == first)
-                {
-                    at--;
-                }
+                p.SuppressedAddresses.Remove(channel + ":" + address);
+                (p.SoftListChanges ??= []).Add((channel, address, false));
             }
 
-            var broken = at < reached.Count && reached[at] <= times[last];
-            if (!broken)
+            var ids = p.IdentifierList;
+            for (var k = 0; k < ids.Count; k++)
             {
-                return true;
+                if (ids[k].IsSuppressedOn(channel) && rule.Hash(channel, ids[k].Value) == hash)
+                {
+                    var rest = string.Join(',', ids[k].SuppressedOn!.Split(',').Where(c => c != channel));
+                    ids[k] = ids[k] with { SuppressedOn = rest.Length == 0 ? null : rest };
+                }
+            }
+        }
+    }
+
+    // The plain address of a keyed hash, where the profile knows it: a message of hers went there, or it is her identifier.
+    private static string? AddressOf(CustomerProfile p, string channel, string hash, SoftBounceRule rule)
+    {
+        foreach (var t in p.Touches)
+        {
+            if (t.Channel == channel && t.SentTo is { } to && rule.Hash(channel, to) == hash)
+            {
+                return to;
             }
         }
 
-        return false;
+        foreach (var i in p.IdentifierList)
+        {
+            if (rule.Hash(channel, i.Value) == hash)
+            {
+                return i.Value;
+            }
+        }
+
+        return null;
     }
 
     // Every delivery, open and click of a message on the channel that went to the address, or to an address not known (a
@@ -292,35 +400,18 @@ internal static partial class ProfileCore
         var marks = p.SoftBounces;
         foreach (var (channel, hash) in marks.Where(m => !IsPendingSoftBounce(m)).Select(m => (m.Channel, m.Address)).Distinct().ToList())
         {
-            if (!RunReached(marks, channel, hash, ReachTimes(p, channel, a => rule.Hash(channel, a) == hash), rule))
+            if (SoftRunHolds(marks, channel, hash, ReachTimes(p, channel, a => rule.Hash(channel, a) == hash), rule) is not { } runEnd)
             {
                 continue;
             }
 
-            string? address = null;
-            foreach (var t in p.Touches)
+            var address = AddressOf(p, channel, hash, rule);
+            if (IsHardSuppressed(p, channel, address ?? string.Empty, hash))
             {
-                if (t.Channel == channel && t.SentTo is { } to && rule.Hash(channel, to) == hash)
-                {
-                    address = to;
-                    break;
-                }
+                continue;
             }
 
-            if (address is null)
-            {
-                foreach (var i in p.IdentifierList)
-                {
-                    if (rule.Hash(channel, i.Value) == hash)
-                    {
-                        address = i.Value;
-                        break;
-                    }
-                }
-            }
-
-            Suppress(p, channel + ":" + (address ?? "#" + hash));
-            marks.RemoveAll(m => m.Channel == channel && m.Address == hash);
+            SoftSuppress(p, channel, address, hash, runEnd);
         }
     }
 
@@ -330,6 +421,42 @@ internal static partial class ProfileCore
         : string.CompareOrdinal(a.Channel, b.Channel) is var d and not 0 ? d
         : string.CompareOrdinal(a.Address, b.Address) is var f and not 0 ? f
         : string.CompareOrdinal(a.MessageId, b.MessageId));
+
+    // Audit U84, before the suppressed addresses are joined: an address one side suppressed for good (a hard bounce, or an
+    // entry with no run behind it) stays so; one only runs suppressed stays liftable.
+    private static void MergeSoftSuppressed(CustomerProfile target, CustomerProfile other)
+    {
+        if (target.HasSoftSuppressed)
+        {
+            target.SoftSuppressed.RemoveAll(m => other.SuppressedAddresses.Contains(m.Channel + ":#" + m.Address) && !IsSoftSuppressed(other, m.Channel, m.Address));
+        }
+
+        if (!other.HasSoftSuppressed)
+        {
+            return;
+        }
+
+        foreach (var m in other.SoftSuppressed)
+        {
+            var entry = m.Channel + ":#" + m.Address;
+            if (target.HasSuppressedAddresses && target.SuppressedAddresses.Contains(entry) && !IsSoftSuppressed(target, m.Channel, m.Address))
+            {
+                continue; // hard on this side
+            }
+
+            var known = target.SoftSuppressed.FindIndex(t => t.Channel == m.Channel && t.Address == m.Address);
+            if (known < 0)
+            {
+                target.SoftSuppressed.Add(m);
+            }
+            else if (m.At > target.SoftSuppressed[known].At)
+            {
+                target.SoftSuppressed[known] = m;
+            }
+        }
+
+        SortSoftBounces(target.SoftSuppressed);
+    }
 
     // Merging: both sides' bounces, the same message's once (its earliest report); the next bounce reads the joined run.
     private static void MergeSoftBounces(CustomerProfile target, CustomerProfile other)

@@ -42,8 +42,11 @@ internal static partial class ProfileCore
     /// the engine's keyed hash); without it soft bounces are only on the timeline.
     /// <paramref name="messagingChannels"/> are the channels a complaint that names none withdraws (the engine's, a host's
     /// own included: <see cref="OutcomeProperties.MessagingChannels"/>); the built-in five when <see langword="null"/>.
+    /// <paramref name="repeatedOutcome"/> says the event repeats an outcome its message's touch already holds
+    /// (<see cref="Measurement.MeasurementRecorder.IsRepeatedOutcome"/>): a copy with the same type, time, channel and
+    /// summary is then one timeline entry (audit U84).
     /// </summary>
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile, SoftBounceRule? softBounces = null, IReadOnlyList<string>? messagingChannels = null)
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile, SoftBounceRule? softBounces = null, IReadOnlyList<string>? messagingChannels = null, bool repeatedOutcome = false)
     {
         var t = e.Timestamp;
 
@@ -249,7 +252,37 @@ internal static partial class ProfileCore
                 break;
         }
 
-        AddTimeline(p, new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e)), timelineLength);
+        var entry = new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e));
+        if (!repeatedOutcome || !FoldRepeatedEntry(p, entry))
+        {
+            AddTimeline(p, entry, timelineLength);
+        }
+    }
+
+    // Audit U84: a provider's webhook sent again under a new event id (sendgrid/sendgrid-nodejs#1435: a retry carries a new
+    // id; the same report stamped the same) added a second entry each time. A repeat of an outcome the touch holds, with
+    // the same type, time, channel and summary as an entry kept, is that entry: the one with the ordinally smaller event id
+    // stays, so the timeline does not depend on which copy came first. A report at another time (her second open) is
+    // still an entry of its own.
+    private static bool FoldRepeatedEntry(CustomerProfile p, TimelineEntry entry)
+    {
+        var list = p.TimelineEntries;
+        for (var k = list.Count - 1; k >= 0; k--)
+        {
+            var kept = list[k];
+            if (kept.Timestamp == entry.Timestamp && kept.Type == entry.Type && kept.Channel == entry.Channel && kept.Summary == entry.Summary)
+            {
+                if (string.CompareOrdinal(entry.EventId, kept.EventId) < 0)
+                {
+                    list.RemoveAt(k);
+                    return false; // the smaller id goes in instead
+                }
+
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Most keyed loyalty and referral events a profile remembers (<see cref="CustomerProfile.Tallies"/>).</summary>
