@@ -6,7 +6,7 @@ internal static partial class MeasurementRecorder
     /// <summary>How long an order's conversion rows are kept on the profile, to take back a second conversion at a merge.</summary>
     internal static readonly TimeSpan OrderConversionRetention = TimeSpan.FromDays(30);
 
-    /// <summary>Folds a merged profile's touches and group in: touches are the person's; the surviving profile's group stands.</summary>
+    /// <summary>Folds a merged profile's touches and group in: touches are the person's; the group assigned first stands (audit U85).</summary>
     public static void Merge(CustomerProfile target, CustomerProfile other, MeasurementOptions? options = null)
     {
         // One order converted on both profiles (tracked under two identifiers before they met): as if one profile had
@@ -61,15 +61,55 @@ internal static partial class MeasurementRecorder
         }
         if (other.MeasurementGroup is { } g)
         {
-            // One person, one assignment: the merged-away profile's is un-counted, the survivor's (or, if none, that one) stands.
-            target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), -1);
-            if (target.MeasurementGroup is null)
+            // One person, one assignment: the one made first stands, whichever profile absorbs the other (audit U85: an
+            // anonymous visitor held out, or messaged, keeps that group when she logs in to a profile assigned later).
+            var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+            if (target.MeasurementGroup is { } mine && mine != g && AssignedFirst(other, target))
             {
+                // The survivor's own assignment is un-counted and its conversions move to her first group with her.
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, mine, null, null, epoch, GlobalAssigned), -1);
+                MoveGroupConversions(target, mine, g);
                 target.MeasurementGroup = g;
-                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
+                target.MeasurementGroupAt = other.MeasurementGroupAt;
+            }
+            else
+            {
+                // The merged-away profile's assignment is un-counted; the survivor's (or, if none, that one) stands.
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, epoch, GlobalAssigned), -1);
+                if (target.MeasurementGroup is null)
+                {
+                    target.MeasurementGroup = g;
+                    target.MeasurementGroupAt = other.MeasurementGroupAt;
+                    target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, epoch, GlobalAssigned), 1);
+                }
+                else if (target.MeasurementGroup == g && AssignedFirst(other, target))
+                {
+                    target.MeasurementGroupAt = other.MeasurementGroupAt; // the same group, kept from its first assignment
+                }
             }
 
             MergeGroupConversions(target, other, g, target.MeasurementGroup, undoneOurs, undoneTheirs);
+        }
+    }
+
+    // Whether a's global group was assigned before b's: a group without its instant was assigned before instants were
+    // kept, so before any that has one; at one instant "control" comes first (ordinal), so the answer needs no direction.
+    private static bool AssignedFirst(CustomerProfile a, CustomerProfile b)
+    {
+        var (at, bt) = (a.MeasurementGroupAt ?? DateTimeOffset.MinValue, b.MeasurementGroupAt ?? DateTimeOffset.MinValue);
+        return at < bt || (at == bt && string.CompareOrdinal(a.MeasurementGroup, b.MeasurementGroup) < 0);
+    }
+
+    // The survivor's per-person global conversions leave one group's rows for another's (its group changed at a merge).
+    private static void MoveGroupConversions(CustomerProfile p, string from, string to)
+    {
+        var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+        foreach (var (id, revenue) in p.GroupConversions.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, from, null, null, epoch, GlobalConverted + id), -1, -revenue);
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, from, null, null, epoch, GlobalRevenueSquares + id), 0, -(revenue * revenue));
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, to, null, null, epoch, GlobalConverted + id), 1, revenue);
+            p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, to, null, null, epoch, GlobalRevenueSquares + id), 0, revenue * revenue);
         }
     }
 

@@ -213,6 +213,7 @@ internal static partial class MeasurementRecorder
         }
 
         p.MeasurementGroup = InGlobalControl(p.Id, options.GlobalControlShare) ? "control" : "treatment";
+        p.MeasurementGroupAt = now;
 
         // Assignments are counted on one fixed day: the group sizes are read as a whole, not per day.
         p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, p.MeasurementGroup, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);

@@ -215,6 +215,11 @@ public sealed class CustomerProfile
     [Stored]
     internal string? MeasurementGroup { get; set; }
 
+    // When MeasurementGroup was assigned (its first marketing message); null for a group assigned before it was kept
+    // (audit U85), which was then assigned before any group that has one. A merge keeps the group assigned first.
+    [Stored]
+    internal DateTimeOffset? MeasurementGroupAt { get; set; }
+
     // Conversion definition id → the person's revenue under it since joining the global group (for its verdict).
     [Stored(Field = nameof(_groupConversions))]
     internal Dictionary<string, double> GroupConversions { get => _groupConversions ??= new(StringComparer.Ordinal); set => _groupConversions = value; }

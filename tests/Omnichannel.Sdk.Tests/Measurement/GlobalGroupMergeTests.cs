@@ -4,7 +4,8 @@ namespace Omnichannel.Sdk.Tests.Measurement;
 
 /// <summary>
 /// The global control group counts people: when two profiles of one person merge, she is one recipient, one converter
-/// at most, and her revenue (and its square, for Welch's test) is that of the whole person, in the surviving group.
+/// at most, and her revenue (and its square, for Welch's test) is that of the whole person, in the group she was assigned
+/// first (audit U85; at one instant, control), whichever profile survives.
 /// </summary>
 public sealed class GlobalGroupMergeTests
 {
@@ -19,11 +20,14 @@ public sealed class GlobalGroupMergeTests
         var guest = Identifier.AnonymousId("guest-1");
         await host.TrackAsync(EventTypes.OrderPlaced, [known], new { order_id = "o1", total = 30 });
         await host.TrackAsync(EventTypes.OrderPlaced, [guest], new { order_id = "o2", total = 20 }); // a guest checkout
+        var (knownId, guestId) = ((await host.ProfileAsync(known)).Id, (await host.ProfileAsync(guest)).Id);
         await host.TrackAsync("user.logged_in", [known, guest]);
 
         var verdict = await host.Engine.GetGlobalControlVerdictAsync();
         var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { JourneyId = "$global", MetricPrefix = "global:" });
-        var group = (await host.ProfileAsync(known)).Id is var id && MeasurementRecorder.InGlobalControl(id, share) ? "control" : "treatment";
+        // Both profiles joined at the same instant: control if either did.
+        var group = MeasurementRecorder.InGlobalControl(knownId, share) || MeasurementRecorder.InGlobalControl(guestId, share) ? "control" : "treatment";
+        Assert.Equal(group, (await host.ProfileAsync(known)).MeasurementGroup);
 
         Assert.Equal(1, rows.Where(r => r.Key.Metric == "global:assigned").Sum(r => r.Count));
         Assert.Equal(1, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Count));
