@@ -81,6 +81,14 @@ internal static partial class MeasurementRecorder
             QueuedAt = e.Timestamp,
         };
 
+        // Review of U84: the address a report names (normalised) is where the host's message went, so its delivery, open or
+        // click reaches that address only: a report about her old address no longer ends a soft-bounce run of her new one.
+        if (touch.SentTo is null && OutcomeProperties.Address(props, touch.Channel) is { } named
+            && string.Equals(WellKnownProperties.String(props, "channel") ?? e.Channel, touch.Channel, StringComparison.Ordinal))
+        {
+            touch = touch with { SentTo = named };
+        }
+
         var at = e.Timestamp;
         if (at < touch.QueuedAt)
         {

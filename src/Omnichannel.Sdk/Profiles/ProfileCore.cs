@@ -253,7 +253,7 @@ internal static partial class ProfileCore
         }
 
         var entry = new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e));
-        if (!repeatedOutcome || !FoldRepeatedEntry(p, entry))
+        if (!repeatedOutcome || !FoldRepeatedEntry(p, entry, e))
         {
             AddTimeline(p, entry, timelineLength);
         }
@@ -264,8 +264,18 @@ internal static partial class ProfileCore
     // the same type, time, channel and summary as an entry kept, is that entry: the one with the ordinally smaller event id
     // stays, so the timeline does not depend on which copy came first. A report at another time (her second open) is
     // still an entry of its own.
-    private static bool FoldRepeatedEntry(CustomerProfile p, TimelineEntry entry)
+    // Review of U84: an entry names no message, and her opens of two messages at the same second read alike ("email"): a
+    // repeat folds only when no other message on the channel had the same outcome at that time (its touch's earliest), so
+    // the entry kept is this message's; else the copy is an entry of its own, as before U84.
+    private static bool FoldRepeatedEntry(CustomerProfile p, TimelineEntry entry, CustomerEvent e)
     {
+        if (WellKnownProperties.String(e.Properties, "message_id") is not { } key
+            || Measurement.Touch.IndexOf(p.Touches, key) is not (var at and >= 0)
+            || p.Touches.Where((t, i) => i != at && t.Channel == p.Touches[at].Channel && OutcomeTime(t, entry.Type) == entry.Timestamp).Any())
+        {
+            return false;
+        }
+
         var list = p.TimelineEntries;
         for (var k = list.Count - 1; k >= 0; k--)
         {
@@ -284,6 +294,18 @@ internal static partial class ProfileCore
 
         return false;
     }
+
+    // The time a touch keeps for an outcome of this type (its earliest report), or null.
+    private static DateTimeOffset? OutcomeTime(Measurement.Touch t, string type) => type switch
+    {
+        EventTypes.MessageSent => t.SentAt,
+        EventTypes.MessageDelivered => t.DeliveredAt,
+        EventTypes.MessageOpened => t.OpenedAt,
+        EventTypes.MessageClicked => t.ClickedAt,
+        EventTypes.MessageUnsubscribed => t.UnsubscribedAt,
+        EventTypes.MessageFailed => t.FailureReportedAt,
+        _ => null,
+    };
 
     /// <summary>Most keyed loyalty and referral events a profile remembers (<see cref="CustomerProfile.Tallies"/>).</summary>
     internal const int MaxTallies = 1_000;
