@@ -223,9 +223,12 @@ internal static partial class MeasurementRecorder
                 if (change != 0)
                 {
                     target.PendingMeasurements.Add(d.Key, 0, change);
-                    if (d.Key.JourneyId == GlobalJourney && d.Key.Variant is { } group && d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal))
+                    if (d.Key.JourneyId == GlobalJourney && d.Key.Variant is { } converted && d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal))
                     {
-                        // Her revenue in her global group, and its square, move with the order.
+                        // Her revenue in her global group, and its square, move with the order — in the group she is
+                        // counted in now (review of U85: a merge may have moved her, and her per-person rows, since the
+                        // order converted; the day's conversion row above keeps the group it was counted in).
+                        var group = owner.MeasurementGroup ?? converted;
                         var id = d.Key.Metric[ConversionPrefix.Length..];
                         var was = owner.GroupConversions.GetValueOrDefault(id);
                         var now = was + change;
