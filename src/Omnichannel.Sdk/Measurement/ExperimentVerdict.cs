@@ -315,17 +315,23 @@ public static class ExperimentAnalysis
         double n1 = v.Recipients, n0 = c.Recipients;
         var p1 = n1 == 0 ? 0 : v.Conversions / n1;
         var p0 = n0 == 0 ? 0 : c.Conversions / n0;
-        var diff = p1 - p0;
+        // From the counts, not from rates: with 6 of 10¹⁰ converting, 1 − p keeps only six of its digits, so the test read
+        // from non-conversions (or with the arms swapped) differed in the sixth digit. Exact in 128 bits, then one rounding.
+        var diff = n1 == 0 || n0 == 0 ? p1 - p0
+            : (double)(((Int128)v.Conversions * c.Recipients) - ((Int128)c.Conversions * v.Recipients)) / (n1 * n0);
+        var q1 = n1 == 0 ? 0 : (v.Recipients - v.Conversions) / n1;
+        var q0 = n0 == 0 ? 0 : (c.Recipients - c.Conversions) / n0;
 
         // Two-proportion z-test (pooled), Wald interval (unpooled).
         var pooled = (n0 + n1) == 0 ? 0 : (v.Conversions + c.Conversions) / (n0 + n1);
-        var sePooled = Math.Sqrt(pooled * (1 - pooled) * ((1 / Math.Max(n1, 1)) + (1 / Math.Max(n0, 1))));
+        var pooledNot = (n0 + n1) == 0 ? 0 : (v.Recipients - v.Conversions + c.Recipients - c.Conversions) / (n0 + n1);
+        var sePooled = Math.Sqrt(pooled * pooledNot * ((1 / Math.Max(n1, 1)) + (1 / Math.Max(n0, 1))));
         // The z-test's normal approximation claims too much where a cell of the 2×2 table expects fewer than 5 people
         // (4 of 10 against 0 of 10 read p = 0.025; 5 of 1,000 against none p = 0.025): there Fisher's exact test answers.
         var pRate = SmallestExpectedCell(v, c) < 5
             ? FisherExactTwoSided(v.Conversions, v.Recipients, c.Conversions, c.Recipients)
             : sePooled > 0 ? Distributions.NormalTwoSided(diff / sePooled) : 1;
-        var varUnpooled = (n1 > 0 ? p1 * (1 - p1) / n1 : 0) + (n0 > 0 ? p0 * (1 - p0) / n0 : 0);
+        var varUnpooled = (n1 > 0 ? p1 * q1 / n1 : 0) + (n0 > 0 ? p0 * q0 / n0 : 0);
         var se = Math.Sqrt(varUnpooled);
         var rateInterval = new Interval(diff - (z * se), diff + (z * se));
         if (!(se > 0) || rateInterval.Lower < -1 || rateInterval.Upper > 1)
