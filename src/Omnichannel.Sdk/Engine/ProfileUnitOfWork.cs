@@ -213,7 +213,7 @@ public sealed partial class OmnichannelEngine
         var zoneBefore = p.TimeZone;
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now, maxTraits: _options.MaxTraitsPerProfile, softBounces: _softBounceRule,
-            messagingChannels: e.Type == EventTypes.MessageComplained ? OutcomeProperties.MessagingChannels(_options.Identity, _delivery) : null, repeatedOutcome: repeatOutcome);
+            messagingChannels: e.Type == EventTypes.MessageComplained ? OutcomeProperties.MessagingChannels(_options.Identity, _delivery) : null);
         Measurement.MeasurementRecorder.FollowReturnsByProducts(p, e, _options.Currency); // refunds by products, valued by the profile
         if (p.HasSoftSuppressed)
         {

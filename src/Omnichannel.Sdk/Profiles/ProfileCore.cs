@@ -42,11 +42,8 @@ internal static partial class ProfileCore
     /// the engine's keyed hash); without it soft bounces are only on the timeline.
     /// <paramref name="messagingChannels"/> are the channels a complaint that names none withdraws (the engine's, a host's
     /// own included: <see cref="OutcomeProperties.MessagingChannels"/>); the built-in five when <see langword="null"/>.
-    /// <paramref name="repeatedOutcome"/> says the event repeats an outcome its message's touch already holds
-    /// (<see cref="Measurement.MeasurementRecorder.IsRepeatedOutcome"/>): a copy with the same type, time, channel and
-    /// summary is then one timeline entry (audit U84).
     /// </summary>
-    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile, SoftBounceRule? softBounces = null, IReadOnlyList<string>? messagingChannels = null, bool repeatedOutcome = false)
+    public static void Apply(CustomerProfile p, CustomerEvent e, int timelineLength, string? shopCurrency = null, bool hers = true, DateTimeOffset? receivedBy = null, int maxTraits = OmnichannelOptions.DefaultMaxTraitsPerProfile, SoftBounceRule? softBounces = null, IReadOnlyList<string>? messagingChannels = null)
     {
         var t = e.Timestamp;
 
@@ -252,60 +249,8 @@ internal static partial class ProfileCore
                 break;
         }
 
-        var entry = new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e));
-        if (!repeatedOutcome || !FoldRepeatedEntry(p, entry, e))
-        {
-            AddTimeline(p, entry, timelineLength);
-        }
+        AddTimeline(p, new TimelineEntry(e.Id, e.Type, e.Channel, t, Summarize(e)), timelineLength);
     }
-
-    // Audit U84: a provider's webhook sent again under a new event id (sendgrid/sendgrid-nodejs#1435: a retry carries a new
-    // id; the same report stamped the same) added a second entry each time. A repeat of an outcome the touch holds, with
-    // the same type, time, channel and summary as an entry kept, is that entry: the one with the ordinally smaller event id
-    // stays, so the timeline does not depend on which copy came first. A report at another time (her second open) is
-    // still an entry of its own.
-    // Review of U84: an entry names no message, and her opens of two messages at the same second read alike ("email"): a
-    // repeat folds only when no other message on the channel had the same outcome at that time (its touch's earliest), so
-    // the entry kept is this message's; else the copy is an entry of its own, as before U84.
-    private static bool FoldRepeatedEntry(CustomerProfile p, TimelineEntry entry, CustomerEvent e)
-    {
-        if (WellKnownProperties.String(e.Properties, "message_id") is not { } key
-            || Measurement.Touch.IndexOf(p.Touches, key) is not (var at and >= 0)
-            || p.Touches.Where((t, i) => i != at && t.Channel == p.Touches[at].Channel && OutcomeTime(t, entry.Type) == entry.Timestamp).Any())
-        {
-            return false;
-        }
-
-        var list = p.TimelineEntries;
-        for (var k = list.Count - 1; k >= 0; k--)
-        {
-            var kept = list[k];
-            if (kept.Timestamp == entry.Timestamp && kept.Type == entry.Type && kept.Channel == entry.Channel && kept.Summary == entry.Summary)
-            {
-                if (string.CompareOrdinal(entry.EventId, kept.EventId) < 0)
-                {
-                    list.RemoveAt(k);
-                    return false; // the smaller id goes in instead
-                }
-
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    // The time a touch keeps for an outcome of this type (its earliest report), or null.
-    private static DateTimeOffset? OutcomeTime(Measurement.Touch t, string type) => type switch
-    {
-        EventTypes.MessageSent => t.SentAt,
-        EventTypes.MessageDelivered => t.DeliveredAt,
-        EventTypes.MessageOpened => t.OpenedAt,
-        EventTypes.MessageClicked => t.ClickedAt,
-        EventTypes.MessageUnsubscribed => t.UnsubscribedAt,
-        EventTypes.MessageFailed => t.FailureReportedAt,
-        _ => null,
-    };
 
     /// <summary>Most keyed loyalty and referral events a profile remembers (<see cref="CustomerProfile.Tallies"/>).</summary>
     internal const int MaxTallies = 1_000;

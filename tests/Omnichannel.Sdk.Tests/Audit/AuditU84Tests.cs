@@ -201,36 +201,4 @@ public sealed class AuditU84Tests
         Assert.True(model == await RunAsync(inTime), $"in time order, model {model}: {shape}");
         Assert.True(model == await RunAsync(shuffled), $"shuffled, model {model}: {shape}");
     }
-
-    // ---- 6. A provider's report sent again under a new event id is one timeline entry ------------------------------------
-    // U77 left alone: "a repeated report under a new event id adds a timeline entry each time". SendGrid's webhook retries
-    // for up to 24 hours and a retry is a new POST (sendgrid/sendgrid-nodejs#1435: a retry carries a new event id);
-    // Twilio's status callbacks repeat the same status (twilio-labs/twilio-firebase-extensions#21). The copy, stamped as the
-    // first, counted once (measurement) but listed twice on her timeline, so an agent read "delivered, delivered".
-    // In either arrival order the same entry stays; her second open, at another time, is still an entry of its own.
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task AProvidersReportSentAgainUnderANewEventId_IsOneTimelineEntry_InEitherOrder(bool secondIdFirst)
-    {
-        var (host, _) = Host();
-        await using var _h = host;
-        await host.TrackAsync("user.signed_up", [Ann, AnnEmail]);
-        await SendAsync(host, ChannelNames.Email, "m1");
-        var at = host.Time.GetUtcNow();
-        await host.AdvanceAsync(TimeSpan.FromMinutes(5));
-        var copies = new[] { "evt-u84-delivered-a", "evt-u84-delivered-b" };
-        foreach (var id in secondIdFirst ? copies.Reverse() : copies)
-        {
-            var delivered = host.Event(EventTypes.MessageDelivered, [Ann], new { channel = ChannelNames.Email, message_id = "m1" }, channel: "server", at: at) with { Id = id };
-            Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(delivered)).Status);
-        }
-
-        await host.TrackAsync(EventTypes.MessageOpened, [Ann], new { channel = ChannelNames.Email, message_id = "m1" }, channel: "server", at: at.AddMinutes(1));
-        await host.TrackAsync(EventTypes.MessageOpened, [Ann], new { channel = ChannelNames.Email, message_id = "m1" }, channel: "server", at: at.AddMinutes(3));
-
-        var timeline = (await host.ProfileAsync(Ann)).Timeline;
-        Assert.Equal("evt-u84-delivered-a", Assert.Single(timeline, t => t.Type == EventTypes.MessageDelivered).EventId);
-        Assert.Equal(2, timeline.Count(t => t.Type == EventTypes.MessageOpened));
-    }
 }

@@ -171,36 +171,4 @@ public sealed class ReviewU84Tests
         Assert.False(await host.Client.IsSuppressedAsync(AnnEmail));
         Assert.Equal(SendStatus.Queued, (await SendAsync(host, "next")).Status);
     }
-    // The rule for every input: opens of two messages at random minutes (1–3), each report posted once or twice under new
-    // event ids, in a random order. No open of a message at a time is ever lost to another message's entry, and when no
-    // two messages were opened at the same minute every copy folds (one entry per message and minute).
-    [FsCheck.Xunit.Property(MaxTest = 30)]
-    public void OpensAndTheirCopies_FoldOnlyIntoTheirOwnMessagesEntry(int seed) => FoldAsync(seed).GetAwaiter().GetResult();
-
-    private static async Task FoldAsync(int seed)
-    {
-        var random = new Random(seed);
-        var opens = new[] { "m1", "m2" }.SelectMany(m => Enumerable.Range(0, random.Next(1, 3)).Select(_ => (Key: m, Minute: random.Next(1, 4)))).Distinct().ToList();
-        var reports = opens.SelectMany((o, i) => Enumerable.Range(0, random.Next(1, 3)).Select(c => (o.Key, o.Minute, Id: $"evt-{i}-{c}"))).OrderBy(_ => random.Next()).ToList();
-        var (host, _) = Host();
-        await using var _h = host;
-        await host.TrackAsync("user.signed_up", [Ann, AnnEmail]);
-        await SendAsync(host, "m1");
-        await SendAsync(host, "m2");
-        var at = host.Time.GetUtcNow();
-        await host.AdvanceAsync(TimeSpan.FromMinutes(10));
-        foreach (var r in reports)
-        {
-            var opened = host.Event(EventTypes.MessageOpened, [Ann], new { channel = ChannelNames.Email, message_id = r.Key }, channel: "server", at: at.AddMinutes(r.Minute)) with { Id = r.Id };
-            Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(opened)).Status);
-        }
-
-        var entries = (await host.ProfileAsync(Ann)).Timeline.Where(t => t.Type == EventTypes.MessageOpened).ToList();
-        var shape = string.Join(", ", reports.Select(r => $"{r.Id}:{r.Key}@{r.Minute}"));
-        Assert.True(entries.Count >= opens.Count, $"lost an open: {entries.Count} entries for {opens.Count} opens ({shape})");
-        if (opens.GroupBy(o => o.Minute).All(g => g.Count() == 1))
-        {
-            Assert.True(entries.Count == opens.Count, $"copies not folded: {entries.Count} entries for {opens.Count} opens ({shape})");
-        }
-    }
 }
