@@ -18,12 +18,6 @@ public sealed class AuditU80Tests
     private static readonly Identifier AnnPhone = Identifier.Phone("+447700900180");
     private static readonly DateTimeOffset Start = new(2026, 4, 6, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed class SmsRenderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     /// <summary>
     /// A provider whose status callback reaches the host before its own API answer is recorded: the report is posted from
     /// inside the hand-over, before the transport returns the id it names. Ids: <c>SM{n}-u80</c>, n from 1.

@@ -23,12 +23,6 @@ public sealed class AuditU81Tests
     private static readonly Identifier AnnPhone = Identifier.Phone("+447700900181");
     private static readonly DateTimeOffset Start = new(2026, 4, 13, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed class SmsRenderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     /// <summary>
     /// A provider whose status callbacks may reach the host before its API's answer is recorded: <see cref="Early"/> is
     /// posted from inside the hand-over (the id it names is not recorded yet). Ids: <c>SM{n}-u81</c>, n from 1.

@@ -18,12 +18,6 @@ public sealed class AuditU83Tests
     private static readonly Identifier NewPhone = Identifier.Phone("+447700900683");
     private static readonly DateTimeOffset Start = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed class SmsRenderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     private static (OmnichannelTestHost Host, RecordingTransport Sms) Host()
     {
         var sms = new RecordingTransport(ChannelNames.Sms);

@@ -16,12 +16,6 @@ public sealed class ReviewU79Tests
     private static readonly Identifier AnnGuest = Identifier.AnonymousId("anon-ann-r79");
     private static readonly DateTimeOffset Start = new(2026, 4, 6, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed class SmsRenderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     // A provider whose status callback may reach the host before its API's answer is recorded (posted from inside the
     // hand-over), or after it (posted by the test once the send is recorded).
     private sealed class Provider(Func<string, Task> report) : IChannelTransport

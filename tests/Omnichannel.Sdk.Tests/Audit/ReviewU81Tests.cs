@@ -21,12 +21,6 @@ public sealed class ReviewU81Tests
     private static readonly Identifier AnnPhone = Identifier.Phone("+447700900381");
     private static readonly DateTimeOffset Start = new(2026, 4, 13, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed class SmsRenderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     // A provider whose status callbacks (Early) are posted inside the hand-over, before its answer is recorded.
     private sealed class Provider(Func<CustomerEvent, Task> post) : IChannelTransport
     {

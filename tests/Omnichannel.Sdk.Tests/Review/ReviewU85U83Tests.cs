@@ -12,12 +12,6 @@ public sealed class ReviewU85U83Tests
 {
     private static readonly DateTimeOffset Start = new(2026, 6, 1, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed class SmsRenderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     private static OmnichannelTestHost Host()
     {
         var delivery = new DeliverySetup { Renderer = new SmsRenderer() };
