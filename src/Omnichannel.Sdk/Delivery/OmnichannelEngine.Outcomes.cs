@@ -174,6 +174,10 @@ public sealed partial class OmnichannelEngine
             if (sentTo is not null && Measurement.Touch.IndexOf(p.Touches, key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
             {
                 p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
+                if (p.HasSoftSuppressed)
+                {
+                    ProfileCore.LiftSoftSuppressions(p, _softBounceRule); // audit U86: a delivery heard before its record reaches this address now
+                }
             }
 
             if (!string.IsNullOrEmpty(providerId) && Measurement.Touch.IndexOf(p.Touches, key) is var known and >= 0 && p.Touches[known].ProviderId != providerId)

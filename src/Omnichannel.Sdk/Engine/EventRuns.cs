@@ -50,6 +50,7 @@ public sealed partial class OmnichannelEngine
         var applied = new List<(EventItem Item, EventChange Change, ChangeEffect Effect)>(run.Count);
         List<EventItem>? duplicates = null; // sent twice in one run: rare
         DocumentOut document;
+        List<Identifier>? lifts = null;
         DateTimeOffset now;
         try
         {
@@ -77,7 +78,7 @@ public sealed partial class OmnichannelEngine
                 applied.Add((item, change, await change.ApplyAsync(this, known, now).ConfigureAwait(false)));
             }
 
-            await SyncSuppressionListAsync(p).ConfigureAwait(false);
+            lifts = await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
             document = WriteDocument(p);
         }
@@ -117,6 +118,8 @@ public sealed partial class OmnichannelEngine
         {
             hot.Remove(a.ProfileId);
         }
+
+        await LiftAfterCommitAsync(lifts).ConfigureAwait(false); // audit U86: only once the commit is durable
 
         var each = Stopwatch.GetElapsedTime(started).TotalSeconds / (applied.Count + (duplicates?.Count ?? 0));
         span?.Stop(); // before the callers hear their answers: a caller that looks at its trace then finds the span ended

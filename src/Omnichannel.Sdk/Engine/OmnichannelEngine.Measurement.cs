@@ -176,9 +176,37 @@ public sealed partial class OmnichannelEngine
             return null;
         }
 
+        // Audit U86: the split is checked against the share in force at each assignment (the rows' step): after a change of
+        // GlobalControlShare during the test the expected control share is the assignments' mix of the shares, not the
+        // newest one (which flagged a healthy split as a mismatch). Rows from before the share was kept read as today's.
+        var expected = ExpectedControlShare(rows, share);
         var verdict = ExperimentAnalysis.Evaluate(MeasurementRecorder.GlobalJourney, [.. arms.Select(a => a with { Conversions = Math.Min(a.Conversions, a.Recipients) })], "control", settings,
-            new Dictionary<string, double> { ["control"] = share, ["treatment"] = 1 - share });
+            new Dictionary<string, double> { ["control"] = expected, ["treatment"] = 1 - expected });
+        verdict = verdict with { PeopleInBothGroups = Math.Max(0, rows.Where(r => r.Key.Metric == MeasurementRecorder.GlobalInBoth).Sum(r => r.Count)) };
         return arms.All(a => a.Recipients > 0) || verdict.SampleRatio.Mismatch ? verdict : null;
+    }
+
+    // Σ n_s·s / Σ n_s over the assignment rows by the share they were made under (n_s both groups together). The control
+    // count is then a sum of binomials whose variance is at most that of one binomial at this mean, so Pearson's check
+    // against it raises no more false alarms than with one share, and still finds a broken bucketing.
+    private static double ExpectedControlShare(IReadOnlyList<MeasurementRow> rows, double current)
+    {
+        double people = 0, expectedControl = 0;
+        foreach (var r in rows)
+        {
+            if (r.Key.Metric != MeasurementRecorder.GlobalAssigned)
+            {
+                continue;
+            }
+
+            var s = r.Key.StepId is { } step && step.StartsWith(MeasurementRecorder.SharePrefix, StringComparison.Ordinal)
+                && double.TryParse(step.AsSpan(MeasurementRecorder.SharePrefix.Length), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                && parsed is > 0 and <= 0.5 ? parsed : current;
+            people += r.Count;
+            expectedControl += r.Count * s;
+        }
+
+        return people > 0 && expectedControl > 0 ? Math.Clamp(expectedControl / people, double.Epsilon, 0.5) : current;
     }
 
     /// <summary>

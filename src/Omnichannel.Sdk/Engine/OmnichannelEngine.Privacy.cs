@@ -201,20 +201,32 @@ public sealed partial class OmnichannelEngine
     }
 
     // Before a commit: the store's list gets the profile's new hard bounces (SuppressReportedAsync) and, audit U84, the
-    // addresses its soft-bounce runs suppressed or whose suppression a later delivery lifted, in order, under their own key
-    // (SoftListed): a lift removes only that entry, never a hard bounce or an erasure of the same address.
-    private async ValueTask SyncSuppressionListAsync(CustomerProfile p)
+    // addresses its soft-bounce runs suppressed, under their own key (SoftListed). Audit U86: a lift is NOT written here.
+    // Written before the commit, a lift whose commit then failed (a store fault, a conflict whose retry decides otherwise,
+    // giving up) left the address off the store's list while the stored profile still suppressed it: IsSuppressedAsync
+    // answered false and every reader of the store's list let mail to it through, until a retry that might never come.
+    // Each address's last change in the unit decides (a run, a lift, a run again is listed); the lifts are returned and
+    // taken off only after the commit is durable (LiftAfterCommitAsync). A listing stays before the commit: a commit that
+    // then fails leaves the address suppressed, the safe side.
+    private async ValueTask<List<Identifier>?> SyncSuppressionListAsync(CustomerProfile p)
     {
         if (p.HasSuppressedAddresses)
         {
             await SuppressReportedAsync(HashSuppressedAddresses(p)).ConfigureAwait(false);
         }
 
+        List<Identifier>? lifts = null;
         if (p.SoftListChanges is { } changes)
         {
             p.SoftListChanges = null;
-            foreach (var (channel, address, listed) in changes)
+            for (var i = 0; i < changes.Count; i++)
             {
+                var (channel, address, listed) = changes[i];
+                if (changes.FindLastIndex(c => c.Channel == channel && c.Address == address) != i)
+                {
+                    continue; // a later change of the same address in this unit decides
+                }
+
                 var value = Delivery.DeliveryPlanner.AddressIdentifier(channel, address) is { } id && Normalize(id, asStored: true) is { } normalized ? normalized.Value : address;
                 if (listed)
                 {
@@ -222,11 +234,40 @@ public sealed partial class OmnichannelEngine
                 }
                 else
                 {
-                    await _store.LiftErasureAsync(_hasher.AllHashes(SoftListed(channel, value))).ConfigureAwait(false);
+                    (lifts ??= []).Add(SoftListed(channel, value));
                 }
             }
         }
+
+        return lifts;
     }
+
+    // Audit U86: the soft-bounce lifts of a unit whose commit is durable. A store fault here leaves the entry listed (the
+    // safe side: the address stays suppressed until LiftErasureAsync or the next lift of it); the commit stands, so the
+    // work is not failed for it.
+    private async ValueTask LiftAfterCommitAsync(List<Identifier>? lifts)
+    {
+        if (lifts is null)
+        {
+            return;
+        }
+
+        foreach (var listed in lifts)
+        {
+            try
+            {
+                await _store.LiftErasureAsync(_hasher.AllHashes(listed)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+            {
+                LogSoftLiftFailed(_logger, Privacy.ScrubbedException.Of(ex), listed.Type);
+            }
+        }
+    }
+
+    // The channel only (the identifier's type is "soft-bounce/{channel}"): the address is personal data.
+    [Microsoft.Extensions.Logging.LoggerMessage(401, Microsoft.Extensions.Logging.LogLevel.Warning, "A soft-bounce suppression lifted by a committed change could not be taken off the store's list ({ListKey}); the address stays suppressed until it is lifted again")]
+    private static partial void LogSoftLiftFailed(Microsoft.Extensions.Logging.ILogger logger, Exception exception, string listKey);
 
     // Audit U84: the store-list entry of a soft-bounce run's suppression, apart from the address's own (a hard bounce, an
     // erasure), so that a later delivery can take it off. "/" is in no identifier type or channel name.

@@ -70,6 +70,7 @@ public sealed partial class OmnichannelEngine
         var effects = new List<ChangeEffect>(run.Count);
         List<string>? eventIds = null;
         DocumentOut document;
+        List<Identifier>? lifts = null;
         DateTimeOffset now = default;
         try
         {
@@ -112,7 +113,7 @@ public sealed partial class OmnichannelEngine
                 return run.Count;
             }
 
-            await SyncSuppressionListAsync(p).ConfigureAwait(false);
+            lifts = await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
             document = WriteDocument(p);
         }
@@ -142,6 +143,7 @@ public sealed partial class OmnichannelEngine
 
         p.Version = result.Version;
         hot.Put(p, document.Length);
+        await LiftAfterCommitAsync(lifts).ConfigureAwait(false); // audit U86: only once the commit is durable
         for (var i = 0; i < run.Count; i++)
         {
             try

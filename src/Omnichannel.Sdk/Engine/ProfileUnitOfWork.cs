@@ -37,12 +37,13 @@ public sealed partial class OmnichannelEngine
             {
                 ChangeEffect effect;
                 DocumentOut document = default;
+                List<Identifier>? lifts = null;
                 try
                 {
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
                     if (!effect.ReadOnly)
                     {
-                        await SyncSuppressionListAsync(p).ConfigureAwait(false);
+                        lifts = await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
                         document = WriteDocument(p);
                     }
@@ -85,6 +86,7 @@ public sealed partial class OmnichannelEngine
                             hot.Remove(a.ProfileId);
                         }
 
+                        await LiftAfterCommitAsync(lifts).ConfigureAwait(false); // audit U86: only once the commit is durable
                         AfterCommit(change, p, effect, commit.WakeAt);
                         return new UnitResult(UnitStatus.Committed, p.Id, effect);
                     case CommitStatus.DuplicateEvent:

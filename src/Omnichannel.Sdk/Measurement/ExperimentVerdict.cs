@@ -145,7 +145,18 @@ public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, do
 /// <param name="Winner">The winning variant, or <see langword="null"/>: every arm has the minimum sample, the split is healthy, and the variant's rate beats control significantly (the best such).</param>
 /// <param name="Evidence">One line saying why (or why not yet), with the numbers: a winner's rate difference in percentage points with the interval of the mode (the confidence sequence in always-valid mode, else the fixed-horizon interval) and the p-value of that mode.</param>
 [JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-public sealed record ExperimentVerdict(string ExperimentId, string Control, IReadOnlyList<VariantVerdict> Variants, SampleRatioCheck SampleRatio, bool Sequential, string? Winner, string Evidence);
+public sealed record ExperimentVerdict(string ExperimentId, string Control, IReadOnlyList<VariantVerdict> Variants, SampleRatioCheck SampleRatio, bool Sequential, string? Winner, string Evidence)
+{
+    /// <summary>
+    /// Audit U86, the global control group's verdict only (0 elsewhere): how many people were assigned to both groups —
+    /// two profiles of hers, one held out and one messaged, merged later (her login on a second device). She is counted
+    /// once, in the group assigned first (intention to treat), but a person held out may have received the other
+    /// profile's messages before the merge: the hold-out is contaminated by that many people (GrowthBook's "multiple
+    /// exposures" check). A count of people (merges that joined two groups), never negative; read it against the
+    /// recipients of the control arm — a share of more than a few percent makes the lift an underestimate.
+    /// </summary>
+    public long PeopleInBothGroups { get; init; }
+}
 
 /// <summary>Computes experiment verdicts from arm totals. Pure; the tests check every number against MathNet.Numerics.</summary>
 public static class ExperimentAnalysis

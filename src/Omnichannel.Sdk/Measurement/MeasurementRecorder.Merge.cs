@@ -64,23 +64,27 @@ internal static partial class MeasurementRecorder
             // One person, one assignment: the one made first stands, whichever profile absorbs the other (audit U85: an
             // anonymous visitor held out, or messaged, keeps that group when she logs in to a profile assigned later).
             var epoch = DateTimeOffset.FromUnixTimeSeconds(0);
+            var crossesGroups = target.MeasurementGroup is { } before && before != g;
             if (target.MeasurementGroup is { } mine && mine != g && AssignedFirst(other, target))
             {
                 // The survivor's own assignment is un-counted and its conversions move to her first group with her.
-                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, mine, null, null, epoch, GlobalAssigned), -1);
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, ShareStep(target.MeasurementGroupShare), mine, null, null, epoch, GlobalAssigned), -1);
                 MoveGroupConversions(target, mine, g);
                 target.MeasurementGroup = g;
                 target.MeasurementGroupAt = other.MeasurementGroupAt;
+                target.MeasurementGroupShare = other.MeasurementGroupShare;
             }
             else
             {
-                // The merged-away profile's assignment is un-counted; the survivor's (or, if none, that one) stands.
-                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, epoch, GlobalAssigned), -1);
+                // The merged-away profile's assignment is un-counted (under the share it was counted under); the
+                // survivor's (or, if none, that one) stands.
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, ShareStep(other.MeasurementGroupShare), g, null, null, epoch, GlobalAssigned), -1);
                 if (target.MeasurementGroup is null)
                 {
                     target.MeasurementGroup = g;
                     target.MeasurementGroupAt = other.MeasurementGroupAt;
-                    target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, g, null, null, epoch, GlobalAssigned), 1);
+                    target.MeasurementGroupShare = other.MeasurementGroupShare;
+                    target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, ShareStep(other.MeasurementGroupShare), g, null, null, epoch, GlobalAssigned), 1);
                 }
                 else if (target.MeasurementGroup == g && AssignedFirst(other, target))
                 {
@@ -88,6 +92,16 @@ internal static partial class MeasurementRecorder
                 }
             }
 
+            // Audit U86: a person whose profiles were in both groups is counted once as such (a chain of merges too: two
+            // profiles each already counted are one person, one count comes off).
+            var crossedBefore = (target.MeasurementGroupCrossed ? 1 : 0) + (other.MeasurementGroupCrossed ? 1 : 0);
+            var crossed = crossedBefore > 0 || crossesGroups;
+            if ((crossed ? 1 : 0) - crossedBefore is var counted and not 0)
+            {
+                target.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, null, null, null, epoch, GlobalInBoth), counted);
+            }
+
+            target.MeasurementGroupCrossed = crossed;
             MergeGroupConversions(target, other, g, target.MeasurementGroup, undoneOurs, undoneTheirs);
         }
     }

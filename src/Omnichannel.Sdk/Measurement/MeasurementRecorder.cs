@@ -214,10 +214,22 @@ internal static partial class MeasurementRecorder
 
         p.MeasurementGroup = InGlobalControl(p.Id, options.GlobalControlShare) ? "control" : "treatment";
         p.MeasurementGroupAt = now;
+        p.MeasurementGroupShare = options.GlobalControlShare;
 
-        // Assignments are counted on one fixed day: the group sizes are read as a whole, not per day.
-        p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, p.MeasurementGroup, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
+        // Assignments are counted on one fixed day: the group sizes are read as a whole, not per day. Audit U86: under
+        // the share in force at the assignment (the row's step), so the sample-ratio check reads each period against its
+        // own share when GlobalControlShare is changed during the test.
+        p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, ShareStep(p.MeasurementGroupShare), p.MeasurementGroup, null, null, DateTimeOffset.FromUnixTimeSeconds(0), GlobalAssigned), 1);
     }
+
+    /// <summary>Audit U86: the step id of a global assignment row, the control share then in force (null: a row from before it was kept).</summary>
+    internal static string? ShareStep(double? share) =>
+        share is { } s ? SharePrefix + s.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    internal const string SharePrefix = "share:";
+
+    /// <summary>Audit U86: people assigned to both global groups (two profiles of hers merged), counted under the kept group.</summary>
+    internal const string GlobalInBoth = "global:both";
 
     /// <summary>
     /// Whether an outcome repeats one its message's touch already holds (a provider's webhook sent again, under a new event

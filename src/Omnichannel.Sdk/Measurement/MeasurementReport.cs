@@ -281,6 +281,12 @@ public static class MeasurementReport
                 h.Append("<p style=\"color:#dc2626\">").Append(E(FormattableString.Invariant($"Sample ratio mismatch: χ² = {v.SampleRatio.ChiSquare:0.##}, p {ExperimentAnalysis.PValueText(v.SampleRatio.PValue, 5)}"))).Append("</p>");
             }
 
+            if (v.PeopleInBothGroups > 0)
+            {
+                // Audit U86: people whose profiles were in both groups before a merge, counted in the one assigned first.
+                h.Append("<p class=\"muted\">").Append(E(FormattableString.Invariant($"{v.PeopleInBothGroups} people were in both groups before their profiles merged (counted in the group assigned first)"))).Append("</p>");
+            }
+
             Intervals(h, "variants-" + v.ExperimentId, v);
             h.Append("</div>");
         }

@@ -220,6 +220,15 @@ public sealed class CustomerProfile
     [Stored]
     internal DateTimeOffset? MeasurementGroupAt { get; set; }
 
+    // Audit U86: the GlobalControlShare in force when MeasurementGroup was assigned (its assignment row is counted under it);
+    // null for a group assigned before it was kept.
+    [Stored]
+    internal double? MeasurementGroupShare { get; set; }
+
+    // Audit U86: whether profiles of hers were in both global groups (merged); counted once in the global "both" row.
+    [Stored]
+    internal bool MeasurementGroupCrossed { get; set; }
+
     // Conversion definition id → the person's revenue under it since joining the global group (for its verdict).
     [Stored(Field = nameof(_groupConversions))]
     internal Dictionary<string, double> GroupConversions { get => _groupConversions ??= new(StringComparer.Ordinal); set => _groupConversions = value; }

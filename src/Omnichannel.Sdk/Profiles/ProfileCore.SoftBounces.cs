@@ -102,6 +102,16 @@ internal static partial class ProfileCore
             return null;
         }
 
+        return NewestAddress(p, type);
+    }
+
+    private static string? NewestOnChannel(CustomerProfile p, string channel) =>
+        (OutcomeProperties.AddressType(channel) ?? (channel is ChannelNames.InApp or ChannelNames.Webhook or ChannelNames.Host ? null : channel)) is { } type
+            ? NewestAddress(p, type) : null;
+
+    // Her newest identifier of the type (last seen, then linked; ordinal on a tie), suppressed or not.
+    private static string? NewestAddress(CustomerProfile p, string type)
+    {
         LinkedIdentifier? best = null;
         foreach (var i in p.IdentifierList)
         {
@@ -364,9 +374,23 @@ internal static partial class ProfileCore
     private static List<DateTimeOffset> ReachTimes(CustomerProfile p, string channel, Func<string, bool> isAddress)
     {
         var reached = new List<DateTimeOffset>();
+        string? newest = null;
         foreach (var t in p.Touches)
         {
-            if (t.Channel != channel || (t.SentTo is { } to && !isAddress(to)))
+            if (t.Channel != channel)
+            {
+                continue;
+            }
+
+            // Audit U86: a touch that names no address reaches only what a bounce of it would name. A message the SDK
+            // sent (its key is the profile's: before its record, or its touch trimmed and made again by a report) reaches
+            // her newest address on the channel, as AddressOfKnownMessageEvenSuppressed reads its bounce; a message the
+            // profile does not know (a host's mail reported without `address`) reaches none: an unattributable report
+            // neither breaks a run nor lifts one (Braze and Customer.io reset only on a delivery to that address). A
+            // host's message gains its address at a report naming one, the SDK's at its record, and the runs are read
+            // again then: the end state is one function of the reports, whatever their order.
+            if (t.SentTo is { } to ? !isAddress(to)
+                : !p.MessageKeys.Contains(t.Key) || (newest ??= NewestOnChannel(p, channel) ?? "") is not { Length: > 0 } n || !isAddress(n))
             {
                 continue;
             }

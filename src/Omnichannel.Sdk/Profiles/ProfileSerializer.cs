@@ -330,6 +330,8 @@ internal sealed class WrittenOnceTypes : IJsonTypeInfoResolver
 [JsonSerializable(typeof(List<Measurement.PendingReport>))]
 [JsonSerializable(typeof(Journeys.JourneyState))]
 [JsonSerializable(typeof(DateTimeOffset?))]
+[JsonSerializable(typeof(double?))]
+[JsonSerializable(typeof(bool))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class ProfileJsonContext : JsonSerializerContext;
 

@@ -198,6 +198,11 @@ public sealed class AuditU85Tests
                 }
             }
 
+            if (a.Group is not null && b.Group is not null && a.Group != b.Group)
+            {
+                expected[("", MeasurementRecorder.GlobalInBoth)] = (1, 0); // audit U86: she was in both groups, counted once
+            }
+
             foreach (var totals in new[] { one, two })
             {
                 Assert.Equal(expected.Keys.Order().ToList(), totals.Keys.Order().ToList());

@@ -157,6 +157,9 @@ internal sealed class FlakyStore(IOmnichannelStore inner) : IOmnichannelStore
 
     private int _failSuppressionRead;
 
+    // Passed on (the interface's default writes nothing): audit U86 reads the list a bounce run wrote.
+    public ValueTask SuppressAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken = default) => inner.SuppressAsync(hashes, cancellationToken);
+
     public ValueTask<bool> IsSuppressedAsync(string hash, CancellationToken cancellationToken = default) =>
         _failSuppressionRead > 0 && Interlocked.Decrement(ref _failSuppressionRead) == 0
             ? throw new IOException("suppression list unreachable")

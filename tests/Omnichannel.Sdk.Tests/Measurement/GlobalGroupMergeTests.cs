@@ -33,7 +33,9 @@ public sealed class GlobalGroupMergeTests
         Assert.Equal(1, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Count));
         Assert.Equal(50, rows.Where(r => r.Key.Metric == "global:converted:order").Sum(r => r.Sum), 9);
         Assert.Equal(2500, rows.Where(r => r.Key.Metric == "global:revenue_sq:order").Sum(r => r.Sum), 9);
-        Assert.All(rows.Where(r => r.Key.Variant != group), r => Assert.Equal((0L, 0.0), (r.Count, Math.Round(r.Sum, 9))));
+        // Audit U86: the people whose profiles were in both groups are a row of their own, under no group.
+        Assert.All(rows.Where(r => r.Key.Variant != group && r.Key.Metric != "global:both"), r => Assert.Equal((0L, 0.0), (r.Count, Math.Round(r.Sum, 9))));
+        Assert.Equal(MeasurementRecorder.InGlobalControl(knownId, share) != MeasurementRecorder.InGlobalControl(guestId, share) ? 1 : 0, rows.Where(r => r.Key.Metric == "global:both").Sum(r => r.Count));
         Assert.Null(verdict); // one person: the other group is empty
     }
 
