@@ -6,33 +6,31 @@ internal static partial class ProfileCore
     /// <summary>The key of the channel-wide SMS decision, where opt-in keywords are kept.</summary>
     internal static readonly string SmsConsentKey = CustomerProfile.ConsentKey(ChannelNames.Sms, ConsentRecord.AnyTopic);
 
+    /// <summary>
+    /// U83 finished (fifty-second session): how many opt-in keyword grants from a number a consent record keeps above the
+    /// plain decision beneath them — the newest, by event time; an older one beyond this is dropped. With more than this
+    /// many <c>START</c>s from her numbers since her last plain decision, one that only a later sighting would make stand
+    /// is forgotten and the decision beneath (or a newer grant) stays in force: never more opted in than without the bound,
+    /// and the same whatever order the events arrive in (the newest grants of the set).
+    /// </summary>
+    internal const int MaxKeywordGrants = 8;
+
     private static void SetConsent(CustomerProfile p, ConsentRecord c)
     {
-        if (c.FromPhone is not null || c.Held is not null)
-        {
-            // A keyword grant from a number, or (a merge) a decision carrying one: what it stands on first, then the grant.
-            var (grant, beneath) = SplitKeywordGrant(c);
-            if (beneath is not null)
-            {
-                SetConsent(p, beneath);
-            }
-
-            PutKeywordGrant(p, CustomerProfile.ConsentKey(c.Channel, c.Topic), grant!);
-            return;
-        }
-
         var key = CustomerProfile.ConsentKey(c.Channel, c.Topic);
         var known = p.ConsentRecords.TryGetValue(key, out var current);
-        if (known && HasKeywordGrant(current!))
+        if (!HasKeywordGrant(c) && !(known && HasKeywordGrant(current!)))
         {
-            var (grant, beneath) = SplitKeywordGrant(current!);
-            p.ConsentRecords[key] = Stamp.Newer(c, grant!)
-                ? Over(InForce(p, grant!, beneath), c)! // newer than the keyword: it decides over what was in force
-                : JoinKeywordGrant(p, grant!, Over(beneath, c)); // older: remembered under the keyword (audit U83)
+            p.ConsentRecords[key] = Over(known ? current : null, c)!;
             return;
         }
 
-        p.ConsentRecords[key] = Over(known ? current : null, c)!;
+        // Audit U83: the plain decision beneath and every keyword grant from a number newer than it, of both records (a
+        // merge brings a record carrying its own): the union, whichever of them stand now.
+        var grants = new List<ConsentRecord>(4);
+        var beneath = known ? SplitKeywordGrants(current!, grants) : null;
+        beneath = Over(beneath, SplitKeywordGrants(c, grants));
+        p.ConsentRecords[key] = JoinKeywordGrants(p, beneath, grants);
     }
 
     // The rule for one decision over another: the newer decides, except that an opt-in keyword undoes the decision before
@@ -53,63 +51,135 @@ internal static partial class ProfileCore
         return current.AwaitsDecision && !c.AwaitsDecision ? current with { AwaitsDecision = false } : current;
     }
 
-    private static bool HasKeywordGrant(ConsentRecord r) => r.FromPhone is not null || r.Held is not null;
+    private static bool HasKeywordGrant(ConsentRecord r) => r.FromPhone is not null || r.Held is not null || r.Grants is { Count: > 0 };
 
-    // A stored record as (the keyword grant from a number, the decision beneath it): a grant that stands carries what it
-    // undid (Under); a decision in force carries a grant that does not stand (Held); anything else is its own decision.
-    private static (ConsentRecord? Grant, ConsentRecord? Beneath) SplitKeywordGrant(ConsentRecord r) =>
-        r.Held is { } held ? (held with { Under = null, Held = null }, r with { Held = null })
-        : r.FromPhone is not null ? (r with { Under = null, Held = null }, r.Under)
-        : (null, r);
-
-    // What stands of a grant and the decision beneath it, as a plain record.
-    private static ConsentRecord? InForce(CustomerProfile p, ConsentRecord grant, ConsentRecord? beneath) =>
-        KeywordGrantStands(p, grant)
-            ? grant with { FromPhone = null, Under = null, Held = null, AwaitsDecision = beneath is null || beneath.AwaitsDecision }
-            : beneath;
-
-    // The stored record: the decision in force is the record itself, as an older process reads it.
-    private static ConsentRecord JoinKeywordGrant(CustomerProfile p, ConsentRecord grant, ConsentRecord? beneath) =>
-        KeywordGrantStands(p, grant)
-            ? grant with { Under = beneath, Held = null, AwaitsDecision = beneath is null || beneath.AwaitsDecision }
-            : beneath is null
-                ? grant with { Under = null, Held = null, AwaitsDecision = true } // stands on nothing: no decision, as awaiting
-                : beneath with { Held = grant with { Under = null, Held = null } };
-
-    private static void PutKeywordGrant(CustomerProfile p, string key, ConsentRecord grant)
+    // A stored record as the decision beneath (returned) and its keyword grants from a number (added to grants, as the
+    // events gave them). The shapes read: a grant in force carrying the decision beneath (Under) and the other grants
+    // (Grants); a plain decision in force carrying grants that do not stand (Grants); a grant with nothing beneath
+    // (awaiting); and the previous version's one grant that does not stand (Held) on the decision in force.
+    private static ConsentRecord? SplitKeywordGrants(ConsentRecord r, List<ConsentRecord> grants)
     {
-        if (!p.ConsentRecords.TryGetValue(key, out var current))
+        ConsentRecord? beneath = null;
+        if (r.FromPhone is not null)
         {
-            p.ConsentRecords[key] = JoinKeywordGrant(p, grant, null);
-            return;
+            grants.Add(AsKeywordGrant(r));
+            beneath = r.Under?.AsDecision();
+        }
+        else
+        {
+            beneath = r.AsDecision();
         }
 
-        if (!HasKeywordGrant(current))
+        if (r.Held is { } held)
         {
-            if (Stamp.Newer(grant, current))
+            beneath = AddKeywordGrant(held, beneath, grants);
+        }
+
+        if (r.Grants is { } more)
+        {
+            foreach (var g in more)
             {
-                p.ConsentRecords[key] = JoinKeywordGrant(p, grant, current);
+                beneath = AddKeywordGrant(g, beneath, grants);
+            }
+        }
+
+        return beneath;
+    }
+
+    private static ConsentRecord? AddKeywordGrant(ConsentRecord g, ConsentRecord? beneath, List<ConsentRecord> grants)
+    {
+        if (g.FromPhone is null)
+        {
+            return Over(beneath, g.AsDecision()); // not a keyword grant from a number (not written so): a plain decision
+        }
+
+        grants.Add(AsKeywordGrant(g));
+        return beneath;
+    }
+
+    // A keyword grant as its event gave it: awaiting a decision beneath, no bookkeeping.
+    private static ConsentRecord AsKeywordGrant(ConsentRecord g) =>
+        g is { AwaitsDecision: true, Under: null, Held: null, Grants: null } ? g : g with { AwaitsDecision = true, Under = null, Held = null, Grants = null };
+
+    private static int NewestFirst(ConsentRecord a, ConsentRecord b) => Stamp.Newer(a, b) ? -1 : Stamp.Newer(b, a) ? 1 : 0;
+
+    // The stored record of a decision beneath and keyword grants: the grants newer than the decision beneath, each once,
+    // the newest MaxKeywordGrants; the newest that stands now is the record (with the decision beneath as Under and the
+    // others as Grants); with none standing the decision beneath is (carrying them all), or with nothing beneath the newest
+    // grant, awaiting a decision. The record is always the decision in force, as an older process reads it.
+    private static ConsentRecord JoinKeywordGrants(CustomerProfile p, ConsentRecord? beneath, List<ConsentRecord> grants)
+    {
+        grants.Sort(NewestFirst);
+        var kept = 0;
+        for (var i = 0; i < grants.Count; i++)
+        {
+            var g = grants[i];
+            if (kept == MaxKeywordGrants || (beneath is not null && !Stamp.Newer(g, beneath)))
+            {
+                break; // newest first: the rest are older still
             }
 
-            return; // an older keyword under a decision: nothing to undo
+            if (kept == 0 || NewestFirst(grants[kept - 1], g) != 0) // the same event twice (both sides of a merge): once
+            {
+                grants[kept++] = g;
+            }
         }
 
-        var (held, beneath) = SplitKeywordGrant(current);
-        if (Stamp.Newer(grant, held!))
+        grants.RemoveRange(kept, grants.Count - kept);
+        if (kept == 0)
         {
-            p.ConsentRecords[key] = JoinKeywordGrant(p, grant, InForce(p, held!, beneath));
+            return beneath!; // every grant older than the decision beneath (a record always brings one of the two)
         }
-        else if (!string.Equals(grant.FromPhone, held!.FromPhone, StringComparison.Ordinal) && KeywordGrantStands(p, grant))
+
+        var inForce = -1;
+        for (var i = 0; i < kept && inForce < 0; i++)
         {
-            // An older keyword from another number that stands now: it decides beneath the newer one (as a plain grant).
-            p.ConsentRecords[key] = JoinKeywordGrant(p, held, Over(beneath, grant with { FromPhone = null, AwaitsDecision = true }));
+            if (KeywordGrantStands(p, grants[i]))
+            {
+                inForce = i;
+            }
         }
+
+        if (inForce < 0 && beneath is not null)
+        {
+            return beneath with { Grants = [.. grants] };
+        }
+
+        var top = Math.Max(inForce, 0);
+        ConsentRecord[]? others = null;
+        if (kept > 1)
+        {
+            others = new ConsentRecord[kept - 1];
+            for (int i = 0, k = 0; i < kept; i++)
+            {
+                if (i != top)
+                {
+                    others[k++] = grants[i];
+                }
+            }
+        }
+
+        // A grant that stands undoes the decision beneath; with none beneath (or one awaiting too) it awaits one.
+        return grants[top] with { AwaitsDecision = beneath is null || beneath.AwaitsDecision, Under = beneath, Grants = others };
+    }
+
+    // The same stored record (Grants compared item by item, not as a reference).
+    private static bool SameStored(ConsentRecord a, ConsentRecord b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        var ag = a.Grants ?? [];
+        var bg = b.Grants ?? [];
+        return ag.SequenceEqual(bg) && a == (b with { Grants = a.Grants });
     }
 
     /// <summary>
-    /// Audit U83: reads the SMS keyword grant again after her numbers may have changed (an event linked or saw a phone, a
-    /// merge, a bounce marked one): the decision in force becomes the grant or what is beneath it. Costs one lookup when
-    /// the profile keeps no such grant.
+    /// Audit U83: reads the SMS keyword grants again after her numbers may have changed (an event linked or saw a phone, a
+    /// merge, a bounce marked one): the decision in force becomes the newest grant that stands, or what is beneath them.
+    /// Costs one lookup when the profile keeps no such grant.
     /// </summary>
     internal static void ReviewKeywordGrant(CustomerProfile p)
     {
@@ -118,14 +188,14 @@ internal static partial class ProfileCore
             return;
         }
 
-        var (grant, beneath) = SplitKeywordGrant(current);
-        var stored = JoinKeywordGrant(p, grant!, beneath);
-        if (stored != current)
+        var grants = new List<ConsentRecord>(4);
+        var beneath = SplitKeywordGrants(current, grants);
+        var stored = JoinKeywordGrants(p, beneath, grants);
+        if (!SameStored(stored, current))
         {
             p.ConsentRecords[SmsConsentKey] = stored;
         }
     }
-
     /// <summary>The phone an SMS reply came from: the first phone among the event's identifiers, if any.</summary>
     private static string? KeywordPhone(CustomerEvent e)
     {

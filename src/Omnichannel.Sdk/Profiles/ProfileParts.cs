@@ -152,13 +152,22 @@ public sealed record ConsentRecord(string Channel, string Topic, bool Granted, D
 
     // Audit U83: on the decision in force, a keyword grant newer than it that does not stand (it came from a number that
     // was not her texting number at its time, by what the profile knows): kept, not in force, read again when her numbers
-    // change. An older process reads only the decision in force (the safe side).
+    // change. An older process reads only the decision in force (the safe side). Since the fifty-second session only read
+    // (documents of the previous version): such a grant is written among Grants.
     [JsonInclude]
     internal ConsentRecord? Held { get; init; }
 
+    // U83 finished (fifty-second session): the other keyword grants from a number newer than the decision beneath, newest
+    // first, at most ProfileCore.MaxKeywordGrants with the one in force: on a grant in force, those newer that do not
+    // stand and those older; on a plain decision in force, every one (none stands). Each as its event gave it (no
+    // bookkeeping of its own). An older process ignores the field: it reads the decision in force (the safe side).
+    [JsonInclude]
+    internal IReadOnlyList<ConsentRecord>? Grants { get; init; }
+
     // The decision alone, without audit U83's keyword bookkeeping: what Consents, GetConsent and the export show, so two
     // profiles with the same decisions compare equal whatever their numbers' history (allocates only when there is some).
-    internal ConsentRecord AsDecision() => FromPhone is null && Under is null && Held is null ? this : this with { FromPhone = null, Under = null, Held = null };
+    internal ConsentRecord AsDecision() =>
+        FromPhone is null && Under is null && Held is null && Grants is null ? this : this with { FromPhone = null, Under = null, Held = null, Grants = null };
 }
 
 /// <summary>How the customer likes to be contacted.</summary>
