@@ -165,8 +165,13 @@ public sealed partial class OmnichannelEngine
             if (!string.IsNullOrEmpty(providerId) && (p.HasPendingBounces || p.HasSoftBounces || p.HasPendingReports) && Measurement.Touch.IndexOf(p.Touches, key) is var before and >= 0
                 && p.Touches[before].Channel == channel && p.Touches[before].ProviderId != providerId)
             {
+                var placed = sentTo is not null && p.Touches[before].SentTo != sentTo;
                 p.Touches[before] = p.Touches[before] with { ProviderId = providerId, SentTo = sentTo ?? p.Touches[before].SentTo };
                 ResolvePendingOfProvider(p);
+                if (placed && p.HasSoftBounces)
+                {
+                    ProfileCore.ReviewSoftBounces(p, _softBounceRule); // review of U86: as below, before the record's event is applied
+                }
                 resolved = true;
             }
 
@@ -174,9 +179,22 @@ public sealed partial class OmnichannelEngine
             if (sentTo is not null && Measurement.Touch.IndexOf(p.Touches, key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
             {
                 p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
+                if (p.HasSoftBounces)
+                {
+                    // Review of U86: a delivery heard before this record was read as reaching her newest address, which a run
+                    // may have suppressed (so the message went to another): the runs are read again from the marks, as at a
+                    // merge, and the suppression it lifted there comes back — the same end state as the record first.
+                    ProfileCore.ReviewSoftBounces(p, _softBounceRule);
+                }
+
                 if (p.HasSoftSuppressed)
                 {
                     ProfileCore.LiftSoftSuppressions(p, _softBounceRule); // audit U86: a delivery heard before its record reaches this address now
+                }
+
+                if (p.HasSuppressedAddresses)
+                {
+                    MarkSuppressedIdentifiers(p); // review of U86: a suppression read again is marked on her identifier too
                 }
             }
 

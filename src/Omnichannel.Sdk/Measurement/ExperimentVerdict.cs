@@ -131,7 +131,7 @@ public sealed record VariantComparison(
 /// <summary>Pearson's chi-square goodness-of-fit of the recipients to the planned split.</summary>
 /// <param name="ChiSquare">The statistic.</param>
 /// <param name="DegreesOfFreedom">Arms − 1.</param>
-/// <param name="PValue">Its upper-tail p-value; where an arm expects fewer than 5 recipients (a small hold-out), exact binomial tests of those arms and the chi-square of the others, the smallest Bonferroni-corrected for their number.</param>
+/// <param name="PValue">Its upper-tail p-value; where an arm expects fewer than 5 recipients (a small hold-out), exact binomial tests of those arms and the chi-square of the others, the smallest Bonferroni-corrected for their number. The global control group's verdict, after <c>GlobalControlShare</c> changed during the test, checks the totals against the mix of shares and each period of one share against that share, and gives the smallest p-value Bonferroni-corrected for their number (<paramref name="ChiSquare"/> and <paramref name="DegreesOfFreedom"/> are then that check's).</param>
 /// <param name="Mismatch">Whether <paramref name="PValue"/> is below the alarm threshold: the assignment is broken, distrust the verdict.</param>
 [JsonNumberHandling(JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record SampleRatioCheck(double ChiSquare, int DegreesOfFreedom, double PValue, bool Mismatch);
@@ -172,8 +172,8 @@ public static class ExperimentAnalysis
     public static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings = null, IReadOnlyDictionary<string, double>? plannedShares = null) =>
         Evaluate(experimentId, arms, control, settings, plannedShares, checkSampleRatio: true);
 
-    /// <summary>As the public overload; without <paramref name="checkSampleRatio"/> the split's ratio is not checked (no planned shares hold for all the counts).</summary>
-    internal static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings, IReadOnlyDictionary<string, double>? plannedShares, bool checkSampleRatio)
+    /// <summary>As the public overload; without <paramref name="checkSampleRatio"/> the split's ratio is not checked (no planned shares hold for all the counts); a <paramref name="sampleRatio"/> given is the caller's check of the split (review of U86: the global group's, period by period of its share).</summary>
+    internal static ExperimentVerdict Evaluate(string experimentId, IReadOnlyList<VariantObservation> arms, string control, ExperimentSettings? settings, IReadOnlyDictionary<string, double>? plannedShares, bool checkSampleRatio, SampleRatioCheck? sampleRatio = null)
     {
         ArgumentNullException.ThrowIfNull(arms);
         settings ??= new ExperimentSettings();
@@ -229,7 +229,7 @@ public static class ExperimentAnalysis
         var alphaEach = alpha / comparisons;
         var zEach = comparisons == 1 ? z : Distributions.NormalQuantile(1 - (alphaEach / 2));
         var verdicts = ordered.Select(a => Arm(a, a == c ? null : Compare(a, c, zEach, alphaEach, settings, pooledRate), z, alpha)).ToList();
-        var srm = checkSampleRatio ? SampleRatio(ordered, plannedShares, settings.SampleRatioThreshold) : new SampleRatioCheck(0, ordered.Count - 1, 1, false);
+        var srm = sampleRatio ?? (checkSampleRatio ? SampleRatio(ordered, plannedShares, settings.SampleRatioThreshold) : new SampleRatioCheck(0, ordered.Count - 1, 1, false));
 
         // The winner: enough data everywhere, a healthy split, and a significant lift in conversion rate.
         string? winner = null;
@@ -480,7 +480,7 @@ public static class ExperimentAnalysis
         return (p, new Interval(estimate - half, estimate + half));
     }
 
-    private static SampleRatioCheck SampleRatio(IReadOnlyList<VariantObservation> arms, IReadOnlyDictionary<string, double>? shares, double threshold)
+    internal static SampleRatioCheck SampleRatio(IReadOnlyList<VariantObservation> arms, IReadOnlyDictionary<string, double>? shares, double threshold)
     {
         var total = arms.Sum(a => (double)a.Recipients);
         var weightSum = shares is null ? arms.Count : arms.Sum(a => shares[a.Name]);
