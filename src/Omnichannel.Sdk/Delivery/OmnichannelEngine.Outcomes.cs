@@ -190,6 +190,7 @@ public sealed partial class OmnichannelEngine
                 if (p.HasSoftSuppressed)
                 {
                     ProfileCore.LiftSoftSuppressions(p, _softBounceRule); // audit U86: a delivery heard before its record reaches this address now
+                    ProfileCore.ReviewKeywordGrant(p); // review of U83 finished: a number reachable again changes which START stands
                 }
 
                 if (p.HasSuppressedAddresses)

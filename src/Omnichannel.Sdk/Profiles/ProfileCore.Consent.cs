@@ -196,22 +196,38 @@ internal static partial class ProfileCore
             p.ConsentRecords[SmsConsentKey] = stored;
         }
     }
-    /// <summary>The phone an SMS reply came from: the first phone among the event's identifiers, if any.</summary>
-    private static string? KeywordPhone(CustomerEvent e)
+
+    /// <summary>
+    /// The phone an SMS reply came from: the first of her phones among the event's identifiers; <see cref="NotHerPhone"/>
+    /// when it names phones but none is hers (the link was refused: someone else's number, kept elsewhere as a keyed hash
+    /// only, so it is not kept here in plain either — review of U83 finished); <see langword="null"/> when it names none.
+    /// </summary>
+    private static string? KeywordPhone(CustomerProfile p, CustomerEvent e)
     {
+        string? named = null;
         if (e.Identifiers is { Count: > 0 } ids)
         {
             foreach (var id in ids)
             {
                 if (id.Type == IdentifierTypes.Phone)
                 {
-                    return id.Value;
+                    if (p.Has(id))
+                    {
+                        return id.Value;
+                    }
+
+                    named = NotHerPhone;
                 }
             }
         }
 
-        return null;
+        return named;
     }
+
+    // Review of U83 finished: the FromPhone of a keyword grant from a number that is not one of hers. No phone equals it,
+    // so KeywordGrantStands reads it as it read that number (none of hers): it stands only while no other phone of hers
+    // was seen before it.
+    internal const string NotHerPhone = "";
 
     /// <summary>
     /// Audits U79 and U83: whether an SMS opt-in keyword from a number stands — whether that number was the one her texts

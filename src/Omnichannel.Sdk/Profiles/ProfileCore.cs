@@ -167,7 +167,7 @@ internal static partial class ProfileCore
                 {
                     EventId = e.Id,
                     AwaitsDecision = keyword == SmsReplyKeyword.OptIn,
-                    FromPhone = keyword == SmsReplyKeyword.OptIn ? KeywordPhone(e) : null,
+                    FromPhone = keyword == SmsReplyKeyword.OptIn ? KeywordPhone(p, e) : null,
                 });
                 break;
             case EventTypes.MessageReplied when WellKnownProperties.String(props, "channel") == ChannelNames.WhatsApp
