@@ -70,7 +70,7 @@ internal static class DefinitionJson
 
     /// <summary>
     /// Checks what every reader relies on before it reads: the text of every key and string is well-formed (no unpaired
-    /// surrogates, which cannot be read as strings) and the document nests no deeper than a parsed text may (an element
+    /// surrogates, which cannot be read as strings), no object names a key twice, and the document nests no deeper than a parsed text may (an element
     /// from a document parsed with a larger MaxDepth). Iterative; reports each problem with its path.
     /// </summary>
     public static List<(string Path, string Message)> CheckShape(JsonElement root, string path)
@@ -87,6 +87,7 @@ internal static class DefinitionJson
                     problems.Add((at, $"nests more than {DocumentOptions.MaxDepth} levels deep; a definition may nest at most {DocumentOptions.MaxDepth}"));
                     break;
                 case JsonValueKind.Object:
+                    HashSet<string>? names = null;
                     foreach (var p in e.EnumerateObject())
                     {
                         string name;
@@ -97,6 +98,13 @@ internal static class DefinitionJson
                         catch (InvalidOperationException)
                         {
                             problems.Add((at, "has a key that is not well-formed text (an unpaired surrogate)"));
+                            continue;
+                        }
+
+                        // RFC 8259 §4: names SHOULD be unique, and readers differ on which of two wins (a node reader throws).
+                        if (!(names ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
+                        {
+                            problems.Add((JsonPath.Key(at, name), "is given twice in one object; name each key once (a definition is strict JSON)"));
                             continue;
                         }
 

@@ -171,6 +171,7 @@ public sealed partial class OmnichannelEngine
                 if (placed && p.HasSoftBounces)
                 {
                     ProfileCore.ReviewSoftBounces(p, _softBounceRule); // review of U86: as below, before the record's event is applied
+                    ProfileCore.ReviewKeywordGrant(p); // a number suppressed again or reachable again changes which START stands
                 }
                 resolved = true;
             }
@@ -190,8 +191,10 @@ public sealed partial class OmnichannelEngine
                 if (p.HasSoftSuppressed)
                 {
                     ProfileCore.LiftSoftSuppressions(p, _softBounceRule); // audit U86: a delivery heard before its record reaches this address now
-                    ProfileCore.ReviewKeywordGrant(p); // review of U83 finished: a number reachable again changes which START stands
                 }
+
+                // Review of U83 finished: a number suppressed again (above) or reachable again changes which START stands.
+                ProfileCore.ReviewKeywordGrant(p);
 
                 if (p.HasSuppressedAddresses)
                 {

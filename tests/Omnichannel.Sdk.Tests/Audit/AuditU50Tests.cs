@@ -126,7 +126,14 @@ public sealed class AuditU50Tests
 
     /// <summary>A mutated journey definition is read, or refused with errors whose paths start at <c>$</c>; never an exception, never a stall.</summary>
     [Property(Arbitrary = [typeof(U50Seeds)], MaxTest = 150)]
-    public void AMutatedJourneyDefinition_IsReadOrRefusedWithPaths(int seed)
+    public void AMutatedJourneyDefinition_IsReadOrRefusedWithPaths(int seed) => CheckMutatedJourney(seed);
+
+    /// <summary>Seeds the property above once failed with (fifty-second session: a duplicated step id threw from the reader).</summary>
+    [Theory]
+    [InlineData(1326171830)]
+    public void AMutatedJourneyDefinition_FromAFailingSeed_IsReadOrRefusedWithPaths(int seed) => CheckMutatedJourney(seed);
+
+    private static void CheckMutatedJourney(int seed)
     {
         var r = new Random(seed);
         var json = AuditU50JsonMutator.Mutate(ValidJourneyJson(r, seed), r);

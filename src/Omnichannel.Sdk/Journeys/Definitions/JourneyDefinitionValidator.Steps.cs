@@ -349,9 +349,21 @@ public static partial class JourneyDefinitionValidator
             // step gave her a trait no template could render and, past 1,000, an export that could not be written.
             // An unset nests nothing (it removes a path an older version may have stored past the limit).
             var names = u.Trait.Count(c => c == '.') + 1;
-            if (u.Kind != TraitUpdateKind.Unset && names + NodeDepth(u.Value) > JsonLimits.HighestMaxDepth)
+            int depth;
+            try
             {
-                errors.Add(new(at, $"nests {names} dotted names and a value {NodeDepth(u.Value)} levels deep; together at most {JsonLimits.HighestMaxDepth} are allowed (as for an event's traits)"));
+                depth = NodeDepth(u.Value);
+            }
+            catch (ArgumentException)
+            {
+                // A node parsed from text naming a key twice throws when first read (RFC 8259 §4 leaves the winner open).
+                errors.Add(new(at, "has a value naming a key twice in one object; name each key once"));
+                continue;
+            }
+
+            if (u.Kind != TraitUpdateKind.Unset && names + depth > JsonLimits.HighestMaxDepth)
+            {
+                errors.Add(new(at, $"nests {names} dotted names and a value {depth} levels deep; together at most {JsonLimits.HighestMaxDepth} are allowed (as for an event's traits)"));
             }
 
             if (u.Kind == TraitUpdateKind.Increment && !SegmentDefinitionValidator.TryGetNumber(u.Value, out _))
