@@ -82,21 +82,7 @@ public sealed class AuditU83SetOfGrantsTests
         var r = new Random(seed);
         var start = OmnichannelTestHost.DefaultStart.AddHours(-2);
         var events = Enumerable.Range(0, r.Next(3, 21)).Select(i => MixEvent(r, i, start)).ToList();
-        await using var exp = OmnichannelTestHost.Create(o => o.Partitions = 1);
-        foreach (var e in events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal))
-        {
-            Assert.True((await exp.Client.TrackAsync(e)).IsAcknowledged);
-        }
-
-        await using var act = OmnichannelTestHost.Create(o => o.Partitions = 3);
-        foreach (var res in await act.Client.TrackBatchAsync([.. events.OrderBy(_ => r.Next())]))
-        {
-            Assert.True(res.IsAcknowledged, res.EventId + res.Status);
-        }
-
-        var a = await DecisionsAsync(exp);
-        var b = await DecisionsAsync(act);
-        Assert.True(a == b, $"seed {seed}\n{string.Join("\n", events.Select(e => $"{e.Id} {e.Timestamp:HH:mm} {e.Type} {string.Join("+", e.Identifiers.Select(x => x.Value))} {e.Properties}"))}\nexpected {a}\nactual   {b}");
+        await ArrivalOrders.AssertShuffledMatchesTimeOrderAsync(events, r, seed, DecisionsAsync);
     }
 
     // ---- 2. The example the previous note gave for "newest grant per number" being lossy, in every arrival order:

@@ -33,24 +33,6 @@ public sealed class AuditU83Tests
         return result.Status;
     }
 
-    private static IEnumerable<T[]> Permutations<T>(T[] items)
-    {
-        if (items.Length <= 1)
-        {
-            yield return items;
-            yield break;
-        }
-
-        for (var i = 0; i < items.Length; i++)
-        {
-            var rest = items.Where((_, k) => k != i).ToArray();
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [items[i], .. tail];
-            }
-        }
-    }
-
     private static object Sms(string text) => new { channel = ChannelNames.Sms, text };
 
     // ---- 1. She moved to a new number and sent STOP from it; the old number's new owner sent START ---------------------
@@ -97,7 +79,7 @@ public sealed class AuditU83Tests
 
         events.Add(host.Event(EventTypes.MessageReplied, [NewPhone], Sms("STOP"), ChannelNames.Sms, at: Start.AddDays(2)));
         events.Add(host.Event(EventTypes.MessageReplied, [OldPhone], Sms("START"), ChannelNames.Sms, at: Start.AddDays(3)));
-        foreach (var e in Permutations([.. events]).ElementAt(order))
+        foreach (var e in ArrivalOrders.Permutations([.. events]).ElementAt(order))
         {
             await host.TrackAsync(e);
         }
@@ -327,20 +309,6 @@ public sealed class AuditU83Tests
         var r = new Random(seed);
         var start = OmnichannelTestHost.DefaultStart.AddHours(-2);
         var events = Enumerable.Range(0, r.Next(2, 19)).Select(i => MixEvent(r, i, start)).ToList();
-        await using var exp = OmnichannelTestHost.Create(o => o.Partitions = 1);
-        foreach (var e in events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal))
-        {
-            Assert.True((await exp.Client.TrackAsync(e)).IsAcknowledged);
-        }
-
-        await using var act = OmnichannelTestHost.Create(o => o.Partitions = 3);
-        foreach (var res in await act.Client.TrackBatchAsync([.. events.OrderBy(_ => r.Next())]))
-        {
-            Assert.True(res.IsAcknowledged, res.EventId + res.Status);
-        }
-
-        var a = await DecisionsAsync(exp);
-        var b = await DecisionsAsync(act);
-        Assert.True(a == b, $"seed {seed}\n{string.Join("\n", events.Select(e => $"{e.Id} {e.Timestamp:HH:mm} {e.Type} {string.Join("+", e.Identifiers.Select(x => x.Value))} {e.Properties}"))}\nexpected {a}\nactual   {b}");
+        await ArrivalOrders.AssertShuffledMatchesTimeOrderAsync(events, r, seed, DecisionsAsync);
     }
 }

@@ -123,24 +123,6 @@ public sealed class ReviewU85U83Tests
         return data;
     }
 
-    private static IEnumerable<T[]> Permutations<T>(T[] items)
-    {
-        if (items.Length <= 1)
-        {
-            yield return items;
-            yield break;
-        }
-
-        for (var i = 0; i < items.Length; i++)
-        {
-            var rest = items.Where((_, k) => k != i).ToArray();
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [items[i], .. tail];
-            }
-        }
-    }
-
     [Theory]
     [MemberData(nameof(EveryOrderOfFive))]
     public async Task TwoStartsFromTwoOfHerNumbers_InEveryArrivalOrder_EndAsTimestampOrder(int order)
@@ -163,7 +145,7 @@ public sealed class ReviewU85U83Tests
             host.Event(EventTypes.MessageReplied, [x], Text("START"), ChannelNames.Sms, at: Start.AddDays(-7)),
             host.Event(EventTypes.MessageReplied, [y], Text("START"), ChannelNames.Sms, at: Start.AddDays(-6)),
         ];
-        foreach (var e in Permutations(events).ElementAt(order))
+        foreach (var e in ArrivalOrders.Permutations(events).ElementAt(order))
         {
             await host.TrackAsync(e);
         }
