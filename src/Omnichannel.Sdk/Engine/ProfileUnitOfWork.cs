@@ -217,6 +217,16 @@ public sealed partial class OmnichannelEngine
         ProfileCore.Apply(p, e, _options.TimelineLength, _options.Currency, receivedBy: now, maxTraits: _options.MaxTraitsPerProfile, softBounces: _softBounceRule,
             messagingChannels: e.Type == EventTypes.MessageComplained ? OutcomeProperties.MessagingChannels(_options.Identity, _delivery) : null);
         Measurement.MeasurementRecorder.FollowReturnsByProducts(p, e, _options.Currency); // refunds by products, valued by the profile
+
+        // Audit U87: a bounce naming only a message the host sent itself (no address), heard while she had no address on its
+        // channel, waited; the event that gives her one (a sign-up, a number) places it as the same bounce heard after it is
+        // placed (her address there), so a run or a hard bounce suppresses whichever came first. Hard bounces first.
+        ProfileCore.ResolvePendingBounces(p);
+        if (p.HasSoftBounces && ProfileCore.ResolvePendingSoftBounces(p, _softBounceRule))
+        {
+            ProfileCore.ReviewSoftBounces(p, _softBounceRule);
+        }
+
         if (p.HasSoftSuppressed)
         {
             ProfileCore.LiftSoftSuppressions(p, _softBounceRule); // audit U84: a delivery after a soft-bounce run ends it
