@@ -434,7 +434,7 @@ internal static partial class ProfileCore
     /// </summary>
     internal static void ResolvePendingBounces(CustomerProfile p)
     {
-        if (p.PendingBounces.Count == 0)
+        if (!p.HasPendingBounces) // no list made for the many profiles with none (called after every event)
         {
             return;
         }
