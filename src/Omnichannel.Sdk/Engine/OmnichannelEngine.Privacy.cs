@@ -242,6 +242,44 @@ public sealed partial class OmnichannelEngine
         return lifts;
     }
 
+    // Review of U87: whether this unit's commit puts an entry on the store's suppression list (a new hard bounce, a
+    // soft-bounce run's suppression). Such an entry is written before the commit and stays whatever becomes of the commit
+    // (the safe side), so it must be worked out on the stored version (ListsFromOlderCopyAsync).
+    private static bool ListsOnCommit(CustomerProfile p)
+    {
+        if (p.SoftListChanges is { } changes && changes.Exists(static c => c.Listed))
+        {
+            return true;
+        }
+
+        if (!p.HasSuppressedAddresses)
+        {
+            return false;
+        }
+
+        foreach (var entry in p.SuppressedAddresses)
+        {
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && !IsHashedAddress(entry.AsSpan(colon + 1)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Review of U87 (CI's seed 16311535047940462920,6836943071849522499): a unit that lists was worked out on a hot copy
+    // older than the stored one (another partition or engine had written her since: the record of the send a hard bounce
+    // named). Not knowing where the message went, the copy placed the bounce at her number then; that number was listed,
+    // the commit conflicted, and the retry suppressed the number the message went to, leaving the first listed with no
+    // profile suppressing it. Taking a listing back after a refused commit is no cure: another unit may have listed the
+    // same entry meanwhile, and the address would be let through. So a unit that lists reads the stored version first (one
+    // read, for the rare unit that lists) and starts again on it when its copy is older. A profile this unit creates
+    // (version 0) has no stored version to be behind.
+    private async ValueTask<bool> ListsFromOlderCopyAsync(CustomerProfile p, HotProfiles hot) =>
+        p.Version > 0 && ListsOnCommit(p) && await StoredIsNewerAsync(p, hot).ConfigureAwait(false);
+
     // Audit U86: the soft-bounce lifts of a unit whose commit is durable. A store fault here leaves the entry listed (the
     // safe side: the address stays suppressed until LiftErasureAsync or the next lift of it); the commit stands, so the
     // work is not failed for it.

@@ -113,6 +113,12 @@ public sealed partial class OmnichannelEngine
                 return run.Count;
             }
 
+            if (await ListsFromOlderCopyAsync(p, hot).ConfigureAwait(false))
+            {
+                Evict(hot, p.Id, subject.Involved);
+                return 0; // review of U87: one at a time, on the stored version, works out what goes on the store's list
+            }
+
             lifts = await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
             document = WriteDocument(p);

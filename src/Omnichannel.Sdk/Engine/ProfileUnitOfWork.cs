@@ -43,6 +43,13 @@ public sealed partial class OmnichannelEngine
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
                     if (!effect.ReadOnly)
                     {
+                        if (await ListsFromOlderCopyAsync(p, hot).ConfigureAwait(false))
+                        {
+                            Evict(hot, p.Id, subject.Involved);
+                            conflicts++;
+                            continue; // review of U87: what goes on the store's list is worked out on the stored version
+                        }
+
                         lifts = await SyncSuppressionListAsync(p).ConfigureAwait(false);
 
                         document = WriteDocument(p);

@@ -219,6 +219,7 @@ internal static partial class MeasurementRecorder
             FailureReportedAt = Min(a.FailureReportedAt, b.FailureReportedAt),
             Reported = Touch.Union(a.Known, b.Known), // a touch stored before links were kept: its wildcards
             FailedAt = a.FailedAt is null ? b.FailedAt : b.FailedAt is null ? a.FailedAt : a.FailedAt > b.FailedAt ? a.FailedAt : b.FailedAt,
+            ReachedAt = a.ReachedAt is null ? b.ReachedAt : b.ReachedAt is null ? a.ReachedAt : a.ReachedAt > b.ReachedAt ? a.ReachedAt : b.ReachedAt,
             SentTo = first.SentTo ?? second.SentTo,
             ProviderId = first.ProviderId ?? second.ProviderId,
         };

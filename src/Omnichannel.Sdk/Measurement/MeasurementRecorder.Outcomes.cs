@@ -119,17 +119,17 @@ internal static partial class MeasurementRecorder
             case EventTypes.MessageDelivered:
                 metric = touch.DeliveredAt is null ? MeasurementMetrics.Delivered : null;
                 counted = Later(touch.DeliveredAt);
-                touch = touch with { DeliveredAt = Earliest(touch.DeliveredAt) };
+                touch = touch with { DeliveredAt = Earliest(touch.DeliveredAt), ReachedAt = Latest(touch.ReachedAt) };
                 break;
             case EventTypes.MessageOpened:
                 metric = touch.OpenedAt is null ? MeasurementMetrics.Opened : null;
                 counted = Later(touch.OpenedAt);
-                touch = touch with { OpenedAt = Earliest(touch.OpenedAt) };
+                touch = touch with { OpenedAt = Earliest(touch.OpenedAt), ReachedAt = Latest(touch.ReachedAt) };
                 break;
             case EventTypes.MessageClicked:
                 metric = touch.ClickedAt is null ? MeasurementMetrics.Clicked : null;
                 counted = Later(touch.ClickedAt);
-                touch = touch with { ClickedAt = Earliest(touch.ClickedAt), Reported = touch.WithReported(Touch.OutcomeDetail(e)) };
+                touch = touch with { ClickedAt = Earliest(touch.ClickedAt), ReachedAt = Latest(touch.ReachedAt), Reported = touch.WithReported(Touch.OutcomeDetail(e)) };
                 break;
             case EventTypes.MessageUnsubscribed:
                 metric = touch.UnsubscribedAt is null ? MeasurementMetrics.Unsubscribed : null;

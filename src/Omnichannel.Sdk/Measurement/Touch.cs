@@ -49,6 +49,13 @@ internal sealed record Touch
     [System.Text.Json.Serialization.JsonInclude]
     internal string? SentTo { get; init; }
 
+    // The newest delivery, open or click of the message (whatever the arrival order), null before one and for touches
+    // written before it was kept. A soft-bounce run counts the bounces after her newest reach of the address; the earliest
+    // instants above (kept for measurement) hid a later reach, so a report of an early open arriving last moved her newest
+    // reach back and the same reports suppressed in one arrival order and not in another (review of U87).
+    [System.Text.Json.Serialization.JsonInclude]
+    internal DateTimeOffset? ReachedAt { get; init; }
+
     // The provider's id for the message (DeliveryResult.ProviderMessageId of the hand-over that was accepted: Twilio's
     // MessageSid, SendGrid's message id), null when the transport gave none and for touches written before it was kept:
     // a status callback naming only that id (provider_message_id, no message_id) is this message's outcome (audit U77).

@@ -395,7 +395,8 @@ internal static partial class ProfileCore
                 continue;
             }
 
-            foreach (var at in (ReadOnlySpan<DateTimeOffset?>)[t.DeliveredAt, t.OpenedAt, t.ClickedAt])
+            // The newest reach too (review of U87): the runs read only her newest, and the instants are the earliest.
+            foreach (var at in (ReadOnlySpan<DateTimeOffset?>)[t.DeliveredAt, t.OpenedAt, t.ClickedAt, t.ReachedAt])
             {
                 if (at is { } a)
                 {

@@ -114,7 +114,9 @@ public sealed class AuditU87Properties
         var soft = new Dictionary<string, int>(StringComparer.Ordinal);      // channel:address → step suppressed
         var bounced = new HashSet<string>(StringComparer.Ordinal);           // messages reported (soft or hard) once
         var erased = new Dictionary<string, int>(StringComparer.Ordinal);    // identifier value → step, until lifted
-        var hardBeforeErasure = new HashSet<string>(StringComparer.Ordinal); // addresses a hard bounce listed before an erasure
+        // Addresses a hard bounce listed before an erasure, or whose listing LiftErasureAsync took off: the profile that
+        // reported the bounce keeps its own entry (left alone, see the design notes), so the two answers may differ there.
+        var hardBeforeErasure = new HashSet<string>(StringComparer.Ordinal);
         var violations = new List<string>();
         var log = new List<string>();
         var tracked = new List<CustomerEvent>(); // accepted since the last erasure
@@ -447,6 +449,7 @@ public sealed class AuditU87Properties
                             foreach (var k in hard.Keys.Where(k => k.EndsWith(":" + id.Value, StringComparison.Ordinal)).ToList())
                             {
                                 hard.Remove(k); // she asked to be messaged there again
+                                hardBeforeErasure.Add(k); // (review of U87: a bounce heard between the erasure and its lift)
                             }
 
                             foreach (var k in soft.Keys.Where(k => k.EndsWith(":" + id.Value, StringComparison.Ordinal)).ToList())
