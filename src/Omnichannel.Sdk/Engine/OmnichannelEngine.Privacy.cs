@@ -277,8 +277,31 @@ public sealed partial class OmnichannelEngine
     // same entry meanwhile, and the address would be let through. So a unit that lists reads the stored version first (one
     // read, for the rare unit that lists) and starts again on it when its copy is older. A profile this unit creates
     // (version 0) has no stored version to be behind.
-    private async ValueTask<bool> ListsFromOlderCopyAsync(CustomerProfile p, HotProfiles hot) =>
-        p.Version > 0 && ListsOnCommit(p) && await StoredIsNewerAsync(p, hot).ConfigureAwait(false);
+    // Review of the U87 CI fixes: the profiles the unit absorbs too. A merge's target was read fresh, but an absorbed copy
+    // kept hot while another engine recorded the send a bounce named placed the bounce at her newest number; it was listed,
+    // the commit's version check refused the absorbed copy, and the retry suppressed the number the text went to.
+    private async ValueTask<bool> ListsFromOlderCopyAsync(CustomerProfile p, HotProfiles hot, IReadOnlyList<Storage.AbsorbedProfile>? absorbed = null)
+    {
+        if (!ListsOnCommit(p))
+        {
+            return false;
+        }
+
+        if (p.Version > 0 && await StoredIsNewerAsync(p, hot).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        foreach (var a in absorbed ?? [])
+        {
+            if (await LoadAsync(a.ProfileId, hot, fresh: true).ConfigureAwait(false) is not { } current || current.Version != a.ExpectedVersion)
+            {
+                return true; // merged away, erased or written since: the retry reads it again
+            }
+        }
+
+        return false;
+    }
 
     // Audit U86: the soft-bounce lifts of a unit whose commit is durable. A store fault here leaves the entry listed (the
     // safe side: the address stays suppressed until LiftErasureAsync or the next lift of it); the commit stands, so the

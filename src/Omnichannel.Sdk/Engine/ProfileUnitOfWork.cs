@@ -43,7 +43,7 @@ public sealed partial class OmnichannelEngine
                     effect = await change.ApplyAsync(this, subject, now).ConfigureAwait(false);
                     if (!effect.ReadOnly)
                     {
-                        if (await ListsFromOlderCopyAsync(p, hot).ConfigureAwait(false))
+                        if (await ListsFromOlderCopyAsync(p, hot, effect.Absorbed).ConfigureAwait(false))
                         {
                             Evict(hot, p.Id, subject.Involved);
                             conflicts++;

@@ -149,8 +149,13 @@ internal sealed record Touch
     }
 
     /// <summary>The latest instant anything happened to the message.</summary>
+    /// <remarks>
+    /// Its newest reach too (review of the U87 CI fixes): the other instants are the earliest, so a touch opened long ago
+    /// and again an hour ago was trimmed as expired once the old open was known, its newest reach with it, and a soft-bounce
+    /// run it broke suppressed her when the old open arrived last (not when it arrived first).
+    /// </remarks>
     [System.Text.Json.Serialization.JsonIgnore]
-    public DateTimeOffset LastAt => Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt);
+    public DateTimeOffset LastAt => Later(Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt), ReachedAt);
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v > a ? v : a;
 
