@@ -207,6 +207,35 @@ internal static class LiquidEngine
                     : date(input, arguments, ctx));
         }
 
+        // Liquid's round takes any whole number of places (Shopify's is Ruby's Numeric#round): a negative count rounds to
+        // tens, hundreds…, and a count past the 28 places a decimal has leaves the number as it is. Fluid hands the count to
+        // Math.Round, which throws outside 0–28: a template that loaded failed at send time for every customer ('round: -2',
+        // found by audit TPL's mutation property). Halves round as Fluid's own round does (it is called for the digits).
+        if (options.Filters.TryGetValue("round", out var round))
+        {
+            options.Filters.AddFilter("round", (input, arguments, ctx) =>
+            {
+                if (arguments.Count == 0 || arguments.At(0).ToNumberValue() is var places && places is >= 0 and <= 28)
+                {
+                    return round(input, arguments, ctx);
+                }
+
+                var value = input.ToNumberValue();
+                if (places > 28)
+                {
+                    return new ValueTask<FluidValue>(NumberValue.Create(value));
+                }
+
+                if (places < -28)
+                {
+                    return new ValueTask<FluidValue>(NumberValue.Create(0m)); // below every decimal's magnitude (at most 7.9 × 10²⁸)
+                }
+
+                var scale = Pow10((int)decimal.Truncate(-places));
+                return RoundScaledAsync(round, value / scale, scale, ctx);
+            });
+        }
+
         // Every filter checks the budget: its result's size, the deadline and cancellation.
         foreach (var (name, filter) in options.Filters.ToList())
         {
@@ -226,6 +255,24 @@ internal static class LiquidEngine
         }
 
         return options;
+    }
+
+    private static decimal Pow10(int exponent)
+    {
+        var p = 1m;
+        for (var i = 0; i < exponent; i++)
+        {
+            p *= 10;
+        }
+
+        return p;
+    }
+
+    // round with a negative count: the value in units of 10^n rounded to a whole number by Fluid's round, then scaled back.
+    private static async ValueTask<FluidValue> RoundScaledAsync(FilterDelegate round, decimal scaled, decimal scale, TemplateContext ctx)
+    {
+        var whole = (await round(NumberValue.Create(scaled), FilterArguments.Empty, ctx).ConfigureAwait(false)).ToNumberValue();
+        return NumberValue.Create(whole * scale);
     }
 
     // truncate and slice count UTF-16 code units, so a cut inside an emoji kept half of it: a lone surrogate that an SMS
