@@ -1,5 +1,4 @@
 using Omnichannel.Sdk.Delivery;
-using Omnichannel.Sdk.Storage;
 using Omnichannel.Sdk.Testing;
 using Xunit;
 
@@ -74,33 +73,21 @@ public sealed class AuditU87Tests
     public async Task AHardBounceWorkedOutOnAnOlderCopy_ListsOnlyTheNumberTheMessageWentTo()
     {
         var newPhone = Identifier.Phone("+447700900588");
-        var store = new InMemoryOmnichannelStore();
-        var sms = new RecordingTransport(ChannelNames.Sms);
+        await using var two = PlannerAndSender.Create(Start);
+        var (a, b, sms) = (two.Planner, two.Sender, two.Sms);
 
-        // A plans texts and hands none over (no transport, on a store it shares: a web server beside a worker); B hands them
-        // over. Both keep hot copies of what they commit.
-        await using var a = OmnichannelTestHost.Create(o => o.Partitions = 1, start: Start, store: new Engine.FlakyStore(store), delivery: new DeliverySetup { Renderer = new SmsRenderer() });
-        await using var b = OmnichannelTestHost.Create(o => o.Partitions = 1, start: Start, store: store, delivery: new DeliverySetup { Renderer = new SmsRenderer() }.AddTransport(ChannelNames.Sms, sms));
-        var at = Start.AddMinutes(-10);
-        async Task Track(OmnichannelTestHost host, string id, string type, Identifier[] ids, object? properties, int minute, string channel = ChannelNames.Web) =>
-            Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(new CustomerEvent
-            {
-                Id = id, Type = type, Timestamp = at.AddMinutes(minute), Identifiers = ids, Channel = channel,
-                Properties = properties is null ? default : JsonData.From(properties),
-            })).Status);
-
-        await Track(a, "e0", "user.signed_up", [Ann, AnnEmail, AnnPhone], null, 0);
-        await Track(a, "e1", EventTypes.ConsentChanged, [Ann], new { channel = ChannelNames.Sms, granted = true }, 1);
+        await two.TrackAsync(a, "e0", "user.signed_up", [Ann, AnnEmail, AnnPhone], null, 0);
+        await two.TrackAsync(a, "e1", EventTypes.ConsentChanged, [Ann], new { channel = ChannelNames.Sms, granted = true }, 1);
         Assert.Equal(SendStatus.Queued, (await a.Client.SendAsync(Ann, new MessageRequest { Key = "m-1", Channels = [ChannelNames.Sms], TemplateId = "offer", Class = MessageClass.Marketing })).Status);
 
-        await Track(a, "e2", "user.updated", [Ann, newPhone], null, 2); // her new number, after the text was queued to her old one
+        await two.TrackAsync(a, "e2", "user.updated", [Ann, newPhone], null, 2); // her new number, after the text was queued to her old one
 
         // Engine B hands the text over and records it, at her old number; A's copy has not seen the record.
         await b.Engine.RunDispatchAsync();
         var text = Assert.Single(sms.Messages);
         Assert.Equal(AnnPhone.Value, ((SmsMessage)text).To);
 
-        await Track(a, "e3", EventTypes.MessageBounced, [Ann], new { channel = ChannelNames.Sms, message_id = "m-1", bounce_type = "hard" }, 3, "server");
+        await two.TrackAsync(a, "e3", EventTypes.MessageBounced, [Ann], new { channel = ChannelNames.Sms, message_id = "m-1", bounce_type = "hard" }, 3, "server");
 
         var profile = await b.Client.GetProfileAsync(Ann);
         Assert.NotNull(profile);

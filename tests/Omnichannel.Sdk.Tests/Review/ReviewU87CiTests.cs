@@ -1,5 +1,4 @@
 using Omnichannel.Sdk.Delivery;
-using Omnichannel.Sdk.Storage;
 using Omnichannel.Sdk.Testing;
 using Xunit;
 
@@ -70,28 +69,19 @@ public sealed class ReviewU87CiTests
     public async Task AHardBounceMergingAStaleCopyIn_ListsOnlyTheNumberTheMessageWentTo()
     {
         var newPhone = Identifier.Phone("+447700900872");
-        var store = new InMemoryOmnichannelStore();
-        var sms = new RecordingTransport(ChannelNames.Sms);
-        await using var a = OmnichannelTestHost.Create(o => o.Partitions = 1, start: Start, store: new Engine.FlakyStore(store), delivery: new DeliverySetup { Renderer = new SmsRenderer() });
-        await using var b = OmnichannelTestHost.Create(o => o.Partitions = 1, start: Start, store: store, delivery: new DeliverySetup { Renderer = new SmsRenderer() }.AddTransport(ChannelNames.Sms, sms));
-        var at = Start.AddMinutes(-10);
-        async Task Track(OmnichannelTestHost host, string id, string type, Identifier[] ids, object? properties, int minute, string channel = ChannelNames.Web) =>
-            Assert.Equal(TrackStatus.Accepted, (await host.Client.TrackAsync(new CustomerEvent
-            {
-                Id = id, Type = type, Timestamp = at.AddMinutes(minute), Identifiers = ids, Channel = channel,
-                Properties = properties is null ? default : JsonData.From(properties),
-            })).Status);
+        await using var two = PlannerAndSender.Create(Start);
+        var (a, b, sms) = (two.Planner, two.Sender, two.Sms);
 
-        await Track(a, "e0", "user.signed_up", [AnnEmail, AnnPhone], null, 0);
-        await Track(a, "e1", EventTypes.ConsentChanged, [AnnEmail], new { channel = ChannelNames.Sms, granted = true }, 1);
+        await two.TrackAsync(a, "e0", "user.signed_up", [AnnEmail, AnnPhone], null, 0);
+        await two.TrackAsync(a, "e1", EventTypes.ConsentChanged, [AnnEmail], new { channel = ChannelNames.Sms, granted = true }, 1);
         Assert.Equal(SendStatus.Queued, (await a.Client.SendAsync(AnnEmail, new MessageRequest { Key = "m-1", Channels = [ChannelNames.Sms], TemplateId = "offer", Class = MessageClass.Marketing })).Status);
-        await Track(a, "e2", "user.updated", [AnnEmail, newPhone], null, 2); // her new number, after the text was queued
+        await two.TrackAsync(a, "e2", "user.updated", [AnnEmail, newPhone], null, 2); // her new number, after the text was queued
 
         await b.Engine.RunDispatchAsync(); // B hands the text over to her old number and records it; A's copy has not seen it
         Assert.Equal(AnnPhone.Value, ((SmsMessage)Assert.Single(sms.Messages)).To);
 
-        await Track(a, "e3", "user.signed_up", [Ann], null, 3); // her customer profile, on its own
-        await Track(a, "e4", EventTypes.MessageBounced, [Ann, AnnEmail], new { channel = ChannelNames.Sms, message_id = "m-1", bounce_type = "hard" }, 4, "server");
+        await two.TrackAsync(a, "e3", "user.signed_up", [Ann], null, 3); // her customer profile, on its own
+        await two.TrackAsync(a, "e4", EventTypes.MessageBounced, [Ann, AnnEmail], new { channel = ChannelNames.Sms, message_id = "m-1", bounce_type = "hard" }, 4, "server");
 
         var profile = await b.Client.GetProfileAsync(Ann);
         Assert.NotNull(profile);
@@ -147,29 +137,21 @@ public sealed class ReviewU87CiTests
     public async Task AHardBounceInARunOnAnOlderCopy_ListsOnlyTheNumberTheMessageWentTo(int partitions)
     {
         var newPhone = Identifier.Phone("+447700900873");
-        var store = new InMemoryOmnichannelStore();
-        var sms = new RecordingTransport(ChannelNames.Sms);
-        await using var a = OmnichannelTestHost.Create(o => o.Partitions = partitions, start: Start, store: new Engine.FlakyStore(store) { Runs = true }, delivery: new DeliverySetup { Renderer = new SmsRenderer() });
-        await using var b = OmnichannelTestHost.Create(o => o.Partitions = 1, start: Start, store: store, delivery: new DeliverySetup { Renderer = new SmsRenderer() }.AddTransport(ChannelNames.Sms, sms));
-        var at = Start.AddMinutes(-10);
-        CustomerEvent Event(string id, string type, Identifier[] ids, object? properties, int minute, string channel = ChannelNames.Web) => new()
-        {
-            Id = id, Type = type, Timestamp = at.AddMinutes(minute), Identifiers = ids, Channel = channel,
-            Properties = properties is null ? default : JsonData.From(properties),
-        };
+        await using var two = PlannerAndSender.Create(Start, plannerPartitions: partitions, runs: true);
+        var (a, b, sms) = (two.Planner, two.Sender, two.Sms);
 
-        Assert.Equal(TrackStatus.Accepted, (await a.Client.TrackAsync(Event("e0", "user.signed_up", [Ann, AnnEmail, AnnPhone], null, 0))).Status);
-        Assert.Equal(TrackStatus.Accepted, (await a.Client.TrackAsync(Event("e1", EventTypes.ConsentChanged, [Ann], new { channel = ChannelNames.Sms, granted = true }, 1))).Status);
+        await two.TrackAsync(a, "e0", "user.signed_up", [Ann, AnnEmail, AnnPhone], null, 0);
+        await two.TrackAsync(a, "e1", EventTypes.ConsentChanged, [Ann], new { channel = ChannelNames.Sms, granted = true }, 1);
         Assert.Equal(SendStatus.Queued, (await a.Client.SendAsync(Ann, new MessageRequest { Key = "m-1", Channels = [ChannelNames.Sms], TemplateId = "offer", Class = MessageClass.Marketing })).Status);
-        Assert.Equal(TrackStatus.Accepted, (await a.Client.TrackAsync(Event("e2", "user.updated", [Ann, newPhone], null, 2))).Status);
+        await two.TrackAsync(a, "e2", "user.updated", [Ann, newPhone], null, 2);
         await b.Engine.RunDispatchAsync();
         Assert.Equal(AnnPhone.Value, ((SmsMessage)Assert.Single(sms.Messages)).To);
 
         var results = await a.Client.TrackBatchAsync(
         [
-            Event("e3", "page.viewed", [Ann], null, 3),
-            Event("e4", EventTypes.MessageBounced, [Ann], new { channel = ChannelNames.Sms, message_id = "m-1", bounce_type = "hard" }, 4, "server"),
-            Event("e5", "page.viewed", [Ann], null, 5),
+            two.Event("e3", "page.viewed", [Ann], null, 3),
+            two.Event("e4", EventTypes.MessageBounced, [Ann], new { channel = ChannelNames.Sms, message_id = "m-1", bounce_type = "hard" }, 4, "server"),
+            two.Event("e5", "page.viewed", [Ann], null, 5),
         ]);
         Assert.All(results, r => Assert.Equal(TrackStatus.Accepted, r.Status));
 
