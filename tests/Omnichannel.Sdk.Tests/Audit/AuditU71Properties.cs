@@ -103,31 +103,6 @@ public sealed class AuditU71Properties
 
     private sealed record Received(int Step, DateTimeOffset At, string Channel, OutboundMessage Message, IReadOnlySet<(int Node, int Epoch)> Linked, string Zone);
 
-    /// <summary>Records every message it accepts; judges it against the model at the hand-over.</summary>
-    private sealed class Recorder(string channel, Func<string, OutboundMessage, Received> judge, List<Received> received) : IChannelTransport
-    {
-        public string Channel { get; } = channel;
-
-        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
-        {
-            var r = judge(Channel, message);
-            lock (received)
-            {
-                received.Add(r);
-            }
-
-            return ValueTask.FromResult(DeliveryResult.Accepted("p-" + message.MessageId));
-        }
-    }
-
-    private sealed class Renderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Email
-                ? new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" }
-                : new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId }); // SMS, and LINE in an SmsMessage
-    }
-
     internal static string To(OutboundMessage message) => message switch { EmailMessage m => m.To, SmsMessage m => m.To, _ => "?" };
 
     private static bool IsMarketing(OutboundMessage m) => !m.MessageId.StartsWith("t-", StringComparison.Ordinal);
@@ -229,9 +204,9 @@ public sealed class AuditU71Properties
         }
 
         var handed = new List<Received>();
-        var email = new FailingTransport(new Recorder(ChannelNames.Email, Judge, handed));
-        var sms = new FailingTransport(new Recorder(ChannelNames.Sms, Judge, handed));
-        var line = new FailingTransport(new Recorder(Line, Judge, handed));
+        var email = new FailingTransport(new JudgingTransport<Received>(ChannelNames.Email, Judge, handed));
+        var sms = new FailingTransport(new JudgingTransport<Received>(ChannelNames.Sms, Judge, handed));
+        var line = new FailingTransport(new JudgingTransport<Received>(Line, Judge, handed));
         FailingTransport[] transports = [email, sms, line];
         await using var host = OmnichannelTestHost.Create(
             o =>
@@ -259,7 +234,7 @@ public sealed class AuditU71Properties
                     .Build());
             },
             start: Start,
-            delivery: new DeliverySetup { Renderer = new Renderer() }.AddTransport("esp", email).AddTransport("sms-gw", sms).AddTransport("line-api", line));
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }.AddTransport("esp", email).AddTransport("sms-gw", sms).AddTransport("line-api", line));
         clock = host.Time;
         var events = 0;
 

@@ -73,30 +73,6 @@ public sealed class AuditU87Properties
 
     private sealed record Received(int Step, string Channel, OutboundMessage Message);
 
-    private sealed class Recorder(string channel, Func<string, OutboundMessage, Received> judge, List<Received> received) : IChannelTransport
-    {
-        public string Channel { get; } = channel;
-
-        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
-        {
-            var r = judge(Channel, message);
-            lock (received)
-            {
-                received.Add(r);
-            }
-
-            return ValueTask.FromResult(DeliveryResult.Accepted("p-" + message.MessageId));
-        }
-    }
-
-    private sealed class Renderer : IMessageRenderer
-    {
-        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult<OutboundMessage?>(channel == ChannelNames.Email
-                ? new EmailMessage { MessageId = "x", From = "shop@kitty.example", To = address, Subject = request.TemplateId, TextBody = "Hi" }
-                : new SmsMessage { MessageId = "x", To = address, Body = request.TemplateId });
-    }
-
     private static string To(OutboundMessage m) => m switch { EmailMessage e => e.To, SmsMessage s => s.To, _ => "?" };
 
     private static bool IsMarketing(OutboundMessage m) => m.MessageId.StartsWith("m-", StringComparison.Ordinal);
@@ -166,9 +142,9 @@ public sealed class AuditU87Properties
                 o.Delivery.Retry = null;
             },
             start: Start,
-            delivery: new DeliverySetup { Renderer = new Renderer() }
-                .AddTransport("esp", new Recorder(ChannelNames.Email, Judge, handed))
-                .AddTransport("sms-gw", new Recorder(ChannelNames.Sms, Judge, handed)));
+            delivery: new DeliverySetup { Renderer = new TemplateIdRenderer() }
+                .AddTransport("esp", new JudgingTransport<Received>(ChannelNames.Email, Judge, handed))
+                .AddTransport("sms-gw", new JudgingTransport<Received>(ChannelNames.Sms, Judge, handed)));
         var hasher = (IdentifierHasher)HasherField.GetValue(host.Engine)!;
         var events = 0;
 
