@@ -146,7 +146,7 @@ public sealed partial class OmnichannelEngine
             return (new SendResult(request.Key, SendStatus.Skipped, null, null, reason), null);
         }
 
-        Measurement.MeasurementRecorder.Queued(p, request, candidates[0].Channel, now, _options.Measurement);
+        Measurement.MeasurementRecorder.Queued(p, request, candidates[0].Channel, now, _options.Measurement, ReachHash);
         if (request.Class == MessageClass.Marketing)
         {
             p.MessageLog.Add(new SentMessage(candidates[0].Channel, request.Topic, decision.DueAt, request.Key));

@@ -362,7 +362,7 @@ public sealed partial class OmnichannelEngine
     private static partial void LogExperimentDecided(Microsoft.Extensions.Logging.ILogger logger, string journeyId, string winner, int version);
 
     private CustomerEvent Measure(CustomerProfile p, CustomerEvent e, DateTimeOffset now) =>
-        MeasurementRecorder.OnEvent(p, e, now, _options.Measurement, _options.Currency);
+        MeasurementRecorder.OnEvent(p, e, now, _options.Measurement, _options.Currency, ReachHash);
 
     // A marketing message to a person in the global control group is withheld, recorded like any skipped message.
     private SendResult? HeldOutOfMarketing(CustomerProfile p, MessageRequest request, DateTimeOffset now)

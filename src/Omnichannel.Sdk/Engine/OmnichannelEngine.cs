@@ -33,6 +33,9 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
     private readonly EventValidator _validator;
     private readonly Privacy.IdentifierHasher _hasher;
     private readonly SoftBounceRule _softBounceRule; // audit U73: soft bounces add up to a suppression
+
+    // A trimmed touch's newest reach kept for the soft-bounce runs (ProfileCore.KeepReach), when soft bounces are counted.
+    private Func<string, string, string>? ReachHash => _softBounceRule.Limit >= 1 ? _softBounceRule.Hash : null;
     private readonly Channel<WorkItem>[] _queues;
     private readonly HotProfiles[] _hot;
     private readonly ProfileAffinity _affinity;

@@ -41,7 +41,9 @@ internal static partial class MeasurementRecorder
     /// <param name="now">The engine's clock.</param>
     /// <param name="options">Measurement settings.</param>
     /// <param name="shopCurrency">The shop's currency (<see cref="OmnichannelOptions.Currency"/>): revenue in another is not added.</param>
-    public static CustomerEvent OnEvent(CustomerProfile p, CustomerEvent e, DateTimeOffset now, MeasurementOptions options, string? shopCurrency = null)
+    /// <param name="reachHash">The engine's keyed hash of a channel and an address, when soft bounces are counted: a trimmed
+    /// touch's newest reach is kept as its address's mark (<see cref="ProfileCore.KeepReach"/>); null keeps none.</param>
+    public static CustomerEvent OnEvent(CustomerProfile p, CustomerEvent e, DateTimeOffset now, MeasurementOptions options, string? shopCurrency = null, Func<string, string, string>? reachHash = null)
     {
         EnsureGroup(p, now, options);
         if (Array.IndexOf(OutcomeTypes, e.Type) >= 0)
@@ -105,21 +107,32 @@ internal static partial class MeasurementRecorder
             }
         }
 
-        Trim(p, now, options);
+        Trim(p, now, options, reachHash);
         return e;
     }
 
     /// <summary>A message was queued for the person: its touch starts (outcomes follow as events).</summary>
-    public static void Queued(CustomerProfile p, MessageRequest request, string channel, DateTimeOffset now, MeasurementOptions options)
+    /// <param name="p">The profile.</param>
+    /// <param name="request">The message.</param>
+    /// <param name="channel">The channel it was planned on.</param>
+    /// <param name="now">The engine's clock.</param>
+    /// <param name="options">Measurement settings.</param>
+    /// <param name="reachHash">As for <see cref="OnEvent"/>.</param>
+    public static void Queued(CustomerProfile p, MessageRequest request, string channel, DateTimeOffset now, MeasurementOptions options, Func<string, string, string>? reachHash = null)
     {
         var (journey, step, variant) = Origin(request);
         if (Touch.IndexOf(p.Touches, request.Key) is var known and >= 0)
         {
+            if (reachHash is not null)
+            {
+                ProfileCore.KeepReach(p, p.Touches[known], reachHash);
+            }
+
             p.Touches.RemoveAt(known);
         }
 
         p.Touches.Add(new Touch { Key = request.Key, Channel = channel, JourneyId = journey, StepId = step, Variant = variant, TemplateId = request.TemplateId, QueuedAt = now });
-        Trim(p, now, options);
+        Trim(p, now, options, reachHash);
     }
 
     /// <summary>
@@ -389,7 +402,7 @@ internal static partial class MeasurementRecorder
     private static string? Str(JsonObject? o, string name) =>
         o is not null && o.TryGetPropertyValue(name, out var n) && n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    private static void Trim(CustomerProfile p, DateTimeOffset now, MeasurementOptions options)
+    private static void Trim(CustomerProfile p, DateTimeOffset now, MeasurementOptions options, Func<string, string, string>? reachHash)
     {
         if (p.OrderConversions.Count > 0)
         {
@@ -429,12 +442,29 @@ internal static partial class MeasurementRecorder
 
         if (expired)
         {
+            if (reachHash is not null)
+            {
+                foreach (var t in touches)
+                {
+                    if (t.LastAt < keepFrom)
+                    {
+                        ProfileCore.KeepReach(p, t, reachHash);
+                    }
+                }
+            }
+
             RemoveExpired(touches, keepFrom);
         }
 
         if (p.Touches.Count > options.MaxTouchesPerProfile)
         {
-            p.Touches.RemoveRange(0, p.Touches.Count - options.MaxTouchesPerProfile);
+            var over = p.Touches.Count - options.MaxTouchesPerProfile;
+            for (var i = 0; reachHash is not null && i < over; i++)
+            {
+                ProfileCore.KeepReach(p, p.Touches[i], reachHash);
+            }
+
+            p.Touches.RemoveRange(0, over);
         }
     }
 

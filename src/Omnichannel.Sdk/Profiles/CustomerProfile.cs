@@ -150,6 +150,16 @@ public sealed class CustomerProfile
     /// <summary>Whether any soft bounce is kept, without making the list.</summary>
     internal bool HasSoftBounces => _softBounces is { Count: > 0 };
 
+    // Each address's newest delivery, open or click (channel, keyed hash, instant) kept when its touch is trimmed, one per
+    // address, ordinal order: a soft-bounce run is read against it as against the touch (ProfileCore.KeepReach). Bounded.
+    [Stored(Field = nameof(_reachMarks))]
+    internal List<SoftBounceMark> ReachMarks { get => _reachMarks ??= []; set => _reachMarks = value; }
+
+    private List<SoftBounceMark>? _reachMarks;
+
+    /// <summary>Whether any reach mark is kept, without making the list.</summary>
+    internal bool HasReachMarks => _reachMarks is { Count: > 0 };
+
     // Audit U84: the addresses her soft-bounce runs suppressed (channel, keyed hash, the run's last bounce), ordinal order.
     // Such a suppression is a state read from the marks and touches (ProfileCore.LiftSoftSuppressions): a delivery, open or
     // click of a message to the address after the run ends it, whichever arrived first. An address also hard-bounced (or

@@ -77,7 +77,7 @@ internal static partial class ProfileCore
         // and not in another.
         // Audit U84: the marks are kept after the run suppresses (a later delivery reads them to end it), and the run is
         // looked for among the bounces after her newest reach of the address only.
-        if (SoftRunHolds(marks, channel, hash, ReachTimes(p, channel, a => a == address), rule) is { } runEnd)
+        if (SoftRunHolds(marks, channel, hash, ReachTimes(p, channel, hash, a => a == address), rule) is { } runEnd)
         {
             SoftSuppress(p, channel, address, hash, runEnd);
         }
@@ -320,7 +320,7 @@ internal static partial class ProfileCore
         for (var i = records.Count - 1; i >= 0; i--)
         {
             var (channel, hash) = (records[i].Channel, records[i].Address);
-            var reached = ReachTimes(p, channel, a => rule.Hash(channel, a) == hash);
+            var reached = ReachTimes(p, channel, hash, a => rule.Hash(channel, a) == hash);
             if (reached.Count == 0 || SoftRunHolds(p.SoftBounces, channel, hash, reached, rule) is not null)
             {
                 continue;
@@ -369,11 +369,23 @@ internal static partial class ProfileCore
         return null;
     }
 
-    // Every delivery, open and click of a message on the channel that went to the address, or to an address not known (a
-    // message of the host's own: it may have been this one, and a guess must not suppress).
-    private static List<DateTimeOffset> ReachTimes(CustomerProfile p, string channel, Func<string, bool> isAddress)
+    // Every delivery, open and click of a message on the channel that went to the address (its keyed hash and a test of
+    // the plain address), or to an address not known (a message of the host's own: it may have been this one, and a guess
+    // must not suppress); and the address's reach mark, kept from a trimmed touch.
+    private static List<DateTimeOffset> ReachTimes(CustomerProfile p, string channel, string hash, Func<string, bool> isAddress)
     {
         var reached = new List<DateTimeOffset>();
+        if (p.HasReachMarks)
+        {
+            foreach (var m in p.ReachMarks)
+            {
+                if (m.Channel == channel && m.Address == hash)
+                {
+                    reached.Add(m.At);
+                }
+            }
+        }
+
         string? newest = null;
         foreach (var t in p.Touches)
         {
@@ -425,7 +437,7 @@ internal static partial class ProfileCore
         var marks = p.SoftBounces;
         foreach (var (channel, hash) in marks.Where(m => !IsPendingSoftBounce(m)).Select(m => (m.Channel, m.Address)).Distinct().ToList())
         {
-            if (SoftRunHolds(marks, channel, hash, ReachTimes(p, channel, a => rule.Hash(channel, a) == hash), rule) is not { } runEnd)
+            if (SoftRunHolds(marks, channel, hash, ReachTimes(p, channel, hash, a => rule.Hash(channel, a) == hash), rule) is not { } runEnd)
             {
                 continue;
             }
@@ -484,6 +496,75 @@ internal static partial class ProfileCore
     }
 
     // Merging: both sides' bounces, the same message's once (its earliest report); the next bounce reads the joined run.
+    /// <summary>Most reach marks a profile keeps (<see cref="CustomerProfile.ReachMarks"/>): the oldest go first.</summary>
+    internal const int MaxReachMarks = MaxSoftBounceMarks;
+
+    /// <summary>
+    /// Before a touch is trimmed (past the longest attribution window and the late-event grace, or over
+    /// <c>MaxTouchesPerProfile</c>): its newest delivery, open or click becomes the reach mark of the address it reached,
+    /// as <see cref="ReachTimes"/> reads the touch (where it went or, for a message of the SDK's that names none, her
+    /// newest address on the channel now), so a soft-bounce run is still read against it. One mark per address: the newest.
+    /// </summary>
+    /// <param name="p">The profile whose touch is trimmed.</param>
+    /// <param name="t">The touch.</param>
+    /// <param name="hash">The engine's keyed hash of a channel and an address (<see cref="SoftBounceRule.Hash"/>).</param>
+    internal static void KeepReach(CustomerProfile p, Measurement.Touch t, Func<string, string, string> hash)
+    {
+        DateTimeOffset? reached = null;
+        foreach (var at in (ReadOnlySpan<DateTimeOffset?>)[t.DeliveredAt, t.OpenedAt, t.ClickedAt, t.ReachedAt])
+        {
+            if (at is { } a && (reached is null || a > reached))
+            {
+                reached = a;
+            }
+        }
+
+        if (reached is not { } r || (t.SentTo ?? (p.MessageKeys.Contains(t.Key) ? NewestOnChannel(p, t.Channel) : null)) is not { } address)
+        {
+            return;
+        }
+
+        AddReachMark(p.ReachMarks, new SoftBounceMark(t.Channel, hash(t.Channel, address), r));
+    }
+
+    private static void AddReachMark(List<SoftBounceMark> marks, SoftBounceMark mark)
+    {
+        var known = marks.FindIndex(m => m.Channel == mark.Channel && m.Address == mark.Address);
+        if (known >= 0 && marks[known].At >= mark.At)
+        {
+            return;
+        }
+
+        if (known >= 0)
+        {
+            marks[known] = mark;
+        }
+        else
+        {
+            marks.Add(mark);
+        }
+
+        SortSoftBounces(marks);
+        if (marks.Count > MaxReachMarks)
+        {
+            marks.RemoveRange(0, marks.Count - MaxReachMarks);
+        }
+    }
+
+    // Either side's reach marks, the newest per address (before the joined runs are looked at).
+    private static void MergeReachMarks(CustomerProfile target, CustomerProfile other)
+    {
+        if (!other.HasReachMarks)
+        {
+            return;
+        }
+
+        foreach (var m in other.ReachMarks)
+        {
+            AddReachMark(target.ReachMarks, m);
+        }
+    }
+
     private static void MergeSoftBounces(CustomerProfile target, CustomerProfile other)
     {
         if (!other.HasSoftBounces)

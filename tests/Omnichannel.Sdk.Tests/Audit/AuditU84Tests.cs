@@ -10,11 +10,11 @@ namespace Omnichannel.Sdk.Tests.Audit;
 /// </summary>
 public sealed class AuditU84Tests
 {
-    private static readonly Identifier Ann = Identifier.CustomerId("c-ann-u84");
-    private static readonly Identifier AnnEmail = Identifier.Email("ann.u84@example.com");
+    internal static readonly Identifier Ann = Identifier.CustomerId("c-ann-u84");
+    internal static readonly Identifier AnnEmail = Identifier.Email("ann.u84@example.com");
     private static readonly Identifier AnnPhone = Identifier.Phone("+447700900184");
     private static readonly Identifier Bob = Identifier.CustomerId("c-bob-u84");
-    private static readonly DateTimeOffset Start = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Start = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
 
     private sealed class AnyChannelRenderer : IMessageRenderer
     {
@@ -26,7 +26,7 @@ public sealed class AuditU84Tests
             });
     }
 
-    private static (OmnichannelTestHost Host, Dictionary<string, RecordingTransport> Sent) Host(Action<OmnichannelOptions>? configure = null)
+    internal static (OmnichannelTestHost Host, Dictionary<string, RecordingTransport> Sent) Host(Action<OmnichannelOptions>? configure = null)
     {
         var sent = new Dictionary<string, RecordingTransport>
         {
@@ -40,7 +40,7 @@ public sealed class AuditU84Tests
         return (host, sent);
     }
 
-    private static async Task<SendResult> SendAsync(OmnichannelTestHost host, string channel, string key, Identifier? to = null)
+    internal static async Task<SendResult> SendAsync(OmnichannelTestHost host, string channel, string key, Identifier? to = null)
     {
         var result = await host.Client.SendAsync(to ?? Ann, new MessageRequest { Key = key, Channels = [channel], TemplateId = "hello", Class = MessageClass.Transactional });
         await host.AdvanceAsync(TimeSpan.FromMinutes(1));
@@ -158,7 +158,7 @@ public sealed class AuditU84Tests
     [FsCheck.Xunit.Property(MaxTest = 40)]
     public void SoftBouncesAndDeliveries_InAnyArrivalOrder_SuppressAsTheModelSays(int seed) => CompareAsync(seed).GetAwaiter().GetResult();
 
-    private static async Task CompareAsync(int seed)
+    internal static async Task CompareAsync(int seed)
     {
         var random = new Random(seed);
         var reports = Enumerable.Range(0, random.Next(3, 7)).Select(i => (Key: $"b{i}", Hours: random.Next(0, 40) * 24 + 1, Bounce: true))
