@@ -53,6 +53,7 @@ internal sealed partial class LiquidScanner
             if (k < segEnd && _source[k] == ':')
             {
                 Expression(k + 1, segEnd);
+                LiteralArguments(filter, k + 1, segEnd);
             }
         }
 
@@ -168,10 +169,13 @@ internal sealed partial class LiquidScanner
             }
             else if (char.IsDigit(c))
             {
+                var numberStart = k;
                 while (k < end && (char.IsDigit(s[k]) || (s[k] == '.' && k + 1 < end && char.IsDigit(s[k + 1]))))
                 {
                     k++;
                 }
+
+                NumberLiteral(numberStart, k);
             }
             else if (char.IsLetter(c) || c == '_')
             {

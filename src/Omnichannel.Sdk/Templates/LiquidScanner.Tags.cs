@@ -95,6 +95,7 @@ internal sealed partial class LiquidScanner
                 else
                 {
                     Expression(markupStart + loop.Groups[2].Index, end);
+                    LoopArguments(name, markupStart + loop.Groups[2].Index, end);
                     Push(name, open, loop.Groups[1].Value, name == "for" ? "forloop" : "tablerowloop");
                 }
 

@@ -35,6 +35,13 @@ public enum TemplateErrorKind
 
     /// <summary>Rendering failed (for example a filter failed on the data, or a loop ran too long).</summary>
     Render,
+
+    /// <summary>
+    /// A literal argument with which a filter or tag fails for every customer: <c>divided_by: 0</c>, <c>modulo: 0</c>, a
+    /// <c>format_number</c> or <c>format_date</c> format .NET refuses, a negative <c>offset:</c> on a loop, a length or
+    /// count past the largest the engine takes. Refused at load, with the literal's line and column.
+    /// </summary>
+    InvalidArgument,
 }
 
 /// <summary>One problem found in a template, with where it is.</summary>

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Omnichannel.Sdk.Templates;
+
+// Literal arguments with which a filter or tag fails for every customer, and number literals past what the engine holds.
+// The engine reads them only at render, so such a template loaded and then failed at every send ('divided_by: 0').
+// Only literals are judged: with data the outcome depends on the customer, and a render error is the documented result.
+internal sealed partial class LiquidScanner
+{
+    /// <summary>The largest precision .NET's standard numeric formats take ("N999999999").</summary>
+    private const int MaxFormatPrecision = 999_999_999;
+
+    // The engine's numbers are decimals: a literal past decimal's range is not a number to its parser.
+    private void NumberLiteral(int start, int end)
+    {
+        var text = _source.AsSpan(start, end - start);
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _))
+        {
+            Report(start, TemplateErrorKind.Syntax, $"The number '{Shorten(text.ToString())}' is outside the range a template's numbers have (at most 79228162514264337593543950335 either side of zero).");
+        }
+    }
+
+    // A filter's positional arguments, each a literal or not: the checks below judge literals only.
+    private void LiteralArguments(string filter, int start, int end)
+    {
+        if (filter is not ("divided_by" or "modulo" or "format_number" or "format_date" or "truncate" or "truncatewords" or "slice"))
+        {
+            return;
+        }
+
+        var arguments = SplitOutsideQuotes(start, end, ',');
+        for (var a = 0; a < arguments.Count && a < 2; a++)
+        {
+            var at = SkipSpace(arguments[a].Start, arguments[a].End);
+            var text = _source[at..arguments[a].End].TrimEnd();
+            var number = NumberValue(text);
+            var quoted = text.Length >= 2 && text[0] is '\'' or '"' && text[^1] == text[0] ? text[1..^1] : null;
+            var written = $"'{filter}: {Shorten(text)}'";
+            switch (filter)
+            {
+                case "divided_by" or "modulo" when a == 0 && (number == 0m || (quoted is not null && QuotedNumber(quoted) == 0m)):
+                    // The engine reads the argument as a number: a string that is not one (or is zero) is a zero divisor too.
+                    Report(at, TemplateErrorKind.InvalidArgument, $"{written} divides by zero for every customer.");
+                    break;
+
+                case "format_number" when a == 0 && quoted is not null && !IsNumberFormat(quoted):
+                    Report(at, TemplateErrorKind.InvalidArgument, $"{written} is not a number format, so it fails for every customer: use a standard format such as 'N2', 'F0', 'C', 'P1' or a custom one such as '#,##0.00'.");
+                    break;
+
+                case "format_date" when a == 0 && quoted is not null && !IsDateFormat(quoted):
+                    Report(at, TemplateErrorKind.InvalidArgument, $"{written} is not a .NET date format, so it fails for every date: use a standard format such as 'd' or 'D' or a custom one such as 'dd/MM/yyyy'.");
+                    break;
+
+                case "truncate" or "truncatewords" when a == 0 && number is { } n && !IsInt32(n):
+                case "slice" when number is { } m && !IsInt32(m):
+                    Report(at, TemplateErrorKind.InvalidArgument, $"{written} is past the largest length a filter takes ({int.MaxValue:N0}, as a whole number either side of zero), so it fails for every customer.");
+                    break;
+
+                case "slice" when number is { } m && decimal.Truncate(m) != m:
+                    Report(at, TemplateErrorKind.InvalidArgument, $"{written} is not a whole number, so it fails for every customer: 'slice' takes whole positions and lengths.");
+                    break;
+            }
+        }
+    }
+
+    // 'offset:' and 'limit:' of a loop, and the ends of a literal range: the engine reads each as an Int32 index.
+    private void LoopArguments(string tag, int start, int end)
+    {
+        var markup = _source[start..end];
+        foreach (Match m in LoopParameter().Matches(markup))
+        {
+            if (InsideQuotes(start, start + m.Index) || NumberValue(m.Groups[2].Value) is not { } value)
+            {
+                continue;
+            }
+
+            var at = start + m.Groups[2].Index;
+            var written = $"'{m.Groups[1].Value}: {Shorten(m.Groups[2].Value)}'";
+            if (!IsInt32(value))
+            {
+                Report(at, TemplateErrorKind.InvalidArgument, $"{written} on '{tag}' is past the largest count a loop takes ({int.MaxValue:N0}), so it fails for every customer.");
+            }
+            else if (m.Groups[1].Value == "offset" && Convert.ToInt32(value, CultureInfo.InvariantCulture) < 0)
+            {
+                Report(at, TemplateErrorKind.InvalidArgument, $"{written} on '{tag}' is negative: the engine fails on it for every customer whose collection has an item. Leave 'offset' out to start at the first item.");
+            }
+        }
+
+        foreach (Match m in RangeEnd().Matches(markup))
+        {
+            var group = m.Groups[1].Success ? m.Groups[1] : m.Groups[2];
+            if (InsideQuotes(start, start + m.Index) || NumberValue(group.Value) is not { } value || IsInt32(value))
+            {
+                continue;
+            }
+
+            Report(start + group.Index, TemplateErrorKind.InvalidArgument, $"The range end '{Shorten(group.Value)}' on '{tag}' is past the largest a range takes ({int.MaxValue:N0}), so it fails for every customer.");
+        }
+    }
+
+    // A number literal's value ('-0', '00', '2.50'); null when the text is not one (or not a decimal, refused elsewhere).
+    private static decimal? NumberValue(string text) =>
+        NumberText().IsMatch(text) && decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
+
+    // How the engine reads a string as a number: any invariant number, otherwise zero.
+    private static decimal QuotedNumber(string text) =>
+        text.Length > 0 && decimal.TryParse(text, NumberStyles.Any, CultureInfo.InvariantCulture, out var value) ? value : 0m;
+
+    private static bool IsInt32(decimal value)
+    {
+        try
+        {
+            _ = Convert.ToInt32(value, CultureInfo.InvariantCulture);
+            return true;
+        }
+        catch (OverflowException)
+        {
+            return false;
+        }
+    }
+
+    // format_number formats a decimal with the string: a standard format's letter must be one a decimal takes, and its
+    // precision at most 999,999,999. The precision is not written out here (N999999999 is a billion digits): a letter
+    // with precision 0 is tried instead.
+    private static bool IsNumberFormat(string format)
+    {
+        var standard = StandardNumberFormat().Match(format);
+        if (standard.Success)
+        {
+            var digits = standard.Groups[2].Value.TrimStart('0');
+            if (digits.Length > 9 || (digits.Length > 0 && int.Parse(digits, CultureInfo.InvariantCulture) > MaxFormatPrecision))
+            {
+                return false;
+            }
+
+            format = standard.Groups[1].Value + (standard.Groups[2].Length > 0 ? "0" : string.Empty);
+        }
+
+        try
+        {
+            _ = 1.5m.ToString(format, CultureInfo.InvariantCulture);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsDateFormat(string format)
+    {
+        if (format.Length == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            _ = new DateTimeOffset(2026, 6, 9, 10, 30, 0, TimeSpan.Zero).ToString(format, CultureInfo.InvariantCulture);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";
+
+    [GeneratedRegex(@"^-?\d+(\.\d+)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex NumberText();
+
+    [GeneratedRegex(@"^([A-Za-z])(\d*)$", RegexOptions.CultureInvariant)]
+    private static partial Regex StandardNumberFormat();
+
+    [GeneratedRegex(@"\b(offset|limit)\s*:\s*(-?\d+(?:\.\d+)?)(?![\w.])", RegexOptions.CultureInvariant)]
+    private static partial Regex LoopParameter();
+
+    [GeneratedRegex(@"(?<![\w.])(-?\d+(?:\.\d+)?)(?=\s*\.\.)|\.\.\s*(-?\d+(?:\.\d+)?)(?![\w.])", RegexOptions.CultureInvariant)]
+    private static partial Regex RangeEnd();
+}
