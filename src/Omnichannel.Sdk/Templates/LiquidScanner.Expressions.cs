@@ -213,7 +213,7 @@ internal sealed partial class LiquidScanner
 
                 var after = SkipSpace(k, end);
                 var isNamedParameter = after < end && s[after] == ':';
-                if (!isNamedParameter && !Keywords.Contains(root.ToLowerInvariant()))
+                if (!isNamedParameter && !Keywords.Contains(root.ToLowerInvariant()) && !(root == "continue" && IsOffsetValue(rootStart)))
                 {
                     CheckReference(rootStart, root, member, s[rootStart..k]);
                     if (member is null && LiquidData.Roots.TryGetValue(root, out var members) && members is not null
@@ -230,6 +230,29 @@ internal sealed partial class LiquidScanner
                 k++;
             }
         }
+    }
+
+    /// <summary>Whether the word at <paramref name="rootStart"/> is the value of <c>offset:</c> (a loop's <c>offset: continue</c>).</summary>
+    private bool IsOffsetValue(int rootStart)
+    {
+        var k = rootStart - 1;
+        while (k >= 0 && char.IsWhiteSpace(_source[k]))
+        {
+            k--;
+        }
+
+        if (k < 0 || _source[k] != ':')
+        {
+            return false;
+        }
+
+        k--;
+        while (k >= 0 && char.IsWhiteSpace(_source[k]))
+        {
+            k--;
+        }
+
+        return k >= 5 && _source.AsSpan(k - 5, 6).SequenceEqual("offset") && (k < 6 || !(char.IsLetterOrDigit(_source[k - 6]) || _source[k - 6] == '_'));
     }
 
     /// <summary>Whether <c>== 'text'</c> or <c>!= 42</c> (a string or number, not nil or blank) starts at <paramref name="k"/>.</summary>

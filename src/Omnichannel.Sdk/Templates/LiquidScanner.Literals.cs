@@ -87,6 +87,13 @@ internal sealed partial class LiquidScanner
             }
         }
 
+        // 'offset: continue' resumes where the last loop over the same named collection stopped: a range has no name, and
+        // the engine fails on it for every customer.
+        if (markup.TrimStart().StartsWith('(') && OffsetContinue().Match(markup) is { Success: true } resume && !InsideQuotes(start, start + resume.Index))
+        {
+            Report(start + resume.Groups[1].Index, TemplateErrorKind.InvalidArgument, $"'offset: continue' on '{tag}' needs a named collection to continue ('for item in list'), not a range: it fails for every customer.");
+        }
+
         foreach (Match m in RangeEnd().Matches(markup))
         {
             var group = m.Groups[1].Success ? m.Groups[1] : m.Groups[2];
@@ -178,6 +185,9 @@ internal sealed partial class LiquidScanner
 
     [GeneratedRegex(@"\b(offset|limit)\s*:\s*(-?\d+(?:\.\d+)?)(?![\w.])", RegexOptions.CultureInvariant)]
     private static partial Regex LoopParameter();
+
+    [GeneratedRegex(@"\boffset\s*:\s*(continue)\b", RegexOptions.CultureInvariant)]
+    private static partial Regex OffsetContinue();
 
     [GeneratedRegex(@"(?<![\w.])(-?\d+(?:\.\d+)?)(?=\s*\.\.)|\.\.\s*(-?\d+(?:\.\d+)?)(?![\w.])", RegexOptions.CultureInvariant)]
     private static partial Regex RangeEnd();

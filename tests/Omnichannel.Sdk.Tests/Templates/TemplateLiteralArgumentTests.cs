@@ -48,6 +48,7 @@ public sealed class TemplateLiteralArgumentTests
     [InlineData("{{ journey.s | truncatewords: ^3000000000 }}", "'truncatewords: 3000000000' is past")]
     [InlineData("{{ journey.s | slice: 1, ^3000000000 }}", "'slice: 3000000000' is past")]
     [InlineData("{{ journey.s | slice: ^1.5 }}", "'slice: 1.5' is not a whole number")]
+    [InlineData("{% for i in (1..5) limit: 2 %}{% endfor %}{% for i in (1..5) offset: ^continue %}{{ i }}{% endfor %}", "'offset: continue' on 'for' needs a named collection")]
     public void ALiteralWithWhichTheFilterOrTagAlwaysFails_IsRefusedAtLoad_AtTheLiteral(string marked, string message)
     {
         var (source, line, column) = Marked(marked);
@@ -112,6 +113,7 @@ public sealed class TemplateLiteralArgumentTests
     [InlineData("{{ journey.s | truncate: 5, '3000000000' }}", "3000000000")]
     [InlineData("{{ 79228162514264337593543950335 }}", "79228162514264337593543950335")]
     [InlineData("{{ journey.x | minus: 2.5 }}", "2.5")]
+    [InlineData("{% assign words = journey.s | split: ' ' %}{% for w in words limit: 1 %}{{ w }}{% endfor %}|{% for w in words offset: continue %}{{ w }}{% endfor %}", "hello|worldfoo")]
     public void TheLegalFormsNextToThem_LoadAndRender(string source, string expected)
     {
         var renderer = Renderer(Single("t", TemplateVariant.Sms(source)));
