@@ -95,12 +95,16 @@ public interface IOmnichannelClient
     ValueTask<bool> EraseProfileAsync(Identifier identifier, Privacy.EraseOptions options, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Lifts the erasure of one identifier (the person asked to come back): its tombstone and its suppression-list entry
-    /// are removed, so events carrying it are accepted and messages to it are sent again. Returns <see langword="false"/>
-    /// when there was nothing to lift.
+    /// Lifts the erasure of one identifier (the person asked to come back), or the suppression of an address (she asks
+    /// to be messaged there again): its tombstone and its suppression-list entries (erasure, hard bounce, soft-bounce
+    /// run) are removed, and so are the suppression of the address on the profile that holds it and its soft-bounce
+    /// count, so events carrying it are accepted and messages to it are sent again. Another person's profile that
+    /// reported a bounce of the address keeps its own entry. Returns <see langword="false"/> when there was nothing to
+    /// lift.
     /// </summary>
     /// <param name="identifier">The identifier (normalised first).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="InvalidOperationException">The lift on her profile could not be recorded (the store kept failing); calling it again is safe.</exception>
     ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -93,13 +93,33 @@ public sealed partial class OmnichannelEngine
             hashes = hashes.Concat(_hasher.AllHashes(SoftListed(channel, id.Value))); // audit U84: a soft-bounce run's entry
         }
 
-        var lifted = await _store.LiftErasureAsync([.. hashes], cancellationToken).ConfigureAwait(false);
-        if (lifted > 0)
+        var lifted = await _store.LiftErasureAsync([.. hashes], cancellationToken).ConfigureAwait(false) > 0;
+
+        // Her own profile's entries (a hard bounce of hers, a soft-bounce run) go too, so that messages to the address are
+        // sent again as promised: the store's entry alone left her profile refusing them while IsSuppressedAsync said no.
+        // Another person's profile that reported the address keeps its entry (it is not found from the address).
+        if ((await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).TryGetValue(id, out var owner))
+        {
+            var onProfile = false;
+            var unit = await EnqueueProfileWork(owner, (p, now) =>
+            {
+                onProfile = LiftOnProfile(p, id);
+                return ValueTask.FromResult(onProfile ? new ChangeEffect() : new ChangeEffect { ReadOnly = true });
+            }, cancellationToken).ConfigureAwait(false);
+            if (unit is null or { Status: not (UnitStatus.Committed or UnitStatus.Finished or UnitStatus.Gone) })
+            {
+                throw new InvalidOperationException("The lift could not be recorded on her profile; the store kept failing. It is safe to call it again.");
+            }
+
+            lifted |= onProfile && unit.Status == UnitStatus.Committed;
+        }
+
+        if (lifted)
         {
             LogErasureLifted(_logger, id.Type, _hasher.Mask(id));
         }
 
-        return lifted > 0;
+        return lifted;
     }
 
     /// <inheritdoc />

@@ -301,6 +301,45 @@ public sealed partial class OmnichannelEngine
         return false;
     }
 
+    // LiftErasureAsync on the profile that holds the address: its hard-bounce entries (plain or hashed under any key), a
+    // soft-bounce run's record and the address's soft-bounce marks (so the next bounce starts a count afresh rather than
+    // completing the old run), and the identifier's marks. True when anything was there.
+    private bool LiftOnProfile(CustomerProfile p, Identifier id)
+    {
+        var changed = false;
+        foreach (var channel in ChannelsOf(id.Type))
+        {
+            var hashes = _hasher.AllHashes(new Identifier(channel, id.Value));
+            if (p.HasSuppressedAddresses)
+            {
+                changed |= p.SuppressedAddresses.RemoveAll(e => e == channel + ":" + id.Value || hashes.Any(h => e == SuppressionEntry(channel, h))) > 0;
+            }
+
+            if (p.HasSoftSuppressed)
+            {
+                changed |= p.SoftSuppressed.RemoveAll(m => m.Channel == channel && hashes.Contains(m.Address)) > 0;
+            }
+
+            if (p.HasSoftBounces)
+            {
+                changed |= p.SoftBounces.RemoveAll(m => m.Channel == channel && hashes.Contains(m.Address)) > 0;
+            }
+
+            var ids = p.IdentifierList;
+            for (var k = 0; k < ids.Count; k++)
+            {
+                if (ids[k].Type == id.Type && ids[k].Value == id.Value && ids[k].IsSuppressedOn(channel))
+                {
+                    var rest = string.Join(',', ids[k].SuppressedOn!.Split(',').Where(c => c != channel));
+                    ids[k] = ids[k] with { SuppressedOn = rest.Length == 0 ? null : rest };
+                    changed = true;
+                }
+            }
+        }
+
+        return changed;
+    }
+
     private static string SuppressionEntry(string channel, string hash) => channel + ":#" + hash;
 
     // "#" and 64 lowercase hex digits (an HMAC-SHA256): no address of any channel is spelled that way.

@@ -112,3 +112,64 @@ public sealed class SoftBounceReachKeptTests
             read.ReachMarks.Select(m => (m.Channel, m.At)).ToArray());
     }
 }
+
+/// <summary>
+/// <see cref="IOmnichannelClient.LiftErasureAsync"/> promises that "messages to it are sent again". For an address her
+/// own profile suppressed (a hard bounce of hers, a soft-bounce run) it took the address off the store's list only: the
+/// profile's entry kept refusing her mail, while <see cref="IOmnichannelClient.IsSuppressedAsync"/> answered false
+/// (left alone since the forty-sixth session).
+/// </summary>
+public sealed class LiftOnHerOwnProfileTests
+{
+    private static readonly Identifier Ann = AuditU84Tests.Ann;
+    private static readonly Identifier AnnEmail = AuditU84Tests.AnnEmail;
+    private static readonly Identifier AnnPhone = Identifier.Phone("+447700900184");
+
+    private static Task<TrackResult> BounceAsync(OmnichannelTestHost host, string channel, string key, string bounceType) =>
+        host.TrackAsync(EventTypes.MessageBounced, [Ann], new { channel, message_id = key, bounce_type = bounceType }, channel: "server");
+
+    [Theory]
+    [InlineData(ChannelNames.Email)]
+    [InlineData(ChannelNames.Sms)]
+    public async Task AHardBounceOfHerOwnAddress_Lifted_LetsHerMailThrough(string channel)
+    {
+        var (host, sent) = AuditU84Tests.Host();
+        await using var _ = host;
+        var address = channel == ChannelNames.Email ? AnnEmail : AnnPhone;
+        await host.TrackAsync("user.signed_up", [Ann, AnnEmail, AnnPhone]);
+        Assert.Equal(SendStatus.Queued, (await AuditU84Tests.SendAsync(host, channel, "m1")).Status);
+        Assert.Equal(TrackStatus.Accepted, (await BounceAsync(host, channel, "m1", "hard")).Status);
+        Assert.True(await host.Client.IsSuppressedAsync(address));
+        Assert.Equal(SendStatus.Skipped, (await AuditU84Tests.SendAsync(host, channel, "m2")).Status);
+
+        Assert.True(await host.Client.LiftErasureAsync(address));
+
+        Assert.False(await host.Client.IsSuppressedAsync(address));
+        Assert.Equal(SendStatus.Queued, (await AuditU84Tests.SendAsync(host, channel, "m3")).Status);
+        Assert.Equal(2, sent[channel].Messages.Count);
+        Assert.False(await host.Client.LiftErasureAsync(address)); // nothing left to lift
+    }
+
+    // A soft-bounce run's suppression lifted starts her count afresh: one more soft bounce is not a run.
+    [Fact]
+    public async Task ASoftBounceRun_Lifted_StartsTheCountAfresh()
+    {
+        var (host, sent) = AuditU84Tests.Host();
+        await using var _ = host;
+        await host.TrackAsync("user.signed_up", [Ann, AnnEmail]);
+        for (var i = 1; i <= 3; i++)
+        {
+            await AuditU84Tests.SendAsync(host, ChannelNames.Email, $"m{i}");
+            await BounceAsync(host, ChannelNames.Email, $"m{i}", "soft");
+        }
+
+        Assert.True(await host.Client.IsSuppressedAsync(AnnEmail));
+        Assert.True(await host.Client.LiftErasureAsync(AnnEmail));
+
+        Assert.Equal(SendStatus.Queued, (await AuditU84Tests.SendAsync(host, ChannelNames.Email, "m4")).Status);
+        await BounceAsync(host, ChannelNames.Email, "m4", "soft");
+        Assert.False(await host.Client.IsSuppressedAsync(AnnEmail));
+        Assert.Equal(SendStatus.Queued, (await AuditU84Tests.SendAsync(host, ChannelNames.Email, "m5")).Status);
+        Assert.Equal(5, sent[ChannelNames.Email].Messages.Count);
+    }
+}
