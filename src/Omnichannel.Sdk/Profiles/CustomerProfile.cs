@@ -151,7 +151,8 @@ public sealed class CustomerProfile
     internal bool HasSoftBounces => _softBounces is { Count: > 0 };
 
     // Each address's newest delivery, open or click (channel, keyed hash, instant) kept when its touch is trimmed, one per
-    // address, ordinal order: a soft-bounce run is read against it as against the touch (ProfileCore.KeepReach). Bounded.
+    // address, ordinal order: a soft-bounce run is read against it as against the touch (ProfileCore.KeepReach). A message
+    // that named no address is kept under ProfileCore.NewestAddressMark (her newest address when read). Bounded.
     [Stored(Field = nameof(_reachMarks))]
     internal List<SoftBounceMark> ReachMarks { get => _reachMarks ??= []; set => _reachMarks = value; }
 

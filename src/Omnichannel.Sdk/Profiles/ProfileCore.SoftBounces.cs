@@ -375,18 +375,19 @@ internal static partial class ProfileCore
     private static List<DateTimeOffset> ReachTimes(CustomerProfile p, string channel, string hash, Func<string, bool> isAddress)
     {
         var reached = new List<DateTimeOffset>();
+        string? newest = null;
         if (p.HasReachMarks)
         {
             foreach (var m in p.ReachMarks)
             {
-                if (m.Channel == channel && m.Address == hash)
+                if (m.Channel == channel && (m.Address == hash
+                    || (m.Address == NewestAddressMark && (newest ??= NewestOnChannel(p, channel) ?? "") is { Length: > 0 } n && isAddress(n))))
                 {
                     reached.Add(m.At);
                 }
             }
         }
 
-        string? newest = null;
         foreach (var t in p.Touches)
         {
             if (t.Channel != channel)
@@ -519,13 +520,28 @@ internal static partial class ProfileCore
             }
         }
 
-        if (reached is not { } r || (t.SentTo ?? (p.MessageKeys.Contains(t.Key) ? NewestOnChannel(p, t.Channel) : null)) is not { } address)
+        if (reached is not { } r)
         {
             return;
         }
 
-        AddReachMark(p.ReachMarks, new SoftBounceMark(t.Channel, hash(t.Channel, address), r));
+        if (t.SentTo is { } address)
+        {
+            AddReachMark(p.ReachMarks, new SoftBounceMark(t.Channel, hash(t.Channel, address), r));
+        }
+        else if (p.MessageKeys.Contains(t.Key))
+        {
+            // Read as the touch is: her newest address on the channel when the run is read, not when the touch was trimmed
+            // (review, fifty-fourth session: a newer address linked after the trim was read without it).
+            AddReachMark(p.ReachMarks, new SoftBounceMark(t.Channel, NewestAddressMark, r));
+        }
     }
+
+    /// <summary>
+    /// The address of a reach mark kept from a message of the SDK's that named none: her newest address on the channel,
+    /// read when a run is read (not a keyed hash: those are lowercase hex).
+    /// </summary>
+    internal const string NewestAddressMark = "newest/";
 
     private static void AddReachMark(List<SoftBounceMark> marks, SoftBounceMark mark)
     {

@@ -26,6 +26,10 @@ internal sealed partial class LiquidScanner
 
         Expression(segments[0].Start, segments[0].End);
         string? last = null;
+
+        // format_date returns nothing for an input that is not a date (a customer without the data): its format is judged
+        // only on 'now' (or 'today'), the one input that is a date for every customer.
+        var dateInput = _source[segments[0].Start..segments[0].End].Trim() is "now" or "'now'" or "\"now\"" or "'today'" or "\"today\"";
         foreach (var (segStart, segEnd) in segments.Skip(1))
         {
             var k = SkipSpace(segStart, segEnd);
@@ -53,8 +57,10 @@ internal sealed partial class LiquidScanner
             if (k < segEnd && _source[k] == ':')
             {
                 Expression(k + 1, segEnd);
-                LiteralArguments(filter, k + 1, segEnd);
+                LiteralArguments(filter, k + 1, segEnd, dateInput);
             }
+
+            dateInput = false;
         }
 
         return last;

@@ -22,7 +22,7 @@ internal sealed partial class LiquidScanner
     }
 
     // A filter's positional arguments, each a literal or not: the checks below judge literals only.
-    private void LiteralArguments(string filter, int start, int end)
+    private void LiteralArguments(string filter, int start, int end, bool dateInput)
     {
         if (filter is not ("divided_by" or "modulo" or "format_number" or "format_date" or "truncate" or "truncatewords" or "slice"))
         {
@@ -39,7 +39,9 @@ internal sealed partial class LiquidScanner
             var written = $"'{filter}: {Shorten(text)}'";
             switch (filter)
             {
-                case "divided_by" or "modulo" when a == 0 && (number == 0m || (quoted is not null && QuotedNumber(quoted) == 0m)):
+                // modulo takes its divisor as a whole number, rounded half to even (Convert.ToInt32): 0.5 and -0.4 are zero.
+                case "divided_by" or "modulo" when a == 0 && (number ?? (quoted is not null ? QuotedNumber(quoted) : null)) is { } divisor
+                    && (filter == "modulo" ? decimal.Round(divisor, MidpointRounding.ToEven) : divisor) == 0m:
                     // The engine reads the argument as a number: a string that is not one (or is zero) is a zero divisor too.
                     Report(at, TemplateErrorKind.InvalidArgument, $"{written} divides by zero for every customer.");
                     break;
@@ -48,7 +50,7 @@ internal sealed partial class LiquidScanner
                     Report(at, TemplateErrorKind.InvalidArgument, $"{written} is not a number format, so it fails for every customer: use a standard format such as 'N2', 'F0', 'C', 'P1' or a custom one such as '#,##0.00'.");
                     break;
 
-                case "format_date" when a == 0 && quoted is not null && !IsDateFormat(quoted):
+                case "format_date" when a == 0 && dateInput && quoted is not null && !IsDateFormat(quoted):
                     Report(at, TemplateErrorKind.InvalidArgument, $"{written} is not a .NET date format, so it fails for every date: use a standard format such as 'd' or 'D' or a custom one such as 'dd/MM/yyyy'.");
                     break;
 
@@ -68,13 +70,19 @@ internal sealed partial class LiquidScanner
     private void LoopArguments(string tag, int start, int end)
     {
         var markup = _source[start..end];
+
+        // The engine reads 'offset:' and 'limit:' (truncated: (int)) only once the collection has an item: a named
+        // collection may be empty for a customer, so they are judged on a literal range that has items only.
+        var range = LiteralRange().Match(markup);
+        var hasItems = range.Success && NumberValue(range.Groups[1].Value) is { } first && NumberValue(range.Groups[2].Value) is { } last && first <= last;
         foreach (Match m in LoopParameter().Matches(markup))
         {
-            if (InsideQuotes(start, start + m.Index) || NumberValue(m.Groups[2].Value) is not { } value)
+            if (!hasItems || InsideQuotes(start, start + m.Index) || NumberValue(m.Groups[2].Value) is not { } number)
             {
                 continue;
             }
 
+            var value = decimal.Truncate(number);
             var at = start + m.Groups[2].Index;
             var written = $"'{m.Groups[1].Value}: {Shorten(m.Groups[2].Value)}'";
             if (!IsInt32(value))
@@ -180,7 +188,7 @@ internal sealed partial class LiquidScanner
     [GeneratedRegex(@"^-?\d+(\.\d+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex NumberText();
 
-    [GeneratedRegex(@"^([A-Za-z])(\d*)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^([A-Za-z])([0-9]*)$", RegexOptions.CultureInvariant)]
     private static partial Regex StandardNumberFormat();
 
     [GeneratedRegex(@"\b(offset|limit)\s*:\s*(-?\d+(?:\.\d+)?)(?![\w.])", RegexOptions.CultureInvariant)]
@@ -188,6 +196,10 @@ internal sealed partial class LiquidScanner
 
     [GeneratedRegex(@"\boffset\s*:\s*(continue)\b", RegexOptions.CultureInvariant)]
     private static partial Regex OffsetContinue();
+
+    // A range with literal ends: '(1..5)'.
+    [GeneratedRegex(@"^\s*\(\s*(-?[0-9]+)\s*\.\.\s*(-?[0-9]+)\s*\)", RegexOptions.CultureInvariant)]
+    private static partial Regex LiteralRange();
 
     [GeneratedRegex(@"(?<![\w.])(-?\d+(?:\.\d+)?)(?=\s*\.\.)|\.\.\s*(-?\d+(?:\.\d+)?)(?![\w.])", RegexOptions.CultureInvariant)]
     private static partial Regex RangeEnd();

@@ -111,6 +111,48 @@ public sealed class SoftBounceReachKeptTests
             [(ChannelNames.Sms, AuditU84Tests.Start.AddDays(5)), (ChannelNames.Email, AuditU84Tests.Start.AddDays(40))],
             read.ReachMarks.Select(m => (m.Channel, m.At)).ToArray());
     }
+
+    // Review (fifty-fourth session): a reach of a message that named no address reads her newest address on the channel
+    // while its touch is kept. Trimmed before a newer address was linked, the mark was the old address's, so the bounces
+    // of the new one on both sides of the delivery became a run: the end state depended on when the touch was trimmed.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AReachOfAMessageThatNamedNoAddress_StillReadsHerNewestAddress_AfterItsTouchIsTrimmed(bool trimmedBeforeTheNewAddress)
+    {
+        var start = AuditU84Tests.Start;
+        var p = new CustomerProfile("p", start);
+        p.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Email, "old@example.com", start));
+        p.MessageKeys.Add("m30");
+        var touch = new Omnichannel.Sdk.Measurement.Touch { Key = "m30", Channel = ChannelNames.Email, QueuedAt = start.AddDays(29), DeliveredAt = start.AddDays(30) };
+        p.Touches.Add(touch);
+        void Trim()
+        {
+            ProfileCore.KeepReach(p, touch, Rule.Hash);
+            p.Touches.Remove(touch);
+        }
+
+        if (trimmedBeforeTheNewAddress)
+        {
+            Trim();
+        }
+
+        p.IdentifierList.Add(new LinkedIdentifier(IdentifierTypes.Email, "new@example.com", start.AddDays(5)));
+        if (!trimmedBeforeTheNewAddress)
+        {
+            Trim();
+        }
+
+        foreach (var d in new[] { 10, 20, 75 })
+        {
+            p.SoftBounces.Add(new SoftBounceMark(ChannelNames.Email, Rule.Hash(ChannelNames.Email, "new@example.com"), start.AddDays(d), $"b{d}"));
+        }
+
+        ProfileCore.ReviewSoftBounces(p, Rule);
+
+        Assert.False(p.HasSoftSuppressed); // as with the touch kept: one bounce after her newest reach
+        Assert.Equal(start.AddDays(30), Assert.Single(ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), 1).ReachMarks).At);
+    }
 }
 
 /// <summary>

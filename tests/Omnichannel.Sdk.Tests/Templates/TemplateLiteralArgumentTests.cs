@@ -31,6 +31,10 @@ public sealed class TemplateLiteralArgumentTests
     [InlineData("{{ journey.x | divided_by: ^'0' }}", "divides by zero")]
     [InlineData("{{ journey.x | divided_by: ^'none' }}", "divides by zero")]
     [InlineData("{{ journey.x | modulo: ^0 }}", "'modulo: 0' divides by zero")]
+    [InlineData("{{ journey.x | modulo: ^0.5 }}", "'modulo: 0.5' divides by zero")]
+    [InlineData("{{ journey.x | modulo: ^-0.4 }}", "divides by zero")]
+    [InlineData("{{ journey.x | modulo: ^'0.4' }}", "divides by zero")]
+    [InlineData("{{ 'now' | format_date: ^'U' }}", "is not a .NET date format")]
     [InlineData("Hi\n  {% assign y = journey.x | plus: 1 | modulo:^0.0 %}{{ y }}", "'modulo: 0.0'")]
     [InlineData("{{ journey.x | format_number: ^'X' }}", "'format_number: 'X'' is not a number format")]
     [InlineData("{{ journey.x | format_number: ^'D3' }}", "is not a number format")]
@@ -38,7 +42,8 @@ public sealed class TemplateLiteralArgumentTests
     [InlineData("{{ journey.x | format_number: ^'N1000000000' }}", "is not a number format")]
     [InlineData("{{ now | format_date: ^'q' }}", "is not a .NET date format")]
     [InlineData("{% for i in (1..5) offset: ^-1 %}{{ i }}{% endfor %}", "'offset: -1' on 'for' is negative")]
-    [InlineData("a\n{% for l in profile.cart offset:^-2 %}{{ l.name }}{% endfor %}", "'offset: -2' on 'for' is negative")]
+    [InlineData("a\r\n{% for i in (1..3)\r\n  offset:^-2 %}{{ i }}{% endfor %}", "'offset: -2' on 'for' is negative")]
+    [InlineData("{% for i in (1..5) offset: ^-1.5 %}{{ i }}{% endfor %}", "'offset: -1.5' on 'for' is negative")]
     [InlineData("{% tablerow i in (1..5) offset: ^-1 %}{{ i }}{% endtablerow %}", "on 'tablerow' is negative")]
     [InlineData("{% for i in (1..5) limit: ^3000000000 %}{{ i }}{% endfor %}", "'limit: 3000000000' on 'for' is past")]
     [InlineData("{% for i in (1..5) offset: ^3000000000 %}{{ i }}{% endfor %}", "'offset: 3000000000' on 'for' is past")]
@@ -114,6 +119,17 @@ public sealed class TemplateLiteralArgumentTests
     [InlineData("{{ 79228162514264337593543950335 }}", "79228162514264337593543950335")]
     [InlineData("{{ journey.x | minus: 2.5 }}", "2.5")]
     [InlineData("{% assign words = journey.s | split: ' ' %}{% for w in words limit: 1 %}{{ w }}{% endfor %}|{% for w in words offset: continue %}{{ w }}{% endfor %}", "hello|worldfoo")]
+    // Review (fifty-fourth session): false refusals and a scanner exception.
+    [InlineData("{{ journey.x | format_number: 'N\u0663' }}", "N\u0663")]
+    [InlineData("{{ journey.missing | format_date: 'U' }}|{{ journey.s | format_date: 'q' }}|", "||")]
+    [InlineData("{% for i in (1..5) offset: 2147483647.5 %}{{ i }}{% endfor %}ok", "ok")]
+    [InlineData("{% for i in (1..5) limit: 2147483647.5 %}{{ i }}{% endfor %}", "12345")]
+    [InlineData("{% for i in (1..5) limit: -2147483648.6 %}{{ i }}{% endfor %}ok", "ok")]
+    [InlineData("{% for i in (1..3) offset: -0.6 %}{{ i }}{% endfor %}", "123")]
+    [InlineData("{% for i in (5..1) offset: -1 %}{{ i }}{% endfor %}ok", "ok")]
+    [InlineData("{% for l in journey.missing offset: -1 %}{{ l }}{% endfor %}ok", "ok")]
+    [InlineData("{% for l in journey.missing limit: 3000000000 %}{{ l }}{% endfor %}ok", "ok")]
+    [InlineData("{{ journey.x | modulo: 0.6 }}", "0")]
     public void TheLegalFormsNextToThem_LoadAndRender(string source, string expected)
     {
         var renderer = Renderer(Single("t", TemplateVariant.Sms(source)));
