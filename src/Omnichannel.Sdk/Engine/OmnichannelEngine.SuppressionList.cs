@@ -330,8 +330,7 @@ public sealed partial class OmnichannelEngine
             {
                 if (ids[k].Type == id.Type && ids[k].Value == id.Value && ids[k].IsSuppressedOn(channel))
                 {
-                    var rest = string.Join(',', ids[k].SuppressedOn!.Split(',').Where(c => c != channel));
-                    ids[k] = ids[k] with { SuppressedOn = rest.Length == 0 ? null : rest };
+                    ids[k] = ids[k].WithoutSuppressionOn(channel);
                     changed = true;
                 }
             }

@@ -340,8 +340,7 @@ internal static partial class ProfileCore
             {
                 if (ids[k].IsSuppressedOn(channel) && rule.Hash(channel, ids[k].Value) == hash)
                 {
-                    var rest = string.Join(',', ids[k].SuppressedOn!.Split(',').Where(c => c != channel));
-                    ids[k] = ids[k] with { SuppressedOn = rest.Length == 0 ? null : rest };
+                    ids[k] = ids[k].WithoutSuppressionOn(channel);
                 }
             }
         }

@@ -69,6 +69,13 @@ public sealed record LinkedIdentifier(string Type, string Value, DateTimeOffset 
         return false;
     }
 
+    /// <summary>The identifier no longer marked suppressed on <paramref name="channel"/> (its other channels kept).</summary>
+    internal LinkedIdentifier WithoutSuppressionOn(string channel)
+    {
+        var rest = SuppressedOn is { } on ? string.Join(',', on.Split(',').Where(c => c != channel)) : string.Empty;
+        return this with { SuppressedOn = rest.Length == 0 ? null : rest };
+    }
+
     /// <summary>The identifier itself.</summary>
     [JsonIgnore]
     public Identifier Identifier => new(Type, Value);
