@@ -29,7 +29,11 @@ internal sealed partial class LiquidScanner
 
         // format_date returns nothing for an input that is not a date (a customer without the data): its format is judged
         // only on 'now' (or 'today'), the one input that is a date for every customer.
-        var dateInput = _source[segments[0].Start..segments[0].End].Trim() is "now" or "'now'" or "\"now\"" or "'today'" or "\"today\"";
+        var input = WholeQuoted(segments[0].Start, segments[0].End);
+        var dateInput = input is "now" or "today" || _source[segments[0].Start..segments[0].End].Trim() == "now";
+
+        // truncate returns nothing for a nil input before it reads its length: its length is judged only on a literal input.
+        var literalInput = input is not null || NumberValue(_source[segments[0].Start..segments[0].End].Trim()) is not null;
         foreach (var (segStart, segEnd) in segments.Skip(1))
         {
             var k = SkipSpace(segStart, segEnd);
@@ -57,10 +61,11 @@ internal sealed partial class LiquidScanner
             if (k < segEnd && _source[k] == ':')
             {
                 Expression(k + 1, segEnd);
-                LiteralArguments(filter, k + 1, segEnd, dateInput);
+                LiteralArguments(filter, k + 1, segEnd, dateInput, literalInput);
             }
 
             dateInput = false;
+            literalInput = false;
         }
 
         return last;
@@ -68,21 +73,21 @@ internal sealed partial class LiquidScanner
 
     private bool InsideQuotes(int start, int index)
     {
-        char? quote = null;
         for (var k = start; k < index; k++)
         {
-            var c = _source[k];
-            if (quote is null && c is '"' or '\'')
+            if (_source[k] is '"' or '\'')
             {
-                quote = c;
-            }
-            else if (c == quote)
-            {
-                quote = null;
+                var close = QuotedEnd(k, out _);
+                if (close < 0 || close > index)
+                {
+                    return true;
+                }
+
+                k = close - 1;
             }
         }
 
-        return quote is not null;
+        return false;
     }
 
     private List<(int Start, int End)> SplitOutsideQuotes(int start, int end, char separator)
@@ -94,8 +99,7 @@ internal sealed partial class LiquidScanner
             var c = _source[k];
             if (c is '"' or '\'')
             {
-                var q = _source.IndexOf(c, k + 1, end - k - 1);
-                k = q < 0 ? end : q;
+                k = SkipQuoted(k, end) - 1;
             }
             else if (c == separator)
             {
@@ -137,8 +141,7 @@ internal sealed partial class LiquidScanner
             var c = _source[k];
             if (c is '"' or '\'')
             {
-                var q = _source.IndexOf(c, k + 1, end - k - 1);
-                k = q < 0 ? end : q;
+                k = SkipQuoted(k, end) - 1;
             }
             else if (c == '[' && ++depth > MaxIndexNesting)
             {
@@ -164,14 +167,14 @@ internal sealed partial class LiquidScanner
             var c = s[k];
             if (c is '"' or '\'')
             {
-                var q = s.IndexOf(c, k + 1, end - k - 1);
-                if (q < 0)
+                var q = QuotedEnd(k, out _);
+                if (q < 0 || q > end)
                 {
                     Report(k, TemplateErrorKind.Syntax, "This string is never closed with its quote.");
                     return;
                 }
 
-                k = q + 1;
+                k = q;
             }
             else if (char.IsDigit(c))
             {
@@ -199,8 +202,7 @@ internal sealed partial class LiquidScanner
                     }
                     else if (s[k] == '[')
                     {
-                        var close = s.IndexOf(']', k, end - k);
-                        close = close < 0 ? end : close;
+                        var close = IndexClose(k, end);
                         Expression(k + 1, close);
                         member ??= string.Empty;
                         k = Math.Min(close + 1, end);
@@ -294,6 +296,24 @@ internal sealed partial class LiquidScanner
         }
 
         return k >= 0 && (_source[k] is '\'' or '"' || char.IsDigit(_source[k]));
+    }
+
+    // The ']' closing the index opened at 'k' (or 'end'): a ']' inside a quoted key does not close it.
+    private int IndexClose(int k, int end)
+    {
+        for (var i = k + 1; i < end; i++)
+        {
+            if (_source[i] is '"' or '\'')
+            {
+                i = SkipQuoted(i, end) - 1;
+            }
+            else if (_source[i] == ']')
+            {
+                return i;
+            }
+        }
+
+        return end;
     }
 
     private int Word(int k, int end)

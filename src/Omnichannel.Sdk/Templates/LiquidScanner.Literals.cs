@@ -22,7 +22,8 @@ internal sealed partial class LiquidScanner
     }
 
     // A filter's positional arguments, each a literal or not: the checks below judge literals only.
-    private void LiteralArguments(string filter, int start, int end, bool dateInput)
+    // dateInput: the input is a date for every customer ('now'); literalInput: it is a string or number literal, never nil.
+    private void LiteralArguments(string filter, int start, int end, bool dateInput, bool literalInput)
     {
         if (filter is not ("divided_by" or "modulo" or "format_number" or "format_date" or "truncate" or "truncatewords" or "slice"))
         {
@@ -35,7 +36,8 @@ internal sealed partial class LiquidScanner
             var at = SkipSpace(arguments[a].Start, arguments[a].End);
             var text = _source[at..arguments[a].End].TrimEnd();
             var number = NumberValue(text);
-            var quoted = text.Length >= 2 && text[0] is '\'' or '"' && text[^1] == text[0] ? text[1..^1] : null;
+            // A quoted literal is judged by its value, decoded as the engine decodes it ('0.00 \'EUR\'' is "0.00 'EUR'").
+            var quoted = WholeQuoted(at, arguments[a].End);
             var written = $"'{filter}: {Shorten(text)}'";
             switch (filter)
             {
@@ -54,7 +56,15 @@ internal sealed partial class LiquidScanner
                     Report(at, TemplateErrorKind.InvalidArgument, $"{written} is not a .NET date format, so it fails for every date: use a standard format such as 'd' or 'D' or a custom one such as 'dd/MM/yyyy'.");
                     break;
 
-                case "truncate" or "truncatewords" when a == 0 && number is { } n && !IsInt32(n):
+                // truncate returns nothing for a nil input before it reads its length: judged on a literal input only.
+                // Past Int32 once rounded, the length fails; at Int32's least (a length minus the ellipsis's overflows), so
+                // does the cut ('abc' | truncate: -2147483648).
+                case "truncate" when a == 0 && literalInput && number is { } n
+                    && (!IsInt32(n) || decimal.Round(n, MidpointRounding.ToEven) < (decimal)int.MinValue + EllipsisLength(arguments)):
+                    Report(at, TemplateErrorKind.InvalidArgument, $"{written} is past the lengths 'truncate' takes (a whole number up to {int.MaxValue:N0}, and above {int.MinValue:N0} by at least its ellipsis's length), so it fails for every customer.");
+                    break;
+
+                case "truncatewords" when a == 0 && number is { } n && !IsInt32(n):
                 case "slice" when number is { } m && !IsInt32(m):
                     Report(at, TemplateErrorKind.InvalidArgument, $"{written} is past the largest length a filter takes ({int.MaxValue:N0}, as a whole number either side of zero), so it fails for every customer.");
                     break;
@@ -65,6 +75,10 @@ internal sealed partial class LiquidScanner
             }
         }
     }
+
+    // The length of truncate's ellipsis: its second argument's, '...' without one; 0 when it is data (judged not to fail).
+    private int EllipsisLength(List<(int Start, int End)> arguments) =>
+        arguments.Count < 2 ? 3 : WholeQuoted(arguments[1].Start, arguments[1].End)?.Length ?? 0;
 
     // 'offset:' and 'limit:' of a loop, and the ends of a literal range: the engine reads each as an Int32 index.
     private void LoopArguments(string tag, int start, int end)

@@ -249,7 +249,8 @@ internal sealed partial class LiquidScanner
         return -1;
     }
 
-    // Finds the closing "}}" or "%}", skipping quoted strings; gives up at the next opening delimiter.
+    // Finds the closing "}}" or "%}", skipping quoted strings as the engine reads them (one may hold "}}", "{{" and line
+    // breaks); gives up at the next opening delimiter.
     private int FindClose(int from, char first, out int stoppedAt, out int badQuote)
     {
         var s = _source;
@@ -260,18 +261,21 @@ internal sealed partial class LiquidScanner
             var c = s[k];
             if (c is '"' or '\'')
             {
-                var q = s.IndexOf(c, k + 1);
-                var closer = s.IndexOf(first == '%' ? "%}" : "}}", k + 1, StringComparison.Ordinal);
-                var newline = s.IndexOf('\n', k + 1);
-                if (q < 0 || (closer >= 0 && closer < q && newline >= 0 && newline < q))
+                var q = QuotedEnd(k, out var badEscape);
+                if (q < 0)
                 {
-                    // Unmatched, or matched only on a later line past the closer: a missing quote.
                     badQuote = k;
+                    var closer = s.IndexOf(first == '%' ? "%}" : "}}", k + 1, StringComparison.Ordinal);
                     stoppedAt = closer >= 0 ? closer + 2 : k + 1;
                     return -1;
                 }
 
-                k = q + 1;
+                if (badEscape >= 0)
+                {
+                    ReportBadEscape(badEscape);
+                }
+
+                k = q;
                 continue;
             }
 

@@ -49,7 +49,7 @@ public sealed class TemplateLiteralArgumentTests
     [InlineData("{% for i in (1..5) offset: ^3000000000 %}{{ i }}{% endfor %}", "'offset: 3000000000' on 'for' is past")]
     [InlineData("{% for i in (1..^3000000000) %}{{ i }}{% endfor %}", "The range end '3000000000'")]
     [InlineData("{% for i in (^-3000000000..1) %}{{ i }}{% endfor %}", "The range end '-3000000000'")]
-    [InlineData("{{ journey.s | truncate: ^3000000000 }}", "'truncate: 3000000000' is past")]
+    [InlineData("{{ 'hello' | truncate: ^3000000000 }}", "'truncate: 3000000000' is past")]
     [InlineData("{{ journey.s | truncatewords: ^3000000000 }}", "'truncatewords: 3000000000' is past")]
     [InlineData("{{ journey.s | slice: 1, ^3000000000 }}", "'slice: 3000000000' is past")]
     [InlineData("{{ journey.s | slice: ^1.5 }}", "'slice: 1.5' is not a whole number")]
