@@ -115,6 +115,14 @@ public sealed partial class OmnichannelEngine
             }
         }
 
+        // Audit U88: the global control group as it stands when the message leaves. A message planned on a profile then in
+        // the treatment group (held for quiet hours, or retried) whose person turned out, at a merge, to be held out — she
+        // keeps the group assigned first — is withheld, as one planned now would be (Braze: control users get no campaign).
+        if (payload.Class == MessageClass.Marketing && _options.Measurement.GlobalControlShare > 0 && p.MeasurementGroup == "control")
+        {
+            return new Rechecked([], [], "held out: the person is in the global control group when the message was due", null);
+        }
+
         if (payload.Class == MessageClass.Marketing && DeliveryPlanner.CapReachedBefore(p, payload.Key, _options.Delivery, now) is { } cap)
         {
             return new Rechecked([], [], cap + " when the message was due", null);

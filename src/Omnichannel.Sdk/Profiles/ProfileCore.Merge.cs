@@ -8,6 +8,7 @@ internal static partial class ProfileCore
     {
         if (other.JourneyData is { } journeys)
         {
+            MergeArms(target, other, journeys, record.At, measurement);
             (target.JourneyData ??= new()).Absorb(journeys);
         }
 

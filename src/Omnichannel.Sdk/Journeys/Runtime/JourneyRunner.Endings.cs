@@ -122,6 +122,9 @@ internal sealed partial class JourneyRunner
 
     internal const string RepeatConverted = "repeat_converted";
 
+    /// <summary>Audit U88: the name of an arm's counter (<c>variant:{name}:{what}</c>), as the verdict reads it.</summary>
+    internal static string VariantCounter(string variant, string what) => $"variant:{variant}:{what}";
+
     // `credits`: when each recent step took the credit; a goal event from before the last step ran (uploaded late) is
     // credited to the step that had run by then, not to a message that went out after she had bought (audit U42).
     private void RecordConversion(string journeyId, string instanceId, string? stepId, string? variant, bool repeat, string? channel, List<StepCredit>? credits, CustomerEvent e)

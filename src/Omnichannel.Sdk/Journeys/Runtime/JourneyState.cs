@@ -160,7 +160,7 @@ internal sealed class JourneyState
 
         foreach (var (key, a) in other.Assignments)
         {
-            if (!Assignments.TryGetValue(key, out var mine) || a.At < mine.At)
+            if (!Assignments.TryGetValue(key, out var mine) || VariantAssignment.Before(a, mine))
             {
                 Assignments[key] = a;
             }

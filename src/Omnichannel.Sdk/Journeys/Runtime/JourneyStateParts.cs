@@ -169,6 +169,13 @@ internal sealed class VariantAssignment
     public required string Variant { get; set; }
 
     public DateTimeOffset At { get; set; }
+
+    /// <summary>
+    /// Audit U88: whether <paramref name="a"/> was made before <paramref name="b"/> (the one a merge keeps); at one instant
+    /// the ordinal first variant name, so the answer does not depend on which profile absorbs the other.
+    /// </summary>
+    public static bool Before(VariantAssignment a, VariantAssignment b) =>
+        a.At < b.At || (a.At == b.At && string.CompareOrdinal(a.Variant, b.Variant) < 0);
 }
 
 /// <summary>An ended instance still watched for its goal.</summary>
