@@ -13,8 +13,19 @@ public sealed partial class OmnichannelEngine
         var hot = _hot[partition];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            var sliceStart = Stopwatch.GetTimestamp();
             while (reader.TryRead(out var work))
             {
+                // A store that completes synchronously (the in-memory one) would keep this worker on its thread until the
+                // queue is empty: the pool then adds threads for the other partitions, more than there are cores, and a
+                // thread holding the store's lock is descheduled while the others wait for it. Giving the thread back
+                // after a slice keeps the workers on about as many threads as cores.
+                if (Stopwatch.GetElapsedTime(sliceStart).Ticks >= WorkerSliceTicks)
+                {
+                    await Task.Yield();
+                    sliceStart = Stopwatch.GetTimestamp();
+                }
+
                 if (hot.HasForgetsAsked)
                 {
                     hot.ForgetAsked();
@@ -69,6 +80,10 @@ public sealed partial class OmnichannelEngine
             }
         }
     }
+
+    // Long enough that yielding costs nothing measurable (one pool hop a millisecond), short enough that the pool sees its
+    // work items finish and adds no threads for the waiting partitions (benchmarks/README.md, fifty-fifth session).
+    private static readonly long WorkerSliceTicks = TimeSpan.FromMilliseconds(1).Ticks;
 
     private static void Abandon(IReadOnlyList<WorkItem> items, Exception ex)
     {
