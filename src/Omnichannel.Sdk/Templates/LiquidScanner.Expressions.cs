@@ -77,8 +77,8 @@ internal sealed partial class LiquidScanner
         {
             if (_source[k] is '"' or '\'')
             {
-                var close = QuotedEnd(k, out _);
-                if (close < 0 || close > index)
+                var close = QuotedEnd(k, out _, index);
+                if (close < 0)
                 {
                     return true;
                 }
@@ -167,8 +167,8 @@ internal sealed partial class LiquidScanner
             var c = s[k];
             if (c is '"' or '\'')
             {
-                var q = QuotedEnd(k, out _);
-                if (q < 0 || q > end)
+                var q = QuotedEnd(k, out _, end);
+                if (q < 0)
                 {
                     Report(k, TemplateErrorKind.Syntax, "This string is never closed with its quote.");
                     return;

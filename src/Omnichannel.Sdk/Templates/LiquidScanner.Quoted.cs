@@ -11,18 +11,31 @@ namespace Omnichannel.Sdk.Templates;
 // value once decoded, the value a literal-argument check judges.
 internal sealed partial class LiquidScanner
 {
+    private int _singleNeverClosedFrom = int.MaxValue;
+    private int _doubleNeverClosedFrom = int.MaxValue;
+
     private const string Escapes = @"\' \"" \\ \0 \a \b \f \n \r \t \v \uXXXX \xH…";
 
-    // Where the literal opening at 'start' ends (past its closing quote); -1 when it is never closed. badEscape: the first
-    // escape the engine does not read (-1 for none); the literal is then followed past it to its end, so the scan goes on,
-    // but the engine refuses the template.
-    private int QuotedEnd(int start, out int badEscape)
+    // Where the literal opening at 'start' ends (past its closing quote); -1 when it is never closed (before 'limit', when
+    // one is given). badEscape: the first escape the engine does not read (-1 for none); the literal is then followed past
+    // it to its end, so the scan goes on, but the engine refuses the template.
+    // A literal never closed is remembered: a later quote of the same kind inside it is the second character of an
+    // escape (a bare one would have closed it), so reading from it meets the same characters in step and is never closed
+    // either. Without that, each token of '{{ \'}}' repeated read to the end of the source again: quadratic.
+    private int QuotedEnd(int start, out int badEscape, int limit = -1)
     {
         var s = _source;
         var quote = s[start];
         badEscape = -1;
+        var unbounded = limit < 0;
+        limit = unbounded ? s.Length : limit;
+        if (unbounded && start > (quote == '\'' ? _singleNeverClosedFrom : _doubleNeverClosedFrom))
+        {
+            return -1;
+        }
+
         var k = start + 1;
-        while (k < s.Length)
+        while (k < limit)
         {
             var c = s[k];
             if (c == quote)
@@ -44,6 +57,18 @@ internal sealed partial class LiquidScanner
             }
 
             k += length;
+        }
+
+        if (unbounded)
+        {
+            if (quote == '\'')
+            {
+                _singleNeverClosedFrom = Math.Min(_singleNeverClosedFrom, start);
+            }
+            else
+            {
+                _doubleNeverClosedFrom = Math.Min(_doubleNeverClosedFrom, start);
+            }
         }
 
         return -1;
@@ -149,15 +174,15 @@ internal sealed partial class LiquidScanner
             return null;
         }
 
-        var close = QuotedEnd(start, out var bad);
+        var close = QuotedEnd(start, out var bad, end);
         return close == end && bad < 0 ? QuotedValue(start, close) : null;
     }
 
     // The index past the literal opening at 'k', bounded by 'end' (a literal the token's end cut is read to 'end').
     private int SkipQuoted(int k, int end)
     {
-        var close = QuotedEnd(k, out _);
-        return close < 0 || close > end ? end : close;
+        var close = QuotedEnd(k, out _, end);
+        return close < 0 ? end : close;
     }
 
     private void ReportBadEscape(int at) =>

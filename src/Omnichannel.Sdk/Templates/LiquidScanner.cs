@@ -75,6 +75,8 @@ internal sealed partial class LiquidScanner
     private int _expressionDepth;
     private bool _jsonInString;
     private int _jsonScanned;
+    private (int From, int At) _lastTagCloser = (int.MaxValue, -1);
+    private (int From, int At) _lastOutputCloser = (int.MaxValue, -1);
 
     private LiquidScanner(string source, Func<string, bool> filterExists, LiquidOutputMode mode)
     {
@@ -145,6 +147,23 @@ internal sealed partial class LiquidScanner
             if (contentStart < s.Length && s[contentStart] == '-')
             {
                 contentStart++;
+            }
+
+            if (isTag && SkipSpace(contentStart, s.Length) is var hash && hash < s.Length && s[hash] == '#')
+            {
+                // An inline comment ('{% # … %}') ends at the first '%}' as the engine reads it: its quotes and backslashes
+                // are not literals.
+                var commentClose = NextCloser(hash + 1, '%');
+                if (commentClose < 0)
+                {
+                    Report(open, TemplateErrorKind.Syntax, "'{%' is not closed with '%}'.");
+                    break;
+                }
+
+                i = commentClose + 2;
+                _tokens.Add(new LiquidToken(open, s[open..i], "#"));
+                _jsonScanned = Math.Max(_jsonScanned, i);
+                continue;
             }
 
             var close = FindClose(contentStart, isTag ? '%' : '}', out var stoppedAt, out var badQuote);
@@ -265,7 +284,7 @@ internal sealed partial class LiquidScanner
                 if (q < 0)
                 {
                     badQuote = k;
-                    var closer = s.IndexOf(first == '%' ? "%}" : "}}", k + 1, StringComparison.Ordinal);
+                    var closer = NextCloser(k + 1, first);
                     stoppedAt = closer >= 0 ? closer + 2 : k + 1;
                     return -1;
                 }
@@ -296,6 +315,20 @@ internal sealed partial class LiquidScanner
 
         stoppedAt = s.Length;
         return -1;
+    }
+
+    // The next "%}" (first '%') or "}}" at or after 'from', -1 for none. The last answer of each kind is kept: a search
+    // from a later index that answer still covers is not run again (each token of '{{\'' repeated searched to the end).
+    private int NextCloser(int from, char first)
+    {
+        ref var last = ref first == '%' ? ref _lastTagCloser : ref _lastOutputCloser;
+        if (from >= last.From && (last.At < 0 || last.At >= from))
+        {
+            return last.At;
+        }
+
+        last = (from, _source.IndexOf(first == '%' ? "%}" : "}}", from, StringComparison.Ordinal));
+        return last.At;
     }
 
     // Follows the payload's static text up to a token, to know whether the token stands inside a JSON string literal.
