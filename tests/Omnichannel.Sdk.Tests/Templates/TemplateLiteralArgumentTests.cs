@@ -10,19 +10,6 @@ namespace Omnichannel.Sdk.Tests.Templates;
 /// </summary>
 public sealed class TemplateLiteralArgumentTests
 {
-    // '^' marks where the error must point; it is removed from the source.
-    private static (string Source, int Line, int Column) Marked(string marked)
-    {
-        var at = marked.IndexOf('^', StringComparison.Ordinal);
-        var source = marked.Remove(at, 1);
-        var line = marked[..at].Count(c => c == '\n') + 1;
-        var column = at - (marked.LastIndexOf('\n', Math.Max(0, at - 1)) + 1) + 1;
-        return (source, line, column);
-    }
-
-    private static RenderContext Data() =>
-        Context(Clara()) with { Journey = new Dictionary<string, object?> { ["x"] = 5, ["s"] = "hello world foo" } };
-
     [Theory]
     [InlineData("{{ journey.x | divided_by: ^0 }}", "'divided_by: 0' divides by zero")]
     [InlineData("{{ journey.x | divided_by: ^0.0 }}", "'divided_by: 0.0' divides by zero")]

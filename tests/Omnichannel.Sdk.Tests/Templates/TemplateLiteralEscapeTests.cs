@@ -18,19 +18,6 @@ public sealed class TemplateLiteralEscapeTests
 {
     private static readonly FluidParser Engine = new();
 
-    // '^' marks where the error must point; it is removed from the source.
-    private static (string Source, int Line, int Column) Marked(string marked)
-    {
-        var at = marked.IndexOf('^', StringComparison.Ordinal);
-        var source = marked.Remove(at, 1);
-        var line = marked[..at].Count(c => c == '\n') + 1;
-        var column = at - (marked.LastIndexOf('\n', Math.Max(0, at - 1)) + 1) + 1;
-        return (source, line, column);
-    }
-
-    private static RenderContext Data() =>
-        Context(Clara()) with { Journey = new Dictionary<string, object?> { ["x"] = 5, ["s"] = "hello world foo" } };
-
     private static TemplateLoadResult Load(string source) => TemplateRenderer.Load([Single("t", TemplateVariant.Sms(source))]);
 
     // What the engine alone does with a source: null when it does not parse it, else its render.

@@ -71,4 +71,18 @@ internal static class TemplateTestData
         new TemplateValidator().Validate(Single("t", channel == ChannelNames.Email ? TemplateVariant.Email("s", source) : TemplateVariant.Sms(source)));
 
     public static JsonElement Json(string json) => JsonData.Parse(json);
+
+    /// <summary>A source with '^' where an error must point: the source without it, and that line and column (1-based).</summary>
+    public static (string Source, int Line, int Column) Marked(string marked)
+    {
+        var at = marked.IndexOf('^', StringComparison.Ordinal);
+        var source = marked.Remove(at, 1);
+        var line = marked[..at].Count(c => c == '\n') + 1;
+        var column = at - (marked.LastIndexOf('\n', Math.Max(0, at - 1)) + 1) + 1;
+        return (source, line, column);
+    }
+
+    /// <summary>Clara's context with journey data x = 5 and s = "hello world foo" (the literal-argument tests' data).</summary>
+    public static RenderContext Data() =>
+        Context(Clara()) with { Journey = new Dictionary<string, object?> { ["x"] = 5, ["s"] = "hello world foo" } };
 }
