@@ -90,6 +90,52 @@ internal sealed partial class LiquidScanner
         return false;
     }
 
+    // The quoted literals of [start, end) in order, as (open, past the close); an unclosed one runs to int.MaxValue. A
+    // tag asked about many positions (a 'for' tag's arguments) is read once, where InsideQuotes per position read it
+    // from its start each time: a megabyte of 'limit:' arguments took seconds.
+    private List<(int Open, int Close)> QuotedSpans(int start, int end)
+    {
+        var spans = new List<(int, int)>();
+        for (var k = start; k < end; k++)
+        {
+            if (_source[k] is '"' or '\'')
+            {
+                var close = QuotedEnd(k, out _, end);
+                if (close < 0)
+                {
+                    spans.Add((k, int.MaxValue));
+                    break;
+                }
+
+                spans.Add((k, close));
+                k = close - 1;
+            }
+        }
+
+        return spans;
+    }
+
+    // Whether 'index' falls inside one of the spans (what InsideQuotes(start, index) says for the same start).
+    private static bool Inside(List<(int Open, int Close)> spans, int index)
+    {
+        int lo = 0, hi = spans.Count - 1, last = -1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (spans[mid].Open < index)
+            {
+                last = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return last >= 0 && index < spans[last].Close;
+    }
+
     private List<(int Start, int End)> SplitOutsideQuotes(int start, int end, char separator)
     {
         var parts = new List<(int, int)>();

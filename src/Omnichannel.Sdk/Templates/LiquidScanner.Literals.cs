@@ -89,9 +89,10 @@ internal sealed partial class LiquidScanner
         // collection may be empty for a customer, so they are judged on a literal range that has items only.
         var range = LiteralRange().Match(markup);
         var hasItems = range.Success && NumberValue(range.Groups[1].Value) is { } first && NumberValue(range.Groups[2].Value) is { } last && first <= last;
+        var quoted = QuotedSpans(start, end);
         foreach (Match m in LoopParameter().Matches(markup))
         {
-            if (!hasItems || InsideQuotes(start, start + m.Index) || NumberValue(m.Groups[2].Value) is not { } number)
+            if (!hasItems || Inside(quoted, start + m.Index) || NumberValue(m.Groups[2].Value) is not { } number)
             {
                 continue;
             }
@@ -111,7 +112,7 @@ internal sealed partial class LiquidScanner
 
         // 'offset: continue' resumes where the last loop over the same named collection stopped: a range has no name, and
         // the engine fails on it for every customer.
-        if (markup.TrimStart().StartsWith('(') && OffsetContinue().Match(markup) is { Success: true } resume && !InsideQuotes(start, start + resume.Index))
+        if (markup.TrimStart().StartsWith('(') && OffsetContinue().Match(markup) is { Success: true } resume && !Inside(quoted, start + resume.Index))
         {
             Report(start + resume.Groups[1].Index, TemplateErrorKind.InvalidArgument, $"'offset: continue' on '{tag}' needs a named collection to continue ('for item in list'), not a range: it fails for every customer.");
         }
@@ -119,7 +120,7 @@ internal sealed partial class LiquidScanner
         foreach (Match m in RangeEnd().Matches(markup))
         {
             var group = m.Groups[1].Success ? m.Groups[1] : m.Groups[2];
-            if (InsideQuotes(start, start + m.Index) || NumberValue(group.Value) is not { } value || IsInt32(value))
+            if (Inside(quoted, start + m.Index) || NumberValue(group.Value) is not { } value || IsInt32(value))
             {
                 continue;
             }

@@ -156,4 +156,20 @@ public sealed class TemplateLiteralEscapeReviewTests
 
         Assert.True(load.Succeeded, string.Join("; ", load.Errors.Take(3)));
     }
+
+    // A 'for' tag's 'limit:'/'offset:' matches were each checked against the quotes from the tag's start: a megabyte of
+    // them read the tag once per match. The tag is now read once, and the negative offset at its end is still found.
+    [Theory]
+    [InlineData(" limit: 1")]
+    [InlineData(" limit: 'a' ")]
+    public void AForTagWithAMegabyteOfLoopArguments_IsJudgedInOnePass(string unit)
+    {
+        var arguments = string.Concat(Enumerable.Repeat(unit, (1 << 20) / unit.Length));
+        var source = "{% for i in (1..3)" + arguments + " offset: -1 %}x{% endfor %}";
+
+        var load = Load(source);
+
+        var error = Assert.Single(load.Errors, e => e.Kind == TemplateErrorKind.InvalidArgument);
+        Assert.Equal(source.IndexOf("-1", StringComparison.Ordinal) + 1, error.Column);
+    }
 }
