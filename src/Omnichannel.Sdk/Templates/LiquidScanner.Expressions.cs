@@ -177,11 +177,12 @@ internal sealed partial class LiquidScanner
         }
     }
 
-    // The engine's parser recurses once per nested index ('a[b[c]]'): a few thousand levels overflowed the stack while the
-    // template was loaded, which ends the process.
+    // The engine's parser recurses once per nested index ('a[b[c]]') and once per nested parenthesis ('((1..2)..3)'): a
+    // few thousand levels of either overflowed the stack while the template was loaded, which ends the process.
     private bool IndexNesting(int start, int end)
     {
         var depth = 0;
+        var groups = 0;
         for (var k = start; k < end; k++)
         {
             var c = _source[k];
@@ -197,6 +198,15 @@ internal sealed partial class LiquidScanner
             else if (c == ']')
             {
                 depth = Math.Max(0, depth - 1);
+            }
+            else if (c == '(' && ++groups > MaxIndexNesting)
+            {
+                Report(k, TemplateErrorKind.Syntax, $"Parentheses are nested more than {MaxIndexNesting} deep ('((1..2)..3)').");
+                return false;
+            }
+            else if (c == ')')
+            {
+                groups = Math.Max(0, groups - 1);
             }
         }
 

@@ -72,4 +72,33 @@ public sealed class AuditJTemplateDepthTests
         Assert.Equal("X", RenderSms(Filters(100)));
         Assert.Equal("y", RenderSms(Ands(100)));
     }
+
+    // Fifty-fifth session: the engine's parser recurses once per nested parenthesis too. Ten thousand '(' in an output
+    // or a tag overflowed the stack while the template was loaded, which ended the process (whatever loaded it).
+    [Theory]
+    [InlineData("{{ profile.a | default: @ }}", 25)]
+    [InlineData("{{ @ }}", 4)]
+    [InlineData("{% if @ %}x{% endif %}", 7)]
+    [InlineData("{% assign x = @ %}", 15)]
+    [InlineData("{% for i in @ %}x{% endfor %}", 13)]
+    [InlineData("{% case profile.a %}{% when @ %}x{% endcase %}", 29)]
+    [InlineData("{% cycle @ %}", 10)]
+    public void ParenthesesNestedThousandsDeep_AreRefusedAtLoad_WithTheirPosition(string template, int firstColumn)
+    {
+        var body = template.Replace("@", new string('(', 10_000), StringComparison.Ordinal);
+
+        var error = Assert.Single(Validate(body), e => e.Kind == TemplateErrorKind.Syntax);
+
+        Assert.Equal((1, firstColumn + 16), (error.Line, error.Column)); // the 17th '('
+        Assert.Contains("Parentheses are nested more than 16 deep", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AJsonPayload_OfParenthesesNestedThousandsDeep_IsRefusedToo()
+    {
+        var part = LiquidEngine.TryParseJson("hook", "{\"a\": {{ " + new string('(', 10_000) + " }}}", out var error);
+
+        Assert.Null(part);
+        Assert.Contains("Parentheses are nested more than 16 deep", error, StringComparison.Ordinal);
+    }
 }
