@@ -101,15 +101,13 @@ internal static partial class ProfileFacts
     /// </summary>
     public static void ClearCartAfterOrders(CustomerProfile p)
     {
-        DateTimeOffset? at = null;
-        foreach (var order in p.Orders.Values)
-        {
-            if (at is not { } a || order.At > a)
-            {
-                at = order.At;
-            }
-        }
-
+        // The statistics keep the latest order's first time through every change to the orders (ApplyOrder adds it,
+        // RecomputeOrders and merges recompute it), so an order costs the same whatever the customer ordered before;
+        // counts that disagree (a document from before statistics were kept) are walked once.
+        var s = p.Statistics;
+        var at = p.Orders.Count == 0 ? null
+            : s.LastOrderAt is { } last && s.OrderCount == p.Orders.Count ? last
+            : LatestOrderAt(p);
         if (at == p.CartClearedAt)
         {
             return;
@@ -125,6 +123,21 @@ internal static partial class ProfileFacts
 
             RebuildCartLine(p, product);
         }
+    }
+
+    /// <summary>The latest first time of her orders, walked (see <see cref="ClearCartAfterOrders"/>).</summary>
+    internal static DateTimeOffset? LatestOrderAt(CustomerProfile p)
+    {
+        DateTimeOffset? at = null;
+        foreach (var order in p.Orders.Values)
+        {
+            if (at is not { } a || order.At > a)
+            {
+                at = order.At;
+            }
+        }
+
+        return at;
     }
 
     public static void RebuildCartLine(CustomerProfile p, string product)

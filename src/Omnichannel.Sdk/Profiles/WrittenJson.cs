@@ -119,6 +119,8 @@ internal sealed class WrittenJson<T>
             var shortFrom = 0;
             var shortPieces = 0;
             var shortCount = 0;
+            var tail = _tail ??= [];
+            tail.Clear(); // the runs of those short pieces, for WriteAppended
             var i = 0;
             while (i < items.Length)
             {
@@ -135,10 +137,12 @@ internal sealed class WrittenJson<T>
                     if (at.Index == 0 && to == run.Elements.Length && run.Elements.Length < RunLength)
                     {
                         (shortFrom, shortPieces, shortCount) = shortPieces > 0 ? (shortFrom, shortPieces + 1, shortCount + run.Elements.Length) : (i, 1, run.Elements.Length);
+                        AddShort(tail, shortPieces, run);
                     }
                     else
                     {
                         shortPieces = 0;
+                        tail.Clear();
                     }
 
                     i += to - at.Index;
@@ -160,37 +164,27 @@ internal sealed class WrittenJson<T>
 
                 var built = Build(items[from..end], isObject ? keys[from..end] : default, isObject, info);
                 pieces.Add(built.Entries(0, built.Elements.Length));
+                if (from != i)
+                {
+                    shortPieces = 0; // joined into the new run
+                }
+
                 if (built.Elements.Length >= RunLength)
                 {
                     shortPieces = 0;
+                    tail.Clear();
                 }
                 else
                 {
                     (shortFrom, shortPieces, shortCount) = shortPieces > 0 ? (shortFrom, shortPieces + 1, shortCount + built.Elements.Length) : (from, 1, built.Elements.Length);
+                    AddShort(tail, shortPieces, built);
                 }
 
                 i = end;
             }
 
             SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
-            if (version is { } v)
-            {
-                if (_again is null || _again.Length < pieces.Count || _again.Length > (pieces.Count * 2) + RunLength)
-                {
-                    _again = new ReadOnlyMemory<byte>[pieces.Count + (pieces.Count / 4) + 4]; // room for a few more runs
-                }
-                else
-                {
-                    Array.Clear(_again, pieces.Count, _againCount > pieces.Count ? _againCount - pieces.Count : 0); // no stale run held
-                }
-
-                pieces.CopyTo(_again);
-                (_againCount, _againVersion, _againIsObject, _againInfo) = (pieces.Count, v, isObject, info);
-            }
-            else
-            {
-                _again = null;
-            }
+            KeepPieces(pieces, version, isObject, info);
         }
         finally
         {
@@ -198,6 +192,118 @@ internal sealed class WrittenJson<T>
         }
 
         Prune(items);
+    }
+
+    // Short runs join the trailing ones, or start them afresh (shortPieces counts them, this one included).
+    private static void AddShort(List<Run> tail, int shortPieces, Run run)
+    {
+        if (shortPieces == 1)
+        {
+            tail.Clear();
+        }
+
+        tail.Add(run);
+    }
+
+    // The last write's pieces, for WriteAgain and WriteAppended (with a version), or none.
+    private void KeepPieces(List<ReadOnlyMemory<byte>> pieces, long? version, bool isObject, JsonTypeInfo<T> info)
+    {
+        if (version is not { } v)
+        {
+            _again = null;
+            return;
+        }
+
+        if (_again is null || _again.Length < pieces.Count || _again.Length > (pieces.Count * 2) + RunLength)
+        {
+            _again = new ReadOnlyMemory<byte>[pieces.Count + (pieces.Count / 4) + 4]; // room for a few more runs
+        }
+        else
+        {
+            Array.Clear(_again, pieces.Count, _againCount > pieces.Count ? _againCount - pieces.Count : 0); // no stale run held
+        }
+
+        pieces.CopyTo(_again);
+        (_againCount, _againVersion, _againIsObject, _againInfo) = (pieces.Count, v, isObject, info);
+    }
+
+    // The whole short runs the last write ended with (their pieces are the last ones it kept), in order.
+    private List<Run>? _tail;
+
+    /// <summary>
+    /// Writes the last write's pieces followed by <paramref name="items"/>, the entries added since it (at
+    /// <paramref name="fromVersion"/>) and nothing else changed: a collection that grows at its end, such as her orders, costs
+    /// a commit what it added, not a walk of every entry. The added entries join the short runs the last write ended with,
+    /// as a full write would join them. False, writing nothing, when the kept pieces are not that write's.
+    /// </summary>
+    public bool WriteAppended(Utf8JsonWriter writer, long fromVersion, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info, long version)
+    {
+        if (_again is null || _againVersion != fromVersion || _againIsObject != isObject || !ReferenceEquals(_againInfo, info) || _tail is not { } tail || items.IsEmpty)
+        {
+            return false;
+        }
+
+        _againInfo = null; // whatever happens below, the kept pieces are no longer the last write's
+        Visited = items.Length;
+        _where ??= new(ReferenceEqualityComparer.Instance);
+        var pieces = SharedElements.TakePieces();
+        try
+        {
+            var shortCount = 0;
+            foreach (var run in tail)
+            {
+                shortCount += run.Elements.Length;
+            }
+
+            pieces.AddRange(_again.AsSpan(0, _againCount));
+            if (shortCount + items.Length >= RunLength)
+            {
+                // The short runs and the added entries, as full runs (the last one may be short: the new tail).
+                var all = new T[shortCount + items.Length];
+                var allKeys = isObject ? new string[all.Length] : null;
+                var n = 0;
+                foreach (var run in tail)
+                {
+                    run.Elements.CopyTo(all, n);
+                    run.Keys?.CopyTo(allKeys!, n);
+                    n += run.Elements.Length;
+                }
+
+                items.CopyTo(all.AsSpan(n));
+                if (isObject)
+                {
+                    keys.CopyTo(allKeys.AsSpan(n));
+                }
+
+                pieces.RemoveRange(pieces.Count - tail.Count, tail.Count);
+                tail.Clear();
+                for (var from = 0; from < all.Length; from += RunLength)
+                {
+                    var to = Math.Min(all.Length, from + RunLength);
+                    var built = Build(all.AsSpan(from, to - from), isObject ? allKeys.AsSpan(from, to - from) : default, isObject, info);
+                    pieces.Add(built.Entries(0, built.Elements.Length));
+                    if (built.Elements.Length < RunLength)
+                    {
+                        tail.Add(built);
+                    }
+                }
+            }
+            else
+            {
+                var built = Build(items, keys, isObject, info);
+                pieces.Add(built.Entries(0, built.Elements.Length));
+                tail.Add(built);
+            }
+
+            SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
+            KeepPieces(pieces, version, isObject, info);
+        }
+        finally
+        {
+            SharedElements.ReturnPieces(pieces);
+        }
+
+        return true;
     }
 
     private static bool Holds(Run run, int index, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, int i) =>
@@ -395,6 +501,58 @@ internal sealed class WrittenOnceDictionary<T> : IReadOnlyDictionary<string, T>,
 
     IEnumerable<T> IReadOnlyDictionary<string, T>.Values => _map.Values;
 
+    // The keys added since the last write, in the order added, while nothing else changed (null otherwise), and that
+    // write's version: with no entry ever removed, a dictionary enumerates in the order of its adds, so these are its
+    // last entries and the write can append them to the last write's pieces (WrittenJson.WriteAppended).
+    private List<string>? _added;
+    private long _writtenVersion = -1;
+    private bool _removedAny;
+
+    /// <summary>Past this many adds between two writes, the next write walks every entry (as it does after any other change).</summary>
+    internal const int MaxAddedBetweenWrites = 64;
+
+    /// <summary>The keys added since the last write, at <paramref name="writtenVersion"/>, when nothing else changed since; else null.</summary>
+    internal List<string>? AddedSinceWritten(out long writtenVersion)
+    {
+        writtenVersion = _writtenVersion;
+        return _added is { Count: > 0 } added ? added : null;
+    }
+
+    /// <summary>Marks the current version as written (the writer kept its pieces for it).</summary>
+    internal void MarkWritten()
+    {
+        _writtenVersion = Version;
+        if (_removedAny)
+        {
+            _added = null;
+            return;
+        }
+
+        if (_added is { } added)
+        {
+            added.Clear();
+        }
+        else
+        {
+            _added = [];
+        }
+    }
+
+    private void NoteAdded(string key)
+    {
+        if (_added is { } added)
+        {
+            if (added.Count < MaxAddedBetweenWrites)
+            {
+                added.Add(key);
+            }
+            else
+            {
+                _added = null;
+            }
+        }
+    }
+
     /// <summary>The value under <paramref name="key"/> (<see cref="KeyNotFoundException"/> when there is none); a set adds or replaces it.</summary>
     public T this[string key]
     {
@@ -402,7 +560,16 @@ internal sealed class WrittenOnceDictionary<T> : IReadOnlyDictionary<string, T>,
         set
         {
             Version++;
-            _map[key] = value;
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_map, key, out var exists);
+            slot = value;
+            if (exists)
+            {
+                _added = null; // a replaced entry: not at the end
+            }
+            else
+            {
+                NoteAdded(key);
+            }
         }
     }
 
@@ -419,25 +586,42 @@ internal sealed class WrittenOnceDictionary<T> : IReadOnlyDictionary<string, T>,
     {
         Version++;
         _map.Add(key, value);
+        NoteAdded(key);
     }
 
     public bool TryAdd(string key, T value)
     {
         Version++;
-        return _map.TryAdd(key, value);
+        if (!_map.TryAdd(key, value))
+        {
+            return false;
+        }
+
+        NoteAdded(key);
+        return true;
     }
 
     /// <summary>Removes <paramref name="key"/>'s entry; allowed while enumerating, as the dictionary's own.</summary>
     public bool Remove(string key)
     {
         Version++;
-        return _map.Remove(key);
+        if (!_map.Remove(key))
+        {
+            return false;
+        }
+
+        // A later add may take the removed entry's place in the dictionary's order: adds are no longer its last entries.
+        _removedAny = true;
+        _added = null;
+        return true;
     }
 
     public void Clear()
     {
         Version++;
         _map.Clear();
+        _removedAny = true;
+        _added = null;
     }
 
     public Dictionary<string, T>.Enumerator GetEnumerator() => _map.GetEnumerator();

@@ -89,21 +89,48 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<WrittenO
                 return;
             }
 
+            // Only entries added since the last write (a new order): those, after the last write's pieces.
+            var added = kept.AddedSinceWritten(out var writtenVersion);
+            var count = added?.Count ?? kept.Count;
+
             // The entries in the dictionary's own order, into arrays the thread keeps (no allocation per commit).
-            var keys = t_keys is { } k && k.Length >= kept.Count ? k : new string[Math.Max(kept.Count, 64)];
-            var values = t_values is { } v && v.Length >= kept.Count ? v : new T[keys.Length];
+            var keys = t_keys is { } k && k.Length >= count ? k : new string[Math.Max(count, 64)];
+            var values = t_values is { } v && v.Length >= count ? v : new T[keys.Length];
             t_keys = null;
             t_values = null;
             var n = 0;
-            foreach (var (key, item) in kept)
+            if (added is not null)
             {
-                keys[n] = key;
-                values[n++] = item;
+                foreach (var key in added)
+                {
+                    keys[n] = key;
+                    values[n++] = kept[key];
+                }
             }
 
             try
             {
-                kept.Written.Write(writer, values.AsSpan(0, n), keys.AsSpan(0, n), isObject: true, info, kept.Version);
+                if (added is null || !kept.Written.WriteAppended(writer, writtenVersion, values.AsSpan(0, n), keys.AsSpan(0, n), isObject: true, info, kept.Version))
+                {
+                    Array.Clear(keys, 0, n);
+                    Array.Clear(values, 0, n);
+                    if (keys.Length < kept.Count)
+                    {
+                        keys = new string[kept.Count];
+                        values = new T[kept.Count];
+                    }
+
+                    n = 0;
+                    foreach (var (key, item) in kept)
+                    {
+                        keys[n] = key;
+                        values[n++] = item;
+                    }
+
+                    kept.Written.Write(writer, values.AsSpan(0, n), keys.AsSpan(0, n), isObject: true, info, kept.Version);
+                }
+
+                kept.MarkWritten();
             }
             finally
             {

@@ -142,4 +142,86 @@ public sealed class OrdersWrittenOnceProperties
         Assert.NotEqual(unchanged.Shared!.ToArray(), updated.ToArray());
         Assert.Contains("12345.67", System.Text.Encoding.UTF8.GetString(updated.ToArray()), StringComparison.Ordinal);
     }
+
+    // Fifty-sixth session: a write after entries were only added (her new orders) appends them to the last write's
+    // pieces instead of walking every order. Any number of adds between writes (across a run's length and past
+    // MaxAddedBetweenWrites), with updates, removals and reloads now and then, must still give what writing every order
+    // again gives; and a write after adds alone visits only what was added, while no entry was ever removed.
+    [Property(MaxTest = 300)]
+    public void OrdersAddedBetweenWrites_AreAppended_AsWritingEveryOrderAgainGives(NonNegativeInt[] steps)
+    {
+        var p = new CustomerProfile("p1", Start);
+        var next = 0;
+        var removed = false;
+        foreach (var step in steps)
+        {
+            var s = step.Get;
+            var (op, a) = (s % 12, s / 12);
+            var before = p.Orders.Count;
+            var writtenBefore = p.Orders.Count >= WrittenJson<OrderFact>.MinimumToKeep;
+            var onlyAdds = true;
+            switch (op)
+            {
+                case 0: // an update of a known order: its value replaced under its key
+                    if (p.Orders.Count > 0)
+                    {
+                        ProfileFacts.PutOrder(p, $"order:o-{a % p.Orders.Count}", a % 89, "GBP", Start.AddMinutes(a % 500), $"u{next++}");
+                        onlyAdds = false;
+                    }
+
+                    break;
+                case 1 when s % 5 == 0 && p.Orders.Count > 0: // a removal: from here on, adds may fill its place in the order
+                    p.Orders.Remove(p.Orders.Keys.First());
+                    removed = true;
+                    onlyAdds = false;
+                    break;
+                case 2 when s % 3 == 0:
+                    p = ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version);
+                    onlyAdds = false; // a fresh dictionary: its first write walks it
+                    break;
+                default: // new orders: 1 to 80 of them since the last write
+                    for (var k = 0; k < 1 + (a % 80); k++)
+                    {
+                        var n = next++;
+                        ProfileFacts.PutOrder(p, $"order:n-{n}", n % 97, n % 4 == 0 ? null : "GBP", Start.AddMinutes(n), $"e{n}");
+                    }
+
+                    break;
+            }
+
+            var added = p.Orders.Count - before;
+            var plain = WrittenJsonProperties.Plain(p);
+            var shared = ProfileSerializer.SerializeShared(p);
+            Assert.Equal(plain, shared.Bytes ?? shared.Shared!.ToArray());
+            if (onlyAdds && writtenBefore && !removed && added is > 0 and <= WrittenOnceDictionary<OrderFact>.MaxAddedBetweenWrites)
+            {
+                Assert.Equal(added, p.Orders.Written.Visited); // appended: the orders before were not visited
+            }
+
+            Assert.Equal(plain, ProfileSerializer.Serialize(p)); // written again from what was kept
+        }
+    }
+
+    // A customer with 10,000 orders, one new order per commit as the engine writes them: each write visits only its new
+    // order, and the document stays a run's worth of pieces per 16 orders, not a piece per order.
+    [Fact]
+    public void ANewOrder_OfACustomerWithTenThousandOrders_IsAppendedWithoutVisitingTheOthers()
+    {
+        var p = new CustomerProfile("p1", Start);
+        for (var i = 0; i < 10_000; i++)
+        {
+            ProfileFacts.PutOrder(p, $"order:o-{i}", i % 90, "GBP", Start.AddMinutes(i), $"e{i}");
+            _ = ProfileSerializer.SerializeShared(p);
+            if (i >= WrittenJson<OrderFact>.MinimumToKeep)
+            {
+                Assert.Equal(1, p.Orders.Written.Visited);
+            }
+        }
+
+        ProfileFacts.PutOrder(p, "order:last", 5, "GBP", Start.AddDays(30), "e-last");
+        var shared = ProfileSerializer.SerializeShared(p).Shared!;
+        Assert.Equal(1, p.Orders.Written.Visited);
+        Assert.Equal(WrittenJsonProperties.Plain(p), shared.ToArray());
+        Assert.InRange(shared.Elements.Count, 10_001 / WrittenJson<OrderFact>.RunLength, (10_001 / WrittenJson<OrderFact>.RunLength) + WrittenJson<OrderFact>.RunLength + 2);
+    }
 }
