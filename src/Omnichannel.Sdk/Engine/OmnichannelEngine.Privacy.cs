@@ -101,10 +101,14 @@ public sealed partial class OmnichannelEngine
         if ((await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).TryGetValue(id, out var owner))
         {
             var onProfile = false;
+            var listed = lifted;
             var unit = await EnqueueProfileWork(owner, (p, now) =>
             {
                 onProfile = LiftOnProfile(p, id);
-                return ValueTask.FromResult(onProfile ? new ChangeEffect() : new ChangeEffect { ReadOnly = true });
+                // Audit U89: the lift is remembered on her profile, so that another profile of hers that reported the
+                // address's bounce before it (her visitor's cookie) does not suppress it again when it is merged in.
+                var marked = (listed || onProfile) && MarkLift(p, id, now);
+                return ValueTask.FromResult(onProfile || marked ? new ChangeEffect() : new ChangeEffect { ReadOnly = true });
             }, cancellationToken).ConfigureAwait(false);
             if (unit is null or { Status: not (UnitStatus.Committed or UnitStatus.Finished or UnitStatus.Gone) })
             {

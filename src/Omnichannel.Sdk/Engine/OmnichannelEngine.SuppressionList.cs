@@ -339,6 +339,45 @@ public sealed partial class OmnichannelEngine
         return changed;
     }
 
+    // Audit U89: a lift mark per channel the identifier is an address on, under each key its hashes are kept.
+    private bool MarkLift(CustomerProfile p, Identifier id, DateTimeOffset now)
+    {
+        var marked = false;
+        foreach (var channel in ChannelsOf(id.Type))
+        {
+            foreach (var hash in _hasher.AllHashes(new Identifier(channel, id.Value)))
+            {
+                ProfileCore.AddLiftMark(p, new SoftBounceMark(channel, hash, now));
+                marked = true;
+            }
+        }
+
+        return marked;
+    }
+
+    // Audit U89: after a merge, a hard-bounce entry of an address a host lifted is dropped unless the store's list holds the
+    // address again. Every hard bounce lists its address on the store's list before its commit, and the lift took it off;
+    // so an entry the list no longer holds was reported before the lift (by a profile of hers the lift could not find: a
+    // profile keeps only the keyed hash of an address that is not hers), and one it holds is a bounce heard since. Without
+    // this, a merge after the lift suppressed the address again (her mail skipped while IsSuppressedAsync said no), and a
+    // merge before it did not: the answer depended on the order.
+    internal async ValueTask DropLiftedBouncesAsync(CustomerProfile p)
+    {
+        if (!p.HasLiftMarks || !p.HasSuppressedAddresses)
+        {
+            return;
+        }
+
+        foreach (var mark in p.LiftMarks)
+        {
+            var entry = SuppressionEntry(mark.Channel, mark.Address);
+            if (p.SuppressedAddresses.Contains(entry) && !await _store.IsSuppressedAsync(mark.Address).ConfigureAwait(false))
+            {
+                p.SuppressedAddresses.Remove(entry);
+            }
+        }
+    }
+
     private static string SuppressionEntry(string channel, string hash) => channel + ":#" + hash;
 
     // "#" and 64 lowercase hex digits (an HMAC-SHA256): no address of any channel is spelled that way.

@@ -239,6 +239,11 @@ public sealed partial class OmnichannelEngine
                 }
             }
 
+            if (absorbed is not null)
+            {
+                await engine.DropLiftedBouncesAsync(target).ConfigureAwait(false); // audit U89
+            }
+
             foreach (var id in plan.Link)
             {
                 target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now) { ReturnedAfter = returned?.TryGetValue(id, out var erasedAt) == true ? erasedAt : null });

@@ -161,6 +161,18 @@ public sealed class CustomerProfile
     /// <summary>Whether any reach mark is kept, without making the list.</summary>
     internal bool HasReachMarks => _reachMarks is { Count: > 0 };
 
+    // Audit U89: the addresses a host lifted (LiftErasureAsync) on the profile that holds them (channel, keyed hash, the
+    // lift's instant), the newest per address, ordered by instant: a bounce of the address that another profile of hers
+    // reported before the lift does not suppress it again when that profile is merged in
+    // (OmnichannelEngine.DropLiftedBouncesAsync). Bounded.
+    [Stored(Field = nameof(_liftMarks))]
+    internal List<SoftBounceMark> LiftMarks { get => _liftMarks ??= []; set => _liftMarks = value; }
+
+    private List<SoftBounceMark>? _liftMarks;
+
+    /// <summary>Whether any lift mark is kept, without making the list.</summary>
+    internal bool HasLiftMarks => _liftMarks is { Count: > 0 };
+
     // Audit U84: the addresses her soft-bounce runs suppressed (channel, keyed hash, the run's last bounce), ordinal order.
     // Such a suppression is a state read from the marks and touches (ProfileCore.LiftSoftSuppressions): a delivery, open or
     // click of a message to the address after the run ends it, whichever arrived first. An address also hard-bounced (or

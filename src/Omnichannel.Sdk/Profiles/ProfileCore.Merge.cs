@@ -203,6 +203,7 @@ internal static partial class ProfileCore
         ReviewKeywordGrant(target); // audit U83: an SMS START read against the numbers of both sides
         MergeSoftBounces(target, other); // audit U73: soft bounces of her addresses on either side still add up
         MergeReachMarks(target, other); // and a delivery that broke a run on either side still breaks it
+        MergeLiftMarks(target, other); // audit U89: a host's lifts of her addresses, from either side
         if (softBounces is not null)
         {
             ResolvePendingSoftBounces(target, softBounces); // audit U80: a soft bounce on one side named by the other's provider id

@@ -52,6 +52,12 @@ internal static partial class ProfileCore
             // first entry there (once), not the other arm, whichever of her entries the goal event is credited to.
             foreach (var instance in lostSide.Instances.Where(i => i.JourneyId == journeyId && i.Variant is not null))
             {
+                if (lost.Variant != kept.Variant && instance.Variant == lost.Variant)
+                {
+                    // Audit U89: on the other arm's own steps it would go on sending that arm's content (the runner ends it).
+                    ours.LeftArms.Add((instance, key[(key.LastIndexOf('|') + 1)..], kept.Variant));
+                }
+
                 (instance.RepeatEntry, instance.Variant) = (true, kept.Variant);
             }
 

@@ -60,6 +60,70 @@ internal sealed partial class JourneyRunner
         }
     }
 
+    // Audit U89: a merge kept the arm she was assigned first. An instance of the other profile still on the steps of the arm
+    // she lost would go on sending that arm's content (the arm's message after its delay, or a treatment to a person the
+    // split holds out in its control group): it ends with the reason "merged". One that has come back to steps her kept
+    // arm also reaches (the arms joined again) goes on: what it sends next is what her arm sends.
+    private void EndInstancesInLeftArms()
+    {
+        if (p.JourneyData is not { LeftArms.Count: > 0 } state)
+        {
+            return;
+        }
+
+        foreach (var (instance, splitId, keptVariant) in state.LeftArms)
+        {
+            if (!state.Instances.Contains(instance))
+            {
+                continue; // already ended by the journey's re-entry rules
+            }
+
+            var journey = Catalog.Find(instance.JourneyId, instance.Version);
+            if (journey?.Step(splitId) is SplitStep split && split.Variants.FirstOrDefault(v => v.Name == keptVariant) is { } arm
+                && Reaches(journey, arm.Next, instance.StepId))
+            {
+                continue;
+            }
+
+            var reason = $"merged: the person is in arm '{keptVariant}' of split '{splitId}'";
+            state.Instances.Remove(instance);
+            Active(instance.JourneyId, -1);
+            state.CancelHeld(instance.Id, reason, now);
+            Count(instance.JourneyId, "merged");
+            Timeline(instance, "journey.merged", reason);
+        }
+
+        state.LeftArms.Clear();
+
+        static bool Reaches(LoadedJourney journey, string from, string target)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal) { from };
+            var queue = new Queue<string>([from]);
+            while (queue.TryDequeue(out var id))
+            {
+                if (id == target)
+                {
+                    return true;
+                }
+
+                if (journey.Step(id) is not { } step)
+                {
+                    continue;
+                }
+
+                foreach (var edge in JourneyFlow.EdgesOf(step))
+                {
+                    if ((edge.Target ?? journey.After(id)) is { } next && seen.Add(next))
+                    {
+                        queue.Enqueue(next);
+                    }
+                }
+            }
+
+            return false;
+        }
+    }
+
     // Latest started first: a remembered goal event credits the entry the live path would (the last touch).
     private void EndOnMergedOutcomes()
     {

@@ -125,6 +125,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         if (merged)
         {
             ResolveMergedInstances();
+            EndInstancesInLeftArms(); // audit U89: an instance in the arm she did not keep sends nothing more of it
             p.JourneyData?.MergedStarts.Clear(); // read once, by the rules above
             EndOnMergedOutcomes(); // the other profile saw a goal or exit event after an instance started: as if linked all along
             ConvertPendingOnMergedGoals(); // likewise for entries that ended, whose last message may still be held

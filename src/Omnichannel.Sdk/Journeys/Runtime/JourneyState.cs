@@ -74,6 +74,14 @@ internal sealed class JourneyState
     [JsonIgnore]
     public Dictionary<object, int> MergedSides { get; } = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>
+    /// Audit U89: running instances this unit's merges found in an arm of a split other than the one the person keeps
+    /// (<see cref="VariantAssignment.Before"/>), with the split and her kept arm: the runner ends each one that is still in
+    /// that arm's own steps, so she is not sent the content of an arm she is not counted in. Not stored.
+    /// </summary>
+    [JsonIgnore]
+    public List<(JourneyInstance Instance, string SplitId, string KeptVariant)> LeftArms { get; } = [];
+
     /// <summary>The side <paramref name="item"/> came from in this unit's merges (see <see cref="MergedSides"/>).</summary>
     public int SideOf(object item) => MergedSides.GetValueOrDefault(item);
 
