@@ -130,8 +130,10 @@ internal sealed partial class RuleHistory
     /// Puts back the profile's first and last orders (from its order facts, which keep every order for good) when this
     /// history lost them: an order entry moves to an earlier time when the order is re-sent with one (or a merge knows
     /// one), so the kept last order can become an earlier one while the real last, pruned as "neither first nor last", is
-    /// gone (review of audit U35); a document written before U35 kept no first or last order at all. Only for an
-    /// order type none of whose properties a rule reads: a restored entry has no properties, which a filter would misread.
+    /// gone (review of audit U35); a document written before U35 kept no first or last order at all. A restored entry has
+    /// no properties, which a filter could misread: so only while every loaded <c>where</c> filter over orders rejects an
+    /// entry without properties (audit U90). Then it is exact for them: an order missing here was pruned as matching none
+    /// of them with its newest values (every matching order stays, and a later event of the order records it again).
     /// </summary>
     /// <param name="orders">The profile's orders, by key (<c>order:{order_id}</c>, or <c>event:{event id}</c>).</param>
     /// <param name="firstAt">The profile's first order time.</param>
@@ -141,7 +143,7 @@ internal sealed partial class RuleHistory
     /// <returns>Whether an order was put back (every rule over orders may then answer otherwise).</returns>
     internal bool RestoreFirstAndLastOrder(IReadOnlyDictionary<string, OrderFact> orders, DateTimeOffset? firstAt, DateTimeOffset? lastAt, HistoryRequirements requirements, DateTimeOffset now)
     {
-        if (requirements.For(EventTypes.OrderPlaced) is not { KeepAll: false, Paths.Count: 0 } || firstAt is not { } first || first > now)
+        if (requirements.For(EventTypes.OrderPlaced) is not { KeepAll: false } need || firstAt is not { } first || first > now)
         {
             return false;
         }
@@ -153,7 +155,7 @@ internal sealed partial class RuleHistory
         var last = lastAt is { } l && l <= now ? l : (DateTimeOffset?)null;
         var needFirst = keptFirst is not { } kf || kf > first;
         var needLast = last is { } la && (keptLast is not { } kl || kl < la);
-        if (!needFirst && !needLast)
+        if ((!needFirst && !needLast) || (need.Paths.Count > 0 && !NoFilterMatchesWithoutProperties(need.Anchors, now)))
         {
             return false;
         }
@@ -177,6 +179,23 @@ internal sealed partial class RuleHistory
         return restored;
     }
 
+    // Audit U90: whether every non-empty filter rejects an order entry without properties (a restored one). Before, any
+    // rule reading an order's properties stopped the restore: with "bought in EUR" loaded, orders arriving o1 08:10,
+    // o2 08:16, o0 08:36 and then o0's event of 08:07 lost o2 (pruned while o0 was the last) and read 08:10 as her last.
+    private static bool NoFilterMatchesWithoutProperties(IReadOnlyList<IReadOnlyList<PropertyCondition>> anchors, DateTimeOffset now)
+    {
+        var bare = new RecordedEvent(OrderKeyPrefix, now, null);
+        for (var k = 0; k < anchors.Count; k++)
+        {
+            if (anchors[k].Count > 0 && WhereFilter.Of(anchors[k]).Matches(bare, now))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     // The id of an order's entry: no event id starts so (event ids are the host's, and "order:" ones would only
     // collide with an order of that id, which is the same order).
     private const string OrderKeyPrefix = "order:";
@@ -198,6 +217,20 @@ internal sealed partial class RuleHistory
                 Insert(type, IsOrderEntry(e) && orderFirstAt?.Invoke(e.Id) is { } first && first < e.Timestamp
                     ? e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp }
                     : e);
+            }
+        }
+
+        // Audit U90: this side's orders too. The other side may know an earlier time of an order it no longer keeps (its
+        // entry pruned as neither first nor last): this side's entry then stayed at its later time, and was read as her
+        // last order (o0's update of 08:33 kept here, its 08:22 pruned there: 08:33, not o2's 08:27).
+        if (orderFirstAt is not null && Events.TryGetValue(EventTypes.OrderPlaced, out var orders))
+        {
+            foreach (var e in orders.ToList())
+            {
+                if (IsOrderEntry(e) && orderFirstAt(e.Id) is { } first && first < e.Timestamp)
+                {
+                    Insert(EventTypes.OrderPlaced, e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp });
+                }
             }
         }
     }
