@@ -8,30 +8,7 @@ internal static partial class ProfileCore
     internal const int MaxLiftMarks = MaxSoftBounceMarks;
 
     /// <summary>Records that the address (channel, keyed hash) was lifted at <paramref name="mark"/>'s instant; the newest per address.</summary>
-    internal static void AddLiftMark(CustomerProfile p, SoftBounceMark mark)
-    {
-        var marks = p.LiftMarks;
-        var known = marks.FindIndex(m => m.Channel == mark.Channel && m.Address == mark.Address);
-        if (known >= 0 && marks[known].At >= mark.At)
-        {
-            return;
-        }
-
-        if (known >= 0)
-        {
-            marks[known] = mark;
-        }
-        else
-        {
-            marks.Add(mark);
-        }
-
-        SortSoftBounces(marks);
-        if (marks.Count > MaxLiftMarks)
-        {
-            marks.RemoveRange(0, marks.Count - MaxLiftMarks);
-        }
-    }
+    internal static void AddLiftMark(CustomerProfile p, SoftBounceMark mark) => AddNewestMark(p.LiftMarks, mark, MaxLiftMarks);
 
     // Either side's lift marks, the newest per address. Hard-bounce entries carry no instant: the engine drops, after the
     // merge, those of a lifted address that the store's list no longer holds (OmnichannelEngine.DropLiftedBouncesAsync).

@@ -542,7 +542,10 @@ internal static partial class ProfileCore
     /// </summary>
     internal const string NewestAddressMark = "newest/";
 
-    private static void AddReachMark(List<SoftBounceMark> marks, SoftBounceMark mark)
+    private static void AddReachMark(List<SoftBounceMark> marks, SoftBounceMark mark) => AddNewestMark(marks, mark, MaxReachMarks);
+
+    /// <summary>Keeps <paramref name="mark"/> as its address's newest in <paramref name="marks"/> (in time order), at most <paramref name="max"/>: the oldest go first.</summary>
+    internal static void AddNewestMark(List<SoftBounceMark> marks, SoftBounceMark mark, int max)
     {
         var known = marks.FindIndex(m => m.Channel == mark.Channel && m.Address == mark.Address);
         if (known >= 0 && marks[known].At >= mark.At)
@@ -560,9 +563,9 @@ internal static partial class ProfileCore
         }
 
         SortSoftBounces(marks);
-        if (marks.Count > MaxReachMarks)
+        if (marks.Count > max)
         {
-            marks.RemoveRange(0, marks.Count - MaxReachMarks);
+            marks.RemoveRange(0, marks.Count - max);
         }
     }
 
