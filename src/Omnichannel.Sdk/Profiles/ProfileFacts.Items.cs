@@ -103,7 +103,8 @@ internal static partial class ProfileFacts
     {
         // The statistics keep the latest order's first time through every change to the orders (ApplyOrder adds it,
         // RecomputeOrders and merges recompute it), so an order costs the same whatever the customer ordered before;
-        // counts that disagree (a document from before statistics were kept) are walked once.
+        // counts that disagree are walked. A new order on statistics that did not count her orders (a document stored
+        // without them) recomputes them first (ApplyOrder), or they would give this order's time as the latest.
         var s = p.Statistics;
         var at = p.Orders.Count == 0 ? null
             : s.LastOrderAt is { } last && s.OrderCount == p.Orders.Count ? last

@@ -55,8 +55,18 @@ internal static partial class ProfileFacts
             return;
         }
 
-        PutOrder(p, key, total, currency, t, eventId, lines);
+        // Statistics that did not count every order she had (a document stored without them) are no base for an O(1)
+        // step: the latest order's time would be this one's, and the cart's clear reads it (review of session 56).
         var s = p.Statistics;
+        if (s.OrderCount != p.Orders.Count || (p.Orders.Count > 0 && s.LastOrderAt is null))
+        {
+            PutOrder(p, key, total, currency, t, eventId, lines);
+            RecomputeOrders(p, shopCurrency);
+            ReturnsFollow(p, key, shopCurrency);
+            return;
+        }
+
+        PutOrder(p, key, total, currency, t, eventId, lines);
         if (currency is not null)
         {
             s.SpentByCurrency[currency] = checked(s.SpentByCurrency.GetValueOrDefault(currency) + total);
