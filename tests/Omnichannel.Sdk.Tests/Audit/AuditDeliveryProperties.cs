@@ -308,7 +308,8 @@ public sealed class AuditDeliveryProperties
         }
 
         OmnichannelTestHost? current = null;
-        DateTimeOffset Now() => current?.Time.GetUtcNow() ?? Start;
+        var starting = Start; // a host sends what its outbox holds before its Create returns: its clock is then at its start
+        DateTimeOffset Now() => current?.Time.GetUtcNow() ?? starting;
         var zone = "UTC";
         var email = new Recorder(ChannelNames.Email, Now, Linked, () => Volatile.Read(ref zone));
         var sms = new Recorder(ChannelNames.Sms, Now, Linked, () => Volatile.Read(ref zone));
@@ -415,6 +416,8 @@ public sealed class AuditDeliveryProperties
                         var down = TimeSpan.FromMinutes(new[] { 0, 0, 20, 50, 90, 150 }[v % 6]);
                         var at = host.Time.GetUtcNow() + down;
                         await host.DisposeAsync();
+                        current = null;
+                        starting = at;
                         host = current = NewHost(run.Caps, at, store, email, sms, renderer);
                         log.Add($"{step}: restart after {down} at {Now():HH:mm}");
                         break;
