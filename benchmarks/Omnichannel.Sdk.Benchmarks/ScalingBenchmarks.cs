@@ -13,7 +13,10 @@ namespace Omnichannel.Sdk.Benchmarks;
 /// tracks the same histories' events one awaited call at a time, so that every event is its own commit. The
 /// "HistoryOrders" category measures new orders instead of views on the same histories (a customer with 10,000 past
 /// events has 500 orders, and gains a thousand more per iteration), so that a profile's orders, which are never trimmed,
-/// are seen not to make her next order cost more.
+/// are seen not to make her next order cost more. The "HistoryOrderUpdates" category sends one of her known orders again
+/// (the same <c>order_id</c>, a new total: a shop's order webhook on each change), so that updating an order is seen not to
+/// cost more with the orders she has (its histories also place an order at the second event, so that the 10-event
+/// customer has one to update).
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 6, invocationCount: 1)]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -30,6 +33,8 @@ public class ScalingBenchmarks
     private int _customers;
     private int _round;
     private bool _orders; // the HistoryOrders category: the measured events are new orders
+    private bool _updates; // the HistoryOrderUpdates category: the measured events send one of her past orders again
+    private int _pastEvents;
 
     [GlobalSetup(Target = nameof(Profiles_10k))]
     public void SetUp10k() => SetUp(10_000, 3);
@@ -67,6 +72,15 @@ public class ScalingBenchmarks
     [GlobalSetup(Target = nameof(Orders_History_10000))]
     public void SetUpOrders10000() => SetUp(10, 10_000, orders: true);
 
+    [GlobalSetup(Target = nameof(OrderUpdates_History_10))]
+    public void SetUpUpdates10() => SetUp(1_000, 10, updates: true);
+
+    [GlobalSetup(Target = nameof(OrderUpdates_History_1000))]
+    public void SetUpUpdates1000() => SetUp(100, 1_000, updates: true);
+
+    [GlobalSetup(Target = nameof(OrderUpdates_History_10000))]
+    public void SetUpUpdates10000() => SetUp(10, 10_000, updates: true);
+
     [GlobalCleanup]
     public void CleanUp() => _engine?.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
@@ -79,7 +93,9 @@ public class ScalingBenchmarks
         {
             var customer = _random.Next(_customers);
             var at = Start.AddDays(30).AddSeconds((_round * Batch) + i);
-            _events[i] = _orders
+            _events[i] = _updates
+                ? OrderUpdate(customer, at, i)
+                : _orders
                 ? new CustomerEvent
                 {
                     Id = $"mo-{_round}-{i}", Type = EventTypes.OrderPlaced, Timestamp = at, Identifiers = [Identifier.CustomerId($"c{customer}")],
@@ -139,6 +155,18 @@ public class ScalingBenchmarks
     [BenchmarkCategory("HistoryOrders")]
     public int Orders_History_10000() => Track();
 
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("HistoryOrderUpdates")]
+    public int OrderUpdates_History_10() => Track();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("HistoryOrderUpdates")]
+    public int OrderUpdates_History_1000() => Track();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    [BenchmarkCategory("HistoryOrderUpdates")]
+    public int OrderUpdates_History_10000() => Track();
+
     private const int OneByOne = 2_000;
 
     private async Task<int> TrackOneByOneAsync()
@@ -154,15 +182,17 @@ public class ScalingBenchmarks
 
     private int Track() => _engine!.TrackBatchAsync(_events).GetAwaiter().GetResult().Count;
 
-    private void SetUp(int customers, int pastEvents, bool reportMemory = false, bool orders = false)
+    private void SetUp(int customers, int pastEvents, bool reportMemory = false, bool orders = false, bool updates = false)
     {
         _customers = customers;
         _orders = orders;
+        _updates = updates;
+        _pastEvents = pastEvents;
         var options = new OmnichannelOptions { ProfileCacheSize = 10_000_000, ProfileCacheBytes = 1L << 36 };
         GC.Collect();
         var before = GC.GetTotalMemory(forceFullCollection: true);
         _engine = new OmnichannelEngine(options, new InMemoryOmnichannelStore());
-        var history = Enumerable.Range(0, pastEvents).SelectMany(n => Enumerable.Range(0, customers).Select(c => Past(c, n)));
+        var history = Enumerable.Range(0, pastEvents).SelectMany(n => Enumerable.Range(0, customers).Select(c => Past(c, n, firstOrder: updates)));
         foreach (var chunk in history.Chunk(50_000))
         {
             _engine.TrackBatchAsync(chunk).GetAwaiter().GetResult();
@@ -185,7 +215,7 @@ public class ScalingBenchmarks
     }
 
     // A shop's mix: the first event signs the customer up; then views, a cart add in five, an order in twenty.
-    private static CustomerEvent Past(int customer, int n)
+    private static CustomerEvent Past(int customer, int n, bool firstOrder = false)
     {
         var at = Start.AddMinutes(n);
         var ids = n == 0
@@ -193,7 +223,7 @@ public class ScalingBenchmarks
             : [Identifier.CustomerId($"c{customer}")];
         return (n % 20, n % 5) switch
         {
-            (0, _) when n > 0 => new CustomerEvent
+            _ when (n % 20 == 0 && n > 0) || (firstOrder && n == 1) => new CustomerEvent
             {
                 Id = $"o-{customer}-{n}",
                 Type = EventTypes.OrderPlaced,
@@ -210,6 +240,22 @@ public class ScalingBenchmarks
                 Properties = JsonData.From(new { product_id = "p" + (n % 300), quantity = 1, price = 9.5m }),
             },
             _ => View($"v-{customer}-{n}", customer, at, n) with { Identifiers = ids, Type = n == 0 ? "user.signed_up" : EventTypes.ProductViewed },
+        };
+    }
+
+    // One of her past orders (placed at event 1 or at every twentieth, see Past) sent again with a new total, in pence.
+    private CustomerEvent OrderUpdate(int customer, DateTimeOffset at, int i)
+    {
+        var placed = (_pastEvents - 1) / 20; // orders at 20, 40, …, below the history's length
+        var k = _random.Next(placed + 1);
+        var n = k == 0 ? 1 : k * 20;
+        return new CustomerEvent
+        {
+            Id = $"mu-{_round}-{i}",
+            Type = EventTypes.OrderPlaced,
+            Timestamp = at,
+            Identifiers = [Identifier.CustomerId($"c{customer}")],
+            Properties = JsonData.From(new { order_id = $"o-{customer}-{n}", total = 20.05m + (i % 80), currency = "GBP", items = 1 }),
         };
     }
 
