@@ -68,9 +68,9 @@ public sealed class CustomerProfile
     private WrittenOnceDictionary<OrderFact>? _tallies;
 
     [Stored(Field = nameof(_cancelledOrders))]
-    internal HashSet<string> CancelledOrders { get => _cancelledOrders ??= new(StringComparer.Ordinal); set => _cancelledOrders = value; }
+    internal OrdinalSet CancelledOrders { get => _cancelledOrders ??= new(); set => _cancelledOrders = value; }
 
-    private HashSet<string>? _cancelledOrders;
+    private OrdinalSet? _cancelledOrders;
 
     // Cart and wishlist changes since the last order or full removal, replayed in event-time order (late arrivals converge).
     [Stored(Field = nameof(_cartOps))]

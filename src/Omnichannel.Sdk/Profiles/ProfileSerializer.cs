@@ -88,7 +88,7 @@ internal static partial class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceGroupsConverter<ItemOp>();
             }
-            else if (property.PropertyType == typeof(HashSet<string>))
+            else if (property.PropertyType == typeof(OrdinalSet))
             {
                 stored.CustomConverter = new OrdinalSetConverter();
             }
@@ -300,6 +300,7 @@ internal sealed class WrittenOnceTypes : IJsonTypeInfoResolver
         type == typeof(WrittenOnceDictionary<OrderFact>) ? JsonMetadataServices.CreateValueInfo<WrittenOnceDictionary<OrderFact>>(options, new WrittenOnceDictionaryConverter<OrderFact>())
         : type == typeof(WrittenOnceDictionary<Measurement.OrderConversion>)
             ? JsonMetadataServices.CreateValueInfo<WrittenOnceDictionary<Measurement.OrderConversion>>(options, new WrittenOnceDictionaryConverter<Measurement.OrderConversion>())
+            : type == typeof(OrdinalSet) ? JsonMetadataServices.CreateValueInfo<OrdinalSet>(options, new OrdinalSetConverter())
             : null;
 }
 
@@ -337,18 +338,20 @@ internal sealed partial class ProfileJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// A set of strings written in ordinal order: a hash set enumerates in insertion order, so the same set reached by
-/// events in another arrival order (cancelled orders) would otherwise be another document and another export.
+/// events in another arrival order (cancelled orders) would otherwise be another document and another export. The
+/// written array of a set of <see cref="OrdinalSet.MinimumToKeep"/> or more is kept until the next add (see
+/// <see cref="OrdinalSet"/>).
 /// </summary>
-internal sealed class OrdinalSetConverter : JsonConverter<HashSet<string>>
+internal sealed class OrdinalSetConverter : JsonConverter<OrdinalSet>
 {
-    public override HashSet<string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override OrdinalSet? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             throw new JsonException("Expected an array of strings.");
         }
 
-        var set = new HashSet<string>(StringComparer.Ordinal);
+        var set = new OrdinalSet();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             set.Add(reader.GetString() ?? throw new JsonException("Expected a string."));
@@ -357,7 +360,31 @@ internal sealed class OrdinalSetConverter : JsonConverter<HashSet<string>>
         return set;
     }
 
-    public override void Write(Utf8JsonWriter writer, HashSet<string> value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, OrdinalSet value, JsonSerializerOptions options)
+    {
+        if (value.Count < OrdinalSet.MinimumToKeep || options.WriteIndented)
+        {
+            WriteSorted(writer, value);
+            return;
+        }
+
+        if (value.Kept(options) is not { } bytes)
+        {
+            // As the serializer would write: the same encoder and depth limit, unindented.
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (value.Count * 24));
+            using (var scratch = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = options.Encoder, MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth, SkipValidation = true }))
+            {
+                WriteSorted(scratch, value);
+            }
+
+            bytes = buffer.WrittenSpan.ToArray();
+            value.Keep(bytes, options);
+        }
+
+        SharedElements.WriteKept(writer, bytes);
+    }
+
+    private static void WriteSorted(Utf8JsonWriter writer, OrdinalSet value)
     {
         writer.WriteStartArray();
         foreach (var item in value.Order(StringComparer.Ordinal))
@@ -367,5 +394,4 @@ internal sealed class OrdinalSetConverter : JsonConverter<HashSet<string>>
 
         writer.WriteEndArray();
     }
-
 }

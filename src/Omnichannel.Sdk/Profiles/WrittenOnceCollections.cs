@@ -201,3 +201,53 @@ internal sealed class WrittenOnceDictionary<T> : IReadOnlyDictionary<string, T>,
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _map.GetEnumerator();
 }
+
+/// <summary>
+/// A set of strings compared ordinally that only grows (a profile's cancelled orders: each counted once), written as a
+/// JSON array in ordinal order (see <see cref="OrdinalSetConverter"/>). The written array is kept until the next add, so a
+/// commit that added nothing writes it again as bytes instead of sorting and writing every string: a profile's cancelled
+/// orders are never trimmed.
+/// </summary>
+internal sealed class OrdinalSet : IReadOnlyCollection<string>
+{
+    /// <summary>Below this many strings, sorting and writing them is cheap enough that keeping the bytes is not worth their memory.</summary>
+    internal const int MinimumToKeep = 16;
+
+    private readonly HashSet<string> _set = new(StringComparer.Ordinal);
+    private byte[]? _written; // the array as last written with _writtenWith; never changed once handed out (shared documents refer to it)
+    private System.Text.Json.JsonSerializerOptions? _writtenWith;
+
+    public int Count => _set.Count;
+
+    /// <summary>Adds <paramref name="item"/>; false when it was there already.</summary>
+    public bool Add(string item)
+    {
+        if (!_set.Add(item))
+        {
+            return false;
+        }
+
+        _written = null;
+        return true;
+    }
+
+    public bool Contains(string item) => _set.Contains(item);
+
+    public HashSet<string>.Enumerator GetEnumerator() => _set.GetEnumerator();
+
+    IEnumerator<string> IEnumerable<string>.GetEnumerator() => _set.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _set.GetEnumerator();
+
+    /// <summary>The array last written with <paramref name="options"/> when nothing was added since; else null.</summary>
+    internal byte[]? Kept(System.Text.Json.JsonSerializerOptions options) => ReferenceEquals(options, _writtenWith) ? _written : null;
+
+    /// <summary>The array last written, whatever its options; null after an add (tests read it).</summary>
+    internal byte[]? Written => _written;
+
+    internal void Keep(byte[] bytes, System.Text.Json.JsonSerializerOptions options)
+    {
+        _written = bytes;
+        _writtenWith = options;
+    }
+}

@@ -384,12 +384,20 @@ public sealed class WrittenJsonProperties
         p.Touches = [.. touches];
         p.CartOps = cart.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         p.WishlistOps = wishlist.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
+        var cancelled = p.CancelledOrders;
+        p.CancelledOrders = [];
+        foreach (var c in cancelled)
+        {
+            p.CancelledOrders.Add(c);
+        }
+
         try
         {
             return ProfileSerializer.Serialize(p);
         }
         finally
         {
+            p.CancelledOrders = cancelled;
             (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
             p.RuleHistory.Events = history;
             (p.OrderConversions, p.Returns, p.Tallies) = (conversions, returns, tallies);
