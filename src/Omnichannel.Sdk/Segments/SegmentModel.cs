@@ -129,7 +129,7 @@ public enum AggregateFunction
     /// <summary><c>count</c>: the number of matching events (the property is optional; when given, only events that have it count).</summary>
     Count,
 
-    /// <summary><c>distinct</c>: the number of distinct values of the property (array values count each element).</summary>
+    /// <summary><c>distinct</c>: the number of distinct values of the property (array values count each element; two objects are one value when their members are equal, in any order).</summary>
     Distinct,
 }
 

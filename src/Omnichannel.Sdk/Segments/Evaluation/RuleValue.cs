@@ -29,7 +29,7 @@ internal enum RuleValueKind
 /// </summary>
 internal readonly struct RuleValue
 {
-    private RuleValue(RuleValueKind kind, decimal number = 0, string? text = null, bool boolean = false, DateTimeOffset date = default, IReadOnlyList<RuleValue>? items = null)
+    private RuleValue(RuleValueKind kind, decimal number = 0, string? text = null, bool boolean = false, DateTimeOffset date = default, IReadOnlyList<RuleValue>? items = null, object? content = null)
     {
         Kind = kind;
         Number = number;
@@ -37,7 +37,12 @@ internal readonly struct RuleValue
         Boolean = boolean;
         Date = date;
         Items = items;
+        _content = content;
     }
+
+    // An object's members (a JsonElement or a JsonObject), read only by DistinctKey: two different objects are two values
+    // of a distinct count, and one leaving a window is that one (audit U91). Null for an object of unknown content.
+    private readonly object? _content;
 
     public RuleValueKind Kind { get; }
 
@@ -56,6 +61,8 @@ internal readonly struct RuleValue
     public static RuleValue Missing => default;
 
     public static RuleValue Object => new(RuleValueKind.Object);
+
+    private static RuleValue ObjectOf(object content) => new(RuleValueKind.Object, content: content);
 
     public static RuleValue FromNumber(decimal d) => new(RuleValueKind.Number, number: d);
 
@@ -98,7 +105,7 @@ internal readonly struct RuleValue
 
                 return FromArray(items);
             case JsonValueKind.Object:
-                return Object;
+                return ObjectOf(e);
             default:
                 return Missing;
         }
@@ -110,8 +117,8 @@ internal readonly struct RuleValue
         {
             case null:
                 return Missing;
-            case JsonObject:
-                return Object;
+            case JsonObject o:
+                return ObjectOf(o);
             case JsonArray a:
                 var items = new List<RuleValue>(a.Count);
                 foreach (var item in a)
@@ -272,7 +279,12 @@ internal readonly struct RuleValue
         return Compare(a, b) == 0;
     }
 
-    /// <summary>A key equal for values <see cref="AreEqual"/> treats as equal (for <c>distinct</c>).</summary>
+    /// <summary>
+    /// A key equal for values <see cref="AreEqual"/> treats as equal (for <c>distinct</c>), and for the values it cannot
+    /// compare by their content: a list element by element, the values a path reached through a list (<see
+    /// cref="RuleValueKind.Each"/>) one by one, an object member by member whatever their order (a <c>null</c> member is
+    /// not there, as everywhere in rules). Before audit U91 every object, and every list or reached set, had one key.
+    /// </summary>
     public string DistinctKey() => Kind switch
     {
         RuleValueKind.Number => "n:" + (Number / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture),
@@ -280,6 +292,80 @@ internal readonly struct RuleValue
         RuleValueKind.String => "s:" + Text,
         RuleValueKind.Boolean => Boolean ? "b:1" : "b:0",
         RuleValueKind.Date => "d:" + Date.UtcTicks.ToString(CultureInfo.InvariantCulture),
+        RuleValueKind.Array or RuleValueKind.Each or RuleValueKind.Object => PartKey(this),
         _ => "o:" + Kind.ToString(),
     };
+
+    /// <summary>
+    /// Whether two values are one value for an aggregate's walk (the one leaving a window is taken out): equal as
+    /// <see cref="AreEqual"/> says for values it compares, else by <see cref="DistinctKey"/> (a list, a reached set or an
+    /// object, which <see cref="AreEqual"/> never finds equal to anything, so one never left the walk; audit U91).
+    /// </summary>
+    public static bool SameValue(in RuleValue a, in RuleValue b)
+    {
+        if (a.Kind != b.Kind)
+        {
+            return false;
+        }
+
+        return a.Kind is RuleValueKind.Array or RuleValueKind.Each or RuleValueKind.Object
+            ? string.Equals(a.DistinctKey(), b.DistinctKey(), StringComparison.Ordinal)
+            : AreEqual(a, b);
+    }
+
+    // A key inside a list or an object: text is quoted, so no member's text can read as a delimiter.
+    private static string PartKey(in RuleValue v)
+    {
+        switch (v.Kind)
+        {
+            case RuleValueKind.String when !v.TryGetInstant(out _):
+                return "s" + JsonSerializer.Serialize(v.Text);
+            case RuleValueKind.Array or RuleValueKind.Each:
+                var list = new System.Text.StringBuilder(v.Kind == RuleValueKind.Array ? "[" : "*[");
+                for (var i = 0; i < v.Items!.Count; i++)
+                {
+                    list.Append(i == 0 ? "" : ",").Append(v.Items[i].IsMissing ? "-" : PartKey(v.Items[i]));
+                }
+
+                return list.Append(']').ToString();
+            case RuleValueKind.Object:
+                var members = new List<(string Name, string Key)>();
+                switch (v._content)
+                {
+                    case JsonElement element:
+                        foreach (var member in element.EnumerateObject())
+                        {
+                            if (FromElement(member.Value) is { IsMissing: false } value)
+                            {
+                                members.Add((member.Name, PartKey(value)));
+                            }
+                        }
+
+                        break;
+                    case JsonObject node:
+                        foreach (var (name, child) in node)
+                        {
+                            if (FromNode(child) is { IsMissing: false } value)
+                            {
+                                members.Add((name, PartKey(value)));
+                            }
+                        }
+
+                        break;
+                    default:
+                        return "o:Object";
+                }
+
+                members.Sort((x, y) => string.CompareOrdinal(x.Name, y.Name));
+                var text = new System.Text.StringBuilder("{");
+                for (var i = 0; i < members.Count; i++)
+                {
+                    text.Append(i == 0 ? "" : ",").Append(JsonSerializer.Serialize(members[i].Name)).Append(':').Append(members[i].Key);
+                }
+
+                return text.Append('}').ToString();
+            default:
+                return v.DistinctKey();
+        }
+    }
 }

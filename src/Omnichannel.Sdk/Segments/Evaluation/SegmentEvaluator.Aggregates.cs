@@ -201,7 +201,7 @@ internal static partial class SegmentEvaluator
     {
         for (var i = 0; i < values.Count; i++)
         {
-            if (values[i].Kind == value.Kind && RuleValue.AreEqual(values[i], value))
+            if (RuleValue.SameValue(values[i], value))
             {
                 values.RemoveAt(i);
                 return;
