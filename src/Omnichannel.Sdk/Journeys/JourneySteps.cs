@@ -177,6 +177,12 @@ public sealed record EmitStep(string Id, string EventType) : ContinuingStep(Id)
 }
 
 /// <summary><c>{"type": "webhook", "url": "https://...", "payload"?: "{{ profile.id }}"}</c>: calls a webhook.</summary>
+/// <remarks>
+/// A call to the host's own system (as <see cref="EmitStep"/> is), not a message to the person: it has no class, consent or
+/// topic, and it is made for a person in the global control group too (<c>Measurement.GlobalControlShare</c> holds out
+/// marketing messages; her journey still runs). A host whose webhook touches her in its turn (a mailing house, an ad
+/// audience) does so on its own authority (audit U92).
+/// </remarks>
 /// <param name="Id">The step id.</param>
 /// <param name="Url">The absolute http or https URL.</param>
 public sealed record WebhookStep(string Id, string Url) : ContinuingStep(Id)

@@ -50,15 +50,36 @@ internal static partial class ProfileCore
 
             // Her entries on the other side are later entries of hers in the arm she keeps: a goal they reach converts her
             // first entry there (once), not the other arm, whichever of her entries the goal event is credited to.
+            var splitId = key[(key.LastIndexOf('|') + 1)..];
             foreach (var instance in lostSide.Instances.Where(i => i.JourneyId == journeyId && i.Variant is not null))
             {
-                if (lost.Variant != kept.Variant && instance.Variant == lost.Variant)
+                // Audit U92: the arm it took at this split, not the last split's (a second split, nested or after the arms
+                // joined, may name its arms alike or not); an older document has only the last.
+                var arm = instance.Arms is { } arms ? arms.GetValueOrDefault(splitId) : instance.Variant;
+                if (lost.Variant != kept.Variant && arm == lost.Variant)
                 {
                     // Audit U89: on the other arm's own steps it would go on sending that arm's content (the runner ends it).
-                    ours.LeftArms.Add((instance, key[(key.LastIndexOf('|') + 1)..], kept.Variant));
+                    ours.LeftArms.Add((instance, splitId, kept.Variant));
+                }
+
+                if (arm is not null && instance.Arms is not null)
+                {
+                    instance.Arms[splitId] = kept.Variant;
                 }
 
                 (instance.RepeatEntry, instance.Variant) = (true, kept.Variant);
+            }
+
+            // Audit U92: a message the other arm planned before the merge and still holds (quiet hours, a retry) would go out
+            // when due, though its instance has ended: the runner withdraws it unless her kept arm reaches its step too.
+            foreach (var held in lostSide.HeldMessages.Where(h => h.JourneyId == journeyId && h.Arms is not null && h.Arms.ContainsKey(splitId)))
+            {
+                if (lost.Variant != kept.Variant && held.Arms![splitId] == lost.Variant)
+                {
+                    ours.LeftHeld.Add((held, splitId, kept.Variant));
+                }
+
+                held.Arms![splitId] = kept.Variant;
             }
 
             foreach (var pending in lostSide.PendingConversions.Where(c => c.JourneyId == journeyId && c.Variant is not null))

@@ -55,6 +55,38 @@ internal static class JourneyFlow
         }
     }
 
+    /// <summary>
+    /// Whether an instance at <paramref name="from"/> can come to <paramref name="target"/> (audit U89: the arms of a split
+    /// joined again). <paramref name="step"/> finds a step by id, <paramref name="after"/> the one after it in the list.
+    /// </summary>
+    public static bool Reaches(string from, string target, Func<string, JourneyStep?> step, Func<string, string?> after)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal) { from };
+        var queue = new Queue<string>([from]);
+        while (queue.TryDequeue(out var id))
+        {
+            if (id == target)
+            {
+                return true;
+            }
+
+            if (step(id) is not { } s)
+            {
+                continue;
+            }
+
+            foreach (var edge in EdgesOf(s))
+            {
+                if ((edge.Target ?? after(id)) is { } next && seen.Add(next))
+                {
+                    queue.Enqueue(next);
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether the step makes the instance wait (so a loop through it does not spin).</summary>
     public static bool Waits(JourneyStep step) => step is DelayStep or DelayUntilLocalTimeStep or WaitForEventStep;
 

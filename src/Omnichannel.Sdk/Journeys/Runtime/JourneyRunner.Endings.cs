@@ -66,7 +66,7 @@ internal sealed partial class JourneyRunner
     // arm also reaches (the arms joined again) goes on: what it sends next is what her arm sends.
     private void EndInstancesInLeftArms()
     {
-        if (p.JourneyData is not { LeftArms.Count: > 0 } state)
+        if (p.JourneyData is not { } state || (state.LeftArms.Count == 0 && state.LeftHeld.Count == 0))
         {
             return;
         }
@@ -78,9 +78,7 @@ internal sealed partial class JourneyRunner
                 continue; // already ended by the journey's re-entry rules
             }
 
-            var journey = Catalog.Find(instance.JourneyId, instance.Version);
-            if (journey?.Step(splitId) is SplitStep split && split.Variants.FirstOrDefault(v => v.Name == keptVariant) is { } arm
-                && Reaches(journey, arm.Next, instance.StepId))
+            if (KeptArmReaches(Catalog.Find(instance.JourneyId, instance.Version), splitId, keptVariant, instance.StepId))
             {
                 continue;
             }
@@ -93,35 +91,26 @@ internal sealed partial class JourneyRunner
             Timeline(instance, "journey.merged", reason);
         }
 
-        state.LeftArms.Clear();
-
-        static bool Reaches(LoadedJourney journey, string from, string target)
+        // Audit U92: a message planned in the arm she lost and still held (its instance ended after it, or went on to steps
+        // the arms share) is withdrawn, unless it is a step her kept arm reaches too. A message already handed to the
+        // transport is not in the list.
+        foreach (var (held, splitId, keptVariant) in state.LeftHeld)
         {
-            var seen = new HashSet<string>(StringComparer.Ordinal) { from };
-            var queue = new Queue<string>([from]);
-            while (queue.TryDequeue(out var id))
+            if (!state.HeldMessages.Contains(held) || (held.StepId is { } stepId
+                && KeptArmReaches(Catalog.Find(held.JourneyId!, held.Version), splitId, keptVariant, stepId)))
             {
-                if (id == target)
-                {
-                    return true;
-                }
-
-                if (journey.Step(id) is not { } step)
-                {
-                    continue;
-                }
-
-                foreach (var edge in JourneyFlow.EdgesOf(step))
-                {
-                    if ((edge.Target ?? journey.After(id)) is { } next && seen.Add(next))
-                    {
-                        queue.Enqueue(next);
-                    }
-                }
+                continue;
             }
 
-            return false;
+            state.Withdraw(held, $"merged: the person is in arm '{keptVariant}' of split '{splitId}'", now);
         }
+
+        state.LeftArms.Clear();
+        state.LeftHeld.Clear();
+
+        static bool KeptArmReaches(LoadedJourney? journey, string splitId, string keptVariant, string stepId) =>
+            journey?.Step(splitId) is SplitStep split && split.Variants.FirstOrDefault(v => v.Name == keptVariant) is { } arm
+            && JourneyFlow.Reaches(arm.Next, stepId, journey.Step, journey.After);
     }
 
     // Latest started first: a remembered goal event credits the entry the live path would (the last touch).

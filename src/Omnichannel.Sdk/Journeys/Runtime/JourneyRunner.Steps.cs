@@ -74,6 +74,7 @@ internal sealed partial class JourneyRunner
                 case SplitStep split:
                     var variant = Assign(instance, split, out var repeat);
                     instance.Variant = variant?.Name ?? "control";
+                    (instance.Arms ??= new(StringComparer.Ordinal))[split.Id] = instance.Variant;
                     instance.RepeatEntry = repeat;
                     instance.Context["variant"] = instance.Variant;
                     Count(journey.Id, $"variant:{instance.Variant}:entered");
@@ -188,6 +189,8 @@ internal sealed partial class JourneyRunner
                 Version = instance.Version,
                 From = Since(instance),
                 CorrelationKey = instance.CorrelationKey,
+                StepId = send.Id,
+                Arms = instance.Arms is { } arms ? new(arms, StringComparer.Ordinal) : null,
             });
         }
 

@@ -82,6 +82,14 @@ internal sealed class JourneyState
     [JsonIgnore]
     public List<(JourneyInstance Instance, string SplitId, string KeptVariant)> LeftArms { get; } = [];
 
+    /// <summary>
+    /// Audit U92: held messages this unit's merges found planned in an arm the person did not keep, with the split and her
+    /// kept arm: the runner withdraws each one whose step her kept arm does not also reach, whether or not its instance
+    /// still runs. Not stored.
+    /// </summary>
+    [JsonIgnore]
+    public List<(HeldMessage Held, string SplitId, string KeptVariant)> LeftHeld { get; } = [];
+
     /// <summary>The side <paramref name="item"/> came from in this unit's merges (see <see cref="MergedSides"/>).</summary>
     public int SideOf(object item) => MergedSides.GetValueOrDefault(item);
 
@@ -95,10 +103,21 @@ internal sealed class JourneyState
     {
         foreach (var h in HeldMessages.Where(h => h.InstanceId == instanceId).ToList())
         {
-            Cancelled[h.Key] = new CancelledMessage { Reason = reason, At = now, DueAt = h.DueAt };
-            HeldMessages.Remove(h);
+            Withdraw(h, reason, now);
         }
 
+        Forget(now);
+    }
+
+    /// <summary>Cancels one held message (the dispatcher reads <see cref="Cancelled"/> when it is due).</summary>
+    public void Withdraw(HeldMessage h, string reason, DateTimeOffset now)
+    {
+        Cancelled[h.Key] = new CancelledMessage { Reason = reason, At = now, DueAt = h.DueAt };
+        HeldMessages.Remove(h);
+    }
+
+    private void Forget(DateTimeOffset now)
+    {
         // Kept past the message's due time long enough for a slow or retried dispatch to read it.
         HeldMessages.RemoveAll(h => h.DueAt < now - TimeSpan.FromDays(7));
         foreach (var (key, c) in Cancelled.Where(kv => kv.Value.DueAt < now - TimeSpan.FromDays(7)).ToList())

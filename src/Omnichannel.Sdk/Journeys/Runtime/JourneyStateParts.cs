@@ -64,6 +64,13 @@ internal sealed class JourneyInstance
     public string? Variant { get; set; }
 
     /// <summary>
+    /// Audit U92: the arm it took at each split it passed (split id to variant name, <c>control</c> included). <see
+    /// cref="Variant"/> is the last split's arm only: a merge reads this to tell whether the instance is in the arm of a
+    /// split the person did not keep. Null in older documents and for an instance that passed no split.
+    /// </summary>
+    public Dictionary<string, string>? Arms { get; set; }
+
+    /// <summary>
     /// A later entry of a person already assigned at the split (sticky): counted in the journey's statistics, which
     /// count instances, but not again in the experiment's arms, which count people. False in older documents.
     /// </summary>
@@ -150,6 +157,16 @@ internal sealed class HeldMessage
     public DateTimeOffset? From { get; set; }
 
     public string? CorrelationKey { get; set; }
+
+    /// <summary>Audit U92: the send step that planned it. Null in older documents.</summary>
+    public string? StepId { get; set; }
+
+    /// <summary>
+    /// Audit U92: the arms its instance had taken when it planned the message (<see cref="JourneyInstance.Arms"/>): a merge
+    /// that keeps another arm withdraws it, though its instance may have ended. Null in older documents and for a message
+    /// planned before any split.
+    /// </summary>
+    public Dictionary<string, string>? Arms { get; set; }
 }
 
 /// <summary>Why a queued message must not go out.</summary>
