@@ -220,7 +220,7 @@ public sealed class CustomerProfile
 
     // Keys of messages accepted for this profile (most recent last, bounded), to answer "duplicate" at once.
     [Stored(Field = nameof(_messageKeys))]
-    internal List<string> MessageKeys { get => _messageKeys ??= []; set => _messageKeys = value; }
+    internal List<string> MessageKeys { get => _messageKeys ??= new WrittenOnceList<string>(); set => _messageKeys = value; }
 
     private List<string>? _messageKeys;
 

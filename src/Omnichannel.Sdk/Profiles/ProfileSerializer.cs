@@ -88,6 +88,12 @@ internal static partial class ProfileSerializer
             {
                 stored.CustomConverter = new WrittenOnceGroupsConverter<ItemOp>();
             }
+            else if (property.PropertyType == typeof(List<string>))
+            {
+                // Message keys (up to 500, one more per message): kept once written, as the timeline is. The other lists of
+                // strings are short and are written afresh (a list made in memory is no WrittenOnceList).
+                stored.CustomConverter = new WrittenOnceListConverter<string>();
+            }
             else if (property.PropertyType == typeof(OrdinalSet))
             {
                 stored.CustomConverter = new OrdinalSetConverter();

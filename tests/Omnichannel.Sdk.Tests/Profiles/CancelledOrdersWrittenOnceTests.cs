@@ -74,6 +74,37 @@ public sealed class CancelledOrdersWrittenOnceTests
         }
     }
 
+    // A profile's message keys (up to 500, the oldest trimmed, one more per message) are kept once written too.
+    [Property(MaxTest = 200)]
+    public void MessageKeys_AreWrittenAsIfNothingWereKept(NonNegativeInt[] steps)
+    {
+        var p = new CustomerProfile("p", Start);
+        var n = 0;
+        foreach (var step in steps)
+        {
+            n++;
+            var s = unchecked((int)(((uint)step.Get * 2654435761u) + ((uint)n * 40503u)) & int.MaxValue);
+            for (var k = 0; k < 1 + (s % 40); k++)
+            {
+                p.MessageKeys.Add($"order-{n}-{k}");
+            }
+
+            if (p.MessageKeys.Count > 120)
+            {
+                p.MessageKeys.RemoveRange(0, p.MessageKeys.Count - 120); // as planning trims them (to 500)
+            }
+
+            if ((s / 40) % 5 == 0)
+            {
+                p = ProfileSerializer.Deserialize(ProfileSerializer.Serialize(p), p.Version); // a cache miss
+            }
+
+            Assert.Equal(WrittenJsonProperties.Plain(p), (s / 200) % 4 == 3 ? ProfileSerializer.Serialize(p) : Shared(p));
+        }
+
+        Assert.True(steps.Length < 3 || p.MessageKeys is WrittenOnceList<string>);
+    }
+
     [Fact]
     public void ACommitThatCancelledNothing_WritesTheKeptArrayAgain_AndANewCancellationLeavesItAsItWas()
     {

@@ -384,7 +384,8 @@ public sealed class WrittenJsonProperties
         p.Touches = [.. touches];
         p.CartOps = cart.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
         p.WishlistOps = wishlist.ToDictionary(kv => kv.Key, kv => kv.Value.ToList(), StringComparer.Ordinal);
-        var cancelled = p.CancelledOrders;
+        var (cancelled, keys) = (p.CancelledOrders, p.MessageKeys);
+        p.MessageKeys = [.. keys];
         p.CancelledOrders = [];
         foreach (var c in cancelled)
         {
@@ -397,7 +398,7 @@ public sealed class WrittenJsonProperties
         }
         finally
         {
-            p.CancelledOrders = cancelled;
+            (p.CancelledOrders, p.MessageKeys) = (cancelled, keys);
             (p.TimelineEntries, p.Orders, p.Touches, p.CartOps, p.WishlistOps) = (timeline, orders, touches, cart, wishlist);
             p.RuleHistory.Events = history;
             (p.OrderConversions, p.Returns, p.Tallies) = (conversions, returns, tallies);
