@@ -376,41 +376,22 @@ internal sealed class OrdinalSetConverter : JsonConverter<OrdinalSet>
 
         if (value.Kept(options) is not { } bytes)
         {
-            // As the serializer would write: the same encoder and depth limit, unindented; the thread's buffer, kept.
-            var scratch = t_scratch is { } kept && ReferenceEquals(kept.Options, options) ? kept : new Scratch(options);
-            t_scratch = null;
+            var scratch = JsonScratch.Take(options); // options that do not indent (above)
             try
             {
-                scratch.Writer.Reset(scratch.Buffer);
                 WriteSorted(scratch.Writer, value);
                 scratch.Writer.Flush();
                 bytes = scratch.Buffer.WrittenSpan.ToArray();
             }
             finally
             {
-                scratch.Buffer.ResetWrittenCount();
-                if (scratch.Buffer.Capacity <= 256 * 1024)
-                {
-                    t_scratch = scratch;
-                }
+                scratch.Return();
             }
 
             value.Keep(bytes, options);
         }
 
         SharedElements.WriteKept(writer, bytes);
-    }
-
-    [ThreadStatic]
-    private static Scratch? t_scratch;
-
-    private sealed class Scratch(JsonSerializerOptions options)
-    {
-        public JsonSerializerOptions Options { get; } = options;
-
-        public System.Buffers.ArrayBufferWriter<byte> Buffer { get; } = new(4096);
-
-        public Utf8JsonWriter Writer { get; } = new(Stream.Null, new JsonWriterOptions { Encoder = options.Encoder, MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth, SkipValidation = true });
     }
 
     private static void WriteSorted(Utf8JsonWriter writer, OrdinalSet value)
