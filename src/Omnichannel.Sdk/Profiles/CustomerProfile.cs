@@ -67,6 +67,11 @@ public sealed class CustomerProfile
 
     private WrittenOnceDictionary<OrderFact>? _tallies;
 
+    // Review of session 57: the sum of her orders' absolute totals when every total has at most 8 decimals and the sum is
+    // under ProfileFacts' bound, as of that dictionary's version (null otherwise, and never stored): what lets an order
+    // sent again move her statistics in place with the very sums a walk of her orders would make.
+    internal (WrittenOnceDictionary<OrderFact> Of, long Version, decimal Magnitude)? OrderMagnitude;
+
     [Stored(Field = nameof(_cancelledOrders))]
     internal OrdinalSet CancelledOrders { get => _cancelledOrders ??= new(); set => _cancelledOrders = value; }
 

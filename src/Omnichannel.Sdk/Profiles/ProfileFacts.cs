@@ -49,10 +49,11 @@ internal static partial class ProfileFacts
     public static void ApplyOrder(CustomerProfile p, string key, decimal total, string? currency, DateTimeOffset t, string eventId, string? shopCurrency, Dictionary<string, OrderLine>? lines = null)
     {
         var s = p.Statistics;
+        var before = p.Orders.Version;
         if (p.Orders.TryGetValue(key, out var known))
         {
             PutOrder(p, key, total, currency, t, eventId, lines);
-            if (!UpdatedInPlace(p, known, p.Orders[key], shopCurrency))
+            if (!UpdatedInPlace(p, known, p.Orders[key], before, shopCurrency))
             {
                 RecomputeOrders(p, shopCurrency);
             }
@@ -72,6 +73,9 @@ internal static partial class ProfileFacts
         }
 
         PutOrder(p, key, total, currency, t, eventId, lines);
+        p.OrderMagnitude = p.OrderMagnitude is { } m && ReferenceEquals(m.Of, p.Orders) && m.Version == before && total.Scale <= 8
+            && Math.Abs(total) < MagnitudeBound && m.Magnitude + Math.Abs(total) is var moved && moved < MagnitudeBound
+            ? (p.Orders, p.Orders.Version, moved) : null;
         if (currency is not null)
         {
             s.SpentByCurrency[currency] = checked(s.SpentByCurrency.GetValueOrDefault(currency) + total);
@@ -109,7 +113,7 @@ internal static partial class ProfileFacts
     /// old total has no more decimals than the new one, and every operand is small enough (under 10^18, at most 8
     /// decimals) that no sum is rounded. False, changing nothing, otherwise.
     /// </summary>
-    private static bool UpdatedInPlace(CustomerProfile p, OrderFact known, OrderFact updated, string? shopCurrency)
+    private static bool UpdatedInPlace(CustomerProfile p, OrderFact known, OrderFact updated, long before, string? shopCurrency)
     {
         if (ReferenceEquals(known, updated))
         {
@@ -119,7 +123,8 @@ internal static partial class ProfileFacts
         var s = p.Statistics;
         if (!Counted(p) || known.At != updated.At || !string.Equals(known.FirstEventId, updated.FirstEventId, StringComparison.Ordinal)
             || !string.Equals(known.Currency, updated.Currency, StringComparison.Ordinal)
-            || known.Total.Scale > updated.Total.Scale || !Exact(known.Total) || !Exact(updated.Total))
+            || known.Total.Scale > updated.Total.Scale || !Exact(known.Total) || !Exact(updated.Total)
+            || !Small(p, known, updated, before))
         {
             return false;
         }
@@ -149,6 +154,40 @@ internal static partial class ProfileFacts
 
         // 10^18 with 8 decimals is 26 digits: sums of three such are exact in a decimal's 28.
         static bool Exact(decimal d) => d.Scale <= 8 && d < 1_000_000_000_000_000_000m && d > -1_000_000_000_000_000_000m;
+    }
+
+    // Review of session 57: the bound on the sum of her orders' absolute totals under which no sum a walk of her orders
+    // makes is rounded (10^20 with 8 decimals is 10^28, inside a decimal's 96 bits whatever order they are added in).
+    private const decimal MagnitudeBound = 100_000_000_000_000_000_000m;
+
+    /// <summary>
+    /// Whether every total of hers has at most 8 decimals and their absolute values add up to under
+    /// <see cref="MagnitudeBound"/>, <paramref name="known"/> having become <paramref name="updated"/> (review of session
+    /// 57: the checks of the two totals and the currency's sum let a huge order and its negative hide a rounded partial sum
+    /// of the walk, 5e27 + 2.05 + -5e27 being 2.0, so moving 2.05 to 2.15 in place gave 2.10 where a walk gives 2.2). One
+    /// walk after a load or any other change to her orders; then moved with each step.
+    /// </summary>
+    private static bool Small(CustomerProfile p, OrderFact known, OrderFact updated, long before)
+    {
+        decimal magnitude = 0;
+        if (p.OrderMagnitude is { } m && ReferenceEquals(m.Of, p.Orders) && m.Version == before)
+        {
+            magnitude = m.Magnitude - Math.Abs(known.Total) + Math.Abs(updated.Total);
+        }
+        else
+        {
+            foreach (var o in p.Orders.Values)
+            {
+                if (o.Total.Scale > 8 || Math.Abs(o.Total) >= MagnitudeBound || (magnitude += Math.Abs(o.Total)) >= MagnitudeBound)
+                {
+                    p.OrderMagnitude = null;
+                    return false;
+                }
+            }
+        }
+
+        p.OrderMagnitude = magnitude < MagnitudeBound ? (p.Orders, p.Orders.Version, magnitude) : null;
+        return p.OrderMagnitude is not null;
     }
 
     // Returns of an order that came before it (or before it named its currency or products) follow it: one that named no

@@ -268,6 +268,14 @@ internal static partial class ProfileSerializer
             var startsAtDefault = property.AssociatedParameter is { } parameter
                 ? !parameter.HasDefaultValue || IsDefault(parameter.DefaultValue, property.PropertyType)
                 : canCompareFresh && property.Get is { } get && IsDefault(get(fresh!), property.PropertyType);
+            if (startsAtDefault && property.PropertyType == typeof(decimal))
+            {
+                // Review of session 57: 0.00 equals 0 but is not 0 (its scale is written, and sums keep it): left out, it
+                // came back as 0, and her order statistics were no longer what a walk of her reloaded orders gives.
+                property.ShouldSerialize = static (_, value) => value is decimal d && (d != 0 || d.Scale != 0);
+                continue;
+            }
+
             if (!startsAtDefault)
             {
                 property.ShouldSerialize = property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null
