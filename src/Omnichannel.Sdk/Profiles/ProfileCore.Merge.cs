@@ -211,7 +211,10 @@ internal static partial class ProfileCore
         }
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
-        target.RuleHistory.MergeFrom(other.RuleHistory, key => target.Orders.TryGetValue(key, out var order) ? order.At : null);
+        target.RuleHistory.MergeFrom(other.RuleHistory, key =>
+            key.StartsWith(Segments.RuleHistory.TallyKeyPrefix, StringComparison.Ordinal)
+                ? target.Tallies.TryGetValue(key[Segments.RuleHistory.TallyKeyPrefix.Length..], out var tally) ? tally.At : null
+                : target.Orders.TryGetValue(key, out var order) ? order.At : null);
         // The later incarnation of a re-added segment first (the other is stale), then the longest-standing.
         foreach (var (segment, entered) in other.SegmentMemberships)
         {

@@ -253,13 +253,13 @@ public sealed class AuditU92Tests
         }
     }
 
-    // ---- 4. A keyed loyalty entry moved earlier after a prune (reproduced, not fixed: see the design notes) ----
+    // ---- 4. A keyed loyalty entry moved earlier after a prune (reproduced here, fixed in audit U93) ----
     // U90 left alone: "keyed loyalty/referral entries can move earlier like orders and have no restore". A rule observes it.
     // t1 (150 points, 08:10), t2 (50, 08:16) and t0 (10, 08:36) arrive in that order, then t0's first report of 08:07 (the
     // same transaction_id). With a filter on points loaded, the segment history let t2 go (neither the first nor the last)
     // while t0 was the last; t0 then moved to 08:07 and her last points read 08:10: "last earned more than 1 h 47 min ago"
     // holds at 10:00 in arrival order, not in time order (08:16).
-    [Theory(Skip = "Audit U92: reproduced, not fixed (a restore needs each key's first time in the tally facts)")]
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task ALoyaltyEntryMovedEarlierByItsFirstReport_LeavesTheLastEntryKept(bool arrivalOrder)

@@ -127,10 +127,12 @@ internal sealed partial class RuleHistory
     // An order entry takes the values of the order's newest event (see Combine), so the first and last matches of a
     // filter may stop matching: every matching order stays, or a pruned one in between would be lost to the answer.
     // (An empty filter matches whatever the values: its first and last matches are enough — but an order's time can move
-    // earlier, so a lost last order is put back from the order facts: see RestoreFirstAndLastOrder.)
+    // earlier, so a lost last order is put back from the order facts: see RestoreFirstAndLastOrder.) Audit U93: a keyed
+    // loyalty or referral entry likewise takes its newest values and moves earlier, so it is kept so too (and restored
+    // from the tally facts: RestoreFirstAndLastTallies).
     private static bool IsMatchingOrder(RecordedEvent e, IReadOnlyList<IReadOnlyList<PropertyCondition>> anchors, DateTimeOffset now)
     {
-        if (!IsOrderEntry(e))
+        if (!IsKeyedEntry(e))
         {
             return false;
         }

@@ -114,10 +114,11 @@ internal sealed partial class RuleHistory
         var id = e.Type == EventTypes.OrderPlaced && (orderId ?? WellKnownProperties.String(e.Properties, "order_id")) is { Length: > 0 } known ? OrderKeyPrefix + known
             : ProfileCore.TallyKey(e) is { } tally ? TallyKeyPrefix + tally : e.Id;
         var entry = new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths));
-        if (IsOrderEntry(entry) && orderFirstAt is { } first && first < e.Timestamp)
+        if (IsKeyedEntry(entry) && orderFirstAt is { } first && first < e.Timestamp)
         {
             // A later event of an order whose entry a prune may have let go: it goes back at the order's first time (and is
-            // pruned again there), not in today's windows as a new order.
+            // pruned again there), not in today's windows as a new order. Audit U93: a keyed loyalty or referral entry
+            // likewise, at the first time its tally fact keeps.
             entry = entry with { Timestamp = first, ValuesAt = e.Timestamp };
         }
 
@@ -179,6 +180,93 @@ internal sealed partial class RuleHistory
         return restored;
     }
 
+    /// <summary>
+    /// Audit U93: as <see cref="RestoreFirstAndLastOrder"/>, for the keyed loyalty and referral entries (<c>tally:</c>) of
+    /// each of the four tally types, from the profile's tally facts (<see cref="CustomerProfile.Tallies"/>, keyed
+    /// <c>{type}:{id}</c>, which keep each key's first time). An entry moves earlier when its key is reported again with an
+    /// earlier time, so the kept last entry can become an earlier one while the real last, pruned as neither first nor
+    /// last, is gone. The facts are trimmed at <see cref="ProfileCore.MaxTallies"/> keys (the least recently updated go):
+    /// a forgotten key is not restored.
+    /// </summary>
+    /// <param name="tallies">The profile's tally facts.</param>
+    /// <param name="eventType">The one type to restore, or <see langword="null"/> for the four.</param>
+    /// <param name="requirements">What the loaded rules need.</param>
+    /// <param name="now">The current instant: only past entries are restored.</param>
+    /// <returns>Whether an entry was put back.</returns>
+    internal bool RestoreFirstAndLastTallies(IReadOnlyDictionary<string, OrderFact> tallies, string? eventType, HistoryRequirements requirements, DateTimeOffset now)
+    {
+        if (tallies.Count == 0)
+        {
+            return false;
+        }
+
+        var restored = false;
+        foreach (var type in TallyTypes)
+        {
+            if ((eventType is null || eventType == type) && requirements.For(type) is { KeepAll: false } need)
+            {
+                restored |= RestoreTallies(tallies, type, need, now);
+            }
+        }
+
+        return restored;
+    }
+
+    private static readonly string[] TallyTypes =
+        [EventTypes.LoyaltyPointsEarned, EventTypes.LoyaltyPointsRedeemed, EventTypes.ReferralSent, EventTypes.ReferralConverted];
+
+    private bool RestoreTallies(IReadOnlyDictionary<string, OrderFact> tallies, string type, EventTypeRequirement need, DateTimeOffset now)
+    {
+        var prefix = type + ":";
+        string? firstKey = null, lastKey = null;
+        DateTimeOffset first = default, last = default;
+        foreach (var (key, fact) in tallies)
+        {
+            if (fact.At > now || !key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            // Ties by key, so the entry put back is the same in any arrival order.
+            if (firstKey is null || fact.At < first || (fact.At == first && string.CompareOrdinal(key, firstKey) < 0))
+            {
+                (firstKey, first) = (key, fact.At);
+            }
+
+            if (lastKey is null || fact.At > last || (fact.At == last && string.CompareOrdinal(key, lastKey) > 0))
+            {
+                (lastKey, last) = (key, fact.At);
+            }
+        }
+
+        if (firstKey is null)
+        {
+            return false;
+        }
+
+        var list = ListOf(type);
+        var past = list is null ? 0 : UpperBound(list, now);
+        var needFirst = past == 0 || list![0].Timestamp > first;
+        var needLast = past == 0 || list![past - 1].Timestamp < last;
+        if ((!needFirst && !needLast) || (need.Paths.Count > 0 && !NoFilterMatchesWithoutProperties(need.Anchors, now)))
+        {
+            return false;
+        }
+
+        var restored = false;
+        if (needFirst)
+        {
+            restored |= Insert(type, new RecordedEvent(TallyKeyPrefix + firstKey, first, null)) is not null;
+        }
+
+        if (needLast && lastKey != firstKey)
+        {
+            restored |= Insert(type, new RecordedEvent(TallyKeyPrefix + lastKey, last, null)) is not null;
+        }
+
+        return restored;
+    }
+
     // Audit U90: whether every non-empty filter rejects an order entry without properties (a restored one). Before, any
     // rule reading an order's properties stopped the restore: with "bought in EUR" loaded, orders arriving o1 08:10,
     // o2 08:16, o0 08:36 and then o0's event of 08:07 lost o2 (pruned while o0 was the last) and read 08:10 as her last.
@@ -203,8 +291,9 @@ internal sealed partial class RuleHistory
     /// <summary>Adds every event of <paramref name="other"/> not already here (a profile merge); prune afterwards.</summary>
     /// <param name="other">The absorbed profile's history.</param>
     /// <param name="orderFirstAt">
-    /// The earliest time the merged profile knows for an order, by its entry id (<c>order:{order_id}</c>): this side may
-    /// have pruned an order that the other side still keeps at a later time.
+    /// The earliest time the merged profile knows for an order or a keyed loyalty or referral event, by its entry id
+    /// (<c>order:{order_id}</c>, <c>tally:{type}:{id}</c>): this side may have pruned an entry that the other side still
+    /// keeps at a later time.
     /// </param>
     public void MergeFrom(RuleHistory other, Func<string, DateTimeOffset?>? orderFirstAt = null)
     {
@@ -214,7 +303,7 @@ internal sealed partial class RuleHistory
         {
             foreach (var e in list.ToList()) // Insert may replace a list (an order on both sides)
             {
-                Insert(type, IsOrderEntry(e) && orderFirstAt?.Invoke(e.Id) is { } first && first < e.Timestamp
+                Insert(type, IsKeyedEntry(e) && orderFirstAt?.Invoke(e.Id) is { } first && first < e.Timestamp
                     ? e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp }
                     : e);
             }
@@ -223,13 +312,17 @@ internal sealed partial class RuleHistory
         // Audit U90: this side's orders too. The other side may know an earlier time of an order it no longer keeps (its
         // entry pruned as neither first nor last): this side's entry then stayed at its later time, and was read as her
         // last order (o0's update of 08:33 kept here, its 08:22 pruned there: 08:33, not o2's 08:27).
-        if (orderFirstAt is not null && Events.TryGetValue(EventTypes.OrderPlaced, out var orders))
+        // Audit U93: and keyed loyalty and referral entries, from the tally facts.
+        if (orderFirstAt is not null)
         {
-            foreach (var e in orders.ToList())
+            foreach (var type in Events.Keys.ToList())
             {
-                if (IsOrderEntry(e) && orderFirstAt(e.Id) is { } first && first < e.Timestamp)
+                foreach (var e in Events[type].ToList())
                 {
-                    Insert(EventTypes.OrderPlaced, e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp });
+                    if (IsKeyedEntry(e) && orderFirstAt(e.Id) is { } first && first < e.Timestamp)
+                    {
+                        Insert(type, e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp });
+                    }
                 }
             }
         }
@@ -275,7 +368,7 @@ internal sealed partial class RuleHistory
 
     private static bool IsOrderEntry(RecordedEvent e) => e.Id.StartsWith(OrderKeyPrefix, StringComparison.Ordinal);
 
-    private const string TallyKeyPrefix = "tally:";
+    internal const string TallyKeyPrefix = "tally:";
 
     // An entry recorded once per natural key (an order, a keyed loyalty or referral event): another event of it combines.
     private static bool IsKeyedEntry(RecordedEvent e) => IsOrderEntry(e) || e.Id.StartsWith(TallyKeyPrefix, StringComparison.Ordinal);

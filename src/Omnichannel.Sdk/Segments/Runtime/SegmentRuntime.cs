@@ -34,6 +34,7 @@ internal static class SegmentRuntime
         p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced,
             e.Type == EventTypes.OrderPlaced ? WellKnownProperties.OrderId(p, e.Properties) : null);
         var restored = RestoreOrders(p, catalog, now);
+        restored |= p.RuleHistory.RestoreFirstAndLastTallies(p.Tallies, everything ? null : e.Type, catalog.Requirements, now);
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
@@ -96,9 +97,11 @@ internal static class SegmentRuntime
         p.RuleHistory.RestoreFirstAndLastOrder(p.Orders, p.Statistics.FirstOrderAt, p.Statistics.LastOrderAt, catalog.Requirements, now);
 
     // The earliest time the profile's order facts (already updated with the event) know for the event's order.
+    // Audit U93: for a keyed loyalty or referral event, the first time its tally fact keeps.
     private static DateTimeOffset? OrderFirstAt(CustomerProfile p, CustomerEvent e) =>
-        e.Type == EventTypes.OrderPlaced && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId &&
-        p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact.At : null;
+        e.Type == EventTypes.OrderPlaced
+            ? WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId && p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact.At : null
+            : ProfileCore.TallyKey(e) is { } tally && p.Tallies.TryGetValue(tally, out var counted) ? counted.At : null;
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
     public static List<SegmentChange> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
@@ -118,6 +121,7 @@ internal static class SegmentRuntime
     {
         var changes = new List<SegmentChange>();
         RestoreOrders(p, catalog, now);
+        p.RuleHistory.RestoreFirstAndLastTallies(p.Tallies, null, catalog.Requirements, now);
         var foreign = RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         var dirty = new bool[catalog.Count];
