@@ -42,7 +42,7 @@ public sealed class AuditU93Tests
     private static readonly int[] PointValues = [10, 50, 150];
 
     /// <summary>Generated arrival order, time order and reverse time order give the same segment answers over time.</summary>
-    [Property(Arbitrary = [typeof(U93EventArbitrary)], MaxTest = 60, Skip = "Audit U93: fails intermittently (1 of 3 runs; seed 1388074053381756742,12067181049205596097), not diagnosed: see the design notes")]
+    [Property(Arbitrary = [typeof(U93EventArbitrary)], MaxTest = 60, Skip = "Audit U93, open: an older report of a key arriving after a newer one is recorded with its own (older) points, so 'ever redeemed 100 or more' answers by arrival order (Replay = \"1388074053381756742,12067181049205596097\" fails at once); see the design notes")]
     public void AnyArrivalOrder_OfLoyaltyAndReferralEvents_ReadsAsTimeOrder(U93Event[] events) =>
         Compare(events).GetAwaiter().GetResult();
 
