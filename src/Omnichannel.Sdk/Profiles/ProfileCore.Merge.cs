@@ -59,8 +59,16 @@ internal static partial class ProfileCore
             TouchDevice(s, d.DeviceType, d.Os, d.LastSeen);
         }
 
+        // This side's facts of keys both sides know, before they merge: its history's entries of them hold their newest
+        // reports' values (RuleHistory.MergeFrom drops the side whose report lost).
+        Dictionary<string, OrderFact>? oursBefore = null;
         foreach (var (key, order) in other.Orders)
         {
+            if (target.Orders.TryGetValue(key, out var ours))
+            {
+                (oursBefore ??= new(StringComparer.Ordinal))[key] = ours;
+            }
+
             ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.At, order.FirstEventId, order.Lines);
             ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId, order.Lines);
         }
@@ -91,6 +99,8 @@ internal static partial class ProfileCore
                 target.Tallies[key] = f;
                 continue;
             }
+
+            (oursBefore ??= new(StringComparer.Ordinal))[Segments.RuleHistory.TallyKeyPrefix + key] = mine;
 
             ProfileFacts.PutFact(target.Tallies, key, f.Total, null, f.At, f.FirstEventId);
             ProfileFacts.PutFact(target.Tallies, key, f.Total, null, f.UpdatedAt, f.EventId);
@@ -211,10 +221,7 @@ internal static partial class ProfileCore
         }
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
-        target.RuleHistory.MergeFrom(other.RuleHistory, key =>
-            key.StartsWith(Segments.RuleHistory.TallyKeyPrefix, StringComparison.Ordinal)
-                ? target.Tallies.TryGetValue(key[Segments.RuleHistory.TallyKeyPrefix.Length..], out var tally) ? tally.At : null
-                : target.Orders.TryGetValue(key, out var order) ? order.At : null);
+        target.RuleHistory.MergeFrom(other.RuleHistory, new Segments.MergeFacts(key => KeyedFact(target, key), key => KeyedFact(other, key), oursBefore));
         // The later incarnation of a re-added segment first (the other is stale), then the longest-standing.
         foreach (var (segment, entered) in other.SegmentMemberships)
         {
@@ -260,4 +267,10 @@ internal static partial class ProfileCore
         list.Clear();
         list.AddRange(sorted);
     }
+
+    // A profile's fact of a history entry id: an order's (order:{order_id}) or a keyed loyalty or referral event's.
+    private static OrderFact? KeyedFact(CustomerProfile p, string entryId) =>
+        entryId.StartsWith(Segments.RuleHistory.TallyKeyPrefix, StringComparison.Ordinal)
+            ? p.Tallies.TryGetValue(entryId[Segments.RuleHistory.TallyKeyPrefix.Length..], out var tally) ? tally : null
+            : p.Orders.TryGetValue(entryId, out var order) ? order : null;
 }

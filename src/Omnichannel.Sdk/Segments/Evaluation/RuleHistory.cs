@@ -84,12 +84,17 @@ internal sealed partial class RuleHistory
     public bool Record(CustomerEvent e, HistoryRequirements requirements, out RecordedEvent? recorded) => Record(e, requirements, null, out recorded, out _);
 
     /// <summary>
-    /// As <see cref="Record(CustomerEvent, HistoryRequirements)"/>, with the earliest time the profile knows for the event's
-    /// order (its order facts keep it for good, while this history may have pruned the order's entry).
+    /// As <see cref="Record(CustomerEvent, HistoryRequirements)"/>, with what the profile knows of the event's order or keyed
+    /// loyalty or referral event (its facts keep it, while this history may have pruned the key's entry): its earliest
+    /// time, and which report is the newest.
     /// </summary>
     /// <param name="e">The event.</param>
     /// <param name="requirements">What the loaded rules need.</param>
-    /// <param name="orderFirstAt">For an order, the earliest time of any of its events; <see langword="null"/> when unknown.</param>
+    /// <param name="fact">
+    /// The order's (or tally's) fact, already updated with <paramref name="e"/>; <see langword="null"/> when unknown. An
+    /// older report than the fact's newest never brings its own values: it moves the key's kept entry earlier, and when the
+    /// entry was pruned (with the newest values, which matched no filter) nothing is recorded.
+    /// </param>
     /// <param name="recorded">The recorded event, or <see langword="null"/> when nothing was recorded.</param>
     /// <param name="replaced">
     /// Whether it replaced a kept entry of the same order (new values or an earlier time): rules that counted the old entry
@@ -97,7 +102,7 @@ internal sealed partial class RuleHistory
     /// </param>
     /// <param name="orderId">The order's id as the profile knows it (<see cref="WellKnownProperties.OrderId"/>); when null, the event's <c>order_id</c>.</param>
     /// <returns>Whether the event was recorded.</returns>
-    internal bool Record(CustomerEvent e, HistoryRequirements requirements, DateTimeOffset? orderFirstAt, out RecordedEvent? recorded, out bool replaced, string? orderId = null)
+    internal bool Record(CustomerEvent e, HistoryRequirements requirements, OrderFact? fact, out RecordedEvent? recorded, out bool replaced, string? orderId = null)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(requirements);
@@ -114,15 +119,28 @@ internal sealed partial class RuleHistory
         var id = e.Type == EventTypes.OrderPlaced && (orderId ?? WellKnownProperties.String(e.Properties, "order_id")) is { Length: > 0 } known ? OrderKeyPrefix + known
             : ProfileCore.TallyKey(e) is { } tally ? TallyKeyPrefix + tally : e.Id;
         var entry = new RecordedEvent(id, e.Timestamp, Project(e.Properties, need.Paths));
-        if (IsKeyedEntry(entry) && orderFirstAt is { } first && first < e.Timestamp)
+        bool? newest = null;
+        if (IsKeyedEntry(entry) && fact is not null)
         {
-            // A later event of an order whose entry a prune may have let go: it goes back at the order's first time (and is
-            // pruned again there), not in today's windows as a new order. Audit U93: a keyed loyalty or referral entry
-            // likewise, at the first time its tally fact keeps.
-            entry = entry with { Timestamp = first, ValuesAt = e.Timestamp };
+            if (fact.At < e.Timestamp)
+            {
+                // A later event of an order whose entry a prune may have let go: it goes back at the order's first time (and
+                // is pruned again there), not in today's windows as a new order. Audit U93: a keyed loyalty or referral
+                // entry likewise, at the first time its tally fact keeps.
+                entry = entry with { Timestamp = fact.At, ValuesAt = e.Timestamp };
+            }
+
+            // An older report arriving after the newest (08:22's correction to 50, then 08:09's 150): the entry keeps the
+            // newest values. When the entry is gone, the prune let it go with them, matching no filter; it is not recorded
+            // again with the older values (which read "ever 100 or more"), and its earlier first time is the restore's.
+            newest = !Stamp.Newer(fact.UpdatedAt, fact.EventId, e.Timestamp, e.Id);
+            if (newest == false && !HasEntry(e.Type, id))
+            {
+                return false;
+            }
         }
 
-        recorded = Insert(e.Type, entry);
+        recorded = Insert(e.Type, entry, newest);
         replaced = recorded is not null && _replaced;
         return recorded is not null;
     }
@@ -167,7 +185,7 @@ internal sealed partial class RuleHistory
             if ((needFirst && fact.At == first) || (needLast && fact.At == last))
             {
                 var id = key.StartsWith(OrderKeyPrefix, StringComparison.Ordinal) ? key : key["event:".Length..];
-                restored |= Insert(EventTypes.OrderPlaced, new RecordedEvent(id, fact.At, null)) is not null;
+                restored |= Insert(EventTypes.OrderPlaced, Bare(id, fact)) is not null;
                 needFirst &= fact.At != first;
                 needLast &= fact.At != last;
                 if (!needFirst && !needLast)
@@ -219,6 +237,7 @@ internal sealed partial class RuleHistory
     {
         var prefix = type + ":";
         string? firstKey = null, lastKey = null;
+        OrderFact? firstFact = null, lastFact = null;
         DateTimeOffset first = default, last = default;
         foreach (var (key, fact) in tallies)
         {
@@ -230,12 +249,12 @@ internal sealed partial class RuleHistory
             // Ties by key, so the entry put back is the same in any arrival order.
             if (firstKey is null || fact.At < first || (fact.At == first && string.CompareOrdinal(key, firstKey) < 0))
             {
-                (firstKey, first) = (key, fact.At);
+                (firstKey, first, firstFact) = (key, fact.At, fact);
             }
 
             if (lastKey is null || fact.At > last || (fact.At == last && string.CompareOrdinal(key, lastKey) > 0))
             {
-                (lastKey, last) = (key, fact.At);
+                (lastKey, last, lastFact) = (key, fact.At, fact);
             }
         }
 
@@ -256,16 +275,21 @@ internal sealed partial class RuleHistory
         var restored = false;
         if (needFirst)
         {
-            restored |= Insert(type, new RecordedEvent(TallyKeyPrefix + firstKey, first, null)) is not null;
+            restored |= Insert(type, Bare(TallyKeyPrefix + firstKey, firstFact!)) is not null;
         }
 
         if (needLast && lastKey != firstKey)
         {
-            restored |= Insert(type, new RecordedEvent(TallyKeyPrefix + lastKey, last, null)) is not null;
+            restored |= Insert(type, Bare(TallyKeyPrefix + lastKey, lastFact!)) is not null;
         }
 
         return restored;
     }
+
+    // A restored entry: at the key's first time, without properties, dated with its newest report's time, so an older
+    // report arriving later does not read as newer than what the entry stands for.
+    private static RecordedEvent Bare(string id, OrderFact fact) =>
+        new(id, fact.At, null) { ValuesAt = fact.UpdatedAt > fact.At ? fact.UpdatedAt : null };
 
     // Audit U90: whether every non-empty filter rejects an order entry without properties (a restored one). Before, any
     // rule reading an order's properties stopped the restore: with "bought in EUR" loaded, orders arriving o1 08:10,
@@ -290,45 +314,78 @@ internal sealed partial class RuleHistory
 
     /// <summary>Adds every event of <paramref name="other"/> not already here (a profile merge); prune afterwards.</summary>
     /// <param name="other">The absorbed profile's history.</param>
-    /// <param name="orderFirstAt">
-    /// The earliest time the merged profile knows for an order or a keyed loyalty or referral event, by its entry id
-    /// (<c>order:{order_id}</c>, <c>tally:{type}:{id}</c>): this side may have pruned an entry that the other side still
-    /// keeps at a later time.
+    /// <param name="facts">
+    /// What both profiles know of their orders and keyed loyalty and referral events, by entry id (<c>order:{order_id}</c>,
+    /// <c>tally:{type}:{id}</c>): the merged fact's earliest time (this side may have pruned an entry that the other side
+    /// still keeps at a later time) and newest report (a side's entry holds its own newest report's values: when that
+    /// report is not the merged newest, the entry is stale and goes).
     /// </param>
-    public void MergeFrom(RuleHistory other, Func<string, DateTimeOffset?>? orderFirstAt = null)
+    public void MergeFrom(RuleHistory other, MergeFacts? facts = null)
     {
         ArgumentNullException.ThrowIfNull(other);
         _leafAnswers?.OnMerged();
-        foreach (var (type, list) in other.Events)
-        {
-            foreach (var e in list.ToList()) // Insert may replace a list (an order on both sides)
-            {
-                Insert(type, IsKeyedEntry(e) && orderFirstAt?.Invoke(e.Id) is { } first && first < e.Timestamp
-                    ? e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp }
-                    : e);
-            }
-        }
 
-        // Audit U90: this side's orders too. The other side may know an earlier time of an order it no longer keeps (its
-        // entry pruned as neither first nor last): this side's entry then stayed at its later time, and was read as her
-        // last order (o0's update of 08:33 kept here, its 08:22 pruned there: 08:33, not o2's 08:27).
-        // Audit U93: and keyed loyalty and referral entries, from the tally facts.
-        if (orderFirstAt is not null)
+        // Audit U93: a key's entry whose values lost to the other side's newer report goes before the two combine (08:09's
+        // 150 kept on one side, 08:22's correction to 50 pruned on the other): the entries' own times cannot tell two
+        // reports of one instant apart, the facts' event ids do.
+        if (facts is not null)
         {
             foreach (var type in Events.Keys.ToList())
             {
                 foreach (var e in Events[type].ToList())
                 {
-                    if (IsKeyedEntry(e) && orderFirstAt(e.Id) is { } first && first < e.Timestamp)
+                    if (IsKeyedEntry(e) && facts.Stale(e, ours: true))
                     {
-                        Insert(type, e with { Timestamp = first, ValuesAt = e.ValuesAt ?? e.Timestamp });
+                        Remove(type, e);
+                    }
+                }
+            }
+        }
+
+        foreach (var (type, list) in other.Events)
+        {
+            foreach (var e in list.ToList()) // Insert may replace a list (an order on both sides)
+            {
+                if (facts is null || !IsKeyedEntry(e) || !facts.Stale(e, ours: false))
+                {
+                    Insert(type, e);
+                }
+            }
+        }
+
+        // Audit U90: every kept entry of a key at the merged first time. The other side may know an earlier time of an
+        // order it no longer keeps (its entry pruned as neither first nor last): this side's entry then stayed at its later
+        // time, and was read as her last order (o0's update of 08:33 kept here, its 08:22 pruned there: 08:33, not o2's
+        // 08:27). Audit U93: keyed loyalty and referral entries likewise, from the tally facts.
+        if (facts is not null)
+        {
+            foreach (var type in Events.Keys.ToList())
+            {
+                foreach (var e in Events[type].ToList())
+                {
+                    if (IsKeyedEntry(e) && facts.Merged(e.Id) is { } fact && fact.At < e.Timestamp)
+                    {
+                        Insert(type, e with { Timestamp = fact.At, ValuesAt = e.ValuesAt ?? e.Timestamp });
                     }
                 }
             }
         }
     }
 
-    private RecordedEvent? Insert(string type, RecordedEvent recorded)
+    private bool HasEntry(string type, string id) =>
+        ListOf(type) is { } list && (list is RecordedList ? IdsOf(list).Contains(id) : list.Exists(x => x.Id == id));
+
+    // Takes one entry out; the list is replaced, not edited (see Combine).
+    private void Remove(string type, RecordedEvent e)
+    {
+        var replaced = new RecordedList(Events[type]);
+        replaced.Remove(e);
+        Events[type] = replaced;
+        _pruneFloors?.Remove(type);
+    }
+
+    // newest: whether the recorded event is its key's newest report (null: unknown, the entries' times decide).
+    private RecordedEvent? Insert(string type, RecordedEvent recorded, bool? newest = null)
     {
         if (!Events.TryGetValue(type, out var list) || list is not RecordedList)
         {
@@ -343,7 +400,7 @@ internal sealed partial class RuleHistory
         {
             if (list[j].Id == recorded.Id)
             {
-                return IsKeyedEntry(recorded) ? Combine(type, list, j, recorded) : null;
+                return IsKeyedEntry(recorded) ? Combine(type, list, j, recorded, newest) : null;
             }
         }
 
@@ -351,7 +408,7 @@ internal sealed partial class RuleHistory
         var ids = IdsOf(list);
         if (!ids.Add(recorded.Id))
         {
-            return IsKeyedEntry(recorded) ? Combine(type, list, list.FindIndex(x => x.Id == recorded.Id), recorded) : null;
+            return IsKeyedEntry(recorded) ? Combine(type, list, list.FindIndex(x => x.Id == recorded.Id), recorded, newest) : null;
         }
 
         // Among events of one instant, by id: the list is then the same whatever order they arrived in.
@@ -376,13 +433,15 @@ internal sealed partial class RuleHistory
     // Another event of an order already recorded: the entry keeps the earliest time and the values of the newest event
     // (ties by the values' text, so arrival order never decides). The list is replaced, not edited: remembered answers
     // and the id index are tied to the list's identity.
-    private RecordedEvent? Combine(string type, List<RecordedEvent> list, int at, RecordedEvent incoming)
+    // When the profile's fact says whether the incoming event is its key's newest report (newest), that decides: ties of
+    // time then go by event id, as the fact's do.
+    private RecordedEvent? Combine(string type, List<RecordedEvent> list, int at, RecordedEvent incoming, bool? newest)
     {
         var known = list[at];
         var knownValuesAt = known.ValuesAt ?? known.Timestamp;
         var incomingValuesAt = incoming.ValuesAt ?? incoming.Timestamp;
-        var takeIncoming = incomingValuesAt > knownValuesAt
-            || (incomingValuesAt == knownValuesAt && string.CompareOrdinal(incoming.Properties?.ToJsonString(), known.Properties?.ToJsonString()) > 0);
+        var takeIncoming = newest ?? (incomingValuesAt > knownValuesAt
+            || (incomingValuesAt == knownValuesAt && string.CompareOrdinal(incoming.Properties?.ToJsonString(), known.Properties?.ToJsonString()) > 0));
         var time = incoming.Timestamp < known.Timestamp ? incoming.Timestamp : known.Timestamp;
         var valuesAt = takeIncoming ? incomingValuesAt : knownValuesAt;
         var combined = new RecordedEvent(known.Id, time, takeIncoming ? incoming.Properties : known.Properties) { ValuesAt = valuesAt > time ? valuesAt : null };
@@ -456,4 +515,32 @@ internal sealed partial class RuleHistory
 
     /// <summary>A list's prune floor: valid for that list object and those requirements only.</summary>
     private readonly record struct PruneFloor(List<RecordedEvent> List, EventTypeRequirement Need, DateTimeOffset At);
+}
+
+/// <summary>
+/// The facts of a merge's keyed entries (orders, keyed loyalty and referral events), by entry id: the merged profile's, the
+/// absorbed side's, and this side's from before the merge (for keys both sides knew; a key only this side knew is
+/// unchanged).
+/// </summary>
+/// <param name="Merged">The merged fact of an entry id.</param>
+/// <param name="Theirs">The absorbed side's fact of an entry id.</param>
+/// <param name="OursBefore">This side's facts, before the merge, of the keys both sides knew.</param>
+internal sealed record MergeFacts(Func<string, OrderFact?> Merged, Func<string, OrderFact?> Theirs, IReadOnlyDictionary<string, OrderFact>? OursBefore)
+{
+    /// <summary>
+    /// Whether a side's entry holds an older report's values than the merged newest: its side's newest report (whose values
+    /// a side's entry holds) is not the merged one. Without that side's fact (trimmed), by the entry's own values time.
+    /// </summary>
+    public bool Stale(RecordedEvent e, bool ours)
+    {
+        if (Merged(e.Id) is not { } merged)
+        {
+            return false;
+        }
+
+        var side = ours ? (OursBefore is not null && OursBefore.TryGetValue(e.Id, out var before) ? before : merged) : Theirs(e.Id);
+        return side is null
+            ? (e.ValuesAt ?? e.Timestamp) < merged.UpdatedAt
+            : side.EventId != merged.EventId || side.UpdatedAt != merged.UpdatedAt;
+    }
 }

@@ -31,7 +31,7 @@ internal static class SegmentRuntime
     public static List<SegmentChange> OnEvent(CustomerProfile p, CustomerEvent e, SegmentCatalog catalog, DateTimeOffset now, bool everything, int timelineLength,
         out List<SegmentChange>? byTime)
     {
-        p.RuleHistory.Record(e, catalog.Requirements, OrderFirstAt(p, e), out var recorded, out var replaced,
+        p.RuleHistory.Record(e, catalog.Requirements, KeyedFact(p, e), out var recorded, out var replaced,
             e.Type == EventTypes.OrderPlaced ? WellKnownProperties.OrderId(p, e.Properties) : null);
         var restored = RestoreOrders(p, catalog, now);
         restored |= p.RuleHistory.RestoreFirstAndLastTallies(p.Tallies, everything ? null : e.Type, catalog.Requirements, now);
@@ -96,12 +96,12 @@ internal static class SegmentRuntime
     private static bool RestoreOrders(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now) =>
         p.RuleHistory.RestoreFirstAndLastOrder(p.Orders, p.Statistics.FirstOrderAt, p.Statistics.LastOrderAt, catalog.Requirements, now);
 
-    // The earliest time the profile's order facts (already updated with the event) know for the event's order.
-    // Audit U93: for a keyed loyalty or referral event, the first time its tally fact keeps.
-    private static DateTimeOffset? OrderFirstAt(CustomerProfile p, CustomerEvent e) =>
+    // The profile's fact (already updated with the event) of the event's order: its first time and newest report.
+    // Audit U93: for a keyed loyalty or referral event, its tally fact.
+    private static OrderFact? KeyedFact(CustomerProfile p, CustomerEvent e) =>
         e.Type == EventTypes.OrderPlaced
-            ? WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId && p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact.At : null
-            : ProfileCore.TallyKey(e) is { } tally && p.Tallies.TryGetValue(tally, out var counted) ? counted.At : null;
+            ? WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId && p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact : null
+            : ProfileCore.TallyKey(e) is { } tally && p.Tallies.TryGetValue(tally, out var counted) ? counted : null;
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
     public static List<SegmentChange> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
