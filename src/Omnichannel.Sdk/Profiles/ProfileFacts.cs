@@ -13,6 +13,7 @@ namespace Omnichannel.Sdk;
 /// return's products when it named no amount (its value is then theirs, see <see cref="ProfileFacts.ReturnAmounts"/>;
 /// <paramref name="Total"/> is 0). Null when none were sent.
 /// </param>
+[System.Text.Json.Serialization.JsonConverter(typeof(OrderFactConverter))]
 internal sealed record OrderFact(decimal Total, string? Currency, DateTimeOffset At, DateTimeOffset UpdatedAt, string EventId, string FirstEventId, string? Order = null, Dictionary<string, OrderLine>? Lines = null);
 
 /// <summary>One product of an order or of a refund by products.</summary>

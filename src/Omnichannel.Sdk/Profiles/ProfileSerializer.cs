@@ -329,6 +329,7 @@ internal sealed class WrittenOnceTypes : IJsonTypeInfoResolver
 [JsonSerializable(typeof(Dictionary<string, CartLine>))]
 [JsonSerializable(typeof(Dictionary<string, WishlistItem>))]
 [JsonSerializable(typeof(Dictionary<string, OrderFact>))]
+[JsonSerializable(typeof(Dictionary<string, OrderLine>))]
 [JsonSerializable(typeof(HashSet<string>))]
 [JsonSerializable(typeof(Dictionary<string, List<ItemOp>>))]
 [JsonSerializable(typeof(List<ItemOp>))]
