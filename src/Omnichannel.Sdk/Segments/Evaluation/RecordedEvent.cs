@@ -25,6 +25,7 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
         Timestamp = original.Timestamp;
         Properties = original.Properties;
         ValuesAt = original.ValuesAt;
+        MatchesNoFilter = original.MatchesNoFilter;
     }
 
     /// <summary>
@@ -33,6 +34,14 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
     /// </summary>
     [JsonInclude]
     public DateTimeOffset? ValuesAt { get; init; }
+
+    /// <summary>
+    /// Review of session 58: <see langword="true"/> for a keyed entry put back without its values, which are known to match
+    /// no <c>where</c> filter (its key's newest report was pruned for that, and an older report moved it earlier): a
+    /// non-empty filter rejects it, whatever it tests (<c>notExists</c> included). <see langword="null"/> otherwise.
+    /// </summary>
+    [JsonInclude]
+    public bool? MatchesNoFilter { get; init; }
 
     /// <summary>The value of a recorded property (missing when the event did not have it).</summary>
     /// <param name="path">The dotted path, as the rule wrote it.</param>
@@ -105,6 +114,11 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
     /// <summary>Whether every condition holds for this event at <paramref name="now"/>.</summary>
     public bool Matches(IReadOnlyList<PropertyCondition> where, DateTimeOffset now)
     {
+        if (where.Count > 0 && MatchesNoFilter == true)
+        {
+            return false;
+        }
+
         for (var i = 0; i < where.Count; i++)
         {
             var c = where[i];
@@ -120,7 +134,7 @@ internal sealed record RecordedEvent(string Id, DateTimeOffset Timestamp, JsonOb
     /// <summary>Equality of the recorded data (the cache of typed values is not part of it).</summary>
     /// <param name="other">The other event.</param>
     public bool Equals(RecordedEvent? other) =>
-        other is not null && Id == other.Id && Timestamp.Equals(other.Timestamp) && Nullable.Equals(ValuesAt, other.ValuesAt) && EqualityComparer<JsonObject?>.Default.Equals(Properties, other.Properties);
+        other is not null && Id == other.Id && Timestamp.Equals(other.Timestamp) && Nullable.Equals(ValuesAt, other.ValuesAt) && MatchesNoFilter == other.MatchesNoFilter && EqualityComparer<JsonObject?>.Default.Equals(Properties, other.Properties);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Id, Timestamp, Properties);

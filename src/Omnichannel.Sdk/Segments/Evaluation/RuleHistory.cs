@@ -136,7 +136,16 @@ internal sealed partial class RuleHistory
             newest = !Stamp.Newer(fact.UpdatedAt, fact.EventId, e.Timestamp, e.Id);
             if (newest == false && !HasEntry(e.Type, id))
             {
-                return false;
+                // Review of session 58: but its time may now be the key's first, and so her first event of the type, which
+                // the restore does not put back while a filter matches an entry without properties ("no coupon"). The
+                // entry goes back at that time without the newest values, known to match no filter (and is pruned again
+                // when neither first nor last).
+                if (fact.At != e.Timestamp)
+                {
+                    return false;
+                }
+
+                entry = entry with { Properties = null, ValuesAt = fact.UpdatedAt > fact.At ? fact.UpdatedAt : null, MatchesNoFilter = true };
             }
         }
 
@@ -150,9 +159,10 @@ internal sealed partial class RuleHistory
     /// history lost them: an order entry moves to an earlier time when the order is re-sent with one (or a merge knows
     /// one), so the kept last order can become an earlier one while the real last, pruned as "neither first nor last", is
     /// gone (review of audit U35); a document written before U35 kept no first or last order at all. A restored entry has
-    /// no properties, which a filter could misread: so only while every loaded <c>where</c> filter over orders rejects an
-    /// entry without properties (audit U90). Then it is exact for them: an order missing here was pruned as matching none
-    /// of them with its newest values (every matching order stays, and a later event of the order records it again).
+    /// no properties and matches no <c>where</c> filter (<see cref="RecordedEvent.MatchesNoFilter"/>; review of session 58:
+    /// before, the restore waited for every filter to reject an entry without properties, audit U90). That is exact: an
+    /// order missing here was pruned as matching none of them with its newest values (every matching order stays, and a
+    /// later event of the order records it again).
     /// </summary>
     /// <param name="orders">The profile's orders, by key (<c>order:{order_id}</c>, or <c>event:{event id}</c>).</param>
     /// <param name="firstAt">The profile's first order time.</param>
@@ -174,7 +184,7 @@ internal sealed partial class RuleHistory
         var last = lastAt is { } l && l <= now ? l : (DateTimeOffset?)null;
         var needFirst = keptFirst is not { } kf || kf > first;
         var needLast = last is { } la && (keptLast is not { } kl || kl < la);
-        if ((!needFirst && !needLast) || (need.Paths.Count > 0 && !NoFilterMatchesWithoutProperties(need.Anchors, now)))
+        if (!needFirst && !needLast)
         {
             return false;
         }
@@ -267,7 +277,7 @@ internal sealed partial class RuleHistory
         var past = list is null ? 0 : UpperBound(list, now);
         var needFirst = past == 0 || list![0].Timestamp > first;
         var needLast = past == 0 || list![past - 1].Timestamp < last;
-        if ((!needFirst && !needLast) || (need.Paths.Count > 0 && !NoFilterMatchesWithoutProperties(need.Anchors, now)))
+        if (!needFirst && !needLast)
         {
             return false;
         }
@@ -287,26 +297,12 @@ internal sealed partial class RuleHistory
     }
 
     // A restored entry: at the key's first time, without properties, dated with its newest report's time, so an older
-    // report arriving later does not read as newer than what the entry stands for.
+    // report arriving later does not read as newer than what the entry stands for. Review of session 58: it matches no
+    // filter (MatchesNoFilter), which is what its key's newest values did when the prune let it go; so the restore no
+    // longer waits for every filter to reject an entry without properties (audit U90's condition): with "no coupon"
+    // loaded, a key's report moving it earlier could leave the real last or first one pruned for good.
     private static RecordedEvent Bare(string id, OrderFact fact) =>
-        new(id, fact.At, null) { ValuesAt = fact.UpdatedAt > fact.At ? fact.UpdatedAt : null };
-
-    // Audit U90: whether every non-empty filter rejects an order entry without properties (a restored one). Before, any
-    // rule reading an order's properties stopped the restore: with "bought in EUR" loaded, orders arriving o1 08:10,
-    // o2 08:16, o0 08:36 and then o0's event of 08:07 lost o2 (pruned while o0 was the last) and read 08:10 as her last.
-    private static bool NoFilterMatchesWithoutProperties(IReadOnlyList<IReadOnlyList<PropertyCondition>> anchors, DateTimeOffset now)
-    {
-        var bare = new RecordedEvent(OrderKeyPrefix, now, null);
-        for (var k = 0; k < anchors.Count; k++)
-        {
-            if (anchors[k].Count > 0 && WhereFilter.Of(anchors[k]).Matches(bare, now))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+        new(id, fact.At, null) { ValuesAt = fact.UpdatedAt > fact.At ? fact.UpdatedAt : null, MatchesNoFilter = true };
 
     // The id of an order's entry: no event id starts so (event ids are the host's, and "order:" ones would only
     // collide with an order of that id, which is the same order).
@@ -441,10 +437,19 @@ internal sealed partial class RuleHistory
         var knownValuesAt = known.ValuesAt ?? known.Timestamp;
         var incomingValuesAt = incoming.ValuesAt ?? incoming.Timestamp;
         var takeIncoming = newest ?? (incomingValuesAt > knownValuesAt
-            || (incomingValuesAt == knownValuesAt && string.CompareOrdinal(incoming.Properties?.ToJsonString(), known.Properties?.ToJsonString()) > 0));
+            || (incomingValuesAt == knownValuesAt && string.CompareOrdinal(incoming.Properties?.ToJsonString(), known.Properties?.ToJsonString()) switch
+            {
+                > 0 => true,
+                0 => incoming.MatchesNoFilter is null && known.MatchesNoFilter == true, // the real values over the stand-in
+                _ => false,
+            }));
         var time = incoming.Timestamp < known.Timestamp ? incoming.Timestamp : known.Timestamp;
         var valuesAt = takeIncoming ? incomingValuesAt : knownValuesAt;
-        var combined = new RecordedEvent(known.Id, time, takeIncoming ? incoming.Properties : known.Properties) { ValuesAt = valuesAt > time ? valuesAt : null };
+        var combined = new RecordedEvent(known.Id, time, takeIncoming ? incoming.Properties : known.Properties)
+        {
+            ValuesAt = valuesAt > time ? valuesAt : null,
+            MatchesNoFilter = takeIncoming ? incoming.MatchesNoFilter : known.MatchesNoFilter,
+        };
         if (combined.Equals(known))
         {
             return null;

@@ -49,6 +49,11 @@ internal sealed class WhereFilter
     /// <param name="now">The evaluation instant.</param>
     public bool Evaluate(RecordedEvent e, DateTimeOffset now)
     {
+        if (_paths.Length > 0 && e.MatchesNoFilter == true)
+        {
+            return false;
+        }
+
         for (var i = 0; i < _paths.Length; i++)
         {
             if (!ConditionMatcher.Matches(_conditions[i], _operands[i], e.Property(_paths[i]), now, out _))
