@@ -3,6 +3,14 @@ namespace Omnichannel.Sdk.Measurement;
 // Merges: two profiles of one person become one, and so do their touches, order conversions and global-group counts.
 internal static partial class MeasurementRecorder
 {
+    // Audit U94: which side holds the newest copy of a return both merging profiles know (one return_id corrected, a copy
+    // on each): the profile's facts are merged already (ProfileCore.Merge), so the survivor's fact is the newest copy by
+    // Stamp.Newer; it is the absorbed side's when it carries that side's event. Null when either side has no fact for it.
+    private static bool? NewestCopyIsTheirs(CustomerProfile target, CustomerProfile other, string returnKey) =>
+        other.Returns.TryGetValue(returnKey, out var theirs) && target.Returns.TryGetValue(returnKey, out var merged)
+            ? string.Equals(merged.EventId, theirs.EventId, StringComparison.Ordinal)
+            : null;
+
     /// <summary>How long an order's conversion rows are kept on the profile, to take back a second conversion at a merge.</summary>
     internal static readonly TimeSpan OrderConversionRetention = TimeSpan.FromDays(30);
 
@@ -32,7 +40,8 @@ internal static partial class MeasurementRecorder
                 }
 
                 // Both sides' returns (and the newest values) of the order are hers: the kept rows count them.
-                target.OrderConversions[key] = Rebase(target, ReferenceEquals(keep, theirs) ? other : target, keep, Combined(keep, undo));
+                var keepIsTheirs = ReferenceEquals(keep, theirs);
+                target.OrderConversions[key] = Rebase(target, keepIsTheirs ? other : target, keep, Combined(keep, undo, k => NewestCopyIsTheirs(target, other, k) is { } t ? t != keepIsTheirs : null));
             }
             else
             {

@@ -161,6 +161,59 @@ internal static partial class MeasurementRecorder
     }
 
     /// <summary>
+    /// Audit U94: a return corrected under its <c>return_id</c> to name another order (or none) comes off the order its
+    /// newest copy names, as the profile counts it: an order's conversion that still holds an older copy of it (sent
+    /// first, or brought by a merge) lets it go. Only <paramref name="returnKey"/> when given, else every return. Called after
+    /// the profile took the event (or merged its facts), so its return facts are the newest copies.
+    /// </summary>
+    internal static void DropMovedReturns(CustomerProfile p, string? returnKey, string? shopCurrency)
+    {
+        if (p.Statistics.ReturnCount == 0 || p.OrderConversions.Count == 0)
+        {
+            return;
+        }
+
+        List<(string Key, OrderConversion Known, OrderConversion After)>? moved = null;
+        foreach (var (key, known) in p.OrderConversions)
+        {
+            if (known.Returned is not { Count: > 0 } returned)
+            {
+                continue;
+            }
+
+            Dictionary<string, double>? kept = null;
+            Dictionary<string, string>? keptIn = known.ReturnedIn;
+            foreach (var (k, _) in returned)
+            {
+                if ((returnKey is null || k == returnKey) && p.Returns.TryGetValue(k, out var fact) && !string.Equals(fact.Order, key, StringComparison.Ordinal))
+                {
+                    kept ??= new Dictionary<string, double>(returned, StringComparer.Ordinal);
+                    kept.Remove(k);
+                    if (keptIn?.ContainsKey(k) == true)
+                    {
+                        keptIn = new Dictionary<string, string>(keptIn, StringComparer.Ordinal);
+                        keptIn.Remove(k);
+                    }
+                }
+            }
+
+            if (kept is not null)
+            {
+                (moved ??= []).Add((key, known, known with { Returned = kept.Count > 0 ? kept : null, ReturnedIn = keptIn is { Count: > 0 } ? keptIn : null }));
+            }
+        }
+
+        if (moved is not null)
+        {
+            foreach (var (key, known, after) in moved)
+            {
+                p.OrderConversions[key] = known.Gross is null && known.Deltas.Length == 0 ? after : Rebase(p, p, known, after);
+                FollowReturnsByProducts(p, key, shopCurrency); // its returns by products are priced against what is left
+            }
+        }
+    }
+
+    /// <summary>
     /// After the profile took an order or a return (audit U48): the returns by products of that order (refunds naming
     /// products and no amount) take off what the profile values them at (<see cref="ProfileFacts.ReturnAmounts"/>: their
     /// products at the refund's or the order's prices, never more than the order has left), in the shop's currency, so
@@ -168,8 +221,36 @@ internal static partial class MeasurementRecorder
     /// </summary>
     internal static void FollowReturnsByProducts(CustomerProfile p, CustomerEvent e, string? shopCurrency)
     {
-        if (e.Type is not (EventTypes.OrderPlaced or EventTypes.OrderReturned) || p.Statistics.ReturnCount == 0 || p.OrderConversions.Count == 0
-            || OrderKey(p, e) is not { } key || !p.OrderConversions.TryGetValue(key, out var known)
+        if (e.Type == EventTypes.OrderReturned)
+        {
+            DropMovedReturns(p, ProfileCore.ReturnKey(e.Properties, e.Id), shopCurrency); // the profile has taken it: its newest copy's order stands
+        }
+
+        if (e.Type is (EventTypes.OrderPlaced or EventTypes.OrderReturned) && OrderKey(p, e) is { } key)
+        {
+            FollowReturnsByProducts(p, key, shopCurrency);
+        }
+    }
+
+    /// <summary>As above, for every order of hers (after a merge: the merged orders price both sides' returns by products).</summary>
+    internal static void FollowReturnsByProducts(CustomerProfile p, string? shopCurrency)
+    {
+        if (p.Statistics.ReturnCount == 0 || p.OrderConversions.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var key in p.OrderConversions.Where(kv => kv.Value.Returned is { Count: > 0 }).Select(kv => kv.Key).ToList())
+        {
+            FollowReturnsByProducts(p, key, shopCurrency);
+        }
+    }
+
+    // As above, for the order keyed key.
+    private static void FollowReturnsByProducts(CustomerProfile p, string key, string? shopCurrency)
+    {
+        if (p.Statistics.ReturnCount == 0 || p.OrderConversions.Count == 0
+            || !p.OrderConversions.TryGetValue(key, out var known)
             || ProfileFacts.ReturnAmounts(p, key, shopCurrency) is not { } amounts)
         {
             return;
@@ -248,8 +329,10 @@ internal static partial class MeasurementRecorder
         return after with { Deltas = Move(after.Deltas, static m => m.ToArray())!, JourneyRows = Move(after.JourneyRows, static m => m) };
     }
 
-    // The returns (and the newest values) of one order known on two merging profiles are the person's.
-    private static OrderConversion Combined(OrderConversion keep, OrderConversion other)
+    // The returns (and the newest values) of one order known on two merging profiles are the person's. A return both
+    // know (one return_id, a copy on each) counts its newest copy, as the profile does (audit U94: the kept side's copy
+    // stood, whichever was newer); otherNewer says, per return key, whether that is the other's (null: not known, the kept one's).
+    private static OrderConversion Combined(OrderConversion keep, OrderConversion other, Func<string, bool?>? otherNewer = null)
     {
         Dictionary<string, double>? returned = keep.Returned;
         Dictionary<string, string>? returnedIn = keep.ReturnedIn;
@@ -258,7 +341,28 @@ internal static partial class MeasurementRecorder
             returned = returned is null ? new(StringComparer.Ordinal) : new Dictionary<string, double>(returned, StringComparer.Ordinal);
             foreach (var (k, v) in other.Returned)
             {
-                if (returned.TryAdd(k, v) && other.ReturnedIn?.GetValueOrDefault(k) is { } c)
+                var added = returned.TryAdd(k, v);
+                if (!added && otherNewer?.Invoke(k) == true)
+                {
+                    returned[k] = v;
+                    if (ReferenceEquals(returnedIn, keep.ReturnedIn))
+                    {
+                        returnedIn = returnedIn is null ? new(StringComparer.Ordinal) : new Dictionary<string, string>(returnedIn, StringComparer.Ordinal); // copied once
+                    }
+
+                    if (other.ReturnedIn?.GetValueOrDefault(k) is { } newest)
+                    {
+                        returnedIn![k] = newest;
+                    }
+                    else
+                    {
+                        returnedIn!.Remove(k);
+                    }
+
+                    continue;
+                }
+
+                if (added && other.ReturnedIn?.GetValueOrDefault(k) is { } c)
                 {
                     if (ReferenceEquals(returnedIn, keep.ReturnedIn))
                     {

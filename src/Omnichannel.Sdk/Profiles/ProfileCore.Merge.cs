@@ -195,6 +195,12 @@ internal static partial class ProfileCore
 
         target.MessageLog.AddRange(other.MessageLog);
         Measurement.MeasurementRecorder.Merge(target, other, measurement); // touches are the person's
+        // Audit U94: a copy of a return on one side naming another order than the person's newest copy of it (after the
+        // measurement merge: her rows and group are settled, as for an event after the merge).
+        // Her returns by products are valued again from the merged orders (one side's return of an order the other side
+        // had was valued at 0, the order unknown to it).
+        Measurement.MeasurementRecorder.DropMovedReturns(target, null, shopCurrency);
+        Measurement.MeasurementRecorder.FollowReturnsByProducts(target, shopCurrency);
         // Audit U81: reports on either side naming a provider's id that side did not know, measured now if the other side
         // sent that message (before the soft-bounce runs below are read: a delivery breaks a run).
         Measurement.MeasurementRecorder.MergePendingReports(target, other);
