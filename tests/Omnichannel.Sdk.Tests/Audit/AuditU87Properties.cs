@@ -431,6 +431,11 @@ public sealed class AuditU87Properties
                             foreach (var k in soft.Keys.Where(k => k.EndsWith(":" + id.Value, StringComparison.Ordinal)).ToList())
                             {
                                 soft.Remove(k);
+                                // Session 58: the same for a soft-bounce run heard between the erasure and its lift. The run was
+                                // reported on a profile that did not hold the address (its marks are keyed by the address's
+                                // hash), so the lift cannot find it; a later sign-up linking the address there makes the marks
+                                // hers, and the profile refuses what the store's list no longer holds (left alone, design notes).
+                                hardBeforeErasure.Add(k);
                             }
                         }
 
