@@ -144,33 +144,9 @@ public sealed class AuditU93Tests
 
         if (merge)
         {
-            var login = new CustomerEvent
-            {
-                Id = "login",
-                Type = "user.logged_in",
-                Timestamp = Start + TimeSpan.FromMinutes(45),
-                Identifiers = [Who, Cookie],
-                Channel = ChannelNames.Web,
-            };
-            Assert.True((await host.TrackAsync(login)).IsAcknowledged);
+            await SegmentAnswersOverTime.LogInAsync(host, Who, Cookie, Start + TimeSpan.FromMinutes(45));
         }
 
-        var answers = new List<string>();
-        for (var step = 0; step <= 15; step++)
-        {
-            if (step > 0)
-            {
-                await host.AdvanceAsync(TimeSpan.FromMinutes(5));
-            }
-
-            var profile = await host.Client.GetProfileAsync(Who);
-            foreach (var id in ids)
-            {
-                var members = await host.Client.GetSegmentMembersAsync(id);
-                answers.Add($"t={step * 5} {id}={profile?.IsInSegment(id) ?? false}/{members.Count}");
-            }
-        }
-
-        return string.Join("\n", answers);
+        return await SegmentAnswersOverTime.ReadAsync(host, Who, ids, members: true);
     }
 }

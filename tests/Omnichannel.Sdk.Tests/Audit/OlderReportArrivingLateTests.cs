@@ -108,32 +108,9 @@ public sealed class OlderReportArrivingLateTests
 
         if (merge)
         {
-            var login = new CustomerEvent
-            {
-                Id = "login",
-                Type = "user.logged_in",
-                Timestamp = Start + TimeSpan.FromMinutes(40),
-                Identifiers = [Customer, Cookie],
-                Channel = ChannelNames.Web,
-            };
-            Assert.True((await host.TrackAsync(login)).IsAcknowledged);
+            await SegmentAnswersOverTime.LogInAsync(host, Customer, Cookie, Start + TimeSpan.FromMinutes(40));
         }
 
-        var answers = new List<string>();
-        for (var step = 0; step <= 15; step++)
-        {
-            if (step > 0)
-            {
-                await host.AdvanceAsync(TimeSpan.FromMinutes(5));
-            }
-
-            var profile = await host.Client.GetProfileAsync(Customer);
-            foreach (var id in new[] { "big", "first", "last" })
-            {
-                answers.Add($"t={step * 5} {id}={profile?.IsInSegment(id) ?? false}");
-            }
-        }
-
-        return string.Join("\n", answers);
+        return await SegmentAnswersOverTime.ReadAsync(host, Customer, ["big", "first", "last"]);
     }
 }

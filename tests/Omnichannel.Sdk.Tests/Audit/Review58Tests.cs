@@ -191,33 +191,10 @@ public sealed class Review58Tests
         {
             foreach (var (cookie, minute) in new[] { (CookieA, 40), (CookieB, 41) })
             {
-                var login = new CustomerEvent
-                {
-                    Id = "login-" + minute,
-                    Type = "user.logged_in",
-                    Timestamp = Start + TimeSpan.FromMinutes(minute),
-                    Identifiers = [Customer, cookie],
-                    Channel = ChannelNames.Web,
-                };
-                Assert.True((await host.TrackAsync(login)).IsAcknowledged);
+                await SegmentAnswersOverTime.LogInAsync(host, Customer, cookie, Start + TimeSpan.FromMinutes(minute), "login-" + minute);
             }
         }
 
-        var answers = new List<string>();
-        for (var step = 0; step <= 15; step++)
-        {
-            if (step > 0)
-            {
-                await host.AdvanceAsync(TimeSpan.FromMinutes(5));
-            }
-
-            var profile = await host.Client.GetProfileAsync(Customer);
-            foreach (var id in new[] { "big", "nocoupon", "first", "last" })
-            {
-                answers.Add($"t={step * 5} {id}={profile?.IsInSegment(id) ?? false}");
-            }
-        }
-
-        return string.Join("\n", answers);
+        return await SegmentAnswersOverTime.ReadAsync(host, Customer, ["big", "nocoupon", "first", "last"]);
     }
 }
