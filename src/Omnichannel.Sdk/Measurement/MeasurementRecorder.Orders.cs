@@ -176,16 +176,18 @@ internal static partial class MeasurementRecorder
         List<(string Key, OrderConversion Known, OrderConversion After)>? moved = null;
         foreach (var (key, known) in p.OrderConversions)
         {
-            if (known.Returned is not { Count: > 0 } returned)
+            // One return named (a return event, every one): looked up, not walked (review 58b: the walk read every return
+            // of every order she converted in 30 days, on every return).
+            if (known.Returned is not { Count: > 0 } returned || (returnKey is not null && !returned.ContainsKey(returnKey)))
             {
                 continue;
             }
 
             Dictionary<string, double>? kept = null;
             Dictionary<string, string>? keptIn = known.ReturnedIn;
-            foreach (var (k, _) in returned)
+            foreach (var k in returnKey is null ? returned.Keys : (IEnumerable<string>)[returnKey])
             {
-                if ((returnKey is null || k == returnKey) && p.Returns.TryGetValue(k, out var fact) && !string.Equals(fact.Order, key, StringComparison.Ordinal))
+                if (p.Returns.TryGetValue(k, out var fact) && !string.Equals(fact.Order, key, StringComparison.Ordinal))
                 {
                     kept ??= new Dictionary<string, double>(returned, StringComparer.Ordinal);
                     kept.Remove(k);
