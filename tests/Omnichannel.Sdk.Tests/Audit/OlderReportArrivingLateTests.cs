@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Omnichannel.Sdk.Segments;
 using Omnichannel.Sdk.Testing;
 using Xunit;
@@ -76,7 +75,7 @@ public sealed class OlderReportArrivingLateTests
 
     private static async Task<string> Run(string type, Report[] reports, int[] arrival, bool merge = false)
     {
-        var valueName = type == EventTypes.OrderPlaced ? "total" : "points";
+        var valueName = SegmentAnswersOverTime.ValueName(type);
         await using var host = OmnichannelTestHost.Create(o =>
         {
             o.Segments.Add(SegmentJson.Parse($$$"""{"id": "big", "name": "x", "rule": {"event": "{{{type}}}", "where": [{"property": "{{{valueName}}}", "op": "gte", "value": 100}]}}""").Value!);
@@ -87,22 +86,7 @@ public sealed class OlderReportArrivingLateTests
         foreach (var i in arrival)
         {
             var r = reports[i];
-            var keyName = type == EventTypes.OrderPlaced ? "order_id" : type.StartsWith("loyalty", StringComparison.Ordinal) ? "transaction_id" : "referral_id";
-            var properties = new JsonObject { [keyName] = r.Key, [valueName] = r.Value };
-            if (type == EventTypes.OrderPlaced)
-            {
-                properties["currency"] = "EUR";
-            }
-
-            var e = new CustomerEvent
-            {
-                Id = "e" + n++,
-                Type = type,
-                Timestamp = Start + TimeSpan.FromMinutes(r.Minute),
-                Identifiers = [r.Who],
-                Channel = ChannelNames.Web,
-                Properties = JsonData.From(properties),
-            };
+            var e = SegmentAnswersOverTime.KeyedReport(type, r.Key, r.Value, Start + TimeSpan.FromMinutes(r.Minute), "e" + n++, r.Who);
             Assert.True((await host.TrackAsync(e)).IsAcknowledged);
         }
 

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -152,7 +151,7 @@ public sealed class Review58Tests
 
     private static async Task<string> Run(string type, Report[] reports, int[] arrival, bool merges = false)
     {
-        var valueName = type == EventTypes.OrderPlaced ? "total" : "points";
+        var valueName = SegmentAnswersOverTime.ValueName(type);
         await using var host = OmnichannelTestHost.Create(o =>
         {
             o.Segments.Add(SegmentJson.Parse($$$"""{"id": "big", "name": "x", "rule": {"event": "{{{type}}}", "where": [{"property": "{{{valueName}}}", "op": "gte", "value": 100}]}}""").Value!);
@@ -163,27 +162,7 @@ public sealed class Review58Tests
         foreach (var i in arrival)
         {
             var r = reports[i];
-            var keyName = type == EventTypes.OrderPlaced ? "order_id" : type.StartsWith("loyalty", StringComparison.Ordinal) ? "transaction_id" : "referral_id";
-            var properties = new JsonObject { [keyName] = r.Key, [valueName] = r.Value };
-            if (r.Coupon is not null)
-            {
-                properties["coupon"] = r.Coupon;
-            }
-
-            if (type == EventTypes.OrderPlaced)
-            {
-                properties["currency"] = "EUR";
-            }
-
-            var e = new CustomerEvent
-            {
-                Id = r.Id,
-                Type = type,
-                Timestamp = Start + TimeSpan.FromMinutes(r.Minute),
-                Identifiers = [r.Who],
-                Channel = ChannelNames.Web,
-                Properties = JsonData.From(properties),
-            };
+            var e = SegmentAnswersOverTime.KeyedReport(type, r.Key, r.Value, Start + TimeSpan.FromMinutes(r.Minute), r.Id, r.Who, r.Coupon);
             Assert.True((await host.TrackAsync(e)).IsAcknowledged);
         }
 

@@ -32,6 +32,38 @@ internal static class SegmentAnswersOverTime
         return string.Join("\n", answers);
     }
 
+    /// <summary>The property a keyed report's value is in: an order's <c>total</c>, else <c>points</c>.</summary>
+    public static string ValueName(string type) => type == EventTypes.OrderPlaced ? "total" : "points";
+
+    /// <summary>
+    /// One report of a keyed event: an order (<c>order_id</c>, <c>total</c>, EUR), a loyalty transaction
+    /// (<c>transaction_id</c>, <c>points</c>) or a referral (<c>referral_id</c>, <c>points</c>), optionally with a coupon.
+    /// </summary>
+    public static CustomerEvent KeyedReport(string type, string key, int value, DateTimeOffset at, string eventId, Identifier who, string? coupon = null)
+    {
+        var keyName = type == EventTypes.OrderPlaced ? "order_id" : type.StartsWith("loyalty", StringComparison.Ordinal) ? "transaction_id" : "referral_id";
+        var properties = new System.Text.Json.Nodes.JsonObject { [keyName] = key, [ValueName(type)] = value };
+        if (coupon is not null)
+        {
+            properties["coupon"] = coupon;
+        }
+
+        if (type == EventTypes.OrderPlaced)
+        {
+            properties["currency"] = "EUR";
+        }
+
+        return new CustomerEvent
+        {
+            Id = eventId,
+            Type = type,
+            Timestamp = at,
+            Identifiers = [who],
+            Channel = ChannelNames.Web,
+            Properties = JsonData.From(properties),
+        };
+    }
+
     /// <summary>A login carrying both identifiers at <paramref name="at"/>: their profiles merge.</summary>
     public static async Task LogInAsync(OmnichannelTestHost host, Identifier customer, Identifier cookie, DateTimeOffset at, string eventId = "login")
     {
