@@ -145,7 +145,7 @@ internal sealed partial class RuleHistory
                     return false;
                 }
 
-                entry = entry with { Properties = null, ValuesAt = fact.UpdatedAt > fact.At ? fact.UpdatedAt : null, MatchesNoFilter = true };
+                entry = Bare(id, fact);
             }
         }
 
