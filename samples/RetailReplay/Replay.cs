@@ -116,7 +116,7 @@ public static class Replay
         var skipped = invoices.Count - events.Count;
         if (events.Count == 0)
         {
-            throw new InvalidDataException($"{options.DataPath}: each of its {invoices.Count:N0} invoices is an adjustment (InvoiceNo starting with A), not a sale or a return: nothing to replay.");
+            throw new InvalidDataException($"{options.DataPath}: each of its {invoices.Count:N0} invoices is an adjustment (InvoiceNo starting with A) or charges nothing (a total of 0 or less), not a sale or a return: nothing to replay.");
         }
 
         if (options.MaxEvents is { } max && max < events.Count)
@@ -129,7 +129,7 @@ public static class Replay
             events = WithSyntheticConsent(events);
             log?.Invoke("Journeys backtested: every customer gets a synthetic address (<id>@replay.invalid) and marketing email consent before their first invoice (the data set has neither).");
         }
-        log?.Invoke($"Read {invoices.Count:N0} invoices: {events.Count:N0} events, {skipped} adjustments skipped.");
+        log?.Invoke($"Read {invoices.Count:N0} invoices: {events.Count:N0} events; {skipped:N0} skipped (adjustments, and invoices that charge nothing: stock written off, goods given away).");
 
         var clock = new VirtualClock(events[0].Timestamp);
         OmnichannelOptions NewOptions()

@@ -12,17 +12,20 @@ internal sealed record ExpectedEvent(
 /// <summary>The data set read straight from the CSV, and each test segment's rule restated as plain LINQ.</summary>
 internal sealed class IndependentModel
 {
-    private IndependentModel(IReadOnlyList<ExpectedEvent> events, int adjustments)
+    private IndependentModel(IReadOnlyList<ExpectedEvent> events, int skipped)
     {
         Events = events;
-        Adjustments = adjustments;
+        Skipped = skipped;
     }
 
-    /// <summary>Every order and return (adjustments excluded).</summary>
+    /// <summary>Every order and return (adjustments and invoices that charge nothing excluded).</summary>
     public IReadOnlyList<ExpectedEvent> Events { get; }
 
-    /// <summary>Invoices starting with <c>A</c>, which the mapping skips.</summary>
-    public int Adjustments { get; }
+    /// <summary>
+    /// Invoices the mapping skips: those starting with <c>A</c>, and those that are no return (no <c>C</c>) and whose
+    /// lines add up to 0 or less (stock written off, goods given away: audit U96).
+    /// </summary>
+    public int Skipped { get; }
 
     public static IndependentModel Load(string path)
     {
@@ -55,8 +58,10 @@ internal sealed class IndependentModel
         }
 
         var invoices = lines.GroupBy(l => l.No).ToList();
+        bool Skip(IGrouping<string, (string No, int Order, DateTimeOffset Time, decimal Amount, string Customer, string Country)> g) =>
+            g.Key.StartsWith('A') || (!g.Key.StartsWith('C') && g.Sum(l => l.Amount) <= 0);
         var events = invoices
-            .Where(g => !g.Key.StartsWith('A'))
+            .Where(g => !Skip(g))
             .Select(g =>
             {
                 var first = g.First();
@@ -74,7 +79,7 @@ internal sealed class IndependentModel
                     first.Country);
             })
             .ToList();
-        return new IndependentModel(events, invoices.Count(g => g.Key.StartsWith('A')));
+        return new IndependentModel(events, invoices.Count(Skip));
     }
 
     /// <summary>The people in <paramref name="segmentId"/> at <paramref name="t"/>, from the events at or before it.</summary>

@@ -23,7 +23,8 @@ public sealed class ReplayDataErrorsTests : IDisposable
 
     [Theory]
     [InlineData("", "the file has a header and no rows.")]
-    [InlineData("A563185,B,Adjust bad debt,1,2011-08-12 14:50:00,11062.06,,United Kingdom\n", "each of its 1 invoices is an adjustment (InvoiceNo starting with A), not a sale or a return: nothing to replay.")]
+    [InlineData("A563185,B,Adjust bad debt,1,2011-08-12 14:50:00,11062.06,,United Kingdom\n", "each of its 1 invoices is an adjustment (InvoiceNo starting with A) or charges nothing (a total of 0 or less), not a sale or a return: nothing to replay.")]
+    [InlineData("536589,21777,damaged,-10,2010-12-01 16:50:00,0.0,,United Kingdom\n", "each of its 1 invoices is an adjustment (InvoiceNo starting with A) or charges nothing (a total of 0 or less), not a sale or a return: nothing to replay.")]
     [InlineData("536365,85123A,THING,6,12/01/2010 08:26,2.55,17850.0,United Kingdom\n", "row 1 after the header cannot be read (InvoiceDate as yyyy-MM-dd HH:mm:ss, Quantity and UnitPrice as numbers, every column present): FormatException.")]
     [InlineData("536365,85123A,THING,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n536366,22633,HAND WARMER,six,2010-12-01 08:28:00,1.85,17850.0,United Kingdom\n", "row 2 after the header cannot be read (InvoiceDate as yyyy-MM-dd HH:mm:ss, Quantity and UnitPrice as numbers, every column present): FormatException.")]
     [InlineData("536365,85123A,\"THING,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n", "is not a CSV row (an unclosed quote?).")]
@@ -47,7 +48,7 @@ public sealed class ReplayDataErrorsTests : IDisposable
         {
             var (code, error) = await RunProgramAsync(warmUp ? ["--data", csv, "--warm-up"] : ["--data", csv]);
 
-            Assert.Equal((2, $"{csv}: each of its 1 invoices is an adjustment (InvoiceNo starting with A), not a sale or a return: nothing to replay."), (code, error.Trim()));
+            Assert.Equal((2, $"{csv}: each of its 1 invoices is an adjustment (InvoiceNo starting with A) or charges nothing (a total of 0 or less), not a sale or a return: nothing to replay."), (code, error.Trim()));
         }
     }
 

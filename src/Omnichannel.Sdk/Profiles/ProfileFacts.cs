@@ -316,6 +316,8 @@ internal static partial class ProfileFacts
         s.ReturnValueByCurrency.Clear();
         s.ReturnValueWithoutCurrency = 0;
         s.ReturnCount = p.Returns.Count;
+        s.ReturnHeadlineCurrency = null;
+        OrderFact? earliest = null;
         var byProducts = ReturnAmounts(p, null, shopCurrency);
         foreach (var (key, r) in p.Returns)
         {
@@ -323,6 +325,11 @@ internal static partial class ProfileFacts
             if (CurrencyOf(p, r, shopCurrency) is { } c)
             {
                 s.ReturnValueByCurrency[c] = checked(s.ReturnValueByCurrency.GetValueOrDefault(c) + amount);
+                if (earliest is null || Stamp.Newer(earliest.At, earliest.FirstEventId, r.At, r.FirstEventId))
+                {
+                    earliest = r;
+                    s.ReturnHeadlineCurrency = c;
+                }
             }
             else
             {
@@ -416,10 +423,14 @@ internal static partial class ProfileFacts
         }
     }
 
-    /// <summary>The headline figures from the per-currency ones (orders that named no currency count in the headline).</summary>
+    /// <summary>
+    /// The headline figures from the per-currency ones (orders that named no currency count in the headline). While no
+    /// order named a currency, the earliest return that did gives it (audit U96: a credit note that was her only money
+    /// event was no part of her return value).
+    /// </summary>
     public static void Headline(ProfileStatistics s, string? shopCurrency)
     {
-        s.Currency = shopCurrency ?? s.HeadlineCurrency;
+        s.Currency = shopCurrency ?? s.HeadlineCurrency ?? s.ReturnHeadlineCurrency;
         var headline = s.Currency is { } h ? s.SpentByCurrency.GetValueOrDefault(h) : 0;
         var headlineCount = s.Currency is { } hc ? s.OrdersByCurrency.GetValueOrDefault(hc) : 0;
         s.TotalSpent = checked(headline + s.SpentWithoutCurrency);

@@ -269,7 +269,8 @@ public sealed class ProfileStatistics
     /// <summary>
     /// The headline currency of <see cref="TotalSpent"/>, <see cref="AverageOrderValue"/> and <see cref="ReturnValue"/>:
     /// <see cref="OmnichannelOptions.Currency"/> when the shop set one, else the currency of the earliest order by event
-    /// time (ties: the event id), whatever order the events arrived in.
+    /// time (ties: the event id), whatever order the events arrived in; while no order named one, that of the earliest
+    /// return that did (a credit note that is her only money event is her <see cref="ReturnValue"/>).
     /// </summary>
     [JsonInclude]
     public string? Currency { get; internal set; }
@@ -307,6 +308,11 @@ public sealed class ProfileStatistics
 
     [JsonInclude]
     internal string? HeadlineCurrency { get; set; }
+
+    // Audit U96: the earliest return that named a currency (event time, event id), its currency: the headline while no
+    // order named one (a credit note of a purchase made before the shop's data starts is her only money event).
+    [JsonInclude]
+    internal string? ReturnHeadlineCurrency { get; set; }
 
     /// <summary>Orders counted in <see cref="TotalSpent"/> (those in <see cref="Currency"/> or without currency).</summary>
     [JsonInclude]
