@@ -218,6 +218,7 @@ public sealed partial class OmnichannelEngine
         }
 
         var repeatOrder = Measurement.MeasurementRecorder.IsKnownOrder(p, e); // before the event adds it: an update or a retried webhook
+        var firstReportLate = repeatOrder && Measurement.MeasurementRecorder.IsFirstReportArrivingLate(p, e); // audit U95: the order as placed
         var repeatOutcome = Measurement.MeasurementRecorder.IsRepeatedOutcome(p, e); // a provider's webhook again: starts no journey again
         var zoneBefore = p.TimeZone;
         e = Measure(p, e, now); // touches and conversions; an outcome gains its touch's attribution data
@@ -259,7 +260,7 @@ public sealed partial class OmnichannelEngine
         }
 
         var journeys = new JourneyRunner(p, definitions.Services, now, cancellationToken);
-        await journeys.OnEventAsync(e, changes, merged, repeatOrder, repeatOutcome, byTime).ConfigureAwait(false);
+        await journeys.OnEventAsync(e, changes, merged, repeatOrder && !firstReportLate, repeatOutcome, byTime, firstReportLate: firstReportLate).ConfigureAwait(false);
         changes.AddRange(journeys.Changes);
         return (changes, await HearPlacedReportsAsync(p, journeys, changes, definitions, now, cancellationToken).ConfigureAwait(false));
     }

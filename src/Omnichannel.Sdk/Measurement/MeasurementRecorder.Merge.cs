@@ -11,6 +11,26 @@ internal static partial class MeasurementRecorder
             ? string.Equals(merged.EventId, theirs.EventId, StringComparison.Ordinal)
             : null;
 
+    // The conversion definition a row of an order's conversion counts for (conversion:<id>, credit:<id>:<model>,
+    // revenue:<id>:<model>); null for other rows.
+    private static string? ConversionIdOf(string metric)
+    {
+        if (metric.StartsWith(ConversionPrefix, StringComparison.Ordinal))
+        {
+            return metric[ConversionPrefix.Length..];
+        }
+
+        foreach (var prefix in (ReadOnlySpan<string>)["credit:", "revenue:"])
+        {
+            if (metric.StartsWith(prefix, StringComparison.Ordinal) && metric.LastIndexOf(':') is var colon && colon > prefix.Length)
+            {
+                return metric[prefix.Length..colon];
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>How long an order's conversion rows are kept on the profile, to take back a second conversion at a merge.</summary>
     internal static readonly TimeSpan OrderConversionRetention = TimeSpan.FromDays(30);
 
@@ -27,8 +47,19 @@ internal static partial class MeasurementRecorder
                 // A side that only knows returns of the order did not convert it: the other's conversion stands.
                 var (keep, undo) = (ours.Deltas.Length == 0) != (theirs.Deltas.Length == 0) ? (ours.Deltas.Length == 0 ? (theirs, ours) : (ours, theirs))
                     : Stamp.Newer(theirs.At, theirs.EventId, ours.At, ours.EventId) ? (ours, theirs) : (theirs, ours);
+                var keepIsTheirs = ReferenceEquals(keep, theirs);
+
+                // Audit U95: a conversion the kept side did not make (a narrowed one, "an order of 100 or more", that the
+                // other side's report met: a correction, an update paid) is the person's all the same: its rows move over.
+                List<ConversionDelta>? carried = null;
                 foreach (var d in undo.Deltas)
                 {
+                    if (ConversionIdOf(d.Key.Metric) is { } made && !keep.Deltas.Any(k => ConversionIdOf(k.Key.Metric) == made))
+                    {
+                        (carried ??= []).Add(d);
+                        continue;
+                    }
+
                     target.PendingMeasurements.Add(d.Key, -d.Count, -d.Sum);
                     if (d.Key.JourneyId == GlobalJourney && d.Key.Metric.StartsWith(ConversionPrefix, StringComparison.Ordinal))
                     {
@@ -39,8 +70,12 @@ internal static partial class MeasurementRecorder
                     }
                 }
 
+                if (carried is not null)
+                {
+                    keep = keep with { Deltas = [.. keep.Deltas, .. carried] };
+                }
+
                 // Both sides' returns (and the newest values) of the order are hers: the kept rows count them.
-                var keepIsTheirs = ReferenceEquals(keep, theirs);
                 target.OrderConversions[key] = Rebase(target, keepIsTheirs ? other : target, keep, Combined(keep, undo, k => NewestCopyIsTheirs(target, other, k) is { } t ? t != keepIsTheirs : null));
             }
             else

@@ -292,6 +292,17 @@ internal static partial class MeasurementRecorder
 
     // Whether the profile already holds this event's order ("order:" + order_id, ProfileCore's key), without allocating
     // for the usual id: the check runs on every order. Read before the event is applied: afterwards it always holds it.
+    /// <summary>
+    /// Audit U95: whether <paramref name="e"/> is a report of an order the profile knows that is older (by event time, ties
+    /// by event id) than every report of it heard so far: the order's first report, arriving after a later one (its
+    /// correction, a re-send). In event-time order it is the order placed, and the later reports are its updates.
+    /// Read before the event is applied (the fact's first report is then still the one heard first).
+    /// </summary>
+    internal static bool IsFirstReportArrivingLate(CustomerProfile p, CustomerEvent e) =>
+        e.Type == EventTypes.OrderPlaced && p.Orders.Count > 0 && e.Properties.ValueKind == JsonValueKind.Object
+        && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } id && p.Orders.TryGetValue("order:" + id, out var known)
+        && Stamp.Newer(known.At, known.FirstEventId, e.Timestamp, e.Id);
+
     internal static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)
     {
         if (e.Type != EventTypes.OrderPlaced || p.Orders.Count == 0 || e.Properties.ValueKind != JsonValueKind.Object

@@ -278,6 +278,7 @@ internal sealed partial class JourneyRunner
 
         record.LastStartedAt = now;
         record.FirstStartedAt ??= now;
+        record.OrderId = e is { Type: EventTypes.OrderPlaced } ? WellKnownProperties.OrderId(p, e.Properties) : null;
         record.LastEndedAt = null;
         var instance = new JourneyInstance
         {

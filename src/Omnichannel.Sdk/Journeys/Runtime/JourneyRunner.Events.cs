@@ -14,7 +14,7 @@ internal sealed partial class JourneyRunner
         // One goal event converts one entry per journey, the latest started (the last touch): an order after two
         // entries of one person (two devices that merged, or a re-entry) is one conversion, its revenue credited once.
         _firstEntriesReached = null;
-        var credit = state is { Instances.Count: > 0 } ? RunningGoalCredit(state, e) : null;
+        var credit = CreditedBefore(state, e, state is { Instances.Count: > 0 } ? RunningGoalCredit(state, e) : null);
         HashSet<string>? convertedPending = null;
         if (state is { PendingConversions.Count: > 0 })
         {
@@ -141,6 +141,14 @@ internal sealed partial class JourneyRunner
                 continue;
             }
 
+            // Audit U95: the order's first report arriving after a later one is the order placed (in event-time order the
+            // later one was its update); a later report that already started an entry of this journey started it for it.
+            if (_firstReportLate && StartedByThisOrder(j.Id, e))
+            {
+                Skip(j.Id, "this order already started an entry (a later report of it arrived first); an order starts a journey once", $"event {e.Type}", e);
+                continue;
+            }
+
             // The same for a message's outcome reported again (a provider's at-least-once webhook, an image proxy's open
             // then hers): it counts once per message, and it starts a journey once.
             if (_repeatOutcome)
@@ -207,6 +215,32 @@ internal sealed partial class JourneyRunner
     // for one order). A goal with a `where` may be met first by an update (a pending order later paid), so it is read.
     private bool GoalMatches(JourneyGoal goal, CustomerEvent e) =>
         !(_repeatOrder && goal.Where.Count == 0) && Matches(goal.EventType, goal.Where, e);
+
+    // Audit U95: whether an entry of the journey was started by a report of e's order: a running one, or the last one.
+    private bool StartedByThisOrder(string journeyId, CustomerEvent e) =>
+        WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } id && p.JourneyData is { } state
+        && (state.Entries.Exists(r => r.JourneyId == journeyId && r.OrderId == id)
+            || state.Instances.Exists(i => i.JourneyId == journeyId && JourneyState.OrderIdText(i.Trigger?["order_id"]) == id));
+
+    // Audit U95: the order's first report arriving late converts no entry of a journey a later report of it already
+    // credited (one order, one conversion per journey); the entries it reaches end as reached by a credited goal.
+    private Dictionary<string, string>? CreditedBefore(JourneyState? state, CustomerEvent e, Dictionary<string, string>? credit)
+    {
+        if (!_firstReportLate || state is not { GoalsSeen.Count: > 0 } || WellKnownProperties.OrderId(p, e.Properties) is not { Length: > 0 } id)
+        {
+            return credit;
+        }
+
+        foreach (var x in state.GoalsSeen)
+        {
+            if (x.Credited && JourneyState.OrderOf(x) == id)
+            {
+                (credit ??= new(StringComparer.Ordinal))[x.JourneyId] = "credited";
+            }
+        }
+
+        return credit;
+    }
 
     // Returns the journeys it converted an ended entry of.
     private HashSet<string>? ConvertPending(JourneyState state, CustomerEvent e, Dictionary<string, string>? credit)

@@ -64,6 +64,10 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     private bool _lateDates; // a date trigger was made due now (given or moved late on its local day)
     private bool _repeatOrder;
 
+    // Audit U95: an order's first report (by event time) arriving after a later report of it: heard as the order placed
+    // (a goal, a trigger), not as its update; an entry that a later report of it already started is not started again.
+    private bool _firstReportLate;
+
     private bool _repeatOutcome;
 
     // Audit U81: the report as it arrived, when the event is that report placed on its message late (see OnEventAsync).
@@ -102,12 +106,14 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
     /// again): it starts no journey again.</param>
     /// <param name="byTime">Those of <paramref name="changes"/> that time alone made (checks due before the event, settled
     /// with it): the event's age or history mark does not refuse the journeys they start.</param>
+    /// <param name="firstReportLate">Audit U95: it is the first report of an order the profile held (older by event time
+    /// than every report heard before it): <paramref name="repeatOrder"/> is then false, as in event-time order.</param>
     /// <param name="asArrived">Audit U81: for a report placed on its message late (it named only a provider's id the
     /// profile learned after it), the report as it arrived, which the journeys heard then: a trigger, goal, exit or awaited
     /// event that matched it is not matched again; only what <paramref name="e"/> matches and it did not (a condition on
     /// what its message adds: <c>journey_id</c>, <c>step_id</c>, <c>variant</c>, <c>template_id</c>, the channel) is.</param>
     public async ValueTask OnEventAsync(CustomerEvent e, IReadOnlyList<SegmentChange> changes, bool merged = false, bool repeatOrder = false, bool repeatOutcome = false,
-        IReadOnlyList<SegmentChange>? byTime = null, CustomerEvent? asArrived = null)
+        IReadOnlyList<SegmentChange>? byTime = null, CustomerEvent? asArrived = null, bool firstReportLate = false)
     {
         if (Catalog.IsEmpty && p.JourneyData is null)
         {
@@ -119,6 +125,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
         // A time zone learned late moves local-time date triggers, as a trait change does.
         _repeatOrder = repeatOrder && e.Type == EventTypes.OrderPlaced;
+        _firstReportLate = firstReportLate && e.Type == EventTypes.OrderPlaced;
         _repeatOutcome = repeatOutcome;
         _traitsChanged = merged || e.Traits.ValueKind == JsonValueKind.Object || !string.IsNullOrWhiteSpace(e.Context?.TimeZone);
         _given = e.Context is { Historical: true } ? default : e.Traits;

@@ -213,6 +213,7 @@ internal sealed class JourneyState
             else
             {
                 mine.FirstStartedAt = Min(mine.FirstStartedAt ?? mine.LastStartedAt, e.FirstStartedAt ?? e.LastStartedAt);
+                mine.OrderId = mine.LastStartedAt > e.LastStartedAt ? mine.OrderId : e.OrderId; // the last entry's order
                 mine.LastStartedAt = mine.LastStartedAt > e.LastStartedAt ? mine.LastStartedAt : e.LastStartedAt;
                 mine.LastEndedAt = mine.LastEndedAt is { } a && e.LastEndedAt is { } b ? (a > b ? a : b) : mine.LastEndedAt ?? e.LastEndedAt;
             }
@@ -292,8 +293,69 @@ internal sealed class JourneyState
     /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
     public void SawExit(ExitSeen seen) => KeepLatest(ExitsSeen, seen);
 
-    /// <summary>Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey.</summary>
-    public void SawGoal(GoalSeen seen) => KeepLatest(GoalsSeen, seen);
+    /// <summary>
+    /// Keeps <paramref name="seen"/> if it is the latest of its journey, version and key; at most 20 per journey. Audit U95:
+    /// an order's reports (its <c>order_id</c>) are one goal event, kept beside other orders' at the order's first time and
+    /// credited once any report of it converted an entry; its correction arriving first, or on the other profile of a merge,
+    /// neither hides an earlier order nor converts a second entry.
+    /// </summary>
+    public void SawGoal(GoalSeen seen)
+    {
+        if (OrderOf(seen) is not { } order)
+        {
+            KeepLatest(GoalsSeen, seen);
+            return;
+        }
+
+        var same = GoalsSeen.Find(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.Key == seen.Key && OrderOf(x) == order);
+        if (same is not null)
+        {
+            if (seen.At < same.At)
+            {
+                seen.Credited |= same.Credited;
+                GoalsSeen[GoalsSeen.IndexOf(same)] = seen;
+            }
+            else
+            {
+                same.Credited |= seen.Credited;
+            }
+
+            return;
+        }
+
+        GoalsSeen.Add(seen);
+        if (GoalsSeen.Count(x => x.JourneyId == seen.JourneyId) > MaxOutcomesSeenPerJourney)
+        {
+            GoalsSeen.Remove(GoalsSeen.Where(x => x.JourneyId == seen.JourneyId).MinBy(x => x.At)!);
+        }
+    }
+
+    /// <summary>The <c>order_id</c> of a remembered order goal (as <see cref="OrderIdText"/> reads it); null for other goals.</summary>
+    internal static string? OrderOf(GoalSeen seen) =>
+        seen.EventType == EventTypes.OrderPlaced ? OrderIdText(seen.Properties?["order_id"]) : null;
+
+    /// <summary>An <c>order_id</c> as the profile keys it: a string's text, a number's one text (<see cref="NumericKey"/>).</summary>
+    internal static string? OrderIdText(JsonNode? id)
+    {
+        if (id is not JsonValue v)
+        {
+            return null;
+        }
+
+        switch (v.GetValueKind())
+        {
+            case System.Text.Json.JsonValueKind.String:
+                return v.GetValue<string>();
+            case System.Text.Json.JsonValueKind.Number:
+                using (var number = System.Text.Json.JsonDocument.Parse(v.ToJsonString()))
+                {
+                    return NumericKey.Text(number.RootElement);
+                }
+
+            default:
+                return null;
+        }
+    }
 
     /// <summary>Keeps <paramref name="seen"/> (once per journey, version and event); the newest 20 per journey by event time.</summary>
     public void SawWaitAnswer(WaitAnswerSeen seen)

@@ -137,6 +137,12 @@ internal sealed class JourneyEntryRecord
     public DateTimeOffset? FirstStartedAt { get; set; }
 
     public DateTimeOffset? LastEndedAt { get; set; }
+
+    /// <summary>
+    /// Audit U95: the <c>order_id</c> of the order report that started its last entry (null for other triggers): that
+    /// order's first report arriving after it (a later report of it arrived first) does not start the journey again.
+    /// </summary>
+    public string? OrderId { get; set; }
 }
 
 /// <summary>A journey message waiting in the outbox past the moment it was planned.</summary>
