@@ -110,6 +110,9 @@ internal sealed class WrittenJson<T>
         _againInfo = null; // whatever happens below, the kept pieces are no longer the last write's
         Visited = items.Length;
         _where ??= new(ReferenceEqualityComparer.Instance);
+        var spans = _spans ??= [];
+        spans.Clear();
+        _spansInfo = null;
         var pieces = SharedElements.TakePieces();
         try
         {
@@ -134,6 +137,7 @@ internal sealed class WrittenJson<T>
                     }
 
                     pieces.Add(run.Entries(at.Index, to));
+                    spans.Add(new Stretch(run, at.Index, to));
                     if (at.Index == 0 && to == run.Elements.Length && run.Elements.Length < RunLength)
                     {
                         (shortFrom, shortPieces, shortCount) = shortPieces > 0 ? (shortFrom, shortPieces + 1, shortCount + run.Elements.Length) : (i, 1, run.Elements.Length);
@@ -160,10 +164,12 @@ internal sealed class WrittenJson<T>
                 {
                     from = shortFrom; // the short runs before and these new elements: one full run
                     pieces.RemoveRange(pieces.Count - shortPieces, shortPieces);
+                    spans.RemoveRange(spans.Count - shortPieces, shortPieces);
                 }
 
                 var built = Build(items[from..end], isObject ? keys[from..end] : default, isObject, info);
                 pieces.Add(built.Entries(0, built.Elements.Length));
+                spans.Add(new Stretch(built, 0, built.Elements.Length));
                 if (from != i)
                 {
                     shortPieces = 0; // joined into the new run
@@ -185,6 +191,7 @@ internal sealed class WrittenJson<T>
 
             SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
             KeepPieces(pieces, version, isObject, info);
+            _spansInfo = isObject ? null : info;
         }
         finally
         {
@@ -192,6 +199,143 @@ internal sealed class WrittenJson<T>
         }
 
         Prune(items);
+    }
+
+    // The last array write's pieces as stretches of runs, in order (their elements, one after another, are the list it
+    // wrote), and the options it wrote with: null when the last write was not one of a list.
+    private List<Stretch>? _spans;
+    private JsonTypeInfo<T>? _spansInfo;
+
+    private readonly record struct Stretch(Run Run, int From, int To);
+
+    /// <summary>How far into the last write a list's first element may have moved for <see cref="WriteList"/> to find it.</summary>
+    internal const int MostTrimmed = 64;
+
+    /// <summary>
+    /// Writes <paramref name="items"/> as a JSON array, as <see cref="Write"/> does. A list that changed since its last
+    /// write only by losing elements at its front (up to <see cref="MostTrimmed"/>) and gaining some at its end (a capped
+    /// timeline, her touches as they age out) is written from the last write's pieces: a reference comparison per element
+    /// against the runs, in order, with no look-up, and only the added elements written. Any other change walks the list.
+    /// </summary>
+    public void WriteList(Utf8JsonWriter writer, ReadOnlySpan<T> items, JsonTypeInfo<T> info)
+    {
+        if (!WriteShifted(writer, items, info))
+        {
+            Write(writer, items, default, isObject: false, info);
+        }
+    }
+
+    private bool WriteShifted(Utf8JsonWriter writer, ReadOnlySpan<T> items, JsonTypeInfo<T> info)
+    {
+        if (_spans is not { Count: > 0 } spans || !ReferenceEquals(_spansInfo, info) || _tail is not { } tail || items.IsEmpty)
+        {
+            return false;
+        }
+
+        // Where her first element was in the last write: the first span holding it, and how far into it.
+        var (first, skip, passed) = (-1, 0, 0);
+        for (var s = 0; s < spans.Count && first < 0 && passed < MostTrimmed; s++)
+        {
+            var span = spans[s];
+            for (var j = span.From; j < span.To && passed < MostTrimmed; j++, passed++)
+            {
+                if (ReferenceEquals(span.Run.Elements[j], items[0]))
+                {
+                    (first, skip) = (s, j);
+                    break;
+                }
+            }
+        }
+
+        var tailFrom = spans.Count - tail.Count; // the trailing whole short runs
+        if (first < 0 || first > tailFrom || (first == tailFrom && skip != spans[first].From))
+        {
+            return false; // not found, or trimmed into the short runs (rebuilt by a walk)
+        }
+
+        // Every element the last write held from there on must be hers, in order.
+        var n = 0;
+        for (var s = first; s < spans.Count; s++)
+        {
+            var span = spans[s];
+            for (var j = s == first ? skip : span.From; j < span.To; j++, n++)
+            {
+                if (n >= items.Length || !ReferenceEquals(span.Run.Elements[j], items[n]))
+                {
+                    return false;
+                }
+            }
+        }
+
+        var added = items[n..];
+        _againInfo = null;
+        _spansInfo = null; // whatever happens below, the spans are rewritten
+        Visited = added.Length;
+        var pieces = SharedElements.TakePieces();
+        try
+        {
+            spans.RemoveRange(0, first);
+            if (skip != spans[0].From)
+            {
+                spans[0] = spans[0] with { From = skip };
+            }
+
+            if (!added.IsEmpty)
+            {
+                var shortCount = 0;
+                foreach (var run in tail)
+                {
+                    shortCount += run.Elements.Length;
+                }
+
+                if (shortCount + added.Length >= RunLength)
+                {
+                    // The short runs and the added elements, as full runs (the last one may be short: the new tail).
+                    var all = new T[shortCount + added.Length];
+                    var at = 0;
+                    foreach (var run in tail)
+                    {
+                        run.Elements.CopyTo(all, at);
+                        at += run.Elements.Length;
+                    }
+
+                    added.CopyTo(all.AsSpan(at));
+                    spans.RemoveRange(spans.Count - tail.Count, tail.Count);
+                    tail.Clear();
+                    for (var from = 0; from < all.Length; from += RunLength)
+                    {
+                        var built = Build(all.AsSpan(from, Math.Min(all.Length, from + RunLength) - from), default, isObject: false, info);
+                        spans.Add(new Stretch(built, 0, built.Elements.Length));
+                        if (built.Elements.Length < RunLength)
+                        {
+                            tail.Add(built);
+                        }
+                    }
+                }
+                else
+                {
+                    var built = Build(added, default, isObject: false, info);
+                    spans.Add(new Stretch(built, 0, built.Elements.Length));
+                    tail.Add(built);
+                }
+            }
+
+            foreach (var span in spans)
+            {
+                pieces.Add(span.Run.Entries(span.From, span.To));
+            }
+
+            SharedElements.WriteKept(writer, isObject: false, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
+            KeepPieces(pieces, version: null, isObject: false, info);
+            _spansInfo = info;
+        }
+        finally
+        {
+            SharedElements.ReturnPieces(pieces);
+        }
+
+        Prune(items);
+        return true;
     }
 
     // Short runs join the trailing ones, or start them afresh (shortPieces counts them, this one included).
@@ -244,6 +388,7 @@ internal sealed class WrittenJson<T>
         }
 
         _againInfo = null; // whatever happens below, the kept pieces are no longer the last write's
+        _spansInfo = null;
         Visited = items.Length;
         _where ??= new(ReferenceEqualityComparer.Instance);
         var pieces = SharedElements.TakePieces();

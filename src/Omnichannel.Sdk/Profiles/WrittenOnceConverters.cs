@@ -35,7 +35,7 @@ internal sealed class WrittenOnceListConverter<T> : JsonConverter<List<T>>
         var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
         if (value is WrittenOnceList<T> { Count: >= WrittenJson<T>.MinimumToKeep } kept && !options.WriteIndented)
         {
-            kept.Written.Write(writer, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept), default, isObject: false, info);
+            kept.Written.WriteList(writer, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept), info);
             return;
         }
 

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using FsCheck.Xunit;
+
+namespace Omnichannel.Sdk.Tests.Profiles;
+
+/// <summary>
+/// A kept list that lost elements at its front and gained some at its end (a capped timeline, touches ageing out) is
+/// written from its last write's pieces (<see cref="WrittenJson{T}.WriteList"/>); any other change walks it. Either way the
+/// bytes must be what writing every element again gives.
+/// </summary>
+public sealed class WrittenListShiftProperties
+{
+    private static readonly DateTimeOffset Start = new(2026, 5, 1, 9, 0, 0, TimeSpan.Zero);
+
+    private static readonly JsonTypeInfo<TimelineEntry> Info = (JsonTypeInfo<TimelineEntry>)new JsonSerializerOptions(ProfileSerializer.Options)
+    {
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+    }.GetTypeInfo(typeof(TimelineEntry));
+
+    private static TimelineEntry Entry(int n) => new($"e{n}", "product.viewed", n % 3 == 0 ? "web" : "email", Start.AddMinutes(n), n % 2 == 0 ? null : $"entry \"{n}\" é");
+
+    private static byte[] Kept(WrittenOnceList<TimelineEntry> list)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            list.Written.WriteList(writer, CollectionsMarshal.AsSpan(list), Info);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static byte[] Plain(List<TimelineEntry> list) => JsonSerializer.SerializeToUtf8Bytes(list.ToList(), Info.Options);
+
+    [Property(MaxTest = 300)]
+    public void EveryChange_IsWrittenAsIfNothingWereKept_AndTrimsWithAppendsVisitOnlyTheAdded(int[] steps)
+    {
+        var list = new WrittenOnceList<TimelineEntry>();
+        var n = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            list.Add(Entry(n++));
+        }
+
+        Assert.Equal(Plain(list), Kept(list));
+        foreach (var step in steps)
+        {
+            var s = step & int.MaxValue;
+            var (trim, add) = (s % 3 == 0 ? 0 : (s / 3) % 90, (s / 270) % 40); // trims both sides of MostTrimmed, appends both sides of RunLength
+            var kind = (s / 10_800) % 6;
+            var shifted = kind <= 2; // only the front trimmed (within reach) and the end added to: written from the last pieces
+            switch (kind)
+            {
+                case 0 or 1 or 2:
+                    trim = Math.Min(trim, list.Count);
+                    list.RemoveRange(0, trim);
+                    for (var a = 0; a < add; a++)
+                    {
+                        list.Add(Entry(n++));
+                    }
+
+                    shifted = trim <= WrittenJson<TimelineEntry>.MostTrimmed && list.Count > 0;
+                    break;
+                case 3 when list.Count > 0:
+                    list[s % list.Count] = Entry(n++); // replaced in place
+                    break;
+                case 4 when list.Count > 0:
+                    list.RemoveAt(list.Count - 1 - (s % list.Count)); // removed anywhere, the end included
+                    break;
+                default:
+                    list.Insert(list.Count == 0 ? 0 : s % list.Count, Entry(n++)); // inserted before the end
+                    break;
+            }
+
+            // The last write's trailing short runs hold fewer than RunLength elements: a trim that keeps at least that many
+            // of the old ones ends before them.
+            var pastTheShortRuns = list.Count - add >= WrittenJson<TimelineEntry>.RunLength;
+            Assert.Equal(Plain(list), Kept(list));
+            Assert.Equal(Plain(list), Kept(list)); // unchanged since: written again from the kept pieces
+            if (shifted && pastTheShortRuns)
+            {
+                Assert.True(list.Written.Visited <= add, $"a trim of {trim} and {add} added visited {list.Written.Visited} of {list.Count}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ACappedTimeline_WrittenAfterEveryEvent_VisitsOnlyItsNewEntry()
+    {
+        var list = new WrittenOnceList<TimelineEntry>();
+        for (var n = 0; n < 1_000; n++)
+        {
+            list.Add(Entry(n));
+            if (list.Count > 200)
+            {
+                list.RemoveAt(0);
+            }
+
+            Assert.Equal(Plain(list), Kept(list));
+            if (n > 16)
+            {
+                Assert.Equal(1, list.Written.Visited);
+            }
+        }
+    }
+
+    [Fact]
+    public void AFrontTrimmedPastWhereItIsLooked_IsWalked_AndWrittenRight()
+    {
+        var list = new WrittenOnceList<TimelineEntry>();
+        for (var n = 0; n < 300; n++)
+        {
+            list.Add(Entry(n));
+        }
+
+        Assert.Equal(Plain(list), Kept(list));
+        list.RemoveRange(0, WrittenJson<TimelineEntry>.MostTrimmed + 1);
+        Assert.Equal(Plain(list), Kept(list));
+        Assert.Equal(list.Count, list.Written.Visited); // not found within reach: walked
+        list.RemoveRange(0, 3);
+        list.Add(Entry(1_000));
+        Assert.Equal(Plain(list), Kept(list));
+        Assert.Equal(1, list.Written.Visited); // and the next trim is shifted again
+    }
+}
