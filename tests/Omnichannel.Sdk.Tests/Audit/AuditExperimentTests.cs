@@ -31,7 +31,9 @@ public sealed class AuditExperimentTests
             }
         }
 
-        var settings = new ExperimentSettings { MinimumRecipientsPerVariant = 50 };
+        // Arms follow the random profile ids: the alarm at 1e-7 so that a healthy split is not flagged by chance (the default
+        // 0.001 does so once in a thousand runs); the defect this pins gave p far below it.
+        var settings = new ExperimentSettings { MinimumRecipientsPerVariant = 50, SampleRatioThreshold = 1e-7 };
         var before = await rig.Engine.GetExperimentVerdictAsync("promo", settings);
         Assert.False(before!.SampleRatio.Mismatch);
         Assert.Equal("b", before.Winner);
