@@ -320,6 +320,15 @@ internal static partial class ProfileCore
         for (var i = records.Count - 1; i >= 0; i--)
         {
             var (channel, hash) = (records[i].Channel, records[i].Address);
+            if (HardBouncedInThisUnit(p, channel, hash, rule))
+            {
+                // Audit U87b: a hard bounce of the address heard in this unit, before the delivery that ends the run (one
+                // batch), is final already; its plain entry is hashed, and the run's record dropped, only at the commit
+                // (HashSuppressedAddresses), so lifting here took the hard bounce off with the run.
+                records.RemoveAt(i);
+                continue;
+            }
+
             var reached = ReachTimes(p, channel, hash, a => rule.Hash(channel, a) == hash);
             if (reached.Count == 0 || SoftRunHolds(p.SoftBounces, channel, hash, reached, rule) is not null)
             {
@@ -331,7 +340,6 @@ internal static partial class ProfileCore
             var address = AddressOf(p, channel, hash, rule);
             if (address is not null)
             {
-                p.SuppressedAddresses.Remove(channel + ":" + address);
                 (p.SoftListChanges ??= []).Add((channel, address, false));
             }
 
@@ -344,6 +352,27 @@ internal static partial class ProfileCore
                 }
             }
         }
+    }
+
+    // Audit U87b: a plain "channel:address" entry of the address: core code adds one only for a hard bounce (a run's is
+    // hashed from the start), and the commit hashes it, so one is there only for a hard bounce heard in this unit.
+    private static bool HardBouncedInThisUnit(CustomerProfile p, string channel, string hash, SoftBounceRule rule)
+    {
+        if (!p.HasSuppressedAddresses)
+        {
+            return false;
+        }
+
+        foreach (var entry in p.SuppressedAddresses)
+        {
+            if (entry.Length > channel.Length + 1 && entry[channel.Length] == ':' && entry[channel.Length + 1] != '#'
+                && entry.StartsWith(channel, StringComparison.Ordinal) && rule.Hash(channel, entry[(channel.Length + 1)..]) == hash)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // The plain address of a keyed hash, where the profile knows it: a message of hers went there, or it is her identifier.
