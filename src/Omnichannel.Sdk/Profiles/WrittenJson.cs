@@ -107,24 +107,49 @@ internal sealed class WrittenJson<T>
     /// </summary>
     public void Write(Utf8JsonWriter writer, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info, long? version = null)
     {
+        (_spans ??= []).Clear();
+        WriteFrom(writer, items, keys, isObject, info, version, start: 0);
+    }
+
+    // Write's walk from items[start]; _spans holds the stretches of the elements before it (a list's matched prefix, see
+    // WriteList), which are written first as they are.
+    private void WriteFrom(Utf8JsonWriter writer, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, bool isObject, JsonTypeInfo<T> info, long? version, int start)
+    {
         _againInfo = null; // whatever happens below, the kept pieces are no longer the last write's
-        Visited = items.Length;
+        Visited = items.Length - start;
         _where ??= new(ReferenceEqualityComparer.Instance);
-        var spans = _spans ??= [];
-        spans.Clear();
+        var spans = _spans!;
         _spansInfo = null;
         var pieces = SharedElements.TakePieces();
         try
         {
+            foreach (var span in spans)
+            {
+                pieces.Add(span.Run.Entries(span.From, span.To));
+            }
+
             // The last pieces, when each is a whole short run: new elements are a run of their own until these and they
             // make a full run, which is then built once. Appending one element per commit so copies each element's
             // bytes about twice in all, not once per commit of its run.
-            var shortFrom = 0;
             var shortPieces = 0;
             var shortCount = 0;
             var tail = _tail ??= [];
             tail.Clear(); // the runs of those short pieces, for WriteAppended
-            var i = 0;
+            for (var k = spans.Count - 1; k >= 0 && IsWholeShortRun(spans[k]); k--)
+            {
+                // The matched prefix ends in whole short runs: a walk from its start would have them in hand here, ready
+                // to join the new elements (without them, a list changed near its end would split into ever shorter runs).
+                shortPieces++;
+                shortCount += spans[k].Run.Elements.Length;
+            }
+
+            for (var k = spans.Count - shortPieces; k < spans.Count; k++)
+            {
+                tail.Add(spans[k].Run);
+            }
+
+            var shortFrom = start - shortCount;
+            var i = start;
             while (i < items.Length)
             {
                 if (_where.TryGetValue(items[i], out var at) && Holds(at.Run, at.Index, items, keys, i))
@@ -201,6 +226,8 @@ internal sealed class WrittenJson<T>
         Prune(items);
     }
 
+    private static bool IsWholeShortRun(Stretch s) => s.From == 0 && s.To == s.Run.Elements.Length && s.Run.Elements.Length < RunLength;
+
     // The last array write's pieces as stretches of runs, in order (their elements, one after another, are the list it
     // wrote), and the options it wrote with: null when the last write was not one of a list.
     private List<Stretch>? _spans;
@@ -215,7 +242,9 @@ internal sealed class WrittenJson<T>
     /// Writes <paramref name="items"/> as a JSON array, as <see cref="Write"/> does. A list that changed since its last
     /// write only by losing elements at its front (up to <see cref="MostTrimmed"/>) and gaining some at its end (a capped
     /// timeline, her touches as they age out) is written from the last write's pieces: a reference comparison per element
-    /// against the runs, in order, with no look-up, and only the added elements written. Any other change walks the list.
+    /// against the runs, in order, with no look-up, and only the added elements written. Any other change past a front trim
+    /// (an element replaced, as an outcome replaces her message's touch; inserted; removed) keeps the stretches before it and
+    /// walks the list from there; a list whose first element is not found near the last write's front is walked whole.
     /// </summary>
     public void WriteList(Utf8JsonWriter writer, ReadOnlySpan<T> items, JsonTypeInfo<T> info)
     {
@@ -247,24 +276,46 @@ internal sealed class WrittenJson<T>
             }
         }
 
-        var tailFrom = spans.Count - tail.Count; // the trailing whole short runs
-        if (first < 0 || first > tailFrom || (first == tailFrom && skip != spans[first].From))
+        if (first < 0)
         {
-            return false; // not found, or trimmed into the short runs (rebuilt by a walk)
+            return false; // not found near the front: a walk
         }
 
-        // Every element the last write held from there on must be hers, in order.
-        var n = 0;
-        for (var s = first; s < spans.Count; s++)
+        // How many of the elements the last write held from there on are hers, in order: all of them, or the first n.
+        var (n, cut, cutAt) = (0, -1, 0);
+        for (var s = first; s < spans.Count && cut < 0; s++)
         {
             var span = spans[s];
             for (var j = s == first ? skip : span.From; j < span.To; j++, n++)
             {
                 if (n >= items.Length || !ReferenceEquals(span.Run.Elements[j], items[n]))
                 {
-                    return false;
+                    (cut, cutAt) = (s, j);
+                    break;
                 }
             }
+        }
+
+        var tailFrom = spans.Count - tail.Count; // the trailing whole short runs
+        if (cut >= 0 || first > tailFrom || (first == tailFrom && skip != spans[first].From))
+        {
+            // Changed past a front trim (an element replaced, inserted or removed), or trimmed into the short runs: the
+            // matched elements are written from their stretches as they are, and the rest walked.
+            var last = cut >= 0 ? cut : spans.Count - 1;
+            var kept = 0;
+            for (var s = first; s <= last; s++)
+            {
+                var from = s == first ? skip : spans[s].From;
+                var to = s == cut ? cutAt : spans[s].To;
+                if (to > from)
+                {
+                    spans[kept++] = spans[s] with { From = from, To = to };
+                }
+            }
+
+            spans.RemoveRange(kept, spans.Count - kept);
+            WriteFrom(writer, items, default, isObject: false, info, version: null, start: n);
+            return true;
         }
 
         var added = items[n..];

@@ -4,8 +4,10 @@ using Xunit;
 namespace Omnichannel.Sdk.Tests.Audit;
 
 /// <summary>
-/// A hard bounce of an address a soft-bounce run suppressed is final, whichever order the reports arrive in: the delivery
-/// that breaks the run (and lifts the run's suppression) must not lift the hard bounce (found by U87's property in CI).
+/// A hard bounce of an address a soft-bounce run suppressed is final, whichever order the reports arrive in one at a time:
+/// the delivery that breaks the run (and lifts the run's suppression) must not lift the hard bounce, on one profile or
+/// heard on her other one and merged. Held when first written (session 59); the same reports in one batch did not
+/// (<see cref="AuditU87bTests"/>).
 /// </summary>
 public sealed class Session59BounceTests
 {

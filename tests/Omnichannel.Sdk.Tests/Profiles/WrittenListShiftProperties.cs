@@ -8,8 +8,8 @@ namespace Omnichannel.Sdk.Tests.Profiles;
 
 /// <summary>
 /// A kept list that lost elements at its front and gained some at its end (a capped timeline, touches ageing out) is
-/// written from its last write's pieces (<see cref="WrittenJson{T}.WriteList"/>); any other change walks it. Either way the
-/// bytes must be what writing every element again gives.
+/// written from its last write's pieces (<see cref="WrittenJson{T}.WriteList"/>); any other change walks it from the first
+/// element that changed. Either way the bytes must be what writing every element again gives.
 /// </summary>
 public sealed class WrittenListShiftProperties
 {
@@ -35,6 +35,15 @@ public sealed class WrittenListShiftProperties
 
     private static byte[] Plain(List<TimelineEntry> list) => JsonSerializer.SerializeToUtf8Bytes(list.ToList(), Info.Options);
 
+    // FsCheck's integers stay small at small sizes: a fixed mix (SplitMix64's finaliser) spreads each over the whole range.
+    private static int Spread(int step)
+    {
+        var z = unchecked((ulong)step + 0x9E3779B97F4A7C15UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return (int)((z ^ (z >> 31)) & int.MaxValue);
+    }
+
     [Property(MaxTest = 300)]
     public void EveryChange_IsWrittenAsIfNothingWereKept_AndTrimsWithAppendsVisitOnlyTheAdded(int[] steps)
     {
@@ -48,10 +57,11 @@ public sealed class WrittenListShiftProperties
         Assert.Equal(Plain(list), Kept(list));
         foreach (var step in steps)
         {
-            var s = step & int.MaxValue;
+            var s = Spread(step);
             var (trim, add) = (s % 3 == 0 ? 0 : (s / 3) % 90, (s / 270) % 40); // trims both sides of MostTrimmed, appends both sides of RunLength
             var kind = (s / 10_800) % 6;
             var shifted = kind <= 2; // only the front trimmed (within reach) and the end added to: written from the last pieces
+            int? walkedAtMost = null; // a change at index k > 0 with the front unchanged: only the elements from k on are walked
             switch (kind)
             {
                 case 0 or 1 or 2:
@@ -65,13 +75,19 @@ public sealed class WrittenListShiftProperties
                     shifted = trim <= WrittenJson<TimelineEntry>.MostTrimmed && list.Count > 0;
                     break;
                 case 3 when list.Count > 0:
-                    list[s % list.Count] = Entry(n++); // replaced in place
+                    var replaced = s % list.Count;
+                    list[replaced] = Entry(n++); // replaced in place
+                    walkedAtMost = replaced > 0 ? list.Count - replaced : null;
                     break;
                 case 4 when list.Count > 0:
-                    list.RemoveAt(list.Count - 1 - (s % list.Count)); // removed anywhere, the end included
+                    var removed = list.Count - 1 - (s % list.Count);
+                    list.RemoveAt(removed); // removed anywhere, the end included
+                    walkedAtMost = removed > 0 ? list.Count - removed : null;
                     break;
                 default:
-                    list.Insert(list.Count == 0 ? 0 : s % list.Count, Entry(n++)); // inserted before the end
+                    var inserted = list.Count == 0 ? 0 : s % list.Count;
+                    list.Insert(inserted, Entry(n++)); // inserted before the end
+                    walkedAtMost = inserted > 0 ? list.Count - inserted : null;
                     break;
             }
 
@@ -80,6 +96,11 @@ public sealed class WrittenListShiftProperties
             var pastTheShortRuns = list.Count - add >= WrittenJson<TimelineEntry>.RunLength;
             Assert.Equal(Plain(list), Kept(list));
             Assert.Equal(Plain(list), Kept(list)); // unchanged since: written again from the kept pieces
+            if (walkedAtMost is { } most)
+            {
+                Assert.True(list.Written.Visited <= most, $"a change {list.Count - most} in walked {list.Written.Visited} of {list.Count}");
+            }
+
             if (shifted && pastTheShortRuns)
             {
                 Assert.True(list.Written.Visited <= add, $"a trim of {trim} and {add} added visited {list.Written.Visited} of {list.Count}");
