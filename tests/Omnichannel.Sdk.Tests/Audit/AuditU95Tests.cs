@@ -46,7 +46,7 @@ public sealed class AuditU95Tests
     private static readonly Identifier Cookie = Identifier.AnonymousId("cookie-u95");
     private static readonly DateTimeOffset Start = OmnichannelTestHost.DefaultStart - TimeSpan.FromHours(1); // 08:00
 
-    private static JourneyDefinition[] Journeys() =>
+    internal static JourneyDefinition[] Journeys() =>
     [
         // A goal on the order's properties (the known case): met by a report with a total of 100 or more.
         JourneyRig.Parse("""
@@ -94,7 +94,7 @@ public sealed class AuditU95Tests
                    {"id": "end", "type": "exit"}]}
         """);
 
-    private static void Configure(OmnichannelOptions o)
+    internal static void Configure(OmnichannelOptions o)
     {
         o.Measurement.Conversions.Add(new ConversionDefinition("big", EventTypes.OrderPlaced)
         {

@@ -303,7 +303,9 @@ internal sealed class JourneyState
     {
         if (OrderOf(seen) is not { } order)
         {
-            KeepLatest(GoalsSeen, seen);
+            // Review rv59: another goal event's latest-per-key record never stands over an order's (an order that named no
+            // order_id replaced a credited order's record, and that order's late first report converted a second entry).
+            KeepLatest(GoalsSeen, seen, x => OrderOf(x) is null);
             return;
         }
 
@@ -374,10 +376,11 @@ internal sealed class JourneyState
 
     private const int MaxOutcomesSeenPerJourney = 20;
 
-    private static void KeepLatest<T>(List<T> kept, T seen)
+    // alike: which kept records may stand for seen's (all with its journey, version and key when null).
+    private static void KeepLatest<T>(List<T> kept, T seen, Predicate<T>? alike = null)
         where T : class, IOutcomeSeen
     {
-        var mine = kept.Find(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.Key == seen.Key);
+        var mine = kept.Find(x => x.JourneyId == seen.JourneyId && x.Version == seen.Version && x.Key == seen.Key && (alike is null || alike(x)));
         if (mine is not null && mine.At >= seen.At)
         {
             return;
