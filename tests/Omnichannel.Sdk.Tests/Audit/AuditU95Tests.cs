@@ -361,6 +361,14 @@ public sealed class AuditU95Tests
         Assert.DoesNotContain("email:big", arrival, StringComparison.Ordinal);
     }
 
+    /// <summary>A journey two carts can each enter (08:00 and 08:12), with a 15-minute goal on any order.</summary>
+    internal const string TwoEntriesOneGoal = """
+        {"id": "two", "version": 1, "name": "x", "trigger": {"type": "event", "event": "cart.item_added"},
+         "entry": {"reEntry": "afterCooldown", "cooldown": "PT1M", "maxConcurrent": 5},
+         "goal": {"event": "order.placed", "within": "PT15M"},
+         "steps": [{"id": "wait", "type": "delay", "duration": "PT3H"}, {"id": "mail", "type": "send", "channels": ["email"], "template": "two", "class": "transactional"}]}
+        """;
+
     /// <summary>
     /// Two entries of one journey (08:00 and 08:12, each with a 15-minute goal window). o1's correction (08:22) arrives
     /// first and converts the 08:12 entry; its first report (08:09) then reaches the 08:00 entry only. One order converts
@@ -370,12 +378,7 @@ public sealed class AuditU95Tests
     [Fact]
     public async Task AnOrdersFirstReport_ArrivingAfterItsCorrectionConverted_ConvertsNoSecondEntry()
     {
-        var journey = JourneyRig.Parse("""
-            {"id": "two", "version": 1, "name": "x", "trigger": {"type": "event", "event": "cart.item_added"},
-             "entry": {"reEntry": "afterCooldown", "cooldown": "PT1M", "maxConcurrent": 5},
-             "goal": {"event": "order.placed", "within": "PT15M"},
-             "steps": [{"id": "wait", "type": "delay", "duration": "PT3H"}, {"id": "mail", "type": "send", "channels": ["email"], "template": "two", "class": "transactional"}]}
-            """);
+        var journey = JourneyRig.Parse(TwoEntriesOneGoal);
         async Task<(long Entered, long Converted)> RunTwo(bool correctionFirst)
         {
             await using var rig = JourneyRig.Create([journey], start: Start);

@@ -57,12 +57,7 @@ public sealed class ReviewRv59Tests
     [Fact]
     public async Task AnOrderWithoutAnId_DoesNotHideAnOrdersCreditedGoalRecord()
     {
-        var journey = JourneyRig.Parse("""
-            {"id": "two", "version": 1, "name": "x", "trigger": {"type": "event", "event": "cart.item_added"},
-             "entry": {"reEntry": "afterCooldown", "cooldown": "PT1M", "maxConcurrent": 5},
-             "goal": {"event": "order.placed", "within": "PT15M"},
-             "steps": [{"id": "wait", "type": "delay", "duration": "PT3H"}, {"id": "mail", "type": "send", "channels": ["email"], "template": "two", "class": "transactional"}]}
-            """);
+        var journey = JourneyRig.Parse(AuditU95Tests.TwoEntriesOneGoal);
         async Task<(long Entered, long Converted)> RunTwo(params int[] arrival)
         {
             await using var rig = JourneyRig.Create([journey], start: Start);

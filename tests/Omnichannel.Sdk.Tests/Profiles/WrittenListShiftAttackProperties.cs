@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Runtime.InteropServices;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using FsCheck.Xunit;
 
 namespace Omnichannel.Sdk.Tests.Profiles;
@@ -13,34 +9,11 @@ namespace Omnichannel.Sdk.Tests.Profiles;
 /// </summary>
 public sealed class WrittenListShiftAttackProperties
 {
-    private static readonly DateTimeOffset Start = new(2026, 5, 1, 9, 0, 0, TimeSpan.Zero);
+    private static TimelineEntry Entry(int n) => WrittenListShiftProperties.Entry(n);
 
-    private static readonly JsonTypeInfo<TimelineEntry> Info = (JsonTypeInfo<TimelineEntry>)new JsonSerializerOptions(ProfileSerializer.Options)
-    {
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
-    }.GetTypeInfo(typeof(TimelineEntry));
+    private static byte[] Kept(WrittenOnceList<TimelineEntry> list, bool walk) => WrittenListShiftProperties.Kept(list, walk);
 
-    private static TimelineEntry Entry(int n) => new($"e{n}", "product.viewed", n % 3 == 0 ? "web" : "email", Start.AddMinutes(n), n % 2 == 0 ? null : $"entry {n}");
-
-    private static byte[] Kept(WrittenOnceList<TimelineEntry> list, bool walk)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            if (walk)
-            {
-                list.Written.Write(writer, CollectionsMarshal.AsSpan(list), default, isObject: false, Info);
-            }
-            else
-            {
-                list.Written.WriteList(writer, CollectionsMarshal.AsSpan(list), Info);
-            }
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static byte[] Plain(List<TimelineEntry> list) => JsonSerializer.SerializeToUtf8Bytes(list.ToList(), Info.Options);
+    private static byte[] Plain(List<TimelineEntry> list) => WrittenListShiftProperties.Plain(list);
 
     [Property(MaxTest = 400)]
     public void DuplicatesRefillsExactTrimsAndWalks_AreWrittenAsAPlainWrite(int[] steps)

@@ -15,25 +15,32 @@ public sealed class WrittenListShiftProperties
 {
     private static readonly DateTimeOffset Start = new(2026, 5, 1, 9, 0, 0, TimeSpan.Zero);
 
-    private static readonly JsonTypeInfo<TimelineEntry> Info = (JsonTypeInfo<TimelineEntry>)new JsonSerializerOptions(ProfileSerializer.Options)
+    internal static readonly JsonTypeInfo<TimelineEntry> Info = (JsonTypeInfo<TimelineEntry>)new JsonSerializerOptions(ProfileSerializer.Options)
     {
         TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
     }.GetTypeInfo(typeof(TimelineEntry));
 
-    private static TimelineEntry Entry(int n) => new($"e{n}", "product.viewed", n % 3 == 0 ? "web" : "email", Start.AddMinutes(n), n % 2 == 0 ? null : $"entry \"{n}\" é");
+    internal static TimelineEntry Entry(int n) => new($"e{n}", "product.viewed", n % 3 == 0 ? "web" : "email", Start.AddMinutes(n), n % 2 == 0 ? null : $"entry \"{n}\" é");
 
-    private static byte[] Kept(WrittenOnceList<TimelineEntry> list)
+    internal static byte[] Kept(WrittenOnceList<TimelineEntry> list, bool walk = false)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            list.Written.WriteList(writer, CollectionsMarshal.AsSpan(list), Info);
+            if (walk)
+            {
+                list.Written.Write(writer, CollectionsMarshal.AsSpan(list), default, isObject: false, Info);
+            }
+            else
+            {
+                list.Written.WriteList(writer, CollectionsMarshal.AsSpan(list), Info);
+            }
         }
 
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static byte[] Plain(List<TimelineEntry> list) => JsonSerializer.SerializeToUtf8Bytes(list.ToList(), Info.Options);
+    internal static byte[] Plain(List<TimelineEntry> list) => JsonSerializer.SerializeToUtf8Bytes(list.ToList(), Info.Options);
 
     // FsCheck's integers stay small at small sizes: a fixed mix (SplitMix64's finaliser) spreads each over the whole range.
     private static int Spread(int step)
