@@ -179,7 +179,11 @@ public sealed partial class OmnichannelEngine
             var (changes, journeys) = await ApplyEventAsync(p, e, now, everything: false, merged: false, cancellationToken).ConfigureAwait(false);
             if (sentTo is not null && Measurement.Touch.IndexOf(p.Touches, key) is var touched and >= 0 && p.Touches[touched].SentTo != sentTo)
             {
-                p.Touches[touched] = p.Touches[touched] with { SentTo = sentTo }; // where a hard bounce naming only the message points
+                // Where a hard bounce naming only the message points. With nothing waiting to be placed by the provider's id
+                // (below), the id is set in the same copy of the touch: only placing reads it, and nothing here adds any.
+                p.Touches[touched] = !string.IsNullOrEmpty(providerId) && p.Touches[touched].ProviderId != providerId && !(p.HasPendingBounces || p.HasSoftBounces || p.HasPendingReports)
+                    ? p.Touches[touched] with { SentTo = sentTo, ProviderId = providerId }
+                    : p.Touches[touched] with { SentTo = sentTo };
                 if (p.HasSoftBounces)
                 {
                     // Review of U86: a delivery heard before this record was read as reaching her newest address, which a run

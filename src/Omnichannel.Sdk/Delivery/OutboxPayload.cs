@@ -73,7 +73,7 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
         message is EmailMessage or SmsMessage or PushMessage or WhatsAppMessage or WebhookMessage or HostEventMessage or InAppMessage;
 
     /// <summary>The message to hand over: the planned one when this process planned it, otherwise read from the stored JSON.</summary>
-    public static OutboundMessage Message(OutboxCandidate c) => c.Planned ?? ((c.Shape ?? c.Channel) switch
+    public static OutboundMessage Message(OutboxCandidate c) => c.Planned is { } planned ? KeptMessage.Copy(planned) : ((c.Shape ?? c.Channel) switch
     {
         ChannelNames.Email => c.Message.Deserialize<EmailMessage>(Json),
         ChannelNames.Sms => c.Message.Deserialize<SmsMessage>(Json),
@@ -109,7 +109,7 @@ internal sealed record OutboxCandidate
     {
         Channel = channel;
         Address = address;
-        Planned = Keeps(planned) ? planned : null;
+        Planned = KeptMessage.Keeps(planned) ? KeptMessage.Copy(planned) : null;
         _message = Planned is null ? JsonSerializer.SerializeToElement(planned, planned.GetType(), OutboxPayload.Json) : null;
     }
 
@@ -121,9 +121,9 @@ internal sealed record OutboxCandidate
     public JsonElement Message => _message ??= JsonSerializer.SerializeToElement(Planned!, Planned!.GetType(), OutboxPayload.Json);
 
     /// <summary>
-    /// The message planned in this process, or <see langword="null"/> for one read from storage. Only message types whose
-    /// every value is the planner's own copy are held (not those with a <see cref="JsonElement"/> payload, which may belong
-    /// to a document its renderer disposes): for them the JSON is written at once, as before.
+    /// A copy of the message planned in this process, or <see langword="null"/> for one read from storage or one
+    /// <see cref="KeptMessage.Keeps"/> refuses (its JSON is then written at once, as before). Never handed out itself:
+    /// <see cref="OutboxPayload.Message"/> gives a copy, as reading the JSON gave a new object.
     /// </summary>
     [JsonIgnore]
     public OutboundMessage? Planned { get; }
@@ -136,8 +136,6 @@ internal sealed record OutboxCandidate
 
     /// <summary>Whether the candidate's JSON is written yet (tests).</summary>
     internal bool IsWritten => _message is not null;
-
-    private static bool Keeps(OutboundMessage message) => message is EmailMessage or SmsMessage or PushMessage or WhatsAppMessage or InAppMessage;
 
     public bool Equals(OutboxCandidate? other) => ReferenceEquals(this, other);
 
@@ -154,6 +152,101 @@ internal sealed record OutboxCandidate
         {
             JsonSerializer.Serialize(writer, Planned!, Planned!.GetType(), options);
         }
+    }
+}
+
+/// <summary>
+/// A planned message kept as an object instead of its JSON, and the copies made of it: what reading the JSON back gives, by
+/// construction. A copy shares only immutable values (strings, <see cref="MessageAction"/>); its maps and lists are new
+/// <see cref="Dictionary{TKey, TValue}"/> and <see cref="List{T}"/> objects with the default comparer, as the serializer
+/// reads them. So neither a renderer that changes its maps after returning them nor a transport that edits what it is
+/// given changes what a retry is handed (review of session 39).
+/// </summary>
+internal static class KeptMessage
+{
+    /// <summary>
+    /// Whether the copy would equal the JSON read back: one of the SDK's types without a <see cref="JsonElement"/> (which
+    /// may belong to a document its renderer disposes), no required value or map left null (the JSON then leaves it out,
+    /// and reading it back fails or gives an empty map), and no surrogate in any text (a lone one is not kept by the JSON).
+    /// </summary>
+    public static bool Keeps(OutboundMessage message)
+    {
+        if (message.MessageId is null || message.Metadata is null || !Text(message.ProfileId) || !Text(message.Topic) || !Map(message.Metadata))
+        {
+            return false;
+        }
+
+        return message switch
+        {
+            EmailMessage e => e.From is not null && e.To is not null && e.Subject is not null && e.Headers is not null
+                && Text(e.MessageId) && Text(e.From) && Text(e.ReplyTo) && Text(e.To) && Text(e.Subject) && Text(e.HtmlBody) && Text(e.TextBody) && Map(e.Headers),
+            SmsMessage s => s.To is not null && s.Body is not null && Text(s.MessageId) && Text(s.To) && Text(s.From) && Text(s.Body),
+            PushMessage p => p.DeviceTokens is not null && p.Title is not null && p.Body is not null && p.Data is not null
+                && Text(p.MessageId) && Text(p.Title) && Text(p.Body) && Text(p.DeepLink) && Map(p.Data) && p.DeviceTokens.All(t => t is not null && Text(t)),
+            WhatsAppMessage w => w.To is not null && w.TemplateParameters is not null
+                && Text(w.MessageId) && Text(w.To) && Text(w.TemplateName) && Text(w.TemplateLanguage) && Text(w.Text) && w.TemplateParameters.All(t => t is not null && Text(t)),
+            InAppMessage i => i.To is not null && i.Text is not null && i.Actions is not null
+                && Text(i.MessageId) && Text(i.To) && Text(i.Text) && i.Actions.All(a => a is not null && a.Label is not null && Text(a.Label) && Text(a.Url)),
+            _ => false,
+        };
+
+        static bool Text(string? text)
+        {
+            if (text is null)
+            {
+                return true;
+            }
+
+            var span = text.AsSpan();
+            for (var i = span.IndexOfAnyInRange('\uD800', '\uDFFF'); i >= 0 && i < span.Length; i++)
+            {
+                if (char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
+                {
+                    i++; // a whole pair: kept by the JSON as it is
+                }
+                else if (char.IsSurrogate(span[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        static bool Map(IReadOnlyDictionary<string, string> map)
+        {
+            foreach (var (key, value) in map)
+            {
+                if (key is null || !Text(key) || !Text(value))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>A copy of a message <see cref="Keeps"/> accepted: new maps and lists, the same immutable values.</summary>
+    public static OutboundMessage Copy(OutboundMessage message) => message switch
+    {
+        EmailMessage e => e with { Headers = Map(e.Headers), Metadata = Map(e.Metadata) },
+        SmsMessage s => s with { Metadata = Map(s.Metadata) },
+        PushMessage p => p with { DeviceTokens = new List<string>(p.DeviceTokens), Data = Map(p.Data), Metadata = Map(p.Metadata) },
+        WhatsAppMessage w => w with { TemplateParameters = new List<string>(w.TemplateParameters), Metadata = Map(w.Metadata) },
+        InAppMessage i => i with { Actions = new List<MessageAction>(i.Actions), Metadata = Map(i.Metadata) },
+        _ => throw new InvalidOperationException($"A {message.GetType().Name} is not kept as an object."),
+    };
+
+    private static Dictionary<string, string> Map(IReadOnlyDictionary<string, string> map)
+    {
+        var copy = new Dictionary<string, string>(map.Count);
+        foreach (var (key, value) in map)
+        {
+            copy[key] = value;
+        }
+
+        return copy;
     }
 }
 

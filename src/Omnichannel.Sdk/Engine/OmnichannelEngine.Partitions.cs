@@ -244,17 +244,21 @@ public sealed partial class OmnichannelEngine
 
     // Runs work on one profile (found by id, following merges) in the partition that keeps it hot (else one chosen by its
     // id), and commits it; null when it failed.
-    private async Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
+    // Queued, it will run (a message planned, an unsubscribe recorded): the caller hears how it ended, never "cancelled"
+    // about work that then commits (audit U29). The work itself sees the token: cancelled inside it (a renderer, a store
+    // read), it commits nothing and the task is cancelled. Queued at once (the usual case), the caller gets the work's own
+    // completion: no task of its own wraps it (one per message sent, and per outcome recorded).
+    private Task<UnitResult?> EnqueueProfileWork(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
-        var completion = await QueueProfileWorkAsync(profileId, apply, cancellationToken, readOnly).ConfigureAwait(false);
-        // Queued, it will run (a message planned, an unsubscribe recorded): the caller hears how it ended, never
-        // "cancelled" about work that then commits (audit U29). The work itself sees the token: cancelled inside it
-        // (a renderer, a store read), it commits nothing and this throws OperationCanceledException.
-        return await completion.ConfigureAwait(false);
+        var queued = QueueProfileWorkAsync(profileId, apply, cancellationToken, readOnly);
+        return queued.IsCompletedSuccessfully ? queued.Result : AfterQueuedAsync(queued);
+
+        static async Task<UnitResult?> AfterQueuedAsync(ValueTask<Task<UnitResult?>> queued) =>
+            await (await queued.ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     // Queues the work and answers once it is queued, with the task that completes when it has run.
-    private async Task<Task<UnitResult?>> QueueProfileWorkAsync(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
+    private async ValueTask<Task<UnitResult?>> QueueProfileWorkAsync(string profileId, Func<CustomerProfile, DateTimeOffset, ValueTask<ChangeEffect>> apply, CancellationToken cancellationToken, bool readOnly = false)
     {
         ThrowIfOnWorker("Work on a profile (SendAsync, a segment or journey visit, an unsubscribe)");
         var partition = _affinity.PartitionOf(profileId, (int)((uint)StringComparer.Ordinal.GetHashCode(profileId) % (uint)_queues.Length));

@@ -45,9 +45,11 @@ public sealed class OutboxCandidateTests
         var candidate = OutboxPayload.Candidate(channel, "to", message);
         var payload = new OutboxPayload("m-1", "p-1", null, MessageClass.Transactional, [candidate]);
 
-        Assert.Same(message, candidate.Planned);
+        var kept = KeptMessage.Keeps(message);
+        Assert.Equal(kept, candidate.Planned is not null);
+        Assert.Equal(!HasLoneSurrogate(text.Get) && !HasLoneSurrogate(other), kept); // a lone one is not kept by the JSON
         var bytes = payload.Serialize();
-        Assert.False(candidate.IsWritten); // written into the payload, not into an element of its own
+        Assert.Equal(!kept, candidate.IsWritten); // kept: written into the payload, not into an element of its own
         Assert.Equal(WrittenAsBefore(payload), Encoding.UTF8.GetString(bytes));
         var before = new RecordAsBefore(channel, "to", JsonSerializer.SerializeToElement(message, message.GetType(), OutboxPayload.Json)) { Shape = candidate.Shape };
         Assert.Equal(JsonSerializer.Serialize(before, OutboxPayload.Json), JsonSerializer.Serialize(candidate, OutboxPayload.Json)); // the serializer's own record handling, byte for byte
@@ -57,7 +59,15 @@ public sealed class OutboxCandidateTests
         Assert.Equal(candidate.Shape, read.Shape);
         Assert.Equal(JsonSerializer.SerializeToElement(message, message.GetType(), SerializersOwn).GetRawText(), read.Message.GetRawText());
         Assert.Equal(JsonSerializer.Serialize(message, message.GetType(), SerializersOwn), JsonSerializer.Serialize(OutboxPayload.Message(read), message.GetType(), SerializersOwn));
-        Assert.Same(message, OutboxPayload.Message(candidate)); // this process sends what it planned
+        var sent = OutboxPayload.Message(candidate); // what this process hands a transport
+        Assert.NotSame(message, sent);
+        Assert.NotSame(sent, OutboxPayload.Message(candidate)); // a new object each time, as read back from the JSON
+        Assert.Equal(OutboxPayload.Message(read).GetType(), sent.GetType());
+        Assert.Equal(JsonSerializer.Serialize(OutboxPayload.Message(read), message.GetType(), SerializersOwn), JsonSerializer.Serialize(sent, message.GetType(), SerializersOwn));
+        if (kept)
+        {
+            Assert.Equivalent(OutboxPayload.Message(read), sent, strict: true); // every value, maps and lists included
+        }
     }
 
     /// <summary>A message with a JSON payload of the renderer's (which may dispose its document) is written at once, as before.</summary>
@@ -112,6 +122,55 @@ public sealed class OutboxCandidateTests
         Assert.Equal("ann@example.com", sent.To);
         Assert.Equal("Thank you, \u00e9\u2028\ud83d\ude00", sent.Subject);
         Assert.Equal("v", sent.Headers["X-Shop"]);
+    }
+
+    private static bool HasLoneSurrogate(string? text)
+    {
+        for (var i = 0; text is not null && i < text.Length;)
+        {
+            if (Rune.DecodeFromUtf16(text.AsSpan(i), out _, out var read) != System.Buffers.OperationStatus.Done)
+            {
+                return true;
+            }
+
+            i += read;
+        }
+
+        return false;
+    }
+
+    /// <summary>A renderer that changes the map it returned after planning: the message leaves as it was planned.</summary>
+    [Fact]
+    public async Task ARendererChangingItsMapAfterPlanning_DoesNotChangeWhatLeaves()
+    {
+        var transport = new PlannedRecorder();
+        var renderer = new SharedMapRenderer();
+        await using var host = OmnichannelTestHost.Create(delivery: new DeliverySetup { Renderer = renderer }.AddTransport("rec", transport));
+        await host.Engine.TrackAsync(new CustomerEvent
+        {
+            Id = "signup", Type = "user.signed_up", Timestamp = host.Time.GetUtcNow(),
+            Identifiers = [Identifier.CustomerId("ann"), Identifier.Email("ann@example.com")],
+        });
+
+        Assert.Equal(SendStatus.Queued, (await host.Engine.SendAsync(Identifier.CustomerId("ann"), new MessageRequest { Key = "r-1", Channels = [ChannelNames.Email], TemplateId = "t", Class = MessageClass.Transactional })).Status);
+        renderer.Shared["X-Id"] = "changed after planning";
+        renderer.Shared["X-Extra"] = "added after planning";
+        await host.Engine.RunDispatchAsync();
+
+        var sent = Assert.IsType<EmailMessage>(Assert.Single(transport.Sent));
+        Assert.Equal("r-1", sent.Headers["X-Id"]);
+        Assert.False(sent.Headers.ContainsKey("X-Extra"));
+    }
+
+    private sealed class SharedMapRenderer : IMessageRenderer
+    {
+        public Dictionary<string, string> Shared { get; } = [];
+
+        public ValueTask<OutboundMessage?> RenderAsync(MessageRequest request, string channel, string address, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default)
+        {
+            Shared["X-Id"] = request.Key;
+            return ValueTask.FromResult<OutboundMessage?>(new EmailMessage { MessageId = request.Key, From = "shop@example.com", To = address, Subject = "s", Headers = Shared });
+        }
     }
 
     // The candidate's shape before it had a converter of its own, written by the serializer's record handling.
