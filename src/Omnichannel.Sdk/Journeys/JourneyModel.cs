@@ -44,7 +44,11 @@ public enum ReEntryPolicy
     /// <summary><c>afterPreviousEnded</c>: again once the previous instance has ended.</summary>
     AfterPreviousEnded,
 
-    /// <summary><c>afterCooldown</c>: again once <see cref="JourneyEntry.Cooldown"/> has passed since the previous instance started.</summary>
+    /// <summary>
+    /// <c>afterCooldown</c>: again once <see cref="JourneyEntry.Cooldown"/> has passed since the previous instance started
+    /// (per correlation value). A value's last entry is remembered until its cooldown is over; past 200 values entered
+    /// within their cooldowns (per journey and person), a new value is refused rather than one of them forgotten.
+    /// </summary>
     AfterCooldown,
 }
 

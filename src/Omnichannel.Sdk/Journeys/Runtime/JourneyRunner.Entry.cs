@@ -203,6 +203,32 @@ internal sealed partial class JourneyRunner
         }
     }
 
+    // An ended entry whose key re-entry "afterCooldown" still refuses: forgetting it would let the key in again at once.
+    private bool InCooldown(JourneyEntry entry, JourneyEntryRecord r) =>
+        entry.ReEntry == ReEntryPolicy.AfterCooldown && entry.Cooldown is { } c && c.AddTo(r.LastStartedAt) > now;
+
+    // Whether a new key's record can be kept: fewer ended records than the bound, or one of them out of its cooldown.
+    private bool HasRoomForEntryRecord(JourneyState state, string journeyId, IsoDuration cooldown)
+    {
+        var ended = 0;
+        foreach (var r in state.Entries)
+        {
+            if (r.JourneyId != journeyId || r.LastEndedAt is null)
+            {
+                continue;
+            }
+
+            if (cooldown.AddTo(r.LastStartedAt) <= now)
+            {
+                return true;
+            }
+
+            ended++;
+        }
+
+        return ended < MaxEntryRecordsPerJourney;
+    }
+
     // The next occurrence after now; with firedAt, not the occurrence that already fired (occurrences are a year apart,
     // the same one moved by a zone or a version is hours or days away from where it fired).
     private DateTimeOffset? NextAnnual(DateTrigger t, DateTimeOffset? firedAt = null, DateOnly? notOn = null)
@@ -253,6 +279,15 @@ internal sealed partial class JourneyRunner
             ReEntryPolicy.AfterCooldown when record is not null && d.Entry.Cooldown is { } c && c.AddTo(record.LastStartedAt) > now => $"in cooldown until {c.AddTo(record.LastStartedAt):u}",
             _ => running.Count >= d.Entry.EffectiveMaxConcurrent ? $"{running.Count} instance(s) running (max {d.Entry.EffectiveMaxConcurrent})" : null,
         };
+        // Audit U97: an ended entry's record is what refuses its key again within the cooldown, so one still within it is
+        // never dropped to make room (dropping it let the same product or cart message her again the next minute). When
+        // every ended record of the journey is still within its cooldown, a new key is refused instead of forgetting one.
+        if (refusal is null && record is null && d.Entry.ReEntry == ReEntryPolicy.AfterCooldown && d.Entry.Cooldown is { } cooling
+            && p.JourneyData is { } entries && !HasRoomForEntryRecord(entries, d.Id, cooling))
+        {
+            refusal = $"{MaxEntryRecordsPerJourney} earlier entries are within their cooldown (max {MaxEntryRecordsPerJourney})";
+        }
+
         if (refusal is null && d.Entry.Condition is { } condition && !SegmentEvaluator.Evaluate(MachineEngagement.Hide(condition), Subject(), now).IsMember)
         {
             refusal = "the entry condition does not hold";
@@ -270,9 +305,10 @@ internal sealed partial class JourneyRunner
             record = new JourneyEntryRecord { JourneyId = d.Id, Key = key };
             state.Entries.Add(record);
             var mine = state.Entries.Where(r => r.JourneyId == d.Id && r.LastEndedAt is not null).ToList();
-            if (mine.Count > MaxEntryRecordsPerJourney && d.Entry.ReEntry != ReEntryPolicy.Never)
+            if (mine.Count > MaxEntryRecordsPerJourney && d.Entry.ReEntry != ReEntryPolicy.Never
+                && mine.Where(r => !InCooldown(d.Entry, r)).MinBy(r => r.LastStartedAt) is { } oldest)
             {
-                state.Entries.Remove(mine.MinBy(r => r.LastStartedAt)!);
+                state.Entries.Remove(oldest);
             }
         }
 
