@@ -94,6 +94,13 @@ public sealed partial class OmnichannelEngine
         }
 
         var lifted = await _store.LiftErasureAsync([.. hashes], cancellationToken).ConfigureAwait(false) > 0;
+        if (lifted && ChannelsOf(id.Type) is { Length: > 0 } addressOn)
+        {
+            // Audit U98: the lift is marked on the store's list, so that a profile which reported the address's bounce
+            // before it, holding only its hash, drops that suppression when the address is linked to it later
+            // (DropLiftedBeforeLinkAsync). A keyed hash, as every entry there.
+            await _store.SuppressAsync([.. addressOn.Select(c => _hasher.Hash(LiftedMark(c, id.Value)))], cancellationToken).ConfigureAwait(false);
+        }
 
         // Her own profile's entries (a hard bounce of hers, a soft-bounce run) go too, so that messages to the address are
         // sent again as promised: the store's entry alone left her profile refusing them while IsSuppressedAsync said no.

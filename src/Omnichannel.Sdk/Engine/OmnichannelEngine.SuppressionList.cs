@@ -378,6 +378,71 @@ public sealed partial class OmnichannelEngine
         }
     }
 
+    // Audit U98: the store-list entry that records a host's lift of an address (LiftErasureAsync), apart from the entries
+    // that suppress it. "/" is in no identifier type or channel name; IsSuppressedAsync never reads it.
+    private static Identifier LiftedMark(string channel, string address) => new("lifted/" + channel, address);
+
+    // Audit U98: whether the store's list suppresses the address now (IsSuppressedAsync's answer, for a stored form).
+    private async ValueTask<bool> ListedNowAsync(Identifier id)
+    {
+        if (await IsOnSuppressionListAsync(id, CancellationToken.None).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        foreach (var channel in ChannelsOf(id.Type))
+        {
+            if (await BouncedOnChannelAsync(channel, id.Value, CancellationToken.None).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Audit U98 (left alone by session 58, "U87's property in CI"): a bounce of an address heard on a profile that did not
+    // hold it (a hard bounce, or a soft-bounce run's suppression, keyed by the address's hash), then the host's lift of the
+    // address: the lift could not find that profile (no profile held the address, so no lift mark was written either).
+    // When the address is later linked there (her sign-up), the profile refused mail to it while IsSuppressedAsync said no.
+    // Now the lift leaves a mark on the store's list (LiftedMark), and a link of an address to a profile that suppresses it
+    // drops that suppression (as the lift would have, had the profile held the address) when the address was lifted and
+    // the list does not suppress it again: every bounce lists its address before its commit, so a suppression the list no
+    // longer holds was heard before the lift, and one it holds (a bounce since, an erasure since) stays. A store that keeps
+    // no list (SuppressAsync's default) keeps no mark either: nothing is dropped there (the safe side).
+    internal async ValueTask DropLiftedBeforeLinkAsync(CustomerProfile p, Identifier id)
+    {
+        if (!p.HasSuppressedAddresses || ChannelsOf(id.Type) is not { Length: > 0 } channels)
+        {
+            return;
+        }
+
+        var held = false;
+        var lifted = false;
+        foreach (var channel in channels)
+        {
+            foreach (var hash in _hasher.AllHashes(new Identifier(channel, id.Value)))
+            {
+                held |= p.SuppressedAddresses.Contains(SuppressionEntry(channel, hash));
+            }
+        }
+
+        if (!held)
+        {
+            return;
+        }
+
+        foreach (var channel in channels)
+        {
+            lifted |= await IsOnSuppressionListAsync(LiftedMark(channel, id.Value), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (lifted && !await ListedNowAsync(id).ConfigureAwait(false))
+        {
+            LiftOnProfile(p, id);
+        }
+    }
+
     private static string SuppressionEntry(string channel, string hash) => channel + ":#" + hash;
 
     // "#" and 64 lowercase hex digits (an HMAC-SHA256): no address of any channel is spelled that way.

@@ -242,12 +242,22 @@ public sealed partial class OmnichannelEngine
             if (absorbed is not null)
             {
                 await engine.DropLiftedBouncesAsync(target).ConfigureAwait(false); // audit U89
+                if (target.HasSuppressedAddresses)
+                {
+                    // Audit U98: an address of hers lifted while no profile held it, merged with the profile that reported
+                    // its bounce before the lift (the link's case, when the address came to her through another profile).
+                    foreach (var held in target.IdentifierList.ToArray())
+                    {
+                        await engine.DropLiftedBeforeLinkAsync(target, held.Identifier).ConfigureAwait(false);
+                    }
+                }
             }
 
             foreach (var id in plan.Link)
             {
                 target.IdentifierList.Add(new LinkedIdentifier(id.Type, id.Value, now) { ReturnedAfter = returned?.TryGetValue(id, out var erasedAt) == true ? erasedAt : null });
                 (claims ??= []).Add(new IdentifierClaim(id, null));
+                await engine.DropLiftedBeforeLinkAsync(target, id).ConfigureAwait(false); // audit U98
             }
 
             // A provider's report on a message (delivered, bounced…) or an answer to one (opened, replied…) names the

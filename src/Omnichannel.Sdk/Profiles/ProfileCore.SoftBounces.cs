@@ -289,6 +289,15 @@ internal static partial class ProfileCore
         var known = records.FindIndex(m => m.Channel == channel && m.Address == hash);
         if (known >= 0)
         {
+            if (records[known].At != runEnd && address is not null && p.SuppressedAddresses.Contains(channel + ":#" + hash))
+            {
+                // Audit U98: a run that holds again (a bounce joined it) on a profile that still suppresses the address lists
+                // it again: a host's lift of the address on a profile that did not hold it took the store's entry off and
+                // left this record, and the run heard since suppressed her here while IsSuppressedAsync said no. Listing is
+                // idempotent. (A record whose entry a merge after a lift dropped, audit U89, lists nothing, as before.)
+                (p.SoftListChanges ??= []).Add((channel, address, true));
+            }
+
             records[known] = records[known] with { At = runEnd };
             return; // suppressed by a run already
         }

@@ -339,6 +339,23 @@ internal static partial class ProfileFacts
     }
 
     /// <summary>
+    /// Audit U98: a document stored before audit U96 has no <see cref="ProfileStatistics.ReturnHeadlineCurrency"/>; a
+    /// profile whose returns named a currency while no order (nor a shop currency) did then read <c>ReturnValue</c> 0 until
+    /// her next return or merge recomputed it, and a new order naming no currency (the O(1) path) did not. Such a document
+    /// is the only one with returns in a currency and no headline currency at all, so it is recomputed as it is read
+    /// (with no shop currency: it had none when it was written, or its headline would be the shop's).
+    /// </summary>
+    internal static void UpgradeReturnHeadline(CustomerProfile p)
+    {
+        var s = p.Statistics;
+        if (s.Currency is null && s.ReturnHeadlineCurrency is null && s.ReturnValueByCurrency.Count > 0)
+        {
+            RecomputeReturns(p, null);
+            Headline(s, null);
+        }
+    }
+
+    /// <summary>
     /// The value of each return by products (that named no amount), of the order <paramref name="order"/> or of all:
     /// each product's quantity at the price the refund names for it or, naming none, at its order's price for it (0 when
     /// neither is known: the order has not come yet, or did not list it). Never more than what the order's earlier returns

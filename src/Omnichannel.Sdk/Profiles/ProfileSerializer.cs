@@ -203,6 +203,7 @@ internal static partial class ProfileSerializer
             var p = JsonSerializer.Deserialize(rented.AsSpan(0, shared.Length), ProfileInfo)
                 ?? throw new InvalidDataException("A stored profile document is empty.");
             p.Version = stored.Version;
+            ProfileFacts.UpgradeReturnHeadline(p); // audit U98
             return p;
         }
         finally
@@ -216,6 +217,7 @@ internal static partial class ProfileSerializer
         var p = JsonSerializer.Deserialize(document, ProfileInfo)
             ?? throw new InvalidDataException("A stored profile document is empty.");
         p.Version = version;
+        ProfileFacts.UpgradeReturnHeadline(p); // audit U98
         return p;
     }
 

@@ -425,17 +425,18 @@ public sealed class AuditU87Properties
                             foreach (var k in hard.Keys.Where(k => k.EndsWith(":" + id.Value, StringComparison.Ordinal)).ToList())
                             {
                                 hard.Remove(k); // she asked to be messaged there again
-                                hardBeforeErasure.Add(k); // (review of U87: a bounce heard between the erasure and its lift)
+                                // Audit U98: no longer excluded (the review of U87 excluded a bounce heard between the erasure and
+                                // its lift): the lift is marked on the store's list, and the link of the address to the profile
+                                // that reported the bounce drops the suppression the list no longer holds.
                             }
 
                             foreach (var k in soft.Keys.Where(k => k.EndsWith(":" + id.Value, StringComparison.Ordinal)).ToList())
                             {
                                 soft.Remove(k);
-                                // Session 58: the same for a soft-bounce run heard between the erasure and its lift. The run was
-                                // reported on a profile that did not hold the address (its marks are keyed by the address's
-                                // hash), so the lift cannot find it; a later sign-up linking the address there makes the marks
-                                // hers, and the profile refuses what the store's list no longer holds (left alone, design notes).
-                                hardBeforeErasure.Add(k);
+                                // Audit U98: session 58 excluded a soft-bounce run heard between the erasure and its lift (reported
+                                // on a profile that did not hold the address, which the lift could not find; a later sign-up
+                                // linking the address there made the profile refuse what the store's list no longer held). The
+                                // link now drops it (the lift's mark on the store's list), so it is compared again.
                             }
                         }
 

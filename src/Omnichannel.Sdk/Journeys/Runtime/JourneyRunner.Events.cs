@@ -226,16 +226,32 @@ internal sealed partial class JourneyRunner
     // credited (one order, one conversion per journey); the entries it reaches end as reached by a credited goal.
     private Dictionary<string, string>? CreditedBefore(JourneyState? state, CustomerEvent e, Dictionary<string, string>? credit)
     {
-        if (!_firstReportLate || state is not { GoalsSeen.Count: > 0 } || WellKnownProperties.OrderId(p, e.Properties) is not { Length: > 0 } id)
+        if (!_firstReportLate || WellKnownProperties.OrderId(p, e.Properties) is not { Length: > 0 } id)
         {
             return credit;
         }
 
-        foreach (var x in state.GoalsSeen)
+        foreach (var x in state?.GoalsSeen ?? [])
         {
             if (x.Credited && JourneyState.OrderOf(x) == id)
             {
                 (credit ??= new(StringComparer.Ordinal))[x.JourneyId] = "credited";
+            }
+        }
+
+        // Audit U98 (left alone by review rv59): the goal records are capped per journey (20, the oldest go first), so 20
+        // other orders remembered between a report of this order that converted an entry and its late first report took
+        // the credited record away, and the first report converted a second entry. Every conversion by an order also keeps
+        // the journey's revenue rows on the order's measured conversion (JourneyRevenue; kept for OrderConversionRetention,
+        // moved with it at a merge), whatever the cap: a journey named there was credited by this order.
+        if (p.OrderConversions.Count > 0 && p.OrderConversions.TryGetValue("order:" + id, out var order) && order.JourneyRows is { Count: > 0 } rows)
+        {
+            foreach (var row in rows)
+            {
+                if (row.Key.JourneyId is { Length: > 0 } journeyId)
+                {
+                    (credit ??= new(StringComparer.Ordinal))[journeyId] = "credited";
+                }
             }
         }
 
