@@ -19,8 +19,17 @@ public sealed partial class OmnichannelEngine
     /// bounce or an unsubscribe may have come in while the earlier attempt failed. The first hand-over on a fallback channel
     /// is such a later one too: the check at dispatch was made before the earlier channel's attempts.
     /// </summary>
-    private sealed class HandOvers(string profileId, Identifier? address, string channel, string channelAddress, OutboxPayload payload, bool checkFirst)
+    private sealed class HandOvers(string profileId, Identifier? address, string channel, string channelAddress, OutboxPayload payload, bool checkFirst, OutboxCandidate? candidate = null)
     {
+        private int _handed;
+
+        /// <summary>
+        /// The message for this hand-over: <paramref name="first"/> the first time, then a new one from the candidate (review
+        /// rv60): a quick retry or the channel's next transport was handed the object an earlier transport had edited.
+        /// </summary>
+        public OutboundMessage Handed(OutboundMessage first) =>
+            Interlocked.Increment(ref _handed) == 1 || candidate is null ? first : OutboxPayload.Message(candidate);
+
         public string ProfileId { get; } = profileId;
 
         public Identifier? Address { get; } = address;
@@ -128,7 +137,7 @@ public sealed partial class OmnichannelEngine
                         return DeliveryResult.PermanentFailure(stopped);
                     }
 
-                    var sending = state.transport.SendAsync(state.message, ct).AsTask();
+                    var sending = state.transport.SendAsync(state.handOvers.Handed(state.message), ct).AsTask();
                     if (sending.IsCompleted)
                     {
                         return await sending.ConfigureAwait(false);

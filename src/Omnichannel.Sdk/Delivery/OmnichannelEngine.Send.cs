@@ -142,7 +142,7 @@ public sealed partial class OmnichannelEngine
 
                 // A fallback channel's first hand-over comes after the earlier channel's attempts, and its caps were never
                 // counted with this message on it: it is checked like a retry.
-                var handOvers = new HandOvers(entry.ProfileId, address, candidate.Channel, candidate.Address, payload, checkFirst || candidate.Channel != payload.Candidates[0].Channel);
+                var handOvers = new HandOvers(entry.ProfileId, address, candidate.Channel, candidate.Address, payload, checkFirst || candidate.Channel != payload.Candidates[0].Channel, candidate);
                 checkFirst = true;
                 foreach (var (name, transport) in transports)
                 {

@@ -149,11 +149,20 @@ public sealed partial class OmnichannelEngine
             return message;
         }
 
-        var headers = new Dictionary<string, string>(email.Headers, StringComparer.OrdinalIgnoreCase)
+        // Review rv60: the renderer's headers as they are (two differing only in case included: copied into a map that
+        // ignores case, they threw and the send failed as "the store kept failing"), its own one-click headers (in any case)
+        // replaced by the SDK's.
+        var headers = new Dictionary<string, string>(email.Headers.Count + 2, StringComparer.Ordinal);
+        foreach (var (name, value) in email.Headers)
         {
-            ["List-Unsubscribe"] = _options.Delivery.Unsubscribe.Mailto is { } mailto ? $"<{url}>, <mailto:{mailto}?subject=unsubscribe>" : $"<{url}>",
-            ["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click",
-        };
+            if (!string.Equals(name, "List-Unsubscribe", StringComparison.OrdinalIgnoreCase) && !string.Equals(name, "List-Unsubscribe-Post", StringComparison.OrdinalIgnoreCase))
+            {
+                headers[name] = value;
+            }
+        }
+
+        headers["List-Unsubscribe"] = _options.Delivery.Unsubscribe.Mailto is { } mailto ? $"<{url}>, <mailto:{mailto}?subject=unsubscribe>" : $"<{url}>";
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click";
         return email with { Headers = headers };
     }
 }
