@@ -62,8 +62,8 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
 
     /// <summary>
     /// A candidate for <paramref name="message"/>. The message is not written here: the payload writes it straight into
-    /// its own bytes (<see cref="OutboxCandidateConverter"/>), and a dispatch of the payload this process planned sends it as
-    /// planned (<see cref="OutboxCandidate.Planned"/>) instead of reading those bytes back.
+    /// its own bytes (<see cref="OutboxCandidateConverter"/>), and a dispatch of the payload this process planned hands over
+    /// a copy of it (<see cref="OutboxCandidate.Planned"/>, <see cref="KeptMessage.Copy"/>) instead of reading those bytes back.
     /// </summary>
     public static OutboxCandidate Candidate(string channel, string address, OutboundMessage message) =>
         new(channel, address, message) { Shape = message.Channel == channel ? null : message.Channel };
@@ -72,7 +72,7 @@ internal sealed record OutboxPayload(string Key, string ProfileId, string? Topic
     public static bool CanKeep(OutboundMessage message) =>
         message is EmailMessage or SmsMessage or PushMessage or WhatsAppMessage or WebhookMessage or HostEventMessage or InAppMessage;
 
-    /// <summary>The message to hand over: the planned one when this process planned it, otherwise read from the stored JSON.</summary>
+    /// <summary>The message to hand over, a new object each call: a copy of the planned one when this process planned it, otherwise read from the stored JSON.</summary>
     public static OutboundMessage Message(OutboxCandidate c) => c.Planned is { } planned ? KeptMessage.Copy(planned) : ((c.Shape ?? c.Channel) switch
     {
         ChannelNames.Email => c.Message.Deserialize<EmailMessage>(Json),
