@@ -44,6 +44,9 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
     /// <summary>Whether a copy of the profile is kept, without touching the order (tests read it while the engine is idle).</summary>
     public bool Contains(string profileId) => _index.ContainsKey(profileId);
 
+    /// <summary>The kept copy of a profile, without touching the order (tests read it while the engine is idle).</summary>
+    public CustomerProfile? Peek(string profileId) => _index.TryGetValue(profileId, out var node) ? node.Value.Profile : null;
+
     public bool TryGet(string profileId, out CustomerProfile profile)
     {
         if (_index.TryGetValue(profileId, out var node))

@@ -21,7 +21,7 @@ public sealed partial class OmnichannelEngine
 
     /// <summary>Whether a profile's memberships and checks were computed under segment definitions this engine never had in force.</summary>
     private bool NeedsSegmentCatchUp(CustomerProfile p) =>
-        NeedsSegmentCatchUp(p.SegmentsFingerprint, p.SegmentMemberships.Count > 0 || p.SegmentChecks.Count > 0 || p.SegmentIncarnations is { Count: > 0 });
+        NeedsSegmentCatchUp(p.SegmentsFingerprint, p.SegmentMembershipsIfAny is { Count: > 0 } || p.SegmentChecksIfAny is { Count: > 0 } || p.SegmentIncarnations is { Count: > 0 });
 
     /// <inheritdoc cref="NeedsSegmentCatchUp(CustomerProfile)"/>
     private bool NeedsSegmentCatchUp(string? fingerprint, bool hasSegmentState)

@@ -71,6 +71,16 @@ public sealed partial class OmnichannelEngine
         return _hot.Count(h => h.Contains(profileId));
     }
 
+    /// <summary>
+    /// A partition's deserialised copy of the profile once the partitions have finished the work queued now, or null
+    /// (tests; read while the engine is idle, never changed).
+    /// </summary>
+    internal async Task<CustomerProfile?> HotCopyOfAsync(string profileId)
+    {
+        await PartitionsPastAsync(CancellationToken.None).ConfigureAwait(false);
+        return _hot.Select(h => h.Peek(profileId)).FirstOrDefault(p => p is not null);
+    }
+
     /// <inheritdoc />
     public async ValueTask<bool> LiftErasureAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {

@@ -146,8 +146,8 @@ public sealed partial class OmnichannelEngine
 
         ProcessedAt = now,
         WakeAt = WakeOf(p),
-        Segments = p.SegmentMemberships.Count == 0 ? [] : [.. p.SegmentMemberships.Keys],
-        Measurements = p.PendingMeasurements.Take(),
+        Segments = p.SegmentMembershipsIfAny is { Count: > 0 } memberships ? [.. memberships.Keys] : [],
+        Measurements = p.TakePendingMeasurements(),
         EventId = eventId,
         FurtherEventIds = furtherEventIds ?? [],
         Outbox = outbox,

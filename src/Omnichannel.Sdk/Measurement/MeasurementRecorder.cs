@@ -56,8 +56,8 @@ internal static partial class MeasurementRecorder
         // An order the profile already knows (its order_id sent again: an update, a client's retry with a new event id)
         // converted when it first came; counting it again would double its conversion and revenue. Its newest total
         // replaces the revenue its rows count instead, and a return takes its value off them.
-        var orderKey = p.OrderConversions.Count > 0 || e.Type == EventTypes.OrderReturned ? OrderKey(p, e) : null;
-        var known = orderKey is not null ? p.OrderConversions.GetValueOrDefault(orderKey) : null;
+        var orderKey = p.OrderConversionsIfAny is { Count: > 0 } || e.Type == EventTypes.OrderReturned ? OrderKey(p, e) : null;
+        var known = orderKey is not null ? p.OrderConversionsIfAny?.GetValueOrDefault(orderKey) : null;
         if (orderKey is not null && e.Type == EventTypes.OrderReturned)
         {
             OnReturn(p, orderKey, e, shopCurrency);
@@ -252,7 +252,7 @@ internal static partial class MeasurementRecorder
     /// </summary>
     internal static bool IsRepeatedOutcome(CustomerProfile p, CustomerEvent e)
     {
-        if (p.Touches.Count == 0 || e.Type is not (EventTypes.MessageSent or EventTypes.MessageDelivered or EventTypes.MessageOpened
+        if (p.TouchesIfAny is not { Count: > 0 } || e.Type is not (EventTypes.MessageSent or EventTypes.MessageDelivered or EventTypes.MessageOpened
                 or EventTypes.MessageClicked or EventTypes.MessageUnsubscribed or EventTypes.MessageFailed)
             || e.Properties.ValueKind != JsonValueKind.Object || !e.Properties.TryGetProperty("message_id", out var key)
             || key.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
@@ -354,7 +354,7 @@ internal static partial class MeasurementRecorder
             p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalConverted + c.Id), known ? 0 : 1, revenue);
             p.PendingMeasurements.Add(MeasurementKey.Of(GlobalJourney, null, group, null, null, epoch, GlobalRevenueSquares + c.Id), 0, (after * after) - (before * before));
         }
-        if (p.Touches.Count == 0)
+        if (p.TouchesIfAny is not { Count: > 0 })
         {
             return; // nothing to credit (most orders: no message in any window)
         }
@@ -415,19 +415,19 @@ internal static partial class MeasurementRecorder
 
     private static void Trim(CustomerProfile p, DateTimeOffset now, MeasurementOptions options, Func<string, string, string>? reachHash)
     {
-        if (p.OrderConversions.Count > 0)
+        if (p.OrderConversionsIfAny is { Count: > 0 } conversions)
         {
             var keepConversionsFrom = now - OrderConversionRetention;
-            foreach (var (key, c) in p.OrderConversions)
+            foreach (var (key, c) in conversions)
             {
                 if (c.At < keepConversionsFrom)
                 {
-                    p.OrderConversions.Remove(key); // removing during enumeration is allowed for Dictionary in .NET Core 3+
+                    conversions.Remove(key); // removing during enumeration is allowed for Dictionary in .NET Core 3+
                 }
             }
         }
 
-        if (p.Touches.Count == 0)
+        if (p.TouchesIfAny is not { Count: > 0 })
         {
             return;
         }

@@ -36,8 +36,30 @@ public sealed class CustomerProfile
     [Stored]
     internal List<LinkedIdentifier> IdentifierList { get; set; } = [];
 
-    [Stored]
-    internal Dictionary<string, TraitValue> TraitValues { get; set; } = new(StringComparer.Ordinal);
+    // Session 61: this and the other collections most profiles never fill are made on first use (an empty dictionary is
+    // 80 bytes, and a million hot profiles each held about twenty); see "Hot profiles hold only what they use".
+    [Stored(Field = nameof(_traitValues))]
+    internal Dictionary<string, TraitValue> TraitValues { get => _traitValues ??= new(StringComparer.Ordinal); set => _traitValues = value; }
+
+    private Dictionary<string, TraitValue>? _traitValues;
+
+    // Reads that find a collection made on first use absent instead of making it: what a hot profile holds stays what
+    // it used (each was made by a read on every event before).
+    internal Dictionary<string, TraitValue>? TraitValuesIfAny => _traitValues;
+
+    internal Dictionary<string, ConsentRecord>? ConsentRecordsIfAny => _consentRecords;
+
+    internal Dictionary<string, DateTimeOffset>? SegmentMembershipsIfAny => _segmentMemberships;
+
+    internal Dictionary<string, DateTimeOffset>? SegmentChecksIfAny => _segmentChecks;
+
+    internal List<Measurement.Touch>? TouchesIfAny => _touches;
+
+    internal WrittenOnceDictionary<Measurement.OrderConversion>? OrderConversionsIfAny => _orderConversions;
+
+    internal WrittenOnceDictionary<OrderFact>? TalliesIfAny => _tallies;
+
+    internal Dictionary<string, List<ItemOp>>? CartOpsIfAny => _cartOps;
 
     [Stored(Field = nameof(_cartLines))]
     internal Dictionary<string, CartLine> CartLines { get => _cartLines ??= new(StringComparer.Ordinal); set => _cartLines = value; }
@@ -95,12 +117,14 @@ public sealed class CustomerProfile
     private Dictionary<string, PreferenceFact>? _preferenceFacts;
 
     // Keyed by ConsentKey; a document written before topics were keyed without case is re-keyed as it is read.
-    [Stored]
+    [Stored(Field = nameof(_consentRecords))]
     internal Dictionary<string, ConsentRecord> ConsentRecords
     {
-        get;
-        set => field = Rekeyed(value);
-    } = new(StringComparer.Ordinal);
+        get => _consentRecords ??= new(StringComparer.Ordinal);
+        set => _consentRecords = Rekeyed(value);
+    }
+
+    private Dictionary<string, ConsentRecord>? _consentRecords;
 
     [Stored]
     internal List<TimelineEntry> TimelineEntries { get; set; } = new WrittenOnceList<TimelineEntry>();
@@ -119,8 +143,10 @@ public sealed class CustomerProfile
     [Stored]
     internal Segments.RuleHistory RuleHistory { get; set; } = new();
 
-    [Stored]
-    internal Dictionary<string, DateTimeOffset> SegmentMemberships { get; set; } = new(StringComparer.Ordinal);
+    [Stored(Field = nameof(_segmentMemberships))]
+    internal Dictionary<string, DateTimeOffset> SegmentMemberships { get => _segmentMemberships ??= new(StringComparer.Ordinal); set => _segmentMemberships = value; }
+
+    private Dictionary<string, DateTimeOffset>? _segmentMemberships;
 
     // Segment id → the incarnation of the definition a membership was reached under, when not the first (the id was
     // removed and added again at run time): a membership of an earlier incarnation is stale and is dropped.
@@ -236,8 +262,10 @@ public sealed class CustomerProfile
     private List<Delivery.SentMessage>? _messageLog;
 
     // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
-    [Stored]
-    internal List<Measurement.Touch> Touches { get; set; } = new WrittenOnceList<Measurement.Touch>();
+    [Stored(Field = nameof(_touches))]
+    internal List<Measurement.Touch> Touches { get => _touches ??= new WrittenOnceList<Measurement.Touch>(); set => _touches = value; }
+
+    private List<Measurement.Touch>? _touches;
 
     // The person's global control group ("control" or "treatment"), once assigned; null while the group is off.
     [Stored]
@@ -265,11 +293,23 @@ public sealed class CustomerProfile
 
     // Order key → what its conversion added to the aggregates (recent orders only): a merge takes back a second
     // conversion of one order. Exported under "internal" like every stored field.
-    [Stored]
-    internal WrittenOnceDictionary<Measurement.OrderConversion> OrderConversions { get; set; } = new WrittenOnceDictionary<Measurement.OrderConversion>();
+    [Stored(Field = nameof(_orderConversions))]
+    internal WrittenOnceDictionary<Measurement.OrderConversion> OrderConversions { get => _orderConversions ??= new WrittenOnceDictionary<Measurement.OrderConversion>(); set => _orderConversions = value; }
+
+    private WrittenOnceDictionary<Measurement.OrderConversion>? _orderConversions;
 
     // Aggregate changes of the unit of work in progress, taken by its commit; never stored.
-    internal Measurement.MeasurementBuffer PendingMeasurements { get; } = new();
+    internal Measurement.MeasurementBuffer PendingMeasurements => _pendingMeasurements ??= new();
+
+    private Measurement.MeasurementBuffer? _pendingMeasurements;
+
+    // The unit of work's aggregate changes, cleared: the buffer goes with them, so a profile held between its units holds none.
+    internal IReadOnlyList<Measurement.MeasurementDelta> TakePendingMeasurements()
+    {
+        var buffer = _pendingMeasurements;
+        _pendingMeasurements = null;
+        return buffer?.Take() ?? [];
+    }
 
     // Messages the unit of work in progress did not send (the metric's outcome tag: skipped, held_out), counted after
     // its commit: a change given up and done again must not count them twice; never stored.
@@ -284,8 +324,10 @@ public sealed class CustomerProfile
     internal int TraitPathsRefused { get; set; }
 
     // Segment id → the instant its answer may next change with no new event.
-    [Stored]
-    internal Dictionary<string, DateTimeOffset> SegmentChecks { get; set; } = new(StringComparer.Ordinal);
+    [Stored(Field = nameof(_segmentChecks))]
+    internal Dictionary<string, DateTimeOffset> SegmentChecks { get => _segmentChecks ??= new(StringComparer.Ordinal); set => _segmentChecks = value; }
+
+    private Dictionary<string, DateTimeOffset>? _segmentChecks;
 
     // Journey instances, re-entry records, scheduled triggers and statistics; null until a journey touches the profile.
     [Stored]
@@ -312,7 +354,7 @@ public sealed class CustomerProfile
 
     /// <summary>Whether the profile is a member of a segment.</summary>
     /// <param name="segmentId">The segment id.</param>
-    public bool IsInSegment(string segmentId) => SegmentMemberships.ContainsKey(segmentId);
+    public bool IsInSegment(string segmentId) => _segmentMemberships?.ContainsKey(segmentId) == true;
 
     /// <summary>The identifiers linked to this profile.</summary>
     public IReadOnlyList<LinkedIdentifier> Identifiers => IdentifierList;

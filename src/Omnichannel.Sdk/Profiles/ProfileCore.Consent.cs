@@ -183,7 +183,7 @@ internal static partial class ProfileCore
     /// </summary>
     internal static void ReviewKeywordGrant(CustomerProfile p)
     {
-        if (!p.ConsentRecords.TryGetValue(SmsConsentKey, out var current) || !HasKeywordGrant(current))
+        if (p.ConsentRecordsIfAny is not { } records || !records.TryGetValue(SmsConsentKey, out var current) || !HasKeywordGrant(current))
         {
             return;
         }

@@ -115,7 +115,7 @@ internal static partial class ProfileFacts
         }
 
         p.CartClearedAt = at;
-        foreach (var product in p.CartOps.Keys.ToList())
+        foreach (var product in p.CartOpsIfAny?.Keys.ToList() ?? [])
         {
             if (at is { } cleared)
             {

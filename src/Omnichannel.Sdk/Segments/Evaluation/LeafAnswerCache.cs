@@ -27,8 +27,9 @@ internal sealed class LeafAnswerCache
     /// <summary>Kept lists shorter than this are walked every time: cheap, and small profiles then carry no cache.</summary>
     public const int MinEvents = 16;
 
-    private readonly Dictionary<SegmentRule, Entry> _entries = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<string, List<Entry>> _byType = new(StringComparer.Ordinal);
+    // Made at the first entry: most profiles' kept lists stay under MinEvents, and a hot profile then holds no dictionary.
+    private Dictionary<SegmentRule, Entry>? _entries;
+    private Dictionary<string, List<Entry>>? _byType;
 
     // The segments of _catalog (by position) evaluated on this profile since it was loaded: their stored membership and
     // next check are current, so only what can change them needs re-evaluating them (see SegmentRuntime.OnEvent).
@@ -56,7 +57,7 @@ internal sealed class LeafAnswerCache
     public SegmentSubject? Subject { get; set; }
 
     /// <summary>The number of rules with an entry.</summary>
-    public int Count => _entries.Count;
+    public int Count => _entries?.Count ?? 0;
 
     /// <summary>Whether the segment at <paramref name="index"/> of <paramref name="catalog"/> was evaluated on this profile since it was loaded.</summary>
     /// <param name="catalog">The catalog (by reference: a new catalog starts with none evaluated).</param>
@@ -95,6 +96,8 @@ internal sealed class LeafAnswerCache
     /// <param name="list">The kept list of the rule's type now.</param>
     public Entry For(SegmentRule rule, string eventType, List<RecordedEvent> list)
     {
+        _entries ??= new(ReferenceEqualityComparer.Instance);
+        _byType ??= new(StringComparer.Ordinal);
         if (!_entries.TryGetValue(rule, out var entry))
         {
             entry = new Entry(rule, IsCacheable(rule), RunningWindow.Supports(rule)) { List = list };
@@ -122,7 +125,7 @@ internal sealed class LeafAnswerCache
     /// <param name="e">The inserted event.</param>
     public void OnInserted(string eventType, RecordedEvent e)
     {
-        if (!_byType.TryGetValue(eventType, out var entries))
+        if (_byType is null || !_byType.TryGetValue(eventType, out var entries))
         {
             return;
         }

@@ -34,7 +34,7 @@ internal static class SegmentRuntime
         p.RuleHistory.Record(e, catalog.Requirements, KeyedFact(p, e), out var recorded, out var replaced,
             e.Type == EventTypes.OrderPlaced ? WellKnownProperties.OrderId(p, e.Properties) : null);
         var restored = RestoreOrders(p, catalog, now);
-        restored |= p.RuleHistory.RestoreFirstAndLastTallies(p.Tallies, everything ? null : e.Type, catalog.Requirements, now);
+        restored |= p.TalliesIfAny is { } tallies && p.RuleHistory.RestoreFirstAndLastTallies(tallies, everything ? null : e.Type, catalog.Requirements, now);
         var changes = new List<SegmentChange>();
 
         // Checks that fell due before this event are settled first, at their own instants (so before pruning to now).
@@ -101,7 +101,7 @@ internal static class SegmentRuntime
     private static OrderFact? KeyedFact(CustomerProfile p, CustomerEvent e) =>
         e.Type == EventTypes.OrderPlaced
             ? WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId && p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact : null
-            : ProfileCore.TallyKey(e) is { } tally && p.Tallies.TryGetValue(tally, out var counted) ? counted : null;
+            : ProfileCore.TallyKey(e) is { } tally && p.TalliesIfAny is { } tallies && tallies.TryGetValue(tally, out var counted) ? counted : null;
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
     public static List<SegmentChange> OnWake(CustomerProfile p, SegmentCatalog catalog, DateTimeOffset now, int timelineLength)
@@ -121,7 +121,11 @@ internal static class SegmentRuntime
     {
         var changes = new List<SegmentChange>();
         RestoreOrders(p, catalog, now);
-        p.RuleHistory.RestoreFirstAndLastTallies(p.Tallies, null, catalog.Requirements, now);
+        if (p.TalliesIfAny is { } tallies)
+        {
+            p.RuleHistory.RestoreFirstAndLastTallies(tallies, null, catalog.Requirements, now);
+        }
+
         var foreign = RunDue(p, catalog, now, changes, timelineLength);
         p.RuleHistory.Prune(now, catalog.Requirements);
         var dirty = new bool[catalog.Count];
@@ -144,12 +148,17 @@ internal static class SegmentRuntime
         SegmentEvaluator.Evaluate(MachineEngagement.Hide(segment), Subject(p, defaultTimeZone), now).IsMember; // as if loaded (audit U82)
 
     /// <summary>The profile's earliest pending check, for the scheduler.</summary>
-    public static DateTimeOffset? NextCheck(CustomerProfile p) => Earliest(p.SegmentChecks);
+    public static DateTimeOffset? NextCheck(CustomerProfile p) => Earliest(p.SegmentChecksIfAny);
 
-    private static DateTimeOffset? Earliest(Dictionary<string, DateTimeOffset> checks)
+    private static DateTimeOffset? Earliest(Dictionary<string, DateTimeOffset>? checks)
     {
         DateTimeOffset? min = null;
-        foreach (var at in checks.Values)
+        if (checks is null)
+        {
+            return null;
+        }
+
+        foreach (var (_, at) in checks)
         {
             if (min is not { } m || at < m)
             {
@@ -190,7 +199,7 @@ internal static class SegmentRuntime
             Evaluate(p, catalog, dirty, now, changes, timelineLength);
         }
 
-        while (Earliest(p.SegmentChecks) is { } at && at <= now)
+        while (Earliest(p.SegmentChecksIfAny) is { } at && at <= now)
         {
             var dirty = new bool[catalog.Count];
             List<string>? due = null;
@@ -229,7 +238,7 @@ internal static class SegmentRuntime
         answers.ForgottenFor = catalog;
         List<string>? gone = null;
         List<int>? reset = null;
-        foreach (var id in p.SegmentChecks.Keys)
+        foreach (var (id, _) in p.SegmentChecksIfAny ?? [])
         {
             if (!catalog.Contains(id))
             {
@@ -237,7 +246,7 @@ internal static class SegmentRuntime
             }
         }
 
-        foreach (var id in p.SegmentMemberships.Keys)
+        foreach (var (id, _) in p.SegmentMembershipsIfAny ?? [])
         {
             if (!catalog.Contains(id))
             {
@@ -309,10 +318,10 @@ internal static class SegmentRuntime
             }
             else
             {
-                p.SegmentChecks.Remove(segment.Id);
+                p.SegmentChecksIfAny?.Remove(segment.Id);
             }
 
-            var was = p.SegmentMemberships.ContainsKey(segment.Id);
+            var was = p.SegmentMembershipsIfAny?.ContainsKey(segment.Id) == true;
             if (result.IsMember == was)
             {
                 continue;
@@ -328,7 +337,7 @@ internal static class SegmentRuntime
             }
             else
             {
-                p.SegmentMemberships.Remove(segment.Id);
+                p.SegmentMembershipsIfAny?.Remove(segment.Id);
                 p.SegmentIncarnations?.Remove(segment.Id);
             }
 
@@ -349,7 +358,7 @@ internal static class SegmentRuntime
             return s;
         }
 
-        var subject = new SegmentSubject(p, p.RuleHistory, id => p.SegmentMemberships.ContainsKey(id), defaultTimeZone) { ProfileTimeZone = p.TimeZone };
+        var subject = new SegmentSubject(p, p.RuleHistory, id => p.SegmentMembershipsIfAny?.ContainsKey(id) == true, defaultTimeZone) { ProfileTimeZone = p.TimeZone };
         answers.Subject = subject;
         return subject;
     }
