@@ -267,6 +267,8 @@ public sealed partial class PostgreSqlOmnichannelStore
                 "DELETE FROM aliases WHERE new_id IN (SELECT id FROM chain)",
                 Text(profileId));
             Add(batch, "DELETE FROM segment_members WHERE profile_id = $1", Text(profileId));
+            // Audit U99: the keys of her messages her document names (a host may build one from her address).
+            Add(batch, "DELETE FROM outbox_keys WHERE message_key = ANY($1::text[])", TextArray(erasure.MessageKeys.Where(StoredText.CanHold)));
             Add(batch, "DELETE FROM outbox WHERE profile_id = $1", Text(profileId));
             Add(batch, "INSERT INTO suppression (hash) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", TextArray(erasure.SuppressionHashes));
             Add(

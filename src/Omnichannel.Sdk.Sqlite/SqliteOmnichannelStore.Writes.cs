@@ -95,6 +95,7 @@ public sealed partial class SqliteOmnichannelStore
         var suppression = erasure.SuppressionHashes.ToArray();
         var tombstones = erasure.Tombstones.ToArray();
         var eventIds = JsonArrayOf([.. erasure.EventIds.Where(StoredText.CanHold)]); // an id it cannot hold was never stored
+        var messageKeys = JsonArrayOf([.. erasure.MessageKeys.Where(StoredText.CanHold)]);
         return EnqueueAsync(
             w =>
             {
@@ -126,6 +127,8 @@ public sealed partial class SqliteOmnichannelStore
                     "DELETE FROM aliases WHERE new_id IN (SELECT id FROM chain)",
                     profileId);
                 w.Execute("DELETE FROM segment_members WHERE profile_id = $p0", profileId);
+                // Audit U99: the keys of her messages her document names (a host may build one from her address).
+                w.Execute("DELETE FROM outbox_keys WHERE message_key IN (SELECT value FROM json_each($p0))", messageKeys);
                 w.Execute("DELETE FROM outbox WHERE profile_id = $p0", profileId);
                 foreach (var h in suppression)
                 {

@@ -119,6 +119,35 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(2, await store.PurgeProcessedEventsAsync(T0.AddDays(1))); // only the other person's ids were left
     });
 
+    /// <summary>
+    /// Audit U99: an erasure forgets the accepted message keys it names, sent or pending (a host may build a key from an
+    /// address), and no other key: a key forgotten is accepted again, another's (her pending one not named, too) is still taken.
+    /// </summary>
+    [Fact]
+    public Task Erase_ForgetsTheMessageKeysItNames_AndNoOther() => With(async store =>
+    {
+        await store.CommitAsync(New("e1", "1") with { Outbox = [Entry("welcome-ann@example.com", "e1", T0), Entry("pending-ann@example.com", "e1", T0.AddDays(1)), Entry("pending-unnamed", "e1", T0.AddDays(1))] });
+        await store.CommitAsync(New("e2", "2") with { Outbox = [Entry("welcome-joann@example.com", "e2", T0.AddDays(1))] });
+        var sent = Assert.Single(await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10));
+        Assert.True(await store.CompleteOutboxAsync(sent.MessageKey, sent.Attempt)); // sent: only the remembered key is left
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "e1",
+            MessageKeys = ["welcome-ann@example.com", "pending-ann@example.com", "welcome-ann@example.com\u2192sms", "never-accepted"],
+        }));
+
+        await store.CommitAsync(New("e3", "3"));
+        var again = await store.CommitAsync(New("e3", "3b") with
+        {
+            ExpectedVersion = 1,
+            Outbox = [Entry("welcome-ann@example.com", "e3", T0), Entry("pending-ann@example.com", "e3", T0), Entry("never-accepted", "e3", T0)],
+        });
+        Assert.Equal(CommitStatus.Committed, again.Status);
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("e3", "3c") with { ExpectedVersion = 2, Outbox = [Entry("welcome-joann@example.com", "e3", T0)] })).Status);
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("e3", "3c") with { ExpectedVersion = 2, Outbox = [Entry("pending-unnamed", "e3", T0)] })).Status);
+    });
+
     /// <summary>An erasure leaves its tombstones (found by hash, replaced by a later erasure) and removes the pending work.</summary>
     [Fact]
     public Task Erase_LeavesTombstones_AndRemovesWakeUpsMembershipsAndOutbox() => With(async store =>

@@ -29,7 +29,32 @@ public sealed partial class OmnichannelEngine
             throw new ArgumentException(problem, nameof(request));
         }
 
-        if (Normalize(recipient) is not { } id || (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id) is not { } profileId)
+        if (Normalize(recipient) is not { } id)
+        {
+            return new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "no profile holds the identifier");
+        }
+
+        // Audit U99: an erasure makes the store forget the keys of her messages (a host may build one from her address) and
+        // leaves each key's hash: the key is still accepted once, ever, whoever it is sent to now (she may be back). Read at
+        // once with the owner: a store that batches concurrent reads answers both in one round trip.
+        var erasedKey = _store.FindTombstonesAsync(_hasher.AllFactHashes(Privacy.Erasure.MessageKeyFact(request.Key)), cancellationToken).AsTask();
+        string? profileId;
+        try
+        {
+            profileId = (await _store.ResolveIdentifiersAsync([id], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id);
+        }
+        catch
+        {
+            _ = erasedKey.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
+        }
+
+        if ((await erasedKey.ConfigureAwait(false)).Count > 0)
+        {
+            return new SendResult(request.Key, SendStatus.Duplicate, null, null, "this key was already accepted, for a profile since erased; nothing was queued");
+        }
+
+        if (profileId is null)
         {
             return new SendResult(request.Key, SendStatus.UnknownProfile, null, null, "no profile holds the identifier");
         }

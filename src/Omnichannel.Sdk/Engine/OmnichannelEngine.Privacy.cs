@@ -201,6 +201,14 @@ public sealed partial class OmnichannelEngine
             byHash[h] = "\0event";
         }
 
+        foreach (var fact in Privacy.Erasure.FactKeysOf(e))
+        {
+            foreach (var h in _hasher.AllFactHashes(fact))
+            {
+                byHash[h] = "\0fact"; // audit U99: a report on an order (a points transaction, a referral) of hers
+            }
+        }
+
         var found = await _store.FindTombstonesAsync(byHash.Keys).ConfigureAwait(false);
         if (found.Count == 0)
         {
@@ -211,11 +219,19 @@ public sealed partial class OmnichannelEngine
         // carries a person's identifier of its own: the family iPad she used must not lock out the next person on it.
         var tombstonedTypes = found.Select(t => byHash[t.Hash]).ToHashSet(StringComparer.Ordinal);
         var anotherPerson = v.Identifiers.Any(id => IdentifiesPerson(id.Type) && !tombstonedTypes.Contains(id.Type));
+        // Audit U99: an order (a points transaction, a referral) of the erased person is refused only on an event that also
+        // carries an identifier of hers: another shop's numbering may give a new customer the same order id.
+        var hers = found.Any(t => byHash[t.Hash] is not ("\0event" or "\0fact"));
         var errors = new List<ValidationError>();
         foreach (var t in found)
         {
             var type = byHash[t.Hash];
-            if (type != "\0event" && anotherPerson && !IdentifiesPerson(type))
+            if (type == "\0fact" && !hers)
+            {
+                continue;
+            }
+
+            if (type is not ("\0event" or "\0fact") && anotherPerson && !IdentifiesPerson(type))
             {
                 // Linked to the other person, but marked with the erasure's time (as a returning identifier is): her own
                 // events through the device or cookie, queued before the erasure or retried, stay out of his profile.
@@ -227,6 +243,10 @@ public sealed partial class OmnichannelEngine
             if (type == "\0event")
             {
                 errors.Add(new ValidationError("id", $"the event id belonged to a profile erased at {t.ErasedAt:O}; its history stays erased"));
+            }
+            else if (type == "\0fact")
+            {
+                errors.Add(FactErased(e, t.ErasedAt));
             }
             else if (t.AllowsReturn && e.Timestamp > t.ErasedAt && !IsReportOnAMessage(e.Type))
             {
@@ -290,20 +310,36 @@ public sealed partial class OmnichannelEngine
     private async ValueTask<TrackResult?> RefusedAsErasedEventAsync(ValidatedEvent v)
     {
         var e = v.Event;
-        var found = await _store.FindTombstonesAsync(_hasher.AllEventHashes(e.Id)).ConfigureAwait(false);
+        var eventHashes = _hasher.AllEventHashes(e.Id);
+        IReadOnlyCollection<string> hashes = eventHashes;
+        foreach (var fact in Privacy.Erasure.FactKeysOf(e))
+        {
+            hashes = [.. hashes, .. _hasher.AllFactHashes(fact)]; // audit U99: a report on an order of hers from before
+        }
+
+        var found = await _store.FindTombstonesAsync(hashes).ConfigureAwait(false);
         if (found.Count == 0)
         {
             return null;
         }
 
         _metrics.EventsRefusedAsErased.Add(1);
+        var byEventId = found.FirstOrDefault(t => eventHashes.Contains(t.Hash, StringComparer.Ordinal));
         return new TrackResult
         {
             EventId = e.Id,
             Status = TrackStatus.Erased,
-            Errors = [new ValidationError("id", $"the event id belonged to a profile erased at {found[0].ErasedAt:O}; its history stays erased")],
+            Errors = [byEventId is not null
+                ? new ValidationError("id", $"the event id belonged to a profile erased at {byEventId.ErasedAt:O}; its history stays erased")
+                : FactErased(e, found[0].ErasedAt)],
         };
     }
+
+    // Audit U99: a shop's report on an order, points transaction or referral the erased profile had (its key's hash is a
+    // tombstone): about her life before the erasure, so it neither brings her back nor reaches the profile she has since.
+    private static ValidationError FactErased(CustomerEvent e, DateTimeOffset erasedAt) => new(
+        e.Type.StartsWith("order.", StringComparison.Ordinal) ? "properties.order_id" : "properties",
+        $"the {(e.Type.StartsWith("order.", StringComparison.Ordinal) ? "order" : "transaction")} belonged to a profile erased at {erasedAt:O}; reports on it stay erased");
 
     // Apart from the check that runs on every known customer's event: its lambdas' closure is made on entry.
     private TrackResult? RefusedAsBeforeReturn(ValidatedEvent v, List<(Identifier Id, DateTimeOffset ErasedAt)> before)

@@ -38,14 +38,117 @@ internal static class Erasure
             tombstones[h] = new Tombstone(h, now, AllowsReturn: false);
         }
 
+        // Audit U99: the orders, points transactions and referrals she had, as keyed hashes. A shop's later report on one
+        // of them (a shipment, a return, a points correction) is about her life before the erasure: it is refused, as a
+        // provider's report on an old message is, rather than bringing her back (AllowReturn) with the old order.
+        foreach (var fact in FactKeys(profile))
+        {
+            var h = hasher.FactHash(fact);
+            tombstones[h] = new Tombstone(h, now, AllowsReturn: false);
+        }
+
+        // Audit U99: the host's keys of her messages (a host may build one from her address: "welcome-ann@example.com"),
+        // which the store remembers for ever to refuse the key twice, and the ids of their outcome events. The store
+        // forgets them; each key's hash stays, so that the key is still accepted once, ever (SendAsync looks it up).
+        var messageKeys = MessageKeys(profile, rawIds);
+        var outcomeIds = messageKeys.Keys.SelectMany(k => OutcomeSuffixes.Select(s => k + s));
+        foreach (var key in messageKeys.Keys)
+        {
+            var h = hasher.FactHash(MessageKeyFact(key));
+            tombstones[h] = new Tombstone(h, now, AllowsReturn: false);
+        }
+
         return new ProfileErasure
         {
             ProfileId = profile.Id,
             ExpectedVersion = profile.Version,
             SuppressionHashes = suppression,
             Tombstones = [.. tombstones.Values],
-            EventIds = rawIds, // tombstoned above, so the store may forget them as processed (audit U63)
+            EventIds = [.. rawIds.Concat(outcomeIds).Distinct(StringComparer.Ordinal)], // her own ones tombstoned above, so the store may forget them as processed (audit U63)
+            MessageKeys = [.. messageKeys.Keys.Concat(messageKeys.HandOvers)],
         };
+    }
+
+    private static readonly string[] OutcomeSuffixes = [":sent", ":failed", ":cancelled"];
+
+    /// <summary>The fact key under which an erased profile's message key is tombstoned (a namespace no order or tally key reaches).</summary>
+    internal static string MessageKeyFact(string key) => "message\0" + key;
+
+    /// <summary>
+    /// The keys of the profile's messages that its document names (the keys it accepted, sent and capped messages, touches, held and cancelled
+    /// journey messages, outcome events on the timeline), but not journey keys (<c>j:{profile id}:…</c>, which the store
+    /// finds by the profile's id); and each one's hand-over keys (<c>{key}→{channel}</c>, for every channel she was
+    /// messaged on and every well-known one).
+    /// </summary>
+    private static (List<string> Keys, List<string> HandOvers) MessageKeys(CustomerProfile profile, List<string> eventIds)
+    {
+        var keys = new HashSet<string>(profile.MessageKeys, StringComparer.Ordinal);
+        var channels = new HashSet<string>(ChannelNames.All, StringComparer.Ordinal);
+        foreach (var m in profile.MessageLog)
+        {
+            keys.Add(m.Key ?? string.Empty);
+            channels.Add(m.Channel);
+        }
+
+        foreach (var t in profile.Touches)
+        {
+            keys.Add(t.Key);
+            channels.Add(t.Channel);
+        }
+
+        if (profile.JourneyData is { } journeys)
+        {
+            keys.UnionWith(journeys.HeldMessages.Select(h => h.Key));
+            keys.UnionWith(journeys.Cancelled.Keys);
+        }
+
+        // An outcome event's id is its message's key and the outcome (OmnichannelEngine.RecordOutcomeAsync).
+        var outcomes = profile.Timeline.Where(t => t.Type is EventTypes.MessageSent or EventTypes.MessageFailed or EventTypes.MessageSkipped)
+            .Select(t => t.EventId).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in eventIds)
+        {
+            if (outcomes.Contains(id) && OutcomeSuffixes.FirstOrDefault(s => id.EndsWith(s, StringComparison.Ordinal)) is { } suffix)
+            {
+                keys.Add(id[..^suffix.Length]);
+            }
+        }
+
+        keys.RemoveWhere(k => k.Length == 0 || k.StartsWith("j:", StringComparison.Ordinal));
+        var list = keys.Order(StringComparer.Ordinal).ToList();
+        return (list, [.. list.SelectMany(k => channels.Select(c => k + "\u2192" + c))]);
+    }
+
+    /// <summary>
+    /// The natural keys of what the profile counts once (<c>order:{id}</c> for each order and cancelled order it knows by id;
+    /// a loyalty or referral key, <see cref="ProfileCore.TallyKey"/>): the keys <see cref="FactKeysOf"/> reads from an event.
+    /// </summary>
+    private static IEnumerable<string> FactKeys(CustomerProfile profile) =>
+        profile.Orders.Keys.Concat(profile.CancelledOrders).Where(k => k.StartsWith("order:", StringComparison.Ordinal))
+            .Concat(profile.Tallies.Keys)
+            .Distinct(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The fact keys an event reports on: <c>order:{order_id}</c> for an order event that names its order (the id as text,
+    /// and a number's raw text too, as <see cref="WellKnownProperties.OrderId"/> may keep either); a loyalty or referral
+    /// event's key. Empty for any other event.
+    /// </summary>
+    internal static IEnumerable<string> FactKeysOf(CustomerEvent e)
+    {
+        if (e.Type.StartsWith("order.", StringComparison.Ordinal))
+        {
+            if (WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } id)
+            {
+                yield return "order:" + id;
+                if (e.Properties.ValueKind == System.Text.Json.JsonValueKind.Object && e.Properties.TryGetProperty("order_id", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number && v.GetRawText() is var raw && raw != id)
+                {
+                    yield return "order:" + raw;
+                }
+            }
+        }
+        else if (ProfileCore.TallyKey(e) is { } tally)
+        {
+            yield return tally;
+        }
     }
 
     /// <summary>

@@ -47,6 +47,24 @@ internal sealed class IdentifierHasher
         return hashes;
     }
 
+    /// <summary>
+    /// The hash of a fact an erased profile counted once (<c>order:{id}</c>, a loyalty or referral key) under the current
+    /// key, in a namespace of its own (audit U99).
+    /// </summary>
+    public string FactHash(string factKey) => Hash(_keys[0], "\0fact", "\0", factKey);
+
+    /// <summary>A fact key's hashes under every key.</summary>
+    public IReadOnlyList<string> AllFactHashes(string factKey)
+    {
+        var hashes = new string[_keys.Length];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = Hash(_keys[i], "\0fact", "\0", factKey);
+        }
+
+        return hashes;
+    }
+
     /// <summary>An identifier as logs and reasons may show it: a short keyed hash, never the value.</summary>
     public string Mask(Identifier id) => "#" + Hash(id)[..12];
 

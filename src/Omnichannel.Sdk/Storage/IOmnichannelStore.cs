@@ -50,7 +50,8 @@ public interface IOmnichannelStore
     /// Erases a profile in one transaction: its document (with its journey instances and wake-up), its identifiers, the
     /// aliases whose chain ends at it, its segment memberships, its pending outbox entries and the remembered keys of
     /// its journey messages and the processed ids of their outcome events (<c>j:{profile id}:…</c>, for its id and every
-    /// id of the alias chain), and the processed ids in <see cref="ProfileErasure.EventIds"/> (and no other id); records
+    /// id of the alias chain), the processed ids in <see cref="ProfileErasure.EventIds"/> (and no other id), the remembered
+    /// keys in <see cref="ProfileErasure.MessageKeys"/> (and no other key); records
     /// the erasure's suppression hashes and tombstones (a tombstone for a hash already present is replaced). Nothing is written when
     /// the profile does not exist or its version is not <see cref="ProfileErasure.ExpectedVersion"/>; the answer is then
     /// <see langword="false"/>. A store that keeps files should also make the deleted bytes unreadable (SQLite:
@@ -269,6 +270,15 @@ public sealed record ProfileErasure
     /// <see cref="Tombstones"/> refuse them from now on, so no raw id of hers need stay. Ids the store cannot hold are skipped.
     /// </summary>
     public IReadOnlyCollection<string> EventIds { get; init; } = [];
+
+    /// <summary>
+    /// The host's keys of her messages that the profile names, as given (a host may build one from an address:
+    /// "welcome-ann@example.com"), pending or not, and their hand-over keys (<c>{key}→{channel}</c>). The store forgets
+    /// them as accepted keys (a key is otherwise remembered for ever; the engine keeps each one's keyed hash as a tombstone,
+    /// so that it is still accepted once). Journey keys (<c>j:{profile id}:…</c>) are not listed: the store finds them by
+    /// the profile's id. Keys it cannot hold are skipped.
+    /// </summary>
+    public IReadOnlyCollection<string> MessageKeys { get; init; } = [];
 }
 
 /// <summary>What an erasure leaves of one identifier or event id: its keyed hash, never the value.</summary>

@@ -34,6 +34,11 @@ public sealed partial class InMemoryOmnichannelStore
                 RemoveOutbox(key);
             }
 
+            foreach (var key in erasure.MessageKeys)
+            {
+                _outboxKeys.Remove(key); // audit U99: a host's key may hold her address
+            }
+
             foreach (var (id, owner) in _identity)
             {
                 if (owner == profileId)
@@ -88,6 +93,18 @@ public sealed partial class InMemoryOmnichannelStore
         var kept = _processedOrder.UnorderedItems.Where(e => !ids.Contains(e.Element)).ToList();
         _processedOrder.Clear();
         _processedOrder.EnqueueRange(kept);
+    }
+
+    /// <summary>The message keys the store remembers as accepted (tests: what a memory dump of the store would show).</summary>
+    internal IEnumerable<string> AcceptedMessageKeys
+    {
+        get
+        {
+            lock (_commitLock)
+            {
+                return [.. _outboxKeys];
+            }
+        }
     }
 
     /// <summary>The ids the purge queue holds (tests: what a memory dump of the store would show).</summary>
