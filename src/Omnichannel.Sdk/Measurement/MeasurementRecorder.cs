@@ -94,9 +94,10 @@ internal static partial class MeasurementRecorder
             }
 
             // An order a narrowed conversion did not take yet (placed unpaid, paid by its update) is kept too, so its
-            // update converts it then — once; a known order past the retention is not (it converted when it came).
+            // update converts it then — once; a known order past the retention is not (it converted when it came). One
+            // dated before the retention is not made at all: Trim, below, would take it out again at once (an import).
             if ((added is { Count: > 0 } || (missed && !(repeatOrder ??= IsKnownOrder(p, e))))
-                && e.Type == EventTypes.OrderPlaced && (orderKey ?? OrderKey(p, e)) is { } key)
+                && e.Type == EventTypes.OrderPlaced && e.Timestamp >= now - OrderConversionRetention && (orderKey ?? OrderKey(p, e)) is { } key)
             {
                 p.OrderConversions[key] = new OrderConversion(e.Timestamp, e.Id, added is null ? [] : [.. added])
                 {

@@ -70,7 +70,7 @@ public sealed partial class InMemoryOmnichannelStore
             {
                 // The outcomes of those messages (j:{profile id}:…:sent), and her own event ids as sent: their
                 // tombstones refuse them from now on, and a raw id may hold her address (audit U63).
-                if (_processed.TryRemove(eventId, out _))
+                if (_processed.Remove(eventId))
                 {
                     forgotten.Add(eventId);
                 }
@@ -175,7 +175,7 @@ public sealed partial class InMemoryOmnichannelStore
             while (_processedOrder.TryPeek(out var id, out var at) && at < processedBefore)
             {
                 _processedOrder.Dequeue();
-                if (_processed.TryRemove(KeyValuePair.Create(id, at))) // not when processed again since, or erased
+                if (_processed.TryGetValue(id, out var kept) && kept == at && _processed.Remove(id)) // not when processed again since, or erased
                 {
                     n++;
                 }

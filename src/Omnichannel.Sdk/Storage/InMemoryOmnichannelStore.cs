@@ -4,19 +4,22 @@ namespace Omnichannel.Sdk.Storage;
 
 /// <summary>
 /// A store that keeps everything in process memory: for tests, samples and replays. Thread-safe; commits are
-/// serialised by one lock and reads never block. Nothing survives the process.
+/// serialised by one lock, which the processed-event check also takes briefly; other reads never block. Nothing
+/// survives the process.
 /// </summary>
 public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
 {
     private readonly ConcurrentDictionary<string, StoredProfile> _profiles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Identifier, string> _identity = new();
     private readonly ConcurrentDictionary<string, string> _aliases = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _processed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _suppressed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
     private readonly Lock _commitLock = new();
 
     // Guarded by _commitLock.
+    // The processed event ids, one per event ever committed (until purged): a plain dictionary's entry is a struct in one
+    // array, where a concurrent one holds a node object per id that every resize makes again (session 61).
+    private readonly Dictionary<string, DateTimeOffset> _processed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _wakeAt = new(StringComparer.Ordinal);
     private readonly SortedSet<(DateTimeOffset At, string ProfileId)> _wakeOrder = new(WakeOrder.Instance);
     private readonly Dictionary<string, string[]> _segmentsOf = new(StringComparer.Ordinal);
@@ -95,13 +98,16 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     public ValueTask<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_processed.ContainsKey(eventId));
+        lock (_commitLock)
+        {
+            return ValueTask.FromResult(_processed.ContainsKey(eventId));
+        }
     }
 
     /// <inheritdoc />
     public bool CommitsFurtherEventIds => true;
 
-    // Loops, not Any(…): a commit runs for every event, and a delegate per call adds up.
+    // Loops, not Any(…): a commit runs for every event, and a delegate per call adds up. Under _commitLock.
     private bool AnyProcessed(IReadOnlyList<string> eventIds)
     {
         for (var i = 0; i < eventIds.Count; i++)

@@ -68,6 +68,24 @@ public sealed class HotProfileFootprintTests
         Assert.Null(hot.ConsentRecordsIfAny);
     }
 
+    [Fact]
+    public async Task AnOrderDatedBeforeTheConversionRetention_ConvertsOnce_AndLeavesNoConversionRecord()
+    {
+        // An import of last year's orders: its conversion record would be trimmed in the same unit, so none is made.
+        var time = new FakeTimeProvider(T0.AddDays(45));
+        await using var engine = new OmnichannelEngine(new OmnichannelOptions(), new InMemoryOmnichannelStore(), time);
+        await engine.TrackAsync(Signup("c1"));
+        await engine.TrackAsync(Order("c1", "o1", 1));
+        await engine.TrackAsync(Order("c1", "o1", 2) with { Id = "o1-again" }); // the same order sent again: no second conversion
+        await engine.TrackAsync(Order("c1", "o2", 44)); // a recent one keeps its record
+
+        var rows = await engine.GetMeasurementsAsync(new Omnichannel.Sdk.Measurement.MeasurementQuery { MetricPrefix = Omnichannel.Sdk.Measurement.MeasurementMetrics.Conversion("order") });
+        Assert.Equal(2, rows.Sum(r => r.Count));
+        var id = (await engine.GetProfileAsync(Identifier.CustomerId("c1")))!.Id;
+        var hot = (await engine.HotCopyOfAsync(id))!;
+        Assert.Equal(["order:o2"], hot.OrderConversionsIfAny!.Keys.Order());
+    }
+
     /// <summary>
     /// Whatever she does, the document a hot profile (collections made by earlier units' reads) writes is the document a
     /// profile loaded from the store for every event writes, and it reads back and writes again as the same bytes.
