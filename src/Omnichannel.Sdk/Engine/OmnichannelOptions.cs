@@ -57,7 +57,11 @@ public sealed class OmnichannelOptions
     /// </summary>
     public TimeSpan? StorePollInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How many interactions a profile's timeline keeps. Default 200; 1 to 100,000.</summary>
+    /// <summary>
+    /// How many interactions a profile's timeline keeps: at most this many of her events, the newest by event time, and
+    /// besides them at most this many of the engine's own entries (segment transitions, journey steps, messages queued or
+    /// skipped), so that what the engine adds never pushes her events out. Default 200; 1 to 100,000.
+    /// </summary>
     public int TimelineLength { get; set; } = 200;
 
     /// <summary>

@@ -419,7 +419,10 @@ public sealed class CustomerProfile
         _ => IdentifierList.Any(i => i.Type is not (IdentifierTypes.AnonymousId or IdentifierTypes.DeviceId)) ? LifecycleStage.Lead : LifecycleStage.Visitor,
     };
 
-    /// <summary>The most recent interactions on every channel, oldest first (length is <see cref="OmnichannelOptions.TimelineLength"/>).</summary>
+    /// <summary>
+    /// The most recent interactions on every channel, oldest first: her newest <see cref="OmnichannelOptions.TimelineLength"/>
+    /// events and the engine's newest as many own entries (segment transitions, journey steps, messages queued or skipped).
+    /// </summary>
     public IReadOnlyList<TimelineEntry> Timeline => TimelineEntries;
 
     /// <summary>Every merge of another profile into this one, with its reason.</summary>

@@ -2,23 +2,37 @@ using System.Text.Json;
 
 namespace Omnichannel.Sdk;
 
-// The timeline: one entry per interaction on any channel, in event-time order, at most the configured length (the
-// oldest dropped first), with a short summary of what happened.
+// The timeline: one entry per interaction on any channel, in event-time order, with a short summary of what happened.
+// Audit U100: two kinds of entry share the list and each keeps at most the configured length (its oldest dropped
+// first): her events (what was tracked) and the engine's own entries (segment transitions, journey steps, messages
+// queued or skipped: made when events are processed, as many as the arrival order makes). Under one cap the engine's
+// entries took places from her events, so which of her events the timeline (and the export's consent history read
+// from it) kept depended on arrival order and on merges.
 internal static partial class ProfileCore
 {
     internal static void AddTimeline(CustomerProfile p, TimelineEntry entry, int length)
     {
         var list = p.TimelineEntries;
+        var engine = IsEngineEntry(entry);
+        var counted = list.Count >= length; // a shorter list holds fewer than the cap of either kind: nothing to count
+        var sameKind = 0;
+        var oldestOfKind = -1;
         for (var k = 0; k < list.Count; k++) // no lambda: its closure would be made on every event
         {
             if (list[k].EventId == entry.EventId)
             {
                 return;
             }
+
+            if (counted && IsEngineEntry(list[k]) == engine)
+            {
+                sameKind++;
+                oldestOfKind = oldestOfKind < 0 ? k : oldestOfKind;
+            }
         }
 
         static bool After(TimelineEntry a, TimelineEntry b) => Stamp.Newer(a.Timestamp, a.EventId, b.Timestamp, b.EventId);
-        if (list.Count >= length && list.Count > 0 && After(list[0], entry))
+        if (sameKind >= length && oldestOfKind >= 0 && After(list[oldestOfKind], entry))
         {
             return;
         }
@@ -30,11 +44,30 @@ internal static partial class ProfileCore
         }
 
         list.Insert(i, entry);
-        if (list.Count > length)
+        for (var over = sameKind + 1 - length; over > 0; over--)
         {
-            list.RemoveRange(0, list.Count - length);
+            // The oldest of its kind goes: the list's front when the oldest entry is of this kind, else from within.
+            for (var k = 0; k < list.Count; k++)
+            {
+                if (IsEngineEntry(list[k]) == engine)
+                {
+                    list.RemoveAt(k);
+                    break;
+                }
+            }
         }
     }
+
+    /// <summary>
+    /// Whether a timeline entry is the engine's own (a segment transition, a journey's step, entry refusal or conversion,
+    /// a message queued, or skipped by the planner) rather than one of her tracked events: each kind keeps its own
+    /// <see cref="OmnichannelOptions.TimelineLength"/>. Read from the entry alone, so a stored document is read the same.
+    /// </summary>
+    internal static bool IsEngineEntry(TimelineEntry t) =>
+        t.Type is { Length: > 0 } type && type[0] is ('s' or 'm' or 'j') // most of her events are none of these: one test
+        && (type is EventTypes.SegmentEntered or EventTypes.SegmentExited or "message.queued"
+            || type.StartsWith("journey.", StringComparison.Ordinal)
+            || (type == EventTypes.MessageSkipped && t.Channel == "system"));
 
     /// <summary>The longest timeline summary, in UTF-16 code units (an ellipsis follows a cut one).</summary>
     internal const int MaxSummaryLength = 200;
