@@ -221,7 +221,9 @@ public sealed partial class OmnichannelEngine
         var anotherPerson = v.Identifiers.Any(id => IdentifiesPerson(id.Type) && !tombstonedTypes.Contains(id.Type));
         // Audit U99: an order (a points transaction, a referral) of the erased person is refused only on an event that also
         // carries an identifier of hers: another shop's numbering may give a new customer the same order id.
-        var hers = found.Any(t => byHash[t.Hash] is not ("\0event" or "\0fact"));
+        // Review rv61: a device or cookie of hers that comes with another person's identifier is his (the family iPad, above),
+        // so it does not make the order hers either.
+        var hers = found.Any(t => byHash[t.Hash] is var type && type is not ("\0event" or "\0fact") && (IdentifiesPerson(type) || !anotherPerson));
         var errors = new List<ValidationError>();
         foreach (var t in found)
         {
@@ -305,14 +307,16 @@ public sealed partial class OmnichannelEngine
     /// <summary>
     /// The refusal for an event whose id an erasure tombstoned, else <see langword="null"/>: looked up for events through a
     /// link made after an erasure (<see cref="LinkedIdentifier.ReturnedAfter"/>), whose date alone does not tell her
-    /// retried event (stamped after the erasure by a client clock ahead, or at each attempt) from a new one.
+    /// retried event (stamped after the erasure by a client clock ahead, or at each attempt) from a new one. With
+    /// <paramref name="facts"/> (the link is hers: see ReturnedLinks), also for an event reporting on an order, points
+    /// transaction or referral she had (audit U99).
     /// </summary>
-    private async ValueTask<TrackResult?> RefusedAsErasedEventAsync(ValidatedEvent v)
+    private async ValueTask<TrackResult?> RefusedAsErasedEventAsync(ValidatedEvent v, bool facts)
     {
         var e = v.Event;
         var eventHashes = _hasher.AllEventHashes(e.Id);
         IReadOnlyCollection<string> hashes = eventHashes;
-        foreach (var fact in Privacy.Erasure.FactKeysOf(e))
+        foreach (var fact in facts ? Privacy.Erasure.FactKeysOf(e) : Enumerable.Empty<string>())
         {
             hashes = [.. hashes, .. _hasher.AllFactHashes(fact)]; // audit U99: a report on an order of hers from before
         }

@@ -30,7 +30,7 @@ public sealed partial class OmnichannelEngine
 
             var involved = new InvolvedProfiles();
             involved.Add(p.Id, p);
-            if (engine.RefusedAsBeforeReturn(v, owners, involved) is not null || HasReturnedLink(v, owners, involved))
+            if (engine.RefusedAsBeforeReturn(v, owners, involved) is not null || ReturnedLinks(engine, v, owners, involved).Returned)
             {
                 return null; // the usual way looks at the event id's tombstone
             }
@@ -111,9 +111,10 @@ public sealed partial class OmnichannelEngine
             }
 
             // Through such a link, an event dated after the erasure may still be one of hers, retried with a later stamp:
-            // its id was tombstoned (looked up above already when an identifier is nobody's).
-            if (returned is null && owners.Count > 0 && HasReturnedLink(v, owners, involved)
-                && await engine.RefusedAsErasedEventAsync(v).ConfigureAwait(false) is { } erasedEvent)
+            // its id was tombstoned. Also when an identifier is nobody's (its id was looked up above then, but not whether a
+            // link it comes with is hers: review rv61, her returned email with a new phone on a report on her old order).
+            if (owners.Count > 0 && ReturnedLinks(engine, v, owners, involved) is { Returned: true } links
+                && await engine.RefusedAsErasedEventAsync(v, facts: links.Hers).ConfigureAwait(false) is { } erasedEvent)
             {
                 LogRefusedErased(engine._logger, e.Type);
                 return new Subject { Finished = new UnitResult(UnitStatus.Finished, Track: erasedEvent) };
@@ -183,23 +184,53 @@ public sealed partial class OmnichannelEngine
             return staleness;
         }
 
-        // Whether one of the event's identifiers is held through a link made after an erasure (LinkedIdentifier.ReturnedAfter).
-        private static bool HasReturnedLink(ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved)
+        // Whether one of the event's identifiers is held through a link made after an erasure (LinkedIdentifier.ReturnedAfter),
+        // and whether such a link is hers (review rv61): an identifier of a person, or a device or cookie on an event that
+        // carries no other person's identifier. With his own identifier, the family iPad she used is his (audit U63), so an
+        // order report through it is his too, not a report on her old order (audit U99's fact tombstones).
+        private static (bool Returned, bool Hers) ReturnedLinks(OmnichannelEngine engine, ValidatedEvent v, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved)
         {
+            var any = false;
+            for (var k = 0; k < v.Identifiers.Count && !any; k++)
+            {
+                any = IsReturned(v.Identifiers[k], owners, involved);
+            }
+
+            if (!any)
+            {
+                return (false, false); // the usual case, as cheap as before: no rule looked up
+            }
+
+            bool returnedPerson = false, otherPerson = false;
             for (var k = 0; k < v.Identifiers.Count; k++)
             {
                 var id = v.Identifiers[k];
-                if (!owners.TryGetValue(id, out var owner) || !involved.Contains(owner))
+                var person = engine.IdentifiesPerson(id.Type);
+                if (IsReturned(id, owners, involved))
                 {
-                    continue;
+                    returnedPerson |= person;
                 }
-
-                foreach (var held in involved[owner].IdentifierList) // no lambda: this runs for every known customer's event
+                else
                 {
-                    if (held.ReturnedAfter is not null && held.Type == id.Type && held.Value == id.Value)
-                    {
-                        return true;
-                    }
+                    otherPerson |= person;
+                }
+            }
+
+            return (true, returnedPerson || !otherPerson);
+        }
+
+        private static bool IsReturned(Identifier id, IReadOnlyDictionary<Identifier, string> owners, InvolvedProfiles involved)
+        {
+            if (!owners.TryGetValue(id, out var owner) || !involved.Contains(owner))
+            {
+                return false;
+            }
+
+            foreach (var held in involved[owner].IdentifierList) // no lambda: this runs for every known customer's event
+            {
+                if (held.ReturnedAfter is not null && held.Type == id.Type && held.Value == id.Value)
+                {
+                    return true;
                 }
             }
 
