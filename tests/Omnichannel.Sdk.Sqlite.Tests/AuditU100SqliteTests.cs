@@ -15,22 +15,7 @@ public sealed class AuditU100SqliteTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    public static Arbitrary<(int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events)> Streams() =>
-        (from l1Minute in Gen.Choose(0, 40)
-         from l1Arrival in Gen.Choose(0, 1_000_000)
-         from l2Minute in Gen.Choose(0, 40)
-         from l2Arrival in Gen.Choose(0, 1_000_000)
-         from events in Gen.ListOf(
-                 from kind in Gen.Choose(0, AuditU100Scenario.Kinds - 1)
-                 from variant in Gen.Choose(0, 17)
-                 from minute in Gen.Choose(0, 40)
-                 from carrier in Gen.Choose(0, 2)
-                 from arrival in Gen.Choose(0, 1_000_000)
-                 from again in Gen.Frequency((4, Gen.Constant(-1)), (1, Gen.Choose(0, 1_000_000)))
-                 select new U100Event(kind, variant, minute, carrier, arrival, again))
-             .Select(l => l.Take(20).ToArray())
-         select (l1Minute, l1Arrival, l2Minute, l2Arrival, events))
-        .ToArbitrary();
+    public static Arbitrary<(int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events)> Streams() => U100Streams.Of(20).ToArbitrary();
 
     [Property(Arbitrary = [typeof(AuditU100SqliteTests)], MaxTest = 30)]
     public void AnyArrivalOrder_SplitAndMergedThreeDeep_OnSqlite_ReadsAsOneIdentityInTimeOrder((int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events) s) =>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using FsCheck;
+using FsCheck.Fluent;
 using Omnichannel.Sdk.Journeys;
 using Omnichannel.Sdk.Measurement;
 using Omnichannel.Sdk.Segments;
@@ -493,4 +495,25 @@ public static class AuditU100Scenario
     // The journey's entry records per correlation value (which values are in their cooldown), read from the export.
     private static string JourneyEntries(JsonObject export, bool instants) =>
         Unnumbered(export["journeys"], instants)?.ToJsonString() + " " + string.Join(" ", (export["internal"] as JsonObject)?.Where(kv => kv.Key.Contains("ourney", StringComparison.Ordinal)).Select(kv => kv.Key + "=" + Unnumbered(kv.Value, instants)?.ToJsonString()) ?? []);
+}
+
+/// <summary>FsCheck generator of audit U100, shared by the core and SQLite properties: a stream of her events, some sent twice, and two logins.</summary>
+public static class U100Streams
+{
+    /// <summary>Two logins (minute and arrival position each) and up to <paramref name="most"/> events.</summary>
+    public static Gen<(int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events)> Of(int most) =>
+        from l1Minute in Gen.Choose(0, 40)
+        from l1Arrival in Gen.Choose(0, 1_000_000)
+        from l2Minute in Gen.Choose(0, 40)
+        from l2Arrival in Gen.Choose(0, 1_000_000)
+        from events in Gen.ListOf(
+                from kind in Gen.Choose(0, AuditU100Scenario.Kinds - 1)
+                from variant in Gen.Choose(0, 17)
+                from minute in Gen.Choose(0, 40)
+                from carrier in Gen.Choose(0, 2)
+                from arrival in Gen.Choose(0, 1_000_000)
+                from again in Gen.Frequency((4, Gen.Constant(-1)), (1, Gen.Choose(0, 1_000_000)))
+                select new U100Event(kind, variant, minute, carrier, arrival, again))
+            .Select(l => l.Take(most).ToArray())
+        select (l1Minute, l1Arrival, l2Minute, l2Arrival, events);
 }

@@ -36,16 +36,7 @@ internal sealed class IdentifierHasher
     public string EventHash(string eventId) => Hash(_keys[0], "\0event", "\0", eventId);
 
     /// <summary>An event id's hashes under every key.</summary>
-    public IReadOnlyList<string> AllEventHashes(string eventId)
-    {
-        var hashes = new string[_keys.Length];
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            hashes[i] = Hash(_keys[i], "\0event", "\0", eventId);
-        }
-
-        return hashes;
-    }
+    public IReadOnlyList<string> AllEventHashes(string eventId) => AllHashesIn("\0event", eventId);
 
     /// <summary>
     /// The hash of a fact an erased profile counted once (<c>order:{id}</c>, a loyalty or referral key) under the current
@@ -54,12 +45,15 @@ internal sealed class IdentifierHasher
     public string FactHash(string factKey) => Hash(_keys[0], "\0fact", "\0", factKey);
 
     /// <summary>A fact key's hashes under every key.</summary>
-    public IReadOnlyList<string> AllFactHashes(string factKey)
+    public IReadOnlyList<string> AllFactHashes(string factKey) => AllHashesIn("\0fact", factKey);
+
+    // A value's hashes under every key, in a namespace no identifier type can spell.
+    private string[] AllHashesIn(string space, string value)
     {
         var hashes = new string[_keys.Length];
         for (var i = 0; i < hashes.Length; i++)
         {
-            hashes[i] = Hash(_keys[i], "\0fact", "\0", factKey);
+            hashes[i] = Hash(_keys[i], space, "\0", value);
         }
 
         return hashes;

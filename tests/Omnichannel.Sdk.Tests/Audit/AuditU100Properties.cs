@@ -8,21 +8,7 @@ namespace Omnichannel.Sdk.Tests.Audit;
 /// <summary>FsCheck generators for audit U100: a stream of her events, some sent twice, and two logins.</summary>
 public static class U100StreamArbitrary
 {
-    public static Gen<(int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events)> Streams(int most) =>
-        from l1Minute in Gen.Choose(0, 40)
-        from l1Arrival in Gen.Choose(0, 1_000_000)
-        from l2Minute in Gen.Choose(0, 40)
-        from l2Arrival in Gen.Choose(0, 1_000_000)
-        from events in Gen.ListOf(
-                from kind in Gen.Choose(0, AuditU100Scenario.Kinds - 1)
-                from variant in Gen.Choose(0, 17)
-                from minute in Gen.Choose(0, 40)
-                from carrier in Gen.Choose(0, 2)
-                from arrival in Gen.Choose(0, 1_000_000)
-                from again in Gen.Frequency((4, Gen.Constant(-1)), (1, Gen.Choose(0, 1_000_000)))
-                select new U100Event(kind, variant, minute, carrier, arrival, again))
-            .Select(l => l.Take(most).ToArray())
-        select (l1Minute, l1Arrival, l2Minute, l2Arrival, events);
+    public static Gen<(int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events)> Streams(int most) => U100Streams.Of(most);
 
     public static Arbitrary<(int L1Minute, int L1Arrival, int L2Minute, int L2Arrival, U100Event[] Events)> Core() => Streams(24).ToArbitrary();
 }
