@@ -226,6 +226,11 @@ internal sealed class WrittenJson<T>
         Prune(items);
     }
 
+    // Whether the element after the last write's element at (span s, index j) is item.
+    private static bool NextIs(List<Stretch> spans, int s, int j, T item) =>
+        j + 1 < spans[s].To ? ReferenceEquals(spans[s].Run.Elements[j + 1], item)
+        : s + 1 < spans.Count && ReferenceEquals(spans[s + 1].Run.Elements[spans[s + 1].From], item);
+
     private static bool IsWholeShortRun(Stretch s) => s.From == 0 && s.To == s.Run.Elements.Length && s.Run.Elements.Length < RunLength;
 
     // The last array write's pieces as stretches of runs, in order (their elements, one after another, are the list it
@@ -281,8 +286,10 @@ internal sealed class WrittenJson<T>
             return false; // not found near the front: a walk
         }
 
-        // How many of the elements the last write held from there on are hers, in order: all of them, or the first n.
-        var (n, cut, cutAt) = (0, -1, 0);
+        // How many of the elements the last write held from there on are hers, in order: all of them, or the first n. One
+        // element of the last write that hers no longer holds is stepped over (the gap): a timeline trims the oldest entry
+        // of a kind, which need not be its front (audit U100), and what follows it is still hers.
+        var (n, cut, cutAt, gap, gapAt) = (0, -1, 0, -1, 0);
         for (var s = first; s < spans.Count && cut < 0; s++)
         {
             var span = spans[s];
@@ -290,6 +297,13 @@ internal sealed class WrittenJson<T>
             {
                 if (n >= items.Length || !ReferenceEquals(span.Run.Elements[j], items[n]))
                 {
+                    if (gap < 0 && n < items.Length && NextIs(spans, s, j, items[n]))
+                    {
+                        (gap, gapAt) = (s, j);
+                        n--; // the old element is not hers: the loop's step passes it without counting it
+                        continue;
+                    }
+
                     (cut, cutAt) = (s, j);
                     break;
                 }
@@ -297,23 +311,34 @@ internal sealed class WrittenJson<T>
         }
 
         var tailFrom = spans.Count - tail.Count; // the trailing whole short runs
-        if (cut >= 0 || first > tailFrom || (first == tailFrom && skip != spans[first].From))
+        if (cut >= 0 || gap >= 0 || first > tailFrom || (first == tailFrom && skip != spans[first].From))
         {
             // Changed past a front trim (an element replaced, inserted or removed), or trimmed into the short runs: the
-            // matched elements are written from their stretches as they are, and the rest walked.
+            // matched elements are written from their stretches as they are (the gap cut out), and the rest walked.
             var last = cut >= 0 ? cut : spans.Count - 1;
-            var kept = 0;
+            var matched = new List<Stretch>(last - first + 2);
             for (var s = first; s <= last; s++)
             {
                 var from = s == first ? skip : spans[s].From;
                 var to = s == cut ? cutAt : spans[s].To;
+                if (s == gap)
+                {
+                    if (gapAt > from)
+                    {
+                        matched.Add(spans[s] with { From = from, To = gapAt });
+                    }
+
+                    from = gapAt + 1;
+                }
+
                 if (to > from)
                 {
-                    spans[kept++] = spans[s] with { From = from, To = to };
+                    matched.Add(spans[s] with { From = from, To = to });
                 }
             }
 
-            spans.RemoveRange(kept, spans.Count - kept);
+            spans.Clear();
+            spans.AddRange(matched);
             WriteFrom(writer, items, default, isObject: false, info, version: null, start: n);
             return true;
         }

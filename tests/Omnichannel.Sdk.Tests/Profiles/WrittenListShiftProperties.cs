@@ -89,7 +89,7 @@ public sealed class WrittenListShiftProperties
                 case 4 when list.Count > 0:
                     var removed = list.Count - 1 - (s % list.Count);
                     list.RemoveAt(removed); // removed anywhere, the end included
-                    walkedAtMost = removed > 0 ? list.Count - removed : null;
+                    walkedAtMost = removed > 0 ? 0 : null; // session 61: the gap is stepped over, nothing walked
                     break;
                 default:
                     var inserted = list.Count == 0 ? 0 : s % list.Count;
@@ -102,17 +102,45 @@ public sealed class WrittenListShiftProperties
             // of the old ones ends before them.
             var pastTheShortRuns = list.Count - add >= WrittenJson<TimelineEntry>.RunLength;
             Assert.Equal(Plain(list), Kept(list));
+            var visited = list.Written.Visited; // the write of the change (session 61: the checks below read the next one before)
             Assert.Equal(Plain(list), Kept(list)); // unchanged since: written again from the kept pieces
+            Assert.Equal(0, list.Written.Visited);
             if (walkedAtMost is { } most)
             {
-                Assert.True(list.Written.Visited <= most, $"a change {list.Count - most} in walked {list.Written.Visited} of {list.Count}");
+                Assert.True(visited <= most, $"a change {list.Count - most} in walked {visited} of {list.Count}");
             }
 
             if (shifted && pastTheShortRuns)
             {
-                Assert.True(list.Written.Visited <= add, $"a trim of {trim} and {add} added visited {list.Written.Visited} of {list.Count}");
+                Assert.True(visited <= add, $"a trim of {trim} and {add} added visited {visited} of {list.Count}");
             }
         }
+    }
+
+    [Fact]
+    public void ATimelineCappedPerKind_WrittenAfterEveryEvent_VisitsOnlyItsNewEntry()
+    {
+        // Audit U100's timeline: her events and the engine's entries each keep their own cap, so the entry dropped is
+        // the oldest of its kind, often second in the list (a message queued, then its outcome, and so on).
+        var list = new WrittenOnceList<TimelineEntry>();
+        var (walked, inside) = (0, 0);
+        for (var n = 0; n < 1_000; n++)
+        {
+            // Two of the engine's entries to one of hers: her oldest is seldom the list's front.
+            list.Add(Entry(n) with { Type = n % 3 == 2 ? "message.sent" : "message.queued" });
+            if (list.Count(e => e.Type == list[^1].Type) > 60)
+            {
+                var oldest = list.FindIndex(e => e.Type == list[^1].Type);
+                inside += oldest > 0 ? 1 : 0;
+                list.RemoveAt(oldest);
+            }
+
+            Assert.Equal(Plain(list), Kept(list));
+            walked += n >= 300 ? list.Written.Visited : 0;
+        }
+
+        Assert.True(inside > 200, $"only {inside} trims from within");
+        Assert.Equal(700, walked); // one entry a write once both kinds are full: nothing before the new entry walked
     }
 
     [Fact]
