@@ -23,7 +23,7 @@ public sealed partial class OmnichannelEngine
                 return false;
             }
 
-            var erasure = Privacy.Erasure.Plan(profile, options, _hasher, _time.GetUtcNow());
+            var erasure = Privacy.Erasure.Plan(profile, options, _hasher, _time.GetUtcNow(), _delivery.Channels);
             if (await _store.EraseProfileAsync(erasure, cancellationToken).ConfigureAwait(false))
             {
                 LogErased(_logger, profile.Id, erasure.SuppressionHashes.Count, erasure.Tombstones.Count);

@@ -5,7 +5,7 @@ namespace Omnichannel.Sdk.Privacy;
 /// <summary>What erasing one profile deletes and leaves behind: pure, from the profile as read.</summary>
 internal static class Erasure
 {
-    public static ProfileErasure Plan(CustomerProfile profile, EraseOptions options, IdentifierHasher hasher, DateTimeOffset now)
+    public static ProfileErasure Plan(CustomerProfile profile, EraseOptions options, IdentifierHasher hasher, DateTimeOffset now, IEnumerable<string>? servedChannels = null)
     {
         // Every address a channel can reach her at: email, phone, a push device, her id on a host's own channel (line), so
         // a person allowed back is not messaged there until the erasure of that address is lifted (audit U71).
@@ -50,7 +50,7 @@ internal static class Erasure
         // Audit U99: the host's keys of her messages (a host may build one from her address: "welcome-ann@example.com"),
         // which the store remembers for ever to refuse the key twice, and the ids of their outcome events. The store
         // forgets them; each key's hash stays, so that the key is still accepted once, ever (SendAsync looks it up).
-        var messageKeys = MessageKeys(profile, rawIds);
+        var messageKeys = MessageKeys(profile, rawIds, servedChannels);
         var outcomeIds = messageKeys.Keys.SelectMany(k => OutcomeSuffixes.Select(s => k + s));
         foreach (var key in messageKeys.Keys)
         {
@@ -78,12 +78,26 @@ internal static class Erasure
     /// The keys of the profile's messages that its document names (the keys it accepted, sent and capped messages, touches, held and cancelled
     /// journey messages, outcome events on the timeline), but not journey keys (<c>j:{profile id}:…</c>, which the store
     /// finds by the profile's id); and each one's hand-over keys (<c>{key}→{channel}</c>, for every channel she was
-    /// messaged on and every well-known one).
+    /// messaged on, every well-known one, every channel she holds an address on (a custom channel's address is her
+    /// identifier of its type) and every channel the erasing process serves).
     /// </summary>
-    private static (List<string> Keys, List<string> HandOvers) MessageKeys(CustomerProfile profile, List<string> eventIds)
+    private static (List<string> Keys, List<string> HandOvers) MessageKeys(CustomerProfile profile, List<string> eventIds, IEnumerable<string>? servedChannels)
     {
         var keys = new HashSet<string>(profile.MessageKeys, StringComparer.Ordinal);
         var channels = new HashSet<string>(ChannelNames.All, StringComparer.Ordinal);
+
+        // Audit U101: a message handed over to another process's custom channel (a fallback after her email failed here)
+        // and still pending there at her erasure is named nowhere in her document but by its address: her identifier of
+        // the channel's type. Its hand-over key, her address in it when the host built the key from one, stayed remembered.
+        foreach (var i in profile.Identifiers)
+        {
+            if (DeliveryAddressType(i.Type) && i.Type is not (IdentifierTypes.Email or IdentifierTypes.Phone or IdentifierTypes.DeviceId))
+            {
+                channels.Add(i.Type);
+            }
+        }
+
+        channels.UnionWith(servedChannels ?? []);
         foreach (var m in profile.MessageLog)
         {
             keys.Add(m.Key ?? string.Empty);
