@@ -415,7 +415,7 @@ public static class AuditU100Scenario
         answers.Add($"suppressed email={await host.Client.IsSuppressedAsync(Email)}");
 
         var rows = await host.Engine.GetMeasurementsAsync(new MeasurementQuery { MetricPrefix = MeasurementMetrics.Conversion("order") });
-        var measured = FormattableString.Invariant($"measured {rows.Sum(r => r.Count)} {Math.Round(rows.Sum(r => r.Sum), 6)}");
+        var measured = FormattableString.Invariant($"measured {rows.Sum(r => r.Count)} {Math.Round(rows.Sum(r => r.Sum), 6) + 0.0}");
 
         var export = await host.Client.ExportProfileAsync(Customer) ?? await host.Client.ExportProfileAsync(Cookie);
         if (export is null)

@@ -268,10 +268,10 @@ internal sealed class WrittenJson<T>
 
         // Where her first element was in the last write: the first span holding it, and how far into it.
         var (first, skip, passed) = (-1, 0, 0);
-        for (var s = 0; s < spans.Count && first < 0 && passed < MostTrimmed; s++)
+        for (var s = 0; s < spans.Count && first < 0 && passed <= MostTrimmed; s++)
         {
             var span = spans[s];
-            for (var j = span.From; j < span.To && passed < MostTrimmed; j++, passed++)
+            for (var j = span.From; j < span.To && passed <= MostTrimmed; j++, passed++)
             {
                 if (ReferenceEquals(span.Run.Elements[j], items[0]))
                 {

@@ -334,7 +334,7 @@ public sealed class AuditU94Tests
         // Measurement: the conversions of her orders and their revenue net of returns (rows summed: which touch or
         // day a row is under is bookkeeping).
         var rows = await host.Engine.GetMeasurementsAsync(new Omnichannel.Sdk.Measurement.MeasurementQuery { MetricPrefix = Omnichannel.Sdk.Measurement.MeasurementMetrics.Conversion("order") });
-        answers.Add(FormattableString.Invariant($"measured {rows.Sum(r => r.Count)} {Math.Round(rows.Sum(r => r.Sum), 6)}"));
+        answers.Add(FormattableString.Invariant($"measured {rows.Sum(r => r.Count)} {Math.Round(rows.Sum(r => r.Sum), 6) + 0.0}"));
 
         var export = await host.Client.ExportProfileAsync(Who);
         if (export is null)

@@ -69,7 +69,7 @@ public sealed class Review58bTests
 
         var s = (await host.ProfileAsync(Who)).Statistics;
         var rows = await host.Engine.GetMeasurementsAsync(new Omnichannel.Sdk.Measurement.MeasurementQuery { MetricPrefix = Omnichannel.Sdk.Measurement.MeasurementMetrics.Conversion("order") });
-        return FormattableString.Invariant($"returns {s.ReturnCount} {s.ReturnValue}; measured {rows.Sum(r => r.Count)} {Math.Round(rows.Sum(r => r.Sum), 6)}");
+        return FormattableString.Invariant($"returns {s.ReturnCount} {s.ReturnValue}; measured {rows.Sum(r => r.Count)} {Math.Round(rows.Sum(r => r.Sum), 6) + 0.0}");
     }
 
     /// <summary>
