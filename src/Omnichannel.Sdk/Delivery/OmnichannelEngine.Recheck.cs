@@ -189,7 +189,7 @@ public sealed partial class OmnichannelEngine
     // A condition exit of the journey that planned a held message, holding for her now (see JourneyRunner.ConditionExitHolds).
     private string? ConditionExitOfHeld(CustomerProfile p, Sdk.Journeys.HeldMessage held, DateTimeOffset now) =>
         Sdk.Journeys.JourneyRunner.ConditionExitHolds(held, _definitions.Journeys,
-            () => new Segments.SegmentSubject(p, p.RuleHistory, id => p.SegmentMembershipsIfAny?.ContainsKey(id) == true, _options.Delivery.DefaultTimeZone), now);
+            () => new Segments.SegmentSubject(p, p.RuleHistory, p.IsInSegment, _options.Delivery.DefaultTimeZone), now);
 
     // The candidate a marketing message moved on to at an earlier attempt: its log entry takes the fallback channel when
     // the message is handed over there (HandOvers), and keeps it while the message is retried. 0 when it never moved.

@@ -391,7 +391,7 @@ internal sealed partial class JourneyRunner
 
     private TimeZoneInfo Zone => DeliveryPlanner.ZoneOf(p, services.Delivery);
 
-    private SegmentSubject Subject() => new(p, p.RuleHistory, id => p.SegmentMembershipsIfAny?.ContainsKey(id) == true, services.Delivery.DefaultTimeZone);
+    private SegmentSubject Subject() => new(p, p.RuleHistory, p.IsInSegment, services.Delivery.DefaultTimeZone);
 
     private void Count(string journeyId, string counter)
     {

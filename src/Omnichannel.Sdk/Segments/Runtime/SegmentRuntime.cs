@@ -358,7 +358,7 @@ internal static class SegmentRuntime
             return s;
         }
 
-        var subject = new SegmentSubject(p, p.RuleHistory, id => p.SegmentMembershipsIfAny?.ContainsKey(id) == true, defaultTimeZone) { ProfileTimeZone = p.TimeZone };
+        var subject = new SegmentSubject(p, p.RuleHistory, p.IsInSegment, defaultTimeZone) { ProfileTimeZone = p.TimeZone };
         answers.Subject = subject;
         return subject;
     }
