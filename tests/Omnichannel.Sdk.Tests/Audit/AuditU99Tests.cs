@@ -24,7 +24,7 @@ public sealed class AuditU99Tests
     private static readonly DateTimeOffset Morning = new(2026, 3, 2, 10, 0, 0, TimeSpan.Zero);
     private static readonly EraseOptions MayReturn = new() { AllowReturn = true };
 
-    private static OmnichannelTestHost Host(RecordingTransport email, Action<OmnichannelOptions>? configure = null, IOmnichannelStore? store = null, IChannelTransport? sms = null)
+    private static OmnichannelTestHost Host(IChannelTransport email, Action<OmnichannelOptions>? configure = null, IOmnichannelStore? store = null, IChannelTransport? sms = null)
     {
         var delivery = new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("email", email);
         if (sms is not null)
@@ -55,7 +55,15 @@ public sealed class AuditU99Tests
     public async Task HerMessageKeysBuiltFromHerAddress_AreForgotten_SentPendingAndPastTheTimeline(bool trimmedTimeline)
     {
         var email = new RecordingTransport(ChannelNames.Email);
-        await using var host = Host(email, o => o.TimelineLength = trimmedTimeline ? 5 : 200);
+        // The engine's dispatcher runs as soon as a message is queued (the fake clock fires a timer due now at once), so the
+        // "reminder" would race the erasure (CI saw it sent first, 4 messages where 3 were expected). The provider refuses it
+        // for an hour instead: pending in the outbox at her erasure, whichever comes first.
+        var provider = new RefusingForAnHour(email, "reminder-");
+        await using var host = Host(provider, o =>
+        {
+            o.TimelineLength = trimmedTimeline ? 5 : 200;
+            o.Delivery.Retry = null; // no quick retries on the fake clock: the refusal is rescheduled at once
+        });
         await host.TrackAsync("user.signed_up", [Ann, Identifier.Email(AnnMail)]);
         await host.TrackAsync("user.signed_up", [Bob, Identifier.Email(BobMail)]);
         var welcome = "welcome-" + AnnMail;
@@ -73,7 +81,7 @@ public sealed class AuditU99Tests
         Assert.Equal(trimmedTimeline, !before.Timeline.Any(t => t.EventId == welcome + ":sent")); // the case it means to test
 
         var later = "reminder-" + AnnMail;
-        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, Transactional(later))).Status); // pending: not dispatched
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, Transactional(later))).Status); // pending: refused for an hour
         var store = Assert.IsType<InMemoryOmnichannelStore>(host.Store);
         Assert.Contains(welcome, store.AcceptedMessageKeys); // the test sees them before
         Assert.Contains(later, store.AcceptedMessageKeys);
@@ -103,6 +111,33 @@ public sealed class AuditU99Tests
         await host.Engine.RunDispatchAsync();
         Assert.Equal(3, email.Messages.Count);
         Assert.Equal("ann.new.u99@example.com", Assert.IsType<EmailMessage>(email.Messages[^1]).To);
+        var tried = provider.Refused;
+        Assert.InRange(tried, 0, 1); // once, if the dispatcher reached it before her erasure
+        await host.AdvanceAsync(TimeSpan.FromHours(2)); // past the refusal: her erased reminder is not tried again
+        await host.Engine.RunDispatchAsync();
+        Assert.Equal(tried, provider.Refused);
+        Assert.Equal(3, email.Messages.Count);
+    }
+
+    /// <summary>Refuses messages whose key starts with a prefix for an hour (a transient failure); passes the rest on.</summary>
+    private sealed class RefusingForAnHour(RecordingTransport inner, string prefix) : IChannelTransport
+    {
+        private int _refused;
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public string Channel => inner.Channel;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            if (!message.MessageId.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return inner.SendAsync(message, cancellationToken);
+            }
+
+            Interlocked.Increment(ref _refused);
+            return ValueTask.FromResult(DeliveryResult.TransientFailure("busy", TimeSpan.FromHours(1)));
+        }
     }
 
     // ---- 1b. Found by AuditU87Properties with the first version of fix 1 (the keys forgotten, no hash kept): a key of
