@@ -83,11 +83,65 @@ internal static class WellKnownProperties
         p.ValueKind == JsonValueKind.Object && p.TryGetProperty(name, out var v)
             ? v.ValueKind switch
             {
-                JsonValueKind.String => v.GetString(),
+                JsonValueKind.String => ReferenceEquals(name, "order_id") || ReferenceEquals(name, "currency") ? Remembered(v, name) : v.GetString(),
                 JsonValueKind.Number => NumericKey.Text(v),
                 _ => null,
             }
             : null;
+
+    // The last order id and currency read on this thread: one order event's are read by the profile, its segments,
+    // journeys and measurement in one unit (the id about six times), and each read made a new string. Neither is personal
+    // data, which is why no other property is kept (an erased person's values must not stay in memory).
+    [ThreadStatic]
+    private static string? t_lastOrderId;
+
+    [ThreadStatic]
+    private static string? t_lastCurrency;
+
+    private static string Remembered(JsonElement v, string name)
+    {
+        var orderId = ReferenceEquals(name, "order_id");
+        var last = orderId ? t_lastOrderId : t_lastCurrency;
+        if (last is not null && v.ValueEquals(last))
+        {
+            return last;
+        }
+
+        var text = v.GetString()!;
+        if (orderId)
+        {
+            t_lastOrderId = text;
+        }
+        else
+        {
+            t_lastCurrency = text;
+        }
+
+        return text;
+    }
+
+    [ThreadStatic]
+    private static string? t_keyedOrderId;
+
+    [ThreadStatic]
+    private static string? t_orderKey;
+
+    /// <summary>
+    /// A profile's key for the order with this id (<c>"order:" + id</c>, <see cref="CustomerProfile.Orders"/>): the last one
+    /// made on this thread is given again for the same id, as the unit of one order event asks for it several times.
+    /// </summary>
+    public static string OrderKey(string orderId)
+    {
+        if (ReferenceEquals(orderId, t_keyedOrderId) && t_orderKey is { } key)
+        {
+            return key;
+        }
+
+        key = "order:" + orderId;
+        t_keyedOrderId = orderId;
+        t_orderKey = key;
+        return key;
+    }
 
     // The Segment Spec's names for an order's id and amount, which only the tracking API translates: an order tracked in C#
     // (a test host's TrackAsync, a server's own code) with them and without the SDK's names counts 0 or as an order of

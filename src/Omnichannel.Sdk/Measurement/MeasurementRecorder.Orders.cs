@@ -9,7 +9,7 @@ internal static partial class MeasurementRecorder
     // "order:" + order_id of an order or a return (ProfileCore's key), or null.
     private static string? OrderKey(CustomerProfile p, CustomerEvent e) =>
         e.Type is EventTypes.OrderPlaced or EventTypes.OrderReturned && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } id
-            ? "order:" + id
+            ? WellKnownProperties.OrderKey(id)
             : null;
 
     // The order's revenue under every property a row may follow: the order conversions' and, always, its total (returns

@@ -301,7 +301,7 @@ internal static partial class MeasurementRecorder
     /// </summary>
     internal static bool IsFirstReportArrivingLate(CustomerProfile p, CustomerEvent e) =>
         e.Type == EventTypes.OrderPlaced && p.Orders.Count > 0 && e.Properties.ValueKind == JsonValueKind.Object
-        && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } id && p.Orders.TryGetValue("order:" + id, out var known)
+        && WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } id && p.Orders.TryGetValue(WellKnownProperties.OrderKey(id), out var known)
         && Stamp.Newer(known.At, known.FirstEventId, e.Timestamp, e.Id);
 
     internal static bool IsKnownOrder(CustomerProfile p, CustomerEvent e)
@@ -315,13 +315,13 @@ internal static partial class MeasurementRecorder
         if (id.ValueKind == JsonValueKind.Number)
         {
             // A numeric order_id (Shopify, WooCommerce) is keyed by its text, as ProfileCore keys it (audit U4).
-            return WellKnownProperties.OrderId(p, e.Properties) is { } orderId && p.Orders.ContainsKey("order:" + orderId);
+            return WellKnownProperties.OrderId(p, e.Properties) is { } orderId && p.Orders.ContainsKey(WellKnownProperties.OrderKey(orderId));
         }
 
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(id);
         if (raw.IndexOf((byte)'\\') >= 0 || raw.Length > 258)
         {
-            return id.GetString() is { Length: > 0 } orderId && p.Orders.ContainsKey("order:" + orderId);
+            return id.GetString() is { Length: > 0 } orderId && p.Orders.ContainsKey(WellKnownProperties.OrderKey(orderId));
         }
 
         Span<char> key = stackalloc char[6 + raw.Length];

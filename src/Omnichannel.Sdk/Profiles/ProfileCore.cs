@@ -88,7 +88,7 @@ internal static partial class ProfileCore
                 break;
             case EventTypes.OrderCancelled:
                 // An order is cancelled once: the same order id again (a back-fill) counts nothing more.
-                if (p.CancelledOrders.Add(WellKnownProperties.OrderId(p, props) is { Length: > 0 } cancelledId ? "order:" + cancelledId : "event:" + e.Id))
+                if (p.CancelledOrders.Add(WellKnownProperties.OrderId(p, props) is { Length: > 0 } cancelledId ? WellKnownProperties.OrderKey(cancelledId) : "event:" + e.Id))
                 {
                     s.CancelledOrderCount++;
                 }
@@ -100,7 +100,7 @@ internal static partial class ProfileCore
                     ReturnKey(props, e.Id),
                     Math.Abs(WellKnownProperties.Decimal(props, "total") ?? 0),
                     WellKnownProperties.String(props, "currency")?.ToUpperInvariant(),
-                    WellKnownProperties.OrderId(p, props) is { Length: > 0 } returnedId ? "order:" + returnedId : null,
+                    WellKnownProperties.OrderId(p, props) is { Length: > 0 } returnedId ? WellKnownProperties.OrderKey(returnedId) : null,
                     t,
                     e.Id,
                     shopCurrency,
@@ -496,7 +496,7 @@ internal static partial class ProfileCore
     {
         var total = WellKnownProperties.Decimal(props, "total") ?? 0;
         var currency = WellKnownProperties.String(props, "currency")?.ToUpperInvariant();
-        var key = WellKnownProperties.OrderId(p, props) is { Length: > 0 } orderId ? "order:" + orderId : "event:" + eventId;
+        var key = WellKnownProperties.OrderId(p, props) is { Length: > 0 } orderId ? WellKnownProperties.OrderKey(orderId) : "event:" + eventId;
         ProfileFacts.ApplyOrder(p, key, total, currency, t, eventId, shopCurrency, OrderLines(props));
 
         // An order empties the cart as of its first time: later additions stay, earlier ones go.

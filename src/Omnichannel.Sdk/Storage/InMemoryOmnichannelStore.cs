@@ -80,6 +80,25 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     public ValueTask<IReadOnlyDictionary<Identifier, string>> ResolveIdentifiersAsync(IReadOnlyList<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+
+        // The usual answer, every identifier held by one profile (a known customer's event), without a dictionary.
+        string? sole = null;
+        for (var i = 0; i < identifiers.Count; i++)
+        {
+            if (!_identity.TryGetValue(identifiers[i], out var owner) || (sole is not null && sole != owner))
+            {
+                sole = null;
+                break;
+            }
+
+            sole = owner;
+        }
+
+        if (sole is not null)
+        {
+            return ValueTask.FromResult<IReadOnlyDictionary<Identifier, string>>(new OneOwner(identifiers.ToArray(), sole)); // a copy: the caller's list may change
+        }
+
         Dictionary<Identifier, string>? found = null;
         for (var i = 0; i < identifiers.Count; i++)
         {

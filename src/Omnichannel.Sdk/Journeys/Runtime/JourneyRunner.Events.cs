@@ -244,7 +244,7 @@ internal sealed partial class JourneyRunner
         // the credited record away, and the first report converted a second entry. Every conversion by an order also keeps
         // the journey's revenue rows on the order's measured conversion (JourneyRevenue; kept for OrderConversionRetention,
         // moved with it at a merge), whatever the cap: a journey named there was credited by this order.
-        if (p.OrderConversions.Count > 0 && p.OrderConversions.TryGetValue("order:" + id, out var order) && order.JourneyRows is { Count: > 0 } rows)
+        if (p.OrderConversions.Count > 0 && p.OrderConversions.TryGetValue(WellKnownProperties.OrderKey(id), out var order) && order.JourneyRows is { Count: > 0 } rows)
         {
             foreach (var row in rows)
             {

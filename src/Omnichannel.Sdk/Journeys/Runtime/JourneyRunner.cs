@@ -428,7 +428,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
         var at = EventTime(e);
         return e.Type == EventTypes.OrderPlaced && e.Properties.ValueKind == JsonValueKind.Object
             && WellKnownProperties.String(e.Properties, "order_id") is { Length: > 0 } id
-            && p.Orders.TryGetValue("order:" + id, out var order) && order.At < at
+            && p.Orders.TryGetValue(WellKnownProperties.OrderKey(id), out var order) && order.At < at
             ? order.At
             : at;
     }

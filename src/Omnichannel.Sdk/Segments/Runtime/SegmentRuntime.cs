@@ -100,7 +100,7 @@ internal static class SegmentRuntime
     // Audit U93: for a keyed loyalty or referral event, its tally fact.
     private static OrderFact? KeyedFact(CustomerProfile p, CustomerEvent e) =>
         e.Type == EventTypes.OrderPlaced
-            ? WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId && p.Orders.TryGetValue("order:" + orderId, out var fact) ? fact : null
+            ? WellKnownProperties.OrderId(p, e.Properties) is { Length: > 0 } orderId && p.Orders.TryGetValue(WellKnownProperties.OrderKey(orderId), out var fact) ? fact : null
             : ProfileCore.TallyKey(e) is { } tally && p.TalliesIfAny is { } tallies && tallies.TryGetValue(tally, out var counted) ? counted : null;
 
     /// <summary>Time passed: settle every check due at or before <paramref name="now"/>, each at its own instant.</summary>
