@@ -1,8 +1,9 @@
 namespace Omnichannel.Sdk;
 
 /// <summary>
-/// One partition's hot profiles: kept deserialised, least recently used evicted first, bounded by count and by the
-/// size of their stored documents. Not thread-safe: only the partition's worker touches it.
+/// One partition's hot profiles: kept deserialised, least recently used evicted first, bounded by count (per partition)
+/// and by the size of their stored documents (a <see cref="HotBudget"/> all partitions share). Not thread-safe: only the
+/// partition's worker touches it (the budget is the one member shared, and it is atomic).
 /// </summary>
 /// <remarks>
 /// A profile may sit in two partitions at once (events of one person routed by two identifiers), or in two engines on one
@@ -12,8 +13,14 @@ namespace Omnichannel.Sdk;
 /// stands. Work addressed by profile id follows the partition that last kept the profile (<see cref="ProfileAffinity"/>),
 /// so it seldom meets a stale copy.
 /// </remarks>
-internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0, ProfileAffinity? affinity = null)
+internal sealed class HotProfiles(int maxCount, HotBudget budget, int partition = 0, ProfileAffinity? affinity = null)
 {
+    /// <summary>One partition alone, with a budget of its own (tests).</summary>
+    public HotProfiles(int maxCount, long maxBytes)
+        : this(maxCount, new HotBudget(maxBytes))
+    {
+    }
+
     private readonly Dictionary<string, LinkedListNode<Entry>> _index = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _order = new(); // most recently used first
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _forgetLater = new(); // the one member other threads touch
@@ -68,7 +75,7 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
     /// <summary>Keeps (or refreshes) a profile whose stored document is <paramref name="documentBytes"/> long.</summary>
     public void Put(CustomerProfile profile, int documentBytes)
     {
-        if (maxCount == 0 || documentBytes > maxBytes)
+        if (maxCount == 0 || documentBytes > budget.Max)
         {
             Remove(profile.Id);
             return;
@@ -78,7 +85,7 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
 
         if (_index.TryGetValue(profile.Id, out var node))
         {
-            _bytes += documentBytes - node.Value.Bytes;
+            Account(documentBytes - node.Value.Bytes);
             node.Value = new Entry(profile, documentBytes);
             if (node != _order.First)
             {
@@ -89,15 +96,18 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
         else
         {
             _index[profile.Id] = _order.AddFirst(new Entry(profile, documentBytes));
-            _bytes += documentBytes;
+            Account(documentBytes);
         }
 
-        while (_index.Count > maxCount || _bytes > maxBytes)
+        // Over the shared budget, a partition gives up its own least recently used copies, never the one just kept: the
+        // budget goes where profiles are used (split evenly, a partition whose customers had large profiles read them from
+        // the store on every event while the others' shares stood empty), and the total stays within one profile of it.
+        while (_index.Count > maxCount || (budget.IsOver && _order.Last != _order.First))
         {
             var last = _order.Last!;
             _order.RemoveLast();
             _index.Remove(last.Value.Profile.Id);
-            _bytes -= last.Value.Bytes;
+            Account(-last.Value.Bytes);
         }
     }
 
@@ -106,7 +116,7 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
         if (_index.Remove(profileId, out var node))
         {
             _order.Remove(node);
-            _bytes -= node.Value.Bytes;
+            Account(-node.Value.Bytes);
         }
     }
 
@@ -114,8 +124,34 @@ internal sealed class HotProfiles(int maxCount, long maxBytes, int partition = 0
     {
         _index.Clear();
         _order.Clear();
-        _bytes = 0;
+        Account(-_bytes);
+    }
+
+    private void Account(long bytes)
+    {
+        _bytes += bytes;
+        budget.Add(bytes);
     }
 
     private readonly record struct Entry(CustomerProfile Profile, int Bytes);
+}
+
+/// <summary>
+/// The bytes of stored document all partitions' hot profiles may hold together (<see cref="OmnichannelOptions.ProfileCacheBytes"/>),
+/// and how many they hold now. Thread-safe.
+/// </summary>
+internal sealed class HotBudget(long max)
+{
+    private long _used;
+
+    /// <summary>The budget, in bytes of stored document.</summary>
+    public long Max => max;
+
+    /// <summary>The bytes held now, by every partition.</summary>
+    public long Used => Interlocked.Read(ref _used);
+
+    /// <summary>Whether more than <see cref="Max"/> is held.</summary>
+    public bool IsOver => Used > max;
+
+    public void Add(long bytes) => Interlocked.Add(ref _used, bytes);
 }

@@ -106,6 +106,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         _hot = new HotProfiles[options.Partitions];
         _affinity = new ProfileAffinity(options.ProfileCacheSize);
         _workers = new Task[options.Partitions];
+        var hotBudget = new HotBudget(options.ProfileCacheBytes);
         for (var i = 0; i < options.Partitions; i++)
         {
             _queues[i] = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(options.QueueCapacity)
@@ -113,7 +114,7 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            _hot[i] = new HotProfiles(options.ProfileCacheSize, options.ProfileCacheBytes / options.Partitions, i, _affinity);
+            _hot[i] = new HotProfiles(options.ProfileCacheSize, hotBudget, i, _affinity);
             var partition = i;
             _workers[i] = Task.Run(() => RunPartitionAsync(partition));
         }

@@ -118,8 +118,10 @@ public sealed class OmnichannelOptions
     /// <summary>
     /// The memory all partitions' hot profiles may take, in bytes, counted as the size of their stored documents (UTF-8
     /// JSON; the objects take about 3.5 times that: 830 bytes of document, about 3 KB of object for a customer with a few
-    /// events, measured by <c>ScalingBenchmarks</c>). Split evenly across partitions. Default 64 MiB (roughly 80,000 such
-    /// customers, about 250 MB of objects); 0 to 1 TiB.
+    /// events, measured by <c>ScalingBenchmarks</c>). Shared by all partitions: a partition holds more than an even share
+    /// while the total fits, and over the total it gives up its own least recently used profiles first, so the total stays
+    /// within one profile's document of this. A profile whose document is larger than this is never kept. Default 64 MiB
+    /// (roughly 80,000 such customers, about 250 MB of objects); 0 to 1 TiB.
     /// </summary>
     public long ProfileCacheBytes { get; set; } = 64L * 1024 * 1024;
 

@@ -222,7 +222,7 @@ internal sealed partial class EventValidator
             WellKnownProperties.ValidateOutcome(e, propertiesOk ? e.Properties : NoProperties, _options.Identity, Delivery, errors);
         }
 
-        var identifiers = new List<Identifier>();
+        var identifiers = new List<Identifier>(Math.Min(e.Identifiers?.Count ?? 0, MaxIdentifiers));
         if (e.Identifiers is null || e.Identifiers.Count == 0)
         {
             errors.Add(new("identifiers", "at least one identifier is required"));

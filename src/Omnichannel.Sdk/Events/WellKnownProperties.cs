@@ -259,6 +259,11 @@ internal static class WellKnownProperties
     /// </summary>
     public static void ValidateOutcome(CustomerEvent e, JsonElement p, IdentityOptions identity, Delivery.DeliverySetup? delivery, List<ValidationError> errors)
     {
+        if (e.Type is not (EventTypes.MessageComplained or EventTypes.MessageBounced))
+        {
+            return; // read for every event: the others need none of what follows
+        }
+
         var channel = String(p, "channel") ?? OutcomeProperties.MessagingChannel(e.Channel, identity, delivery);
         // Audit U77: the provider's id of a message the SDK handed over (provider_message_id, what message.sent carries)
         // places the report as its key does; one the profile does not know places nothing, as an unknown key.
@@ -269,10 +274,23 @@ internal static class WellKnownProperties
                 errors.Add(new("properties.channel", "is required: the channel the complaint is about (or the event's channel, or the message_id or provider_message_id of a message sent through the SDK)"));
                 break;
             case EventTypes.MessageBounced when OutcomeProperties.IsHardBounce(p) && messageId is null && String(p, "address") is null
-                && (channel is null || OutcomeProperties.AddressType(channel, identity) is not { } type || e.Identifiers?.Any(i => i.Type == type) != true):
+                && (channel is null || OutcomeProperties.AddressType(channel, identity) is not { } type || !HasType(e.Identifiers, type)):
                 errors.Add(new("properties.address", "is required for a hard bounce: the address that bounced (or an identifier of that type on the event, or the message_id or provider_message_id of a message sent through the SDK)"));
                 break;
         }
+    }
+
+    private static bool HasType(IReadOnlyList<Identifier>? identifiers, string type)
+    {
+        for (var i = 0; identifiers is not null && i < identifiers.Count; i++)
+        {
+            if (identifiers[i].Type == type)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Audit U52: a list of channel names, or one text of them ("sms", "sms,email", as a form posts it); anything else
