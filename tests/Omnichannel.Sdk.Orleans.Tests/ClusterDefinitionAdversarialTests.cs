@@ -198,7 +198,7 @@ public sealed class ClusterDefinitionAdversarialTests
         Assert.True(await client.RemoveSegmentAsync("buyers"));
         var joined = await cluster.StartSiloAsync();
         var definitions = joined.GetRequiredService<Implementation.ClusterDefinitions>();
-        await definitions.WhenReady.WaitAsync(TimeSpan.FromMinutes(1));
+        await definitions.WhenReady.WaitAsync(InProcessCluster.JoinPatience);
         Assert.Equal(Enumerable.Range(1, 7).Select(i => (long)i), definitions.Log.Select(c => c.Sequence));
         Assert.All(cluster.Engines, e => Assert.Equal(["large"], e.Segments.Select(s => s.Id)));
         Assert.All(cluster.Engines, e => Assert.Equal("Large 6", e.Segments.Single().Name));

@@ -126,7 +126,7 @@ public sealed class ClusterDefinitionTests
 
         var joined = await cluster.StartSiloAsync();
         var engine = joined.GetRequiredService<OmnichannelEngine>();
-        await joined.GetRequiredService<Implementation.ClusterDefinitions>().WhenReady.WaitAsync(TimeSpan.FromMinutes(1));
+        await joined.GetRequiredService<Implementation.ClusterDefinitions>().WhenReady.WaitAsync(InProcessCluster.JoinPatience);
 
         Assert.Equal(["big"], engine.Segments.Select(s => s.Id));
     }
@@ -145,7 +145,7 @@ public sealed class ClusterDefinitionTests
         Assert.True(await client.RemoveSegmentAsync("buyers"));
         var joined = await cluster.StartSiloAsync();
         var definitions = joined.GetRequiredService<Implementation.ClusterDefinitions>();
-        await definitions.WhenReady.WaitAsync(TimeSpan.FromMinutes(1));
+        await definitions.WhenReady.WaitAsync(InProcessCluster.JoinPatience);
 
         Assert.Equal(["big"], joined.GetRequiredService<OmnichannelEngine>().Segments.Select(s => s.Id));
         Assert.Equal([1L, 2L], definitions.Log.Select(c => c.Sequence));

@@ -75,6 +75,13 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// How long a test waits for a joining silo's definitions to be ready (<c>ClusterDefinitions.WhenReady</c>): its start
+    /// catch-up may take two thirds of the silos' response timeout (80 s with this cluster's 2 minutes) before it is given
+    /// up and WhenReady set, so a wait of one minute could end before a correct, loaded silo was done. Above that bound.
+    /// </summary>
+    public static readonly TimeSpan JoinPatience = TimeSpan.FromMinutes(2);
+
     /// <summary>The address of each running silo, in the order of <see cref="SiloServices"/>.</summary>
     public IReadOnlyList<global::Orleans.Runtime.SiloAddress> SiloAddresses => [.. _cluster.Silos.Select(s => s.SiloAddress)];
 

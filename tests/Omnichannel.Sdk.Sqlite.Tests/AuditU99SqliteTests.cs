@@ -21,10 +21,15 @@ public sealed class AuditU99SqliteTests : IDisposable
         var path = _folder.File();
         await using var store = await SqliteOmnichannelStore.OpenAsync(new SqliteStoreOptions { ConnectionString = path });
         var email = new RecordingTransport(ChannelNames.Email);
+        // The engine's dispatcher starts as soon as a message due now is queued: the "pending" reminder could be sent before
+        // her erasure. Its provider refuses it for an hour instead, so it is pending in the outbox (its row, her address in
+        // its payload) at her erasure whichever comes first.
+        var provider = new RefusingForAnHour(email, "reminder-");
         await using var host = OmnichannelTestHost.Create(
+            o => o.Delivery.Retry = null, // no quick retries on the fake clock: the refusal is rescheduled at once
             start: new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero),
             store: store,
-            delivery: new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("email", email));
+            delivery: new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("email", provider));
         var ann = Identifier.CustomerId("c-ann-u99");
         var bob = Identifier.CustomerId("c-bob-u99");
         await host.TrackAsync("user.signed_up", [ann, Identifier.Email(Email)]);
@@ -34,7 +39,7 @@ public sealed class AuditU99SqliteTests : IDisposable
         Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(bob, Welcome("welcome-bob.keeper.u99@example.com"))).Status);
         await host.Engine.RunDispatchAsync();
         Assert.Equal(2, email.Messages.Count);
-        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann, Welcome("reminder-" + Email))).Status); // pending
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann, Welcome("reminder-" + Email))).Status); // pending: refused for an hour
         Assert.True(DatabaseFileBytes.Contains(DatabaseFileBytes.Read(path), Email), "the test must see her address before the erasure");
 
         Assert.True(await host.Client.EraseProfileAsync(ann));
@@ -43,5 +48,17 @@ public sealed class AuditU99SqliteTests : IDisposable
         Assert.False(DatabaseFileBytes.Contains(bytes, Email), "her address is still in the files");
         Assert.True(DatabaseFileBytes.Contains(bytes, "bob.keeper.u99@example.com"), "the other person's data must still be readable");
         Assert.Equal(SendStatus.Duplicate, (await host.Client.SendAsync(bob, Welcome("welcome-bob.keeper.u99@example.com"))).Status);
+        Assert.Equal(2, email.Messages.Count); // the reminder was never sent: it was pending at her erasure
+    }
+
+    /// <summary>Refuses messages whose key starts with a prefix for an hour (a transient failure); passes the rest on.</summary>
+    private sealed class RefusingForAnHour(RecordingTransport inner, string prefix) : IChannelTransport
+    {
+        public string Channel => inner.Channel;
+
+        public ValueTask<DeliveryResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default) =>
+            message.MessageId.StartsWith(prefix, StringComparison.Ordinal)
+                ? ValueTask.FromResult(DeliveryResult.TransientFailure("busy", TimeSpan.FromHours(1)))
+                : inner.SendAsync(message, cancellationToken);
     }
 }

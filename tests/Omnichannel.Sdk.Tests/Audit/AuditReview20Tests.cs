@@ -20,7 +20,7 @@ public sealed class AuditReview20Tests
 
     // ---- Bounces naming only their message ----
 
-    private static (OmnichannelTestHost Host, FailingTransport Email, RecordingTransport Sms) FallbackHost()
+    private static (OmnichannelTestHost Host, FailingTransport Email, RecordingTransport Sms) FallbackHost(Action<OmnichannelOptions>? configure = null)
     {
         var email = new FailingTransport(ChannelNames.Email);
         var sms = new RecordingTransport(ChannelNames.Sms);
@@ -32,6 +32,8 @@ public sealed class AuditReview20Tests
                 {
                     o.Segments.Add(SegmentJson.Parse($$$"""{"id": "reachable-{{{channel}}}", "name": "x", "rule": {"reachable": "{{{channel}}}"}}""").Value!);
                 }
+
+                configure?.Invoke(o);
             },
             delivery: new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("email", email).AddTransport("sms", sms));
         return (host, email, sms);
@@ -103,15 +105,24 @@ public sealed class AuditReview20Tests
     [Fact]
     public async Task ABounceForAMessageStillQueued_SuppressesHerAddressNow()
     {
-        var (host, email, _) = FallbackHost();
+        // The engine's dispatcher starts as soon as a message due now is queued, so "queued, not dispatched" was a race it
+        // could lose (the bounce then named a message already sent). Quiet hours over the test's clock (09:00) hold the
+        // receipt in the outbox until 10:00, whatever the dispatcher does meanwhile.
+        var (host, email, _) = FallbackHost(o =>
+        {
+            o.Delivery.TransactionalQuietHours = QuietHoursAction.Defer;
+            o.Delivery.QuietHoursStart = new TimeOnly(8, 0);
+            o.Delivery.QuietHoursEnd = new TimeOnly(10, 0);
+        });
         await using var _ = host;
         await host.TrackAsync("user.signed_up", [Known, Ann]);
         await ConsentAsync(host);
-        await host.Client.SendAsync(Known, Receipt("r-1", ChannelNames.Email)); // queued, not dispatched
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Known, Receipt("r-1", ChannelNames.Email))).Status); // queued, held: not dispatched
 
         await host.TrackAsync(EventTypes.MessageBounced, [Known], new { channel = "email", message_id = "r-1", bounce_type = "hard" });
 
         Assert.False((await host.ProfileAsync(Known)).IsInSegment("reachable-email"));
+        Assert.Equal(0, email.Attempts); // the case it means to test: the bounce came while the receipt was still queued
     }
 
     // ---- Waiting for the partitions before a visit or a back-fill ----

@@ -108,7 +108,14 @@ public sealed class AuditU63Tests
     {
         var email = new RecordingTransport(ChannelNames.Email);
         await using var host = OmnichannelTestHost.Create(
-            o => o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "buyers", "name": "x", "rule": {"event": "order.placed"}}""").Value!),
+            o =>
+            {
+                o.Segments.Add(Omnichannel.Sdk.Segments.SegmentJson.Parse("""{"id": "buyers", "name": "x", "rule": {"event": "order.placed"}}""").Value!);
+                // Her marketing message waits for the end of these quiet hours (11:00): pending in the outbox at her erasure
+                // whatever the dispatcher does (it starts as soon as a message due now is queued, and won that race at times).
+                o.Delivery.QuietHoursStart = new TimeOnly(9, 0);
+                o.Delivery.QuietHoursEnd = new TimeOnly(11, 0);
+            },
             start: Morning,
             delivery: new DeliverySetup { Renderer = new StubMessageRenderer() }.AddTransport("email", email));
         await host.TrackAsync("user.signed_up", [Ann, Identifier.Email(AnnMail), Identifier.Phone(AnnPhone)], traits: new { first_name = "Annabel" });
@@ -118,7 +125,9 @@ public sealed class AuditU63Tests
         await host.Client.SendAsync(Ann, new MessageRequest { Key = "receipt-u63", Channels = [ChannelNames.Email], TemplateId = "receipt", Class = MessageClass.Transactional });
         await host.Engine.RunDispatchAsync();
         await host.TrackAsync(EventTypes.OrderPlaced, [Ann], new { order_id = "o-" + AnnMail, total = 30, message_id = "receipt-u63" });
-        await host.Client.SendAsync(Ann, new MessageRequest { Key = "later-u63", Channels = [ChannelNames.Email], TemplateId = "promo" }); // left in the outbox: not dispatched
+        await host.TrackAsync(EventTypes.ConsentChanged, [Ann], new { channel = "email", granted = true }); // without it the promo was skipped, never pending
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(Ann, new MessageRequest { Key = "later-u63", Channels = [ChannelNames.Email], TemplateId = "promo" })).Status); // left in the outbox: held for quiet hours
+        Assert.NotNull(await host.Store.GetNextOutboxDueAsync()); // the case it means to test: pending at her erasure
         var bob = await host.ProfileAsync(Bob);
         Assert.NotEmpty(bob.Conflicts); // the test made the conflict it means to check
         var annId = (await host.ProfileAsync(Ann)).Id;
@@ -148,5 +157,6 @@ public sealed class AuditU63Tests
         Assert.All(Hers.Append("Annabel"), v => Assert.DoesNotContain(v, text, StringComparison.Ordinal));
         Assert.DoesNotContain(annId, await host.Client.GetSegmentMembersAsync("buyers"));
         Assert.All((await host.ProfileAsync(Bob)).Conflicts, c => Assert.DoesNotContain("@", c.IdentifierHash, StringComparison.Ordinal));
+        Assert.Single(email.Messages); // her receipt only: the pending message was never sent
     }
 }
