@@ -229,16 +229,63 @@ public sealed partial class PostgreSqlOmnichannelStore
         var profileId = erasure.ProfileId;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var deleted = await CountAsync(
-            connection,
-            "DELETE FROM profiles WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)",
-            cancellationToken,
-            Text(profileId),
-            new NpgsqlParameter { Value = erasure.ExpectedVersion is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint }).ConfigureAwait(false);
+        // Audit U102: in the same round trip, every key accepted for her or a profile merged into her (past the 500 her
+        // document names), found through the alias chain as the journey keys are below; undone with the rest when her
+        // profile was not deleted (gone, or a version the erasure did not read).
+        var tombstoneOf = erasure.MessageKeyTombstone;
+        var ownedKeys = new List<string>();
+        int deleted;
+        var first = new NpgsqlBatch(connection, transaction);
+        await using (first.ConfigureAwait(false))
+        {
+            var deleteProfile = Add(
+                first,
+                "DELETE FROM profiles WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)",
+                Text(profileId),
+                new NpgsqlParameter { Value = erasure.ExpectedVersion is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+            if (tombstoneOf is not null)
+            {
+                Add(
+                    first,
+                    "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
+                    "DELETE FROM outbox_keys k USING chain WHERE k.profile_id = chain.id RETURNING k.message_key",
+                    Text(profileId));
+            }
+
+            var rows = await first.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (rows.ConfigureAwait(false))
+            {
+                do
+                {
+                    while (await rows.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        ownedKeys.Add(rows.GetString(0));
+                    }
+                }
+                while (await rows.NextResultAsync(cancellationToken).ConfigureAwait(false));
+            }
+
+            deleted = deleteProfile.RecordsAffected;
+        }
+
         if (deleted == 0)
         {
             await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
             return false;
+        }
+
+        // Each found key's hash, so that it is still accepted once (those the erasure names are in its tombstones already).
+        var tombstones = erasure.Tombstones.ToList();
+        if (ownedKeys.Count > 0)
+        {
+            var seen = tombstones.Select(t => t.Hash).ToHashSet(StringComparer.Ordinal);
+            foreach (var key in ownedKeys)
+            {
+                if (tombstoneOf!(key) is { } t && StoredText.CanHold(t.Hash) && seen.Add(t.Hash))
+                {
+                    tombstones.Add(t);
+                }
+            }
         }
 
         var batch = new NpgsqlBatch(connection, transaction);
@@ -257,8 +304,9 @@ public sealed partial class PostgreSqlOmnichannelStore
                 "WITH RECURSIVE chain(id) AS (SELECT $1::text COLLATE \"C\" UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
                 "DELETE FROM processed_events e USING chain WHERE e.event_id >= 'j:' || chain.id || ':' AND e.event_id < 'j:' || chain.id || ';'",
                 Text(profileId));
-            // Her own event ids as sent (one may hold her address): their tombstones refuse them from now on.
-            Add(batch, "DELETE FROM processed_events WHERE event_id = ANY($1::text[])", TextArray(erasure.EventIds.Where(StoredText.CanHold)));
+            // Her own event ids as sent (one may hold her address): their tombstones refuse them from now on. Audit U102:
+            // and the outcome ids of the keys found above ({key}:sent…), as the engine names those of the keys it names.
+            Add(batch, "DELETE FROM processed_events WHERE event_id = ANY($1::text[])", TextArray(erasure.EventIds.Where(StoredText.CanHold).Concat(ownedKeys.SelectMany(Omnichannel.Sdk.Privacy.Erasure.OutcomeIdsOf))));
 
             // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
             Add(
@@ -275,9 +323,9 @@ public sealed partial class PostgreSqlOmnichannelStore
                 batch,
                 "INSERT INTO tombstones (hash, erased_at, allows_return) SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[]) " +
                 "ON CONFLICT (hash) DO UPDATE SET erased_at = excluded.erased_at, allows_return = excluded.allows_return",
-                TextArray(erasure.Tombstones.Select(t => t.Hash)),
-                new NpgsqlParameter { Value = erasure.Tombstones.Select(t => t.ErasedAt.UtcTicks).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
-                new NpgsqlParameter { Value = erasure.Tombstones.Select(t => t.AllowsReturn).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+                TextArray(tombstones.Select(t => t.Hash)),
+                new NpgsqlParameter { Value = tombstones.Select(t => t.ErasedAt.UtcTicks).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
+                new NpgsqlParameter { Value = tombstones.Select(t => t.AllowsReturn).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return true;

@@ -387,5 +387,91 @@ internal static partial class PostgreSqlSchema
         END
         $fn$;
         """,
+        """
+        -- Audit U102: the profile each message key was accepted for, so that her erasure forgets every key of hers (found
+        -- through her alias chain), not only those her document names (500 at most). NULL for keys accepted before this
+        -- version (their profile was not kept). The commit writes it in the statement that remembers the key.
+        ALTER TABLE outbox_keys ADD COLUMN profile_id text COLLATE "C";
+        CREATE INDEX outbox_keys_by_profile ON outbox_keys (profile_id) WHERE profile_id IS NOT NULL;
+
+        CREATE OR REPLACE FUNCTION omnichannel_commit(
+            p_event_id text, p_processed_at bigint,
+            p_profile_id text, p_expected_version bigint, p_document bytea, p_wake_at bigint,
+            p_absorbed_ids text[], p_absorbed_versions bigint[],
+            p_claim_types text[], p_claim_values text[], p_claim_owners text[],
+            p_segments text[],
+            p_outbox_keys text[], p_outbox_profiles text[], p_outbox_due bigint[], p_outbox_payloads bytea[], p_now bigint)
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        DECLARE
+            n integer;
+            held text;
+        BEGIN
+            IF p_event_id IS NOT NULL THEN
+                INSERT INTO processed_events (event_id, processed_at) VALUES (p_event_id, p_processed_at) ON CONFLICT DO NOTHING;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                IF n = 0 THEN RAISE EXCEPTION 'event already processed' USING ERRCODE = 'OCDUP'; END IF;
+            END IF;
+
+            IF p_expected_version = 0 THEN
+                INSERT INTO profiles (id, version, document, wake_at)
+                SELECT p_profile_id, 1, p_document, p_wake_at WHERE NOT EXISTS (SELECT 1 FROM aliases WHERE old_id = p_profile_id)
+                ON CONFLICT DO NOTHING;
+            ELSE
+                UPDATE profiles SET version = version + 1, document = p_document, wake_at = p_wake_at
+                WHERE id = p_profile_id AND version = p_expected_version;
+            END IF;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            IF n <> 1 THEN RAISE EXCEPTION 'profile changed' USING ERRCODE = 'OCCNF'; END IF;
+
+            FOR i IN 1 .. cardinality(p_absorbed_ids) LOOP
+                DELETE FROM profiles WHERE id = p_absorbed_ids[i] AND version = p_absorbed_versions[i];
+                GET DIAGNOSTICS n = ROW_COUNT;
+                IF n <> 1 THEN RAISE EXCEPTION 'absorbed profile changed' USING ERRCODE = 'OCCNF'; END IF;
+            END LOOP;
+
+            FOR i IN 1 .. cardinality(p_claim_types) LOOP
+                -- The owner is locked while it is compared, so no other writer can move the identifier in between.
+                SELECT profile_id INTO held FROM identifiers WHERE type = p_claim_types[i] AND value = p_claim_values[i] FOR UPDATE;
+                IF held IS DISTINCT FROM p_claim_owners[i] THEN RAISE EXCEPTION 'identifier moved' USING ERRCODE = 'OCCNF'; END IF;
+                IF held IS NULL THEN
+                    INSERT INTO identifiers (type, value, profile_id) VALUES (p_claim_types[i], p_claim_values[i], p_profile_id) ON CONFLICT DO NOTHING;
+                ELSE
+                    UPDATE identifiers SET profile_id = p_profile_id WHERE type = p_claim_types[i] AND value = p_claim_values[i];
+                END IF;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                IF n <> 1 THEN RAISE EXCEPTION 'identifier claimed' USING ERRCODE = 'OCCNF'; END IF;
+            END LOOP;
+
+            IF cardinality(p_absorbed_ids) > 0 THEN
+                DELETE FROM segment_members WHERE profile_id = ANY (p_absorbed_ids);
+                INSERT INTO aliases (old_id, new_id) SELECT unnest(p_absorbed_ids), p_profile_id
+                ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id;
+                UPDATE outbox SET profile_id = p_profile_id WHERE profile_id = ANY (p_absorbed_ids);
+            END IF;
+
+            DELETE FROM segment_members WHERE profile_id = p_profile_id AND NOT (segment_id = ANY (p_segments));
+            INSERT INTO segment_members (segment_id, profile_id) SELECT DISTINCT unnest(p_segments), p_profile_id ON CONFLICT DO NOTHING;
+
+            IF cardinality(p_outbox_keys) > 0 THEN
+                -- A key is accepted once, ever: a key accepted before refuses the commit (OCKEY), never a silent drop.
+                -- Audit U102: with the profile each key is accepted for (the first entry's, should one commit name a key twice).
+                INSERT INTO outbox_keys (message_key, created_at, profile_id)
+                SELECT DISTINCT ON (e.message_key) e.message_key, p_now, e.profile_id
+                FROM unnest(p_outbox_keys, p_outbox_profiles) WITH ORDINALITY AS e (message_key, profile_id, i)
+                ORDER BY e.message_key, e.i
+                ON CONFLICT DO NOTHING;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                IF n <> (SELECT count(DISTINCT k) FROM unnest(p_outbox_keys) AS k) THEN
+                    RAISE EXCEPTION 'message key already accepted' USING ERRCODE = 'OCKEY';
+                END IF;
+                INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until)
+                SELECT e.message_key, e.profile_id, e.due_at, e.payload, 0, NULL
+                FROM unnest(p_outbox_keys, p_outbox_profiles, p_outbox_due, p_outbox_payloads) AS e (message_key, profile_id, due_at, payload);
+            END IF;
+
+            RETURN p_expected_version + 1;
+        END
+        $fn$;
+        """,
     ];
 }

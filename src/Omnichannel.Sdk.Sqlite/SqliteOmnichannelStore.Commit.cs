@@ -108,8 +108,9 @@ public sealed partial class SqliteOmnichannelStore
 
         foreach (var entry in commit.Outbox)
         {
-            // A key is accepted once, ever: outbox_keys remembers it after the row is completed.
-            if (w.ExecuteCount("INSERT INTO outbox_keys (message_key, created_at) VALUES ($p0, $p1) ON CONFLICT (message_key) DO NOTHING", entry.MessageKey, nowTicks) == 1)
+            // A key is accepted once, ever: outbox_keys remembers it after the row is completed, with the profile it was
+            // accepted for (audit U102: her erasure finds it there).
+            if (w.ExecuteCount("INSERT INTO outbox_keys (message_key, created_at, profile_id) VALUES ($p0, $p1, $p2) ON CONFLICT (message_key) DO NOTHING", entry.MessageKey, nowTicks, entry.ProfileId) == 1)
             {
                 w.Execute(
                     "INSERT INTO outbox (message_key, profile_id, due_at, payload, attempt, leased_until, channel) VALUES ($p0, $p1, $p2, $p3, 0, NULL, $p4)",

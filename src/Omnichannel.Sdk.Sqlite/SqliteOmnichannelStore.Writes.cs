@@ -121,6 +121,10 @@ public sealed partial class SqliteOmnichannelStore
                 // Her own event ids as sent (one may hold her address): their tombstones refuse them from now on.
                 w.Execute("DELETE FROM processed_events WHERE event_id IN (SELECT value FROM json_each($p0))", eventIds);
 
+                // Audit U102: every key accepted for her or a profile merged into her (past the 500 her document names), each
+                // keeping its hash so that it is still accepted once; found, like the journey keys, before the aliases go.
+                var ownedTombstones = erasure.MessageKeyTombstone is { } tombstoneOf ? OwnedKeyTombstones(w, profileId, tombstoneOf, tombstones) : [];
+
                 // Every alias whose chain ends here (a profile absorbed by one absorbed in turn): the ids she had.
                 w.Execute(
                     "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) " +
@@ -135,7 +139,7 @@ public sealed partial class SqliteOmnichannelStore
                     w.Execute("INSERT OR IGNORE INTO suppression (hash) VALUES ($p0)", h);
                 }
 
-                foreach (var t in tombstones)
+                foreach (var t in tombstones.Concat(ownedTombstones))
                 {
                     w.Execute(
                         "INSERT INTO tombstones (hash, erased_at, allows_return) VALUES ($p0, $p1, $p2) " +
@@ -151,6 +155,41 @@ public sealed partial class SqliteOmnichannelStore
             },
             static erased => erased,
             cancellationToken);
+    }
+
+    // Audit U102: deletes the keys accepted for the profile or any profile merged into it (its alias chain, as the journey
+    // keys' statement reads it) and the processed ids of their outcome events, and answers the tombstones of those the
+    // erasure does not already hold. On the writer, in the erasing transaction.
+    private static List<Tombstone> OwnedKeyTombstones(SqliteStatements w, string profileId, Func<string, Tombstone?> tombstoneOf, Tombstone[] named)
+    {
+        const string Chain = "WITH RECURSIVE chain(id) AS (SELECT $p0 UNION SELECT a.old_id FROM aliases a JOIN chain c ON a.new_id = c.id) ";
+        var keys = new List<string>();
+        using (var rows = w.Command(Chain + "SELECT message_key FROM outbox_keys WHERE profile_id IN (SELECT id FROM chain)", profileId).ExecuteReader())
+        {
+            while (rows.Read())
+            {
+                keys.Add(rows.GetString(0));
+            }
+        }
+
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        w.Execute(Chain + "DELETE FROM outbox_keys WHERE profile_id IN (SELECT id FROM chain)", profileId);
+        w.Execute("DELETE FROM processed_events WHERE event_id IN (SELECT value FROM json_each($p0))", JsonArrayOf([.. keys.Where(StoredText.CanHold).SelectMany(Omnichannel.Sdk.Privacy.Erasure.OutcomeIdsOf)]));
+        var seen = named.Select(t => t.Hash).ToHashSet(StringComparer.Ordinal);
+        var found = new List<Tombstone>();
+        foreach (var key in keys)
+        {
+            if (tombstoneOf(key) is { } t && StoredText.CanHold(t.Hash) && seen.Add(t.Hash))
+            {
+                found.Add(t);
+            }
+        }
+
+        return found;
     }
 
     /// <inheritdoc />

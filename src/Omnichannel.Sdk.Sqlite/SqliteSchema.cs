@@ -85,6 +85,12 @@ internal static class SqliteSchema
         -- The channel a message is first tried on: a process claims only its own channels' rows (NULL: anyone's).
         ALTER TABLE outbox ADD COLUMN channel TEXT;
         """,
+        """
+        -- Audit U102: the profile each key was accepted for, so that her erasure forgets every key of hers, not only those
+        -- her document names (500 at most). NULL for keys accepted before this version (their profile was not kept).
+        ALTER TABLE outbox_keys ADD COLUMN profile_id TEXT;
+        CREATE INDEX outbox_keys_by_profile ON outbox_keys (profile_id) WHERE profile_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -148,6 +148,83 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("e3", "3c") with { ExpectedVersion = 2, Outbox = [Entry("pending-unnamed", "e3", T0)] })).Status);
     });
 
+    /// <summary>
+    /// Audit U102: given <see cref="ProfileErasure.MessageKeyTombstone"/>, an erasure forgets every key accepted for the
+    /// profile or for a profile merged into it, however many (a profile names only its last 500), sent or pending, hand-over
+    /// keys too, and keeps the tombstone the function answers for each key the erasure does not name (none for a journey
+    /// key, for which it answers null); a named key keeps the erasure's own tombstone. The processed ids of the found keys'
+    /// outcome events go with them. Another profile's keys, hashes and processed ids are untouched.
+    /// </summary>
+    [Fact]
+    public Task Erase_ForgetsEveryMessageKeyAcceptedForTheProfileOrOneMergedIntoIt_KeepingEachOnesHash() => With(async store =>
+    {
+        static string Receipt(int i) => $"receipt-{i}-ann@example.com";
+        static string HashOf(string key) => "hash:" + key;
+        var erasedAt = T0.AddDays(2);
+
+        // Her browser's profile accepts a key, then her account's 502 (the first two sent, the rest pending) and a hand-over
+        // key of one of them; the account absorbs the browser's profile. Bob accepts a key of his.
+        await store.CommitAsync(New("m0", "0") with { Outbox = [Entry("cart-ann@example.com", "m0", T0.AddDays(1))] });
+        var keys = Enumerable.Range(0, 502).Select(Receipt).ToList();
+        await store.CommitAsync(New("m1", "1") with { Outbox = [.. keys.Select((k, i) => Entry(k, "m1", i < 2 ? T0 : T0.AddDays(1)))] });
+        await store.CommitAsync(New("b1", "bob") with { Outbox = [Entry("receipt-bob@example.com", "b1", T0.AddDays(1))] });
+        await store.CommitAsync(New("m1", "1+") with { ExpectedVersion = 1, Outbox = [Entry(Receipt(9) + "\u2192line", "m1", T0.AddDays(1)), Entry("j:m1:welcome#1:w1:1", "m1", T0.AddDays(1))] });
+        await store.CommitAsync(New("m1", "1+0") with { ExpectedVersion = 2, Absorbed = [new("m0", 1)] });
+        await store.CommitAsync(New("m1", "1+0+sent", eventId: Receipt(0) + ":sent") with { ExpectedVersion = 3 });
+        await store.CommitAsync(New("m1", "1+0+failed", eventId: "cart-ann@example.com:failed") with { ExpectedVersion = 4 });
+        await store.CommitAsync(New("b1", "bob+sent", eventId: "receipt-bob@example.com:sent") with { ExpectedVersion = 1 });
+        foreach (var sent in await store.ClaimOutboxAsync(T0, TimeSpan.FromMinutes(1), 10))
+        {
+            Assert.True(await store.CompleteOutboxAsync(sent.MessageKey, sent.Attempt)); // sent: only the remembered key is left
+        }
+
+        // An erasure against a version she has moved past forgets nothing and keeps no hash.
+        Assert.False(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "m1",
+            ExpectedVersion = 1,
+            MessageKeyTombstone = key => new Tombstone(HashOf(key), erasedAt, AllowsReturn: false),
+        }));
+        Assert.Empty(await store.FindTombstonesAsync([HashOf(Receipt(0)), HashOf("cart-ann@example.com")]));
+        await store.CommitAsync(New("n0", "n0"));
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("n0", "n0+") with { ExpectedVersion = 1, Outbox = [Entry("cart-ann@example.com", "n0", T0)] })).Status);
+        Assert.True(await store.IsEventProcessedAsync(Receipt(0) + ":sent"));
+
+        Assert.True(await store.EraseProfileAsync(new ProfileErasure
+        {
+            ProfileId = "m1",
+            MessageKeys = [Receipt(501)], // what her document still names (here one key)
+            Tombstones = [new Tombstone(HashOf(Receipt(501)), T0, AllowsReturn: false)],
+            MessageKeyTombstone = key => key.StartsWith("j:", StringComparison.Ordinal) ? null : new Tombstone(HashOf(key), erasedAt, AllowsReturn: false),
+        }));
+
+        // Every key of hers, of the profile merged into hers, and her hand-over key is accepted again (forgotten)...
+        List<string> hers = [.. keys, Receipt(9) + "\u2192line", "cart-ann@example.com", "j:m1:welcome#1:w1:1"];
+        await store.CommitAsync(New("n1", "n"));
+        var again = await store.CommitAsync(New("n1", "n+") with { ExpectedVersion = 1, Outbox = [.. hers.Select(k => Entry(k, "n1", T0.AddDays(30)))] });
+        Assert.True(again.Status == CommitStatus.Committed, $"after the erasure of m1, committing the keys accepted for m1 and for m0 (merged into m1) answered {again.Status}: every one of them must be forgotten, not only the ones MessageKeys names");
+
+        // ...each but the journey key keeps its hash (the named one its own tombstone), so the engine still refuses it.
+        var found = (await store.FindTombstonesAsync([.. hers.Select(HashOf)])).ToDictionary(t => t.Hash, StringComparer.Ordinal);
+        Assert.True(found.Count == hers.Count - 1, $"after the erasure, {found.Count} of the {hers.Count - 1} keys' tombstones were found: each key the erasure forgets keeps the tombstone MessageKeyTombstone answers");
+        Assert.False(found.ContainsKey(HashOf("j:m1:welcome#1:w1:1")));
+        Assert.Equal(new Tombstone(HashOf(Receipt(501)), T0, false), found[HashOf(Receipt(501))]);
+        Assert.Equal(new Tombstone(HashOf(Receipt(0)), erasedAt, false), found[HashOf(Receipt(0))]);
+        Assert.Equal(new Tombstone(HashOf("cart-ann@example.com"), erasedAt, false), found[HashOf("cart-ann@example.com")]);
+
+        // The processed ids of her messages' outcome events ({key}:sent|failed|cancelled) are forgotten with the keys.
+        Assert.False(await store.IsEventProcessedAsync(Receipt(0) + ":sent"), "the outcome id of a key forgotten by the erasure is still processed");
+        Assert.False(await store.IsEventProcessedAsync("cart-ann@example.com:failed"), "the outcome id of a key forgotten by the erasure is still processed");
+
+        // Bob's key is still taken and has no tombstone; his outcome id is still processed, his pending message still there.
+        Assert.True(await store.IsEventProcessedAsync("receipt-bob@example.com:sent"));
+        await store.CommitAsync(New("n2", "n2"));
+        Assert.Equal(CommitStatus.MessageKeyTaken, (await store.CommitAsync(New("n2", "n2+") with { ExpectedVersion = 1, Outbox = [Entry("receipt-bob@example.com", "n2", T0)] })).Status);
+        Assert.Empty(await store.FindTombstonesAsync([HashOf("receipt-bob@example.com")]));
+        var claimed = await store.ClaimOutboxAsync(T0.AddDays(1), TimeSpan.FromMinutes(1), 10);
+        Assert.Equal(["receipt-bob@example.com b1"], claimed.Select(e => e.MessageKey + " " + e.ProfileId));
+    });
+
     /// <summary>An erasure leaves its tombstones (found by hash, replaced by a later erasure) and removes the pending work.</summary>
     [Fact]
     public Task Erase_LeavesTombstones_AndRemovesWakeUpsMembershipsAndOutbox() => With(async store =>

@@ -66,10 +66,24 @@ internal static class Erasure
             Tombstones = [.. tombstones.Values],
             EventIds = [.. rawIds.Concat(outcomeIds).Distinct(StringComparer.Ordinal)], // her own ones tombstoned above, so the store may forget them as processed (audit U63)
             MessageKeys = [.. messageKeys.Keys.Concat(messageKeys.HandOvers)],
+
+            // Audit U102: the keys the store recorded for her (or a profile merged into her) that her document no longer
+            // names (past the 500 it keeps): the store forgets them too and keeps this hash of each, as of the keys above.
+            // Journey keys name her profile and are never looked up (as above); a hand-over key the store finds is kept
+            // as a hash like any key, since the store cannot tell one from a host's key holding an arrow.
+            MessageKeyTombstone = key => key.StartsWith("j:", StringComparison.Ordinal)
+                ? null
+                : new Tombstone(hasher.FactHash(MessageKeyFact(key)), now, AllowsReturn: false),
         };
     }
 
     private static readonly string[] OutcomeSuffixes = [":sent", ":failed", ":cancelled"];
+
+    /// <summary>
+    /// The ids of a message's outcome events (<c>{key}:sent|failed|cancelled</c>), which a store forgets as processed with
+    /// each key it finds for the erased profile (<see cref="ProfileErasure.MessageKeyTombstone"/>; audit U102).
+    /// </summary>
+    internal static IEnumerable<string> OutcomeIdsOf(string key) => OutcomeSuffixes.Select(s => key + s);
 
     /// <summary>The fact key under which an erased profile's message key is tombstoned (a namespace no order or tally key reaches).</summary>
     internal static string MessageKeyFact(string key) => "message\0" + key;

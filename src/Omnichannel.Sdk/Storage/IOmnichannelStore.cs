@@ -279,6 +279,18 @@ public sealed record ProfileErasure
     /// the profile's id. Keys it cannot hold are skipped.
     /// </summary>
     public IReadOnlyCollection<string> MessageKeys { get; init; } = [];
+
+    /// <summary>
+    /// When set, the store also forgets every accepted key it recorded for the profile or for a profile merged into it
+    /// (its alias chain), however old (a profile names at most its last 500 keys; audit U102), and keeps, for each such
+    /// key not in <see cref="MessageKeys"/>, the tombstone this returns for it (<see langword="null"/>: none), in the
+    /// erasing transaction: the keyed hash under which the key is still refused (the store cannot make it). With each
+    /// such key it forgets the processed ids of the message's outcome events, <c>{key}:sent</c>, <c>{key}:failed</c> and
+    /// <c>{key}:cancelled</c> (the ids the engine gives them; <see cref="EventIds"/> names those of the keys it names).
+    /// Keys recorded before the store kept their profile have none and stay. <see langword="null"/> (the default): only
+    /// <see cref="MessageKeys"/> and journey keys are forgotten.
+    /// </summary>
+    public Func<string, Tombstone?>? MessageKeyTombstone { get; init; }
 }
 
 /// <summary>What an erasure leaves of one identifier or event id: its keyed hash, never the value.</summary>

@@ -34,11 +34,6 @@ public sealed partial class InMemoryOmnichannelStore
                 RemoveOutbox(key);
             }
 
-            foreach (var key in erasure.MessageKeys)
-            {
-                _outboxKeys.Remove(key); // audit U99: a host's key may hold her address
-            }
-
             foreach (var (id, owner) in _identity)
             {
                 if (owner == profileId)
@@ -62,11 +57,38 @@ public sealed partial class InMemoryOmnichannelStore
                 }
             }
 
+            // Audit U99: the keys of her messages her document names (a host may build one from her address). Audit U102:
+            // and, when the engine gives their hash, every key accepted for her or for a profile merged into her (the
+            // chain), past the 500 her document names too; each keeps its tombstone, so it is still accepted once.
+            foreach (var key in erasure.MessageKeys)
+            {
+                _outboxKeys.Remove(key);
+            }
+
+            var ownedOutcomeIds = new List<string>();
+            if (erasure.MessageKeyTombstone is { } tombstoneOf)
+            {
+                var named = erasure.Tombstones.Select(t => t.Hash).ToHashSet(StringComparer.Ordinal);
+                foreach (var key in _outboxKeys.Where(k => chain.Contains(k.Value)).Select(k => k.Key).ToList())
+                {
+                    _outboxKeys.Remove(key);
+                    ownedOutcomeIds.AddRange(Privacy.Erasure.OutcomeIdsOf(key));
+                    if (tombstoneOf(key) is { } t && !named.Contains(t.Hash))
+                    {
+                        _tombstones[t.Hash] = t; // one the erasure names (Tombstones, written above) stays as named
+                    }
+                }
+            }
+
             // Journey message keys name the profile they started on: j:{profile id}:…
             static bool Names(HashSet<string> ids, string key) => key.StartsWith("j:", StringComparison.Ordinal) && key.IndexOf(':', 2) is > 2 and var end && ids.Contains(key[2..end]);
-            _outboxKeys.RemoveWhere(key => Names(chain, key));
+            foreach (var key in _outboxKeys.Keys.Where(k => Names(chain, k)).ToList())
+            {
+                _outboxKeys.Remove(key);
+            }
+
             var forgotten = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).Concat(erasure.EventIds).ToList())
+            foreach (var eventId in _processed.Keys.Where(k => Names(chain, k)).Concat(erasure.EventIds).Concat(ownedOutcomeIds).ToList())
             {
                 // The outcomes of those messages (j:{profile id}:…:sent), and her own event ids as sent: their
                 // tombstones refuse them from now on, and a raw id may hold her address (audit U63).
@@ -102,7 +124,7 @@ public sealed partial class InMemoryOmnichannelStore
         {
             lock (_commitLock)
             {
-                return [.. _outboxKeys];
+                return [.. _outboxKeys.Keys];
             }
         }
     }

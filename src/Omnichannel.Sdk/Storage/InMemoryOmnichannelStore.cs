@@ -25,7 +25,9 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     private readonly Dictionary<string, string[]> _segmentsOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (OutboxEntry Entry, DateTimeOffset? LeasedUntil)> _outbox = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _outboxKeys = new(StringComparer.Ordinal);
+    // Every accepted key, with the profile it was accepted for (audit U102: her erasure finds her keys past the 500 her
+    // document names by it; a merge leaves it, the erasure follows the alias chain).
+    private readonly Dictionary<string, string> _outboxKeys = new(StringComparer.Ordinal);
     private readonly SortedSet<(DateTimeOffset At, string Key)> _outboxReady = new(WakeOrder.Instance);  // not leased, by due time
     private readonly SortedSet<(DateTimeOffset At, string Key)> _outboxLeased = new(WakeOrder.Instance); // leased, by lease end
     private readonly Dictionary<Measurement.MeasurementKey, (long Count, double Sum)> _measurements = [];
@@ -144,7 +146,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     {
         for (var i = 0; i < outbox.Count; i++)
         {
-            if (_outboxKeys.Contains(outbox[i].MessageKey))
+            if (_outboxKeys.ContainsKey(outbox[i].MessageKey))
             {
                 return true;
             }
@@ -217,7 +219,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
 
             foreach (var entry in commit.Outbox)
             {
-                if (_outboxKeys.Add(entry.MessageKey))
+                if (_outboxKeys.TryAdd(entry.MessageKey, entry.ProfileId))
                 {
                     PutOutbox(entry.MessageKey, entry with { Attempt = 0 }, null);
                 }

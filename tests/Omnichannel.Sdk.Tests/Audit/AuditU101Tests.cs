@@ -75,14 +75,14 @@ public sealed class AuditU101Tests
     }
 
     /// <summary>
-    /// U99 left alone "keys her document no longer names (past the 500 a profile keeps) stay remembered". Pinned, not
-    /// fixed: the store's remembered keys carry no profile (<c>outbox_keys</c> is a key and an instant on SQLite and
-    /// PostgreSQL), so a key her profile trimmed can only be found by a schema change on every store. Her 502 keys built
-    /// from her address: after her erasure the two oldest are still remembered (her address readable in them), the 500
-    /// she kept are forgotten; every one of them is still refused as a duplicate for anyone.
+    /// U99 left alone "keys her document no longer names (past the 500 a profile keeps) stay remembered"; U101 pinned it,
+    /// audit U102 fixed it: the store records the profile each key was accepted for, and her erasure forgets every key of
+    /// hers, keeping each one's keyed hash. Her 502 keys built from her address: after her erasure none is remembered (the
+    /// two oldest were before), Bob's key is; every one of hers is still refused as a duplicate, for Bob and, after the
+    /// erasure is lifted and she comes back, for her.
     /// </summary>
     [Fact]
-    public async Task HerKeysPastTheFiveHundredAProfileKeeps_StayRememberedAfterHerErasure_Pinned()
+    public async Task HerKeysPastTheFiveHundredAProfileKeeps_AreForgottenAtHerErasure_AndStillRefused()
     {
         const string Mail = "ann.keys.u101@example.com";
         var email = new RecordingTransport(ChannelNames.Email);
@@ -99,16 +99,28 @@ public sealed class AuditU101Tests
             Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann, Receipt(i))).Status);
         }
 
+        var bobs = new MessageRequest { Key = "receipt-bob.keys.u101@example.com", Channels = [ChannelNames.Email], TemplateId = "r", Class = MessageClass.Transactional };
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(bob, bobs)).Status);
         await host.Engine.RunDispatchAsync();
         var sentBefore = email.Messages.Count;
         Assert.True(await host.Client.EraseProfileAsync(ann));
 
         var store = Assert.IsType<InMemoryOmnichannelStore>(host.Store);
-        var left = store.AcceptedMessageKeys.Where(k => k.Contains(Mail, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal([$"receipt-0-{Mail}", $"receipt-1-{Mail}"], left);
+        Assert.DoesNotContain(store.AcceptedMessageKeys, k => k.Contains(Mail, StringComparison.Ordinal));
+        Assert.Contains(bobs.Key, store.AcceptedMessageKeys);
         Assert.Equal(SendStatus.Duplicate, (await host.Client.SendAsync(bob, Receipt(0))).Status);
         Assert.Equal(SendStatus.Duplicate, (await host.Client.SendAsync(bob, Receipt(501))).Status);
+        Assert.Equal(SendStatus.Duplicate, (await host.Client.SendAsync(bob, bobs)).Status);
+
+        // Lifted, she comes back: her oldest key (not named by her document at the erasure) is still a duplicate.
+        Assert.True(await host.Client.LiftErasureAsync(ann));
+        Assert.True(await host.Client.LiftErasureAsync(Identifier.Email(Mail)));
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1));
+        await host.TrackAsync("user.signed_up", [ann, Identifier.Email(Mail)]);
+        Assert.Equal(SendStatus.Duplicate, (await host.Client.SendAsync(ann, Receipt(0))).Status);
+        Assert.Equal(SendStatus.Duplicate, (await host.Client.SendAsync(ann, Receipt(1))).Status);
         await host.Engine.RunDispatchAsync();
         Assert.Equal(sentBefore, email.Messages.Count);
+        Assert.Equal(SendStatus.Queued, (await host.Client.SendAsync(ann, Receipt(502))).Status);
     }
 }
