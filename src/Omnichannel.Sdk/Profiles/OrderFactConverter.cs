@@ -93,7 +93,7 @@ internal sealed class OrderFactConverter : JsonConverter<OrderFact>
         if (value.Lines is { Count: > 0 } lines)
         {
             writer.WritePropertyName("lines");
-            JsonSerializer.Serialize(writer, lines, LinesInfo(options));
+            ElementWise.WriteObject(writer, lines, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<OrderLine>)options.GetTypeInfo(typeof(OrderLine)));
         }
 
         writer.WriteEndObject();

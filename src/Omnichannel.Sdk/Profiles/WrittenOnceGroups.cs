@@ -98,6 +98,7 @@ internal sealed class WrittenOnceGroupsConverter<T> : JsonConverter<Dictionary<s
     public override void Write(Utf8JsonWriter writer, Dictionary<string, List<T>> value, JsonSerializerOptions options)
     {
         var info = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
+        JsonTypeInfo<T>? itemInfo = null;
         writer.WriteStartObject();
         var kept = value is WrittenOnceGroups<T> k && k.WorthKeeping() ? k : null;
         foreach (var (key, list) in value)
@@ -109,7 +110,7 @@ internal sealed class WrittenOnceGroupsConverter<T> : JsonConverter<Dictionary<s
             }
             else
             {
-                JsonSerializer.Serialize(writer, list, info);
+                ElementWise.WriteArray(writer, list, itemInfo ??= (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T))); // cart and wishlist changes: flat records
             }
         }
 
