@@ -83,9 +83,10 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
     {
         cancellationToken.ThrowIfCancellationRequested();
 
-        // The usual answer, every identifier held by one profile (a known customer's event), without a dictionary.
+        // The usual answer, every identifier held by one profile (a known customer's event), without a dictionary. Only for
+        // an event's few (review rv62): OneOwner looks each one up by a scan, and a batch's look-up asks about thousands.
         string? sole = null;
-        for (var i = 0; i < identifiers.Count; i++)
+        for (var i = 0; i < identifiers.Count && identifiers.Count <= OneOwner.MaxIdentifiers; i++)
         {
             if (!_identity.TryGetValue(identifiers[i], out var owner) || (sole is not null && sole != owner))
             {

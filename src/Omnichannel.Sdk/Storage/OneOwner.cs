@@ -6,6 +6,9 @@ namespace Omnichannel.Sdk;
 /// </summary>
 internal sealed class OneOwner(IReadOnlyList<Identifier> identifiers, string owner) : IReadOnlyDictionary<Identifier, string>
 {
+    /// <summary>The most identifiers a store answers this way (each look-up scans them; review rv62).</summary>
+    public const int MaxIdentifiers = 8;
+
     public int Count
     {
         get

@@ -110,12 +110,15 @@ public sealed class SharedHotBudgetTests
             else
             {
                 hot.Put(Profile(id), bytes);
-                Assert.True(hot.Contains(id) || bytes > budget.Max);
-                Assert.True(budget.Used <= budget.Max || hot.Count == 1, $"{budget.Used} held after a keep in a partition of {hot.Count}");
+
+                // Review rv62: not kept only when larger than the budget or when the other partitions' copies fill it.
+                Assert.True(hot.Contains(id) || bytes > budget.Max || (hot.Count == 0 && budget.Used > budget.Max));
+                Assert.True(budget.Used <= budget.Max || (hot.Count == 1 && budget.Used - bytes <= budget.Max) || hot.Count == 0, $"{budget.Used} held after a keep in a partition of {hot.Count}");
                 Assert.True(hot.Count <= 6);
             }
 
             Assert.Equal(partitions.Sum(h => h.Bytes), budget.Used);
+            Assert.True(budget.Used <= budget.Max + 900, $"{budget.Used} held: more than the budget and one document"); // review rv62
         }
     }
 
