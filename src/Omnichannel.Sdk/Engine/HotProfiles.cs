@@ -99,9 +99,9 @@ internal sealed class HotProfiles(int maxCount, HotBudget budget, int partition 
             Account(documentBytes);
         }
 
-        // Over the shared budget, a partition gives up its own least recently used copies, never the one just kept: the
-        // budget goes where profiles are used (split evenly, a partition whose customers had large profiles read them from
-        // the store on every event while the others' shares stood empty), and the total stays within one profile of it.
+        // Over the shared budget, a partition gives up its own least recently used copies first: the budget goes where
+        // profiles are used (split evenly, a partition whose customers had large profiles read them from the store on
+        // every event while the others' shares stood empty). The one just kept goes last, below.
         while (_index.Count > maxCount || (budget.IsOver && _order.Last != _order.First))
         {
             var last = _order.Last!;

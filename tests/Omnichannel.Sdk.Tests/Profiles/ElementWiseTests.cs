@@ -16,14 +16,6 @@ public sealed class ElementWiseTests
 
     private static readonly string[] Keys = ["sku-1", "", "a\"b", "é", "<tag>", "line\nbreak", "𝄞", "plain"];
 
-    private static int Spread(int step)
-    {
-        var z = unchecked((ulong)step + 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)((z ^ (z >> 31)) & int.MaxValue);
-    }
-
     private static byte[] Write(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -42,7 +34,7 @@ public sealed class ElementWiseTests
         var ops = new List<ItemOp>();
         foreach (var step in steps)
         {
-            var mix = Spread(step);
+            var mix = WrittenListShiftProperties.Spread(step);
             var key = Keys[mix % Keys.Length] + (mix % 3 == 0 ? "" : (mix % 97).ToString(System.Globalization.CultureInfo.InvariantCulture));
             lines[key] = new OrderLine((mix % 5) + 0.5m, mix % 2 == 0 ? null : mix % 1000 / 100m, mix % 7 == 0 ? null : key);
             ops.Add(new ItemOp($"e{mix}", DateTimeOffset.UnixEpoch.AddMinutes(mix % 10_000), mix % 4 == 0, mix % 3 == 0 ? null : mix % 9, mix % 5 == 0 ? key : null, mix % 6 == 0 ? 0.00m : null, mix % 2 == 0 ? "EUR" : null, mix % 8 == 0 ? "cart-1" : null));

@@ -20,14 +20,6 @@ public sealed class RememberedStringsTests
         "\"ab\"", "\"a\\u0062\"", "\"AB\"", "\"ab \"", "\"\"", "\"a\"", "\"\\u00e9\"", "\"é\"", "\"a\\\"b\"", "\"ab\\/c\"", "12", "12.50", "null",
     ];
 
-    private static int Spread(int step)
-    {
-        var z = unchecked((ulong)step + 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)((z ^ (z >> 31)) & int.MaxValue);
-    }
-
     private static string? Expected(JsonElement props, string name) =>
         props.TryGetProperty(name, out var v) ? v.ValueKind switch
         {
@@ -41,7 +33,7 @@ public sealed class RememberedStringsTests
     {
         foreach (var step in steps)
         {
-            var mix = Spread(step);
+            var mix = WrittenListShiftProperties.Spread(step);
             var props = JsonData.Parse($"{{\"order_id\":{RawValues[mix % RawValues.Length]},\"currency\":{RawValues[(mix / 16) % RawValues.Length]}}}");
             foreach (var name in (mix & 1) == 0 ? new[] { "order_id", "currency", "order_id" } : ["currency", "order_id", "currency"])
             {

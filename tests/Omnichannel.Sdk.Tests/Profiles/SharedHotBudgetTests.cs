@@ -98,7 +98,7 @@ public sealed class SharedHotBudgetTests
         var partitions = Enumerable.Range(0, 4).Select(i => new HotProfiles(6, budget, i)).ToArray();
         foreach (var step in steps)
         {
-            var mix = (uint)Spread(step);
+            var mix = (uint)WrittenListShiftProperties.Spread(step);
             var p = (int)(mix % 4);
             var id = $"p{(mix >> 2) % 12}";
             var bytes = 1 + (int)((mix >> 6) % 900);
@@ -123,12 +123,4 @@ public sealed class SharedHotBudgetTests
     }
 
     private static CustomerProfile Profile(string id) => new(id, T0);
-
-    private static int Spread(int step)
-    {
-        var z = unchecked((ulong)step + 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)((z ^ (z >> 31)) & int.MaxValue);
-    }
 }

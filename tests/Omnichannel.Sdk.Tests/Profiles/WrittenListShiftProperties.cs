@@ -43,7 +43,7 @@ public sealed class WrittenListShiftProperties
     internal static byte[] Plain(List<TimelineEntry> list) => JsonSerializer.SerializeToUtf8Bytes(list.ToList(), Info.Options);
 
     // FsCheck's integers stay small at small sizes: a fixed mix (SplitMix64's finaliser) spreads each over the whole range.
-    private static int Spread(int step)
+    internal static int Spread(int step)
     {
         var z = unchecked((ulong)step + 0x9E3779B97F4A7C15UL);
         z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
