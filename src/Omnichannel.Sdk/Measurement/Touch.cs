@@ -7,7 +7,21 @@ namespace Omnichannel.Sdk.Measurement;
 /// </summary>
 internal sealed record Touch
 {
-    public string Key { get; init; } = string.Empty;
+    // The key's hash, worked out when the key is set: finding a message's touch compares hashes before strings (keys
+    // of one shop's messages are alike in length and prefix, and a profile holds up to MaxTouchesPerProfile of them).
+    // A function of the key, so equality is unchanged.
+    private readonly string _key = string.Empty;
+    private readonly int _keyHash = HashOf(string.Empty);
+
+    public string Key
+    {
+        get => _key;
+        init
+        {
+            _key = value;
+            _keyHash = HashOf(value);
+        }
+    }
 
     public string Channel { get; init; } = string.Empty;
 
@@ -137,9 +151,10 @@ internal sealed record Touch
     /// </summary>
     internal static int IndexOf(List<Touch> touches, string key)
     {
+        var hash = HashOf(key);
         for (var i = touches.Count - 1; i >= 0; i--)
         {
-            if (string.Equals(touches[i].Key, key, StringComparison.Ordinal))
+            if (touches[i]._keyHash == hash && string.Equals(touches[i].Key, key, StringComparison.Ordinal))
             {
                 return i;
             }
@@ -158,6 +173,8 @@ internal sealed record Touch
     public DateTimeOffset LastAt => Later(Later(Later(Later(Later(QueuedAt, SentAt), DeliveredAt), OpenedAt), ClickedAt), ReachedAt);
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v > a ? v : a;
+
+    private static int HashOf(string? key) => key is null ? 0 : string.GetHashCode(key, StringComparison.Ordinal);
 
     /// <summary>
     /// Its outcomes as attribution sees them. A send or delivery at or before a bounce or failure did not reach the person

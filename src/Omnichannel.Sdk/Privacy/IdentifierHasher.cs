@@ -85,10 +85,60 @@ internal sealed class IdentifierHasher
     /// <summary>The length of a MAC (bytes): HMAC-SHA256 truncated to 128 bits (RFC 2104 §5 allows truncation to half).</summary>
     public const int MacLength = 16;
 
-    private static byte[] Mac(byte[] key, string purpose, ReadOnlySpan<byte> data)
+    private byte[] Mac(byte[] key, string purpose, ReadOnlySpan<byte> data)
     {
-        var derived = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("\0" + purpose + "\0"));
-        return HMACSHA256.HashData(derived, data)[..MacLength];
+        // The key of a purpose is derived once per key (a function of both), so its HMAC is one of the thread's kept ones.
+        var derived = _derived.GetOrAdd((key, purpose), static k => HMACSHA256.HashData(k.Key, Encoding.UTF8.GetBytes("\0" + k.Purpose + "\0")));
+        Span<byte> mac = stackalloc byte[32];
+        Compute(derived, data, mac);
+        return mac[..MacLength].ToArray();
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(byte[] Key, string Purpose), byte[]> _derived = new(DerivedKeyComparer.Instance);
+
+    private sealed class DerivedKeyComparer : IEqualityComparer<(byte[] Key, string Purpose)>
+    {
+        public static readonly DerivedKeyComparer Instance = new();
+
+        public bool Equals((byte[] Key, string Purpose) x, (byte[] Key, string Purpose) y) => ReferenceEquals(x.Key, y.Key) && x.Purpose == y.Purpose;
+
+        public int GetHashCode((byte[] Key, string Purpose) obj) => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj.Key), obj.Purpose);
+    }
+
+    // A thread's HMAC-SHA256 instances for the last few keys it used, kept: the one-shot HMACSHA256.HashData sets up a
+    // new OpenSSL context on every call, about twice the cost of the hash itself, and every message's suppression and key
+    // checks hash (session 63). An IncrementalHash is not thread-safe, so each thread has its own.
+    [ThreadStatic]
+    private static (byte[] Key, IncrementalHash Hmac)[]? t_hmacs;
+
+    [ThreadStatic]
+    private static int t_nextSlot;
+
+    private const int KeptHmacs = 4;
+
+    private static void Compute(byte[] key, ReadOnlySpan<byte> data, Span<byte> mac)
+    {
+        var hmacs = t_hmacs ??= new (byte[], IncrementalHash)[KeptHmacs];
+        IncrementalHash? hmac = null;
+        for (var i = 0; i < hmacs.Length; i++)
+        {
+            if (ReferenceEquals(hmacs[i].Key, key))
+            {
+                hmac = hmacs[i].Hmac;
+                break;
+            }
+        }
+
+        if (hmac is null)
+        {
+            var slot = t_nextSlot;
+            t_nextSlot = (slot + 1) % KeptHmacs;
+            hmacs[slot].Hmac?.Dispose();
+            hmacs[slot] = (key, hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key));
+        }
+
+        hmac.AppendData(data);
+        hmac.GetHashAndReset(mac);
     }
 
     // hex(HMAC-SHA256(key, UTF-8 of a + b + c)): the text is encoded on the stack (or in a rented buffer, cleared after:
@@ -105,7 +155,7 @@ internal sealed class IdentifierHasher
             n += Encoding.UTF8.GetBytes(b, buffer[n..]);
             n += Encoding.UTF8.GetBytes(c, buffer[n..]);
             Span<byte> mac = stackalloc byte[32];
-            HMACSHA256.HashData(key, buffer[..n], mac);
+            Compute(key, buffer[..n], mac);
             return Convert.ToHexStringLower(mac);
         }
         finally

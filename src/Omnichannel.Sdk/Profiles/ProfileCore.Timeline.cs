@@ -19,12 +19,13 @@ internal static partial class ProfileCore
         var oldestOfKind = -1;
         for (var k = 0; k < list.Count; k++) // no lambda: its closure would be made on every event
         {
-            if (list[k].EventId == entry.EventId)
+            var other = list[k];
+            if (other.MayHaveId(entry) && other.EventId == entry.EventId)
             {
                 return;
             }
 
-            if (counted && IsEngineEntry(list[k]) == engine)
+            if (counted && other.IsEngine == engine)
             {
                 sameKind++;
                 oldestOfKind = oldestOfKind < 0 ? k : oldestOfKind;
@@ -63,11 +64,7 @@ internal static partial class ProfileCore
     /// a message queued, or skipped by the planner) rather than one of her tracked events: each kind keeps its own
     /// <see cref="OmnichannelOptions.TimelineLength"/>. Read from the entry alone, so a stored document is read the same.
     /// </summary>
-    internal static bool IsEngineEntry(TimelineEntry t) =>
-        t.Type is { Length: > 0 } type && type[0] is ('s' or 'm' or 'j') // most of her events are none of these: one test
-        && (type is EventTypes.SegmentEntered or EventTypes.SegmentExited or "message.queued"
-            || type.StartsWith("journey.", StringComparison.Ordinal)
-            || (type == EventTypes.MessageSkipped && t.Channel == "system"));
+    internal static bool IsEngineEntry(TimelineEntry t) => t.IsEngine;
 
     /// <summary>The longest timeline summary, in UTF-16 code units (an ellipsis follows a cut one).</summary>
     internal const int MaxSummaryLength = 200;

@@ -202,7 +202,65 @@ public sealed record DeviceSeen(string? DeviceType, string? Os, DateTimeOffset L
 /// <param name="Channel">The channel.</param>
 /// <param name="Timestamp">When it happened.</param>
 /// <param name="Summary">A short description built from well-known properties.</param>
-public sealed record TimelineEntry(string EventId, string Type, string Channel, DateTimeOffset Timestamp, string? Summary);
+public sealed record TimelineEntry(string EventId, string Type, string Channel, DateTimeOffset Timestamp, string? Summary)
+{
+    // What adding an entry asks of every entry of a full timeline (up to twice TimelineLength): whether it has the new
+    // entry's id, and which cap it counts against. Worked out once per entry, when its members are set (so a `with` works
+    // them out again), rather than by comparing strings on every add: a customer with a full timeline paid that scan on each
+    // event and each message. Both are functions of the members, so equality is unchanged.
+    private readonly string _eventId = EventId;
+    private readonly string _type = Type;
+    private readonly string _channel = Channel;
+    private readonly int _eventIdHash = HashOf(EventId);
+    private readonly bool _isEngine = IsEngineKind(Type, Channel);
+
+    /// <summary>The event id.</summary>
+    public string EventId
+    {
+        get => _eventId;
+        init
+        {
+            _eventId = value;
+            _eventIdHash = HashOf(value);
+        }
+    }
+
+    /// <summary>The event type.</summary>
+    public string Type
+    {
+        get => _type;
+        init
+        {
+            _type = value;
+            _isEngine = IsEngineKind(value, _channel);
+        }
+    }
+
+    /// <summary>The channel.</summary>
+    public string Channel
+    {
+        get => _channel;
+        init
+        {
+            _channel = value;
+            _isEngine = IsEngineKind(_type, value);
+        }
+    }
+
+    /// <summary>Whether this entry's id may be <paramref name="other"/>'s (their hashes are equal); equal ids always are.</summary>
+    internal bool MayHaveId(TimelineEntry other) => _eventIdHash == other._eventIdHash;
+
+    /// <summary>The engine's own entry (see <c>ProfileCore.IsEngineEntry</c>).</summary>
+    internal bool IsEngine => _isEngine;
+
+    private static int HashOf(string? eventId) => eventId is null ? 0 : string.GetHashCode(eventId, StringComparison.Ordinal);
+
+    private static bool IsEngineKind(string? type, string? channel) =>
+        type is { Length: > 0 } && type[0] is ('s' or 'm' or 'j') // most of her events are none of these: one test
+        && (type is EventTypes.SegmentEntered or EventTypes.SegmentExited or "message.queued"
+            || type.StartsWith("journey.", StringComparison.Ordinal)
+            || (type == EventTypes.MessageSkipped && channel == "system"));
+}
 
 /// <summary>A merge of another profile into this one.</summary>
 /// <param name="AbsorbedProfileId">The profile that was merged in and no longer exists on its own.</param>
