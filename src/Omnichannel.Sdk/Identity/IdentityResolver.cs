@@ -70,7 +70,7 @@ internal static class IdentityResolver
                 continue;
             }
 
-            if (owner == target || absorb.Exists(a => a.Item1 == owner))
+            if (owner == target || Absorbs(absorb, owner))
             {
                 continue;
             }
@@ -158,6 +158,19 @@ internal static class IdentityResolver
         return sole;
     }
 
+    private static bool Absorbs(List<(string ProfileId, Identifier CausedBy)> absorb, string owner)
+    {
+        foreach (var a in absorb) // no lambda: its closure was made for every identifier an owner holds
+        {
+            if (a.ProfileId == owner)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool Before(Identifier a, Identifier b)
     {
         var byType = string.CompareOrdinal(a.Type, b.Type);
@@ -196,8 +209,18 @@ internal static class IdentityResolver
         }
     }
 
-    private static Dictionary<string, HashSet<string>> Clone(Dictionary<string, HashSet<string>> held) =>
-        held.ToDictionary(kv => kv.Key, kv => new HashSet<string>(kv.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+    // A loop, not ToDictionary: a merge clones once per profile it joins, and LINQ boxed the enumerator and made delegates.
+    // The copy keeps the original's order (FirstViolation names the first type over its limit in that order).
+    private static Dictionary<string, HashSet<string>> Clone(Dictionary<string, HashSet<string>> held)
+    {
+        var copy = new Dictionary<string, HashSet<string>>(held.Count, StringComparer.Ordinal);
+        foreach (var (type, values) in held)
+        {
+            copy.Add(type, new HashSet<string>(values, StringComparer.Ordinal));
+        }
+
+        return copy;
+    }
 
     private static string? FirstViolation(Dictionary<string, HashSet<string>> held, IdentityOptions options)
     {

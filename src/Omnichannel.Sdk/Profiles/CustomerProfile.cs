@@ -61,6 +61,14 @@ public sealed class CustomerProfile
 
     internal Dictionary<string, List<ItemOp>>? CartOpsIfAny => _cartOps;
 
+    internal Dictionary<string, List<ItemOp>>? WishlistOpsIfAny => _wishlistOps;
+
+    internal WrittenOnceDictionary<OrderFact>? ReturnsIfAny => _returns;
+
+    internal OrdinalSet? CancelledOrdersIfAny => _cancelledOrders;
+
+    internal Dictionary<string, PreferenceFact>? PreferenceFactsIfAny => _preferenceFacts;
+
     [Stored(Field = nameof(_cartLines))]
     internal Dictionary<string, CartLine> CartLines { get => _cartLines ??= new(StringComparer.Ordinal); set => _cartLines = value; }
 
@@ -369,7 +377,11 @@ public sealed class CustomerProfile
 
     /// <summary>Statistics derived from events.</summary>
     [JsonInclude]
-    public ProfileStatistics Statistics { get; internal set; } = new();
+    public ProfileStatistics Statistics { get => _statistics ??= new(); internal set => _statistics = value; }
+
+    // Made on first use: a profile read from its document gets the stored one, and a default made by the constructor first
+    // (with its collections) was thrown away on every read of a cold profile (session 63).
+    private ProfileStatistics? _statistics;
 
     /// <summary>Cart lines, oldest change first. Emptied by an order.</summary>
     public IReadOnlyList<CartLine> Cart => [.. CartLines.Values.OrderBy(l => l.UpdatedAt).ThenBy(l => l.ProductId, StringComparer.Ordinal)];

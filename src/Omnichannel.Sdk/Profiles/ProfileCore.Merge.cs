@@ -36,7 +36,7 @@ internal static partial class ProfileCore
             }
         }
 
-        foreach (var (path, tv) in other.TraitValues)
+        foreach (var (path, tv) in other.TraitValuesIfAny ?? Empty<TraitValue>.Map)
         {
             PutTrait(target, path, tv, maxTraits, merging: true);
         }
@@ -73,7 +73,7 @@ internal static partial class ProfileCore
             ProfileFacts.PutOrder(target, key, order.Total, order.Currency, order.UpdatedAt, order.EventId, order.Lines);
         }
 
-        foreach (var cancelled in other.CancelledOrders)
+        foreach (var cancelled in other.CancelledOrdersIfAny ?? [])
         {
             if (target.CancelledOrders.Add(cancelled))
             {
@@ -81,7 +81,7 @@ internal static partial class ProfileCore
             }
         }
 
-        foreach (var (key, r) in other.Returns)
+        foreach (var (key, r) in other.ReturnsIfAny ?? EmptyFacts.Facts)
         {
             ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.At, r.FirstEventId, r.Order, r.Lines);
             ProfileFacts.PutFact(target.Returns, key, r.Total, r.Currency, r.UpdatedAt, r.EventId, r.Order, r.Lines);
@@ -92,7 +92,7 @@ internal static partial class ProfileCore
         // once, at its newest value: the sum less what the value not kept added.
         decimal points = 0;
         int sent = 0, converted = 0;
-        foreach (var (key, f) in other.Tallies)
+        foreach (var (key, f) in other.TalliesIfAny ?? EmptyFacts.Facts)
         {
             if (!target.Tallies.TryGetValue(key, out var mine))
             {
@@ -130,7 +130,7 @@ internal static partial class ProfileCore
         ProfileFacts.RecomputeOrders(target, shopCurrency);
 
         // Cart and wishlist: the changes of both sides replayed in event-time order, as if one profile had seen them all.
-        foreach (var (product, ops) in other.CartOps)
+        foreach (var (product, ops) in other.CartOpsIfAny ?? Empty<List<ItemOp>>.Map)
         {
             foreach (var op in ops)
             {
@@ -140,7 +140,7 @@ internal static partial class ProfileCore
 
         ProfileFacts.ClearCartAfterOrders(target); // after the orders of both sides are in
 
-        foreach (var (product, ops) in other.WishlistOps)
+        foreach (var (product, ops) in other.WishlistOpsIfAny ?? Empty<List<ItemOp>>.Map)
         {
             foreach (var op in ops)
             {
@@ -148,12 +148,12 @@ internal static partial class ProfileCore
             }
         }
 
-        foreach (var c in other.ConsentRecords.Values)
+        foreach (var c in (other.ConsentRecordsIfAny ?? Empty<ConsentRecord>.Map).Values)
         {
             SetConsent(target, c);
         }
 
-        foreach (var (field, fact) in other.PreferenceFacts)
+        foreach (var (field, fact) in other.PreferenceFactsIfAny ?? Empty<PreferenceFact>.Map)
         {
             PutPreference(target, field, fact);
         }
@@ -229,7 +229,7 @@ internal static partial class ProfileCore
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
         target.RuleHistory.MergeFrom(other.RuleHistory, new Segments.MergeFacts(key => KeyedFact(target, key), key => KeyedFact(other, key), oursBefore));
         // The later incarnation of a re-added segment first (the other is stale), then the longest-standing.
-        foreach (var (segment, entered) in other.SegmentMemberships)
+        foreach (var (segment, entered) in other.SegmentMembershipsIfAny ?? Empty<DateTimeOffset>.Map)
         {
             var theirs = other.SegmentIncarnations?.GetValueOrDefault(segment) ?? 0;
             var ours = target.SegmentIncarnations?.GetValueOrDefault(segment) ?? 0;
@@ -247,7 +247,7 @@ internal static partial class ProfileCore
             }
         }
 
-        foreach (var (segment, at) in other.SegmentChecks)
+        foreach (var (segment, at) in other.SegmentChecksIfAny ?? Empty<DateTimeOffset>.Map)
         {
             if (!target.SegmentChecks.TryGetValue(segment, out var mine) || at < mine)
             {
@@ -269,6 +269,11 @@ internal static partial class ProfileCore
     // A stable order by time, then event id, then a key that tells apart two records of one event.
     private static void SortByTime<T>(List<T> list, Func<T, (DateTimeOffset At, string EventId, string? Key)> key)
     {
+        if (list.Count < 2)
+        {
+            return; // already in order (a merge's own record, usually the only one): no sort's iterators and copies
+        }
+
         var sorted = list.OrderBy(x => key(x).At).ThenBy(x => key(x).EventId, StringComparer.Ordinal).ThenBy(x => key(x).Key, StringComparer.Ordinal).ToList();
         list.Clear();
         list.AddRange(sorted);
@@ -279,4 +284,15 @@ internal static partial class ProfileCore
         entryId.StartsWith(Segments.RuleHistory.TallyKeyPrefix, StringComparison.Ordinal)
             ? p.Tallies.TryGetValue(entryId[Segments.RuleHistory.TallyKeyPrefix.Length..], out var tally) ? tally : null
             : p.Orders.TryGetValue(entryId, out var order) ? order : null;
+}
+
+// Empty collections to walk when a profile never made one (reads must not make them, see CustomerProfile).
+file static class Empty<T>
+{
+    public static readonly Dictionary<string, T> Map = new(StringComparer.Ordinal);
+}
+
+file static class EmptyFacts
+{
+    public static readonly WrittenOnceDictionary<OrderFact> Facts = new();
 }

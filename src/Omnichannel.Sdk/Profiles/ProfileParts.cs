@@ -202,7 +202,7 @@ public sealed record DeviceSeen(string? DeviceType, string? Os, DateTimeOffset L
 /// <param name="Channel">The channel.</param>
 /// <param name="Timestamp">When it happened.</param>
 /// <param name="Summary">A short description built from well-known properties.</param>
-public sealed record TimelineEntry(string EventId, string Type, string Channel, DateTimeOffset Timestamp, string? Summary)
+public sealed record TimelineEntry(string EventId, string Type, string Channel, [property: JsonPropertyOrder(4)] DateTimeOffset Timestamp, [property: JsonPropertyOrder(5)] string? Summary)
 {
     // What adding an entry asks of every entry of a full timeline (up to twice TimelineLength): whether it has the new
     // entry's id, and which cap it counts against. Worked out once per entry, when its members are set (so a `with` works
@@ -215,6 +215,7 @@ public sealed record TimelineEntry(string EventId, string Type, string Channel, 
     private readonly bool _isEngine = IsEngineKind(Type, Channel);
 
     /// <summary>The event id.</summary>
+    [JsonPropertyOrder(1)] // the members in their declared order, as the stored documents have them
     public string EventId
     {
         get => _eventId;
@@ -226,6 +227,7 @@ public sealed record TimelineEntry(string EventId, string Type, string Channel, 
     }
 
     /// <summary>The event type.</summary>
+    [JsonPropertyOrder(2)] // the members in their declared order, as the stored documents have them
     public string Type
     {
         get => _type;
@@ -237,6 +239,7 @@ public sealed record TimelineEntry(string EventId, string Type, string Channel, 
     }
 
     /// <summary>The channel.</summary>
+    [JsonPropertyOrder(3)] // the members in their declared order, as the stored documents have them
     public string Channel
     {
         get => _channel;

@@ -175,8 +175,9 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
                 return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
             }
 
-            foreach (var a in commit.Absorbed)
+            for (var i = 0; i < commit.Absorbed.Count; i++) // loops by index: a foreach boxed the list's enumerator per merge
             {
+                var a = commit.Absorbed[i];
                 if (a.ProfileId == commit.ProfileId || !_profiles.TryGetValue(a.ProfileId, out var absorbed) || absorbed.Version != a.ExpectedVersion)
                 {
                     return ValueTask.FromResult(new CommitResult(CommitStatus.Conflict, 0));
@@ -200,8 +201,9 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
 
             var version = currentVersion + 1;
             _profiles[commit.ProfileId] = commit.Shared is { } shared ? new StoredProfile(commit.ProfileId, version, shared) : new StoredProfile(commit.ProfileId, version, commit.Document);
-            foreach (var a in commit.Absorbed)
+            for (var i = 0; i < commit.Absorbed.Count; i++)
             {
+                var a = commit.Absorbed[i];
                 _profiles.TryRemove(a.ProfileId, out _);
                 _aliases[a.ProfileId] = commit.ProfileId;
                 SetWakeUp(a.ProfileId, null);
@@ -210,7 +212,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
 
             SetWakeUp(commit.ProfileId, commit.WakeAt);
             SetSegments(commit.ProfileId, commit.Segments);
-            if (commit.Absorbed.Count > 0)
+            if (commit.Absorbed.Count > 0 && _outbox.Count > 0)
             {
                 foreach (var (key, pending) in _outbox.Where(o => commit.Absorbed.Any(a => a.ProfileId == o.Value.Entry.ProfileId)).ToList())
                 {

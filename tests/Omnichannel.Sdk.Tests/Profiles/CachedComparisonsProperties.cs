@@ -134,7 +134,11 @@ public sealed class CachedComparisonsProperties
     public void AnEntryReadFromJson_KeepsItsKindAndId()
     {
         var entry = new TimelineEntry("m-9", "message.queued", "email", T0, "s");
-        var read = JsonSerializer.Deserialize<TimelineEntry>(JsonSerializer.Serialize(entry))!;
+        var json = JsonSerializer.Serialize(entry);
+        var read = JsonSerializer.Deserialize<TimelineEntry>(json)!;
+
+        // The members in their declared order, as documents written before the kept hash and kind have them.
+        Assert.Equal("""{"EventId":"m-9","Type":"message.queued","Channel":"email","Timestamp":"2026-03-01T09:00:00+00:00","Summary":"s"}""", json);
 
         Assert.Equal(entry, read);
         Assert.True(ProfileCore.IsEngineEntry(read));
