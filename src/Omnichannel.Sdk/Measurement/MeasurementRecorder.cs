@@ -440,11 +440,18 @@ internal static partial class MeasurementRecorder
         var keepFrom = now - options.Windows.Longest - Journeys.JourneyRunner.LateEventGrace;
         var touches = p.Touches;
         // LastAt is never before QueuedAt, so only a touch queued before keepFrom can have expired (read first: cheaper).
-        bool sorted = true, expired = touches[0].QueuedAt < keepFrom && touches[0].LastAt < keepFrom;
+        // Touch.Compare's order, each touch read once: her touches (up to MaxTouchesPerProfile) are walked on every event.
+        var previous = touches[0];
+        var previousTicks = previous.QueuedAt.UtcTicks;
+        var keepFromTicks = keepFrom.UtcTicks;
+        bool sorted = true, expired = previousTicks < keepFromTicks && previous.LastAt < keepFrom;
         for (var i = 1; i < touches.Count; i++)
         {
-            sorted &= Touch.Compare(touches[i - 1], touches[i]) <= 0;
-            expired |= touches[i].QueuedAt < keepFrom && touches[i].LastAt < keepFrom;
+            var touch = touches[i];
+            var ticks = touch.QueuedAt.UtcTicks;
+            sorted &= previousTicks < ticks || (previousTicks == ticks && string.CompareOrdinal(previous.Key, touch.Key) <= 0);
+            expired |= ticks < keepFromTicks && touch.LastAt < keepFrom;
+            (previous, previousTicks) = (touch, ticks);
         }
 
         if (!sorted)

@@ -169,6 +169,36 @@ public sealed class CachedComparisonsProperties
         }
     }
 
+    /// <summary>
+    /// Trim reads each touch once and compares instants as UTC ticks: her touches come out in <see cref="Touch.Compare"/>'s
+    /// order and without the expired ones, for touches in any order, at one instant written in different offsets (equal:
+    /// then the key decides), and around the expiry edge.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public void Trim_KeepsTouchCompareOrder_AndDropsOnlyExpiredTouches(int seed, byte count)
+    {
+        var options = new MeasurementOptions();
+        var now = T0.AddDays(200);
+        var keepFrom = now - options.Windows.Longest - Omnichannel.Sdk.Journeys.JourneyRunner.LateEventGrace;
+        var profile = new CustomerProfile("p-trim", T0);
+        var z = (ulong)(uint)seed;
+        for (var n = 0; n < count % 40; n++)
+        {
+            z = Mix(z);
+            var at = keepFrom.AddMinutes(((double)(z % 7) - 3) * 30) // before, at and after the edge
+                .ToOffset(TimeSpan.FromHours((int)((z >> 8) % 5) - 2)); // one instant, several offsets
+            var touch = new Touch { Key = $"k-{(z >> 16) % 50:D2}-{n}", Channel = "email", QueuedAt = at }; // keys are unique per profile
+            profile.Touches.Add((z >> 24) % 3 == 0 ? touch with { OpenedAt = now.AddDays(-1) } : touch); // opened late: kept
+        }
+
+        var before = profile.Touches.ToList();
+        MeasurementRecorder.Queued(profile, new Omnichannel.Sdk.Delivery.MessageRequest { Key = "new", Channels = ["email"], TemplateId = "t" }, "email", now, options);
+
+        var expected = before.Where(t => t.LastAt >= keepFrom).Append(profile.Touches[^1]).ToList();
+        expected.Sort(Touch.Compare);
+        Assert.Equal(expected, profile.Touches);
+    }
+
     private static string Reference(byte[] key, string text) => Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(text)));
 
     [Fact]
