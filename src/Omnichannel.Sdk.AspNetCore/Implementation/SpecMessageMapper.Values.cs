@@ -46,9 +46,14 @@ internal sealed partial class SpecMessageMapper
         }
     }
 
-    // The path of the first key, or string outside context, that cannot be decoded (an unpaired surrogate), or null. A
-    // key inside context is refused too: every look-up in its object would throw. Walked with an explicit stack: a
-    // request may nest 1,000 levels. Only text with an escape in it can be unreadable.
+    /// <summary>What the refusal of text <see cref="UnreadableText"/> finds says.</summary>
+    internal const string NotWellFormedText = "is not well-formed text (an unpaired surrogate, or bytes that are not UTF-8); expected well-formed Unicode text";
+
+    // The path of the first key, or string outside context, that cannot be decoded (an unpaired surrogate, or bytes that
+    // are not UTF-8), or null. A key inside context is refused too: every look-up in its object would throw. Walked with
+    // an explicit stack: a request may nest 1,000 levels. Only text with an escape in it, or that is not valid UTF-8, can
+    // be unreadable: the JSON parser does not check a string's bytes (audit U104: a raw 0xFF in a trait was stored as
+    // U+FFFD, one in an order id was "message: could not be read").
     private static string? UnreadableText(JsonElement message)
     {
         var pending = new Stack<(JsonElement Value, string Path, bool InContext)>();
@@ -61,7 +66,7 @@ internal sealed partial class SpecMessageMapper
                     foreach (var p in item.Value.EnumerateObject())
                     {
                         // Plain keys of plain values (most of a message) need no name, so no allocation.
-                        var plainKey = JsonMarshal.GetRawUtf8PropertyName(p).IndexOf((byte)'\\') < 0;
+                        var plainKey = IsPlainText(JsonMarshal.GetRawUtf8PropertyName(p));
                         if (plainKey && !NeedsLook(p.Value, item.InContext))
                         {
                             continue;
@@ -97,10 +102,14 @@ internal sealed partial class SpecMessageMapper
 
         return null;
 
-        // Containers are walked (their keys); a string only outside context and only with an escape in it.
+        // Containers are walked (their keys); a string only outside context and only with an escape in it or bytes that are
+        // not UTF-8.
         static bool NeedsLook(JsonElement v, bool inContext) =>
             v.ValueKind is JsonValueKind.Object or JsonValueKind.Array
-            || (v.ValueKind == JsonValueKind.String && !inContext && JsonMarshal.GetRawUtf8Value(v).IndexOf((byte)'\\') >= 0);
+            || (v.ValueKind == JsonValueKind.String && !inContext && !IsPlainText(JsonMarshal.GetRawUtf8Value(v)));
+
+        // Valid UTF-8 without an escape: text that decodes as it stands (UTF-8 cannot encode a lone surrogate).
+        static bool IsPlainText(ReadOnlySpan<byte> raw) => raw.IndexOf((byte)'\\') < 0 && System.Text.Unicode.Utf8.IsValid(raw);
 
         static bool Readable(JsonProperty p, out string name)
         {

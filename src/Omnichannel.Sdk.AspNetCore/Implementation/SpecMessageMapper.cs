@@ -51,11 +51,12 @@ internal sealed partial class SpecMessageMapper
 
         try
         {
-            // Text with an unpaired surrogate (an escape such as \ud800) cannot be decoded: refused with its path, where it
-            // would otherwise fail the first read of it as "could not be read". Context is read leniently instead.
+            // Text with an unpaired surrogate (an escape such as \ud800) or bytes that are not UTF-8 cannot be decoded:
+            // refused with its path, where it would otherwise fail the first read of it as "could not be read", or be
+            // stored with U+FFFD in its place. Context is read leniently instead.
             if (UnreadableText(message) is { } unreadable)
             {
-                errors.Add(new(unreadable, "is not well-formed text (an unpaired surrogate); expected well-formed Unicode text"));
+                errors.Add(new(unreadable, NotWellFormedText));
                 return new(null, errors, null);
             }
 
@@ -153,7 +154,7 @@ internal sealed partial class SpecMessageMapper
                     // Read leniently as context, but here they are the identify's traits: text they cannot hold is refused.
                     if (UnreadableText(contextTraits) is { } unreadable)
                     {
-                        errors.Add(new("context.traits." + unreadable, "is not well-formed text (an unpaired surrogate); expected well-formed Unicode text"));
+                        errors.Add(new("context.traits." + unreadable, NotWellFormedText));
                         break;
                     }
 

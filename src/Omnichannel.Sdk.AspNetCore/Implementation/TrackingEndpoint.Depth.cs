@@ -35,7 +35,7 @@ internal sealed partial class TrackingEndpoint
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.PropertyName:
-                        name = reader.GetString();
+                        name = KeyText(ref reader);
                         continue;
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
                         frames.Add((reader.TokenType == JsonTokenType.StartArray, 0, Segment(frames, name), (int)reader.TokenStartIndex));
@@ -75,6 +75,21 @@ internal sealed partial class TrackingEndpoint
         }
 
         return found.Count == 0 ? null : found;
+    }
+
+    // A key as text; one that cannot be decoded (an escaped lone surrogate, bytes that are not UTF-8) as it was written,
+    // U+FFFD for bytes that are not UTF-8. GetString threw for it inside the caller's exception filter, which made the
+    // whole batch "not valid JSON" (audit U104); the message holding it is refused alone, for its depth or its text.
+    private static string KeyText(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return Encoding.UTF8.GetString(reader.ValueSpan); // read from one span: never a value sequence
+        }
     }
 
     // The path segment of a value about to be read, counting it when its parent is an array.

@@ -160,8 +160,33 @@ internal static class DefinitionJson
     }
 
     /// <summary>Whether <paramref name="path"/> is one of <paramref name="prefixes"/> or lies under one (<c>.key</c> or <c>[i]</c>).</summary>
-    public static bool IsUnder(string path, List<string> prefixes) =>
-        prefixes.Exists(p => path == p || path.StartsWith(p + ".", StringComparison.Ordinal) || path.StartsWith(p + "[", StringComparison.Ordinal));
+    /// <remarks>
+    /// Looks up the path and each of its ancestors (the text before each <c>.</c> or <c>[</c>), not each prefix: a
+    /// definition with thousands of unreadable parts and as many validator errors was quadratic (audit U104).
+    /// </remarks>
+    public static bool IsUnder(string path, HashSet<string> prefixes)
+    {
+        if (prefixes.Count == 0)
+        {
+            return false;
+        }
+
+        if (prefixes.Contains(path))
+        {
+            return true;
+        }
+
+        var lookup = prefixes.GetAlternateLookup<ReadOnlySpan<char>>();
+        for (var i = 0; i < path.Length; i++)
+        {
+            if (path[i] is '.' or '[' && lookup.Contains(path.AsSpan(0, i)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>An object's keys, reporting unknown and repeated ones through <paramref name="error"/>.</summary>
     public static Dictionary<string, JsonElement> Keys(JsonElement e, string path, IReadOnlyList<string> allowed, string what, Action<string, string> error)

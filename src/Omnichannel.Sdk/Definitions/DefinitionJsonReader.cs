@@ -16,7 +16,7 @@ namespace Omnichannel.Sdk;
 /// </remarks>
 internal abstract class DefinitionJsonReader
 {
-    private readonly List<string> _unreadable = [];
+    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
     private int _depth;
 
     /// <summary>The errors found so far, in document order.</summary>

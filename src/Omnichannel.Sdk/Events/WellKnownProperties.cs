@@ -44,7 +44,8 @@ internal static class WellKnownProperties
                 break;
             case EventTypes.LoyaltyPointsEarned:
             case EventTypes.LoyaltyPointsRedeemed:
-                if (!p.TryGetProperty("points", out _))
+                // A null is no amount (it was taken as 0: the event accepted and no points counted; audit U104).
+                if (!p.TryGetProperty("points", out var points) || points.ValueKind == JsonValueKind.Null)
                 {
                     errors.Add(new("properties.points", "is required"));
                 }

@@ -124,23 +124,34 @@ internal sealed partial class JsonPathOrder : IComparer<string>
     public static IReadOnlyList<DefinitionError> Sort(IEnumerable<DefinitionError> errors) =>
         errors.OrderBy(e => e.Path, Instance).ToList();
 
+    // Token by token without allocating (audit U104: the match collections of every comparison were most of what reading a
+    // definition with thousands of errors allocated).
     public int Compare(string? x, string? y)
     {
-        var a = Token().Matches(x ?? string.Empty);
-        var b = Token().Matches(y ?? string.Empty);
-        for (var i = 0; i < Math.Min(a.Count, b.Count); i++)
+        x ??= string.Empty;
+        y ??= string.Empty;
+        var a = Token().EnumerateMatches(x);
+        var b = Token().EnumerateMatches(y);
+        while (true)
         {
-            var ta = a[i].Value;
-            var tb = b[i].Value;
+            var moreA = a.MoveNext();
+            var moreB = b.MoveNext();
+            if (!moreA || !moreB)
+            {
+                return moreA.CompareTo(moreB);
+            }
+
+            var ta = x.AsSpan(a.Current.Index, a.Current.Length);
+            var tb = y.AsSpan(b.Current.Index, b.Current.Length);
             int c;
             if (ta.StartsWith('[') && tb.StartsWith('[')
-                && int.TryParse(ta.AsSpan(1, ta.Length - 2), out var ia) && int.TryParse(tb.AsSpan(1, tb.Length - 2), out var ib))
+                && int.TryParse(ta[1..^1], out var ia) && int.TryParse(tb[1..^1], out var ib))
             {
                 c = ia.CompareTo(ib);
             }
             else
             {
-                c = string.CompareOrdinal(ta, tb);
+                c = ta.SequenceCompareTo(tb);
             }
 
             if (c != 0)
@@ -148,8 +159,6 @@ internal sealed partial class JsonPathOrder : IComparer<string>
                 return c;
             }
         }
-
-        return a.Count.CompareTo(b.Count);
     }
 
     [GeneratedRegex(@"\$|\.[^.\[]+|\[[^\]]*\]")]
