@@ -238,13 +238,8 @@ internal static class KeptMessage
         _ => throw new InvalidOperationException($"A {message.GetType().Name} is not kept as an object."),
     };
 
-    private static IReadOnlyDictionary<string, string> Map(IReadOnlyDictionary<string, string> map)
+    private static Dictionary<string, string> Map(IReadOnlyDictionary<string, string> map)
     {
-        if (map.Count == 0)
-        {
-            return System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty; // nothing to change, shared
-        }
-
         var copy = new Dictionary<string, string>(map.Count);
         foreach (var (key, value) in map)
         {
