@@ -17,32 +17,51 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 {
     private readonly ServiceProvider? _services;
     private readonly RecordingTransport? _sent;
-    private readonly string _idPrefix;
+    private string? _idPrefix;
     private int _sequence;
 
-    private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null, bool sharedStore = false)
+    private OmnichannelTestHost(OmnichannelEngine engine, FakeTimeProvider time, ServiceProvider? services = null, RecordingTransport? sent = null)
     {
         Engine = engine;
         Time = time;
         _services = services;
         _sent = sent;
-        _idPrefix = sharedStore ? IdPrefixFor(engine.Store) : "evt-";
     }
 
-    // A host over a store it was given may follow another host on it (a restart test): building the ids that host used
-    // would have the store answer them Duplicate, and the test would go on without them. The first prefix whose first id
-    // the store does not know is taken, so ids stay the same from run to run and later hosts' ids sort later.
-    private static string IdPrefixFor(IOmnichannelStore store)
+    // A host over a store it was given may follow another host on it (a restart test), or run beside one (two engines on
+    // one store): building the ids that host used would have the store answer them Duplicate, and the test would go on
+    // without them. The first prefix whose first id the store does not know, and that no other host over the same store
+    // object took, is taken, when the host builds its first event (not when it is built: two hosts built before either
+    // tracked anything took the same one, audit U103). Ids stay the same from run to run and later hosts' ids sort later.
+    private string IdPrefix()
     {
-        for (var n = 1; ; n++)
+        if (_idPrefix is { } known)
         {
-            var prefix = n == 1 ? "evt-" : $"evt-h{n:D6}-";
-            if (!store.IsEventProcessedAsync(prefix + "000001").AsTask().GetAwaiter().GetResult())
+            return known;
+        }
+
+        var taken = TakenPrefixes.GetOrCreateValue(Engine.Store);
+        lock (taken)
+        {
+            if (_idPrefix is { } raced)
             {
-                return prefix;
+                return raced;
+            }
+
+            for (var n = 1; ; n++)
+            {
+                var prefix = n == 1 ? "evt-" : $"evt-h{n:D6}-";
+                if (!taken.Contains(prefix) && !Engine.Store.IsEventProcessedAsync(prefix + "000001").AsTask().GetAwaiter().GetResult())
+                {
+                    taken.Add(prefix);
+                    return _idPrefix = prefix;
+                }
             }
         }
     }
+
+    // The prefixes hosts in this process took over each store object (held weakly: a store let go takes its list with it).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IOmnichannelStore, HashSet<string>> TakenPrefixes = new();
 
     /// <summary>
     /// Every message the engine handed to a transport, on every channel, when the host was built from a registration
@@ -131,7 +150,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         var provider = services.BuildServiceProvider();
         try
         {
-            return new OmnichannelTestHost(provider.GetRequiredService<OmnichannelEngine>(), time, provider, sent, sharedStore: options.KeepStore);
+            return new OmnichannelTestHost(provider.GetRequiredService<OmnichannelEngine>(), time, provider, sent);
         }
         catch
         {
@@ -186,14 +205,17 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
 
         // A fixed key keeps test runs repeatable on any store; never use it outside tests.
         options.Privacy.HashKey ??= TestHashKey;
-        return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time, delivery: delivery), time, sharedStore: store is not null);
+        return new OmnichannelTestHost(new OmnichannelEngine(options, store ?? new InMemoryOmnichannelStore(), time, delivery: delivery), time);
     }
 
     /// <summary>
     /// Builds an event at the fake clock's current time (or <paramref name="at"/>) with a fresh id: <c>evt-000001</c>,
     /// <c>evt-000002</c>… in the order built (ties of time are broken by id). A host over a store passed in (or kept with
     /// <see cref="OmnichannelTestHostOptions.KeepStore"/>) that already holds another host's events, as in a restart
-    /// test, tags its ids (<c>evt-h000002-000001</c>, then <c>h000003</c>…) so that it never reuses that host's ids.
+    /// test, or that another host in the process uses too, tags its ids (<c>evt-h000002-000001</c>, then <c>h000003</c>…)
+    /// so that it never reuses that host's ids. The tag is chosen when the host builds its first event: two store objects
+    /// over one database, each with a host that builds events before the other's are tracked, cannot tell each other
+    /// apart, so give such hosts events with ids of your own.
     /// </summary>
     /// <param name="type">The event type.</param>
     /// <param name="identifiers">Its identifiers.</param>
@@ -211,7 +233,7 @@ public sealed class OmnichannelTestHost : IAsyncDisposable
         object? traits = null,
         EventContext? context = null) => new()
         {
-            Id = $"{_idPrefix}{Interlocked.Increment(ref _sequence):D6}",
+            Id = $"{IdPrefix()}{Interlocked.Increment(ref _sequence):D6}",
             Type = type,
             Timestamp = at ?? Time.GetUtcNow(),
             Identifiers = identifiers,

@@ -1,3 +1,5 @@
+using Omnichannel.Sdk.Storage;
+
 namespace Omnichannel.Sdk.Testing.Tests;
 
 public sealed class TestHostTests
@@ -22,5 +24,45 @@ public sealed class TestHostTests
         Assert.False(ex.IsTransient);
         Assert.Contains(ex.Result.Errors, e => e.Field == "type");
         Assert.Contains(ex.Result.Errors, e => e.Field == "identifiers");
+    }
+}
+
+/// <summary>
+/// Audit U103's trap: two hosts over one store, both built before either tracked anything, took the same event ids, so the
+/// second host's events came back Duplicate (which TrackAsync does not throw on) and were silently lost.
+/// </summary>
+public sealed class TestHostSharedStoreTests
+{
+    [Fact]
+    public async Task TwoHostsOverOneStore_BuiltBeforeEitherTracks_NeverShareAnEventId()
+    {
+        var store = new InMemoryOmnichannelStore();
+        await using var first = OmnichannelTestHost.Create(store: store);
+        await using var second = OmnichannelTestHost.Create(store: store);
+
+        var a = await first.TrackAsync("user.signed_up", [Identifier.CustomerId("ann")]);
+        var b = await second.TrackAsync("user.signed_up", [Identifier.CustomerId("bob")]);
+        var c = await first.TrackAsync(EventTypes.ConsentChanged, [Identifier.CustomerId("ann")], new { channel = "email", granted = false });
+
+        Assert.Equal(TrackStatus.Accepted, a.Status);
+        Assert.Equal(TrackStatus.Accepted, b.Status);
+        Assert.Equal(TrackStatus.Accepted, c.Status);
+        Assert.NotEqual(a.EventId, b.EventId);
+        Assert.Equal("evt-000001", a.EventId);
+        Assert.Equal("evt-h000002-000001", b.EventId); // the same ids from run to run
+    }
+
+    [Fact]
+    public async Task AHostOverAnotherHostsOwnStore_TakesOtherIds_EvenBeforeThatHostTracks()
+    {
+        await using var first = OmnichannelTestHost.Create();
+        await using var second = OmnichannelTestHost.Create(store: first.Engine.Store);
+
+        var b = await second.TrackAsync("user.signed_up", [Identifier.CustomerId("bob")]);
+        var a = await first.TrackAsync("user.signed_up", [Identifier.CustomerId("ann")]);
+
+        Assert.Equal(TrackStatus.Accepted, b.Status);
+        Assert.Equal(TrackStatus.Accepted, a.Status);
+        Assert.NotEqual(a.EventId, b.EventId);
     }
 }
