@@ -60,7 +60,21 @@ internal sealed class IdentifierHasher
     }
 
     /// <summary>An identifier as logs and reasons may show it: a short keyed hash, never the value.</summary>
-    public string Mask(Identifier id) => "#" + Hash(id)[..12];
+    public string Mask(Identifier id)
+    {
+        // "#" and the hash's first 12 hex digits, written once (not the 64 digits, then a cut, then a join: a merge's record
+        // and a conflict's log line ask for one).
+        Span<byte> mac = stackalloc byte[32];
+        MacOf(_keys[0], id.Type, ":", id.Value, mac);
+        return string.Create(13, System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(mac) >> 16, static (chars, first48) =>
+        {
+            chars[0] = '#';
+            for (var i = 0; i < 12; i++)
+            {
+                chars[1 + i] = "0123456789abcdef"[(int)((first48 >> (44 - (4 * i))) & 0xF)];
+            }
+        });
+    }
 
     /// <summary>A MAC of <paramref name="data"/> under the current key, in a namespace of its own (<paramref name="purpose"/>).</summary>
     public byte[] Sign(string purpose, ReadOnlySpan<byte> data) => Mac(_keys[0], purpose, data);
@@ -145,6 +159,13 @@ internal sealed class IdentifierHasher
     // it holds an address), so the only allocation is the answer.
     private static string Hash(byte[] key, string a, string b, string c)
     {
+        Span<byte> mac = stackalloc byte[32];
+        MacOf(key, a, b, c, mac);
+        return Convert.ToHexStringLower(mac);
+    }
+
+    private static void MacOf(byte[] key, string a, string b, string c, Span<byte> mac)
+    {
         var max = Encoding.UTF8.GetMaxByteCount(a.Length + b.Length + c.Length);
         byte[]? rented = null;
         var buffer = max <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
@@ -154,9 +175,7 @@ internal sealed class IdentifierHasher
             n += Encoding.UTF8.GetBytes(a, buffer);
             n += Encoding.UTF8.GetBytes(b, buffer[n..]);
             n += Encoding.UTF8.GetBytes(c, buffer[n..]);
-            Span<byte> mac = stackalloc byte[32];
             Compute(key, buffer[..n], mac);
-            return Convert.ToHexStringLower(mac);
         }
         finally
         {

@@ -112,6 +112,25 @@ internal static partial class ProfileSerializer
     /// <summary>A thread keeps a buffer up to this size; a larger one (a rare huge profile) is let go after use.</summary>
     private const int KeptBufferBytes = 1 << 20;
 
+    // The stored document's writer: the contract's bytes without its per-property walk (see ContractWriter).
+    private static readonly Action<Utf8JsonWriter, CustomerProfile> Writer = ContractWriter.For(ProfileInfo);
+
+    /// <summary>Writes the stored document of <paramref name="profile"/>; what <see cref="JsonSerializer"/> writes under <see cref="ProfileInfo"/>.</summary>
+    internal static void Write(Utf8JsonWriter writer, CustomerProfile profile)
+    {
+        if (UseSerializer)
+        {
+            JsonSerializer.Serialize(writer, profile, ProfileInfo);
+            return;
+        }
+
+        Writer(writer, profile);
+    }
+
+    /// <summary>Tests: write through the serializer instead (the reference the contract writer is compared with).</summary>
+    [ThreadStatic]
+    internal static bool UseSerializer;
+
     public static byte[] Serialize(CustomerProfile profile)
     {
         var buffer = t_buffer ?? new SerializationBuffer();
@@ -119,7 +138,7 @@ internal static partial class ProfileSerializer
         try
         {
             buffer.Writer.Reset(buffer.Output);
-            JsonSerializer.Serialize(buffer.Writer, profile, ProfileInfo);
+            Write(buffer.Writer, profile);
             buffer.Writer.Flush();
             return buffer.Output.WrittenSpan.ToArray();
         }
@@ -149,7 +168,7 @@ internal static partial class ProfileSerializer
         try
         {
             buffer.Writer.Reset(buffer.Output);
-            JsonSerializer.Serialize(buffer.Writer, profile, ProfileInfo);
+            Write(buffer.Writer, profile);
             buffer.Writer.Flush();
             var head = buffer.Output.WrittenSpan.ToArray();
             return collecting.At.Count == 0
@@ -263,6 +282,7 @@ internal static partial class ProfileSerializer
             {
                 // Nor null (a collection made on first use, or an optional one): a reader starts from no value either.
                 property.ShouldSerialize = static (_, value) => value is not (null or System.Collections.ICollection { Count: 0 } or IReadOnlyCollection<object> { Count: 0 });
+                ContractWriter.SetRule(property, WriteRule.SkipNullOrEmpty);
                 continue;
             }
 
@@ -275,14 +295,17 @@ internal static partial class ProfileSerializer
                 // Review of session 57: 0.00 equals 0 but is not 0 (its scale is written, and sums keep it): left out, it
                 // came back as 0, and her order statistics were no longer what a walk of her reloaded orders gives.
                 property.ShouldSerialize = static (_, value) => value is decimal d && (d != 0 || d.Scale != 0);
+                ContractWriter.SetRule(property, WriteRule.SkipPlainZero);
                 continue;
             }
 
             if (!startsAtDefault)
             {
-                property.ShouldSerialize = property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null
+                var always = property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null;
+                property.ShouldSerialize = always
                     ? static (_, _) => true
                     : static (_, value) => value is not null; // as before: a null is never written
+                ContractWriter.SetRule(property, always ? WriteRule.Always : WriteRule.SkipNull);
             }
         }
     }

@@ -219,6 +219,18 @@ public sealed class CachedComparisonsProperties
         });
     }
 
+    /// <summary>Session 64: a mask is written in one go; it is "#" and the first 12 hex digits of the identifier's hash.</summary>
+    [Property(MaxTest = 200)]
+    public void AMask_IsTheHashsFirstTwelveDigits(int seed)
+    {
+        var z = Mix((ulong)(uint)seed);
+        var key = Encoding.UTF8.GetBytes("key-" + (z % 5));
+        var value = ((z >> 8) % 4) switch { 0 => "ann@example.com", 1 => "Zoë 😺", 2 => new string('x', (int)(z % 700)), _ => "c" + (z >> 20) };
+        var id = new Identifier((z >> 4) % 2 == 0 ? "email" : "customer_id", value);
+        var hasher = new IdentifierHasher(key, []);
+        Assert.Equal("#" + Reference(key, id.Type + ":" + id.Value)[..12], hasher.Mask(id));
+    }
+
     [Fact]
     public void Signatures_AreTheTruncatedHmacUnderTheDerivedKey_AndVerifyUnderEveryKey()
     {
