@@ -260,9 +260,23 @@ public sealed partial class OmnichannelEngine
         var o = _options.Delivery;
         bool Held(SentMessage m) => m.At > now && m.RetryAt is null && m.Key is not null
             && (m.Transactional ? o.TransactionalQuietHours : o.MarketingQuietHours) == QuietHoursAction.Defer;
-        if (o.QuietHoursStart == o.QuietHoursEnd || !p.MessageLog.Exists(Held))
+        if (o.QuietHoursStart == o.QuietHoursEnd || p.MessageLogIfAny is not { } log || !AnyHeld(log))
         {
             return;
+        }
+
+        // A loop, not List.Exists: a delegate and its closure were made for every event of every profile.
+        bool AnyHeld(List<SentMessage> log)
+        {
+            foreach (var m in log)
+            {
+                if (Held(m))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         var zone = DeliveryPlanner.ZoneOf(p, o);

@@ -92,16 +92,14 @@ internal static class IdentityResolver
                 continue;
             }
 
-            var candidate = Clone(held);
-            AddAll(candidate, profile[owner]);
-            if (FirstViolation(candidate, options) is { } violation)
+            if (ViolationIfJoined(held, profile[owner], options) is { } violation)
             {
                 refused.Add(owner);
                 conflicts.Add((id, owner, $"joining the profile that holds it would give {violation}"));
                 continue;
             }
 
-            held = candidate;
+            AddAll(held, profile[owner]);
             if (target is null)
             {
                 target = owner;
@@ -209,29 +207,77 @@ internal static class IdentityResolver
         }
     }
 
-    // A loop, not ToDictionary: a merge clones once per profile it joins, and LINQ boxed the enumerator and made delegates.
-    // The copy keeps the original's order (FirstViolation names the first type over its limit in that order).
-    private static Dictionary<string, HashSet<string>> Clone(Dictionary<string, HashSet<string>> held)
+    /// <summary>
+    /// The first per-type limit that what is held and <paramref name="other"/>'s identifiers together would break, named
+    /// as "{count} {type} values; the limit is {max}"; null when none. Types in the order the joined sets would list them
+    /// (those held first, then the other's new types as they first appear). Counts what the join would hold without making
+    /// it: a copy of every set was made for each profile an event joined.
+    /// </summary>
+    internal static string? ViolationIfJoined(Dictionary<string, HashSet<string>> held, CustomerProfile other, IdentityOptions options)
     {
-        var copy = new Dictionary<string, HashSet<string>>(held.Count, StringComparer.Ordinal);
+        var list = other.IdentifierList;
         foreach (var (type, values) in held)
         {
-            copy.Add(type, new HashSet<string>(values, StringComparer.Ordinal));
+            if (options.Rules.TryGetValue(type, out var rule) && rule.Limit is { } max
+                && values.Count + NewValues(list, type, values) is var count && count > max)
+            {
+                return $"{count} {type} values; the limit is {max}";
+            }
         }
 
-        return copy;
-    }
-
-    private static string? FirstViolation(Dictionary<string, HashSet<string>> held, IdentityOptions options)
-    {
-        foreach (var (type, values) in held)
+        for (var i = 0; i < list.Count; i++)
         {
-            if (options.Rules.TryGetValue(type, out var rule) && rule.Limit is { } max && values.Count > max)
+            var type = list[i].Type;
+            if (held.ContainsKey(type) || SeenTypeBefore(list, i) || !options.Rules.TryGetValue(type, out var rule) || rule.Limit is not { } max)
             {
-                return $"{values.Count} {type} values; the limit is {max}";
+                continue;
+            }
+
+            if (NewValues(list, type, null) is var count && count > max)
+            {
+                return $"{count} {type} values; the limit is {max}";
             }
         }
 
         return null;
+    }
+
+    // How many distinct values of the type the list holds that are not in the held set.
+    private static int NewValues(List<LinkedIdentifier> list, string type, HashSet<string>? held)
+    {
+        string? first = null;
+        HashSet<string>? seen = null; // made only for a second new value (one is the usual case: a visitor's cookie)
+        var count = 0;
+        foreach (var i in list)
+        {
+            if (i.Type != type || (held is not null && held.Contains(i.Value)))
+            {
+                continue;
+            }
+
+            if (count == 0)
+            {
+                (first, count) = (i.Value, 1);
+            }
+            else if ((seen ??= new(StringComparer.Ordinal) { first! }).Add(i.Value))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private static bool SeenTypeBefore(List<LinkedIdentifier> list, int index)
+    {
+        for (var j = 0; j < index; j++)
+        {
+            if (list[j].Type == list[index].Type)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

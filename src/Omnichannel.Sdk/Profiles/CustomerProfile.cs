@@ -142,10 +142,16 @@ public sealed class CustomerProfile
 
     private List<MergeRecord>? _mergeRecords;
 
+    /// <summary>The merge records, or null when none was ever made (reading does not make the list).</summary>
+    internal List<MergeRecord>? MergeRecordsIfAny => _mergeRecords;
+
     [Stored(Field = nameof(_conflictRecords))]
     internal List<IdentityConflict> ConflictRecords { get => _conflictRecords ??= []; set => _conflictRecords = value; }
 
     private List<IdentityConflict>? _conflictRecords;
+
+    /// <summary>The conflict records, or null when none was ever made (reading does not make the list).</summary>
+    internal List<IdentityConflict>? ConflictRecordsIfAny => _conflictRecords;
 
     // What the loaded segment rules need of past events (only their event types and properties).
     [Stored]
@@ -268,6 +274,9 @@ public sealed class CustomerProfile
     internal List<Delivery.SentMessage> MessageLog { get => _messageLog ??= []; set => _messageLog = value; }
 
     private List<Delivery.SentMessage>? _messageLog;
+
+    /// <summary>The message log, or null when none was ever made (reading does not make the list).</summary>
+    internal List<Delivery.SentMessage>? MessageLogIfAny => _messageLog;
 
     // Messages and their outcomes (touches) within the longest attribution window, for attribution; survive merges.
     [Stored(Field = nameof(_touches))]

@@ -227,7 +227,7 @@ internal static partial class ProfileCore
         }
 
         // Segments: the longest-standing membership wins; the engine re-evaluates every segment after a merge.
-        target.RuleHistory.MergeFrom(other.RuleHistory, new Segments.MergeFacts(key => KeyedFact(target, key), key => KeyedFact(other, key), oursBefore));
+        MergeRuleHistories(target, other, oursBefore);
         // The later incarnation of a re-added segment first (the other is stale), then the longest-standing.
         foreach (var (segment, entered) in other.SegmentMembershipsIfAny ?? Empty<DateTimeOffset>.Map)
         {
@@ -257,27 +257,66 @@ internal static partial class ProfileCore
 
         // The newest records of both sides are kept, in time order whichever side absorbs the other (appending the other
         // side's older records and trimming from the front dropped this side's newer ones).
-        target.MergeRecords.AddRange(other.MergeRecords);
+        if (other.MergeRecordsIfAny is { } theirMerges)
+        {
+            target.MergeRecords.AddRange(theirMerges);
+        }
+
         target.MergeRecords.Add(record);
         SortByTime(target.MergeRecords, static r => (r.At, r.EventId, r.AbsorbedProfileId));
         Trim(target.MergeRecords, MaxMerges);
-        target.ConflictRecords.AddRange(other.ConflictRecords);
-        SortByTime(target.ConflictRecords, static c => (c.At, c.EventId, c.IdentifierType + ":" + c.IdentifierHash));
-        Trim(target.ConflictRecords, MaxConflicts);
+        if (other.ConflictRecordsIfAny is { Count: > 0 } theirConflicts)
+        {
+            target.ConflictRecords.AddRange(theirConflicts);
+        }
+
+        if (target.ConflictRecordsIfAny is { } conflicts) // neither side's list is made by reading it
+        {
+            SortByTime(conflicts, static c => (c.At, c.EventId, c.IdentifierType + ":" + c.IdentifierHash));
+            Trim(conflicts, MaxConflicts);
+        }
     }
 
-    // A stable order by time, then event id, then a key that tells apart two records of one event.
+    // Its own method: the lambdas' closure over both profiles was made at the start of every merge, and every use of
+    // either profile in Merge went through it.
+    private static void MergeRuleHistories(CustomerProfile target, CustomerProfile other, Dictionary<string, OrderFact>? oursBefore) =>
+        target.RuleHistory.MergeFrom(other.RuleHistory, new Segments.MergeFacts(key => KeyedFact(target, key), key => KeyedFact(other, key), oursBefore));
+
+    // A stable order by time, then event id, then a key that tells apart two records of one event (what OrderBy, ThenBy,
+    // ThenBy gave). An insertion sort over keys worked out once: at most 150 records, almost always in order already,
+    // and no closure, iterators or copies on every merge.
     private static void SortByTime<T>(List<T> list, Func<T, (DateTimeOffset At, string EventId, string? Key)> key)
     {
         if (list.Count < 2)
         {
-            return; // already in order (a merge's own record, usually the only one): no sort's iterators and copies
+            return;
         }
 
-        var sorted = list.OrderBy(x => key(x).At).ThenBy(x => key(x).EventId, StringComparer.Ordinal).ThenBy(x => key(x).Key, StringComparer.Ordinal).ToList();
-        list.Clear();
-        list.AddRange(sorted);
+        var keys = new (DateTimeOffset At, string EventId, string? Key)[list.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = key(list[i]);
+        }
+
+        for (var i = 1; i < keys.Length; i++)
+        {
+            var (item, k) = (list[i], keys[i]);
+            var j = i - 1;
+            for (; j >= 0 && CompareTimeKeys(keys[j], k) > 0; j--)
+            {
+                list[j + 1] = list[j];
+                keys[j + 1] = keys[j];
+            }
+
+            list[j + 1] = item;
+            keys[j + 1] = k;
+        }
     }
+
+    private static int CompareTimeKeys((DateTimeOffset At, string EventId, string? Key) a, (DateTimeOffset At, string EventId, string? Key) b) =>
+        a.At.CompareTo(b.At) is var byTime and not 0 ? byTime
+        : string.CompareOrdinal(a.EventId, b.EventId) is var byEvent and not 0 ? byEvent
+        : string.CompareOrdinal(a.Key, b.Key);
 
     // A profile's fact of a history entry id: an order's (order:{order_id}) or a keyed loyalty or referral event's.
     private static OrderFact? KeyedFact(CustomerProfile p, string entryId) =>

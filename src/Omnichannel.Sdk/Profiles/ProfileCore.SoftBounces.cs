@@ -472,6 +472,12 @@ internal static partial class ProfileCore
             return;
         }
 
+        ReviewSoftRuns(p, rule);
+    }
+
+    // Its own method: the lambda below captures the rule, and its closure was made on entry, for every merge and outcome.
+    private static void ReviewSoftRuns(CustomerProfile p, SoftBounceRule rule)
+    {
         var marks = p.SoftBounces;
         foreach (var (channel, hash) in marks.Where(m => !IsPendingSoftBounce(m)).Select(m => (m.Channel, m.Address)).Distinct().ToList())
         {

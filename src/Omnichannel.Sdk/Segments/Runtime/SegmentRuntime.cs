@@ -226,6 +226,8 @@ internal static class SegmentRuntime
     // Segments that are no longer loaded leave no state behind, and neither does a membership of an earlier incarnation
     // of a segment removed and added again (no exit: the segment it belonged to is gone). Returns the positions of the
     // loaded segments whose stale membership was dropped, to evaluate from scratch; null when none.
+    private static readonly Dictionary<string, DateTimeOffset> EmptyTimes = new(StringComparer.Ordinal);
+
     private static List<int>? Forget(CustomerProfile p, SegmentCatalog catalog)
     {
         // Already done for this catalog since the profile was loaded or last merged (see LeafAnswerCache.ForgottenFor).
@@ -238,7 +240,8 @@ internal static class SegmentRuntime
         answers.ForgottenFor = catalog;
         List<string>? gone = null;
         List<int>? reset = null;
-        foreach (var (id, _) in p.SegmentChecksIfAny ?? [])
+        // No "?? []" for a missing map: that made an empty dictionary on every load and merge.
+        foreach (var (id, _) in p.SegmentChecksIfAny ?? EmptyTimes)
         {
             if (!catalog.Contains(id))
             {
@@ -246,7 +249,7 @@ internal static class SegmentRuntime
             }
         }
 
-        foreach (var (id, _) in p.SegmentMembershipsIfAny ?? [])
+        foreach (var (id, _) in p.SegmentMembershipsIfAny ?? EmptyTimes)
         {
             if (!catalog.Contains(id))
             {
