@@ -165,6 +165,12 @@ internal static class ContractWriter
                     nameof(EqualityComparer<int>.Equals), Type.EmptyTypes, v, Expression.Default(type)));
             case WriteRule.SkipNull when Nullable.GetUnderlyingType(type) is not null:
                 return Expression.Property(v, nameof(Nullable<int>.HasValue));
+            case WriteRule.SkipNullOrEmpty when type.IsGenericType && type.GetGenericTypeDefinition() is var definition
+                && (definition == typeof(List<>) || definition == typeof(Dictionary<,>) || definition == typeof(HashSet<>)):
+                // Their Count is what ICollection.Count and IReadOnlyCollection.Count give (not virtual): no interface casts.
+                return Expression.AndAlso(
+                    Expression.ReferenceNotEqual(v, Expression.Constant(null, type)),
+                    Expression.NotEqual(Expression.Property(v, nameof(List<int>.Count)), Expression.Constant(0)));
             case WriteRule.SkipNullOrEmpty when !type.IsValueType:
                 return Expression.Call(typeof(ContractWriter), nameof(NotNullOrEmpty), Type.EmptyTypes, v);
             case WriteRule.SkipPlainZero when type == typeof(decimal):
