@@ -191,7 +191,7 @@ public sealed partial class OmnichannelEngine
     {
         _metrics.ProcessingDuration.Record(seconds);
         _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status)));
-        item.Completion.TrySetResult(result);
+        item.Complete(result);
     }
 
     private static class EventRuns

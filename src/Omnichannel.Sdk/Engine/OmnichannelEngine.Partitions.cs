@@ -92,7 +92,7 @@ public sealed partial class OmnichannelEngine
             switch (w)
             {
                 case EventItem e:
-                    e.Completion.TrySetResult(new TrackResult
+                    e.Complete(new TrackResult
                     {
                         EventId = e.Event.Event.Id,
                         Status = TrackStatus.StoreFailed,
@@ -114,7 +114,7 @@ public sealed partial class OmnichannelEngine
     {
         if (!item.Gate.TryStart())
         {
-            item.Completion.TrySetCanceled(); // withdrawn by its cancelled caller: nothing of it is applied
+            item.Withdraw(); // withdrawn by its cancelled caller: nothing of it is applied
             return;
         }
 
@@ -150,7 +150,7 @@ public sealed partial class OmnichannelEngine
         span?.SetTag("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status));
         _metrics.EventsTracked.Add(1, new KeyValuePair<string, object?>("omnichannel.event.outcome", OmnichannelTelemetry.OutcomeName(result.Status)));
         span?.Stop(); // before the caller hears the answer: a caller that looks at its trace then finds this span ended
-        item.Completion.TrySetResult(result);
+        item.Complete(result);
     }
 
     private async ValueTask<TrackResult> ProcessAsync(ValidatedEvent v, HotProfiles hot)

@@ -87,6 +87,12 @@ public sealed partial class OmnichannelEngine
         // identifier within the batch, directly or through other events (a page view by anonymous id and email, then one
         // customer's identify by that email and another's screen by that anonymous id), or through identifiers one stored
         // profile holds. Else which claim won, and so whose profile an identifier ended on, depended on which worker ran first.
+        var batch = new BatchCompletion(items.Count);
+        foreach (var item in items)
+        {
+            item.Batch = batch; // before any is queued: a worker may complete it at once
+        }
+
         var owners = items.Count > 1 && SpansPartitions(items) ? await ReadOwnersAsync(items, cancellationToken).ConfigureAwait(false) : null;
         var ordered = _runs ? await OrderAsync(items, owners, cancellationToken).ConfigureAwait(false) : items;
         var people = ordered.Count > 1 ? new PersonChains(ordered.Count, owners ?? NoOwners) : null;
@@ -144,16 +150,34 @@ public sealed partial class OmnichannelEngine
             _batchWrites.Release();
         }
 
-        TrackResult[] results;
         try
         {
-            results = await Task.WhenAll(pending).WaitAsync(token).ConfigureAwait(false);
+            await batch.AllDone.Task.WaitAsync(token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested && !gate.TryWithdraw())
         {
-            results = await Task.WhenAll(pending).ConfigureAwait(false); // started: every result, not "cancelled"
+            await batch.AllDone.Task.ConfigureAwait(false); // started: every result, not "cancelled"
         }
+
+        var results = Results(pending);
         activity?.SetTag("omnichannel.events", results.Length);
+        return results;
+    }
+
+    // Every task completed: their results, or what awaiting them all throws when one was withdrawn (as Task.WhenAll does).
+    private static TrackResult[] Results(List<Task<TrackResult>> done)
+    {
+        var results = new TrackResult[done.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (!done[i].IsCompletedSuccessfully)
+            {
+                return Task.WhenAll(done).GetAwaiter().GetResult(); // completed: throws at once, as the await did
+            }
+
+            results[i] = done[i].Result;
+        }
+
         return results;
     }
 

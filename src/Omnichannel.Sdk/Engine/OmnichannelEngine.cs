@@ -427,5 +427,47 @@ public sealed partial class OmnichannelEngine : IOmnichannelClient, IAsyncDispos
         public CallGate Gate { get; } = gate;
 
         public TaskCompletionSource<TrackResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The batch it was tracked in, told when it completes; <see langword="null"/> for a single event.</summary>
+        public BatchCompletion? Batch { get; set; }
+
+        /// <summary>Completes it with its result (once: a later call does nothing).</summary>
+        public void Complete(TrackResult result)
+        {
+            if (Completion.TrySetResult(result))
+            {
+                Batch?.Done();
+            }
+        }
+
+        /// <summary>Completes it as withdrawn by its cancelled caller (once).</summary>
+        public void Withdraw()
+        {
+            if (Completion.TrySetCanceled())
+            {
+                Batch?.Done();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A batch's events, counted down as they complete: one signal for the whole batch. Awaiting every event's own task
+    /// (Task.WhenAll) put one thread-pool item per event on the pool only to count it, since each completion runs its
+    /// continuations asynchronously (a worker must never run its caller's code).
+    /// </summary>
+    private sealed class BatchCompletion(int count)
+    {
+        private int _remaining = count;
+
+        /// <summary>Completed when every event of the batch has (its continuations run asynchronously too).</summary>
+        public TaskCompletionSource AllDone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Done()
+        {
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                AllDone.TrySetResult();
+            }
+        }
     }
 }
