@@ -91,7 +91,10 @@ internal static class ContractWriter
         && info.Options.NumberHandling == JsonNumberHandling.Strict
         && info.Options.ReferenceHandler is null
         && info.Options.DefaultIgnoreCondition is JsonIgnoreCondition.WhenWritingDefault
-        && !info.Properties.Any(p => p.IsExtensionData);
+        && info.Properties.All(p => !p.IsExtensionData
+            && p.NumberHandling is null or JsonNumberHandling.Strict // the serializer writes such a number its own way
+            && (p.CustomConverter is null or JsonConverterFactory || p.CustomConverter.Type == p.PropertyType
+                || p.CustomConverter.Type == Nullable.GetUnderlyingType(p.PropertyType)));
 
     private static Expression ObjectBody(ParameterExpression writer, ParameterExpression value, JsonTypeInfo info, HashSet<Type> building)
     {
@@ -110,9 +113,7 @@ internal static class ContractWriter
             var name = Expression.Constant(JsonEncodedText.Encode(p.Name, info.Options.Encoder));
             var write = Expression.Block(
                 Expression.Call(writer, nameof(Utf8JsonWriter.WritePropertyName), Type.EmptyTypes, name),
-                p.NumberHandling is null or JsonNumberHandling.Strict
-                    ? Value(writer, read, p.CustomConverter, info.Options, building)
-                    : ByConverter(writer, read, p.CustomConverter ?? info.Options.GetTypeInfo(p.PropertyType).Converter, info.Options));
+                Value(writer, read, p.CustomConverter, info.Options, building));
             statements.Add(Expression.Block(
                 [read],
                 Expression.Assign(read, Read(value, p)),
@@ -192,7 +193,19 @@ internal static class ContractWriter
         var type = v.Type;
         if (custom is not null)
         {
-            return ByConverter(writer, v, custom, options);
+            // A converter of T on a T? property: the serializer wraps it, writing null for no value.
+            return Nullable.GetUnderlyingType(type) is not null && (custom as JsonConverterFactory)?.CanConvert(type) != true && custom.Type != type
+                ? Expression.IfThenElse(
+                    Expression.Property(v, nameof(Nullable<int>.HasValue)),
+                    ByConverter(writer, Expression.Property(v, nameof(Nullable<int>.Value)), custom, options),
+                    Expression.Call(writer, nameof(Utf8JsonWriter.WriteNullValue), Type.EmptyTypes))
+                : ByConverter(writer, v, custom, options);
+        }
+
+        if (type == typeof(object))
+        {
+            // Written as its runtime type, as the serializer writes a value declared as object.
+            return Expression.Call(typeof(ContractWriter), nameof(WriteObject), Type.EmptyTypes, writer, v, Expression.Constant(options));
         }
 
         var info = options.GetTypeInfo(type);
@@ -335,6 +348,17 @@ internal static class ContractWriter
 
         var typed = typeof(JsonConverter<>).MakeGenericType(v.Type);
         return Expression.Call(typeof(ContractWriter), nameof(WriteBy), [v.Type], writer, v, Expression.Constant(converter, typed), Expression.Constant(options));
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, object? value, JsonSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        JsonSerializer.Serialize(writer, value, value.GetType(), options);
     }
 
     private static void WriteBy<T>(Utf8JsonWriter writer, T value, JsonConverter<T> converter, JsonSerializerOptions options)

@@ -109,6 +109,25 @@ public sealed class ContractWriterProperties
         public double Predicate { get; set; } // a ShouldSerialize with no rule: asked as the serializer asks it
 
         public string View => "computed"; // no setter: written by both (this contract keeps it)
+
+        // Audit U105's latent cases: a value of declared type object (written as its runtime type), a property's own
+        // number handling, and a converter of T on a T? property.
+        public object? Anything { get; set; }
+
+        public Dictionary<string, object?>? Bag { get; set; }
+
+        [JsonNumberHandling(JsonNumberHandling.WriteAsString)]
+        public int Quoted { get; set; }
+
+        [JsonConverter(typeof(ShoutingPointConverter))]
+        public Point? Shouting { get; set; }
+    }
+
+    public sealed class ShoutingPointConverter : JsonConverter<Point>
+    {
+        public override Point Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => default;
+
+        public override void Write(Utf8JsonWriter writer, Point value, JsonSerializerOptions options) => writer.WriteStringValue("POINT " + value.X);
     }
 
     private static readonly JsonTypeInfo<Root> Info = (JsonTypeInfo<Root>)new JsonSerializerOptions
@@ -230,6 +249,10 @@ public sealed class ContractWriterProperties
             NullSkipped = d.Maybe() ? null : d.When(),
             NonEmpty = d.Maybe() ? null : [.. Enumerable.Range(0, d.Next(3))],
             Predicate = d.Next(3) / 2.0,
+            Anything = d.Next(4) switch { 0 => null, 1 => d.Text(), 2 => d.Next(100), _ => d.Leaf() },
+            Bag = d.Maybe() ? null : new Dictionary<string, object?> { ["a"] = d.Text(), ["b"] = d.Money(), ["c"] = d.Leaf() },
+            Quoted = d.Next(5),
+            Shouting = d.Maybe() ? null : new Point { X = d.Next(9) },
         };
     }
 
