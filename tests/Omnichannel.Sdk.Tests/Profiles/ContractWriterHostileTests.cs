@@ -145,28 +145,5 @@ public sealed class ContractWriterHostileTests
         Assert.True(checkedDocs > hostile.Count);
     }
 
-    private static async Task<int> CompareAsync(Storage.InMemoryOmnichannelStore store)
-    {
-        var n = 0;
-        foreach (var owner in (await store.ResolveIdentifiersAsync(Person)).Values.Distinct())
-        {
-            var stored = (await store.LoadProfileAsync(owner))!;
-            var read = ProfileSerializer.Deserialize(stored);
-            var written = stored.Document;
-            ProfileSerializer.UseSerializer = true;
-            try
-            {
-                Assert.Equal(Encoding.UTF8.GetString(ProfileSerializer.Serialize(read)), Encoding.UTF8.GetString(written));
-            }
-            finally
-            {
-                ProfileSerializer.UseSerializer = false;
-            }
-
-            Assert.Equal(Encoding.UTF8.GetString(written), Encoding.UTF8.GetString(ProfileSerializer.Serialize(read)));
-            n++;
-        }
-
-        return n;
-    }
+    private static Task<int> CompareAsync(Storage.InMemoryOmnichannelStore store) => ContractWriterProperties.CompareStoredAsync(store, Person);
 }
