@@ -47,9 +47,15 @@ internal sealed class WrittenJson<T>
 
         public byte[] Bytes { get; } = bytes;
 
-        public ReadOnlyMemory<byte> Entries(int from, int to) => new(Bytes, starts[from], ends[to - 1] - starts[from]);
+        public int[] Starts { get; } = starts;
 
-        public ReadOnlySpan<byte> Value(int i) => Bytes.AsSpan(values[i], ends[i] - values[i]);
+        public int[] Values { get; } = values;
+
+        public int[] Ends { get; } = ends;
+
+        public ReadOnlyMemory<byte> Entries(int from, int to) => new(Bytes, Starts[from], Ends[to - 1] - Starts[from]);
+
+        public ReadOnlySpan<byte> Value(int i) => Bytes.AsSpan(Values[i], Ends[i] - Values[i]);
     }
 
     /// <summary>The element's JSON as <paramref name="info"/> writes it: from its run when it was written before.</summary>
@@ -75,7 +81,7 @@ internal sealed class WrittenJson<T>
 
     // The last write's pieces, with the collection's version then (see WrittenOnceDictionary.Version) and the options it
     // wrote with: a write with neither moved gives them again without visiting an element. Null when the last write gave no version.
-    private ReadOnlyMemory<byte>[]? _again;
+    private Stretch[]? _again;
     private int _againCount;
     private long _againVersion;
     private bool _againIsObject;
@@ -92,7 +98,21 @@ internal sealed class WrittenJson<T>
             return false;
         }
 
-        SharedElements.WriteKept(writer, isObject, _again.AsSpan(0, _againCount));
+        var pieces = SharedElements.TakePieces();
+        try
+        {
+            foreach (var span in _again.AsSpan(0, _againCount))
+            {
+                pieces.Add(span.Run.Entries(span.From, span.To));
+            }
+
+            SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
+        }
+        finally
+        {
+            SharedElements.ReturnPieces(pieces);
+        }
+
         Visited = 0;
         return true;
     }
@@ -120,14 +140,7 @@ internal sealed class WrittenJson<T>
         _where ??= new(ReferenceEqualityComparer.Instance);
         var spans = _spans!;
         _spansInfo = null;
-        var pieces = SharedElements.TakePieces();
-        try
         {
-            foreach (var span in spans)
-            {
-                pieces.Add(span.Run.Entries(span.From, span.To));
-            }
-
             // The last pieces, when each is a whole short run: new elements are a run of their own until these and they
             // make a full run, which is then built once. Appending one element per commit so copies each element's
             // bytes about twice in all, not once per commit of its run.
@@ -161,7 +174,6 @@ internal sealed class WrittenJson<T>
                         to++;
                     }
 
-                    pieces.Add(run.Entries(at.Index, to));
                     spans.Add(new Stretch(run, at.Index, to));
                     if (at.Index == 0 && to == run.Elements.Length && run.Elements.Length < RunLength)
                     {
@@ -188,12 +200,10 @@ internal sealed class WrittenJson<T>
                 if (shortPieces > 0 && shortCount + (end - i) >= RunLength)
                 {
                     from = shortFrom; // the short runs before and these new elements: one full run
-                    pieces.RemoveRange(pieces.Count - shortPieces, shortPieces);
                     spans.RemoveRange(spans.Count - shortPieces, shortPieces);
                 }
 
                 var built = Build(items[from..end], isObject ? keys[from..end] : default, isObject, info);
-                pieces.Add(built.Entries(0, built.Elements.Length));
                 spans.Add(new Stretch(built, 0, built.Elements.Length));
                 if (from != i)
                 {
@@ -214,13 +224,8 @@ internal sealed class WrittenJson<T>
                 i = end;
             }
 
-            SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
-            KeepPieces(pieces, version, isObject, info);
+            Finish(writer, spans, tail.Count, isObject, info, version);
             _spansInfo = isObject ? null : info;
-        }
-        finally
-        {
-            SharedElements.ReturnPieces(pieces);
         }
 
         Prune(items);
@@ -347,8 +352,6 @@ internal sealed class WrittenJson<T>
         _againInfo = null;
         _spansInfo = null; // whatever happens below, the spans are rewritten
         Visited = added.Length;
-        var pieces = SharedElements.TakePieces();
-        try
         {
             spans.RemoveRange(0, first);
             if (skip != spans[0].From)
@@ -396,18 +399,8 @@ internal sealed class WrittenJson<T>
                 }
             }
 
-            foreach (var span in spans)
-            {
-                pieces.Add(span.Run.Entries(span.From, span.To));
-            }
-
-            SharedElements.WriteKept(writer, isObject: false, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
-            KeepPieces(pieces, version: null, isObject: false, info);
+            Finish(writer, spans, tail.Count, isObject: false, info, version: null);
             _spansInfo = info;
-        }
-        finally
-        {
-            SharedElements.ReturnPieces(pieces);
         }
 
         Prune(items);
@@ -425,8 +418,30 @@ internal sealed class WrittenJson<T>
         tail.Add(run);
     }
 
+    // Joins the trailing whole runs (see JoinTrailing), then writes the stretches as the collection's JSON and keeps them.
+    private void Finish(Utf8JsonWriter writer, List<Stretch> spans, int tailCount, bool isObject, JsonTypeInfo<T> info, long? version)
+    {
+        JoinTrailing(spans, tailCount, isObject);
+        var pieces = SharedElements.TakePieces();
+        try
+        {
+            foreach (var span in spans)
+            {
+                pieces.Add(span.Run.Entries(span.From, span.To));
+            }
+
+            SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
+        }
+        finally
+        {
+            SharedElements.ReturnPieces(pieces);
+        }
+
+        KeepPieces(spans, version, isObject, info);
+    }
+
     // The last write's pieces, for WriteAgain and WriteAppended (with a version), or none.
-    private void KeepPieces(List<ReadOnlyMemory<byte>> pieces, long? version, bool isObject, JsonTypeInfo<T> info)
+    private void KeepPieces(List<Stretch> pieces, long? version, bool isObject, JsonTypeInfo<T> info)
     {
         if (version is not { } v)
         {
@@ -436,7 +451,7 @@ internal sealed class WrittenJson<T>
 
         if (_again is null || _again.Length < pieces.Count || _again.Length > (pieces.Count * 2) + RunLength)
         {
-            _again = new ReadOnlyMemory<byte>[pieces.Count + (pieces.Count / 4) + 4]; // room for a few more runs
+            _again = new Stretch[pieces.Count + (pieces.Count / 4) + 4]; // room for a few more runs
         }
         else
         {
@@ -467,8 +482,8 @@ internal sealed class WrittenJson<T>
         _spansInfo = null;
         Visited = items.Length;
         _where ??= new(ReferenceEqualityComparer.Instance);
-        var pieces = SharedElements.TakePieces();
-        try
+        var pieces = _spans ??= [];
+        pieces.Clear();
         {
             var shortCount = 0;
             foreach (var run in tail)
@@ -502,7 +517,7 @@ internal sealed class WrittenJson<T>
                 {
                     var to = Math.Min(all.Length, from + RunLength);
                     var built = Build(all.AsSpan(from, to - from), isObject ? allKeys.AsSpan(from, to - from) : default, isObject, info);
-                    pieces.Add(built.Entries(0, built.Elements.Length));
+                    pieces.Add(new Stretch(built, 0, built.Elements.Length));
                     if (built.Elements.Length < RunLength)
                     {
                         tail.Add(built);
@@ -512,19 +527,124 @@ internal sealed class WrittenJson<T>
             else
             {
                 var built = Build(items, keys, isObject, info);
-                pieces.Add(built.Entries(0, built.Elements.Length));
+                pieces.Add(new Stretch(built, 0, built.Elements.Length));
                 tail.Add(built);
             }
 
-            SharedElements.WriteKept(writer, isObject, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pieces));
-            KeepPieces(pieces, version, isObject, info);
-        }
-        finally
-        {
-            SharedElements.ReturnPieces(pieces);
+            Finish(writer, pieces, tail.Count, isObject, info, version);
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// How many whole runs of one level in a row, at a write's end, are joined into one run of the next level (level 0: runs
+    /// under <see cref="RunLength"/> × this many elements; level k + 1: up to this many times level k's). A collection that
+    /// only grows (her orders, never trimmed) so keeps at most this many pieces per level, O(log n) in all, instead of one per
+    /// <see cref="RunLength"/> elements: each commit's document refers to, and copies the list of, every piece.
+    /// </summary>
+    internal const int JoinFanIn = 16;
+
+    private static int Level(int count)
+    {
+        var level = 0;
+        for (long size = (long)RunLength * JoinFanIn; count >= size; size *= JoinFanIn)
+        {
+            level++;
+        }
+
+        return level;
+    }
+
+    private static bool IsWholeFullRun(Stretch s) => s.From == 0 && s.To == s.Run.Elements.Length && s.Run.Elements.Length >= RunLength;
+
+    // The whole full runs that end the stretches (before the trailing short runs), taken in order as a counter in base
+    // JoinFanIn takes its digits: whenever JoinFanIn runs of one level stand last, they become one run of the next level. A
+    // collection grown one commit at a time, or walked whole after a reload, so ends in at most JoinFanIn - 1 runs per level;
+    // each element's bytes are copied once per level, O(log n) times in all. Runs already in that shape are only looked at.
+    private void JoinTrailing(List<Stretch> spans, int tailCount, bool isObject)
+    {
+        var end = spans.Count - tailCount;
+        var begin = end;
+        while (begin > 0 && IsWholeFullRun(spans[begin - 1]))
+        {
+            begin--;
+        }
+
+        if (end - begin < JoinFanIn)
+        {
+            return;
+        }
+
+        var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(spans);
+        var top = begin; // the stack of runs taken so far is all[begin..top]
+        var same = 0; // how many runs of the top's level stand last on the stack
+        for (var k = begin; k < end; k++)
+        {
+            all[top++] = all[k];
+            same = top - 1 > begin && Level(all[top - 2].Run.Elements.Length) == Level(all[top - 1].Run.Elements.Length) ? same + 1 : 1;
+            while (same == JoinFanIn)
+            {
+                var joined = Join(all[(top - JoinFanIn)..top], isObject);
+                top -= JoinFanIn - 1;
+                all[top - 1] = new Stretch(joined, 0, joined.Elements.Length);
+                var level = Level(joined.Elements.Length);
+                same = 1;
+                while (top - 1 - same >= begin && Level(all[top - 1 - same].Run.Elements.Length) == level)
+                {
+                    same++;
+                }
+            }
+        }
+
+        spans.RemoveRange(top, end - top);
+    }
+
+    // One run holding the given whole runs' entries in order: their bytes joined with commas, their offsets moved.
+    private Run Join(ReadOnlySpan<Stretch> runs, bool isObject)
+    {
+        var count = 0;
+        var length = 1; // the closing bracket; each run adds its entries and the byte before them (the opening bracket or a comma)
+        foreach (var s in runs)
+        {
+            count += s.Run.Elements.Length;
+            length += 1 + s.Run.Entries(0, s.Run.Elements.Length).Length;
+        }
+
+        var elements = new T[count];
+        var keys = isObject ? new string[count] : null;
+        var (starts, values, ends) = (new int[count], new int[count], new int[count]);
+        var bytes = new byte[length];
+        var (at, n) = (0, 0);
+        foreach (var s in runs)
+        {
+            var run = s.Run;
+            bytes[at++] = n == 0 ? (isObject ? (byte)'{' : (byte)'[') : (byte)',';
+            var entries = run.Entries(0, run.Elements.Length);
+            entries.Span.CopyTo(bytes.AsSpan(at));
+            var shift = at - run.Starts[0];
+            for (var k = 0; k < run.Elements.Length; k++, n++)
+            {
+                elements[n] = run.Elements[k];
+                if (keys is not null)
+                {
+                    keys[n] = run.Keys![k];
+                }
+
+                (starts[n], values[n], ends[n]) = (run.Starts[k] + shift, run.Values[k] + shift, run.Ends[k] + shift);
+            }
+
+            at += entries.Length;
+        }
+
+        bytes[at] = isObject ? (byte)'}' : (byte)']';
+        var joined = new Run(elements, keys, bytes, starts, values, ends);
+        for (var k = 0; k < elements.Length; k++)
+        {
+            _where![elements[k]] = new Place(joined, k);
+        }
+
+        return joined;
     }
 
     private static bool Holds(Run run, int index, ReadOnlySpan<T> items, ReadOnlySpan<string> keys, int i) =>
