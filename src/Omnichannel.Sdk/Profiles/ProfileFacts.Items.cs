@@ -114,17 +114,60 @@ internal static partial class ProfileFacts
             return;
         }
 
+        var before = p.CartClearedAt;
         p.CartClearedAt = at;
-        foreach (var product in p.CartOpsIfAny?.Keys.ToList() ?? [])
+        if (p.CartOpsIfAny is not { Count: > 0 } all)
         {
-            if (at is { } cleared)
+            return;
+        }
+
+        // A clear moved later (a new order) counts a suffix of each product's changes, and a suffix never makes a line where
+        // the whole made none (each step's quantity stays at most the whole's): only the lines she has can change, so only
+        // they are rebuilt; her other products' changes are only trimmed past the retention, as before. An order costs what
+        // her cart holds, not every product she ever put in it. A clear moved earlier, or undone, brings lines back: all rebuilt.
+        var later = before is { } b && at is { } a && a >= b;
+        var rebuild = t_products ?? [];
+        t_products = null;
+        try
+        {
+            foreach (var (product, ops) in all)
             {
-                p.CartOps[product].RemoveAll(o => o.At <= cleared - ClearedCartRetention);
+                // In event-time order, so what the retention drops is a prefix (none: one comparison).
+                var dropped = 0;
+                if (at is { } cleared)
+                {
+                    var limit = cleared - ClearedCartRetention;
+                    while (dropped < ops.Count && ops[dropped].At <= limit)
+                    {
+                        dropped++;
+                    }
+
+                    ops.RemoveRange(0, dropped);
+                }
+
+                if (!later || ops.Count == 0 || p.CartLines.ContainsKey(product))
+                {
+                    rebuild.Add(product); // not while walking the dictionary: a rebuild may remove the product's changes
+                }
             }
 
-            RebuildCartLine(p, product);
+            foreach (var product in rebuild)
+            {
+                RebuildCartLine(p, product);
+            }
+        }
+        finally
+        {
+            rebuild.Clear();
+            if (rebuild.Capacity <= 1024)
+            {
+                t_products = rebuild;
+            }
         }
     }
+
+    [ThreadStatic]
+    private static List<string>? t_products;
 
     /// <summary>The latest first time of her orders, walked (see <see cref="ClearCartAfterOrders"/>).</summary>
     internal static DateTimeOffset? LatestOrderAt(CustomerProfile p)
