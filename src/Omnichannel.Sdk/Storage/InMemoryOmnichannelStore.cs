@@ -381,37 +381,74 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
 
     private void SetSegments(string profileId, IReadOnlyCollection<string> segments)
     {
-        if (_segmentsOf.TryGetValue(profileId, out var current) && current.Length == segments.Count && segments.All(current.Contains) && current.All(segments.Contains))
+        var current = _segmentsOf.GetValueOrDefault(profileId) ?? [];
+        if (current.Length == segments.Count && AllIn(current, segments) && AllIn(segments, current))
         {
             return; // unchanged: most commits
         }
 
-        if (_segmentsOf.Remove(profileId, out var old))
+        // Only the segments she left or entered change their members: each is a sorted set of every member's id, where a
+        // remove and an add cost a search each, so one segment entered costs one add, not a remove and an add for each.
+        foreach (var s in current)
         {
-            foreach (var s in old)
+            if (!Holds(segments, s) && _members.TryGetValue(s, out var set) && set.Remove(profileId) && set.Count == 0)
             {
-                if (_members.TryGetValue(s, out var set) && set.Remove(profileId) && set.Count == 0)
+                _members.Remove(s);
+            }
+        }
+
+        foreach (var s in segments)
+        {
+            if (Array.IndexOf(current, s) < 0)
+            {
+                if (!_members.TryGetValue(s, out var set))
                 {
-                    _members.Remove(s);
+                    _members[s] = set = new SortedSet<string>(StoredText.Order);
                 }
+
+                set.Add(profileId);
             }
         }
 
         if (segments.Count == 0)
         {
-            return;
+            _segmentsOf.Remove(profileId);
+        }
+        else
+        {
+            _segmentsOf[profileId] = [.. segments];
+        }
+    }
+
+    private static bool Holds(IReadOnlyCollection<string> segments, string segment)
+    {
+        if (segments is ICollection<string> collection)
+        {
+            return collection.Contains(segment); // a set's own look-up, an array's or a list's scan
         }
 
-        _segmentsOf[profileId] = [.. segments];
         foreach (var s in segments)
         {
-            if (!_members.TryGetValue(s, out var set))
+            if (string.Equals(s, segment, StringComparison.Ordinal))
             {
-                _members[s] = set = new SortedSet<string>(StoredText.Order);
+                return true;
             }
-
-            set.Add(profileId);
         }
+
+        return false;
+    }
+
+    private static bool AllIn(IReadOnlyCollection<string> these, IReadOnlyCollection<string> those)
+    {
+        foreach (var s in these)
+        {
+            if (!Holds(those, s))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private sealed class WakeOrder : IComparer<(DateTimeOffset At, string ProfileId)>
