@@ -26,12 +26,21 @@ internal static partial class ProfileSerializer
     // stored document is not the public JSON shape: it holds the [Stored] internal fields (added here, so the public
     // type's own JSON shape — what ASP.NET Core writes for Results.Ok(profile) — never shows them) and leaves out the
     // public views derived from them; and it leaves out what a reader gets back anyway (see Compact).
-    private static readonly JsonTypeInfo<CustomerProfile> ProfileInfo = (JsonTypeInfo<CustomerProfile>)
-        new JsonSerializerOptions(Options)
+    private static readonly JsonTypeInfo<CustomerProfile> ProfileInfo = StoredContract();
+
+    private static JsonTypeInfo<CustomerProfile> StoredContract()
+    {
+        var options = new JsonSerializerOptions(Options)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
             TypeInfoResolver = JsonTypeInfoResolver.Combine(new ProfileJsonContext(), WrittenOnceTypes.Instance).WithAddedModifier(StoredShape).WithAddedModifier(Compact),
-        }.GetTypeInfo(typeof(CustomerProfile));
+        };
+
+        // Locked before use: options never locked answer every GetTypeInfo with a contract built anew (the modifiers run
+        // again), and nothing else locks these once no call goes through JsonSerializer (the contract writers write).
+        options.MakeReadOnly();
+        return (JsonTypeInfo<CustomerProfile>)options.GetTypeInfo(typeof(CustomerProfile));
+    }
 
     private static void StoredShape(JsonTypeInfo info)
     {

@@ -69,7 +69,7 @@ internal sealed class WrittenJson<T>
         var scratch = JsonScratch.Take(info.Options);
         try
         {
-            JsonSerializer.Serialize(scratch.Writer, item, info);
+            ElementWise.Write(scratch.Writer, item, info);
             scratch.Writer.Flush();
             return scratch.Buffer.WrittenSpan.ToArray();
         }
@@ -684,7 +684,7 @@ internal sealed class WrittenJson<T>
                 }
                 else
                 {
-                    JsonSerializer.Serialize(w, items[k], info);
+                    ElementWise.Write(w, items[k], info);
                 }
 
                 ends[k] = Position(w);

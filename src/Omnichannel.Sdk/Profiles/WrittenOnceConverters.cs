@@ -42,7 +42,7 @@ internal sealed class WrittenOnceListConverter<T> : JsonConverter<List<T>>
         writer.WriteStartArray();
         foreach (var item in value)
         {
-            JsonSerializer.Serialize(writer, item, info);
+            ElementWise.Write(writer, item, info);
         }
 
         writer.WriteEndArray();
@@ -149,7 +149,7 @@ internal sealed class WrittenOnceDictionaryConverter<T> : JsonConverter<WrittenO
         foreach (var (key, item) in value)
         {
             writer.WritePropertyName(key);
-            JsonSerializer.Serialize(writer, item, info);
+            ElementWise.Write(writer, item, info);
         }
 
         writer.WriteEndObject();

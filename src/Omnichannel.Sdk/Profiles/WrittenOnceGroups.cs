@@ -172,7 +172,6 @@ internal sealed class WrittenOnceListsConverter<T> : JsonConverter<Dictionary<st
     public override void Write(Utf8JsonWriter writer, Dictionary<string, List<T>> value, JsonSerializerOptions options)
     {
         var kept = value is WrittenOnceLists<T> k && !options.WriteIndented ? k : null;
-        var listInfo = (JsonTypeInfo<List<T>>)options.GetTypeInfo(typeof(List<T>));
         var info = kept is null ? null : (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
         writer.WriteStartObject();
         foreach (var (key, list) in value)
@@ -184,7 +183,7 @@ internal sealed class WrittenOnceListsConverter<T> : JsonConverter<Dictionary<st
             }
             else
             {
-                JsonSerializer.Serialize(writer, list, listInfo);
+                ElementWise.WriteArray(writer, list, info ??= (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T))); // no frame pushed per list
             }
         }
 

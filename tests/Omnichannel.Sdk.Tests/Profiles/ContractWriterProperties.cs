@@ -291,6 +291,18 @@ public sealed class ContractWriterProperties
         Assert.Contains("\"predicate\":0.75", written);
     }
 
+    // Sixty-fifth session: the stored contract's options are locked when made. Unlocked options answer every GetTypeInfo
+    // with a contract built anew (every modifier run again), and once the kept collections' elements are written by their
+    // contract writers nothing goes through JsonSerializer to lock them: a light profile's commit allocated twice its bytes.
+    [Fact]
+    public void TheStoredContract_IsBuiltOnce_AndItsElementsContractsWithIt()
+    {
+        var info = (JsonTypeInfo)typeof(ProfileSerializer).GetField("ProfileInfo", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        Assert.True(info.Options.IsReadOnly);
+        Assert.Same(info.Options.GetTypeInfo(typeof(TimelineEntry)), info.Options.GetTypeInfo(typeof(TimelineEntry)));
+        Assert.Same(info.Options.GetTypeInfo(typeof(OrderFact)), info.Options.GetTypeInfo(typeof(OrderFact)));
+    }
+
     /// <summary>
     /// Profiles as the engine leaves them: a person's events of every kind under 2–4 of her identifiers in any arrival
     /// order (merges, conflicts, cart, wishlist, orders, returns, cancellations, consent, bounces, loyalty, preferences),
