@@ -336,9 +336,12 @@ internal static partial class ProfileFacts
             all[product] = ops = [];
         }
 
-        if (ops.Exists(o => o.EventId == op.EventId))
+        foreach (var o in ops) // not List.Exists: a lambda capturing op is a closure made on every call
         {
-            return false;
+            if (o.EventId == op.EventId)
+            {
+                return false;
+            }
         }
 
         var i = ops.Count;

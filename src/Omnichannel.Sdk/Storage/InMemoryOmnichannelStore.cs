@@ -214,10 +214,7 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
             SetSegments(commit.ProfileId, commit.Segments);
             if (commit.Absorbed.Count > 0 && _outbox.Count > 0)
             {
-                foreach (var (key, pending) in _outbox.Where(o => commit.Absorbed.Any(a => a.ProfileId == o.Value.Entry.ProfileId)).ToList())
-                {
-                    _outbox[key] = pending with { Entry = pending.Entry with { ProfileId = commit.ProfileId } };
-                }
+                MoveOutbox(commit.Absorbed, commit.ProfileId);
             }
 
             foreach (var entry in commit.Outbox)
@@ -376,6 +373,16 @@ public sealed partial class InMemoryOmnichannelStore : IOmnichannelStore
         {
             _wakeAt[profileId] = t;
             _wakeOrder.Add((t, profileId));
+        }
+    }
+
+    // The absorbed profiles' pending messages now belong to the profile that absorbed them. A method of its own: the
+    // lambdas capture its parameters, so their closure is made only for a merge, not on entry of every commit.
+    private void MoveOutbox(IReadOnlyList<AbsorbedProfile> absorbed, string profileId)
+    {
+        foreach (var (key, pending) in _outbox.Where(o => absorbed.Any(a => a.ProfileId == o.Value.Entry.ProfileId)).ToList())
+        {
+            _outbox[key] = pending with { Entry = pending.Entry with { ProfileId = profileId } };
         }
     }
 

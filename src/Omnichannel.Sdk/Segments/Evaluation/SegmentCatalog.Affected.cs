@@ -119,7 +119,7 @@ internal sealed partial class SegmentCatalog
 
         foreach (var (path, i) in _byTraitPath)
         {
-            if (!hit[i] && updatedTraits.Exists(u => Touches(path, u)))
+            if (!hit[i] && AnyTouches(path, updatedTraits))
             {
                 hit[i] = true;
             }
@@ -146,6 +146,20 @@ internal sealed partial class SegmentCatalog
                 }
             }
         }
+    }
+
+    // A loop, not List.Exists: its lambda would capture the rule's path, a closure made per rule and event.
+    private static bool AnyTouches(string rulePath, List<string> updated)
+    {
+        foreach (var u in updated)
+        {
+            if (Touches(rulePath, u))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool Touches(string rulePath, string updated) =>
