@@ -122,7 +122,8 @@ internal static partial class ProfileFacts
         }
 
         // A clear moved later (a new order) counts a suffix of each product's changes, and a suffix never makes a line where
-        // the whole made none (each step's quantity stays at most the whole's): only the lines she has can change, so only
+        // the whole made none (each step's quantity stays at most the whole's, since every quantity admitted is positive:
+        // the validator refuses quantity <= 0, and a fold keeps a line's own): only the lines she has can change, so only
         // they are rebuilt; her other products' changes are only trimmed past the retention, as before. An order costs what
         // her cart holds, not every product she ever put in it. A clear moved earlier, or undone, brings lines back: all rebuilt.
         var later = before is { } b && at is { } a && a >= b;
