@@ -11,8 +11,13 @@ namespace Omnichannel.Sdk.Journeys;
 /// </summary>
 internal static class JourneyClock
 {
-    /// <summary>The first instant after <paramref name="now"/> that is <paramref name="time"/> on an allowed day.</summary>
-    public static DateTimeOffset NextLocalTime(DateTimeOffset now, TimeZoneInfo zone, TimeOnly time, IReadOnlyList<DayOfWeek> days)
+    /// <summary>
+    /// The first instant after <paramref name="now"/> that is <paramref name="time"/> on an allowed day. On a fall-back
+    /// night a time whose first pass is behind now comes again at its second pass, unless that first pass is
+    /// <paramref name="reached"/>: the wait began when her clock first showed the time (audit U107: a recurring wait's own
+    /// wake-up), so the time was reached, as on any other day, and the next one is a day later.
+    /// </summary>
+    public static DateTimeOffset NextLocalTime(DateTimeOffset now, TimeZoneInfo zone, TimeOnly time, IReadOnlyList<DayOfWeek> days, DateTimeOffset? reached = null)
     {
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
         for (var d = 0; d <= 8; d++)
@@ -27,7 +32,7 @@ internal static class JourneyClock
             var at = DeliveryPlanner.ToInstant(wall, zone);
 
             // A time the clock shows twice (fall back) whose first pass is behind now comes again at the second pass.
-            if (at <= now && LocalTime.SecondPass(wall, zone) is { } second)
+            if (at <= now && at != reached && LocalTime.SecondPass(wall, zone) is { } second)
             {
                 at = second;
             }
@@ -39,6 +44,13 @@ internal static class JourneyClock
         }
 
         throw new InvalidOperationException("No allowed day within a week."); // the validator requires at least one valid day
+    }
+
+    /// <summary>Whether her clock shows <paramref name="time"/> at <paramref name="instant"/> for the first of two times (a fall-back night).</summary>
+    public static bool IsFirstPass(DateTimeOffset instant, TimeZoneInfo zone, TimeOnly time)
+    {
+        var local = TimeZoneInfo.ConvertTime(instant, zone).DateTime;
+        return TimeOnly.FromDateTime(local) == time && LocalTime.SecondPass(local, zone) is { } second && second != instant;
     }
 
     /// <summary>

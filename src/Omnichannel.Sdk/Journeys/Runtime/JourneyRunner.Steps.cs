@@ -47,8 +47,11 @@ internal sealed partial class JourneyRunner
                     Wait(instance, delay.Duration.AddTo(now));
                     return;
                 case DelayUntilLocalTimeStep local:
-                    instance.WaitingSince = now; // a move of zone counts from here at the earliest
-                    Wait(instance, JourneyClock.NextLocalTime(now, Zone, local.LocalTime, local.Days));
+                    // A move of zone counts from here at the earliest. Audit U107: a run moved on at the instant her
+                    // clock first showed this time (a recurring wait's wake-up, even one that ran late) began its wait
+                    // then: the time was reached, so a fall-back night's second pass of it is not waited for again.
+                    instance.WaitingSince = movedAt is { } reachedAt && reachedAt < now && JourneyClock.IsFirstPass(reachedAt, Zone, local.LocalTime) ? reachedAt : now;
+                    Wait(instance, JourneyClock.NextLocalTime(now, Zone, local.LocalTime, local.Days, instance.WaitingSince));
                     return;
                 case DelayUntilDateTraitStep dated:
                     var until = JourneyClock.FromTrait(p, dated.Trait, dated.Offset, dated.LocalTime, Zone);

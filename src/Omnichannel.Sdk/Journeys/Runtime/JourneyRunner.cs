@@ -406,7 +406,7 @@ internal sealed partial class JourneyRunner(CustomerProfile p, JourneyServices s
 
             DateTimeOffset? moved = step switch
             {
-                DelayUntilLocalTimeStep local when !datesOnly => JourneyClock.NextLocalTime(instance.WaitingSince is { } since && since > at ? since : at, Zone, local.LocalTime, local.Days),
+                DelayUntilLocalTimeStep local when !datesOnly => JourneyClock.NextLocalTime(instance.WaitingSince is { } since && since > at ? since : at, Zone, local.LocalTime, local.Days, instance.WaitingSince),
                 DelayUntilDateTraitStep dated => JourneyClock.FromTrait(p, dated.Trait, dated.Offset, dated.LocalTime, Zone), // no date now: the wait stands
                 _ => null,
             };
