@@ -6,10 +6,11 @@ using Omnichannel.Sdk.Storage;
 
 // What the collector pays for per event of a known customer, and which old objects an event makes point at new ones.
 //
-//   dotnet run -c Release --project benchmarks/tools/GcCensus -- [--profiles 200000] [--rounds 12] [--census-at 6]
+//   dotnet run -c Release --project benchmarks/tools/GcCensus -- [--profiles 200000] [--customers N] [--rounds 12] [--census-at 6]
 //
 // The process starts itself again as a worker (--worker) and echoes its rounds: 20,000 orders of random known customers
-// per round, in batches of 500, on the in-memory store with every profile hot (as IngestBenchmarks). Each round prints
+// per round (drawn from the first --customers profiles, all by default: fewer give each one a longer history), in
+// batches of 500, on the in-memory store with every profile hot (as IngestBenchmarks). Each round prints
 // the bytes allocated, the wall time and the collector's pause per event. During round --census-at (0: none) it attaches
 // to the worker (ClrMD; the worker is suspended meanwhile) and counts the references that objects of generation 2 hold
 // to objects of generations 0 and 1, by holder type and field, and the distinct 256-byte cards they lie on: each such
@@ -23,7 +24,7 @@ if (options.Worker)
 
 return Parent.Run(options);
 
-internal sealed record Options(int Profiles, int Rounds, int CensusAt, bool Worker)
+internal sealed record Options(int Profiles, int Customers, int Rounds, int CensusAt, bool Worker)
 {
     public static Options Parse(string[] args)
     {
@@ -33,10 +34,11 @@ internal sealed record Options(int Profiles, int Rounds, int CensusAt, bool Work
             return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
         }
 
-        return new Options(Read("--profiles", 200_000), Read("--rounds", 12), Read("--census-at", 6), args.Contains("--worker"));
+        var profiles = Read("--profiles", 200_000);
+        return new Options(profiles, Math.Clamp(Read("--customers", profiles), 1, profiles), Read("--rounds", 12), Read("--census-at", 6), args.Contains("--worker"));
     }
 
-    public string WorkerArguments => $"--worker --profiles {Profiles} --rounds {Rounds}";
+    public string WorkerArguments => $"--worker --profiles {Profiles} --customers {Customers} --rounds {Rounds}";
 }
 
 internal static class Worker
@@ -78,7 +80,7 @@ internal static class Worker
                     Id = id,
                     Type = EventTypes.OrderPlaced,
                     Timestamp = Start.AddDays(1).AddSeconds(r),
-                    Identifiers = [Identifier.CustomerId($"c{random.Next(options.Profiles)}")],
+                    Identifiers = [Identifier.CustomerId($"c{random.Next(options.Customers)}")],
                     Properties = JsonData.From(new { order_id = id, total = 10m + (i % 90), currency = "GBP", items = 1 }),
                 };
             }
