@@ -30,8 +30,17 @@ public sealed class TrackingApiOptions
     /// <summary>
     /// The largest request body accepted, in bytes of decompressed JSON. Default <see cref="SpecMaxBatchBytes"/> (500 KB),
     /// the Spec's limit for <c>/batch</c>. Over it the whole request gets <c>400</c> (clients do not retry a 400).
+    /// A <c>/batch</c> body may be up to <see cref="BatchEnvelopeBytes"/> longer: clients count the limit over their
+    /// messages and then add the envelope (analytics-ruby and RudderStack's Ruby client fill 512,000 bytes of messages, then
+    /// write <c>{"batch":[…],"sentAt":…}</c> and a comma between messages around them).
     /// </summary>
     public int MaxBatchBytes { get; set; } = SpecMaxBatchBytes;
+
+    /// <summary>
+    /// How far past <see cref="MaxBatchBytes"/> a <c>/batch</c> body may go for the envelope and separators clients add
+    /// after counting their messages against the limit: 4 KiB (audit U108).
+    /// </summary>
+    public const int BatchEnvelopeBytes = 4 * 1024;
 
     /// <summary>The most messages one <c>/batch</c> request may carry. Default 2,500 (the Spec's body limit allows about that many tiny messages); at least 1.</summary>
     public int MaxBatchMessages { get; set; } = 2_500;

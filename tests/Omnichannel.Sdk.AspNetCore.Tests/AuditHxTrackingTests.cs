@@ -112,9 +112,11 @@ public sealed class AuditHxTrackingTests(TrackingServer server) : IClassFixture<
         var user = Id("user");
         var head = $$"""{"batch":[{"type":"track","userId":"{{user}}","event":"Product Viewed","messageId":"{{Id("m")}}","timestamp":"2026-03-01T12:00:00Z"}],"pad":" """;
         var tail = "\"}";
-        var padding = options.MaxBatchBytes - Encoding.UTF8.GetByteCount(head) - tail.Length;
+        // The limit with the envelope's allowance (audit U108): clients count MaxBatchBytes over their messages.
+        var limit = options.MaxBatchBytes + TrackingApiOptions.BatchEnvelopeBytes;
+        var padding = limit - Encoding.UTF8.GetByteCount(head) - tail.Length;
         var exact = Encoding.UTF8.GetBytes(head + new string('x', padding) + tail);
-        Assert.Equal(options.MaxBatchBytes, exact.Length);
+        Assert.Equal(limit, exact.Length);
 
         var atLimit = await PostRawAsync("batch", exact, "application/json");
         Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
@@ -122,7 +124,7 @@ public sealed class AuditHxTrackingTests(TrackingServer server) : IClassFixture<
         var over = Encoding.UTF8.GetBytes(head + new string('x', padding + 1) + tail);
         var overLimit = await PostRawAsync("batch", over, "application/json");
         Assert.Equal(HttpStatusCode.BadRequest, overLimit.StatusCode);
-        Assert.Contains($"over {options.MaxBatchBytes} bytes", await ErrorOf(overLimit), StringComparison.Ordinal);
+        Assert.Contains($"over {limit} bytes", await ErrorOf(overLimit), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -49,6 +49,44 @@ public sealed class AuditU108Tests(TrackingServer server) : IClassFixture<Tracki
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
 
+    // analytics-ruby (and RudderStack's Ruby client) fill a batch until its messages' JSON reaches 512,000 bytes, the Spec's
+    // 500 KB, then post {"batch":[...],"sentAt":...} with a comma between messages: a full batch is a few dozen bytes over
+    // the body limit. It was refused whole with 400, which Ruby does not retry: the batch was lost. The envelope now has
+    // an allowance (TrackingApiOptions.BatchEnvelopeBytes); a body past it is still refused.
+    [Fact]
+    public async Task ARubyBatch_OfFiveHundredKilobytesOfMessages_WithItsEnvelope_IsStoredWhole()
+    {
+        var user = Id("u108-ruby");
+        var messages = new List<string>();
+        var counted = 0;
+        for (var i = 0; counted < TrackingApiOptions.SpecMaxBatchBytes; i++)
+        {
+            // Each message about 5 KB (Ruby sends at most 100 a batch); the last one sized to end exactly at 512,000 bytes.
+            var head = $$$"""{"type":"track","userId":"{{{user}}}","event":"Product Viewed","messageId":"{{{Id("m")}}}","timestamp":"2026-03-01T10:00:00.000+00:00","context":{"library":{"name":"analytics-ruby","version":"2.4.3"}},"properties":{"note":" """;
+            const string Tail = "\"}}";
+            var pad = Math.Min(5_000, TrackingApiOptions.SpecMaxBatchBytes - counted - Encoding.UTF8.GetByteCount(head) - Tail.Length);
+            var message = head + new string('x', pad) + Tail;
+            messages.Add(message);
+            counted += Encoding.UTF8.GetByteCount(message);
+        }
+
+        Assert.Equal(TrackingApiOptions.SpecMaxBatchBytes, counted);
+        var body = Encoding.UTF8.GetBytes($$"""{"batch":[{{string.Join(",", messages)}}],"sentAt":"2026-03-01T10:00:05.000+00:00"}""");
+        Assert.True(body.Length > TrackingApiOptions.SpecMaxBatchBytes, "the envelope puts the body over the Spec's number");
+
+        var (status, response) = await SendAsync("v1/batch", body, "application/json", null, TrackingServer.BackendKey);
+
+        Assert.True(status == HttpStatusCode.OK, response?.ToJsonString());
+        Assert.Equal(messages.Count, (int)response!["accepted"]!);
+        Assert.Null(response["rejected"]);
+
+        // Past the allowance the whole body is still refused, saying the limit.
+        var over = Encoding.UTF8.GetBytes($$"""{"batch":[{{string.Join(",", messages)}}],"sentAt":"2026-03-01T10:00:05.000+00:00","pad":"{{new string('x', TrackingApiOptions.BatchEnvelopeBytes)}}"}""");
+        var (overStatus, overBody) = await SendAsync("v1/batch", over, "application/json", null, TrackingServer.BackendKey);
+        Assert.Equal(HttpStatusCode.BadRequest, overStatus);
+        Assert.Contains($"over {TrackingApiOptions.SpecMaxBatchBytes + TrackingApiOptions.BatchEnvelopeBytes} bytes", overBody?.ToJsonString(), StringComparison.Ordinal);
+    }
+
     // analytics-python as it posts a batch: json.dumps with ensure_ascii (so "ü" is \u00fc), microsecond offsets written
     // "+00:00", context.library, integrations {}, a numeric userId from a shop's integer key, and one message the
     // client let through without an event name. The bad one is listed by index and messageId; the others are stored,

@@ -69,7 +69,8 @@ internal sealed partial class TrackingEndpoint : IDisposable
 
         // A header that named no key and a body that names none either: 401, as before the body was read for one.
         var headerFailed = hasHeader && source is null;
-        var limit = callType is null ? _options.MaxBatchBytes : _options.MaxMessageBytes;
+        // A batch's envelope comes on top of the messages clients count against the limit (audit U108).
+        var limit = callType is null ? (int)Math.Min((long)_options.MaxBatchBytes + TrackingApiOptions.BatchEnvelopeBytes, int.MaxValue) : _options.MaxMessageBytes;
         var (body, bodyError) = await ReadBodyAsync(http.Request, limit, ct).ConfigureAwait(false);
         if (body is null && headerFailed)
         {
