@@ -11,8 +11,8 @@ using Omnichannel.Sdk.Storage;
 // The process starts itself again as a worker (--worker) and echoes its rounds: 20,000 orders of random known customers
 // per round (drawn from the first --customers profiles, all by default: fewer give each one a longer history), in
 // batches of 500, on the in-memory store with every profile hot (as IngestBenchmarks). Each round prints
-// the bytes allocated, the wall time and the collector's pause per event. During round --census-at (0: none) it attaches
-// to the worker (ClrMD; the worker is suspended meanwhile) and counts the references that objects of generation 2 hold
+// the bytes allocated, the wall time and the collector's pause per event. Half way through round --census-at (0: none)
+// it attaches to the worker (ClrMD; the worker is suspended meanwhile) and counts the references that objects of generation 2 hold
 // to objects of generations 0 and 1, by holder type and field, and the distinct 256-byte cards they lie on: each such
 // card is one the next ephemeral collection walks (design notes, "What the collector pays for", session 66).
 var options = Options.Parse(args);
@@ -90,9 +90,14 @@ internal static class Worker
             var pause = GC.GetTotalPauseDuration();
             var collections = GC.CollectionCount(0);
             var started = Stopwatch.GetTimestamp();
+            var done = 0;
             foreach (var batch in events.Chunk(Batch))
             {
                 await engine.TrackBatchAsync(batch);
+                if ((done += batch.Length) == Round / 2)
+                {
+                    Console.WriteLine($"half of round {r}"); // where the parent takes its census, between two collections
+                }
             }
 
             var wall = Stopwatch.GetElapsedTime(started);
@@ -123,9 +128,8 @@ internal static class Parent
         while (worker.StandardOutput.ReadLine() is { } line)
         {
             Console.WriteLine(line);
-            if (options.CensusAt > 0 && line == $"starting round {options.CensusAt}")
+            if (options.CensusAt > 0 && line == $"half of round {options.CensusAt}")
             {
-                Thread.Sleep(200); // into the round, between two collections
                 Census(worker.Id);
             }
         }
